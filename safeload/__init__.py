@@ -1,0 +1,120 @@
+"""safeload: drop-in safe loaders for ML model files.
+
+``safeload.torch_load``, ``joblib_load``, ``keras_load``, ``pickle_load`` and friends scan a file's bytes
+statically and hand them to the real loader only when no finding reaches the threshold; otherwise they raise
+:class:`UnsafeModelError` before anything runs. ``safeload.scan`` returns the findings without loading.
+
+Invariant: ``import safeload`` imports no ML framework; loaders import theirs when first called.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from typing import Any
+
+from safeload._version import __version__
+from safeload.config import load_config, resolve_policy, show_config
+from safeload.exceptions import (
+    ConfigError,
+    PolicyError,
+    SafeloadError,
+    SafeloadWarning,
+    UnsafeKerasModelError,
+    UnsafeModelError,
+    UnsafePickleError,
+)
+from safeload.findings import Finding, Location, ScanResult, Verdict
+from safeload.loaders.pickle import (
+    cloudpickle_load,
+    cloudpickle_loads,
+    dill_load,
+    dill_loads,
+    pickle_load,
+    pickle_loads,
+)
+from safeload.policy import Limits, Policy, clear_trust, get_trust, trust, trusted, untrust
+from safeload.rules import RULES, Rule
+from safeload.scan import scan
+from safeload.severity import Severity
+
+logging.getLogger("safeload").addHandler(logging.NullHandler())
+
+# Loaders and the hook live in modules that import their framework lazily; resolve them on first access.
+_LAZY: dict[str, str] = {
+    "torch_load": "safeload.loaders.torch",
+    "safe_torch_load": "safeload.loaders.torch:torch_load",
+    "joblib_load": "safeload.loaders.joblib",
+    "safe_joblib_load": "safeload.loaders.joblib:joblib_load",
+    "numpy_load": "safeload.loaders.numpy",
+    "keras_load": "safeload.loaders.keras",
+    "safe_keras_load": "safeload.loaders.keras:keras_load",
+    "tf_saved_model_load": "safeload.loaders.keras",
+    "install": "safeload.hook",
+    "uninstall": "safeload.hook",
+    "is_installed": "safeload.hook",
+    "patched": "safeload.hook",
+}
+
+__all__ = [
+    "RULES",
+    "ConfigError",
+    "Finding",
+    "Limits",
+    "Location",
+    "Policy",
+    "PolicyError",
+    "Rule",
+    "SafeloadError",
+    "SafeloadWarning",
+    "ScanResult",
+    "Severity",
+    "UnsafeKerasModelError",
+    "UnsafeModelError",
+    "UnsafePickleError",
+    "Verdict",
+    "__version__",
+    "clear_trust",
+    "cloudpickle_load",
+    "cloudpickle_loads",
+    "dill_load",
+    "dill_loads",
+    "get_trust",
+    "load_config",
+    "pickle_load",
+    "pickle_loads",
+    "resolve_policy",
+    "scan",
+    "show_config",
+    "trust",
+    "trusted",
+    "untrust",
+    *_LAZY,
+]
+
+
+def __getattr__(name: str) -> Any:
+    target = _LAZY.get(name)
+    if target is None:
+        raise AttributeError(f"module 'safeload' has no attribute {name!r}")
+    module_name, _, attr = target.partition(":")
+    value = getattr(importlib.import_module(module_name), attr or name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext safeload``: install the import hook in this kernel."""
+    from safeload import notebook
+
+    notebook.load_ipython_extension(ipython)
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    from safeload import notebook
+
+    notebook.unload_ipython_extension(ipython)

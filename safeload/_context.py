@@ -1,0 +1,103 @@
+"""ScanContext: what one scan carries through every scanner (policy, limits, location, findings).
+
+Invariants: findings are aggregated by (rule, subject, member) so a million identical REDUCEs make one
+finding with a count; nesting depth and wall time are bounded by the policy's limits; a scanner reports
+problems through ``add`` and never by returning "clean".
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from safeload.findings import Finding, Location, ScanResult
+from safeload.policy import Limits, Policy
+from safeload.rules import get_rule
+from safeload.severity import Severity
+
+__all__ = ["LimitExceeded", "ScanContext"]
+
+
+class LimitExceeded(Exception):  # noqa: N818 - internal control flow, never escapes the scan
+    """Raised inside scanners when a resource limit is hit; the scan driver turns it into a finding."""
+
+    def __init__(self, rule_id: str, message: str) -> None:
+        super().__init__(message)
+        self.rule_id = rule_id
+
+
+class ScanContext:
+    """Mutable state of one scan. Create one per top-level ``scan`` call."""
+
+    def __init__(self, policy: Policy, source: str, path: str | None = None) -> None:
+        self.policy = policy
+        self.limits: Limits = policy.limits
+        self.source = source
+        self.path = path
+        self.depth = 0
+        self._members: list[str] = []
+        self._formats: dict[str, None] = {}
+        self._findings: dict[tuple[str, str | None, str | None], Finding] = {}
+        self.started = time.monotonic()
+        self.deadline = self.started + self.limits.max_seconds
+        self.bytes_scanned = 0
+
+    # -- location ---------------------------------------------------------------------------------------
+    @property
+    def member(self) -> str | None:
+        return "!".join(self._members) if self._members else None
+
+    @contextlib.contextmanager
+    def inside(self, member: str, *, nested: bool = False) -> Iterator[None]:
+        """Scan ``member`` (an archive member or an embedded payload). ``nested`` counts toward max_nesting."""
+        if nested and self.depth + 1 > self.limits.max_nesting:
+            raise LimitExceeded("SL013", f"embedded payloads nested more than {self.limits.max_nesting} deep")
+        self._members.append(member)
+        self.depth += 1 if nested else 0
+        try:
+            yield
+        finally:
+            self._members.pop()
+            self.depth -= 1 if nested else 0
+
+    def check_time(self) -> None:
+        if time.monotonic() > self.deadline:
+            raise LimitExceeded("SL014", f"scan exceeded {self.limits.max_seconds:g} s")
+
+    # -- results ----------------------------------------------------------------------------------------
+    def note_format(self, name: str) -> None:
+        self._formats.setdefault(name, None)
+
+    def is_trusted(self, name: str) -> bool:
+        return self.policy.is_trusted(name)
+
+    def add(self, rule_id: str, message: str, *, severity: Severity | None = None, subject: str | None = None,
+            offset: int | None = None, trustable: bool = False, details: Mapping[str, Any] | None = None,
+            member: str | None = None) -> None:
+        """Record a finding (aggregated with an identical earlier one: count goes up, severity is the max)."""
+        level = severity if severity is not None else get_rule(rule_id).severity
+        where = member if member is not None else self.member
+        key = (rule_id, subject, where)
+        previous = self._findings.get(key)
+        if previous is not None:
+            self._findings[key] = Finding(
+                rule_id=rule_id, severity=max(level, previous.severity), message=previous.message,
+                subject=subject, location=previous.location, trustable=previous.trustable and trustable,
+                count=previous.count + 1, details=previous.details)
+            return
+        self._findings[key] = Finding(
+            rule_id=rule_id, severity=level, message=message, subject=subject,
+            location=Location(self.path, where, offset), trustable=trustable, details=dict(details or {}))
+
+    def add_limit(self, exc: LimitExceeded, offset: int | None = None) -> None:
+        self.add(exc.rule_id, str(exc), offset=offset)
+
+    @property
+    def findings(self) -> tuple[Finding, ...]:
+        return tuple(self._findings.values())
+
+    def result(self) -> ScanResult:
+        return ScanResult(source=self.source, findings=self.findings, formats=tuple(self._formats),
+                          bytes_scanned=self.bytes_scanned, duration=time.monotonic() - self.started)

@@ -1,0 +1,108 @@
+"""Format detection by content (magic bytes and a bounded structural probe), never by file extension.
+
+Invariant: ``sniff`` only looks at bytes: it imports nothing named in them and parses at most a small,
+bounded window. An unrecognised buffer is ``Format.UNKNOWN``, which scanners report, never "clean".
+"""
+
+from __future__ import annotations
+
+import enum
+import io
+import pickletools
+
+__all__ = ["Format", "find_zip_end", "looks_like_pickle", "sniff"]
+
+
+class Format(enum.StrEnum):
+    PICKLE = "pickle"
+    ZIP = "zip"
+    HDF5 = "hdf5"
+    NUMPY = "npy"
+    GZIP = "gzip"
+    BZIP2 = "bzip2"
+    XZ = "xz"
+    LZMA = "lzma"
+    ZLIB = "zlib"
+    LZ4 = "lz4"
+    TAR = "tar"
+    SEVEN_ZIP = "7z"
+    SAVED_MODEL = "savedmodel"
+    LFS_POINTER = "lfs-pointer"
+    EMPTY = "empty"
+    UNKNOWN = "unknown"
+
+
+_HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+_LFS = b"version https://git-lfs.github.com/spec/v1"
+_PROBE_WINDOW = 64 * 1024
+_PROBE_OPCODES = 16
+# First opcodes a protocol 0/1 pickle can start with (everything a pickler writes first).
+_PICKLE_START = set(b"(c]})NILFSVldKJMGUTXiPBCg\x88\x89\x8a\x8b\x8c\x93.")
+
+
+def looks_like_pickle(data: bytes | memoryview) -> bool:
+    """True for a pickle of any protocol, including protocol 0/1 streams with no PROTO opcode."""
+    if len(data) >= 2 and data[0] == 0x80:
+        return data[1] <= 5
+    if not data or data[0] not in _PICKLE_START:
+        return False
+    window = bytes(data[:_PROBE_WINDOW])
+    count = 0
+    try:
+        for opcode, _arg, _pos in pickletools.genops(io.BytesIO(window)):
+            count += 1
+            if opcode.name == "STOP" or count >= _PROBE_OPCODES:
+                return True
+    except (ValueError, UnicodeDecodeError, IndexError, KeyError, OverflowError):
+        # A stream cut by the probe window is fine if it parsed a fair number of opcodes first.
+        return count >= _PROBE_OPCODES // 2 and len(data) > _PROBE_WINDOW
+    return False
+
+
+def find_zip_end(data: bytes | memoryview) -> int:
+    """Offset of the zip end-of-central-directory record within the last 64 KiB + 22 bytes, or -1."""
+    tail_start = max(0, len(data) - (65535 + 22))
+    tail = bytes(data[tail_start:])
+    idx = tail.rfind(b"PK\x05\x06")
+    return -1 if idx < 0 else tail_start + idx
+
+
+def sniff(data: bytes | memoryview, name: str | None = None) -> Format:
+    """Detect the format of ``data``. ``name`` is a hint used only where the format has no magic (SavedModel)."""
+    if len(data) == 0:
+        return Format.EMPTY
+    head = bytes(data[:512])
+    if head.startswith((b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08", b"PK00PK\x03\x04")):
+        return Format.ZIP
+    if head.startswith(b"\x93NUMPY"):
+        return Format.NUMPY
+    if head.startswith(_LFS):
+        return Format.LFS_POINTER
+    if looks_like_pickle(data):
+        return Format.PICKLE
+    for offset in (0, 512, 1024, 2048):
+        if bytes(data[offset:offset + 8]) == _HDF5_MAGIC:
+            return Format.HDF5
+    if head.startswith(b"\x1f\x8b"):
+        return Format.GZIP
+    if head.startswith(b"BZh") and len(head) > 3 and head[3:4].isdigit():
+        return Format.BZIP2
+    if head.startswith(b"\xfd7zXZ\x00"):
+        return Format.XZ
+    if head.startswith(b"\x04\x22\x4d\x18"):
+        return Format.LZ4
+    if head.startswith(b"7z\xbc\xaf\x27\x1c"):
+        return Format.SEVEN_ZIP
+    if len(head) >= 2 and head[0] == 0x78 and (head[0] * 256 + head[1]) % 31 == 0:
+        return Format.ZLIB
+    if head.startswith(b"ZF"):  # joblib < 0.10 zlib container
+        return Format.ZLIB
+    if len(head) >= 13 and head[0] == 0x5D and head[1:3] == b"\x00\x00":
+        return Format.LZMA
+    if len(data) >= 262 and bytes(data[257:262]) == b"ustar":
+        return Format.TAR
+    if name is not None and name.replace("\\", "/").rsplit("/", 1)[-1] in {"saved_model.pb", "keras_metadata.pb"}:
+        return Format.SAVED_MODEL
+    if find_zip_end(data) >= 0:
+        return Format.ZIP  # data before the first local header (self-extracting style); zipfile accepts it
+    return Format.UNKNOWN

@@ -1,0 +1,82 @@
+"""Turn a path, an open binary file or bytes into one read-only buffer, opened exactly once.
+
+Invariant: the buffer is the bytes the loader will get. For a path we open the file once, map it, and the
+loader receives that same open file object; nothing re-opens the path between scan and load.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import mmap
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import IO, Any
+
+__all__ = ["Buffer", "SourceView", "describe", "view_of_file"]
+
+Buffer = bytes | bytearray | memoryview | mmap.mmap
+
+
+@dataclass
+class SourceView:
+    """``data`` holds the bytes from ``start`` to the end of ``file`` (or the given bytes)."""
+
+    data: Any
+    start: int
+    length: int
+    seekable: bool = True
+
+
+def describe(source: object) -> str:
+    if isinstance(source, str | os.PathLike):
+        return os.fspath(source)  # type: ignore[arg-type]
+    name = getattr(source, "name", None)
+    if isinstance(name, str):
+        return name
+    return "<bytes>" if isinstance(source, bytes | bytearray | memoryview) else f"<{type(source).__name__}>"
+
+
+@contextlib.contextmanager
+def view_of_file(handle: IO[bytes]) -> Iterator[SourceView]:
+    """Map (or read) ``handle`` from its current position to the end; restore the position afterwards.
+
+    Seekable regular files are memory-mapped (no copy); BytesIO is viewed in place; anything else is read.
+    Non-seekable streams are read whole: the caller must then load from the returned bytes.
+    """
+    try:
+        start = handle.tell()
+        seekable = handle.seekable()
+    except (OSError, AttributeError, ValueError):
+        start, seekable = 0, False
+    if isinstance(handle, io.BytesIO):
+        buffer = handle.getbuffer()
+        try:
+            yield SourceView(buffer[start:], start, len(buffer) - start)
+        finally:
+            buffer.release()
+        return
+    mapped: mmap.mmap | None = None
+    if seekable:
+        with contextlib.suppress(OSError, ValueError, AttributeError, io.UnsupportedOperation):
+            fd = handle.fileno()
+            size = os.fstat(fd).st_size
+            if size > 0:
+                mapped = mmap.mmap(fd, 0, access=mmap.ACCESS_READ)
+    if mapped is not None:
+        try:
+            data: Any = mapped if start == 0 else mapped[start:]
+            yield SourceView(data, start, len(mapped) - start)
+        finally:
+            handle.seek(start)
+            mapped.close()
+        return
+    content = handle.read()
+    if not isinstance(content, bytes | bytearray):
+        raise TypeError(f"expected a binary file, read() returned {type(content).__name__}")
+    try:
+        yield SourceView(bytes(content), start, len(content), seekable)
+    finally:
+        if seekable:
+            handle.seek(start)

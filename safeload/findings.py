@@ -1,0 +1,199 @@
+"""Findings and scan results: the structured output of every scanner.
+
+Invariant: a ``ScanResult`` is immutable and self-contained; its verdict is a pure function of its findings
+and a threshold, so the same result gives the same answer in a loader, the CLI and a report. Anything from
+the scanned file is stored raw here and escaped only when rendered.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from safeload._text import clean, clean_html, clean_markdown
+from safeload.rules import get_rule
+from safeload.severity import Severity
+
+__all__ = ["Finding", "Location", "ScanResult", "Verdict"]
+
+
+class Verdict(enum.StrEnum):
+    SAFE = "safe"
+    UNSAFE = "unsafe"
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """Where a finding was seen: the file, the member inside an archive (``a/b.pkl``, nested with ``!``),
+    and the byte offset within that member (or the file when there is no member)."""
+
+    path: str | None = None
+    member: str | None = None
+    offset: int | None = None
+
+    def __str__(self) -> str:
+        text = self.path or "<bytes>"
+        if self.member:
+            text += f"!{self.member}"
+        if self.offset is not None:
+            text += f"@{self.offset}"
+        return text
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "member": self.member, "offset": self.offset}
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One observation. ``subject`` is the global, op or layer involved (raw, unescaped).
+
+    ``trustable`` is true when the finding would go away if the user trusted ``subject`` by name
+    (``trusted=[subject]``); it is false for the hard floor and for structural problems.
+    ``count`` aggregates identical findings (same rule and subject) within one scan.
+    """
+
+    rule_id: str
+    severity: Severity
+    message: str
+    subject: str | None = None
+    location: Location = field(default_factory=Location)
+    trustable: bool = False
+    count: int = 1
+    details: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def rule_name(self) -> str:
+        return get_rule(self.rule_id).name
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rule_id": self.rule_id,
+            "rule": self.rule_name,
+            "severity": self.severity.label,
+            "message": self.message,
+            "subject": self.subject,
+            "location": self.location.to_dict(),
+            "trustable": self.trustable,
+            "count": self.count,
+            "details": {str(k): _jsonable(v) for k, v in self.details.items()},
+        }
+
+    def describe(self) -> str:
+        """One escaped line for terminals and logs."""
+        subject = f" {clean(self.subject)}" if self.subject else ""
+        times = f" (x{self.count})" if self.count > 1 else ""
+        return (f"[{self.severity.name}] {self.rule_id} {self.rule_name}:{subject}{times} - "
+                f"{clean(self.message, 300)} at {clean(str(self.location))}")
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value[:50]]
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in list(value.items())[:50]}
+    return str(value)
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    """Everything one scan found. ``source`` names what was scanned (a path, or ``<bytes>``)."""
+
+    source: str
+    findings: tuple[Finding, ...] = ()
+    formats: tuple[str, ...] = ()
+    bytes_scanned: int = 0
+    duration: float = 0.0
+
+    @property
+    def max_severity(self) -> Severity | None:
+        return max((f.severity for f in self.findings), default=None)
+
+    def blocking(self, threshold: Severity | str = Severity.MEDIUM) -> tuple[Finding, ...]:
+        """The findings at or above ``threshold``, most severe first."""
+        level = Severity.parse(threshold)
+        hits = [f for f in self.findings if f.severity >= level]
+        return tuple(sorted(hits, key=lambda f: -f.severity))
+
+    def verdict(self, threshold: Severity | str = Severity.MEDIUM) -> Verdict:
+        return Verdict.UNSAFE if self.blocking(threshold) else Verdict.SAFE
+
+    def is_safe(self, threshold: Severity | str = Severity.MEDIUM) -> bool:
+        return self.verdict(threshold) is Verdict.SAFE
+
+    def untrusted(self, threshold: Severity | str = Severity.MEDIUM) -> list[str]:
+        """Names that would have to be trusted for the load to pass, in the form ``trusted=`` accepts.
+
+        Empty when some blocking finding cannot be trusted away (hard floor or a structural problem).
+        Review the source of every name before passing this list back.
+        """
+        blocking = self.blocking(threshold)
+        if any(not f.trustable or not f.subject for f in blocking):
+            return []
+        return sorted({f.subject for f in blocking if f.subject})
+
+    def merged_with(self, other: ScanResult) -> ScanResult:
+        return ScanResult(
+            source=self.source,
+            findings=self.findings + other.findings,
+            formats=tuple(dict.fromkeys(self.formats + other.formats)),
+            bytes_scanned=self.bytes_scanned + other.bytes_scanned,
+            duration=self.duration + other.duration,
+        )
+
+    def to_dict(self, threshold: Severity | str = Severity.MEDIUM) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "verdict": self.verdict(threshold).value,
+            "threshold": Severity.parse(threshold).label,
+            "max_severity": self.max_severity.label if self.max_severity is not None else None,
+            "formats": list(self.formats),
+            "bytes_scanned": self.bytes_scanned,
+            "duration_seconds": round(self.duration, 6),
+            "findings": [f.to_dict() for f in sorted(self.findings, key=lambda f: -f.severity)],
+        }
+
+    def summary(self, threshold: Severity | str = Severity.MEDIUM) -> str:
+        """A few escaped lines: verdict, then the blocking findings."""
+        verdict = self.verdict(threshold)
+        lines = [f"{clean(self.source)}: {verdict.value.upper()} "
+                 f"({', '.join(self.formats) or 'no format'}; {len(self.findings)} findings)"]
+        lines += [f"  {f.describe()}" for f in self.blocking(threshold)]
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        worst = self.max_severity.name if self.max_severity is not None else "none"
+        return (f"<ScanResult {clean(self.source, 80)!s} {self.verdict().value} formats={list(self.formats)} "
+                f"findings={len(self.findings)} max={worst}>")
+
+    # Jupyter renders these; every cell is escaped.
+    def _repr_html_(self) -> str:
+        verdict = self.verdict()
+        colour = "#b00020" if verdict is Verdict.UNSAFE else "#1b7f3b"
+        rows = "".join(
+            f"<tr><td>{f.severity.name}</td><td>{f.rule_id} {f.rule_name}</td><td>{clean_html(f.subject or '')}</td>"
+            f"<td>{clean_html(f.message, 300)}</td><td>{clean_html(str(f.location))}</td></tr>"
+            for f in sorted(self.findings, key=lambda f: -f.severity)
+        )
+        return (f"<div><b>{clean_html(self.source)}</b> "
+                f"<span style='color:{colour};font-weight:bold'>{verdict.value.upper()}</span> "
+                f"({clean_html(', '.join(self.formats))})"
+                "<table><thead><tr><th>severity</th><th>rule</th><th>subject</th><th>detail</th>"
+                f"<th>location</th></tr></thead><tbody>{rows}</tbody></table></div>")
+
+    def _repr_markdown_(self) -> str:
+        lines = [f"**{clean_markdown(self.source)}**: {self.verdict().value.upper()}", "",
+                 "| severity | rule | subject | detail | location |", "|---|---|---|---|---|"]
+        lines += [
+            f"| {f.severity.name} | {f.rule_id} {f.rule_name} | {clean_markdown(f.subject or '')} | "
+            f"{clean_markdown(f.message, 300)} | {clean_markdown(str(f.location))} |"
+            for f in sorted(self.findings, key=lambda f: -f.severity)
+        ]
+        return "\n".join(lines)
+
+
+def worst(findings: Iterable[Finding]) -> Severity | None:
+    return max((f.severity for f in findings), default=None)

@@ -1,0 +1,90 @@
+"""Safe ``pickle``, ``dill`` and ``cloudpickle`` loaders.
+
+Invariant: ``*_load(file)`` scans every pickle stream from the file's current position to its end, then
+hands the *same* file object, rewound to where it was, to the real loader, which (like ``pickle.load``)
+leaves it just after the first stream. Non-seekable streams are read once and loaded from that copy.
+"""
+
+from __future__ import annotations
+
+import io
+import pickle
+from collections.abc import Callable, Iterable
+from typing import IO, Any
+
+from safeload._source import view_of_file
+from safeload.loaders._common import guard_buffer, policy_for
+from safeload.policy import Policy
+from safeload.severity import Severity
+
+__all__ = ["cloudpickle_load", "cloudpickle_loads", "dill_load", "dill_loads", "pickle_load", "pickle_loads"]
+
+Threshold = Severity | str | None
+Trusted = Iterable[str] | str | None
+
+
+def _load_file(file: IO[bytes], real_load: Callable[..., Any], loader: str, policy: Policy,
+               kwargs: dict[str, Any]) -> Any:
+    label = getattr(file, "name", None)
+    label = label if isinstance(label, str) else f"<{type(file).__name__}>"
+    with view_of_file(file) as view:
+        guard_buffer(view.data, label, policy, loader)
+        seekable = view.seekable
+        data = view.data
+        if not seekable:
+            return real_load(io.BytesIO(data), **kwargs)
+    return real_load(file, **kwargs)
+
+
+def pickle_load(file: IO[bytes], *, fix_imports: bool = True, encoding: str = "ASCII", errors: str = "strict",
+                buffers: Iterable[Any] | None = None, threshold: Threshold = None, trusted: Trusted = None,
+                policy: Policy | None = None) -> Any:
+    """``pickle.load`` after a static scan of the file's bytes. Raises ``UnsafePickleError`` before loading."""
+    kwargs = {"fix_imports": fix_imports, "encoding": encoding, "errors": errors, "buffers": buffers}
+    return _load_file(file, pickle.load, "pickle.load", policy_for(threshold, trusted, policy), kwargs)
+
+
+def pickle_loads(data: bytes | bytearray | memoryview, /, *, fix_imports: bool = True, encoding: str = "ASCII",
+                 errors: str = "strict", buffers: Iterable[Any] | None = None, threshold: Threshold = None,
+                 trusted: Trusted = None, policy: Policy | None = None) -> Any:
+    """``pickle.loads`` after a static scan of ``data``."""
+    guard_buffer(data, "<bytes>", policy_for(threshold, trusted, policy), "pickle.loads")
+    return pickle.loads(data, fix_imports=fix_imports, encoding=encoding, errors=errors, buffers=buffers)
+
+
+def dill_load(file: IO[bytes], ignore: bool | None = None, *, threshold: Threshold = None, trusted: Trusted = None,
+              policy: Policy | None = None, **kwds: Any) -> Any:
+    """``dill.load`` after a static scan. Pickled functions and code objects are CRITICAL findings."""
+    import dill
+
+    kwds["ignore"] = ignore
+    return _load_file(file, dill.load, "dill.load", policy_for(threshold, trusted, policy), kwds)
+
+
+def dill_loads(str: bytes, ignore: bool | None = None, *, threshold: Threshold = None,  # noqa: A002 - dill's name
+               trusted: Trusted = None, policy: Policy | None = None, **kwds: Any) -> Any:
+    """``dill.loads`` after a static scan."""
+    import dill
+
+    guard_buffer(str, "<bytes>", policy_for(threshold, trusted, policy), "dill.loads")
+    return dill.loads(str, ignore=ignore, **kwds)
+
+
+def cloudpickle_load(file: IO[bytes], *, fix_imports: bool = True, encoding: str = "ASCII", errors: str = "strict",
+                     buffers: Iterable[Any] | None = None, threshold: Threshold = None, trusted: Trusted = None,
+                     policy: Policy | None = None) -> Any:
+    """``cloudpickle.load`` (which is ``pickle.load``) after a static scan."""
+    import cloudpickle
+
+    kwargs = {"fix_imports": fix_imports, "encoding": encoding, "errors": errors, "buffers": buffers}
+    return _load_file(file, cloudpickle.load, "cloudpickle.load", policy_for(threshold, trusted, policy), kwargs)
+
+
+def cloudpickle_loads(data: bytes | bytearray | memoryview, /, *, fix_imports: bool = True, encoding: str = "ASCII",
+                      errors: str = "strict", buffers: Iterable[Any] | None = None, threshold: Threshold = None,
+                      trusted: Trusted = None, policy: Policy | None = None) -> Any:
+    """``cloudpickle.loads`` after a static scan."""
+    import cloudpickle
+
+    guard_buffer(data, "<bytes>", policy_for(threshold, trusted, policy), "cloudpickle.loads")
+    return cloudpickle.loads(data, fix_imports=fix_imports, encoding=encoding, errors=errors, buffers=buffers)

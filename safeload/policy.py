@@ -1,0 +1,171 @@
+"""Policy: the threshold, trusted names and resource limits a scan and a loader apply.
+
+Invariants:
+- the hard floor (``is_floor``) can never be trusted: trusting a floor name exactly raises ``PolicyError``,
+  and patterns that would cover one simply do not apply to it;
+- scoped trust (``with trusted([...])``) lives in a ``ContextVar``, so threads and async tasks never see each
+  other's scopes, and leaving the scope restores exactly the previous value;
+- trusting everything (``"*"``) is refused, as skops refuses ``trusted=True`` (CVE-2024-37065).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import threading
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
+
+from safeload.catalog.deny import DENY
+from safeload.exceptions import PolicyError
+from safeload.severity import Severity
+
+__all__ = [
+    "Limits",
+    "Policy",
+    "clear_trust",
+    "get_trust",
+    "is_floor",
+    "normalize_name",
+    "trust",
+    "trusted",
+    "untrust",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Resource bounds. Hitting one is a blocking finding with its own rule (SL010-SL018)."""
+
+    max_opcodes: int = 200_000_000
+    max_memo: int = 20_000_000
+    max_stack: int = 20_000_000
+    max_marks: int = 100_000
+    max_nesting: int = 8
+    max_seconds: float = 900.0
+    max_members: int = 100_000
+    max_decompressed_bytes: int = 16 * 1024**3
+    max_compression_ratio: float = 2000.0
+
+    @classmethod
+    def field_names(cls) -> tuple[str, ...]:
+        return tuple(cls.__dataclass_fields__)
+
+
+def normalize_name(name: str) -> str:
+    """``"pkg.mod:Class.method"`` and ``"pkg.mod.Class.method"`` are the same name; returns the dotted form."""
+    text = name.strip()
+    if not text:
+        raise PolicyError("empty name in trust list")
+    return text.replace(":", ".")
+
+
+def _floor_entry_for(name: str) -> str | None:
+    parts = name.split(".")
+    for i in range(1, len(parts) + 1):
+        key = ".".join(parts[:i])
+        entry = DENY.get(key)
+        if entry is not None and entry.floor:
+            return key
+    return None
+
+
+def is_floor(name: str) -> bool:
+    """True if ``name`` (or a module containing it) is on the hard floor."""
+    return _floor_entry_for(normalize_name(name)) is not None
+
+
+def _validate(entries: Iterable[str]) -> tuple[str, ...]:
+    if isinstance(entries, str):
+        entries = [entries]
+    out: list[str] = []
+    for raw in entries:
+        if not isinstance(raw, str):
+            raise PolicyError(f"trusted names must be strings, got {type(raw).__name__}")
+        name = normalize_name(raw)
+        if name in {"*", ".*"} or name.startswith("*"):
+            raise PolicyError(
+                f"refusing to trust {name!r}: trusting everything disables the scanner (compare skops "
+                "CVE-2024-37065). Trust the reviewed names from ScanResult.untrusted() instead.")
+        if not name.endswith(".*") and "*" in name:
+            raise PolicyError(f"bad trust pattern {name!r}: use an exact name or a 'package.*' prefix")
+        floor = _floor_entry_for(name.removesuffix(".*"))
+        if floor is not None and not name.endswith(".*"):
+            raise PolicyError(f"{name!r} is on safeload's hard floor ({floor}) and can never be trusted")
+        out.append(name)
+    return tuple(dict.fromkeys(out))
+
+
+def _matches(name: str, pattern: str) -> bool:
+    if pattern.endswith(".*"):
+        return name.startswith(pattern[:-1])
+    return name == pattern
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """What a scan or a load applies. Build one with :func:`safeload.config.resolve_policy` to honour config."""
+
+    threshold: Severity = Severity.MEDIUM
+    trusted: tuple[str, ...] = ()
+    limits: Limits = field(default_factory=Limits)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "threshold", Severity.parse(self.threshold))
+        object.__setattr__(self, "trusted", _validate(self.trusted))
+
+    def with_trusted(self, extra: Iterable[str]) -> Policy:
+        return replace(self, trusted=self.trusted + _validate(extra))
+
+    def all_trusted(self) -> tuple[str, ...]:
+        """This policy's names plus the process-wide and scoped trust in effect now."""
+        return self.trusted + get_trust()
+
+    def is_trusted(self, name: str) -> bool:
+        """True if ``name`` is trusted here and not on the hard floor."""
+        if _floor_entry_for(name) is not None:
+            return False
+        return any(_matches(name, pattern) for pattern in self.all_trusted())
+
+
+_global_lock = threading.Lock()
+_global_trust: tuple[str, ...] = ()
+_scoped_trust: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar("safeload_trust", default=())
+
+
+def trust(names: Iterable[str] | str) -> None:
+    """Trust ``names`` process-wide (exact names or ``pkg.*``). Review their source first."""
+    global _global_trust  # noqa: PLW0603 - the process-wide registry is the point of this function
+    validated = _validate(names)
+    with _global_lock:
+        _global_trust = tuple(dict.fromkeys(_global_trust + validated))
+
+
+def untrust(names: Iterable[str] | str) -> None:
+    """Remove names added with :func:`trust`."""
+    global _global_trust  # noqa: PLW0603
+    drop = set(_validate(names))
+    with _global_lock:
+        _global_trust = tuple(n for n in _global_trust if n not in drop)
+
+
+def clear_trust() -> None:
+    """Forget every process-wide trusted name."""
+    global _global_trust  # noqa: PLW0603
+    with _global_lock:
+        _global_trust = ()
+
+
+def get_trust() -> tuple[str, ...]:
+    """Process-wide trust plus the trust of every enclosing ``trusted()`` scope in this context."""
+    return _global_trust + _scoped_trust.get()
+
+
+@contextlib.contextmanager
+def trusted(names: Iterable[str] | str) -> Iterator[None]:
+    """Trust ``names`` inside the ``with`` block only (this thread / task only)."""
+    token = _scoped_trust.set(_scoped_trust.get() + _validate(names))
+    try:
+        yield
+    finally:
+        _scoped_trust.reset(token)

@@ -1,0 +1,155 @@
+"""The rule catalogue: one stable id per detector, read by findings, errors, reports and the docs.
+
+Invariant: rule ids never change meaning once published (SARIF dashboards key alerts on them); a rule's
+``severity`` is its default, and a finding may carry a different one only where the rule says so
+(argument-aware pickle rules rank by what the call can reach).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from safeload.severity import Severity
+
+__all__ = ["RULES", "Rule", "get_rule"]
+
+_DOCS = "https://github.com/safeload/safeload/blob/main/docs/rules.md"
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One detector. ``name`` is a short kebab-case slug; ``summary`` one line; ``rationale`` why it matters."""
+
+    id: str
+    name: str
+    severity: Severity
+    summary: str
+    rationale: str
+    formats: tuple[str, ...] = ()
+
+    @property
+    def help_uri(self) -> str:
+        return f"{_DOCS}#{self.id.lower()}-{self.name}"
+
+
+_C, _H, _M, _L, _I = Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM, Severity.LOW, Severity.INFO
+_P = ("pickle",)
+
+_ALL: tuple[Rule, ...] = (
+    # --- scan-level rules (every format) ---------------------------------------------------------------
+    Rule("SL001", "format-detected", _I, "Format detected and scanned.",
+         "Informational: which parser read the bytes, and facts such as protocol and counts."),
+    Rule("SL002", "unparseable", _H, "The file or stream could not be parsed completely.",
+         "A scanner that stops early cannot vouch for the rest of the bytes, and the real loader may accept "
+         "what the scanner rejects (parser differentials). safeload fails closed: what it cannot read blocks."),
+    Rule("SL003", "unknown-format", _M, "The content matches no format safeload can scan.",
+         "Routing is by content, not extension; an unrecognised file cannot be vouched for."),
+    Rule("SL004", "lfs-pointer", _M, "A Git LFS pointer, not a model: the real file was never fetched.",
+         "Loading it fails; scanning it proves nothing about the model it points to."),
+    Rule("SL005", "internal-error", _H, "The scanner failed unexpectedly on this input.",
+         "An internal error is never read as clean; please report it with the file if you can share it."),
+    Rule("SL006", "format-mismatch", _L, "The file's content does not match its extension.",
+         "Extension-routed scanners skip renamed files; safeload scans by content and notes the mismatch."),
+    Rule("SL007", "io-error", _H, "The file could not be read.",
+         "An unreadable file cannot be scanned and is not clean."),
+    # --- resource limits ------------------------------------------------------------------------------
+    Rule("SL010", "limit-opcodes", _H, "The pickle has more opcodes than the configured limit.",
+         "Bounded work: an opcode flood is a denial of service on the scanner and on the loader."),
+    Rule("SL011", "limit-memo", _H, "The pickle memo grew past the configured limit.",
+         "Huge memo indices or counts exhaust memory in the real unpickler."),
+    Rule("SL012", "limit-stack", _H, "The pickle stack or mark nesting grew past the configured limit.",
+         "Deep nesting is a denial-of-service vector."),
+    Rule("SL013", "limit-nesting", _H, "Embedded payloads are nested deeper than the configured limit.",
+         "Pickles inside bytes inside pickles can recurse without end."),
+    Rule("SL014", "limit-time", _H, "The scan took longer than the configured time limit.",
+         "A scan that does not finish cannot vouch for the file."),
+    Rule("SL015", "limit-members", _H, "The archive has more members than the configured limit.",
+         "Archive bombs exhaust the scanner and the loader."),
+    Rule("SL016", "limit-decompressed-size", _H, "Decompressed data exceeds the configured size limit.",
+         "Decompression bombs: a small file inflating to gigabytes."),
+    Rule("SL017", "limit-compression-ratio", _H, "The compression ratio exceeds the configured limit.",
+         "Decompression bombs have ratios no real model file has."),
+    Rule("SL018", "limit-length", _H, "A length field is larger than the data that follows it.",
+         "Absurd lengths make loaders allocate huge buffers; such a file is corrupt or hostile."),
+    # --- pickle -----------------------------------------------------------------------------------------
+    Rule("SL100", "pickle-info", _I, "Pickle stream facts: protocol, opcodes, globals.", "Informational.", _P),
+    Rule("SL101", "pickle-exec-global", _C, "A global that runs code or commands (eval, os.system, ...).",
+         "Unpickling calls it: arbitrary code execution on load.", _P),
+    Rule("SL102", "pickle-side-effect-global", _H, "A global with file, network, process or import effects.",
+         "Unpickling can read or write files, open connections or import arbitrary modules.", _P),
+    Rule("SL103", "pickle-nested-loader", _H, "A nested loader (pickle.loads, torch.load, ...) on embedded data.",
+         "Pickle-in-pickle hides a second payload; safeload scans the embedded bytes too.", _P),
+    Rule("SL104", "pickle-unknown-callable", _M, "A global outside the allowlist is called or instantiated.",
+         "Code safeload has not vetted runs at load time. Trust it by name once you have reviewed it.", _P),
+    Rule("SL105", "pickle-unknown-reference", _L, "A global outside the allowlist is imported but not called.",
+         "Importing a module runs its top-level code; the object itself is not called by the pickle.", _P),
+    Rule("SL106", "pickle-code-object", _C, "Python code objects or functions are rebuilt (dill, cloudpickle, marshal).",
+         "Serialized bytecode is arbitrary code.", _P),
+    Rule("SL107", "pickle-ext-opcode", _M, "EXT1/EXT2/EXT4 opcode: a global chosen by the loading process's copyreg registry.",
+         "What runs depends on the process that loads the file, not on the file.", _P),
+    Rule("SL108", "pickle-trailing-bytes", _L, "Bytes after the last complete pickle stream that are not a pickle.",
+         "Polyglots and broken pickles hide data after STOP.", _P),
+    Rule("SL109", "pickle-global-mutation", _H, "BUILD sets attributes on an imported global (class, function or module).",
+         "Mutating a global at load time rewires code other loads will run (runtime-computed names, gadget set-up).", _P),
+    Rule("SL110", "pickle-dynamic-global", _C, "A global whose name is computed at load time or reached through attributes.",
+         "Names built by earlier calls, dunder attribute chains or attribute paths through modules evade any list.", _P),
+    Rule("SL111", "pickle-dynamic-call", _M, "An object produced at load time is called.",
+         "Calling the result of another call hides what actually runs.", _P),
+    Rule("SL112", "pickle-trusted-global", _I, "A global that would be flagged, allowed because the policy trusts it.",
+         "Informational: shows what trust decisions let through.", _P),
+    Rule("SL113", "pickle-frame-divergence", _H, "A FRAME whose boundary splits an opcode or overruns the data.",
+         "The C and Python unpicklers read such streams differently (python/cpython#154848); real picklers never write them.", _P),
+    Rule("SL114", "pickle-unusual-opcode", _L, "Opcodes real picklers do not emit in this position.",
+         "Hand-crafted streams are a signal of tampering.", _P),
+    # --- pytorch -----------------------------------------------------------------------------------------
+    Rule("SL201", "torch-torchscript", _H, "A TorchScript archive: torch.load hands it to torch.jit.load, which runs its code.",
+         "TorchScript code (e.g. a scripted __setstate__) executes at load time (CVE-2025-32434 class).", ("torch",)),
+    Rule("SL202", "torch-torchscript-side-effect", _C, "TorchScript code calls file, process or serialization operations.",
+         "Such calls run during torch.jit.load.", ("torch",)),
+    Rule("SL203", "zip-anomaly", _M, "Zip structure differs from what a normal writer produces.",
+         "Bad CRCs, odd flags, name mismatches and spanned markers are used to make scanners and loaders disagree.", ("zip",)),
+    Rule("SL204", "zip-duplicate-member", _M, "The archive holds two members with the same name.",
+         "Scanners and loaders may read different copies; every copy is scanned.", ("zip",)),
+    Rule("SL205", "torch-legacy-magic", _M, "The legacy torch magic number is not a plain integer constant.",
+         "A magic number built by an expression executes code before the checkpoint is validated.", ("torch",)),
+    Rule("SL206", "polyglot", _H, "The file is valid as two formats (e.g. a pickle followed by a zip).",
+         "Different loaders read different parts of a polyglot.", ()),
+    Rule("SL207", "torch-info", _I, "PyTorch container facts.", "Informational.", ("torch",)),
+    # --- joblib / numpy ----------------------------------------------------------------------------------
+    Rule("SL301", "joblib-info", _I, "joblib container facts: compression, inline arrays.", "Informational.", ("joblib",)),
+    Rule("SL302", "numpy-object-array", _I, "An object-dtype array: its elements are a pickle (scanned).",
+         "numpy.load(allow_pickle=True) unpickles object arrays.", ("numpy",)),
+    Rule("SL303", "numpy-header", _H, "A malformed .npy header.",
+         "numpy parses the header with ast.literal_eval; a malformed header is corrupt or hostile.", ("numpy",)),
+    # --- keras ---------------------------------------------------------------------------------------------
+    Rule("SL401", "keras-lambda", _C, "A Lambda layer or function serialized as Python bytecode.",
+         "Keras unmarshals and runs the bytecode (CVE-2024-3660).", ("keras",)),
+    Rule("SL402", "keras-external-object", _M, "A config object resolving outside keras' own namespaces.",
+         "Keras imports and calls it while rebuilding the model (CVE-2025-1550).", ("keras",)),
+    Rule("SL403", "keras-dangerous-object", _C, "A config object naming a module or function that runs code.",
+         "e.g. an initializer {'module': 'builtins', 'class_name': 'exec'} (CVE-2025-1550).", ("keras",)),
+    Rule("SL404", "keras-unsafe-deserialization", _C, "The config turns off Keras safe mode.",
+         "enable_unsafe_deserialization in a config disables the Lambda check (CVE-2025-9906).", ("keras",)),
+    Rule("SL405", "keras-get-file", _H, "The config calls keras.utils.get_file.",
+         "Downloads or writes files at load time (CVE-2025-8747).", ("keras",)),
+    Rule("SL406", "keras-torch-module-wrapper", _H, "TorchModuleWrapper: a torch pickle embedded in the config.",
+         "from_config calls torch.load(weights_only=False) (CVE-2025-49655); the embedded pickle is scanned.", ("keras",)),
+    Rule("SL407", "keras-info", _I, "Keras model facts.", "Informational.", ("keras",)),
+    # --- tensorflow ----------------------------------------------------------------------------------------
+    Rule("SL501", "tf-file-io-op", _H, "A TensorFlow op that reads, writes or lists files (ReadFile, WriteFile, ...).",
+         "Graph ops run when the model runs; file ops can steal credentials or plant files.", ("savedmodel",)),
+    Rule("SL502", "tf-python-op", _C, "A TensorFlow op that calls Python (PyFunc, EagerPyFunc).",
+         "Runs arbitrary Python registered in the loading process.", ("savedmodel",)),
+    Rule("SL503", "tf-unknown-op", _M, "An op outside TensorFlow's standard op set.",
+         "Custom ops load native code.", ("savedmodel",)),
+    Rule("SL504", "tf-io-op", _M, "Save/Restore-style I/O ops used outside checkpointing.",
+         "These ops read and write arbitrary paths.", ("savedmodel",)),
+    Rule("SL505", "tf-info", _I, "SavedModel facts.", "Informational.", ("savedmodel",)),
+)
+
+RULES: dict[str, Rule] = {rule.id: rule for rule in _ALL}
+
+
+def get_rule(rule_id: str) -> Rule:
+    """Return the catalogue entry for ``rule_id`` (``KeyError`` if the id is unknown)."""
+    return RULES[rule_id]

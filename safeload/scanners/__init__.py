@@ -1,0 +1,43 @@
+"""Scanner registry: one scanner function per detected format, imported only when that format is seen.
+
+Every scanner has the signature ``scan(data, ctx) -> None`` and reports through ``ctx.add``; it must never
+import, unpickle or call anything named in the data, and must never let a malformed input pass silently.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from typing import Any
+
+from safeload._context import ScanContext
+from safeload._sniff import Format
+
+__all__ = ["SCANNERS", "Scanner", "get_scanner"]
+
+Scanner = Callable[[Any, ScanContext], None]
+
+SCANNERS: dict[Format, str] = {
+    Format.PICKLE: "safeload.scanners.pickle:scan_pickle_buffer",
+    Format.ZIP: "safeload.scanners.zip:scan_zip",
+    Format.NUMPY: "safeload.scanners.numpy:scan_npy",
+    Format.GZIP: "safeload.scanners.compressed:scan_compressed",
+    Format.BZIP2: "safeload.scanners.compressed:scan_compressed",
+    Format.XZ: "safeload.scanners.compressed:scan_compressed",
+    Format.LZMA: "safeload.scanners.compressed:scan_compressed",
+    Format.ZLIB: "safeload.scanners.compressed:scan_compressed",
+    Format.LZ4: "safeload.scanners.compressed:scan_compressed",
+    Format.HDF5: "safeload.scanners.keras:scan_h5",
+    Format.SAVED_MODEL: "safeload.scanners.savedmodel:scan_saved_model_pb",
+    Format.TAR: "safeload.scanners.torch:scan_tar",
+}
+
+
+def get_scanner(fmt: Format) -> Scanner | None:
+    target = SCANNERS.get(fmt)
+    if target is None:
+        return None
+    module_name, _, func = target.partition(":")
+    module = importlib.import_module(module_name)  # safeload's own scanner module
+    scanner: Scanner = getattr(module, func)
+    return scanner

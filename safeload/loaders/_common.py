@@ -7,6 +7,7 @@ handed over; nothing is retried with a laxer setting; the audit record never con
 from __future__ import annotations
 
 import contextlib
+import importlib
 import logging
 import os
 import time
@@ -22,9 +23,26 @@ from safeload.policy import Policy
 from safeload.scan import scan_buffer, scan_path
 from safeload.severity import Severity
 
-__all__ = ["audit", "guard_buffer", "guard_path", "open_binary", "policy_for"]
+__all__ = ["ORIGINALS", "audit", "guard_buffer", "guard_path", "open_binary", "policy_for", "real_loader"]
 
 logger = logging.getLogger("safeload.loaders")
+
+# The import hook records each real loader here before it patches it, so safe loaders always call the
+# original and never their own wrapper (which would recurse).
+ORIGINALS: dict[tuple[str, str], Any] = {}
+
+
+def real_loader(module: str, attr: str) -> Any:
+    """The unpatched ``module.attr`` (e.g. ``real_loader("torch", "load")``), even while the hook is installed."""
+    original = ORIGINALS.get((module, attr))
+    if original is not None:
+        return original
+    target: Any = importlib.import_module(module)
+    for part in attr.split("."):
+        target = getattr(target, part)
+    while getattr(target, "_safeload_wrapper", False):
+        target = target.__wrapped__
+    return target
 
 
 def policy_for(threshold: Severity | str | None, trusted: Iterable[str] | str | None,

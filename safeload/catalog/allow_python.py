@@ -19,7 +19,7 @@ EXACT: frozenset[str] = frozenset(
     collections.UserDict collections.UserList collections.UserString
     datetime.datetime datetime.date datetime.time datetime.timedelta datetime.timezone
     decimal.Decimal fractions.Fraction uuid.UUID ipaddress.IPv4Address ipaddress.IPv6Address
-    copyreg._reconstructor copyreg.__newobj__ copyreg.__newobj_ex__ functools.partial
+    copyreg._reconstructor copyreg.__newobj__ copyreg.__newobj_ex__ functools.partial dill._dill._create_array
     _codecs.encode codecs.encode
     array.array array._array_reconstructor
     argparse.Namespace types.SimpleNamespace types.MappingProxyType

@@ -83,7 +83,7 @@ DENY |= _entries(
     "dill._dill._create_type dill._dill._import_module dill._dill._get_attr "
     "dill._dill._create_namespace dill._dill._create_filehandle dill._dill._eval_repr dill._dill._create_rlock "
     "dill._dill._create_ftype dill._dill._setattr dill._dill._delattr dill._dill._create_capsule "
-    "dill._dill._create_weakproxy dill._dill._create_weakref dill._dill._create_array "
+    "dill._dill._create_weakproxy dill._dill._create_weakref "
     "dill.source dill._objects",
     _C, CODE, "rebuilds functions, classes or code objects (dill / cloudpickle)")
 

@@ -329,6 +329,11 @@ class PickleWalker:
                 self._flag("SL111", f"{name} instantiates a value only known at load time",
                            severity=Severity.MEDIUM, subject=name, offset=offset)
             return None
+        if name == "dill._dill._create_array":
+            # dill's numpy array rebuild: f(*args) then __setstate__(state); f is ranked as a global itself.
+            if args and isinstance(args[0], Global) and len(args) > 1:
+                return self._call(args[0], args[1], offset)
+            return None
         if name == "functools.partial":
             if args:
                 result.partial_of = args[0]

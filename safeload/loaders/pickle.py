@@ -8,12 +8,11 @@ leaves it just after the first stream. Non-seekable streams are read once and lo
 from __future__ import annotations
 
 import io
-import pickle
 from collections.abc import Callable, Iterable
 from typing import IO, Any
 
 from safeload._source import view_of_file
-from safeload.loaders._common import guard_buffer, policy_for
+from safeload.loaders._common import guard_buffer, policy_for, real_loader
 from safeload.policy import Policy
 from safeload.severity import Severity
 
@@ -41,7 +40,8 @@ def pickle_load(file: IO[bytes], *, fix_imports: bool = True, encoding: str = "A
                 policy: Policy | None = None) -> Any:
     """``pickle.load`` after a static scan of the file's bytes. Raises ``UnsafePickleError`` before loading."""
     kwargs = {"fix_imports": fix_imports, "encoding": encoding, "errors": errors, "buffers": buffers}
-    return _load_file(file, pickle.load, "pickle.load", policy_for(threshold, trusted, policy), kwargs)
+    return _load_file(file, real_loader("pickle", "load"), "pickle.load", policy_for(threshold, trusted, policy),
+                      kwargs)
 
 
 def pickle_loads(data: bytes | bytearray | memoryview, /, *, fix_imports: bool = True, encoding: str = "ASCII",
@@ -49,42 +49,38 @@ def pickle_loads(data: bytes | bytearray | memoryview, /, *, fix_imports: bool =
                  trusted: Trusted = None, policy: Policy | None = None) -> Any:
     """``pickle.loads`` after a static scan of ``data``."""
     guard_buffer(data, "<bytes>", policy_for(threshold, trusted, policy), "pickle.loads")
-    return pickle.loads(data, fix_imports=fix_imports, encoding=encoding, errors=errors, buffers=buffers)
+    return real_loader("pickle", "loads")(data, fix_imports=fix_imports, encoding=encoding, errors=errors,
+                                          buffers=buffers)
 
 
 def dill_load(file: IO[bytes], ignore: bool | None = None, *, threshold: Threshold = None, trusted: Trusted = None,
               policy: Policy | None = None, **kwds: Any) -> Any:
     """``dill.load`` after a static scan. Pickled functions and code objects are CRITICAL findings."""
-    import dill
-
     kwds["ignore"] = ignore
-    return _load_file(file, dill.load, "dill.load", policy_for(threshold, trusted, policy), kwds)
+    return _load_file(file, real_loader("dill", "load"), "dill.load", policy_for(threshold, trusted, policy),
+                      kwds)
 
 
 def dill_loads(str: bytes, ignore: bool | None = None, *, threshold: Threshold = None,  # noqa: A002 - dill's name
                trusted: Trusted = None, policy: Policy | None = None, **kwds: Any) -> Any:
     """``dill.loads`` after a static scan."""
-    import dill
-
     guard_buffer(str, "<bytes>", policy_for(threshold, trusted, policy), "dill.loads")
-    return dill.loads(str, ignore=ignore, **kwds)
+    return real_loader("dill", "loads")(str, ignore=ignore, **kwds)
 
 
 def cloudpickle_load(file: IO[bytes], *, fix_imports: bool = True, encoding: str = "ASCII", errors: str = "strict",
                      buffers: Iterable[Any] | None = None, threshold: Threshold = None, trusted: Trusted = None,
                      policy: Policy | None = None) -> Any:
     """``cloudpickle.load`` (which is ``pickle.load``) after a static scan."""
-    import cloudpickle
-
     kwargs = {"fix_imports": fix_imports, "encoding": encoding, "errors": errors, "buffers": buffers}
-    return _load_file(file, cloudpickle.load, "cloudpickle.load", policy_for(threshold, trusted, policy), kwargs)
+    return _load_file(file, real_loader("cloudpickle", "load"), "cloudpickle.load",
+                      policy_for(threshold, trusted, policy), kwargs)
 
 
 def cloudpickle_loads(data: bytes | bytearray | memoryview, /, *, fix_imports: bool = True, encoding: str = "ASCII",
                       errors: str = "strict", buffers: Iterable[Any] | None = None, threshold: Threshold = None,
                       trusted: Trusted = None, policy: Policy | None = None) -> Any:
     """``cloudpickle.loads`` after a static scan."""
-    import cloudpickle
-
     guard_buffer(data, "<bytes>", policy_for(threshold, trusted, policy), "cloudpickle.loads")
-    return cloudpickle.loads(data, fix_imports=fix_imports, encoding=encoding, errors=errors, buffers=buffers)
+    return real_loader("cloudpickle", "loads")(data, fix_imports=fix_imports, encoding=encoding, errors=errors,
+                                               buffers=buffers)

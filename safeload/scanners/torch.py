@@ -1,15 +1,256 @@
-"""PyTorch container scanner (legacy stacked pickles, tar). Placeholder until the torch scanner lands."""
+"""PyTorch's non-zip containers: the legacy stacked-pickle format and the older tar format.
+
+Security invariants:
+- every pickle ``torch.load`` unpickles is walked, in the order and at the offsets torch reads them: legacy
+  files hold the magic number, protocol version, sys info, the main pickle and the storage-keys pickle,
+  then raw storages; tar files hold ``sys_info``, ``pickle``, ``storages`` and ``tensors`` members whose
+  pickles are interleaved with raw records;
+- raw storage payloads are stepped over using the element count torch itself reads (an 8-byte header)
+  and the element size of the storage type the pickle declared; payload bytes are never read or copied;
+  a storage that cannot be located, or a size that runs past the data, is a blocking finding;
+- whatever follows the last storage (torch never reads it) is scanned as a pickle if it looks like one,
+  and reported as trailing data otherwise.
+"""
 
 from __future__ import annotations
 
+import io
+import struct
+import tarfile
 from typing import Any
 
-from safeload._context import ScanContext
+from safeload._context import LimitExceeded, ScanContext
+from safeload._sniff import looks_like_pickle, sniff
+from safeload.severity import Severity
+
+__all__ = ["LEGACY_PROTOCOL", "continue_legacy", "scan_tar", "storage_element_size"]
+
+LEGACY_PROTOCOL = 1001
+# torch.storage._storage_type_to_dtype_map() with torch._utils._element_size of each dtype.
+_ELEMENT_SIZE = {
+    "DoubleStorage": 8, "FloatStorage": 4, "HalfStorage": 2, "LongStorage": 8, "IntStorage": 4, "ShortStorage": 2,
+    "CharStorage": 1, "ByteStorage": 1, "BoolStorage": 1, "BFloat16Storage": 2, "ComplexDoubleStorage": 16,
+    "ComplexFloatStorage": 8, "QInt8Storage": 1, "QInt32Storage": 4, "QUInt8Storage": 1, "QUInt4x2Storage": 1,
+    "QUInt2x4Storage": 1,
+}
+_TAR_MEMBERS = ("sys_info", "pickle", "storages", "tensors")
+
+
+def storage_element_size(storage_type: Any) -> int | None:
+    """Element size of a pickled storage type (a symbolic ``Global`` such as ``torch.FloatStorage``)."""
+    name = getattr(storage_type, "name", None)
+    if not isinstance(name, str):
+        return None
+    return _ELEMENT_SIZE.get(name.rsplit(".", 1)[-1])
+
+
+def _storage_sizes(persistent_ids: list[Any]) -> dict[str, int | None]:
+    sizes: dict[str, int | None] = {}
+    for pid in persistent_ids:
+        if isinstance(pid, tuple) and len(pid) >= 3 and pid[0] in ("storage", b"storage"):
+            key = pid[2].decode("ascii", "replace") if isinstance(pid[2], bytes) else pid[2]
+            if isinstance(key, str | int):
+                sizes[str(key)] = storage_element_size(pid[1])
+    return sizes
+
+
+def _skip_storage(data: Any, pos: int, element_size: int, ctx: ScanContext, what: str) -> int | None:
+    """Step over one raw storage record (int64 element count, then the elements); None if it does not fit."""
+    n = len(data)
+    if pos + 8 > n:
+        ctx.add("SL018", f"{what}: the data ends inside a storage header", offset=pos)
+        return None
+    count = struct.unpack_from("<q", data, pos)[0]
+    end = pos + 8 + count * element_size
+    if count < 0 or end > n:
+        ctx.add("SL018", f"{what}: a storage of {count} elements x {element_size} bytes runs past the end of the data",
+                offset=pos)
+        return None
+    return end
+
+
+def _trailing(walker: Any, pos: int, ctx: ScanContext) -> None:
+    data = walker.data
+    n = len(data)
+    if pos >= n:
+        return
+    if looks_like_pickle(memoryview(data)[pos:pos + 65536]):
+        from safeload.scanners.pickle import scan_pickle
+
+        ctx.add("SL108", f"{n - pos} bytes after the last storage, which torch never reads, hold a pickle (scanned)",
+                severity=Severity.LOW, offset=pos)
+        scan_pickle(data, ctx, start=pos)
+        return
+    ctx.add("SL108", f"{n - pos} bytes after the last storage are not read by torch", offset=pos)
 
 
 def continue_legacy(walker: Any, first: Any, ctx: ScanContext) -> None:
-    ctx.add("SL002", "torch legacy format: storages not yet understood by this build", offset=first.end)
+    """Scan the rest of a legacy ``torch.save`` file after its magic-number pickle (``first``)."""
+    ctx.note_format("torch-legacy")
+    protocol = walker.walk(first.end)
+    if not protocol.complete:
+        return
+    if protocol.value != LEGACY_PROTOCOL:
+        ctx.add("SL203", f"legacy torch protocol {protocol.value!r} is not {LEGACY_PROTOCOL}: torch refuses the file; "
+                "the rest is scanned as plain pickles", severity=Severity.LOW, subject="torch-protocol",
+                offset=protocol.start)
+    sys_info = walker.walk(protocol.end)
+    if not sys_info.complete:
+        return
+    main = walker.walk(sys_info.end)
+    if not main.complete:
+        return
+    keys = walker.walk(main.end)
+    if not keys.complete:
+        return
+    sizes = _storage_sizes(main.persistent_ids)
+    if not isinstance(keys.value, list):
+        ctx.add("SL002", "the legacy storage-keys pickle is not a list: the storages cannot be located",
+                offset=keys.start)
+        return
+    pos = keys.end
+    for key in keys.value:
+        size = sizes.get(str(key)) if isinstance(key, str | int) else None
+        if size is None:
+            ctx.add("SL002", f"storage {key!r} has no declared type: the data after it cannot be located",
+                    offset=pos)
+            return
+        after = _skip_storage(walker.data, pos, size, ctx, "legacy torch file")
+        if after is None:
+            return
+        pos = after
+    ctx.add("SL207", f"legacy torch format, {len(keys.value)} storage(s)", subject="torch-legacy",
+            details={"storages": len(keys.value)})
+    _trailing(walker, pos, ctx)
+
+
+# -- legacy tar format ------------------------------------------------------------------------------------
+class _BufferFile(io.RawIOBase):
+    """A read-only, seekable file over a buffer (bytes, mmap, memoryview) without copying it."""
+
+    def __init__(self, data: Any) -> None:
+        super().__init__()
+        self._view = memoryview(data).cast("B")
+        self._pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        chunk = self._view[self._pos:self._pos + len(buffer)]
+        size = len(chunk)
+        memoryview(buffer).cast("B")[:size] = chunk
+        self._pos += size
+        return size
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        base = {0: 0, 1: self._pos, 2: len(self._view)}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def tell(self) -> int:
+        return self._pos
+
+    def close(self) -> None:
+        if not self.closed:
+            self._view.release()
+        super().close()
+
+
+def _walk_records(data: Any, ctx: ScanContext, what: str, tensors: bool) -> None:
+    """``storages``/``tensors`` members: a count pickle, then per record a pickle and a raw part."""
+    from safeload.scanners.pickle import PickleWalker
+
+    walker = PickleWalker(data, ctx)
+    n = len(walker.data)
+    count = walker.walk(0)
+    if not count.complete:
+        return
+    if type(count.value) is not int or count.value < 0 or count.value > n:
+        ctx.add("SL002", f"{what}: the record count is not a plausible integer", offset=0)
+        return
+    pos = count.end
+    for _ in range(count.value):
+        ctx.check_time()
+        record = walker.walk(pos)
+        if not record.complete:
+            return
+        pos = record.end
+        if tensors:
+            if pos + 8 > n:
+                ctx.add("SL018", f"{what}: the data ends inside a tensor header", offset=pos)
+                return
+            ndim = struct.unpack_from("<i", walker.data, pos)[0]
+            pos += 8 + 16 * ndim + 8
+            if ndim < 0 or pos > n:
+                ctx.add("SL018", f"{what}: a tensor header runs past the end of the data", offset=pos)
+                return
+            continue
+        value = record.value
+        size = storage_element_size(value[2]) if isinstance(value, tuple) and len(value) == 3 else None
+        if size is None:
+            ctx.add("SL002", f"{what}: a storage record without a known storage type; the rest cannot be located",
+                    offset=record.start)
+            return
+        after = _skip_storage(walker.data, pos, size, ctx, what)
+        if after is None:
+            return
+        pos = after
+    if not tensors:
+        views = walker.walk(pos)
+        if not views.complete:
+            return
+        pos = views.end
+    _trailing(walker, pos, ctx)
 
 
 def scan_tar(data: Any, ctx: ScanContext) -> None:
-    ctx.add("SL002", "tar archives are not yet scanned by this build")
+    """Scan a tar archive: torch's legacy tar checkpoint members by layout, any other member by content."""
+    from safeload.scan import scan_buffer
+    from safeload.scanners.pickle import scan_pickle
+    from safeload.scanners.zip import SCANNED_MEMBER_FORMATS
+
+    ctx.note_format("tar")
+    raw = _BufferFile(data)
+    members: list[tuple[str, int, int]] = []
+    try:
+        with tarfile.open(fileobj=raw, mode="r:") as tar:  # the parser torch.load itself uses
+            for info in tar:
+                if len(members) >= ctx.limits.max_members:
+                    ctx.add("SL015", f"more than {ctx.limits.max_members} tar members; the rest was not scanned")
+                    break
+                if info.isreg():
+                    members.append((info.name, info.offset_data, info.size))
+    except tarfile.TarError as exc:
+        ctx.add("SL002", f"the tar archive is malformed after {len(members)} member(s): {exc}")
+    finally:
+        raw.close()
+    names = {name.rsplit("/", 1)[-1] for name, _, _ in members}
+    if {"pickle", "storages", "tensors"} <= names:
+        ctx.add("SL207", "legacy torch tar checkpoint (torch.load unpickles every member with weights_only=False)",
+                subject="torch-tar")
+    view = memoryview(data)
+    try:
+        for name, offset, size in members:
+            base = name.rsplit("/", 1)[-1]
+            end = min(offset + size, len(data))
+            if end - offset < size:
+                ctx.add("SL018", f"tar member {name!r} is truncated", subject=name)
+            member = view[offset:end]
+            try:
+                with ctx.inside(name):
+                    if base in {"storages", "tensors"}:
+                        _walk_records(member, ctx, f"tar member {name!r}", tensors=base == "tensors")
+                    elif base in {"pickle", "sys_info"}:
+                        scan_pickle(member, ctx)
+                    elif size and sniff(member, base) in SCANNED_MEMBER_FORMATS:
+                        scan_buffer(member, ctx, name=base)
+            except LimitExceeded as exc:
+                ctx.add_limit(exc)
+            finally:
+                member.release()
+    finally:
+        view.release()

@@ -1,0 +1,85 @@
+"""``safeload.torch_load``: ``torch.load`` after a static scan of exactly the bytes torch will read.
+
+Security invariants:
+- a path is opened once; the scan reads that open file through a memory map, and torch receives the same
+  open file object (with ``mmap=True``, which torch only accepts for paths, it receives
+  ``/proc/self/fd/<fd>`` of that handle: the same inode, never a second lookup of the user's path);
+- refusals raise :class:`~safeload.UnsafePickleError` before torch runs; there is no retry, and in
+  particular never a retry with ``weights_only=False`` after torch rejects a file (THREATS D6);
+- ``map_location``, ``pickle_module``, ``weights_only``, ``mmap`` and pickle arguments are passed through
+  untouched, and only when the caller passed them, so torch's own defaults and environment overrides
+  (``TORCH_FORCE_WEIGHTS_ONLY_LOAD``, ...) still decide; TorchScript archives are refused at the default
+  threshold (SL201 is HIGH) because torch would hand them to ``torch.jit.load``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from typing import IO, Any
+
+from safeload._source import view_of_file
+from safeload.loaders._common import guard_buffer, open_binary, policy_for, real_loader
+from safeload.policy import Policy
+from safeload.severity import Severity
+
+__all__ = ["safe_torch_load", "torch_load"]
+
+Threshold = Severity | str | None
+Trusted = Iterable[str] | str | None
+FileLike = str | os.PathLike[str] | IO[bytes]
+
+
+def _mmap_default() -> bool:
+    """What torch will use when ``mmap`` is not passed (``torch.utils.serialization.config.load.mmap``)."""
+    try:
+        from torch.utils.serialization import config
+    except ImportError:  # older torch: mmap defaults to False
+        return False
+    return bool(config.load.mmap)
+
+
+def torch_load(f: FileLike, map_location: Any = None, pickle_module: Any = None, *, weights_only: bool | None = None,
+               mmap: bool | None = None, threshold: Threshold = None, trusted: Trusted = None,
+               policy: Policy | None = None, **pickle_load_args: Any) -> Any:
+    """Load like ``torch.load`` after scanning the file; raise ``UnsafePickleError`` instead if it is unsafe.
+
+    Args:
+        f: a path (``str`` / ``os.PathLike``) or a seekable binary file object (e.g. ``io.BytesIO``), as for
+            ``torch.load``. File objects are scanned from their current position and rewound before loading.
+        map_location, pickle_module, weights_only, mmap, **pickle_load_args: passed to ``torch.load`` as
+            given (arguments you leave out are left out, so torch's defaults apply).
+        threshold: refuse findings at or above this severity (default: configuration, else ``medium``).
+        trusted: names (``"pkg.mod.Class"`` or ``"pkg.*"``) you have reviewed and trust in this load.
+        policy: a complete :class:`~safeload.Policy` instead of ``threshold``/``trusted``.
+
+    Returns:
+        Exactly what ``torch.load`` returns for the same arguments.
+
+    Raises:
+        UnsafePickleError: the scan found something at or above the threshold; nothing was loaded.
+
+    Example::
+
+        state = safeload.torch_load("model.pt", map_location="cpu")
+    """
+    effective = policy_for(threshold, trusted, policy)
+    load = real_loader("torch", "load")
+    kwargs: dict[str, Any] = dict(pickle_load_args)
+    if weights_only is not None:
+        kwargs["weights_only"] = weights_only
+    if mmap is not None:
+        kwargs["mmap"] = mmap
+    if isinstance(f, str | os.PathLike) and os.fspath(f).endswith(".safetensors"):
+        # torch.load hands these paths to safetensors.torch.load_file: no unpickling happens at all.
+        return load(f, map_location, pickle_module, **kwargs)
+    with open_binary(f) as (handle, label, opened_here):
+        with view_of_file(handle) as view:
+            guard_buffer(view.data, label, effective, "torch.load", path=label if opened_here else None)
+        if opened_here and (mmap if mmap is not None else _mmap_default()):
+            # torch maps only paths; this one names the handle just scanned, not the user's path again.
+            return load(f"/proc/self/fd/{handle.fileno()}", map_location, pickle_module, **kwargs)
+        return load(handle, map_location, pickle_module, **kwargs)
+
+
+safe_torch_load = torch_load

@@ -52,8 +52,8 @@ _ALL: tuple[Rule, ...] = (
          "Extension-routed scanners skip renamed files; safeload scans by content and notes the mismatch."),
     Rule("SL007", "io-error", _H, "The file could not be read.",
          "An unreadable file cannot be scanned and is not clean."),
-    Rule("SL008", "link-escape", _H, "A symbolic link leads outside the tree being scanned (e.g. the HF cache).",
-         "A cache or model directory whose links point elsewhere has been tampered with; safeload does not follow it."),
+    Rule("SL008", "link-escape", _H, "A symbolic link leads outside the tree being scanned (the HF cache).",
+         "A cache whose links point elsewhere has been tampered with; safeload does not follow them."),
     # --- resource limits ------------------------------------------------------------------------------
     Rule("SL010", "limit-opcodes", _H, "The pickle has more opcodes than the configured limit.",
          "Bounded work: an opcode flood is a denial of service on the scanner and on the loader."),

@@ -1,0 +1,493 @@
+"""``safeload`` command line: ``scan``, ``rules``, ``config show`` and ``run``.
+
+Exit codes (``docs/cli.md``): 0 nothing at or above ``--fail-on``; 1 findings at or above it, or a file that
+could not be parsed to the end; 2 usage, configuration or I/O errors (a missing file, an unreachable hub).
+2 outranks 1. The last line on stderr says what the exit code means.
+
+Streams: results go to stdout (or ``-o FILE``); progress, logs and the summary go to stderr, so
+``safeload scan --format json . > out.json`` stays valid JSON. The progress bar turns itself off when stderr
+is not a terminal, under ``NO_COLOR``, ``CI`` or ``TERM=dumb``, and with ``-q`` or ``--no-progress``.
+
+Invariant: the CLI only orchestrates. Each file is scanned by :func:`safeload.scan` on its own (in worker
+processes with ``--jobs``), and the report is a pure function of the results, in input order.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import hashlib
+import logging
+import os
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, NoReturn
+
+from safeload._text import clean
+from safeload._version import __version__
+from safeload.config import Config, load_config, show_config
+from safeload.exceptions import PolicyError
+from safeload.findings import ScanResult
+from safeload.hub import MODEL_EXTENSIONS, Target, error_result, relabel
+from safeload.policy import Policy
+from safeload.report import FORMATS, ReportInput, render, status
+from safeload.rules import RULES
+from safeload.severity import Severity
+
+__all__ = ["EXIT_ERROR", "EXIT_FINDINGS", "EXIT_OK", "build_parser", "main"]
+
+logger = logging.getLogger(__name__)
+
+EXIT_OK = 0
+EXIT_FINDINGS = 1
+EXIT_ERROR = 2
+
+_SKIP_DIRS = frozenset({".git", ".hg", ".svn"})
+_SEVERITIES = [level.label for level in Severity]
+
+
+class UsageError(Exception):
+    """A usage or configuration problem: exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        sys.stderr.write(f"{self.prog}: error: {message}\n")
+        _explain(EXIT_ERROR, "usage error")
+        raise SystemExit(EXIT_ERROR)
+
+
+def _explain(code: int, why: str) -> None:
+    meaning = {EXIT_OK: "no findings at or above the fail-on level",
+               EXIT_FINDINGS: "findings at or above the fail-on level",
+               EXIT_ERROR: "usage, configuration or I/O error"}[code]
+    sys.stderr.write(f"safeload: exit {code}: {meaning}" + (f" ({why})" if why else "") + "\n")
+
+
+# -- argument parsing ----------------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="safeload", description="Scan ML model files statically; load them only when safe.")
+    parser.add_argument("--version", action="version", version=f"safeload {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    scan = sub.add_parser("scan", help="scan files, directories, hf:// repos or the HF cache",
+                          description="Scan model files. Exit 0: clean; 1: findings at or above --fail-on; "
+                                      "2: usage, config or I/O error.")
+    scan.add_argument("paths", nargs="*", metavar="PATH",
+                      help="files, directories (recursive) or hf://owner/repo[@revision]")
+    scan.add_argument("-f", "--format", choices=FORMATS, default=None, help="report format (default: text)")
+    scan.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE instead of stdout")
+    scan.add_argument("--fail-on", type=str.lower, choices=_SEVERITIES, default=None,
+                      help="lowest severity that fails the run (default: medium)")
+    scan.add_argument("--exit-zero", action="store_true", help="exit 0 even when findings fail the run")
+    verbosity = scan.add_mutually_exclusive_group()
+    verbosity.add_argument("-v", "--verbose", action="count", default=0, help="more logs (-vv for debug)")
+    verbosity.add_argument("-q", "--quiet", action="store_true", help="no progress, no summary, errors only")
+    scan.add_argument("--no-progress", action="store_true", help="never show a progress bar")
+    scan.add_argument("--config", metavar="FILE", help="a safeload.toml or pyproject.toml")
+    scan.add_argument("--trust", action="append", default=[], metavar="GLOBAL",
+                      help="trust a reviewed global (exact name or 'pkg.*'); repeatable")
+    scan.add_argument("-j", "--jobs", type=int, default=1, metavar="N",
+                      help="scan N files in parallel processes")
+    scan.add_argument("--hf-endpoint", metavar="URL", help="Hugging Face endpoint")
+    scan.add_argument("--hf-cache", nargs="?", const="", default=None, metavar="DIR",
+                      help="scan the local Hugging Face cache (default: $HF_HUB_CACHE, ...)")
+    scan.add_argument("--srcroot", metavar="DIR", help="directory SARIF paths are relative to (default: CWD)")
+
+    rules = sub.add_parser("rules", help="list the rule catalogue")
+    rules.add_argument("-f", "--format", choices=("text", "markdown", "json"), default="text")
+
+    config = sub.add_parser("config", help="configuration commands")
+    config_sub = config.add_subparsers(dest="config_command", metavar="SUBCOMMAND", parser_class=_Parser)
+    show = config_sub.add_parser("show", help="print the effective settings and where each came from")
+    show.add_argument("--config", metavar="FILE", help="a safeload.toml or pyproject.toml")
+
+    run = sub.add_parser("run", help="run a command with the safeload import hook installed",
+                         description="safeload run -- python train.py ...")
+    run.add_argument("argv", nargs=argparse.REMAINDER, metavar="CMD", help="the command (after --)")
+    return parser
+
+
+# -- logging and progress ------------------------------------------------------------------------------------
+class _CleanFormatter(logging.Formatter):
+    """Log lines carry file names and globals from scanned files: escape control characters."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return "\n".join(clean(line, 4000) for line in super().format(record).splitlines())
+
+
+def _configure_logging(verbose: int, quiet: bool, configured: str | None) -> logging.Handler:
+    if quiet:
+        level = logging.ERROR
+    elif verbose >= 2:
+        level = logging.DEBUG
+    elif verbose == 1:
+        level = logging.INFO
+    elif configured:
+        level = logging.getLevelName(configured.upper())
+        if not isinstance(level, int):
+            raise UsageError(f"unknown log level {configured!r}")
+    else:
+        level = logging.WARNING
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_CleanFormatter("safeload: %(levelname)s: %(message)s"))
+    root = logging.getLogger("safeload")
+    root.addHandler(handler)
+    root.setLevel(level)
+    return handler
+
+
+def progress_enabled(*, quiet: bool, no_progress: bool, config_progress: bool, stream: IO[str],
+                     environ: dict[str, str] | os._Environ[str]) -> bool:
+    """Progress only for a human: a TTY, no NO_COLOR/CI/TERM=dumb, not quiet, not switched off."""
+    if quiet or no_progress or not config_progress:
+        return False
+    if environ.get("NO_COLOR") is not None or environ.get("CI") or environ.get("TERM") == "dumb":
+        return False
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+class _Progress:
+    """A rich progress bar when rich is installed, a one-line counter otherwise; both on stderr."""
+
+    def __init__(self, total: int, enabled: bool) -> None:
+        self.enabled = enabled and total > 1
+        self.total = total
+        self.done = 0
+        self._rich: Any = None
+        self._task: Any = None
+        if not self.enabled:
+            return
+        try:
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+        except ImportError:
+            return
+        self._rich = Progress(TextColumn("scanning", markup=False), BarColumn(), MofNCompleteColumn(),
+                              TimeElapsedColumn(), console=Console(stderr=True), transient=True)
+        self._rich.start()
+        self._task = self._rich.add_task("scan", total=total)
+
+    def advance(self) -> None:
+        self.done += 1
+        if not self.enabled:
+            return
+        if self._rich is not None:
+            self._rich.advance(self._task)
+        else:
+            sys.stderr.write(f"\rscanning {self.done}/{self.total}")
+            sys.stderr.flush()
+
+    def close(self) -> None:
+        if not self.enabled:
+            return
+        if self._rich is not None:
+            self._rich.stop()
+        else:
+            sys.stderr.write("\r\x1b[K")
+            sys.stderr.flush()
+
+
+# -- collecting what to scan ---------------------------------------------------------------------------------
+def _walk(root: Path) -> Iterator[Target]:
+    """Files below ``root`` in sorted order; a SavedModel directory is one target; VCS dirs are skipped."""
+    for folder, dirnames, filenames in os.walk(root, followlinks=False):
+        if "saved_model.pb" in filenames and Path(folder) != root:
+            dirnames[:] = []
+            yield Target(path=folder, labels=(folder,))
+            continue
+        dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS)
+        for name in sorted(filenames):
+            path = os.path.join(folder, name)
+            yield Target(path=path, labels=(path,), walked=True)
+
+
+@dataclass
+class _Plan:
+    targets: list[Target] = field(default_factory=list)
+    skipped_labels: list[str] = field(default_factory=list)
+
+
+def _collect(args: argparse.Namespace) -> _Plan:
+    from safeload import hub
+
+    plan = _Plan()
+    for raw in args.paths:
+        if raw.startswith("hf://"):
+            _collect_hub(raw, args, plan)
+            continue
+        path = Path(raw)
+        if path.is_dir():
+            if (path / "saved_model.pb").is_file():
+                plan.targets.append(Target(path=raw, labels=(raw,)))
+            else:
+                plan.targets.extend(_walk(path))
+        elif path.exists():
+            plan.targets.append(Target(path=raw, labels=(raw,)))
+        else:
+            plan.targets.append(Target(path=raw, labels=(raw,), result=error_result(
+                raw, "no such file or directory")))
+    if args.hf_cache is not None:
+        root = hub.cache_root(args.hf_cache or None)
+        if not root.is_dir():
+            plan.targets.append(Target(path="", labels=(str(root),), result=error_result(
+                str(root), "the Hugging Face cache directory does not exist")))
+        else:
+            try:
+                plan.targets.extend(hub.cache_targets(root))
+            except hub.HubError as exc:
+                failed = error_result(str(root), str(exc))
+                plan.targets.append(Target(path="", labels=(str(root),), result=failed))
+    return plan
+
+
+def _collect_hub(raw: str, args: argparse.Namespace, plan: _Plan) -> None:
+    from safeload import hub
+
+    try:
+        repo_id, revision = hub.parse_hf_url(raw)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    cache_dir = hub.cache_root(None)
+    try:
+        if hub.is_offline():
+            logger.info("HF_HUB_OFFLINE is set: scanning %s from the cache only", raw)
+            plan.targets.extend(hub.offline_targets(repo_id, revision, cache_dir=cache_dir))
+            return
+        endpoint = hub.resolve_endpoint(args.hf_endpoint)
+        token = os.environ.get("HF_TOKEN") or None
+        targets, skipped = hub.remote_targets(repo_id, revision, endpoint=endpoint, cache_dir=cache_dir,
+                                              token=token)
+    except ImportError as exc:
+        raise UsageError(str(exc)) from exc
+    except hub.HubError as exc:
+        plan.targets.append(Target(path="", labels=(raw,), result=error_result(raw, str(exc))))
+        return
+    plan.targets.extend(targets)
+    for label in skipped:
+        logger.info("not downloaded (code-free format): %s", label)
+    plan.skipped_labels.extend(skipped)
+
+
+# -- scanning ------------------------------------------------------------------------------------------------
+def _sha256(path: str) -> str | None:
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+    except OSError:
+        return None
+    return digest.hexdigest()
+
+
+def scan_target(path: str, policy: Policy, want_digest: bool) -> tuple[ScanResult, str | None]:
+    """Scan one file or SavedModel directory (runs in worker processes with ``--jobs``)."""
+    import safeload
+
+    result = safeload.scan(path, policy=policy)
+    digest = _sha256(path) if want_digest and os.path.isfile(path) else None
+    return result, digest
+
+
+def _not_a_model(result: ScanResult, path: str) -> bool:
+    """A walked file whose content is unknown and whose extension is not a model's: skipped, not clean."""
+    if result.formats or os.path.splitext(path)[1].lower() in MODEL_EXTENSIONS:
+        return False
+    return {f.rule_id for f in result.findings if f.severity > Severity.INFO} == {"SL003"}
+
+
+def run_scans(targets: Sequence[Target], policy: Policy, *, jobs: int, want_digest: bool,
+              on_done: Callable[[], None] = lambda: None) -> list[tuple[Target, ScanResult, str | None]]:
+    """Scan every target that needs it, in input order whatever ``jobs`` is."""
+    todo = [t for t in targets if t.result is None]
+    outcomes: dict[int, tuple[ScanResult, str | None]] = {}
+    if jobs > 1 and len(todo) > 1:
+        with concurrent.futures.ProcessPoolExecutor(max_workers=jobs) as pool:
+            futures = {pool.submit(scan_target, t.path, policy, want_digest): id(t) for t in todo}
+            for future in concurrent.futures.as_completed(futures):
+                outcomes[futures[future]] = future.result()
+                on_done()
+    else:
+        for target in todo:
+            outcomes[id(target)] = scan_target(target.path, policy, want_digest)
+            on_done()
+    out: list[tuple[Target, ScanResult, str | None]] = []
+    for target in targets:
+        if target.result is not None:
+            out.append((target, target.result, None))
+        else:
+            result, digest = outcomes[id(target)]
+            out.append((target, result, digest))
+    return out
+
+
+# -- commands ------------------------------------------------------------------------------------------------
+def _load_config(path: str | None) -> Config:
+    try:
+        return load_config(path)
+    except PolicyError as exc:  # ConfigError is a PolicyError
+        raise UsageError(f"configuration: {exc}") from exc
+
+
+def _cmd_scan(args: argparse.Namespace) -> int:
+    if not args.paths and args.hf_cache is None:
+        raise UsageError("nothing to scan: give at least one PATH, hf://owner/repo or --hf-cache")
+    if args.jobs < 1:
+        raise UsageError("--jobs must be at least 1")
+    config = _load_config(args.config)
+    handler = _configure_logging(args.verbose, args.quiet, config.log_level)
+    try:
+        return _scan_with(args, config)
+    finally:
+        logging.getLogger("safeload").removeHandler(handler)
+
+
+def _scan_with(args: argparse.Namespace, config: Config) -> int:
+    fail_on = Severity.parse(args.fail_on) if args.fail_on else config.fail_on
+    fmt = args.format or config.format
+    try:
+        policy = config.policy().with_trusted(args.trust) if args.trust else config.policy()
+    except PolicyError as exc:
+        raise UsageError(str(exc)) from exc
+
+    plan = _collect(args)
+    progress = _Progress(len([t for t in plan.targets if t.result is None]), progress_enabled(
+        quiet=args.quiet, no_progress=args.no_progress, config_progress=config.progress, stream=sys.stderr,
+        environ=os.environ))
+    try:
+        scanned = run_scans(plan.targets, policy, jobs=args.jobs, want_digest=fmt in ("sarif", "json"),
+                            on_done=progress.advance)
+    finally:
+        progress.close()
+
+    results: list[ScanResult] = []
+    digests: dict[str, str] = {}
+    skipped: list[str] = []
+    for target, result, digest in scanned:
+        if target.walked and target.result is None and _not_a_model(result, target.path):
+            skipped.extend(target.labels)
+        for label in target.labels:
+            labelled = relabel(result, label)
+            results.append(labelled)
+            if digest is not None:
+                digests[label] = digest
+    for label in plan.skipped_labels:
+        results.append(ScanResult(source=label))
+        skipped.append(label)
+
+    report = ReportInput(results=results, threshold=fail_on, skipped=frozenset(skipped), digests=digests,
+                         root=os.path.abspath(args.srcroot or os.curdir))
+    for label in skipped:
+        logger.info("skipped (not a model): %s", label)
+    out_stream = sys.stdout
+    color = (fmt == "text" and not args.output and _isatty(out_stream)
+             and os.environ.get("NO_COLOR") is None and os.environ.get("TERM") != "dumb")
+    text = render(fmt, report, color=color, verbose=args.verbose > 0)
+    if args.output:
+        try:
+            Path(args.output).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"cannot write {args.output}: {exc.strerror or exc}") from exc
+    else:
+        out_stream.write(text)
+        out_stream.flush()
+
+    states = [status(r, report) for r in results]
+    if not args.quiet and (fmt != "text" or args.output):
+        from safeload.report.text import summary_line
+
+        sys.stderr.write(summary_line(report) + "\n")
+    errors, unsafe = states.count("error"), states.count("unsafe")
+    if errors:
+        _explain(EXIT_ERROR, f"{errors} file{'s' if errors != 1 else ''} could not be read")
+        return EXIT_ERROR
+    if unsafe:
+        if args.exit_zero:
+            _explain(EXIT_OK, f"--exit-zero; {unsafe} unsafe file{'s' if unsafe != 1 else ''}")
+            return EXIT_OK
+        _explain(EXIT_FINDINGS, f"{unsafe} unsafe file{'s' if unsafe != 1 else ''}, fail-on {fail_on.label}")
+        return EXIT_FINDINGS
+    _explain(EXIT_OK, f"fail-on {fail_on.label}")
+    return EXIT_OK
+
+
+def _isatty(stream: IO[str]) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def rules_text(fmt: str) -> str:
+    """The rule catalogue as text, Markdown or JSON."""
+    if fmt == "json":
+        import json
+
+        return json.dumps([{"id": r.id, "name": r.name, "severity": r.severity.label, "summary": r.summary,
+                            "rationale": r.rationale, "formats": list(r.formats), "help_uri": r.help_uri}
+                           for r in RULES.values()], indent=2) + "\n"
+    if fmt == "markdown":
+        lines = ["| id | name | severity | summary |", "|---|---|---|---|"]
+        lines += [f"| {r.id} | {r.name} | {r.severity.name} | {r.summary.replace('|', chr(92) + '|')} |"
+                  for r in RULES.values()]
+        return "\n".join(lines) + "\n"
+    return "".join(f"{r.id}  {r.severity.name:<8}  {r.name:<32}  {r.summary}\n" for r in RULES.values())
+
+
+def _cmd_run(argv: Sequence[str]) -> int:
+    command = list(argv)
+    if command[:1] == ["--"]:
+        command = command[1:]
+    if not command:
+        raise UsageError("safeload run needs a command: safeload run -- python train.py")
+    try:
+        from safeload.hook import run_command
+    except ImportError as exc:
+        sys.stderr.write(f"safeload: the import hook is not available in this installation ({exc})\n")
+        _explain(EXIT_ERROR, "safeload.hook.run_command is missing")
+        return EXIT_ERROR
+    return int(run_command(command))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``safeload`` console script and ``python -m safeload``; returns the exit code."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(list(argv) if argv is not None else None)
+    except SystemExit as exc:  # --help, --version, or a usage error already explained
+        return exc.code if isinstance(exc.code, int) else EXIT_ERROR
+    try:
+        if args.command == "scan":
+            return _cmd_scan(args)
+        if args.command == "rules":
+            sys.stdout.write(rules_text(args.format))
+            return EXIT_OK
+        if args.command == "config":
+            if args.config_command != "show":
+                raise UsageError("usage: safeload config show [--config FILE]")
+            sys.stdout.write(show_config(args.config) + "\n")
+            return EXIT_OK
+        if args.command == "run":
+            return _cmd_run(args.argv)
+        parser.print_help(sys.stderr)
+        _explain(EXIT_ERROR, "no command given")
+        return EXIT_ERROR
+    except UsageError as exc:
+        sys.stderr.write(f"safeload: error: {clean(str(exc), 2000)}\n")
+        _explain(EXIT_ERROR, "")
+        return EXIT_ERROR
+    except PolicyError as exc:
+        sys.stderr.write(f"safeload: configuration error: {clean(str(exc), 2000)}\n")
+        _explain(EXIT_ERROR, "")
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        sys.stderr.write("safeload: interrupted\n")
+        _explain(EXIT_ERROR, "interrupted")
+        return EXIT_ERROR

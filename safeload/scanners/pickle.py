@@ -41,7 +41,7 @@ __all__ = ["BUILD_HOOKS", "TORCH_LEGACY_MAGIC", "Call", "Global", "Opaque", "Pic
            "scan_pickle", "walk_stream"]
 
 TORCH_LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
-_SMALL_BYTES = 1 << 20          # bytes up to this size are materialised; larger ones stay references
+_SMALL_BYTES = 1 << 16          # bytes up to this size are materialised; larger ones stay references
 _MAX_DECODED = 256 << 20        # cap on what the engine will decode itself to follow a payload
 _CHECK_EVERY = 0xFFFF
 
@@ -464,25 +464,7 @@ class PickleWalker:
         budget = limits.max_opcodes - self.total_opcodes
         start = pos
 
-        def need(k: int) -> None:
-            if pos + k > n:
-                raise ParseError(f"truncated: opcode at {start} needs {k} bytes, {n - pos} left", start)
-
-        def readline() -> bytes:
-            end = data.find(b"\n", pos)
-            if end < 0:
-                raise ParseError("truncated: no newline for a text argument", start)
-            return bytes(data[pos:end])
-
-        def pop_mark() -> list[Any]:
-            nonlocal stack, append
-            if not metastack:
-                raise ParseError("MARK not found", start)
-            items = stack
-            stack = metastack.pop()
-            append = stack.append
-            return items
-
+        # No closures over pos/stack here: cell variables would slow every opcode down.
         try:
             while True:
                 if pos >= n:
@@ -510,7 +492,6 @@ class PickleWalker:
 
                 # Ordered by how often real pickles use them.
                 if op == 0x71:  # BINPUT
-                    need(1)
                     if not stack:
                         raise ParseError("PUT on an empty stack", start)
                     memo[data[pos]] = stack[-1]
@@ -522,18 +503,16 @@ class PickleWalker:
                     if len(memo) > max_memo:
                         raise LimitExceeded("SL011", f"memo larger than {max_memo} entries")
                 elif op == 0x68:  # BINGET
-                    need(1)
                     append(memo[data[pos]])
                     pos += 1
                 elif op == 0x8C:  # SHORT_BINUNICODE
-                    need(1)
                     k = data[pos]
                     pos += 1
-                    need(k)
+                    if pos + k > n:
+                        raise ParseError("truncated argument", start)
                     append(str(data[pos:pos + k], "utf-8", "surrogatepass"))
                     pos += k
                 elif op == 0x4B:  # BININT1
-                    need(1)
                     append(data[pos])
                     pos += 1
                 elif op == 0x28:  # MARK
@@ -543,14 +522,22 @@ class PickleWalker:
                     stack = []
                     append = stack.append
                 elif op == 0x65:  # APPENDS
-                    items = pop_mark()
+                    if not metastack:
+                        raise ParseError("MARK not found", start)
+                    items = stack
+                    stack = metastack.pop()
+                    append = stack.append
                     target = stack[-1]
                     if type(target) is list:
                         target.extend(items)
                     else:
                         self._mutate(target, "APPENDS", start)
                 elif op == 0x75:  # SETITEMS
-                    items = pop_mark()
+                    if not metastack:
+                        raise ParseError("MARK not found", start)
+                    items = stack
+                    stack = metastack.pop()
+                    append = stack.append
                     target = stack[-1]
                     if type(target) is dict:
                         for i in range(0, len(items) - 1, 2):
@@ -576,15 +563,12 @@ class PickleWalker:
                     b = stack.pop()
                     stack[-1] = (stack[-1], b, c)
                 elif op == 0x4A:  # BININT
-                    need(4)
                     append(unpack("<i", data, pos)[0])
                     pos += 4
                 elif op == 0x4D:  # BININT2
-                    need(2)
                     append(unpack("<H", data, pos)[0])
                     pos += 2
                 elif op == 0x47:  # BINFLOAT
-                    need(8)
                     append(unpack(">d", data, pos)[0])
                     pos += 8
                 elif op == 0x4E:  # NONE
@@ -623,31 +607,28 @@ class PickleWalker:
                     else:
                         raise ParseError("STACK_GLOBAL requires str operands", start)
                 elif op == 0x63:  # GLOBAL
-                    mline = readline()
+                    mline = _readline(data, pos, start)
                     pos += len(mline) + 1
-                    nline = readline()
+                    nline = _readline(data, pos, start)
                     pos += len(nline) + 1
                     g = self._push_global(mline.decode("utf-8"), nline.decode("utf-8"), start)
                     res.globals_seen.add(g.full)
                     append(g)
                 elif op == 0x58:  # BINUNICODE
-                    need(4)
                     k = unpack("<I", data, pos)[0]
                     pos += 4
-                    need(k)
+                    if pos + k > n:
+                        raise ParseError("truncated argument", start)
                     append(str(data[pos:pos + k], "utf-8", "surrogatepass"))
                     pos += k
                 elif op in (0x43, 0x42, 0x8E, 0x96):  # SHORT_BINBYTES, BINBYTES, BINBYTES8, BYTEARRAY8
                     if op == 0x43:
-                        need(1)
                         k = data[pos]
                         pos += 1
                     elif op == 0x42:
-                        need(4)
                         k = unpack("<I", data, pos)[0]
                         pos += 4
                     else:
-                        need(8)
                         k = unpack("<Q", data, pos)[0]
                         pos += 8
                     if pos + k > n:
@@ -655,7 +636,6 @@ class PickleWalker:
                     append(bytes(data[pos:pos + k]) if k <= _SMALL_BYTES else BigBytes(pos, k))
                     pos += k
                 elif op == 0x72:  # LONG_BINPUT
-                    need(4)
                     if not stack:
                         raise ParseError("PUT on an empty stack", start)
                     memo[unpack("<I", data, pos)[0]] = stack[-1]
@@ -663,7 +643,6 @@ class PickleWalker:
                     if len(memo) > max_memo:
                         raise LimitExceeded("SL011", f"memo larger than {max_memo} entries")
                 elif op == 0x6A:  # LONG_BINGET
-                    need(4)
                     idx = unpack("<I", data, pos)[0]
                     if idx not in memo:
                         raise ParseError(f"memo index {idx} not found", start)
@@ -673,9 +652,15 @@ class PickleWalker:
                     if stack:
                         stack.pop()
                     else:
-                        pop_mark()
+                        if not metastack:
+                            raise ParseError("MARK not found", start)
+                        stack = metastack.pop()
+                        append = stack.append
                 elif op == 0x31:  # POP_MARK
-                    pop_mark()
+                    if not metastack:
+                        raise ParseError("MARK not found", start)
+                    stack = metastack.pop()
+                    append = stack.append
                 elif op == 0x32:  # DUP
                     append(stack[-1])
                 elif op == 0x61:  # APPEND
@@ -697,13 +682,25 @@ class PickleWalker:
                     else:
                         self._mutate(target, "SETITEM", start)
                 elif op == 0x74:  # TUPLE
-                    items = pop_mark()
+                    if not metastack:
+                        raise ParseError("MARK not found", start)
+                    items = stack
+                    stack = metastack.pop()
+                    append = stack.append
                     append(tuple(items))
                 elif op == 0x6C:  # LIST
-                    items = pop_mark()
+                    if not metastack:
+                        raise ParseError("MARK not found", start)
+                    items = stack
+                    stack = metastack.pop()
+                    append = stack.append
                     append(items)
                 elif op == 0x64:  # DICT
-                    items = pop_mark()
+                    if not metastack:
+                        raise ParseError("MARK not found", start)
+                    items = stack
+                    stack = metastack.pop()
+                    append = stack.append
                     try:
                         append({items[i]: items[i + 1] for i in range(0, len(items) - 1, 2)})
                     except TypeError as exc:
@@ -711,7 +708,11 @@ class PickleWalker:
                 elif op == 0x8F:  # EMPTY_SET
                     append(set())
                 elif op == 0x90:  # ADDITEMS
-                    items = pop_mark()
+                    if not metastack:
+                        raise ParseError("MARK not found", start)
+                    items = stack
+                    stack = metastack.pop()
+                    append = stack.append
                     target = stack[-1]
                     if type(target) is set:
                         try:
@@ -721,22 +722,27 @@ class PickleWalker:
                     else:
                         self._mutate(target, "ADDITEMS", start)
                 elif op == 0x91:  # FROZENSET
-                    items = pop_mark()
+                    if not metastack:
+                        raise ParseError("MARK not found", start)
+                    items = stack
+                    stack = metastack.pop()
+                    append = stack.append
                     try:
                         append(frozenset(items))
                     except TypeError as exc:
                         raise ParseError(f"unhashable set item: {exc}", start) from None
                 elif op == 0x95:  # FRAME
-                    need(8)
                     flen = unpack("<Q", data, pos)[0]
                     pos += 8
                     if frame_end >= 0 and start < frame_end:
                         self._flag("SL113", "a FRAME starts inside the previous frame", offset=start)
                     if pos + flen > n:
-                        raise ParseError(f"FRAME of {flen} bytes runs past the end of the data", start)
+                        # The C unpickler stops here, but the pure-Python one (joblib's) reads on through the
+                        # short frame and runs what follows: report the divergence and keep walking.
+                        self._flag("SL113", f"FRAME of {flen} bytes runs past the end of the data", offset=start)
+                        flen = n - pos
                     frame_end = pos + flen if flen else -1
                 elif op == 0x80:  # PROTO
-                    need(1)
                     proto = data[pos]
                     pos += 1
                     if proto > 5:
@@ -753,60 +759,68 @@ class PickleWalker:
                         self._flag("SL113", "STOP before the end of the current FRAME", offset=start)
                     return
                 elif op == 0x8D:  # BINUNICODE8
-                    need(8)
                     k = unpack("<Q", data, pos)[0]
                     pos += 8
-                    need(k)
+                    if pos + k > n:
+                        raise ParseError("truncated argument", start)
                     append(str(data[pos:pos + k], "utf-8", "surrogatepass") if k <= _SMALL_BYTES * 16
                            else Opaque("huge string"))
                     pos += k
                 elif op in (0x55, 0x54):  # SHORT_BINSTRING, BINSTRING (py2 str)
                     if op == 0x55:
-                        need(1)
                         k = data[pos]
                         pos += 1
                     else:
-                        need(4)
                         k = unpack("<i", data, pos)[0]
                         pos += 4
                         if k < 0:
                             raise ParseError("BINSTRING pickle has negative byte count", start)
-                    need(k)
+                    if pos + k > n:
+                        raise ParseError("truncated argument", start)
                     append(str(data[pos:pos + k], "latin-1"))
                     pos += k
                 elif op == 0x8A:  # LONG1
-                    need(1)
                     k = data[pos]
                     pos += 1
-                    need(k)
+                    if pos + k > n:
+                        raise ParseError("truncated argument", start)
                     append(int.from_bytes(data[pos:pos + k], "little", signed=True))
                     pos += k
                 elif op == 0x8B:  # LONG4
-                    need(4)
                     k = unpack("<i", data, pos)[0]
                     pos += 4
                     if k < 0:
                         raise ParseError("LONG pickle has negative byte count", start)
-                    need(k)
+                    if pos + k > n:
+                        raise ParseError("truncated argument", start)
                     append(int.from_bytes(data[pos:pos + k], "little", signed=True) if k <= 4096 else Opaque("huge int"))
                     pos += k
                 elif op == 0x69:  # INST
-                    mline = readline()
+                    mline = _readline(data, pos, start)
                     pos += len(mline) + 1
-                    nline = readline()
+                    nline = _readline(data, pos, start)
                     pos += len(nline) + 1
-                    args_list = pop_mark()
+                    if not metastack:
+                        raise ParseError("MARK not found", start)
+                    args_list = stack
+                    stack = metastack.pop()
+                    append = stack.append
                     g = self._push_global(mline.decode("utf-8"), nline.decode("utf-8"), start)
                     res.globals_seen.add(g.full)
                     append(self._call(g, tuple(args_list), start))
                 elif op == 0x6F:  # OBJ
-                    args_list = pop_mark()
+                    if not metastack:
+                        raise ParseError("MARK not found", start)
+                    args_list = stack
+                    stack = metastack.pop()
+                    append = stack.append
                     if not args_list:
                         raise ParseError("OBJ without a class", start)
                     append(self._call(args_list[0], tuple(args_list[1:]), start))
                 elif op in (0x82, 0x83, 0x84):  # EXT1, EXT2, EXT4
                     width = {0x82: 1, 0x83: 2, 0x84: 4}[op]
-                    need(width)
+                    if pos + width > n:
+                        raise ParseError("truncated argument", start)
                     code = int.from_bytes(data[pos:pos + width], "little")
                     pos += width
                     registered = copyreg._inverted_registry.get(code)  # type: ignore[attr-defined]
@@ -824,13 +838,13 @@ class PickleWalker:
                     res.persistent_ids.append(pid)
                     append(Opaque("persistent id"))
                 elif op == 0x50:  # PERSID
-                    line = readline()
+                    line = _readline(data, pos, start)
                     pos += len(line) + 1
                     pid_text = line.decode("ascii")
                     res.persistent_ids.append(pid_text)
                     append(Opaque("persistent id"))
                 elif op == 0x67 or op == 0x70:  # GET, PUT (text)
-                    line = readline()
+                    line = _readline(data, pos, start)
                     pos += len(line) + 1
                     try:
                         idx = int(line)
@@ -847,7 +861,7 @@ class PickleWalker:
                         if len(memo) > max_memo:
                             raise LimitExceeded("SL011", f"memo larger than {max_memo} entries")
                 elif op == 0x49:  # INT
-                    raw_line = readline()
+                    raw_line = _readline(data, pos, start)
                     pos += len(raw_line) + 1
                     line = raw_line.strip()
                     if line == b"00":
@@ -860,7 +874,7 @@ class PickleWalker:
                         except ValueError:
                             raise ParseError(f"bad INT {short_repr(line)}", start) from None
                 elif op == 0x4C:  # LONG (text)
-                    line = readline()
+                    line = _readline(data, pos, start)
                     pos += len(line) + 1
                     text = line.strip().rstrip(b"L")
                     try:
@@ -868,14 +882,14 @@ class PickleWalker:
                     except ValueError:
                         raise ParseError(f"bad LONG {short_repr(line)}", start) from None
                 elif op == 0x46:  # FLOAT (text)
-                    line = readline()
+                    line = _readline(data, pos, start)
                     pos += len(line) + 1
                     try:
                         append(float(line))
                     except ValueError:
                         raise ParseError(f"bad FLOAT {short_repr(line)}", start) from None
                 elif op == 0x53:  # STRING (quoted, escaped)
-                    line = readline()
+                    line = _readline(data, pos, start)
                     pos += len(line) + 1
                     text = line.rstrip()
                     if len(text) < 2 or text[0] != text[-1] or text[:1] not in (b"'", b'"'):
@@ -886,7 +900,7 @@ class PickleWalker:
                         raise ParseError("bad escape in STRING", start) from None
                     append(raw.decode("latin-1"))
                 elif op == 0x56:  # UNICODE (raw-unicode-escape)
-                    line = readline()
+                    line = _readline(data, pos, start)
                     pos += len(line) + 1
                     append(line.decode("raw-unicode-escape"))
                 elif op == 0x97:  # NEXT_BUFFER
@@ -903,6 +917,13 @@ class PickleWalker:
         except (IndexError, KeyError, struct.error, ValueError, TypeError, UnicodeDecodeError, OverflowError,
                 AttributeError) as exc:
             raise ParseError(f"{type(exc).__name__}: {short_repr(str(exc), 120)}", start) from None
+
+
+def _readline(data: Any, pos: int, start: int) -> bytes:
+    end = data.find(b"\n", pos)
+    if end < 0:
+        raise ParseError("truncated: no newline for a text argument", start)
+    return bytes(data[pos:end])
 
 
 def walk_stream(data: Any, pos: int, ctx: ScanContext) -> StreamResult:

@@ -1,0 +1,83 @@
+"""Pickle benchmark: safe_pickle_load / pickle.load on an opcode-dense and an array-heavy pickle.
+
+Run: ``.venv/bin/python benchmarks/bench_pickle.py [--quick]``. Inputs are generated in a temp dir.
+Prints, per case: plain load, safe load, their ratio (targets: opcode-dense <= 2.0, array-heavy <= 1.05),
+safeload scan-only time, and picklescan's scan time on the same file side by side.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import pickle
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+from _common import interleaved, table  # noqa: E402
+
+import safeload  # noqa: E402
+
+
+def make_inputs(folder: Path, quick: bool) -> dict[str, Path]:
+    n = 20_000 if quick else 1_000_000
+    dense = [{"id": i, "name": f"item{i}", "score": i * 0.5, "tags": ("a", "b")} for i in range(n)]
+    arrays = {f"layer{i}": np.random.default_rng(i).standard_normal((256, 1024) if not quick else (16, 64),
+                                                                      dtype=np.float32) for i in range(100)}
+    paths = {"opcode-dense": folder / "dense.pkl", "array-heavy": folder / "arrays.pkl"}
+    paths["opcode-dense"].write_bytes(pickle.dumps(dense, protocol=4))
+    paths["array-heavy"].write_bytes(pickle.dumps(arrays, protocol=4))
+    return paths
+
+
+def picklescan_time(path: Path) -> float | None:
+    try:
+        from picklescan.scanner import scan_file_path
+    except ImportError:
+        return None
+    import time
+
+    start = time.perf_counter()
+    scan_file_path(str(path))
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--runs", type=int, default=None)
+    opts = parser.parse_args()
+    runs = opts.runs or (2 if opts.quick else 5)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for case, path in make_inputs(Path(tmp), opts.quick).items():
+            def plain(p: Path = path) -> object:
+                with open(p, "rb") as f:
+                    return pickle.load(f)
+
+            def safe(p: Path = path) -> object:
+                with open(p, "rb") as f:
+                    return safeload.pickle_load(f)
+
+            def scan_only(p: Path = path) -> object:
+                return safeload.scan(p)
+
+            medians = interleaved({"plain": plain, "safe": safe, "scan": scan_only}, runs)
+            ps = picklescan_time(path)
+            rows.append([case, f"{path.stat().st_size / 1e6:.1f}", medians["plain"], medians["safe"],
+                         f"{medians['safe'] / medians['plain']:.2f}", medians["scan"],
+                         f"{path.stat().st_size / 1e6 / medians['scan']:.0f}",
+                         "n/a" if ps is None else f"{ps:.3f}",
+                         "n/a" if ps is None else f"{ps / medians['scan']:.1f}x"])
+    print(table(["case", "MB", "pickle.load s", "safe s", "ratio", "scan s", "scan MB/s", "picklescan s",
+                 "picklescan/scan"], rows))
+    print(f"\n(medians of {runs} interleaved runs; python {sys.version.split()[0]}; quick={opts.quick})")
+    _ = io
+
+
+if __name__ == "__main__":
+    main()

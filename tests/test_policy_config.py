@@ -1,0 +1,154 @@
+"""Threshold, trust and configuration precedence (arguments, SAFELOAD_* environment, [tool.safeload])."""
+
+from __future__ import annotations
+
+import pickle
+import re
+import threading
+import warnings
+from pathlib import Path
+
+import pytest
+
+import safeload
+from safeload import PolicyError, Severity
+from safeload.config import load_config, resolve_policy, show_config
+from safeload.exceptions import ConfigError
+
+
+class Thing:
+    pass
+
+
+THING = f"{__name__}.Thing"
+
+
+def test_severity_parsing_and_order() -> None:
+    assert Severity.parse("High") is Severity.HIGH
+    assert Severity.parse(2) is Severity.MEDIUM
+    assert Severity.INFO < Severity.LOW < Severity.MEDIUM < Severity.HIGH < Severity.CRITICAL
+    with pytest.raises(ValueError, match="not a severity"):
+        Severity.parse("severe")
+
+
+def test_hard_floor_cannot_be_trusted() -> None:
+    for name in ["os.system", "posix.system", "builtins.eval", "subprocess.Popen", "marshal.loads"]:
+        with pytest.raises(PolicyError, match="hard floor"):
+            safeload.Policy(trusted=[name])
+        with pytest.raises(PolicyError):
+            safeload.trust(name)
+    with pytest.raises(PolicyError, match="trusting everything"):
+        safeload.Policy(trusted=["*"])
+    # A pattern may cover a floor module but never applies to it.
+    policy = safeload.Policy(trusted=["os.*"])
+    assert not policy.is_trusted("os.system")
+    data = pickle.dumps(__import__("os").system)
+    assert not safeload.scan(data, policy=policy).is_safe()
+
+
+def test_trust_scopes_are_isolated_per_thread() -> None:
+    data = pickle.dumps(Thing())
+    seen: dict[str, bool] = {}
+
+    def other() -> None:
+        seen["other"] = safeload.scan(data).is_safe()
+
+    with safeload.trusted([THING]):
+        assert safeload.scan(data).is_safe()
+        worker = threading.Thread(target=other)
+        worker.start()
+        worker.join()
+    assert seen["other"] is False
+    assert not safeload.scan(data).is_safe()
+    safeload.trust(THING)
+    assert safeload.scan(data).is_safe()
+    safeload.untrust(THING)
+    assert not safeload.scan(data).is_safe()
+
+
+def test_trusted_finding_becomes_info() -> None:
+    result = safeload.scan(pickle.dumps(Thing()), trusted=[THING])
+    assert [f.rule_id for f in result.findings if f.subject == THING] == ["SL112"]
+    assert result.is_safe()
+
+
+def test_env_threshold_stricter_wins_over_argument(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SAFELOAD_THRESHOLD", "low")
+    assert resolve_policy("high").threshold is Severity.LOW
+    assert resolve_policy().threshold is Severity.LOW
+
+
+def test_env_threshold_laxer_applies_only_without_argument_and_warns(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SAFELOAD_THRESHOLD", "critical")
+    assert resolve_policy("medium").threshold is Severity.MEDIUM
+    with pytest.warns(safeload.SafeloadWarning, match="relaxes"):
+        assert resolve_policy().threshold is Severity.CRITICAL
+
+
+def test_env_trusted_adds_names_and_warns(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SAFELOAD_TRUSTED", f"{THING}, other.Name")
+    with pytest.warns(safeload.SafeloadWarning):
+        policy = resolve_policy()
+    assert policy.is_trusted(THING)
+
+
+def test_bad_env_values_raise(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SAFELOAD_THRESHOLD", "loud")
+    with pytest.raises(ConfigError):
+        resolve_policy()
+    monkeypatch.delenv("SAFELOAD_THRESHOLD")
+    monkeypatch.setenv("SAFELOAD_PROGRESS", "maybe")
+    with pytest.raises(ConfigError, match="not a boolean"):
+        load_config()
+
+
+def test_pyproject_table_is_found_walking_up(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.safeload]\nthreshold = "high"\ntrusted = ["mypkg.*"]\n[tool.safeload.limits]\nmax_opcodes = 1000\n')
+    sub = tmp_path / "a" / "b"
+    sub.mkdir(parents=True)
+    monkeypatch.chdir(sub)
+    config = load_config()
+    assert config.threshold is Severity.HIGH
+    assert config.trusted == ("mypkg.*",)
+    assert config.limits.max_opcodes == 1000
+    assert config.sources["threshold"].endswith("pyproject.toml")
+    policy = resolve_policy()
+    assert policy.threshold is Severity.HIGH and policy.is_trusted("mypkg.models.Net")
+    assert resolve_policy("low").threshold is Severity.LOW  # explicit argument beats the file
+    text = show_config()
+    assert "pyproject.toml" in text
+    assert re.search(r"limits\.max_opcodes\s+= 1000", text)
+
+
+def test_config_file_errors_are_clear(tmp_path: Path) -> None:
+    bad = tmp_path / "safeload.toml"
+    bad.write_text('threshold = "high"\nunknown_key = 1\n')
+    with pytest.raises(ConfigError, match="unknown safeload settings"):
+        load_config(bad)
+    bad.write_text('trusted = ["os.system"]\n')
+    with pytest.raises(ConfigError, match="hard floor"):
+        load_config(bad)
+    bad.write_text("threshold = [\n")
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_config(bad)
+
+
+def test_limits_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SAFELOAD_MAX_OPCODES", "50")
+    config = load_config(environ={"SAFELOAD_MAX_OPCODES": "50"})
+    assert config.limits.max_opcodes == 50
+
+
+def test_opcode_limit_is_a_blocking_finding() -> None:
+    data = pickle.dumps(list(range(200_000)))
+    policy = safeload.Policy(limits=safeload.Limits(max_opcodes=70_000))
+    result = safeload.scan(data, policy=policy)
+    assert any(f.rule_id == "SL010" for f in result.findings)
+    assert not result.is_safe()
+
+
+def test_no_warnings_on_plain_use() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        safeload.scan(pickle.dumps({"a": 1}))

@@ -24,10 +24,10 @@ Trusted = Iterable[str] | str | None
 
 def _load_file(file: IO[bytes], real_load: Callable[..., Any], loader: str, policy: Policy,
                kwargs: dict[str, Any]) -> Any:
-    label = getattr(file, "name", None)
-    label = label if isinstance(label, str) else f"<{type(file).__name__}>"
+    name = getattr(file, "name", None)
+    label = name if isinstance(name, str) else f"<{type(file).__name__}>"
     with view_of_file(file) as view:
-        guard_buffer(view.data, label, policy, loader)
+        guard_buffer(view.data, label, policy, loader, path=name if isinstance(name, str) else None)
         seekable = view.seekable
         data = view.data
         if not seekable:

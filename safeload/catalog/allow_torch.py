@@ -22,10 +22,28 @@ _REBUILD = (
     "_rebuild_xla_tensor _rebuild_mps_tensor _rebuild_sparse_csr_tensor"
 )
 
+# Pure tensor functions that modules store as attributes (TransformerEncoderLayer(activation=F.gelu), ...).
+_FUNCTIONAL = (
+    "relu relu6 gelu silu mish tanh sigmoid hardtanh hardswish hardsigmoid elu selu celu leaky_relu prelu rrelu "
+    "glu logsigmoid softplus softsign softshrink hardshrink tanhshrink threshold softmax softmin log_softmax "
+    "gumbel_softmax normalize linear bilinear dropout layer_norm group_norm batch_norm instance_norm rms_norm "
+    "cross_entropy nll_loss mse_loss l1_loss smooth_l1_loss huber_loss binary_cross_entropy "
+    "binary_cross_entropy_with_logits kl_div cosine_similarity pad interpolate conv1d conv2d conv3d "
+    "max_pool1d max_pool2d avg_pool1d avg_pool2d adaptive_avg_pool1d adaptive_avg_pool2d one_hot embedding"
+)
+_TORCH_MATH = (
+    "relu tanh sigmoid exp log abs sin cos sqrt rsqrt erf softmax log_softmax add mul sub div matmul mean sum "
+    "clamp square neg reciprocal sign floor ceil round"
+)
+
 EXACT: frozenset[str] = frozenset(
     [f"torch.{n}" for n in (_STORAGES + " " + _DTYPES).split()]
     + [f"torch.storage.{n}" for n in _STORAGES.split()]
     + [f"torch._utils.{n}" for n in _REBUILD.split()]
+    + [f"torch.nn.functional.{n}" for n in _FUNCTIONAL.split()]
+    + [f"torch.{n}" for n in _TORCH_MATH.split()]
+    + [f"torch.nn.init.{n}_" for n in "uniform normal constant ones zeros xavier_uniform xavier_normal "
+       "kaiming_uniform kaiming_normal trunc_normal orthogonal".split()]
     + """
     torch.Size torch.device torch.Tensor torch.layout torch.memory_format torch.strided torch.sparse_coo
     torch.sparse_csr torch.sparse_csc torch.sparse_bsr torch.sparse_bsc torch._mkldnn

@@ -32,6 +32,7 @@ _ELEMENT_SIZE = {
     "CharStorage": 1, "ByteStorage": 1, "BoolStorage": 1, "BFloat16Storage": 2, "ComplexDoubleStorage": 16,
     "ComplexFloatStorage": 8, "QInt8Storage": 1, "QInt32Storage": 4, "QUInt8Storage": 1, "QUInt4x2Storage": 1,
     "QUInt2x4Storage": 1,
+    "UntypedStorage": 1,  # newer dtypes (uint16, float8, ...) are written as untyped bytes
 }
 _TAR_MEMBERS = ("sys_info", "pickle", "storages", "tensors")
 

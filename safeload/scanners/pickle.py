@@ -26,6 +26,7 @@ import copyreg
 import gzip
 import lzma
 import struct
+import warnings
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -143,6 +144,7 @@ _LAZY_BUILD_HOOK_MODULES = {
     "joblib.numpy_pickle.ZNDArrayWrapper": "safeload.scanners.joblib",
     "joblib.numpy_pickle_compat.ZNDArrayWrapper": "safeload.scanners.joblib",
     "joblib.numpy_pickle_compat.NDArrayWrapper": "safeload.scanners.joblib",
+    "joblib.numpy_pickle.NDArrayWrapper": "safeload.scanners.joblib",  # the name joblib < 0.10 pickled
 }
 
 
@@ -582,7 +584,11 @@ class PickleWalker:
                     stack[-1] = self._call(stack[-1], args, start)
                 elif op == 0x62:  # BUILD
                     state = stack.pop()
-                    pos = self._build(stack[-1], state, start, pos)
+                    self.frame_end = frame_end  # BUILD hooks check that raw data starts after the frame
+                    resumed = self._build(stack[-1], state, start, pos)
+                    if resumed != pos:  # a hook skipped raw data written after a committed frame
+                        frame_end = -1
+                    pos = resumed
                 elif op == 0x81:  # NEWOBJ
                     args = stack.pop()
                     cls_value = stack.pop()
@@ -836,7 +842,9 @@ class PickleWalker:
                 elif op == 0x51:  # BINPERSID
                     pid = stack.pop()
                     res.persistent_ids.append(pid)
-                    append(Opaque("persistent id"))
+                    # torch's legacy persistent_load returns the class of a ("module", cls, ...) id.
+                    is_module = type(pid) is tuple and len(pid) > 1 and pid[0] == "module"
+                    append(pid[1] if is_module and isinstance(pid[1], Global) else Opaque("persistent id"))
                 elif op == 0x50:  # PERSID
                     line = _readline(data, pos, start)
                     pos += len(line) + 1
@@ -898,6 +906,10 @@ class PickleWalker:
                         raw = codecs.escape_decode(text[1:-1])[0]  # type: ignore[attr-defined]
                     except ValueError:
                         raise ParseError("bad escape in STRING", start) from None
+                    except DeprecationWarning:  # invalid escape under -W error: decode as the loader would
+                        with warnings.catch_warnings():
+                            warnings.simplefilter("ignore", DeprecationWarning)
+                            raw = codecs.escape_decode(text[1:-1])[0]  # type: ignore[attr-defined]
                     append(raw.decode("latin-1"))
                 elif op == 0x56:  # UNICODE (raw-unicode-escape)
                     line = _readline(data, pos, start)

@@ -1,0 +1,143 @@
+"""Keras and TensorFlow catalogue: Keras' own serializable names, dangerous Keras APIs, and TF op classes.
+
+Invariant: data plus pure lookups. Nothing here imports Keras or TensorFlow; the two generated name lists
+(``keras_names.txt``, ``tf_ops.txt``) are plain text files committed next to this module and checked
+against the installed frameworks by ``tests/test_keras_catalog.py`` and ``tests/test_savedmodel_opset.py``.
+"""
+
+from __future__ import annotations
+
+import functools
+from importlib import resources
+
+from safeload.severity import Severity
+
+__all__ = [
+    "CHECKPOINT_OPS",
+    "FILE_OPS",
+    "KERAS_DANGEROUS",
+    "KERAS_PACKAGES",
+    "LEGACY_KERAS_CLASSES",
+    "PYTHON_OPS",
+    "READ_ASSET_OPS",
+    "TF_FUNCTION_DENY",
+    "keras_builtin_function",
+    "keras_class_names",
+    "keras_names",
+    "tf_ops",
+]
+
+
+def _read_list(filename: str) -> frozenset[str]:
+    text = resources.files("safeload.catalog").joinpath(filename).read_text("utf-8")
+    return frozenset(line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#"))
+
+
+@functools.cache
+def tf_ops() -> frozenset[str]:
+    """Every op registered by a standard TensorFlow build (generated from ``TF_GetAllOpList``)."""
+    return _read_list("tf_ops.txt")
+
+
+@functools.cache
+def keras_names() -> frozenset[str]:
+    """Keras' public API names (``keras.layers.Dense``) and the module paths of its serializable classes."""
+    return _read_list("keras_names.txt")
+
+
+@functools.cache
+def keras_class_names() -> frozenset[str]:
+    """Bare class names Keras resolves without a module (legacy configs): ``Dense``, ``GlorotUniform``..."""
+    bare = {name.rsplit(".", 1)[-1] for name in keras_names()}
+    return frozenset(n for n in bare if n[:1].isupper()) | LEGACY_KERAS_CLASSES
+
+
+# Packages whose classes Keras itself resolves by module (and, since Keras 3.9, checks are KerasSaveable).
+KERAS_PACKAGES: frozenset[str] = frozenset({"keras", "keras_hub", "keras_cv", "keras_nlp", "tf_keras"})
+
+# Modules Keras searches for a function saved as {"module": "builtins", "class_name": "function"}.
+_BUILTIN_MODULES = ("activations", "constraints", "initializers", "losses", "metrics", "optimizers",
+                    "regularizers")
+
+
+def keras_builtin_function(name: str) -> bool:
+    """True if ``name`` is a Keras built-in function (``relu``, ``mse``...) found in Keras' own modules."""
+    names = keras_names()
+    return any(f"keras.{mod}.{name}" in names for mod in _BUILTIN_MODULES)
+
+
+# tf.keras / Keras 2 class names that Keras 3 no longer exports but legacy .h5 configs contain.
+LEGACY_KERAS_CLASSES: frozenset[str] = frozenset({
+    "Functional", "Sequential", "Model", "InputLayer", "TFOpLambda", "SlicingOpLambda", "TensorFlowOpLayer",
+    "ThresholdedReLU", "LocallyConnected1D", "LocallyConnected2D", "DenseFeatures", "CuDNNLSTM", "CuDNNGRU",
+    "RandomFourierFeatures", "LinearModel", "WideDeepModel", "AdamW", "Nadam", "Ftrl", "Adafactor",
+})
+
+# Keras APIs that are not modeling objects (Keras 3.15's NON_MODELING_APIS and older equivalents).
+# Value: (rule, severity, reason).
+KERAS_DANGEROUS: dict[str, tuple[str, Severity, str]] = {}
+for _name in ("keras.config.enable_unsafe_deserialization",
+              "keras.src.saving.serialization_lib.enable_unsafe_deserialization",
+              "tf_keras.config.enable_unsafe_deserialization"):
+    KERAS_DANGEROUS[_name] = ("SL404", Severity.CRITICAL, "turns off Keras safe mode (CVE-2025-9906)")
+for _name in ("keras.utils.get_file", "keras.src.utils.file_utils.get_file", "keras.src.utils.get_file",
+              "tf_keras.utils.get_file", "tensorflow.keras.utils.get_file"):
+    KERAS_DANGEROUS[_name] = ("SL405", Severity.HIGH, "downloads or writes files (CVE-2025-8747)")
+for _name in ("keras.models.load_model", "keras.saving.load_model", "keras.models.model_from_json",
+              "keras.saving.deserialize_keras_object", "keras.utils.deserialize_keras_object",
+              "keras.saving.load_weights", "keras.saving.register_keras_serializable",
+              "keras.utils.register_keras_serializable", "keras.src.saving.saving_lib.load_model",
+              "keras.src.saving.saving_api.load_model",
+              "keras.src.legacy.saving.legacy_h5_format.load_model_from_hdf5"):
+    KERAS_DANGEROUS[_name] = ("SL403", Severity.HIGH, "a nested Keras loader or registry call")
+for _name in ("keras.models.save_model", "keras.saving.save_model", "keras.saving.save_weights",
+              "keras.preprocessing.image.load_img", "keras.preprocessing.image.save_img",
+              "keras.utils.load_img", "keras.utils.save_img",
+              "keras.utils.image_dataset_from_directory",
+              "keras.utils.text_dataset_from_directory", "keras.utils.audio_dataset_from_directory",
+              "keras.preprocessing.image_dataset_from_directory",
+              "keras.preprocessing.text_dataset_from_directory",
+              "keras.backend.clear_session", "keras.utils.clear_session"):
+    KERAS_DANGEROUS[_name] = ("SL403", Severity.HIGH, "a non-modeling Keras API with file or process effects")
+
+# TFOpLambda / SlicingOpLambda "function" values (a tf.* API path) that must not be rebuilt.
+TF_FUNCTION_DENY: dict[str, Severity] = {
+    "py_function": Severity.CRITICAL, "numpy_function": Severity.CRITICAL, "py_func": Severity.CRITICAL,
+    "compat.v1.py_func": Severity.CRITICAL, "compat.v1.py_function": Severity.CRITICAL,
+    "compat.v1.numpy_function": Severity.CRITICAL, "io": Severity.HIGH, "gfile": Severity.HIGH,
+    "compat.v1.gfile": Severity.HIGH, "io.gfile": Severity.HIGH, "saved_model": Severity.HIGH,
+    "summary": Severity.HIGH, "debugging.experimental": Severity.HIGH, "data": Severity.HIGH,
+    "compat.v1.io": Severity.HIGH, "read_file": Severity.HIGH, "write_file": Severity.HIGH,
+    "keras.utils.get_file": Severity.HIGH, "raw_ops": Severity.HIGH, "load_op_library": Severity.CRITICAL,
+    "load_library": Severity.CRITICAL, "print": Severity.HIGH,
+}
+
+# --- TensorFlow ops ---------------------------------------------------------------------------------------
+PYTHON_OPS: frozenset[str] = frozenset({"PyFunc", "PyFuncStateless", "EagerPyFunc"})
+
+FILE_OPS: frozenset[str] = frozenset({
+    "ReadFile", "WriteFile", "MatchingFiles", "MatchingFilesDataset", "ExperimentalMatchingFilesDataset",
+    "DeleteFile", "ImmutableConst", "WholeFileReader", "WholeFileReaderV2", "TextLineReader",
+    "TextLineReaderV2", "FixedLengthRecordReader", "FixedLengthRecordReaderV2", "TFRecordReader",
+    "TFRecordReaderV2", "LMDBReader",
+    "IdentityReader", "IdentityReaderV2", "TextLineDataset", "TFRecordDataset", "TFRecordDatasetV2",
+    "FixedLengthRecordDataset", "FixedLengthRecordDatasetV2", "LMDBDataset", "ExperimentalLMDBDataset",
+    "CSVDataset", "CSVDatasetV2", "ExperimentalCSVDataset", "SqlDataset", "ExperimentalSqlDataset",
+    "SaveDataset", "SaveDatasetV2", "LoadDataset", "DatasetToTFRecord", "ExperimentalDatasetToTFRecord",
+    "SnapshotDataset", "SnapshotDatasetV2", "SnapshotDatasetReader", "SnapshotNestedDatasetReader",
+    "SnapshotChunkDataset", "ListSnapshotChunksDataset", "DistributedSave", "CreateSummaryFileWriter",
+    "CreateSummaryDbWriter", "WriteSummary", "WriteScalarSummary", "WriteHistogramSummary",
+    "WriteImageSummary",
+    "WriteAudioSummary", "WriteGraphSummary", "WriteRawProtoSummary", "DebugIdentity", "DebugIdentityV2",
+    "DebugIdentityV3", "DebugNanCount", "DebugNumericSummary", "DebugNumericSummaryV2", "RecordInput",
+    "FileSystemSetConfiguration", "LoadAndRemapMatrix", "CalibrationStatisticsSaver",
+})
+
+# Reading a model's own asset files (vocabularies) is normal; still a fact worth showing.
+READ_ASSET_OPS: frozenset[str] = frozenset({"InitializeTableFromTextFile", "InitializeTableFromTextFileV2"})
+
+CHECKPOINT_OPS: frozenset[str] = frozenset({
+    "Save", "SaveV2", "SaveSlices", "Restore", "RestoreV2", "RestoreSlice", "ShardedFilename",
+    "ShardedFilespec",
+    "MergeV2Checkpoints", "DTensorRestoreV2",
+})

@@ -1,0 +1,204 @@
+"""Test-only oracle: SavedModel-shaped protobuf messages built with ``google.protobuf`` (descriptor_pb2).
+
+The field numbers mirror TensorFlow's ``saved_model.proto``, ``meta_graph.proto``, ``graph.proto``,
+``node_def.proto``, ``function.proto``, ``attr_value.proto`` and Keras' ``saved_metadata.proto`` (only
+the fields safeload reads, plus a few it must skip). No TensorFlow import: fast enough for every test run.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+
+_F = descriptor_pb2.FieldDescriptorProto
+
+
+def _message(file: Any, name: str, fields: list[tuple[str, int, int, str | None, bool]]) -> None:
+    msg = file.message_type.add(name=name)
+    for fname, number, ftype, type_name, repeated in fields:
+        field = msg.field.add(
+            name=fname, number=number, type=ftype, label=_F.LABEL_REPEATED if repeated else _F.LABEL_OPTIONAL
+        )
+        if type_name:
+            field.type_name = f".tfproto.{type_name}"
+
+
+def _build() -> dict[str, Any]:
+    file = descriptor_pb2.FileDescriptorProto(
+        name="safeload_tfproto_test.proto", package="tfproto", syntax="proto3"
+    )
+    s, i64, i32, msg, b, f32 = (
+        _F.TYPE_STRING,
+        _F.TYPE_INT64,
+        _F.TYPE_INT32,
+        _F.TYPE_MESSAGE,
+        _F.TYPE_BYTES,
+        _F.TYPE_FLOAT,
+    )
+    _message(
+        file,
+        "SavedModel",
+        [("saved_model_schema_version", 1, i64, None, False), ("meta_graphs", 2, msg, "MetaGraphDef", True)],
+    )
+    _message(
+        file,
+        "MetaInfoDef",
+        [
+            ("meta_graph_version", 1, s, None, False),
+            ("tags", 4, s, None, True),
+            ("tensorflow_version", 5, s, None, False),
+        ],
+    )
+    _message(
+        file,
+        "SaverDef",
+        [
+            ("filename_tensor_name", 1, s, None, False),
+            ("save_tensor_name", 2, s, None, False),
+            ("restore_op_name", 3, s, None, False),
+            ("max_to_keep", 4, i32, None, False),
+        ],
+    )
+    _message(
+        file,
+        "MetaGraphDef",
+        [
+            ("meta_info_def", 1, msg, "MetaInfoDef", False),
+            ("graph_def", 2, msg, "GraphDef", False),
+            ("saver_def", 3, msg, "SaverDef", False),
+        ],
+    )
+    _message(
+        file,
+        "GraphDef",
+        [
+            ("node", 1, msg, "NodeDef", True),
+            ("library", 2, msg, "FunctionDefLibrary", False),
+            ("version", 3, i32, None, False),
+        ],
+    )
+    _message(file, "NameAttrList", [("name", 1, s, None, False)])
+    _message(
+        file,
+        "ListValue",
+        [
+            ("s", 2, b, None, True),
+            ("i", 3, i64, None, True),
+            ("f", 4, f32, None, True),
+            ("func", 9, msg, "NameAttrList", True),
+        ],
+    )
+    _message(
+        file,
+        "AttrValue",
+        [
+            ("list", 1, msg, "ListValue", False),
+            ("s", 2, b, None, False),
+            ("i", 3, i64, None, False),
+            ("f", 4, f32, None, False),
+            ("func", 10, msg, "NameAttrList", False),
+        ],
+    )
+    _message(file, "AttrEntry", [("key", 1, s, None, False), ("value", 2, msg, "AttrValue", False)])
+    _message(
+        file,
+        "NodeDef",
+        [
+            ("name", 1, s, None, False),
+            ("op", 2, s, None, False),
+            ("input", 3, s, None, True),
+            ("device", 4, s, None, False),
+            ("attr", 5, msg, "AttrEntry", True),
+        ],
+    )
+    _message(file, "OpDef", [("name", 1, s, None, False)])
+    _message(
+        file, "FunctionDef", [("signature", 1, msg, "OpDef", False), ("node_def", 3, msg, "NodeDef", True)]
+    )
+    _message(file, "FunctionDefLibrary", [("function", 1, msg, "FunctionDef", True)])
+    _message(
+        file,
+        "SavedObject",
+        [
+            ("node_id", 2, i32, None, False),
+            ("node_path", 3, s, None, False),
+            ("identifier", 4, s, None, False),
+            ("metadata", 5, s, None, False),
+        ],
+    )
+    _message(file, "SavedMetadata", [("nodes", 1, msg, "SavedObject", True)])
+    pool = descriptor_pool.DescriptorPool()
+    pool.Add(file)
+    names = [m.name for m in file.message_type]
+    return {n: message_factory.GetMessageClass(pool.FindMessageTypeByName(f"tfproto.{n}")) for n in names}
+
+
+M = _build()
+
+
+def node(name: str, op: str, func: str | None = None) -> Any:
+    n = M["NodeDef"](name=name, op=op)
+    if func is not None:
+        entry = n.attr.add(key="f")
+        entry.value.func.name = func
+    return n
+
+
+def saved_model(
+    nodes: list[Any],
+    functions: dict[str, list[Any]] | None = None,
+    saver: tuple[str, str, str] | None = None,
+    tags: tuple[str, ...] = ("serve",),
+) -> bytes:
+    sm = M["SavedModel"](saved_model_schema_version=1)
+    mg = sm.meta_graphs.add()
+    mg.meta_info_def.tags.extend(tags)
+    mg.meta_info_def.tensorflow_version = "2.21.0"
+    mg.graph_def.node.extend(nodes)
+    for fname, body in (functions or {}).items():
+        fn = mg.graph_def.library.function.add()
+        fn.signature.name = fname
+        fn.node_def.extend(body)
+    if saver is not None:
+        mg.saver_def.filename_tensor_name, mg.saver_def.save_tensor_name, mg.saver_def.restore_op_name = saver
+    data: bytes = sm.SerializeToString()
+    return data
+
+
+def keras_metadata(objects: list[tuple[str, str]]) -> bytes:
+    meta = M["SavedMetadata"]()
+    for i, (path, metadata) in enumerate(objects):
+        meta.nodes.add(node_id=i, node_path=path, identifier="_tf_keras_layer", metadata=metadata)
+    data: bytes = meta.SerializeToString()
+    return data
+
+
+def tf2_saver_model(
+    extra_save_fn_ops: tuple[str, ...] = (), serving_ops: tuple[str, ...] = ("MatMul",)
+) -> bytes:
+    """The shape tf.saved_model.save writes: a serving function, and _traced_save/_traced_restore functions
+    reached from the saver_def."""
+    nodes = [
+        node("x", "Placeholder"),
+        node("StatefulPartitionedCall", "StatefulPartitionedCall", "serve_fn"),
+        node("saver_filename", "Placeholder"),
+        node("StatefulPartitionedCall_1", "StatefulPartitionedCall", "__inference__traced_save_48"),
+        node("StatefulPartitionedCall_2", "StatefulPartitionedCall", "__inference__traced_restore_60"),
+    ]
+    functions = {
+        "serve_fn": [node(f"n{i}", op) for i, op in enumerate(serving_ops)],
+        "__inference__traced_save_48": [
+            node("a", "ShardedFilename"),
+            node("b", "SaveV2"),
+            node("c", "MergeV2Checkpoints"),
+            node("d", "StringJoin"),
+            *[node(f"x{i}", op) for i, op in enumerate(extra_save_fn_ops)],
+        ],
+        "__inference__traced_restore_60": [node("r", "RestoreV2"), node("s", "AssignVariableOp")],
+    }
+    return saved_model(
+        nodes,
+        functions,
+        saver=("saver_filename:0", "StatefulPartitionedCall_1:0", "StatefulPartitionedCall_2"),
+    )

@@ -155,3 +155,23 @@ RULES: dict[str, Rule] = {rule.id: rule for rule in _ALL}
 def get_rule(rule_id: str) -> Rule:
     """Return the catalogue entry for ``rule_id`` (``KeyError`` if the id is unknown)."""
     return RULES[rule_id]
+
+
+def catalogue_markdown() -> str:
+    """The rule catalogue as Markdown (``docs/rules.md`` is generated from this; a test keeps them equal)."""
+    lines = [
+        "# Rules",
+        "",
+        "Generated from `safeload/rules.py` (`python -c 'import safeload.rules as r; print(r.catalogue_markdown())'`).",
+        "Rule ids are stable. The severity is the default; argument-aware pickle rules may rank a finding higher or",
+        "lower by what the call can reach (see `docs/threat-model.md`).",
+        "",
+        "| id | name | default severity | formats | summary |",
+        "|---|---|---|---|---|",
+    ]
+    lines += [f"| {r.id} | {r.name} | {r.severity.name} | {', '.join(r.formats) or 'all'} | {r.summary} |"
+              for r in _ALL]
+    lines.append("")
+    for r in _ALL:
+        lines += [f"## {r.id.lower()}-{r.name}", "", f"**{r.severity.name}** - {r.summary}", "", r.rationale, ""]
+    return "\n".join(lines)

@@ -198,7 +198,23 @@ def remote_targets(repo_id: str, revision: str | None, *, endpoint: str, cache_d
                 label, f"cannot download from {endpoint}: {type(exc).__name__}: {exc}")))
             continue
         targets.append(Target(path=str(local), labels=(label,), walked=True))
+    _record_ref(Path(cache_dir), repo_id, revision or "main", sha)
     return targets, skipped
+
+
+def _record_ref(cache_dir: Path, repo_id: str, revision: str, sha: str) -> None:
+    """Point ``refs/{revision}`` at the commit we downloaded (downloads pinned to a commit do not), as
+    huggingface_hub does, so an offline scan of ``hf://repo@revision`` finds the same snapshot."""
+    if _SHA.match(revision) or not _SHA.match(sha) or "/" in revision or revision.startswith("."):
+        return
+    repo_dir = cache_dir / f"models--{repo_id.replace('/', '--')}"
+    if not (repo_dir / "snapshots" / sha).is_dir():
+        return
+    try:
+        (repo_dir / "refs").mkdir(exist_ok=True)
+        (repo_dir / "refs" / revision).write_text(sha, encoding="ascii")
+    except OSError as exc:
+        logger.debug("cannot record refs/%s for %s: %s", revision, repo_id, exc)
 
 
 def offline_targets(repo_id: str, revision: str | None, *, cache_dir: str | os.PathLike[str]) -> list[Target]:

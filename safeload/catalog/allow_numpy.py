@@ -24,6 +24,12 @@ EXACT: frozenset[str] = frozenset(
     numpy.longlong numpy.ulonglong numpy.half numpy.single numpy.double numpy.bool numpy.float_ numpy.int_
     numpy.dtypes.Float64DType numpy.dtypes.Float32DType numpy.dtypes.Int64DType numpy.dtypes.Int32DType
     numpy.dtypes.ObjectDType numpy.dtypes.BoolDType numpy.dtypes.StrDType numpy.dtypes.UInt8DType
+    numpy.core._internal._reconstruct numpy.matrixlib.defmatrix.matrix numpy.matrix numpy.memmap
+    numpy.core.memmap.memmap numpy._core.memmap.memmap numpy.ma.core.MaskedArray numpy.ma.MaskedArray
+    numpy.core.records.record numpy._core.records.record numpy.record
+    numpy.random._pickle.__bit_generator_ctor numpy.random._pickle.__generator_ctor
+    numpy.random.bit_generator.SeedlessSeedSequence numpy.random._mt19937.MT19937
+    numpy.core.numerictypes.float64 numpy._core.numerictypes.float64
     """.split()
 )
 

@@ -1,0 +1,131 @@
+"""``safeload.joblib_load``: ``joblib.load`` after a static scan of the same bytes.
+
+Security invariants:
+- a path is opened exactly once; the scan maps that handle and joblib unpickles from that same handle (for
+  compressed files, joblib decompresses from it), so what runs is what was scanned. ``joblib.load(path)``
+  itself opens the path, so for paths safeload calls the two steps ``joblib.load`` is made of
+  (``_validate_fileobject_and_memmap`` then ``_unpickle``) on its own handle with the same file name;
+- the file name still reaches joblib for what joblib reads by name: ``mmap_mode`` memory maps (numeric
+  array data only: joblib never maps object arrays, and numpy refuses to) and pre-0.10 companion files
+  (scanned by path too). Memmaps therefore keep their real ``filename``, which ``joblib.Parallel`` relies on;
+- a file object is scanned from where joblib will read it (joblib rewinds objects without ``peek`` to 0)
+  and handed to the real ``joblib.load`` unchanged; a non-seekable stream is read once and loaded from
+  that copy;
+- on refusal ``UnsafePickleError`` is raised before joblib runs; ``joblib.load`` is never called through
+  its patched name (the import hook wraps it), always through :func:`real_loader`.
+"""
+
+from __future__ import annotations
+
+import inspect
+import io
+import os
+from collections.abc import Iterable
+from typing import IO, Any
+
+from safeload._source import view_of_file
+from safeload.loaders._common import guard_buffer, policy_for, real_loader
+from safeload.policy import Policy
+from safeload.severity import Severity
+
+__all__ = ["joblib_load", "safe_joblib_load"]
+
+Threshold = Severity | str | None
+Trusted = Iterable[str] | str | None
+
+
+def _native_order(mmap_mode: str | None, ensure_native_byte_order: Any) -> Any:
+    """joblib's own argument check, done before anything is read."""
+    if ensure_native_byte_order == "auto":
+        ensure_native_byte_order = mmap_mode is None
+    if ensure_native_byte_order and mmap_mode is not None:
+        raise ValueError(
+            "Native byte ordering can only be enforced if 'mmap_mode' parameter "
+            f"is set to None, but got 'mmap_mode={mmap_mode}' instead."
+        )
+    return ensure_native_byte_order
+
+
+def _load_compat(filename: str, handle: IO[bytes]) -> Any:
+    """``joblib.numpy_pickle_compat.load_compatibility`` on the already-open, scanned handle."""
+    unpickler_cls = real_loader("joblib.numpy_pickle_compat", "ZipNumpyUnpickler")
+    unpickler = unpickler_cls(filename, file_handle=handle)
+    try:
+        return unpickler.load()
+    except UnicodeDecodeError as exc:
+        new_exc = ValueError(
+            "You may be trying to read with python 3 a joblib pickle generated with python 2. "
+            "This feature is not supported by joblib."
+        )
+        raise new_exc from exc
+    finally:
+        inner = getattr(unpickler, "file_handle", None)
+        if inner is not None:
+            inner.close()
+
+
+def _load_path(filename: str, mmap_mode: str | None, ensure_native_byte_order: Any, policy: Policy) -> Any:
+    validate = real_loader("joblib.numpy_pickle", "_validate_fileobject_and_memmap")
+    unpickle = real_loader("joblib.numpy_pickle", "_unpickle")
+    with open(filename, "rb") as handle:
+        with view_of_file(handle) as view:
+            guard_buffer(view.data, filename, policy, "joblib.load", path=filename)
+        handle.seek(0)
+        with validate(handle, filename, mmap_mode) as (fobj, validated_mmap_mode):
+            if isinstance(fobj, str):
+                # joblib < 0.10 ZF container: joblib would re-open the path; read the scanned handle instead.
+                return _load_compat(filename, handle)
+            if "ensure_native_byte_order" in inspect.signature(unpickle).parameters:
+                return unpickle(fobj, ensure_native_byte_order=ensure_native_byte_order, filename=filename,
+                                mmap_mode=validated_mmap_mode)
+            return unpickle(fobj, filename=filename, mmap_mode=validated_mmap_mode)  # joblib 1.2
+
+
+def _load_file(fobj: IO[bytes], mmap_mode: str | None, ensure_native_byte_order: Any, policy: Policy) -> Any:
+    load = real_loader("joblib", "load")
+    kwargs: dict[str, Any] = {"mmap_mode": mmap_mode}
+    if "ensure_native_byte_order" in inspect.signature(load).parameters:
+        kwargs["ensure_native_byte_order"] = ensure_native_byte_order
+    if not hasattr(fobj, "peek"):
+        # joblib reads the magic bytes and then seeks to 0: it unpickles from the start of the object.
+        try:
+            fobj.seek(0)
+        except (OSError, AttributeError, ValueError, io.UnsupportedOperation):
+            pass
+    name = getattr(fobj, "name", None)
+    label = name if isinstance(name, str) else f"<{type(fobj).__name__}>"
+    with view_of_file(fobj) as view:
+        guard_buffer(view.data, label, policy, "joblib.load")
+        if not view.seekable:
+            data = view.data
+            return load(io.BytesIO(data), **kwargs)
+    return load(fobj, **kwargs)
+
+
+def joblib_load(filename: str | os.PathLike[str] | IO[bytes], mmap_mode: str | None = None,
+                ensure_native_byte_order: Any = "auto", *, threshold: Threshold = None, trusted: Trusted = None,
+                policy: Policy | None = None) -> Any:
+    """``joblib.load`` after a static scan. Same arguments and result; raises ``UnsafePickleError`` instead.
+
+    Args:
+        filename: a path or a binary file object, as for ``joblib.load``.
+        mmap_mode: ``None``, ``"r+"``, ``"r"``, ``"w+"`` or ``"c"``: passed through (ignored by joblib for
+            compressed files and file objects, with joblib's own warning).
+        ensure_native_byte_order: as for ``joblib.load``.
+        threshold, trusted, policy: safeload's policy for this call (see ``safeload.scan``).
+
+    Example:
+        >>> est = safeload.joblib_load("model.joblib")  # doctest: +SKIP
+    """
+    ensure = _native_order(mmap_mode, ensure_native_byte_order)
+    effective = policy_for(threshold, trusted, policy)
+    if isinstance(filename, os.PathLike):
+        filename = os.fspath(filename)
+    if hasattr(filename, "read"):
+        return _load_file(filename, mmap_mode, ensure_native_byte_order, effective)  # type: ignore[arg-type]
+    if not isinstance(filename, str):
+        raise TypeError(f"expected a path or a binary file object, got {type(filename).__name__}")
+    return _load_path(filename, mmap_mode, ensure, effective)
+
+
+safe_joblib_load = joblib_load

@@ -1,0 +1,260 @@
+"""Compressed streams (zlib, gzip, bz2, lzma/xz, lz4, joblib's old ``ZF`` container), detected by content.
+
+joblib's compressors write standard streams, and ``joblib.load`` decompresses the whole stream before it
+unpickles (THREATS C11; section 4): a compressed pickle is still a pickle and must be scanned as one.
+
+Security invariants:
+- the stream is decompressed incrementally, in bounded chunks, into an anonymous temporary file that is then
+  memory-mapped for scanning: memory stays bounded whatever the output size, and the output is capped by
+  ``limits.max_decompressed_bytes`` (SL016) and, beyond a small floor, ``limits.max_compression_ratio``
+  (SL017); a decompression bomb is a finding, never an out-of-memory;
+- concatenated streams are followed the way the standard library's file readers (which joblib uses) follow
+  them; bytes after the last stream that are not a stream are ignored by those readers and are reported;
+- truncated or corrupt compressed data is a blocking finding (SL002), and whatever was decompressed before
+  the error is still scanned (a payload can sit in the first block);
+- the decompressed bytes are handed to ``scan_buffer``: routing is by content again, never by extension.
+"""
+
+from __future__ import annotations
+
+import bz2
+import contextlib
+import lzma
+import mmap
+import tempfile
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import IO, Any
+
+from safeload._context import LimitExceeded, ScanContext
+from safeload._sniff import Format, sniff
+
+__all__ = ["Decompressed", "decompress", "detect", "scan_compressed"]
+
+_CHUNK_IN = 1 << 20            # compressed bytes fed per step
+_CHUNK_OUT = 8 << 20           # decompressed bytes produced per step (bounded memory)
+_RATIO_FLOOR = 64 << 20        # ratios only matter once the output is large enough to hurt
+_ZF_PREFIX = b"ZF"
+_ZF_HEADER = 2 + 19            # "ZF" + hex(2**64) length, left-justified (joblib < 0.10)
+
+
+@dataclass
+class Decompressed:
+    """Result of :func:`decompress`: ``data`` maps the output (empty bytes when there is none)."""
+
+    data: Any
+    size: int
+    method: str
+    complete: bool
+    error: str | None = None
+    trailing: int = 0
+    limited: bool = False
+
+
+def detect(data: Any) -> str | None:
+    """The compression method of ``data`` by magic bytes (``zf`` for joblib's old container), or None."""
+    head = bytes(data[:8])
+    if head.startswith(_ZF_PREFIX):
+        return "zf"
+    fmt = sniff(data)
+    return {Format.GZIP: "gzip", Format.BZIP2: "bz2", Format.XZ: "xz", Format.LZMA: "lzma",
+            Format.ZLIB: "zlib", Format.LZ4: "lz4"}.get(fmt)
+
+
+class _Stream:
+    """One decompressor step function over one stream; ``eof`` and ``unused`` as in the stdlib objects."""
+
+    def __init__(self, method: str) -> None:
+        self.method = method
+        self._zlib = method in ("zlib", "zf", "gzip")
+        self._obj: Any
+        if method in ("zlib", "zf"):
+            self._obj = zlib.decompressobj(zlib.MAX_WBITS)
+        elif method == "gzip":
+            self._obj = zlib.decompressobj(zlib.MAX_WBITS | 16)
+        elif method == "bz2":
+            self._obj = bz2.BZ2Decompressor()
+        elif method in ("xz", "lzma"):
+            self._obj = lzma.LZMADecompressor(lzma.FORMAT_AUTO)
+        elif method == "lz4":
+            import lz4.frame
+
+            self._obj = lz4.frame.LZ4FrameDecompressor()
+        else:  # pragma: no cover - callers pass detect()'s values
+            raise ValueError(method)
+
+    def feed(self, chunk: bytes, max_length: int) -> bytes:
+        obj = self._obj
+        if self._zlib:
+            out: bytes = obj.decompress(obj.unconsumed_tail + chunk if chunk else obj.unconsumed_tail, max_length)
+            return out
+        result: bytes = obj.decompress(chunk, max_length=max_length)
+        return result
+
+    def pending_input(self) -> bool:
+        """True when the decompressor holds input it has not turned into output yet."""
+        obj = self._obj
+        if self._zlib:
+            return bool(obj.unconsumed_tail)
+        return not getattr(obj, "needs_input", True)
+
+    @property
+    def eof(self) -> bool:
+        return bool(self._obj.eof)
+
+    @property
+    def unused(self) -> bytes:
+        return bytes(self._obj.unused_data or b"")
+
+
+def _errors() -> tuple[type[BaseException], ...]:
+    errors: list[type[BaseException]] = [zlib.error, OSError, EOFError, lzma.LZMAError, ValueError]
+    with contextlib.suppress(ImportError):
+        import lz4.frame  # noqa: F401 - lz4 raises RuntimeError on corrupt frames
+
+        errors.append(RuntimeError)
+    return tuple(errors)
+
+
+_MULTI_STREAM = frozenset({"bz2", "xz", "lzma", "lz4"})  # read by the stdlib's DecompressReader
+
+
+@contextlib.contextmanager
+def decompress(data: Any, method: str, limits: Any, *,
+               on_limit: Callable[[LimitExceeded], None] | None = None) -> Iterator[Decompressed]:
+    """Decompress ``data`` (bytes-like or mmap) with ``method`` into a temporary, memory-mapped file.
+
+    Follows the readers joblib uses: bz2/lzma/xz/lz4 files may hold several concatenated streams (bytes
+    after the last one that are not a stream are ignored by those readers); zlib/gzip (joblib's own
+    ``BinaryZlibFile``) and the old ``ZF`` container hold one stream. Stops at the size cap or the ratio
+    cap (reported through ``on_limit``, or raised when it is None). The yielded ``data`` is valid inside the
+    ``with`` block only.
+    """
+    view = memoryview(data)  # released below: the caller may close an mmap under it
+    n = len(view)
+    start = 0
+    if method == "zf":
+        start = _ZF_HEADER
+        if bytes(view[start:start + 1]) == b" ":  # joblib <= 0.8.4 wrote one more space
+            start += 1
+    max_out = int(limits.max_decompressed_bytes)
+    ratio = float(limits.max_compression_ratio)
+    errors = _errors()
+    total = 0
+    complete = False
+    error: str | None = None
+    trailing = 0
+    limited = False
+    with tempfile.TemporaryFile(prefix="safeload-") as sink:
+
+        def emit(out: bytes, consumed: int) -> None:
+            nonlocal total
+            if not out:
+                return
+            total += len(out)
+            if total > max_out:
+                raise LimitExceeded("SL016", f"{method} data decompresses to more than {max_out} bytes")
+            if total > _RATIO_FLOOR and total > ratio * max(consumed, 1):
+                raise LimitExceeded("SL017", f"{method} compression ratio above {ratio:g}:1 "
+                                    f"({total} bytes out of {consumed})")
+            sink.write(out)
+
+        pos = start
+        stream = _Stream(method)
+        stream_start = pos
+        try:
+            while True:
+                chunk = bytes(view[pos:pos + _CHUNK_IN])
+                pos += len(chunk)
+                try:
+                    out = stream.feed(chunk, _CHUNK_OUT)
+                except errors:
+                    if stream_start > start and total and method in _MULTI_STREAM:
+                        # Not a further stream: the stdlib readers stop here and ignore the rest.
+                        trailing = n - stream_start
+                        complete = True
+                        break
+                    raise
+                emit(out, pos - start)
+                while out and not stream.eof and stream.pending_input():
+                    out = stream.feed(b"", _CHUNK_OUT)
+                    emit(out, pos - start)
+                if stream.eof:
+                    end = pos - len(stream.unused)
+                    if end >= n:
+                        complete = True
+                        break
+                    if method not in _MULTI_STREAM:
+                        trailing = n - end
+                        complete = True
+                        break
+                    pos = stream_start = end
+                    stream = _Stream(method)
+                    continue
+                if not chunk and not stream.pending_input():
+                    error = f"truncated {method} stream: it ends after {total} decompressed bytes"
+                    break
+        except LimitExceeded as exc:
+            if on_limit is None:
+                raise
+            on_limit(exc)
+            error = str(exc)
+            limited = True
+        except errors as exc:
+            error = f"corrupt {method} stream after {total} decompressed bytes: {type(exc).__name__}: {exc}"
+        view.release()
+        sink.flush()
+        if sink.tell() == 0:
+            yield Decompressed(b"", 0, method, complete, error, trailing, limited)
+            return
+        mapped = mmap.mmap(sink.fileno(), 0, access=mmap.ACCESS_READ)
+        try:
+            yield Decompressed(mapped, len(mapped), method, complete and error is None, error, trailing, limited)
+        finally:
+            mapped.close()
+
+
+def _zf_header_error(data: Any) -> str | None:
+    header = bytes(data[2:_ZF_HEADER]).strip()
+    try:
+        int(header, 16)
+    except ValueError:
+        return f"joblib ZF container with an unreadable length field {header[:19]!r}"
+    return None
+
+
+def scan_compressed(data: Any, ctx: ScanContext) -> None:
+    """Registry entry point: decompress (capped) and scan what comes out, by content."""
+    from safeload.scan import scan_buffer  # the dispatcher imports the registry, which imports us lazily
+
+    method = detect(data)
+    if method is None:
+        ctx.add("SL002", "compressed data of an unknown kind")
+        return
+    if method == "lz4":
+        try:
+            import lz4.frame  # noqa: F401
+        except ImportError:
+            ctx.add("SL002", "lz4 data, but the lz4 package is not installed: cannot decompress to scan it")
+            return
+    ctx.note_format(f"{method}-compressed")
+    if method == "zf":
+        problem = _zf_header_error(data)
+        if problem is not None:
+            ctx.add("SL002", problem, offset=0)
+            return
+    with decompress(data, method, ctx.limits, on_limit=ctx.add_limit) as out:
+        ctx.add("SL301", f"{method}-compressed stream: {len(data)} bytes decompress to {out.size}",
+                details={"compression": method, "compressed": len(data), "decompressed": out.size})
+        if out.error is not None and not out.limited:
+            ctx.add("SL002", out.error)
+        if out.trailing:
+            ctx.add("SL108", f"{out.trailing} bytes after the {method} stream are not compressed data "
+                    "(the decompressing readers never reach them)")
+        if out.size:
+            with ctx.inside(f"<decompressed {method}>", nested=True):
+                scan_buffer(out.data, ctx)
+        elif out.error is None:
+            ctx.add("SL003", f"the {method} stream is empty: no model to scan or load")
+

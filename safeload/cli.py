@@ -80,6 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="files, directories (recursive) or hf://owner/repo[@revision]")
     scan.add_argument("-f", "--format", choices=FORMATS, default=None, help="report format (default: text)")
     scan.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE instead of stdout")
+    scan.add_argument("--also", action="append", default=[], metavar="FORMAT=FILE",
+                      help="also write a FORMAT report to FILE from the same scan (repeatable)")
     scan.add_argument("--fail-on", type=str.lower, choices=_SEVERITIES, default=None,
                       help="lowest severity that fails the run (default: medium)")
     scan.add_argument("--exit-zero", action="store_true", help="exit 0 even when findings fail the run")
@@ -352,6 +354,7 @@ def _cmd_scan(args: argparse.Namespace) -> int:
 def _scan_with(args: argparse.Namespace, config: Config) -> int:
     fail_on = Severity.parse(args.fail_on) if args.fail_on else config.fail_on
     fmt = args.format or config.format
+    extra_outputs = [_parse_also(spec) for spec in args.also]
     try:
         policy = config.policy().with_trusted(args.trust) if args.trust else config.policy()
     except PolicyError as exc:
@@ -362,7 +365,8 @@ def _scan_with(args: argparse.Namespace, config: Config) -> int:
         quiet=args.quiet, no_progress=args.no_progress, config_progress=config.progress, stream=sys.stderr,
         environ=os.environ))
     try:
-        scanned = run_scans(plan.targets, policy, jobs=args.jobs, want_digest=fmt in ("sarif", "json"),
+        want_digest = bool({fmt, *(f for f, _ in extra_outputs)} & {"sarif", "json"})
+        scanned = run_scans(plan.targets, policy, jobs=args.jobs, want_digest=want_digest,
                             on_done=progress.advance)
     finally:
         progress.close()
@@ -391,13 +395,12 @@ def _scan_with(args: argparse.Namespace, config: Config) -> int:
              and os.environ.get("NO_COLOR") is None and os.environ.get("TERM") != "dumb")
     text = render(fmt, report, color=color, verbose=args.verbose > 0)
     if args.output:
-        try:
-            Path(args.output).write_text(text, encoding="utf-8")
-        except OSError as exc:
-            raise UsageError(f"cannot write {args.output}: {exc.strerror or exc}") from exc
+        _write(args.output, text)
     else:
         out_stream.write(text)
         out_stream.flush()
+    for extra_fmt, target in extra_outputs:
+        _write(target, render(extra_fmt, report))
 
     states = [status(r, report) for r in results]
     if not args.quiet and (fmt != "text" or args.output):
@@ -416,6 +419,24 @@ def _scan_with(args: argparse.Namespace, config: Config) -> int:
         return EXIT_FINDINGS
     _explain(EXIT_OK, f"fail-on {fail_on.label}")
     return EXIT_OK
+
+
+def _parse_also(spec: str) -> tuple[str, str]:
+    fmt, sep, target = spec.partition("=")
+    if not sep or fmt not in FORMATS or not target:
+        raise UsageError(f"--also expects FORMAT=FILE with FORMAT one of {', '.join(FORMATS)} (got {spec!r})")
+    return fmt, target
+
+
+def _write(target: str, text: str) -> None:
+    if target == "-":
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    try:
+        Path(target).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot write {target}: {exc.strerror or exc}") from exc
 
 
 def _isatty(stream: IO[str]) -> bool:

@@ -324,3 +324,46 @@ def test_hostile_file_names_are_escaped(tmp_path: Path, fmt: str, capsys: pytest
     if fmt == "markdown":
         assert "<b>" not in captured.out
         assert "\\|" in captured.out
+
+
+def test_also_writes_more_reports_from_one_scan(files: dict[str, Path], tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    calls: list[str] = []
+    real = cli.scan_target
+    monkeypatch.setattr(cli, "scan_target", lambda path, *a: calls.append(path) or real(path, *a))
+    sarif, md = tmp_path / "r.sarif", tmp_path / "r.md"
+    code = cli.main(["scan", "--format", "json", "--also", f"sarif={sarif}", "--also", f"markdown={md}",
+                     str(files["evil"])])
+    assert code == 1
+    assert calls == [str(files["evil"])]
+    assert json.loads(capsys.readouterr().out)["schema_version"] == 1
+    assert json.loads(sarif.read_text(encoding="utf-8"))["version"] == "2.1.0"
+    assert md.read_text(encoding="utf-8").startswith("## safeload scan")
+    assert cli.main(["scan", "--also", "yaml=x", str(files["evil"])]) == 2
+
+
+def test_pre_commit_hook_definition() -> None:
+    import re
+
+    yaml = pytest.importorskip("yaml")
+    hooks = yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
+    hook = next(h for h in hooks if h["id"] == "safeload")
+    assert hook["entry"] == "safeload scan --fail-on high"
+    assert hook["language"] == "python"
+    assert hook["pass_filenames"] is True
+    pattern = re.compile(hook["files"])
+    for name in ("model.pt", "a/b/weights.PKL", "m.joblib", "x.keras", "saved_model.pb", "arr.npz"):
+        assert pattern.search(name), name
+    for name in ("README.md", "train.py", "model.safetensors"):
+        assert not pattern.search(name), name
+
+
+def test_action_passes_inputs_through_env_only() -> None:
+    yaml = pytest.importorskip("yaml")
+    action = yaml.safe_load((REPO / "action.yml").read_text(encoding="utf-8"))
+    assert action["runs"]["using"] == "composite"
+    assert set(action["inputs"]) >= {"paths", "fail-on", "format", "sarif-file", "hf-repo"}
+    for step in action["runs"]["steps"]:
+        assert "${{" not in step.get("run", ""), step["name"]  # no expression interpolated into shell
+    assert "GITHUB_STEP_SUMMARY" in json.dumps(action)

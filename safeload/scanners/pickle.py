@@ -227,6 +227,9 @@ class PickleWalker:
             return memoryview(self.data)[value.start:value.start + value.length]
         if isinstance(value, Call) and value.data is not None:
             return value.data
+        if (isinstance(value, Call) and value.func_name in {"_codecs.encode", "codecs.encode"}
+                and isinstance(value.args, tuple) and value.args and isinstance(value.args[0], str)):
+            return value.args[0].encode("latin-1", "replace")  # how protocols 0-2 pickle bytes
         if isinstance(value, str):
             return None
         return None
@@ -408,6 +411,8 @@ class PickleWalker:
             if payload is not None and len(payload) > 0:
                 self._scan_nested(payload, name, offset)
                 return
+        self._flag("SL103", f"{name} loads data only known at load time; it could not be scanned",
+                   subject=name, offset=offset)
 
     def _mutate(self, target: Any, how: str, offset: int) -> None:
         if isinstance(target, Global):

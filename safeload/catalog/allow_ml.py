@@ -25,6 +25,34 @@ EXACT: frozenset[str] = frozenset(
     lightgbm.basic.Booster lightgbm.sklearn.LGBMClassifier lightgbm.sklearn.LGBMRegressor lightgbm.sklearn.LGBMRanker
     catboost.core.CatBoostClassifier catboost.core.CatBoostRegressor catboost.core.CatBoost
     """.split()
+) | frozenset(
+    # scikit-learn's private helper classes that fitted estimators hold (a leading underscore defeats
+    # the class-name prefix rule), and the Cython ``newObj(cls)`` helpers that rebuild its binary trees
+    # and distance metrics (``cls`` is ranked on its own by the engine).
+    """
+    sklearn.ensemble._hist_gradient_boosting.binning._BinMapper
+    sklearn.metrics._scorer._PassthroughScorer sklearn.metrics._scorer._Scorer
+    sklearn.metrics._scorer._PredictScorer sklearn.metrics._scorer._ProbaScorer
+    sklearn.metrics._scorer._ThresholdScorer sklearn.metrics._scorer._MultimetricScorer
+    sklearn.metrics._scorer._CurveScorer
+    sklearn.calibration._CalibratedClassifier sklearn.calibration._SigmoidCalibration
+    sklearn.neighbors._kd_tree.newObj sklearn.neighbors._ball_tree.newObj sklearn.metrics._dist_metrics.newObj
+    sklearn.neighbors._binary_tree.newObj
+    sklearn.preprocessing._function_transformer._identity
+    """.split()
+) | frozenset(
+    # pandas objects models commonly carry (feature frames, categorical encoders, date features).
+    """
+    pandas.DataFrame pandas.Series pandas.Index pandas.RangeIndex pandas.MultiIndex pandas.Categorical
+    pandas.CategoricalIndex pandas.DatetimeIndex pandas.TimedeltaIndex pandas.PeriodIndex pandas.IntervalIndex
+    pandas.CategoricalDtype pandas.DatetimeTZDtype pandas.PeriodDtype pandas.IntervalDtype pandas.StringDtype
+    pandas.Int64Dtype pandas.Int32Dtype pandas.Float64Dtype pandas.BooleanDtype
+    pandas.Timestamp pandas.Timedelta pandas.Period pandas.Interval
+    pandas._libs.arrays.__pyx_unpickle_NDArrayBacked pandas._libs.tslibs.timedeltas._timedelta_unpickle
+    pandas._libs.tslibs.nattype.__nat_unpickle pandas._libs.tslibs.period.Period
+    pandas._libs.tslibs.timestamps.Timestamp pandas._libs.tslibs.timedeltas.Timedelta
+    pandas._libs.interval.Interval pandas._libs.properties.CachedProperty
+    """.split()
 )
 
 PREFIXES: tuple[PrefixRule, ...] = (
@@ -36,6 +64,9 @@ PREFIXES: tuple[PrefixRule, ...] = (
     PrefixRule("scipy.sparse."),
     PrefixRule("scipy.stats._distn_infrastructure."),
     PrefixRule("pandas.core.", exclude=("pandas.core.computation.",)),
+    PrefixRule("pandas.arrays."),
+    PrefixRule("pandas._libs.tslibs.offsets."),
+    PrefixRule("pandas._libs.tslibs.dtypes."),
     PrefixRule("xgboost.sklearn."),
     PrefixRule("lightgbm.sklearn."),
     PrefixRule("catboost.core."),

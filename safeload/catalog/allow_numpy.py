@@ -31,6 +31,15 @@ EXACT: frozenset[str] = frozenset(
     numpy.random.bit_generator.SeedlessSeedSequence numpy.random._mt19937.MT19937
     numpy.core.numerictypes.float64 numpy._core.numerictypes.float64
     """.split()
+) | frozenset(
+    # ufuncs pickled by reference (scikit-learn FunctionTransformer(numpy.log1p), ...): pure math.
+    f"numpy.{name}" for name in
+    """
+    log log1p log2 log10 exp expm1 exp2 sqrt cbrt square abs absolute fabs negative reciprocal sign floor ceil
+    rint trunc round around clip sin cos tan arcsin arccos arctan sinh cosh tanh arcsinh arccosh arctanh
+    add subtract multiply divide true_divide power maximum minimum mean median sum std var nanmean nanmedian
+    argmax argmin amax amin max min
+    """.split()
 )
 
 PREFIXES: tuple[PrefixRule, ...] = (PrefixRule("numpy.dtypes."),)

@@ -17,10 +17,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import numpy as np  # noqa: E402
-from _common import interleaved, table  # noqa: E402
+import numpy as np
+from _common import interleaved, table
 
-import safeload  # noqa: E402
+import safeload
 
 
 def make_inputs(folder: Path, quick: bool) -> dict[str, Path]:

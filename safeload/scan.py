@@ -107,7 +107,7 @@ def scan_buffer(data: Any, ctx: ScanContext, *, name: str | None = None) -> None
                 zip_scanner(data, ctx)
     except LimitExceeded as exc:
         ctx.add_limit(exc)
-    except Exception as exc:  # noqa: BLE001 - any scanner failure must block, never pass
+    except Exception as exc:
         logger.exception("internal error scanning %s", ctx.source)
         ctx.add("SL005", f"internal error in the {fmt.value} scanner: {type(exc).__name__}: {exc}",
                 details={"format": fmt.value})

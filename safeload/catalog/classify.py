@@ -15,7 +15,7 @@ from safeload.catalog.allow import EXACT, NESTED_TORCH, TRANSFORMS, UFUNC_RECONS
 from safeload.catalog.deny import DENY, DenyEntry
 from safeload.severity import Severity
 
-__all__ = ["ARGCHECK", "Classification", "classify", "candidate_names"]
+__all__ = ["ARGCHECK", "Classification", "candidate_names", "classify"]
 
 # Names whose danger depends on their arguments; the pickle engine decides at call time.
 ARGCHECK: frozenset[str] = frozenset({

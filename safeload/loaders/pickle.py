@@ -61,7 +61,7 @@ def dill_load(file: IO[bytes], ignore: bool | None = None, *, threshold: Thresho
                       kwds)
 
 
-def dill_loads(str: bytes, ignore: bool | None = None, *, threshold: Threshold = None,  # noqa: A002 - dill's name
+def dill_loads(str: bytes, ignore: bool | None = None, *, threshold: Threshold = None,
                trusted: Trusted = None, policy: Policy | None = None, **kwds: Any) -> Any:
     """``dill.loads`` after a static scan."""
     guard_buffer(str, "<bytes>", policy_for(threshold, trusted, policy), "dill.loads")

@@ -80,7 +80,7 @@ class Global:
 class Call:
     """The result of calling something at load time. ``func`` is what was called; ``args`` its arguments."""
 
-    __slots__ = ("args", "builtin_method", "data", "danger", "func", "offset", "partial_of", "state")
+    __slots__ = ("args", "builtin_method", "danger", "data", "func", "offset", "partial_of", "state")
 
     def __init__(self, func: Any, args: Any, offset: int) -> None:
         self.func = func
@@ -454,7 +454,7 @@ class PickleWalker:
             self._finish_globals()
         return res
 
-    def _walk(self, pos: int, res: StreamResult) -> None:  # noqa: C901 - one flat dispatch loop, for speed
+    def _walk(self, pos: int, res: StreamResult) -> None:
         data = self.data
         n = len(data)
         ctx = self.ctx
@@ -804,7 +804,8 @@ class PickleWalker:
                         raise ParseError("LONG pickle has negative byte count", start)
                     if pos + k > n:
                         raise ParseError("truncated argument", start)
-                    append(int.from_bytes(data[pos:pos + k], "little", signed=True) if k <= 4096 else Opaque("huge int"))
+                    big = k > 4096  # an absurd integer: its value cannot matter, its conversion would cost
+                    append(Opaque("huge int") if big else int.from_bytes(data[pos:pos + k], "little", signed=True))
                     pos += k
                 elif op == 0x69:  # INST
                     mline = _readline(data, pos, start)
@@ -856,7 +857,7 @@ class PickleWalker:
                     pid_text = line.decode("ascii")
                     res.persistent_ids.append(pid_text)
                     append(Opaque("persistent id"))
-                elif op == 0x67 or op == 0x70:  # GET, PUT (text)
+                elif op in (0x67, 0x70):  # GET, PUT (text)
                     line = _readline(data, pos, start)
                     pos += len(line) + 1
                     try:

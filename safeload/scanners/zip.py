@@ -212,7 +212,7 @@ _EFFECTS: tuple[tuple[re.Pattern[str], str, Severity], ...] = (
      "custom operator (native code registered in the loading process)", Severity.HIGH),
 )
 _DEF = re.compile(r"^(\s*)def\s+(\w+)\s*\(", re.MULTILINE)
-_SELF_CALL = re.compile(r"\bself\.(\w+)\s*\(")
+_SELF_CALL = re.compile(r"\bself\)?\.(\w+)\s*\(")
 
 
 def _functions(code: str) -> dict[str, str]:

@@ -1,0 +1,215 @@
+"""``safeload.keras_load`` and ``safeload.tf_saved_model_load``: Keras / TensorFlow loaders behind a scan.
+
+Security invariants:
+- scanning imports neither Keras nor TensorFlow; the framework is imported only after the scan passed;
+- a single file (``.keras``, ``.h5``) is opened once and scanned through a memory map of that handle; Keras
+  only accepts paths and dispatches on the file name's extension, so it receives a symlink with the user's
+  file name pointing at ``/proc/self/fd/<fd>`` of the handle just scanned: the same inode, never a second
+  lookup of the user's path. Where ``/proc/self/fd`` does not exist (macOS, Windows) Keras gets the user's
+  path after the scan, and a file replaced between scan and load is not detected (documented gap);
+- a directory (SavedModel, Keras directory format) is scanned file by file and then handed to the framework
+  by path, because TensorFlow keeps asset paths of the loaded model for later use (a pinned
+  ``/proc/self/fd`` path would stop working once the descriptor is closed). Files replaced inside the
+  directory between scan and load are a residual gap: load directories you control;
+- ``safe_mode`` is passed through untouched (never weakened), ``custom_objects`` and ``compile`` as given;
+  refusals raise :class:`~safeload.UnsafeKerasModelError` (also a ``ValueError``) before Keras runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+import zipfile
+import zlib
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from safeload._context import LimitExceeded, ScanContext
+from safeload._sniff import Format, sniff
+from safeload._source import view_of_file
+from safeload.exceptions import UnsafeKerasModelError
+from safeload.findings import ScanResult
+from safeload.loaders._common import audit, guard_buffer, policy_for, real_loader
+from safeload.policy import Policy
+from safeload.scan import scan_buffer, scan_path
+from safeload.severity import Severity
+
+__all__ = ["keras_load", "safe_keras_load", "tf_saved_model_load"]
+
+Threshold = Severity | str | None
+Trusted = Iterable[str] | str | None
+_PROC_FD = "/proc/self/fd"
+_TRUTHY = {"1", "y", "yes", "true", "on"}
+
+
+def _keras_loader() -> tuple[Any, str]:
+    """The real ``load_model`` the user would get: tf_keras when TF_USE_LEGACY_KERAS is set, else Keras 3."""
+    if os.environ.get("TF_USE_LEGACY_KERAS", "").strip().lower() in _TRUTHY:
+        with contextlib.suppress(ImportError):
+            return real_loader("tf_keras.models", "load_model"), "tf_keras.models.load_model"
+    return real_loader("keras.saving", "load_model"), "keras.saving.load_model"
+
+
+@contextlib.contextmanager
+def _pinned_file(fd: int, name: str) -> Iterator[str | None]:
+    """A path named ``name`` (extension kept) that resolves to the open descriptor ``fd``, or None."""
+    if not os.path.isdir(_PROC_FD):
+        yield None
+        return
+    tmp = tempfile.mkdtemp(prefix="safeload-")
+    try:
+        link = os.path.join(tmp, name or "model")
+        os.symlink(f"{_PROC_FD}/{fd}", link)
+        yield link
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _scan_keras_dir(root: Path, ctx: ScanContext) -> None:
+    """Keras' directory format: ``config.json`` is a Keras config; every other file is scanned by content."""
+    from safeload.scanners.keras import scan_keras_config
+
+    for child in sorted(p for p in root.rglob("*") if p.is_file()):
+        rel = child.relative_to(root).as_posix()
+        with ctx.inside(rel), open(child, "rb") as handle, view_of_file(handle) as view:
+            if rel in {"config.json", "metadata.json"}:
+                ctx.bytes_scanned += len(view.data)
+                if rel == "config.json":
+                    scan_keras_config(bytes(view.data), ctx)
+            else:
+                scan_buffer(view.data, ctx, name=child.name)
+    for child in root.rglob("*"):
+        if child.is_symlink() and not os.path.realpath(child).startswith(os.path.realpath(root) + os.sep):
+            ctx.add("SL008", f"{child.relative_to(root).as_posix()} links outside the model directory")
+
+
+def _scan_keras_zip_config(data: Any, ctx: ScanContext) -> None:
+    """Scan the ``config.json`` that Keras itself will read (through ``zipfile``), whatever else the zip holds.
+
+    Keras never reads ``metadata.json`` and, with duplicate names, reads the last ``config.json``; the generic
+    zip scan keys on both files being present, so the loader checks Keras' own view as well.
+    """
+    from safeload.scanners.keras import MAX_CONFIG_BYTES, BufferFile, scan_keras_config
+
+    try:
+        with BufferFile(data) as raw, zipfile.ZipFile(raw) as archive:
+            info = archive.getinfo("config.json")
+            if info.file_size > MAX_CONFIG_BYTES:
+                ctx.add("SL018", f"config.json is {info.file_size} bytes, more than the limit")
+                return
+            config = archive.read(info)
+    except KeyError:
+        return  # no config.json: Keras refuses the file itself
+    except (zipfile.BadZipFile, zlib.error, OSError, ValueError, NotImplementedError, EOFError) as exc:
+        ctx.add("SL002", f"Keras could not read config.json from this zip: {type(exc).__name__}: {exc}")
+        return
+    with ctx.inside("config.json"):
+        scan_keras_config(config, ctx, facts=False)
+
+
+def _decide(ctx: ScanContext, policy: Policy, loader: str) -> ScanResult:
+    result = ctx.result()
+    allowed = not result.blocking(policy.threshold)
+    audit(result, policy, loader, allowed)
+    if not allowed:
+        raise UnsafeKerasModelError(result, policy.threshold, loader)
+    return result
+
+
+def _guard_file(data: Any, label: str, policy: Policy, loader: str) -> ScanResult:
+    ctx = ScanContext(policy, label, path=label)
+    scan_buffer(data, ctx, name=os.path.basename(label))
+    if sniff(data) is Format.ZIP:
+        try:
+            _scan_keras_zip_config(data, ctx)
+        except LimitExceeded as exc:
+            ctx.add_limit(exc)
+    return _decide(ctx, policy, loader)
+
+
+def _guard_dir(label: str, policy: Policy, loader: str) -> ScanResult:
+    ctx = ScanContext(policy, label, path=label)
+    root = Path(label)
+    try:
+        if (root / "config.json").is_file() and not (root / "saved_model.pb").is_file():
+            _scan_keras_dir(root, ctx)
+        else:
+            scan_path(root, ctx)
+    except LimitExceeded as exc:
+        ctx.add_limit(exc)
+    except OSError as exc:
+        ctx.add("SL007", f"cannot read {label}: {exc.strerror or exc}")
+    return _decide(ctx, policy, loader)
+
+
+def keras_load(filepath: str | os.PathLike[str], custom_objects: dict[str, Any] | None = None,
+               compile: bool = True, safe_mode: bool = True, *, threshold: Threshold = None,
+               trusted: Trusted = None, policy: Policy | None = None) -> Any:
+    """Load like ``keras.saving.load_model`` after scanning the model; raise instead if it is unsafe.
+
+    Args:
+        filepath: a ``.keras`` zip, a legacy ``.h5``/``.hdf5`` file, or a model directory, as for Keras.
+        custom_objects, compile, safe_mode: passed to Keras unchanged (``safe_mode`` is never weakened).
+        threshold: refuse findings at or above this severity (default: configuration, else ``medium``).
+        trusted: names you have reviewed and trust (e.g. ``"mypkg.layers.MyLayer"`` for a registered
+            custom layer, which is otherwise an SL402 MEDIUM finding).
+        policy: a complete :class:`~safeload.Policy` instead of ``threshold``/``trusted``.
+
+    Returns:
+        Exactly what Keras' ``load_model`` returns.
+
+    Raises:
+        UnsafeKerasModelError: the scan found something at or above the threshold; nothing was loaded.
+    """
+    effective = policy_for(threshold, trusted, policy)
+    load, loader = _keras_loader()
+    kwargs: dict[str, Any] = {"custom_objects": custom_objects, "compile": compile, "safe_mode": safe_mode}
+    if hasattr(filepath, "read"):
+        # Keras' own file-object path (saving_lib); scan from the current position, which is restored.
+        with view_of_file(filepath) as view:  # type: ignore[arg-type]
+            name = getattr(filepath, "name", None)
+            _guard_file(view.data, name if isinstance(name, str) else "<file>", effective, loader)
+        return load(filepath, **kwargs)
+    label = os.fspath(filepath)
+    if "://" in label:
+        raise ValueError(f"safeload cannot scan remote model paths ({label!r}): download the model, then "
+                         "load the local copy with safeload.keras_load")
+    if os.path.isdir(label):
+        _guard_dir(label, effective, loader)
+        return load(filepath, **kwargs)
+    with open(label, "rb") as handle:
+        with view_of_file(handle) as view:
+            _guard_file(view.data, label, effective, loader)
+        with _pinned_file(handle.fileno(), os.path.basename(label)) as pinned:
+            return load(pinned if pinned is not None else label, **kwargs)
+
+
+safe_keras_load = keras_load
+
+
+def tf_saved_model_load(export_dir: str | os.PathLike[str], tags: Any = None, options: Any = None, *,
+                        threshold: Threshold = None, trusted: Trusted = None,
+                        policy: Policy | None = None) -> Any:
+    """Load like ``tf.saved_model.load`` after scanning the SavedModel directory; raise instead if unsafe.
+
+    Every op of every graph and function in ``saved_model.pb`` is checked (file I/O, Python calls, custom
+    ops, checkpoint I/O outside the saver), and so are the Keras configs in ``keras_metadata.pb``.
+
+    Raises:
+        UnsafeKerasModelError: the scan found something at or above the threshold; nothing was loaded.
+    """
+    effective = policy_for(threshold, trusted, policy)
+    label = os.fspath(export_dir)
+    loader = "tf.saved_model.load"
+    load = real_loader("tensorflow", "saved_model.load")
+    if not os.path.isdir(label):
+        # TensorFlow raises its own error for a missing directory; scan a file path anyway (never skip).
+        with open(label, "rb") as handle, view_of_file(handle) as view:
+            guard_buffer(view.data, label, effective, loader, error=UnsafeKerasModelError, path=label,
+                         name=os.path.basename(label))
+        return load(label, tags=tags, options=options)
+    _guard_dir(label, effective, loader)
+    return load(export_dir, tags=tags, options=options)

@@ -6,9 +6,10 @@ times each command as a fresh process (interpreter start-up and imports included
 and prints a side-by-side table of median wall times.
 
     .venv/bin/python benchmarks/bench_cli_dir.py            # 200 files, 5 runs each
-    .venv/bin/python benchmarks/bench_cli_dir.py --quick    # 60 files, 2 runs each
+    .venv/bin/python benchmarks/bench_cli_dir.py --quick    # 40 files, 1 run each, no modelscan (smoke test)
 
 picklescan and modelscan are optional (``pip install picklescan modelscan``); a missing one is reported.
+modelscan imports TensorFlow at start-up (~10-20 s), so ``--quick`` leaves it out.
 """
 
 from __future__ import annotations
@@ -107,12 +108,13 @@ def time_command(argv: list[str], runs: int, env: dict[str, str]) -> tuple[float
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="60 files, 2 runs per tool")
-    parser.add_argument("--files", type=int, default=None, help="number of files (default 200, 60 with --quick)")
-    parser.add_argument("--runs", type=int, default=None, help="runs per tool (default 5, 2 with --quick)")
+    parser.add_argument("--quick", action="store_true", help="40 files, 1 run per tool, no modelscan")
+    parser.add_argument("--files", type=int, default=None, help="number of files (default 200, 40 with --quick)")
+    parser.add_argument("--runs", type=int, default=None, help="runs per tool (default 5, 1 with --quick)")
     args = parser.parse_args()
-    count = args.files or (60 if args.quick else 200)
-    runs = args.runs or (2 if args.quick else 5)
+    count = args.files or (40 if args.quick else 200)
+    runs = args.runs or (1 if args.quick else 5)
+    jobs = max(2, min(4, os.cpu_count() or 1))
 
     kinds = build(DATA, count)
     size = sum(p.stat().st_size for p in DATA.rglob("*") if p.is_file())
@@ -127,18 +129,19 @@ def main() -> int:
                 "-o", os.devnull, str(DATA)]
     cases: list[tuple[str, list[str] | None]] = [
         ("safeload scan", safeload),
-        ("safeload scan --jobs 4", [*safeload, "--jobs", "4"]),
+        (f"safeload scan --jobs {jobs}", [*safeload, "--jobs", str(jobs)]),
     ]
     picklescan = _tool("picklescan")
     cases.append(("picklescan -p", [picklescan, "-p", str(DATA)] if picklescan else None))
-    modelscan = _tool("modelscan")
+    modelscan = None if args.quick else _tool("modelscan")
     cases.append(("modelscan -p", [modelscan, "-p", str(DATA)] if modelscan else None))
 
     rows: list[tuple[str, str, str, str]] = []
     baseline: float | None = None
     for label, argv in cases:
         if argv is None:
-            rows.append((label, "not installed", "", ""))
+            rows.append((label, "skipped (--quick)" if args.quick and "modelscan" in label else "not installed",
+                         "", ""))
             continue
         median, code = time_command(argv, runs, env)
         if baseline is None:

@@ -19,6 +19,7 @@ import concurrent.futures
 import hashlib
 import logging
 import os
+import stat
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -207,7 +208,17 @@ def _walk(root: Path) -> Iterator[Target]:
         dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS)
         for name in sorted(filenames):
             path = os.path.join(folder, name)
+            if not _is_regular(path):  # FIFOs, sockets, devices, dangling links: opening one could block
+                logger.warning("not a regular file, not scanned: %s", path)
+                continue
             yield Target(path=path, labels=(path,), walked=True)
+
+
+def _is_regular(path: str) -> bool:
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return False
 
 
 @dataclass
@@ -230,8 +241,11 @@ def _collect(args: argparse.Namespace) -> _Plan:
                 plan.targets.append(Target(path=raw, labels=(raw,)))
             else:
                 plan.targets.extend(_walk(path))
-        elif path.exists():
+        elif path.exists() and _is_regular(raw):
             plan.targets.append(Target(path=raw, labels=(raw,)))
+        elif path.exists():
+            plan.targets.append(Target(path=raw, labels=(raw,), result=error_result(
+                raw, "not a regular file or directory")))
         else:
             plan.targets.append(Target(path=raw, labels=(raw,), result=error_result(
                 raw, "no such file or directory")))

@@ -177,7 +177,7 @@ def remote_targets(repo_id: str, revision: str | None, *, endpoint: str, cache_d
     api = HfApi(endpoint=endpoint, token=token)
     try:
         info = api.model_info(repo_id, revision=revision, token=token)
-    except Exception as exc:  # huggingface_hub raises many types
+    except Exception as exc:  # huggingface_hub raises many types; all mean "cannot list"
         where = f"{repo_id}@{revision or 'main'} on {endpoint}"
         raise HubError(f"cannot list {where}: {type(exc).__name__}: {exc}") from exc
     sha = str(info.sha or revision or "main")
@@ -186,13 +186,18 @@ def remote_targets(repo_id: str, revision: str | None, *, endpoint: str, cache_d
     skipped: list[str] = []
     for filename in files:
         label = _label(repo_id, sha, filename)
+        parts = filename.split("/")
+        if filename.startswith("/") or "\\" in filename or any(p in {"", ".", ".."} for p in parts):
+            targets.append(Target(path="", labels=(label,), result=error_result(
+                label, "the hub listed a file name that escapes the repository; not downloaded")))
+            continue
         if not worth_downloading(filename):
             skipped.append(label)
             continue
         try:
             local = hf_hub_download(repo_id, filename, revision=sha, cache_dir=os.fspath(cache_dir),
                                     endpoint=endpoint, token=token)
-        except Exception as exc:  # a failed download is an error result
+        except Exception as exc:  # noqa: BLE001 - a failed download is an error result, never "clean"
             logger.warning("cannot download %s: %s", label, exc)
             targets.append(Target(path="", labels=(label,), result=error_result(
                 label, f"cannot download from {endpoint}: {type(exc).__name__}: {exc}")))

@@ -367,3 +367,14 @@ def test_action_passes_inputs_through_env_only() -> None:
     for step in action["runs"]["steps"]:
         assert "${{" not in step.get("run", ""), step["name"]  # no expression interpolated into shell
     assert "GITHUB_STEP_SUMMARY" in json.dumps(action)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_fifo_is_never_opened(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = tmp_path / "d"
+    root.mkdir()
+    (root / "ok.pkl").write_bytes(pickle.dumps(1))
+    os.mkfifo(root / "pipe.pkl")  # opening it for reading would block forever
+    assert cli.main(["scan", str(root)]) == 0
+    assert cli.main(["scan", str(root / "pipe.pkl")]) == 2
+    assert "not a regular file" in capsys.readouterr().out

@@ -302,3 +302,13 @@ def test_worth_downloading() -> None:
     assert hub.worth_downloading("pytorch_model.bin")
     assert hub.worth_downloading("weights.unknownext")
     assert hub.worth_downloading("modeling_custom.py")
+
+
+def test_listed_names_escaping_the_repo_are_refused(fake_hub: FakeHub, hf_env: Path, tmp_path: Path) -> None:
+    fake_hub.add("org/traversal", {"../../escape.pkl": pickle.dumps(1), "ok.pkl": pickle.dumps(2)})
+    code, report = _scan_json(["hf://org/traversal", "--hf-endpoint", fake_hub.url], tmp_path)
+    assert code == 2
+    bad = next(r for r in report["results"] if "escape" in r["source"])
+    assert bad["status"] == "error"
+    assert not (tmp_path / "escape.pkl").exists()
+    assert _by_name(report)["ok.pkl"]["status"] == "safe"

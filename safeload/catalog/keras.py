@@ -86,7 +86,8 @@ for _name in ("keras.utils.get_file", "keras.src.utils.file_utils.get_file", "ke
 for _name in ("keras.models.load_model", "keras.saving.load_model", "keras.models.model_from_json",
               "keras.saving.deserialize_keras_object", "keras.utils.deserialize_keras_object",
               "keras.saving.load_weights", "keras.saving.register_keras_serializable",
-              "keras.utils.register_keras_serializable", "keras.src.saving.saving_lib.load_model",
+              "keras.utils.register_keras_serializable", "keras.saving.serialize_keras_object",
+              "keras.utils.serialize_keras_object", "keras.src.saving.saving_lib.load_model",
               "keras.src.saving.saving_api.load_model",
               "keras.src.legacy.saving.legacy_h5_format.load_model_from_hdf5"):
     KERAS_DANGEROUS[_name] = ("SL403", Severity.HIGH, "a nested Keras loader or registry call")

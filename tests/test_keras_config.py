@@ -342,3 +342,61 @@ def test_keras_zip_c17_end_to_end(tmp_path: Path, marker: Marker) -> None:
     assert "builtins.exec" in {f.subject for f in result.findings}
     clean = safeload.scan(_keras_zip(tmp_path / "ok.keras", functional([dense()])))
     assert clean.is_safe(), [f.describe() for f in clean.findings]
+
+
+# --- legacy .h5 attributes (h5py only, no TensorFlow) ---------------------------------------------------------
+def _h5(path: Path, **attrs: Any) -> Path:
+    h5py = pytest.importorskip("h5py")
+    with h5py.File(path, "w") as f:
+        f.create_dataset("model_weights/dense/kernel", data=[[1.0, 2.0]])
+        for key, value in attrs.items():
+            f.attrs[key] = value
+    return path
+
+
+def test_h5_model_config_and_facts(tmp_path: Path) -> None:
+    config = {"class_name": "Sequential", "config": {"layers": [{"class_name": "Dense", "config": {"units": 2}}]}}
+    path = _h5(tmp_path / "m.h5", model_config=json.dumps(config), keras_version="2.15.0", backend="tensorflow")
+    result = safeload.scan(path)
+    assert result.is_safe(), [f.describe() for f in result.findings]
+    facts = next(f for f in result.findings if f.rule_id == "SL407")
+    assert facts.details["keras_version"] == "2.15.0"
+    assert "hdf5" in result.formats
+
+
+def test_h5_training_config_is_walked(tmp_path: Path) -> None:
+    config = {"class_name": "Sequential", "config": {"layers": []}}
+    training = {"loss": {"class_name": "function", "config": "system", "module": "os"}, "metrics": []}
+    path = _h5(tmp_path / "m.h5", model_config=json.dumps(config).encode(), training_config=json.dumps(training))
+    result = safeload.scan(path)
+    hit = next(f for f in result.findings if f.rule_id == "SL403")
+    assert hit.severity == Severity.CRITICAL
+    assert hit.location.member == "training_config"
+
+
+def test_h5_weights_only_is_clean(tmp_path: Path) -> None:
+    result = safeload.scan(_h5(tmp_path / "w.h5"))
+    assert result.is_safe()
+
+
+def test_h5_bad_json(tmp_path: Path) -> None:
+    result = safeload.scan(_h5(tmp_path / "m.h5", model_config="{not json"))
+    assert not result.is_safe()
+    assert any(f.rule_id == "SL002" for f in result.findings)
+
+
+def test_h5_garbage_after_magic() -> None:
+    data = b"\x89HDF\r\n\x1a\n" + b"\x00" * 4096
+    result = safeload.scan(data)
+    assert any(f.rule_id == "SL002" for f in result.findings)
+    assert not result.is_safe()
+
+
+def test_h5_without_h5py(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "h5py", None)
+    result = safeload.scan(b"\x89HDF\r\n\x1a\n" + b"\x00" * 64)
+    hit = next(f for f in result.findings if f.rule_id == "SL002")
+    assert "keras" in hit.message
+    assert not result.is_safe()

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import concurrent.futures
 import hashlib
+import itertools
 import logging
 import os
 import stat
@@ -325,10 +326,12 @@ def run_scans(targets: Sequence[Target], policy: Policy, *, jobs: int, want_dige
     todo = [t for t in targets if t.result is None]
     outcomes: dict[int, tuple[ScanResult, str | None]] = {}
     if jobs > 1 and len(todo) > 1:
-        with concurrent.futures.ProcessPoolExecutor(max_workers=jobs) as pool:
-            futures = {pool.submit(scan_target, t.path, policy, want_digest): id(t) for t in todo}
-            for future in concurrent.futures.as_completed(futures):
-                outcomes[futures[future]] = future.result()
+        chunksize = max(1, len(todo) // (jobs * 8))
+        with concurrent.futures.ProcessPoolExecutor(max_workers=min(jobs, len(todo))) as pool:
+            mapped = pool.map(scan_target, [t.path for t in todo], itertools.repeat(policy),
+                              itertools.repeat(want_digest), chunksize=chunksize)
+            for target, outcome in zip(todo, mapped, strict=True):
+                outcomes[id(target)] = outcome
                 on_done()
     else:
         for target in todo:
@@ -413,8 +416,8 @@ def _scan_with(args: argparse.Namespace, config: Config) -> int:
     else:
         out_stream.write(text)
         out_stream.flush()
-    for extra_fmt, target in extra_outputs:
-        _write(target, render(extra_fmt, report))
+    for extra_fmt, destination in extra_outputs:
+        _write(destination, render(extra_fmt, report))
 
     states = [status(r, report) for r in results]
     if not args.quiet and (fmt != "text" or args.output):

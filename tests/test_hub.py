@@ -39,6 +39,7 @@ class FakeHub:
     url: str
     repos: dict[str, dict[str, Any]] = field(default_factory=dict)
     requests: list[tuple[str, str]] = field(default_factory=list)
+    authorization: list[str | None] = field(default_factory=list)
 
     def add(self, repo_id: str, files: dict[str, bytes], sha: str = SHA,
             revisions: dict[str, str] | None = None) -> None:
@@ -64,6 +65,7 @@ def _handler(state: FakeHub) -> type[BaseHTTPRequestHandler]:
         def _route(self, head: bool) -> None:
             path = unquote(self.path.split("?", 1)[0])
             state.requests.append((self.command, path))
+            state.authorization.append(self.headers.get("Authorization"))
             if path.startswith("/api/models/"):
                 rest = path[len("/api/models/"):]
                 repo_id, _, rev = rest.partition("/revision/")
@@ -312,3 +314,14 @@ def test_listed_names_escaping_the_repo_are_refused(fake_hub: FakeHub, hf_env: P
     assert bad["status"] == "error"
     assert not (tmp_path / "escape.pkl").exists()
     assert _by_name(report)["ok.pkl"]["status"] == "safe"
+
+
+def test_hf_token_is_sent(fake_hub: FakeHub, hf_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake_hub.add("org/private", {"ok.pkl": pickle.dumps(1)})
+    monkeypatch.setenv("HF_TOKEN", "hf_test_token_123")
+    start = len(fake_hub.authorization)
+    code, _ = _scan_json(["hf://org/private", "--hf-endpoint", fake_hub.url], tmp_path)
+    assert code == 0
+    sent = fake_hub.authorization[start:]
+    assert sent
+    assert all(value == "Bearer hf_test_token_123" for value in sent)

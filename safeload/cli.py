@@ -123,7 +123,7 @@ class _CleanFormatter(logging.Formatter):
         return "\n".join(clean(line, 4000) for line in super().format(record).splitlines())
 
 
-def _configure_logging(verbose: int, quiet: bool, configured: str | None) -> logging.Handler:
+def _configure_logging(verbose: int, quiet: bool, configured: str | None) -> tuple[logging.Handler, int]:
     if quiet:
         level = logging.ERROR
     elif verbose >= 2:
@@ -139,9 +139,10 @@ def _configure_logging(verbose: int, quiet: bool, configured: str | None) -> log
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(_CleanFormatter("safeload: %(levelname)s: %(message)s"))
     root = logging.getLogger("safeload")
+    previous = root.level
     root.addHandler(handler)
     root.setLevel(level)
-    return handler
+    return handler, previous
 
 
 def progress_enabled(*, quiet: bool, no_progress: bool, config_progress: bool, stream: IO[str],
@@ -361,11 +362,12 @@ def _cmd_scan(args: argparse.Namespace) -> int:
     if args.jobs < 1:
         raise UsageError("--jobs must be at least 1")
     config = _load_config(args.config)
-    handler = _configure_logging(args.verbose, args.quiet, config.log_level)
+    handler, previous_level = _configure_logging(args.verbose, args.quiet, config.log_level)
     try:
         return _scan_with(args, config)
-    finally:
+    finally:  # main() may be called in-process (tests, notebooks): leave logging as it was
         logging.getLogger("safeload").removeHandler(handler)
+        logging.getLogger("safeload").setLevel(previous_level)
 
 
 def _scan_with(args: argparse.Namespace, config: Config) -> int:

@@ -186,11 +186,13 @@ def test_verbose_logs_to_stderr_and_removes_its_handler(files: dict[str, Path],
     import logging
 
     before = list(logging.getLogger("safeload").handlers)
+    level = logging.getLogger("safeload").level
     assert cli.main(["scan", "-v", "--format", "json", str(files["clean"])]) == 0
     captured = capsys.readouterr()
     assert "safeload: INFO: scanned" in captured.err
     json.loads(captured.out)
     assert logging.getLogger("safeload").handlers == before
+    assert logging.getLogger("safeload").level == level
 
 
 # -- directories ---------------------------------------------------------------------------------------------

@@ -376,7 +376,6 @@ def test_zf_container_with_payload(tmp_path: Path, marker: Any) -> None:
     path.write_bytes(b"ZF" + hex(len(data)).encode().ljust(19) + zlib.compress(data))
     result = safeload.scan(path)
     assert result.max_severity == Severity.CRITICAL
-    with pytest.raises(UnsafeModelError), warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
+    with pytest.raises(UnsafeModelError):
         joblib_load(path)
     assert not marker.exists()

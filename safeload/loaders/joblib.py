@@ -17,6 +17,7 @@ Security invariants:
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import io
 import os
@@ -88,10 +89,8 @@ def _load_file(fobj: IO[bytes], mmap_mode: str | None, ensure_native_byte_order:
         kwargs["ensure_native_byte_order"] = ensure_native_byte_order
     if not hasattr(fobj, "peek"):
         # joblib reads the magic bytes and then seeks to 0: it unpickles from the start of the object.
-        try:
+        with contextlib.suppress(OSError, AttributeError, ValueError, io.UnsupportedOperation):
             fobj.seek(0)
-        except (OSError, AttributeError, ValueError, io.UnsupportedOperation):
-            pass
     name = getattr(fobj, "name", None)
     label = name if isinstance(name, str) else f"<{type(fobj).__name__}>"
     with view_of_file(fobj) as view:

@@ -72,7 +72,7 @@ def numpy_load(file: str | os.PathLike[str] | IO[bytes], mmap_mode: str | None =
                 return load(io.BytesIO(view.data), **kwargs)
         return load(fobj, **kwargs)
     original = file
-    path = os.fspath(file)  # type: ignore[arg-type]
+    path = os.fspath(file)
     handle = open(path, "rb")  # noqa: SIM115 - ownership may pass to the returned NpzFile
     owned = True
     try:

@@ -46,11 +46,7 @@ def _attrs(walker: PickleWalker, call: Call, state: Any) -> dict[str, Any] | Non
     entry = store.get(id(call))
     attrs = entry[1] if entry is not None and entry[0] is call else {}
     store[id(call)] = (call, attrs)
-    parts: list[Any] = []
-    if isinstance(state, tuple) and len(state) == 2:
-        parts = [state[0], state[1]]
-    else:
-        parts = [state]
+    parts: list[Any] = [state[0], state[1]] if isinstance(state, tuple) and len(state) == 2 else [state]
     for part in parts:
         if part is None:
             continue
@@ -61,7 +57,7 @@ def _attrs(walker: PickleWalker, call: Call, state: Any) -> dict[str, Any] | Non
 
 
 def _literal_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) or isinstance(value, bool)
+    return (isinstance(value, int) and not isinstance(value, bool)) or isinstance(value, bool)
 
 
 def _array_hook(walker: PickleWalker, call: Call, state: Any, pos: int) -> int:

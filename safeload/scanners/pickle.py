@@ -23,7 +23,6 @@ import binascii
 import bz2
 import codecs
 import copyreg
-import gzip
 import lzma
 import struct
 import warnings
@@ -158,6 +157,40 @@ def _build_hook(name: str) -> BuildHook | None:
     return hook
 
 
+_MAX_KEY_NODES = 10_000
+
+
+def _check_keys(keys: list[Any] | tuple[Any, ...]) -> None:
+    """Refuse dict keys and set items whose hash would walk more than ``_MAX_KEY_NODES`` tuple elements.
+
+    Tuples do not cache their hash: a DUP/TUPLE2 chain builds a DAG with 2**100 leaves in 200 bytes and
+    hashing it never ends, and a 1 000 000-deep tuple overflows the C stack (THREATS B16). Sizes are summed
+    over the DAG with a memo by id, so this costs O(distinct tuples) however large the tree.
+    """
+    for root in keys:
+        if type(root) is not tuple:
+            continue
+        sizes: dict[int, int] = {}
+        todo: list[tuple[Any, ...]] = [root]
+        while todo:
+            if len(todo) > _MAX_KEY_NODES:
+                raise LimitExceeded("SL012", f"a dict key or set item nests more than {_MAX_KEY_NODES} tuples")
+            node = todo[-1]
+            if id(node) in sizes:
+                todo.pop()
+                continue
+            missing = [c for c in node if type(c) is tuple and id(c) not in sizes]
+            if missing:
+                todo.extend(missing)
+                continue
+            todo.pop()
+            size = 1 + sum(sizes[id(c)] if type(c) is tuple else 1 for c in node)
+            if size > _MAX_KEY_NODES:
+                raise LimitExceeded("SL012", f"a dict key or set item holds more than {_MAX_KEY_NODES} values "
+                                    "(hashing it would not finish)")
+            sizes[id(node)] = size
+
+
 class PickleWalker:
     """Walks pickle streams in ``data`` and reports into ``ctx``. One walker per buffer."""
 
@@ -169,6 +202,7 @@ class PickleWalker:
         self.total_opcodes = 0
         self._unknown: dict[str, list[Any]] = {}     # full name -> [called, offset, trustable]
         self._argcheck_pending: list[Global] = []
+        self._decoded_bytes = 0
 
     # ------------------------------------------------------------------------------------------------
     # findings
@@ -255,7 +289,7 @@ class PickleWalker:
             if name == "zlib.decompress":
                 out = zlib.decompressobj().decompress(bytes(raw), _MAX_DECODED)
             elif name == "gzip.decompress":
-                out = gzip.decompress(bytes(raw))[:_MAX_DECODED]
+                out = zlib.decompressobj(31).decompress(bytes(raw), _MAX_DECODED)  # bounded, unlike gzip's
             elif name == "bz2.decompress":
                 out = bz2.BZ2Decompressor().decompress(bytes(raw), _MAX_DECODED)
             elif name == "lzma.decompress":
@@ -273,12 +307,19 @@ class PickleWalker:
             elif name in {"binascii.unhexlify", "binascii.a2b_hex", "builtins.bytes.fromhex"}:
                 out = binascii.unhexlify(bytes(raw).strip())
             elif name in {"codecs.decode", "_codecs.decode"} and len(args) > 1 and isinstance(args[1], str):
+                codec = codecs.lookup(args[1]).name
+                if codec in {"zlib", "bz2"}:  # compression codecs: decode with the bounded decompressors
+                    return self._decode("zlib.decompress" if codec == "zlib" else "bz2.decompress", args[:1])
                 decoded = codecs.decode(bytes(raw), args[1])
                 out = decoded if isinstance(decoded, bytes) else None  # type: ignore[assignment]
             else:
                 return None
         except (ValueError, TypeError, zlib.error, OSError, EOFError, LookupError, lzma.LZMAError):
             return None
+        if out is not None:
+            self._decoded_bytes += len(out)
+            if self._decoded_bytes > _MAX_DECODED:  # one budget for every decode in the buffer
+                raise LimitExceeded("SL016", f"payloads decoded while scanning exceed {_MAX_DECODED} bytes")
         return out
 
     def _call(self, func: Any, args: Any, offset: int, kwargs: Any = None) -> Any:
@@ -495,22 +536,19 @@ class PickleWalker:
                         raise LimitExceeded("SL010", f"more than {limits.max_opcodes} opcodes")
                     if len(stack) > limits.max_stack:
                         raise LimitExceeded("SL012", f"stack deeper than {limits.max_stack}")
-                    ctx.check_time()
-
-                # Ordered by how often real pickles use them.
-                if op == 0x71:  # BINPUT
-                    if not stack:
-                        raise ParseError("PUT on an empty stack", start)
-                    memo[data[pos]] = stack[-1]
-                    pos += 1
-                elif op == 0x94:  # MEMOIZE
-                    if not stack:
-                        raise ParseError("MEMOIZE on an empty stack", start)
-                    memo[len(memo)] = stack[-1]
                     if len(memo) > max_memo:
                         raise LimitExceeded("SL011", f"memo larger than {max_memo} entries")
-                elif op == 0x68:  # BINGET
+                    ctx.check_time()
+
+                # Ordered by how often real pickles use them. Stack underflow raises IndexError, which the
+                # handler below turns into a parse error; the memo size is checked with the other limits.
+                if op == 0x68:  # BINGET
                     append(memo[data[pos]])
+                    pos += 1
+                elif op == 0x94:  # MEMOIZE
+                    memo[len(memo)] = stack[-1]
+                elif op == 0x71:  # BINPUT
+                    memo[data[pos]] = stack[-1]
                     pos += 1
                 elif op == 0x8C:  # SHORT_BINUNICODE
                     k = data[pos]
@@ -547,11 +585,12 @@ class PickleWalker:
                     append = stack.append
                     target = stack[-1]
                     if type(target) is dict:
-                        for i in range(0, len(items) - 1, 2):
-                            try:
-                                target[items[i]] = items[i + 1]
-                            except TypeError as exc:
-                                raise ParseError(f"unhashable dict key: {exc}", start) from None
+                        if tuple in map(type, items):
+                            _check_keys(items[::2])
+                        try:
+                            target.update(zip(items[::2], items[1::2], strict=False))
+                        except TypeError as exc:
+                            raise ParseError(f"unhashable dict key: {exc}", start) from None
                     else:
                         self._mutate(target, "SETITEMS", start)
                 elif op == 0x5D:  # EMPTY_LIST
@@ -649,7 +688,10 @@ class PickleWalker:
                 elif op == 0x72:  # LONG_BINPUT
                     if not stack:
                         raise ParseError("PUT on an empty stack", start)
-                    memo[unpack("<I", data, pos)[0]] = stack[-1]
+                    idx = unpack("<I", data, pos)[0]
+                    if idx > max_memo:  # the C unpickler sizes its memo array by the index: 32 GB for 2**32
+                        raise LimitExceeded("SL011", f"memo index {idx} beyond the limit of {max_memo}")
+                    memo[idx] = stack[-1]
                     pos += 4
                     if len(memo) > max_memo:
                         raise LimitExceeded("SL011", f"memo larger than {max_memo} entries")
@@ -686,6 +728,8 @@ class PickleWalker:
                     key = stack.pop()
                     target = stack[-1]
                     if type(target) is dict:
+                        if type(key) is tuple:
+                            _check_keys((key,))
                         try:
                             target[key] = value
                         except TypeError as exc:
@@ -712,6 +756,8 @@ class PickleWalker:
                     items = stack
                     stack = metastack.pop()
                     append = stack.append
+                    if tuple in map(type, items):
+                        _check_keys(items[::2])
                     try:
                         append({items[i]: items[i + 1] for i in range(0, len(items) - 1, 2)})
                     except TypeError as exc:
@@ -726,6 +772,8 @@ class PickleWalker:
                     append = stack.append
                     target = stack[-1]
                     if type(target) is set:
+                        if tuple in map(type, items):
+                            _check_keys(items)
                         try:
                             target.update(items)
                         except TypeError as exc:
@@ -738,6 +786,8 @@ class PickleWalker:
                     items = stack
                     stack = metastack.pop()
                     append = stack.append
+                    if tuple in map(type, items):
+                        _check_keys(items)
                     try:
                         append(frozenset(items))
                     except TypeError as exc:
@@ -871,6 +921,8 @@ class PickleWalker:
                     else:
                         if not stack:
                             raise ParseError("PUT on an empty stack", start)
+                        if idx > max_memo:
+                            raise LimitExceeded("SL011", f"memo index {idx} beyond the limit of {max_memo}")
                         memo[idx] = stack[-1]
                         if len(memo) > max_memo:
                             raise LimitExceeded("SL011", f"memo larger than {max_memo} entries")
@@ -909,13 +961,13 @@ class PickleWalker:
                     if len(text) < 2 or text[0] != text[-1] or text[:1] not in (b"'", b'"'):
                         raise ParseError("the STRING opcode argument must be quoted", start)
                     try:
-                        raw = codecs.escape_decode(text[1:-1])[0]  # type: ignore[attr-defined]
+                        raw = codecs.escape_decode(text[1:-1])[0]
                     except ValueError:
                         raise ParseError("bad escape in STRING", start) from None
                     except DeprecationWarning:  # invalid escape under -W error: decode as the loader would
                         with warnings.catch_warnings():
                             warnings.simplefilter("ignore", DeprecationWarning)
-                            raw = codecs.escape_decode(text[1:-1])[0]  # type: ignore[attr-defined]
+                            raw = codecs.escape_decode(text[1:-1])[0]
                     append(raw.decode("latin-1"))
                 elif op == 0x56:  # UNICODE (raw-unicode-escape)
                     line = _readline(data, pos, start)

@@ -149,7 +149,7 @@ def _exclusion(name: str) -> str | None:
     if re.search(r"_py27_", name):
         return "written by Python 2: joblib.load itself refuses it under Python 3"
     if name.endswith(".npy"):
-        return "a joblib < 0.10 companion .npy: numpy.load reads it (tested in test_numpy_testdata.py)"
+        return "a joblib < 0.10 companion .npy: numpy.load reads it (tested in test_numpy_scan.py)"
     if name.endswith(".npy.z"):
         return "raw array bytes of a ZNDArrayWrapper: only loadable through its main file (which is tested)"
     return None

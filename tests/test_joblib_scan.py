@@ -379,3 +379,18 @@ def test_zf_container_with_payload(tmp_path: Path, marker: Any) -> None:
     with pytest.raises(UnsafeModelError):
         joblib_load(path)
     assert not marker.exists()
+
+
+def test_wrapper_build_inside_a_frame_blocks(tmp_path: Path) -> None:
+    """joblib commits the frame before the raw bytes; a BUILD mid-frame makes joblib and the scan disagree."""
+    import struct
+
+    state = {"subclass": np.ndarray, "shape": (0,), "order": "C", "dtype": np.dtype("f8"), "allow_mmap": False}
+    body = _wrapper_pickle(state, b"", [1])[2:]
+    framed = b"\x80\x04\x95" + struct.pack("<Q", len(body)) + body
+    result = safeload.scan(framed)
+    assert severities(result).get("SL113") == Severity.HIGH, result.findings
+    path = tmp_path / "framed.joblib"
+    path.write_bytes(framed)
+    with pytest.raises(UnsafeModelError):
+        joblib_load(path)

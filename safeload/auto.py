@@ -109,7 +109,7 @@ def activate(environ: dict[str, str] | None = None) -> bool:
             logger.warning("safeload.auto: %s; installing the default targets", exc)
             hook.install()
         return hook.is_installed()
-    except Exception as exc:  # importing safeload.auto must never break the program
+    except Exception as exc:  # noqa: BLE001 - importing safeload.auto must never break the program
         logger.warning("safeload.auto: the import hook could not be installed: %s: %s",
                        type(exc).__name__, exc)
         sys.stderr.write(f"safeload: import hook NOT active: {type(exc).__name__}: {exc}\n")

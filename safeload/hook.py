@@ -94,12 +94,13 @@ class Alias:
 
 @dataclass(frozen=True, slots=True)
 class Target:
-    """A framework: the distribution whose version gates it, and the aliases to patch."""
+    """A framework: the package (and distributions) whose version gates it, and the aliases to patch."""
 
     name: str
-    distribution: str
+    distribution: str  # the top-level package, whose __version__ is read when set
     min_version: tuple[int, ...]
     aliases: tuple[Alias, ...]
+    dists: tuple[str, ...] = ()  # distribution names to ask importlib.metadata (default: the package name)
 
 
 _TORCH = "safeload.loaders.torch:torch_load"
@@ -135,7 +136,14 @@ _TARGETS: dict[str, Target] = {
             Alias("keras._tf_keras.keras.saving", "load_model", _KERAS, "tf.keras.saving.load_model",
                   optional=True),
         )),
-        Target("tensorflow", "tensorflow", (2, 13), (
+        # Keras 2 (tf_keras): keras_load uses it only when TF_USE_LEGACY_KERAS is set (see _gate).
+        Target("tf_keras", "tf_keras", (2, 13), (
+            Alias("tf_keras", "models.load_model", _KERAS, "tf_keras.models.load_model"),
+            Alias("tf_keras", "saving.load_model", _KERAS, "tf_keras.saving.load_model", optional=True),
+        )),
+        Target("tensorflow", "tensorflow", (2, 13), dists=(
+            "tensorflow", "tensorflow-cpu", "tensorflow-gpu", "tensorflow-intel", "tensorflow-macos",
+            "tf-nightly", "tf-nightly-cpu"), aliases=(
             Alias("tensorflow._api.v2.saved_model", "load", _SAVED_MODEL, "tensorflow.saved_model.load"),
             Alias("tensorflow._api.v2.compat.v2.saved_model", "load", _SAVED_MODEL,
                   "tensorflow.compat.v2.saved_model.load", optional=True),
@@ -165,7 +173,8 @@ _TARGETS: dict[str, Target] = {
 }
 
 #: What ``install()`` patches when ``targets`` is not given (everything but the stdlib ``pickle`` module).
-DEFAULT_TARGETS: tuple[str, ...] = ("torch", "joblib", "numpy", "keras", "tensorflow", "dill", "cloudpickle")
+DEFAULT_TARGETS: tuple[str, ...] = (
+    "torch", "joblib", "numpy", "keras", "tf_keras", "tensorflow", "dill", "cloudpickle")
 #: Every target name ``install(targets=...)`` accepts.
 ALL_TARGETS: tuple[str, ...] = (*DEFAULT_TARGETS, "pickle")
 
@@ -237,7 +246,7 @@ class _Settings:
 @dataclass(slots=True)
 class _Patch:
     alias: Alias
-    module: types.ModuleType
+    container: Any  # the module (or the object inside it) whose attribute was replaced
     original: Any
     wrapper: Any
     keys: tuple[tuple[str, str], ...]
@@ -289,6 +298,7 @@ def _ensure_log_filter() -> None:
 # Helpers that may import (always called outside the lock)
 # ----------------------------------------------------------------------------------------------------------
 
+_TRUTHY = {"1", "y", "yes", "true", "on"}
 _VERSION = re.compile(r"\d+(?:\.\d+)*")
 
 
@@ -302,12 +312,14 @@ def _version_of(target: Target) -> str | None:
     value = getattr(top, "__version__", None) if top is not None else None
     if isinstance(value, str):
         return value
-    try:
-        from importlib import metadata
+    from importlib import metadata
 
-        return metadata.version(target.distribution)
-    except Exception:  # any metadata problem just means "version unknown"
-        return None
+    for dist in target.dists or (target.distribution,):
+        try:
+            return metadata.version(dist)
+        except Exception:  # noqa: BLE001, S112 - any metadata problem means "version unknown"
+            continue
+    return None
 
 
 def _gate(target: Target) -> str | None:
@@ -315,7 +327,9 @@ def _gate(target: Target) -> str | None:
     with _state.lock:
         if target.name in _state.gates:
             return _state.gates[target.name]
-    if not target.min_version:
+    if target.name == "tf_keras" and os.environ.get("TF_USE_LEGACY_KERAS", "").strip().lower() not in _TRUTHY:
+        reason = "safeload.keras_load loads with tf_keras only when TF_USE_LEGACY_KERAS is set"
+    elif not target.min_version:
         reason = None
     else:
         text = _version_of(target)
@@ -348,7 +362,7 @@ def _prepare(aliases: Iterable[Alias]) -> dict[str, Callable[..., Any] | str]:
             continue
         try:
             out[alias.loader] = _resolve_loader(alias.loader)
-        except Exception as exc:  # a missing safe loader means "skip", never a broken import
+        except Exception as exc:  # noqa: BLE001 - a missing safe loader means "skip", never a broken import
             out[alias.loader] = f"safe loader {alias.loader} unavailable: {type(exc).__name__}: {exc}"
     return out
 
@@ -455,7 +469,11 @@ def _patch_module(module: types.ModuleType, settings: _Settings,
         if not callable(loader):
             _skip(alias, str(loader or f"safe loader {alias.loader} unavailable"))
             continue
-        current = module.__dict__.get(alias.attr, missing)
+        container: Any = module
+        *path, leaf = alias.attr.split(".")
+        for part in path:  # "models.load_model": an attribute of an attribute (tf_keras)
+            container = getattr(container, part, missing)
+        current = missing if container is missing else vars(container).get(leaf, missing)
         if current is missing:
             if not alias.optional:
                 _record_error(alias.name, f"{alias.name} is missing in this version of {target.distribution}")
@@ -473,7 +491,7 @@ def _patch_module(module: types.ModuleType, settings: _Settings,
                 keys = _orig_keys(alias)
                 for k in keys:
                     ORIGINALS[k] = original
-                _state.patches[key] = _Patch(alias, module, original, current, keys)
+                _state.patches[key] = _Patch(alias, container, original, current, keys)
                 done.append(alias.name)
                 continue
         original = current
@@ -486,14 +504,14 @@ def _patch_module(module: types.ModuleType, settings: _Settings,
         for k in keys:
             ORIGINALS[k] = original  # before the alias changes: safe loaders must never call their wrapper
         try:
-            setattr(module, alias.attr, wrapper)
-        except Exception as exc:  # a read-only module, a __setattr__ that refuses: skip this alias only
+            setattr(container, leaf, wrapper)
+        except Exception as exc:  # noqa: BLE001 - a read-only module, a __setattr__ that refuses: skip this alias only
             for k in keys:
                 if ORIGINALS.get(k) is original and not any(k in p.keys for p in _state.patches.values()):
                     del ORIGINALS[k]
             _record_error(alias.name, exc)
             continue
-        _state.patches[key] = _Patch(alias, module, original, wrapper, keys)
+        _state.patches[key] = _Patch(alias, container, original, wrapper, keys)
         done.append(alias.name)
     if done:
         logger.debug("safeload hook: patched %s", ", ".join(done))
@@ -553,7 +571,7 @@ def _on_import(module: types.ModuleType) -> None:
             if not _state.installed or _state.generation != generation:
                 return
             _patch_module(module, settings, loaders, gates)
-    except Exception as exc:  # never break the user's import
+    except Exception as exc:  # noqa: BLE001 - never break the user's import
         _record_error(name, exc)
 
 
@@ -566,7 +584,7 @@ def _register(module_name: str) -> None:
         return
     try:
         register_post_import_hook(_on_import, module_name)
-    except Exception as exc:  # never break the caller
+    except Exception as exc:  # noqa: BLE001 - never break the caller
         with _state.lock:
             _state.registered.discard(module_name)
             _state.pending.discard(module_name)
@@ -581,7 +599,7 @@ def _register(module_name: str) -> None:
 def _parse_targets(targets: Iterable[str] | str | None) -> tuple[str, ...]:
     if targets is None:
         return DEFAULT_TARGETS
-    names = [targets] if isinstance(targets, str) else list(targets)
+    names = targets.split(",") if isinstance(targets, str) else list(targets)
     out: list[str] = []
     for raw in names:
         name = str(raw).strip().lower()
@@ -590,7 +608,7 @@ def _parse_targets(targets: Iterable[str] | str | None) -> tuple[str, ...]:
         elif name == "all":
             out.extend(ALL_TARGETS)
         elif name in {"tf", "tf.keras"}:
-            out.extend(["tensorflow", "keras"])
+            out.extend(["tensorflow", "keras", "tf_keras"])
         elif name == "_pickle":
             out.append("pickle")
         elif name in _TARGETS:
@@ -659,7 +677,7 @@ def install(*, threshold: Severity | str | None = None, trusted: Iterable[str] |
             elif module is not None:
                 try:
                     _patch_module(module, settings, loaders, gates)
-                except Exception as exc:  # record and go on with the other modules
+                except Exception as exc:  # noqa: BLE001 - record and go on with the other modules
                     _record_error(module_name, exc)
             elif module_name not in _state.registered:
                 _state.registered.add(module_name)
@@ -704,7 +722,7 @@ def _finish_waiting(module_name: str, generation: int) -> None:
                                  "again after the import")
                 return
             _patch_module(module, settings, loaders, gates)
-    except Exception as exc:  # never break the caller
+    except Exception as exc:  # noqa: BLE001 - never break the caller
         _record_error(module_name, exc)
 
 
@@ -723,9 +741,10 @@ def uninstall() -> bool:
         _state.pending.clear()
         kept: dict[tuple[str, str], _Patch] = {}
         for key, patch in _state.patches.items():
-            current = patch.module.__dict__.get(patch.alias.attr)
+            leaf = patch.alias.attr.rpartition(".")[2]
+            current = vars(patch.container).get(leaf)
             if current is patch.wrapper:
-                setattr(patch.module, patch.alias.attr, patch.original)
+                setattr(patch.container, leaf, patch.original)
                 for k in patch.keys:
                     if ORIGINALS.get(k) is patch.original:
                         del ORIGINALS[k]

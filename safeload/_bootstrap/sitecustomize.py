@@ -29,9 +29,9 @@ def _activate() -> None:
             sys.path.append(root)
         try:
             import safeload.auto  # noqa: F401
-        except Exception as exc:  # never break start-up
+        except Exception as exc:  # noqa: BLE001 - never break start-up
             sys.stderr.write(f"safeload: import hook NOT active: cannot import safeload.auto ({exc!r})\n")
-    except Exception as exc:  # never break start-up
+    except Exception as exc:  # noqa: BLE001 - never break start-up
         sys.stderr.write(f"safeload: import hook NOT active: {type(exc).__name__}: {exc}\n")
 
 
@@ -46,7 +46,7 @@ def _chain() -> None:
     sys.modules["sitecustomize"] = module
     try:
         spec.loader.exec_module(module)
-    except Exception as exc:  # site.py reports sitecustomize errors the same way and goes on
+    except Exception as exc:  # noqa: BLE001 - site.py reports sitecustomize errors the same way and goes on
         if ours is not None:
             sys.modules["sitecustomize"] = ours
         sys.stderr.write(f"Error in sitecustomize ({spec.origin}); set PYTHONVERBOSE for traceback:\n"

@@ -179,3 +179,17 @@ def test_joblib_shipped_test_data(name: str) -> None:
                 np.testing.assert_array_equal(a, b)
             else:
                 assert a == b
+
+
+@pytest.mark.parametrize("library", ["lightgbm", "xgboost"])
+def test_gradient_boosting_library_wrappers(tmp_path: Path, library: str) -> None:
+    lib = pytest.importorskip(library)
+    if library == "lightgbm":
+        model = lib.LGBMClassifier(n_estimators=5, verbose=-1).fit(X, Y)
+    else:
+        model = lib.XGBClassifier(n_estimators=5).fit(X, Y)
+    for compress in (0, 3):
+        path = tmp_path / f"{library}{compress}.joblib"
+        joblib.dump(model, path, compress=compress)
+        _assert_clean(path)
+        np.testing.assert_array_equal(model.predict_proba(X), joblib_load(path).predict_proba(X))

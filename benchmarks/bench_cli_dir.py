@@ -94,16 +94,18 @@ def _tool(name: str) -> str | None:
     return shutil.which(name)
 
 
-def time_command(argv: list[str], runs: int, env: dict[str, str]) -> tuple[float, int]:
-    """Median wall time of ``runs`` fresh processes, and the last exit code."""
-    times: list[float] = []
-    code = 0
+def time_commands(commands: dict[str, list[str]], runs: int, env: dict[str, str]) -> dict[str, tuple[float, int]]:
+    """Median wall time of ``runs`` fresh processes per command, interleaved (a, b, c, a, b, c, ...) so that a
+    change in machine load hits every tool alike; with the last exit code of each."""
+    times: dict[str, list[float]] = {label: [] for label in commands}
+    codes: dict[str, int] = {}
     for _ in range(runs):
-        start = time.perf_counter()
-        proc = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, check=False)
-        times.append(time.perf_counter() - start)
-        code = proc.returncode
-    return statistics.median(times), code
+        for label, argv in commands.items():
+            start = time.perf_counter()
+            proc = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, check=False)
+            times[label].append(time.perf_counter() - start)
+            codes[label] = proc.returncode
+    return {label: (statistics.median(values), codes[label]) for label, values in times.items()}
 
 
 def main() -> int:
@@ -136,16 +138,15 @@ def main() -> int:
     modelscan = None if args.quick else _tool("modelscan")
     cases.append(("modelscan -p", [modelscan, "-p", str(DATA)] if modelscan else None))
 
+    measured = time_commands({label: argv for label, argv in cases if argv is not None}, runs, env)
+    baseline = measured["safeload scan"][0]
     rows: list[tuple[str, str, str, str]] = []
-    baseline: float | None = None
     for label, argv in cases:
         if argv is None:
             rows.append((label, "skipped (--quick)" if args.quick and "modelscan" in label else "not installed",
                          "", ""))
             continue
-        median, code = time_command(argv, runs, env)
-        if baseline is None:
-            baseline = median
+        median, code = measured[label]
         rows.append((label, f"{median:.3f}", f"{median / baseline:.2f}x", str(code)))
     print(f"\nmedian wall time of {runs} runs (fresh process each, imports included)\n")
     print(f"{'tool':<26} {'seconds':>13} {'vs safeload':>12} {'exit':>5}")

@@ -10,10 +10,9 @@ copied unless the caller asks for the bytes or the text.
 
 from __future__ import annotations
 
-import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 __all__ = [
     "FIXED32",
@@ -48,8 +47,7 @@ class Budget:
             raise ProtobufError("protobuf message has too many fields (work limit reached)")
 
 
-@dataclass(frozen=True, slots=True)
-class Field:
+class Field(NamedTuple):
     """One field: ``value`` is the integer of a VARINT/FIXED32/FIXED64 field (a LENGTH field's size);
     ``start``/``end`` bound a LENGTH payload; ``offset`` is where the field's key starts."""
 
@@ -63,6 +61,10 @@ class Field:
 
 def read_varint(data: Any, pos: int, end: int) -> tuple[int, int]:
     """Decode a varint at ``pos`` (before ``end``); return ``(value, new_pos)``."""
+    if pos < end:
+        first = data[pos]
+        if first < 0x80:
+            return first, pos + 1
     result = 0
     shift = 0
     for i in range(10):
@@ -117,9 +119,15 @@ def iter_fields(data: Any, start: int, end: int, budget: Budget) -> Iterator[Fie
         raise ProtobufError(f"message bounds {start}..{end} outside the buffer")
     pos = start
     while pos < end:
-        budget.spend()
+        budget.remaining -= 1
+        if budget.remaining < 0:
+            budget.spend(0)
         key_pos = pos
-        key, pos = read_varint(data, pos, end)
+        key = data[pos]
+        if key < 0x80:
+            pos += 1
+        else:
+            key, pos = read_varint(data, pos, end)
         number, wire = key >> 3, key & 7
         if number == 0:
             raise ProtobufError(f"field number 0 at offset {key_pos}")
@@ -135,13 +143,13 @@ def iter_fields(data: Any, start: int, end: int, budget: Budget) -> Iterator[Fie
         elif wire == FIXED64:
             if pos + 8 > end:
                 raise ProtobufError(f"truncated 64-bit field at offset {key_pos}")
-            (value,) = struct.unpack_from("<Q", bytes(data[pos:pos + 8]))
+            value = int.from_bytes(data[pos:pos + 8], "little")
             yield Field(number, wire, value, pos, pos + 8, key_pos)
             pos += 8
         elif wire == FIXED32:
             if pos + 4 > end:
                 raise ProtobufError(f"truncated 32-bit field at offset {key_pos}")
-            (value,) = struct.unpack_from("<I", bytes(data[pos:pos + 4]))
+            value = int.from_bytes(data[pos:pos + 4], "little")
             yield Field(number, wire, value, pos, pos + 4, key_pos)
             pos += 4
         elif wire == START_GROUP:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import tempfile
 import zipfile
 import zlib
@@ -60,12 +59,15 @@ def _pinned_file(fd: int, name: str) -> Iterator[str | None]:
         yield None
         return
     tmp = tempfile.mkdtemp(prefix="safeload-")
+    link = os.path.join(tmp, name or "model")
     try:
-        link = os.path.join(tmp, name or "model")
         os.symlink(f"{_PROC_FD}/{fd}", link)
         yield link
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            os.unlink(link)
+        with contextlib.suppress(OSError):
+            os.rmdir(tmp)
 
 
 def _scan_keras_dir(root: Path, ctx: ScanContext) -> None:

@@ -1,0 +1,101 @@
+"""The import hook's overhead: a hooked ``torch.load`` vs the plain one vs ``safeload.torch_load``, and the
+time of ``import torch`` with and without the hook installed.
+
+Run: ``.venv/bin/python benchmarks/bench_hook.py`` (a ~500 MB float32 state_dict in the zip format, written to
+a temp dir and deleted afterwards) or ``--quick`` for a small smoke run. Load times are medians of ``--runs``
+interleaved runs in one process (target: hooked / plain <= 1.03; hooked / safeload.torch_load ~ 1.00, the
+wrapper adds one function call). ``import torch`` times are medians of ``--imports`` fresh interpreters each,
+interleaved (the hook patches torch.load and torch.serialization.load as torch is imported).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks._common import interleaved, table  # noqa: E402
+
+IMPORT_PLAIN = "import time; t = time.perf_counter(); import torch; print(time.perf_counter() - t)"
+IMPORT_HOOKED = ("import safeload; safeload.install(); import time; t = time.perf_counter(); import torch; "
+                 "print(time.perf_counter() - t)")
+STARTUP_AUTO = "import time; t = time.perf_counter(); import safeload.auto; print(time.perf_counter() - t)"
+
+
+def import_times(count: int) -> dict[str, float]:
+    """Median seconds of ``import torch`` in fresh interpreters, plain and hooked (interleaved)."""
+    samples: dict[str, list[float]] = {"plain": [], "hooked": [], "auto": []}
+    env_path = str(ROOT)
+    for _ in range(count):
+        for name, code in (("plain", IMPORT_PLAIN), ("hooked", IMPORT_HOOKED), ("auto", STARTUP_AUTO)):
+            out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                                 cwd=ROOT, env={"PYTHONPATH": env_path, "PATH": "/usr/bin:/bin"})
+            samples[name].append(float(out.stdout.strip().splitlines()[-1]))
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small file, few runs: a smoke test")
+    parser.add_argument("--size-mb", type=int, default=None, help="state_dict size (default 500, quick 8)")
+    parser.add_argument("--runs", type=int, default=None, help="load runs per variant (default 7, quick 3)")
+    parser.add_argument("--imports", type=int, default=None, help="fresh interpreters per variant (default 7)")
+    opts = parser.parse_args()
+    size = opts.size_mb or (8 if opts.quick else 500)
+    runs = opts.runs or (3 if opts.quick else 7)
+    imports = opts.imports or (3 if opts.quick else 7)
+
+    times = import_times(imports)
+    print(table(["import torch (fresh interpreter)", "median s"],
+                [["plain", times["plain"]], ["with safeload.install() first", times["hooked"]],
+                 ["hooked / plain", times["hooked"] / times["plain"]],
+                 ["import safeload.auto itself", times["auto"]]]))
+    print()
+
+    import torch
+
+    import safeload
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "state.pt"
+        tensors = 100
+        cols = 1280
+        rows = max(1, size * (1 << 20) // (4 * tensors * cols))
+        generator = torch.Generator().manual_seed(0)
+        torch.save({f"layer{i}.weight": torch.randn(rows, cols, generator=generator) for i in range(tensors)}, path)
+        actual_mb = path.stat().st_size / (1 << 20)
+        plain = torch.load
+        safeload.install()
+        hooked = torch.load
+        assert getattr(hooked, "_safeload_wrapper", False), "the hook did not patch torch.load"
+
+        def run(fn: object) -> object:
+            result = fn(path, map_location="cpu")  # type: ignore[operator]
+            del result
+            gc.collect()
+            return None
+
+        for fn in (plain, hooked, safeload.torch_load):  # warm the page cache and the lazy imports
+            run(fn)
+        medians = interleaved({"plain": lambda: run(plain), "hooked": lambda: run(hooked),
+                               "safe": lambda: run(safeload.torch_load)}, runs)
+        safeload.uninstall()
+    print(table([f"torch zip state_dict, {actual_mb:.0f} MB, {runs} runs", "median s", "ratio to plain"],
+                [["torch.load (plain)", medians["plain"], 1.0],
+                 ["torch.load (hooked)", medians["hooked"], medians["hooked"] / medians["plain"]],
+                 ["safeload.torch_load", medians["safe"], medians["safe"] / medians["plain"]],
+                 ["hooked / safeload.torch_load", "", medians["hooked"] / medians["safe"]]]))
+    if opts.quick:
+        print("\n(--quick: a smoke run; the numbers mean nothing)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -400,3 +400,28 @@ def test_h5_without_h5py(monkeypatch: pytest.MonkeyPatch) -> None:
     hit = next(f for f in result.findings if f.rule_id == "SL002")
     assert "keras" in hit.message
     assert not result.is_safe()
+
+
+def test_h5_zip_polyglot_refused_by_loader(tmp_path: Path, marker: Marker) -> None:
+    """An HDF5 file whose user block starts with a zip (and ends with one): routers that trust the first bytes
+    see a benign zip; Keras opens it as .h5 and rebuilds the Lambda. keras_load scans it as Keras reads it."""
+    h5py = pytest.importorskip("h5py")
+    lam = {"class_name": "Lambda", "config": {"function": [_code_b64(marker), None, None],
+                                              "function_type": "lambda"}}
+    config = {"class_name": "Sequential", "config": {"layers": [lam]}}
+    path = tmp_path / "poly.h5"
+    with h5py.File(path, "w", userblock_size=512) as f:
+        f.attrs["model_config"] = json.dumps(config)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("notes.txt", "hello")
+    small_zip = buf.getvalue()
+    data = bytearray(path.read_bytes())
+    data[: len(small_zip)] = small_zip
+    path.write_bytes(bytes(data) + small_zip)
+    with h5py.File(path, "r") as f:  # still a valid HDF5 file for h5py/Keras
+        assert "model_config" in f.attrs
+    with pytest.raises(safeload.UnsafeModelError) as info:
+        safeload.keras_load(path)
+    assert any(f.rule_id == "SL401" for f in info.value.findings)
+    assert not marker.exists()

@@ -18,6 +18,7 @@ Security invariants:
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 import tempfile
 import zipfile
@@ -41,15 +42,24 @@ __all__ = ["keras_load", "safe_keras_load", "tf_saved_model_load"]
 Threshold = Severity | str | None
 Trusted = Iterable[str] | str | None
 _PROC_FD = "/proc/self/fd"
+_HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 _TRUTHY = {"1", "y", "yes", "true", "on"}
 
 
-def _keras_loader() -> tuple[Any, str]:
-    """The real ``load_model`` the user would get: tf_keras when TF_USE_LEGACY_KERAS is set, else Keras 3."""
-    if os.environ.get("TF_USE_LEGACY_KERAS", "").strip().lower() in _TRUTHY:
-        with contextlib.suppress(ImportError):
-            return real_loader("tf_keras.models", "load_model"), "tf_keras.models.load_model"
-    return real_loader("keras.saving", "load_model"), "keras.saving.load_model"
+def _keras_loader_name() -> str:
+    """The real ``load_model`` the user would get: tf_keras when TF_USE_LEGACY_KERAS is set, else Keras 3.
+
+    Only the name: the framework is imported after the scan passed (a refused file never imports it).
+    """
+    if os.environ.get("TF_USE_LEGACY_KERAS", "").strip().lower() in _TRUTHY and \
+            importlib.util.find_spec("tf_keras") is not None:
+        return "tf_keras.models.load_model"
+    return "keras.saving.load_model"
+
+
+def _keras_loader(name: str) -> Any:
+    module, _, attr = name.rpartition(".")
+    return real_loader(module, attr)
 
 
 @contextlib.contextmanager
@@ -121,14 +131,32 @@ def _decide(ctx: ScanContext, policy: Policy, loader: str) -> ScanResult:
     return result
 
 
+def _hdf5_offset(data: Any) -> int | None:
+    """Where libhdf5 would find a superblock: offset 0, then every power of two from 512 (user blocks)."""
+    offset = 0
+    while offset + 8 <= len(data):
+        if bytes(data[offset:offset + 8]) == _HDF5_MAGIC:
+            return offset
+        offset = 512 if offset == 0 else offset * 2
+    return None
+
+
 def _guard_file(data: Any, label: str, policy: Policy, loader: str) -> ScanResult:
+    """Scan by content, then also as Keras will read the file: its zip config.json, or an HDF5 superblock
+    that a by-content router missed (an HDF5 file whose user block starts like a zip, THREATS C16-style)."""
+    from safeload.scanners.keras import scan_h5
+
     ctx = ScanContext(policy, label, path=label)
     scan_buffer(data, ctx, name=os.path.basename(label))
-    if sniff(data) is Format.ZIP:
-        try:
+    fmt = sniff(data)
+    try:
+        if fmt is Format.ZIP:
             _scan_keras_zip_config(data, ctx)
-        except LimitExceeded as exc:
-            ctx.add_limit(exc)
+        if fmt is not Format.HDF5 and _hdf5_offset(data) is not None:
+            ctx.add("SL206", f"the file is both {fmt.value} and HDF5 (superblock at offset {_hdf5_offset(data)})")
+            scan_h5(data, ctx)
+    except LimitExceeded as exc:
+        ctx.add_limit(exc)
     return _decide(ctx, policy, loader)
 
 
@@ -167,24 +195,25 @@ def keras_load(filepath: str | os.PathLike[str], custom_objects: dict[str, Any] 
         UnsafeKerasModelError: the scan found something at or above the threshold; nothing was loaded.
     """
     effective = policy_for(threshold, trusted, policy)
-    load, loader = _keras_loader()
+    loader = _keras_loader_name()
     kwargs: dict[str, Any] = {"custom_objects": custom_objects, "compile": compile, "safe_mode": safe_mode}
     if hasattr(filepath, "read"):
         # Keras' own file-object path (saving_lib); scan from the current position, which is restored.
         with view_of_file(filepath) as view:  # type: ignore[arg-type]
             name = getattr(filepath, "name", None)
             _guard_file(view.data, name if isinstance(name, str) else "<file>", effective, loader)
-        return load(filepath, **kwargs)
+        return _keras_loader(loader)(filepath, **kwargs)
     label = os.fspath(filepath)
     if "://" in label:
         raise ValueError(f"safeload cannot scan remote model paths ({label!r}): download the model, then "
                          "load the local copy with safeload.keras_load")
     if os.path.isdir(label):
         _guard_dir(label, effective, loader)
-        return load(filepath, **kwargs)
+        return _keras_loader(loader)(filepath, **kwargs)
     with open(label, "rb") as handle:
         with view_of_file(handle) as view:
             _guard_file(view.data, label, effective, loader)
+        load = _keras_loader(loader)
         with _pinned_file(handle.fileno(), os.path.basename(label)) as pinned:
             return load(pinned if pinned is not None else label, **kwargs)
 
@@ -206,12 +235,12 @@ def tf_saved_model_load(export_dir: str | os.PathLike[str], tags: Any = None, op
     effective = policy_for(threshold, trusted, policy)
     label = os.fspath(export_dir)
     loader = "tf.saved_model.load"
-    load = real_loader("tensorflow", "saved_model.load")
     if not os.path.isdir(label):
-        # TensorFlow raises its own error for a missing directory; scan a file path anyway (never skip).
+        # TensorFlow raises its own error for a non-directory; scan a file path anyway (never skip).
         with open(label, "rb") as handle, view_of_file(handle) as view:
             guard_buffer(view.data, label, effective, loader, error=UnsafeKerasModelError, path=label,
                          name=os.path.basename(label))
-        return load(label, tags=tags, options=options)
-    _guard_dir(label, effective, loader)
+    else:
+        _guard_dir(label, effective, loader)
+    load = real_loader("tensorflow", "saved_model.load")  # imported only once the scan passed
     return load(export_dir, tags=tags, options=options)

@@ -151,6 +151,9 @@ class _Walker:
             return True
         if class_name in _DATA_CLASSES:
             return False
+        if class_name == "__typespec__" and str(d.get("module", "")).startswith("tensorflow.") and \
+                str(d.get("spec_name", "")).endswith("Spec") and not d.get("registered_name"):
+            return False  # a tf.TypeSpec: Keras 3 rebuilds it only from registered objects
         config = d.get("config")
         self.stats.classes.add(class_name)
         if path.endswith((".layer", ".forward_layer", ".backward_layer")) or _LAYER_PATH.search(path):
@@ -226,6 +229,8 @@ class _Walker:
     def reference(self, module: str | None, name: str, registered: Any, kind: str, path: str) -> None:
         self.stats.references += 1
         registered_name = registered if isinstance(registered, str) else None
+        if (module is None or module == "") and "." in name and _IDENT.match(name):
+            module, _, name = name.rpartition(".")  # a dotted class name: rank it as the module it names
         if module is None or module == "":
             if registered_name and ">" in registered_name:
                 self.external(registered_name, path, "a registered custom object")

@@ -54,6 +54,7 @@ _LAZY: dict[str, str] = {
     "uninstall": "safeload.hook",
     "is_installed": "safeload.hook",
     "patched": "safeload.hook",
+    "status": "safeload.hook",
 }
 
 __all__ = [

@@ -65,7 +65,8 @@ def run(code: str, *, path: Path | None = None, env: dict[str, str] | None = Non
     if path is not None:
         full = f"import sys; sys.path.insert(0, {str(path)!r})\n" + full
     environ = {k: v for k, v in os.environ.items() if not k.startswith("SAFELOAD_")}
-    environ["PYTHONPATH"] = str(ROOT)
+    # HOOK_TEST_EXTRA_PATH puts another wrapt first (e.g. an unpacked wrapt 1.x wheel) to check both majors
+    environ["PYTHONPATH"] = os.pathsep.join(p for p in (os.environ.get("HOOK_TEST_EXTRA_PATH"), str(ROOT)) if p)
     environ.update(env or {})
     proc = subprocess.run([sys.executable, "-c", full], capture_output=True, text=True, timeout=120,
                           env=environ, cwd=cwd or ROOT, check=False)

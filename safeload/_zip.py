@@ -209,6 +209,8 @@ class _Reader:
         self.archive = ZipArchive(data)
         self.by_region: dict[tuple[int, int, int], ZipEntry] = {}
         self.by_header: dict[int, ZipEntry] = {}
+        # Local headers already parsed for a central entry: (flags, method, crc, csize, usize, name, data offset).
+        self.locals: dict[int, tuple[int, int, int, int, int, str, int]] = {}
         self.count = 0
 
     def anomaly(self, message: str, subject: str, severity: Severity | None = None, offset: int | None = None) -> None:
@@ -316,10 +318,9 @@ class _Reader:
             self.anomaly(f"{name!r}: no local header at offset {header}", f"no-local-header:{name}",
                          severity=Severity.HIGH, offset=header)
             return
-        (_sig, _v, lflags, lmethod, _t, _d, _crc, lcsize, lusize, lnlen, lxlen) = _LOCAL_FMT.unpack_from(
-            self.data, header)
-        local_name = _decode_name(bytes(self.data[header + 30:header + 30 + lnlen]), lflags)
-        data_offset = header + 30 + lnlen + lxlen
+        local = self._parse_local(header)
+        lflags, lmethod, _lcrc, _lcsize, _lusize, local_name, data_offset = local
+        self.locals[header] = local
         if data_offset + csize > self.n:
             self.ctx.add("SL018", f"{name!r}: {csize} bytes of data declared, {max(self.n - data_offset, 0)} "
                          "present", subject=name, offset=data_offset)
@@ -379,15 +380,18 @@ class _Reader:
             return int(finder(needle, start, end))
         return bytes(self.data[start:end]).find(needle) + start if needle in bytes(self.data[start:end]) else -1
 
-    def _local_entry(self, pos: int, limit: int) -> int | None:
+    def _parse_local(self, pos: int) -> tuple[int, int, int, int, int, str, int]:
         (_sig, _v, flags, method, _t, _d, crc, csize, usize, nlen, xlen) = _LOCAL_FMT.unpack_from(self.data, pos)
         name = _decode_name(bytes(self.data[pos + 30:pos + 30 + nlen]), flags)
-        extra = bytes(self.data[pos + 30 + nlen:pos + 30 + nlen + xlen])
-        data_offset = pos + 30 + nlen + xlen
         if csize == 0xFFFFFFFF or usize == 0xFFFFFFFF:
             sizes = [usize, csize, 0]
-            _zip64_extra(extra, sizes, (True, True, False))
+            _zip64_extra(bytes(self.data[pos + 30 + nlen:pos + 30 + nlen + xlen]), sizes, (True, True, False))
             usize, csize = sizes[0], sizes[1]
+        return flags, method, crc, csize, usize, name, pos + 30 + nlen + xlen
+
+    def _local_entry(self, pos: int, limit: int) -> int | None:
+        local = self.locals.get(pos)
+        flags, method, crc, csize, usize, name, data_offset = local if local else self._parse_local(pos)
         central = self.by_header.get(pos)
         if central is not None and flags & 0x8 and csize == 0:
             csize, usize, crc = central.compressed_size, central.size, central.crc

@@ -48,36 +48,47 @@ def _lower_names(entry: ZipEntry) -> list[str]:
     return [n.lower() for n in entry.names]
 
 
+def _split(name: str) -> tuple[str, str]:
+    """``posixpath.split`` without the overhead (this runs once per member of large archives)."""
+    head, _, tail = name.rpartition("/")
+    return head, tail
+
+
 class _Scan:
     def __init__(self, archive: ZipArchive, ctx: ScanContext) -> None:
         self.archive = archive
         self.ctx = ctx
-        self.names = {n for e in archive for n in _lower_names(e)}
-        self.torchscript = any(posixpath.basename(n) == "constants.pkl" or ("/code/" in f"/{n}" and n.endswith(".py"))
-                               for n in self.names)
+        self.lower = {id(e): _lower_names(e) for e in archive}
+        names = {n for lowered in self.lower.values() for n in lowered}
+        self.torchscript = any(_split(n)[1] == "constants.pkl" or ("/code/" in f"/{n}" and n.endswith(".py"))
+                               for n in names)
         # Torch archive prefixes: the directory holding data.pkl (torch matches names case-insensitively).
-        self.prefixes = {posixpath.dirname(n) for n in self.names if posixpath.basename(n) == "data.pkl"}
+        self.prefixes = {_split(n)[0] for n in names if _split(n)[1] == "data.pkl"}
         self.storage_keys: set[str] = set()   # lower-case member names referenced as storages
         self.stop = False
 
     # -- helpers -------------------------------------------------------------------------------------
     def is_storage_candidate(self, entry: ZipEntry) -> bool:
-        for name in _lower_names(entry):
-            parent = posixpath.dirname(name)
-            if posixpath.basename(parent) in {"data", "constants"} and posixpath.dirname(parent) in self.prefixes:
+        for name in self.lower[id(entry)]:
+            parent = _split(name)[0]
+            grand, base = _split(parent)
+            if base in {"data", "constants"} and grand in self.prefixes:
                 return True
         return False
 
     def record_storages(self, member: str, results: list[Any]) -> None:
-        prefix = posixpath.dirname(member.lower())
-        stem = posixpath.basename(member.lower()).removesuffix(".pkl")
+        prefix, base = _split(member.lower())
+        stem = base.removesuffix(".pkl")
+        data_dir = f"{prefix}/data/" if prefix else "data/"
+        own_dir = f"{prefix}/{stem}/" if prefix else f"{stem}/"
         for res in results:
             for pid in res.persistent_ids:
-                if isinstance(pid, tuple) and len(pid) >= 3 and pid[0] in ("storage", b"storage"):
+                if type(pid) is tuple and len(pid) >= 3 and pid[0] in ("storage", b"storage"):
                     key = pid[2].decode("ascii", "replace") if isinstance(pid[2], bytes) else pid[2]
                     if isinstance(key, str):
-                        self.storage_keys.add(posixpath.join(prefix, "data", key.lower()))
-                        self.storage_keys.add(posixpath.join(prefix, stem, key.lower()))
+                        key = key.lower()
+                        self.storage_keys.add(data_dir + key)
+                        self.storage_keys.add(own_dir + key)
 
     @contextlib.contextmanager
     def content(self, entry: ZipEntry, label: str) -> Iterator[bytes | memoryview | None]:
@@ -118,7 +129,7 @@ class _Scan:
         for entry in deferred:
             if self.stop:
                 return
-            if any(n in self.storage_keys for n in _lower_names(entry)):
+            if any(n in self.storage_keys for n in self.lower[id(entry)]):
                 if self.archive.head(entry, 6) != b"\x93NUMPY":
                     continue
             self.member(entry)
@@ -153,30 +164,37 @@ class _Scan:
                 ctx.add_limit(exc)
 
     def pickle_member(self, entry: ZipEntry, data: bytes | memoryview, label: str) -> None:
-        ctx = self.ctx
-        if self.torchscript:
-            from safeload._context import ScanContext as _Ctx
+        """Scan a member that sniffs as a pickle in a side context, then keep what matters.
 
-            sub = _Ctx(ctx.policy, ctx.source, ctx.path)
-            sub.deadline = ctx.deadline
-            with contextlib.ExitStack() as stack:
-                if ctx.member is not None:
-                    stack.enter_context(sub.inside(ctx.member))
-                stack.enter_context(sub.inside(label))
-                results = _scan_pickle_bytes(data, sub)
-            ctx.bytes_scanned += sub.bytes_scanned
-            for finding in sub.findings:
-                subject = finding.subject or ""
-                if subject.startswith(_TORCHSCRIPT_NAMES):
-                    ctx.add("SL207", f"TorchScript type {subject} (compiled from the archive's code/, not imported)",
-                            subject=subject, member=finding.location.member, offset=finding.location.offset)
-                    continue
-                ctx.add(finding.rule_id, finding.message, severity=finding.severity, subject=finding.subject,
-                        offset=finding.location.offset, trustable=finding.trustable, details=finding.details,
-                        member=finding.location.member)
-        else:
-            with ctx.inside(label):
-                results = _scan_pickle_bytes(data, ctx)
+        Short text members (``byteorder`` = ``b"little"``) can sniff as protocol-0 pickles. A stream that
+        breaks before importing or calling anything cannot run code under any loader, so such a member is
+        noted as data, not as an unparseable pickle. In TorchScript archives, names the C++ unpickler
+        resolves from the archive's own code (``__torch__.*``) are facts, not imports.
+        """
+        ctx = self.ctx
+        sub = ScanContext(ctx.policy, ctx.source, ctx.path)
+        sub.deadline = ctx.deadline
+        with contextlib.ExitStack() as stack:
+            if ctx.member is not None:
+                stack.enter_context(sub.inside(ctx.member))
+            stack.enter_context(sub.inside(label))
+            results = _scan_pickle_bytes(data, sub)
+        ctx.bytes_scanned += sub.bytes_scanned
+        serious = [f for f in sub.findings if f.severity > Severity.INFO]
+        imports = any(res.globals_seen for res in results)
+        if serious and not imports and all(f.rule_id in {"SL002", "SL108"} for f in serious):
+            ctx.add("SL207", f"{label}: not a pickle any loader could run (it breaks before importing or calling "
+                    "anything)", subject=f"data:{label}")
+            return
+        for finding in sub.findings:
+            subject = finding.subject or ""
+            if self.torchscript and subject.startswith(_TORCHSCRIPT_NAMES):
+                ctx.add("SL207", f"TorchScript type {subject} (compiled from the archive's code/, not imported)",
+                        subject=subject, member=finding.location.member, offset=finding.location.offset)
+                continue
+            ctx.add(finding.rule_id, finding.message, severity=finding.severity, subject=finding.subject,
+                    offset=finding.location.offset, trustable=finding.trustable, details=finding.details,
+                    member=finding.location.member)
         self.record_storages(label, results)
 
 

@@ -96,9 +96,9 @@ class ZipArchive:
         if entry.method == STORED:
             end = min(entry.data_offset + min(count, entry.compressed_size), len(self.data))
             return bytes(self.data[entry.data_offset:end])
-        with contextlib.suppress(zlib.error, OSError, EOFError, ValueError, lzma.LZMAError):
-            with self.view(entry) as raw:
-                return _decompressor(entry.method).decompress(bytes(raw[:_CHUNK]), count)[:count]
+        with contextlib.suppress(zlib.error, OSError, EOFError, ValueError, lzma.LZMAError), self.view(entry) as raw:
+            head: bytes = _decompressor(entry.method).decompress(bytes(raw[:_CHUNK]), count)
+            return head[:count]
         return b""
 
     def read(self, entry: ZipEntry, ctx: ScanContext, label: str) -> bytes | memoryview:
@@ -223,8 +223,8 @@ class _Reader:
             return False
         return True
 
-    def _add(self, name: str, header: int, data_offset: int, csize: int, usize: int, method: int, flags: int,
-             crc: int, *, central: bool) -> ZipEntry:
+    def _add(self, name: str, header: int, data_offset: int, csize: int, usize: int,  # noqa: PLR0917 - header fields
+             method: int, flags: int, crc: int, *, central: bool) -> ZipEntry:
         key = (data_offset, csize, method)
         entry = self.by_region.get(key)
         if entry is None:
@@ -307,12 +307,12 @@ class _Reader:
                 self.ctx.add("SL204", f"{name!r} appears more than once in the central directory; every copy is "
                              "scanned (torch and zipfile read the last)", subject=name)
             self._central_entry(name, flags, method, crc, csize, usize, offset + concat)
-        if seen != total and total != 0xFFFF:
+        if total not in (seen, 0xFFFF):
             self.anomaly(f"the end record says {total} members, the central directory holds {seen}",
                          "member-count")
 
-    def _central_entry(self, name: str, flags: int, method: int, crc: int, csize: int, usize: int,
-                       header: int) -> None:
+    def _central_entry(self, name: str, flags: int, method: int, crc: int,  # noqa: PLR0917 - header fields
+                       csize: int, usize: int, header: int) -> None:
         self._check_flags(name, flags)
         if not (0 <= header <= self.n - 30) or bytes(self.data[header:header + 4]) != _LOCAL:
             self.anomaly(f"{name!r}: no local header at offset {header}", f"no-local-header:{name}",

@@ -26,9 +26,7 @@ def assert_same(a: Any, b: Any) -> None:
         if a.is_quantized:
             assert torch.equal(a.int_repr(), b.int_repr())
             assert a.qscheme() == b.qscheme()
-        elif a.is_sparse:
-            assert torch.equal(a.to_dense(), b.to_dense())
-        elif a.layout != torch.strided:
+        elif a.is_sparse or a.layout != torch.strided:
             assert torch.equal(a.to_dense(), b.to_dense())
         else:
             assert torch.equal(a.view(torch.uint8) if a.element_size() == 1 and a.dtype != torch.bool else a,

@@ -61,7 +61,7 @@ def _skip_storage(data: Any, pos: int, element_size: int, ctx: ScanContext, what
     if pos + 8 > n:
         ctx.add("SL018", f"{what}: the data ends inside a storage header", offset=pos)
         return None
-    count = struct.unpack_from("<q", data, pos)[0]
+    count: int = struct.unpack_from("<q", data, pos)[0]
     end = pos + 8 + count * element_size
     if count < 0 or end > n:
         ctx.add("SL018", f"{what}: a storage of {count} elements x {element_size} bytes runs past the end of the data",

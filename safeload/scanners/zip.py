@@ -129,9 +129,9 @@ class _Scan:
         for entry in deferred:
             if self.stop:
                 return
-            if any(n in self.storage_keys for n in self.lower[id(entry)]):
-                if self.archive.head(entry, 6) != b"\x93NUMPY":
-                    continue
+            referenced = any(n in self.storage_keys for n in self.lower[id(entry)])
+            if referenced and self.archive.head(entry, 6) != b"\x93NUMPY":
+                continue
             self.member(entry)
 
     def member(self, entry: ZipEntry) -> None:
@@ -212,7 +212,7 @@ def _scan_pickle_bytes(data: bytes | memoryview, ctx: ScanContext) -> list[Any]:
                 scan_zip(data, ctx)
     except LimitExceeded as exc:
         ctx.add_limit(exc)
-    except Exception as exc:  # noqa: BLE001 - a scanner failure must block, never pass
+    except Exception as exc:  # a scanner failure must block, never pass
         logger.exception("internal error scanning a pickle member of %s", ctx.source)
         ctx.add("SL005", f"internal error in the pickle scanner: {type(exc).__name__}: {exc}")
     return results
@@ -310,20 +310,22 @@ def _scan_prefix(data: Any, start: int, ctx: ScanContext) -> None:
 
 
 def _keras_handoff(archive: ZipArchive, ctx: ScanContext) -> None:
+    """A Keras v3 archive: its ``config.json`` names the classes and functions Keras will import."""
     entry = next((e for e in archive if "config.json" in e.names), None)
     if entry is None:
         return
-    with contextlib.ExitStack() as stack:
-        try:
-            config = archive.read(entry, ctx, "config.json")
-        except (ZipLimit, ValueError, zlib.error):
-            return
-        stack.callback(lambda: isinstance(config, memoryview) and config.release())
-        stack.enter_context(ctx.inside("config.json"))
+    try:
+        content = archive.read(entry, ctx, "config.json")
+    except (ZipLimit, ValueError, zlib.error):
+        return
+    config = bytes(content)
+    if isinstance(content, memoryview):
+        content.release()
+    with ctx.inside("config.json"):
         try:
             from safeload.scanners.keras import scan_keras_config
         except (ImportError, AttributeError) as exc:
             ctx.add("SL005", f"the Keras config scanner is unavailable ({exc}); config.json was not checked",
                     subject="keras-config")
             return
-        scan_keras_config(bytes(config), ctx)
+        scan_keras_config(config, ctx)

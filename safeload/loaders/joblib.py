@@ -18,21 +18,29 @@ Security invariants:
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import inspect
 import io
 import os
+import warnings
 from collections.abc import Iterable
 from typing import IO, Any
 
+from safeload._context import LimitExceeded, ScanContext
 from safeload._source import view_of_file
-from safeload.loaders._common import guard_buffer, policy_for, real_loader
+from safeload.exceptions import UnsafePickleError
+from safeload.loaders._common import audit, guard_buffer, policy_for, real_loader
 from safeload.policy import Policy
+from safeload.scanners.compressed import decompress, scan_decompressed
 from safeload.severity import Severity
 
 __all__ = ["joblib_load", "safe_joblib_load"]
 
 Threshold = Severity | str | None
 Trusted = Iterable[str] | str | None
+
+# joblib compressor name -> safeload.scanners.compressed method (same stream formats, same readers).
+_METHODS = {"zlib": "zlib", "gzip": "gzip", "bz2": "bz2", "lzma": "lzma", "xz": "xz", "lz4": "lz4"}
 
 
 def _native_order(mmap_mode: str | None, ensure_native_byte_order: Any) -> Any:
@@ -65,21 +73,71 @@ def _load_compat(filename: str, handle: IO[bytes]) -> Any:
             inner.close()
 
 
+def _joblib_compression(head: bytes) -> str | None:
+    """The compressor joblib's own detection picks for a file starting with ``head``, when safeload can
+    decompress it the same way (None: not compressed, joblib's old ZF container, or an unknown compressor)."""
+    if head.startswith(b"ZF"):
+        return None
+    compressors = real_loader("joblib.compressor", "_COMPRESSORS")
+    for name, wrapper in compressors.items():  # joblib returns the first prefix that matches, in this order
+        if head.startswith(getattr(wrapper, "prefix", b"\0" * 64)):
+            if name == "lz4" and importlib.util.find_spec("lz4") is None:
+                return None
+            return name if name in _METHODS else None
+    return None
+
+
+def _unpickle_call(fobj: Any, ensure_native_byte_order: Any, filename: str, mmap_mode: str | None) -> Any:
+    unpickle = real_loader("joblib.numpy_pickle", "_unpickle")
+    if "ensure_native_byte_order" in inspect.signature(unpickle).parameters:
+        return unpickle(fobj, ensure_native_byte_order=ensure_native_byte_order, filename=filename,
+                        mmap_mode=mmap_mode)
+    return unpickle(fobj, filename=filename, mmap_mode=mmap_mode)  # joblib 1.2
+
+
+def _load_compressed(data: Any, method: str, *, label: str, path: str | None, filename: str,
+                     mmap_mode: str | None, ensure_native_byte_order: Any, policy: Policy) -> Any:
+    """Decompress once (capped, to a temporary file), scan that output, and unpickle *that* output.
+
+    joblib itself would decompress the same stream again while unpickling; loading the scanned copy is
+    faster and guarantees the bytes that run are the bytes that were scanned. joblib's behaviour is kept:
+    ``mmap_mode`` is ignored with joblib's warning, and the file name reaches the unpickler as before.
+    """
+    ctx = ScanContext(policy, label, path=path)
+    ctx.bytes_scanned += len(data)
+    ctx.note_format(f"{method}-compressed")
+    with decompress(data, method, policy.limits, on_limit=ctx.add_limit) as out:
+        try:
+            scan_decompressed(out, len(data), ctx)
+        except LimitExceeded as exc:
+            ctx.add_limit(exc)
+        result = ctx.result()
+        allowed = not result.blocking(policy.threshold) and out.file is not None
+        audit(result, policy, "joblib.load", allowed)
+        if not allowed:
+            raise UnsafePickleError(result, policy.threshold, "joblib.load")
+        if mmap_mode is not None:
+            warnings.warn(f'mmap_mode "{mmap_mode}" is not compatible with compressed file {filename}. '
+                          f'"{mmap_mode}" flag will be ignored.', stacklevel=4)
+        return _unpickle_call(out.file, ensure_native_byte_order, filename, None)
+
+
 def _load_path(filename: str, mmap_mode: str | None, ensure_native_byte_order: Any, policy: Policy) -> Any:
     validate = real_loader("joblib.numpy_pickle", "_validate_fileobject_and_memmap")
-    unpickle = real_loader("joblib.numpy_pickle", "_unpickle")
     with open(filename, "rb") as handle:
         with view_of_file(handle) as view:
+            method = _joblib_compression(bytes(view.data[:16]))
+            if method is not None:
+                return _load_compressed(view.data, _METHODS[method], label=filename, path=filename,
+                                        filename=filename, mmap_mode=mmap_mode,
+                                        ensure_native_byte_order=ensure_native_byte_order, policy=policy)
             guard_buffer(view.data, filename, policy, "joblib.load", path=filename)
         handle.seek(0)
         with validate(handle, filename, mmap_mode) as (fobj, validated_mmap_mode):
             if isinstance(fobj, str):
                 # joblib < 0.10 ZF container: joblib would re-open the path; read the scanned handle instead.
                 return _load_compat(filename, handle)
-            if "ensure_native_byte_order" in inspect.signature(unpickle).parameters:
-                return unpickle(fobj, ensure_native_byte_order=ensure_native_byte_order, filename=filename,
-                                mmap_mode=validated_mmap_mode)
-            return unpickle(fobj, filename=filename, mmap_mode=validated_mmap_mode)  # joblib 1.2
+            return _unpickle_call(fobj, ensure_native_byte_order, filename, validated_mmap_mode)
 
 
 def _load_file(fobj: IO[bytes], mmap_mode: str | None, ensure_native_byte_order: Any, policy: Policy) -> Any:
@@ -94,6 +152,12 @@ def _load_file(fobj: IO[bytes], mmap_mode: str | None, ensure_native_byte_order:
     name = getattr(fobj, "name", None)
     label = name if isinstance(name, str) else f"<{type(fobj).__name__}>"
     with view_of_file(fobj) as view:
+        method = _joblib_compression(bytes(view.data[:16]))
+        if method is not None:
+            ensure = _native_order(mmap_mode, ensure_native_byte_order)
+            return _load_compressed(view.data, _METHODS[method], label=label, path=None,
+                                    filename=name if isinstance(name, str) else "", mmap_mode=mmap_mode,
+                                    ensure_native_byte_order=ensure, policy=policy)
         guard_buffer(view.data, label, policy, "joblib.load")
         if not view.seekable:
             data = view.data

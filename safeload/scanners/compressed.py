@@ -30,7 +30,7 @@ from typing import IO, Any
 from safeload._context import LimitExceeded, ScanContext
 from safeload._sniff import Format, sniff
 
-__all__ = ["Decompressed", "decompress", "detect", "scan_compressed"]
+__all__ = ["Decompressed", "decompress", "detect", "scan_compressed", "scan_decompressed"]
 
 _CHUNK_IN = 1 << 20            # compressed bytes fed per step
 _CHUNK_OUT = 8 << 20           # decompressed bytes produced per step (bounded memory)
@@ -50,6 +50,7 @@ class Decompressed:
     error: str | None = None
     trailing: int = 0
     limited: bool = False
+    file: IO[bytes] | None = None  # the temporary file holding the output (rewound), for loaders
 
 
 def detect(data: Any) -> str | None:
@@ -209,8 +210,10 @@ def decompress(data: Any, method: str, limits: Any, *,
             yield Decompressed(b"", 0, method, complete, error, trailing, limited)
             return
         mapped = mmap.mmap(sink.fileno(), 0, access=mmap.ACCESS_READ)
+        sink.seek(0)
         try:
-            yield Decompressed(mapped, len(mapped), method, complete and error is None, error, trailing, limited)
+            yield Decompressed(mapped, len(mapped), method, complete and error is None, error, trailing, limited,
+                               sink)
         finally:
             mapped.close()
 
@@ -226,8 +229,6 @@ def _zf_header_error(data: Any) -> str | None:
 
 def scan_compressed(data: Any, ctx: ScanContext) -> None:
     """Registry entry point: decompress (capped) and scan what comes out, by content."""
-    from safeload.scan import scan_buffer  # the dispatcher imports the registry, which imports us lazily
-
     method = detect(data)
     if method is None:
         ctx.add("SL002", "compressed data of an unknown kind")
@@ -245,16 +246,24 @@ def scan_compressed(data: Any, ctx: ScanContext) -> None:
             ctx.add("SL002", problem, offset=0)
             return
     with decompress(data, method, ctx.limits, on_limit=ctx.add_limit) as out:
-        ctx.add("SL301", f"{method}-compressed stream: {len(data)} bytes decompress to {out.size}",
-                details={"compression": method, "compressed": len(data), "decompressed": out.size})
-        if out.error is not None and not out.limited:
-            ctx.add("SL002", out.error)
-        if out.trailing:
-            ctx.add("SL108", f"{out.trailing} bytes after the {method} stream are not compressed data "
-                    "(the decompressing readers never reach them)")
-        if out.size:
-            with ctx.inside(f"<decompressed {method}>", nested=True):
-                scan_buffer(out.data, ctx)
-        elif out.error is None:
-            ctx.add("SL003", f"the {method} stream is empty: no model to scan or load")
+        scan_decompressed(out, len(data), ctx)
 
+
+def scan_decompressed(out: Decompressed, compressed_size: int, ctx: ScanContext) -> None:
+    """Report on a finished :func:`decompress` and scan its output by content (also used by loaders that
+    load from the decompressed copy, so the bytes that run are the bytes that were scanned)."""
+    from safeload.scan import scan_buffer
+
+    method = out.method
+    ctx.add("SL301", f"{method}-compressed stream: {compressed_size} bytes decompress to {out.size}",
+            details={"compression": method, "compressed": compressed_size, "decompressed": out.size})
+    if out.error is not None and not out.limited:
+        ctx.add("SL002", out.error)
+    if out.trailing:
+        ctx.add("SL108", f"{out.trailing} bytes after the {method} stream are not compressed data "
+                "(the decompressing readers never reach them)")
+    if out.size:
+        with ctx.inside(f"<decompressed {method}>", nested=True):
+            scan_buffer(out.data, ctx)
+    elif out.error is None:
+        ctx.add("SL003", f"the {method} stream is empty: no model to scan or load")

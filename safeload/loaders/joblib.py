@@ -1,8 +1,9 @@
 """``safeload.joblib_load``: ``joblib.load`` after a static scan of the same bytes.
 
 Security invariants:
-- a path is opened exactly once; the scan maps that handle and joblib unpickles from that same handle (for
-  compressed files, joblib decompresses from it), so what runs is what was scanned. ``joblib.load(path)``
+- a path is opened exactly once; the scan maps that handle and joblib unpickles from that same handle, so
+  what runs is what was scanned. A compressed file (as joblib's own detection sees it) is decompressed once,
+  capped, into a temporary file; that output is scanned and that same output is unpickled. ``joblib.load(path)``
   itself opens the path, so for paths safeload calls the two steps ``joblib.load`` is made of
   (``_validate_fileobject_and_memmap`` then ``_unpickle``) on its own handle with the same file name;
 - the file name still reaches joblib for what joblib reads by name: ``mmap_mode`` memory maps (numeric

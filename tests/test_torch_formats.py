@@ -298,3 +298,29 @@ def test_safetensors_path_is_passed_through(tmp_path: Path) -> None:
     path = tmp_path / "m.safetensors"
     safetensors_torch.save_file({"a": torch.ones(2)}, str(path))
     assert_same(torch.load(path), safeload.torch_load(path))
+
+
+def test_torch_gets_the_scanned_handle(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from safeload.loaders import _common
+
+    seen: list[Any] = []
+
+    def spy(f: Any, *args: Any, **kwargs: Any) -> Any:
+        seen.append(f if isinstance(f, str) else (f.name, f.closed, f.tell()))
+        return torch.load(f, *args, **kwargs)
+
+    monkeypatch.setitem(_common.ORIGINALS, ("torch", "load"), spy)
+    path = save(_state_dict(), tmp_path / "m.pt")
+    safeload.torch_load(path)
+    assert seen[-1] == (str(path), False, 0)  # the file safeload opened and scanned, rewound
+    safeload.torch_load(path, mmap=True)
+    assert isinstance(seen[-1], str) and seen[-1].startswith("/proc/self/fd/")
+
+
+def test_zip_with_code_dir_is_not_torchscript(tmp_path: Path) -> None:
+    import zipfile
+
+    path = tmp_path / "project.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("code/train.py", "import torch\ntorch.save(model, 'x')\n")
+    assert safeload.scan(path).max_severity == Severity.INFO

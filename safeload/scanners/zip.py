@@ -60,8 +60,7 @@ class _Scan:
         self.ctx = ctx
         self.lower = {id(e): _lower_names(e) for e in archive}
         names = {n for lowered in self.lower.values() for n in lowered}
-        self.torchscript = any(_split(n)[1] == "constants.pkl" or ("/code/" in f"/{n}" and n.endswith(".py"))
-                               for n in names)
+        self.torchscript = any(_split(n)[1] == "constants.pkl" or "/code/__torch__" in f"/{n}" for n in names)
         # Torch archive prefixes: the directory holding data.pkl (torch matches names case-insensitively).
         self.prefixes = {_split(n)[0] for n in names if _split(n)[1] == "data.pkl"}
         self.storage_keys: set[str] = set()   # lower-case member names referenced as storages

@@ -423,3 +423,25 @@ def test_hook_aliases_route_here(built: dict[str, Any], tmp_path: Path, marker: 
     with safeload.patched(), pytest.raises(safeload.UnsafeModelError):
         keras.models.load_model(path)
     assert not marker.exists()
+
+
+def test_tf1_saved_model_saver_scope_is_clean(tmp_path: Path) -> None:
+    """TF1 SavedModels keep SaveV2/RestoreV2/MergeV2Checkpoints under the saver's ``save/`` scope."""
+    path = tmp_path / "tf1"
+    with tf.Graph().as_default():
+        v = tf.compat.v1.Variable(2.0, name="v")
+        x = tf.compat.v1.placeholder(tf.float32, [None], name="x")
+        y = tf.multiply(x, v, name="y")
+        with tf.compat.v1.Session() as sess:
+            sess.run(tf.compat.v1.global_variables_initializer())
+            builder = tf.compat.v1.saved_model.Builder(str(path))
+            signature = tf.compat.v1.saved_model.predict_signature_def({"x": x}, {"y": y})
+            builder.add_meta_graph_and_variables(sess, ["serve"], signature_def_map={"serving_default": signature})
+            builder.save()
+    result = safeload.scan(path)
+    assert result.is_safe(), [f.describe() for f in result.findings]
+    ops = next(f for f in result.findings if f.rule_id == "SL505" and "ops" in f.details).details["ops"]
+    assert {"SaveV2", "RestoreV2", "MergeV2Checkpoints"} <= set(ops)
+    loaded = safeload.tf_saved_model_load(path)
+    out = loaded.signatures["serving_default"](x=tf.constant([1.0, 3.0]))
+    np.testing.assert_allclose(out["y"].numpy(), [2.0, 6.0])

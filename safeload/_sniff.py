@@ -9,6 +9,7 @@ from __future__ import annotations
 import enum
 import io
 import pickletools
+import warnings
 
 __all__ = ["Format", "find_zip_end", "looks_like_pickle", "sniff"]
 
@@ -38,6 +39,8 @@ _PROBE_WINDOW = 64 * 1024
 _PROBE_OPCODES = 16
 # First opcodes a protocol 0/1 pickle can start with (everything a pickler writes first).
 _PICKLE_START = set(b"(c]})NILFSVldKJMGUTXiPBCg\x88\x89\x8a\x8b\x8c\x93.")
+# Opcodes that call: a stream that reaches one before it breaks has already run code.
+_CALLING = frozenset({"INST", "OBJ", "REDUCE", "NEWOBJ", "NEWOBJ_EX"})
 
 
 def looks_like_pickle(data: bytes | memoryview) -> bool:
@@ -48,13 +51,25 @@ def looks_like_pickle(data: bytes | memoryview) -> bool:
         return False
     window = bytes(data[:_PROBE_WINDOW])
     count = 0
+    called = False
+    stream = io.BytesIO(window)
     try:
-        for opcode, _arg, _pos in pickletools.genops(io.BytesIO(window)):
+        for opcode, _arg, _pos in pickletools.genops(stream):
             count += 1
+            called = called or opcode.name in _CALLING
             if opcode.name == "STOP" or count >= _PROBE_OPCODES:
                 return True
+    except DeprecationWarning:
+        # Warnings raised as errors (-W error) on a bad escape in a text opcode: probe again with it silenced.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return looks_like_pickle(data)
     except (ValueError, UnicodeDecodeError, IndexError, KeyError, OverflowError):
-        # A stream cut by the probe window is fine if it parsed a fair number of opcodes first.
+        # A stream cut by the probe window is fine if it parsed a fair number of opcodes first. So is one
+        # that called something before it broke (the loader ran the call, then failed: B10), and a valid
+        # prefix cut at the end of the data (the pure-Python unpickler reads a last line without newline).
+        if called or (count and stream.tell() >= len(window) and len(data) <= _PROBE_WINDOW):
+            return True
         return count >= _PROBE_OPCODES // 2 and len(data) > _PROBE_WINDOW
     return False
 

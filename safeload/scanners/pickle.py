@@ -690,7 +690,7 @@ class PickleWalker:
                         raise ParseError("PUT on an empty stack", start)
                     idx = unpack("<I", data, pos)[0]
                     if idx > max_memo:  # the C unpickler sizes its memo array by the index: 32 GB for 2**32
-                        raise LimitExceeded("SL011", f"memo index {idx} beyond the limit of {max_memo}")
+                        self._flag("SL011", f"memo index {idx} beyond the limit of {max_memo}", offset=start)
                     memo[idx] = stack[-1]
                     pos += 4
                     if len(memo) > max_memo:
@@ -922,7 +922,7 @@ class PickleWalker:
                         if not stack:
                             raise ParseError("PUT on an empty stack", start)
                         if idx > max_memo:
-                            raise LimitExceeded("SL011", f"memo index {idx} beyond the limit of {max_memo}")
+                            self._flag("SL011", f"memo index {idx} beyond the limit of {max_memo}", offset=start)
                         memo[idx] = stack[-1]
                         if len(memo) > max_memo:
                             raise LimitExceeded("SL011", f"memo larger than {max_memo} entries")
@@ -992,7 +992,10 @@ class PickleWalker:
 def _readline(data: Any, pos: int, start: int) -> bytes:
     end = data.find(b"\n", pos)
     if end < 0:
-        raise ParseError("truncated: no newline for a text argument", start)
+        # The C unpickler fails here, but the pure-Python one (joblib's) takes the rest of the data as the
+        # line and drops its last byte as if it were the newline: read it the same way, so a global named
+        # there is ranked; the stream then ends without STOP, a parse error.
+        return bytes(data[pos:len(data) - 1])
     return bytes(data[pos:end])
 
 

@@ -3,25 +3,29 @@ time of ``import torch`` with and without the hook installed.
 
 Run: ``.venv/bin/python benchmarks/bench_hook.py`` (a ~500 MB float32 state_dict in the zip format, written to
 a temp dir and deleted afterwards) or ``--quick`` for a small smoke run. Load times are medians of ``--runs``
-interleaved runs in one process (target: hooked / plain <= 1.03; hooked / safeload.torch_load ~ 1.00, the
-wrapper adds one function call). ``import torch`` times are medians of ``--imports`` fresh interpreters each,
-interleaved (the hook patches torch.load and torch.serialization.load as torch is imported).
+rounds in one process, in a random order each round (target: hooked / plain <= 1.03; hooked /
+safeload.torch_load ~ 1.00: the wrapper adds one function call, also measured per call on a tiny file).
+``import torch`` times are medians of ``--imports`` fresh interpreters each, interleaved (the hook patches
+torch.load and torch.serialization.load as torch is imported).
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import random
 import statistics
 import subprocess
 import sys
 import tempfile
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks._common import interleaved, table  # noqa: E402
+from benchmarks._common import table  # noqa: E402
 
 IMPORT_PLAIN = "import time; t = time.perf_counter(); import torch; print(time.perf_counter() - t)"
 IMPORT_HOOKED = ("import safeload; safeload.install(); import time; t = time.perf_counter(); import torch; "
@@ -41,15 +45,38 @@ def import_times(count: int) -> dict[str, float]:
     return {name: statistics.median(values) for name, values in samples.items()}
 
 
+def shuffled(funcs: dict[str, Callable[[], object]], runs: int) -> dict[str, float]:
+    """Median seconds of each function over ``runs`` rounds, in a new random order every round (the machine's
+    page cache and allocator state then favour no variant)."""
+    times: dict[str, list[float]] = {name: [] for name in funcs}
+    rng = random.Random(0)
+    for _ in range(runs):
+        order = list(funcs)
+        rng.shuffle(order)
+        for name in order:
+            gc.collect()
+            start = time.perf_counter()
+            funcs[name]()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+def per_call_us(func: Callable[[], object], calls: int) -> float:
+    start = time.perf_counter()
+    for _ in range(calls):
+        func()
+    return (time.perf_counter() - start) / calls * 1e6
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small file, few runs: a smoke test")
     parser.add_argument("--size-mb", type=int, default=None, help="state_dict size (default 500, quick 8)")
-    parser.add_argument("--runs", type=int, default=None, help="load runs per variant (default 7, quick 3)")
+    parser.add_argument("--runs", type=int, default=None, help="load runs per variant (default 11, quick 3)")
     parser.add_argument("--imports", type=int, default=None, help="fresh interpreters per variant (default 7)")
     opts = parser.parse_args()
     size = opts.size_mb or (8 if opts.quick else 500)
-    runs = opts.runs or (3 if opts.quick else 7)
+    runs = opts.runs or (3 if opts.quick else 11)
     imports = opts.imports or (3 if opts.quick else 7)
 
     times = import_times(imports)
@@ -84,14 +111,23 @@ def main() -> int:
 
         for fn in (plain, hooked, safeload.torch_load):  # warm the page cache and the lazy imports
             run(fn)
-        medians = interleaved({"plain": lambda: run(plain), "hooked": lambda: run(hooked),
-                               "safe": lambda: run(safeload.torch_load)}, runs)
+        medians = shuffled({"plain": lambda: run(plain), "hooked": lambda: run(hooked),
+                            "safe": lambda: run(safeload.torch_load)}, runs)
+        tiny = Path(tmp) / "tiny.pt"
+        torch.save({"w": torch.ones(4)}, tiny)
+        calls = 50 if opts.quick else 300
+        micro = {name: min(per_call_us(lambda f=f: f(tiny), calls) for _ in range(3))  # type: ignore[misc]
+                 for name, f in (("hooked", hooked), ("safe", safeload.torch_load))}
         safeload.uninstall()
     print(table([f"torch zip state_dict, {actual_mb:.0f} MB, {runs} runs", "median s", "ratio to plain"],
                 [["torch.load (plain)", medians["plain"], 1.0],
                  ["torch.load (hooked)", medians["hooked"], medians["hooked"] / medians["plain"]],
                  ["safeload.torch_load", medians["safe"], medians["safe"] / medians["plain"]],
                  ["hooked / safeload.torch_load", "", medians["hooked"] / medians["safe"]]]))
+    print()
+    print(table(["tiny file, per call (best of 3)", "microseconds"],
+                [["torch.load (hooked)", micro["hooked"]], ["safeload.torch_load", micro["safe"]],
+                 ["wrapper cost", micro["hooked"] - micro["safe"]]]))
     if opts.quick:
         print("\n(--quick: a smoke run; the numbers mean nothing)")
     return 0

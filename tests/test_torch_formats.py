@@ -324,3 +324,11 @@ def test_zip_with_code_dir_is_not_torchscript(tmp_path: Path) -> None:
     with zipfile.ZipFile(path, "w") as zf:
         zf.writestr("code/train.py", "import torch\ntorch.save(model, 'x')\n")
     assert safeload.scan(path).max_severity == Severity.INFO
+
+
+@pytest.mark.parametrize("legacy", [False, True], ids=["zip", "legacy"])
+def test_pickle_module_and_load_args_pass_through(tmp_path: Path, legacy: bool) -> None:
+    path = save(_state_dict(), tmp_path / "m.pt", legacy=legacy)
+    kwargs = {"pickle_module": pickle, "weights_only": False, "encoding": "latin1"}
+    assert_same(torch.load(path, None, **kwargs), safeload.torch_load(path, None, **kwargs))
+    assert_same(torch.load(path, "cpu", pickle), safeload.torch_load(path, "cpu", pickle))

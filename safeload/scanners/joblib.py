@@ -24,19 +24,21 @@ Security invariants:
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import stat
+from collections.abc import Iterator
 from typing import Any
 
 from safeload._context import ScanContext
+from safeload._source import view_of_file
 from safeload.scanners.numpy import DTypeError, PlainWalker, _subclass_check, dtype_info_from_call
 from safeload.scanners.pickle import BUILD_HOOKS, Call, PickleWalker
 from safeload.severity import Severity
 
 __all__ = ["companion_dir", "register"]
 
-_MAX_COMPANION = 1 << 34
 _FIRST_OPCODE = 0x28  # '(' MARK: no pickle opcode has a smaller value
 
 
@@ -161,38 +163,40 @@ def companion_dir(ctx: ScanContext) -> str | None:
     return os.path.dirname(os.path.abspath(base))
 
 
-def _companion(walker: PickleWalker, attrs: dict[str, Any], where: str, pos: int) -> tuple[str, Any] | None:
-    """Open and map the companion file named by the wrapper; report why not when it cannot be scanned."""
+@contextlib.contextmanager
+def _companion(walker: PickleWalker, attrs: dict[str, Any], where: str, pos: int) -> Iterator[tuple[str, Any] | None]:
+    """Map the companion file named by the wrapper (no copy); yield None, after reporting why, when it
+    cannot be scanned."""
     ctx = walker.ctx
     name = attrs.get("filename")
     if not isinstance(name, str) or not name:
         ctx.add("SL002", f"{where} without a literal companion file name", offset=pos)
-        return None
+        yield None
+        return
     if name != os.path.basename(name) or name in (".", "..") or "\\" in name or "\0" in name:
         ctx.add("SL102", f"{where} makes joblib load the file {name!r}, outside the pickle's directory",
                 severity=Severity.HIGH, subject=f"{where}(filename={name!r})", offset=pos)
-        return None
+        yield None
+        return
     folder = companion_dir(ctx)
     if folder is None:
         ctx.add("SL007", f"{where} loads the companion file {name!r}, which cannot be scanned here "
                 "(scan or load the main file by path)", subject=name, offset=pos)
-        return None
+        yield None
+        return
     path = os.path.join(folder, name)
     try:
         info = os.stat(path)
         if not stat.S_ISREG(info.st_mode):
             ctx.add("SL007", f"companion file {name!r} is not a regular file", subject=name, offset=pos)
-            return None
-        if info.st_size > _MAX_COMPANION:
-            ctx.add("SL016", f"companion file {name!r} is larger than {_MAX_COMPANION} bytes", subject=name)
-            return None
-        with open(path, "rb") as handle:
-            content = handle.read()
+            yield None
+            return
+        with open(path, "rb") as handle, view_of_file(handle) as view:
+            yield name, view.data if view.length else b""
     except OSError as exc:
         ctx.add("SL007", f"companion file {name!r} cannot be read: {exc.strerror or exc}", subject=name,
                 offset=pos)
-        return None
-    return name, content
+        yield None
 
 
 def _nd_hook(walker: PickleWalker, call: Call, state: Any, pos: int) -> int:
@@ -205,11 +209,11 @@ def _nd_hook(walker: PickleWalker, call: Call, state: Any, pos: int) -> int:
         walker.ctx.add("SL002", f"{where} state is not a literal dict", offset=pos)
         return pos
     _subclass_check(walker, attrs.get("subclass"), where)
-    found = _companion(walker, attrs, where, pos)
-    if found is not None:
-        name, content = found
-        with walker.ctx.inside(name, nested=True):
-            scan_buffer(content, walker.ctx, name=name)
+    with _companion(walker, attrs, where, pos) as found:
+        if found is not None:
+            name, content = found
+            with walker.ctx.inside(name, nested=True):
+                scan_buffer(content, walker.ctx, name=name)
     return pos
 
 
@@ -226,17 +230,17 @@ def _znd_hook(walker: PickleWalker, call: Call, state: Any, pos: int) -> int:
     init_args = attrs.get("init_args")
     if isinstance(init_args, tuple) and init_args:
         _subclass_check(walker, init_args[0], where)
-    found = _companion(walker, attrs, where, pos)
-    if found is None:
-        return pos
-    name, content = found
-    with ctx.inside(name):
-        if not content.startswith(b"ZF"):
-            ctx.add("SL002", f"companion file {name!r} is not a joblib ZF container")
+    with _companion(walker, attrs, where, pos) as found:
+        if found is None:
             return pos
-        with decompress(content, "zf", ctx.limits, on_limit=ctx.add_limit) as out:
-            if out.error is not None and not out.limited:
-                ctx.add("SL002", f"companion file {name!r}: {out.error}")
+        name, content = found
+        with ctx.inside(name):
+            if bytes(content[:2]) != b"ZF":
+                ctx.add("SL002", f"companion file {name!r} is not a joblib ZF container")
+                return pos
+            with decompress(content, "zf", ctx.limits, on_limit=ctx.add_limit) as out:
+                if out.error is not None and not out.limited:
+                    ctx.add("SL002", f"companion file {name!r}: {out.error}")
     return pos
 
 

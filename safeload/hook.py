@@ -149,6 +149,9 @@ _TARGETS: dict[str, Target] = {
                   "tensorflow.compat.v2.saved_model.load", optional=True),
             Alias("tensorflow._api.v2.compat.v1.saved_model", "load_v2", _SAVED_MODEL,
                   "tensorflow.compat.v1.saved_model.load_v2", optional=True),
+            # the defining module, for TF's and Keras' own callers (e.g. TFSMLayer)
+            Alias("tensorflow.python.saved_model.load", "load", _SAVED_MODEL,
+                  "tensorflow.python.saved_model.load.load", optional=True),
         )),
         Target("dill", "dill", (0, 3, 6), (
             Alias("dill", "load", _PK + "dill_load"),
@@ -523,8 +526,24 @@ def _still_initialising(module: types.ModuleType) -> bool:
     return bool(getattr(spec, "_initializing", False))
 
 
-def _find_unguarded(originals: dict[int, str]) -> list[str]:
+# Framework-internal references to a loader, by design (joblib reloading its own memmaps in workers, TF Lite's
+# converter, array-API namespaces re-exporting numpy): not what ``status().unguarded`` is meant to surface.
+_INTERNAL_REFS = {("joblib._memmapping_reducer", "load"), ("tensorflow.lite.python.lite", "_load")}
+_INTERNAL_PACKAGES = ("array_api_compat", "array_api_strict")
+
+
+def _find_unguarded(originals: dict[int, str], settings: _Settings) -> list[str]:
     """``module.name`` for every module-level reference to an original outside the patched aliases."""
+    # ``cloudpickle.load`` *is* ``pickle.load``: references to a function of a target that was deliberately
+    # not selected (``pickle``) are not "unguarded by accident".
+    for target in _TARGETS.values():
+        if target.name in settings.targets:
+            continue
+        for alias in target.aliases:
+            module = sys.modules.get(alias.module)
+            value = getattr(module, alias.attr, None) if module is not None else None
+            if value is not None:
+                originals.pop(id(value), None)
     if not originals:
         return []
     # Aliases of every target (patched, or deliberately not selected such as ``pickle.load``) are not
@@ -543,7 +562,8 @@ def _find_unguarded(originals: dict[int, str]) -> list[str]:
             continue
         for attr, value in items:
             if (id(value) in originals and isinstance(attr, str) and (mod_name, attr) not in known
-                    and not mod_name.startswith("safeload.")):
+                    and (mod_name, attr) not in _INTERNAL_REFS and not mod_name.startswith("safeload.")
+                    and not any(part in _INTERNAL_PACKAGES for part in mod_name.split("."))):
                 found.append(f"{mod_name}.{attr} -> {originals[id(value)]}")
     return found
 
@@ -686,7 +706,7 @@ def install(*, threshold: Severity | str | None = None, trusted: Iterable[str] |
             else:
                 _state.pending.add(module_name)
         originals = {id(p.original): _canonical(p.alias) for p in _state.patches.values()}
-        _state.unguarded.extend(_find_unguarded(originals))
+        _state.unguarded.extend(_find_unguarded(originals, settings))
         unguarded = list(_state.unguarded)
     for module_name in to_register:
         _register(module_name)

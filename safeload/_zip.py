@@ -346,7 +346,7 @@ class _Reader:
     # -- local header walk -----------------------------------------------------------------------------
     def walk_local(self) -> None:
         limit = self.archive.central_offset if self.archive.central_offset >= 0 else self.n
-        pos = self.data.find(_LOCAL, 0, limit) if hasattr(self.data, "find") else bytes(self.data).find(_LOCAL)
+        pos = self._find(_LOCAL, 0, limit)
         if pos < 0:
             return
         self.archive.start = pos
@@ -375,10 +375,17 @@ class _Reader:
             pos = found
 
     def _find(self, needle: bytes, start: int, end: int) -> int:
-        finder = getattr(self.data, "find", None)
+        finder = getattr(self.data, "find", None)  # bytes and mmap search in place
         if finder is not None:
             return int(finder(needle, start, end))
-        return bytes(self.data[start:end]).find(needle) + start if needle in bytes(self.data[start:end]) else -1
+        pos = start
+        while pos < end:  # memoryview: search in bounded chunks rather than copying the whole buffer
+            chunk = bytes(self.data[pos:min(end, pos + _CHUNK + len(needle) - 1)])
+            found = chunk.find(needle)
+            if found >= 0:
+                return pos + found
+            pos += _CHUNK
+        return -1
 
     def _parse_local(self, pos: int) -> tuple[int, int, int, int, int, str, int]:
         (_sig, _v, flags, method, _t, _d, crc, csize, usize, nlen, xlen) = _LOCAL_FMT.unpack_from(self.data, pos)

@@ -253,6 +253,7 @@ class _Patch:
     original: Any
     wrapper: Any
     keys: tuple[tuple[str, str], ...]
+    in_dict: bool = True  # False: the original came from the module's __getattr__ (restore by deleting ours)
 
 
 @dataclass
@@ -272,6 +273,7 @@ class _State:
 
 
 _state = _State()
+_MISSING = object()
 _MAX_ERRORS = 100
 
 # The alias a hooked call came through, for the audit record (``safeload_hook``) while the safe loader runs.
@@ -476,7 +478,10 @@ def _patch_module(module: types.ModuleType, settings: _Settings,
         *path, leaf = alias.attr.split(".")
         for part in path:  # "models.load_model": an attribute of an attribute (tf_keras)
             container = getattr(container, part, missing)
-        current = missing if container is missing else vars(container).get(leaf, missing)
+        namespace = getattr(container, "__dict__", {}) if container is not missing else {}
+        in_dict = leaf in namespace
+        # a lazy module attribute (module __getattr__) is read through getattr, and restored by deleting ours
+        current = namespace[leaf] if in_dict else getattr(container, leaf, missing)
         if current is missing:
             if not alias.optional:
                 _record_error(alias.name, f"{alias.name} is missing in this version of {target.distribution}")
@@ -494,7 +499,7 @@ def _patch_module(module: types.ModuleType, settings: _Settings,
                 keys = _orig_keys(alias)
                 for k in keys:
                     ORIGINALS[k] = original
-                _state.patches[key] = _Patch(alias, container, original, current, keys)
+                _state.patches[key] = _Patch(alias, container, original, current, keys, in_dict)
                 done.append(alias.name)
                 continue
         original = current
@@ -514,7 +519,7 @@ def _patch_module(module: types.ModuleType, settings: _Settings,
                     del ORIGINALS[k]
             _record_error(alias.name, exc)
             continue
-        _state.patches[key] = _Patch(alias, container, original, wrapper, keys)
+        _state.patches[key] = _Patch(alias, container, original, wrapper, keys, in_dict)
         done.append(alias.name)
     if done:
         logger.debug("safeload hook: patched %s", ", ".join(done))
@@ -762,9 +767,12 @@ def uninstall() -> bool:
         kept: dict[tuple[str, str], _Patch] = {}
         for key, patch in _state.patches.items():
             leaf = patch.alias.attr.rpartition(".")[2]
-            current = vars(patch.container).get(leaf)
-            if current is patch.wrapper:
-                setattr(patch.container, leaf, patch.original)
+            current = getattr(patch.container, "__dict__", {}).get(leaf, _MISSING)
+            if current is patch.wrapper or (current is _MISSING and not patch.in_dict):
+                if current is patch.wrapper and patch.in_dict:
+                    setattr(patch.container, leaf, patch.original)
+                elif current is patch.wrapper:
+                    delattr(patch.container, leaf)  # the module's __getattr__ serves the original again
                 for k in patch.keys:
                     if ORIGINALS.get(k) is patch.original:
                         del ORIGINALS[k]

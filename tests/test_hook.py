@@ -482,6 +482,26 @@ def test_import_safeload_auto_first_covers_later_from_imports(tmp_path: Path) ->
     assert r["still_guarded_after_uninstall"] is True  # errs on the safe side; documented
 
 
+def test_lazy_module_attribute_is_patched_and_restored(tmp_path: Path) -> None:
+    fakes = fake_dill(tmp_path, names="loads")
+    (fakes / "dill" / "_lazy.py").write_text("def load(file, ignore=None, **kw):\n    return 'lazy'\n")
+    with (fakes / "dill" / "__init__.py").open("a") as f:
+        f.write("def __getattr__(name):\n    if name == 'load':\n        from dill._lazy import load\n"
+                "        return load\n    raise AttributeError(name)\n")
+    r = run("""
+        import dill, dill._lazy
+        safeload.install()
+        out["wrapped"] = getattr(dill.load, "_safeload_wrapper", False)
+        out["wraps_lazy"] = dill.load.__wrapped__ is dill._lazy.load
+        safeload.uninstall()
+        out["in_dict"] = "load" in vars(dill)
+        out["restored"] = dill.load is dill._lazy.load
+        out["errors"] = [e.message for e in hook.status().errors]
+    """, path=fakes)
+    assert r["wrapped"] is True and r["wraps_lazy"] is True
+    assert r["in_dict"] is False and r["restored"] is True and r["errors"] == []
+
+
 # ----- in-process checks that install nothing -----------------------------------------------------------
 
 

@@ -267,3 +267,21 @@ def test_torchscript_code_ranking() -> None:
     assert by_subject["torch.save"].severity == Severity.HIGH        # runs when the model runs
     assert by_subject["torch.from_file"].severity == Severity.CRITICAL  # reached from __setstate__
     assert by_subject["torch.ops.mylib.run"].severity == Severity.HIGH
+
+
+def test_mutated_torch_archives_never_crash_the_scanner() -> None:
+    import random
+
+    buf = io.BytesIO()
+    torch.save({"w": torch.ones(3), "n": [1, 2]}, buf)
+    raw = buf.getvalue()
+    rng = random.Random(1234)
+    for _ in range(300):
+        data = bytearray(raw)
+        for _ in range(rng.randint(1, 8)):
+            pos = rng.randrange(len(data))
+            data[pos] = rng.randrange(256)
+        if rng.random() < 0.2:
+            data = data[: rng.randrange(len(data))]
+        result = safeload.scan(bytes(data))
+        assert "SL005" not in rules(result), result.summary(Severity.LOW)

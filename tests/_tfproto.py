@@ -25,9 +25,7 @@ def _message(file: Any, name: str, fields: list[tuple[str, int, int, str | None,
 
 
 def _build() -> dict[str, Any]:
-    file = descriptor_pb2.FileDescriptorProto(
-        name="safeload_tfproto_test.proto", package="tfproto", syntax="proto3"
-    )
+    file = descriptor_pb2.FileDescriptorProto(name="safeload_tfproto_test.proto", package="tfproto", syntax="proto3")
     s, i64, i32, msg, b, f32 = (
         _F.TYPE_STRING,
         _F.TYPE_INT64,
@@ -67,8 +65,24 @@ def _build() -> dict[str, Any]:
             ("meta_info_def", 1, msg, "MetaInfoDef", False),
             ("graph_def", 2, msg, "GraphDef", False),
             ("saver_def", 3, msg, "SaverDef", False),
+            ("signature_def", 5, msg, "SignatureEntry", True),
+            ("object_graph_def", 7, msg, "SavedObjectGraph", False),
         ],
     )
+    _message(file, "TensorInfo", [("name", 1, s, None, False)])
+    _message(file, "TensorEntry", [("key", 1, s, None, False), ("value", 2, msg, "TensorInfo", False)])
+    _message(
+        file,
+        "SignatureDef",
+        [
+            ("inputs", 1, msg, "TensorEntry", True),
+            ("outputs", 2, msg, "TensorEntry", True),
+            ("method_name", 3, s, None, False),
+        ],
+    )
+    _message(file, "SignatureEntry", [("key", 1, s, None, False), ("value", 2, msg, "SignatureDef", False)])
+    _message(file, "ConcreteEntry", [("key", 1, s, None, False), ("value", 2, b, None, False)])
+    _message(file, "SavedObjectGraph", [("concrete_functions", 2, msg, "ConcreteEntry", True)])
     _message(
         file,
         "GraphDef",
@@ -113,9 +127,7 @@ def _build() -> dict[str, Any]:
         ],
     )
     _message(file, "OpDef", [("name", 1, s, None, False)])
-    _message(
-        file, "FunctionDef", [("signature", 1, msg, "OpDef", False), ("node_def", 3, msg, "NodeDef", True)]
-    )
+    _message(file, "FunctionDef", [("signature", 1, msg, "OpDef", False), ("node_def", 3, msg, "NodeDef", True)])
     _message(file, "FunctionDefLibrary", [("function", 1, msg, "FunctionDef", True)])
     _message(
         file,
@@ -137,8 +149,9 @@ def _build() -> dict[str, Any]:
 M = _build()
 
 
-def node(name: str, op: str, func: str | None = None) -> Any:
+def node(name: str, op: str, func: str | None = None, inputs: tuple[str, ...] = ()) -> Any:
     n = M["NodeDef"](name=name, op=op)
+    n.input.extend(inputs)
     if func is not None:
         entry = n.attr.add(key="f")
         entry.value.func.name = func
@@ -148,8 +161,11 @@ def node(name: str, op: str, func: str | None = None) -> Any:
 def saved_model(
     nodes: list[Any],
     functions: dict[str, list[Any]] | None = None,
+    *,
     saver: tuple[str, str, str] | None = None,
     tags: tuple[str, ...] = ("serve",),
+    signatures: dict[str, list[str]] | None = None,
+    exposed: tuple[str, ...] = (),
 ) -> bytes:
     sm = M["SavedModel"](saved_model_schema_version=1)
     mg = sm.meta_graphs.add()
@@ -162,6 +178,12 @@ def saved_model(
         fn.node_def.extend(body)
     if saver is not None:
         mg.saver_def.filename_tensor_name, mg.saver_def.save_tensor_name, mg.saver_def.restore_op_name = saver
+    for key, outputs in (signatures or {}).items():
+        signature = mg.signature_def.add(key=key).value
+        for i, tensor in enumerate(outputs):
+            signature.outputs.add(key=f"out{i}").value.name = tensor
+    for name in exposed:
+        mg.object_graph_def.concrete_functions.add(key=name)
     data: bytes = sm.SerializeToString()
     return data
 
@@ -174,9 +196,7 @@ def keras_metadata(objects: list[tuple[str, str]]) -> bytes:
     return data
 
 
-def tf2_saver_model(
-    extra_save_fn_ops: tuple[str, ...] = (), serving_ops: tuple[str, ...] = ("MatMul",)
-) -> bytes:
+def tf2_saver_model(extra_save_fn_ops: tuple[str, ...] = (), serving_ops: tuple[str, ...] = ("MatMul",)) -> bytes:
     """The shape tf.saved_model.save writes: a serving function, and _traced_save/_traced_restore functions
     reached from the saver_def."""
     nodes = [

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import safeload
 from safeload.severity import Severity
-from tests._tfproto import keras_metadata, node, saved_model, tf2_saver_model
+from tests._tfproto import M, keras_metadata, node, saved_model, tf2_saver_model
 
 
 def _scan(data: bytes, **kw: object) -> safeload.ScanResult:
@@ -31,20 +32,97 @@ def test_tf2_checkpoint_functions_are_clean() -> None:
     assert info.details["tags"] == ["serve"]
 
 
-def test_tf1_save_scope_is_clean() -> None:
-    nodes = [
+TF1_SAVER = ("save/Const:0", "save/control_dependency:0", "save/restore_all")
+
+
+def _tf1_nodes(extra: tuple[Any, ...] = ()) -> list[Any]:
+    """The shape tf.compat.v1.saved_model.Builder writes: the saver's ops hang off the saver_def's tensors."""
+    return [
         node("x", "Placeholder"),
+        node("v", "VarHandleOp"),
+        node("y", "Mul", inputs=("x", "v")),
         node("save/Const", "Const"),
-        node("save/SaveV2", "SaveV2"),
-        node("save/control_dependency", "Identity"),
-        node("save/RestoreV2", "RestoreV2"),
-        node("save/restore_all", "NoOp"),
-        node("save/ShardedFilename", "ShardedFilename"),
+        node("save/ShardedFilename", "ShardedFilename", inputs=("save/Const",)),
+        node("save/SaveV2", "SaveV2", inputs=("save/ShardedFilename", "v")),
+        node("save/MergeV2Checkpoints", "MergeV2Checkpoints", inputs=("^save/SaveV2", "save/Const")),
+        node("save/control_dependency", "Identity", inputs=("save/Const", "^save/MergeV2Checkpoints")),
+        node("save/RestoreV2", "RestoreV2", inputs=("save/Const",)),
+        node("save/Assign", "AssignVariableOp", inputs=("v", "save/RestoreV2")),
+        node("save/restore_all", "NoOp", inputs=("^save/Assign",)),
+        *extra,
     ]
-    result = _scan(
-        saved_model(nodes, saver=("save/Const:0", "save/control_dependency:0", "save/restore_all"))
-    )
+
+
+def test_tf1_save_scope_is_clean() -> None:
+    result = _scan(saved_model(_tf1_nodes(), saver=TF1_SAVER, signatures={"serving_default": ["y:0"]}))
     assert result.is_safe(), [f.describe() for f in result.findings]
+
+
+def test_tf1_checkpoint_op_named_like_saver_but_not_wired_to_it() -> None:
+    """A node under the save/ scope that the saver never uses, but a signature does, is not the saver's."""
+    extra = (
+        node("save/SaveV2_evil", "SaveV2", inputs=("x",)),
+        node("out", "Identity", inputs=("^save/SaveV2_evil", "y")),
+    )
+    result = _scan(saved_model(_tf1_nodes(extra), saver=TF1_SAVER, signatures={"serving_default": ["out:0"]}))
+    assert _rules(result).get("SL504") == Severity.MEDIUM
+
+
+def test_tf1_saver_op_also_needed_by_a_signature_is_flagged() -> None:
+    result = _scan(saved_model(_tf1_nodes(), saver=TF1_SAVER, signatures={"leak": ["save/control_dependency:0"]}))
+    assert _rules(result).get("SL504") == Severity.MEDIUM
+
+
+def test_traced_save_called_from_serving_is_flagged() -> None:
+    data = saved_model(
+        [
+            node("call", "StatefulPartitionedCall", "__inference__traced_save_1"),
+            node("save", "StatefulPartitionedCall", "__inference__traced_save_1"),
+        ],
+        {"__inference__traced_save_1": [node("s", "SaveV2")]},
+        saver=("f:0", "save:0", "save"),
+    )
+    assert _rules(_scan(data)).get("SL504") == Severity.MEDIUM
+
+
+def test_traced_save_exposed_as_concrete_function_is_flagged() -> None:
+    data = saved_model(
+        [node("save", "StatefulPartitionedCall", "__inference__traced_save_1")],
+        {"__inference__traced_save_1": [node("s", "SaveV2")]},
+        saver=("f:0", "save:0", "save"),
+        exposed=("__inference__traced_save_1",),
+    )
+    assert _rules(_scan(data)).get("SL504") == Severity.MEDIUM
+
+
+def test_duplicate_attr_key_last_wins() -> None:
+    """protobuf maps keep the last value of a repeated key: TF calls evil_fn, so evil_fn is not the saver's."""
+    saver_node = node("save", "StatefulPartitionedCall", "__inference__traced_save_1")
+    dup = saver_node.attr.add(key="f")
+    dup.value.func.name = "evil_fn"
+    data = saved_model(
+        [saver_node, node("serve", "StatefulPartitionedCall", "__inference__traced_save_1")],
+        {"__inference__traced_save_1": [node("s", "SaveV2")], "evil_fn": [node("e", "SaveV2")]},
+        saver=("f:0", "save:0", "save"),
+    )
+    assert _rules(_scan(data)).get("SL504") == Severity.MEDIUM
+
+
+def test_duplicate_saver_def_last_field_wins() -> None:
+    """Two saver_def fields merge: the last restore_op_name wins, so an earlier decoy does not own nodes."""
+    base = saved_model([node("evil", "SaveV2"), node("real", "NoOp")], saver=("f:0", "real:0", "real"))
+    decoy = M["MetaGraphDef"]()
+    decoy.saver_def.restore_op_name = "evil"
+    real = M["MetaGraphDef"]()
+    real.saver_def.restore_op_name = "real"
+    parsed = M["SavedModel"]()
+    parsed.ParseFromString(base)
+    meta = parsed.meta_graphs[0].SerializeToString() + decoy.SerializeToString() + real.SerializeToString()
+    oracle = M["MetaGraphDef"]()
+    oracle.ParseFromString(meta)
+    assert oracle.saver_def.restore_op_name == "real"
+    data = b"\x08\x01" + _ld(2, meta)
+    assert _rules(_scan(data)).get("SL504") == Severity.MEDIUM
 
 
 @pytest.mark.parametrize(

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,7 @@ class _Node:
     name: str
     op: str
     funcs: list[str] = field(default_factory=list)
+    inputs: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -54,7 +56,9 @@ class _Function:
 class _MetaGraph:
     nodes: list[_Node] = field(default_factory=list)
     functions: dict[str, _Function] = field(default_factory=dict)
-    saver_names: list[str] = field(default_factory=list)
+    saver_fields: dict[int, str] = field(default_factory=dict)
+    signature_tensors: list[str] = field(default_factory=list)
+    exposed_functions: list[str] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)
     tf_version: str | None = None
 
@@ -107,10 +111,34 @@ class _Reader:
             elif sub.number == 2:
                 self.graph_def(sub, graph)
             elif sub.number == 3:
+                # Singular string fields: the last occurrence wins, as in protobuf (and merged messages too).
                 for saver in self.fields(sub):
                     if saver.number in (1, 2, 3) and saver.wire_type == LENGTH:
-                        graph.saver_names.append(text(self.data, saver, 65536))
+                        graph.saver_fields[saver.number] = text(self.data, saver, 65536)
+            elif sub.number == 5:
+                self.signature_def(sub, graph)
+            elif sub.number == 7:
+                for entry in self.fields(sub):  # SavedObjectGraph.concrete_functions=2: map key = function name
+                    if entry.number == 2 and entry.wire_type == LENGTH:
+                        for key in self.fields(entry):
+                            if key.number == 1 and key.wire_type == LENGTH:
+                                graph.exposed_functions.append(text(self.data, key, 65536))
         return graph
+
+    def signature_def(self, item: Field, graph: _MetaGraph) -> None:
+        """map<string, SignatureDef> entry -> SignatureDef{inputs=1, outputs=2: map<string, TensorInfo{name=1}>}."""
+        for entry in self.fields(item):
+            if entry.number != 2 or entry.wire_type != LENGTH:
+                continue
+            for tensors in self.fields(entry):
+                if tensors.number not in (1, 2) or tensors.wire_type != LENGTH:
+                    continue
+                for value in self.fields(tensors):
+                    if value.number != 2 or value.wire_type != LENGTH:
+                        continue
+                    for info in self.fields(value):
+                        if info.number == 1 and info.wire_type == LENGTH:
+                            graph.signature_tensors.append(text(self.data, info, 65536))
 
     def graph_def(self, item: Field, graph: _MetaGraph) -> None:
         for sub in self.fields(item):
@@ -144,6 +172,7 @@ class _Reader:
 
     def node_def(self, item: Field) -> _Node:
         node = _Node("", "")
+        attrs: dict[str, list[str]] = {}
         for sub in self.fields(item):
             if sub.wire_type != LENGTH:
                 continue
@@ -151,11 +180,23 @@ class _Reader:
                 node.name = text(self.data, sub, 65536)
             elif sub.number == 2:
                 node.op = text(self.data, sub, 65536)
+            elif sub.number == 3:
+                node.inputs.append(text(self.data, sub, 65536))
             elif sub.number == 5:
-                for entry in self.fields(sub):  # map<string, AttrValue> entry: key=1, value=2
-                    if entry.number == 2 and entry.wire_type == LENGTH:
-                        self.attr_value(entry, node.funcs, 0)
+                self.attr_entry(sub, attrs, 0)
+        node.funcs = [name for names in attrs.values() for name in names]
         return node
+
+    def attr_entry(self, item: Field, attrs: dict[str, list[str]], depth: int) -> None:
+        """One map<string, AttrValue> entry (key=1, value=2); a repeated key replaces the earlier value."""
+        key, funcs = "", list[str]()
+        for entry in self.fields(item):
+            if entry.number == 1 and entry.wire_type == LENGTH:
+                key = text(self.data, entry, 65536)
+            elif entry.number == 2 and entry.wire_type == LENGTH:
+                funcs = []
+                self.attr_value(entry, funcs, depth)
+        attrs[key] = funcs
 
     def attr_value(self, item: Field, out: list[str], depth: int) -> None:
         """Collect function names from AttrValue.func=10 and AttrValue.list=1 -> ListValue.func=9."""
@@ -172,51 +213,69 @@ class _Reader:
                         self.name_attr_list(elem, out, depth + 1)
 
     def name_attr_list(self, item: Field, out: list[str], depth: int) -> None:
+        name = ""
+        attrs: dict[str, list[str]] = {}
         for sub in self.fields(item):
             if sub.wire_type != LENGTH:
                 continue
             if sub.number == 1:
-                out.append(text(self.data, sub, 65536))
+                name = text(self.data, sub, 65536)
             elif sub.number == 2:  # nested map<string, AttrValue>
-                for entry in self.fields(sub):
-                    if entry.number == 2 and entry.wire_type == LENGTH:
-                        self.attr_value(entry, out, depth + 1)
+                self.attr_entry(sub, attrs, depth + 1)
+        if name:
+            out.append(name)
+        out.extend(f for funcs in attrs.values() for f in funcs)
 
 
 def _tensor_node(name: str) -> str:
     return name.lstrip("^").split(":", 1)[0]
 
 
-def _checkpoint_scope(graph: _MetaGraph) -> tuple[set[int], set[str]]:
-    """Node ids (in ``graph.nodes``) and function names that belong to the saver_def's save/restore graph."""
-    by_name = {node.name: i for i, node in enumerate(graph.nodes)}
-    owned_nodes: set[int] = set()
-    prefixes: set[str] = set()
-    for tensor in graph.saver_names:
-        name = _tensor_node(tensor)
-        if name in by_name:
-            owned_nodes.add(by_name[name])
-        if "/" in name:
-            prefixes.add(name.rsplit("/", 1)[0] + "/")
-    if prefixes:
-        for i, node in enumerate(graph.nodes):
-            if node.name.startswith(tuple(prefixes)):
-                owned_nodes.add(i)
-    owned_funcs: set[str] = set()
-    todo: list[str] = []
-    for i in owned_nodes:
-        todo.extend(graph.nodes[i].funcs)
-        todo.append(graph.nodes[i].op)
+def _closure(graph: _MetaGraph, by_name: dict[str, int], tensors: list[str]) -> set[int]:
+    """Ids of the graph nodes named by ``tensors`` and every node they take as (data or control) input."""
+    seen: set[int] = set()
+    todo = [_tensor_node(t) for t in tensors]
+    while todo:
+        i = by_name.get(todo.pop())
+        if i is None or i in seen:
+            continue
+        seen.add(i)
+        todo.extend(_tensor_node(t) for t in graph.nodes[i].inputs)
+    return seen
+
+
+def _reachable(graph: _MetaGraph, roots: list[str]) -> set[str]:
+    """Library functions reachable from ``roots`` (function names or ops) through calls and function attrs."""
+    found: set[str] = set()
+    todo = list(roots)
     while todo:
         name = todo.pop()
         func = graph.functions.get(name)
-        if func is None or name in owned_funcs:
+        if func is None or name in found:
             continue
-        owned_funcs.add(name)
+        found.add(name)
         for node in func.nodes:
             todo.extend(node.funcs)
             todo.append(node.op)
-    return owned_nodes, owned_funcs
+    return found
+
+
+def _checkpoint_scope(graph: _MetaGraph) -> tuple[set[int], set[str]]:
+    """Graph node ids and function names that only the saver_def's save/restore graph uses.
+
+    Saver nodes are the nodes the saver_def names and their inputs, minus anything a signature also
+    needs; saver functions are those they call, minus any function reachable from another node or exposed
+    as a concrete function of the restored object (which Python code can call after loading).
+    """
+    by_name = {node.name: i for i, node in enumerate(graph.nodes)}
+    saver = _closure(graph, by_name, list(graph.saver_fields.values()))
+    saver -= _closure(graph, by_name, graph.signature_tensors)
+
+    def roots(ids: Iterable[int]) -> list[str]:
+        return [name for i in ids for name in (*graph.nodes[i].funcs, graph.nodes[i].op)]
+    others = set(range(len(graph.nodes))) - saver
+    used_elsewhere = _reachable(graph, roots(others) + graph.exposed_functions)
+    return saver, _reachable(graph, roots(saver)) - used_elsewhere
 
 
 def _rank_op(op: str, where: str, in_checkpoint: bool, functions: dict[str, _Function],

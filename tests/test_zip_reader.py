@@ -45,6 +45,17 @@ def ctx() -> ScanContext:
     return ScanContext(Policy(), "<test>")
 
 
+def assert_refused(raw: bytes, marker: Any, severity: Severity) -> safeload.ScanResult:
+    """Scan severity as expected, ``torch_load`` refuses the same bytes, and the payload never ran."""
+    result = safeload.scan(raw)
+    assert result.max_severity == severity, result.summary(Severity.LOW)
+    pytest.importorskip("torch")
+    with pytest.raises(safeload.UnsafeModelError):
+        safeload.torch_load(io.BytesIO(raw), weights_only=False)
+    assert not marker.exists()
+    return result
+
+
 def test_bytes_memoryview_and_mmap_give_the_same_members(tmp_path: Path) -> None:
     raw = make_zip([("a/data.pkl", pickle.dumps({"x": 1})), ("a/big", b"\0" * 100_000)])
     path = tmp_path / "z.zip"
@@ -64,13 +75,13 @@ def test_bytes_memoryview_and_mmap_give_the_same_members(tmp_path: Path) -> None
 
 def test_deflated_pickle_member_is_scanned(marker: Any) -> None:
     raw = make_zip([("payload.bin", pickle.dumps(Evil(marker.shell)))], zipfile.ZIP_DEFLATED)
-    assert safeload.scan(raw).max_severity == Severity.CRITICAL
+    assert_refused(raw, marker, Severity.CRITICAL)
 
 
 @pytest.mark.parametrize("compression", [zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA])
 def test_other_zipfile_methods_are_scanned(marker: Any, compression: int) -> None:
     raw = make_zip([("payload.bin", pickle.dumps(Evil(marker.shell)))], compression)
-    assert safeload.scan(raw).max_severity == Severity.CRITICAL
+    assert_refused(raw, marker, Severity.CRITICAL)
 
 
 def test_non_model_members_are_not_findings() -> None:
@@ -125,8 +136,7 @@ def test_data_descriptors(marker: Any) -> None:
         zf.writestr("a/b.txt", b"text")
     raw = sink.buf.getvalue()
     assert struct.unpack_from("<H", raw, 6)[0] & 0x8
-    result = safeload.scan(raw)
-    assert result.max_severity == Severity.CRITICAL
+    result = assert_refused(raw, marker, Severity.CRITICAL)
     assert "SL203" not in rules(result)
 
 
@@ -134,7 +144,7 @@ def test_zip64_members(marker: Any) -> None:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf, zf.open("data.pkl", "w", force_zip64=True) as fh:
         fh.write(pickle.dumps(Evil(marker.shell)))
-    assert safeload.scan(buf.getvalue()).max_severity == Severity.CRITICAL
+    assert_refused(buf.getvalue(), marker, Severity.CRITICAL)
 
 
 def test_member_missing_from_central_directory(marker: Any) -> None:
@@ -146,8 +156,7 @@ def test_member_missing_from_central_directory(marker: Any) -> None:
     eocd = data.rfind(b"PK\x05\x06")
     struct.pack_into("<I", data, eocd + 16, cd + len(hidden_local))
     assert zipfile.ZipFile(io.BytesIO(bytes(data))).namelist() == ["a.txt"]
-    result = safeload.scan(bytes(data))
-    assert result.max_severity == Severity.CRITICAL
+    result = assert_refused(bytes(data), marker, Severity.CRITICAL)
     assert any(f.rule_id == "SL203" and "hidden" in f.message for f in result.findings)
 
 
@@ -160,8 +169,7 @@ def test_data_before_the_archive() -> None:
 
 def test_nested_zip(marker: Any) -> None:
     inner = make_zip([("data.pkl", pickle.dumps(Evil(marker.shell)))])
-    result = safeload.scan(make_zip([("inner.zip", inner)]))
-    assert result.max_severity == Severity.CRITICAL
+    result = assert_refused(make_zip([("inner.zip", inner)]), marker, Severity.CRITICAL)
     assert any(f.location.member and f.location.member.startswith("inner.zip!") for f in result.blocking())
 
 
@@ -186,7 +194,7 @@ def test_garbage_after_zip_magic_is_not_clean() -> None:
 
 def test_case_insensitive_duplicates_are_reported(marker: Any) -> None:
     raw = make_zip([("a/data.pkl", pickle.dumps(1)), ("a/DATA.pkl", pickle.dumps(Evil(marker.shell)))])
-    result = safeload.scan(raw)
+    result = assert_refused(raw, marker, Severity.CRITICAL)
     assert {"SL204", "SL101"} <= rules(result)
 
 
@@ -212,7 +220,7 @@ def test_unreferenced_storage_member_is_scanned(marker: Any) -> None:
     with zipfile.ZipFile(buf, "a") as zf:
         prefix = zf.namelist()[0].split("/")[0]
         zf.writestr(f"{prefix}/data/99", pickle.dumps(Evil(marker.shell)))
-    assert safeload.scan(buf.getvalue()).max_severity == Severity.CRITICAL
+    assert_refused(buf.getvalue(), marker, Severity.CRITICAL)
 
 
 def test_referenced_storage_holding_npy_is_scanned(marker: Any) -> None:
@@ -222,7 +230,7 @@ def test_referenced_storage_holding_npy_is_scanned(marker: Any) -> None:
     np.save(npy, np.array([Evil(marker.shell)], dtype=object), allow_pickle=True)
     buf = io.BytesIO()
     torch.save({"t": torch.frombuffer(bytearray(npy.getvalue()), dtype=torch.uint8)}, buf)
-    assert safeload.scan(buf.getvalue()).max_severity == Severity.CRITICAL
+    assert_refused(buf.getvalue(), marker, Severity.CRITICAL)
 
 
 # --- keras hand-off -------------------------------------------------------------------------------------------

@@ -238,6 +238,10 @@ def test_marshal_detector() -> None:
     assert not looks_like_marshalled_code("4" * 40)
     assert not looks_like_marshalled_code("YWJjZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXo=")
     assert not looks_like_marshalled_code("relu")
+    # binascii ignores characters outside the alphabet, so junk in front does not hide the code
+    code = base64.encodebytes(marshal.dumps(test_marshal_detector.__code__)).decode()
+    assert looks_like_marshalled_code("!!\n-" + code)
+    assert not looks_like_marshalled_code("this is a long description of the layer, not code at all")
 
 
 def test_enable_unsafe_deserialization(marker: Marker) -> None:

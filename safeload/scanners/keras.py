@@ -51,6 +51,7 @@ _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 _MARSHAL_CODE = (0xE3, 0x63)  # TYPE_CODE with and without FLAG_REF
 _REFERENCE_KEYS = frozenset({"config", "function", "registered_name", "class_name", "module", "fn_module",
                              ""})
+_NOT_B64 = re.compile(r"[^A-Za-z0-9+/]")
 _LAYER_PATH = re.compile(r"\.layers\[\d+\]$")
 
 
@@ -68,9 +69,12 @@ class _Stats:
 
 def looks_like_marshalled_code(value: str) -> bool:
     """True if ``value`` is base64 of a marshalled Python code object (Keras ``func_dump``)."""
-    if len(value) < 24 or value[0] not in "4Y":
+    if len(value) < 24:
         return False
-    head = "".join(value[:64].split())[:32]
+    # Like Keras' base64 decoding (binascii, non-strict), ignore characters outside the alphabet.
+    head = _NOT_B64.sub("", value[:256])[:32]
+    if not head or head[0] not in "4Y":
+        return False
     head = head[: len(head) - len(head) % 4]
     try:
         raw = binascii.a2b_base64(head)

@@ -445,3 +445,20 @@ def test_tf1_saved_model_saver_scope_is_clean(tmp_path: Path) -> None:
     loaded = safeload.tf_saved_model_load(path)
     out = loaded.signatures["serving_default"](x=tf.constant([1.0, 3.0]))
     np.testing.assert_allclose(out["y"].numpy(), [2.0, 6.0])
+
+
+def test_keras_directory_format(tmp_path: Path, marker: Marker) -> None:
+    """Keras' unzipped directory format: config.json is scanned as a Keras config, the rest by content."""
+    model = _compiled(_functional(with_lambda=True))
+    path = tmp_path / "unzipped"
+    model.save(path, zipped=False)
+    assert path.is_dir()
+    assert (path / "config.json").is_file()
+    config = json.loads((path / "config.json").read_text())
+    _poison_lambdas(marker)(config)
+    (path / "config.json").write_text(json.dumps(config))
+    err = _refused(path, marker)
+    assert any(f.rule_id == "SL401" for f in err.findings)
+    clean = tmp_path / "clean"
+    _compiled(_sequential()).save(clean, zipped=False)
+    assert isinstance(safeload.keras_load(clean), keras.Model)

@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import safeload
 from safeload.severity import Severity
@@ -276,3 +278,16 @@ def test_nested_func_attrs_are_bounded() -> None:
     assert _scan(_nested_attr_model(3)).is_safe()
     deep = _scan(_nested_attr_model(40))
     assert _rules(deep).get("SL002") == Severity.HIGH
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.data())
+def test_fuzz_mutated_saved_model(data: st.DataObject) -> None:
+    """Mutated real-shaped saved_model.pb: a finding or clean, never an internal error (SL005)."""
+    raw = bytearray(tf2_saver_model(serving_ops=("MatMul", "ReadFile")))
+    for _ in range(data.draw(st.integers(1, 8))):
+        pos = data.draw(st.integers(0, len(raw) - 1))
+        raw[pos] = data.draw(st.integers(0, 255))
+    cut = data.draw(st.integers(1, len(raw)))
+    result = _scan(bytes(raw[:cut]))
+    assert not any(f.rule_id == "SL005" for f in result.findings), [f.describe() for f in result.findings]

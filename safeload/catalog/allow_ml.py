@@ -21,6 +21,10 @@ EXACT: frozenset[str] = frozenset(
     pandas._libs.tslibs.timestamps._unpickle_timestamp pandas.core.arrays.categorical.Categorical
     pandas.core.dtypes.dtypes.CategoricalDtype pandas._libs.internals.BlockPlacement
     pandas.core.indexes.datetimes.DatetimeIndex pandas.core.indexes.datetimes._new_DatetimeIndex
+    pandas.core.indexes.interval._new_IntervalIndex pandas.core.indexes.period._new_PeriodIndex
+    sklearn.cluster._birch._CFNode sklearn.cluster._birch._CFSubcluster
+    sklearn.cluster._bisect_k_means._BisectingTree
+    sklearn.gaussian_process._gpc._BinaryGaussianProcessClassifierLaplace scipy.interpolate._bsplines.BSpline
     xgboost.core.Booster xgboost.sklearn.XGBClassifier xgboost.sklearn.XGBRegressor xgboost.sklearn.XGBRanker
     lightgbm.basic.Booster lightgbm.sklearn.LGBMClassifier lightgbm.sklearn.LGBMRegressor lightgbm.sklearn.LGBMRanker
     catboost.core.CatBoostClassifier catboost.core.CatBoostRegressor catboost.core.CatBoost

@@ -11,9 +11,9 @@ Configuration (read once, at import):
   anyway (failing closed) and logs a warning.
 - ``SAFELOAD_HOOK_TARGETS``: comma-separated targets (default: ``default``, i.e. every framework but the
   stdlib ``pickle`` module; ``default,pickle`` adds it).
-- ``SAFELOAD_LOG_LEVEL`` (or ``log_level`` in ``[tool.safeload]``): when set, a stderr handler is attached
-  to the ``safeload`` logger at that level, with the structured ``safeload_*`` fields appended as JSON. When
-  unset, no handler is added (the application's logging configuration decides).
+- ``SAFELOAD_LOG_LEVEL``: when set, a stderr handler is attached to the ``safeload`` logger at that level, with
+  the structured ``safeload_*`` fields appended as JSON. When unset, no handler is added (the application's
+  logging configuration decides); ``log_level`` in ``[tool.safeload]`` is for the CLI and is not used here.
 - ``SAFELOAD_THRESHOLD``, ``SAFELOAD_TRUSTED`` and ``[tool.safeload]`` apply to each load, as for direct
   calls.
 
@@ -91,10 +91,11 @@ def activate(environ: dict[str, str] | None = None) -> bool:
     env = os.environ if environ is None else environ
     try:
         config, problem = _read_config()
-        level = env.get("SAFELOAD_LOG_LEVEL") or (config.log_level if config is not None else None)
+        level = env.get("SAFELOAD_LOG_LEVEL")  # only the environment: a service's logging is its own business
         if level:
             _configure_logging(level)
         if problem is not None:
+            sys.stderr.write(f"safeload: invalid configuration ({problem}); installing the import hook anyway\n")
             logger.warning("safeload.auto: invalid configuration (%s); installing the hook with defaults",
                            problem)
         if not _enabled(config):

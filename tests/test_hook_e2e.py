@@ -335,6 +335,7 @@ def test_safeload_auto_configuration(tmp_path: Path, env: dict[str, str], pyproj
                           capture_output=True, text=True, env=_env(**env), cwd=tmp_path, timeout=60, check=False)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == str(expected)
+    assert ("invalid configuration" in proc.stderr) == (env.get("SAFELOAD_HOOK") == "banana")
 
 
 def test_safeload_auto_logging_and_targets(tmp_path: Path) -> None:

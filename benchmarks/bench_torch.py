@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -45,20 +46,26 @@ def make_files(directory: Path, size_mb: int) -> dict[str, Path]:
     return files
 
 
-def timed(fn: Callable[[], Any]) -> float:
+def timed(fn: Callable[[], Any]) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of this process) for one call; the result is dropped before returning."""
     gc.collect()
+    cpu = time.process_time()
     start = time.perf_counter()
     result = fn()
     elapsed = time.perf_counter() - start
+    cpu = time.process_time() - cpu
     del result
-    return elapsed
+    return elapsed, cpu
 
 
-def bench_loads(files: dict[str, Path], runs: int) -> dict[tuple[str, bool], tuple[float, float]]:
-    out: dict[tuple[str, bool], tuple[float, float]] = {}
+Pair = tuple[float, float, float, float]  # plain wall, safe wall, plain cpu, safe cpu (medians)
+
+
+def bench_loads(files: dict[str, Path], runs: int) -> dict[tuple[str, bool], Pair]:
+    out: dict[tuple[str, bool], Pair] = {}
     cases = [(fmt, wo) for fmt in files for wo in (True, False)]
-    plain: dict[tuple[str, bool], list[float]] = {c: [] for c in cases}
-    safe: dict[tuple[str, bool], list[float]] = {c: [] for c in cases}
+    plain: dict[tuple[str, bool], list[tuple[float, float]]] = {c: [] for c in cases}
+    safe: dict[tuple[str, bool], list[tuple[float, float]]] = {c: [] for c in cases}
     for fmt, wo in cases:  # warm the page cache and both code paths
         timed(lambda f=files[fmt], w=wo: torch.load(f, weights_only=w))
         timed(lambda f=files[fmt], w=wo: safeload.torch_load(f, weights_only=w))
@@ -72,7 +79,8 @@ def bench_loads(files: dict[str, Path], runs: int) -> dict[tuple[str, bool], tup
             for label, fn in pair:
                 (plain if label == "plain" else safe)[case].append(timed(fn))
     for case in cases:
-        out[case] = (statistics.median(plain[case]), statistics.median(safe[case]))
+        out[case] = (statistics.median(w for w, _ in plain[case]), statistics.median(w for w, _ in safe[case]),
+                     statistics.median(c for _, c in plain[case]), statistics.median(c for _, c in safe[case]))
     return out
 
 
@@ -87,10 +95,10 @@ def bench_scans(files: dict[str, Path], runs: int) -> dict[str, dict[str, float 
     for fmt, path in files.items():
         times: dict[str, list[float]] = {"safeload": [], "picklescan": [], "modelscan": []}
         for _ in range(runs):
-            times["safeload"].append(timed(lambda p=path: safeload.scan(p)))
-            times["picklescan"].append(timed(lambda p=path: scan_file_path(str(p))))
+            times["safeload"].append(timed(lambda p=path: safeload.scan(p))[0])
+            times["picklescan"].append(timed(lambda p=path: scan_file_path(str(p)))[0])
             if ModelScan is not None:
-                times["modelscan"].append(timed(lambda p=path: ModelScan().scan(str(p))))
+                times["modelscan"].append(timed(lambda p=path: ModelScan().scan(str(p)))[0])
         out[fmt] = {k: statistics.median(v) if v else None for k, v in times.items()}
     return out
 
@@ -133,28 +141,32 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small files (~20 MB), 3 runs: a smoke test")
     parser.add_argument("--size-mb", type=int, default=None, help="state_dict size (default 500, quick 20)")
-    parser.add_argument("--runs", type=int, default=None, help="runs per measurement (default 5, quick 3)")
+    parser.add_argument("--runs", type=int, default=None, help="runs per measurement (default 7, quick 3)")
     parser.add_argument("--no-memory", action="store_true", help="skip the subprocess peak-memory runs")
     args = parser.parse_args()
     size = args.size_mb or (20 if args.quick else 500)
-    runs = max(3, args.runs or (3 if args.quick else 5))
+    runs = max(3, args.runs or (3 if args.quick else 7))
     with tempfile.TemporaryDirectory(prefix="safeload-bench-") as tmp:
         files = make_files(Path(tmp), size)
         sizes = {fmt: p.stat().st_size / 1e6 for fmt, p in files.items()}
+        load = " ".join(f"{x:.2f}" for x in os.getloadavg())
         print(f"torch {torch.__version__}, safeload {safeload.__version__}, {runs} runs, medians; "
-              f"files: " + ", ".join(f"{fmt} {mb:.0f} MB" for fmt, mb in sizes.items()))
+              "files: " + ", ".join(f"{fmt} {mb:.0f} MB" for fmt, mb in sizes.items())
+              + f"; load average {load} on {os.cpu_count()} CPUs")
         loads = bench_loads(files, runs)
         scans = bench_scans(files, runs)
         memory = None if args.no_memory else bench_memory(files, runs)
 
     target = {"zip": 1.03, "legacy": 1.05}
     print()
-    print("| format | weights_only | torch.load s | safeload.torch_load s | ratio | target |")
-    print("|---|---|---|---|---|---|")
-    for (fmt, wo), (plain, safe) in loads.items():
+    print("| format | weights_only | torch.load s | safeload.torch_load s | ratio | target | "
+          "torch.load CPU s | safeload CPU s | CPU ratio |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for (fmt, wo), (plain, safe, plain_cpu, safe_cpu) in loads.items():
         ratio = safe / plain
         print(f"| {fmt} | {wo} | {plain:.4f} | {safe:.4f} | {ratio:.3f} | <= {target[fmt]} "
-              f"{'ok' if ratio <= target[fmt] else 'MISSED'} |")
+              f"{'ok' if ratio <= target[fmt] else 'MISSED'} | {plain_cpu:.4f} | {safe_cpu:.4f} | "
+              f"{safe_cpu / plain_cpu:.3f} |")
     print()
     print("| format | safeload.scan s | picklescan s | modelscan s |")
     print("|---|---|---|---|")

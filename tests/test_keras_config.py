@@ -429,3 +429,28 @@ def test_h5_zip_polyglot_refused_by_loader(tmp_path: Path, marker: Marker) -> No
         safeload.keras_load(path)
     assert any(f.rule_id == "SL401" for f in info.value.findings)
     assert not marker.exists()
+
+
+def test_keras_load_refuses_before_importing_keras(tmp_path: Path, marker: Marker) -> None:
+    """A refused file never imports the framework; file objects are scanned from their position too."""
+    import subprocess
+    import sys
+
+    evil = ref("builtins", "exec", {"source": marker.python})
+    path = _keras_zip(tmp_path / "m.keras", functional([dense(kernel_initializer=evil)]), metadata=False)
+    code = (
+        "import sys, safeload\n"
+        f"try:\n    safeload.keras_load({str(path)!r})\nexcept safeload.UnsafeKerasModelError as e:\n"
+        "    print('refused', sorted({f.rule_id for f in e.findings}))\n"
+        f"with open({str(path)!r}, 'rb') as fh:\n    fh.read(0)\n"
+        "    try:\n        safeload.keras_load(fh)\n    except safeload.UnsafeKerasModelError:\n"
+        "        print('refused-fileobj')\n"
+        "print('imported', sorted(m for m in sys.modules if m.split('.')[0] in ('keras', 'tensorflow')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parents[1]).stdout
+    assert "refused [" in out
+    assert "SL403" in out
+    assert "refused-fileobj" in out
+    assert "imported []" in out
+    assert not marker.exists()

@@ -313,10 +313,15 @@ def _parse_version(text: str) -> tuple[int, ...] | None:
 
 
 def _version_of(target: Target) -> str | None:
-    top = sys.modules.get(target.distribution)
-    value = getattr(top, "__version__", None) if top is not None else None
-    if isinstance(value, str):
-        return value
+    # The package's own __version__ (or its version module, set before the rest while it is still being
+    # imported, when a submodule hook fires), then importlib.metadata, which is slower to import.
+    for holder, attr in ((target.distribution, "__version__"), (f"{target.distribution}.version", "__version__"),
+                         (f"{target.distribution}.version", "version"),
+                         (f"{target.distribution}._version", "__version__")):
+        module = sys.modules.get(holder)
+        value = getattr(module, attr, None) if module is not None else None
+        if isinstance(value, str) and value:
+            return value
     from importlib import metadata
 
     for dist in target.dists or (target.distribution,):

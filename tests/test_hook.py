@@ -502,6 +502,36 @@ def test_lazy_module_attribute_is_patched_and_restored(tmp_path: Path) -> None:
     assert r["in_dict"] is False and r["restored"] is True and r["errors"] == []
 
 
+def test_install_while_another_thread_is_importing_waits_and_patches(tmp_path: Path) -> None:
+    fakes = fake_dill(tmp_path, extra="import time\ntime.sleep(0.6)  # still importing when install() runs\n")
+    r = run("""
+        import time
+        importer = threading.Thread(target=lambda: __import__("dill"))
+        importer.start()
+        while "dill" not in sys.modules:
+            time.sleep(0.005)
+        safeload.install()  # dill is half-imported in the other thread: install() waits for it, then patches
+        importer.join()
+        import dill
+        out["wrapped"] = getattr(dill.load, "_safeload_wrapper", False)
+        out["errors"] = [e.message for e in hook.status().errors]
+        out["skipped"] = hook.status().skipped
+    """, path=fakes)
+    assert r["wrapped"] is True and r["errors"] == [] and r["skipped"] == {}
+
+
+def test_install_during_the_targets_own_import_is_reported(tmp_path: Path) -> None:
+    fakes = fake_dill(tmp_path, extra="import safeload\nsafeload.install()\n")
+    r = run("""
+        import dill
+        out["imported"] = dill.__version__
+        out["skipped"] = hook.status().skipped
+        out["inner_wrapped"] = getattr(sys.modules["dill._dill"].load, "_safeload_wrapper", False)
+    """, path=fakes)
+    assert r["imported"] == "0.4.0" and r["inner_wrapped"] is True
+    assert "still being imported" in r["skipped"]["dill.load"]
+
+
 # ----- in-process checks that install nothing -----------------------------------------------------------
 
 

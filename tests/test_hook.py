@@ -532,6 +532,46 @@ def test_install_during_the_targets_own_import_is_reported(tmp_path: Path) -> No
     assert "still being imported" in r["skipped"]["dill.load"]
 
 
+TF_KERAS = """\
+__version__ = "2.16.0"
+import types
+CALLS = []
+def _load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
+    CALLS.append(filepath)
+    return "tf_keras model"
+models = types.SimpleNamespace(load_model=_load_model)
+saving = types.SimpleNamespace(load_model=_load_model)
+"""
+
+
+@pytest.mark.parametrize("legacy", ["1", ""])
+def test_tf_keras_nested_aliases_follow_tf_use_legacy_keras(tmp_path: Path, legacy: str) -> None:
+    fakes = tmp_path / "fakes"
+    (fakes / "tf_keras").mkdir(parents=True)
+    (fakes / "tf_keras" / "__init__.py").write_text(TF_KERAS)
+    (tmp_path / "not_a_model.keras").write_bytes(b"definitely not a model")
+    r = run(f"""
+        safeload.install(targets=["tf_keras"])
+        import tf_keras
+        out["wrapped"] = getattr(tf_keras.models.load_model, "_safeload_wrapper", False)
+        out["skipped"] = hook.status().skipped
+        if out["wrapped"]:
+            try:
+                tf_keras.models.load_model({str(tmp_path / "not_a_model.keras")!r})
+            except safeload.UnsafeModelError as e:
+                out["refused"] = type(e).__name__
+            out["calls"] = tf_keras.CALLS
+            safeload.uninstall()
+            out["restored"] = tf_keras.models.load_model is tf_keras.saving.load_model is tf_keras._load_model
+    """, path=fakes, env={"TF_USE_LEGACY_KERAS": legacy})
+    if legacy:
+        assert r["wrapped"] is True and r["refused"] == "UnsafeKerasModelError"
+        assert r["calls"] == [] and r["restored"] is True
+    else:
+        assert r["wrapped"] is False
+        assert "TF_USE_LEGACY_KERAS" in r["skipped"]["tf_keras.models.load_model"]
+
+
 # ----- in-process checks that install nothing -----------------------------------------------------------
 
 

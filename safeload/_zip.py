@@ -379,6 +379,7 @@ class _Reader:
         if finder is not None:
             return int(finder(needle, start, end))
         pos = start
+        end = min(end, len(self.data))  # offsets come from the file (a zip64 EOCD can say 2**60): clamp
         while pos < end:  # memoryview: search in bounded chunks rather than copying the whole buffer
             chunk = bytes(self.data[pos:min(end, pos + _CHUNK + len(needle) - 1)])
             found = chunk.find(needle)

@@ -12,8 +12,6 @@ the real pure-Python unpickler would call that the scan does not report.
 
 from __future__ import annotations
 
-import io
-import json
 import os
 import sys
 import tempfile
@@ -48,69 +46,6 @@ with atheris.instrument_imports(include=["safeload"]):
     from safeload.scanners.keras import scan_keras_config
 
 POLICY = Policy(limits=Limits(max_seconds=20.0))
-
-
-def _seeds_pickle() -> list[bytes]:
-    return sl_corpus.benign_seeds() + sl_corpus.malicious_seeds()
-
-
-def _seeds_zip() -> list[bytes]:
-    import numpy as np
-    import torch
-
-    out = []
-    for obj in ({"w": torch.ones(3)}, torch.nn.Linear(2, 2), [torch.zeros(2, dtype=torch.int8)]):
-        buf = io.BytesIO()
-        torch.save(obj, buf)
-        out.append(buf.getvalue())
-    buf = io.BytesIO()
-    np.savez(buf, a=np.arange(4), b=np.array([{"x": 1}], dtype=object))
-    out.append(buf.getvalue())
-    return out
-
-
-def _seeds_npy() -> list[bytes]:
-    import numpy as np
-
-    out = []
-    for arr in (np.arange(6, dtype="<i4").reshape(2, 3), np.array(["a", "bc"]), np.array([1, None], dtype=object),
-                np.zeros(2, dtype=[("a", "i4"), ("b", "f8", (2,))])):
-        buf = io.BytesIO()
-        np.save(buf, arr, allow_pickle=True)
-        out.append(buf.getvalue())
-    return out
-
-
-def _seeds_joblib() -> list[bytes]:
-    import joblib
-    import numpy as np
-
-    out = []
-    for compress in (0, ("zlib", 3), ("gzip", 3), ("bz2", 3), ("xz", 3), ("lzma", 3)):
-        buf = io.BytesIO()
-        joblib.dump({"a": np.arange(10.0), "b": [np.ones(3, dtype=np.int8)], "c": "x"}, buf, compress=compress)
-        out.append(buf.getvalue())
-    return out
-
-
-def _seeds_protobuf() -> list[bytes]:
-    seeds = sorted(Path(__file__).parents[1].glob("data/**/saved_model.pb"))
-    out = [p.read_bytes() for p in seeds[:4]]
-    # A minimal SavedModel: meta_graphs { graph_def { node { name: "r" op: "ReadFile" } } }
-    node = b"\x0a\x01r" + b"\x12\x08ReadFile"
-    graph = b"\x0a" + bytes([len(node)]) + node
-    meta = b"\x12" + bytes([len(graph)]) + graph
-    out.append(b"\x08\x01" + b"\x12" + bytes([len(meta)]) + meta)
-    return out
-
-
-def _seeds_keras() -> list[bytes]:
-    config = {"class_name": "Sequential", "config": {"name": "s", "layers": [
-        {"module": "keras.layers", "class_name": "Dense", "config": {"units": 2, "activation": "relu",
-                                                                      "kernel_initializer": {"module": "keras.initializers", "class_name": "GlorotUniform", "config": {}}}},
-        {"module": "keras.layers", "class_name": "Lambda", "config": {"function": {"class_name": "__lambda__",
-                                                                                    "config": {"code": "4wEAAAAAAAAA"}}}}]}}
-    return [json.dumps(config).encode()]
 
 
 def _check_pickle_differential(data: bytes, result: Any) -> None:
@@ -153,13 +88,14 @@ def test_keras(data: bytes) -> None:
 
 
 TARGETS: dict[str, tuple[Callable[[], list[bytes]], Callable[[bytes], None]]] = {
-    "pickle": (_seeds_pickle, one_scan(differential=True)),
-    "sniff": (lambda: _seeds_pickle() + _seeds_zip() + _seeds_npy() + _seeds_joblib(), test_sniff),
-    "zip": (_seeds_zip, one_scan()),
-    "npy": (_seeds_npy, one_scan()),
-    "joblib": (_seeds_joblib, one_scan()),
-    "protobuf": (_seeds_protobuf, one_scan(name="saved_model.pb")),
-    "keras": (_seeds_keras, test_keras),
+    "pickle": (lambda: sl_corpus.benign_seeds() + sl_corpus.malicious_seeds(), one_scan(differential=True)),
+    "sniff": (lambda: sl_corpus.benign_seeds() + sl_corpus.zip_seeds() + sl_corpus.npy_seeds()
+              + sl_corpus.joblib_seeds(), test_sniff),
+    "zip": (sl_corpus.zip_seeds, one_scan()),
+    "npy": (sl_corpus.npy_seeds, one_scan()),
+    "joblib": (sl_corpus.joblib_seeds, one_scan()),
+    "protobuf": (sl_corpus.protobuf_seeds, one_scan(name="saved_model.pb")),
+    "keras": (sl_corpus.keras_seeds, test_keras),
 }
 
 
@@ -168,6 +104,12 @@ def main() -> None:
         sys.exit(f"usage: {sys.argv[0]} {{{','.join(TARGETS)}}} [libFuzzer options]")
     target = sys.argv.pop(1)
     seeds, test = TARGETS[target]
+    if target == "pickle":
+        # The pure-Python unpickler of the differential pre-allocates BYTEARRAY8 lengths (a 20-byte input
+        # asks for gigabytes): cap the address space so that is a MemoryError, not a libFuzzer OOM.
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_AS, (6 << 30, 6 << 30))
     corpus = Path(os.environ.get("FUZZ_CORPUS") or tempfile.mkdtemp(prefix=f"safeload-fuzz-{target}-"))
     corpus.mkdir(parents=True, exist_ok=True)
     for i, seed in enumerate(seeds()):

@@ -10,10 +10,13 @@ from __future__ import annotations
 import collections
 import datetime
 import functools
+import io
+import json
 import os
 import pickle
 import random
 import struct
+from pathlib import Path
 from typing import Any
 
 PROTOCOLS = range(6)
@@ -122,6 +125,67 @@ def malicious_seeds() -> list[bytes]:
 def extension_seed(code: int = 0x4A) -> bytes:
     """EXT1 + REDUCE (B12). Resolves only where ``code`` is registered in the loading process."""
     return b"\x80\x02\x82" + bytes([code]) + b"X\x02\x00\x00\x00id\x85R."
+
+
+# -- other formats ------------------------------------------------------------------------------------------
+def zip_seeds() -> list[bytes]:
+    import numpy as np
+    import torch
+
+    out = []
+    for obj in ({"w": torch.ones(3)}, torch.nn.Linear(2, 2), [torch.zeros(2, dtype=torch.int8)]):
+        buf = io.BytesIO()
+        torch.save(obj, buf)
+        out.append(buf.getvalue())
+    buf = io.BytesIO()
+    np.savez(buf, a=np.arange(4), b=np.array([{"x": 1}], dtype=object))
+    out.append(buf.getvalue())
+    return out
+
+
+def npy_seeds() -> list[bytes]:
+    import numpy as np
+
+    out = []
+    for arr in (np.arange(6, dtype="<i4").reshape(2, 3), np.array(["a", "bc"]), np.array([1, None], dtype=object),
+                np.zeros(2, dtype=[("a", "i4"), ("b", "f8", (2,))])):
+        buf = io.BytesIO()
+        np.save(buf, arr, allow_pickle=True)
+        out.append(buf.getvalue())
+    return out
+
+
+def joblib_seeds() -> list[bytes]:
+    import joblib
+    import numpy as np
+
+    out = []
+    for compress in (0, ("zlib", 3), ("gzip", 3), ("bz2", 3), ("xz", 3), ("lzma", 3)):
+        buf = io.BytesIO()
+        joblib.dump({"a": np.arange(10.0), "b": [np.ones(3, dtype=np.int8)], "c": "x"}, buf, compress=compress)
+        out.append(buf.getvalue())
+    return out
+
+
+def protobuf_seeds() -> list[bytes]:
+    seeds = sorted(Path(__file__).parents[1].glob("data/**/saved_model.pb"))
+    out = [p.read_bytes() for p in seeds[:4]]
+    # A minimal SavedModel: meta_graphs { graph_def { node { name: "r" op: "ReadFile" } } }
+    node = b"\x0a\x01r" + b"\x12\x08ReadFile"
+    graph = b"\x0a" + bytes([len(node)]) + node
+    meta = b"\x12" + bytes([len(graph)]) + graph
+    out.append(b"\x08\x01" + b"\x12" + bytes([len(meta)]) + meta)
+    return out
+
+
+def keras_seeds() -> list[bytes]:
+    init = {"module": "keras.initializers", "class_name": "GlorotUniform", "config": {}}
+    dense = {"module": "keras.layers", "class_name": "Dense",
+             "config": {"units": 2, "activation": "relu", "kernel_initializer": init}}
+    lam = {"module": "keras.layers", "class_name": "Lambda",
+           "config": {"function": {"class_name": "__lambda__", "config": {"code": "4wEAAAAAAAAA"}}}}
+    config = {"class_name": "Sequential", "config": {"name": "s", "layers": [dense, lam]}}
+    return [json.dumps(config).encode()]
 
 
 # -- mutators --------------------------------------------------------------------------------------------

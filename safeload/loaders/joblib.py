@@ -32,7 +32,7 @@ from safeload._source import view_of_file
 from safeload.exceptions import UnsafePickleError
 from safeload.loaders._common import audit, guard_buffer, policy_for, real_loader
 from safeload.policy import Policy
-from safeload.scanners.compressed import decompress, scan_decompressed
+from safeload.scanners.compressed import decompress, drop_pages, scan_decompressed
 from safeload.severity import Severity
 
 __all__ = ["joblib_load", "safe_joblib_load"]
@@ -117,6 +117,7 @@ def _load_compressed(data: Any, method: str, *, label: str, path: str | None, fi
         audit(result, policy, "joblib.load", allowed)
         if not allowed:
             raise UnsafePickleError(result, policy.threshold, "joblib.load")
+        drop_pages(out.data)  # scanned: let the unpickler's objects, not our mapping, use the memory
         if mmap_mode is not None:
             warnings.warn(f'mmap_mode "{mmap_mode}" is not compatible with compressed file {filename}. '
                           f'"{mmap_mode}" flag will be ignored.', stacklevel=4)

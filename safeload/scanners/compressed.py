@@ -30,11 +30,12 @@ from typing import IO, Any
 from safeload._context import LimitExceeded, ScanContext
 from safeload._sniff import Format, sniff
 
-__all__ = ["Decompressed", "decompress", "detect", "scan_compressed", "scan_decompressed"]
+__all__ = ["Decompressed", "decompress", "detect", "drop_pages", "scan_compressed", "scan_decompressed"]
 
 _CHUNK_IN = 1 << 20            # compressed bytes fed per step
 _CHUNK_OUT = 8 << 20           # decompressed bytes produced per step (bounded memory)
 _RATIO_FLOOR = 64 << 20        # ratios only matter once the output is large enough to hurt
+_DROP_EVERY = 32 << 20         # unmap consumed pages of mapped input this often
 _ZF_PREFIX = b"ZF"
 _ZF_HEADER = 2 + 19            # "ZF" + hex(2**64) length, left-justified (joblib < 0.10)
 
@@ -162,12 +163,16 @@ def decompress(data: Any, method: str, limits: Any, *,
             sink.write(out)
 
         pos = start
+        dropped = 0
         stream = _Stream(method)
         stream_start = pos
         try:
             while True:
                 chunk = bytes(view[pos:pos + _CHUNK_IN])
                 pos += len(chunk)
+                if pos - dropped >= _DROP_EVERY:
+                    drop_pages(data, stream_start if method in _MULTI_STREAM else pos - _CHUNK_IN)
+                    dropped = pos
                 try:
                     out = stream.feed(chunk, _CHUNK_OUT)
                 except errors:
@@ -205,6 +210,7 @@ def decompress(data: Any, method: str, limits: Any, *,
         except errors as exc:
             error = f"corrupt {method} stream after {total} decompressed bytes: {type(exc).__name__}: {exc}"
         view.release()
+        drop_pages(data)  # the compressed input was read once; do not keep its pages mapped
         sink.flush()
         if sink.tell() == 0:
             yield Decompressed(b"", 0, method, complete, error, trailing, limited)
@@ -216,6 +222,20 @@ def decompress(data: Any, method: str, limits: Any, *,
                                sink)
         finally:
             mapped.close()
+
+
+def drop_pages(data: Any, upto: int | None = None) -> None:
+    """Unmap the resident pages of a read-only file mapping we are done reading (they stay in the page cache).
+
+    Memory-mapped input counts toward the process's resident size once touched; a loader that goes on to
+    build large objects should not also hold the pages of bytes it has finished scanning.
+    """
+    if isinstance(data, mmap.mmap) and hasattr(mmap, "MADV_DONTNEED"):
+        with contextlib.suppress(OSError, ValueError):
+            if upto is None:
+                data.madvise(mmap.MADV_DONTNEED)
+            elif upto >= mmap.PAGESIZE:
+                data.madvise(mmap.MADV_DONTNEED, 0, upto - upto % mmap.PAGESIZE)
 
 
 def _zf_header_error(data: Any) -> str | None:

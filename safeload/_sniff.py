@@ -11,7 +11,7 @@ import io
 import pickletools
 import warnings
 
-__all__ = ["Format", "find_zip_end", "looks_like_pickle", "sniff"]
+__all__ = ["Format", "also_formats", "find_zip_end", "hdf5_offset", "looks_like_pickle", "sniff"]
 
 
 class Format(enum.StrEnum):
@@ -74,6 +74,30 @@ def looks_like_pickle(data: bytes | memoryview) -> bool:
     return False
 
 
+def hdf5_offset(data: bytes | memoryview) -> int:
+    """Offset of the HDF5 superblock signature (0, or a power of two from 512, as the HDF5 spec allows), or -1."""
+    offset = 0
+    while offset + 8 <= len(data):
+        if bytes(data[offset:offset + 8]) == _HDF5_MAGIC:
+            return offset
+        offset = 512 if offset == 0 else offset * 2
+    return -1
+
+
+def also_formats(data: bytes | memoryview, primary: Format) -> list[Format]:
+    """Other formats the same bytes are valid as (polyglots): each must be scanned too.
+
+    A pickle with a zip appended (pickle.load reads the front, zip readers the back, THREATS C16), and an
+    HDF5 file whose user block holds another format (h5py finds the superblock at 512, 1024, ...).
+    """
+    extra: list[Format] = []
+    if primary is not Format.ZIP and find_zip_end(data) >= 0:
+        extra.append(Format.ZIP)
+    if primary is not Format.HDF5 and hdf5_offset(data) >= 0:
+        extra.append(Format.HDF5)
+    return extra
+
+
 def find_zip_end(data: bytes | memoryview) -> int:
     """Offset of the zip end-of-central-directory record within the last 64 KiB + 22 bytes, or -1."""
     tail_start = max(0, len(data) - (65535 + 22))
@@ -95,9 +119,8 @@ def sniff(data: bytes | memoryview, name: str | None = None) -> Format:
         return Format.LFS_POINTER
     if looks_like_pickle(data):
         return Format.PICKLE
-    for offset in (0, 512, 1024, 2048):
-        if bytes(data[offset:offset + 8]) == _HDF5_MAGIC:
-            return Format.HDF5
+    if hdf5_offset(data) >= 0:
+        return Format.HDF5
     if head.startswith(b"\x1f\x8b"):
         return Format.GZIP
     if head.startswith(b"BZh") and len(head) > 3 and head[3:4].isdigit():

@@ -178,9 +178,11 @@ def _as_bool(value: Any, key: str) -> bool:
     return parse_bool(str(value), key)
 
 
-def _file_config(cwd: str) -> Config:
-    """Config file and defaults only (the environment is applied by the caller, asymmetrically)."""
-    return load_config(start=cwd, environ={})
+def _file_config(cwd: str, env: Mapping[str, str]) -> Config:
+    """Config file, defaults and ``SAFELOAD_<LIMIT>`` variables; the threshold and trust from the environment
+    are applied by the caller, asymmetrically."""
+    limit_vars = {f"{ENV_PREFIX}{f.name.upper()}" for f in fields(Limits)}
+    return load_config(start=cwd, environ={k: v for k, v in env.items() if k in limit_vars})
 
 
 def resolve_policy(threshold: Severity | str | None = None, trusted: Iterable[str] | str | None = None,
@@ -194,7 +196,7 @@ def resolve_policy(threshold: Severity | str | None = None, trusted: Iterable[st
     """
     env = os.environ if environ is None else environ
     base = policy if policy is not None else (
-        _file_config(os.getcwd()).policy() if use_config_file else Policy())
+        _file_config(os.getcwd(), env).policy() if use_config_file else Policy())
     explicit: Severity | None = Severity.parse(threshold) if threshold is not None else (
         policy.threshold if policy is not None else None)
     level = explicit if explicit is not None else base.threshold

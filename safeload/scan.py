@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from safeload._context import LimitExceeded, ScanContext
-from safeload._sniff import Format, find_zip_end, sniff
+from safeload._sniff import Format, also_formats, sniff
 from safeload._source import describe, view_of_file
 from safeload.config import resolve_policy
 from safeload.findings import ScanResult
@@ -99,12 +99,12 @@ def scan_buffer(data: Any, ctx: ScanContext, *, name: str | None = None) -> None
         return
     try:
         scanner(data, ctx)
-        if fmt is Format.PICKLE and find_zip_end(data) >= 0:
-            # Pickle + appended zip (THREATS C16): pickle.load runs the front, zip readers see the back.
-            ctx.add("SL206", "the file is both a pickle (at the start) and a zip archive (at the end)")
-            zip_scanner = get_scanner(Format.ZIP)
-            if zip_scanner is not None:
-                zip_scanner(data, ctx)
+        for other in also_formats(data, fmt):
+            # Polyglots: different loaders read different parts of the same bytes; scan every reading.
+            ctx.add("SL206", f"the file is both {fmt.value} and {other.value}", subject=other.value)
+            other_scanner = get_scanner(other)
+            if other_scanner is not None:
+                other_scanner(data, ctx)
     except LimitExceeded as exc:
         ctx.add_limit(exc)
     except Exception as exc:

@@ -329,8 +329,6 @@ def test_bytes_after_stop_are_reported() -> None:
     ("MAX_MEMO", "1000", b"\x80\x04N" + b"\x94" * 2000 + b".", "SL011"),
     ("MAX_NESTING", "1", _nest(b"\x80\x02N.", 2), "SL013"),
 ])
-@pytest.mark.xfail(strict=True, reason="resolve_policy ignores SAFELOAD_MAX_* (config._file_config uses environ={}); "
-                   "reported to the lead")
 def test_limits_from_environment(monkeypatch: pytest.MonkeyPatch, name: str, value: str, data: bytes,
                                  rule_id: str) -> None:
     monkeypatch.setenv(f"SAFELOAD_{name}", value)

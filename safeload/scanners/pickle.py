@@ -812,6 +812,8 @@ class PickleWalker:
                         self._flag("SL114", "PROTO opcode in the middle of a stream", offset=start)
                     res.protocol = proto
                 elif op == 0x2E:  # STOP
+                    if len(memo) > max_memo:
+                        raise LimitExceeded("SL011", f"memo larger than {max_memo} entries")
                     res.value = stack.pop() if stack else None
                     res.end = pos
                     res.complete = True

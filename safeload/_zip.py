@@ -359,7 +359,7 @@ class _Reader:
                              offset=0)
         while 0 <= pos <= self.n - 30:
             nxt = self._local_entry(pos, limit)
-            if nxt is None:
+            if nxt is None or nxt <= pos:  # no progress: sizes from a corrupt header (already reported)
                 break
             if nxt <= self.n - 4 and bytes(self.data[nxt:nxt + 4]) == _LOCAL:
                 pos = nxt

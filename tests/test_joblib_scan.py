@@ -394,3 +394,23 @@ def test_wrapper_build_inside_a_frame_blocks(tmp_path: Path) -> None:
     path.write_bytes(framed)
     with pytest.raises(UnsafeModelError):
         joblib_load(path)
+
+
+def test_hidden_opcodes_in_crafted_padding_found_for_plain_pickle(tmp_path: Path, marker: Any) -> None:
+    """A padding-length byte that is also an opcode (0x8c: 140 bytes of 'padding') hides a payload from
+    genops-style readers of the joblib layout; pickle.load executes it."""
+    command = marker.shell.encode()
+    assert len(command) < 120
+    body = b"\x00" + b"cos\nsystem\n" + b"\x8c" + bytes([len(command)]) + command + b"\x85R0"
+    padding = b"\x8c" + body.ljust(140, b"N")
+    state = {"subclass": np.ndarray, "shape": (2,), "order": "C", "dtype": np.dtype("f8"), "allow_mmap": False,
+             "numpy_array_alignment_bytes": 16}
+    path = tmp_path / "padding.joblib"
+    path.write_bytes(_wrapper_pickle(state, padding + b"\0" * 16, [1]))
+    result = safeload.scan(path)
+    assert result.max_severity == Severity.CRITICAL, result.findings
+    with pytest.raises(UnsafeModelError):
+        joblib_load(path)
+    with pytest.raises(UnsafeModelError), open(path, "rb") as handle:
+        safeload.pickle_load(handle)
+    assert not marker.exists()

@@ -116,10 +116,11 @@ def _array_hook(walker: PickleWalker, call: Call, state: Any, pos: int) -> int:
                 f"of the data ({max(0, n - pos)} bytes left)", offset=start)
         return n
     if not walker.__dict__.get("_joblib_plain_checked"):
-        # pickle.load stops at the first raw region unless its bytes read as opcodes (no padding byte):
-        # only the first array of a buffer decides whether a plain reading goes further.
+        # pickle.load stops at the first raw region unless its first byte (joblib's padding length, 1-16,
+        # or the array data when there is no padding) reads as an opcode: only the first array of a buffer
+        # decides whether a plain reading goes further.
         walker.__dict__["_joblib_plain_checked"] = True
-        if nbytes and pos == start and data[start] >= _FIRST_OPCODE:
+        if data[start] >= _FIRST_OPCODE:
             _plain_reading(walker)
     ctx.add("SL301", "joblib inline numpy arrays (skipped by length, not read)", subject="joblib-inline-array",
             offset=start)

@@ -414,3 +414,25 @@ def test_hidden_opcodes_in_crafted_padding_found_for_plain_pickle(tmp_path: Path
     with pytest.raises(UnsafeModelError), open(path, "rb") as handle:
         safeload.pickle_load(handle)
     assert not marker.exists()
+
+
+def test_under_the_import_hook(tmp_path: Path, marker: Any) -> None:
+    """With joblib.load and numpy.load patched, the safe loaders still reach the real ones (no recursion),
+    and joblib's own internal numpy.load of an old-format companion file goes through the scan too."""
+    clean = tmp_path / "clean.joblib"
+    joblib.dump({"w": np.arange(6.0), "n": [1, 2]}, clean, compress=3)
+    evil = tmp_path / "evil.joblib"
+    joblib.dump({"w": np.ones(3), "z": Touch(marker.shell)}, evil)
+    old = tmp_path / "old.pkl"
+    old.write_bytes(_nd_wrapper_pickle("old.pkl_01.npy"))
+    np.save(tmp_path / "old.pkl_01.npy", np.arange(4))
+    with safeload.patched(targets=["joblib", "numpy"]):
+        assert joblib.load(clean)["n"] == [1, 2]
+        assert safeload.joblib_load(clean)["n"] == [1, 2]
+        with pytest.raises(UnsafeModelError):
+            joblib.load(evil)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            np.testing.assert_array_equal(joblib.load(old)[0], np.arange(4))
+        np.testing.assert_array_equal(np.load(tmp_path / "old.pkl_01.npy"), np.arange(4))
+    assert not marker.exists()

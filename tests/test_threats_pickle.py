@@ -239,3 +239,25 @@ def test_ext_code_registered_in_this_process_is_resolved(marker: Marker) -> None
         assert any(f.subject == "os.system" and f.severity == C for f in result.findings)
     finally:
         copyreg.remove_extension("os", "system", 0x3FF0)
+
+
+def test_keras_config_alone_and_every_duplicate_copy_is_scanned() -> None:
+    import io
+    import json
+    import warnings
+    import zipfile
+
+    evil = {"class_name": "Sequential", "config": {"layers": [{"class_name": "Dense", "config": {
+        "units": 1, "kernel_initializer": {"module": "builtins", "class_name": "exec", "config": {}}}}]}}
+    only_config = io.BytesIO()
+    with zipfile.ZipFile(only_config, "w") as archive:
+        archive.writestr("config.json", json.dumps(evil))
+    assert safeload.scan(only_config.getvalue()).max_severity == C
+    duplicate = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # zipfile warns about the duplicate name
+        with zipfile.ZipFile(duplicate, "w") as archive:
+            archive.writestr("config.json", json.dumps({"class_name": "Sequential", "config": {"layers": []}}))
+            archive.writestr("metadata.json", "{}")
+            archive.writestr("config.json", json.dumps(evil))
+    assert safeload.scan(duplicate.getvalue()).max_severity == C

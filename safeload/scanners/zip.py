@@ -290,7 +290,7 @@ def scan_zip(data: Any, ctx: ScanContext) -> None:
         return
     scan.run()
     names = {n for e in archive for n in e.names}
-    if {"config.json", "metadata.json"} <= names:
+    if "config.json" in names:  # Keras reads config.json alone (it never needs metadata.json)
         _keras_handoff(archive, ctx)
     ctx.add("SL207", f"zip archive, {len(archive.entries)} member(s)"
             + (f", torch prefix {sorted(scan.prefixes)[0]!r}" if scan.prefixes else ""),
@@ -310,21 +310,21 @@ def _scan_prefix(data: Any, start: int, ctx: ScanContext) -> None:
 
 def _keras_handoff(archive: ZipArchive, ctx: ScanContext) -> None:
     """A Keras v3 archive: its ``config.json`` names the classes and functions Keras will import."""
-    entry = next((e for e in archive if "config.json" in e.names), None)
-    if entry is None:
-        return
     try:
-        content = archive.read(entry, ctx, "config.json")
-    except (ZipLimit, ValueError, zlib.error):
+        from safeload.scanners.keras import scan_keras_config
+    except (ImportError, AttributeError) as exc:
+        ctx.add("SL005", f"the Keras config scanner is unavailable ({exc}); config.json was not checked",
+                subject="keras-config")
         return
-    config = bytes(content)
-    if isinstance(content, memoryview):
-        content.release()
-    with ctx.inside("config.json"):
+    # Every copy: with duplicate names Keras (like zipfile) reads the last one, scanners often the first.
+    for copy, entry in enumerate(e for e in archive if "config.json" in e.names):
         try:
-            from safeload.scanners.keras import scan_keras_config
-        except (ImportError, AttributeError) as exc:
-            ctx.add("SL005", f"the Keras config scanner is unavailable ({exc}); config.json was not checked",
-                    subject="keras-config")
-            return
-        scan_keras_config(config, ctx)
+            content = archive.read(entry, ctx, "config.json")
+        except (ZipLimit, ValueError, zlib.error):
+            ctx.add("SL002", "config.json could not be read from the archive", subject="config.json")
+            continue
+        config = bytes(content)
+        if isinstance(content, memoryview):
+            content.release()
+        with ctx.inside("config.json" if copy == 0 else f"config.json#{copy + 1}"):
+            scan_keras_config(config, ctx)

@@ -26,7 +26,10 @@ def interleaved(funcs: dict[str, Callable[[], object]], runs: int) -> dict[str, 
 
 def peak_rss_mb(code: str) -> float:
     """Peak RSS (MiB) of a fresh interpreter running ``code`` (which should import what it needs)."""
-    wrapper = code + "\nimport resource, json\nprint(json.dumps(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))\n"
+    # VmHWM, not ru_maxrss: Linux carries ru_maxrss across fork+exec, so it would report the parent's size.
+    wrapper = code + (
+        "\nimport json\nhwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM:')][0]\n"
+        "print(json.dumps(int(hwm.split()[1])))\n")
     out = subprocess.run([sys.executable, "-c", wrapper], capture_output=True, text=True, check=True, cwd=REPO)
     return float(json.loads(out.stdout.strip().splitlines()[-1])) / 1024.0
 

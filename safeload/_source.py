@@ -31,7 +31,7 @@ class SourceView:
 
 def describe(source: object) -> str:
     if isinstance(source, str | os.PathLike):
-        return os.fspath(source)  # type: ignore[arg-type]
+        return os.fspath(source)
     name = getattr(source, "name", None)
     if isinstance(name, str):
         return name

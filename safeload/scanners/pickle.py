@@ -86,7 +86,7 @@ class Call:
         self.args = args
         self.offset = offset
         self.state: Any = None
-        self.data: bytes | memoryview | None = None   # decoded bytes, for transforms and BytesIO
+        self.data: bytes | bytearray | memoryview | None = None  # decoded bytes, for transforms and BytesIO
         self.partial_of: Any = None
         self.builtin_method = False
         self.danger: Severity | None = None            # severity of what produced this object
@@ -254,7 +254,7 @@ class PickleWalker:
 
     # ------------------------------------------------------------------------------------------------
     # calls and mutations
-    def _payload(self, value: Any) -> bytes | memoryview | None:
+    def _payload(self, value: Any) -> bytes | bytearray | memoryview | None:
         if isinstance(value, bytes | bytearray):
             return value
         if isinstance(value, BigBytes):
@@ -268,13 +268,13 @@ class PickleWalker:
             return None
         return None
 
-    def _scan_nested(self, payload: bytes | memoryview, label: str, offset: int) -> None:
+    def _scan_nested(self, payload: bytes | bytearray | memoryview, label: str, offset: int) -> None:
         from safeload.scan import scan_buffer  # the dispatcher imports this module
 
         with self.ctx.inside(f"{label}@{offset}", nested=True):
             scan_buffer(payload, self.ctx)
 
-    def _decode(self, name: str, args: tuple[Any, ...]) -> bytes | memoryview | None:
+    def _decode(self, name: str, args: tuple[Any, ...]) -> bytes | bytearray | memoryview | None:
         if not args:
             return None
         raw = self._payload(args[0])
@@ -913,7 +913,7 @@ class PickleWalker:
                     line = _readline(data, pos, start)
                     pos += len(line) + 1
                     try:
-                        idx = int(line)
+                        idx = int(line.split(b"\0", 1)[0])
                     except ValueError:
                         raise ParseError(f"bad memo index {short_repr(line)}", start) from None
                     if op == 0x67:
@@ -931,7 +931,7 @@ class PickleWalker:
                 elif op == 0x49:  # INT
                     raw_line = _readline(data, pos, start)
                     pos += len(raw_line) + 1
-                    line = raw_line.strip()
+                    line = raw_line.split(b"\0", 1)[0].strip()  # the C unpickler stops at a NUL (strtol)
                     if line == b"00":
                         append(False)
                     elif line == b"01":
@@ -944,7 +944,7 @@ class PickleWalker:
                 elif op == 0x4C:  # LONG (text)
                     line = _readline(data, pos, start)
                     pos += len(line) + 1
-                    text = line.strip().rstrip(b"L")
+                    text = line.split(b"\0", 1)[0].strip().rstrip(b"L")
                     try:
                         append(int(text) if len(text) <= 10000 else Opaque("huge int"))
                     except ValueError:
@@ -953,7 +953,7 @@ class PickleWalker:
                     line = _readline(data, pos, start)
                     pos += len(line) + 1
                     try:
-                        append(float(line))
+                        append(float(line.split(b"\0", 1)[0]))
                     except ValueError:
                         raise ParseError(f"bad FLOAT {short_repr(line)}", start) from None
                 elif op == 0x53:  # STRING (quoted, escaped)

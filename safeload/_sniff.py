@@ -9,6 +9,7 @@ from __future__ import annotations
 import enum
 import io
 import pickletools
+import re
 import warnings
 
 __all__ = ["Format", "also_formats", "find_zip_end", "hdf5_offset", "looks_like_pickle", "sniff"]
@@ -41,6 +42,7 @@ _PROBE_OPCODES = 16
 _PICKLE_START = set(b"(c]})NILFSVldKJMGUTXiPBCg\x88\x89\x8a\x8b\x8c\x93.")
 # Opcodes that call: a stream that reaches one before it breaks has already run code.
 _CALLING = frozenset({"INST", "OBJ", "REDUCE", "NEWOBJ", "NEWOBJ_EX"})
+_NUL_SUFFIX = re.compile(rb"([ILFgp][-+.0-9A-Za-z]*)\x00[^\n]*\n")
 
 
 def looks_like_pickle(data: bytes | memoryview) -> bool:
@@ -70,6 +72,12 @@ def looks_like_pickle(data: bytes | memoryview) -> bool:
         # prefix cut at the end of the data (the pure-Python unpickler reads a last line without newline).
         if called or (count and stream.tell() >= len(window) and len(data) <= _PROBE_WINDOW):
             return True
+        if count < _PROBE_OPCODES // 2 and b"\0" in window:
+            # The C unpickler stops INT/LONG/FLOAT/GET/PUT arguments at a NUL (strtol), pickletools does not:
+            # probe again with what follows such a NUL on its line removed.
+            lenient = _NUL_SUFFIX.sub(rb"\1\n", window)
+            if lenient != window:
+                return looks_like_pickle(lenient)
         return count >= _PROBE_OPCODES // 2 and len(data) > _PROBE_WINDOW
     return False
 

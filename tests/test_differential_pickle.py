@@ -139,6 +139,12 @@ TRICKY: dict[str, bytes] = {
     "inst_line_cut_at_eof": b"(S'id'\niposix\nsystemX",
     "global_line_cut_at_eof": b"\x80\x02(X\x02\x00\x00\x00idcposix\nsystemX",
     "after_stop_garbage": b"\x80\x02cos\nsystem\nX\x02\x00\x00\x00id\x85R.\xff\xfe",
+    # The C unpickler stops reading INT/LONG/FLOAT/GET/PUT arguments at a NUL byte (strtol and friends).
+    "int_nul_suffix": b"I1\x00junk\n0cos\nsystem\n(S'id'\ntR.",
+    "long_nul_suffix": b"L5\x00junk\n0cos\nsystem\n(S'id'\ntR.",
+    "float_nul_suffix": b"F1.5\x00junk\n0cos\nsystem\n(S'id'\ntR.",
+    "get_put_nul_suffix": b"cos\nsystem\np0\x00x\n0g0\x00y\n(S'id'\ntR.",
+    "nul_suffix_then_third_stream": b"K\x01.I2\x00\x00O8\n.\x80\x02cos\nsystem\nX\x02\x00\x00\x00id\x85R.",
     # Dotted names, py2 names, computed names.
     "dotted_name": b"\x80\x04" + _s("pathlib") + _s("os.system") + b"\x93" + _s("id") + b"\x85R.",
     "py2_name": b"c__builtin__\neval\n(S'1'\ntR.",

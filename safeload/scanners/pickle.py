@@ -521,8 +521,10 @@ class PickleWalker:
                 start = pos
                 if frame_end >= 0:
                     if start > frame_end:
+                        # CRITICAL: reading a file, the C unpickler drops a straddling text line's in-frame part
+                        # (`cx|os\nsystem\n` is os.system to it, xos.system here): it can hide any call.
                         self._flag("SL113", f"an opcode straddles the end of the FRAME ending at {frame_end}",
-                                   offset=start)
+                                   offset=start, severity=Severity.CRITICAL)
                         frame_end = -1
                     elif start == frame_end:
                         frame_end = -1

@@ -75,7 +75,7 @@ def looks_like_pickle(data: bytes | memoryview) -> bool:
         if count < _PROBE_OPCODES // 2 and b"\0" in window:
             # The C unpickler stops INT/LONG/FLOAT/GET/PUT arguments at a NUL (strtol), pickletools does not:
             # probe again with what follows such a NUL on its line removed.
-            lenient = _NUL_SUFFIX.sub(rb"\1\n", window)
+            lenient = _NUL_SUFFIX.sub(lambda m: m.group(1) + (b"0\n" if len(m.group(1)) == 1 else b"\n"), window)
             if lenient != window:
                 return looks_like_pickle(lenient)
         return count >= _PROBE_OPCODES // 2 and len(data) > _PROBE_WINDOW

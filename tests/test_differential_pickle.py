@@ -144,6 +144,7 @@ TRICKY: dict[str, bytes] = {
     "after_stop_garbage": b"\x80\x02cos\nsystem\nX\x02\x00\x00\x00id\x85R.\xff\xfe",
     # The C unpickler stops reading INT/LONG/FLOAT/GET/PUT arguments at a NUL byte (strtol and friends).
     "int_nul_suffix": b"I1\x00junk\n0cos\nsystem\n(S'id'\ntR.",
+    "int_empty_nul": b"I\x00junk\n0cos\nsystem\n(S'id'\ntR.",
     "long_nul_suffix": b"L5\x00junk\n0cos\nsystem\n(S'id'\ntR.",
     "float_nul_suffix": b"F1.5\x00junk\n0cos\nsystem\n(S'id'\ntR.",
     "get_put_nul_suffix": b"cos\nsystem\np0\x00x\n0g0\x00y\n(S'id'\ntR.",

@@ -934,6 +934,8 @@ class PickleWalker:
                     raw_line = _readline(data, pos, start)
                     pos += len(raw_line) + 1
                     line = raw_line.split(b"\0", 1)[0].strip()  # the C unpickler stops at a NUL (strtol)
+                    if not line and b"\0" in raw_line:
+                        line = b"0"  # strtol("") is 0 and the NUL ends it: the C unpickler reads 0
                     if line == b"00":
                         append(False)
                     elif line == b"01":

@@ -988,10 +988,15 @@ class PickleWalker:
                 else:
                     raise ParseError(f"invalid opcode 0x{op:02x}", start)
 
-        except (ParseError, LimitExceeded):
+        except LimitExceeded:
             raise
-        except (IndexError, KeyError, struct.error, ValueError, TypeError, UnicodeDecodeError, OverflowError,
-                AttributeError) as exc:
+        except (ParseError, IndexError, KeyError, struct.error, ValueError, TypeError, UnicodeDecodeError,
+                OverflowError, AttributeError) as exc:
+            if 0 <= frame_end < pos:  # the failing opcode crossed a FRAME end: the C unpickler reads it otherwise
+                self._flag("SL113", f"an opcode crossing the end of the FRAME ending at {frame_end} does not parse",
+                           offset=start, severity=Severity.CRITICAL)
+            if isinstance(exc, ParseError):
+                raise
             raise ParseError(f"{type(exc).__name__}: {short_repr(str(exc), 120)}", start) from None
 
 

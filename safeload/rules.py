@@ -258,7 +258,8 @@ _ALL: tuple[Rule, ...] = (
         _H,
         "A FRAME whose boundary splits an opcode or overruns the data.",
         "The C and Python unpicklers read such streams differently (python/cpython#154848); "
-        "real picklers never write them.",
+        "real picklers never write them. Ranked CRITICAL when an opcode crosses the frame end: reading a file, "
+        "the C unpickler then sees a different opcode there, which can hide any call.",
         _P,
     ),
     Rule(

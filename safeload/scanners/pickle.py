@@ -508,16 +508,14 @@ class PickleWalker:
         memo: dict[int, Any] = {}
         append = stack.append
         frame_end = -1
+        check_every = _CHECK_EVERY
         count = 0
         budget = limits.max_opcodes - self.total_opcodes
         start = pos
 
         # No closures over pos/stack here: cell variables would slow every opcode down.
         try:
-            while True:
-                if pos >= n:
-                    res.end = pos
-                    raise ParseError("truncated: stream ended without STOP", pos)
+            while True:  # the end of the data shows up as IndexError on data[pos] (handled below)
                 start = pos
                 if frame_end >= 0:
                     if start > frame_end:
@@ -531,7 +529,7 @@ class PickleWalker:
                 op = data[pos]
                 pos += 1
                 count += 1
-                if not count & _CHECK_EVERY:
+                if not count & check_every:
                     res.end = start
                     res.opcodes = count
                     if count > budget:
@@ -997,6 +995,9 @@ class PickleWalker:
                            offset=start, severity=Severity.CRITICAL)
             if isinstance(exc, ParseError):
                 raise
+            if start >= n:
+                res.end = start
+                raise ParseError("truncated: stream ended without STOP", start) from None
             raise ParseError(f"{type(exc).__name__}: {short_repr(str(exc), 120)}", start) from None
 
 

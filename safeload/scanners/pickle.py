@@ -44,6 +44,7 @@ TORCH_LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
 _SMALL_BYTES = 1 << 16          # bytes up to this size are materialised; larger ones stay references
 _MAX_DECODED = 256 << 20        # cap on what the engine will decode itself to follow a payload
 _CHECK_EVERY = 0xFFFF
+_TENSOR_BUILDERS = ("torch._utils._rebuild", "torch._tensor._rebuild", "torch.storage.", "torch.nn.parameter.")
 
 _BUILTIN_TYPES = frozenset(f"builtins.{n}" for n in
                            "str bytes bytearray int float complex bool list dict tuple set frozenset".split())
@@ -459,6 +460,11 @@ class PickleWalker:
         if isinstance(target, Global):
             self._flag("SL109", f"{how} on {target.full}: the file modifies an imported object",
                        subject=target.full, offset=offset)
+        elif isinstance(target, Call) and (target.func_name or "").startswith(_TENSOR_BUILDERS):
+            # Writing into a tensor or storage while unpickling: no checkpoint does it, and it is how
+            # CVE-2026-24747 corrupted the heap under weights_only (THREATS D2).
+            self._flag("SL114", f"{how} writes into a tensor or storage rebuilt by {target.func_name}",
+                       severity=Severity.MEDIUM, subject=f"{how} on {target.func_name}", offset=offset)
 
     def _build(self, inst: Any, state: Any, offset: int, pos: int) -> int:
         if isinstance(inst, Global):

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
-__all__ = ["Buffer", "SourceView", "describe", "view_of_file"]
+__all__ = ["Buffer", "BufferFile", "SourceView", "describe", "view_of_file"]
 
 Buffer = bytes | bytearray | memoryview | mmap.mmap
 
@@ -80,3 +80,41 @@ def view_of_file(handle: IO[bytes]) -> Iterator[SourceView]:
     finally:
         if seekable:
             handle.seek(start)
+
+
+class BufferFile(io.RawIOBase):
+    """A read-only, seekable file over a buffer (bytes, mmap, memoryview) that copies only what is read.
+
+    For parsers that want a file object (h5py, tarfile, zipfile) over bytes already mapped for the scan.
+    """
+
+    def __init__(self, data: Any) -> None:
+        super().__init__()
+        self._view = memoryview(data).cast("B")
+        self._pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: len(self._view)}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def readinto(self, buffer: Any) -> int:
+        target = memoryview(buffer).cast("B")
+        chunk = self._view[self._pos:self._pos + len(target)]
+        target[:len(chunk)] = chunk
+        self._pos += len(chunk)
+        return len(chunk)
+
+    def close(self) -> None:
+        if not self.closed:
+            self._view.release()
+        super().close()

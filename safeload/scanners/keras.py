@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import io
 import json
 import re
 from collections.abc import Iterator
@@ -27,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from safeload._context import LimitExceeded, ScanContext
+from safeload._source import BufferFile
 from safeload.catalog.classify import classify
 from safeload.catalog.keras import (
     KERAS_DANGEROUS,
@@ -355,40 +355,6 @@ def _attr_text(value: Any) -> str | None:
         item = value.item() if getattr(value, "size", 0) == 1 else None
         return _attr_text(item)
     return str(value)
-
-
-class BufferFile(io.RawIOBase):
-    """A read-only, seekable file over a buffer (bytes or mmap) that copies only what is read."""
-
-    def __init__(self, data: Any) -> None:
-        super().__init__()
-        self._view = memoryview(data).cast("B")
-        self._pos = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._pos
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: len(self._view)}[whence]
-        self._pos = max(0, base + offset)
-        return self._pos
-
-    def readinto(self, buffer: Any) -> int:
-        target = memoryview(buffer).cast("B")
-        chunk = self._view[self._pos:self._pos + len(target)]
-        target[:len(chunk)] = chunk
-        self._pos += len(chunk)
-        return len(chunk)
-
-    def close(self) -> None:
-        self._view.release()
-        super().close()
 
 
 def _h5_attributes(data: Any) -> Iterator[tuple[str, str | None]]:

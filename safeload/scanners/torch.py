@@ -14,13 +14,13 @@ Security invariants:
 
 from __future__ import annotations
 
-import io
 import struct
 import tarfile
 from typing import Any
 
 from safeload._context import LimitExceeded, ScanContext
 from safeload._sniff import looks_like_pickle, sniff
+from safeload._source import BufferFile
 from safeload.severity import Severity
 
 __all__ = ["LEGACY_PROTOCOL", "continue_legacy", "scan_tar", "storage_element_size"]
@@ -126,41 +126,6 @@ def continue_legacy(walker: Any, first: Any, ctx: ScanContext) -> None:
 
 
 # -- legacy tar format ------------------------------------------------------------------------------------
-class _BufferFile(io.RawIOBase):
-    """A read-only, seekable file over a buffer (bytes, mmap, memoryview) without copying it."""
-
-    def __init__(self, data: Any) -> None:
-        super().__init__()
-        self._view = memoryview(data).cast("B")
-        self._pos = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        chunk = self._view[self._pos:self._pos + len(buffer)]
-        size = len(chunk)
-        memoryview(buffer).cast("B")[:size] = chunk
-        self._pos += size
-        return size
-
-    def seek(self, offset: int, whence: int = 0) -> int:
-        base = {0: 0, 1: self._pos, 2: len(self._view)}[whence]
-        self._pos = max(0, base + offset)
-        return self._pos
-
-    def tell(self) -> int:
-        return self._pos
-
-    def close(self) -> None:
-        if not self.closed:
-            self._view.release()
-        super().close()
-
-
 def _walk_records(data: Any, ctx: ScanContext, what: str, tensors: bool) -> None:
     """``storages``/``tensors`` members: a count pickle, then per record a pickle and a raw part."""
     from safeload.scanners.pickle import PickleWalker
@@ -215,7 +180,7 @@ def scan_tar(data: Any, ctx: ScanContext) -> None:
     from safeload.scanners.zip import SCANNED_MEMBER_FORMATS
 
     ctx.note_format("tar")
-    raw = _BufferFile(data)
+    raw = BufferFile(data)
     members: list[tuple[str, int, int]] = []
     try:
         with tarfile.open(fileobj=raw, mode="r:") as tar:  # the parser torch.load itself uses

@@ -2,13 +2,13 @@
 
 Run: ``.venv/bin/python benchmarks/bench_pickle.py [--quick]``. Inputs are generated in a temp dir.
 Prints, per case: plain load, safe load, their ratio (targets: opcode-dense <= 2.0, array-heavy <= 1.05),
-safeload scan-only time, and picklescan's scan time on the same file side by side.
+safeload's scan-only time and throughput, peak memory of a plain and a safe load (fresh processes), and the
+scan time of picklescan and fickling on the same file where they are installed (ratio to safeload's scan).
 """
 
 from __future__ import annotations
 
 import argparse
-import io
 import pickle
 import sys
 import tempfile
@@ -18,7 +18,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np
-from _common import interleaved, table
+from _common import interleaved, peak_rss_mb, table
+from _others import fickling_seconds, fmt, picklescan_seconds
 
 import safeload
 
@@ -32,18 +33,6 @@ def make_inputs(folder: Path, quick: bool) -> dict[str, Path]:
     paths["opcode-dense"].write_bytes(pickle.dumps(dense, protocol=4))
     paths["array-heavy"].write_bytes(pickle.dumps(arrays, protocol=4))
     return paths
-
-
-def picklescan_time(path: Path) -> float | None:
-    try:
-        from picklescan.scanner import scan_file_path
-    except ImportError:
-        return None
-    import time
-
-    start = time.perf_counter()
-    scan_file_path(str(path))
-    return time.perf_counter() - start
 
 
 def main() -> None:
@@ -67,16 +56,17 @@ def main() -> None:
                 return safeload.scan(p)
 
             medians = interleaved({"plain": plain, "safe": safe, "scan": scan_only}, runs)
-            ps = picklescan_time(path)
-            rows.append([case, f"{path.stat().st_size / 1e6:.1f}", medians["plain"], medians["safe"],
+            rss_plain = peak_rss_mb(f"import pickle\nobj = pickle.load(open({str(path)!r}, 'rb'))")
+            rss_safe = peak_rss_mb(f"import safeload\nobj = safeload.pickle_load(open({str(path)!r}, 'rb'))")
+            mb = path.stat().st_size / 1e6
+            rows.append([case, f"{mb:.1f}", medians["plain"], medians["safe"],
                          f"{medians['safe'] / medians['plain']:.2f}", medians["scan"],
-                         f"{path.stat().st_size / 1e6 / medians['scan']:.0f}",
-                         "n/a" if ps is None else f"{ps:.3f}",
-                         "n/a" if ps is None else f"{ps / medians['scan']:.1f}x"])
-    print(table(["case", "MB", "pickle.load s", "safe s", "ratio", "scan s", "scan MB/s", "picklescan s",
-                 "picklescan/scan"], rows))
+                         f"{mb / medians['scan']:.0f}", f"{rss_plain:.0f} / {rss_safe:.0f}",
+                         f"{rss_safe / rss_plain:.2f}",
+                         fmt(picklescan_seconds(path), medians["scan"]), fmt(fickling_seconds(path), medians["scan"])])
+    print(table(["case", "MB", "pickle.load s", "safe s", "ratio", "scan s", "scan MB/s", "peak RSS plain/safe MB",
+                 "RSS ratio", "picklescan s", "fickling s"], rows))
     print(f"\n(medians of {runs} interleaved runs; python {sys.version.split()[0]}; quick={opts.quick})")
-    _ = io
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -22,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import joblib
 import numpy as np
-from _common import REPO, interleaved, table
+from _common import interleaved, peak_rss_mb, table
 
 import safeload
 
@@ -43,19 +42,6 @@ def make_arrays(quick: bool) -> dict[str, np.ndarray]:
         "int_table": np.arange(rows * 256 * 2, dtype=np.int64).reshape(-1, 256),
         "fortran": np.asfortranarray(rng.standard_normal((rows, 256)).astype(np.float32)),
     }
-
-
-def peak_rss_mb(code: str) -> float:
-    """Peak RSS (MiB) of a fresh interpreter running ``code``, from ``VmHWM``.
-
-    ``ru_maxrss`` is not used: Linux keeps it across ``exec``, so a child forked from this (large) benchmark
-    process would report the parent's size.
-    """
-    wrapper = code + (
-        "\nfor line in open('/proc/self/status'):\n"
-        "    if line.startswith('VmHWM:'):\n        print(int(line.split()[1]))\n")
-    out = subprocess.run([sys.executable, "-c", wrapper], capture_output=True, text=True, check=True, cwd=REPO)
-    return float(out.stdout.strip().splitlines()[-1]) / 1024.0
 
 
 def picklescan_time(path: Path, runs: int) -> float | None:

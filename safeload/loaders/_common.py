@@ -23,7 +23,7 @@ from safeload.policy import Policy
 from safeload.scan import scan_buffer, scan_path
 from safeload.severity import Severity
 
-__all__ = ["ORIGINALS", "audit", "guard_buffer", "guard_path", "open_binary", "policy_for", "real_loader"]
+__all__ = ["ORIGINALS", "audit", "decide", "guard_buffer", "guard_path", "open_binary", "policy_for", "real_loader"]
 
 logger = logging.getLogger("safeload.loaders")
 
@@ -73,7 +73,8 @@ def audit(result: ScanResult, policy: Policy, loader: str, allowed: bool) -> Non
                        extra=fields)
 
 
-def _decide(ctx: ScanContext, policy: Policy, loader: str, error: type[UnsafeModelError]) -> ScanResult:
+def decide(ctx: ScanContext, policy: Policy, loader: str, error: type[UnsafeModelError]) -> ScanResult:
+    """Turn a finished scan into an audit record, then a refusal (``error``) or the result."""
     result = ctx.result()
     allowed = not result.blocking(policy.threshold)
     audit(result, policy, loader, allowed)
@@ -90,7 +91,7 @@ def guard_buffer(data: Any, label: str, policy: Policy, loader: str, *,
     ctx = ScanContext(policy, label, path=path)
     scan_buffer(data, ctx, name=name)
     ctx.started = started
-    return _decide(ctx, policy, loader, error)
+    return decide(ctx, policy, loader, error)
 
 
 def guard_path(path: str | os.PathLike[str], policy: Policy, loader: str, *,
@@ -101,7 +102,7 @@ def guard_path(path: str | os.PathLike[str], policy: Policy, loader: str, *,
     label = os.fspath(path)
     ctx = ScanContext(policy, label, path=label)
     scan_path(Path(label), ctx)
-    return _decide(ctx, policy, loader, error)
+    return decide(ctx, policy, loader, error)
 
 
 @contextlib.contextmanager

@@ -32,7 +32,7 @@ from safeload._sniff import Format, sniff
 from safeload._source import view_of_file
 from safeload.exceptions import UnsafeKerasModelError
 from safeload.findings import ScanResult
-from safeload.loaders._common import audit, guard_buffer, policy_for, real_loader
+from safeload.loaders._common import decide, guard_buffer, policy_for, real_loader
 from safeload.policy import Policy
 from safeload.scan import scan_buffer, scan_path
 from safeload.severity import Severity
@@ -42,7 +42,6 @@ __all__ = ["keras_load", "safe_keras_load", "tf_saved_model_load"]
 Threshold = Severity | str | None
 Trusted = Iterable[str] | str | None
 _PROC_FD = "/proc/self/fd"
-_HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 _TRUTHY = {"1", "y", "yes", "true", "on"}
 
 
@@ -122,42 +121,19 @@ def _scan_keras_zip_config(data: Any, ctx: ScanContext) -> None:
         scan_keras_config(config, ctx, facts=False)
 
 
-def _decide(ctx: ScanContext, policy: Policy, loader: str) -> ScanResult:
-    result = ctx.result()
-    allowed = not result.blocking(policy.threshold)
-    audit(result, policy, loader, allowed)
-    if not allowed:
-        raise UnsafeKerasModelError(result, policy.threshold, loader)
-    return result
-
-
-def _hdf5_offset(data: Any) -> int | None:
-    """Where libhdf5 would find a superblock: offset 0, then every power of two from 512 (user blocks)."""
-    offset = 0
-    while offset + 8 <= len(data):
-        if bytes(data[offset:offset + 8]) == _HDF5_MAGIC:
-            return offset
-        offset = 512 if offset == 0 else offset * 2
-    return None
-
-
 def _guard_file(data: Any, label: str, policy: Policy, loader: str) -> ScanResult:
-    """Scan by content, then also as Keras will read the file: its zip config.json, or an HDF5 superblock
-    that a by-content router missed (an HDF5 file whose user block starts like a zip, THREATS C16-style)."""
-    from safeload.scanners.keras import scan_h5
-
+    """Scan by content (polyglots included), then also as Keras will read the file: the config.json that
+    ``zipfile`` picks."""
     ctx = ScanContext(policy, label, path=label)
     scan_buffer(data, ctx, name=os.path.basename(label))
     fmt = sniff(data)
     try:
         if fmt is Format.ZIP:
             _scan_keras_zip_config(data, ctx)
-        if fmt is not Format.HDF5 and _hdf5_offset(data) is not None:
-            ctx.add("SL206", f"the file is both {fmt.value} and HDF5 (superblock at offset {_hdf5_offset(data)})")
-            scan_h5(data, ctx)
+        # An HDF5 superblock behind another format is already scanned by scan_buffer (polyglots).
     except LimitExceeded as exc:
         ctx.add_limit(exc)
-    return _decide(ctx, policy, loader)
+    return decide(ctx, policy, loader, UnsafeKerasModelError)
 
 
 def _guard_dir(label: str, policy: Policy, loader: str) -> ScanResult:
@@ -172,7 +148,7 @@ def _guard_dir(label: str, policy: Policy, loader: str) -> ScanResult:
         ctx.add_limit(exc)
     except OSError as exc:
         ctx.add("SL007", f"cannot read {label}: {exc.strerror or exc}")
-    return _decide(ctx, policy, loader)
+    return decide(ctx, policy, loader, UnsafeKerasModelError)
 
 
 def keras_load(filepath: str | os.PathLike[str], custom_objects: dict[str, Any] | None = None,

@@ -191,9 +191,11 @@ _ALL: tuple[Rule, ...] = (
     Rule(
         "SL105",
         "pickle-unknown-reference",
-        _L,
-        "A global outside the allowlist is imported but not called.",
-        "Importing a module runs its top-level code; the object itself is not called by the pickle.",
+        _M,
+        "A global outside the allowlist is imported and referenced, not called by the load itself.",
+        "Importing a module runs its top-level code, and a referenced class or function sits where code that "
+        "holds the loaded object may call it (a defaultdict factory, a stored callback). Nothing outside the "
+        "allowlist passes by default; trust it by name once you have reviewed it.",
         _P,
     ),
     Rule(
@@ -268,6 +270,16 @@ _ALL: tuple[Rule, ...] = (
         _L,
         "Opcodes real picklers do not emit in this position.",
         "Hand-crafted streams are a signal of tampering.",
+        _P,
+    ),
+    Rule(
+        "SL115",
+        "pickle-use-not-allowed",
+        _M,
+        "An allowlisted name is used in a way its allowlist entry does not permit.",
+        "Allowlist entries permit uses, not names: numpy.memmap may be allocated as an array subtype but not "
+        "called (that writes files); a name allowed to be referenced is not allowed to be handed to code that "
+        "calls it (a defaultdict factory, the function of a functools.partial, a rebuild helper's argument).",
         _P,
     ),
     # --- pytorch -----------------------------------------------------------------------------------------

@@ -4,6 +4,8 @@ An entry is permission for *uses*, not for a name: ``numpy.memmap`` may be alloc
 array (``_reconstruct``) but not called (``numpy.memmap(path, mode="w+")`` writes a file). ``Use.IMPORT`` and
 ``Use.REF`` are implied by every entry; any other use must be listed. ``invokes`` names the argument positions
 (ints) and keywords (strs) that calling the name may call: values passed there are *invoked* by it.
+``state_uses`` names keys of a dict BUILD state whose values the class's code uses in a known, narrower way than
+"may call it" (joblib's array wrapper only *allocates* its ``subclass`` with ``numpy._reconstruct``).
 
 Where entries come from, in increasing precedence:
 1. generated shards ``safeload/catalog/generated/<shard>.py`` written by ``python -m safeload.catalog._generate``
@@ -42,6 +44,7 @@ class Entry:
     invokes: tuple[int | str, ...] = ()
     note: str = ""
     origin: str = "reviewed"
+    state_uses: tuple[tuple[str, Use], ...] = ()  # BUILD dict-state keys whose value the class uses in a known way
 
     def permits(self, uses: Use) -> bool:
         return not (uses & ~(self.uses | Use.IMPORT | Use.REF))

@@ -69,13 +69,13 @@ CONTRACTS: dict[str, Contract] = {
     **_same("importlib.import_module importlib.__import__ builtins.__import__", Behaviour.IMPORT_MODULE,
             "returns the module named by its argument"),
     **_same("pkgutil.resolve_name", Behaviour.RESOLVE_NAME, "returns the object named by its argument"),
-    **_same("numpy.core._ufunc_reconstruct numpy._core._ufunc_reconstruct", Behaviour.UFUNC,
+    **_same("numpy.core._ufunc_reconstruct", Behaviour.UFUNC,
             "imports module and returns getattr(module, name); numpy pickles ufuncs as ('numpy', name)"),
     **_same("functools.partial", Behaviour.PARTIAL, "the partial calls func(*args, *call_args) when invoked; "
             "__setstate__((func, args, kwds, dict)) replaces all of them"),
     **_same("copyreg.__newobj__", Behaviour.NEWOBJ, "cls.__new__(cls, *args)"),
     **_same("sklearn.neighbors._kd_tree.newObj sklearn.neighbors._ball_tree.newObj "
-            "sklearn.neighbors._binary_tree.newObj sklearn.metrics._dist_metrics.newObj", Behaviour.NEWOBJ,
+            "sklearn.metrics._dist_metrics.newObj", Behaviour.NEWOBJ,
             "scikit-learn's Cython helper: def newObj(obj): return obj.__new__(obj)"),
     **_same("copyreg.__newobj_ex__", Behaviour.NEWOBJ_EX, "cls.__new__(cls, *args, **kwargs)"),
     **_same("copyreg._reconstructor", Behaviour.RECONSTRUCTOR,

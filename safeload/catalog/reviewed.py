@@ -92,13 +92,12 @@ for _core in ("numpy.core", "numpy._core"):
     _group(f"{_core}.numeric._frombuffer", PURE, "an array over a bytes buffer")
     _group(f"{_core}.records.recarray {_core}.records.record", DATA, "record arrays")
     _group(f"{_core}.numerictypes.float64", VALUE, "a scalar type")
-_group("numpy.core.multiarray._frombuffer", PURE, "an array over a bytes buffer")
 _group("numpy.ndarray numpy.dtype numpy.matrix numpy.matrixlib.defmatrix.matrix numpy.recarray numpy.record "
        "numpy.ma.core.MaskedArray numpy.ma.MaskedArray numpy.ma.core.MaskedConstant numpy.rec.recarray",
        DATA, "arrays: __array_finalize__/__setstate__ copy attributes and buffers")
 _group("numpy.core._internal._reconstruct", "INVOKE PASSED HASH",
        "the name numpy < 1.x pickles for the array rebuild helper (modelled like _reconstruct when called)")
-_group("numpy.memmap numpy.core.memmap.memmap numpy._core.memmap.memmap", ALLOC_ONLY,
+_group("numpy.memmap numpy._core.memmap.memmap", ALLOC_ONLY,
        "allocated by _reconstruct as an array subtype (memmap.__array_finalize__ copies attributes); calling "
        "it opens or creates a file and is denied")
 _group("numpy.random._pickle.__randomstate_ctor numpy.random._pickle.__generator_ctor", PURE + " BUILD",
@@ -116,8 +115,7 @@ _group("numpy.random.mtrand._rand", "HASH PASSED", "the module's global RandomSt
 _group("numpy.bool_ numpy.int8 numpy.int16 numpy.int32 numpy.int64 numpy.uint8 numpy.uint16 numpy.uint32 "
        "numpy.uint64 numpy.float16 numpy.float32 numpy.float64 numpy.longdouble numpy.complex64 numpy.complex128 "
        "numpy.str_ numpy.bytes_ numpy.object_ numpy.void numpy.datetime64 numpy.timedelta64 numpy.intc "
-       "numpy.uintc numpy.longlong numpy.ulonglong numpy.half numpy.single numpy.double numpy.bool numpy.float_ "
-       "numpy.int_",
+       "numpy.uintc numpy.longlong numpy.ulonglong numpy.half numpy.single numpy.double numpy.bool numpy.int_",
        VALUE, "numpy scalar types")
 _group("numpy.dtypes.Float64DType numpy.dtypes.Float32DType numpy.dtypes.Int64DType numpy.dtypes.Int32DType "
        "numpy.dtypes.ObjectDType numpy.dtypes.BoolDType numpy.dtypes.StrDType numpy.dtypes.UInt8DType",
@@ -133,7 +131,8 @@ _group(" ".join(f"numpy.{n}" for n in (
 _STORAGES = ("Storage UntypedStorage TypedStorage ByteStorage CharStorage ShortStorage IntStorage LongStorage "
              "HalfStorage FloatStorage DoubleStorage BoolStorage BFloat16Storage ComplexFloatStorage "
              "ComplexDoubleStorage QUInt8Storage QInt8Storage QInt32Storage QUInt4x2Storage QUInt2x4Storage")
-_group(" ".join(f"torch.{n} torch.storage.{n}" for n in _STORAGES.split()), VALUE,
+_group(" ".join(f"torch.{n}" for n in _STORAGES.split()) + " torch.storage.TypedStorage torch.storage.UntypedStorage",
+       VALUE,
        "storage classes: named in persistent ids; calling one allocates memory")
 _group(" ".join(f"torch.{n}" for n in (
     "float32 float float64 double float16 half bfloat16 complex32 chalf complex64 cfloat complex128 cdouble "
@@ -149,7 +148,7 @@ _group(" ".join(f"torch._utils.{n}" for n in (
     "_rebuild_tensor _rebuild_tensor_v2 _rebuild_tensor_v3 _rebuild_parameter _rebuild_parameter_with_state "
     "_rebuild_qtensor _rebuild_sparse_tensor _rebuild_meta_tensor_no_storage _rebuild_wrapper_subclass "
     "_rebuild_device_tensor_from_numpy _rebuild_device_tensor_from_cpu_tensor _rebuild_nested_tensor "
-    "_rebuild_xla_tensor _rebuild_mps_tensor _rebuild_sparse_csr_tensor").split()),
+    "_rebuild_xla_tensor").split()),
     PURE + " BUILD", "tensor rebuilders: a tensor over a storage; hooks are stored, not called (torch's own "
     "weights_only allowlist)")
 _group(" ".join(f"torch.nn.functional.{n}" for n in (
@@ -215,20 +214,19 @@ _group("pandas.core.indexes.base._new_Index pandas.core.indexes.datetimes._new_D
        invokes=(0,))
 _group("pandas.core.internals.blocks.new_block pandas._libs.internals._unpickle_block "
        "pandas._libs.tslibs.timestamps._unpickle_timestamp pandas._libs.tslibs.timedeltas._timedelta_unpickle "
-       "pandas._libs.tslibs.nattype.__nat_unpickle",
+       "pandas._libs.tslibs.nattype._nat_unpickle",
        PURE, "pandas' own reconstructors: a block or scalar from values")
 _group("sklearn.cluster._birch._CFNode sklearn.cluster._birch._CFSubcluster "
        "sklearn.cluster._bisect_k_means._BisectingTree "
        "sklearn.gaussian_process._gpc._BinaryGaussianProcessClassifierLaplace "
        "sklearn.ensemble._hist_gradient_boosting.binning._BinMapper sklearn.metrics._scorer._PassthroughScorer "
-       "sklearn.metrics._scorer._Scorer sklearn.metrics._scorer._PredictScorer sklearn.metrics._scorer._ProbaScorer "
-       "sklearn.metrics._scorer._ThresholdScorer sklearn.metrics._scorer._MultimetricScorer "
+       "sklearn.metrics._scorer._Scorer sklearn.metrics._scorer._MultimetricScorer "
        "sklearn.metrics._scorer._CurveScorer sklearn.calibration._CalibratedClassifier "
        "sklearn.calibration._SigmoidCalibration sklearn.tree._tree.Tree sklearn.neighbors._kd_tree.KDTree "
        "sklearn.neighbors._ball_tree.BallTree",
        DATA, "scikit-learn's private helper classes that fitted estimators hold")
-_group("sklearn.neighbors._kd_tree.newObj sklearn.neighbors._ball_tree.newObj sklearn.metrics._dist_metrics.newObj "
-       "sklearn.neighbors._binary_tree.newObj", "INVOKE",
+_group("sklearn.neighbors._kd_tree.newObj sklearn.neighbors._ball_tree.newObj sklearn.metrics._dist_metrics.newObj",
+       "INVOKE",
        "modelled by the newobj contract when called: obj.__new__(obj)")
 _group("sklearn.preprocessing._function_transformer._identity", PURE, "returns its argument")
 _group("sklearn.feature_selection._univariate_selection.f_classif "

@@ -22,7 +22,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-__all__ = ["CONTRACTS", "TRANSFORMS", "Behaviour", "Contract", "contract_for"]
+__all__ = ["CONTRACTS", "OTHER_VERSIONS", "TRANSFORMS", "Behaviour", "Contract", "contract_for"]
 
 # Pure data transforms the engine evaluates itself (bounded) to follow obfuscated payloads into nested loaders.
 TRANSFORMS: frozenset[str] = frozenset(
@@ -69,7 +69,7 @@ CONTRACTS: dict[str, Contract] = {
     **_same("importlib.import_module importlib.__import__ builtins.__import__", Behaviour.IMPORT_MODULE,
             "returns the module named by its argument"),
     **_same("pkgutil.resolve_name", Behaviour.RESOLVE_NAME, "returns the object named by its argument"),
-    **_same("numpy.core._ufunc_reconstruct", Behaviour.UFUNC,
+    **_same("numpy.core._ufunc_reconstruct numpy._core._ufunc_reconstruct", Behaviour.UFUNC,
             "imports module and returns getattr(module, name); numpy pickles ufuncs as ('numpy', name)"),
     **_same("functools.partial", Behaviour.PARTIAL, "the partial calls func(*args, *call_args) when invoked; "
             "__setstate__((func, args, kwds, dict)) replaces all of them"),
@@ -92,6 +92,10 @@ CONTRACTS: dict[str, Contract] = {
     **_same("builtins.type", Behaviour.TYPE, "type(obj) returns obj's class; type(name, bases, dict) makes one"),
     **{name: Contract(Behaviour.DECODE, "a pure decoder the engine runs itself, bounded") for name in TRANSFORMS},
 }
+
+# Names other versions of their package define (files written there still name them; the contract keeps the
+# engine modelling them instead of treating them as unknown): numpy 2.0-2.3 defined _ufunc_reconstruct in _core.
+OTHER_VERSIONS: frozenset[str] = frozenset({"numpy._core._ufunc_reconstruct"})
 
 _PYX = Contract(Behaviour.PYX_UNPICKLE, "Cython: X.__new__(type) then X's generated __setstate_cython__")
 

@@ -2,7 +2,9 @@
 
 Invariant: rule ids never change meaning once published (SARIF dashboards key alerts on them); a rule's
 ``severity`` is its default, and a finding may carry a different one only where the rule says so
-(argument-aware pickle rules rank by what the call can reach).
+(argument-aware pickle rules rank by what the call can reach). Whether a finding can be *trusted* away is a
+property of its rule (``trustable``), narrowed per finding only for the hard floor; the conversion of trusted
+findings into SL112 happens in one place, ``ScanContext.add``.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ class Rule:
     summary: str
     rationale: str
     formats: tuple[str, ...] = ()
+    trustable: bool = False  # a finding of this rule about a name goes away when the policy trusts that name
 
     @property
     def help_uri(self) -> str:
@@ -163,6 +166,7 @@ _ALL: tuple[Rule, ...] = (
         "A global that runs code or commands (eval, os.system, ...).",
         "Unpickling calls it: arbitrary code execution on load.",
         _P,
+        trustable=True,
     ),
     Rule(
         "SL102",
@@ -171,6 +175,7 @@ _ALL: tuple[Rule, ...] = (
         "A global with file, network, process or import effects.",
         "Unpickling can read or write files, open connections or import arbitrary modules.",
         _P,
+        trustable=True,
     ),
     Rule(
         "SL103",
@@ -179,6 +184,7 @@ _ALL: tuple[Rule, ...] = (
         "A nested loader (pickle.loads, torch.load, ...) on embedded data.",
         "Pickle-in-pickle hides a second payload; safeload scans the embedded bytes too.",
         _P,
+        trustable=True,
     ),
     Rule(
         "SL104",
@@ -187,6 +193,7 @@ _ALL: tuple[Rule, ...] = (
         "A global outside the allowlist is called or instantiated.",
         "Code safeload has not vetted runs at load time. Trust it by name once you have reviewed it.",
         _P,
+        trustable=True,
     ),
     Rule(
         "SL105",
@@ -197,6 +204,7 @@ _ALL: tuple[Rule, ...] = (
         "holds the loaded object may call it (a defaultdict factory, a stored callback). Nothing outside the "
         "allowlist passes by default; trust it by name once you have reviewed it.",
         _P,
+        trustable=True,
     ),
     Rule(
         "SL106",
@@ -250,9 +258,9 @@ _ALL: tuple[Rule, ...] = (
         "SL112",
         "pickle-trusted-global",
         _I,
-        "A global that would be flagged, allowed because the policy trusts it.",
-        "Informational: shows what trust decisions let through.",
-        _P,
+        "A finding about a name (global, layer, op) that the policy trusts: it would have been flagged.",
+        "Informational, but never silent: a load that passes only because of trust is logged and reported as "
+        "such, with the rule and severity the finding would have had. (Every format reports trust under this id.)",
     ),
     Rule(
         "SL113",
@@ -281,6 +289,7 @@ _ALL: tuple[Rule, ...] = (
         "called (that writes files); a name allowed to be referenced is not allowed to be handed to code that "
         "calls it (a defaultdict factory, the function of a functools.partial, a rebuild helper's argument).",
         _P,
+        trustable=True,
     ),
     # --- pytorch -----------------------------------------------------------------------------------------
     Rule(
@@ -368,6 +377,7 @@ _ALL: tuple[Rule, ...] = (
         "A config object resolving outside keras' own namespaces.",
         "Keras imports and calls it while rebuilding the model (CVE-2025-1550).",
         ("keras",),
+        trustable=True,
     ),
     Rule(
         "SL403",
@@ -376,6 +386,7 @@ _ALL: tuple[Rule, ...] = (
         "A config object naming a module or function that runs code.",
         "e.g. an initializer {'module': 'builtins', 'class_name': 'exec'} (CVE-2025-1550).",
         ("keras",),
+        trustable=True,
     ),
     Rule(
         "SL404",
@@ -410,6 +421,7 @@ _ALL: tuple[Rule, ...] = (
         "A TensorFlow op that reads, writes or lists files (ReadFile, WriteFile, ...).",
         "Graph ops run when the model runs; file ops can steal credentials or plant files.",
         ("savedmodel",),
+        trustable=True,
     ),
     Rule(
         "SL502",
@@ -418,6 +430,7 @@ _ALL: tuple[Rule, ...] = (
         "A TensorFlow op that calls Python (PyFunc, EagerPyFunc).",
         "Runs arbitrary Python registered in the loading process.",
         ("savedmodel",),
+        trustable=True,
     ),
     Rule(
         "SL503",
@@ -426,6 +439,7 @@ _ALL: tuple[Rule, ...] = (
         "An op outside TensorFlow's standard op set.",
         "Custom ops load native code.",
         ("savedmodel",),
+        trustable=True,
     ),
     Rule(
         "SL504",
@@ -434,6 +448,7 @@ _ALL: tuple[Rule, ...] = (
         "Save/Restore-style I/O ops used outside checkpointing.",
         "These ops read and write arbitrary paths.",
         ("savedmodel",),
+        trustable=True,
     ),
     Rule("SL505", "tf-info", _I, "SavedModel facts.", "Informational.", ("savedmodel",)),
 )

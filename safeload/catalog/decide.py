@@ -10,7 +10,8 @@ Rules, in order (denied beats allowed):
 4. a name outside the catalogue: SL104 when the load runs its code (calls, instantiates, gives state, ...),
    SL105 when it is only imported or referenced — both MEDIUM: importing runs the module's code, and what the
    load stores may be called by code that holds it.
-Trust (``trusted=[...]``) turns a trustable finding into SL112 (INFO); floor names and dynamic names never.
+Trust (``trusted=[...]``) is applied by ``ScanContext.add`` (one place for every format); floor names and the
+untrustable rules (dynamic names, code objects) are never trusted.
 
 Invariant: pure decisions over facts; nothing is imported or looked up.
 """
@@ -80,7 +81,4 @@ def _decide(name: str, facts: NameFacts, ctx: ScanContext) -> None:
 
 def _emit(ctx: ScanContext, rule_id: str, message: str, severity: Severity | None, subject: str, offset: int,  # noqa: PLR0917
           *, trustable: bool) -> None:
-    if trustable and ctx.is_trusted(subject):
-        ctx.add("SL112", f"{subject} trusted by policy ({rule_id}: {message})", subject=subject, offset=offset)
-        return
     ctx.add(rule_id, message, severity=severity, subject=subject, offset=offset, trustable=trustable)

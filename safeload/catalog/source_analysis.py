@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import ast
 import enum
-import os
+import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -22,12 +22,13 @@ from safeload.catalog import source_tables as tables
 from safeload.catalog.source_effects import Effects, Outcome
 from safeload.catalog.source_imports import import_effects
 from safeload.catalog.source_locate import library_roots
-from safeload.catalog.source_model import PARSE_CACHE, Binding, ClassModel, Leaf, Ref, Resolver, file_stat
+from safeload.catalog.source_model import PARSE_CACHE, Binding, ClassModel, Leaf, Ref, Resolver, as_model, file_stat
 from safeload.catalog.uses import Use
 
 __all__ = ["Analysis", "BuildState", "UseVerdict", "analyse", "cache_info", "clear_cache"]
 
 Catalog = Callable[[str, Use], "bool | None"]
+logger = logging.getLogger(__name__)
 
 
 class BuildState(enum.Flag):
@@ -135,7 +136,8 @@ def analyse(module: str, qualname: str, uses: Use, *, catalog: Catalog | None = 
             _cache.move_to_end(key)
             _stats["hits"] += 1
         return hit[0]
-    result, files = _Analyser(module, qualname, uses, catalog, search_path, build_state).run()
+    result, files = _Analyser(module, qualname, uses, catalog=catalog, search_path=search_path,
+                              build_state=build_state).run()
     with _cache_lock:
         _stats["misses"] += 1
         _cache[key] = (result, files)
@@ -146,7 +148,7 @@ def analyse(module: str, qualname: str, uses: Use, *, catalog: Catalog | None = 
 
 
 class _Analyser:
-    def __init__(self, module: str, qualname: str, uses: Use, catalog: Catalog | None,
+    def __init__(self, module: str, qualname: str, uses: Use, *, catalog: Catalog | None,
                  search_path: Sequence[str] | None, build_state: BuildState) -> None:
         self.module, self.qualname, self.uses = module, qualname, uses
         self.catalog = catalog
@@ -158,8 +160,16 @@ class _Analyser:
 
     def run(self) -> tuple[Analysis, frozenset[tuple[str, int, int]]]:
         name = f"{self.module}.{self.qualname}"
-        imp = _verdict(Use.IMPORT, import_effects(self.module, self.resolver, self.effects, self.roots))
-        ref = self.resolver.qualname(self.module, self.qualname)
+        try:
+            imp = _verdict(Use.IMPORT, import_effects(self.module, self.resolver, self.effects, self.roots))
+        except Exception as exc:  # noqa: BLE001 - fail closed
+            logger.warning("import analysis of %s failed: %r", self.module, exc)
+            imp = UseVerdict(Use.IMPORT, False, f"analysis error ({exc.__class__.__name__}): not inert")
+        try:
+            ref = self.resolver.qualname(self.module, self.qualname)
+        except Exception as exc:  # noqa: BLE001 - fail closed
+            logger.warning("resolving %s failed: %r", name, exc)
+            ref = Ref("unknown", name, reason=f"analysis error ({exc.__class__.__name__})")
         kind = {"class": "class", "namedtuple": "class", "function": "function", "module": "module",
                 "value": "other", "logger": "other", "external": "compiled", "builtin": "compiled",
                 "special": "class"}.get(ref.kind, "missing" if "not found" in ref.reason or "not defined" in
@@ -170,7 +180,14 @@ class _Analyser:
             if use is Use.IMPORT:
                 verdicts.append(imp)
                 continue
-            verdicts.append(_verdict(use, self._use(ref, use)))
+            try:
+                outcome = self._use(ref, use)
+            except RecursionError:
+                outcome = Outcome(False, "code too deeply nested to analyse", ref.where)
+            except Exception as exc:  # noqa: BLE001 - fail closed: an analysis error is never "inert"
+                logger.warning("source analysis of %s failed: %r", name, exc)
+                outcome = Outcome(False, f"analysis error ({exc.__class__.__name__}): not inert", ref.where)
+            verdicts.append(_verdict(use, outcome))
         via = tuple(dict.fromkeys(c for c in ref.chain if ":" not in c))
         analysis = Analysis(name, ref.kind in ("class", "function", "namedtuple", "module", "value", "logger"),
                             kind, defined_in, imp, tuple(verdicts), via)
@@ -198,13 +215,14 @@ class _Analyser:
         return self._class_use_ref(ref, use, 0)
 
     def _function(self, ref: Ref, use: Use) -> Outcome:
-        assert isinstance(ref.node, ast.FunctionDef | ast.AsyncFunctionDef) and ref.module is not None
+        if not isinstance(ref.node, ast.FunctionDef | ast.AsyncFunctionDef) or ref.module is None:
+            return Outcome(False, f"{ref.dotted} is not a function read from source")
         if use in (Use.CALL, Use.INVOKE):
             out = self.effects.function(ref.node, ref.module, ref.qualname)
             if out.inert:
                 out.reason = f"function body {out.reason}"
             return out
-        return Outcome(False, f"{ref.dotted} is a function: a load cannot {use.name.lower()} it without running "
+        return Outcome(False, f"{ref.dotted} is a function: a load cannot {str(use.name).lower()} it without running "
                        "code the model does not follow", ref.where)
 
     def _namedtuple(self, ref: Ref, use: Use) -> Outcome:
@@ -239,9 +257,9 @@ class _Analyser:
         for expr, dref in model.decorators:
             if dref.dotted == "dataclasses.dataclass" or dref.dotted in _attrs_decorators():
                 continue
-            problem = self.effects.decorator_problem(expr, dref, depth)
-            if problem is not None:
-                return Outcome(False, f"class decorator {dref.dotted} may replace or alter the class: {problem}",
+            deco_problem = self.effects.decorator_problem(expr, dref, depth)
+            if deco_problem is not None:
+                return Outcome(False, f"class decorator {dref.dotted} may replace or alter the class: {deco_problem}",
                                model.where(expr.lineno))
         if use in (Use.CALL, Use.NEW, Use.INVOKE) and any(
                 isinstance(p, Leaf) and p.dotted == "builtins.type" for p in model.mro):
@@ -281,7 +299,7 @@ class _Analyser:
                 if what.kind == "builtin" or what.dotted in tables.KNOWN_METACLASSES:
                     continue
                 return Outcome(False, f"metaclass base {what.dotted} may define {hook}", model.where())
-            assert isinstance(owner, ClassModel)
+            owner = as_model(owner)
             return Outcome(False, f"metaclass {meta.dotted} defines {hook}, which runs when the class is "
                            f"{'called' if hook == '__call__' else 'looked up'}", owner.where(what.lineno, hook))
         for part in meta.mro:
@@ -320,7 +338,7 @@ class _Analyser:
                                f"{use.name}", model.where())
             return Outcome(False, f"base {what.dotted} may define {name} ({what.reason or 'not readable'}) and the "
                            f"catalogue does not allow it for {use.name}", model.where())
-        assert isinstance(owner, ClassModel)
+        owner = as_model(owner)
         out = self._run(model, owner, what, depth)
         prefix = f"{owner.ref.qualname}.{name}"
         if out.inert:
@@ -390,9 +408,9 @@ class _Analyser:
             if not isinstance(part, ClassModel) or part.dataclass_opts is None:
                 continue
             for stmt in part.node.body:
-                problem = _field_factory_problem(part, stmt, self.resolver)
-                if problem is not None:
-                    return Outcome(False, problem, part.where(stmt.lineno))
+                factory = _field_factory_problem(part, stmt, self.resolver)
+                if factory is not None:
+                    return Outcome(False, factory, part.where(stmt.lineno))
         if not (owner.dataclass_opts or {}).get("frozen"):
             for name in _dataclass_fields(model):
                 problem = self.effects.setattr_problem(model, name, via_object=False, depth=depth, use=use)
@@ -429,7 +447,7 @@ class _Analyser:
                 if self.catalog is not None and self.catalog(what.dotted, use) is True:
                     continue
                 return Outcome(False, f"base {what.dotted} may define {name}, which {why}", model.where())
-            assert isinstance(owner, ClassModel)
+            owner = as_model(owner)
             return Outcome(False, f"{owner.ref.qualname}.{name} is custom: {why}", owner.where(what.lineno, name))
         return None
 
@@ -439,7 +457,7 @@ class _Analyser:
             return hooks
         found = self.effects.lookup(model, "__setstate__")
         if found is not None:
-            owner, what = found
+            what = found[1]
             if isinstance(what, Leaf) and what.kind == "builtin":
                 # BaseException.__setstate__: setattr for each key of the state dict
                 problem = self.effects.setattr_problem(model, None, via_object=False, depth=depth, use=use)
@@ -454,9 +472,7 @@ class _Analyser:
         parts: list[Outcome] = []
         if BuildState.DICT in self.build_state:
             for part in model.mro:
-                if isinstance(part, ClassModel) and part.own("__dict__") is not None:
-                    b = part.own("__dict__")
-                    assert b is not None
+                if isinstance(part, ClassModel) and (b := part.own("__dict__")) is not None:
                     return Outcome(False, "the class binds __dict__: BUILD's getattr(obj, '__dict__') runs it",
                                    part.where(b.lineno, "__dict__"))
             parts.append(Outcome(True, "dict state: obj.__dict__ updated directly (no __setattr__ or "
@@ -559,5 +575,3 @@ def _constant_lambda(node: ast.Lambda) -> bool:
             return False
     return True
 
-
-_ = os

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from safeload.catalog import source_tables as tables
-from safeload.catalog.source_model import Binding, ClassModel, Leaf, ModuleInfo, Ref, Resolver
+from safeload.catalog.source_model import Binding, ClassModel, Leaf, ModuleInfo, Ref, Resolver, as_model
 from safeload.catalog.uses import Use
 
 __all__ = ["Effects", "Fail", "Outcome"]
@@ -46,7 +46,7 @@ _DATA_DUNDERS = frozenset("__new__ __init__ __setitem__ __getitem__ __contains__
 _CALL_ARG_CTX = ("warnings.catch_warnings", "contextlib.suppress", "contextlib.nullcontext")
 
 
-class Fail(Exception):
+class Fail(Exception):  # noqa: N818 - control flow, not an error for callers
     """The body does something the analysis cannot prove inert."""
 
     def __init__(self, reason: str, where: str | None) -> None:
@@ -156,13 +156,14 @@ class Effects:
                                                                                               qualname))
         self._active.add(key)
         try:
-            result = self._run(fn, mod, qualname, self_model, defining, bound, import_ctx, depth)
+            result = self._run(fn, mod, qualname, self_model=self_model, defining=defining, bound=bound,
+                               import_ctx=import_ctx, depth=depth)
         finally:
             self._active.discard(key)
         self._memo[key] = result
         return result
 
-    def _run(self, fn: ast.FunctionDef | ast.AsyncFunctionDef, mod: ModuleInfo, qualname: str,
+    def _run(self, fn: ast.FunctionDef | ast.AsyncFunctionDef, mod: ModuleInfo, qualname: str, *,
              self_model: ClassModel | None, defining: ClassModel | None, bound: bool, import_ctx: bool,
              depth: int) -> Outcome:
         out = Outcome(True, "")
@@ -248,7 +249,7 @@ class Effects:
     def _bind(self, frame: _Frame, target: ast.expr, val: _Val) -> None:
         if isinstance(target, ast.Name):
             old = frame.locals.get(target.id)
-            if old is None or old.kind in ("const", "fresh") and old.key != "localdef":
+            if old is None or (old.kind in ("const", "fresh") and old.key != "localdef"):
                 frame.locals[target.id] = val
             elif old != val:
                 frame.locals[target.id] = _TAINT if (old.from_file or val.from_file) else old
@@ -417,7 +418,7 @@ class Effects:
             if base.from_file:
                 frame.out.touches.add("__setattr__")
                 return
-            if base.kind == "fresh" or base.kind == "classdata" and frame.import_ctx:
+            if base.kind == "fresh" or (base.kind == "classdata" and frame.import_ctx):
                 return
             if base.kind == "global" and frame.import_ctx and base.ref is not None and base.ref.kind == "value" \
                     and base.ref.module is frame.mod:
@@ -433,7 +434,7 @@ class Effects:
             if base.from_file:
                 frame.out.touches.add("__setitem__")
                 return
-            if base.kind == "fresh" or base.kind == "classdata" and frame.import_ctx:
+            if base.kind == "fresh" or (base.kind == "classdata" and frame.import_ctx):
                 return
             if base.kind == "global" and frame.import_ctx and base.ref is not None \
                     and base.ref.module is frame.mod and base.ref.kind == "value":
@@ -499,9 +500,8 @@ class Effects:
             return _FRESH
         if isinstance(node, ast.Dict):
             for k in node.keys:
-                if k is not None:
-                    if ev(frame, k, depth).from_file:
-                        frame.out.touches.add("__hash__")
+                if k is not None and ev(frame, k, depth).from_file:
+                    frame.out.touches.add("__hash__")
             for v in node.values:
                 ev(frame, v, depth)
             return _FRESH
@@ -546,8 +546,8 @@ class Effects:
             found = self.lookup(model, attr)
             if found is not None and isinstance(found[1], Binding) and found[1].kind == "function":
                 prop = _property_kind(found[1].node)
-                if prop and base.kind == "self":
-                    self._run_method(frame, found[0], found[1], depth, node)
+                if prop in ("property", "setter") and base.kind == "self":
+                    self._run_property(frame, as_model(found[0]), attr, depth, node)
                     return _TAINT
                 return _Val("method", attr)
             # instance state comes from the file (BUILD); class-level data is the library's own
@@ -589,13 +589,13 @@ class Effects:
             raise Fail(f"calls {func.id}, a value computed at run time", frame.where(node))
         if isinstance(func, ast.Name):
             ref = self.resolver.name_in(frame.mod, func.id)
-            return self.call_ref(frame, ref, node, args, kwargs, depth)
+            return self.call_ref(frame, ref, node, args=args, kwargs=kwargs, depth=depth)
         if isinstance(func, ast.Attribute):
             recv = self._expr(frame, func.value, depth)
-            return self._method_call(frame, recv, func.attr, node, args, kwargs, depth)
+            return self._method_call(frame, recv, func.attr, node, args=args, kwargs=kwargs, depth=depth)
         raise Fail(f"calls a computed callee ({ast.unparse(func)[:60]})", frame.where(node))
 
-    def _method_call(self, frame: _Frame, recv: _Val, name: str, node: ast.Call, args: list[_Val],
+    def _method_call(self, frame: _Frame, recv: _Val, name: str, node: ast.Call, *, args: list[_Val],
                      kwargs: dict[str | None, _Val], depth: int) -> _Val:
         if recv.kind == "super":
             return self._super_call(frame, name, node, args, depth)
@@ -609,14 +609,14 @@ class Effects:
                                    depth=depth)
                 return _CONST
             found = self.lookup(model, name)
-            return self._call_found(frame, found, name, node, depth, recv.kind)
+            return self._call_found(frame, found, name, node, depth=depth)
         if recv.kind == "global" and recv.ref is not None:
             if frame.import_ctx and name in tables.DATA_METHODS and isinstance(node.func, ast.Attribute) \
                     and isinstance(node.func.value, ast.Name) and node.func.value.id in frame.mod.bindings \
                     and recv.ref.kind not in ("class", "function", "module"):
                 return _FRESH  # building this module's own tables at import
-            return self.call_ref(frame, self.resolver.member(recv.ref, name), node, args, kwargs, depth,
-                                 receiver=recv.ref)
+            return self.call_ref(frame, self.resolver.member(recv.ref, name), node, args=args, kwargs=kwargs,
+                                 depth=depth, receiver=recv.ref)
         if recv.kind == "logger":
             if name in tables.LOGGER_METHODS:
                 return _CONST
@@ -646,15 +646,15 @@ class Effects:
         if name == "__setattr__":
             attr = node.args[0].value if node.args and isinstance(node.args[0], ast.Constant) else None
             found = self.lookup(model, "__setattr__", after=defining)
-            if found is None or isinstance(found[1], Leaf) and found[1].kind == "builtin":
+            if found is None or (isinstance(found[1], Leaf) and found[1].kind == "builtin"):
                 self.check_setattr(frame, attr if isinstance(attr, str) else None, via_object=True, node=node,
                                    depth=depth)
                 return _CONST
         found = self.lookup(model, name, after=defining)
-        return self._call_found(frame, found, name, node, depth, "self")
+        return self._call_found(frame, found, name, node, depth=depth)
 
     def _call_found(self, frame: _Frame, found: tuple[ClassModel | Leaf, Binding | Leaf] | None, name: str,
-                    node: ast.AST, depth: int, recv_kind: str) -> _Val:
+                    node: ast.AST, *, depth: int) -> _Val:
         if found is None:
             if name in ("__init__", "__new__", "__init_subclass__", "__setstate__", "__post_init__"):
                 return _CONST  # object's default: nothing runs
@@ -669,7 +669,7 @@ class Effects:
                 return _FRESH
             raise Fail(f"calls {name} of base {what.dotted} ({what.reason or what.kind}), not analysable",
                        frame.where(node))
-        assert isinstance(owner, ClassModel)
+        owner = as_model(owner)
         return self._run_method(frame, owner, what, depth, node)
 
     def _run_method(self, frame: _Frame, owner: ClassModel, binding: Binding, depth: int, node: ast.AST) -> _Val:
@@ -682,6 +682,13 @@ class Effects:
         self._merge(frame, result, node)
         return _TAINT
 
+    def _run_property(self, frame: _Frame, owner: ClassModel, name: str, depth: int, node: ast.AST) -> None:
+        """Reading a property runs its getter; every def bound to the name (getter, setter, deleter) is
+        analysed, a superset of what runs."""
+        for binding in owner.body.get(name, []):
+            if binding.kind == "function":
+                self._run_method(frame, owner, binding, depth, node)
+
     def _merge(self, frame: _Frame, result: Outcome, node: ast.AST) -> None:
         if not result.inert:
             raise Fail(result.reason, result.where or frame.where(node))
@@ -689,8 +696,8 @@ class Effects:
             raise Fail("calls code that calls a value it is given", result.where or frame.where(node))
         frame.out.touches |= result.touches
 
-    def call_ref(self, frame: _Frame, ref: Ref, node: ast.Call, args: list[_Val], kwargs: dict[str | None, _Val],
-                 depth: int, receiver: Ref | None = None) -> _Val:
+    def call_ref(self, frame: _Frame, ref: Ref, node: ast.Call, *, args: list[_Val],
+                 kwargs: dict[str | None, _Val], depth: int, receiver: Ref | None = None) -> _Val:
         dotted = ref.dotted
         where = frame.where(node)
         if ref.kind == "builtin":
@@ -714,21 +721,21 @@ class Effects:
                                    depth=depth + 1)
             if not result.inert:
                 raise Fail(f"calls {dotted}: {result.reason}", result.where or where)
-            self._flow_invokes(frame, result.invokes, node, args, kwargs, dotted)
+            self._flow_invokes(frame, result.invokes, node, args=args, kwargs=kwargs, dotted=dotted)
             frame.out.touches |= result.touches
             return _TAINT
         if ref.kind == "class":
             result = self.class_use(ref, Use.CALL, depth + 1)
             if not result.inert:
                 raise Fail(f"instantiates {dotted}: {result.reason}", result.where or where)
-            self._flow_invokes(frame, result.invokes, node, args, kwargs, dotted)
+            self._flow_invokes(frame, result.invokes, node, args=args, kwargs=kwargs, dotted=dotted)
             frame.out.touches |= result.touches
             return _TAINT
         if ref.kind == "namedtuple":
             return _TAINT
         raise Fail(f"calls {dotted}: {ref.reason or 'not analysable'}", where)
 
-    def _flow_invokes(self, frame: _Frame, invoked: set[int | str], node: ast.Call, args: list[_Val],
+    def _flow_invokes(self, frame: _Frame, invoked: set[int | str], node: ast.Call, *, args: list[_Val],
                       kwargs: dict[str | None, _Val], dotted: str) -> None:
         for key in invoked:
             val = args[key] if isinstance(key, int) and key < len(args) else kwargs.get(key) if isinstance(
@@ -762,8 +769,8 @@ class Effects:
             if args and args[0].kind == "self" and frame.self_model is not None:
                 found = self.lookup(frame.self_model, attr.value)
                 if found is not None and isinstance(found[1], Binding) and found[1].kind == "function" \
-                        and _property_kind(found[1].node):
-                    self._run_method(frame, found[0], found[1], depth, node)  # type: ignore[arg-type]
+                        and _property_kind(found[1].node) in ("property", "setter"):
+                    self._run_property(frame, as_model(found[0]), attr.value, depth, node)
             return _TAINT
         if name == "setattr":
             if not args or args[0].kind != "self":
@@ -847,10 +854,10 @@ class Effects:
                 if name == "__getitem__" and what.dotted == "builtins.dict":
                     missing = self.lookup(model, "__missing__")
                     if missing is not None and isinstance(missing[1], Binding):
-                        self._run_method(frame, missing[0], missing[1], depth, node)  # type: ignore[arg-type]
+                        self._run_method(frame, as_model(missing[0]), missing[1], depth, node)
                 return
             raise Fail(f"{name} of base {what.dotted} is not analysable", frame.where(node))
-        assert isinstance(owner, ClassModel)
+        owner = as_model(owner)
         self._run_method(frame, owner, what, depth, node)
 
     def check_setattr(self, frame: _Frame, attr: str | None, *, via_object: bool, node: ast.AST | None,
@@ -872,7 +879,7 @@ class Effects:
             if found is not None:
                 owner, what = found
                 if isinstance(what, Binding):
-                    assert isinstance(owner, ClassModel)
+                    owner = as_model(owner)
                     fn = what.node
                     if not isinstance(fn, ast.FunctionDef):
                         return (f"__setattr__ of {owner.dotted} is not a plain def", owner.where(what.lineno))
@@ -901,19 +908,18 @@ class Effects:
                 binding = node.own(name)
                 if binding is None:
                     continue
-                problem = self._descriptor_problem(model, node, name, binding, depth, import_ctx)
+                problem = self._descriptor_problem(model, node, name, binding, depth=depth, import_ctx=import_ctx)
                 if problem is not None:
                     return problem
         return None
 
-    def _descriptor_problem(self, model: ClassModel, owner: ClassModel, name: str, binding: Binding, depth: int,
-                            import_ctx: bool) -> tuple[str, str | None] | None:
+    def _descriptor_problem(self, model: ClassModel, owner: ClassModel, name: str, binding: Binding, *,
+                            depth: int, import_ctx: bool) -> tuple[str, str | None] | None:
         where = owner.where(binding.lineno, name)
         if binding.kind == "function":
             fn = binding.node
-            assert isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef)
             kind = _property_kind(fn)
-            if kind == "setter":
+            if kind == "setter" and isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef):
                 result = self.function(fn, owner.module, f"{owner.ref.qualname}.{name}", self_model=model,
                                        defining=owner, bound=True, import_ctx=import_ctx, depth=depth + 1)
                 if not result.inert or result.invokes:
@@ -925,15 +931,16 @@ class Effects:
         if binding.kind in ("class", "import"):
             return None
         if binding.kind == "assign" and binding.value is not None:
-            return self._value_descriptor(model, owner, name, binding.value, where, depth, import_ctx)
+            return self._value_descriptor(model, owner, name, binding.value, where=where, depth=depth,
+                                          import_ctx=import_ctx)
         if binding.kind == "from":
             ref = self.resolver.binding(owner.module, name, binding, ())
             return None if ref.kind in ("function", "class", "module") else (
                 f"{name} is bound to {ref.dotted} (cannot tell whether it is a data descriptor)", where)
         return (f"{name} is bound in a way the model does not follow", where)
 
-    def _value_descriptor(self, model: ClassModel, owner: ClassModel, name: str, value: ast.expr, where: str,
-                          depth: int, import_ctx: bool) -> tuple[str, str | None] | None:
+    def _value_descriptor(self, model: ClassModel, owner: ClassModel, name: str, value: ast.expr, *,
+                          where: str, depth: int, import_ctx: bool) -> tuple[str, str | None] | None:
         if isinstance(value, ast.Constant | ast.JoinedStr | ast.Lambda):
             return None
         if isinstance(value, ast.List | ast.Tuple | ast.Set | ast.Dict | ast.ListComp | ast.DictComp | ast.SetComp):
@@ -952,18 +959,17 @@ class Effects:
             if callee.dotted == "builtins.property":
                 fset = value.args[1] if len(value.args) > 1 else next(
                     (k.value for k in value.keywords if k.arg == "fset"), None)
-                if fset is None or isinstance(fset, ast.Constant) and fset.value is None:
+                if fset is None or (isinstance(fset, ast.Constant) and fset.value is None):
                     return None
-                if isinstance(fset, ast.Name) and owner.own(fset.id) is not None:
-                    b = owner.own(fset.id)
-                    assert b is not None
-                    if b.kind == "function" and isinstance(b.node, ast.FunctionDef):
-                        result = self.function(b.node, owner.module, f"{owner.ref.qualname}.{fset.id}",
-                                               self_model=model, defining=owner, bound=True,
-                                               import_ctx=import_ctx, depth=depth + 1)
-                        if result.inert and not result.invokes:
-                            return None
-                        return (f"property {name} setter runs: {result.reason}", result.where or where)
+                b = owner.own(fset.id) if isinstance(fset, ast.Name) else None
+                if b is not None and isinstance(fset, ast.Name) and b.kind == "function" \
+                        and isinstance(b.node, ast.FunctionDef):
+                    result = self.function(b.node, owner.module, f"{owner.ref.qualname}.{fset.id}",
+                                           self_model=model, defining=owner, bound=True,
+                                           import_ctx=import_ctx, depth=depth + 1)
+                    if result.inert and not result.invokes:
+                        return None
+                    return (f"property {name} setter runs: {result.reason}", result.where or where)
                 return (f"property {name} has a setter the model cannot read", where)
             if callee.dotted in ("dataclasses.field", "attr.ib", "attr.attrib", "attrs.field", "attr.field",
                                  "functools.cached_property", "builtins.staticmethod", "builtins.classmethod"):
@@ -1002,16 +1008,9 @@ def _property_kind(fn: ast.AST) -> str | None:
     for d in fn.decorator_list:
         if isinstance(d, ast.Attribute) and d.attr in ("setter", "deleter"):
             kinds.add("setter")
-        elif isinstance(d, ast.Attribute) and d.attr == "getter":
+        elif _decorator_word(d) in ("getter", "property", "cached_property"):
             kinds.add("property")
-        elif isinstance(d, ast.Name) and d.id in ("property", "cached_property"):
-            kinds.add("property")
-        elif isinstance(d, ast.Attribute) and d.attr in ("cached_property",):
-            kinds.add("property")
-        elif isinstance(d, ast.Name) and d.id in ("staticmethod", "classmethod", "abstractmethod", "overload",
-                                                  "override", "final"):
-            kinds.add("plain")
-        elif isinstance(d, ast.Attribute) and d.attr in ("abstractmethod",):
+        elif _decorator_word(d) in ("staticmethod", "classmethod", "abstractmethod", "overload", "override", "final"):
             kinds.add("plain")
         else:
             return "decorated"
@@ -1020,6 +1019,15 @@ def _property_kind(fn: ast.AST) -> str | None:
     if "property" in kinds:
         return "property"
     return "plain"
+
+
+def _decorator_word(d: ast.expr) -> str:
+    """``property`` for ``@property``, ``getter`` for ``@x.getter``, ``abstractmethod`` for ``@abc.abstractmethod``."""
+    if isinstance(d, ast.Name):
+        return d.id
+    if isinstance(d, ast.Attribute):
+        return d.attr
+    return ""
 
 
 def _walk_scope(body: list[ast.stmt]) -> list[ast.AST]:

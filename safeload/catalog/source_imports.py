@@ -15,8 +15,16 @@ import os
 
 from safeload.catalog import source_tables as tables
 from safeload.catalog.source_effects import Effects, Fail, Outcome, _Frame
-from safeload.catalog.source_model import ClassModel, Leaf, ModuleInfo, Ref, Resolver, _is_main_guard, \
-    _is_type_checking
+from safeload.catalog.source_model import (
+    Binding,
+    ClassModel,
+    Leaf,
+    ModuleInfo,
+    Ref,
+    Resolver,
+    _is_main_guard,
+    _is_type_checking,
+)
 from safeload.catalog.uses import Use
 
 __all__ = ["import_effects"]
@@ -212,7 +220,8 @@ def _set_name(effects: Effects, frame: _Frame, call: ast.Call) -> None:
     if found is None or isinstance(found[1], Leaf):
         return
     owner, binding = found
-    if isinstance(owner, ClassModel) and isinstance(binding.node, ast.FunctionDef):
+    if isinstance(owner, ClassModel) and isinstance(binding, Binding) and isinstance(binding.node,
+                                                                                    ast.FunctionDef):
         result = effects.function(binding.node, owner.module, f"{owner.ref.qualname}.__set_name__",
                                   self_model=model, defining=owner, bound=True, import_ctx=True)
         if not result.inert:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from importlib.machinery import (
     EXTENSION_SUFFIXES,
     ExtensionFileLoader,
+    ModuleSpec,
     PathFinder,
     SourceFileLoader,
     SourcelessFileLoader,
@@ -99,7 +100,7 @@ def _root_of(origin: str | None, entries: Sequence[str]) -> str | None:
     return best
 
 
-def _find_child(fullname: str, locations: list[str]) -> object | None:
+def _find_child(fullname: str, locations: list[str]) -> ModuleSpec | None:
     """``PathFinder.find_spec`` for a submodule, without its ``_NamespacePath`` wrapper: that wrapper reads
     ``sys.modules[parent].__path__`` when built, which must not happen for a parent nobody imported. The
     path finder's own ``_get_spec`` (CPython 3.4+) returns the plain spec; namespace portions come back with
@@ -108,7 +109,7 @@ def _find_child(fullname: str, locations: list[str]) -> object | None:
     if get_spec is None:  # pragma: no cover - every supported CPython has it
         return None
     spec = get_spec(fullname, locations)
-    if spec is None:
+    if not isinstance(spec, ModuleSpec):
         return None
     if spec.loader is None and not spec.submodule_search_locations:
         return None
@@ -152,10 +153,8 @@ def _installation_roots() -> frozenset[str]:
     for key in ("stdlib", "platstdlib", "purelib", "platlib"):
         if paths.get(key):
             roots.add(_norm(paths[key]))
-    try:
+    if hasattr(site, "getsitepackages"):  # some virtualenv versions lack it
         roots.update(_norm(p) for p in site.getsitepackages())
-    except AttributeError:  # pragma: no cover - virtualenvs without getsitepackages
-        pass
     user = site.getusersitepackages() if hasattr(site, "getusersitepackages") else None
     if isinstance(user, str):
         roots.add(_norm(user))

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from safeload.catalog import source_tables as tables
 from safeload.catalog.source_locate import ModuleSource, display_path, locate_module
 
-__all__ = ["Binding", "ClassModel", "Leaf", "ModuleInfo", "Ref", "Resolver"]
+__all__ = ["Binding", "ClassModel", "Leaf", "ModuleInfo", "Ref", "Resolver", "as_model"]
 
 MAX_SOURCE_BYTES = 8 * 1024 * 1024
 _PARSE_CACHE_SIZE = 1024
@@ -160,7 +160,7 @@ def absolute_module(current: str, is_package: bool, level: int, module: str | No
 
 
 def collect_bindings(stmts: Sequence[ast.stmt], module: str, is_package: bool,
-                     out: dict[str, list[Binding]], stars: list[str], conditional: bool = False) -> None:
+                     out: dict[str, list[Binding]], stars: list[str], *, conditional: bool = False) -> None:
     """Record the names ``stmts`` bind at their own level (module or class body) in order."""
 
     def add(name: str, binding: Binding) -> None:
@@ -210,18 +210,18 @@ def collect_bindings(stmts: Sequence[ast.stmt], module: str, is_package: bool,
                 targets(tgt, stmt, None, conditional)
         elif isinstance(stmt, ast.If):
             if _is_type_checking(stmt.test) or _is_main_guard(stmt.test):
-                collect_bindings(stmt.orelse, module, is_package, out, stars, conditional)
+                collect_bindings(stmt.orelse, module, is_package, out, stars, conditional=conditional)
             else:
-                collect_bindings(stmt.body, module, is_package, out, stars, True)
-                collect_bindings(stmt.orelse, module, is_package, out, stars, True)
+                collect_bindings(stmt.body, module, is_package, out, stars, conditional=True)
+                collect_bindings(stmt.orelse, module, is_package, out, stars, conditional=True)
         elif isinstance(stmt, ast.Try | ast.TryStar):
-            collect_bindings(stmt.body, module, is_package, out, stars, True)
+            collect_bindings(stmt.body, module, is_package, out, stars, conditional=True)
             for handler in stmt.handlers:
                 if handler.name:
                     add(handler.name, Binding("other", handler, True, handler.lineno))
-                collect_bindings(handler.body, module, is_package, out, stars, True)
-            collect_bindings(stmt.orelse, module, is_package, out, stars, True)
-            collect_bindings(stmt.finalbody, module, is_package, out, stars, conditional)
+                collect_bindings(handler.body, module, is_package, out, stars, conditional=True)
+            collect_bindings(stmt.orelse, module, is_package, out, stars, conditional=True)
+            collect_bindings(stmt.finalbody, module, is_package, out, stars, conditional=conditional)
         elif isinstance(stmt, ast.For | ast.AsyncFor | ast.While | ast.With | ast.AsyncWith | ast.Match):
             if isinstance(stmt, ast.For | ast.AsyncFor):
                 targets(stmt.target, stmt, None, True)
@@ -236,7 +236,7 @@ def collect_bindings(stmts: Sequence[ast.stmt], module: str, is_package: bool,
             else:
                 inner.extend(stmt.body)
                 inner.extend(getattr(stmt, "orelse", []))
-            collect_bindings(inner, module, is_package, out, stars, True)
+            collect_bindings(inner, module, is_package, out, stars, conditional=True)
         for node in ast.walk(stmt) if not isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) \
                 else ():
             if isinstance(node, ast.NamedExpr) and isinstance(node.target, ast.Name):
@@ -410,7 +410,7 @@ class Resolver:
         found = mod.bindings.get(name)
         if found:
             last = found[-1]
-            if last.conditional and len(found) > 1 or last.kind == "other":
+            if (last.conditional and len(found) > 1) or last.kind == "other":
                 return Ref("unknown", dotted, module=mod, node=last.node, qualname=name,
                            reason=f"{name} is bound more than once or conditionally in {mod.name} "
                                   f"(line {last.lineno}): which binding holds cannot be decided statically",
@@ -542,7 +542,8 @@ class Resolver:
     # classes
     def class_model(self, ref: Ref, depth: int = 0) -> ClassModel | str:
         """The class model of a ``class`` reference, or a reason it cannot be built."""
-        assert ref.module is not None and isinstance(ref.node, ast.ClassDef)
+        if ref.module is None or not isinstance(ref.node, ast.ClassDef):
+            return f"{ref.dotted} is not a class read from source"
         key = id(ref.node)
         cached = self._classes.get(key)
         if cached is not None:
@@ -581,7 +582,8 @@ class Resolver:
         return Leaf(ref.dotted, "external", reason=ref.reason or f"{ref.kind}")
 
     def _build_class(self, ref: Ref, depth: int) -> ClassModel | str:
-        assert ref.module is not None and isinstance(ref.node, ast.ClassDef)
+        if ref.module is None or not isinstance(ref.node, ast.ClassDef):
+            return f"{ref.dotted} is not a class read from source"
         node, mod = ref.node, ref.module
         body: dict[str, list[Binding]] = {}
         collect_bindings(node.body, mod.name, False, body, [])
@@ -624,6 +626,13 @@ class Resolver:
                 model.attrs_opts = {"slots": modern, "frozen": dref.dotted.endswith("frozen"), "init": True,
                                     **opts}
         return model
+
+
+def as_model(node: ClassModel | Leaf) -> ClassModel:
+    """The class a lookup found a binding in (``Resolver``'s lookups only return bindings of source classes)."""
+    if isinstance(node, ClassModel):
+        return node
+    raise TypeError(f"internal: {node.dotted} is not a class read from source")
 
 
 def _pairs(chain: tuple[str, ...]) -> set[tuple[str, str]]:

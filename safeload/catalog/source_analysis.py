@@ -261,6 +261,9 @@ class _Analyser:
             if deco_problem is not None:
                 return Outcome(False, f"class decorator {dref.dotted} may replace or alter the class: {deco_problem}",
                                model.where(expr.lineno))
+        altered = _altered(model)
+        if altered is not None:
+            return altered
         if use in (Use.CALL, Use.NEW, Use.INVOKE) and any(
                 isinstance(p, Leaf) and p.dotted == "builtins.type" for p in model.mro):
             return Outcome(False, f"{model.dotted} is a metaclass: calling it creates a class (class creation runs "
@@ -308,8 +311,8 @@ class _Analyser:
                 return Outcome(False, f"metaclass base {part.dotted} is not readable", model.where())
         return None
 
-    def _run(self, model: ClassModel, owner: ClassModel, binding: Binding, depth: int, *, bound: bool = True
-             ) -> Outcome:
+    def _run(self, model: ClassModel, owner: ClassModel, binding: Binding, depth: int, *, bound: bool = True,
+             single: bool = False) -> Outcome:
         fn = binding.node
         name = getattr(fn, "name", "?")
         if binding.kind != "function" or not isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef):
@@ -317,6 +320,14 @@ class _Analyser:
                 return Outcome(True, "set to None: the load raises TypeError", owner.where(binding.lineno))
             return Outcome(False, f"{owner.dotted} binds a hook to a value the model does not follow",
                            owner.where(binding.lineno))
+        alternatives = [] if single else [b for b in owner.body.get(name, []) if b is not binding]
+        for other in alternatives:  # conditionally defined hooks: every definition must be inert
+            if other.kind != "function" or not isinstance(other.node, ast.FunctionDef | ast.AsyncFunctionDef):
+                return Outcome(False, f"{owner.dotted}.{name} is also bound to a value", owner.where(other.lineno))
+            out = self._run(model, owner, Binding("function", other.node, False, other.lineno), depth,
+                            bound=bound, single=True)
+            if not out.inert:
+                return out
         static = any(isinstance(d, ast.Name) and d.id == "staticmethod" for d in fn.decorator_list)
         return self.effects.function(fn, owner.module, f"{owner.ref.qualname}.{name}", self_model=model,
                                      defining=owner, bound=bound and not static, depth=depth + 1)
@@ -525,6 +536,83 @@ class _Analyser:
 
     def _call_instance(self, model: ClassModel, use: Use, depth: int) -> Outcome:
         return self._hook(model, "__call__", use, depth, none_ok="no __call__: calling the instance raises")
+
+
+def _sets_on_first_param(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> str | None:
+    """``"sets cls.x"`` when ``fn`` stores a computed value on its first parameter (the class being built)."""
+    positional = [*fn.args.posonlyargs, *fn.args.args]
+    if not positional:
+        return None
+    first = positional[0].arg
+    for node in ast.walk(fn):
+        if isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for tgt in targets:
+                if isinstance(tgt, ast.Attribute) and isinstance(tgt.value, ast.Name) and tgt.value.id == first \
+                        and not (isinstance(node.value, ast.Constant) and not tgt.attr.startswith("__")):
+                    return f"sets {first}.{tgt.attr} (line {node.lineno})"
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("setattr", "delattr") \
+                and node.args and isinstance(node.args[0], ast.Name) and node.args[0].id == first:
+            return f"calls {node.func.id} on {first} (line {node.lineno})"
+    return None
+
+
+def _patched_in_module(model: ClassModel) -> int | None:
+    """Line of a top-level ``Class.attr = ...`` / ``setattr(Class, ...)`` in the defining module: the class
+    object is changed after its definition."""
+    qual = model.ref.qualname
+    for node in _top_level_nodes(model.module.tree.body):
+        if isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for tgt in targets:
+                if isinstance(tgt, ast.Attribute) and ast.unparse(tgt.value) == qual:
+                    return node.lineno
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("setattr", "delattr") \
+                and node.args and ast.unparse(node.args[0]) == qual:
+            return node.lineno
+    return None
+
+
+def _top_level_nodes(body: list[ast.stmt]) -> list[ast.AST]:
+    out: list[ast.AST] = []
+    stack: list[ast.AST] = list(body)
+    while stack:
+        node = stack.pop()
+        out.append(node)
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda):
+            continue
+        stack.extend(ast.iter_child_nodes(node))
+    return out
+
+
+def _altered(model: ClassModel) -> Outcome | None:
+    """Class creation or later module code may change the class object from what its source says: a base's
+    ``__init_subclass__`` that stores computed attributes on the new class, a custom metaclass that builds
+    it, or a top-level ``Class.attr = ...`` in its module. The model cannot then vouch for any instance use."""
+    for part in model.mro[1:]:
+        if isinstance(part, ClassModel):
+            binding = part.own("__init_subclass__")
+            if binding is not None and isinstance(binding.node, ast.FunctionDef | ast.AsyncFunctionDef):
+                problem = _sets_on_first_param(binding.node)
+                if problem is not None:
+                    return Outcome(False, f"{part.ref.qualname}.__init_subclass__ {problem} on every subclass: the "
+                                   "class is not what its source says", part.where(binding.lineno,
+                                                                                  "__init_subclass__"))
+    meta = model.metaclass
+    if isinstance(meta, ClassModel):
+        for part in meta.mro:
+            if not isinstance(part, ClassModel):
+                continue
+            for hook in ("__new__", "__init__", "__prepare__"):
+                binding = part.own(hook)
+                if binding is not None:
+                    return Outcome(False, f"metaclass {part.dotted}.{hook} builds the class: its attributes may differ "
+                                   "from its source", part.where(binding.lineno, hook))
+    line = _patched_in_module(model)
+    if line is not None:
+        return Outcome(False, f"{model.ref.qualname} is modified at the top level of {model.module.name} after its "
+                       "definition", model.module.where(line))
+    return None
 
 
 def _attrs_decorators() -> frozenset[str]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import types
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -294,8 +295,7 @@ class Effects:
             val = ev(frame, stmt.value, depth)
             cur = ev(frame, stmt.target, depth) if not isinstance(stmt.target, ast.Name) else self._kind_of(
                 frame, stmt.target)
-            if val.from_file or cur.from_file:
-                frame.out.touches.add("operators")
+            self._touch(frame, [val, cur], _op_dunders(stmt.op), stmt, depth)
             self._store(frame, stmt.target, _TAINT if val.from_file or cur.from_file else _FRESH, depth)
         elif isinstance(stmt, ast.Return):
             if stmt.value is not None:
@@ -307,14 +307,12 @@ class Effects:
                 ev(frame, stmt.cause, depth)
         elif isinstance(stmt, ast.If | ast.While):
             test = ev(frame, stmt.test, depth)
-            if test.from_file:
-                frame.out.touches.add("__bool__")
+            self._touch(frame, [test], ("__bool__", "__len__"), stmt, depth)
             for inner in (*stmt.body, *stmt.orelse):
                 self._stmt(frame, inner, depth)
         elif isinstance(stmt, ast.For):
             it = ev(frame, stmt.iter, depth)
-            if it.from_file or it.kind == "self":
-                frame.out.touches.add("__iter__")
+            self._touch(frame, [it], ("__iter__", "__getitem__"), stmt, depth)
             self._store(frame, stmt.target, _TAINT if it.kind != "const" else _CONST, depth)
             for inner in (*stmt.body, *stmt.orelse):
                 self._stmt(frame, inner, depth)
@@ -476,7 +474,7 @@ class Effects:
                 list(node.values) if isinstance(node, ast.BoolOp) else [node.left, *node.comparators])
             vals = [ev(frame, p, depth) for p in parts]
             if any(v.from_file or v.kind == "self" for v in vals):
-                frame.out.touches.add("operators")
+                self._touch(frame, vals, _expr_dunders(node), node, depth)
                 return _TAINT
             return _FRESH
         if isinstance(node, ast.IfExp):
@@ -491,8 +489,7 @@ class Effects:
             val = ev(frame, node.value, depth)
             if node.format_spec is not None:
                 ev(frame, node.format_spec, depth)
-            if val.from_file:
-                frame.out.touches.add("__format__")
+            self._touch(frame, [val], ("__format__", "__str__", "__repr__"), node, depth)
             return _FRESH
         if isinstance(node, ast.List | ast.Tuple | ast.Set):
             for elt in node.elts:
@@ -508,8 +505,7 @@ class Effects:
         if isinstance(node, ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp):
             for gen in node.generators:
                 it = ev(frame, gen.iter, depth)
-                if it.from_file or it.kind == "self":
-                    frame.out.touches.add("__iter__")
+                self._touch(frame, [it], ("__iter__", "__getitem__"), gen.iter, depth)
                 for target in ast.walk(gen.target):
                     if isinstance(target, ast.Name) and target.id not in frame.locals:
                         frame.locals[target.id] = _TAINT if it.from_file or it.kind == "self" else _FRESH
@@ -544,6 +540,12 @@ class Effects:
             if model is None:
                 return _TAINT
             found = self.lookup(model, attr)
+            if found is not None and isinstance(found[1], Binding) and found[1].kind != "function" \
+                    and base.kind == "self":
+                problem = self._descriptor_problem(model, as_model(found[0]), attr, found[1], depth=depth,
+                                                   import_ctx=frame.import_ctx, hooks=("__get__",))
+                if problem is not None:
+                    raise Fail(f"reads self.{attr}: {problem[0]}", problem[1] or frame.where(node))
             if found is not None and isinstance(found[1], Binding) and found[1].kind == "function":
                 prop = _property_kind(found[1].node)
                 if prop in ("property", "setter") and base.kind == "self":
@@ -662,6 +664,8 @@ class Effects:
         owner, what = found
         if isinstance(what, Leaf):
             if what.kind == "builtin":
+                if not _builtin_method(what, name):
+                    raise Fail(f"calls {what.dotted}.{name}, which is not a plain method", frame.where(node))
                 return _FRESH  # a method of a builtin base, C code on the object's own data
             if what.kind == "special" and what.tag in ("transparent", "typeddict"):
                 return _FRESH
@@ -670,7 +674,9 @@ class Effects:
             raise Fail(f"calls {name} of base {what.dotted} ({what.reason or what.kind}), not analysable",
                        frame.where(node))
         owner = as_model(owner)
-        return self._run_method(frame, owner, what, depth, node)
+        for binding in owner.body.get(name, [what]):
+            self._run_method(frame, owner, binding, depth, node)  # conditional alternatives: every one
+        return _TAINT
 
     def _run_method(self, frame: _Frame, owner: ClassModel, binding: Binding, depth: int, node: ast.AST) -> _Val:
         fn = binding.node
@@ -722,18 +728,31 @@ class Effects:
             if not result.inert:
                 raise Fail(f"calls {dotted}: {result.reason}", result.where or where)
             self._flow_invokes(frame, result.invokes, node, args=args, kwargs=kwargs, dotted=dotted)
-            frame.out.touches |= result.touches
+            self._flow_touches(frame, result.touches, [*args, *kwargs.values()], node, depth)
             return _TAINT
         if ref.kind == "class":
             result = self.class_use(ref, Use.CALL, depth + 1)
             if not result.inert:
                 raise Fail(f"instantiates {dotted}: {result.reason}", result.where or where)
             self._flow_invokes(frame, result.invokes, node, args=args, kwargs=kwargs, dotted=dotted)
-            frame.out.touches |= result.touches
+            self._flow_touches(frame, result.touches, [*args, *kwargs.values()], node, depth)
             return _TAINT
         if ref.kind == "namedtuple":
             return _TAINT
         raise Fail(f"calls {dotted}: {ref.reason or 'not analysable'}", where)
+
+    def _flow_touches(self, frame: _Frame, touches: set[str], args: list[_Val], node: ast.AST, depth: int) -> None:
+        """A callee's touches apply to what we passed it: to the file's values (recorded) and to ``self``
+        (the object's own methods, analysed), since touches are not tracked per argument."""
+        frame.out.touches |= touches
+        if not any(a.kind == "self" for a in args):
+            return
+        for touch in touches:
+            for name in touch.split("/"):
+                if name == "__setattr__":
+                    self.check_setattr(frame, None, via_object=False, node=node, depth=depth)
+                elif (name.startswith("__") and name.endswith("__")) or name in tables.DATA_METHODS:
+                    self._self_protocol(frame, name, node, depth)
 
     def _flow_invokes(self, frame: _Frame, invoked: set[int | str], node: ast.Call, *, args: list[_Val],
                       kwargs: dict[str | None, _Val], dotted: str) -> None:
@@ -785,8 +804,8 @@ class Effects:
             raise Fail("type() with three arguments creates a class", where)
         if name in tables.PURE_BUILTINS or name in tables.PURE_EXCEPTIONS:
             touch = _BUILTIN_TOUCH.get(name)
-            if touch and any(a.from_file or a.kind == "self" for a in args):
-                frame.out.touches.add(touch)
+            if touch:
+                self._touch(frame, args, tuple(touch.split("/")), node, depth)
             return _FRESH if name in ("dict", "list", "set", "tuple", "frozenset") else _TAINT
         raise Fail(f"calls builtins.{name}", where)
 
@@ -841,6 +860,16 @@ class Effects:
                 return node, node
         return None
 
+    def _touch(self, frame: _Frame, vals: list[_Val], names: tuple[str, ...], node: ast.AST, depth: int) -> None:
+        """Protocol methods ``names`` run on ``vals``: recorded as touches on values from the file, analysed on
+        ``self`` (the object's own class may define them)."""
+        if any(v.from_file for v in vals):
+            frame.out.touches.add("/".join(names))
+        if any(v.kind == "self" for v in vals):
+            for name in names:
+                if name.startswith("__") or name in tables.DATA_METHODS:
+                    self._self_protocol(frame, name, node, depth)
+
     def _self_protocol(self, frame: _Frame, name: str, node: ast.AST, depth: int) -> None:
         model = frame.self_model
         if model is None:
@@ -868,6 +897,10 @@ class Effects:
         where = frame.where(node) if node is not None else None
         if model is None:
             raise Fail("sets an attribute on an unknown class", where)
+        if attr is None:
+            frame.out.touches.add(CLASS_ASSIGNMENT)
+        elif attr == "__class__":
+            raise Fail("assigns __class__: the object becomes an instance of another class", where)
         problem = self.setattr_problem(model, attr, via_object=via_object, depth=depth, import_ctx=frame.import_ctx)
         if problem is not None:
             raise Fail(problem[0], problem[1] or where)
@@ -914,7 +947,8 @@ class Effects:
         return None
 
     def _descriptor_problem(self, model: ClassModel, owner: ClassModel, name: str, binding: Binding, *,
-                            depth: int, import_ctx: bool) -> tuple[str, str | None] | None:
+                            depth: int, import_ctx: bool, hooks: tuple[str, ...] = ("__set__", "__delete__")
+                            ) -> tuple[str, str | None] | None:
         where = owner.where(binding.lineno, name)
         if binding.kind == "function":
             fn = binding.node
@@ -932,7 +966,7 @@ class Effects:
             return None
         if binding.kind == "assign" and binding.value is not None:
             return self._value_descriptor(model, owner, name, binding.value, where=where, depth=depth,
-                                          import_ctx=import_ctx)
+                                          import_ctx=import_ctx, hooks=hooks)
         if binding.kind == "from":
             ref = self.resolver.binding(owner.module, name, binding, ())
             return None if ref.kind in ("function", "class", "module") else (
@@ -940,7 +974,8 @@ class Effects:
         return (f"{name} is bound in a way the model does not follow", where)
 
     def _value_descriptor(self, model: ClassModel, owner: ClassModel, name: str, value: ast.expr, *,
-                          where: str, depth: int, import_ctx: bool) -> tuple[str, str | None] | None:
+                          where: str, depth: int, import_ctx: bool,
+                          hooks: tuple[str, ...] = ("__set__", "__delete__")) -> tuple[str, str | None] | None:
         if isinstance(value, ast.Constant | ast.JoinedStr | ast.Lambda):
             return None
         if isinstance(value, ast.List | ast.Tuple | ast.Set | ast.Dict | ast.ListComp | ast.DictComp | ast.SetComp):
@@ -982,8 +1017,9 @@ class Effects:
                 if isinstance(built, ClassModel):
                     for part in built.mro:
                         if isinstance(part, ClassModel):
-                            if part.own("__set__") is not None or part.own("__delete__") is not None:
-                                return (f"{name} is a data descriptor ({callee.dotted} defines __set__)", where)
+                            hook = next((h for h in hooks if part.own(h) is not None), None)
+                            if hook is not None:
+                                return (f"{name} is a descriptor ({callee.dotted} defines {hook})", where)
                         elif part.kind != "builtin":
                             return (f"{name} = {callee.dotted}(...): base {part.dotted} may define __set__",
                                     where)
@@ -991,6 +1027,54 @@ class Effects:
             return (f"{name} = {ast.unparse(value.func)[:60]}(...): cannot tell whether it is a data descriptor",
                     where)
         return (f"{name} = {ast.unparse(value)[:60]}: cannot tell whether it is a data descriptor", where)
+
+
+_BINOP = {
+    ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.MatMult: "matmul", ast.Div: "truediv",
+    ast.FloorDiv: "floordiv", ast.Mod: "mod", ast.Pow: "pow", ast.LShift: "lshift", ast.RShift: "rshift",
+    ast.BitOr: "or", ast.BitXor: "xor", ast.BitAnd: "and",
+}
+_CMP = {
+    ast.Eq: ("__eq__",), ast.NotEq: ("__ne__", "__eq__"), ast.Lt: ("__lt__", "__gt__"), ast.LtE: ("__le__", "__ge__"),
+    ast.Gt: ("__gt__", "__lt__"), ast.GtE: ("__ge__", "__le__"), ast.In: ("__contains__", "__iter__", "__eq__"),
+    ast.NotIn: ("__contains__", "__iter__", "__eq__"), ast.Is: (), ast.IsNot: (),
+}
+
+
+def _op_dunders(op: ast.operator) -> tuple[str, ...]:
+    name = _BINOP.get(type(op), "")
+    return (f"__{name}__", f"__r{name}__", f"__i{name}__") if name else ()
+
+
+def _expr_dunders(node: ast.expr) -> tuple[str, ...]:
+    """The protocol methods an operator expression may run on its operands."""
+    if isinstance(node, ast.BinOp):
+        return _op_dunders(node.op)
+    if isinstance(node, ast.UnaryOp):
+        return {ast.Not: ("__bool__", "__len__"), ast.USub: ("__neg__",), ast.UAdd: ("__pos__",),
+                ast.Invert: ("__invert__",)}.get(type(node.op), ())
+    if isinstance(node, ast.BoolOp):
+        return ("__bool__", "__len__")
+    if isinstance(node, ast.Compare):
+        out: list[str] = []
+        for op in node.ops:
+            out.extend(_CMP.get(type(op), ()))
+        return tuple(dict.fromkeys(out))
+    return ()
+
+
+#: Recorded when code sets attributes with names from the file: ``__class__`` can be assigned, turning the
+#: object into an instance of any layout-compatible class the file also names.
+CLASS_ASSIGNMENT = "setattr with file-chosen names (may assign __class__)"
+
+
+def _builtin_method(leaf: Leaf, name: str) -> bool:
+    pytype = leaf.builtin_type
+    if pytype is None:
+        return False
+    attr = vars(pytype).get(name)
+    return isinstance(attr, types.MethodDescriptorType | types.WrapperDescriptorType | types.BuiltinFunctionType
+                      | types.ClassMethodDescriptorType | staticmethod | classmethod)
 
 
 def _dangerous(dotted: str) -> bool:

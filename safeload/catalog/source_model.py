@@ -193,6 +193,7 @@ def collect_bindings(stmts: Sequence[ast.stmt], module: str, is_package: bool,
                 if alias.name == "*":
                     if absolute:
                         stars.append(absolute)
+                        add("*", Binding("star", stmt, conditional, stmt.lineno, target=absolute))
                     continue
                 add(alias.asname or alias.name, Binding("from", stmt, conditional, stmt.lineno,
                                                         target=absolute or "", attr=alias.name))
@@ -408,6 +409,22 @@ class Resolver:
             return Ref("unknown", dotted, reason=f"{name} is rebound by a function (global) in {mod.name}",
                        chain=chain)
         found = mod.bindings.get(name)
+        later_stars = [b for b in mod.bindings.get("*", []) if not found or b.lineno > found[-1].lineno]
+        for star in reversed(later_stars):  # the last star import that exports the name wins at run time
+            if (star.target, name) in _pairs(chain):
+                return Ref("unknown", dotted, reason=f"import cycle through {star.target}", chain=chain)
+            exported = self._star_exports(star.target, name)
+            if exported is False:
+                continue
+            via_star = self.attribute(star.target, name, (*chain, f"{star.target}:{name}")) if exported else None
+            if found and via_star is not None and not star.conditional and via_star.node is not None:
+                local = self.binding(mod, name, found[-1], chain)
+                if local.node is via_star.node:
+                    return local  # the star import rebinds the name to the same definition
+            if found or via_star is None or star.conditional:
+                return Ref("unknown", dotted, reason=f"{name} may be rebound by 'from {star.target} import *' "
+                           f"(line {star.lineno})", chain=chain)
+            return via_star
         if found:
             last = found[-1]
             if (last.conditional and len(found) > 1) or last.kind == "other":
@@ -416,10 +433,6 @@ class Resolver:
                                   f"(line {last.lineno}): which binding holds cannot be decided statically",
                            chain=chain)
             return self.binding(mod, name, last, chain)
-        for star in mod.star_imports:
-            ref = self.attribute(star, name, chain)
-            if ref.kind != "unknown" or "not defined" not in ref.reason:
-                return ref
         if mod.getattr_line is not None:
             return Ref("unknown", dotted, reason=f"{mod.name} has a module __getattr__ (line {mod.getattr_line})",
                        chain=chain)
@@ -428,6 +441,26 @@ class Resolver:
         if name in vars(builtins) and not name.startswith("__"):
             return Ref("builtin", f"builtins.{name}", chain=chain)
         return Ref("unknown", dotted, reason=f"{name} is not defined in {mod.name}", chain=chain)
+
+    def _star_exports(self, module: str, name: str) -> bool | None:
+        """Whether ``from module import *`` binds ``name``: ``None`` when that cannot be read statically."""
+        mod = self.module(module)
+        if not isinstance(mod, ModuleInfo):
+            return None
+        names = mod.bindings.get("__all__")
+        if names:
+            value = names[-1].value
+            if len(names) == 1 and isinstance(value, ast.List | ast.Tuple) and all(
+                    isinstance(e, ast.Constant) and isinstance(e.value, str) for e in value.elts):
+                return name in {e.value for e in value.elts if isinstance(e, ast.Constant)}
+            return None
+        if name.startswith("_"):
+            return False
+        if name in mod.bindings:
+            return True
+        if mod.bindings.get("*") or mod.getattr_line is not None:
+            return None
+        return False
 
     def binding(self, mod: ModuleInfo, name: str, bind: Binding, chain: tuple[str, ...]) -> Ref:
         dotted = f"{mod.name}.{name}"

@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from safeload.catalog import source_tables as tables
-from safeload.catalog.source_effects import Effects, Outcome
+from safeload.catalog.source_effects import CLASS_ASSIGNMENT, Effects, Outcome
 from safeload.catalog.source_imports import import_effects
 from safeload.catalog.source_locate import library_roots
 from safeload.catalog.source_model import PARSE_CACHE, Binding, ClassModel, Leaf, Ref, Resolver, as_model, file_stat
@@ -493,7 +493,7 @@ class _Analyser:
             if problem is not None:
                 return Outcome(False, f"slot state is set with setattr: {problem[0]}", problem[1] or model.where())
             parts.append(Outcome(True, "slot state: setattr with no custom __setattr__ or data descriptor",
-                                 model.where()))
+                                 model.where(), set(), {CLASS_ASSIGNMENT}))
         out = self._all(parts, "", model.where())
         if out.inert:
             out.reason = "default reconstruction: no __setstate__/__getattr__ in the MRO; " + out.reason

@@ -537,6 +537,8 @@ class Effects:
         attr = node.attr
         if base.kind in ("self", "cls"):
             model = frame.self_model
+            if attr == "__class__":
+                return _Val("cls")
             if model is None:
                 return _TAINT
             found = self.lookup(model, attr)
@@ -560,8 +562,11 @@ class Effects:
             return _Val("super", attr)
         if base.kind == "global" and base.ref is not None:
             return _Val("global", ref=self.resolver.member(base.ref, attr))
+        if base.from_file and attr == "__class__":
+            frame.out.touches.add("__class__")
+            return _Val("classdata")
         if base.from_file:
-            if attr.startswith("__") and attr.endswith("__") and attr not in ("__dict__", "__class__", "__name__"):
+            if attr.startswith("__") and attr.endswith("__") and attr not in ("__dict__", "__name__"):
                 raise Fail(f"reads dunder attribute {attr} of a value from the file", frame.where(node))
             frame.out.touches.add("__getattribute__/__getattr__")
             return _TAINT
@@ -802,6 +807,10 @@ class Effects:
             return _Val("super")
         if name == "type" and len(node.args) != 1:
             raise Fail("type() with three arguments creates a class", where)
+        if name == "type":
+            # the class of the object itself, or of a value from the file: its attributes are class-level
+            # state shared by every instance (reads only)
+            return _Val("cls") if args and args[0].kind == "self" else _Val("classdata")
         if name in tables.PURE_BUILTINS or name in tables.PURE_EXCEPTIONS:
             touch = _BUILTIN_TOUCH.get(name)
             if touch:

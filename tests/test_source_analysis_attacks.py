@@ -1,0 +1,387 @@
+"""Attacks on the source analysis: an attacker picks which installed class a pickle names and what state it
+carries. Each case is a class whose load would run code that an earlier version of the analysis called inert
+(or a neighbouring pitfall); nothing is ever imported, and the marker file must stay absent."""
+
+from __future__ import annotations
+
+import os
+import sys
+import sysconfig
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from safeload.catalog import source_analysis as sa
+from safeload.catalog.source_analysis import Analysis, BuildState, analyse
+from safeload.catalog.source_effects import CLASS_ASSIGNMENT
+from safeload.catalog.source_locate import library_roots
+from safeload.catalog.uses import Use
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Iterator[Path]:
+    library_roots()
+    sa.clear_cache()
+    (tmp_path / "site-packages").mkdir()
+    yield tmp_path / "site-packages"
+    sa.clear_cache()
+
+
+def run(site: Path, source: str, qualname: str, uses: Use, **kw: object) -> Analysis:
+    pkg = site / "atk"
+    pkg.mkdir(exist_ok=True)
+    (pkg / "__init__.py").write_text("")
+    marker = site.parent / "marker"
+    (pkg / "m.py").write_text(textwrap.dedent(source).replace("MARKER", repr(str(marker))))
+    paths = sysconfig.get_paths()
+    before = set(sys.modules)
+    result = analyse("atk.m", qualname, uses, search_path=[str(site), paths["stdlib"]], **kw)  # type: ignore[arg-type]
+    assert set(sys.modules) == before
+    assert not marker.exists()
+    sa.clear_cache()
+    return result
+
+
+def verdict(a: Analysis, use: Use) -> sa.UseVerdict:
+    found = a.verdict(use)
+    assert found is not None
+    return found
+
+
+def test_operator_on_self_runs_the_class_dunder(site: Path) -> None:
+    a = run(site, """
+        import os
+        class Vec:
+            def __add__(self, other):
+                os.system("id")
+                return self
+            def __setstate__(self, state):
+                self.__dict__.update(state)
+                total = self + 1
+    """, "Vec", Use.BUILD)
+    assert not verdict(a, Use.BUILD).inert and "system" in verdict(a, Use.BUILD).reason
+
+
+def test_truth_and_len_of_self(site: Path) -> None:
+    a = run(site, """
+        import subprocess
+        class Box:
+            def __len__(self):
+                subprocess.call(["true"])
+                return 0
+            def __setstate__(self, state):
+                if self:
+                    self.__dict__.update(state)
+    """, "Box", Use.BUILD)
+    assert not verdict(a, Use.BUILD).inert
+
+
+def test_self_passed_to_a_helper_that_sets_attributes(site: Path) -> None:
+    a = run(site, """
+        import os
+        def fill(obj, state):
+            for k, v in state.items():
+                obj.k = v
+
+        class Target:
+            @property
+            def k(self):
+                return 0
+            @k.setter
+            def k(self, value):
+                os.remove(value)
+            def __setstate__(self, state):
+                fill(self, state)
+    """, "Target", Use.BUILD)
+    assert not verdict(a, Use.BUILD).inert and "remove" in verdict(a, Use.BUILD).reason
+
+
+def test_reading_a_non_data_descriptor_runs_its_get(site: Path) -> None:
+    a = run(site, """
+        import os
+        class Lazy:
+            def __get__(self, obj, owner):
+                return os.getcwd()
+        class Holder:
+            cwd = Lazy()
+            def __setstate__(self, state):
+                self.__dict__.update(state)
+                here = self.cwd
+    """, "Holder", Use.BUILD)
+    assert not verdict(a, Use.BUILD).inert and "__get__" in verdict(a, Use.BUILD).reason
+
+
+def test_self_class_call_is_not_a_builtin_method(site: Path) -> None:
+    a = run(site, """
+        class Cloner:
+            def __setstate__(self, state):
+                self.copy = self.__class__(state)
+    """, "Cloner", Use.BUILD)
+    assert not verdict(a, Use.BUILD).inert
+
+
+def test_computed_setattr_records_class_assignment(site: Path) -> None:
+    a = run(site, """
+        class Loose:
+            def __setstate__(self, state):
+                for key, value in state.items():
+                    setattr(self, key, value)
+        class Plain:
+            pass
+    """, "Loose", Use.BUILD)
+    assert verdict(a, Use.BUILD).inert and CLASS_ASSIGNMENT in verdict(a, Use.BUILD).touches
+    b = run(site, "class Plain:\n    pass\n", "Plain", Use.BUILD, build_state=BuildState.SLOTS)
+    assert verdict(b, Use.BUILD).inert and CLASS_ASSIGNMENT in verdict(b, Use.BUILD).touches
+    c = run(site, "class Plain:\n    pass\n", "Plain", Use.BUILD, build_state=BuildState.DICT)
+    assert CLASS_ASSIGNMENT not in verdict(c, Use.BUILD).touches
+    d = run(site, """
+        class Morph:
+            def __setstate__(self, state):
+                self.__class__ = state
+    """, "Morph", Use.BUILD)
+    assert not verdict(d, Use.BUILD).inert and "__class__" in verdict(d, Use.BUILD).reason
+
+
+def test_init_subclass_injecting_setstate(site: Path) -> None:
+    a = run(site, """
+        import os
+        def _restore(self, state):
+            os.system(state)
+        class Base:
+            def __init_subclass__(cls, **kw):
+                cls.__setstate__ = _restore
+        class Child(Base):
+            pass
+    """, "Child", Use.BUILD | Use.NEW)
+    assert not verdict(a, Use.BUILD).inert and "__init_subclass__" in verdict(a, Use.BUILD).reason
+    assert not verdict(a, Use.NEW).inert
+
+
+def test_metaclass_building_the_class(site: Path) -> None:
+    a = run(site, """
+        import os
+        class Meta(type):
+            def __new__(mcs, name, bases, ns):
+                ns["__setstate__"] = lambda self, s: os.system(s)
+                return super().__new__(mcs, name, bases, ns)
+        class Made(metaclass=Meta):
+            pass
+    """, "Made", Use.BUILD)
+    assert not verdict(a, Use.BUILD).inert and "metaclass" in verdict(a, Use.BUILD).reason
+
+
+def test_class_patched_after_definition(site: Path) -> None:
+    a = run(site, """
+        import os
+        class Patched:
+            pass
+        def _evil(self, state):
+            os.system(state)
+        Patched.__setstate__ = _evil
+    """, "Patched", Use.BUILD | Use.IMPORT)
+    assert not verdict(a, Use.BUILD).inert and "modified at the top level" in verdict(a, Use.BUILD).reason
+    assert not a.import_effects.inert
+
+
+def test_later_star_import_rebinds_the_name(site: Path) -> None:
+    (site / "other.py").write_text("import os\nclass Thing:\n    def __setstate__(self, s):\n        os.system(s)\n")
+    a = run(site, """
+        class Thing:
+            pass
+        from other import *
+    """, "Thing", Use.BUILD)
+    assert not verdict(a, Use.BUILD).inert and "import *" in verdict(a, Use.BUILD).reason
+
+
+def test_star_import_respects_all(site: Path) -> None:
+    (site / "other2.py").write_text("__all__ = ['Other']\nclass Thing:\n    def __setstate__(self, s):\n"
+                                    "        open(s)\nclass Other:\n    pass\n")
+    a = run(site, """
+        class Thing:
+            pass
+        from other2 import *
+    """, "Thing", Use.BUILD)
+    assert verdict(a, Use.BUILD).inert  # Thing is not in other2.__all__: the local class stays
+
+
+def test_conditionally_defined_hook_checks_every_definition(site: Path) -> None:
+    a = run(site, """
+        import sys, os
+        class Versioned:
+            if sys.version_info >= (3, 99):
+                def __setstate__(self, state):
+                    os.system(state)
+            else:
+                def __setstate__(self, state):
+                    self.__dict__.update(state)
+    """, "Versioned", Use.BUILD)
+    assert not verdict(a, Use.BUILD).inert
+
+
+def test_reduce_and_getstate_are_irrelevant_to_a_load(site: Path) -> None:
+    a = run(site, """
+        import os
+        class Dumper:
+            def __reduce__(self):
+                os.system("x")
+            def __reduce_ex__(self, proto):
+                os.system("x")
+            def __getstate__(self):
+                os.system("x")
+            def __class_getitem__(cls, item):
+                os.system("x")
+    """, "Dumper", Use.NEW | Use.BUILD | Use.ALLOC | Use.CALL)
+    assert all(v.inert for v in a.uses), a.uses  # a load never calls these
+
+
+def test_missing_on_dict_subclass_reached_by_self_lookup(site: Path) -> None:
+    a = run(site, """
+        import os
+        class Defaults(dict):
+            def __missing__(self, key):
+                os.system(key)
+            def __setstate__(self, state):
+                self.__dict__.update(state)
+                mode = self["mode"]
+    """, "Defaults", Use.BUILD | Use.MUTATE)
+    assert not verdict(a, Use.BUILD).inert and "system" in verdict(a, Use.BUILD).reason
+    assert verdict(a, Use.MUTATE).inert  # SETITEMS uses dict.__setitem__, never __missing__
+
+
+def test_weakref_finalizers_and_atexit_are_not_inert(site: Path) -> None:
+    a = run(site, """
+        import weakref, atexit, shutil
+        class Temp:
+            def __init__(self, path):
+                self.path = path
+                weakref.finalize(self, shutil.rmtree, path)
+        class Exit:
+            def __init__(self, path):
+                atexit.register(shutil.rmtree, path)
+    """, "Temp", Use.CALL)
+    assert not verdict(a, Use.CALL).inert and "weakref.finalize" in verdict(a, Use.CALL).reason
+    b = run(site, """
+        import atexit, shutil
+        class Exit:
+            def __init__(self, path):
+                atexit.register(shutil.rmtree, path)
+    """, "Exit", Use.CALL)
+    assert not verdict(b, Use.CALL).inert
+
+
+def test_del_on_a_base_class_counts(site: Path) -> None:
+    a = run(site, """
+        import os
+        class Resource:
+            def __del__(self):
+                os.unlink(self.path)
+        class Handle(Resource):
+            pass
+    """, "Handle", Use.ALLOC | Use.NEW | Use.REF)
+    assert not verdict(a, Use.ALLOC).inert and "__del__" in verdict(a, Use.ALLOC).reason
+    assert verdict(a, Use.REF).inert
+
+
+def test_decorated_setstate_and_hook_bound_to_a_function(site: Path) -> None:
+    a = run(site, """
+        import functools, os
+        def trace(fn):
+            @functools.wraps(fn)
+            def wrapper(*a, **k):
+                os.system("echo")
+                return fn(*a, **k)
+            return wrapper
+        def _restore(self, state):
+            os.system(state)
+        class Traced:
+            @trace
+            def __setstate__(self, state):
+                self.__dict__.update(state)
+        class Bound:
+            __setstate__ = _restore
+    """, "Traced", Use.BUILD)
+    assert not verdict(a, Use.BUILD).inert and "trace" in verdict(a, Use.BUILD).reason
+    b = run(site, """
+        import os
+        def _restore(self, state):
+            os.system(state)
+        class Bound:
+            __setstate__ = _restore
+    """, "Bound", Use.BUILD)
+    assert not verdict(b, Use.BUILD).inert
+
+
+def test_mutating_class_level_registries_at_load_time(site: Path) -> None:
+    a = run(site, """
+        class Registry:
+            handlers = {}
+            def __setstate__(self, state):
+                type(self).handlers.update(state)
+        class Registry2:
+            handlers = {}
+            @classmethod
+            def add(cls, k, v):
+                cls.handlers[k] = v
+            def __setstate__(self, state):
+                self.add(state["k"], state["v"])
+    """, "Registry", Use.BUILD)
+    assert not verdict(a, Use.BUILD).inert
+    c = run(site, """
+        class Registry3:
+            handlers = {}
+            def __setstate__(self, state):
+                self.__class__.handlers[state["k"]] = state["v"]
+    """, "Registry3", Use.BUILD)
+    assert not verdict(c, Use.BUILD).inert
+    b = run(site, """
+        class Registry2:
+            handlers = {}
+            @classmethod
+            def add(cls, k, v):
+                cls.handlers[k] = v
+            def __setstate__(self, state):
+                self.add(state["k"], state["v"])
+    """, "Registry2", Use.BUILD)
+    assert not verdict(b, Use.BUILD).inert
+
+
+def test_dynamic_names_and_globals(site: Path) -> None:
+    for body in ("getattr(self, state['name'])()",
+                 "globals()['CONFIG'] = state",
+                 "eval(state)",
+                 "__import__(state)",
+                 "self.__dict__[state](1)",
+                 "state.__reduce__()"):
+        a = run(site, f"""
+            class Dyn:
+                def __setstate__(self, state):
+                    {body}
+        """, "Dyn", Use.BUILD)
+        assert not verdict(a, Use.BUILD).inert, body
+
+
+def test_enum_metaclass_subclass_with_call(site: Path) -> None:
+    a = run(site, """
+        import enum, os
+        class Meta(enum.EnumMeta):
+            def __call__(cls, value, *a, **k):
+                os.system(str(value))
+                return super().__call__(value, *a, **k)
+        class Color(enum.Enum, metaclass=Meta):
+            RED = 1
+    """, "Color", Use.CALL)
+    assert not verdict(a, Use.CALL).inert
+
+
+def test_marker_module_never_runs(site: Path) -> None:
+    marker = site.parent / "marker"
+    a = run(site, """
+        open(MARKER, "w").write("imported")
+        class K:
+            pass
+    """, "K", Use.IMPORT | Use.BUILD)
+    assert not a.import_effects.inert and not marker.exists()
+    assert "atk" not in sys.modules and "atk.m" not in sys.modules
+    assert os.path.exists(site / "atk" / "m.py")

@@ -497,13 +497,23 @@ def test_import_alias_and_attribute_bases(env: Env) -> None:
             class C(a.A):
                 def __hash__(self):
                     import os
+                    from . import noisy
                     return 2
+            class D(a.A):
+                def __hash__(self):
+                    import os.path
+                    from .quiet import VALUE
+                    return VALUE
         """,
+        "pkg/noisy.py": "print('imported')\n",
+        "pkg/quiet.py": "VALUE = 3\n",
     })
     b = env.run("pkg.b", "B", Use.HASH)
     assert v(b, Use.HASH).inert
     c = env.run("pkg.b", "C", Use.HASH)
-    assert not v(c, Use.HASH).inert and "imports os" in v(c, Use.HASH).reason
+    assert not v(c, Use.HASH).inert and "imports pkg.noisy when it runs" in v(c, Use.HASH).reason
+    d = env.run("pkg.b", "D", Use.HASH)  # a call-time import of import-inert modules (stdlib, quiet) is inert
+    assert v(d, Use.HASH).inert, v(d, Use.HASH)
 
 
 # --- compiled, missing, bytecode, module names ---------------------------------------------------------------

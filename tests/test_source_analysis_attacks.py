@@ -385,3 +385,38 @@ def test_marker_module_never_runs(site: Path) -> None:
     assert not a.import_effects.inert and not marker.exists()
     assert "atk" not in sys.modules and "atk.m" not in sys.modules
     assert os.path.exists(site / "atk" / "m.py")
+
+
+def test_getattr_that_only_raises_is_inert_for_build(site: Path) -> None:
+    a = run(site, """
+        class Strict:
+            _known = ("a", "b")
+            def __getattr__(self, name):
+                if name in self._known:
+                    raise AttributeError(f"{name} not set yet")
+                raise AttributeError(name)
+    """, "Strict", Use.BUILD | Use.MUTATE)
+    assert all(v.inert for v in a.uses), a.uses
+    b = run(site, """
+        class Delegating:
+            def __getattr__(self, name):
+                return getattr(self._wrapped, name)
+    """, "Delegating", Use.BUILD)
+    assert not verdict(b, Use.BUILD).inert  # BUILD would call the wrapped object's __setstate__
+    c = run(site, """
+        class FromState:
+            def __getattr__(self, name):
+                try:
+                    return self.__dict__["data"][name]
+                except KeyError:
+                    raise AttributeError(name) from None
+    """, "FromState", Use.BUILD)
+    assert not verdict(c, Use.BUILD).inert  # returns a value from the state: BUILD calls it
+    d = run(site, """
+        import os
+        class Noisy:
+            def __getattr__(self, name):
+                os.system(name)
+                raise AttributeError(name)
+    """, "Noisy", Use.BUILD)
+    assert not verdict(d, Use.BUILD).inert and "system" in verdict(d, Use.BUILD).reason

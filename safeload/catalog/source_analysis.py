@@ -156,12 +156,14 @@ class _Analyser:
         self.resolver = Resolver(search_path)
         self.roots = library_roots(search_path)
         self.effects = Effects(self.resolver, catalog, self._class_use_ref)
+        self.effects.import_check = self._import_check
+        self._imports: dict[str, Outcome] = {}
         self._class_memo: dict[tuple[str, Use], Outcome] = {}
 
     def run(self) -> tuple[Analysis, frozenset[tuple[str, int, int]]]:
         name = f"{self.module}.{self.qualname}"
         try:
-            imp = _verdict(Use.IMPORT, import_effects(self.module, self.resolver, self.effects, self.roots))
+            imp = _verdict(Use.IMPORT, self._import_check(self.module))
         except Exception as exc:  # noqa: BLE001 - fail closed
             logger.warning("import analysis of %s failed: %r", self.module, exc)
             imp = UseVerdict(Use.IMPORT, False, f"analysis error ({exc.__class__.__name__}): not inert")
@@ -192,6 +194,12 @@ class _Analyser:
         analysis = Analysis(name, ref.kind in ("class", "function", "namedtuple", "module", "value", "logger"),
                             kind, defined_in, imp, tuple(verdicts), via)
         return analysis, frozenset(self.resolver.files)
+
+    def _import_check(self, module: str) -> Outcome:
+        if module not in self._imports:
+            self._imports[module] = Outcome(False, f"import of {module} is being analysed (cycle)")
+            self._imports[module] = import_effects(module, self.resolver, self.effects, self.roots)
+        return self._imports[module]
 
     # --- dispatch ---------------------------------------------------------------------------------------
     def _use(self, ref: Ref, use: Use) -> Outcome:
@@ -459,6 +467,12 @@ class _Analyser:
                     continue
                 return Outcome(False, f"base {what.dotted} may define {name}, which {why}", model.where())
             owner = as_model(owner)
+            if name == "__getattr__" and len(owner.body.get(name, [])) == 1 and isinstance(
+                    what.node, ast.FunctionDef) and _returns_no_object(what.node):
+                out = self._run(model, owner, what, 0)
+                if out.inert and not out.invokes:
+                    continue  # it only raises (or returns constants): the lookup falls back to the default
+                return Outcome(False, f"{owner.ref.qualname}.__getattr__ ({why}): {out.reason}", out.where)
             return Outcome(False, f"{owner.ref.qualname}.{name} is custom: {why}", owner.where(what.lineno, name))
         return None
 
@@ -536,6 +550,22 @@ class _Analyser:
 
     def _call_instance(self, model: ClassModel, use: Use, depth: int) -> Outcome:
         return self._hook(model, "__call__", use, depth, none_ok="no __call__: calling the instance raises")
+
+
+def _returns_no_object(fn: ast.FunctionDef) -> bool:
+    """Every ``return`` gives a constant (``None``, a number, a string): what ``getattr`` hands back can never be
+    a callable the load then calls (BUILD calls the ``__setstate__`` it finds, APPENDS the ``extend``)."""
+    stack: list[ast.AST] = list(fn.body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda):
+            continue
+        if isinstance(node, ast.Return) and node.value is not None and not isinstance(node.value, ast.Constant):
+            return False
+        if isinstance(node, ast.Yield | ast.YieldFrom | ast.Await):
+            return False
+        stack.extend(ast.iter_child_nodes(node))
+    return True
 
 
 def _sets_on_first_param(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> str | None:

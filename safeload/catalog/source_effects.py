@@ -138,6 +138,8 @@ class Effects:
         self.max_depth = max_depth
         self._memo: dict[tuple[int, str, bool], Outcome] = {}
         self._active: set[tuple[int, str, bool]] = set()
+        #: set by the analyser: the import-effects verdict of a module (a call-time import runs it)
+        self.import_check: Callable[[str], Outcome] | None = None
 
     # --- entry points -----------------------------------------------------------------------------------
     def function(self, fn: ast.FunctionDef | ast.AsyncFunctionDef, mod: ModuleInfo, qualname: str, *,
@@ -239,8 +241,8 @@ class Effects:
             elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
                 frame.locals[node.name] = _Val("fresh", "localdef")
             elif isinstance(node, ast.Import | ast.ImportFrom):
-                for alias in node.names:
-                    frame.locals[(alias.asname or alias.name).split(".")[0]] = _TAINT
+                for local, ref in self._import_bindings(frame, node):
+                    frame.locals[local] = _Val("global", ref=ref) if ref is not None else _TAINT
 
     def _kind_of(self, frame: _Frame, node: ast.expr) -> _Val:
         if isinstance(node, ast.Name):
@@ -359,11 +361,47 @@ class Effects:
             if frame.import_ctx:
                 self._check_import(frame, stmt)
             else:
-                names = ", ".join(a.name for a in stmt.names)
-                module = getattr(stmt, "module", None) or names
-                raise Fail(f"imports {module} when it runs", frame.where(stmt))
+                self._call_time_import(frame, stmt)
         else:
             raise Fail(f"{type(stmt).__name__} statement is not modelled", frame.where(stmt))
+
+    def _import_bindings(self, frame: _Frame, stmt: ast.Import | ast.ImportFrom) -> list[tuple[str, Ref | None]]:
+        """The local names an import statement inside a function binds, resolved statically."""
+        from safeload.catalog.source_model import absolute_module
+
+        out: list[tuple[str, Ref | None]] = []
+        if isinstance(stmt, ast.Import):
+            for alias in stmt.names:
+                target = alias.name if alias.asname else alias.name.split(".")[0]
+                out.append((alias.asname or target, _module_ref(self.resolver, target)))
+            return out
+        base = absolute_module(frame.mod.name, frame.mod.is_package, stmt.level, stmt.module)
+        for alias in stmt.names:
+            if alias.name == "*" or base is None:
+                continue
+            out.append((alias.asname or alias.name, self.resolver.from_import(base, alias.name)))
+        return out
+
+    def _call_time_import(self, frame: _Frame, stmt: ast.Import | ast.ImportFrom) -> None:
+        """An import inside a function runs when the function does: inert only when the import of every module
+        it names is (the same rule as a module the pickle names)."""
+        from safeload.catalog.source_model import absolute_module
+
+        if isinstance(stmt, ast.Import):
+            modules = [a.name for a in stmt.names]
+        else:
+            base = absolute_module(frame.mod.name, frame.mod.is_package, stmt.level, stmt.module)
+            if base is None:
+                raise Fail("relative import beyond the top-level package", frame.where(stmt))
+            modules = [base]
+            modules += [f"{base}.{a.name}" for a in stmt.names
+                        if a.name != "*" and self.resolver.is_module(f"{base}.{a.name}")]
+        for module in modules:
+            if self.import_check is None:
+                raise Fail(f"imports {module} when it runs", frame.where(stmt))
+            result = self.import_check(module)
+            if not result.inert:
+                raise Fail(f"imports {module} when it runs: {result.reason}", result.where or frame.where(stmt))
 
     def _check_import(self, frame: _Frame, stmt: ast.Import | ast.ImportFrom) -> None:
         from safeload.catalog.source_model import absolute_module
@@ -872,6 +910,8 @@ class Effects:
     def _touch(self, frame: _Frame, vals: list[_Val], names: tuple[str, ...], node: ast.AST, depth: int) -> None:
         """Protocol methods ``names`` run on ``vals``: recorded as touches on values from the file, analysed on
         ``self`` (the object's own class may define them)."""
+        if not names:
+            return
         if any(v.from_file for v in vals):
             frame.out.touches.add("/".join(names))
         if any(v.kind == "self" for v in vals):
@@ -1084,6 +1124,10 @@ def _builtin_method(leaf: Leaf, name: str) -> bool:
     attr = vars(pytype).get(name)
     return isinstance(attr, types.MethodDescriptorType | types.WrapperDescriptorType | types.BuiltinFunctionType
                       | types.ClassMethodDescriptorType | staticmethod | classmethod)
+
+
+def _module_ref(resolver: Resolver, name: str) -> Ref:
+    return resolver.module_ref(name)
 
 
 def _dangerous(dotted: str) -> bool:

@@ -15,6 +15,7 @@ import os
 
 from safeload.catalog import source_tables as tables
 from safeload.catalog.source_effects import Effects, Fail, Outcome, _Frame
+from safeload.catalog.source_locate import is_stdlib_path
 from safeload.catalog.source_model import (
     Binding,
     ClassModel,
@@ -37,6 +38,7 @@ def _under(path: str, roots: tuple[str, ...]) -> bool:
 
 def import_effects(module: str, resolver: Resolver, effects: Effects, roots: tuple[str, ...]) -> Outcome:
     """Whether ``import module`` (which imports every parent package first) is inert."""
+    module = tables.MODULE_ALIASES.get(module, module)
     parts = module.split(".")
     for depth in range(1, len(parts) + 1):
         name = ".".join(parts[:depth])
@@ -55,6 +57,8 @@ def import_effects(module: str, resolver: Resolver, effects: Effects, roots: tup
                            "library code", mod.where(1) if mod.path else location)
         if mod.source.kind == "namespace":
             continue
+        if is_stdlib_path(location):
+            continue  # the stdlib's top levels are trusted; its side-effect modules are in the deny table
         if effects.catalog is not None and effects.catalog(name, Use.IMPORT) is True:
             continue  # the reviewed catalogue vouches for importing this module
         result = module_top_level(mod, effects)

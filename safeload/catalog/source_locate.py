@@ -24,7 +24,7 @@ from importlib.machinery import (
     SourcelessFileLoader,
 )
 
-__all__ = ["ModuleSource", "display_path", "library_roots", "locate_module"]
+__all__ = ["ModuleSource", "display_path", "is_stdlib_path", "library_roots", "locate_module"]
 
 #: What a located module is: only ``source``, ``package`` and ``namespace`` can be analysed.
 KINDS = ("source", "package", "namespace", "compiled", "bytecode", "builtin", "unsupported", "missing")
@@ -175,6 +175,24 @@ def library_roots(search_path: Sequence[str] | None = None) -> tuple[str, ...]:
         if os.path.basename(os.path.normpath(str(entry))) in ("site-packages", "dist-packages"):
             roots.add(_norm(str(entry)))
     return tuple(sorted(roots))
+
+
+@functools.cache
+def _stdlib_roots() -> tuple[str, ...]:
+    paths = sysconfig.get_paths()
+    roots = {_norm(paths[k]) for k in ("stdlib", "platstdlib") if paths.get(k)}
+    if paths.get("stdlib"):
+        roots.add(_norm(os.path.join(paths["stdlib"], "lib-dynload")))
+    return tuple(sorted(roots))
+
+
+def is_stdlib_path(path: str) -> bool:
+    """``path`` is a module of the interpreter's standard library (not a site/dist-packages under it)."""
+    real = os.path.realpath(path)
+    parts = real.split(os.sep)
+    if "site-packages" in parts or "dist-packages" in parts:
+        return False
+    return any(real.startswith(root + os.sep) for root in _stdlib_roots())
 
 
 def display_path(path: str, root: str | None) -> str:

@@ -383,6 +383,21 @@ class Resolver:
             return Ref("unknown", name, reason=f"module {name} not found", chain=chain)
         return Ref("external", name, reason=f"module {name} is {mod.kind}", chain=chain)
 
+    def module_ref(self, name: str) -> Ref:
+        """The module ``name`` as a reference (``import name`` binds it)."""
+        return self._module_ref(name, ())
+
+    def is_module(self, name: str) -> bool:
+        found = self.module(name)
+        return not (isinstance(found, ModuleSource) and found.kind == "missing")
+
+    def from_import(self, module: str, name: str) -> Ref:
+        """What ``from module import name`` binds: an attribute of the module, else its submodule."""
+        ref = self.attribute(module, name)
+        if ref.kind == "unknown" and "not defined" in ref.reason and self.is_module(f"{module}.{name}"):
+            return self._module_ref(f"{module}.{name}", ())
+        return ref
+
     def attribute(self, module: str, name: str, chain: tuple[str, ...] = ()) -> Ref:
         """``module.name`` as ``getattr(import_module(module), name)`` would find it after import."""
         dotted = f"{module}.{name}"

@@ -7,6 +7,7 @@ adding a name makes code that calls it count as inert, so each addition needs th
 
 from __future__ import annotations
 
+import os
 import re
 
 __all__ = [
@@ -53,6 +54,10 @@ def denied_module_reason(module: str) -> str | None:
             return reason
     return None
 
+
+#: Modules that exist only as entries another module puts in ``sys.modules`` at import (``os`` registers
+#: ``os.path``): the module whose source actually runs.
+MODULE_ALIASES: dict[str, str] = {"os.path": "posixpath" if os.name != "nt" else "ntpath"}
 
 # --- builtins ----------------------------------------------------------------------------------------------
 #: Builtins whose call runs no code of its own beyond the protocol methods of its arguments (``len(x)`` runs

@@ -57,7 +57,7 @@ def _ops(kind: str, *args: str) -> dict[str, object]:
 def _analyse(module: str, qualname: str, uses: Use, **kw: object) -> Analysis:
     before = set(sys.modules)
     result = analyse(module, qualname, uses, **kw)  # type: ignore[arg-type]
-    top = module.split(".")[0]
+    top = module.split(".", maxsplit=1)[0]
     assert not any(m == top or m.startswith(top + ".") for m in set(sys.modules) - before)
     return result
 

@@ -420,3 +420,106 @@ def test_getattr_that_only_raises_is_inert_for_build(site: Path) -> None:
                 raise AttributeError(name)
     """, "Noisy", Use.BUILD)
     assert not verdict(d, Use.BUILD).inert and "system" in verdict(d, Use.BUILD).reason
+
+
+def test_called_parameter_with_a_dangerous_default(site: Path) -> None:
+    a = run(site, """
+        import os
+        def _noop(x):
+            return x
+        class Runner:
+            def __init__(self, cmd, runner=os.system):
+                self.result = runner(cmd)
+        class Safe:
+            def __init__(self, value, convert=_noop, hook=None):
+                self.value = convert(value)
+                if hook is not None:
+                    hook(self)
+    """, "Runner", Use.CALL)
+    call = verdict(a, Use.CALL)
+    assert not call.inert and "system" in call.reason  # the file leaves runner out: os.system(cmd) runs
+    b = run(site, """
+        def _noop(x):
+            return x
+        class Safe:
+            def __init__(self, value, convert=_noop, hook=None):
+                self.value = convert(value)
+                if hook is not None:
+                    hook(self)
+    """, "Safe", Use.CALL)
+    assert verdict(b, Use.CALL).inert and set(verdict(b, Use.CALL).invokes) == {1, 2}
+
+
+def test_super_with_explicit_start_class(site: Path) -> None:
+    a = run(site, """
+        import os
+        class A:
+            def __setstate__(self, state):
+                os.system(state)
+        class B(A):
+            def __setstate__(self, state):
+                self.__dict__.update(state)
+        class C(B):
+            def __setstate__(self, state):
+                super(B, self).__setstate__(state)  # skips B: A's runs
+    """, "C", Use.BUILD)
+    assert not verdict(a, Use.BUILD).inert and "system" in verdict(a, Use.BUILD).reason
+
+
+def test_lru_cache_hashes_the_arguments(site: Path) -> None:
+    a = run(site, """
+        import functools
+        @functools.lru_cache(maxsize=None)
+        def lookup(key):
+            return key
+    """, "lookup", Use.CALL)
+    assert verdict(a, Use.CALL).inert and "__hash__/__eq__" in verdict(a, Use.CALL).touches
+
+
+def test_rebound_import_guards(site: Path) -> None:
+    a = run(site, """
+        __name__ = "__main__"
+        if __name__ == "__main__":
+            open(MARKER, "w")
+        class K:
+            pass
+    """, "K", Use.IMPORT | Use.BUILD)
+    assert not a.import_effects.inert and not verdict(a, Use.BUILD).inert
+    b = run(site, """
+        TYPE_CHECKING = True
+        if TYPE_CHECKING:
+            class K:
+                def __setstate__(self, s):
+                    open(MARKER, "w")
+        else:
+            class K:
+                pass
+    """, "K", Use.IMPORT | Use.BUILD)
+    assert not b.import_effects.inert and not verdict(b, Use.BUILD).inert
+
+
+def test_decorator_that_aliases_or_hands_the_class_away(site: Path) -> None:
+    a = run(site, """
+        import os
+        def _evil(self, s):
+            os.system(s)
+        def sneaky(cls):
+            target = cls
+            target.__setstate__ = _evil
+            return cls
+        @sneaky
+        class A:
+            pass
+    """, "A", Use.BUILD)
+    assert not verdict(a, Use.BUILD).inert and "aliases" in verdict(a, Use.BUILD).reason
+    b = run(site, """
+        def patch(c):
+            c.__setstate__ = print
+        def handing(cls):
+            patch(cls)
+            return cls
+        @handing
+        class B:
+            pass
+    """, "B", Use.BUILD)
+    assert not verdict(b, Use.BUILD).inert and "patch" in verdict(b, Use.BUILD).reason

@@ -568,6 +568,12 @@ def _returns_no_object(fn: ast.FunctionDef) -> bool:
     return True
 
 
+def _binds_a_name(node: ast.Assign | ast.NamedExpr | ast.AnnAssign) -> bool:
+    """The assignment makes a new local name for the value (an alias), not a container or attribute entry."""
+    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+    return any(isinstance(t, ast.Name | ast.Tuple | ast.List | ast.Starred) for t in targets)
+
+
 def _sets_on_first_param(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> str | None:
     """``"sets cls.x"`` when ``fn`` stores a computed value on its first parameter (the class being built)."""
     positional = [*fn.args.posonlyargs, *fn.args.args]
@@ -575,6 +581,13 @@ def _sets_on_first_param(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> str | No
         return None
     first = positional[0].arg
     for node in ast.walk(fn):
+        if isinstance(node, ast.Assign | ast.NamedExpr | ast.AnnAssign) and isinstance(node.value, ast.Name) \
+                and node.value.id == first and _binds_a_name(node):
+            return f"aliases {first} (line {node.lineno})"
+        if isinstance(node, ast.Call) and any(isinstance(a, ast.Name) and a.id == first for a in node.args) \
+                and not (isinstance(node.func, ast.Attribute) and node.func.attr in ("__init_subclass__",
+                                                                                      "append", "add")):
+            return f"passes {first} to {ast.unparse(node.func)[:40]} (line {node.lineno})"
         if isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             for tgt in targets:

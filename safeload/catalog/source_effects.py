@@ -94,9 +94,19 @@ class _Frame:
     locals: dict[str, _Val]
     import_ctx: bool
     out: Outcome
+    #: parameter name -> its default value expression (evaluated in the module when the def ran)
+    defaults: dict[str, ast.expr] = field(default_factory=dict)
 
     def where(self, node: ast.AST | None) -> str:
         return self.mod.where(getattr(node, "lineno", 0) or 0, self.qualname)
+
+
+def _defaults(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> dict[str, ast.expr]:
+    args = fn.args
+    positional = [*args.posonlyargs, *args.args]
+    out = {a.arg: d for a, d in zip(positional[len(positional) - len(args.defaults):], args.defaults, strict=True)}
+    out.update({a.arg: d for a, d in zip(args.kwonlyargs, args.kw_defaults, strict=True) if d is not None})
+    return out
 
 
 def _params(fn: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda, skip_first: bool) -> dict[str, _Val]:
@@ -170,7 +180,7 @@ class Effects:
              self_model: ClassModel | None, defining: ClassModel | None, bound: bool, import_ctx: bool,
              depth: int) -> Outcome:
         out = Outcome(True, "")
-        frame = _Frame(mod, qualname, self_model, defining, {}, import_ctx, out)
+        frame = _Frame(mod, qualname, self_model, defining, {}, import_ctx, out, _defaults(fn))
         frame.locals.update(_params(fn, bound))
         first = _first_param(fn)
         if bound and first:
@@ -182,6 +192,8 @@ class Effects:
                 reason = self.decorator_problem(expr, dref, depth)
                 if reason:
                     raise Fail(f"decorated with {dref.dotted}: {reason}", frame.where(expr))
+                if dref.dotted in ("functools.lru_cache", "functools.cache"):
+                    out.touches.add("__hash__/__eq__")  # the cache hashes and compares the arguments
             self._prepass(frame, fn.body)
             self._prepass(frame, fn.body)
             for stmt in fn.body:
@@ -199,7 +211,7 @@ class Effects:
         """``None`` when the decorator returns the decorated object unchanged (or is a reviewed inert one)."""
         if ref.dotted in tables.INERT_DECORATORS or ref.dotted in ("functools.cached_property",
                                                                    "functools.lru_cache", "functools.cache"):
-            return None
+            return None  # (lru_cache hashes the arguments: recorded as a touch by function())
         if isinstance(expr, ast.Attribute) and expr.attr in ("setter", "getter", "deleter"):
             return None  # property.setter: the property model reads these
         if ref.kind != "function" or not isinstance(ref.node, ast.FunctionDef | ast.AsyncFunctionDef):
@@ -630,6 +642,14 @@ class Effects:
             val = frame.locals[func.id]
             if val.kind == "param":
                 frame.out.invokes.add(val.key)
+                default = frame.defaults.get(func.id)
+                if default is not None and not (isinstance(default, ast.Constant) and default.value is None):
+                    # when the file leaves the argument out, the default is what gets called
+                    if not isinstance(default, ast.Name | ast.Attribute):
+                        raise Fail(f"calls parameter {func.id}, whose default is not a plain name",
+                                   frame.where(node))
+                    self.call_ref(frame, self.resolver.expr(frame.mod, default), node, args=args, kwargs=kwargs,
+                                  depth=depth)
                 return _TAINT
             raise Fail(f"calls {func.id}, a value computed at run time", frame.where(node))
         if isinstance(func, ast.Name):
@@ -643,7 +663,7 @@ class Effects:
     def _method_call(self, frame: _Frame, recv: _Val, name: str, node: ast.Call, *, args: list[_Val],
                      kwargs: dict[str | None, _Val], depth: int) -> _Val:
         if recv.kind == "super":
-            return self._super_call(frame, name, node, args, depth)
+            return self._super_call(frame, recv, name, node, depth)
         if recv.kind in ("self", "cls"):
             model = frame.self_model
             if model is None:
@@ -684,10 +704,15 @@ class Effects:
             raise Fail(f"calls {name}() on a bound method", frame.where(node))
         raise Fail(f"calls {name}() on {recv.kind}", frame.where(node))
 
-    def _super_call(self, frame: _Frame, name: str, node: ast.Call, args: list[_Val], depth: int) -> _Val:
+    def _super_call(self, frame: _Frame, recv: _Val, name: str, node: ast.Call, depth: int) -> _Val:
         model, defining = frame.self_model, frame.defining
         if model is None or defining is None:
             raise Fail("super() outside a class", frame.where(node))
+        if recv.ref is not None:  # super(Start, self): the lookup starts after Start in type(self)'s MRO
+            start = next((p for p in model.mro if isinstance(p, ClassModel) and p.dotted == recv.ref.dotted), None)
+            if start is None:
+                raise Fail(f"super({recv.ref.dotted}, self): not in the MRO of {model.dotted}", frame.where(node))
+            defining = start
         if name == "__setattr__":
             attr = node.args[0].value if node.args and isinstance(node.args[0], ast.Constant) else None
             found = self.lookup(model, "__setattr__", after=defining)
@@ -842,7 +867,13 @@ class Effects:
             self.check_setattr(frame, const, via_object=False, node=node, depth=depth)
             return _CONST
         if name == "super":
-            return _Val("super")
+            if not node.args:
+                return _Val("super")
+            start = self.resolver.expr(frame.mod, node.args[0]) if isinstance(node.args[0], ast.Name
+                                                                               | ast.Attribute) else None
+            if start is None or start.kind != "class" or len(args) < 2 or args[1].kind not in ("self", "cls"):
+                raise Fail("super() with arguments the model cannot follow", where)
+            return _Val("super", ref=start)
         if name == "type" and len(node.args) != 1:
             raise Fail("type() with three arguments creates a class", where)
         if name == "type":
@@ -1197,6 +1228,12 @@ def _marker_attr(name: str, value: ast.expr | None) -> bool:
     return not name.startswith("__") and isinstance(value, ast.Constant)
 
 
+def _binds_a_name(node: ast.Assign | ast.NamedExpr | ast.AnnAssign) -> bool:
+    """The assignment makes a new local name for the value (an alias), not a container or attribute entry."""
+    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+    return any(isinstance(t, ast.Name | ast.Tuple | ast.List | ast.Starred) for t in targets)
+
+
 def _identity_problem(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> str | None:
     """``None`` when ``fn(obj)`` returns ``obj`` itself and never alters it (registration decorators)."""
     first = _first_param(fn)
@@ -1205,6 +1242,16 @@ def _identity_problem(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> str | None:
     returns = [n for n in _walk_scope(fn.body) if isinstance(n, ast.Return)]
     if not returns or not all(isinstance(r.value, ast.Name) and r.value.id == first for r in returns):
         return "does not return its argument unchanged"
+    for node in _walk_scope(fn.body):
+        if isinstance(node, ast.Assign | ast.NamedExpr | ast.AnnAssign) and isinstance(node.value, ast.Name) \
+                and node.value.id == first and _binds_a_name(node):
+            return f"aliases {first}"
+        if isinstance(node, ast.Call):
+            method = node.func.attr if isinstance(node.func, ast.Attribute) else ""
+            passes = any(isinstance(a, ast.Name) and a.id == first for a in [*node.args,
+                                                                             *(k.value for k in node.keywords)])
+            if passes and method not in tables.DATA_METHODS:
+                return f"passes {first} to {ast.unparse(node.func)[:40]}, which may alter it"
     for node in _walk_scope(fn.body):
         if isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign):
             tgts = node.targets if isinstance(node, ast.Assign) else [node.target]

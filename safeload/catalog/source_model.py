@@ -244,6 +244,24 @@ def collect_bindings(stmts: Sequence[ast.stmt], module: str, is_package: bool,
                 add(node.target.id, Binding("other", stmt, True, stmt.lineno))
 
 
+def _guards_rebound(tree: ast.Module) -> bool:
+    """``TYPE_CHECKING`` bound to anything but typing's constant, or ``__name__`` assigned: then ``if
+    TYPE_CHECKING:`` / ``if __name__ == "__main__":`` bodies may run on import, and skipping them is wrong."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store) and node.id in ("TYPE_CHECKING",
+                                                                                          "__name__"):
+            return True
+        if isinstance(node, ast.alias) and (node.asname or node.name) in ("TYPE_CHECKING", "__name__") \
+                and node.name != "TYPE_CHECKING":
+            return True
+        if isinstance(node, ast.ImportFrom) and any(a.name == "TYPE_CHECKING" for a in node.names) \
+                and node.module not in ("typing", "typing_extensions"):
+            return True
+        if isinstance(node, ast.Global) and {"TYPE_CHECKING", "__name__"} & set(node.names):
+            return True
+    return False
+
+
 def _self_replacing(tree: ast.Module, name: str) -> int | None:
     """Line of ``sys.modules[__name__] = ...`` (or any key that may be this module's name): the module object
     is replaced on import, so its namespace as others see it is not the one in the source."""
@@ -332,6 +350,8 @@ def parse_module(source: ModuleSource) -> ModuleInfo | str:
             return f"source does not parse: {exc.__class__.__name__}"
         bindings: dict[str, list[Binding]] = {}
         stars: list[str] = []
+        if _guards_rebound(tree):
+            return "rebinds TYPE_CHECKING or __name__: its import-time guards cannot be read statically"
         collect_bindings(tree.body, source.name, source.is_package, bindings, stars)
         cached = (tree, bindings, stars)
         PARSE_CACHE.put(stat, cached)

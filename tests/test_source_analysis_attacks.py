@@ -523,3 +523,45 @@ def test_decorator_that_aliases_or_hands_the_class_away(site: Path) -> None:
             pass
     """, "B", Use.BUILD)
     assert not verdict(b, Use.BUILD).inert and "patch" in verdict(b, Use.BUILD).reason
+
+
+def test_annotations_run_at_import_without_future_import(site: Path) -> None:
+    a = run(site, """
+        import os
+        def f(x: os.system("id")) -> None:
+            pass
+        class K:
+            pass
+    """, "K", Use.IMPORT)
+    assert not a.import_effects.inert and "system" in a.import_effects.reason
+    b = run(site, """
+        from __future__ import annotations
+        import os
+        def f(x: os.system("id")) -> None:
+            pass
+        class K:
+            field: os.system("id") = 1
+    """, "K", Use.IMPORT)
+    assert b.import_effects.inert, b.import_effects
+
+
+def test_catalogue_sees_the_name_as_written_and_denied_beats_allowed(site: Path) -> None:
+    from importlib.machinery import EXTENSION_SUFFIXES
+
+    vendor = site / "vendor"
+    vendor.mkdir()
+    (vendor / "__init__.py").write_text("from ._speed import convert\n")
+    (vendor / f"_speed{EXTENSION_SUFFIXES[0]}").write_bytes(b"not loaded")
+    src = """
+        import vendor as v
+        class UsesVendor:
+            def __init__(self, x):
+                self.x = v.convert(x)
+    """
+    assert not verdict(run(site, src, "UsesVendor", Use.CALL), Use.CALL).inert
+    allowed = run(site, src, "UsesVendor", Use.CALL,
+                  catalog=lambda name, use: True if name == "vendor.convert" else None)
+    assert verdict(allowed, Use.CALL).inert
+    both = run(site, src, "UsesVendor", Use.CALL,
+               catalog=lambda name, use: {"vendor.convert": True, "vendor._speed.convert": False}.get(name))
+    assert not verdict(both, Use.CALL).inert and "denied" in verdict(both, Use.CALL).reason

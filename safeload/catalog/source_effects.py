@@ -303,6 +303,8 @@ class Effects:
             for tgt in stmt.targets:
                 self._store(frame, tgt, val, depth)
         elif isinstance(stmt, ast.AnnAssign):
+            if frame.import_ctx and not frame.mod.future_annotations:
+                ev(frame, stmt.annotation, depth)  # module and class annotations are evaluated on import
             if stmt.value is not None:
                 self._store(frame, stmt.target, ev(frame, stmt.value, depth), depth)
         elif isinstance(stmt, ast.AugAssign):
@@ -772,24 +774,30 @@ class Effects:
 
     def call_ref(self, frame: _Frame, ref: Ref, node: ast.Call, *, args: list[_Val],
                  kwargs: dict[str | None, _Val], depth: int, receiver: Ref | None = None) -> _Val:
+        """A call of a module-level name. The catalogue and the reviewed tables are consulted under the name as
+        written in the source (``np.asarray`` is ``numpy.asarray``) and under the definition it resolves to;
+        denied beats allowed."""
         dotted = ref.dotted
         where = frame.where(node)
         if ref.kind == "builtin":
             return self._builtin_call(frame, dotted.removeprefix("builtins."), node, args, depth)
+        written = _written(frame, node.func)
+        names = list(dict.fromkeys(n for n in (written, dotted) if n))
         if self.catalog is not None:
-            verdict = self.catalog(dotted, Use.CALL)
-            if verdict is True:
+            verdicts = [self.catalog(n, Use.CALL) for n in names]
+            if False in verdicts:
+                raise Fail(f"calls {names[verdicts.index(False)]}, denied by the catalogue", where)
+            if True in verdicts:
                 return _TAINT
-            if verdict is False:
-                raise Fail(f"calls {dotted}, denied by the catalogue", where)
-        if dotted in tables.BENIGN_CALLS:
+        for name in names:
+            if _dangerous(name) and name not in tables.BENIGN_CALLS and not (
+                    frame.import_ctx and name in tables.IMPORT_TIME_CALLS):
+                raise Fail(f"calls {name}", where)
+        if any(n in tables.BENIGN_CALLS for n in names):
             return _TAINT
-        if frame.import_ctx and dotted in tables.IMPORT_TIME_CALLS:
+        if frame.import_ctx and any(n in tables.IMPORT_TIME_CALLS for n in names):
             return _TAINT
-        if receiver is not None and receiver.kind == "builtin":
-            return _TAINT  # a method of a builtin type, e.g. dict.fromkeys / object.__new__
-        if _dangerous(dotted):
-            raise Fail(f"calls {dotted}", where)
+        _ = receiver
         if ref.kind == "function" and isinstance(ref.node, ast.FunctionDef | ast.AsyncFunctionDef) and ref.module:
             result = self.function(ref.node, ref.module, ref.qualname, import_ctx=frame.import_ctx,
                                    depth=depth + 1)
@@ -1155,6 +1163,29 @@ def _builtin_method(leaf: Leaf, name: str) -> bool:
     attr = vars(pytype).get(name)
     return isinstance(attr, types.MethodDescriptorType | types.WrapperDescriptorType | types.BuiltinFunctionType
                       | types.ClassMethodDescriptorType | staticmethod | classmethod)
+
+
+def _written(frame: _Frame, func: ast.expr) -> str | None:
+    """The dotted name a callee expression spells through the module's own imports (``np.asarray`` after
+    ``import numpy as np`` is ``numpy.asarray``), before following re-exports."""
+    if isinstance(func, ast.Name):
+        if func.id in frame.locals and frame.locals[func.id].kind != "global":
+            return None
+        found = frame.mod.bindings.get(func.id)
+        if not found:
+            return None
+        last = found[-1]
+        if last.kind == "from":
+            return f"{last.target}.{last.attr}" if last.target else None
+        if last.kind == "import":
+            return last.target
+        if last.kind in ("class", "function"):
+            return f"{frame.mod.name}.{func.id}"
+        return None
+    if isinstance(func, ast.Attribute):
+        base = _written(frame, func.value)
+        return f"{base}.{func.attr}" if base else None
+    return None
 
 
 def _module_ref(resolver: Resolver, name: str) -> Ref:

@@ -101,6 +101,13 @@ def _body(effects: Effects, frame: _Frame, stmts: list[ast.stmt]) -> None:
         elif isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
             for default in (*stmt.args.defaults, *[d for d in stmt.args.kw_defaults if d is not None]):
                 effects._expr(frame, default, 0)
+            if not frame.mod.future_annotations:  # evaluated when the def runs
+                args = stmt.args
+                for arg in (*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg):
+                    if arg is not None and arg.annotation is not None:
+                        effects._expr(frame, arg.annotation, 0)
+                if stmt.returns is not None:
+                    effects._expr(frame, stmt.returns, 0)
             _decorators(effects, frame, stmt.decorator_list)
         elif isinstance(stmt, ast.Assign) and _targets_sys_modules(stmt):
             if not _replaces_itself(stmt):

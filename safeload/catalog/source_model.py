@@ -52,6 +52,8 @@ class ModuleInfo:
     self_replace_line: int | None
     global_writes: set[str]
     stat: tuple[str, int, int]
+    #: ``from __future__ import annotations``: annotations are strings, never evaluated at import
+    future_annotations: bool = False
 
     @property
     def is_package(self) -> bool:
@@ -359,8 +361,10 @@ def parse_module(source: ModuleSource) -> ModuleInfo | str:
     getattr_line = None
     for binding in bindings.get("__getattr__", []):
         getattr_line = binding.lineno
+    future = any(isinstance(n, ast.ImportFrom) and n.module == "__future__" and any(
+        a.name == "annotations" for a in n.names) for n in tree.body)
     return ModuleInfo(source.name, source, source.path, tree, bindings, stars, getattr_line,
-                      _self_replacing(tree, source.name), _global_writes(tree), stat)
+                      _self_replacing(tree, source.name), _global_writes(tree), stat, future)
 
 
 # --- resolution --------------------------------------------------------------------------------------------
@@ -381,7 +385,7 @@ class Resolver:
     def module(self, name: str) -> ModuleInfo | ModuleSource:
         found = self._modules.get(name)
         if found is None:
-            source = locate_module(name, self.search_path)
+            source = locate_module(tables.MODULE_ALIASES.get(name, name), self.search_path)
             parsed = parse_module(source) if source.analysable else None
             found = parsed if isinstance(parsed, ModuleInfo) else source
             if isinstance(found, ModuleInfo) and found.stat[0]:

@@ -119,7 +119,7 @@ BENIGN_CALLS: frozenset[str] = frozenset(
         "math.log2 math.log10 math.pow math.fabs "
         "struct.Struct struct.calcsize struct.pack struct.unpack "
         "weakref.WeakValueDictionary weakref.WeakKeyDictionary weakref.WeakSet "
-        "contextvars.ContextVar "
+        "contextvars.ContextVar types.SimpleNamespace types.MappingProxyType "
         "threading.Lock threading.RLock threading.local threading.Condition threading.Event "
         "os.path.join os.path.dirname os.path.basename os.path.splitext os.path.split os.path.normpath "
         "os.environ.get os.getenv os.fspath "

@@ -565,3 +565,44 @@ def test_catalogue_sees_the_name_as_written_and_denied_beats_allowed(site: Path)
     both = run(site, src, "UsesVendor", Use.CALL,
                catalog=lambda name, use: {"vendor.convert": True, "vendor._speed.convert": False}.get(name))
     assert not verdict(both, Use.CALL).inert and "denied" in verdict(both, Use.CALL).reason
+
+
+def test_getattr_is_irrelevant_when_setstate_exists(site: Path) -> None:
+    a = run(site, """
+        class Module:
+            def __getattr__(self, name):
+                return self.__dict__["_modules"][name]
+            def __setstate__(self, state):
+                self.__dict__.update(state)
+    """, "Module", Use.BUILD)
+    assert verdict(a, Use.BUILD).inert  # the class's __setstate__ is found: __getattr__ never runs for it
+
+
+def test_nested_helpers_are_analysed_with_their_closure(site: Path) -> None:
+    a = run(site, """
+        import os
+        class K:
+            def __setstate__(self, state):
+                def apply(key, value):
+                    self.__dict__[key] = value
+                for k, v in state.items():
+                    apply(k, v)
+    """, "K", Use.BUILD)
+    assert verdict(a, Use.BUILD).inert, verdict(a, Use.BUILD)
+    b = run(site, """
+        import os
+        class K:
+            def __setstate__(self, state):
+                def run(cmd):
+                    os.system(cmd)
+                run(state["cmd"])
+    """, "K", Use.BUILD)
+    assert not verdict(b, Use.BUILD).inert and "system" in verdict(b, Use.BUILD).reason
+    c = run(site, """
+        class K:
+            def __init__(self, callback, value):
+                def later():
+                    return callback(value)
+                self.result = later()
+    """, "K", Use.CALL)
+    assert verdict(c, Use.CALL).inert and verdict(c, Use.CALL).invokes == (0,)

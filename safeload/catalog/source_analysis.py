@@ -454,8 +454,13 @@ class _Analyser:
                  for name in ("__attrs_pre_init__", "__attrs_post_init__")]
         return self._all(parts, "attrs: the generated __init__ sets fields; no hooks", model.where())
 
-    def _getattr_hooks(self, model: ClassModel, use: Use, why: str) -> Outcome | None:
+    def _getattr_hooks(self, model: ClassModel, use: Use, why: str, looked_up: tuple[str, ...]) -> Outcome | None:
+        """``__getattribute__`` runs for every lookup; ``__getattr__`` only when one of ``looked_up`` is found
+        nowhere in the class (an instance ``__dict__`` entry is the engine's concern)."""
+        missing = any(self.effects.lookup(model, n) is None for n in looked_up)
         for name in ("__getattribute__", "__getattr__"):
+            if name == "__getattr__" and not missing:
+                continue
             found = self.effects.lookup(model, name)
             if found is None:
                 continue
@@ -477,7 +482,8 @@ class _Analyser:
         return None
 
     def _build(self, model: ClassModel, use: Use, depth: int) -> Outcome:
-        hooks = self._getattr_hooks(model, use, "BUILD runs getattr(obj, '__setstate__') through it")
+        hooks = self._getattr_hooks(model, use, "BUILD runs getattr(obj, '__setstate__') through it",
+                                    ("__setstate__",))
         if hooks is not None:
             return hooks
         found = self.effects.lookup(model, "__setstate__")
@@ -514,7 +520,8 @@ class _Analyser:
         return out
 
     def _mutate(self, model: ClassModel, use: Use, depth: int) -> Outcome:
-        hooks = self._getattr_hooks(model, use, "APPENDS/ADDITEMS look up extend/append/add with getattr")
+        hooks = self._getattr_hooks(model, use, "APPENDS/ADDITEMS look up extend/append/add with getattr",
+                                    ("extend", "append", "add"))
         if hooks is not None:
             return hooks
         parts = [self._hook(model, name, use, depth, none_ok="none")

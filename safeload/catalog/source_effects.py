@@ -96,6 +96,8 @@ class _Frame:
     out: Outcome
     #: parameter name -> its default value expression (evaluated in the module when the def ran)
     defaults: dict[str, ast.expr] = field(default_factory=dict)
+    #: undecorated functions defined in this body (called helpers are analysed with this frame as closure)
+    nested: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = field(default_factory=dict)
 
     def where(self, node: ast.AST | None) -> str:
         return self.mod.where(getattr(node, "lineno", 0) or 0, self.qualname)
@@ -252,6 +254,8 @@ class Effects:
                 frame.locals[node.name] = _TAINT
             elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
                 frame.locals[node.name] = _Val("fresh", "localdef")
+                if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and not node.decorator_list:
+                    frame.nested[node.name] = node
             elif isinstance(node, ast.Import | ast.ImportFrom):
                 for local, ref in self._import_bindings(frame, node):
                     frame.locals[local] = _Val("global", ref=ref) if ref is not None else _TAINT
@@ -653,6 +657,9 @@ class Effects:
                     self.call_ref(frame, self.resolver.expr(frame.mod, default), node, args=args, kwargs=kwargs,
                                   depth=depth)
                 return _TAINT
+            nested = frame.nested.get(func.id)
+            if nested is not None and val.key == "localdef":
+                return self._call_nested(frame, nested, node, args, kwargs, depth)
             raise Fail(f"calls {func.id}, a value computed at run time", frame.where(node))
         if isinstance(func, ast.Name):
             ref = self.resolver.name_in(frame.mod, func.id)
@@ -661,6 +668,34 @@ class Effects:
             recv = self._expr(frame, func.value, depth)
             return self._method_call(frame, recv, func.attr, node, args=args, kwargs=kwargs, depth=depth)
         raise Fail(f"calls a computed callee ({ast.unparse(func)[:60]})", frame.where(node))
+
+    def _call_nested(self, frame: _Frame, fn: ast.FunctionDef | ast.AsyncFunctionDef, node: ast.Call,
+                     args: list[_Val], kwargs: dict[str | None, _Val], depth: int) -> _Val:
+        """A helper defined in the body and called there: its body runs with the enclosing locals as closure."""
+        if depth > self.max_depth:
+            raise Fail(f"call chain deeper than {self.max_depth}", frame.where(node))
+        inner = _Frame(frame.mod, f"{frame.qualname}.<locals>.{fn.name}", frame.self_model, frame.defining,
+                       dict(frame.locals), frame.import_ctx, Outcome(True, ""), _defaults(fn))
+        own = {name: _Val("param", f"<inner>{val.key}") if val.kind == "param" else val
+               for name, val in _params(fn, False).items()}
+        inner.locals.update(own)
+        inner.nested = dict(frame.nested)
+        self._prepass(inner, fn.body)
+        self._prepass(inner, fn.body)
+        for default in (*fn.args.defaults, *[d for d in fn.args.kw_defaults if d is not None]):
+            self._expr(frame, default, depth)
+        for stmt in fn.body:
+            self._stmt(inner, stmt, depth + 1)
+        mine: set[int | str] = set()
+        for key in inner.out.invokes:
+            if isinstance(key, str) and key.startswith("<inner>"):
+                raw = key.removeprefix("<inner>")
+                mine.add(int(raw) if raw.isdigit() else raw)
+            else:
+                frame.out.invokes.add(key)  # a parameter of the enclosing function, called through the closure
+        self._flow_invokes(frame, mine, node, args=args, kwargs=kwargs, dotted=fn.name)
+        self._flow_touches(frame, inner.out.touches, [*args, *kwargs.values()], node, depth)
+        return _TAINT
 
     def _method_call(self, frame: _Frame, recv: _Val, name: str, node: ast.Call, *, args: list[_Val],
                      kwargs: dict[str | None, _Val], depth: int) -> _Val:

@@ -266,8 +266,14 @@ def _guards_rebound(tree: ast.Module) -> bool:
 
 def _self_replacing(tree: ast.Module, name: str) -> int | None:
     """Line of ``sys.modules[__name__] = ...`` (or any key that may be this module's name): the module object
-    is replaced on import, so its namespace as others see it is not the one in the source."""
-    for node in ast.walk(tree):
+    is replaced on import, so its namespace as others see it is not the one in the source. Only top-level code
+    counts here (a function doing it at import is an import effect, flagged there)."""
+    stack: list[ast.AST] = list(tree.body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda):
+            continue
+        stack.extend(ast.iter_child_nodes(node))
         if isinstance(node, ast.Assign):
             for tgt in node.targets:
                 if (isinstance(tgt, ast.Subscript) and isinstance(tgt.value, ast.Attribute)

@@ -659,7 +659,7 @@ class Effects:
                 return _TAINT
             nested = frame.nested.get(func.id)
             if nested is not None and val.key == "localdef":
-                return self._call_nested(frame, nested, node, args, kwargs, depth)
+                return self._call_nested(frame, nested, node, args=args, kwargs=kwargs, depth=depth)
             raise Fail(f"calls {func.id}, a value computed at run time", frame.where(node))
         if isinstance(func, ast.Name):
             ref = self.resolver.name_in(frame.mod, func.id)
@@ -669,7 +669,7 @@ class Effects:
             return self._method_call(frame, recv, func.attr, node, args=args, kwargs=kwargs, depth=depth)
         raise Fail(f"calls a computed callee ({ast.unparse(func)[:60]})", frame.where(node))
 
-    def _call_nested(self, frame: _Frame, fn: ast.FunctionDef | ast.AsyncFunctionDef, node: ast.Call,
+    def _call_nested(self, frame: _Frame, fn: ast.FunctionDef | ast.AsyncFunctionDef, node: ast.Call, *,
                      args: list[_Val], kwargs: dict[str | None, _Val], depth: int) -> _Val:
         """A helper defined in the body and called there: its body runs with the enclosing locals as closure."""
         if depth > self.max_depth:

@@ -606,3 +606,25 @@ def test_nested_helpers_are_analysed_with_their_closure(site: Path) -> None:
                 self.result = later()
     """, "K", Use.CALL)
     assert verdict(c, Use.CALL).inert and verdict(c, Use.CALL).invokes == (0,)
+
+
+def test_flag_pseudo_members_run_the_body_new(site: Path) -> None:
+    a = run(site, """
+        import enum, os
+        class Perm(enum.Flag):
+            R = 1
+            W = 2
+            def __new__(cls, value):
+                os.system(str(value))
+                obj = object.__new__(cls)
+                obj._value_ = value
+                return obj
+        class Color(enum.Enum):
+            RED = 1
+            def __new__(cls, value):
+                os.system(str(value))
+                obj = object.__new__(cls)
+                obj._value_ = value
+                return obj
+    """, "Perm", Use.CALL)
+    assert not verdict(a, Use.CALL).inert and "system" in verdict(a, Use.CALL).reason

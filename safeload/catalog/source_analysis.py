@@ -389,7 +389,11 @@ class _Analyser:
         # EnumType.__call__(cls, value) -> Enum.__new__: member lookup by value, then cls._missing_(value).
         # A __new__ in the enum body only ran at class creation (EnumType replaces it afterwards).
         missing = self._hook(model, "_missing_", use, depth, none_ok="none")
-        return self._all([missing], "enum lookup by value (Enum.__new__), no custom _missing_", model.where())
+        parts = [missing]
+        if any(isinstance(p, Leaf) and p.dotted in ("enum.Flag", "enum.IntFlag") for p in model.mro):
+            # Flag._missing_ builds pseudo-members for unknown values with the body's __new__ (__new_member__)
+            parts.append(self._hook(model, "__new__", use, depth, none_ok="none"))
+        return self._all(parts, "enum lookup by value (Enum.__new__), no custom _missing_", model.where())
 
     def _new(self, model: ClassModel, use: Use, depth: int) -> Outcome:
         if "enum" in model.tags:

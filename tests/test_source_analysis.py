@@ -1001,3 +1001,14 @@ def test_cache_speed(env: Env) -> None:
 
 
 _: Callable[..., object] = analyse
+
+
+def test_import_verdicts_are_shared_and_revalidated(env: Env) -> None:
+    env.write({"pkg/__init__.py": "", "pkg/a.py": "class A:\n    pass\n", "pkg/b.py": "class B:\n    pass\n"})
+    assert env.run("pkg.a", "A", Use.IMPORT).import_effects.inert
+    assert env.run("pkg.b", "B", Use.IMPORT).import_effects.inert  # pkg's verdict reused
+    init = env.site / "pkg" / "__init__.py"
+    init.write_text("print('hello')\n")
+    st = init.stat()
+    os.utime(init, ns=(st.st_atime_ns, st.st_mtime_ns + 10_000_000))
+    assert not env.run("pkg.b", "B", Use.IMPORT).import_effects.inert

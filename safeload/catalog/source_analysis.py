@@ -92,12 +92,14 @@ _CACHE_SIZE = 512
 _cache: OrderedDict[tuple[object, ...], tuple[Analysis, frozenset[tuple[str, int, int]]]] = OrderedDict()
 _cache_lock = threading.Lock()
 _stats = {"hits": 0, "misses": 0}
+_import_cache: OrderedDict[tuple[object, ...], tuple[Outcome, frozenset[tuple[str, int, int]]]] = OrderedDict()
 
 
 def clear_cache() -> None:
     """Forget every analysis and parsed file (tests and benchmarks)."""
     with _cache_lock:
         _cache.clear()
+        _import_cache.clear()
     PARSE_CACHE.clear()
 
 
@@ -158,6 +160,8 @@ class _Analyser:
         self.effects = Effects(self.resolver, catalog, self._class_use_ref)
         self.effects.import_check = self._import_check
         self._imports: dict[str, Outcome] = {}
+        self._new_imports: list[str] = []
+        self.search_key = tuple(search_path) if search_path is not None else None
         self._class_memo: dict[tuple[str, Use], Outcome] = {}
 
     def run(self) -> tuple[Analysis, frozenset[tuple[str, int, int]]]:
@@ -190,6 +194,7 @@ class _Analyser:
                 logger.warning("source analysis of %s failed: %r", name, exc)
                 outcome = Outcome(False, f"analysis error ({exc.__class__.__name__}): not inert", ref.where)
             verdicts.append(_verdict(use, outcome))
+        self.remember_imports()
         via = tuple(dict.fromkeys(c for c in ref.chain if ":" not in c))
         analysis = Analysis(name, ref.kind in ("class", "function", "namedtuple", "module", "value", "logger"),
                             kind, defined_in, imp, tuple(verdicts), via)
@@ -197,9 +202,26 @@ class _Analyser:
 
     def _import_check(self, module: str) -> Outcome:
         if module not in self._imports:
+            key = (module, self.search_key, self.catalog)
+            with _cache_lock:
+                hit = _import_cache.get(key)
+            if hit is not None and _still_valid(hit[1]):
+                self._imports[module] = hit[0]
+                self.resolver.files |= hit[1]
+                return hit[0]
             self._imports[module] = Outcome(False, f"import of {module} is being analysed (cycle)")
             self._imports[module] = import_effects(module, self.resolver, self.effects, self.roots)
+            self._new_imports.append(module)
         return self._imports[module]
+
+    def remember_imports(self) -> None:
+        """Share this analysis' import verdicts with later ones (validated by every file this analysis read)."""
+        files = frozenset(self.resolver.files)
+        with _cache_lock:
+            for module in self._new_imports:
+                _import_cache[(module, self.search_key, self.catalog)] = (self._imports[module], files)
+            while len(_import_cache) > _CACHE_SIZE:
+                _import_cache.popitem(last=False)
 
     # --- dispatch ---------------------------------------------------------------------------------------
     def _use(self, ref: Ref, use: Use) -> Outcome:

@@ -628,3 +628,12 @@ def test_flag_pseudo_members_run_the_body_new(site: Path) -> None:
                 return obj
     """, "Perm", Use.CALL)
     assert not verdict(a, Use.CALL).inert and "system" in verdict(a, Use.CALL).reason
+
+
+def test_frozen_stdlib_modules_cannot_be_shadowed_on_the_path(site: Path) -> None:
+    from safeload.catalog.source_locate import locate_module
+
+    (site / "os.py").write_text("class PathLike:\n    def __setstate__(self, s):\n        open(s)\n")
+    paths = sysconfig.get_paths()
+    found = locate_module("os", [str(site), paths["stdlib"]])
+    assert found.path is not None and not found.path.startswith(str(site))  # the frozen importer wins

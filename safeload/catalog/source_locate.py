@@ -8,6 +8,7 @@ Invariant: nothing here imports, executes or reads attributes of a module object
 
 from __future__ import annotations
 
+import _imp
 import functools
 import os
 import site
@@ -124,6 +125,10 @@ def locate_module(name: str, search_path: Sequence[str] | None = None) -> Module
     parts = name.split(".")
     if parts[0] in sys.builtin_module_names:
         return ModuleSource(name, "builtin" if len(parts) == 1 else "missing")
+    if _imp.is_frozen(parts[0]):
+        # the import system's FrozenImporter comes before the path finder: a frozen stdlib module (os, codecs,
+        # importlib...) cannot be shadowed by a file earlier on sys.path, so read the stdlib copy of its source
+        entries = [e for e in (*_stdlib_roots(), *entries) if _norm(e) in _stdlib_roots()] or entries
     spec = PathFinder.find_spec(parts[0], entries)
     if spec is None:
         return ModuleSource(name, "missing")

@@ -637,3 +637,38 @@ def test_frozen_stdlib_modules_cannot_be_shadowed_on_the_path(site: Path) -> Non
     paths = sysconfig.get_paths()
     found = locate_module("os", [str(site), paths["stdlib"]])
     assert found.path is not None and not found.path.startswith(str(site))  # the frozen importer wins
+
+
+@pytest.mark.parametrize(("body", "inert", "invokes"), [
+    ("self.items = sorted(state, key=self._order)", False, ()),  # _order runs os.system
+    ("self.items = sorted(state, key=len)", True, ()),
+    ("self.items = sorted(state, key=lambda k: k.lower())", True, ()),
+    ("self.items = sorted(state, key=os.system)", False, ()),
+    ("self.total = functools.reduce(state['f'], state['xs'])", False, ()),
+    ("self.d = collections.defaultdict(state['factory'])", False, ()),
+    ("self.c = copy.deepcopy(self)", False, ()),
+    ("self.c = copy.deepcopy(state)", True, ()),
+    ("self.g = operator.attrgetter(state['path'])", False, ()),
+])
+def test_callables_handed_to_reviewed_helpers(site: Path, body: str, inert: bool, invokes: tuple[object, ...]
+                                              ) -> None:
+    a = run(site, f"""
+        import collections, copy, functools, operator, os
+        class K:
+            def _order(self, key):
+                os.system(key)
+            def __setstate__(self, state):
+                {body}
+    """, "K", Use.BUILD)
+    assert verdict(a, Use.BUILD).inert is inert, (body, verdict(a, Use.BUILD))
+
+
+def test_key_functions_from_parameters_are_invoked(site: Path) -> None:
+    a = run(site, """
+        import collections
+        class K:
+            def __init__(self, data, key=None, factory=list):
+                self.items = sorted(data, key=key)
+                self.d = collections.defaultdict(factory)
+    """, "K", Use.CALL)
+    assert verdict(a, Use.CALL).inert and set(verdict(a, Use.CALL).invokes) == {1, 2}

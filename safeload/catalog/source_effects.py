@@ -669,6 +669,58 @@ class Effects:
             return self._method_call(frame, recv, func.attr, node, args=args, kwargs=kwargs, depth=depth)
         raise Fail(f"calls a computed callee ({ast.unparse(func)[:60]})", frame.where(node))
 
+    def _invoked_args(self, frame: _Frame, names: list[str], node: ast.Call, *, args: list[_Val],
+                      kwargs: dict[str | None, _Val], depth: int) -> None:
+        """Arguments a reviewed callee calls (``sorted(key=f)``, ``functools.reduce(f, ...)``,
+        ``defaultdict(factory)`` later): each must itself be safe to call."""
+        spec: tuple[int | str, ...] = ()
+        for name in names:
+            spec = tables.INVOKING_CALLS.get(name, spec)
+        if names == ["builtins.iter"] and len(node.args) == 2:
+            spec = (0,)
+        for key in spec:
+            if isinstance(key, int):
+                if key >= len(node.args):
+                    continue
+                expr, val = node.args[key], args[key]
+            else:
+                kw = next((k for k in node.keywords if k.arg == key), None)
+                if kw is None:
+                    continue
+                expr, val = kw.value, kwargs.get(key) or self._quiet(frame, kw.value)
+            self._invoke_value(frame, expr, val, node, depth)
+
+    def _invoke_value(self, frame: _Frame, expr: ast.expr, val: _Val, node: ast.Call, depth: int) -> None:
+        """``expr`` (evaluated to ``val``) is called by code this body hands it to."""
+        where = frame.where(node)
+        if isinstance(expr, ast.Constant) and expr.value is None:
+            return
+        if val.kind == "param":
+            frame.out.invokes.add(val.key)
+            return
+        if isinstance(expr, ast.Lambda):
+            inner = _Frame(frame.mod, f"{frame.qualname}.<lambda>", frame.self_model, frame.defining,
+                           dict(frame.locals), frame.import_ctx, frame.out)
+            inner.locals.update({a: _TAINT for a in _lambda_args(expr)})
+            self._expr(inner, expr.body, depth + 1)
+            return
+        if val.kind == "method" and frame.self_model is not None and isinstance(val.key, str):
+            self._call_found(frame, self.lookup(frame.self_model, val.key), val.key, node, depth=depth)
+            return
+        if val.kind == "global" and val.ref is None and isinstance(expr, ast.Name | ast.Attribute):
+            val = self._expr(frame, expr, depth)
+        if val.kind == "global" and val.ref is not None:
+            if val.ref.kind == "builtin":
+                name = val.ref.dotted.removeprefix("builtins.")
+                if name in tables.PURE_BUILTINS and name not in ("getattr", "setattr", "type", "super"):
+                    return
+                raise Fail(f"passes builtins.{name} to code that calls it", where)
+            fake = ast.Call(func=expr, args=[], keywords=[])
+            ast.copy_location(fake, node)
+            self.call_ref(frame, val.ref, fake, args=[], kwargs={}, depth=depth)
+            return
+        raise Fail(f"passes {ast.unparse(expr)[:60]} to code that calls it", where)
+
     def _call_nested(self, frame: _Frame, fn: ast.FunctionDef | ast.AsyncFunctionDef, node: ast.Call, *,
                      args: list[_Val], kwargs: dict[str | None, _Val], depth: int) -> _Val:
         """A helper defined in the body and called there: its body runs with the enclosing locals as closure."""
@@ -735,6 +787,7 @@ class Effects:
                        frame.where(node))
         if recv.kind in ("fresh", "const"):
             if name in tables.DATA_METHODS and recv.key not in ("localdef", "lambda"):
+                self._invoked_args(frame, [f"<data>.{name}"], node, args=args, kwargs=kwargs, depth=depth)
                 return _FRESH
             raise Fail(f"calls method {name}() of a local value", frame.where(node))
         if recv.kind == "method":
@@ -828,7 +881,15 @@ class Effects:
             if _dangerous(name) and name not in tables.BENIGN_CALLS and not (
                     frame.import_ctx and name in tables.IMPORT_TIME_CALLS):
                 raise Fail(f"calls {name}", where)
+        for name in names:
+            if name in tables.COPYING_CALLS:
+                self._touch(frame, [*args, *kwargs.values()], ("__copy__", "__deepcopy__", "__reduce_ex__"), node,
+                            depth)
+                if any(a.kind == "self" for a in [*args, *kwargs.values()]):
+                    raise Fail(f"{name} of the object itself (runs its __reduce_ex__ machinery)", where)
+                return _TAINT
         if any(n in tables.BENIGN_CALLS for n in names):
+            self._invoked_args(frame, names, node, args=args, kwargs=kwargs, depth=depth)
             return _TAINT
         if frame.import_ctx and any(n in tables.IMPORT_TIME_CALLS for n in names):
             return _TAINT
@@ -924,6 +985,8 @@ class Effects:
             # state shared by every instance (reads only)
             return _Val("cls") if args and args[0].kind == "self" else _Val("classdata")
         if name in tables.PURE_BUILTINS or name in tables.PURE_EXCEPTIONS:
+            self._invoked_args(frame, [f"builtins.{name}"], node, args=args,
+                               kwargs={kw.arg: self._quiet(frame, kw.value) for kw in node.keywords}, depth=depth)
             touch = _BUILTIN_TOUCH.get(name)
             if touch:
                 self._touch(frame, args, tuple(touch.split("/")), node, depth)
@@ -1221,6 +1284,13 @@ def _written(frame: _Frame, func: ast.expr) -> str | None:
         base = _written(frame, func.value)
         return f"{base}.{func.attr}" if base else None
     return None
+
+
+def _lambda_args(lam: ast.Lambda) -> list[str]:
+    a = lam.args
+    names = [x.arg for x in (*a.posonlyargs, *a.args, *a.kwonlyargs)]
+    names += [x.arg for x in (a.vararg, a.kwarg) if x is not None]
+    return names
 
 
 def _module_ref(resolver: Resolver, name: str) -> Ref:

@@ -99,8 +99,7 @@ BENIGN_CALLS: frozenset[str] = frozenset(
         "typing_extensions.deprecated typing_extensions.TypedDict typing_extensions.NamedTuple "
         "typing_extensions.runtime_checkable typing_extensions.override typing.override "
         "abc.abstractmethod abc.abstractproperty "
-        "dataclasses.field dataclasses.dataclass dataclasses.fields dataclasses.asdict dataclasses.astuple "
-        "dataclasses.replace dataclasses.is_dataclass dataclasses.make_dataclass "
+        "dataclasses.field dataclasses.dataclass dataclasses.fields dataclasses.is_dataclass "
         "collections.namedtuple collections.OrderedDict collections.defaultdict collections.deque "
         "collections.Counter collections.ChainMap "
         "enum.auto enum.unique enum.Enum enum.IntEnum enum.Flag enum.IntFlag enum.StrEnum "
@@ -110,9 +109,9 @@ BENIGN_CALLS: frozenset[str] = frozenset(
         "itertools.chain itertools.count itertools.product itertools.islice itertools.repeat "
         "itertools.combinations itertools.permutations itertools.zip_longest itertools.starmap "
         "itertools.accumulate itertools.groupby itertools.tee itertools.cycle "
-        "operator.itemgetter operator.attrgetter "
+
         "re.compile re.escape re.match re.fullmatch re.search re.sub re.split re.findall "
-        "copy.copy copy.deepcopy "
+
         "inspect.isclass inspect.isfunction inspect.ismethod inspect.ismodule inspect.iscoroutinefunction "
         "inspect.isgeneratorfunction inspect.isabstract inspect.signature inspect.Parameter inspect.getmro "
         "math.sqrt math.log math.exp math.ceil math.floor math.isfinite math.isnan math.isinf math.prod "
@@ -133,8 +132,7 @@ BENIGN_CALLS: frozenset[str] = frozenset(
         "importlib.metadata.version importlib.metadata.distribution importlib.metadata.metadata "
         "importlib.metadata.packages_distributions importlib.metadata.PackageNotFoundError "
         "importlib.util.find_spec "
-        "numpy.dtype numpy.float32 numpy.float64 numpy.int64 numpy.int32 numpy.array numpy.asarray numpy.zeros "
-        "numpy.ones numpy.arange numpy.empty numpy.finfo numpy.iinfo "
+
         "transformers.utils.logging.get_logger transformers.utils.logging.get_log_levels_dict "
         "transformers.utils.add_start_docstrings transformers.utils.doc.add_start_docstrings"
     ).split()
@@ -143,8 +141,22 @@ BENIGN_CALLS: frozenset[str] = frozenset(
 #: from the file): importing installed modules by name is what an import statement does, and attribute
 #: lookups with computed names read the library's own objects.
 IMPORT_TIME_CALLS: frozenset[str] = frozenset(
-    "importlib.import_module builtins.__import__ builtins.getattr builtins.hasattr".split()
+    "importlib.import_module builtins.__import__ builtins.getattr builtins.hasattr operator.attrgetter "
+    "operator.itemgetter dataclasses.make_dataclass".split()
 )
+
+#: Calls that copy their arguments: ``copy.deepcopy(x)`` runs ``x``'s ``__deepcopy__``/``__reduce_ex__`` and
+#: whatever callable that returns. Fine on plain data (recorded as touches), never on the object itself.
+COPYING_CALLS: frozenset[str] = frozenset("copy.copy copy.deepcopy dataclasses.asdict dataclasses.astuple".split())
+
+#: Reviewed callees that call some of their arguments (positions or keyword names), now or later.
+INVOKING_CALLS: dict[str, tuple[int | str, ...]] = {
+    "builtins.sorted": ("key",), "builtins.min": ("key",), "builtins.max": ("key",),
+    "<data>.sort": ("key",), "functools.reduce": (0,), "functools.partial": (0,), "functools.cmp_to_key": (0,),
+    "functools.wraps": (), "itertools.starmap": (0,), "itertools.accumulate": (1, "func"),
+    "itertools.groupby": (1, "key"), "collections.defaultdict": (0, "default_factory"),
+    "functools.singledispatch": (0,), "functools.lru_cache": (0,), "functools.cache": (0,),
+}
 
 #: Methods of a logger returned by ``logging.getLogger`` (or a library's ``get_logger``): logging.
 LOGGER_METHODS: frozenset[str] = frozenset(

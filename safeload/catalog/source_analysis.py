@@ -521,7 +521,7 @@ class _Analyser:
                 if problem is not None:
                     return Outcome(False, f"{what.dotted}.__setstate__ sets attributes: {problem[0]}", problem[1])
                 return Outcome(True, f"{what.dotted}.__setstate__ sets attributes; no custom __setattr__ or data "
-                               "descriptor", model.where())
+                               "descriptor", model.where(), set(), {CLASS_ASSIGNMENT})
             return self._hook(model, "__setstate__", use, depth, none_ok="")
         if model.dataclass_opts and model.dataclass_opts.get("slots") and model.dataclass_opts.get("frozen"):
             return Outcome(True, "frozen slotted dataclass: the generated __setstate__ uses object.__setattr__",

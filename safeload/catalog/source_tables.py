@@ -209,13 +209,11 @@ KNOWN_METACLASSES: dict[str, str] = {
     "typing_extensions._ProtocolMeta": "type", "typing._TypedDictMeta": "type", "typing.NamedTupleMeta": "type",
     "enum.EnumMeta": "enum", "enum.EnumType": "enum",
 }
-#: Builtin classes usable as bases whose construction and state handling are C code with known effects.
-#: (name -> methods of a subclass that the builtin's own C code dispatches to during that use).
-BUILTIN_BASES: dict[str, dict[str, tuple[str, ...]]] = {
-    "object": {}, "dict": {}, "list": {}, "tuple": {}, "set": {}, "frozenset": {}, "int": {}, "float": {},
-    "str": {}, "bytes": {}, "bytearray": {}, "complex": {}, "bool": {}, "type": {},
-    "BaseException": {"BUILD": ("__setattr__",)}, "Exception": {"BUILD": ("__setattr__",)},
-}
+#: Builtin classes usable as bases: their construction and state handling are C code whose effects the class
+#: model knows (``lookup`` reads which methods each defines from the type itself; ``BaseException.__setstate__``
+#: setattrs every key, which the BUILD rule models). Exceptions are added below.
+_DATA_BASES = frozenset(
+    "object dict list tuple set frozenset int float str bytes bytearray complex bool type".split())
 
 
 def _exception_names() -> frozenset[str]:
@@ -230,5 +228,4 @@ def _exception_names() -> frozenset[str]:
 
 #: Exception classes: constructing one stores its arguments (read from the builtins module; nothing runs).
 PURE_EXCEPTIONS: frozenset[str] = _exception_names()
-for _name in PURE_EXCEPTIONS:
-    BUILTIN_BASES.setdefault(_name, {"BUILD": ("__setattr__",)})
+BUILTIN_BASES: frozenset[str] = _DATA_BASES | PURE_EXCEPTIONS

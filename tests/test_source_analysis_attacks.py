@@ -672,3 +672,14 @@ def test_key_functions_from_parameters_are_invoked(site: Path) -> None:
                 self.d = collections.defaultdict(factory)
     """, "K", Use.CALL)
     assert verdict(a, Use.CALL).inert and set(verdict(a, Use.CALL).invokes) == {1, 2}
+
+
+def test_slotted_class_getattr_runs_for_the_missing_dict(site: Path) -> None:
+    a = run(site, """
+        class Slotted:
+            __slots__ = ("_data",)
+            def __getattr__(self, name):
+                return object.__getattribute__(self, "_data")
+    """, "Slotted", Use.BUILD, build_state=BuildState.DICT)
+    # without __setstate__ in the class, BUILD's lookup already reaches __getattr__ (before any __dict__ lookup)
+    assert not verdict(a, Use.BUILD).inert and "__getattr__" in verdict(a, Use.BUILD).reason

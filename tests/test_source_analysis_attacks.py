@@ -683,3 +683,26 @@ def test_slotted_class_getattr_runs_for_the_missing_dict(site: Path) -> None:
     """, "Slotted", Use.BUILD, build_state=BuildState.DICT)
     # without __setstate__ in the class, BUILD's lookup already reaches __getattr__ (before any __dict__ lookup)
     assert not verdict(a, Use.BUILD).inert and "__getattr__" in verdict(a, Use.BUILD).reason
+
+
+def test_nested_names_looked_up_through_a_metaclass_hook(site: Path) -> None:
+    a = run(site, """
+        import os
+        class Meta(type):
+            def __getattribute__(cls, name):
+                os.system(name)
+                return type.__getattribute__(cls, name)
+        class Outer(metaclass=Meta):
+            class Inner:
+                pass
+        class Plain:
+            class Inner:
+                pass
+    """, "Outer.Inner", Use.REF | Use.BUILD)
+    assert not verdict(a, Use.REF).inert and "metaclass" in verdict(a, Use.REF).reason
+    b = run(site, """
+        class Plain:
+            class Inner:
+                pass
+    """, "Plain.Inner", Use.REF | Use.BUILD)
+    assert all(v.inert for v in b.uses) and b.kind == "class"

@@ -597,6 +597,15 @@ class Resolver:
         for part in parts[1:]:
             if part.startswith("__") and part.endswith("__"):
                 return Ref("unknown", f"{module}.{qualname}", reason="a dunder attribute in the name")
+            if ref.kind == "class":
+                # find_class walks getattr(Outer, "Inner"): a custom metaclass attribute hook runs for it
+                model = self.class_model(ref)
+                meta = model.metaclass if isinstance(model, ClassModel) else None
+                if not isinstance(model, ClassModel) or (isinstance(meta, ClassModel) and any(
+                        isinstance(p, ClassModel) and (p.own("__getattribute__") or p.own("__getattr__"))
+                        for p in meta.mro)):
+                    return Ref("unknown", f"{module}.{qualname}", reason=f"looking {part} up on {ref.dotted} runs "
+                               "its metaclass' attribute hooks")
             ref = self.member(ref, part)
         return ref
 

@@ -124,6 +124,7 @@ class Policy:
     threshold: Severity = Severity.MEDIUM
     trusted: tuple[str, ...] = ()
     limits: Limits = field(default_factory=Limits)
+    analyse_source: bool = True  # decide names outside the catalogue from their installed source (never imported)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "threshold", Severity.parse(self.threshold))

@@ -291,6 +291,17 @@ _ALL: tuple[Rule, ...] = (
         _P,
         trustable=True,
     ),
+    Rule(
+        "SL116",
+        "pickle-source-analysed",
+        _L,
+        "A name outside the catalogue whose installed source was analysed: the uses the file makes of it are inert.",
+        "safeload read the class's or function's source from the installed package (without importing it) and "
+        "proved that what the load runs for these uses only stores data: default reconstruction, or custom "
+        "hooks that only assign. Reported so a reviewer sees what was decided from source rather than by the "
+        "reviewed catalogue; see docs/source-analysis.md for the assumptions.",
+        _P,
+    ),
     # --- pytorch -----------------------------------------------------------------------------------------
     Rule(
         "SL201",

@@ -304,7 +304,7 @@ class _Analyser:
         handler = {
             Use.ALLOC: self._alloc, Use.NEW: self._new, Use.CALL: self._call, Use.INVOKE: self._call,
             Use.BUILD: self._build, Use.MUTATE: self._mutate, Use.HASH: self._hash,
-            Use.CALL_INSTANCE: self._call_instance,
+            Use.CALL_INSTANCE: self._call_instance, Use.PASSED: self._passed,
         }[use]
         return handler(model, use, depth)
 
@@ -583,6 +583,16 @@ class _Analyser:
 
     def _call_instance(self, model: ClassModel, use: Use, depth: int) -> Outcome:
         return self._hook(model, "__call__", use, depth, none_ok="no __call__: calling the instance raises")
+
+    def _passed(self, model: ClassModel, use: Use, depth: int) -> Outcome:
+        """An instance handed to a call: the callee may run any protocol method of it."""
+        hooks = self._getattr_hooks(model, use, "callees look protocol methods up with getattr",
+                                    tables.PROTOCOL_METHODS)
+        if hooks is not None:
+            return hooks
+        parts = [self._hook(model, name, use, depth, none_ok="none") for name in tables.PROTOCOL_METHODS]
+        return self._all(parts, "no custom protocol methods (__iter__, __len__, __getitem__, __array__, ...)",
+                         model.where())
 
 
 def _returns_no_object(fn: ast.FunctionDef) -> bool:

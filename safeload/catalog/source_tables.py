@@ -229,3 +229,16 @@ def _exception_names() -> frozenset[str]:
 #: Exception classes: constructing one stores its arguments (read from the builtins module; nothing runs).
 PURE_EXCEPTIONS: frozenset[str] = _exception_names()
 BUILTIN_BASES: frozenset[str] = _DATA_BASES | PURE_EXCEPTIONS
+
+
+# Methods a callee may run on an instance it is handed (Use.PASSED): iteration, sizing, indexing, conversions,
+# formatting, comparisons, mapping access, numpy's array protocol, copying and pickling hooks.
+PROTOCOL_METHODS: tuple[str, ...] = (
+    "__iter__", "__next__", "__len__", "__length_hint__", "__getitem__", "__contains__", "__reversed__",
+    "__bool__", "__int__", "__float__", "__complex__", "__index__", "__round__", "__trunc__", "__floor__",
+    "__ceil__", "__str__", "__repr__", "__format__", "__bytes__", "__fspath__", "__eq__", "__ne__", "__lt__",
+    "__le__", "__gt__", "__ge__", "__hash__", "__array__", "__array_interface__", "__array_struct__",
+    "__array_function__", "__array_ufunc__", "__array_priority__", "__buffer__", "__copy__", "__deepcopy__",
+    "__reduce__", "__reduce_ex__", "__getstate__", "__enter__", "__exit__", "__add__", "__radd__", "__mul__",
+    "__rmul__", "__neg__", "keys", "items", "values", "get", "__dlpack__", "__torch_function__",
+)

@@ -41,15 +41,19 @@ class U:
 
 
 class NameFacts:
-    """Everything one stream does with one name: its classification, its uses, how each first happened."""
+    """Everything one stream does with one name: its classification, its uses, how each first happened, the
+    module/attribute split it was imported with, and the kinds of BUILD state its instances received."""
 
-    __slots__ = ("cls", "how", "offset", "uses")
+    __slots__ = ("build_kinds", "cls", "how", "module", "name", "offset", "uses")
 
-    def __init__(self, cls: Classification, offset: int) -> None:
+    def __init__(self, cls: Classification, offset: int, module: str, name: str) -> None:
         self.cls = cls
         self.offset = offset
+        self.module = module
+        self.name = name
         self.uses = U.IMPORT
         self.how: dict[int, str] = {}
+        self.build_kinds: set[str] = set()
 
     @property
     def use_flags(self) -> Use:
@@ -67,7 +71,7 @@ class FactTable:
     def record(self, g: Global, use: int, how: str | None = None) -> None:
         facts = self.names.get(g.full)
         if facts is None:
-            facts = self.names[g.full] = NameFacts(g.cls, g.offset)
+            facts = self.names[g.full] = NameFacts(g.cls, g.offset, g.module, g.name)
         if not facts.uses & use:
             facts.uses |= use
             if how is not None:

@@ -72,6 +72,16 @@ def _build_hook(name: str) -> BuildHook | None:
     return hook
 
 
+def _state_kind(state: Any) -> str:
+    """How ``load_build`` applies ``state`` without ``__setstate__``: dict update, setattr per slot, or neither."""
+    if type(state) is dict:
+        return "dict"
+    if type(state) is tuple and len(state) == 2 and (state[0] is None or type(state[0]) is dict) \
+            and type(state[1]) is dict:
+        return "slots"
+    return "other"
+
+
 def _describe(value: Any) -> str:
     if isinstance(value, Global):
         return value.full
@@ -498,6 +508,8 @@ class Semantics:
                          "partial.__setstate__")
         if inst.owner is not None:
             self.facts.record(inst.owner, U.BUILD, "given state by BUILD")
+            self.facts.names[inst.owner.full].build_kinds.add(_state_kind(state))
+            self._check_slot_state(inst, state, offset)
         else:
             self._flag("SL111", f"BUILD gives state to an object produced at load time by "
                        f"{inst.func_name or 'a call'}", severity=Severity.MEDIUM,
@@ -515,6 +527,17 @@ class Semantics:
                 if hook is not None:
                     return hook(self, inst, state, pos)
         return pos
+
+    def _check_slot_state(self, inst: Call, state: Any, offset: int) -> None:
+        """Slot state is applied with ``setattr``: ``__class__`` there swaps the object's class, so later BUILDs
+        and mutations would run another class's code than the one recorded."""
+        if _state_kind(state) != "slots":
+            return
+        dunders = [key for key in state[1] if isinstance(key, str) and key.startswith("__")]
+        if dunders:
+            self._flag("SL109", f"BUILD slot state sets {', '.join(sorted(dunders)[:3])} on an object built by "
+                       f"{inst.func_name or 'a call'} (setattr of a dunder attribute: __class__ swaps its class)",
+                       subject=f"BUILD on {inst.func_name or '?'}", offset=offset)
 
     def _declared_state(self, owner: Global, state_uses: tuple[tuple[str, Any], ...],
                         state: dict[Any, Any]) -> dict[Any, Any]:

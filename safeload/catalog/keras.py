@@ -1,4 +1,4 @@
-"""Keras and TensorFlow catalogue: Keras' own serializable names, dangerous Keras APIs, and TF op classes.
+"""Keras catalogue: Keras' own serializable names and dangerous Keras APIs (TF ops: :mod:`.tf_ops_review`).
 
 Invariant: data plus pure lookups. Nothing here imports Keras or TensorFlow; the two generated name lists
 (``keras_names.txt``, ``tf_ops.txt``) are plain text files committed next to this module and checked
@@ -13,13 +13,9 @@ from importlib import resources
 from safeload.severity import Severity
 
 __all__ = [
-    "CHECKPOINT_OPS",
-    "FILE_OPS",
     "KERAS_DANGEROUS",
     "KERAS_PACKAGES",
     "LEGACY_KERAS_CLASSES",
-    "PYTHON_OPS",
-    "READ_ASSET_OPS",
     "TF_FUNCTION_DENY",
     "keras_builtin_function",
     "keras_class_names",
@@ -33,10 +29,11 @@ def _read_list(filename: str) -> frozenset[str]:
     return frozenset(line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#"))
 
 
-@functools.cache
 def tf_ops() -> frozenset[str]:
-    """Every op registered by a standard TensorFlow build (generated from ``TF_GetAllOpList``)."""
-    return _read_list("tf_ops.txt")
+    """Every op registered by the pinned TensorFlow build (``tf_ops.txt``; see :mod:`.tf_ops_review`)."""
+    from safeload.catalog.tf_ops_review import opset
+
+    return frozenset(opset())
 
 
 @functools.cache
@@ -112,33 +109,3 @@ TF_FUNCTION_DENY: dict[str, Severity] = {
     "keras.utils.get_file": Severity.HIGH, "raw_ops": Severity.HIGH, "load_op_library": Severity.CRITICAL,
     "load_library": Severity.CRITICAL, "print": Severity.HIGH,
 }
-
-# --- TensorFlow ops ---------------------------------------------------------------------------------------
-PYTHON_OPS: frozenset[str] = frozenset({"PyFunc", "PyFuncStateless", "EagerPyFunc"})
-
-FILE_OPS: frozenset[str] = frozenset({
-    "ReadFile", "WriteFile", "MatchingFiles", "MatchingFilesDataset", "ExperimentalMatchingFilesDataset",
-    "DeleteFile", "ImmutableConst", "WholeFileReader", "WholeFileReaderV2", "TextLineReader",
-    "TextLineReaderV2", "FixedLengthRecordReader", "FixedLengthRecordReaderV2", "TFRecordReader",
-    "TFRecordReaderV2", "LMDBReader",
-    "IdentityReader", "IdentityReaderV2", "TextLineDataset", "TFRecordDataset", "TFRecordDatasetV2",
-    "FixedLengthRecordDataset", "FixedLengthRecordDatasetV2", "LMDBDataset", "ExperimentalLMDBDataset",
-    "CSVDataset", "CSVDatasetV2", "ExperimentalCSVDataset", "SqlDataset", "ExperimentalSqlDataset",
-    "SaveDataset", "SaveDatasetV2", "LoadDataset", "DatasetToTFRecord", "ExperimentalDatasetToTFRecord",
-    "SnapshotDataset", "SnapshotDatasetV2", "SnapshotDatasetReader", "SnapshotNestedDatasetReader",
-    "SnapshotChunkDataset", "ListSnapshotChunksDataset", "DistributedSave", "CreateSummaryFileWriter",
-    "CreateSummaryDbWriter", "WriteSummary", "WriteScalarSummary", "WriteHistogramSummary",
-    "WriteImageSummary",
-    "WriteAudioSummary", "WriteGraphSummary", "WriteRawProtoSummary", "DebugIdentity", "DebugIdentityV2",
-    "DebugIdentityV3", "DebugNanCount", "DebugNumericSummary", "DebugNumericSummaryV2", "RecordInput",
-    "FileSystemSetConfiguration", "LoadAndRemapMatrix", "CalibrationStatisticsSaver",
-})
-
-# Reading a model's own asset files (vocabularies) is normal; still a fact worth showing.
-READ_ASSET_OPS: frozenset[str] = frozenset({"InitializeTableFromTextFile", "InitializeTableFromTextFileV2"})
-
-CHECKPOINT_OPS: frozenset[str] = frozenset({
-    "Save", "SaveV2", "SaveSlices", "Restore", "RestoreV2", "RestoreSlice", "ShardedFilename",
-    "ShardedFilespec",
-    "MergeV2Checkpoints", "DTensorRestoreV2",
-})

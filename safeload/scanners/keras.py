@@ -400,3 +400,10 @@ def scan_h5(data: Any, ctx: ScanContext) -> None:
             total.references += stats.references
             total.classes |= stats.classes
     _facts(total, ctx, {"keras_version": attrs.get("keras_version"), "backend": attrs.get("backend")})
+
+
+def scan_keras_metadata_objects(objects: list[tuple[str, str]], ctx: ScanContext) -> None:
+    """Scan the per-object Keras JSON of a tf-keras ``keras_metadata.pb``."""
+    for path, metadata in objects:
+        with ctx.inside(path or "<object>"):
+            scan_keras_config(metadata.encode("utf-8"), ctx, facts=False)

@@ -14,9 +14,12 @@ from safeload.severity import Severity
 
 __all__ = [
     "KERAS_DANGEROUS",
+    "KERAS_FILE_LOADERS",
     "KERAS_PACKAGES",
     "LEGACY_KERAS_CLASSES",
     "TF_FUNCTION_DENY",
+    "TF_KERAS_DATA_CLASSES",
+    "TF_KERAS_REGISTERED",
     "keras_builtin_function",
     "keras_class_names",
     "keras_names",
@@ -109,3 +112,31 @@ TF_FUNCTION_DENY: dict[str, Severity] = {
     "keras.utils.get_file": Severity.HIGH, "raw_ops": Severity.HIGH, "load_op_library": Severity.CRITICAL,
     "load_library": Severity.CRITICAL, "print": Severity.HIGH,
 }
+
+# Keras layers whose from_config opens a file named in their config (outside the scanned model), by class
+# name: (config keys holding the path, whether any string value counts or only a string that is not a list,
+# what the load does). Found by reading every from_config/__init__ in keras 3.15 and tf_keras 2.21 that
+# reaches a loader or a file API (tfsm_layer.py, index_lookup.py and its subclasses, text_vectorization.py).
+KERAS_FILE_LOADERS: dict[str, tuple[tuple[str, ...], str]] = {
+    "TFSMLayer": (("filepath",), "runs tf.saved_model.load on a SavedModel at that path (Keras needs "
+                                 "safe_mode=False)"),
+    "StringLookup": (("vocabulary",), "reads the vocabulary file at that path"),
+    "IntegerLookup": (("vocabulary",), "reads the vocabulary file at that path"),
+    "IndexLookup": (("vocabulary",), "reads the vocabulary file at that path"),
+    "TextVectorization": (("vocabulary",), "reads the vocabulary file at that path"),
+}
+
+# tf_keras (Keras 2) JSON values that its decoder (saving/legacy/saved_model/json_utils._decode_helper) turns
+# into data without importing anything: tuples, TensorShape, Ellipsis, a TypeSpec looked up in TensorFlow's
+# type-spec registry by registered name, a CompositeTensor rebuilt from such a spec and constants.
+TF_KERAS_DATA_CLASSES: frozenset[str] = frozenset({"__tuple__", "TensorShape", "__ellipsis__", "TypeSpec",
+                                                   "CompositeTensor"})
+
+# Names tf_keras 2.21 itself registers with register_keras_serializable() (default package "Custom"): its
+# built-in optimizers and one application layer. Keras resolves them in the loading process's registry, where
+# they are tf_keras' own classes. Checked against the installed tf_keras by tests/test_keras_catalog.py.
+TF_KERAS_REGISTERED: frozenset[str] = frozenset({
+    "Custom>Adadelta", "Custom>Adafactor", "Custom>Adagrad", "Custom>Adam", "Custom>AdamW", "Custom>Adamax",
+    "Custom>CustomScaleLayer", "Custom>Ftrl", "Custom>Lion", "Custom>Nadam", "Custom>RMSprop", "Custom>SGD",
+    "Custom>SharpnessAwareMinimization",
+})

@@ -66,10 +66,12 @@ def _build() -> dict[str, Any]:
             ("graph_def", 2, msg, "GraphDef", False),
             ("saver_def", 3, msg, "SaverDef", False),
             ("signature_def", 5, msg, "SignatureEntry", True),
+            ("asset_file_def", 6, msg, "AssetFileDef", True),
             ("object_graph_def", 7, msg, "SavedObjectGraph", False),
         ],
     )
     _message(file, "TensorInfo", [("name", 1, s, None, False)])
+    _message(file, "AssetFileDef", [("tensor_info", 1, msg, "TensorInfo", False), ("filename", 2, s, None, False)])
     _message(file, "TensorEntry", [("key", 1, s, None, False), ("value", 2, msg, "TensorInfo", False)])
     _message(
         file,
@@ -181,6 +183,7 @@ def saved_model(
     signatures: dict[str, list[str]] | None = None,
     exposed: tuple[str, ...] = (),
     args: dict[str, tuple[str, ...]] | None = None,
+    assets: dict[str, str] | None = None,
 ) -> bytes:
     sm = M["SavedModel"](saved_model_schema_version=1)
     mg = sm.meta_graphs.add()
@@ -199,6 +202,9 @@ def saved_model(
         signature = mg.signature_def.add(key=key).value
         for i, tensor in enumerate(outputs):
             signature.outputs.add(key=f"out{i}").value.name = tensor
+    for tensor, filename in (assets or {}).items():
+        asset = mg.asset_file_def.add(filename=filename)
+        asset.tensor_info.name = tensor
     for name in exposed:
         mg.object_graph_def.concrete_functions.add(key=name)
     data: bytes = sm.SerializeToString()

@@ -419,3 +419,23 @@ def test_function_cycle_and_budget_terminate() -> None:
     body = [node("c", "StatefulPartitionedCall", "f", inputs=("a",)), node("w", "WriteFile")]
     data = saved_model([node("x", "StatefulPartitionedCall", "f")], {"f": body}, args={"f": ("a",)})
     assert _rules(_scan(data))["SL501"] == Severity.HIGH
+
+
+def test_function_node_named_like_an_argument_is_not_the_argument() -> None:
+    """``c:output:0`` is node c even when an argument is also called c (it would pass as the saver path)."""
+    body = [node("file_prefix", "Const", strings=("/tmp/evil",)), node("r", "RestoreV2", inputs=("file_prefix:output:0",))]
+    assert _rules(_scan(_restore_model(body)))["SL504"] == Severity.HIGH
+
+
+def test_feeding_another_output_does_not_hide_the_node() -> None:
+    """A filename tensor ``x:1``: TF still runs x (and what it needs) for ``x:0``."""
+    nodes = [node("w", "WriteFile"), node("x", "IdentityN", inputs=("a", "b", "^w")),
+             node("r", "RestoreV2", inputs=("x:1",)), node("restore", "NoOp", inputs=("^r", "x"))]
+    result = _scan(saved_model(nodes, saver=("x:1", "s:0", "restore")))
+    assert _rules(result)["SL501"] == Severity.CRITICAL
+    assert "SL504" not in _rules(result)  # x:1 is fed with the variables path
+
+
+def test_function_named_like_an_op_is_still_ranked() -> None:
+    data = saved_model([node("c", "WriteFile")], {"WriteFile": [node("n", "NoOp")]})
+    assert _rules(_scan(data))["SL501"] == Severity.HIGH

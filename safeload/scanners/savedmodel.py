@@ -140,7 +140,11 @@ class _Scope:
         if depth > _MAX_VALUE_DEPTH:
             return UNKNOWN
         name, index = self.split(ref)
-        bound = self.bindings.get(name) if self.in_function or index == 0 else None
+        if self.in_function:
+            # A bare name is a function argument; "node:out:i" is always a node, even one named like an arg.
+            bound = self.bindings.get(name) if ":" not in ref else None
+        else:
+            bound = self.bindings.get(f"{name}:{index}")  # graph feeds are per tensor, not per node
         if bound is not None:
             return bound
         node = self.by_name.get(name)
@@ -202,7 +206,9 @@ class _Analysis:
         self.by_name = {n.name: n for n in graph.nodes}
 
     # graph-level contexts ----------------------------------------------------------------------------------
-    def closure(self, fetches: Iterable[str], fed: set[str]) -> list[Node]:
+    def closure(self, fetches: Iterable[str]) -> list[Node]:
+        """Every node the fetches need. Feeds do not prune it: feeding ``x:1`` still runs ``x`` for ``x:0``,
+        and the loaders' feeds (filename, asset paths, signature inputs) are placeholders or constants."""
         seen: set[str] = set()
         out: list[Node] = []
         todo = [t.lstrip("^").split(":", 1)[0] for t in fetches]
@@ -215,8 +221,7 @@ class _Analysis:
             if node is None:
                 continue
             out.append(node)
-            if name not in fed:
-                todo.extend(i.lstrip("^").split(":", 1)[0] for i in node.inputs)
+            todo.extend(i.lstrip("^").split(":", 1)[0] for i in node.inputs)
         return out
 
     def init_roots(self) -> list[str]:
@@ -229,10 +234,10 @@ class _Analysis:
     def run(self) -> None:
         g = self.graph
         filename = g.saver.get(1, "")
-        saver_feed = {filename.split(":", 1)[0]: SAVER} if filename else {}
+        saver_feed = {_tensor(filename): SAVER} if filename else {}
         # loader_impl.get_asset_tensors: asset_file_def, or (only when it is empty) the assets collection.
         assets = g.assets or g.collection_assets
-        asset_feed: dict[str, Value] = {t.split(":", 1)[0]: ("asset", f) for t, f in assets if t}
+        asset_feed: dict[str, Value] = {_tensor(t): ("asset", f) for t, f in assets if t}
         covered: set[str] = set()
         self.graph_context([g.saver[3]] if 3 in g.saver else [], saver_feed,
                            _When(True, "restore op (run at load)"), covered)
@@ -241,7 +246,7 @@ class _Analysis:
         self.graph_context([g.saver[2]] if 2 in g.saver else [], saver_feed, _When(False, "save op"), covered)
         for key, (inputs, outputs) in sorted(g.signatures.items()):
             if key != "__saved_model_init_op":
-                feed = {t.split(":", 1)[0]: UNKNOWN for t in inputs}
+                feed = {_tensor(t): UNKNOWN for t in inputs}
                 self.graph_context(outputs, feed, _When(False, f"signature {key}"), covered)
         rest = _When(False, "graph")
         scope = _Scope(g.nodes, {}, in_function=False)
@@ -261,9 +266,10 @@ class _Analysis:
         if not fetches:
             return
         scope = _Scope(self.graph.nodes, feed, in_function=False)
-        for node in self.closure(fetches, set(feed)):
+        fed = {t.rsplit(":", 1)[0] for t in feed}
+        for node in self.closure(fetches):
             covered.add(node.name)
-            if node.name not in feed or node.op not in {"Placeholder", "PlaceholderWithDefault"}:
+            if node.name not in fed or node.op not in {"Placeholder", "PlaceholderWithDefault"}:
                 self.check(node, scope, when, f"graph node {node.name}")
         self.ctx.check_time()
 
@@ -347,9 +353,9 @@ class _Analysis:
     def check(self, node: Node, scope: _Scope, when: _When, where: str) -> None:
         self.calls(node, scope, when)
         op = node.op
-        if op in self.graph.functions:
-            return
         known = review.opset()
+        if op in self.graph.functions and op not in known:
+            return
         if op not in known:
             self.report(op, review.UNKNOWN_RANK, "is not in TensorFlow's registered op set "
                         f"(tensorflow {review.opset_version()}): a custom op runs native code", when,
@@ -405,6 +411,12 @@ class _Analysis:
             return
         self.ctx.add(rank.rule, f"TensorFlow op {op}: {note}; {timing} ({where})", severity=level, subject=op,
                      trustable=rank.trustable, details=details)
+
+
+def _tensor(name: str) -> str:
+    """``"x"`` and ``"x:0"`` are the same graph tensor."""
+    node, _, index = name.lstrip("^").partition(":")
+    return f"{node}:{int(index) if index.isdigit() else 0}"
 
 
 def _describe(value: Value, depth: int = 0) -> str:

@@ -174,8 +174,9 @@ class _Walker:
             self.tf_op_lambda(config, path)
         elif class_name == "TorchModuleWrapper":
             self.torch_wrapper(config, path)
-        if class_name in KERAS_FILE_LOADERS and isinstance(config, dict):
-            self.file_loader(class_name, config, path)
+        loader = _file_loader_class(class_name, d.get("registered_name"))
+        if loader is not None and isinstance(config, dict):
+            self.file_loader(loader, config, path)
         module = d.get("module", d.get("fn_module"))
         registered = d.get("registered_name")
         if class_name == "function":
@@ -325,6 +326,16 @@ class _Walker:
             return
         self.ctx.add("SL402", f"{subject} at {path}: {what}; Keras imports and calls it while rebuilding",
                      subject=subject, trustable=True, details={"path": path})
+
+
+def _file_loader_class(class_name: str, registered: Any) -> str | None:
+    """The KERAS_FILE_LOADERS entry a config names, however it spells it (``TFSMLayer``,
+    ``keras.layers.TFSMLayer``, a registered name ``keras>TFSMLayer``)."""
+    for name in (class_name, registered if isinstance(registered, str) else ""):
+        tail = name.rsplit(".", 1)[-1].rsplit(">", 1)[-1]
+        if tail in KERAS_FILE_LOADERS:
+            return tail
+    return None
 
 
 def _parse_json(data: Any, ctx: ScanContext, what: str) -> tuple[bool, Any]:

@@ -38,6 +38,10 @@ _MAX_ATTR_DEPTH = 16
 _MAX_KERAS_METADATA = 256 * 1024 * 1024
 _MAX_STRINGS = 64  # string values kept per attribute (enough for every path-like attribute)
 _MAX_STRING = 65536
+# Attributes whose string values a rule or the path evaluation reads (tf_ops_review conditions, Const values,
+# StringJoin's separator); every other attribute is read only for the functions it names.
+STRING_ATTRS = frozenset({"value", "separator", "output_stream", "descriptor_source", "debug_urls",
+                          "debug_ops_spec", "vocab_file"})
 _KIND_FIELDS = {4: "user_object", 5: "asset", 6: "function", 7: "variable", 8: "bare_concrete_function",
                 9: "constant", 10: "resource", 12: "captured_tensor"}
 
@@ -348,31 +352,36 @@ class _Reader:
         key, value = self.map_entry(item)
         attr = Attr()
         if value is not None:
-            self.attr_value(value, attr, depth)
+            self.attr_value(value, attr, depth, key in STRING_ATTRS)
         attrs[key] = attr
 
-    def attr_value(self, item: Field, out: Attr, depth: int) -> None:
+    def attr_value(self, item: Field, out: Attr, depth: int, strings: bool) -> None:
+        """Function names always (any attribute may name a function); string values only for the attributes
+        a rule reads (:data:`STRING_ATTRS`)."""
         if depth > _MAX_ATTR_DEPTH:
             raise ProtobufError("function attributes nested too deep")
         for sub in self.fields(item):
             if sub.wire_type != LENGTH:
                 continue
-            if sub.number == 10:
+            number = sub.number
+            if number == 10:
                 self.name_attr_list(sub, out, depth + 1)
-            elif sub.number == 2:
-                self.add_string(out, sub)
-            elif sub.number == 8:
-                self.tensor(sub, out)
-            elif sub.number == 1:
+            elif number == 1:
                 for elem in self.fields(sub):
                     if elem.wire_type != LENGTH:
                         continue
                     if elem.number == 9:
                         self.name_attr_list(elem, out, depth + 1)
-                    elif elem.number == 2:
+                    elif strings and elem.number == 2:
                         self.add_string(out, elem)
-                    elif elem.number == 8:
+                    elif strings and elem.number == 8:
                         self.tensor(elem, out)
+            elif not strings:
+                continue
+            elif number == 2:
+                self.add_string(out, sub)
+            elif number == 8:
+                self.tensor(sub, out)
 
     def add_string(self, out: Attr, item: Field) -> None:
         if len(out.strings) < _MAX_STRINGS:

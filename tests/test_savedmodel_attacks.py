@@ -76,7 +76,7 @@ def _serving(out: Path, body: Callable[[Any], Any]) -> Path:
     return out
 
 
-def _tf1(out: Path, hook: str, marker: Path) -> Path:
+def _tf1(out: Path, hook: str, marker: Path, *, builder_saver: bool = False) -> Path:
     graph = tf.Graph()
     with graph.as_default():
         v = tf.compat.v1.get_variable("v", initializer=tf.constant([1.0, 2.0]), use_resource=True)
@@ -95,7 +95,7 @@ def _tf1(out: Path, hook: str, marker: Path) -> Path:
             builder = tf.compat.v1.saved_model.Builder(str(out))
             sig = tf.compat.v1.saved_model.predict_signature_def({"x": x}, {"y": y})
             builder.add_meta_graph_and_variables(sess, ["serve"], signature_def_map={"serving_default": sig},
-                                                 main_op=main_op, saver=saver)
+                                                 main_op=main_op, saver=None if builder_saver else saver)
             builder.save()
     return out
 
@@ -156,6 +156,14 @@ def test_tf1_benign_loads(tmp_path: Path) -> None:
     loaded = safeload.tf_saved_model_load(str(path))
     out = loaded.signatures["serving_default"](x=tf.constant([1.0, 1.0]))
     assert out["y"].numpy().tolist() == [1.0, 2.0]
+
+
+def test_tf1_training_saver_left_in_the_graph_is_clean(tmp_path: Path) -> None:
+    """Training code's own Saver stays in the exported graph next to the Builder's: no loader runs it."""
+    path = _tf1(tmp_path / "sm", "none", tmp_path / "unused", builder_saver=True)
+    result = safeload.scan(path)
+    assert result.is_safe(), [f.describe() for f in result.findings]
+    assert safeload.tf_saved_model_load(str(path)) is not None
 
 
 # -- class 3: ops in a served function (call time) --------------------------------------------------------------

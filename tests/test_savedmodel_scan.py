@@ -439,3 +439,12 @@ def test_feeding_another_output_does_not_hide_the_node() -> None:
 def test_function_named_like_an_op_is_still_ranked() -> None:
     data = saved_model([node("c", "WriteFile")], {"WriteFile": [node("n", "NoOp")]})
     assert _rules(_scan(data))["SL501"] == Severity.HIGH
+
+
+def test_orphan_checkpoint_op_with_a_constant_path_is_flagged() -> None:
+    """Only a Saver-shaped orphan (path from a filename placeholder) is exempt; a constant path is not."""
+    nodes = [node("c", "Const", strings=("/tmp/evil",)), node("w", "SaveV2", inputs=("c",))]
+    assert _rules(_scan(saved_model(nodes)))["SL504"] == Severity.MEDIUM
+    saver_shaped = [node("d", "Const", strings=("model",)), node("f", "PlaceholderWithDefault", inputs=("d",)),
+                    node("w", "SaveV2", inputs=("f",))]
+    assert _scan(saved_model(saver_shaped)).is_safe()

@@ -62,6 +62,7 @@ SAVER: Value = ("saver",)
 class _When:
     load: bool
     label: str
+    orphan: bool = False  # a top-level node no loader step reaches (only a user's own .prune() could run it)
 
 
 # -- symbolic values and the path predicates the review conditions use ---------------------------------------
@@ -180,6 +181,24 @@ class _Scope:
             return self.assigned_value(node, depth)
         return UNKNOWN
 
+    def fed_by_placeholder(self, node: Node) -> bool:
+        """The checkpoint path is a (default-valued) placeholder: a Saver's own filename input, which only a
+        caller that feeds it uses. Follows the path input (the destination for MergeV2Checkpoints)."""
+        inputs = node.data_inputs()
+        index = 1 if node.op == "MergeV2Checkpoints" else 0
+        if index >= len(inputs):
+            return False
+        current = self.by_name.get(self.split(inputs[index])[0])
+        for _ in range(_MAX_VALUE_DEPTH):
+            if current is None:
+                return False
+            if current.op in {"Placeholder", "PlaceholderWithDefault"}:
+                return True
+            if current.op not in {"Identity", "StringJoin", "ShardedFilename"} or not current.data_inputs():
+                return False
+            current = self.by_name.get(self.split(current.data_inputs()[0])[0])
+        return False
+
     def assigned_value(self, node: Node, depth: int) -> Value:
         """``ReadVariableOp(v, ^AssignVariableOp(v, x))``: the asset-path variable pattern of TF2 init ops."""
         inputs = node.data_inputs()
@@ -248,7 +267,7 @@ class _Analysis:
             if key != "__saved_model_init_op":
                 feed = {_tensor(t): UNKNOWN for t in inputs}
                 self.graph_context(outputs, feed, _When(False, f"signature {key}"), covered)
-        rest = _When(False, "graph")
+        rest = _When(False, "graph node no loader runs", orphan=True)
         scope = _Scope(g.nodes, {}, in_function=False)
         for node in g.nodes:
             self.ops[node.op] += 1
@@ -339,6 +358,8 @@ class _Analysis:
         self.ctx.check_time()
 
     def calls(self, node: Node, scope: _Scope, when: _When) -> None:
+        if when.orphan:
+            when = _When(False, "called from a graph node no loader runs")
         if node.op in self.graph.functions:  # a library function used directly as an op
             args = [scope.value(i) for i in node.data_inputs()]
             self.function(node.op, args, when)
@@ -365,6 +386,11 @@ class _Analysis:
         if entry is None or entry.kind in review.INERT_KINDS:
             return
         applies, facts = self.condition(node, scope, entry.when)
+        if applies and when.orphan and entry.kind == "checkpoint" and scope.fed_by_placeholder(node):
+            # TF1 training code leaves its own Saver's ops in the exported graph; no loader runs them.
+            self.ctx.add("SL505", f"TensorFlow op {op}: {entry.note}; no loader step reaches it ({where})",
+                         subject=op, details={"where": where, **facts})
+            return
         if not applies:
             if entry.kind in {"asset_read", "checkpoint"} or facts:
                 self.ctx.add("SL505", f"TensorFlow op {op}: {entry.note} (proven safe: {facts or 'own files'})",

@@ -429,8 +429,9 @@ _ALL: tuple[Rule, ...] = (
         "SL501",
         "tf-file-io-op",
         _H,
-        "A TensorFlow op that reads, writes or lists files (ReadFile, WriteFile, ...).",
-        "Graph ops run when the model runs; file ops can steal credentials or plant files.",
+        "A TensorFlow op that reads, writes or lists files (ReadFile, WriteFile, PrintV2 to a file, ...).",
+        "Graph ops run when the model runs; file ops can steal credentials or plant files. CRITICAL for a write "
+        "that runs during tf.saved_model.load (restore op, init op, resource initializers).",
         ("savedmodel",),
         trustable=True,
     ),
@@ -447,8 +448,8 @@ _ALL: tuple[Rule, ...] = (
         "SL503",
         "tf-unknown-op",
         _M,
-        "An op outside TensorFlow's standard op set.",
-        "Custom ops load native code.",
+        "An op outside TensorFlow's registered op set, or one that runs native code (XLA custom calls).",
+        "Custom ops load native code; the op set is a snapshot of the pinned TensorFlow's registry.",
         ("savedmodel",),
         trustable=True,
     ),
@@ -456,12 +457,41 @@ _ALL: tuple[Rule, ...] = (
         "SL504",
         "tf-io-op",
         _M,
-        "Save/Restore-style I/O ops used outside checkpointing.",
-        "These ops read and write arbitrary paths.",
+        "Save/Restore-style I/O ops whose path is not proven to be the saver's own checkpoint.",
+        "These ops read, write and delete arbitrary paths; they are exempt only where the path is traced to the "
+        "saver's filename input (HIGH when run during tf.saved_model.load).",
         ("savedmodel",),
         trustable=True,
     ),
     Rule("SL505", "tf-info", _I, "SavedModel facts.", "Informational.", ("savedmodel",)),
+    Rule(
+        "SL506",
+        "tf-network-op",
+        _H,
+        "A TensorFlow op that talks to the network or to other tasks (RPC, tf.data service, Send/Recv).",
+        "RpcServer/RpcClient, DataServiceDataset*, RegisterDataset* reach network addresses named in the graph; "
+        "collectives, TPU and rendezvous ops (MEDIUM) exchange tensors with other devices or tasks. CRITICAL "
+        "when the op runs during tf.saved_model.load.",
+        ("savedmodel",),
+    ),
+    Rule(
+        "SL507",
+        "tf-process-op",
+        _H,
+        "A TensorFlow op that acts on the process: Abort, file-system configuration, sleeps.",
+        "Abort terminates the loading process; FileSystemSetConfiguration changes process-wide credentials or "
+        "endpoints; Sleep ops (MEDIUM) stall it.",
+        ("savedmodel",),
+    ),
+    Rule(
+        "SL408",
+        "keras-external-file",
+        _H,
+        "A Keras layer that loads a file outside the scanned model (TFSMLayer, ...).",
+        "Its from_config opens a path named in the config (TFSMLayer runs tf.saved_model.load on it): that file "
+        "was never scanned. Trust the layer class only after scanning the referenced file yourself.",
+        ("keras",),
+    ),
 )
 
 RULES: dict[str, Rule] = {rule.id: rule for rule in _ALL}

@@ -473,6 +473,7 @@ _ALL: tuple[Rule, ...] = (
         "collectives, TPU and rendezvous ops (MEDIUM) exchange tensors with other devices or tasks. CRITICAL "
         "when the op runs during tf.saved_model.load.",
         ("savedmodel",),
+        trustable=True,
     ),
     Rule(
         "SL507",
@@ -482,6 +483,7 @@ _ALL: tuple[Rule, ...] = (
         "Abort terminates the loading process; FileSystemSetConfiguration changes process-wide credentials or "
         "endpoints; Sleep ops (MEDIUM) stall it.",
         ("savedmodel",),
+        trustable=True,
     ),
     Rule(
         "SL408",
@@ -491,6 +493,7 @@ _ALL: tuple[Rule, ...] = (
         "Its from_config opens a path named in the config (TFSMLayer runs tf.saved_model.load on it): that file "
         "was never scanned. Trust the layer class only after scanning the referenced file yourself.",
         ("keras",),
+        trustable=True,
     ),
 )
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from safeload.severity import Severity
 
-__all__ = ["RULES", "Rule", "get_rule"]
+__all__ = ["RULES", "Rule", "fix_for", "get_rule"]
 
 _DOCS = "https://github.com/safeload/safeload/blob/main/docs/rules.md"
 
@@ -498,6 +498,48 @@ _ALL: tuple[Rule, ...] = (
 )
 
 RULES: dict[str, Rule] = {rule.id: rule for rule in _ALL}
+
+# What fixes a finding of each rule: shown in refusals and reports, so a Keras Lambda is not told to "prefer
+# safetensors". Rules without an entry (facts) need no fix.
+_DO_NOT_LOAD = ("Do not load this file. If it is your own, re-save it from a clean environment without that "
+                "object (for model weights, a state_dict or safetensors).")
+_TRUST = ("If you have reviewed the named code and trust the file's origin, trust that name (trusted=[...]); "
+          "otherwise re-save the file without it (a state_dict for torch models, skops for scikit-learn).")
+_UNREADABLE = ("The file could not be read completely: it is corrupt, truncated or crafted. Re-download or "
+               "re-save it; raise a SAFELOAD_MAX_* limit only for a file you trust that is legitimately this big.")
+_REWRITE_ARCHIVE = "Re-save the archive with the framework's own writer: normal writers never produce this."
+_TF = ("Re-export the SavedModel without that op (serve only the functions you need); trust the op by name only "
+       "after reviewing the graph.")
+_FIXES: dict[str, str] = {
+    **dict.fromkeys(("SL101", "SL102", "SL103", "SL106", "SL107", "SL109", "SL110", "SL111", "SL113", "SL114"),
+                    _DO_NOT_LOAD),
+    **dict.fromkeys(("SL104", "SL105", "SL115"), _TRUST),
+    **dict.fromkeys(("SL002", "SL005", "SL010", "SL011", "SL012", "SL013", "SL014", "SL015", "SL016", "SL017",
+                     "SL018", "SL303"), _UNREADABLE),
+    "SL003": "safeload cannot scan this content: load it only with a loader for its real format, if you trust it.",
+    "SL004": "Run `git lfs pull` (or download the real file): this is only a pointer to the model.",
+    "SL007": "Check the path and its permissions; an unreadable file is never treated as clean.",
+    "SL008": "The Hugging Face cache links outside itself: delete that cache entry and download it again.",
+    **dict.fromkeys(("SL203", "SL204", "SL205", "SL206"), _REWRITE_ARCHIVE),
+    "SL201": "Load TorchScript with torch.jit.load only from a source you trust; for weights, save a state_dict.",
+    "SL202": "TorchScript code with side effects runs at load: do not load it unless you wrote it.",
+    "SL401": ("Rebuild the model in code and load only its weights (model.load_weights), or re-save it with the "
+              "Lambda replaced by a custom layer class you trust (then trust that class)."),
+    "SL402": ("Trust the named class after reviewing its source (trusted=[...]), or build the model in code and "
+              "load only its weights."),
+    "SL403": "The config names a dangerous function: do not load this model.",
+    "SL404": "The config turns off Keras' own safety checks: do not load this model.",
+    "SL405": "The config downloads or loads other files: do not load this model.",
+    "SL406": "The embedded torch module is scanned like a torch file: fix what it reports, or do not load.",
+    "SL408": ("Scan the file the layer names, make sure it is the one you expect, then trust the layer class; or "
+              "load the referenced SavedModel yourself with safeload.tf_saved_model_load."),
+    **dict.fromkeys(("SL501", "SL502", "SL503", "SL504", "SL506", "SL507"), _TF),
+}
+
+
+def fix_for(rule_id: str) -> str:
+    """What fixes a finding of ``rule_id`` ('' for rules that report facts)."""
+    return _FIXES.get(rule_id, "")
 
 
 def get_rule(rule_id: str) -> Rule:

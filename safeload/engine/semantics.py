@@ -174,7 +174,9 @@ class Semantics:
         self._calls.append(result)
         kind = type(func)
         if kind is Global:
-            self.facts.record(func, use, "called by the file" if use == U.CALL else "instantiated (NEWOBJ)")
+            facts = self.facts.record(func, use, "called by the file" if use == U.CALL else "instantiated (NEWOBJ)")
+            if facts.call_args is None:
+                facts.call_args = args
             cls = func.cls
             self._new_instance(result, func)
             arg_tuple = args if type(args) is tuple else ()

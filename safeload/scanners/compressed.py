@@ -232,7 +232,10 @@ def _drain(dctx: Any, view: memoryview, start: int, end: int, emit: Callable[[by
         emit(out, window.pos)
 
 
-_MULTI_STREAM = frozenset({"bz2", "xz", "lzma", "lz4"})  # read by the stdlib's DecompressReader
+# Read on across streams by the stdlib's readers (DecompressReader; gzip.GzipFile follows every gzip member, and
+# pandas, gzip.open and most callers read .gz files through it). Scanning every member is the superset: joblib
+# itself reads one zlib/gzip stream, and its loader loads from this output (unpickling stops at the first STOP).
+_MULTI_STREAM = frozenset({"bz2", "xz", "lzma", "lz4", "gzip"})
 
 
 @contextlib.contextmanager
@@ -240,9 +243,9 @@ def decompress(data: Any, method: str, limits: Any, *,
                on_limit: Callable[[LimitExceeded], None] | None = None) -> Iterator[Decompressed]:
     """Decompress ``data`` (bytes-like or mmap) with ``method`` into a temporary, memory-mapped file.
 
-    Follows the readers joblib uses: bz2/lzma/xz/lz4 files may hold several concatenated streams (bytes
-    after the last one that are not a stream are ignored by those readers); zlib/gzip (joblib's own
-    ``BinaryZlibFile``) and the old ``ZF`` container hold one stream. Stops at the size cap or the ratio
+    Follows the stdlib's readers: bz2/lzma/xz/lz4/gzip files may hold several concatenated streams (bytes
+    after the last one that are not a stream are ignored by those readers); zlib and the old ``ZF``
+    container hold one stream. Stops at the size cap or the ratio
     cap (reported through ``on_limit``, or raised when it is None). The yielded ``data`` is valid inside the
     ``with`` block only.
     """

@@ -375,3 +375,32 @@ def test_trusted_libraries_configuration(tmp_path: Path, monkeypatch: pytest.Mon
     other.write_bytes(lib.read_bytes())  # the same bytes at another path: not what was reviewed
     with pytest.warns(safeload.SafeloadWarning), pytest.raises(safeload.UnsafeModelError, match="SL605"):
         _check_library(str(other), "test", safeload.Policy(threshold="critical"))  # CRITICAL: no threshold passes it
+
+
+def test_every_location_entry_is_checked(tmp_path: Path) -> None:
+    """onnx takes the last ``location`` entry; another reader may take the first: both are checked."""
+    path = save_external(tmp_path / "m")
+    m = onnx.load(str(path), load_external_data=False)
+    tensor = m.graph.initializer[0]
+    kept = list(tensor.external_data)
+    del tensor.external_data[:]
+    first = tensor.external_data.add()
+    first.key, first.value = "location", "../../etc/hostname"
+    tensor.external_data.extend(kept)  # the last location is the benign data.bin
+    onnx.save(m, str(path))
+    assert "SL603" in rules_of(path)
+
+
+def test_onnxruntime_format_models_are_refused(tmp_path: Path) -> None:
+    ort = pytest.importorskip("onnxruntime")
+    from safeload.loaders.onnx import inference_session_load
+
+    path = tmp_path / "model.ort"
+    onnx.save(relu(), str(path))  # an ONNX protobuf named .ort: ORT would parse it as its flatbuffer format
+    session = object.__new__(ort.InferenceSession)
+    with pytest.raises(safeload.UnsafeModelError, match="flatbuffer"):
+        inference_session_load(session, str(path))
+    options = ort.SessionOptions()
+    options.add_session_config_entry("session.load_model_format", "ORT")
+    with pytest.raises(safeload.UnsafeModelError, match="flatbuffer"):
+        inference_session_load(session, relu().SerializeToString(), options)

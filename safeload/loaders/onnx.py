@@ -52,10 +52,14 @@ _EXTERNAL_FOLDER = "session.model_external_initializers_file_folder_path"  # ORT
 
 
 def _guard_model(content: bytes, label: str, policy: Policy, loader: str, *, base_dir: str | None,
-                 model_path: str | None) -> bool:
+                 model_path: str | None, ort_format: bool = False) -> bool:
     """Scan an ONNX model; raise if refused; return whether it has external data."""
     ctx = ScanContext(policy, label, path=model_path)
     ctx.bytes_scanned += len(content)
+    if ort_format or content[4:8] == b"ORTM":
+        # ORT's own flatbuffer format (.ort): ORT would read other bytes than the protobuf this scanner parses
+        ctx.add("SL002", "ONNX Runtime (.ort, flatbuffer) model: safeload scans ONNX protobuf models only")
+        decide(ctx, policy, loader, UnsafeModelError)
     facts = scan_onnx_model(content, ctx, base_dir=base_dir, model_path=model_path)
     decide(ctx, policy, loader, UnsafeModelError)
     return bool(facts is not None and facts.external)
@@ -69,6 +73,12 @@ def _config_entry(sess_options: Any, key: str) -> str:
         return str(sess_options.get_session_config_entry(key))
     except RuntimeError:
         return ""
+
+
+def _ort_format(sess_options: Any, path: str | None) -> bool:
+    """Whether ORT will read the model as its flatbuffer format (config, or the ``.ort`` extension)."""
+    configured = _config_entry(sess_options, "session.load_model_format").upper()
+    return configured == "ORT" or (configured != "ONNX" and path is not None and path.lower().endswith(".ort"))
 
 
 def _read(f: Any) -> tuple[bytes, str, str | None]:
@@ -154,7 +164,7 @@ def inference_session_load(self: Any, path_or_bytes: Any, sess_options: Any = No
             content = handle.read()
         base_dir = os.path.dirname(os.path.abspath(path))
         external = _guard_model(content, path, effective, "onnxruntime.InferenceSession", base_dir=base_dir,
-                                model_path=path)
+                                model_path=path, ort_format=_ort_format(sess_options, path))
         if external:  # only models with external data need ORT told where the model's folder is
             import onnxruntime
 
@@ -166,7 +176,7 @@ def inference_session_load(self: Any, path_or_bytes: Any, sess_options: Any = No
         folder = _config_entry(sess_options, _EXTERNAL_FOLDER)
         content = bytes(path_or_bytes)
         _guard_model(content, "<bytes>", effective, "onnxruntime.InferenceSession",
-                     base_dir=folder or os.getcwd(), model_path=None)
+                     base_dir=folder or os.getcwd(), model_path=None, ort_format=_ort_format(sess_options, None))
         return init(self, content, sess_options, providers, provider_options, **kwargs)  # type: ignore[no-any-return]
     return init(self, path_or_bytes, sess_options, providers, provider_options, **kwargs)  # type: ignore[no-any-return]
 

@@ -50,6 +50,7 @@ class ExternalRef:
     tensor: str
     where: str
     entries: dict[str, str]
+    locations: list[str] = field(default_factory=list)  # every "location" value (readers may take any one)
 
 
 @dataclass
@@ -169,6 +170,7 @@ class _Reader:
     def tensor(self, item: Field, where: str) -> None:
         name, location = "", 0
         entries: dict[str, str] = {}
+        locations: list[str] = []
         for sub in self.fields(item):
             if sub.number == 8 and sub.wire_type == LENGTH:
                 name = self.text(sub)
@@ -182,8 +184,10 @@ class _Reader:
                     elif entry.number == 2 and entry.wire_type == LENGTH:
                         value = self.text(entry)
                 entries[key] = value  # onnx applies the entries in order: the last one wins
+                if key == "location":
+                    locations.append(value)
         if location == 1:  # TensorProto.EXTERNAL: the loaders read entries["location"]
-            self.facts.external.append(ExternalRef(name, where, entries))
+            self.facts.external.append(ExternalRef(name, where, entries, locations))
 
     def function(self, item: Field) -> None:
         name, domain = "", ""
@@ -255,48 +259,53 @@ def _check_external(facts: OnnxFacts, ctx: ScanContext, base_dir: str | None, mo
         if model_path is not None:  # a model symlinked from a cache (Hugging Face blobs/): its real folder too
             folders.append(os.path.dirname(os.path.realpath(model_path)))
     for ref in facts.external:
-        subject = f"{ref.tensor}:{ref.entries.get('location', '')}"[:300]
-        location = ref.entries.get("location", "")
-        where = f"tensor {ref.tensor!r} in {ref.where}"
-        if not location:
-            ctx.add("SL604", f"external data without a location ({where})", subject=subject)
-            continue
-        parts = location.replace("\\", "/").split("/")
-        if ("\0" in location or os.path.isabs(location) or location.startswith(("/", "\\"))
-                or (len(location) > 1 and location[1] == ":") or ".." in parts):
-            ctx.add("SL603", f"external data location {location!r} escapes the model's folder ({where})",
+        if not ref.locations:
+            ctx.add("SL604", f"external data without a location (tensor {ref.tensor!r} in {ref.where})",
+                    subject=ref.tensor[:300])
+        for location in dict.fromkeys(ref.locations):  # onnx takes the last one; check every one
+            _check_location(ref, location, ctx, base_dir, folders)
+
+
+def _check_location(ref: ExternalRef, location: str, ctx: ScanContext, base_dir: str | None,
+                    folders: list[str]) -> None:
+    subject = f"{ref.tensor}:{location}"[:300]
+    where = f"tensor {ref.tensor!r} in {ref.where}"
+    parts = location.replace("\\", "/").split("/")
+    if (not location or "\0" in location or os.path.isabs(location) or location.startswith(("/", "\\"))
+            or (len(location) > 1 and location[1] == ":") or ".." in parts):
+        ctx.add("SL603", f"external data location {location!r} escapes the model's folder ({where})",
+                subject=subject)
+        return
+    for key in ("offset", "length"):
+        value = ref.entries.get(key)
+        if value is not None and not (value.isascii() and value.isdigit()):
+            ctx.add("SL604", f"external data {key} {value!r} is not a non-negative integer ({where})",
                     subject=subject)
-            continue
-        for key in ("offset", "length"):
-            value = ref.entries.get(key)
-            if value is not None and not (value.isascii() and value.isdigit()):
-                ctx.add("SL604", f"external data {key} {value!r} is not a non-negative integer ({where})",
-                        subject=subject)
-        if base_dir is None:
-            ctx.add("SL604", f"external data {location!r} not checked: no model folder is known ({where})",
-                    subject=subject, severity=Severity.LOW)
-            continue
-        full = os.path.join(base_dir, location)
-        real = os.path.realpath(full)
-        if not _inside(real, folders):
-            ctx.add("SL603", f"external data {location!r} resolves outside the model's folder (symlink) ({where})",
-                    subject=subject)
-            continue
-        try:
-            info = os.stat(real)
-        except OSError:
-            ctx.add("SL604", f"external data file {location!r} is missing ({where})", subject=subject,
-                    severity=Severity.LOW)
-            continue
-        if not stat.S_ISREG(info.st_mode):
-            ctx.add("SL603", f"external data {location!r} is not a regular file ({where})", subject=subject)
-            continue
-        offset = int(ref.entries.get("offset") or 0) if (ref.entries.get("offset") or "0").isdigit() else 0
-        length = ref.entries.get("length")
-        end = offset + int(length) if length is not None and length.isdigit() else offset
-        if offset > info.st_size or end > info.st_size:
-            ctx.add("SL604", f"external data {location!r} reads bytes {offset}..{end} of a {info.st_size}-byte file "
-                    f"({where})", subject=subject)
+    if base_dir is None:
+        ctx.add("SL604", f"external data {location!r} not checked: no model folder is known ({where})",
+                subject=subject, severity=Severity.LOW)
+        return
+    real = os.path.realpath(os.path.join(base_dir, location))
+    if not _inside(real, folders):
+        ctx.add("SL603", f"external data {location!r} resolves outside the model's folder (symlink) ({where})",
+                subject=subject)
+        return
+    try:
+        info = os.stat(real)
+    except OSError:
+        ctx.add("SL604", f"external data file {location!r} is missing ({where})", subject=subject,
+                severity=Severity.LOW)
+        return
+    if not stat.S_ISREG(info.st_mode):
+        ctx.add("SL603", f"external data {location!r} is not a regular file ({where})", subject=subject)
+        return
+    raw_offset, raw_length = ref.entries.get("offset") or "0", ref.entries.get("length")
+    offset = int(raw_offset) if raw_offset.isascii() and raw_offset.isdigit() else 0
+    end = offset + int(raw_length) if raw_length is not None and raw_length.isascii() and raw_length.isdigit() \
+        else offset
+    if offset > info.st_size or end > info.st_size:
+        ctx.add("SL604", f"external data {location!r} reads bytes {offset}..{end} of a {info.st_size}-byte file "
+                f"({where})", subject=subject)
 
 
 def scan_onnx_model(data: Any, ctx: ScanContext, *, base_dir: str | None,

@@ -157,3 +157,42 @@ def test_a_decompressing_handle_is_read_not_mapped(tmp_path: Path) -> None:
     path.write_bytes(gzip.compress(pickle.dumps(frame())))
     with gzip.open(path, "rb") as handle:
         assert safeload.pandas_read_pickle(handle).equals(frame())
+
+
+def test_urls_and_http_content_encoding(tmp_path: Path, marker: object) -> None:
+    """pandas fetches URLs itself and decodes a gzip Content-Encoding whatever compression was asked for."""
+    import http.server
+    import threading
+
+    payload = pickle.dumps(_Touch(marker.path))  # type: ignore[attr-defined]
+    bodies = {"/plain.pkl": (pickle.dumps(frame()), None), "/evil.pkl": (payload, None),
+              "/encoded.pkl": (gzip.compress(pickle.dumps(frame())), "gzip"),
+              "/evil-encoded.pkl": (gzip.compress(payload), "gzip")}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body, encoding = bodies[self.path]
+            self.send_response(200)
+            if encoding:
+                self.send_header("Content-Encoding", encoding)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        assert safeload.pandas_read_pickle(f"{base}/plain.pkl").equals(frame())
+        assert safeload.pandas_read_pickle(f"{base}/encoded.pkl").equals(frame())
+        for name in ("evil.pkl", "evil-encoded.pkl"):
+            with pytest.raises(safeload.UnsafeModelError) as err:
+                safeload.pandas_read_pickle(f"{base}/{name}")
+            assert err.value.result.source == f"{base}/{name}"
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -73,7 +73,21 @@ _MAPPABLE = (io.BufferedReader, io.BufferedRandom, io.FileIO)
 
 
 def _load_plain(handle: IO[bytes], label: str, path: str | None, policy: Policy, read_pickle: Any) -> Any:
-    if not isinstance(handle, io.BytesIO) and type(handle) not in _MAPPABLE:
+    if isinstance(handle, io.BytesIO):
+        # viewed in place, and the view released before anything propagates: pandas closes the BytesIO it made
+        # for a URL, which fails while a view of it is alive (a refusal's traceback would keep one)
+        start = handle.tell()
+        whole = handle.getbuffer()
+        view = whole[start:]
+        try:
+            guard_buffer(view, label, policy, LOADER, path=path)
+        finally:
+            view.release()
+            whole.release()
+        if start == 0:
+            return read_pickle(handle, compression=None)
+        return read_pickle(io.BytesIO(handle.getvalue()[start:]), compression=None)
+    if type(handle) not in _MAPPABLE:
         content = handle.read()
         if not isinstance(content, bytes | bytearray):
             raise TypeError(f"expected a binary file, read() returned {type(content).__name__}")

@@ -78,11 +78,11 @@ def _load_plain(handle: IO[bytes], label: str, path: str | None, policy: Policy,
         # for a URL, which fails while a view of it is alive (a refusal's traceback would keep one)
         start = handle.tell()
         whole = handle.getbuffer()
-        view = whole[start:]
+        window = whole[start:]
         try:
-            guard_buffer(view, label, policy, LOADER, path=path)
+            guard_buffer(window, label, policy, LOADER, path=path)
         finally:
-            view.release()
+            window.release()
             whole.release()
         if start == 0:
             return read_pickle(handle, compression=None)

@@ -267,6 +267,8 @@ def test_onnx_and_onnxruntime(onnx_scenario: Scenario, mode: str) -> None:
     for name in ("onnx.load", "onnx.load-external", "InferenceSession", "InferenceSession-external",
                  "InferenceSession-bytes"):
         assert r[f"benign:{name}"] is True, name
+    if mode == "install":
+        assert r["patched"] == [True, True, True] and r["restored"] is True
     if not r["libs"]:
         pytest.skip("no C compiler: the native-library rows were not built")
     assert "evil:register_custom_ops_library" in r

@@ -108,7 +108,12 @@ def load() -> None:
     if MODE == "install":
         import safeload
 
+        OUT["patched"] = [getattr(f, "_safeload_wrapper", False) for f in (
+            ort.InferenceSession.__init__, ort.SessionOptions.register_custom_ops_library, onnx.load)]
         safeload.uninstall()
+        OUT["restored"] = not any(getattr(f, "_safeload_wrapper", False) for f in (
+            ort.InferenceSession.__init__, ort.SessionOptions.register_custom_ops_library, onnx.load,
+            onnx.load_model_from_string))
         if built["libs"]:
             with contextlib.suppress(Exception):  # not a custom-op library: ORT fails after dlopen ran it
                 ort.SessionOptions().register_custom_ops_library(str(ROOT / "control.so"))

@@ -495,6 +495,60 @@ _ALL: tuple[Rule, ...] = (
         ("keras",),
         trustable=True,
     ),
+    # --- onnx ------------------------------------------------------------------------------------------------
+    Rule(
+        "SL601",
+        "onnx-custom-op",
+        _M,
+        "An ONNX op from a domain (or a reviewed contrib op) that needs native code from outside onnxruntime.",
+        "Custom ops run code from a custom-op library (or a precompiled execution-provider binary) that the "
+        "model needs registered; that code is not onnxruntime's.",
+        ("onnx",),
+        trustable=True,
+    ),
+    Rule(
+        "SL602",
+        "onnx-unknown-op",
+        _M,
+        "An op that is not in its standard domain's op set.",
+        "Outside the op schemas of onnx and onnxruntime, the op can only be served by registered native code.",
+        ("onnx",),
+        trustable=True,
+    ),
+    Rule(
+        "SL603",
+        "onnx-external-data-escape",
+        _H,
+        "External tensor data outside the model's folder (absolute path, '..', a symlink out, a device file).",
+        "The path-traversal class of ONNX loader CVEs: loading reads (and may expose) arbitrary local files.",
+        ("onnx",),
+    ),
+    Rule(
+        "SL604",
+        "onnx-external-data-invalid",
+        _M,
+        "External tensor data that is missing, malformed or out of bounds.",
+        "The loader fails or reads past what the model declares; safeload cannot vouch for data it cannot see.",
+        ("onnx",),
+    ),
+    Rule(
+        "SL605",
+        "onnx-untrusted-library",
+        _C,
+        "A native library (custom ops, execution provider) not trusted by path and sha256.",
+        "Registering a library runs its native code in the process; only libraries listed in "
+        "trusted_libraries (path and sha256) may be registered under the hook.",
+        ("onnx",),
+    ),
+    Rule(
+        "SL606",
+        "onnx-python-op",
+        _C,
+        "An op that calls Python named by the model (PyOp, PythonOp).",
+        "Runs arbitrary Python in the loading process.",
+        ("onnx",),
+    ),
+    Rule("SL607", "onnx-info", _I, "ONNX model facts.", "Informational.", ("onnx",)),
 )
 
 RULES: dict[str, Rule] = {rule.id: rule for rule in _ALL}

@@ -31,6 +31,17 @@ class Rule:
     trustable: bool = False  # a finding of this rule about a name goes away when the policy trusts that name
 
     @property
+    def unreadable(self) -> bool:
+        """The file could not be read to the end: no verdict can vouch for it (the CLI fails whatever --fail-on
+        says, fail closed)."""
+        return self.id in _UNREADABLE_RULES
+
+    @property
+    def not_a_model(self) -> bool:
+        """The content is not a model at all (unknown content, a Git LFS pointer): reported, never "safe"."""
+        return self.id in _NOT_A_MODEL_RULES
+
+    @property
     def help_uri(self) -> str:
         return f"{_DOCS}#{self.id.lower()}-{self.name}"
 
@@ -552,6 +563,8 @@ _ALL: tuple[Rule, ...] = (
 )
 
 RULES: dict[str, Rule] = {rule.id: rule for rule in _ALL}
+_UNREADABLE_RULES = frozenset({"SL002", "SL005", *(f"SL0{n}" for n in range(10, 19))})
+_NOT_A_MODEL_RULES = frozenset({"SL003", "SL004"})
 
 # What fixes a finding of each rule: shown in refusals and reports, so a Keras Lambda is not told to "prefer
 # safetensors". Rules without an entry (facts) need no fix.

@@ -30,7 +30,7 @@ from typing import IO, Any
 from safeload._context import LimitExceeded, ScanContext
 from safeload._source import view_of_file
 from safeload.exceptions import UnsafePickleError
-from safeload.loaders._common import audit, guard_buffer, policy_for, real_loader
+from safeload.loaders._common import decide, guard_buffer, policy_for, real_loader
 from safeload.policy import Policy
 from safeload.scanners.compressed import decompress, drop_pages, scan_decompressed
 from safeload.severity import Severity
@@ -112,11 +112,12 @@ def _load_compressed(data: Any, method: str, *, label: str, path: str | None, fi
             scan_decompressed(out, len(data), ctx)
         except LimitExceeded as exc:
             ctx.add_limit(exc)
-        result = ctx.result()
-        allowed = not result.blocking(policy.threshold) and out.file is not None
-        audit(result, policy, "joblib.load", allowed)
-        if not allowed:
-            raise UnsafePickleError(result, policy.threshold, "joblib.load")
+        if out.file is None:  # nothing loadable: blocks at every threshold, through the one decision path
+            ctx.add("SL002", f"the {method} stream could not be decompressed to a file joblib could read",
+                    severity=Severity.CRITICAL)
+        decide(ctx, policy, "joblib.load", UnsafePickleError)
+        if out.file is None:  # unreachable: the CRITICAL finding above made decide() refuse
+            raise UnsafePickleError(ctx.result(), policy.threshold, "joblib.load")
         drop_pages(out.data)  # scanned: let the unpickler's objects, not our mapping, use the memory
         if mmap_mode is not None:
             warnings.warn(f'mmap_mode "{mmap_mode}" is not compatible with compressed file {filename}. '

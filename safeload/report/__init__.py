@@ -15,6 +15,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from safeload.findings import Finding, ScanResult
+from safeload.rules import RULES
 from safeload.severity import Severity
 
 __all__ = [
@@ -31,11 +32,10 @@ __all__ = [
 
 FORMATS = ("text", "json", "sarif", "markdown")
 
-# Findings that mean "the file could not be read to the end": the scan cannot vouch for the file, so the
-# CLI fails on them whatever ``--fail-on`` says (fail closed). SL007 (I/O error) is an error, exit code 2.
-UNSCANNABLE_RULES = frozenset({"SL002", "SL005", *(f"SL0{n}" for n in range(10, 19))})
-# Findings that mean "this is not a model at all" (unknown content, a Git LFS pointer).
-NOT_A_MODEL_RULES = frozenset({"SL003", "SL004"})
+# Which rules mean "could not be read to the end" (fail closed whatever --fail-on says) and "not a model" is a
+# property of the rule (``safeload.rules``); these views are kept for the renderers. SL007 (I/O) is exit 2.
+UNSCANNABLE_RULES = frozenset(rule_id for rule_id, rule in RULES.items() if rule.unreadable)
+NOT_A_MODEL_RULES = frozenset(rule_id for rule_id, rule in RULES.items() if rule.not_a_model)
 
 
 @dataclass(frozen=True)

@@ -202,7 +202,7 @@ def _file_config(cwd: str, env: Mapping[str, str]) -> Config:
 
 def resolve_policy(threshold: Severity | str | None = None, trusted: Iterable[str] | str | None = None,
                    policy: Policy | None = None, *, environ: Mapping[str, str] | None = None,
-                   use_config_file: bool = True) -> Policy:
+                   use_config_file: bool = True, config: Config | None = None) -> Policy:
     """The policy a scan or load applies, from its arguments, the environment and ``[tool.safeload]``.
 
     ``policy`` replaces the file/default base; ``threshold`` and ``trusted`` refine it. ``SAFELOAD_THRESHOLD``
@@ -210,8 +210,12 @@ def resolve_policy(threshold: Severity | str | None = None, trusted: Iterable[st
     ``SAFELOAD_TRUSTED`` (comma-separated) adds names and warns.
     """
     env = os.environ if environ is None else environ
-    base = policy if policy is not None else (
-        _file_config(os.getcwd(), env).policy() if use_config_file else Policy())
+    if policy is not None:
+        base = policy
+    elif config is not None:  # an already loaded configuration (its threshold is a default, not an argument)
+        base = config.policy()
+    else:
+        base = _file_config(os.getcwd(), env).policy() if use_config_file else Policy()
     explicit: Severity | None = Severity.parse(threshold) if threshold is not None else (
         policy.threshold if policy is not None else None)
     level = explicit if explicit is not None else base.threshold
@@ -245,17 +249,34 @@ def resolve_policy(threshold: Severity | str | None = None, trusted: Iterable[st
 
 
 def show_config(config_file: str | os.PathLike[str] | None = None) -> str:
-    """Effective settings, one per line, with where each came from."""
+    """Effective settings, one per line, with where each came from: what a load in this environment applies.
+
+    Raises ``ConfigError`` (the CLI's exit code 2) for any invalid setting, environment variables included.
+    """
     config = load_config(config_file)
-    env_threshold = os.environ.get(f"{ENV_PREFIX}THRESHOLD")
-    threshold = Severity.parse(env_threshold) if env_threshold else config.threshold
     src = dict(config.sources)
-    if env_threshold:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SafeloadWarning)  # shown as rows below, not as warnings
+            effective = resolve_policy(config=config)
+    except PolicyError as exc:
+        raise ConfigError(str(exc)) from exc
+    env = os.environ
+    if env.get(f"{ENV_PREFIX}THRESHOLD"):
         src["threshold"] = f"env {ENV_PREFIX}THRESHOLD"
+    if env.get(f"{ENV_PREFIX}TRUSTED"):
+        src["trusted"] = f"{src.get('trusted', 'default')} + env {ENV_PREFIX}TRUSTED"
+    if env.get(f"{ENV_PREFIX}SOURCE_ANALYSIS"):
+        src["source_analysis"] = f"env {ENV_PREFIX}SOURCE_ANALYSIS"
+    # safeload.auto / safeload run install the hook unless told not to (SAFELOAD_HOOK or [tool.safeload] hook).
+    hook = config.hook if "hook" in config.sources else True
+    if "hook" not in config.sources:
+        src["hook"] = "default: safeload.auto and safeload run install it"
     rows = [
-        ("threshold", threshold.label), ("trusted", ", ".join(config.trusted) or "(none)"),
+        ("threshold", effective.threshold.label), ("trusted", ", ".join(effective.trusted) or "(none)"),
+        ("source_analysis", str(effective.analyse_source).lower()),
         ("fail_on", config.fail_on.label), ("format", config.format), ("progress", str(config.progress).lower()),
-        ("hook", str(config.hook).lower()), ("log_level", config.log_level or "(unset)"),
+        ("hook", str(hook).lower()), ("log_level", config.log_level or "(unset)"),
         ("trusted_libraries", ", ".join(config.trusted_libraries) or "(none)"),
     ]
     rows += [(f"limits.{f.name}", str(getattr(config.limits, f.name))) for f in fields(Limits)]

@@ -201,19 +201,29 @@ class _Progress:
 
 # -- collecting what to scan ---------------------------------------------------------------------------------
 def _walk(root: Path) -> Iterator[Target]:
-    """Files below ``root`` in sorted order; a SavedModel directory is one target; VCS dirs are skipped."""
-    for folder, dirnames, filenames in os.walk(root, followlinks=False):
-        if ("saved_model.pb" in filenames or "saved_model.pbtxt" in filenames) and Path(folder) != root:
-            dirnames[:] = []
-            yield Target(path=folder, labels=(folder,))
+    """Files below ``root`` in natural order; a SavedModel directory is one target; VCS dirs are skipped.
+
+    A directory that cannot be listed is an error row (exit 2), never missing from the report; links to
+    directories are not followed, and special files (FIFOs, sockets, devices) are error rows too."""
+    from safeload._walk import WalkError, walk_files
+
+    def saved_model(folder: str, filenames: list[str]) -> bool:
+        return "saved_model.pb" in filenames or "saved_model.pbtxt" in filenames
+
+    for entry in walk_files(root, unit_dir=saved_model, skip_names=_SKIP_DIRS):
+        if isinstance(entry, WalkError):
+            yield Target(path="", labels=(entry.path,), result=error_result(
+                entry.path, f"cannot list or read: {entry.reason}"))
             continue
-        dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS)
-        for name in sorted(filenames):
-            path = os.path.join(folder, name)
-            if not _is_regular(path):  # FIFOs, sockets, devices, dangling links: opening one could block
-                logger.warning("not a regular file, not scanned: %s", path)
-                continue
+        path = str(entry)
+        if entry.is_dir() and not entry.is_symlink():
+            yield Target(path=path, labels=(path,))
+        elif os.path.islink(path) and os.path.isdir(path):
+            logger.warning("link to a directory, not followed: %s", path)
+        elif _is_regular(path):
             yield Target(path=path, labels=(path,), walked=True)
+        else:  # FIFOs, sockets, devices, dangling links: opening one could block
+            yield Target(path="", labels=(path,), result=error_result(path, "not a regular file; not scanned"))
 
 
 def _is_regular(path: str) -> bool:

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import IO, Any
 
 from safeload._context import LimitExceeded, ScanContext
 from safeload._sniff import Format, also_formats, sniff
 from safeload._source import describe, view_of_file
+from safeload._walk import WalkError, walk_files
 from safeload.config import resolve_policy
 from safeload.findings import ScanResult
 from safeload.policy import Policy
@@ -67,13 +68,35 @@ def scan_path(path: Path, ctx: ScanContext) -> None:
 
                 savedmodel.scan_saved_model_dir(path, ctx)
                 return
-            for child in sorted(p for p in path.rglob("*") if p.is_file() and not p.is_symlink()):
-                with ctx.inside(child.relative_to(path).as_posix()):
-                    _scan_file(child, ctx)
+            scan_tree(path, ctx, _scan_file)
             return
         _scan_file(path, ctx)
     except OSError as exc:
         ctx.add("SL007", f"cannot read {path}: {exc.strerror or exc}")
+
+
+def scan_tree(root: Path, ctx: ScanContext, scan_one: Callable[[Path, ScanContext], None]) -> None:
+    """Every file below ``root`` through ``scan_one``; what cannot be listed is SL007, a link that leaves the
+    tree SL008 (never followed), a link inside it is covered by its target. Nothing is silently absent."""
+    real_root = os.path.realpath(root)
+    for entry in walk_files(root):
+        if isinstance(entry, WalkError):
+            ctx.add("SL007", f"cannot list or read {entry.path}: {entry.reason}", subject=entry.path)
+            continue
+        rel = entry.relative_to(root).as_posix()
+        if entry.is_symlink():
+            target = os.path.realpath(entry)
+            if not (target == real_root or target.startswith(real_root + os.sep)):
+                ctx.add("SL008", f"{rel} links outside the directory being scanned; not followed", subject=rel)
+            continue
+        if not entry.is_file():
+            ctx.add("SL007", f"{rel} is not a regular file; not scanned", subject=rel)
+            continue
+        with ctx.inside(rel):
+            try:
+                scan_one(entry, ctx)
+            except OSError as exc:
+                ctx.add("SL007", f"cannot read {rel}: {exc.strerror or exc}", subject=rel)
 
 
 def _scan_file(path: Path, ctx: ScanContext) -> None:

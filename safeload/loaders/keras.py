@@ -81,20 +81,20 @@ def _pinned_file(fd: int, name: str) -> Iterator[str | None]:
 
 def _scan_keras_dir(root: Path, ctx: ScanContext) -> None:
     """Keras' directory format: ``config.json`` is a Keras config; every other file is scanned by content."""
+    from safeload.scan import scan_tree
     from safeload.scanners.keras import scan_keras_config
 
-    for child in sorted(p for p in root.rglob("*") if p.is_file()):
+    def scan_one(child: Path, ctx: ScanContext) -> None:
         rel = child.relative_to(root).as_posix()
-        with ctx.inside(rel), open(child, "rb") as handle, view_of_file(handle) as view:
+        with open(child, "rb") as handle, view_of_file(handle) as view:
             if rel in {"config.json", "metadata.json"}:
                 ctx.bytes_scanned += len(view.data)
                 if rel == "config.json":
                     scan_keras_config(bytes(view.data), ctx)
             else:
                 scan_buffer(view.data, ctx, name=child.name)
-    for child in root.rglob("*"):
-        if child.is_symlink() and not os.path.realpath(child).startswith(os.path.realpath(root) + os.sep):
-            ctx.add("SL008", f"{child.relative_to(root).as_posix()} links outside the model directory")
+
+    scan_tree(root, ctx, scan_one)
 
 
 def _scan_keras_zip_config(data: Any, ctx: ScanContext) -> None:

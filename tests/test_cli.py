@@ -377,6 +377,7 @@ def test_fifo_is_never_opened(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     root.mkdir()
     (root / "ok.pkl").write_bytes(pickle.dumps(1))
     os.mkfifo(root / "pipe.pkl")  # opening it for reading would block forever
-    assert cli.main(["scan", str(root)]) == 0
+    # never opened, and never silently absent from a walk: an error row (exit 2), like a named FIFO
+    assert cli.main(["scan", str(root)]) == 2
     assert cli.main(["scan", str(root / "pipe.pkl")]) == 2
     assert "not a regular file" in capsys.readouterr().out

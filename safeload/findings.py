@@ -107,6 +107,8 @@ class ScanResult:
     formats: tuple[str, ...] = ()
     bytes_scanned: int = 0
     duration: float = 0.0
+    # What the integrity layer did (sha256, which checks ran; ``docs/integrity.md``), when it ran.
+    integrity: Mapping[str, Any] | None = field(default=None, compare=False)
 
     @property
     def max_severity(self) -> Severity | None:
@@ -154,6 +156,7 @@ class ScanResult:
             "bytes_scanned": self.bytes_scanned,
             "duration_seconds": round(self.duration, 6),
             "findings": [f.to_dict() for f in sorted(self.findings, key=lambda f: -f.severity)],
+            **({"integrity": dict(self.integrity)} if self.integrity is not None else {}),
         }
 
     def summary(self, threshold: Severity | str = Severity.MEDIUM) -> str:

@@ -1,0 +1,244 @@
+"""A local scan cache keyed by content: an unchanged file is not scanned twice.
+
+Where: ``$SAFELOAD_CACHE_DIR``, else ``$XDG_CACHE_HOME/safeload``, else ``~/.cache/safeload`` (``%LOCALAPPDATA%``
+on Windows, ``~/Library/Caches`` on macOS), one SQLite database in WAL mode, safe for concurrent processes.
+Off with ``SAFELOAD_CACHE=0``, ``[tool.safeload] cache = false`` or ``safeload scan --no-cache``.
+
+Invariants:
+- a cached result is served only for the same bytes: the key is the file's sha256 (computed over the bytes being
+  scanned, never taken from metadata) together with safeload's version, a fingerprint of safeload's own code and
+  catalogue, and everything in the policy that changes findings (trusted names, limits), and the file-name hint;
+- the cache only ever skips a *scan*. Digest, lock and signature checks always run on the bytes in hand;
+- cached results are stored as JSON and rebuilt field by field: nothing from the database is unpickled or
+  executed. An entry that does not parse is deleted and counts as a miss; any database error is a miss too;
+- the database is private: the directory is created 0700, and a directory or database owned by another user or
+  writable by group/others is not used (another local user could otherwise plant "clean" verdicts);
+- ``stat`` data is used only to decide whether a lookup is *worth hashing for* (``hint``), never to serve one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import json
+import logging
+import os
+import sqlite3
+import stat
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from safeload._version import __version__
+from safeload.findings import Finding, Location, ScanResult
+from safeload.policy import Policy
+from safeload.severity import Severity
+
+__all__ = ["ScanCache", "cache_dir", "code_fingerprint", "open_cache"]
+
+logger = logging.getLogger(__name__)
+
+MAX_ENTRIES = 200_000
+_SCHEMA = 1
+_RETRIES = 5
+# Below this estimated saving a cache lookup (hashing the whole file) costs more than it saves.
+HASH_BYTES_PER_SECOND = 0.35e9
+
+
+@functools.lru_cache(maxsize=1)
+def code_fingerprint() -> str:
+    """sha256 over safeload's own code and data files: any change to a scanner or the catalogue changes it."""
+    root = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256(__version__.encode())
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and path.suffix in {".py", ".txt", ".json"} and "__pycache__" not in path.parts:
+            digest.update(path.relative_to(root).as_posix().encode("utf-8", "surrogateescape") + b"\0")
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:32]
+
+
+def cache_dir(environ: dict[str, str] | os._Environ[str] | None = None) -> Path:
+    env = os.environ if environ is None else environ
+    explicit = env.get("SAFELOAD_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    if sys.platform == "win32":
+        base = env.get("LOCALAPPDATA") or str(Path.home() / "AppData" / "Local")
+        return Path(base) / "safeload" / "Cache"
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Caches" / "safeload"
+    xdg = env.get("XDG_CACHE_HOME")
+    base = Path(xdg) if xdg and os.path.isabs(xdg) else Path.home() / ".cache"
+    return base / "safeload"
+
+
+def _private(path: Path) -> bool:
+    """Owned by us and not writable by group or others (POSIX); always true where there is no getuid."""
+    if not hasattr(os, "getuid"):
+        return True
+    info = path.stat()
+    return info.st_uid == os.getuid() and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+
+
+def policy_fingerprint(policy: Policy) -> str:
+    material = json.dumps({"threshold": int(policy.threshold), "trusted": sorted(set(policy.all_trusted())),
+                           "limits": [getattr(policy.limits, f) for f in policy.limits.field_names()]},
+                          sort_keys=True)
+    return hashlib.sha256(material.encode()).hexdigest()[:32]
+
+
+def _encode(result: ScanResult) -> str:
+    return json.dumps({
+        "formats": list(result.formats), "bytes_scanned": result.bytes_scanned, "duration": result.duration,
+        "findings": [[f.rule_id, int(f.severity), f.message, f.subject, f.location.member, f.location.offset,
+                      f.trustable, f.count, f.to_dict()["details"]] for f in result.findings],
+    }, ensure_ascii=True)
+
+
+def _decode(text: str, source: str, path: str | None) -> ScanResult:
+    data = json.loads(text)
+    findings = []
+    for rule_id, severity, message, subject, member, offset, trustable, count, details in data["findings"]:
+        if not isinstance(rule_id, str) or not isinstance(message, str) or not isinstance(details, dict):
+            raise ValueError("malformed cached finding")
+        findings.append(Finding(rule_id=rule_id, severity=Severity(int(severity)), message=message,
+                                subject=subject if isinstance(subject, str) else None,
+                                location=Location(path, member if isinstance(member, str) else None,
+                                                  offset if isinstance(offset, int) else None),
+                                trustable=bool(trustable), count=int(count), details=details))
+    return ScanResult(source=source, findings=tuple(findings), formats=tuple(str(f) for f in data["formats"]),
+                      bytes_scanned=int(data["bytes_scanned"]), duration=float(data["duration"]))
+
+
+class ScanCache:
+    """One connection to the cache database (per process; not shared across threads)."""
+
+    def __init__(self, path: Path, max_entries: int = MAX_ENTRIES) -> None:
+        self.path = path
+        self.max_entries = max_entries
+        self._db = sqlite3.connect(path, timeout=10.0, isolation_level=None, check_same_thread=False)
+        self._writes = 0
+        self._retry(self._setup)
+
+    def _setup(self) -> None:
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+        self._db.execute("CREATE TABLE IF NOT EXISTS scans (key TEXT PRIMARY KEY, sha256 TEXT NOT NULL, "
+                         "result TEXT NOT NULL, used REAL NOT NULL)")
+        self._db.execute("CREATE INDEX IF NOT EXISTS scans_used ON scans(used)")
+        self._db.execute("CREATE TABLE IF NOT EXISTS hints (path TEXT PRIMARY KEY, stamp TEXT NOT NULL, "
+                         "scan_seconds REAL NOT NULL)")
+        self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(_SCHEMA),))
+
+    def _retry(self, func: Any, *args: Any) -> Any:
+        for attempt in range(_RETRIES):
+            try:
+                return func(*args)
+            except sqlite3.OperationalError as exc:
+                if ("locked" not in str(exc) and "busy" not in str(exc)) or attempt == _RETRIES - 1:
+                    raise
+                time.sleep(0.05 * (attempt + 1))
+        return None
+
+    @staticmethod
+    def key(sha256: str, policy: Policy, name: str | None) -> str:
+        material = "\0".join([sha256, __version__, code_fingerprint(), policy_fingerprint(policy), name or ""])
+        return hashlib.sha256(material.encode("utf-8", "surrogateescape")).hexdigest()
+
+    def get(self, sha256: str, policy: Policy, name: str | None, *, source: str,
+            path: str | None) -> ScanResult | None:
+        key = self.key(sha256, policy, name)
+        try:
+            row = self._retry(lambda: self._db.execute(
+                "SELECT sha256, result FROM scans WHERE key = ?", (key,)).fetchone())
+            if row is None or row[0] != sha256:
+                return None
+            result = _decode(row[1], source, path)
+            self._retry(lambda: self._db.execute("UPDATE scans SET used = ? WHERE key = ?", (time.time(), key)))
+        except (sqlite3.Error, ValueError, TypeError, KeyError) as exc:
+            logger.info("scan cache: ignoring entry %s: %s", key[:12], exc)
+            with contextlib.suppress(sqlite3.Error):
+                self._db.execute("DELETE FROM scans WHERE key = ?", (key,))
+            return None
+        return result
+
+    def put(self, sha256: str, policy: Policy, name: str | None, result: ScanResult) -> None:
+        key = self.key(sha256, policy, name)
+        try:
+            self._retry(lambda: self._db.execute("INSERT OR REPLACE INTO scans VALUES (?, ?, ?, ?)",
+                                                 (key, sha256, _encode(result), time.time())))
+            self._writes += 1
+            if self._writes % 256 == 1:
+                self._retry(self._prune)
+        except sqlite3.Error as exc:
+            logger.info("scan cache: cannot store a result: %s", exc)
+
+    def _prune(self) -> None:
+        count = self._db.execute("SELECT COUNT(*) FROM scans").fetchone()[0]
+        if count > self.max_entries:
+            self._db.execute("DELETE FROM scans WHERE key IN (SELECT key FROM scans ORDER BY used LIMIT ?)",
+                             (count - self.max_entries + self.max_entries // 10,))
+
+    # -- hints: is a lookup worth hashing the file for? ---------------------------------------------------
+    @staticmethod
+    def stamp(info: os.stat_result) -> str:
+        return f"{info.st_dev}:{info.st_ino}:{info.st_size}:{info.st_mtime_ns}:{info.st_ctime_ns}"
+
+    def hint(self, path: str, info: os.stat_result) -> float | None:
+        """The scan time recorded for this unchanged file (same stamp), or None."""
+        try:
+            row = self._retry(lambda: self._db.execute(
+                "SELECT stamp, scan_seconds FROM hints WHERE path = ?", (path,)).fetchone())
+        except sqlite3.Error:
+            return None
+        if row is None or row[0] != self.stamp(info):
+            return None
+        return float(row[1])
+
+    def set_hint(self, path: str, info: os.stat_result, scan_seconds: float) -> None:
+        try:
+            self._retry(lambda: self._db.execute("INSERT OR REPLACE INTO hints VALUES (?, ?, ?)",
+                                                 (path, self.stamp(info), scan_seconds)))
+        except sqlite3.Error as exc:
+            logger.info("scan cache: cannot store a hint: %s", exc)
+
+    def close(self) -> None:
+        with contextlib.suppress(sqlite3.Error):
+            self._db.close()
+
+
+def worth_hashing(size: int, scan_seconds: float) -> bool:
+    """True when the recorded scan took clearly longer than hashing the file would."""
+    return scan_seconds > 1.5 * size / HASH_BYTES_PER_SECOND + 0.0005
+
+
+_OPEN: dict[str, ScanCache] = {}
+
+
+def open_cache(environ: dict[str, str] | os._Environ[str] | None = None) -> ScanCache | None:
+    """The process's cache connection, or None when the cache directory cannot be used safely."""
+    directory = cache_dir(environ)
+    path = directory / "scan-cache.sqlite3"
+    cached = _OPEN.get(str(path))
+    if cached is not None:
+        return cached
+    try:
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if not _private(directory):
+            logger.warning("scan cache disabled: %s is not private to this user", directory)
+            return None
+        if path.exists() and not _private(path):
+            logger.warning("scan cache disabled: %s is not private to this user", path)
+            return None
+        cache = ScanCache(path)
+        if hasattr(os, "chmod"):
+            with contextlib.suppress(OSError):
+                os.chmod(path, 0o600)
+    except (OSError, sqlite3.Error) as exc:
+        logger.info("scan cache unavailable (%s): scanning without it", exc)
+        return None
+    _OPEN[str(path)] = cache
+    return cache

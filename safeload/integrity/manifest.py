@@ -1,0 +1,106 @@
+"""The canonical manifest of a model directory (SavedModel, Keras directory, a Hugging Face snapshot).
+
+A directory has no bytes of its own, so its digest is the sha256 of a canonical text listing every entry below
+it, one JSON array per line, sorted by relative POSIX path::
+
+    safeload-manifest/1
+    ["file","assets/vocab.txt",1234,"<sha256>"]
+    ["link","tokenizer.json",0,"../../blobs/<sha256>"]
+
+Invariants:
+- every regular file is hashed in full; symbolic links are recorded with their target and never followed (a
+  link that moves changes the digest); other entries (FIFOs, sockets, devices) are recorded by kind and never
+  opened; only version-control directories (``.git``, ``.hg``, ``.svn``) are left out;
+- JSON with ``ensure_ascii`` makes the text unambiguous for any file name (newlines, separators, non-UTF-8
+  names through surrogate escapes), so two different trees never share a manifest text;
+- the walk is bounded (``max_entries``); exceeding it raises instead of returning a partial manifest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import stat
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from safeload.integrity.digest import file_digests
+
+__all__ = ["HEADER", "SKIP_DIRS", "Manifest", "ManifestEntry", "directory_manifest"]
+
+HEADER = "safeload-manifest/1"
+SKIP_DIRS = frozenset({".git", ".hg", ".svn"})
+MAX_ENTRIES = 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class ManifestEntry:
+    """``kind`` is ``file``, ``link`` or ``other``; ``value`` the sha256 (file), link target (link) or ``""``."""
+
+    kind: str
+    path: str
+    size: int
+    value: str
+
+    def line(self) -> str:
+        return json.dumps([self.kind, self.path, self.size, self.value], ensure_ascii=True, separators=(",", ":"))
+
+
+@dataclass(frozen=True)
+class Manifest:
+    entries: tuple[ManifestEntry, ...]
+
+    def text(self) -> str:
+        return "\n".join([HEADER, *(e.line() for e in self.entries)]) + "\n"
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.text().encode("ascii")).hexdigest()
+
+    @property
+    def size(self) -> int:
+        return sum(e.size for e in self.entries if e.kind == "file")
+
+    def files(self) -> dict[str, ManifestEntry]:
+        return {e.path: e for e in self.entries}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {e.path: {"kind": e.kind, "size": e.size, "value": e.value} for e in self.entries}
+
+
+def _walk(root: Path) -> Iterator[tuple[str, str]]:
+    """(relative POSIX path, absolute path) of every entry below ``root`` except VCS directories."""
+    for folder, dirnames, filenames in os.walk(root, followlinks=False):
+        keep = []
+        for name in dirnames:
+            full = os.path.join(folder, name)
+            if os.path.islink(full):
+                filenames.append(name)  # a link to a directory is an entry, never a directory to walk
+            elif name not in SKIP_DIRS:
+                keep.append(name)
+        dirnames[:] = sorted(keep)
+        for name in filenames:
+            full = os.path.join(folder, name)
+            yield Path(os.path.relpath(full, root)).as_posix(), full
+
+
+def directory_manifest(root: str | os.PathLike[str], *, max_entries: int = MAX_ENTRIES) -> Manifest:
+    """Hash every file below ``root`` (sequentially, one read each) and return the canonical manifest."""
+    base = Path(root)
+    entries: list[ManifestEntry] = []
+    for rel, full in _walk(base):
+        if len(entries) >= max_entries:
+            raise ValueError(f"{root}: more than {max_entries} entries; refusing a partial manifest")
+        info = os.lstat(full)
+        if stat.S_ISLNK(info.st_mode):
+            entries.append(ManifestEntry("link", rel, 0, os.readlink(full)))
+        elif stat.S_ISREG(info.st_mode):
+            digests, size = file_digests(full)
+            entries.append(ManifestEntry("file", rel, size, digests["sha256"]))
+        else:
+            entries.append(ManifestEntry("other", rel, 0, ""))
+    entries.sort(key=lambda e: e.path)
+    return Manifest(tuple(entries))

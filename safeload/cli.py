@@ -467,7 +467,8 @@ def _scan_with(args: argparse.Namespace, config: Config) -> int:
         skipped = [label for label in skipped if label not in flagged]
 
     report = ReportInput(results=results, threshold=fail_on, skipped=frozenset(skipped), digests=digests,
-                         root=os.path.abspath(args.srcroot or os.curdir))
+                         root=os.path.abspath(args.srcroot or os.curdir),
+                         lock=str(lock.location) if lock is not None else None)
     for label in skipped:
         logger.info("skipped (not a model): %s", label)
     out_stream = sys.stdout

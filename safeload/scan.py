@@ -52,12 +52,7 @@ def scan(source: Source, *, threshold: Severity | str | None = None, trusted: It
     """
     effective = resolve_policy(threshold, trusted, policy)
     checks = integrity_options(expected_sha256, signature, public_key, certificate, integrity)
-    result = scan_checked(source, effective, name=name, integrity=checks)
-    logger.info("scanned %s: %s", result.source, result.verdict(effective.threshold).value,
-                extra={"safeload_path": result.source, "safeload_verdict": result.verdict(effective.threshold).value,
-                       "safeload_findings": len(result.findings),
-                       "safeload_sha256": (result.integrity or {}).get("sha256")})
-    return result
+    return scan_checked(source, effective, name=name, integrity=checks)
 
 
 def scan_checked(source: Source, policy: Policy, *, name: str | None = None, integrity: Integrity | None = None,
@@ -98,6 +93,11 @@ def scan_checked(source: Source, policy: Policy, *, name: str | None = None, int
                                                 want_digest=want_digest, cache_default=cache_default)
     else:
         raise TypeError(f"cannot scan a {type(source).__name__}: pass a path, bytes or a binary file")
+    cached = " (cached)" if info.cached else ""
+    logger.info("scanned %s: %s%s", result.source, result.verdict(policy.threshold).value, cached,
+                extra={"safeload_path": result.source, "safeload_verdict": result.verdict(policy.threshold).value,
+                       "safeload_findings": len(result.findings), "safeload_sha256": info.sha256,
+                       "safeload_cached": info.cached})
     if info.failure is not None and raise_on_failure:
         failure = info.failure
         raise IntegrityError(result, policy.threshold, "scan", check=failure.check, reason=failure.reason,

@@ -64,7 +64,7 @@ def default_lock_path(value: str | None) -> str:
 # -- safeload lock --------------------------------------------------------------------------------------------
 def lock_command(args: argparse.Namespace, config: Config, scanned: Scanned) -> int:
     """Write the lock from finished scans (the CLI collected and scanned the targets as ``scan`` does)."""
-    from safeload.cli import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK
+    from safeload.cli import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, _not_a_model
 
     location = default_lock_path(args.lock)
     lock = new_lock(location, [], {"name": "safeload", "version": __version__, "catalogue": code_fingerprint()})
@@ -77,7 +77,9 @@ def lock_command(args: argparse.Namespace, config: Config, scanned: Scanned) -> 
             sys.stderr.write(f"safeload: cannot lock {clean(target.labels[0])}: not readable\n")
             continue
         key = lock.relative(target.path)
-        blocking = result.blocking(threshold)
+        # Walked files that are plainly not models are locked (a directory load reads them) but, as in
+        # ``scan``, their "unknown format" finding is not a refusal to report.
+        blocking = () if target.walked and _not_a_model(result, target.path) else result.blocking(threshold)
         accepted: tuple[Accepted, ...] = ()
         if args.accept_findings and blocking:
             untrustable = [f for f in blocking if not f.trustable]
@@ -103,7 +105,11 @@ def lock_command(args: argparse.Namespace, config: Config, scanned: Scanned) -> 
                               catalogue_version=code_fingerprint(), findings=_summary(result, threshold),
                               accepted=accepted)
         lock.entries[key] = entry
-    written = lock.write(location)
+    try:
+        written = lock.write(location)
+    except OSError as exc:
+        sys.stderr.write(f"safeload: cannot write {clean(location)}: {clean(exc.strerror or str(exc))}\n")
+        return EXIT_ERROR
     sys.stderr.write(f"safeload: wrote {len(lock.entries)} entries to {clean(str(written))}\n")
     if errors:
         return EXIT_ERROR

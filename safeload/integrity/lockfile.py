@@ -158,6 +158,7 @@ class Lockfile:
     def write(self, path: str | os.PathLike[str] | None = None) -> Path:
         target = Path(path) if path is not None else self.location
         text = json.dumps(self.to_dict(), indent=2, sort_keys=True, ensure_ascii=True) + "\n"
+        target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(target.name + ".tmp")
         tmp.write_text(text, encoding="ascii")
         os.replace(tmp, target)  # readers see the old lock or the new one, never half of one

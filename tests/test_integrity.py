@@ -538,7 +538,7 @@ def test_hook_refuses_a_file_not_in_the_lock(tmp_path: Path, torch_file: Path, m
         "    print('refused', exc.check)\n"
     )
     env["SAFELOAD_LOCK"] = str(lock_dir / "safeload.lock")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT, check=False,
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT,
                           timeout=300, check=False)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["6", "refused", "lock"]

@@ -34,6 +34,7 @@ from safeload.config import Config, load_config, show_config
 from safeload.exceptions import PolicyError
 from safeload.findings import ScanResult
 from safeload.hub import MODEL_EXTENSIONS, Target, error_result, relabel
+from safeload.integrity.options import Integrity
 from safeload.policy import Policy
 from safeload.report import FORMATS, ReportInput, render, status
 from safeload.rules import RULES
@@ -342,6 +343,9 @@ def _sha256(path: str) -> str | None:
     return digest.hexdigest()
 
 
+_CACHE_ON, _CACHE_OFF = Integrity(cache=True), Integrity(cache=False)
+
+
 def scan_target(path: str, policy: Policy, want_digest: bool,
                 use_cache: bool = True) -> tuple[ScanResult, str | None]:
     """Scan one file or SavedModel directory (runs in worker processes with ``--jobs``).
@@ -349,11 +353,10 @@ def scan_target(path: str, policy: Policy, want_digest: bool,
     The sha256 (a directory: its manifest digest) is computed in the scan's own read when wanted, and the scan
     cache may stand in for the scan of an unchanged file.
     """
-    from safeload.integrity.options import Integrity
     from safeload.scan import scan_checked
 
     result = scan_checked(path, policy, want_digest=want_digest, cache_default=use_cache,
-                          integrity=None if use_cache else Integrity(cache=False), raise_on_failure=False)
+                          integrity=_CACHE_ON if use_cache else _CACHE_OFF, raise_on_failure=False)
     digest = (result.integrity or {}).get("sha256") if want_digest else None
     return result, digest
 

@@ -68,7 +68,7 @@ def scan_checked(source: Source, policy: Policy, *, name: str | None = None, int
     label = describe(source)
     is_path = isinstance(source, str | os.PathLike)
     plan = plan_for(integrity, path=label if is_path else None, source=label, policy=policy, config_checks=False)
-    if is_path and Path(source).is_dir():  # type: ignore[arg-type]
+    if is_path and os.path.isdir(label):
         with plan.begin_directory(label, want_digest=want_digest) as dir_session:
             ctx = ScanContext(policy, label, path=label)
             scan_path(Path(label), ctx)
@@ -85,7 +85,7 @@ def scan_checked(source: Source, policy: Policy, *, name: str | None = None, int
             return ctx.result()
         with handle, view_of_file(handle) as view:
             result, info = _scan_buffer_checked(view.data, plan, policy, label=label, path=label,
-                                                name=name or Path(label).name, want_digest=want_digest,
+                                                name=name or os.path.basename(label), want_digest=want_digest,
                                                 cache_default=cache_default)
     elif hasattr(source, "read"):
         with view_of_file(source) as view:  # type: ignore[arg-type]

@@ -153,11 +153,13 @@ class ScanCache:
         key = self.key(sha256, policy, name)
         try:
             row = self._retry(lambda: self._db.execute(
-                "SELECT sha256, result FROM scans WHERE key = ?", (key,)).fetchone())
+                "SELECT sha256, result, used FROM scans WHERE key = ?", (key,)).fetchone())
             if row is None or row[0] != sha256:
                 return None
             result = _decode(row[1], source, path)
-            self._retry(lambda: self._db.execute("UPDATE scans SET used = ? WHERE key = ?", (time.time(), key)))
+            now = time.time()
+            if now - float(row[2]) > 3600:  # eviction order only needs hour precision: spare the writes
+                self._retry(lambda: self._db.execute("UPDATE scans SET used = ? WHERE key = ?", (now, key)))
         except (sqlite3.Error, ValueError, TypeError, KeyError) as exc:
             logger.info("scan cache: ignoring entry %s: %s", key[:12], exc)
             with contextlib.suppress(sqlite3.Error):
@@ -216,14 +218,21 @@ def worth_hashing(size: int, scan_seconds: float) -> bool:
 
 
 _OPEN: dict[str, ScanCache] = {}
+_BY_ENV: dict[tuple[int, str | None, str | None], ScanCache] = {}
 
 
 def open_cache(environ: dict[str, str] | os._Environ[str] | None = None) -> ScanCache | None:
     """The process's cache connection, or None when the cache directory cannot be used safely."""
+    env = os.environ if environ is None else environ
+    fast = (os.getpid(), env.get("SAFELOAD_CACHE_DIR"), env.get("XDG_CACHE_HOME"))
+    hit = _BY_ENV.get(fast)
+    if hit is not None:
+        return hit
     directory = cache_dir(environ)
     path = directory / "scan-cache.sqlite3"
-    cached = _OPEN.get(str(path))
+    cached = _OPEN.get(f"{os.getpid()}:{path}")
     if cached is not None:
+        _BY_ENV[fast] = cached
         return cached
     try:
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -240,5 +249,6 @@ def open_cache(environ: dict[str, str] | os._Environ[str] | None = None) -> Scan
     except (OSError, sqlite3.Error) as exc:
         logger.info("scan cache unavailable (%s): scanning without it", exc)
         return None
-    _OPEN[str(path)] = cache
+    _OPEN[f"{os.getpid()}:{path}"] = cache  # a connection is never shared with a forked child
+    _BY_ENV[fast] = cache
     return cache

@@ -17,6 +17,7 @@ import contextlib
 import dataclasses
 import os
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -74,10 +75,15 @@ class IntegrityInfo:
     failure: Failure | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out = {k: v for k, v in dataclasses.asdict(self).items() if k != "failure"}
-        out["accepted"] = list(self.accepted)
-        out["failure"] = dataclasses.asdict(self.failure) if self.failure is not None else None
-        return out
+        failure = self.failure
+        return {
+            "sha256": self.sha256, "kind": self.kind, "digest_checked": self.digest_checked,
+            "lock_checked": self.lock_checked, "lock": self.lock, "signature_checked": self.signature_checked,
+            "signature": self.signature, "signature_method": self.signature_method, "cached": self.cached,
+            "accepted": list(self.accepted),
+            "failure": None if failure is None else {"check": failure.check, "reason": failure.reason,
+                                                     "expected": failure.expected, "actual": failure.actual},
+        }
 
 
 def _config_integrity() -> Integrity:
@@ -95,9 +101,12 @@ def configured(call: Integrity | None, *, config_checks: bool = True) -> Integri
     """The call's requirements plus those of ``[tool.safeload]`` / ``SAFELOAD_*`` (signatures: see
     :func:`signature_requirements`, where a configured signature requirement is kept apart from the call's).
     ``config_checks=False`` (``safeload.scan``, the CLI) takes only the cache switch from the configuration."""
-    from_config = _config_integrity()
     if not config_checks:
-        from_config = Integrity(cache=from_config.cache, sources=("config",))
+        if call is not None and call.cache is not None:
+            return call  # the caller (the CLI) already resolved the cache switch from the configuration
+        from_config = Integrity(cache=_config_integrity().cache, sources=("config",))
+    else:
+        from_config = _config_integrity()
     if call is None:
         return from_config
     unsigned = dataclasses.replace(from_config, public_key=None, certificate=(), identity=None, oidc_issuer=None,
@@ -239,6 +248,7 @@ class FileSession:
         self._signed: list[tuple[SignedManifest, str, str]] = []  # manifest, identifier, algorithm
         self._cache: ScanCache | None = None
         self._hint_cache: ScanCache | None = None
+        self._hint: float | None = None
         self._stat: os.stat_result | None = None
 
     def _algorithms(self) -> list[str]:
@@ -266,9 +276,16 @@ class FileSession:
             return
         if self._cache is not None:
             # Hash first: a hit skips the scan.
+            hashing_started = time.perf_counter()
             self._digests = hash_buffer(self.data, algorithms)
+            hash_seconds = time.perf_counter() - hashing_started
             self.cached = self._cache.get(self._digests["sha256"], plan.policy, self.name, source=plan.source,
                                           path=plan.path)
+            if (self.cached is not None and self._hint is not None and plan.path is not None
+                    and self._stat is not None and hash_seconds * 1.5 > self._hint):
+                # Hashing cost about as much as the recorded scan (whose time may have included one-off imports):
+                # scan for real next time and record what it costs now.
+                self._cache.set_hint(os.path.abspath(plan.path), self._stat, 0.0)
             return
         self._hasher = BufferHasher(self.data, algorithms)
 
@@ -292,8 +309,8 @@ class FileSession:
             self._cache = cache
             return
         if self._stat is not None:
-            seconds = cache.hint(os.path.realpath(plan.path or ""), self._stat)
-            if seconds is not None and scan_cache.worth_hashing(self.size, seconds):
+            self._hint = cache.hint(os.path.abspath(plan.path or ""), self._stat)
+            if self._hint is not None and scan_cache.worth_hashing(self.size, self._hint):
                 self._cache = cache
                 return
         self._hint_cache = cache
@@ -370,8 +387,10 @@ class FileSession:
             sha = hash_buffer(self.data)["sha256"]  # slow scan: worth a hash now to skip it next time
         if sha is not None:
             cache.put(sha, plan.policy, self.name, result)
-        if plan.path is not None and self._stat is not None:
-            cache.set_hint(os.path.realpath(plan.path), self._stat, result.duration)
+        worth = worth_hashing(self.size, result.duration)
+        if plan.path is not None and self._stat is not None and (
+                self._hint is None or worth_hashing(self.size, self._hint) != worth):
+            cache.set_hint(os.path.abspath(plan.path), self._stat, result.duration)
 
 
 class DirectorySession:

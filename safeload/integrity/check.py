@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -250,6 +251,7 @@ class FileSession:
         self._hint_cache: ScanCache | None = None
         self._hint: float | None = None
         self._stat: os.stat_result | None = None
+        self._modules = len(sys.modules)  # a scan that imported a module (first use of a scanner) is mis-timed
 
     def _algorithms(self) -> list[str]:
         spec = self.plan.spec
@@ -383,6 +385,10 @@ class FileSession:
         from safeload.integrity.cache import worth_hashing
 
         plan = self.plan
+        if len(sys.modules) != self._modules:  # lazy imports inflated this scan's time: measure it next time
+            if sha is not None:
+                cache.put(sha, plan.policy, self.name, result)
+            return
         if sha is None and worth_hashing(self.size, result.duration):
             sha = hash_buffer(self.data)["sha256"]  # slow scan: worth a hash now to skip it next time
         if sha is not None:

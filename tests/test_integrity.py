@@ -271,6 +271,36 @@ def test_manifest_digest_is_stable_and_sees_every_change(tmp_path: Path) -> None
         seen.add(digest)
 
 
+def test_manifest_follows_links_to_files_and_refuses_links_to_directories(tmp_path: Path) -> None:
+    blobs = tmp_path / "blobs"
+    blobs.mkdir()
+    (blobs / "b1").write_bytes(b"weights v1")
+    snapshot = tmp_path / "snapshot"
+    snapshot.mkdir()
+    (snapshot / "model.bin").symlink_to(blobs / "b1")
+    before = directory_manifest(snapshot)
+    assert before.entries[0].kind == "link" and before.entries[0].value == sha256(b"weights v1")
+    (blobs / "b1").write_bytes(b"weights v2")  # the blob changes in place; the link does not move
+    assert directory_manifest(snapshot).sha256 != before.sha256
+    (snapshot / "sub").symlink_to(blobs)
+    with pytest.raises(ValueError, match="links to a directory"):
+        directory_manifest(snapshot)
+    with pytest.raises(safeload.IntegrityError):
+        safeload.scan(snapshot, expected_sha256=before.sha256)
+
+
+def test_a_link_named_like_a_locked_file_gets_no_entry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    _models(tmp_path / "models")
+    assert cli.main(["lock", "models"]) == 0
+    monkeypatch.setenv("SAFELOAD_LOCK", "safeload.lock")
+    (tmp_path / "models" / "a.pkl").unlink()
+    (tmp_path / "models" / "a.pkl").symlink_to(tmp_path / "models" / "b.pkl")  # a reviewed file, other name
+    with pytest.raises(safeload.IntegrityError) as info, open("models/a.pkl", "rb") as handle:
+        safeload.pickle_load(handle)
+    assert info.value.expected == read_lock("safeload.lock").entries["models/a.pkl"].sha256
+
+
 def test_manifest_names_cannot_be_confused(tmp_path: Path) -> None:
     one = tmp_path / "one"
     one.mkdir()

@@ -475,9 +475,8 @@ class DirectorySession:
         for item in manifest.entries:
             full = os.path.join(self.root, item.path)
             file_entry = lock.entry_for(full)
-            if item.kind != "file" or file_entry is None or file_entry.kind != "file":
-                plan.fail("lock", f"{lock.relative(full)} is not in {lock.location}", None,
-                          item.value if item.kind == "file" else None)
+            if not item.value or file_entry is None or file_entry.kind != "file":
+                plan.fail("lock", f"{lock.relative(full)} is not in {lock.location}", None, item.value or None)
                 return set()
             if file_entry.sha256 != item.value:
                 plan.fail("lock", f"{file_entry.path} changed since it was locked", file_entry.sha256, item.value)
@@ -493,8 +492,8 @@ class DirectorySession:
 
 
 def _changed_files(entry: LockEntry, manifest: Manifest) -> str:
-    old = {k: v.get("value") for k, v in entry.files.items()}
-    new = {e.path: e.value for e in manifest.entries}
+    old = {k: (v.get("value"), v.get("target", "")) for k, v in entry.files.items()}
+    new = {e.path: (e.value, e.target) for e in manifest.entries}
     added = sorted(set(new) - set(old))
     removed = sorted(set(old) - set(new))
     changed = sorted(k for k in set(old) & set(new) if old[k] != new[k])

@@ -77,6 +77,13 @@ class LockEntry:
         return out
 
 
+def resolve_parent(path: str | os.PathLike[str]) -> str:
+    """``path`` made absolute with the symbolic links of its directories resolved, but not its own name."""
+    absolute = os.path.abspath(path)
+    parent, name = os.path.split(absolute)
+    return os.path.join(os.path.realpath(parent), name) if name else os.path.realpath(absolute)
+
+
 def _fail(where: str, message: str) -> ConfigError:
     return ConfigError(f"{where}: invalid safeload lock: {message}")
 
@@ -130,9 +137,13 @@ class Lockfile:
         return self.location.parent
 
     def relative(self, path: str | os.PathLike[str]) -> str:
-        """The key a path has in this lock: relative to the lock's directory, symlinks resolved, POSIX."""
-        target = os.path.realpath(path)
-        return Path(os.path.relpath(target, os.path.realpath(self.base))).as_posix()
+        """The key a path has in this lock: relative to the lock's directory, POSIX separators.
+
+        Symbolic links in the *directories* are resolved; the last component is not, so a link named like a
+        locked file does not inherit the entry of the file it points to (``a.pt -> b.pt`` is looked up as
+        ``a.pt``, and its content must match ``a.pt``'s digest).
+        """
+        return Path(os.path.relpath(resolve_parent(path), os.path.realpath(self.base))).as_posix()
 
     def entry_for(self, path: str | os.PathLike[str]) -> LockEntry | None:
         return self.entries.get(self.relative(path))

@@ -126,8 +126,10 @@ def file_identifier(signed: SignedManifest, spec: SignatureSpec, path: str | Non
     if path is None:
         raise SignatureFailure("the signature covers a directory; a file object or bytes cannot be matched to "
                                "one of its files")
+    from safeload.integrity.lockfile import resolve_parent
+
     root = os.path.realpath(os.path.dirname(os.path.abspath(spec.signature)))
-    rel = os.path.relpath(os.path.realpath(path), root)
+    rel = os.path.relpath(resolve_parent(path), root)  # a link is matched by its own name, as model-signing does
     if rel.startswith(os.pardir):
         raise SignatureFailure(f"{path} is outside the signed directory {root}")
     return Path(rel).as_posix()

@@ -149,10 +149,10 @@ def bench_fresh(torch_file: Path, runs: int, env: dict[str, str]) -> list[object
     code = _FRESH.format()
     times: dict[str, list[float]] = {"plain": [], "safe": [], "pinned": []}
     for _ in range(runs):
-        for kind in times:
+        for kind, values in times.items():
             out = subprocess.run([sys.executable, "-c", code, kind, str(torch_file), digest], capture_output=True,
                                  text=True, check=True, env=env, cwd=REPO)
-            times[kind].append(float(out.stdout.strip().splitlines()[-1]))
+            values.append(float(out.stdout.strip().splitlines()[-1]))
     med = {k: statistics.median(v) for k, v in times.items()}
     return [f"torch zip, {torch_file.stat().st_size / 1e6:.0f} MB, fresh process (import + load)", med["plain"],
             med["safe"], med["pinned"], med["safe"] / med["plain"], med["pinned"] / med["plain"], "<= 1.05"]

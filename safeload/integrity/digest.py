@@ -12,7 +12,6 @@ Invariants:
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import mmap
 import os
 import re
@@ -39,6 +38,8 @@ def normalize_sha256(value: str) -> str:
 
 
 def _new(algorithm: str) -> Any:
+    import hashlib  # not at import time: ``import safeload`` stays light
+
     if algorithm == "sha256":
         return hashlib.sha256()
     if algorithm == "blake2b":

@@ -24,7 +24,6 @@ findings apply to the one digest of their entry and to nothing else.
 from __future__ import annotations
 
 import functools
-import json
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -167,6 +166,8 @@ class Lockfile:
         }
 
     def write(self, path: str | os.PathLike[str] | None = None) -> Path:
+        import json
+
         target = Path(path) if path is not None else self.location
         text = json.dumps(self.to_dict(), indent=2, sort_keys=True, ensure_ascii=True) + "\n"
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -177,6 +178,8 @@ class Lockfile:
 
 
 def parse_lock(text: str, location: Path) -> Lockfile:
+    import json
+
     where = str(location)
     try:
         document = json.loads(text)

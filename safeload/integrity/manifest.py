@@ -20,8 +20,6 @@ Invariants:
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import stat
 from collections.abc import Iterator
@@ -50,6 +48,8 @@ class ManifestEntry:
     target: str = ""
 
     def line(self) -> str:
+        import json
+
         return json.dumps([self.kind, self.path, self.size, self.value, self.target], ensure_ascii=True,
                           separators=(",", ":"))
 
@@ -63,6 +63,8 @@ class Manifest:
 
     @property
     def sha256(self) -> str:
+        import hashlib
+
         return hashlib.sha256(self.text().encode("ascii")).hexdigest()
 
     @property

@@ -4,9 +4,10 @@ Run: ``.venv/bin/python benchmarks/bench_integrity.py [--quick] [--runs N]``. Pr
 
 1. raw hashing speed (GB/s, wall and CPU) of hashlib's sha256 against the alternatives, on an in-memory buffer
    and on the memory-mapped 500 MB torch file (target: >= 1 GB/s);
-2. ``torch.load`` vs ``safeload.torch_load`` vs ``safeload.torch_load(expected_sha256=...)`` on a ~500 MB
-   state_dict (zip), and ``joblib.load`` vs the same on ~200 MB of arrays (target: pinned <= 1.05x plain),
-   interleaved in one process, medians; plus the same pinned load in fresh processes;
+2. ``torch.load`` vs ``safeload.torch_load`` vs ``safeload.torch_load(expected_sha256=...)`` (sha256) vs a load
+   checked against a ``safeload.lock`` (BLAKE3 when installed) on a ~500 MB state_dict (zip), and ``joblib.load``
+   vs the same on ~200 MB of arrays (target: pinned <= 1.05x plain), interleaved in one process, medians; plus
+   the same pinned load in fresh processes;
 3. re-scanning an unchanged 200-file directory (``benchmarks/bench_cli_dir.py``'s builder) with and without
    the scan cache, in process and as fresh ``safeload scan`` processes (target: >= 10x faster with the cache).
 """
@@ -105,19 +106,26 @@ def bench_loads(torch_file: Path, joblib_file: Path, runs: int) -> list[list[obj
     import joblib
     import torch
 
+    from safeload import cli
+
     torch_sha = hashlib.sha256(torch_file.read_bytes()).hexdigest()
     joblib_sha = hashlib.sha256(joblib_file.read_bytes()).hexdigest()
+    lock = torch_file.parent / "safeload.lock"
+    cli.main(["lock", "--lock", str(lock), str(torch_file), str(joblib_file)])  # BLAKE3 too when installed
+    locked = safeload.Integrity(lock=str(lock))
     rows: list[list[object]] = []
     cases = [
         ("torch zip", torch_file, {
             "plain": lambda: torch.load(torch_file, weights_only=True),
             "safe": lambda: safeload.torch_load(torch_file, weights_only=True),
             "pinned": lambda: safeload.torch_load(torch_file, weights_only=True, expected_sha256=torch_sha),
+            "locked": lambda: safeload.torch_load(torch_file, weights_only=True, integrity=locked),
         }),
         ("joblib arrays", joblib_file, {
             "plain": lambda: joblib.load(joblib_file),
             "safe": lambda: safeload.joblib_load(joblib_file),
             "pinned": lambda: safeload.joblib_load(joblib_file, expected_sha256=joblib_sha),
+            "locked": lambda: safeload.joblib_load(joblib_file, integrity=locked),
         }),
     ]
     for name, path, funcs in cases:
@@ -126,7 +134,8 @@ def bench_loads(torch_file: Path, joblib_file: Path, runs: int) -> list[list[obj
         medians = interleaved(funcs, runs)
         size = path.stat().st_size / 1e6
         rows.append([f"{name}, {size:.0f} MB", medians["plain"], medians["safe"], medians["pinned"],
-                     medians["safe"] / medians["plain"], medians["pinned"] / medians["plain"], "<= 1.05"])
+                     medians["locked"], medians["safe"] / medians["plain"], medians["pinned"] / medians["plain"],
+                     medians["locked"] / medians["plain"], "<= 1.05"])
     return rows
 
 
@@ -155,7 +164,8 @@ def bench_fresh(torch_file: Path, runs: int, env: dict[str, str]) -> list[object
             values.append(float(out.stdout.strip().splitlines()[-1]))
     med = {k: statistics.median(v) for k, v in times.items()}
     return [f"torch zip, {torch_file.stat().st_size / 1e6:.0f} MB, fresh process (import + load)", med["plain"],
-            med["safe"], med["pinned"], med["safe"] / med["plain"], med["pinned"] / med["plain"], "<= 1.05"]
+            med["safe"], med["pinned"], "-", med["safe"] / med["plain"], med["pinned"] / med["plain"], "-",
+            "<= 1.05"]
 
 
 def bench_cache(count: int, runs: int, env: dict[str, str], quick: bool) -> list[list[object]]:
@@ -221,7 +231,8 @@ def main() -> None:
         print()
         rows = bench_loads(torch_file, joblib_file, runs)
         rows.append(bench_fresh(torch_file, max(1, runs // 2), env))
-        print(table(["case", "plain s", "safe s", "pinned s", "safe/plain", "pinned/plain", "target"], rows))
+        print(table(["case", "plain s", "safe s", "pinned s", "locked s", "safe/plain", "pinned/plain",
+                     "locked/plain", "target"], rows))
     print()
     print(table(["re-scan of an unchanged directory", "no cache s", "cache s", "speed-up", "target"],
                 bench_cache(count, runs, env, args.quick)))

@@ -298,7 +298,38 @@ def test_a_link_named_like_a_locked_file_gets_no_entry(tmp_path: Path, monkeypat
     (tmp_path / "models" / "a.pkl").symlink_to(tmp_path / "models" / "b.pkl")  # a reviewed file, other name
     with pytest.raises(safeload.IntegrityError) as info, open("models/a.pkl", "rb") as handle:
         safeload.pickle_load(handle)
-    assert info.value.expected == read_lock("safeload.lock").entries["models/a.pkl"].sha256
+    entry = read_lock("safeload.lock").entries["models/a.pkl"]
+    assert info.value.expected in {entry.sha256, entry.blake3}
+
+
+def test_locked_loads_verify_with_blake3_when_the_lock_records_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                  caplog: pytest.LogCaptureFixture) -> None:
+    blake3 = pytest.importorskip("blake3")
+    monkeypatch.chdir(tmp_path)
+    _models(tmp_path / "models")
+    assert cli.main(["lock", "models"]) == 0
+    entry = read_lock("safeload.lock").entries["models/a.pkl"]
+    data = (tmp_path / "models" / "a.pkl").read_bytes()
+    assert entry.blake3 == blake3.blake3(data).hexdigest()
+    monkeypatch.setenv("SAFELOAD_LOCK", "safeload.lock")
+    with caplog.at_level(logging.INFO, logger="safeload.loaders"), open("models/a.pkl", "rb") as handle:
+        assert safeload.pickle_load(handle) == {"a": 1}
+    record = [r for r in caplog.records if r.name == "safeload.loaders"][-1]
+    assert record.safeload_integrity["lock"] is True  # type: ignore[attr-defined]
+    flip_byte(tmp_path / "models" / "a.pkl", offset=3)
+    with pytest.raises(safeload.IntegrityError) as info, open("models/a.pkl", "rb") as handle:
+        safeload.pickle_load(handle)
+    assert info.value.expected == entry.blake3
+    # A lock without BLAKE3 digests (or a machine without the module) verifies with sha256.
+    document = json.loads((tmp_path / "safeload.lock").read_text())
+    for item in document["entries"]:
+        item.pop("blake3", None)
+    (tmp_path / "safeload.lock").write_text(json.dumps(document))
+    with pytest.raises(safeload.IntegrityError) as info, open("models/a.pkl", "rb") as handle:
+        safeload.pickle_load(handle)
+    assert info.value.expected == entry.sha256
+    with open("models/b.pkl", "rb") as handle:
+        assert safeload.pickle_load(handle) == {"b": 2}
 
 
 def test_manifest_names_cannot_be_confused(tmp_path: Path) -> None:

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from safeload.config import integrity_config
 from safeload.findings import Finding, ScanResult
-from safeload.integrity.digest import BufferHasher, hash_buffer
+from safeload.integrity.digest import BufferHasher, has_blake3, hash_buffer
 from safeload.integrity.lockfile import LockEntry, Lockfile, read_lock
 from safeload.integrity.manifest import Manifest, directory_manifest
 from safeload.integrity.options import Integrity
@@ -65,6 +65,7 @@ class IntegrityInfo:
 
     sha256: str | None = None
     kind: str = "file"
+    blake3: str | None = None
     digest_checked: bool = False
     lock_checked: bool = False
     lock: str | None = None
@@ -78,7 +79,8 @@ class IntegrityInfo:
     def to_dict(self) -> dict[str, Any]:
         failure = self.failure
         return {
-            "sha256": self.sha256, "kind": self.kind, "digest_checked": self.digest_checked,
+            "sha256": self.sha256, "blake3": self.blake3, "kind": self.kind,
+            "digest_checked": self.digest_checked,
             "lock_checked": self.lock_checked, "lock": self.lock, "signature_checked": self.signature_checked,
             "signature": self.signature, "signature_method": self.signature_method, "cached": self.cached,
             "accepted": list(self.accepted),
@@ -253,12 +255,28 @@ class FileSession:
         self._stat: os.stat_result | None = None
         self._modules = len(sys.modules)  # a scan that imported a module (first use of a scanner) is mis-timed
 
+    def _lock_algorithm(self) -> str:
+        """BLAKE3 (about ten times faster than sha256 here) when the lock entry of this path records it and the
+        module is installed; sha256 otherwise. Both were computed from the same bytes when the lock was written."""
+        plan = self.plan
+        if plan.lockfile is None or plan.path is None:
+            return "sha256"
+        entry = plan.lockfile.entry_for(plan.path)
+        if entry is not None and entry.kind == "file" and entry.blake3 is not None and has_blake3():
+            return "blake3"
+        return "sha256"
+
+    def _sha256_needed(self) -> bool:
+        plan = self.plan
+        return (plan.spec.expected_sha256 is not None or self.want_digest
+                or (plan.lockfile is not None and self._lock_algorithm() == "sha256"))
+
     def _algorithms(self) -> list[str]:
-        spec = self.plan.spec
         algorithms: list[str] = []
-        if (spec.expected_sha256 is not None or self.plan.lockfile is not None or self._cache is not None
-                or self.want_digest):
+        if self._sha256_needed() or self._cache is not None:
             algorithms.append("sha256")
+        if self.plan.lockfile is not None and self._lock_algorithm() == "blake3":
+            algorithms.append("blake3")
         algorithms += [algorithm for _, _, algorithm in self._signed]
         return list(dict.fromkeys(algorithms))
 
@@ -296,7 +314,7 @@ class FileSession:
         took clearly longer than hashing it would (``stat`` only decides whether to look, never what is served).
         """
         plan = self.plan
-        digest_anyway = plan.spec.expected_sha256 is not None or plan.lockfile is not None or self.want_digest
+        digest_anyway = self._sha256_needed()
         if not digest_anyway and not cache_default and self.size < CACHE_MIN_BYTES:
             return
         from safeload.integrity import cache as scan_cache
@@ -337,7 +355,11 @@ class FileSession:
         accepted: set[tuple[str, str | None, str | None]] = set()
         if plan.spec.expected_sha256 is not None and sha != plan.spec.expected_sha256:
             plan.fail("sha256", "the file's sha256 differs from expected_sha256", plan.spec.expected_sha256, sha)
-        if plan.lockfile is not None and sha is not None:
+        if plan.lockfile is not None and self._lock_algorithm() == "blake3":
+            entry = self._lock_entry(plan.lockfile, digests.get("blake3"), algorithm="blake3")
+            if entry is not None:
+                accepted = {(a.rule_id, a.subject, a.member) for a in entry.accepted}
+        elif plan.lockfile is not None and sha is not None:
             entry = self._lock_entry(plan.lockfile, sha)
             if entry is not None:
                 accepted = {(a.rule_id, a.subject, a.member) for a in entry.accepted}
@@ -349,7 +371,7 @@ class FileSession:
                                        f"{identifier!r}", expected, actual)
         result, count = accept_findings(result, accepted)
         info = IntegrityInfo(
-            sha256=sha, kind="file" if plan.path is not None else "bytes",
+            sha256=sha, blake3=digests.get("blake3"), kind="file" if plan.path is not None else "bytes",
             digest_checked=plan.spec.expected_sha256 is not None,
             lock_checked=plan.lockfile is not None or plan.spec.lock is not None,
             lock=plan.spec.lock, signature_checked=plan.spec.wants_signature,
@@ -358,9 +380,12 @@ class FileSession:
             failure=plan.failures[0] if plan.failures else None)
         return result, info
 
-    def _lock_entry(self, lock: Lockfile, sha: str) -> LockEntry | None:
+    def _lock_entry(self, lock: Lockfile, sha: str | None, algorithm: str = "sha256") -> LockEntry | None:
         plan = self.plan
         if plan.path is None:
+            if sha is None:
+                plan.fail("lock", "no digest to look up")
+                return None
             matches = lock.with_digest(sha)
             if not matches:
                 plan.fail("lock", f"no entry of {lock.location} has this sha256", None, sha)
@@ -370,8 +395,10 @@ class FileSession:
         if entry is None or entry.kind != "file":
             plan.fail("lock", f"{lock.relative(plan.path)} is not in {lock.location}", None, sha)
             return None
-        if entry.sha256 != sha:
-            plan.fail("lock", f"{entry.path} changed since it was locked in {lock.location}", entry.sha256, sha)
+        recorded = entry.blake3 if algorithm == "blake3" else entry.sha256
+        if sha is None or recorded != sha:
+            plan.fail("lock", f"{entry.path} changed since it was locked in {lock.location} ({algorithm})", recorded,
+                      sha)
             return None
         return entry
 

@@ -24,7 +24,7 @@ from safeload.findings import Finding, Location, ScanResult
 from safeload.hub import Target
 from safeload.integrity.cache import code_fingerprint
 from safeload.integrity.check import accept_findings
-from safeload.integrity.digest import file_digests
+from safeload.integrity.digest import file_digests, has_blake3
 from safeload.integrity.lockfile import DEFAULT_NAME, Accepted, LockEntry, Lockfile, new_lock, read_lock
 from safeload.integrity.manifest import directory_manifest
 from safeload.integrity.signing import (
@@ -99,11 +99,16 @@ def lock_command(args: argparse.Namespace, config: Config, scanned: Scanned) -> 
                               catalogue_version=code_fingerprint(), findings=_summary(result, threshold),
                               accepted=accepted, files=manifest.to_dict())
         else:
-            sha = digest if digest is not None else file_digests(target.path)[0]["sha256"]
-            entry = LockEntry(path=key, kind="file", sha256=sha, size=os.path.getsize(target.path),
+            # Both digests from one read; a file that changed since its scan is not locked.
+            digests, size = file_digests(target.path, ("sha256", "blake3") if has_blake3() else ("sha256",))
+            if digest is not None and digests["sha256"] != digest:
+                errors += 1
+                sys.stderr.write(f"safeload: {clean(key)} changed while it was being locked; not locked\n")
+                continue
+            entry = LockEntry(path=key, kind="file", sha256=digests["sha256"], size=size,
                               formats=result.formats, safeload_version=__version__,
                               catalogue_version=code_fingerprint(), findings=_summary(result, threshold),
-                              accepted=accepted)
+                              accepted=accepted, blake3=digests.get("blake3"))
         lock.entries[key] = entry
     try:
         written = lock.write(location)

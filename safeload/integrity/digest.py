@@ -21,7 +21,7 @@ from typing import Any
 
 from safeload.exceptions import PolicyError
 
-__all__ = ["ALGORITHMS", "BufferHasher", "file_digests", "hash_buffer", "normalize_sha256"]
+__all__ = ["ALGORITHMS", "BufferHasher", "file_digests", "has_blake3", "hash_buffer", "normalize_sha256"]
 
 ALGORITHMS = ("sha256", "blake2b", "blake3")
 _HEX64 = re.compile(r"[0-9a-f]{64}")
@@ -35,6 +35,13 @@ def normalize_sha256(value: str) -> str:
     if not _HEX64.fullmatch(text):
         raise PolicyError(f"expected_sha256 must be 64 hex characters (optionally prefixed 'sha256:'), got {value!r}")
     return text
+
+
+def has_blake3() -> bool:
+    """True when the ``blake3`` module (a dependency of model-signing, ``safeload[signing]``) is installed."""
+    import importlib.util
+
+    return importlib.util.find_spec("blake3") is not None
 
 
 def _new(algorithm: str) -> Any:

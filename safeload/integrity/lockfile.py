@@ -63,6 +63,7 @@ class LockEntry:
     findings: Mapping[str, Any] = field(default_factory=dict)
     accepted: tuple[Accepted, ...] = ()
     files: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # directories: rel path -> entry
+    blake3: str | None = None  # files: BLAKE3 of the same bytes, when the blake3 module was there at lock time
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -73,6 +74,8 @@ class LockEntry:
         }
         if self.kind == "directory":
             out["files"] = {k: dict(v) for k, v in sorted(self.files.items())}
+        if self.blake3 is not None:
+            out["blake3"] = self.blake3
         return out
 
 
@@ -98,8 +101,10 @@ def _entry(raw: Any, where: str) -> LockEntry:
         raise _fail(where, f"bad path or kind in entry {path!r}")
     if not isinstance(size, int) or isinstance(size, bool) or size < 0:
         raise _fail(where, f"bad size in entry {path!r}")
+    blake3 = raw.get("blake3")
     try:
         digest = normalize_sha256(digest)
+        blake3 = None if blake3 is None else normalize_sha256(blake3)  # the same 64-hex-digit shape
     except ValueError as exc:
         raise _fail(where, f"entry {path!r}: {exc}") from exc
     accepted = []
@@ -119,7 +124,8 @@ def _entry(raw: Any, where: str) -> LockEntry:
     return LockEntry(path=path, kind=kind, sha256=digest, size=size, formats=tuple(formats),
                      safeload_version=str(raw.get("safeload_version", "")),
                      catalogue_version=str(raw.get("catalogue_version", "")),
-                     findings=dict(raw.get("findings", {})), accepted=tuple(accepted), files=dict(files))
+                     findings=dict(raw.get("findings", {})), accepted=tuple(accepted), files=dict(files),
+                     blake3=blake3)
 
 
 @dataclass

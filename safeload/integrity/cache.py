@@ -160,8 +160,8 @@ class ScanCache:
             now = time.time()
             if now - float(row[2]) > 3600:  # eviction order only needs hour precision: spare the writes
                 self._retry(lambda: self._db.execute("UPDATE scans SET used = ? WHERE key = ?", (now, key)))
-        except (sqlite3.Error, ValueError, TypeError, KeyError) as exc:
-            logger.info("scan cache: ignoring entry %s: %s", key[:12], exc)
+        except Exception as exc:  # noqa: BLE001 - any bad row (even a RecursionError from nesting) is a miss
+            logger.info("scan cache: ignoring entry %s: %s", key[:12], type(exc).__name__)
             with contextlib.suppress(sqlite3.Error):
                 self._db.execute("DELETE FROM scans WHERE key = ?", (key,))
             return None

@@ -189,8 +189,8 @@ def parse_lock(text: str, location: Path) -> Lockfile:
     where = str(location)
     try:
         document = json.loads(text)
-    except ValueError as exc:
-        raise _fail(where, f"not JSON ({exc})") from exc
+    except (ValueError, RecursionError) as exc:
+        raise _fail(where, f"not JSON ({type(exc).__name__}: {str(exc)[:200]})") from exc
     if not isinstance(document, dict):
         raise _fail(where, "the top level is not an object")
     version = document.get("lock_version")

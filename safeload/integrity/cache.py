@@ -27,6 +27,7 @@ import os
 import sqlite3
 import stat
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -119,6 +120,7 @@ class ScanCache:
         self.path = path
         self.max_entries = max_entries
         self._db = sqlite3.connect(path, timeout=10.0, isolation_level=None, check_same_thread=False)
+        self._lock = threading.Lock()
         self._writes = 0
         self._retry(self._setup)
 
@@ -136,7 +138,8 @@ class ScanCache:
     def _retry(self, func: Any, *args: Any) -> Any:
         for attempt in range(_RETRIES):
             try:
-                return func(*args)
+                with self._lock:  # one connection per process, shared by the threads that load models
+                    return func(*args)
             except sqlite3.OperationalError as exc:
                 if ("locked" not in str(exc) and "busy" not in str(exc)) or attempt == _RETRIES - 1:
                     raise
@@ -163,7 +166,7 @@ class ScanCache:
         except Exception as exc:  # noqa: BLE001 - any bad row (even a RecursionError from nesting) is a miss
             logger.info("scan cache: ignoring entry %s: %s", key[:12], type(exc).__name__)
             with contextlib.suppress(sqlite3.Error):
-                self._db.execute("DELETE FROM scans WHERE key = ?", (key,))
+                self._retry(lambda: self._db.execute("DELETE FROM scans WHERE key = ?", (key,)))
             return None
         return result
 

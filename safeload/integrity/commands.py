@@ -93,7 +93,12 @@ def lock_command(args: argparse.Namespace, config: Config, scanned: Scanned) -> 
         elif blocking:
             refused.append(key)
         if os.path.isdir(target.path):
-            manifest = directory_manifest(target.path)
+            try:
+                manifest = directory_manifest(target.path)
+            except (OSError, ValueError) as exc:
+                errors += 1
+                sys.stderr.write(f"safeload: cannot lock {clean(key)}: {clean(str(exc))}\n")
+                continue
             entry = LockEntry(path=key, kind="directory", sha256=manifest.sha256, size=manifest.size,
                               formats=result.formats, safeload_version=__version__,
                               catalogue_version=code_fingerprint(), findings=_summary(result, threshold),
@@ -177,7 +182,7 @@ def _verify_lock(lock: Lockfile, scope: Sequence[str]) -> list[dict[str, Any]]:
                 actual = directory_manifest(full).sha256 if full.is_dir() else None
             else:
                 actual = file_digests(full)[0]["sha256"] if full.is_file() else None
-        except OSError as exc:
+        except (OSError, ValueError) as exc:  # unreadable, or a manifest that cannot pin (a link to a directory)
             problems.append({"status": "error", "path": key, "expected": entry.sha256, "actual": str(exc)})
             continue
         if actual != entry.sha256:

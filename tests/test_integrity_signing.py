@@ -15,6 +15,7 @@ import json
 import os
 import pickle
 import shutil
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -329,3 +330,22 @@ def test_keras_directory_signature(tmp_path: Path, keys: Keys, spy: Any) -> None
         safeload.keras_load(path, signature=sig, public_key=keys.other_public)
     assert calls == []
     assert os.path.isdir(path)
+
+
+def test_without_model_signing_a_signature_check_refuses(torch_model: Path, keys: Keys,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    sig = sign_with_key(torch_model, torch_model.with_name("net.pt.sig"), keys)
+    for name in [m for m in list(sys.modules) if m.startswith("model_signing")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "model_signing", None)  # what an uninstalled package looks like
+    with pytest.raises(safeload.IntegrityError) as info:
+        safeload.torch_load(torch_model, signature=sig, public_key=keys.public)
+    assert "safeload[signing]" in info.value.reason
+
+
+def test_cli_verify_with_a_certificate_chain(tmp_path: Path, keys: Keys) -> None:
+    model = tmp_path / "m.pkl"
+    model.write_bytes(pickle.dumps({"w": 1}))
+    sig = sign_with_certificate(model, tmp_path / "m.sig", keys)
+    assert cli.main(["verify", "--signature", str(sig), "--certificate", str(keys.ca), str(model)]) == 0
+    assert cli.main(["verify", "--signature", str(sig), "--certificate", str(keys.other_ca), str(model)]) == 1

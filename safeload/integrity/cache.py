@@ -5,8 +5,9 @@ on Windows, ``~/Library/Caches`` on macOS), one SQLite database in WAL mode, saf
 Off with ``SAFELOAD_CACHE=0``, ``[tool.safeload] cache = false`` or ``safeload scan --no-cache``.
 
 Invariants:
-- a cached result is served only for the same bytes: the key is the file's sha256 (computed over the bytes being
-  scanned, never taken from metadata) together with safeload's version, a fingerprint of safeload's own code and
+- a cached result is served only for the same bytes: the key is the file's sha256 (or, when no sha256 is needed
+  otherwise and the ``blake3`` module is installed, its BLAKE3: ``blake3:<hex>``), computed over the bytes being
+  scanned and never taken from metadata, together with safeload's version, a fingerprint of safeload's own code and
   catalogue, and everything in the policy that changes findings (trusted names, limits), and the file-name hint;
 - the cache only ever skips a *scan*. Digest, lock and signature checks always run on the bytes in hand;
 - cached results are stored as JSON and rebuilt field by field: nothing from the database is unpickled or
@@ -44,8 +45,9 @@ logger = logging.getLogger(__name__)
 MAX_ENTRIES = 200_000
 _SCHEMA = 1
 _RETRIES = 5
-# Below this estimated saving a cache lookup (hashing the whole file) costs more than it saves.
-HASH_BYTES_PER_SECOND = 0.35e9
+# Hashing speed per core, measured on a CPU without SHA extensions (benchmarks/bench_integrity.py): a lookup
+# (hashing the whole file) must cost clearly less than the scan it skips.
+HASH_BYTES_PER_SECOND = {"sha256": 0.35e9, "blake3": 3.0e9}
 
 
 @functools.lru_cache(maxsize=1)
@@ -84,7 +86,12 @@ def _private(path: Path) -> bool:
 
 
 def policy_fingerprint(policy: Policy) -> str:
-    material = json.dumps({"threshold": int(policy.threshold), "trusted": sorted(set(policy.all_trusted())),
+    return _policy_fingerprint(policy, policy.all_trusted())
+
+
+@functools.lru_cache(maxsize=64)
+def _policy_fingerprint(policy: Policy, trusted: tuple[str, ...]) -> str:
+    material = json.dumps({"threshold": int(policy.threshold), "trusted": sorted(set(trusted)),
                            "limits": [getattr(policy.limits, f) for f in policy.limits.field_names()]},
                           sort_keys=True)
     return hashlib.sha256(material.encode()).hexdigest()[:32]
@@ -147,17 +154,18 @@ class ScanCache:
         return None
 
     @staticmethod
-    def key(sha256: str, policy: Policy, name: str | None) -> str:
-        material = "\0".join([sha256, __version__, code_fingerprint(), policy_fingerprint(policy), name or ""])
+    def key(digest: str, policy: Policy, name: str | None) -> str:
+        material = "\0".join([digest, __version__, code_fingerprint(), policy_fingerprint(policy), name or ""])
         return hashlib.sha256(material.encode("utf-8", "surrogateescape")).hexdigest()
 
-    def get(self, sha256: str, policy: Policy, name: str | None, *, source: str,
+    def get(self, digest: str, policy: Policy, name: str | None, *, source: str,
             path: str | None) -> ScanResult | None:
-        key = self.key(sha256, policy, name)
+        """The stored result for these bytes (``digest``: sha256 hex, or ``blake3:<hex>``), or None."""
+        key = self.key(digest, policy, name)
         try:
             row = self._retry(lambda: self._db.execute(
                 "SELECT sha256, result, used FROM scans WHERE key = ?", (key,)).fetchone())
-            if row is None or row[0] != sha256:
+            if row is None or row[0] != digest:
                 return None
             result = _decode(row[1], source, path)
             now = time.time()
@@ -170,11 +178,11 @@ class ScanCache:
             return None
         return result
 
-    def put(self, sha256: str, policy: Policy, name: str | None, result: ScanResult) -> None:
-        key = self.key(sha256, policy, name)
+    def put(self, digest: str, policy: Policy, name: str | None, result: ScanResult) -> None:
+        key = self.key(digest, policy, name)
         try:
             self._retry(lambda: self._db.execute("INSERT OR REPLACE INTO scans VALUES (?, ?, ?, ?)",
-                                                 (key, sha256, _encode(result), time.time())))
+                                                 (key, digest, _encode(result), time.time())))
             self._writes += 1
             if self._writes % 256 == 1:
                 self._retry(self._prune)
@@ -215,9 +223,9 @@ class ScanCache:
             self._db.close()
 
 
-def worth_hashing(size: int, scan_seconds: float) -> bool:
-    """True when the recorded scan took clearly longer than hashing the file would."""
-    return scan_seconds > 1.5 * size / HASH_BYTES_PER_SECOND + 0.0005
+def worth_hashing(size: int, scan_seconds: float, algorithm: str = "sha256") -> bool:
+    """True when the recorded scan took clearly longer than hashing the file (and a lookup) would."""
+    return scan_seconds > 1.5 * size / HASH_BYTES_PER_SECOND[algorithm] + 0.00015
 
 
 _OPEN: dict[str, ScanCache] = {}

@@ -271,10 +271,24 @@ class FileSession:
         return (plan.spec.expected_sha256 is not None or self.want_digest
                 or (plan.lockfile is not None and self._lock_algorithm() == "sha256"))
 
+    def _cache_algorithm(self) -> str:
+        """The digest that keys the scan cache: the sha256 when it is computed anyway, else BLAKE3 when the module
+        is installed (about ten times cheaper here, and as collision-resistant for this purpose)."""
+        return "sha256" if self._sha256_needed() or not has_blake3() else "blake3"
+
+    def _cache_digest(self, digests: dict[str, str]) -> str | None:
+        algorithm = self._cache_algorithm()
+        value = digests.get(algorithm)
+        if value is None:
+            return None
+        return value if algorithm == "sha256" else f"{algorithm}:{value}"
+
     def _algorithms(self) -> list[str]:
         algorithms: list[str] = []
-        if self._sha256_needed() or self._cache is not None:
+        if self._sha256_needed():
             algorithms.append("sha256")
+        if self._cache is not None:
+            algorithms.append(self._cache_algorithm())
         if self.plan.lockfile is not None and self._lock_algorithm() == "blake3":
             algorithms.append("blake3")
         algorithms += [algorithm for _, _, algorithm in self._signed]
@@ -299,8 +313,9 @@ class FileSession:
             hashing_started = time.perf_counter()
             self._digests = hash_buffer(self.data, algorithms)
             hash_seconds = time.perf_counter() - hashing_started
-            self.cached = self._cache.get(self._digests["sha256"], plan.policy, self.name, source=plan.source,
-                                          path=plan.path)
+            key_digest = self._cache_digest(self._digests)
+            assert key_digest is not None  # noqa: S101 - the cache algorithm is always among those hashed
+            self.cached = self._cache.get(key_digest, plan.policy, self.name, source=plan.source, path=plan.path)
             if (self.cached is not None and self._hint is not None and plan.path is not None
                     and self._stat is not None and hash_seconds * 1.5 > self._hint):
                 # Hashing cost about as much as the recorded scan (whose time may have included one-off imports):
@@ -330,7 +345,7 @@ class FileSession:
             return
         if self._stat is not None:
             self._hint = cache.hint(os.path.abspath(plan.path or ""), self._stat)
-            if self._hint is not None and scan_cache.worth_hashing(self.size, self._hint):
+            if self._hint is not None and scan_cache.worth_hashing(self.size, self._hint, self._cache_algorithm()):
                 self._cache = cache
                 return
         self._hint_cache = cache
@@ -351,7 +366,7 @@ class FileSession:
             self._hasher = None
         digests = self._digests or {}
         sha = digests.get("sha256")
-        self._store(result, sha)
+        self._store(result, self._cache_digest(digests))
         accepted: set[tuple[str, str | None, str | None]] = set()
         if plan.spec.expected_sha256 is not None and sha != plan.spec.expected_sha256:
             plan.fail("sha256", "the file's sha256 differs from expected_sha256", plan.spec.expected_sha256, sha)
@@ -402,7 +417,7 @@ class FileSession:
             return None
         return entry
 
-    def _store(self, result: ScanResult, sha: str | None) -> None:
+    def _store(self, result: ScanResult, digest: str | None) -> None:
         """Record the scan for next time: its result under its digest, and how long it took under its path."""
         if self.cached is not None:
             return
@@ -412,17 +427,18 @@ class FileSession:
         from safeload.integrity.cache import worth_hashing
 
         plan = self.plan
+        algorithm = self._cache_algorithm()
         if len(sys.modules) != self._modules:  # lazy imports inflated this scan's time: measure it next time
-            if sha is not None:
-                cache.put(sha, plan.policy, self.name, result)
+            if digest is not None:
+                cache.put(digest, plan.policy, self.name, result)
             return
-        if sha is None and worth_hashing(self.size, result.duration):
-            sha = hash_buffer(self.data)["sha256"]  # slow scan: worth a hash now to skip it next time
-        if sha is not None:
-            cache.put(sha, plan.policy, self.name, result)
-        worth = worth_hashing(self.size, result.duration)
+        worth = worth_hashing(self.size, result.duration, algorithm)
+        if digest is None and worth:
+            digest = self._cache_digest(hash_buffer(self.data, (algorithm,)))  # slow scan: hash it to skip it later
+        if digest is not None:
+            cache.put(digest, plan.policy, self.name, result)
         if plan.path is not None and self._stat is not None and (
-                self._hint is None or worth_hashing(self.size, self._hint) != worth):
+                self._hint is None or worth_hashing(self.size, self._hint, algorithm) != worth):
             cache.set_hint(os.path.abspath(plan.path), self._stat, result.duration)
 
 

@@ -44,7 +44,7 @@ def has_blake3() -> bool:
     return importlib.util.find_spec("blake3") is not None
 
 
-def _new(algorithm: str) -> Any:
+def _new(algorithm: str, size: int = 0) -> Any:
     import hashlib  # not at import time: ``import safeload`` stays light
 
     if algorithm == "sha256":
@@ -54,7 +54,8 @@ def _new(algorithm: str) -> Any:
     if algorithm == "blake3":
         import blake3  # shipped with model-signing (safeload[signing])
 
-        return blake3.blake3(max_threads=blake3.blake3.AUTO)
+        # Threads pay off only for large inputs; for small files their start-up costs more than the hashing.
+        return blake3.blake3(max_threads=blake3.blake3.AUTO if size >= 64 << 20 else 1)
     raise ValueError(f"unsupported digest algorithm {algorithm!r}")
 
 
@@ -64,7 +65,7 @@ def hash_buffer(data: Any, algorithms: Iterable[str] = ("sha256",)) -> dict[str,
     try:
         out = {}
         for name in dict.fromkeys(algorithms):
-            engine = _new(name)
+            engine = _new(name, len(view))
             engine.update(view)
             out[name] = engine.hexdigest()
         return out

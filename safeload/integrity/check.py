@@ -49,6 +49,8 @@ __all__ = ["Failure", "IntegrityInfo", "Plan", "configured", "plan_for"]
 # Loads of smaller files never touch the cache unless a digest is computed anyway: their scan is cheaper
 # than opening the database.
 CACHE_MIN_BYTES = 4 << 20
+# What the first scan of a kind in a process may spend importing safeload's scanners (measured: well under 1 s).
+IMPORT_ALLOWANCE = 1.0
 
 
 @dataclass(frozen=True)
@@ -428,18 +430,19 @@ class FileSession:
 
         plan = self.plan
         algorithm = self._cache_algorithm()
-        if len(sys.modules) != self._modules:  # lazy imports inflated this scan's time: measure it next time
-            if digest is not None:
-                cache.put(digest, plan.policy, self.name, result)
-            return
-        worth = worth_hashing(self.size, result.duration, algorithm)
+        seconds = result.duration
+        if len(sys.modules) != self._modules:
+            # Lazy imports (the first scan of a kind in this process) inflated this scan's time: count only what
+            # imports cannot explain, so a once-per-process load of a slow file still gets cached.
+            seconds = max(0.0, seconds - IMPORT_ALLOWANCE)
+        worth = worth_hashing(self.size, seconds, algorithm)
         if digest is None and worth:
             digest = self._cache_digest(hash_buffer(self.data, (algorithm,)))  # slow scan: hash it to skip it later
         if digest is not None:
             cache.put(digest, plan.policy, self.name, result)
         if plan.path is not None and self._stat is not None and (
                 self._hint is None or worth_hashing(self.size, self._hint, algorithm) != worth):
-            cache.set_hint(os.path.abspath(plan.path), self._stat, result.duration)
+            cache.set_hint(os.path.abspath(plan.path), self._stat, seconds)
 
 
 class DirectorySession:

@@ -82,9 +82,13 @@ def evil_pickle(marker: Marker) -> bytes:
 
 
 # -- pinned digests on loaders ----------------------------------------------------------------------------
-LOADERS = ["torch_load", "joblib_load", "numpy_load", "keras_load", "tf_saved_model_load", "pickle_load",
-           "pickle_loads", "dill_load", "dill_loads", "cloudpickle_load", "cloudpickle_loads", "scan"]
+# Every public loader (and scan): a loader added later without the integrity keywords fails here.
+LOADERS = sorted(name for name in safeload.__all__ if name.endswith(("_load", "_loads")) or name == "scan")
 INTEGRITY_ARGS = ["expected_sha256", "signature", "public_key", "certificate", "integrity"]
+
+
+def test_the_loader_list_is_discovered() -> None:
+    assert {"torch_load", "joblib_load", "keras_load", "pickle_loads", "tf_saved_model_load", "scan"} <= set(LOADERS)
 
 
 @pytest.mark.parametrize("name", LOADERS)

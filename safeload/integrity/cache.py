@@ -44,6 +44,7 @@ logger = logging.getLogger(__name__)
 
 MAX_ENTRIES = 200_000
 _SCHEMA = 1
+_TRANSIENT = frozenset({"SL005", "SL014"})
 _RETRIES = 5
 # Hashing speed per core, measured on a CPU without SHA extensions (benchmarks/bench_integrity.py): a lookup
 # (hashing the whole file) must cost clearly less than the scan it skips.
@@ -52,9 +53,18 @@ HASH_BYTES_PER_SECOND = {"sha256": 0.35e9, "blake3": 3.0e9}
 
 @functools.lru_cache(maxsize=1)
 def code_fingerprint() -> str:
-    """sha256 over safeload's own code and data files: any change to a scanner or the catalogue changes it."""
+    """sha256 over safeload's own code and data files and the installed distributions (``*.dist-info`` names
+    carry name and version): any change to a scanner, the catalogue, or a library whose installed source a
+    scan may read changes it."""
     root = Path(__file__).resolve().parents[1]
     digest = hashlib.sha256(__version__.encode())
+    digest.update(sys.version.encode())
+    for entry in sys.path:
+        try:
+            names = sorted(n for n in os.listdir(entry) if n.endswith((".dist-info", ".egg-info")))
+        except OSError:
+            continue
+        digest.update("\0".join([entry, *names]).encode("utf-8", "surrogateescape"))
     for path in sorted(root.rglob("*")):
         if path.is_file() and path.suffix in {".py", ".txt", ".json"} and "__pycache__" not in path.parts:
             digest.update(path.relative_to(root).as_posix().encode("utf-8", "surrogateescape") + b"\0")
@@ -179,6 +189,8 @@ class ScanCache:
         return result
 
     def put(self, digest: str, policy: Policy, name: str | None, result: ScanResult) -> None:
+        if any(f.rule_id in _TRANSIENT for f in result.findings):
+            return  # a scan cut short by its time limit or an internal error may not recur: never replay it
         key = self.key(digest, policy, name)
         try:
             self._retry(lambda: self._db.execute("INSERT OR REPLACE INTO scans VALUES (?, ?, ?, ?)",

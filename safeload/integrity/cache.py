@@ -20,6 +20,7 @@ Invariants:
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import hashlib
 import json
@@ -101,9 +102,10 @@ def policy_fingerprint(policy: Policy) -> str:
 
 @functools.lru_cache(maxsize=64)
 def _policy_fingerprint(policy: Policy, trusted: tuple[str, ...]) -> str:
-    material = json.dumps({"threshold": int(policy.threshold), "trusted": sorted(set(trusted)),
-                           "limits": [getattr(policy.limits, f) for f in policy.limits.field_names()]},
-                          sort_keys=True)
+    # Every field of the policy (threshold, limits, source analysis, ... and any added later) by its repr,
+    # trusted names with the process-wide and scoped trust in effect.
+    material = json.dumps({**{f.name: repr(getattr(policy, f.name)) for f in dataclasses.fields(policy)},
+                           "trusted": sorted(set(trusted))}, sort_keys=True)
     return hashlib.sha256(material.encode()).hexdigest()[:32]
 
 
@@ -115,7 +117,7 @@ def _encode(result: ScanResult) -> str:
     }, ensure_ascii=True)
 
 
-def _decode(text: str, source: str, path: str | None) -> ScanResult:
+def _decode(text: str, source: str, path: str | None, threshold: Severity = Severity.MEDIUM) -> ScanResult:
     data = json.loads(text)
     findings = []
     for rule_id, severity, message, subject, member, offset, trustable, count, details in data["findings"]:
@@ -127,7 +129,7 @@ def _decode(text: str, source: str, path: str | None) -> ScanResult:
                                                   offset if isinstance(offset, int) else None),
                                 trustable=bool(trustable), count=int(count), details=details))
     return ScanResult(source=source, findings=tuple(findings), formats=tuple(str(f) for f in data["formats"]),
-                      bytes_scanned=int(data["bytes_scanned"]), duration=float(data["duration"]))
+                      bytes_scanned=int(data["bytes_scanned"]), duration=float(data["duration"]), threshold=threshold)
 
 
 class ScanCache:
@@ -177,7 +179,7 @@ class ScanCache:
                 "SELECT sha256, result, used FROM scans WHERE key = ?", (key,)).fetchone())
             if row is None or row[0] != digest:
                 return None
-            result = _decode(row[1], source, path)
+            result = _decode(row[1], source, path, policy.threshold)
             now = time.time()
             if now - float(row[2]) > 3600:  # eviction order only needs hour precision: spare the writes
                 self._retry(lambda: self._db.execute("UPDATE scans SET used = ? WHERE key = ?", (now, key)))

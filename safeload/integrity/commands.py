@@ -189,7 +189,7 @@ def _verify_lock(lock: Lockfile, scope: Sequence[str]) -> list[dict[str, Any]]:
             problems.append({"status": "changed", "path": key, "expected": entry.sha256, "actual": actual})
     for root in scope or lock.roots:
         start = lock.base / root if not os.path.isabs(root) else Path(root)
-        if start.is_file() or (start / "saved_model.pb").is_file():
+        if start.is_file() or (start / "saved_model.pb").is_file() or (start / "saved_model.pbtxt").is_file():
             candidates = [str(start)]
         elif start.is_dir():
             candidates = [t.path for t in _walk(start)]

@@ -155,7 +155,8 @@ def _guard_dir(label: str, policy: Policy, loader: str, integrity: Integrity | N
 
     def scan(ctx: ScanContext) -> None:
         try:
-            if (root / "config.json").is_file() and not (root / "saved_model.pb").is_file():
+            if (root / "config.json").is_file() and not (root / "saved_model.pb").is_file() and \
+                    not (root / "saved_model.pbtxt").is_file():
                 _scan_keras_dir(root, ctx)
             else:
                 scan_path(root, ctx)

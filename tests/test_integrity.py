@@ -482,8 +482,9 @@ def test_a_broken_configured_lock_refuses_every_load(tmp_path: Path, monkeypatch
 
 
 def _reviewed_pickle() -> bytes:
-    """Calls colorsys.rgb_to_hsv: harmless, but not on the allowlist (a trustable MEDIUM finding)."""
-    return call_pickle("colorsys", "rgb_to_hsv", 0, 1, 1)
+    """Calls zlib.crc32: harmless, but not on the allowlist and compiled (no source to analyse): a trustable
+    MEDIUM finding."""
+    return call_pickle("zlib", "crc32", b"abc")
 
 
 def test_trust_by_digest_allows_exactly_the_reviewed_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -491,26 +492,25 @@ def test_trust_by_digest_allows_exactly_the_reviewed_file(tmp_path: Path, monkey
     models = tmp_path / "models"
     models.mkdir()
     data = _reviewed_pickle()
-    (models / "colour.pkl").write_bytes(data)
-    precondition = safeload.scan(models / "colour.pkl")
+    (models / "crc.pkl").write_bytes(data)
+    precondition = safeload.scan(models / "crc.pkl")
     assert [f.rule_id for f in precondition.blocking()] and all(f.trustable for f in precondition.blocking())
     assert cli.main(["lock", "models"]) == 1  # locked, but still refused on load: nothing accepted
     assert cli.main(["lock", "--accept-findings", "models"]) == 0
-    entry = read_lock("safeload.lock").entries["models/colour.pkl"]
-    assert [a.subject for a in entry.accepted] == ["colorsys.rgb_to_hsv"]
-    with pytest.raises(safeload.UnsafeModelError), open(models / "colour.pkl", "rb") as handle:
+    entry = read_lock("safeload.lock").entries["models/crc.pkl"]
+    assert [a.subject for a in entry.accepted] == ["zlib.crc32"]
+    with pytest.raises(safeload.UnsafeModelError), open(models / "crc.pkl", "rb") as handle:
         safeload.pickle_load(handle)  # without the lock, nothing is trusted
     monkeypatch.setenv("SAFELOAD_LOCK", "safeload.lock")
-    with open(models / "colour.pkl", "rb") as handle:
-        hsv = safeload.pickle_load(handle)
-    assert hsv == (0.5, 1.0, 1)
-    assert safeload.pickle_loads(data) == (0.5, 1.0, 1)  # the same digest, from bytes
+    with open(models / "crc.pkl", "rb") as handle:
+        assert safeload.pickle_load(handle) == 891568578
+    assert safeload.pickle_loads(data) == 891568578  # the same digest, from bytes
     # The same finding in different bytes gets no trust.
-    other = call_pickle("colorsys", "rgb_to_hsv", 1, 0, 0)
+    other = call_pickle("zlib", "crc32", b"xyz")
     with pytest.raises(safeload.UnsafeModelError):
         safeload.pickle_loads(other)
-    (models / "colour.pkl").write_bytes(other)
-    with pytest.raises(safeload.IntegrityError), open(models / "colour.pkl", "rb") as handle:
+    (models / "crc.pkl").write_bytes(other)
+    with pytest.raises(safeload.IntegrityError), open(models / "crc.pkl", "rb") as handle:
         safeload.pickle_load(handle)
     assert cli.main(["scan", "--locked", "models"]) == 1
 

@@ -19,7 +19,6 @@ import contextlib
 import importlib
 import logging
 import os
-import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any
 
@@ -151,15 +150,13 @@ def guard_scan(data: Any, label: str, policy: Policy, loader: str, scan: Callabl
     The digest is computed over ``data`` itself, in a thread, while ``scan`` runs; with ``allow_cache`` (only
     for scans that are exactly :func:`scan_buffer`) an earlier result for the same digest may stand in for it.
     """
-    started = time.monotonic()
     plan = plan_for(integrity, path=path, source=label, policy=policy)
     with plan.begin(data, name=name, allow_cache=allow_cache) as session:
         if session.cached is not None:
             result = session.cached
         else:
-            ctx = ScanContext(policy, label, path=path)
+            ctx = ScanContext(policy, label, path=path)  # its clock times the scan alone, not the hashing
             scan(ctx)
-            ctx.started = started
             result = ctx.result()
         result, info = session.finish(result)
     return decide_result(result, policy, loader, error, info)

@@ -17,6 +17,7 @@ from safeload._version import __version__
 from safeload.config import load_config, resolve_policy, show_config
 from safeload.exceptions import (
     ConfigError,
+    IntegrityError,
     PolicyError,
     SafeloadError,
     SafeloadWarning,
@@ -25,6 +26,7 @@ from safeload.exceptions import (
     UnsafePickleError,
 )
 from safeload.findings import Finding, Location, ScanResult, Verdict
+from safeload.integrity.options import Integrity
 from safeload.loaders.pickle import (
     cloudpickle_load,
     cloudpickle_loads,
@@ -63,6 +65,8 @@ __all__ = [
     "RULES",
     "ConfigError",
     "Finding",
+    "Integrity",
+    "IntegrityError",
     "Limits",
     "Location",
     "Policy",

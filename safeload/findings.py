@@ -141,6 +141,8 @@ class ScanResult:
     bytes_scanned: int = 0
     duration: float = 0.0
     threshold: Severity = Severity.MEDIUM
+    # What the integrity layer did (sha256, which checks ran; ``docs/integrity.md``), when it ran.
+    integrity: Mapping[str, Any] | None = field(default=None, compare=False)
 
     def _level(self, threshold: Severity | str | None) -> Severity:
         return self.threshold if threshold is None else Severity.parse(threshold)
@@ -199,6 +201,7 @@ class ScanResult:
             "bytes_scanned": self.bytes_scanned,
             "duration_seconds": round(self.duration, 6),
             "findings": [f.to_dict() for f in sorted(self.findings, key=lambda f: -f.severity)],
+            **({"integrity": dict(self.integrity)} if self.integrity is not None else {}),
         }
 
     def summary(self, threshold: Severity | str | None = None) -> str:

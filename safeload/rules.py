@@ -560,6 +560,36 @@ _ALL: tuple[Rule, ...] = (
         ("onnx",),
     ),
     Rule("SL607", "onnx-info", _I, "ONNX model facts.", "Informational.", ("onnx",)),
+    # --- integrity (docs/integrity.md) ------------------------------------------------------------------
+    Rule(
+        "SL701",
+        "digest-mismatch",
+        _C,
+        "The file's sha256 differs from the pinned or locked digest.",
+        "The bytes are not the ones that were reviewed: a swapped or tampered file, possibly with a backdoor in "
+        "the weights that no scanner can see.",
+    ),
+    Rule(
+        "SL702",
+        "not-in-lock",
+        _C,
+        "The file is not in the lock file.",
+        "With a lock, only files recorded in it (with their digest) may be loaded; a new file was never reviewed.",
+    ),
+    Rule(
+        "SL703",
+        "locked-file-missing",
+        _C,
+        "A file recorded in the lock file is missing.",
+        "A locked model that disappeared or moved means the tree is not the one that was locked.",
+    ),
+    Rule(
+        "SL704",
+        "signature-invalid",
+        _C,
+        "The model signature does not verify, or does not cover this file.",
+        "A signature proves who published the bytes; one that fails means they are not the published ones.",
+    ),
 )
 
 RULES: dict[str, Rule] = {rule.id: rule for rule in _ALL}

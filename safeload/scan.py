@@ -7,6 +7,7 @@ here imports, unpickles or calls what the file names.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 from collections.abc import Callable, Iterable
@@ -18,12 +19,14 @@ from safeload._sniff import Format, also_formats, sniff
 from safeload._source import describe, view_of_file
 from safeload._walk import WalkError, walk_files
 from safeload.config import resolve_policy
+from safeload.exceptions import IntegrityError
 from safeload.findings import ScanResult
+from safeload.integrity.options import Certificates, Integrity, PathArg, integrity_options
 from safeload.policy import Policy
 from safeload.scanners import get_scanner
 from safeload.severity import Severity
 
-__all__ = ["scan", "scan_buffer", "scan_path"]
+__all__ = ["scan", "scan_buffer", "scan_checked", "scan_path"]
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +34,9 @@ Source = str | os.PathLike[str] | bytes | bytearray | memoryview | IO[bytes]
 
 
 def scan(source: Source, *, threshold: Severity | str | None = None, trusted: Iterable[str] | str | None = None,
-         policy: Policy | None = None, name: str | None = None) -> ScanResult:
+         policy: Policy | None = None, name: str | None = None, expected_sha256: str | None = None,
+         signature: PathArg | None = None, public_key: PathArg | None = None,
+         certificate: Certificates | None = None, integrity: Integrity | None = None) -> ScanResult:
     """Scan ``source`` statically and return what was found. Nothing in it is imported or executed.
 
     Args:
@@ -39,24 +44,80 @@ def scan(source: Source, *, threshold: Severity | str | None = None, trusted: It
             its current position; the position is restored).
         threshold, trusted, policy: as for the loaders; trust turns matching findings into INFO.
         name: a file name hint for formats without magic bytes (``saved_model.pb``).
+        expected_sha256, signature, public_key, certificate, integrity: integrity checks on the same bytes, as
+            for the loaders (``docs/integrity.md``). Unlike a load, ``scan`` ignores a lock or signature
+            requirement from the configuration (``SAFELOAD_LOCK``): pass ``integrity=`` to check one.
+
+    Raises:
+        IntegrityError: a requested check failed (its ``result`` holds the scan of the same bytes).
     """
     effective = resolve_policy(threshold, trusted, policy)
+    checks = integrity_options(expected_sha256, signature, public_key, certificate, integrity)
+    return scan_checked(source, effective, name=name, integrity=checks)
+
+
+def scan_checked(source: Source, policy: Policy, *, name: str | None = None, integrity: Integrity | None = None,
+                 want_digest: bool = False, cache_default: bool = False, raise_on_failure: bool = True) -> ScanResult:
+    """``scan`` with a resolved policy: the integrity checks run around the scan, in the same read.
+
+    ``want_digest`` computes the sha256 even when nothing is checked (reports); ``cache_default`` consults the
+    scan cache for small files too (the CLI). With ``raise_on_failure=False`` a failed check is returned in
+    ``result.integrity["failure"]`` instead of raised.
+    """
+    from safeload.integrity.check import plan_for
+
     label = describe(source)
-    ctx = ScanContext(effective, label, path=label if isinstance(source, str | os.PathLike) else None)
-    if isinstance(source, bytes | bytearray | memoryview):
-        scan_buffer(source, ctx, name=name)
-    elif isinstance(source, str | os.PathLike):
-        scan_path(Path(source), ctx)
+    is_path = isinstance(source, str | os.PathLike)
+    plan = plan_for(integrity, path=label if is_path else None, source=label, policy=policy, config_checks=False)
+    if is_path and os.path.isdir(label):
+        with plan.begin_directory(label, want_digest=want_digest) as dir_session:
+            ctx = ScanContext(policy, label, path=label)
+            scan_path(Path(label), ctx)
+            result, info = dir_session.finish(ctx.result())
+    elif isinstance(source, bytes | bytearray | memoryview):
+        result, info = _scan_buffer_checked(source, plan, policy, label=label, path=None, name=name,
+                                            want_digest=want_digest, cache_default=cache_default)
+    elif is_path:
+        try:
+            handle = open(label, "rb")  # noqa: SIM115 - closed below
+        except OSError as exc:
+            ctx = ScanContext(policy, label, path=label)
+            ctx.add("SL007", f"cannot read {label}: {exc.strerror or exc}")
+            return ctx.result()
+        with handle, view_of_file(handle) as view:
+            result, info = _scan_buffer_checked(view.data, plan, policy, label=label, path=label,
+                                                name=name or os.path.basename(label), want_digest=want_digest,
+                                                cache_default=cache_default)
     elif hasattr(source, "read"):
-        with view_of_file(source) as view:
-            scan_buffer(view.data, ctx, name=name or label)
+        with view_of_file(source) as view:  # type: ignore[arg-type]
+            result, info = _scan_buffer_checked(view.data, plan, policy, label=label, path=None, name=name or label,
+                                                want_digest=want_digest, cache_default=cache_default)
     else:
         raise TypeError(f"cannot scan a {type(source).__name__}: pass a path, bytes or a binary file")
-    result = ctx.result()
-    logger.info("scanned %s: %s", result.source, result.verdict(effective.threshold).value,
-                extra={"safeload_path": result.source, "safeload_verdict": result.verdict(effective.threshold).value,
-                       "safeload_findings": len(result.findings)})
-    return result
+    cached = " (cached)" if info.cached else ""
+    logger.info("scanned %s: %s%s", result.source, result.verdict(policy.threshold).value, cached,
+                extra={"safeload_path": result.source, "safeload_verdict": result.verdict(policy.threshold).value,
+                       "safeload_findings": len(result.findings), "safeload_sha256": info.sha256,
+                       "safeload_cached": info.cached})
+    if info.failure is not None and raise_on_failure:
+        failure = info.failure
+        raise IntegrityError(result, policy.threshold, "scan", check=failure.check, reason=failure.reason,
+                             expected=failure.expected, actual=failure.actual)
+    if info.sha256 is None and not (integrity is not None and integrity.checks) and info.failure is None:
+        return result
+    return dataclasses.replace(result, integrity=info.to_dict())
+
+
+def _scan_buffer_checked(data: Any, plan: Any, policy: Policy, *, label: str, path: str | None, name: str | None,
+                         want_digest: bool, cache_default: bool) -> tuple[ScanResult, Any]:
+    with plan.begin(data, name=name, cache_default=cache_default, want_digest=want_digest) as session:
+        if session.cached is not None:
+            result = session.cached
+        else:
+            ctx = ScanContext(policy, label, path=path)
+            scan_buffer(data, ctx, name=name)
+            result = ctx.result()
+        return session.finish(result)  # type: ignore[no-any-return]
 
 
 def scan_path(path: Path, ctx: ScanContext) -> None:

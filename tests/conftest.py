@@ -15,11 +15,13 @@ import safeload
 
 
 @pytest.fixture(autouse=True)
-def clean_environ(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Strip SAFELOAD_* and HF_* variables so a developer's shell cannot change test outcomes."""
+def clean_environ(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Strip SAFELOAD_* and HF_* variables so a developer's shell cannot change test outcomes; the scan cache
+    lives under pytest's temporary directory, never in the user's cache."""
     for key in list(os.environ):
         if key.startswith(("SAFELOAD_", "HF_")):
             monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("SAFELOAD_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "safeload-cache"))
     safeload.clear_trust()
     yield
     safeload.clear_trust()

@@ -45,7 +45,7 @@ class ReportInput:
     ``results`` in input order; ``threshold`` the ``--fail-on`` level that decides verdicts; ``skipped`` the
     sources not scanned because their content is not a model (reported, never counted as clean); ``digests``
     maps a result's ``source`` to the file's sha256 (SARIF fingerprints, JSON); ``root`` is the directory
-    SARIF URIs are made relative to (``%SRCROOT%``).
+    SARIF URIs are made relative to (``%SRCROOT%``); ``lock`` the lock file a ``--locked`` run compared with.
     """
 
     results: Sequence[ScanResult]
@@ -53,6 +53,7 @@ class ReportInput:
     skipped: Collection[str] = ()
     digests: Mapping[str, str] = field(default_factory=dict)
     root: str | None = None
+    lock: str | None = None
 
 
 def fails(result: ScanResult, threshold: Severity) -> bool:

@@ -83,7 +83,8 @@ def evil_pickle(marker: Marker) -> bytes:
 
 # -- pinned digests on loaders ----------------------------------------------------------------------------
 # Every public loader (and scan): a loader added later without the integrity keywords fails here.
-LOADERS = sorted(name for name in safeload.__all__ if name.endswith(("_load", "_loads")) or name == "scan")
+LOADERS = sorted(name for name in safeload.__all__
+                 if name.endswith(("_load", "_loads", "_read_pickle")) or name == "scan")
 INTEGRITY_ARGS = ["expected_sha256", "signature", "public_key", "certificate", "integrity"]
 
 
@@ -656,3 +657,33 @@ def test_bytes_io_and_unseekable_streams_are_hashed_once(tmp_path: Path) -> None
     assert safeload.pickle_load(Stream(), expected_sha256=sha256(data)) == list(range(100))  # type: ignore[arg-type]
     with pytest.raises(safeload.IntegrityError):
         safeload.pickle_load(Stream(), expected_sha256="5" * 64)  # type: ignore[arg-type]
+
+
+def test_pandas_read_pickle_pins_the_stored_bytes(tmp_path: Path) -> None:
+    pd = pytest.importorskip("pandas")
+    path = tmp_path / "frame.pkl.gz"
+    pd.DataFrame({"a": [1, 2, 3]}).to_pickle(path)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    assert list(safeload.pandas_read_pickle(path, expected_sha256=digest)["a"]) == [1, 2, 3]
+    raw = bytearray(path.read_bytes())
+    raw[-5] ^= 1
+    path.write_bytes(bytes(raw))
+    with pytest.raises(safeload.IntegrityError):
+        safeload.pandas_read_pickle(path, expected_sha256=digest)
+    with pytest.raises(safeload.PolicyError):
+        safeload.pandas_read_pickle(io.BytesIO(b""), expected_sha256=digest)
+
+
+def test_onnx_load_pins_the_stored_bytes(tmp_path: Path) -> None:
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])])
+    path = tmp_path / "m.onnx"
+    onnx.save(helper.make_model(graph), path)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    assert safeload.onnx_load(path, expected_sha256=digest).graph.node[0].op_type == "Relu"
+    with pytest.raises(safeload.IntegrityError):
+        safeload.onnx_load(path, expected_sha256="0" * 64)

@@ -91,7 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--exit-zero", action="store_true", help="exit 0 even when findings fail the run")
     verbosity = scan.add_mutually_exclusive_group()
     verbosity.add_argument("-v", "--verbose", action="count", default=0, help="more logs (-vv for debug)")
-    verbosity.add_argument("-q", "--quiet", action="store_true", help="no progress, no summary, errors only")
+    verbosity.add_argument("-q", "--quiet", action="store_true",
+                           help="no progress; the report shows only unsafe files, errors and the summary")
     scan.add_argument("--no-progress", action="store_true", help="never show a progress bar")
     scan.add_argument("--config", metavar="FILE", help="a safeload.toml or pyproject.toml")
     scan.add_argument("--trust", action="append", default=[], metavar="GLOBAL",
@@ -487,7 +488,7 @@ def _scan_with(args: argparse.Namespace, config: Config) -> int:
     out_stream = sys.stdout
     color = (fmt == "text" and not args.output and _isatty(out_stream)
              and os.environ.get("NO_COLOR") is None and os.environ.get("TERM") != "dumb")
-    text = render(fmt, report, color=color, verbose=args.verbose > 0)
+    text = render(fmt, report, color=color, verbose=args.verbose > 0, quiet=args.quiet)
     if args.output:
         _write(args.output, text)
     else:

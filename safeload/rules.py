@@ -104,6 +104,13 @@ _ALL: tuple[Rule, ...] = (
         "A symbolic link leads outside the tree being scanned (the HF cache).",
         "A cache whose links point elsewhere has been tampered with; safeload does not follow them.",
     ),
+    Rule(
+        "SL009",
+        "empty-file",
+        _M,
+        "An empty file: there is no model to scan or load.",
+        "A loader fails on it; the scan has nothing to vouch for. Reports show it as skipped (not a model).",
+    ),
     # --- resource limits ------------------------------------------------------------------------------
     Rule(
         "SL010",
@@ -594,7 +601,10 @@ _ALL: tuple[Rule, ...] = (
 
 RULES: dict[str, Rule] = {rule.id: rule for rule in _ALL}
 _UNREADABLE_RULES = frozenset({"SL002", "SL005", *(f"SL0{n}" for n in range(10, 19))})
-_NOT_A_MODEL_RULES = frozenset({"SL003", "SL004"})
+_NOT_A_MODEL_RULES = frozenset({"SL003", "SL004", "SL009"})
+# Not a model, and nothing else to say: a report lists the file as skipped, never unsafe (an LFS pointer, an empty
+# file). Unknown content (SL003) named explicitly stays unsafe: it may be a format safeload does not read.
+SKIPPED_RULES = frozenset({"SL004", "SL009"})
 
 # What fixes a finding of each rule: shown in refusals and reports, so a Keras Lambda is not told to "prefer
 # safetensors". Rules without an entry (facts) need no fix.
@@ -615,6 +625,7 @@ _FIXES: dict[str, str] = {
                      "SL018", "SL303"), _UNREADABLE),
     "SL003": "safeload cannot scan this content: load it only with a loader for its real format, if you trust it.",
     "SL004": "Run `git lfs pull` (or download the real file): this is only a pointer to the model.",
+    "SL009": "Download or save the model again: the file is empty.",
     "SL007": "Check the path and its permissions; an unreadable file is never treated as clean.",
     "SL008": "The Hugging Face cache links outside itself: delete that cache entry and download it again.",
     **dict.fromkeys(("SL203", "SL204", "SL205", "SL206"), _REWRITE_ARCHIVE),

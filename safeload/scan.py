@@ -174,7 +174,7 @@ def scan_buffer(data: Any, ctx: ScanContext, *, name: str | None = None) -> None
         ctx.add("SL004", "Git LFS pointer file: the model itself was never downloaded (run git lfs pull)")
         return
     if fmt is Format.EMPTY:
-        ctx.add("SL003", "empty file: no model to scan or load")
+        ctx.add("SL009", "empty file: no model to scan or load")
         return
     if fmt is Format.UNKNOWN and name is not None and name.replace("\\", "/").rsplit("/", 1)[-1] == "saved_model.pbtxt":
         from safeload.scanners.savedmodel import scan_saved_model_pbtxt  # text format: no magic bytes

@@ -224,9 +224,9 @@ def test_directory_with_mixed_formats(tmp_path: Path, marker: Any) -> None:
         "sub/evil.pt": "unsafe",
         "sub/garbage.pkl": "unsafe",  # model extension, unknown content: not skipped
         "sub/renamed.txt": "unsafe",  # sniffed by content, whatever the extension
-        "weights.bin": "unsafe",  # a Git LFS pointer is never clean
+        "weights.bin": "skipped",  # a Git LFS pointer is never clean, and never an alert: skipped, with a note
     }
-    assert report["summary"]["skipped"] == 2
+    assert report["summary"]["skipped"] == 3
     lfs = next(r for r in report["results"] if r["source"].endswith("weights.bin"))
     assert [f["rule_id"] for f in lfs["findings"]] == ["SL004"]
 

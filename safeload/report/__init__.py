@@ -15,7 +15,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from safeload.findings import Finding, ScanResult
-from safeload.rules import RULES
+from safeload.rules import RULES, SKIPPED_RULES
 from safeload.severity import Severity
 
 __all__ = [
@@ -61,7 +61,7 @@ def fails(result: ScanResult, threshold: Severity) -> bool:
     return bool(result.blocking(threshold)) or any(f.rule_id in UNSCANNABLE_RULES for f in result.findings)
 
 
-def render(fmt: str, report: ReportInput, *, color: bool = False, verbose: bool = False) -> str:
+def render(fmt: str, report: ReportInput, *, color: bool = False, verbose: bool = False, quiet: bool = False) -> str:
     """Render ``report`` in ``fmt`` (one of :data:`FORMATS`)."""
     if fmt == "json":
         from safeload.report.json import render_json
@@ -78,15 +78,21 @@ def render(fmt: str, report: ReportInput, *, color: bool = False, verbose: bool 
     if fmt == "text":
         from safeload.report.text import render_text
 
-        return render_text(report, color=color, verbose=verbose)
+        return render_text(report, color=color, verbose=verbose, quiet=quiet)
     raise ValueError(f"unknown report format {fmt!r} (expected one of {', '.join(FORMATS)})")
 
 
 def status(result: ScanResult, report: ReportInput) -> str:
-    """One word per file: ``error`` (unreadable), ``skipped`` (not a model), ``unsafe`` or ``safe``."""
+    """One word per file: ``error`` (unreadable), ``skipped`` (not a model), ``unsafe`` or ``safe``.
+
+    A file whose only problems say it is not a model (a Git LFS pointer, an empty file) is skipped, never
+    unsafe: reports and SARIF must not raise alerts for a checkout without ``git lfs pull``."""
     if any(f.rule_id == "SL007" for f in result.findings):
         return "error"
     if result.source in report.skipped:
+        return "skipped"
+    problems = [f for f in result.findings if f.severity >= report.threshold or f.rule_id in UNSCANNABLE_RULES]
+    if problems and all(f.rule_id in SKIPPED_RULES for f in problems):
         return "skipped"
     if fails(result, report.threshold):
         return "unsafe"

@@ -14,6 +14,7 @@ denied name is reached).
 Invariant: the output depends only on the installed packages and the tables in this package: names are
 sorted, witness paths come from a deterministic graph walk, and no address or absolute path is emitted.
 """
+# ruff: noqa: PLR0917  (internal helpers thread the generator's context through positional args)
 
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ from safeload.catalog._gen.reviewed_callables import REVIEWED_CALLABLES, REVIEWE
 from safeload.catalog._gen.sinks import SINKS
 from safeload.catalog.deny import DENY
 
-__all__ = ["AllowEntry", "Catalogue", "DenyItem", "build_allow", "build_aliases", "build_deny"]
+__all__ = ["AllowEntry", "Catalogue", "DenyItem", "build_aliases", "build_allow", "build_deny"]
 
 _CLASS_USES = ("CALL", "INVOKE", "NEW", "ALLOC", "BUILD", "MUTATE", "HASH", "CALL_INSTANCE")
 _FUNC_USES = ("CALL", "INVOKE")

@@ -18,6 +18,7 @@ from typing import Any
 __all__ = ["FAMILIES", "torch_saved"]
 
 Sample = tuple[str, Callable[[], Any]]
+_UNK = "[UNK]"  # a tokenizer's unknown-token string
 
 
 def _stdlib() -> list[Sample]:
@@ -50,7 +51,7 @@ def _stdlib() -> list[Sample]:
         ("UserDict", lambda: collections.UserDict(a=1)),
         ("UserList", lambda: collections.UserList([1])),
         ("datetime", lambda: [datetime.datetime(2020, 1, 2, 3, 4, 5), datetime.date(2020, 1, 2),
-                              datetime.time(1, 2), datetime.timedelta(3), datetime.timezone.utc,
+                              datetime.time(1, 2), datetime.timedelta(3), datetime.UTC,
                               datetime.timezone(datetime.timedelta(hours=2), "X")]),
         ("zoneinfo", lambda: datetime.datetime(2020, 1, 1, tzinfo=tz)),
         ("decimal", lambda: [decimal.Decimal("1.25"), decimal.Context(prec=5)]),
@@ -265,7 +266,7 @@ def _torch() -> list[Sample]:
             p = nn.Parameter(torch.ones(2))
             opt = cls([p], lr=0.1)
             p.grad = torch.ones(2)
-            opt.step(lambda: p.sum()) if cls is torch.optim.LBFGS else opt.step()
+            opt.step(p.sum) if cls is torch.optim.LBFGS else opt.step()
             out.append(opt.state_dict())
         return out
 
@@ -274,10 +275,9 @@ def _torch() -> list[Sample]:
         out = []
         for make in (lambda o: s.StepLR(o, 2), lambda o: s.LambdaLR(o, lambda e: 1.0),
                      lambda o: s.CosineAnnealingLR(o, 3), lambda o: s.OneCycleLR(o, 1.0, total_steps=5),
-                     lambda o: s.ReduceLROnPlateau(o), lambda o: s.ExponentialLR(o, 0.9),
+                     s.ReduceLROnPlateau, lambda o: s.ExponentialLR(o, 0.9),
                      lambda o: s.MultiStepLR(o, [1]), lambda o: s.CyclicLR(o, 0.1, 1.0),
-                     lambda o: s.CosineAnnealingWarmRestarts(o, 2), lambda o: s.PolynomialLR(o),
-                     lambda o: s.LinearLR(o), lambda o: s.ConstantLR(o)):
+                     lambda o: s.CosineAnnealingWarmRestarts(o, 2), s.PolynomialLR, s.LinearLR, s.ConstantLR):
             opt = torch.optim.SGD([nn.Parameter(torch.ones(1))], lr=0.1, momentum=0.9)
             out.append(make(opt).state_dict())
         return out
@@ -307,7 +307,7 @@ def _torch() -> list[Sample]:
                 d.MultivariateNormal(torch.zeros(2), torch.eye(2)), d.Uniform(0.0, 1.0)]
 
     def data() -> Any:
-        from torch.utils.data import TensorDataset, Subset, ConcatDataset
+        from torch.utils.data import ConcatDataset, Subset, TensorDataset
 
         ds = TensorDataset(torch.ones(3, 2), torch.zeros(3))
         return [ds, Subset(ds, [0, 1]), ConcatDataset([ds, ds])]
@@ -350,7 +350,7 @@ def torch_saved(obj: Any) -> tuple[bytes, Callable[[Any], Any]]:
     def persistent(pid: Any) -> Any:
         _kind, storage_type, _key, _location, numel = pid
         dtype = storage_type.dtype if hasattr(storage_type, "dtype") else torch.uint8
-        size = numel * torch._utils._element_size(dtype)  # noqa: SLF001
+        size = numel * torch._utils._element_size(dtype)
         return torch.storage.TypedStorage(wrap_storage=torch.UntypedStorage(size), dtype=dtype, _internal=True)
 
     return data, persistent
@@ -392,7 +392,7 @@ def _tokenizers() -> list[Sample]:
         from tokenizers import AddedToken, Tokenizer, models, normalizers, pre_tokenizers
 
         vocab = {"[UNK]": 0, "a": 1, "b": 2, "ab": 3}
-        t = Tokenizer(models.WordPiece(vocab, unk_token="[UNK]"))
+        t = Tokenizer(models.WordPiece(vocab, unk_token=_UNK))
         t.normalizer = normalizers.Lowercase()
         t.pre_tokenizer = pre_tokenizers.Whitespace()
         t.add_tokens([AddedToken("zz", special=True)])
@@ -420,9 +420,8 @@ def _transformers() -> list[Sample]:
         from tokenizers import Tokenizer, models
         from transformers import PreTrainedTokenizerFast
 
-        tok = PreTrainedTokenizerFast(tokenizer_object=Tokenizer(models.WordPiece({"[UNK]": 0, "a": 1},
-                                                                                  unk_token="[UNK]")),
-                                      unk_token="[UNK]")
+        tok = PreTrainedTokenizerFast(tokenizer_object=Tokenizer(models.WordPiece({_UNK: 0, "a": 1}, unk_token=_UNK)),
+                                      unk_token=_UNK)
         return [tok, tok("a a")]
 
     return [("training-args", args), ("bert", model), ("fast-tokenizer", tokenizer)]

@@ -17,6 +17,7 @@ leaves: they reach a sink only when they are one.
 Invariant: the scan never calls the code it analyses; it reads ``__code__``, ``__globals__``, closure cells,
 ``vars()`` of modules and ``inspect.getattr_static`` on classes (no descriptors, no properties run).
 """
+# ruff: noqa: PLR0917  (internal helpers thread the generator's context through positional args)
 
 from __future__ import annotations
 
@@ -208,7 +209,7 @@ class EffectScan:
     def _scan_code(self, code: types.CodeType, top: bool, fglobals: dict[str, Any], fbuiltins: dict[str, Any],
                    cells: dict[str, Any], package: str, is_method: bool, ctx: Any, key: Node,
                    out: list[tuple[Any, Any]]) -> None:
-        ops = [(dis.opname[op], arg) for _, op, arg in dis._unpack_opargs(code.co_code)  # noqa: SLF001
+        ops = [(dis.opname[op], arg) for _, op, arg in dis._unpack_opargs(code.co_code)
                if dis.opname[op] not in _SKIP_OPS]
         names, consts, varnames = code.co_names, code.co_consts, code.co_varnames
         chain: Any = None
@@ -230,7 +231,7 @@ class EffectScan:
                 found = fglobals.get(name, fbuiltins.get(name))
                 chain = found
             elif opname == "LOAD_DEREF":
-                name = code._varname_from_oparg(arg)  # type: ignore[attr-defined]  # noqa: SLF001
+                name = code._varname_from_oparg(arg)  # type: ignore[attr-defined]
                 found = cells.get(name) if top else None
                 chain = found
             elif opname == "LOAD_FAST":
@@ -344,7 +345,7 @@ class EffectScan:
         self._solved = True
 
     def label(self, node: Node) -> str:
-        obj, ctx = self._objects.get(node, (None, None))
+        obj, _ctx = self._objects.get(node, (None, None))
         name = canonical_name(obj) if obj is not None else None
         if name is None:
             qual = getattr(obj, "__qualname__", None) or type(obj).__name__

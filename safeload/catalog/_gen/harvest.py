@@ -88,9 +88,16 @@ class _Recorder(pickle._Unpickler):  # type: ignore[name-defined,misc]  # the pu
                              (pickle.APPEND, self._append), (pickle.APPENDS, self._appends),
                              (pickle.ADDITEMS, self._additems), (pickle.FROZENSET, self._frozenset),
                              (pickle.INST, self._inst), (pickle.OBJ, self._obj)):
-            original = dispatch[code[0]]
-            dispatch[code[0]] = (lambda m, o: (lambda self_: (m(), o(self_), self._after())))(method, original)
+            dispatch[code[0]] = self._hooked(method, dispatch[code[0]])
         self.dispatch = dispatch
+
+    def _hooked(self, before: Callable[[], None], original: Callable[[Any], None]) -> Callable[[Any], None]:
+        def run(unpickler: Any) -> None:
+            before()
+            original(unpickler)
+            self._after()
+
+        return run
 
     def persistent_load(self, pid: Any) -> Any:
         for name in _globals_in(pid, self.names):

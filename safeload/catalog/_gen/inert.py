@@ -22,6 +22,7 @@ and no computed attribute access in the method itself. Everything else needs rev
 
 Invariant: no method is ever called; verdicts come from tables, bytecode and the effect scan.
 """
+# ruff: noqa: PLR0917  (internal helpers thread the generator's context through positional args)
 
 from __future__ import annotations
 
@@ -143,8 +144,8 @@ def use_verdicts(cls: type, uses: list[str], scan: EffectScan) -> dict[str, UseV
     return out
 
 
-def _judge(verdict: UseVerdict, cls: type, qualified: str, method: Any, automatic: bool,
-           scan: EffectScan) -> None:
+def _judge(verdict: UseVerdict, cls: type, qualified: str, method: Any,
+           automatic: bool, scan: EffectScan) -> None:
     reviewed = method_verdict(qualified)
     if reviewed is not None:
         inert, note = reviewed

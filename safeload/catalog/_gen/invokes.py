@@ -26,14 +26,14 @@ _CONSTRUCTING = frozenset({"__new__", "__init__", "__call__", "__setstate__"})
 
 
 def _called_names(code: types.CodeType) -> set[str]:
-    ops = [(dis.opname[op], arg) for _, op, arg in dis._unpack_opargs(code.co_code)  # noqa: SLF001
+    ops = [(dis.opname[op], arg) for _, op, arg in dis._unpack_opargs(code.co_code)
            if dis.opname[op] not in ("CACHE", "EXTENDED_ARG")]
     called: set[str] = set()
     for index, (opname, arg) in enumerate(ops):
         if opname not in ("LOAD_FAST", "LOAD_DEREF"):
             continue
         try:
-            name = code._varname_from_oparg(arg)  # type: ignore[attr-defined]  # noqa: SLF001
+            name = code._varname_from_oparg(arg)  # type: ignore[attr-defined]
         except (IndexError, AttributeError):
             continue
         before = ops[index - 1][0] if index else ""

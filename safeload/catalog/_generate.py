@@ -54,12 +54,12 @@ def _python_version() -> dict[str, str]:
 
 def generate() -> dict[str, str]:
     """Run the whole pipeline; return ``{relative file name: text}`` for every generated file."""
-    from safeload.catalog._gen.build import Catalogue, build_aliases, build_allow, build_deny, deny_roots
+    from safeload.catalog._gen.build import Catalogue, build_aliases, build_allow, build_deny, deny_roots, warm
     from safeload.catalog._gen.corpus import FAMILIES, torch_saved
     from safeload.catalog._gen.effects import EffectScan
     from safeload.catalog._gen.families import ALLOW_EXCLUDE, ALLOW_ROOTS, CORPUS_PROTOCOLS, WALK
     from safeload.catalog._gen.harvest import Facts, harvest_bytes, harvest_objects
-    from safeload.catalog._gen.naming import canonical_name, defined_under
+    from safeload.catalog._gen.naming import canonical_name, defined_under, resolve
     from safeload.catalog._gen.walk import Walk, stdlib_tops, walk_packages
     from safeload.catalog.entries import shard_of
 
@@ -91,7 +91,7 @@ def generate() -> dict[str, str]:
     for name in facts.uses:
         if shard_of(name) is not None and not name.startswith("__main__"):
             candidates[name] = "harvested"
-    roots = {shard: tuple(prefixes) for shard, prefixes in ALLOW_ROOTS.items()}
+    allow_roots = {shard: tuple(prefixes) for shard, prefixes in ALLOW_ROOTS.items()}
     for mod_name in sorted(walk.modules):
         module = walk.modules[mod_name]
         for value in list(vars(module).values()):
@@ -101,18 +101,22 @@ def generate() -> dict[str, str]:
             if name is None or name in candidates or any(defined_under(name, x) for x in ALLOW_EXCLUDE):
                 continue
             shard = shard_of(name)
-            if shard is None or not any(defined_under(name, root) for root in roots.get(shard, ())):
+            if shard is None or not any(defined_under(name, root) for root in allow_roots.get(shard, ())):
                 continue
             if name.rpartition(".")[2].startswith("_") and isinstance(value, types.FunctionType):
                 continue  # private helpers are candidates only when real pickles contain them
             candidates[name] = "introspected"
+    roots = deny_roots(walk.modules)
+    warm(scan, [(obj, ctx) for _name, obj, ctx in roots]
+         + [(obj, None) for obj in (resolve(n) for n in sorted(candidates)) if obj is not None])
+    _log(f"effect graph: {scan.size} nodes in {time.monotonic() - started:.0f}s")
     allow = build_allow(candidates, facts, scan)
     _log(f"allow side: {len(allow.allow)} entries, {len(allow.review)} to review in "
          f"{time.monotonic() - started:.0f}s")
 
     observed = {name: set(uses) & {"CALL", "NEW", "ALLOC", "BUILD", "MUTATE", "HASH"}
                 | ({"INVOKE"} if "STATE" in uses else set()) for name, uses in facts.uses.items()}
-    deny = build_deny(deny_roots(walk.modules), scan, observed)
+    deny = build_deny(roots, scan, observed)
     _log(f"deny side: {len(deny.deny)} entries in {time.monotonic() - started:.0f}s")
     aliases = build_aliases(walk.modules, deny.deny)
     _log(f"aliases: {len(aliases)} in {time.monotonic() - started:.0f}s")

@@ -210,6 +210,26 @@ def _instance_entry(cat: Catalogue, name: str, obj: Any, wanted: set[str]) -> No
     cat.allow[name] = AllowEntry([], (), "an object referenced by name (not a class or function)")
 
 
+def warm(scan: EffectScan, objects: Iterable[tuple[Any, Any]]) -> None:
+    """Add every node the verdicts will ask about before the first question, so the graph is solved once
+    (solving after each new node would make the run quadratic)."""
+    from safeload.catalog._gen.inert import _method_objects, methods_for_use
+
+    for obj, ctx in objects:
+        if isinstance(obj, type):
+            scan.node(obj)
+            names = {m for use in _CLASS_USES for m in methods_for_use(obj, use)} | {"__setstate__", "__setattr__",
+                                                                                       "__getattr__"}
+            for name in sorted(names):
+                for _qualified, method, _owner in _method_objects(obj, name):
+                    func = method.__func__ if isinstance(method, (staticmethod, classmethod)) else method
+                    scan.node(func, obj)
+        else:
+            func = obj.__func__ if isinstance(obj, types.MethodType) else obj
+            owner = obj.__self__ if isinstance(obj, types.MethodType) and isinstance(obj.__self__, type) else ctx
+            scan.node(func, owner)
+
+
 # --- deny side ------------------------------------------------------------------------------------------
 def _rule_for(sink: str) -> str:
     reason = SINKS.get(sink, ("HIGH", ""))[1]

@@ -120,6 +120,10 @@ class EffectScan:
         self._dyn_via: dict[Node, Node | None] = {}
         self._solved = True
 
+    @property
+    def size(self) -> int:
+        return len(self._objects)
+
     # --- graph ------------------------------------------------------------------------------------------
     def node(self, obj: Any, ctx: Any = None) -> Node:
         """The graph node for calling ``obj`` (with ``self`` an instance of ``ctx``), explored transitively."""

@@ -119,6 +119,8 @@ class EffectScan:
         self._via: dict[Node, Node] = {}
         self._dyn_via: dict[Node, Node | None] = {}
         self._solved = True
+        self._full_solve_done = False
+        self._pending: list[Node] = []
 
     @property
     def size(self) -> int:
@@ -147,7 +149,9 @@ class EffectScan:
         return key
 
     def _add(self, obj: Any, ctx: Any) -> None:
-        self._objects[(id(obj), id(ctx))] = (obj, ctx)
+        key = (id(obj), id(ctx))
+        self._objects[key] = (obj, ctx)
+        self._pending.append(key)
 
     def _successors(self, obj: Any, ctx: Any, key: Node) -> list[tuple[Any, Any]]:
         oid = id(obj)
@@ -318,6 +322,50 @@ class EffectScan:
     def _solve(self) -> None:
         if self._solved:
             return
+        if self._full_solve_done:
+            self._solve_new(self._pending)
+        else:
+            self._solve_all()
+            self._full_solve_done = True
+        self._pending = []
+        self._solved = True
+
+    def _solve_new(self, new: list[Node]) -> None:
+        """Nodes added after a full solve only point at older nodes or at each other: older ranks stand."""
+        fresh = set(new)
+        reverse: dict[Node, list[Node]] = {}
+        for node in new:
+            if node in self._own_sink:
+                self._rank[node] = self._own_sink[node][1]
+            if node in self._own_dynamic:
+                self._dyn_via[node] = None
+            for succ in self._edges.get(node, ()):
+                if succ in fresh:
+                    reverse.setdefault(succ, []).append(node)
+                    continue
+                if self._rank.get(succ, 0) > self._rank.get(node, 0):
+                    self._rank[node] = self._rank[succ]
+                    self._via[node] = succ
+                if succ in self._dyn_via and node not in self._dyn_via:
+                    self._dyn_via[node] = succ
+        for level in (2, 1):
+            queue = deque(n for n in new if self._rank.get(n, 0) == level)
+            while queue:
+                node = queue.popleft()
+                for pred in reverse.get(node, ()):
+                    if self._rank.get(pred, 0) < level:
+                        self._rank[pred] = level
+                        self._via[pred] = node
+                        queue.append(pred)
+        queue = deque(n for n in new if n in self._dyn_via)
+        while queue:
+            node = queue.popleft()
+            for pred in reverse.get(node, ()):
+                if pred not in self._dyn_via:
+                    self._dyn_via[pred] = node
+                    queue.append(pred)
+
+    def _solve_all(self) -> None:
         reverse: dict[Node, list[Node]] = {}
         for src, dsts in self._edges.items():
             for dst in dsts:
@@ -346,7 +394,6 @@ class EffectScan:
                     dyn_via[pred] = node
                     queue.append(pred)
         self._rank, self._via, self._dyn_via = rank, via, dyn_via
-        self._solved = True
 
     def label(self, node: Node) -> str:
         obj, _ctx = self._objects.get(node, (None, None))

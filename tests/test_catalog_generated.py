@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from safeload.catalog._gen.walk import is_skipped
 from safeload.catalog.entries import lookup, parse_uses, shard_of
 from safeload.catalog.uses import Use
 
@@ -111,7 +112,7 @@ def _alias(name: str) -> str | None:
 
 @needs_current
 def test_alias_table_catches_reexports_of_denied_objects() -> None:
-    assert _alias("cloudpickle.cloudpickle.loads") == "pickle.loads"
+    assert _alias("cloudpickle.cloudpickle.loads") in ("pickle.loads", "_pickle.loads")  # one object, both denied
     assert _alias("dill._dill.CodeType") == "types.CodeType"
     assert _alias("dill._dill.FunctionType") == "types.FunctionType"
     assert _alias("sklearn.utils.discovery.Path") == "pathlib.Path"
@@ -136,6 +137,8 @@ def test_aliases_point_at_the_same_object() -> None:
     for shard in ("deny_cloudpickle", "deny_dill", "deny_sklearn", "deny_lightgbm" if "deny_lightgbm" in DENY_SHARDS
                   else "deny_boosters"):
         for alias, canonical in sorted(_shard(shard).ALIASES.items())[:400]:
+            if is_skipped(alias.rpartition(".")[0]):
+                continue
             try:
                 left, right = _resolve(alias), _resolve(canonical)
             except (LookupError, AttributeError):
@@ -227,7 +230,8 @@ def test_invokes_found_from_bytecode() -> None:
     assert 1 in invoked_parameters(getattr(nrp, "__randomstate_ctor"))
     assert 1 in invoked_parameters(getattr(nrp, "__generator_ctor"))
     assert 0 in invoked_parameters(getattr(nrp, "__bit_generator_ctor")) or True  # it indexes a table first
-    assert {0, 1} <= set(invoked_parameters(copyreg._reconstructor))
+    # _reconstructor(cls, base, state) calls base.__new__(cls, state): base is invoked, cls only allocated
+    assert {1, "base"} <= set(invoked_parameters(copyreg._reconstructor))
     assert invoked_parameters(copyreg.__newobj__) == (0, "cls")
 
     def pure(a: int, b: int) -> int:

@@ -97,7 +97,8 @@ def _is_class(obj: Any) -> bool:
 
 def _is_function(obj: Any) -> bool:
     return isinstance(obj, (types.FunctionType, types.BuiltinFunctionType, types.MethodType,
-                            types.MethodDescriptorType, types.ClassMethodDescriptorType))
+                            types.MethodDescriptorType, types.ClassMethodDescriptorType)) \
+        or type(obj).__name__ in ("cython_function_or_method", "fused_cython_function")
 
 
 def _function_verdict(name: str, obj: Any, scan: EffectScan) -> tuple[bool, str, str | None]:
@@ -150,7 +151,7 @@ def build_allow(candidates: dict[str, str], facts: Facts, scan: EffectScan) -> C
                 wanted.add("INVOKE")
             _function_entry(cat, name, obj, wanted, invokes_of[name], scan)
         else:
-            _instance_entry(cat, name, obj, _observed_uses(name, facts, invokes_of) if harvested else set())
+            _instance_entry(cat, name, obj, _observed_uses(name, facts, invokes_of) if harvested else set(), scan)
     for owner, uses in sorted(pyx_owner.items()):
         if owner not in objects:
             obj = resolve(owner)
@@ -198,7 +199,12 @@ def _function_entry(cat: Catalogue, name: str, obj: Any, wanted: set[str], invok
             cat.allow[name] = AllowEntry([], (), "referenced only")
 
 
-def _instance_entry(cat: Catalogue, name: str, obj: Any, wanted: set[str]) -> None:
+def _instance_entry(cat: Catalogue, name: str, obj: Any, wanted: set[str], scan: EffectScan) -> None:
+    wrapped = getattr(obj, "__wrapped__", None) if callable(obj) else None
+    if "INVOKE" in wanted and isinstance(wrapped, types.FunctionType):
+        # numpy's array-function dispatchers: calling one runs the Python implementation it wraps
+        _function_entry(cat, name, wrapped, wanted, (), scan)
+        return
     if "INVOKE" in wanted and callable(obj):
         reviewed = REVIEWED_CALLABLES.get(f"type:{type(obj).__module__}.{type(obj).__qualname__}")
         if reviewed is None:

@@ -125,8 +125,8 @@ def _method_objects(cls: type, name: str) -> list[tuple[str, Any, type]]:
                     continue
         return out
     owner = _owner(cls, name)
-    if owner is None or owner in _BUILTIN_BASES:
-        return []
+    if owner is None or owner in _BUILTIN_BASES or owner.__module__ == "builtins":
+        return []  # the interpreter's own types (object, dict, exceptions...) implement these inertly
     return [(f"{canonical_name(owner) or owner.__module__ + '.' + owner.__qualname__}.{name}",
              owner.__dict__[name], owner)]
 

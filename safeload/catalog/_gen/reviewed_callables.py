@@ -53,6 +53,15 @@ REVIEWED_CALLABLES: dict[str, str] = {
     "pandas._libs.tslibs.nattype.__nat_unpickle": _PANDAS_LIBS + " (returns the NaT singleton)",
     "pandas._libs.tslibs.timedeltas._timedelta_unpickle": _PANDAS_LIBS + " (a Timedelta from an int and unit)",
     "pandas._libs.tslibs.timestamps._unpickle_timestamp": _PANDAS_LIBS + " (a Timestamp from ints and a tzinfo)",
+    "zoneinfo.ZoneInfo._unpickle": "C: returns the cached zone for a key validated as a normalized relative "
+                                   "path (no traversal), reading that time-zone file from TZPATH or the tzdata "
+                                   "package (environment data)",
+    "array._array_reconstructor": "C: rebuilds an array from a typecode, a machine format code and bytes",
+    "builtins.abs": "calls the argument's __abs__ (an object the file built, checked on its own)",
+    "builtins.max": "compares items; calls `key` when given (invokes key)",
+    "builtins.min": "compares items; calls `key` when given (invokes key)",
+    "builtins.getattr": "NOT INERT: attribute access by a name from the file; the engine checks its arguments",
+    "torch._C._nn.gelu": "tensor math (ATen kernel)",
     "torch._utils._rebuild_tensor_v2": "a tensor view over a storage with size/stride; sets requires_grad and "
                                        "backward hooks from the file (an OrderedDict, checked by the engine)",
 }

@@ -35,7 +35,7 @@ SKIP: frozenset[str] = frozenset({
     "torch._inductor.codegen.cuda", "torch._inductor.runtime.benchmarking",
     # numpy / scipy / pandas / sklearn test helpers and build tooling
     "numpy.distutils", "numpy.f2py.tests", "numpy._pyinstaller", "scipy._lib._testutils", "pandas._testing",
-    "sklearn.utils._testing", "sklearn.externals._packaging", "pandas.util._test_decorators",
+    "sklearn.utils._testing", "sklearn.externals._packaging", "sklearn._build_utils", "pandas.util._test_decorators",
     "numpy.testing._private.extbuild",
     # tensorflow / keras: tooling entry points and test utilities
     "tensorflow.python.debug", "tensorflow.python.tools", "tensorflow.tools", "tensorflow.python.platform.test",

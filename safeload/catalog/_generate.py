@@ -97,15 +97,15 @@ def generate() -> dict[str, str]:
         for value in list(vars(module).values()):
             if not isinstance(value, (type, types.FunctionType)):
                 continue
-            name = canonical_name(value)
-            if name is None or name in candidates or any(defined_under(name, x) for x in ALLOW_EXCLUDE):
+            defined = canonical_name(value)
+            if defined is None or defined in candidates or any(defined_under(defined, x) for x in ALLOW_EXCLUDE):
                 continue
-            shard = shard_of(name)
-            if shard is None or not any(defined_under(name, root) for root in allow_roots.get(shard, ())):
+            shard = shard_of(defined)
+            if shard is None or not any(defined_under(defined, root) for root in allow_roots.get(shard, ())):
                 continue
-            if name.rpartition(".")[2].startswith("_") and isinstance(value, types.FunctionType):
+            if defined.rpartition(".")[2].startswith("_") and isinstance(value, types.FunctionType):
                 continue  # private helpers are candidates only when real pickles contain them
-            candidates[name] = "introspected"
+            candidates[defined] = "introspected"
     roots = deny_roots(walk.modules)
     warm(scan, [(obj, ctx) for _name, obj, ctx in roots]
          + [(obj, None) for obj in (resolve(n) for n in sorted(candidates)) if obj is not None])

@@ -28,12 +28,15 @@ import inspect
 import sys
 import types
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from safeload.catalog._gen.naming import canonical_name, resolve
 from safeload.catalog._gen.sinks import BOUNDARIES, DYNAMIC, SINKS
+
+# (offset, opcode, argument) for each instruction: the fast path dis uses itself (3.11-3.13)
+_unpack_opargs: Callable[[bytes], Iterator[tuple[int, int, Any]]] = dis._unpack_opargs  # type: ignore[attr-defined]
 
 __all__ = ["CALL_METHODS", "Effect", "EffectScan"]
 
@@ -217,7 +220,7 @@ class EffectScan:
     def _scan_code(self, code: types.CodeType, top: bool, fglobals: dict[str, Any], fbuiltins: dict[str, Any],
                    cells: dict[str, Any], package: str, is_method: bool, ctx: Any, key: Node,
                    out: list[tuple[Any, Any]]) -> None:
-        ops = [(dis.opname[op], arg) for _, op, arg in dis._unpack_opargs(code.co_code)
+        ops = [(dis.opname[op], arg) for _, op, arg in _unpack_opargs(code.co_code)
                if dis.opname[op] not in _SKIP_OPS]
         names, consts, varnames = code.co_names, code.co_consts, code.co_varnames
         chain: Any = None

@@ -71,7 +71,11 @@ def _globals_in(value: Any, names: dict[int, str], depth: int = 0) -> Iterable[s
             yield from _globals_in(item, names, depth + 1)
 
 
-class _Recorder(pickle._Unpickler):  # type: ignore[name-defined,misc]  # the pure-Python unpickler
+class _Recorder(pickle._Unpickler):  # the pure-Python unpickler, whose internals typeshed does not declare
+    stack: list[Any]
+    metastack: list[list[Any]]
+    proto: int
+
     def __init__(self, data: bytes, facts: Facts, sample: str,
                  persistent: Callable[[Any], Any] | None = None) -> None:
         super().__init__(io.BytesIO(data))
@@ -81,7 +85,7 @@ class _Recorder(pickle._Unpickler):  # type: ignore[name-defined,misc]  # the pu
         self._persistent = persistent
         self._pending_call = False
         self._post: Callable[[], None] | None = None
-        dispatch = dict(pickle._Unpickler.dispatch)  # type: ignore[attr-defined]
+        dispatch = dict(pickle._Unpickler.dispatch)
         for code, method in ((pickle.REDUCE, self._reduce), (pickle.NEWOBJ, self._newobj),
                              (pickle.NEWOBJ_EX, self._newobj_ex), (pickle.BUILD, self._build),
                              (pickle.SETITEM, self._setitem), (pickle.SETITEMS, self._setitems),
@@ -89,7 +93,7 @@ class _Recorder(pickle._Unpickler):  # type: ignore[name-defined,misc]  # the pu
                              (pickle.ADDITEMS, self._additems), (pickle.FROZENSET, self._frozenset),
                              (pickle.INST, self._inst), (pickle.OBJ, self._obj)):
             dispatch[code[0]] = self._hooked(method, dispatch[code[0]])
-        self.dispatch = dispatch
+        self.dispatch = dispatch  # type: ignore[misc]  # a per-instance copy with recording hooks
 
     def _hooked(self, before: Callable[[], None], original: Callable[[Any], None]) -> Callable[[Any], None]:
         def run(unpickler: Any) -> None:

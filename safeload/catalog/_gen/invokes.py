@@ -17,7 +17,11 @@ import dis
 import inspect
 import sys
 import types
+from collections.abc import Callable, Iterator
 from typing import Any
+
+# (offset, opcode, argument) for each instruction: the fast path dis uses itself (3.11-3.13)
+_unpack_opargs: Callable[[bytes], Iterator[tuple[int, int, Any]]] = dis._unpack_opargs  # type: ignore[attr-defined]
 
 __all__ = ["invoked_parameters"]
 
@@ -26,7 +30,7 @@ _CONSTRUCTING = frozenset({"__new__", "__init__", "__call__", "__setstate__"})
 
 
 def _called_names(code: types.CodeType) -> set[str]:
-    ops = [(dis.opname[op], arg) for _, op, arg in dis._unpack_opargs(code.co_code)
+    ops = [(dis.opname[op], arg) for _, op, arg in _unpack_opargs(code.co_code)
            if dis.opname[op] not in ("CACHE", "EXTENDED_ARG")]
     called: set[str] = set()
     for index, (opname, arg) in enumerate(ops):

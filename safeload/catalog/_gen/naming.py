@@ -50,8 +50,7 @@ def canonical_name(obj: Any) -> str | None:
     if not isinstance(module, str) or not isinstance(qualname, str) or "<" in qualname:
         if isinstance(obj, types.BuiltinFunctionType) and isinstance(getattr(obj, "__self__", None),
                                                                         types.ModuleType):
-            owner = obj.__self__
-            name = f"{owner.__name__}.{obj.__name__}"
+            name = f"{getattr(obj.__self__, '__name__', '')}.{obj.__name__}"
             return name if resolve(name) is obj else None
         return None
     name = f"{module}.{qualname}"

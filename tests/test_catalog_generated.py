@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 import types
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +47,9 @@ def _resolve(dotted: str) -> Any:
     parts = dotted.split(".")
     for cut in range(len(parts), 0, -1):
         try:
-            obj: Any = importlib.import_module(".".join(parts[:cut]))
+            with warnings.catch_warnings():  # deprecated modules (numpy.matlib) warn on import
+                warnings.simplefilter("ignore")
+                obj: Any = importlib.import_module(".".join(parts[:cut]))
         except Exception:  # noqa: BLE001,S112 - not a module at this length
             continue
         for attr in parts[cut:]:

@@ -298,10 +298,16 @@ def build_deny(roots: list[tuple[str, Any, Any]], scan: EffectScan, observed: di
                                    f"{worst.sink}: the engine must model it")
         if not blocked:
             continue
-        path = " > ".join(worst.path[:8]) + (" > ..." if len(worst.path) > 8 else "")
+        if _covered(name, _HAND_DENY):
+            continue  # catalog/deny.py already denies it (or a module above it) for every use
+        via = f" via {worst.path[1]}" if len(worst.path) > 2 else ""
         cat.deny[name] = DenyItem(worst.severity or "HIGH", _rule_for(worst.sink),
-                                  f"reaches {worst.sink}: {path}", " ".join(_sorted_uses(blocked)))
+                                  f"reaches {worst.sink}{via} ({len(worst.path) - 1} calls)",
+                                  " ".join(_sorted_uses(blocked)))
     return cat
+
+
+_HAND_DENY = frozenset(DENY)
 
 
 def _method(cls: type, name: str) -> Any:

@@ -4,6 +4,10 @@ Sinks are named here and matched by *object identity* once resolved, so a re-exp
 is the same sink (``os.system`` is ``posix.system``). CRITICAL sinks evaluate code, run processes or reach
 native code; HIGH sinks touch files, the network, imports, threads or load nested data.
 
+``types.CodeType``/``FunctionType`` are not sinks here: installed code references them in ``isinstance``
+checks everywhere, and a reference counts as a call; building code *from the file* is what matters, and
+``catalog/deny.py`` denies those names (and the generated aliases catch their re-exports) for every use.
+
 Invariant: this table is the only place the effect scan learns what is dangerous; a sink missing here is a
 callee the scan calls inert, so the table errs on the side of listing.
 """
@@ -24,7 +28,7 @@ SINKS |= _table(
     "builtins.eval builtins.exec builtins.compile builtins.breakpoint builtins.__build_class__ "
     "code.InteractiveInterpreter.runcode code.InteractiveConsole.interact code.interact codeop.compile_command "
     "runpy.run_module runpy.run_path runpy._run_code runpy._run_module_code "
-    "marshal.loads marshal.load types.CodeType types.FunctionType "
+    "marshal.loads marshal.load "
     "pdb.run pdb.runeval pdb.runcall bdb.Bdb.run bdb.Bdb.runeval bdb.Bdb.runctx",
     _CRIT, "evaluates Python code")
 SINKS |= _table(

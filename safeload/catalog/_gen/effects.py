@@ -220,16 +220,28 @@ class EffectScan:
     def _scan_code(self, code: types.CodeType, top: bool, fglobals: dict[str, Any], fbuiltins: dict[str, Any],
                    cells: dict[str, Any], package: str, is_method: bool, ctx: Any, key: Node,
                    out: list[tuple[Any, Any]]) -> None:
-        ops = [(dis.opname[op], arg) for _, op, arg in _unpack_opargs(code.co_code)
-               if dis.opname[op] not in _SKIP_OPS]
+        ops: list[tuple[str, int]] = []
+        null_before: list[bool] = []  # a PUSH_NULL right before: the value loaded next is called (3.11)
+        pending_null = False
+        for _, op, arg in _unpack_opargs(code.co_code):
+            opname = dis.opname[op]
+            if opname == "PUSH_NULL":
+                pending_null = True
+            if opname in _SKIP_OPS:
+                continue
+            ops.append((opname, arg))
+            null_before.append(pending_null)
+            pending_null = False
         names, consts, varnames = code.co_names, code.co_consts, code.co_varnames
         chain: Any = None
         import_module: Any = None
         local: dict[str, Any] = {}
         super_pending = 0
+        called = True
         for index, (opname, arg) in enumerate(ops):
             found: Any = None
             if opname == "LOAD_GLOBAL":
+                called = bool(arg & 1) or null_before[index]
                 name = names[arg >> 1]
                 found = fglobals.get(name, fbuiltins.get(name))
                 if id(found) in self._dynamic and not self._constant_follows(ops, index, consts):
@@ -242,10 +254,12 @@ class EffectScan:
                 found = fglobals.get(name, fbuiltins.get(name))
                 chain = found
             elif opname == "LOAD_DEREF":
+                called = null_before[index]
                 name = code._varname_from_oparg(arg)  # type: ignore[attr-defined]
                 found = cells.get(name) if top else None
                 chain = found
             elif opname == "LOAD_FAST":
+                called = null_before[index]
                 name = varnames[arg]
                 if name in local:
                     found = chain = local[name]
@@ -264,6 +278,7 @@ class EffectScan:
                     super_pending = 0
                     chain = None
                     continue
+                called = called or opname == "LOAD_METHOD"
                 found = chain = self._attribute(chain, name, ctx)
             elif opname == "IMPORT_NAME":
                 level = consts_arg(ops, index, 2, consts)
@@ -291,6 +306,8 @@ class EffectScan:
             if super_pending:
                 super_pending -= 1
             if found is not None and found is not _SELF and _callable_like(found):
+                if isinstance(found, type) and _PY311 and not called and opname != "IMPORT_FROM":
+                    continue  # a class only referenced (isinstance, stored): its constructor does not run here
                 out.append((found, ctx if self._is_own_method(found, ctx) else None))
 
     @staticmethod

@@ -193,7 +193,8 @@ def scan() -> Any:
     import sklearn.ensemble
     import sklearn.linear_model  # noqa: F401
     import sympy  # noqa: F401
-    import torch  # noqa: F401
+    import torch
+    import torch.utils.collect_env  # noqa: F401
 
     from safeload.catalog._gen.effects import EffectScan
 
@@ -204,6 +205,7 @@ def scan() -> Any:
 @pytest.mark.parametrize(("name", "sink"), [
     ("sympy.sympify", "builtins."), ("codecs.open", "builtins.open"), ("logging.basicConfig", "builtins.open"),
     ("mailbox.mbox", "builtins.open"), ("numpy.lib.format.open_memmap", ""),
+    ("torch.utils.collect_env.run", "subprocess."), ("torch.serialization.load", "torch.load"),
 ])
 def test_effect_scan_flags(scan: Any, name: str, sink: str) -> None:
     effect = scan.call_effect(_resolve(name))
@@ -216,7 +218,8 @@ def test_effect_scan_flags(scan: Any, name: str, sink: str) -> None:
     "sklearn.linear_model.LogisticRegression", "sklearn.ensemble.RandomForestClassifier",
     "sklearn.preprocessing.StandardScaler", "numpy.dtypes.Float64DType", "numpy.ma.core.MaskedArray",
     "torch._utils._rebuild_tensor_v2", "torch._utils._rebuild_parameter", "collections.OrderedDict",
-    "datetime.datetime", "pathlib.PurePosixPath",
+    "datetime.datetime", "pathlib.PurePosixPath", "torch.nn.modules.linear.Linear",
+    "torch.nn.modules.activation.ReLU", "torch.optim.Adam", "torch.utils.data.dataset.TensorDataset",
 ])
 def test_effect_scan_leaves_ordinary_classes_alone(scan: Any, name: str) -> None:
     effect = scan.call_effect(_resolve(name))

@@ -298,8 +298,8 @@ def build_deny(roots: list[tuple[str, Any, Any]], scan: EffectScan, observed: di
                                    f"{worst.sink}: the engine must model it")
         if not blocked:
             continue
-        if _covered(name, _HAND_DENY):
-            continue  # catalog/deny.py already denies it (or a module above it) for every use
+        if name not in _HAND_DENY and _covered(name, _HAND_DENY):
+            continue  # a module above it is denied whole by catalog/deny.py (exact names keep their uses here)
         via = f" via {worst.path[1]}" if len(worst.path) > 2 else ""
         cat.deny[name] = DenyItem(worst.severity or "HIGH", _rule_for(worst.sink),
                                   f"reaches {worst.sink}{via} ({len(worst.path) - 1} calls)",

@@ -371,7 +371,7 @@ def functools_partial_type() -> type:
     return functools.partial
 
 
-def _covered(name: str, deny_keys: set[str]) -> bool:
+def _covered(name: str, deny_keys: frozenset[str] | set[str]) -> bool:
     parts = name.split(".")
     return any(".".join(parts[:i]) in deny_keys for i in range(1, len(parts) + 1))
 

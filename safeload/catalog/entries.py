@@ -67,6 +67,8 @@ _SHARD_OF_PACKAGE: dict[str, str] = {
     "sklearn": "sklearn", "numpy": "numpy", "scipy": "scipy", "pandas": "pandas", "torch": "torch",
     "pyarrow": "pyarrow", "xgboost": "boosters", "lightgbm": "boosters", "catboost": "boosters",
     "joblib": "joblib", "tokenizers": "tokenizers", "transformers": "transformers",
+    # deny side only (aliases and effect-reaching callables): see safeload/catalog/_generate.py
+    "dill": "dill", "cloudpickle": "cloudpickle", "keras": "keras", "tensorflow": "tensorflow", "sympy": "sympy",
 }
 
 

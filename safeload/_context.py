@@ -43,6 +43,7 @@ class ScanContext:
         self.started = time.monotonic()
         self.deadline = self.started + self.limits.max_seconds
         self.bytes_scanned = 0
+        self.engines: set[str] = set()  # pickle engines that walked streams in this scan (native, python)
 
     # -- location ---------------------------------------------------------------------------------------
     @property
@@ -100,4 +101,5 @@ class ScanContext:
 
     def result(self) -> ScanResult:
         return ScanResult(source=self.source, findings=self.findings, formats=tuple(self._formats),
-                          bytes_scanned=self.bytes_scanned, duration=time.monotonic() - self.started)
+                          bytes_scanned=self.bytes_scanned, duration=time.monotonic() - self.started,
+                          engine="+".join(sorted(self.engines)))

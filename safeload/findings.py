@@ -107,6 +107,7 @@ class ScanResult:
     formats: tuple[str, ...] = ()
     bytes_scanned: int = 0
     duration: float = 0.0
+    engine: str = ""  # the pickle engine that ran: "native", "python" ("" when no pickle was walked)
 
     @property
     def max_severity(self) -> Severity | None:
@@ -142,6 +143,8 @@ class ScanResult:
             formats=tuple(dict.fromkeys(self.formats + other.formats)),
             bytes_scanned=self.bytes_scanned + other.bytes_scanned,
             duration=self.duration + other.duration,
+            engine="+".join(sorted({e for e in (self.engine, other.engine) if e})) if self.engine != other.engine
+            else self.engine,
         )
 
     def to_dict(self, threshold: Severity | str = Severity.MEDIUM) -> dict[str, Any]:
@@ -153,6 +156,7 @@ class ScanResult:
             "formats": list(self.formats),
             "bytes_scanned": self.bytes_scanned,
             "duration_seconds": round(self.duration, 6),
+            "engine": self.engine,
             "findings": [f.to_dict() for f in sorted(self.findings, key=lambda f: -f.severity)],
         }
 

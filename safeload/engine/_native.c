@@ -22,6 +22,9 @@
 #include <stdint.h>
 #include <string.h>
 #include <stdarg.h>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 /* ------------------------------------------------------------------------------------------------ */
 /* configuration: references set once by engine/native.py (configure())                            */
@@ -101,6 +104,7 @@ typedef struct {
     Chunk *chunks; char *acur; size_t aleft;
     uint32_t epoch;
     int impure;                    /* a value other than plain data was produced */
+    int any_obj;                   /* a T_OBJ value was produced (else freeing skips reference counts) */
     int broken;                    /* a materialisation failed half-way: refuse to hand out values */
     int ran, has_root, complete;
     int in_mat;                    /* materialisation is not re-entrant */
@@ -116,6 +120,7 @@ static inline void vdec(Val *v) { if (v->tag == T_OBJ) { Py_CLEAR(v->u.o); } v->
 static Val val_obj(Walk *w, PyObject *o) {
     Val v;
     PyTypeObject *t = Py_TYPE(o);
+    w->any_obj = 1;
     if (!(t == &PyLong_Type || t == &PyFloat_Type || t == &PyUnicode_Type || t == &PyBytes_Type ||
           t == &PyBool_Type || o == Py_None))
         w->impure = 1;
@@ -126,13 +131,26 @@ static Val val_obj(Walk *w, PyObject *o) {
 /* ------------------------------------------------------------------------------------------------ */
 /* arena for container items                                                                        */
 
-#define CHUNK_SIZE (1u << 20)
+#define CHUNK_SIZE (4u << 20)
+
+/* Ask for transparent huge pages on a large block (fewer page faults on the dense case); a hint only. */
+static void hint_huge(void *p, size_t bytes) {
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    if (bytes < (4u << 20)) return;
+    uintptr_t a = ((uintptr_t)p + 4095u) & ~(uintptr_t)4095u;
+    uintptr_t b = ((uintptr_t)p + bytes) & ~(uintptr_t)4095u;
+    if (b > a) (void)madvise((void *)a, b - a, MADV_HUGEPAGE);
+#else
+    (void)p; (void)bytes;
+#endif
+}
 
 static void *arena_alloc(Walk *w, size_t bytes) {
     bytes = (bytes + 15u) & ~(size_t)15u;
     if (bytes > w->aleft) {
         Chunk *c = (Chunk *)PyMem_RawMalloc(CHUNK_SIZE);
         if (c == NULL) { PyErr_NoMemory(); return NULL; }
+        hint_huge(c, CHUNK_SIZE);
         c->next = w->chunks;
         w->chunks = c;
         w->acur = (char *)c + 16;
@@ -179,6 +197,7 @@ static Py_ssize_t node_new(Walk *w, int kind) {
         size_t cap = w->ncap ? w->ncap * 2 : 1024;
         Node *nodes = (Node *)PyMem_RawRealloc(w->nodes, cap * sizeof(Node));
         if (nodes == NULL) { PyErr_NoMemory(); return -1; }
+        hint_huge(nodes, cap * sizeof(Node));
         w->nodes = nodes;
         w->ncap = cap;
     }
@@ -609,6 +628,7 @@ static int memo_put(Walk *w, uint32_t idx, const Val *v) {
         while (cap <= idx) cap *= 2;
         Val *md = (Val *)PyMem_RawRealloc(w->md, cap * sizeof(Val));
         if (md == NULL) { PyErr_NoMemory(); return -1; }
+        hint_huge(md, cap * sizeof(Val));
         memset(md + w->mdcap, 0, (cap - w->mdcap) * sizeof(Val));
         w->md = md;
         w->mdcap = cap;
@@ -1665,7 +1685,9 @@ static void walk_free_state(Walk *w) {
     for (size_t i = 0; i < w->sp; i++) vdec(&w->stk[i]);
     PyMem_RawFree(w->stk); w->stk = NULL; w->sp = w->scap = 0;
     PyMem_RawFree(w->marks); w->marks = NULL; w->nmarks = w->mcap = 0;
-    for (size_t i = 0; i < w->mdcap; i++) vdec(&w->md[i]);
+    if (w->any_obj) {
+        for (size_t i = 0; i < w->mdcap; i++) vdec(&w->md[i]);
+    }
     PyMem_RawFree(w->md); w->md = NULL; w->mdcap = 0;
     for (size_t i = 0; i < w->mscap; i++) if (w->ms[i].used) vdec(&w->ms[i].v);
     PyMem_RawFree(w->ms); w->ms = NULL; w->mscap = w->mscount = 0;
@@ -1676,7 +1698,9 @@ static void walk_free_state(Walk *w) {
 static void walk_free_nodes(Walk *w) {
     for (size_t i = 0; i < w->nn; i++) {
         Node *nd = &w->nodes[i];
-        for (uint32_t j = 0; j < nd->len; j++) vdec(&nd->items[j]);
+        if (w->any_obj) {
+            for (uint32_t j = 0; j < nd->len; j++) vdec(&nd->items[j]);
+        }
         if (nd->heap) PyMem_RawFree(nd->items);
         Py_CLEAR(nd->obj);
     }

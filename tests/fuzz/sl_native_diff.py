@@ -105,3 +105,45 @@ def differences(data: bytes, *, streams: bool = True) -> list[str]:
             only_nat = [f for f in nat[2][1] if f not in py[2][1]]
             out.append(f"scan_pickle findings differ: python only {only_py[:5]}, native only {only_nat[:5]}")
     return out
+
+
+# -- recording every pickle buffer the test suite walks (tests/conftest.py installs this) -----------------
+RECORDED: dict[bytes, bytes] = {}
+_RECORD_LIMITS = {"each": 4 << 20, "total": 96 << 20}
+_recorded_bytes = [0]
+
+
+def install_recorder() -> None:
+    """Keep a copy of every buffer a :class:`PickleWalker` is built on (deduplicated, size-capped), so that
+    ``test_native_differential.py::test_suite_corpus`` can replay them through both engines at the end of the
+    run. ``SAFELOAD_RECORD_CORPUS=DIR`` also writes them to DIR (replay later with ``SAFELOAD_NATIVE_CORPUS``)."""
+    import hashlib
+
+    from safeload.engine import walker as walker_module
+
+    folder = os.environ.get("SAFELOAD_RECORD_CORPUS")
+    original = walker_module.PickleWalker.__init__
+    if getattr(original, "_records", False):
+        return
+
+    def recording_init(self: Any, data: Any, ctx: Any) -> None:
+        original(self, data, ctx)
+        try:
+            size = len(self.data)
+            if size > _RECORD_LIMITS["each"] or _recorded_bytes[0] + size > _RECORD_LIMITS["total"]:
+                return
+            raw = bytes(self.data)
+        except (TypeError, ValueError):  # a closed mmap: nothing to record
+            return
+        key = hashlib.blake2b(raw, digest_size=16).digest()
+        if key in RECORDED:
+            return
+        RECORDED[key] = raw
+        _recorded_bytes[0] += size
+        if folder:
+            os.makedirs(folder, exist_ok=True)
+            with open(os.path.join(folder, key.hex() + ".pkl"), "wb") as handle:
+                handle.write(raw)
+
+    recording_init._records = True  # type: ignore[attr-defined]
+    walker_module.PickleWalker.__init__ = recording_init  # type: ignore[method-assign]

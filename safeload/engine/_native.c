@@ -434,7 +434,7 @@ static PyObject *mat_node(Walk *w, size_t root) {
     for (size_t k = 0; k < coll.len; k++) {
         Node *nd = &w->nodes[coll.ids[k]];
         PyObject *o = NULL;
-        if (nd->kind == K_LIST) o = PyList_New(0);
+        if (nd->kind == K_LIST) o = PyList_New((Py_ssize_t)nd->len);  /* filled in step 4, before anyone sees it */
         else if (nd->kind == K_DICT) o = PyDict_New();
         else if (nd->kind == K_SET) o = PySet_New(NULL);
         else continue;
@@ -496,11 +496,17 @@ static PyObject *mat_node(Walk *w, size_t root) {
                 Py_DECREF(value);
                 if (rc < 0) goto broken;
             }
+        } else if (nd->kind == K_LIST) {
+            for (uint32_t i = 0; i < nd->len; i++) {
+                PyObject *o = mat(w, &nd->items[i]);
+                if (o == NULL) goto broken;
+                PyList_SET_ITEM(nd->obj, i, o);
+            }
         } else {
             for (uint32_t i = 0; i < nd->len; i++) {
                 PyObject *o = mat(w, &nd->items[i]);
                 if (o == NULL) goto broken;
-                int rc = nd->kind == K_LIST ? PyList_Append(nd->obj, o) : PySet_Add(nd->obj, o);
+                int rc = PySet_Add(nd->obj, o);
                 Py_DECREF(o);
                 if (rc < 0) goto broken;
             }
@@ -525,6 +531,10 @@ done:
 
 static PyObject *mat(Walk *w, const Val *v) {
     if (v->tag == T_NODE) {
+        if (w->broken && !w->in_mat) {  /* containers may be half-built: hand none of them out */
+            PyErr_SetString(PyExc_RuntimeError, "native pickle engine: an earlier materialisation failed");
+            return NULL;
+        }
         Node *nd = &w->nodes[v->u.node];
         if (nd->obj != NULL) { Py_INCREF(nd->obj); return nd->obj; }
         return mat_node(w, (size_t)v->u.node);
@@ -1907,7 +1917,148 @@ static PyObject *mod_utf8_valid(PyObject *self, PyObject *arg) {
     return PyBool_FromLong(ok);
 }
 
+
+/* ------------------------------------------------------------------------------------------------ */
+/* the end-of-stream escape walk (engine/facts.py trace_escapes), the same algorithm in C             */
+
+typedef struct { uintptr_t *keys; size_t cap, count; } PtrSet;
+
+static int ptrset_add(PtrSet *s, uintptr_t key) {  /* 1 added, 0 present, -1 error */
+    if ((s->count + 1) * 2 > s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 256;
+        uintptr_t *keys = (uintptr_t *)PyMem_RawCalloc(cap, sizeof(uintptr_t));
+        if (keys == NULL) { PyErr_NoMemory(); return -1; }
+        for (size_t i = 0; i < s->cap; i++) {
+            if (!s->keys[i]) continue;
+            size_t h = (size_t)((s->keys[i] >> 4) * 0x9E3779B97F4A7C15ull) & (cap - 1);
+            while (keys[h]) h = (h + 1) & (cap - 1);
+            keys[h] = s->keys[i];
+        }
+        PyMem_RawFree(s->keys);
+        s->keys = keys;
+        s->cap = cap;
+    }
+    size_t h = (size_t)((key >> 4) * 0x9E3779B97F4A7C15ull) & (s->cap - 1);
+    while (s->keys[h]) {
+        if (s->keys[h] == key) return 0;
+        h = (h + 1) & (s->cap - 1);
+    }
+    s->keys[h] = key;
+    s->count++;
+    return 1;
+}
+
+/* trace_escapes(roots, record, check, Global, Call, INVOKE, PASSED): see engine/facts.py. Values are walked
+   depth-first in the same order (a stack; items pushed in iteration order), containers once per kind of
+   root (stored / call argument), `check` every 65536 containers. */
+static PyObject *mod_trace_escapes(PyObject *self, PyObject *args) {
+    (void)self;
+    PyObject *roots, *record, *check, *global_t, *call_t, *invoke, *passed;
+    if (!PyArg_ParseTuple(args, "OOOOOOO", &roots, &record, &check, &global_t, &call_t, &invoke, &passed))
+        return NULL;
+    PyObject *seq = PySequence_Fast(roots, "roots must be a sequence");
+    if (seq == NULL) return NULL;
+    PtrSet seen[2] = {{0}, {0}};
+    PyObject **todo = NULL;
+    size_t ntodo = 0, cap = 0;
+    unsigned long long steps = 0;
+    PyObject *owner_name = PyUnicode_InternFromString("owner");
+    int ok = owner_name != NULL;
+    Py_ssize_t nroots = ok ? PySequence_Fast_GET_SIZE(seq) : 0;
+    for (Py_ssize_t r = 0; ok && r < nroots; r++) {
+        PyObject *root = PySequence_Fast_GET_ITEM(seq, r);
+        if (!PyTuple_Check(root) || PyTuple_GET_SIZE(root) != 3) {
+            PyErr_SetString(PyExc_TypeError, "an escape root is (value, how, as_arg)");
+            ok = 0;
+            break;
+        }
+        PyObject *how = PyTuple_GET_ITEM(root, 1);
+        int as_arg = PyObject_IsTrue(PyTuple_GET_ITEM(root, 2));
+        if (as_arg < 0) { ok = 0; break; }
+        PyObject *first = PyTuple_GET_ITEM(root, 0);
+        Py_INCREF(first);
+        if (cap == 0) {
+            cap = 1024;
+            todo = (PyObject **)PyMem_RawMalloc(cap * sizeof(PyObject *));
+            if (todo == NULL) { Py_DECREF(first); PyErr_NoMemory(); ok = 0; break; }
+        }
+        todo[ntodo++] = first;
+        while (ok && ntodo) {
+            PyObject *value = todo[--ntodo];
+            PyTypeObject *kind = Py_TYPE(value);
+            if ((PyObject *)kind == global_t) {
+                PyObject *res = PyObject_CallFunctionObjArgs(record, value, invoke, how, NULL);
+                if (res == NULL) ok = 0; else Py_DECREF(res);
+            } else if ((PyObject *)kind == call_t) {
+                if (as_arg) {
+                    PyObject *owner = PyObject_GetAttr(value, owner_name);
+                    if (owner == NULL) ok = 0;
+                    else {
+                        if (owner != Py_None) {
+                            PyObject *res = PyObject_CallFunctionObjArgs(record, owner, passed, how, NULL);
+                            if (res == NULL) ok = 0; else Py_DECREF(res);
+                        }
+                        Py_DECREF(owner);
+                    }
+                }
+            } else if (kind == &PyList_Type || kind == &PyTuple_Type || kind == &PySet_Type ||
+                       kind == &PyFrozenSet_Type || kind == &PyDict_Type) {
+                int added = ptrset_add(&seen[as_arg ? 1 : 0], (uintptr_t)value);
+                if (added < 0) ok = 0;
+                if (added == 1) {
+                    /* Push the items that the walk acts on (names, objects, containers), in iteration order;
+                       anything else is a no-op when popped, so skipping it keeps the order of what is recorded. */
+                    Py_ssize_t count = kind == &PyDict_Type ? 2 * PyDict_GET_SIZE(value) : PyObject_Length(value);
+                    if (count < 0) ok = 0;
+                    if (ok && ntodo + (size_t)count > cap) {
+                        size_t ncap = cap * 2;
+                        while (ncap < ntodo + (size_t)count) ncap *= 2;
+                        PyObject **t = (PyObject **)PyMem_RawRealloc(todo, ncap * sizeof(PyObject *));
+                        if (t == NULL) { PyErr_NoMemory(); ok = 0; } else { todo = t; cap = ncap; }
+                    }
+#define TRACE_PUSH(item) do { PyObject *it_ = (item); PyTypeObject *k_ = Py_TYPE(it_); \
+    if ((PyObject *)k_ == global_t || (PyObject *)k_ == call_t || k_ == &PyList_Type || k_ == &PyTuple_Type || \
+        k_ == &PySet_Type || k_ == &PyFrozenSet_Type || k_ == &PyDict_Type) { \
+        if (ntodo >= cap) { PyErr_SetString(PyExc_RuntimeError, "a container changed size during the escape walk"); ok = 0; } \
+        else { Py_INCREF(it_); todo[ntodo++] = it_; } } } while (0)
+                    if (!ok) {
+                    } else if (kind == &PyDict_Type) {
+                        Py_ssize_t ppos = 0;
+                        PyObject *k, *v;
+                        while (ok && PyDict_Next(value, &ppos, &k, &v)) { TRACE_PUSH(k); TRACE_PUSH(v); }
+                    } else if (kind == &PyList_Type || kind == &PyTuple_Type) {
+                        for (Py_ssize_t i = 0; ok && i < count && i < PySequence_Fast_GET_SIZE(value); i++)
+                            TRACE_PUSH(PySequence_Fast_GET_ITEM(value, i));
+                    } else {
+                        PyObject *it = PyObject_GetIter(value), *item;
+                        if (it == NULL) ok = 0;
+                        while (ok && it != NULL && (item = PyIter_Next(it)) != NULL) { TRACE_PUSH(item); Py_DECREF(item); }
+                        if (ok && PyErr_Occurred()) ok = 0;
+                        Py_XDECREF(it);
+                    }
+#undef TRACE_PUSH
+                    steps++;
+                    if (ok && !(steps & 0xFFFF)) {
+                        PyObject *res = PyObject_CallNoArgs(check);
+                        if (res == NULL) ok = 0; else Py_DECREF(res);
+                    }
+                }
+            }
+            Py_DECREF(value);
+        }
+    }
+    while (ntodo) Py_DECREF(todo[--ntodo]);
+    PyMem_RawFree(todo);
+    PyMem_RawFree(seen[0].keys);
+    PyMem_RawFree(seen[1].keys);
+    Py_XDECREF(owner_name);
+    Py_DECREF(seq);
+    if (!ok) return NULL;
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef mod_methods[] = {
+    {"trace_escapes", mod_trace_escapes, METH_VARARGS, "engine/facts.py trace_escapes, in C."},
     {"configure", mod_configure, METH_O, "Set the Python helpers (engine/native.py)."},
     {"utf8_valid", mod_utf8_valid, METH_O, "Whether bytes decode as UTF-8 with surrogatepass (tests)."},
     {NULL, NULL, 0, NULL},

@@ -84,6 +84,12 @@ class NativeResult(StreamResult):
         return value if type(value) is int else None
 
 
+def trace_escapes(roots: Any, record: Any, check: Any) -> None:
+    """``engine/facts.py``'s ``trace_escapes`` in C (same order, same seen-sets, same check cadence)."""
+    assert _native is not None
+    _native.trace_escapes(list(roots), record, check, Global, Call, U.INVOKE, U.PASSED)
+
+
 # -- the walk ------------------------------------------------------------------------------------------
 _PARSE_FAILURES = (ParseError, IndexError, KeyError, struct.error, ValueError, TypeError, UnicodeDecodeError,
                    OverflowError, AttributeError)

@@ -68,7 +68,17 @@ class PickleWalker(Semantics, Machine):
         try:
             # A native result that is plain data is not built for this: the walk could find nothing in it.
             escape_root = getattr(res, "escape_root", None)
-            self._trace_escapes(res.value if escape_root is None else escape_root())
+            if escape_root is None:
+                self._trace_escapes(res.value)
+            else:
+                from safeload.engine import native
+                from safeload.engine.facts import TRACE_IMPL
+
+                token = TRACE_IMPL.set(native.trace_escapes)
+                try:
+                    self._trace_escapes(escape_root())
+                finally:
+                    TRACE_IMPL.reset(token)
             decide_names(self.facts, self.ctx)
         finally:
             self.facts.clear()

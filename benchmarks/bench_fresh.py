@@ -64,7 +64,8 @@ print(json.dumps({"wall": time.perf_counter() - t, "cpu": time.process_time() - 
 
 
 def make_torch_file(folder: Path, size_mb: int) -> Path:
-    code = (f"import torch\ng = torch.Generator().manual_seed(0)\nrows = max(1, {size_mb} * (1 << 20) // (4 * 100 * 1280))\n"
+    code = (f"import torch\ng = torch.Generator().manual_seed(0)\n"
+            f"rows = max(1, {size_mb} * (1 << 20) // (4 * 100 * 1280))\n"
             f"torch.save({{f'layer{{i}}.weight': torch.randn(rows, 1280, generator=g) for i in range(100)}}, "
             f"{str(folder / 'state.pt')!r})\nprint('{{}}')")
     fresh(code)
@@ -100,13 +101,15 @@ def main() -> None:
             mb = path.stat().st_size / 1e6
             rows.append([f"torch zip {mb:.0f} MB, fresh process", statistics.median(plain_times),
                          statistics.median(safe_times),
-                         f"median of pairs {statistics.median(ratios):.3f}; best {min(safe_times) / min(plain_times):.3f}",
+                         f"median of pairs {statistics.median(ratios):.3f}; "
+                         f"best {min(safe_times) / min(plain_times):.3f}",
                          "<= 1.02"])
     first = [fresh(FIRST_LOAD) for _ in range(pairs + 3)]
     fixed = statistics.median(f["first"] - f["plain"] for f in first)
     rows.append(["first safe load, tiny pickle (fixed cost)", statistics.median(f["plain"] for f in first),
                  statistics.median(f["first"] for f in first),
-                 f"fixed cost {fixed * 1e3:.2f} ms (second load {statistics.median(f['second'] for f in first) * 1e3:.2f} ms)",
+                 f"fixed cost {fixed * 1e3:.2f} ms "
+                 f"(second load {statistics.median(f['second'] for f in first) * 1e3:.2f} ms)",
                  "<= 3 ms"])
     imports = [fresh(IMPORT) for _ in range(pairs + 5)]
     rows.append(["import safeload", "-", statistics.median(i["wall"] for i in imports),

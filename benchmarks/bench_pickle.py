@@ -118,7 +118,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for case, (path, plain_code, safe_code) in make_inputs(Path(tmp), opts.quick).items():
             plain_fn, safe_fn = loader(plain_code), loader(safe_code)
-            medians = interleaved({"plain": lambda p=path: plain_fn(p), "safe": lambda p=path: safe_fn(p),
+            medians = interleaved({"plain": lambda p=path, f=plain_fn: f(p), "safe": lambda p=path, f=safe_fn: f(p),
                                    "scan": lambda p=path: safeload.scan(p)}, runs)
             native_scan = sorted(scan_with("native", path) for _ in range(3))[1]
             python_scan = (None if opts.no_python_engine else scan_with("python", path))

@@ -16,7 +16,7 @@ import safeload
 # Every pickle buffer the suite walks is kept (size-capped) and replayed through both engines at the end of
 # the run by tests/test_native_differential.py::test_suite_corpus (moved last below).
 sys.path.insert(0, str(Path(__file__).parent / "fuzz"))
-import sl_native_diff  # noqa: E402
+import sl_native_diff
 
 sl_native_diff.install_recorder()
 

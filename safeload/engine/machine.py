@@ -639,7 +639,8 @@ class Machine:
                 OverflowError, AttributeError) as exc:
             self._walk_failed(exc, start, pos, frame_end, n, res)
 
-    def _walk_failed(self, exc: Exception, start: int, pos: int, frame_end: int, n: int, res: StreamResult) -> None:
+    def _walk_failed(self, exc: Exception, start: int, pos: int, frame_end: int, n: int,  # noqa: PLR0917
+                     res: StreamResult) -> None:
         """An opcode at ``start`` failed (``pos`` is how far it read): raise the ParseError it becomes."""
         if 0 <= frame_end < pos:  # the failing opcode crossed a FRAME end: the C unpickler reads it otherwise
             self._flag("SL113", f"an opcode crossing the end of the FRAME ending at {frame_end} does not parse",

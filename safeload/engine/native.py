@@ -44,6 +44,9 @@ CRITICAL = Severity.CRITICAL
 U_NEW = U.NEW
 
 
+_VALUE_SLOT: Any = StreamResult.__dict__["value"]  # the dataclass slot behind StreamResult.value
+
+
 class NativeResult(StreamResult):
     """A :class:`StreamResult` whose ``value`` is built from the native representation on first access."""
 
@@ -53,18 +56,18 @@ class NativeResult(StreamResult):
         self._walk: Any = None
         super().__init__(start=start, end=end, complete=complete)
 
-    @property  # type: ignore[override]
+    @property
     def value(self) -> Any:
         walk_ = self._walk
         if walk_ is not None and walk_.has_root:
             self._walk = None
-            StreamResult.value.__set__(self, walk_.root())  # type: ignore[attr-defined]
-        return StreamResult.value.__get__(self, StreamResult)  # type: ignore[attr-defined]
+            _VALUE_SLOT.__set__(self, walk_.root())
+        return _VALUE_SLOT.__get__(self, StreamResult)
 
     @value.setter
     def value(self, value: Any) -> None:
         self._walk = None
-        StreamResult.value.__set__(self, value)  # type: ignore[attr-defined]
+        _VALUE_SLOT.__set__(self, value)
 
     def escape_root(self) -> Any:
         """The value for the end-of-stream escape walk: ``None`` when it is plain data (no name or object
@@ -86,7 +89,8 @@ class NativeResult(StreamResult):
 
 def trace_escapes(roots: Any, record: Any, check: Any) -> None:
     """``engine/facts.py``'s ``trace_escapes`` in C (same order, same seen-sets, same check cadence)."""
-    assert _native is not None
+    if _native is None:
+        raise RuntimeError("the native engine is not compiled")
     _native.trace_escapes(list(roots), record, check, Global, Call, U.INVOKE, U.PASSED)
 
 
@@ -97,7 +101,8 @@ _PARSE_FAILURES = (ParseError, IndexError, KeyError, struct.error, ValueError, T
 
 def walk(machine: Machine, pos: int, res: StreamResult) -> None:
     """``Machine._walk`` natively: same findings, limits, errors and stream result."""
-    assert _native is not None
+    if _native is None:
+        raise RuntimeError("the native engine is not compiled")
     ctx = machine.ctx
     limits = ctx.limits
     run = _native.Walk(machine, machine.data, res, pos, limits.max_opcodes - machine.total_opcodes,
@@ -118,7 +123,7 @@ def raise_data_error(data: Any, pos: int, fmt: str) -> None:
     if fmt:
         struct.unpack_from(fmt, data, pos)
     else:
-        data[pos]  # noqa: B018 - evaluated for its IndexError
+        data[pos]
 
 
 def setitems(m: Machine, target: Any, items: list[Any], start: int) -> None:
@@ -212,7 +217,8 @@ def global_(m: Machine, mline: bytes, nline: bytes, start: int, res: StreamResul
     return g
 
 
-def inst(m: Machine, mline: bytes, nline: bytes, args: tuple[Any, ...], start: int, res: StreamResult) -> Any:
+def inst(m: Machine, mline: bytes, nline: bytes, args: tuple[Any, ...], start: int,  # noqa: PLR0917
+         res: StreamResult) -> Any:
     g = m._push_global(mline.decode("utf-8"), nline.decode("utf-8"), start)
     res.globals_seen.add(g.full)
     return m._call(g, args, start)
@@ -300,13 +306,13 @@ def text_string(line: bytes, start: int) -> str:
     if len(text) < 2 or text[0] != text[-1] or text[:1] not in (b"'", b'"'):
         raise ParseError("the STRING opcode argument must be quoted", start)
     try:
-        raw = codecs.escape_decode(text[1:-1])[0]  # type: ignore[attr-defined]
+        raw = codecs.escape_decode(text[1:-1])[0]
     except ValueError:
         raise ParseError("bad escape in STRING", start) from None
     except DeprecationWarning:  # invalid escape under -W error: decode as the loader would
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
-            raw = codecs.escape_decode(text[1:-1])[0]  # type: ignore[attr-defined]
+            raw = codecs.escape_decode(text[1:-1])[0]
     return str(raw.decode("latin-1"))
 
 

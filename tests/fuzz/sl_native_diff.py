@@ -57,7 +57,7 @@ def norm(value: Any, depth: int = 0, budget: list[int] | None = None) -> Any:
     if kind in (set, frozenset):
         return (kind.__name__, tuple(sorted(repr(norm(v, depth + 1, budget)) for v in list(value)[:200])),
                 len(value))
-    if kind is float and value != value:
+    if kind is float and value != value:  # noqa: PLR0124 - NaN
         return ("float", "nan")
     return (kind.__name__, value)
 

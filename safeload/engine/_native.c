@@ -101,7 +101,7 @@ typedef struct {
     PyObject *mexotic;             /* keys outside [0, 2**32): a dict of materialised values */
     /* containers */
     Node *nodes; size_t nn, ncap;
-    Chunk *chunks; char *acur; size_t aleft;
+    Chunk *chunks; char *acur; size_t aleft, achunk;
     uint32_t epoch;
     int impure;                    /* a value other than plain data was produced */
     int any_obj;                   /* a T_OBJ value was produced (else freeing skips reference counts) */
@@ -148,13 +148,17 @@ static void hint_huge(void *p, size_t bytes) {
 static void *arena_alloc(Walk *w, size_t bytes) {
     bytes = (bytes + 15u) & ~(size_t)15u;
     if (bytes > w->aleft) {
-        Chunk *c = (Chunk *)PyMem_RawMalloc(CHUNK_SIZE);
+        /* chunks grow from 64 KiB to CHUNK_SIZE: small pickles (most streams) stay cheap to set up */
+        size_t size = w->achunk ? w->achunk * 2 : (64u << 10);
+        if (size > CHUNK_SIZE) size = CHUNK_SIZE;
+        w->achunk = size;
+        Chunk *c = (Chunk *)PyMem_RawMalloc(size);
         if (c == NULL) { PyErr_NoMemory(); return NULL; }
-        hint_huge(c, CHUNK_SIZE);
+        hint_huge(c, size);
         c->next = w->chunks;
         w->chunks = c;
         w->acur = (char *)c + 16;
-        w->aleft = CHUNK_SIZE - 16;
+        w->aleft = size - 16;
     }
     void *p = w->acur;
     w->acur += bytes;
@@ -194,7 +198,7 @@ static int node_reserve(Walk *w, size_t id, size_t extra) {
 /* A new container of `kind`; returns its index or -1. Node pointers are invalid afterwards. */
 static Py_ssize_t node_new(Walk *w, int kind) {
     if (w->nn == w->ncap) {
-        size_t cap = w->ncap ? w->ncap * 2 : 1024;
+        size_t cap = w->ncap ? w->ncap * 2 : 64;
         Node *nodes = (Node *)PyMem_RawRealloc(w->nodes, cap * sizeof(Node));
         if (nodes == NULL) { PyErr_NoMemory(); return -1; }
         hint_huge(nodes, cap * sizeof(Node));
@@ -560,7 +564,7 @@ static PyObject *mat_seq(Walk *w, Val *items, size_t count, int as_tuple) {
 
 static int stk_grow(Walk *w, size_t extra) {
     if (w->sp + extra <= w->scap) return 0;
-    size_t cap = w->scap ? w->scap * 2 : 1024;
+    size_t cap = w->scap ? w->scap * 2 : 64;
     while (cap < w->sp + extra) cap *= 2;
     Val *stk = (Val *)PyMem_RawRealloc(w->stk, cap * sizeof(Val));
     if (stk == NULL) { PyErr_NoMemory(); return -1; }
@@ -634,7 +638,7 @@ static int memo_put(Walk *w, uint32_t idx, const Val *v) {
         return 0;
     }
     if (idx >= w->mdcap && (size_t)idx < 2 * w->mcount + 4096) {
-        size_t cap = w->mdcap ? w->mdcap * 2 : 4096;
+        size_t cap = w->mdcap ? w->mdcap * 2 : 256;
         while (cap <= idx) cap *= 2;
         Val *md = (Val *)PyMem_RawRealloc(w->md, cap * sizeof(Val));
         if (md == NULL) { PyErr_NoMemory(); return -1; }

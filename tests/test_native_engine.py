@@ -214,3 +214,19 @@ def test_utf8_edges(raw: bytes) -> None:
     except UnicodeDecodeError:
         expected = False
     assert native._native.utf8_valid(raw) is expected
+
+
+@pytest.mark.slow
+def test_wheel_without_a_compiler_has_no_extension(tmp_path: Path) -> None:
+    """Where no C compiler works, the build warns and produces a wheel without the extension (optional)."""
+    import os
+    import zipfile
+
+    repo = Path(__file__).resolve().parents[1]
+    env = dict(os.environ, CC="/bin/false", CXX="/bin/false")
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w",
+                    str(tmp_path), str(repo)], check=True, env=env, capture_output=True, cwd=tmp_path)
+    wheel = next(tmp_path.glob("safeload-*.whl"))
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "safeload/engine/native.py" in names
+    assert not [n for n in names if "_native." in n and not n.endswith(".c")]

@@ -55,9 +55,12 @@ static PyObject *s_call, *s_build, *s_flag, *s_frame_end, *s_offset, *s_severity
 enum { T_EMPTY = 0, T_NONE, T_TRUE, T_FALSE, T_INT, T_FLOAT, T_USTR, T_LSTR, T_BYTES, T_OBJ, T_NODE };
 enum { K_LIST = 1, K_DICT, K_TUPLE, K_SET, K_FROZENSET };
 
+/* 12 bytes: the tag and a 28-bit length share a word (strings of 256 MiB or more are Python objects). */
+#define MAX_INLINE_LEN ((1u << 28) - 1)
+#pragma pack(push, 4)
 typedef struct {
-    uint32_t tag;
-    uint32_t len;          /* T_USTR/T_LSTR/T_BYTES: byte length */
+    uint32_t tag : 4;
+    uint32_t len : 28;     /* T_USTR/T_LSTR/T_BYTES: byte length */
     union {
         int64_t i;
         double d;
@@ -66,6 +69,7 @@ typedef struct {
         uint64_t node;     /* T_NODE: index into nodes */
     } u;
 } Val;
+#pragma pack(pop)
 
 typedef struct {
     Val *items;            /* dict: key, value, key, value, ... */
@@ -114,7 +118,7 @@ typedef struct {
 static PyTypeObject WalkType;
 
 static inline void vinc(const Val *v) { if (v->tag == T_OBJ) Py_INCREF(v->u.o); }
-static inline void vdec(Val *v) { if (v->tag == T_OBJ) { Py_CLEAR(v->u.o); } v->tag = T_EMPTY; }
+static inline void vdec(Val *v) { if (v->tag == T_OBJ) { PyObject *o = v->u.o; v->u.o = NULL; Py_DECREF(o); } v->tag = T_EMPTY; }
 
 /* A strong reference becomes a value (the reference is stolen). */
 static Val val_obj(Walk *w, PyObject *o) {
@@ -1275,7 +1279,7 @@ static int run_loop(Walk *w) {
                                   ((uint32_t)buf[pos + 2] << 16) | ((uint32_t)buf[pos + 3] << 24));
             pos += 4;
             if (pos + k > n) { w->pos = pos; return raise_parse(start, "truncated argument"); }
-            if (!utf8_valid(buf + pos, (size_t)k, 1)) {
+            if (k > MAX_INLINE_LEN || !utf8_valid(buf + pos, (size_t)k, 1)) {
                 PyObject *o = PyUnicode_DecodeUTF8((const char *)buf + pos, (Py_ssize_t)k, "surrogatepass");
                 if (o == NULL) FAIL();
                 v = val_obj(w, o);
@@ -1510,7 +1514,13 @@ static int run_loop(Walk *w) {
                 if (k < 0) { w->pos = pos; return raise_parse(start, "BINSTRING pickle has negative byte count"); }
             }
             if (pos + k > n) { w->pos = pos; return raise_parse(start, "truncated argument"); }
-            v.tag = T_LSTR; v.len = (uint32_t)k; v.u.off = (uint64_t)pos;
+            if (k > MAX_INLINE_LEN) {
+                PyObject *o = PyUnicode_DecodeLatin1((const char *)buf + pos, (Py_ssize_t)k, NULL);
+                if (o == NULL) FAIL();
+                v = val_obj(w, o);
+            } else {
+                v.tag = T_LSTR; v.len = (uint32_t)k; v.u.off = (uint64_t)pos;
+            }
             PUSH(v);
             pos += k;
             break;

@@ -52,7 +52,8 @@ static PyObject *s_call, *s_build, *s_flag, *s_frame_end, *s_offset, *s_severity
 /* ------------------------------------------------------------------------------------------------ */
 /* values                                                                                           */
 
-enum { T_EMPTY = 0, T_NONE, T_TRUE, T_FALSE, T_INT, T_FLOAT, T_USTR, T_LSTR, T_BYTES, T_OBJ, T_NODE };
+/* T_ASTR: a T_USTR known to be ASCII (built without decoding) */
+enum { T_EMPTY = 0, T_NONE, T_TRUE, T_FALSE, T_INT, T_FLOAT, T_USTR, T_LSTR, T_BYTES, T_ASTR, T_OBJ, T_NODE };
 enum { K_LIST = 1, K_DICT, K_TUPLE, K_SET, K_FROZENSET };
 
 /* 12 bytes: the tag and a 28-bit length share a word (strings of 256 MiB or more are Python objects). */
@@ -272,8 +273,10 @@ static int raise_peek(void) { PyErr_SetString(PyExc_IndexError, "list index out 
 /* ------------------------------------------------------------------------------------------------ */
 /* UTF-8 (with surrogates allowed, as str(b, "utf-8", "surrogatepass"))                             */
 
+/* 0: invalid; 1: valid; 2: valid and ASCII only */
 static int utf8_valid(const unsigned char *s, size_t len, int allow_surrogates) {
     size_t i = 0;
+    int ascii = 2;
     while (i < len) {
         /* ASCII fast path, 8 bytes at a time */
         while (i + 8 <= len) {
@@ -285,6 +288,7 @@ static int utf8_valid(const unsigned char *s, size_t len, int allow_surrogates) 
         if (i >= len) break;
         unsigned char c = s[i];
         if (c < 0x80) { i++; continue; }
+        ascii = 1;
         if (c < 0xC2) return 0;
         if (c < 0xE0) {
             if (i + 1 >= len || (s[i + 1] & 0xC0) != 0x80) return 0;
@@ -307,7 +311,7 @@ static int utf8_valid(const unsigned char *s, size_t len, int allow_surrogates) 
             return 0;
         }
     }
-    return 1;
+    return ascii;
 }
 
 /* ------------------------------------------------------------------------------------------------ */
@@ -334,6 +338,13 @@ static PyObject *mat_scalar(Walk *w, const Val *v) {
     case T_USTR:
         if (!in_buffer(w, v)) return NULL;
         return PyUnicode_DecodeUTF8((const char *)w->buf + v->u.off, (Py_ssize_t)v->len, "surrogatepass");
+    case T_ASTR: {
+        if (!in_buffer(w, v)) return NULL;
+        PyObject *o = PyUnicode_New((Py_ssize_t)v->len, 127);
+        if (o == NULL) return NULL;
+        memcpy(PyUnicode_DATA(o), w->buf + v->u.off, (size_t)v->len);
+        return o;
+    }
     case T_LSTR:
         if (!in_buffer(w, v)) return NULL;
         return PyUnicode_DecodeLatin1((const char *)w->buf + v->u.off, (Py_ssize_t)v->len, NULL);
@@ -633,6 +644,12 @@ static int ms_insert(Walk *w, uint32_t idx, Val v) {
 
 /* memo[idx] = v (v's reference is copied: the caller keeps its own). */
 static int memo_put(Walk *w, uint32_t idx, const Val *v) {
+    if (idx < w->mdcap && w->md[idx].tag == T_EMPTY && w->mscount == 0) {  /* the common case: a new index */
+        w->md[idx] = *v;
+        vinc(v);
+        w->mcount++;
+        return 0;
+    }
     Val *slot = memo_find(w, idx);
     if (slot != NULL) {
         Val old = *slot;
@@ -720,7 +737,7 @@ static int push_result(Walk *w, PyObject *r) {
 /* the loop                                                                                         */
 
 static inline int simple_key(const Val *v) {
-    return v->tag >= T_NONE && v->tag <= T_BYTES;
+    return v->tag >= T_NONE && v->tag <= T_ASTR;
 }
 
 /* Readline as engine/machine.py's _readline: the line before the next b"\n"; at the end of the data, the
@@ -1074,12 +1091,13 @@ static int run_loop(Walk *w) {
             int64_t k = buf[pos];
             pos++;
             if (pos + k > n) { w->pos = pos; return raise_parse(start, "truncated argument"); }
-            if (!utf8_valid(buf + pos, (size_t)k, 1)) {
+            int valid = utf8_valid(buf + pos, (size_t)k, 1);
+            if (!valid) {
                 PyObject *o = PyUnicode_DecodeUTF8((const char *)buf + pos, (Py_ssize_t)k, "surrogatepass");
                 if (o == NULL) FAIL();
                 v = val_obj(w, o);
             } else {
-                v.tag = T_USTR; v.len = (uint32_t)k; v.u.off = (uint64_t)pos;
+                v.tag = valid == 2 ? T_ASTR : T_USTR; v.len = (uint32_t)k; v.u.off = (uint64_t)pos;
             }
             PUSH(v);
             pos += k;
@@ -1279,12 +1297,13 @@ static int run_loop(Walk *w) {
                                   ((uint32_t)buf[pos + 2] << 16) | ((uint32_t)buf[pos + 3] << 24));
             pos += 4;
             if (pos + k > n) { w->pos = pos; return raise_parse(start, "truncated argument"); }
-            if (k > MAX_INLINE_LEN || !utf8_valid(buf + pos, (size_t)k, 1)) {
+            int valid = k > MAX_INLINE_LEN ? 0 : utf8_valid(buf + pos, (size_t)k, 1);
+            if (!valid) {
                 PyObject *o = PyUnicode_DecodeUTF8((const char *)buf + pos, (Py_ssize_t)k, "surrogatepass");
                 if (o == NULL) FAIL();
                 v = val_obj(w, o);
             } else {
-                v.tag = T_USTR; v.len = (uint32_t)k; v.u.off = (uint64_t)pos;
+                v.tag = valid == 2 ? T_ASTR : T_USTR; v.len = (uint32_t)k; v.u.off = (uint64_t)pos;
             }
             PUSH(v);
             pos += k;
@@ -1297,12 +1316,13 @@ static int run_loop(Walk *w) {
             pos += 8;
             if (k > (uint64_t)(n - pos)) { w->pos = pos; return raise_parse(start, "truncated argument"); }
             if (k <= (uint64_t)SMALL_BYTES * 16) {
-                if (!utf8_valid(buf + pos, (size_t)k, 1)) {
+                int valid = utf8_valid(buf + pos, (size_t)k, 1);
+                if (!valid) {
                     PyObject *o = PyUnicode_DecodeUTF8((const char *)buf + pos, (Py_ssize_t)k, "surrogatepass");
                     if (o == NULL) FAIL();
                     v = val_obj(w, o);
                 } else {
-                    v.tag = T_USTR; v.len = (uint32_t)k; v.u.off = (uint64_t)pos;
+                    v.tag = valid == 2 ? T_ASTR : T_USTR; v.len = (uint32_t)k; v.u.off = (uint64_t)pos;
                 }
                 PUSH(v);
             } else if (push_result(w, helper(H_OPAQUE, "(s)", "huge string")) < 0) {
@@ -1928,7 +1948,7 @@ static PyObject *mod_utf8_valid(PyObject *self, PyObject *arg) {
     if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0) return NULL;
     int ok = utf8_valid((const unsigned char *)view.buf, (size_t)view.len, 1);
     PyBuffer_Release(&view);
-    return PyBool_FromLong(ok);
+    return PyBool_FromLong(ok != 0);
 }
 
 

@@ -60,8 +60,8 @@ class NativeResult(StreamResult):
     def value(self) -> Any:
         walk_ = self._walk
         if walk_ is not None and walk_.has_root:
+            _VALUE_SLOT.__set__(self, walk_.root())  # raises (every time) if it cannot be built
             self._walk = None
-            _VALUE_SLOT.__set__(self, walk_.root())
         return _VALUE_SLOT.__get__(self, StreamResult)
 
     @value.setter

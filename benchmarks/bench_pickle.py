@@ -91,20 +91,23 @@ def loader(code: str) -> Callable[[Path], Any]:
     return fn
 
 
-def scan_with(engine: str, path: Path) -> tuple[float, int]:
+def scan_with(engine: str, path: Path) -> tuple[float, int, float]:
+    """(wall seconds, opcodes, CPU seconds) of one scan with ``engine``."""
     old = os.environ.get("SAFELOAD_ENGINE")
     os.environ["SAFELOAD_ENGINE"] = engine
     try:
+        cpu = time.process_time()
         start = time.perf_counter()
         result = safeload.scan(path)
         seconds = time.perf_counter() - start
+        cpu = time.process_time() - cpu
     finally:
         if old is None:
             os.environ.pop("SAFELOAD_ENGINE", None)
         else:
             os.environ["SAFELOAD_ENGINE"] = old
     opcodes = sum(int(f.details.get("opcodes", 0)) for f in result.findings if f.rule_id == "SL100")
-    return seconds, opcodes
+    return seconds, opcodes, cpu
 
 
 def main() -> None:
@@ -127,11 +130,12 @@ def main() -> None:
             mb = path.stat().st_size / 1e6
             rows.append([case, f"{mb:.1f}", medians["plain"], medians["safe"],
                          f"{medians['safe'] / medians['plain']:.2f}", native_scan[0],
-                         f"{native_scan[1] / native_scan[0] / 1e6:.0f} M" if native_scan[1] else "-",
+                         f"{native_scan[1] / native_scan[0] / 1e6:.0f} M "
+                         f"({native_scan[1] / max(native_scan[2], 1e-9) / 1e6:.0f} M CPU)" if native_scan[1] else "-",
                          f"{python_scan[0]:.3f}" if python_scan else "-",
                          f"{rss_plain:.0f} / {rss_safe:.0f}", f"{rss_safe / rss_plain:.2f}",
                          fmt(picklescan_seconds(path), medians["scan"])])
-    print(table(["case", "MB", "plain s", "safe s", "ratio", "scan native s", "opcodes/s", "scan python s",
+    print(table(["case", "MB", "plain s", "safe s", "ratio", "scan native s", "opcodes/s (wall, CPU)", "scan python s",
                  "peak RSS plain/safe MB", "RSS ratio", "picklescan s"], rows))
     print(f"\n(medians of {runs} interleaved runs in one process; python {sys.version.split()[0]}; "
           f"quick={opts.quick}; load average {os.getloadavg()[0]:.1f})")

@@ -59,7 +59,12 @@ IMPORT = """
 import json, time
 c = time.process_time(); t = time.perf_counter()
 import safeload
-print(json.dumps({"wall": time.perf_counter() - t, "cpu": time.process_time() - c}))
+wall, cpu = time.perf_counter() - t, time.process_time() - c
+import pickle
+data = pickle.dumps({"a": [1, 2.5, "x"]})
+c = time.process_time()
+safeload.pickle_loads(data)
+print(json.dumps({"wall": wall, "cpu": cpu, "first_cpu": time.process_time() - c}))
 """
 
 
@@ -78,6 +83,12 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=None)
     opts = parser.parse_args()
     pairs = opts.pairs or (2 if opts.quick else 7)
+    # An installed package has its bytecode compiled (pip does it); a source checkout may not (and
+    # PYTHONDONTWRITEBYTECODE stops the interpreter from writing it): compile it so imports are measured, not
+    # compilation.
+    import compileall
+
+    compileall.compile_dir(str(REPO / "safeload"), quiet=1)
     rows = []
     try:
         import torch  # noqa: F401
@@ -114,7 +125,8 @@ def main() -> None:
     imports = [fresh(IMPORT) for _ in range(pairs + 5)]
     rows.append(["import safeload", "-", statistics.median(i["wall"] for i in imports),
                  f"wall {statistics.median(i['wall'] for i in imports) * 1e3:.1f} ms, "
-                 f"CPU {statistics.median(i['cpu'] for i in imports) * 1e3:.1f} ms", "<= 10 ms"])
+                 f"CPU {statistics.median(i['cpu'] for i in imports) * 1e3:.1f} ms; first safe load "
+                 f"CPU {statistics.median(i['first_cpu'] for i in imports) * 1e3:.1f} ms", "<= 10 ms; <= 3 ms"])
     print(table(["case", "plain s", "safe s", "result", "target"], rows))
     print(f"\n(fresh interpreter per run, {pairs} alternating pairs, medians; python {sys.version.split()[0]}; "
           f"quick={opts.quick}; load average {os.getloadavg()[0]:.1f})")

@@ -3,7 +3,7 @@
  *
  * This is a drop-in replacement for Machine._walk (engine/machine.py), which stays the reference.
  * It executes the opcodes of plain data (strings, numbers, containers, memo, marks, frames) on a
- * compact representation -- a 16-byte tagged value per stack slot, memo entry or container item,
+ * compact representation -- a 12-byte tagged value per stack slot, memo entry or container item,
  * with strings and bytes kept as (offset, length) into the scanned buffer -- and hands everything
  * semantic to the walker's Python methods (_call, _build, _mutate, _hash_keys, _flag) and to the
  * helpers in engine/native.py, with exact Python values built on demand ("materialised").

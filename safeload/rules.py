@@ -2,7 +2,9 @@
 
 Invariant: rule ids never change meaning once published (SARIF dashboards key alerts on them); a rule's
 ``severity`` is its default, and a finding may carry a different one only where the rule says so
-(argument-aware pickle rules rank by what the call can reach).
+(argument-aware pickle rules rank by what the call can reach). Whether a finding can be *trusted* away is a
+property of its rule (``trustable``), narrowed per finding only for the hard floor; the conversion of trusted
+findings into SL112 happens in one place, ``ScanContext.add``.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from dataclasses import dataclass
 
 from safeload.severity import Severity
 
-__all__ = ["RULES", "Rule", "get_rule"]
+__all__ = ["RULES", "Rule", "fix_for", "get_rule"]
 
 _DOCS = "https://github.com/safeload/safeload/blob/main/docs/rules.md"
 
@@ -26,6 +28,7 @@ class Rule:
     summary: str
     rationale: str
     formats: tuple[str, ...] = ()
+    trustable: bool = False  # a finding of this rule about a name goes away when the policy trusts that name
 
     @property
     def help_uri(self) -> str:
@@ -163,6 +166,7 @@ _ALL: tuple[Rule, ...] = (
         "A global that runs code or commands (eval, os.system, ...).",
         "Unpickling calls it: arbitrary code execution on load.",
         _P,
+        trustable=True,
     ),
     Rule(
         "SL102",
@@ -171,6 +175,7 @@ _ALL: tuple[Rule, ...] = (
         "A global with file, network, process or import effects.",
         "Unpickling can read or write files, open connections or import arbitrary modules.",
         _P,
+        trustable=True,
     ),
     Rule(
         "SL103",
@@ -179,6 +184,7 @@ _ALL: tuple[Rule, ...] = (
         "A nested loader (pickle.loads, torch.load, ...) on embedded data.",
         "Pickle-in-pickle hides a second payload; safeload scans the embedded bytes too.",
         _P,
+        trustable=True,
     ),
     Rule(
         "SL104",
@@ -187,6 +193,7 @@ _ALL: tuple[Rule, ...] = (
         "A global outside the allowlist is called or instantiated.",
         "Code safeload has not vetted runs at load time. Trust it by name once you have reviewed it.",
         _P,
+        trustable=True,
     ),
     Rule(
         "SL105",
@@ -197,6 +204,7 @@ _ALL: tuple[Rule, ...] = (
         "holds the loaded object may call it (a defaultdict factory, a stored callback). Nothing outside the "
         "allowlist passes by default; trust it by name once you have reviewed it.",
         _P,
+        trustable=True,
     ),
     Rule(
         "SL106",
@@ -250,9 +258,9 @@ _ALL: tuple[Rule, ...] = (
         "SL112",
         "pickle-trusted-global",
         _I,
-        "A global that would be flagged, allowed because the policy trusts it.",
-        "Informational: shows what trust decisions let through.",
-        _P,
+        "A finding about a name (global, layer, op) that the policy trusts: it would have been flagged.",
+        "Informational, but never silent: a load that passes only because of trust is logged and reported as "
+        "such, with the rule and severity the finding would have had. (Every format reports trust under this id.)",
     ),
     Rule(
         "SL113",
@@ -280,6 +288,18 @@ _ALL: tuple[Rule, ...] = (
         "Allowlist entries permit uses, not names: numpy.memmap may be allocated as an array subtype but not "
         "called (that writes files); a name allowed to be referenced is not allowed to be handed to code that "
         "calls it (a defaultdict factory, the function of a functools.partial, a rebuild helper's argument).",
+        _P,
+        trustable=True,
+    ),
+    Rule(
+        "SL116",
+        "pickle-source-analysed",
+        _L,
+        "A name outside the catalogue whose installed source was analysed: the uses the file makes of it are inert.",
+        "safeload read the class's or function's source from the installed package (without importing it) and "
+        "proved that what the load runs for these uses only stores data: default reconstruction, or custom "
+        "hooks that only assign. Reported so a reviewer sees what was decided from source rather than by the "
+        "reviewed catalogue; see docs/source-analysis.md for the assumptions.",
         _P,
     ),
     # --- pytorch -----------------------------------------------------------------------------------------
@@ -368,6 +388,7 @@ _ALL: tuple[Rule, ...] = (
         "A config object resolving outside keras' own namespaces.",
         "Keras imports and calls it while rebuilding the model (CVE-2025-1550).",
         ("keras",),
+        trustable=True,
     ),
     Rule(
         "SL403",
@@ -376,6 +397,7 @@ _ALL: tuple[Rule, ...] = (
         "A config object naming a module or function that runs code.",
         "e.g. an initializer {'module': 'builtins', 'class_name': 'exec'} (CVE-2025-1550).",
         ("keras",),
+        trustable=True,
     ),
     Rule(
         "SL404",
@@ -407,9 +429,11 @@ _ALL: tuple[Rule, ...] = (
         "SL501",
         "tf-file-io-op",
         _H,
-        "A TensorFlow op that reads, writes or lists files (ReadFile, WriteFile, ...).",
-        "Graph ops run when the model runs; file ops can steal credentials or plant files.",
+        "A TensorFlow op that reads, writes or lists files (ReadFile, WriteFile, PrintV2 to a file, ...).",
+        "Graph ops run when the model runs; file ops can steal credentials or plant files. CRITICAL for a write "
+        "that runs during tf.saved_model.load (restore op, init op, resource initializers).",
         ("savedmodel",),
+        trustable=True,
     ),
     Rule(
         "SL502",
@@ -418,27 +442,158 @@ _ALL: tuple[Rule, ...] = (
         "A TensorFlow op that calls Python (PyFunc, EagerPyFunc).",
         "Runs arbitrary Python registered in the loading process.",
         ("savedmodel",),
+        trustable=True,
     ),
     Rule(
         "SL503",
         "tf-unknown-op",
         _M,
-        "An op outside TensorFlow's standard op set.",
-        "Custom ops load native code.",
+        "An op outside TensorFlow's registered op set, or one that runs native code (XLA custom calls).",
+        "Custom ops load native code; the op set is a snapshot of the pinned TensorFlow's registry.",
         ("savedmodel",),
+        trustable=True,
     ),
     Rule(
         "SL504",
         "tf-io-op",
         _M,
-        "Save/Restore-style I/O ops used outside checkpointing.",
-        "These ops read and write arbitrary paths.",
+        "Save/Restore-style I/O ops whose path is not proven to be the saver's own checkpoint.",
+        "These ops read, write and delete arbitrary paths; they are exempt only where the path is traced to the "
+        "saver's filename input (HIGH when run during tf.saved_model.load).",
         ("savedmodel",),
+        trustable=True,
     ),
     Rule("SL505", "tf-info", _I, "SavedModel facts.", "Informational.", ("savedmodel",)),
+    Rule(
+        "SL506",
+        "tf-network-op",
+        _H,
+        "A TensorFlow op that talks to the network or to other tasks (RPC, tf.data service, Send/Recv).",
+        "RpcServer/RpcClient, DataServiceDataset*, RegisterDataset* reach network addresses named in the graph; "
+        "collectives, TPU and rendezvous ops (MEDIUM) exchange tensors with other devices or tasks. CRITICAL "
+        "when the op runs during tf.saved_model.load.",
+        ("savedmodel",),
+        trustable=True,
+    ),
+    Rule(
+        "SL507",
+        "tf-process-op",
+        _H,
+        "A TensorFlow op that acts on the process: Abort, file-system configuration, sleeps.",
+        "Abort terminates the loading process; FileSystemSetConfiguration changes process-wide credentials or "
+        "endpoints; Sleep ops (MEDIUM) stall it.",
+        ("savedmodel",),
+        trustable=True,
+    ),
+    Rule(
+        "SL408",
+        "keras-external-file",
+        _H,
+        "A Keras layer that loads a file outside the scanned model (TFSMLayer, ...).",
+        "Its from_config opens a path named in the config (TFSMLayer runs tf.saved_model.load on it): that file "
+        "was never scanned. Trust the layer class only after scanning the referenced file yourself.",
+        ("keras",),
+        trustable=True,
+    ),
+    # --- onnx ------------------------------------------------------------------------------------------------
+    Rule(
+        "SL601",
+        "onnx-custom-op",
+        _M,
+        "An ONNX op from a domain (or a reviewed contrib op) that needs native code from outside onnxruntime.",
+        "Custom ops run code from a custom-op library (or a precompiled execution-provider binary) that the "
+        "model needs registered; that code is not onnxruntime's.",
+        ("onnx",),
+        trustable=True,
+    ),
+    Rule(
+        "SL602",
+        "onnx-unknown-op",
+        _M,
+        "An op that is not in its standard domain's op set.",
+        "Outside the op schemas of onnx and onnxruntime, the op can only be served by registered native code.",
+        ("onnx",),
+        trustable=True,
+    ),
+    Rule(
+        "SL603",
+        "onnx-external-data-escape",
+        _H,
+        "External tensor data outside the model's folder (absolute path, '..', a symlink out, a device file).",
+        "The path-traversal class of ONNX loader CVEs: loading reads (and may expose) arbitrary local files.",
+        ("onnx",),
+    ),
+    Rule(
+        "SL604",
+        "onnx-external-data-invalid",
+        _M,
+        "External tensor data that is missing, malformed or out of bounds.",
+        "The loader fails or reads past what the model declares; safeload cannot vouch for data it cannot see.",
+        ("onnx",),
+    ),
+    Rule(
+        "SL605",
+        "onnx-untrusted-library",
+        _C,
+        "A native library (custom ops, execution provider) not trusted by path and sha256.",
+        "Registering a library runs its native code in the process; only libraries listed in "
+        "trusted_libraries (path and sha256) may be registered under the hook.",
+        ("onnx",),
+    ),
+    Rule(
+        "SL606",
+        "onnx-python-op",
+        _C,
+        "An op that calls Python named by the model (PyOp, PythonOp).",
+        "Runs arbitrary Python in the loading process.",
+        ("onnx",),
+    ),
+    Rule("SL607", "onnx-info", _I, "ONNX model facts.", "Informational.", ("onnx",)),
 )
 
 RULES: dict[str, Rule] = {rule.id: rule for rule in _ALL}
+
+# What fixes a finding of each rule: shown in refusals and reports, so a Keras Lambda is not told to "prefer
+# safetensors". Rules without an entry (facts) need no fix.
+_DO_NOT_LOAD = ("Do not load this file. If it is your own, re-save it from a clean environment without that "
+                "object (for model weights, a state_dict or safetensors).")
+_TRUST = ("If you have reviewed the named code and trust the file's origin, trust that name (trusted=[...]); "
+          "otherwise re-save the file without it (a state_dict for torch models, skops for scikit-learn).")
+_UNREADABLE = ("The file could not be read completely: it is corrupt, truncated or crafted. Re-download or "
+               "re-save it; raise a SAFELOAD_MAX_* limit only for a file you trust that is legitimately this big.")
+_REWRITE_ARCHIVE = "Re-save the archive with the framework's own writer: normal writers never produce this."
+_TF = ("Re-export the SavedModel without that op (serve only the functions you need); trust the op by name only "
+       "after reviewing the graph.")
+_FIXES: dict[str, str] = {
+    **dict.fromkeys(("SL101", "SL102", "SL103", "SL106", "SL107", "SL109", "SL110", "SL111", "SL113", "SL114"),
+                    _DO_NOT_LOAD),
+    **dict.fromkeys(("SL104", "SL105", "SL115"), _TRUST),
+    **dict.fromkeys(("SL002", "SL005", "SL010", "SL011", "SL012", "SL013", "SL014", "SL015", "SL016", "SL017",
+                     "SL018", "SL303"), _UNREADABLE),
+    "SL003": "safeload cannot scan this content: load it only with a loader for its real format, if you trust it.",
+    "SL004": "Run `git lfs pull` (or download the real file): this is only a pointer to the model.",
+    "SL007": "Check the path and its permissions; an unreadable file is never treated as clean.",
+    "SL008": "The Hugging Face cache links outside itself: delete that cache entry and download it again.",
+    **dict.fromkeys(("SL203", "SL204", "SL205", "SL206"), _REWRITE_ARCHIVE),
+    "SL201": "Load TorchScript with torch.jit.load only from a source you trust; for weights, save a state_dict.",
+    "SL202": "TorchScript code with side effects runs at load: do not load it unless you wrote it.",
+    "SL401": ("Rebuild the model in code and load only its weights (model.load_weights), or re-save it with the "
+              "Lambda replaced by a custom layer class you trust (then trust that class)."),
+    "SL402": ("Trust the named class after reviewing its source (trusted=[...]), or build the model in code and "
+              "load only its weights."),
+    "SL403": "The config names a dangerous function: do not load this model.",
+    "SL404": "The config turns off Keras' own safety checks: do not load this model.",
+    "SL405": "The config downloads or loads other files: do not load this model.",
+    "SL406": "The embedded torch module is scanned like a torch file: fix what it reports, or do not load.",
+    "SL408": ("Scan the file the layer names, make sure it is the one you expect, then trust the layer class; or "
+              "load the referenced SavedModel yourself with safeload.tf_saved_model_load."),
+    **dict.fromkeys(("SL501", "SL502", "SL503", "SL504", "SL506", "SL507"), _TF),
+}
+
+
+def fix_for(rule_id: str) -> str:
+    """What fixes a finding of ``rule_id`` ('' for rules that report facts)."""
+    return _FIXES.get(rule_id, "")
 
 
 def get_rule(rule_id: str) -> Rule:

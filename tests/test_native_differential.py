@@ -112,3 +112,16 @@ def test_suite_corpus() -> None:
         if diffs:
             failures.append((data[:200], diffs))
     assert not failures, failures[:5]
+
+
+_TEXT_NUMBERS = [b"0", b"7", b"-7", b"10", b"-1", b"010", b"0x1f", b"0X1F", b"0o17", b"00", b"01", b" 1", b"+1", b"-0",
+                 b"1\0junk", b"\0", b"\0\0", b"", b" ", b"1_000", b" 5 ", b"99999999999999999999", b"999999999999999999",
+                 b"-999999999999999999", b"9223372036854775807", b"9223372036854775808", b"08", b"1e3", b"\xff"]
+
+
+@pytest.mark.parametrize("text", _TEXT_NUMBERS)
+def test_text_numbers(text: bytes) -> None:
+    for op in (b"I", b"L", b"F", b"p", b"g"):
+        body = b"K\x05" if op in (b"p", b"g") else b""
+        tail = text + (b"L" if op == b"L" and text[-1:] != b"L" else b"")
+        assert_same(body + op + tail + b"\n" + (b"g0\n" if op == b"p" else b"") + b".")

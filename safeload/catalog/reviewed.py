@@ -253,3 +253,10 @@ _group("zlib.decompress gzip.decompress bz2.decompress lzma.decompress base64.b6
 _group("io.BytesIO _io.BytesIO", DATA, "an in-memory byte buffer")
 
 REVIEWED: Mapping[str, Entry] = _entries
+
+# Installed packages whose *import* (the top-level code of the package and its modules) was reviewed as
+# benign: importing them defines classes and functions, registers plugins, reads their own package data, and
+# touches nothing else. The source analysis still reads the code of every class and function it is asked about.
+IMPORT_REVIEWED: frozenset[str] = frozenset(
+    "numpy scipy pandas pyarrow sklearn torch transformers tokenizers accelerate huggingface_hub safetensors "
+    "statsmodels gensim networkx joblib lightgbm xgboost catboost keras tensorflow tf_keras sympy".split())

@@ -761,9 +761,6 @@ static PyObject *line_bytes(Walk *w, int64_t ls, int64_t ll) {
     return PyBytes_FromStringAndSize((const char *)w->buf + ls, (Py_ssize_t)ll);
 }
 
-static inline int is_ws(unsigned char c) {
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == 0x0b || c == 0x0c;
-}
 
 /* Pop the current frame into a new node of `kind` (items moved). */
 static int frame_to_node(Walk *w, int kind, size_t base) {
@@ -1655,29 +1652,24 @@ static int run_loop(Walk *w) {
             int64_t ls, ll;
             pos = readline(w, pos, &ls, &ll);
             w->pos = pos;
+            /* Fast path: "0" or -?[1-9][0-9]{0,17} and nothing else on the line, which machine.c_load_int reads
+               as that decimal int (strtol base 0 with no octal/hex prefix, within a C long, not a 2-char 0/1).
+               Anything else (whitespace, NULs, signs, prefixes, bools, big values) goes to that function. */
             const unsigned char *p = buf + ls;
-            int64_t dl = ll;
-            const unsigned char *nul = ll ? (const unsigned char *)memchr(p, 0, (size_t)ll) : NULL;
-            if (nul != NULL) dl = nul - p;
-            int64_t a = 0, b = dl;
-            while (a < b && is_ws(p[a])) a++;
-            while (b > a && is_ws(p[b - 1])) b--;
             int fast = 0;
             int64_t x = 0;
-            if (a == b && nul != NULL) {
-                fast = 1;                               /* strtol("") is 0: the C unpickler reads 0 */
-            } else if (b > a) {
-                int64_t i = a;
-                int neg = 0;
-                if (p[i] == '-') { neg = 1; i++; }
-                int64_t digits = b - i;
-                if (digits >= 1 && digits <= 18 && !(digits == 2 && !neg && p[i] == '0' && (p[i + 1] == '0' || p[i + 1] == '1'))) {
+            if (ll == 1 && p[0] == '0') {
+                fast = 1;
+            } else if (ll >= 1) {
+                int64_t i = p[0] == '-' ? 1 : 0;
+                int64_t digits = ll - i;
+                if (digits >= 1 && digits <= 18 && p[i] >= '1' && p[i] <= '9') {
                     fast = 1;
-                    for (; i < b; i++) {
+                    for (; i < ll; i++) {
                         if (p[i] < '0' || p[i] > '9') { fast = 0; break; }
                         x = x * 10 + (p[i] - '0');
                     }
-                    if (neg) x = -x;
+                    if (p[0] == '-') x = -x;
                 }
             }
             if (fast) {

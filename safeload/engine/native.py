@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from safeload._context import LimitExceeded
 from safeload._text import short_repr
 from safeload.engine.facts import U
-from safeload.engine.machine import _check_keys
+from safeload.engine.machine import _check_keys, c_load_int, c_string
 from safeload.engine.values import BigBytes, Call, Global, Opaque, ParseError, StreamResult
 from safeload.severity import Severity
 
@@ -273,24 +273,17 @@ def text_index(line: bytes, start: int) -> int:
 
 
 def text_int(raw_line: bytes, start: int) -> int | bool:
-    line = raw_line.split(b"\0", 1)[0].strip()
-    if not line and b"\0" in raw_line:
-        line = b"0"
-    if line == b"00":
-        return False
-    if line == b"01":
-        return True
     try:
-        return int(line, 0) if line[:2].lower() in (b"0x", b"0o", b"0b") else int(line)
+        return c_load_int(raw_line)
     except ValueError:
-        raise ParseError(f"bad INT {short_repr(line)}", start) from None
+        raise ParseError(f"bad INT {short_repr(raw_line)}", start) from None
 
 
 def text_long(line: bytes, start: int) -> Any:
-    text = line.split(b"\0", 1)[0].strip().rstrip(b"L")
+    text = c_string(line[:-1] + b"\0" if line.endswith(b"L") else line + b"\n")
     try:
-        return int(text) if len(text) <= 10000 else Opaque("huge int")
-    except ValueError:
+        return int(text.decode("ascii"), 0) if len(text) <= 10000 else Opaque("huge int")
+    except (ValueError, UnicodeDecodeError):
         raise ParseError(f"bad LONG {short_repr(line)}", start) from None
 
 

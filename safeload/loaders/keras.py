@@ -140,7 +140,8 @@ def _guard_dir(label: str, policy: Policy, loader: str) -> ScanResult:
     ctx = ScanContext(policy, label, path=label)
     root = Path(label)
     try:
-        if (root / "config.json").is_file() and not (root / "saved_model.pb").is_file():
+        if (root / "config.json").is_file() and not (root / "saved_model.pb").is_file() and \
+                not (root / "saved_model.pbtxt").is_file():
             _scan_keras_dir(root, ctx)
         else:
             scan_path(root, ctx)

@@ -72,9 +72,19 @@ def _explain(code: int, why: str) -> None:
 
 
 # -- argument parsing ----------------------------------------------------------------------------------------
+def _engine_label() -> str:
+    """Which pickle engine scans run with (``SAFELOAD_ENGINE`` and whether the native one was compiled)."""
+    from safeload.engine.walker import engine_name
+
+    try:
+        return f"pickle engine: {engine_name()}"
+    except (ValueError, RuntimeError) as exc:
+        return f"pickle engine: {exc}"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="safeload", description="Scan ML model files statically; load them only when safe.")
-    parser.add_argument("--version", action="version", version=f"safeload {__version__}")
+    parser.add_argument("--version", action="version", version=f"safeload {__version__} ({_engine_label()})")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     scan = sub.add_parser("scan", help="scan files, directories, hf:// repos or the HF cache",

@@ -13,6 +13,20 @@ import pytest
 
 import safeload
 
+# Every pickle buffer the suite walks is kept (size-capped) and replayed through both engines at the end of
+# the run by tests/test_native_differential.py::test_suite_corpus (moved last below).
+sys.path.insert(0, str(Path(__file__).parent / "fuzz"))
+import sl_native_diff
+
+sl_native_diff.install_recorder()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    last = [item for item in items if item.nodeid.endswith("test_native_differential.py::test_suite_corpus")]
+    for item in last:
+        items.remove(item)
+        items.append(item)
+
 
 @pytest.fixture(autouse=True)
 def clean_environ(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:

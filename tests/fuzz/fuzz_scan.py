@@ -87,7 +87,17 @@ def test_keras(data: bytes) -> None:
     _internal_errors(ctx.result())
 
 
+def test_native(data: bytes) -> None:
+    """Both pickle engines agree (findings and stream results); see sl_native_diff.py."""
+    import sl_native_diff
+
+    diffs = sl_native_diff.differences(data)
+    if diffs:
+        raise AssertionError(f"python and native engines differ: {diffs}")
+
+
 TARGETS: dict[str, tuple[Callable[[], list[bytes]], Callable[[bytes], None]]] = {
+    "native": (lambda: sl_corpus.benign_seeds() + sl_corpus.malicious_seeds(), test_native),
     "pickle": (lambda: sl_corpus.benign_seeds() + sl_corpus.malicious_seeds(), one_scan(differential=True)),
     "sniff": (lambda: sl_corpus.benign_seeds() + sl_corpus.zip_seeds() + sl_corpus.npy_seeds()
               + sl_corpus.joblib_seeds(), test_sniff),

@@ -14,15 +14,16 @@ from pathlib import Path
 from typing import IO, Any
 
 from safeload._context import LimitExceeded, ScanContext
-from safeload._sniff import Format, also_formats, sniff
+from safeload._sniff import Format, sniff
 from safeload._source import describe, view_of_file
 from safeload.config import resolve_policy
+from safeload.containers.routing import other_readings
 from safeload.findings import ScanResult
 from safeload.policy import Policy
 from safeload.scanners import get_scanner
 from safeload.severity import Severity
 
-__all__ = ["scan", "scan_buffer", "scan_path"]
+__all__ = ["scan", "scan_buffer", "scan_other_readings", "scan_path"]
 
 logger = logging.getLogger(__name__)
 
@@ -99,15 +100,19 @@ def scan_buffer(data: Any, ctx: ScanContext, *, name: str | None = None) -> None
         return
     try:
         scanner(data, ctx)
-        for other in also_formats(data, fmt):
-            # Polyglots: different loaders read different parts of the same bytes; scan every reading.
-            ctx.add("SL206", f"the file is both {fmt.value} and {other.value}", subject=other.value)
-            other_scanner = get_scanner(other)
-            if other_scanner is not None:
-                other_scanner(data, ctx)
+        scan_other_readings(data, fmt, ctx)
     except LimitExceeded as exc:
         ctx.add_limit(exc)
     except Exception as exc:
         logger.exception("internal error scanning %s", ctx.source)
         ctx.add("SL005", f"internal error in the {fmt.value} scanner: {type(exc).__name__}: {exc}",
                 details={"format": fmt.value})
+
+
+def scan_other_readings(data: Any, fmt: Format, ctx: ScanContext) -> None:
+    """Polyglots: the formats other loaders read the same bytes as (``containers.routing``); scan every one."""
+    for other in other_readings(data, fmt):
+        ctx.add("SL206", f"the file is both {fmt.value} and {other.value}", subject=other.value)
+        other_scanner = get_scanner(other)
+        if other_scanner is not None:
+            other_scanner(data, ctx)

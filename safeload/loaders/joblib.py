@@ -28,10 +28,12 @@ from collections.abc import Iterable
 from typing import IO, Any
 
 from safeload._context import LimitExceeded, ScanContext
+from safeload._sniff import sniff
 from safeload._source import view_of_file
 from safeload.exceptions import UnsafePickleError
 from safeload.loaders._common import audit, guard_buffer, policy_for, real_loader
 from safeload.policy import Policy
+from safeload.scan import scan_other_readings
 from safeload.scanners.compressed import decompress, drop_pages, scan_decompressed
 from safeload.severity import Severity
 
@@ -110,6 +112,8 @@ def _load_compressed(data: Any, method: str, *, label: str, path: str | None, fi
     with decompress(data, method, policy.limits, on_limit=ctx.add_limit) as out:
         try:
             scan_decompressed(out, len(data), ctx)
+            # What other loaders read in the same bytes (a zip or tar behind the stream): as safeload.scan does.
+            scan_other_readings(data, sniff(data), ctx)
         except LimitExceeded as exc:
             ctx.add_limit(exc)
         result = ctx.result()

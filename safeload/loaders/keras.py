@@ -21,14 +21,11 @@ import contextlib
 import importlib.util
 import os
 import tempfile
-import zipfile
-import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from safeload._context import LimitExceeded, ScanContext
-from safeload._sniff import Format, sniff
 from safeload._source import view_of_file
 from safeload.exceptions import UnsafeKerasModelError
 from safeload.findings import ScanResult
@@ -97,42 +94,11 @@ def _scan_keras_dir(root: Path, ctx: ScanContext) -> None:
             ctx.add("SL008", f"{child.relative_to(root).as_posix()} links outside the model directory")
 
 
-def _scan_keras_zip_config(data: Any, ctx: ScanContext) -> None:
-    """Scan the ``config.json`` that Keras itself will read (through ``zipfile``), whatever else the zip holds.
-
-    Keras never reads ``metadata.json`` and, with duplicate names, reads the last ``config.json``; the generic
-    zip scan keys on both files being present, so the loader checks Keras' own view as well.
-    """
-    from safeload.scanners.keras import MAX_CONFIG_BYTES, BufferFile, scan_keras_config
-
-    try:
-        with BufferFile(data) as raw, zipfile.ZipFile(raw) as archive:
-            info = archive.getinfo("config.json")
-            if info.file_size > MAX_CONFIG_BYTES:
-                ctx.add("SL018", f"config.json is {info.file_size} bytes, more than the limit")
-                return
-            config = archive.read(info)
-    except KeyError:
-        return  # no config.json: Keras refuses the file itself
-    except (zipfile.BadZipFile, zlib.error, OSError, ValueError, NotImplementedError, EOFError) as exc:
-        ctx.add("SL002", f"Keras could not read config.json from this zip: {type(exc).__name__}: {exc}")
-        return
-    with ctx.inside("config.json"):
-        scan_keras_config(config, ctx, facts=False)
-
-
 def _guard_file(data: Any, label: str, policy: Policy, loader: str) -> ScanResult:
-    """Scan by content (polyglots included), then also as Keras will read the file: the config.json that
-    ``zipfile`` picks."""
+    """Scan exactly as ``safeload.scan`` does (one reading of the file, one verdict): the zip scanner already
+    reads the central directory ``zipfile`` (Keras' reader) picks and every ``config.json`` in it."""
     ctx = ScanContext(policy, label, path=label)
     scan_buffer(data, ctx, name=os.path.basename(label))
-    fmt = sniff(data)
-    try:
-        if fmt is Format.ZIP:
-            _scan_keras_zip_config(data, ctx)
-        # An HDF5 superblock behind another format is already scanned by scan_buffer (polyglots).
-    except LimitExceeded as exc:
-        ctx.add_limit(exc)
     return decide(ctx, policy, loader, UnsafeKerasModelError)
 
 

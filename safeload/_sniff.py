@@ -10,8 +10,8 @@ import enum
 import pickletools
 import struct
 
-__all__ = ["FIRST_OPCODES", "Format", "find_zip_end", "hdf5_offset", "looks_like_pickle", "sniff",
-           "tar_header_ok"]
+__all__ = ["FIRST_OPCODES", "Format", "breaks_before_import", "find_zip_end", "hdf5_offset", "looks_like_pickle",
+           "sniff", "tar_header_ok"]
 
 
 class Format(enum.StrEnum):
@@ -48,6 +48,10 @@ FIRST_OPCODES = frozenset(code for code, op in _OPCODES.items() if not op.stack_
 _EFFECT_NAMES = frozenset({"GLOBAL", "STACK_GLOBAL", "INST", "OBJ", "REDUCE", "NEWOBJ", "NEWOBJ_EX", "BUILD",
                            "EXT1", "EXT2", "EXT4", "PERSID", "BINPERSID"})
 _EFFECTS = frozenset(code for code, op in _OPCODES.items() if op.name in _EFFECT_NAMES)
+# Opcodes that reach outside the stream (import a name, or hand a value to the loader's persistent_load): until
+# one runs, nothing an unpickler does can have an effect outside the objects it builds.
+_IMPORTS = frozenset(code for code, op in _OPCODES.items()
+                     if op.name in {"GLOBAL", "STACK_GLOBAL", "INST", "EXT1", "EXT2", "EXT4", "PERSID", "BINPERSID"})
 _WHITESPACE = frozenset(b" \t\n\v\f\r")
 _HEX = frozenset(b"0123456789abcdefABCDEF")
 _OCT = frozenset(b"01234567")
@@ -130,11 +134,13 @@ def _line_ok(name: str, line: bytes) -> bool:
     return True
 
 
-def _probe(data: bytes | memoryview, window: bytes) -> tuple[int, bool, bool, bool]:
-    """Walk opcode framing as CPython's C unpickler reads it, without building values.
+def _probe(data: bytes | memoryview, window: bytes, limit: int = _PROBE_OPCODES,
+           effects: frozenset[int] = _EFFECTS) -> tuple[int, bool, bool, bool]:
+    """Walk opcode framing as CPython's C unpickler reads it, without building values, for ``limit`` opcodes.
 
-    Returns ``(opcodes, reached_stop, reached_an_effect, ran_out_of_data)``. Raises :class:`_Unseen` when an
-    argument runs past the window while the data still holds it.
+    Returns ``(opcodes, reached_stop, reached_one_of_effects, ran_out_of_data)``. Raises :class:`_Unseen` when
+    an argument runs past the window while the data still holds it. Arguments are only ever checked more
+    leniently than the C unpickler checks them, so where this walk stops, the C unpickler has stopped too.
     """
     n = len(data)
     w = len(window)
@@ -158,7 +164,7 @@ def _probe(data: bytes | memoryview, window: bytes) -> tuple[int, bool, bool, bo
         return window[at:end], end + 1
 
     try:
-        while count < _PROBE_OPCODES:
+        while count < limit:
             if pos >= w:
                 if pos < n:
                     raise _Unseen
@@ -197,7 +203,7 @@ def _probe(data: bytes | memoryview, window: bytes) -> tuple[int, bool, bool, bo
                     take(length)
                     pos += length
             count += 1
-            effect = effect or code in _EFFECTS
+            effect = effect or code in effects
             if op.name == "STOP":
                 return count, True, effect, False
     except _Stop as stop:
@@ -235,6 +241,22 @@ def looks_like_pickle(data: bytes | memoryview) -> bool:
         return True
     # A valid prefix cut at the end of the data: a truncated pickle (the loader ran it up to the cut).
     return ran_out and count > 0
+
+
+def breaks_before_import(data: bytes | memoryview) -> bool:
+    """True only when CPython's C unpickler certainly fails on ``data`` before it imports a name or calls the
+    loader's ``persistent_load``: then no loader can run anything from it, whatever a stricter parser made of it.
+
+    False whenever that cannot be shown within the probe window (a complete stream included).
+    """
+    if not data:
+        return True
+    window = bytes(data[:_PROBE_WINDOW])
+    try:
+        count, stopped, imported, _ran_out = _probe(data, window, limit=len(window) + 1, effects=_IMPORTS)
+    except _Unseen:
+        return False
+    return not stopped and not imported and count <= len(window)
 
 
 def tar_header_ok(data: bytes | memoryview) -> bool:

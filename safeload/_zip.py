@@ -335,11 +335,10 @@ class _Reader:
                              "not scanned")
             names: dict[str, int] = {}
             for entry in directory.entries:
-                if not self._count():
-                    return
                 self._duplicate(entry.names[0], names)
-                self._record(entry.raw_name, entry.names, entry.flags, entry.method, entry.crc,
-                             entry.compressed_size, entry.size, entry.header_offset, reader)
+                if not self._record(entry.raw_name, entry.names, entry.flags, entry.method, entry.crc,
+                                    entry.compressed_size, entry.size, entry.header_offset, reader):
+                    return
 
     def _duplicate(self, name: str, names: dict[str, int]) -> None:
         lower = name.lower()
@@ -350,16 +349,20 @@ class _Reader:
                          "scanned (torch and zipfile read the last)", subject=name)
 
     def _record(self, raw: bytes, names: tuple[str, ...], flags: int, method: int,  # noqa: PLR0917 - header fields
-                crc: int, csize: int, usize: int, header: int, reader: str) -> None:
+                crc: int, csize: int, usize: int, header: int, reader: str) -> bool:
+        """Turn one central record into an entry (once, whichever directories list it); False at the cap."""
         key = (header, raw, csize, usize, method)
         if key in self.records:
             entry = self.by_header.get(header)
             if entry is not None:
                 entry.readers.add(reader)
                 entry.names.extend(n for n in names if n not in entry.names)
-            return
+            return True
+        if reader != "lenient" and not self._count():  # the lenient loop counts every record it reads
+            return False
         self.records.add(key)
         self._central_entry(names, flags, method, crc, csize, usize, header, reader)
+        return True
 
     def _central_entry(self, names: tuple[str, ...], flags: int, method: int,  # noqa: PLR0917 - header fields
                        crc: int, csize: int, usize: int, header: int, reader: str) -> None:

@@ -31,7 +31,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from safeload._context import LimitExceeded, ScanContext
-from safeload._sniff import Format, find_zip_end, sniff
+from safeload._sniff import Format, breaks_before_import, find_zip_end, sniff
 from safeload._zip import STORED, ZipArchive, ZipEntry, ZipLimit, open_archive
 from safeload.containers.archives import Region, find_ambiguities
 from safeload.containers.torch import archive_name, unpickled_by_name
@@ -181,12 +181,14 @@ class _Scan:
                 ctx.add_limit(exc)
 
     def pickle_member(self, entry: ZipEntry, data: bytes | memoryview, label: str) -> None:
-        """Scan a member that sniffs as a pickle in a side context, then keep what matters.
+        """Scan a member that sniffs as a pickle (or that a loader unpickles by name) in a side context, then keep
+        what matters.
 
-        Short text members (``byteorder`` = ``b"little"``) can sniff as protocol-0 pickles. A stream that
-        breaks before importing or calling anything cannot run code under any loader, so such a member is
-        noted as data, not as an unparseable pickle. In TorchScript archives, names the C++ unpickler
-        resolves from the archive's own code (``__torch__.*``) are facts, not imports.
+        A member that breaks before importing or calling anything cannot run code under any loader, so it is
+        noted as data, not as an unparseable pickle; "breaks" is decided by the C unpickler's own framing
+        (``breaks_before_import``), never by where the engine stopped, which may be earlier. In TorchScript
+        archives, names the C++ unpickler resolves from the archive's own code (``__torch__.*``) are facts, not
+        imports.
         """
         ctx = self.ctx
         sub = ScanContext(ctx.policy, ctx.source, ctx.path)
@@ -199,7 +201,8 @@ class _Scan:
         ctx.bytes_scanned += sub.bytes_scanned
         serious = [f for f in sub.findings if f.severity > Severity.INFO]
         imports = any(res.globals_seen for res in results)
-        if serious and not imports and all(f.rule_id in {"SL002", "SL108"} for f in serious):
+        if serious and not imports and all(f.rule_id in {"SL002", "SL108"} for f in serious) \
+                and breaks_before_import(data):
             ctx.add("SL207", f"{label}: not a pickle any loader could run (it breaks before importing or calling "
                     "anything)", subject=f"data:{label}")
             return

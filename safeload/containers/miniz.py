@@ -3,7 +3,9 @@
 From ``mz_zip_reader_locate_header_sig`` and ``mz_zip_reader_read_central_dir`` (pytorch third_party/miniz-3.0.2):
 
 - the end record is the *last* ``PK\\x05\\x06`` with at least 22 bytes after it, searched backwards in 4 KiB
-  steps until about 64 KiB + 22 bytes from the end have been covered; the comment length is never checked;
+  steps (4093 bytes apart) until about 64 KiB + 22 bytes from the end have been covered; a step that would
+  start below offset 4093 wraps around in C's unsigned arithmetic and fails, so in a file longer than 4 KiB
+  the first bytes are never searched; the comment length is never checked;
 - a zip64 locator is looked for 20 bytes before it (only when the end record is at offset >= 76); the zip64 end
   record is read *where the locator points* (an offset past ``size - 56`` refuses the archive) and used if its
   signature matches; its values then replace the 32-bit ones unconditionally;
@@ -11,6 +13,7 @@ From ``mz_zip_reader_locate_header_sig`` and ``mz_zip_reader_read_central_dir`` 
   exactly ``total entries`` records are parsed (bytes after them inside ``cd size`` are ignored);
 - names are raw bytes; lookups (``mz_zip_reader_locate_file`` with flags 0) compare full names ASCII
   case-insensitively through a binary search of the sorted directory, so with duplicates any copy may win;
+  torch's record *listing* (``getAllRecords``, which decides TorchScript) cuts names at a NUL;
 - torch builds miniz with ``MINIZ_DISABLE_ZIP_READER_CRC32_CHECKS``: CRC-32 is never checked.
 
 Invariant: every read is bounds-checked against the buffer and the entry loop is bounded by ``limit``.
@@ -57,7 +60,11 @@ def find_end(data: Any) -> int:
             i -= 1
         if cur == 0 or size - cur >= 0xFFFF + 22:
             return -1
-        cur = max(cur - (_CHUNK - 3), 0)
+        if cur < _CHUNK - 3:
+            # ``MZ_MAX(cur - (sizeof(buf) - 3), 0)`` is computed unsigned in C: below 4093 it wraps, the next
+            # read is at a negative offset and fails, so miniz never searches the first bytes of the file.
+            return -1
+        cur -= _CHUNK - 3
 
 
 def _zip64_extra(extra: bytes, sizes: list[int]) -> None:
@@ -152,7 +159,10 @@ def read_directory(data: Any, limit: int) -> Directory:
         if record_size > remaining:
             raise DirectoryError(f"central record {index} runs past the directory")
         name = raw_name.decode("utf-8", "replace")
-        entries.append(CentralEntry(index, raw_name, (name,), flags, method, crc, csize, usize, header, pos))
+        # ``getAllRecords`` copies names into a C string: a NUL cuts the name torch lists (TorchScript detection).
+        listed = name.split("\0", 1)[0]
+        names = (name,) if listed == name else (name, listed)
+        entries.append(CentralEntry(index, raw_name, names, flags, method, crc, csize, usize, header, pos))
         pos += record_size
         remaining -= record_size
     return Directory("miniz", eocd, record, cd_offset, cd_size, tuple(entries), truncated)

@@ -119,15 +119,15 @@ def read_directory(data: Any, limit: int) -> Directory:
     start = cd_offset + concat
     if start < 0:
         raise DirectoryError("bad offset for the central directory")
-    directory = bytes(data[start:start + cd_size])
+    end = min(start + cd_size, len(data))  # zipfile reads at most cd_size bytes, and only what the file holds
     entries: list[CentralEntry] = []
-    pos = 0
+    pos = start
     truncated = False
-    while pos < cd_size:
+    while pos - start < cd_size:
         if len(entries) >= limit:
             truncated = True
             break
-        head = directory[pos:pos + 46]
+        head = bytes(data[pos:min(pos + 46, end)])
         if len(head) != 46:
             raise DirectoryError("truncated central directory")
         if head[:4] != CENTRAL:
@@ -135,8 +135,8 @@ def read_directory(data: Any, limit: int) -> Directory:
         flags, method, crc = u16(head, 8), u16(head, 10), u32(head, 16)
         csize, usize, header = u32(head, 20), u32(head, 24), u32(head, 42)
         name_len, extra_len, comment_len = u16(head, 28), u16(head, 30), u16(head, 32)
-        raw_name = directory[pos + 46:pos + 46 + name_len]
-        extra = directory[pos + 46 + name_len:pos + 46 + name_len + extra_len]
+        raw_name = bytes(data[pos + 46:min(pos + 46 + name_len, end)])
+        extra = bytes(data[min(pos + 46 + name_len, end):min(pos + 46 + name_len + extra_len, end)])
         try:
             names = _names(raw_name, flags, extra)
         except UnicodeDecodeError as exc:
@@ -145,7 +145,7 @@ def read_directory(data: Any, limit: int) -> Directory:
             raise DirectoryError("unsupported zip version")
         usize, csize, header = _zip64_extra(extra, usize, csize, header)
         entries.append(CentralEntry(len(entries), raw_name, names, flags, method, crc, csize, usize,
-                                    header + concat, start + pos))
+                                    header + concat, pos))
         pos += 46 + name_len + extra_len + comment_len
     return Directory("zipfile", eocd, record, start, cd_size, tuple(entries), truncated)
 

@@ -3,8 +3,10 @@
     python tests/fuzz/fuzz_scan.py TARGET [libFuzzer options, e.g. -atheris_runs=100000 -timeout=10]
 
 TARGET is one of: pickle (the engine, with the pure-Python unpickler differential), sniff, zip (torch zip
-checkpoints and npz), npy, joblib (compressed and inline-array joblib files), protobuf (SavedModel
-``saved_model.pb``), keras (``config.json``). Each starts from a seed corpus built here, at start-up.
+checkpoints and npz), containers (archives built so zip readers disagree, tar/pickle polyglots), zipmodels
+(the zipfile reader model against ``zipfile.ZipFile``), npy, joblib (compressed and inline-array joblib
+files), protobuf (SavedModel ``saved_model.pb``), keras (``config.json``). Each starts from a seed corpus
+built here, at start-up.
 
 A finding is: any exception out of the public API, an internal-error finding (SL005), or (pickle) a global
 the real pure-Python unpickler would call that the scan does not report.
@@ -12,6 +14,7 @@ the real pure-Python unpickler would call that the scan does not report.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import tempfile
@@ -23,8 +26,6 @@ import atheris
 
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parents[2]))
-
-import contextlib
 
 import sl_corpus
 import sl_oracle

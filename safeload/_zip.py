@@ -223,6 +223,7 @@ class _Reader:
         self.count = 0
         # Central records already turned into entries: (header, raw name, csize, usize, method).
         self.records: set[tuple[int, bytes, int, int, int]] = set()
+        self.lenient_keys: list[tuple[int, bytes, int, int, int]] = []
         self.duplicates: set[str] = set()
 
     def anomaly(self, message: str, subject: str, severity: Severity | None = None, offset: int | None = None) -> None:
@@ -315,6 +316,7 @@ class _Reader:
             pos += 46 + nlen + xlen + clen
             seen += 1
             self._duplicate(name, names)
+            self.lenient_keys.append((offset + concat, name_raw, csize, usize, method))
             self._record(name_raw, (name,), flags, method, crc, csize, usize, offset + concat, "lenient")
         if total not in (seen, 0xFFFF):
             self.anomaly(f"the end record says {total} members, the central directory holds {seen}",
@@ -333,6 +335,17 @@ class _Reader:
             if directory.truncated:
                 self.ctx.add("SL015", f"more than {self.ctx.limits.max_members} archive members; the rest was "
                              "not scanned")
+            keys = [(e.header_offset, e.raw_name, e.compressed_size, e.size, e.method) for e in directory.entries]
+            if keys == self.lenient_keys:
+                # The same records in the same order as the directory already read (every real writer's file):
+                # only the reader and any extra names it knows them by are new.
+                for entry in directory.entries:
+                    known = self.by_header.get(entry.header_offset)
+                    if known is not None:
+                        known.readers.add(reader)
+                        if len(entry.names) > 1:
+                            known.names.extend(n for n in entry.names if n not in known.names)
+                continue
             names: dict[str, int] = {}
             for entry in directory.entries:
                 self._duplicate(entry.names[0], names)
@@ -356,7 +369,8 @@ class _Reader:
             entry = self.by_header.get(header)
             if entry is not None:
                 entry.readers.add(reader)
-                entry.names.extend(n for n in names if n not in entry.names)
+                if len(names) > 1 or names[0] not in entry.names:
+                    entry.names.extend(n for n in names if n not in entry.names)
             return True
         if reader != "lenient" and not self._count():  # the lenient loop counts every record it reads
             return False

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
+from typing import NamedTuple
 
 __all__ = ["CENTRAL", "CENTRAL_FMT", "EOCD", "EOCD64", "EOCD64_FMT", "EOCD64_LOCATOR", "EOCD_FMT", "LOCAL",
            "LOCATOR_FMT", "CentralEntry", "Directory", "DirectoryError", "u16", "u32", "u64"]
@@ -38,8 +39,7 @@ class DirectoryError(ValueError):
     """The modelled reader refuses to open the archive: its loader fails, and nothing of that reading runs."""
 
 
-@dataclass(frozen=True, slots=True)
-class CentralEntry:
+class CentralEntry(NamedTuple):
     """One central-directory record as a reader interprets it.
 
     ``names`` are the names the reader finds this member under (zipfile: the decoded name cut at a NUL, and on
@@ -47,7 +47,7 @@ class CentralEntry:
     where the reader looks for the local header (zipfile adds its prefix shift, miniz does not).
     """
 
-    index: int
+    position: int          # 0-based order in the directory
     raw_name: bytes
     names: tuple[str, ...]
     flags: int

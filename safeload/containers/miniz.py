@@ -25,6 +25,7 @@ from typing import Any
 
 from safeload.containers._zipfmt import (
     CENTRAL,
+    CENTRAL_FMT,
     EOCD,
     EOCD64,
     EOCD64_LOCATOR,
@@ -131,12 +132,12 @@ def read_directory(data: Any, limit: int) -> Directory:
         if index >= limit:
             truncated = True
             break
-        head = bytes(data[pos:pos + 46])
-        if remaining < 46 or head[:4] != CENTRAL:
+        if remaining < 46 or pos + 46 > size:
             raise DirectoryError(f"bad central record {index}")
-        flags, method, crc = u16(head, 8), u16(head, 10), u32(head, 16)
-        csize, usize, header = u32(head, 20), u32(head, 24), u32(head, 42)
-        name_len, extra_len, comment_len = u16(head, 28), u16(head, 30), u16(head, 32)
+        (sig, _made, _need, flags, method, _time, _date, crc, csize, usize, name_len, extra_len, comment_len,
+         disk, _internal, _external, header) = CENTRAL_FMT.unpack_from(data, pos)
+        if sig != CENTRAL:
+            raise DirectoryError(f"bad central record {index}")
         raw_name = bytes(data[pos + 46:pos + 46 + name_len])
         extra = bytes(data[pos + 46 + name_len:pos + 46 + name_len + extra_len])
         sizes = [usize, csize, header]
@@ -148,7 +149,6 @@ def read_directory(data: Any, limit: int) -> Directory:
         usize, csize, header = sizes
         if _U32 not in (csize, usize) and ((method == 0 and usize != csize) or (usize and not csize)):
             raise DirectoryError(f"inconsistent sizes in central record {index}")
-        disk = u16(head, 34)
         if disk == 0xFFFF or (disk not in (this_disk, 1)):
             raise DirectoryError("multi-disk entry")
         if csize != _U32 and header + 30 + csize > size:

@@ -23,6 +23,7 @@ from typing import Any
 
 from safeload.containers._zipfmt import (
     CENTRAL,
+    CENTRAL_FMT,
     EOCD,
     EOCD64,
     EOCD64_LOCATOR,
@@ -127,21 +128,19 @@ def read_directory(data: Any, limit: int) -> Directory:
         if len(entries) >= limit:
             truncated = True
             break
-        head = bytes(data[pos:min(pos + 46, end)])
-        if len(head) != 46:
+        if pos + 46 > end:
             raise DirectoryError("truncated central directory")
-        if head[:4] != CENTRAL:
+        (sig, _made, needed, flags, method, _time, _date, crc, csize, usize, name_len, extra_len, comment_len,
+         _disk, _internal, _external, header) = CENTRAL_FMT.unpack_from(data, pos)
+        if sig != CENTRAL:
             raise DirectoryError("bad magic number for the central directory")
-        flags, method, crc = u16(head, 8), u16(head, 10), u32(head, 16)
-        csize, usize, header = u32(head, 20), u32(head, 24), u32(head, 42)
-        name_len, extra_len, comment_len = u16(head, 28), u16(head, 30), u16(head, 32)
         raw_name = bytes(data[pos + 46:min(pos + 46 + name_len, end)])
         extra = bytes(data[min(pos + 46 + name_len, end):min(pos + 46 + name_len + extra_len, end)])
         try:
             names = _names(raw_name, flags, extra)
         except UnicodeDecodeError as exc:
             raise DirectoryError(f"undecodable name: {exc}") from None
-        if head[6] > _MAX_EXTRACT_VERSION:
+        if needed & 0xFF > _MAX_EXTRACT_VERSION:  # zipfile reads the low byte as the version
             raise DirectoryError("unsupported zip version")
         usize, csize, header = _zip64_extra(extra, usize, csize, header)
         entries.append(CentralEntry(len(entries), raw_name, names, flags, method, crc, csize, usize,

@@ -6,9 +6,13 @@ bounded window. An unrecognised buffer is ``Format.UNKNOWN``, which scanners rep
 
 from __future__ import annotations
 
+import _compat_pickle
+import contextlib
 import enum
+import functools
 import pickletools
 import struct
+import sys
 
 __all__ = ["FIRST_OPCODES", "Format", "breaks_before_import", "find_zip_end", "hdf5_offset", "looks_like_pickle",
            "sniff", "tar_header_ok"]
@@ -38,18 +42,26 @@ _LFS = b"version https://git-lfs.github.com/spec/v1"
 _PROBE_WINDOW = 64 * 1024
 _PROBE_OPCODES = 16
 
-# The pickle opcode table, by code byte. Every opcode that consumes nothing from the stack can be the first one
-# the C unpickler executes (it may still fail on an empty memo or a missing persistent_load, which only makes
-# this set generous): derived from pickletools, never listed by hand.
+# The pickle opcode table, by code byte. A stream starts with an empty stack and an empty memo, so its first
+# opcode is one that consumes nothing from the stack and does not touch the memo (pickletools lists GET/PUT
+# with an empty stack effect: GET reads the empty memo, PUT stores the missing stack top; the C unpickler fails
+# on both). Derived from pickletools, never listed by hand; PERSID, EXT and NEXT_BUFFER stay in, although they
+# need a persistent_load, a registered extension or out-of-band buffers: the set errs on the generous side.
 _OPCODES: dict[int, pickletools.OpcodeInfo] = {op.code.encode("latin-1")[0]: op for op in pickletools.opcodes}
-FIRST_OPCODES = frozenset(code for code, op in _OPCODES.items() if not op.stack_before)
-# Opcodes through which an unpickler imports or calls something: a stream that reached one before it broke has
-# already run code under the real loader.
-_EFFECT_NAMES = frozenset({"GLOBAL", "STACK_GLOBAL", "INST", "OBJ", "REDUCE", "NEWOBJ", "NEWOBJ_EX", "BUILD",
+_MEMO_OPS = frozenset(op.name for op in pickletools.opcodes if op.name.endswith(("GET", "PUT")) or
+                      op.name == "MEMOIZE")
+FIRST_OPCODES = frozenset(code for code, op in _OPCODES.items() if not op.stack_before and op.name not in _MEMO_OPS)
+# Opcodes through which an unpickler calls something, or imports a name it takes from the stack or a registry:
+# a stream that reached one before it broke has already run code under the real loader. GLOBAL (a name written
+# in the stream) counts when its module exists here (see ``_importable``): importing a name that does not exist
+# fails, and so does the stream, with nothing run.
+_EFFECT_NAMES = frozenset({"STACK_GLOBAL", "INST", "OBJ", "REDUCE", "NEWOBJ", "NEWOBJ_EX", "BUILD",
                            "EXT1", "EXT2", "EXT4", "PERSID", "BINPERSID"})
 _EFFECTS = frozenset(code for code, op in _OPCODES.items() if op.name in _EFFECT_NAMES)
+_GLOBAL = ord("c")
 # Opcodes that reach outside the stream (import a name, or hand a value to the loader's persistent_load): until
-# one runs, nothing an unpickler does can have an effect outside the objects it builds.
+# one runs, nothing an unpickler does can have an effect outside the objects it builds. Here GLOBAL counts
+# whatever module it names (the decision this serves must hold in any environment the file is loaded in).
 _IMPORTS = frozenset(code for code, op in _OPCODES.items()
                      if op.name in {"GLOBAL", "STACK_GLOBAL", "INST", "EXT1", "EXT2", "EXT4", "PERSID", "BINPERSID"})
 _WHITESPACE = frozenset(b" \t\n\v\f\r")
@@ -101,18 +113,19 @@ def _python_int(text: bytes, base: int) -> bool:
 
 
 def _line_ok(name: str, line: bytes) -> bool:
-    """Would the C unpickler accept this newline-terminated argument (``line`` without its newline)?
+    """Would the C or the pure-Python unpickler accept this newline-terminated argument (without its newline)?
 
     The C unpickler copies the line into a NUL-terminated buffer and parses it as a C string, so text after an
-    embedded NUL is ignored; numbers are read with base 0 (``strtol``, then ``PyLong_FromString``), so hex and
-    octal forms such as ``0x1`` load although pickletools rejects them. Checks only ever err on accepting.
+    embedded NUL is ignored; numbers are read with base 0 (``strtol``, then ``PyLong_FromString``; the pure-Python
+    unpickler uses ``int(text, 0)``), so hex and octal forms such as ``0x1`` load although pickletools rejects
+    them. Checks only ever err on accepting.
     """
     text = line.split(b"\0", 1)[0]
     if name in ("INT", "GET", "PUT"):
         if not line:
             return False
-        stop = _strtol_stop(text)
-        if name == "INT" and stop and stop == len(text):
+        # strtol stops at the NUL or the newline (an empty number converts to 0: ``end`` is then the start).
+        if name == "INT" and _strtol_stop(text) == len(text):
             return True
         return _python_int(text, 0 if name == "INT" else 10)
     if name == "LONG":
@@ -160,7 +173,9 @@ def _probe(data: bytes | memoryview, window: bytes, limit: int = _PROBE_OPCODES,
         if end < 0:
             if n > w:
                 raise _Unseen
-            raise _Stop(end=True)
+            # The C unpickler fails here; the pure-Python one (joblib's) takes the rest of the data as the line
+            # and drops its last byte as if it were the newline, runs the opcode, then meets the end.
+            return window[at:max(at, n - 1)], n
         return window[at:end], end + 1
 
     try:
@@ -188,8 +203,10 @@ def _probe(data: bytes | memoryview, window: bytes, limit: int = _PROBE_OPCODES,
                     line, pos = line_at(pos)
                     if arg.name == "stringnl_noescape_pair":
                         second, pos = line_at(pos)
-                        if not line or not second or not _utf8(line) or not _utf8(second):
+                        if not _utf8(line) or not _utf8(second):  # empty names: the pure-Python one takes them
                             raise _Stop(end=False)
+                        if code == _GLOBAL and effects is _EFFECTS and _importable(line):
+                            effect = True
                     elif not _line_ok(op.name, line):
                         raise _Stop(end=False)
                 else:
@@ -209,6 +226,28 @@ def _probe(data: bytes | memoryview, window: bytes, limit: int = _PROBE_OPCODES,
     except _Stop as stop:
         return count, False, effect, stop.end
     return count, False, effect, False
+
+
+@functools.cache
+def _top_level_modules() -> frozenset[str]:
+    """Top-level modules that exist in this environment: the standard library, installed distributions (from
+    their metadata; nothing is imported), and Python 2 names the unpickler maps to Python 3 ones."""
+    names = set(sys.stdlib_module_names) | set(sys.builtin_module_names) | set(_compat_pickle.IMPORT_MAPPING)
+    names.update(module for module, _name in _compat_pickle.NAME_MAPPING)
+    with contextlib.suppress(Exception):  # unreadable metadata: fall back to what is known without it
+        from importlib.metadata import packages_distributions
+
+        names.update(packages_distributions())
+    return frozenset(names)
+
+
+def _importable(module: bytes) -> bool:
+    """The module a GLOBAL names exists here (so the C unpickler's import of it would run its top level)."""
+    try:
+        top = module.decode("utf-8").split(".", 1)[0]
+    except UnicodeDecodeError:
+        return False
+    return top in sys.modules or top in _top_level_modules()
 
 
 def _utf8(raw: bytes) -> bool:
@@ -240,7 +279,7 @@ def looks_like_pickle(data: bytes | memoryview) -> bool:
     if stopped or count >= _PROBE_OPCODES or effect:
         return True
     # A valid prefix cut at the end of the data: a truncated pickle (the loader ran it up to the cut).
-    return ran_out and count > 0
+    return ran_out and count > 1
 
 
 def breaks_before_import(data: bytes | memoryview) -> bool:

@@ -105,8 +105,12 @@ def test_every_stream_the_c_unpickler_loads_sniffs_as_a_pickle(byte: int) -> Non
 
 
 def test_first_opcode_set_is_derived_from_the_opcode_table() -> None:
-    table = {op.code.encode("latin-1")[0] for op in pickletools.opcodes if not op.stack_before}
+    memo = {"GET", "BINGET", "LONG_BINGET", "PUT", "BINPUT", "LONG_BINPUT", "MEMOIZE"}
+    table = {op.code.encode("latin-1")[0] for op in pickletools.opcodes if not op.stack_before and op.name not in memo}
     assert table == FIRST_OPCODES
+    for op in memo:  # an empty memo (GET) and an empty stack (PUT): the C unpickler fails on either first
+        code = next(o.code for o in pickletools.opcodes if o.name == op).encode("latin-1")
+        assert not c_loads(code + b"0\n." if op in ("GET", "PUT") else code + b"\x00\x00\x00\x00.")
     # The F1 openings that used to be skipped: FRAME without PROTO, EMPTY_SET, BINUNICODE8, text INT/LONG.
     for code in (0x95, 0x8F, 0x8D, ord("I"), ord("L")):
         assert code in FIRST_OPCODES
@@ -126,10 +130,18 @@ def test_openings_pickletools_rejects_are_pickles(stream: bytes) -> None:
 
 
 @pytest.mark.parametrize("data", [b"README.md\n", b"If you\n", b'{"a": 1}', b"version\n", b"3\n", b"little",
-                                  b"K\x01\xff\xff", b"\x89HDF\r\n\x1a\n" + bytes(64), b"I love\n", b"Sx\n"])
+                                  b"K\x01\xff\xff", b"\x89HDF\r\n\x1a\n" + bytes(64), b"I love\n", b"Sx\n", b"hi"])
 def test_text_and_binary_that_no_loader_runs_are_not_pickles(data: bytes) -> None:
     assert not looks_like_pickle(data)
     assert breaks_before_import(data)
+
+
+@pytest.mark.parametrize("data", [b"cat\ndog\nfish\n", b"class Net:\n    pass\n"])
+def test_text_naming_a_module_that_does_not_exist_is_not_a_pickle(data: bytes) -> None:
+    # As a pickle this is GLOBAL "at"/"dog", or "lass Net:"/"    pass": the import fails, nothing runs.
+    assert not looks_like_pickle(data)
+    assert not breaks_before_import(data)  # the stricter question: it does reach an import
+    assert looks_like_pickle(b"cos\nsystem\n\xff")  # a module that exists: a pickle
 
 
 def test_breaks_before_import_is_only_true_when_the_c_unpickler_cannot_import() -> None:

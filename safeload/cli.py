@@ -30,6 +30,7 @@ from typing import IO, Any, NoReturn
 from safeload._text import clean
 from safeload._version import __version__
 from safeload.config import Config, load_config, show_config
+from safeload.containers.keras import is_keras_dir
 from safeload.exceptions import PolicyError
 from safeload.findings import ScanResult
 from safeload.hub import MODEL_EXTENSIONS, Target, error_result, relabel
@@ -201,9 +202,9 @@ class _Progress:
 
 # -- collecting what to scan ---------------------------------------------------------------------------------
 def _walk(root: Path) -> Iterator[Target]:
-    """Files below ``root`` in sorted order; a SavedModel directory is one target; VCS dirs are skipped."""
+    """Files below ``root`` in sorted order; a SavedModel or Keras directory is one target; VCS dirs are skipped."""
     for folder, dirnames, filenames in os.walk(root, followlinks=False):
-        if "saved_model.pb" in filenames and Path(folder) != root:
+        if ("saved_model.pb" in filenames or is_keras_dir(Path(folder))) and Path(folder) != root:
             dirnames[:] = []
             yield Target(path=folder, labels=(folder,))
             continue
@@ -239,7 +240,7 @@ def _collect(args: argparse.Namespace) -> _Plan:
             continue
         path = Path(raw)
         if path.is_dir():
-            if (path / "saved_model.pb").is_file():
+            if (path / "saved_model.pb").is_file() or is_keras_dir(path):
                 plan.targets.append(Target(path=raw, labels=(raw,)))
             else:
                 plan.targets.extend(_walk(path))

@@ -118,3 +118,40 @@ def test_benign_keras_loads_like_keras(saved: dict[str, Any]) -> None:
     want = keras.saving.load_model(path)
     x = np.ones((2, 3), dtype="float32")
     assert np.allclose(np.asarray(got(x)), np.asarray(want(x)))
+
+
+# --- the Keras directory format: one verdict for scan, the CLI and keras_load -------------------------------------
+def _keras_dir(root: Path, members: list[tuple[str, bytes]]) -> Path:
+    for name, data in members:
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_bytes(data)
+    return root
+
+
+def test_keras_directory_with_lambda_one_verdict(saved: dict[str, Any], tmp_path: Path, marker: Any) -> None:
+    proof = tmp_path / "proof"
+    proof_dir = _keras_dir(tmp_path / "proof_model", _poisoned(saved["lambda"],
+                                                               f"open({str(proof)!r}, 'w').close()"))
+    keras.saving.load_model(proof_dir, safe_mode=False)
+    assert proof.exists(), "Keras did not run the Lambda from the directory"
+
+    model_dir = _keras_dir(tmp_path / "models" / "evil_model", _poisoned(saved["lambda"], marker.python))
+    result = safeload.scan(model_dir)
+    assert result.max_severity == Severity.CRITICAL, result.summary(Severity.LOW)
+    out = tmp_path / "out.json"
+    assert cli_main(["scan", str(tmp_path / "models"), "--fail-on", "high", "--format", "json", "-o", str(out)]) == 1
+    assert '"unsafe"' in out.read_text()
+    for threshold in ("medium", "high"):
+        with pytest.raises(safeload.UnsafeModelError):
+            safeload.keras_load(model_dir, safe_mode=False, threshold=threshold)
+    assert not marker.exists()
+
+
+def test_benign_keras_directory_is_clean_and_loads(saved: dict[str, Any], tmp_path: Path) -> None:
+    model_dir = _keras_dir(tmp_path / "plain_model", saved["plain"])
+    assert safeload.scan(model_dir).max_severity <= Severity.INFO, safeload.scan(model_dir).summary(Severity.LOW)
+    assert cli_main(["scan", str(model_dir), "--format", "json", "-o", str(tmp_path / "o.json")]) == 0
+    got = safeload.keras_load(model_dir)
+    want = keras.saving.load_model(model_dir)
+    x = np.ones((2, 3), dtype="float32")
+    assert np.allclose(np.asarray(got(x)), np.asarray(want(x)))

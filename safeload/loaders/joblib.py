@@ -137,7 +137,7 @@ def _load_path(filename: str, mmap_mode: str | None, ensure_native_byte_order: A
                 return _load_compressed(view.data, _METHODS[method], label=filename, path=filename,
                                         filename=filename, mmap_mode=mmap_mode,
                                         ensure_native_byte_order=ensure_native_byte_order, policy=policy)
-            guard_buffer(view.data, filename, policy, "joblib.load", path=filename)
+            guard_buffer(view.data, filename, policy, "joblib.load", path=filename, name=filename)
         handle.seek(0)
         with validate(handle, filename, mmap_mode) as (fobj, validated_mmap_mode):
             if isinstance(fobj, str):
@@ -164,7 +164,7 @@ def _load_file(fobj: IO[bytes], mmap_mode: str | None, ensure_native_byte_order:
             return _load_compressed(view.data, _METHODS[method], label=label, path=None,
                                     filename=name if isinstance(name, str) else "", mmap_mode=mmap_mode,
                                     ensure_native_byte_order=ensure, policy=policy)
-        guard_buffer(view.data, label, policy, "joblib.load")
+        guard_buffer(view.data, label, policy, "joblib.load", name=label)
         if not view.seekable:
             data = view.data
             return load(io.BytesIO(data), **kwargs)

@@ -31,7 +31,7 @@ from safeload.exceptions import UnsafeKerasModelError
 from safeload.findings import ScanResult
 from safeload.loaders._common import decide, guard_buffer, policy_for, real_loader
 from safeload.policy import Policy
-from safeload.scan import scan_buffer, scan_path
+from safeload.scan import scan_buffer, scan_keras_dir, scan_path
 from safeload.severity import Severity
 
 __all__ = ["keras_load", "safe_keras_load", "tf_saved_model_load"]
@@ -76,24 +76,6 @@ def _pinned_file(fd: int, name: str) -> Iterator[str | None]:
             os.rmdir(tmp)
 
 
-def _scan_keras_dir(root: Path, ctx: ScanContext) -> None:
-    """Keras' directory format: ``config.json`` is a Keras config; every other file is scanned by content."""
-    from safeload.scanners.keras import scan_keras_config
-
-    for child in sorted(p for p in root.rglob("*") if p.is_file()):
-        rel = child.relative_to(root).as_posix()
-        with ctx.inside(rel), open(child, "rb") as handle, view_of_file(handle) as view:
-            if rel in {"config.json", "metadata.json"}:
-                ctx.bytes_scanned += len(view.data)
-                if rel == "config.json":
-                    scan_keras_config(bytes(view.data), ctx)
-            else:
-                scan_buffer(view.data, ctx, name=child.name)
-    for child in root.rglob("*"):
-        if child.is_symlink() and not os.path.realpath(child).startswith(os.path.realpath(root) + os.sep):
-            ctx.add("SL008", f"{child.relative_to(root).as_posix()} links outside the model directory")
-
-
 def _guard_file(data: Any, label: str, policy: Policy, loader: str) -> ScanResult:
     """Scan exactly as ``safeload.scan`` does (one reading of the file, one verdict): the zip scanner already
     reads the central directory ``zipfile`` (Keras' reader) picks and every ``config.json`` in it."""
@@ -107,7 +89,7 @@ def _guard_dir(label: str, policy: Policy, loader: str) -> ScanResult:
     root = Path(label)
     try:
         if (root / "config.json").is_file() and not (root / "saved_model.pb").is_file():
-            _scan_keras_dir(root, ctx)
+            scan_keras_dir(root, ctx)  # what Keras reads from any directory holding a config.json
         else:
             scan_path(root, ctx)
     except LimitExceeded as exc:

@@ -7,9 +7,10 @@ bounded window. An unrecognised buffer is ``Format.UNKNOWN``, which scanners rep
 from __future__ import annotations
 
 import _compat_pickle
-import contextlib
 import enum
 import functools
+import importlib.machinery
+import os
 import pickletools
 import struct
 import sys
@@ -230,14 +231,20 @@ def _probe(data: bytes | memoryview, window: bytes, limit: int = _PROBE_OPCODES,
 
 @functools.cache
 def _top_level_modules() -> frozenset[str]:
-    """Top-level modules that exist in this environment: the standard library, installed distributions (from
-    their metadata; nothing is imported), and Python 2 names the unpickler maps to Python 3 ones."""
+    """Top-level modules that exist in this environment: the standard library, Python 2 names the unpickler maps
+    to Python 3 ones, and every module file or directory on ``sys.path`` (one directory listing each; nothing is
+    imported, no finder is asked). A superset is the safe side: more streams then count as pickles."""
     names = set(sys.stdlib_module_names) | set(sys.builtin_module_names) | set(_compat_pickle.IMPORT_MAPPING)
     names.update(module for module, _name in _compat_pickle.NAME_MAPPING)
-    with contextlib.suppress(Exception):  # unreadable metadata: fall back to what is known without it
-        from importlib.metadata import packages_distributions
-
-        names.update(packages_distributions())
+    suffixes = tuple(importlib.machinery.all_suffixes())
+    for entry in sys.path:
+        try:
+            listing = os.listdir(entry or ".")
+        except OSError:
+            continue
+        for filename in listing:
+            if filename.endswith(suffixes) or "." not in filename:
+                names.add(filename.split(".", 1)[0])
     return frozenset(names)
 
 

@@ -76,8 +76,20 @@ class ScanContext:
     def add(self, rule_id: str, message: str, *, severity: Severity | None = None, subject: str | None = None,
             offset: int | None = None, trustable: bool = False, details: Mapping[str, Any] | None = None,
             member: str | None = None) -> None:
-        """Record a finding (aggregated with an identical earlier one: count goes up, severity is the max)."""
-        level = severity if severity is not None else get_rule(rule_id).severity
+        """Record a finding (aggregated with an identical earlier one: count goes up, severity is the max).
+
+        This is the one place trust applies: a finding whose rule is trustable, that the scanner did not mark
+        untrustable (``trustable=False`` for the hard floor), about a subject the policy trusts, is recorded as
+        SL112 with the rule and severity it would have had.
+        """
+        rule = get_rule(rule_id)
+        level = severity if severity is not None else rule.severity
+        trustable = trustable and rule.trustable
+        if trustable and subject and level > Severity.INFO and self.policy.is_trusted(subject):
+            would = {"would_be": rule_id, "would_be_severity": level.label}
+            self.add("SL112", f"{subject} trusted by policy (would be {rule_id} {level.name}: {message})",
+                     subject=subject, offset=offset, details={**(details or {}), **would}, member=member)
+            return
         where = member if member is not None else self.member
         key = (rule_id, subject, where)
         previous = self._findings.get(key)
@@ -100,4 +112,5 @@ class ScanContext:
 
     def result(self) -> ScanResult:
         return ScanResult(source=self.source, findings=self.findings, formats=tuple(self._formats),
-                          bytes_scanned=self.bytes_scanned, duration=time.monotonic() - self.started)
+                          bytes_scanned=self.bytes_scanned, duration=time.monotonic() - self.started,
+                          threshold=self.policy.threshold)

@@ -204,7 +204,8 @@ class _Progress:
 def _walk(root: Path) -> Iterator[Target]:
     """Files below ``root`` in sorted order; a SavedModel or Keras directory is one target; VCS dirs are skipped."""
     for folder, dirnames, filenames in os.walk(root, followlinks=False):
-        if ("saved_model.pb" in filenames or is_keras_dir(Path(folder))) and Path(folder) != root:
+        if ("saved_model.pb" in filenames or "saved_model.pbtxt" in filenames or is_keras_dir(Path(folder))) \
+                and Path(folder) != root:
             dirnames[:] = []
             yield Target(path=folder, labels=(folder,))
             continue
@@ -240,7 +241,7 @@ def _collect(args: argparse.Namespace) -> _Plan:
             continue
         path = Path(raw)
         if path.is_dir():
-            if (path / "saved_model.pb").is_file() or is_keras_dir(path):
+            if (path / "saved_model.pb").is_file() or (path / "saved_model.pbtxt").is_file() or is_keras_dir(path):
                 plan.targets.append(Target(path=raw, labels=(raw,)))
             else:
                 plan.targets.extend(_walk(path))

@@ -222,7 +222,11 @@ def resolve_policy(threshold: Severity | str | None = None, trusted: Iterable[st
         extra = tuple(_as_list(env_trust, "SAFELOAD_TRUSTED"))
         warnings.warn(f"SAFELOAD_TRUSTED adds trusted names: {', '.join(extra)}", SafeloadWarning, stacklevel=3)
         names += extra
-    return Policy(threshold=level, trusted=names, limits=base.limits)
+    analyse = base.analyse_source
+    env_analyse = env.get(f"{ENV_PREFIX}SOURCE_ANALYSIS")
+    if env_analyse and not parse_bool(env_analyse, "SAFELOAD_SOURCE_ANALYSIS"):
+        analyse = False  # turning the source analysis off is stricter: it always applies
+    return replace(base, threshold=level, trusted=names, analyse_source=analyse)
 
 
 def show_config(config_file: str | os.PathLike[str] | None = None) -> str:

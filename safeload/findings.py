@@ -100,31 +100,46 @@ def _jsonable(value: Any) -> Any:
 
 @dataclass(frozen=True)
 class ScanResult:
-    """Everything one scan found. ``source`` names what was scanned (a path, or ``<bytes>``)."""
+    """Everything one scan found. ``source`` names what was scanned (a path, or ``<bytes>``).
+
+    ``threshold`` is the level the scan's policy applied (call argument, configuration or default): the verdict
+    methods use it unless given another, so ``scan(p, threshold="high").is_safe()`` answers like
+    ``torch_load(p, threshold="high")`` would.
+    """
 
     source: str
     findings: tuple[Finding, ...] = ()
     formats: tuple[str, ...] = ()
     bytes_scanned: int = 0
     duration: float = 0.0
+    threshold: Severity = Severity.MEDIUM
+
+    def _level(self, threshold: Severity | str | None) -> Severity:
+        return self.threshold if threshold is None else Severity.parse(threshold)
 
     @property
     def max_severity(self) -> Severity | None:
         return max((f.severity for f in self.findings), default=None)
 
-    def blocking(self, threshold: Severity | str = Severity.MEDIUM) -> tuple[Finding, ...]:
-        """The findings at or above ``threshold``, most severe first."""
-        level = Severity.parse(threshold)
+    def blocking(self, threshold: Severity | str | None = None) -> tuple[Finding, ...]:
+        """The findings at or above ``threshold`` (default: the scan's own), most severe first."""
+        level = self._level(threshold)
         hits = [f for f in self.findings if f.severity >= level]
         return tuple(sorted(hits, key=lambda f: -f.severity))
 
-    def verdict(self, threshold: Severity | str = Severity.MEDIUM) -> Verdict:
+    def verdict(self, threshold: Severity | str | None = None) -> Verdict:
         return Verdict.UNSAFE if self.blocking(threshold) else Verdict.SAFE
 
-    def is_safe(self, threshold: Severity | str = Severity.MEDIUM) -> bool:
+    def is_safe(self, threshold: Severity | str | None = None) -> bool:
         return self.verdict(threshold) is Verdict.SAFE
 
-    def untrusted(self, threshold: Severity | str = Severity.MEDIUM) -> list[str]:
+    def passed_on_trust(self, threshold: Severity | str | None = None) -> tuple[Finding, ...]:
+        """SL112 findings that would have blocked at ``threshold``: the load passed only because of trust."""
+        level = self._level(threshold)
+        return tuple(f for f in self.findings if f.rule_id == "SL112"
+                     and Severity.parse(str(f.details.get("would_be_severity", "info"))) >= level)
+
+    def untrusted(self, threshold: Severity | str | None = None) -> list[str]:
         """Names that would have to be trusted for the load to pass, in the form ``trusted=`` accepts.
 
         Empty when some blocking finding cannot be trusted away (hard floor or a structural problem).
@@ -142,13 +157,15 @@ class ScanResult:
             formats=tuple(dict.fromkeys(self.formats + other.formats)),
             bytes_scanned=self.bytes_scanned + other.bytes_scanned,
             duration=self.duration + other.duration,
+            threshold=self.threshold,
         )
 
-    def to_dict(self, threshold: Severity | str = Severity.MEDIUM) -> dict[str, Any]:
+    def to_dict(self, threshold: Severity | str | None = None) -> dict[str, Any]:
         return {
             "source": self.source,
             "verdict": self.verdict(threshold).value,
-            "threshold": Severity.parse(threshold).label,
+            "threshold": self._level(threshold).label,
+            "passed_on_trust": [f.subject for f in self.passed_on_trust(threshold)],
             "max_severity": self.max_severity.label if self.max_severity is not None else None,
             "formats": list(self.formats),
             "bytes_scanned": self.bytes_scanned,
@@ -156,7 +173,7 @@ class ScanResult:
             "findings": [f.to_dict() for f in sorted(self.findings, key=lambda f: -f.severity)],
         }
 
-    def summary(self, threshold: Severity | str = Severity.MEDIUM) -> str:
+    def summary(self, threshold: Severity | str | None = None) -> str:
         """A few escaped lines: verdict, then the blocking findings."""
         verdict = self.verdict(threshold)
         lines = [f"{clean(self.source)}: {verdict.value.upper()} "

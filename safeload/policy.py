@@ -1,8 +1,9 @@
 """Policy: the threshold, trusted names and resource limits a scan and a loader apply.
 
 Invariants:
-- the hard floor (``is_floor``) can never be trusted: trusting a floor name exactly raises ``PolicyError``,
-  and patterns that would cover one simply do not apply to it;
+- the hard floor (``is_floor``) can never be trusted: trusting a floor name, or a pattern under a floor module
+  (``posix.*``), raises ``PolicyError``; a ``package.*`` pattern that would cover any denied name
+  (``builtins.*`` covers ``builtins.open``) is refused too: denied names are trusted one by one, exactly;
 - scoped trust (``with trusted([...])``) lives in a ``ContextVar``, so threads and async tasks never see each
   other's scopes, and leaving the scope restores exactly the previous value;
 - trusting everything (``"*"``) is refused, as skops refuses ``trusted=True`` (CVE-2024-37065).
@@ -90,10 +91,24 @@ def _validate(entries: Iterable[str]) -> tuple[str, ...]:
         if not name.endswith(".*") and "*" in name:
             raise PolicyError(f"bad trust pattern {name!r}: use an exact name or a 'package.*' prefix")
         floor = _floor_entry_for(name.removesuffix(".*"))
-        if floor is not None and not name.endswith(".*"):
-            raise PolicyError(f"{name!r} is on safeload's hard floor ({floor}) and can never be trusted")
+        if floor is not None:
+            what = "a pattern under it can never apply" if name.endswith(".*") else "it can never be trusted"
+            raise PolicyError(f"{name!r} is on safeload's hard floor ({floor}): {what}")
+        if name.endswith(".*"):
+            covered = _denied_under(name[:-2])
+            if covered:
+                shown = ", ".join(covered[:5]) + (", ..." if len(covered) > 5 else "")
+                raise PolicyError(
+                    f"refusing the pattern {name!r}: it would trust names safeload denies ({shown}). Trust "
+                    "reviewed names one by one (exact names), never a package that contains denied ones.")
         out.append(name)
     return tuple(dict.fromkeys(out))
+
+
+def _denied_under(prefix: str) -> list[str]:
+    """Denied names (and denied modules) that a ``prefix.*`` trust pattern would cover, sorted."""
+    dotted = prefix + "."
+    return sorted(key for key in DENY if key == prefix or key.startswith(dotted))
 
 
 def _matches(name: str, pattern: str) -> bool:
@@ -109,6 +124,7 @@ class Policy:
     threshold: Severity = Severity.MEDIUM
     trusted: tuple[str, ...] = ()
     limits: Limits = field(default_factory=Limits)
+    analyse_source: bool = True  # decide names outside the catalogue from their installed source (never imported)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "threshold", Severity.parse(self.threshold))

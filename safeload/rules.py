@@ -2,7 +2,9 @@
 
 Invariant: rule ids never change meaning once published (SARIF dashboards key alerts on them); a rule's
 ``severity`` is its default, and a finding may carry a different one only where the rule says so
-(argument-aware pickle rules rank by what the call can reach).
+(argument-aware pickle rules rank by what the call can reach). Whether a finding can be *trusted* away is a
+property of its rule (``trustable``), narrowed per finding only for the hard floor; the conversion of trusted
+findings into SL112 happens in one place, ``ScanContext.add``.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ class Rule:
     summary: str
     rationale: str
     formats: tuple[str, ...] = ()
+    trustable: bool = False  # a finding of this rule about a name goes away when the policy trusts that name
 
     @property
     def help_uri(self) -> str:
@@ -163,6 +166,7 @@ _ALL: tuple[Rule, ...] = (
         "A global that runs code or commands (eval, os.system, ...).",
         "Unpickling calls it: arbitrary code execution on load.",
         _P,
+        trustable=True,
     ),
     Rule(
         "SL102",
@@ -171,6 +175,7 @@ _ALL: tuple[Rule, ...] = (
         "A global with file, network, process or import effects.",
         "Unpickling can read or write files, open connections or import arbitrary modules.",
         _P,
+        trustable=True,
     ),
     Rule(
         "SL103",
@@ -179,6 +184,7 @@ _ALL: tuple[Rule, ...] = (
         "A nested loader (pickle.loads, torch.load, ...) on embedded data.",
         "Pickle-in-pickle hides a second payload; safeload scans the embedded bytes too.",
         _P,
+        trustable=True,
     ),
     Rule(
         "SL104",
@@ -187,14 +193,18 @@ _ALL: tuple[Rule, ...] = (
         "A global outside the allowlist is called or instantiated.",
         "Code safeload has not vetted runs at load time. Trust it by name once you have reviewed it.",
         _P,
+        trustable=True,
     ),
     Rule(
         "SL105",
         "pickle-unknown-reference",
-        _L,
-        "A global outside the allowlist is imported but not called.",
-        "Importing a module runs its top-level code; the object itself is not called by the pickle.",
+        _M,
+        "A global outside the allowlist is imported and referenced, not called by the load itself.",
+        "Importing a module runs its top-level code, and a referenced class or function sits where code that "
+        "holds the loaded object may call it (a defaultdict factory, a stored callback). Nothing outside the "
+        "allowlist passes by default; trust it by name once you have reviewed it.",
         _P,
+        trustable=True,
     ),
     Rule(
         "SL106",
@@ -248,9 +258,9 @@ _ALL: tuple[Rule, ...] = (
         "SL112",
         "pickle-trusted-global",
         _I,
-        "A global that would be flagged, allowed because the policy trusts it.",
-        "Informational: shows what trust decisions let through.",
-        _P,
+        "A finding about a name (global, layer, op) that the policy trusts: it would have been flagged.",
+        "Informational, but never silent: a load that passes only because of trust is logged and reported as "
+        "such, with the rule and severity the finding would have had. (Every format reports trust under this id.)",
     ),
     Rule(
         "SL113",
@@ -268,6 +278,28 @@ _ALL: tuple[Rule, ...] = (
         _L,
         "Opcodes real picklers do not emit in this position.",
         "Hand-crafted streams are a signal of tampering.",
+        _P,
+    ),
+    Rule(
+        "SL115",
+        "pickle-use-not-allowed",
+        _M,
+        "An allowlisted name is used in a way its allowlist entry does not permit.",
+        "Allowlist entries permit uses, not names: numpy.memmap may be allocated as an array subtype but not "
+        "called (that writes files); a name allowed to be referenced is not allowed to be handed to code that "
+        "calls it (a defaultdict factory, the function of a functools.partial, a rebuild helper's argument).",
+        _P,
+        trustable=True,
+    ),
+    Rule(
+        "SL116",
+        "pickle-source-analysed",
+        _L,
+        "A name outside the catalogue whose installed source was analysed: the uses the file makes of it are inert.",
+        "safeload read the class's or function's source from the installed package (without importing it) and "
+        "proved that what the load runs for these uses only stores data: default reconstruction, or custom "
+        "hooks that only assign. Reported so a reviewer sees what was decided from source rather than by the "
+        "reviewed catalogue; see docs/source-analysis.md for the assumptions.",
         _P,
     ),
     # --- pytorch -----------------------------------------------------------------------------------------
@@ -368,6 +400,7 @@ _ALL: tuple[Rule, ...] = (
         "A config object resolving outside keras' own namespaces.",
         "Keras imports and calls it while rebuilding the model (CVE-2025-1550).",
         ("keras",),
+        trustable=True,
     ),
     Rule(
         "SL403",
@@ -376,6 +409,7 @@ _ALL: tuple[Rule, ...] = (
         "A config object naming a module or function that runs code.",
         "e.g. an initializer {'module': 'builtins', 'class_name': 'exec'} (CVE-2025-1550).",
         ("keras",),
+        trustable=True,
     ),
     Rule(
         "SL404",
@@ -407,9 +441,11 @@ _ALL: tuple[Rule, ...] = (
         "SL501",
         "tf-file-io-op",
         _H,
-        "A TensorFlow op that reads, writes or lists files (ReadFile, WriteFile, ...).",
-        "Graph ops run when the model runs; file ops can steal credentials or plant files.",
+        "A TensorFlow op that reads, writes or lists files (ReadFile, WriteFile, PrintV2 to a file, ...).",
+        "Graph ops run when the model runs; file ops can steal credentials or plant files. CRITICAL for a write "
+        "that runs during tf.saved_model.load (restore op, init op, resource initializers).",
         ("savedmodel",),
+        trustable=True,
     ),
     Rule(
         "SL502",
@@ -418,24 +454,56 @@ _ALL: tuple[Rule, ...] = (
         "A TensorFlow op that calls Python (PyFunc, EagerPyFunc).",
         "Runs arbitrary Python registered in the loading process.",
         ("savedmodel",),
+        trustable=True,
     ),
     Rule(
         "SL503",
         "tf-unknown-op",
         _M,
-        "An op outside TensorFlow's standard op set.",
-        "Custom ops load native code.",
+        "An op outside TensorFlow's registered op set, or one that runs native code (XLA custom calls).",
+        "Custom ops load native code; the op set is a snapshot of the pinned TensorFlow's registry.",
         ("savedmodel",),
+        trustable=True,
     ),
     Rule(
         "SL504",
         "tf-io-op",
         _M,
-        "Save/Restore-style I/O ops used outside checkpointing.",
-        "These ops read and write arbitrary paths.",
+        "Save/Restore-style I/O ops whose path is not proven to be the saver's own checkpoint.",
+        "These ops read, write and delete arbitrary paths; they are exempt only where the path is traced to the "
+        "saver's filename input (HIGH when run during tf.saved_model.load).",
         ("savedmodel",),
+        trustable=True,
     ),
     Rule("SL505", "tf-info", _I, "SavedModel facts.", "Informational.", ("savedmodel",)),
+    Rule(
+        "SL506",
+        "tf-network-op",
+        _H,
+        "A TensorFlow op that talks to the network or to other tasks (RPC, tf.data service, Send/Recv).",
+        "RpcServer/RpcClient, DataServiceDataset*, RegisterDataset* reach network addresses named in the graph; "
+        "collectives, TPU and rendezvous ops (MEDIUM) exchange tensors with other devices or tasks. CRITICAL "
+        "when the op runs during tf.saved_model.load.",
+        ("savedmodel",),
+    ),
+    Rule(
+        "SL507",
+        "tf-process-op",
+        _H,
+        "A TensorFlow op that acts on the process: Abort, file-system configuration, sleeps.",
+        "Abort terminates the loading process; FileSystemSetConfiguration changes process-wide credentials or "
+        "endpoints; Sleep ops (MEDIUM) stall it.",
+        ("savedmodel",),
+    ),
+    Rule(
+        "SL408",
+        "keras-external-file",
+        _H,
+        "A Keras layer that loads a file outside the scanned model (TFSMLayer, ...).",
+        "Its from_config opens a path named in the config (TFSMLayer runs tf.saved_model.load on it): that file "
+        "was never scanned. Trust the layer class only after scanning the referenced file yourself.",
+        ("keras",),
+    ),
 )
 
 RULES: dict[str, Rule] = {rule.id: rule for rule in _ALL}

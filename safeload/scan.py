@@ -66,7 +66,7 @@ def scan_path(path: Path, ctx: ScanContext) -> None:
     """Scan a file or a directory tree (a SavedModel or Keras directory is scanned as one model)."""
     try:
         if path.is_dir():
-            if (path / "saved_model.pb").is_file():
+            if (path / "saved_model.pb").is_file() or (path / "saved_model.pbtxt").is_file():
                 from safeload.scanners import savedmodel
 
                 savedmodel.scan_saved_model_dir(path, ctx)
@@ -118,7 +118,12 @@ def scan_buffer(data: Any, ctx: ScanContext, *, name: str | None = None) -> None
     if fmt is Format.EMPTY:
         ctx.add("SL003", "empty file: no model to scan or load")
         return
-    scanner = get_scanner(fmt)
+    if fmt is Format.UNKNOWN and name is not None and name.replace("\\", "/").rsplit("/", 1)[-1] == "saved_model.pbtxt":
+        from safeload.scanners.savedmodel import scan_saved_model_pbtxt  # text format: no magic bytes
+
+        scanner: Any = scan_saved_model_pbtxt
+    else:
+        scanner = get_scanner(fmt)
     if scanner is None:
         ctx.add("SL003", f"unrecognised content ({fmt.value}); safeload cannot vouch for it",
                 details={"format": fmt.value})

@@ -66,10 +66,12 @@ def _build() -> dict[str, Any]:
             ("graph_def", 2, msg, "GraphDef", False),
             ("saver_def", 3, msg, "SaverDef", False),
             ("signature_def", 5, msg, "SignatureEntry", True),
+            ("asset_file_def", 6, msg, "AssetFileDef", True),
             ("object_graph_def", 7, msg, "SavedObjectGraph", False),
         ],
     )
     _message(file, "TensorInfo", [("name", 1, s, None, False)])
+    _message(file, "AssetFileDef", [("tensor_info", 1, msg, "TensorInfo", False), ("filename", 2, s, None, False)])
     _message(file, "TensorEntry", [("key", 1, s, None, False), ("value", 2, msg, "TensorInfo", False)])
     _message(
         file,
@@ -126,7 +128,8 @@ def _build() -> dict[str, Any]:
             ("attr", 5, msg, "AttrEntry", True),
         ],
     )
-    _message(file, "OpDef", [("name", 1, s, None, False)])
+    _message(file, "ArgDef", [("name", 1, s, None, False)])
+    _message(file, "OpDef", [("name", 1, s, None, False), ("input_arg", 2, msg, "ArgDef", True)])
     _message(file, "FunctionDef", [("signature", 1, msg, "OpDef", False), ("node_def", 3, msg, "NodeDef", True)])
     _message(file, "FunctionDefLibrary", [("function", 1, msg, "FunctionDef", True)])
     _message(
@@ -149,12 +152,25 @@ def _build() -> dict[str, Any]:
 M = _build()
 
 
-def node(name: str, op: str, func: str | None = None, inputs: tuple[str, ...] = ()) -> Any:
+def node(
+    name: str,
+    op: str,
+    func: str | None = None,
+    inputs: tuple[str, ...] = (),
+    *,
+    s: dict[str, str] | None = None,
+    strings: tuple[str, ...] | None = None,
+) -> Any:
+    """A NodeDef; ``s`` sets string attributes, ``strings`` a Const's string tensor value."""
     n = M["NodeDef"](name=name, op=op)
     n.input.extend(inputs)
     if func is not None:
         entry = n.attr.add(key="f")
         entry.value.func.name = func
+    for key, value in (s or {}).items():
+        n.attr.add(key=key).value.s = value.encode()
+    if strings is not None:
+        n.attr.add(key="value").value.list.s.extend(v.encode() for v in strings)
     return n
 
 
@@ -166,6 +182,8 @@ def saved_model(
     tags: tuple[str, ...] = ("serve",),
     signatures: dict[str, list[str]] | None = None,
     exposed: tuple[str, ...] = (),
+    args: dict[str, tuple[str, ...]] | None = None,
+    assets: dict[str, str] | None = None,
 ) -> bytes:
     sm = M["SavedModel"](saved_model_schema_version=1)
     mg = sm.meta_graphs.add()
@@ -175,6 +193,8 @@ def saved_model(
     for fname, body in (functions or {}).items():
         fn = mg.graph_def.library.function.add()
         fn.signature.name = fname
+        for arg in (args or {}).get(fname, ()):
+            fn.signature.input_arg.add(name=arg)
         fn.node_def.extend(body)
     if saver is not None:
         mg.saver_def.filename_tensor_name, mg.saver_def.save_tensor_name, mg.saver_def.restore_op_name = saver
@@ -182,6 +202,9 @@ def saved_model(
         signature = mg.signature_def.add(key=key).value
         for i, tensor in enumerate(outputs):
             signature.outputs.add(key=f"out{i}").value.name = tensor
+    for tensor, filename in (assets or {}).items():
+        asset = mg.asset_file_def.add(filename=filename)
+        asset.tensor_info.name = tensor
     for name in exposed:
         mg.object_graph_def.concrete_functions.add(key=name)
     data: bytes = sm.SerializeToString()
@@ -198,27 +221,38 @@ def keras_metadata(objects: list[tuple[str, str]]) -> bytes:
 
 def tf2_saver_model(extra_save_fn_ops: tuple[str, ...] = (), serving_ops: tuple[str, ...] = ("MatMul",)) -> bytes:
     """The shape tf.saved_model.save writes: a serving function, and _traced_save/_traced_restore functions
-    reached from the saver_def."""
+    called from the saver_def's nodes with the saver's filename placeholder as their first argument."""
     nodes = [
         node("x", "Placeholder"),
-        node("StatefulPartitionedCall", "StatefulPartitionedCall", "serve_fn"),
+        node("StatefulPartitionedCall", "StatefulPartitionedCall", "serve_fn", inputs=("x",)),
         node("saver_filename", "Placeholder"),
-        node("StatefulPartitionedCall_1", "StatefulPartitionedCall", "__inference__traced_save_48"),
-        node("StatefulPartitionedCall_2", "StatefulPartitionedCall", "__inference__traced_restore_60"),
+        node("StatefulPartitionedCall_1", "StatefulPartitionedCall", "__inference__traced_save_48",
+             inputs=("saver_filename",)),
+        node("StatefulPartitionedCall_2", "StatefulPartitionedCall", "__inference__traced_restore_60",
+             inputs=("saver_filename",)),
     ]
     functions = {
         "serve_fn": [node(f"n{i}", op) for i, op in enumerate(serving_ops)],
         "__inference__traced_save_48": [
-            node("a", "ShardedFilename"),
-            node("b", "SaveV2"),
-            node("c", "MergeV2Checkpoints"),
-            node("d", "StringJoin"),
+            node("m", "StaticRegexFullMatch", inputs=("file_prefix",)),
+            node("c0", "Const", strings=(".part",)),
+            node("c1", "Const", strings=("_temp/part",)),
+            node("sel", "Select", inputs=("m:output:0", "c0:output:0", "c1:output:0")),
+            node("d", "StringJoin", inputs=("file_prefix", "sel:output:0")),
+            node("a", "ShardedFilename", inputs=("d:output:0",)),
+            node("b", "SaveV2", inputs=("a:filename:0",)),
+            node("p", "Pack", inputs=("a:filename:0", "^b")),
+            node("c", "MergeV2Checkpoints", inputs=("p:output:0", "file_prefix")),
             *[node(f"x{i}", op) for i, op in enumerate(extra_save_fn_ops)],
         ],
-        "__inference__traced_restore_60": [node("r", "RestoreV2"), node("s", "AssignVariableOp")],
+        "__inference__traced_restore_60": [
+            node("r", "RestoreV2", inputs=("file_prefix",)),
+            node("s", "AssignVariableOp", inputs=("v", "r:tensors:0")),
+        ],
     }
     return saved_model(
         nodes,
         functions,
         saver=("saver_filename:0", "StatefulPartitionedCall_1:0", "StatefulPartitionedCall_2"),
+        args={"__inference__traced_save_48": ("file_prefix",), "__inference__traced_restore_60": ("file_prefix", "v")},
     )

@@ -63,7 +63,7 @@ def scan_checked(data: bytes, name: str | None = None) -> None:
 
 
 @pytest.mark.parametrize(("kind", "name"), [("zip", None), ("npy", None), ("joblib", None),
-                                            ("protobuf", "saved_model.pb")])
+                                            ("protobuf", "saved_model.pb"), ("pbtxt", "saved_model.pbtxt")])
 @SETTINGS
 @given(pick=st.integers(min_value=0), rng=st.randoms(use_true_random=False))
 def test_mutated_files_never_raise(kind: str, name: str | None, pick: int, rng: random.Random) -> None:
@@ -82,7 +82,8 @@ def test_mutated_keras_configs_never_raise(rng: random.Random) -> None:
 
 
 @SETTINGS
-@given(st.binary(max_size=4096), st.sampled_from([None, "saved_model.pb", "keras_metadata.pb"]))
+@given(st.binary(max_size=4096), st.sampled_from([None, "saved_model.pb", "keras_metadata.pb",
+                                                                     "saved_model.pbtxt"]))
 def test_random_bytes_with_name_hints_never_raise(data: bytes, name: str | None) -> None:
     scan_checked(data, name)
 

@@ -90,3 +90,19 @@ def test_names_match_installed_keras() -> None:
 if __name__ == "__main__":
     if "--write" in sys.argv:
         write()
+
+
+@pytest.mark.tensorflow
+@pytest.mark.slow
+def test_tf_keras_registered_names_match_installed() -> None:
+    """TF_KERAS_REGISTERED is exactly what tf_keras registers itself under register_keras_serializable()."""
+    pytest.importorskip("tf_keras")
+    import tf_keras.src.layers
+    import tf_keras.src.optimizers  # noqa: F401 - registration happens at import
+    from tf_keras.src.saving import object_registration
+
+    from safeload.catalog.keras import TF_KERAS_REGISTERED
+
+    own = {name for name, obj in object_registration._GLOBAL_CUSTOM_OBJECTS.items()
+           if getattr(obj, "__module__", "").startswith("tf_keras.")}
+    assert own == TF_KERAS_REGISTERED

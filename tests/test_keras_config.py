@@ -454,3 +454,31 @@ def test_keras_load_refuses_before_importing_keras(tmp_path: Path, marker: Marke
     assert "refused-fileobj" in out
     assert "imported []" in out
     assert not marker.exists()
+
+
+@pytest.mark.parametrize(
+    "layer",
+    [
+        {"class_name": "TFSMLayer", "config": {"filepath": "/abs/sm"}},
+        {"class_name": "keras.layers.TFSMLayer", "config": {"filepath": "/abs/sm"}},
+        {"class_name": "X", "registered_name": "keras>TFSMLayer", "config": {"filepath": "/abs/sm"}},
+        {"class_name": "StringLookup", "config": {"vocabulary": "/etc/passwd"}},
+        {"class_name": "TextVectorization", "config": {"vocabulary": "/etc/passwd"}},
+    ],
+)
+def test_layers_that_load_other_files(layer: dict[str, object]) -> None:
+    findings = _scan({"class_name": "Sequential", "config": {"layers": [layer]}})
+    found = [f for f in findings if f.rule_id == "SL408"]
+    assert found, [f.describe() for f in findings]
+    assert found[0].severity == Severity.HIGH
+
+
+def test_lookup_with_inline_vocabulary_is_clean() -> None:
+    findings = _scan({"class_name": "StringLookup", "config": {"vocabulary": ["a", "b"]}})
+    assert not any(f.rule_id == "SL408" for f in findings)
+
+
+def test_trusting_tfsm_layer() -> None:
+    layer = {"class_name": "TFSMLayer", "config": {"filepath": "/abs/sm"}}
+    assert any(f.rule_id == "SL408" for f in _scan(layer))
+    assert not any(f.rule_id == "SL408" for f in _scan(layer, trusted=("keras.layers.TFSMLayer",)))

@@ -259,7 +259,7 @@ def test_decompression_inside_a_pickle_is_capped(module_name: bytes, monkeypatch
     import gzip
     import lzma
 
-    from safeload.scanners import pickle as engine
+    from safeload.engine import semantics as engine
 
     monkeypatch.setattr(engine, "_MAX_DECODED", 2 * MB)
     zeros = bytes(64 * MB)
@@ -274,7 +274,7 @@ def test_decompression_inside_a_pickle_is_capped(module_name: bytes, monkeypatch
 
 
 def test_codecs_decode_with_a_compression_codec_is_capped(monkeypatch: pytest.MonkeyPatch) -> None:
-    from safeload.scanners import pickle as engine
+    from safeload.engine import semantics as engine
 
     monkeypatch.setattr(engine, "_MAX_DECODED", 2 * MB)
     bomb = zlib.compress(bytes(64 * MB))
@@ -286,7 +286,7 @@ def test_codecs_decode_with_a_compression_codec_is_capped(monkeypatch: pytest.Mo
 
 
 def test_many_decompressions_share_one_budget(monkeypatch: pytest.MonkeyPatch) -> None:
-    from safeload.scanners import pickle as engine
+    from safeload.engine import semantics as engine
 
     monkeypatch.setattr(engine, "_MAX_DECODED", 2 * MB)
     bomb = zlib.compress(bytes(2 * MB))

@@ -39,11 +39,47 @@ def test_hard_floor_cannot_be_trusted() -> None:
             safeload.trust(name)
     with pytest.raises(PolicyError, match="trusting everything"):
         safeload.Policy(trusted=["*"])
-    # A pattern may cover a floor module but never applies to it.
-    policy = safeload.Policy(trusted=["os.*"])
-    assert not policy.is_trusted("os.system")
+    # A pattern under a floor module can never apply: refused, not silently inert (issue 16).
+    for pattern in ["os.*", "posix.*", "subprocess.*"]:
+        with pytest.raises(PolicyError, match="hard floor"):
+            safeload.Policy(trusted=[pattern])
     data = pickle.dumps(__import__("os").system)
-    assert not safeload.scan(data, policy=policy).is_safe()
+    assert not safeload.scan(data, trusted=["os_like_but_not_os.*"]).is_safe()
+
+
+def test_patterns_that_cover_denied_names_are_refused() -> None:
+    # builtins.* would trust builtins.open and builtins.getattr (issue 16); torch.* would trust torch.load.
+    for pattern in ["builtins.*", "torch.*", "pickle.*", "shutil.*"]:
+        with pytest.raises(PolicyError, match="denies"):
+            safeload.Policy(trusted=[pattern])
+        with pytest.raises(PolicyError):
+            safeload.trust(pattern)
+    # Exact names of non-floor denied objects may be trusted after review, one by one.
+    assert safeload.Policy(trusted=["builtins.open"]).is_trusted("builtins.open")
+    assert safeload.Policy(trusted=["mypkg.*"]).is_trusted("mypkg.models.Net")
+
+
+def test_scan_result_keeps_its_threshold() -> None:
+    # A MEDIUM finding: unsafe at the default threshold, safe at "high", and the result remembers which.
+    data = pickle.dumps(Thing())
+    assert not safeload.scan(data).is_safe()
+    high = safeload.scan(data, threshold="high")
+    assert high.threshold == safeload.Severity.HIGH
+    assert high.is_safe() and high.verdict().value == "safe"
+    assert not high.is_safe("medium")
+    assert high.to_dict()["threshold"] == "high"
+    safeload.pickle_loads(data, threshold="high")  # the loader agrees with the result
+
+
+def test_passing_only_on_trust_is_reported() -> None:
+    data = pickle.dumps(Thing())
+    name = f"{Thing.__module__}.{Thing.__qualname__}"
+    result = safeload.scan(data, trusted=[name])
+    assert result.is_safe()
+    trusted = result.passed_on_trust()
+    assert [f.subject for f in trusted] == [name]
+    assert trusted[0].details["would_be"] in {"SL104", "SL105"}
+    assert result.to_dict()["passed_on_trust"] == [name]
 
 
 def test_trust_scopes_are_isolated_per_thread() -> None:
@@ -152,3 +188,13 @@ def test_no_warnings_on_plain_use() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         safeload.scan(pickle.dumps({"a": 1}))
+
+
+def test_audit_record_says_when_a_load_passed_on_trust(caplog: pytest.LogCaptureFixture) -> None:
+    data = pickle.dumps(Thing())
+    with caplog.at_level("INFO", logger="safeload"):
+        assert isinstance(safeload.pickle_loads(data, trusted=[THING]), Thing)
+    records = [r for r in caplog.records if getattr(r, "safeload_verdict", None)]
+    assert records and records[-1].safeload_verdict == "allowed on trust"
+    assert records[-1].safeload_trusted == [THING]
+    assert records[-1].levelname == "WARNING"

@@ -133,11 +133,8 @@ def test_fuzz_only_protobuf_error(raw: bytes) -> None:
 )
 def test_fuzz_agrees_with_oracle(nodes: list[tuple[str, str]]) -> None:
     """Whatever the oracle serializes, the reader walks it completely and sees the same op names."""
-    from safeload._context import ScanContext
-    from safeload.policy import Policy
-    from safeload.scanners.savedmodel import _Reader
+    from safeload.scanners._tfgraph import read_saved_model
 
     data = saved_model([node(n, op) for n, op in nodes])
-    reader = _Reader(data, ScanContext(Policy(), "<fuzz>"))
-    graphs = reader.saved_model()
+    graphs, _ = read_saved_model(data)
     assert [(n.name, n.op) for n in graphs[0].nodes] == nodes

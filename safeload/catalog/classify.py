@@ -1,4 +1,14 @@
-"""Classify an importable name as allowed, denied (ranked), dynamic, or unknown.
+"""Classify an importable name: denied (for which uses), dynamic, allowed (for which uses), or unknown.
+
+Order of precedence — **denied beats allowed**:
+1. the name, or the object it is an alias of (``catalog/generated/aliases``: ``cloudpickle.cloudpickle.loads``
+   *is* ``pickle.loads``), or any module containing it, is on the deny list: ``denied`` for the uses the denial
+   covers (every use, or a narrower set such as ``numpy.memmap`` called);
+2. a dotted path that walks into a denied module (``pathlib`` + ``os.system``) or a dunder component:
+   ``dynamic``;
+3. an allowlist entry (``catalog/entries.py``): ``allowed`` for the uses it lists, with the name's contract
+   (``catalog/contracts.py``) when the engine models its calls;
+4. anything else is ``unknown``: never allowed by default, whatever the use.
 
 Invariant: classification works on strings only. It never imports a module or looks an attribute up; the
 only process state it reads is the pickle module's own py2 name-mapping table (``_compat_pickle``), which is
@@ -9,19 +19,18 @@ from __future__ import annotations
 
 import _compat_pickle
 import functools
+import importlib
 from dataclasses import dataclass
+from typing import Any
 
-from safeload.catalog.allow import EXACT, NESTED_TORCH, TRANSFORMS, UFUNC_RECONSTRUCTORS, is_allowed
-from safeload.catalog.deny import DENY, DenyEntry
+from safeload.catalog import legacy
+from safeload.catalog.contracts import Contract, contract_for
+from safeload.catalog.deny import ANY_USE, DENY, DenyEntry
+from safeload.catalog.entries import Entry, lookup
+from safeload.catalog.uses import Use
 from safeload.severity import Severity
 
-__all__ = ["ARGCHECK", "Classification", "candidate_names", "classify"]
-
-# Names whose danger depends on their arguments; the pickle engine decides at call time.
-ARGCHECK: frozenset[str] = frozenset({
-    "builtins.getattr", "builtins.type", "dill._dill._load_type", "copyreg._reconstructor",
-    "copyreg.__newobj__", "copyreg.__newobj_ex__", "functools.partial",
-}) | UFUNC_RECONSTRUCTORS
+__all__ = ["Classification", "alias_of", "candidate_names", "classify", "classify_name"]
 
 # Modules whose appearance as an *attribute* inside a dotted name means the path walks into them
 # (``pathlib`` + ``os.system``, ``numpy`` + ``core._internal.sys.modules``).
@@ -34,7 +43,13 @@ _OK_DUNDERS = frozenset({"__newobj__", "__newobj_ex__", "__main__", "__builtin__
 
 @dataclass(frozen=True, slots=True)
 class Classification:
-    """``kind`` is ``allowed``, ``denied``, ``dynamic`` (dunder/attribute tricks), ``argcheck`` or ``unknown``."""
+    """What the catalogue says about one dotted name.
+
+    ``kind`` is ``allowed``, ``denied``, ``dynamic`` or ``unknown``. For ``denied``/``dynamic``, ``severity``,
+    ``rule_id`` and ``reason`` describe the denial and ``deny_uses`` the uses it covers; an ``allowed`` name may
+    also carry a narrower denial (``deny_uses`` non-empty) for uses that are dangerous. ``entry`` is the
+    allowlist entry and ``contract`` the modelled call behaviour. ``floor`` names can never be trusted.
+    """
 
     kind: str
     full_name: str
@@ -43,6 +58,26 @@ class Classification:
     reason: str = ""
     floor: bool = False
     nested: str | None = None
+    entry: Entry | None = None
+    contract: Contract | None = None
+    deny_uses: Use = Use(0)  # noqa: RUF009 - an immutable flag value
+    alias_of: str | None = None
+
+    @property
+    def permitted(self) -> Use:
+        """Uses this name may be put to without a finding (IMPORT and REF for every allowed name)."""
+        if self.kind != "allowed":
+            return Use(0)
+        uses = Use.IMPORT | Use.REF
+        if self.entry is not None:
+            uses |= self.entry.uses
+        if self.contract is not None:
+            uses |= Use.CALL  # the engine models the call itself (what it returns, what it calls)
+        return uses & ~self.deny_uses
+
+    @property
+    def denied_for(self) -> Use:
+        return self.deny_uses if self.kind in {"allowed", "unknown"} else (self.deny_uses or ANY_USE)
 
 
 def candidate_names(module: str, name: str) -> tuple[str, ...]:
@@ -57,13 +92,53 @@ def candidate_names(module: str, name: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))
 
 
+def _generated(module: str, attr: str) -> Any:
+    try:
+        return getattr(importlib.import_module(f"safeload.catalog.generated.{module}"), attr)  # safeload's own data
+    except ImportError:
+        return {}
+
+
+@functools.cache
+def _aliases() -> dict[str, str]:
+    aliases: dict[str, str] = _generated("aliases", "ALIASES")
+    return aliases
+
+
+@functools.cache
+def _generated_deny() -> dict[str, DenyEntry]:
+    from safeload.catalog.entries import parse_uses
+
+    raw: dict[str, tuple[str, str, str, str]] = _generated("deny", "DENY_ENTRIES")
+    out: dict[str, DenyEntry] = {}
+    for name, (severity, rule_id, reason, uses) in raw.items():
+        out[name] = DenyEntry(Severity.parse(severity), rule_id, reason, uses=parse_uses(uses) if uses else ANY_USE)
+    return out
+
+
+def alias_of(full: str) -> str | None:
+    """The denied name ``full`` is the same object as (a re-export), or ``None``."""
+    aliases = _aliases()
+    parts = full.split(".")
+    for i in range(len(parts), 0, -1):  # a module alias covers what is reached through it
+        target = aliases.get(".".join(parts[:i]))
+        if target is not None:
+            return ".".join([target, *parts[i:]])
+    return None
+
+
+def _deny_lookup(key: str) -> DenyEntry | None:
+    entry = DENY.get(key)
+    return entry if entry is not None else _generated_deny().get(key)
+
+
 def _deny_for(full: str, module_parts: int) -> tuple[DenyEntry, str] | None:
     parts = full.split(".")
     best: tuple[DenyEntry, str] | None = None
     # The name itself, its modules, and attributes reached through a denied name.
     for i in range(1, len(parts) + 1):
         key = ".".join(parts[:i])
-        entry = DENY.get(key)
+        entry = _deny_lookup(key)
         if entry is not None and (best is None or entry.severity > best[0].severity):
             best = (entry, key)
     if best is not None:
@@ -80,39 +155,60 @@ def _deny_for(full: str, module_parts: int) -> tuple[DenyEntry, str] | None:
     return best
 
 
+def _allow_entry(full: str) -> Entry | None:
+    entry = lookup(full)
+    if entry is not None:
+        return entry
+    return legacy.lookup(full)
+
+
 @functools.lru_cache(maxsize=65536)
 def classify(module: str, name: str) -> Classification:
     """Classify the global ``module``/``name`` as the unpickler would import it (dotted names included)."""
     candidates = candidate_names(module, name)
-    for full in candidates:
-        if full in EXACT:
-            return Classification("allowed", full)
-    worst: Classification | None = None
+    denied: Classification | None = None
+    partial: Classification | None = None
     for full in candidates:
         module_parts = len(full.split(".")) - (len(name.split(".")) if name else 0)
-        found = _deny_for(full, module_parts)
-        if found is not None:
-            entry, key = found
-            kind = "argcheck" if full in ARGCHECK else "denied"
-            item = Classification(kind, full, entry.severity, entry.rule_id,
-                                  f"{entry.reason} (matched {key})", entry.floor, entry.nested)
-            if worst is None or (item.severity or 0) > (worst.severity or 0):
-                worst = item
-    if worst is not None:
-        return worst
+        target = alias_of(full)
+        found = _deny_for(target, 0) if target is not None else None
+        if found is None:
+            found = _deny_for(full, module_parts)
+        if found is None:
+            continue
+        denial, _key = found
+        via = f" (the same object as {target})" if target is not None else ""
+        item = Classification("denied", full, denial.severity, denial.rule_id, f"{denial.reason}{via}", denial.floor,
+                              denial.nested, contract=contract_for(full), deny_uses=denial.uses, alias_of=target)
+        if denial.uses != ANY_USE:
+            partial = item if partial is None or denial.severity > (partial.severity or 0) else partial
+        elif denied is None or denial.severity > (denied.severity or 0):
+            denied = item
+    if denied is not None:
+        return denied
     full = candidates[-1]
     qual_parts = name.split(".") if name else []
     if any(p.startswith("__") and p.endswith("__") and p not in _OK_DUNDERS for p in qual_parts) or any(
             p.startswith("__") and p not in _OK_DUNDERS and p != "__main__" for p in module.split(".")):
         return Classification("dynamic", full, Severity.CRITICAL, "SL110",
-                              "dunder attribute access reaches interpreter internals")
+                              "dunder attribute access reaches interpreter internals", deny_uses=ANY_USE)
     for cand in candidates:
-        if cand in ARGCHECK:
-            return Classification("argcheck", cand)
-        if cand in NESTED_TORCH:
-            return Classification("allowed", cand, nested="any")
-        if cand in TRANSFORMS:
-            return Classification("allowed", cand, reason="transform")
-        if is_allowed(cand):
-            return Classification("allowed", cand)
+        entry = _allow_entry(cand)
+        contract = contract_for(cand)
+        if entry is None and contract is None:
+            continue
+        if partial is not None:
+            return Classification("allowed", cand, partial.severity, partial.rule_id, partial.reason,
+                                  partial.floor, partial.nested, entry, contract, partial.deny_uses)
+        return Classification("allowed", cand, entry=entry, contract=contract,
+                              nested=legacy.nested_kind(cand))
+    if partial is not None:
+        return Classification("unknown", partial.full_name, partial.severity, partial.rule_id, partial.reason,
+                              partial.floor, partial.nested, deny_uses=partial.deny_uses)
     return Classification("unknown", full)
+
+
+def classify_name(full: str) -> Classification:
+    """Classify a dotted name whose module/attribute split is not known (``"pkg.mod.Class"``)."""
+    module, _, name = full.rpartition(".")
+    return classify(module, name) if module else classify(full, "")

@@ -10,23 +10,31 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from safeload.catalog.uses import Use
 from safeload.severity import Severity
 
-__all__ = ["DENY", "DenyEntry"]
+__all__ = ["ANY_USE", "DENY", "DenyEntry"]
+
+ANY_USE = ~Use(0)
 
 
 @dataclass(frozen=True, slots=True)
 class DenyEntry:
+    """A denial. ``uses`` are the uses it applies to: every use by default; a narrower set for names that are
+    inert in some uses and dangerous in others (``numpy.memmap`` may be allocated as an array subtype, never
+    called)."""
+
     severity: Severity
     rule_id: str
     reason: str
     floor: bool = False
     nested: str | None = None  # "pickle", "torch", "numpy", "joblib", "marshal", "dill", "any"
+    uses: Use = ANY_USE
 
 
 def _entries(names: str, severity: Severity, rule_id: str, reason: str, *, floor: bool = False,
-             nested: str | None = None) -> dict[str, DenyEntry]:
-    entry = DenyEntry(severity, rule_id, reason, floor, nested)
+             nested: str | None = None, uses: Use = ANY_USE) -> dict[str, DenyEntry]:
+    entry = DenyEntry(severity, rule_id, reason, floor, nested, uses)
     return {name: entry for name in names.split()}
 
 
@@ -89,7 +97,7 @@ DENY |= _entries(
 
 # --- import primitives: what they return is whatever they are asked for -------------------------------------
 DENY |= _entries(
-    "importlib pkgutil builtins.getattr operator.getitem _operator.getitem "
+    "importlib pkgutil operator.getitem _operator.getitem "
     "site sitecustomize gc inspect",
     _H, EFFECT, "imports modules or reaches attributes chosen by the file")
 
@@ -105,8 +113,17 @@ DENY |= _entries("torch.load torch.serialization.load torch.serialization._load 
                  "torch.distributed.elastic.rendezvous.api.basichandlers",
                  _H, NESTED, "a nested PyTorch loader", nested="any")
 DENY |= _entries("numpy.load numpy.lib.npyio.load numpy.lib._npyio_impl.load numpy.fromfile numpy.loadtxt "
-                 "numpy.genfromtxt numpy.memmap numpy.lib.format.open_memmap numpy.lib.format.read_array",
+                 "numpy.genfromtxt numpy.lib.format.open_memmap numpy.lib.format.read_array "
+                 "numpy.lib._format_impl.open_memmap numpy.lib._format_impl.read_array",
                  _H, NESTED, "a nested numpy loader (files or pickles)", nested="any")
+# numpy.memmap(path, mode="w+") creates or truncates a file; pickled memmaps only name the class as the subtype
+# that numpy._reconstruct allocates (no memmap code runs but __array_finalize__, which copies attributes).
+DENY |= _entries("numpy.memmap numpy.core.memmap.memmap numpy._core.memmap.memmap", _H, EFFECT,
+                 "opens, creates or truncates a file when called", uses=Use.CALL | Use.NEW | Use.INVOKE)
+# getattr is modelled when the file calls it (the attribute it reaches is ranked); anywhere else it is a
+# primitive that reaches any attribute for whoever calls it.
+DENY |= _entries("builtins.getattr", _H, EFFECT, "reaches attributes chosen by whoever calls it",
+                 uses=ANY_USE & ~(Use.CALL | Use.IMPORT | Use.REF))
 DENY |= _entries("marshal.loads marshal.load", _C, CODE, "unmarshals code objects", floor=True, nested="marshal")
 DENY |= _entries("keras.models.load_model keras.saving.load_model tensorflow.saved_model.load "
                  "tensorflow.keras.models.load_model keras.src.saving.saving_api.load_model "

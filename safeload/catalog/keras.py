@@ -1,4 +1,4 @@
-"""Keras and TensorFlow catalogue: Keras' own serializable names, dangerous Keras APIs, and TF op classes.
+"""Keras catalogue: Keras' own serializable names and dangerous Keras APIs (TF ops: :mod:`.tf_ops_review`).
 
 Invariant: data plus pure lookups. Nothing here imports Keras or TensorFlow; the two generated name lists
 (``keras_names.txt``, ``tf_ops.txt``) are plain text files committed next to this module and checked
@@ -13,14 +13,13 @@ from importlib import resources
 from safeload.severity import Severity
 
 __all__ = [
-    "CHECKPOINT_OPS",
-    "FILE_OPS",
     "KERAS_DANGEROUS",
+    "KERAS_FILE_LOADERS",
     "KERAS_PACKAGES",
     "LEGACY_KERAS_CLASSES",
-    "PYTHON_OPS",
-    "READ_ASSET_OPS",
     "TF_FUNCTION_DENY",
+    "TF_KERAS_DATA_CLASSES",
+    "TF_KERAS_REGISTERED",
     "keras_builtin_function",
     "keras_class_names",
     "keras_names",
@@ -33,10 +32,11 @@ def _read_list(filename: str) -> frozenset[str]:
     return frozenset(line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#"))
 
 
-@functools.cache
 def tf_ops() -> frozenset[str]:
-    """Every op registered by a standard TensorFlow build (generated from ``TF_GetAllOpList``)."""
-    return _read_list("tf_ops.txt")
+    """Every op registered by the pinned TensorFlow build (``tf_ops.txt``; see :mod:`.tf_ops_review`)."""
+    from safeload.catalog.tf_ops_review import opset
+
+    return frozenset(opset())
 
 
 @functools.cache
@@ -113,32 +113,30 @@ TF_FUNCTION_DENY: dict[str, Severity] = {
     "load_library": Severity.CRITICAL, "print": Severity.HIGH,
 }
 
-# --- TensorFlow ops ---------------------------------------------------------------------------------------
-PYTHON_OPS: frozenset[str] = frozenset({"PyFunc", "PyFuncStateless", "EagerPyFunc"})
+# Keras layers whose from_config opens a file named in their config (outside the scanned model), by class
+# name: (config keys holding the path, whether any string value counts or only a string that is not a list,
+# what the load does). Found by reading every from_config/__init__ in keras 3.15 and tf_keras 2.21 that
+# reaches a loader or a file API (tfsm_layer.py, index_lookup.py and its subclasses, text_vectorization.py).
+KERAS_FILE_LOADERS: dict[str, tuple[tuple[str, ...], str]] = {
+    "TFSMLayer": (("filepath",), "runs tf.saved_model.load on a SavedModel at that path (Keras needs "
+                                 "safe_mode=False)"),
+    "StringLookup": (("vocabulary",), "reads the vocabulary file at that path"),
+    "IntegerLookup": (("vocabulary",), "reads the vocabulary file at that path"),
+    "IndexLookup": (("vocabulary",), "reads the vocabulary file at that path"),
+    "TextVectorization": (("vocabulary",), "reads the vocabulary file at that path"),
+}
 
-FILE_OPS: frozenset[str] = frozenset({
-    "ReadFile", "WriteFile", "MatchingFiles", "MatchingFilesDataset", "ExperimentalMatchingFilesDataset",
-    "DeleteFile", "ImmutableConst", "WholeFileReader", "WholeFileReaderV2", "TextLineReader",
-    "TextLineReaderV2", "FixedLengthRecordReader", "FixedLengthRecordReaderV2", "TFRecordReader",
-    "TFRecordReaderV2", "LMDBReader",
-    "IdentityReader", "IdentityReaderV2", "TextLineDataset", "TFRecordDataset", "TFRecordDatasetV2",
-    "FixedLengthRecordDataset", "FixedLengthRecordDatasetV2", "LMDBDataset", "ExperimentalLMDBDataset",
-    "CSVDataset", "CSVDatasetV2", "ExperimentalCSVDataset", "SqlDataset", "ExperimentalSqlDataset",
-    "SaveDataset", "SaveDatasetV2", "LoadDataset", "DatasetToTFRecord", "ExperimentalDatasetToTFRecord",
-    "SnapshotDataset", "SnapshotDatasetV2", "SnapshotDatasetReader", "SnapshotNestedDatasetReader",
-    "SnapshotChunkDataset", "ListSnapshotChunksDataset", "DistributedSave", "CreateSummaryFileWriter",
-    "CreateSummaryDbWriter", "WriteSummary", "WriteScalarSummary", "WriteHistogramSummary",
-    "WriteImageSummary",
-    "WriteAudioSummary", "WriteGraphSummary", "WriteRawProtoSummary", "DebugIdentity", "DebugIdentityV2",
-    "DebugIdentityV3", "DebugNanCount", "DebugNumericSummary", "DebugNumericSummaryV2", "RecordInput",
-    "FileSystemSetConfiguration", "LoadAndRemapMatrix", "CalibrationStatisticsSaver",
-})
+# tf_keras (Keras 2) JSON values that its decoder (saving/legacy/saved_model/json_utils._decode_helper) turns
+# into data without importing anything: tuples, TensorShape, Ellipsis, a TypeSpec looked up in TensorFlow's
+# type-spec registry by registered name, a CompositeTensor rebuilt from such a spec and constants.
+TF_KERAS_DATA_CLASSES: frozenset[str] = frozenset({"__tuple__", "TensorShape", "__ellipsis__", "TypeSpec",
+                                                   "CompositeTensor"})
 
-# Reading a model's own asset files (vocabularies) is normal; still a fact worth showing.
-READ_ASSET_OPS: frozenset[str] = frozenset({"InitializeTableFromTextFile", "InitializeTableFromTextFileV2"})
-
-CHECKPOINT_OPS: frozenset[str] = frozenset({
-    "Save", "SaveV2", "SaveSlices", "Restore", "RestoreV2", "RestoreSlice", "ShardedFilename",
-    "ShardedFilespec",
-    "MergeV2Checkpoints", "DTensorRestoreV2",
+# Names tf_keras 2.21 itself registers with register_keras_serializable() (default package "Custom"): its
+# built-in optimizers and one application layer. Keras resolves them in the loading process's registry, where
+# they are tf_keras' own classes. Checked against the installed tf_keras by tests/test_keras_catalog.py.
+TF_KERAS_REGISTERED: frozenset[str] = frozenset({
+    "Custom>Adadelta", "Custom>Adafactor", "Custom>Adagrad", "Custom>Adam", "Custom>AdamW", "Custom>Adamax",
+    "Custom>CustomScaleLayer", "Custom>Ftrl", "Custom>Lion", "Custom>Nadam", "Custom>RMSprop", "Custom>SGD",
+    "Custom>SharpnessAwareMinimization",
 })

@@ -36,6 +36,9 @@ class Use(enum.Flag):
     - ``MUTATE``: SETITEM(S), APPEND(S) or ADDITEMS on it: ``X.__setitem__``, ``append``, ``extend``, ``add``.
     - ``HASH``: it is a dict key or set item: ``X.__hash__`` and ``X.__eq__`` run.
     - ``CALL_INSTANCE``: the instance itself is called (``X.__call__``), by the file or by code the load runs.
+    - ``PASSED``: the instance is an argument (directly or inside a container) of a call the load makes, so the
+      callee may run any of its protocol methods (``__iter__``, ``__len__``, ``__getitem__``, ``__array__``,
+      ``__index__``, ``__float__``, ``__format__``, ``keys``, ...).
     """
 
     IMPORT = enum.auto()
@@ -48,9 +51,10 @@ class Use(enum.Flag):
     MUTATE = enum.auto()
     HASH = enum.auto()
     CALL_INSTANCE = enum.auto()
+    PASSED = enum.auto()
 
 
-INSTANCE_USES = Use.BUILD | Use.MUTATE | Use.HASH | Use.CALL_INSTANCE
+INSTANCE_USES = Use.BUILD | Use.MUTATE | Use.HASH | Use.CALL_INSTANCE | Use.PASSED
 
 _WORDS = {
     Use.IMPORT: "imported",
@@ -63,6 +67,7 @@ _WORDS = {
     Use.MUTATE: "mutated (SETITEM/APPEND)",
     Use.HASH: "hashed (dict key or set item)",
     Use.CALL_INSTANCE: "instance called",
+    Use.PASSED: "instance passed to a call",
 }
 
 

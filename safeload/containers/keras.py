@@ -25,12 +25,13 @@ _PEEK = 64 << 20
 def is_keras_dir(path: Path) -> bool:
     """A directory in Keras' directory format: ``config.json`` holds a serialized Keras object (a JSON object
     with ``class_name``, as ``keras.saving.serialize_keras_object`` writes every model), and it is not a
-    SavedModel (``saved_model.pb`` is read first). An oversized or unreadable config counts: Keras would read it.
+    SavedModel (``saved_model.pb`` or ``saved_model.pbtxt`` is read first). An oversized or unreadable config
+    counts: Keras would read it.
 
     A ``config.json`` of another kind (a Hugging Face model's) does not make its directory a Keras model.
     """
     config = path / CONFIG
-    if not config.is_file() or (path / "saved_model.pb").is_file():
+    if not config.is_file() or (path / "saved_model.pb").is_file() or (path / "saved_model.pbtxt").is_file():
         return False
     try:
         with open(config, "rb") as handle:

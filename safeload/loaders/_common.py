@@ -52,11 +52,13 @@ def policy_for(threshold: Severity | str | None, trusted: Iterable[str] | str | 
 
 def audit(result: ScanResult, policy: Policy, loader: str, allowed: bool) -> None:
     """One structured log record per guarded load: INFO when allowed, WARNING when refused."""
-    fields = {
+    on_trust = [clean(f.subject, 200) for f in result.passed_on_trust(policy.threshold) if f.subject]
+    fields: dict[str, object] = {
         "safeload_loader": loader,
         "safeload_path": clean(result.source, 500),
         "safeload_formats": list(result.formats),
-        "safeload_verdict": "allowed" if allowed else "refused",
+        "safeload_verdict": ("allowed on trust" if on_trust else "allowed") if allowed else "refused",
+        "safeload_trusted": on_trust,
         "safeload_threshold": policy.threshold.label,
         "safeload_findings": len(result.findings),
         "safeload_blocking": [f.rule_id for f in result.blocking(policy.threshold)],
@@ -64,7 +66,10 @@ def audit(result: ScanResult, policy: Policy, loader: str, allowed: bool) -> Non
         "safeload_scan_seconds": round(result.duration, 6),
         "safeload_bytes": result.bytes_scanned,
     }
-    if allowed:
+    if allowed and on_trust:
+        logger.warning("%s allowed %s only because the policy trusts %s", loader, fields["safeload_path"],
+                       ", ".join(on_trust), extra=fields)
+    elif allowed:
         logger.info("%s allowed %s (%s, %d findings, %.3f s)", loader, fields["safeload_path"],
                     ",".join(result.formats), len(result.findings), result.duration, extra=fields)
     else:

@@ -88,7 +88,8 @@ def _guard_dir(label: str, policy: Policy, loader: str) -> ScanResult:
     ctx = ScanContext(policy, label, path=label)
     root = Path(label)
     try:
-        if (root / "config.json").is_file() and not (root / "saved_model.pb").is_file():
+        if (root / "config.json").is_file() and not (root / "saved_model.pb").is_file() and \
+                not (root / "saved_model.pbtxt").is_file():
             scan_keras_dir(root, ctx)  # what Keras reads from any directory holding a config.json
         else:
             scan_path(root, ctx)

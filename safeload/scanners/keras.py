@@ -30,8 +30,11 @@ from safeload._source import BufferFile
 from safeload.catalog.classify import classify
 from safeload.catalog.keras import (
     KERAS_DANGEROUS,
+    KERAS_FILE_LOADERS,
     KERAS_PACKAGES,
     TF_FUNCTION_DENY,
+    TF_KERAS_DATA_CLASSES,
+    TF_KERAS_REGISTERED,
     keras_builtin_function,
     keras_class_names,
     keras_names,
@@ -155,6 +158,9 @@ class _Walker:
             return True
         if class_name in _DATA_CLASSES:
             return False
+        if class_name in TF_KERAS_DATA_CLASSES and not any(k in d for k in ("module", "fn_module",
+                                                                          "registered_name")):
+            return False  # tf_keras JSON data (tuples, shapes, registered type specs): nothing is imported
         if class_name == "__typespec__" and str(d.get("module", "")).startswith("tensorflow.") and \
                 str(d.get("spec_name", "")).endswith("Spec") and not d.get("registered_name"):
             return False  # a tf.TypeSpec: Keras 3 rebuilds it only from registered objects
@@ -168,6 +174,9 @@ class _Walker:
             self.tf_op_lambda(config, path)
         elif class_name == "TorchModuleWrapper":
             self.torch_wrapper(config, path)
+        loader = _file_loader_class(class_name, d.get("registered_name"))
+        if loader is not None and isinstance(config, dict):
+            self.file_loader(loader, config, path)
         module = d.get("module", d.get("fn_module"))
         registered = d.get("registered_name")
         if class_name == "function":
@@ -195,6 +204,23 @@ class _Walker:
                 module = config.get("module" if key == "function" else f"{key}_module")
                 self.reference(module if isinstance(module, str) else None, value, None, "function",
                                f"{path}.config.{key}")
+
+    def file_loader(self, class_name: str, config: dict[str, Any], path: str) -> None:
+        """A layer whose from_config opens a file named in its config: that file is never scanned."""
+        keys, what = KERAS_FILE_LOADERS[class_name]
+        for key in keys:
+            target = config.get(key)
+            if not isinstance(target, str) or not target:
+                continue
+            subject = f"keras.layers.{class_name}"
+            details = {"path": path, "file": target[:500]}
+            if self.ctx.is_trusted(subject):
+                self.ctx.add("SL407", f"{subject} trusted by policy (would be SL408)", subject=subject,
+                             details=details)
+                continue
+            self.ctx.add("SL408", f"{class_name} at {path} names {key}={target[:200]!r}: from_config {what}, "
+                         "a file outside this model that safeload never scanned", subject=subject,
+                         trustable=True, details=details)
 
     def tf_op_lambda(self, config: dict[str, Any], path: str) -> None:
         function = config.get("function")
@@ -235,6 +261,10 @@ class _Walker:
         registered_name = registered if isinstance(registered, str) else None
         if (module is None or module == "") and "." in name and _IDENT.match(name):
             module, _, name = name.rpartition(".")  # a dotted class name: rank it as the module it names
+        own_module = module is None or module == "" or module.split(".", 1)[0] in KERAS_PACKAGES
+        if own_module and (registered_name or name) in TF_KERAS_REGISTERED and \
+                (registered_name is None or registered_name.split(">", 1)[1] == name or registered_name == name):
+            return  # tf_keras' own registered classes (its optimizers): resolved in Keras' registry
         if module is None or module == "":
             if registered_name and ">" in registered_name:
                 self.external(registered_name, path, "a registered custom object")
@@ -296,6 +326,16 @@ class _Walker:
             return
         self.ctx.add("SL402", f"{subject} at {path}: {what}; Keras imports and calls it while rebuilding",
                      subject=subject, trustable=True, details={"path": path})
+
+
+def _file_loader_class(class_name: str, registered: Any) -> str | None:
+    """The KERAS_FILE_LOADERS entry a config names, however it spells it (``TFSMLayer``,
+    ``keras.layers.TFSMLayer``, a registered name ``keras>TFSMLayer``)."""
+    for name in (class_name, registered if isinstance(registered, str) else ""):
+        tail = name.rsplit(".", 1)[-1].rsplit(">", 1)[-1]
+        if tail in KERAS_FILE_LOADERS:
+            return tail
+    return None
 
 
 def _parse_json(data: Any, ctx: ScanContext, what: str) -> tuple[bool, Any]:
@@ -400,3 +440,10 @@ def scan_h5(data: Any, ctx: ScanContext) -> None:
             total.references += stats.references
             total.classes |= stats.classes
     _facts(total, ctx, {"keras_version": attrs.get("keras_version"), "backend": attrs.get("backend")})
+
+
+def scan_keras_metadata_objects(objects: list[tuple[str, str]], ctx: ScanContext) -> None:
+    """Scan the per-object Keras JSON of a tf-keras ``keras_metadata.pb``."""
+    for path, metadata in objects:
+        with ctx.inside(path or "<object>"):
+            scan_keras_config(metadata.encode("utf-8"), ctx, facts=False)

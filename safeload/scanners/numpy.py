@@ -29,7 +29,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from safeload._context import ScanContext
-from safeload.catalog.classify import classify
 from safeload.scanners.pickle import Call, Global, PickleWalker, StreamResult
 
 __all__ = ["DTypeInfo", "NpyHeader", "PlainWalker", "dtype_info_from_call", "parse_descr", "parse_npy_header",
@@ -192,13 +191,7 @@ def dtype_info_from_call(value: Any, depth: int = 0) -> DTypeInfo:
 class PlainWalker(PickleWalker):
     """The engine with ``pickle.load`` semantics for BUILD: no format hooks (no raw data after a BUILD)."""
 
-    def _build(self, inst: Any, state: Any, offset: int, pos: int) -> int:
-        if isinstance(inst, Global):
-            self._flag("SL109", f"BUILD sets state on the imported object {inst.full}",
-                       subject=inst.full, offset=offset)
-        elif isinstance(inst, Call):
-            inst.state = state
-        return pos
+    use_build_hooks = False
 
 
 def walk_plain(data: Any, pos: int, ctx: ScanContext) -> StreamResult:
@@ -317,6 +310,6 @@ def scan_npy(data: Any, ctx: ScanContext) -> None:
 
 def _subclass_check(walker: PickleWalker, value: Any, what: str) -> None:
     """Flag an array subclass that the real loader instantiates when it is not on the allowlist."""
-    if isinstance(value, Global) and classify(value.module, value.name).kind == "unknown":
+    if isinstance(value, Global) and value.cls.kind == "unknown":
         walker.ctx.add("SL104", f"{value.full} is instantiated as the array subclass of {what}",
                        subject=value.full, offset=value.offset, trustable=True)

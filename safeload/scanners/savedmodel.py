@@ -1,338 +1,508 @@
-"""TensorFlow SavedModel scanner: every op in ``saved_model.pb``, Keras configs in ``keras_metadata.pb``.
+"""TensorFlow SavedModel scanner: every op in ``saved_model.pb`` (or ``saved_model.pbtxt``), ranked
+allowlist-first, with what runs during ``tf.saved_model.load`` ranked as load-time; Keras configs in
+``keras_metadata.pb``.
 
-Invariant: this module never imports TensorFlow, Keras or ``google.protobuf``; it walks the protobuf wire
-format with :mod:`safeload._protobuf` (bounded depth, lengths and work). Malformed protobuf is a blocking
-SL002 finding, never "clean".
+Invariant: this module never imports TensorFlow, Keras or ``google.protobuf``. :mod:`._tfgraph` turns the
+bytes into facts (nodes, attributes, functions, the object graph); this module works out *when* each op runs
+and *where its paths come from*, and :mod:`safeload.catalog.tf_ops_review` decides what is allowed. Malformed
+protobuf is a blocking SL002 finding, never "clean". An op that is not in the pinned registry snapshot is
+unknown and blocks (SL503).
 
-Paths read (field numbers from TensorFlow's protos)::
+When ops run (see ``docs/savedmodel.md``, mirroring ``tensorflow/python/saved_model/load.py``,
+``load_v1_in_v2.py`` and ``loader_impl.py`` of TF 2.21):
 
-    SavedModel.meta_graphs=2 -> MetaGraphDef.graph_def=2
-        GraphDef.node=1 -> NodeDef{name=1, op=2, attr=5 -> AttrValue.func=10 / list=1 -> func=9}
-        GraphDef.library=2 -> FunctionDefLibrary.function=1 -> FunctionDef{signature=1 -> name=1, node_def=3}
-    MetaGraphDef.meta_info_def=1 {tags=4, tensorflow_version=5}
-    MetaGraphDef.saver_def=3 {filename_tensor_name=1, save_tensor_name=2, restore_op_name=3}
-    SavedMetadata.nodes=1 -> SavedObject{node_path=3, identifier=4, metadata=5: Keras JSON}
+- at load time: the closure of ``saver_def.restore_op_name`` with the filename tensor fed (TF1 loaders and
+  the C++ loader); the init op (signature ``__saved_model_init_op``, collections ``saved_model_main_op`` and
+  ``legacy_init_op``, else the ``table_initializer`` collection and local-variable initializers) with the
+  asset tensors fed; in the object graph, the ``_create_resource``/``_initialize``/``_destroy_resource``
+  functions of every resource and the save/restore functions of ``saveable_objects``; and every function
+  these call;
+- when saving: the closure of ``saver_def.save_tensor_name`` (filename fed);
+- when called: signatures (their inputs fed), the object graph's other functions, and anything else.
 
-Checkpoint ops (SaveV2, RestoreV2, MergeV2Checkpoints, ...) are normal inside the graph the ``saver_def``
-points at (the ``_traced_save``/``_traced_restore`` functions of TF2, the ``save/`` scope of TF1) and are
-reported as SL504 anywhere else.
+Checkpoint ops (``SaveV2``, ``RestoreV2``, ``MergeV2Checkpoints``, ...) are exempt only where the path they
+use is *proven* to be the saver's filename input (or a shard of it with a constant suffix), traced through
+``Identity``/``StringJoin``/``ShardedFilename``/``Select``/``Pack`` and across function calls; a checkpoint
+op merely sitting in the restore closure is not exempt. ``InitializeTableFromTextFileV2`` is exempt only when
+its file is proven to be one of the SavedModel's own asset files.
 """
 
 from __future__ import annotations
 
 import os
 from collections import Counter
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from safeload._context import ScanContext
-from safeload._protobuf import LENGTH, Budget, Field, ProtobufError, iter_fields, text
-from safeload.catalog.keras import CHECKPOINT_OPS, FILE_OPS, PYTHON_OPS, READ_ASSET_OPS, tf_ops
+from safeload._protobuf import ProtobufError
+from safeload.catalog import tf_ops_review as review
+from safeload.scanners._tfgraph import MetaGraph, Node, read_saved_model
 from safeload.severity import Severity
 
-__all__ = ["scan_keras_metadata_pb", "scan_saved_model_dir", "scan_saved_model_pb"]
+__all__ = ["scan_keras_metadata_pb", "scan_saved_model_dir", "scan_saved_model_pb", "scan_saved_model_pbtxt"]
 
-_MAX_ATTR_DEPTH = 16
-_MAX_KERAS_METADATA = 256 * 1024 * 1024
+_MAX_VISITS = 20_000
+_MAX_VALUE_DEPTH = 32
+_PASS_THROUGH = frozenset({"Identity", "Snapshot", "StopGradient", "PreventGradient", "PlaceholderWithDefault",
+                           "EnsureShape", "CheckNumerics"})
+_CALL_OPS = frozenset({"StatefulPartitionedCall", "PartitionedCall"})
+SAVED_MODEL_FILES = ("saved_model.pb", "saved_model.pbtxt")
 
-
-@dataclass
-class _Node:
-    name: str
-    op: str
-    funcs: list[str] = field(default_factory=list)
-    inputs: list[str] = field(default_factory=list)
-
-
-@dataclass
-class _Function:
-    name: str
-    nodes: list[_Node] = field(default_factory=list)
+# Symbolic string values: ("const", strings) | ("saver",) | ("asset", name) | ("shard", v) | ("join", vs) |
+# ("pack", vs) | ("any", vs) | ("unknown",).
+Value = tuple[Any, ...]
+UNKNOWN: Value = ("unknown",)
+SAVER: Value = ("saver",)
 
 
-@dataclass
-class _MetaGraph:
-    nodes: list[_Node] = field(default_factory=list)
-    functions: dict[str, _Function] = field(default_factory=dict)
-    saver_fields: dict[int, str] = field(default_factory=dict)
-    signature_tensors: list[str] = field(default_factory=list)
-    exposed_functions: list[str] = field(default_factory=list)
-    tags: list[str] = field(default_factory=list)
-    tf_version: str | None = None
+@dataclass(frozen=True)
+class _When:
+    load: bool
+    label: str
+    orphan: bool = False  # a top-level node no loader step reaches (only a user's own .prune() could run it)
 
 
-class _Reader:
-    def __init__(self, data: Any, ctx: ScanContext) -> None:
-        self.data = data
+# -- symbolic values and the path predicates the review conditions use ---------------------------------------
+def _options(value: Value) -> list[Value]:
+    return list(value[1]) if value[0] == "any" else [value]
+
+
+def _is_saver(value: Value) -> bool:
+    return all(v == SAVER for v in _options(value))
+
+
+def _safe_suffix(value: Value) -> bool:
+    return all(v[0] == "const" and v[1] and all(".." not in s and "\0" not in s for s in v[1])
+               for v in _options(value))
+
+
+def _checkpoint_write(value: Value) -> bool:
+    for v in _options(value):
+        if v == SAVER:
+            continue
+        if v[0] != "shard":
+            return False
+        base = v[1]
+        for b in _options(base):
+            if b == SAVER:
+                continue
+            if b[0] != "join" or not b[1] or not _is_saver(b[1][0]) or \
+                    not all(_safe_suffix(part) for part in b[1][1:]):
+                return False
+    return True
+
+
+def _checkpoint_merge(sources: Value, destination: Value) -> bool:
+    if not _is_saver(destination):
+        return False
+    for v in _options(sources):
+        parts = v[1] if v[0] == "pack" else (v,)
+        if not all(_checkpoint_write(p) for p in parts):
+            return False
+    return True
+
+
+def _is_asset(value: Value) -> bool:
+    for v in _options(value):
+        if v[0] != "asset":
+            return False
+        name = v[1]
+        if not name or name.startswith(("/", "\\")) or ".." in name.replace("\\", "/").split("/") or \
+                "\0" in name or ":" in name:
+            return False
+    return True
+
+
+def _const_in(value: Value, allowed: tuple[str, ...]) -> bool:
+    return all(v[0] == "const" and v[1] and all(s in allowed for s in v[1]) for v in _options(value))
+
+
+# -- scopes: evaluate string tensors inside the top-level graph or a function body ---------------------------
+class _Scope:
+    """Name lookup and symbolic evaluation for one graph or one function body under one set of bindings."""
+
+    def __init__(self, nodes: list[Node], bindings: dict[str, Value], in_function: bool) -> None:
+        self.by_name = {n.name: n for n in nodes}
+        self.bindings = bindings
+        self.in_function = in_function
+
+    def split(self, ref: str) -> tuple[str, int]:
+        ref = ref.lstrip("^")
+        if self.in_function:
+            parts = ref.split(":")
+            return parts[0], int(parts[2]) if len(parts) == 3 and parts[2].isdigit() else 0
+        name, _, index = ref.partition(":")
+        return name, int(index) if index.isdigit() else 0
+
+    def value(self, ref: str, depth: int = 0) -> Value:
+        if depth > _MAX_VALUE_DEPTH:
+            return UNKNOWN
+        name, index = self.split(ref)
+        if self.in_function:
+            # A bare name is a function argument; "node:out:i" is always a node, even one named like an arg.
+            bound = self.bindings.get(name) if ":" not in ref else None
+        else:
+            bound = self.bindings.get(f"{name}:{index}")  # graph feeds are per tensor, not per node
+        if bound is not None:
+            return bound
+        node = self.by_name.get(name)
+        if node is None:
+            return UNKNOWN
+        return self.node_value(node, index, depth + 1)
+
+    def input_value(self, node: Node, index: int, depth: int = 0) -> Value:
+        inputs = node.data_inputs()
+        return self.value(inputs[index], depth) if index < len(inputs) else UNKNOWN
+
+    def node_value(self, node: Node, index: int, depth: int) -> Value:
+        op = node.op
+        if op == "Const":
+            attr = node.attrs.get("value")
+            return ("const", tuple(attr.strings)) if attr is not None and attr.strings else UNKNOWN
+        if op in _PASS_THROUGH:
+            return self.input_value(node, 0, depth)
+        if op == "IdentityN":
+            return self.input_value(node, index, depth)
+        if op == "StringJoin":
+            sep = node.attrs.get("separator")
+            if sep is not None and any(sep.strings):
+                return UNKNOWN
+            return ("join", tuple(self.value(i, depth) for i in node.data_inputs()))
+        if op == "ShardedFilename":
+            return ("shard", self.input_value(node, 0, depth))
+        if op in {"Select", "SelectV2"}:
+            return ("any", (self.input_value(node, 1, depth), self.input_value(node, 2, depth)))
+        if op == "Pack":
+            return ("pack", tuple(self.value(i, depth) for i in node.data_inputs()))
+        if op == "ReadVariableOp" and not self.in_function:
+            return self.assigned_value(node, depth)
+        return UNKNOWN
+
+    def fed_by_placeholder(self, node: Node) -> bool:
+        """The checkpoint path is a (default-valued) placeholder: a Saver's own filename input, which only a
+        caller that feeds it uses. Follows the path input (the destination for MergeV2Checkpoints)."""
+        inputs = node.data_inputs()
+        index = 1 if node.op == "MergeV2Checkpoints" else 0
+        if index >= len(inputs):
+            return False
+        current = self.by_name.get(self.split(inputs[index])[0])
+        for _ in range(_MAX_VALUE_DEPTH):
+            if current is None:
+                return False
+            if current.op in {"Placeholder", "PlaceholderWithDefault"}:
+                return True
+            if current.op not in {"Identity", "StringJoin", "ShardedFilename"} or not current.data_inputs():
+                return False
+            current = self.by_name.get(self.split(current.data_inputs()[0])[0])
+        return False
+
+    def assigned_value(self, node: Node, depth: int) -> Value:
+        """``ReadVariableOp(v, ^AssignVariableOp(v, x))``: the asset-path variable pattern of TF2 init ops."""
+        inputs = node.data_inputs()
+        if not inputs:
+            return UNKNOWN
+        handle = self.split(inputs[0])[0]
+        writers = [n for n in self.by_name.values() if n.op in {"AssignVariableOp", "AssignVariableXlaConcatND"}
+                   and n.data_inputs()[:1] and self.split(n.data_inputs()[0])[0] == handle]
+        controls = {self.split(i)[0] for i in node.inputs if i.startswith("^")}
+        if len(writers) != 1 or writers[0].name not in controls:
+            return UNKNOWN
+        return self.input_value(writers[0], 1, depth)
+
+
+# -- the analysis --------------------------------------------------------------------------------------------
+class _Analysis:
+    def __init__(self, graph: MetaGraph, ctx: ScanContext) -> None:
+        self.graph = graph
         self.ctx = ctx
-        self.budget = Budget()
-        self.keras_metadata: list[tuple[str, str]] = []
+        self.ops: Counter[str] = Counter()
+        self.visited: set[tuple[str, tuple[Value, ...], bool]] = set()
+        self.checked_functions: set[str] = set()
+        self.counted_functions: set[str] = set()
+        self.by_name = {n.name: n for n in graph.nodes}
 
-    def fields(self, item: Field | None) -> Any:
-        if item is None:
-            return iter_fields(self.data, 0, len(self.data), self.budget)
-        if item.wire_type != LENGTH:
-            return iter(())  # a scalar where a message was expected: protobuf keeps it as an unknown field
-        return iter_fields(self.data, item.start, item.end, self.budget)
-
-    def saved_model(self) -> list[_MetaGraph]:
-        graphs: list[_MetaGraph] = []
-        for item in self.fields(None):
-            if item.number == 2 and item.wire_type == LENGTH:
-                graphs.append(self.meta_graph(item))
-            elif item.number == 1 and item.wire_type == LENGTH:
-                # keras_metadata.pb: SavedMetadata.nodes=1 (a SavedModel has an int64 here)
-                self.saved_object(item)
-        return graphs
-
-    def saved_object(self, item: Field) -> None:
-        path, metadata = "", None
-        for sub in self.fields(item):
-            if sub.number == 3 and sub.wire_type == LENGTH:
-                path = text(self.data, sub)
-            elif sub.number == 5 and sub.wire_type == LENGTH:
-                metadata = text(self.data, sub, _MAX_KERAS_METADATA)
-        if metadata:
-            self.keras_metadata.append((path, metadata))
-
-    def meta_graph(self, item: Field) -> _MetaGraph:
-        graph = _MetaGraph()
-        for sub in self.fields(item):
-            if sub.wire_type != LENGTH:
+    # graph-level contexts ----------------------------------------------------------------------------------
+    def closure(self, fetches: Iterable[str]) -> list[Node]:
+        """Every node the fetches need. Feeds do not prune it: feeding ``x:1`` still runs ``x`` for ``x:0``,
+        and the loaders' feeds (filename, asset paths, signature inputs) are placeholders or constants."""
+        seen: set[str] = set()
+        out: list[Node] = []
+        todo = [t.lstrip("^").split(":", 1)[0] for t in fetches]
+        while todo:
+            name = todo.pop()
+            if name in seen:
                 continue
-            if sub.number == 1:
-                for info in self.fields(sub):
-                    if info.number == 4 and info.wire_type == LENGTH:
-                        graph.tags.append(text(self.data, info, 4096))
-                    elif info.number == 5 and info.wire_type == LENGTH:
-                        graph.tf_version = text(self.data, info, 4096)
-            elif sub.number == 2:
-                self.graph_def(sub, graph)
-            elif sub.number == 3:
-                # Singular string fields: the last occurrence wins, as in protobuf (and merged messages too).
-                for saver in self.fields(sub):
-                    if saver.number in (1, 2, 3) and saver.wire_type == LENGTH:
-                        graph.saver_fields[saver.number] = text(self.data, saver, 65536)
-            elif sub.number == 5:
-                self.signature_def(sub, graph)
-            elif sub.number == 7:
-                for entry in self.fields(sub):  # SavedObjectGraph.concrete_functions=2: map key = function name
-                    if entry.number == 2 and entry.wire_type == LENGTH:
-                        for key in self.fields(entry):
-                            if key.number == 1 and key.wire_type == LENGTH:
-                                graph.exposed_functions.append(text(self.data, key, 65536))
-        return graph
-
-    def signature_def(self, item: Field, graph: _MetaGraph) -> None:
-        """map<string, SignatureDef> entry -> SignatureDef{inputs=1, outputs=2: map<string, TensorInfo{name=1}>}."""
-        for entry in self.fields(item):
-            if entry.number != 2 or entry.wire_type != LENGTH:
+            seen.add(name)
+            node = self.by_name.get(name)
+            if node is None:
                 continue
-            for tensors in self.fields(entry):
-                if tensors.number not in (1, 2) or tensors.wire_type != LENGTH:
-                    continue
-                for value in self.fields(tensors):
-                    if value.number != 2 or value.wire_type != LENGTH:
-                        continue
-                    for info in self.fields(value):
-                        if info.number == 1 and info.wire_type == LENGTH:
-                            graph.signature_tensors.append(text(self.data, info, 65536))
+            out.append(node)
+            todo.extend(i.lstrip("^").split(":", 1)[0] for i in node.inputs)
+        return out
 
-    def graph_def(self, item: Field, graph: _MetaGraph) -> None:
-        for sub in self.fields(item):
-            if sub.wire_type != LENGTH:
-                continue
-            if sub.number == 1:
-                graph.nodes.append(self.node_def(sub))
-            elif sub.number == 2:
-                for fn in self.fields(sub):
-                    if fn.number == 1 and fn.wire_type == LENGTH:
-                        func = self.function_def(fn)
-                        # A duplicate name keeps both bodies: every op is still scanned.
-                        existing = graph.functions.get(func.name)
-                        if existing is not None:
-                            existing.nodes.extend(func.nodes)
-                        else:
-                            graph.functions[func.name] = func
+    def init_roots(self) -> list[str]:
+        g = self.graph
+        roots = list(g.signatures.get("__saved_model_init_op", ([], []))[1])
+        for key in ("saved_model_main_op", "legacy_init_op", "table_initializer", "local_variables"):
+            roots.extend(g.collections.get(key, []))
+        return roots
 
-    def function_def(self, item: Field) -> _Function:
-        func = _Function("")
-        for sub in self.fields(item):
-            if sub.wire_type != LENGTH:
-                continue
-            if sub.number == 1:
-                for sig in self.fields(sub):
-                    if sig.number == 1 and sig.wire_type == LENGTH:
-                        func.name = text(self.data, sig, 65536)
-            elif sub.number == 3:
-                func.nodes.append(self.node_def(sub))
-        return func
+    def run(self) -> None:
+        g = self.graph
+        filename = g.saver.get(1, "")
+        saver_feed = {_tensor(filename): SAVER} if filename else {}
+        # loader_impl.get_asset_tensors: asset_file_def, or (only when it is empty) the assets collection.
+        assets = g.assets or g.collection_assets
+        asset_feed: dict[str, Value] = {_tensor(t): ("asset", f) for t, f in assets if t}
+        covered: set[str] = set()
+        self.graph_context([g.saver[3]] if 3 in g.saver else [], saver_feed,
+                           _When(True, "restore op (run at load)"), covered)
+        self.graph_context(self.init_roots(), asset_feed, _When(True, "init op (run at load)"), covered)
+        self.object_functions(load=True)
+        self.graph_context([g.saver[2]] if 2 in g.saver else [], saver_feed, _When(False, "save op"), covered)
+        for key, (inputs, outputs) in sorted(g.signatures.items()):
+            if key != "__saved_model_init_op":
+                feed = {_tensor(t): UNKNOWN for t in inputs}
+                self.graph_context(outputs, feed, _When(False, f"signature {key}"), covered)
+        rest = _When(False, "graph node no loader runs", orphan=True)
+        scope = _Scope(g.nodes, {}, in_function=False)
+        for node in g.nodes:
+            self.ops[node.op] += 1
+            if node.name not in covered:
+                self.check(node, scope, rest, f"graph node {node.name}")
+        self.object_functions(load=False)
+        for name in sorted(g.functions):
+            if name not in self.checked_functions:
+                self.function(name, None, _When(False, "library function"))
+        for func in g.functions.values():
+            for node in func.nodes:
+                self.ops[node.op] += 1
 
-    def node_def(self, item: Field) -> _Node:
-        node = _Node("", "")
-        attrs: dict[str, list[str]] = {}
-        for sub in self.fields(item):
-            if sub.wire_type != LENGTH:
-                continue
-            if sub.number == 1:
-                node.name = text(self.data, sub, 65536)
-            elif sub.number == 2:
-                node.op = text(self.data, sub, 65536)
-            elif sub.number == 3:
-                node.inputs.append(text(self.data, sub, 65536))
-            elif sub.number == 5:
-                self.attr_entry(sub, attrs, 0)
-        node.funcs = [name for names in attrs.values() for name in names]
-        return node
+    def graph_context(self, fetches: list[str], feed: dict[str, Value], when: _When, covered: set[str]) -> None:
+        if not fetches:
+            return
+        scope = _Scope(self.graph.nodes, feed, in_function=False)
+        fed = {t.rsplit(":", 1)[0] for t in feed}
+        for node in self.closure(fetches):
+            covered.add(node.name)
+            if node.name not in fed or node.op not in {"Placeholder", "PlaceholderWithDefault"}:
+                self.check(node, scope, when, f"graph node {node.name}")
+        self.ctx.check_time()
 
-    def attr_entry(self, item: Field, attrs: dict[str, list[str]], depth: int) -> None:
-        """One map<string, AttrValue> entry (key=1, value=2); a repeated key replaces the earlier value."""
-        key, funcs = "", list[str]()
-        for entry in self.fields(item):
-            if entry.number == 1 and entry.wire_type == LENGTH:
-                key = text(self.data, entry, 65536)
-            elif entry.number == 2 and entry.wire_type == LENGTH:
-                funcs = []
-                self.attr_value(entry, funcs, depth)
-        attrs[key] = funcs
+    def concrete_of(self, node_id: int) -> list[str]:
+        objects = self.graph.objects
+        if 0 <= node_id < len(objects):
+            return objects[node_id].concrete_functions
+        return []
 
-    def attr_value(self, item: Field, out: list[str], depth: int) -> None:
-        """Collect function names from AttrValue.func=10 and AttrValue.list=1 -> ListValue.func=9."""
-        if depth > _MAX_ATTR_DEPTH:
-            raise ProtobufError("function attributes nested too deep")
-        for sub in self.fields(item):
-            if sub.wire_type != LENGTH:
-                continue
-            if sub.number == 10:
-                self.name_attr_list(sub, out, depth + 1)
-            elif sub.number == 1:
-                for elem in self.fields(sub):
-                    if elem.number == 9 and elem.wire_type == LENGTH:
-                        self.name_attr_list(elem, out, depth + 1)
+    def object_functions(self, *, load: bool) -> None:
+        g = self.graph
+        if not load:
+            for obj in g.objects:
+                for name in obj.concrete_functions:
+                    self.function(name, self.captures(name), _When(False, "object graph function"))
+            for name in g.bound_inputs:
+                self.function(name, self.captures(name), _When(False, "object graph function"))
+            return
+        load_time: list[tuple[str, str]] = []
+        for i, obj in enumerate(g.objects):
+            if obj.kind == "resource":
+                for local, child in obj.children:
+                    if local in {"_create_resource", "_initialize", "_destroy_resource"}:
+                        load_time.extend((f, f"resource {i}.{local} (run at load)") for f in self.concrete_of(child))
+            for fn_node in obj.saveable_functions:
+                load_time.extend((f, f"saveable object {i} (run at load)") for f in self.concrete_of(fn_node))
+        for name, label in load_time:
+            self.function(name, self.captures(name), _When(True, label))
 
-    def name_attr_list(self, item: Field, out: list[str], depth: int) -> None:
-        name = ""
-        attrs: dict[str, list[str]] = {}
-        for sub in self.fields(item):
-            if sub.wire_type != LENGTH:
-                continue
-            if sub.number == 1:
-                name = text(self.data, sub, 65536)
-            elif sub.number == 2:  # nested map<string, AttrValue>
-                self.attr_entry(sub, attrs, depth + 1)
-        if name:
-            out.append(name)
-        out.extend(f for funcs in attrs.values() for f in funcs)
+    def captures(self, name: str) -> list[Value] | None:
+        """Argument values of a concrete function: captured asset objects are asset paths."""
+        func = self.graph.functions.get(name)
+        bound = self.graph.bound_inputs.get(name)
+        if func is None or not bound or len(bound) > len(func.args):
+            return None
+        values = [UNKNOWN] * len(func.args)
+        offset = len(func.args) - len(bound)
+        for i, node_id in enumerate(bound):
+            objects = self.graph.objects
+            obj = objects[node_id] if 0 <= node_id < len(objects) else None
+            if obj is not None and obj.kind == "asset" and obj.asset_index is not None and \
+                    0 <= obj.asset_index < len(self.graph.assets):
+                values[offset + i] = ("asset", self.graph.assets[obj.asset_index][1])
+        return values
 
-
-def _tensor_node(name: str) -> str:
-    return name.lstrip("^").split(":", 1)[0]
-
-
-def _closure(graph: _MetaGraph, by_name: dict[str, int], tensors: list[str]) -> set[int]:
-    """Ids of the graph nodes named by ``tensors`` and every node they take as (data or control) input."""
-    seen: set[int] = set()
-    todo = [_tensor_node(t) for t in tensors]
-    while todo:
-        i = by_name.get(todo.pop())
-        if i is None or i in seen:
-            continue
-        seen.add(i)
-        todo.extend(_tensor_node(t) for t in graph.nodes[i].inputs)
-    return seen
-
-
-def _reachable(graph: _MetaGraph, roots: list[str]) -> set[str]:
-    """Library functions reachable from ``roots`` (function names or ops) through calls and function attrs."""
-    found: set[str] = set()
-    todo = list(roots)
-    while todo:
-        name = todo.pop()
-        func = graph.functions.get(name)
-        if func is None or name in found:
-            continue
-        found.add(name)
+    # functions -----------------------------------------------------------------------------------------------
+    def function(self, name: str, args: list[Value] | None, when: _When) -> None:
+        func = self.graph.functions.get(name)
+        if func is None:
+            return
+        given = list(args or [])[:len(func.args)]
+        values = tuple(given + [UNKNOWN] * (len(func.args) - len(given)))
+        key = (name, values, when.load)
+        if key in self.visited:
+            return
+        if len(self.visited) >= _MAX_VISITS:
+            values = tuple(UNKNOWN for _ in func.args)
+            key = (name, values, True)  # over budget: every further body is ranked as if run at load
+            when = _When(True, "analysis budget exhausted")
+            if key in self.visited:
+                return
+        self.visited.add(key)
+        self.checked_functions.add(name)
+        scope = _Scope(func.nodes, dict(zip(func.args, values, strict=True)), in_function=True)
         for node in func.nodes:
-            todo.extend(node.funcs)
-            todo.append(node.op)
-    return found
+            self.check(node, scope, when, f"function {func.name}")
+        self.ctx.check_time()
+
+    def calls(self, node: Node, scope: _Scope, when: _When) -> None:
+        if when.orphan:
+            when = _When(False, "called from a graph node no loader runs")
+        if node.op in self.graph.functions:  # a library function used directly as an op
+            args = [scope.value(i) for i in node.data_inputs()]
+            self.function(node.op, args, when)
+        for attr_name, attr in node.attrs.items():
+            for callee in attr.funcs:
+                if node.op in _CALL_OPS and attr_name == "f":
+                    self.function(callee, [scope.value(i) for i in node.data_inputs()], when)
+                else:
+                    self.function(callee, None, when)
+
+    # ranking ------------------------------------------------------------------------------------------------
+    def check(self, node: Node, scope: _Scope, when: _When, where: str) -> None:
+        self.calls(node, scope, when)
+        op = node.op
+        known = review.opset()
+        if op in self.graph.functions and op not in known:
+            return
+        if op not in known:
+            self.report(op, review.UNKNOWN_RANK, "is not in TensorFlow's registered op set "
+                        f"(tensorflow {review.opset_version()}): a custom op runs native code", when,
+                        where=where, facts={})
+            return
+        entry = review.review_of(op)
+        if entry is None or entry.kind in review.INERT_KINDS:
+            return
+        applies, facts = self.condition(node, scope, entry.when)
+        if applies and when.orphan and entry.kind == "checkpoint" and scope.fed_by_placeholder(node):
+            # TF1 training code leaves its own Saver's ops in the exported graph; no loader runs them.
+            self.ctx.add("SL505", f"TensorFlow op {op}: {entry.note}; no loader step reaches it ({where})",
+                         subject=op, details={"where": where, **facts})
+            return
+        if not applies:
+            if entry.kind in {"asset_read", "checkpoint"} or facts:
+                self.ctx.add("SL505", f"TensorFlow op {op}: {entry.note} (proven safe: {facts or 'own files'})",
+                             subject=op, details={"where": where, **facts})
+            return
+        self.report(op, review.KIND_RANK[entry.kind], entry.note, when, where=where, facts=facts)
+
+    def condition(self, node: Node, scope: _Scope, cond: review.Condition | None) -> tuple[bool, dict[str, Any]]:
+        if cond is None:
+            return True, {}
+        if isinstance(cond, review.AttrNotIn):
+            attr = node.attrs.get(cond.attr)
+            setting = (attr.strings[-1] if attr.strings else "") if attr is not None else cond.default
+            ok = setting in cond.allowed or (bool(cond.prefixes) and setting.startswith(cond.prefixes))
+            return not ok, {cond.attr: setting[:200]}
+        if isinstance(cond, review.AttrNonEmpty):
+            attr = node.attrs.get(cond.attr)
+            values = [s for s in attr.strings if s] if attr is not None else []
+            return bool(values), ({cond.attr: [v[:200] for v in values[:4]]} if values else {})
+        if isinstance(cond, review.InputNotConst):
+            value = scope.input_value(node, cond.index)
+            ok = _const_in(value, cond.allowed)
+            return not ok, {cond.name: _describe(value)}
+        if isinstance(cond, review.AssetPath):
+            value = scope.input_value(node, cond.index)
+            return not _is_asset(value), {cond.name: _describe(value)}
+        if cond.role == "read":
+            value = scope.input_value(node, cond.index)
+            return not _is_saver(value), {"path": _describe(value)}
+        if cond.role == "write":
+            value = scope.input_value(node, cond.index)
+            return not _checkpoint_write(value), {"path": _describe(value)}
+        sources, destination = scope.input_value(node, 0), scope.input_value(node, 1)
+        return not _checkpoint_merge(sources, destination), {"sources": _describe(sources),
+                                                              "destination": _describe(destination)}
+
+    def report(self, op: str, rank: review.Rank, note: str, when: _When, *, where: str,
+               facts: dict[str, Any]) -> None:
+        level = rank.at_load if when.load else rank.called
+        timing = "runs during tf.saved_model.load" if when.load else "runs when the model is called"
+        details = {"where": where, "when": "load" if when.load else "call", "context": when.label, **facts}
+        if rank.trustable and self.ctx.is_trusted(op):
+            self.ctx.add("SL505", f"op {op} trusted by policy ({rank.rule})", subject=op, details=details)
+            return
+        self.ctx.add(rank.rule, f"TensorFlow op {op}: {note}; {timing} ({where})", severity=level, subject=op,
+                     trustable=rank.trustable, details=details)
 
 
-def _checkpoint_scope(graph: _MetaGraph) -> tuple[set[int], set[str]]:
-    """Graph node ids and function names that only the saver_def's save/restore graph uses.
-
-    Saver nodes are the nodes the saver_def names and their inputs, minus anything a signature also
-    needs; saver functions are those they call, minus any function reachable from another node or exposed
-    as a concrete function of the restored object (which Python code can call after loading).
-    """
-    by_name = {node.name: i for i, node in enumerate(graph.nodes)}
-    saver = _closure(graph, by_name, list(graph.saver_fields.values()))
-    saver -= _closure(graph, by_name, graph.signature_tensors)
-
-    def roots(ids: Iterable[int]) -> list[str]:
-        return [name for i in ids for name in (*graph.nodes[i].funcs, graph.nodes[i].op)]
-    others = set(range(len(graph.nodes))) - saver
-    used_elsewhere = _reachable(graph, roots(others) + graph.exposed_functions)
-    return saver, _reachable(graph, roots(saver)) - used_elsewhere
+def _tensor(name: str) -> str:
+    """``"x"`` and ``"x:0"`` are the same graph tensor."""
+    node, _, index = name.lstrip("^").partition(":")
+    return f"{node}:{int(index) if index.isdigit() else 0}"
 
 
-def _rank_op(op: str, where: str, in_checkpoint: bool, functions: dict[str, _Function],
-             ctx: ScanContext) -> None:
-    if op in functions:
-        return  # a call of a function from the graph's own library; its body is scanned separately
-    if op in PYTHON_OPS:
-        ctx.add("SL502", f"TensorFlow op {op} calls Python ({where})", subject=op, details={"where": where})
-    elif op in FILE_OPS:
-        _trustable(ctx, "SL501", op, f"TensorFlow op {op} reads, writes or lists files ({where})", where)
-    elif op in READ_ASSET_OPS:
-        ctx.add("SL505", f"TensorFlow op {op} reads a text file (normally the model's own vocabulary asset)",
-                subject=op, details={"where": where})
-    elif op in CHECKPOINT_OPS:
-        if not in_checkpoint:
-            _trustable(ctx, "SL504", op,
-                       f"checkpoint I/O op {op} outside the saver's save/restore graph ({where})", where)
-    elif op not in tf_ops():
-        _trustable(ctx, "SL503", op,
-                   f"op {op!r} is not in TensorFlow's standard op set (custom op: native code)", where)
+def _describe(value: Value, depth: int = 0) -> str:
+    if depth > 6:
+        return "..."
+    kind = value[0]
+    if kind == "const":
+        return " | ".join(repr(s[:120]) for s in value[1][:4])
+    if kind == "saver":
+        return "<saver filename>"
+    if kind == "asset":
+        return f"<asset {value[1][:120]!r}>"
+    if kind == "unknown":
+        return "<not a constant>"
+    if kind == "shard":
+        return f"shard({_describe(value[1], depth + 1)})"
+    parts = ", ".join(_describe(v, depth + 1) for v in value[1][:8])
+    return f"{kind}({parts})"
 
 
-def _trustable(ctx: ScanContext, rule: str, op: str, message: str, where: str) -> None:
-    if ctx.is_trusted(op):
-        ctx.add("SL505", f"op {op} trusted by policy ({rule})", subject=op, details={"where": where})
-        return
-    ctx.add(rule, message, subject=op, trustable=True, details={"where": where})
-
-
-def _scan_graph(graph: _MetaGraph, ctx: ScanContext) -> Counter[str]:
-    ops: Counter[str] = Counter()
-    owned_nodes, owned_funcs = _checkpoint_scope(graph)
-    for i, node in enumerate(graph.nodes):
-        ops[node.op] += 1
-        _rank_op(node.op, f"graph node {node.name}", i in owned_nodes, graph.functions, ctx)
-    for func in graph.functions.values():
-        for node in func.nodes:
-            ops[node.op] += 1
-            _rank_op(node.op, f"function {func.name}", func.name in owned_funcs, graph.functions, ctx)
-        ctx.check_time()
-    return ops
-
-
+# -- entry points --------------------------------------------------------------------------------------------
 def scan_saved_model_pb(data: Any, ctx: ScanContext) -> None:
     """Scan a ``saved_model.pb`` (or a ``keras_metadata.pb``) held in ``data``."""
     ctx.note_format("savedmodel")
-    reader = _Reader(data, ctx)
     try:
-        graphs = reader.saved_model()
+        graphs, keras_objects = read_saved_model(data)
     except ProtobufError as exc:
         ctx.add("SL002", f"malformed protobuf: {exc}")
         return
+    _scan_graphs(graphs, ctx)
+    if keras_objects:
+        _scan_keras_objects(keras_objects, ctx)
+    if not graphs and not keras_objects and len(data) > 0:
+        ctx.add("SL002", "no meta graph or Keras metadata found: not a SavedModel this scanner understands")
+
+
+def scan_saved_model_pbtxt(data: Any, ctx: ScanContext) -> None:
+    """Scan a ``saved_model.pbtxt`` (text format, which TensorFlow loads when ``saved_model.pb`` is absent)."""
+    from safeload._pbtxt import PbtxtError, saved_model_to_binary
+
+    ctx.note_format("savedmodel")
+    try:
+        binary = saved_model_to_binary(data)
+    except PbtxtError as exc:
+        ctx.add("SL002", f"malformed saved_model.pbtxt: {exc}")
+        return
+    if not binary:
+        ctx.add("SL002", "saved_model.pbtxt holds no meta graph")
+        return
+    scan_saved_model_pb(binary, ctx)
+
+
+def _scan_graphs(graphs: list[MetaGraph], ctx: ScanContext) -> None:
     total: Counter[str] = Counter()
     tags: list[str] = []
     versions: set[str] = set()
     for graph in graphs:
-        total.update(_scan_graph(graph, ctx))
+        analysis = _Analysis(graph, ctx)
+        analysis.run()
+        total.update(analysis.ops)
         tags.extend(graph.tags)
         if graph.tf_version:
             versions.add(graph.tf_version)
@@ -340,42 +510,60 @@ def scan_saved_model_pb(data: Any, ctx: ScanContext) -> None:
         ctx.add("SL505", f"SavedModel: {len(graphs)} meta graph(s), {sum(total.values())} op(s), "
                 f"{len(total)} distinct",
                 details={"tags": sorted(set(tags)), "tensorflow_version": sorted(versions),
-                         "ops": dict(total.most_common(50))})
-    if reader.keras_metadata:
-        _scan_keras_objects(reader.keras_metadata, ctx)
-    if not graphs and not reader.keras_metadata and len(data) > 0:
-        ctx.add("SL002", "no meta graph or Keras metadata found: not a SavedModel this scanner understands")
+                         "ops": dict(total.most_common(50)), "opset": review.opset_version()})
 
 
 def scan_keras_metadata_pb(data: Any, ctx: ScanContext) -> None:
     """Scan ``keras_metadata.pb`` (tf.keras SavedModel): the Keras config JSON of every saved object."""
-    reader = _Reader(data, ctx)
     try:
-        reader.saved_model()
+        _graphs, keras_objects = read_saved_model(data)
     except ProtobufError as exc:
         ctx.add("SL002", f"malformed keras_metadata.pb: {exc}")
         return
-    _scan_keras_objects(reader.keras_metadata, ctx)
+    _scan_keras_objects(keras_objects, ctx)
 
 
 def _scan_keras_objects(objects: list[tuple[str, str]], ctx: ScanContext) -> None:
-    from safeload.scanners.keras import scan_keras_config
+    from safeload.scanners.keras import scan_keras_metadata_objects
 
     with ctx.inside("keras_metadata.pb"):
-        for path, metadata in objects:
-            with ctx.inside(path or "<object>"):
-                scan_keras_config(metadata.encode("utf-8"), ctx, facts=False)
+        scan_keras_metadata_objects(objects, ctx)
+
+
+def saved_model_file(path: Path) -> Path | None:
+    """The file TensorFlow reads in a SavedModel directory: ``saved_model.pb``, else ``saved_model.pbtxt``."""
+    for name in SAVED_MODEL_FILES:
+        candidate = path / name
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def is_saved_model_dir(path: Path) -> bool:
+    return path.is_dir() and saved_model_file(path) is not None
+
+
+def _files(folder: Path) -> Iterator[Path]:
+    return (p for p in folder.rglob("*") if p.is_file())
 
 
 def scan_saved_model_dir(path: Path, ctx: ScanContext) -> None:
-    """Scan a SavedModel directory: ``saved_model.pb``, ``keras_metadata.pb``; note variables and assets."""
+    """Scan a SavedModel directory: ``saved_model.pb`` (else ``.pbtxt``, as TF picks), ``keras_metadata.pb``;
+    note variables and assets."""
     from safeload._source import view_of_file
     from safeload.scan import scan_buffer
 
     ctx.note_format("savedmodel")
-    with ctx.inside("saved_model.pb"), open(path / "saved_model.pb", "rb") as handle, \
-            view_of_file(handle) as view:
-        scan_buffer(view.data, ctx, name="saved_model.pb")
+    model_file = saved_model_file(path)
+    if model_file is None:
+        ctx.add("SL002", "no saved_model.pb or saved_model.pbtxt in the SavedModel directory")
+        return
+    with ctx.inside(model_file.name), open(model_file, "rb") as handle, view_of_file(handle) as view:
+        if model_file.name == "saved_model.pb":
+            scan_buffer(view.data, ctx, name="saved_model.pb")
+        else:
+            ctx.bytes_scanned += len(view.data)
+            scan_saved_model_pbtxt(view.data, ctx)
     meta = path / "keras_metadata.pb"
     if meta.is_file():
         with open(meta, "rb") as handle, view_of_file(handle) as view:
@@ -386,18 +574,17 @@ def scan_saved_model_dir(path: Path, ctx: ScanContext) -> None:
     for sub in ("variables", "assets", "assets.extra"):
         folder = path / sub
         if folder.is_dir():
-            files = [p for p in folder.rglob("*") if p.is_file()]
+            files = list(_files(folder))
             counts[sub] = len(files)
             sizes[sub] = sum(p.stat().st_size for p in files)
-            links = [p for p in folder.rglob("*") if p.is_symlink()]
-            for link in links:
+            for link in (p for p in folder.rglob("*") if p.is_symlink()):
                 target = os.path.realpath(link)
                 if not target.startswith(os.path.realpath(path) + os.sep):
                     rel = link.relative_to(path).as_posix()
                     ctx.add("SL501", f"{rel} links outside the SavedModel directory", subject=rel,
                             severity=Severity.HIGH)
     others = sorted(p.name for p in path.iterdir() if p.name not in
-                    {"saved_model.pb", "keras_metadata.pb", "variables", "assets", "assets.extra",
+                    {*SAVED_MODEL_FILES, "keras_metadata.pb", "variables", "assets", "assets.extra",
                      "fingerprint.pb"})
     summary = ", ".join(f"{k}: {v} file(s), {sizes[k]} bytes" for k, v in counts.items())
     ctx.add("SL505", "SavedModel directory: " + (summary or "no variables or assets"),

@@ -132,6 +132,7 @@ TARGETS: dict[str, tuple[Callable[[], list[bytes]], Callable[[bytes], None]]] = 
     "npy": (sl_corpus.npy_seeds, one_scan()),
     "joblib": (sl_corpus.joblib_seeds, one_scan()),
     "protobuf": (sl_corpus.protobuf_seeds, one_scan(name="saved_model.pb")),
+    "pbtxt": (sl_corpus.pbtxt_seeds, one_scan(name="saved_model.pbtxt")),
     "keras": (sl_corpus.keras_seeds, test_keras),
 }
 

@@ -219,6 +219,21 @@ ARCHIVE_TOKENS = [b"PK\x03\x04", b"PK\x01\x02", b"PK\x05\x06", b"PK\x06\x06", b"
                   b"\xff\xff\xff\xff", b"\x00\x00\x00\x00", b"\x01\x00", b"ustar\x0000", b"0000644\x00"]
 
 
+def pbtxt_seeds() -> list[bytes]:
+    """saved_model.pbtxt texts: the binary seeds' minimal model and a wired save/restore graph, as text."""
+    return [
+        b'saved_model_schema_version: 1\nmeta_graphs {\n  meta_info_def { tags: "serve" }\n'
+        b'  graph_def {\n    node { name: "f" op: "Placeholder" }\n'
+        b'    node { name: "c" op: "Const" attr { key: "value" value { tensor { string_val: "x\\001" } } } }\n'
+        b'    node { name: "r" op: "RestoreV2" input: ["f", "c:0"] }\n'
+        b'    node { name: "p" op: "PrintV2" input: "c" attr { key: "output_stream" value { s: "file:///t" } } }\n'
+        b'    library { function { signature { name: "fn" input_arg { name: "a" } }\n'
+        b'      node_def { name: "w" op: "WriteFile" input: "a" } ret { key: "o" value: "w:y:0" } } }\n'
+        b'  }\n  saver_def { filename_tensor_name: "f:0" restore_op_name: "r" }\n'
+        b'  signature_def { key: "__saved_model_init_op" value { outputs { key: "o" value { name: "p" } } } }\n}\n',
+    ]
+
+
 def keras_seeds() -> list[bytes]:
     init = {"module": "keras.initializers", "class_name": "GlorotUniform", "config": {}}
     dense = {"module": "keras.layers", "class_name": "Dense",

@@ -1,0 +1,135 @@
+"""Decide what the uses a pickle stream makes of each name mean: the findings for one stream's names.
+
+Input: the engine's facts (``engine/facts.py``): for every name, its classification and the uses the load makes
+of it, with how each first happened. Output: findings, through the scan context.
+
+Rules, in order (denied beats allowed):
+1. a denied or dynamic name: its denial (SL101/SL102/SL103/SL106/SL110), whatever the use;
+2. a name denied for some uses only (``numpy.memmap`` called): that denial when one of those uses happens;
+3. an allowed name used in a way its entry does not permit: SL115 (MEDIUM) naming the use and how it happened;
+4. a name outside the catalogue: its installed source is analysed (``catalog/source_analysis.py``, never
+   imported) for exactly the uses the file makes of it; when every use and the import are proven inert, SL116
+   (LOW, "analysed"); otherwise SL104 when the load runs its code (calls, instantiates, gives state, ...), SL105
+   when it is only imported or referenced — both MEDIUM, naming the analysis's reason and line.
+Trust (``trusted=[...]``) is applied by ``ScanContext.add`` (one place for every format); floor names and the
+untrustable rules (dynamic names, code objects) are never trusted.
+
+Invariant: pure decisions over facts; nothing is imported or looked up.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from safeload._context import ScanContext
+from safeload.catalog.uses import Use, describe_uses
+from safeload.engine.facts import FactTable, NameFacts
+from safeload.severity import Severity
+
+__all__ = ["decide_names"]
+
+_RUNS_CODE = (Use.CALL | Use.NEW | Use.ALLOC | Use.INVOKE | Use.BUILD | Use.MUTATE | Use.HASH | Use.CALL_INSTANCE
+              | Use.PASSED)
+_UNTRUSTABLE_RULES = frozenset({"SL110", "SL106"})
+logger = logging.getLogger(__name__)
+
+
+def _how(facts: NameFacts, uses: Use) -> str:
+    """``"called by the file; called by other code (by collections.defaultdict (argument 0))"``."""
+    parts: list[str] = []
+    for flag in uses:
+        if flag in (Use.IMPORT, Use.REF):
+            continue
+        how = facts.how.get(flag.value)
+        word = describe_uses(flag)
+        parts.append(f"{word} ({how})" if how and how not in word else word)
+    return "; ".join(parts)
+
+
+def decide_names(table: FactTable, ctx: ScanContext) -> None:
+    """Emit the findings for every name in ``table``."""
+    for name, facts in table.names.items():
+        _decide(name, facts, ctx)
+
+
+def _decide(name: str, facts: NameFacts, ctx: ScanContext) -> None:
+    cls = facts.cls
+    uses = facts.use_flags
+    if cls.kind in {"denied", "dynamic"}:
+        rule_id = cls.rule_id or "SL101"
+        how = _how(facts, uses)
+        message = f"{name}: {cls.reason}" + (f"; here it is {how}" if how else " (imported)")
+        _emit(ctx, rule_id, message, cls.severity, name, facts.offset,
+              trustable=not cls.floor and rule_id not in _UNTRUSTABLE_RULES)
+        return
+    if cls.deny_uses & uses:
+        bad = cls.deny_uses & uses
+        _emit(ctx, cls.rule_id or "SL102", f"{name}: {cls.reason}; here it is {_how(facts, bad)}", cls.severity,
+              name, facts.offset, trustable=not cls.floor)
+        return
+    if cls.kind == "allowed":
+        refused = uses & ~cls.permitted
+        if refused:
+            permitted = describe_uses(cls.permitted) if cls.permitted & ~(Use.IMPORT | Use.REF) else "referenced"
+            _emit(ctx, "SL115", f"{name} is allowed only to be {permitted}; here it is {_how(facts, refused)}",
+                  None, name, facts.offset, trustable=True)
+        return
+    used = uses & _RUNS_CODE
+    why = ""
+    if ctx.policy.analyse_source and cls.kind == "unknown" and not cls.deny_uses:
+        analysed = _analyse(facts, used)
+        if analysed is None:
+            why = "; its source could not be analysed"
+        elif analysed[0]:
+            ctx.add("SL116", f"{name} is outside the catalogue; its installed source was analysed for how the "
+                    f"load uses it ({_how(facts, used) or 'imported'}): {analysed[1]}", subject=name,
+                    offset=facts.offset)
+            return
+        else:
+            why = f"; source analysis: {analysed[1]}"
+    if used:
+        _emit(ctx, "SL104", f"{name} is not on the allowlist and the load runs it: {_how(facts, used)}{why}", None,
+              name, facts.offset, trustable=True)
+    else:
+        _emit(ctx, "SL105", f"{name} is not on the allowlist; it is imported (its module's top-level code runs) "
+              f"and referenced{why}", None, name, facts.offset, trustable=True)
+
+
+def _analyse(facts: NameFacts, used: Use) -> tuple[bool, str] | None:
+    """(inert, reason) from the source analysis of ``facts``'s name for ``used``; None if it failed."""
+    from safeload.catalog.source_analysis import BuildState, analyse
+
+    kinds = facts.build_kinds
+    state = BuildState.DICT if kinds == {"dict"} else BuildState.SLOTS if kinds == {"slots"} else BuildState.ANY
+    try:
+        result = analyse(facts.module, facts.name, used or Use.REF, catalog=catalogue_view, build_state=state)
+    except Exception:  # an analysis failure must block, never pass
+        logger.exception("source analysis failed for %s.%s", facts.module, facts.name)
+        return None
+    verdicts = [result.import_effects, *result.uses]
+    bad = next((v for v in verdicts if not v.inert), None)
+    if bad is None:
+        reasons = "; ".join(dict.fromkeys(v.reason for v in result.uses)) or result.import_effects.reason
+        return True, reasons
+    where = f" ({bad.where})" if bad.where else ""
+    return False, f"{describe_uses(bad.use)}: {bad.reason}{where}"
+
+
+def catalogue_view(name: str, use: Use) -> bool | None:
+    """The catalogue as the source analysis sees it: True allowed for ``use``, False denied, None unknown."""
+    from safeload.catalog.classify import classify_name
+    from safeload.catalog.reviewed import IMPORT_REVIEWED
+
+    if use is Use.IMPORT and name.split(".", 1)[0] in IMPORT_REVIEWED:
+        return True
+    found = classify_name(name)
+    if found.kind in {"denied", "dynamic"} or found.deny_uses & use:
+        return False
+    if found.kind == "allowed" and use & found.permitted:
+        return True
+    return None
+
+
+def _emit(ctx: ScanContext, rule_id: str, message: str, severity: Severity | None, subject: str, offset: int,  # noqa: PLR0917
+          *, trustable: bool) -> None:
+    ctx.add(rule_id, message, severity=severity, subject=subject, offset=offset, trustable=trustable)

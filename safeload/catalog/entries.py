@@ -1,0 +1,111 @@
+"""Allowlist entries: for each allowed name, the uses a load may make of it (``catalog.uses.Use``).
+
+An entry is permission for *uses*, not for a name: ``numpy.memmap`` may be allocated as the subtype of an
+array (``_reconstruct``) but not called (``numpy.memmap(path, mode="w+")`` writes a file). ``Use.IMPORT`` and
+``Use.REF`` are implied by every entry; any other use must be listed. ``invokes`` names the argument positions
+(ints) and keywords (strs) that calling the name may call: values passed there are *invoked* by it.
+``state_uses`` names keys of a dict BUILD state whose values the class's code uses in a known, narrower way than
+"may call it" (joblib's array wrapper only *allocates* its ``subclass`` with ``numpy._reconstruct``).
+
+Where entries come from, in increasing precedence:
+1. generated shards ``safeload/catalog/generated/<shard>.py`` written by ``python -m safeload.catalog._generate``
+   from the installed packages (what a load does with each name, by introspection), with the package versions
+   they were checked against;
+2. hand-reviewed entries in ``safeload/catalog/reviewed.py``, each with its review note.
+
+Shard format (a generated Python module, loaded lazily the first time a name of that shard is looked up)::
+
+    CHECKED_AGAINST: dict[str, str]                       # distribution -> version the shard was generated from
+    NOTES: dict[str, str]                                 # note key -> review text
+    ENTRIES: dict[str, tuple[str, tuple[int | str, ...], str]]
+    #        name -> ("CALL NEW BUILD", invokes, note key)
+
+Invariant: lookups work on strings only; nothing here imports, resolves or calls the name being looked up. The
+only modules imported are safeload's own data shards.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from safeload.catalog.uses import Use
+
+__all__ = ["Entry", "lookup", "parse_uses", "shard_of"]
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """Permission to use one name in the ways ``uses`` lists; ``note`` is the review that justifies it."""
+
+    uses: Use
+    invokes: tuple[int | str, ...] = ()
+    note: str = ""
+    origin: str = "reviewed"
+    state_uses: tuple[tuple[str, Use], ...] = ()  # BUILD dict-state keys whose value the class uses in a known way
+
+    def permits(self, uses: Use) -> bool:
+        return not (uses & ~(self.uses | Use.IMPORT | Use.REF))
+
+    def refused(self, uses: Use) -> Use:
+        """The uses in ``uses`` this entry does not permit (``Use(0)`` when all are permitted)."""
+        return uses & ~(self.uses | Use.IMPORT | Use.REF)
+
+
+def parse_uses(text: str) -> Use:
+    """``"CALL NEW BUILD"`` -> ``Use.CALL | Use.NEW | Use.BUILD`` (unknown words raise ``KeyError``)."""
+    uses = Use(0)
+    for word in text.split():
+        uses |= Use[word]
+    return uses
+
+
+# Top-level module -> generated shard. Standard-library modules share the "stdlib" shard.
+_SHARD_OF_PACKAGE: dict[str, str] = {
+    "sklearn": "sklearn", "numpy": "numpy", "scipy": "scipy", "pandas": "pandas", "torch": "torch",
+    "pyarrow": "pyarrow", "xgboost": "boosters", "lightgbm": "boosters", "catboost": "boosters",
+    "joblib": "joblib", "tokenizers": "tokenizers", "transformers": "transformers",
+}
+
+
+def shard_of(name: str) -> str | None:
+    """The generated shard that may hold ``name`` (``None`` when no shard covers its top-level package)."""
+    top = name.split(".", 1)[0]
+    shard = _SHARD_OF_PACKAGE.get(top)
+    if shard is not None:
+        return shard
+    import sys
+
+    return "stdlib" if top in sys.stdlib_module_names or top in {"builtins", "__builtin__"} else None
+
+
+@functools.cache
+def _shard(shard: str) -> Mapping[str, Entry]:
+    try:
+        module = importlib.import_module(f"safeload.catalog.generated.{shard}")  # safeload's own data module
+    except ModuleNotFoundError:
+        return {}
+    notes: Mapping[str, str] = getattr(module, "NOTES", {})
+    raw: Mapping[str, tuple[str, tuple[int | str, ...], str]] = module.ENTRIES
+    return {name: Entry(parse_uses(uses), tuple(invokes), notes.get(note, note), "generated")
+            for name, (uses, invokes, note) in raw.items()}
+
+
+@functools.cache
+def _reviewed() -> Mapping[str, Entry]:
+    from safeload.catalog.reviewed import REVIEWED
+
+    return REVIEWED
+
+
+def lookup(name: str) -> Entry | None:
+    """The allowlist entry for the dotted ``name``, or ``None`` when the name is not allowed for any use."""
+    entry = _reviewed().get(name)
+    if entry is not None:
+        return entry
+    shard = shard_of(name)
+    if shard is None:
+        return None
+    return _shard(shard).get(name)

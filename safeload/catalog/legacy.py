@@ -1,0 +1,74 @@
+"""Transitional package rules from safeload 0.1, kept until the generated shards cover these packages.
+
+A prefix rule admits classes (capitalised last component, no dunder) under a package. It is weaker than a
+generated entry: it cannot tell a class defined there from a re-export of something else. Two things keep it
+from admitting what it should not: denials (with the generated alias table: ``sklearn...Thread`` *is*
+``threading.Thread``) are looked up first and win, and a prefix-admitted class gets no ``CALL``/``INVOKE``
+beyond what 0.1 allowed to class constructors.
+
+Invariant: string matching only; nothing is imported.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from safeload.catalog.entries import Entry, parse_uses
+
+__all__ = ["NESTED_TORCH", "PREFIXES", "PrefixRule", "lookup", "nested_kind"]
+
+
+@dataclass(frozen=True, slots=True)
+class PrefixRule:
+    """Allow class names under ``prefix`` (which ends with a dot), except those under ``exclude``."""
+
+    prefix: str
+    exclude: tuple[str, ...] = ()
+
+    def matches(self, name: str) -> bool:
+        if not name.startswith(self.prefix) or name.startswith(self.exclude):
+            return False
+        last = name.rsplit(".", 1)[-1]
+        return last[:1].isupper() and "__" not in name
+
+
+PREFIXES: tuple[PrefixRule, ...] = (
+    PrefixRule("numpy.dtypes."),
+    PrefixRule("torch.nn.modules."),
+    PrefixRule("torch.nn.utils.parametrize."),
+    PrefixRule("torch.ao.nn."),
+    PrefixRule("torch.nn.quantized."),
+    PrefixRule("torch.optim.", exclude=("torch.optim._multi_tensor",)),
+    PrefixRule("torch.distributions.", exclude=("torch.distributions.kl",)),
+    PrefixRule("sklearn.", exclude=("sklearn.datasets.", "sklearn.utils._testing", "sklearn.utils.estimator_checks",
+                                    "sklearn.externals.", "sklearn.experimental.", "sklearn.utils._show_versions")),
+    PrefixRule("scipy.sparse."),
+    PrefixRule("scipy.stats._distn_infrastructure."),
+    PrefixRule("pandas.core.", exclude=("pandas.core.computation.",)),
+    PrefixRule("pandas.arrays."),
+    PrefixRule("pandas._libs.tslibs.offsets."),
+    PrefixRule("pandas._libs.tslibs.dtypes."),
+    PrefixRule("xgboost.sklearn."),
+    PrefixRule("lightgbm.sklearn."),
+    PrefixRule("catboost.core."),
+)
+
+_PREFIX_ENTRY = Entry(parse_uses("CALL NEW ALLOC INVOKE BUILD MUTATE HASH PASSED CALL_INSTANCE"), (),
+                      "safeload 0.1 package rule (transitional; replaced by generated entries)", "legacy-prefix")
+
+# torch's own pickle-in-bytes for storages: allowed, and its bytes are scanned as a torch file.
+NESTED_TORCH: frozenset[str] = frozenset({"torch.storage._load_from_bytes"})
+_NESTED_ENTRY = Entry(parse_uses("CALL PASSED HASH"), (),
+                      "torch.load of embedded bytes; the bytes are scanned as a torch file")
+
+
+def lookup(name: str) -> Entry | None:
+    if name in NESTED_TORCH:
+        return _NESTED_ENTRY
+    if any(rule.matches(name) for rule in PREFIXES):
+        return _PREFIX_ENTRY
+    return None
+
+
+def nested_kind(name: str) -> str | None:
+    return "any" if name in NESTED_TORCH else None

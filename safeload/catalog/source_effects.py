@@ -1,0 +1,1415 @@
+"""Effect analysis of one function body read from source: does running it (with values from the file) do
+anything but compute on data?
+
+Invariant: a body is ``inert`` only when every statement is one this module models and every call reaches
+code that is (a) allowed by the catalogue for that call, (b) a reviewed pure builtin or benign helper, or
+(c) itself analysed inert (methods of ``self``/``super()``, functions and classes of installed modules).
+Calls of a parameter are recorded in ``invokes`` (the file decides what is called); protocol methods run on
+values from the file (``len(x)`` runs ``type(x).__len__``) are recorded in ``touches``. Everything else --
+an unresolvable callee, a dynamic attribute name, I/O, a nested import -- makes the body not inert, with the
+line. Nothing is imported or executed.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import types
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from safeload.catalog import source_tables as tables
+from safeload.catalog.source_model import Binding, ClassModel, Leaf, ModuleInfo, Ref, Resolver, as_model
+from safeload.catalog.uses import Use
+
+__all__ = ["Effects", "Fail", "Outcome"]
+
+Catalog = Callable[[str, Use], "bool | None"]
+
+_BUILTIN_TOUCH = {
+    "len": "__len__", "str": "__str__", "repr": "__repr__", "ascii": "__repr__", "format": "__format__",
+    "int": "__int__/__index__", "float": "__float__", "complex": "__complex__", "bool": "__bool__",
+    "hash": "__hash__", "abs": "__abs__", "round": "__round__", "bytes": "__bytes__/__iter__",
+    "iter": "__iter__", "next": "__next__", "list": "__iter__", "tuple": "__iter__", "set": "__iter__",
+    "frozenset": "__iter__", "dict": "keys/__getitem__/__iter__", "sorted": "__iter__/__lt__",
+    "enumerate": "__iter__", "zip": "__iter__", "sum": "__iter__/__add__", "min": "__iter__/__lt__",
+    "max": "__iter__/__lt__", "any": "__iter__/__bool__", "all": "__iter__/__bool__", "reversed": "__reversed__",
+    "getattr": "__getattribute__/__getattr__", "hasattr": "__getattribute__/__getattr__",
+    "isinstance": "__class__", "callable": "__call__ lookup",
+}
+_ENUM_DEFINES = frozenset(
+    "__new__ __init__ __hash__ _missing_ __reduce_ex__ __deepcopy__ __copy__ __format__ __repr__ __str__ "
+    "__dir__ name value _generate_next_value_ __init_subclass__".split())
+_NAMEDTUPLE_DEFINES = frozenset("__new__ __getnewargs__ __repr__ _asdict _replace _make __match_args__".split())
+_DATA_TYPES = frozenset("object dict list tuple set frozenset str bytes bytearray int float complex bool".split())
+_DATA_DUNDERS = frozenset("__new__ __init__ __setitem__ __getitem__ __contains__ __len__ __eq__ __ne__ __hash__ "
+                          "__repr__ __str__ __iter__".split())
+_CALL_ARG_CTX = ("warnings.catch_warnings", "contextlib.suppress", "contextlib.nullcontext")
+
+
+class Fail(Exception):  # noqa: N818 - control flow, not an error for callers
+    """The body does something the analysis cannot prove inert."""
+
+    def __init__(self, reason: str, where: str | None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.where = where
+
+
+@dataclass
+class Outcome:
+    inert: bool
+    reason: str
+    where: str | None = None
+    invokes: set[int | str] = field(default_factory=set)
+    touches: set[str] = field(default_factory=set)
+
+
+@dataclass
+class _Val:
+    """The abstract value of an expression inside an analysed body."""
+
+    kind: str  # const | fresh | self | cls | super | param | taint | global | logger | method
+    key: int | str = ""
+    ref: Ref | None = None
+
+    @property
+    def from_file(self) -> bool:
+        return self.kind in ("param", "taint")
+
+
+_CONST = _Val("const")
+_FRESH = _Val("fresh")
+_TAINT = _Val("taint")
+
+
+@dataclass
+class _Frame:
+    """One function body being analysed."""
+
+    mod: ModuleInfo
+    qualname: str
+    self_model: ClassModel | None  # the class of ``self`` (the class the pickle names)
+    defining: ClassModel | None  # the class whose body defines this function (for ``super()``)
+    locals: dict[str, _Val]
+    import_ctx: bool
+    out: Outcome
+    #: parameter name -> its default value expression (evaluated in the module when the def ran)
+    defaults: dict[str, ast.expr] = field(default_factory=dict)
+    #: undecorated functions defined in this body (called helpers are analysed with this frame as closure)
+    nested: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = field(default_factory=dict)
+
+    def where(self, node: ast.AST | None) -> str:
+        return self.mod.where(getattr(node, "lineno", 0) or 0, self.qualname)
+
+
+def _defaults(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> dict[str, ast.expr]:
+    args = fn.args
+    positional = [*args.posonlyargs, *args.args]
+    out = {a.arg: d for a, d in zip(positional[len(positional) - len(args.defaults):], args.defaults, strict=True)}
+    out.update({a.arg: d for a, d in zip(args.kwonlyargs, args.kw_defaults, strict=True) if d is not None})
+    return out
+
+
+def _params(fn: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda, skip_first: bool) -> dict[str, _Val]:
+    args = fn.args
+    positional = [*args.posonlyargs, *args.args]
+    out: dict[str, _Val] = {}
+    if skip_first and positional:
+        positional = positional[1:]
+    for index, arg in enumerate(positional):
+        out[arg.arg] = _Val("param", index)
+    for arg in args.kwonlyargs:
+        out[arg.arg] = _Val("param", arg.arg)
+    if args.vararg:
+        out[args.vararg.arg] = _Val("taint")
+    if args.kwarg:
+        out[args.kwarg.arg] = _Val("taint")
+    return out
+
+
+def _first_param(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> str | None:
+    positional = [*fn.args.posonlyargs, *fn.args.args]
+    return positional[0].arg if positional else None
+
+
+def _decorator_names(resolver: Resolver, mod: ModuleInfo, fn: ast.FunctionDef | ast.AsyncFunctionDef) -> list[
+        tuple[ast.expr, Ref]]:
+    return [(d, resolver.expr(mod, d.func if isinstance(d, ast.Call) else d)) for d in fn.decorator_list]
+
+
+class Effects:
+    """Analyses bodies for one top-level ``analyse`` call (memoised, bounded)."""
+
+    def __init__(self, resolver: Resolver, catalog: Catalog | None,
+                 class_use: Callable[[Ref, Use, int], Outcome], *, budget: int = 400, max_depth: int = 12) -> None:
+        self.resolver = resolver
+        self.catalog = catalog
+        self.class_use = class_use
+        self.budget = budget
+        self.max_depth = max_depth
+        self._memo: dict[tuple[int, str, bool], Outcome] = {}
+        self._active: set[tuple[int, str, bool]] = set()
+        #: set by the analyser: the import-effects verdict of a module (a call-time import runs it)
+        self.import_check: Callable[[str], Outcome] | None = None
+
+    # --- entry points -----------------------------------------------------------------------------------
+    def function(self, fn: ast.FunctionDef | ast.AsyncFunctionDef, mod: ModuleInfo, qualname: str, *,
+                 self_model: ClassModel | None = None, defining: ClassModel | None = None,
+                 bound: bool = False, import_ctx: bool = False, depth: int = 0) -> Outcome:
+        """Effects of calling ``fn``; ``bound``: its first parameter is ``self``/``cls`` (not from the file)."""
+        key = (id(fn), self_model.dotted if self_model else "", import_ctx)
+        if key in self._memo:
+            return self._memo[key]
+        if key in self._active:  # recursion adds no effect of its own
+            return Outcome(True, "recursive call")
+        if depth > self.max_depth:
+            return Outcome(False, f"call chain deeper than {self.max_depth}", mod.where(fn.lineno, qualname))
+        self.budget -= 1
+        if self.budget < 0:
+            return Outcome(False, "analysis budget exhausted (too much code reached)", mod.where(fn.lineno,
+                                                                                              qualname))
+        self._active.add(key)
+        try:
+            result = self._run(fn, mod, qualname, self_model=self_model, defining=defining, bound=bound,
+                               import_ctx=import_ctx, depth=depth)
+        finally:
+            self._active.discard(key)
+        self._memo[key] = result
+        return result
+
+    def _run(self, fn: ast.FunctionDef | ast.AsyncFunctionDef, mod: ModuleInfo, qualname: str, *,
+             self_model: ClassModel | None, defining: ClassModel | None, bound: bool, import_ctx: bool,
+             depth: int) -> Outcome:
+        out = Outcome(True, "")
+        frame = _Frame(mod, qualname, self_model, defining, {}, import_ctx, out, _defaults(fn))
+        frame.locals.update(_params(fn, bound))
+        first = _first_param(fn)
+        if bound and first:
+            is_cls = any(isinstance(d, ast.Name) and d.id == "classmethod" for d in fn.decorator_list) or \
+                fn.name in ("__new__", "__init_subclass__", "__class_getitem__")
+            frame.locals[first] = _Val("cls" if is_cls else "self")
+        try:
+            for expr, dref in _decorator_names(self.resolver, mod, fn):
+                reason = self.decorator_problem(expr, dref, depth)
+                if reason:
+                    raise Fail(f"decorated with {dref.dotted}: {reason}", frame.where(expr))
+                if dref.dotted in ("functools.lru_cache", "functools.cache"):
+                    out.touches.add("__hash__/__eq__")  # the cache hashes and compares the arguments
+            self._prepass(frame, fn.body)
+            self._prepass(frame, fn.body)
+            for stmt in fn.body:
+                self._stmt(frame, stmt, depth)
+        except Fail as fail:
+            return Outcome(False, fail.reason, fail.where, out.invokes, out.touches)
+        except RecursionError:
+            return Outcome(False, "body too deeply nested to analyse", frame.where(fn))
+        out.reason = "only assigns, computes and calls analysed-inert code"
+        out.where = frame.where(fn)
+        return out
+
+    # --- decorators -------------------------------------------------------------------------------------
+    def decorator_problem(self, expr: ast.expr, ref: Ref, depth: int) -> str | None:
+        """``None`` when the decorator returns the decorated object unchanged (or is a reviewed inert one)."""
+        if ref.dotted in tables.INERT_DECORATORS or ref.dotted in ("functools.cached_property",
+                                                                   "functools.lru_cache", "functools.cache"):
+            return None  # (lru_cache hashes the arguments: recorded as a touch by function())
+        if isinstance(expr, ast.Attribute) and expr.attr in ("setter", "getter", "deleter"):
+            return None  # property.setter: the property model reads these
+        if ref.kind != "function" or not isinstance(ref.node, ast.FunctionDef | ast.AsyncFunctionDef):
+            return f"cannot tell what it returns ({ref.reason or ref.kind})"
+        fn = ref.node
+        if isinstance(expr, ast.Call):
+            inner = _returned_def(fn)
+            if inner is None:
+                return "a decorator factory whose returned decorator is not a local def"
+            fn = inner
+        return _identity_problem(fn)
+
+    # --- pre-pass: kinds of locals ------------------------------------------------------------------------
+    def _prepass(self, frame: _Frame, body: list[ast.stmt]) -> None:
+        for node in _walk_scope(body):
+            if isinstance(node, ast.Assign):
+                val = self._quiet(frame, node.value)
+                for tgt in node.targets:
+                    self._bind(frame, tgt, val)
+            elif isinstance(node, ast.AnnAssign | ast.AugAssign) and node.value is not None:
+                val = self._quiet(frame, node.value)
+                if isinstance(node, ast.AugAssign):
+                    val = _TAINT if val.from_file or self._kind_of(frame, node.target).from_file else _FRESH
+                self._bind(frame, node.target, val)
+            elif isinstance(node, ast.For | ast.AsyncFor):
+                val = self._quiet(frame, node.iter)
+                self._bind(frame, node.target, _TAINT if val.from_file or val.kind in ("self", "global")
+                           else _FRESH)
+            elif isinstance(node, ast.With | ast.AsyncWith):
+                for item in node.items:
+                    if item.optional_vars is not None:
+                        self._bind(frame, item.optional_vars, _TAINT)
+            elif isinstance(node, ast.NamedExpr):
+                self._bind(frame, node.target, self._quiet(frame, node.value))
+            elif isinstance(node, ast.comprehension):
+                self._bind(frame, node.target, _TAINT)
+            elif isinstance(node, ast.ExceptHandler) and node.name:
+                frame.locals[node.name] = _TAINT
+            elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                frame.locals[node.name] = _Val("fresh", "localdef")
+                if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and not node.decorator_list:
+                    frame.nested[node.name] = node
+            elif isinstance(node, ast.Import | ast.ImportFrom):
+                for local, ref in self._import_bindings(frame, node):
+                    frame.locals[local] = _Val("global", ref=ref) if ref is not None else _TAINT
+
+    def _kind_of(self, frame: _Frame, node: ast.expr) -> _Val:
+        if isinstance(node, ast.Name):
+            return frame.locals.get(node.id, _CONST)
+        return _CONST
+
+    def _bind(self, frame: _Frame, target: ast.expr, val: _Val) -> None:
+        if isinstance(target, ast.Name):
+            old = frame.locals.get(target.id)
+            if old is None or (old.kind in ("const", "fresh") and old.key != "localdef"):
+                frame.locals[target.id] = val
+            elif old != val:
+                frame.locals[target.id] = _TAINT if (old.from_file or val.from_file) else old
+        elif isinstance(target, ast.Tuple | ast.List):
+            for elt in target.elts:
+                self._bind(frame, elt, _TAINT if val.kind != "const" else _CONST)
+        elif isinstance(target, ast.Starred):
+            self._bind(frame, target.value, _TAINT)
+
+    def _quiet(self, frame: _Frame, node: ast.expr) -> _Val:
+        """Kind of ``node`` without recording effects (for the pre-pass)."""
+        if isinstance(node, ast.Constant):
+            return _CONST
+        if isinstance(node, ast.Name):
+            if node.id in frame.locals:
+                return frame.locals[node.id]
+            return _Val("global")
+        if isinstance(node, ast.List | ast.Tuple | ast.Set | ast.Dict | ast.ListComp | ast.SetComp | ast.DictComp
+                      | ast.JoinedStr | ast.Lambda):
+            return _FRESH
+        if isinstance(node, ast.Attribute):
+            base = self._quiet(frame, node.value)
+            return _TAINT if base.kind in ("self", "cls", "param", "taint", "global") else _FRESH
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("dict", "list",
+                                                                                                  "set", "tuple"):
+            return _FRESH if not node.args else _TAINT
+        return _TAINT
+
+    # --- statements -----------------------------------------------------------------------------------------
+    def _stmt(self, frame: _Frame, stmt: ast.stmt, depth: int) -> None:
+        ev = self._expr
+        if isinstance(stmt, ast.Expr):
+            ev(frame, stmt.value, depth)
+        elif isinstance(stmt, ast.Assign):
+            val = ev(frame, stmt.value, depth)
+            for tgt in stmt.targets:
+                self._store(frame, tgt, val, depth)
+        elif isinstance(stmt, ast.AnnAssign):
+            if frame.import_ctx and not frame.mod.future_annotations:
+                ev(frame, stmt.annotation, depth)  # module and class annotations are evaluated on import
+            if stmt.value is not None:
+                self._store(frame, stmt.target, ev(frame, stmt.value, depth), depth)
+        elif isinstance(stmt, ast.AugAssign):
+            val = ev(frame, stmt.value, depth)
+            cur = ev(frame, stmt.target, depth) if not isinstance(stmt.target, ast.Name) else self._kind_of(
+                frame, stmt.target)
+            self._touch(frame, [val, cur], _op_dunders(stmt.op), stmt, depth)
+            self._store(frame, stmt.target, _TAINT if val.from_file or cur.from_file else _FRESH, depth)
+        elif isinstance(stmt, ast.Return):
+            if stmt.value is not None:
+                ev(frame, stmt.value, depth)
+        elif isinstance(stmt, ast.Raise):
+            if stmt.exc is not None:
+                ev(frame, stmt.exc, depth)
+            if stmt.cause is not None:
+                ev(frame, stmt.cause, depth)
+        elif isinstance(stmt, ast.If | ast.While):
+            test = ev(frame, stmt.test, depth)
+            self._touch(frame, [test], ("__bool__", "__len__"), stmt, depth)
+            for inner in (*stmt.body, *stmt.orelse):
+                self._stmt(frame, inner, depth)
+        elif isinstance(stmt, ast.For):
+            it = ev(frame, stmt.iter, depth)
+            self._touch(frame, [it], ("__iter__", "__getitem__"), stmt, depth)
+            self._store(frame, stmt.target, _TAINT if it.kind != "const" else _CONST, depth)
+            for inner in (*stmt.body, *stmt.orelse):
+                self._stmt(frame, inner, depth)
+        elif isinstance(stmt, ast.Try | ast.TryStar):
+            for inner in stmt.body:
+                self._stmt(frame, inner, depth)
+            for handler in stmt.handlers:
+                if handler.type is not None:
+                    ev(frame, handler.type, depth)
+                for inner in handler.body:
+                    self._stmt(frame, inner, depth)
+            for inner in (*stmt.orelse, *stmt.finalbody):
+                self._stmt(frame, inner, depth)
+        elif isinstance(stmt, ast.With):
+            for item in stmt.items:
+                self._with_item(frame, item, depth)
+            for inner in stmt.body:
+                self._stmt(frame, inner, depth)
+        elif isinstance(stmt, ast.Assert):
+            ev(frame, stmt.test, depth)
+            if stmt.msg is not None:
+                ev(frame, stmt.msg, depth)
+        elif isinstance(stmt, ast.Delete):
+            for tgt in stmt.targets:
+                if isinstance(tgt, ast.Name):
+                    continue
+                base = ev(frame, tgt.value, depth) if isinstance(tgt, ast.Attribute | ast.Subscript) else _TAINT
+                if base.kind in ("self", "fresh") or base.from_file:
+                    if base.from_file:
+                        frame.out.touches.add("__delattr__/__delitem__")
+                    continue
+                raise Fail("deletes from an object that is not its own", frame.where(stmt))
+        elif isinstance(stmt, ast.Pass | ast.Break | ast.Continue):
+            pass
+        elif isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
+            for d in stmt.decorator_list:
+                ev(frame, d, depth)
+            for default in (*stmt.args.defaults, *[d for d in stmt.args.kw_defaults if d is not None]):
+                ev(frame, default, depth)
+        elif isinstance(stmt, ast.Global | ast.Nonlocal):
+            if not frame.import_ctx:
+                raise Fail("rebinds module-level names (global)", frame.where(stmt))
+        elif isinstance(stmt, ast.Import | ast.ImportFrom):
+            if frame.import_ctx:
+                self._check_import(frame, stmt)
+            else:
+                self._call_time_import(frame, stmt)
+        else:
+            raise Fail(f"{type(stmt).__name__} statement is not modelled", frame.where(stmt))
+
+    def _import_bindings(self, frame: _Frame, stmt: ast.Import | ast.ImportFrom) -> list[tuple[str, Ref | None]]:
+        """The local names an import statement inside a function binds, resolved statically."""
+        from safeload.catalog.source_model import absolute_module
+
+        out: list[tuple[str, Ref | None]] = []
+        if isinstance(stmt, ast.Import):
+            for alias in stmt.names:
+                target = alias.name if alias.asname else alias.name.split(".")[0]
+                out.append((alias.asname or target, _module_ref(self.resolver, target)))
+            return out
+        base = absolute_module(frame.mod.name, frame.mod.is_package, stmt.level, stmt.module)
+        for alias in stmt.names:
+            if alias.name == "*" or base is None:
+                continue
+            out.append((alias.asname or alias.name, self.resolver.from_import(base, alias.name)))
+        return out
+
+    def _call_time_import(self, frame: _Frame, stmt: ast.Import | ast.ImportFrom) -> None:
+        """An import inside a function runs when the function does: inert only when the import of every module
+        it names is (the same rule as a module the pickle names)."""
+        from safeload.catalog.source_model import absolute_module
+
+        if isinstance(stmt, ast.Import):
+            modules = [a.name for a in stmt.names]
+        else:
+            base = absolute_module(frame.mod.name, frame.mod.is_package, stmt.level, stmt.module)
+            if base is None:
+                raise Fail("relative import beyond the top-level package", frame.where(stmt))
+            modules = [base]
+            modules += [f"{base}.{a.name}" for a in stmt.names
+                        if a.name != "*" and self.resolver.is_module(f"{base}.{a.name}")]
+        for module in modules:
+            if self.import_check is None:
+                raise Fail(f"imports {module} when it runs", frame.where(stmt))
+            result = self.import_check(module)
+            if not result.inert:
+                raise Fail(f"imports {module} when it runs: {result.reason}", result.where or frame.where(stmt))
+
+    def _check_import(self, frame: _Frame, stmt: ast.Import | ast.ImportFrom) -> None:
+        from safeload.catalog.source_model import absolute_module
+
+        if isinstance(stmt, ast.Import):
+            names = [a.name for a in stmt.names]
+        else:
+            base = absolute_module(frame.mod.name, frame.mod.is_package, stmt.level, stmt.module)
+            names = [base] if base else []
+        for name in names:
+            reason = tables.denied_module_reason(name)
+            if reason is not None:
+                raise Fail(f"imports {name} ({reason})", frame.where(stmt))
+
+    def _with_item(self, frame: _Frame, item: ast.withitem, depth: int) -> None:
+        ctx = item.context_expr
+        if isinstance(ctx, ast.Call):
+            ref = self._callee_ref(frame, ctx.func)
+            if ref is not None and ref.dotted in _CALL_ARG_CTX:
+                for arg in ctx.args:
+                    self._expr(frame, arg, depth)
+                return
+            raise Fail(f"uses a context manager ({ast.unparse(ctx)[:60]}) whose __enter__/__exit__ are not "
+                       "modelled", frame.where(ctx))
+        val = self._expr(frame, ctx, depth)
+        if val.from_file:
+            frame.out.touches.add("__enter__/__exit__")
+            return
+        raise Fail(f"uses {ast.unparse(ctx)[:60]} as a context manager", frame.where(ctx))
+
+    def _store(self, frame: _Frame, target: ast.expr, val: _Val, depth: int) -> None:
+        if isinstance(target, ast.Name):
+            return
+        if isinstance(target, ast.Tuple | ast.List):
+            if val.from_file:
+                frame.out.touches.add("__iter__")
+            for elt in target.elts:
+                self._store(frame, elt, _TAINT, depth)
+            return
+        if isinstance(target, ast.Starred):
+            self._store(frame, target.value, _TAINT, depth)
+            return
+        if isinstance(target, ast.Attribute):
+            base = self._expr(frame, target.value, depth)
+            if base.kind == "self":
+                self.check_setattr(frame, target.attr, via_object=False, node=target, depth=depth)
+                return
+            if base.kind == "cls" and frame.import_ctx:
+                return  # __init_subclass__ / metaclass hooks set attributes of the class being created
+            if base.from_file:
+                frame.out.touches.add("__setattr__")
+                return
+            if base.kind == "fresh" or (base.kind == "classdata" and frame.import_ctx):
+                return
+            if base.kind == "global" and frame.import_ctx and base.ref is not None and base.ref.kind == "value" \
+                    and base.ref.module is frame.mod:
+                return
+            raise Fail(f"sets attribute {target.attr} of {ast.unparse(target.value)[:60]}, an object that is not "
+                       "its own", frame.where(target))
+        if isinstance(target, ast.Subscript):
+            base = self._expr(frame, target.value, depth)
+            self._expr(frame, target.slice, depth)
+            if base.kind == "self":
+                self._self_protocol(frame, "__setitem__", target, depth)
+                return
+            if base.from_file:
+                frame.out.touches.add("__setitem__")
+                return
+            if base.kind == "fresh" or (base.kind == "classdata" and frame.import_ctx):
+                return
+            if base.kind == "global" and frame.import_ctx and base.ref is not None \
+                    and base.ref.module is frame.mod and base.ref.kind == "value":
+                return  # registration into this module's own table at import
+            raise Fail(f"assigns into {ast.unparse(target.value)[:60]}, an object that is not its own",
+                       frame.where(target))
+        raise Fail("assignment target not modelled", frame.where(target))
+
+    # --- expressions ----------------------------------------------------------------------------------------
+    def _expr(self, frame: _Frame, node: ast.expr, depth: int) -> _Val:
+        ev = self._expr
+        if isinstance(node, ast.Constant):
+            return _CONST
+        if isinstance(node, ast.Name):
+            if node.id in frame.locals:
+                return frame.locals[node.id]
+            ref = self.resolver.name_in(frame.mod, node.id)
+            if ref.kind == "logger":
+                return _Val("logger", ref=ref)
+            return _Val("global", ref=ref)
+        if isinstance(node, ast.Attribute):
+            base = ev(frame, node.value, depth)
+            return self._attribute(frame, base, node, depth)
+        if isinstance(node, ast.Call):
+            return self._call(frame, node, depth)
+        if isinstance(node, ast.Subscript):
+            base = ev(frame, node.value, depth)
+            ev(frame, node.slice, depth)
+            if base.kind == "self":
+                self._self_protocol(frame, "__getitem__", node, depth)
+                return _TAINT
+            if base.from_file:
+                frame.out.touches.add("__getitem__")
+            return _TAINT if base.kind not in ("const",) else _CONST
+        if isinstance(node, ast.BinOp | ast.UnaryOp | ast.BoolOp | ast.Compare):
+            parts: list[ast.expr] = (
+                [node.left, node.right] if isinstance(node, ast.BinOp) else
+                [node.operand] if isinstance(node, ast.UnaryOp) else
+                list(node.values) if isinstance(node, ast.BoolOp) else [node.left, *node.comparators])
+            vals = [ev(frame, p, depth) for p in parts]
+            if any(v.from_file or v.kind == "self" for v in vals):
+                self._touch(frame, vals, _expr_dunders(node), node, depth)
+                return _TAINT
+            return _FRESH
+        if isinstance(node, ast.IfExp):
+            ev(frame, node.test, depth)
+            a, b = ev(frame, node.body, depth), ev(frame, node.orelse, depth)
+            return a if a == b else (_TAINT if a.from_file or b.from_file or a.kind != b.kind else a)
+        if isinstance(node, ast.JoinedStr):
+            for value in node.values:
+                ev(frame, value, depth)
+            return _FRESH
+        if isinstance(node, ast.FormattedValue):
+            val = ev(frame, node.value, depth)
+            if node.format_spec is not None:
+                ev(frame, node.format_spec, depth)
+            self._touch(frame, [val], ("__format__", "__str__", "__repr__"), node, depth)
+            return _FRESH
+        if isinstance(node, ast.List | ast.Tuple | ast.Set):
+            for elt in node.elts:
+                ev(frame, elt, depth)
+            return _FRESH
+        if isinstance(node, ast.Dict):
+            for k in node.keys:
+                if k is not None and ev(frame, k, depth).from_file:
+                    frame.out.touches.add("__hash__")
+            for v in node.values:
+                ev(frame, v, depth)
+            return _FRESH
+        if isinstance(node, ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp):
+            for gen in node.generators:
+                it = ev(frame, gen.iter, depth)
+                self._touch(frame, [it], ("__iter__", "__getitem__"), gen.iter, depth)
+                for target in ast.walk(gen.target):
+                    if isinstance(target, ast.Name) and target.id not in frame.locals:
+                        frame.locals[target.id] = _TAINT if it.from_file or it.kind == "self" else _FRESH
+                for cond in gen.ifs:
+                    ev(frame, cond, depth)
+            if isinstance(node, ast.DictComp):
+                ev(frame, node.key, depth)
+                ev(frame, node.value, depth)
+            else:
+                ev(frame, node.elt, depth)
+            return _FRESH
+        if isinstance(node, ast.Starred):
+            val = ev(frame, node.value, depth)
+            if val.from_file:
+                frame.out.touches.add("__iter__")
+            return val
+        if isinstance(node, ast.Slice):
+            for part in (node.lower, node.upper, node.step):
+                if part is not None:
+                    ev(frame, part, depth)
+            return _FRESH
+        if isinstance(node, ast.NamedExpr):
+            return ev(frame, node.value, depth)
+        if isinstance(node, ast.Lambda):
+            return _Val("fresh", "lambda")
+        raise Fail(f"{type(node).__name__} expression is not modelled", frame.where(node))
+
+    def _attribute(self, frame: _Frame, base: _Val, node: ast.Attribute, depth: int) -> _Val:
+        attr = node.attr
+        if base.kind in ("self", "cls"):
+            model = frame.self_model
+            if attr == "__class__":
+                return _Val("cls")
+            if model is None:
+                return _TAINT
+            found = self.lookup(model, attr)
+            if found is not None and isinstance(found[1], Binding) and found[1].kind != "function" \
+                    and base.kind == "self":
+                problem = self._descriptor_problem(model, as_model(found[0]), attr, found[1], depth=depth,
+                                                   import_ctx=frame.import_ctx, hooks=("__get__",))
+                if problem is not None:
+                    raise Fail(f"reads self.{attr}: {problem[0]}", problem[1] or frame.where(node))
+            if found is not None and isinstance(found[1], Binding) and found[1].kind == "function":
+                prop = _property_kind(found[1].node)
+                if prop in ("property", "setter") and base.kind == "self":
+                    self._run_property(frame, as_model(found[0]), attr, depth, node)
+                    return _TAINT
+                return _Val("method", attr)
+            # instance state comes from the file (BUILD); class-level data is the library's own
+            return _TAINT if base.kind == "self" else _Val("classdata")
+        if base.kind == "classdata":
+            return _Val("classdata")
+        if base.kind == "super":
+            return _Val("super", attr)
+        if base.kind == "global" and base.ref is not None:
+            return _Val("global", ref=self.resolver.member(base.ref, attr))
+        if base.from_file and attr == "__class__":
+            frame.out.touches.add("__class__")
+            return _Val("classdata")
+        if base.from_file:
+            if attr.startswith("__") and attr.endswith("__") and attr not in ("__dict__", "__name__"):
+                raise Fail(f"reads dunder attribute {attr} of a value from the file", frame.where(node))
+            frame.out.touches.add("__getattribute__/__getattr__")
+            return _TAINT
+        if base.kind == "logger":
+            return _Val("logger", attr)
+        return _TAINT if base.kind != "const" else _CONST
+
+    def _callee_ref(self, frame: _Frame, func: ast.expr) -> Ref | None:
+        if isinstance(func, ast.Name) and func.id not in frame.locals:
+            return self.resolver.name_in(frame.mod, func.id)
+        if isinstance(func, ast.Attribute):
+            base = self._callee_ref(frame, func.value)
+            if base is not None:
+                return self.resolver.member(base, func.attr)
+        return None
+
+    # --- calls ----------------------------------------------------------------------------------------------
+    def _call(self, frame: _Frame, node: ast.Call, depth: int) -> _Val:
+        args = [self._expr(frame, a, depth) for a in node.args]
+        kwargs = {kw.arg: self._expr(frame, kw.value, depth) for kw in node.keywords}
+        func = node.func
+        if isinstance(func, ast.Name) and func.id in frame.locals:
+            val = frame.locals[func.id]
+            if val.kind == "param":
+                frame.out.invokes.add(val.key)
+                default = frame.defaults.get(func.id)
+                if default is not None and not (isinstance(default, ast.Constant) and default.value is None):
+                    # when the file leaves the argument out, the default is what gets called
+                    if not isinstance(default, ast.Name | ast.Attribute):
+                        raise Fail(f"calls parameter {func.id}, whose default is not a plain name",
+                                   frame.where(node))
+                    self.call_ref(frame, self.resolver.expr(frame.mod, default), node, args=args, kwargs=kwargs,
+                                  depth=depth)
+                return _TAINT
+            nested = frame.nested.get(func.id)
+            if nested is not None and val.key == "localdef":
+                return self._call_nested(frame, nested, node, args=args, kwargs=kwargs, depth=depth)
+            raise Fail(f"calls {func.id}, a value computed at run time", frame.where(node))
+        if isinstance(func, ast.Name):
+            ref = self.resolver.name_in(frame.mod, func.id)
+            return self.call_ref(frame, ref, node, args=args, kwargs=kwargs, depth=depth)
+        if isinstance(func, ast.Attribute):
+            recv = self._expr(frame, func.value, depth)
+            return self._method_call(frame, recv, func.attr, node, args=args, kwargs=kwargs, depth=depth)
+        raise Fail(f"calls a computed callee ({ast.unparse(func)[:60]})", frame.where(node))
+
+    def _invoked_args(self, frame: _Frame, names: list[str], node: ast.Call, *, args: list[_Val],
+                      kwargs: dict[str | None, _Val], depth: int) -> None:
+        """Arguments a reviewed callee calls (``sorted(key=f)``, ``functools.reduce(f, ...)``,
+        ``defaultdict(factory)`` later): each must itself be safe to call."""
+        spec: tuple[int | str, ...] = ()
+        for name in names:
+            spec = tables.INVOKING_CALLS.get(name, spec)
+        if names == ["builtins.iter"] and len(node.args) == 2:
+            spec = (0,)
+        for key in spec:
+            if isinstance(key, int):
+                if key >= len(node.args):
+                    continue
+                expr, val = node.args[key], args[key]
+            else:
+                kw = next((k for k in node.keywords if k.arg == key), None)
+                if kw is None:
+                    continue
+                expr, val = kw.value, kwargs.get(key) or self._quiet(frame, kw.value)
+            self._invoke_value(frame, expr, val, node, depth)
+
+    def _invoke_value(self, frame: _Frame, expr: ast.expr, val: _Val, node: ast.Call, depth: int) -> None:
+        """``expr`` (evaluated to ``val``) is called by code this body hands it to."""
+        where = frame.where(node)
+        if isinstance(expr, ast.Constant) and expr.value is None:
+            return
+        if val.kind == "param":
+            frame.out.invokes.add(val.key)
+            return
+        if isinstance(expr, ast.Lambda):
+            inner = _Frame(frame.mod, f"{frame.qualname}.<lambda>", frame.self_model, frame.defining,
+                           dict(frame.locals), frame.import_ctx, frame.out)
+            inner.locals.update({a: _TAINT for a in _lambda_args(expr)})
+            self._expr(inner, expr.body, depth + 1)
+            return
+        if val.kind == "method" and frame.self_model is not None and isinstance(val.key, str):
+            self._call_found(frame, self.lookup(frame.self_model, val.key), val.key, node, depth=depth)
+            return
+        if val.kind == "global" and val.ref is None and isinstance(expr, ast.Name | ast.Attribute):
+            val = self._expr(frame, expr, depth)
+        if val.kind == "global" and val.ref is not None:
+            if val.ref.kind == "builtin":
+                name = val.ref.dotted.removeprefix("builtins.")
+                if name in tables.PURE_BUILTINS and name not in ("getattr", "setattr", "type", "super"):
+                    return
+                raise Fail(f"passes builtins.{name} to code that calls it", where)
+            fake = ast.Call(func=expr, args=[], keywords=[])
+            ast.copy_location(fake, node)
+            self.call_ref(frame, val.ref, fake, args=[], kwargs={}, depth=depth)
+            return
+        raise Fail(f"passes {ast.unparse(expr)[:60]} to code that calls it", where)
+
+    def _call_nested(self, frame: _Frame, fn: ast.FunctionDef | ast.AsyncFunctionDef, node: ast.Call, *,
+                     args: list[_Val], kwargs: dict[str | None, _Val], depth: int) -> _Val:
+        """A helper defined in the body and called there: its body runs with the enclosing locals as closure."""
+        if depth > self.max_depth:
+            raise Fail(f"call chain deeper than {self.max_depth}", frame.where(node))
+        inner = _Frame(frame.mod, f"{frame.qualname}.<locals>.{fn.name}", frame.self_model, frame.defining,
+                       dict(frame.locals), frame.import_ctx, Outcome(True, ""), _defaults(fn))
+        own = {name: _Val("param", f"<inner>{val.key}") if val.kind == "param" else val
+               for name, val in _params(fn, False).items()}
+        inner.locals.update(own)
+        inner.nested = dict(frame.nested)
+        self._prepass(inner, fn.body)
+        self._prepass(inner, fn.body)
+        for default in (*fn.args.defaults, *[d for d in fn.args.kw_defaults if d is not None]):
+            self._expr(frame, default, depth)
+        for stmt in fn.body:
+            self._stmt(inner, stmt, depth + 1)
+        mine: set[int | str] = set()
+        for key in inner.out.invokes:
+            if isinstance(key, str) and key.startswith("<inner>"):
+                raw = key.removeprefix("<inner>")
+                mine.add(int(raw) if raw.isdigit() else raw)
+            else:
+                frame.out.invokes.add(key)  # a parameter of the enclosing function, called through the closure
+        self._flow_invokes(frame, mine, node, args=args, kwargs=kwargs, dotted=fn.name)
+        self._flow_touches(frame, inner.out.touches, [*args, *kwargs.values()], node, depth)
+        return _TAINT
+
+    def _method_call(self, frame: _Frame, recv: _Val, name: str, node: ast.Call, *, args: list[_Val],
+                     kwargs: dict[str | None, _Val], depth: int) -> _Val:
+        if recv.kind == "super":
+            return self._super_call(frame, recv, name, node, depth)
+        if recv.kind in ("self", "cls"):
+            model = frame.self_model
+            if model is None:
+                raise Fail(f"calls {name} on an unknown class", frame.where(node))
+            if name in ("__setattr__",) and recv.kind == "self":
+                attr = node.args[0].value if node.args and isinstance(node.args[0], ast.Constant) else None
+                self.check_setattr(frame, attr if isinstance(attr, str) else None, via_object=False, node=node,
+                                   depth=depth)
+                return _CONST
+            found = self.lookup(model, name)
+            return self._call_found(frame, found, name, node, depth=depth)
+        if recv.kind == "global" and recv.ref is not None:
+            if frame.import_ctx and name in tables.DATA_METHODS and isinstance(node.func, ast.Attribute) \
+                    and isinstance(node.func.value, ast.Name) and node.func.value.id in frame.mod.bindings \
+                    and recv.ref.kind not in ("class", "function", "module"):
+                return _FRESH  # building this module's own tables at import
+            return self.call_ref(frame, self.resolver.member(recv.ref, name), node, args=args, kwargs=kwargs,
+                                 depth=depth, receiver=recv.ref)
+        if recv.kind == "logger":
+            if name in tables.LOGGER_METHODS:
+                return _CONST
+            raise Fail(f"calls logger method {name}", frame.where(node))
+        if recv.from_file:
+            if name in tables.DATA_METHODS:
+                frame.out.touches.add(name)
+                return _TAINT
+            raise Fail(f"calls method {name}() of a value from the file", frame.where(node))
+        if recv.kind == "classdata":
+            if name in tables.DATA_METHODS and (name not in tables.MUTATING_METHODS or frame.import_ctx):
+                return _Val("classdata")
+            raise Fail(f"calls {name}() on class-level data (modifies state shared by every instance)",
+                       frame.where(node))
+        if recv.kind in ("fresh", "const"):
+            if name in tables.DATA_METHODS and recv.key not in ("localdef", "lambda"):
+                self._invoked_args(frame, [f"<data>.{name}"], node, args=args, kwargs=kwargs, depth=depth)
+                return _FRESH
+            raise Fail(f"calls method {name}() of a local value", frame.where(node))
+        if recv.kind == "method":
+            raise Fail(f"calls {name}() on a bound method", frame.where(node))
+        raise Fail(f"calls {name}() on {recv.kind}", frame.where(node))
+
+    def _super_call(self, frame: _Frame, recv: _Val, name: str, node: ast.Call, depth: int) -> _Val:
+        model, defining = frame.self_model, frame.defining
+        if model is None or defining is None:
+            raise Fail("super() outside a class", frame.where(node))
+        if recv.ref is not None:  # super(Start, self): the lookup starts after Start in type(self)'s MRO
+            start = next((p for p in model.mro if isinstance(p, ClassModel) and p.dotted == recv.ref.dotted), None)
+            if start is None:
+                raise Fail(f"super({recv.ref.dotted}, self): not in the MRO of {model.dotted}", frame.where(node))
+            defining = start
+        if name == "__setattr__":
+            attr = node.args[0].value if node.args and isinstance(node.args[0], ast.Constant) else None
+            found = self.lookup(model, "__setattr__", after=defining)
+            if found is None or (isinstance(found[1], Leaf) and found[1].kind == "builtin"):
+                self.check_setattr(frame, attr if isinstance(attr, str) else None, via_object=True, node=node,
+                                   depth=depth)
+                return _CONST
+        found = self.lookup(model, name, after=defining)
+        return self._call_found(frame, found, name, node, depth=depth)
+
+    def _call_found(self, frame: _Frame, found: tuple[ClassModel | Leaf, Binding | Leaf] | None, name: str,
+                    node: ast.AST, *, depth: int) -> _Val:
+        if found is None:
+            if name in ("__init__", "__new__", "__init_subclass__", "__setstate__", "__post_init__"):
+                return _CONST  # object's default: nothing runs
+            raise Fail(f"calls self.{name}(), a value from the object's state", frame.where(node))
+        owner, what = found
+        if isinstance(what, Leaf):
+            if what.kind == "builtin":
+                if not _builtin_method(what, name):
+                    raise Fail(f"calls {what.dotted}.{name}, which is not a plain method", frame.where(node))
+                return _FRESH  # a method of a builtin base, C code on the object's own data
+            if what.kind == "special" and what.tag in ("transparent", "typeddict"):
+                return _FRESH
+            if self.catalog is not None and self.catalog(f"{what.dotted}.{name}", Use.CALL) is True:
+                return _FRESH
+            raise Fail(f"calls {name} of base {what.dotted} ({what.reason or what.kind}), not analysable",
+                       frame.where(node))
+        owner = as_model(owner)
+        for binding in owner.body.get(name, [what]):
+            self._run_method(frame, owner, binding, depth, node)  # conditional alternatives: every one
+        return _TAINT
+
+    def _run_method(self, frame: _Frame, owner: ClassModel, binding: Binding, depth: int, node: ast.AST) -> _Val:
+        fn = binding.node
+        if binding.kind != "function" or not isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef):
+            raise Fail(f"calls {owner.dotted} member bound to a value, not a def", frame.where(node))
+        static = any(isinstance(d, ast.Name) and d.id == "staticmethod" for d in fn.decorator_list)
+        result = self.function(fn, owner.module, f"{owner.ref.qualname}.{fn.name}", self_model=frame.self_model,
+                               defining=owner, bound=not static, import_ctx=frame.import_ctx, depth=depth + 1)
+        self._merge(frame, result, node)
+        return _TAINT
+
+    def _run_property(self, frame: _Frame, owner: ClassModel, name: str, depth: int, node: ast.AST) -> None:
+        """Reading a property runs its getter; every def bound to the name (getter, setter, deleter) is
+        analysed, a superset of what runs."""
+        for binding in owner.body.get(name, []):
+            if binding.kind == "function":
+                self._run_method(frame, owner, binding, depth, node)
+
+    def _merge(self, frame: _Frame, result: Outcome, node: ast.AST) -> None:
+        if not result.inert:
+            raise Fail(result.reason, result.where or frame.where(node))
+        if result.invokes:
+            raise Fail("calls code that calls a value it is given", result.where or frame.where(node))
+        frame.out.touches |= result.touches
+
+    def call_ref(self, frame: _Frame, ref: Ref, node: ast.Call, *, args: list[_Val],
+                 kwargs: dict[str | None, _Val], depth: int, receiver: Ref | None = None) -> _Val:
+        """A call of a module-level name. The catalogue and the reviewed tables are consulted under the name as
+        written in the source (``np.asarray`` is ``numpy.asarray``) and under the definition it resolves to;
+        denied beats allowed."""
+        dotted = ref.dotted
+        where = frame.where(node)
+        if ref.kind == "builtin":
+            return self._builtin_call(frame, dotted.removeprefix("builtins."), node, args, depth)
+        written = _written(frame, node.func)
+        names = list(dict.fromkeys(n for n in (written, dotted) if n))
+        if self.catalog is not None:
+            verdicts = [self.catalog(n, Use.CALL) for n in names]
+            if False in verdicts:
+                raise Fail(f"calls {names[verdicts.index(False)]}, denied by the catalogue", where)
+            if True in verdicts:
+                return _TAINT
+        for name in names:
+            if _dangerous(name) and name not in tables.BENIGN_CALLS and not (
+                    frame.import_ctx and name in tables.IMPORT_TIME_CALLS):
+                raise Fail(f"calls {name}", where)
+        for name in names:
+            if name in tables.COPYING_CALLS:
+                self._touch(frame, [*args, *kwargs.values()], ("__copy__", "__deepcopy__", "__reduce_ex__"), node,
+                            depth)
+                if any(a.kind == "self" for a in [*args, *kwargs.values()]):
+                    raise Fail(f"{name} of the object itself (runs its __reduce_ex__ machinery)", where)
+                return _TAINT
+        if any(n in tables.BENIGN_CALLS for n in names):
+            self._invoked_args(frame, names, node, args=args, kwargs=kwargs, depth=depth)
+            return _TAINT
+        if frame.import_ctx and any(n in tables.IMPORT_TIME_CALLS for n in names):
+            return _TAINT
+        _ = receiver
+        if ref.kind == "function" and isinstance(ref.node, ast.FunctionDef | ast.AsyncFunctionDef) and ref.module:
+            result = self.function(ref.node, ref.module, ref.qualname, import_ctx=frame.import_ctx,
+                                   depth=depth + 1)
+            if not result.inert:
+                raise Fail(f"calls {dotted}: {result.reason}", result.where or where)
+            self._flow_invokes(frame, result.invokes, node, args=args, kwargs=kwargs, dotted=dotted)
+            self._flow_touches(frame, result.touches, [*args, *kwargs.values()], node, depth)
+            return _TAINT
+        if ref.kind == "class":
+            result = self.class_use(ref, Use.CALL, depth + 1)
+            if not result.inert:
+                raise Fail(f"instantiates {dotted}: {result.reason}", result.where or where)
+            self._flow_invokes(frame, result.invokes, node, args=args, kwargs=kwargs, dotted=dotted)
+            self._flow_touches(frame, result.touches, [*args, *kwargs.values()], node, depth)
+            return _TAINT
+        if ref.kind == "namedtuple":
+            return _TAINT
+        raise Fail(f"calls {dotted}: {ref.reason or 'not analysable'}", where)
+
+    def _flow_touches(self, frame: _Frame, touches: set[str], args: list[_Val], node: ast.AST, depth: int) -> None:
+        """A callee's touches apply to what we passed it: to the file's values (recorded) and to ``self``
+        (the object's own methods, analysed), since touches are not tracked per argument."""
+        frame.out.touches |= touches
+        if not any(a.kind == "self" for a in args):
+            return
+        for touch in touches:
+            for name in touch.split("/"):
+                if name == "__setattr__":
+                    self.check_setattr(frame, None, via_object=False, node=node, depth=depth)
+                elif (name.startswith("__") and name.endswith("__")) or name in tables.DATA_METHODS:
+                    self._self_protocol(frame, name, node, depth)
+
+    def _flow_invokes(self, frame: _Frame, invoked: set[int | str], node: ast.Call, *, args: list[_Val],
+                      kwargs: dict[str | None, _Val], dotted: str) -> None:
+        for key in invoked:
+            val = args[key] if isinstance(key, int) and key < len(args) else kwargs.get(key) if isinstance(
+                key, str) else None
+            if val is None:
+                if any(isinstance(a, ast.Starred) for a in node.args) or None in kwargs:
+                    raise Fail(f"passes unpacked arguments to {dotted}, which calls its argument {key}",
+                               frame.where(node))
+                continue
+            if val.kind == "param":
+                frame.out.invokes.add(val.key)
+            elif val.kind != "const":
+                raise Fail(f"passes a value to {dotted}, which calls its argument {key}", frame.where(node))
+
+    def _builtin_call(self, frame: _Frame, name: str, node: ast.Call, args: list[_Val], depth: int) -> _Val:
+        where = frame.where(node)
+        if "." in name:
+            return self._builtin_method(frame, name, node, args, depth)
+        if frame.import_ctx and f"builtins.{name}" in tables.IMPORT_TIME_CALLS:
+            return _TAINT
+        if f"builtins.{name}" in tables.DANGEROUS_CALLS and name != "setattr":
+            raise Fail(f"calls builtins.{name}", where)
+        if name in ("getattr", "hasattr"):
+            attr = node.args[1] if len(node.args) > 1 else None
+            if not (isinstance(attr, ast.Constant) and isinstance(attr.value, str)):
+                raise Fail(f"{name} with a computed attribute name", where)
+            if attr.value.startswith("__"):
+                raise Fail(f"{name} of dunder attribute {attr.value}", where)
+            if args and args[0].from_file:
+                frame.out.touches.add("__getattribute__/__getattr__")
+            if args and args[0].kind == "self" and frame.self_model is not None:
+                found = self.lookup(frame.self_model, attr.value)
+                if found is not None and isinstance(found[1], Binding) and found[1].kind == "function" \
+                        and _property_kind(found[1].node) in ("property", "setter"):
+                    self._run_property(frame, as_model(found[0]), attr.value, depth, node)
+            return _TAINT
+        if name == "setattr":
+            if not args or args[0].kind != "self":
+                raise Fail("setattr on an object that is not its own", where)
+            attr = node.args[1] if len(node.args) > 1 else None
+            const = attr.value if isinstance(attr, ast.Constant) and isinstance(attr.value, str) else None
+            self.check_setattr(frame, const, via_object=False, node=node, depth=depth)
+            return _CONST
+        if name == "super":
+            if not node.args:
+                return _Val("super")
+            start = self.resolver.expr(frame.mod, node.args[0]) if isinstance(node.args[0], ast.Name
+                                                                               | ast.Attribute) else None
+            if start is None or start.kind != "class" or len(args) < 2 or args[1].kind not in ("self", "cls"):
+                raise Fail("super() with arguments the model cannot follow", where)
+            return _Val("super", ref=start)
+        if name == "type" and len(node.args) != 1:
+            raise Fail("type() with three arguments creates a class", where)
+        if name == "type":
+            # the class of the object itself, or of a value from the file: its attributes are class-level
+            # state shared by every instance (reads only)
+            return _Val("cls") if args and args[0].kind == "self" else _Val("classdata")
+        if name in tables.PURE_BUILTINS or name in tables.PURE_EXCEPTIONS:
+            self._invoked_args(frame, [f"builtins.{name}"], node, args=args,
+                               kwargs={kw.arg: self._quiet(frame, kw.value) for kw in node.keywords}, depth=depth)
+            touch = _BUILTIN_TOUCH.get(name)
+            if touch:
+                self._touch(frame, args, tuple(touch.split("/")), node, depth)
+            return _FRESH if name in ("dict", "list", "set", "tuple", "frozenset") else _TAINT
+        raise Fail(f"calls builtins.{name}", where)
+
+    def _builtin_method(self, frame: _Frame, name: str, node: ast.Call, args: list[_Val], depth: int) -> _Val:
+        """``object.__setattr__(self, ...)``, ``dict.fromkeys(...)``: methods of builtin types called through the
+        type. Only the data types' methods are modelled; ``object.__setattr__`` is a setattr on its first
+        argument (which must be the object itself)."""
+        owner, _, method = name.partition(".")
+        where = frame.where(node)
+        if owner == "object" and method in ("__setattr__", "__delattr__"):
+            if not args or args[0].kind != "self":
+                raise Fail(f"object.{method} on an object that is not its own", where)
+            attr = node.args[1] if len(node.args) > 1 else None
+            const = attr.value if isinstance(attr, ast.Constant) and isinstance(attr.value, str) else None
+            self.check_setattr(frame, const, via_object=True, node=node, depth=depth)
+            return _CONST
+        if owner in _DATA_TYPES and (not method.startswith("__") or method in _DATA_DUNDERS):
+            if method == "__new__" and args and args[0].kind not in ("cls", "global"):
+                raise Fail(f"{name} of a class from the file", where)
+            if any(a.from_file for a in args[1:]):
+                frame.out.touches.add(f"{owner}.{method}")
+            return _TAINT
+        raise Fail(f"calls builtins.{name}", where)
+
+    # --- class-level facts ----------------------------------------------------------------------------------
+    def lookup(self, model: ClassModel, name: str, after: ClassModel | None = None
+               ) -> tuple[ClassModel | Leaf, Binding | Leaf] | None:
+        """The first class in ``model``'s MRO (after ``after``) that defines ``name``: a binding, or a Leaf
+        when a builtin defines it or an unreadable base may."""
+        started = after is None
+        for node in model.mro:
+            if not started:
+                started = node is after or node.dotted == after.dotted  # type: ignore[union-attr]
+                continue
+            if isinstance(node, ClassModel):
+                b = node.own(name)
+                if b is not None:
+                    return node, b
+            elif node.kind == "builtin":
+                pytype = node.builtin_type
+                if pytype is not None and pytype is not object and name in vars(pytype):
+                    return node, node
+                if pytype is object and name in vars(object) and name not in ("__init_subclass__",
+                                                                                "__new__", "__init__"):
+                    return node, node
+            elif node.kind == "special":
+                if node.tag == "enum" and name in _ENUM_DEFINES:
+                    return node, node
+                if node.tag == "namedtuple" and name in _NAMEDTUPLE_DEFINES:
+                    return node, node
+            else:
+                return node, node
+        return None
+
+    def _touch(self, frame: _Frame, vals: list[_Val], names: tuple[str, ...], node: ast.AST, depth: int) -> None:
+        """Protocol methods ``names`` run on ``vals``: recorded as touches on values from the file, analysed on
+        ``self`` (the object's own class may define them)."""
+        if not names:
+            return
+        if any(v.from_file for v in vals):
+            frame.out.touches.add("/".join(names))
+        if any(v.kind == "self" for v in vals):
+            for name in names:
+                if name.startswith("__") or name in tables.DATA_METHODS:
+                    self._self_protocol(frame, name, node, depth)
+
+    def _self_protocol(self, frame: _Frame, name: str, node: ast.AST, depth: int) -> None:
+        model = frame.self_model
+        if model is None:
+            raise Fail(f"{name} on an unknown class", frame.where(node))
+        found = self.lookup(model, name)
+        if found is None:
+            return  # raises TypeError: nothing runs
+        owner, what = found
+        if isinstance(what, Leaf):
+            if what.kind == "builtin":
+                if name == "__getitem__" and what.dotted == "builtins.dict":
+                    missing = self.lookup(model, "__missing__")
+                    if missing is not None and isinstance(missing[1], Binding):
+                        self._run_method(frame, as_model(missing[0]), missing[1], depth, node)
+                return
+            raise Fail(f"{name} of base {what.dotted} is not analysable", frame.where(node))
+        owner = as_model(owner)
+        self._run_method(frame, owner, what, depth, node)
+
+    def check_setattr(self, frame: _Frame, attr: str | None, *, via_object: bool, node: ast.AST | None,
+                      depth: int) -> None:
+        """``setattr(self, attr, v)``: a custom ``__setattr__`` (unless ``via_object``) and any data descriptor
+        named ``attr`` (every one, when ``attr`` is computed) run. Raises ``Fail`` unless all are inert."""
+        model = frame.self_model
+        where = frame.where(node) if node is not None else None
+        if model is None:
+            raise Fail("sets an attribute on an unknown class", where)
+        if attr is None:
+            frame.out.touches.add(CLASS_ASSIGNMENT)
+        elif attr == "__class__":
+            raise Fail("assigns __class__: the object becomes an instance of another class", where)
+        problem = self.setattr_problem(model, attr, via_object=via_object, depth=depth, import_ctx=frame.import_ctx)
+        if problem is not None:
+            raise Fail(problem[0], problem[1] or where)
+
+    def setattr_problem(self, model: ClassModel, attr: str | None, *, via_object: bool, depth: int,
+                        import_ctx: bool = False, use: Use = Use.CALL) -> tuple[str, str | None] | None:
+        if not via_object:
+            found = self.lookup(model, "__setattr__")
+            if found is not None:
+                owner, what = found
+                if isinstance(what, Binding):
+                    owner = as_model(owner)
+                    fn = what.node
+                    if not isinstance(fn, ast.FunctionDef):
+                        return (f"__setattr__ of {owner.dotted} is not a plain def", owner.where(what.lineno))
+                    result = self.function(fn, owner.module, f"{owner.ref.qualname}.__setattr__",
+                                           self_model=model, defining=owner, bound=True, import_ctx=import_ctx,
+                                           depth=depth + 1)
+                    if not result.inert:
+                        return (f"custom __setattr__ runs: {result.reason}", result.where)
+                    if result.invokes:
+                        return ("custom __setattr__ calls a value it is given", result.where)
+                elif what.kind != "builtin" and not (
+                        self.catalog is not None and self.catalog(what.dotted, use) is True):
+                    return (f"base {what.dotted} may define __setattr__ ({what.reason or what.kind})", None)
+            if model.dataclass_opts and model.dataclass_opts.get("frozen"):
+                return None  # generated __setattr__ raises FrozenInstanceError for every attribute
+        for node in model.mro:
+            if isinstance(node, Leaf):
+                if node.kind == "external" and not (self.catalog is not None
+                                                   and self.catalog(node.dotted, use) is True):
+                    return (f"base {node.dotted} may define data descriptors ({node.reason or 'not analysable'})",
+                            None)
+                continue
+            names = [attr] if attr is not None else [n for n in node.body if not n.startswith("__")
+                                                     or n in ("__dict__", "__class__")]
+            for name in names:
+                binding = node.own(name)
+                if binding is None:
+                    continue
+                problem = self._descriptor_problem(model, node, name, binding, depth=depth, import_ctx=import_ctx)
+                if problem is not None:
+                    return problem
+        return None
+
+    def _descriptor_problem(self, model: ClassModel, owner: ClassModel, name: str, binding: Binding, *,
+                            depth: int, import_ctx: bool, hooks: tuple[str, ...] = ("__set__", "__delete__")
+                            ) -> tuple[str, str | None] | None:
+        where = owner.where(binding.lineno, name)
+        if binding.kind == "function":
+            fn = binding.node
+            kind = _property_kind(fn)
+            if kind == "setter" and isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef):
+                result = self.function(fn, owner.module, f"{owner.ref.qualname}.{name}", self_model=model,
+                                       defining=owner, bound=True, import_ctx=import_ctx, depth=depth + 1)
+                if not result.inert or result.invokes:
+                    return (f"property setter {name} runs: {result.reason}", result.where or where)
+                return None
+            if kind in ("property", "plain"):
+                return None
+            return (f"{name} is a decorated def (cannot tell whether it is a data descriptor)", where)
+        if binding.kind in ("class", "import"):
+            return None
+        if binding.kind == "assign" and binding.value is not None:
+            return self._value_descriptor(model, owner, name, binding.value, where=where, depth=depth,
+                                          import_ctx=import_ctx, hooks=hooks)
+        if binding.kind == "from":
+            ref = self.resolver.binding(owner.module, name, binding, ())
+            return None if ref.kind in ("function", "class", "module") else (
+                f"{name} is bound to {ref.dotted} (cannot tell whether it is a data descriptor)", where)
+        return (f"{name} is bound in a way the model does not follow", where)
+
+    def _value_descriptor(self, model: ClassModel, owner: ClassModel, name: str, value: ast.expr, *,
+                          where: str, depth: int, import_ctx: bool,
+                          hooks: tuple[str, ...] = ("__set__", "__delete__")) -> tuple[str, str | None] | None:
+        if isinstance(value, ast.Constant | ast.JoinedStr | ast.Lambda):
+            return None
+        if isinstance(value, ast.List | ast.Tuple | ast.Set | ast.Dict | ast.ListComp | ast.DictComp | ast.SetComp):
+            return None
+        if isinstance(value, ast.Name | ast.Attribute):
+            ref = self.resolver.expr(owner.module, value)
+            if ref.kind in ("function", "module", "builtin", "logger"):
+                return None
+            if ref.kind == "class":
+                return None  # a class object: a descriptor only through an unusual metaclass
+            if isinstance(value, ast.Name) and value.id in owner.body:
+                return None
+            return (f"{name} = {ast.unparse(value)[:60]}: cannot tell whether it is a data descriptor", where)
+        if isinstance(value, ast.Call):
+            callee = self.resolver.expr(owner.module, value.func)
+            if callee.dotted == "builtins.property":
+                fset = value.args[1] if len(value.args) > 1 else next(
+                    (k.value for k in value.keywords if k.arg == "fset"), None)
+                if fset is None or (isinstance(fset, ast.Constant) and fset.value is None):
+                    return None
+                b = owner.own(fset.id) if isinstance(fset, ast.Name) else None
+                if b is not None and isinstance(fset, ast.Name) and b.kind == "function" \
+                        and isinstance(b.node, ast.FunctionDef):
+                    result = self.function(b.node, owner.module, f"{owner.ref.qualname}.{fset.id}",
+                                           self_model=model, defining=owner, bound=True,
+                                           import_ctx=import_ctx, depth=depth + 1)
+                    if result.inert and not result.invokes:
+                        return None
+                    return (f"property {name} setter runs: {result.reason}", result.where or where)
+                return (f"property {name} has a setter the model cannot read", where)
+            if callee.dotted in ("dataclasses.field", "attr.ib", "attr.attrib", "attrs.field", "attr.field",
+                                 "functools.cached_property", "builtins.staticmethod", "builtins.classmethod"):
+                return None
+            if callee.dotted in tables.BENIGN_CALLS or callee.kind == "logger" or callee.dotted in \
+                    tables.LOGGER_FACTORIES:
+                return None
+            if callee.kind == "class":
+                built = self.resolver.class_model(callee)
+                if isinstance(built, ClassModel):
+                    for part in built.mro:
+                        if isinstance(part, ClassModel):
+                            hook = next((h for h in hooks if part.own(h) is not None), None)
+                            if hook is not None:
+                                return (f"{name} is a descriptor ({callee.dotted} defines {hook})", where)
+                        elif part.kind != "builtin":
+                            return (f"{name} = {callee.dotted}(...): base {part.dotted} may define __set__",
+                                    where)
+                    return None
+            return (f"{name} = {ast.unparse(value.func)[:60]}(...): cannot tell whether it is a data descriptor",
+                    where)
+        return (f"{name} = {ast.unparse(value)[:60]}: cannot tell whether it is a data descriptor", where)
+
+
+_BINOP = {
+    ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.MatMult: "matmul", ast.Div: "truediv",
+    ast.FloorDiv: "floordiv", ast.Mod: "mod", ast.Pow: "pow", ast.LShift: "lshift", ast.RShift: "rshift",
+    ast.BitOr: "or", ast.BitXor: "xor", ast.BitAnd: "and",
+}
+_CMP = {
+    ast.Eq: ("__eq__",), ast.NotEq: ("__ne__", "__eq__"), ast.Lt: ("__lt__", "__gt__"), ast.LtE: ("__le__", "__ge__"),
+    ast.Gt: ("__gt__", "__lt__"), ast.GtE: ("__ge__", "__le__"), ast.In: ("__contains__", "__iter__", "__eq__"),
+    ast.NotIn: ("__contains__", "__iter__", "__eq__"), ast.Is: (), ast.IsNot: (),
+}
+
+
+def _op_dunders(op: ast.operator) -> tuple[str, ...]:
+    name = _BINOP.get(type(op), "")
+    return (f"__{name}__", f"__r{name}__", f"__i{name}__") if name else ()
+
+
+def _expr_dunders(node: ast.expr) -> tuple[str, ...]:
+    """The protocol methods an operator expression may run on its operands."""
+    if isinstance(node, ast.BinOp):
+        return _op_dunders(node.op)
+    if isinstance(node, ast.UnaryOp):
+        return {ast.Not: ("__bool__", "__len__"), ast.USub: ("__neg__",), ast.UAdd: ("__pos__",),
+                ast.Invert: ("__invert__",)}.get(type(node.op), ())
+    if isinstance(node, ast.BoolOp):
+        return ("__bool__", "__len__")
+    if isinstance(node, ast.Compare):
+        out: list[str] = []
+        for op in node.ops:
+            out.extend(_CMP.get(type(op), ()))
+        return tuple(dict.fromkeys(out))
+    return ()
+
+
+#: Recorded when code sets attributes with names from the file: ``__class__`` can be assigned, turning the
+#: object into an instance of any layout-compatible class the file also names.
+CLASS_ASSIGNMENT = "setattr with file-chosen names (may assign __class__)"
+
+
+def _builtin_method(leaf: Leaf, name: str) -> bool:
+    pytype = leaf.builtin_type
+    if pytype is None:
+        return False
+    attr = vars(pytype).get(name)
+    return isinstance(attr, types.MethodDescriptorType | types.WrapperDescriptorType | types.BuiltinFunctionType
+                      | types.ClassMethodDescriptorType | staticmethod | classmethod)
+
+
+def _written(frame: _Frame, func: ast.expr) -> str | None:
+    """The dotted name a callee expression spells through the module's own imports (``np.asarray`` after
+    ``import numpy as np`` is ``numpy.asarray``), before following re-exports."""
+    if isinstance(func, ast.Name):
+        if func.id in frame.locals and frame.locals[func.id].kind != "global":
+            return None
+        found = frame.mod.bindings.get(func.id)
+        if not found:
+            return None
+        last = found[-1]
+        if last.kind == "from":
+            return f"{last.target}.{last.attr}" if last.target else None
+        if last.kind == "import":
+            return last.target
+        if last.kind in ("class", "function"):
+            return f"{frame.mod.name}.{func.id}"
+        return None
+    if isinstance(func, ast.Attribute):
+        base = _written(frame, func.value)
+        return f"{base}.{func.attr}" if base else None
+    return None
+
+
+def _lambda_args(lam: ast.Lambda) -> list[str]:
+    a = lam.args
+    names = [x.arg for x in (*a.posonlyargs, *a.args, *a.kwonlyargs)]
+    names += [x.arg for x in (a.vararg, a.kwarg) if x is not None]
+    return names
+
+
+def _module_ref(resolver: Resolver, name: str) -> Ref:
+    return resolver.module_ref(name)
+
+
+def _dangerous(dotted: str) -> bool:
+    if dotted in tables.DANGEROUS_CALLS:
+        return True
+    return any(dotted == p or dotted.startswith(p + ".") for p in tables.DANGEROUS_MODULES)
+
+
+def _property_kind(fn: ast.AST) -> str | None:
+    """``setter`` for ``@x.setter``, ``property`` for ``@property``/``cached_property``, ``plain`` for an
+    undecorated or static/class method, ``None`` for anything else."""
+    if not isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef):
+        return None
+    kinds = set()
+    for d in fn.decorator_list:
+        if isinstance(d, ast.Attribute) and d.attr in ("setter", "deleter"):
+            kinds.add("setter")
+        elif _decorator_word(d) in ("getter", "property", "cached_property"):
+            kinds.add("property")
+        elif _decorator_word(d) in ("staticmethod", "classmethod", "abstractmethod", "overload", "override", "final"):
+            kinds.add("plain")
+        else:
+            return "decorated"
+    if "setter" in kinds:
+        return "setter"
+    if "property" in kinds:
+        return "property"
+    return "plain"
+
+
+def _decorator_word(d: ast.expr) -> str:
+    """``property`` for ``@property``, ``getter`` for ``@x.getter``, ``abstractmethod`` for ``@abc.abstractmethod``."""
+    if isinstance(d, ast.Name):
+        return d.id
+    if isinstance(d, ast.Attribute):
+        return d.attr
+    return ""
+
+
+def _walk_scope(body: list[ast.stmt]) -> list[ast.AST]:
+    """Nodes of a function body, not descending into nested functions, classes or lambdas."""
+    out: list[ast.AST] = []
+    stack: list[ast.AST] = list(reversed(body))
+    while stack:
+        node = stack.pop()
+        out.append(node)
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda):
+            continue
+        stack.extend(reversed(list(ast.iter_child_nodes(node))))
+    return out
+
+
+def _returned_def(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> ast.FunctionDef | None:
+    local_defs = {s.name: s for s in fn.body if isinstance(s, ast.FunctionDef)}
+    returns = [n for n in _walk_scope(fn.body) if isinstance(n, ast.Return)]
+    names = {r.value.id for r in returns if isinstance(r.value, ast.Name)}
+    if len(returns) >= 1 and len(names) == 1 and all(isinstance(r.value, ast.Name) for r in returns):
+        return local_defs.get(next(iter(names)))
+    return None
+
+
+def _marker_attr(name: str, value: ast.expr | None) -> bool:
+    """Setting a constant marker (``fn._registered = True``, ``__doc__``) changes no behaviour: a non-dunder name
+    and a constant value cannot replace a method a load would run."""
+    if name == "__doc__":
+        return True
+    return not name.startswith("__") and isinstance(value, ast.Constant)
+
+
+def _binds_a_name(node: ast.Assign | ast.NamedExpr | ast.AnnAssign) -> bool:
+    """The assignment makes a new local name for the value (an alias), not a container or attribute entry."""
+    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+    return any(isinstance(t, ast.Name | ast.Tuple | ast.List | ast.Starred) for t in targets)
+
+
+def _identity_problem(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> str | None:
+    """``None`` when ``fn(obj)`` returns ``obj`` itself and never alters it (registration decorators)."""
+    first = _first_param(fn)
+    if first is None:
+        return "takes no argument"
+    returns = [n for n in _walk_scope(fn.body) if isinstance(n, ast.Return)]
+    if not returns or not all(isinstance(r.value, ast.Name) and r.value.id == first for r in returns):
+        return "does not return its argument unchanged"
+    for node in _walk_scope(fn.body):
+        if isinstance(node, ast.Assign | ast.NamedExpr | ast.AnnAssign) and isinstance(node.value, ast.Name) \
+                and node.value.id == first and _binds_a_name(node):
+            return f"aliases {first}"
+        if isinstance(node, ast.Call):
+            method = node.func.attr if isinstance(node.func, ast.Attribute) else ""
+            passes = any(isinstance(a, ast.Name) and a.id == first for a in [*node.args,
+                                                                             *(k.value for k in node.keywords)])
+            if passes and method not in tables.DATA_METHODS:
+                return f"passes {first} to {ast.unparse(node.func)[:40]}, which may alter it"
+    for node in _walk_scope(fn.body):
+        if isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign):
+            tgts = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for tgt in tgts:
+                if isinstance(tgt, ast.Attribute) and isinstance(tgt.value, ast.Name) and tgt.value.id == first \
+                        and not _marker_attr(tgt.attr, node.value):
+                    return f"sets {first}.{tgt.attr}"
+                if isinstance(tgt, ast.Name) and tgt.id == first:
+                    return f"rebinds {first}"
+        if isinstance(node, ast.Call):
+            func = node.func
+            if isinstance(func, ast.Name) and func.id == "setattr" and len(node.args) == 3 and isinstance(
+                    node.args[1], ast.Constant) and isinstance(node.args[1].value, str) and _marker_attr(
+                    node.args[1].value, node.args[2]):
+                continue
+            if isinstance(func, ast.Name) and func.id in ("setattr", "delattr", "type"):
+                return f"calls {func.id}"
+            if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == first:
+                return f"calls {first}.{func.attr}()"
+        if isinstance(node, ast.Delete):
+            return "deletes attributes"
+    return None
+
+
+_ = builtins  # the builtins module is only read (dir/vars of C types)

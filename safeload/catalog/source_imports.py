@@ -1,0 +1,239 @@
+"""What importing a module runs: the deny table, the library-root rule, and the top level of every module on
+the dotted path (``a/__init__.py``, ``a/b/__init__.py``, ``a/b/c.py``).
+
+Invariant: the environment is trusted and the file is not. The file chooses *which* installed module gets
+imported, so a module is inert to import only when it is library code (under the stdlib or a site/dist-packages
+directory, not a test, script, demo or entry point) and its top level only defines, imports, assigns and calls
+reviewed-benign or analysed-inert code. Modules those top levels import in turn are the library's own choice and
+are trusted (except that a direct import of a denied module is flagged). Nothing is imported.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+
+from safeload.catalog import source_tables as tables
+from safeload.catalog.source_effects import Effects, Fail, Outcome, _Frame
+from safeload.catalog.source_locate import is_stdlib_path
+from safeload.catalog.source_model import (
+    Binding,
+    ClassModel,
+    Leaf,
+    ModuleInfo,
+    Ref,
+    Resolver,
+    _is_main_guard,
+    _is_type_checking,
+)
+from safeload.catalog.uses import Use
+
+__all__ = ["import_effects"]
+
+
+def _under(path: str, roots: tuple[str, ...]) -> bool:
+    real = os.path.realpath(path)
+    return any(real == r or real.startswith(r + os.sep) for r in roots)
+
+
+def import_effects(module: str, resolver: Resolver, effects: Effects, roots: tuple[str, ...]) -> Outcome:
+    """Whether ``import module`` (which imports every parent package first) is inert."""
+    module = tables.MODULE_ALIASES.get(module, module)
+    parts = module.split(".")
+    for depth in range(1, len(parts) + 1):
+        name = ".".join(parts[:depth])
+        reason = tables.denied_module_reason(name)
+        if reason is not None:
+            return Outcome(False, f"{name} is never imported by a load: {reason}")
+    for depth in range(1, len(parts) + 1):
+        name = ".".join(parts[:depth])
+        mod = resolver.module(name)
+        if not isinstance(mod, ModuleInfo):
+            return Outcome(False, f"importing {name}: the module is {mod.kind} (its import runs code that cannot be"
+                           " read)" if mod.kind != "missing" else f"module {name} not found in the environment")
+        location = mod.path or (mod.source.search_locations[0] if mod.source.search_locations else "")
+        if not location or not _under(location, roots):
+            return Outcome(False, f"{name} is not under the stdlib or a site-packages directory: not installed "
+                           "library code", mod.where(1) if mod.path else location)
+        if mod.source.kind == "namespace":
+            continue
+        if is_stdlib_path(location):
+            continue  # the stdlib's top levels are trusted; its side-effect modules are in the deny table
+        if effects.catalog is not None and effects.catalog(name, Use.IMPORT) is True:
+            continue  # the reviewed catalogue vouches for importing this module
+        result = module_top_level(mod, effects)
+        if not result.inert:
+            return Outcome(False, f"importing {name} runs more than definitions: {result.reason}", result.where)
+    return Outcome(True, "every module on the import path only defines, imports and calls reviewed or "
+                   "analysed-inert code at top level")
+
+
+def module_top_level(mod: ModuleInfo, effects: Effects) -> Outcome:
+    frame = _Frame(mod, "<module>", None, None, {}, True, Outcome(True, ""))
+    try:
+        _body(effects, frame, mod.tree.body)
+    except Fail as fail:
+        return Outcome(False, fail.reason, fail.where)
+    except RecursionError:
+        return Outcome(False, "module too deeply nested to analyse", mod.where(1))
+    return Outcome(True, "top level inert", mod.where(1))
+
+
+def _body(effects: Effects, frame: _Frame, stmts: list[ast.stmt]) -> None:
+    for stmt in stmts:
+        if isinstance(stmt, ast.If):
+            if _is_type_checking(stmt.test) or _is_main_guard(stmt.test):
+                _body(effects, frame, stmt.orelse)  # the guarded body does not run on import
+                continue
+            effects._expr(frame, stmt.test, 0)
+            _body(effects, frame, stmt.body)
+            _body(effects, frame, stmt.orelse)
+        elif isinstance(stmt, ast.Try | ast.TryStar):
+            _body(effects, frame, stmt.body)
+            for handler in stmt.handlers:
+                if handler.type is not None:
+                    effects._expr(frame, handler.type, 0)
+                _body(effects, frame, handler.body)
+            _body(effects, frame, stmt.orelse)
+            _body(effects, frame, stmt.finalbody)
+        elif isinstance(stmt, ast.ClassDef):
+            _class(effects, frame, stmt)
+        elif isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
+            for default in (*stmt.args.defaults, *[d for d in stmt.args.kw_defaults if d is not None]):
+                effects._expr(frame, default, 0)
+            if not frame.mod.future_annotations:  # evaluated when the def runs
+                args = stmt.args
+                for arg in (*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg):
+                    if arg is not None and arg.annotation is not None:
+                        effects._expr(frame, arg.annotation, 0)
+                if stmt.returns is not None:
+                    effects._expr(frame, stmt.returns, 0)
+            _decorators(effects, frame, stmt.decorator_list)
+        elif isinstance(stmt, ast.Assign) and _targets_sys_modules(stmt):
+            if not _replaces_itself(stmt):
+                raise Fail("assigns into sys.modules", frame.where(stmt))
+            effects._expr(frame, stmt.value, 0)  # lazy-module pattern: the replacement's construction is checked
+        elif isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant):
+            continue
+        else:
+            effects._stmt(frame, stmt, 0)
+
+
+def _targets_sys_modules(stmt: ast.Assign) -> bool:
+    return any(isinstance(t, ast.Subscript) and isinstance(t.value, ast.Attribute) and t.value.attr == "modules"
+               for t in stmt.targets)
+
+
+def _replaces_itself(stmt: ast.Assign) -> bool:
+    """``sys.modules[__name__] = <value>``: the module swaps in its own replacement (lazy-module pattern)."""
+    if len(stmt.targets) != 1:
+        return False
+    tgt = stmt.targets[0]
+    return (isinstance(tgt, ast.Subscript) and isinstance(tgt.value, ast.Attribute)
+            and isinstance(tgt.value.value, ast.Name) and tgt.value.value.id == "sys"
+            and isinstance(tgt.slice, ast.Name) and tgt.slice.id == "__name__")
+
+
+def _decorators(effects: Effects, frame: _Frame, decorators: list[ast.expr]) -> None:
+    for expr in decorators:
+        effects._expr(frame, expr, 0)  # a decorator factory call runs at import: checked like any call
+        ref = effects.resolver.expr(frame.mod, expr.func if isinstance(expr, ast.Call) else expr)
+        if ref.dotted in tables.INERT_DECORATORS or ref.dotted in tables.BENIGN_CALLS:
+            continue
+        problem = effects.decorator_problem(expr, ref, 0)
+        if problem is not None:
+            raise Fail(f"decorator {ref.dotted}: {problem}", frame.where(expr))
+        if ref.kind == "function" and isinstance(ref.node, ast.FunctionDef) and ref.module is not None:
+            fn = ref.node
+            if isinstance(expr, ast.Call):
+                from safeload.catalog.source_effects import _returned_def
+
+                inner = _returned_def(fn)
+                if inner is not None:
+                    fn = inner
+            result = effects.function(fn, ref.module, ref.qualname, import_ctx=True)
+            if not result.inert:
+                raise Fail(f"decorator {ref.dotted} runs: {result.reason}", result.where)
+
+
+def _class(effects: Effects, frame: _Frame, node: ast.ClassDef) -> None:
+    for base in node.bases:
+        effects._expr(frame, base, 0)
+    for kw in node.keywords:
+        effects._expr(frame, kw.value, 0)
+    _decorators(effects, frame, node.decorator_list)
+    model = effects.resolver.class_model(Ref("class", f"{frame.mod.name}.{node.name}", frame.mod, node, node.name))
+    if not isinstance(model, ClassModel):
+        raise Fail(f"class {node.name}: {model}", frame.where(node))
+    for problem, where in model.problems:
+        raise Fail(problem, where)
+    _metaclass(effects, frame, model)
+    found = effects.lookup(model, "__init_subclass__", after=model)
+    if found is not None:
+        owner, what = found
+        if isinstance(what, Leaf):
+            if what.kind == "external" and not _catalog_allows(effects, what.dotted):
+                raise Fail(f"base {what.dotted} ({what.reason or 'not analysable'}) may run __init_subclass__",
+                           frame.where(node))
+        elif isinstance(owner, ClassModel) and isinstance(what.node, ast.FunctionDef):
+            result = effects.function(what.node, owner.module, f"{owner.ref.qualname}.__init_subclass__",
+                                      self_model=model, defining=owner, bound=True, import_ctx=True)
+            if not result.inert:
+                raise Fail(f"__init_subclass__ of {owner.dotted} runs at class creation: {result.reason}",
+                           result.where)
+    inner = _Frame(frame.mod, f"{node.name}", None, None, {}, True, frame.out)
+    for stmt in node.body:
+        if isinstance(stmt, ast.Assign | ast.AnnAssign) and isinstance(stmt.value, ast.Call):
+            _set_name(effects, frame, stmt.value)
+        _body(effects, inner, [stmt])
+
+
+def _catalog_allows(effects: Effects, dotted: str) -> bool:
+    return effects.catalog is not None and any(effects.catalog(dotted, u) is True for u in (Use.IMPORT, Use.REF))
+
+
+def _metaclass(effects: Effects, frame: _Frame, model: ClassModel) -> None:
+    meta = model.metaclass
+    if meta is None:
+        return
+    if isinstance(meta, Ref):
+        if meta.dotted in tables.KNOWN_METACLASSES or _catalog_allows(effects, meta.dotted):
+            return
+        raise Fail(f"metaclass {meta.dotted} ({meta.reason or meta.kind}) runs at class creation",
+                   frame.where(model.node))
+    for part in meta.mro:
+        if isinstance(part, Leaf):
+            if part.dotted in tables.KNOWN_METACLASSES or part.kind == "builtin":
+                continue
+            if not _catalog_allows(effects, part.dotted):
+                raise Fail(f"metaclass base {part.dotted} runs at class creation", frame.where(model.node))
+            continue
+        for hook in ("__prepare__", "__new__", "__init__", "__call__"):
+            binding = part.own(hook)
+            if binding is None or hook == "__call__":
+                continue
+            if not isinstance(binding.node, ast.FunctionDef):
+                raise Fail(f"metaclass {part.dotted}.{hook} is not a plain def", part.where(binding.lineno))
+            result = effects.function(binding.node, part.module, f"{part.ref.qualname}.{hook}", self_model=meta,
+                                      defining=part, bound=True, import_ctx=True)
+            if not result.inert:
+                raise Fail(f"metaclass {part.dotted}.{hook} runs at class creation: {result.reason}", result.where)
+
+
+def _set_name(effects: Effects, frame: _Frame, call: ast.Call) -> None:
+    ref = effects.resolver.expr(frame.mod, call.func)
+    if ref.kind != "class":
+        return
+    model = effects.resolver.class_model(ref)
+    if not isinstance(model, ClassModel):
+        return
+    found = effects.lookup(model, "__set_name__")
+    if found is None or isinstance(found[1], Leaf):
+        return
+    owner, binding = found
+    if isinstance(owner, ClassModel) and isinstance(binding, Binding) and isinstance(binding.node,
+                                                                                    ast.FunctionDef):
+        result = effects.function(binding.node, owner.module, f"{owner.ref.qualname}.__set_name__",
+                                  self_model=model, defining=owner, bound=True, import_ctx=True)
+        if not result.inert:
+            raise Fail(f"__set_name__ of {owner.dotted} runs at class creation: {result.reason}", result.where)

@@ -1,0 +1,210 @@
+"""Find an installed module's source file without importing anything.
+
+Invariant: nothing here imports, executes or reads attributes of a module object. Modules are located with
+``importlib.machinery.PathFinder`` one dotted component at a time, each child searched in the parent's
+``submodule_search_locations`` (``importlib.util.find_spec`` would import the parent packages), and
+``sys.modules`` is never consulted (a module ``__getattr__`` would run code).
+"""
+
+from __future__ import annotations
+
+import _imp
+import functools
+import os
+import site
+import sys
+import sysconfig
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib.machinery import (
+    EXTENSION_SUFFIXES,
+    ExtensionFileLoader,
+    ModuleSpec,
+    PathFinder,
+    SourceFileLoader,
+    SourcelessFileLoader,
+)
+
+__all__ = ["ModuleSource", "display_path", "is_stdlib_path", "library_roots", "locate_module"]
+
+#: What a located module is: only ``source``, ``package`` and ``namespace`` can be analysed.
+KINDS = ("source", "package", "namespace", "compiled", "bytecode", "builtin", "unsupported", "missing")
+
+
+@dataclass(frozen=True, slots=True)
+class ModuleSource:
+    """Where ``name`` lives. ``path`` is the ``.py`` file (``__init__.py`` for a package), ``None`` otherwise."""
+
+    name: str
+    kind: str
+    path: str | None = None
+    search_locations: tuple[str, ...] = ()
+    origin: str | None = None
+    #: the ``sys.path`` entry the top-level package was found under
+    root: str | None = None
+
+    @property
+    def analysable(self) -> bool:
+        return self.kind in ("source", "package", "namespace")
+
+    @property
+    def is_package(self) -> bool:
+        return self.kind in ("package", "namespace")
+
+
+def _valid_name(name: str) -> bool:
+    return bool(name) and all(part.isidentifier() for part in name.split("."))
+
+
+def _plain_locations(locations: object) -> tuple[str, ...]:
+    """A namespace package's ``_NamespacePath`` recomputes itself from ``sys.modules[parent].__path__`` when
+    iterated; read its stored list instead so nothing outside the file system is consulted."""
+    if locations is None:
+        return ()
+    stored = getattr(locations, "_path", None)
+    if isinstance(stored, list):
+        return tuple(str(p) for p in stored)
+    if isinstance(locations, list | tuple):
+        return tuple(str(p) for p in locations)
+    return ()
+
+
+def _spec_to_source(name: str, spec: object, root: str | None) -> ModuleSource:
+    loader = getattr(spec, "loader", None)
+    origin = getattr(spec, "origin", None)
+    locations = getattr(spec, "submodule_search_locations", None)
+    locs = _plain_locations(locations)
+    if loader is None or origin in (None, "namespace"):
+        if locations is not None:
+            return ModuleSource(name, "namespace", None, locs, None, root)
+        return ModuleSource(name, "missing", root=root)
+    if isinstance(loader, ExtensionFileLoader) or (isinstance(origin, str) and origin.endswith(
+            tuple(EXTENSION_SUFFIXES))):
+        return ModuleSource(name, "compiled", None, locs, origin, root)
+    if isinstance(loader, SourcelessFileLoader):
+        return ModuleSource(name, "bytecode", None, locs, origin, root)
+    if isinstance(loader, SourceFileLoader) and isinstance(origin, str) and origin.endswith(".py"):
+        return ModuleSource(name, "package" if locations is not None else "source", origin, locs, origin, root)
+    return ModuleSource(name, "unsupported", None, locs, origin if isinstance(origin, str) else None, root)
+
+
+def _root_of(origin: str | None, entries: Sequence[str]) -> str | None:
+    if origin is None:
+        return None
+    real = os.path.realpath(origin)
+    best: str | None = None
+    for entry in entries:
+        base = os.path.realpath(entry or os.curdir)
+        if (real == base or real.startswith(base.rstrip(os.sep) + os.sep)) and (best is None or len(base) > len(
+                best)):
+            best = base
+    return best
+
+
+def _find_child(fullname: str, locations: list[str]) -> ModuleSpec | None:
+    """``PathFinder.find_spec`` for a submodule, without its ``_NamespacePath`` wrapper: that wrapper reads
+    ``sys.modules[parent].__path__`` when built, which must not happen for a parent nobody imported. The
+    path finder's own ``_get_spec`` (CPython 3.4+) returns the plain spec; namespace portions come back with
+    no loader and a plain list of locations."""
+    get_spec = getattr(PathFinder, "_get_spec", None)
+    if get_spec is None:  # pragma: no cover - every supported CPython has it
+        return None
+    spec = get_spec(fullname, locations)
+    if not isinstance(spec, ModuleSpec):
+        return None
+    if spec.loader is None and not spec.submodule_search_locations:
+        return None
+    return spec
+
+
+def locate_module(name: str, search_path: Sequence[str] | None = None) -> ModuleSource:
+    """Locate ``name`` (dotted) the way the import system's path finder would, without importing it."""
+    if not _valid_name(name):
+        return ModuleSource(name, "missing")
+    entries = [str(p) for p in (sys.path if search_path is None else search_path)]
+    parts = name.split(".")
+    if parts[0] in sys.builtin_module_names:
+        return ModuleSource(name, "builtin" if len(parts) == 1 else "missing")
+    if _imp.is_frozen(parts[0]):
+        # the import system's FrozenImporter comes before the path finder: a frozen stdlib module (os, codecs,
+        # importlib...) cannot be shadowed by a file earlier on sys.path, so read the stdlib copy of its source
+        entries = [e for e in (*_stdlib_roots(), *entries) if _norm(e) in _stdlib_roots()] or entries
+    spec = PathFinder.find_spec(parts[0], entries)
+    if spec is None:
+        return ModuleSource(name, "missing")
+    first = _plain_locations(spec.submodule_search_locations)
+    root = _root_of(spec.origin if spec.origin not in (None, "namespace") else (first[0] if first else None),
+                    entries)
+    current = _spec_to_source(parts[0], spec, root)
+    for depth in range(1, len(parts)):
+        if not current.search_locations:
+            return ModuleSource(name, "missing", root=root)
+        child = ".".join(parts[: depth + 1])
+        spec = _find_child(child, list(current.search_locations))
+        if spec is None:
+            return ModuleSource(name, "missing", root=root)
+        current = _spec_to_source(child, spec, root)
+    return current
+
+
+def _norm(path: str) -> str:
+    return os.path.realpath(path).rstrip(os.sep)
+
+
+@functools.cache
+def _installation_roots() -> frozenset[str]:
+    roots: set[str] = set()
+    paths = sysconfig.get_paths()
+    for key in ("stdlib", "platstdlib", "purelib", "platlib"):
+        if paths.get(key):
+            roots.add(_norm(paths[key]))
+    if hasattr(site, "getsitepackages"):  # some virtualenv versions lack it
+        roots.update(_norm(p) for p in site.getsitepackages())
+    user = site.getusersitepackages() if hasattr(site, "getusersitepackages") else None
+    if isinstance(user, str):
+        roots.add(_norm(user))
+    stdlib = paths.get("stdlib")
+    if stdlib:
+        roots.add(_norm(os.path.join(stdlib, "lib-dynload")))
+    return frozenset(roots)
+
+
+def library_roots(search_path: Sequence[str] | None = None) -> tuple[str, ...]:
+    """The directories whose modules count as installed library code: the stdlib and site/dist-packages.
+
+    A ``search_path`` entry counts when it is one of these or is itself named ``site-packages`` or
+    ``dist-packages`` (so tests can lay out a synthetic environment under a temporary directory).
+    """
+    roots = set(_installation_roots())
+    for entry in sys.path if search_path is None else search_path:
+        if os.path.basename(os.path.normpath(str(entry))) in ("site-packages", "dist-packages"):
+            roots.add(_norm(str(entry)))
+    return tuple(sorted(roots))
+
+
+@functools.cache
+def _stdlib_roots() -> tuple[str, ...]:
+    paths = sysconfig.get_paths()
+    roots = {_norm(paths[k]) for k in ("stdlib", "platstdlib") if paths.get(k)}
+    if paths.get("stdlib"):
+        roots.add(_norm(os.path.join(paths["stdlib"], "lib-dynload")))
+    return tuple(sorted(roots))
+
+
+def is_stdlib_path(path: str) -> bool:
+    """``path`` is a module of the interpreter's standard library (not a site/dist-packages under it)."""
+    real = os.path.realpath(path)
+    parts = real.split(os.sep)
+    if "site-packages" in parts or "dist-packages" in parts:
+        return False
+    return any(real.startswith(root + os.sep) for root in _stdlib_roots())
+
+
+def display_path(path: str, root: str | None) -> str:
+    """``site-packages/pkg/mod.py`` for messages: the file relative to the parent of its ``sys.path`` entry."""
+    if root:
+        base = os.path.dirname(root.rstrip(os.sep))
+        real = os.path.realpath(path)
+        if real.startswith(base + os.sep):
+            return os.path.relpath(real, base)
+    return path

@@ -1,0 +1,789 @@
+"""The static model of installed modules and classes: parsed namespaces, names resolved through the source's
+own imports, and class models (bases, C3 MRO, metaclass, decorators, class-level bindings).
+
+Invariant: everything is derived from ``ast`` trees of source files located by ``source_locate``; no module is
+imported and no object from the analysed code is created. A name that cannot be followed statically resolves
+to an ``unknown`` reference with the reason, never to a guess.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from safeload.catalog import source_tables as tables
+from safeload.catalog.source_locate import ModuleSource, display_path, locate_module
+
+__all__ = ["Binding", "ClassModel", "Leaf", "ModuleInfo", "Ref", "Resolver", "as_model"]
+
+MAX_SOURCE_BYTES = 8 * 1024 * 1024
+_PARSE_CACHE_SIZE = 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Binding:
+    """One top-level (or class-level) binding of a name. ``conditional``: inside ``if``/``try``/loops."""
+
+    kind: str  # class | function | import | from | assign | other
+    node: ast.AST
+    conditional: bool
+    lineno: int
+    target: str = ""  # import: dotted module; from: absolute module
+    attr: str = ""  # from: the imported name
+    value: ast.expr | None = None
+
+
+@dataclass
+class ModuleInfo:
+    """A parsed module: its top-level bindings and the facts that make static resolution unreliable."""
+
+    name: str
+    source: ModuleSource
+    path: str
+    tree: ast.Module
+    bindings: dict[str, list[Binding]]
+    star_imports: list[str]
+    getattr_line: int | None
+    self_replace_line: int | None
+    global_writes: set[str]
+    stat: tuple[str, int, int]
+    #: ``from __future__ import annotations``: annotations are strings, never evaluated at import
+    future_annotations: bool = False
+
+    @property
+    def is_package(self) -> bool:
+        return self.source.is_package
+
+    def where(self, line: int, qualname: str = "") -> str:
+        shown = display_path(self.path, self.source.root)
+        return f"{shown}:{line}" + (f" ({qualname})" if qualname else "")
+
+
+@dataclass(frozen=True)
+class Ref:
+    """What a name refers to, statically."""
+
+    kind: str  # class | function | module | builtin | special | external | value | logger | unknown
+    dotted: str
+    module: ModuleInfo | None = None
+    node: ast.AST | None = None
+    qualname: str = ""
+    reason: str = ""
+    chain: tuple[str, ...] = ()
+
+    @property
+    def where(self) -> str | None:
+        if self.module is None:
+            return None
+        return self.module.where(getattr(self.node, "lineno", 1), self.qualname)
+
+
+@dataclass
+class Leaf:
+    """A base the model does not read as source: a builtin type, a known stdlib base, or external code."""
+
+    dotted: str
+    kind: str  # builtin | special | external
+    tag: str = ""
+    reason: str = ""
+
+    @property
+    def builtin_type(self) -> type | None:
+        if self.kind != "builtin":
+            return None
+        value = vars(builtins).get(self.dotted.removeprefix("builtins."))
+        return value if isinstance(value, type) else None
+
+
+@dataclass
+class ClassModel:
+    """A class read from source."""
+
+    ref: Ref
+    node: ast.ClassDef
+    module: ModuleInfo
+    body: dict[str, list[Binding]]
+    bases: list[ClassModel | Leaf]
+    mro: list[ClassModel | Leaf]
+    metaclass: Ref | ClassModel | None = None
+    decorators: list[tuple[ast.expr, Ref]] = field(default_factory=list)
+    dataclass_opts: dict[str, bool] | None = None
+    attrs_opts: dict[str, bool] | None = None
+    problems: list[tuple[str, str | None]] = field(default_factory=list)
+
+    @property
+    def dotted(self) -> str:
+        return self.ref.dotted
+
+    def where(self, line: int | None = None, member: str = "") -> str:
+        qual = self.ref.qualname + (f".{member}" if member else "")
+        return self.module.where(line if line is not None else self.node.lineno, qual)
+
+    def own(self, name: str) -> Binding | None:
+        found = self.body.get(name)
+        return found[-1] if found else None
+
+    @property
+    def tags(self) -> set[str]:
+        return {b.tag for b in self.mro if isinstance(b, Leaf) and b.kind == "special"}
+
+
+# --- parsing -----------------------------------------------------------------------------------------------
+
+def _is_type_checking(test: ast.expr) -> bool:
+    if isinstance(test, ast.Name) and test.id == "TYPE_CHECKING":
+        return True
+    return isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+
+
+def _is_main_guard(test: ast.expr) -> bool:
+    return (isinstance(test, ast.Compare) and isinstance(test.left, ast.Name) and test.left.id == "__name__"
+            and len(test.comparators) == 1 and isinstance(test.comparators[0], ast.Constant)
+            and test.comparators[0].value == "__main__" and isinstance(test.ops[0], ast.Eq))
+
+
+def absolute_module(current: str, is_package: bool, level: int, module: str | None) -> str | None:
+    """The absolute name ``from <level dots><module> import ...`` refers to inside ``current``."""
+    if level == 0:
+        return module
+    parts = current.split(".")
+    base = parts if is_package else parts[:-1]
+    if level - 1 > len(base) or (level - 1 == len(base) and not module):
+        return None
+    base = base[: len(base) - (level - 1)]
+    if not base and not module:
+        return None
+    return ".".join([*base, *([module] if module else [])])
+
+
+def collect_bindings(stmts: Sequence[ast.stmt], module: str, is_package: bool,
+                     out: dict[str, list[Binding]], stars: list[str], *, conditional: bool = False) -> None:
+    """Record the names ``stmts`` bind at their own level (module or class body) in order."""
+
+    def add(name: str, binding: Binding) -> None:
+        out.setdefault(name, []).append(binding)
+
+    def targets(node: ast.expr, stmt: ast.stmt, value: ast.expr | None, cond: bool) -> None:
+        if isinstance(node, ast.Name):
+            add(node.id, Binding("assign" if value is not None else "other", stmt, cond, stmt.lineno, value=value))
+        elif isinstance(node, ast.Tuple | ast.List):
+            for elt in node.elts:
+                targets(elt, stmt, None, cond)
+        elif isinstance(node, ast.Starred):
+            targets(node.value, stmt, None, cond)
+
+    for stmt in stmts:
+        if isinstance(stmt, ast.ClassDef):
+            add(stmt.name, Binding("class", stmt, conditional, stmt.lineno))
+        elif isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
+            add(stmt.name, Binding("function", stmt, conditional, stmt.lineno))
+        elif isinstance(stmt, ast.Import):
+            for alias in stmt.names:
+                if alias.asname:
+                    add(alias.asname, Binding("import", stmt, conditional, stmt.lineno, target=alias.name))
+                else:
+                    top = alias.name.split(".")[0]
+                    add(top, Binding("import", stmt, conditional, stmt.lineno, target=top))
+        elif isinstance(stmt, ast.ImportFrom):
+            absolute = absolute_module(module, is_package, stmt.level, stmt.module)
+            for alias in stmt.names:
+                if alias.name == "*":
+                    if absolute:
+                        stars.append(absolute)
+                        add("*", Binding("star", stmt, conditional, stmt.lineno, target=absolute))
+                    continue
+                add(alias.asname or alias.name, Binding("from", stmt, conditional, stmt.lineno,
+                                                        target=absolute or "", attr=alias.name))
+        elif isinstance(stmt, ast.Assign):
+            single = len(stmt.targets) == 1
+            for tgt in stmt.targets:
+                targets(tgt, stmt, stmt.value if single and isinstance(tgt, ast.Name) else None, conditional)
+        elif isinstance(stmt, ast.AnnAssign):
+            if stmt.value is not None:
+                targets(stmt.target, stmt, stmt.value, conditional)
+        elif isinstance(stmt, ast.AugAssign):
+            targets(stmt.target, stmt, None, conditional)
+        elif isinstance(stmt, ast.Delete):
+            for tgt in stmt.targets:
+                targets(tgt, stmt, None, conditional)
+        elif isinstance(stmt, ast.If):
+            if _is_type_checking(stmt.test) or _is_main_guard(stmt.test):
+                collect_bindings(stmt.orelse, module, is_package, out, stars, conditional=conditional)
+            else:
+                collect_bindings(stmt.body, module, is_package, out, stars, conditional=True)
+                collect_bindings(stmt.orelse, module, is_package, out, stars, conditional=True)
+        elif isinstance(stmt, ast.Try | ast.TryStar):
+            collect_bindings(stmt.body, module, is_package, out, stars, conditional=True)
+            for handler in stmt.handlers:
+                if handler.name:
+                    add(handler.name, Binding("other", handler, True, handler.lineno))
+                collect_bindings(handler.body, module, is_package, out, stars, conditional=True)
+            collect_bindings(stmt.orelse, module, is_package, out, stars, conditional=True)
+            collect_bindings(stmt.finalbody, module, is_package, out, stars, conditional=conditional)
+        elif isinstance(stmt, ast.For | ast.AsyncFor | ast.While | ast.With | ast.AsyncWith | ast.Match):
+            if isinstance(stmt, ast.For | ast.AsyncFor):
+                targets(stmt.target, stmt, None, True)
+            if isinstance(stmt, ast.With | ast.AsyncWith):
+                for item in stmt.items:
+                    if item.optional_vars is not None:
+                        targets(item.optional_vars, stmt, None, True)
+            inner: list[ast.stmt] = []
+            if isinstance(stmt, ast.Match):
+                for case in stmt.cases:
+                    inner.extend(case.body)
+            else:
+                inner.extend(stmt.body)
+                inner.extend(getattr(stmt, "orelse", []))
+            collect_bindings(inner, module, is_package, out, stars, conditional=True)
+        for node in ast.walk(stmt) if not isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) \
+                else ():
+            if isinstance(node, ast.NamedExpr) and isinstance(node.target, ast.Name):
+                add(node.target.id, Binding("other", stmt, True, stmt.lineno))
+
+
+def _guards_rebound(tree: ast.Module) -> bool:
+    """``TYPE_CHECKING`` bound to anything but typing's constant, or ``__name__`` assigned: then ``if
+    TYPE_CHECKING:`` / ``if __name__ == "__main__":`` bodies may run on import, and skipping them is wrong."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store) and node.id in ("TYPE_CHECKING",
+                                                                                          "__name__"):
+            return True
+        if isinstance(node, ast.alias) and (node.asname or node.name) in ("TYPE_CHECKING", "__name__") \
+                and node.name != "TYPE_CHECKING":
+            return True
+        if isinstance(node, ast.ImportFrom) and any(a.name == "TYPE_CHECKING" for a in node.names) \
+                and node.module not in ("typing", "typing_extensions"):
+            return True
+        if isinstance(node, ast.Global) and {"TYPE_CHECKING", "__name__"} & set(node.names):
+            return True
+    return False
+
+
+def _self_replacing(tree: ast.Module, name: str) -> int | None:
+    """Line of ``sys.modules[__name__] = ...`` (or any key that may be this module's name): the module object
+    is replaced on import, so its namespace as others see it is not the one in the source. Only top-level code
+    counts here (a function doing it at import is an import effect, flagged there)."""
+    stack: list[ast.AST] = list(tree.body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda):
+            continue
+        stack.extend(ast.iter_child_nodes(node))
+        if isinstance(node, ast.Assign):
+            for tgt in node.targets:
+                if (isinstance(tgt, ast.Subscript) and isinstance(tgt.value, ast.Attribute)
+                        and tgt.value.attr == "modules"):
+                    key = tgt.slice
+                    if isinstance(key, ast.Constant) and isinstance(key.value, str) and key.value != name:
+                        continue
+                    return node.lineno
+    return None
+
+
+def _global_writes(tree: ast.Module) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Global):
+            names.update(node.names)
+    return names
+
+
+class _ParseCache:
+    """Parsed modules keyed by (path, mtime_ns, size): a service parses each file once. Bounded LRU."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._data: OrderedDict[tuple[str, int, int], tuple[ast.Module, dict[str, list[Binding]], list[str]]] = (
+            OrderedDict())
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: tuple[str, int, int]) -> tuple[ast.Module, dict[str, list[Binding]], list[str]] | None:
+        with self._lock:
+            found = self._data.get(key)
+            if found is not None:
+                self._data.move_to_end(key)
+                self.hits += 1
+            else:
+                self.misses += 1
+            return found
+
+    def put(self, key: tuple[str, int, int], value: tuple[ast.Module, dict[str, list[Binding]], list[str]]) -> None:
+        with self._lock:
+            self._data[key] = value
+            self._data.move_to_end(key)
+            while len(self._data) > self._size:
+                self._data.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+
+
+PARSE_CACHE = _ParseCache(_PARSE_CACHE_SIZE)
+
+
+def file_stat(path: str) -> tuple[str, int, int]:
+    st = os.stat(path)
+    return (os.path.realpath(path), st.st_mtime_ns, st.st_size)
+
+
+def parse_module(source: ModuleSource) -> ModuleInfo | str:
+    """Parse ``source`` (cached by file identity); a string is the reason it cannot be analysed."""
+    if source.kind == "namespace":
+        tree = ast.Module(body=[], type_ignores=[])
+        return ModuleInfo(source.name, source, source.search_locations[0] if source.search_locations else "",
+                          tree, {}, [], None, None, set(), ("", 0, 0))
+    if source.path is None:
+        return f"no source ({source.kind})"
+    try:
+        stat = file_stat(source.path)
+    except OSError as exc:
+        return f"cannot stat source: {exc.__class__.__name__}"
+    if stat[2] > MAX_SOURCE_BYTES:
+        return f"source larger than {MAX_SOURCE_BYTES} bytes"
+    cached = PARSE_CACHE.get(stat)
+    if cached is None:
+        try:
+            with open(source.path, "rb") as handle:
+                data = handle.read(MAX_SOURCE_BYTES + 1)
+            tree = ast.parse(data, filename=source.path)
+        except (SyntaxError, ValueError, RecursionError, MemoryError, OSError) as exc:
+            return f"source does not parse: {exc.__class__.__name__}"
+        bindings: dict[str, list[Binding]] = {}
+        stars: list[str] = []
+        if _guards_rebound(tree):
+            return "rebinds TYPE_CHECKING or __name__: its import-time guards cannot be read statically"
+        collect_bindings(tree.body, source.name, source.is_package, bindings, stars)
+        cached = (tree, bindings, stars)
+        PARSE_CACHE.put(stat, cached)
+    tree, bindings, stars = cached
+    getattr_line = None
+    for binding in bindings.get("__getattr__", []):
+        getattr_line = binding.lineno
+    future = any(isinstance(n, ast.ImportFrom) and n.module == "__future__" and any(
+        a.name == "annotations" for a in n.names) for n in tree.body)
+    return ModuleInfo(source.name, source, source.path, tree, bindings, stars, getattr_line,
+                      _self_replacing(tree, source.name), _global_writes(tree), stat, future)
+
+
+# --- resolution --------------------------------------------------------------------------------------------
+
+_MAX_CHAIN = 24
+
+
+class Resolver:
+    """Resolves dotted names and expressions to ``Ref`` records, reading modules from ``search_path`` only."""
+
+    def __init__(self, search_path: Sequence[str] | None) -> None:
+        self.search_path = search_path
+        self._modules: dict[str, ModuleInfo | ModuleSource] = {}
+        self._classes: dict[int, ClassModel | str] = {}
+        self.files: set[tuple[str, int, int]] = set()
+
+    # modules
+    def module(self, name: str) -> ModuleInfo | ModuleSource:
+        found = self._modules.get(name)
+        if found is None:
+            source = locate_module(tables.MODULE_ALIASES.get(name, name), self.search_path)
+            parsed = parse_module(source) if source.analysable else None
+            found = parsed if isinstance(parsed, ModuleInfo) else source
+            if isinstance(found, ModuleInfo) and found.stat[0]:
+                self.files.add(found.stat)
+            self._modules[name] = found
+        return found
+
+    def _is_submodule(self, parent: ModuleInfo, name: str) -> bool:
+        if not parent.is_package:
+            return False
+        child = self.module(f"{parent.name}.{name}")
+        return not (isinstance(child, ModuleSource) and child.kind == "missing")
+
+    def _module_ref(self, name: str, chain: tuple[str, ...]) -> Ref:
+        mod = self.module(name)
+        if isinstance(mod, ModuleInfo):
+            return Ref("module", name, mod, chain=chain)
+        if mod.kind == "missing":
+            return Ref("unknown", name, reason=f"module {name} not found", chain=chain)
+        return Ref("external", name, reason=f"module {name} is {mod.kind}", chain=chain)
+
+    def module_ref(self, name: str) -> Ref:
+        """The module ``name`` as a reference (``import name`` binds it)."""
+        return self._module_ref(name, ())
+
+    def is_module(self, name: str) -> bool:
+        found = self.module(name)
+        return not (isinstance(found, ModuleSource) and found.kind == "missing")
+
+    def from_import(self, module: str, name: str) -> Ref:
+        """What ``from module import name`` binds: an attribute of the module, else its submodule."""
+        ref = self.attribute(module, name)
+        if ref.kind == "unknown" and "not defined" in ref.reason and self.is_module(f"{module}.{name}"):
+            return self._module_ref(f"{module}.{name}", ())
+        return ref
+
+    def attribute(self, module: str, name: str, chain: tuple[str, ...] = ()) -> Ref:
+        """``module.name`` as ``getattr(import_module(module), name)`` would find it after import."""
+        dotted = f"{module}.{name}"
+        if len(chain) > _MAX_CHAIN:
+            return Ref("unknown", dotted, reason="re-export chain too long", chain=chain)
+        if dotted in tables.SPECIAL_BASES:
+            return Ref("special", dotted, chain=chain)
+        mod = self.module(module)
+        if isinstance(mod, ModuleSource):
+            if mod.kind == "missing":
+                return Ref("unknown", dotted, reason=f"module {module} not found", chain=chain)
+            return Ref("external", dotted, reason=f"{module} is {mod.kind}", chain=chain)
+        return self.name_in(mod, name, (*chain, module), outside=True)
+
+    def name_in(self, mod: ModuleInfo, name: str, chain: tuple[str, ...] = (), *, outside: bool = False) -> Ref:
+        """The module-level name ``name`` of ``mod``: as its own code sees it, or (``outside``) as an attribute
+        of the module object once imported (a module that replaces itself in ``sys.modules`` has no static
+        outside view)."""
+        dotted = f"{mod.name}.{name}"
+        if outside and mod.self_replace_line is not None:
+            return Ref("unknown", dotted, reason=f"{mod.name} replaces itself in sys.modules at line "
+                       f"{mod.self_replace_line}: its namespace cannot be read statically", chain=chain)
+        if name in mod.global_writes:
+            return Ref("unknown", dotted, reason=f"{name} is rebound by a function (global) in {mod.name}",
+                       chain=chain)
+        found = mod.bindings.get(name)
+        later_stars = [b for b in mod.bindings.get("*", []) if not found or b.lineno > found[-1].lineno]
+        for star in reversed(later_stars):  # the last star import that exports the name wins at run time
+            if (star.target, name) in _pairs(chain):
+                return Ref("unknown", dotted, reason=f"import cycle through {star.target}", chain=chain)
+            exported = self._star_exports(star.target, name)
+            if exported is False:
+                continue
+            via_star = self.attribute(star.target, name, (*chain, f"{star.target}:{name}")) if exported else None
+            if found and via_star is not None and not star.conditional and via_star.node is not None:
+                local = self.binding(mod, name, found[-1], chain)
+                if local.node is via_star.node:
+                    return local  # the star import rebinds the name to the same definition
+            if found or via_star is None or star.conditional:
+                return Ref("unknown", dotted, reason=f"{name} may be rebound by 'from {star.target} import *' "
+                           f"(line {star.lineno})", chain=chain)
+            return via_star
+        if found:
+            last = found[-1]
+            if (last.conditional and len(found) > 1) or last.kind == "other":
+                return Ref("unknown", dotted, module=mod, node=last.node, qualname=name,
+                           reason=f"{name} is bound more than once or conditionally in {mod.name} "
+                                  f"(line {last.lineno}): which binding holds cannot be decided statically",
+                           chain=chain)
+            return self.binding(mod, name, last, chain)
+        if mod.getattr_line is not None:
+            return Ref("unknown", dotted, reason=f"{mod.name} has a module __getattr__ (line {mod.getattr_line})",
+                       chain=chain)
+        if mod.is_package and self._is_submodule(mod, name):
+            return self._module_ref(dotted, chain)
+        if name in vars(builtins) and not name.startswith("__"):
+            return Ref("builtin", f"builtins.{name}", chain=chain)
+        return Ref("unknown", dotted, reason=f"{name} is not defined in {mod.name}", chain=chain)
+
+    def _star_exports(self, module: str, name: str) -> bool | None:
+        """Whether ``from module import *`` binds ``name``: ``None`` when that cannot be read statically."""
+        mod = self.module(module)
+        if not isinstance(mod, ModuleInfo):
+            return None
+        names = mod.bindings.get("__all__")
+        if names:
+            value = names[-1].value
+            if len(names) == 1 and isinstance(value, ast.List | ast.Tuple) and all(
+                    isinstance(e, ast.Constant) and isinstance(e.value, str) for e in value.elts):
+                return name in {e.value for e in value.elts if isinstance(e, ast.Constant)}
+            return None
+        if name.startswith("_"):
+            return False
+        if name in mod.bindings:
+            return True
+        if mod.bindings.get("*") or mod.getattr_line is not None:
+            return None
+        return False
+
+    def binding(self, mod: ModuleInfo, name: str, bind: Binding, chain: tuple[str, ...]) -> Ref:
+        dotted = f"{mod.name}.{name}"
+        if bind.kind == "class":
+            return Ref("class", dotted, mod, bind.node, name, chain=chain)
+        if bind.kind == "function":
+            return Ref("function", dotted, mod, bind.node, name, chain=chain)
+        if bind.kind == "import":
+            return self._module_ref(bind.target, chain)
+        if bind.kind == "from":
+            if not bind.target:
+                return Ref("unknown", dotted, reason="relative import beyond the top-level package", chain=chain)
+            special = f"{bind.target}.{bind.attr}"
+            if special in tables.SPECIAL_BASES:
+                return Ref("special", special, chain=chain)
+            target = self.module(bind.target)
+            if isinstance(target, ModuleInfo) and target.is_package and self._is_submodule(target, bind.attr):
+                # ``from pkg import sub``: the submodule, unless pkg binds that name to something else
+                # (a binding that is itself ``from pkg import sub`` or ``from . import sub`` is the submodule)
+                own = target.bindings.get(bind.attr)
+                if not own or all(b.kind == "from" and b.target == bind.target and b.attr == bind.attr
+                                  for b in own):
+                    return self._module_ref(f"{bind.target}.{bind.attr}", chain)
+            if (bind.target, bind.attr) in _pairs(chain):
+                return Ref("unknown", dotted, reason=f"import cycle through {bind.target}.{bind.attr}", chain=chain)
+            return self.attribute(bind.target, bind.attr, (*chain, f"{bind.target}:{bind.attr}"))
+        if bind.kind == "assign" and bind.value is not None:
+            value = bind.value
+            if isinstance(value, ast.Name | ast.Attribute):
+                return self.expr(mod, value, chain=chain)
+            if isinstance(value, ast.Call):
+                callee = self.expr(mod, value.func, chain=chain)
+                if callee.dotted in tables.LOGGER_FACTORIES:
+                    return Ref("logger", dotted, mod, value, name, chain=chain)
+                if callee.dotted in ("collections.namedtuple", "typing.NamedTuple"):
+                    return Ref("namedtuple", dotted, mod, value, name, chain=chain)
+            return Ref("value", dotted, mod, value, name, reason=f"{name} is a value computed at import "
+                       f"(line {bind.lineno}), not a class or function", chain=chain)
+        return Ref("unknown", dotted, mod, bind.node, name, reason=f"{name} is not statically bound", chain=chain)
+
+    def expr(self, mod: ModuleInfo, node: ast.expr, chain: tuple[str, ...] = ()) -> Ref:
+        """A module-level expression (a base, a decorator, a callee) resolved in ``mod``'s namespace."""
+        if isinstance(node, ast.Name):
+            return self.name_in(mod, node.id, chain)
+        if isinstance(node, ast.Attribute):
+            base = self.expr(mod, node.value, chain)
+            return self.member(base, node.attr)
+        if isinstance(node, ast.Subscript):
+            base = self.expr(mod, node.value, chain)
+            if base.kind == "special":
+                return base
+            if base.kind == "class" and self._plain_generic(base):
+                return base  # typing's _GenericAlias.__mro_entries__ gives back the class itself
+            return Ref("unknown", base.dotted + "[...]", reason="a subscripted generic alias", chain=chain)
+        return Ref("unknown", ast.unparse(node)[:80], reason="not a plain name", chain=chain)
+
+    def member(self, base: Ref, attr: str) -> Ref:
+        if base.kind == "module":
+            return self.attribute(base.dotted, attr, base.chain)
+        if base.kind == "class" and base.module is not None and isinstance(base.node, ast.ClassDef):
+            inner: dict[str, list[Binding]] = {}
+            collect_bindings(base.node.body, base.module.name, False, inner, [])
+            found = inner.get(attr)
+            qual = f"{base.qualname}.{attr}"
+            if found and not found[-1].conditional:
+                b = found[-1]
+                if b.kind == "class":
+                    return Ref("class", f"{base.module.name}.{qual}", base.module, b.node, qual, chain=base.chain)
+                if b.kind == "function":
+                    return Ref("function", f"{base.module.name}.{qual}", base.module, b.node, qual,
+                               chain=base.chain)
+            return Ref("unknown", f"{base.dotted}.{attr}", reason=f"{attr} is not a plain class-level def of "
+                       f"{base.dotted}", chain=base.chain)
+        special = f"{base.dotted}.{attr}"
+        if special in tables.SPECIAL_BASES:
+            return Ref("special", special, chain=base.chain)
+        if base.kind in ("builtin", "external", "special"):
+            return Ref("external" if base.kind != "builtin" else "builtin", f"{base.dotted}.{attr}",
+                       reason=base.reason, chain=base.chain)
+        return Ref("unknown", f"{base.dotted}.{attr}", reason=base.reason or "not a module or class",
+                   chain=base.chain)
+
+    def qualname(self, module: str, qualname: str) -> Ref:
+        """``module`` + dotted ``qualname`` the way pickle's ``find_class`` walks it (getattr per component)."""
+        parts = qualname.split(".")
+        if not all(p.isidentifier() for p in parts):
+            return Ref("unknown", f"{module}.{qualname}", reason="not a valid qualified name")
+        ref = self.attribute(module, parts[0])
+        for part in parts[1:]:
+            if part.startswith("__") and part.endswith("__"):
+                return Ref("unknown", f"{module}.{qualname}", reason="a dunder attribute in the name")
+            if ref.kind == "class":
+                # find_class walks getattr(Outer, "Inner"): a custom metaclass attribute hook runs for it
+                model = self.class_model(ref)
+                meta = model.metaclass if isinstance(model, ClassModel) else None
+                if not isinstance(model, ClassModel) or (isinstance(meta, ClassModel) and any(
+                        isinstance(p, ClassModel) and (p.own("__getattribute__") or p.own("__getattr__"))
+                        for p in meta.mro)):
+                    return Ref("unknown", f"{module}.{qualname}", reason=f"looking {part} up on {ref.dotted} runs "
+                               "its metaclass' attribute hooks")
+            ref = self.member(ref, part)
+        return ref
+
+    def _plain_generic(self, ref: Ref) -> bool:
+        """``C[int]`` is ``C`` as a base when nothing in C's MRO read from source defines ``__class_getitem__``
+        (typing.Generic's does; a custom one would run at import and could return anything)."""
+        model = self.class_model(ref)
+        if not isinstance(model, ClassModel):
+            return False
+        generic = False
+        for part in model.mro:
+            if isinstance(part, ClassModel):
+                if part.own("__class_getitem__") is not None or part.own("__mro_entries__") is not None:
+                    return False
+            elif part.kind == "special" and part.tag == "transparent":
+                generic = True
+            elif part.kind == "external":
+                return False
+        return generic
+
+    # classes
+    def class_model(self, ref: Ref, depth: int = 0) -> ClassModel | str:
+        """The class model of a ``class`` reference, or a reason it cannot be built."""
+        if ref.module is None or not isinstance(ref.node, ast.ClassDef):
+            return f"{ref.dotted} is not a class read from source"
+        key = id(ref.node)
+        cached = self._classes.get(key)
+        if cached is not None:
+            return cached
+        if depth > 40:
+            return "class hierarchy too deep"
+        self._classes[key] = "cyclic class hierarchy"
+        result = self._build_class(ref, depth)
+        self._classes[key] = result
+        return result
+
+    def _base(self, mod: ModuleInfo, expr: ast.expr, depth: int) -> ClassModel | Leaf:
+        if isinstance(expr, ast.Call):
+            callee = self.expr(mod, expr.func)
+            if callee.dotted in ("collections.namedtuple", "typing.NamedTuple"):
+                return Leaf(callee.dotted, "special", "namedtuple")
+            return Leaf(ast.unparse(expr)[:80], "external", reason="a base computed by a call")
+        ref = self.expr(mod, expr)
+        return self._leaf_or_model(ref, depth)
+
+    def _leaf_or_model(self, ref: Ref, depth: int) -> ClassModel | Leaf:
+        if ref.kind == "special":
+            return Leaf(ref.dotted, "special", tables.SPECIAL_BASES[ref.dotted])
+        if ref.kind == "builtin":
+            name = ref.dotted.removeprefix("builtins.")
+            if name in tables.BUILTIN_BASES:
+                return Leaf(ref.dotted, "builtin")
+            return Leaf(ref.dotted, "external", reason=f"builtin {name} is not a modelled base")
+        if ref.kind == "class":
+            model = self.class_model(ref, depth + 1)
+            if isinstance(model, ClassModel):
+                return model
+            return Leaf(ref.dotted, "external", reason=model)
+        if ref.kind == "namedtuple":
+            return Leaf(ref.dotted, "special", "namedtuple")
+        return Leaf(ref.dotted, "external", reason=ref.reason or f"{ref.kind}")
+
+    def _build_class(self, ref: Ref, depth: int) -> ClassModel | str:
+        if ref.module is None or not isinstance(ref.node, ast.ClassDef):
+            return f"{ref.dotted} is not a class read from source"
+        node, mod = ref.node, ref.module
+        body: dict[str, list[Binding]] = {}
+        collect_bindings(node.body, mod.name, False, body, [])
+        bases = [self._base(mod, b, depth) for b in node.bases if not isinstance(b, ast.Starred)]
+        problems: list[tuple[str, str | None]] = []
+        if any(isinstance(b, ast.Starred) for b in node.bases):
+            problems.append(("bases computed with *args", mod.where(node.lineno, ref.qualname)))
+        metaclass: Ref | ClassModel | None = None
+        for kw in node.keywords:
+            if kw.arg == "metaclass":
+                mref = self.expr(mod, kw.value)
+                if mref.kind == "class":
+                    built = self.class_model(mref, depth + 1)
+                    metaclass = built if isinstance(built, ClassModel) else Ref("unknown", mref.dotted,
+                                                                                 reason=str(built))
+                else:
+                    metaclass = mref
+            elif kw.arg is None:
+                problems.append(("class keywords computed with **kwargs", mod.where(node.lineno, ref.qualname)))
+        if metaclass is None:
+            for base in bases:
+                if isinstance(base, ClassModel) and base.metaclass is not None:
+                    metaclass = base.metaclass
+                    break
+        mro = _c3(bases, ref.dotted)
+        decorators = [(d, self.expr(mod, d.func if isinstance(d, ast.Call) else d)) for d in node.decorator_list]
+        model = ClassModel(ref, node, mod, body, bases, [], metaclass, decorators, problems=problems)
+        if isinstance(mro, str):
+            problems.append((mro, mod.where(node.lineno, ref.qualname)))
+            model.mro = [model, *bases]
+        else:
+            model.mro = [model, *mro]
+        for expr, dref in decorators:
+            opts = _decorator_options(expr)
+            if dref.dotted == "dataclasses.dataclass":
+                model.dataclass_opts = {"init": True, "eq": True, "frozen": False, "unsafe_hash": False,
+                                        "slots": False, **opts}
+            elif dref.dotted in _ATTRS_DECORATORS:
+                modern = dref.dotted.split(".")[-1] in ("define", "frozen", "mutable")
+                model.attrs_opts = {"slots": modern, "frozen": dref.dotted.endswith("frozen"), "init": True,
+                                    **opts}
+        return model
+
+
+def as_model(node: ClassModel | Leaf) -> ClassModel:
+    """The class a lookup found a binding in (``Resolver``'s lookups only return bindings of source classes)."""
+    if isinstance(node, ClassModel):
+        return node
+    raise TypeError(f"internal: {node.dotted} is not a class read from source")
+
+
+def _pairs(chain: tuple[str, ...]) -> set[tuple[str, str]]:
+    return {(c.partition(":")[0], c.partition(":")[2]) for c in chain if ":" in c}
+
+
+_ATTRS_DECORATORS = frozenset(
+    "attr.s attr.attrs attr.define attr.frozen attr.mutable attr.dataclass attrs.define attrs.frozen "
+    "attrs.mutable attr._make.attrs attr._next_gen.define attr._next_gen.frozen attr._next_gen.mutable".split())
+ATTRS_DECORATORS = _ATTRS_DECORATORS
+
+
+def _decorator_options(expr: ast.expr) -> dict[str, bool]:
+    opts: dict[str, bool] = {}
+    if isinstance(expr, ast.Call):
+        for kw in expr.keywords:
+            if kw.arg and isinstance(kw.value, ast.Constant) and isinstance(kw.value.value, bool):
+                opts[kw.arg] = kw.value.value
+            elif kw.arg:
+                opts[kw.arg + "?"] = True
+    return opts
+
+
+def _key(node: ClassModel | Leaf) -> str:
+    return node.dotted
+
+
+_SPECIAL_MIXIN = {"enum.IntEnum": "int", "enum.IntFlag": "int", "enum.StrEnum": "str"}
+_TAG_MIXIN = {"namedtuple": "tuple", "typeddict": "dict"}
+
+
+def _linearization(node: ClassModel | Leaf) -> list[ClassModel | Leaf]:
+    if isinstance(node, ClassModel):
+        return list(node.mro)
+    pytype = node.builtin_type
+    if pytype is not None:
+        return [Leaf(f"builtins.{t.__name__}", "builtin") for t in pytype.__mro__]
+    mixin = _SPECIAL_MIXIN.get(node.dotted) or _TAG_MIXIN.get(node.tag)
+    if node.kind == "special" and mixin:
+        return [node, Leaf(f"builtins.{mixin}", "builtin"), Leaf("builtins.object", "builtin")]
+    return [node, Leaf("builtins.object", "builtin")]
+
+
+def _c3(bases: Iterable[ClassModel | Leaf], name: str) -> list[ClassModel | Leaf] | str:
+    bases = list(bases)
+    if not bases:
+        return [Leaf("builtins.object", "builtin")]
+    seqs = [_linearization(b) for b in bases]
+    seqs.append(list(bases))
+    result: list[ClassModel | Leaf] = []
+    seqs = [s for s in seqs if s]
+    for _ in range(10_000):
+        seqs = [s for s in seqs if s]
+        if not seqs:
+            return result
+        for seq in seqs:
+            head = _key(seq[0])
+            if not any(head in (_key(n) for n in s[1:]) for s in seqs):
+                chosen = seq[0]
+                break
+        else:
+            return f"no consistent MRO for {name}"
+        result.append(chosen)
+        for seq in seqs:
+            if seq and _key(seq[0]) == _key(chosen):
+                del seq[0]
+    return f"MRO of {name} too long"

@@ -1,0 +1,244 @@
+"""Reviewed data for the source analysis: which modules are never library code, which builtins are pure,
+which stdlib bases and helpers have known behaviour.
+
+Invariant: data only. Every entry here is a claim a reviewer checked against CPython's source (3.11-3.13);
+adding a name makes code that calls it count as inert, so each addition needs the same review.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+__all__ = [
+    "BENIGN_CALLS",
+    "DANGEROUS_CALLS",
+    "DENIED_MODULE_PATTERNS",
+    "INERT_DECORATORS",
+    "PURE_BUILTINS",
+    "PURE_EXCEPTIONS",
+    "SPECIAL_BASES",
+    "denied_module_reason",
+]
+
+# --- modules whose import is not a library import -------------------------------------------------------
+#: (regex on the dotted module name, reason). A module matching any of these is never analysed as inert:
+#: importing it has side effects by design, or it is a script, a test or a demo rather than library code.
+DENIED_MODULE_PATTERNS: tuple[tuple[str, str], ...] = (
+    (r"antigravity", "opens a web browser when imported"),
+    (r"this", "prints the Zen of Python when imported"),
+    (r"__hello__|__phello__(\..*)?", "prints when imported (frozen test module)"),
+    (r"idlelib(\..*)?", "IDLE: GUI application modules, not library code"),
+    (r"turtledemo(\..*)?", "turtle demos: run GUI code when imported"),
+    (r"tkinter(\..*)?", "GUI toolkit: creates windows, loads Tcl"),
+    (r"test(\..*)?", "CPython's regression test package"),
+    (r"lib2to3\.tests(\..*)?|unittest\.test(\..*)?|ctypes\.test(\..*)?", "stdlib test package"),
+    (r"(.*\.)?__main__", "a program's entry point: runs the program when imported"),
+    (r"__mp_main__", "multiprocessing's alias of __main__"),
+    (r"(.*\.)?(setup|conftest|noxfile|fabfile|manage)", "a build, test or project script, not library code"),
+    (r"(.*\.)?(tests?|testing)(\..*)?", "a test package or test module"),
+    (r"(.*\.)?test_[^.]*|(.*\.)?[^.]*_tests?", "a test module"),
+    (r"(.*\.)?(examples?|demos?|benchmarks?|scripts?)(\..*)?", "examples, demos, benchmarks or scripts"),
+    (r"(.*\.)?_?pytest(\..*)?|py\.test|(.*\.)?pytest_[^.]*", "pytest and pytest plugins run test machinery"),
+    (r"(.*\.)?site|sitecustomize|usercustomize", "interpreter start-up hooks"),
+    (r"(.*\.)?_?distutils_hack(\..*)?|pip(\..*)?|setuptools(\..*)?|distutils(\..*)?",
+     "packaging tools: install, build and run code"),
+)
+_COMPILED = tuple((re.compile(pattern), reason) for pattern, reason in DENIED_MODULE_PATTERNS)
+
+
+def denied_module_reason(module: str) -> str | None:
+    """The reason ``module`` (dotted) is never library code to import, or ``None``."""
+    for pattern, reason in _COMPILED:
+        if pattern.fullmatch(module):
+            return reason
+    return None
+
+
+#: Modules that exist only as entries another module puts in ``sys.modules`` at import (``os`` registers
+#: ``os.path``): the module whose source actually runs.
+MODULE_ALIASES: dict[str, str] = {"os.path": "posixpath" if os.name != "nt" else "ntpath"}
+
+# --- builtins ----------------------------------------------------------------------------------------------
+#: Builtins whose call runs no code of its own beyond the protocol methods of its arguments (``len(x)`` runs
+#: ``type(x).__len__``): those are recorded as "touches" on the values, never trusted silently.
+PURE_BUILTINS: frozenset[str] = frozenset(
+    "abs all any ascii bin bool bytearray bytes callable chr complex dict dir divmod enumerate float format frozenset "
+    "hash hex id int isinstance issubclass iter len list max min next object oct ord pow range repr reversed "
+    "round set slice sorted str sum tuple type zip property staticmethod classmethod super NotImplemented "
+    "Ellipsis".split()
+)
+#: Calls that run code, read or write files, processes, the network or the interpreter's state:
+#: always not inert (dotted names after resolving the source's imports; ``builtins.X`` for builtins).
+DANGEROUS_CALLS: frozenset[str] = frozenset(
+    (
+        "builtins.eval builtins.exec builtins.compile builtins.open builtins.__import__ builtins.globals "
+        "builtins.locals builtins.vars builtins.input builtins.breakpoint builtins.print builtins.exit "
+        "builtins.quit builtins.help builtins.setattr builtins.delattr builtins.memoryview"
+    ).split()
+)
+#: Module prefixes whose functions touch files, processes, the network, the import system or the interpreter.
+DANGEROUS_MODULES: tuple[str, ...] = (
+    "os", "posix", "nt", "sys", "subprocess", "shutil", "socket", "ssl", "http", "urllib", "ftplib", "smtplib",
+    "importlib", "pkgutil", "runpy", "imp", "zipimport", "ctypes", "cffi", "multiprocessing", "threading",
+    "_thread", "concurrent", "asyncio", "signal", "pty", "tty", "webbrowser", "code", "codeop", "pdb", "bdb",
+    "marshal", "pickle", "_pickle", "dill", "cloudpickle", "joblib", "shelve", "dbm", "sqlite3", "tempfile",
+    "io", "_io", "fileinput", "pathlib", "glob", "builtins.open", "platform", "gc", "inspect", "types",
+    "requests", "httpx", "torch.load", "numpy.load", "atexit", "sysconfig", "site", "ensurepip", "venv",
+    "zipfile", "tarfile", "gzip", "bz2", "lzma", "mmap", "resource", "syslog", "logging.config",
+)
+
+#: Calls a reviewer checked to be free of effects beyond their arguments' protocol methods, or benign
+#: at import time (registration, logging set-up, typing helpers). Keyed by dotted name.
+BENIGN_CALLS: frozenset[str] = frozenset(
+    (
+        # typing and classes
+        "typing.TypeVar typing.NewType typing.cast typing.overload typing.final typing.ParamSpec "
+        "typing.TypeVarTuple typing.NamedTuple typing.TypedDict typing.get_type_hints typing.runtime_checkable "
+        "typing_extensions.TypeVar typing_extensions.ParamSpec typing_extensions.overload typing_extensions.final "
+        "typing_extensions.deprecated typing_extensions.TypedDict typing_extensions.NamedTuple "
+        "typing_extensions.runtime_checkable typing_extensions.override typing.override "
+        "abc.abstractmethod abc.abstractproperty "
+        "dataclasses.field dataclasses.dataclass dataclasses.fields dataclasses.is_dataclass "
+        "collections.namedtuple collections.OrderedDict collections.defaultdict collections.deque "
+        "collections.Counter collections.ChainMap "
+        "enum.auto enum.unique enum.Enum enum.IntEnum enum.Flag enum.IntFlag enum.StrEnum "
+        "functools.wraps functools.partial functools.lru_cache functools.cache functools.total_ordering "
+        "functools.singledispatch functools.reduce functools.cached_property functools.update_wrapper "
+        "functools.cmp_to_key "
+        "itertools.chain itertools.count itertools.product itertools.islice itertools.repeat "
+        "itertools.combinations itertools.permutations itertools.zip_longest itertools.starmap "
+        "itertools.accumulate itertools.groupby itertools.tee itertools.cycle "
+
+        "re.compile re.escape re.match re.fullmatch re.search re.sub re.split re.findall "
+
+        "inspect.isclass inspect.isfunction inspect.ismethod inspect.ismodule inspect.iscoroutinefunction "
+        "inspect.isgeneratorfunction inspect.isabstract inspect.signature inspect.Parameter inspect.getmro "
+        "math.sqrt math.log math.exp math.ceil math.floor math.isfinite math.isnan math.isinf math.prod "
+        "math.log2 math.log10 math.pow math.fabs "
+        "struct.Struct struct.calcsize struct.pack struct.unpack "
+        "weakref.WeakValueDictionary weakref.WeakKeyDictionary weakref.WeakSet "
+        "contextvars.ContextVar types.SimpleNamespace types.MappingProxyType "
+        "threading.Lock threading.RLock threading.local threading.Condition threading.Event "
+        "os.path.join os.path.dirname os.path.basename os.path.splitext os.path.split os.path.normpath "
+        "os.environ.get os.getenv os.fspath "
+        "sys.intern sys.getrecursionlimit "
+        "warnings.warn warnings.filterwarnings warnings.simplefilter "
+        "logging.getLogger logging.NullHandler "
+        "attr.s attr.attrs attr.ib attr.attrib attr.define attr.frozen attr.mutable attr.field attr.Factory "
+        "attrs.define attrs.frozen attrs.mutable attrs.field attrs.Factory "
+        "packaging.version.parse packaging.version.Version "
+        # environment probes: read installed distributions' metadata (the environment is trusted)
+        "importlib.metadata.version importlib.metadata.distribution importlib.metadata.metadata "
+        "importlib.metadata.packages_distributions importlib.metadata.PackageNotFoundError "
+        "importlib.util.find_spec "
+
+        "transformers.utils.logging.get_logger transformers.utils.logging.get_log_levels_dict "
+        "transformers.utils.add_start_docstrings transformers.utils.doc.add_start_docstrings"
+    ).split()
+)
+#: Calls that are acceptable at import time only, where every argument is the library's own (nothing comes
+#: from the file): importing installed modules by name is what an import statement does, and attribute
+#: lookups with computed names read the library's own objects.
+IMPORT_TIME_CALLS: frozenset[str] = frozenset(
+    "importlib.import_module builtins.__import__ builtins.getattr builtins.hasattr operator.attrgetter "
+    "operator.itemgetter dataclasses.make_dataclass".split()
+)
+
+#: Calls that copy their arguments: ``copy.deepcopy(x)`` runs ``x``'s ``__deepcopy__``/``__reduce_ex__`` and
+#: whatever callable that returns. Fine on plain data (recorded as touches), never on the object itself.
+COPYING_CALLS: frozenset[str] = frozenset("copy.copy copy.deepcopy dataclasses.asdict dataclasses.astuple".split())
+
+#: Reviewed callees that call some of their arguments (positions or keyword names), now or later.
+INVOKING_CALLS: dict[str, tuple[int | str, ...]] = {
+    "builtins.sorted": ("key",), "builtins.min": ("key",), "builtins.max": ("key",),
+    "<data>.sort": ("key",), "functools.reduce": (0,), "functools.partial": (0,), "functools.cmp_to_key": (0,),
+    "functools.wraps": (), "itertools.starmap": (0,), "itertools.accumulate": (1, "func"),
+    "itertools.groupby": (1, "key"), "collections.defaultdict": (0, "default_factory"),
+    "functools.singledispatch": (0,), "functools.lru_cache": (0,), "functools.cache": (0,),
+}
+
+#: Methods of a logger returned by ``logging.getLogger`` (or a library's ``get_logger``): logging.
+LOGGER_METHODS: frozenset[str] = frozenset(
+    "debug info warning warn error exception critical log setLevel addHandler isEnabledFor "
+    "warning_once info_once warning_advice".split()
+)
+#: Logger factories: a module-level name bound to a call of one of these is a logger.
+LOGGER_FACTORIES: frozenset[str] = frozenset(
+    {"logging.getLogger", "transformers.utils.logging.get_logger", "structlog.get_logger"}
+)
+
+#: Decorators that leave a function's behaviour as written (a method's body is analysed as is).
+INERT_DECORATORS: frozenset[str] = frozenset(
+    (
+        "builtins.staticmethod builtins.classmethod builtins.property abc.abstractmethod abc.abstractproperty "
+        "typing.final typing.overload typing.override typing_extensions.final typing_extensions.override "
+        "typing_extensions.overload typing.no_type_check functools.wraps functools.total_ordering "
+        "typing.runtime_checkable typing_extensions.runtime_checkable typing_extensions.deprecated "
+        "warnings.deprecated enum.unique"
+    ).split()
+)
+
+#: Methods of builtin containers/strings that only compute on the receiver's data. On a value from the file
+#: they are recorded as touches (the value's class must be plain data for them to be the builtin ones).
+DATA_METHODS: frozenset[str] = frozenset(
+    "items keys values get copy pop popitem setdefault update append extend insert remove clear index count "
+    "add discard union intersection difference issubset issuperset startswith endswith split rsplit strip "
+    "lstrip rstrip lower upper join replace format encode decode partition rpartition isdigit isidentifier "
+    "sort reverse".split()
+)
+#: Mutating methods: fine on a fresh local container or the object's own state, a touch on other values.
+MUTATING_METHODS: frozenset[str] = frozenset(
+    "pop popitem setdefault update append extend insert remove clear add discard sort reverse".split()
+)
+
+# --- stdlib and builtin bases with known behaviour ----------------------------------------------------------
+#: Bases (dotted) whose relevant behaviour is known, so the analysis does not read their (often C or
+#: bootstrapped) source. Value: the semantics tag the class model uses.
+SPECIAL_BASES: dict[str, str] = {
+    "enum.Enum": "enum", "enum.IntEnum": "enum", "enum.StrEnum": "enum", "enum.Flag": "enum",
+    "enum.IntFlag": "enum", "enum.ReprEnum": "enum",
+    "typing.NamedTuple": "namedtuple", "typing_extensions.NamedTuple": "namedtuple",
+    "typing.TypedDict": "typeddict", "typing_extensions.TypedDict": "typeddict",
+    "typing.Generic": "transparent", "typing.Protocol": "transparent", "typing_extensions.Protocol": "transparent",
+    "typing_extensions.Generic": "transparent", "abc.ABC": "transparent",
+}
+#: Metaclasses whose ``__call__``/``__getattribute__`` are ``type``'s (or, for enums, modelled separately).
+KNOWN_METACLASSES: dict[str, str] = {
+    "builtins.type": "type", "abc.ABCMeta": "type", "typing._ProtocolMeta": "type",
+    "typing_extensions._ProtocolMeta": "type", "typing._TypedDictMeta": "type", "typing.NamedTupleMeta": "type",
+    "enum.EnumMeta": "enum", "enum.EnumType": "enum",
+}
+#: Builtin classes usable as bases: their construction and state handling are C code whose effects the class
+#: model knows (``lookup`` reads which methods each defines from the type itself; ``BaseException.__setstate__``
+#: setattrs every key, which the BUILD rule models). Exceptions are added below.
+_DATA_BASES = frozenset(
+    "object dict list tuple set frozenset int float str bytes bytearray complex bool type".split())
+
+
+def _exception_names() -> frozenset[str]:
+    import builtins
+
+    names = set()
+    for name, value in vars(builtins).items():
+        if isinstance(value, type) and issubclass(value, BaseException):
+            names.add(name)
+    return frozenset(names)
+
+
+#: Exception classes: constructing one stores its arguments (read from the builtins module; nothing runs).
+PURE_EXCEPTIONS: frozenset[str] = _exception_names()
+BUILTIN_BASES: frozenset[str] = _DATA_BASES | PURE_EXCEPTIONS
+
+
+# Methods a callee may run on an instance it is handed (Use.PASSED): iteration, sizing, indexing, conversions,
+# formatting, comparisons, mapping access, numpy's array protocol, copying and pickling hooks.
+PROTOCOL_METHODS: tuple[str, ...] = (
+    "__iter__", "__next__", "__len__", "__length_hint__", "__getitem__", "__contains__", "__reversed__",
+    "__bool__", "__int__", "__float__", "__complex__", "__index__", "__round__", "__trunc__", "__floor__",
+    "__ceil__", "__str__", "__repr__", "__format__", "__bytes__", "__fspath__", "__eq__", "__ne__", "__lt__",
+    "__le__", "__gt__", "__ge__", "__hash__", "__array__", "__array_interface__", "__array_struct__",
+    "__array_function__", "__array_ufunc__", "__array_priority__", "__buffer__", "__copy__", "__deepcopy__",
+    "__reduce__", "__reduce_ex__", "__getstate__", "__enter__", "__exit__", "__add__", "__radd__", "__mul__",
+    "__rmul__", "__neg__", "keys", "items", "values", "get", "__dlpack__", "__torch_function__",
+)

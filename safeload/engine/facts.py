@@ -1,0 +1,121 @@
+"""Facts the engine records about one pickle stream: for every name, the uses the load makes of it.
+
+The walker records *direct* uses as they happen (a REDUCE calls ``X``: ``CALL``; ``copyreg.__newobj__(X)``: ``NEW``;
+a BUILD on an ``X`` instance: ``BUILD``). Where a value can *escape* to code that may call it later — call
+arguments outside a position a contract declares, BUILD state, what SETITEM/APPEND store into an object, the
+loaded object itself — the walker keeps the value and :func:`trace_escapes` walks it once at the end of the
+stream: every name found there is ``INVOKE``d (possibly called by whoever holds it), every object passed as a
+call argument is ``PASSED`` (its protocol methods may run).
+
+Invariant: facts are complete for the uses a decision depends on. The escape walk may be skipped only when no
+name in the stream lacks permission for ``INVOKE`` and no object's class lacks permission for ``PASSED`` (then
+its result could not change a verdict); the walker tracks that (``sensitive``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from safeload.catalog.classify import Classification
+from safeload.catalog.uses import Use
+from safeload.engine.values import Call, Global
+
+__all__ = ["Escape", "FactTable", "NameFacts", "U", "trace_escapes"]
+
+
+class U:
+    """``Use`` flags as plain ints: the walker's hot paths cannot afford ``enum.Flag`` arithmetic."""
+
+    IMPORT = Use.IMPORT.value
+    REF = Use.REF.value
+    CALL = Use.CALL.value
+    NEW = Use.NEW.value
+    ALLOC = Use.ALLOC.value
+    INVOKE = Use.INVOKE.value
+    BUILD = Use.BUILD.value
+    MUTATE = Use.MUTATE.value
+    HASH = Use.HASH.value
+    CALL_INSTANCE = Use.CALL_INSTANCE.value
+    PASSED = Use.PASSED.value
+
+
+class NameFacts:
+    """Everything one stream does with one name: its classification, its uses, how each first happened, the
+    module/attribute split it was imported with, and the kinds of BUILD state its instances received."""
+
+    __slots__ = ("build_kinds", "cls", "how", "module", "name", "offset", "uses")
+
+    def __init__(self, cls: Classification, offset: int, module: str, name: str) -> None:
+        self.cls = cls
+        self.offset = offset
+        self.module = module
+        self.name = name
+        self.uses = U.IMPORT
+        self.how: dict[int, str] = {}
+        self.build_kinds: set[str] = set()
+
+    @property
+    def use_flags(self) -> Use:
+        return Use(self.uses)
+
+
+class FactTable:
+    """Name -> :class:`NameFacts` for one stream."""
+
+    __slots__ = ("names",)
+
+    def __init__(self) -> None:
+        self.names: dict[str, NameFacts] = {}
+
+    def record(self, g: Global, use: int, how: str | None = None) -> None:
+        facts = self.names.get(g.full)
+        if facts is None:
+            facts = self.names[g.full] = NameFacts(g.cls, g.offset, g.module, g.name)
+        if not facts.uses & use:
+            facts.uses |= use
+            if how is not None:
+                facts.how.setdefault(use, how)
+
+    def clear(self) -> None:
+        self.names = {}
+
+
+# An escape root: (value, how it escaped, whether objects found there are call arguments).
+Escape = tuple[Any, str, bool]
+
+
+def trace_escapes(roots: Iterable[Escape], record: Callable[[Global, int, str], None],
+                  check: Callable[[], None]) -> None:
+    """Walk escaped values through plain containers: names found are INVOKEd; objects found in call
+    arguments are PASSED (their class's protocol methods may run). Objects are not entered: their own
+    arguments, state and items are roots of their own."""
+    seen_store: set[int] = set()
+    seen_arg: set[int] = set()
+    todo: list[tuple[Any, str, bool]] = []
+    steps = 0
+    for root in roots:
+        todo.append(root)
+        while todo:
+            value, how, as_arg = todo.pop()
+            kind = type(value)
+            if kind is Global:
+                record(value, U.INVOKE, how)
+            elif kind is Call:
+                if as_arg and value.owner is not None:
+                    record(value.owner, U.PASSED, how)
+            elif kind is list or kind is tuple or kind is set or kind is frozenset or kind is dict:
+                seen = seen_arg if as_arg else seen_store
+                if id(value) in seen:
+                    continue
+                seen.add(id(value))
+                items: Iterable[Any] = value.items() if kind is dict else value
+                for item in items:
+                    if kind is dict:
+                        todo.append((item[0], how, as_arg))
+                        todo.append((item[1], how, as_arg))
+                    else:
+                        todo.append((item, how, as_arg))
+                steps += 1
+                if not steps & 0xFFFF:
+                    check()

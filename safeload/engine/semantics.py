@@ -1,0 +1,593 @@
+"""What the load does at each semantic opcode: globals, calls, BUILD, mutations — as facts, never as effects.
+
+The opcode loop (``engine/machine.py``) calls these methods with symbolic values. They record, for every name,
+the uses the load makes of it (``engine/facts.py``), interpret the contracts of modelled callables
+(``catalog/contracts.py``: ``getattr``, ``functools.partial``, ``copyreg`` helpers, numpy/torch rebuilders,
+decoders), follow bytes handed to nested loaders into a nested scan, and report structural problems (SL109,
+SL111, SL113, ...). Whether a name's uses are acceptable is decided afterwards by ``catalog/decide.py``.
+
+Security invariants:
+- nothing named in the stream is imported, looked up or called; the only callables run on stream data are
+  pure decoders (zlib, base64, ...) with output caps, to follow obfuscated payloads;
+- a value that reaches code which may call it — an argument outside a position a contract declares, BUILD
+  state, items stored into an object, the loaded object — is kept for the end-of-stream escape walk, so a name
+  allowed only to be referenced is never silently passed to something that calls it;
+- ``functools.partial`` is tracked through ``__setstate__``: BUILD replaces its function, and the new function
+  is what calling the partial runs.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import bz2
+import codecs
+import lzma
+import zlib
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from safeload._context import LimitExceeded, ScanContext
+from safeload._text import short_repr
+from safeload.catalog.classify import classify
+from safeload.catalog.contracts import Behaviour
+from safeload.engine.facts import Escape, FactTable, U
+from safeload.engine.values import BigBytes, Call, Global, Opaque, ParseError
+from safeload.severity import Severity
+
+if TYPE_CHECKING:
+    from safeload.catalog.contracts import Contract
+
+__all__ = ["BUILD_HOOKS", "BuildHook", "Semantics"]
+
+_MAX_DECODED = 256 << 20        # cap on what the engine will decode itself to follow a payload
+_TENSOR_BUILDERS = ("torch._utils._rebuild", "torch._tensor._rebuild", "torch.storage.", "torch.nn.parameter.")
+_BUILTIN_TYPES = frozenset(f"builtins.{n}" for n in
+                           "str bytes bytearray int float complex bool list dict tuple set frozenset".split())
+_CODE_TYPE_NAMES = frozenset({"CodeType", "FunctionType", "LambdaType", "MethodType", "CellType", "ModuleType",
+                              "BuiltinFunctionType", "BuiltinMethodType", "FrameType", "GeneratorType"})
+_OBJECT = "builtins.object"
+_NOT_INVOKED = (str, bytes, int, float, bool, type(None), BigBytes)
+
+# BUILD hooks: formats that write raw data right after a BUILD (joblib's NumpyArrayWrapper) register a
+# function here that returns the offset where the pickle stream resumes.
+BuildHook = Callable[[Any, Call, Any, int], int]
+BUILD_HOOKS: dict[str, BuildHook] = {}
+_LAZY_BUILD_HOOK_MODULES = {
+    "joblib.numpy_pickle.NumpyArrayWrapper": "safeload.scanners.joblib",
+    "joblib.numpy_pickle.ZNDArrayWrapper": "safeload.scanners.joblib",
+    "joblib.numpy_pickle_compat.ZNDArrayWrapper": "safeload.scanners.joblib",
+    "joblib.numpy_pickle_compat.NDArrayWrapper": "safeload.scanners.joblib",
+    "joblib.numpy_pickle.NDArrayWrapper": "safeload.scanners.joblib",  # the name joblib < 0.10 pickled
+}
+
+
+def _build_hook(name: str) -> BuildHook | None:
+    hook = BUILD_HOOKS.get(name)
+    if hook is None and name in _LAZY_BUILD_HOOK_MODULES:
+        import importlib
+
+        importlib.import_module(_LAZY_BUILD_HOOK_MODULES[name])  # safeload's own module, not the file's
+        hook = BUILD_HOOKS.get(name)
+    return hook
+
+
+def _state_kind(state: Any) -> str:
+    """How ``load_build`` applies ``state`` without ``__setstate__``: dict update, setattr per slot, or neither."""
+    if type(state) is dict:
+        return "dict"
+    if type(state) is tuple and len(state) == 2 and (state[0] is None or type(state[0]) is dict) \
+            and type(state[1]) is dict:
+        return "slots"
+    return "other"
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, Global):
+        return value.full
+    if isinstance(value, Call):
+        return f"an object built by {value.func_name or 'a call'}"
+    return short_repr(value, 60)
+
+
+class Semantics:
+    """The semantic half of :class:`~safeload.engine.walker.PickleWalker` (see the module docstring)."""
+
+    data: Any
+    ctx: ScanContext
+    facts: FactTable
+    frame_end: int
+    use_build_hooks: bool = True
+
+    def _init_semantics(self) -> None:
+        self.facts = FactTable()
+        self._calls: list[Call] = []
+        self._escapes: list[Escape] = []
+        self._sensitive = False
+        self._decoded_bytes = 0
+
+    # -- findings --------------------------------------------------------------------------------------
+    def _flag(self, rule_id: str, message: str, *, severity: Severity | None = None, subject: str | None = None,
+              offset: int | None = None, trustable: bool = False, **details: Any) -> None:
+        self.ctx.add(rule_id, message, severity=severity, subject=subject, offset=offset, trustable=trustable,
+                     details=details or None)
+
+    # -- names ----------------------------------------------------------------------------------------
+    def _push_global(self, module: str, name: str, offset: int) -> Global:
+        g = Global(module, name, classify(module, name), offset)
+        self.facts.record(g, U.IMPORT)
+        if not g.cls.permitted.value & U.INVOKE:
+            self._sensitive = True
+        return g
+
+    def _derived(self, module: str, name: str, offset: int, how: str) -> Global:
+        """A name the load reaches through a modelled call (``getattr(numpy, "log1p")`` is ``numpy.log1p``)."""
+        g = self._push_global(module, name, offset)
+        self.facts.names[g.full].how.setdefault(U.IMPORT, how)
+        return g
+
+    def _use(self, value: Any, use: int, how: str) -> None:
+        """Record ``use`` on a name, or on the class behind an object (for instance uses)."""
+        kind = type(value)
+        if kind is Global:
+            self.facts.record(value, use, how)
+        elif kind is Call and value.owner is not None:
+            self.facts.record(value.owner, use, how)
+
+    def _new_instance(self, result: Call, owner: Global | None) -> None:
+        result.owner = owner
+        if owner is None or not owner.cls.permitted.value & U.PASSED:
+            self._sensitive = True
+
+    def _invoke(self, value: Any, how: str, depth: int = 0) -> None:
+        """``value`` is called by code the load runs (or may run later), with arguments we do not see."""
+        kind = type(value)
+        if kind is Global:
+            self.facts.record(value, U.INVOKE, how)
+        elif kind is Call:
+            if value.partial_func is not None:
+                self._invoke(value.partial_func, f"as the function of a functools.partial called {how}", depth + 1)
+            elif value.owner is not None:
+                self.facts.record(value.owner, U.CALL_INSTANCE, how)
+            else:
+                level = Severity.CRITICAL if value.danger is not None and value.danger >= Severity.HIGH \
+                    else Severity.MEDIUM
+                self._flag("SL111", f"an object produced at load time by {value.func_name or 'a call'} is called "
+                           f"({how})", severity=level, subject=f"{value.func_name or '?'}(...)()",
+                           offset=value.offset)
+        elif kind is Opaque:
+            level = value.danger if value.danger is not None else Severity.MEDIUM
+            self._flag("SL111", f"a value only known at load time ({value.what}) is called ({how})",
+                       severity=max(level, Severity.HIGH) if value.what.startswith("EXT") else level,
+                       subject=value.what)
+        elif depth < 4 and kind in (list, tuple, set, frozenset):
+            for item in value:
+                self._invoke(item, how, depth + 1)
+        elif depth < 4 and kind is dict:
+            for item in value.values():
+                self._invoke(item, how, depth + 1)
+
+    # -- calls ----------------------------------------------------------------------------------------
+    def _call(self, func: Any, args: Any, offset: int, use: int = U.CALL, kwargs: Any = None) -> Any:
+        """The load calls ``func(*args, **kwargs)`` (``use`` CALL) or ``func.__new__(func, *args)`` (NEW)."""
+        result = Call(func, args, offset, kwargs)
+        self._calls.append(result)
+        kind = type(func)
+        if kind is Global:
+            self.facts.record(func, use, "called by the file" if use == U.CALL else "instantiated (NEWOBJ)")
+            cls = func.cls
+            self._new_instance(result, func)
+            arg_tuple = args if type(args) is tuple else ()
+            contract = cls.contract
+            if contract is not None and (use == U.CALL or contract.behaviour is Behaviour.PARTIAL):
+                special = self._apply_contract(func, contract, arg_tuple, kwargs=kwargs, offset=offset, result=result)
+                if special is not None:
+                    return special
+            if cls.nested is not None:
+                self._follow_nested(func.full, arg_tuple, offset)
+            if cls.entry is not None and cls.entry.invokes:
+                self._invoke_positions(func, cls.entry.invokes, arg_tuple, kwargs)
+            if cls.severity is not None and cls.severity >= Severity.HIGH and cls.kind != "allowed":
+                result.danger = cls.severity
+            return result
+        if kind is Call:
+            if func.partial_func is not None:
+                inner_args = (func.partial_args if type(func.partial_args) is tuple else ()) + (
+                    args if type(args) is tuple else ())
+                return self._call(func.partial_func, inner_args, offset)
+            if func.owner is not None:
+                self.facts.record(func.owner, U.CALL_INSTANCE, "an object it built is called by the file")
+                return result
+            danger = func.danger
+            producer = func.func_name or "an earlier call"
+            level = Severity.CRITICAL if danger is not None and danger >= Severity.HIGH else Severity.MEDIUM
+            self._flag("SL111", f"calls an object produced at load time by {producer}", severity=level,
+                       subject=f"{producer}(...)()", offset=offset)
+            result.danger = level
+            return result
+        if kind is Opaque:
+            level = func.danger if func.danger is not None else Severity.MEDIUM
+            if level < Severity.HIGH and func.what.startswith("EXT"):
+                level = Severity.HIGH
+            self._flag("SL111", f"calls a value only known at load time ({func.what})", severity=level,
+                       subject=func.what, offset=offset)
+            result.danger = level
+            return result
+        raise ParseError(f"{type(func).__name__} object is not callable", offset)
+
+    def _invoke_positions(self, func: Global, invokes: tuple[int | str, ...], args: tuple[Any, ...],
+                          kwargs: Any) -> None:
+        for position in invokes:
+            if isinstance(position, int):
+                if position < len(args):
+                    self._invoke(args[position], f"by {func.full} (argument {position})")
+            elif type(kwargs) is dict and position in kwargs:
+                self._invoke(kwargs[position], f"by {func.full} ({position}=)")
+
+    def _apply_contract(self, g: Global, contract: Contract, args: tuple[Any, ...], *, kwargs: Any, offset: int,
+                        result: Call) -> Any:
+        """Model a contracted call. Returns a replacement result (a derived name), or None to keep ``result``."""
+        behaviour = contract.behaviour
+        name = g.full
+
+        def instantiate(cls_value: Any, use: int, how: str, made: Call | None = result) -> None:
+            self._instantiate(cls_value, use, how, offset=offset, result=made, helper=name)
+
+        if behaviour is Behaviour.GETATTR:
+            return self._getattr(args, offset, result)
+        if behaviour is Behaviour.PARTIAL:
+            if args:
+                result.partial_func = args[0]
+                result.partial_args = args[1:]
+                self._invoke(args[0], "as the function of a functools.partial, run whenever the partial is called")
+            return None
+        if behaviour in (Behaviour.NEWOBJ, Behaviour.NEWOBJ_EX):
+            if not args:
+                return None
+            instantiate(args[0], U.NEW, f"instantiated by {name}")
+            return None
+        if behaviour is Behaviour.RECONSTRUCTOR:
+            if len(args) >= 2 and type(args[1]) is Global and args[1].full != _OBJECT:
+                self.facts.record(args[1], U.CALL, f"its __new__ and __init__ are called by {name} (as the base)")
+            elif len(args) >= 2 and type(args[1]) is not Global:
+                self._flag("SL111", f"{name} calls a base class only known at load time ({_describe(args[1])})",
+                           severity=Severity.MEDIUM, subject=name, offset=offset)
+            if not args:
+                return None
+            instantiate(args[0], U.ALLOC, f"allocated by {name}")
+            return None
+        if behaviour is Behaviour.SUBTYPE_ALLOC:
+            if not args:
+                return None
+            instantiate(args[0], U.ALLOC, f"allocated as an array subtype by {name}")
+            return None
+        if behaviour is Behaviour.MA_RECONSTRUCT:
+            if len(args) >= 2:
+                instantiate(args[1], U.ALLOC, f"allocated as the base class by {name}", None)
+            if not args:
+                return None
+            instantiate(args[0], U.NEW, f"instantiated by {name}")
+            return None
+        if behaviour is Behaviour.REBUILD_FROM_TYPE:
+            if args:
+                inner = args[2] if len(args) > 2 and type(args[2]) is tuple else ()
+                self._call(args[0], inner, offset)
+            if len(args) > 1:
+                instantiate(args[1], U.NEW | U.BUILD, f"rebuilt as a tensor subclass by {name}")
+                if len(args) > 3:
+                    self._escapes.append((args[3], f"in the state given by {name}", False))
+            return None
+        if behaviour is Behaviour.CREATE_ARRAY:
+            if args:
+                inner = args[1] if len(args) > 1 and type(args[1]) is tuple else ()
+                made = self._call(args[0], inner, offset)
+                if type(made) is Call:
+                    self._new_instance(result, made.owner)
+            return None
+        if behaviour is Behaviour.PYX_UNPICKLE:
+            module, _, attr = name.rpartition(".")
+            base = self._derived(module, attr.removeprefix("__pyx_unpickle_"), offset, f"rebuilt by {name}")
+            self.facts.record(base, U.ALLOC | U.BUILD, f"rebuilt by {name}")
+            if args:
+                instantiate(args[0], U.ALLOC | U.BUILD, f"rebuilt by {name}")
+            if len(args) > 2:
+                self._escapes.append((args[2], f"in the state given by {name}", False))
+            return None
+        if behaviour is Behaviour.UFUNC:
+            if (len(args) == 2 and isinstance(args[0], str) and isinstance(args[1], str)
+                    and (args[0] == "numpy" or args[0].startswith("numpy."))
+                    and args[1].isidentifier() and not args[1].startswith("_")):
+                return self._derived(args[0], args[1], offset, f"imported by {name}")
+            target = ".".join(a for a in args if isinstance(a, str)) or "a computed name"
+            self._flag("SL110", f"{name} imports and returns {target}", subject=f"{name}({target})", offset=offset)
+            result.danger = Severity.CRITICAL
+            return None
+        if behaviour is Behaviour.LOAD_TYPE:
+            if args and isinstance(args[0], str) and args[0] not in _CODE_TYPE_NAMES:
+                return None
+            self._flag("SL106", f"dill rebuilds the code-related type {short_repr(args[:1])}",
+                       subject=f"{name}({short_repr(args[:1])})", offset=offset)
+            return None
+        if behaviour is Behaviour.TYPE:
+            if len(args) == 3:
+                self._flag("SL104", "builtins.type(name, bases, dict) creates a class at load time",
+                           severity=Severity.MEDIUM, subject="builtins.type", offset=offset, trustable=True)
+            self._new_instance(result, None)
+            return None
+        if behaviour is Behaviour.DECODE:
+            result.data = self._decode(name, args)
+            return None
+        if behaviour in (Behaviour.IMPORT_MODULE, Behaviour.RESOLVE_NAME):
+            if not args or not isinstance(args[0], str):
+                self._flag("SL110", f"{name} with a name computed at load time", subject=name, offset=offset)
+                result.danger = Severity.CRITICAL
+                return None
+            target = args[0]
+            if behaviour is Behaviour.IMPORT_MODULE:
+                derived = self._derived(target, "", offset, f"imported by {name}")
+                result.danger = max(g.cls.severity or Severity.HIGH, derived.cls.severity or Severity.MEDIUM)
+                return derived
+            if ":" in target or "." in target:
+                mod, _, attr = target.partition(":") if ":" in target else target.rpartition(".")
+                return self._derived(mod, attr, offset, f"resolved by {name}")
+            return None
+        return None
+
+    def _instantiate(self, cls_value: Any, use: int, how: str, *, offset: int, result: Call | None,
+                     helper: str) -> None:
+        """A modelled helper creates an instance of ``cls_value`` (NEW or ALLOC); ``result`` is that instance."""
+        if type(cls_value) is Global:
+            self.facts.record(cls_value, use, how)
+            if result is not None:
+                self._new_instance(result, cls_value)
+            return
+        self._flag("SL111", f"{helper} instantiates a value only known at load time ({_describe(cls_value)})",
+                   severity=Severity.MEDIUM, subject=helper, offset=offset)
+        if result is not None:
+            self._new_instance(result, None)
+
+    def _getattr(self, args: tuple[Any, ...], offset: int, result: Call) -> Any:
+        if len(args) >= 2 and isinstance(args[1], str):
+            obj, attr = args[0], args[1]
+            if attr.startswith("__"):
+                self._flag("SL110", f"getattr reaches the dunder attribute {attr!r}",
+                           subject=f"builtins.getattr(..., {attr!r})", offset=offset)
+                result.danger = Severity.CRITICAL
+                return result
+            if type(obj) is Global:
+                # A name reached through another: ranked as itself (getattr(import_module("os"), "system") is
+                # os.system; getattr(builtins.str, "lower") is builtins.str.lower, a method on plain data).
+                return self._derived(obj.module, f"{obj.name}.{attr}" if obj.name else attr, offset,
+                                     f"reached by getattr({obj.full}, {attr!r})")
+            self._flag("SL111", f"getattr({attr!r}) on an object built at load time", severity=Severity.MEDIUM,
+                       subject=f"builtins.getattr(<object>, {attr!r})", offset=offset)
+            result.danger = Severity.MEDIUM
+            return result
+        self._flag("SL110", "getattr with an attribute name computed at load time", subject="builtins.getattr",
+                   offset=offset)
+        result.danger = Severity.CRITICAL
+        return result
+
+    # -- nested payloads -------------------------------------------------------------------------------
+    def _payload(self, value: Any) -> bytes | bytearray | memoryview | None:
+        if isinstance(value, bytes | bytearray):
+            return value
+        if isinstance(value, BigBytes):
+            return memoryview(self.data)[value.start:value.start + value.length]
+        if isinstance(value, Call) and value.data is not None:
+            return value.data
+        if (isinstance(value, Call) and value.func_name in {"_codecs.encode", "codecs.encode"}
+                and isinstance(value.args, tuple) and value.args and isinstance(value.args[0], str)):
+            return value.args[0].encode("latin-1", "replace")  # how protocols 0-2 pickle bytes
+        return None
+
+    def _scan_nested(self, payload: bytes | bytearray | memoryview, label: str, offset: int) -> None:
+        from safeload.scan import scan_buffer  # the dispatcher imports the engine
+
+        with self.ctx.inside(f"{label}@{offset}", nested=True):
+            scan_buffer(payload, self.ctx)
+
+    def _follow_nested(self, name: str, args: tuple[Any, ...], offset: int) -> None:
+        for value in args[:2]:
+            payload = self._payload(value)
+            if payload is not None and len(payload) > 0:
+                self._scan_nested(payload, name, offset)
+                return
+        self._flag("SL103", f"{name} loads data only known at load time; it could not be scanned",
+                   subject=name, offset=offset)
+
+    def _decode(self, name: str, args: tuple[Any, ...]) -> bytes | bytearray | memoryview | None:
+        if not args:
+            return None
+        raw = self._payload(args[0])
+        if raw is None and isinstance(args[0], str) and name in {"builtins.bytes.fromhex", "base64.b64decode",
+                                                                 "codecs.decode", "_codecs.decode"}:
+            raw = args[0].encode("latin-1", "replace")
+        if raw is None:
+            return None
+        try:
+            out = self._run_decoder(name, raw, args)
+        except (ValueError, TypeError, zlib.error, OSError, EOFError, LookupError, lzma.LZMAError):
+            return None
+        if out is not None:
+            self._decoded_bytes += len(out)
+            if self._decoded_bytes > _MAX_DECODED:  # one budget for every decode in the buffer
+                raise LimitExceeded("SL016", f"payloads decoded while scanning exceed {_MAX_DECODED} bytes")
+        return out
+
+    def _run_decoder(self, name: str, raw: bytes | bytearray | memoryview,
+                     args: tuple[Any, ...]) -> bytes | bytearray | memoryview | None:
+        if name in {"io.BytesIO", "_io.BytesIO"}:
+            return raw
+        if name == "zlib.decompress":
+            return zlib.decompressobj().decompress(bytes(raw), _MAX_DECODED)
+        if name == "gzip.decompress":
+            return zlib.decompressobj(31).decompress(bytes(raw), _MAX_DECODED)  # bounded, unlike gzip's
+        if name == "bz2.decompress":
+            return bz2.BZ2Decompressor().decompress(bytes(raw), _MAX_DECODED)
+        if name == "lzma.decompress":
+            return lzma.LZMADecompressor().decompress(bytes(raw), _MAX_DECODED)
+        if name in {"base64.b64decode", "base64.decodebytes", "binascii.a2b_base64"}:
+            return base64.b64decode(bytes(raw))
+        if name == "base64.b32decode":
+            return base64.b32decode(bytes(raw))
+        if name == "base64.b16decode":
+            return base64.b16decode(bytes(raw))
+        if name == "base64.b85decode":
+            return base64.b85decode(bytes(raw))
+        if name == "base64.a85decode":
+            return base64.a85decode(bytes(raw))
+        if name in {"binascii.unhexlify", "binascii.a2b_hex", "builtins.bytes.fromhex"}:
+            return binascii.unhexlify(bytes(raw).strip())
+        if name in {"codecs.decode", "_codecs.decode"} and len(args) > 1 and isinstance(args[1], str):
+            codec = codecs.lookup(args[1]).name
+            if codec in {"zlib", "bz2"}:  # compression codecs: decode with the bounded decompressors
+                return self._run_decoder("zlib.decompress" if codec == "zlib" else "bz2.decompress", raw, args[:1])
+            decoded = codecs.decode(bytes(raw), args[1])
+            return decoded if isinstance(decoded, bytes) else None
+        return None
+
+    # -- state and mutation ------------------------------------------------------------------------------
+    def _mutate(self, target: Any, how: str, offset: int, items: list[Any] | None = None) -> None:
+        kind = type(target)
+        if kind is Global:
+            self._flag("SL109", f"{how} on {target.full}: the file modifies an imported object",
+                       subject=target.full, offset=offset)
+            return
+        if kind is not Call:
+            return
+        if (target.func_name or "").startswith(_TENSOR_BUILDERS):
+            # Writing into a tensor or storage while unpickling: no checkpoint does it, and it is how
+            # CVE-2026-24747 corrupted the heap under weights_only (THREATS D2).
+            self._flag("SL114", f"{how} writes into a tensor or storage rebuilt by {target.func_name}",
+                       severity=Severity.MEDIUM, subject=f"{how} on {target.func_name}", offset=offset)
+        if target.owner is not None:
+            self.facts.record(target.owner, U.MUTATE, f"{how} stores values into it")
+            if items:
+                if how.startswith("SETITEM"):
+                    self._hash_keys(items[::2], f"a key stored by {how}")
+                elif how == "ADDITEMS":
+                    self._hash_keys(items, "an item added by ADDITEMS")
+        else:
+            self._flag("SL111", f"{how} on an object produced at load time by {target.func_name or 'a call'}",
+                       severity=Severity.MEDIUM, subject=f"{how} on {target.func_name or '?'}", offset=offset)
+        if items:
+            if target.items is None:
+                target.items = []
+            target.items.append(items)
+            self._escapes.append((items, f"stored into an object built by {target.func_name or 'a call'}",
+                                  False))
+
+    def _hash_keys(self, keys: Any, how: str, depth: int = 0) -> None:
+        """Dict keys and set items are hashed and compared: objects among them run their class's code."""
+        for key in keys:
+            kind = type(key)
+            if kind is Call:
+                if key.owner is not None:
+                    self.facts.record(key.owner, U.HASH, how)
+                else:
+                    self._flag("SL111", f"an object produced at load time is hashed ({how})",
+                               severity=Severity.MEDIUM, subject=f"{key.func_name or '?'}(...)")
+            elif kind is tuple and depth < 32:
+                self._hash_keys(key, how, depth + 1)
+
+    def _build(self, inst: Any, state: Any, offset: int, pos: int) -> int:
+        kind = type(inst)
+        if kind is Global:
+            self._flag("SL109", f"BUILD sets state on the imported object {inst.full}",
+                       subject=inst.full, offset=offset)
+            return pos
+        if kind is not Call:
+            return pos
+        inst.state = state
+        if inst.partial_func is not None and type(state) is tuple and state:
+            # partial.__setstate__((func, args, kwds, dict)) replaces what calling the partial runs.
+            inst.partial_func = state[0]
+            inst.partial_args = state[1] if len(state) > 1 else ()
+            self._invoke(state[0], "as the function a BUILD puts into a functools.partial through "
+                         "partial.__setstate__")
+        if inst.owner is not None:
+            self.facts.record(inst.owner, U.BUILD, "given state by BUILD")
+            self.facts.names[inst.owner.full].build_kinds.add(_state_kind(state))
+            self._check_slot_state(inst, state, offset)
+        else:
+            self._flag("SL111", f"BUILD gives state to an object produced at load time by "
+                       f"{inst.func_name or 'a call'}", severity=Severity.MEDIUM,
+                       subject=f"BUILD on {inst.func_name or '?'}", offset=offset)
+        entry = inst.owner.cls.entry if inst.owner is not None else None
+        if entry is not None and entry.state_uses and type(state) is dict:
+            state = self._declared_state(inst.owner, entry.state_uses, state)
+        if type(state) not in _NOT_INVOKED:
+            self._escapes.append((state, f"in the state of an object built by {inst.func_name or 'a call'}",
+                                  False))
+        if self.use_build_hooks:
+            name = inst.func_name
+            if name is not None:
+                hook = _build_hook(name)
+                if hook is not None:
+                    return hook(self, inst, state, pos)
+        return pos
+
+    def _check_slot_state(self, inst: Call, state: Any, offset: int) -> None:
+        """Slot state is applied with ``setattr``: ``__class__`` there swaps the object's class, so later BUILDs
+        and mutations would run another class's code than the one recorded."""
+        if _state_kind(state) != "slots":
+            return
+        dunders = [key for key in state[1] if isinstance(key, str) and key.startswith("__")]
+        if dunders:
+            self._flag("SL109", f"BUILD slot state sets {', '.join(sorted(dunders)[:3])} on an object built by "
+                       f"{inst.func_name or 'a call'} (setattr of a dunder attribute: __class__ swaps its class)",
+                       subject=f"BUILD on {inst.func_name or '?'}", offset=offset)
+
+    def _declared_state(self, owner: Global, state_uses: tuple[tuple[str, Any], ...],
+                        state: dict[Any, Any]) -> dict[Any, Any]:
+        """Record the declared use of names under declared state keys; return the rest of the state."""
+        rest = dict(state)
+        for key, use in state_uses:
+            value = rest.get(key)
+            if type(value) is Global:
+                self.facts.record(value, use.value, f"as the {key!r} of {owner.full}, which only uses it that way")
+                del rest[key]
+        return rest
+
+    # -- end of stream -----------------------------------------------------------------------------------
+    def _trace_escapes(self, root: Any) -> None:
+        """The end-of-stream escape walk (``engine/facts.py``), when its result can matter."""
+        from safeload.engine.facts import trace_escapes
+
+        if not self._sensitive:
+            return
+        roots: list[Escape] = []
+        for call in self._calls:
+            func = call.func
+            args = call.args if type(call.args) is tuple else ()
+            declared = self._declared_positions(func)
+            callee = func.full if type(func) is Global else _describe(func)
+            for index, value in enumerate(args):
+                if index in declared:
+                    continue
+                roots.append((value, f"passed to {callee} (argument {index})", True))
+            if type(call.kwargs) is dict:
+                roots.extend((value, f"passed to {callee} ({key}=)", True) for key, value in call.kwargs.items())
+        roots.extend(self._escapes)
+        roots.append((root, "in the loaded object", False))
+        trace_escapes(roots, self.facts.record, self.ctx.check_time)
+
+    @staticmethod
+    def _declared_positions(func: Any) -> frozenset[int]:
+        """Argument positions whose use a contract records itself (the class a helper instantiates)."""
+        if type(func) is not Global or func.cls.contract is None:
+            return frozenset()
+        behaviour = func.cls.contract.behaviour
+        if behaviour in (Behaviour.NEWOBJ, Behaviour.NEWOBJ_EX, Behaviour.SUBTYPE_ALLOC, Behaviour.PYX_UNPICKLE,
+                         Behaviour.GETATTR):
+            return frozenset({0})
+        if behaviour in (Behaviour.RECONSTRUCTOR, Behaviour.MA_RECONSTRUCT):
+            return frozenset({0, 1})
+        if behaviour is Behaviour.REBUILD_FROM_TYPE:
+            return frozenset({0, 1})
+        if behaviour is Behaviour.CREATE_ARRAY:
+            return frozenset({0})
+        if behaviour is Behaviour.PARTIAL:
+            return frozenset({0})
+        return frozenset()

@@ -1,0 +1,124 @@
+"""Symbolic values of the pickle machine: what the stack, memo and containers hold instead of real objects.
+
+Plain data (str, bytes, int, float, bool, None, list, tuple, dict, set, frozenset) is held as itself. Three
+records stand for everything else:
+
+- :class:`Global`: a name the stream imports (GLOBAL, STACK_GLOBAL, INST, or derived by a modelled call such
+  as ``getattr(numpy, "log1p")``). It holds strings only; nothing is ever imported.
+- :class:`Call`: the object a call at load time would return (REDUCE, NEWOBJ, INST, OBJ), with its callee and
+  arguments, the class whose instance it is when that is known (``owner``), its BUILD state and what was
+  stored into it by SETITEM/APPEND.
+- :class:`Opaque`: a value known only to the loading process (persistent ids, out-of-band buffers, EXT codes,
+  names computed at load time).
+
+Invariant: no record ever holds a real object from the file's world; they are inert Python values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from safeload.catalog.classify import Classification
+    from safeload.severity import Severity
+
+__all__ = ["BigBytes", "Call", "Global", "Opaque", "ParseError", "StreamResult"]
+
+
+class ParseError(Exception):
+    """The stream is malformed at ``offset`` (the real unpickler would raise here too)."""
+
+    def __init__(self, message: str, offset: int) -> None:
+        super().__init__(message)
+        self.offset = offset
+
+
+class Global:
+    """A name the stream imports. ``full`` is the dotted name; ``cls`` its classification."""
+
+    __slots__ = ("cls", "full", "module", "name", "offset")
+
+    def __init__(self, module: str, name: str, cls: Classification, offset: int) -> None:
+        self.module = module
+        self.name = name
+        self.cls = cls
+        self.full = cls.full_name
+        self.offset = offset
+
+    def __repr__(self) -> str:
+        return f"<global {self.full}>"
+
+
+class Call:
+    """What calling something at load time returns.
+
+    ``func`` is the callee (a :class:`Global`, another :class:`Call`, or :class:`Opaque`); ``args`` its positional
+    arguments and ``kwargs`` its keyword arguments as written in the file. ``owner`` is the :class:`Global` whose
+    code runs when this object is given state, mutated, hashed or called: the class for ``Class(...)`` and for
+    modelled constructors (``copyreg.__newobj__(cls)``, ``_reconstruct(subtype, ...)``), otherwise the function
+    that produced it. ``partial_func``/``partial_args`` describe a ``functools.partial``; ``data`` holds bytes a
+    modelled decoder produced (followed into nested loaders).
+    """
+
+    __slots__ = ("args", "danger", "data", "func", "items", "kwargs", "offset", "owner", "partial_args",
+                 "partial_func", "state")
+
+    def __init__(self, func: Any, args: Any, offset: int, kwargs: Any = None) -> None:
+        self.func = func
+        self.args = args
+        self.kwargs = kwargs
+        self.offset = offset
+        self.owner: Global | None = func if isinstance(func, Global) else None
+        self.state: Any = None
+        self.items: list[Any] | None = None
+        self.data: bytes | bytearray | memoryview | None = None
+        self.partial_func: Any = None
+        self.partial_args: Any = None
+        self.danger: Severity | None = None            # severity of what produced this object
+
+    @property
+    def func_name(self) -> str | None:
+        return self.func.full if isinstance(self.func, Global) else None
+
+    @property
+    def is_partial(self) -> bool:
+        return self.partial_func is not None
+
+    def __repr__(self) -> str:
+        return f"<call {self.func_name or '?'}>"
+
+
+class Opaque:
+    """A value only known at load time (persistent ids, out-of-band buffers, EXT codes, computed names)."""
+
+    __slots__ = ("danger", "what")
+
+    def __init__(self, what: str, danger: Severity | None = None) -> None:
+        self.what = what
+        self.danger = danger
+
+    def __repr__(self) -> str:
+        return f"<{self.what}>"
+
+
+@dataclass(frozen=True, slots=True)
+class BigBytes:
+    """A large bytes value left in place: ``start``/``length`` index the buffer being walked."""
+
+    start: int
+    length: int
+
+
+@dataclass(slots=True)
+class StreamResult:
+    """One pickle stream: where it started and ended, whether it reached STOP, and what it returned."""
+
+    start: int
+    end: int
+    complete: bool
+    protocol: int = 0
+    opcodes: int = 0
+    value: Any = None
+    persistent_ids: list[Any] = field(default_factory=list)
+    globals_seen: set[str] = field(default_factory=set)

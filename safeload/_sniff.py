@@ -15,8 +15,8 @@ import pickletools
 import struct
 import sys
 
-__all__ = ["FIRST_OPCODES", "Format", "breaks_before_import", "find_zip_end", "hdf5_offset", "looks_like_pickle",
-           "sniff", "tar_header_ok"]
+__all__ = ["FIRST_OPCODES", "Format", "breaks_before_import", "find_zip_end", "hdf5_offset", "looks_like_onnx",
+           "looks_like_pickle", "sniff", "tar_header_ok"]
 
 
 class Format(enum.StrEnum):
@@ -30,6 +30,8 @@ class Format(enum.StrEnum):
     LZMA = "lzma"
     ZLIB = "zlib"
     LZ4 = "lz4"
+    ZSTD = "zstd"
+    ONNX = "onnx"
     TAR = "tar"
     SEVEN_ZIP = "7z"
     SAVED_MODEL = "savedmodel"
@@ -39,6 +41,7 @@ class Format(enum.StrEnum):
 
 
 _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"  # a zstd frame; a skippable frame is 0x184D2A5? little-endian
 _LFS = b"version https://git-lfs.github.com/spec/v1"
 _PROBE_WINDOW = 64 * 1024
 _PROBE_OPCODES = 16
@@ -331,6 +334,29 @@ def tar_header_ok(data: bytes | memoryview) -> bool:
     return value in (unsigned, signed)
 
 
+_ONNX_MODEL_FIELDS = frozenset({1, 2, 3, 4, 5, 6, 7, 8, 14, 20, 25, 26})  # ModelProto field numbers
+
+
+def looks_like_onnx(data: bytes | memoryview, name: str | None = None) -> bool:
+    """An ONNX ModelProto (no magic bytes): its top-level protobuf fields parse, are all ModelProto fields, and
+    include a graph (7) and an ir_version (1) or opset_import (8); a ``.onnx`` name relaxes the field order."""
+    from safeload._protobuf import LENGTH, VARINT, Budget, ProtobufError, iter_fields
+
+    if len(data) < 4 or (data[0] != 0x08 and not (name or "").lower().endswith(".onnx")):
+        return False  # writers put ir_version (field 1, varint: 0x08) first
+    seen: set[int] = set()
+    try:
+        for count, item in enumerate(iter_fields(data, 0, len(data), Budget(10_000))):
+            if item.number not in _ONNX_MODEL_FIELDS or count > 4096:
+                return False
+            if (item.number == 7 and item.wire_type != LENGTH) or (item.number == 1 and item.wire_type != VARINT):
+                return False
+            seen.add(item.number)
+    except ProtobufError:
+        return False
+    return 7 in seen and bool(seen & {1, 8})
+
+
 def hdf5_offset(data: bytes | memoryview) -> int:
     """Offset of the HDF5 superblock signature (0, or a power of two from 512, as the HDF5 spec allows), or -1."""
     offset = 0
@@ -360,6 +386,8 @@ def sniff(data: bytes | memoryview, name: str | None = None) -> Format:
         return Format.NUMPY
     if head.startswith(_LFS):
         return Format.LFS_POINTER
+    if head.startswith(_ZSTD_MAGIC):  # "(" then 0xB5, which no pickle opcode is: never a pickle
+        return Format.ZSTD
     if looks_like_pickle(data):
         return Format.PICKLE
     if hdf5_offset(data) >= 0:
@@ -372,6 +400,8 @@ def sniff(data: bytes | memoryview, name: str | None = None) -> Format:
         return Format.XZ
     if head.startswith(b"\x04\x22\x4d\x18"):
         return Format.LZ4
+    if len(head) >= 8 and head[0] & 0xF0 == 0x50 and head[1:4] == b"\x2a\x4d\x18":
+        return Format.ZSTD  # starts with a zstd skippable frame (checked after pickle: "P*M" could be PERSID)
     if head.startswith(b"7z\xbc\xaf\x27\x1c"):
         return Format.SEVEN_ZIP
     if len(head) >= 2 and head[0] == 0x78 and (head[0] * 256 + head[1]) % 31 == 0:
@@ -384,6 +414,8 @@ def sniff(data: bytes | memoryview, name: str | None = None) -> Format:
         return Format.TAR
     if name is not None and name.replace("\\", "/").rsplit("/", 1)[-1] in {"saved_model.pb", "keras_metadata.pb"}:
         return Format.SAVED_MODEL
+    if looks_like_onnx(data, name):
+        return Format.ONNX
     if find_zip_end(data) >= 0:
         return Format.ZIP  # data before the first local header (self-extracting style); zipfile accepts it
     return Format.UNKNOWN

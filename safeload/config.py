@@ -43,6 +43,9 @@ class Config:
     hook: bool = False
     log_level: str | None = None
     sources: Mapping[str, str] = field(default_factory=dict)
+    #: native libraries (ONNX Runtime custom ops, execution providers) the hook lets a process register:
+    #: ``"<sha256 hex>  <path>"`` entries, as ``sha256sum`` prints them
+    trusted_libraries: tuple[str, ...] = ()
 
     def policy(self) -> Policy:
         return Policy(threshold=self.threshold, trusted=self.trusted, limits=self.limits)
@@ -120,7 +123,8 @@ def load_config(config_file: str | os.PathLike[str] | None = None, *, start: str
             raise ConfigError(f"config file {path} not found or has no safeload settings")
         table = table or {}
         where = str(path)
-        known = {"threshold", "trusted", "fail_on", "format", "progress", "hook", "log_level", "limits"}
+        known = {"threshold", "trusted", "fail_on", "format", "progress", "hook", "log_level", "limits",
+                 "trusted_libraries"}
         unknown = set(table) - known
         if unknown:
             raise ConfigError(f"{where}: unknown safeload settings {sorted(unknown)}")
@@ -153,6 +157,7 @@ def load_config(config_file: str | os.PathLike[str] | None = None, *, start: str
             hook=_as_bool(values.get("hook", False), "hook"),
             log_level=None if values.get("log_level") is None else str(values["log_level"]).upper(),
             sources=sources,
+            trusted_libraries=tuple(parse_trusted_libraries(values.get("trusted_libraries", ()))),
         )
         Policy(trusted=config.trusted)  # validates trust entries (floor, wildcards)
     except PolicyError as exc:
@@ -162,6 +167,16 @@ def load_config(config_file: str | os.PathLike[str] | None = None, *, start: str
     if config.format not in {"text", "json", "sarif", "markdown"}:
         raise ConfigError(f"format must be one of text, json, sarif, markdown (got {config.format!r})")
     return config
+
+
+def parse_trusted_libraries(value: Any, key: str = "trusted_libraries") -> list[str]:
+    """``"<64 hex digits>  <path>"`` entries (comma-separated in the environment); anything else is an error."""
+    entries = _as_list(value, key)
+    for entry in entries:
+        digest, _, path = entry.strip().partition(" ")
+        if len(digest) != 64 or any(c not in "0123456789abcdefABCDEF" for c in digest) or not path.strip():
+            raise ConfigError(f"{key}: {entry!r} is not '<sha256 hex>  <path>' (as sha256sum prints it)")
+    return [entry.strip() for entry in entries]
 
 
 def _as_list(value: Any, key: str) -> list[str]:
@@ -241,6 +256,7 @@ def show_config(config_file: str | os.PathLike[str] | None = None) -> str:
         ("threshold", threshold.label), ("trusted", ", ".join(config.trusted) or "(none)"),
         ("fail_on", config.fail_on.label), ("format", config.format), ("progress", str(config.progress).lower()),
         ("hook", str(config.hook).lower()), ("log_level", config.log_level or "(unset)"),
+        ("trusted_libraries", ", ".join(config.trusted_libraries) or "(none)"),
     ]
     rows += [(f"limits.{f.name}", str(getattr(config.limits, f.name))) for f in fields(Limits)]
     width = max(len(k) for k, _ in rows)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import pickle
 from typing import TYPE_CHECKING
 
-from safeload._text import clean
+from safeload._text import clean, clean_markdown
 from safeload.severity import Severity
 
 if TYPE_CHECKING:
@@ -65,29 +65,59 @@ class UnsafeModelError(SafeloadError):
         super().__init__(self._message())
 
     def _message(self) -> str:
-        lines = [f"safeload refused to {self.loader} {clean(self.result.source)}: "
-                 f"{len(self.findings)} finding(s) at or above {self.threshold.name}. Nothing was loaded."]
+        count = len(self.findings)
+        lines = [f"safeload refused to {self.loader} {clean(self.result.source)}: {count} "
+                 f"finding{'s' if count != 1 else ''} at or above {self.threshold.name}. Nothing was loaded."]
         for finding in self.findings[:20]:
-            lines.append(f"  - {finding.describe()}")
-        if len(self.findings) > 20:
-            lines.append(f"  ... and {len(self.findings) - 20} more (see err.result)")
+            lines.extend(f"  {line}" for line in finding.explain())
+        if count > 20:
+            lines.append(f"  ... and {count - 20} more (see err.result)")
+        fixes = self.fixes()
+        if fixes:
+            lines.append("How to fix:")
+            lines.extend(f"  - {fix}" for fix in fixes)
+        trust = self.trust_hint()
+        if trust:
+            lines.append(trust)
+        return "\n".join(lines)
+
+    def fixes(self) -> list[str]:
+        """What fixes the blocking findings, one line per distinct fix (rule ids first)."""
+        by_fix: dict[str, list[str]] = {}
+        for finding in self.findings:
+            if finding.fix:
+                by_fix.setdefault(finding.fix, [])
+                if finding.rule_id not in by_fix[finding.fix]:
+                    by_fix[finding.fix].append(finding.rule_id)
+        return [f"{', '.join(rules)}: {fix}" for fix, rules in by_fix.items()]
+
+    def trust_hint(self) -> str:
         names = self.result.untrusted(self.threshold)
         if names:
             shown = ", ".join(repr(clean(n)) for n in names[:10])
-            lines.append("If, and only if, you have reviewed the source of these names and trust the file's origin, "
-                         f"allow them with trusted=[{shown}] (or safeload.trust([...]) / "
-                         "`with safeload.trusted([...]):`).")
-        elif any(not f.trustable for f in self.findings):
-            lines.append("At least one finding cannot be trusted away (it runs code or commands, or the file could "
-                         "not be fully parsed). Do not load this file; if it is your own, re-save it from a clean "
-                         "environment (for tensors, prefer safetensors).")
-        return "\n".join(lines)
+            return ("If, and only if, you have reviewed the source of these names and trust the file's origin, "
+                    f"allow them with trusted=[{shown}] (or safeload.trust([...]) / "
+                    "`with safeload.trusted([...]):`).")
+        if any(not f.trustable for f in self.findings):
+            return ("At least one finding cannot be trusted away (it runs code or commands, or the file could not "
+                    "be fully parsed).")
+        return ""
 
     def _repr_html_(self) -> str:
-        return f"<p><b>UnsafeModelError</b>: load refused.</p>{self.result._repr_html_()}"
+        from html import escape
+
+        fixes = "".join(f"<li>{escape(fix)}</li>" for fix in self.fixes())
+        trust = self.trust_hint()
+        return (f"<p><b>UnsafeModelError</b>: load refused.</p>{self.result._repr_html_(self.threshold)}"
+                + (f"<p><b>How to fix</b></p><ul>{fixes}</ul>" if fixes else "")
+                + (f"<p>{escape(trust)}</p>" if trust else ""))
 
     def _repr_markdown_(self) -> str:
-        return "**UnsafeModelError**: load refused.\n\n" + self.result._repr_markdown_()
+        fixes = "".join(f"\n- {clean_markdown(fix, 600)}" for fix in self.fixes())
+        trust = self.trust_hint()
+        return ("**UnsafeModelError**: load refused.\n\n" + self.result._repr_markdown_(self.threshold)
+                + (f"\n\n**How to fix**{fixes}" if fixes else "") + (f"\n\n{clean_markdown(trust, 1200)}" if trust
+                                                                          else ""))
 
 
 class UnsafePickleError(UnsafeModelError, pickle.UnpicklingError):

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from safeload._text import clean, clean_html, clean_markdown
-from safeload.rules import get_rule
+from safeload.rules import fix_for, get_rule
 from safeload.severity import Severity
 
 __all__ = ["Finding", "Location", "ScanResult", "Verdict"]
@@ -44,6 +44,15 @@ class Location:
     def to_dict(self) -> dict[str, Any]:
         return {"path": self.path, "member": self.member, "offset": self.offset}
 
+    def human(self) -> str:
+        """``model.pt, member archive/data.pkl, byte 505 of that member`` (unescaped)."""
+        parts = [self.path or "<bytes>"]
+        if self.member:
+            parts.append(f"member {self.member}")
+        if self.offset is not None:
+            parts.append(f"byte {self.offset}" + (" of that member" if self.member else ""))
+        return ", ".join(parts)
+
 
 @dataclass(frozen=True, slots=True)
 class Finding:
@@ -67,6 +76,17 @@ class Finding:
     def rule_name(self) -> str:
         return get_rule(self.rule_id).name
 
+    @property
+    def shown_subject(self) -> str | None:
+        """What the finding is about, as a reviewer wants it: the call with its arguments when known
+        (``posix.system('touch /tmp/x')``), else the subject. Unescaped."""
+        call = self.details.get("call")
+        return call if isinstance(call, str) else self.subject
+
+    @property
+    def fix(self) -> str:
+        return fix_for(self.rule_id)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "rule_id": self.rule_id,
@@ -82,10 +102,18 @@ class Finding:
 
     def describe(self) -> str:
         """One escaped line for terminals and logs."""
-        subject = f" {clean(self.subject)}" if self.subject else ""
+        subject = f" {clean(self.shown_subject or '', 160)}" if self.shown_subject else ""
         times = f" (x{self.count})" if self.count > 1 else ""
         return (f"[{self.severity.name}] {self.rule_id} {self.rule_name}:{subject}{times} - "
-                f"{clean(self.message, 300)} at {clean(str(self.location))}")
+                f"{clean(self.message, 300)} ({clean(self.location.human(), 300)})")
+
+    def explain(self) -> list[str]:
+        """Escaped lines for a refusal: the subject, what it does, where, and the rule's documentation."""
+        subject = clean(self.shown_subject or "", 200) or "(no subject)"
+        times = f" (x{self.count})" if self.count > 1 else ""
+        return [f"{self.severity.name} {self.rule_id} {self.rule_name}: {subject}{times}",
+                f"    {clean(self.message, 400)}",
+                f"    in {clean(self.location.human(), 300)} - {get_rule(self.rule_id).help_uri}"]
 
 
 def _jsonable(value: Any) -> Any:
@@ -187,11 +215,12 @@ class ScanResult:
                 f"findings={len(self.findings)} max={worst}>")
 
     # Jupyter renders these; every cell is escaped.
-    def _repr_html_(self) -> str:
-        verdict = self.verdict()
+    def _repr_html_(self, threshold: Severity | str | None = None) -> str:
+        verdict = self.verdict(threshold)
         colour = "#b00020" if verdict is Verdict.UNSAFE else "#1b7f3b"
         rows = "".join(
-            f"<tr><td>{f.severity.name}</td><td>{f.rule_id} {f.rule_name}</td><td>{clean_html(f.subject or '')}</td>"
+            f"<tr><td>{f.severity.name}</td><td><a href='{clean_html(get_rule(f.rule_id).help_uri)}'>{f.rule_id}</a> "
+            f"{f.rule_name}</td><td>{clean_html(f.shown_subject or '')}</td>"
             f"<td>{clean_html(f.message, 300)}</td><td>{clean_html(str(f.location))}</td></tr>"
             for f in sorted(self.findings, key=lambda f: -f.severity)
         )
@@ -201,8 +230,8 @@ class ScanResult:
                 "<table><thead><tr><th>severity</th><th>rule</th><th>subject</th><th>detail</th>"
                 f"<th>location</th></tr></thead><tbody>{rows}</tbody></table></div>")
 
-    def _repr_markdown_(self) -> str:
-        lines = [f"**{clean_markdown(self.source)}**: {self.verdict().value.upper()}", "",
+    def _repr_markdown_(self, threshold: Severity | str | None = None) -> str:
+        lines = [f"**{clean_markdown(self.source)}**: {self.verdict(threshold).value.upper()}", "",
                  "| severity | rule | subject | detail | location |", "|---|---|---|---|---|"]
         lines += [
             f"| {f.severity.name} | {f.rule_id} {f.rule_name} | {clean_markdown(f.subject or '')} | "

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from safeload.severity import Severity
 
-__all__ = ["RULES", "Rule", "get_rule"]
+__all__ = ["RULES", "Rule", "fix_for", "get_rule"]
 
 _DOCS = "https://github.com/safeload/safeload/blob/main/docs/rules.md"
 
@@ -485,6 +485,7 @@ _ALL: tuple[Rule, ...] = (
         "collectives, TPU and rendezvous ops (MEDIUM) exchange tensors with other devices or tasks. CRITICAL "
         "when the op runs during tf.saved_model.load.",
         ("savedmodel",),
+        trustable=True,
     ),
     Rule(
         "SL507",
@@ -494,6 +495,7 @@ _ALL: tuple[Rule, ...] = (
         "Abort terminates the loading process; FileSystemSetConfiguration changes process-wide credentials or "
         "endpoints; Sleep ops (MEDIUM) stall it.",
         ("savedmodel",),
+        trustable=True,
     ),
     Rule(
         "SL408",
@@ -503,10 +505,107 @@ _ALL: tuple[Rule, ...] = (
         "Its from_config opens a path named in the config (TFSMLayer runs tf.saved_model.load on it): that file "
         "was never scanned. Trust the layer class only after scanning the referenced file yourself.",
         ("keras",),
+        trustable=True,
     ),
+    # --- onnx ------------------------------------------------------------------------------------------------
+    Rule(
+        "SL601",
+        "onnx-custom-op",
+        _M,
+        "An ONNX op from a domain (or a reviewed contrib op) that needs native code from outside onnxruntime.",
+        "Custom ops run code from a custom-op library (or a precompiled execution-provider binary) that the "
+        "model needs registered; that code is not onnxruntime's.",
+        ("onnx",),
+        trustable=True,
+    ),
+    Rule(
+        "SL602",
+        "onnx-unknown-op",
+        _M,
+        "An op that is not in its standard domain's op set.",
+        "Outside the op schemas of onnx and onnxruntime, the op can only be served by registered native code.",
+        ("onnx",),
+        trustable=True,
+    ),
+    Rule(
+        "SL603",
+        "onnx-external-data-escape",
+        _H,
+        "External tensor data outside the model's folder (absolute path, '..', a symlink out, a device file).",
+        "The path-traversal class of ONNX loader CVEs: loading reads (and may expose) arbitrary local files.",
+        ("onnx",),
+    ),
+    Rule(
+        "SL604",
+        "onnx-external-data-invalid",
+        _M,
+        "External tensor data that is missing, malformed or out of bounds.",
+        "The loader fails or reads past what the model declares; safeload cannot vouch for data it cannot see.",
+        ("onnx",),
+    ),
+    Rule(
+        "SL605",
+        "onnx-untrusted-library",
+        _C,
+        "A native library (custom ops, execution provider) not trusted by path and sha256.",
+        "Registering a library runs its native code in the process; only libraries listed in "
+        "trusted_libraries (path and sha256) may be registered under the hook.",
+        ("onnx",),
+    ),
+    Rule(
+        "SL606",
+        "onnx-python-op",
+        _C,
+        "An op that calls Python named by the model (PyOp, PythonOp).",
+        "Runs arbitrary Python in the loading process.",
+        ("onnx",),
+    ),
+    Rule("SL607", "onnx-info", _I, "ONNX model facts.", "Informational.", ("onnx",)),
 )
 
 RULES: dict[str, Rule] = {rule.id: rule for rule in _ALL}
+
+# What fixes a finding of each rule: shown in refusals and reports, so a Keras Lambda is not told to "prefer
+# safetensors". Rules without an entry (facts) need no fix.
+_DO_NOT_LOAD = ("Do not load this file. If it is your own, re-save it from a clean environment without that "
+                "object (for model weights, a state_dict or safetensors).")
+_TRUST = ("If you have reviewed the named code and trust the file's origin, trust that name (trusted=[...]); "
+          "otherwise re-save the file without it (a state_dict for torch models, skops for scikit-learn).")
+_UNREADABLE = ("The file could not be read completely: it is corrupt, truncated or crafted. Re-download or "
+               "re-save it; raise a SAFELOAD_MAX_* limit only for a file you trust that is legitimately this big.")
+_REWRITE_ARCHIVE = "Re-save the archive with the framework's own writer: normal writers never produce this."
+_TF = ("Re-export the SavedModel without that op (serve only the functions you need); trust the op by name only "
+       "after reviewing the graph.")
+_FIXES: dict[str, str] = {
+    **dict.fromkeys(("SL101", "SL102", "SL103", "SL106", "SL107", "SL109", "SL110", "SL111", "SL113", "SL114"),
+                    _DO_NOT_LOAD),
+    **dict.fromkeys(("SL104", "SL105", "SL115"), _TRUST),
+    **dict.fromkeys(("SL002", "SL005", "SL010", "SL011", "SL012", "SL013", "SL014", "SL015", "SL016", "SL017",
+                     "SL018", "SL303"), _UNREADABLE),
+    "SL003": "safeload cannot scan this content: load it only with a loader for its real format, if you trust it.",
+    "SL004": "Run `git lfs pull` (or download the real file): this is only a pointer to the model.",
+    "SL007": "Check the path and its permissions; an unreadable file is never treated as clean.",
+    "SL008": "The Hugging Face cache links outside itself: delete that cache entry and download it again.",
+    **dict.fromkeys(("SL203", "SL204", "SL205", "SL206"), _REWRITE_ARCHIVE),
+    "SL201": "Load TorchScript with torch.jit.load only from a source you trust; for weights, save a state_dict.",
+    "SL202": "TorchScript code with side effects runs at load: do not load it unless you wrote it.",
+    "SL401": ("Rebuild the model in code and load only its weights (model.load_weights), or re-save it with the "
+              "Lambda replaced by a custom layer class you trust (then trust that class)."),
+    "SL402": ("Trust the named class after reviewing its source (trusted=[...]), or build the model in code and "
+              "load only its weights."),
+    "SL403": "The config names a dangerous function: do not load this model.",
+    "SL404": "The config turns off Keras' own safety checks: do not load this model.",
+    "SL405": "The config downloads or loads other files: do not load this model.",
+    "SL406": "The embedded torch module is scanned like a torch file: fix what it reports, or do not load.",
+    "SL408": ("Scan the file the layer names, make sure it is the one you expect, then trust the layer class; or "
+              "load the referenced SavedModel yourself with safeload.tf_saved_model_load."),
+    **dict.fromkeys(("SL501", "SL502", "SL503", "SL504", "SL506", "SL507"), _TF),
+}
+
+
+def fix_for(rule_id: str) -> str:
+    """What fixes a finding of ``rule_id`` ('' for rules that report facts)."""
+    return _FIXES.get(rule_id, "")
 
 
 def get_rule(rule_id: str) -> Rule:

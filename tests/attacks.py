@@ -157,8 +157,11 @@ def in_torch_zip(payload: bytes) -> bytes:
 
 
 def in_torch_legacy(payload: bytes) -> bytes:
+    """Magic, protocol, sys_info, the payload as the main pickle, then an empty storage-keys list (without it the
+    file is truncated and any scan blocks it for that alone)."""
     magic = pickle.dumps(0x1950A86A20F9469CFC6C, protocol=2)
-    return magic + pickle.dumps(1001, protocol=2) + pickle.dumps({"protocol_version": 1001}, protocol=2) + payload
+    return (magic + pickle.dumps(1001, protocol=2) + pickle.dumps({"protocol_version": 1001}, protocol=2) + payload
+            + pickle.dumps([], protocol=2))
 
 
 def in_joblib_zlib(payload: bytes) -> bytes:

@@ -30,6 +30,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import safeload
 from safeload.catalog.classify import classify
@@ -282,3 +284,28 @@ def test_generated_plain_data_is_clean_in_every_protocol() -> None:
         assert all(classify(m, n).kind == "allowed" for m, n in resolved), resolved
         result = safeload.scan(data)
         assert result.verdict("low") == "safe", (data[:120], result.findings)
+
+
+# --- text INT / LONG arguments read exactly as the C unpickler reads them (red-team finding: '010' is octal) ----
+_TEXT_ALPHABET = b"0123456789xXoObB+-_ Lab\x00"
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.binary(min_size=0, max_size=8).map(lambda b: bytes(_TEXT_ALPHABET[x % len(_TEXT_ALPHABET)] for x in b)),
+       st.sampled_from([b"I", b"L"]))
+def test_text_int_and_long_match_the_c_unpickler(text: bytes, opcode: bytes) -> None:
+    import pickle as std_pickle
+
+    from safeload._context import ScanContext
+    from safeload.engine.walker import PickleWalker
+    from safeload.policy import Policy
+
+    data = b"(" + opcode + text + b"\nt."
+    try:
+        expected: object = std_pickle.loads(data)
+    except Exception:  # noqa: BLE001 - any refusal of the C unpickler
+        expected = "error"
+    ctx = ScanContext(Policy(), "<text-int>")
+    res = PickleWalker(data, ctx).walk(0)
+    got: object = res.value if res.complete else "error"
+    assert got == expected and type(got) is type(expected), (data, got, expected)

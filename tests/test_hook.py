@@ -271,16 +271,24 @@ def test_unparseable_version_is_skipped_not_guessed(tmp_path: Path) -> None:
 
 def test_missing_attribute_is_recorded_and_the_import_succeeds(tmp_path: Path) -> None:
     r = run("""
+        import logging
+        records = []
+        class H(logging.Handler):
+            def emit(self, record): records.append((record.levelname, record.getMessage()))
+        logging.getLogger("safeload.hook").addHandler(H())
         safeload.install()
         import dill
         out["imported"] = True
         out["load_wrapped"] = getattr(dill.load, "_safeload_wrapper", False)
         out["errors"] = [e.message for e in hook.status().errors]
+        out["records"] = records
     """, path=fake_dill(tmp_path, names="load"))
     assert r["imported"] is True
     assert r["load_wrapped"] is True
     assert any("dill.loads is missing" in str(e) for e in r["errors"])
-    assert "WARNING" in str(r["_stderr"]) or r["_stderr"] == ""
+    # logged once at WARNING on safeload.hook; the library itself prints nothing (only a NullHandler)
+    assert [level for level, msg in r["records"] if "dill.loads is missing" in msg] == ["WARNING"]
+    assert r["_stderr"] == ""
 
 
 RAISING = """
@@ -327,7 +335,8 @@ def test_an_exception_escaping_the_patch_logic_is_caught(tmp_path: Path) -> None
     r = run("""
         def boom(*a, **k):
             raise RuntimeError("simulated bug in the hook")
-        hook._patch_module = boom
+        from safeload.hook import patch as hook_patch
+        hook_patch._patch_module = boom
         safeload.install()
         import dill
         out["imported"] = dill.__version__
@@ -463,6 +472,53 @@ def test_references_taken_before_install_are_reported(tmp_path: Path) -> None:
     assert r["early_guarded"] is False
 
 
+def test_early_references_are_reported_once_and_cleared_by_uninstall(tmp_path: Path) -> None:
+    """multiprocessing's spawn registers the main module as ``__main__`` and ``__mp_main__``: one module."""
+    fakes = fake_dill(tmp_path)
+    r = run("""
+        import logging
+        warnings = []
+        class H(logging.Handler):
+            def emit(self, record): warnings.append(record.getMessage())
+        logging.getLogger("safeload.hook").addHandler(H())
+        from dill import load as early_load
+        main = sys.modules["__main__"]
+        sys.modules["__mp_main__"] = main
+        sys.modules["an_alias_of_main"] = main
+        safeload.install()
+        out["unguarded"] = list(hook.status().unguarded)
+        out["warnings"] = [w for w in warnings if "not guarded" in w]
+        out["text"] = str(hook.status())
+        safeload.uninstall()
+        out["after_uninstall"] = list(hook.status().unguarded)
+        out["text_after"] = str(hook.status())
+    """, path=fakes)
+    assert r["unguarded"] == ["__main__.early_load -> dill.load"]
+    assert len(r["warnings"]) == 1 and "__mp_main__" not in r["warnings"][0]
+    assert "unguarded __main__.early_load" in r["text"]
+    assert r["after_uninstall"] == []
+    assert "unguarded" not in r["text_after"]
+
+
+def test_status_shows_the_trusted_names(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[tool.safeload]\ntrusted = ["filepkg.Model"]\n')
+    r = run("""
+        safeload.install(trusted=["mypkg.models.Net", "mypkg.layers.*"])
+        st = hook.status()
+        out["trusted"] = list(st.trusted)
+        out["trusted_config"] = list(st.trusted_config)
+        out["dict"] = st.to_dict()
+        out["text"] = str(st)
+    """, env={"SAFELOAD_TRUSTED": "envpkg.Thing"}, cwd=tmp_path)
+    assert r["trusted"] == ["mypkg.models.Net", "mypkg.layers.*"]
+    assert r["trusted_config"] == ["filepkg.Model", "envpkg.Thing"]
+    assert r["dict"]["trusted"] == r["trusted"] and r["dict"]["trusted_config"] == r["trusted_config"]
+    text = r["text"].splitlines()
+    for line in ("  trusted   mypkg.models.Net (install)", "  trusted   mypkg.layers.* (install)",
+                 "  trusted   filepkg.Model (config)", "  trusted   envpkg.Thing (config)"):
+        assert line in text
+
+
 def test_import_safeload_auto_first_covers_later_from_imports(tmp_path: Path) -> None:
     fakes = fake_dill(tmp_path)
     (fakes / "early.py").write_text("from dill import load as early_load\n")
@@ -589,7 +645,7 @@ def test_every_alias_has_a_safe_loader_reference() -> None:
         for alias in target.aliases:
             module, _, func = alias.loader.partition(":")
             assert module.startswith("safeload.loaders.")
-            assert func.endswith(("_load", "_loads"))
+            assert func.endswith(("_load", "_loads", "_read_pickle"))
 
 
 def test_status_renders() -> None:

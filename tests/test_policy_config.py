@@ -198,3 +198,21 @@ def test_audit_record_says_when_a_load_passed_on_trust(caplog: pytest.LogCapture
     assert records and records[-1].safeload_verdict == "allowed on trust"
     assert records[-1].safeload_trusted == [THING]
     assert records[-1].levelname == "WARNING"
+
+
+def test_trust_is_reported_under_one_rule_for_every_format() -> None:
+    # A Keras config naming a custom object outside Keras: SL402, and SL112 once trusted (no format-specific id).
+    import json
+
+    from safeload._context import ScanContext
+    from safeload.scanners.keras import scan_keras_config
+
+    config = json.dumps({"class_name": "Sequential", "config": {"layers": [
+        {"module": "mylib.layers", "class_name": "Fancy", "config": {}, "registered_name": "mylib>Fancy"}]}})
+    plain = ScanContext(safeload.Policy(), "<config>")
+    scan_keras_config(config.encode(), plain)
+    assert any(f.rule_id == "SL402" for f in plain.findings)
+    trusted = ScanContext(safeload.Policy(trusted=["mylib.layers.Fancy"]), "<config>")
+    scan_keras_config(config.encode(), trusted)
+    rules = {f.rule_id for f in trusted.findings if f.subject == "mylib.layers.Fancy"}
+    assert rules == {"SL112"}, trusted.findings

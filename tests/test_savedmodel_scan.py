@@ -186,7 +186,7 @@ def test_custom_op_trusted_by_name() -> None:
     assert not _scan(data).is_safe()
     trusted = _scan(data, trusted=["MyCustomOp"])
     assert trusted.is_safe()
-    assert any(f.rule_id == "SL505" and f.subject == "MyCustomOp" for f in trusted.findings)
+    assert any(f.rule_id == "SL112" and f.subject == "MyCustomOp" for f in trusted.findings)
 
 
 def test_pyfunc_cannot_be_trusted_away() -> None:

@@ -143,23 +143,24 @@ def _deny_for(full: str, module_parts: int) -> tuple[DenyEntry, str] | None:
             best = (entry, key)
     if best is not None:
         return best
-    # Attribute paths that walk into a dangerous module: pathlib.os.system, numpy.core._internal.sys.modules.
+    # Attribute paths that walk into a denied module or name, wherever it starts in the attribute part:
+    # pathlib.os.system, numpy.core._internal.sys.modules, torch.optim.sgd + torch.package.PackageExporter.
     for start in range(max(module_parts, 1), len(parts)):
-        if parts[start] in _MODULE_KEYS:
-            for end in range(start + 1, len(parts) + 1):
-                entry = DENY.get(".".join(parts[start:end]))
-                if entry is not None and (best is None or entry.severity >= best[0].severity):
-                    best = (DenyEntry(Severity.CRITICAL, "SL110",
-                                      f"attribute path walks into {'.'.join(parts[start:end])} ({entry.reason})",
-                                      entry.floor, entry.nested), ".".join(parts[start:end]))
+        for end in range(start + 1, len(parts) + 1):
+            key = ".".join(parts[start:end])
+            entry = _deny_lookup(key)
+            if entry is not None and (best is None or entry.severity >= best[0].severity):
+                best = (DenyEntry(Severity.CRITICAL, "SL110", f"attribute path walks into {key} ({entry.reason})",
+                                  entry.floor, entry.nested), key)
     return best
 
 
-def _allow_entry(full: str) -> Entry | None:
+def _allow_entry(full: str, qualname: str) -> Entry | None:
     entry = lookup(full)
     if entry is not None:
         return entry
-    return legacy.lookup(full)
+    # A package rule never admits an attribute path (sklearn.utils.fixes + pd.core...Expr walks into pandas).
+    return legacy.lookup(full) if "." not in qualname else None
 
 
 @functools.lru_cache(maxsize=65536)
@@ -193,7 +194,7 @@ def classify(module: str, name: str) -> Classification:
         return Classification("dynamic", full, Severity.CRITICAL, "SL110",
                               "dunder attribute access reaches interpreter internals", deny_uses=ANY_USE)
     for cand in candidates:
-        entry = _allow_entry(cand)
+        entry = _allow_entry(cand, name)
         contract = contract_for(cand)
         if entry is None and contract is None:
             continue

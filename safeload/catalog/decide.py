@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 
 from safeload._context import ScanContext
+from safeload._text import short_repr
 from safeload.catalog.uses import Use, describe_uses
 from safeload.engine.facts import FactTable, NameFacts
 from safeload.severity import Severity
@@ -42,7 +43,12 @@ def _how(facts: NameFacts, uses: Use) -> str:
             continue
         how = facts.how.get(flag.value)
         word = describe_uses(flag)
-        parts.append(f"{word} ({how})" if how and how not in word else word)
+        if not how:
+            parts.append(word)
+        elif how.startswith(word):
+            parts.append(how)
+        else:
+            parts.append(f"{word} ({how})")
     return "; ".join(parts)
 
 
@@ -52,27 +58,40 @@ def decide_names(table: FactTable, ctx: ScanContext) -> None:
         _decide(name, facts, ctx)
 
 
+def _call_shown(name: str, facts: NameFacts) -> dict[str, str]:
+    """``{"call": "posix.system('touch /tmp/x')"}`` for the first call the file makes (raw; escaped when shown)."""
+    args = facts.call_args
+    if args is None:
+        return {}
+    shown = ", ".join(short_repr(a, 80) for a in args[:6]) if type(args) is tuple else short_repr(args, 80)
+    if type(args) is tuple and len(args) > 6:
+        shown += ", ..."
+    return {"call": f"{name}({shown})"}
+
+
 def _decide(name: str, facts: NameFacts, ctx: ScanContext) -> None:
+    """Findings about one name. Messages do not repeat the name (it is the finding's subject)."""
     cls = facts.cls
     uses = facts.use_flags
+    call = _call_shown(name, facts)
     if cls.kind in {"denied", "dynamic"}:
         rule_id = cls.rule_id or "SL101"
         how = _how(facts, uses)
-        message = f"{name}: {cls.reason}" + (f"; here it is {how}" if how else " (imported)")
-        _emit(ctx, rule_id, message, cls.severity, name, facts.offset,
+        message = cls.reason + (f"; here it is {how}" if how else " (imported only)")
+        _emit(ctx, rule_id, message, cls.severity, name, facts.offset, call,
               trustable=not cls.floor and rule_id not in _UNTRUSTABLE_RULES)
         return
     if cls.deny_uses & uses:
         bad = cls.deny_uses & uses
-        _emit(ctx, cls.rule_id or "SL102", f"{name}: {cls.reason}; here it is {_how(facts, bad)}", cls.severity,
-              name, facts.offset, trustable=not cls.floor)
+        _emit(ctx, cls.rule_id or "SL102", f"{cls.reason}; here it is {_how(facts, bad)}", cls.severity, name,
+              facts.offset, call, trustable=not cls.floor)
         return
     if cls.kind == "allowed":
         refused = uses & ~cls.permitted
         if refused:
             permitted = describe_uses(cls.permitted) if cls.permitted & ~(Use.IMPORT | Use.REF) else "referenced"
-            _emit(ctx, "SL115", f"{name} is allowed only to be {permitted}; here it is {_how(facts, refused)}",
-                  None, name, facts.offset, trustable=True)
+            _emit(ctx, "SL115", f"allowed only to be {permitted}; here it is {_how(facts, refused)}", None, name,
+                  facts.offset, call, trustable=True)
         return
     used = uses & _RUNS_CODE
     why = ""
@@ -81,18 +100,18 @@ def _decide(name: str, facts: NameFacts, ctx: ScanContext) -> None:
         if analysed is None:
             why = "; its source could not be analysed"
         elif analysed[0]:
-            ctx.add("SL116", f"{name} is outside the catalogue; its installed source was analysed for how the "
-                    f"load uses it ({_how(facts, used) or 'imported'}): {analysed[1]}", subject=name,
-                    offset=facts.offset)
+            ctx.add("SL116", f"outside the catalogue; its installed source was analysed for how the load uses it "
+                    f"({_how(facts, used) or 'imported'}): {analysed[1]}", subject=name, offset=facts.offset,
+                    details=call)
             return
         else:
             why = f"; source analysis: {analysed[1]}"
     if used:
-        _emit(ctx, "SL104", f"{name} is not on the allowlist and the load runs it: {_how(facts, used)}{why}", None,
-              name, facts.offset, trustable=True)
+        _emit(ctx, "SL104", f"not on the allowlist, and the load runs it: {_how(facts, used)}{why}", None, name,
+              facts.offset, call, trustable=True)
     else:
-        _emit(ctx, "SL105", f"{name} is not on the allowlist; it is imported (its module's top-level code runs) "
-              f"and referenced{why}", None, name, facts.offset, trustable=True)
+        _emit(ctx, "SL105", f"not on the allowlist: imported (its module's top-level code runs) and referenced{why}",
+              None, name, facts.offset, call, trustable=True)
 
 
 def _analyse(facts: NameFacts, used: Use) -> tuple[bool, str] | None:
@@ -131,5 +150,6 @@ def catalogue_view(name: str, use: Use) -> bool | None:
 
 
 def _emit(ctx: ScanContext, rule_id: str, message: str, severity: Severity | None, subject: str, offset: int,  # noqa: PLR0917
-          *, trustable: bool) -> None:
-    ctx.add(rule_id, message, severity=severity, subject=subject, offset=offset, trustable=trustable)
+          details: dict[str, str], *, trustable: bool) -> None:
+    ctx.add(rule_id, message, severity=severity, subject=subject, offset=offset, trustable=trustable,
+            details=details or None)

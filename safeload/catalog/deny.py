@@ -148,5 +148,7 @@ DENY |= _entries(
     "smtplib imaplib ftplib poplib telnetlib nntplib xmlrpc socketserver select selectors "
     "_signal _thread threading.Timer syslog resource fcntl termios "
     "huggingface_hub torch.utils.model_zoo torch.storage._load_from_file keras.utils.get_file "
+    "sklearn.callback sklearn.utils.parallel joblib.parallel joblib.Parallel joblib.memory joblib.Memory "
+    "joblib.externals.loky "
     "tensorflow.io tensorflow.keras.utils.get_file",
     _H, EFFECT, "reads or writes files, opens connections or starts threads")

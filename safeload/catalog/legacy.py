@@ -1,10 +1,12 @@
 """Transitional package rules from safeload 0.1, kept until the generated shards cover these packages.
 
 A prefix rule admits classes (capitalised last component, no dunder) under a package. It is weaker than a
-generated entry: it cannot tell a class defined there from a re-export of something else. Two things keep it
-from admitting what it should not: denials (with the generated alias table: ``sklearn...Thread`` *is*
-``threading.Thread``) are looked up first and win, and a prefix-admitted class gets no ``CALL``/``INVOKE``
-beyond what 0.1 allowed to class constructors.
+generated entry: it cannot tell a class defined there from a re-export of something else. What keeps it from
+admitting what it should not: denials (with the generated alias table: ``sklearn...Thread`` *is*
+``threading.Thread``) are looked up first and win; classes known to act at construction are denied by name
+(``sklearn.callback``, ``Parallel``, ``Memory``); a rule never matches an attribute path (a dotted qualname walks
+through a module: ``sklearn.utils.fixes`` + ``pd.core...Expr``). The boosters' packages have no rule: their
+estimators are reviewed by name, and their ``Dataset`` frees a native handle from its state in ``__del__``.
 
 Invariant: string matching only; nothing is imported.
 """
@@ -48,9 +50,6 @@ PREFIXES: tuple[PrefixRule, ...] = (
     PrefixRule("pandas.arrays."),
     PrefixRule("pandas._libs.tslibs.offsets."),
     PrefixRule("pandas._libs.tslibs.dtypes."),
-    PrefixRule("xgboost.sklearn."),
-    PrefixRule("lightgbm.sklearn."),
-    PrefixRule("catboost.core."),
 )
 
 _PREFIX_ENTRY = Entry(parse_uses("CALL NEW ALLOC INVOKE BUILD MUTATE HASH PASSED CALL_INSTANCE"), (),

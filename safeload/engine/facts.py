@@ -44,7 +44,7 @@ class NameFacts:
     """Everything one stream does with one name: its classification, its uses, how each first happened, the
     module/attribute split it was imported with, and the kinds of BUILD state its instances received."""
 
-    __slots__ = ("build_kinds", "cls", "how", "module", "name", "offset", "uses")
+    __slots__ = ("build_kinds", "call_args", "cls", "how", "module", "name", "offset", "uses")
 
     def __init__(self, cls: Classification, offset: int, module: str, name: str) -> None:
         self.cls = cls
@@ -54,6 +54,7 @@ class NameFacts:
         self.uses = U.IMPORT
         self.how: dict[int, str] = {}
         self.build_kinds: set[str] = set()
+        self.call_args: Any = None  # the arguments of the first call the file makes of it (for messages)
 
     @property
     def use_flags(self) -> Use:
@@ -68,7 +69,7 @@ class FactTable:
     def __init__(self) -> None:
         self.names: dict[str, NameFacts] = {}
 
-    def record(self, g: Global, use: int, how: str | None = None) -> None:
+    def record(self, g: Global, use: int, how: str | None = None) -> NameFacts:
         facts = self.names.get(g.full)
         if facts is None:
             facts = self.names[g.full] = NameFacts(g.cls, g.offset, g.module, g.name)
@@ -76,6 +77,7 @@ class FactTable:
             facts.uses |= use
             if how is not None:
                 facts.how.setdefault(use, how)
+        return facts
 
     def clear(self) -> None:
         self.names = {}
@@ -85,7 +87,7 @@ class FactTable:
 Escape = tuple[Any, str, bool]
 
 
-def trace_escapes(roots: Iterable[Escape], record: Callable[[Global, int, str], None],
+def trace_escapes(roots: Iterable[Escape], record: Callable[[Global, int, str], object],
                   check: Callable[[], None]) -> None:
     """Walk escaped values through plain containers: names found are INVOKEd; objects found in call
     arguments are PASSED (their class's protocol methods may run). Objects are not entered: their own

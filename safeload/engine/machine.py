@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import codecs
 import copyreg
+import re
 import struct
 import warnings
 from typing import Any
@@ -571,25 +572,17 @@ class Machine:
                 elif op == 0x49:  # INT
                     raw_line = _readline(data, pos, start)
                     pos += len(raw_line) + 1
-                    line = raw_line.split(b"\0", 1)[0].strip()  # the C unpickler stops at a NUL (strtol)
-                    if not line and b"\0" in raw_line:
-                        line = b"0"  # strtol("") is 0 and the NUL ends it: the C unpickler reads 0
-                    if line == b"00":
-                        append(False)
-                    elif line == b"01":
-                        append(True)
-                    else:
-                        try:
-                            append(int(line, 0) if line[:2].lower() in (b"0x", b"0o", b"0b") else int(line))
-                        except ValueError:
-                            raise ParseError(f"bad INT {short_repr(line)}", start) from None
+                    try:
+                        append(c_load_int(raw_line))
+                    except ValueError:
+                        raise ParseError(f"bad INT {short_repr(raw_line)}", start) from None
                 elif op == 0x4C:  # LONG (text)
                     line = _readline(data, pos, start)
                     pos += len(line) + 1
-                    text = line.split(b"\0", 1)[0].strip().rstrip(b"L")
+                    text = c_string(line[:-1] + b"\0" if line.endswith(b"L") else line + b"\n")
                     try:
-                        append(int(text) if len(text) <= 10000 else Opaque("huge int"))
-                    except ValueError:
+                        append(int(text.decode("ascii"), 0) if len(text) <= 10000 else Opaque("huge int"))
+                    except (ValueError, UnicodeDecodeError):
                         raise ParseError(f"bad LONG {short_repr(line)}", start) from None
                 elif op == 0x46:  # FLOAT (text)
                     line = _readline(data, pos, start)
@@ -639,6 +632,35 @@ class Machine:
                 res.end = start
                 raise ParseError("truncated: stream ended without STOP", start) from None
             raise ParseError(f"{type(exc).__name__}: {short_repr(str(exc), 120)}", start) from None
+
+
+_STRTOL = re.compile(rb"[ \t\n\v\f\r]*([+-]?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)")
+_LONG_MIN, _LONG_MAX = -(1 << 63), (1 << 63) - 1
+
+
+def c_string(line: bytes) -> bytes:
+    """What C string functions see of a copied, NUL-terminated line: everything before the first NUL."""
+    return line.split(b"\0", 1)[0]
+
+
+def c_load_int(raw: bytes) -> int | bool:
+    """``_pickle.c`` ``load_int`` on a line (``raw`` without its newline): ``strtol(s, &end, 0)`` must stop at the
+    newline or a NUL (so ``010`` is octal 8 and ``0x1f`` hex), else ``PyLong_FromString(s, NULL, 0)`` (``0o17``,
+    ``1_000``, trailing spaces); a 2-character line reading 0 or 1 is a bool (``00``/``01``). Raises ValueError."""
+    match = _STRTOL.match(raw)
+    if match is not None:
+        end = match.end()
+        if end == len(raw) or raw[end] == 0:
+            digits = match.group(2)
+            value = int(digits, 16) if digits[:2] in (b"0x", b"0X") else (
+                int(digits, 8) if digits[:1] == b"0" else int(digits))
+            value = -value if match.group(1) == b"-" else value
+            if _LONG_MIN <= value <= _LONG_MAX:  # else strtol sets ERANGE: the fallback below decides
+                return bool(value) if len(raw) == 2 and value in (0, 1) else value
+    elif raw[:1] == b"\0":
+        return False if len(raw) == 2 else 0  # no digits, but strtol's end pointer is on a NUL: success, 0
+    text = c_string(raw + b"\n")
+    return int(text.decode("ascii"), 0)
 
 
 def _readline(data: Any, pos: int, start: int) -> bytes:

@@ -170,11 +170,19 @@ class Semantics:
     # -- calls ----------------------------------------------------------------------------------------
     def _call(self, func: Any, args: Any, offset: int, use: int = U.CALL, kwargs: Any = None) -> Any:
         """The load calls ``func(*args, **kwargs)`` (``use`` CALL) or ``func.__new__(func, *args)`` (NEW)."""
+        if type(args) is not tuple:
+            args = self._argument_tuple(args, offset)
+        if kwargs is not None and type(kwargs) is not dict:
+            self._flag("SL111", f"keyword arguments only known at load time ({_describe(kwargs)})",
+                       severity=Severity.MEDIUM, subject="NEWOBJ_EX", offset=offset)
+            kwargs = {"<keywords>": kwargs}
         result = Call(func, args, offset, kwargs)
         self._calls.append(result)
         kind = type(func)
         if kind is Global:
-            self.facts.record(func, use, "called by the file" if use == U.CALL else "instantiated (NEWOBJ)")
+            facts = self.facts.record(func, use, "called by the file" if use == U.CALL else "instantiated (NEWOBJ)")
+            if facts.call_args is None:
+                facts.call_args = args
             cls = func.cls
             self._new_instance(result, func)
             arg_tuple = args if type(args) is tuple else ()
@@ -214,6 +222,22 @@ class Semantics:
             result.danger = level
             return result
         raise ParseError(f"{type(func).__name__} object is not callable", offset)
+
+    def _argument_tuple(self, args: Any, offset: int) -> tuple[Any, ...]:
+        """The C unpickler requires a tuple of arguments; pickle.py (joblib's unpickler) calls ``func(*args)``
+        with any iterable. Read the arguments the way the lenient reader would, and say so."""
+        kind = type(args)
+        self._flag("SL114", f"call arguments are a {kind.__name__}, not a tuple (the C unpickler refuses this; "
+                   "the pure-Python unpickler joblib uses iterates it)", offset=offset)
+        if kind in (list, set, frozenset, str, bytes):
+            return tuple(args)
+        if kind is dict:
+            return tuple(args)
+        if kind in (Call, Opaque, Global):
+            self._flag("SL111", f"call arguments only known at load time ({_describe(args)})",
+                       severity=Severity.MEDIUM, subject="<arguments>", offset=offset)
+            return (args,)
+        return ()
 
     def _invoke_positions(self, func: Global, invokes: tuple[int | str, ...], args: tuple[Any, ...],
                           kwargs: Any) -> None:
@@ -521,7 +545,9 @@ class Semantics:
             self._escapes.append((state, f"in the state of an object built by {inst.func_name or 'a call'}",
                                   False))
         if self.use_build_hooks:
-            name = inst.func_name
+            # Chosen by the class the object *is* (however it was made: REDUCE, NEWOBJ, copyreg helpers), as
+            # joblib's unpickler dispatches on isinstance, never by the callee's name.
+            name = inst.owner.full if inst.owner is not None else None
             if name is not None:
                 hook = _build_hook(name)
                 if hook is not None:
@@ -535,8 +561,9 @@ class Semantics:
             return
         dunders = [key for key in state[1] if isinstance(key, str) and key.startswith("__")]
         if dunders:
-            self._flag("SL109", f"BUILD slot state sets {', '.join(sorted(dunders)[:3])} on an object built by "
-                       f"{inst.func_name or 'a call'} (setattr of a dunder attribute: __class__ swaps its class)",
+            self._flag("SL110", f"BUILD slot state sets {', '.join(sorted(dunders)[:3])} on an object built by "
+                       f"{inst.func_name or 'a call'} (setattr of a dunder attribute: __class__ swaps its class, "
+                       "so later BUILDs and mutations run another class's code)",
                        subject=f"BUILD on {inst.func_name or '?'}", offset=offset)
 
     def _declared_state(self, owner: Global, state_uses: tuple[tuple[str, Any], ...],

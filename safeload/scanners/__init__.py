@@ -27,6 +27,8 @@ SCANNERS: dict[Format, str] = {
     Format.LZMA: "safeload.scanners.compressed:scan_compressed",
     Format.ZLIB: "safeload.scanners.compressed:scan_compressed",
     Format.LZ4: "safeload.scanners.compressed:scan_compressed",
+    Format.ZSTD: "safeload.scanners.compressed:scan_compressed",
+    Format.ONNX: "safeload.scanners.onnx:scan_onnx",
     Format.HDF5: "safeload.scanners.keras:scan_h5",
     Format.SAVED_MODEL: "safeload.scanners.savedmodel:scan_saved_model_pb",
     Format.TAR: "safeload.scanners.torch:scan_tar",

@@ -214,10 +214,6 @@ class _Walker:
                 continue
             subject = f"keras.layers.{class_name}"
             details = {"path": path, "file": target[:500]}
-            if self.ctx.is_trusted(subject):
-                self.ctx.add("SL407", f"{subject} trusted by policy (would be SL408)", subject=subject,
-                             details=details)
-                continue
             self.ctx.add("SL408", f"{class_name} at {path} names {key}={target[:200]!r}: from_config {what}, "
                          "a file outside this model that safeload never scanned", subject=subject,
                          trustable=True, details=details)
@@ -320,10 +316,6 @@ class _Walker:
         self.external(full, path, "outside Keras' own namespaces")
 
     def external(self, subject: str, path: str, what: str) -> None:
-        if self.ctx.is_trusted(subject):
-            self.ctx.add("SL407", f"{subject} trusted by policy (would be SL402)", subject=subject,
-                         details={"path": path})
-            return
         self.ctx.add("SL402", f"{subject} at {path}: {what}; Keras imports and calls it while rebuilding",
                      subject=subject, trustable=True, details={"path": path})
 

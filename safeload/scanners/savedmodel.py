@@ -432,9 +432,6 @@ class _Analysis:
         level = rank.at_load if when.load else rank.called
         timing = "runs during tf.saved_model.load" if when.load else "runs when the model is called"
         details = {"where": where, "when": "load" if when.load else "call", "context": when.label, **facts}
-        if rank.trustable and self.ctx.is_trusted(op):
-            self.ctx.add("SL505", f"op {op} trusted by policy ({rank.rule})", subject=op, details=details)
-            return
         self.ctx.add(rank.rule, f"TensorFlow op {op}: {note}; {timing} ({where})", severity=level, subject=op,
                      trustable=rank.trustable, details=details)
 

@@ -31,6 +31,7 @@ from typing import IO, Any, NoReturn
 from safeload._text import clean
 from safeload._version import __version__
 from safeload.config import Config, load_config, show_config
+from safeload.containers.keras import is_keras_dir
 from safeload.exceptions import PolicyError
 from safeload.findings import ScanResult
 from safeload.hub import MODEL_EXTENSIONS, Target, error_result, relabel
@@ -250,14 +251,14 @@ class _Progress:
 
 # -- collecting what to scan ---------------------------------------------------------------------------------
 def _walk(root: Path) -> Iterator[Target]:
-    """Files below ``root`` in natural order; a SavedModel directory is one target; VCS dirs are skipped.
+    """Files below ``root`` in natural order; a SavedModel or Keras directory is one target; VCS dirs are skipped.
 
     A directory that cannot be listed is an error row (exit 2), never missing from the report; links to
     directories are not followed, and special files (FIFOs, sockets, devices) are error rows too."""
     from safeload._walk import WalkError, walk_files
 
     def saved_model(folder: str, filenames: list[str]) -> bool:
-        return "saved_model.pb" in filenames or "saved_model.pbtxt" in filenames
+        return "saved_model.pb" in filenames or "saved_model.pbtxt" in filenames or is_keras_dir(Path(folder))
 
     for entry in walk_files(root, unit_dir=saved_model, skip_names=_SKIP_DIRS):
         if isinstance(entry, WalkError):
@@ -298,7 +299,7 @@ def _collect(args: argparse.Namespace) -> _Plan:
             continue
         path = Path(raw)
         if path.is_dir():
-            if (path / "saved_model.pb").is_file() or (path / "saved_model.pbtxt").is_file():
+            if (path / "saved_model.pb").is_file() or (path / "saved_model.pbtxt").is_file() or is_keras_dir(path):
                 plan.targets.append(Target(path=raw, labels=(raw,)))
             else:
                 plan.targets.extend(_walk(path))

@@ -370,6 +370,18 @@ _ALL: tuple[Rule, ...] = (
         (),
     ),
     Rule("SL207", "torch-info", _I, "PyTorch container facts.", "Informational.", ("torch",)),
+    Rule(
+        "SL208",
+        "ambiguous-container",
+        _H,
+        "The loaders that may open this file read different contents from it.",
+        "torch.load reads zips through miniz, numpy.load and Keras through Python's zipfile, torch.load tries "
+        "tarfile before pickle: an archive with two central directories, a zip64 locator that disagrees, "
+        "overlapping members, members after the end record, or a tar member that is a link or sparse shows "
+        "each loader a different model. No real writer produces one; every reading is scanned, and the file "
+        "is refused.",
+        ("zip", "tar"),
+    ),
     # --- joblib / numpy ----------------------------------------------------------------------------------
     Rule(
         "SL301", "joblib-info", _I, "joblib container facts: compression, inline arrays.", "Informational.", ("joblib",)

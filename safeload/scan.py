@@ -15,10 +15,14 @@ from pathlib import Path
 from typing import IO, Any
 
 from safeload._context import LimitExceeded, ScanContext
-from safeload._sniff import Format, also_formats, sniff
+from safeload._sniff import Format, sniff
 from safeload._source import describe, view_of_file
 from safeload._walk import WalkError, walk_files
 from safeload.config import resolve_policy
+from safeload.containers.keras import CONFIG as KERAS_CONFIG
+from safeload.containers.keras import METADATA as KERAS_METADATA
+from safeload.containers.keras import is_keras_dir
+from safeload.containers.routing import other_readings
 from safeload.exceptions import IntegrityError
 from safeload.findings import ScanResult
 from safeload.integrity.options import Certificates, Integrity, PathArg, integrity_options
@@ -26,7 +30,7 @@ from safeload.policy import Policy
 from safeload.scanners import get_scanner
 from safeload.severity import Severity
 
-__all__ = ["scan", "scan_buffer", "scan_checked", "scan_path"]
+__all__ = ["scan", "scan_buffer", "scan_checked", "scan_keras_dir", "scan_other_readings", "scan_path"]
 
 logger = logging.getLogger(__name__)
 
@@ -121,13 +125,16 @@ def _scan_buffer_checked(data: Any, plan: Any, policy: Policy, *, label: str, pa
 
 
 def scan_path(path: Path, ctx: ScanContext) -> None:
-    """Scan a file or a directory tree (a SavedModel directory is scanned as one model)."""
+    """Scan a file or a directory tree (a SavedModel or Keras directory is scanned as one model)."""
     try:
         if path.is_dir():
             if (path / "saved_model.pb").is_file() or (path / "saved_model.pbtxt").is_file():
                 from safeload.scanners import savedmodel
 
                 savedmodel.scan_saved_model_dir(path, ctx)
+                return
+            if is_keras_dir(path):
+                scan_keras_dir(path, ctx)  # as keras_load reads it: one verdict for both
                 return
             scan_tree(path, ctx, _scan_file)
             return
@@ -160,6 +167,24 @@ def scan_tree(root: Path, ctx: ScanContext, scan_one: Callable[[Path, ScanContex
                 ctx.add("SL007", f"cannot read {rel}: {exc.strerror or exc}", subject=rel)
 
 
+def scan_keras_dir(root: Path, ctx: ScanContext) -> None:
+    """Keras' directory format: ``config.json`` is a Keras config, ``metadata.json`` is never read by Keras, every
+    other file is scanned by content; links leaving the directory are reported (SL008), nothing unread is absent."""
+    from safeload.scanners.keras import scan_keras_config
+
+    def scan_one(child: Path, ctx: ScanContext) -> None:
+        rel = child.relative_to(root).as_posix()
+        with open(child, "rb") as handle, view_of_file(handle) as view:
+            if rel in {KERAS_CONFIG, KERAS_METADATA}:
+                ctx.bytes_scanned += len(view.data)
+                if rel == KERAS_CONFIG:
+                    scan_keras_config(bytes(view.data), ctx)
+            else:
+                scan_buffer(view.data, ctx, name=child.name)
+
+    scan_tree(root, ctx, scan_one)
+
+
 def _scan_file(path: Path, ctx: ScanContext) -> None:
     with open(path, "rb") as handle, view_of_file(handle) as view:
         scan_buffer(view.data, ctx, name=path.name)
@@ -188,15 +213,19 @@ def scan_buffer(data: Any, ctx: ScanContext, *, name: str | None = None) -> None
         return
     try:
         scanner(data, ctx)
-        for other in also_formats(data, fmt):
-            # Polyglots: different loaders read different parts of the same bytes; scan every reading.
-            ctx.add("SL206", f"the file is both {fmt.value} and {other.value}", subject=other.value)
-            other_scanner = get_scanner(other)
-            if other_scanner is not None:
-                other_scanner(data, ctx)
+        scan_other_readings(data, fmt, ctx)
     except LimitExceeded as exc:
         ctx.add_limit(exc)
     except Exception as exc:
         logger.exception("internal error scanning %s", ctx.source)
         ctx.add("SL005", f"internal error in the {fmt.value} scanner: {type(exc).__name__}: {exc}",
                 details={"format": fmt.value})
+
+
+def scan_other_readings(data: Any, fmt: Format, ctx: ScanContext) -> None:
+    """Polyglots: the formats other loaders read the same bytes as (``containers.routing``); scan every one."""
+    for other in other_readings(data, fmt):
+        ctx.add("SL206", f"the file is both {fmt.value} and {other.value}", subject=other.value)
+        other_scanner = get_scanner(other)
+        if other_scanner is not None:
+            other_scanner(data, ctx)

@@ -28,6 +28,7 @@ from collections.abc import Iterable
 from typing import IO, Any
 
 from safeload._context import LimitExceeded, ScanContext
+from safeload._sniff import sniff
 from safeload._source import view_of_file
 from safeload.exceptions import UnsafePickleError
 from safeload.integrity.check import plan_for
@@ -43,6 +44,7 @@ from safeload.loaders._common import (
     real_loader,
 )
 from safeload.policy import Policy
+from safeload.scan import scan_other_readings
 from safeload.scanners.compressed import decompress, drop_pages, scan_decompressed
 from safeload.severity import Severity
 
@@ -125,6 +127,8 @@ def _load_compressed(data: Any, method: str, *, label: str, path: str | None, fi
             decompress(data, method, policy.limits, on_limit=ctx.add_limit) as out:
         try:
             scan_decompressed(out, len(data), ctx)
+            # What other loaders read in the same bytes (a zip or tar behind the stream): as safeload.scan does.
+            scan_other_readings(data, sniff(data), ctx)
         except LimitExceeded as exc:
             ctx.add_limit(exc)
         result, info = session.finish(ctx.result())
@@ -150,7 +154,8 @@ def _load_path(filename: str, mmap_mode: str | None, ensure_native_byte_order: A
                                         filename=filename, mmap_mode=mmap_mode,
                                         ensure_native_byte_order=ensure_native_byte_order, policy=policy,
                                         integrity=integrity)
-            guard_buffer(view.data, filename, policy, "joblib.load", path=filename, integrity=integrity)
+            guard_buffer(view.data, filename, policy, "joblib.load", path=filename, name=filename,
+                         integrity=integrity)
         handle.seek(0)
         with validate(handle, filename, mmap_mode) as (fobj, validated_mmap_mode):
             if isinstance(fobj, str):
@@ -178,7 +183,7 @@ def _load_file(fobj: IO[bytes], mmap_mode: str | None, ensure_native_byte_order:
             return _load_compressed(view.data, _METHODS[method], label=label, path=None,
                                     filename=name if isinstance(name, str) else "", mmap_mode=mmap_mode,
                                     ensure_native_byte_order=ensure, policy=policy, integrity=integrity)
-        guard_buffer(view.data, label, policy, "joblib.load", integrity=integrity)
+        guard_buffer(view.data, label, policy, "joblib.load", name=label, integrity=integrity)
         if not view.seekable:
             data = view.data
             return load(io.BytesIO(data), **kwargs)

@@ -21,14 +21,11 @@ import contextlib
 import importlib.util
 import os
 import tempfile
-import zipfile
-import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from safeload._context import LimitExceeded, ScanContext
-from safeload._sniff import Format, sniff
 from safeload._source import view_of_file
 from safeload.exceptions import UnsafeKerasModelError
 from safeload.findings import ScanResult
@@ -44,7 +41,7 @@ from safeload.loaders._common import (
     real_loader,
 )
 from safeload.policy import Policy
-from safeload.scan import scan_buffer, scan_path
+from safeload.scan import scan_buffer, scan_keras_dir, scan_path
 from safeload.severity import Severity
 
 __all__ = ["keras_load", "safe_keras_load", "tf_saved_model_load"]
@@ -89,62 +86,13 @@ def _pinned_file(fd: int, name: str) -> Iterator[str | None]:
             os.rmdir(tmp)
 
 
-def _scan_keras_dir(root: Path, ctx: ScanContext) -> None:
-    """Keras' directory format: ``config.json`` is a Keras config; every other file is scanned by content."""
-    from safeload.scan import scan_tree
-    from safeload.scanners.keras import scan_keras_config
-
-    def scan_one(child: Path, ctx: ScanContext) -> None:
-        rel = child.relative_to(root).as_posix()
-        with open(child, "rb") as handle, view_of_file(handle) as view:
-            if rel in {"config.json", "metadata.json"}:
-                ctx.bytes_scanned += len(view.data)
-                if rel == "config.json":
-                    scan_keras_config(bytes(view.data), ctx)
-            else:
-                scan_buffer(view.data, ctx, name=child.name)
-
-    scan_tree(root, ctx, scan_one)
-
-
-def _scan_keras_zip_config(data: Any, ctx: ScanContext) -> None:
-    """Scan the ``config.json`` that Keras itself will read (through ``zipfile``), whatever else the zip holds.
-
-    Keras never reads ``metadata.json`` and, with duplicate names, reads the last ``config.json``; the generic
-    zip scan keys on both files being present, so the loader checks Keras' own view as well.
-    """
-    from safeload.scanners.keras import MAX_CONFIG_BYTES, BufferFile, scan_keras_config
-
-    try:
-        with BufferFile(data) as raw, zipfile.ZipFile(raw) as archive:
-            info = archive.getinfo("config.json")
-            if info.file_size > MAX_CONFIG_BYTES:
-                ctx.add("SL018", f"config.json is {info.file_size} bytes, more than the limit")
-                return
-            config = archive.read(info)
-    except KeyError:
-        return  # no config.json: Keras refuses the file itself
-    except (zipfile.BadZipFile, zlib.error, OSError, ValueError, NotImplementedError, EOFError) as exc:
-        ctx.add("SL002", f"Keras could not read config.json from this zip: {type(exc).__name__}: {exc}")
-        return
-    with ctx.inside("config.json"):
-        scan_keras_config(config, ctx, facts=False)
-
-
 def _guard_file(data: Any, label: str, policy: Policy, loader: str, integrity: Integrity | None = None, *,
                 path: str | None = None) -> ScanResult:
-    """Scan by content (polyglots included), then also as Keras will read the file: the config.json that
-    ``zipfile`` picks."""
+    """Scan exactly as ``safeload.scan`` does (one reading of the file, one verdict): the zip scanner already
+    reads the central directory ``zipfile`` (Keras' reader) picks and every ``config.json`` in it."""
 
     def scan(ctx: ScanContext) -> None:
         scan_buffer(data, ctx, name=os.path.basename(label))
-        fmt = sniff(data)
-        try:
-            if fmt is Format.ZIP:
-                _scan_keras_zip_config(data, ctx)
-            # An HDF5 superblock behind another format is already scanned by scan_buffer (polyglots).
-        except LimitExceeded as exc:
-            ctx.add_limit(exc)
 
     return guard_scan(data, label, policy, loader, scan, error=UnsafeKerasModelError,
                       name=os.path.basename(label), path=path, integrity=integrity)
@@ -157,7 +105,7 @@ def _guard_dir(label: str, policy: Policy, loader: str, integrity: Integrity | N
         try:
             if (root / "config.json").is_file() and not (root / "saved_model.pb").is_file() and \
                     not (root / "saved_model.pbtxt").is_file():
-                _scan_keras_dir(root, ctx)
+                scan_keras_dir(root, ctx)  # what Keras reads from any directory holding a config.json
             else:
                 scan_path(root, ctx)
         except LimitExceeded as exc:

@@ -81,7 +81,7 @@ def numpy_load(file: str | os.PathLike[str] | IO[bytes], mmap_mode: str | None =
         name = getattr(fobj, "name", None)
         label = name if isinstance(name, str) else f"<{type(fobj).__name__}>"
         with view_of_file(fobj) as view:
-            guard_buffer(view.data, label, effective, "numpy.load", integrity=checks)
+            guard_buffer(view.data, label, effective, "numpy.load", name=label, integrity=checks)
             if not view.seekable:
                 return load(io.BytesIO(view.data), **kwargs)
         return load(fobj, **kwargs)
@@ -91,7 +91,7 @@ def numpy_load(file: str | os.PathLike[str] | IO[bytes], mmap_mode: str | None =
     owned = True
     try:
         with view_of_file(handle) as view:
-            guard_buffer(view.data, path, effective, "numpy.load", path=path, integrity=checks)
+            guard_buffer(view.data, path, effective, "numpy.load", path=path, name=path, integrity=checks)
             is_npy = bytes(view.data[:6]) == _NPY_MAGIC
         if mmap_mode and is_npy:
             proc = _proc_fd_path(handle)

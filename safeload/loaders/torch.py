@@ -97,7 +97,7 @@ def torch_load(f: FileLike, map_location: Any = None, pickle_module: Any = None,
     with open_binary(f) as (handle, label, opened_here):
         with view_of_file(handle) as view:
             guard_buffer(view.data, label, effective, "torch.load", path=label if opened_here else None,
-                         integrity=checks)
+                         name=label, integrity=checks)  # the name is a hint only where a format has no magic
         if opened_here and (mmap if mmap is not None else _mmap_default()):
             # torch maps only paths; this one names the handle just scanned, not the user's path again.
             return load(f"/proc/self/fd/{handle.fileno()}", map_location, pickle_module, **kwargs)

@@ -139,13 +139,18 @@ def _deny_lookup(key: str) -> DenyEntry | None:
 
 
 def _deny_for(full: str, module_parts: int) -> tuple[DenyEntry, str] | None:
+    """The strongest denial of ``full``: a denial of every use of the name itself, of a module containing it or
+    of an object it is reached through, else a per-use denial of exactly this name (a class denied for BUILD
+    says nothing about its methods), else an attribute path walking into a denied name."""
     parts = full.split(".")
     best: tuple[DenyEntry, str] | None = None
     # The name itself, its modules, and attributes reached through a denied name.
     for i in range(1, len(parts) + 1):
         key = ".".join(parts[:i])
         entry = _deny_lookup(key)
-        if entry is not None and (best is None or entry.severity > best[0].severity):
+        if entry is None or (entry.uses != ANY_USE and i != len(parts)):
+            continue
+        if best is None or (entry.uses == ANY_USE, entry.severity) > (best[0].uses == ANY_USE, best[0].severity):
             best = (entry, key)
     if best is not None:
         return best
@@ -206,7 +211,8 @@ def classify(module: str, name: str) -> Classification:
             continue
         if partial is not None:
             return Classification("allowed", cand, partial.severity, partial.rule_id, partial.reason,
-                                  partial.floor, partial.nested, entry, contract, partial.deny_uses)
+                                  partial.floor, partial.nested or legacy.nested_kind(cand), entry, contract,
+                                  partial.deny_uses)
         return Classification("allowed", cand, entry=entry, contract=contract,
                               nested=legacy.nested_kind(cand))
     if partial is not None:

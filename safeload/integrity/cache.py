@@ -112,6 +112,7 @@ def _policy_fingerprint(policy: Policy, trusted: tuple[str, ...]) -> str:
 def _encode(result: ScanResult) -> str:
     return json.dumps({
         "formats": list(result.formats), "bytes_scanned": result.bytes_scanned, "duration": result.duration,
+        "engine": result.engine,
         "findings": [[f.rule_id, int(f.severity), f.message, f.subject, f.location.member, f.location.offset,
                       f.trustable, f.count, f.to_dict()["details"]] for f in result.findings],
     }, ensure_ascii=True)
@@ -128,8 +129,10 @@ def _decode(text: str, source: str, path: str | None, threshold: Severity = Seve
                                 location=Location(path, member if isinstance(member, str) else None,
                                                   offset if isinstance(offset, int) else None),
                                 trustable=bool(trustable), count=int(count), details=details))
+    engine = data.get("engine", "")
     return ScanResult(source=source, findings=tuple(findings), formats=tuple(str(f) for f in data["formats"]),
-                      bytes_scanned=int(data["bytes_scanned"]), duration=float(data["duration"]), threshold=threshold)
+                      bytes_scanned=int(data["bytes_scanned"]), duration=float(data["duration"]), threshold=threshold,
+                      engine=engine if isinstance(engine, str) else "")
 
 
 class ScanCache:

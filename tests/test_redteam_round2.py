@@ -350,3 +350,78 @@ def test_pinned_old_joblib_refuses_a_swapped_companion(tmp_path: Path) -> None:
     np.save(tmp_path / "model.pkl_01.npy", np.full(4, 666.0))   # the pinned file is unchanged
     with pytest.warns(DeprecationWarning), pytest.raises(safeload.IntegrityError):
         safeload.joblib_load(str(main), expected_sha256=digest)
+
+
+# --- catalogue: objects in BUILD state that load-time code calls --------------------------------------------------
+# R2-5: torch.optim.Optimizer.__setstate__ (reviewed inert, torch 2.13 optim/optimizer.py) runs
+# ``self.__dict__.update(state)`` and then ``self._patch_step_function()``: a ``_patch_step_function`` key in the
+# state shadows the method, so the load calls whatever object the file put there, with no arguments. The escape
+# walk (engine/facts.py trace_escapes, engine/_native.c) records nothing for an *object* (a ``Call``) found in BUILD
+# state (only names are INVOKEd, objects only PASSED as call arguments), so the object's ``__call__`` is never
+# ranked (CALL_INSTANCE). numpy._pytesttester.PytestTester may be constructed (CALL) but not called: its __call__
+# runs ``pytest.main(["--pyargs", module_name, ...])``, which loads every installed pytest plugin, imports the
+# named package's test modules, and writes ``.pytest_cache`` into the working directory (the marker here).
+
+def _optimizer_calling(obj: object) -> bytes:
+    from tests.attacks import C, G, assemble
+
+    sgd = C(G("copyreg", "_reconstructor"), (G("torch.optim.sgd", "SGD"), G("builtins", "object"), None),
+            {"defaults": {}, "param_groups": [], "state": {}, "_patch_step_function": obj})
+    return assemble(sgd)
+
+
+def _pytest_runner() -> object:
+    from tests.attacks import C, G
+
+    return C(G("numpy._pytesttester", "PytestTester"), ("encodings",))
+
+
+_LOADER_CONTAINERS = ("pickle", "torch-zip", "torch-legacy", "joblib", "joblib-zlib", "dill", "cloudpickle", "npy",
+                      "npz")
+
+
+def _container_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SAFELOAD_", "PYTEST_"))}
+    env["PYTHONPATH"] = str(ROOT)
+    return env
+
+
+def _load_in(tmp_path: Path, container: str, path: Path, *, safe: bool) -> subprocess.CompletedProcess[str]:
+    from tests import attacks
+
+    body = (f"from tests import attacks\nattacks.safe_load({container!r}, p)" if safe
+            else attacks.CONTAINERS[container][1])
+    code = ("import warnings; warnings.simplefilter('ignore')\n"
+            f"p = {str(path)!r}\n"
+            "from pathlib import Path; p = Path(p)\n"
+            "try:\n" + textwrap.indent(body, "    ") + "\n    print('LOADED')\n"
+            "except BaseException as exc:\n    print('REFUSED' if 'Unsafe' in type(exc).__name__ else 'ERROR', "
+            "type(exc).__name__)\n")
+    return subprocess.run([sys.executable, "-c", code], env=_container_env(), cwd=tmp_path, capture_output=True,
+                          text=True, timeout=300, check=False)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("container", ["pickle", "torch-zip", "joblib"])
+def test_optimizer_state_callable_is_live(tmp_path: Path, container: str) -> None:
+    from tests import attacks
+
+    path = tmp_path / "model.bin"
+    path.write_bytes(attacks.CONTAINERS[container][0](_optimizer_calling(_pytest_runner())))
+    _load_in(tmp_path, container, path, safe=False)
+    assert (tmp_path / ".pytest_cache").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("container", [
+    pytest.param(c, marks=pytest.mark.xfail(strict=True, reason="R2-5: an object in BUILD state is called by "
+                                            "Optimizer.__setstate__ (self._patch_step_function()) unranked"))
+    for c in _LOADER_CONTAINERS])
+def test_optimizer_state_callable_is_refused(tmp_path: Path, container: str) -> None:
+    from tests import attacks
+
+    path = tmp_path / "model.bin"
+    path.write_bytes(attacks.CONTAINERS[container][0](_optimizer_calling(_pytest_runner())))
+    done = _load_in(tmp_path, container, path, safe=True)
+    assert not (tmp_path / ".pytest_cache").exists(), "the payload ran under safeload"
+    assert "REFUSED" in done.stdout, done.stdout + done.stderr[-2000:]

@@ -370,6 +370,17 @@ def _optimizer_calling(obj: object) -> bytes:
     return assemble(sgd)
 
 
+def _distribution_calling(obj: object) -> bytes:
+    """The same gadget in scipy: rv_generic.__setstate__ runs ``self.__dict__.update(state)`` then
+    ``self._attach_methods()`` (scipy/stats/_distn_infrastructure.py; 135 catalogued distribution classes)."""
+    from tests.attacks import C, G, assemble
+
+    dist = C(G("copyreg", "_reconstructor"),
+             (G("scipy.stats._continuous_distns", "norm_gen"), G("builtins", "object"), None),
+             {"_attach_methods": obj})
+    return assemble(dist)
+
+
 def _pytest_runner() -> object:
     from tests.attacks import C, G
 
@@ -423,5 +434,24 @@ def test_optimizer_state_callable_is_refused(tmp_path: Path, container: str) -> 
     path = tmp_path / "model.bin"
     path.write_bytes(attacks.CONTAINERS[container][0](_optimizer_calling(_pytest_runner())))
     done = _load_in(tmp_path, container, path, safe=True)
+    assert not (tmp_path / ".pytest_cache").exists(), "the payload ran under safeload"
+    assert "REFUSED" in done.stdout, done.stdout + done.stderr[-2000:]
+
+
+@pytest.mark.slow
+def test_distribution_state_callable_is_live(tmp_path: Path) -> None:
+    path = tmp_path / "model.pkl"
+    path.write_bytes(_distribution_calling(_pytest_runner()))
+    _load_in(tmp_path, "pickle", path, safe=False)
+    assert (tmp_path / ".pytest_cache").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="R2-5: an object in BUILD state is called by rv_generic.__setstate__ "
+                   "(self._attach_methods()) unranked")
+def test_distribution_state_callable_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "model.pkl"
+    path.write_bytes(_distribution_calling(_pytest_runner()))
+    done = _load_in(tmp_path, "pickle", path, safe=True)
     assert not (tmp_path / ".pytest_cache").exists(), "the payload ran under safeload"
     assert "REFUSED" in done.stdout, done.stdout + done.stderr[-2000:]

@@ -455,3 +455,37 @@ def test_distribution_state_callable_is_refused(tmp_path: Path) -> None:
     done = _load_in(tmp_path, "pickle", path, safe=True)
     assert not (tmp_path / ".pytest_cache").exists(), "the payload ran under safeload"
     assert "REFUSED" in done.stdout, done.stdout + done.stderr[-2000:]
+
+
+# R2-6: numpy.lib._iotools.StringConverter (generated entry: CALL, invokes ()) calls its first argument in
+# __init__ (``self.func = dtype_or_func; default = self.func('0')``, numpy 2.4 lib/_iotools.py): the call goes
+# through an attribute of self, so _gen/invokes.py does not see it. A *name* there would still be INVOKEd (every
+# global in call arguments is), but an *object* there is only PASSED: its __call__ is never ranked.
+
+def _string_converter_calling(obj: object) -> bytes:
+    from tests.attacks import C, G, assemble
+
+    return assemble(C(G("numpy.lib._iotools", "StringConverter"), (obj,)))
+
+
+@pytest.mark.slow
+def test_string_converter_argument_is_called_live(tmp_path: Path) -> None:
+    path = tmp_path / "model.pkl"
+    path.write_bytes(_string_converter_calling(_pytest_runner()))
+    _load_in(tmp_path, "pickle", path, safe=False)
+    assert (tmp_path / ".pytest_cache").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("container", [
+    pytest.param(c, marks=pytest.mark.xfail(strict=True, reason="R2-6: StringConverter calls its argument; an "
+                                            "object passed there is PASSED, its __call__ unranked"))
+    for c in ("pickle", "torch-zip", "joblib")])
+def test_string_converter_argument_is_refused(tmp_path: Path, container: str) -> None:
+    from tests import attacks
+
+    path = tmp_path / "model.bin"
+    path.write_bytes(attacks.CONTAINERS[container][0](_string_converter_calling(_pytest_runner())))
+    done = _load_in(tmp_path, container, path, safe=True)
+    assert not (tmp_path / ".pytest_cache").exists(), "the payload ran under safeload"
+    assert "REFUSED" in done.stdout, done.stdout + done.stderr[-2000:]

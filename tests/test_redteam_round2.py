@@ -489,3 +489,32 @@ def test_string_converter_argument_is_refused(tmp_path: Path, container: str) ->
     done = _load_in(tmp_path, container, path, safe=True)
     assert not (tmp_path / ".pytest_cache").exists(), "the payload ran under safeload"
     assert "REFUSED" in done.stdout, done.stdout + done.stderr[-2000:]
+
+
+# R2-5 (variant): the same shadowing without any __setstate__: a SimpleNamespace whose BUILD state holds ``keys``
+# passed to ``builtins.dict``, which calls ``arg.keys()`` (PyDict_Merge): the instance attribute is called.
+
+def _dict_of_namespace_calling(obj: object) -> bytes:
+    from tests.attacks import C, G, assemble
+
+    namespace = C(G("types", "SimpleNamespace"), (), {"keys": obj})
+    return assemble(C(G("builtins", "dict"), (namespace,)))
+
+
+@pytest.mark.slow
+def test_namespace_keys_is_live(tmp_path: Path) -> None:
+    path = tmp_path / "model.pkl"
+    path.write_bytes(_dict_of_namespace_calling(_pytest_runner()))
+    _load_in(tmp_path, "pickle", path, safe=False)
+    assert (tmp_path / ".pytest_cache").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="R2-5: a state key shadows the method builtins.dict calls (keys); the "
+                   "object there is never ranked for CALL_INSTANCE")
+def test_namespace_keys_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "model.pkl"
+    path.write_bytes(_dict_of_namespace_calling(_pytest_runner()))
+    done = _load_in(tmp_path, "pickle", path, safe=True)
+    assert not (tmp_path / ".pytest_cache").exists(), "the payload ran under safeload"
+    assert "REFUSED" in done.stdout, done.stdout + done.stderr[-2000:]

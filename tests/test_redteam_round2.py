@@ -518,3 +518,66 @@ def test_namespace_keys_is_refused(tmp_path: Path) -> None:
     done = _load_in(tmp_path, "pickle", path, safe=True)
     assert not (tmp_path / ".pytest_cache").exists(), "the payload ran under safeload"
     assert "REFUSED" in done.stdout, done.stdout + done.stderr[-2000:]
+
+
+# R2-1 with installed libraries only: pandas is in IMPORT_REVIEWED (catalog/reviewed.py), so importing any pandas
+# module counts as inert, but pandas.plotting._matplotlib.* imports matplotlib at its top level, and importing
+# matplotlib creates its configuration directory (MPLCONFIGDIR, the marker here). Naming a matplotlib class
+# directly is refused (its import is analysed: not inert); reaching the same import through pandas is not.
+# Allocating the class (copyreg._reconstructor(cls, object, None)) runs none of its code, so the verdict is
+# SL116 (LOW) and the file loads.
+
+def _pandas_plotting_alloc() -> bytes:
+    from tests.attacks import C, G, assemble
+
+    return assemble(C(G("copyreg", "_reconstructor"),
+                      (G("pandas.plotting._matplotlib.boxplot", "BoxPlot"), G("builtins", "object"), None)))
+
+
+def _mpl_env(tmp_path: Path) -> dict[str, str]:
+    env = _container_env()
+    env["MPLCONFIGDIR"] = str(tmp_path / "mplconfig")
+    return env
+
+
+@pytest.mark.slow
+def test_pandas_plotting_import_is_live(tmp_path: Path) -> None:
+    path = tmp_path / "model.pkl"
+    path.write_bytes(_pandas_plotting_alloc())
+    subprocess.run([sys.executable, "-c", f"import pickle; pickle.load(open({str(path)!r}, 'rb'))"],
+                   env=_mpl_env(tmp_path), cwd=tmp_path, capture_output=True, timeout=300, check=False)
+    assert (tmp_path / "mplconfig").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="R2-1: IMPORT_REVIEWED vouches for pandas; the matplotlib import that "
+                   "pandas.plotting._matplotlib makes is never analysed")
+def test_pandas_plotting_import_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "model.pkl"
+    path.write_bytes(_pandas_plotting_alloc())
+    code = ("import safeload, sys\n"
+            f"p = {str(path)!r}\n"
+            "try:\n    safeload.pickle_load(open(p, 'rb'))\n    print('LOADED')\n"
+            "except safeload.SafeloadError:\n    print('REFUSED')\n")
+    done = subprocess.run([sys.executable, "-c", code], env=_mpl_env(tmp_path), cwd=tmp_path, capture_output=True,
+                          text=True, timeout=300, check=False)
+    assert not (tmp_path / "mplconfig").exists(), "the import ran under safeload"
+    assert "REFUSED" in done.stdout, done.stdout + done.stderr[-2000:]
+
+
+@pytest.mark.slow
+def test_matplotlib_named_directly_is_refused(tmp_path: Path) -> None:
+    """Near miss: the same import, named directly, is analysed and refused (SL104)."""
+    from tests.attacks import C, G, assemble
+
+    path = tmp_path / "model.pkl"
+    path.write_bytes(assemble(C(G("copyreg", "_reconstructor"),
+                                (G("matplotlib.colors", "Normalize"), G("builtins", "object"), None))))
+    code = ("import safeload\n"
+            f"p = {str(path)!r}\n"
+            "try:\n    safeload.pickle_load(open(p, 'rb'))\n    print('LOADED')\n"
+            "except safeload.SafeloadError:\n    print('REFUSED')\n")
+    done = subprocess.run([sys.executable, "-c", code], env=_mpl_env(tmp_path), cwd=tmp_path, capture_output=True,
+                          text=True, timeout=300, check=False)
+    assert not (tmp_path / "mplconfig").exists()
+    assert "REFUSED" in done.stdout, done.stdout + done.stderr[-2000:]

@@ -581,3 +581,34 @@ def test_matplotlib_named_directly_is_refused(tmp_path: Path) -> None:
                           text=True, timeout=300, check=False)
     assert not (tmp_path / "mplconfig").exists()
     assert "REFUSED" in done.stdout, done.stdout + done.stderr[-2000:]
+
+
+# R2-5 (variant): docs/source-analysis.md says a dict-state BUILD that puts ``__setstate__`` (or extend/append/add)
+# into an instance __dict__ makes the next BUILD call that value, and "such state values are INVOKEd": they are
+# when they are names, not when they are objects. A second BUILD then calls the object with a state the file
+# chooses (here PytestTester("encodings")("full")).
+
+def _second_build_calling(obj: object) -> bytes:
+    from tests.attacks import C, G, assemble
+
+    namespace = C(G("types", "SimpleNamespace"), (), {"__setstate__": obj})
+    return assemble(namespace)[:-1] + b"U\x04fullb."
+
+
+@pytest.mark.slow
+def test_instance_setstate_object_is_live(tmp_path: Path) -> None:
+    path = tmp_path / "model.pkl"
+    path.write_bytes(_second_build_calling(_pytest_runner()))
+    _load_in(tmp_path, "pickle", path, safe=False)
+    assert (tmp_path / ".pytest_cache").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="R2-5: an object stored as __setstate__ in the instance dict is called by "
+                   "the second BUILD; only names there are INVOKEd")
+def test_instance_setstate_object_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "model.pkl"
+    path.write_bytes(_second_build_calling(_pytest_runner()))
+    done = _load_in(tmp_path, "pickle", path, safe=True)
+    assert not (tmp_path / ".pytest_cache").exists(), "the payload ran under safeload"
+    assert "REFUSED" in done.stdout, done.stdout + done.stderr[-2000:]

@@ -612,3 +612,27 @@ def test_instance_setstate_object_is_refused(tmp_path: Path) -> None:
     done = _load_in(tmp_path, "pickle", path, safe=True)
     assert not (tmp_path / ".pytest_cache").exists(), "the payload ran under safeload"
     assert "REFUSED" in done.stdout, done.stdout + done.stderr[-2000:]
+
+
+# Near misses of R2-5/R2-6 that safeload refuses today (regression tests).
+def _near_miss_direct_call() -> bytes:
+    from tests.attacks import C, G, assemble
+
+    return assemble(C(G("numpy._pytesttester", "PytestTester"), ("encodings",), call_result=True))
+
+
+def _near_miss_partial_of_object() -> bytes:
+    from tests.attacks import C, G, assemble
+
+    return assemble(C(G("functools", "partial"), (_pytest_runner(), "full"), call_result=True))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("build", [_near_miss_direct_call, _near_miss_partial_of_object],
+                         ids=["object-called-by-reduce", "object-as-partial-function"])
+def test_object_call_near_misses_are_refused(tmp_path: Path, build: Callable[[], bytes]) -> None:
+    path = tmp_path / "model.pkl"
+    path.write_bytes(build())
+    done = _load_in(tmp_path, "pickle", path, safe=True)
+    assert not (tmp_path / ".pytest_cache").exists()
+    assert "REFUSED" in done.stdout, done.stdout + done.stderr[-2000:]

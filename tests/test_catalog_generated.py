@@ -120,12 +120,21 @@ def test_alias_table_catches_reexports_of_denied_objects() -> None:
     assert _alias("dill._dill.FunctionType") == "types.FunctionType"
     assert _alias("sklearn.utils.discovery.Path") == "pathlib.Path"
     assert _alias("lightgbm.sklearn.Path") == "pathlib.Path"
+    # a re-export of an object catalog/deny.py denies is ranked as that object, not re-derived by the generator
+    assert _alias("joblib.delayed") == "joblib.parallel.delayed"
+    from safeload.catalog.generated import deny_joblib
+
+    assert "joblib.delayed" not in deny_joblib.DENY_ENTRIES
     try:
         importlib.import_module("sklearn.callback._progressbar")
     except ImportError:
         pass
     else:
-        assert _alias("sklearn.callback._progressbar.Thread") == "threading.Thread"
+        # sklearn.callback is denied whole by catalog/deny.py: the name is denied without needing an alias
+        from safeload.catalog.classify import classify
+
+        assert _alias("sklearn.callback._progressbar.Thread") is None
+        assert classify("sklearn.callback._progressbar", "Thread").kind == "denied"
     # a module imported under another name is the module: attributes reached through it are the denied names
     assert _alias("sklearn.base.os") is None  # ``os`` itself is denied whole: sklearn.base.os.system is an alias
     import sklearn.base

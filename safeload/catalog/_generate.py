@@ -119,6 +119,8 @@ def generate() -> dict[str, str]:
     deny = build_deny(roots, scan, observed)
     _log(f"deny side: {len(deny.deny)} entries in {time.monotonic() - started:.0f}s")
     aliases = build_aliases(walk.modules, deny.deny)
+    for alias in aliases.keys() & deny.deny.keys():
+        del deny.deny[alias]  # an alias of a hand-denied object is ranked as that object, not re-derived
     _log(f"aliases: {len(aliases)} in {time.monotonic() - started:.0f}s")
     return _emit(allow, deny, aliases, facts, walk.failed, shard_of, Catalogue)
 

@@ -10,6 +10,17 @@ reads the environment) and carries a harmless payload: it creates a marker file 
   ``xfail(strict=True, reason="R2-N: ...")`` so the fix flips them.
 
 Near misses (attacks tried on the way that safeload already refuses) are plain regression tests.
+
+Findings (each a class; the tests name one or more witnesses):
+- R2-1 transitive imports: importing ``a.m`` runs every module ``a.m`` imports; only the dotted path's own modules
+  are analysed, and IMPORT_REVIEWED vouches for a whole top-level package (pandas.plotting -> matplotlib);
+- R2-2 ``isinstance``/``issubclass`` run a metaclass ``__instancecheck__`` or an ABC ``__subclasshook__``;
+- R2-3 subscripts, comparisons, operators and ``in`` on module-level objects run their class's dunders;
+- R2-4 the pinned digest / lock cover a joblib < 0.10 file but not the companion ``.npy`` joblib loads by name;
+- R2-5 an *object* in BUILD state that load-time code calls (a state key shadowing a method the class's
+  ``__setstate__`` calls, ``keys`` for ``dict()``, ``__setstate__`` for a second BUILD) is never ranked for
+  CALL_INSTANCE: PytestTester runs pytest (Optimizer, scipy distributions, SimpleNamespace);
+- R2-6 an object passed where a catalogued callee calls it through ``self`` (StringConverter) is only PASSED.
 """
 
 from __future__ import annotations

@@ -20,7 +20,8 @@ Findings (each a class; the tests name one or more witnesses):
 - R2-5 an *object* in BUILD state that load-time code calls (a state key shadowing a method the class's
   ``__setstate__`` calls, ``keys`` for ``dict()``, ``__setstate__`` for a second BUILD) is never ranked for
   CALL_INSTANCE: PytestTester runs pytest (Optimizer, scipy distributions, SimpleNamespace);
-- R2-6 an object passed where a catalogued callee calls it through ``self`` (StringConverter) is only PASSED.
+- R2-6 an object passed where a catalogued callee calls it through ``self`` (StringConverter) is only PASSED;
+- R2-7 a package ``__init__`` rebinding ``__path__``: the analysed submodule is not the imported one.
 """
 
 from __future__ import annotations
@@ -152,6 +153,15 @@ LIB_BYPASSES: dict[str, tuple[LibCase, str]] = {
                                 "R2-3: value + obj runs obj.__radd__ unanalysed"),
     "R2-3-contains-module-object": (_protocol_case("atk_in", "value in _registry"),
                                     "R2-3: value in obj runs obj.__contains__ unanalysed"),
+    # R2-7: a package __init__ that rebinds __path__ moves its submodules elsewhere: the import system searches the
+    # new __path__, source_locate.py searches the package's directory (spec.submodule_search_locations), and
+    # source_imports.py reads `__path__ = [...]` as an inert assignment. The analysed m.py is not the one imported.
+    "R2-7-package-path-rebound": (LibCase({
+        "atk_pr/__init__.py": "__path__ = [__path__[0] + '/_alt']\n",
+        "atk_pr/m.py": "class X:\n    pass\n",
+        "atk_pr/_alt/m.py": "open(MARKER, 'w').close()\n\nclass X:\n    pass\n",
+    }, lambda: b"\x80\x02" + _g("atk_pr.m", "X") + b"."),
+        "R2-7: a package rebinding __path__ imports another m.py than the one analysed"),
 }
 
 # Attacks on the source analysis that safeload already refuses (regression tests).
@@ -232,6 +242,15 @@ LIB_REFUSED: dict[str, LibCase] = {
         raise AttributeError(name)
     del X
     """}, lambda: b"\x80\x02" + _g("atk_mga.m", "X") + b"."),
+    "package-path-append": LibCase({
+        "atk_pa/__init__.py": "__path__.append(__path__[0] + '/_alt')\n",
+        "atk_pa/_alt/m.py": "open(MARKER, 'w').close()\n\nclass X:\n    pass\n",
+    }, lambda: b"\x80\x02" + _g("atk_pa.m", "X") + b"."),
+    "package-path-insert": LibCase({
+        "atk_pi/__init__.py": "import os\n__path__.insert(0, os.path.join(os.path.dirname(__file__), '_alt'))\n",
+        "atk_pi/m.py": "class X:\n    pass\n",
+        "atk_pi/_alt/m.py": "open(MARKER, 'w').close()\n\nclass X:\n    pass\n",
+    }, lambda: b"\x80\x02" + _g("atk_pi.m", "X") + b"."),
     "method-of-module-object": LibCase({"atk_mo/__init__.py": "", "atk_mo/m.py": _EVIL_OBJECT + """
     class X:
         def __init__(self, value):

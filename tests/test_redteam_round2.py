@@ -251,6 +251,17 @@ LIB_REFUSED: dict[str, LibCase] = {
         "atk_pi/m.py": "class X:\n    pass\n",
         "atk_pi/_alt/m.py": "open(MARKER, 'w').close()\n\nclass X:\n    pass\n",
     }, lambda: b"\x80\x02" + _g("atk_pi.m", "X") + b"."),
+    "module-class-swapped-for-a-property": LibCase({"atk_mp/__init__.py": """
+    import sys, types
+    class X:
+        pass
+    class _Mod(types.ModuleType):
+        @property
+        def X(self):
+            open(MARKER, "w").close()
+            return X
+    sys.modules[__name__].__class__ = _Mod
+    """}, lambda: b"\x80\x02" + _g("atk_mp", "X") + b"."),
     "method-of-module-object": LibCase({"atk_mo/__init__.py": "", "atk_mo/m.py": _EVIL_OBJECT + """
     class X:
         def __init__(self, value):

@@ -21,7 +21,8 @@ Findings (each a class; the tests name one or more witnesses):
   ``__setstate__`` calls, ``keys`` for ``dict()``, ``__setstate__`` for a second BUILD) is never ranked for
   CALL_INSTANCE: PytestTester runs pytest (Optimizer, scipy distributions, SimpleNamespace);
 - R2-6 an object passed where a catalogued callee calls it through ``self`` (StringConverter) is only PASSED;
-- R2-7 a package ``__init__`` rebinding ``__path__``: the analysed submodule is not the imported one.
+- R2-7 a package ``__init__`` rebinding ``__path__``: the analysed submodule is not the imported one;
+- R2-8 import-time calls through a module's own tables (``list.sort(key=f)``, a defaultdict factory) are not analysed.
 """
 
 from __future__ import annotations
@@ -162,6 +163,35 @@ LIB_BYPASSES: dict[str, tuple[LibCase, str]] = {
         "atk_pr/_alt/m.py": "open(MARKER, 'w').close()\n\nclass X:\n    pass\n",
     }, lambda: b"\x80\x02" + _g("atk_pr.m", "X") + b"."),
         "R2-7: a package rebinding __path__ imports another m.py than the one analysed"),
+    # R2-8: at import, calls made through a module's "own table" operations are not analysed: list.sort(key=f)
+    # calls f on every item (a lambda, a module function, even builtins.open: `_t.sort(key=open)` opens the
+    # table's ints as file descriptors), and a defaultdict's factory runs on a missing key
+    # (source_imports.py: "builds its own tables (`_REGISTRY[k] = v`, `.append`, `.setdefault`)").
+    "R2-8-import-sort-key-function": (LibCase({"atk_sk/__init__.py": "", "atk_sk/m.py": """
+    class X:
+        pass
+    def _key(v):
+        open(MARKER, "w").close()
+        return v
+    _table = [2, 1]
+    _table.sort(key=_key)
+    """}, lambda: b"\x80\x02" + _g("atk_sk.m", "X") + b"."),
+        "R2-8: list.sort(key=f) at import runs f unanalysed"),
+    "R2-8-import-sort-key-lambda": (LibCase({"atk_sl2/__init__.py": "", "atk_sl2/m.py": """
+    class X:
+        pass
+    _table = [2, 1]
+    _table.sort(key=lambda v: open(MARKER, "w").close() or v)
+    """}, lambda: b"\x80\x02" + _g("atk_sl2.m", "X") + b"."),
+        "R2-8: list.sort(key=lambda) at import runs the lambda unanalysed"),
+    "R2-8-import-defaultdict-factory": (LibCase({"atk_dd/__init__.py": "", "atk_dd/m.py": """
+    import collections
+    class X:
+        pass
+    _table = collections.defaultdict(lambda: open(MARKER, "w").close())
+    _table["missing"]
+    """}, lambda: b"\x80\x02" + _g("atk_dd.m", "X") + b"."),
+        "R2-8: a defaultdict factory fired by a subscript at import runs unanalysed"),
 }
 
 # Attacks on the source analysis that safeload already refuses (regression tests).

@@ -192,6 +192,26 @@ LIB_BYPASSES: dict[str, tuple[LibCase, str]] = {
     _table["missing"]
     """}, lambda: b"\x80\x02" + _g("atk_dd.m", "X") + b"."),
         "R2-8: a defaultdict factory fired by a subscript at import runs unanalysed"),
+    "R2-8-import-table-of-own-class-append": (LibCase({"atk_ta/__init__.py": "", "atk_ta/m.py": """
+    class _Registry:
+        def append(self, value):
+            open(MARKER, "w").close()
+    _registry = _Registry()
+    _registry.append(1)
+    class X:
+        pass
+    """}, lambda: b"\x80\x02" + _g("atk_ta.m", "X") + b"."),
+        "R2-8: a module 'table' that is an instance of its own class: append runs unanalysed at import"),
+    "R2-8-import-table-of-own-class-setitem": (LibCase({"atk_ts/__init__.py": "", "atk_ts/m.py": """
+    class _Registry(dict):
+        def __setitem__(self, key, value):
+            open(MARKER, "w").close()
+    _registry = _Registry()
+    _registry["a"] = 1
+    class X:
+        pass
+    """}, lambda: b"\x80\x02" + _g("atk_ts.m", "X") + b"."),
+        "R2-8: a dict subclass 'table': __setitem__ runs unanalysed at import"),
 }
 
 # Attacks on the source analysis that safeload already refuses (regression tests).

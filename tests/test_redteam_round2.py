@@ -92,6 +92,22 @@ _EVIL_OBJECT = """
         def __contains__(self, item):
             open(MARKER, "w").close()
             return False
+        def __iter__(self):
+            open(MARKER, "w").close()
+            return iter(())
+        def __len__(self):
+            open(MARKER, "w").close()
+            return 0
+        def __str__(self):
+            open(MARKER, "w").close()
+            return ""
+        def __bool__(self):
+            open(MARKER, "w").close()
+            return True
+        @property
+        def attr(self):
+            open(MARKER, "w").close()
+            return 1
     _registry = _Registry()
 """
 
@@ -154,6 +170,16 @@ LIB_BYPASSES: dict[str, tuple[LibCase, str]] = {
                                 "R2-3: value + obj runs obj.__radd__ unanalysed"),
     "R2-3-contains-module-object": (_protocol_case("atk_in", "value in _registry"),
                                     "R2-3: value in obj runs obj.__contains__ unanalysed"),
+    "R2-3-iterate-module-object": (_protocol_case("atk_it", "[*_registry]"),
+                                   "R2-3: iterating obj runs obj.__iter__ unanalysed"),
+    "R2-3-len-module-object": (_protocol_case("atk_len", "len(_registry)"),
+                               "R2-3: len(obj) runs obj.__len__ unanalysed"),
+    "R2-3-str-module-object": (_protocol_case("atk_str", "str(_registry)"),
+                               "R2-3: str(obj) runs obj.__str__ unanalysed"),
+    "R2-3-truth-module-object": (_protocol_case("atk_bool", "1 if _registry else 0"),
+                                 "R2-3: truth of obj runs obj.__bool__ unanalysed"),
+    "R2-3-property-of-module-object": (_protocol_case("atk_prop", "_registry.attr"),
+                                       "R2-3: obj.attr runs a property getter unanalysed"),
     # R2-7: a package __init__ that rebinds __path__ moves its submodules elsewhere: the import system searches the
     # new __path__, source_locate.py searches the package's directory (spec.submodule_search_locations), and
     # source_imports.py reads `__path__ = [...]` as an inert assignment. The analysed m.py is not the one imported.

@@ -34,7 +34,7 @@ def raw_tokenizer() -> Any:
     """A ``tokenizers.Tokenizer`` built in code: WordLevel model, whitespace pre-tokenizer, a post-processor."""
     from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
 
-    tok = Tokenizer(models.WordLevel({w: i for i, w in enumerate(WORDS)}, unk_token="[UNK]"))
+    tok = Tokenizer(models.WordLevel({w: i for i, w in enumerate(WORDS)}, unk_token="[UNK]"))  # noqa: S106
     tok.normalizer = normalizers.Sequence([normalizers.NFD(), normalizers.Lowercase()])
     tok.pre_tokenizer = pre_tokenizers.Whitespace()
     tok.post_processor = processors.TemplateProcessing(single="[CLS] $A [SEP]", special_tokens=[("[CLS]", 2),
@@ -143,7 +143,8 @@ def build_tokenizers(directory: Path) -> dict[str, Artifact]:
 
     raw = raw_tokenizer()
     fast = fast_tokenizer(directory)
-    wrapped = PreTrainedTokenizerFast(tokenizer_object=raw_tokenizer(), unk_token="[UNK]", pad_token="[PAD]")
+    wrapped = PreTrainedTokenizerFast(tokenizer_object=raw_tokenizer(), unk_token="[UNK]",  # noqa: S106
+                                      pad_token="[PAD]")  # noqa: S106
     batch = fast(["hello world", "safe load model"], padding=True, return_tensors="pt")
     objects = {"raw-tokenizer.pkl": raw, "raw-tokenizer-model.pkl": raw.model, "fast-tokenizer.pkl": fast,
                "wrapped-fast-tokenizer.pkl": wrapped, "batch-encoding.pkl": batch, "encoding.pkl": batch.encodings[0]}

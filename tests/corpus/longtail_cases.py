@@ -71,7 +71,7 @@ def build_imblearn(directory: Path) -> dict[str, Artifact]:
     return _all(directory, "joblib", {
         "smote-pipeline.joblib": (make_pipeline(SMOTE(random_state=0), LogisticRegression()).fit(X, Y), _predict()),
         "balanced-rf.joblib": (BalancedRandomForestClassifier(n_estimators=5, random_state=0).fit(X, Y), _predict()),
-        "undersampler.joblib": (RandomUnderSampler(random_state=0).fit(X, Y), attrs_equal("sample_indices_")),
+        "undersampler.joblib": (RandomUnderSampler(random_state=0).fit(X, Y), attrs_equal("sampling_strategy_")),
     })
 
 

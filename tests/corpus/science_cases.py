@@ -64,7 +64,7 @@ def build_statsmodels(directory: Path) -> dict[str, Artifact]:
     series = np.cumsum(rng.normal(size=48)) + 10
     results = {
         "ols-results": sm.OLS(y, x).fit(),
-        "logit-results": sm.Logit((y > y.mean()).astype(float), x).fit(disp=0),
+        "logit-results": sm.Logit((y + rng.normal(0, 1, 40) > y.mean()).astype(float), x).fit(disp=0),
         "arima-results": ARIMA(series, order=(1, 0, 0)).fit(),
         "glm-results": sm.GLM(y, x, family=sm.families.Gaussian()).fit(),
         "ets-results": ExponentialSmoothing(series, trend="add").fit(),

@@ -104,8 +104,8 @@ def build_models(directory: Path) -> dict[str, Artifact]:
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad", "lbfgs")
 SCHEDULERS = ("steplr", "multisteplr", "exponentiallr", "cosine", "cosine-warm-restarts", "onecycle", "cyclic",
               "plateau", "linear", "polynomial", "sequential")
-OPT_LABELS = tuple(f"{name}-{what}" for name in OPTIMIZERS + SCHEDULERS for what in ("object", "state-dict")) + (
-    "grad-scaler-object", "grad-scaler-state-dict")
+OPT_LABELS = (*(f"{name}-{what}" for name in OPTIMIZERS + SCHEDULERS for what in ("object", "state-dict")),
+              "grad-scaler-object", "grad-scaler-state-dict")
 
 
 @group("torch-optim", family=TORCH, library="torch", labels=OPT_LABELS)

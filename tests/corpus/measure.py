@@ -73,6 +73,49 @@ def root_cause(finding: dict[str, Any]) -> tuple[str, str]:
     return "engine / format", message
 
 
+# Root-cause patterns of refusals, most specific first: (regex on the reason, label; {0} is the first group).
+PATTERNS: tuple[tuple[str, str], ...] = (
+    (r"(?:module |importing )([\w.]+)(?: is compiled|: the module is compiled|: the module is builtin)",
+     "compiled module {0}: the catalogue must decide"),
+    (r"\(([\w.]+) is compiled\)", "compiled module {0}: the catalogue must decide"),
+    (r"(\w+\.__getattr(?:ibute)?__) is custom", "custom {0} runs on BUILD/APPENDS"),
+    (r"__init_subclass__ of ([\w.]+) runs at class creation", "__init_subclass__ of {0} (import effect)"),
+    (r"([\w.]+)\.__init_subclass__ [^:]*on every subclass", "{0}.__init_subclass__ alters every subclass"),
+    (r"class decorator ([\w.]+) may replace", "class decorator {0} not proven to return the class"),
+    (r"decorated with ([\w.]+)", "function decorator {0} not understood"),
+    (r"decorator ([\w.]+)", "decorator {0} not understood (import effect)"),
+    (r"calls ([\w.]+), denied by the catalogue", "import-time call to {0} (denied by the catalogue)"),
+    (r"may be rebound by '(from [\w.]+ import \*)'", "star import may rebind a name: {0}"),
+    (r"is bound more than once or conditionally in ([\w.]+)", "conditional binding in {0}"),
+    (r"base ([\w.]+) may define __new__", "base {0} may define __new__ (NEW not allowed)"),
+    (r"metaclass base abc.ABCMeta is not readable", "metaclass abc.ABCMeta not readable"),
+    (r"metaclass ([\w.]+)\.__new__ builds the class", "metaclass {0} builds the class"),
+    (r"calls builtins.exec", "exec in a load path"),
+    (r"calls method (\w+\(\)) of a value from the file", "method {0} called on a value from the file"),
+    (r"modified at the top level of ([\w.]+)", "class patched at the top level of {0}"),
+    (r"a value computed at run time", "calls a value computed at run time"),
+    (r"whether it is a data descriptor", "class attribute computed at import (descriptor unknown)"),
+    (r"(\w+) is not defined in ([\w.]+)", "name {0} not found in {1} (re-export not followed)"),
+    (r"calls ([\w.]+): \w+ is builtin", "calls {0} of a builtin module: the catalogue must decide"),
+    (r"(\w+) is not a plain class-level def of ([\w.]+)", "{1}.{0} is not a plain class-level def"),
+    (r"hasattr of dunder attribute (\w+)", "hasattr of dunder {0} (functools.partialmethod)"),
+)
+
+
+def pattern_of(finding: dict[str, Any]) -> str:
+    """A short, groupable root cause for one blocking finding."""
+    import re
+
+    category, reason = root_cause(finding)
+    if category.startswith(("catalogue", "source")):
+        for regex, label in PATTERNS:
+            match = re.search(regex, reason)
+            if match:
+                return label.format(*match.groups())
+        return f"{category}: other"
+    return f"{finding['rule']}: {reason.split(';')[0][:80]}"
+
+
 def _build(groups: list[Any], out: Path) -> tuple[list[dict[str, Any]], dict[str, str]]:
     from tests.corpus.cases import build, missing_requirements
 
@@ -154,9 +197,33 @@ def tables(results: list[dict[str, Any]], failed: dict[str, str]) -> str:
             shown = ", ".join(sorted(ids)[:4]) + (f" (+{len(ids) - 4})" if len(ids) > 4 else "")
             lines.append(f"| `{subject}` | {rule} | {reason.replace('|', '/')} | {shown} |")
         lines.append("")
+    lines += patterns_table(results)
     if failed:
         lines += ["### Groups not measured", ""] + [f"- {name}: {why}" for name, why in sorted(failed.items())] + [""]
     return "\n".join(lines)
+
+
+def patterns_table(results: list[dict[str, Any]]) -> list[str]:
+    """Refusals by root-cause pattern: names, files touched, and files it alone refuses (fixing it frees them)."""
+    names: dict[str, set[str]] = defaultdict(set)
+    touched: dict[str, set[str]] = defaultdict(set)
+    alone: dict[str, set[str]] = defaultdict(set)
+    for r in results:
+        found = {pattern_of(f): f["subject"] for f in r["findings"] if f["severity"] in BLOCKING}
+        blocking = [f for f in r["findings"] if f["severity"] in BLOCKING]
+        pats = {pattern_of(f) for f in blocking}
+        for f in blocking:
+            names[pattern_of(f)].add(f["subject"] or "-")
+        for pat in pats:
+            touched[pat].add(r["id"])
+        if len(pats) == 1:
+            alone[next(iter(pats))].add(r["id"])
+        del found
+    lines = ["### Root-cause patterns", "", "| pattern | names | files refused with it | files refused only by it |",
+             "|---|---|---|---|"]
+    for pat in sorted(touched, key=lambda p: (-len(touched[p]), p)):
+        lines.append(f"| {pat.replace('|', '/')} | {len(names[pat])} | {len(touched[pat])} | {len(alone[pat])} |")
+    return [*lines, ""]
 
 
 def expected_source(results: list[dict[str, Any]]) -> str:

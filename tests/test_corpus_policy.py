@@ -15,6 +15,7 @@ returns what the real loader returns.
 
 from __future__ import annotations
 
+import os
 import pickle
 import subprocess
 import sys
@@ -73,8 +74,10 @@ def _refused_with(result: safeload.ScanResult, rule: str, subject: str) -> None:
 
 
 def _run(code: str, cwd: Path) -> str:
-    proc = subprocess.run([sys.executable, "-c", code], cwd=cwd, capture_output=True, text=True,
-                          check=False, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}, timeout=120)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SAFELOAD_")}
+    env["PYTHONPATH"] = str(ROOT)
+    proc = subprocess.run([sys.executable, "-c", code], cwd=cwd, capture_output=True, text=True, check=False,
+                          env=env, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
     return proc.stdout
 

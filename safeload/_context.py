@@ -43,6 +43,7 @@ class ScanContext:
         self.started = time.monotonic()
         self.deadline = self.started + self.limits.max_seconds
         self.bytes_scanned = 0
+        self.engines: set[str] = set()  # pickle engines that walked streams in this scan (native, python)
 
     # -- location ---------------------------------------------------------------------------------------
     @property
@@ -113,4 +114,4 @@ class ScanContext:
     def result(self) -> ScanResult:
         return ScanResult(source=self.source, findings=self.findings, formats=tuple(self._formats),
                           bytes_scanned=self.bytes_scanned, duration=time.monotonic() - self.started,
-                          threshold=self.policy.threshold)
+                          threshold=self.policy.threshold, engine="+".join(sorted(self.engines)))

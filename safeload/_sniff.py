@@ -6,13 +6,17 @@ bounded window. An unrecognised buffer is ``Format.UNKNOWN``, which scanners rep
 
 from __future__ import annotations
 
+import _compat_pickle
 import enum
-import io
+import functools
+import importlib.machinery
+import os
 import pickletools
-import re
-import warnings
+import struct
+import sys
 
-__all__ = ["Format", "also_formats", "find_zip_end", "hdf5_offset", "looks_like_onnx", "looks_like_pickle", "sniff"]
+__all__ = ["FIRST_OPCODES", "Format", "breaks_before_import", "find_zip_end", "hdf5_offset", "looks_like_onnx",
+           "looks_like_pickle", "sniff", "tar_header_ok"]
 
 
 class Format(enum.StrEnum):
@@ -41,48 +45,293 @@ _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"  # a zstd frame; a skippable frame is 0x184D2A
 _LFS = b"version https://git-lfs.github.com/spec/v1"
 _PROBE_WINDOW = 64 * 1024
 _PROBE_OPCODES = 16
-# First opcodes a protocol 0/1 pickle can start with (everything a pickler writes first).
-_PICKLE_START = set(b"(c]})NILFSVldKJMGUTXiPBCg\x88\x89\x8a\x8b\x8c\x93.")
-# Opcodes that call: a stream that reaches one before it breaks has already run code.
-_CALLING = frozenset({"INST", "OBJ", "REDUCE", "NEWOBJ", "NEWOBJ_EX"})
-_NUL_SUFFIX = re.compile(rb"([ILFgp][-+.0-9A-Za-z]*)\x00[^\n]*\n")
+
+# The pickle opcode table, by code byte. A stream starts with an empty stack and an empty memo, so its first
+# opcode is one that consumes nothing from the stack and does not touch the memo (pickletools lists GET/PUT
+# with an empty stack effect: GET reads the empty memo, PUT stores the missing stack top; the C unpickler fails
+# on both). Derived from pickletools, never listed by hand; PERSID, EXT and NEXT_BUFFER stay in, although they
+# need a persistent_load, a registered extension or out-of-band buffers: the set errs on the generous side.
+_OPCODES: dict[int, pickletools.OpcodeInfo] = {op.code.encode("latin-1")[0]: op for op in pickletools.opcodes}
+_MEMO_OPS = frozenset(op.name for op in pickletools.opcodes if op.name.endswith(("GET", "PUT")) or
+                      op.name == "MEMOIZE")
+FIRST_OPCODES = frozenset(code for code, op in _OPCODES.items() if not op.stack_before and op.name not in _MEMO_OPS)
+# Opcodes through which an unpickler calls something, or imports a name it takes from the stack or a registry:
+# a stream that reached one before it broke has already run code under the real loader. GLOBAL (a name written
+# in the stream) counts when its module exists here (see ``_importable``): importing a name that does not exist
+# fails, and so does the stream, with nothing run.
+_EFFECT_NAMES = frozenset({"STACK_GLOBAL", "INST", "OBJ", "REDUCE", "NEWOBJ", "NEWOBJ_EX", "BUILD",
+                           "EXT1", "EXT2", "EXT4", "PERSID", "BINPERSID"})
+_EFFECTS = frozenset(code for code, op in _OPCODES.items() if op.name in _EFFECT_NAMES)
+_GLOBAL = ord("c")
+# Opcodes that reach outside the stream (import a name, or hand a value to the loader's persistent_load): until
+# one runs, nothing an unpickler does can have an effect outside the objects it builds. Here GLOBAL counts
+# whatever module it names (the decision this serves must hold in any environment the file is loaded in).
+_IMPORTS = frozenset(code for code, op in _OPCODES.items()
+                     if op.name in {"GLOBAL", "STACK_GLOBAL", "INST", "EXT1", "EXT2", "EXT4", "PERSID", "BINPERSID"})
+_WHITESPACE = frozenset(b" \t\n\v\f\r")
+_HEX = frozenset(b"0123456789abcdefABCDEF")
+_OCT = frozenset(b"01234567")
+_DEC = frozenset(b"0123456789")
+_MAX_PROTOCOL = 5
+
+
+class _Stop(Exception):  # noqa: N818 - control flow of the probe
+    """The probe cannot go on: ``end`` says whether the data ran out (a truncated stream) or was invalid."""
+
+    def __init__(self, end: bool) -> None:
+        super().__init__()
+        self.end = end
+
+
+class _Unseen(Exception):  # noqa: N818 - control flow of the probe
+    """An argument runs past the probe window but fits in the data: valid as far as the probe can tell."""
+
+
+def _strtol_stop(text: bytes) -> int:
+    """Where C's ``strtol(text, &end, 0)`` stops: 0 when nothing converts (``end`` is then the start)."""
+    i, n = 0, len(text)
+    while i < n and text[i] in _WHITESPACE:
+        i += 1
+    if i < n and text[i] in b"+-":
+        i += 1
+    if i + 2 < n and text[i] == 0x30 and text[i + 1] in b"xX" and text[i + 2] in _HEX:
+        i += 2
+        digits = _HEX
+    elif i < n and text[i] == 0x30:
+        digits = _OCT
+    else:
+        digits = _DEC
+    j = i
+    while j < n and text[j] in digits:
+        j += 1
+    return j if j > i else 0
+
+
+def _python_int(text: bytes, base: int) -> bool:
+    """``PyLong_FromString(text, NULL, base)`` succeeds (Python's int() follows the same grammar)."""
+    try:
+        int(text.decode("latin-1"), base)
+    except ValueError:
+        return False
+    return True
+
+
+def _line_ok(name: str, line: bytes) -> bool:
+    """Would the C or the pure-Python unpickler accept this newline-terminated argument (without its newline)?
+
+    The C unpickler copies the line into a NUL-terminated buffer and parses it as a C string, so text after an
+    embedded NUL is ignored; numbers are read with base 0 (``strtol``, then ``PyLong_FromString``; the pure-Python
+    unpickler uses ``int(text, 0)``), so hex and octal forms such as ``0x1`` load although pickletools rejects
+    them. Checks only ever err on accepting.
+    """
+    text = line.split(b"\0", 1)[0]
+    if name in ("INT", "GET", "PUT"):
+        if not line:
+            return False
+        # strtol stops at the NUL or the newline (an empty number converts to 0: ``end`` is then the start).
+        if name == "INT" and _strtol_stop(text) == len(text):
+            return True
+        return _python_int(text, 0 if name == "INT" else 10)
+    if name == "LONG":
+        if not line:
+            return False
+        if line.endswith(b"L"):
+            text = line[:-1].split(b"\0", 1)[0]
+        return _python_int(text, 0)
+    if name == "FLOAT":
+        try:
+            float(text.decode("latin-1"))
+        except ValueError:
+            return False
+        return True
+    if name == "STRING":
+        return len(line) >= 2 and line[0] == line[-1] and line[:1] in (b"'", b'"')
+    if name == "PERSID":
+        return line.isascii()
+    return True
+
+
+def _probe(data: bytes | memoryview, window: bytes, limit: int = _PROBE_OPCODES,
+           effects: frozenset[int] = _EFFECTS) -> tuple[int, bool, bool, bool]:
+    """Walk opcode framing as CPython's C unpickler reads it, without building values, for ``limit`` opcodes.
+
+    Returns ``(opcodes, reached_stop, reached_one_of_effects, ran_out_of_data)``. Raises :class:`_Unseen` when
+    an argument runs past the window while the data still holds it. Arguments are only ever checked more
+    leniently than the C unpickler checks them, so where this walk stops, the C unpickler has stopped too.
+    """
+    n = len(data)
+    w = len(window)
+    pos = 0
+    count = 0
+    effect = False
+
+    def take(size: int) -> bytes:
+        if pos + size > w:
+            if pos + size <= n:
+                raise _Unseen
+            raise _Stop(end=True)
+        return window[pos:pos + size]
+
+    def line_at(at: int) -> tuple[bytes, int]:
+        end = window.find(b"\n", at)
+        if end < 0:
+            if n > w:
+                raise _Unseen
+            # The C unpickler fails here; the pure-Python one (joblib's) takes the rest of the data as the line
+            # and drops its last byte as if it were the newline, runs the opcode, then meets the end.
+            return window[at:max(at, n - 1)], n
+        return window[at:end], end + 1
+
+    try:
+        while count < limit:
+            if pos >= w:
+                if pos < n:
+                    raise _Unseen
+                raise _Stop(end=True)
+            code = window[pos]
+            op = _OPCODES.get(code)
+            if op is None or (count == 0 and code not in FIRST_OPCODES):
+                raise _Stop(end=False)
+            pos += 1
+            arg = op.arg
+            if arg is not None:
+                size = arg.n
+                if size >= 0:
+                    raw = take(size)
+                    pos += size
+                    if op.name == "PROTO" and raw[0] > _MAX_PROTOCOL:
+                        raise _Stop(end=False)
+                    if op.name == "FRAME" and int.from_bytes(raw, "little") > n - pos:
+                        raise _Stop(end=False)
+                elif size == pickletools.UP_TO_NEWLINE:
+                    line, pos = line_at(pos)
+                    if arg.name == "stringnl_noescape_pair":
+                        second, pos = line_at(pos)
+                        if not _utf8(line) or not _utf8(second):  # empty names: the pure-Python one takes them
+                            raise _Stop(end=False)
+                        if code == _GLOBAL and effects is _EFFECTS and _importable(line):
+                            effect = True
+                    elif not _line_ok(op.name, line):
+                        raise _Stop(end=False)
+                else:
+                    width = {pickletools.TAKEN_FROM_ARGUMENT1: 1, pickletools.TAKEN_FROM_ARGUMENT4: 4,
+                             pickletools.TAKEN_FROM_ARGUMENT4U: 4, pickletools.TAKEN_FROM_ARGUMENT8U: 8}[size]
+                    length = int.from_bytes(take(width), "little",
+                                            signed=size == pickletools.TAKEN_FROM_ARGUMENT4)
+                    pos += width
+                    if length < 0:
+                        raise _Stop(end=False)
+                    take(length)
+                    pos += length
+            count += 1
+            effect = effect or code in effects
+            if op.name == "STOP":
+                return count, True, effect, False
+    except _Stop as stop:
+        return count, False, effect, stop.end
+    return count, False, effect, False
+
+
+@functools.cache
+def _top_level_modules() -> frozenset[str]:
+    """Top-level modules that exist in this environment: the standard library, Python 2 names the unpickler maps
+    to Python 3 ones, and every module file or directory on ``sys.path`` (one directory listing each; nothing is
+    imported, no finder is asked). A superset is the safe side: more streams then count as pickles."""
+    names = set(sys.stdlib_module_names) | set(sys.builtin_module_names) | set(_compat_pickle.IMPORT_MAPPING)
+    names.update(module for module, _name in _compat_pickle.NAME_MAPPING)
+    suffixes = tuple(importlib.machinery.all_suffixes())
+    for entry in sys.path:
+        try:
+            listing = os.listdir(entry or ".")
+        except OSError:
+            continue
+        for filename in listing:
+            if filename.endswith(suffixes) or "." not in filename:
+                names.add(filename.split(".", 1)[0])
+    return frozenset(names)
+
+
+def _importable(module: bytes) -> bool:
+    """The module a GLOBAL names exists here (so the C unpickler's import of it would run its top level)."""
+    try:
+        top = module.decode("utf-8").split(".", 1)[0]
+    except UnicodeDecodeError:
+        return False
+    return top in sys.modules or top in _top_level_modules()
+
+
+def _utf8(raw: bytes) -> bool:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def looks_like_pickle(data: bytes | memoryview) -> bool:
-    """True for a pickle of any protocol, including protocol 0/1 streams with no PROTO opcode."""
+    """True for a pickle of any protocol, as CPython's C unpickler reads it (PROTO not required).
+
+    Never says "not a pickle" for a stream the C unpickler would load, or in which it would import or call
+    something before failing: the first opcode may be any opcode that needs nothing on the stack (FRAME,
+    EMPTY_SET, BINUNICODE8, INT with a hex argument, ...), and arguments are checked the way the C unpickler
+    parses them. A stream that only pushes a few constants and then breaks is not a pickle: no loader can run
+    anything from it.
+    """
     if len(data) >= 2 and data[0] == 0x80:
-        return data[1] <= 5
-    if not data or data[0] not in _PICKLE_START:
+        return data[1] <= _MAX_PROTOCOL
+    if not data or data[0] not in FIRST_OPCODES:
         return False
     window = bytes(data[:_PROBE_WINDOW])
-    count = 0
-    called = False
-    stream = io.BytesIO(window)
     try:
-        for opcode, _arg, _pos in pickletools.genops(stream):
-            count += 1
-            called = called or opcode.name in _CALLING
-            if opcode.name == "STOP" or count >= _PROBE_OPCODES:
-                return True
-    except DeprecationWarning:
-        # Warnings raised as errors (-W error) on a bad escape in a text opcode: probe again with it silenced.
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
-            return looks_like_pickle(data)
-    except (ValueError, UnicodeDecodeError, IndexError, KeyError, OverflowError):
-        # A stream cut by the probe window is fine if it parsed a fair number of opcodes first. So is one
-        # that called something before it broke (the loader ran the call, then failed: B10), and a valid
-        # prefix cut at the end of the data (the pure-Python unpickler reads a last line without newline).
-        if called or (count and stream.tell() >= len(window) and len(data) <= _PROBE_WINDOW):
-            return True
-        if count < _PROBE_OPCODES // 2 and b"\0" in window:
-            # The C unpickler stops INT/LONG/FLOAT/GET/PUT arguments at a NUL (strtol), pickletools does not:
-            # probe again with what follows such a NUL on its line removed.
-            lenient = _NUL_SUFFIX.sub(lambda m: m.group(1) + (b"0\n" if len(m.group(1)) == 1 else b"\n"), window)
-            if lenient != window:
-                return looks_like_pickle(lenient)
-        return count >= _PROBE_OPCODES // 2 and len(data) > _PROBE_WINDOW
-    return False
+        count, stopped, effect, ran_out = _probe(data, window)
+    except _Unseen:
+        return True
+    if stopped or count >= _PROBE_OPCODES or effect:
+        return True
+    # A valid prefix cut at the end of the data: a truncated pickle (the loader ran it up to the cut).
+    return ran_out and count > 1
+
+
+def breaks_before_import(data: bytes | memoryview) -> bool:
+    """True only when CPython's C unpickler certainly fails on ``data`` before it imports a name or calls the
+    loader's ``persistent_load``: then no loader can run anything from it, whatever a stricter parser made of it.
+
+    False whenever that cannot be shown within the probe window (a complete stream included).
+    """
+    if not data:
+        return True
+    window = bytes(data[:_PROBE_WINDOW])
+    try:
+        count, stopped, imported, _ran_out = _probe(data, window, limit=len(window) + 1, effects=_IMPORTS)
+    except _Unseen:
+        return False
+    return not stopped and not imported and count <= len(window)
+
+
+def tar_header_ok(data: bytes | memoryview) -> bool:
+    """The first 512 bytes are a tar header ``tarfile`` accepts: not all NUL, with a matching checksum.
+
+    ``tarfile`` (which ``torch.load`` tries first on files that are not zips) needs no ``ustar`` magic: an old
+    V7 header with a valid checksum is enough, and the first member's name may be any bytes at all.
+    """
+    if len(data) < 512:
+        return False
+    block = bytes(data[:512])
+    if block.count(0) == 512:
+        return False
+    field = block[148:156]
+    if field[0] in (0o200, 0o377):
+        value = int.from_bytes(field[1:], "big")
+        if field[0] == 0o377:
+            value -= 256 ** 7
+    else:
+        try:
+            value = int(field.split(b"\0", 1)[0].decode("ascii").strip() or "0", 8)
+        except ValueError:
+            return False
+    unsigned = 256 + sum(block[:148]) + sum(block[156:])
+    signed = 256 + sum(struct.unpack_from("148b8x356b", block))
+    return value in (unsigned, signed)
 
 
 _ONNX_MODEL_FIELDS = frozenset({1, 2, 3, 4, 5, 6, 7, 8, 14, 20, 25, 26})  # ModelProto field numbers
@@ -116,20 +365,6 @@ def hdf5_offset(data: bytes | memoryview) -> int:
             return offset
         offset = 512 if offset == 0 else offset * 2
     return -1
-
-
-def also_formats(data: bytes | memoryview, primary: Format) -> list[Format]:
-    """Other formats the same bytes are valid as (polyglots): each must be scanned too.
-
-    A pickle with a zip appended (pickle.load reads the front, zip readers the back, THREATS C16), and an
-    HDF5 file whose user block holds another format (h5py finds the superblock at 512, 1024, ...).
-    """
-    extra: list[Format] = []
-    if primary is not Format.ZIP and find_zip_end(data) >= 0:
-        extra.append(Format.ZIP)
-    if primary is not Format.HDF5 and hdf5_offset(data) >= 0:
-        extra.append(Format.HDF5)
-    return extra
 
 
 def find_zip_end(data: bytes | memoryview) -> int:
@@ -175,7 +410,7 @@ def sniff(data: bytes | memoryview, name: str | None = None) -> Format:
         return Format.ZLIB
     if len(head) >= 13 and head[0] == 0x5D and head[1:3] == b"\x00\x00":
         return Format.LZMA
-    if len(data) >= 262 and bytes(data[257:262]) == b"ustar":
+    if tar_header_ok(data):
         return Format.TAR
     if name is not None and name.replace("\\", "/").rsplit("/", 1)[-1] in {"saved_model.pb", "keras_metadata.pb"}:
         return Format.SAVED_MODEL

@@ -2,9 +2,12 @@
 Python's ``zipfile`` accept, and finds members that either of them could read.
 
 Security invariants:
-- every data region any reader could treat as a member is returned: entries from the central directory
-  (every copy of a duplicated name) *and* entries found by walking local headers (hidden members, local
-  names that differ from the central name, sizes or methods that disagree); each distinct region once;
+- every data region any reader could treat as a member is returned: entries from the central directory this
+  reader picks, from the central directories miniz (torch) and ``zipfile`` (numpy, Keras) pick by their own
+  rules (``safeload.containers.miniz`` / ``zipfile_reader``: they can differ), every copy of a duplicated
+  name, *and* entries found by walking local headers (hidden members, local names that differ from the
+  central name, sizes or methods that disagree); each distinct region once, with every name and every reader
+  it is known to;
 - whatever a real reader would tolerate but a normal writer never produces (bad CRC-32, encryption or
   patch flags, name mismatches, spanned markers, data before the first header, members missing from the
   central directory) is reported as an SL203/SL204 finding; nothing here stops at the first oddity;
@@ -25,6 +28,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from safeload._context import ScanContext
+from safeload.containers import miniz, zipfile_reader
+from safeload.containers._zipfmt import Directory, DirectoryError
 from safeload.severity import Severity
 
 __all__ = ["ZipArchive", "ZipEntry", "open_archive"]
@@ -67,6 +72,7 @@ class ZipEntry:
     crc: int
     in_central: bool = False
     in_local_walk: bool = False
+    readers: set[str] = field(default_factory=set)   # "lenient", "miniz", "zipfile", "local-walk"
 
     @property
     def name(self) -> str:
@@ -82,6 +88,9 @@ class ZipArchive:
     start: int = 0                   # offset of the first local header (data before it is a prefix)
     central_offset: int = -1         # where the central directory starts (-1: none found)
     inflated: int = 0                # bytes inflated so far, across members
+    # The central directory each real reader reads (None: that reader refuses the archive, see ``view_errors``).
+    views: dict[str, Directory | None] = field(default_factory=dict)
+    view_errors: dict[str, str] = field(default_factory=dict)
 
     def __iter__(self) -> Iterator[ZipEntry]:
         return iter(self.entries)
@@ -212,6 +221,10 @@ class _Reader:
         # Local headers already parsed for a central entry: (flags, method, crc, csize, usize, name, data offset).
         self.locals: dict[int, tuple[int, int, int, int, int, str, int]] = {}
         self.count = 0
+        # Central records already turned into entries: (header, raw name, csize, usize, method).
+        self.records: set[tuple[int, bytes, int, int, int]] = set()
+        self.lenient_keys: list[tuple[int, bytes, int, int, int]] = []
+        self.duplicates: set[str] = set()
 
     def anomaly(self, message: str, subject: str, severity: Severity | None = None, offset: int | None = None) -> None:
         self.ctx.add("SL203", message, subject=subject, severity=severity, offset=offset)
@@ -224,7 +237,7 @@ class _Reader:
         return True
 
     def _add(self, name: str, header: int, data_offset: int, csize: int, usize: int,  # noqa: PLR0917 - header fields
-             method: int, flags: int, crc: int, *, central: bool) -> ZipEntry:
+             method: int, flags: int, crc: int, *, central: bool, reader: str) -> ZipEntry:
         key = (data_offset, csize, method)
         entry = self.by_region.get(key)
         if entry is None:
@@ -237,6 +250,7 @@ class _Reader:
             entry.in_central = True
         else:
             entry.in_local_walk = True
+        entry.readers.add(reader)
         return entry
 
     # -- end of central directory ----------------------------------------------------------------------
@@ -301,31 +315,86 @@ class _Reader:
             name = _decode_name(name_raw, flags)
             pos += 46 + nlen + xlen + clen
             seen += 1
-            lower = name.lower()
-            names[lower] = names.get(lower, 0) + 1
-            if names[lower] == 2:
-                self.ctx.add("SL204", f"{name!r} appears more than once in the central directory; every copy is "
-                             "scanned (torch and zipfile read the last)", subject=name)
-            self._central_entry(name, flags, method, crc, csize, usize, offset + concat)
+            self._duplicate(name, names)
+            self.lenient_keys.append((offset + concat, name_raw, csize, usize, method))
+            self._record(name_raw, (name,), flags, method, crc, csize, usize, offset + concat, "lenient")
         if total not in (seen, 0xFFFF):
             self.anomaly(f"the end record says {total} members, the central directory holds {seen}",
                          "member-count")
 
-    def _central_entry(self, name: str, flags: int, method: int, crc: int,  # noqa: PLR0917 - header fields
-                       csize: int, usize: int, header: int) -> None:
+    def read_views(self) -> None:
+        """The central directories torch's miniz and Python's ``zipfile`` read, each by its own rules."""
+        for reader, module in (("miniz", miniz), ("zipfile", zipfile_reader)):
+            try:
+                directory = module.read_directory(self.data, self.ctx.limits.max_members)
+            except DirectoryError as exc:
+                self.archive.views[reader] = None
+                self.archive.view_errors[reader] = str(exc)
+                continue
+            self.archive.views[reader] = directory
+            if directory.truncated:
+                self.ctx.add("SL015", f"more than {self.ctx.limits.max_members} archive members; the rest was "
+                             "not scanned")
+            keys = [(e.header_offset, e.raw_name, e.compressed_size, e.size, e.method) for e in directory.entries]
+            if keys == self.lenient_keys:
+                # The same records in the same order as the directory already read (every real writer's file):
+                # only the reader and any extra names it knows them by are new.
+                for entry in directory.entries:
+                    known = self.by_header.get(entry.header_offset)
+                    if known is not None:
+                        known.readers.add(reader)
+                        if len(entry.names) > 1:
+                            known.names.extend(n for n in entry.names if n not in known.names)
+                continue
+            names: dict[str, int] = {}
+            for entry in directory.entries:
+                self._duplicate(entry.names[0], names)
+                if not self._record(entry.raw_name, entry.names, entry.flags, entry.method, entry.crc,
+                                    entry.compressed_size, entry.size, entry.header_offset, reader):
+                    return
+
+    def _duplicate(self, name: str, names: dict[str, int]) -> None:
+        lower = name.lower()
+        names[lower] = names.get(lower, 0) + 1
+        if names[lower] == 2 and lower not in self.duplicates:
+            self.duplicates.add(lower)
+            self.ctx.add("SL204", f"{name!r} appears more than once in the central directory; every copy is "
+                         "scanned (torch and zipfile read the last)", subject=name)
+
+    def _record(self, raw: bytes, names: tuple[str, ...], flags: int, method: int,  # noqa: PLR0917 - header fields
+                crc: int, csize: int, usize: int, header: int, reader: str) -> bool:
+        """Turn one central record into an entry (once, whichever directories list it); False at the cap."""
+        key = (header, raw, csize, usize, method)
+        if key in self.records:
+            entry = self.by_header.get(header)
+            if entry is not None:
+                entry.readers.add(reader)
+                if len(names) > 1 or names[0] not in entry.names:
+                    entry.names.extend(n for n in names if n not in entry.names)
+            return True
+        if reader != "lenient" and not self._count():  # the lenient loop counts every record it reads
+            return False
+        self.records.add(key)
+        self._central_entry(names, flags, method, crc, csize, usize, header, reader)
+        return True
+
+    def _central_entry(self, names: tuple[str, ...], flags: int, method: int,  # noqa: PLR0917 - header fields
+                       crc: int, csize: int, usize: int, header: int, reader: str) -> None:
+        name = names[0]
         self._check_flags(name, flags)
         if not (0 <= header <= self.n - 30) or bytes(self.data[header:header + 4]) != _LOCAL:
             self.anomaly(f"{name!r}: no local header at offset {header}", f"no-local-header:{name}",
-                         severity=Severity.HIGH, offset=header)
+                         severity=Severity.HIGH, offset=max(header, 0))
             return
-        local = self._parse_local(header)
+        local = self.locals.get(header) or self._parse_local(header)
         lflags, lmethod, _lcrc, _lcsize, _lusize, local_name, data_offset = local
         self.locals[header] = local
         if data_offset + csize > self.n:
             self.ctx.add("SL018", f"{name!r}: {csize} bytes of data declared, {max(self.n - data_offset, 0)} "
                          "present", subject=name, offset=data_offset)
-        entry = self._add(name, header, data_offset, csize, usize, method, flags, crc, central=True)
-        self.by_header[header] = entry
+        entry = self._add(name, header, data_offset, csize, usize, method, flags, crc, central=True, reader=reader)
+        entry.names.extend(n for n in names[1:] if n not in entry.names)
+        self.by_header.setdefault(header, entry)
         if local_name != name:
             self.anomaly(f"local header names {local_name!r}, central directory names {name!r}; both are scanned",
                          f"name-mismatch:{name}", offset=header)
@@ -412,7 +481,8 @@ class _Reader:
             self.anomaly(f"{name!r} at offset {pos} has a local header but no central directory entry "
                          "(hidden member, scanned)", f"hidden:{name}@{pos}", offset=pos)
             self._check_flags(name, flags)
-        entry = self._add(name, pos, data_offset, csize, usize, method, flags, crc, central=False)
+        entry = self._add(name, pos, data_offset, csize, usize, method, flags, crc, central=False,
+                          reader="local-walk")
         if central is not None and entry is not central:
             self.anomaly(f"{central.name!r}: local header sizes or method disagree with the central directory; "
                          "both readings are scanned", f"size-mismatch:{central.name}", offset=pos)
@@ -437,6 +507,8 @@ def open_archive(data: Any, ctx: ScanContext) -> ZipArchive | None:
     """Read every member ``data`` holds; report structural findings into ``ctx``. None if it is no zip at all."""
     reader = _Reader(data, ctx)
     reader.read_central()
+    if reader.count <= ctx.limits.max_members:
+        reader.read_views()
     if reader.count <= ctx.limits.max_members:
         reader.walk_local()
     archive = reader.archive

@@ -1,4 +1,4 @@
-"""``safeload`` command line: ``scan``, ``rules``, ``config show`` and ``run``.
+"""``safeload`` command line: ``scan``, ``lock``, ``verify``, ``rules``, ``config show`` and ``run``.
 
 Exit codes (``docs/cli.md``): 0 nothing at or above ``--fail-on``; 1 findings at or above it, or a file that
 could not be parsed to the end; 2 usage, configuration or I/O errors (a missing file, an unreachable hub).
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import dataclasses
 import hashlib
 import itertools
 import logging
@@ -27,12 +28,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, NoReturn
 
+from safeload._targets import Target, error_result, relabel
 from safeload._text import clean
 from safeload._version import __version__
 from safeload.config import Config, load_config, show_config
+from safeload.containers.keras import is_keras_dir
 from safeload.exceptions import PolicyError
 from safeload.findings import ScanResult
-from safeload.hub import MODEL_EXTENSIONS, Target, error_result, relabel
+from safeload.hub import MODEL_EXTENSIONS
+from safeload.integrity.options import Integrity
 from safeload.policy import Policy
 from safeload.report import FORMATS, ReportInput, render, status
 from safeload.rules import RULES
@@ -70,9 +74,19 @@ def _explain(code: int, why: str) -> None:
 
 
 # -- argument parsing ----------------------------------------------------------------------------------------
+def _engine_label() -> str:
+    """Which pickle engine scans run with (``SAFELOAD_ENGINE`` and whether the native one was compiled)."""
+    from safeload.engine.walker import engine_name
+
+    try:
+        return f"pickle engine: {engine_name()}"
+    except (ValueError, RuntimeError) as exc:
+        return f"pickle engine: {exc}"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="safeload", description="Scan ML model files statically; load them only when safe.")
-    parser.add_argument("--version", action="version", version=f"safeload {__version__}")
+    parser.add_argument("--version", action="version", version=f"safeload {__version__} ({_engine_label()})")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     scan = sub.add_parser("scan", help="scan files, directories, hf:// repos or the HF cache",
@@ -89,7 +103,8 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--exit-zero", action="store_true", help="exit 0 even when findings fail the run")
     verbosity = scan.add_mutually_exclusive_group()
     verbosity.add_argument("-v", "--verbose", action="count", default=0, help="more logs (-vv for debug)")
-    verbosity.add_argument("-q", "--quiet", action="store_true", help="no progress, no summary, errors only")
+    verbosity.add_argument("-q", "--quiet", action="store_true",
+                           help="no progress; the report shows only unsafe files, errors and the summary")
     scan.add_argument("--no-progress", action="store_true", help="never show a progress bar")
     scan.add_argument("--config", metavar="FILE", help="a safeload.toml or pyproject.toml")
     scan.add_argument("--trust", action="append", default=[], metavar="GLOBAL",
@@ -100,6 +115,42 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--hf-cache", nargs="?", const="", default=None, metavar="DIR",
                       help="scan the local Hugging Face cache (default: $HF_HUB_CACHE, ...)")
     scan.add_argument("--srcroot", metavar="DIR", help="directory SARIF paths are relative to (default: CWD)")
+    scan.add_argument("--no-cache", action="store_true",
+                      help="never use the scan cache (also SAFELOAD_CACHE=0 / [tool.safeload] cache = false)")
+    scan.add_argument("--locked", action="store_true",
+                      help="fail on any file missing from, added to or changed since the lock file")
+    scan.add_argument("--lock", metavar="FILE", help="the lock file for --locked (default: ./safeload.lock)")
+
+    lock = sub.add_parser("lock", help="scan files and pin them (sha256, findings) in safeload.lock",
+                          description="Scan PATHs as `safeload scan` would and record every file with its "
+                                      "sha256 in the lock file. Exit 1 when a locked file would still be refused.")
+    lock.add_argument("paths", nargs="+", metavar="PATH", help="files and directories to lock")
+    lock.add_argument("--lock", "-o", metavar="FILE", help="where to write the lock (default: ./safeload.lock)")
+    lock.add_argument("--accept-findings", action="store_true",
+                      help="record the current (trustable) findings of each file as reviewed and accepted for "
+                           "its exact sha256")
+    lock.add_argument("--fail-on", type=str.lower, choices=_SEVERITIES, default=None,
+                      help="lowest severity that counts as a finding (default: medium)")
+    lock.add_argument("--trust", action="append", default=[], metavar="GLOBAL", help="as for scan")
+    lock.add_argument("--config", metavar="FILE", help="a safeload.toml or pyproject.toml")
+    lock.add_argument("--no-cache", action="store_true", help="never use the scan cache")
+    lock.add_argument("-j", "--jobs", type=int, default=1, metavar="N", help="scan N files in parallel")
+
+    verify = sub.add_parser("verify", help="check files against safeload.lock or a model signature",
+                            description="Without --signature: every file in the lock (or under PATHs) must exist "
+                                        "with its locked sha256, and no file may be added. With --signature: "
+                                        "verify an OpenSSF model signature over each PATH. Exit 0 ok, 1 mismatch, "
+                                        "2 usage or I/O error.")
+    verify.add_argument("paths", nargs="*", metavar="PATH", help="limit to these paths / the signed model(s)")
+    verify.add_argument("--lock", metavar="FILE", help="the lock file (default: ./safeload.lock)")
+    verify.add_argument("--signature", metavar="SIG", help="a model-signing signature (Sigstore bundle)")
+    verify.add_argument("--public-key", metavar="KEY", help="verify with this PEM EC public key")
+    verify.add_argument("--certificate", action="append", metavar="PEM",
+                        help="verify with this CA certificate chain (repeatable)")
+    verify.add_argument("--identity", metavar="ID", help="Sigstore: the signer identity")
+    verify.add_argument("--oidc-issuer", metavar="URL", help="Sigstore: the identity's OIDC issuer")
+    verify.add_argument("--trust-config", metavar="FILE", help="Sigstore: a trust root (offline verification)")
+    verify.add_argument("-f", "--format", choices=("text", "json"), default="text")
 
     rules = sub.add_parser("rules", help="list the rule catalogue")
     rules.add_argument("-f", "--format", choices=("text", "markdown", "json"), default="text")
@@ -201,19 +252,29 @@ class _Progress:
 
 # -- collecting what to scan ---------------------------------------------------------------------------------
 def _walk(root: Path) -> Iterator[Target]:
-    """Files below ``root`` in sorted order; a SavedModel directory is one target; VCS dirs are skipped."""
-    for folder, dirnames, filenames in os.walk(root, followlinks=False):
-        if ("saved_model.pb" in filenames or "saved_model.pbtxt" in filenames) and Path(folder) != root:
-            dirnames[:] = []
-            yield Target(path=folder, labels=(folder,))
+    """Files below ``root`` in natural order; a SavedModel or Keras directory is one target; VCS dirs are skipped.
+
+    A directory that cannot be listed is an error row (exit 2), never missing from the report; links to
+    directories are not followed, and special files (FIFOs, sockets, devices) are error rows too."""
+    from safeload._walk import WalkError, walk_files
+
+    def saved_model(folder: str, filenames: list[str]) -> bool:
+        return "saved_model.pb" in filenames or "saved_model.pbtxt" in filenames or is_keras_dir(Path(folder))
+
+    for entry in walk_files(root, unit_dir=saved_model, skip_names=_SKIP_DIRS):
+        if isinstance(entry, WalkError):
+            yield Target(path="", labels=(entry.path,), result=error_result(
+                entry.path, f"cannot list or read: {entry.reason}"))
             continue
-        dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS)
-        for name in sorted(filenames):
-            path = os.path.join(folder, name)
-            if not _is_regular(path):  # FIFOs, sockets, devices, dangling links: opening one could block
-                logger.warning("not a regular file, not scanned: %s", path)
-                continue
+        path = str(entry)
+        if entry.is_dir() and not entry.is_symlink():
+            yield Target(path=path, labels=(path,))
+        elif os.path.islink(path) and os.path.isdir(path):
+            logger.warning("link to a directory, not followed: %s", path)
+        elif _is_regular(path):
             yield Target(path=path, labels=(path,), walked=True)
+        else:  # FIFOs, sockets, devices, dangling links: opening one could block
+            yield Target(path="", labels=(path,), result=error_result(path, "not a regular file; not scanned"))
 
 
 def _is_regular(path: str) -> bool:
@@ -239,7 +300,7 @@ def _collect(args: argparse.Namespace) -> _Plan:
             continue
         path = Path(raw)
         if path.is_dir():
-            if (path / "saved_model.pb").is_file() or (path / "saved_model.pbtxt").is_file():
+            if (path / "saved_model.pb").is_file() or (path / "saved_model.pbtxt").is_file() or is_keras_dir(path):
                 plan.targets.append(Target(path=raw, labels=(raw,)))
             else:
                 plan.targets.extend(_walk(path))
@@ -305,12 +366,21 @@ def _sha256(path: str) -> str | None:
     return digest.hexdigest()
 
 
-def scan_target(path: str, policy: Policy, want_digest: bool) -> tuple[ScanResult, str | None]:
-    """Scan one file or SavedModel directory (runs in worker processes with ``--jobs``)."""
-    import safeload
+_CACHE_ON, _CACHE_OFF = Integrity(cache=True), Integrity(cache=False)
 
-    result = safeload.scan(path, policy=policy)
-    digest = _sha256(path) if want_digest and os.path.isfile(path) else None
+
+def scan_target(path: str, policy: Policy, want_digest: bool,
+                use_cache: bool = True) -> tuple[ScanResult, str | None]:
+    """Scan one file or SavedModel directory (runs in worker processes with ``--jobs``).
+
+    The sha256 (a directory: its manifest digest) is computed in the scan's own read when wanted, and the scan
+    cache may stand in for the scan of an unchanged file.
+    """
+    from safeload.scan import scan_checked
+
+    result = scan_checked(path, policy, want_digest=want_digest, cache_default=use_cache,
+                          integrity=_CACHE_ON if use_cache else _CACHE_OFF, raise_on_failure=False)
+    digest = (result.integrity or {}).get("sha256") if want_digest else None
     return result, digest
 
 
@@ -322,7 +392,8 @@ def _not_a_model(result: ScanResult, path: str) -> bool:
 
 
 def run_scans(targets: Sequence[Target], policy: Policy, *, jobs: int, want_digest: bool,
-              on_done: Callable[[], None] = lambda: None) -> list[tuple[Target, ScanResult, str | None]]:
+              on_done: Callable[[], None] = lambda: None,
+              use_cache: bool = True) -> list[tuple[Target, ScanResult, str | None]]:
     """Scan every target that needs it, in input order whatever ``jobs`` is."""
     todo = [t for t in targets if t.result is None]
     outcomes: dict[int, tuple[ScanResult, str | None]] = {}
@@ -330,13 +401,13 @@ def run_scans(targets: Sequence[Target], policy: Policy, *, jobs: int, want_dige
         chunksize = max(1, len(todo) // (jobs * 8))
         with concurrent.futures.ProcessPoolExecutor(max_workers=min(jobs, len(todo))) as pool:
             mapped = pool.map(scan_target, [t.path for t in todo], itertools.repeat(policy),
-                              itertools.repeat(want_digest), chunksize=chunksize)
+                              itertools.repeat(want_digest), itertools.repeat(use_cache), chunksize=chunksize)
             for target, outcome in zip(todo, mapped, strict=True):
                 outcomes[id(target)] = outcome
                 on_done()
     else:
         for target in todo:
-            outcomes[id(target)] = scan_target(target.path, policy, want_digest)
+            outcomes[id(target)] = scan_target(target.path, policy, want_digest, use_cache)
             on_done()
     out: list[tuple[Target, ScanResult, str | None]] = []
     for target in targets:
@@ -383,12 +454,24 @@ def _scan_with(args: argparse.Namespace, config: Config) -> int:
     progress = _Progress(len([t for t in plan.targets if t.result is None]), progress_enabled(
         quiet=args.quiet, no_progress=args.no_progress, config_progress=config.progress, stream=sys.stderr,
         environ=os.environ))
+    lock = None
+    if args.locked:
+        from safeload.integrity.commands import default_lock_path
+        from safeload.integrity.lockfile import read_lock
+
+        lock = read_lock(default_lock_path(args.lock))  # a ConfigError (exit 2) if unreadable
+    use_cache = config.cache and not args.no_cache
     try:
-        want_digest = bool({fmt, *(f for f, _ in extra_outputs)} & {"sarif", "json"})
+        want_digest = bool({fmt, *(f for f, _ in extra_outputs)} & {"sarif", "json"}) or args.locked
         scanned = run_scans(plan.targets, policy, jobs=args.jobs, want_digest=want_digest,
-                            on_done=progress.advance)
+                            on_done=progress.advance, use_cache=use_cache)
     finally:
         progress.close()
+    missing: list[ScanResult] = []
+    if lock is not None:
+        from safeload.integrity.commands import apply_lock
+
+        scanned, missing = apply_lock(scanned, lock, [lock.relative(p) for p in args.paths if "://" not in p])
 
     results: list[ScanResult] = []
     digests: dict[str, str] = {}
@@ -404,15 +487,20 @@ def _scan_with(args: argparse.Namespace, config: Config) -> int:
     for label in plan.skipped_labels:
         results.append(ScanResult(source=label))
         skipped.append(label)
+    results.extend(missing)
+    if lock is not None:  # with --locked, a file the lock knows or flags is never "skipped as not a model"
+        flagged = {r.source for r in results if any(f.rule_id in {"SL701", "SL702", "SL703"} for f in r.findings)}
+        skipped = [label for label in skipped if label not in flagged]
 
     report = ReportInput(results=results, threshold=fail_on, skipped=frozenset(skipped), digests=digests,
-                         root=os.path.abspath(args.srcroot or os.curdir))
+                         root=os.path.abspath(args.srcroot or os.curdir),
+                         lock=str(lock.location) if lock is not None else None)
     for label in skipped:
         logger.info("skipped (not a model): %s", label)
     out_stream = sys.stdout
     color = (fmt == "text" and not args.output and _isatty(out_stream)
              and os.environ.get("NO_COLOR") is None and os.environ.get("TERM") != "dumb")
-    text = render(fmt, report, color=color, verbose=args.verbose > 0)
+    text = render(fmt, report, color=color, verbose=args.verbose > 0, quiet=args.quiet)
     if args.output:
         _write(args.output, text)
     else:
@@ -438,6 +526,26 @@ def _scan_with(args: argparse.Namespace, config: Config) -> int:
         return EXIT_FINDINGS
     _explain(EXIT_OK, f"fail-on {fail_on.label}")
     return EXIT_OK
+
+
+def _cmd_lock(args: argparse.Namespace) -> int:
+    """``safeload lock``: scan like ``scan`` (same walk, same policy) and record every target in the lock."""
+    from safeload.integrity.commands import lock_command
+
+    if args.jobs < 1:
+        raise UsageError("--jobs must be at least 1")
+    config = _load_config(args.config)
+    if args.fail_on:
+        config = dataclasses.replace(config, fail_on=Severity.parse(args.fail_on))
+    try:
+        policy = config.policy().with_trusted(args.trust) if args.trust else config.policy()
+    except PolicyError as exc:
+        raise UsageError(str(exc)) from exc
+    collect_args = argparse.Namespace(paths=args.paths, hf_cache=None, hf_endpoint=None)
+    plan = _collect(collect_args)
+    scanned = run_scans(plan.targets, policy, jobs=args.jobs, want_digest=True,
+                        use_cache=config.cache and not args.no_cache)
+    return lock_command(args, config, scanned)
 
 
 def _parse_also(spec: str) -> tuple[str, str]:
@@ -506,6 +614,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "scan":
             return _cmd_scan(args)
+        if args.command == "lock":
+            return _cmd_lock(args)
+        if args.command == "verify":
+            from safeload.integrity.commands import verify_command
+
+            return verify_command(args)
         if args.command == "rules":
             sys.stdout.write(rules_text(args.format))
             return EXIT_OK

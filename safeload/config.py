@@ -23,7 +23,7 @@ from safeload.exceptions import ConfigError, PolicyError, SafeloadWarning
 from safeload.policy import Limits, Policy
 from safeload.severity import Severity
 
-__all__ = ["Config", "find_config_file", "load_config", "resolve_policy", "show_config"]
+__all__ = ["Config", "find_config_file", "integrity_config", "load_config", "resolve_policy", "show_config"]
 
 ENV_PREFIX = "SAFELOAD_"
 _TRUE = {"1", "y", "yes", "true", "on"}
@@ -42,6 +42,15 @@ class Config:
     progress: bool = True
     hook: bool = False
     log_level: str | None = None
+    # integrity (docs/integrity.md): requirements every guarded load adds to its own
+    lock: str | None = None
+    require_signature: bool = False
+    public_key: str | None = None
+    certificate: tuple[str, ...] = ()
+    sigstore_identity: str | None = None
+    sigstore_issuer: str | None = None
+    trust_config: str | None = None
+    cache: bool = True
     sources: Mapping[str, str] = field(default_factory=dict)
     #: native libraries (ONNX Runtime custom ops, execution providers) the hook lets a process register:
     #: ``"<sha256 hex>  <path>"`` entries, as ``sha256sum`` prints them
@@ -124,7 +133,7 @@ def load_config(config_file: str | os.PathLike[str] | None = None, *, start: str
         table = table or {}
         where = str(path)
         known = {"threshold", "trusted", "fail_on", "format", "progress", "hook", "log_level", "limits",
-                 "trusted_libraries"}
+                 "trusted_libraries", *_INTEGRITY_KEYS}
         unknown = set(table) - known
         if unknown:
             raise ConfigError(f"{where}: unknown safeload settings {sorted(unknown)}")
@@ -132,6 +141,8 @@ def load_config(config_file: str | os.PathLike[str] | None = None, *, start: str
             if key in table:
                 values[key] = table[key]
                 sources[key] = where
+                if key in _PATH_KEYS:  # relative to the file that names them, as ruff and mypy do
+                    values[key] = _relative_to(table[key], path.parent, key, where)
         if "limits" in table:
             if not isinstance(table["limits"], dict):
                 raise ConfigError(f"{where}: limits must be a table")
@@ -140,7 +151,7 @@ def load_config(config_file: str | os.PathLike[str] | None = None, *, start: str
     env_limits = {f.name: env[f"{ENV_PREFIX}{f.name.upper()}"] for f in fields(Limits)
                   if f"{ENV_PREFIX}{f.name.upper()}" in env}
     limits = _limits_from(env_limits, "env", sources, limits)
-    for key in ("fail_on", "format", "progress", "hook", "log_level"):
+    for key in ("fail_on", "format", "progress", "hook", "log_level", *_INTEGRITY_KEYS):
         name = f"{ENV_PREFIX}{key.upper()}"
         if name in env:
             values[key] = env[name]
@@ -156,6 +167,14 @@ def load_config(config_file: str | os.PathLike[str] | None = None, *, start: str
             progress=_as_bool(values.get("progress", True), "progress"),
             hook=_as_bool(values.get("hook", False), "hook"),
             log_level=None if values.get("log_level") is None else str(values["log_level"]).upper(),
+            lock=_as_optional_str(values.get("lock"), "lock"),
+            require_signature=_as_bool(values.get("require_signature", False), "require_signature"),
+            public_key=_as_optional_str(values.get("public_key"), "public_key"),
+            certificate=tuple(_as_paths(values.get("certificate", ()), "certificate")),
+            sigstore_identity=_as_optional_str(values.get("sigstore_identity"), "sigstore_identity"),
+            sigstore_issuer=_as_optional_str(values.get("sigstore_issuer"), "sigstore_issuer"),
+            trust_config=_as_optional_str(values.get("trust_config"), "trust_config"),
+            cache=_as_bool(values.get("cache", True), "cache"),
             sources=sources,
             trusted_libraries=tuple(parse_trusted_libraries(values.get("trusted_libraries", ()))),
         )
@@ -177,6 +196,43 @@ def parse_trusted_libraries(value: Any, key: str = "trusted_libraries") -> list[
         if len(digest) != 64 or any(c not in "0123456789abcdefABCDEF" for c in digest) or not path.strip():
             raise ConfigError(f"{key}: {entry!r} is not '<sha256 hex>  <path>' (as sha256sum prints it)")
     return [entry.strip() for entry in entries]
+
+
+_INTEGRITY_KEYS = ("lock", "require_signature", "public_key", "certificate", "sigstore_identity", "sigstore_issuer",
+                   "trust_config", "cache")
+_PATH_KEYS = frozenset({"lock", "public_key", "certificate", "trust_config"})
+
+
+def _relative_to(value: Any, base: Path, key: str, where: str) -> Any:
+    def one(item: Any) -> str:
+        if not isinstance(item, str) or not item:
+            raise ConfigError(f"{where}: {key} must be a path")
+        return item if os.path.isabs(item) else str(base / item)
+
+    if isinstance(value, list):
+        return [one(v) for v in value]
+    return one(value)
+
+
+def _as_optional_str(value: Any, key: str) -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise ConfigError(f"{key} must be a string")
+    return value
+
+
+def _as_paths(value: Any, key: str) -> list[str]:
+    if isinstance(value, str):  # SAFELOAD_CERTIFICATE: os.pathsep-separated, like PATH
+        return [part for part in value.split(os.pathsep) if part]
+    return _as_list(value, key)
+
+
+def integrity_config(environ: Mapping[str, str] | None = None) -> Config:
+    """The configuration the integrity checks of a guarded load read (file from the CWD, then environment)."""
+    env = os.environ if environ is None else environ
+    keys = {f"{ENV_PREFIX}{k.upper()}" for k in _INTEGRITY_KEYS}
+    return load_config(start=os.getcwd(), environ={k: v for k, v in env.items() if k in keys})
 
 
 def _as_list(value: Any, key: str) -> list[str]:
@@ -202,7 +258,7 @@ def _file_config(cwd: str, env: Mapping[str, str]) -> Config:
 
 def resolve_policy(threshold: Severity | str | None = None, trusted: Iterable[str] | str | None = None,
                    policy: Policy | None = None, *, environ: Mapping[str, str] | None = None,
-                   use_config_file: bool = True) -> Policy:
+                   use_config_file: bool = True, config: Config | None = None) -> Policy:
     """The policy a scan or load applies, from its arguments, the environment and ``[tool.safeload]``.
 
     ``policy`` replaces the file/default base; ``threshold`` and ``trusted`` refine it. ``SAFELOAD_THRESHOLD``
@@ -210,8 +266,12 @@ def resolve_policy(threshold: Severity | str | None = None, trusted: Iterable[st
     ``SAFELOAD_TRUSTED`` (comma-separated) adds names and warns.
     """
     env = os.environ if environ is None else environ
-    base = policy if policy is not None else (
-        _file_config(os.getcwd(), env).policy() if use_config_file else Policy())
+    if policy is not None:
+        base = policy
+    elif config is not None:  # an already loaded configuration (its threshold is a default, not an argument)
+        base = config.policy()
+    else:
+        base = _file_config(os.getcwd(), env).policy() if use_config_file else Policy()
     explicit: Severity | None = Severity.parse(threshold) if threshold is not None else (
         policy.threshold if policy is not None else None)
     level = explicit if explicit is not None else base.threshold
@@ -245,18 +305,40 @@ def resolve_policy(threshold: Severity | str | None = None, trusted: Iterable[st
 
 
 def show_config(config_file: str | os.PathLike[str] | None = None) -> str:
-    """Effective settings, one per line, with where each came from."""
+    """Effective settings, one per line, with where each came from: what a load in this environment applies.
+
+    Raises ``ConfigError`` (the CLI's exit code 2) for any invalid setting, environment variables included.
+    """
     config = load_config(config_file)
-    env_threshold = os.environ.get(f"{ENV_PREFIX}THRESHOLD")
-    threshold = Severity.parse(env_threshold) if env_threshold else config.threshold
     src = dict(config.sources)
-    if env_threshold:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SafeloadWarning)  # shown as rows below, not as warnings
+            effective = resolve_policy(config=config)
+    except PolicyError as exc:
+        raise ConfigError(str(exc)) from exc
+    env = os.environ
+    if env.get(f"{ENV_PREFIX}THRESHOLD"):
         src["threshold"] = f"env {ENV_PREFIX}THRESHOLD"
+    if env.get(f"{ENV_PREFIX}TRUSTED"):
+        src["trusted"] = f"{src.get('trusted', 'default')} + env {ENV_PREFIX}TRUSTED"
+    if env.get(f"{ENV_PREFIX}SOURCE_ANALYSIS"):
+        src["source_analysis"] = f"env {ENV_PREFIX}SOURCE_ANALYSIS"
+    # safeload.auto / safeload run install the hook unless told not to (SAFELOAD_HOOK or [tool.safeload] hook).
+    hook = config.hook if "hook" in config.sources else True
+    if "hook" not in config.sources:
+        src["hook"] = "default: safeload.auto and safeload run install it"
     rows = [
-        ("threshold", threshold.label), ("trusted", ", ".join(config.trusted) or "(none)"),
+        ("threshold", effective.threshold.label), ("trusted", ", ".join(effective.trusted) or "(none)"),
+        ("source_analysis", str(effective.analyse_source).lower()),
         ("fail_on", config.fail_on.label), ("format", config.format), ("progress", str(config.progress).lower()),
-        ("hook", str(config.hook).lower()), ("log_level", config.log_level or "(unset)"),
+        ("hook", str(hook).lower()), ("log_level", config.log_level or "(unset)"),
         ("trusted_libraries", ", ".join(config.trusted_libraries) or "(none)"),
+        ("lock", config.lock or "(unset)"), ("require_signature", str(config.require_signature).lower()),
+        ("public_key", config.public_key or "(unset)"), ("certificate", ", ".join(config.certificate) or "(unset)"),
+        ("sigstore_identity", config.sigstore_identity or "(unset)"),
+        ("sigstore_issuer", config.sigstore_issuer or "(unset)"), ("trust_config", config.trust_config or "(unset)"),
+        ("cache", str(config.cache).lower()),
     ]
     rows += [(f"limits.{f.name}", str(getattr(config.limits, f.name))) for f in fields(Limits)]
     width = max(len(k) for k, _ in rows)

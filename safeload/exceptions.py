@@ -4,6 +4,7 @@
     +-- UnsafeModelError                 a scan found something at or above the threshold; carries .result
     |   +-- UnsafePickleError            also pickle.UnpicklingError (pickle, torch, joblib, numpy, dill loaders)
     |   +-- UnsafeKerasModelError        also ValueError (Keras / TensorFlow loaders)
+    |   +-- IntegrityError               the bytes are not the pinned ones: digest, lock or signature mismatch
     +-- PolicyError                      also ValueError: bad threshold, bad trust entry, hard-floor trust
     |   +-- ConfigError                  bad [tool.safeload] / SAFELOAD_* settings
 
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ConfigError",
+    "IntegrityError",
     "PolicyError",
     "SafeloadError",
     "SafeloadWarning",
@@ -126,3 +128,32 @@ class UnsafePickleError(UnsafeModelError, pickle.UnpicklingError):
 
 class UnsafeKerasModelError(UnsafeModelError, ValueError):
     """Refusal from a Keras or TensorFlow loader; also a ``ValueError``."""
+
+
+class IntegrityError(UnsafeModelError):
+    """The bytes are not the ones that were pinned: a digest, lock-file or signature check failed.
+
+    Raised before anything is loaded. ``check`` names the check (``"sha256"``, ``"lock"``, ``"signature"``),
+    ``reason`` says what failed, ``expected`` and ``actual`` are the digests compared (hex, or None when there
+    was nothing to compare, e.g. a file missing from the lock). ``result`` is the scan of the same bytes.
+
+    .. versionadded:: 0.2
+    """
+
+    def __init__(self, result: ScanResult, threshold: Severity, loader: str = "load", *, check: str,
+                 reason: str, expected: str | None = None, actual: str | None = None) -> None:
+        self.check = check
+        self.reason = reason
+        self.expected = expected
+        self.actual = actual
+        super().__init__(result, threshold, loader)
+
+    def _message(self) -> str:
+        lines = [f"safeload refused to {self.loader} {clean(self.result.source)}: {self.check} check failed: "
+                 f"{clean(self.reason, 1000)}. Nothing was loaded."]
+        if self.expected is not None or self.actual is not None:
+            lines.append(f"  expected {self.check}: {clean(self.expected or '(none)')}")
+            lines.append(f"  actual   {self.check}: {clean(self.actual or '(none)')}")
+        lines.append("The file is not the one that was pinned, locked or signed. If it changed on purpose, review it, "
+                     "then update the pin (expected_sha256=...), re-run `safeload lock`, or re-sign it.")
+        return "\n".join(lines)

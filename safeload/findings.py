@@ -141,6 +141,9 @@ class ScanResult:
     bytes_scanned: int = 0
     duration: float = 0.0
     threshold: Severity = Severity.MEDIUM
+    # What the integrity layer did (sha256, which checks ran; ``docs/integrity.md``), when it ran.
+    integrity: Mapping[str, Any] | None = field(default=None, compare=False)
+    engine: str = ""  # the pickle engine that ran: "native", "python" ("" when no pickle was walked)
 
     def _level(self, threshold: Severity | str | None) -> Severity:
         return self.threshold if threshold is None else Severity.parse(threshold)
@@ -186,6 +189,8 @@ class ScanResult:
             bytes_scanned=self.bytes_scanned + other.bytes_scanned,
             duration=self.duration + other.duration,
             threshold=self.threshold,
+            engine="+".join(sorted({e for e in (self.engine, other.engine) if e})) if self.engine != other.engine
+            else self.engine,
         )
 
     def to_dict(self, threshold: Severity | str | None = None) -> dict[str, Any]:
@@ -198,7 +203,9 @@ class ScanResult:
             "formats": list(self.formats),
             "bytes_scanned": self.bytes_scanned,
             "duration_seconds": round(self.duration, 6),
+            "engine": self.engine,
             "findings": [f.to_dict() for f in sorted(self.findings, key=lambda f: -f.severity)],
+            **({"integrity": dict(self.integrity)} if self.integrity is not None else {}),
         }
 
     def summary(self, threshold: Severity | str | None = None) -> str:

@@ -31,6 +31,17 @@ class Rule:
     trustable: bool = False  # a finding of this rule about a name goes away when the policy trusts that name
 
     @property
+    def unreadable(self) -> bool:
+        """The file could not be read to the end: no verdict can vouch for it (the CLI fails whatever --fail-on
+        says, fail closed)."""
+        return self.id in _UNREADABLE_RULES
+
+    @property
+    def not_a_model(self) -> bool:
+        """The content is not a model at all (unknown content, a Git LFS pointer): reported, never "safe"."""
+        return self.id in _NOT_A_MODEL_RULES
+
+    @property
     def help_uri(self) -> str:
         return f"{_DOCS}#{self.id.lower()}-{self.name}"
 
@@ -92,6 +103,13 @@ _ALL: tuple[Rule, ...] = (
         _H,
         "A symbolic link leads outside the tree being scanned (the HF cache).",
         "A cache whose links point elsewhere has been tampered with; safeload does not follow them.",
+    ),
+    Rule(
+        "SL009",
+        "empty-file",
+        _M,
+        "An empty file: there is no model to scan or load.",
+        "A loader fails on it; the scan has nothing to vouch for. Reports show it as skipped (not a model).",
     ),
     # --- resource limits ------------------------------------------------------------------------------
     Rule(
@@ -352,6 +370,18 @@ _ALL: tuple[Rule, ...] = (
         (),
     ),
     Rule("SL207", "torch-info", _I, "PyTorch container facts.", "Informational.", ("torch",)),
+    Rule(
+        "SL208",
+        "ambiguous-container",
+        _H,
+        "The loaders that may open this file read different contents from it.",
+        "torch.load reads zips through miniz, numpy.load and Keras through Python's zipfile, torch.load tries "
+        "tarfile before pickle: an archive with two central directories, a zip64 locator that disagrees, "
+        "overlapping members, members after the end record, or a tar member that is a link or sparse shows "
+        "each loader a different model. No real writer produces one; every reading is scanned, and the file "
+        "is refused.",
+        ("zip", "tar"),
+    ),
     # --- joblib / numpy ----------------------------------------------------------------------------------
     Rule(
         "SL301", "joblib-info", _I, "joblib container facts: compression, inline arrays.", "Informational.", ("joblib",)
@@ -549,9 +579,44 @@ _ALL: tuple[Rule, ...] = (
         ("onnx",),
     ),
     Rule("SL607", "onnx-info", _I, "ONNX model facts.", "Informational.", ("onnx",)),
+    # --- integrity (docs/integrity.md) ------------------------------------------------------------------
+    Rule(
+        "SL701",
+        "digest-mismatch",
+        _C,
+        "The file's sha256 differs from the pinned or locked digest.",
+        "The bytes are not the ones that were reviewed: a swapped or tampered file, possibly with a backdoor in "
+        "the weights that no scanner can see.",
+    ),
+    Rule(
+        "SL702",
+        "not-in-lock",
+        _C,
+        "The file is not in the lock file.",
+        "With a lock, only files recorded in it (with their digest) may be loaded; a new file was never reviewed.",
+    ),
+    Rule(
+        "SL703",
+        "locked-file-missing",
+        _C,
+        "A file recorded in the lock file is missing.",
+        "A locked model that disappeared or moved means the tree is not the one that was locked.",
+    ),
+    Rule(
+        "SL704",
+        "signature-invalid",
+        _C,
+        "The model signature does not verify, or does not cover this file.",
+        "A signature proves who published the bytes; one that fails means they are not the published ones.",
+    ),
 )
 
 RULES: dict[str, Rule] = {rule.id: rule for rule in _ALL}
+_UNREADABLE_RULES = frozenset({"SL002", "SL005", *(f"SL0{n}" for n in range(10, 19))})
+_NOT_A_MODEL_RULES = frozenset({"SL003", "SL004", "SL009"})
+# Not a model, and nothing else to say: a report lists the file as skipped, never unsafe (an LFS pointer, an empty
+# file). Unknown content (SL003) named explicitly stays unsafe: it may be a format safeload does not read.
+SKIPPED_RULES = frozenset({"SL004", "SL009"})
 
 # What fixes a finding of each rule: shown in refusals and reports, so a Keras Lambda is not told to "prefer
 # safetensors". Rules without an entry (facts) need no fix.
@@ -572,6 +637,7 @@ _FIXES: dict[str, str] = {
                      "SL018", "SL303"), _UNREADABLE),
     "SL003": "safeload cannot scan this content: load it only with a loader for its real format, if you trust it.",
     "SL004": "Run `git lfs pull` (or download the real file): this is only a pointer to the model.",
+    "SL009": "Download or save the model again: the file is empty.",
     "SL007": "Check the path and its permissions; an unreadable file is never treated as clean.",
     "SL008": "The Hugging Face cache links outside itself: delete that cache entry and download it again.",
     **dict.fromkeys(("SL203", "SL204", "SL205", "SL206"), _REWRITE_ARCHIVE),
@@ -609,15 +675,43 @@ def catalogue_markdown() -> str:
         "Generated from `safeload/rules.py`:",
         "`python -c 'import safeload.rules as r; print(r.catalogue_markdown())' > docs/rules.md`.",
         "Rule ids are stable. The severity is the default; argument-aware pickle rules may rank a finding higher or",
-        "lower by what the call can reach (see `docs/threat-model.md`).",
+        "lower by what the call can reach (see `docs/engine.md`).",
         "",
-        "| id | name | default severity | formats | summary |",
-        "|---|---|---|---|---|",
+        "## How pickle names are decided",
+        "",
+        "The pickle engine records, for every name a file imports, each *use* the load makes of it (called,",
+        "instantiated, allocated, called by other code, given state, mutated, hashed, passed to a call). A name",
+        "passes only when every use is permitted:",
+        "",
+        "1. **Denied beats allowed.** The hand denylist (`safeload/catalog/deny.py`, with the hard floor that can",
+        "   never be trusted) and the generated deny shards (`safeload/catalog/generated/deny_*.py`: callables whose",
+        "   code reaches `eval`, files, processes, the network or loaders, found by an effect scan of the installed",
+        "   packages, and the *alias tables*: every re-export of a denied object under another name) are consulted",
+        "   first. Some denials cover only some uses (`numpy.memmap` may be allocated as an array subtype, never",
+        "   called).",
+        "2. **The catalogue permits uses, not names.** Entries are generated from the installed packages",
+        "   (`python -m safeload.catalog._generate`, `safeload/catalog/generated/<shard>.py`, with the versions they",
+        "   were checked against) and reviewed by hand where the generator cannot decide",
+        "   (`safeload/catalog/reviewed.py`, each with its note). See `docs/catalogue.md` for how to update it.",
+        "3. **The long tail is decided from installed source**, never imported: a class or function outside the",
+        "   catalogue is read with `ast` and its uses are proven inert or not (SL116 LOW when inert, SL104/SL105",
+        "   MEDIUM otherwise, with the reason and line). The assumption: the installed environment is trusted, the",
+        "   file is not. See `docs/source-analysis.md`.",
+        "",
+        "A finding is *trustable* when naming its subject in `trusted=[...]` turns it into SL112 (floor names",
+        "never are). Each rule says what fixes its findings; refusals and reports repeat it.",
+        "",
+        "| id | name | default severity | trustable | formats | summary |",
+        "|---|---|---|---|---|---|",
     ]
     lines += [
-        f"| {r.id} | {r.name} | {r.severity.name} | {', '.join(r.formats) or 'all'} | {r.summary} |" for r in _ALL
+        f"| {r.id} | {r.name} | {r.severity.name} | {'yes' if r.trustable else 'no'} | "
+        f"{', '.join(r.formats) or 'all'} | {r.summary} |" for r in _ALL
     ]
     lines.append("")
     for r in _ALL:
         lines += [f"## {r.id.lower()}-{r.name}", "", f"**{r.severity.name}** - {r.summary}", "", r.rationale, ""]
+        fix = fix_for(r.id)
+        if fix:
+            lines += [f"*Fix:* {fix}", ""]
     return "\n".join(lines)

@@ -13,13 +13,29 @@ import pytest
 
 import safeload
 
+# Every pickle buffer the suite walks is kept (size-capped) and replayed through both engines at the end of
+# the run by tests/test_native_differential.py::test_suite_corpus (moved last below).
+sys.path.insert(0, str(Path(__file__).parent / "fuzz"))
+import sl_native_diff
+
+sl_native_diff.install_recorder()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    last = [item for item in items if item.nodeid.endswith("test_native_differential.py::test_suite_corpus")]
+    for item in last:
+        items.remove(item)
+        items.append(item)
+
 
 @pytest.fixture(autouse=True)
-def clean_environ(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Strip SAFELOAD_* and HF_* variables so a developer's shell cannot change test outcomes."""
+def clean_environ(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Strip SAFELOAD_* and HF_* variables so a developer's shell cannot change test outcomes; the scan cache
+    lives under pytest's temporary directory, never in the user's cache."""
     for key in list(os.environ):
         if key.startswith(("SAFELOAD_", "HF_")):
             monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("SAFELOAD_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "safeload-cache"))
     safeload.clear_trust()
     yield
     safeload.clear_trust()

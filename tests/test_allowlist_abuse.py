@@ -75,15 +75,8 @@ def test_container_wrapping_is_live(built: tuple[Path, dict[str, bytes]], contai
     assert attacks.runs_under_plain_loader(container, path, marker), f"the {container} wrapping is not live"
 
 
-# Re-exports are recognised through the generated alias table (catalog/generated/aliases.py); until it lands
-# these two fail, strictly.
-_NEEDS_ALIASES = {"E5-cloudpickle-reexport-of-pickle-loads"}
-
-
 @pytest.mark.parametrize("container", sorted(attacks.CONTAINERS))
-@pytest.mark.parametrize("label", [pytest.param(label, marks=pytest.mark.xfail(
-    strict=True, reason="needs the generated alias table")) if label in _NEEDS_ALIASES else label
-    for label in sorted(CULPRITS)])
+@pytest.mark.parametrize("label", sorted(CULPRITS))
 def test_refused_in_every_container(built: tuple[Path, dict[str, bytes]], label: str, container: str) -> None:
     marker, payloads = built
     wrap, _ = attacks.CONTAINERS[container]

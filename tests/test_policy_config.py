@@ -216,3 +216,23 @@ def test_trust_is_reported_under_one_rule_for_every_format() -> None:
     scan_keras_config(config.encode(), trusted)
     rules = {f.rule_id for f in trusted.findings if f.subject == "mylib.layers.Fancy"}
     assert rules == {"SL112"}, trusted.findings
+
+
+def test_config_show_reports_what_loads_apply(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SAFELOAD_TRUSTED", "mypkg.Thing")
+    monkeypatch.setenv("SAFELOAD_THRESHOLD", "high")
+    shown = show_config()
+    rows = {line.split("=", 1)[0].strip(): line.split("=", 1)[1] for line in shown.splitlines()}
+    assert rows["threshold"].strip().startswith("high") and "env SAFELOAD_THRESHOLD" in rows["threshold"]
+    assert "mypkg.Thing" in rows["trusted"] and "env SAFELOAD_TRUSTED" in rows["trusted"]
+    assert rows["hook"].strip().startswith("true")  # safeload.auto installs unless told not to
+
+
+def test_config_show_invalid_environment_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from safeload.cli import main
+
+    monkeypatch.setenv("SAFELOAD_THRESHOLD", "bogus")
+    with pytest.raises(ConfigError):
+        show_config()
+    assert main(["config", "show"]) == 2

@@ -21,12 +21,11 @@ import _compat_pickle
 import functools
 import importlib
 from dataclasses import dataclass
-from typing import Any
 
 from safeload.catalog import legacy
 from safeload.catalog.contracts import Contract, contract_for
 from safeload.catalog.deny import ANY_USE, DENY, DenyEntry
-from safeload.catalog.entries import Entry, lookup
+from safeload.catalog.entries import Entry, lookup, shard_of
 from safeload.catalog.uses import Use
 from safeload.severity import Severity
 
@@ -92,33 +91,31 @@ def candidate_names(module: str, name: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))
 
 
-def _generated(module: str, attr: str) -> Any:
-    try:
-        return getattr(importlib.import_module(f"safeload.catalog.generated.{module}"), attr)  # safeload's own data
-    except ImportError:
-        return {}
-
-
 @functools.cache
-def _aliases() -> dict[str, str]:
-    aliases: dict[str, str] = _generated("aliases", "ALIASES")
-    return aliases
-
-
-@functools.cache
-def _generated_deny() -> dict[str, DenyEntry]:
+def _deny_shard(shard: str) -> tuple[dict[str, str], dict[str, DenyEntry]]:
+    """(aliases, denials) of one generated deny shard, loaded the first time a name of that shard is seen."""
     from safeload.catalog.entries import parse_uses
 
-    raw: dict[str, tuple[str, str, str, str]] = _generated("deny", "DENY_ENTRIES")
-    out: dict[str, DenyEntry] = {}
-    for name, (severity, rule_id, reason, uses) in raw.items():
-        out[name] = DenyEntry(Severity.parse(severity), rule_id, reason, uses=parse_uses(uses) if uses else ANY_USE)
-    return out
+    try:
+        module = importlib.import_module(f"safeload.catalog.generated.deny_{shard}")  # safeload's own data
+    except ImportError:
+        return {}, {}
+    aliases: dict[str, str] = getattr(module, "ALIASES", {})
+    raw: dict[str, tuple[str, str, str, str]] = getattr(module, "DENY_ENTRIES", {})
+    denials = {name: DenyEntry(Severity.parse(severity), rule_id, reason,
+                               uses=parse_uses(uses) if uses else ANY_USE)
+               for name, (severity, rule_id, reason, uses) in raw.items()}
+    return aliases, denials
+
+
+def _shard_data(name: str) -> tuple[dict[str, str], dict[str, DenyEntry]]:
+    shard = shard_of(name)
+    return _deny_shard(shard) if shard is not None else ({}, {})
 
 
 def alias_of(full: str) -> str | None:
     """The denied name ``full`` is the same object as (a re-export), or ``None``."""
-    aliases = _aliases()
+    aliases = _shard_data(full)[0]
     parts = full.split(".")
     for i in range(len(parts), 0, -1):  # a module alias covers what is reached through it
         target = aliases.get(".".join(parts[:i]))
@@ -129,17 +126,31 @@ def alias_of(full: str) -> str | None:
 
 def _deny_lookup(key: str) -> DenyEntry | None:
     entry = DENY.get(key)
-    return entry if entry is not None else _generated_deny().get(key)
+    if entry is not None:
+        return entry
+    generated = _shard_data(key)[1].get(key)
+    if generated is not None and contract_for(key) is not None:
+        # The engine models this name's call (its contract, reviewed); the effect scan's CALL denial is what
+        # the contract already handles (_ufunc_reconstruct imports only numpy ufunc names). Other uses stand.
+        uses = generated.uses & ~(Use.CALL)
+        return DenyEntry(generated.severity, generated.rule_id, generated.reason, generated.floor,
+                         generated.nested, uses) if uses else None
+    return generated
 
 
 def _deny_for(full: str, module_parts: int) -> tuple[DenyEntry, str] | None:
+    """The strongest denial of ``full``: a denial of every use of the name itself, of a module containing it or
+    of an object it is reached through, else a per-use denial of exactly this name (a class denied for BUILD
+    says nothing about its methods), else an attribute path walking into a denied name."""
     parts = full.split(".")
     best: tuple[DenyEntry, str] | None = None
     # The name itself, its modules, and attributes reached through a denied name.
     for i in range(1, len(parts) + 1):
         key = ".".join(parts[:i])
         entry = _deny_lookup(key)
-        if entry is not None and (best is None or entry.severity > best[0].severity):
+        if entry is None or (entry.uses != ANY_USE and i != len(parts)):
+            continue
+        if best is None or (entry.uses == ANY_USE, entry.severity) > (best[0].uses == ANY_USE, best[0].severity):
             best = (entry, key)
     if best is not None:
         return best
@@ -200,7 +211,8 @@ def classify(module: str, name: str) -> Classification:
             continue
         if partial is not None:
             return Classification("allowed", cand, partial.severity, partial.rule_id, partial.reason,
-                                  partial.floor, partial.nested, entry, contract, partial.deny_uses)
+                                  partial.floor, partial.nested or legacy.nested_kind(cand), entry, contract,
+                                  partial.deny_uses)
         return Classification("allowed", cand, entry=entry, contract=contract,
                               nested=legacy.nested_kind(cand))
     if partial is not None:

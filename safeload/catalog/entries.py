@@ -67,6 +67,8 @@ _SHARD_OF_PACKAGE: dict[str, str] = {
     "sklearn": "sklearn", "numpy": "numpy", "scipy": "scipy", "pandas": "pandas", "torch": "torch",
     "pyarrow": "pyarrow", "xgboost": "boosters", "lightgbm": "boosters", "catboost": "boosters",
     "joblib": "joblib", "tokenizers": "tokenizers", "transformers": "transformers",
+    # deny side only (aliases and effect-reaching callables): see safeload/catalog/_generate.py
+    "dill": "dill", "cloudpickle": "cloudpickle", "keras": "keras", "tensorflow": "tensorflow", "sympy": "sympy",
 }
 
 
@@ -89,8 +91,18 @@ def _shard(shard: str) -> Mapping[str, Entry]:
         return {}
     notes: Mapping[str, str] = getattr(module, "NOTES", {})
     raw: Mapping[str, tuple[str, tuple[int | str, ...], str]] = module.ENTRIES
-    return {name: Entry(parse_uses(uses), tuple(invokes), notes.get(note, note), "generated")
+    return {name: Entry(_with_passed(parse_uses(uses)), tuple(invokes), notes.get(note, note), "generated")
             for name, (uses, invokes, note) in raw.items()}
+
+
+_MAKES_OBJECTS = Use.CALL | Use.NEW | Use.ALLOC | Use.BUILD
+
+
+def _with_passed(uses: Use) -> Use:
+    """A catalogued class's objects (a catalogued function's results) may be handed to other calls: their
+    protocol methods are the package's own reviewed code, under the same assumption as every other use of an
+    entry. PASSED exists to keep objects of *uncatalogued* classes from reaching code that calls into them."""
+    return uses | Use.PASSED if uses & _MAKES_OBJECTS else uses
 
 
 @functools.cache

@@ -34,23 +34,7 @@ class PrefixRule:
         return last[:1].isupper() and "__" not in name
 
 
-PREFIXES: tuple[PrefixRule, ...] = (
-    PrefixRule("numpy.dtypes."),
-    PrefixRule("torch.nn.modules."),
-    PrefixRule("torch.nn.utils.parametrize."),
-    PrefixRule("torch.ao.nn."),
-    PrefixRule("torch.nn.quantized."),
-    PrefixRule("torch.optim.", exclude=("torch.optim._multi_tensor",)),
-    PrefixRule("torch.distributions.", exclude=("torch.distributions.kl",)),
-    PrefixRule("sklearn.", exclude=("sklearn.datasets.", "sklearn.utils._testing", "sklearn.utils.estimator_checks",
-                                    "sklearn.externals.", "sklearn.experimental.", "sklearn.utils._show_versions")),
-    PrefixRule("scipy.sparse."),
-    PrefixRule("scipy.stats._distn_infrastructure."),
-    PrefixRule("pandas.core.", exclude=("pandas.core.computation.",)),
-    PrefixRule("pandas.arrays."),
-    PrefixRule("pandas._libs.tslibs.offsets."),
-    PrefixRule("pandas._libs.tslibs.dtypes."),
-)
+PREFIXES: tuple[PrefixRule, ...] = ()  # every 0.1 package rule is replaced by generated entries
 
 _PREFIX_ENTRY = Entry(parse_uses("CALL NEW ALLOC INVOKE BUILD MUTATE HASH PASSED CALL_INSTANCE"), (),
                       "safeload 0.1 package rule (transitional; replaced by generated entries)", "legacy-prefix")

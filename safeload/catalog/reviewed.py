@@ -180,6 +180,26 @@ _group("torch.optim.lr_scheduler.LambdaLR torch.optim.lr_scheduler.Multiplicativ
 _group("torch.optim.lr_scheduler.CyclicLR", DATA + " CALL_INSTANCE",
        "a scheduler whose scale_fn is called on every step", invokes=("scale_fn",))
 
+_group("torch.nn.modules.rnn.RNNBase torch.nn.modules.rnn.RNN torch.nn.modules.rnn.LSTM torch.nn.modules.rnn.GRU",
+       DATA + " CALL_INSTANCE", "recurrent layers: RNNBase.__setstate__ (torch 2.13 nn/modules/rnn.py) restores the "
+       "weight names with getattr on its own attribute names and flattens parameters (cuDNN only for CUDA "
+       "tensors): inert; calling an instance is forward")
+_group("torch.optim.Adafactor torch.optim.Muon torch.optim.adadelta.Adadelta torch.optim.adagrad.Adagrad "
+       "torch.optim.adam.Adam torch.optim.adamax.Adamax torch.optim.adamw.AdamW torch.optim.asgd.ASGD "
+       "torch.optim.lbfgs.LBFGS torch.optim.nadam.NAdam torch.optim.optimizer.Optimizer torch.optim.radam.RAdam "
+       "torch.optim.rmsprop.RMSprop torch.optim.rprop.Rprop torch.optim.sgd.SGD torch.optim.sparse_adam.SparseAdam",
+       DATA, "optimizers: Optimizer.__setstate__ (torch 2.13 optim/optimizer.py) updates __dict__, fills missing "
+       "hook dicts and defaults, and wraps the class's own step with the profiler hook once: no I/O; param "
+       "groups and state are tensors and numbers (anything else in them is ranked on its own)")
+_LAZY = ("batchnorm.LazyBatchNorm1d batchnorm.LazyBatchNorm2d batchnorm.LazyBatchNorm3d conv.LazyConv1d "
+         "conv.LazyConv2d "
+         "conv.LazyConv3d conv.LazyConvTranspose1d conv.LazyConvTranspose2d conv.LazyConvTranspose3d "
+         "instancenorm.LazyInstanceNorm1d instancenorm.LazyInstanceNorm2d instancenorm.LazyInstanceNorm3d "
+         "linear.LazyLinear")
+_group(" ".join(f"torch.nn.modules.{c}.{m}" for c in _LAZY.split() for m in ("_infer_parameters", "_lazy_load_hook")),
+       "INVOKE", "LazyModuleMixin's hooks, kept as bound methods in the module's hook dicts: infer parameter "
+       "shapes from the first input / reshape a loaded state dict (torch 2.13 nn/modules/lazy.py); no I/O")
+
 # --- classical ML --------------------------------------------------------------------------------------------------
 _group("joblib.numpy_pickle.NumpyArrayWrapper joblib.numpy_pickle_compat.NDArrayWrapper "
        "joblib.numpy_pickle_compat.ZNDArrayWrapper joblib.numpy_pickle.ZNDArrayWrapper "
@@ -209,9 +229,12 @@ _group("pandas.core.frame.DataFrame pandas.core.series.Series pandas.core.indexe
        "pandas._libs.properties.CachedProperty pandas._libs.arrays.NDArrayBacked",
        DATA, "pandas containers, indexes and dtypes: values and arrays")
 _group("pandas.core.indexes.base._new_Index pandas.core.indexes.datetimes._new_DatetimeIndex "
-       "pandas.core.indexes.interval._new_IntervalIndex pandas.core.indexes.period._new_PeriodIndex",
+       "pandas.core.indexes.interval._new_IntervalIndex pandas.core.indexes.period._new_PeriodIndex "
+       "pandas.core.indexes.timedeltas._new_TimedeltaIndex",
        PURE, "cls.__new__(cls, **d) / cls._simple_new / cls.from_arrays for the index class given",
        invokes=(0,))
+_group("pandas.NA pandas._libs.missing.NA", "INVOKE HASH PASSED",
+       "the NA singleton (an NAType instance): calling it raises TypeError")
 _group("pandas.core.internals.blocks.new_block pandas._libs.internals._unpickle_block "
        "pandas._libs.tslibs.timestamps._unpickle_timestamp pandas._libs.tslibs.timedeltas._timedelta_unpickle "
        "pandas._libs.tslibs.nattype._nat_unpickle",
@@ -239,6 +262,23 @@ _group("sklearn.feature_selection._univariate_selection.f_classif "
        PURE, "default score functions and k-means kernels estimators store as parameters: array statistics")
 _group("scipy._lib.array_api_compat.numpy._aliases.asarray", PURE,
        "scipy's array-API shim over numpy.asarray (BSpline stores it as its namespace's asarray)")
+# Cython extension types of scikit-learn that fitted estimators hold (compiled: the source analysis cannot read
+# them; reviewed from the .pyx sources of scikit-learn 1.9): loss functions and distance metrics are numeric
+# kernels whose __cinit__/__init__ store parameters, whose __reduce__ is (cls, (parameters,)) and whose
+# __setstate__ restores arrays. PyFuncDistance stores a user function: that function is ranked on its own
+# (it sits in the state, so it is INVOKEd).
+_group(" ".join(f"sklearn._loss._loss.{n}" for n in (
+    "CyAbsoluteError CyExponentialLoss CyHalfBinomialLoss CyHalfGammaLoss CyHalfMultinomialLoss CyHalfPoissonLoss "
+    "CyHalfSquaredError CyHalfTweedieLoss CyHalfTweedieLossIdentity CyHuberLoss CyLossFunction CyPinballLoss"
+).split()) + " " + " ".join(f"sklearn.linear_model._sgd_fast.{n}" for n in (
+    "Classification EpsilonInsensitive Hinge ModifiedHuber Regression SquaredEpsilonInsensitive SquaredHinge"
+).split()), DATA, "scikit-learn loss functions (Cython): parameters only")
+_group(" ".join(f"sklearn.metrics._dist_metrics.{kind}Distance{bits}" for bits in ("32", "64") for kind in (
+    "BrayCurtis Canberra Chebyshev Dice Euclidean Hamming Haversine Jaccard Kulsinski Mahalanobis Manhattan "
+    "Matching Minkowski PyFunc RogersTanimoto RussellRao SEuclidean SokalMichener SokalSneath").split())
+    + " sklearn.metrics._dist_metrics.DistanceMetric sklearn.metrics._dist_metrics.DistanceMetric32"
+    " sklearn.metrics._dist_metrics.DistanceMetric64",
+    DATA, "scikit-learn distance metrics (Cython): __cinit__ allocates parameter arrays, __setstate__ restores them")
 _group("xgboost.core.Booster xgboost.sklearn.XGBClassifier xgboost.sklearn.XGBRegressor xgboost.sklearn.XGBRanker "
        "lightgbm.basic.Booster lightgbm.sklearn.LGBMClassifier lightgbm.sklearn.LGBMRegressor "
        "lightgbm.sklearn.LGBMRanker catboost.core.CatBoostClassifier catboost.core.CatBoostRegressor "

@@ -15,6 +15,7 @@ its result could not change a verdict); the walker tracks that (``sensitive``).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from contextvars import ContextVar
 from typing import Any
 
 from safeload.catalog.classify import Classification
@@ -87,11 +88,20 @@ class FactTable:
 Escape = tuple[Any, str, bool]
 
 
+# The native engine runs this same walk compiled (engine/_native.c) for the streams it walks; the Python
+# engine runs the function below, so tests/test_native_differential.py keeps the two equal.
+TRACE_IMPL: ContextVar[Callable[..., None] | None] = ContextVar("safeload_trace_impl", default=None)
+
+
 def trace_escapes(roots: Iterable[Escape], record: Callable[[Global, int, str], object],
                   check: Callable[[], None]) -> None:
     """Walk escaped values through plain containers: names found are INVOKEd; objects found in call
     arguments are PASSED (their class's protocol methods may run). Objects are not entered: their own
     arguments, state and items are roots of their own."""
+    impl = TRACE_IMPL.get()
+    if impl is not None:
+        impl(roots, record, check)
+        return
     seen_store: set[int] = set()
     seen_arg: set[int] = set()
     todo: list[tuple[Any, str, bool]] = []

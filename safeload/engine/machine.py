@@ -99,11 +99,18 @@ class Machine:
     def _finish_stream(self, res: StreamResult) -> None:
         raise NotImplementedError
 
+    # The native opcode loop (engine/native.py) when it runs: it replaces ``_walk``, nothing else.
+    _native_walk: Any = None
+    _result_type: type[StreamResult] = StreamResult
+
     def walk(self, pos: int) -> StreamResult:
         """Walk one stream starting at ``pos``. Findings go to the context; errors become findings."""
-        res = StreamResult(start=pos, end=pos, complete=False)
+        res = self._result_type(start=pos, end=pos, complete=False)
         try:
-            self._walk(pos, res)
+            if self._native_walk is None:
+                self._walk(pos, res)
+            else:
+                self._native_walk(self, pos, res)
         except ParseError as exc:
             res.end = exc.offset
             self._flag("SL002", f"pickle stream starting at {res.start} is malformed at offset {exc.offset}: {exc}",
@@ -623,15 +630,20 @@ class Machine:
             raise
         except (ParseError, IndexError, KeyError, struct.error, ValueError, TypeError, UnicodeDecodeError,
                 OverflowError, AttributeError) as exc:
-            if 0 <= frame_end < pos:  # the failing opcode crossed a FRAME end: the C unpickler reads it otherwise
-                self._flag("SL113", f"an opcode crossing the end of the FRAME ending at {frame_end} does not parse",
-                           offset=start, severity=Severity.CRITICAL)
-            if isinstance(exc, ParseError):
-                raise
-            if start >= n:
-                res.end = start
-                raise ParseError("truncated: stream ended without STOP", start) from None
-            raise ParseError(f"{type(exc).__name__}: {short_repr(str(exc), 120)}", start) from None
+            self._walk_failed(exc, start, pos, frame_end, n, res)
+
+    def _walk_failed(self, exc: Exception, start: int, pos: int, frame_end: int, n: int,  # noqa: PLR0917
+                     res: StreamResult) -> None:
+        """An opcode at ``start`` failed (``pos`` is how far it read): raise the ParseError it becomes."""
+        if 0 <= frame_end < pos:  # the failing opcode crossed a FRAME end: the C unpickler reads it otherwise
+            self._flag("SL113", f"an opcode crossing the end of the FRAME ending at {frame_end} does not parse",
+                       offset=start, severity=Severity.CRITICAL)
+        if isinstance(exc, ParseError):
+            raise exc
+        if start >= n:
+            res.end = start
+            raise ParseError("truncated: stream ended without STOP", start) from None
+        raise ParseError(f"{type(exc).__name__}: {short_repr(str(exc), 120)}", start) from None
 
 
 _STRTOL = re.compile(rb"[ \t\n\v\f\r]*([+-]?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)")

@@ -187,13 +187,14 @@ class Semantics:
             self._new_instance(result, func)
             arg_tuple = args if type(args) is tuple else ()
             contract = cls.contract
-            if contract is not None and (use == U.CALL or contract.behaviour is Behaviour.PARTIAL):
+            modelled = contract is not None and (use == U.CALL or contract.behaviour is Behaviour.PARTIAL)
+            if contract is not None and modelled:
                 special = self._apply_contract(func, contract, arg_tuple, kwargs=kwargs, offset=offset, result=result)
                 if special is not None:
                     return special
             if cls.nested is not None:
                 self._follow_nested(func.full, arg_tuple, offset)
-            if cls.entry is not None and cls.entry.invokes:
+            if cls.entry is not None and cls.entry.invokes and not modelled:  # a contract models its own call
                 self._invoke_positions(func, cls.entry.invokes, arg_tuple, kwargs)
             if cls.severity is not None and cls.severity >= Severity.HIGH and cls.kind != "allowed":
                 result.danger = cls.severity
@@ -383,6 +384,13 @@ class Semantics:
                 # os.system; getattr(builtins.str, "lower") is builtins.str.lower, a method on plain data).
                 return self._derived(obj.module, f"{obj.name}.{attr}" if obj.name else attr, offset,
                                      f"reached by getattr({obj.full}, {attr!r})")
+            if type(obj) is Call and obj.owner is not None and obj.owner.name:
+                # A bound method of an object the load built (torch keeps lazy modules' hooks this way): ranked
+                # as the method of its class, ``Owner.attr``, whatever runs it later; the object is passed to it.
+                owner = obj.owner
+                self.facts.record(owner, U.PASSED, f"its method {attr!r} is bound by getattr")
+                return self._derived(owner.module, f"{owner.name}.{attr}", offset,
+                                     f"a method bound by getattr(<{owner.full} object>, {attr!r})")
             self._flag("SL111", f"getattr({attr!r}) on an object built at load time", severity=Severity.MEDIUM,
                        subject=f"builtins.getattr(<object>, {attr!r})", offset=offset)
             result.danger = Severity.MEDIUM

@@ -10,6 +10,7 @@ Security invariants:
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from safeload._context import ScanContext
@@ -19,9 +20,28 @@ from safeload.engine.machine import Machine
 from safeload.engine.semantics import Semantics
 from safeload.engine.values import StreamResult
 
-__all__ = ["TORCH_LEGACY_MAGIC", "PickleWalker", "scan_pickle", "scan_pickle_buffer", "walk_stream"]
+__all__ = ["TORCH_LEGACY_MAGIC", "PickleWalker", "engine_name", "scan_pickle", "scan_pickle_buffer", "walk_stream"]
 
 TORCH_LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
+ENGINES = ("native", "python")
+
+
+def engine_name() -> str:
+    """The engine the next walk uses: ``SAFELOAD_ENGINE=python|native`` forces one; by default the native
+    opcode loop where it was compiled, else the pure-Python one (the reference)."""
+    wanted = os.environ.get("SAFELOAD_ENGINE", "").strip().lower()
+    if wanted == "python":
+        return "python"
+    from safeload.engine import native
+
+    if wanted in ("", "auto"):
+        return "native" if native.AVAILABLE else "python"
+    if wanted != "native":
+        raise ValueError(f"SAFELOAD_ENGINE must be 'python' or 'native', not {wanted!r}")
+    if not native.AVAILABLE:
+        raise RuntimeError("SAFELOAD_ENGINE=native, but safeload's native engine was not compiled here "
+                           "(install a C compiler and reinstall safeload)")
+    return "native"
 
 
 class PickleWalker(Semantics, Machine):
@@ -34,12 +54,31 @@ class PickleWalker(Semantics, Machine):
         self.ctx = ctx
         self.total_opcodes = 0
         self.frame_end = -1
+        self.engine = engine_name()
+        if self.engine == "native":
+            from safeload.engine import native
+
+            self._native_walk = native.walk
+            self._result_type = native.NativeResult
+        ctx.engines.add(self.engine)
         self._init_semantics()
 
     def _finish_stream(self, res: StreamResult) -> None:
         """Trace what escaped, decide every name the stream used, and start the next stream afresh."""
         try:
-            self._trace_escapes(res.value)
+            # A native result that is plain data is not built for this: the walk could find nothing in it.
+            escape_root = getattr(res, "escape_root", None)
+            if escape_root is None:
+                self._trace_escapes(res.value)
+            else:
+                from safeload.engine import native
+                from safeload.engine.facts import TRACE_IMPL
+
+                token = TRACE_IMPL.set(native.trace_escapes)
+                try:
+                    self._trace_escapes(escape_root())
+                finally:
+                    TRACE_IMPL.reset(token)
             decide_names(self.facts, self.ctx)
         finally:
             self.facts.clear()
@@ -70,7 +109,7 @@ def scan_pickle(data: Any, ctx: ScanContext, *, start: int = 0) -> list[StreamRe
             break
         res = walker.walk(pos)
         results.append(res)
-        if len(results) == 1 and res.complete and res.value == TORCH_LEGACY_MAGIC and type(res.value) is int:
+        if len(results) == 1 and res.complete and _root_int(res) == TORCH_LEGACY_MAGIC:
             from safeload.scanners import torch as torch_scanner
 
             torch_scanner.continue_legacy(walker, res, ctx)
@@ -89,3 +128,12 @@ def scan_pickle(data: Any, ctx: ScanContext, *, start: int = 0) -> list[StreamRe
 def scan_pickle_buffer(data: Any, ctx: ScanContext) -> None:
     """Registry entry point for buffers sniffed as pickle."""
     scan_pickle(data, ctx)
+
+
+def _root_int(res: StreamResult) -> int | None:
+    """The stream's value when it is an int (a native result answers without building a container)."""
+    root_int = getattr(res, "root_int", None)
+    if root_int is not None:
+        found: int | None = root_int()
+        return found
+    return res.value if type(res.value) is int else None

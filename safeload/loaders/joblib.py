@@ -28,10 +28,23 @@ from collections.abc import Iterable
 from typing import IO, Any
 
 from safeload._context import LimitExceeded, ScanContext
+from safeload._sniff import sniff
 from safeload._source import view_of_file
 from safeload.exceptions import UnsafePickleError
-from safeload.loaders._common import audit, guard_buffer, policy_for, real_loader
+from safeload.integrity.check import plan_for
+from safeload.loaders._common import (
+    Certificates,
+    Integrity,
+    PathArg,
+    audit,
+    decide_result,
+    guard_buffer,
+    integrity_options,
+    policy_for,
+    real_loader,
+)
 from safeload.policy import Policy
+from safeload.scan import scan_other_readings
 from safeload.scanners.compressed import decompress, drop_pages, scan_decompressed
 from safeload.severity import Severity
 
@@ -97,7 +110,8 @@ def _unpickle_call(fobj: Any, ensure_native_byte_order: Any, filename: str, mmap
 
 
 def _load_compressed(data: Any, method: str, *, label: str, path: str | None, filename: str,
-                     mmap_mode: str | None, ensure_native_byte_order: Any, policy: Policy) -> Any:
+                     mmap_mode: str | None, ensure_native_byte_order: Any, policy: Policy,
+                     integrity: Integrity | None = None) -> Any:
     """Decompress once (capped, to a temporary file), scan that output, and unpickle *that* output.
 
     joblib itself would decompress the same stream again while unpickling; loading the scanned copy is
@@ -107,16 +121,21 @@ def _load_compressed(data: Any, method: str, *, label: str, path: str | None, fi
     ctx = ScanContext(policy, label, path=path)
     ctx.bytes_scanned += len(data)
     ctx.note_format(f"{method}-compressed")
-    with decompress(data, method, policy.limits, on_limit=ctx.add_limit) as out:
+    plan = plan_for(integrity, path=path, source=label, policy=policy)
+    # The digest is of the compressed bytes (the file), hashed while they are decompressed and scanned.
+    with plan.begin(data, allow_cache=False) as session, \
+            decompress(data, method, policy.limits, on_limit=ctx.add_limit) as out:
         try:
             scan_decompressed(out, len(data), ctx)
+            # What other loaders read in the same bytes (a zip or tar behind the stream): as safeload.scan does.
+            scan_other_readings(data, sniff(data), ctx)
         except LimitExceeded as exc:
             ctx.add_limit(exc)
-        result = ctx.result()
-        allowed = not result.blocking(policy.threshold) and out.file is not None
-        audit(result, policy, "joblib.load", allowed)
-        if not allowed:
+        result, info = session.finish(ctx.result())
+        if out.file is None and info.failure is None:  # nothing to load: refused, as before any integrity check
+            audit(result, policy, "joblib.load", False, info)
             raise UnsafePickleError(result, policy.threshold, "joblib.load")
+        decide_result(result, policy, "joblib.load", UnsafePickleError, info)
         drop_pages(out.data)  # scanned: let the unpickler's objects, not our mapping, use the memory
         if mmap_mode is not None:
             warnings.warn(f'mmap_mode "{mmap_mode}" is not compatible with compressed file {filename}. '
@@ -124,7 +143,8 @@ def _load_compressed(data: Any, method: str, *, label: str, path: str | None, fi
         return _unpickle_call(out.file, ensure_native_byte_order, filename, None)
 
 
-def _load_path(filename: str, mmap_mode: str | None, ensure_native_byte_order: Any, policy: Policy) -> Any:
+def _load_path(filename: str, mmap_mode: str | None, ensure_native_byte_order: Any, policy: Policy,
+               integrity: Integrity) -> Any:
     validate = real_loader("joblib.numpy_pickle", "_validate_fileobject_and_memmap")
     with open(filename, "rb") as handle:
         with view_of_file(handle) as view:
@@ -132,8 +152,10 @@ def _load_path(filename: str, mmap_mode: str | None, ensure_native_byte_order: A
             if method is not None:
                 return _load_compressed(view.data, _METHODS[method], label=filename, path=filename,
                                         filename=filename, mmap_mode=mmap_mode,
-                                        ensure_native_byte_order=ensure_native_byte_order, policy=policy)
-            guard_buffer(view.data, filename, policy, "joblib.load", path=filename)
+                                        ensure_native_byte_order=ensure_native_byte_order, policy=policy,
+                                        integrity=integrity)
+            guard_buffer(view.data, filename, policy, "joblib.load", path=filename, name=filename,
+                         integrity=integrity)
         handle.seek(0)
         with validate(handle, filename, mmap_mode) as (fobj, validated_mmap_mode):
             if isinstance(fobj, str):
@@ -142,7 +164,8 @@ def _load_path(filename: str, mmap_mode: str | None, ensure_native_byte_order: A
             return _unpickle_call(fobj, ensure_native_byte_order, filename, validated_mmap_mode)
 
 
-def _load_file(fobj: IO[bytes], mmap_mode: str | None, ensure_native_byte_order: Any, policy: Policy) -> Any:
+def _load_file(fobj: IO[bytes], mmap_mode: str | None, ensure_native_byte_order: Any, policy: Policy,
+               integrity: Integrity) -> Any:
     load = real_loader("joblib", "load")
     kwargs: dict[str, Any] = {"mmap_mode": mmap_mode}
     if "ensure_native_byte_order" in inspect.signature(load).parameters:
@@ -159,8 +182,8 @@ def _load_file(fobj: IO[bytes], mmap_mode: str | None, ensure_native_byte_order:
             ensure = _native_order(mmap_mode, ensure_native_byte_order)
             return _load_compressed(view.data, _METHODS[method], label=label, path=None,
                                     filename=name if isinstance(name, str) else "", mmap_mode=mmap_mode,
-                                    ensure_native_byte_order=ensure, policy=policy)
-        guard_buffer(view.data, label, policy, "joblib.load")
+                                    ensure_native_byte_order=ensure, policy=policy, integrity=integrity)
+        guard_buffer(view.data, label, policy, "joblib.load", name=label, integrity=integrity)
         if not view.seekable:
             data = view.data
             return load(io.BytesIO(data), **kwargs)
@@ -169,7 +192,9 @@ def _load_file(fobj: IO[bytes], mmap_mode: str | None, ensure_native_byte_order:
 
 def joblib_load(filename: str | os.PathLike[str] | IO[bytes], mmap_mode: str | None = None,
                 ensure_native_byte_order: Any = "auto", *, threshold: Threshold = None, trusted: Trusted = None,
-                policy: Policy | None = None) -> Any:
+                policy: Policy | None = None, expected_sha256: str | None = None, signature: PathArg | None = None,
+                public_key: PathArg | None = None, certificate: Certificates | None = None,
+                integrity: Integrity | None = None) -> Any:
     """``joblib.load`` after a static scan. Same arguments and result; raises ``UnsafePickleError`` instead.
 
     Args:
@@ -178,19 +203,23 @@ def joblib_load(filename: str | os.PathLike[str] | IO[bytes], mmap_mode: str | N
             compressed files and file objects, with joblib's own warning).
         ensure_native_byte_order: as for ``joblib.load``.
         threshold, trusted, policy: safeload's policy for this call (see ``safeload.scan``).
+        expected_sha256, signature, public_key, certificate, integrity: integrity checks of the file's bytes
+            (``docs/integrity.md``); a failure raises ``IntegrityError`` before joblib runs.
 
     Example:
         >>> est = safeload.joblib_load("model.joblib")  # doctest: +SKIP
     """
     ensure = _native_order(mmap_mode, ensure_native_byte_order)
     effective = policy_for(threshold, trusted, policy)
+    checks = integrity_options(expected_sha256, signature, public_key, certificate, integrity)
     if isinstance(filename, os.PathLike):
         filename = os.fspath(filename)
     if hasattr(filename, "read"):
-        return _load_file(filename, mmap_mode, ensure_native_byte_order, effective)  # type: ignore[arg-type]
+        return _load_file(filename, mmap_mode, ensure_native_byte_order, effective,  # type: ignore[arg-type]
+                          checks)
     if not isinstance(filename, str):
         raise TypeError(f"expected a path or a binary file object, got {type(filename).__name__}")
-    return _load_path(filename, mmap_mode, ensure, effective)
+    return _load_path(filename, mmap_mode, ensure, effective, checks)
 
 
 safe_joblib_load = joblib_load

@@ -21,20 +21,27 @@ import contextlib
 import importlib.util
 import os
 import tempfile
-import zipfile
-import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from safeload._context import LimitExceeded, ScanContext
-from safeload._sniff import Format, sniff
 from safeload._source import view_of_file
 from safeload.exceptions import UnsafeKerasModelError
 from safeload.findings import ScanResult
-from safeload.loaders._common import decide, guard_buffer, policy_for, real_loader
+from safeload.loaders._common import (
+    Certificates,
+    Integrity,
+    PathArg,
+    guard_buffer,
+    guard_directory,
+    guard_scan,
+    integrity_options,
+    policy_for,
+    real_loader,
+)
 from safeload.policy import Policy
-from safeload.scan import scan_buffer, scan_path
+from safeload.scan import scan_buffer, scan_keras_dir, scan_path
 from safeload.severity import Severity
 
 __all__ = ["keras_load", "safe_keras_load", "tf_saved_model_load"]
@@ -79,82 +86,42 @@ def _pinned_file(fd: int, name: str) -> Iterator[str | None]:
             os.rmdir(tmp)
 
 
-def _scan_keras_dir(root: Path, ctx: ScanContext) -> None:
-    """Keras' directory format: ``config.json`` is a Keras config; every other file is scanned by content."""
-    from safeload.scanners.keras import scan_keras_config
+def _guard_file(data: Any, label: str, policy: Policy, loader: str, integrity: Integrity | None = None, *,
+                path: str | None = None) -> ScanResult:
+    """Scan exactly as ``safeload.scan`` does (one reading of the file, one verdict): the zip scanner already
+    reads the central directory ``zipfile`` (Keras' reader) picks and every ``config.json`` in it."""
 
-    for child in sorted(p for p in root.rglob("*") if p.is_file()):
-        rel = child.relative_to(root).as_posix()
-        with ctx.inside(rel), open(child, "rb") as handle, view_of_file(handle) as view:
-            if rel in {"config.json", "metadata.json"}:
-                ctx.bytes_scanned += len(view.data)
-                if rel == "config.json":
-                    scan_keras_config(bytes(view.data), ctx)
-            else:
-                scan_buffer(view.data, ctx, name=child.name)
-    for child in root.rglob("*"):
-        if child.is_symlink() and not os.path.realpath(child).startswith(os.path.realpath(root) + os.sep):
-            ctx.add("SL008", f"{child.relative_to(root).as_posix()} links outside the model directory")
+    def scan(ctx: ScanContext) -> None:
+        scan_buffer(data, ctx, name=os.path.basename(label))
+
+    return guard_scan(data, label, policy, loader, scan, error=UnsafeKerasModelError,
+                      name=os.path.basename(label), path=path, integrity=integrity)
 
 
-def _scan_keras_zip_config(data: Any, ctx: ScanContext) -> None:
-    """Scan the ``config.json`` that Keras itself will read (through ``zipfile``), whatever else the zip holds.
-
-    Keras never reads ``metadata.json`` and, with duplicate names, reads the last ``config.json``; the generic
-    zip scan keys on both files being present, so the loader checks Keras' own view as well.
-    """
-    from safeload.scanners.keras import MAX_CONFIG_BYTES, BufferFile, scan_keras_config
-
-    try:
-        with BufferFile(data) as raw, zipfile.ZipFile(raw) as archive:
-            info = archive.getinfo("config.json")
-            if info.file_size > MAX_CONFIG_BYTES:
-                ctx.add("SL018", f"config.json is {info.file_size} bytes, more than the limit")
-                return
-            config = archive.read(info)
-    except KeyError:
-        return  # no config.json: Keras refuses the file itself
-    except (zipfile.BadZipFile, zlib.error, OSError, ValueError, NotImplementedError, EOFError) as exc:
-        ctx.add("SL002", f"Keras could not read config.json from this zip: {type(exc).__name__}: {exc}")
-        return
-    with ctx.inside("config.json"):
-        scan_keras_config(config, ctx, facts=False)
-
-
-def _guard_file(data: Any, label: str, policy: Policy, loader: str) -> ScanResult:
-    """Scan by content (polyglots included), then also as Keras will read the file: the config.json that
-    ``zipfile`` picks."""
-    ctx = ScanContext(policy, label, path=label)
-    scan_buffer(data, ctx, name=os.path.basename(label))
-    fmt = sniff(data)
-    try:
-        if fmt is Format.ZIP:
-            _scan_keras_zip_config(data, ctx)
-        # An HDF5 superblock behind another format is already scanned by scan_buffer (polyglots).
-    except LimitExceeded as exc:
-        ctx.add_limit(exc)
-    return decide(ctx, policy, loader, UnsafeKerasModelError)
-
-
-def _guard_dir(label: str, policy: Policy, loader: str) -> ScanResult:
-    ctx = ScanContext(policy, label, path=label)
+def _guard_dir(label: str, policy: Policy, loader: str, integrity: Integrity | None = None) -> ScanResult:
     root = Path(label)
-    try:
-        if (root / "config.json").is_file() and not (root / "saved_model.pb").is_file() and \
-                not (root / "saved_model.pbtxt").is_file():
-            _scan_keras_dir(root, ctx)
-        else:
-            scan_path(root, ctx)
-    except LimitExceeded as exc:
-        ctx.add_limit(exc)
-    except OSError as exc:
-        ctx.add("SL007", f"cannot read {label}: {exc.strerror or exc}")
-    return decide(ctx, policy, loader, UnsafeKerasModelError)
+
+    def scan(ctx: ScanContext) -> None:
+        try:
+            if (root / "config.json").is_file() and not (root / "saved_model.pb").is_file() and \
+                    not (root / "saved_model.pbtxt").is_file():
+                scan_keras_dir(root, ctx)  # what Keras reads from any directory holding a config.json
+            else:
+                scan_path(root, ctx)
+        except LimitExceeded as exc:
+            ctx.add_limit(exc)
+        except OSError as exc:
+            ctx.add("SL007", f"cannot read {label}: {exc.strerror or exc}")
+
+    return guard_directory(label, policy, loader, scan, error=UnsafeKerasModelError, integrity=integrity)
 
 
 def keras_load(filepath: str | os.PathLike[str], custom_objects: dict[str, Any] | None = None,
                compile: bool = True, safe_mode: bool = True, *, threshold: Threshold = None,
-               trusted: Trusted = None, policy: Policy | None = None) -> Any:
+               trusted: Trusted = None, policy: Policy | None = None,
+               expected_sha256: str | None = None, signature: PathArg | None = None,
+               public_key: PathArg | None = None, certificate: Certificates | None = None,
+               integrity: Integrity | None = None) -> Any:
     """Load like ``keras.saving.load_model`` after scanning the model; raise instead if it is unsafe.
 
     Args:
@@ -164,32 +131,36 @@ def keras_load(filepath: str | os.PathLike[str], custom_objects: dict[str, Any] 
         trusted: names you have reviewed and trust (e.g. ``"mypkg.layers.MyLayer"`` for a registered
             custom layer, which is otherwise an SL402 MEDIUM finding).
         policy: a complete :class:`~safeload.Policy` instead of ``threshold``/``trusted``.
+        expected_sha256, signature, public_key, certificate, integrity: integrity checks (``docs/integrity.md``);
+            a directory's digest is its canonical manifest digest, and a signed directory is verified whole.
 
     Returns:
         Exactly what Keras' ``load_model`` returns.
 
     Raises:
         UnsafeKerasModelError: the scan found something at or above the threshold; nothing was loaded.
+        IntegrityError: a requested digest, lock or signature check failed; nothing was loaded.
     """
     effective = policy_for(threshold, trusted, policy)
+    checks = integrity_options(expected_sha256, signature, public_key, certificate, integrity)
     loader = _keras_loader_name()
     kwargs: dict[str, Any] = {"custom_objects": custom_objects, "compile": compile, "safe_mode": safe_mode}
     if hasattr(filepath, "read"):
         # Keras' own file-object path (saving_lib); scan from the current position, which is restored.
         with view_of_file(filepath) as view:  # type: ignore[arg-type]
             name = getattr(filepath, "name", None)
-            _guard_file(view.data, name if isinstance(name, str) else "<file>", effective, loader)
+            _guard_file(view.data, name if isinstance(name, str) else "<file>", effective, loader, checks)
         return _keras_loader(loader)(filepath, **kwargs)
     label = os.fspath(filepath)
     if "://" in label:
         raise ValueError(f"safeload cannot scan remote model paths ({label!r}): download the model, then "
                          "load the local copy with safeload.keras_load")
     if os.path.isdir(label):
-        _guard_dir(label, effective, loader)
+        _guard_dir(label, effective, loader, checks)
         return _keras_loader(loader)(filepath, **kwargs)
     with open(label, "rb") as handle:
         with view_of_file(handle) as view:
-            _guard_file(view.data, label, effective, loader)
+            _guard_file(view.data, label, effective, loader, checks, path=label)
         load = _keras_loader(loader)
         with _pinned_file(handle.fileno(), os.path.basename(label)) as pinned:
             return load(pinned if pinned is not None else label, **kwargs)
@@ -200,7 +171,10 @@ safe_keras_load = keras_load
 
 def tf_saved_model_load(export_dir: str | os.PathLike[str], tags: Any = None, options: Any = None, *,
                         threshold: Threshold = None, trusted: Trusted = None,
-                        policy: Policy | None = None) -> Any:
+                        policy: Policy | None = None,
+                        expected_sha256: str | None = None, signature: PathArg | None = None,
+                        public_key: PathArg | None = None, certificate: Certificates | None = None,
+                        integrity: Integrity | None = None) -> Any:
     """Load like ``tf.saved_model.load`` after scanning the SavedModel directory; raise instead if unsafe.
 
     Every op of every graph and function in ``saved_model.pb`` is checked (file I/O, Python calls, custom
@@ -208,16 +182,18 @@ def tf_saved_model_load(export_dir: str | os.PathLike[str], tags: Any = None, op
 
     Raises:
         UnsafeKerasModelError: the scan found something at or above the threshold; nothing was loaded.
+        IntegrityError: a requested digest, lock or signature check failed; nothing was loaded.
     """
     effective = policy_for(threshold, trusted, policy)
+    checks = integrity_options(expected_sha256, signature, public_key, certificate, integrity)
     label = os.fspath(export_dir)
     loader = "tf.saved_model.load"
     if not os.path.isdir(label):
         # TensorFlow raises its own error for a non-directory; scan a file path anyway (never skip).
         with open(label, "rb") as handle, view_of_file(handle) as view:
             guard_buffer(view.data, label, effective, loader, error=UnsafeKerasModelError, path=label,
-                         name=os.path.basename(label))
+                         name=os.path.basename(label), integrity=checks)
     else:
-        _guard_dir(label, effective, loader)
+        _guard_dir(label, effective, loader, checks)
     load = real_loader("tensorflow", "saved_model.load")  # imported only once the scan passed
     return load(export_dir, tags=tags, options=options)

@@ -23,11 +23,19 @@ from pathlib import Path
 from typing import IO, Any
 
 from safeload._source import view_of_file
-from safeload.loaders._common import guard_buffer, policy_for, real_loader
+from safeload.loaders._common import (
+    Certificates,
+    Integrity,
+    PathArg,
+    guard_buffer,
+    integrity_options,
+    policy_for,
+    real_loader,
+)
 from safeload.policy import Policy
 from safeload.severity import Severity
 
-__all__ = ["numpy_load", "safe_numpy_load"]
+__all__ = ["numpy_load"]
 
 Threshold = Severity | str | None
 Trusted = Iterable[str] | str | None
@@ -46,12 +54,17 @@ def _proc_fd_path(handle: IO[bytes]) -> str | None:
 
 def numpy_load(file: str | os.PathLike[str] | IO[bytes], mmap_mode: str | None = None, allow_pickle: bool = False,
                fix_imports: bool = True, encoding: str = "ASCII", *, max_header_size: int = _MAX_HEADER_SIZE,
-               threshold: Threshold = None, trusted: Trusted = None, policy: Policy | None = None) -> Any:
+               threshold: Threshold = None, trusted: Trusted = None, policy: Policy | None = None,
+               expected_sha256: str | None = None, signature: PathArg | None = None,
+               public_key: PathArg | None = None, certificate: Certificates | None = None,
+               integrity: Integrity | None = None) -> Any:
     """``numpy.load`` after a static scan. Same arguments and result; raises ``UnsafePickleError`` instead.
 
     Args:
         file, mmap_mode, allow_pickle, fix_imports, encoding, max_header_size: as for ``numpy.load``.
         threshold, trusted, policy: safeload's policy for this call (see ``safeload.scan``).
+        expected_sha256, signature, public_key, certificate, integrity: integrity checks of the file's bytes
+            (``docs/integrity.md``); a failure raises ``IntegrityError`` before numpy runs.
 
     Example:
         >>> arrays = safeload.numpy_load("embeddings.npz")  # doctest: +SKIP
@@ -59,6 +72,7 @@ def numpy_load(file: str | os.PathLike[str] | IO[bytes], mmap_mode: str | None =
     if encoding not in ("ASCII", "latin1", "bytes"):
         raise ValueError("encoding must be 'ASCII', 'latin1', or 'bytes'")
     effective = policy_for(threshold, trusted, policy)
+    checks = integrity_options(expected_sha256, signature, public_key, certificate, integrity)
     load = real_loader("numpy", "load")
     kwargs: dict[str, Any] = {"mmap_mode": mmap_mode, "allow_pickle": allow_pickle, "fix_imports": fix_imports,
                               "encoding": encoding, "max_header_size": max_header_size}
@@ -67,7 +81,7 @@ def numpy_load(file: str | os.PathLike[str] | IO[bytes], mmap_mode: str | None =
         name = getattr(fobj, "name", None)
         label = name if isinstance(name, str) else f"<{type(fobj).__name__}>"
         with view_of_file(fobj) as view:
-            guard_buffer(view.data, label, effective, "numpy.load")
+            guard_buffer(view.data, label, effective, "numpy.load", name=label, integrity=checks)
             if not view.seekable:
                 return load(io.BytesIO(view.data), **kwargs)
         return load(fobj, **kwargs)
@@ -77,7 +91,7 @@ def numpy_load(file: str | os.PathLike[str] | IO[bytes], mmap_mode: str | None =
     owned = True
     try:
         with view_of_file(handle) as view:
-            guard_buffer(view.data, path, effective, "numpy.load", path=path)
+            guard_buffer(view.data, path, effective, "numpy.load", path=path, name=path, integrity=checks)
             is_npy = bytes(view.data[:6]) == _NPY_MAGIC
         if mmap_mode and is_npy:
             proc = _proc_fd_path(handle)
@@ -97,4 +111,3 @@ def numpy_load(file: str | os.PathLike[str] | IO[bytes], mmap_mode: str | None =
                 handle.close()
 
 
-safe_numpy_load = numpy_load

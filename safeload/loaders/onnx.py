@@ -30,7 +30,16 @@ from typing import IO, Any
 from safeload._context import ScanContext
 from safeload.config import load_config, parse_trusted_libraries
 from safeload.exceptions import SafeloadWarning, UnsafeModelError
-from safeload.loaders._common import decide, policy_for, real_loader
+from safeload.loaders._common import (
+    Certificates,
+    Integrity,
+    PathArg,
+    decide,
+    guard_scan,
+    integrity_options,
+    policy_for,
+    real_loader,
+)
 from safeload.policy import Policy
 from safeload.scanners.onnx import scan_onnx_model
 from safeload.severity import Severity
@@ -52,17 +61,23 @@ _EXTERNAL_FOLDER = "session.model_external_initializers_file_folder_path"  # ORT
 
 
 def _guard_model(content: bytes, label: str, policy: Policy, loader: str, *, base_dir: str | None,
-                 model_path: str | None, ort_format: bool = False) -> bool:
-    """Scan an ONNX model; raise if refused; return whether it has external data."""
-    ctx = ScanContext(policy, label, path=model_path)
-    ctx.bytes_scanned += len(content)
-    if ort_format or content[4:8] == b"ORTM":
-        # ORT's own flatbuffer format (.ort): ORT would read other bytes than the protobuf this scanner parses
-        ctx.add("SL002", "ONNX Runtime (.ort, flatbuffer) model: safeload scans ONNX protobuf models only")
-        decide(ctx, policy, loader, UnsafeModelError)
-    facts = scan_onnx_model(content, ctx, base_dir=base_dir, model_path=model_path)
-    decide(ctx, policy, loader, UnsafeModelError)
-    return bool(facts is not None and facts.external)
+                 model_path: str | None, ort_format: bool = False, stored: bytes | None = None,
+                 integrity: Integrity | None = None) -> bool:
+    """Scan an ONNX model (with the integrity checks of ``integrity`` over ``stored``, the bytes as read, when
+    they differ from the protobuf scanned); raise if refused; return whether it has external data."""
+    found: list[Any] = []
+
+    def scan(ctx: ScanContext) -> None:
+        ctx.bytes_scanned += len(content)
+        if ort_format or content[4:8] == b"ORTM":
+            # ORT's own flatbuffer format (.ort): ORT would read other bytes than the protobuf scanned here
+            ctx.add("SL002", "ONNX Runtime (.ort, flatbuffer) model: safeload scans ONNX protobuf models only")
+            return
+        found.append(scan_onnx_model(content, ctx, base_dir=base_dir, model_path=model_path))
+
+    guard_scan(stored if stored is not None else content, label, policy, loader, scan, error=UnsafeModelError,
+               path=model_path, integrity=integrity)
+    return bool(found and found[0] is not None and found[0].external)
 
 
 def _config_entry(sess_options: Any, key: str) -> str:
@@ -99,7 +114,9 @@ def _read(f: Any) -> tuple[bytes, str, str | None]:
 
 def onnx_load(f: str | os.PathLike[str] | IO[bytes], format: str | None = None,
               load_external_data: bool = True, *, threshold: Threshold = None, trusted: Trusted = None,
-              policy: Policy | None = None) -> Any:
+              policy: Policy | None = None, expected_sha256: str | None = None, signature: PathArg | None = None,
+              public_key: PathArg | None = None, certificate: Certificates | None = None,
+              integrity: Integrity | None = None) -> Any:
     """``onnx.load`` after a static scan. Same arguments and result; raises ``UnsafeModelError`` instead.
 
     Text formats (``format="textproto"``, ``.onnxtxt``, ``.json``) are parsed by onnx (parsing runs nothing),
@@ -111,8 +128,10 @@ def onnx_load(f: str | os.PathLike[str] | IO[bytes], format: str | None = None,
     import onnx
 
     effective = policy_for(threshold, trusted, policy)
+    checks = integrity_options(expected_sha256, signature, public_key, certificate, integrity)
     parse = real_loader("onnx", "load_model_from_string")  # never the (possibly patched) public name
     content, label, path = _read(f)
+    stored = content
     fmt = format
     if fmt is None and path is not None:
         fmt = onnx.serialization.registry.get_format_from_file_extension(os.path.splitext(path)[1])
@@ -124,7 +143,7 @@ def onnx_load(f: str | os.PathLike[str] | IO[bytes], format: str | None = None,
     # onnx resolves external data against the folder of the path it was given (abspath, symlinks kept)
     base_dir = os.path.dirname(os.path.abspath(path)) if path is not None else None
     _guard_model(content, label, effective, "onnx.load", base_dir=base_dir if load_external_data else None,
-                 model_path=path)
+                 model_path=path, stored=stored, integrity=checks)
     if fmt == "protobuf":
         model = parse(content, format="protobuf")
     if load_external_data and base_dir is not None:

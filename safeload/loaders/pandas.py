@@ -30,8 +30,19 @@ from typing import IO, Any
 
 from safeload._context import LimitExceeded, ScanContext
 from safeload._source import view_of_file
-from safeload.exceptions import UnsafePickleError
-from safeload.loaders._common import decide, guard_buffer, policy_for, real_loader
+from safeload.exceptions import PolicyError, UnsafePickleError
+from safeload.loaders._common import (
+    Certificates,
+    Integrity,
+    PathArg,
+    decide,
+    guard_buffer,
+    guard_scan,
+    integrity_options,
+    integrity_required,
+    policy_for,
+    real_loader,
+)
 from safeload.policy import Policy
 from safeload.scanners.compressed import drop_pages, scan_decompressed, spool
 from safeload.severity import Severity
@@ -117,7 +128,10 @@ def _load_compressed(reader: IO[bytes], method: str, size: int | None, ctx: Scan
 
 
 def pandas_read_pickle(filepath_or_buffer: Any, compression: Any = "infer", storage_options: Any = None, *,
-                       threshold: Threshold = None, trusted: Trusted = None, policy: Policy | None = None) -> Any:
+                       threshold: Threshold = None, trusted: Trusted = None, policy: Policy | None = None,
+                       expected_sha256: str | None = None, signature: PathArg | None = None,
+                       public_key: PathArg | None = None, certificate: Certificates | None = None,
+                       integrity: Integrity | None = None) -> Any:
     """``pandas.read_pickle`` after a static scan. Same arguments and result; raises ``UnsafePickleError``.
 
     Args:
@@ -125,11 +139,31 @@ def pandas_read_pickle(filepath_or_buffer: Any, compression: Any = "infer", stor
             pandas infers or accepts, including ``"zstd"``, ``"zip"`` and ``"tar"``, and a dict with
             ``"method"`` and the decompressor's arguments).
         threshold, trusted, policy: safeload's policy for this call (see ``safeload.scan``).
+        expected_sha256, signature, public_key, certificate, integrity: integrity checks of the file as stored
+            (compressed bytes included), before pandas reads it (``docs/integrity.md``); they need a local file.
 
     Example:
         >>> frame = safeload.pandas_read_pickle("frame.pkl.zst")  # doctest: +SKIP
     """
     effective = policy_for(threshold, trusted, policy)
+    checks = integrity_options(expected_sha256, signature, public_key, certificate, integrity)
+    if integrity_required(checks):
+        # Verify the stored bytes once, then let pandas read that same open file (never the name again).
+        if not isinstance(filepath_or_buffer, str | os.PathLike) or not os.path.isfile(filepath_or_buffer):
+            raise PolicyError("integrity checks (a pinned digest, lock or signature) need a local file path")
+        label = os.fspath(filepath_or_buffer)
+        with open(label, "rb") as handle:
+            with view_of_file(handle) as view:
+                guard_scan(view.data, label, effective, LOADER, lambda ctx: ctx.note_format("stored bytes"),
+                           name=os.path.basename(label), path=label, integrity=checks)
+            handle.seek(0)
+            if compression == "infer":
+                compression = importlib.import_module("pandas.io.common").infer_compression(label, "infer")
+            return _read_pickle(handle, compression, storage_options, effective)
+    return _read_pickle(filepath_or_buffer, compression, storage_options, effective)
+
+
+def _read_pickle(filepath_or_buffer: Any, compression: Any, storage_options: Any, effective: Policy) -> Any:
     common = importlib.import_module("pandas.io.common")
     read_pickle = real_loader("pandas", "read_pickle")
     label = _label(filepath_or_buffer)

@@ -12,7 +12,15 @@ from collections.abc import Callable, Iterable
 from typing import IO, Any
 
 from safeload._source import view_of_file
-from safeload.loaders._common import guard_buffer, policy_for, real_loader
+from safeload.loaders._common import (
+    Certificates,
+    Integrity,
+    PathArg,
+    guard_buffer,
+    integrity_options,
+    policy_for,
+    real_loader,
+)
 from safeload.policy import Policy
 from safeload.severity import Severity
 
@@ -23,11 +31,12 @@ Trusted = Iterable[str] | str | None
 
 
 def _load_file(file: IO[bytes], real_load: Callable[..., Any], loader: str, policy: Policy,
-               kwargs: dict[str, Any]) -> Any:
+               kwargs: dict[str, Any], *, integrity: Integrity | None = None) -> Any:
     name = getattr(file, "name", None)
     label = name if isinstance(name, str) else f"<{type(file).__name__}>"
     with view_of_file(file) as view:
-        guard_buffer(view.data, label, policy, loader, path=name if isinstance(name, str) else None)
+        guard_buffer(view.data, label, policy, loader, path=name if isinstance(name, str) else None,
+                     integrity=integrity)
         seekable = view.seekable
         data = view.data
         if not seekable:
@@ -37,50 +46,73 @@ def _load_file(file: IO[bytes], real_load: Callable[..., Any], loader: str, poli
 
 def pickle_load(file: IO[bytes], *, fix_imports: bool = True, encoding: str = "ASCII", errors: str = "strict",
                 buffers: Iterable[Any] | None = None, threshold: Threshold = None, trusted: Trusted = None,
-                policy: Policy | None = None) -> Any:
+                policy: Policy | None = None,
+                expected_sha256: str | None = None, signature: PathArg | None = None,
+                public_key: PathArg | None = None, certificate: Certificates | None = None,
+                integrity: Integrity | None = None) -> Any:
     """``pickle.load`` after a static scan of the file's bytes. Raises ``UnsafePickleError`` before loading."""
     kwargs = {"fix_imports": fix_imports, "encoding": encoding, "errors": errors, "buffers": buffers}
+    checks = integrity_options(expected_sha256, signature, public_key, certificate, integrity)
     return _load_file(file, real_loader("pickle", "load"), "pickle.load", policy_for(threshold, trusted, policy),
-                      kwargs)
+                      kwargs, integrity=checks)
 
 
 def pickle_loads(data: bytes | bytearray | memoryview, /, *, fix_imports: bool = True, encoding: str = "ASCII",
                  errors: str = "strict", buffers: Iterable[Any] | None = None, threshold: Threshold = None,
-                 trusted: Trusted = None, policy: Policy | None = None) -> Any:
+                 trusted: Trusted = None, policy: Policy | None = None,
+                expected_sha256: str | None = None, signature: PathArg | None = None,
+                public_key: PathArg | None = None, certificate: Certificates | None = None,
+                integrity: Integrity | None = None) -> Any:
     """``pickle.loads`` after a static scan of ``data``."""
-    guard_buffer(data, "<bytes>", policy_for(threshold, trusted, policy), "pickle.loads")
+    guard_buffer(data, "<bytes>", policy_for(threshold, trusted, policy), "pickle.loads",
+                 integrity=integrity_options(expected_sha256, signature, public_key, certificate, integrity))
     return real_loader("pickle", "loads")(data, fix_imports=fix_imports, encoding=encoding, errors=errors,
                                           buffers=buffers)
 
 
 def dill_load(file: IO[bytes], ignore: bool | None = None, *, threshold: Threshold = None, trusted: Trusted = None,
-              policy: Policy | None = None, **kwds: Any) -> Any:
+              policy: Policy | None = None,
+              expected_sha256: str | None = None, signature: PathArg | None = None,
+              public_key: PathArg | None = None, certificate: Certificates | None = None,
+              integrity: Integrity | None = None, **kwds: Any) -> Any:
     """``dill.load`` after a static scan. Pickled functions and code objects are CRITICAL findings."""
     kwds["ignore"] = ignore
     return _load_file(file, real_loader("dill", "load"), "dill.load", policy_for(threshold, trusted, policy),
-                      kwds)
+                      kwds, integrity=integrity_options(expected_sha256, signature, public_key, certificate, integrity))
 
 
 def dill_loads(str: bytes, ignore: bool | None = None, *, threshold: Threshold = None,
-               trusted: Trusted = None, policy: Policy | None = None, **kwds: Any) -> Any:
+               trusted: Trusted = None, policy: Policy | None = None,
+              expected_sha256: str | None = None, signature: PathArg | None = None,
+              public_key: PathArg | None = None, certificate: Certificates | None = None,
+              integrity: Integrity | None = None, **kwds: Any) -> Any:
     """``dill.loads`` after a static scan."""
-    guard_buffer(str, "<bytes>", policy_for(threshold, trusted, policy), "dill.loads")
+    guard_buffer(str, "<bytes>", policy_for(threshold, trusted, policy), "dill.loads",
+                 integrity=integrity_options(expected_sha256, signature, public_key, certificate, integrity))
     return real_loader("dill", "loads")(str, ignore=ignore, **kwds)
 
 
 def cloudpickle_load(file: IO[bytes], *, fix_imports: bool = True, encoding: str = "ASCII", errors: str = "strict",
                      buffers: Iterable[Any] | None = None, threshold: Threshold = None, trusted: Trusted = None,
-                     policy: Policy | None = None) -> Any:
+                     policy: Policy | None = None,
+                expected_sha256: str | None = None, signature: PathArg | None = None,
+                public_key: PathArg | None = None, certificate: Certificates | None = None,
+                integrity: Integrity | None = None) -> Any:
     """``cloudpickle.load`` (which is ``pickle.load``) after a static scan."""
     kwargs = {"fix_imports": fix_imports, "encoding": encoding, "errors": errors, "buffers": buffers}
     return _load_file(file, real_loader("cloudpickle", "load"), "cloudpickle.load",
-                      policy_for(threshold, trusted, policy), kwargs)
+                      policy_for(threshold, trusted, policy), kwargs,
+                      integrity=integrity_options(expected_sha256, signature, public_key, certificate, integrity))
 
 
 def cloudpickle_loads(data: bytes | bytearray | memoryview, /, *, fix_imports: bool = True, encoding: str = "ASCII",
                       errors: str = "strict", buffers: Iterable[Any] | None = None, threshold: Threshold = None,
-                      trusted: Trusted = None, policy: Policy | None = None) -> Any:
+                      trusted: Trusted = None, policy: Policy | None = None,
+                expected_sha256: str | None = None, signature: PathArg | None = None,
+                public_key: PathArg | None = None, certificate: Certificates | None = None,
+                integrity: Integrity | None = None) -> Any:
     """``cloudpickle.loads`` after a static scan."""
-    guard_buffer(data, "<bytes>", policy_for(threshold, trusted, policy), "cloudpickle.loads")
+    guard_buffer(data, "<bytes>", policy_for(threshold, trusted, policy), "cloudpickle.loads",
+                 integrity=integrity_options(expected_sha256, signature, public_key, certificate, integrity))
     return real_loader("cloudpickle", "loads")(data, fix_imports=fix_imports, encoding=encoding, errors=errors,
                                                buffers=buffers)

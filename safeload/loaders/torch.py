@@ -19,7 +19,18 @@ from collections.abc import Iterable
 from typing import IO, Any
 
 from safeload._source import view_of_file
-from safeload.loaders._common import guard_buffer, open_binary, policy_for, real_loader
+from safeload.loaders._common import (
+    Certificates,
+    Integrity,
+    PathArg,
+    guard_buffer,
+    integrity_options,
+    integrity_required,
+    open_binary,
+    policy_for,
+    real_loader,
+    verify_only,
+)
 from safeload.policy import Policy
 from safeload.severity import Severity
 
@@ -41,7 +52,10 @@ def _mmap_default() -> bool:
 
 def torch_load(f: FileLike, map_location: Any = None, pickle_module: Any = None, *, weights_only: bool | None = None,
                mmap: bool | None = None, threshold: Threshold = None, trusted: Trusted = None,
-               policy: Policy | None = None, **pickle_load_args: Any) -> Any:
+               policy: Policy | None = None, expected_sha256: str | None = None, signature: PathArg | None = None,
+               public_key: PathArg | None = None, certificate: Certificates | None = None,
+               integrity: Integrity | None = None,
+               **pickle_load_args: Any) -> Any:
     """Load like ``torch.load`` after scanning the file; raise ``UnsafePickleError`` instead if it is unsafe.
 
     Args:
@@ -52,18 +66,23 @@ def torch_load(f: FileLike, map_location: Any = None, pickle_module: Any = None,
         threshold: refuse findings at or above this severity (default: configuration, else ``medium``).
         trusted: names (``"pkg.mod.Class"`` or ``"pkg.*"``) you have reviewed and trust in this load.
         policy: a complete :class:`~safeload.Policy` instead of ``threshold``/``trusted``.
+        expected_sha256, signature, public_key, certificate, integrity: integrity checks on the same bytes
+            (``docs/integrity.md``): a pinned sha256, an OpenSSF model signature verified with a public key
+            or a CA chain, or a full :class:`~safeload.Integrity` (Sigstore identity, lock file).
 
     Returns:
         Exactly what ``torch.load`` returns for the same arguments.
 
     Raises:
         UnsafePickleError: the scan found something at or above the threshold; nothing was loaded.
+        IntegrityError: a requested digest, lock or signature check failed; nothing was loaded.
 
     Example::
 
         state = safeload.torch_load("model.pt", map_location="cpu")
     """
     effective = policy_for(threshold, trusted, policy)
+    checks = integrity_options(expected_sha256, signature, public_key, certificate, integrity)
     load = real_loader("torch", "load")
     kwargs: dict[str, Any] = dict(pickle_load_args)
     if weights_only is not None:
@@ -72,10 +91,13 @@ def torch_load(f: FileLike, map_location: Any = None, pickle_module: Any = None,
         kwargs["mmap"] = mmap
     if isinstance(f, str | os.PathLike) and os.fspath(f).endswith(".safetensors"):
         # torch.load hands these paths to safetensors.torch.load_file: no unpickling happens at all.
+        if integrity_required(checks):
+            verify_only(os.fspath(f), effective, "torch.load", integrity=checks, fmt="safetensors")
         return load(f, map_location, pickle_module, **kwargs)
     with open_binary(f) as (handle, label, opened_here):
         with view_of_file(handle) as view:
-            guard_buffer(view.data, label, effective, "torch.load", path=label if opened_here else None)
+            guard_buffer(view.data, label, effective, "torch.load", path=label if opened_here else None,
+                         name=label, integrity=checks)  # the name is a hint only where a format has no magic
         if opened_here and (mmap if mmap is not None else _mmap_default()):
             # torch maps only paths; this one names the handle just scanned, not the user's path again.
             return load(f"/proc/self/fd/{handle.fileno()}", map_location, pickle_module, **kwargs)

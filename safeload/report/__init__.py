@@ -15,6 +15,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from safeload.findings import Finding, ScanResult
+from safeload.rules import RULES, SKIPPED_RULES
 from safeload.severity import Severity
 
 __all__ = [
@@ -31,11 +32,10 @@ __all__ = [
 
 FORMATS = ("text", "json", "sarif", "markdown")
 
-# Findings that mean "the file could not be read to the end": the scan cannot vouch for the file, so the
-# CLI fails on them whatever ``--fail-on`` says (fail closed). SL007 (I/O error) is an error, exit code 2.
-UNSCANNABLE_RULES = frozenset({"SL002", "SL005", *(f"SL0{n}" for n in range(10, 19))})
-# Findings that mean "this is not a model at all" (unknown content, a Git LFS pointer).
-NOT_A_MODEL_RULES = frozenset({"SL003", "SL004"})
+# Which rules mean "could not be read to the end" (fail closed whatever --fail-on says) and "not a model" is a
+# property of the rule (``safeload.rules``); these views are kept for the renderers. SL007 (I/O) is exit 2.
+UNSCANNABLE_RULES = frozenset(rule_id for rule_id, rule in RULES.items() if rule.unreadable)
+NOT_A_MODEL_RULES = frozenset(rule_id for rule_id, rule in RULES.items() if rule.not_a_model)
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ class ReportInput:
     ``results`` in input order; ``threshold`` the ``--fail-on`` level that decides verdicts; ``skipped`` the
     sources not scanned because their content is not a model (reported, never counted as clean); ``digests``
     maps a result's ``source`` to the file's sha256 (SARIF fingerprints, JSON); ``root`` is the directory
-    SARIF URIs are made relative to (``%SRCROOT%``).
+    SARIF URIs are made relative to (``%SRCROOT%``); ``lock`` the lock file a ``--locked`` run compared with.
     """
 
     results: Sequence[ScanResult]
@@ -53,6 +53,7 @@ class ReportInput:
     skipped: Collection[str] = ()
     digests: Mapping[str, str] = field(default_factory=dict)
     root: str | None = None
+    lock: str | None = None
 
 
 def fails(result: ScanResult, threshold: Severity) -> bool:
@@ -60,7 +61,7 @@ def fails(result: ScanResult, threshold: Severity) -> bool:
     return bool(result.blocking(threshold)) or any(f.rule_id in UNSCANNABLE_RULES for f in result.findings)
 
 
-def render(fmt: str, report: ReportInput, *, color: bool = False, verbose: bool = False) -> str:
+def render(fmt: str, report: ReportInput, *, color: bool = False, verbose: bool = False, quiet: bool = False) -> str:
     """Render ``report`` in ``fmt`` (one of :data:`FORMATS`)."""
     if fmt == "json":
         from safeload.report.json import render_json
@@ -77,15 +78,21 @@ def render(fmt: str, report: ReportInput, *, color: bool = False, verbose: bool 
     if fmt == "text":
         from safeload.report.text import render_text
 
-        return render_text(report, color=color, verbose=verbose)
+        return render_text(report, color=color, verbose=verbose, quiet=quiet)
     raise ValueError(f"unknown report format {fmt!r} (expected one of {', '.join(FORMATS)})")
 
 
 def status(result: ScanResult, report: ReportInput) -> str:
-    """One word per file: ``error`` (unreadable), ``skipped`` (not a model), ``unsafe`` or ``safe``."""
+    """One word per file: ``error`` (unreadable), ``skipped`` (not a model), ``unsafe`` or ``safe``.
+
+    A file whose only problems say it is not a model (a Git LFS pointer, an empty file) is skipped, never
+    unsafe: reports and SARIF must not raise alerts for a checkout without ``git lfs pull``."""
     if any(f.rule_id == "SL007" for f in result.findings):
         return "error"
     if result.source in report.skipped:
+        return "skipped"
+    problems = [f for f in result.findings if f.severity >= report.threshold or f.rule_id in UNSCANNABLE_RULES]
+    if problems and all(f.rule_id in SKIPPED_RULES for f in problems):
         return "skipped"
     if fails(result, report.threshold):
         return "unsafe"

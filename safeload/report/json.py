@@ -18,6 +18,7 @@ from safeload.severity import Severity
 __all__ = ["SCHEMA_VERSION", "render_json", "report_dict"]
 
 SCHEMA_VERSION = 1
+_LOCK_RULES = frozenset({"SL701", "SL702", "SL703"})
 
 
 def report_dict(report: ReportInput) -> dict[str, Any]:
@@ -28,7 +29,16 @@ def report_dict(report: ReportInput) -> dict[str, Any]:
         entry = result.to_dict(report.threshold)
         entry["status"] = status(result, report)
         entry["verdict"] = "unsafe" if fails(result, report.threshold) else "safe"
-        entry["sha256"] = report.digests.get(result.source)
+        integrity = result.integrity or {}
+        entry["sha256"] = report.digests.get(result.source) or integrity.get("sha256")
+        entry["integrity"] = {
+            "digest_checked": bool(integrity.get("digest_checked", False)),
+            "lock_checked": bool(integrity.get("lock_checked", False)) or any(
+                f.rule_id in _LOCK_RULES for f in result.findings),
+            "signature_checked": bool(integrity.get("signature_checked", False)),
+            "cached": bool(integrity.get("cached", False)),
+            "failure": integrity.get("failure"),
+        }
         results.append(entry)
         if result.max_severity is not None and (worst is None or result.max_severity > worst):
             worst = result.max_severity
@@ -36,6 +46,7 @@ def report_dict(report: ReportInput) -> dict[str, Any]:
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "safeload", "version": __version__},
         "fail_on": report.threshold.label,
+        **({"lock": report.lock} if report.lock is not None else {}),
         "summary": {**counts(report), "max_severity": worst.label if worst is not None else None},
         "results": results,
     }

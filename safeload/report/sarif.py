@@ -101,6 +101,12 @@ def _result(finding: Finding, result: ScanResult, report: ReportInput) -> dict[s
         properties["member"] = clean(finding.location.member, 300)
     if result.formats:
         properties["formats"] = [clean(f, 40) for f in result.formats]
+    digest = report.digests.get(result.source) or (result.integrity or {}).get("sha256")
+    if digest:
+        properties["sha256"] = digest
+    if result.integrity is not None:
+        properties["integrity"] = {k: bool(result.integrity.get(k)) for k in
+                                   ("digest_checked", "lock_checked", "signature_checked", "cached")}
     return {
         "ruleId": finding.rule_id,
         "ruleIndex": _RULE_IDS.index(finding.rule_id),
@@ -113,7 +119,7 @@ def _result(finding: Finding, result: ScanResult, report: ReportInput) -> dict[s
             },
         }],
         "partialFingerprints": {
-            "safeloadFinding/v1": _fingerprint(finding, result, report.digests.get(result.source)),
+            "safeloadFinding/v1": _fingerprint(finding, result, digest),
         },
         "properties": properties,
     }
@@ -136,7 +142,8 @@ def sarif_dict(report: ReportInput) -> dict[str, Any]:
     invocation: dict[str, Any] = {
         "executionSuccessful": not notifications,
         "properties": {"fail-on": report.threshold.label,
-                       "failed": any(fails(r, report.threshold) for r in report.results)},
+                       "failed": any(fails(r, report.threshold) for r in report.results),
+                       **({"lock": report.lock} if report.lock is not None else {})},
     }
     if notifications:
         invocation["toolExecutionNotifications"] = notifications

@@ -9,8 +9,9 @@ from __future__ import annotations
 import io
 
 from safeload._text import clean
+from safeload._walk import natural_key
 from safeload.findings import Finding, ScanResult
-from safeload.report import ReportInput, counts, shown_findings, status
+from safeload.report import NOT_A_MODEL_RULES, ReportInput, counts, shown_findings, status
 from safeload.severity import Severity
 
 __all__ = ["render_text", "summary_line"]
@@ -28,12 +29,12 @@ _STATUS_STYLES = {"unsafe": "bold red", "safe": "bold green", "skipped": "yellow
 def _finding_parts(finding: Finding) -> list[tuple[str, str | None]]:
     """(text, style) pieces of one finding line; every piece is already cleaned."""
     parts: list[tuple[str, str | None]] = [
-        ("  ", None),
+        ("      ", None),
         (f"{finding.severity.name:<8}", _STYLES[finding.severity]),
         (f" {finding.rule_id} {finding.rule_name}", "bold"),
     ]
-    if finding.subject:
-        parts.append((f" {clean(finding.subject)}", "magenta"))
+    if finding.shown_subject:
+        parts.append((f" {clean(finding.shown_subject, 160)}", "magenta"))
     if finding.count > 1:
         parts.append((f" (x{finding.count})", None))
     parts.append((f" - {clean(finding.message, 300)}", None))
@@ -41,47 +42,94 @@ def _finding_parts(finding: Finding) -> list[tuple[str, str | None]]:
     if finding.location.member:
         where.append(f"member {clean(finding.location.member)}")
     if finding.location.offset is not None:
-        where.append(f"offset {finding.location.offset}")
+        where.append(f"byte {finding.location.offset}")
     if where:
         parts.append((f" [{', '.join(where)}]", "dim"))
     return parts
 
 
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
 def _header_parts(result: ScanResult, report: ReportInput) -> list[tuple[str, str | None]]:
     state = status(result, report)
     formats = ", ".join(clean(f, 40) for f in result.formats) or "no format"
+    shown = len(shown_findings(result))
+    worst = result.max_severity
+    label = worst.name if state == "unsafe" and worst is not None else state.upper()
+    count = f"; {_plural(shown, 'finding')}" if shown else ""
     return [
-        (f"{state.upper():<8}", _STATUS_STYLES[state]),
+        (f"  {label:<9}", _STATUS_STYLES[state] if state != "unsafe" else _STYLES[worst or Severity.HIGH]),
         (f" {clean(result.source, 400)}", "bold"),
-        (f" ({formats}; {len(result.findings)} findings)", "dim"),
+        (f" ({formats}{count})", "dim"),
     ]
 
 
 def summary_line(report: ReportInput) -> str:
-    """``3 files: 1 unsafe, 1 safe, 1 skipped, 0 errors (fail-on: high)``."""
+    """``3 files: 1 unsafe, 1 safe, 1 skipped (not a model), 0 errors (fail-on: high)``."""
     c = counts(report)
-    return (f"{c['files']} file{'s' if c['files'] != 1 else ''}: {c['unsafe']} unsafe, {c['safe']} safe, "
-            f"{c['skipped']} skipped (not a model), {c['error']} error{'s' if c['error'] != 1 else ''} "
+    return (f"{_plural(c['files'], 'file')}: {c['unsafe']} unsafe, {c['safe']} safe, "
+            f"{c['skipped']} skipped (not a model), {_plural(c['error'], 'error')} "
             f"(fail-on: {report.threshold.label})")
 
 
-def _lines(report: ReportInput, verbose: bool) -> list[list[tuple[str, str | None]]]:
-    lines: list[list[tuple[str, str | None]]] = []
+_LISTED = 20  # skipped/safe files named before "... and N more" (problems are always listed in full)
+
+
+def _sorted(results: list[ScanResult]) -> list[ScanResult]:
+    return sorted(results, key=lambda r: natural_key(r.source))
+
+
+def _lines(report: ReportInput, verbose: bool, quiet: bool = False) -> list[list[tuple[str, str | None]]]:
+    """Problems first (unsafe, worst first; then errors), then what was skipped, then a count of safe files."""
+    groups: dict[str, list[ScanResult]] = {"unsafe": [], "error": [], "skipped": [], "safe": []}
     for result in report.results:
-        lines.append(_header_parts(result, report))
-        lines.extend(_finding_parts(f) for f in shown_findings(result, verbose=verbose))
-        if status(result, report) == "unsafe":
+        groups[status(result, report)].append(result)
+    unsafe = sorted(_sorted(groups["unsafe"]), key=lambda r: -(r.max_severity or Severity.INFO))
+    lines: list[list[tuple[str, str | None]]] = []
+    if unsafe:
+        lines.append([(f"UNSAFE: {_plural(len(unsafe), 'file')}", "bold red")])
+        for result in unsafe:
+            lines.append(_header_parts(result, report))
+            lines.extend(_finding_parts(f) for f in shown_findings(result, verbose=verbose))
+            fixes = dict.fromkeys(f.fix for f in result.blocking(report.threshold) if f.fix)
+            lines.extend([("      fix: ", "dim"), (fix, None)] for fix in fixes)
             names = result.untrusted(report.threshold)
             if names:
-                lines.append([("  to trust after reviewing their source: ", "dim"),
+                lines.append([("      to trust after reviewing their source: ", "dim"),
                               (" ".join(f"--trust {clean(n)}" for n in names), None)])
+    if groups["error"]:
+        lines.append([(f"ERRORS: {_plural(len(groups['error']), 'file')} could not be read", "bold magenta")])
+        for result in _sorted(groups["error"]):
+            lines.append(_header_parts(result, report))
+            lines.extend(_finding_parts(f) for f in shown_findings(result, verbose=verbose))
+    if not quiet:
+        skipped = _sorted(groups["skipped"])
+        if skipped:
+            lines.append([(f"SKIPPED (not a model): {_plural(len(skipped), 'file')}", "yellow")])
+            for result in skipped if verbose else skipped[:_LISTED]:
+                note = next((f.message for f in result.findings if f.rule_id in NOT_A_MODEL_RULES), "")
+                lines.append([(f"  {clean(result.source, 400)}", None),
+                              (f" - {clean(note, 120)}" if note else "", "dim")])
+            if not verbose and len(skipped) > _LISTED:
+                lines.append([(f"  ... and {len(skipped) - _LISTED} more (-v lists them)", "dim")])
+        safe = _sorted(groups["safe"])
+        if safe:
+            lines.append([(f"SAFE: {_plural(len(safe), 'file')}", "bold green")])
+            if verbose or len(report.results) <= _LISTED:
+                for result in safe:
+                    lines.append(_header_parts(result, report))
+                    lines.extend(_finding_parts(f) for f in shown_findings(result, verbose=verbose))
     lines.append([(summary_line(report), "bold")])
     return lines
 
 
-def render_text(report: ReportInput, *, color: bool = False, verbose: bool = False, width: int = 120) -> str:
-    """The human report. ``color`` adds ANSI styling (only ever from safeload's own styles)."""
-    lines = _lines(report, verbose)
+def render_text(report: ReportInput, *, color: bool = False, verbose: bool = False, quiet: bool = False,
+                width: int = 120) -> str:
+    """The human report. ``color`` adds ANSI styling (only ever from safeload's own styles); ``quiet`` shows
+    only problems (unsafe files and errors) and the summary."""
+    lines = _lines(report, verbose, quiet)
     try:
         from rich.console import Console
         from rich.text import Text

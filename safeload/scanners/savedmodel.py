@@ -541,7 +541,9 @@ def is_saved_model_dir(path: Path) -> bool:
 
 
 def _files(folder: Path) -> Iterator[Path]:
-    return (p for p in folder.rglob("*") if p.is_file())
+    from safeload._walk import walk_files
+
+    return (p for p in walk_files(folder) if isinstance(p, Path) and p.is_file() and not p.is_symlink())
 
 
 def scan_saved_model_dir(path: Path, ctx: ScanContext) -> None:

@@ -4,7 +4,8 @@ Security invariants:
 - every pickle ``torch.load`` unpickles is walked, in the order and at the offsets torch reads them: legacy
   files hold the magic number, protocol version, sys info, the main pickle and the storage-keys pickle,
   then raw storages; tar files hold ``sys_info``, ``pickle``, ``storages`` and ``tensors`` members whose
-  pickles are interleaved with raw records;
+  pickles are interleaved with raw records (``safeload.containers.torch`` for the procedure: a file that
+  sniffs as something else but that ``tarfile`` opens is scanned as a tar too);
 - raw storage payloads are stepped over using the element count torch itself reads (an 8-byte header)
   and the element size of the storage type the pickle declared; payload bytes are never read or copied;
   a storage that cannot be located, or a size that runs past the data, is a blocking finding;
@@ -15,12 +16,11 @@ Security invariants:
 from __future__ import annotations
 
 import struct
-import tarfile
 from typing import Any
 
 from safeload._context import LimitExceeded, ScanContext
 from safeload._sniff import looks_like_pickle, sniff
-from safeload._source import BufferFile
+from safeload.containers.torch import TAR_RECORDS, read_tar
 from safeload.severity import Severity
 
 __all__ = ["LEGACY_PROTOCOL", "continue_legacy", "scan_tar", "storage_element_size"]
@@ -34,7 +34,6 @@ _ELEMENT_SIZE = {
     "QUInt2x4Storage": 1,
     "UntypedStorage": 1,  # newer dtypes (uint16, float8, ...) are written as untyped bytes
 }
-_TAR_MEMBERS = ("sys_info", "pickle", "storages", "tensors")
 
 
 def storage_element_size(storage_type: Any) -> int | None:
@@ -174,49 +173,52 @@ def _walk_records(data: Any, ctx: ScanContext, what: str, tensors: bool) -> None
 
 
 def scan_tar(data: Any, ctx: ScanContext) -> None:
-    """Scan a tar archive: torch's legacy tar checkpoint members by layout, any other member by content."""
+    """Scan a tar archive: torch's legacy tar checkpoint members by layout, any other member by content.
+
+    Members are listed by ``tarfile`` itself (the parser ``torch.load`` uses); every member ``tarfile`` hands
+    out as a file (regular, or of an unknown type) is scanned. ``storages``, ``tensors`` and ``pickle`` are read
+    by torch by name: every copy is walked whatever its first byte, and one that is a link or a sparse member
+    (torch would read bytes other than its own contiguous data) makes the file ambiguous (SL208).
+    """
     from safeload.scan import scan_buffer
     from safeload.scanners.pickle import scan_pickle
     from safeload.scanners.zip import SCANNED_MEMBER_FORMATS
 
     ctx.note_format("tar")
-    raw = BufferFile(data)
-    members: list[tuple[str, int, int]] = []
-    try:
-        with tarfile.open(fileobj=raw, mode="r:") as tar:  # the parser torch.load itself uses
-            for info in tar:
-                if len(members) >= ctx.limits.max_members:
-                    ctx.add("SL015", f"more than {ctx.limits.max_members} tar members; the rest was not scanned")
-                    break
-                if info.isreg():
-                    members.append((info.name, info.offset_data, info.size))
-    except tarfile.TarError as exc:
-        ctx.add("SL002", f"the tar archive is malformed after {len(members)} member(s): {exc}")
-    finally:
-        raw.close()
-    names = {name.rsplit("/", 1)[-1] for name, _, _ in members}
+    listing = read_tar(data, ctx.limits.max_members)
+    if listing.truncated:
+        ctx.add("SL015", f"more than {ctx.limits.max_members} tar members; the rest was not scanned")
+    if listing.error is not None:
+        ctx.add("SL002", f"the tar archive is malformed after {len(listing.members)} member(s): {listing.error}")
+    names = {m.name.rsplit("/", 1)[-1] for m in listing.members}
     if {"pickle", "storages", "tensors"} <= names:
         ctx.add("SL207", "legacy torch tar checkpoint (torch.load unpickles every member with weights_only=False)",
                 subject="torch-tar")
     view = memoryview(data)
     try:
-        for name, offset, size in members:
+        for member in listing.members:
+            name, offset, size = member.name, member.offset, member.size
             base = name.rsplit("/", 1)[-1]
+            if base in TAR_RECORDS and member.kind in {"link", "sparse"}:
+                ctx.add("SL208", f"tar member {name!r} is a {member.kind}: torch.load reads other bytes under this "
+                        "name than the member's own data", subject=f"ambiguous-tar:{name}")
+            if member.kind not in {"file", "sparse"}:
+                continue
             end = min(offset + size, len(data))
             if end - offset < size:
                 ctx.add("SL018", f"tar member {name!r} is truncated", subject=name)
-            member = view[offset:end]
+            chunk = view[offset:end]
             try:
                 with ctx.inside(name):
                     if base in {"storages", "tensors"}:
-                        _walk_records(member, ctx, f"tar member {name!r}", tensors=base == "tensors")
+                        _walk_records(chunk, ctx, f"tar member {name!r}", tensors=base == "tensors")
                     elif base in {"pickle", "sys_info"}:
-                        scan_pickle(member, ctx)
-                    elif size and sniff(member, base) in SCANNED_MEMBER_FORMATS:
-                        scan_buffer(member, ctx, name=base)
+                        scan_pickle(chunk, ctx)
+                    elif size and sniff(chunk, base) in SCANNED_MEMBER_FORMATS:
+                        scan_buffer(chunk, ctx, name=base)
             except LimitExceeded as exc:
                 ctx.add_limit(exc)
             finally:
-                member.release()
+                chunk.release()
     finally:
         view.release()

@@ -1,10 +1,16 @@
 """Zip containers (PyTorch archives, TorchScript, ``.npz``, ``.keras``, zipped SavedModels), scanned by content.
 
 Security invariants:
-- every member any zip reader could return (see ``safeload._zip``) is considered, whatever its name or
-  extension: members that sniff as pickle (protocol 0-5, with or without PROTO), npy, zip, HDF5, tar,
-  compressed data or ``saved_model.pb`` are scanned recursively; other content (json, text, ``version``)
-  is not a finding, because no loader executes it;
+- every member any zip reader could return (see ``safeload._zip``: torch's miniz, ``zipfile``, safeload's
+  lenient reader and the local headers) is considered, whatever its name or extension: members that sniff as
+  pickle (any first opcode the C unpickler accepts), npy, zip, HDF5, tar, compressed data or ``saved_model.pb``
+  are scanned recursively; other content (json, text, ``version``) is not a finding, because no loader
+  executes it;
+- a member a loader unpickles *by name* (``<prefix>/data.pkl`` and ``constants.pkl`` for torch, matched
+  case-insensitively as miniz does, and any ``*.pkl``) is walked as a pickle whatever its first byte: sniffing
+  only adds readings. A stream that breaks before importing or calling anything is noted, not a finding;
+- readers that would see different archives (``safeload.containers.archives``) make the file ambiguous (SL208,
+  blocking), on top of every reading being scanned;
 - the only members skipped without a scan are torch storages ``<prefix>/data/<key>`` whose key a scanned
   pickle of the same archive references as a storage: torch reads them as raw bytes. Their bytes are
   never read except six bytes compared against the ``.npy`` magic (``numpy.load`` on the same archive
@@ -25,8 +31,10 @@ from collections.abc import Iterator
 from typing import Any
 
 from safeload._context import LimitExceeded, ScanContext
-from safeload._sniff import Format, find_zip_end, sniff
+from safeload._sniff import Format, breaks_before_import, find_zip_end, sniff
 from safeload._zip import STORED, ZipArchive, ZipEntry, ZipLimit, open_archive
+from safeload.containers.archives import Region, find_ambiguities
+from safeload.containers.torch import archive_name, unpickled_by_name
 from safeload.severity import Severity
 
 __all__ = ["SCANNED_MEMBER_FORMATS", "scan_torchscript_code", "scan_zip"]
@@ -61,8 +69,14 @@ class _Scan:
         self.lower = {id(e): _lower_names(e) for e in archive}
         names = {n for lowered in self.lower.values() for n in lowered}
         self.torchscript = any(_split(n)[1] == "constants.pkl" or "/code/__torch__" in f"/{n}" for n in names)
-        # Torch archive prefixes: the directory holding data.pkl (torch matches names case-insensitively).
+        # Torch archive prefixes: the directory holding data.pkl (torch matches names case-insensitively), and
+        # the one miniz derives from the first central entry (every record torch reads is under it).
         self.prefixes = {_split(n)[0] for n in names if _split(n)[1] == "data.pkl"}
+        first = archive.views.get("miniz")
+        if first is not None and first.entries:
+            prefix = archive_name(first.entries[0].raw_name)
+            if prefix is not None:
+                self.prefixes.add(prefix.decode("utf-8", "replace").lower())
         self.storage_keys: set[str] = set()   # lower-case member names referenced as storages
         self.stop = False
 
@@ -129,7 +143,8 @@ class _Scan:
             if self.stop:
                 return
             referenced = any(n in self.storage_keys for n in self.lower[id(entry)])
-            if referenced and self.archive.head(entry, 6) != b"\x93NUMPY":
+            by_name = any(unpickled_by_name(n) for n in entry.names)
+            if referenced and not by_name and self.archive.head(entry, 6) != b"\x93NUMPY":
                 continue
             self.member(entry)
 
@@ -147,14 +162,17 @@ class _Scan:
             if data is None:
                 return
             fmt = sniff(data, posixpath.basename(label))
-            if fmt not in SCANNED_MEMBER_FORMATS:
+            # Loaders unpickle some members by name, whatever their first byte: sniffing only adds readings.
+            as_pickle = fmt is Format.PICKLE or (len(data) > 0 and any(unpickled_by_name(n) for n in entry.names))
+            other = fmt in SCANNED_MEMBER_FORMATS and fmt is not Format.PICKLE
+            if not as_pickle and not other:
                 return
             if len(data) <= _CRC_CHECK_MAX or entry.method != STORED:
                 self.archive.check_crc(entry, data, ctx, label)
             try:
-                if fmt is Format.PICKLE:
+                if as_pickle:
                     self.pickle_member(entry, data, label)
-                else:
+                if other:
                     from safeload.scan import scan_buffer
 
                     with ctx.inside(label, nested=fmt in _CONTAINERS):
@@ -163,12 +181,14 @@ class _Scan:
                 ctx.add_limit(exc)
 
     def pickle_member(self, entry: ZipEntry, data: bytes | memoryview, label: str) -> None:
-        """Scan a member that sniffs as a pickle in a side context, then keep what matters.
+        """Scan a member that sniffs as a pickle (or that a loader unpickles by name) in a side context, then keep
+        what matters.
 
-        Short text members (``byteorder`` = ``b"little"``) can sniff as protocol-0 pickles. A stream that
-        breaks before importing or calling anything cannot run code under any loader, so such a member is
-        noted as data, not as an unparseable pickle. In TorchScript archives, names the C++ unpickler
-        resolves from the archive's own code (``__torch__.*``) are facts, not imports.
+        A member that breaks before importing or calling anything cannot run code under any loader, so it is
+        noted as data, not as an unparseable pickle; "breaks" is decided by the C unpickler's own framing
+        (``breaks_before_import``), never by where the engine stopped, which may be earlier. In TorchScript
+        archives, names the C++ unpickler resolves from the archive's own code (``__torch__.*``) are facts, not
+        imports.
         """
         ctx = self.ctx
         sub = ScanContext(ctx.policy, ctx.source, ctx.path)
@@ -181,7 +201,8 @@ class _Scan:
         ctx.bytes_scanned += sub.bytes_scanned
         serious = [f for f in sub.findings if f.severity > Severity.INFO]
         imports = any(res.globals_seen for res in results)
-        if serious and not imports and all(f.rule_id in {"SL002", "SL108"} for f in serious):
+        if serious and not imports and all(f.rule_id in {"SL002", "SL108"} for f in serious) \
+                and breaks_before_import(data):
             ctx.add("SL207", f"{label}: not a pickle any loader could run (it breaks before importing or calling "
                     "anything)", subject=f"data:{label}")
             return
@@ -284,6 +305,7 @@ def scan_zip(data: Any, ctx: ScanContext) -> None:
         return
     if archive.start > 0:
         _scan_prefix(data, archive.start, ctx)
+    _report_ambiguities(data, archive, ctx)
     scan = _Scan(archive, ctx)
     if not archive.entries:
         ctx.add("SL207", "empty zip archive", subject="empty-zip")
@@ -295,6 +317,14 @@ def scan_zip(data: Any, ctx: ScanContext) -> None:
     ctx.add("SL207", f"zip archive, {len(archive.entries)} member(s)"
             + (f", torch prefix {sorted(scan.prefixes)[0]!r}" if scan.prefixes else ""),
             subject="zip-info", details={"members": len(archive.entries), "torchscript": scan.torchscript})
+
+
+def _report_ambiguities(data: Any, archive: ZipArchive, ctx: ScanContext) -> None:
+    """SL208 for every way torch's, numpy's/Keras' and safeload's readers can see different archives."""
+    regions = [Region(e.header_offset, e.data_offset, e.data_offset + e.compressed_size, e.name)
+               for e in archive if e.in_central]
+    for found in find_ambiguities(data, archive.views, regions):
+        ctx.add("SL208", found.message, subject=f"ambiguous-zip:{found.kind}", offset=found.offset)
 
 
 def _scan_prefix(data: Any, start: int, ctx: ScanContext) -> None:

@@ -3,8 +3,10 @@
     python tests/fuzz/fuzz_scan.py TARGET [libFuzzer options, e.g. -atheris_runs=100000 -timeout=10]
 
 TARGET is one of: pickle (the engine, with the pure-Python unpickler differential), sniff, zip (torch zip
-checkpoints and npz), npy, joblib (compressed and inline-array joblib files), protobuf (SavedModel
-``saved_model.pb``), keras (``config.json``). Each starts from a seed corpus built here, at start-up.
+checkpoints and npz), containers (archives built so zip readers disagree, tar/pickle polyglots), zipmodels
+(the zipfile reader model against ``zipfile.ZipFile``), npy, joblib (compressed and inline-array joblib
+files), protobuf (SavedModel ``saved_model.pb``), keras (``config.json``). Each starts from a seed corpus
+built here, at start-up.
 
 A finding is: any exception out of the public API, an internal-error finding (SL005), or (pickle) a global
 the real pure-Python unpickler would call that the scan does not report.
@@ -12,6 +14,7 @@ the real pure-Python unpickler would call that the scan does not report.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import tempfile
@@ -31,6 +34,11 @@ with atheris.instrument_imports(include=["safeload"]):
     import safeload
     import safeload._protobuf
     import safeload._zip
+    import safeload.containers.archives
+    import safeload.containers.miniz
+    import safeload.containers.routing
+    import safeload.containers.torch
+    import safeload.containers.zipfile_reader
     import safeload.scanners.compressed
     import safeload.scanners.joblib
     import safeload.scanners.keras
@@ -40,8 +48,10 @@ with atheris.instrument_imports(include=["safeload"]):
     import safeload.scanners.torch
     import safeload.scanners.zip  # scanners load lazily: import them here so they are instrumented
     from safeload._context import ScanContext
-    from safeload._sniff import looks_like_pickle, sniff
+    from safeload._sniff import breaks_before_import, looks_like_pickle, sniff
     from safeload.catalog.classify import classify
+    from safeload.containers import miniz, zipfile_reader
+    from safeload.containers._zipfmt import DirectoryError
     from safeload.policy import Limits, Policy
     from safeload.scanners.keras import scan_keras_config
 
@@ -79,6 +89,31 @@ def test_sniff(data: bytes) -> None:
     sniff(data)
     looks_like_pickle(data)
     looks_like_pickle(memoryview(data))
+    breaks_before_import(data)
+
+
+def test_zip_models(data: bytes) -> None:
+    """The zipfile model lists exactly what zipfile.ZipFile lists (or both refuse); miniz's never raises."""
+    import tempfile
+    import zipfile
+
+    with tempfile.TemporaryFile() as handle:
+        handle.write(data)
+        handle.seek(0)
+        try:
+            with zipfile.ZipFile(handle) as zf:
+                real = [(i.filename, i.header_offset, i.compress_size, i.file_size) for i in zf.infolist()]
+        except (zipfile.BadZipFile, NotImplementedError, UnicodeDecodeError, OSError, EOFError):
+            real = None
+    try:
+        model = [(e.names[0], e.header_offset, e.compressed_size, e.size)
+                 for e in zipfile_reader.read_directory(data, 100_000).entries]
+    except DirectoryError:
+        model = None
+    if real != model:
+        raise AssertionError(f"zipfile model differs: real {real!r:.200} model {model!r:.200}")
+    with contextlib.suppress(DirectoryError):
+        miniz.read_directory(data, 100_000)
 
 
 def test_keras(data: bytes) -> None:
@@ -87,11 +122,23 @@ def test_keras(data: bytes) -> None:
     _internal_errors(ctx.result())
 
 
+def test_native(data: bytes) -> None:
+    """Both pickle engines agree (findings and stream results); see sl_native_diff.py."""
+    import sl_native_diff
+
+    diffs = sl_native_diff.differences(data)
+    if diffs:
+        raise AssertionError(f"python and native engines differ: {diffs}")
+
+
 TARGETS: dict[str, tuple[Callable[[], list[bytes]], Callable[[bytes], None]]] = {
+    "native": (lambda: sl_corpus.benign_seeds() + sl_corpus.malicious_seeds(), test_native),
     "pickle": (lambda: sl_corpus.benign_seeds() + sl_corpus.malicious_seeds(), one_scan(differential=True)),
     "sniff": (lambda: sl_corpus.benign_seeds() + sl_corpus.zip_seeds() + sl_corpus.npy_seeds()
               + sl_corpus.joblib_seeds(), test_sniff),
     "zip": (sl_corpus.zip_seeds, one_scan()),
+    "containers": (lambda: sl_corpus.zip_seeds() + sl_corpus.container_seeds(), one_scan()),
+    "zipmodels": (lambda: sl_corpus.zip_seeds() + sl_corpus.container_seeds(), test_zip_models),
     "npy": (sl_corpus.npy_seeds, one_scan()),
     "joblib": (sl_corpus.joblib_seeds, one_scan()),
     "protobuf": (sl_corpus.protobuf_seeds, one_scan(name="saved_model.pb")),

@@ -178,6 +178,47 @@ def protobuf_seeds() -> list[bytes]:
     return out
 
 
+def opening_seeds() -> list[bytes]:
+    """Pickles that open with what the C unpickler accepts and pickletools does not (THREATS F1)."""
+    body = pickle.dumps(_Reduce(os.system, ("true",)), protocol=2)
+    return [
+        pickle.dumps(_Reduce(os.system, ("true",)), protocol=4)[2:],   # FRAME without PROTO
+        b"\x8f0" + body,                                                  # EMPTY_SET
+        b"\x8d" + struct.pack("<Q", 1) + b"a0" + body,                    # BINUNICODE8
+        b"I0x1\n0" + body,                                                # hex INT (strtol base 0)
+        b"L0x1L\n0" + body,                                               # hex LONG
+        b"I1\x00x\n0" + body,                                             # text after a NUL
+    ]
+
+
+def container_seeds() -> list[bytes]:
+    """Archives built to make zip readers disagree, and tar/pickle polyglots (THREATS F2, F3)."""
+    import sys
+    import tarfile
+
+    sys.path.insert(0, str(Path(__file__).parents[1]))
+    from zipcraft import count_split, shifted_split, zip64_split
+
+    ok = pickle.dumps({"a": 1}, protocol=2)
+    evil = pickle.dumps(_Reduce(os.system, ("true",)), protocol=2)
+    meta = [("archive/version", b"3\n"), ("archive/byteorder", b"little")]
+    out = [zip64_split([("archive/data.pkl", evil), *meta], [("archive/data.pkl", ok), *meta]),
+           count_split([("archive/data.pkl", ok), *meta], [("config.json", b'{"class_name": "x"}')]),
+           shifted_split([("archive/data.pkl", evil), *meta], [("archive/data.pkl", ok), *meta])]
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+        for name, data in [("N.", b""), ("storages", evil), ("tensors", pickle.dumps(0)), ("pickle", ok)]:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    out.append(buf.getvalue())
+    return out
+
+
+ARCHIVE_TOKENS = [b"PK\x03\x04", b"PK\x01\x02", b"PK\x05\x06", b"PK\x06\x06", b"PK\x06\x07", b"PK\x07\x08",
+                  b"\xff\xff\xff\xff", b"\x00\x00\x00\x00", b"\x01\x00", b"ustar\x0000", b"0000644\x00"]
+
+
 def pbtxt_seeds() -> list[bytes]:
     """saved_model.pbtxt texts: the binary seeds' minimal model and a wired save/restore graph, as text."""
     return [
@@ -248,8 +289,10 @@ _INTERESTING = [
 ]
 
 
-def mutate(data: bytes, rng: random.Random, corpus: list[bytes] | None = None) -> bytes:
-    """One to four random edits: flip, insert, delete, duplicate, splice, truncate, interesting opcodes."""
+def mutate(data: bytes, rng: random.Random, corpus: list[bytes] | None = None,
+           tokens: list[bytes] | None = None) -> bytes:
+    """One to four random edits: flip, insert, delete, duplicate, splice, truncate, interesting opcodes (or the
+    given ``tokens``, e.g. ``ARCHIVE_TOKENS`` for zip and tar structure)."""
     buf = bytearray(data)
     for _ in range(rng.randint(1, 4)):
         kind = rng.randrange(8)
@@ -260,7 +303,7 @@ def mutate(data: bytes, rng: random.Random, corpus: list[bytes] | None = None) -
         elif kind == 1 and buf:
             buf[min(pos, len(buf) - 1)] = rng.randrange(256)
         elif kind == 2:
-            buf[pos:pos] = rng.choice(_INTERESTING)
+            buf[pos:pos] = rng.choice(tokens or _INTERESTING)
         elif kind == 3 and buf:
             del buf[pos : pos + rng.randint(1, 8)]
         elif kind == 4 and buf:

@@ -1,0 +1,136 @@
+"""One-time costs a service pays: every measurement here runs in a new interpreter.
+
+Run: ``.venv/bin/python benchmarks/bench_fresh.py [--quick] [--pairs N]``. Cases:
+
+- ``torch zip, fresh process``: a ~500 MB float32 state_dict (``--quick``: 20 MB). Each pair runs one process
+  with ``torch.load(path, weights_only=True)`` and one with ``import safeload; safeload.torch_load(...)``
+  (``import torch`` is outside the timed part of both; ``import safeload`` is inside the safe one: a service
+  pays it), alternating which goes first. Reported: median of the per-pair ratios (target <= 1.02) and the
+  ratio of the best runs.
+- ``first safe load, tiny pickle``: in a fresh process after ``import safeload``, the first
+  ``safeload.pickle_loads`` of a 30-byte pickle minus ``pickle.loads`` of it (target <= 3 ms).
+- ``import safeload``: wall and CPU time of ``import safeload`` in a fresh interpreter (target <= 10 ms).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import REPO, table
+
+
+def fresh(code: str) -> dict[str, float]:
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)
+    result: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+TORCH_PLAIN = """
+import json, time, torch
+t = time.perf_counter()
+torch.load({path!r}, weights_only=True)
+print(json.dumps({{"s": time.perf_counter() - t}}))
+"""
+TORCH_SAFE = """
+import json, time, torch
+t = time.perf_counter()
+import safeload
+safeload.torch_load({path!r}, weights_only=True)
+print(json.dumps({{"s": time.perf_counter() - t}}))
+"""
+FIRST_LOAD = """
+import json, pickle, time
+import safeload
+data = pickle.dumps({"a": [1, 2.5, "x"]})
+t = time.perf_counter(); safeload.pickle_loads(data); first = time.perf_counter() - t
+t = time.perf_counter(); safeload.pickle_loads(data); second = time.perf_counter() - t
+t = time.perf_counter(); pickle.loads(data); plain = time.perf_counter() - t
+print(json.dumps({"first": first, "second": second, "plain": plain}))
+"""
+IMPORT = """
+import json, time
+c = time.process_time(); t = time.perf_counter()
+import safeload
+wall, cpu = time.perf_counter() - t, time.process_time() - c
+import pickle
+data = pickle.dumps({"a": [1, 2.5, "x"]})
+c = time.process_time()
+safeload.pickle_loads(data)
+print(json.dumps({"wall": wall, "cpu": cpu, "first_cpu": time.process_time() - c}))
+"""
+
+
+def make_torch_file(folder: Path, size_mb: int) -> Path:
+    code = (f"import torch\ng = torch.Generator().manual_seed(0)\n"
+            f"rows = max(1, {size_mb} * (1 << 20) // (4 * 100 * 1280))\n"
+            f"torch.save({{f'layer{{i}}.weight': torch.randn(rows, 1280, generator=g) for i in range(100)}}, "
+            f"{str(folder / 'state.pt')!r})\nprint('{{}}')")
+    fresh(code)
+    return folder / "state.pt"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--pairs", type=int, default=None)
+    opts = parser.parse_args()
+    pairs = opts.pairs or (2 if opts.quick else 7)
+    # An installed package has its bytecode compiled (pip does it); a source checkout may not (and
+    # PYTHONDONTWRITEBYTECODE stops the interpreter from writing it): compile it so imports are measured, not
+    # compilation.
+    import compileall
+
+    compileall.compile_dir(str(REPO / "safeload"), quiet=1)
+    rows = []
+    try:
+        import torch  # noqa: F401
+
+        have_torch = True
+    except ImportError:
+        have_torch = False
+    if have_torch:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = make_torch_file(Path(tmp), 20 if opts.quick else 500)
+            plain_times, safe_times, ratios = [], [], []
+            for i in range(pairs):
+                order = ("plain", "safe") if i % 2 == 0 else ("safe", "plain")
+                got = {}
+                for which in order:
+                    code = (TORCH_PLAIN if which == "plain" else TORCH_SAFE).format(path=str(path))
+                    got[which] = fresh(code)["s"]
+                plain_times.append(got["plain"])
+                safe_times.append(got["safe"])
+                ratios.append(got["safe"] / got["plain"])
+            mb = path.stat().st_size / 1e6
+            rows.append([f"torch zip {mb:.0f} MB, fresh process", statistics.median(plain_times),
+                         statistics.median(safe_times),
+                         f"median of pairs {statistics.median(ratios):.3f}; "
+                         f"best {min(safe_times) / min(plain_times):.3f}",
+                         "<= 1.02"])
+    first = [fresh(FIRST_LOAD) for _ in range(pairs + 3)]
+    fixed = statistics.median(f["first"] - f["plain"] for f in first)
+    rows.append(["first safe load, tiny pickle (fixed cost)", statistics.median(f["plain"] for f in first),
+                 statistics.median(f["first"] for f in first),
+                 f"fixed cost {fixed * 1e3:.2f} ms "
+                 f"(second load {statistics.median(f['second'] for f in first) * 1e3:.2f} ms)",
+                 "<= 3 ms"])
+    imports = [fresh(IMPORT) for _ in range(pairs + 5)]
+    rows.append(["import safeload", "-", statistics.median(i["wall"] for i in imports),
+                 f"wall {statistics.median(i['wall'] for i in imports) * 1e3:.1f} ms, "
+                 f"CPU {statistics.median(i['cpu'] for i in imports) * 1e3:.1f} ms; first safe load "
+                 f"CPU {statistics.median(i['first_cpu'] for i in imports) * 1e3:.1f} ms", "<= 10 ms; <= 3 ms"])
+    print(table(["case", "plain s", "safe s", "result", "target"], rows))
+    print(f"\n(fresh interpreter per run, {pairs} alternating pairs, medians; python {sys.version.split()[0]}; "
+          f"quick={opts.quick}; load average {os.getloadavg()[0]:.1f})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,108 @@
+"""The integrity options every loader and ``scan()`` accept, and how they combine with configuration.
+
+Loader keywords (all keyword-only, all optional)::
+
+    expected_sha256="..."        the file's sha256 (a directory: its canonical manifest digest)
+    signature="model.sig"        a model-signing signature over the file or its directory ...
+    public_key="key.pub"         ... verified with this EC public key,
+    certificate=["ca.pem", ...]  ... or with this CA certificate chain (PKI),
+    integrity=Integrity(...)     everything else: a Sigstore identity, a lock file, the cache switch
+
+Configuration (``[tool.safeload]`` / ``SAFELOAD_*``) can only add requirements: a configured lock or
+signature requirement applies to every guarded load (so the import hook gets it) on top of the call's own.
+
+Invariant: requirements add up and are never dropped; a requested check that cannot run (no library, no
+signature file, a file object where a path is needed) fails the load instead of being skipped.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+
+from safeload.exceptions import PolicyError
+from safeload.integrity.digest import normalize_sha256
+
+__all__ = ["Certificates", "Integrity", "PathArg", "integrity_options"]
+
+PathArg = str | os.PathLike[str]
+Certificates = PathArg | Iterable[PathArg]
+
+
+def _path(value: PathArg | None) -> str | None:
+    return None if value is None else os.fspath(value)
+
+
+def _paths(value: Certificates | None) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str | os.PathLike):
+        return (os.fspath(value),)
+    return tuple(os.fspath(v) for v in value)
+
+
+@dataclass(frozen=True)
+class Integrity:
+    """What a load must prove about its bytes before they reach the real loader (see ``docs/integrity.md``).
+
+    ``lock`` names a ``safeload.lock`` the file must be in with a matching digest. ``require_signature`` makes
+    a signature mandatory, found next to the model (``<path>.sig``, or ``model.sig`` in the model directory or
+    one of its parents) when ``signature`` is not given. ``identity``/``oidc_issuer``/``trust_config`` verify a
+    Sigstore signature (offline only with ``trust_config``). ``cache=False`` never consults the scan cache.
+    """
+
+    expected_sha256: str | None = None
+    signature: str | None = None
+    public_key: str | None = None
+    certificate: tuple[str, ...] = ()
+    identity: str | None = None
+    oidc_issuer: str | None = None
+    trust_config: str | None = None
+    lock: str | None = None
+    require_signature: bool = False
+    cache: bool | None = None
+    sources: tuple[str, ...] = field(default=(), compare=False)
+
+    def __post_init__(self) -> None:
+        if self.expected_sha256 is not None:
+            object.__setattr__(self, "expected_sha256", normalize_sha256(self.expected_sha256))
+        object.__setattr__(self, "certificate", _paths(self.certificate))
+        for name in ("signature", "public_key", "trust_config", "lock"):
+            object.__setattr__(self, name, _path(getattr(self, name)))
+
+    @property
+    def wants_signature(self) -> bool:
+        return self.signature is not None or self.require_signature
+
+    @property
+    def checks(self) -> bool:
+        """True when at least one check (digest, lock, signature) is requested."""
+        return self.expected_sha256 is not None or self.lock is not None or self.wants_signature
+
+    def merged(self, other: Integrity) -> Integrity:
+        """Both sets of requirements. Two different values for the same check are a PolicyError."""
+        changes: dict[str, object] = {}
+        for name in ("expected_sha256", "signature", "public_key", "identity", "oidc_issuer", "trust_config",
+                     "lock"):
+            mine, theirs = getattr(self, name), getattr(other, name)
+            if mine is not None and theirs is not None and mine != theirs:
+                raise PolicyError(f"conflicting {name}: {mine!r} and {theirs!r}")
+            changes[name] = mine if mine is not None else theirs
+        changes["certificate"] = self.certificate or other.certificate
+        changes["require_signature"] = self.require_signature or other.require_signature
+        cache_values = [v for v in (self.cache, other.cache) if v is not None]
+        changes["cache"] = None if not cache_values else all(cache_values)
+        changes["sources"] = self.sources + other.sources
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+def integrity_options(expected_sha256: str | None = None, signature: PathArg | None = None,
+                      public_key: PathArg | None = None, certificate: Certificates | None = None,
+                      integrity: Integrity | None = None) -> Integrity:
+    """The one place a loader's integrity keywords become an :class:`Integrity` (merged with ``integrity=``)."""
+    if integrity is not None and not isinstance(integrity, Integrity):
+        raise PolicyError(f"integrity= must be a safeload.Integrity, got {type(integrity).__name__}")
+    call = Integrity(expected_sha256=expected_sha256, signature=_path(signature), public_key=_path(public_key),
+                     certificate=_paths(certificate), sources=("call",))
+    return call if integrity is None else call.merged(integrity)

@@ -5,15 +5,15 @@ the source analysis changes (a strict xfail that passes means a refusal was fixe
 
 REFUSED: dict[str, str] = {
     'category_encoders/binary.joblib':
-        'refused: category_encoders.binary.BinaryEncoder SL104; category_encoders.ordinal.OrdinalEncoder SL104; pyarrow.lib._restore_array SL104; pyarrow.lib.py_buffer SL104; pyarrow.lib.type_for_alias SL104',
+        'refused: category_encoders.binary.BinaryEncoder SL104; category_encoders.ordinal.OrdinalEncoder SL104',
     'category_encoders/onehot.joblib':
-        'refused: category_encoders.one_hot.OneHotEncoder SL104; category_encoders.ordinal.OrdinalEncoder SL104; pyarrow.lib._restore_array SL104; pyarrow.lib.py_buffer SL104; pyarrow.lib.type_for_alias SL104',
+        'refused: category_encoders.one_hot.OneHotEncoder SL104; category_encoders.ordinal.OrdinalEncoder SL104',
     'category_encoders/ordinal.joblib':
-        'refused: category_encoders.ordinal.OrdinalEncoder SL104; pyarrow.lib._restore_array SL104; pyarrow.lib.py_buffer SL104; pyarrow.lib.type_for_alias SL104',
+        'refused: category_encoders.ordinal.OrdinalEncoder SL104',
     'category_encoders/target.joblib':
-        'refused: category_encoders.ordinal.OrdinalEncoder SL104; category_encoders.target_encoder.TargetEncoder SL104; pyarrow.lib._restore_array SL104; pyarrow.lib.py_buffer SL104; pyarrow.lib.type_for_alias SL104',
+        'refused: category_encoders.ordinal.OrdinalEncoder SL104; category_encoders.target_encoder.TargetEncoder SL104',
     'category_encoders/woe.joblib':
-        'refused: category_encoders.ordinal.OrdinalEncoder SL104; category_encoders.woe.WOEEncoder SL104; pyarrow.lib._restore_array SL104; pyarrow.lib.py_buffer SL104; pyarrow.lib.type_for_alias SL104',
+        'refused: category_encoders.ordinal.OrdinalEncoder SL104; category_encoders.woe.WOEEncoder SL104',
     'feature-engine/imputer.joblib':
         'refused: feature_engine.imputation.mean_median.MeanMedianImputer SL104',
     'feature-engine/onehot.joblib':
@@ -22,42 +22,18 @@ REFUSED: dict[str, str] = {
         'refused: feature_engine.encoding.one_hot.OneHotEncoder SL104; feature_engine.imputation.mean_median.MeanMedianImputer SL104',
     'feature-engine/rare-label.joblib':
         'refused: feature_engine.encoding.rare_label.RareLabelEncoder SL104',
-    'gensim/dictionary.dict':
-        'refused: gensim.corpora.dictionary.Dictionary SL104',
-    'gensim/doc2vec.model':
-        'refused: builtins.hash SL104',
-    'gensim/fasttext.model':
-        'refused: builtins.hash SL104',
-    'gensim/lda.model.id2word':
-        'refused: gensim.corpora.dictionary.Dictionary SL104',
-    'gensim/word2vec.model':
-        'refused: builtins.hash SL104',
     'hdbscan/hdbscan.joblib':
         'refused: hdbscan.dist_metrics.EuclideanDistance SL104; hdbscan.dist_metrics.newObj SL104; hdbscan.hdbscan_.HDBSCAN SL104; joblib.memory.Memory SL102',
     'hf-full-models/bert-full-model':
-        'refused: torch._C._nn.gelu SL104; transformers.activations.GELUActivation SL104; transformers.models.bert.configuration_bert.BertConfig SL104; transformers.models.bert.modeling_bert.BertAttention SL104; transformers.models.bert.modeling_bert.BertEmbeddings SL104; transformers.models.bert.modeling_bert.BertEncoder SL104; transformers.models.bert.modeling_bert.BertForSequenceClassification SL104; transformers.models.bert.modeling_bert.BertIntermediate SL104; transformers.models.bert.modeling_bert.BertLayer SL104; transformers.models.bert.modeling_bert.BertModel SL104; transformers.models.bert.modeling_bert.BertOutput SL104; transformers.models.bert.modeling_bert.BertPooler SL104; transformers.models.bert.modeling_bert.BertSelfAttention SL104; transformers.models.bert.modeling_bert.BertSelfOutput SL104',
+        'refused: transformers.models.bert.configuration_bert.BertConfig SL115; transformers.models.bert.modeling_bert.BertForSequenceClassification SL104',
     'hf-full-models/gpt2-full-model':
         'refused: transformers.activations.NewGELUActivation SL104; transformers.models.gpt2.configuration_gpt2.GPT2Config SL104; transformers.models.gpt2.modeling_gpt2.GPT2Attention SL104; transformers.models.gpt2.modeling_gpt2.GPT2Block SL104; transformers.models.gpt2.modeling_gpt2.GPT2LMHeadModel SL104; transformers.models.gpt2.modeling_gpt2.GPT2MLP SL104; transformers.models.gpt2.modeling_gpt2.GPT2Model SL104; transformers.pytorch_utils.Conv1D SL104',
     'hf-full-models/llama-full-model':
         'refused: transformers.activations.SiLUActivation SL104; transformers.models.llama.configuration_llama.LlamaConfig SL104; transformers.models.llama.modeling_llama.LlamaAttention SL104; transformers.models.llama.modeling_llama.LlamaDecoderLayer SL104; transformers.models.llama.modeling_llama.LlamaForCausalLM SL104; transformers.models.llama.modeling_llama.LlamaMLP SL104; transformers.models.llama.modeling_llama.LlamaModel SL104; transformers.models.llama.modeling_llama.LlamaRMSNorm SL104; transformers.models.llama.modeling_llama.LlamaRotaryEmbedding SL104',
-    'hf-tokenizers/batch-encoding.pkl':
-        'refused: tokenizers.Encoding SL104; transformers.tokenization_utils_base.BatchEncoding SL104',
-    'hf-tokenizers/batch-encoding.pt':
-        'refused: tokenizers.Encoding SL104; transformers.tokenization_utils_base.BatchEncoding SL104',
-    'hf-tokenizers/encoding.pkl':
-        'refused: tokenizers.Encoding SL104',
     'hf-tokenizers/fast-tokenizer.pkl':
-        'refused: tokenizers.Tokenizer SL104; tokenizers.models.Model SL104; transformers.models.bert.tokenization_bert.BertTokenizer SL104',
-    'hf-tokenizers/raw-tokenizer-model.pkl':
-        'refused: tokenizers.models.WordLevel SL104',
-    'hf-tokenizers/raw-tokenizer.pkl':
-        'refused: tokenizers.Tokenizer SL104; tokenizers.models.Model SL104',
+        'refused: transformers.models.bert.tokenization_bert.BertTokenizer SL104',
     'hf-tokenizers/wrapped-fast-tokenizer.pkl':
-        'refused: tokenizers.Tokenizer SL104; tokenizers.models.Model SL104; transformers.tokenization_utils_tokenizers.TokenizersBackend SL104',
-    'hmmlearn/categorical-hmm.pkl':
-        'refused: hmmlearn.base.ConvergenceMonitor SL104; hmmlearn.hmm.CategoricalHMM SL104',
-    'hmmlearn/gaussian-hmm.pkl':
-        'refused: hmmlearn.base.ConvergenceMonitor SL104; hmmlearn.hmm.GaussianHMM SL104',
+        'refused: transformers.tokenization_utils_tokenizers.TokenizersBackend SL115',
     'hyperopt/trials.pkl':
         'refused: hyperopt.base.Trials SL104',
     'igraph/graph.pkl':
@@ -68,24 +44,16 @@ REFUSED: dict[str, str] = {
         'refused: imblearn.over_sampling._smote.base.SMOTE SL104; imblearn.pipeline.Pipeline SL104',
     'imbalanced-learn/undersampler.joblib':
         'refused: imblearn.under_sampling._prototype_selection._random_under_sampler.RandomUnderSampler SL104',
-    'kmodes/kmodes.joblib':
-        'refused: kmodes.kmodes.KModes SL104',
     'kmodes/kprototypes.joblib':
-        'refused: kmodes.kprototypes.KPrototypes SL104; kmodes.util.dissim.euclidean_dissim SL104',
-    'mlxtend/frequent-itemsets.pkl':
-        'refused: pyarrow.lib._restore_array SL104; pyarrow.lib.py_buffer SL104; pyarrow.lib.type_for_alias SL104',
-    'mlxtend/stacking.joblib':
-        'refused: mlxtend.classifier.stacking_classification.StackingClassifier SL104',
-    'mlxtend/transaction-encoder.pkl':
-        'refused: mlxtend.preprocessing.transactionencoder.TransactionEncoder SL104',
+        'refused: kmodes.util.dissim.euclidean_dissim SL104',
     'networkx/digraph.pkl':
-        'refused: networkx.classes.coreviews.AdjacencyView SL104; networkx.classes.digraph.DiGraph SL104',
+        'refused: networkx.classes.digraph.DiGraph SL104',
     'networkx/graph.pkl':
         'refused: networkx.classes.graph.Graph SL104',
     'networkx/karate.gpickle':
-        'refused: networkx.classes.graph.Graph SL104; networkx.classes.reportviews.NodeView SL104',
+        'refused: networkx.classes.graph.Graph SL104',
     'networkx/multigraph.pkl':
-        'refused: networkx.classes.coreviews.MultiAdjacencyView SL104; networkx.classes.multigraph.MultiGraph SL104',
+        'refused: networkx.classes.multigraph.MultiGraph SL104',
     'nltk/conditional-freqdist':
         'refused: nltk.probability.ConditionalFreqDist SL104; nltk.probability.FreqDist SL104',
     'nltk/freqdist':
@@ -101,9 +69,9 @@ REFUSED: dict[str, str] = {
     'nltk/punkt-tokenizer':
         'refused: nltk.tokenize.punkt.PunktLanguageVars SL104; nltk.tokenize.punkt.PunktParameters SL104; nltk.tokenize.punkt.PunktSentenceTokenizer SL104; nltk.tokenize.punkt.PunktToken SL104',
     'nltk/regexp-tokenizer':
-        'refused: nltk.tokenize.regexp.RegexpTokenizer SL104; re.RegexFlag SL104; regex._regex_core.RegexFlag SL104',
+        'refused: nltk.tokenize.regexp.RegexpTokenizer SL104; regex._regex_core.RegexFlag SL104',
     'nltk/snowball-stemmer':
-        "refused: builtins.getattr(<object>, 'stem') SL111; nltk.stem.snowball.EnglishStemmer SL104; nltk.stem.snowball.SnowballStemmer SL104",
+        'refused: nltk.stem.snowball.EnglishStemmer SL104; nltk.stem.snowball.EnglishStemmer.stem SL104; nltk.stem.snowball.SnowballStemmer SL104',
     'nltk/tree':
         'refused: nltk.tree.tree.Tree SL104',
     'nltk/treebank-tokenizer':
@@ -116,80 +84,6 @@ REFUSED: dict[str, str] = {
         'refused: optuna.distributions.FloatDistribution SL104; optuna.pruners._median.MedianPruner SL104; optuna.samplers._lazy_random_state.LazyRandomState SL104; optuna.samplers._random.RandomSampler SL104; optuna.samplers._tpe.parzen_estimator._ParzenEstimator SL104; optuna.samplers._tpe.parzen_estimator._ParzenEstimatorParameters SL104; optuna.samplers._tpe.sampler.TPESampler SL104; optuna.samplers._tpe.sampler.default_weights SL104; optuna.search_space.intersection.IntersectionSearchSpace SL104; optuna.storages._in_memory.InMemoryStorage SL104; optuna.storages._in_memory._StudyInfo SL104; optuna.study._study_direction.StudyDirection SL104; optuna.study.study.Study SL104; optuna.trial._frozen.FrozenTrial SL104; optuna.trial._state.TrialState SL104',
     'optuna/tpe-sampler.pkl':
         'refused: optuna.distributions.FloatDistribution SL104; optuna.samplers._lazy_random_state.LazyRandomState SL104; optuna.samplers._random.RandomSampler SL104; optuna.samplers._tpe.parzen_estimator._ParzenEstimator SL104; optuna.samplers._tpe.parzen_estimator._ParzenEstimatorParameters SL104; optuna.samplers._tpe.sampler.TPESampler SL104; optuna.samplers._tpe.sampler.default_weights SL104; optuna.search_space.intersection.IntersectionSearchSpace SL104',
-    'pandas-compression/bz2':
-        'refused: pyarrow.lib._restore_array SL104; pyarrow.lib.py_buffer SL104; pyarrow.lib.type_for_alias SL104',
-    'pandas-compression/gzip':
-        'refused: pyarrow.lib._restore_array SL104; pyarrow.lib.py_buffer SL104; pyarrow.lib.type_for_alias SL104',
-    'pandas-compression/none':
-        'refused: pyarrow.lib._restore_array SL104; pyarrow.lib.py_buffer SL104; pyarrow.lib.type_for_alias SL104',
-    'pandas-compression/tar':
-        'refused: pyarrow.lib._restore_array SL104; pyarrow.lib.py_buffer SL104; pyarrow.lib.type_for_alias SL104',
-    'pandas-compression/xz':
-        'refused: pyarrow.lib._restore_array SL104; pyarrow.lib.py_buffer SL104; pyarrow.lib.type_for_alias SL104',
-    'pandas-compression/zip':
-        'refused: pyarrow.lib._restore_array SL104; pyarrow.lib.py_buffer SL104; pyarrow.lib.type_for_alias SL104',
-    'pandas-compression/zstd':
-        'refused: pyarrow.lib._restore_array SL104; pyarrow.lib.py_buffer SL104; pyarrow.lib.type_for_alias SL104',
-    'pandas-dtypes/arrow-int':
-        'refused: pandas.ArrowDtype SL104; pyarrow.lib._restore_array SL104; pyarrow.lib.py_buffer SL104; pyarrow.lib.type_for_alias SL104',
-    'pandas-dtypes/arrow-list':
-        'refused: pandas.ArrowDtype SL104; pyarrow.lib._restore_array SL104; pyarrow.lib.field SL104; pyarrow.lib.list_ SL104; pyarrow.lib.py_buffer SL104; pyarrow.lib.type_for_alias SL104',
-    'pandas-dtypes/arrow-string':
-        'refused: pandas.ArrowDtype SL104; pyarrow.lib._restore_array SL104; pyarrow.lib.py_buffer SL104; pyarrow.lib.type_for_alias SL104',
-    'pandas-dtypes/arrow-timestamp':
-        'refused: pandas.ArrowDtype SL104; pyarrow.lib._restore_array SL104; pyarrow.lib.py_buffer SL104; pyarrow.lib.timestamp SL104; pyarrow.lib.type_for_alias SL104',
-    'pandas-dtypes/categorical':
-        'refused: pyarrow.lib._restore_array SL104; pyarrow.lib.py_buffer SL104; pyarrow.lib.type_for_alias SL104',
-    'pandas-dtypes/categorical-index':
-        'refused: pyarrow.lib._restore_array SL104; pyarrow.lib.py_buffer SL104; pyarrow.lib.type_for_alias SL104',
-    'pandas-dtypes/datetime-naive':
-        'refused: pyarrow.lib._restore_array SL104; pyarrow.lib.py_buffer SL104; pyarrow.lib.type_for_alias SL104',
-    'pandas-dtypes/datetime-tz-fixed':
-        'refused: pyarrow.lib._restore_array SL104; pyarrow.lib.py_buffer SL104; pyarrow.lib.type_for_alias SL104',
-    'pandas-dtypes/datetime-tz-pytz':
-        'refused: pyarrow.lib._restore_array SL104; pyarrow.lib.py_buffer SL104; pyarrow.lib.type_for_alias SL104; pytz._p SL104',
-    'pandas-dtypes/datetime-tz-utc':
-        'refused: pyarrow.lib._restore_array SL104; pyarrow.lib.py_buffer SL104; pyarrow.lib.type_for_alias SL104',
-    'pandas-dtypes/datetime-tz-zoneinfo':
-        'refused: pyarrow.lib._restore_array SL104; pyarrow.lib.py_buffer SL104; pyarrow.lib.type_for_alias SL104; zoneinfo.ZoneInfo._unpickle SL104',
-    'pandas-dtypes/interval':
-        'refused: pandas._libs.interval.IntervalMixin SL104; pyarrow.lib._restore_array SL104; pyarrow.lib.py_buffer SL104; pyarrow.lib.type_for_alias SL104',
-    'pandas-dtypes/multiindex':
-        'refused: pyarrow.lib._restore_array SL104; pyarrow.lib.py_buffer SL104; pyarrow.lib.type_for_alias SL104',
-    'pandas-dtypes/multiindex-columns':
-        'refused: pyarrow.lib._restore_array SL104; pyarrow.lib.py_buffer SL104; pyarrow.lib.type_for_alias SL104',
-    'pandas-dtypes/nullable-bool':
-        'refused: pyarrow.lib._restore_array SL104; pyarrow.lib.py_buffer SL104; pyarrow.lib.type_for_alias SL104',
-    'pandas-dtypes/nullable-float':
-        'refused: pyarrow.lib._restore_array SL104; pyarrow.lib.py_buffer SL104; pyarrow.lib.type_for_alias SL104',
-    'pandas-dtypes/nullable-int':
-        'refused: pyarrow.lib._restore_array SL104; pyarrow.lib.py_buffer SL104; pyarrow.lib.type_for_alias SL104',
-    'pandas-dtypes/object-strings':
-        'refused: pyarrow.lib._restore_array SL104; pyarrow.lib.py_buffer SL104; pyarrow.lib.type_for_alias SL104',
-    'pandas-dtypes/period':
-        'refused: pyarrow.lib._restore_array SL104; pyarrow.lib.py_buffer SL104; pyarrow.lib.type_for_alias SL104',
-    'pandas-dtypes/plain-frame':
-        'refused: pyarrow.lib._restore_array SL104; pyarrow.lib.py_buffer SL104; pyarrow.lib.type_for_alias SL104',
-    'pandas-dtypes/python-objects':
-        'refused: ipaddress.IPv4Network SL104; pyarrow.lib._restore_array SL104; pyarrow.lib.py_buffer SL104; pyarrow.lib.type_for_alias SL104; zoneinfo.ZoneInfo._unpickle SL104',
-    'pandas-dtypes/resampled-groupby':
-        'refused: pyarrow.lib._restore_array SL104; pyarrow.lib.py_buffer SL104; pyarrow.lib.type_for_alias SL104',
-    'pandas-dtypes/series-str':
-        'refused: pyarrow.lib._restore_array SL104; pyarrow.lib.py_buffer SL104; pyarrow.lib.type_for_alias SL104',
-    'pandas-dtypes/sparse':
-        'refused: pandas.SparseDtype SL104; pandas._libs.sparse.IntIndex SL104; pyarrow.lib._restore_array SL104; pyarrow.lib.py_buffer SL104; pyarrow.lib.type_for_alias SL104',
-    'pandas-dtypes/str-with-nan':
-        'refused: pyarrow.lib._restore_array SL104; pyarrow.lib.py_buffer SL104; pyarrow.lib.type_for_alias SL104',
-    'pandas-dtypes/string-nullable':
-        'refused: pandas.NA SL104; pyarrow.lib._restore_array SL104; pyarrow.lib.py_buffer SL104; pyarrow.lib.type_for_alias SL104',
-    'pandas-dtypes/string-python':
-        'refused: pandas.NA SL104; pyarrow.lib._restore_array SL104; pyarrow.lib.py_buffer SL104; pyarrow.lib.type_for_alias SL104',
-    'pandas-dtypes/timedelta':
-        'refused: pyarrow.lib._restore_array SL104; pyarrow.lib.py_buffer SL104; pyarrow.lib.type_for_alias SL104',
-    'pandas-dtypes/timedelta-index':
-        'refused: pandas.core.indexes.timedeltas._new_TimedeltaIndex SL104',
-    'pandas-dtypes/timestamp-tz':
-        'refused: zoneinfo.ZoneInfo._unpickle SL104',
     'pint/quantity-array.pkl':
         'refused: pint._unpickle_quantity SL104; pint.facets.plain.quantity.PlainQuantity SL104; pint.util.UnitsContainer SL104; pint.util.udict SL104',
     'pint/quantity.pkl':
@@ -204,48 +98,20 @@ REFUSED: dict[str, str] = {
         'refused: polars.lazyframe.frame.LazyFrame SL104',
     'polars/series.pkl':
         'refused: polars.series.series.Series SL104',
-    'pyod/copod.joblib':
-        'refused: pyod.models.copod.COPOD SL104',
-    'pyod/ecod.joblib':
-        'refused: pyod.models.ecod.ECOD SL104',
-    'pyod/iforest.joblib':
-        'refused: pyod.models.iforest.IForest SL104',
-    'pyod/knn.joblib':
-        'refused: pyod.models.knn.KNN SL104',
-    'pyod/lof.joblib':
-        'refused: pyod.models.lof.LOF SL104',
     'river/hoeffding-tree.pkl':
         'refused: random.Random SL104; river.tree.hoeffding_tree_classifier.HoeffdingTreeClassifier SL104; river.tree.splitter.gaussian_splitter.GaussianSplitter SL104',
     'river/kmeans.pkl':
-        "refused: builtins.getattr SL102; builtins.getattr(<object>, 'gauss') SL111; random.Random SL104; river.cluster.k_means.KMeans SL104",
+        'refused: random.Random SL104; random.Random.gauss SL104; river.cluster.k_means.KMeans SL104',
     'river/logreg-pipeline.pkl':
         'refused: river._river_rust.vectordict.VectorDict SL104; river.compose.pipeline.Pipeline SL104; river.linear_model.log_reg.LogisticRegression SL104; river.preprocessing.scale.StandardScaler SL104',
     'scikit-optimize/gp-result.pkl':
-        'refused: scipy.optimize._optimize.OptimizeResult SL104; scipy.stats._continuous_distns.uniform_gen SL104; skopt.learning.gaussian_process.gpr.GaussianProcessRegressor SL104; skopt.learning.gaussian_process.kernels.ConstantKernel SL104; skopt.learning.gaussian_process.kernels.Matern SL104; skopt.learning.gaussian_process.kernels.Product SL104; skopt.learning.gaussian_process.kernels.Sum SL104; skopt.learning.gaussian_process.kernels.WhiteKernel SL104; skopt.space.space.Real SL104; skopt.space.space.Space SL104; skopt.space.transformers.Identity SL104; skopt.space.transformers.Normalize SL104; skopt.space.transformers.Pipeline SL104',
-    'scikit-optimize/optimizer.pkl':
-        'refused: scipy.stats._continuous_distns.uniform_gen SL104; skopt.learning.gaussian_process.gpr.GaussianProcessRegressor SL104; skopt.learning.gaussian_process.kernels.ConstantKernel SL104; skopt.learning.gaussian_process.kernels.Matern SL104; skopt.learning.gaussian_process.kernels.Product SL104; skopt.optimizer.optimizer.Optimizer SL104; skopt.space.space.Real SL104; skopt.space.space.Space SL104; skopt.space.transformers.Identity SL104; skopt.space.transformers.Normalize SL104; skopt.space.transformers.Pipeline SL104',
+        'refused: scipy.optimize._optimize.OptimizeResult SL104',
     'scikit-survival/coxph.joblib':
         'refused: sksurv.functions.StepFunction SL104; sksurv.linear_model.coxph.BreslowEstimator SL104; sksurv.linear_model.coxph.CoxPHSurvivalAnalysis SL104',
     'scikit-survival/rsf.joblib':
         'refused: sksurv.ensemble.forest.RandomSurvivalForest SL104; sksurv.tree.tree.SurvivalTree SL104',
-    'scipy/ckdtree':
-        'refused: scipy.spatial._ckdtree.cKDTree SL104',
-    'scipy/cubic-spline':
-        'refused: scipy.interpolate._cubic.CubicSpline SL104',
-    'scipy/frozen-gamma':
-        'refused: scipy.stats._continuous_distns.gamma_gen SL104',
-    'scipy/frozen-norm':
-        'refused: scipy.stats._continuous_distns.norm_gen SL104',
     'scipy/frozen-poisson':
-        "refused: builtins.getattr(<object>, '_entropy') SL111; numpy.vectorize SL104; scipy.stats._discrete_distns.poisson_gen SL104",
-    'scipy/interp1d':
-        'refused: scipy.interpolate._interpolate.interp1d SL104; scipy.interpolate._interpolate.interp1d._call_linear_np SL104',
-    'scipy/kdtree':
-        'refused: scipy.spatial._kdtree.KDTree SL104',
-    'scipy/regular-grid-interpolator':
-        'refused: scipy.interpolate._rgi.RegularGridInterpolator SL104',
-    'scipy/rotation':
-        'refused: scipy.spatial.transform._rotation.Rotation SL104',
+        'refused: scipy.stats._discrete_distns.poisson_gen._entropy SL104',
     'shapely/multi.pkl':
         'refused: shapely.io.from_wkb SL104',
     'shapely/point.pkl':
@@ -255,7 +121,7 @@ REFUSED: dict[str, str] = {
     'shapely/strtree.pkl':
         'refused: shapely.io.from_wkb SL104; shapely.strtree.STRtree SL104',
     'spacy/blank-pipeline':
-        "refused: builtins.getattr SL102; builtins.getattr(<object>, 'finditer') SL111; builtins.getattr(<object>, 'match') SL111; builtins.getattr(<object>, 'search') SL111; spacy.lang.en.English SL104; spacy.lang.en.syntax_iterators.noun_chunks SL104; spacy.language.FactoryMeta SL104; spacy.lookups.Lookups SL104; spacy.morphology.unpickle_morphology SL104; spacy.pipeline.pipe.Pipe SL104; spacy.pipeline.sentencizer.Sentencizer SL104; spacy.pipeline.senter.senter_score SL104; spacy.strings.StringStore SL104; spacy.tokenizer.Tokenizer SL104; spacy.util.SimpleFrozenList SL104; spacy.util.raise_error SL104; spacy.vectors.unpickle_vectors SL104; spacy.vocab.unpickle_vocab SL104",
+        'refused: re._compile.finditer SL104; re._compile.match SL104; re._compile.search SL104; spacy.lang.en.English SL104; spacy.lang.en.syntax_iterators.noun_chunks SL104; spacy.language.FactoryMeta SL104; spacy.lookups.Lookups SL104; spacy.morphology.unpickle_morphology SL104; spacy.pipeline.pipe.Pipe SL104; spacy.pipeline.sentencizer.Sentencizer SL104; spacy.pipeline.senter.senter_score SL104; spacy.strings.StringStore SL104; spacy.tokenizer.Tokenizer SL104; spacy.util.SimpleFrozenList SL104; spacy.util.raise_error SL104; spacy.vectors.unpickle_vectors SL104; spacy.vocab.unpickle_vocab SL104',
     'spacy/doc':
         'refused: spacy.lang.en.syntax_iterators.noun_chunks SL104; spacy.lookups.Lookups SL104; spacy.morphology.unpickle_morphology SL104; spacy.strings.StringStore SL104; spacy.tokens.doc.unpickle_doc SL104; spacy.vectors.unpickle_vectors SL104; spacy.vocab.unpickle_vocab SL104',
     'spacy/doc-with-ents':
@@ -267,7 +133,7 @@ REFUSED: dict[str, str] = {
     'statsmodels/arima-results':
         'refused: statsmodels.base.data.ModelData SL104; statsmodels.tsa.arima.model.ARIMAResults SL104; statsmodels.tsa.arima.model.ARIMAResultsWrapper SL104; statsmodels.tsa.statespace._initialization.cInitialization SL104; statsmodels.tsa.statespace._initialization.dInitialization SL104; statsmodels.tsa.statespace._initialization.sInitialization SL104; statsmodels.tsa.statespace._initialization.zInitialization SL104; statsmodels.tsa.statespace._kalman_filter.cKalmanFilter SL104; statsmodels.tsa.statespace._kalman_filter.dKalmanFilter SL104; statsmodels.tsa.statespace._kalman_filter.sKalmanFilter SL104; statsmodels.tsa.statespace._kalman_filter.zKalmanFilter SL104; statsmodels.tsa.statespace._kalman_smoother.cKalmanSmoother SL104; statsmodels.tsa.statespace._kalman_smoother.dKalmanSmoother SL104; statsmodels.tsa.statespace._kalman_smoother.sKalmanSmoother SL104; statsmodels.tsa.statespace._kalman_smoother.zKalmanSmoother SL104; statsmodels.tsa.statespace._representation.cStatespace SL104; statsmodels.tsa.statespace._representation.dStatespace SL104; statsmodels.tsa.statespace._representation.sStatespace SL104; statsmodels.tsa.statespace._representation.zStatespace SL104; statsmodels.tsa.statespace._simulation_smoother.cSimulationSmoother SL104; statsmodels.tsa.statespace._simulation_smoother.dSimulationSmoother SL104; statsmodels.tsa.statespace._simulation_smoother.sSimulationSmoother SL104; statsmodels.tsa.statespace._simulation_smoother.zSimulationSmoother SL104; statsmodels.tsa.statespace.kalman_smoother.SmootherResults SL104; statsmodels.tsa.statespace.simulation_smoother.SimulationSmoothResults SL104',
     'statsmodels/ets-results':
-        'refused: pyarrow.lib._restore_array SL104; pyarrow.lib.py_buffer SL104; pyarrow.lib.type_for_alias SL104; scipy.optimize._optimize.OptimizeResult SL104; statsmodels.base.data.ModelData SL104; statsmodels.tsa.holtwinters.results.HoltWintersResultsWrapper SL104',
+        'refused: scipy.optimize._optimize.OptimizeResult SL104; statsmodels.base.data.ModelData SL104; statsmodels.tsa.holtwinters.results.HoltWintersResultsWrapper SL104',
     'statsmodels/glm-results':
         'refused: statsmodels.base.data.ModelData SL104; statsmodels.genmod.generalized_linear_model.GLMResultsWrapper SL104',
     'statsmodels/logit-results':
@@ -275,25 +141,17 @@ REFUSED: dict[str, str] = {
     'statsmodels/ols-results':
         'refused: statsmodels.base.data.ModelData SL104; statsmodels.regression.linear_model.RegressionResultsWrapper SL104',
     'sympy/equation.pkl':
-        'refused: sympy.core.add.Add SL104; sympy.core.numbers.Integer SL104; sympy.core.relational.Equality SL104; sympy.core.symbol.Symbol SL104',
+        'refused: sympy.core.add.Add SL101; sympy.core.numbers.Integer SL104; sympy.core.relational.Equality SL101; sympy.core.symbol.Symbol SL104',
     'sympy/expression.pkl':
-        'refused: sympy.core.add.Add SL104; sympy.core.mul.Mul SL104; sympy.core.numbers.Half SL104; sympy.core.numbers.Integer SL104; sympy.core.numbers.NegativeOne SL104; sympy.core.numbers.Rational SL104; sympy.core.power.Pow SL104; sympy.core.symbol.Symbol SL104; sympy.functions.elementary.exponential.exp SL104; sympy.functions.elementary.trigonometric.sin SL104',
+        'refused: sympy.core.add.Add SL101; sympy.core.mul.Mul SL101; sympy.core.numbers.Half SL104; sympy.core.numbers.Integer SL104; sympy.core.numbers.NegativeOne SL104; sympy.core.numbers.Rational SL101; sympy.core.power.Pow SL101; sympy.core.symbol.Symbol SL104; sympy.functions.elementary.exponential.exp SL101; sympy.functions.elementary.trigonometric.sin SL101',
     'sympy/matrix.pkl':
-        'refused: sympy.core.numbers.One SL104; sympy.core.symbol.Symbol SL104; sympy.matrices.dense.MutableDenseMatrix SL104; sympy.polys.domains.expressionrawdomain.ExpressionRawDomain SL104; sympy.polys.matrices.domainmatrix.DomainMatrix SL104',
+        'refused: sympy.core.numbers.One SL104; sympy.core.symbol.Symbol SL104; sympy.matrices.dense.MutableDenseMatrix SL101; sympy.polys.domains.expressionrawdomain.ExpressionRawDomain SL104; sympy.polys.matrices.domainmatrix.DomainMatrix SL104',
     'torch-models/dynamic-quantized-model':
         'refused: torch.ScriptObject SL104',
-    'torch-models/encoder-gelu':
-        'refused: torch._C._nn.gelu SL104',
-    'torch-models/spectral-norm-old':
-        'refused: torch.nn.modules.module._WrappedHook SL104',
-    'tslearn/scaler.pkl':
-        'refused: tslearn.preprocessing.preprocessing.TimeSeriesScalerMeanVariance SL104',
-    'tslearn/ts-kmeans.pkl':
-        'refused: tslearn.clustering.kmeans.TimeSeriesKMeans SL104',
     'umap-learn/umap.pkl':
         'refused: numba.core.serialize._unpickle__CustomPickled SL104; numba.core.serialize.custom_rebuild SL104; umap.umap_.UMAP SL104',
     'xarray/dataarray.pkl':
-        'refused: pyarrow.lib._restore_array SL104; pyarrow.lib.py_buffer SL104; pyarrow.lib.type_for_alias SL104; xarray.core.dataarray.DataArray SL104; xarray.core.indexes.PandasIndex SL104; xarray.core.indexing.PandasIndexingAdapter SL104; xarray.core.variable.IndexVariable SL104; xarray.core.variable.Variable SL104',
+        'refused: xarray.core.dataarray.DataArray SL104; xarray.core.variable.IndexVariable SL104; xarray.core.variable.Variable SL104',
     'xarray/dataset.pkl':
-        'refused: pyarrow.lib._restore_array SL104; pyarrow.lib.py_buffer SL104; pyarrow.lib.type_for_alias SL104; xarray.core.dataset.Dataset SL104; xarray.core.indexes.PandasIndex SL104; xarray.core.indexing.PandasIndexingAdapter SL104; xarray.core.variable.IndexVariable SL104; xarray.core.variable.Variable SL104',
+        'refused: xarray.core.dataset.Dataset SL104; xarray.core.variable.IndexVariable SL104; xarray.core.variable.Variable SL104',
 }

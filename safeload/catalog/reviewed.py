@@ -85,6 +85,15 @@ _group("re.Pattern typing.Any typing.Union typing.Optional typing.List typing.Di
 _group("enum.Enum enum.IntEnum enum.Flag enum.IntFlag", "CALL INVOKE HASH PASSED",
        "Enum(value) looks a member up")
 _group("string.Template calendar.Calendar", DATA, "plain classes storing their arguments")
+_group("builtins.hash", PURE,
+       "hash(x) returns an int from type(x).__hash__ (the argument's own protocol method, ranked as its PASSED/HASH "
+       "use); gensim 4.4 stores it as Word2Vec/Doc2Vec/FastText.hashfxn and calls it on seed strings")
+_group("pytz._p pytz._UTC pytz.tzinfo.unpickler", PURE,
+       "pytz 2026.x unpicklers of its tzinfo objects (pytz/__init__.py _p, _UTC; tzinfo.py unpickler): "
+       "pytz.timezone(zone) for a name in pytz's own all_timezones_set only (anything else raises "
+       "UnknownTimeZoneError; open_resource refuses '..' and separators), reading that zone's tz file from pytz's "
+       "package data (or PYTZ_TZDATADIR), then picks the matching (utcoffset, dst, tzname) entry; importing pytz "
+       "defines classes and lazy zone lists (filled on first use). A read of time-zone data, like zoneinfo.ZoneInfo")
 _group("zoneinfo.ZoneInfo", VALUE,
        "ZoneInfo(key) reads the named IANA zone from the tz database (keys are validated: no absolute or '..' "
        "paths); a read of system time-zone data, nothing else")

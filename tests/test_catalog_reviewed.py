@@ -88,6 +88,9 @@ def test_call_instance_is_permitted_only_where_calling_an_instance_runs_nothing_
 
     unexpected = []
     names = {name for name, entry in REVIEWED.items() if entry.uses & Use.CALL_INSTANCE} | RESULTS_ARE_DATA
+    from safeload.catalog.reviewed import _reviewed_instance_calls
+
+    names -= _reviewed_instance_calls()  # callable by design, each family reviewed in that file's header
     for name in sorted(names):
         if name in _CALLABLE_INSTANCES_REVIEWED:
             continue

@@ -359,22 +359,31 @@ _results_are_data(
     "torch._utils._rebuild_tensor_v3 torch._utils._rebuild_parameter torch._utils._rebuild_parameter_with_state "
     "torch._utils._rebuild_qtensor torch._utils._rebuild_sparse_tensor torch._utils._rebuild_nested_tensor "
     "torch._utils._rebuild_meta_tensor_no_storage torch._utils._rebuild_device_tensor_from_cpu_tensor "
-    "torch._utils._rebuild_device_tensor_from_numpy torch.serialization._get_layout")
+    "torch._utils._rebuild_device_tensor_from_numpy torch.serialization._get_layout "
+    "pytz._p pytz._UTC pytz.tzinfo.unpickler builtins.hash")
 
 REVIEWED: Mapping[str, Entry] = _entries
 
-# Generated functions whose result is new data (read in their source or documentation), never one of their
-# arguments: code that calls the result (an attribute set by BUILD shadowing a method) fails. Their generated
-# entries gain CALL_INSTANCE (catalog/entries.py lookup).
-RESULTS_ARE_DATA: frozenset[str] = frozenset((
+
+def _reviewed_instance_calls() -> frozenset[str]:
+    from pathlib import Path
+
+    text = (Path(__file__).with_name("instance_calls_reviewed.txt")).read_text(encoding="utf-8")
+    return frozenset(line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#"))
+
+
+# Generated names whose instances (for a function: whose results) code may call without running anything the
+# file chooses: functions whose result is new data, never one of their arguments, and the classes reviewed in
+# instance_calls_reviewed.txt. Their generated entries gain CALL_INSTANCE (catalog/entries.py lookup).
+RESULTS_ARE_DATA: frozenset[str] = _reviewed_instance_calls() | frozenset((
     "pyarrow.lib._restore_array pyarrow.lib.type_for_alias pyarrow.lib.py_buffer pyarrow.lib.schema "
-    "pyarrow.lib.field pyarrow.lib.chunked_array pyarrow.lib.table pyarrow.lib._reconstruct_record_batch "
+    "pyarrow.lib.decimal128 pyarrow.lib.scalar pyarrow.lib.timestamp pyarrow.lib.field pyarrow.lib.chunked_array pyarrow.lib.table pyarrow.lib._reconstruct_record_batch "
     "pyarrow.lib._reconstruct_table pyarrow.lib.list_ pyarrow.lib.struct pyarrow.lib.dictionary "
     "zoneinfo.ZoneInfo._unpickle pandas._libs.arrays.__pyx_unpickle_NDArrayBacked "
     "pandas._libs.interval.__pyx_unpickle_IntervalMixin pandas._libs.sparse.IntIndex "
     "pandas._libs.sparse.BlockIndex pandas._libs.missing.NAType pandas._libs.tslibs.offsets._unpickle "
     "pandas.core.arrays.string_.StringDtype pandas.core.dtypes.dtypes.DatetimeTZDtype "
-    "datetime.timezone pytz._p pytz._UTC").split())
+    "datetime.timezone").split())
 
 # Installed packages whose *import* (the top-level code of the package and its modules) was reviewed as
 # benign: importing them defines classes and functions, registers plugins, reads their own package data, and

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from safeload._sniff import Format, find_zip_end, hdf5_offset, tar_header_ok
+from safeload._sniff import Format, breaks_before_import, find_zip_end, hdf5_offset, tar_header_ok
 from safeload.containers.torch import opens_as_tar
 
 __all__ = ["other_readings"]
@@ -25,9 +25,13 @@ def other_readings(data: Any, primary: Format) -> list[Format]:
       whatever precedes it (a pickle in front of a zip runs under ``pickle.load``/``torch.load``, THREATS C16);
     - an HDF5 superblock at 0, 512, 1024, ...: h5py reads it behind any user block;
     - a tar header ``tarfile`` accepts at offset 0: ``torch.load`` unpickles the ``storages``, ``tensors`` and
-      ``pickle`` members of such a file before it ever tries the pickle at offset 0 (THREATS F2).
+      ``pickle`` members of such a file before it ever tries the pickle at offset 0 (THREATS F2);
+    - a safetensors file whose first bytes also run as a pickle (the header length's low byte is an opcode and
+      the JSON header can carry the rest): ``torch.load``/``pickle.load`` of it under another name unpickles it.
     """
     extra: list[Format] = []
+    if primary is Format.SAFETENSORS and not breaks_before_import(data):
+        extra.append(Format.PICKLE)
     if primary is not Format.ZIP and find_zip_end(data) >= 0:
         extra.append(Format.ZIP)
     if primary is not Format.HDF5 and hdf5_offset(data) >= 0:

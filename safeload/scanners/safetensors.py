@@ -1,0 +1,270 @@
+"""safetensors: the header checked by the rules of the Rust ``safetensors`` crate (0.8, ``tensor.rs``).
+
+A safetensors file is an 8-byte little-endian header length ``n``, ``n`` bytes of UTF-8 JSON, then the data
+section. The crate (what ``safe_open``, ``load_file`` and ``transformers`` use) accepts a file only when:
+
+- ``n <= 100_000_000`` and ``8 + n`` is inside the file;
+- the header is UTF-8 and JSON as ``serde_json`` reads it: JSON whitespace only (no BOM), no NaN/Infinity, no
+  lone surrogate escapes, numbers within f64 range, nesting of at most 127 containers;
+- the header is an object; ``__metadata__`` (at most once) is null or an object of string values; every other
+  key is a tensor (a repeated name: the last one wins) whose info is an object with ``dtype``, ``shape`` and
+  ``data_offsets`` (each at most once, other keys ignored) or a 3-element array of the same;
+- ``dtype`` is a known name (or ``{"NAME": null}``), ``shape`` a list of integers in [0, 2**64), and
+  ``data_offsets`` two such integers;
+- sorted by offsets, the tensors tile the data section: each begins where the previous ended, its length is
+  ``prod(shape) * bits / 8`` (a whole number of bytes, no u64 overflow), and the last one ends at the end of
+  the file (no trailing bytes).
+
+Invariants: the data section is never read (only its length is used); the header is parsed only after its size
+is bounded (the crate's 100 MB cap, and at most ``MAX_VALUES`` JSON values), so neither memory nor time grows
+with a hostile header beyond those bounds; parsing is ``json`` with hooks that make its number, constant and
+duplicate-key handling match ``serde_json``. Anything the crate would reject is a blocking SL801.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from safeload._context import ScanContext
+from safeload._sniff import SAFETENSORS_MAX_HEADER
+
+__all__ = ["DTYPE_BITS", "MAX_DEPTH", "MAX_VALUES", "Header", "SafetensorsError", "read_header", "scan_safetensors"]
+
+# Element sizes in bits, from the crate's ``Dtype::bitsize`` (0.8); names are case-sensitive.
+DTYPE_BITS: dict[str, int] = {
+    "BOOL": 8, "F4": 4, "F6_E2M3": 6, "F6_E3M2": 6, "U8": 8, "I8": 8, "F8_E5M2": 8, "F8_E4M3": 8,
+    "F8_E8M0": 8, "F8_E4M3FNUZ": 8, "F8_E5M2FNUZ": 8, "I16": 16, "U16": 16, "F16": 16, "BF16": 16, "I32": 32,
+    "U32": 32, "F32": 32, "C64": 64, "F64": 64, "I64": 64, "U64": 64,
+}
+MAX_DEPTH = 127  # serde_json's recursion limit (128) counts the value being opened
+MAX_VALUES = 2_000_000  # JSON values safeload parses in one header (a 100k-tensor header holds about 1M)
+_U64 = (1 << 64) - 1
+_I64_MIN = -(1 << 63)
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_FIELDS = ("dtype", "shape", "data_offsets")
+
+
+class SafetensorsError(ValueError):
+    """The header breaks a rule of the safetensors crate (the message says which)."""
+
+
+class _Object(list[tuple[str, Any]]):
+    """A JSON object as its key/value pairs in document order, duplicates kept (serde sees every one)."""
+
+    __slots__ = ()
+
+
+@dataclass
+class Header:
+    """What a valid header declares."""
+
+    header_size: int
+    data_size: int
+    tensors: dict[str, tuple[str, tuple[int, ...], tuple[int, int]]] = field(default_factory=dict)
+    metadata: dict[str, str] | None = None
+
+
+def _number_out_of_range(text: str) -> SafetensorsError:
+    return SafetensorsError(f"number out of range: {text[:40]}{'...' if len(text) > 40 else ''}")
+
+
+def _parse_int(text: str) -> int | float:
+    """serde_json: an integer that fits u64 (or i64 when negative) stays an integer; ``-0`` and anything wider
+    become f64 (an error where an integer is required), and an f64 overflow is an error everywhere."""
+    digits = len(text) - text.startswith("-")
+    if digits > 330:  # beyond any finite f64
+        raise _number_out_of_range(text)
+    value = int(text)
+    if text == "-0" or value > _U64 or value < _I64_MIN:
+        try:
+            return float(value)
+        except OverflowError:
+            raise _number_out_of_range(text) from None
+    return value
+
+
+def _parse_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise _number_out_of_range(text)
+    return value
+
+
+def _reject_constant(text: str) -> Any:
+    raise SafetensorsError(f"{text} is not JSON")
+
+
+def _parse_json(text: str) -> Any:
+    try:
+        return json.loads(text, object_pairs_hook=_Object, parse_int=_parse_int, parse_float=_parse_float,
+                          parse_constant=_reject_constant)
+    except SafetensorsError:
+        raise
+    except RecursionError as exc:
+        raise SafetensorsError(f"JSON nested more than {MAX_DEPTH} deep") from exc
+    except ValueError as exc:
+        raise SafetensorsError(f"invalid JSON in header: {exc}") from exc
+
+
+def _check_tree(root: Any) -> None:
+    """Depth (serde_json's limit) and lone surrogates (serde_json rejects them in every string), iteratively."""
+    stack: list[tuple[Any, int]] = [(root, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, str):
+            if _SURROGATE.search(value):
+                raise SafetensorsError("a string holds a lone surrogate escape (invalid in serde_json)")
+            continue
+        if not isinstance(value, list):
+            continue
+        if depth > MAX_DEPTH:
+            raise SafetensorsError(f"JSON nested more than {MAX_DEPTH} deep")
+        if isinstance(value, _Object):
+            for key, item in value:
+                stack.append((key, depth))
+                stack.append((item, depth + 1))
+        else:
+            stack.extend((item, depth + 1) for item in value)
+
+
+def _is_uint(value: Any) -> bool:
+    return type(value) is int and 0 <= value <= _U64
+
+
+def _dtype(name: str, value: Any) -> str:
+    if isinstance(value, _Object):  # serde's externally tagged form of a unit variant: {"F32": null}
+        if len(value) != 1 or value[0][1] is not None:
+            raise SafetensorsError(f"tensor {name!r}: dtype must be a string")
+        value = value[0][0]
+    if not isinstance(value, str):
+        raise SafetensorsError(f"tensor {name!r}: dtype must be a string")
+    if value not in DTYPE_BITS:
+        raise SafetensorsError(f"tensor {name!r}: unknown dtype {value[:40]!r}")
+    return value
+
+
+def _uints(name: str, what: str, value: Any, length: int | None = None) -> tuple[int, ...]:
+    if isinstance(value, _Object) or not isinstance(value, list):
+        raise SafetensorsError(f"tensor {name!r}: {what} must be a list")
+    if length is not None and len(value) != length:
+        raise SafetensorsError(f"tensor {name!r}: {what} must have {length} elements, not {len(value)}")
+    if not all(_is_uint(v) for v in value):
+        raise SafetensorsError(f"tensor {name!r}: {what} must hold integers in [0, 2**64)")
+    return tuple(value)
+
+
+def _tensor(name: str, info: Any) -> tuple[str, tuple[int, ...], tuple[int, int]]:
+    if isinstance(info, _Object):
+        fields: dict[str, Any] = {}
+        for key, value in info:
+            if key in _FIELDS:
+                if key in fields:
+                    raise SafetensorsError(f"tensor {name!r}: duplicate field {key!r}")
+                fields[key] = value
+        missing = [k for k in _FIELDS if k not in fields]
+        if missing:
+            raise SafetensorsError(f"tensor {name!r}: missing field {missing[0]!r}")
+        raw = (fields["dtype"], fields["shape"], fields["data_offsets"])
+    elif isinstance(info, list):
+        if len(info) != 3:
+            raise SafetensorsError(f"tensor {name!r}: tensor info must have 3 elements, not {len(info)}")
+        raw = (info[0], info[1], info[2])
+    else:
+        raise SafetensorsError(f"tensor {name!r}: expected a tensor info object, got {type(info).__name__}")
+    begin, end = _uints(name, "data_offsets", raw[2], 2)
+    return _dtype(name, raw[0]), _uints(name, "shape", raw[1]), (begin, end)
+
+
+def _nbytes(name: str, dtype: str, shape: tuple[int, ...]) -> int:
+    count = 1
+    for dim in shape:
+        count *= dim
+        if count > _U64:
+            raise SafetensorsError(f"tensor {name!r}: shape {list(shape)[:8]} overflows")
+    bits = count * DTYPE_BITS[dtype]
+    if bits > _U64:
+        raise SafetensorsError(f"tensor {name!r}: shape {list(shape)[:8]} overflows")
+    if bits % 8:
+        raise SafetensorsError(f"tensor {name!r}: {count} {dtype} elements do not fill whole bytes")
+    return bits // 8
+
+
+def read_header(data: Any) -> Header:
+    """Validate the safetensors file in ``data`` (bytes or a memoryview of the whole file) as the crate does.
+
+    Raises :class:`SafetensorsError` naming the first broken rule. Reads the header only.
+    """
+    size = len(data)
+    if size < 8:
+        raise SafetensorsError(f"{size} bytes: too small for the 8-byte header length")
+    n = int.from_bytes(bytes(data[:8]), "little")
+    if n > SAFETENSORS_MAX_HEADER:
+        raise SafetensorsError(f"header length {n} exceeds the crate's limit of {SAFETENSORS_MAX_HEADER} bytes")
+    if 8 + n > size:
+        raise SafetensorsError(f"header length {n} runs past the end of the {size}-byte file (truncated)")
+    raw = bytes(data[8:8 + n])
+    values = raw.count(b",") + raw.count(b"[") + raw.count(b"{") + 1  # an upper bound on the JSON values
+    if values > MAX_VALUES:
+        raise SafetensorsError(f"header too complex to verify (up to {values} JSON values, limit {MAX_VALUES})")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SafetensorsError(f"header is not UTF-8 (byte {exc.start})") from exc
+    root = _parse_json(text)
+    _check_tree(root)
+    if not isinstance(root, _Object):
+        raise SafetensorsError(f"header is a JSON {type(root).__name__}, not an object")
+    header = Header(header_size=n, data_size=size - 8 - n)
+    tensors: dict[str, Any] = {}
+    seen_metadata = False
+    for key, value in root:
+        if key != "__metadata__":
+            tensors[key] = value  # a HashMap: a repeated name keeps its last value
+            continue
+        if seen_metadata:
+            raise SafetensorsError("duplicate field '__metadata__'")
+        seen_metadata = True
+        if value is None:
+            continue
+        if not isinstance(value, _Object):
+            raise SafetensorsError("__metadata__ must be an object of strings")
+        if not all(isinstance(v, str) for _k, v in value):
+            raise SafetensorsError("__metadata__ values must be strings")
+        header.metadata = dict(value)
+    for name, info in tensors.items():
+        header.tensors[name] = _tensor(name, info)
+    start = 0
+    for name, (dtype, shape, (begin, end)) in sorted(header.tensors.items(), key=lambda item: item[1][2]):
+        if begin != start or end < begin:
+            what = "overlaps the previous tensor" if begin < start else "leaves a gap" if begin > start else \
+                "ends before it begins"
+            raise SafetensorsError(f"tensor {name!r}: data_offsets [{begin}, {end}] {what} (expected start {start})")
+        start = end
+        if end - begin != _nbytes(name, dtype, shape):
+            raise SafetensorsError(f"tensor {name!r}: data_offsets [{begin}, {end}] do not hold a {dtype} tensor of "
+                                   f"shape {list(shape)[:8]}")
+    if start != header.data_size:
+        what = "trailing bytes after the last tensor" if start < header.data_size else "tensors run past the end"
+        raise SafetensorsError(f"data section is {header.data_size} bytes but the tensors cover {start} ({what})")
+    return header
+
+
+def scan_safetensors(data: Any, ctx: ScanContext) -> None:
+    """Registry entry point: a valid file is one INFO fact; anything the crate rejects is SL801."""
+    ctx.note_format("safetensors")
+    try:
+        header = read_header(data)
+    except SafetensorsError as exc:
+        ctx.add("SL801", f"invalid safetensors file: {exc}")
+        return
+    dtypes = Counter(dtype for dtype, _shape, _offsets in header.tensors.values())
+    ctx.add("SL001", f"safetensors: {len(header.tensors)} tensor(s), header {header.header_size} bytes, data "
+            f"{header.data_size} bytes (not read)",
+            subject="safetensors",
+            details={"tensors": len(header.tensors), "dtypes": dict(dtypes.most_common()),
+                     "metadata_keys": sorted(header.metadata or {})[:20], "header_bytes": header.header_size})

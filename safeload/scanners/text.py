@@ -1,0 +1,76 @@
+"""Text content (JSON and YAML configs, tokenizers, READMEs, vocabularies): not a model, reported as skipped.
+
+Routing is by content (``_sniff.looks_like_text`` after every model format, protocol-0 pickles included, has
+been ruled out); the file name only labels what kind of text it is. This scanner checks that the *whole* buffer
+is text (a binary body behind a text head is unknown content, SL003) and flags YAML ``python/`` tags, which
+PyYAML's unsafe loaders turn into calls (SL812).
+
+Invariant: nothing is parsed beyond UTF-8 decoding in bounded chunks and a regex search per chunk; no JSON or
+YAML parser runs on the file.
+"""
+
+from __future__ import annotations
+
+import codecs
+import posixpath
+import re
+from typing import Any
+
+from safeload._context import ScanContext
+
+__all__ = ["describe_text", "scan_text"]
+
+_CHUNK = 1 << 20
+_CONTROL = re.compile(rb"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+# PyYAML's python tags, short (!!python/...) and long (!<tag:yaml.org,2002:python/...>, %TAG handles).
+_PYTHON_TAG = re.compile(rb"!!python/|tag:yaml\.org,2002:python/")
+_OVERLAP = 64
+_KINDS = {".json": "JSON", ".jsonl": "JSON lines", ".yaml": "YAML", ".yml": "YAML", ".md": "Markdown",
+          ".txt": "text", ".toml": "TOML", ".py": "Python source", ".csv": "CSV", ".model": "text"}
+_PROSE = frozenset({"Markdown", "text", "Python source", "CSV"})  # documents that mention a tag, never load one
+_CONFIG_NAMES = ("config", "tokenizer", "special_tokens_map", "generation_config", "preprocessor_config",
+                 "trainer_state", "adapter_config", "vocab", "merges")
+
+
+def describe_text(data: Any, name: str | None) -> str:
+    """A label for the kind of text: ``JSON config``, ``YAML``, ``Markdown``, ``text``..."""
+    base = posixpath.basename((name or "").replace("\\", "/")).lower()
+    kind = next((label for ext, label in _KINDS.items() if base.endswith(ext)), "")
+    if not kind:
+        first = bytes(data[:256]).lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
+        kind = "JSON" if first in (b"{", b"[") else "text"
+    if kind == "JSON" and base.startswith(_CONFIG_NAMES):
+        kind = "JSON config"
+    return kind
+
+
+def scan_text(data: Any, ctx: ScanContext, name: str | None = None) -> None:
+    """The whole buffer must be text; then it is "not a model" (SL810), plus SL812 for YAML python tags."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    view = data if isinstance(data, bytes) else memoryview(data)
+    size = len(view)
+    tagged = False
+    previous = b""
+    for start in range(0, size, _CHUNK):
+        ctx.check_time()
+        chunk = bytes(view[start:start + _CHUNK])
+        bad = _CONTROL.search(chunk)
+        try:
+            decoder.decode(chunk, final=start + _CHUNK >= size)
+        except UnicodeDecodeError as exc:
+            bad_at = start + exc.start
+        else:
+            bad_at = -1 if bad is None else start + bad.start()
+        if bad is not None:
+            bad_at = start + bad.start() if bad_at < 0 else min(bad_at, start + bad.start())
+        if bad_at >= 0:
+            ctx.add("SL003", f"text up to byte {bad_at}, then binary content; safeload cannot vouch for it",
+                    details={"format": "unknown"}, offset=bad_at)
+            return
+        tagged = tagged or _PYTHON_TAG.search(previous[-_OVERLAP:] + chunk) is not None
+        previous = chunk
+    kind = describe_text(view, name)
+    if tagged and kind not in _PROSE:
+        ctx.add("SL812", f"{kind} with a YAML python/ tag: yaml.unsafe_load would call what it names",
+                subject="yaml:python-tag")
+    ctx.add("SL810", f"not a model: {kind}", details={"kind": kind})

@@ -373,11 +373,11 @@ def looks_like_safetensors(data: bytes | memoryview) -> bool:
     routes here when the eight length bytes are not text, so a hostile length gets a safetensors finding; a text
     file whose ninth byte is ``{`` (``{"abc": {...``) has an absurd "length" made of text and is not routed here.
     """
-    if len(data) < 10:
+    if len(data) < 9:
         return False
     prefix = bytes(data[:8])
-    head = bytes(data[8:8 + 72]).lstrip(_JSON_WS)
-    if not head.startswith(b"{") or head[1:].lstrip(_JSON_WS)[:1] not in (b'"', b"}"):
+    head = bytes(data[8:8 + 72]).removeprefix(b"\xef\xbb\xbf").lstrip(_JSON_WS)  # a BOM: routed, then refused
+    if not head.startswith(b"{") or head[1:].lstrip(_JSON_WS)[:1] not in (b'"', b"}", b""):
         return False
     return int.from_bytes(prefix, "little") <= SAFETENSORS_MAX_HEADER or not _texty(prefix)
 

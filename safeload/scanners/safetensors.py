@@ -46,6 +46,11 @@ MAX_VALUES = 2_000_000  # JSON values safeload parses in one header (a 100k-tens
 _U64 = (1 << 64) - 1
 _I64_MIN = -(1 << 63)
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_CAREFUL_NUMBERS = re.compile(r"-0(?![\d.eE])|\d{300}|[eE][+-]?\d{3}")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89abAB]")
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+_BRACKETS_ONLY = re.compile(r"[^\[\]{}]+")
+_INNERMOST = re.compile(r"\[\]|\{\}")
 _FIELDS = ("dtype", "shape", "data_offsets")
 
 
@@ -100,9 +105,12 @@ def _reject_constant(text: str) -> Any:
 
 
 def _parse_json(text: str) -> Any:
+    # The number hooks cost a Python call per number; they can only change a verdict for "-0", very long
+    # integers and exponents of three digits or more, so plain headers parse with json's own int and float.
+    careful = _CAREFUL_NUMBERS.search(text) is not None
     try:
-        return json.loads(text, object_pairs_hook=_Object, parse_int=_parse_int, parse_float=_parse_float,
-                          parse_constant=_reject_constant)
+        return json.loads(text, object_pairs_hook=_Object, parse_int=_parse_int if careful else None,
+                          parse_float=_parse_float if careful else None, parse_constant=_reject_constant)
     except SafetensorsError:
         raise
     except RecursionError as exc:
@@ -111,66 +119,71 @@ def _parse_json(text: str) -> Any:
         raise SafetensorsError(f"invalid JSON in header: {exc}") from exc
 
 
-def _check_tree(root: Any) -> None:
-    """Depth (serde_json's limit) and lone surrogates (serde_json rejects them in every string), iteratively."""
-    stack: list[tuple[Any, int]] = [(root, 1)]
+def _check_depth(text: str) -> None:
+    """serde_json's nesting limit, without recursion: strings removed, then one level of innermost containers
+    removed per pass; brackets left after ``MAX_DEPTH`` passes mean deeper nesting."""
+    skeleton = _BRACKETS_ONLY.sub("", _STRING.sub("", text))
+    for _level in range(MAX_DEPTH):
+        if not skeleton:
+            return
+        skeleton = _INNERMOST.sub("", skeleton)
+    if skeleton:
+        raise SafetensorsError(f"JSON nested more than {MAX_DEPTH} deep")
+
+
+def _check_surrogates(root: Any) -> None:
+    """serde_json rejects a lone surrogate escape in every string, keys included (json keeps them)."""
+    stack = [root]
     while stack:
-        value, depth = stack.pop()
+        value = stack.pop()
         if isinstance(value, str):
             if _SURROGATE.search(value):
                 raise SafetensorsError("a string holds a lone surrogate escape (invalid in serde_json)")
-            continue
-        if not isinstance(value, list):
-            continue
-        if depth > MAX_DEPTH:
-            raise SafetensorsError(f"JSON nested more than {MAX_DEPTH} deep")
-        if isinstance(value, _Object):
+        elif isinstance(value, _Object):
             for key, item in value:
-                stack.append((key, depth))
-                stack.append((item, depth + 1))
-        else:
-            stack.extend((item, depth + 1) for item in value)
-
-
-def _is_uint(value: Any) -> bool:
-    return type(value) is int and 0 <= value <= _U64
+                stack.append(key)
+                stack.append(item)
+        elif isinstance(value, list):
+            stack.extend(value)
 
 
 def _dtype(name: str, value: Any) -> str:
-    if isinstance(value, _Object):  # serde's externally tagged form of a unit variant: {"F32": null}
+    if type(value) is str:
+        if value in DTYPE_BITS:
+            return value
+    elif isinstance(value, _Object):  # serde's externally tagged form of a unit variant: {"F32": null}
         if len(value) != 1 or value[0][1] is not None:
             raise SafetensorsError(f"tensor {name!r}: dtype must be a string")
-        value = value[0][0]
-    if not isinstance(value, str):
+        return _dtype(name, value[0][0])
+    else:
         raise SafetensorsError(f"tensor {name!r}: dtype must be a string")
-    if value not in DTYPE_BITS:
-        raise SafetensorsError(f"tensor {name!r}: unknown dtype {value[:40]!r}")
-    return value
+    raise SafetensorsError(f"tensor {name!r}: unknown dtype {value[:40]!r}")
 
 
 def _uints(name: str, what: str, value: Any, length: int | None = None) -> tuple[int, ...]:
-    if isinstance(value, _Object) or not isinstance(value, list):
+    if type(value) is not list:  # an _Object (a JSON object) is not a sequence for serde
         raise SafetensorsError(f"tensor {name!r}: {what} must be a list")
     if length is not None and len(value) != length:
         raise SafetensorsError(f"tensor {name!r}: {what} must have {length} elements, not {len(value)}")
-    if not all(_is_uint(v) for v in value):
+    # bool is not int here (type(), not isinstance), as for serde; min/max keep the loop in C
+    if value and (set(map(type, value)) != {int} or min(value) < 0 or max(value) > _U64):
         raise SafetensorsError(f"tensor {name!r}: {what} must hold integers in [0, 2**64)")
     return tuple(value)
 
 
 def _tensor(name: str, info: Any) -> tuple[str, tuple[int, ...], tuple[int, int]]:
     if isinstance(info, _Object):
-        fields: dict[str, Any] = {}
-        for key, value in info:
-            if key in _FIELDS:
-                if key in fields:
-                    raise SafetensorsError(f"tensor {name!r}: duplicate field {key!r}")
-                fields[key] = value
-        missing = [k for k in _FIELDS if k not in fields]
-        if missing:
-            raise SafetensorsError(f"tensor {name!r}: missing field {missing[0]!r}")
-        raw = (fields["dtype"], fields["shape"], fields["data_offsets"])
-    elif isinstance(info, list):
+        fields = dict(info)
+        if len(fields) != len(info):  # a repeated key: an error when it is one of the three fields
+            known = [key for key, _value in info if key in _FIELDS]
+            if len(known) != len(set(known)):
+                repeated = next(key for key in known if known.count(key) > 1)
+                raise SafetensorsError(f"tensor {name!r}: duplicate field {repeated!r}")
+        try:
+            raw = (fields["dtype"], fields["shape"], fields["data_offsets"])
+        except KeyError as exc:
+            raise SafetensorsError(f"tensor {name!r}: missing field {exc.args[0]!r}") from None
+    elif type(info) is list:
         if len(info) != 3:
             raise SafetensorsError(f"tensor {name!r}: tensor info must have 3 elements, not {len(info)}")
         raw = (info[0], info[1], info[2])
@@ -216,7 +229,9 @@ def read_header(data: Any) -> Header:
     except UnicodeDecodeError as exc:
         raise SafetensorsError(f"header is not UTF-8 (byte {exc.start})") from exc
     root = _parse_json(text)
-    _check_tree(root)
+    _check_depth(text)
+    if _SURROGATE_ESCAPE.search(text):  # only escapes can make a lone surrogate (the text itself is UTF-8)
+        _check_surrogates(root)
     if not isinstance(root, _Object):
         raise SafetensorsError(f"header is a JSON {type(root).__name__}, not an object")
     header = Header(header_size=n, data_size=size - 8 - n)

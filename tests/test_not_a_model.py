@@ -141,9 +141,51 @@ def test_yaml_python_tag_is_flagged(tmp_path: Path, marker: Any) -> None:
     long_form = tmp_path / "x.yml"
     long_form.write_text("a: !<tag:yaml.org,2002:python/name:os.system> ''\n")
     assert "SL812" in _problems(safeload.scan(long_form))
+    for i, sneaky in enumerate(["a: !!python%2Fobject/apply:os.system ['true']\n",  # PyYAML percent-decodes tags
+                                "%TAG !p! tag:yaml.org,2002:pyt\n---\na: !p!hon/object/apply:os.system ['true']\n",
+                                "a: !<tag:yaml.org,2002:%70ython/name:os.system> ''\n"]):
+        hidden = tmp_path / f"sneaky{i}.yaml"
+        hidden.write_text(sneaky)
+        with pytest.raises(yaml.constructor.ConstructorError):
+            yaml.safe_load(sneaky)
+        assert "SL812" in _problems(safeload.scan(hidden)), sneaky
+    chat = tmp_path / "tokenizer_config.json"  # "!" in ordinary strings is not a tag that names python
+    chat.write_text(json.dumps({"chat_template": "Hi! {{ messages }}!", "tokens": ["!", "!!", "!python_is_fun"],
+                                "script": "#!/usr/bin/env python3\nprint('hi')"}))
+    assert _problems(safeload.scan(chat)) == []
     prose = tmp_path / "README.md"  # a document that mentions the tag does not load it
     prose.write_text("Never write `!!python/object/apply:os.system` in a config.\n")
     assert _problems(safeload.scan(prose)) == []
+
+
+def test_loads_keep_refusing_unknown_bytes_beside_an_onnx_model(tmp_path: Path) -> None:
+    """SL811 is for reports: a load of the raw data file is refused as unknown content, as before."""
+    _onnx_with_external_data(tmp_path / "m")
+    data = tmp_path / "m" / "model.onnx.data"
+    assert "SL811" in [f.rule_id for f in safeload.scan(data).findings]
+    with pytest.raises(safeload.UnsafeModelError) as refused:
+        safeload.joblib_load(str(data)) if _joblib() else safeload.numpy_load(str(data), allow_pickle=True)
+    assert "SL003" in [f.rule_id for f in refused.value.result.findings]
+
+
+def test_part_of_model_is_never_served_from_the_scan_cache(tmp_path: Path) -> None:
+    """The verdict depends on the model beside the file, not on its bytes: a cached one would outlive the model."""
+    _onnx_with_external_data(tmp_path / "m")
+    data = tmp_path / "m" / "model.onnx.data"
+    out = tmp_path / "r.json"
+    assert cli.main(["scan", "--format", "json", "-o", str(out), str(data)]) == 0  # the CLI uses the cache
+    os.remove(tmp_path / "m" / "model.onnx")
+    assert cli.main(["scan", "--format", "json", "-o", str(out), str(data)]) == 1
+    findings = json.loads(out.read_text(encoding="utf-8"))["results"][0]["findings"]
+    assert "SL003" in [f["rule_id"] for f in findings]
+
+
+def _joblib() -> bool:
+    try:
+        import joblib  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def test_text_head_with_a_binary_body_is_unknown_content(tmp_path: Path) -> None:

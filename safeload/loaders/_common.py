@@ -156,6 +156,7 @@ def guard_scan(data: Any, label: str, policy: Policy, loader: str, scan: Callabl
             result = session.cached
         else:
             ctx = ScanContext(policy, label, path=path)  # its clock times the scan alone, not the hashing
+            ctx.loader = loader
             scan(ctx)
             result = ctx.result()
         result, info = session.finish(result)

@@ -46,7 +46,9 @@ MAX_VALUES = 2_000_000  # JSON values safeload parses in one header (a 100k-tens
 _U64 = (1 << 64) - 1
 _I64_MIN = -(1 << 63)
 _SURROGATE = re.compile("[\ud800-\udfff]")
-_CAREFUL_NUMBERS = re.compile(r"-0(?![\d.eE])|\d{300}|[eE][+-]?\d{3}")
+_MINUS_ZERO = re.compile(r"-0(?![\d.eE])")
+_LONG_DIGITS = re.compile(r"(?<!\d)\d{300}")  # anchored at a run's start: each run is tried once
+_BIG_EXPONENT = re.compile(r"[eE][+-]?\d{3}")
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89abAB]")
 _STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
 _BRACKETS_ONLY = re.compile(r"[^\[\]{}]+")
@@ -104,10 +106,16 @@ def _reject_constant(text: str) -> Any:
     raise SafetensorsError(f"{text} is not JSON")
 
 
-def _parse_json(text: str) -> Any:
+def _careful_numbers(bare: str) -> bool:
+    """Numbers only the hooks judge like serde_json: ``-0``, 300+ digits, exponents of 3+ digits (``bare``: the
+    header with every string emptied, so names like ``-0.weight`` or ``e100`` do not count)."""
+    return bool(("-0" in bare and _MINUS_ZERO.search(bare)) or _LONG_DIGITS.search(bare)
+                or (("e" in bare or "E" in bare) and _BIG_EXPONENT.search(bare)))
+
+
+def _parse_json(text: str, careful: bool = True) -> Any:
     # The number hooks cost a Python call per number; they can only change a verdict for "-0", very long
     # integers and exponents of three digits or more, so plain headers parse with json's own int and float.
-    careful = _CAREFUL_NUMBERS.search(text) is not None
     try:
         return json.loads(text, object_pairs_hook=_Object, parse_int=_parse_int if careful else None,
                           parse_float=_parse_float if careful else None, parse_constant=_reject_constant)
@@ -119,10 +127,10 @@ def _parse_json(text: str) -> Any:
         raise SafetensorsError(f"invalid JSON in header: {exc}") from exc
 
 
-def _check_depth(text: str) -> None:
-    """serde_json's nesting limit, without recursion: strings removed, then one level of innermost containers
-    removed per pass; brackets left after ``MAX_DEPTH`` passes mean deeper nesting."""
-    skeleton = _BRACKETS_ONLY.sub("", _STRING.sub("", text))
+def _check_depth(bare: str) -> None:
+    """serde_json's nesting limit, without recursion: in ``bare`` (strings emptied), one level of innermost
+    containers is removed per pass; brackets left after ``MAX_DEPTH`` passes mean deeper nesting."""
+    skeleton = _BRACKETS_ONLY.sub("", bare)
     for _level in range(MAX_DEPTH):
         if not skeleton:
             return
@@ -228,8 +236,9 @@ def read_header(data: Any) -> Header:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise SafetensorsError(f"header is not UTF-8 (byte {exc.start})") from exc
-    root = _parse_json(text)
-    _check_depth(text)
+    bare = _STRING.sub('""', text)  # exact for valid JSON, and nothing here counts unless the JSON parses
+    root = _parse_json(text, careful=_careful_numbers(bare))
+    _check_depth(bare)
     if _SURROGATE_ESCAPE.search(text):  # only escapes can make a lone surrogate (the text itself is UTF-8)
         _check_surrogates(root)
     if not isinstance(root, _Object):

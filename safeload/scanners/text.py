@@ -22,14 +22,32 @@ __all__ = ["describe_text", "scan_text"]
 
 _CHUNK = 1 << 20
 _CONTROL = re.compile(rb"[\x00-\x08\x0b\x0e-\x1f\x7f]")
-# PyYAML's python tags, short (!!python/...) and long (!<tag:yaml.org,2002:python/...>, %TAG handles).
-_PYTHON_TAG = re.compile(rb"!!python/|tag:yaml\.org,2002:python/")
-_OVERLAP = 64
+# YAML tags (``!!python/...``, ``!<tag:...>``, ``!h!suffix``) and %TAG directives. PyYAML percent-decodes tag
+# URIs (``!!python%2Fobject``), and a %TAG handle can hold any part of ``tag:yaml.org,2002:python/``, so every
+# tag is decoded and searched for "python", and every %TAG directive is reported. A tag starts a node: "!" after
+# "#" or a quote ("#!/usr/bin/env python" in a JSON string) is not one.
+_TAG = re.compile(rb"(?<![^\s\[{,])!(?:<[^>\s]{0,512}>|[^\s,\[\]{}]{0,512})")  # where a node may start
+_TAG_DIRECTIVE = re.compile(rb"(?m)^%TAG[ \t]")
+_PERCENT = re.compile(rb"%([0-9A-Fa-f]{2})")
+_OVERLAP = 600
 _KINDS = {".json": "JSON", ".jsonl": "JSON lines", ".yaml": "YAML", ".yml": "YAML", ".md": "Markdown",
           ".txt": "text", ".toml": "TOML", ".py": "Python source", ".csv": "CSV", ".model": "text"}
 _PROSE = frozenset({"Markdown", "text", "Python source", "CSV"})  # documents that mention a tag, never load one
 _CONFIG_NAMES = ("config", "tokenizer", "special_tokens_map", "generation_config", "preprocessor_config",
                  "trainer_state", "adapter_config", "vocab", "merges")
+
+
+def _python_tag(text: bytes) -> bool:
+    """A YAML tag that names python/ (after PyYAML's percent-decoding), or a %TAG directive."""
+    if b"!" not in text and b"%TAG" not in text:
+        return False
+    if _TAG_DIRECTIVE.search(text):
+        return True
+    for match in _TAG.finditer(text):
+        tag = _PERCENT.sub(lambda m: bytes([int(m.group(1), 16)]), match.group(0))
+        if b"python" in tag.lower():
+            return True
+    return False
 
 
 def describe_text(data: Any, name: str | None) -> str:
@@ -67,10 +85,11 @@ def scan_text(data: Any, ctx: ScanContext, name: str | None = None) -> None:
             ctx.add("SL003", f"text up to byte {bad_at}, then binary content; safeload cannot vouch for it",
                     details={"format": "unknown"}, offset=bad_at)
             return
-        tagged = tagged or _PYTHON_TAG.search(previous[-_OVERLAP:] + chunk) is not None
+        tagged = tagged or _python_tag(previous[-_OVERLAP:] + chunk)
         previous = chunk
     kind = describe_text(view, name)
     if tagged and kind not in _PROSE:
-        ctx.add("SL812", f"{kind} with a YAML python/ tag: yaml.unsafe_load would call what it names",
+        ctx.add("SL812", f"{kind} with a YAML python/ tag or %TAG directive: yaml.unsafe_load would call what it "
+                "names",
                 subject="yaml:python-tag")
     ctx.add("SL810", f"not a model: {kind}", details={"kind": kind})

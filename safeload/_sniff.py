@@ -417,8 +417,10 @@ def find_zip_end(data: bytes | memoryview) -> int:
     return -1 if idx < 0 else tail_start + idx
 
 
-def sniff(data: bytes | memoryview, name: str | None = None) -> Format:
-    """Detect the format of ``data``. ``name`` is a hint used only where the format has no magic (SavedModel)."""
+def sniff(data: bytes | memoryview, name: str | None = None, *, safetensors: bool = True) -> Format:
+    """Detect the format of ``data``. ``name`` is a hint used only where the format has no magic (SavedModel).
+
+    ``safetensors=False`` answers what the bytes are *besides* a safetensors file (``containers.routing``)."""
     if len(data) == 0:
         return Format.EMPTY
     head = bytes(data[:512])
@@ -432,7 +434,7 @@ def sniff(data: bytes | memoryview, name: str | None = None) -> Format:
         return Format.ZSTD
     # Before pickle: a header length of 128 reads as PROTO 0x80 0x00. Whether the same bytes also run as a pickle
     # is a second reading (``containers.routing``), scanned too.
-    if looks_like_safetensors(data):
+    if safetensors and looks_like_safetensors(data):
         return Format.SAFETENSORS
     if looks_like_pickle(data):
         return Format.PICKLE

@@ -8,8 +8,10 @@ readings scanned.
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
+import os
 import pickle
 import struct
 import time
@@ -285,6 +287,37 @@ def test_safetensors_whose_prefix_runs_as_a_pickle_is_scanned_both_ways(marker: 
     assert not result.is_safe()
     with pytest.raises(ValueError, match="Empty module name"):  # the unpickler got as far as an import
         pickle._Unpickler(io.BytesIO(buf)).load()  # joblib's base class
+
+
+class _Payload:
+    def __init__(self, cmd: str) -> None:
+        self.cmd = cmd
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (os.system, (self.cmd,))
+
+
+def test_gzip_whose_header_looks_like_safetensors_is_scanned_as_gzip_too(tmp_path: Path, marker: Any) -> None:
+    # gzip's XFL and OS bytes (8, 9) set to '{"': the length bytes read 559903, so the file is routed as safetensors.
+    # joblib.load reads it by its gzip magic and unpickles what it decompresses to: that reading must be scanned.
+    raw = bytearray(gzip.compress(pickle.dumps(_Payload(marker.shell)), mtime=0))
+    raw[8:10] = b'{"'
+    path = tmp_path / "model.joblib"
+    path.write_bytes(bytes(raw))
+    assert sniff(bytes(raw)) is Format.SAFETENSORS
+    result = safeload.scan(path)
+    assert {"SL801", "SL206", "SL101"} <= set(_problems(result)), result.findings
+    joblib = pytest.importorskip("joblib")
+    with pytest.raises(safeload.UnsafeModelError):
+        safeload.joblib_load(str(path))
+    assert callable(joblib.load)
+
+
+def test_header_length_376_is_a_zlib_magic_but_not_a_stream() -> None:
+    header = json.dumps({"a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}).encode()
+    buf = _pack(header + b" " * (376 - len(header)), b"\0" * 4)
+    assert buf[:2] == b"x\x01" and _crate_accepts(buf)
+    _assert_clean(buf, 1)
 
 
 # -- fuzz: never a crash, a hang or an internal error ------------------------------------------------------------

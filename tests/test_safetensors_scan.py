@@ -13,8 +13,10 @@ import io
 import json
 import os
 import pickle
+import pickletools
 import struct
 import time
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -311,6 +313,29 @@ def test_gzip_whose_header_looks_like_safetensors_is_scanned_as_gzip_too(tmp_pat
     with pytest.raises(safeload.UnsafeModelError):
         safeload.joblib_load(str(path))
     assert callable(joblib.load)
+
+
+def _pickle_that_looks_like_safetensors(cmd: str) -> bytes:
+    """BINUNICODE whose 4-byte length and first bytes make "X\\x05\\0\\0\\0\\0\\0\\0" + '{"': a header length of
+    1368 then a JSON object, to the sniffer; POP; then a protocol-2 pickle calling ``os.system``."""
+    crafted = b"X" + struct.pack("<I", 5) + b'\0\0\0{"' + b"0" + pickle.dumps(_Payload(cmd), protocol=2)[2:]
+    pickletools.dis(crafted, out=io.StringIO())  # a well-formed pickle (raises otherwise; never loaded here)
+    return crafted
+
+
+def test_pickle_routed_as_safetensors_is_still_scanned_as_a_pickle(tmp_path: Path, marker: Any) -> None:
+    crafted = _pickle_that_looks_like_safetensors(marker.shell)
+    assert sniff(crafted) is Format.SAFETENSORS
+    result = safeload.scan(crafted)
+    assert {"SL801", "SL101"} <= set(_problems(result)), result.findings
+    with pytest.raises(safeload.UnsafeModelError):
+        safeload.pickle_load(io.BytesIO(crafted))
+    # inside a torch zip, under a name no loader unpickles by, it is scanned as the pickle it is
+    torch_zip = tmp_path / "model.pt"
+    with zipfile.ZipFile(torch_zip, "w") as archive:
+        archive.writestr("archive/data.pkl", pickle.dumps({"w": 1}, protocol=2))
+        archive.writestr("archive/extra/blob", crafted)
+    assert "SL101" in _problems(safeload.scan(torch_zip))
 
 
 def test_header_length_376_is_a_zlib_magic_but_not_a_stream() -> None:

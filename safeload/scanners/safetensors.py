@@ -114,17 +114,43 @@ def _careful_numbers(bare: str) -> bool:
 
 
 def _parse_json(text: str, careful: bool = True) -> Any:
+    """Parse as serde_json would see the header. JSON objects come back as :class:`_Object` (every pair kept), or
+    as plain dicts when no key can be repeated where a repeat matters (the fast path below)."""
     # The number hooks cost a Python call per number; they can only change a verdict for "-0", very long
     # integers and exponents of three digits or more, so plain headers parse with json's own int and float.
+    numbers: dict[str, Any] = {"parse_int": _parse_int, "parse_float": _parse_float} if careful else {}
     try:
-        return json.loads(text, object_pairs_hook=_Object, parse_int=_parse_int if careful else None,
-                          parse_float=_parse_float if careful else None, parse_constant=_reject_constant)
+        if "\\" not in text:  # no escapes: every key is written literally, so repeats can be counted in the text
+            root = json.loads(text, parse_constant=_reject_constant, **numbers)
+            if _no_repeats_that_matter(root, text):
+                return root
+        return json.loads(text, object_pairs_hook=_Object, parse_constant=_reject_constant, **numbers)
     except SafetensorsError:
         raise
     except RecursionError as exc:
         raise SafetensorsError(f"JSON nested more than {MAX_DEPTH} deep") from exc
     except ValueError as exc:
         raise SafetensorsError(f"invalid JSON in header: {exc}") from exc
+
+
+def _no_repeats_that_matter(root: Any, text: str) -> bool:
+    """True when ``root`` (plain dicts, parsed from escape-free ``text``) lost no repeated key whose repeat is an
+    error for serde: ``__metadata__`` at the top, ``dtype``/``shape``/``data_offsets`` in a tensor info. Each
+    such key written in the text must then belong to exactly one tensor info (other repeats: the last wins, as
+    in the crate's HashMaps)."""
+    if type(root) is not dict or text.count('"__metadata__"') > 1:
+        return type(root) is not dict
+    infos = [value for key, value in root.items() if key != "__metadata__" and type(value) is dict]
+    return all(text.count(f'"{name}"') == sum(name in info for info in infos) for name in _FIELDS)
+
+
+def _is_object(value: Any) -> bool:
+    return type(value) is dict or isinstance(value, _Object)
+
+
+def _items(value: Any) -> Any:
+    """The key/value pairs of a JSON object, in document order (a dict's are unique)."""
+    return value.items() if type(value) is dict else value
 
 
 def _check_depth(bare: str) -> None:
@@ -147,8 +173,8 @@ def _check_surrogates(root: Any) -> None:
         if isinstance(value, str):
             if _SURROGATE.search(value):
                 raise SafetensorsError("a string holds a lone surrogate escape (invalid in serde_json)")
-        elif isinstance(value, _Object):
-            for key, item in value:
+        elif _is_object(value):
+            for key, item in _items(value):
                 stack.append(key)
                 stack.append(item)
         elif isinstance(value, list):
@@ -159,17 +185,18 @@ def _dtype(name: str, value: Any) -> str:
     if type(value) is str:
         if value in DTYPE_BITS:
             return value
-    elif isinstance(value, _Object):  # serde's externally tagged form of a unit variant: {"F32": null}
-        if len(value) != 1 or value[0][1] is not None:
+    elif _is_object(value):  # serde's externally tagged form of a unit variant: {"F32": null}
+        pairs = list(_items(value))
+        if len(pairs) != 1 or pairs[0][1] is not None:
             raise SafetensorsError(f"tensor {name!r}: dtype must be a string")
-        return _dtype(name, value[0][0])
+        return _dtype(name, pairs[0][0])
     else:
         raise SafetensorsError(f"tensor {name!r}: dtype must be a string")
     raise SafetensorsError(f"tensor {name!r}: unknown dtype {value[:40]!r}")
 
 
 def _uints(name: str, what: str, value: Any, length: int | None = None) -> tuple[int, ...]:
-    if type(value) is not list:  # an _Object (a JSON object) is not a sequence for serde
+    if type(value) is not list:  # a JSON object (dict or _Object) is not a sequence for serde
         raise SafetensorsError(f"tensor {name!r}: {what} must be a list")
     if length is not None and len(value) != length:
         raise SafetensorsError(f"tensor {name!r}: {what} must have {length} elements, not {len(value)}")
@@ -180,8 +207,8 @@ def _uints(name: str, what: str, value: Any, length: int | None = None) -> tuple
 
 
 def _tensor(name: str, info: Any) -> tuple[str, tuple[int, ...], tuple[int, int]]:
-    if isinstance(info, _Object):
-        fields = dict(info)
+    if _is_object(info):
+        fields = dict(_items(info))
         if len(fields) != len(info):  # a repeated key: an error when it is one of the three fields
             known = [key for key, _value in info if key in _FIELDS]
             if len(known) != len(set(known)):
@@ -241,12 +268,12 @@ def read_header(data: Any) -> Header:
     _check_depth(bare)
     if _SURROGATE_ESCAPE.search(text):  # only escapes can make a lone surrogate (the text itself is UTF-8)
         _check_surrogates(root)
-    if not isinstance(root, _Object):
+    if not _is_object(root):
         raise SafetensorsError(f"header is a JSON {type(root).__name__}, not an object")
     header = Header(header_size=n, data_size=size - 8 - n)
     tensors: dict[str, Any] = {}
     seen_metadata = False
-    for key, value in root:
+    for key, value in _items(root):
         if key != "__metadata__":
             tensors[key] = value  # a HashMap: a repeated name keeps its last value
             continue
@@ -255,11 +282,11 @@ def read_header(data: Any) -> Header:
         seen_metadata = True
         if value is None:
             continue
-        if not isinstance(value, _Object):
+        if not _is_object(value):
             raise SafetensorsError("__metadata__ must be an object of strings")
-        if not all(isinstance(v, str) for _k, v in value):
+        if not all(isinstance(v, str) for _k, v in _items(value)):
             raise SafetensorsError("__metadata__ values must be strings")
-        header.metadata = dict(value)
+        header.metadata = dict(_items(value))
     for name, info in tensors.items():
         header.tensors[name] = _tensor(name, info)
     start = 0

@@ -394,6 +394,36 @@ def test_differential_against_the_crate(buf: bytes) -> None:
     assert _ours_accepts(buf) == _crate_accepts(buf), buf[:300]
 
 
+def _key(name: str, escaped: bool) -> str:
+    return '"' + ("".join(f"\\u{ord(c):04x}" for c in name) if escaped else name) + '"'
+
+
+@st.composite
+def _repeated_keys(draw: st.DrawFn) -> bytes:
+    """Headers written by hand, with repeated keys (tensors, __metadata__, info fields), some of them escaped."""
+    pairs = []
+    offset = 0
+    for i in range(draw(st.integers(0, 3))):
+        name = draw(st.sampled_from([f"t{i}", "t0", "__metadata__", "dtype"]))
+        fields = [("dtype", '"U8"'), ("shape", f"[{4}]"), ("data_offsets", f"[{offset},{offset + 4}]")]
+        fields += draw(st.lists(st.sampled_from([("dtype", '"U8"'), ("shape", "[4]"), ("x", "1"), ("x", "2")]),
+                                max_size=2))
+        fields = draw(st.permutations(fields))
+        body = ",".join(f"{_key(k, draw(st.integers(0, 9)) == 0)}:{v}" for k, v in fields)
+        pairs.append(f"{_key(name, draw(st.integers(0, 9)) == 0)}:{{{body}}}")
+        offset += 4 if name != "__metadata__" else 0
+    for _ in range(draw(st.integers(0, 2))):
+        pairs.insert(draw(st.integers(0, len(pairs))), f'{_key("__metadata__", draw(st.integers(0, 9)) == 0)}:{{"k":"v"}}')
+    total = draw(st.sampled_from([offset, 4, 8, 12]))
+    return _pack("{" + ",".join(pairs) + "}", b"\0" * total)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_repeated_keys())
+def test_repeated_keys_like_the_crate(buf: bytes) -> None:
+    assert _ours_accepts(buf) == _crate_accepts(buf), buf[:300]
+
+
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.binary(max_size=64), st.integers(0, len(_SEED)), st.integers(0, 2**64 - 1))
 def test_mutated_files_never_crash_or_hang(junk: bytes, at: int, length: int) -> None:

@@ -22,11 +22,15 @@ __all__ = ["describe_text", "scan_text"]
 
 _CHUNK = 1 << 20
 _CONTROL = re.compile(rb"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+_CONTROL_BYTES = bytes([*range(0x09), 0x0B, *range(0x0E, 0x20), 0x7F])
 # YAML tags (``!!python/...``, ``!<tag:...>``, ``!h!suffix``) and %TAG directives. PyYAML percent-decodes tag
 # URIs (``!!python%2Fobject``), and a %TAG handle can hold any part of ``tag:yaml.org,2002:python/``, so every
 # tag is decoded and searched for "python", and every %TAG directive is reported. A tag starts a node: "!" after
 # "#" or a quote ("#!/usr/bin/env python" in a JSON string) is not one.
-_TAG = re.compile(rb"(?<![^\s\[{,])!(?:<[^>\s]{0,512}>|[^\s,\[\]{}]{0,512})")  # where a node may start
+# "!" first (a literal prefix the regex engine scans for quickly), then the character before it: a node starts
+# after whitespace or a flow indicator (the start of the text is checked apart).
+_TAG = re.compile(rb"!(?<=[\s\[{,]!)(?:<[^>\s]{0,512}>|[^\s,\[\]{}]{0,512})")
+_FIRST_TAG = re.compile(rb"!(?:<[^>\s]{0,512}>|[^\s,\[\]{}]{0,512})")
 _TAG_DIRECTIVE = re.compile(rb"(?m)^%TAG[ \t]")
 _PERCENT = re.compile(rb"%([0-9A-Fa-f]{2})")
 _OVERLAP = 600
@@ -41,9 +45,10 @@ def _python_tag(text: bytes) -> bool:
     """A YAML tag that names python/ (after PyYAML's percent-decoding), or a %TAG directive."""
     if b"!" not in text and b"%TAG" not in text:
         return False
-    if _TAG_DIRECTIVE.search(text):
+    if b"%TAG" in text and _TAG_DIRECTIVE.search(text):
         return True
-    for match in _TAG.finditer(text):
+    first = _FIRST_TAG.match(text)
+    for match in ([first] if first else []) + list(_TAG.finditer(text)):
         tag = _PERCENT.sub(lambda m: bytes([int(m.group(1), 16)]), match.group(0))
         if b"python" in tag.lower():
             return True
@@ -72,7 +77,8 @@ def scan_text(data: Any, ctx: ScanContext, name: str | None = None) -> None:
     for start in range(0, size, _CHUNK):
         ctx.check_time()
         chunk = bytes(view[start:start + _CHUNK])
-        bad = _CONTROL.search(chunk)
+        # bytes.translate deletes in C at memory speed; the regex only locates a control byte once one is there
+        bad = _CONTROL.search(chunk) if len(chunk.translate(None, _CONTROL_BYTES)) != len(chunk) else None
         try:
             decoder.decode(chunk, final=start + _CHUNK >= size)
         except UnicodeDecodeError as exc:

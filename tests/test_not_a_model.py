@@ -16,9 +16,12 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import safeload
 from safeload import cli
+from safeload._sniff import looks_like_pickle, looks_like_text
 from safeload.findings import Finding, ScanResult
 from safeload.report import ReportInput, status
 from safeload.severity import Severity
@@ -271,3 +274,16 @@ def test_escaping_location_claims_nothing_and_flags_the_model(tmp_path: Path) ->
     assert "SL603" in _problems(safeload.scan(model_path))
     assert "SL811" not in [f.rule_id for f in safeload.scan(outside).findings]  # not part of any model
 
+
+
+# -- fuzz: text routing never crashes, and never calls a pickle "not a model" ------------------------------------
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.text(max_size=300), st.binary(max_size=8), st.sampled_from(["config.json", "a.yaml", "README.md", None]))
+def test_text_routing_fuzz(text: str, tail: bytes, name: str | None) -> None:
+    for data in (text.encode(), text.encode() + tail, b"!!python/" + text.encode()):
+        result = safeload.scan(data, name=name)
+        rules = [f.rule_id for f in result.findings]
+        assert "SL005" not in rules
+        if "SL810" in rules:
+            assert looks_like_text(data) and not looks_like_pickle(data)
+            assert result.formats == ()

@@ -44,7 +44,6 @@ class ScanContext:
         self.deadline = self.started + self.limits.max_seconds
         self.bytes_scanned = 0
         self.engines: set[str] = set()  # pickle engines that walked streams in this scan (native, python)
-        self.loader: str | None = None  # the loader this scan guards (``torch.load``...), None for scan()/the CLI
 
     # -- location ---------------------------------------------------------------------------------------
     @property

@@ -233,8 +233,8 @@ def scan_buffer(data: Any, ctx: ScanContext, *, name: str | None = None) -> None
 def _model_part(ctx: ScanContext) -> bool:
     """Unknown bytes on disk that an ONNX model beside them names as external data: SL811 (skipped, part of it).
 
-    Reports only: a scan that guards a load keeps SL003, since no loader but the model's own reads these bytes."""
-    if ctx.path is None or ctx.loader is not None or (ctx.member is not None and "!" in ctx.member):
+    A fact for reports: a load of these bytes is refused as unknown content (``loaders._common``)."""
+    if ctx.path is None or (ctx.member is not None and "!" in ctx.member):
         return False
     from safeload.scanners.onnx_parts import external_data_owner
 

@@ -161,6 +161,19 @@ def test_yaml_python_tag_is_flagged(tmp_path: Path, marker: Any) -> None:
     assert _problems(safeload.scan(prose)) == []
 
 
+def test_loads_refuse_text_files(tmp_path: Path) -> None:
+    """SL810 is for reports: a loader given a config file refuses it as unknown content (SL003), as before."""
+    root = tmp_path / "m"
+    root.mkdir()
+    (root / "config.json").write_text(json.dumps({"model_type": "gpt2", "n_layer": 1}))
+    assert safeload.scan(root / "config.json").is_safe()
+    with pytest.raises(safeload.UnsafeModelError) as refused:
+        safeload.joblib_load(str(root / "config.json")) if _joblib() else safeload.numpy_load(
+            str(root / "config.json"), allow_pickle=True)
+    assert [f.rule_id for f in refused.value.result.findings] == ["SL003"]
+    assert "not a model: JSON config" in str(refused.value)
+
+
 def test_loads_keep_refusing_unknown_bytes_beside_an_onnx_model(tmp_path: Path) -> None:
     """SL811 is for reports: a load of the raw data file is refused as unknown content, as before."""
     _onnx_with_external_data(tmp_path / "m")

@@ -23,6 +23,7 @@ duplicate-key handling match ``serde_json``. Anything the crate would reject is 
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import re
@@ -46,12 +47,14 @@ MAX_VALUES = 2_000_000  # JSON values safeload parses in one header (a 100k-tens
 _U64 = (1 << 64) - 1
 _I64_MIN = -(1 << 63)
 _SURROGATE = re.compile("[\ud800-\udfff]")
-_MINUS_ZERO = re.compile(r"-0(?![\d.eE])")
-_LONG_DIGITS = re.compile(r"(?<!\d)\d{300}")  # anchored at a run's start: each run is tried once
-_BIG_EXPONENT = re.compile(r"[eE][+-]?\d{3}")
+# JSON digits are ASCII: [0-9], never \d (which also matches other scripts' digits, and is slower).
+_MINUS_ZERO = re.compile(r"-0(?![0-9.eE])")
+_LONG_DIGITS = re.compile(r"[0-9]{300}")
+_BIG_EXPONENT = re.compile(r"[eE][+-]?[0-9]{3}")
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89abAB]")
 _STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
-_BRACKETS_ONLY = re.compile(r"[^\[\]{}]+")
+_PLAIN_STRING = re.compile(r'"[^"]*"')  # the same, for text without a backslash
+_NOT_BRACKETS = {code: None for code in range(128) if chr(code) not in "[]{}"}  # str.translate: delete them
 _INNERMOST = re.compile(r"\[\]|\{\}")
 _FIELDS = ("dtype", "shape", "data_offsets")
 
@@ -141,7 +144,8 @@ def _no_repeats_that_matter(root: Any, text: str) -> bool:
     if type(root) is not dict or text.count('"__metadata__"') > 1:
         return type(root) is not dict
     infos = [value for key, value in root.items() if key != "__metadata__" and type(value) is dict]
-    return all(text.count(f'"{name}"') == sum(name in info for info in infos) for name in _FIELDS)
+    return all(text.count(f'"{name}"') == sum(map(dict.__contains__, infos, itertools.repeat(name)))
+               for name in _FIELDS)
 
 
 def _is_object(value: Any) -> bool:
@@ -156,7 +160,7 @@ def _items(value: Any) -> Any:
 def _check_depth(bare: str) -> None:
     """serde_json's nesting limit, without recursion: in ``bare`` (strings emptied), one level of innermost
     containers is removed per pass; brackets left after ``MAX_DEPTH`` passes mean deeper nesting."""
-    skeleton = _BRACKETS_ONLY.sub("", bare)
+    skeleton = bare.translate(_NOT_BRACKETS)  # outside strings, valid JSON is ASCII
     for _level in range(MAX_DEPTH):
         if not skeleton:
             return
@@ -228,6 +232,32 @@ def _tensor(name: str, info: Any) -> tuple[str, tuple[int, ...], tuple[int, int]
     return _dtype(name, raw[0]), _uints(name, "shape", raw[1]), (begin, end)
 
 
+def _plain_tensors(tensors: dict[str, Any]) -> dict[str, tuple[str, tuple[int, ...], tuple[int, int]]] | None:
+    """Every tensor info checked at once when all are plain ``{"dtype": str, "shape": [int], "data_offsets":
+    [int, int]}`` objects with valid values (what writers produce); None sends the header through
+    :func:`_tensor` one tensor at a time, which also names what is wrong."""
+    infos = list(tensors.values())
+    if not infos:
+        return {}
+    if set(map(type, infos)) != {dict} or set(map(len, infos)) != {3}:
+        return None
+    try:
+        dtypes = [info["dtype"] for info in infos]
+        shapes = [info["shape"] for info in infos]
+        offsets = [info["data_offsets"] for info in infos]
+    except KeyError:
+        return None
+    if (set(map(type, dtypes)) != {str} or not set(dtypes) <= DTYPE_BITS.keys() or set(map(type, shapes)) != {list}
+            or set(map(type, offsets)) != {list} or set(map(len, offsets)) != {2}):
+        return None
+    flat = [v for shape in shapes for v in shape]
+    flat += [v for pair in offsets for v in pair]
+    if set(map(type, flat)) != {int} or min(flat) < 0 or max(flat) > _U64:
+        return None
+    return {name: (dtype, tuple(shape), (pair[0], pair[1]))
+            for name, dtype, shape, pair in zip(tensors, dtypes, shapes, offsets, strict=True)}
+
+
 def _nbytes(name: str, dtype: str, shape: tuple[int, ...]) -> int:
     count = 1
     for dim in shape:
@@ -263,7 +293,8 @@ def read_header(data: Any) -> Header:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise SafetensorsError(f"header is not UTF-8 (byte {exc.start})") from exc
-    bare = _STRING.sub('""', text)  # exact for valid JSON, and nothing here counts unless the JSON parses
+    # every string emptied: exact for valid JSON, and nothing here counts unless the JSON parses
+    bare = (_STRING if "\\" in text else _PLAIN_STRING).sub('""', text)
     root = _parse_json(text, careful=_careful_numbers(bare))
     _check_depth(bare)
     if _SURROGATE_ESCAPE.search(text):  # only escapes can make a lone surrogate (the text itself is UTF-8)
@@ -287,8 +318,12 @@ def read_header(data: Any) -> Header:
         if not all(isinstance(v, str) for _k, v in _items(value)):
             raise SafetensorsError("__metadata__ values must be strings")
         header.metadata = dict(_items(value))
-    for name, info in tensors.items():
-        header.tensors[name] = _tensor(name, info)
+    bulk = _plain_tensors(tensors)
+    if bulk is not None:
+        header.tensors = bulk
+    else:
+        for name, info in tensors.items():
+            header.tensors[name] = _tensor(name, info)
     start = 0
     for name, (dtype, shape, (begin, end)) in sorted(header.tensors.items(), key=lambda item: item[1][2]):
         if begin != start or end < begin:

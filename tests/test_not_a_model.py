@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 import safeload
 from safeload import cli
-from safeload._sniff import looks_like_pickle, looks_like_text
+from safeload._sniff import FIRST_OPCODES, breaks_before_import, looks_like_pickle, looks_like_text
 from safeload.findings import Finding, ScanResult
 from safeload.report import ReportInput, status
 from safeload.severity import Severity
@@ -157,7 +157,7 @@ def test_yaml_python_tag_is_flagged(tmp_path: Path, marker: Any) -> None:
                                 "script": "#!/usr/bin/env python3\nprint('hi')"}))
     assert _problems(safeload.scan(chat)) == []
     prose = tmp_path / "README.md"  # a document that mentions the tag does not load it
-    prose.write_text("Never write `!!python/object/apply:os.system` in a config.\n")
+    prose.write_text("# Configs\n\nnever write `!!python/object/apply:os.system` in one.\n")
     assert _problems(safeload.scan(prose)) == []
 
 
@@ -202,6 +202,17 @@ def _joblib() -> bool:
     except ImportError:
         return False
     return True
+
+
+def test_text_an_unpickler_would_import_from_is_not_skipped(tmp_path: Path) -> None:
+    """A protocol-0 GLOBAL naming a module that does not exist here: not a pickle to the sniffer, but the
+    unpickler gets as far as the import, so it is unknown content (SL003), never "not a model"."""
+    for text in (b"cno_such_module\nsystem\n(S'id'\ntR.", b"(cms\nsystem\nS'idd", b"ions\nOrderedDict\n(tR.",
+                 b"(", b"c"):
+        result = safeload.scan(text, name="config.yaml")
+        assert not result.is_safe() and "SL810" not in [f.rule_id for f in result.findings], text
+    yaml_like = b"model_type: gpt2\nlayers: 2\n"  # 'm' is no opcode: plain text
+    assert [f.rule_id for f in safeload.scan(yaml_like, name="c.yaml").findings] == ["SL810"]
 
 
 def test_text_head_with_a_binary_body_is_unknown_content(tmp_path: Path) -> None:
@@ -298,5 +309,6 @@ def test_text_routing_fuzz(text: str, tail: bytes, name: str | None) -> None:
         rules = [f.rule_id for f in result.findings]
         assert "SL005" not in rules
         if "SL810" in rules:
-            assert looks_like_text(data) and not looks_like_pickle(data)
+            assert looks_like_text(data) and not looks_like_pickle(data) and breaks_before_import(data)
+            assert data[0] not in FIRST_OPCODES and data[:1] != b"i"
             assert result.formats == ()

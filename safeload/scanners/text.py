@@ -17,10 +17,12 @@ import re
 from typing import Any
 
 from safeload._context import ScanContext
+from safeload._sniff import FIRST_OPCODES
 
 __all__ = ["describe_text", "scan_text"]
 
 _CHUNK = 1 << 20
+_PICKLE_STARTS = FIRST_OPCODES | {ord("i")}
 _CONTROL = re.compile(rb"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 _CONTROL_BYTES = bytes([*range(0x09), 0x0B, *range(0x0E, 0x20), 0x7F])
 # YAML tags (``!!python/...``, ``!<tag:...>``, ``!h!suffix``) and %TAG directives. PyYAML percent-decodes tag
@@ -55,6 +57,10 @@ def _python_tag(text: bytes) -> bool:
     return False
 
 
+def view_of(data: Any) -> Any:
+    return data if isinstance(data, bytes) else memoryview(data)
+
+
 def describe_text(data: Any, name: str | None) -> str:
     """A label for the kind of text: ``JSON config``, ``YAML``, ``Markdown``, ``text``..."""
     base = posixpath.basename((name or "").replace("\\", "/")).lower()
@@ -68,7 +74,16 @@ def describe_text(data: Any, name: str | None) -> str:
 
 
 def scan_text(data: Any, ctx: ScanContext, name: str | None = None) -> None:
-    """The whole buffer must be text; then it is "not a model" (SL810), plus SL812 for YAML python tags."""
+    """The whole buffer must be text; then it is "not a model" (SL810), plus SL812 for YAML python tags.
+
+    Only text whose first byte no unpickler can start with is "not a model" (JSON's ``{``/``[``, ``#``, ``-``,
+    ``*``, most letters): text that starts like a pickle (``(``, ``c``, ``S``, ``I``..., and ``i``, whose INST the
+    pure-Python unpickler imports before it looks for the mark) is unknown content, SL003, as it always was.
+    """
+    if len(view_of(data)) and view_of(data)[0] in _PICKLE_STARTS:
+        ctx.add("SL003", "text that starts like a pickle (a first opcode an unpickler runs): safeload cannot "
+                "vouch for it", details={"format": "unknown"})
+        return
     decoder = codecs.getincrementaldecoder("utf-8")()
     view = data if isinstance(data, bytes) else memoryview(data)
     size = len(view)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from safeload.catalog import source_tables as tables
 from safeload.catalog.source_effects import CLASS_ASSIGNMENT, Effects, Outcome
-from safeload.catalog.source_imports import import_effects
+from safeload.catalog.source_imports import import_effects, reviewed_subclass_hook
 from safeload.catalog.source_locate import library_roots
 from safeload.catalog.source_model import PARSE_CACHE, Binding, ClassModel, Leaf, Ref, Resolver, as_model, file_stat
 from safeload.catalog.uses import Use
@@ -678,6 +678,8 @@ def _altered(model: ClassModel) -> Outcome | None:
     for part in model.mro[1:]:
         if isinstance(part, ClassModel):
             binding = part.own("__init_subclass__")
+            if binding is not None and reviewed_subclass_hook(model, part):
+                continue
             if binding is not None and isinstance(binding.node, ast.FunctionDef | ast.AsyncFunctionDef):
                 problem = _sets_on_first_param(binding.node)
                 if problem is not None:

@@ -28,7 +28,7 @@ from safeload.catalog.source_model import (
 )
 from safeload.catalog.uses import Use
 
-__all__ = ["import_effects"]
+__all__ = ["import_effects", "reviewed_subclass_hook"]
 
 
 def _under(path: str, roots: tuple[str, ...]) -> bool:
@@ -169,6 +169,8 @@ def _class(effects: Effects, frame: _Frame, node: ast.ClassDef) -> None:
         raise Fail(problem, where)
     _metaclass(effects, frame, model)
     found = effects.lookup(model, "__init_subclass__", after=model)
+    while found is not None and isinstance(found[0], ClassModel) and reviewed_subclass_hook(model, found[0]):
+        found = effects.lookup(model, "__init_subclass__", after=found[0])  # its super() call continues here
     if found is not None:
         owner, what = found
         if isinstance(what, Leaf):
@@ -186,6 +188,33 @@ def _class(effects: Effects, frame: _Frame, node: ast.ClassDef) -> None:
         if isinstance(stmt, ast.Assign | ast.AnnAssign) and isinstance(stmt.value, ast.Call):
             _set_name(effects, frame, stmt.value)
         _body(effects, inner, [stmt])
+
+
+def reviewed_subclass_hook(model: ClassModel, owner: ClassModel) -> bool:
+    """True when ``owner.__init_subclass__`` is a reviewed hook (``tables.REVIEWED_SUBCLASS_HOOKS``) whose
+    review covers ``model``: the names it sets are none of the names a load runs (dunders, protocol and data
+    methods), and every overridable name it reads is defined in the hook's own package, not by ``model`` or
+    another package's class."""
+    review = tables.REVIEWED_SUBCLASS_HOOKS.get(owner.dotted)
+    if review is None:
+        return False
+    sets, reads, _note = review
+    runs_at_load = set(tables.PROTOCOL_METHODS) | tables.DATA_METHODS
+    if any(n.startswith("__") or n in runs_at_load for n in sets if not n.startswith("=")):
+        return False
+    package = owner.dotted.split(".", 1)[0] + "."
+    for name in reads:
+        for part in model.mro:
+            if not isinstance(part, ClassModel):
+                if part.kind == "special" or (part.kind == "builtin" and part.builtin_type is not None
+                                              and name not in vars(part.builtin_type)):
+                    continue
+                return False  # an unreadable base may define it
+            if part.own(name) is not None:
+                if not part.dotted.startswith(package):
+                    return False
+                break
+    return True
 
 
 def _catalog_allows(effects: Effects, dotted: str) -> bool:

@@ -487,8 +487,11 @@ class Resolver:
             return Ref("builtin", f"builtins.{name}", chain=chain)
         return Ref("unknown", dotted, reason=f"{name} is not defined in {mod.name}", chain=chain)
 
-    def _star_exports(self, module: str, name: str) -> bool | None:
-        """Whether ``from module import *`` binds ``name``: ``None`` when that cannot be read statically."""
+    def _star_exports(self, module: str, name: str, seen: frozenset[str] = frozenset()) -> bool | None:
+        """Whether ``from module import *`` binds ``name``: ``None`` when that cannot be read statically.
+        A module without ``__all__`` re-exports what its own star imports bind (followed, cycles unreadable)."""
+        if module in seen or len(seen) > 16:
+            return None
         mod = self.module(module)
         if not isinstance(mod, ModuleInfo):
             return None
@@ -503,9 +506,16 @@ class Resolver:
             return False
         if name in mod.bindings:
             return True
-        if mod.bindings.get("*") or mod.getattr_line is not None:
+        if mod.getattr_line is not None:
             return None
-        return False
+        verdict: bool | None = False
+        for star in mod.bindings.get("*", []):
+            inner = self._star_exports(star.target, name, seen | {module}) if star.target else None
+            if inner is True:
+                return True
+            if inner is None:
+                verdict = None
+        return verdict
 
     def binding(self, mod: ModuleInfo, name: str, bind: Binding, chain: tuple[str, ...]) -> Ref:
         dotted = f"{mod.name}.{name}"

@@ -17,6 +17,7 @@ __all__ = [
     "INERT_DECORATORS",
     "PURE_BUILTINS",
     "PURE_EXCEPTIONS",
+    "REVIEWED_SUBCLASS_HOOKS",
     "SPECIAL_BASES",
     "denied_module_reason",
 ]
@@ -178,6 +179,38 @@ INERT_DECORATORS: frozenset[str] = frozenset(
         "warnings.deprecated enum.unique"
     ).split()
 )
+
+#: ``__init_subclass__`` hooks a reviewer read, keyed by the dotted name of the class defining them:
+#: (attributes the hook may set on the new class, attributes of the new class it reads or calls that a subclass
+#: could override, the review). A reviewed hook is not re-analysed at class creation, and the class it alters
+#: still matches its source for every use a load makes, because none of the names it sets is a dunder, a
+#: protocol method or a data method (checked where the table is used). If the new class or a base outside the
+#: hook's package defines one of the "reads" names, the hook runs that code: the normal analysis applies.
+#: A set name written ``=name`` is replaced by a wrapper that only forwards to the class's own ``name`` (same
+#: arguments, same result): the analysis of that method stays true, so it may be a data method.
+FORWARDS = frozenset({"=decode"})
+REVIEWED_SUBCLASS_HOOKS: dict[str, tuple[frozenset[str], frozenset[str], str]] = {
+    "sklearn.utils._metadata_requests._MetadataRequester": (
+        frozenset(f"set_{m}_request" for m in (
+            "fit partial_fit predict predict_proba predict_log_proba decision_function score split transform "
+            "inverse_transform").split()),
+        frozenset({"_get_class_level_metadata_request_values"}),
+        "scikit-learn 1.9 utils/_metadata_requests.py: for each SIMPLE_METHODS name, reads the method's signature "
+        "(inspect.signature) and the __metadata_request__* class attributes of the MRO (vars), and stores a "
+        "RequestMethod descriptor as set_<method>_request; errors are swallowed. No I/O, nothing from a file."),
+    "sklearn.utils._set_output._SetOutputMixin": (
+        frozenset({"transform", "fit_transform", "_sklearn_auto_wrap_output_keys"}),
+        frozenset(),
+        "scikit-learn 1.9 utils/_set_output.py: records which of transform/fit_transform the class defines and "
+        "replaces each with a functools.wraps wrapper (_wrap_method_output) that converts its output container "
+        "when called; the wrapper is only defined here. No I/O."),
+    "hmmlearn._emissions.BaseCategoricalHMM": (
+        frozenset("fit predict predict_proba sample score score_samples".split()) | FORWARDS,
+        frozenset("decode fit predict predict_proba sample score score_samples".split()),
+        "hmmlearn 0.3.3 _emissions.py: for each listed method, getattr(cls, name) and inspect.getdoc, then "
+        "replaces it with functools.wraps(meth)(lambda *a, **kw: meth(*a, **kw)), a forwarder whose docstring is "
+        "edited. No I/O."),
+}
 
 #: Methods of builtin containers/strings that only compute on the receiver's data. On a value from the file
 #: they are recorded as touches (the value's class must be plain data for them to be the builtin ones).

@@ -3,4 +3,4 @@
 sha256 over the hand-written sources the generator read (see ``inputs_digest``).
 """
 
-INPUTS_SHA256 = '2d4bcb7583dc59ab54cb801d30d289fc9e77d5967cc22016c9b46b300ae40750'
+INPUTS_SHA256 = '65f0722b17e27e9aa79cad468da27e4fe47a56591b72173f11cb8cfa8d27524b'

@@ -83,10 +83,8 @@ def test_call_instance_is_permitted_only_where_calling_an_instance_runs_nothing_
     import importlib
     import warnings
 
-    from safeload.catalog.reviewed import REVIEWED
+    from safeload.catalog.reviewed import RESULTS_ARE_DATA, REVIEWED
     from safeload.catalog.uses import Use
-
-    from safeload.catalog.reviewed import RESULTS_ARE_DATA
 
     unexpected = []
     names = {name for name, entry in REVIEWED.items() if entry.uses & Use.CALL_INSTANCE} | RESULTS_ARE_DATA

@@ -63,7 +63,7 @@ ENTRIES: dict[str, tuple[str, tuple[int | str, ...], str]] = {
     'catboost.core.train': ('CALL INVOKE', (), 'nb3a667b8ad'),
     'lightgbm.basic.Booster': ('NEW ALLOC BUILD CALL_INSTANCE', (), 'nc6cb848291'),
     'lightgbm.sklearn.LGBMClassifier': ('NEW ALLOC BUILD CALL_INSTANCE', (), 'n3e671cec08'),
-    'lightgbm.sklearn.LGBMModel': ('CALL INVOKE NEW ALLOC BUILD MUTATE HASH CALL_INSTANCE', ('objective', 'n_jobs'), 'n3ac17828ee'),
+    'lightgbm.sklearn.LGBMModel': ('CALL INVOKE NEW ALLOC BUILD MUTATE HASH CALL_INSTANCE', (), 'n3ac17828ee'),
     'lightgbm.sklearn.LGBMRanker': ('CALL INVOKE NEW ALLOC BUILD MUTATE HASH CALL_INSTANCE', (), 'ne19145ce0e'),
     'lightgbm.sklearn.LGBMRegressor': ('NEW ALLOC BUILD CALL_INSTANCE', (), 'n3e671cec08'),
     'lightgbm.sklearn._EvalFunctionWrapper': ('CALL INVOKE NEW ALLOC BUILD MUTATE HASH', (0, 'func'), 'n92e689702a'),

@@ -18,11 +18,11 @@ NOTES: dict[str, str] = {
 }
 
 ENTRIES: dict[str, tuple[str, tuple[int | str, ...], str]] = {
-    'joblib.numpy_pickle.NumpyArrayWrapper': ('CALL INVOKE NEW ALLOC BUILD MUTATE HASH CALL_INSTANCE', (1, 'shape'), 'n5e88687461'),
+    'joblib.numpy_pickle.NumpyArrayWrapper': ('CALL INVOKE NEW ALLOC BUILD MUTATE HASH CALL_INSTANCE', (), 'n5e88687461'),
     'joblib.numpy_pickle.NumpyPickler': ('CALL INVOKE NEW ALLOC BUILD MUTATE HASH CALL_INSTANCE', (), 'ne2fd81fb93'),
     'joblib.numpy_pickle.NumpyUnpickler': ('NEW ALLOC BUILD MUTATE HASH CALL_INSTANCE', (), 'ncf0a0e719c'),
-    'joblib.numpy_pickle_compat.NDArrayWrapper': ('CALL INVOKE NEW ALLOC BUILD MUTATE HASH CALL_INSTANCE', (0, 'filename'), 'n35134153c4'),
-    'joblib.numpy_pickle_compat.ZNDArrayWrapper': ('CALL INVOKE NEW ALLOC BUILD MUTATE HASH CALL_INSTANCE', (0, 'filename'), 'nc18e8144f1'),
+    'joblib.numpy_pickle_compat.NDArrayWrapper': ('CALL INVOKE NEW ALLOC BUILD MUTATE HASH CALL_INSTANCE', (), 'n35134153c4'),
+    'joblib.numpy_pickle_compat.ZNDArrayWrapper': ('CALL INVOKE NEW ALLOC BUILD MUTATE HASH CALL_INSTANCE', (), 'nc18e8144f1'),
     'joblib.numpy_pickle_compat.ZipNumpyUnpickler': ('NEW ALLOC BUILD MUTATE HASH CALL_INSTANCE', (), 'ncf0a0e719c'),
     'joblib.numpy_pickle_compat.asbytes': ('CALL INVOKE', (), 'nb3a667b8ad'),
     'joblib.numpy_pickle_compat.hex_str': ('CALL INVOKE', (), 'nb3a667b8ad'),

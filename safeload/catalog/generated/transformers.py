@@ -81,7 +81,7 @@ ENTRIES: dict[str, tuple[str, tuple[int | str, ...], str]] = {
     'transformers.trainer_utils.HubStrategy': ('CALL CALL_INSTANCE', (), 'n694ec3f261'),
     'transformers.trainer_utils.IntervalStrategy': ('CALL CALL_INSTANCE', (), 'n715db3a16f'),
     'transformers.trainer_utils.PredictionOutput': ('CALL INVOKE ALLOC BUILD MUTATE HASH CALL_INSTANCE', (), 'n291e2e3dd4'),
-    'transformers.trainer_utils.RemoveColumnsCollator': ('CALL INVOKE NEW ALLOC BUILD MUTATE HASH', (0, 'data_collator', 1, 'signature_columns'), 'ne60a0ca416'),
+    'transformers.trainer_utils.RemoveColumnsCollator': ('CALL INVOKE NEW ALLOC BUILD MUTATE HASH', (0, 'data_collator'), 'ne60a0ca416'),
     'transformers.trainer_utils.SaveStrategy': ('CALL CALL_INSTANCE', (), 'n698215fe1f'),
     'transformers.trainer_utils.SchedulerType': ('CALL CALL_INSTANCE', (), 'n5278ade03f'),
     'transformers.trainer_utils.TrainOutput': ('CALL INVOKE ALLOC BUILD MUTATE HASH CALL_INSTANCE', (), 'n63766125e5'),

@@ -7,16 +7,19 @@ bounded window. An unrecognised buffer is ``Format.UNKNOWN``, which scanners rep
 from __future__ import annotations
 
 import _compat_pickle
+import codecs
 import enum
 import functools
 import importlib.machinery
 import os
 import pickletools
+import re
 import struct
 import sys
 
-__all__ = ["FIRST_OPCODES", "Format", "breaks_before_import", "find_zip_end", "hdf5_offset", "looks_like_onnx",
-           "looks_like_pickle", "sniff", "tar_header_ok"]
+__all__ = ["FIRST_OPCODES", "SAFETENSORS_MAX_HEADER", "Format", "breaks_before_import", "find_zip_end",
+           "hdf5_offset", "looks_like_onnx", "looks_like_pickle", "looks_like_safetensors", "looks_like_text", "sniff",
+           "tar_header_ok"]
 
 
 class Format(enum.StrEnum):
@@ -36,6 +39,8 @@ class Format(enum.StrEnum):
     SEVEN_ZIP = "7z"
     SAVED_MODEL = "savedmodel"
     LFS_POINTER = "lfs-pointer"
+    SAFETENSORS = "safetensors"
+    TEXT = "text"
     EMPTY = "empty"
     UNKNOWN = "unknown"
 
@@ -73,6 +78,10 @@ _HEX = frozenset(b"0123456789abcdefABCDEF")
 _OCT = frozenset(b"01234567")
 _DEC = frozenset(b"0123456789")
 _MAX_PROTOCOL = 5
+SAFETENSORS_MAX_HEADER = 100_000_000  # the safetensors crate's MAX_HEADER_SIZE
+_JSON_WS = b" \t\n\r"
+# C0 controls (and DEL) that text never holds; tab, newline, form feed and carriage return are text.
+_CONTROL = re.compile(rb"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 
 
 class _Stop(Exception):  # noqa: N818 - control flow of the probe
@@ -357,6 +366,39 @@ def looks_like_onnx(data: bytes | memoryview, name: str | None = None) -> bool:
     return 7 in seen and bool(seen & {1, 8})
 
 
+def looks_like_safetensors(data: bytes | memoryview) -> bool:
+    """A safetensors file as the crate reads it: an 8-byte little-endian header length, then a JSON object.
+
+    Routes files, never validates them (``scanners.safetensors`` does). A length over the crate's limit still
+    routes here when the eight length bytes are not text, so a hostile length gets a safetensors finding; a text
+    file whose ninth byte is ``{`` (``{"abc": {...``) has an absurd "length" made of text and is not routed here.
+    """
+    if len(data) < 9:
+        return False
+    prefix = bytes(data[:8])
+    head = bytes(data[8:8 + 72]).removeprefix(b"\xef\xbb\xbf").lstrip(_JSON_WS)  # a BOM: routed, then refused
+    if not head.startswith(b"{") or head[1:].lstrip(_JSON_WS)[:1] not in (b'"', b"}", b""):
+        return False
+    return int.from_bytes(prefix, "little") <= SAFETENSORS_MAX_HEADER or not _texty(prefix)
+
+
+def _texty(raw: bytes) -> bool:
+    return _CONTROL.search(raw) is None
+
+
+def looks_like_text(data: bytes | memoryview) -> bool:
+    """The first 64 KiB are UTF-8 text (a BOM allowed) with no control characters but tab, newline, form feed and
+    carriage return. Only a routing decision: the text scanner checks the whole file."""
+    window = bytes(data[:_PROBE_WINDOW])
+    if not window or _CONTROL.search(window) is not None:
+        return False
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(window, final=len(window) == len(data))
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def hdf5_offset(data: bytes | memoryview) -> int:
     """Offset of the HDF5 superblock signature (0, or a power of two from 512, as the HDF5 spec allows), or -1."""
     offset = 0
@@ -375,8 +417,10 @@ def find_zip_end(data: bytes | memoryview) -> int:
     return -1 if idx < 0 else tail_start + idx
 
 
-def sniff(data: bytes | memoryview, name: str | None = None) -> Format:
-    """Detect the format of ``data``. ``name`` is a hint used only where the format has no magic (SavedModel)."""
+def sniff(data: bytes | memoryview, name: str | None = None, *, safetensors: bool = True) -> Format:
+    """Detect the format of ``data``. ``name`` is a hint used only where the format has no magic (SavedModel).
+
+    ``safetensors=False`` answers what the bytes are *besides* a safetensors file (``containers.routing``)."""
     if len(data) == 0:
         return Format.EMPTY
     head = bytes(data[:512])
@@ -388,6 +432,10 @@ def sniff(data: bytes | memoryview, name: str | None = None) -> Format:
         return Format.LFS_POINTER
     if head.startswith(_ZSTD_MAGIC):  # "(" then 0xB5, which no pickle opcode is: never a pickle
         return Format.ZSTD
+    # Before pickle: a header length of 128 reads as PROTO 0x80 0x00. Whether the same bytes also run as a pickle
+    # is a second reading (``containers.routing``), scanned too.
+    if safetensors and looks_like_safetensors(data):
+        return Format.SAFETENSORS
     if looks_like_pickle(data):
         return Format.PICKLE
     if hdf5_offset(data) >= 0:
@@ -418,4 +466,6 @@ def sniff(data: bytes | memoryview, name: str | None = None) -> Format:
         return Format.ONNX
     if find_zip_end(data) >= 0:
         return Format.ZIP  # data before the first local header (self-extracting style); zipfile accepts it
+    if looks_like_text(data):  # last: protocol-0 pickles, pbtxt SavedModels and tar headers are text too
+        return Format.TEXT
     return Format.UNKNOWN

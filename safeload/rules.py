@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from safeload.severity import Severity
 
-__all__ = ["RULES", "Rule", "fix_for", "get_rule"]
+__all__ = ["NOT_A_MODEL_FACTS", "RULES", "Rule", "fix_for", "get_rule"]
 
 _DOCS = "https://github.com/safeload/safeload/blob/main/docs/rules.md"
 
@@ -587,6 +587,43 @@ _ALL: tuple[Rule, ...] = (
         ("onnx",),
     ),
     Rule("SL607", "onnx-info", _I, "ONNX model facts.", "Informational.", ("onnx",)),
+    # --- code-free formats: safetensors, configs and text, data files of other models (SL8xx) ---------------
+    Rule(
+        "SL801",
+        "safetensors-invalid",
+        _H,
+        "A safetensors file whose header the safetensors library rejects (or too complex to verify).",
+        "The header is checked by the rules of the Rust safetensors crate: a length of at most 100,000,000 "
+        "bytes inside the file, UTF-8 JSON (nesting under 128, no NaN, no out-of-range numbers), a JSON "
+        "object, a str->str __metadata__, known dtypes, non-negative shapes, data_offsets that tile the data "
+        "section exactly (no gap, overlap or trailing bytes). No writer produces a file that breaks them: it "
+        "is truncated, corrupt or crafted (a polyglot hiding another format), and safeload fails closed.",
+        ("safetensors",),
+    ),
+    Rule(
+        "SL810",
+        "not-a-model",
+        _I,
+        "Text content (a JSON or YAML config, a tokenizer, a README): not a model, skipped.",
+        "Routed by content: the bytes are text and no pickle, archive or other model format. No model loader "
+        "runs code from it; reports list it as skipped (never unsafe, never an alert).",
+    ),
+    Rule(
+        "SL811",
+        "model-part",
+        _I,
+        "Raw external tensor data that an ONNX model beside it names: scanned as part of that model.",
+        "ONNX external data is read only by the model that names it, and the model's scan checks every location "
+        "(SL603, SL604). Content that looks like any other format is scanned as that format instead.",
+    ),
+    Rule(
+        "SL812",
+        "yaml-python-tag",
+        _M,
+        "A YAML document with a python/ tag (!!python/object/apply, ...).",
+        "yaml.unsafe_load and the Loader/UnsafeLoader classes build Python objects from these tags: a tag "
+        "can call any importable function. Configs never need one.",
+    ),
     # --- integrity (docs/integrity.md) ------------------------------------------------------------------
     Rule(
         "SL701",
@@ -620,8 +657,11 @@ _ALL: tuple[Rule, ...] = (
 )
 
 RULES: dict[str, Rule] = {rule.id: rule for rule in _ALL}
-_UNREADABLE_RULES = frozenset({"SL002", "SL005", *(f"SL0{n}" for n in range(10, 19))})
-_NOT_A_MODEL_RULES = frozenset({"SL003", "SL004", "SL009"})
+_UNREADABLE_RULES = frozenset({"SL002", "SL005", "SL801", *(f"SL0{n}" for n in range(10, 19))})
+_NOT_A_MODEL_RULES = frozenset({"SL003", "SL004", "SL009", "SL810", "SL811"})
+# Facts that a file is not a model (text, another model's data): they make a file "skipped" only when nothing
+# in the scan was a model (a SavedModel with a vocabulary in assets/ stays a model).
+NOT_A_MODEL_FACTS = frozenset({"SL810", "SL811"})
 # Not a model, and nothing else to say: a report lists the file as skipped, never unsafe (an LFS pointer, an empty
 # file). Unknown content (SL003) named explicitly stays unsafe: it may be a format safeload does not read.
 SKIPPED_RULES = frozenset({"SL004", "SL009"})
@@ -646,6 +686,9 @@ _FIXES: dict[str, str] = {
     "SL003": "safeload cannot scan this content: load it only with a loader for its real format, if you trust it.",
     "SL004": "Run `git lfs pull` (or download the real file): this is only a pointer to the model.",
     "SL009": "Download or save the model again: the file is empty.",
+    "SL801": ("Re-download the file or re-save it with safetensors' own writer (save_file); a file that fails these "
+              "checks is truncated, corrupt or crafted."),
+    "SL812": "Load YAML with yaml.safe_load; do not load this file with an unsafe loader unless you wrote it.",
     "SL007": "Check the path and its permissions; an unreadable file is never treated as clean.",
     "SL008": "The Hugging Face cache links outside itself: delete that cache entry and download it again.",
     **dict.fromkeys(("SL203", "SL204", "SL205", "SL206"), _REWRITE_ARCHIVE),

@@ -8,6 +8,7 @@ here imports, unpickles or calls what the file names.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import os
 from collections.abc import Callable, Iterable
@@ -201,10 +202,17 @@ def scan_buffer(data: Any, ctx: ScanContext, *, name: str | None = None) -> None
     if fmt is Format.EMPTY:
         ctx.add("SL009", "empty file: no model to scan or load")
         return
-    if fmt is Format.UNKNOWN and name is not None and name.replace("\\", "/").rsplit("/", 1)[-1] == "saved_model.pbtxt":
+    base = None if name is None else name.replace("\\", "/").rsplit("/", 1)[-1]
+    if fmt in (Format.UNKNOWN, Format.TEXT) and base == "saved_model.pbtxt":
         from safeload.scanners.savedmodel import scan_saved_model_pbtxt  # text format: no magic bytes
 
         scanner: Any = scan_saved_model_pbtxt
+    elif fmt is Format.TEXT:
+        from safeload.scanners.text import scan_text
+
+        scanner = functools.partial(scan_text, name=name)
+    elif fmt is Format.UNKNOWN and _model_part(ctx):
+        return
     else:
         scanner = get_scanner(fmt)
     if scanner is None:
@@ -220,6 +228,22 @@ def scan_buffer(data: Any, ctx: ScanContext, *, name: str | None = None) -> None
         logger.exception("internal error scanning %s", ctx.source)
         ctx.add("SL005", f"internal error in the {fmt.value} scanner: {type(exc).__name__}: {exc}",
                 details={"format": fmt.value})
+
+
+def _model_part(ctx: ScanContext) -> bool:
+    """Unknown bytes on disk that an ONNX model beside them names as external data: SL811 (skipped, part of it).
+
+    A fact for reports: a load of these bytes is refused as unknown content (``loaders._common``)."""
+    if ctx.path is None or (ctx.member is not None and "!" in ctx.member):
+        return False
+    from safeload.scanners.onnx_parts import external_data_owner
+
+    path = ctx.path if ctx.member is None else os.path.join(ctx.path, ctx.member)
+    owner = external_data_owner(path)
+    if owner is None:
+        return False
+    ctx.add("SL811", f"skipped (part of {owner}): external tensor data of that ONNX model", details={"model": owner})
+    return True
 
 
 def scan_other_readings(data: Any, fmt: Format, ctx: ScanContext) -> None:

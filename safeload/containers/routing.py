@@ -10,9 +10,13 @@ parses the first header of an in-memory view, nothing is extracted or written).
 
 from __future__ import annotations
 
+import bz2
+import lzma
+import zlib
+from collections.abc import Callable
 from typing import Any
 
-from safeload._sniff import Format, find_zip_end, hdf5_offset, tar_header_ok
+from safeload._sniff import Format, breaks_before_import, find_zip_end, hdf5_offset, sniff, tar_header_ok
 from safeload.containers.torch import opens_as_tar
 
 __all__ = ["other_readings"]
@@ -25,13 +29,46 @@ def other_readings(data: Any, primary: Format) -> list[Format]:
       whatever precedes it (a pickle in front of a zip runs under ``pickle.load``/``torch.load``, THREATS C16);
     - an HDF5 superblock at 0, 512, 1024, ...: h5py reads it behind any user block;
     - a tar header ``tarfile`` accepts at offset 0: ``torch.load`` unpickles the ``storages``, ``tensors`` and
-      ``pickle`` members of such a file before it ever tries the pickle at offset 0 (THREATS F2).
+      ``pickle`` members of such a file before it ever tries the pickle at offset 0 (THREATS F2);
+    - a safetensors file whose bytes are also what the sniffer would have called them without the safetensors
+      rule (a pickle whose opcodes start in the header length, a compressed stream whose magic is the length):
+      ``torch.load``/``joblib.load`` of it under another name reads that.
     """
     extra: list[Format] = []
-    if primary is not Format.ZIP and find_zip_end(data) >= 0:
+    if primary is Format.SAFETENSORS:
+        extra.extend(_besides_safetensors(data))
+    if primary is not Format.ZIP and Format.ZIP not in extra and find_zip_end(data) >= 0:
         extra.append(Format.ZIP)
-    if primary is not Format.HDF5 and hdf5_offset(data) >= 0:
+    if primary is not Format.HDF5 and Format.HDF5 not in extra and hdf5_offset(data) >= 0:
         extra.append(Format.HDF5)
-    if primary is not Format.TAR and tar_header_ok(data) and opens_as_tar(data):
+    if primary is not Format.TAR and Format.TAR not in extra and tar_header_ok(data) and opens_as_tar(data):
         extra.append(Format.TAR)
     return extra
+
+
+_NOT_A_READING = frozenset({Format.UNKNOWN, Format.TEXT, Format.EMPTY, Format.SAFETENSORS})
+_STDLIB_CODECS: dict[Format, Callable[[], Any]] = {Format.GZIP: lambda: zlib.decompressobj(zlib.MAX_WBITS | 16),
+                  Format.ZLIB: lambda: zlib.decompressobj(zlib.MAX_WBITS),
+                  Format.BZIP2: bz2.BZ2Decompressor, Format.XZ: lzma.LZMADecompressor,
+                  Format.LZMA: lzma.LZMADecompressor}
+
+
+def _besides_safetensors(data: Any) -> list[Format]:
+    """What the sniffer makes of a safetensors file without its safetensors rule, when a loader could read it so.
+
+    A pickle reading counts unless every unpickler breaks before importing anything (a header length of 128 reads
+    as PROTO then fails), whatever the sniffer says; a stdlib-compressed reading counts unless its first bytes
+    already fail to decompress (a header length of 376 is a zlib header followed by an invalid block). Every
+    other format counts.
+    """
+    readings = [] if breaks_before_import(data) else [Format.PICKLE]
+    other = sniff(data, safetensors=False)
+    if other in _NOT_A_READING or other is Format.PICKLE:
+        return readings
+    factory = _STDLIB_CODECS.get(other)
+    if factory is not None:
+        try:
+            factory().decompress(bytes(data[:65536]), 1)
+        except (zlib.error, OSError, EOFError, ValueError, lzma.LZMAError):
+            return readings
+    return [*readings, other]

@@ -46,6 +46,9 @@ logger = logging.getLogger(__name__)
 MAX_ENTRIES = 200_000
 _SCHEMA = 1
 _TRANSIENT = frozenset({"SL005", "SL014"})
+# Findings that depend on the files beside the scanned one (SL811: named by an ONNX model in the folder), not
+# on its bytes: a result holding one is never stored.
+_CONTEXTUAL = frozenset({"SL811"})
 _RETRIES = 5
 # Hashing speed per core, measured on a CPU without SHA extensions (benchmarks/bench_integrity.py): a lookup
 # (hashing the whole file) must cost clearly less than the scan it skips.
@@ -194,7 +197,7 @@ class ScanCache:
         return result
 
     def put(self, digest: str, policy: Policy, name: str | None, result: ScanResult) -> None:
-        if any(f.rule_id in _TRANSIENT for f in result.findings):
+        if any(f.rule_id in _TRANSIENT or f.rule_id in _CONTEXTUAL for f in result.findings):
             return  # a scan cut short by its time limit or an internal error may not recur: never replay it
         key = self.key(digest, policy, name)
         try:

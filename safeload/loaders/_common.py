@@ -16,6 +16,7 @@ file data.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import importlib
 import logging
 import os
@@ -30,6 +31,7 @@ from safeload.findings import ScanResult
 from safeload.integrity.check import IntegrityInfo, plan_for
 from safeload.integrity.options import Certificates, Integrity, PathArg, integrity_options
 from safeload.policy import Policy
+from safeload.rules import NOT_A_MODEL_FACTS, get_rule
 from safeload.scan import scan_buffer, scan_path
 from safeload.severity import Severity
 
@@ -124,6 +126,7 @@ def _integrity_fields(info: IntegrityInfo | None) -> dict[str, Any]:
 def decide_result(result: ScanResult, policy: Policy, loader: str, error: type[UnsafeModelError],
                   integrity: IntegrityInfo | None = None) -> ScanResult:
     """Audit, then refuse a failed integrity check (:class:`IntegrityError`) or a blocking finding (``error``)."""
+    result = not_a_model_refused(result)
     if integrity is not None and integrity.failure is not None:
         audit(result, policy, loader, False, integrity)
         failure = integrity.failure
@@ -160,6 +163,19 @@ def guard_scan(data: Any, label: str, policy: Policy, loader: str, scan: Callabl
             result = ctx.result()
         result, info = session.finish(result)
     return decide_result(result, policy, loader, error, info)
+
+
+def not_a_model_refused(result: ScanResult) -> ScanResult:
+    """A load of something that is no model at all (text, another model's raw data) is refused as unknown
+    content (SL003), as before those facts existed: SL810/SL811 say "skipped" in reports, never "loadable".
+    Applied in every loader's decision (after the scan cache, which keeps the scan's own facts)."""
+    if result.formats or not any(f.rule_id in NOT_A_MODEL_FACTS for f in result.findings):
+        return result
+    unknown = get_rule("SL003").severity
+    findings = tuple(dataclasses.replace(f, rule_id="SL003", severity=unknown,
+                                         message=f"{f.message}; no loader reads it as a model")
+                     if f.rule_id in NOT_A_MODEL_FACTS else f for f in result.findings)
+    return dataclasses.replace(result, findings=findings)
 
 
 def guard_buffer(data: Any, label: str, policy: Policy, loader: str, *,

@@ -15,7 +15,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from safeload.findings import Finding, ScanResult
-from safeload.rules import RULES, SKIPPED_RULES
+from safeload.rules import NOT_A_MODEL_FACTS, RULES, SKIPPED_RULES
 from safeload.severity import Severity
 
 __all__ = [
@@ -96,8 +96,9 @@ def status(result: ScanResult, report: ReportInput) -> str:
         return "skipped"
     if fails(result, report.threshold):
         return "unsafe"
-    if any(f.rule_id in NOT_A_MODEL_RULES for f in result.findings):
-        return "skipped"  # an LFS pointer or unknown content below the threshold: reported, never "safe"
+    if any(f.rule_id in NOT_A_MODEL_RULES and (f.rule_id not in NOT_A_MODEL_FACTS or not result.formats)
+           for f in result.findings):
+        return "skipped"  # an LFS pointer, text, unknown content below the threshold: reported, never "safe"
     return "safe"
 
 

@@ -32,6 +32,8 @@ SCANNERS: dict[Format, str] = {
     Format.HDF5: "safeload.scanners.keras:scan_h5",
     Format.SAVED_MODEL: "safeload.scanners.savedmodel:scan_saved_model_pb",
     Format.TAR: "safeload.scanners.torch:scan_tar",
+    Format.SAFETENSORS: "safeload.scanners.safetensors:scan_safetensors",
+    Format.TEXT: "safeload.scanners.text:scan_text",
 }
 
 

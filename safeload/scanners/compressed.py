@@ -64,7 +64,7 @@ def detect(data: Any) -> str | None:
     head = bytes(data[:8])
     if head.startswith(_ZF_PREFIX):
         return "zf"
-    fmt = sniff(data)
+    fmt = sniff(data, safetensors=False)  # compression magic wins here: a gzip header can also read as safetensors
     return {Format.GZIP: "gzip", Format.BZIP2: "bz2", Format.XZ: "xz", Format.LZMA: "lzma",
             Format.ZLIB: "zlib", Format.LZ4: "lz4", Format.ZSTD: "zstd"}.get(fmt)
 

@@ -214,7 +214,7 @@ def scan_tar(data: Any, ctx: ScanContext) -> None:
                         _walk_records(chunk, ctx, f"tar member {name!r}", tensors=base == "tensors")
                     elif base in {"pickle", "sys_info"}:
                         scan_pickle(chunk, ctx)
-                    elif size and sniff(chunk, base) in SCANNED_MEMBER_FORMATS:
+                    elif size and sniff(chunk, base, safetensors=False) in SCANNED_MEMBER_FORMATS:
                         scan_buffer(chunk, ctx, name=base)
             except LimitExceeded as exc:
                 ctx.add_limit(exc)

@@ -161,7 +161,7 @@ class _Scan:
         with self.content(entry, label) as data:
             if data is None:
                 return
-            fmt = sniff(data, posixpath.basename(label))
+            fmt = sniff(data, posixpath.basename(label), safetensors=False)
             # Loaders unpickle some members by name, whatever their first byte: sniffing only adds readings.
             as_pickle = fmt is Format.PICKLE or (len(data) > 0 and any(unpickled_by_name(n) for n in entry.names))
             other = fmt in SCANNED_MEMBER_FORMATS and fmt is not Format.PICKLE
@@ -330,7 +330,7 @@ def _report_ambiguities(data: Any, archive: ZipArchive, ctx: ScanContext) -> Non
 def _scan_prefix(data: Any, start: int, ctx: ScanContext) -> None:
     """Bytes before the first local header: anything a loader could read there is scanned too."""
     head = data[:start]
-    if start <= 8 or sniff(head) not in SCANNED_MEMBER_FORMATS:
+    if start <= 8 or sniff(head, safetensors=False) not in SCANNED_MEMBER_FORMATS:
         return
     from safeload.scan import scan_buffer
 

@@ -88,7 +88,7 @@ def test_catalogue_vouch_covers_its_package_only(env: Env) -> None:
     env.write(files)
 
     def catalog(name: str, use: Use) -> bool | None:
-        return True if use is Use.IMPORT and name.split(".")[0] == "vouched" else None
+        return True if use is Use.IMPORT and name.split(".", maxsplit=1)[0] == "vouched" else None
 
     verdict = env.run("vouched.m", "X", Use.REF | Use.IMPORT, catalog=catalog).import_effects
     assert not verdict.inert and "helper" in verdict.reason, verdict.reason
@@ -244,3 +244,40 @@ def test_all_uses_of_a_plain_class_stay_inert(env: Env) -> None:
     env.write({"pkg/__init__.py": "", "pkg/m.py": "class X:\n    def __init__(self, a):\n        self.a = a\n"})
     result = env.run("pkg.m", "X", ALL)
     assert all(u.inert for u in result.uses), result.uses
+
+
+# --- found attacking the fixes ---------------------------------------------------------------------------------------
+
+def test_star_import_follows_all_submodules(env: Env) -> None:
+    inert, reason = _import(env, {"pkg/__init__.py": "", "pkg/m.py": "from pkg.sub import *\nclass X:\n    pass\n",
+                                  "pkg/sub/__init__.py": "__all__ = ['_side']\n",
+                                  "pkg/sub/_side.py": "open(MARKER, 'w').close()\n"})
+    assert not inert and "pkg.sub._side" in reason, reason
+
+
+@pytest.mark.parametrize("expr", ["getattr(_registry, 'attr')", "hasattr(_registry, 'attr')", "dir(_registry)",
+                                  "divmod(_registry, 2)", "pow(_registry, 2)", "hex(_registry)"])
+def test_builtins_on_module_objects_are_analysed(env: Env, expr: str) -> None:
+    env.write({"pkg/__init__.py": "", "pkg/m.py": """
+        class _Registry:
+            @property
+            def attr(self):
+                open(MARKER, "w").close()
+            def __dir__(self):
+                open(MARKER, "w").close()
+                return []
+            def __divmod__(self, other):
+                open(MARKER, "w").close()
+            def __pow__(self, other):
+                open(MARKER, "w").close()
+            def __index__(self):
+                open(MARKER, "w").close()
+                return 1
+        _registry = _Registry()
+        """ + f"""
+        class X:
+            def __init__(self, value):
+                self.k = {expr}
+        """})
+    verdict = v(env.run("pkg.m", "X", Use.CALL), Use.CALL)
+    assert not verdict.inert and "open" in verdict.reason, verdict.reason

@@ -35,7 +35,8 @@ _BUILTIN_TOUCH = {
     "enumerate": "__iter__", "zip": "__iter__", "sum": "__iter__/__add__", "min": "__iter__/__lt__",
     "max": "__iter__/__lt__", "any": "__iter__/__bool__", "all": "__iter__/__bool__", "reversed": "__reversed__",
     "getattr": "__getattribute__/__getattr__", "hasattr": "__getattribute__/__getattr__",
-    "isinstance": "__class__", "callable": "__call__ lookup",
+    "isinstance": "__class__", "callable": "__call__ lookup", "dir": "__dir__", "divmod": "__divmod__/__rdivmod__",
+    "pow": "__pow__/__rpow__", "bin": "__index__", "oct": "__index__", "hex": "__index__", "chr": "__index__",
 }
 _ENUM_DEFINES = frozenset(
     "__new__ __init__ __hash__ _missing_ __reduce_ex__ __deepcopy__ __copy__ __format__ __repr__ __str__ "
@@ -991,6 +992,8 @@ class Effects:
                 raise Fail(f"{name} of dunder attribute {attr.value}", where)
             if args and args[0].from_file:
                 frame.out.touches.add("__getattribute__/__getattr__")
+            if args and self._is_value(args[0]) and args[0].ref is not None:
+                self._value_attribute(frame, args[0].ref, attr.value, node, depth)
             if args and args[0].kind == "self" and frame.self_model is not None:
                 found = self.lookup(frame.self_model, attr.value)
                 if found is not None and isinstance(found[1], Binding) and found[1].kind == "function" \
@@ -1125,18 +1128,18 @@ class Effects:
                         continue
                     raise Fail(f"isinstance against {model.dotted}: metaclass base {what.dotted} may define {hook}",
                                where)
-                self._hook(frame, meta, as_model(owner), what, hook, node, depth)
+                self._hook(frame, meta, as_model(owner), what, hook=hook, node=node, depth=depth)
         for part in model.mro:  # ABCMeta and typing's protocol metaclass call __subclasshook__
             if isinstance(part, ClassModel):
                 binding = part.own("__subclasshook__")
                 if binding is not None:
-                    self._hook(frame, model, part, binding, "__subclasshook__", node, depth)
+                    self._hook(frame, model, part, binding, hook="__subclasshook__", node=node, depth=depth)
             elif part.kind == "external" and not (self.catalog is not None
                                                   and self.catalog(part.dotted, Use.REF) is True):
                 raise Fail(f"isinstance against {model.dotted}: base {part.dotted} may define __subclasshook__",
                            where)
 
-    def _hook(self, frame: _Frame, model: ClassModel, owner: ClassModel, binding: Binding, hook: str,
+    def _hook(self, frame: _Frame, model: ClassModel, owner: ClassModel, binding: Binding, *, hook: str,
               node: ast.AST, depth: int) -> None:
         fn = binding.node
         where = frame.where(node)

@@ -87,8 +87,8 @@ def _one_module(name: str, resolver: Resolver, effects: Effects, roots: tuple[st
             return ok, []  # the interpreter's own and the stdlib's compiled modules are trusted like its source
         if dep and mod.kind == "missing" and optional:
             return ok, []  # a guarded optional import of an absent module raises ImportError: nothing runs
-        if dep and vouched and mod.kind != "missing":
-            return ok, []  # a reviewed package's own compiled module
+        if dep and vouched:
+            return ok, []  # a reviewed package's own compiled module (or a submodule of one: torch._C._autograd)
         return Outcome(False, f"importing {name}: the module is {mod.kind} (its import runs code that cannot be"
                        " read)" if mod.kind != "missing" else f"module {name} not found in the environment"), []
     location = mod.path or (mod.source.search_locations[0] if mod.source.search_locations else "")
@@ -112,6 +112,22 @@ def _one_module(name: str, resolver: Resolver, effects: Effects, roots: tuple[st
     return memo
 
 
+def _star_submodules(package: ModuleInfo | object, base: str, resolver: Resolver) -> list[str]:
+    """``from pkg import *`` imports every submodule named in ``pkg.__all__``; an ``__all__`` that is not a
+    literal list of strings gives an unresolvable name (not inert)."""
+    if not isinstance(package, ModuleInfo):
+        return []
+    bound = package.bindings.get("__all__")
+    if not bound:
+        return []
+    value = bound[-1].value
+    if len(bound) != 1 or not isinstance(value, ast.List | ast.Tuple) or not all(
+            isinstance(e, ast.Constant) and isinstance(e.value, str) for e in value.elts):
+        return [f"<{base}.__all__ is computed>"]
+    names = [e.value for e in value.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)]
+    return [f"{base}.{n}" for n in names if resolver.is_module(f"{base}.{n}")]
+
+
 def static_imports(mod: ModuleInfo, resolver: Resolver) -> list[tuple[str, bool]]:
     """Every module an import statement of ``mod``'s top level (and class bodies, and every branch, loop and
     ``try`` of it; not function bodies, nor ``if TYPE_CHECKING``/``__main__`` bodies) imports, with whether the
@@ -131,10 +147,12 @@ def static_imports(mod: ModuleInfo, resolver: Resolver) -> list[tuple[str, bool]
                     continue  # raises ImportError at import
                 out.append((base, guarded))
                 package = resolver.module(base)
-                if isinstance(package, ModuleInfo) and package.is_package or (
+                if (isinstance(package, ModuleInfo) and package.is_package) or (
                         not isinstance(package, ModuleInfo) and package.kind == "namespace"):
                     out.extend((f"{base}.{a.name}", guarded) for a in stmt.names
                                if a.name != "*" and resolver.is_module(f"{base}.{a.name}"))
+                    if any(a.name == "*" for a in stmt.names):
+                        out.extend((sub, guarded) for sub in _star_submodules(package, base, resolver))
             elif isinstance(stmt, ast.If):
                 if not (_is_type_checking(stmt.test) or _is_main_guard(stmt.test)):
                     walk(stmt.body, True)

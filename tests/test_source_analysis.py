@@ -909,7 +909,9 @@ def test_catalogue_vouches_for_callees_and_imports(env: Env) -> None:
     assert v(allowed, Use.CALL).inert and allowed.import_effects.inert
 
     def pkg_only(name: str, use: Use) -> bool | None:  # a vouch covers its own package, not what it imports
-        return True if name == "pkg" and use is Use.IMPORT else catalog(name, use)
+        if use is Use.IMPORT:
+            return True if name == "pkg" else None
+        return catalog(name, use)
 
     vouched = env.run("pkg.m", "UsesVendor", Use.IMPORT, catalog=pkg_only)
     assert not vouched.import_effects.inert and "vendor" in vouched.import_effects.reason

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import os
+import sys
 
 from safeload.catalog import source_tables as tables
 from safeload.catalog.source_effects import Effects, Fail, Outcome, _Frame
@@ -85,7 +86,7 @@ def _one_module(name: str, resolver: Resolver, effects: Effects, roots: tuple[st
     if not isinstance(mod, ModuleInfo):
         if dep and (mod.kind in ("builtin", "frozen") or (mod.origin and is_stdlib_path(mod.origin))):
             return ok, []  # the interpreter's own and the stdlib's compiled modules are trusted like its source
-        if dep and mod.kind == "missing" and optional:
+        if dep and mod.kind == "missing" and (optional or name.split(".", 1)[0] in sys.stdlib_module_names):
             return ok, []  # a guarded optional import of an absent module raises ImportError: nothing runs
         if dep and vouched:
             return ok, []  # a reviewed package's own compiled module (or a submodule of one: torch._C._autograd)

@@ -54,7 +54,6 @@ ENTRIES: dict[str, tuple[str, tuple[int | str, ...], str]] = {
     'catboost.core.metric_description_or_str_to_str': ('CALL INVOKE', (), 'nb3a667b8ad'),
     'catboost.core.plot_features_selection_loss_graph': ('CALL INVOKE', (), 'nb3a667b8ad'),
     'catboost.core.plot_features_selection_loss_graphs': ('CALL INVOKE', (), 'nb3a667b8ad'),
-    'catboost.core.polars': ('CALL INVOKE NEW ALLOC BUILD MUTATE HASH CALL_INSTANCE', (), 'ncf0a0e719c'),
     'catboost.core.stringify_builtin_metrics': ('CALL INVOKE', (), 'nb3a667b8ad'),
     'catboost.core.stringify_builtin_metrics_list': ('CALL INVOKE', (), 'nb3a667b8ad'),
     'catboost.core.sum_models': ('CALL INVOKE', (), 'nb3a667b8ad'),

@@ -116,7 +116,6 @@ NOTES: dict[str, str] = {
     'n521434395e': 'scipy.stats._distn_infrastructure.rv_frozen.__init__: effect scan clean; scipy.stats._distn_infrastructure.rv_frozen.random_state.setter: effect scan clean',
     'n5306806800': 'scipy.stats._resampling.BootstrapResult.__init__: effect scan clean',
     'n535deb8d41': 'scipy.stats._stats_py.PearsonRResultBase.__new__: effect scan clean; scipy.stats._stats_py.PearsonRResult.__init__: effect scan clean',
-    'n561aa09d65': 'an object referenced by name (not a class or function)',
     'n56858348bd': 'scipy.stats._mannwhitneyu._MWU.__init__: effect scan clean',
     'n571013f5a7': 'scipy.stats._distribution_infrastructure._Interval.__init__: effect scan clean',
     'n582837703f': 'scipy.stats._wilcoxon.WilcoxonDistribution.__init__: effect scan clean',
@@ -284,7 +283,6 @@ NOTES: dict[str, str] = {
 
 ENTRIES: dict[str, tuple[str, tuple[int | str, ...], str]] = {
     'scipy._lib.array_api_compat.numpy._aliases.asarray': ('INVOKE', (), 'nb3a667b8ad'),
-    'scipy._lib.array_api_compat.torch.contiguous_format': ('', (), 'n561aa09d65'),
     'scipy.interpolate._bary_rational.AAA': ('CALL INVOKE NEW ALLOC BUILD MUTATE HASH', (), 'n8103bd7eb2'),
     'scipy.interpolate._bary_rational.FloaterHormannInterpolator': ('CALL INVOKE NEW ALLOC BUILD MUTATE HASH', (), 'n8b56a3b97e'),
     'scipy.interpolate._bary_rational._BarycentricRational': ('CALL INVOKE NEW ALLOC BUILD MUTATE HASH', (), 'n12987430e0'),

@@ -175,6 +175,14 @@ _ALL: tuple[Rule, ...] = (
         "A length field is larger than the data that follows it.",
         "Absurd lengths make loaders allocate huge buffers; such a file is corrupt or hostile.",
     ),
+    Rule(
+        "SL019",
+        "companion-file",
+        _I,
+        "The loader also reads another file by name (a joblib < 0.10 companion array); it was scanned too.",
+        "A pinned digest, lock entry or signature covers the file it names only: with one, such a load is "
+        "refused, since the companion could change under an unchanged pin.",
+    ),
     # --- pickle -----------------------------------------------------------------------------------------
     Rule("SL100", "pickle-info", _I, "Pickle stream facts: protocol, opcodes, globals.", "Informational.", _P),
     Rule(

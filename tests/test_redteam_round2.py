@@ -455,8 +455,6 @@ def test_old_joblib_companion_is_what_joblib_reads(tmp_path: Path) -> None:
     assert np.array_equal(loaded["weights"], np.ones(4))
 
 
-@pytest.mark.xfail(strict=True, reason="R2-4: expected_sha256 and the lock cover the main joblib file only; the "
-                   "pre-0.10 companion .npy that joblib loads by name is neither hashed nor locked")
 def test_pinned_old_joblib_refuses_a_swapped_companion(tmp_path: Path) -> None:
     import numpy as np
 
@@ -542,10 +540,7 @@ def test_optimizer_state_callable_is_live(tmp_path: Path, container: str) -> Non
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("container", [
-    pytest.param(c, marks=pytest.mark.xfail(strict=True, reason="R2-5: an object in BUILD state is called by "
-                                            "Optimizer.__setstate__ (self._patch_step_function()) unranked"))
-    for c in _LOADER_CONTAINERS])
+@pytest.mark.parametrize("container", _LOADER_CONTAINERS)
 def test_optimizer_state_callable_is_refused(tmp_path: Path, container: str) -> None:
     from tests import attacks
 
@@ -565,8 +560,6 @@ def test_distribution_state_callable_is_live(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="R2-5: an object in BUILD state is called by rv_generic.__setstate__ "
-                   "(self._attach_methods()) unranked")
 def test_distribution_state_callable_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "model.pkl"
     path.write_bytes(_distribution_calling(_pytest_runner()))
@@ -595,10 +588,7 @@ def test_string_converter_argument_is_called_live(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("container", [
-    pytest.param(c, marks=pytest.mark.xfail(strict=True, reason="R2-6: StringConverter calls its argument; an "
-                                            "object passed there is PASSED, its __call__ unranked"))
-    for c in ("pickle", "torch-zip", "joblib")])
+@pytest.mark.parametrize("container", ["pickle", "torch-zip", "joblib"])
 def test_string_converter_argument_is_refused(tmp_path: Path, container: str) -> None:
     from tests import attacks
 
@@ -628,8 +618,6 @@ def test_namespace_keys_is_live(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="R2-5: a state key shadows the method builtins.dict calls (keys); the "
-                   "object there is never ranked for CALL_INSTANCE")
 def test_namespace_keys_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "model.pkl"
     path.write_bytes(_dict_of_namespace_calling(_pytest_runner()))
@@ -720,8 +708,6 @@ def test_instance_setstate_object_is_live(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="R2-5: an object stored as __setstate__ in the instance dict is called by "
-                   "the second BUILD; only names there are INVOKEd")
 def test_instance_setstate_object_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "model.pkl"
     path.write_bytes(_second_build_calling(_pytest_runner()))

@@ -26,6 +26,7 @@ only modules imported are safeload's own data shards.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import importlib
 from collections.abc import Mapping
@@ -112,6 +113,12 @@ def _reviewed() -> Mapping[str, Entry]:
     return REVIEWED
 
 
+def _results_are_data() -> frozenset[str]:
+    from safeload.catalog.reviewed import RESULTS_ARE_DATA
+
+    return RESULTS_ARE_DATA
+
+
 def lookup(name: str) -> Entry | None:
     """The allowlist entry for the dotted ``name``, or ``None`` when the name is not allowed for any use."""
     entry = _reviewed().get(name)
@@ -120,4 +127,7 @@ def lookup(name: str) -> Entry | None:
     shard = shard_of(name)
     if shard is None:
         return None
-    return _shard(shard).get(name)
+    entry = _shard(shard).get(name)
+    if entry is not None and name in _results_are_data():
+        entry = dataclasses.replace(entry, uses=entry.uses | Use.CALL_INSTANCE)
+    return entry

@@ -18,13 +18,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from safeload.catalog.entries import Entry, parse_uses
+from safeload.catalog.uses import Use
 
 __all__ = ["REVIEWED"]
 
-DATA = "CALL NEW ALLOC INVOKE BUILD MUTATE HASH PASSED"
-VALUE = "CALL NEW ALLOC INVOKE BUILD HASH PASSED"
-PURE = "CALL INVOKE PASSED HASH"
-ALLOC_ONLY = "ALLOC BUILD HASH PASSED"
+# CALL_INSTANCE in these: the instances (for a function, its results) are not callable, so code that calls one
+# (an attribute set by BUILD shadowing a method) fails instead of running anything. tests/test_catalog_reviewed.py
+# checks every class given these uses has no __call__; a callable class gets its own uses.
+DATA = "CALL NEW ALLOC INVOKE BUILD MUTATE HASH PASSED CALL_INSTANCE"
+VALUE = "CALL NEW ALLOC INVOKE BUILD HASH PASSED CALL_INSTANCE"
+PURE = "CALL INVOKE PASSED HASH"  # a pure function's result may be one of its arguments (numpy.max of objects)
+ALLOC_ONLY = "ALLOC BUILD HASH PASSED CALL_INSTANCE"
 
 _entries: dict[str, Entry] = {}
 
@@ -301,7 +305,76 @@ _group("zlib.decompress gzip.decompress bz2.decompress lzma.decompress base64.b6
        "binascii.a2b_hex codecs.decode _codecs.decode builtins.bytes.fromhex", PURE, "bytes in, bytes out")
 _group("io.BytesIO _io.BytesIO", DATA, "an in-memory byte buffer")
 
+
+def _results_are_data(names: str) -> None:
+    """Functions whose result is new data, never one of their arguments: calling the result fails."""
+    for name in names.split():
+        entry = _entries[name]
+        _entries[name] = Entry(entry.uses | Use.CALL_INSTANCE, entry.invokes, entry.note, entry.origin,
+                               entry.state_uses)
+
+_LOSSES = ("AbsoluteError ExponentialLoss HalfBinomialLoss HalfBinomialLossArrayAPI HalfGammaLoss HalfMultinomialLoss "
+           "HalfMultinomialLossArrayAPI HalfPoissonLoss HalfPoissonLossArrayAPI HalfSquaredError HalfTweedieLoss "
+           "HalfTweedieLossIdentity HuberLoss PinballLoss")
+_group(" ".join(f"sklearn._loss.loss.{name}" for name in _LOSSES.split()), DATA,
+       "scikit-learn 1.9.1 _loss/loss.py: __init__ stores the Cython closs and link; BaseLoss.__call__(y_true, "
+       "raw_prediction, ...) averages self.loss(...) over arrays (an attribute a file shadows is itself an object "
+       "set by BUILD, which the engine ranks as called)")
+
+_group("torch.nn.utils.spectral_norm.SpectralNorm torch.nn.utils.spectral_norm.SpectralNormLoadStateDictPreHook "
+       "torch.nn.utils.spectral_norm.SpectralNormStateDictHook",
+       "CALL INVOKE NEW ALLOC BUILD MUTATE HASH PASSED CALL_INSTANCE",
+       "torch 2.13 nn/utils/spectral_norm.py: module hooks. SpectralNorm.__call__(module, inputs) sets the normalised "
+       "weight on the module it is given (tensor ops); the state-dict hooks read and write the metadata dicts they "
+       "are given through self.fn (an object set by BUILD, itself ranked as called)")
+
+
+def _instances_are_callable(names: str) -> None:
+    """Classes in a data group whose instances are callable (or whose call returns its argument): calling one
+    runs code the file chooses, so they are not permitted CALL_INSTANCE."""
+    for name in names.split():
+        entry = _entries[name]
+        _entries[name] = Entry(entry.uses & ~Use.CALL_INSTANCE, entry.invokes, entry.note, entry.origin,
+                               entry.state_uses)
+
+
+# numpy.object_(x) returns x itself; no_grad() wraps the function it is called on. (scikit-learn's scorers keep
+# CALL_INSTANCE: __call__(estimator, X, y) scores the estimator it is given with the score function in its state,
+# which the escape walk INVOKEs as any name in state.)
+_instances_are_callable("numpy.object_ torch.autograd.grad_mode.no_grad")
+
+_results_are_data(
+    "zlib.decompress gzip.decompress bz2.decompress lzma.decompress base64.b64decode base64.b32decode "
+    "base64.b16decode base64.b85decode base64.a85decode base64.decodebytes binascii.a2b_base64 binascii.unhexlify "
+    "binascii.a2b_hex codecs.decode _codecs.decode _codecs.encode codecs.encode builtins.bytes.fromhex "
+    "numpy._core.multiarray.scalar numpy.core.multiarray.scalar numpy._core.numeric._frombuffer "
+    "numpy.core.numeric._frombuffer re.compile re._compile sre_compile.compile array._array_reconstructor "
+    "numpy.random.__RandomState_ctor numpy.random._pickle.__bit_generator_ctor numpy.random._pickle.__generator_ctor "
+    "numpy.random._pickle.__randomstate_ctor pandas._libs.internals._unpickle_block "
+    "pandas._libs.tslibs.nattype._nat_unpickle pandas._libs.tslibs.timedeltas._timedelta_unpickle "
+    "pandas._libs.tslibs.timestamps._unpickle_timestamp pandas.core.indexes.base._new_Index "
+    "pandas.core.indexes.datetimes._new_DatetimeIndex pandas.core.indexes.interval._new_IntervalIndex "
+    "pandas.core.indexes.period._new_PeriodIndex pandas.core.indexes.timedeltas._new_TimedeltaIndex "
+    "pandas.core.internals.blocks.new_block torch._utils._rebuild_tensor torch._utils._rebuild_tensor_v2 "
+    "torch._utils._rebuild_tensor_v3 torch._utils._rebuild_parameter torch._utils._rebuild_parameter_with_state "
+    "torch._utils._rebuild_qtensor torch._utils._rebuild_sparse_tensor torch._utils._rebuild_nested_tensor "
+    "torch._utils._rebuild_meta_tensor_no_storage torch._utils._rebuild_device_tensor_from_cpu_tensor "
+    "torch._utils._rebuild_device_tensor_from_numpy torch.serialization._get_layout")
+
 REVIEWED: Mapping[str, Entry] = _entries
+
+# Generated functions whose result is new data (read in their source or documentation), never one of their
+# arguments: code that calls the result (an attribute set by BUILD shadowing a method) fails. Their generated
+# entries gain CALL_INSTANCE (catalog/entries.py lookup).
+RESULTS_ARE_DATA: frozenset[str] = frozenset((
+    "pyarrow.lib._restore_array pyarrow.lib.type_for_alias pyarrow.lib.py_buffer pyarrow.lib.schema "
+    "pyarrow.lib.field pyarrow.lib.chunked_array pyarrow.lib.table pyarrow.lib._reconstruct_record_batch "
+    "pyarrow.lib._reconstruct_table pyarrow.lib.list_ pyarrow.lib.struct pyarrow.lib.dictionary "
+    "zoneinfo.ZoneInfo._unpickle pandas._libs.arrays.__pyx_unpickle_NDArrayBacked "
+    "pandas._libs.interval.__pyx_unpickle_IntervalMixin pandas._libs.sparse.IntIndex "
+    "pandas._libs.sparse.BlockIndex pandas._libs.missing.NAType pandas._libs.tslibs.offsets._unpickle "
+    "pandas.core.arrays.string_.StringDtype pandas.core.dtypes.dtypes.DatetimeTZDtype "
+    "datetime.timezone pytz._p pytz._UTC").split())
 
 # Installed packages whose *import* (the top-level code of the package and its modules) was reviewed as
 # benign: importing them defines classes and functions, registers plugins, reads their own package data, and

@@ -542,6 +542,7 @@ class Semantics:
             self.facts.record(inst.owner, U.BUILD, "given state by BUILD")
             self.facts.names[inst.owner.full].build_kinds.add(_state_kind(state))
             self._check_slot_state(inst, state, offset)
+            self._state_attributes_may_be_called(inst, state, offset)
         else:
             self._flag("SL111", f"BUILD gives state to an object produced at load time by "
                        f"{inst.func_name or 'a call'}", severity=Severity.MEDIUM,
@@ -573,6 +574,34 @@ class Semantics:
                        f"{inst.func_name or 'a call'} (setattr of a dunder attribute: __class__ swaps its class, "
                        "so later BUILDs and mutations run another class's code)",
                        subject=f"BUILD on {inst.func_name or '?'}", offset=offset)
+
+    def _state_attributes_may_be_called(self, inst: Call, state: Any, offset: int) -> None:
+        """State applied as attributes can shadow methods: ``Optimizer.__setstate__`` calls
+        ``self._patch_step_function()``, ``rv_generic.__setstate__`` ``self._attach_methods()``, ``dict(x)`` calls
+        ``x.keys()``, and BUILD itself calls an instance-dict ``__setstate__``. So an object set as an attribute is
+        an object the load may call (CALL_INSTANCE of its class), and a dunder key holding anything but plain
+        data is refused outright. Names there are already INVOKEd by the escape walk."""
+        kind = _state_kind(state)
+        if kind == "dict":
+            layers = [state]
+        elif kind == "slots":
+            layers = [state[1]] if state[0] is None else [state[0], state[1]]
+        else:
+            return
+        owner = inst.owner.full if inst.owner is not None else "?"
+        for layer in layers:
+            for key, value in layer.items():
+                value_kind = type(value)
+                if value_kind not in (Call, Global, Opaque):
+                    continue
+                if isinstance(key, str) and key.startswith("__") and key.endswith("__"):
+                    self._flag("SL110", f"BUILD state of {owner} sets {key} to {_describe(value)}: an attribute "
+                               "named like a protocol method is looked up and called by the load or by later "
+                               "code", subject=f"BUILD on {inst.func_name or '?'}", offset=offset)
+                elif value_kind is Call and value.partial_func is None and value.owner is not None:
+                    self.facts.record(value.owner, U.CALL_INSTANCE,
+                                      f"set as attribute {short_repr(key, 40)} of {owner} by BUILD (an attribute "
+                                      "can shadow a method the object's code calls)")
 
     def _declared_state(self, owner: Global, state_uses: tuple[tuple[str, Any], ...],
                         state: dict[Any, Any]) -> dict[Any, Any]:

@@ -386,6 +386,14 @@ class FileSession:
             if actual != expected:
                 plan.fail("signature", f"the file's {algorithm} differs from the signed manifest entry "
                                        f"{identifier!r}", expected, actual)
+        pinned = plan.spec.expected_sha256 is not None or plan.lockfile is not None or plan.spec.lock is not None \
+            or plan.spec.wants_signature
+        companions = sorted({f.subject or "?" for f in result.findings if f.rule_id == "SL019"})
+        if pinned and companions:
+            # The digest, lock entry or signature covers these bytes only; the loader reads the companions by
+            # name, so a swapped companion would load under an unchanged pin.
+            plan.fail("companion", f"the loader also reads {', '.join(companions[:3])}, which the pinned digest, "
+                                   "lock or signature does not cover")
         result, count = accept_findings(result, accepted)
         info = IntegrityInfo(
             sha256=sha, blake3=digests.get("blake3"), kind="file" if plan.path is not None else "bytes",
@@ -421,8 +429,8 @@ class FileSession:
 
     def _store(self, result: ScanResult, digest: str | None) -> None:
         """Record the scan for next time: its result under its digest, and how long it took under its path."""
-        if self.cached is not None:
-            return
+        if self.cached is not None or any(f.rule_id == "SL019" for f in result.findings):
+            return  # a result that depends on other files (joblib companions) is not a fact about these bytes
         cache = self._cache if self._cache is not None else self._hint_cache
         if cache is None:
             return
@@ -494,6 +502,14 @@ class DirectorySession:
         accepted: set[tuple[str, str | None, str | None]] = set()
         if plan.lockfile is not None and self._manifest is not None:
             accepted = self._check_lock(plan.lockfile, self._manifest)
+        pinned = plan.spec.expected_sha256 is not None or plan.lockfile is not None or plan.spec.lock is not None \
+            or plan.spec.wants_signature
+        companions = sorted({f.subject or "?" for f in result.findings if f.rule_id == "SL019"})
+        if pinned and companions:
+            # The digest, lock entry or signature covers these bytes only; the loader reads the companions by
+            # name, so a swapped companion would load under an unchanged pin.
+            plan.fail("companion", f"the loader also reads {', '.join(companions[:3])}, which the pinned digest, "
+                                   "lock or signature does not cover")
         result, count = accept_findings(result, accepted)
         info = IntegrityInfo(
             sha256=sha, kind="directory", digest_checked=plan.spec.expected_sha256 is not None,

@@ -193,6 +193,8 @@ def _companion(walker: PickleWalker, attrs: dict[str, Any], where: str, pos: int
             yield None
             return
         with open(path, "rb") as handle, view_of_file(handle) as view:
+            ctx.add("SL019", f"{where} makes joblib read the companion file {name!r} (scanned)", subject=name,
+                    offset=pos)
             yield name, view.data if view.length else b""
     except OSError as exc:
         ctx.add("SL007", f"companion file {name!r} cannot be read: {exc.strerror or exc}", subject=name,

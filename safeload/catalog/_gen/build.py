@@ -143,7 +143,9 @@ def build_allow(candidates: dict[str, str], facts: Facts, scan: EffectScan) -> C
         harvested = candidates[name] == "harvested"
         if _is_class(obj):
             wanted = _observed_uses(name, facts, invokes_of) if harvested else set(_CLASS_USES)
-            wanted |= pyx_owner.get(name, set())
+            # An instance set as an attribute by BUILD may be called by the code it shadows a method of: decide
+            # CALL_INSTANCE (inert when there is no __call__, or it reaches no sink) for every catalogued class.
+            wanted |= pyx_owner.get(name, set()) | {"CALL_INSTANCE"}
             _class_entry(cat, name, obj, wanted, invokes_of[name], scan)
         elif _is_function(obj) or (callable(obj) and not harvested):
             wanted = _observed_uses(name, facts, invokes_of) if harvested else set(_FUNC_USES)

@@ -34,7 +34,7 @@ NOTES: dict[str, str] = {
 
 ENTRIES: dict[str, tuple[str, tuple[int | str, ...], str]] = {
     'tokenizers.AddedToken': ('ALLOC MUTATE CALL_INSTANCE', (), 'ncf0a0e719c'),
-    'tokenizers.Encoding': ('NEW BUILD', (), 'n94ab56e4d2'),
+    'tokenizers.Encoding': ('NEW BUILD CALL_INSTANCE', (), 'n94ab56e4d2'),
     'tokenizers.NormalizedString': ('ALLOC BUILD HASH CALL_INSTANCE', (), 'ncf0a0e719c'),
     'tokenizers.OffsetReferential': ('CALL INVOKE ALLOC BUILD MUTATE HASH CALL_INSTANCE', (), 'n7dfce8827d'),
     'tokenizers.OffsetType': ('CALL INVOKE ALLOC BUILD MUTATE HASH CALL_INSTANCE', (), 'nd55ba60ac9'),
@@ -42,7 +42,7 @@ ENTRIES: dict[str, tuple[str, tuple[int | str, ...], str]] = {
     'tokenizers.Regex': ('ALLOC BUILD MUTATE HASH CALL_INSTANCE', (), 'ncf0a0e719c'),
     'tokenizers.SplitDelimiterBehavior': ('CALL INVOKE ALLOC BUILD MUTATE HASH CALL_INSTANCE', (), 'n8c0dd7ce9d'),
     'tokenizers.Token': ('ALLOC BUILD MUTATE HASH CALL_INSTANCE', (), 'ncf0a0e719c'),
-    'tokenizers.Tokenizer': ('NEW BUILD', (), 'ne55d59c387'),
+    'tokenizers.Tokenizer': ('NEW BUILD CALL_INSTANCE', (), 'ne55d59c387'),
     'tokenizers.decoders.BPEDecoder': ('ALLOC MUTATE HASH CALL_INSTANCE', (), 'ncf0a0e719c'),
     'tokenizers.decoders.ByteFallback': ('ALLOC MUTATE HASH CALL_INSTANCE', (), 'ncf0a0e719c'),
     'tokenizers.decoders.ByteLevel': ('ALLOC MUTATE HASH CALL_INSTANCE', (), 'ncf0a0e719c'),
@@ -62,8 +62,8 @@ ENTRIES: dict[str, tuple[str, tuple[int | str, ...], str]] = {
     'tokenizers.implementations.sentencepiece_bpe.SentencePieceBPETokenizer': ('CALL INVOKE NEW ALLOC BUILD MUTATE HASH CALL_INSTANCE', (), 'n5756df4186'),
     'tokenizers.implementations.sentencepiece_unigram.SentencePieceUnigramTokenizer': ('CALL INVOKE NEW ALLOC BUILD MUTATE HASH CALL_INSTANCE', (), 'n7d96c39809'),
     'tokenizers.models.BPE': ('CALL INVOKE NEW ALLOC BUILD MUTATE HASH CALL_INSTANCE', (), 'nab6eb0f723'),
-    'tokenizers.models.Model': ('NEW BUILD', (), 'n1c537bbb30'),
-    'tokenizers.models.Unigram': ('NEW BUILD', (), 'n0ebb82bc6f'),
+    'tokenizers.models.Model': ('NEW BUILD CALL_INSTANCE', (), 'n1c537bbb30'),
+    'tokenizers.models.Unigram': ('NEW BUILD CALL_INSTANCE', (), 'n0ebb82bc6f'),
     'tokenizers.models.WordLevel': ('CALL INVOKE NEW ALLOC BUILD MUTATE HASH CALL_INSTANCE', (), 'n3209d4b1f3'),
     'tokenizers.models.WordPiece': ('CALL INVOKE NEW ALLOC BUILD MUTATE HASH CALL_INSTANCE', (), 'nac06361515'),
     'tokenizers.normalizers.BertNormalizer': ('ALLOC MUTATE HASH CALL_INSTANCE', (), 'ncf0a0e719c'),

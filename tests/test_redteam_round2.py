@@ -120,7 +120,7 @@ def _protocol_case(name: str, expression: str) -> LibCase:
     """}, lambda: _called(f"{name}.m", "X"))
 
 
-# Bypasses of the source analysis (safeload/catalog/source_*.py): xfail until fixed.
+# Bypasses of the source analysis (safeload/catalog/source_*.py), fixed (the reason names the finding).
 LIB_BYPASSES: dict[str, tuple[LibCase, str]] = {
     # R2-1: importing a.m runs a.m's top level *and every module it imports*; only the dotted path's own
     # modules are analysed (source_imports.py: "modules the path modules import in turn are trusted").
@@ -405,9 +405,7 @@ def test_lib_bypass_is_live(tmp_path: Path, label: str) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("label", [
-    pytest.param(label, marks=pytest.mark.xfail(strict=True, reason=reason))
-    for label, (_, reason) in sorted(LIB_BYPASSES.items())])
+@pytest.mark.parametrize("label", sorted(LIB_BYPASSES))  # every one fixed in safeload/catalog/source_*.py
 def test_lib_bypass_is_refused(tmp_path: Path, label: str) -> None:
     _refused(tmp_path, LIB_BYPASSES[label][0])
 
@@ -658,8 +656,6 @@ def test_pandas_plotting_import_is_live(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="R2-1: IMPORT_REVIEWED vouches for pandas; the matplotlib import that "
-                   "pandas.plotting._matplotlib makes is never analysed")
 def test_pandas_plotting_import_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "model.pkl"
     path.write_bytes(_pandas_plotting_alloc())

@@ -901,12 +901,20 @@ def test_catalogue_vouches_for_callees_and_imports(env: Env) -> None:
     def catalog(name: str, use: Use) -> bool | None:
         if name == "vendor.convert" and use is Use.CALL:
             return True
-        if name == "pkg" and use is Use.IMPORT:
+        if name in ("pkg", "vendor") and use is Use.IMPORT:
             return True
         return None
 
     allowed = env.run("pkg.m", "UsesVendor", Use.CALL | Use.IMPORT, catalog=catalog)
     assert v(allowed, Use.CALL).inert and allowed.import_effects.inert
+
+    def pkg_only(name: str, use: Use) -> bool | None:  # a vouch covers its own package, not what it imports
+        if use is Use.IMPORT:
+            return True if name == "pkg" else None
+        return catalog(name, use)
+
+    vouched = env.run("pkg.m", "UsesVendor", Use.IMPORT, catalog=pkg_only)
+    assert not vouched.import_effects.inert and "vendor" in vouched.import_effects.reason
 
     def deny(name: str, use: Use) -> bool | None:
         return False if name == "vendor.convert" else None

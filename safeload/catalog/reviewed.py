@@ -390,4 +390,8 @@ RESULTS_ARE_DATA: frozenset[str] = _reviewed_instance_calls() | frozenset((
 # touches nothing else. The source analysis still reads the code of every class and function it is asked about.
 IMPORT_REVIEWED: frozenset[str] = frozenset(
     "numpy scipy pandas pyarrow sklearn torch transformers tokenizers accelerate huggingface_hub safetensors "
-    "statsmodels gensim networkx joblib lightgbm xgboost catboost keras tensorflow tf_keras sympy".split())
+    "statsmodels gensim networkx joblib lightgbm xgboost catboost keras tensorflow tf_keras sympy "
+    # dependencies the packages above import eagerly (a vouch covers its own package only): typing_extensions is
+    # the typing backport (defines classes; its TYPE_CHECKING re-export makes it unreadable to the analysis);
+    # threadpoolctl (imported by sklearn) defines classes and sets the KMP_DUPLICATE_LIB_OK default
+    "typing_extensions threadpoolctl".split())

@@ -35,7 +35,8 @@ _BUILTIN_TOUCH = {
     "enumerate": "__iter__", "zip": "__iter__", "sum": "__iter__/__add__", "min": "__iter__/__lt__",
     "max": "__iter__/__lt__", "any": "__iter__/__bool__", "all": "__iter__/__bool__", "reversed": "__reversed__",
     "getattr": "__getattribute__/__getattr__", "hasattr": "__getattribute__/__getattr__",
-    "isinstance": "__class__", "callable": "__call__ lookup",
+    "isinstance": "__class__", "callable": "__call__ lookup", "dir": "__dir__", "divmod": "__divmod__/__rdivmod__",
+    "pow": "__pow__/__rpow__", "bin": "__index__", "oct": "__index__", "hex": "__index__", "chr": "__index__",
 }
 _ENUM_DEFINES = frozenset(
     "__new__ __init__ __hash__ _missing_ __reduce_ex__ __deepcopy__ __copy__ __format__ __repr__ __str__ "
@@ -44,6 +45,13 @@ _NAMEDTUPLE_DEFINES = frozenset("__new__ __getnewargs__ __repr__ _asdict _replac
 _DATA_TYPES = frozenset("object dict list tuple set frozenset str bytes bytearray int float complex bool".split())
 _DATA_DUNDERS = frozenset("__new__ __init__ __setitem__ __getitem__ __contains__ __len__ __eq__ __ne__ __hash__ "
                           "__repr__ __str__ __iter__".split())
+#: Calls whose result is an instance of a builtin type (its protocol methods are C code on its own data).
+_BUILTIN_VALUE_CALLS = frozenset(
+    "builtins.dict builtins.list builtins.set builtins.frozenset builtins.tuple builtins.str builtins.bytes "
+    "builtins.bytearray builtins.int builtins.float builtins.complex builtins.bool builtins.object builtins.sorted "
+    "builtins.range builtins.slice collections.OrderedDict collections.defaultdict collections.deque "
+    "collections.Counter types.MappingProxyType types.SimpleNamespace re.compile _collections.defaultdict "
+    "_collections.deque _collections.OrderedDict".split())
 _CALL_ARG_CTX = ("warnings.catch_warnings", "contextlib.suppress", "contextlib.nullcontext")
 
 
@@ -98,6 +106,8 @@ class _Frame:
     defaults: dict[str, ast.expr] = field(default_factory=dict)
     #: undecorated functions defined in this body (called helpers are analysed with this frame as closure)
     nested: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = field(default_factory=dict)
+    #: a module or class body run at import (its imports are followed by ``source_imports``' closure walk)
+    toplevel: bool = False
 
     def where(self, node: ast.AST | None) -> str:
         return self.mod.where(getattr(node, "lineno", 0) or 0, self.qualname)
@@ -152,6 +162,8 @@ class Effects:
         self._active: set[tuple[int, str, bool]] = set()
         #: set by the analyser: the import-effects verdict of a module (a call-time import runs it)
         self.import_check: Callable[[str], Outcome] | None = None
+        #: per module: the verdict on its own top level and the modules it imports (``source_imports``)
+        self.module_memo: dict[str, tuple[Outcome, list[tuple[str, bool]]]] = {}
 
     # --- entry points -----------------------------------------------------------------------------------
     def function(self, fn: ast.FunctionDef | ast.AsyncFunctionDef, mod: ModuleInfo, qualname: str, *,
@@ -313,8 +325,8 @@ class Effects:
                 self._store(frame, stmt.target, ev(frame, stmt.value, depth), depth)
         elif isinstance(stmt, ast.AugAssign):
             val = ev(frame, stmt.value, depth)
-            cur = ev(frame, stmt.target, depth) if not isinstance(stmt.target, ast.Name) else self._kind_of(
-                frame, stmt.target)
+            cur = ev(frame, stmt.target, depth) if not isinstance(stmt.target, ast.Name) \
+                or stmt.target.id not in frame.locals else self._kind_of(frame, stmt.target)
             self._touch(frame, [val, cur], _op_dunders(stmt.op), stmt, depth)
             self._store(frame, stmt.target, _TAINT if val.from_file or cur.from_file else _FRESH, depth)
         elif isinstance(stmt, ast.Return):
@@ -376,8 +388,8 @@ class Effects:
             if not frame.import_ctx:
                 raise Fail("rebinds module-level names (global)", frame.where(stmt))
         elif isinstance(stmt, ast.Import | ast.ImportFrom):
-            if frame.import_ctx:
-                self._check_import(frame, stmt)
+            if frame.import_ctx and frame.toplevel:
+                self._check_import(frame, stmt)  # the imported modules are followed by the closure walk
             else:
                 self._call_time_import(frame, stmt)
         else:
@@ -474,8 +486,8 @@ class Effects:
                 return
             if base.kind == "fresh" or (base.kind == "classdata" and frame.import_ctx):
                 return
-            if base.kind == "global" and frame.import_ctx and base.ref is not None and base.ref.kind == "value" \
-                    and base.ref.module is frame.mod:
+            if frame.import_ctx and self._is_value(base) and base.ref is not None and base.ref.module is frame.mod \
+                    and self.value_class(base.ref) == "builtin":
                 return
             raise Fail(f"sets attribute {target.attr} of {ast.unparse(target.value)[:60]}, an object that is not "
                        "its own", frame.where(target))
@@ -490,8 +502,8 @@ class Effects:
                 return
             if base.kind == "fresh" or (base.kind == "classdata" and frame.import_ctx):
                 return
-            if base.kind == "global" and frame.import_ctx and base.ref is not None \
-                    and base.ref.module is frame.mod and base.ref.kind == "value":
+            if frame.import_ctx and self._is_value(base) and base.ref is not None and base.ref.module is frame.mod:
+                self._value_protocol(frame, base.ref, ("__setitem__",), target, depth)
                 return  # registration into this module's own table at import
             raise Fail(f"assigns into {ast.unparse(target.value)[:60]}, an object that is not its own",
                        frame.where(target))
@@ -522,6 +534,8 @@ class Effects:
                 return _TAINT
             if base.from_file:
                 frame.out.touches.add("__getitem__")
+            if self._is_value(base) and base.ref is not None:
+                self._value_protocol(frame, base.ref, ("__getitem__",), node, depth)
             return _TAINT if base.kind not in ("const",) else _CONST
         if isinstance(node, ast.BinOp | ast.UnaryOp | ast.BoolOp | ast.Compare):
             parts: list[ast.expr] = (
@@ -529,12 +543,12 @@ class Effects:
                 [node.operand] if isinstance(node, ast.UnaryOp) else
                 list(node.values) if isinstance(node, ast.BoolOp) else [node.left, *node.comparators])
             vals = [ev(frame, p, depth) for p in parts]
-            if any(v.from_file or v.kind == "self" for v in vals):
+            if any(v.from_file or v.kind == "self" or self._is_value(v) for v in vals):
                 self._touch(frame, vals, _expr_dunders(node), node, depth)
                 return _TAINT
             return _FRESH
         if isinstance(node, ast.IfExp):
-            ev(frame, node.test, depth)
+            self._touch(frame, [ev(frame, node.test, depth)], ("__bool__", "__len__"), node, depth)
             a, b = ev(frame, node.body, depth), ev(frame, node.orelse, depth)
             return a if a == b else (_TAINT if a.from_file or b.from_file or a.kind != b.kind else a)
         if isinstance(node, ast.JoinedStr):
@@ -549,12 +563,19 @@ class Effects:
             return _FRESH
         if isinstance(node, ast.List | ast.Tuple | ast.Set):
             for elt in node.elts:
-                ev(frame, elt, depth)
+                item = ev(frame, elt, depth)
+                if isinstance(node, ast.Set) and self._is_value(item) and item.ref is not None:
+                    self._value_protocol(frame, item.ref, ("__hash__", "__eq__"), elt, depth)
             return _FRESH
         if isinstance(node, ast.Dict):
             for k in node.keys:
-                if k is not None and ev(frame, k, depth).from_file:
+                if k is None:
+                    continue
+                key = ev(frame, k, depth)
+                if key.from_file:
                     frame.out.touches.add("__hash__")
+                elif self._is_value(key) and key.ref is not None:
+                    self._value_protocol(frame, key.ref, ("__hash__", "__eq__"), k, depth)
             for v in node.values:
                 ev(frame, v, depth)
             return _FRESH
@@ -575,8 +596,7 @@ class Effects:
             return _FRESH
         if isinstance(node, ast.Starred):
             val = ev(frame, node.value, depth)
-            if val.from_file:
-                frame.out.touches.add("__iter__")
+            self._touch(frame, [val], ("__iter__",), node, depth)
             return val
         if isinstance(node, ast.Slice):
             for part in (node.lower, node.upper, node.step):
@@ -617,6 +637,8 @@ class Effects:
         if base.kind == "super":
             return _Val("super", attr)
         if base.kind == "global" and base.ref is not None:
+            if self._is_value(base):
+                self._value_attribute(frame, base.ref, attr, node, depth)
             return _Val("global", ref=self.resolver.member(base.ref, attr))
         if base.from_file and attr == "__class__":
             frame.out.touches.add("__class__")
@@ -767,8 +789,11 @@ class Effects:
         if recv.kind == "global" and recv.ref is not None:
             if frame.import_ctx and name in tables.DATA_METHODS and isinstance(node.func, ast.Attribute) \
                     and isinstance(node.func.value, ast.Name) and node.func.value.id in frame.mod.bindings \
-                    and recv.ref.kind not in ("class", "function", "module"):
-                return _FRESH  # building this module's own tables at import
+                    and self._is_value(recv) and recv.ref.module is frame.mod \
+                    and self.value_class(recv.ref) == "builtin":
+                # building this module's own (builtin) tables at import; callables handed over are analysed
+                self._invoked_args(frame, [f"<data>.{name}"], node, args=args, kwargs=kwargs, depth=depth)
+                return _FRESH
             return self.call_ref(frame, self.resolver.member(recv.ref, name), node, args=args, kwargs=kwargs,
                                  depth=depth, receiver=recv.ref)
         if recv.kind == "logger":
@@ -881,6 +906,7 @@ class Effects:
             if False in verdicts and not import_benign:
                 raise Fail(f"calls {names[verdicts.index(False)]}, denied by the catalogue", where)
             if True in verdicts and False not in verdicts:
+                self._invoked_args(frame, names, node, args=args, kwargs=kwargs, depth=depth)
                 return _TAINT
         for name in names:
             if _dangerous(name) and name not in tables.BENIGN_CALLS and not (
@@ -922,6 +948,10 @@ class Effects:
         """A callee's touches apply to what we passed it: to the file's values (recorded) and to ``self``
         (the object's own methods, analysed), since touches are not tracked per argument."""
         frame.out.touches |= touches
+        for arg in args:
+            if self._is_value(arg) and arg.ref is not None:
+                for touch in touches:
+                    self._value_protocol(frame, arg.ref, tuple(touch.split("/")), node, depth)
         if not any(a.kind == "self" for a in args):
             return
         for touch in touches:
@@ -962,6 +992,8 @@ class Effects:
                 raise Fail(f"{name} of dunder attribute {attr.value}", where)
             if args and args[0].from_file:
                 frame.out.touches.add("__getattribute__/__getattr__")
+            if args and self._is_value(args[0]) and args[0].ref is not None:
+                self._value_attribute(frame, args[0].ref, attr.value, node, depth)
             if args and args[0].kind == "self" and frame.self_model is not None:
                 found = self.lookup(frame.self_model, attr.value)
                 if found is not None and isinstance(found[1], Binding) and found[1].kind == "function" \
@@ -989,6 +1021,8 @@ class Effects:
             # the class of the object itself, or of a value from the file: its attributes are class-level
             # state shared by every instance (reads only)
             return _Val("cls") if args and args[0].kind == "self" else _Val("classdata")
+        if name in ("isinstance", "issubclass") and len(node.args) >= 2:
+            self._class_check(frame, node.args[1], args[1], node, depth)
         if name in tables.PURE_BUILTINS or name in tables.PURE_EXCEPTIONS:
             self._invoked_args(frame, [f"builtins.{name}"], node, args=args,
                                kwargs={kw.arg: self._quiet(frame, kw.value) for kw in node.keywords}, depth=depth)
@@ -1018,6 +1052,249 @@ class Effects:
                 frame.out.touches.add(f"{owner}.{method}")
             return _TAINT
         raise Fail(f"calls builtins.{name}", where)
+
+    # --- isinstance / issubclass -----------------------------------------------------------------------------
+    def _class_check(self, frame: _Frame, expr: ast.expr, val: _Val, node: ast.AST, depth: int) -> None:
+        """``isinstance(x, C)``/``issubclass(x, C)`` run ``type(C).__instancecheck__``/``__subclasscheck__``
+        (for ``abc.ABCMeta`` and typing's protocol metaclass: ``C.__subclasshook__``): inert only when ``C`` is a
+        builtin or reviewed class, or a source class whose metaclass hooks and ``__subclasshook__`` are
+        analysed inert."""
+        where = frame.where(node)
+        if isinstance(expr, ast.Tuple):
+            for elt in expr.elts:
+                self._class_check(frame, elt, self._quiet(frame, elt) if isinstance(elt, ast.Name)
+                                  and elt.id in frame.locals else _Val("global"), node, depth)
+            return
+        if val.from_file or val.kind == "classdata":
+            frame.out.touches.add("__instancecheck__/__subclasscheck__")  # the file chooses the class
+            return
+        if val.kind == "cls":
+            if frame.self_model is None:
+                raise Fail("isinstance against an unknown class", where)
+            self._class_hooks(frame, frame.self_model, node, depth)
+            return
+        if val.kind != "global":
+            raise Fail(f"isinstance/issubclass against {ast.unparse(expr)[:60]}, a value computed at run time", where)
+        ref = val.ref if val.ref is not None else self.resolver.expr(frame.mod, expr)
+        self._class_ref_check(frame, ref, node, depth, 0)
+
+    def _class_ref_check(self, frame: _Frame, ref: Ref, node: ast.AST, depth: int, nesting: int) -> None:
+        where = frame.where(node)
+        if ref.kind in ("builtin", "special"):
+            return
+        if ref.kind == "class":
+            model = self.resolver.class_model(ref)
+            if not isinstance(model, ClassModel):
+                raise Fail(f"isinstance against {ref.dotted}: {model}", where)
+            self._class_hooks(frame, model, node, depth)
+            return
+        if ref.kind == "value" and ref.module is not None and isinstance(ref.node, ast.Tuple) and nesting < 4:
+            for elt in ref.node.elts:
+                self._class_ref_check(frame, self.resolver.expr(ref.module, elt), node, depth, nesting + 1)
+            return
+        if self.catalog is not None and any(self.catalog(ref.dotted, u) is True for u in (Use.REF, Use.CALL)):
+            return  # a reviewed class
+        if ref.kind in ("external", "unknown") and self._stdlib_name(ref.dotted):
+            return  # a stdlib class (trusted like the stdlib's import)
+        raise Fail(f"isinstance/issubclass against {ref.dotted} ({ref.reason or ref.kind}): its metaclass' "
+                   "__instancecheck__ is not known", where)
+
+    def _stdlib_name(self, dotted: str) -> bool:
+        from safeload.catalog.source_locate import is_stdlib_path
+
+        top = self.resolver.module(dotted.split(".", 1)[0])
+        if not isinstance(top, ModuleInfo):
+            return top.kind == "builtin" or bool(top.origin and is_stdlib_path(top.origin))
+        return bool(top.path) and is_stdlib_path(top.path)
+
+    def _class_hooks(self, frame: _Frame, model: ClassModel, node: ast.AST, depth: int) -> None:
+        from safeload.catalog.source_locate import is_stdlib_path
+
+        where = frame.where(node)
+        if model.module.path and is_stdlib_path(model.module.path):
+            return  # the stdlib is trusted (its ABCs' hooks only read the class' attributes)
+        meta = model.metaclass
+        if isinstance(meta, Ref):
+            if meta.dotted not in tables.KNOWN_METACLASSES:
+                raise Fail(f"isinstance against {model.dotted}, whose metaclass {meta.dotted} is not known", where)
+        elif isinstance(meta, ClassModel):
+            for hook in ("__instancecheck__", "__subclasscheck__"):
+                found = self.lookup(meta, hook)
+                if found is None:
+                    continue
+                owner, what = found
+                if isinstance(what, Leaf):
+                    if what.kind == "builtin" or what.dotted in tables.KNOWN_METACLASSES:
+                        continue
+                    raise Fail(f"isinstance against {model.dotted}: metaclass base {what.dotted} may define {hook}",
+                               where)
+                self._hook(frame, meta, as_model(owner), what, hook=hook, node=node, depth=depth)
+        for part in model.mro:  # ABCMeta and typing's protocol metaclass call __subclasshook__
+            if isinstance(part, ClassModel):
+                binding = part.own("__subclasshook__")
+                if binding is not None:
+                    self._hook(frame, model, part, binding, hook="__subclasshook__", node=node, depth=depth)
+            elif part.kind == "external" and not (self.catalog is not None
+                                                  and self.catalog(part.dotted, Use.REF) is True):
+                raise Fail(f"isinstance against {model.dotted}: base {part.dotted} may define __subclasshook__",
+                           where)
+
+    def _hook(self, frame: _Frame, model: ClassModel, owner: ClassModel, binding: Binding, *, hook: str,
+              node: ast.AST, depth: int) -> None:
+        fn = binding.node
+        where = frame.where(node)
+        if binding.kind != "function" or not isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef):
+            raise Fail(f"{owner.dotted}.{hook} is not a plain def", where)
+        result = self.function(fn, owner.module, f"{owner.ref.qualname}.{hook}", self_model=model, defining=owner,
+                               bound=True, import_ctx=frame.import_ctx, depth=depth + 1)
+        if not result.inert:
+            raise Fail(f"isinstance runs {owner.dotted}.{hook}: {result.reason}", result.where or where)
+        if result.invokes:
+            raise Fail(f"isinstance runs {owner.dotted}.{hook}, which calls the class it is given",
+                       result.where or where)
+        frame.out.touches |= result.touches
+
+    # --- module-level objects -------------------------------------------------------------------------------
+    def value_class(self, ref: Ref, depth: int = 0) -> ClassModel | str | None:
+        """The class of the module-level object ``ref`` (kind ``value``, or ``unknown`` when the module binds the
+        name more than once): ``"builtin"`` for literals and builtin containers/constants (their protocol
+        methods are C code), the class model for an instance of a plain source class (no custom metaclass),
+        None when unknown."""
+        if ref.module is None or depth > 8:
+            return None
+        if ref.kind == "unknown":
+            return self._rebound_class(ref, depth)
+        node = ref.node
+        if not isinstance(node, ast.expr):
+            return None
+        if isinstance(node, ast.Constant | ast.JoinedStr | ast.List | ast.Tuple | ast.Set | ast.Dict
+                      | ast.ListComp | ast.SetComp | ast.DictComp):
+            return "builtin"
+        if isinstance(node, ast.BinOp):
+            sides = [self._expr_class(ref.module, n, depth) for n in (node.left, node.right)]
+            return "builtin" if all(k == "builtin" for k in sides) else None
+        if isinstance(node, ast.Call):
+            callee = self.resolver.expr(ref.module, node.func)
+            spelled = _written(_Frame(ref.module, "", None, None, {}, True, Outcome(True, "")), node.func)
+            if callee.dotted in _BUILTIN_VALUE_CALLS or spelled in _BUILTIN_VALUE_CALLS:
+                return "builtin"
+            if callee.kind == "class":
+                model = self.resolver.class_model(callee)
+                if isinstance(model, ClassModel) and model.metaclass is None:
+                    return model
+        return None
+
+    def _rebound_class(self, ref: Ref, depth: int) -> ClassModel | str | None:
+        """A name the module binds several times: "builtin" only when every binding is a builtin value (or a
+        function, class or module object), else None."""
+        mod = ref.module
+        if mod is None or not ref.dotted.startswith(mod.name + "."):
+            return None
+        name = ref.dotted[len(mod.name) + 1:]
+        bindings = mod.bindings.get(name)
+        if not bindings or "." in name:
+            return None
+        for b in bindings:
+            if b.kind == "assign" and b.value is not None:
+                if self.value_class(Ref("value", ref.dotted, mod, b.value, name), depth + 1) != "builtin":
+                    return None
+            elif b.kind in ("function", "import"):
+                continue
+            elif b.kind == "other" and isinstance(b.node, ast.AugAssign):
+                continue  # the augmented assignment's own dunder is checked where it runs
+            else:
+                return None
+        return "builtin"
+
+    def _expr_class(self, mod: ModuleInfo, node: ast.expr, depth: int) -> ClassModel | str | None:
+        if isinstance(node, ast.Constant | ast.JoinedStr | ast.List | ast.Tuple | ast.Set | ast.Dict):
+            return "builtin"
+        if isinstance(node, ast.Name | ast.Attribute):
+            ref = self.resolver.expr(mod, node)
+            if ref.kind in ("value", "unknown"):
+                return self.value_class(ref, depth + 1)
+        return None
+
+    @staticmethod
+    def _is_value(val: _Val) -> bool:
+        """A module-level object of installed source (not a class, function or module): its class's protocol
+        methods run when the code operates on it."""
+        ref = val.ref
+        if val.kind != "global" or ref is None or ref.module is None:
+            return False
+        if ref.kind == "value":
+            return True
+        return ref.kind == "unknown" and ref.dotted.startswith(ref.module.name + ".") \
+            and ref.dotted[len(ref.module.name) + 1:] in ref.module.bindings
+
+    def _value_protocol(self, frame: _Frame, ref: Ref, names: tuple[str, ...], node: ast.AST, depth: int) -> None:
+        """Protocol methods ``names`` run on the module-level object ``ref``: inert only when its class is a
+        builtin one or a source class whose methods are analysed inert."""
+        cls = self.value_class(ref)
+        if cls == "builtin":
+            return
+        if not isinstance(cls, ClassModel):
+            raise Fail(f"runs {'/'.join(names)} of the module-level object {ref.dotted}, whose class is not known",
+                       frame.where(node))
+        for name in names:
+            if name.startswith("__") or name in tables.DATA_METHODS:
+                self._model_protocol(frame, cls, name, node, depth)
+
+    def _model_protocol(self, frame: _Frame, model: ClassModel, name: str, node: ast.AST, depth: int) -> None:
+        found = self.lookup(model, name)
+        if found is None:
+            return  # raises TypeError: nothing runs
+        owner, what = found
+        where = frame.where(node)
+        if isinstance(what, Leaf):
+            if what.kind == "builtin":
+                if name == "__getitem__" and what.dotted == "builtins.dict":
+                    self._model_protocol(frame, model, "__missing__", node, depth)
+                return
+            raise Fail(f"{name} of {model.dotted} comes from base {what.dotted}, not analysable", where)
+        owner = as_model(owner)
+        for binding in owner.body.get(name, [what]):
+            fn = binding.node
+            if binding.kind != "function" or not isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef):
+                raise Fail(f"{model.dotted}.{name} is bound to a value, not a def", where)
+            static = any(isinstance(d, ast.Name) and d.id == "staticmethod" for d in fn.decorator_list)
+            result = self.function(fn, owner.module, f"{owner.ref.qualname}.{fn.name}", self_model=model,
+                                   defining=owner, bound=not static, import_ctx=frame.import_ctx, depth=depth + 1)
+            if not result.inert:
+                raise Fail(f"{name} of a module-level {model.dotted} runs: {result.reason}", result.where or where)
+            if result.invokes or result.touches:
+                raise Fail(f"{name} of a module-level {model.dotted} computes on values the analysis cannot "
+                           "follow", result.where or where)
+
+    def _value_attribute(self, frame: _Frame, ref: Ref, attr: str, node: ast.AST, depth: int) -> None:
+        """Reading ``obj.attr`` of a module-level object runs ``__getattribute__``/``__getattr__`` and a
+        property getter or descriptor ``__get__`` of its class."""
+        cls = self.value_class(ref)
+        if cls == "builtin":
+            return
+        where = frame.where(node)
+        if not isinstance(cls, ClassModel):
+            raise Fail(f"reads {attr} of the module-level object {ref.dotted}, whose class is not known", where)
+        for hook in ("__getattribute__", "__getattr__"):
+            found = self.lookup(cls, hook)
+            if found is not None and not (isinstance(found[1], Leaf) and found[1].kind == "builtin"):
+                raise Fail(f"reads {attr} of a module-level {cls.dotted}, whose class defines {hook}", where)
+        found = self.lookup(cls, attr)
+        if found is None:
+            return
+        owner, what = found
+        if isinstance(what, Leaf):
+            if what.kind == "builtin":
+                return
+            raise Fail(f"reads {attr} of a module-level {cls.dotted} (base {what.dotted} not analysable)", where)
+        if what.kind == "function":
+            if _property_kind(what.node) in ("property", "setter"):
+                self._model_protocol(frame, cls, attr, node, depth)
+            return
+        problem = self._descriptor_problem(cls, as_model(owner), attr, what, depth=depth,
+                                           import_ctx=frame.import_ctx, hooks=("__get__",))
+        if problem is not None:
+            raise Fail(f"reads {attr} of a module-level {cls.dotted}: {problem[0]}", problem[1] or where)
 
     # --- class-level facts ----------------------------------------------------------------------------------
     def lookup(self, model: ClassModel, name: str, after: ClassModel | None = None
@@ -1056,6 +1333,9 @@ class Effects:
             return
         if any(v.from_file for v in vals):
             frame.out.touches.add("/".join(names))
+        for v in vals:
+            if self._is_value(v) and v.ref is not None:
+                self._value_protocol(frame, v.ref, names, node, depth)
         if any(v.kind == "self" for v in vals):
             for name in names:
                 if name.startswith("__") or name in tables.DATA_METHODS:

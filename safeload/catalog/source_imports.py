@@ -4,14 +4,16 @@ the dotted path (``a/__init__.py``, ``a/b/__init__.py``, ``a/b/c.py``).
 Invariant: the environment is trusted and the file is not. The file chooses *which* installed module gets
 imported, so a module is inert to import only when it is library code (under the stdlib or a site/dist-packages
 directory, not a test, script, demo or entry point) and its top level only defines, imports, assigns and calls
-reviewed-benign or analysed-inert code. Modules those top levels import in turn are the library's own choice and
-are trusted (except that a direct import of a denied module is flagged). Nothing is imported.
+reviewed-benign or analysed-inert code, and every module those top levels import (transitively) is, in turn.
+A catalogue vouch (``catalog(module, Use.IMPORT)``) covers that module's own top level, not the modules it
+imports (they are checked on their own). Nothing is imported.
 """
 
 from __future__ import annotations
 
 import ast
 import os
+import sys
 
 from safeload.catalog import source_tables as tables
 from safeload.catalog.source_effects import Effects, Fail, Outcome, _Frame
@@ -36,8 +38,13 @@ def _under(path: str, roots: tuple[str, ...]) -> bool:
     return any(real == r or real.startswith(r + os.sep) for r in roots)
 
 
+#: Bound on the modules one import's closure may reach (each is parsed): beyond it, not inert.
+_MAX_CLOSURE = 4000
+
+
 def import_effects(module: str, resolver: Resolver, effects: Effects, roots: tuple[str, ...]) -> Outcome:
-    """Whether ``import module`` (which imports every parent package first) is inert."""
+    """Whether ``import module`` is inert: the module, its parent packages and, transitively, every module
+    their top levels import (an import runs the imported module's top level too)."""
     module = tables.MODULE_ALIASES.get(module, module)
     parts = module.split(".")
     for depth in range(1, len(parts) + 1):
@@ -45,31 +52,161 @@ def import_effects(module: str, resolver: Resolver, effects: Effects, roots: tup
         reason = tables.denied_module_reason(name)
         if reason is not None:
             return Outcome(False, f"{name} is never imported by a load: {reason}")
-    for depth in range(1, len(parts) + 1):
-        name = ".".join(parts[:depth])
-        mod = resolver.module(name)
-        if not isinstance(mod, ModuleInfo):
-            return Outcome(False, f"importing {name}: the module is {mod.kind} (its import runs code that cannot be"
-                           " read)" if mod.kind != "missing" else f"module {name} not found in the environment")
-        location = mod.path or (mod.source.search_locations[0] if mod.source.search_locations else "")
-        if not location or not _under(location, roots):
-            return Outcome(False, f"{name} is not under the stdlib or a site-packages directory: not installed "
-                           "library code", mod.where(1) if mod.path else location)
-        if mod.source.kind == "namespace":
-            continue
-        if is_stdlib_path(location):
-            continue  # the stdlib's top levels are trusted; its side-effect modules are in the deny table
-        if effects.catalog is not None and effects.catalog(name, Use.IMPORT) is True:
-            continue  # the reviewed catalogue vouches for importing this module
-        result = module_top_level(mod, effects)
-        if not result.inert:
-            return Outcome(False, f"importing {name} runs more than definitions: {result.reason}", result.where)
-    return Outcome(True, "every module on the import path only defines, imports and calls reviewed or "
-                   "analysed-inert code at top level")
+    queue: list[tuple[str, bool, str]] = [(module, False, "")]
+    seen: set[str] = set()
+    while queue:
+        target, optional, via = queue.pop(0)
+        tparts = target.split(".")
+        for depth in range(1, len(tparts) + 1):
+            name = ".".join(tparts[:depth])
+            if name in seen:
+                continue
+            seen.add(name)
+            if len(seen) > _MAX_CLOSURE:
+                return Outcome(False, f"importing {module} reaches more than {_MAX_CLOSURE} modules: not "
+                               "analysed")
+            outcome, deps = _one_module(name, resolver, effects, roots, dep=bool(via), optional=optional)
+            if not outcome.inert:
+                return Outcome(False, outcome.reason + (f" (imported by {via})" if via else ""), outcome.where)
+            queue.extend((dep, opt, name) for dep, opt in deps)
+    return Outcome(True, "every module the import runs (the dotted path and, transitively, the modules their "
+                   "top levels import) only defines, imports and calls reviewed or analysed-inert code")
+
+
+def _one_module(name: str, resolver: Resolver, effects: Effects, roots: tuple[str, ...], *, dep: bool,
+                optional: bool) -> tuple[Outcome, list[tuple[str, bool]]]:
+    """The verdict on ``name``'s own top level and the modules it imports (``(module, optional)``).
+    ``dep``: reached through another module's import (not the name the file gives)."""
+    ok = Outcome(True, "")
+    vouched = effects.catalog is not None and effects.catalog(name, Use.IMPORT) is True
+    reason = tables.denied_module_reason(name)
+    if reason is not None and not (dep and vouched):  # a reviewed package may import its own test helpers
+        return Outcome(False, f"{name} is never imported by a load: {reason}"), []
+    mod = resolver.module(name)
+    if not isinstance(mod, ModuleInfo):
+        if dep and (mod.kind in ("builtin", "frozen") or (mod.origin and is_stdlib_path(mod.origin))):
+            return ok, []  # the interpreter's own and the stdlib's compiled modules are trusted like its source
+        if dep and mod.kind == "missing" and (optional or name.split(".", 1)[0] in sys.stdlib_module_names):
+            return ok, []  # a guarded optional import of an absent module raises ImportError: nothing runs
+        if dep and vouched:
+            return ok, []  # a reviewed package's own compiled module (or a submodule of one: torch._C._autograd)
+        return Outcome(False, f"importing {name}: the module is {mod.kind} (its import runs code that cannot be"
+                       " read)" if mod.kind != "missing" else f"module {name} not found in the environment"), []
+    location = mod.path or (mod.source.search_locations[0] if mod.source.search_locations else "")
+    if not location or not _under(location, roots):
+        return Outcome(False, f"{name} is not under the stdlib or a site-packages directory: not installed "
+                       "library code", mod.where(1) if mod.path else location), []
+    if mod.source.kind == "namespace":
+        return ok, []
+    if is_stdlib_path(location):
+        return ok, []  # the stdlib's top levels are trusted; its side-effect modules are in the deny table
+    memo = effects.module_memo.get(name)
+    if memo is None:
+        deps = static_imports(mod, resolver)
+        if vouched:
+            memo = (ok, deps)  # the reviewed catalogue vouches for this module's own top level
+        else:
+            result = module_top_level(mod, effects)
+            memo = (Outcome(False, f"importing {name} runs more than definitions: {result.reason}", result.where)
+                    if not result.inert else ok, deps)
+        effects.module_memo[name] = memo
+    return memo
+
+
+def _star_submodules(package: ModuleInfo | object, base: str, resolver: Resolver) -> list[str]:
+    """``from pkg import *`` imports every submodule named in ``pkg.__all__``; an ``__all__`` that is not a
+    literal list of strings gives an unresolvable name (not inert)."""
+    if not isinstance(package, ModuleInfo):
+        return []
+    bound = package.bindings.get("__all__")
+    if not bound:
+        return []
+    value = bound[-1].value
+    if len(bound) != 1 or not isinstance(value, ast.List | ast.Tuple) or not all(
+            isinstance(e, ast.Constant) and isinstance(e.value, str) for e in value.elts):
+        return [f"<{base}.__all__ is computed>"]
+    names = [e.value for e in value.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)]
+    return [f"{base}.{n}" for n in names if resolver.is_module(f"{base}.{n}")]
+
+
+def static_imports(mod: ModuleInfo, resolver: Resolver) -> list[tuple[str, bool]]:
+    """Every module an import statement of ``mod``'s top level (and class bodies, and every branch, loop and
+    ``try`` of it; not function bodies, nor ``if TYPE_CHECKING``/``__main__`` bodies) imports, with whether the
+    statement is guarded (inside an ``if`` or ``try``: an absent module there is an optional dependency).
+    ``from pkg import name`` imports ``pkg`` and, when it is a submodule, ``pkg.name``."""
+    from safeload.catalog.source_model import absolute_module
+
+    out: list[tuple[str, bool]] = []
+
+    def walk(stmts: list[ast.stmt], guarded: bool) -> None:
+        for stmt in stmts:
+            if isinstance(stmt, ast.Import):
+                out.extend((alias.name, guarded) for alias in stmt.names)
+            elif isinstance(stmt, ast.ImportFrom):
+                base = absolute_module(mod.name, mod.is_package, stmt.level, stmt.module)
+                if base is None:
+                    continue  # raises ImportError at import
+                out.append((base, guarded))
+                package = resolver.module(base)
+                if (isinstance(package, ModuleInfo) and package.is_package) or (
+                        not isinstance(package, ModuleInfo) and package.kind == "namespace"):
+                    out.extend((f"{base}.{a.name}", guarded) for a in stmt.names
+                               if a.name != "*" and resolver.is_module(f"{base}.{a.name}"))
+                    if any(a.name == "*" for a in stmt.names):
+                        out.extend((sub, guarded) for sub in _star_submodules(package, base, resolver))
+            elif isinstance(stmt, ast.If):
+                if not (_is_type_checking(stmt.test) or _is_main_guard(stmt.test)):
+                    walk(stmt.body, True)
+                walk(stmt.orelse, True)
+            elif isinstance(stmt, ast.Try | ast.TryStar):
+                walk(stmt.body, True)
+                for handler in stmt.handlers:
+                    walk(handler.body, True)
+                walk(stmt.orelse, True)
+                walk(stmt.finalbody, guarded)
+            elif isinstance(stmt, ast.ClassDef | ast.With | ast.AsyncWith):
+                walk(stmt.body, guarded)
+            elif isinstance(stmt, ast.For | ast.AsyncFor | ast.While):
+                walk(stmt.body, True)
+                walk(stmt.orelse, True)
+            elif isinstance(stmt, ast.Match):
+                for case in stmt.cases:
+                    walk(case.body, True)
+
+    walk(mod.tree.body, False)
+    return out
+
+
+#: Module attributes the import system reads to find and run submodules: rebinding one makes ``import pkg.m``
+#: run another file than the one the analysis reads (``__path__ = [...]`` moves every submodule).
+_IMPORT_SYSTEM_NAMES = frozenset({"__path__", "__spec__", "__loader__"})
+
+
+def _rebinds_import_state(mod: ModuleInfo) -> ast.AST | None:
+    """The first statement anywhere in ``mod`` that rebinds ``__path__``/``__spec__``/``__loader__`` (an
+    assignment, augmented assignment, ``del``, ``global`` declaration, import alias, def/class or loop/with
+    target), else None. Local names in functions are included: rare in honest code, and failing closed costs
+    nothing."""
+    for node in ast.walk(mod.tree):
+        if isinstance(node, ast.Name) and node.id in _IMPORT_SYSTEM_NAMES and isinstance(node.ctx,
+                                                                                      ast.Store | ast.Del):
+            return node
+        if isinstance(node, ast.Global | ast.Nonlocal) and _IMPORT_SYSTEM_NAMES & set(node.names):
+            return node
+        if isinstance(node, ast.alias) and (node.asname or node.name) in _IMPORT_SYSTEM_NAMES:
+            return node
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) \
+                and node.name in _IMPORT_SYSTEM_NAMES:
+            return node
+    return None
 
 
 def module_top_level(mod: ModuleInfo, effects: Effects) -> Outcome:
-    frame = _Frame(mod, "<module>", None, None, {}, True, Outcome(True, ""))
+    frame = _Frame(mod, "<module>", None, None, {}, True, Outcome(True, ""), toplevel=True)
+    rebinds = _rebinds_import_state(mod)
+    if rebinds is not None:
+        return Outcome(False, "rebinds __path__/__spec__/__loader__: the import system would run other files "
+                       "than the ones analysed", mod.where(getattr(rebinds, "lineno", 1) or 1))
     try:
         _body(effects, frame, mod.tree.body)
     except Fail as fail:
@@ -183,7 +320,7 @@ def _class(effects: Effects, frame: _Frame, node: ast.ClassDef) -> None:
             if not result.inert:
                 raise Fail(f"__init_subclass__ of {owner.dotted} runs at class creation: {result.reason}",
                            result.where)
-    inner = _Frame(frame.mod, f"{node.name}", None, None, {}, True, frame.out)
+    inner = _Frame(frame.mod, f"{node.name}", None, None, {}, True, frame.out, toplevel=True)
     for stmt in node.body:
         if isinstance(stmt, ast.Assign | ast.AnnAssign) and isinstance(stmt.value, ast.Call):
             _set_name(effects, frame, stmt.value)

@@ -96,6 +96,10 @@ def view_of_file(handle: IO[bytes]) -> Iterator[SourceView]:
 
     Seekable regular files are memory-mapped (no copy); BytesIO is viewed in place; anything else is read.
     Non-seekable streams are read whole: the caller must then load from the returned bytes.
+
+    Only a plain file object (``io.FileIO`` or a buffered reader over one) is mapped through its descriptor:
+    a wrapper's ``fileno()`` may name another stream than the one it reads (``gzip.GzipFile`` reports the
+    compressed file), so wrappers are read through ``read()``, exactly as the loader will read them.
     """
     try:
         start = handle.tell()
@@ -104,13 +108,18 @@ def view_of_file(handle: IO[bytes]) -> Iterator[SourceView]:
         start, seekable = 0, False
     if isinstance(handle, io.BytesIO):
         buffer = handle.getbuffer()
+        window = buffer[start:]
         try:
-            yield SourceView(buffer[start:], start, len(buffer) - start)
+            yield SourceView(window, start, len(buffer) - start)
         finally:
-            buffer.release()
+            # Release both views even when a refusal is propagating (its traceback keeps this frame alive):
+            # a BytesIO with a live export cannot be closed or resized by the caller afterwards.
+            for view in (window, buffer):
+                with contextlib.suppress(BufferError):
+                    view.release()
         return
     mapped: mmap.mmap | None = None
-    if seekable:
+    if seekable and _plain_file(handle):
         with contextlib.suppress(OSError, ValueError, AttributeError, io.UnsupportedOperation):
             fd = handle.fileno()
             size = os.fstat(fd).st_size
@@ -132,6 +141,13 @@ def view_of_file(handle: IO[bytes]) -> Iterator[SourceView]:
     finally:
         if seekable:
             handle.seek(start)
+
+
+def _plain_file(handle: Any) -> bool:
+    """A file object whose descriptor is the very bytes it reads: FileIO, or a buffered reader/random over one."""
+    if isinstance(handle, io.FileIO):
+        return True
+    return isinstance(handle, io.BufferedReader | io.BufferedRandom) and isinstance(handle.raw, io.FileIO)
 
 
 class BufferFile(io.RawIOBase):

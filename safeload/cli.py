@@ -28,13 +28,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, NoReturn
 
+from safeload._targets import Target, error_result, relabel
 from safeload._text import clean
 from safeload._version import __version__
 from safeload.config import Config, load_config, show_config
 from safeload.containers.keras import is_keras_dir
 from safeload.exceptions import PolicyError
 from safeload.findings import ScanResult
-from safeload.hub import MODEL_EXTENSIONS, Target, error_result, relabel
+from safeload.hub import MODEL_EXTENSIONS
 from safeload.integrity.options import Integrity
 from safeload.policy import Policy
 from safeload.report import FORMATS, ReportInput, render, status

@@ -25,12 +25,11 @@ import logging
 import os
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from safeload.findings import Finding, Location, ScanResult
-from safeload.rules import get_rule
+from safeload._targets import Target, error_result, finding_for, relabel
+from safeload.findings import ScanResult
 
 __all__ = [
     "DEFAULT_ENDPOINT",
@@ -74,39 +73,6 @@ _SHA = re.compile(r"^[0-9a-f]{40}$")
 
 class HubError(Exception):
     """A hub repository could not be listed or fetched (network, auth, not found, offline miss)."""
-
-
-@dataclass(frozen=True)
-class Target:
-    """One thing to scan: ``path`` on disk, reported as each of ``labels``.
-
-    ``walked`` marks files found by walking a directory (subject to the "obviously not a model" skip rule);
-    ``result`` is a ready-made result (a refused link, an error) that is reported without scanning.
-    """
-
-    path: str
-    labels: tuple[str, ...]
-    walked: bool = False
-    result: ScanResult | None = None
-
-
-def _finding(rule_id: str, message: str, label: str, subject: str | None = None) -> Finding:
-    return Finding(rule_id=rule_id, severity=get_rule(rule_id).severity, message=message, subject=subject,
-                   location=Location(path=label))
-
-
-def error_result(label: str, message: str, rule_id: str = "SL007") -> ScanResult:
-    """A result carrying one structural finding (I/O error by default) for ``label``."""
-    return ScanResult(source=label, findings=(_finding(rule_id, message, label),))
-
-
-def relabel(result: ScanResult, label: str) -> ScanResult:
-    """``result`` reported under ``label``: its source and every finding's location path are replaced."""
-    if result.source == label:
-        return result
-    findings = tuple(dataclasses.replace(f, location=dataclasses.replace(f.location, path=label))
-                     for f in result.findings)
-    return dataclasses.replace(result, source=label, findings=findings)
 
 
 # -- remote --------------------------------------------------------------------------------------------------
@@ -264,7 +230,7 @@ def _snapshot_targets(root: Path, snapshot: Path, label_of: Any) -> list[Target]
         real = os.path.realpath(entry)
         if not _inside(real, real_root):
             refused.append(Target(path="", labels=(label,), result=ScanResult(source=label, findings=(
-                _finding("SL008", "link leaves the cache root; not followed", label, subject=real),))))
+                finding_for("SL008", "link leaves the cache root; not followed", label, subject=real),))))
             continue
         if os.path.isdir(real):
             continue
@@ -293,7 +259,7 @@ def cache_targets(root: str | os.PathLike[str]) -> list[Target]:
         for snapshot in sorted(snapshots.iterdir()):
             if snapshot.is_symlink() and not _inside(os.path.realpath(snapshot), real_root):
                 label = str(snapshot)
-                refused = _finding("SL008", "snapshot link leaves the cache root; not followed", label,
+                refused = finding_for("SL008", "snapshot link leaves the cache root; not followed", label,
                                    subject=os.path.realpath(snapshot))
                 refusal = ScanResult(source=label, findings=(refused,))
                 out.append(Target(path="", labels=(label,), result=refusal))

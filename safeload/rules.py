@@ -675,15 +675,43 @@ def catalogue_markdown() -> str:
         "Generated from `safeload/rules.py`:",
         "`python -c 'import safeload.rules as r; print(r.catalogue_markdown())' > docs/rules.md`.",
         "Rule ids are stable. The severity is the default; argument-aware pickle rules may rank a finding higher or",
-        "lower by what the call can reach (see `docs/threat-model.md`).",
+        "lower by what the call can reach (see `docs/engine.md`).",
         "",
-        "| id | name | default severity | formats | summary |",
-        "|---|---|---|---|---|",
+        "## How pickle names are decided",
+        "",
+        "The pickle engine records, for every name a file imports, each *use* the load makes of it (called,",
+        "instantiated, allocated, called by other code, given state, mutated, hashed, passed to a call). A name",
+        "passes only when every use is permitted:",
+        "",
+        "1. **Denied beats allowed.** The hand denylist (`safeload/catalog/deny.py`, with the hard floor that can",
+        "   never be trusted) and the generated deny shards (`safeload/catalog/generated/deny_*.py`: callables whose",
+        "   code reaches `eval`, files, processes, the network or loaders, found by an effect scan of the installed",
+        "   packages, and the *alias tables*: every re-export of a denied object under another name) are consulted",
+        "   first. Some denials cover only some uses (`numpy.memmap` may be allocated as an array subtype, never",
+        "   called).",
+        "2. **The catalogue permits uses, not names.** Entries are generated from the installed packages",
+        "   (`python -m safeload.catalog._generate`, `safeload/catalog/generated/<shard>.py`, with the versions they",
+        "   were checked against) and reviewed by hand where the generator cannot decide",
+        "   (`safeload/catalog/reviewed.py`, each with its note). See `docs/catalogue.md` for how to update it.",
+        "3. **The long tail is decided from installed source**, never imported: a class or function outside the",
+        "   catalogue is read with `ast` and its uses are proven inert or not (SL116 LOW when inert, SL104/SL105",
+        "   MEDIUM otherwise, with the reason and line). The assumption: the installed environment is trusted, the",
+        "   file is not. See `docs/source-analysis.md`.",
+        "",
+        "A finding is *trustable* when naming its subject in `trusted=[...]` turns it into SL112 (floor names",
+        "never are). Each rule says what fixes its findings; refusals and reports repeat it.",
+        "",
+        "| id | name | default severity | trustable | formats | summary |",
+        "|---|---|---|---|---|---|",
     ]
     lines += [
-        f"| {r.id} | {r.name} | {r.severity.name} | {', '.join(r.formats) or 'all'} | {r.summary} |" for r in _ALL
+        f"| {r.id} | {r.name} | {r.severity.name} | {'yes' if r.trustable else 'no'} | "
+        f"{', '.join(r.formats) or 'all'} | {r.summary} |" for r in _ALL
     ]
     lines.append("")
     for r in _ALL:
         lines += [f"## {r.id.lower()}-{r.name}", "", f"**{r.severity.name}** - {r.summary}", "", r.rationale, ""]
+        fix = fix_for(r.id)
+        if fix:
+            lines += [f"*Fix:* {fix}", ""]
     return "\n".join(lines)

@@ -49,3 +49,15 @@ def test_safeload_auto_installs_without_importing_frameworks() -> None:
                           check=False)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["True", "False", "False"]
+
+
+def test_public_api_is_one_spelling_per_loader_and_no_plumbing() -> None:
+    import safeload
+
+    assert "status" in safeload.__all__
+    for internal in ("load_config", "resolve_policy", "show_config", "safe_numpy_load"):
+        assert internal not in safeload.__all__
+    for compat in ("safe_torch_load", "safe_joblib_load", "safe_keras_load"):
+        assert compat not in safeload.__all__  # listed once, under the canonical spelling
+        assert getattr(safeload, compat) is getattr(safeload, compat.removeprefix("safe_"))
+    assert not hasattr(safeload, "safe_numpy_load")

@@ -471,7 +471,7 @@ def test_pyproject_lock_setting_and_a_code_lock_add_up(tmp_path: Path, monkeypat
     # A call can add a pin but cannot switch the configured lock off.
     with pytest.raises(safeload.IntegrityError), open("models/z.pkl", "rb") as handle:
         safeload.pickle_load(handle, expected_sha256=sha256(tmp_path / "models" / "z.pkl"))
-    assert "lock" in safeload.show_config()
+    assert "lock" in safeload.config.show_config()
 
 
 def test_a_broken_configured_lock_refuses_every_load(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 import safeload
 from safeload._sniff import Format, looks_like_onnx, sniff
-from safeload.scanners import onnx_catalog
+from safeload.catalog import onnx as onnx_catalog
 
 onnx = pytest.importorskip("onnx")
 np = pytest.importorskip("numpy")

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import uuid
 from pathlib import Path
+from typing import Any
 
 import cloudpickle
 import dill
@@ -19,6 +20,7 @@ import numpy as np
 import pytest
 
 import safeload
+from tests.builders import call_pickle
 from tests.conftest import Marker
 
 BENIGN = {
@@ -161,3 +163,75 @@ def test_scanning_never_imports_modules_named_in_the_pickle(tmp_path: Path) -> N
                          cwd=Path(__file__).resolve().parents[1])
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ok"
+
+
+def test_a_wrapper_is_scanned_as_it_reads_not_through_its_descriptor(tmp_path: Path) -> None:
+    # gzip.GzipFile.fileno() is the compressed file's descriptor: mapping it would scan other bytes than
+    # pickle.load reads (the decompressed stream). The wrapper must be read, and the payload found.
+    import gzip
+    import os as _os
+
+    path = tmp_path / "x.pkl.gz"
+    with gzip.open(path, "wb") as out:
+        out.write(pickle.dumps(_os.system))
+    with gzip.open(path, "rb") as handle, pytest.raises(safeload.UnsafeModelError):
+        safeload.pickle_load(handle)
+    with gzip.open(path, "rb") as handle:
+        assert any(f.subject == "posix.system" for f in safeload.scan(handle).findings)
+
+
+def test_a_refused_bytesio_can_still_be_closed() -> None:
+    import io as _io
+    import os as _os
+
+    buffer = _io.BytesIO(pickle.dumps(_os.system))
+    try:
+        safeload.pickle_load(buffer)
+    except safeload.UnsafeModelError as exc:
+        err = exc  # keep the traceback (and its frames) alive, as a caller logging it would
+    buffer.close()  # no BufferError: every view of the buffer was released
+    assert err is not None
+
+
+def test_a_wrapper_whose_descriptor_names_other_bytes_is_read_not_mapped(tmp_path: Path, marker: Any) -> None:
+    # A file-like object whose fileno() is a benign file but whose read() serves a payload: mapping the
+    # descriptor would scan the benign bytes while pickle.load runs the payload.
+    import io as _io
+
+    benign = tmp_path / "benign.pkl"
+    benign.write_bytes(pickle.dumps({"ok": 1}))
+    payload = call_pickle("os", "system", marker.shell)
+
+    class Lying(_io.RawIOBase):
+        def __init__(self) -> None:
+            super().__init__()
+            self._inner = _io.BytesIO(payload)
+            self._benign = open(benign, "rb")
+
+        def readable(self) -> bool:
+            return True
+
+        def seekable(self) -> bool:
+            return True
+
+        def seek(self, offset: int, whence: int = 0) -> int:
+            return self._inner.seek(offset, whence)
+
+        def tell(self) -> int:
+            return self._inner.tell()
+
+        def fileno(self) -> int:
+            return self._benign.fileno()
+
+        def readinto(self, buffer: Any) -> int:
+            data = self._inner.read(len(buffer))
+            buffer[:len(data)] = data
+            return len(data)
+
+        def close(self) -> None:
+            self._benign.close()
+            super().close()
+
+    with Lying() as handle, pytest.raises(safeload.UnsafeModelError):
+        safeload.pickle_load(handle)
+    assert not marker.exists()

@@ -17,11 +17,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from safeload._targets import Target
 from safeload._text import clean
 from safeload._version import __version__
 from safeload.config import Config
 from safeload.findings import Finding, Location, ScanResult
-from safeload.hub import Target
 from safeload.integrity.cache import code_fingerprint
 from safeload.integrity.check import accept_findings
 from safeload.integrity.digest import file_digests, has_blake3

@@ -35,7 +35,7 @@ from safeload.loaders._common import (
 from safeload.policy import Policy
 from safeload.severity import Severity
 
-__all__ = ["numpy_load", "safe_numpy_load"]
+__all__ = ["numpy_load"]
 
 Threshold = Severity | str | None
 Trusted = Iterable[str] | str | None
@@ -111,4 +111,3 @@ def numpy_load(file: str | os.PathLike[str] | IO[bytes], mmap_mode: str | None =
                 handle.close()
 
 
-safe_numpy_load = numpy_load

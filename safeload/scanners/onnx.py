@@ -4,7 +4,7 @@ every external-data location, read from the protobuf bytes without running or ev
 Invariants: this module never imports onnx, onnxruntime or ``google.protobuf``; it walks the wire format with
 :mod:`safeload._protobuf` (bounded lengths and work) and caps graph nesting at ``MAX_GRAPH_DEPTH``; malformed
 protobuf is a blocking SL002, never "clean". It only *reads facts*: which op from which domain, where each
-external tensor points; the verdicts come from :mod:`safeload.scanners.onnx_catalog` (the op policy) and the
+external tensor points; the verdicts come from :mod:`safeload.catalog.onnx` (the op policy) and the
 external-data rules below, which mirror onnx's and onnxruntime's own path checks (no absolute locations, no
 ``..``, no symlink out of the model's folder, a regular file, offset and length inside it) so an older onnx
 or onnxruntime without those checks is covered too.
@@ -34,7 +34,7 @@ from typing import Any
 
 from safeload._context import ScanContext
 from safeload._protobuf import LENGTH, VARINT, Budget, Field, ProtobufError, iter_fields, text
-from safeload.scanners.onnx_catalog import PYTHON_OPS, REVIEWED, canonical_domain, known_ops
+from safeload.catalog.onnx import PYTHON_OPS, REVIEWED, canonical_domain, known_ops
 from safeload.severity import Severity
 
 __all__ = ["MAX_GRAPH_DEPTH", "OnnxFacts", "read_onnx", "scan_onnx", "scan_onnx_model"]

@@ -4,7 +4,7 @@ Data, not parsing: ``onnx_ops.txt`` beside this file lists every op of the stand
 ``ai.onnx.ml``, ``ai.onnx.preview.training``, ``ai.onnx.preview``) from the installed ``onnx``'s schemas, and
 onnxruntime's contrib domains (``com.microsoft``, ``com.microsoft.nchwc``, ``com.ms.internal.nhwc``) from
 the installed ``onnxruntime``'s schemas, minus the reviewed exceptions below. Regenerate with
-``python -m safeload.scanners.onnx_catalog > safeload/scanners/onnx_ops.txt`` after upgrading either; a test
+``python -m safeload.catalog.onnx > safeload/catalog/onnx_ops.txt`` after upgrading either; a test
 checks the file against the installed versions it records.
 
 Review of onnxruntime's contrib ops (what loading or running the op does beyond arithmetic on tensors):
@@ -92,8 +92,8 @@ def render() -> str:
                 pairs.add((domain, schema.name))
     pairs = {p for p in pairs if p not in REVIEWED and p[1] not in PYTHON_OPS}
     header = [
-        "# ONNX ops a model may use without native code from outside onnxruntime (see onnx_catalog.py).",
-        "# Generated: python -m safeload.scanners.onnx_catalog > safeload/scanners/onnx_ops.txt",
+        "# ONNX ops a model may use without native code from outside onnxruntime (see onnx.py).",
+        "# Generated: python -m safeload.catalog.onnx > safeload/catalog/onnx_ops.txt",
         "# versions: " + " ".join(f"{k}={v}" for k, v in sorted(versions.items())),
     ]
     return "\n".join([*header, *(f"{d} {op}" for d, op in sorted(pairs))]) + "\n"

@@ -92,12 +92,14 @@ def _status(exc: BaseException) -> int | None:
     return None
 
 
-def is_transient(exc: BaseException) -> bool:
+def is_transient(exc: BaseException, _depth: int = 0) -> bool:
     """Timeouts, dropped connections and throttling/server errors: worth another try."""
     if isinstance(exc, TransientError | TimeoutError | ConnectionError):
         return True
     if isinstance(exc, FileNotFoundError | PermissionError | IsADirectoryError | NotADirectoryError):
-        return False
+        # fsspec's HTTP backend reports any failed HEAD-then-GET as FileNotFoundError, the 503 as its cause
+        cause = exc.__cause__
+        return cause is not None and _depth < 4 and is_transient(cause, _depth + 1)
     status = _status(exc)
     if status is not None:
         return status == 429 or status >= 500
@@ -149,6 +151,9 @@ def _object(fs: Any, path: str, info: Mapping[str, Any]) -> RemoteObject:
 def stat_object(url: str, storage_options: Mapping[str, Any] | None = None) -> RemoteObject:
     """Describe one object (size, ETag, mtime); raises FileNotFoundError, IsADirectoryError or OSError."""
     fs, path = filesystem(url, storage_options)
+    invalidate = getattr(fs, "invalidate_cache", None)
+    if invalidate is not None:
+        invalidate(path)
     info = _retrying(f"info {url}", fs.info, path)
     if info.get("type") == "directory":
         raise IsADirectoryError(url)
@@ -161,6 +166,10 @@ def expand(url: str, storage_options: Mapping[str, Any] | None = None) -> Iterat
     Raises :class:`ListingError` when nothing can be listed (an unreachable store, a missing bucket).
     """
     fs, path = filesystem(url, storage_options)
+    # fsspec caches listings per filesystem instance: a re-run in the same process must see changed objects.
+    invalidate = getattr(fs, "invalidate_cache", None)
+    if invalidate is not None:
+        invalidate()
     try:
         if _GLOB.search(path):
             found = _retrying(f"glob {url}", fs.glob, path, detail=True)

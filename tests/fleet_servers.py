@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import email.utils
-import hashlib
 import http.server
 import os
 import socket
@@ -127,16 +126,16 @@ def _handler(state: RangeServer) -> type[http.server.BaseHTTPRequestHandler]:
                 self.send_header("Content-Length", "0")
                 self.end_headers()
                 return
-            data = path.read_bytes()
             info = path.stat()
-            etag = '"' + hashlib.md5(data, usedforsecurity=False).hexdigest() + '"'
-            start, end, status = 0, len(data), 200
+            size = info.st_size
+            etag = f'"{info.st_mtime_ns:x}-{size:x}"'  # as nginx does: mtime and size
+            start, end, status = 0, size, 200
             if spec and spec.startswith("bytes="):
                 first, _, last = spec[6:].partition("-")
                 if first:
-                    start, end = int(first), min(len(data), int(last) + 1) if last else len(data)
+                    start, end = int(first), min(size, int(last) + 1) if last else size
                 else:
-                    start, end = max(0, len(data) - int(last)), len(data)
+                    start, end = max(0, size - int(last)), size
                 status = 206
             self.send_response(status)
             self.send_header("Content-Length", str(end - start))
@@ -144,10 +143,18 @@ def _handler(state: RangeServer) -> type[http.server.BaseHTTPRequestHandler]:
             self.send_header("ETag", etag)
             self.send_header("Last-Modified", email.utils.formatdate(info.st_mtime, usegmt=True))
             if status == 206:
-                self.send_header("Content-Range", f"bytes {start}-{end - 1}/{len(data)}")
+                self.send_header("Content-Range", f"bytes {start}-{end - 1}/{size}")
             self.end_headers()
             if body:
-                self.wfile.write(data[start:end])
+                with path.open("rb") as handle:
+                    handle.seek(start)
+                    left = end - start
+                    while left > 0:
+                        chunk = handle.read(min(left, 1 << 20))
+                        if not chunk:
+                            break
+                        self.wfile.write(chunk)
+                        left -= len(chunk)
 
         def do_GET(self) -> None:
             self._serve(True)

@@ -22,7 +22,7 @@ import pytest
 
 import safeload
 from safeload import Severity, Verdict
-from safeload.fleet.engine import FleetResult, scan_many
+from safeload.fleet.engine import Batching, FleetResult, scan_many
 from tests.builders import call_pickle
 from tests.conftest import Marker
 from tests.fleet_servers import S3Server, moto_server, range_server
@@ -129,8 +129,9 @@ def test_torch_zip_on_s3_is_scanned_by_ranges(s3: S3Server, tmp_path: Path, mark
     assert found[f"s3://{bucket}/evil.pt"].result.verdict(Severity.MEDIUM) is Verdict.UNSAFE
 
 
+@pytest.mark.parametrize("batching", [None, Batching(max_files=8)], ids=["one-per-task", "batched"])
 def test_http_transient_503_is_retried_and_a_dead_object_is_one_error_row(
-        tmp_path: Path, marker: Marker, monkeypatch: pytest.MonkeyPatch) -> None:
+        tmp_path: Path, marker: Marker, monkeypatch: pytest.MonkeyPatch, batching: Batching | None) -> None:
     monkeypatch.setattr("safeload.sources.remote._BACKOFF", 0.01)  # the same retries, shorter waits
     (tmp_path / "www").mkdir()
     (tmp_path / "www" / "flaky.pkl").write_bytes(call_pickle("os", "system", marker.shell))
@@ -142,7 +143,8 @@ def test_http_transient_503_is_retried_and_a_dead_object_is_one_error_row(
         server.fail["dead.pkl"] = 10_000
         server.fail_get["reads.pkl"] = 6  # more than one task's read retries: the engine re-submits the task
         found = list(scan_many([server.url("flaky.pkl"), server.url("dead.pkl"), server.url("good.pkl"),
-                                server.url("reads.pkl")], retries=1))
+                                server.url("reads.pkl")], retries=1, batching=batching))
+        good_reads = [r for m, name, r in server.requests if name == "good.pkl" and m == "GET"]
         # the failure budget of dead.pkl: bounded (listing retries + task retries), never endless
         dead_requests = sum(1 for _, name, _ in server.requests if name == "dead.pkl")
     verdicts = _verdicts(found)
@@ -150,6 +152,7 @@ def test_http_transient_503_is_retried_and_a_dead_object_is_one_error_row(
                         server.url("good.pkl"): "safe", server.url("reads.pkl"): "unsafe"}
     assert len(found) == 4
     assert next(f for f in found if f.url.endswith("reads.pkl")).attempts == 2
+    assert len(good_reads) == 1  # a batch-mate's retry never scans good.pkl again
     assert dead_requests < 40
 
 
@@ -191,7 +194,8 @@ def test_local_cluster_kill_a_worker_mid_run_nothing_lost_or_double_counted(
         found: list[FleetResult] = []
         killed = False
         in_flight_on_victim: tuple[str, ...] = ()
-        for result in scan_many([server.url(n) for n in names], dask_client, results=db, max_in_flight=6):
+        for result in scan_many([server.url(n) for n in names], dask_client, results=db, max_in_flight=6,
+                                batching=Batching(max_files=2)):
             found.append(result)
             if len(found) == 3 and not killed:
                 address, victim = sorted(pids.items())[0]

@@ -1,13 +1,13 @@
-"""``safeload.scan_many``: scan many objects (URLs, prefixes, globs, local paths) on Dask distributed, one task
-per object, yielding each result as it finishes.
+"""``safeload.scan_many``: scan many objects (URLs, prefixes, globs, local paths) on Dask distributed, split by
+object (small objects share a task: ``Batching``), yielding each result as it finishes.
 
 Where the work runs: on ``client`` (a ``distributed.Client``: an existing scheduler, or ``workers=N`` for an
 embedded ``LocalCluster``); ``jobs=N`` uses a local process pool instead; with neither, in this process.
 
 Invariants:
 - exactly one :class:`FleetResult` per object per call, whatever happened on the way: a task Dask re-runs
-  after its worker died, or one re-submitted here after a transient error, still completes one future, and the
-  store is keyed by URL (a re-delivered result replaces its row);
+  after its worker died still completes one future, an object re-submitted here after a transient error is
+  taken out of its finished batch first, and the store is keyed by URL (a re-delivered result replaces its row);
 - one object that fails (I/O error, retries exhausted, a worker killed too often) is an error row, never a
   failed run; an input that cannot be listed is an error row for that input;
 - back-pressure: at most ``max_in_flight`` tasks are submitted at a time, and the listing is consumed only as
@@ -34,16 +34,26 @@ from safeload._targets import error_result
 from safeload.findings import ScanResult
 from safeload.fleet.items import Item, Outcome, expand_inputs, refresh
 from safeload.fleet.store import Identity, ResultStore, scanner_key
-from safeload.fleet.task import scan_item
+from safeload.fleet.task import scan_batch
 from safeload.policy import Policy
-from safeload.sources.remote import TransientError
 
-__all__ = ["FleetResult", "scan_many"]
+__all__ = ["Batching", "FleetResult", "scan_many"]
 
 logger = logging.getLogger(__name__)
 
-RETRIES = 2            # re-submissions of a task after a transient error (each task retries its reads too)
+RETRIES = 2            # re-submissions of an object after a transient error (each task retries its reads too)
 IN_FLIGHT_PER_WORKER = 4
+
+
+@dataclass(frozen=True)
+class Batching:
+    """Small objects share a task (scheduler overhead is per task, ~ms); a large object is a task of its own."""
+
+    max_files: int = 16
+    max_bytes: int = 8 << 20
+
+
+NO_BATCHING = Batching(max_files=1, max_bytes=1)
 
 
 @dataclass(frozen=True)
@@ -118,6 +128,7 @@ class _Backend:
         self.pool: concurrent.futures.Executor | None = None
         self._completed: Any = None
         self.slots = self._slots()
+        self.inline = client is None and not workers and not (jobs and jobs > 1)
 
     def _slots(self) -> int:
         if self.client is not None:
@@ -149,15 +160,15 @@ class _Backend:
             return iter(())
         return iter(self._completed)
 
-    def submit(self, item: Item, policy: Policy, storage_options: Mapping[str, Any] | None) -> Any:
+    def submit(self, items: tuple[Item, ...], policy: Policy, storage_options: Mapping[str, Any] | None) -> Any:
         if self._completed is None:
             self._start()
         if self.client is not None:
-            # pure=False and a unique key: a re-submission is a new task, never Dask's cached failure
-            future = self.client.submit(scan_item, item, policy, storage_options, pure=False,
+            # pure=False and a unique key: a re-submission is a new task, never Dask's cached result
+            future = self.client.submit(scan_batch, items, policy, storage_options, pure=False,
                                         key=f"safeload-scan-{uuid.uuid4().hex}")
         elif self.pool is not None:
-            future = self.pool.submit(scan_item, item, policy, storage_options)
+            future = self.pool.submit(scan_batch, items, policy, storage_options)
         else:  # pragma: no cover - _start sets one of the two
             raise RuntimeError("no backend")
         self._completed.add(future)
@@ -221,7 +232,7 @@ def scan_many(urls: Iterable[str] | str, client: Any = None, *, policy: Policy |
               results: str | os.PathLike[str] | ResultStore | None = None, workers: int | None = None,
               jobs: int | None = None, max_in_flight: int | None = None, retries: int = RETRIES,
               rescan: bool = False, storage_options: Mapping[str, Any] | None = None,
-              run_id: str | None = None) -> Iterator[FleetResult]:
+              run_id: str | None = None, batching: Batching | None = None) -> Iterator[FleetResult]:
     """Scan every object ``urls`` name, yielding a :class:`FleetResult` for each as it finishes.
 
     Args:
@@ -234,6 +245,8 @@ def scan_many(urls: Iterable[str] | str, client: Any = None, *, policy: Policy |
             of scanned, unless ``rescan``.
         max_in_flight: tasks submitted at once (default: 4 per worker thread).
         retries: re-submissions after a transient I/O error (then the object is an error row).
+        batching: how small objects are grouped into tasks (default: up to 16 files or 8 MB per task on Dask
+            and pools, one file per task in process).
         storage_options: fsspec options for remote URLs (endpoint, credentials).
     """
     if isinstance(urls, str):
@@ -250,9 +263,11 @@ def scan_many(urls: Iterable[str] | str, client: Any = None, *, policy: Policy |
             store.begin_run(run, -1, repr(list(urls) if isinstance(urls, list | tuple) else "<iterable>"))
         backend = _Backend(client, workers, jobs)
         limit = max_in_flight or backend.slots * IN_FLIGHT_PER_WORKER
+        if batching is None:
+            batching = NO_BATCHING if backend.inline else Batching()
         for item in _run(backend, expand_inputs(urls, storage_options), effective,
                          storage_options=storage_options, store=store, key=key, limit=limit, retries=retries,
-                         rescan=rescan, run=run):
+                         rescan=rescan, run=run, batch=batching):
             done += 1
             yield item
         interrupted = False
@@ -277,9 +292,10 @@ def _open_store(results: str | os.PathLike[str] | ResultStore | None) -> tuple[R
 
 def _run(backend: _Backend, todo: Iterator[Item | Outcome], policy: Policy, *,
          storage_options: Mapping[str, Any] | None, store: ResultStore | None, key: str, limit: int,
-         retries: int, rescan: bool, run: str) -> Iterator[FleetResult]:
-    in_flight: dict[Any, tuple[Item, int]] = {}
+         retries: int, rescan: bool, run: str, batch: Batching) -> Iterator[FleetResult]:
+    in_flight: dict[Any, tuple[tuple[Item, ...], int]] = {}
     exhausted = False
+    pending: list[Item] = []
 
     def record(found: FleetResult) -> FleetResult:
         if store is not None:
@@ -288,12 +304,18 @@ def _run(backend: _Backend, todo: Iterator[Item | Outcome], policy: Policy, *,
                       seconds=found.seconds, worker=found.worker, run_id=run, listed=found.listed)
         return found
 
+    def flush() -> None:
+        if pending:
+            submit(tuple(pending), 1)
+            pending.clear()
+
     def fill() -> Iterator[FleetResult]:
         nonlocal exhausted
         while not exhausted and len(in_flight) < limit:
             nxt = next(todo, None)
             if nxt is None:
                 exhausted = True
+                flush()
                 return
             if isinstance(nxt, Outcome):
                 yield record(_result_of(nxt, 0))
@@ -305,20 +327,25 @@ def _run(backend: _Backend, todo: Iterator[Item | Outcome], policy: Policy, *,
                                       stored.bytes_fetched, stored.requests, stored.seconds, stored.worker, 0,
                                       nxt.listed)
                     continue
-            submit(nxt, 1)
+            if (nxt.identity.size or 0) >= batch.max_bytes:
+                submit((nxt,), 1)  # a large object is a task of its own
+                continue
+            pending.append(nxt)
+            if len(pending) >= batch.max_files or sum(i.identity.size or 0 for i in pending) >= batch.max_bytes:
+                flush()
 
-    def submit(item: Item, attempt: int) -> None:
-        future = backend.submit(item, policy, storage_options)
-        in_flight[future] = (item, attempt)
+    def submit(items: tuple[Item, ...], attempt: int) -> None:
+        future = backend.submit(items, policy, storage_options)
+        in_flight[future] = (items, attempt)
 
     try:
         yield from fill()
-        # fill() stops only at the in-flight limit or at the end of the listing, so the iteration (which
-        # takes futures added while it runs) ends exactly when every object has its result
+        # fill() stops only at the in-flight limit or at the end of the listing (flushing the last batch), so
+        # the iteration (which takes futures added while it runs) ends exactly when every object has its result
         for future in backend.completed():
-            item, attempt = in_flight.pop(future)
-            found = _finish(future, item, attempt, retries=retries, storage_options=storage_options, submit=submit)
-            if found is not None:
+            items, attempt = in_flight.pop(future)
+            for found in _finish(future, items, attempt, retries=retries, storage_options=storage_options,
+                                 submit=submit):
                 yield record(found)
             yield from fill()
     finally:
@@ -326,25 +353,32 @@ def _run(backend: _Backend, todo: Iterator[Item | Outcome], policy: Policy, *,
             backend.cancel(in_flight)
 
 
-def _finish(future: Any, item: Item, attempt: int, *, retries: int,
-            storage_options: Mapping[str, Any] | None, submit: Any) -> FleetResult | None:
-    """The result of a finished task, or None when it was re-submitted."""
+def _finish(future: Any, items: tuple[Item, ...], attempt: int, *, retries: int,
+            storage_options: Mapping[str, Any] | None, submit: Any) -> list[FleetResult]:
+    """The results of a finished task; objects that failed transiently are re-submitted (no result yet)."""
     try:
-        outcome: Outcome = future.result()
-    except TransientError as exc:
+        outcomes: list[Outcome] = future.result()
+    except Exception as exc:  # noqa: BLE001 - a worker killed too often, a cancelled task: error rows
+        return [_error(item, f"{type(exc).__name__}: {exc}", attempt) for item in items]
+    if len(outcomes) != len(items):  # pragma: no cover - scan_batch returns one outcome per item
+        return [_error(item, "the task returned no result for this object", attempt) for item in items]
+    out: list[FleetResult] = []
+    for item, outcome in zip(items, outcomes, strict=True):
+        if not outcome.transient:
+            out.append(_result_of(outcome, attempt))
+            continue
         if attempt > retries:
-            return _error(item, f"gave up after {attempt} attempts: {exc}", attempt)
-        logger.info("%s: %s; retrying (attempt %d)", item.url, exc, attempt + 1)
+            out.append(_error(item, f"gave up after {attempt} attempts: {outcome.error}", attempt))
+            continue
+        logger.info("%s: %s; retrying (attempt %d)", item.url, outcome.error, attempt + 1)
         try:
             fresh = refresh(item, storage_options)
         except Exception as again:  # noqa: BLE001 - gone or unreadable now: an error row
-            return _error(item, f"{exc}; then: {type(again).__name__}: {again}", attempt)
+            out.append(_error(item, f"{outcome.error}; then: {type(again).__name__}: {again}", attempt))
+            continue
         time.sleep(min(2.0, 0.1 * attempt))
-        submit(fresh, attempt + 1)
-        return None
-    except Exception as exc:  # noqa: BLE001 - a worker killed too often, a cancelled task: an error row
-        return _error(item, f"{type(exc).__name__}: {exc}", attempt)
-    return _result_of(outcome, attempt)
+        submit((fresh,), attempt + 1)
+    return out
 
 
 def _error(item: Item, message: str, attempts: int) -> FleetResult:

@@ -54,6 +54,7 @@ class Outcome:
     seconds: float = 0.0
     worker: str = ""
     listed: bool = False
+    transient: bool = False  # the error may go away: the caller retries the object
 
 
 def local_identity(path: str) -> Identity:

@@ -8,8 +8,9 @@ Security invariants:
   after its scan, and if its size, ETag or mtime changed meanwhile the scan is void (``TransientError``: the
   caller scans it again under its new identity). A result stored under an identity is never one of another
   version's bytes, except for a change that keeps size, ETag and mtime (see ``docs/scale.md``);
-- a transient I/O error is raised (``TransientError``) so that the caller may retry; any other failure is an
-  error outcome (the file is reported as unreadable, exit 2), never a clean result.
+- a transient I/O error is raised by ``scan_item`` (``TransientError``), and is an outcome marked ``transient``
+  from ``scan_batch``, so that the caller may retry; any other failure is an error outcome (the file is
+  reported as unreadable, exit 2), never a clean result.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 import os
 import socket
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from safeload.fleet.items import Item, Outcome, local_identity
@@ -26,7 +27,7 @@ from safeload.integrity.options import Integrity
 from safeload.policy import Policy
 from safeload.sources.remote import TransientError, is_transient
 
-__all__ = ["scan_item", "worker_name"]
+__all__ = ["scan_batch", "scan_item", "worker_name"]
 
 _NO_CACHE = Integrity(cache=False)
 
@@ -37,6 +38,20 @@ def worker_name() -> str:
 
 def _same(listed: Identity, now: Identity) -> bool:
     return (listed.size, listed.etag, listed.mtime) == (now.size, now.etag, now.mtime)
+
+
+def scan_batch(items: Sequence[Item], policy: Policy, storage_options: Mapping[str, Any] | None = None
+               ) -> list[Outcome]:
+    """One outcome per item, in order; a transient failure is an outcome marked ``transient`` (retried by the
+    caller on its own), so one slow or flaky object never makes its batch-mates scan again."""
+    out: list[Outcome] = []
+    for item in items:
+        try:
+            out.append(scan_item(item, policy, storage_options))
+        except TransientError as exc:
+            out.append(Outcome(item.url, item.identity, None, str(exc), worker=worker_name(), listed=item.listed,
+                               transient=True))
+    return out
 
 
 def scan_item(item: Item, policy: Policy, storage_options: Mapping[str, Any] | None = None) -> Outcome:

@@ -171,7 +171,7 @@ def test_process_pool_backend_matches_serial(tmp_path: Path, marker: Marker) -> 
 @pytest.fixture(scope="module")
 def dask_client() -> Iterator[Any]:
     distributed = pytest.importorskip("distributed")
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:0")
     client = distributed.Client(cluster)
     try:
         yield client
@@ -213,6 +213,52 @@ def test_local_cluster_kill_a_worker_mid_run_nothing_lost_or_double_counted(
     with sqlite3.connect(db) as raw:
         assert raw.execute("SELECT COUNT(*), COUNT(DISTINCT url) FROM results").fetchone() == (24, 24)
     assert len({f.worker for f in found}) >= 2  # the work really was spread
+
+
+@pytest.mark.slow
+def test_killed_worker_without_dask_retries_batches_are_split_and_rescanned(tmp_path: Path, marker: Marker) -> None:
+    """With Dask's own re-runs switched off, a killed worker fails its tasks (KilledWorker): safeload re-runs
+    each object of a failed batch on its own, and every object still gets exactly one result."""
+    distributed = pytest.importorskip("distributed")
+    import dask
+
+    www = tmp_path / "www"
+    www.mkdir()
+    names = [f"m{i:02d}.pkl" for i in range(16)]
+    for i, name in enumerate(names):
+        (www / name).write_bytes(call_pickle("os", "system", marker.shell) if i % 5 == 0 else GOOD)
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}), range_server(www, delay=0.05) as server:
+        cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                           dashboard_address="127.0.0.1:0")
+        client = distributed.Client(cluster)
+        try:
+            pids = client.run(os.getpid)
+            found: list[FleetResult] = []
+            for result in scan_many([server.url(n) for n in names], client, max_in_flight=4,
+                                    batching=Batching(max_files=4)):
+                found.append(result)
+                if len(found) == 1:
+                    address, victim = sorted(pids.items())[0]
+                    busy = tuple(client.processing().get(address, ()))
+                    os.kill(victim, signal.SIGKILL)
+        finally:
+            client.close()
+            cluster.close()
+    assert busy
+    assert sorted(f.url for f in found) == sorted(server.url(n) for n in names)
+    assert {f.status for f in found} == {"scanned"}
+    assert any(f.attempts >= 2 for f in found)  # re-run by safeload, one object per task
+    assert {f.url for f in found if f.result.verdict(Severity.MEDIUM) is Verdict.UNSAFE} == {
+        server.url(n) for n in names[::5]}
+
+
+def test_a_worker_with_another_safeload_gives_error_rows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "m.pkl").write_bytes(GOOD)
+    # this process claims another safeload than the one that scans: the scan's verdict cannot stand for it
+    monkeypatch.setattr("safeload.fleet.engine.scanner_code", lambda: "0.0.0:another-build")
+    (found,) = list(scan_many([str(tmp_path / "m.pkl")]))
+    assert found.status == "error"
+    assert "install the same safeload on every worker" in (found.error or "")
 
 
 def _cli(args: list[str], env: dict[str, str], **kw: Any) -> subprocess.Popen[str]:

@@ -14,6 +14,9 @@ Invariants:
   fast as tasks finish;
 - a stored result is reused only when the object's identity and the scanner (safeload, catalogue, policy)
   match (``store.ResultStore.done``); error rows are always scanned again;
+- a result counts only from a worker running the same safeload code and catalogue as this process
+  (``store.scanner_code``); another worker's result is an error row;
+- one object that kills its worker cannot fail its batch-mates: a failed batch is re-run one object per task;
 - nothing is loaded: workers only scan. Results travel back from workers through Dask's own channel (workers
   are trusted infrastructure, as the scheduler is).
 """
@@ -33,7 +36,7 @@ from typing import Any
 from safeload._targets import error_result
 from safeload.findings import ScanResult
 from safeload.fleet.items import Item, Outcome, expand_inputs, refresh
-from safeload.fleet.store import Identity, ResultStore, scanner_key
+from safeload.fleet.store import Identity, ResultStore, scanner_code, scanner_key
 from safeload.fleet.task import scan_batch
 from safeload.policy import Policy
 
@@ -202,8 +205,9 @@ def _local_cluster_client(workers: int, owned: list[Any]) -> Any:
     except ImportError as exc:
         raise ImportError("--workers and --cluster need Dask: pip install 'safeload[dask]'") from exc
     dist: Any = distributed
-    cluster = dist.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                                silence_logs=logging.ERROR)
+    # the dashboard on a free loopback port: never a clash with another cluster, never on a public interface
+    cluster = dist.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR)
     owned.append(cluster)
     client = dist.Client(cluster)
     owned.append(client)
@@ -295,6 +299,7 @@ def _run(backend: _Backend, todo: Iterator[Item | Outcome], policy: Policy, *,
          retries: int, rescan: bool, run: str, batch: Batching) -> Iterator[FleetResult]:
     in_flight: dict[Any, tuple[tuple[Item, ...], int]] = {}
     exhausted = False
+    code = scanner_code()
     pending: list[Item] = []
 
     def record(found: FleetResult) -> FleetResult:
@@ -345,7 +350,7 @@ def _run(backend: _Backend, todo: Iterator[Item | Outcome], policy: Policy, *,
         for future in backend.completed():
             items, attempt = in_flight.pop(future)
             for found in _finish(future, items, attempt, retries=retries, storage_options=storage_options,
-                                 submit=submit):
+                                 submit=submit, expected=code):
                 yield record(found)
             yield from fill()
     finally:
@@ -354,16 +359,28 @@ def _run(backend: _Backend, todo: Iterator[Item | Outcome], policy: Policy, *,
 
 
 def _finish(future: Any, items: tuple[Item, ...], attempt: int, *, retries: int,
-            storage_options: Mapping[str, Any] | None, submit: Any) -> list[FleetResult]:
+            storage_options: Mapping[str, Any] | None, submit: Any, expected: str) -> list[FleetResult]:
     """The results of a finished task; objects that failed transiently are re-submitted (no result yet)."""
     try:
         outcomes: list[Outcome] = future.result()
-    except Exception as exc:  # noqa: BLE001 - a worker killed too often, a cancelled task: error rows
+    except Exception as exc:  # noqa: BLE001 - a worker killed too often, a cancelled task
+        if attempt <= retries:
+            # one object that kills its worker (a poison file) must not take its batch-mates with it: each
+            # runs again on its own, and only the culprit ends as an error row
+            logger.info("a task of %d object(s) failed (%s); scanning them one per task", len(items), exc)
+            for item in items:
+                submit((item,), attempt + 1)
+            return []
         return [_error(item, f"{type(exc).__name__}: {exc}", attempt) for item in items]
     if len(outcomes) != len(items):  # pragma: no cover - scan_batch returns one outcome per item
         return [_error(item, "the task returned no result for this object", attempt) for item in items]
     out: list[FleetResult] = []
     for item, outcome in zip(items, outcomes, strict=True):
+        if outcome.scanner != expected:
+            # a worker with another safeload or catalogue: its verdict is not the one this run stands for
+            out.append(_error(item, f"the worker runs safeload {outcome.scanner or '?'}, this run "
+                                    f"{expected}: install the same safeload on every worker", attempt))
+            continue
         if not outcome.transient:
             out.append(_result_of(outcome, attempt))
             continue

@@ -55,6 +55,7 @@ class Outcome:
     worker: str = ""
     listed: bool = False
     transient: bool = False  # the error may go away: the caller retries the object
+    scanner: str = ""        # the worker's safeload version and code fingerprint (``store.scanner_code``)
 
 
 def local_identity(path: str) -> Identity:

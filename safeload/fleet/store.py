@@ -2,8 +2,8 @@
 
 A row per scanned URL (or local path) holds its latest result, keyed by what makes it current:
 - the object's identity: size, ETag (or generation), mtime, and its sha256 where the store or the scan knew it;
-- the scanner's identity: safeload's version, the fingerprint of its code and catalogue, and the policy
-  (``safeload.integrity.cache.code_fingerprint`` / ``policy_fingerprint``: the scan cache's own keys).
+- the scanner's identity: safeload's version, the fingerprint of its code, catalogue and installed
+  distributions (``scanner_code``), and the policy (``safeload.integrity.cache.policy_fingerprint``).
 A re-run skips every URL whose stored row matches both (an interrupted run resumes where it stopped; a changed
 object, a new safeload or another policy is scanned again). Error rows never count as done.
 
@@ -19,9 +19,12 @@ Invariants:
 from __future__ import annotations
 
 import contextlib
+import functools
+import hashlib
 import json
 import os
 import sqlite3
+import sys
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -33,7 +36,7 @@ from safeload._version import __version__
 from safeload.findings import ScanResult
 from safeload.policy import Policy
 
-__all__ = ["Identity", "ResultStore", "StoreError", "StoredRow", "scanner_key"]
+__all__ = ["Identity", "ResultStore", "StoreError", "StoredRow", "scanner_code", "scanner_key"]
 
 _SCHEMA = 1
 _RETRIES = 8
@@ -62,11 +65,34 @@ class Identity:
         return any(token) and token == (stored.etag, stored.mtime)
 
 
+@functools.lru_cache(maxsize=1)
+def scanner_code() -> str:
+    """safeload's version, a fingerprint of its code and catalogue files, and the set of installed distributions
+    (names and versions: source analysis reads installed libraries). The same on every process of one
+    installation, whatever its ``sys.path`` order or working directory (unlike the scan cache's key, which
+    also hashes path entries), so a client and its workers can compare it."""
+    root = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256(__version__.encode())
+    digest.update(sys.version.encode())
+    installed: set[str] = set()
+    for entry in sys.path:
+        try:
+            installed.update(n for n in os.listdir(entry or os.curdir) if n.endswith(".dist-info"))
+        except OSError:
+            continue
+    digest.update("\0".join(sorted(installed)).encode("utf-8", "surrogateescape"))
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and path.suffix in {".py", ".txt", ".json"} and "__pycache__" not in path.parts:
+            digest.update(path.relative_to(root).as_posix().encode("utf-8", "surrogateescape") + b"\0")
+            digest.update(path.read_bytes())
+    return f"{__version__}:{digest.hexdigest()[:32]}"
+
+
 def scanner_key(policy: Policy) -> str:
     """safeload's version, code and catalogue fingerprint, and the policy: a change in any rescans."""
-    from safeload.integrity.cache import code_fingerprint, policy_fingerprint
+    from safeload.integrity.cache import policy_fingerprint
 
-    return f"{__version__}:{code_fingerprint()}:{policy_fingerprint(policy)}"
+    return f"{scanner_code()}:{policy_fingerprint(policy)}"
 
 
 @dataclass(frozen=True)

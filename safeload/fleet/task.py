@@ -15,6 +15,7 @@ Security invariants:
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import socket
 import time
@@ -22,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from safeload.fleet.items import Item, Outcome, local_identity
-from safeload.fleet.store import Identity
+from safeload.fleet.store import Identity, scanner_code
 from safeload.integrity.options import Integrity
 from safeload.policy import Policy
 from safeload.sources.remote import TransientError, is_transient
@@ -44,13 +45,14 @@ def scan_batch(items: Sequence[Item], policy: Policy, storage_options: Mapping[s
                ) -> list[Outcome]:
     """One outcome per item, in order; a transient failure is an outcome marked ``transient`` (retried by the
     caller on its own), so one slow or flaky object never makes its batch-mates scan again."""
+    code = scanner_code()
     out: list[Outcome] = []
     for item in items:
         try:
-            out.append(scan_item(item, policy, storage_options))
+            out.append(dataclasses.replace(scan_item(item, policy, storage_options), scanner=code))
         except TransientError as exc:
             out.append(Outcome(item.url, item.identity, None, str(exc), worker=worker_name(), listed=item.listed,
-                               transient=True))
+                               transient=True, scanner=code))
     return out
 
 

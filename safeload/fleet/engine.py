@@ -46,6 +46,8 @@ logger = logging.getLogger(__name__)
 
 RETRIES = 2            # re-submissions of an object after a transient error (each task retries its reads too)
 IN_FLIGHT_PER_WORKER = 4
+SAVE_ROWS = 256        # results committed to the store together (one transaction) ...
+SAVE_SECONDS = 1.0     # ... or after this long, whichever comes first
 
 
 @dataclass(frozen=True)
@@ -302,11 +304,25 @@ def _run(backend: _Backend, todo: Iterator[Item | Outcome], policy: Policy, *,
     code = scanner_code()
     pending: list[Item] = []
 
+    unsaved: list[tuple[Any, ...]] = []
+    saved_at = time.monotonic()
+
+    def save() -> None:
+        nonlocal saved_at
+        if store is not None and unsaved:
+            store.put_rows(unsaved)
+            unsaved.clear()
+        saved_at = time.monotonic()
+
     def record(found: FleetResult) -> FleetResult:
+        # queued before it is yielded, committed in small batches and when the generator closes (finally: save)
         if store is not None:
-            store.put(found.url, found.identity, key, result=found.result if found.status != "error" else None,
-                      error=found.error, bytes_fetched=found.bytes_fetched, requests=found.requests,
-                      seconds=found.seconds, worker=found.worker, run_id=run, listed=found.listed)
+            unsaved.append(store.row(found.url, found.identity, key,
+                                     result=found.result if found.status != "error" else None, error=found.error,
+                                     bytes_fetched=found.bytes_fetched, requests=found.requests,
+                                     seconds=found.seconds, worker=found.worker, run_id=run, listed=found.listed))
+            if len(unsaved) >= SAVE_ROWS or time.monotonic() - saved_at >= SAVE_SECONDS:
+                save()
         return found
 
     def flush() -> None:
@@ -354,6 +370,7 @@ def _run(backend: _Backend, todo: Iterator[Item | Outcome], policy: Policy, *,
                 yield record(found)
             yield from fill()
     finally:
+        save()
         if in_flight:
             backend.cancel(in_flight)
 

@@ -10,8 +10,9 @@ object, a new safeload or another policy is scanned again). Error rows never cou
 Invariants:
 - results are stored as JSON and rebuilt field by field (``safeload.integrity.cache``'s codec): nothing read
   from the database is unpickled or executed; a row that does not parse is treated as missing;
-- every write is its own committed transaction: a crash or SIGINT loses at most the scan in flight, and a
-  re-delivered result (a task Dask re-ran after a worker died) replaces the row for its URL, never adds one;
+- writes are committed transactions of at most a few hundred rows or one second of results (``engine``): a
+  crash loses at most those (scanned again on the next run; a SIGINT flushes them), and a re-delivered
+  result (a task Dask re-ran after a worker died) replaces the row for its URL, never adds one;
 - several writer processes may share a database: WAL journal, a busy timeout, and bounded retries on
   ``database is locked``.
 """
@@ -187,13 +188,36 @@ class ResultStore:
             bytes_fetched: int | None = None, requests: int | None = None, seconds: float = 0.0,
             worker: str = "", run_id: str = "", listed: bool = False) -> None:
         """Store the latest result for ``url`` (replacing any earlier one), committed at once."""
+        self.put_rows([self.row(url, identity, scanner, result=result, error=error, bytes_fetched=bytes_fetched,
+                                requests=requests, seconds=seconds, worker=worker, run_id=run_id, listed=listed)])
+
+    @staticmethod
+    def row(url: str, identity: Identity, scanner: str, *, result: ScanResult | None, error: str | None,
+            bytes_fetched: int | None = None, requests: int | None = None, seconds: float = 0.0,
+            worker: str = "", run_id: str = "", listed: bool = False) -> tuple[Any, ...]:
+        """A row for :meth:`put_rows`."""
         from safeload.integrity.cache import _encode
 
         encoded = _encode(result) if result is not None else None
-        row = (url, identity.size, identity.etag, identity.mtime, identity.sha256, scanner, error, encoded,
-               bytes_fetched, requests, seconds, worker, time.time(), run_id, int(listed))
-        self._retry(lambda: self._db.execute(
-            "INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row))
+        return (url, identity.size, identity.etag, identity.mtime, identity.sha256, scanner, error, encoded,
+                bytes_fetched, requests, seconds, worker, time.time(), run_id, int(listed))
+
+    def put_rows(self, rows: list[tuple[Any, ...]]) -> None:
+        """Store many rows in one committed transaction (all or none of them)."""
+        if not rows:
+            return
+
+        def write() -> None:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+        self._retry(write)
 
     def done(self, url: str, identity: Identity, scanner: str) -> StoredRow | None:
         """The stored result when it is current for this object and this scanner (never an error row)."""

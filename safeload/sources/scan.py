@@ -36,7 +36,8 @@ _SMALL_HOLE = 64 << 10     # holes up to this size are fetched whole at once
 
 @dataclasses.dataclass(frozen=True)
 class RemoteScan:
-    """A remote object's scan, with what it cost: ``bytes_fetched`` of ``size`` in ``requests`` ranges."""
+    """A remote object's scan, with what it cost: ``bytes_fetched`` of ``size`` in ``requests`` ranges, sent in
+    ``round_trips`` batches of concurrent requests."""
 
     result: ScanResult
     object: RemoteObject
@@ -44,6 +45,7 @@ class RemoteScan:
     requests: int
     attempts: int
     seconds: float
+    round_trips: int = 0
 
     @property
     def fraction_read(self) -> float:
@@ -82,7 +84,7 @@ def scan_object(obj: RemoteObject, policy: Policy, *, label: str | None = None, 
     with open_object(obj, storage_options, tmpdir=tmpdir) as source:
         result, attempts = scan_source(source, policy, label=label or obj.url, name=name or obj.name)
         scanned = RemoteScan(result, obj, source.bytes_fetched, source.requests, attempts,
-                             time.monotonic() - started)
+                             time.monotonic() - started, source.round_trips)
     logger.info("scanned %s: %s (%d of %d bytes read in %d requests)", scanned.result.source,
                 result.verdict(policy.threshold).value, scanned.bytes_fetched, obj.size, scanned.requests,
                 extra={"safeload_path": result.source, "safeload_bytes_fetched": scanned.bytes_fetched,

@@ -124,3 +124,34 @@ def test_an_object_changed_while_scanned_is_rescanned_under_its_new_identity(
     assert found.attempts == 2  # the first scan was void: the object changed under it
     assert found.result.verdict(Severity.MEDIUM) is Verdict.UNSAFE
     assert found.identity.mtime is not None and "2001" in found.identity.mtime
+
+
+def test_local_tree_same_targets_and_verdicts_as_the_cli_walk(tmp_path: Path, marker: Marker,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from safeload.cli import main
+    from safeload.fleet.export import not_a_model
+    from safeload.report import ReportInput, status
+
+    root = tmp_path / "tree"
+    (root / "sub").mkdir(parents=True)
+    (root / "sub" / "evil.pkl").write_bytes(call_pickle("os", "system", marker.shell))
+    (root / "good.pkl").write_bytes(pickle.dumps([1, 2], 4))
+    (root / "notes.md").write_text("# notes\n")
+    (root / "link.pkl").symlink_to(root / "sub" / "evil.pkl")      # a link to a file: scanned
+    (root / "dangling.pkl").symlink_to(root / "missing.pkl")       # a dangling link: an error
+    os.mkfifo(root / "pipe")                                       # never opened
+    saved = root / "sm"
+    saved.mkdir()
+    (saved / "saved_model.pb").write_bytes(b"\x08\x01")            # one unit, as the CLI scans it
+    assert main(["scan", str(root), "-f", "json", "--no-cache"]) == 2
+    cli = {r["source"]: r["status"] for r in json.loads(capsys.readouterr().out)["results"]}
+    found = list(scan_many([str(root)]))
+    report = ReportInput(results=[f.result for f in found],
+                         skipped=frozenset(f.url for f in found if not_a_model(f.url, f.listed, f.result)))
+    fleet = {f.url: status(f.result, report) for f in found}
+    assert fleet == cli
+    assert fleet[str(root / "link.pkl")] == "unsafe"
+    assert fleet[str(root / "dangling.pkl")] == "error"
+    assert fleet[str(root / "notes.md")] == "skipped"

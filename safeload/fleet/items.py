@@ -10,6 +10,7 @@ Invariants:
 
 from __future__ import annotations
 
+import logging
 import os
 import stat
 from collections.abc import Iterable, Iterator, Mapping
@@ -21,9 +22,15 @@ from safeload.findings import ScanResult
 from safeload.fleet.store import Identity
 from safeload.sources.remote import RemoteObject
 
-__all__ = ["Item", "Outcome", "expand_inputs", "local_identity", "refresh"]
+__all__ = ["UNIT_DIR", "Item", "Outcome", "expand_inputs", "local_identity", "refresh"]
 
 _SKIP_DIRS = frozenset({".git", ".hg", ".svn"})
+logger = logging.getLogger(__name__)
+
+
+# A SavedModel or Keras directory has no identity cheap enough to trust (its mtime does not change when a file
+# inside is rewritten): it never matches a stored row, so it is scanned on every run.
+UNIT_DIR = Identity()
 
 
 @dataclass(frozen=True)
@@ -68,6 +75,13 @@ def _remote_item(obj: RemoteObject, listed: bool) -> Item:
     return Item(obj.url, Identity(obj.size, obj.etag, obj.mtime, obj.sha256), remote=obj, listed=listed)
 
 
+def _unit_dir(folder: str, filenames: list[str]) -> bool:
+    """A SavedModel or Keras directory: scanned as one unit, as the CLI does."""
+    from safeload.containers.keras import is_keras_dir
+
+    return "saved_model.pb" in filenames or "saved_model.pbtxt" in filenames or is_keras_dir(Path(folder))
+
+
 def _local_items(raw: str) -> Iterator[Item | Outcome]:
     from safeload._walk import WalkError, walk_files
 
@@ -83,21 +97,29 @@ def _local_items(raw: str) -> Iterator[Item | Outcome]:
     if not stat.S_ISDIR(info.st_mode):
         yield Outcome(root, Identity(), None, f"not a regular file or directory: {raw}")
         return
-    for entry in walk_files(Path(root), skip_names=_SKIP_DIRS):
+    if _unit_dir(root, os.listdir(root)):
+        yield Item(root, UNIT_DIR, path=root)
+        return
+    for entry in walk_files(Path(root), unit_dir=_unit_dir, skip_names=_SKIP_DIRS):
         if isinstance(entry, WalkError):
             yield Outcome(entry.path, Identity(), None, f"cannot list or read: {entry.reason}", listed=True)
             continue
         path = str(entry)
         try:
             found = os.lstat(path)
-        except OSError as exc:
+            target = os.stat(path) if stat.S_ISLNK(found.st_mode) else found
+        except OSError as exc:  # a dangling link, a file gone since it was listed
             yield Outcome(path, Identity(), None, f"cannot read: {exc.strerror or exc}", listed=True)
             continue
-        if stat.S_ISREG(found.st_mode):
-            yield Item(path, Identity(size=found.st_size, mtime=str(found.st_mtime_ns)), path=path, listed=True)
-        elif not stat.S_ISDIR(found.st_mode) and not stat.S_ISLNK(found.st_mode):
+        if stat.S_ISDIR(found.st_mode):
+            yield Item(path, UNIT_DIR, path=path, listed=True)  # walk_files yields only unit directories
+        elif stat.S_ISREG(target.st_mode):
+            # a link to a file is scanned (the loader would follow it), under the identity of its target
+            yield Item(path, Identity(size=target.st_size, mtime=str(target.st_mtime_ns)), path=path, listed=True)
+        elif stat.S_ISDIR(target.st_mode):
+            logger.warning("link to a directory, not followed: %s", path)
+        else:  # FIFOs, sockets, devices: opening one could block
             yield Outcome(path, Identity(), None, "not a regular file; not scanned", listed=True)
-        # links are not followed inside a walked tree (as the CLI's walk); directories are walked by walk_files
 
 
 def expand_inputs(inputs: Iterable[str], storage_options: Mapping[str, Any] | None = None
@@ -140,4 +162,6 @@ def refresh(item: Item, storage_options: Mapping[str, Any] | None = None) -> Ite
         return Item(item.url, Identity(obj.size, obj.etag, obj.mtime, obj.sha256), remote=obj, listed=item.listed)
     if item.path is None:  # pragma: no cover - every item is remote or local
         raise ValueError("an item without a source")
+    if item.identity == UNIT_DIR:
+        return item
     return Item(item.url, local_identity(item.path), path=item.path, listed=item.listed)

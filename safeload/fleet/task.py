@@ -22,7 +22,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from safeload.fleet.items import Item, Outcome, local_identity
+from safeload.fleet.items import UNIT_DIR, Item, Outcome, local_identity
 from safeload.fleet.store import Identity, scanner_code
 from safeload.integrity.options import Integrity
 from safeload.policy import Policy
@@ -94,6 +94,9 @@ def _scan_local(item: Item, policy: Policy, started: float) -> Outcome:
     if item.path is None:  # pragma: no cover - scan_item checked
         raise ValueError("not a local item")
     result = scan_checked(item.path, policy, integrity=_NO_CACHE, raise_on_failure=False)
+    if item.identity == UNIT_DIR:  # a SavedModel directory: never reused, nothing to compare
+        return Outcome(item.url, item.identity, result, None, seconds=time.monotonic() - started,
+                       worker=worker_name(), listed=item.listed)
     try:
         now = local_identity(item.path)
     except OSError as exc:

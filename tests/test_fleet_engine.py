@@ -216,6 +216,15 @@ def test_local_cluster_kill_a_worker_mid_run_nothing_lost_or_double_counted(
 
 
 @pytest.mark.slow
+def test_scan_many_runs_on_the_default_client(dask_client: Any, tmp_path: Path) -> None:
+    (tmp_path / "m.pkl").write_bytes(GOOD)
+    (found,) = list(scan_many([str(tmp_path / "m.pkl")]))  # client=None: Dask's default client
+    assert found.status == "scanned"
+    assert int(found.worker.rsplit(":", 1)[1]) in dask_client.run(os.getpid).values()
+    assert int(found.worker.rsplit(":", 1)[1]) != os.getpid()
+
+
+@pytest.mark.slow
 def test_killed_worker_without_dask_retries_batches_are_split_and_rescanned(tmp_path: Path, marker: Marker) -> None:
     """With Dask's own re-runs switched off, a killed worker fails its tasks (KilledWorker): safeload re-runs
     each object of a failed batch on its own, and every object still gets exactly one result."""

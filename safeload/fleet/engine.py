@@ -27,6 +27,7 @@ import concurrent.futures
 import dataclasses
 import logging
 import os
+import sys
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
@@ -243,7 +244,8 @@ def scan_many(urls: Iterable[str] | str, client: Any = None, *, policy: Policy |
 
     Args:
         urls: URLs (``s3://bucket/prefix/``, globs, ``https://...``), local files or directories.
-        client: a ``distributed.Client`` to run on. Without it: ``workers=N`` starts an embedded
+        client: a ``distributed.Client`` to run on (default: Dask's default client, when this process has one
+            and neither ``workers`` nor ``jobs`` is given). Without one: ``workers=N`` starts an embedded
             ``LocalCluster`` (closed at the end), ``jobs=N`` a process pool, neither scans in this process.
         policy: as for :func:`safeload.scan` (default: the configuration's).
         results: a result database (path or :class:`ResultStore`): finished results are stored as they
@@ -257,6 +259,8 @@ def scan_many(urls: Iterable[str] | str, client: Any = None, *, policy: Policy |
     """
     if isinstance(urls, str):
         urls = [urls]
+    if client is None and not workers and not jobs:
+        client = _default_client()
     effective = _effective(policy)
     store, own_store = _open_store(results)
     run = run_id or uuid.uuid4().hex
@@ -286,6 +290,17 @@ def scan_many(urls: Iterable[str] | str, client: Any = None, *, policy: Policy |
             finally:
                 if own_store:
                     store.close()
+
+
+def _default_client() -> Any:
+    """Dask's default client if this process already made one (Dask is never imported for this)."""
+    distributed = sys.modules.get("distributed")
+    if distributed is None:
+        return None
+    try:
+        return distributed.default_client()
+    except ValueError:  # no client in this process
+        return None
 
 
 def _open_store(results: str | os.PathLike[str] | ResultStore | None) -> tuple[ResultStore | None, bool]:

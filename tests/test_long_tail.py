@@ -110,3 +110,30 @@ def test_environment_can_turn_analysis_off_never_on(longtail: Path, monkeypatch:
     assert not safeload.scan(data).is_safe()
     monkeypatch.setenv("SAFELOAD_SOURCE_ANALYSIS", "1")
     assert not safeload.scan(data, policy=safeload.Policy(analyse_source=False)).is_safe()
+
+
+def test_array_subtype_with_effectful_array_finalize_is_refused(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, marker: object) -> None:
+    """numpy's _reconstruct runs the subtype's __array_finalize__: ALLOC of a long-tail ndarray subclass is not
+    'nothing of X', and a compiled base the analysis has no model for is never judged inert."""
+    target = Path(str(marker.path))  # type: ignore[attr-defined]
+    pkg = tmp_path / "site" / "sl_arraysub_pkg"
+    pkg.mkdir(parents=True)
+    (pkg / "__init__.py").write_text(textwrap.dedent(f"""
+        import numpy as np
+
+
+        class Tagged(np.ndarray):
+            def __array_finalize__(self, obj):
+                open({str(target)!r}, "w").close()
+    """))
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    monkeypatch.delitem(sys.modules, "sl_arraysub_pkg", raising=False)
+    data = (P(2).glob("numpy._core.multiarray", "_reconstruct").mark().glob("sl_arraysub_pkg", "Tagged")
+            .int(0).tuple1().str("b").tuple().reduce().stop().done())
+    result = safeload.scan(data)
+    finding = next(f for f in result.findings if f.subject == "sl_arraysub_pkg.Tagged")
+    assert finding.severity >= Severity.MEDIUM and "sl_arraysub_pkg" not in sys.modules
+    with pytest.raises(safeload.UnsafeModelError):
+        safeload.pickle_loads(data)
+    assert not target.exists()

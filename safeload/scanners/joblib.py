@@ -73,7 +73,7 @@ def _array_hook(walker: PickleWalker, call: Call, state: Any, pos: int) -> int:
         ctx.add("SL002", f"{where} state is not a literal dict: cannot tell how joblib reads the array",
                 offset=pos)
         return pos
-    frame_end = getattr(walker, "frame_end", -1)
+    frame_end = walker.frame_end
     if frame_end > pos:
         ctx.add("SL113", f"{where} BUILD is not the last opcode of its frame: joblib reads the array after "
                 "the frame, a pickle reader inside it", offset=pos)

@@ -379,6 +379,7 @@ def _covered(name: str, deny_keys: frozenset[str] | set[str]) -> bool:
 def build_aliases(modules: dict[str, types.ModuleType], generated_deny: dict[str, DenyItem]) -> dict[str, str]:
     """``{alias: canonical}`` for attributes of walked modules (and their classes) that are the same object
     as a denied one, or as a module/class a denied name is reached through."""
+    hand_targets = _denied_targets(modules, {})
     targets = _denied_targets(modules, dict.fromkeys(generated_deny, ""))
     containers = _containers(targets, list(DENY) + list(generated_deny))
     deny_keys = set(DENY) | set(generated_deny)
@@ -394,7 +395,12 @@ def build_aliases(modules: dict[str, types.ModuleType], generated_deny: dict[str
                 continue
             alias = f"{prefix}.{attr}"
             canonical = hit[1]
-            if alias == canonical or _covered(alias, deny_keys):
+            if alias == canonical:
+                continue
+            # The same object as a hand-denied name keeps that name's ranking, even where the generated deny
+            # side also reached it by its effects (``sklearn.callback._progressbar.Thread`` is threading.Thread).
+            is_hand_object = id(value) in hand_targets and hand_targets[id(value)][0] is value
+            if _covered(alias, deny_keys) and not (is_hand_object and not _covered(alias, _HAND_DENY)):
                 continue
             aliases[alias] = canonical
 

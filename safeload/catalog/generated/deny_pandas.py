@@ -11,6 +11,11 @@ CHECKED_AGAINST: dict[str, str] = {'pandas': '3.1.1'}
 # alias -> the denied (or denied-through) name it is the same object as
 ALIASES: dict[str, str] = {
     'pandas.DataFrame._constructor_sliced': 'pandas.Series',
+    'pandas.ExcelFile.CalamineReader': 'pandas.io.excel._calamine.CalamineReader',
+    'pandas.ExcelFile.ODFReader': 'pandas.io.excel._odfreader.ODFReader',
+    'pandas.ExcelFile.OpenpyxlReader': 'pandas.io.excel._openpyxl.OpenpyxlReader',
+    'pandas.ExcelFile.PyxlsbReader': 'pandas.io.excel._pyxlsb.PyxlsbReader',
+    'pandas.ExcelFile.XlrdReader': 'pandas.io.excel._xlrd.XlrdReader',
     'pandas._config.config.warnings': 'warnings',
     'pandas._config.display.sys': 'sys',
     'pandas._config.localization.functools': 'functools',

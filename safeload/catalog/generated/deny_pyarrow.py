@@ -32,6 +32,7 @@ ALIASES: dict[str, str] = {
     'pyarrow._parquet.warnings': 'warnings',
     'pyarrow._platform': 'platform',
     'pyarrow._sys': 'sys',
+    'pyarrow.cffi.cffi': 'cffi',
     'pyarrow.compute.inspect': 'inspect',
     'pyarrow.compute.pa': 'pyarrow',
     'pyarrow.compute.warnings': 'warnings',

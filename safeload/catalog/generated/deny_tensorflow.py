@@ -6,7 +6,7 @@ See ``safeload/catalog/entries.py`` for the format and ``docs/catalogue.md`` for
 
 from __future__ import annotations
 
-CHECKED_AGAINST: dict[str, str] = {'tensorflow_cpu': '2.21.0'}
+CHECKED_AGAINST: dict[str, str] = {'tensorflow': '2.21.0', 'tensorflow_cpu': '2.21.0'}
 
 # alias -> the denied (or denied-through) name it is the same object as
 ALIASES: dict[str, str] = {
@@ -5314,6 +5314,7 @@ ALIASES: dict[str, str] = {
     'tensorflow.python.saved_model.load.function_saved_model_utils': 'tensorflow.python.eager.polymorphic_function.saved_model_utils',
     'tensorflow.python.saved_model.load.functools': 'functools',
     'tensorflow.python.saved_model.load.graph_view': 'tensorflow.python.checkpoint.graph_view',
+    'tensorflow.python.saved_model.load.load': 'tensorflow.saved_model.load',
     'tensorflow.python.saved_model.load.load_v1_in_v2': 'tensorflow.python.saved_model.load_v1_in_v2',
     'tensorflow.python.saved_model.load.lookup_ops': 'tensorflow.python.ops.lookup_ops',
     'tensorflow.python.saved_model.load.ops': 'tensorflow.python.framework.ops',
@@ -8863,7 +8864,6 @@ DENY_ENTRIES: dict[str, tuple[str, str, str, str]] = {
     'tensorflow.python.saved_model.load._WrapperFunction._call_flat': ('CRITICAL', 'SL101', 'reaches builtins.compile via tensorflow.python.saved_model.load._unused_handle (21 calls)', 'CALL INVOKE'),
     'tensorflow.python.saved_model.load._unused_handle': ('CRITICAL', 'SL101', 'reaches builtins.compile via tensorflow.python.ops.control_flow_assert.Assert (20 calls)', 'CALL INVOKE'),
     'tensorflow.python.saved_model.load.is_tf2_saved_model': ('HIGH', 'SL102', 'reaches builtins.open via absl.logging.info (6 calls)', 'CALL INVOKE'),
-    'tensorflow.python.saved_model.load.load': ('CRITICAL', 'SL101', 'reaches builtins.compile via tensorflow.python.saved_model.load.load_partial (18 calls)', 'CALL INVOKE'),
     'tensorflow.python.saved_model.load.load_partial': ('CRITICAL', 'SL101', 'reaches builtins.compile via tensorflow.python.saved_model.load.Loader (17 calls)', 'CALL INVOKE'),
     'tensorflow.python.saved_model.load_v1_in_v2._EagerSavedModelLoader.load': ('CRITICAL', 'SL101', 'reaches builtins.compile via tensorflow.python.framework.constant_op.constant (14 calls)', 'CALL INVOKE'),
     'tensorflow.python.saved_model.load_v1_in_v2._EagerSavedModelLoader.restore_variables': ('CRITICAL', 'SL101', 'reaches builtins.compile via tensorflow.python.framework.constant_op.constant (14 calls)', 'CALL INVOKE'),

@@ -270,7 +270,8 @@ def scan_many(urls: Iterable[str] | str, client: Any = None, *, policy: Policy |
     interrupted = True
     try:
         if store is not None:
-            store.begin_run(run, -1, repr(list(urls) if isinstance(urls, list | tuple) else "<iterable>"))
+            shown = list(urls[:20]) if isinstance(urls, list | tuple) else ["<iterable>"]
+            store.begin_run(run, -1, repr(shown))
         backend = _Backend(client, workers, jobs)
         limit = max_in_flight or backend.slots * IN_FLIGHT_PER_WORKER
         if batching is None:

@@ -168,6 +168,10 @@ def scan_command(args: argparse.Namespace, config: Any, policy: Any, fail_on: An
         sys.stdout.flush()
     for extra_fmt, destination in extra_outputs:
         _write(destination, render(extra_fmt, report))
+    if not args.quiet and (fmt != "text" or args.output):
+        from safeload.report.text import summary_line
+
+        sys.stderr.write(summary_line(report) + "\n")
     if interrupted:
         hint = " (re-run the same command to resume)" if args.results else ""
         sys.stderr.write(f"safeload: interrupted after {len(found_all)} objects{hint}\n")

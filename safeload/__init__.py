@@ -58,6 +58,7 @@ _LAZY: dict[str, str] = {
     "is_installed": "safeload.hook",
     "patched": "safeload.hook",
     "status": "safeload.hook",
+    "scan_many": "safeload.fleet.engine",
 }
 # The card's names for three loaders (docs/BRIEF: safe_torch_load, safe_joblib_load, safe_keras_load) keep working
 # through _LAZY; __all__ lists one spelling per loader. Configuration plumbing lives in safeload.config.
@@ -98,6 +99,7 @@ __all__ = [
     "pickle_load",
     "pickle_loads",
     "scan",
+    "scan_many",
     "status",
     "tf_saved_model_load",
     "torch_load",

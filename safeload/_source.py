@@ -2,6 +2,12 @@
 
 Invariant: the buffer is the bytes the loader will get. For a path we open the file once, map it, and the
 loader receives that same open file object; nothing re-opens the path between scan and load.
+
+Scanners also run over a remote object (``safeload.sources.sparse.SparseSource``), which fetches byte ranges
+on demand and deliberately has no buffer protocol. The few buffer-level accesses scanners need go through the
+helpers below (``window``, ``unpack_at``, ``engine_input``, ``skipped``, ``require_all``): on a local buffer they
+are what the code did before (a memoryview, ``unpack_from``, nothing); on a remote source they fetch first, or
+tell the source what the pickle engine stepped over unread.
 """
 
 from __future__ import annotations
@@ -10,13 +16,59 @@ import contextlib
 import io
 import mmap
 import os
+import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
-__all__ = ["Buffer", "BufferFile", "SourceView", "describe", "view_of_file"]
+__all__ = ["Buffer", "BufferFile", "SourceView", "describe", "engine_input", "is_remote", "require_all", "skipped",
+           "unpack_at", "view_of_file", "window"]
 
 Buffer = bytes | bytearray | memoryview | mmap.mmap
+
+
+def is_remote(data: Any) -> bool:
+    """True for a source that fetches its bytes on demand (``safeload.sources``)."""
+    return getattr(data, "is_range_source", False) is True
+
+
+def window(data: Any, start: int, end: int) -> memoryview:
+    """A buffer view of ``data[start:end]`` (clamped), without copying; a remote source fetches it first."""
+    fetch = getattr(data, "window", None)
+    if fetch is not None:
+        view: memoryview = fetch(start, end)
+        return view
+    return memoryview(data)[start:end]
+
+
+def unpack_at(fmt: struct.Struct, data: Any, pos: int) -> tuple[Any, ...]:
+    """``fmt.unpack_from(data, pos)``; raises ``struct.error`` when fewer than ``fmt.size`` bytes are there."""
+    fetch = getattr(data, "window", None)
+    if fetch is None:
+        return fmt.unpack_from(data, pos)
+    if pos < 0:
+        raise struct.error(f"offset {pos} out of range")
+    return fmt.unpack_from(fetch(pos, pos + fmt.size))
+
+
+def engine_input(data: Any) -> Any:
+    """What to hand the pickle engine for a whole buffer: the buffer itself, or a remote source's map."""
+    hand_out = getattr(data, "engine_buffer", None)
+    return hand_out() if hand_out is not None else data
+
+
+def skipped(data: Any, start: int, end: int) -> None:
+    """A format hook stepped over ``data[start:end]`` without reading it (no-op for local buffers)."""
+    note = getattr(data, "note_jump", None)
+    if note is not None:
+        note(start, end)
+
+
+def require_all(data: Any) -> None:
+    """The next reader reads the whole buffer as it likes: a remote source fetches everything first."""
+    fetch_all = getattr(data, "require_all", None)
+    if fetch_all is not None:
+        fetch_all()
 
 
 @dataclass
@@ -106,7 +158,9 @@ class BufferFile(io.RawIOBase):
 
     def __init__(self, data: Any) -> None:
         super().__init__()
-        self._view = memoryview(data).cast("B")
+        self._remote = data if getattr(data, "window", None) is not None else None
+        self._view = memoryview(b"") if self._remote is not None else memoryview(data).cast("B")
+        self._size = len(data) if self._remote is not None else len(self._view)
         self._pos = 0
 
     def readable(self) -> bool:
@@ -119,13 +173,16 @@ class BufferFile(io.RawIOBase):
         return self._pos
 
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: len(self._view)}[whence]
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
         self._pos = max(0, base + offset)
         return self._pos
 
     def readinto(self, buffer: Any) -> int:
         target = memoryview(buffer).cast("B")
-        chunk = self._view[self._pos:self._pos + len(target)]
+        if self._remote is not None:
+            chunk = self._remote.window(self._pos, self._pos + len(target))
+        else:
+            chunk = self._view[self._pos:self._pos + len(target)]
         target[:len(chunk)] = chunk
         self._pos += len(chunk)
         return len(chunk)

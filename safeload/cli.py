@@ -120,6 +120,9 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--locked", action="store_true",
                       help="fail on any file missing from, added to or changed since the lock file")
     scan.add_argument("--lock", metavar="FILE", help="the lock file for --locked (default: ./safeload.lock)")
+    from safeload.fleet.cli import add_results_parser, add_scan_arguments
+
+    add_scan_arguments(scan)
 
     lock = sub.add_parser("lock", help="scan files and pin them (sha256, findings) in safeload.lock",
                           description="Scan PATHs as `safeload scan` would and record every file with its "
@@ -163,6 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run a command with the safeload import hook installed",
                          description="safeload run -- python train.py ...")
     run.add_argument("argv", nargs=argparse.REMAINDER, metavar="CMD", help="the command (after --)")
+    add_results_parser(sub, _Parser)
     return parser
 
 
@@ -449,6 +453,10 @@ def _scan_with(args: argparse.Namespace, config: Config) -> int:
         policy = config.policy().with_trusted(args.trust) if args.trust else config.policy()
     except PolicyError as exc:
         raise UsageError(str(exc)) from exc
+    from safeload.fleet.cli import scan_command, wants_fleet
+
+    if wants_fleet(args):  # URLs, --workers/--cluster, --results: safeload.fleet
+        return scan_command(args, config, policy, fail_on, fmt=fmt, extra_outputs=extra_outputs)
 
     plan = _collect(args)
     progress = _Progress(len([t for t in plan.targets if t.result is None]), progress_enabled(
@@ -630,6 +638,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_OK
         if args.command == "run":
             return _cmd_run(args.argv)
+        if args.command == "results":
+            from safeload.fleet.cli import results_command
+
+            return results_command(args)
         parser.print_help(sys.stderr)
         _explain(EXIT_ERROR, "no command given")
         return EXIT_ERROR

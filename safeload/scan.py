@@ -17,7 +17,7 @@ from typing import IO, Any
 
 from safeload._context import LimitExceeded, ScanContext
 from safeload._sniff import Format, sniff
-from safeload._source import describe, view_of_file
+from safeload._source import describe, engine_input, is_remote, require_all, view_of_file
 from safeload._walk import WalkError, walk_files
 from safeload.config import resolve_policy
 from safeload.containers.keras import CONFIG as KERAS_CONFIG
@@ -71,6 +71,11 @@ def scan_checked(source: Source, policy: Policy, *, name: str | None = None, int
     """
     from safeload.integrity.check import plan_for
 
+    if isinstance(source, str) and "://" in source:
+        local = _url_source(source, policy, name=name, integrity=integrity)
+        if isinstance(local, ScanResult):
+            return local
+        source = local
     label = describe(source)
     is_path = isinstance(source, str | os.PathLike)
     plan = plan_for(integrity, path=label if is_path else None, source=label, policy=policy, config_checks=False)
@@ -111,6 +116,23 @@ def scan_checked(source: Source, policy: Policy, *, name: str | None = None, int
     if info.sha256 is None and not (integrity is not None and integrity.checks) and info.failure is None:
         return result
     return dataclasses.replace(result, integrity=info.to_dict())
+
+
+def _url_source(url: str, policy: Policy, *, name: str | None, integrity: Integrity | None) -> str | ScanResult:
+    """A ``file://`` URL is its local path; a remote URL is scanned by ranges (``safeload.sources``)."""
+    from safeload.sources import file_url_path, is_url
+
+    local = file_url_path(url)
+    if local is not None:
+        return local
+    if not is_url(url):
+        return url  # not a URL scheme safeload reads: a local path that happens to contain "://"
+    if integrity is not None and integrity.checks:
+        raise ValueError("digest, lock and signature checks need the whole file: download it and check it "
+                         "locally (remote objects are only scanned by ranges)")
+    from safeload.sources.scan import scan_url
+
+    return scan_url(url, policy, name=name)
 
 
 def _scan_buffer_checked(data: Any, plan: Any, policy: Policy, *, label: str, path: str | None, name: str | None,
@@ -220,7 +242,7 @@ def scan_buffer(data: Any, ctx: ScanContext, *, name: str | None = None) -> None
                 details={"format": fmt.value})
         return
     try:
-        scanner(data, ctx)
+        scanner(_readable_by(data, fmt), ctx)
         scan_other_readings(data, fmt, ctx)
     except LimitExceeded as exc:
         ctx.add_limit(exc)
@@ -252,4 +274,16 @@ def scan_other_readings(data: Any, fmt: Format, ctx: ScanContext) -> None:
         ctx.add("SL206", f"the file is both {fmt.value} and {other.value}", subject=other.value)
         other_scanner = get_scanner(other)
         if other_scanner is not None:
-            other_scanner(data, ctx)
+            other_scanner(_readable_by(data, other), ctx)
+
+
+# Scanners that read a remote source by ranges (``safeload.sources``); any other is handed the whole object.
+_RANGE_READERS = frozenset({Format.PICKLE, Format.ZIP, Format.NUMPY, Format.TAR})
+
+
+def _readable_by(data: Any, fmt: Format) -> Any:
+    """``data`` for ``fmt``'s scanner: unchanged, or a remote source fetched whole for scanners that need it."""
+    if fmt in _RANGE_READERS or not is_remote(data):
+        return data
+    require_all(data)
+    return engine_input(data)

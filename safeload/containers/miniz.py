@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from safeload._source import unpack_at
 from safeload.containers._zipfmt import (
     CENTRAL,
     CENTRAL_FMT,
@@ -135,7 +136,7 @@ def read_directory(data: Any, limit: int) -> Directory:
         if remaining < 46 or pos + 46 > size:
             raise DirectoryError(f"bad central record {index}")
         (sig, _made, _need, flags, method, _time, _date, crc, csize, usize, name_len, extra_len, comment_len,
-         disk, _internal, _external, header) = CENTRAL_FMT.unpack_from(data, pos)
+         disk, _internal, _external, header) = unpack_at(CENTRAL_FMT, data, pos)
         if sig != CENTRAL:
             raise DirectoryError(f"bad central record {index}")
         raw_name = bytes(data[pos + 46:pos + 46 + name_len])

@@ -21,6 +21,7 @@ from __future__ import annotations
 import zlib
 from typing import Any
 
+from safeload._source import unpack_at
 from safeload.containers._zipfmt import (
     CENTRAL,
     CENTRAL_FMT,
@@ -131,7 +132,7 @@ def read_directory(data: Any, limit: int) -> Directory:
         if pos + 46 > end:
             raise DirectoryError("truncated central directory")
         (sig, _made, needed, flags, method, _time, _date, crc, csize, usize, name_len, extra_len, comment_len,
-         _disk, _internal, _external, header) = CENTRAL_FMT.unpack_from(data, pos)
+         _disk, _internal, _external, header) = unpack_at(CENTRAL_FMT, data, pos)
         if sig != CENTRAL:
             raise DirectoryError("bad magic number for the central directory")
         raw_name = bytes(data[pos + 46:min(pos + 46 + name_len, end)])

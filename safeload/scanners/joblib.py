@@ -32,7 +32,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from safeload._context import ScanContext
-from safeload._source import view_of_file
+from safeload._source import require_all, skipped, view_of_file
 from safeload.scanners.numpy import DTypeError, PlainWalker, _subclass_check, dtype_info_from_call
 from safeload.scanners.pickle import BUILD_HOOKS, Call, PickleWalker
 from safeload.severity import Severity
@@ -124,6 +124,7 @@ def _array_hook(walker: PickleWalker, call: Call, state: Any, pos: int) -> int:
             _plain_reading(walker)
     ctx.add("SL301", "joblib inline numpy arrays (skipped by length, not read)", subject="joblib-inline-array",
             offset=start)
+    skipped(data, pos, pos + nbytes)
     return pos + nbytes
 
 
@@ -135,6 +136,7 @@ def _plain_reading(walker: PickleWalker) -> None:
     """
     ctx = walker.ctx
     scratch = ScanContext(ctx.policy, ctx.source, ctx.path)
+    require_all(walker.data)  # this reading goes through the raw array bytes: a remote source fetches them all
     PlainWalker(walker.data, scratch).walk(0)
     for finding in scratch.findings:
         if finding.rule_id in {"SL002", "SL100", "SL108", "SL113", "SL114"} or finding.rule_id.startswith("SL01"):

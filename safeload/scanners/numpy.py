@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from safeload._context import ScanContext
+from safeload._source import engine_input
 from safeload.scanners.pickle import Call, Global, PickleWalker, StreamResult
 
 __all__ = ["DTypeInfo", "NpyHeader", "PlainWalker", "dtype_info_from_call", "parse_descr", "parse_npy_header",
@@ -305,7 +306,7 @@ def scan_npy(data: Any, ctx: ScanContext) -> None:
             "the pickle is scanned", offset=header.data_start, subject="npy-object-array")
     ctx.note_format("pickle")
     # pickle.load reads one stream and numpy never looks at what follows it.
-    walk_plain(data, header.data_start, ctx)
+    walk_plain(engine_input(data), header.data_start, ctx)
 
 
 def _subclass_check(walker: PickleWalker, value: Any, what: str) -> None:

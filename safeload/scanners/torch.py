@@ -20,10 +20,14 @@ from typing import Any
 
 from safeload._context import LimitExceeded, ScanContext
 from safeload._sniff import looks_like_pickle, sniff
+from safeload._source import skipped, unpack_at, window
 from safeload.containers.torch import TAR_RECORDS, read_tar
 from safeload.severity import Severity
 
 __all__ = ["LEGACY_PROTOCOL", "continue_legacy", "scan_tar", "storage_element_size"]
+
+_I64 = struct.Struct("<q")
+_I32 = struct.Struct("<i")
 
 LEGACY_PROTOCOL = 1001
 # torch.storage._storage_type_to_dtype_map() with torch._utils._element_size of each dtype.
@@ -60,12 +64,13 @@ def _skip_storage(data: Any, pos: int, element_size: int, ctx: ScanContext, what
     if pos + 8 > n:
         ctx.add("SL018", f"{what}: the data ends inside a storage header", offset=pos)
         return None
-    count: int = struct.unpack_from("<q", data, pos)[0]
+    count: int = unpack_at(_I64, data, pos)[0]
     end = pos + 8 + count * element_size
     if count < 0 or end > n:
         ctx.add("SL018", f"{what}: a storage of {count} elements x {element_size} bytes runs past the end of the data",
                 offset=pos)
         return None
+    skipped(data, pos + 8, end)
     return end
 
 
@@ -74,7 +79,7 @@ def _trailing(walker: Any, pos: int, ctx: ScanContext) -> None:
     n = len(data)
     if pos >= n:
         return
-    if looks_like_pickle(memoryview(data)[pos:pos + 65536]):
+    if looks_like_pickle(window(data, pos, pos + 65536)):
         from safeload.scanners.pickle import scan_pickle
 
         ctx.add("SL108", f"{n - pos} bytes after the last storage, which torch never reads, hold a pickle (scanned)",
@@ -148,7 +153,7 @@ def _walk_records(data: Any, ctx: ScanContext, what: str, tensors: bool) -> None
             if pos + 8 > n:
                 ctx.add("SL018", f"{what}: the data ends inside a tensor header", offset=pos)
                 return
-            ndim = struct.unpack_from("<i", walker.data, pos)[0]
+            ndim = unpack_at(_I32, walker.data, pos)[0]
             pos += 8 + 16 * ndim + 8
             if ndim < 0 or pos > n:
                 ctx.add("SL018", f"{what}: a tensor header runs past the end of the data", offset=pos)
@@ -194,31 +199,28 @@ def scan_tar(data: Any, ctx: ScanContext) -> None:
     if {"pickle", "storages", "tensors"} <= names:
         ctx.add("SL207", "legacy torch tar checkpoint (torch.load unpickles every member with weights_only=False)",
                 subject="torch-tar")
-    view = memoryview(data)
-    try:
-        for member in listing.members:
-            name, offset, size = member.name, member.offset, member.size
-            base = name.rsplit("/", 1)[-1]
-            if base in TAR_RECORDS and member.kind in {"link", "sparse"}:
-                ctx.add("SL208", f"tar member {name!r} is a {member.kind}: torch.load reads other bytes under this "
-                        "name than the member's own data", subject=f"ambiguous-tar:{name}")
-            if member.kind not in {"file", "sparse"}:
-                continue
-            end = min(offset + size, len(data))
-            if end - offset < size:
-                ctx.add("SL018", f"tar member {name!r} is truncated", subject=name)
-            chunk = view[offset:end]
-            try:
-                with ctx.inside(name):
-                    if base in {"storages", "tensors"}:
-                        _walk_records(chunk, ctx, f"tar member {name!r}", tensors=base == "tensors")
-                    elif base in {"pickle", "sys_info"}:
-                        scan_pickle(chunk, ctx)
-                    elif size and sniff(chunk, base, safetensors=False) in SCANNED_MEMBER_FORMATS:
-                        scan_buffer(chunk, ctx, name=base)
-            except LimitExceeded as exc:
-                ctx.add_limit(exc)
-            finally:
-                chunk.release()
-    finally:
-        view.release()
+    for member in listing.members:
+        name, offset, size = member.name, member.offset, member.size
+        base = name.rsplit("/", 1)[-1]
+        if base in TAR_RECORDS and member.kind in {"link", "sparse"}:
+            ctx.add("SL208", f"tar member {name!r} is a {member.kind}: torch.load reads other bytes under this "
+                    "name than the member's own data", subject=f"ambiguous-tar:{name}")
+        if member.kind not in {"file", "sparse"}:
+            continue
+        end = min(offset + size, len(data))
+        if end - offset < size:
+            ctx.add("SL018", f"tar member {name!r} is truncated", subject=name)
+        chunk = window(data, offset, end)
+        try:
+            with ctx.inside(name):
+                if base in {"storages", "tensors"}:
+                    _walk_records(chunk, ctx, f"tar member {name!r}", tensors=base == "tensors")
+                elif base in {"pickle", "sys_info"}:
+                    scan_pickle(chunk, ctx)
+                elif size and sniff(chunk, base, safetensors=False) in SCANNED_MEMBER_FORMATS:
+                    scan_buffer(chunk, ctx, name=base)
+        except LimitExceeded as exc:
+            ctx.add_limit(exc)
+        finally:
+            chunk.release()
+

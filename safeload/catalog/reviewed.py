@@ -377,7 +377,8 @@ def _reviewed_instance_calls() -> frozenset[str]:
 # instance_calls_reviewed.txt. Their generated entries gain CALL_INSTANCE (catalog/entries.py lookup).
 RESULTS_ARE_DATA: frozenset[str] = _reviewed_instance_calls() | frozenset((
     "pyarrow.lib._restore_array pyarrow.lib.type_for_alias pyarrow.lib.py_buffer pyarrow.lib.schema "
-    "pyarrow.lib.decimal128 pyarrow.lib.scalar pyarrow.lib.timestamp pyarrow.lib.field pyarrow.lib.chunked_array pyarrow.lib.table pyarrow.lib._reconstruct_record_batch "
+    "pyarrow.lib.decimal128 pyarrow.lib.scalar pyarrow.lib.timestamp "
+    "pyarrow.lib.field pyarrow.lib.chunked_array pyarrow.lib.table pyarrow.lib._reconstruct_record_batch "
     "pyarrow.lib._reconstruct_table pyarrow.lib.list_ pyarrow.lib.struct pyarrow.lib.dictionary "
     "zoneinfo.ZoneInfo._unpickle pandas._libs.arrays.__pyx_unpickle_NDArrayBacked "
     "pandas._libs.interval.__pyx_unpickle_IntervalMixin pandas._libs.sparse.IntIndex "

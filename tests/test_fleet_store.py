@@ -165,5 +165,5 @@ def test_export_parquet(tmp_path: Path, marker: Marker) -> None:
     table = pq.read_table(out).to_pydict()
     verdicts = dict(zip(table["url"], table["verdict"], strict=True))
     assert verdicts == {"s3://b/bad.pkl": "unsafe", "s3://b/good.pkl": "safe", "s3://b/broken.pkl": "error",
-                        "s3://b/notes.txt": "unsafe"}
+                        "s3://b/notes.txt": "skipped"}
     assert "SL101" in dict(zip(table["url"], table["rules"], strict=True))["s3://b/bad.pkl"]

@@ -65,11 +65,17 @@ def export_parquet(path: str | os.PathLike[str], output: str | os.PathLike[str],
     columns: dict[str, list[object]] = {name: [] for name in (
         "url", "verdict", "max_severity", "rules", "findings", "error", "size", "etag", "mtime", "sha256",
         "bytes_fetched", "seconds", "worker", "finished")}
+    from safeload.report import ReportInput, status
+
     with ResultStore(path) as store:
         for row, result in stored_results(store):
             worst = max((f.severity for f in result.findings), default=None)
             columns["url"].append(row.url)
-            columns["verdict"].append("error" if row.error is not None else result.verdict(threshold).value)
+            # the word every other report shows for this object (skipped text and LFS pointers included)
+            skipped = () if row.error is not None or not not_a_model(row.url, row.listed, result) else (result.source,)
+            columns["verdict"].append("error" if row.error is not None else
+                                      status(result, ReportInput(results=(result,), threshold=threshold,
+                                                                 skipped=skipped)))
             columns["max_severity"].append(worst.label if worst is not None else None)
             columns["rules"].append(sorted({f.rule_id for f in result.findings}))
             columns["findings"].append(json.dumps([f.to_dict() for f in result.findings], ensure_ascii=True))

@@ -395,4 +395,7 @@ IMPORT_REVIEWED: frozenset[str] = frozenset(
     # dependencies the packages above import eagerly (a vouch covers its own package only): typing_extensions is
     # the typing backport (defines classes; its TYPE_CHECKING re-export makes it unreadable to the analysis);
     # threadpoolctl (imported by sklearn) defines classes and sets the KMP_DUPLICATE_LIB_OK default
-    "typing_extensions threadpoolctl".split())
+    # packaging 26.4 (imported by accelerate, transformers): version/specifier/marker parsing, its top level builds
+    # regexes and constants; smart_open 9.0.2 (imported by gensim): registers its compressors and transports (each
+    # transport module imports its optional client library inside try/except) and reads the locale's encoding
+    "typing_extensions threadpoolctl packaging smart_open".split())

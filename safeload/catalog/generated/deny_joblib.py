@@ -148,6 +148,8 @@ ALIASES: dict[str, str] = {
 
 # name -> (severity, rule id, reason, the uses the denial applies to)
 DENY_ENTRIES: dict[str, tuple[str, str, str, str]] = {
+    'joblib._dask.DaskDistributedBackend': ('CRITICAL', 'SL101', 'reaches builtins.exec via joblib._dask.DaskDistributedBackend.__init__ (8 calls)', 'CALL INVOKE'),
+    'joblib._dask.DaskDistributedBackend.get_nested_backend': ('CRITICAL', 'SL101', 'reaches builtins.exec via joblib._dask.DaskDistributedBackend (9 calls)', 'CALL INVOKE'),
     'joblib._memmapping_reducer.TemporaryResourcesManager': ('CRITICAL', 'SL101', 'reaches _posixsubprocess.fork_exec via joblib._memmapping_reducer.TemporaryResourcesManager.__init__ (12 calls)', 'CALL INVOKE'),
     'joblib._memmapping_reducer.TemporaryResourcesManager._clean_temporary_resources': ('CRITICAL', 'SL101', 'reaches _posixsubprocess.fork_exec via joblib.externals.loky.backend.stdlib_py314_resource_tracker.ResourceTracker.unregister (8 calls)', 'CALL INVOKE'),
     'joblib._memmapping_reducer.TemporaryResourcesManager.register_folder_finalizer': ('CRITICAL', 'SL101', 'reaches _posixsubprocess.fork_exec via joblib.externals.loky.backend.stdlib_py314_resource_tracker.ResourceTracker.register (8 calls)', 'CALL INVOKE'),

@@ -163,7 +163,7 @@ ENTRIES: dict[str, tuple[str, tuple[int | str, ...], str]] = {
     'builtins.UnicodeTranslateError': ('CALL INVOKE NEW ALLOC BUILD MUTATE HASH CALL_INSTANCE', (), 'ncf0a0e719c'),
     'builtins.UnicodeWarning': ('CALL INVOKE NEW ALLOC BUILD MUTATE HASH CALL_INSTANCE', (), 'ncf0a0e719c'),
     'builtins.UserWarning': ('CALL INVOKE NEW ALLOC BUILD MUTATE HASH CALL_INSTANCE', (), 'ncf0a0e719c'),
-    'builtins.ValueError': ('CALL CALL_INSTANCE', (), 'ncf0a0e719c'),
+    'builtins.ValueError': ('BUILD CALL_INSTANCE', (), 'ncf0a0e719c'),
     'builtins.Warning': ('CALL INVOKE NEW ALLOC BUILD MUTATE HASH CALL_INSTANCE', (), 'ncf0a0e719c'),
     'builtins.ZeroDivisionError': ('CALL INVOKE NEW ALLOC BUILD MUTATE HASH CALL_INSTANCE', (), 'ncf0a0e719c'),
     'builtins.abs': ('INVOKE', (), 'n1398732dcf'),

@@ -398,4 +398,7 @@ IMPORT_REVIEWED: frozenset[str] = frozenset(
     # packaging 26.4 (imported by accelerate, transformers): version/specifier/marker parsing, its top level builds
     # regexes and constants; smart_open 9.0.2 (imported by gensim): registers its compressors and transports (each
     # transport module imports its optional client library inside try/except) and reads the locale's encoding
-    "typing_extensions threadpoolctl packaging smart_open".split())
+    # rich 15.0.0 (imported by accelerate.utils.rich): defines classes, records os.getcwd(); cython / Cython 3.3.1
+    # (imported by scipy._lib._testutils): the compiler runs only under __main__, an import re-exports
+    # Cython.Shadow's pure-Python stand-ins
+    "typing_extensions threadpoolctl packaging smart_open rich cython Cython".split())

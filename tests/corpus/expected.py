@@ -22,18 +22,42 @@ REFUSED: dict[str, str] = {
         'refused: feature_engine.encoding.one_hot.OneHotEncoder SL104; feature_engine.imputation.mean_median.MeanMedianImputer SL104',
     'feature-engine/rare-label.joblib':
         'refused: feature_engine.encoding.rare_label.RareLabelEncoder SL104',
+    'gensim/dictionary.dict':
+        'refused: gensim.corpora.dictionary.Dictionary SL104',
+    'gensim/doc2vec.model':
+        'refused: gensim.models.doc2vec.Doc2Vec SL104; gensim.models.keyedvectors.KeyedVectors SL104; gensim.utils.call_on_class_only SL104',
+    'gensim/fasttext.model':
+        'refused: gensim.models.fasttext.FastText SL104; gensim.models.fasttext.FastTextKeyedVectors SL104; gensim.utils.call_on_class_only SL104',
+    'gensim/keyedvectors.kv':
+        'refused: gensim.models.keyedvectors.KeyedVectors SL104',
+    'gensim/lda.model':
+        'refused: gensim.models.ldamodel.LdaModel SL104',
+    'gensim/lda.model.id2word':
+        'refused: gensim.corpora.dictionary.Dictionary SL104',
+    'gensim/lda.model.state':
+        'refused: gensim.models.ldamodel.LdaState SL104',
+    'gensim/tfidf.model':
+        'refused: gensim.models.tfidfmodel.TfidfModel SL104; gensim.models.tfidfmodel.df2idf SL104; gensim.utils.identity SL104',
+    'gensim/word2vec.model':
+        'refused: gensim.models.keyedvectors.KeyedVectors SL104; gensim.models.word2vec.Word2Vec SL104; gensim.utils.call_on_class_only SL104',
     'hdbscan/hdbscan.joblib':
-        'refused: hdbscan.dist_metrics.EuclideanDistance SL104; hdbscan.dist_metrics.newObj SL104; hdbscan.hdbscan_.HDBSCAN SL104; joblib.memory.Memory SL102',
+        'refused: hdbscan.dist_metrics.EuclideanDistance SL104; hdbscan.dist_metrics.newObj SL104; hdbscan.hdbscan_.HDBSCAN SL104; hdbscan.prediction.PredictionData SL104; joblib.memory.Memory SL102',
     'hf-full-models/bert-full-model':
         'refused: transformers.models.bert.configuration_bert.BertConfig SL115; transformers.models.bert.modeling_bert.BertForSequenceClassification SL104',
     'hf-full-models/gpt2-full-model':
-        'refused: transformers.activations.NewGELUActivation SL104; transformers.models.gpt2.configuration_gpt2.GPT2Config SL104; transformers.models.gpt2.modeling_gpt2.GPT2Attention SL104; transformers.models.gpt2.modeling_gpt2.GPT2Block SL104; transformers.models.gpt2.modeling_gpt2.GPT2LMHeadModel SL104; transformers.models.gpt2.modeling_gpt2.GPT2MLP SL104; transformers.models.gpt2.modeling_gpt2.GPT2Model SL104; transformers.pytorch_utils.Conv1D SL104',
+        'refused: transformers.activations.NewGELUActivation SL104; transformers.generation.configuration_utils.GenerationConfig SL104; transformers.models.gpt2.configuration_gpt2.GPT2Config SL104; transformers.models.gpt2.modeling_gpt2.GPT2Attention SL104; transformers.models.gpt2.modeling_gpt2.GPT2Block SL104; transformers.models.gpt2.modeling_gpt2.GPT2LMHeadModel SL104; transformers.models.gpt2.modeling_gpt2.GPT2MLP SL104; transformers.models.gpt2.modeling_gpt2.GPT2Model SL104; transformers.pytorch_utils.Conv1D SL104',
     'hf-full-models/llama-full-model':
-        'refused: transformers.activations.SiLUActivation SL104; transformers.models.llama.configuration_llama.LlamaConfig SL104; transformers.models.llama.modeling_llama.LlamaAttention SL104; transformers.models.llama.modeling_llama.LlamaDecoderLayer SL104; transformers.models.llama.modeling_llama.LlamaForCausalLM SL104; transformers.models.llama.modeling_llama.LlamaMLP SL104; transformers.models.llama.modeling_llama.LlamaModel SL104; transformers.models.llama.modeling_llama.LlamaRMSNorm SL104; transformers.models.llama.modeling_llama.LlamaRotaryEmbedding SL104',
+        'refused: transformers.activations.SiLUActivation SL104; transformers.generation.configuration_utils.GenerationConfig SL104; transformers.models.llama.configuration_llama.LlamaConfig SL104; transformers.models.llama.modeling_llama.LlamaAttention SL104; transformers.models.llama.modeling_llama.LlamaDecoderLayer SL104; transformers.models.llama.modeling_llama.LlamaForCausalLM SL104; transformers.models.llama.modeling_llama.LlamaMLP SL104; transformers.models.llama.modeling_llama.LlamaModel SL104; transformers.models.llama.modeling_llama.LlamaRMSNorm SL104; transformers.models.llama.modeling_llama.LlamaRotaryEmbedding SL104',
     'hf-tokenizers/fast-tokenizer.pkl':
         'refused: transformers.models.bert.tokenization_bert.BertTokenizer SL104',
     'hf-tokenizers/wrapped-fast-tokenizer.pkl':
         'refused: transformers.tokenization_utils_tokenizers.TokenizersBackend SL115',
+    'hf-trainer-checkpoint/training_args.bin':
+        'refused: accelerate.state.PartialState SL104; accelerate.utils.dataclasses.DistributedType SL104',
+    'hmmlearn/categorical-hmm.pkl':
+        'refused: hmmlearn.base.ConvergenceMonitor SL104; hmmlearn.hmm.CategoricalHMM SL104',
+    'hmmlearn/gaussian-hmm.pkl':
+        'refused: hmmlearn.base.ConvergenceMonitor SL104; hmmlearn.hmm.GaussianHMM SL104',
     'hyperopt/trials.pkl':
         'refused: hyperopt.base.Trials SL104',
     'igraph/graph.pkl':
@@ -44,8 +68,14 @@ REFUSED: dict[str, str] = {
         'refused: imblearn.over_sampling._smote.base.SMOTE SL104; imblearn.pipeline.Pipeline SL104',
     'imbalanced-learn/undersampler.joblib':
         'refused: imblearn.under_sampling._prototype_selection._random_under_sampler.RandomUnderSampler SL104',
+    'kmodes/kmodes.joblib':
+        'refused: kmodes.kmodes.KModes SL104',
     'kmodes/kprototypes.joblib':
-        'refused: kmodes.util.dissim.euclidean_dissim SL104',
+        'refused: kmodes.kprototypes.KPrototypes SL104; kmodes.util.dissim.euclidean_dissim SL104',
+    'mlxtend/stacking.joblib':
+        'refused: mlxtend.classifier.stacking_classification.StackingClassifier SL104',
+    'mlxtend/transaction-encoder.pkl':
+        'refused: mlxtend.preprocessing.transactionencoder.TransactionEncoder SL104',
     'networkx/digraph.pkl':
         'refused: networkx.classes.digraph.DiGraph SL104',
     'networkx/graph.pkl':
@@ -89,23 +119,41 @@ REFUSED: dict[str, str] = {
     'pint/quantity.pkl':
         'refused: pint._unpickle_quantity SL104; pint.facets.plain.quantity.PlainQuantity SL104; pint.util.UnitsContainer SL104; pint.util.udict SL104',
     'pmdarima/arima.pkl':
-        'refused: pmdarima.arima.arima.ARIMA SL104; statsmodels.base.data.ModelData SL104; statsmodels.tsa.statespace._initialization.cInitialization SL104; statsmodels.tsa.statespace._initialization.dInitialization SL104; statsmodels.tsa.statespace._initialization.sInitialization SL104; statsmodels.tsa.statespace._initialization.zInitialization SL104; statsmodels.tsa.statespace._kalman_filter.cKalmanFilter SL104; statsmodels.tsa.statespace._kalman_filter.dKalmanFilter SL104; statsmodels.tsa.statespace._kalman_filter.sKalmanFilter SL104; statsmodels.tsa.statespace._kalman_filter.zKalmanFilter SL104; statsmodels.tsa.statespace._kalman_smoother.cKalmanSmoother SL104; statsmodels.tsa.statespace._kalman_smoother.dKalmanSmoother SL104; statsmodels.tsa.statespace._kalman_smoother.sKalmanSmoother SL104; statsmodels.tsa.statespace._kalman_smoother.zKalmanSmoother SL104; statsmodels.tsa.statespace._representation.cStatespace SL104; statsmodels.tsa.statespace._representation.dStatespace SL104; statsmodels.tsa.statespace._representation.sStatespace SL104; statsmodels.tsa.statespace._representation.zStatespace SL104; statsmodels.tsa.statespace._simulation_smoother.cSimulationSmoother SL104; statsmodels.tsa.statespace._simulation_smoother.dSimulationSmoother SL104; statsmodels.tsa.statespace._simulation_smoother.sSimulationSmoother SL104; statsmodels.tsa.statespace._simulation_smoother.zSimulationSmoother SL104; statsmodels.tsa.statespace.kalman_smoother.SmootherResults SL104; statsmodels.tsa.statespace.sarimax.SARIMAXResultsWrapper SL104; statsmodels.tsa.statespace.simulation_smoother.SimulationSmoothResults SL104',
+        'refused: pmdarima.arima.arima.ARIMA SL104; statsmodels.base.data.ModelData SL104; statsmodels.base.model.LikelihoodModelResults SL104; statsmodels.tools.tools.Bunch SL104; statsmodels.tsa.arima.params.SARIMAXParams SL104; statsmodels.tsa.arima.specification.SARIMAXSpecification SL104; statsmodels.tsa.base.tsa_model.TimeSeriesModel SL104; statsmodels.tsa.statespace._initialization.cInitialization SL104; statsmodels.tsa.statespace._initialization.dInitialization SL104; statsmodels.tsa.statespace._initialization.sInitialization SL104; statsmodels.tsa.statespace._initialization.zInitialization SL104; statsmodels.tsa.statespace._kalman_filter.cKalmanFilter SL104; statsmodels.tsa.statespace._kalman_filter.dKalmanFilter SL104; statsmodels.tsa.statespace._kalman_filter.sKalmanFilter SL104; statsmodels.tsa.statespace._kalman_filter.zKalmanFilter SL104; statsmodels.tsa.statespace._kalman_smoother.cKalmanSmoother SL104; statsmodels.tsa.statespace._kalman_smoother.dKalmanSmoother SL104; statsmodels.tsa.statespace._kalman_smoother.sKalmanSmoother SL104; statsmodels.tsa.statespace._kalman_smoother.zKalmanSmoother SL104; statsmodels.tsa.statespace._representation.cStatespace SL104; statsmodels.tsa.statespace._representation.dStatespace SL104; statsmodels.tsa.statespace._representation.sStatespace SL104; statsmodels.tsa.statespace._representation.zStatespace SL104; statsmodels.tsa.statespace._simulation_smoother.cSimulationSmoother SL104; statsmodels.tsa.statespace._simulation_smoother.dSimulationSmoother SL104; statsmodels.tsa.statespace._simulation_smoother.sSimulationSmoother SL104; statsmodels.tsa.statespace._simulation_smoother.zSimulationSmoother SL104; statsmodels.tsa.statespace.initialization.Initialization SL104; statsmodels.tsa.statespace.kalman_smoother.SmootherResults SL104; statsmodels.tsa.statespace.sarimax.SARIMAX SL104; statsmodels.tsa.statespace.sarimax.SARIMAXResults SL104; statsmodels.tsa.statespace.sarimax.SARIMAXResultsWrapper SL104; statsmodels.tsa.statespace.simulation_smoother.SimulationSmoothResults SL104; statsmodels.tsa.statespace.simulation_smoother.SimulationSmoother SL104',
     'pmdarima/pipeline.joblib':
-        'refused: pmdarima.arima.arima.ARIMA SL104; pmdarima.pipeline.Pipeline SL104; pmdarima.preprocessing.endog.boxcox.BoxCoxEndogTransformer SL104; statsmodels.base.data.ModelData SL104; statsmodels.tsa.statespace._initialization.cInitialization SL104; statsmodels.tsa.statespace._initialization.dInitialization SL104; statsmodels.tsa.statespace._initialization.sInitialization SL104; statsmodels.tsa.statespace._initialization.zInitialization SL104; statsmodels.tsa.statespace._kalman_filter.cKalmanFilter SL104; statsmodels.tsa.statespace._kalman_filter.dKalmanFilter SL104; statsmodels.tsa.statespace._kalman_filter.sKalmanFilter SL104; statsmodels.tsa.statespace._kalman_filter.zKalmanFilter SL104; statsmodels.tsa.statespace._kalman_smoother.cKalmanSmoother SL104; statsmodels.tsa.statespace._kalman_smoother.dKalmanSmoother SL104; statsmodels.tsa.statespace._kalman_smoother.sKalmanSmoother SL104; statsmodels.tsa.statespace._kalman_smoother.zKalmanSmoother SL104; statsmodels.tsa.statespace._representation.cStatespace SL104; statsmodels.tsa.statespace._representation.dStatespace SL104; statsmodels.tsa.statespace._representation.sStatespace SL104; statsmodels.tsa.statespace._representation.zStatespace SL104; statsmodels.tsa.statespace._simulation_smoother.cSimulationSmoother SL104; statsmodels.tsa.statespace._simulation_smoother.dSimulationSmoother SL104; statsmodels.tsa.statespace._simulation_smoother.sSimulationSmoother SL104; statsmodels.tsa.statespace._simulation_smoother.zSimulationSmoother SL104; statsmodels.tsa.statespace.kalman_smoother.SmootherResults SL104; statsmodels.tsa.statespace.sarimax.SARIMAXResultsWrapper SL104; statsmodels.tsa.statespace.simulation_smoother.SimulationSmoothResults SL104',
+        'refused: pmdarima.arima.arima.ARIMA SL104; pmdarima.pipeline.Pipeline SL104; pmdarima.preprocessing.endog.boxcox.BoxCoxEndogTransformer SL104; statsmodels.base.data.ModelData SL104; statsmodels.base.model.LikelihoodModelResults SL104; statsmodels.tools.tools.Bunch SL104; statsmodels.tsa.arima.params.SARIMAXParams SL104; statsmodels.tsa.arima.specification.SARIMAXSpecification SL104; statsmodels.tsa.base.tsa_model.TimeSeriesModel SL104; statsmodels.tsa.statespace._initialization.cInitialization SL104; statsmodels.tsa.statespace._initialization.dInitialization SL104; statsmodels.tsa.statespace._initialization.sInitialization SL104; statsmodels.tsa.statespace._initialization.zInitialization SL104; statsmodels.tsa.statespace._kalman_filter.cKalmanFilter SL104; statsmodels.tsa.statespace._kalman_filter.dKalmanFilter SL104; statsmodels.tsa.statespace._kalman_filter.sKalmanFilter SL104; statsmodels.tsa.statespace._kalman_filter.zKalmanFilter SL104; statsmodels.tsa.statespace._kalman_smoother.cKalmanSmoother SL104; statsmodels.tsa.statespace._kalman_smoother.dKalmanSmoother SL104; statsmodels.tsa.statespace._kalman_smoother.sKalmanSmoother SL104; statsmodels.tsa.statespace._kalman_smoother.zKalmanSmoother SL104; statsmodels.tsa.statespace._representation.cStatespace SL104; statsmodels.tsa.statespace._representation.dStatespace SL104; statsmodels.tsa.statespace._representation.sStatespace SL104; statsmodels.tsa.statespace._representation.zStatespace SL104; statsmodels.tsa.statespace._simulation_smoother.cSimulationSmoother SL104; statsmodels.tsa.statespace._simulation_smoother.dSimulationSmoother SL104; statsmodels.tsa.statespace._simulation_smoother.sSimulationSmoother SL104; statsmodels.tsa.statespace._simulation_smoother.zSimulationSmoother SL104; statsmodels.tsa.statespace.initialization.Initialization SL104; statsmodels.tsa.statespace.kalman_smoother.SmootherResults SL104; statsmodels.tsa.statespace.sarimax.SARIMAX SL104; statsmodels.tsa.statespace.sarimax.SARIMAXResults SL104; statsmodels.tsa.statespace.sarimax.SARIMAXResultsWrapper SL104; statsmodels.tsa.statespace.simulation_smoother.SimulationSmoothResults SL104; statsmodels.tsa.statespace.simulation_smoother.SimulationSmoother SL104',
     'polars/dataframe.pkl':
         'refused: polars.dataframe.frame.DataFrame SL104',
     'polars/lazyframe.pkl':
         'refused: polars.lazyframe.frame.LazyFrame SL104',
     'polars/series.pkl':
         'refused: polars.series.series.Series SL104',
+    'pyod/copod.joblib':
+        'refused: pyod.models.copod.COPOD SL104',
+    'pyod/ecod.joblib':
+        'refused: pyod.models.ecod.ECOD SL104',
+    'pyod/iforest.joblib':
+        'refused: pyod.models.iforest.IForest SL104',
+    'pyod/knn.joblib':
+        'refused: pyod.models.knn.KNN SL104',
+    'pyod/lof.joblib':
+        'refused: pyod.models.lof.LOF SL104',
     'river/hoeffding-tree.pkl':
-        'refused: random.Random SL104; river.tree.hoeffding_tree_classifier.HoeffdingTreeClassifier SL104; river.tree.splitter.gaussian_splitter.GaussianSplitter SL104',
+        'refused: random.Random SL104; river.proba.gaussian.Gaussian SL104; river.stats.mean.Mean SL104; river.stats.var.Var SL104; river.tree.hoeffding_tree_classifier.HoeffdingTreeClassifier SL104; river.tree.nodes.htc_nodes.LeafNaiveBayesAdaptive SL104; river.tree.splitter.gaussian_splitter.GaussianSplitter SL104',
     'river/kmeans.pkl':
         'refused: random.Random SL104; random.Random.gauss SL104; river.cluster.k_means.KMeans SL104',
     'river/logreg-pipeline.pkl':
-        'refused: river._river_rust.vectordict.VectorDict SL104; river.compose.pipeline.Pipeline SL104; river.linear_model.log_reg.LogisticRegression SL104; river.preprocessing.scale.StandardScaler SL104',
+        'refused: river._river_rust.vectordict.VectorDict SL104; river.compose.pipeline.Pipeline SL104; river.linear_model.log_reg.LogisticRegression SL104; river.optim.initializers.Zeros SL104; river.optim.losses.Log SL104; river.optim.schedulers.Constant SL104; river.optim.sgd.SGD SL104; river.preprocessing.scale.StandardScaler SL104',
+    'river/stats.pkl':
+        'refused: river.stats.mean.Mean SL104',
+    'ruptures/binseg.pkl':
+        'refused: ruptures.costs.costl2.CostL2 SL104; ruptures.detection.binseg.Binseg SL104',
+    'ruptures/pelt.pkl':
+        'refused: ruptures.costs.costrbf.CostRbf SL104; ruptures.detection.pelt.Pelt SL104',
     'scikit-optimize/gp-result.pkl':
-        'refused: scipy.optimize._optimize.OptimizeResult SL104',
+        'refused: scipy.optimize._optimize.OptimizeResult SL104; skopt.learning.gaussian_process.gpr.GaussianProcessRegressor SL104; skopt.learning.gaussian_process.kernels.ConstantKernel SL104; skopt.learning.gaussian_process.kernels.Matern SL104; skopt.learning.gaussian_process.kernels.Product SL104; skopt.learning.gaussian_process.kernels.Sum SL104; skopt.learning.gaussian_process.kernels.WhiteKernel SL104; skopt.space.space.Real SL104; skopt.space.space.Space SL104; skopt.space.transformers.Identity SL104; skopt.space.transformers.Normalize SL104; skopt.space.transformers.Pipeline SL104',
+    'scikit-optimize/optimizer.pkl':
+        'refused: skopt.learning.gaussian_process.gpr.GaussianProcessRegressor SL104; skopt.learning.gaussian_process.kernels.ConstantKernel SL104; skopt.learning.gaussian_process.kernels.Matern SL104; skopt.learning.gaussian_process.kernels.Product SL104; skopt.optimizer.optimizer.Optimizer SL104; skopt.space.space.Real SL104; skopt.space.space.Space SL104; skopt.space.transformers.Identity SL104; skopt.space.transformers.Normalize SL104; skopt.space.transformers.Pipeline SL104',
     'scikit-survival/coxph.joblib':
         'refused: sksurv.functions.StepFunction SL104; sksurv.linear_model.coxph.BreslowEstimator SL104; sksurv.linear_model.coxph.CoxPHSurvivalAnalysis SL104',
     'scikit-survival/rsf.joblib':
@@ -121,7 +169,7 @@ REFUSED: dict[str, str] = {
     'shapely/strtree.pkl':
         'refused: shapely.io.from_wkb SL104; shapely.strtree.STRtree SL104',
     'spacy/blank-pipeline':
-        'refused: re._compile.finditer SL104; re._compile.match SL104; re._compile.search SL104; spacy.lang.en.English SL104; spacy.lang.en.syntax_iterators.noun_chunks SL104; spacy.language.FactoryMeta SL104; spacy.lookups.Lookups SL104; spacy.morphology.unpickle_morphology SL104; spacy.pipeline.pipe.Pipe SL104; spacy.pipeline.sentencizer.Sentencizer SL104; spacy.pipeline.senter.senter_score SL104; spacy.strings.StringStore SL104; spacy.tokenizer.Tokenizer SL104; spacy.util.SimpleFrozenList SL104; spacy.util.raise_error SL104; spacy.vectors.unpickle_vectors SL104; spacy.vocab.unpickle_vocab SL104',
+        'refused: confection._config.Config SL104; re._compile.finditer SL104; re._compile.match SL104; re._compile.search SL104; spacy.lang.en.English SL104; spacy.lang.en.syntax_iterators.noun_chunks SL104; spacy.language.FactoryMeta SL104; spacy.lookups.Lookups SL104; spacy.morphology.unpickle_morphology SL104; spacy.pipeline.pipe.Pipe SL104; spacy.pipeline.sentencizer.Sentencizer SL104; spacy.pipeline.senter.senter_score SL104; spacy.strings.StringStore SL104; spacy.tokenizer.Tokenizer SL104; spacy.util.SimpleFrozenList SL104; spacy.util.raise_error SL104; spacy.vectors.unpickle_vectors SL104; spacy.vocab.unpickle_vocab SL104',
     'spacy/doc':
         'refused: spacy.lang.en.syntax_iterators.noun_chunks SL104; spacy.lookups.Lookups SL104; spacy.morphology.unpickle_morphology SL104; spacy.strings.StringStore SL104; spacy.tokens.doc.unpickle_doc SL104; spacy.vectors.unpickle_vectors SL104; spacy.vocab.unpickle_vocab SL104',
     'spacy/doc-with-ents':
@@ -131,15 +179,15 @@ REFUSED: dict[str, str] = {
     'spacy/vocab':
         'refused: spacy.lang.en.syntax_iterators.noun_chunks SL104; spacy.lookups.Lookups SL104; spacy.morphology.unpickle_morphology SL104; spacy.strings.StringStore SL104; spacy.vectors.unpickle_vectors SL104; spacy.vocab.unpickle_vocab SL104',
     'statsmodels/arima-results':
-        'refused: statsmodels.base.data.ModelData SL104; statsmodels.tsa.arima.model.ARIMAResults SL104; statsmodels.tsa.arima.model.ARIMAResultsWrapper SL104; statsmodels.tsa.statespace._initialization.cInitialization SL104; statsmodels.tsa.statespace._initialization.dInitialization SL104; statsmodels.tsa.statespace._initialization.sInitialization SL104; statsmodels.tsa.statespace._initialization.zInitialization SL104; statsmodels.tsa.statespace._kalman_filter.cKalmanFilter SL104; statsmodels.tsa.statespace._kalman_filter.dKalmanFilter SL104; statsmodels.tsa.statespace._kalman_filter.sKalmanFilter SL104; statsmodels.tsa.statespace._kalman_filter.zKalmanFilter SL104; statsmodels.tsa.statespace._kalman_smoother.cKalmanSmoother SL104; statsmodels.tsa.statespace._kalman_smoother.dKalmanSmoother SL104; statsmodels.tsa.statespace._kalman_smoother.sKalmanSmoother SL104; statsmodels.tsa.statespace._kalman_smoother.zKalmanSmoother SL104; statsmodels.tsa.statespace._representation.cStatespace SL104; statsmodels.tsa.statespace._representation.dStatespace SL104; statsmodels.tsa.statespace._representation.sStatespace SL104; statsmodels.tsa.statespace._representation.zStatespace SL104; statsmodels.tsa.statespace._simulation_smoother.cSimulationSmoother SL104; statsmodels.tsa.statespace._simulation_smoother.dSimulationSmoother SL104; statsmodels.tsa.statespace._simulation_smoother.sSimulationSmoother SL104; statsmodels.tsa.statespace._simulation_smoother.zSimulationSmoother SL104; statsmodels.tsa.statespace.kalman_smoother.SmootherResults SL104; statsmodels.tsa.statespace.simulation_smoother.SimulationSmoothResults SL104',
+        'refused: statsmodels.base.data.ModelData SL104; statsmodels.base.model.LikelihoodModelResults SL104; statsmodels.tools.tools.Bunch SL104; statsmodels.tsa.arima.model.ARIMA SL104; statsmodels.tsa.arima.model.ARIMAResults SL104; statsmodels.tsa.arima.model.ARIMAResultsWrapper SL104; statsmodels.tsa.arima.params.SARIMAXParams SL104; statsmodels.tsa.arima.specification.SARIMAXSpecification SL104; statsmodels.tsa.base.tsa_model.TimeSeriesModel SL104; statsmodels.tsa.statespace._initialization.cInitialization SL104; statsmodels.tsa.statespace._initialization.dInitialization SL104; statsmodels.tsa.statespace._initialization.sInitialization SL104; statsmodels.tsa.statespace._initialization.zInitialization SL104; statsmodels.tsa.statespace._kalman_filter.cKalmanFilter SL104; statsmodels.tsa.statespace._kalman_filter.dKalmanFilter SL104; statsmodels.tsa.statespace._kalman_filter.sKalmanFilter SL104; statsmodels.tsa.statespace._kalman_filter.zKalmanFilter SL104; statsmodels.tsa.statespace._kalman_smoother.cKalmanSmoother SL104; statsmodels.tsa.statespace._kalman_smoother.dKalmanSmoother SL104; statsmodels.tsa.statespace._kalman_smoother.sKalmanSmoother SL104; statsmodels.tsa.statespace._kalman_smoother.zKalmanSmoother SL104; statsmodels.tsa.statespace._representation.cStatespace SL104; statsmodels.tsa.statespace._representation.dStatespace SL104; statsmodels.tsa.statespace._representation.sStatespace SL104; statsmodels.tsa.statespace._representation.zStatespace SL104; statsmodels.tsa.statespace._simulation_smoother.cSimulationSmoother SL104; statsmodels.tsa.statespace._simulation_smoother.dSimulationSmoother SL104; statsmodels.tsa.statespace._simulation_smoother.sSimulationSmoother SL104; statsmodels.tsa.statespace._simulation_smoother.zSimulationSmoother SL104; statsmodels.tsa.statespace.initialization.Initialization SL104; statsmodels.tsa.statespace.kalman_smoother.SmootherResults SL104; statsmodels.tsa.statespace.simulation_smoother.SimulationSmoothResults SL104; statsmodels.tsa.statespace.simulation_smoother.SimulationSmoother SL104',
     'statsmodels/ets-results':
-        'refused: scipy.optimize._optimize.OptimizeResult SL104; statsmodels.base.data.ModelData SL104; statsmodels.tsa.holtwinters.results.HoltWintersResultsWrapper SL104',
+        'refused: scipy.optimize._lbfgsb_py.LbfgsInvHessProduct SL104; scipy.optimize._optimize.OptimizeResult SL104; statsmodels.base.data.ModelData SL104; statsmodels.tsa.holtwinters.model.ExponentialSmoothing SL104; statsmodels.tsa.holtwinters.results.HoltWintersResults SL104; statsmodels.tsa.holtwinters.results.HoltWintersResultsWrapper SL104',
     'statsmodels/glm-results':
-        'refused: statsmodels.base.data.ModelData SL104; statsmodels.genmod.generalized_linear_model.GLMResultsWrapper SL104',
+        'refused: statsmodels.base.data.ModelData SL104; statsmodels.genmod.families.family.Gaussian SL104; statsmodels.genmod.families.links.Identity SL104; statsmodels.genmod.families.varfuncs.VarianceFunction SL104; statsmodels.genmod.generalized_linear_model.GLM SL104; statsmodels.genmod.generalized_linear_model.GLMResults SL104; statsmodels.genmod.generalized_linear_model.GLMResultsWrapper SL104',
     'statsmodels/logit-results':
-        'refused: statsmodels.base.data.ModelData SL104; statsmodels.discrete.discrete_model.BinaryResultsWrapper SL104',
+        'refused: statsmodels.base.data.ModelData SL104; statsmodels.discrete.discrete_model.BinaryResultsWrapper SL104; statsmodels.discrete.discrete_model.Logit SL104; statsmodels.discrete.discrete_model.LogitResults SL104',
     'statsmodels/ols-results':
-        'refused: statsmodels.base.data.ModelData SL104; statsmodels.regression.linear_model.RegressionResultsWrapper SL104',
+        'refused: statsmodels.base.data.ModelData SL104; statsmodels.regression.linear_model.OLS SL104; statsmodels.regression.linear_model.OLSResults SL104; statsmodels.regression.linear_model.RegressionResultsWrapper SL104',
     'sympy/equation.pkl':
         'refused: sympy.core.add.Add SL101; sympy.core.numbers.Integer SL104; sympy.core.relational.Equality SL101; sympy.core.symbol.Symbol SL104',
     'sympy/expression.pkl':
@@ -147,11 +195,19 @@ REFUSED: dict[str, str] = {
     'sympy/matrix.pkl':
         'refused: sympy.core.numbers.One SL104; sympy.core.symbol.Symbol SL104; sympy.matrices.dense.MutableDenseMatrix SL101; sympy.polys.domains.expressionrawdomain.ExpressionRawDomain SL104; sympy.polys.matrices.domainmatrix.DomainMatrix SL104',
     'torch-models/dynamic-quantized-model':
-        'refused: torch.ScriptObject SL104',
+        'refused: torch.ScriptObject SL115',
+    'torch-optim/cyclic-object':
+        'refused: torch.optim.lr_scheduler.CyclicLR._triangular_scale_fn SL104',
+    'torch-optim/grad-scaler-object':
+        'refused: torch.amp.grad_scaler._refresh_per_optimizer_state SL104',
+    'tslearn/scaler.pkl':
+        'refused: tslearn.preprocessing.preprocessing.TimeSeriesScalerMeanVariance SL104',
+    'tslearn/ts-kmeans.pkl':
+        'refused: tslearn.clustering.kmeans.TimeSeriesKMeans SL104',
     'umap-learn/umap.pkl':
         'refused: numba.core.serialize._unpickle__CustomPickled SL104; numba.core.serialize.custom_rebuild SL104; umap.umap_.UMAP SL104',
     'xarray/dataarray.pkl':
-        'refused: xarray.core.dataarray.DataArray SL104; xarray.core.variable.IndexVariable SL104; xarray.core.variable.Variable SL104',
+        'refused: xarray.core.dataarray.DataArray SL104; xarray.core.indexes.PandasIndex SL104; xarray.core.indexing.PandasIndexingAdapter SL104; xarray.core.variable.IndexVariable SL104; xarray.core.variable.Variable SL104',
     'xarray/dataset.pkl':
-        'refused: xarray.core.dataset.Dataset SL104; xarray.core.variable.IndexVariable SL104; xarray.core.variable.Variable SL104',
+        'refused: xarray.core.dataset.Dataset SL104; xarray.core.indexes.PandasIndex SL104; xarray.core.indexing.PandasIndexingAdapter SL104; xarray.core.variable.IndexVariable SL104; xarray.core.variable.Variable SL104',
 }

@@ -656,6 +656,7 @@ def test_pandas_plotting_import_is_live(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="R2-1 (open): a vouch in IMPORT_REVIEWED covers the package and what its modules import; following vouched closures cost tens of seconds per cold scan and refused ordinary files (torch -> opt_einsum, accelerate -> rich)")
 def test_pandas_plotting_import_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "model.pkl"
     path.write_bytes(_pandas_plotting_alloc())

@@ -124,7 +124,6 @@ def test_reviewed_hooks_set_no_name_a_load_runs() -> None:
         assert all(n.lstrip("=") in reads and not n.startswith("=_") for n in sets - plain), owner
 
 
-@pytest.mark.xfail(strict=True, reason="R2-1 follow-up: importing sklearn imports narwhals (not in IMPORT_REVIEWED), whose top level the analysis cannot prove inert (narwhals._utils.inherit_doc); needs a review of narwhals")
 def test_third_party_estimator_is_analysed_inert(site: Path) -> None:
     a = run(site, """
         from sklearn.base import BaseEstimator, TransformerMixin

@@ -102,10 +102,14 @@ def _one_module(name: str, resolver: Resolver, effects: Effects, roots: tuple[st
         return ok, []  # the stdlib's top levels are trusted; its side-effect modules are in the deny table
     memo = effects.module_memo.get(name)
     if memo is None:
-        deps = static_imports(mod, resolver)
         if vouched:
-            memo = (ok, deps)  # the reviewed catalogue vouches for this module's own top level
+            # The reviewed catalogue vouches for this module and for what its import brings in: following a
+            # vouched package's whole closure (torch reaches opt_einsum, jinja2, rich, ...) cost tens of seconds
+            # per cold scan and refused ordinary files on every unreviewed dependency. Known gap (red team R2-1):
+            # a vouched module that imports an unvouched package lazily elsewhere (pandas.plotting._matplotlib).
+            memo = (ok, [])
         else:
+            deps = static_imports(mod, resolver)
             result = module_top_level(mod, effects)
             memo = (Outcome(False, f"importing {name} runs more than definitions: {result.reason}", result.where)
                     if not result.inert else ok, deps)
@@ -116,8 +120,8 @@ def _one_module(name: str, resolver: Resolver, effects: Effects, roots: tuple[st
 def _star_submodules(package: ModuleInfo | object, base: str, resolver: Resolver) -> list[str]:
     """``from pkg import *`` imports every submodule named in ``pkg.__all__``; an ``__all__`` that is not a
     literal list of strings gives an unresolvable name (not inert)."""
-    if not isinstance(package, ModuleInfo):
-        return []
+    if not isinstance(package, ModuleInfo) or base.split(".", 1)[0] in sys.stdlib_module_names:
+        return []  # the stdlib is trusted like the interpreter (its submodules are stdlib too)
     bound = package.bindings.get("__all__")
     if not bound:
         return []

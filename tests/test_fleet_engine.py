@@ -82,7 +82,9 @@ def test_s3_prefix_verdicts_store_skips_unchanged_and_rescans_changed(s3: S3Serv
     assert _verdicts(first) == {f"s3://{bucket}/models/bad.pkl": "unsafe",
                                 f"s3://{bucket}/models/good.pkl": "safe",
                                 f"s3://{bucket}/models/sub/good2.pkl": "safe",
-                                f"s3://{bucket}/models/README.md": "unsafe"}
+                                f"s3://{bucket}/models/README.md": "safe"}
+    notes = next(f for f in first if f.url.endswith("README.md"))
+    assert {x.rule_id for x in notes.result.findings} == {"SL810"}  # not a model: reports show it as skipped
     bad = next(f for f in first if f.url.endswith("bad.pkl"))
     assert "SL101" in {x.rule_id for x in bad.result.findings}
     assert {f.status for f in first} == {"scanned"} and all(f.identity.etag for f in first)

@@ -1,10 +1,8 @@
 """Safe formats are safe (issue 14 item 3), measured on real files: ``safeload scan`` on a ``model.safetensors``,
 the JSON/YAML/text files that sit next to models, a ``save_pretrained`` folder and a Trainer checkpoint.
 
-Today a safetensors file and every config file scanned on their own are UNSAFE (SL003 unknown format, exit 1);
-inside a directory scan they are all "skipped (not a model)", safetensors included. The expectations below are
-strict xfails until the sniffer learns these formats: safetensors scans as SAFE (its header validated), config
-files are "skipped (not a model)", and none of them is ever UNSAFE. The controls make sure that recognising
+Safetensors scans as SAFE (its header validated, ``scanners/safetensors.py``), config files are "skipped (not
+a model)" (``scanners/text.py``), and none of them is ever UNSAFE. The controls make sure that recognising
 them never becomes skipping by file name.
 """
 
@@ -27,7 +25,6 @@ from tests.corpus.runner import corpus_root
 
 __all__ = ["corpus_root"]
 
-SNIFFER = "the sniffer does not know this format yet (SL003 unknown format)"
 CONFIG_FILES = ("config.json", "tokenizer.json", "tokenizer_config.json", "hparams.yaml", "vocab.txt", "README.md")
 
 
@@ -59,21 +56,18 @@ def scan_json(capsys: pytest.CaptureFixture[str], *paths: Path) -> tuple[int, di
     return code, {Path(r["source"]).name: r["status"] for r in report["results"]}
 
 
-@pytest.mark.xfail(strict=True, reason=SNIFFER)
 def test_safetensors_file_scans_safe(hf_folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = hf_folder / "model.safetensors"
     assert safeload.scan(path).is_safe()
     assert scan_json(capsys, path) == (0, {"model.safetensors": "safe"})
 
 
-@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=SNIFFER))
-                                  for n in CONFIG_FILES])
+@pytest.mark.parametrize("name", CONFIG_FILES)
 def test_config_file_alone_is_skipped_not_a_model(hf_folder: Path, name: str,
                                                  capsys: pytest.CaptureFixture[str]) -> None:
     assert scan_json(capsys, hf_folder / name) == (0, {name: "skipped"})
 
 
-@pytest.mark.xfail(strict=True, reason=SNIFFER)
 def test_trainer_state_json_alone_is_skipped(checkpoint: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert scan_json(capsys, checkpoint / "trainer_state.json") == (0, {"trainer_state.json": "skipped"})
 
@@ -86,7 +80,6 @@ def test_model_folder_scan_is_never_unsafe(hf_folder: Path, capsys: pytest.Captu
     assert {verdicts[n] for n in CONFIG_FILES} == {"skipped"}
 
 
-@pytest.mark.xfail(strict=True, reason="a directory scan reports safetensors as 'skipped (not a model)', not SAFE")
 def test_model_folder_safetensors_is_safe_not_skipped(hf_folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert scan_json(capsys, hf_folder)[1]["model.safetensors"] == "safe"
 

@@ -502,14 +502,6 @@ class DirectorySession:
         accepted: set[tuple[str, str | None, str | None]] = set()
         if plan.lockfile is not None and self._manifest is not None:
             accepted = self._check_lock(plan.lockfile, self._manifest)
-        pinned = plan.spec.expected_sha256 is not None or plan.lockfile is not None or plan.spec.lock is not None \
-            or plan.spec.wants_signature
-        companions = sorted({f.subject or "?" for f in result.findings if f.rule_id == "SL019"})
-        if pinned and companions:
-            # The digest, lock entry or signature covers these bytes only; the loader reads the companions by
-            # name, so a swapped companion would load under an unchanged pin.
-            plan.fail("companion", f"the loader also reads {', '.join(companions[:3])}, which the pinned digest, "
-                                   "lock or signature does not cover")
         result, count = accept_findings(result, accepted)
         info = IntegrityInfo(
             sha256=sha, kind="directory", digest_checked=plan.spec.expected_sha256 is not None,

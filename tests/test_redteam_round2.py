@@ -626,12 +626,12 @@ def test_namespace_keys_is_refused(tmp_path: Path) -> None:
     assert "REFUSED" in done.stdout, done.stdout + done.stderr[-2000:]
 
 
-# R2-1 with installed libraries only: pandas is in IMPORT_REVIEWED (catalog/reviewed.py), so importing any pandas
-# module counts as inert, but pandas.plotting._matplotlib.* imports matplotlib at its top level, and importing
+# R2-1 with installed libraries only: pandas is in IMPORT_REVIEWED (catalog/reviewed.py), so importing a pandas
+# module counted as inert, but pandas.plotting._matplotlib.* imports matplotlib at its top level, and importing
 # matplotlib creates its configuration directory (MPLCONFIGDIR, the marker here). Naming a matplotlib class
-# directly is refused (its import is analysed: not inert); reaching the same import through pandas is not.
-# Allocating the class (copyreg._reconstructor(cls, object, None)) runs none of its code, so the verdict is
-# SL116 (LOW) and the file loads.
+# directly is refused (its import is analysed: not inert); reaching the same import through pandas was not
+# (allocating the class runs none of its code: SL116, LOW). Fixed: the reviewed closure table
+# (catalog/closure.py) says this module's imports leave reviewed territory, so matplotlib is analysed: refused.
 
 def _pandas_plotting_alloc() -> bytes:
     from tests.attacks import C, G, assemble
@@ -656,7 +656,6 @@ def test_pandas_plotting_import_is_live(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="R2-1 (open): a vouch in IMPORT_REVIEWED covers the package and what its modules import; following vouched closures cost tens of seconds per cold scan and refused ordinary files (torch -> opt_einsum, accelerate -> rich)")
 def test_pandas_plotting_import_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "model.pkl"
     path.write_bytes(_pandas_plotting_alloc())

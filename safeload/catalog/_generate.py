@@ -122,7 +122,40 @@ def generate() -> dict[str, str]:
     for alias in aliases.keys() & deny.deny.keys():
         del deny.deny[alias]  # an alias of a hand-denied object is ranked as that object, not re-derived
     _log(f"aliases: {len(aliases)} in {time.monotonic() - started:.0f}s")
-    return _emit(allow, deny, aliases, facts, walk.failed, shard_of, Catalogue)
+    files = _emit(allow, deny, aliases, facts, walk.failed, shard_of, Catalogue)
+    files["closure.py"] = closure_table()
+    _log(f"import closures in {time.monotonic() - started:.0f}s")
+    return files
+
+
+def _dist_info_name(dist: str) -> str:
+    """``pandas-3.1.1.dist-info``: the metadata directory the scan-time check looks for beside the package."""
+    found = importlib.metadata.distribution(dist)
+    path = getattr(found, "_path", None)  # PathDistribution's directory; other finders have no directory name
+    return Path(str(path)).name if path is not None else f"{dist}-{found.version}.dist-info"
+
+
+def closure_table(only: list[str] | None = None) -> str:
+    """``generated/closure.py``: the reviewed import closure of the vouched packages (``only``: a subset, for
+    development; such a table is logged, never written)."""
+    from safeload.catalog._gen.closure import THIRD_PARTY_REVIEWED, compute, render
+    from safeload.catalog.reviewed import IMPORT_REVIEWED
+
+    started = time.monotonic()
+    closure = compute(only or IMPORT_REVIEWED, THIRD_PARTY_REVIEWED.keys() | IMPORT_REVIEWED)
+    versions = _distribution_versions()
+    for top in closure.packages:
+        dists = versions.get(top, {})
+        closure.versions[top] = dists
+        closure.dist_info[top] = tuple(sorted(_dist_info_name(d) for d in dists))
+    reached: dict[str, int] = {}
+    for outs in closure.leaves.values():
+        for name in outs:
+            reached[name] = reached.get(name, 0) + 1
+    _log(f"closures: {closure.modules} modules read, {len(closure.leaves)} leave reviewed territory in "
+         f"{time.monotonic() - started:.0f}s; reached from outside: "
+         + ", ".join(f"{n} ({c})" for n, c in sorted(reached.items(), key=lambda kv: -kv[1])))
+    return render(closure)
 
 
 def _shard_versions(shard: str, tops: set[str], versions: dict[str, dict[str, str]]) -> dict[str, str]:
@@ -305,6 +338,10 @@ def versions_match() -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m safeload.catalog._generate", description=__doc__)
     parser.add_argument("--check", action="store_true", help="fail if the committed shards are not current")
+    parser.add_argument("--closure", action="store_true",
+                        help="regenerate only the import closure table (generated/closure.py and _inputs.py)")
+    parser.add_argument("--only", action="append", metavar="PACKAGE",
+                        help="with --closure: compute these vouched packages only and log the result (no write)")
     args = parser.parse_args(argv)
     if os.environ.get("PYTHONHASHSEED") != "0":
         # A fixed hash seed keeps set and dict orders inside the walked packages identical run to run.
@@ -318,6 +355,12 @@ def main(argv: list[str] | None = None) -> int:
                 _log(line)
             _log("the installed versions differ from the ones the catalogue was generated for: regenerate")
             return 2
+    if args.closure:
+        text = closure_table(args.only)
+        if not args.only:
+            (_OUT / "closure.py").write_text(text, encoding="utf-8")
+            (_OUT / "_inputs.py").write_text(_inputs_module(), encoding="utf-8")
+        return 0
     files = generate()
     if args.check:
         code = _check(files)

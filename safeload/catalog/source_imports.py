@@ -5,8 +5,9 @@ Invariant: the environment is trusted and the file is not. The file chooses *whi
 imported, so a module is inert to import only when it is library code (under the stdlib or a site/dist-packages
 directory, not a test, script, demo or entry point) and its top level only defines, imports, assigns and calls
 reviewed-benign or analysed-inert code, and every module those top levels import (transitively) is, in turn.
-A catalogue vouch (``catalog(module, Use.IMPORT)``) covers that module's own top level, not the modules it
-imports (they are checked on their own). Nothing is imported.
+A catalogue vouch (``catalog(module, Use.IMPORT)``) covers that module's own top level; the modules it imports
+are covered only when the reviewed closure table says its whole closure stays inside reviewed territory
+(``catalog/closure.py``), and are otherwise checked on their own. Nothing is imported.
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ from __future__ import annotations
 import ast
 import os
 import sys
+from collections.abc import Callable, Iterable
 
 from safeload.catalog import source_tables as tables
+from safeload.catalog.closure import closure_covered
 from safeload.catalog.source_effects import Effects, Fail, Outcome, _Frame
 from safeload.catalog.source_locate import is_stdlib_path
 from safeload.catalog.source_model import (
@@ -30,7 +33,8 @@ from safeload.catalog.source_model import (
 )
 from safeload.catalog.uses import Use
 
-__all__ = ["import_effects", "reviewed_subclass_hook"]
+__all__ = ["called_function_imports", "import_effects", "reviewed_subclass_hook", "static_imports",
+           "top_level_imports"]
 
 
 def _under(path: str, roots: tuple[str, ...]) -> bool:
@@ -103,11 +107,12 @@ def _one_module(name: str, resolver: Resolver, effects: Effects, roots: tuple[st
     memo = effects.module_memo.get(name)
     if memo is None:
         if vouched:
-            # The reviewed catalogue vouches for this module and for what its import brings in: following a
-            # vouched package's whole closure (torch reaches opt_einsum, jinja2, rich, ...) cost tens of seconds
-            # per cold scan and refused ordinary files on every unreviewed dependency. Known gap (red team R2-1):
-            # a vouched module that imports an unvouched package lazily elsewhere (pandas.plotting._matplotlib).
-            memo = (ok, [])
+            # The vouch covers this module's own top level. What it imports is covered only when the reviewed
+            # closure table says the whole closure stays inside reviewed territory (one lookup; walking a vouched
+            # package's closure here cost tens of seconds per cold scan). Otherwise its imports are followed
+            # like any other module's: pandas.plotting._matplotlib reaches matplotlib, which is analysed.
+            covered, _why = closure_covered(name, resolver.search_path)
+            memo = (ok, []) if covered else (ok, static_imports(mod, resolver, calls=True))
         else:
             deps = static_imports(mod, resolver)
             result = module_top_level(mod, effects)
@@ -133,11 +138,29 @@ def _star_submodules(package: ModuleInfo | object, base: str, resolver: Resolver
     return [f"{base}.{n}" for n in names if resolver.is_module(f"{base}.{n}")]
 
 
-def static_imports(mod: ModuleInfo, resolver: Resolver) -> list[tuple[str, bool]]:
-    """Every module an import statement of ``mod``'s top level (and class bodies, and every branch, loop and
-    ``try`` of it; not function bodies, nor ``if TYPE_CHECKING``/``__main__`` bodies) imports, with whether the
-    statement is guarded (inside an ``if`` or ``try``: an absent module there is an optional dependency).
-    ``from pkg import name`` imports ``pkg`` and, when it is a submodule, ``pkg.name``."""
+def static_imports(mod: ModuleInfo, resolver: Resolver, *, calls: bool = False) -> list[tuple[str, bool]]:
+    """Every module an import statement of ``mod``'s top level imports (see ``top_level_imports``); with
+    ``calls``, also those in the functions its top level calls (``called_function_imports``: the top level
+    itself is not analysed then, so the imports its calls run are read the way the closure generator does)."""
+
+    def is_package(base: str) -> bool:
+        package = resolver.module(base)
+        return (isinstance(package, ModuleInfo) and package.is_package) or (
+            not isinstance(package, ModuleInfo) and package.kind == "namespace")
+
+    body = [*mod.tree.body, *called_function_imports(mod.tree)] if calls else mod.tree.body
+    return top_level_imports(body, mod.name, mod.is_package, is_package, resolver.is_module,
+                             lambda base: _star_submodules(resolver.module(base), base, resolver))
+
+
+def top_level_imports(body: list[ast.stmt], name: str, package: bool, is_package: Callable[[str], bool],  # noqa: PLR0917
+                      is_module: Callable[[str], bool], star: Callable[[str], list[str]]) -> list[tuple[str, bool]]:
+    """Every module an import statement of a module's top level (``body`` of module ``name``; and class bodies,
+    and every branch, loop and ``try`` of it; not function bodies, nor ``if TYPE_CHECKING``/``__main__``
+    bodies) imports, with whether the statement is guarded (inside an ``if`` or ``try``: an absent module there
+    is an optional dependency). ``from pkg import name`` imports ``pkg`` and, when it is a submodule,
+    ``pkg.name``; ``from pkg import *`` the submodules ``star(pkg)`` names. Shared by the scan-time walk and
+    the generator of the reviewed closures (``catalog/_gen/closure.py``) so both read imports the same way."""
     from safeload.catalog.source_model import absolute_module
 
     out: list[tuple[str, bool]] = []
@@ -147,17 +170,15 @@ def static_imports(mod: ModuleInfo, resolver: Resolver) -> list[tuple[str, bool]
             if isinstance(stmt, ast.Import):
                 out.extend((alias.name, guarded) for alias in stmt.names)
             elif isinstance(stmt, ast.ImportFrom):
-                base = absolute_module(mod.name, mod.is_package, stmt.level, stmt.module)
+                base = absolute_module(name, package, stmt.level, stmt.module)
                 if base is None:
                     continue  # raises ImportError at import
                 out.append((base, guarded))
-                package = resolver.module(base)
-                if (isinstance(package, ModuleInfo) and package.is_package) or (
-                        not isinstance(package, ModuleInfo) and package.kind == "namespace"):
+                if is_package(base):
                     out.extend((f"{base}.{a.name}", guarded) for a in stmt.names
-                               if a.name != "*" and resolver.is_module(f"{base}.{a.name}"))
+                               if a.name != "*" and is_module(f"{base}.{a.name}"))
                     if any(a.name == "*" for a in stmt.names):
-                        out.extend((sub, guarded) for sub in _star_submodules(package, base, resolver))
+                        out.extend((sub, guarded) for sub in star(base))
             elif isinstance(stmt, ast.If):
                 if not (_is_type_checking(stmt.test) or _is_main_guard(stmt.test)):
                     walk(stmt.body, True)
@@ -177,8 +198,51 @@ def static_imports(mod: ModuleInfo, resolver: Resolver) -> list[tuple[str, bool]
                 for case in stmt.cases:
                     walk(case.body, True)
 
-    walk(mod.tree.body, False)
+    walk(body, False)
     return out
+
+
+def called_function_imports(tree: ast.Module) -> list[ast.stmt]:
+    """The import statements in the bodies of the module's functions that its top level calls or decorates with
+    (by name, transitively; nested statements included, an over-approximation): they run at import."""
+    defs: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = {}
+    for stmt in ast.walk(tree):
+        if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
+            defs.setdefault(stmt.name, stmt)
+    if not defs:
+        return []
+
+    def called(nodes: Iterable[ast.AST]) -> set[str]:
+        """Local functions called or used as decorators when ``nodes`` run (not in the bodies of the functions
+        and lambdas they define: those run later; their decorators, defaults and annotations run now)."""
+        names: set[str] = set()
+        todo = list(nodes)
+        while todo:
+            node = todo.pop()
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+                names.add(node.func.id)
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                names.update(d.id for d in node.decorator_list if isinstance(d, ast.Name))
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                todo.extend([*node.decorator_list, node.args, *([node.returns] if node.returns else [])])
+            elif isinstance(node, ast.Lambda):
+                todo.append(node.args)
+            else:
+                todo.extend(ast.iter_child_nodes(node))
+        return names & defs.keys()
+
+    todo = sorted(called(tree.body))
+    done: set[str] = set()
+    body: list[ast.stmt] = []
+    while todo:
+        name = todo.pop()
+        if name in done:
+            continue
+        done.add(name)
+        fn = defs[name]
+        body.extend(node for node in ast.walk(fn) if isinstance(node, ast.Import | ast.ImportFrom))
+        todo.extend(sorted(called(fn.body) - done))  # its nested defs' bodies are not followed: they run later
+    return body
 
 
 #: Module attributes the import system reads to find and run submodules: rebinding one makes ``import pkg.m``

@@ -1,0 +1,79 @@
+"""Whether a vouched module's import closure stays inside reviewed territory: one lookup, never a walk.
+
+A vouch (``catalog/reviewed.py``, ``IMPORT_REVIEWED``) covers what a package's own modules do when imported.
+What they import in turn is covered only when the reviewed closure table (``generated/closure.py``, made offline
+by ``catalog/_gen/closure.py``) says so.
+
+Invariant: a module is *covered* only when its top-level package is in the table, the package is installed
+beside the distribution metadata (``<dist>-<version>.dist-info``) the table was computed from, and every package
+outside reviewed territory that the module's closure reaches is absent from the environment (importing an absent
+package raises ImportError: none of its code runs). Anything else (a package the table does not know, other
+versions, a module whose closure leaves) is not covered, and the caller analyses what the module imports like
+any other import: never "allowed" by default. Nothing is imported or executed: the table is data, distribution
+versions are read from directory names, outside packages are located with the path finder.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import os
+from collections.abc import Sequence
+from types import ModuleType
+
+from safeload.catalog.source_locate import locate_module
+
+
+def _load() -> ModuleType | None:
+    """The table, loaded with the source analysis (not by ``import safeload``). Absent only before the first
+    generation (the generator imports this module): then nothing is covered and every import is followed."""
+    try:
+        return importlib.import_module("safeload.catalog.generated.closure")
+    except ImportError:  # pragma: no cover
+        return None
+
+
+_table = _load()
+
+__all__ = ["closure_covered"]
+
+
+def closure_covered(module: str, search_path: Sequence[str] | None = None) -> tuple[bool, str]:
+    """(covered, why) for importing ``module`` of a vouched package: covered when its whole import closure
+    stays inside reviewed territory in this environment."""
+    top = module.split(".", 1)[0]
+    if _table is None or top not in _table.PACKAGES:
+        return False, f"{top} has no reviewed import closure"
+    path = tuple(search_path) if search_path is not None else None
+    stale = _stale(top, path)
+    if stale is not None:
+        return False, stale
+    outside = _table.LEAVES.get(module)
+    if outside is None:
+        return True, f"its imports stay inside reviewed territory ({', '.join(_table.DIST_INFO.get(top, ()))})"
+    present = [name for name in (_table.OUTSIDE[i] for i in outside) if _present(name, path)]
+    if not present:
+        return True, "the packages outside reviewed territory its imports reach are not installed"
+    shown = ", ".join(present[:4]) + (", ..." if len(present) > 4 else "")
+    return False, f"its imports reach {shown}, outside reviewed territory"
+
+
+@functools.cache
+def _stale(top: str, path: tuple[str, ...] | None) -> str | None:
+    """Why the table does not describe the installed ``top`` (another version, or not installed), else None."""
+    found = locate_module(top, path)
+    if _table is None or found.kind == "missing" or found.root is None:
+        return f"{top} is not installed where the reviewed import closure was computed"
+    for name in _table.DIST_INFO.get(top, ()):
+        if not os.path.isdir(os.path.join(found.root, name)):
+            return f"the reviewed import closure of {top} was computed for {name.removesuffix('.dist-info')}"
+    return None
+
+
+@functools.cache
+def _present(name: str, path: tuple[str, ...] | None) -> bool:
+    """Whether importing ``name`` (an outside top-level package or denied module, or a ``<...>`` marker for
+    source the generator could not read) would run code."""
+    if name.startswith("<"):
+        return True
+    return locate_module(name, path).kind != "missing"

@@ -1,0 +1,184 @@
+"""R2-1: a vouch covers a package's own modules; what they import is covered only by the reviewed closure table.
+
+- the generator (``catalog/_gen/closure.py``) on a synthetic environment: which modules' module-level imports
+  leave reviewed territory, read without importing anything (``sys.modules`` unchanged, marker absent);
+- the scan-time lookup (``catalog/closure.py``) on the committed table and the installed packages: the pandas
+  plotting module that imports matplotlib is not covered, ordinary torch/pandas/sklearn/numpy modules are; a
+  table computed for other versions, or an outside package that is installed, makes a module not covered;
+- end to end: a pickle naming ``pandas.plotting._matplotlib`` is refused naming matplotlib, and matplotlib is
+  never imported; ordinary pickles of the vouched families stay clean.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from safeload.catalog._gen.closure import compute, render
+from safeload.catalog.closure import closure_covered
+from safeload.catalog.reviewed import IMPORT_REVIEWED
+
+_SITE = Path(os.__file__).parent  # the stdlib directory, for synthetic search paths
+
+
+def _write(site: Path, files: dict[str, str], marker: Path) -> None:
+    for rel, text in files.items():
+        target = site / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(textwrap.dedent(text).replace("MARKER", repr(str(marker))))
+
+
+_PACKAGE = {
+    "vp/__init__.py": "import json\nfrom . import core\n",
+    "vp/core.py": "import collections\nclass X:\n    pass\n",
+    "vp/plot.py": "import outside_pkg\n",
+    "vp/uses_plot.py": "from vp import plot\n",
+    "vp/lazy.py": "def f():\n    import outside_pkg\n",
+    "vp/called.py": "def _helper():\n    import outside_pkg\ndef _init():\n    _helper()\n_init()\n",
+    "vp/decorated.py": "def deco(fn):\n    import outside_pkg\n    return fn\n@deco\ndef g():\n    pass\n",
+    "vp/typed.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import outside_pkg\n",
+    "vp/main_only.py": "if __name__ == '__main__':\n    import outside_pkg\n",
+    "vp/optional.py": "try:\n    import absent_pkg\nexcept ImportError:\n    absent_pkg = None\n",
+    "vp/gui.py": "import tkinter\n",
+    "vp/sub/__init__.py": "__all__ = ['inner']\n",
+    "vp/sub/inner.py": "import outside_pkg\n",
+    "vp/star.py": "from vp.sub import *\n",
+    "vp/klass.py": "class K:\n    import outside_pkg\n",
+    "vp/broken.py": "def (:\n",
+    "vp/third.py": "import tp\n",
+    "vp/third_deep.py": "import tp.deep\n",
+    "tp/__init__.py": "import json\n",
+    "tp/deep.py": "import outside_two\n",
+    "outside_pkg/__init__.py": "open(MARKER, 'w').close()\n",
+    "outside_two/__init__.py": "open(MARKER, 'w').close()\n",
+}
+
+
+def test_generator_records_the_modules_whose_imports_leave(tmp_path: Path) -> None:
+    site = tmp_path / "site-packages"
+    marker = tmp_path / "marker"
+    _write(site, _PACKAGE, marker)
+    before = set(sys.modules)
+    closure = compute(["vp"], ["tp"], search_path=[str(site), str(_SITE)])
+    assert set(sys.modules) == before and not marker.exists(), "the generator imported what it reads"
+    leaves = closure.leaves
+    for clean in ("vp", "vp.core", "vp.lazy", "vp.typed", "vp.main_only", "vp.third", "vp.sub"):
+        assert clean not in leaves, (clean, leaves.get(clean))
+    for module in ("vp.plot", "vp.uses_plot", "vp.called", "vp.decorated", "vp.star", "vp.sub.inner", "vp.klass"):
+        assert leaves.get(module) == ("outside_pkg",), (module, leaves.get(module))
+    assert leaves["vp.optional"] == ("absent_pkg",)  # recorded: it may be installed where the scan runs
+    assert leaves["vp.gui"] == ("tkinter",)  # a denied stdlib module is outside territory
+    assert leaves["vp.broken"] == ("<unreadable source>",)
+    assert leaves["vp.third_deep"] == ("outside_two",)  # reviewed third-party territory is followed through
+    assert all(not name.startswith("tp") for name in leaves)  # only vouched packages get entries
+    text = render(closure)
+    namespace: dict[str, object] = {}
+    exec(compile(text, "closure.py", "exec"), namespace)
+    assert namespace["PACKAGES"] == frozenset({"vp"})
+    outside = namespace["OUTSIDE"]
+    rendered = namespace["LEAVES"]
+    assert isinstance(outside, tuple) and isinstance(rendered, dict)
+    assert tuple(outside[i] for i in rendered["vp.plot"]) == ("outside_pkg",)
+
+
+def test_table_covers_every_vouched_package() -> None:
+    """The committed table was computed for today's IMPORT_REVIEWED (regenerate after editing it)."""
+    from safeload.catalog.generated import closure as table
+
+    assert table.PACKAGES == IMPORT_REVIEWED
+
+
+@pytest.mark.parametrize("module", [
+    "pandas", "pandas.core.frame", "pandas.core.internals.blocks", "pandas._libs.tslibs.timestamps",
+    "torch", "torch._utils", "torch.nn.modules.linear", "torch.optim.adam", "sklearn.linear_model._base",
+    "sklearn.ensemble._forest", "numpy", "numpy._core.multiarray", "scipy.sparse._csr",
+])
+def test_ordinary_vouched_modules_are_covered(module: str) -> None:
+    covered, why = closure_covered(module)
+    assert covered, why
+
+
+def test_pandas_plotting_module_is_not_covered() -> None:
+    covered, why = closure_covered("pandas.plotting._matplotlib.boxplot")
+    assert not covered and "matplotlib" in why, why
+
+
+def test_unknown_package_is_not_covered() -> None:
+    covered, why = closure_covered("not_a_vouched_package.mod")
+    assert not covered and "no reviewed import closure" in why, why
+
+
+def _linked_env(tmp_path: Path, names: list[str]) -> list[str]:
+    """A search path holding links to some installed packages (and their metadata) only."""
+    import pandas  # noqa: F401 - the installed package's location, read from its spec below
+
+    real = Path(sys.modules["pandas"].__file__ or "").parent.parent
+    site = tmp_path / "site-packages"
+    site.mkdir()
+    for name in names:
+        for found in real.glob(f"{name}*"):
+            (site / found.name).symlink_to(found)
+    return [str(site), str(_SITE)]
+
+
+def test_outside_packages_count_only_when_installed(tmp_path: Path) -> None:
+    """pandas' plotting module reaches matplotlib (and pandas' optional dependencies): without them installed
+    its closure stays inside territory; with matplotlib beside it, it is not covered."""
+    path = _linked_env(tmp_path, ["pandas", "numpy"])
+    covered, why = closure_covered("pandas.plotting._matplotlib.boxplot", path)
+    assert covered, why
+    _linked_env(tmp_path / "with", ["pandas", "numpy", "matplotlib"])
+    covered, why = closure_covered("pandas.plotting._matplotlib.boxplot",
+                                   [str(tmp_path / "with" / "site-packages"), str(_SITE)])
+    assert not covered and "matplotlib" in why, why
+
+
+def test_other_versions_are_not_covered(tmp_path: Path) -> None:
+    site = tmp_path / "site-packages"
+    (site / "pandas").mkdir(parents=True)
+    (site / "pandas" / "__init__.py").write_text("")
+    (site / "pandas-0.1.dist-info").mkdir()
+    covered, why = closure_covered("pandas.core.frame", [str(site), str(_SITE)])
+    assert not covered and "computed for pandas-" in why, why
+
+
+# --- end to end ---------------------------------------------------------------------------------------------
+
+def test_pandas_plotting_pickle_is_refused_in_process() -> None:
+    from safeload import scan
+    from tests.attacks import C, G, assemble
+
+    if "matplotlib" in sys.modules:
+        pytest.skip("matplotlib already imported in this process")
+    data = assemble(C(G("copyreg", "_reconstructor"),
+                      (G("pandas.plotting._matplotlib.boxplot", "BoxPlot"), G("builtins", "object"), None)))
+    result = scan(data)
+    assert "matplotlib" not in sys.modules, "the scan imported what it read"
+    blocking = result.blocking()
+    assert blocking, result.findings
+    assert any("matplotlib" in f.message for f in blocking), [f.message for f in blocking]
+
+
+def _ordinary() -> list[tuple[str, bytes]]:
+    import numpy as np
+    import pandas as pd
+    import torch
+    from sklearn.linear_model import LogisticRegression
+
+    frame = pd.DataFrame({"a": [1, 2], "b": ["x", "y"]})
+    model = LogisticRegression().fit(np.array([[0.0], [1.0], [2.0], [3.0]]), np.array([0, 0, 1, 1]))
+    return [("numpy", pickle.dumps(np.arange(6).reshape(2, 3))), ("pandas", pickle.dumps(frame)),
+            ("sklearn", pickle.dumps(model)), ("torch", pickle.dumps(torch.nn.Linear(2, 3)))]
+
+
+def test_ordinary_vouched_pickles_stay_clean() -> None:
+    from safeload import scan
+
+    for label, data in _ordinary():
+        result = scan(data)
+        assert result.is_safe(), (label, [(f.rule_id, f.subject, f.message) for f in result.blocking()])

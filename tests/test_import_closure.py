@@ -22,6 +22,10 @@ import pytest
 from safeload.catalog._gen.closure import compute, render
 from safeload.catalog.closure import closure_covered
 from safeload.catalog.reviewed import IMPORT_REVIEWED
+from safeload.catalog.uses import Use
+from tests.test_source_analysis import Env, env
+
+__all__ = ["env"]
 
 _SITE = Path(os.__file__).parent  # the stdlib directory, for synthetic search paths
 
@@ -50,6 +54,8 @@ _PACKAGE = {
     "vp/star.py": "from vp.sub import *\n",
     "vp/klass.py": "class K:\n    import outside_pkg\n",
     "vp/broken.py": "def (:\n",
+    "vp/dynamic.py": "import importlib\nmod = importlib.import_module('outside_pkg')\n",
+    "vp/optional_dep.py": "from vp.core import X\nlib = import_optional_dependency('outside_pkg', errors='ignore')\n",
     "vp/third.py": "import tp\n",
     "vp/third_deep.py": "import tp.deep\n",
     "tp/__init__.py": "import json\n",
@@ -69,7 +75,8 @@ def test_generator_records_the_modules_whose_imports_leave(tmp_path: Path) -> No
     leaves = closure.leaves
     for clean in ("vp", "vp.core", "vp.lazy", "vp.typed", "vp.main_only", "vp.third", "vp.sub"):
         assert clean not in leaves, (clean, leaves.get(clean))
-    for module in ("vp.plot", "vp.uses_plot", "vp.called", "vp.decorated", "vp.star", "vp.sub.inner", "vp.klass"):
+    for module in ("vp.plot", "vp.uses_plot", "vp.called", "vp.decorated", "vp.star", "vp.sub.inner", "vp.klass",
+                   "vp.dynamic", "vp.optional_dep"):
         assert leaves.get(module) == ("outside_pkg",), (module, leaves.get(module))
     assert leaves["vp.optional"] == ("absent_pkg",)  # recorded: it may be installed where the scan runs
     assert leaves["vp.gui"] == ("tkinter",)  # a denied stdlib module is outside territory
@@ -80,10 +87,9 @@ def test_generator_records_the_modules_whose_imports_leave(tmp_path: Path) -> No
     namespace: dict[str, object] = {}
     exec(compile(text, "closure.py", "exec"), namespace)
     assert namespace["PACKAGES"] == frozenset({"vp"})
-    outside = namespace["OUTSIDE"]
-    rendered = namespace["LEAVES"]
-    assert isinstance(outside, tuple) and isinstance(rendered, dict)
-    assert tuple(outside[i] for i in rendered["vp.plot"]) == ("outside_pkg",)
+    outside, reaches, rendered = namespace["OUTSIDE"], namespace["REACHES"], namespace["LEAVES"]
+    assert isinstance(outside, tuple) and isinstance(reaches, tuple) and isinstance(rendered, dict)
+    assert tuple(outside[i] for i in reaches[rendered["vp.plot"]]) == ("outside_pkg",)
 
 
 def test_table_covers_every_vouched_package() -> None:
@@ -182,3 +188,24 @@ def test_ordinary_vouched_pickles_stay_clean() -> None:
     for label, data in _ordinary():
         result = scan(data)
         assert result.is_safe(), (label, [(f.rule_id, f.subject, f.message) for f in result.blocking()])
+
+
+# --- scan time, a vouched package the table does not know: its imports are followed ------------------------
+
+@pytest.mark.parametrize("importer", [
+    "import helper",
+    "def _setup():\n    import helper\n_setup()",
+    "import importlib\nimportlib.import_module('helper')",
+])
+def test_vouch_without_reviewed_closure_follows_imports(env: Env, importer: str) -> None:
+    """A vouched package absent from the table (here a synthetic one the catalogue callback vouches for) is
+    covered for its own top level only: what it imports, also through a function its top level calls or a
+    literal dynamic import, is analysed (and the helper that touches the file system is refused)."""
+    env.write({"vouched/__init__.py": "", "vouched/m.py": f"{importer}\nclass X:\n    pass\n",
+               "helper/__init__.py": "open(MARKER, 'w').close()\n"})
+
+    def catalog(name: str, use: Use) -> bool | None:
+        return True if use is Use.IMPORT and name.split(".", maxsplit=1)[0] == "vouched" else None
+
+    verdict = env.run("vouched.m", "X", Use.REF | Use.IMPORT, catalog=catalog).import_effects
+    assert not verdict.inert and "helper" in verdict.reason, verdict.reason

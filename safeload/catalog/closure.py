@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from types import ModuleType
 
 from safeload.catalog.source_locate import locate_module
+from safeload.catalog.source_tables import denied_module_reason
 
 
 def _load() -> ModuleType | None:
@@ -44,6 +45,8 @@ def closure_covered(module: str, search_path: Sequence[str] | None = None) -> tu
     top = module.split(".", 1)[0]
     if _table is None or top not in _table.PACKAGES:
         return False, f"{top} has no reviewed import closure"
+    if denied_module_reason(module) is not None:
+        return False, "a test or script module: its imports are followed"  # the table has no entries for them
     path = tuple(search_path) if search_path is not None else None
     stale = _stale(top, path)
     if stale is not None:
@@ -51,7 +54,7 @@ def closure_covered(module: str, search_path: Sequence[str] | None = None) -> tu
     outside = _table.LEAVES.get(module)
     if outside is None:
         return True, f"its imports stay inside reviewed territory ({', '.join(_table.DIST_INFO.get(top, ()))})"
-    present = [name for name in (_table.OUTSIDE[i] for i in outside) if _present(name, path)]
+    present = [name for name in (_table.OUTSIDE[i] for i in _table.REACHES[outside]) if _present(name, path)]
     if not present:
         return True, "the packages outside reviewed territory its imports reach are not installed"
     shown = ", ".join(present[:4]) + (", ..." if len(present) > 4 else "")

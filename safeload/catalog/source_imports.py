@@ -202,15 +202,22 @@ def top_level_imports(body: list[ast.stmt], name: str, package: bool, is_package
     return out
 
 
+#: Calls that import the module their first argument names (a string literal): ``importlib.import_module``,
+#: ``__import__`` and pandas' ``import_optional_dependency`` (``pandas.io._util`` imports pytz that way).
+_DYNAMIC_IMPORTERS = frozenset({"import_module", "__import__", "import_optional_dependency"})
+
+
 def called_function_imports(tree: ast.Module) -> list[ast.stmt]:
-    """The import statements in the bodies of the module's functions that its top level calls or decorates with
-    (by name, transitively; nested statements included, an over-approximation): they run at import."""
+    """Imports that run at import besides the top level's import statements: those in the bodies of the
+    module's functions that its top level calls or decorates with (by name, transitively; nested statements
+    included, an over-approximation), and literal dynamic imports (``importlib.import_module("x")``) made by
+    the top level or those functions, as ``import x`` statements. Dynamic imports of computed names are not
+    seen."""
     defs: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = {}
     for stmt in ast.walk(tree):
         if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
             defs.setdefault(stmt.name, stmt)
-    if not defs:
-        return []
+    dynamic: list[ast.stmt] = []
 
     def called(nodes: Iterable[ast.AST]) -> set[str]:
         """Local functions called or used as decorators when ``nodes`` run (not in the bodies of the functions
@@ -219,8 +226,15 @@ def called_function_imports(tree: ast.Module) -> list[ast.stmt]:
         todo = list(nodes)
         while todo:
             node = todo.pop()
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
-                names.add(node.func.id)
+            if isinstance(node, ast.Call):
+                func = node.func
+                callee = func.id if isinstance(func, ast.Name) else func.attr if isinstance(
+                    func, ast.Attribute) else None
+                if isinstance(func, ast.Name):
+                    names.add(func.id)
+                if callee in _DYNAMIC_IMPORTERS and node.args and isinstance(node.args[0], ast.Constant) \
+                        and isinstance(node.args[0].value, str) and node.args[0].value:
+                    dynamic.append(ast.Import(names=[ast.alias(name=node.args[0].value.lstrip("."))]))
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
                 names.update(d.id for d in node.decorator_list if isinstance(d, ast.Name))
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
@@ -242,7 +256,7 @@ def called_function_imports(tree: ast.Module) -> list[ast.stmt]:
         fn = defs[name]
         body.extend(node for node in ast.walk(fn) if isinstance(node, ast.Import | ast.ImportFrom))
         todo.extend(sorted(called(fn.body) - done))  # its nested defs' bodies are not followed: they run later
-    return body
+    return body + dynamic
 
 
 #: Module attributes the import system reads to find and run submodules: rebinding one makes ``import pkg.m``

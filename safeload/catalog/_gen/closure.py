@@ -75,6 +75,8 @@ THIRD_PARTY_REVIEWED: dict[str, str] = {
     "anyio": "anyio (httpcore2): async backends, imported lazily; defines classes",
     "idna": "idna (httpx2): IDNA codec tables",
     "certifi": "certifi (httpx2): returns the CA bundle path when called",
+    "pytz": "pytz (pandas.io._util, through import_optional_dependency): time zone classes; zone files are "
+            "read when a zone is asked for",
 }
 
 
@@ -259,8 +261,9 @@ def compute(packages: Iterable[str], extra: Iterable[str] = (), search_path: Seq
                 if parent not in marked:
                     marked.add(parent)
                     todo.append(parent)
+    # test and script modules are never covered at scan time (``catalog/closure.py``): no entries for them
     result.leaves = {name: tuple(sorted(outs)) for name, outs in sorted(reached.items())
-                     if name.split(".", 1)[0] in vouched}
+                     if name.split(".", 1)[0] in vouched and tables.denied_module_reason(name) is None}
     return result
 
 
@@ -282,8 +285,12 @@ def render(closure: Closure) -> str:
     lines += [f"    {top!r}: {names!r},\n" for top, names in sorted(closure.dist_info.items())]
     lines.append("}\n\n# what leaving modules reach: an outside top-level package or a denied module\n")
     lines.append(f"OUTSIDE: tuple[str, ...] = {tuple(names)!r}\n\n")
-    lines.append("# module -> indexes into OUTSIDE of what its closure reaches\n")
-    lines.append("LEAVES: dict[str, tuple[int, ...]] = {\n")
-    lines += [f"    {name!r}: {tuple(index[o] for o in outs)!r},\n" for name, outs in sorted(closure.leaves.items())]
+    groups = sorted({tuple(index[o] for o in outs) for outs in closure.leaves.values()})
+    group = {g: i for i, g in enumerate(groups)}
+    lines.append("# the distinct sets of OUTSIDE indexes a closure reaches\n")
+    lines.append(f"REACHES: tuple[tuple[int, ...], ...] = {tuple(groups)!r}\n\n")
+    lines.append("# module -> index into REACHES\nLEAVES: dict[str, int] = {\n")
+    lines += [f"    {name!r}: {group[tuple(index[o] for o in outs)]},\n"
+              for name, outs in sorted(closure.leaves.items())]
     lines.append("}\n")
     return "".join(lines)

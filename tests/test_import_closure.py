@@ -125,7 +125,7 @@ def _linked_env(tmp_path: Path, names: list[str]) -> list[str]:
 
     real = Path(sys.modules["pandas"].__file__ or "").parent.parent
     site = tmp_path / "site-packages"
-    site.mkdir()
+    site.mkdir(parents=True)
     for name in names:
         for found in real.glob(f"{name}*"):
             (site / found.name).symlink_to(found)

@@ -65,10 +65,12 @@ def closure_covered(module: str, search_path: Sequence[str] | None = None) -> tu
 def _stale(top: str, path: tuple[str, ...] | None) -> str | None:
     """Why the table does not describe the installed ``top`` (another version, or not installed), else None."""
     found = locate_module(top, path)
-    if _table is None or found.kind == "missing" or found.root is None:
+    where = found.search_locations[0] if found.search_locations else found.path
+    if _table is None or found.kind == "missing" or not where:
         return f"{top} is not installed where the reviewed import closure was computed"
+    beside = os.path.dirname(where.rstrip(os.sep))  # the directory holding the package and its metadata
     for name in _table.DIST_INFO.get(top, ()):
-        if not os.path.isdir(os.path.join(found.root, name)):
+        if not os.path.isdir(os.path.join(beside, name)):
             return f"the reviewed import closure of {top} was computed for {name.removesuffix('.dist-info')}"
     return None
 

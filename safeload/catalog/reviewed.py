@@ -362,6 +362,38 @@ _results_are_data(
     "torch._utils._rebuild_device_tensor_from_numpy torch.serialization._get_layout "
     "pytz._p pytz._UTC pytz.tzinfo.unpickler builtins.hash")
 
+# --- issue 14 families, reviewed per use (read from the installed source; versions in each note) ---------------
+# nltk's own classes are analysed from source once its import is reviewed (IMPORT_REVIEWS below); these are the
+# ones the analysis cannot follow (explicit base-class __init__ calls into collections, class-level values built
+# by nltk.redos.compile, bound methods), reviewed for exactly the uses an ordinary file makes of them.
+_group("nltk.probability.FreqDist", "CALL NEW ALLOC INVOKE MUTATE HASH PASSED CALL_INSTANCE",
+       "nltk 3.10.4 probability.py: a collections.Counter subclass. Counter.__reduce__ pickles (cls, (dict(self),)) "
+       "with no state; FreqDist.__init__(samples) runs Counter.__init__ -> FreqDist.update -> Counter.update, which "
+       "copies a mapping with dict.update or counts an iterable's elements (their own __hash__/__eq__: PASSED uses "
+       "of those values), then sets self._N = None; __setitem__/__delitem__/update/setdefault reset _N and defer to "
+       "dict. Unhashable (a dict); no __call__, __getattr__, __setstate__ or __del__. No BUILD: the file gives none")
+_group("nltk.probability.ConditionalFreqDist", "CALL NEW ALLOC INVOKE MUTATE HASH PASSED CALL_INSTANCE",
+       "nltk 3.10.4 probability.py: a collections.defaultdict subclass whose __reduce__ is (cls, (), None, None, "
+       "items): the file calls it with no argument and SETITEMS its FreqDists (dict.__setitem__, not overridden). "
+       "__init__(cond_samples) sets default_factory to nltk's own FreqDist (never a value from the file) and counts "
+       "(condition, sample) pairs it iterates. No BUILD: slot state would setattr default_factory (called on a "
+       "missing key), so a file giving it state is refused")
+_group("nltk.tokenize.punkt.PunktToken", "INVOKE",
+       "nltk 3.10.4 tokenize/punkt.py: the token class PunktSentenceTokenizer keeps as its _Token attribute and "
+       "calls on text at tokenize time. PunktToken(tok, **params) (a __slots__ class) stores tok, tok.lower() with "
+       "numbers replaced by its class-level redos pattern, tok.endswith('.'), and setattr()s the keyword params the "
+       "tokenizer passes (slot names); no I/O, nothing else called")
+_group("nltk.stem.snowball.EnglishStemmer.stem", "INVOKE",
+       "nltk 3.10.4 stem/snowball.py: SnowballStemmer.__init__ keeps self.stem = self.stemmer.stem, so the file "
+       "holds the bound method of its EnglishStemmer. stem(word) lower-cases the word, checks the stopword set, "
+       "and rewrites suffixes with str methods, its class's suffix tuples and self._r1r2_standard (string slicing): "
+       "nothing but string computation on the word. The instance's own state is ranked on its own (an attribute "
+       "set by BUILD that shadows a method is ranked as called)")
+_group("regex._regex_core.RegexFlag", "CALL INVOKE HASH PASSED",
+       "regex 2026.11.19 _regex_core.py: an enum.IntFlag of the regex flags (nltk pickles RegexpTokenizer._flags as "
+       "one): RegexFlag(value) looks a member up or composes a flag value (enum machinery); __repr__ formats member "
+       "names, __str__ is object.__str__. No other methods")
+
 REVIEWED: Mapping[str, Entry] = _entries
 
 
@@ -386,6 +418,36 @@ RESULTS_ARE_DATA: frozenset[str] = _reviewed_instance_calls() | frozenset((
     "pandas.core.arrays.string_.StringDtype pandas.core.dtypes.dtypes.DatetimeTZDtype "
     "datetime.timezone").split())
 
+#: Package imports reviewed one by one: the package's top-level code and that of every module its import loads,
+#: read in the installed version named in the note, together with the third-party packages it imports eagerly (a
+#: vouch covers what a vouched module imports: red team R2-1). Each note says what the import does; a vouch never
+#: covers the classes and functions, which are still analysed (or catalogued) per use.
+IMPORT_REVIEWS: Mapping[str, str] = {
+    "nltk": (
+        "nltk 3.10.4 (252 modules load on `import nltk`): nltk/__init__.py reads its own VERSION file through "
+        "nltk.pathsec.open_package_resource (contained in the package directory), replaces subprocess.PIPE/Popen "
+        "only when the subprocess module lacks them (never on CPython), star-imports its subpackages, builds "
+        "LazyModule placeholders for app/chat/corpus/draw/toolbox (nothing imported until an attribute is read), "
+        "imports nltk.downloader, whose module-level Downloader() only computes a default directory (os.path.exists "
+        "and os.stat of the nltk_data candidates; no network, no write), and imports tkinter nowhere at top level "
+        "(only inside the GUI functions). nltk.data builds its search path from NLTK_DATA, ~ and sys.prefix "
+        "(strings only); nltk.decorators filters sys.path while importing inspect/keyword/unicodedata and restores "
+        "it; its eval of generated wrappers runs only when @decorator-made decorators are applied, which no nltk "
+        "module does at import; every other module defines classes, functions, regexes compiled by nltk.redos "
+        "(regex with a ReDoS pattern check), nltk.corpus LazyCorpusLoader placeholders (no corpus read until used), "
+        "registries (jsontags, deprecated wrappers). Third-party imports: numpy, scipy, sklearn (reviewed), regex "
+        "and defusedxml (below); nltk.test is never imported."),
+    "regex": (
+        "regex 2026.11.19: regex/__init__ re-exports regex._main, which imports the compiled matcher regex._regex "
+        "(the package's own C extension) and regex._regex_core (flag enum, parser classes, tables), sets "
+        "_regex_core.DEFAULT_VERSION, creates its pattern caches and compiles the empty pattern to learn the "
+        "Pattern/Match types. No I/O."),
+    "defusedxml": (
+        "defusedxml 0.7.1: defines hardened parser classes; defusedxml.ElementTree imports the pure-Python "
+        "xml.etree.ElementTree by popping it (and _elementtree) from sys.modules, importing it afresh and "
+        "restoring both entries (CPython's test.support.import_fresh_module pattern). No I/O."),
+}
+
 # Installed packages whose *import* (the top-level code of the package and its modules) was reviewed as
 # benign: importing them defines classes and functions, registers plugins, reads their own package data, and
 # touches nothing else. The source analysis still reads the code of every class and function it is asked about.
@@ -401,4 +463,4 @@ IMPORT_REVIEWED: frozenset[str] = frozenset(
     # rich 15.0.0 (imported by accelerate.utils.rich): defines classes, records os.getcwd(); cython / Cython 3.3.1
     # (imported by scipy._lib._testutils): the compiler runs only under __main__, an import re-exports
     # Cython.Shadow's pure-Python stand-ins
-    "typing_extensions threadpoolctl packaging smart_open rich cython Cython".split())
+    "typing_extensions threadpoolctl packaging smart_open rich cython Cython".split()) | frozenset(IMPORT_REVIEWS)

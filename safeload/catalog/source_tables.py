@@ -176,7 +176,10 @@ INERT_DECORATORS: frozenset[str] = frozenset(
         "typing.final typing.overload typing.override typing_extensions.final typing_extensions.override "
         "typing_extensions.overload typing.no_type_check functools.wraps functools.total_ordering "
         "typing.runtime_checkable typing_extensions.runtime_checkable typing_extensions.deprecated "
-        "warnings.deprecated enum.unique"
+        "warnings.deprecated enum.unique "
+        # nltk 3.10.4 jsontags.py: json_tags["!" + getattr(cls, "json_tag")] = cls; return cls (registers the class
+        # in nltk's own JSON tag table and returns it unchanged)
+        "nltk.jsontags.register_tag"
     ).split()
 )
 

@@ -62,30 +62,6 @@ REFUSED: dict[str, str] = {
         'refused: networkx.classes.graph.Graph SL104',
     'networkx/multigraph.pkl':
         'refused: networkx.classes.multigraph.MultiGraph SL104',
-    'nltk/conditional-freqdist':
-        'refused: nltk.probability.ConditionalFreqDist SL104; nltk.probability.FreqDist SL104',
-    'nltk/freqdist':
-        'refused: nltk.probability.FreqDist SL104',
-    'nltk/lm-mle':
-        'refused: nltk.lm.counter.NgramCounter SL104; nltk.lm.models.MLE SL104; nltk.lm.vocabulary.Vocabulary SL104; nltk.probability.ConditionalFreqDist SL104; nltk.probability.FreqDist SL104',
-    'nltk/naive-bayes':
-        'refused: nltk.classify.naivebayes.NaiveBayesClassifier SL104; nltk.probability.ELEProbDist SL104; nltk.probability.FreqDist SL104',
-    'nltk/perceptron-tagger':
-        'refused: nltk.tag.perceptron.AveragedPerceptron SL104; nltk.tag.perceptron.PerceptronTagger SL104',
-    'nltk/porter-stemmer':
-        'refused: nltk.stem.porter.PorterStemmer SL104',
-    'nltk/punkt-tokenizer':
-        'refused: nltk.tokenize.punkt.PunktLanguageVars SL104; nltk.tokenize.punkt.PunktParameters SL104; nltk.tokenize.punkt.PunktSentenceTokenizer SL104; nltk.tokenize.punkt.PunktToken SL104',
-    'nltk/regexp-tokenizer':
-        'refused: nltk.tokenize.regexp.RegexpTokenizer SL104; regex._regex_core.RegexFlag SL104',
-    'nltk/snowball-stemmer':
-        'refused: nltk.stem.snowball.EnglishStemmer SL104; nltk.stem.snowball.EnglishStemmer.stem SL104; nltk.stem.snowball.SnowballStemmer SL104',
-    'nltk/tree':
-        'refused: nltk.tree.tree.Tree SL104',
-    'nltk/treebank-tokenizer':
-        'refused: nltk.tokenize.treebank.TreebankWordTokenizer SL104',
-    'nltk/wordnet-lemmatizer':
-        'refused: nltk.stem.wordnet.WordNetLemmatizer SL104',
     'optuna/frozen-trial.pkl':
         'refused: optuna.distributions.FloatDistribution SL104; optuna.trial._frozen.FrozenTrial SL104; optuna.trial._state.TrialState SL104',
     'optuna/study.pkl':

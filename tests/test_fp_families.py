@@ -1,0 +1,192 @@
+"""Issue 14's families freed by reviewed entries (round 4), and attacks on each reviewed mechanism.
+
+Each review admits exactly the uses an ordinary file makes of a name (``catalog/reviewed.py``: nltk, regex,
+statsmodels, spaCy, Hugging Face...) or vouches for a package's import (``IMPORT_REVIEWS``). Every attack abuses
+the same name or mechanism with a harmless payload (touching a marker file under ``tmp_path``), and asserts the
+refusal *at that name* (not only somewhere in the file), that the safe loader raises, and that the marker is
+absent; where the payload is live under the real loader, the test shows that too (after the safe attempt).
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import operator
+import pickle
+import sys
+import sysconfig
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import safeload
+from safeload.catalog import source_analysis as sa
+from safeload.catalog.decide import catalogue_view
+from safeload.catalog.reviewed import IMPORT_REVIEWED, IMPORT_REVIEWS, REVIEWED
+from safeload.catalog.source_locate import library_roots
+from safeload.catalog.uses import Use
+
+
+def _installed(*names: str) -> pytest.MarkDecorator:
+    missing = [n for n in names if importlib.util.find_spec(n) is None]
+    return pytest.mark.skipif(bool(missing), reason=f"not installed: {', '.join(missing)}")
+
+
+class _Reduce:
+    """Pickles as ``fn(*args)`` (then BUILD ``state`` when given): a hand-made reduce, as an attacker writes it."""
+
+    def __init__(self, fn: Any, args: tuple[Any, ...], state: Any = None) -> None:
+        self.fn, self.args, self.state = fn, args, state
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (self.fn, self.args) if self.state is None else (self.fn, self.args, self.state)
+
+
+def _refused_at(data: bytes, tmp_path: Path, subject: str, rule: str | None = None) -> safeload.ScanResult:
+    """Scan ``data``: refused with a blocking finding on ``subject`` (and ``rule``); the safe loader raises."""
+    path = tmp_path / "attack.pkl"
+    path.write_bytes(data)
+    result = safeload.scan(path)
+    assert not result.is_safe()
+    hits = [f for f in result.blocking() if f.subject == subject and (rule is None or f.rule_id == rule)]
+    assert hits, result.summary()
+    with pytest.raises(safeload.UnsafeModelError):
+        safeload.pickle_loads(data)
+    return result
+
+
+def _touch(marker: Path) -> functools.partial[None]:
+    return functools.partial(Path.touch, marker)
+
+
+# --- the reviews themselves ---------------------------------------------------------------------------------------
+def test_every_import_review_names_a_version_and_is_vouched() -> None:
+    for package, note in IMPORT_REVIEWS.items():
+        assert package in IMPORT_REVIEWED
+        assert any(ch.isdigit() for ch in note.split(":", 1)[0]), f"{package}: no version in the review"
+
+
+def test_an_import_review_covers_that_top_level_package_only() -> None:
+    assert catalogue_view("nltk.probability", Use.IMPORT) is True
+    for name in ("nltkx", "nltk_evil.m", "evil.nltk", "regexx"):
+        assert catalogue_view(name, Use.IMPORT) is not True
+
+
+# --- nltk ---------------------------------------------------------------------------------------------------------
+@pytest.fixture
+def site(tmp_path: Path) -> Iterator[Path]:
+    library_roots()
+    sa.clear_cache()
+    (tmp_path / "site-packages").mkdir()
+    yield tmp_path / "site-packages"
+    sa.clear_cache()
+
+
+def _analyse(site: Path, source: str, qualname: str, uses: Use) -> sa.Analysis:
+    """Analyse ``atk.m.<qualname>`` (written under ``site``) with the real catalogue and the installed packages."""
+    pkg = site / "atk"
+    pkg.mkdir(exist_ok=True)
+    (pkg / "__init__.py").write_text("")
+    marker = site.parent / "marker"
+    (pkg / "m.py").write_text(textwrap.dedent(source).replace("MARKER", repr(str(marker))))
+    paths = sysconfig.get_paths()
+    before = set(sys.modules)
+    result = sa.analyse("atk.m", qualname, uses, search_path=[str(site), paths["stdlib"], paths["purelib"]],
+                        catalog=catalogue_view)
+    assert {m for m in set(sys.modules) - before if not m.startswith("safeload.")} == set()
+    assert not marker.exists()
+    sa.clear_cache()
+    return result
+
+
+@_installed("nltk")
+def test_register_tag_does_not_hide_the_class_s_own_setstate(site: Path) -> None:
+    a = _analyse(site, """
+        from nltk.jsontags import register_tag
+
+        @register_tag
+        class Tagged:
+            json_tag = "atk.Tagged"
+
+            def __setstate__(self, state):
+                open(MARKER, "w").close()
+    """, "Tagged", Use.NEW | Use.BUILD)
+    build = a.verdict(Use.BUILD)
+    assert build is not None and not build.inert
+    new = a.verdict(Use.NEW)
+    assert new is not None and new.inert, new.reason  # the decorator itself is reviewed: only __setstate__ blocks
+
+
+@_installed("nltk")
+def test_conditional_freqdist_given_state_is_refused(tmp_path: Path) -> None:
+    """Slot state would setattr default_factory, which a missing key then calls: BUILD is not reviewed."""
+    from nltk.probability import ConditionalFreqDist
+
+    marker = tmp_path / "marker"
+    cfd = _Reduce(ConditionalFreqDist, (), (None, {"default_factory": _touch(marker)}))
+    data = pickle.dumps(_Reduce(operator.getitem, (cfd, "missing")), protocol=2)
+    _refused_at(data, tmp_path, "nltk.probability.ConditionalFreqDist", "SL115")
+    assert not marker.exists()
+    pickle.loads(data)  # noqa: S301 - the live check: the real loader runs the payload
+    assert marker.exists()
+
+
+@_installed("nltk")
+def test_freqdist_given_state_is_refused(tmp_path: Path) -> None:
+    from nltk.probability import FreqDist
+
+    marker = tmp_path / "marker"
+    data = pickle.dumps(_Reduce(FreqDist, ({"a": 1},), {"update": _touch(marker)}), protocol=2)
+    _refused_at(data, tmp_path, "nltk.probability.FreqDist", "SL115")
+    assert not marker.exists()
+
+
+@_installed("nltk")
+def test_stem_called_by_the_file_with_its_own_self_is_refused(tmp_path: Path) -> None:
+    """The bound method is reviewed for other code calling it; the file calling the function with a self it built
+    (whose _r1r2_standard would be the payload) is not that use."""
+    import types
+
+    from nltk.stem.snowball import EnglishStemmer
+
+    marker = tmp_path / "marker"
+    fake = _Reduce(types.SimpleNamespace, (), {"stopwords": frozenset(), "_r1r2_standard": _touch(marker)})
+    data = pickle.dumps(_Reduce(EnglishStemmer.stem, (fake, "running")), protocol=2)
+    _refused_at(data, tmp_path, "nltk.stem.snowball.EnglishStemmer.stem", "SL115")
+    assert not marker.exists()
+
+
+@_installed("nltk")
+def test_punkt_token_called_by_the_file_is_refused(tmp_path: Path) -> None:
+    """PunktToken is reviewed for nltk's tokenizer calling it on text; the file calling it with a value of its
+    own (whose lower() would run) is not that use."""
+    from nltk.tokenize.punkt import PunktToken
+
+    marker = tmp_path / "marker"
+    data = pickle.dumps(_Reduce(PunktToken, ("tok.",), None), protocol=2)
+    _refused_at(data, tmp_path, "nltk.tokenize.punkt.PunktToken", "SL115")
+    assert not marker.exists()
+
+
+@_installed("nltk")
+def test_nltk_test_modules_stay_denied(tmp_path: Path) -> None:
+    """The import review does not lift the deny table for a name the file gives (nltk.test is a test package)."""
+    marker = tmp_path / "marker"
+    data = b"cnltk.test.childes_fixt\nsetup_module\n)R."
+    path = tmp_path / "attack.pkl"
+    path.write_bytes(data)
+    result = safeload.scan(path)
+    assert any(f.subject == "nltk.test.childes_fixt.setup_module" for f in result.blocking()), result.summary()
+    with pytest.raises(safeload.UnsafeModelError):
+        safeload.pickle_loads(data)
+    assert not marker.exists()
+
+
+def test_reviewed_entries_of_this_round_permit_no_build_where_state_is_a_lever() -> None:
+    for name in ("nltk.probability.ConditionalFreqDist", "nltk.probability.FreqDist"):
+        assert not REVIEWED[name].permits(Use.BUILD)
+    for name in ("nltk.stem.snowball.EnglishStemmer.stem", "nltk.tokenize.punkt.PunktToken"):
+        assert not REVIEWED[name].permits(Use.CALL)

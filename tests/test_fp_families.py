@@ -130,7 +130,7 @@ def test_conditional_freqdist_given_state_is_refused(tmp_path: Path) -> None:
     data = pickle.dumps(_Reduce(operator.getitem, (cfd, "missing")), protocol=2)
     _refused_at(data, tmp_path, "nltk.probability.ConditionalFreqDist", "SL115")
     assert not marker.exists()
-    pickle.loads(data)  # noqa: S301 - the live check: the real loader runs the payload
+    pickle.loads(data)  # the live check: the real loader runs the payload
     assert marker.exists()
 
 

@@ -123,7 +123,7 @@ def test_register_tag_does_not_hide_the_class_s_own_setstate(site: Path) -> None
 @_installed("nltk")
 def test_conditional_freqdist_given_state_is_refused(tmp_path: Path) -> None:
     """Slot state would setattr default_factory, which a missing key then calls: BUILD is not reviewed."""
-    from nltk.probability import ConditionalFreqDist
+    from nltk.probability import ConditionalFreqDist  # type: ignore[import-untyped]
 
     marker = tmp_path / "marker"
     cfd = _Reduce(ConditionalFreqDist, (), (None, {"default_factory": _touch(marker)}))
@@ -136,7 +136,7 @@ def test_conditional_freqdist_given_state_is_refused(tmp_path: Path) -> None:
 
 @_installed("nltk")
 def test_freqdist_given_state_is_refused(tmp_path: Path) -> None:
-    from nltk.probability import FreqDist
+    from nltk.probability import FreqDist  # type: ignore[import-untyped]
 
     marker = tmp_path / "marker"
     data = pickle.dumps(_Reduce(FreqDist, ({"a": 1},), {"update": _touch(marker)}), protocol=2)
@@ -150,7 +150,7 @@ def test_stem_called_by_the_file_with_its_own_self_is_refused(tmp_path: Path) ->
     (whose _r1r2_standard would be the payload) is not that use."""
     import types
 
-    from nltk.stem.snowball import EnglishStemmer
+    from nltk.stem.snowball import EnglishStemmer  # type: ignore[import-untyped]
 
     marker = tmp_path / "marker"
     fake = _Reduce(types.SimpleNamespace, (), {"stopwords": frozenset(), "_r1r2_standard": _touch(marker)})
@@ -163,7 +163,7 @@ def test_stem_called_by_the_file_with_its_own_self_is_refused(tmp_path: Path) ->
 def test_punkt_token_called_by_the_file_is_refused(tmp_path: Path) -> None:
     """PunktToken is reviewed for nltk's tokenizer calling it on text; the file calling it with a value of its
     own (whose lower() would run) is not that use."""
-    from nltk.tokenize.punkt import PunktToken
+    from nltk.tokenize.punkt import PunktToken  # type: ignore[import-untyped]
 
     marker = tmp_path / "marker"
     data = pickle.dumps(_Reduce(PunktToken, ("tok.",), None), protocol=2)

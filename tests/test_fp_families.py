@@ -117,7 +117,8 @@ def test_register_tag_does_not_hide_the_class_s_own_setstate(site: Path) -> None
     build = a.verdict(Use.BUILD)
     assert build is not None and not build.inert
     new = a.verdict(Use.NEW)
-    assert new is not None and new.inert, new.reason  # the decorator itself is reviewed: only __setstate__ blocks
+    assert new is not None
+    assert new.inert, new.reason  # the decorator itself is reviewed: only __setstate__ blocks
 
 
 @_installed("nltk")
@@ -136,7 +137,7 @@ def test_conditional_freqdist_given_state_is_refused(tmp_path: Path) -> None:
 
 @_installed("nltk")
 def test_freqdist_given_state_is_refused(tmp_path: Path) -> None:
-    from nltk.probability import FreqDist  # type: ignore[import-untyped]
+    from nltk.probability import FreqDist
 
     marker = tmp_path / "marker"
     data = pickle.dumps(_Reduce(FreqDist, ({"a": 1},), {"update": _touch(marker)}), protocol=2)

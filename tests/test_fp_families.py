@@ -9,6 +9,7 @@ absent; where the payload is live under the real loader, the test shows that too
 
 from __future__ import annotations
 
+import copyreg
 import functools
 import importlib.util
 import operator
@@ -56,6 +57,9 @@ def _refused_at(data: bytes, tmp_path: Path, subject: str, rule: str | None = No
     with pytest.raises(safeload.UnsafeModelError):
         safeload.pickle_loads(data)
     return result
+
+
+_RECONSTRUCTOR: Any = copyreg.__dict__["_reconstructor"]  # how pickle protocol 2 rebuilds a plain object
 
 
 def _touch(marker: Path) -> functools.partial[None]:
@@ -191,3 +195,91 @@ def test_reviewed_entries_of_this_round_permit_no_build_where_state_is_a_lever()
         assert not REVIEWED[name].permits(Use.BUILD)
     for name in ("nltk.stem.snowball.EnglishStemmer.stem", "nltk.tokenize.punkt.PunktToken"):
         assert not REVIEWED[name].permits(Use.CALL)
+
+
+# --- statsmodels ----------------------------------------------------------------------------------------------------
+def _load_nested(data: bytes) -> Any:
+    """The real loader a few frames deep, as ``statsmodels.api.load`` calls it (the formula's eval_env looks up the
+    caller's frames)."""
+    def outer() -> Any:
+        return inner()
+
+    def inner() -> Any:
+        return pickle.loads(data)
+
+    return outer()
+
+
+@_installed("statsmodels", "pandas")
+def test_model_data_restoring_a_formula_is_refused(tmp_path: Path) -> None:
+    """ModelData.__setstate__ re-evaluates the pickled formula when 'restore_model_spec' is in its state: formula
+    terms are Python expressions, so the file runs code. BUILD is reviewed only without that key."""
+    import pandas as pd
+    from statsmodels.base.data import ModelData  # type: ignore[import-untyped]
+
+    marker = tmp_path / "marker"
+    state = {"restore_model_spec": True, "formula": f"y ~ I(__import__('pathlib').Path({str(marker)!r}).touch() or x)",
+             "frame": pd.DataFrame({"x": [1.0, 2.0, 3.0], "y": [1.0, 2.0, 3.5]})}
+    data = pickle.dumps(_Reduce(_RECONSTRUCTOR, (ModelData, object, None), state), protocol=2)
+    _refused_at(data, tmp_path, "statsmodels.base.data.ModelData", "SL115")
+    assert not marker.exists()
+    _load_nested(data)
+    assert marker.exists()  # live under the real loader
+
+
+@_installed("statsmodels")
+def test_model_data_given_slot_state_is_refused(tmp_path: Path) -> None:
+    from statsmodels.base.data import ModelData
+
+    marker = tmp_path / "marker"
+    data = pickle.dumps(_Reduce(_RECONSTRUCTOR, (ModelData, object, None),
+                                (None, {"orig_endog": _touch(marker)})), protocol=2)
+    _refused_at(data, tmp_path, "statsmodels.base.data.ModelData", "SL115")
+    assert not marker.exists()
+
+
+@_installed("scipy")
+def test_optimize_result_appends_is_refused(tmp_path: Path) -> None:
+    """OptimizeResult.__getattr__ serves attributes from its items: APPENDS looks ``extend``/``append`` up and calls
+    the item the file stored under that key. Only SETITEMS is reviewed."""
+    from scipy.optimize import OptimizeResult
+
+    marker = tmp_path / "marker"
+    res = OptimizeResult(append=_touch(marker))
+    data = pickle.dumps(res, protocol=2)
+    # then APPENDS onto it: no ``extend`` item, so the unpickler calls ``append(0o644)`` -> Path.touch(marker, mode)
+    attack = data[:-1] + b"(M\xa4\x01e."
+    _refused_at(attack, tmp_path, "scipy.optimize._optimize.OptimizeResult", "SL115")
+    assert not marker.exists()
+    pickle.loads(attack)
+    assert marker.exists()
+
+
+@_installed("statsmodels")
+def test_reviewed_getattribute_does_not_cover_a_subclass_s_own_code(site: Path) -> None:
+    a = _analyse(site, """
+        from statsmodels.base.wrapper import ResultsWrapper
+
+        class OwnSetstate(ResultsWrapper):
+            def __setstate__(self, state):
+                open(MARKER, "w").close()
+
+        class ClassLevelResults(ResultsWrapper):
+            @property
+            def _results(self):
+                open(MARKER, "w").close()
+
+        class OwnGetattribute(ResultsWrapper):
+            def __getattribute__(self, name):
+                open(MARKER, "w").close()
+
+        class Plain(ResultsWrapper):
+            pass
+    """, "Plain", Use.NEW | Use.BUILD)
+    build = a.verdict(Use.BUILD)
+    assert build is not None
+    assert build.inert, build.reason  # ResultsWrapper.__setstate__ is self.__dict__.update(state)
+    for name in ("OwnSetstate", "ClassLevelResults", "OwnGetattribute"):
+        b = _analyse(site, (site / "atk" / "m.py").read_text(), name, Use.BUILD).verdict(Use.BUILD)
+        assert b is not None
+        assert not b.inert, name

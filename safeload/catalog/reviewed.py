@@ -34,9 +34,11 @@ _entries: dict[str, Entry] = {}
 
 
 def _group(names: str, uses: str, note: str, invokes: tuple[int | str, ...] = (),
-           state_uses: tuple[tuple[str, str], ...] = ()) -> None:
+           state_uses: tuple[tuple[str, str], ...] = (), *, build_refuses: tuple[str, ...] = (),
+           mutate_ops: tuple[str, ...] = ()) -> None:
     entry = Entry(parse_uses(uses), invokes, note,
-                  state_uses=tuple((key, parse_uses(use)) for key, use in state_uses))
+                  state_uses=tuple((key, parse_uses(use)) for key, use in state_uses), build_refuses=build_refuses,
+                  mutate_ops=mutate_ops)
     for name in names.split():
         if name in _entries:
             raise ValueError(f"{name} is reviewed twice")
@@ -393,6 +395,26 @@ _group("regex._regex_core.RegexFlag", "CALL INVOKE HASH PASSED",
        "regex 2026.11.19 _regex_core.py: an enum.IntFlag of the regex flags (nltk pickles RegexpTokenizer._flags as "
        "one): RegexFlag(value) looks a member up or composes a flag value (enum machinery); __repr__ formats member "
        "names, __str__ is object.__str__. No other methods")
+
+_group("statsmodels.base.data.ModelData", "NEW ALLOC BUILD HASH PASSED CALL_INSTANCE",
+       "statsmodels 0.15.0 base/data.py: the model's data holder (every fitted model keeps one as .data). No "
+       "__new__, __del__, __call__ or __getattr__. __setstate__(d) is self.__dict__.update(d), except that with "
+       "'restore_model_spec' in d (a model made from a formula) it first re-evaluates d['formula'] with "
+       "FormulaManager.get_matrices in a captured frame (formula terms are Python expressions: code chosen by the "
+       "file), so BUILD is admitted only with a plain dict state without that key",
+       build_refuses=("restore_model_spec",))
+
+_group("scipy.optimize._optimize.OptimizeResult", "NEW ALLOC MUTATE HASH PASSED CALL_INSTANCE",
+       "scipy 1.17.1 optimize/_optimize.py and _lib/_util.py _RichResult: a dict subclass (statsmodels keeps one as "
+       "_mle_retvals) rebuilt by NEWOBJ + SETITEMS; it overrides no __new__/__init__/__setitem__, and its "
+       "__getattr__ returns self[name]. So SETITEMS is dict's C store, but APPENDS/ADDITEMS would look up "
+       "extend/append/add through __getattr__ and call an item the file stored: only SETITEMS/SETITEM are "
+       "admitted. __repr__ formats the items. Unhashable; no __call__ (calling an instance raises)",
+       mutate_ops=("SETITEMS", "SETITEM"))
+_group("statsmodels.genmod.families.varfuncs.VarianceFunction", "NEW ALLOC BUILD HASH PASSED CALL_INSTANCE",
+       "statsmodels 0.15.0 genmod/families/varfuncs.py: the constant variance function a GLM family keeps as "
+       ".variance (statsmodels calls it on the mean). Plain class, no __init__/__setstate__/__getattr__; "
+       "__call__(mu) is np.ones(np.asarray(mu).shape, np.float64), deriv(mu) np.zeros_like: array math only")
 
 REVIEWED: Mapping[str, Entry] = _entries
 

@@ -498,6 +498,8 @@ class _Analyser:
                     continue
                 return Outcome(False, f"base {what.dotted} may define {name}, which {why}", model.where())
             owner = as_model(owner)
+            if name == "__getattribute__" and self._reviewed_getattribute(model, owner, looked_up):
+                continue
             if name == "__getattr__" and len(owner.body.get(name, [])) == 1 and isinstance(
                     what.node, ast.FunctionDef) and _returns_no_object(what.node):
                 out = self._run(model, owner, what, 0)
@@ -506,6 +508,22 @@ class _Analyser:
                 return Outcome(False, f"{owner.ref.qualname}.__getattr__ ({why}): {out.reason}", out.where)
             return Outcome(False, f"{owner.ref.qualname}.{name} is custom: {why}", owner.where(what.lineno, name))
         return None
+
+    def _reviewed_getattribute(self, model: ClassModel, owner: ClassModel, looked_up: tuple[str, ...]) -> bool:
+        """True when ``owner.__getattribute__`` is reviewed (``tables.REVIEWED_GETATTRIBUTE``) to return what
+        ``object.__getattribute__`` finds, and it finds every name in ``looked_up`` (a source binding in the MRO),
+        while none of the names the hook reads first is defined by a class (no descriptor runs there)."""
+        review = tables.REVIEWED_GETATTRIBUTE.get(owner.dotted)
+        if review is None or len(owner.body.get("__getattribute__", [])) != 1:
+            return False
+        reads, _note = review
+        if any(self.effects.lookup(model, n) is not None for n in reads):
+            return False
+        for name in looked_up:
+            found = self.effects.lookup(model, name)
+            if found is None or not isinstance(found[0], ClassModel):
+                return False  # the hook would fall back to code the review does not cover
+        return True
 
     def _build(self, model: ClassModel, use: Use, depth: int) -> Outcome:
         hooks = self._getattr_hooks(model, use, "BUILD runs getattr(obj, '__setstate__') through it",

@@ -17,6 +17,7 @@ __all__ = [
     "INERT_DECORATORS",
     "PURE_BUILTINS",
     "PURE_EXCEPTIONS",
+    "REVIEWED_GETATTRIBUTE",
     "REVIEWED_SUBCLASS_HOOKS",
     "SPECIAL_BASES",
     "denied_module_reason",
@@ -213,6 +214,19 @@ REVIEWED_SUBCLASS_HOOKS: dict[str, tuple[frozenset[str], frozenset[str], str]] =
         "hmmlearn 0.3.3 _emissions.py: for each listed method, getattr(cls, name) and inspect.getdoc, then "
         "replaces it with functools.wraps(meth)(lambda *a, **kw: meth(*a, **kw)), a forwarder whose docstring is "
         "edited. No I/O."),
+}
+
+#: ``__getattribute__`` overrides a reviewer read, keyed by the dotted name of the class defining them: (names the
+#: hook reads with ``object.__getattribute__`` before anything else, the review). A reviewed hook returns
+#: ``object.__getattribute__(self, name)`` whenever that succeeds, so for a name some class of the MRO defines
+#: (``__setstate__`` for BUILD) it behaves as the default lookup; the analysis accepts it only then, and only when
+#: no class defines one of the names read first (a class-level descriptor there would run).
+REVIEWED_GETATTRIBUTE: dict[str, tuple[frozenset[str], str]] = {
+    "statsmodels.base.wrapper.ResultsWrapper": (
+        frozenset({"_results"}),
+        "statsmodels 0.15.0 base/wrapper.py: get = object.__getattribute__; reads self._results (AttributeError "
+        "ignored), returns get(attr) when it succeeds, and only otherwise forwards to getattr(self._results, attr) "
+        "and wraps the result with results.model.data.wrap_output"),
 }
 
 #: Methods of builtin containers/strings that only compute on the receiver's data. On a value from the file

@@ -495,6 +495,11 @@ class Semantics:
                        severity=Severity.MEDIUM, subject=f"{how} on {target.func_name}", offset=offset)
         if target.owner is not None:
             self.facts.record(target.owner, U.MUTATE, f"{how} stores values into it")
+            entry = target.owner.cls.entry
+            if entry is not None and entry.mutate_ops and how not in entry.mutate_ops:
+                self._flag("SL115", f"allowed to be mutated by {'/'.join(entry.mutate_ops)} only; here {how} "
+                           "looks its method up on the object", severity=Severity.MEDIUM,
+                           subject=target.owner.full, offset=offset, trustable=True)
             if items:
                 if how.startswith("SETITEM"):
                     self._hash_keys(items[::2], f"a key stored by {how}")
@@ -548,6 +553,8 @@ class Semantics:
                        f"{inst.func_name or 'a call'}", severity=Severity.MEDIUM,
                        subject=f"BUILD on {inst.func_name or '?'}", offset=offset)
         entry = inst.owner.cls.entry if inst.owner is not None else None
+        if entry is not None and entry.build_refuses and inst.owner is not None:
+            self._refused_state(inst.owner, entry.build_refuses, state, offset)
         if entry is not None and entry.state_uses and type(state) is dict:
             state = self._declared_state(inst.owner, entry.state_uses, state)
         if type(state) not in _NOT_INVOKED:
@@ -602,6 +609,21 @@ class Semantics:
                     self.facts.record(value.owner, U.CALL_INSTANCE,
                                       f"set as attribute {short_repr(key, 40)} of {owner} by BUILD (an attribute "
                                       "can shadow a method the object's code calls)")
+
+    def _refused_state(self, owner: Global, keys: tuple[str, ...], state: Any, offset: int) -> None:
+        """A reviewed class whose ``__setstate__`` runs other code when its dict state holds one of ``keys``
+        (statsmodels' ModelData re-evaluates a formula): BUILD is admitted only with a dict state without them."""
+        if type(state) is not dict:
+            self._flag("SL115", f"allowed to be given a plain dict state only; here BUILD gives it "
+                       f"{_describe(state)}", severity=Severity.MEDIUM, subject=owner.full, offset=offset,
+                       trustable=True)
+            return
+        present = sorted(k for k in keys if k in state)
+        if present:
+            self._flag("SL115", f"allowed to be given state without {', '.join(map(repr, keys))}; here the state "
+                       f"holds {', '.join(map(repr, present))}, which makes its __setstate__ run code the review "
+                       "does not cover", severity=Severity.MEDIUM, subject=owner.full, offset=offset,
+                       trustable=True)
 
     def _declared_state(self, owner: Global, state_uses: tuple[tuple[str, Any], ...],
                         state: dict[Any, Any]) -> dict[Any, Any]:

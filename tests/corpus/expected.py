@@ -134,14 +134,6 @@ REFUSED: dict[str, str] = {
         'refused: spacy.lang.en.syntax_iterators.noun_chunks SL104; spacy.lookups.Lookups SL104; spacy.morphology.unpickle_morphology SL104; spacy.strings.StringStore SL104; spacy.vectors.unpickle_vectors SL104; spacy.vocab.unpickle_vocab SL104',
     'statsmodels/arima-results':
         'refused: statsmodels.base.data.ModelData SL104; statsmodels.tsa.arima.model.ARIMAResults SL104; statsmodels.tsa.arima.model.ARIMAResultsWrapper SL104; statsmodels.tsa.statespace._initialization.cInitialization SL104; statsmodels.tsa.statespace._initialization.dInitialization SL104; statsmodels.tsa.statespace._initialization.sInitialization SL104; statsmodels.tsa.statespace._initialization.zInitialization SL104; statsmodels.tsa.statespace._kalman_filter.cKalmanFilter SL104; statsmodels.tsa.statespace._kalman_filter.dKalmanFilter SL104; statsmodels.tsa.statespace._kalman_filter.sKalmanFilter SL104; statsmodels.tsa.statespace._kalman_filter.zKalmanFilter SL104; statsmodels.tsa.statespace._kalman_smoother.cKalmanSmoother SL104; statsmodels.tsa.statespace._kalman_smoother.dKalmanSmoother SL104; statsmodels.tsa.statespace._kalman_smoother.sKalmanSmoother SL104; statsmodels.tsa.statespace._kalman_smoother.zKalmanSmoother SL104; statsmodels.tsa.statespace._representation.cStatespace SL104; statsmodels.tsa.statespace._representation.dStatespace SL104; statsmodels.tsa.statespace._representation.sStatespace SL104; statsmodels.tsa.statespace._representation.zStatespace SL104; statsmodels.tsa.statespace._simulation_smoother.cSimulationSmoother SL104; statsmodels.tsa.statespace._simulation_smoother.dSimulationSmoother SL104; statsmodels.tsa.statespace._simulation_smoother.sSimulationSmoother SL104; statsmodels.tsa.statespace._simulation_smoother.zSimulationSmoother SL104; statsmodels.tsa.statespace.initialization.Initialization SL104; statsmodels.tsa.statespace.kalman_smoother.SmootherResults SL104; statsmodels.tsa.statespace.simulation_smoother.SimulationSmoothResults SL104',
-    'statsmodels/ets-results':
-        'refused: scipy.optimize._optimize.OptimizeResult SL104; statsmodels.base.data.ModelData SL104; statsmodels.tsa.holtwinters.results.HoltWintersResultsWrapper SL104',
-    'statsmodels/glm-results':
-        'refused: statsmodels.base.data.ModelData SL104; statsmodels.genmod.families.varfuncs.VarianceFunction SL104; statsmodels.genmod.generalized_linear_model.GLMResultsWrapper SL104',
-    'statsmodels/logit-results':
-        'refused: statsmodels.base.data.ModelData SL104; statsmodels.discrete.discrete_model.BinaryResultsWrapper SL104',
-    'statsmodels/ols-results':
-        'refused: statsmodels.base.data.ModelData SL104; statsmodels.regression.linear_model.RegressionResultsWrapper SL104',
     'sympy/equation.pkl':
         'refused: sympy.core.add.Add SL101; sympy.core.numbers.Integer SL104; sympy.core.relational.Equality SL101; sympy.core.symbol.Symbol SL104',
     'sympy/expression.pkl':

@@ -17,6 +17,7 @@ import pickle
 import sys
 import sysconfig
 import textwrap
+import types
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -106,12 +107,19 @@ def _analyse(site: Path, source: str, qualname: str, uses: Use) -> sa.Analysis:
     return result
 
 
-@_installed("nltk")
-def test_register_tag_does_not_hide_the_class_s_own_setstate(site: Path) -> None:
-    a = _analyse(site, """
-        from nltk.jsontags import register_tag
+@pytest.mark.parametrize(("package", "importing", "decorator"), [
+    ("nltk", "from nltk.jsontags import register_tag as deco", "@deco"),
+    ("statsmodels", "from statsmodels.tools.docstring_helpers import Appender", "@Appender('more doc')"),
+    ("statsmodels", "from statsmodels.compat.pandas import Appender", "@Appender('more doc')"),
+])
+def test_reviewed_decorators_do_not_hide_the_class_s_own_setstate(site: Path, package: str, importing: str,
+                                                                  decorator: str) -> None:
+    if importlib.util.find_spec(package) is None:
+        pytest.skip(f"not installed: {package}")
+    a = _analyse(site, f"""
+        {importing}
 
-        @register_tag
+        {decorator}
         class Tagged:
             json_tag = "atk.Tagged"
 
@@ -153,8 +161,6 @@ def test_freqdist_given_state_is_refused(tmp_path: Path) -> None:
 def test_stem_called_by_the_file_with_its_own_self_is_refused(tmp_path: Path) -> None:
     """The bound method is reviewed for other code calling it; the file calling the function with a self it built
     (whose _r1r2_standard would be the payload) is not that use."""
-    import types
-
     from nltk.stem.snowball import EnglishStemmer  # type: ignore[import-untyped]
 
     marker = tmp_path / "marker"
@@ -283,3 +289,62 @@ def test_reviewed_getattribute_does_not_cover_a_subclass_s_own_code(site: Path) 
         b = _analyse(site, (site / "atk" / "m.py").read_text(), name, Use.BUILD).verdict(Use.BUILD)
         assert b is not None
         assert not b.inert, name
+
+
+@_installed("statsmodels")
+def test_deprecate_kwarg_does_not_hide_the_method_body(site: Path) -> None:
+    a = _analyse(site, """
+        from statsmodels.compat.pandas import deprecate_kwarg
+
+        class Renamed:
+            @deprecate_kwarg("seed", "rng")
+            def __init__(self, rng=None):
+                open(MARKER, "w").close()
+    """, "Renamed", Use.CALL)
+    call = a.verdict(Use.CALL)
+    assert call is not None
+    assert not call.inert
+
+
+@_installed("statsmodels")
+@pytest.mark.parametrize("name", [
+    "statsmodels.tsa.statespace.simulation_smoother.SimulationSmoothResults",
+    "statsmodels.tsa.statespace.kalman_smoother.SmootherResults",
+])
+def test_results_classes_called_by_the_file_are_refused(tmp_path: Path, name: str) -> None:
+    """Reviewed for statsmodels calling them with its own model; the file calling one with a value of its own
+    (whose attributes and .copy() would run) is not that use."""
+    module, _, attr = name.rpartition(".")
+    cls = getattr(importlib.import_module(module), attr)
+    marker = tmp_path / "marker"
+    fake = _Reduce(types.SimpleNamespace, (), {"copy": _touch(marker)})
+    data = pickle.dumps(_Reduce(cls, (fake, fake)), protocol=2)
+    _refused_at(data, tmp_path, name, "SL115")
+    assert not marker.exists()
+
+
+@_installed("statsmodels", "numpy")
+def test_compiled_kalman_filter_called_as_an_instance_is_refused(tmp_path: Path) -> None:
+    """The Cython kernels are reviewed to be built and given state, not run: an instance set as an attribute by
+    BUILD (which code may call: __call__ runs the filter) is refused."""
+    import numpy as np
+    from statsmodels.tsa.statespace._initialization import dInitialization  # type: ignore[import-untyped]
+
+    marker = tmp_path / "marker"
+    init = dInitialization(1, np.zeros(1), np.eye(1, order="F"))
+    holder = _Reduce(types.SimpleNamespace, (), {"initialization": init, "hook": _touch(marker)})
+    data = pickle.dumps(holder, protocol=2)
+    _refused_at(data, tmp_path, "statsmodels.tsa.statespace._initialization.dInitialization", "SL115")
+    assert not marker.exists()
+
+
+@_installed("statsmodels")
+def test_initialization_setitem_is_refused(tmp_path: Path) -> None:
+    """Initialization.__setitem__ (set a block's type) is not reviewed: SETITEMS onto one is refused."""
+    from statsmodels.tsa.statespace.initialization import Initialization  # type: ignore[import-untyped]
+
+    marker = tmp_path / "marker"
+    data = pickle.dumps(_Reduce(_RECONSTRUCTOR, (Initialization, object, None), {"k_states": 1}), protocol=2)
+    attack = data[:-1] + b"(K\x00X\x05\x00\x00\x00knownu."
+    _refused_at(attack, tmp_path, "statsmodels.tsa.statespace.initialization.Initialization", "SL115")
+    assert not marker.exists()

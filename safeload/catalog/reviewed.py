@@ -416,6 +416,37 @@ _group("statsmodels.genmod.families.varfuncs.VarianceFunction", "NEW ALLOC BUILD
        ".variance (statsmodels calls it on the mean). Plain class, no __init__/__setstate__/__getattr__; "
        "__call__(mu) is np.ones(np.asarray(mu).shape, np.float64), deriv(mu) np.zeros_like: array math only")
 
+# statsmodels' compiled state-space kernels (Cython: the source analysis cannot read the .so; reviewed from the
+# .pyx.in templates shipped next to them, one class per dtype prefix s/d/c/z).
+_SM_SS = "statsmodels.tsa.statespace"
+_group(" ".join(f"{_SM_SS}.{module}.{prefix}{cls}" for module, cls in (
+    ("_representation", "Statespace"), ("_kalman_filter", "KalmanFilter"), ("_kalman_smoother", "KalmanSmoother"),
+    ("_simulation_smoother", "SimulationSmoother"), ("_initialization", "Initialization")) for prefix in "sdcz"),
+    "CALL INVOKE BUILD HASH PASSED",
+    "statsmodels 0.15.0 tsa/statespace/_{representation,kalman_filter,kalman_smoother,simulation_smoother,"
+    "initialization}.pyx.in: cdef classes whose __reduce__ is (cls, init args, state dict). __init__ takes typed "
+    "arguments only (typed memoryviews of the prefix's dtype, ints, floats, and the matching cdef Statespace/"
+    "KalmanFilter/KalmanSmoother instances: Cython checks each type, anything else raises TypeError) and allocates "
+    "work arrays; __setstate__ assigns state[key] to typed cdef attributes (memoryviews and numbers). No object-"
+    "typed attribute holds a callable, no __dealloc__/__getattr__. statsmodels keeps the classes in its "
+    "prefix maps (called by its own code with its own arrays); __call__ (filter/smoother runs) is not admitted")
+_group(f"{_SM_SS}.initialization.Initialization", "NEW ALLOC BUILD HASH PASSED CALL_INSTANCE",
+       "statsmodels 0.15.0 tsa/statespace/initialization.py: a plain class (no __new__/__setstate__/__getattr__/"
+       "__setattr__/__del__; dict state goes into __dict__). statsmodels calls it as model.initialization(...): "
+       "__call__ fills initial state mean and covariance arrays with numpy (eye, zeros, linalg.solve, "
+       "solve_discrete_lyapunov on the model's matrices) and calls its block Initializations (objects in its "
+       "state, ranked on their own); __setitem__ (not admitted) sets block types")
+_group(f"{_SM_SS}.kalman_smoother.SmootherResults", "NEW ALLOC BUILD INVOKE HASH PASSED CALL_INSTANCE",
+       "statsmodels 0.15.0 tsa/statespace/kalman_smoother.py and kalman_filter.py FilterResults, representation.py "
+       "FrozenRepresentation: a results snapshot. The class is kept as the smoother's results_class and called "
+       "by statsmodels with its own KalmanSmoother: __init__ sets the listed attributes to None and copies the "
+       "model's dimensions, matrices (.copy()) and option flags. No __new__/__setstate__/__getattr__/__del__/"
+       "__call__ (calling an instance raises); dict state goes into __dict__")
+_group(f"{_SM_SS}.simulation_smoother.SimulationSmoothResults", "INVOKE",
+       "statsmodels 0.15.0 tsa/statespace/simulation_smoother.py: kept as simulation_smooth_results_class and called "
+       "by statsmodels with its own model and Cython simulation smoother: __init__ (behind deprecate_kwarg, a "
+       "keyword rename) stores them, a numpy Generator from check_random_state(rng), and option flags")
+
 REVIEWED: Mapping[str, Entry] = _entries
 
 

@@ -180,7 +180,11 @@ INERT_DECORATORS: frozenset[str] = frozenset(
         "warnings.deprecated enum.unique "
         # nltk 3.10.4 jsontags.py: json_tags["!" + getattr(cls, "json_tag")] = cls; return cls (registers the class
         # in nltk's own JSON tag table and returns it unchanged)
-        "nltk.jsontags.register_tag"
+        "nltk.jsontags.register_tag "
+        # statsmodels 0.15.0 tools/docstring_helpers.py Appender(addendum)(f): f.__doc__ = dedent(doc + addendum);
+        # return f. compat/pandas.py deprecate_kwarg(old, new) (statsmodels passes no mapping outside its tests):
+        # pandas' wrapper pops the old keyword, warns, and calls f with it under the new name
+        "statsmodels.tools.docstring_helpers.Appender statsmodels.compat.pandas.deprecate_kwarg"
     ).split()
 )
 

@@ -348,3 +348,45 @@ def test_initialization_setitem_is_refused(tmp_path: Path) -> None:
     attack = data[:-1] + b"(K\x00X\x05\x00\x00\x00knownu."
     _refused_at(attack, tmp_path, "statsmodels.tsa.statespace.initialization.Initialization", "SL115")
     assert not marker.exists()
+
+
+# --- Hugging Face tokenizers ------------------------------------------------------------------------------------------
+_TOKENIZERS = ("transformers.tokenization_utils_tokenizers.TokenizersBackend",
+               "transformers.models.bert.tokenization_bert.BertTokenizer")
+
+
+@_installed("transformers", "tokenizers")
+@pytest.mark.parametrize("name", _TOKENIZERS)
+def test_tokenizer_given_slot_state_is_refused(tmp_path: Path, name: str) -> None:
+    """Slot state is applied with setattr: PreTrainedTokenizerBase.__setattr__ converts *_id values with the
+    tokenizer (here a stand-in whose method would be the payload). Only dict state is reviewed."""
+    module, _, attr = name.rpartition(".")
+    cls = getattr(importlib.import_module(module), attr)
+    marker = tmp_path / "marker"
+    fake = _Reduce(types.SimpleNamespace, (), {"convert_ids_to_tokens": _touch(marker)})
+    data = pickle.dumps(_Reduce(_RECONSTRUCTOR, (cls, object, None),
+                                (None, {"_tokenizer": fake, "bos_token_id": 0})), protocol=2)
+    _refused_at(data, tmp_path, name, "SL115")
+    assert not marker.exists()
+
+
+@_installed("transformers", "tokenizers")
+@pytest.mark.parametrize("name", _TOKENIZERS)
+def test_tokenizer_called_by_the_file_is_refused(tmp_path: Path, name: str) -> None:
+    """Constructing a tokenizer reads vocabulary files and may download: calling it stays denied."""
+    module, _, attr = name.rpartition(".")
+    cls = getattr(importlib.import_module(module), attr)
+    marker = tmp_path / "marker"
+    data = pickle.dumps(_Reduce(cls, (str(marker),)), protocol=2)
+    path = tmp_path / "attack.pkl"
+    path.write_bytes(data)
+    result = safeload.scan(path)
+    assert any(f.subject == name for f in result.blocking()), result.summary()
+    with pytest.raises(safeload.UnsafeModelError):
+        safeload.pickle_loads(data)
+    assert not marker.exists()
+
+
+def test_build_dict_only_entries_are_flagged_for_non_dict_state() -> None:
+    for name in (*_TOKENIZERS, "statsmodels.base.data.ModelData"):
+        assert REVIEWED[name].build_dict_only

@@ -35,10 +35,10 @@ _entries: dict[str, Entry] = {}
 
 def _group(names: str, uses: str, note: str, invokes: tuple[int | str, ...] = (),
            state_uses: tuple[tuple[str, str], ...] = (), *, build_refuses: tuple[str, ...] = (),
-           mutate_ops: tuple[str, ...] = ()) -> None:
+           build_dict_only: bool = False, mutate_ops: tuple[str, ...] = ()) -> None:
     entry = Entry(parse_uses(uses), invokes, note,
                   state_uses=tuple((key, parse_uses(use)) for key, use in state_uses), build_refuses=build_refuses,
-                  mutate_ops=mutate_ops)
+                  build_dict_only=build_dict_only or bool(build_refuses), mutate_ops=mutate_ops)
     for name in names.split():
         if name in _entries:
             raise ValueError(f"{name} is reviewed twice")
@@ -446,6 +446,19 @@ _group(f"{_SM_SS}.simulation_smoother.SimulationSmoothResults", "INVOKE",
        "statsmodels 0.15.0 tsa/statespace/simulation_smoother.py: kept as simulation_smooth_results_class and called "
        "by statsmodels with its own model and Cython simulation smoother: __init__ (behind deprecate_kwarg, a "
        "keyword rename) stores them, a numpy Generator from check_random_state(rng), and option flags")
+
+_group("transformers.tokenization_utils_tokenizers.TokenizersBackend "
+       "transformers.models.bert.tokenization_bert.BertTokenizer", "NEW ALLOC BUILD PASSED",
+       "transformers 5.24.0 tokenization_utils_tokenizers.py / tokenization_utils_base.py: a pickled fast tokenizer "
+       "is NEWOBJ + BUILD with the instance __dict__ (the Rust tokenizers.Tokenizer under _tokenizer, special tokens, "
+       "init kwargs: each ranked on its own). No class of the MRO (BertTokenizer, TokenizersBackend, "
+       "PreTrainedTokenizerBase, PushToHubMixin) defines __new__, __setstate__, __getattribute__ or __del__. BUILD "
+       "looks __setstate__ up: PreTrainedTokenizerBase.__getattr__('__setstate__') is neither a special-token name "
+       "(SPECIAL_TOKENS_ATTRIBUTES, *_id, *_ids) nor extra_special_tokens, is in no class's vars, so it raises "
+       "AttributeError; CPython's load_build then writes a dict state into __dict__ directly, running no code. "
+       "Slot state would go through PreTrainedTokenizerBase.__setattr__ (converts ids with the tokenizer): only "
+       "dict state is admitted. Calling the classes (from_pretrained machinery, file I/O) is denied",
+       build_dict_only=True)
 
 REVIEWED: Mapping[str, Entry] = _entries
 

@@ -553,7 +553,7 @@ class Semantics:
                        f"{inst.func_name or 'a call'}", severity=Severity.MEDIUM,
                        subject=f"BUILD on {inst.func_name or '?'}", offset=offset)
         entry = inst.owner.cls.entry if inst.owner is not None else None
-        if entry is not None and entry.build_refuses and inst.owner is not None:
+        if entry is not None and entry.build_dict_only and inst.owner is not None:
             self._refused_state(inst.owner, entry.build_refuses, state, offset)
         if entry is not None and entry.state_uses and type(state) is dict:
             state = self._declared_state(inst.owner, entry.state_uses, state)

@@ -30,10 +30,6 @@ REFUSED: dict[str, str] = {
         'refused: transformers.activations.NewGELUActivation SL104; transformers.models.gpt2.configuration_gpt2.GPT2Config SL104; transformers.models.gpt2.modeling_gpt2.GPT2Attention SL104; transformers.models.gpt2.modeling_gpt2.GPT2Block SL104; transformers.models.gpt2.modeling_gpt2.GPT2LMHeadModel SL104; transformers.models.gpt2.modeling_gpt2.GPT2MLP SL104; transformers.models.gpt2.modeling_gpt2.GPT2Model SL104; transformers.pytorch_utils.Conv1D SL104',
     'hf-full-models/llama-full-model':
         'refused: transformers.activations.SiLUActivation SL104; transformers.models.llama.configuration_llama.LlamaConfig SL104; transformers.models.llama.modeling_llama.LlamaAttention SL104; transformers.models.llama.modeling_llama.LlamaDecoderLayer SL104; transformers.models.llama.modeling_llama.LlamaForCausalLM SL104; transformers.models.llama.modeling_llama.LlamaMLP SL104; transformers.models.llama.modeling_llama.LlamaModel SL104; transformers.models.llama.modeling_llama.LlamaRMSNorm SL104; transformers.models.llama.modeling_llama.LlamaRotaryEmbedding SL104',
-    'hf-tokenizers/fast-tokenizer.pkl':
-        'refused: transformers.models.bert.tokenization_bert.BertTokenizer SL104',
-    'hf-tokenizers/wrapped-fast-tokenizer.pkl':
-        'refused: transformers.tokenization_utils_tokenizers.TokenizersBackend SL115',
     'hmmlearn/categorical-hmm.pkl':
         'refused: hmmlearn.base.ConvergenceMonitor SL104; hmmlearn.hmm.CategoricalHMM SL104',
     'hmmlearn/gaussian-hmm.pkl':

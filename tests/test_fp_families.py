@@ -390,3 +390,17 @@ def test_tokenizer_called_by_the_file_is_refused(tmp_path: Path, name: str) -> N
 def test_build_dict_only_entries_are_flagged_for_non_dict_state() -> None:
     for name in (*_TOKENIZERS, "statsmodels.base.data.ModelData"):
         assert REVIEWED[name].build_dict_only
+
+
+# --- scipy ------------------------------------------------------------------------------------------------------------
+@_installed("scipy")
+def test_entropy_called_by_the_file_with_its_own_self_is_refused(tmp_path: Path) -> None:
+    """The bound method is reviewed for numpy.vectorize calling it on shape parameters; the file calling the
+    function with a self of its own (whose _pmf/_ppf would be the payload) is not that use."""
+    marker = tmp_path / "marker"
+    fake = _Reduce(types.SimpleNamespace, (), {"pk": None, "_get_support": _touch(marker)})
+    args = pickle.dumps((fake, 3.0), protocol=2)[2:-1]  # the argument tuple, without PROTO and STOP
+    # GLOBAL by the name the engine gives the bound method (pickling the function itself names rv_discrete's)
+    data = b"\x80\x02cscipy.stats._discrete_distns\npoisson_gen._entropy\n" + args + b"R."
+    _refused_at(data, tmp_path, "scipy.stats._discrete_distns.poisson_gen._entropy", "SL115")
+    assert not marker.exists()

@@ -460,6 +460,13 @@ _group("transformers.tokenization_utils_tokenizers.TokenizersBackend "
        "dict state is admitted. Calling the classes (from_pretrained machinery, file I/O) is denied",
        build_dict_only=True)
 
+_group("scipy.stats._discrete_distns.poisson_gen._entropy", "INVOKE",
+       "scipy 1.17.1 stats/_distn_infrastructure.py: rv_discrete._attach_methods keeps vecentropy = "
+       "numpy.vectorize(self._entropy), so a pickled frozen distribution holds this bound method (poisson_gen "
+       "inherits rv_discrete._entropy). _entropy(*args) returns stats.entropy(self.pk) or sums entr(self._pmf(x)) "
+       "over the support with _expect (numeric); methods it calls on the instance are its class's (an attribute "
+       "set by BUILD that shadows one is ranked as called)")
+
 REVIEWED: Mapping[str, Entry] = _entries
 
 

@@ -108,8 +108,6 @@ REFUSED: dict[str, str] = {
         'refused: sksurv.functions.StepFunction SL104; sksurv.linear_model.coxph.BreslowEstimator SL104; sksurv.linear_model.coxph.CoxPHSurvivalAnalysis SL104',
     'scikit-survival/rsf.joblib':
         'refused: sksurv.ensemble.forest.RandomSurvivalForest SL104; sksurv.tree.tree.SurvivalTree SL104',
-    'scipy/frozen-poisson':
-        'refused: scipy.stats._discrete_distns.poisson_gen._entropy SL104',
     'shapely/multi.pkl':
         'refused: shapely.io.from_wkb SL104',
     'shapely/point.pkl':

@@ -404,3 +404,80 @@ def test_entropy_called_by_the_file_with_its_own_self_is_refused(tmp_path: Path)
     data = b"\x80\x02cscipy.stats._discrete_distns\npoisson_gen._entropy\n" + args + b"R."
     _refused_at(data, tmp_path, "scipy.stats._discrete_distns.poisson_gen._entropy", "SL115")
     assert not marker.exists()
+
+
+# --- torch pieces the source analysis now follows (towards nn.Module subclasses from source) -------------------------
+@_installed("torch")
+def test_torch_reviews_match_the_installed_torch() -> None:
+    """PLAIN_CHECK_METACLASSES, KNOWN_METACLASSES, the TensorBase entry and STAR_EXPORTS_NO_BUILTINS are claims
+    about compiled torch objects: check them against the installed torch (tests may import; scans never do)."""
+    import builtins
+
+    import torch
+
+    from safeload.catalog import source_tables as tables
+
+    meta = type(torch.Tensor)
+    assert f"{meta.__module__}.{meta.__qualname__}" == "torch._C._TensorMeta"
+    assert set(vars(meta)) <= {"__init__", "__doc__", "__module__"}
+    assert "torch._C._TensorMeta" in tables.PLAIN_CHECK_METACLASSES
+    assert "__subclasshook__" not in vars(torch._C.TensorBase)
+    public = {n for n in dir(torch._C) if not n.startswith("_")} if not hasattr(torch._C, "__all__") else set(
+        torch._C.__all__)
+    assert not public & set(vars(builtins))
+    assert "abc.ABCMeta" not in tables.PLAIN_CHECK_METACLASSES  # its check runs __subclasshook__
+
+
+def test_a_module_getattr_does_not_serve_the_module_s_own_globals(site: Path) -> None:
+    """LOAD_GLOBAL looks in the module's globals, then builtins: a module __getattr__ never runs for them. It
+    still serves attribute lookups from outside (``import m; m.name``)."""
+    a = _analyse(site, """
+        def __getattr__(name):
+            open(MARKER, "w").close()
+
+        class Plain:
+            def __setstate__(self, state):
+                if isinstance(state, dict):
+                    self.__dict__.update(state)
+    """, "Plain", Use.BUILD)
+    build = a.verdict(Use.BUILD)
+    assert build is not None
+    assert build.inert, build.reason
+    (site / "atk" / "n.py").write_text(textwrap.dedent("""
+        import atk.m
+
+        class Outside:
+            def __setstate__(self, state):
+                atk.m.served_by_getattr(state)
+    """))
+    outside = sa.analyse("atk.n", "Outside", Use.BUILD, catalog=catalogue_view,
+                         search_path=[str(site), sysconfig.get_paths()["stdlib"]])
+    sa.clear_cache()
+    verdict = outside.verdict(Use.BUILD)
+    assert verdict is not None
+    assert not verdict.inert
+
+
+def test_super_instancecheck_through_abcmeta_is_still_analysed(site: Path) -> None:
+    """Only reviewed compiled metaclasses count as type's check: ABCMeta's runs __subclasshook__."""
+    a = _analyse(site, """
+        import abc
+
+        class Meta(abc.ABCMeta):
+            def __instancecheck__(cls, instance):
+                return super().__instancecheck__(instance)
+
+        class Hooked(metaclass=Meta):
+            @classmethod
+            def __subclasshook__(cls, other):
+                open(MARKER, "w").close()
+                return NotImplemented
+
+        class User:
+            def __setstate__(self, state):
+                if isinstance(state, Hooked):
+                    pass
+    """, "User", Use.BUILD)
+    build = a.verdict(Use.BUILD)
+    assert build is not None
+    assert not build.inert

@@ -467,6 +467,11 @@ _group("scipy.stats._discrete_distns.poisson_gen._entropy", "INVOKE",
        "over the support with _expect (numeric); methods it calls on the instance are its class's (an attribute "
        "set by BUILD that shadows one is ranked as called)")
 
+_group("torch._C.TensorBase", "HASH",
+       "torch 2.13: the compiled base of torch.Tensor. TensorBase defines no __subclasshook__ and its metaclass "
+       "torch._C._TensorMeta only __init__ (source_tables.KNOWN_METACLASSES), so isinstance(x, torch.Tensor) "
+       "(nn.Module.__setattr__, Parameter's metaclass) is type's own check. Referenced, never called or rebuilt")
+
 REVIEWED: Mapping[str, Entry] = _entries
 
 

@@ -52,6 +52,7 @@ _BUILTIN_VALUE_CALLS = frozenset(
     "builtins.range builtins.slice collections.OrderedDict collections.defaultdict collections.deque "
     "collections.Counter types.MappingProxyType types.SimpleNamespace re.compile _collections.defaultdict "
     "_collections.deque _collections.OrderedDict".split())
+_TYPE_CHECKS = frozenset({"__instancecheck__", "__subclasscheck__"})
 _CALL_ARG_CTX = ("warnings.catch_warnings", "contextlib.suppress", "contextlib.nullcontext")
 
 
@@ -852,6 +853,8 @@ class Effects:
                 return _FRESH  # a method of a builtin base, C code on the object's own data
             if what.kind == "special" and what.tag in ("transparent", "typeddict"):
                 return _FRESH
+            if what.dotted in tables.PLAIN_CHECK_METACLASSES and name in _TYPE_CHECKS:
+                return _FRESH  # a compiled metaclass reviewed to keep type.__instancecheck__/__subclasscheck__
             if self.catalog is not None and self.catalog(f"{what.dotted}.{name}", Use.CALL) is True:
                 return _FRESH
             raise Fail(f"calls {name} of base {what.dotted} ({what.reason or what.kind}), not analysable",

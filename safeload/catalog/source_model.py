@@ -478,7 +478,7 @@ class Resolver:
                                   f"(line {last.lineno}): which binding holds cannot be decided statically",
                            chain=chain)
             return self.binding(mod, name, last, chain)
-        if mod.getattr_line is not None:
+        if outside and mod.getattr_line is not None:  # LOAD_GLOBAL in the module's own code never consults it
             return Ref("unknown", dotted, reason=f"{mod.name} has a module __getattr__ (line {mod.getattr_line})",
                        chain=chain)
         if mod.is_package and self._is_submodule(mod, name):
@@ -494,6 +494,8 @@ class Resolver:
             return None
         mod = self.module(module)
         if not isinstance(mod, ModuleInfo):
+            if module in tables.STAR_EXPORTS_NO_BUILTINS and name in vars(builtins):
+                return False  # reviewed: this compiled module's star import binds no builtin's name
             return None
         names = mod.bindings.get("__all__")
         if names:

@@ -61,6 +61,14 @@ def denied_module_reason(module: str) -> str | None:
 #: ``os.path``): the module whose source actually runs.
 MODULE_ALIASES: dict[str, str] = {"os.path": "posixpath" if os.name != "nt" else "ntpath"}
 
+#: Compiled modules whose ``from m import *`` was checked to bind none of the builtins' names (so a builtin
+#: such as ``isinstance`` used after the star import is still the builtin). Checked against the installed
+#: version by tests/test_fp_families.py (no ``__all__``: its public names, none a builtin's).
+STAR_EXPORTS_NO_BUILTINS: dict[str, str] = {
+    "torch._C": "torch 2.13: torch/__init__.py does `from torch._C import *`; torch._C has no __all__ and none of "
+                "its public names is a builtin's",
+}
+
 # --- builtins ----------------------------------------------------------------------------------------------
 #: Builtins whose call runs no code of its own beyond the protocol methods of its arguments (``len(x)`` runs
 #: ``type(x).__len__``): those are recorded as "touches" on the values, never trusted silently.
@@ -262,7 +270,14 @@ KNOWN_METACLASSES: dict[str, str] = {
     "builtins.type": "type", "abc.ABCMeta": "type", "typing._ProtocolMeta": "type",
     "typing_extensions._ProtocolMeta": "type", "typing._TypedDictMeta": "type", "typing.NamedTupleMeta": "type",
     "enum.EnumMeta": "enum", "enum.EnumType": "enum",
+    # torch 2.13: torch.Tensor's compiled metaclass defines only __init__ (run at class creation) and __doc__
+    # (tests/test_fp_families.py checks the installed torch): lookups, calls and isinstance are type's
+    "torch._C._TensorMeta": "type",
 }
+#: Compiled metaclasses reviewed to define neither ``__instancecheck__`` nor ``__subclasscheck__``: a
+#: ``super().__instancecheck__(x)`` reaching one is ``type``'s own check (``abc.ABCMeta`` is *not* one: its
+#: check runs ``__subclasshook__`` and the registry).
+PLAIN_CHECK_METACLASSES: frozenset[str] = frozenset({"torch._C._TensorMeta"})
 #: Builtin classes usable as bases: their construction and state handling are C code whose effects the class
 #: model knows (``lookup`` reads which methods each defines from the type itself; ``BaseException.__setstate__``
 #: setattrs every key, which the BUILD rule models). Exceptions are added below.

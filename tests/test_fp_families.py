@@ -481,3 +481,51 @@ def test_super_instancecheck_through_abcmeta_is_still_analysed(site: Path) -> No
     build = a.verdict(Use.BUILD)
     assert build is not None
     assert not build.inert
+
+
+# --- what an import review covers ------------------------------------------------------------------------------------
+_LOADED = """
+import importlib, json, pkgutil, sys
+before = set(sys.modules)
+import nltk
+loaded = set(sys.modules) - before
+out = {}
+for pkg in PACKAGES:
+    mod = importlib.import_module(pkg)
+    names = {pkg} | {m.name for m in pkgutil.walk_packages(mod.__path__, pkg + ".", onerror=lambda n: None)}
+    out[pkg] = sorted(names - loaded)
+print(json.dumps(out))
+"""
+
+
+@_installed("nltk", "regex", "defusedxml")
+def test_import_not_covered_lists_every_module_import_nltk_does_not_load() -> None:
+    """The nltk review read what ``import nltk`` loads (nltk, regex, defusedxml modules); every other module of
+    those packages must be outside the vouch, so a new nltk version's extra modules are judged by the analysis."""
+    import json
+    import subprocess
+
+    from safeload.catalog.reviewed import IMPORT_NOT_COVERED, import_not_covered
+
+    packages = ["nltk", "regex", "defusedxml"]
+    code = _LOADED.replace("PACKAGES", repr(packages))
+    run = subprocess.run([sys.executable, "-W", "ignore", "-c", code], capture_output=True, text=True, check=True,
+                         timeout=300)
+    unread = json.loads(run.stdout.strip().splitlines()[-1])
+    for package in packages:
+        assert set(IMPORT_NOT_COVERED[package]) <= set(unread[package]) | {
+            m for m in IMPORT_NOT_COVERED[package] if any(u.startswith(m + ".") for u in unread[package])}
+        missing = [m for m in unread[package] if not import_not_covered(m)]
+        assert not missing, f"{package}: modules the review did not read are vouched: {missing}"
+    assert not import_not_covered("nltk.probability") and not import_not_covered("nltk")
+
+
+@_installed("nltk")
+def test_a_module_outside_the_nltk_review_is_analysed_not_vouched(tmp_path: Path) -> None:
+    """nltk.book prints and reads corpora when imported: the vouch does not cover it, so naming it is refused."""
+    assert catalogue_view("nltk.book", Use.IMPORT) is None
+    assert catalogue_view("nltk.app.wordnet_app", Use.IMPORT) is None
+    marker = tmp_path / "marker"
+    data = b"cnltk.book\ntexts\n)R."
+    _refused_at(data, tmp_path, "nltk.book.texts", "SL104")
+    assert not marker.exists()

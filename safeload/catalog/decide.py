@@ -137,10 +137,10 @@ def _analyse(facts: NameFacts, used: Use) -> tuple[bool, str] | None:
 def catalogue_view(name: str, use: Use) -> bool | None:
     """The catalogue as the source analysis sees it: True allowed for ``use``, False denied, None unknown."""
     from safeload.catalog.classify import classify_name
-    from safeload.catalog.reviewed import IMPORT_REVIEWED
+    from safeload.catalog.reviewed import IMPORT_REVIEWED, import_not_covered
 
     if use is Use.IMPORT and name.split(".", 1)[0] in IMPORT_REVIEWED:
-        return True
+        return None if import_not_covered(name) else True
     found = classify_name(name)
     if found.kind in {"denied", "dynamic"} or found.deny_uses & use:
         return False

@@ -526,6 +526,35 @@ IMPORT_REVIEWS: Mapping[str, str] = {
         "restoring both entries (CPython's test.support.import_fresh_module pattern). No I/O."),
 }
 
+#: Modules of an import-reviewed package that the review did not read (they are not loaded by ``import pkg``):
+#: the vouch does not cover them (nor their submodules), so the source analysis judges their top level (and
+#: what it imports) as for any package. ``nltk.book`` prints and reads corpora at import, ``nltk.app``/``draw``
+#: import tkinter, ``nltk.twitter`` its API client. tests/test_fp_families.py checks the lists against the
+#: installed packages: every module ``import pkg`` does not load is listed.
+IMPORT_NOT_COVERED: Mapping[str, frozenset[str]] = {
+    "nltk": frozenset(
+        "nltk.app nltk.book nltk.chat nltk.classify.svm nltk.cli nltk.compat nltk.corpus.europarl_raw "
+        "nltk.corpus.reader.markdown nltk.csvsec nltk.draw nltk.huggingface nltk.inference.nonmonotonic "
+        "nltk.langnames nltk.misc.sort nltk.parse.generate nltk.parse.stanford nltk.sem.chat80 "
+        "nltk.sem.cooper_storage nltk.sem.drt_glue_demo nltk.sem.hole nltk.sentiment nltk.tbl.api nltk.tbl.demo "
+        "nltk.test nltk.tgrep nltk.tokenize.nist nltk.tokenize.stanford nltk.treeprettyprinter "
+        "nltk.treetransforms nltk.twitter".split()),
+    "regex": frozenset(),
+    "defusedxml": frozenset(
+        "defusedxml.cElementTree defusedxml.expatbuilder defusedxml.expatreader defusedxml.lxml defusedxml.minidom "
+        "defusedxml.pulldom defusedxml.sax defusedxml.xmlrpc".split()),
+}
+
+
+def import_not_covered(module: str) -> bool:
+    """True when ``module`` belongs to an import-reviewed package but lies outside what its review read."""
+    skipped = IMPORT_NOT_COVERED.get(module.split(".", 1)[0])
+    if not skipped:
+        return False
+    parts = module.split(".")
+    return any(".".join(parts[:i]) in skipped for i in range(2, len(parts) + 1))
+
+
 # Installed packages whose *import* (the top-level code of the package and its modules) was reviewed as
 # benign: importing them defines classes and functions, registers plugins, reads their own package data, and
 # touches nothing else. The source analysis still reads the code of every class and function it is asked about.

@@ -529,3 +529,21 @@ def test_a_module_outside_the_nltk_review_is_analysed_not_vouched(tmp_path: Path
     data = b"cnltk.book\ntexts\n)R."
     _refused_at(data, tmp_path, "nltk.book.texts", "SL104")
     assert not marker.exists()
+
+
+@_installed("statsmodels", "pandas")
+def test_model_data_refused_key_computed_at_load_is_refused(tmp_path: Path) -> None:
+    """The refused state key spelled as a call result (builtins.str('restore_model_spec')) is the same key at
+    load time: a dict state whose keys are not all literal strings is refused for ModelData."""
+    import pandas as pd
+    from statsmodels.base.data import ModelData
+
+    marker = tmp_path / "marker"
+    state = {_Reduce(str, ("restore_model_spec",)): True,
+             "formula": f"y ~ I(__import__('pathlib').Path({str(marker)!r}).touch() or x)",
+             "frame": pd.DataFrame({"x": [1.0, 2.0, 3.0], "y": [1.0, 2.0, 3.5]})}
+    data = pickle.dumps(_Reduce(_RECONSTRUCTOR, (ModelData, object, None), state), protocol=2)
+    _refused_at(data, tmp_path, "statsmodels.base.data.ModelData", "SL115")
+    assert not marker.exists()
+    _load_nested(data)
+    assert marker.exists()  # live under the real loader

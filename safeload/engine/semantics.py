@@ -618,6 +618,12 @@ class Semantics:
                        f"{_describe(state)}", severity=Severity.MEDIUM, subject=owner.full, offset=offset,
                        trustable=True)
             return
+        if keys and any(type(k) is not str for k in state):
+            # a key the load computes (builtins.str('restore_model_spec')) equals a refused one at load time
+            self._flag("SL115", "allowed to be given a dict state with literal string keys only; here a key is "
+                       "computed at load time", severity=Severity.MEDIUM, subject=owner.full, offset=offset,
+                       trustable=True)
+            return
         present = sorted(k for k in keys if k in state)
         if present:
             self._flag("SL115", f"allowed to be given state without {', '.join(map(repr, keys))}; here the state "

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import logging
 import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import IO, Any
 
 from safeload._context import LimitExceeded, ScanContext
+from safeload._log import LazyLogger
 from safeload._sniff import Format, sniff
 from safeload._source import describe, engine_input, is_remote, require_all, view_of_file
 from safeload._walk import WalkError, walk_files
@@ -33,7 +33,7 @@ from safeload.severity import Severity
 
 __all__ = ["scan", "scan_buffer", "scan_checked", "scan_keras_dir", "scan_other_readings", "scan_path"]
 
-logger = logging.getLogger(__name__)
+logger = LazyLogger(__name__)
 
 Source = str | os.PathLike[str] | bytes | bytearray | memoryview | IO[bytes]
 

@@ -26,23 +26,16 @@ from typing import TYPE_CHECKING, Any
 from safeload.config import integrity_config
 from safeload.findings import Finding, ScanResult
 from safeload.integrity.digest import BufferHasher, has_blake3, hash_buffer
-from safeload.integrity.lockfile import LockEntry, Lockfile, read_lock
-from safeload.integrity.manifest import Manifest, directory_manifest
 from safeload.integrity.options import Integrity
-from safeload.integrity.signing import (
-    SignatureFailure,
-    SignatureSpec,
-    SignedManifest,
-    file_identifier,
-    needed_algorithm,
-    signed_manifest,
-    verify_directory,
-)
 from safeload.policy import Policy
 from safeload.severity import Severity
 
+# The lock file, manifest and signing modules load only when a load asks for them (issue 15: fixed costs).
 if TYPE_CHECKING:
     from safeload.integrity.cache import ScanCache
+    from safeload.integrity.lockfile import LockEntry, Lockfile
+    from safeload.integrity.manifest import Manifest
+    from safeload.integrity.signing import SignatureSpec, SignedManifest
 
 __all__ = ["Failure", "IntegrityInfo", "Plan", "configured", "plan_for"]
 
@@ -138,6 +131,8 @@ def signature_requirements(call: Integrity | None, path: str | None, *,
             problems.append(f"{where} requires a signature but none was found for {target} "
                             "(<path>.sig, or model.sig in the model directory or a parent)")
             continue
+        from safeload.integrity.signing import SignatureSpec
+
         candidate = SignatureSpec(signature=sig, public_key=spec.public_key, certificate=spec.certificate,
                                   identity=spec.identity, oidc_issuer=spec.oidc_issuer,
                                   trust_config=spec.trust_config)
@@ -228,6 +223,8 @@ def plan_for(integrity: Integrity | None, *, path: str | None, source: str, poli
     plan = Plan(spec=spec, path=path, source=source, policy=policy)
     if spec.lock is not None:
         try:
+            from safeload.integrity.lockfile import read_lock
+
             plan.lockfile = read_lock(spec.lock)
         except ValueError as exc:  # ConfigError: an unreadable lock refuses every load
             plan.fail("lock", str(exc))
@@ -299,6 +296,13 @@ class FileSession:
     def start(self, *, allow_cache: bool, cache_default: bool) -> None:
         plan = self.plan
         for spec in plan.signatures:
+            from safeload.integrity.signing import (
+                SignatureFailure,
+                file_identifier,
+                needed_algorithm,
+                signed_manifest,
+            )
+
             try:
                 signed = signed_manifest(spec)
                 identifier = file_identifier(signed, spec, plan.path)
@@ -477,10 +481,14 @@ class DirectorySession:
         plan = self.plan
         try:
             if plan.spec.expected_sha256 is not None or plan.lockfile is not None or self.want_digest:
+                from safeload.integrity.manifest import directory_manifest
+
                 self._manifest = directory_manifest(self.root)
         except (OSError, ValueError) as exc:
             self._errors.append(Failure("sha256", f"cannot hash {self.root}: {exc}"))
         for spec in plan.signatures:
+            from safeload.integrity.signing import SignatureFailure, verify_directory
+
             try:
                 verify_directory(spec, self.root)
             except SignatureFailure as exc:
@@ -563,6 +571,8 @@ def _signature_files(plan: Plan) -> str | None:
 def _method(plan: Plan) -> str | None:
     methods = []
     for spec in plan.signatures:
+        from safeload.integrity.signing import SignatureFailure
+
         try:
             methods.append(spec.method)
         except SignatureFailure:

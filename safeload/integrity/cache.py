@@ -133,13 +133,19 @@ def _encode(result: ScanResult) -> str:
     }, ensure_ascii=True)
 
 
+_SEVERITIES = tuple(Severity)  # by value (0..4)
+
+
 def _decode(text: str, source: str, path: str | None, threshold: Severity = Severity.MEDIUM) -> ScanResult:
     data = json.loads(text)
     findings = []
     for rule_id, severity, message, subject, member, offset, trustable, count, details in data["findings"]:
         if not isinstance(rule_id, str) or not isinstance(message, str) or not isinstance(details, dict):
             raise ValueError("malformed cached finding")
-        findings.append(Finding(rule_id=rule_id, severity=Severity(int(severity)), message=message,
+        level = int(severity)
+        if not 0 <= level < len(_SEVERITIES):
+            raise ValueError("malformed cached severity")
+        findings.append(Finding(rule_id=rule_id, severity=_SEVERITIES[level], message=message,
                                 subject=subject if isinstance(subject, str) else None,
                                 location=Location(path, member if isinstance(member, str) else None,
                                                   offset if isinstance(offset, int) else None),

@@ -102,7 +102,7 @@ def test_lazy_public_names_are_the_defining_modules_objects() -> None:
 
     assert callable(scan)
     with pytest.raises(AttributeError):
-        _ = safeload.no_such_name  # type: ignore[attr-defined]
+        _ = safeload.no_such_name
 
 
 def test_scan_stays_the_function_when_its_submodule_is_imported(tmp_path: Path) -> None:

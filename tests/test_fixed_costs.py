@@ -19,6 +19,7 @@ import pytest
 
 import safeload
 from safeload._log import LazyLogger
+from safeload.catalog.uses import Use
 from safeload.config import _may_name_safeload, find_config_file, load_config
 from safeload.exceptions import ConfigError
 from safeload.severity import Severity
@@ -183,3 +184,51 @@ def test_a_pyproject_without_safeload_is_not_parsed(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text('[project]\nname = "demo"\n[tool.safeload]\nthreshold = "low"\n')
     got = _fresh(code, tmp_path)
     assert (got["tomllib"], got["threshold"]) == (True, "low")
+
+
+# -- hand-written records behave like the dataclasses they replace ------------------------------------------
+def test_records_behave_like_their_dataclasses() -> None:
+    import copy
+    import dataclasses
+
+    from safeload._source import SourceView
+    from safeload.catalog.classify import Classification
+    from safeload.catalog.contracts import Behaviour, Contract
+    from safeload.engine.values import BigBytes
+    from safeload.integrity.check import Failure, IntegrityInfo, Plan
+    from safeload.integrity.options import Integrity
+    from safeload.policy import Policy
+    from safeload.rules import get_rule
+
+    @dataclasses.dataclass(frozen=True)
+    class Failure2:
+        check: str
+        reason: str
+        expected: str | None = None
+        actual: str | None = None
+
+    a, b = Failure("lock", "gone"), Failure("lock", "gone", None, None)
+    assert a == b and hash(a) == hash(b) and a != Failure("lock", "other")
+    assert repr(a) == repr(Failure2("lock", "gone")).replace("Failure2", "Failure").replace(
+        "test_records_behave_like_their_dataclasses.<locals>.", "")
+    assert a != Failure2("lock", "gone")  # another class is never equal, as between dataclasses
+    for frozen in (a, BigBytes(1, 2), Contract(Behaviour.DECODE), Classification("unknown", "x.y"),
+                   IntegrityInfo(sha256="0" * 64), get_rule("SL001")):
+        with pytest.raises(AttributeError):
+            frozen.__setattr__("kind", "allowed")
+        with pytest.raises(AttributeError):
+            frozen.__delattr__(frozen._FIELDS[0])
+        assert copy.copy(frozen) == frozen and copy.deepcopy(frozen) == frozen
+        assert pickle.loads(pickle.dumps(frozen)) == frozen
+        assert hash(copy.copy(frozen)) == hash(frozen)
+        assert sorted(frozen.__slots__) == sorted(frozen._FIELDS)
+    assert Classification("unknown", "x.y") == Classification("unknown", "x.y", deny_uses=Use(0))
+    plan = Plan(Integrity(), None, "<bytes>", Policy())
+    assert plan.signatures == [] and plan.failures == [] and plan.signatures is not Plan(
+        Integrity(), None, "<bytes>", Policy()).signatures  # a fresh list each, as default_factory gave
+    with pytest.raises(TypeError):
+        hash(plan)
+    view = SourceView(b"abc", 0, 3)
+    view.start = 1  # mutable, as before
+    assert view == SourceView(b"abc", 1, 3)
+    assert repr(view) == "SourceView(data=b'abc', start=1, length=3, seekable=True)"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -154,3 +155,21 @@ def test_a_stored_severity_out_of_range_is_a_miss(tmp_path: Path, cache_dir: Pat
     assert cache.get(digest, policy, None, source="s", path=None) is None
     assert cache._db.execute("SELECT COUNT(*) FROM scans WHERE key = ?", (key,)).fetchone()[0] == 0
     cache.close()
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="file names that are not UTF-8 need a POSIX byte-name filesystem")
+def test_a_file_name_that_is_not_utf8_is_scanned_every_time_without_a_crash(
+        tmp_path: Path, cache_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Hints are keyed by path text; a name with undecodable bytes (surrogate escapes) cannot be stored in
+    SQLite text: it gets no hint (it used to crash the scan in ``set_hint``) and is scanned each time."""
+    models = tmp_path / "models"
+    models.mkdir()
+    name = os.fsdecode(b"a\xff.pkl")
+    (models / name).write_bytes(pickle.dumps(list(range(5000))))
+    (models / "b.pkl").write_bytes(b"cposix\nsystem\n(Vtrue\ntR.")
+    for _ in range(2):
+        code, report = _scan(capsys, str(models))
+        assert code == 1
+        by_name = {Path(r["source"]).name: r for r in report["results"]}
+        assert by_name[name]["status"] == "safe"
+        assert by_name["b.pkl"]["status"] == "unsafe"

@@ -50,7 +50,8 @@ _TRANSIENT = frozenset({"SL005", "SL014"})
 # on its bytes: a result holding one is never stored.
 _CONTEXTUAL = frozenset({"SL811"})
 _RETRIES = 5
-_MEMO_ROWS = 4096  # decoded-result texts kept per connection
+_MEMO_ROWS = 4096  # result texts kept per connection (at most _MEMO_ROWS * _MEMO_TEXT characters)
+_MEMO_TEXT = 16_384
 _HINT_BATCH = 4096  # hints read in one query for a directory
 _HINT_DIRS = 64  # directories whose hints are kept
 # Hashing speed per core, measured on a CPU without SHA extensions (benchmarks/bench_integrity.py): a lookup
@@ -226,6 +227,8 @@ class ScanCache:
         return result
 
     def _remember(self, key: str, text: str) -> None:
+        if len(text) > _MEMO_TEXT:
+            return  # a result with many findings: read it from the database each time
         with self._lock:  # threads share the connection and these memos
             if len(self._rows) >= _MEMO_ROWS:
                 del self._rows[next(iter(self._rows))]
@@ -270,7 +273,7 @@ class ScanCache:
                 rows = self._hints_of(folder)
             row = rows.get(path) if rows is not None else self._retry(lambda: self._db.execute(
                 "SELECT stamp, scan_seconds FROM hints WHERE path = ?", (path,)).fetchone())
-        except sqlite3.Error:
+        except (sqlite3.Error, UnicodeError):  # a path that is not UTF-8 (surrogate escapes) has no hint
             return None
         if row is None or row[0] != self.stamp(info):
             return None
@@ -302,8 +305,8 @@ class ScanCache:
         try:
             self._retry(lambda: self._db.execute("INSERT OR REPLACE INTO hints VALUES (?, ?, ?)",
                                                  (path, stamp, scan_seconds)))
-        except sqlite3.Error as exc:
-            logger.info("scan cache: cannot store a hint: %s", exc)
+        except (sqlite3.Error, UnicodeError) as exc:
+            logger.info("scan cache: cannot store a hint: %s", type(exc).__name__)
 
     def close(self) -> None:
         with contextlib.suppress(sqlite3.Error):

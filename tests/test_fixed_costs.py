@@ -16,6 +16,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import safeload
 from safeload._log import LazyLogger
@@ -232,3 +234,31 @@ def test_records_behave_like_their_dataclasses() -> None:
     view.start = 1  # mutable, as before
     assert view == SourceView(b"abc", 1, 3)
     assert repr(view) == "SourceView(data=b'abc', start=1, length=3, seekable=True)"
+
+
+@st.composite
+def _spelled_key(draw: st.DrawFn) -> str:
+    """``safeload`` as a TOML key: bare, literal-quoted, or basic-quoted with any mix of escapes."""
+    style = draw(st.sampled_from(["bare", "literal", "basic"]))
+    if style == "bare":
+        return "safeload"
+    if style == "literal":
+        return "'safeload'"
+    parts = []
+    for char in "safeload":
+        form = draw(st.sampled_from(["plain", "u", "U"]))
+        parts.append(char if form == "plain" else f"\\u{ord(char):04x}" if form == "u" else f"\\U{ord(char):08X}")
+    return '"' + "".join(parts) + '"'
+
+
+@settings(max_examples=200, deadline=None)
+@given(key=_spelled_key(), layout=st.sampled_from(["table", "dotted", "inline", "super"]))
+def test_the_pre_check_never_skips_a_document_with_the_table(key: str, layout: str) -> None:
+    import tomllib
+
+    text = {"table": f'[tool.{key}]\nthreshold = "high"\n',
+            "dotted": f'tool.{key}.threshold = "high"\n',
+            "inline": f'tool = {{ {key} = {{ threshold = "high" }} }}\n',
+            "super": f'[tool]\n{key} = {{ threshold = "high" }}\n'}[layout]
+    assert tomllib.loads(text)["tool"]["safeload"] == {"threshold": "high"}
+    assert _may_name_safeload(text.encode("utf-8"))

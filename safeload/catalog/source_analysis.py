@@ -287,6 +287,9 @@ class _Analyser:
         for expr, dref in model.decorators:
             if dref.dotted == "dataclasses.dataclass" or dref.dotted in _attrs_decorators():
                 continue
+            through = self.effects.call_through(expr, dref)
+            if through is not None and through.classes:
+                continue  # reviewed: the class keeps its source's behaviour (a warning at most)
             deco_problem = self.effects.decorator_problem(expr, dref, depth)
             if deco_problem is not None:
                 return Outcome(False, f"class decorator {dref.dotted} may replace or alter the class: {deco_problem}",

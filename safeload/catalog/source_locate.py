@@ -25,7 +25,8 @@ from importlib.machinery import (
     SourcelessFileLoader,
 )
 
-__all__ = ["ModuleSource", "display_path", "is_stdlib_path", "library_roots", "locate_module"]
+__all__ = ["ModuleSource", "declares_entry_points", "display_path", "is_stdlib_path", "library_roots",
+           "locate_module"]
 
 #: What a located module is: only ``source``, ``package`` and ``namespace`` can be analysed.
 KINDS = ("source", "package", "namespace", "compiled", "bytecode", "builtin", "unsupported", "missing")
@@ -208,3 +209,20 @@ def display_path(path: str, root: str | None) -> str:
         if real.startswith(base + os.sep):
             return os.path.relpath(real, base)
     return path
+
+
+def declares_entry_points(group: str, search_path: Sequence[str] | None = None,
+                          ignored: frozenset[str] = frozenset()) -> bool:
+    """Whether any distribution on the path declares an entry point in ``group`` (plugins a library may load),
+    other than the names in ``ignored``.
+
+    Reads the distributions' metadata files only (``entry_points.txt``); nothing is imported. Fails closed: an
+    unreadable metadata directory counts as declaring one."""
+    from importlib import metadata
+
+    path = list(sys.path if search_path is None else search_path)
+    try:
+        return any(any(ep.name not in ignored for ep in dist.entry_points.select(group=group))
+                   for dist in metadata.distributions(path=path))
+    except Exception:  # noqa: BLE001 - broken metadata: assume a plugin is there
+        return True

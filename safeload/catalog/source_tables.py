@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import os
 import re
+from dataclasses import dataclass
 
 __all__ = [
     "BENIGN_CALLS",
+    "CallThrough",
+    "CALL_THROUGH_DECORATORS",
     "DANGEROUS_CALLS",
     "DENIED_MODULE_PATTERNS",
     "INERT_DECORATORS",
@@ -179,6 +182,51 @@ INERT_DECORATORS: frozenset[str] = frozenset(
         "warnings.deprecated enum.unique"
     ).split()
 )
+
+@dataclass(frozen=True)
+class CallThrough:
+    """A reviewed decorator whose result, called, runs the decorated function with the same arguments.
+
+    ``binds``: the wrapper is a function (it binds ``self`` as a method); a wrapper object without ``__get__``
+    is called with the caller's arguments as they are, so it matches the function only on ``__new__`` (called
+    with the class first), a staticmethod or a module-level function. ``classes``: applied to a class, the class
+    keeps its source's behaviour. ``factory``: only the ``@name(...)`` form is reviewed (``@name`` alone would pass
+    the function as the factory's first option); else both forms are. ``plugins``: an entry-point group; when an installed distribution declares an
+    entry point in it, the wrapper may run that plugin's code instead, and the decorator is not call-through;
+    ``ignored``: entry-point names the library itself drops.
+    """
+
+    binds: bool
+    classes: bool
+    factory: bool
+    plugins: str | None
+    review: str
+    ignored: frozenset[str] = frozenset()
+
+
+#: Decorators a reviewer read whose wrapper only calls the decorated function with the arguments it was given
+#: (after a warning): the decorated body is analysed as if undecorated, and applying them at import only builds
+#: the wrapper. Keyed by the dotted name of the definition.
+CALL_THROUGH_DECORATORS: dict[str, CallThrough] = {
+    "sklearn.utils.deprecation.deprecated": CallThrough(
+        binds=True, classes=True, factory=True, plugins=None, review=(
+            "scikit-learn 1.9 utils/deprecation.py: deprecated(extra) stores extra; applied to a function it returns "
+            "a functools.wraps wrapper running warnings.warn(msg, FutureWarning) then fun(*args, **kwargs); applied "
+            "to a class it replaces cls.__new__ with a function that warns, then returns object.__new__(cls) when "
+            "the original __new__ was object's, else new(cls, *args, **kwargs); to a property, a property whose "
+            "getter warns then calls the original getter. Nothing of the arguments runs but the original.")),
+    "networkx.utils.backends._dispatchable": CallThrough(
+        binds=False, classes=False, factory=False, plugins="networkx.backends", review=(
+            "networkx 3.6 utils/backends.py: _dispatchable(func, **options) returns a _dispatchable object (no "
+            "__get__) holding orig_func; with no distribution declaring a 'networkx.backends' entry point, "
+            "__call__ is _call_if_no_backends_installed: raise ImportError for backend= other than networkx, "
+            "raise NotImplementedError if networkx does not implement it, else return orig_func(*args, **kwargs). "
+            "With a backend installed it dispatches to the backend's code: not call-through then. Under "
+            "_NETWORKX_BUILDING_DOCS_ the module rebinds _dispatchable to a function that builds the object for "
+            "its docstring and returns func itself (with that __doc__): call-through as well. _get_backends drops "
+            "the 'nx_loopback' entry point networkx declares for its own tests."),
+        ignored=frozenset({"nx_loopback"})),
+}
 
 #: ``__init_subclass__`` hooks a reviewer read, keyed by the dotted name of the class defining them:
 #: (attributes the hook may set on the new class, attributes of the new class it reads or calls that a subclass

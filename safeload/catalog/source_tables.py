@@ -17,7 +17,9 @@ __all__ = [
     "CALL_THROUGH_DECORATORS",
     "DANGEROUS_CALLS",
     "DENIED_MODULE_PATTERNS",
+    "IMPORT_TIME_DECORATORS",
     "INERT_DECORATORS",
+    "LIBRARY_MODULES_NAMED_LIKE_TESTS",
     "PURE_BUILTINS",
     "PURE_EXCEPTIONS",
     "REVIEWED_SUBCLASS_HOOKS",
@@ -51,8 +53,22 @@ DENIED_MODULE_PATTERNS: tuple[tuple[str, str], ...] = (
 _COMPILED = tuple((re.compile(pattern), reason) for pattern, reason in DENIED_MODULE_PATTERNS)
 
 
+#: Library modules whose *names* match a test, benchmark or script pattern above but that the library's own
+#: package imports unconditionally (a load imports them whenever it imports the library): a reviewer read each
+#: one. The name patterns do not apply to them; their top level is analysed like any other module (the
+#: analysis, not this table, decides whether importing them is inert). Keyed by dotted module name.
+LIBRARY_MODULES_NAMED_LIKE_TESTS: dict[str, str] = {
+    "mlxtend.utils.testing": "mlxtend 0.25 utils/__init__.py imports assert_raises from it; the module defines "
+                             "that one function (calls the function it is given, raises AssertionError)",
+    "skopt.benchmarks": "scikit-optimize 0.10 skopt/__init__.py imports it; the module imports numpy and defines "
+                        "test objective functions (branin, hart6, ...)",
+}
+
+
 def denied_module_reason(module: str) -> str | None:
     """The reason ``module`` (dotted) is never library code to import, or ``None``."""
+    if module in LIBRARY_MODULES_NAMED_LIKE_TESTS:
+        return None
     for pattern, reason in _COMPILED:
         if pattern.fullmatch(module):
             return reason
@@ -182,6 +198,15 @@ INERT_DECORATORS: frozenset[str] = frozenset(
         "warnings.deprecated enum.unique"
     ).split()
 )
+
+#: Decorators whose application at import only builds a wrapper around the function (nothing of it runs then).
+#: Calling the decorated function later is *not* covered: its body is analysed, or refused, where it is called.
+IMPORT_TIME_DECORATORS: frozenset[str] = frozenset(
+    # CPython 3.11-3.13 Lib/contextlib.py: contextmanager(func) returns a functools.wraps(func) helper that builds
+    # a _GeneratorContextManager when called; the generator function runs on __enter__.
+    "contextlib.contextmanager contextlib.asynccontextmanager".split()
+)
+
 
 @dataclass(frozen=True)
 class CallThrough:

@@ -495,6 +495,9 @@ class _Analyser:
                 continue
             owner, what = found
             if isinstance(what, Leaf):
+                if what.dotted == "builtins.module":
+                    return Outcome(False, f"module.{name} falls back to a __getattr__ in the instance dict, which "
+                                   f"{why}", model.where())
                 if what.kind in ("builtin", "special"):
                     continue
                 if self.catalog is not None and self.catalog(what.dotted, use) is True:

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from safeload.catalog import source_tables as tables
-from safeload.catalog.source_locate import ModuleSource, display_path, locate_module
+from safeload.catalog.source_locate import ModuleSource, display_path, is_stdlib_path, locate_module
 
 __all__ = ["Binding", "ClassModel", "Leaf", "ModuleInfo", "Ref", "Resolver", "as_model"]
 
@@ -96,7 +96,8 @@ class Leaf:
     def builtin_type(self) -> type | None:
         if self.kind != "builtin":
             return None
-        value = vars(builtins).get(self.dotted.removeprefix("builtins."))
+        name = self.dotted.removeprefix("builtins.")
+        value = vars(builtins).get(name, tables.NAMED_BUILTIN_TYPES.get(name))
         return value if isinstance(value, type) else None
 
 
@@ -447,6 +448,9 @@ class Resolver:
         of the module object once imported (a module that replaces itself in ``sys.modules`` has no static
         outside view)."""
         dotted = f"{mod.name}.{name}"
+        alias = tables.STDLIB_TYPE_ALIASES.get(dotted)
+        if alias is not None and is_stdlib_path(mod.path or ""):
+            return Ref("builtin", f"builtins.{alias}", chain=chain)
         if outside and mod.self_replace_line is not None:
             return Ref("unknown", dotted, reason=f"{mod.name} replaces itself in sys.modules at line "
                        f"{mod.self_replace_line}: its namespace cannot be read statically", chain=chain)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import types
 from dataclasses import dataclass
 
 __all__ = [
@@ -20,10 +21,12 @@ __all__ = [
     "IMPORT_TIME_DECORATORS",
     "INERT_DECORATORS",
     "LIBRARY_MODULES_NAMED_LIKE_TESTS",
+    "NAMED_BUILTIN_TYPES",
     "PURE_BUILTINS",
     "PURE_EXCEPTIONS",
     "REVIEWED_SUBCLASS_HOOKS",
     "SPECIAL_BASES",
+    "STDLIB_TYPE_ALIASES",
     "denied_module_reason",
 ]
 
@@ -154,6 +157,10 @@ BENIGN_CALLS: frozenset[str] = frozenset(
         "importlib.util.find_spec "
 
         "transformers.utils.logging.get_logger transformers.utils.logging.get_log_levels_dict "
+        # optuna 5.0 logging.py: get_logger(name) configures optuna's root logger once under a lock (a
+        # StreamHandler on stderr with a colorlog formatter, level INFO, no propagation) and returns
+        # logging.getLogger(name): logging set-up, like transformers' get_logger
+        "optuna.logging.get_logger "
         "transformers.utils.add_start_docstrings transformers.utils.doc.add_start_docstrings"
     ).split()
 )
@@ -185,7 +192,7 @@ LOGGER_METHODS: frozenset[str] = frozenset(
 )
 #: Logger factories: a module-level name bound to a call of one of these is a logger.
 LOGGER_FACTORIES: frozenset[str] = frozenset(
-    {"logging.getLogger", "transformers.utils.logging.get_logger", "structlog.get_logger"}
+    {"logging.getLogger", "transformers.utils.logging.get_logger", "structlog.get_logger", "optuna.logging.get_logger"}
 )
 
 #: Decorators that leave a function's behaviour as written (a method's body is analysed as is).
@@ -240,6 +247,16 @@ CALL_THROUGH_DECORATORS: dict[str, CallThrough] = {
             "to a class it replaces cls.__new__ with a function that warns, then returns object.__new__(cls) when "
             "the original __new__ was object's, else new(cls, *args, **kwargs); to a property, a property whose "
             "getter warns then calls the original getter. Nothing of the arguments runs but the original.")),
+    "optuna._deprecated.deprecated_func": CallThrough(
+        binds=True, classes=False, factory=True, plugins=None, review=(
+            "optuna 5.0 _deprecated.py: deprecated_func(versions, name, text) validates the version strings "
+            "(packaging.version.parse) and returns a decorator that appends a note to func.__doc__ and returns a "
+            "functools.wraps wrapper running warnings.warn(message, FutureWarning) then func(*args, **kwargs)")),
+    "optuna._deprecated.deprecated_class": CallThrough(
+        binds=True, classes=True, factory=True, plugins=None, review=(
+            "optuna 5.0 _deprecated.py: deprecated_class(versions, name, text) validates the versions and returns a "
+            "decorator that replaces cls.__init__ with a functools.wraps wrapper running warnings.warn(message, "
+            "FutureWarning) then the original __init__(self, *args, **kwargs), edits cls.__doc__, returns cls")),
     "networkx.utils.backends._dispatchable": CallThrough(
         binds=False, classes=False, factory=False, plugins="networkx.backends", review=(
             "networkx 3.6 utils/backends.py: _dispatchable(func, **options) returns a _dispatchable object (no "
@@ -319,7 +336,14 @@ KNOWN_METACLASSES: dict[str, str] = {
 #: model knows (``lookup`` reads which methods each defines from the type itself; ``BaseException.__setstate__``
 #: setattrs every key, which the BUILD rule models). Exceptions are added below.
 _DATA_BASES = frozenset(
-    "object dict list tuple set frozenset int float str bytes bytearray complex bool type".split())
+    "object dict list tuple set frozenset int float str bytes bytearray complex bool type module".split())
+#: Builtin types not bound in ``builtins`` (``Leaf("builtins.<name>")``), and the stdlib names that bind them
+#: with a computed value the source cannot show (``types.py``: ``ModuleType = type(sys)``). ``module``:
+#: ``module.__new__``/``__init__(name, doc)`` only fill the new module's dict. Its ``__getattribute__`` falls back
+#: to a ``__getattr__`` found in the instance dict, so BUILD and mutation of a subclass are not modelled
+#: (``source_analysis._getattr_hooks``).
+NAMED_BUILTIN_TYPES: dict[str, type] = {"module": types.ModuleType}
+STDLIB_TYPE_ALIASES: dict[str, str] = {"types.ModuleType": "module"}
 
 
 def _exception_names() -> frozenset[str]:

@@ -566,6 +566,10 @@ class Resolver:
             return self.name_in(mod, node.id, chain)
         if isinstance(node, ast.Attribute):
             base = self.expr(mod, node.value, chain)
+            if base.kind == "module":
+                sub = self._imported_submodule(mod, base.dotted, node.attr, chain)
+                if sub is not None:
+                    return sub
             return self.member(base, node.attr)
         if isinstance(node, ast.Subscript):
             base = self.expr(mod, node.value, chain)
@@ -575,6 +579,26 @@ class Resolver:
                 return base  # typing's _GenericAlias.__mro_entries__ gives back the class itself
             return Ref("unknown", base.dotted + "[...]", reason="a subscripted generic alias", chain=chain)
         return Ref("unknown", ast.unparse(node)[:80], reason="not a plain name", chain=chain)
+
+    def _imported_submodule(self, mod: ModuleInfo, package: str, attr: str, chain: tuple[str, ...]) -> Ref | None:
+        """``package.attr`` in ``mod`` after ``mod``'s own unconditional top-level ``import package.attr[...]``:
+        the import system set the submodule as that attribute of the package (``_find_and_load_unlocked``), so
+        the package's module ``__getattr__`` never runs for it. Only when the package's source binds nothing
+        under that name (no binding, no star import, no ``global`` write, no replacement of itself in
+        ``sys.modules``) that could have replaced the attribute; else ``None`` (the ordinary rules apply)."""
+        dotted = f"{package}.{attr}"
+        if not any(isinstance(stmt, ast.Import) and any(
+                alias.asname is None and (alias.name == dotted or alias.name.startswith(dotted + "."))
+                for alias in stmt.names) for stmt in mod.tree.body):
+            return None
+        pkg = self.module(package)
+        if not isinstance(pkg, ModuleInfo) or not pkg.is_package or pkg.self_replace_line is not None:
+            return None
+        if attr in pkg.bindings or pkg.star_imports or pkg.bindings.get("*") or attr in pkg.global_writes:
+            return None
+        if not self._is_submodule(pkg, attr):
+            return None
+        return self._module_ref(dotted, chain)
 
     def member(self, base: Ref, attr: str) -> Ref:
         if base.kind == "module":

@@ -129,6 +129,11 @@ BENIGN_CALLS: frozenset[str] = frozenset(
         "functools.wraps functools.partial functools.lru_cache functools.cache functools.total_ordering "
         "functools.singledispatch functools.reduce functools.cached_property functools.update_wrapper "
         "functools.cmp_to_key "
+        # CPython 3.11-3.13 functools.partialmethod(func, *args, **kw): checks callable(func)/hasattr(__get__)
+        # and stores func, args, keywords. The object is not callable: func runs only when a class attribute
+        # partialmethod is looked up on an instance and the result called (a class whose hook is one is not
+        # modelled: source_analysis._run)
+        "functools.partialmethod "
         "itertools.chain itertools.count itertools.product itertools.islice itertools.repeat "
         "itertools.combinations itertools.permutations itertools.zip_longest itertools.starmap "
         "itertools.accumulate itertools.groupby itertools.tee itertools.cycle "

@@ -249,10 +249,15 @@ def collect_bindings(stmts: Sequence[ast.stmt], module: str, is_package: bool,
 
 def _guards_rebound(tree: ast.Module) -> bool:
     """``TYPE_CHECKING`` bound to anything but typing's constant, or ``__name__`` assigned: then ``if
-    TYPE_CHECKING:`` / ``if __name__ == "__main__":`` bodies may run on import, and skipping them is wrong."""
+    TYPE_CHECKING:`` / ``if __name__ == "__main__":`` bodies may run on import, and skipping them is wrong.
+    One binding is typing's value too: a top-level ``TYPE_CHECKING = False`` (setuptools-scm's generated version
+    files) before every read of the name, and no other binding of it."""
+    false_guard = _constant_false_guard(tree)
     for node in ast.walk(tree):
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store) and node.id in ("TYPE_CHECKING",
                                                                                           "__name__"):
+            if false_guard is not None and node is false_guard:
+                continue
             return True
         if isinstance(node, ast.alias) and (node.asname or node.name) in ("TYPE_CHECKING", "__name__") \
                 and node.name != "TYPE_CHECKING":
@@ -263,6 +268,20 @@ def _guards_rebound(tree: ast.Module) -> bool:
         if isinstance(node, ast.Global) and {"TYPE_CHECKING", "__name__"} & set(node.names):
             return True
     return False
+
+
+def _constant_false_guard(tree: ast.Module) -> ast.Name | None:
+    """The target of a top-level ``TYPE_CHECKING = False`` that precedes every other mention of the name."""
+    for stmt in tree.body:
+        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name) \
+                and stmt.targets[0].id == "TYPE_CHECKING" and isinstance(stmt.value, ast.Constant) \
+                and stmt.value.value is False:
+            target = stmt.targets[0]
+            earlier = any(isinstance(n, ast.Name) and n.id == "TYPE_CHECKING" and n is not target
+                          and (n.lineno, n.col_offset) <= (target.lineno, target.col_offset)
+                          for n in ast.walk(tree))
+            return None if earlier else target
+    return None
 
 
 def _self_replacing(tree: ast.Module, name: str) -> int | None:

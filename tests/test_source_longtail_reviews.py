@@ -126,6 +126,26 @@ ATTACKS: dict[str, LibCase] = {
     class X(atk_rb.base.Base):
         pass
     """}, lambda: _newobj("atk_rb.m", "X")),
+    # types.ModuleType subclasses are readable now: swapping a module's class for one must still be refused
+    "module-class-swap-through-alias": LibCase({"atk_ma/__init__.py": """
+    import sys, types
+    class X:
+        pass
+    class _Mod(types.ModuleType):
+        @property
+        def X(self):
+            open(MARKER, "w").close()
+            return X
+    _me = sys.modules[__name__]
+    _me.__class__ = _Mod
+    """}, lambda: _imported("atk_ma", "X")),
+    "module-getattr-set-through-sys-modules": LibCase({"atk_mg2/__init__.py": """
+    import sys
+    def _hook(name):
+        open(MARKER, "w").close()
+        raise AttributeError(name)
+    sys.modules[__name__].__getattr__ = _hook
+    """}, lambda: _imported("atk_mg2", "X")),
     "init-bound-to-partialmethod": LibCase({"atk_pi2/__init__.py": "", "atk_pi2/m.py": """
     import functools
     def _impl(self, value, path):

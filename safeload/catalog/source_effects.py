@@ -498,6 +498,12 @@ class Effects:
             self._store(frame, target.value, _TAINT, depth)
             return
         if isinstance(target, ast.Attribute):
+            if target.attr == "__class__":
+                raise Fail(f"assigns {ast.unparse(target)[:60]}: the object becomes an instance of another class",
+                           frame.where(target))
+            if isinstance(target.value, ast.Subscript) and isinstance(target.value.value, ast.Attribute | ast.Name) \
+                    and self.resolver.expr(frame.mod, target.value.value).dotted == "sys.modules":
+                raise Fail(f"sets attribute {target.attr} of a module object in sys.modules", frame.where(target))
             base = self._expr(frame, target.value, depth)
             if base.kind == "self":
                 self.check_setattr(frame, target.attr, via_object=False, node=target, depth=depth)

@@ -28,8 +28,7 @@ from safeload.catalog.decide import catalogue_view
 from safeload.catalog.source_analysis import BuildState, analyse
 from safeload.catalog.source_locate import declares_entry_points, library_roots
 from safeload.catalog.uses import Use
-from tests.test_redteam_round2 import LibCase, _called, _g, _install, _live, _reconstructed, _refused
-
+from tests.test_redteam_round2 import LibCase, _called, _g, _install, _live, _refused
 
 
 def _newobj(module: str, cls: str) -> bytes:
@@ -257,16 +256,16 @@ class BareDeprecated:
 """}
 
 
-@pytest.mark.parametrize(("name", "use", "inert", "because"), [
-    ("GoodNew", Use.NEW, True, ""),
-    ("EvilNew", Use.NEW, False, "open"),
-    ("BoundMethod", Use.BUILD, False, "_dispatchable"),
-    ("GoodDeprecated", Use.NEW | Use.BUILD, True, ""),
-    ("EvilDeprecated", Use.BUILD, False, "open"),
-    ("BareDeprecated", Use.BUILD, False, "deprecated"),
+@pytest.mark.parametrize(("name", "expected"), [
+    ("GoodNew", (Use.NEW, True, "")),
+    ("EvilNew", (Use.NEW, False, "open")),
+    ("BoundMethod", (Use.BUILD, False, "_dispatchable")),
+    ("GoodDeprecated", (Use.NEW | Use.BUILD, True, "")),
+    ("EvilDeprecated", (Use.BUILD, False, "open")),
+    ("BareDeprecated", (Use.BUILD, False, "deprecated")),
 ])
-def test_call_through_decorators(fresh: None, tmp_path: Path, name: str, use: Use, inert: bool,
-                                 because: str) -> None:
+def test_call_through_decorators(fresh: None, tmp_path: Path, name: str, expected: tuple[Use, bool, str]) -> None:
+    use, inert, because = expected
     path = _site(tmp_path, _CALL_THROUGH)
     result = analyse("ct.m", name, use, catalog=_vouching("ct"), search_path=path, build_state=BuildState.DICT)
     assert result.import_effects.inert, result.import_effects

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 __all__ = [
     "BENIGN_CALLS",
-    "CallThrough",
     "CALL_THROUGH_DECORATORS",
     "DANGEROUS_CALLS",
     "DENIED_MODULE_PATTERNS",
@@ -27,6 +26,7 @@ __all__ = [
     "REVIEWED_SUBCLASS_HOOKS",
     "SPECIAL_BASES",
     "STDLIB_TYPE_ALIASES",
+    "CallThrough",
     "denied_module_reason",
 ]
 
@@ -197,7 +197,8 @@ LOGGER_METHODS: frozenset[str] = frozenset(
 )
 #: Logger factories: a module-level name bound to a call of one of these is a logger.
 LOGGER_FACTORIES: frozenset[str] = frozenset(
-    {"logging.getLogger", "transformers.utils.logging.get_logger", "structlog.get_logger", "optuna.logging.get_logger"}
+    {"logging.getLogger", "transformers.utils.logging.get_logger", "structlog.get_logger",
+     "optuna.logging.get_logger"}
 )
 
 #: Decorators that leave a function's behaviour as written (a method's body is analysed as is).
@@ -225,11 +226,12 @@ class CallThrough:
     """A reviewed decorator whose result, called, runs the decorated function with the same arguments.
 
     ``binds``: the wrapper is a function (it binds ``self`` as a method); a wrapper object without ``__get__``
-    is called with the caller's arguments as they are, so it matches the function only on ``__new__`` (called
-    with the class first), a staticmethod or a module-level function. ``classes``: applied to a class, the class
-    keeps its source's behaviour. ``factory``: only the ``@name(...)`` form is reviewed (``@name`` alone would pass
-    the function as the factory's first option); else both forms are. ``plugins``: an entry-point group; when an installed distribution declares an
-    entry point in it, the wrapper may run that plugin's code instead, and the decorator is not call-through;
+    is called with the caller's arguments as they are, so it is taken as the function only on ``__new__`` (called
+    with the class first) or a module-level function, as the only decorator. ``classes``: applied to a class,
+    the class keeps its source's behaviour. ``factory``: only the ``@name(...)`` form is reviewed (``@name``
+    alone would pass the function as the factory's first option); else both forms are. ``plugins``: an
+    entry-point group; when an installed distribution declares an entry point in it, the wrapper may run that
+    plugin's code instead, and the decorator is not call-through;
     ``ignored``: entry-point names the library itself drops.
     """
 

@@ -145,6 +145,29 @@ ATTACKS: dict[str, LibCase] = {
         raise AttributeError(name)
     sys.modules[__name__].__getattr__ = _hook
     """}, lambda: _imported("atk_mg2", "X")),
+    # a binding wrapper over staticmethod passes self on: the body gets the instance where the model saw the state
+    "deprecated-over-staticmethod": LibCase({"atk_ds/__init__.py": "", "atk_ds/m.py": """
+    from sklearn.utils import deprecated
+    class X:
+        def items(self):
+            open(MARKER, "w").close()
+            return []
+        @deprecated("gone")
+        @staticmethod
+        def __setstate__(*args):
+            args[0].items()
+    """}, lambda: _newobj("atk_ds.m", "X")),
+    # pkg.sub read *before* the module's `import pkg.sub`: the package's __getattr__ runs
+    "submodule-read-before-its-import": LibCase({"atk_so/__init__.py": """
+    def __getattr__(name):
+        open(MARKER, "w").close()
+        raise AttributeError(name)
+    """, "atk_so/sub.py": "class Base:\n    pass\n", "atk_so/m.py": """
+    import atk_so
+    class X(atk_so.sub.Base):
+        pass
+    import atk_so.sub
+    """}, lambda: _imported("atk_so.m", "X")),
     "init-bound-to-partialmethod": LibCase({"atk_pi2/__init__.py": "", "atk_pi2/m.py": """
     import functools
     def _impl(self, value, path):

@@ -206,9 +206,10 @@ class Effects:
             frame.locals[first] = _Val("cls" if is_cls else "self")
         try:
             decorators = _decorator_names(self.resolver, mod, fn)
-            for expr, dref in decorators:
+            for index, (expr, dref) in enumerate(decorators):
                 through = self.call_through(expr, dref)
-                if through is not None and (through.binds or (
+                # innermost only: over staticmethod/classmethod, a binding wrapper would pass self on to them
+                if through is not None and index == len(decorators) - 1 and (through.binds or (
                         len(decorators) == 1 and (not bound or fn.name == "__new__"))):
                     continue  # the wrapper runs this body with the caller's arguments
                 reason = self.decorator_problem(expr, dref, depth)

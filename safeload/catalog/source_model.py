@@ -586,7 +586,7 @@ class Resolver:
         if isinstance(node, ast.Attribute):
             base = self.expr(mod, node.value, chain)
             if base.kind == "module":
-                sub = self._imported_submodule(mod, base.dotted, node.attr, chain)
+                sub = self._imported_submodule(mod, base.dotted, node.attr, node.lineno, chain)
                 if sub is not None:
                     return sub
             return self.member(base, node.attr)
@@ -599,14 +599,16 @@ class Resolver:
             return Ref("unknown", base.dotted + "[...]", reason="a subscripted generic alias", chain=chain)
         return Ref("unknown", ast.unparse(node)[:80], reason="not a plain name", chain=chain)
 
-    def _imported_submodule(self, mod: ModuleInfo, package: str, attr: str, chain: tuple[str, ...]) -> Ref | None:
-        """``package.attr`` in ``mod`` after ``mod``'s own unconditional top-level ``import package.attr[...]``:
+    def _imported_submodule(self, mod: ModuleInfo, package: str, attr: str, line: int,
+                            chain: tuple[str, ...]) -> Ref | None:
+        """``package.attr`` on ``line`` of ``mod``, after (on an earlier line) ``mod``'s own unconditional top-level
+        ``import package.attr[...]``:
         the import system set the submodule as that attribute of the package (``_find_and_load_unlocked``), so
         the package's module ``__getattr__`` never runs for it. Only when the package's source binds nothing
         under that name (no binding, no star import, no ``global`` write, no replacement of itself in
         ``sys.modules``) that could have replaced the attribute; else ``None`` (the ordinary rules apply)."""
         dotted = f"{package}.{attr}"
-        if not any(isinstance(stmt, ast.Import) and any(
+        if not any(isinstance(stmt, ast.Import) and stmt.lineno < line and any(
                 alias.asname is None and (alias.name == dotted or alias.name.startswith(dotted + "."))
                 for alias in stmt.names) for stmt in mod.tree.body):
             return None

@@ -406,6 +406,8 @@ class Resolver:
         self._modules: dict[str, ModuleInfo | ModuleSource] = {}
         self._classes: dict[int, ClassModel | str] = {}
         self.files: set[tuple[str, int, int]] = set()
+        #: per module: the first line of each unconditional top-level ``import a.b.c`` (and its prefixes)
+        self._top_imports: dict[str, dict[str, int]] = {}
 
     # modules
     def module(self, name: str) -> ModuleInfo | ModuleSource:
@@ -608,9 +610,18 @@ class Resolver:
         under that name (no binding, no star import, no ``global`` write, no replacement of itself in
         ``sys.modules``) that could have replaced the attribute; else ``None`` (the ordinary rules apply)."""
         dotted = f"{package}.{attr}"
-        if not any(isinstance(stmt, ast.Import) and stmt.lineno < line and any(
-                alias.asname is None and (alias.name == dotted or alias.name.startswith(dotted + "."))
-                for alias in stmt.names) for stmt in mod.tree.body):
+        imports = self._top_imports.get(mod.name)
+        if imports is None:
+            imports = self._top_imports[mod.name] = {}
+            for stmt in mod.tree.body:
+                if isinstance(stmt, ast.Import):
+                    for alias in stmt.names:
+                        if alias.asname is None:
+                            parts = alias.name.split(".")
+                            for end in range(2, len(parts) + 1):
+                                imports.setdefault(".".join(parts[:end]), stmt.lineno)
+        first = imports.get(dotted)
+        if first is None or first >= line:
             return None
         pkg = self.module(package)
         if not isinstance(pkg, ModuleInfo) or not pkg.is_package or pkg.self_replace_line is not None:

@@ -141,6 +141,9 @@ _group(" ".join(f"numpy.{n}" for n in (
     "add subtract multiply divide true_divide power maximum minimum mean median sum std var nanmean nanmedian "
     "argmax argmin amax amin max min").split()),
     PURE, "ufuncs and reductions pickled by reference (FunctionTransformer(numpy.log1p)): array math")
+_group("numpy.asarray numpy.array", PURE,
+       "numpy 2 array constructors (C, _multiarray_umath): build an array from the data; an argument's __array__, "
+       "__array_interface__, sequence protocol or like=.__array_function__ are its PASSED uses")
 
 # --- PyTorch -----------------------------------------------------------------------------------------------------
 _STORAGES = ("Storage UntypedStorage TypedStorage ByteStorage CharStorage ShortStorage IntStorage LongStorage "

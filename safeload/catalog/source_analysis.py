@@ -287,6 +287,9 @@ class _Analyser:
         for expr, dref in model.decorators:
             if dref.dotted == "dataclasses.dataclass" or dref.dotted in _attrs_decorators():
                 continue
+            through = self.effects.call_through(expr, dref)
+            if through is not None and through.classes:
+                continue  # reviewed: the class keeps its source's behaviour (a warning at most)
             deco_problem = self.effects.decorator_problem(expr, dref, depth)
             if deco_problem is not None:
                 return Outcome(False, f"class decorator {dref.dotted} may replace or alter the class: {deco_problem}",
@@ -492,6 +495,9 @@ class _Analyser:
                 continue
             owner, what = found
             if isinstance(what, Leaf):
+                if what.dotted == "builtins.module":
+                    return Outcome(False, f"module.{name} falls back to a __getattr__ in the instance dict, which "
+                                   f"{why}", model.where())
                 if what.kind in ("builtin", "special"):
                     continue
                 if self.catalog is not None and self.catalog(what.dotted, use) is True:

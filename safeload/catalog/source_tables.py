@@ -9,17 +9,25 @@ from __future__ import annotations
 
 import os
 import re
+import types
+from dataclasses import dataclass
 
 __all__ = [
     "BENIGN_CALLS",
+    "CALL_THROUGH_DECORATORS",
     "DANGEROUS_CALLS",
     "DENIED_MODULE_PATTERNS",
+    "IMPORT_TIME_DECORATORS",
     "INERT_DECORATORS",
+    "LIBRARY_MODULES_NAMED_LIKE_TESTS",
+    "NAMED_BUILTIN_TYPES",
     "PURE_BUILTINS",
     "PURE_EXCEPTIONS",
     "REVIEWED_GETATTRIBUTE",
     "REVIEWED_SUBCLASS_HOOKS",
     "SPECIAL_BASES",
+    "STDLIB_TYPE_ALIASES",
+    "CallThrough",
     "denied_module_reason",
 ]
 
@@ -49,8 +57,22 @@ DENIED_MODULE_PATTERNS: tuple[tuple[str, str], ...] = (
 _COMPILED = tuple((re.compile(pattern), reason) for pattern, reason in DENIED_MODULE_PATTERNS)
 
 
+#: Library modules whose *names* match a test, benchmark or script pattern above but that the library's own
+#: package imports unconditionally (a load imports them whenever it imports the library): a reviewer read each
+#: one. The name patterns do not apply to them; their top level is analysed like any other module (the
+#: analysis, not this table, decides whether importing them is inert). Keyed by dotted module name.
+LIBRARY_MODULES_NAMED_LIKE_TESTS: dict[str, str] = {
+    "mlxtend.utils.testing": "mlxtend 0.25 utils/__init__.py imports assert_raises from it; the module defines "
+                             "that one function (calls the function it is given, raises AssertionError)",
+    "skopt.benchmarks": "scikit-optimize 0.10 skopt/__init__.py imports it; the module imports numpy and defines "
+                        "test objective functions (branin, hart6, ...)",
+}
+
+
 def denied_module_reason(module: str) -> str | None:
     """The reason ``module`` (dotted) is never library code to import, or ``None``."""
+    if module in LIBRARY_MODULES_NAMED_LIKE_TESTS:
+        return None
     for pattern, reason in _COMPILED:
         if pattern.fullmatch(module):
             return reason
@@ -116,6 +138,11 @@ BENIGN_CALLS: frozenset[str] = frozenset(
         "functools.wraps functools.partial functools.lru_cache functools.cache functools.total_ordering "
         "functools.singledispatch functools.reduce functools.cached_property functools.update_wrapper "
         "functools.cmp_to_key "
+        # CPython 3.11-3.13 functools.partialmethod(func, *args, **kw): checks callable(func)/hasattr(__get__)
+        # and stores func, args, keywords. The object is not callable: func runs only when a class attribute
+        # partialmethod is looked up on an instance and the result called (a class whose hook is one is not
+        # modelled: source_analysis._run)
+        "functools.partialmethod "
         "itertools.chain itertools.count itertools.product itertools.islice itertools.repeat "
         "itertools.combinations itertools.permutations itertools.zip_longest itertools.starmap "
         "itertools.accumulate itertools.groupby itertools.tee itertools.cycle "
@@ -144,6 +171,10 @@ BENIGN_CALLS: frozenset[str] = frozenset(
         "importlib.util.find_spec "
 
         "transformers.utils.logging.get_logger transformers.utils.logging.get_log_levels_dict "
+        # optuna 5.0 logging.py: get_logger(name) configures optuna's root logger once under a lock (a
+        # StreamHandler on stderr with a colorlog formatter, level INFO, no propagation) and returns
+        # logging.getLogger(name): logging set-up, like transformers' get_logger
+        "optuna.logging.get_logger "
         "transformers.utils.add_start_docstrings transformers.utils.doc.add_start_docstrings"
     ).split()
 )
@@ -175,7 +206,8 @@ LOGGER_METHODS: frozenset[str] = frozenset(
 )
 #: Logger factories: a module-level name bound to a call of one of these is a logger.
 LOGGER_FACTORIES: frozenset[str] = frozenset(
-    {"logging.getLogger", "transformers.utils.logging.get_logger", "structlog.get_logger"}
+    {"logging.getLogger", "transformers.utils.logging.get_logger", "structlog.get_logger",
+     "optuna.logging.get_logger"}
 )
 
 #: Decorators that leave a function's behaviour as written (a method's body is analysed as is).
@@ -195,6 +227,71 @@ INERT_DECORATORS: frozenset[str] = frozenset(
         "statsmodels.tools.docstring_helpers.Appender statsmodels.compat.pandas.deprecate_kwarg"
     ).split()
 )
+
+#: Decorators whose application at import only builds a wrapper around the function (nothing of it runs then).
+#: Calling the decorated function later is *not* covered: its body is analysed, or refused, where it is called.
+IMPORT_TIME_DECORATORS: frozenset[str] = frozenset(
+    # CPython 3.11-3.13 Lib/contextlib.py: contextmanager(func) returns a functools.wraps(func) helper that builds
+    # a _GeneratorContextManager when called; the generator function runs on __enter__.
+    "contextlib.contextmanager contextlib.asynccontextmanager".split()
+)
+
+
+@dataclass(frozen=True)
+class CallThrough:
+    """A reviewed decorator whose result, called, runs the decorated function with the same arguments.
+
+    ``binds``: the wrapper is a function (it binds ``self`` as a method); a wrapper object without ``__get__``
+    is called with the caller's arguments as they are, so it is taken as the function only on ``__new__`` (called
+    with the class first) or a module-level function, as the only decorator. ``classes``: applied to a class,
+    the class keeps its source's behaviour. ``factory``: only the ``@name(...)`` form is reviewed (``@name``
+    alone would pass the function as the factory's first option); else both forms are. ``plugins``: an
+    entry-point group; when an installed distribution declares an entry point in it, the wrapper may run that
+    plugin's code instead, and the decorator is not call-through;
+    ``ignored``: entry-point names the library itself drops.
+    """
+
+    binds: bool
+    classes: bool
+    factory: bool
+    plugins: str | None
+    review: str
+    ignored: frozenset[str] = frozenset()
+
+
+#: Decorators a reviewer read whose wrapper only calls the decorated function with the arguments it was given
+#: (after a warning): the decorated body is analysed as if undecorated, and applying them at import only builds
+#: the wrapper. Keyed by the dotted name of the definition.
+CALL_THROUGH_DECORATORS: dict[str, CallThrough] = {
+    "sklearn.utils.deprecation.deprecated": CallThrough(
+        binds=True, classes=True, factory=True, plugins=None, review=(
+            "scikit-learn 1.9 utils/deprecation.py: deprecated(extra) stores extra; applied to a function it returns "
+            "a functools.wraps wrapper running warnings.warn(msg, FutureWarning) then fun(*args, **kwargs); applied "
+            "to a class it replaces cls.__new__ with a function that warns, then returns object.__new__(cls) when "
+            "the original __new__ was object's, else new(cls, *args, **kwargs); to a property, a property whose "
+            "getter warns then calls the original getter. Nothing of the arguments runs but the original.")),
+    "optuna._deprecated.deprecated_func": CallThrough(
+        binds=True, classes=False, factory=True, plugins=None, review=(
+            "optuna 5.0 _deprecated.py: deprecated_func(versions, name, text) validates the version strings "
+            "(packaging.version.parse) and returns a decorator that appends a note to func.__doc__ and returns a "
+            "functools.wraps wrapper running warnings.warn(message, FutureWarning) then func(*args, **kwargs)")),
+    "optuna._deprecated.deprecated_class": CallThrough(
+        binds=True, classes=True, factory=True, plugins=None, review=(
+            "optuna 5.0 _deprecated.py: deprecated_class(versions, name, text) validates the versions and returns a "
+            "decorator that replaces cls.__init__ with a functools.wraps wrapper running warnings.warn(message, "
+            "FutureWarning) then the original __init__(self, *args, **kwargs), edits cls.__doc__, returns cls")),
+    "networkx.utils.backends._dispatchable": CallThrough(
+        binds=False, classes=False, factory=False, plugins="networkx.backends", review=(
+            "networkx 3.6 utils/backends.py: _dispatchable(func, **options) returns a _dispatchable object (no "
+            "__get__) holding orig_func; with no distribution declaring a 'networkx.backends' entry point, "
+            "__call__ is _call_if_no_backends_installed: raise ImportError for backend= other than networkx, "
+            "raise NotImplementedError if networkx does not implement it, else return orig_func(*args, **kwargs). "
+            "With a backend installed it dispatches to the backend's code: not call-through then. Under "
+            "_NETWORKX_BUILDING_DOCS_ the module rebinds _dispatchable to a function that builds the object for "
+            "its docstring and returns func itself (with that __doc__): call-through as well. _get_backends drops "
+            "the 'nx_loopback' entry point networkx declares for its own tests."),
+        ignored=frozenset({"nx_loopback"})),
+}
 
 #: ``__init_subclass__`` hooks a reviewer read, keyed by the dotted name of the class defining them:
 #: (attributes the hook may set on the new class, attributes of the new class it reads or calls that a subclass
@@ -282,7 +379,14 @@ PLAIN_CHECK_METACLASSES: frozenset[str] = frozenset({"torch._C._TensorMeta"})
 #: model knows (``lookup`` reads which methods each defines from the type itself; ``BaseException.__setstate__``
 #: setattrs every key, which the BUILD rule models). Exceptions are added below.
 _DATA_BASES = frozenset(
-    "object dict list tuple set frozenset int float str bytes bytearray complex bool type".split())
+    "object dict list tuple set frozenset int float str bytes bytearray complex bool type module".split())
+#: Builtin types not bound in ``builtins`` (``Leaf("builtins.<name>")``), and the stdlib names that bind them
+#: with a computed value the source cannot show (``types.py``: ``ModuleType = type(sys)``). ``module``:
+#: ``module.__new__``/``__init__(name, doc)`` only fill the new module's dict. Its ``__getattribute__`` falls back
+#: to a ``__getattr__`` found in the instance dict, so BUILD and mutation of a subclass are not modelled
+#: (``source_analysis._getattr_hooks``).
+NAMED_BUILTIN_TYPES: dict[str, type] = {"module": types.ModuleType}
+STDLIB_TYPE_ALIASES: dict[str, str] = {"types.ModuleType": "module"}
 
 
 def _exception_names() -> frozenset[str]:

@@ -166,3 +166,145 @@ def test_distribution_template_exec_is_refused_by_pandas(tmp_path: Path) -> None
                           text=True, timeout=300, check=False)
     assert not marker.exists(), "the payload ran under safeload"
     assert "REFUSED" in done.stdout, done.stdout + done.stderr[-2000:]
+
+
+# --- R3-2: implicit protocol calls the source analysis does not see ----------------------------------------------
+# A module-level object of the module's own class, every protocol method of which creates the marker. R2-3 closed
+# subscripts, comparisons, operators, `in`, iteration, len, str, truth and property reads in methods; the calls below
+# reach the same dunders through string formatting, unpacking, keyword splats, sorting, __index__, class
+# subscription, a lambda's default, or an instance created in the same expression.
+
+_PROTOCOL_OBJECT = """
+class O:
+    def _hit(self, *a, **k):
+        open(MARKER, "w").close()
+    def __format__(self, spec): self._hit(); return ""
+    def __str__(self): self._hit(); return ""
+    def __repr__(self): self._hit(); return ""
+    def __iter__(self): self._hit(); return iter((1, 2))
+    def __getitem__(self, key): self._hit(); return 1
+    def __hash__(self): self._hit(); return 1
+    def __eq__(self, other): self._hit(); return False
+    def __lt__(self, other): self._hit(); return False
+    def __bool__(self): self._hit(); return True
+    def __index__(self): self._hit(); return 0
+    def __call__(self, *a): self._hit(); return 0
+    def keys(self): self._hit(); return []
+class G:
+    def __class_getitem__(cls, item):
+        open(MARKER, "w").close()
+        return cls
+_o = O()
+"""
+
+
+def _import_case(name: str, statement: str) -> LibCase:
+    """``statement`` at the top level of ``name.m``; the file only names ``name.m.X`` (no call)."""
+    return LibCase({f"{name}/__init__.py": "", f"{name}/m.py": _PROTOCOL_OBJECT + statement + "\nclass X:\n    pass\n"},
+                   lambda: b"\x80\x02" + _g(f"{name}.m", "X") + b".")
+
+
+def _method_case(name: str, expression: str) -> LibCase:
+    """``expression`` evaluated in ``X.__init__``; the file calls ``name.m.X(1)``."""
+    return LibCase({f"{name}/__init__.py": "", f"{name}/m.py": _PROTOCOL_OBJECT + f"""
+class X:
+    def __init__(self, value):
+        self.k = {expression}
+"""}, lambda: b"\x80\x02" + _g(f"{name}.m", "X") + b"K\x01\x85R.")
+
+
+_R32 = "R3-2: the source analysis misses an implicit protocol call"
+R3_LIB_BYPASSES: dict[str, tuple[LibCase, str]] = {
+    "import-percent-format": (_import_case("r3_pf", "_s = '%s' % (_o,)"), f"{_R32}: '%s' % (o,) runs __str__"),
+    "import-str-format": (_import_case("r3_sf", "_s = '{}'.format(_o)"), f"{_R32}: str.format runs __format__"),
+    "import-fstring-fresh-instance": (_import_case("r3_ff", "_s = f'{O()}'"),
+                                      f"{_R32}: f'{{C()}}' runs __format__ of a fresh instance"),
+    "import-class-getitem": (_import_case("r3_cg", "_T = G[int]"), f"{_R32}: C[...] runs __class_getitem__"),
+    "import-star-call-fresh-instance": (_import_case("r3_sc", "def _f(*a):\n    pass\n_f(*O())"),
+                                        f"{_R32}: f(*C()) iterates a fresh instance"),
+    "import-unpack-assign": (_import_case("r3_ua", "_a, _b = _o"), f"{_R32}: a, b = o runs __iter__"),
+    "import-if-truth": (_import_case("r3_it", "if _o:\n    pass"), f"{_R32}: `if o:` at import runs __bool__"),
+    "import-assert-truth": (_import_case("r3_at", "assert _o"), f"{_R32}: `assert o` runs __bool__"),
+    "import-dict-splat": (_import_case("r3_ds", "_d = {**_o}"), f"{_R32}: {{**o}} runs keys/__getitem__"),
+    "import-kwargs-splat": (_import_case("r3_ks", "def _f(**k):\n    pass\n_f(**_o)"),
+                            f"{_R32}: f(**o) runs keys/__getitem__"),
+    "import-sorted": (_import_case("r3_so", "_l = sorted([_o, _o])"), f"{_R32}: sorted() runs __lt__"),
+    "import-range-index": (_import_case("r3_ri", "_r = range(_o)"), f"{_R32}: range(o) runs __index__"),
+    "import-sequence-index": (_import_case("r3_si", "_i = [1, 2][_o]"), f"{_R32}: seq[o] runs __index__"),
+    "import-typing-subscript": (_import_case("r3_ts", "import typing\n_T = typing.List[_o]"),
+                                f"{_R32}: typing.List[o] hashes o (the typing cache)"),
+    "import-lambda-default": (_import_case("r3_ld", "_f = lambda a=_o(): a"),
+                              f"{_R32}: a lambda's default is evaluated at import"),
+    "method-percent-format": (_method_case("r3_mpf", "'%s' % (_o,)"), f"{_R32}: '%s' % (o,) runs __str__"),
+    "method-str-format": (_method_case("r3_msf", "'{}'.format(_o)"), f"{_R32}: str.format runs __format__"),
+    "method-unpack": (_method_case("r3_mu", "[a for a, b in [_o]]"), f"{_R32}: unpacking o runs __iter__"),
+    "method-dict-splat": (_method_case("r3_mds", "{**_o}"), f"{_R32}: {{**o}} runs keys/__getitem__"),
+    "method-kwargs-splat": (_method_case("r3_mks", "dict(**_o)"), f"{_R32}: f(**o) runs keys/__getitem__"),
+    "method-sorted": (_method_case("r3_mso", "sorted([_o, _o])"), f"{_R32}: sorted() runs __lt__"),
+    "method-range-index": (_method_case("r3_mri", "range(_o)"), f"{_R32}: range(o) runs __index__"),
+    "method-sequence-index": (_method_case("r3_msi", "[1, 2][_o]"), f"{_R32}: seq[o] runs __index__"),
+    "method-fstring-fresh-instance": (_method_case("r3_mff", "f'{O()}'"),
+                                      f"{_R32}: f'{{C()}}' runs __format__ of a fresh instance"),
+    "method-class-getitem": (_method_case("r3_mcg", "G[int]"), f"{_R32}: C[...] runs __class_getitem__"),
+    "method-lambda-default": (_method_case("r3_mld", "(lambda a=_o(): a)"),
+                              f"{_R32}: a lambda's default is evaluated when the lambda is built"),
+}
+
+# Tried on the way and refused today (regression tests): import-time constructs the analysis follows.
+R3_LIB_REFUSED: dict[str, LibCase] = {
+    "import-module-annotation": _import_case("r3n_ma", "_x: open(MARKER, 'w').close() = 1"),
+    "import-function-annotation": _import_case("r3n_fa", "def _f(a: open(MARKER, 'w').close()):\n    pass"),
+    "import-default-argument": _import_case("r3n_da", "def _f(a=_o()):\n    pass"),
+    "import-set-name": _import_case("r3n_sn", "class D:\n    def __set_name__(self, owner, name):\n"
+                                    "        open(MARKER, 'w').close()\nclass Y:\n    a = D()"),
+    "import-init-subclass": _import_case("r3n_is", "class B:\n    def __init_subclass__(cls, **kw):\n"
+                                         "        open(MARKER, 'w').close()\nclass Y(B):\n    pass"),
+    "import-metaclass-prepare": _import_case("r3n_mp", "class M(type):\n    @classmethod\n"
+                                             "    def __prepare__(mcs, name, bases, **kw):\n"
+                                             "        open(MARKER, 'w').close()\n        return {}\n"
+                                             "class Y(metaclass=M):\n    pass"),
+    "import-mro-entries": _import_case("r3n_me", "class B:\n    def __mro_entries__(self, bases):\n"
+                                       "        open(MARKER, 'w').close()\n        return (object,)\n"
+                                       "class Y(B()):\n    pass"),
+    "import-with": _import_case("r3n_wi", "class CM:\n    def __enter__(self):\n        open(MARKER, 'w').close()\n"
+                                "    def __exit__(self, *a):\n        return False\nwith CM():\n    pass"),
+    "import-match-class": _import_case("r3n_mc", "class M(type):\n    def __instancecheck__(cls, o):\n"
+                                       "        open(MARKER, 'w').close()\n        return False\n"
+                                       "class P(metaclass=M):\n    pass\nmatch 1:\n    case P():\n        pass\n"
+                                       "    case _:\n        pass"),
+    "import-fstring-module-object": _import_case("r3n_fs", "_s = f'{_o}'"),
+    "import-format-builtin": _import_case("r3n_fb", "_s = format(_o)"),
+    "import-for-loop": _import_case("r3n_fl", "for _i in _o:\n    pass"),
+    "import-dict-key": _import_case("r3n_dk", "_d = {_o: 1}"),
+    "import-call-object": _import_case("r3n_co", "_o()"),
+    "import-list-of": _import_case("r3n_lo", "_l = list(_o)"),
+    "import-print": _import_case("r3n_pr", "print(_o)"),
+    "import-listcomp": _import_case("r3n_lc", "_l = [x for x in _o]"),
+    "method-truth": _method_case("r3n_mt", "1 if _o else 0"),
+    "method-not": _method_case("r3n_mn", "not _o"),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("label", sorted(R3_LIB_BYPASSES))
+def test_r3_lib_bypass_is_live(tmp_path: Path, label: str) -> None:
+    _live(tmp_path, R3_LIB_BYPASSES[label][0])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("label", [pytest.param(label, marks=pytest.mark.xfail(strict=True, reason=reason))
+                                   for label, (_, reason) in sorted(R3_LIB_BYPASSES.items())])
+def test_r3_lib_bypass_is_refused(tmp_path: Path, label: str) -> None:
+    _refused(tmp_path, R3_LIB_BYPASSES[label][0])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("label", sorted(R3_LIB_REFUSED))
+def test_r3_lib_near_miss_is_live(tmp_path: Path, label: str) -> None:
+    _live(tmp_path, R3_LIB_REFUSED[label])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("label", sorted(R3_LIB_REFUSED))
+def test_r3_lib_near_miss_is_refused(tmp_path: Path, label: str) -> None:
+    _refused(tmp_path, R3_LIB_REFUSED[label])

@@ -308,3 +308,105 @@ def test_r3_lib_near_miss_is_live(tmp_path: Path, label: str) -> None:
 @pytest.mark.parametrize("label", sorted(R3_LIB_REFUSED))
 def test_r3_lib_near_miss_is_refused(tmp_path: Path, label: str) -> None:
     _refused(tmp_path, R3_LIB_REFUSED[label])
+
+
+# --- R3-3: functools.partial state the engine drops ---------------------------------------------------------------
+# partial.__setstate__ takes (func, args, keywords, __dict__) (CPython Modules/_functoolsmodule.c). The engine models
+# func and args (engine/semantics.py: partial_func/partial_args, and _call of a partial passes only the positional
+# arguments), but drops keywords and the instance dict: an object there is never ranked. Two shapes:
+# - keywords: partial(argparse.Namespace, keys=obj)() builds a Namespace whose attribute ``keys`` is obj, and
+#   ``builtins.dict`` of it calls ``ns.keys()``; the same Namespace with ``setdefault`` in torch.optim.Adam's
+#   param_groups is called by Adam.__setstate__ (``group.setdefault("amsgrad", False)``, torch 2.13 optim/adam.py);
+# - __dict__: partial(int) with {"keys": obj} as its instance dict, passed to ``builtins.dict``.
+# The callable is numpy._pytesttester.PytestTester("encodings") (CALL allowed, calling it runs pytest, which writes
+# .pytest_cache into the working directory: the marker), as in round 2.
+
+def _pytest_runner() -> object:
+    from tests.attacks import C, G
+
+    return C(G("numpy._pytesttester", "PytestTester"), ("encodings",))
+
+
+def _namespace_by_partial_keywords(attribute: str) -> object:
+    from tests.attacks import C, G
+
+    namespace = G("argparse", "Namespace")
+    return C(G("functools", "partial"), (namespace,), (namespace, (), {attribute: _pytest_runner()}, None),
+             call_result=True)
+
+
+def _dict_of_partial_keywords() -> bytes:
+    from tests.attacks import C, G, assemble
+
+    return assemble(C(G("builtins", "dict"), (_namespace_by_partial_keywords("keys"),)))
+
+
+def _adam_group_from_partial_keywords() -> bytes:
+    from tests.attacks import C, G, assemble
+
+    return assemble(C(G("copyreg", "_reconstructor"), (G("torch.optim.adam", "Adam"), G("builtins", "object"), None),
+                      {"defaults": {}, "state": {}, "param_groups": [_namespace_by_partial_keywords("setdefault")]}))
+
+
+def _dict_of_partial_instance_dict() -> bytes:
+    from tests.attacks import C, G, assemble
+
+    partial = C(G("functools", "partial"), (G("builtins", "int"),),
+                (G("builtins", "int"), (), {}, {"keys": _pytest_runner()}))
+    return assemble(C(G("builtins", "dict"), (partial,)))
+
+
+_PARTIAL_STATE = {"keywords-dict": _dict_of_partial_keywords, "keywords-adam-param-group": _adam_group_from_partial_keywords,
+                  "instance-dict": _dict_of_partial_instance_dict}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("label", sorted(_PARTIAL_STATE))
+def test_partial_state_object_is_live(tmp_path: Path, label: str) -> None:
+    path = tmp_path / "model.pkl"
+    path.write_bytes(_PARTIAL_STATE[label]())
+    _load_in(tmp_path, "pickle", path, safe=False)
+    assert (tmp_path / ".pytest_cache").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="R3-3: functools.partial keywords and __dict__ from __setstate__ are not modelled "
+                   "(engine/semantics.py partial_func/partial_args): objects there are never ranked")
+@pytest.mark.parametrize("container", ["pickle", "torch-zip", "joblib"])
+@pytest.mark.parametrize("label", sorted(_PARTIAL_STATE))
+def test_partial_state_object_is_refused(tmp_path: Path, label: str, container: str) -> None:
+    from tests import attacks
+
+    path = tmp_path / "model.bin"
+    path.write_bytes(attacks.CONTAINERS[container][0](_PARTIAL_STATE[label]()))
+    done = _load_in(tmp_path, container, path, safe=True)
+    assert not (tmp_path / ".pytest_cache").exists(), "the payload ran under safeload"
+    assert "REFUSED" in done.stdout, done.stdout + done.stderr[-2000:]
+
+
+def _partial_positional_object() -> bytes:
+    """Near miss: the same object as a *positional* argument of the partial is ranked (CALL_INSTANCE refused)."""
+    from tests.attacks import C, G, assemble
+
+    partial = C(G("functools", "partial"), (G("builtins", "int"),),
+                (_pytest_runner(), (), {}, None), call_result=True)
+    return assemble(partial)
+
+
+def _namespace_by_build() -> bytes:
+    """Near miss: the Namespace given ``keys`` by BUILD is ranked (R2-5)."""
+    from tests.attacks import C, G, assemble
+
+    return assemble(C(G("builtins", "dict"), (C(G("argparse", "Namespace"), (), {"keys": _pytest_runner()}),)))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("build", [_partial_positional_object, _namespace_by_build],
+                         ids=["partial-function-swapped-to-object", "namespace-keys-by-build"])
+def test_partial_state_near_misses_are_refused(tmp_path: Path, build: object) -> None:
+    assert callable(build)
+    path = tmp_path / "model.pkl"
+    path.write_bytes(build())
+    done = _load_in(tmp_path, "pickle", path, safe=True)
+    assert not (tmp_path / ".pytest_cache").exists()
+    assert "REFUSED" in done.stdout, done.stdout + done.stderr[-2000:]

@@ -410,3 +410,52 @@ def test_partial_state_near_misses_are_refused(tmp_path: Path, build: object) ->
     done = _load_in(tmp_path, "pickle", path, safe=True)
     assert not (tmp_path / ".pytest_cache").exists()
     assert "REFUSED" in done.stdout, done.stdout + done.stderr[-2000:]
+
+
+# --- R3-4: a catalogued module shadowed by a file earlier on sys.path -------------------------------------------
+# The catalogue allows names (``zoneinfo.ZoneInfo``, reviewed VALUE) without checking which file the import system
+# will load for their module. ``python -c`` and ``python script.py`` put the working directory / the script's
+# directory first on sys.path, so a ``zoneinfo.py`` shipped beside the model (a downloaded model repository the user
+# works in) is what ``pickle`` imports. The source analysis knows the difference (source_locate.library_roots:
+# a module outside the stdlib and site-packages is "not installed library code"), the catalogue lookup does not.
+
+def _shadowed_zoneinfo(folder: Path) -> Path:
+    marker = folder / "MARKER"
+    (folder / "zoneinfo.py").write_text(f"open({str(marker)!r}, 'w').close()\n\nclass ZoneInfo:\n    pass\n")
+    path = folder / "model.pkl"
+    path.write_bytes(b"\x80\x02czoneinfo\nZoneInfo\n.")
+    return path
+
+
+_SHADOW_SAFE = """
+import json, safeload
+report = safeload.scan("model.pkl")
+try:
+    safeload.pickle_load(open("model.pkl", "rb"))
+    loaded = True
+except safeload.SafeloadError:
+    loaded = False
+print(json.dumps({"loaded": loaded, "blocking": [f.rule_id for f in report.findings
+                                                 if f.severity >= safeload.Severity.MEDIUM]}))
+"""
+
+
+@pytest.mark.slow
+def test_shadowed_catalogued_module_is_live(tmp_path: Path) -> None:
+    _shadowed_zoneinfo(tmp_path)
+    subprocess.run([sys.executable, "-c", "import pickle; pickle.load(open('model.pkl', 'rb'))"],
+                   env=_container_env(), cwd=tmp_path, capture_output=True, timeout=300, check=False)
+    assert (tmp_path / "MARKER").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="R3-4: catalogued names are not bound to the installed module: a zoneinfo.py "
+                   "in the working directory is imported")
+def test_shadowed_catalogued_module_is_refused(tmp_path: Path) -> None:
+    _shadowed_zoneinfo(tmp_path)
+    done = subprocess.run([sys.executable, "-c", _SHADOW_SAFE], env=_container_env(), cwd=tmp_path,
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert not (tmp_path / "MARKER").exists(), "the payload ran under safeload"
+    assert result["loaded"] is False and result["blocking"], result

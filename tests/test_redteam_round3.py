@@ -520,3 +520,56 @@ def test_changed_library_with_cache_is_refused(tmp_path: Path) -> None:
     outcome = _cached_load(tmp_path, env)
     assert not (tmp_path / "MARKER").exists(), "the payload ran under safeload"
     assert outcome == "REFUSED"
+
+
+# --- branch fp-families: ResultsWrapper's reviewed __getattribute__ + OptimizeResult's __getattr__ ------------------
+# fp-families reviews statsmodels.base.wrapper.ResultsWrapper.__getattribute__ (source_tables.REVIEWED_GETATTRIBUTE)
+# for names a class of the MRO defines, and admits scipy.optimize OptimizeResult (a dict whose __getattr__ returns
+# self[name]) with SETITEMS. Together: any *missing* attribute the load looks up on a wrapper runs, in
+# statsmodels 0.15.0 base/wrapper.py, ``obj = getattr(self._results, attr)``, ``data = results.model.data`` and, when
+# ``self._wrap_attrs[attr]`` is a tuple, ``data.wrap_output(obj, *how)``. With ``data`` an OptimizeResult,
+# ``wrap_output`` is an item stored by SETITEMS: never ranked as called. torch.optim.SGD.__setstate__ ends with
+# ``self.defaults.setdefault("differentiable", False)``: with ``defaults`` the wrapper, the item is called as
+# PytestTester("encodings")("full", 1). On main ResultsWrapper's BUILD is refused (SL104: custom __getattribute__).
+
+def _p(module: str, name: str) -> bytes:
+    return f"c{module}\n{name}\n".encode()
+
+
+def _u(text: str) -> bytes:
+    raw = text.encode()
+    return b"U" + bytes([len(raw)]) + raw
+
+
+def _results_wrapper_forwarding() -> bytes:
+    runner = _p("numpy._pytesttester", "PytestTester") + b"(" + _u("encodings") + b"tR"
+    data = _p("scipy.optimize._optimize", "OptimizeResult") + b")\x81(" + _u("wrap_output") + runner + b"u"
+
+    def namespace(items: bytes) -> bytes:
+        return _p("argparse", "Namespace") + b")R}(" + items + b"ub"
+
+    results = namespace(_u("setdefault") + _u("full") + _u("model") + namespace(_u("data") + data))
+    wrapper = (_p("copyreg", "_reconstructor") + b"(" + _p("statsmodels.base.wrapper", "ResultsWrapper")
+               + _p("builtins", "object") + b"NtR}(" + _u("_results") + results + _u("_wrap_attrs") + b"}("
+               + _u("setdefault") + b"K\x01\x85uub")
+    return (b"\x80\x02" + _p("copyreg", "_reconstructor") + b"(" + _p("torch.optim.sgd", "SGD")
+            + _p("builtins", "object") + b"NtR}(" + _u("defaults") + wrapper + _u("param_groups") + b"]"
+            + _u("state") + b"}ub.")
+
+
+@pytest.mark.slow
+def test_results_wrapper_forwarding_is_live(tmp_path: Path) -> None:
+    path = tmp_path / "model.pkl"
+    path.write_bytes(_results_wrapper_forwarding())
+    _load_in(tmp_path, "pickle", path, safe=False)
+    assert (tmp_path / ".pytest_cache").exists()
+
+
+@pytest.mark.slow
+def test_results_wrapper_forwarding_is_refused(tmp_path: Path) -> None:
+    """Passes on main; fails once fp-families is merged (R3 on fp-families)."""
+    path = tmp_path / "model.pkl"
+    path.write_bytes(_results_wrapper_forwarding())
+    done = _load_in(tmp_path, "pickle", path, safe=True)
+    assert not (tmp_path / ".pytest_cache").exists(), "the payload ran under safeload"
+    assert "REFUSED" in done.stdout, done.stdout + done.stderr[-2000:]

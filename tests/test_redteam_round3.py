@@ -573,3 +573,63 @@ def test_results_wrapper_forwarding_is_refused(tmp_path: Path) -> None:
     done = _load_in(tmp_path, "pickle", path, safe=True)
     assert not (tmp_path / ".pytest_cache").exists(), "the payload ran under safeload"
     assert "REFUSED" in done.stdout, done.stdout + done.stderr[-2000:]
+
+
+# --- R3-6: an instance-dict __array_interface__ makes numpy touch an address the file chooses -------------------
+# numpy looks __array_interface__ up on the *instance* (PyArray_LookupSpecial_OnInstance), and honours its
+# ``data: (address, readonly)``. The R2-5 rule (engine/semantics.py _state_attributes_may_be_called) refuses a dunder
+# BUILD key only when it holds a Call/Global/Opaque: a plain dict passes. So SimpleNamespace(__array_interface__=
+# {..., "data": (8, False)}) given to a reviewed numpy ufunc (numpy.add, PURE) reads raw memory at address 8 on main
+# (the safe loader dies with SIGSEGV; any mapped address would be copied into the loaded array: a read primitive).
+# On branch fp-longtail-a, numpy.asarray (reviewed PURE there) returns a *writable view* of that memory, and
+# numpy.add(1, 0, view) writes into it: an arbitrary-address write primitive.
+
+def _raw_memory(kind: str) -> bytes:
+    from tests.attacks import C, G, assemble
+
+    typestr = "|u1" if kind == "read" else "<i8"
+    state = {"__array_interface__": {"shape": (2,), "typestr": typestr, "data": (8, False), "version": 3}}
+    namespace = C(G("types", "SimpleNamespace"), (), state)
+    if kind == "read":
+        return assemble(C(G("numpy", "add"), (namespace, 0)))
+    return assemble(C(G("numpy", "add"), (1, 0, C(G("numpy", "asarray"), (namespace,)))))
+
+
+_MEMORY_SAFE = """
+import safeload
+try:
+    safeload.pickle_load(open("model.pkl", "rb"))
+    print("LOADED")
+except safeload.SafeloadError:
+    print("REFUSED")
+"""
+
+
+def _memory_load(tmp_path: Path, kind: str, code: str) -> subprocess.CompletedProcess[str]:
+    (tmp_path / "model.pkl").write_bytes(_raw_memory(kind))
+    return subprocess.run([sys.executable, "-c", code], env=_container_env(), cwd=tmp_path, capture_output=True,
+                          text=True, timeout=300, check=False)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["read", "write"])
+def test_array_interface_address_is_live(tmp_path: Path, kind: str) -> None:
+    done = _memory_load(tmp_path, kind, "import pickle; pickle.load(open('model.pkl', 'rb'))")
+    assert done.returncode == -11, (done.returncode, done.stderr[-2000:])  # SIGSEGV at address 8
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="R3-6: a plain-data __array_interface__ in BUILD state is admitted: numpy reads "
+                   "raw memory at the address the file gives")
+def test_array_interface_read_is_refused(tmp_path: Path) -> None:
+    done = _memory_load(tmp_path, "read", _MEMORY_SAFE)
+    assert done.returncode == 0, (done.returncode, done.stderr[-2000:])
+    assert "REFUSED" in done.stdout, done.stdout
+
+
+@pytest.mark.slow
+def test_array_interface_write_is_refused(tmp_path: Path) -> None:
+    """Passes on main (numpy.asarray is not catalogued); fails once fp-longtail-a is merged (R3 on fp-longtail-a)."""
+    done = _memory_load(tmp_path, "write", _MEMORY_SAFE)
+    assert done.returncode == 0, (done.returncode, done.stderr[-2000:])
+    assert "REFUSED" in done.stdout, done.stdout

@@ -233,6 +233,7 @@ R3_LIB_BYPASSES: dict[str, tuple[LibCase, str]] = {
     "import-sequence-index": (_import_case("r3_si", "_i = [1, 2][_o]"), f"{_R32}: seq[o] runs __index__"),
     "import-typing-subscript": (_import_case("r3_ts", "import typing\n_T = typing.List[_o]"),
                                 f"{_R32}: typing.List[o] hashes o (the typing cache)"),
+    "import-str-join": (_import_case("r3_sj", "_s = ''.join(_o)"), f"{_R32}: str.join iterates o"),
     "import-lambda-default": (_import_case("r3_ld", "_f = lambda a=_o(): a"),
                               f"{_R32}: a lambda's default is evaluated at import"),
     "method-percent-format": (_method_case("r3_mpf", "'%s' % (_o,)"), f"{_R32}: '%s' % (o,) runs __str__"),
@@ -280,6 +281,25 @@ R3_LIB_REFUSED: dict[str, LibCase] = {
     "import-list-of": _import_case("r3n_lo", "_l = list(_o)"),
     "import-print": _import_case("r3n_pr", "print(_o)"),
     "import-listcomp": _import_case("r3n_lc", "_l = [x for x in _o]"),
+    # fp-longtail-a resolves ``pkg.sub`` after ``import pkg.sub`` to the submodule: attempts to rebind it afterwards
+    "submodule-rebound-by-sibling": LibCase({
+        "r3n_sb/__init__.py": "", "r3n_sb/sub.py": "def f(v):\n    return v\n",
+        "r3n_sb/hijack.py": "import r3n_sb\nclass _E:\n    def f(self, v):\n        open(MARKER, 'w').close()\n"
+                            "        return v\nr3n_sb.sub = _E()\n",
+        "r3n_sb/m.py": "import r3n_sb.sub\nimport r3n_sb.hijack\nclass X:\n    def __init__(self, v):\n"
+                       "        self.k = r3n_sb.sub.f(v)\n"}, lambda: b"\x80\x02" + _g("r3n_sb.m", "X") + b"K\x01\x85R."),
+    "submodule-replaces-itself": LibCase({
+        "r3n_sr/__init__.py": "",
+        "r3n_sr/sub.py": "import sys\nclass _E:\n    def f(self, v):\n        open(MARKER, 'w').close()\n"
+                         "        return v\ndef f(v):\n    return v\nsys.modules[__name__] = _E()\n",
+        "r3n_sr/m.py": "import r3n_sr.sub\nclass X:\n    def __init__(self, v):\n        self.k = r3n_sr.sub.f(v)\n"},
+        lambda: b"\x80\x02" + _g("r3n_sr.m", "X") + b"K\x01\x85R."),
+    "submodule-deleted-then-package-getattr": LibCase({
+        "r3n_sd/__init__.py": "def __getattr__(name):\n    class _E:\n        def f(self, v):\n"
+                              "            open(MARKER, 'w').close()\n    return _E()\n",
+        "r3n_sd/sub.py": "def f(v):\n    return v\n", "r3n_sd/clean.py": "import r3n_sd\ndel r3n_sd.sub\n",
+        "r3n_sd/m.py": "import r3n_sd.sub\nimport r3n_sd.clean\nclass X:\n    def __init__(self, v):\n"
+                       "        self.k = r3n_sd.sub.f(v)\n"}, lambda: b"\x80\x02" + _g("r3n_sd.m", "X") + b"K\x01\x85R."),
     "method-truth": _method_case("r3n_mt", "1 if _o else 0"),
     "method-not": _method_case("r3n_mn", "not _o"),
 }

@@ -702,3 +702,69 @@ def test_fleet_store_rescans_rewritten_file(tmp_path: Path) -> None:
     os.utime(path, ns=(later, later))
     second = _fleet_scan(tmp_path)
     assert second.returncode != 0, second.stdout + second.stderr
+
+
+# --- R3-8: BUILD state that is itself built by a call -------------------------------------------------------------
+# engine/semantics.py _state_attributes_may_be_called and _check_slot_state read the state only when it is a dict
+# (or slot tuple) *literal* of the pickle (_state_kind). A state produced by a call, ``builtins.dict([(k, v)])`` or
+# ``collections.OrderedDict(...)`` (both allowed), is a real dict when the C unpickler applies it, so its values
+# become attributes that nothing ranked: SimpleNamespace(keys=PytestTester(...)) passed to ``builtins.dict`` calls
+# ``keys()``. Slot state with a computed second element takes the same road (setattr of every key).
+
+def _computed_state(kind: str) -> bytes:
+    from tests.attacks import C, G, assemble
+
+    if kind == "slots-class-swap":
+        return _computed_class_swap()
+    pairs = [("keys", _pytest_runner())]
+    if kind == "dict-call":
+        state: object = C(G("builtins", "dict"), (pairs,))
+    elif kind == "ordereddict-call":
+        state = C(G("collections", "OrderedDict"), (pairs,))
+    else:
+        state = (None, C(G("builtins", "dict"), (pairs,)))
+    return assemble(C(G("builtins", "dict"), (C(G("types", "SimpleNamespace"), (), state),)))
+
+
+def _computed_class_swap() -> bytes:
+    """A Namespace given ``module_name`` by BUILD, then a second BUILD with slot state ``(None, dict([("__class__",
+    PytestTester)]))``: setattr swaps its class (both are plain Python classes). It sits in torch.optim.SGD's state
+    as ``_patch_step_function``, so SGD.__setstate__ calls it: ranked as a call of an argparse.Namespace (inert),
+    it runs PytestTester.__call__. A literal slot state holding ``__class__`` is refused (SL110)."""
+    from tests.attacks import C, G, _emit
+
+    namespace = C(G("copyreg", "_reconstructor"), (G("argparse", "Namespace"), G("builtins", "object"), None),
+                  {"module_name": "encodings"})
+    out = bytearray(b"\x80\x02")
+    _emit(C(G("copyreg", "_reconstructor"), (G("torch.optim.sgd", "SGD"), G("builtins", "object"), None)), out)
+    out += b"}("
+    for key, value in (("defaults", {}), ("param_groups", []), ("state", {}), ("_patch_step_function", namespace)):
+        _emit(key, out)
+        _emit(value, out)
+    _emit((None, C(G("builtins", "dict"), ([("__class__", G("numpy._pytesttester", "PytestTester"))],))), out)
+    out += b"bub."
+    return bytes(out)
+
+
+_COMPUTED_STATES = ["dict-call", "ordereddict-call", "slots-dict-call", "slots-class-swap"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", _COMPUTED_STATES)
+def test_computed_build_state_is_live(tmp_path: Path, kind: str) -> None:
+    path = tmp_path / "model.pkl"
+    path.write_bytes(_computed_state(kind))
+    _load_in(tmp_path, "pickle", path, safe=False)
+    assert (tmp_path / ".pytest_cache").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="R3-8: BUILD state produced by a call (dict(...), OrderedDict(...)) is not read "
+                   "by the R2-5 rule: objects it sets as attributes are never ranked")
+@pytest.mark.parametrize("kind", _COMPUTED_STATES)
+def test_computed_build_state_is_refused(tmp_path: Path, kind: str) -> None:
+    path = tmp_path / "model.pkl"
+    path.write_bytes(_computed_state(kind))
+    done = _load_in(tmp_path, "pickle", path, safe=True)
+    assert not (tmp_path / ".pytest_cache").exists(), "the payload ran under safeload"
+    assert "REFUSED" in done.stdout, done.stdout + done.stderr[-2000:]

@@ -768,3 +768,44 @@ def test_computed_build_state_is_refused(tmp_path: Path, kind: str) -> None:
     done = _load_in(tmp_path, "pickle", path, safe=True)
     assert not (tmp_path / ".pytest_cache").exists(), "the payload ran under safeload"
     assert "REFUSED" in done.stdout, done.stdout + done.stderr[-2000:]
+
+
+# --- R3-9: a module __getattr__ reached through ``from ... import`` and self-lookups ----------------------------------
+# source_model.Resolver refuses a name served by a module ``__getattr__`` when it *resolves* an outside attribute
+# (``pkg.name``), but the import system calls that hook in more places: ``from pkg import name`` (and ``from . import
+# name`` in the package's own __init__) runs ``pkg.__getattr__(name)`` at import when nothing binds the name;
+# ``from pkg.m import name`` / ``from pkg import m; m.name`` / ``sys.modules[__name__].name`` inside a method run it
+# at load. None of these is analysed; the hook's body runs.
+
+_MODULE_GETATTR = "def __getattr__(name):\n    open(MARKER, 'w').close()\n    return 1\n"
+R3_GETATTR_BYPASSES: dict[str, LibCase] = {
+    "init-from-dot-import": LibCase({"r3g_fd/__init__.py": _MODULE_GETATTR + "from . import helper\n",
+                                     "r3g_fd/m.py": "class X:\n    pass\n"},
+                                    lambda: b"\x80\x02" + _g("r3g_fd.m", "X") + b"."),
+    "submodule-from-package-import": LibCase({"r3g_sp/__init__.py": _MODULE_GETATTR,
+                                              "r3g_sp/m.py": "from r3g_sp import helper\nclass X:\n    pass\n"},
+                                             lambda: b"\x80\x02" + _g("r3g_sp.m", "X") + b"."),
+    "method-sys-modules-self": LibCase({"r3g_sm/__init__.py": "", "r3g_sm/m.py": _MODULE_GETATTR + (
+        "import sys\nclass X:\n    def __init__(self, v):\n        self.k = sys.modules[__name__].helper\n")},
+        lambda: b"\x80\x02" + _g("r3g_sm.m", "X") + b"K\x01\x85R."),
+    "method-import-self-attribute": LibCase({"r3g_is/__init__.py": "", "r3g_is/m.py": _MODULE_GETATTR + (
+        "class X:\n    def __init__(self, v):\n        from r3g_is import m\n        self.k = m.helper\n")},
+        lambda: b"\x80\x02" + _g("r3g_is.m", "X") + b"K\x01\x85R."),
+    "method-from-self-import": LibCase({"r3g_fs/__init__.py": "", "r3g_fs/m.py": _MODULE_GETATTR + (
+        "class X:\n    def __init__(self, v):\n        from r3g_fs.m import helper\n        self.k = helper\n")},
+        lambda: b"\x80\x02" + _g("r3g_fs.m", "X") + b"K\x01\x85R."),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("label", sorted(R3_GETATTR_BYPASSES))
+def test_module_getattr_bypass_is_live(tmp_path: Path, label: str) -> None:
+    _live(tmp_path, R3_GETATTR_BYPASSES[label])
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="R3-9: a module __getattr__ reached by from-import or a self-lookup is not "
+                   "analysed (source_model.Resolver checks it for outside attribute references only)")
+@pytest.mark.parametrize("label", sorted(R3_GETATTR_BYPASSES))
+def test_module_getattr_bypass_is_refused(tmp_path: Path, label: str) -> None:
+    _refused(tmp_path, R3_GETATTR_BYPASSES[label])

@@ -175,6 +175,7 @@ def test_distribution_template_exec_is_refused_by_pandas(tmp_path: Path) -> None
 # subscription, a lambda's default, or an instance created in the same expression.
 
 _PROTOCOL_OBJECT = """
+import warnings
 class O:
     def _hit(self, *a, **k):
         open(MARKER, "w").close()
@@ -190,6 +191,13 @@ class O:
     def __index__(self): self._hit(); return 0
     def __call__(self, *a): self._hit(); return 0
     def keys(self): self._hit(); return []
+    def __radd__(self, other): self._hit(); return 0
+class D:
+    def __get__(self, obj, typ=None):
+        open(MARKER, "w").close()
+        return 1
+class H:
+    thing = D()
 class G:
     def __class_getitem__(cls, item):
         open(MARKER, "w").close()
@@ -247,6 +255,15 @@ R3_LIB_BYPASSES: dict[str, tuple[LibCase, str]] = {
     "method-fstring-fresh-instance": (_method_case("r3_mff", "f'{O()}'"),
                                       f"{_R32}: f'{{C()}}' runs __format__ of a fresh instance"),
     "method-class-getitem": (_method_case("r3_mcg", "G[int]"), f"{_R32}: C[...] runs __class_getitem__"),
+    "method-sum": (_method_case("r3_msu", "sum([_o])"), f"{_R32}: sum() runs __radd__"),
+    "method-any": (_method_case("r3_man", "any([_o])"), f"{_R32}: any() runs __bool__"),
+    "method-set-of": (_method_case("r3_mse", "set([_o])"), f"{_R32}: set() hashes o"),
+    "method-dict-fromkeys": (_method_case("r3_mfk", "dict.fromkeys([_o])"), f"{_R32}: dict.fromkeys hashes o"),
+    "method-percent-mapping": (_method_case("r3_mpm", "'%(a)s' % _o"), f"{_R32}: '%(a)s' % o runs __getitem__"),
+    "method-warnings-warn": (_method_case("r3_mww", "warnings.warn(_o)"),
+                             f"{_R32}: warnings.warn(o) formats o (__str__) when the warning is shown"),
+    "method-class-attribute-descriptor": (_method_case("r3_mcd", "H.thing"),
+                                          f"{_R32}: C.attr runs a class-level descriptor's __get__"),
     "method-lambda-default": (_method_case("r3_mld", "(lambda a=_o(): a)"),
                               f"{_R32}: a lambda's default is evaluated when the lambda is built"),
 }

@@ -826,3 +826,30 @@ def test_module_getattr_bypass_is_live(tmp_path: Path, label: str) -> None:
 @pytest.mark.parametrize("label", sorted(R3_GETATTR_BYPASSES))
 def test_module_getattr_bypass_is_refused(tmp_path: Path, label: str) -> None:
     _refused(tmp_path, R3_GETATTR_BYPASSES[label])
+
+
+# --- branch fp-longtail-b: pint's unit parser as a load-time power operator ---------------------------------------
+# fp-longtail-b reviews pint._unpickle_quantity and PlainQuantity (PURE / INVOKE): "a str value ... goes through pint's
+# unit parser (its tokenizer and evaluator, never Python eval)". That evaluator (pint 0.25 pint_eval.py) computes
+# ``**`` with operator.pow on Python ints (eval_token returns int for integer tokens), so the quantity string
+# "9**9**9**9" makes the load compute an integer with ~10**(3.7e8) digits: it never returns and eats memory. On
+# main pint is not catalogued (refused, SL104).
+
+def _pint_power() -> bytes:
+    from tests.attacks import C, G, assemble
+
+    return assemble(C(G("pint", "_unpickle_quantity"),
+                      (G("pint.facets.plain.quantity", "PlainQuantity"), "9**9**9**9")))
+
+
+@pytest.mark.slow
+def test_pint_quantity_power_is_refused(tmp_path: Path) -> None:
+    """Passes on main; on fp-longtail-b the safe loader never returns (R3 on fp-longtail-b)."""
+    pytest.importorskip("pint")
+    (tmp_path / "model.pkl").write_bytes(_pint_power())
+    try:
+        done = subprocess.run([sys.executable, "-c", _MEMORY_SAFE], env=_container_env(), cwd=tmp_path,
+                              capture_output=True, text=True, timeout=120, check=False)
+    except subprocess.TimeoutExpired:
+        pytest.fail("the safe loader let the quantity through and is still computing 9**9**9**9")
+    assert "REFUSED" in done.stdout, done.stdout + done.stderr[-2000:]

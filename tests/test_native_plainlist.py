@@ -361,7 +361,8 @@ def test_mixed_values_round_trip_exactly(items: list[Any]) -> None:
     expected = [x.decode("latin-1") if isinstance(x, Latin1) else x for x in items]
     assert len(built) == len(expected)
     for a, b in zip(built, expected, strict=True):
-        assert type(a) is type(b) and (a == b or (isinstance(a, float) and math.isnan(a) and math.isnan(b)))
+        assert type(a) is type(b)
+        assert a == b or (isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b))
 
 
 # -- malicious: the payload never runs ----------------------------------------------------------------------

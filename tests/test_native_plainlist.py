@@ -254,7 +254,16 @@ ACTIONS = ["none", "append_global", "appends_plain_then_global", "append_call_re
 def test_memoised_list_then_used(action: str, shape: str) -> None:
     data = _stream(action, STRINGS[:300], shape)
     same(data)
-    assert plain_lists_in(native_value(data))  # the path under test ran
+    with sl_native_diff.engine("native"):
+        ctx = ScanContext(Policy(), "<t>")
+        res = scan_pickle(data, ctx)[0]
+    if action in ("state_as_dict_key", "state_in_set"):
+        # hashing the state fails (in both engines, with the list's message): the stream is malformed there
+        assert not res.complete
+        kind = "dict" if shape == "dict" else "list"
+        assert any(f"unhashable type: '{kind}'" in f.message for f in ctx.result().findings)
+    else:
+        assert res.complete and plain_lists_in(res.value)  # the path under test ran
 
 
 @pytest.mark.parametrize("action", ["none", "append_global", "list_as_call_args", "state_as_dict_key"])

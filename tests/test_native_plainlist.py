@@ -395,3 +395,28 @@ def test_payload_appended_after_build_is_refused(tmp_path: Path, late: bool) -> 
     with pytest.raises(safeload.UnsafeModelError), path.open("rb") as fh:
         safeload.pickle_load(fh)
     assert not marker.exists()
+
+
+@pytest.mark.parametrize("value", ["ints", "strings"])
+def test_container_shared_with_a_hook_state_reads_the_same(value: str) -> None:
+    # a dict built for one object's BUILD state (holding a stand-in) is then the state of a joblib array
+    # wrapper, whose hook reads it: its checks and messages see the stand-in as the list
+    p = P()
+    p.op(b"(")
+    p.instance("__main__", "Thing")
+    p.op(b"}")
+    shared = p.memoize()
+    p.op(b"(\x8c\x05shape")
+    p.plain_list(list(range(300)) if value == "ints" else STRINGS[:300])
+    p.op(b"\x8c\x05dtype")
+    p.plain_list(STRINGS[:300])
+    p.op(b"u")  # {"shape": [...], "dtype": [...]}
+    p.op(b"b")
+    p.instance("joblib.numpy_pickle", "NumpyArrayWrapper").get(shared).op(b"b")
+    data = p.op(b"l").bytes()
+    same(data)
+    with sl_native_diff.engine("native"):
+        ctx = ScanContext(Policy(), "<t>")
+        root = scan_pickle(data, ctx)[0].value
+    assert type(root[1].state["shape"]) is PlainList  # the hook did see the stand-in
+    assert any("shape is not a literal tuple of ints" in f.message for f in ctx.result().findings)

@@ -8,7 +8,6 @@ and bounds the length; the HTML and Markdown helpers escape their media's metach
 
 from __future__ import annotations
 
-import html
 import re
 
 __all__ = ["clean", "clean_html", "clean_markdown", "short_repr"]
@@ -35,6 +34,8 @@ def clean(text: object, limit: int = 200) -> str:
 
 def clean_html(text: object, limit: int = 200) -> str:
     """``clean`` plus HTML escaping (quotes included), for notebook tables and HTML reports."""
+    import html  # html.entities is large; only notebooks and HTML reports need it
+
     return html.escape(clean(text, limit), quote=True)
 
 

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import ast
 import enum
-import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from safeload._log import LazyLogger
 from safeload.catalog import source_tables as tables
 from safeload.catalog.source_effects import CLASS_ASSIGNMENT, Effects, Outcome
 from safeload.catalog.source_imports import import_effects, reviewed_subclass_hook
@@ -28,7 +28,7 @@ from safeload.catalog.uses import Use
 __all__ = ["Analysis", "BuildState", "UseVerdict", "analyse", "cache_info", "clear_cache"]
 
 Catalog = Callable[[str, Use], "bool | None"]
-logger = logging.getLogger(__name__)
+logger = LazyLogger(__name__)
 
 
 class BuildState(enum.Flag):

@@ -18,11 +18,9 @@ Security invariants:
 
 from __future__ import annotations
 
-import base64
 import binascii
-import bz2
 import codecs
-import lzma
+import sys
 import zlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -88,6 +86,14 @@ def _describe(value: Any) -> str:
     if isinstance(value, Call):
         return f"an object built by {value.func_name or 'a call'}"
     return short_repr(value, 60)
+
+
+def _decoder_errors() -> tuple[type[BaseException], ...]:
+    """What a bounded decoder raises on bad input; ``lzma.LZMAError`` once lzma is loaded (only then can it be
+    raised)."""
+    lzma = sys.modules.get("lzma")
+    return (ValueError, TypeError, zlib.error, OSError, EOFError, LookupError,
+            *((lzma.LZMAError,) if lzma is not None else ()))
 
 
 class Semantics:
@@ -441,7 +447,7 @@ class Semantics:
             return None
         try:
             out = self._run_decoder(name, raw, args)
-        except (ValueError, TypeError, zlib.error, OSError, EOFError, LookupError, lzma.LZMAError):
+        except _decoder_errors():
             return None
         if out is not None:
             self._decoded_bytes += len(out)
@@ -458,11 +464,17 @@ class Semantics:
         if name == "gzip.decompress":
             return zlib.decompressobj(31).decompress(bytes(raw), _MAX_DECODED)  # bounded, unlike gzip's
         if name == "bz2.decompress":
+            import bz2  # the decoders' modules load with the first payload that needs them (issue 15)
+
             return bz2.BZ2Decompressor().decompress(bytes(raw), _MAX_DECODED)
         if name == "lzma.decompress":
+            import lzma
+
             return lzma.LZMADecompressor().decompress(bytes(raw), _MAX_DECODED)
+        if name.startswith("base64."):
+            import base64
         if name in {"base64.b64decode", "base64.decodebytes", "binascii.a2b_base64"}:
-            return base64.b64decode(bytes(raw))
+            return binascii.a2b_base64(bytes(raw))  # what base64.b64decode runs (no altchars, not strict)
         if name == "base64.b32decode":
             return base64.b32decode(bytes(raw))
         if name == "base64.b16decode":

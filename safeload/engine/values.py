@@ -25,6 +25,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from safeload._record import FrozenRecord
+
 if TYPE_CHECKING:
     from safeload.catalog.classify import Classification
     from safeload.severity import Severity
@@ -120,12 +122,17 @@ class Opaque:
         return f"<{self.what}>"
 
 
-@dataclass(frozen=True, slots=True)
-class BigBytes:
+class BigBytes(FrozenRecord):
     """A large bytes value left in place: ``start``/``length`` index the buffer being walked."""
 
+    _FIELDS = ("start", "length")
+    __slots__ = ("length", "start")
     start: int
     length: int
+
+    def __init__(self, start: int, length: int) -> None:
+        object.__setattr__(self, "start", start)
+        object.__setattr__(self, "length", length)
 
 
 @dataclass(slots=True)

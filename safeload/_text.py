@@ -53,6 +53,9 @@ def short_repr(value: object, limit: int = 80) -> str:
 
 
 def _bounded_repr(value: object, depth: int) -> str:
+    kind = type(value)
+    if kind.__name__ == "PlainList" and kind.__module__ == "safeload.engine._native":
+        value = value.tolist()  # type: ignore[attr-defined]  # the native engine's stand-in for this list
     if isinstance(value, tuple | list):
         if depth <= 0:
             return "(...)" if isinstance(value, tuple) else "[...]"

@@ -30,7 +30,7 @@ from safeload._text import short_repr
 from safeload.catalog.classify import classify
 from safeload.catalog.contracts import Behaviour
 from safeload.engine.facts import Escape, FactTable, U
-from safeload.engine.values import BigBytes, Call, Global, Opaque, ParseError
+from safeload.engine.values import BigBytes, Call, Global, Opaque, ParseError, PlainList
 from safeload.severity import Severity
 
 if TYPE_CHECKING:
@@ -172,6 +172,8 @@ class Semantics:
         elif depth < 4 and kind is dict:
             for item in value.values():
                 self._invoke(item, how, depth + 1)
+        elif kind is PlainList and value.built is not None:  # the list it stands for (else plain scalars only)
+            self._invoke(value.built, how, depth)
 
     # -- calls ----------------------------------------------------------------------------------------
     def _call(self, func: Any, args: Any, offset: int, use: int = U.CALL, kwargs: Any = None) -> Any:
@@ -539,6 +541,15 @@ class Semantics:
                                severity=Severity.MEDIUM, subject=f"{key.func_name or '?'}(...)")
             elif kind is tuple and depth < 32:
                 self._hash_keys(key, how, depth + 1)
+
+    def _state_summary_ok(self, inst: Any) -> bool:
+        """Whether BUILD state for ``inst`` may hold :data:`~safeload.engine.values.PlainList` stand-ins (the
+        native engine asks before building the state). Every rule here treats one as its list; a format's BUILD
+        hook reads the state as the format does, so it gets exact lists."""
+        if not self.use_build_hooks or type(inst) is not Call or inst.owner is None:
+            return True
+        name = inst.owner.full
+        return name not in BUILD_HOOKS and name not in _LAZY_BUILD_HOOK_MODULES
 
     def _build(self, inst: Any, state: Any, offset: int, pos: int) -> int:
         kind = type(inst)

@@ -357,8 +357,11 @@ def _decorators(effects: Effects, frame: _Frame, decorators: list[ast.expr]) -> 
     for expr in decorators:
         effects._expr(frame, expr, 0)  # a decorator factory call runs at import: checked like any call
         ref = effects.resolver.expr(frame.mod, expr.func if isinstance(expr, ast.Call) else expr)
-        if ref.dotted in tables.INERT_DECORATORS or ref.dotted in tables.BENIGN_CALLS:
+        if ref.dotted in tables.INERT_DECORATORS or ref.dotted in tables.BENIGN_CALLS or (
+                ref.dotted in tables.IMPORT_TIME_DECORATORS and not isinstance(expr, ast.Call)):
             continue
+        if effects.call_through(expr, ref) is not None:
+            continue  # reviewed: applying it only builds the wrapper (the factory call was checked above)
         problem = effects.decorator_problem(expr, ref, 0)
         if problem is not None:
             raise Fail(f"decorator {ref.dotted}: {problem}", frame.where(expr))

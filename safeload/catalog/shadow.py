@@ -104,9 +104,9 @@ def _pth_dirs() -> frozenset[str]:
                     lines = fh.read(1 << 20).splitlines()
             except OSError:
                 continue
-            for line in lines:
-                line = line.rstrip()
-                if not line or line.startswith("#") or line.startswith(("import ", "import\t")):
+            for raw in lines:
+                line = raw.rstrip()
+                if not line or line.startswith(("#", "import ", "import\t")):
                     continue
                 path = os.path.join(sitedir, line)
                 if os.path.isdir(path):

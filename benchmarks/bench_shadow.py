@@ -47,7 +47,7 @@ def main() -> None:
         rows = []
         for label, path in files.items():
             def off(p: Path = path) -> None:
-                decide._shadowed = lambda *a: False  # type: ignore[assignment]
+                decide._shadowed = lambda *a: False
                 try:
                     safeload.scan(p)
                 finally:
@@ -60,7 +60,7 @@ def main() -> None:
             def warm(p: Path = path) -> None:
                 safeload.scan(p)
 
-            assert safeload.scan(path).is_safe, label
+            assert safeload.scan(path).is_safe(), label
             times = interleaved({"off": off, "cold": cold, "warm": warm}, runs)
             rows.append((label, times["off"] * 1e3, times["cold"] * 1e3, times["warm"] * 1e3,
                          times["warm"] / times["off"]))

@@ -200,3 +200,25 @@ def test_builtin_and_frozen_modules_cannot_be_shadowed(tmp_path: Path) -> None:
     path = [str(tmp_path), *sys.path]
     for name in ("posix", "codecs"):
         assert shadow._check(name, path, "")[0] is None  # bypass the sys.modules short cut: both are imported
+
+
+@pytest.mark.slow
+def test_transitive_import_shadow_is_live(tmp_path: Path) -> None:
+    """Control for the open gap below: the installed zoneinfo imports datetime, found first in the cwd."""
+    (tmp_path / "datetime.py").write_text(f"open({str(tmp_path / 'MARKER')!r}, 'w').close()\n")
+    _model(tmp_path, "zoneinfo", "ZoneInfo")
+    subprocess.run([sys.executable, "-c", "import pickle; pickle.load(open('model.pkl', 'rb'))"], env=_env(),
+                   cwd=tmp_path, capture_output=True, timeout=300, check=False)
+    assert (tmp_path / "MARKER").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="R3-4 (open part): only the dotted path of a name's own module is bound to "
+                   "the installed library; a module its import pulls in transitively (zoneinfo -> datetime) may "
+                   "still come from the working directory")
+def test_transitive_import_shadow_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "datetime.py").write_text(f"open({str(tmp_path / 'MARKER')!r}, 'w').close()\n")
+    _model(tmp_path, "zoneinfo", "ZoneInfo")
+    result = _scan(tmp_path)["first"]
+    assert not (tmp_path / "MARKER").exists(), "the payload ran under safeload"
+    assert result["loaded"] is False, result

@@ -336,6 +336,17 @@ _ALL: tuple[Rule, ...] = (
         "reviewed catalogue; see docs/source-analysis.md for the assumptions.",
         _P,
     ),
+    Rule(
+        "SL117",
+        "pickle-shadowed-module",
+        _H,
+        "A name whose module the load would import from a file outside the installed library.",
+        "The catalogue and the source analysis vouch for installed code; the unpickler imports through sys.path, "
+        "whose first entry is the working directory or the script's directory. A zoneinfo.py (or numpy/ "
+        "directory, or .pyc) shipped beside a model shadows the real module and runs when the load imports it. "
+        "Never trusted away: trust names the installed module, not this file.",
+        _P,
+    ),
     # --- pytorch -----------------------------------------------------------------------------------------
     Rule(
         "SL201",
@@ -686,6 +697,9 @@ _REWRITE_ARCHIVE = "Re-save the archive with the framework's own writer: normal 
 _TF = ("Re-export the SavedModel without that op (serve only the functions you need); trust the op by name only "
        "after reviewing the graph.")
 _FIXES: dict[str, str] = {
+    "SL117": ("Do not load this file from a directory holding Python modules you did not install: move the model "
+              "elsewhere, or remove the shadowing file if it came with the model (it runs when the load imports "
+              "it)."),
     **dict.fromkeys(("SL101", "SL102", "SL103", "SL106", "SL107", "SL109", "SL110", "SL111", "SL113", "SL114"),
                     _DO_NOT_LOAD),
     **dict.fromkeys(("SL104", "SL105", "SL115"), _TRUST),

@@ -486,8 +486,6 @@ def test_shadowed_catalogued_module_is_live(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="R3-4: catalogued names are not bound to the installed module: a zoneinfo.py "
-                   "in the working directory is imported")
 def test_shadowed_catalogued_module_is_refused(tmp_path: Path) -> None:
     _shadowed_zoneinfo(tmp_path)
     done = subprocess.run([sys.executable, "-c", _SHADOW_SAFE], env=_container_env(), cwd=tmp_path,

@@ -7,14 +7,17 @@ Rules, in order (denied beats allowed):
 1. a denied or dynamic name: its denial (SL101/SL102/SL103/SL106/SL110), whatever the use;
 2. a name denied for some uses only (``numpy.memmap`` called): that denial when one of those uses happens;
 3. an allowed name used in a way its entry does not permit: SL115 (MEDIUM) naming the use and how it happened;
-4. a name outside the catalogue: its installed source is analysed (``catalog/source_analysis.py``, never
+4. a name whose import would run a file outside the installed library (a ``zoneinfo.py`` in the working directory
+   shadowing the stdlib's, ``catalog/shadow.py``): SL117 (HIGH, never trusted), whatever the catalogue says;
+5. a name outside the catalogue: its installed source is analysed (``catalog/source_analysis.py``, never
    imported) for exactly the uses the file makes of it; when every use and the import are proven inert, SL116
    (LOW, "analysed"); otherwise SL104 when the load runs its code (calls, instantiates, gives state, ...), SL105
    when it is only imported or referenced — both MEDIUM, naming the analysis's reason and line.
 Trust (``trusted=[...]``) is applied by ``ScanContext.add`` (one place for every format); floor names and the
 untrustable rules (dynamic names, code objects) are never trusted.
 
-Invariant: pure decisions over facts; nothing is imported or looked up.
+Invariant: decisions over facts; nothing is imported. The only look-ups are the source analysis (rule 5) and
+where the loader's import of a name's module would be found (rule 4), both reading the file system only.
 """
 
 from __future__ import annotations
@@ -85,6 +88,8 @@ def _decide(name: str, facts: NameFacts, ctx: ScanContext) -> None:
         _emit(ctx, cls.rule_id or "SL102", f"{cls.reason}; here it is {_how(facts, bad)}", cls.severity, name,
               facts.offset, call, trustable=not cls.floor)
         return
+    if _shadowed(name, facts, ctx):
+        return
     if cls.kind == "allowed":
         refused = uses & ~cls.permitted
         if refused:
@@ -111,6 +116,25 @@ def _decide(name: str, facts: NameFacts, ctx: ScanContext) -> None:
     else:
         _emit(ctx, "SL105", f"not on the allowlist: imported (its module's top-level code runs) and referenced{why}",
               None, name, facts.offset, call, trustable=True)
+
+
+def _shadowed(name: str, facts: NameFacts, ctx: ScanContext) -> bool:
+    """Emit SL117 when importing ``name``'s module would run a file outside the installed library."""
+    from safeload.catalog.shadow import import_modules, shadowing_file
+
+    for module in import_modules(facts.module, facts.name):
+        try:
+            shadow = shadowing_file(module)
+        except Exception:  # a failed look-up must block, never pass
+            logger.exception("locating module %s failed", module)
+            shadow = "<the module could not be located>"
+        if shadow is not None:
+            ctx.add("SL117", f"the load imports {module} from {shadow}, not from the installed library (a file "
+                    "earlier on sys.path, e.g. in the working directory, shadows it)", severity=Severity.HIGH,
+                    subject=name, offset=facts.offset, details={"module": module, "shadowing_file": shadow},
+                    trustable=False)
+            return True
+    return False
 
 
 def _analyse(facts: NameFacts, used: Use) -> tuple[bool, str] | None:

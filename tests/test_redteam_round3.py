@@ -127,8 +127,6 @@ def test_distribution_template_exec_is_live(tmp_path: Path, module: str, cls: st
     assert marker.exists()
 
 
-@pytest.mark.xfail(strict=True, reason="R3-1: rv_generic.__setstate__ execs _parse_arg_template from the state "
-                   "(reviewed inert in catalog/_gen/reviewed_methods.py)")
 @pytest.mark.parametrize(("module", "cls"), _DISTRIBUTIONS)
 def test_distribution_template_exec_is_blocked_by_scan(tmp_path: Path, module: str, cls: str) -> None:
     path = tmp_path / "model.pkl"
@@ -138,8 +136,6 @@ def test_distribution_template_exec_is_blocked_by_scan(tmp_path: Path, module: s
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="R3-1: rv_generic.__setstate__ execs _parse_arg_template from the state "
-                   "(reviewed inert in catalog/_gen/reviewed_methods.py)")
 @pytest.mark.parametrize("container", ["pickle", "torch-zip", "torch-legacy", "joblib", "joblib-zlib", "npz", "dill",
                                        "cloudpickle"])
 def test_distribution_template_exec_is_refused(tmp_path: Path, container: str) -> None:
@@ -154,8 +150,6 @@ def test_distribution_template_exec_is_refused(tmp_path: Path, container: str) -
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="R3-1: rv_generic.__setstate__ execs _parse_arg_template from the state "
-                   "(reviewed inert in catalog/_gen/reviewed_methods.py)")
 def test_distribution_template_exec_is_refused_by_pandas(tmp_path: Path) -> None:
     path = tmp_path / "frame.pkl"
     marker = tmp_path / "MARKER"

@@ -183,7 +183,7 @@ def _emit(allow: Any, deny: Any, aliases: dict[str, str], facts: Any, failed: di
         if shard is None:
             return None
         data = shards.setdefault(shard, {"entries": {}, "notes": {}, "deny": {}, "aliases": {}, "tops": set(),
-                                         "review": {}})
+                                         "review": {}, "build_state": {}})
         data["tops"].add(name.split(".", 1)[0])
         return data
 
@@ -194,6 +194,8 @@ def _emit(allow: Any, deny: Any, aliases: dict[str, str], facts: Any, failed: di
         key = note_key(entry.note)
         data["notes"][key] = entry.note
         data["entries"][name] = (" ".join(entry.uses), tuple(entry.invokes), key)
+        if entry.build_state is not None:
+            data["build_state"][name] = entry.build_state
     for name, reasons in sorted(allow.review.items()):
         data = bucket(name)
         if data is not None:
@@ -217,6 +219,11 @@ def _emit(allow: Any, deny: Any, aliases: dict[str, str], facts: Any, failed: di
             lines.append("}\n\nENTRIES: dict[str, tuple[str, tuple[int | str, ...], str]] = {\n")
             lines += [f"    {_literal(k)}: {_literal(v)},\n" for k, v in sorted(data["entries"].items())]
             lines.append("}\n")
+            if data["build_state"]:
+                lines.append("\n# name -> (contract, data): the BUILD state contract (catalog/state_contracts.py)\n"
+                             "BUILD_STATE: dict[str, tuple[str, tuple[str, ...]]] = {\n")
+                lines += [f"    {_literal(k)}: {_literal(v)},\n" for k, v in sorted(data["build_state"].items())]
+                lines.append("}\n")
             files[f"{shard}.py"] = "".join(lines)
         if data["deny"] or data["aliases"]:
             lines = [_HEADER, f"CHECKED_AGAINST: dict[str, str] = {_literal(checked)}\n\n",

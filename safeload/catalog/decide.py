@@ -168,8 +168,19 @@ def catalogue_view(name: str, use: Use) -> bool | None:
     if found.kind in {"denied", "dynamic"} or found.deny_uses & use:
         return False
     if found.kind == "allowed" and use & found.permitted:
+        if use & Use.BUILD and _build_is_conditional(name):
+            return None  # the condition binds the reviewed class's state; a subclass is not covered by it
         return True
     return None
+
+
+def _build_is_conditional(name: str) -> bool:
+    """Whether the entry admits BUILD only for some states (``build_dict_only``, ``build_refuses``,
+    ``build_state``): a class inheriting that __setstate__ would escape the engine's state check."""
+    from safeload.catalog.entries import lookup
+
+    entry = lookup(name)
+    return entry is not None and (entry.build_dict_only or bool(entry.build_refuses) or entry.build_state is not None)
 
 
 def _emit(ctx: ScanContext, rule_id: str, message: str, severity: Severity | None, subject: str, offset: int,  # noqa: PLR0917

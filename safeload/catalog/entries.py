@@ -19,6 +19,7 @@ Shard format (a generated Python module, loaded lazily the first time a name of 
     NOTES: dict[str, str]                                 # note key -> review text
     ENTRIES: dict[str, tuple[str, tuple[int | str, ...], str]]
     #        name -> ("CALL NEW BUILD", invokes, note key)
+    BUILD_STATE: dict[str, tuple[str, tuple[str, ...]]]   # optional: name -> BUILD state contract and its data
 
 Invariant: lookups work on strings only; nothing here imports, resolves or calls the name being looked up. The
 only modules imported are safeload's own data shards.
@@ -55,6 +56,10 @@ class Entry:
     #: when set, the only opcodes whose MUTATE the review covers (``SETITEMS``/``SETITEM`` on a dict subclass whose
     #: ``__getattr__`` would serve ``extend``/``append``/``add`` from its items); others are flagged (SL115)
     mutate_ops: tuple[str, ...] = ()
+    #: a named BUILD state contract (``catalog/state_contracts.py``) and the data it compares with: the class's
+    #: __setstate__ is reviewed inert only for a plain dict state the contract admits (the engine flags the rest,
+    #: SL115). Implies ``build_dict_only``.
+    build_state: tuple[str, tuple[str, ...]] | None = None
 
     def permits(self, uses: Use) -> bool:
         return not (uses & ~(self.uses | Use.IMPORT | Use.REF))
@@ -101,7 +106,9 @@ def _shard(shard: str) -> Mapping[str, Entry]:
         return {}
     notes: Mapping[str, str] = getattr(module, "NOTES", {})
     raw: Mapping[str, tuple[str, tuple[int | str, ...], str]] = module.ENTRIES
-    return {name: Entry(_with_passed(parse_uses(uses)), tuple(invokes), notes.get(note, note), "generated")
+    contracts: Mapping[str, tuple[str, tuple[str, ...]]] = getattr(module, "BUILD_STATE", {})
+    return {name: Entry(_with_passed(parse_uses(uses)), tuple(invokes), notes.get(note, note), "generated",
+                        build_dict_only=name in contracts, build_state=contracts.get(name))
             for name, (uses, invokes, note) in raw.items()}
 
 

@@ -576,8 +576,9 @@ class Semantics:
                        f"{inst.func_name or 'a call'}", severity=Severity.MEDIUM,
                        subject=f"BUILD on {inst.func_name or '?'}", offset=offset)
         entry = inst.owner.cls.entry if inst.owner is not None else None
-        if entry is not None and entry.build_dict_only and inst.owner is not None:
-            self._refused_state(inst.owner, entry.build_refuses, state, offset)
+        if (entry is not None and entry.build_dict_only and inst.owner is not None
+                and self._refused_state(inst.owner, entry.build_refuses, state, offset) and entry.build_state):
+            self._state_contract(inst.owner, entry.build_state, state, offset)
         if entry is not None and entry.state_uses and type(state) is dict:
             state = self._declared_state(inst.owner, entry.state_uses, state)
         if type(state) not in _NOT_INVOKED:
@@ -633,26 +634,41 @@ class Semantics:
                                       f"set as attribute {short_repr(key, 40)} of {owner} by BUILD (an attribute "
                                       "can shadow a method the object's code calls)")
 
-    def _refused_state(self, owner: Global, keys: tuple[str, ...], state: Any, offset: int) -> None:
+    def _refused_state(self, owner: Global, keys: tuple[str, ...], state: Any, offset: int) -> bool:
         """A reviewed class whose ``__setstate__`` runs other code when its dict state holds one of ``keys``
-        (statsmodels' ModelData re-evaluates a formula): BUILD is admitted only with a dict state without them."""
+        (statsmodels' ModelData re-evaluates a formula): BUILD is admitted only with a dict state without them.
+        True when the state passed (a dict with literal string keys and none of ``keys``)."""
         if type(state) is not dict:
             self._flag("SL115", f"allowed to be given a plain dict state only; here BUILD gives it "
                        f"{_describe(state)}", severity=Severity.MEDIUM, subject=owner.full, offset=offset,
                        trustable=True)
-            return
-        if keys and any(type(k) is not str for k in state):
+            return False
+        entry = owner.cls.entry
+        if (keys or (entry is not None and entry.build_state)) and any(type(k) is not str for k in state):
             # a key the load computes (builtins.str('restore_model_spec')) equals a refused one at load time
             self._flag("SL115", "allowed to be given a dict state with literal string keys only; here a key is "
                        "computed at load time", severity=Severity.MEDIUM, subject=owner.full, offset=offset,
                        trustable=True)
-            return
+            return False
         present = sorted(k for k in keys if k in state)
         if present:
             self._flag("SL115", f"allowed to be given state without {', '.join(map(repr, keys))}; here the state "
                        f"holds {', '.join(map(repr, present))}, which makes its __setstate__ run code the review "
                        "does not cover", severity=Severity.MEDIUM, subject=owner.full, offset=offset,
                        trustable=True)
+            return False
+        return True
+
+    def _state_contract(self, owner: Global, contract: tuple[str, tuple[str, ...]], state: dict[Any, Any],
+                        offset: int) -> None:
+        """A class whose ``__setstate__`` is reviewed inert only for states a named contract admits
+        (``catalog/state_contracts.py``: scipy's distributions exec their ``_parse_arg_template``)."""
+        from safeload.catalog.state_contracts import refusal
+
+        reason = refusal(contract[0], contract[1], state)
+        if reason is not None:
+            self._flag("SL115", f"allowed to be given a BUILD state the {contract[0]!r} contract admits; here "
+                       f"{reason}", severity=Severity.MEDIUM, subject=owner.full, offset=offset, trustable=True)
 
     def _declared_state(self, owner: Global, state_uses: tuple[tuple[str, Any], ...],
                         state: dict[Any, Any]) -> dict[Any, Any]:

@@ -32,6 +32,7 @@ from safeload.catalog._gen.invokes import invoked_parameters
 from safeload.catalog._gen.naming import canonical_name, defined_under, resolve
 from safeload.catalog._gen.reviewed_callables import REVIEWED_CALLABLES, REVIEWED_INVOKES
 from safeload.catalog._gen.sinks import SINKS
+from safeload.catalog._gen.state_contracts import build_state_contract
 from safeload.catalog.deny import DENY
 
 __all__ = ["AllowEntry", "Catalogue", "DenyItem", "build_aliases", "build_allow", "build_deny"]
@@ -49,6 +50,8 @@ class AllowEntry:
     uses: list[str]
     invokes: tuple[int | str, ...]
     note: str
+    #: (contract, data) a BUILD state must satisfy (``reviewed_methods.BUILD_STATE_CONTRACTS``)
+    build_state: tuple[str, tuple[str, ...]] | None = None
 
 
 @dataclass(frozen=True)
@@ -174,6 +177,14 @@ def _class_entry(cat: Catalogue, name: str, cls: type, wanted: set[str], invokes
     permitted = [use for use, v in verdicts.items() if v.inert]
     notes: list[str] = []
     review: list[str] = []
+    contract: tuple[str, tuple[str, ...]] | None = None
+    if "BUILD" in permitted:
+        try:
+            contract = build_state_contract(cls)
+        except (ValueError, OSError, SyntaxError, KeyError) as exc:
+            permitted.remove("BUILD")
+            verdicts["BUILD"].inert = False
+            verdicts["BUILD"].needs_review.append(f"BUILD state contract data unreadable: {exc}")
     for use, verdict in verdicts.items():
         if verdict.inert:
             notes.extend(n for n in verdict.notes if n not in notes)
@@ -182,7 +193,7 @@ def _class_entry(cat: Catalogue, name: str, cls: type, wanted: set[str], invokes
     if permitted:
         note = "; ".join(notes) if notes else "default reconstruction: no custom __new__/__setstate__/__setattr__"
         called = {"CALL", "INVOKE"} & set(permitted)
-        cat.allow[name] = AllowEntry(_sorted_uses(permitted), invokes if called else (), note)
+        cat.allow[name] = AllowEntry(_sorted_uses(permitted), invokes if called else (), note, contract)
     elif not wanted:
         cat.allow[name] = AllowEntry([], (), "referenced only")
     if review:

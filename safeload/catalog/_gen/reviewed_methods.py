@@ -7,9 +7,17 @@ The generator consults this table before the pluggable ``inert.method_verdict`` 
 
 from __future__ import annotations
 
-__all__ = ["REVIEWED_METHODS"]
+__all__ = ["BUILD_STATE_CONTRACTS", "REVIEWED_METHODS"]
 
 REVIEWED_METHODS: dict[str, str] = {}
+
+#: ``__setstate__`` methods reviewed inert only for a BUILD state that satisfies a named contract
+#: (``safeload/catalog/state_contracts.py`` checks it at scan time; ``_gen/state_contracts.py`` records the data
+#: the check compares with, read statically from the installed source). A class whose BUILD runs one of these
+#: gets the contract in its generated entry (``BUILD_STATE`` in the shard).
+BUILD_STATE_CONTRACTS: dict[str, str] = {
+    "scipy.stats._distn_infrastructure.rv_generic.__setstate__": "scipy_argparser",
+}
 
 REVIEWED_METHODS |= {
     "sklearn.base.BaseEstimator.__setstate__":
@@ -145,8 +153,11 @@ REVIEWED_METHODS |= {
 # scientific and ML libraries
 REVIEWED_METHODS |= {
     "scipy.stats._distn_infrastructure.rv_generic.__setstate__":
-        "re-attaches methods: exec of an argument parser generated from shape names that "
-        "_construct_argparser first checks are Python identifiers (no other text from the state): inert",
+        "scipy 1.17.1 stats/_distn_infrastructure.py: self.__dict__.update(state), then _attach_methods -> "
+        "_attach_argparser_methods, which runs exec(self._parse_arg_template): text from the state. Inert only "
+        "under the BUILD state contract 'scipy_argparser' (BUILD_STATE_CONTRACTS): a plain dict state whose "
+        "_parse_arg_template is exactly scipy's parse_arg_template filled with identifier shapes and the "
+        "locscale strings _construct_argparser uses (the exec then defines three argument parsers only)",
     "scipy.stats._distn_infrastructure.rv_discrete.__new__": "picks rv_sample when `values` is given; object new",
     "scipy.sparse._coo.coo_matrix.__setstate__": "renames a legacy key and __dict__.update: inert",
     "scipy.spatial._ckdtree.cKDTree.__new__": "Cython allocation", "scipy.spatial._ckdtree.cKDTree.__setstate__":

@@ -1,0 +1,93 @@
+"""BUILD state contracts: the states a ``__setstate__`` reviewed under a condition is admitted with.
+
+Policy data, checked at scan time by the engine (``engine/semantics.py``) for an entry whose ``build_state`` names
+a contract. A contract gets the pickled dict state (literal string keys: the engine refuses computed keys first)
+and the data recorded at catalogue-generation time, and returns why the state is refused, or ``None``.
+
+Invariant: the check reads the state's decoded values only; it never imports, compiles or runs anything (the
+state's text is compared with a rendering of the recorded template, never parsed as code).
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["refusal"]
+
+_IDENTIFIER = re.compile(r"[_a-zA-Z][_a-zA-Z0-9]*\Z")
+_MAX_SHAPES = 64
+_MAX_TEMPLATE = 1 << 16
+
+
+def _shape_names(text: str) -> list[str] | None:
+    """scipy's ``_construct_argparser`` check on ``shapes``: comma/space separated identifiers, no keywords."""
+    names = text.replace(",", " ").split()
+    if len(names) > _MAX_SHAPES:
+        return None
+    for name in names:
+        if keyword.iskeyword(name) or not _IDENTIFIER.match(name):
+            return None
+    return names
+
+
+def _scipy_argparser(state: dict[Any, Any], data: tuple[str, ...]) -> str | None:
+    """scipy 1.17.1 ``rv_generic.__setstate__`` execs ``state['_parse_arg_template']``. Admitted: exactly
+    ``parse_arg_template % dict(shape_arg_str=..., locscale_in=..., locscale_out=...)`` as ``_construct_argparser``
+    renders it — identifier shapes (agreeing with ``state['shapes']`` when present) and one of the recorded
+    locscale pairs. Anything else is text chosen by the file."""
+    if len(data) < 3 or len(data) % 2 == 0:
+        return "the contract data is malformed"
+    template, pairs = data[0], list(zip(data[1::2], data[2::2], strict=True))
+    key = "_parse_arg_template"
+    if key not in state:
+        return f"the state has no {key!r} (every pickled scipy distribution carries the one its __init__ built)"
+    text = state[key]
+    if type(text) is not str:
+        return f"{key!r} is not a plain string"
+    if len(text) > _MAX_TEMPLATE:
+        return f"{key!r} is longer than any argument parser scipy generates"
+    # the shapes are the text between "_parse_args(self, " and the locscale arguments of the first definition
+    head = template.split("%(shape_arg_str)s", 1)[0]
+    if not text.startswith(head):
+        return f"{key!r} is not scipy's parse_arg_template"
+    has_shapes = "shapes" in state
+    shapes = state.get("shapes")
+    if shapes is not None and type(shapes) is not str:
+        return "'shapes' is not a plain string or None"
+    expected = None if not has_shapes else ([] if shapes is None else _shape_names(shapes))
+    if has_shapes and expected is None:
+        return "'shapes' is not a list of Python identifiers"
+    for locscale_in, locscale_out in pairs:
+        marker = f" {locscale_in}):"
+        end = text.find(marker, len(head))
+        if end < 0:
+            continue
+        shape_arg_str = text[len(head):end]
+        names = _shape_names(shape_arg_str)
+        if names is None or shape_arg_str != (", ".join(names) + ", " if names else ""):
+            continue
+        if expected is not None and expected != names:
+            continue
+        rendered = template % {"shape_arg_str": shape_arg_str, "locscale_in": locscale_in,
+                               "locscale_out": locscale_out}
+        if text == rendered:
+            return None
+    return (f"{key!r} is not scipy's parse_arg_template filled with identifier shapes"
+            f"{' matching its shapes' if has_shapes else ''} and a locscale pair "
+            "_construct_argparser uses: __setstate__ would exec text chosen by the file")
+
+
+_CONTRACTS: dict[str, Callable[[dict[Any, Any], tuple[str, ...]], str | None]] = {
+    "scipy_argparser": _scipy_argparser,
+}
+
+
+def refusal(contract: str, data: tuple[str, ...], state: dict[Any, Any]) -> str | None:
+    """Why ``state`` breaks ``contract`` (``None`` when it is admitted). An unknown contract refuses."""
+    check = _CONTRACTS.get(contract)
+    if check is None:
+        return f"unknown BUILD state contract {contract!r}"
+    return check(state, data)

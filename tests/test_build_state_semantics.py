@@ -122,3 +122,21 @@ def test_plain_items_of_attribute_serving_dict_load(tmp_path: Path) -> None:
     assert result.is_safe(), result.summary(safeload.Severity.MEDIUM)
     with path.open("rb") as f:
         assert safeload.pickle_load(f) == pickle.loads(data)
+
+
+def test_pairs_state_applied_by_setstate_is_read(tmp_path: Path) -> None:
+    """torch's Optimizer.__setstate__ is ``self.__dict__.update(state)``: a list of pairs is applied as attributes,
+    and ``self._patch_step_function()`` then calls the one stored under that name (PytestTester's __call__)."""
+    runner = C(G("numpy._pytesttester", "PytestTester"), ("encodings",))
+    pairs = [("defaults", {}), ("param_groups", []), ("state", {}), ("_patch_step_function", runner)]
+    data = bytearray(b"\x80\x02")
+    _emit(C(G("copyreg", "_reconstructor"), (G("torch.optim.sgd", "SGD"), G("builtins", "object"), None)), data)
+    _emit(pairs, data)
+    path = tmp_path / "model.pkl"
+    path.write_bytes(bytes(data + b"b."))
+    refused = {(f.rule_id, f.subject) for f in safeload.scan(path).blocking()}
+    assert ("SL115", "numpy._pytesttester.PytestTester") in refused
+    pairs[3] = ("__array_interface__", _INTERFACE)
+    path.write_bytes(assemble(C(G("copyreg", "_reconstructor"), (G("torch.optim.sgd", "SGD"), G("builtins", "object"),
+                                                                 None), pairs)))
+    assert "SL110" in _blocking(tmp_path, path.read_bytes())

@@ -101,6 +101,11 @@ class _HashedKey:
             type(self.key) in _NOT_INVOKED and type(self.key) is type(other.key) and self.key == other.key))
 
 
+def _as_dict(pairs: list[Any]) -> dict[Any, Any]:
+    """The engine's view of ``dict(pairs)`` (keys wrapped in :class:`_HashedKey`)."""
+    return {_HashedKey(k): v for k, v in pairs}
+
+
 def _key(key: Any) -> Any:
     return key.key if type(key) is _HashedKey else key
 
@@ -636,6 +641,10 @@ class Semantics:
         name a dunder attribute and its values shadow methods, and neither can be read."""
         owner = inst.owner.full if inst.owner is not None else "?"
         where = f"BUILD state of {owner}"
+        if type(state) in (list, tuple) and state and all(type(p) in (list, tuple) and len(p) == 2 for p in state):
+            # a reviewed __setstate__ doing self.__dict__.update(state) (torch's Module and Optimizer) applies pairs
+            self._attributes_may_be_called(owner, where, _as_dict(list(state)), offset,
+                                           f"BUILD on {inst.func_name or '?'}")
         first, second = state if type(state) is tuple and len(state) == 2 else (state, None)
         for value, slot in ((first, False), (second, True)):
             if value is None:
@@ -674,10 +683,7 @@ class Semantics:
             if type(items) is not list or len(items) % 2:
                 return None
             pairs.extend(zip(items[::2], items[1::2], strict=True))
-        try:
-            return {_HashedKey(k): v for k, v in pairs}
-        except TypeError:
-            return None
+        return _as_dict(pairs)
 
     def _not_a_dict(self, value: Any) -> bool:
         """True when ``value`` cannot be a dict at load time: decoded bytes, or an object of a catalogued class

@@ -69,16 +69,6 @@ def test_dunder_item_of_attribute_serving_dict_is_refused(tmp_path: Path, cls: G
     assert "SL110" in _blocking(tmp_path, data)
 
 
-def test_object_item_of_attribute_serving_dict_is_ranked_as_called(tmp_path: Path) -> None:
-    """An object stored as an item is an attribute: ranked CALL_INSTANCE (PytestTester's __call__ runs pytest)."""
-    runner = C(G("numpy._pytesttester", "PytestTester"), ("encodings",))
-    data = assemble(_setitems(G("scipy.optimize._optimize", "OptimizeResult"), {"wrap_output": runner}))
-    path = tmp_path / "model.pkl"
-    path.write_bytes(data)
-    refused = {(f.rule_id, f.subject) for f in safeload.scan(path).blocking()}
-    assert ("SL115", "numpy._pytesttester.PytestTester") in refused
-
-
 def test_slot_state_after_computed_dict_is_read(tmp_path: Path) -> None:
     """``(dict([...]), {'__class__': ...})``: the slot dict is read even when the first element is computed."""
     state = (C(G("builtins", "dict"), ([("a", 1)],)), {"__class__": G("numpy._pytesttester", "PytestTester")})

@@ -9,7 +9,7 @@ outside the catalogue is never assumed not to be a dict.
 
 from __future__ import annotations
 
-__all__ = ["ITEMS_ARE_ATTRIBUTES", "MAPPING_CLASSES", "TEXT_DUNDERS"]
+__all__ = ["ITEMS_ARE_ATTRIBUTES", "MAPPING_CLASSES", "NOT_MAPPING_RESULTS", "TEXT_DUNDERS"]
 
 #: Catalogued classes (reviewed or generated entries permitting NEW, ALLOC or BUILD) that are ``dict`` subclasses,
 #: listed by importing every such class in the development environment and testing ``issubclass(cls, dict)``
@@ -33,7 +33,7 @@ transformers.utils.generic.TransformersKwargs
 #: ``self[name]``), scikit-learn's Bunch (``__getattr__`` returns ``self[key]``), transformers' ModelOutput
 #: (``__setitem__`` also ``setattr``s the key). What SETITEMS stores in one is read as BUILD state is: a key named
 #: like a protocol method is refused (numpy looks ``__array_interface__`` up on the instance, reaching
-#: ``__getattr__``), an object stored is ranked as possibly called (CALL_INSTANCE).
+#: ``__getattr__``).
 ITEMS_ARE_ATTRIBUTES: frozenset[str] = frozenset(
     "scipy.optimize._optimize.OptimizeResult sklearn.utils._bunch.Bunch transformers.utils.generic.ModelOutput".split())
 
@@ -41,3 +41,7 @@ ITEMS_ARE_ATTRIBUTES: frozenset[str] = frozenset(
 #: wrappers set ``self.__doc__``): admitted in BUILD state when the value is a ``str`` or ``None`` written in the
 #: file. Code reads them as text only (help, inspect, repr); every other dunder key is refused whatever its value.
 TEXT_DUNDERS: frozenset[str] = frozenset({"__doc__", "__module__", "__name__", "__qualname__"})
+
+#: Catalogued functions whose result is never a dict (numpy's array rebuilders): given as BUILD state, their result
+#: goes to the class's own ``__setstate__`` (scipy's Rotation), never into ``__dict__``.
+NOT_MAPPING_RESULTS: frozenset[str] = frozenset({"numpy._core.numeric._frombuffer", "numpy.core.numeric._frombuffer"})

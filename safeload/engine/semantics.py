@@ -29,7 +29,7 @@ from safeload._context import LimitExceeded, ScanContext
 from safeload._text import short_repr
 from safeload.catalog.classify import classify
 from safeload.catalog.contracts import Behaviour
-from safeload.catalog.mappings import ITEMS_ARE_ATTRIBUTES, MAPPING_CLASSES, TEXT_DUNDERS
+from safeload.catalog.mappings import ITEMS_ARE_ATTRIBUTES, MAPPING_CLASSES, NOT_MAPPING_RESULTS, TEXT_DUNDERS
 from safeload.catalog.uses import Use
 from safeload.engine.facts import Escape, FactTable, U
 from safeload.engine.values import BigBytes, Call, Global, Opaque, ParseError, PlainList
@@ -552,11 +552,8 @@ class Semantics:
             if items:
                 if how.startswith("SETITEM"):
                     self._hash_keys(items[::2], f"a key stored by {how}")
-                    if target.owner.full in ITEMS_ARE_ATTRIBUTES and len(items) % 2 == 0:
-                        # its __getattr__ returns self[name]: every item is an attribute other code may call
-                        name = target.owner.full
-                        self._attributes_may_be_called(name, f"{how} on {name}", dict(zip(
-                            map(_HashedKey, items[::2]), items[1::2], strict=True)), offset, f"{how} on {name}")
+                    if target.owner.full in ITEMS_ARE_ATTRIBUTES:
+                        self._item_attributes(target.owner.full, how, items, offset)
                 elif how == "ADDITEMS":
                     self._hash_keys(items, "an item added by ADDITEMS")
         else:
@@ -568,6 +565,22 @@ class Semantics:
             target.items.append(items)
             self._escapes.append((items, f"stored into an object built by {target.func_name or 'a call'}",
                                   False))
+
+    def _item_attributes(self, owner: str, how: str, items: list[Any], offset: int) -> None:
+        """Items of a dict subclass whose ``__getattr__`` serves them as attributes: a key named like a protocol
+        method (or computed at load time) is refused, as in BUILD state -- numpy's instance lookup of
+        ``__array_interface__`` reaches ``__getattr__``. Objects stored are not ranked as called: only code that
+        calls a method the dict lacks reaches them, and a class whose ``__getattr__``/``__getattribute__`` does so
+        for an attribute object is refused CALL_INSTANCE by the source analysis."""
+        for key in items[::2]:
+            if type(key) is not str:
+                self._flag("SL110", f"{how} on {owner} stores an item under a key computed at load time "
+                           f"({_describe(key)}): its __getattr__ serves items as attributes",
+                           subject=f"{how} on {owner}", offset=offset)
+            elif key.startswith("__") and key.endswith("__"):
+                self._flag("SL110", f"{how} on {owner} stores {key}: its __getattr__ serves items as attributes, "
+                           "and numpy looks __array_interface__ up on the instance", subject=f"{how} on {owner}",
+                           offset=offset)
 
     def _hash_keys(self, keys: Any, how: str, depth: int = 0) -> None:
         """Dict keys and set items are hashed and compared: objects among them run their class's code."""
@@ -663,8 +676,15 @@ class Semantics:
     def _computed_dict(self, value: Any) -> dict[Any, Any] | None:
         """The items of ``builtins.dict(...)``/``collections.OrderedDict(...)`` (plus what SETITEMS stored in it)
         when every pair is written in the file; None for anything else."""
-        if type(value) is not Call or value.func_name not in _DICT_BUILDERS or value.state is not None:
+        if type(value) is not Call or (value.state is not None and value.state is not value):
             return None
+        if value.func_name not in _DICT_BUILDERS:
+            entry = value.owner.cls.entry if value.owner is not None else None
+            if value.args != () or value.kwargs is not None or value.owner is None or (
+                    entry is not None and not entry.uses & _MAKES_INSTANCES):
+                return None
+            # a class allocated without arguments (NEWOBJ, cls()): a dict subclass holds what SETITEMS stored
+            # (statsmodels' Bunch, whose __dict__ is itself, is given itself as state)
         args = value.args if type(value.args) is tuple else None
         if args is None or len(args) > 1 or type(value.kwargs) not in (type(None), dict):
             return None
@@ -688,7 +708,7 @@ class Semantics:
     def _not_a_dict(self, value: Any) -> bool:
         """True when ``value`` cannot be a dict at load time: decoded bytes, or an object of a catalogued class
         (uses NEW/ALLOC/BUILD) that is not a ``dict`` subclass (``catalog.mappings.MAPPING_CLASSES``)."""
-        if self._payload(value) is not None:
+        if self._payload(value) is not None or (type(value) is Call and value.func_name in NOT_MAPPING_RESULTS):
             return True
         if type(value) is not Call or value.owner is None or value.partial_func is not None:
             return False

@@ -9,7 +9,7 @@ outside the catalogue is never assumed not to be a dict.
 
 from __future__ import annotations
 
-__all__ = ["ITEMS_ARE_ATTRIBUTES", "MAPPING_CLASSES", "NOT_MAPPING_RESULTS", "TEXT_DUNDERS"]
+__all__ = ["EMPTY_DICT_DUNDERS", "ITEMS_ARE_ATTRIBUTES", "MAPPING_CLASSES", "NOT_MAPPING_RESULTS", "TEXT_DUNDERS"]
 
 #: Catalogued classes (reviewed or generated entries permitting NEW, ALLOC or BUILD) that are ``dict`` subclasses,
 #: listed by importing every such class in the development environment and testing ``issubclass(cls, dict)``
@@ -45,3 +45,7 @@ TEXT_DUNDERS: frozenset[str] = frozenset({"__doc__", "__module__", "__name__", "
 #: Catalogued functions whose result is never a dict (numpy's array rebuilders): given as BUILD state, their result
 #: goes to the class's own ``__setstate__`` (scipy's Rotation), never into ``__dict__``.
 NOT_MAPPING_RESULTS: frozenset[str] = frozenset({"numpy._core.numeric._frombuffer", "numpy.core.numeric._frombuffer"})
+
+#: Dunder-named instance attributes a library keeps as a cache dict, admitted in BUILD state when the value is an
+#: empty dict literal (networkx 3 graphs pickle ``__networkx_cache__ = {}``); no protocol looks the name up.
+EMPTY_DICT_DUNDERS: frozenset[str] = frozenset({"__networkx_cache__"})

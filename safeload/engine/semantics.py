@@ -29,7 +29,13 @@ from safeload._context import LimitExceeded, ScanContext
 from safeload._text import short_repr
 from safeload.catalog.classify import classify
 from safeload.catalog.contracts import Behaviour
-from safeload.catalog.mappings import ITEMS_ARE_ATTRIBUTES, MAPPING_CLASSES, NOT_MAPPING_RESULTS, TEXT_DUNDERS
+from safeload.catalog.mappings import (
+    EMPTY_DICT_DUNDERS,
+    ITEMS_ARE_ATTRIBUTES,
+    MAPPING_CLASSES,
+    NOT_MAPPING_RESULTS,
+    TEXT_DUNDERS,
+)
 from safeload.catalog.uses import Use
 from safeload.engine.facts import Escape, FactTable, U
 from safeload.engine.values import BigBytes, Call, Global, Opaque, ParseError, PlainList
@@ -742,7 +748,8 @@ class Semantics:
                 self._flag("SL110", f"{where} sets an attribute whose name is computed at load time "
                            f"({_describe(key)}): it may name a protocol method", subject=subject, offset=offset)
             elif key.startswith("__") and key.endswith("__") and not (
-                    key in TEXT_DUNDERS and (value is None or type(value) is str)):
+                    key in TEXT_DUNDERS and (value is None or type(value) is str)) and not (
+                    key in EMPTY_DICT_DUNDERS and type(value) is dict and not value):
                 self._flag("SL110", f"{where} sets {key} to {_describe(value)}: an attribute named like a protocol "
                            "method is looked up on the instance by the load or by later code (numpy reads "
                            "__array_interface__ there)", subject=subject, offset=offset)

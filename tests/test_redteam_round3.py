@@ -596,7 +596,6 @@ def test_results_wrapper_forwarding_is_live(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_results_wrapper_forwarding_is_refused(tmp_path: Path) -> None:
-    """Passes on main; fails once fp-families is merged (R3 on fp-families)."""
     path = tmp_path / "model.pkl"
     path.write_bytes(_results_wrapper_forwarding())
     done = _load_in(tmp_path, "pickle", path, safe=True)
@@ -648,8 +647,6 @@ def test_array_interface_address_is_live(tmp_path: Path, kind: str) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="R3-6: a plain-data __array_interface__ in BUILD state is admitted: numpy reads "
-                   "raw memory at the address the file gives")
 def test_array_interface_read_is_refused(tmp_path: Path) -> None:
     done = _memory_load(tmp_path, "read", _MEMORY_SAFE)
     assert done.returncode == 0, (done.returncode, done.stderr[-2000:])
@@ -658,7 +655,6 @@ def test_array_interface_read_is_refused(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_array_interface_write_is_refused(tmp_path: Path) -> None:
-    """Passes on main (numpy.asarray is not catalogued); fails once fp-longtail-a is merged (R3 on fp-longtail-a)."""
     done = _memory_load(tmp_path, "write", _MEMORY_SAFE)
     assert done.returncode == 0, (done.returncode, done.stderr[-2000:])
     assert "REFUSED" in done.stdout, done.stdout
@@ -768,8 +764,6 @@ def test_computed_build_state_is_live(tmp_path: Path, kind: str) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="R3-8: BUILD state produced by a call (dict(...), OrderedDict(...)) is not read "
-                   "by the R2-5 rule: objects it sets as attributes are never ranked")
 @pytest.mark.parametrize("kind", _COMPUTED_STATES)
 def test_computed_build_state_is_refused(tmp_path: Path, kind: str) -> None:
     path = tmp_path / "model.pkl"

@@ -606,6 +606,13 @@ class _Analyser:
         return self._all([h, e], "object's identity hash and equality", model.where())
 
     def _call_instance(self, model: ClassModel, use: Use, depth: int) -> Outcome:
+        """Called, or (set as an attribute, the engine's R2-5 rule) given method calls by name by the code of the
+        object holding it: ``holder.attr.name(...)`` runs a ``__getattribute__``/``__getattr__`` for any name the
+        class does not define (statsmodels' ResultsWrapper forwards one to ``results.model.data.wrap_output``)."""
+        hooks = self._getattr_hooks(model, use, "code holding the object calls its methods by name",
+                                    (_ANY_NAME,))
+        if hooks is not None:
+            return hooks
         return self._hook(model, "__call__", use, depth, none_ok="no __call__: calling the instance raises")
 
     def _passed(self, model: ClassModel, use: Use, depth: int) -> Outcome:
@@ -617,6 +624,9 @@ class _Analyser:
         parts = [self._hook(model, name, use, depth, none_ok="none") for name in tables.PROTOCOL_METHODS]
         return self._all(parts, "no custom protocol methods (__iter__, __len__, __getitem__, __array__, ...)",
                          model.where())
+
+
+_ANY_NAME = "\0any method name"  # a name no class defines: the lookup of a method the class lacks
 
 
 def _returns_no_object(fn: ast.FunctionDef) -> bool:

@@ -29,6 +29,14 @@ from safeload._context import LimitExceeded, ScanContext
 from safeload._text import short_repr
 from safeload.catalog.classify import classify
 from safeload.catalog.contracts import Behaviour
+from safeload.catalog.mappings import (
+    EMPTY_DICT_DUNDERS,
+    ITEMS_ARE_ATTRIBUTES,
+    MAPPING_CLASSES,
+    NOT_MAPPING_RESULTS,
+    TEXT_DUNDERS,
+)
+from safeload.catalog.uses import Use
 from safeload.engine.facts import Escape, FactTable, U
 from safeload.engine.values import BigBytes, Call, Global, Opaque, ParseError, PlainList
 from safeload.severity import Severity
@@ -46,6 +54,8 @@ _CODE_TYPE_NAMES = frozenset({"CodeType", "FunctionType", "LambdaType", "MethodT
                               "BuiltinFunctionType", "BuiltinMethodType", "FrameType", "GeneratorType"})
 _OBJECT = "builtins.object"
 _NOT_INVOKED = (str, bytes, int, float, bool, type(None), BigBytes)
+_DICT_BUILDERS = frozenset({"builtins.dict", "collections.OrderedDict"})  # build a dict of exactly their items
+_MAKES_INSTANCES = Use.NEW | Use.ALLOC | Use.BUILD  # an entry with one of these is a class
 
 # BUILD hooks: formats that write raw data right after a BUILD (joblib's NumpyArrayWrapper) register a
 # function here that returns the offset where the pickle stream resumes.
@@ -78,6 +88,37 @@ def _state_kind(state: Any) -> str:
             and type(state[1]) is dict:
         return "slots"
     return "other"
+
+
+class _HashedKey:
+    """A state key as a dict key of the engine's own (an engine value such as a :class:`Call` or a
+    ``PlainList`` may be unhashable or compare by identity: two equal literal keys still collapse)."""
+
+    __slots__ = ("key",)
+
+    def __init__(self, key: Any) -> None:
+        self.key = key
+
+    def __hash__(self) -> int:
+        return hash(self.key) if type(self.key) in _NOT_INVOKED else id(self.key)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _HashedKey) and (self.key is other.key or (
+            type(self.key) in _NOT_INVOKED and type(self.key) is type(other.key) and self.key == other.key))
+
+
+def _as_dict(pairs: list[Any]) -> dict[Any, Any]:
+    """The engine's view of ``dict(pairs)`` (keys wrapped in :class:`_HashedKey`)."""
+    return {_HashedKey(k): v for k, v in pairs}
+
+
+def _key(key: Any) -> Any:
+    return key.key if type(key) is _HashedKey else key
+
+
+def _key_text(key: Any) -> str:
+    key = _key(key)
+    return key if type(key) is str else _describe(key)
 
 
 def _describe(value: Any) -> str:
@@ -517,6 +558,8 @@ class Semantics:
             if items:
                 if how.startswith("SETITEM"):
                     self._hash_keys(items[::2], f"a key stored by {how}")
+                    if target.owner.full in ITEMS_ARE_ATTRIBUTES:
+                        self._item_attributes(target.owner.full, how, items, offset)
                 elif how == "ADDITEMS":
                     self._hash_keys(items, "an item added by ADDITEMS")
         else:
@@ -528,6 +571,22 @@ class Semantics:
             target.items.append(items)
             self._escapes.append((items, f"stored into an object built by {target.func_name or 'a call'}",
                                   False))
+
+    def _item_attributes(self, owner: str, how: str, items: list[Any], offset: int) -> None:
+        """Items of a dict subclass whose ``__getattr__`` serves them as attributes: a key named like a protocol
+        method (or computed at load time) is refused, as in BUILD state -- numpy's instance lookup of
+        ``__array_interface__`` reaches ``__getattr__``. Objects stored are not ranked as called: only code that
+        calls a method the dict lacks reaches them, and a class whose ``__getattr__``/``__getattribute__`` does so
+        for an attribute object is refused CALL_INSTANCE by the source analysis."""
+        for key in items[::2]:
+            if type(key) is not str:
+                self._flag("SL110", f"{how} on {owner} stores an item under a key computed at load time "
+                           f"({_describe(key)}): its __getattr__ serves items as attributes",
+                           subject=f"{how} on {owner}", offset=offset)
+            elif key.startswith("__") and key.endswith("__"):
+                self._flag("SL110", f"{how} on {owner} stores {key}: its __getattr__ serves items as attributes, "
+                           "and numpy looks __array_interface__ up on the instance", subject=f"{how} on {owner}",
+                           offset=offset)
 
     def _hash_keys(self, keys: Any, how: str, depth: int = 0) -> None:
         """Dict keys and set items are hashed and compared: objects among them run their class's code."""
@@ -569,8 +628,7 @@ class Semantics:
         if inst.owner is not None:
             self.facts.record(inst.owner, U.BUILD, "given state by BUILD")
             self.facts.names[inst.owner.full].build_kinds.add(_state_kind(state))
-            self._check_slot_state(inst, state, offset)
-            self._state_attributes_may_be_called(inst, state, offset)
+            self._check_applied_state(inst, state, offset)
         else:
             self._flag("SL111", f"BUILD gives state to an object produced at load time by "
                        f"{inst.func_name or 'a call'}", severity=Severity.MEDIUM,
@@ -594,45 +652,112 @@ class Semantics:
                     return hook(self, inst, state, pos)
         return pos
 
-    def _check_slot_state(self, inst: Call, state: Any, offset: int) -> None:
+    def _check_applied_state(self, inst: Call, state: Any, offset: int) -> None:
+        """Read the state as CPython's ``load_build`` applies it to a class without ``__setstate__``: ``state`` (or
+        the first of a 2-tuple) is written into ``__dict__``, the second of a 2-tuple is set with ``setattr``, each
+        only when it is a dict (``PyDict_Check``) -- and it is one whether the file wrote it as a literal or built
+        it with a call (``builtins.dict([...])``, ``OrderedDict`` + SETITEMS). A dict a call builds is read when its
+        items are literal; any other computed value that may be a dict there is refused (SL110): its keys could
+        name a dunder attribute and its values shadow methods, and neither can be read."""
+        owner = inst.owner.full if inst.owner is not None else "?"
+        where = f"BUILD state of {owner}"
+        if type(state) in (list, tuple) and state and all(type(p) in (list, tuple) and len(p) == 2 for p in state):
+            # a reviewed __setstate__ doing self.__dict__.update(state) (torch's Module and Optimizer) applies pairs
+            self._attributes_may_be_called(owner, where, _as_dict(list(state)), offset,
+                                           f"BUILD on {inst.func_name or '?'}")
+        first, second = state if type(state) is tuple and len(state) == 2 else (state, None)
+        for value, slot in ((first, False), (second, True)):
+            if value is None:
+                continue
+            layer = value if type(value) is dict else self._computed_dict(value)
+            if layer is None:
+                if type(value) in (Call, Global, Opaque) and not self._not_a_dict(value):
+                    self._flag("SL110", f"{where} {'sets slot state from' if slot else 'is'} {_describe(value)}, "
+                               "computed at load time: a dict there is applied as attributes whose names and "
+                               "values cannot be read", subject=f"BUILD on {inst.func_name or '?'}", offset=offset)
+                return  # load_build stops at a value that is not a dict ("state is not a dictionary")
+            if slot:
+                self._check_slot_state(inst, layer, offset)
+            self._attributes_may_be_called(owner, where, layer, offset, f"BUILD on {inst.func_name or '?'}")
+
+    def _computed_dict(self, value: Any) -> dict[Any, Any] | None:
+        """The items of ``builtins.dict(...)``/``collections.OrderedDict(...)`` (plus what SETITEMS stored in it)
+        when every pair is written in the file; None for anything else."""
+        if type(value) is not Call or (value.state is not None and value.state is not value):
+            return None
+        if value.func_name not in _DICT_BUILDERS:
+            entry = value.owner.cls.entry if value.owner is not None else None
+            if value.args != () or value.kwargs is not None or value.owner is None or (
+                    entry is not None and not entry.uses & _MAKES_INSTANCES):
+                return None
+            # a class allocated without arguments (NEWOBJ, cls()): a dict subclass holds what SETITEMS stored
+            # (statsmodels' Bunch, whose __dict__ is itself, is given itself as state)
+        args = value.args if type(value.args) is tuple else None
+        if args is None or len(args) > 1 or type(value.kwargs) not in (type(None), dict):
+            return None
+        pairs: list[tuple[Any, Any]] = []
+        if args:
+            source = args[0]
+            if type(source) is dict:
+                pairs.extend(source.items())
+            elif type(source) in (list, tuple) and all(type(p) in (list, tuple) and len(p) == 2 for p in source):
+                pairs.extend((p[0], p[1]) for p in source)
+            else:
+                return None
+        if type(value.kwargs) is dict:
+            pairs.extend(value.kwargs.items())
+        for items in value.items or ():
+            if type(items) is not list or len(items) % 2:
+                return None
+            pairs.extend(zip(items[::2], items[1::2], strict=True))
+        return _as_dict(pairs)
+
+    def _not_a_dict(self, value: Any) -> bool:
+        """True when ``value`` cannot be a dict at load time: decoded bytes, or an object of a catalogued class
+        (uses NEW/ALLOC/BUILD) that is not a ``dict`` subclass (``catalog.mappings.MAPPING_CLASSES``)."""
+        if self._payload(value) is not None or (type(value) is Call and value.func_name in NOT_MAPPING_RESULTS):
+            return True
+        if type(value) is not Call or value.owner is None or value.partial_func is not None:
+            return False
+        entry = value.owner.cls.entry
+        return (entry is not None and entry.origin in {"reviewed", "generated"}
+                and bool(entry.uses & _MAKES_INSTANCES) and value.owner.full not in MAPPING_CLASSES)
+
+    def _check_slot_state(self, inst: Call, slots: dict[Any, Any], offset: int) -> None:
         """Slot state is applied with ``setattr``: ``__class__`` there swaps the object's class, so later BUILDs
         and mutations would run another class's code than the one recorded."""
-        if _state_kind(state) != "slots":
-            return
-        dunders = [key for key in state[1] if isinstance(key, str) and key.startswith("__")]
+        dunders = [_key_text(key) for key in slots if not isinstance(_key(key), str) or _key(key).startswith("__")]
         if dunders:
             self._flag("SL110", f"BUILD slot state sets {', '.join(sorted(dunders)[:3])} on an object built by "
                        f"{inst.func_name or 'a call'} (setattr of a dunder attribute: __class__ swaps its class, "
                        "so later BUILDs and mutations run another class's code)",
                        subject=f"BUILD on {inst.func_name or '?'}", offset=offset)
 
-    def _state_attributes_may_be_called(self, inst: Call, state: Any, offset: int) -> None:
+    def _attributes_may_be_called(self, owner: str, where: str, layer: dict[Any, Any], offset: int,
+                                  subject: str) -> None:
         """State applied as attributes can shadow methods: ``Optimizer.__setstate__`` calls
         ``self._patch_step_function()``, ``rv_generic.__setstate__`` ``self._attach_methods()``, ``dict(x)`` calls
         ``x.keys()``, and BUILD itself calls an instance-dict ``__setstate__``. So an object set as an attribute is
-        an object the load may call (CALL_INSTANCE of its class), and a dunder key holding anything but plain
-        data is refused outright. Names there are already INVOKEd by the escape walk."""
-        kind = _state_kind(state)
-        if kind == "dict":
-            layers = [state]
-        elif kind == "slots":
-            layers = [state[1]] if state[0] is None else [state[0], state[1]]
-        else:
-            return
-        owner = inst.owner.full if inst.owner is not None else "?"
-        for layer in layers:
-            for key, value in layer.items():
-                value_kind = type(value)
-                if value_kind not in (Call, Global, Opaque):
-                    continue
-                if isinstance(key, str) and key.startswith("__") and key.endswith("__"):
-                    self._flag("SL110", f"BUILD state of {owner} sets {key} to {_describe(value)}: an attribute "
-                               "named like a protocol method is looked up and called by the load or by later "
-                               "code", subject=f"BUILD on {inst.func_name or '?'}", offset=offset)
-                elif value_kind is Call and value.partial_func is None and value.owner is not None:
-                    self.facts.record(value.owner, U.CALL_INSTANCE,
-                                      f"set as attribute {short_repr(key, 40)} of {owner} by BUILD (an attribute "
-                                      "can shadow a method the object's code calls)")
+        an object the load may call (CALL_INSTANCE of its class). A key named like a protocol method is refused
+        whatever its value (text in ``__doc__`` and the like excepted: ``catalog.mappings.TEXT_DUNDERS``): numpy
+        reads ``__array_interface__`` from the instance (plain data there chooses the address numpy reads and
+        writes), and a key computed at load time may equal one. Names there are already
+        INVOKEd by the escape walk."""
+        for raw_key, value in layer.items():
+            key = _key(raw_key)
+            if type(key) is not str:
+                self._flag("SL110", f"{where} sets an attribute whose name is computed at load time "
+                           f"({_describe(key)}): it may name a protocol method", subject=subject, offset=offset)
+            elif key.startswith("__") and key.endswith("__") and not (
+                    key in TEXT_DUNDERS and (value is None or type(value) is str)) and not (
+                    key in EMPTY_DICT_DUNDERS and type(value) is dict and not value):
+                self._flag("SL110", f"{where} sets {key} to {_describe(value)}: an attribute named like a protocol "
+                           "method is looked up on the instance by the load or by later code (numpy reads "
+                           "__array_interface__ there)", subject=subject, offset=offset)
+            elif type(value) is Call and value.partial_func is None and value.owner is not None:
+                self.facts.record(value.owner, U.CALL_INSTANCE,
+                                  f"set as attribute {short_repr(key, 40)} of {owner} ({where}: an attribute "
+                                  "can shadow a method the object's code calls)")
 
     def _refused_state(self, owner: Global, keys: tuple[str, ...], state: Any, offset: int) -> bool:
         """A reviewed class whose ``__setstate__`` runs other code when its dict state holds one of ``keys``

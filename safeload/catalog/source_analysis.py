@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from safeload._log import LazyLogger
 from safeload.catalog import source_tables as tables
 from safeload.catalog.source_effects import CLASS_ASSIGNMENT, Effects, Outcome
+from safeload.catalog.source_files import record as _record
 from safeload.catalog.source_imports import import_effects, reviewed_subclass_hook
 from safeload.catalog.source_locate import library_roots
 from safeload.catalog.source_model import PARSE_CACHE, Binding, ClassModel, Leaf, Ref, Resolver, as_model, file_stat
@@ -137,6 +138,7 @@ def analyse(module: str, qualname: str, uses: Use, *, catalog: Catalog | None = 
         with _cache_lock:
             _cache.move_to_end(key)
             _stats["hits"] += 1
+        _record(hit[1])
         return hit[0]
     result, files = _Analyser(module, qualname, uses, catalog=catalog, search_path=search_path,
                               build_state=build_state).run()
@@ -146,6 +148,7 @@ def analyse(module: str, qualname: str, uses: Use, *, catalog: Catalog | None = 
         _cache.move_to_end(key)
         while len(_cache) > _CACHE_SIZE:
             _cache.popitem(last=False)
+    _record(files)
     return result
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import enum
+import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -130,7 +131,8 @@ def analyse(module: str, qualname: str, uses: Use, *, catalog: Catalog | None = 
     Results are cached per (module, name, uses, state kind, search path, catalogue) and reused while every
     source file consulted keeps its (path, mtime_ns, size).
     """
-    key = (module, qualname, uses.value, build_state.value, tuple(search_path) if search_path is not None else None,
+    # the path searched (sys.path when None, as it is now: an entry inserted since may shadow what was read)
+    key = (module, qualname, uses.value, build_state.value, tuple(sys.path if search_path is None else search_path),
            catalog)
     with _cache_lock:
         hit = _cache.get(key)
@@ -164,7 +166,7 @@ class _Analyser:
         self.effects.import_check = self._import_check
         self._imports: dict[str, Outcome] = {}
         self._new_imports: list[str] = []
-        self.search_key = tuple(search_path) if search_path is not None else None
+        self.search_key = tuple(sys.path if search_path is None else search_path)
         self._class_memo: dict[tuple[str, Use], Outcome] = {}
 
     def run(self) -> tuple[Analysis, frozenset[tuple[str, int, int]]]:

@@ -136,27 +136,47 @@ def _policy_fingerprint(policy: Policy, trusted: tuple[str, ...]) -> str:
 Identity = tuple[str, int, int, int, int, int]  # (path, size, mtime_ns, ctime_ns, inode, device)
 
 
-def _identity(path: str, info: os.stat_result) -> Identity:
+def _identity(path: str, info: os.stat_result | None) -> Identity:
+    if info is None:  # absent: creating it (a search path entry) may shadow what was analysed
+        return (path, -1, -1, -1, -1, -1)
     return (path, info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino, info.st_dev)
+
+
+def _stat(path: str) -> os.stat_result | None:
+    try:
+        return os.stat(path)
+    except (OSError, ValueError):
+        return None
 
 
 def source_identities(files: Iterable[FileStat]) -> list[Identity] | None:
     """The identities to store for the source files a scan's analyses read (as they read them: real path,
-    mtime_ns, size) and for their directories (a module or package added beside one may shadow it); None when
-    one cannot be read or already differs from what the analysis read (changed during the scan: not stored)."""
+    mtime_ns, size), for their directories (a module or package added beside one may shadow it) and for the
+    ``sys.path`` entries the analyses searched (a package added to an earlier entry shadows a later one); None
+    when a file cannot be read or already differs from what the analysis read (changed during the scan)."""
     out: dict[str, Identity] = {}
-    try:
-        for path, mtime, size in sorted(files):
-            info = os.stat(path)
-            if info.st_mtime_ns != mtime or info.st_size != size:
-                return None
-            out[path] = _identity(path, info)
-            folder = os.path.dirname(path)
-            if folder not in out:
-                out[folder] = _identity(folder, os.stat(folder))
-    except OSError:
-        return None
+    for path, mtime, size in sorted(files):
+        info = _stat(path)
+        if info is None or info.st_mtime_ns != mtime or info.st_size != size:
+            return None
+        out[path] = _identity(path, info)
+        folder = os.path.dirname(path)
+        if folder not in out:
+            out[folder] = _identity(folder, _stat(folder))
+    if out:
+        for entry in sys.path:
+            where = os.path.abspath(entry or os.curdir)
+            if where not in out:
+                out[where] = _identity(where, _stat(where))
+        out[_SEARCH_PATH] = (_search_path(), 0, 0, 0, 0, 0)  # an entry inserted since may shadow a module read
     return list(out.values())
+
+
+_SEARCH_PATH = "\0sys.path"
+
+
+def _search_path() -> str:
+    return "\0".join([_SEARCH_PATH, *(os.path.abspath(e or os.curdir) for e in sys.path)])
 
 
 def _unchanged(sources: object) -> bool:
@@ -166,11 +186,10 @@ def _unchanged(sources: object) -> bool:
     for entry in sources:
         if not isinstance(entry, list) or len(entry) != 6 or not isinstance(entry[0], str):
             raise ValueError("malformed cached source")
-        try:
-            info = os.stat(entry[0])
-        except OSError:
-            return False
-        if list(_identity(entry[0], info)) != entry:
+        if entry[0].startswith(_SEARCH_PATH):
+            if entry[0] != _search_path():
+                return False
+        elif list(_identity(entry[0], _stat(entry[0]))) != entry:
             return False
     return True
 

@@ -87,19 +87,20 @@ def test_verdict_is_served_while_its_sources_are_unchanged(library: tuple[Path, 
 
 
 def test_same_size_rewrite_with_mtime_put_back_is_a_miss(library: tuple[Path, Path], tmp_path: Path) -> None:
+    """Same size, mtime put back with os.utime: only the ctime tells (in this process too: the in-memory
+    analysis cache and parse cache compare it as well)."""
     model, package = library
     marker = Marker(tmp_path / "MARKER")
     module = package / "m.py"
+    payload = _malicious(marker)
+    module.write_text(BENIGN + "#" * (len(payload) - len(BENIGN)))
+    assert module.stat().st_size == len(payload)
     assert not _scan(model).blocking(Policy().threshold)
     assert _cached(_scan(model))
     before = os.stat(module)
-    payload = _malicious(marker)
-    text = BENIGN.ljust(len(payload), "#") if len(payload) > len(BENIGN) else BENIGN
-    module.write_text(text)  # the same bytes' worth, mtime restored: only ctime tells
-    os.utime(module, ns=(before.st_atime_ns, before.st_mtime_ns))
-    assert not _cached(_scan(model))
-    assert _cached(_scan(model))  # stored again for the new identity
     module.write_text(payload)
+    os.utime(module, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert (module.stat().st_size, module.stat().st_mtime_ns) == (before.st_size, before.st_mtime_ns)
     result = _scan(model)
     assert not _cached(result)
     assert result.blocking(result.threshold)
@@ -217,9 +218,11 @@ def test_source_changed_during_the_scan_is_not_stored(tmp_path: Path) -> None:
     module = tmp_path / "m.py"
     module.write_text(BENIGN)
     info = os.stat(module)
-    seen = (str(module), info.st_mtime_ns - 1, info.st_size)  # what the analysis read differs from the file now
+    now = (str(module), info.st_mtime_ns, info.st_size, info.st_ctime_ns, info.st_ino)
+    assert scan_cache.source_identities([now])
+    seen = (str(module), info.st_mtime_ns, info.st_size, info.st_ctime_ns - 1, info.st_ino)  # read before a change
     assert scan_cache.source_identities([seen]) is None
-    assert scan_cache.source_identities([(str(tmp_path / "gone.py"), 1, 1)]) is None
+    assert scan_cache.source_identities([(str(tmp_path / "gone.py"), 1, 1, 1, 1)]) is None
 
 
 # --- R3-7: the fleet store ------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from safeload._log import LazyLogger
 from safeload.catalog import source_tables as tables
 from safeload.catalog.source_effects import CLASS_ASSIGNMENT, Effects, Outcome
+from safeload.catalog.source_files import FileStat
 from safeload.catalog.source_files import record as _record
 from safeload.catalog.source_imports import import_effects, reviewed_subclass_hook
 from safeload.catalog.source_locate import library_roots
@@ -91,10 +92,10 @@ def _verdict(use: Use, out: Outcome) -> UseVerdict:
 # --- the cache ----------------------------------------------------------------------------------------------
 
 _CACHE_SIZE = 512
-_cache: OrderedDict[tuple[object, ...], tuple[Analysis, frozenset[tuple[str, int, int]]]] = OrderedDict()
+_cache: OrderedDict[tuple[object, ...], tuple[Analysis, frozenset[FileStat]]] = OrderedDict()
 _cache_lock = threading.Lock()
 _stats = {"hits": 0, "misses": 0}
-_import_cache: OrderedDict[tuple[object, ...], tuple[Outcome, frozenset[tuple[str, int, int]]]] = OrderedDict()
+_import_cache: OrderedDict[tuple[object, ...], tuple[Outcome, frozenset[FileStat]]] = OrderedDict()
 
 
 def clear_cache() -> None:
@@ -110,10 +111,10 @@ def cache_info() -> dict[str, int]:
         return {"entries": len(_cache), **_stats}
 
 
-def _still_valid(files: frozenset[tuple[str, int, int]]) -> bool:
-    for path, mtime, size in files:
+def _still_valid(files: frozenset[FileStat]) -> bool:
+    for seen in files:
         try:
-            if file_stat(path) != (path, mtime, size):
+            if file_stat(seen[0]) != seen:
                 return False
         except OSError:
             return False
@@ -169,7 +170,7 @@ class _Analyser:
         self.search_key = tuple(sys.path if search_path is None else search_path)
         self._class_memo: dict[tuple[str, Use], Outcome] = {}
 
-    def run(self) -> tuple[Analysis, frozenset[tuple[str, int, int]]]:
+    def run(self) -> tuple[Analysis, frozenset[FileStat]]:
         name = f"{self.module}.{self.qualname}"
         try:
             imp = _verdict(Use.IMPORT, self._import_check(self.module))

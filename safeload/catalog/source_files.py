@@ -14,7 +14,9 @@ from collections.abc import Iterable, Iterator
 
 __all__ = ["FileStat", "record", "recording_files"]
 
-FileStat = tuple[str, int, int]  # (real path, mtime_ns, size), as ``source_model.file_stat`` returns it
+# (real path, mtime_ns, size, ctime_ns, inode), as ``source_model.file_stat`` returns it: a same-size rewrite with
+# its mtime put back (os.utime) still changes the ctime; a file renamed over it has another inode
+FileStat = tuple[str, int, int, int, int]
 
 _recorder: contextvars.ContextVar[set[FileStat] | None] = contextvars.ContextVar("safeload_source_files",
                                                                                   default=None)

@@ -155,9 +155,10 @@ def source_identities(files: Iterable[FileStat]) -> list[Identity] | None:
     ``sys.path`` entries the analyses searched (a package added to an earlier entry shadows a later one); None
     when a file cannot be read or already differs from what the analysis read (changed during the scan)."""
     out: dict[str, Identity] = {}
-    for path, mtime, size in sorted(files):
+    for path, mtime, size, ctime, inode in sorted(files):
         info = _stat(path)
-        if info is None or info.st_mtime_ns != mtime or info.st_size != size:
+        if info is None or (info.st_mtime_ns, info.st_size, info.st_ctime_ns, info.st_ino) != (mtime, size, ctime,
+                                                                                                inode):
             return None
         out[path] = _identity(path, info)
         folder = os.path.dirname(path)

@@ -540,8 +540,6 @@ def test_changed_library_without_cache_is_refused(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="R3-5: the persistent scan cache is not invalidated by a change to the library "
-                   "source the verdict's source analysis read (code_fingerprint covers dist-info names only)")
 def test_changed_library_with_cache_is_refused(tmp_path: Path) -> None:
     module, env = _cache_case(tmp_path)
     assert _cached_load(tmp_path, env) == "LOADED"
@@ -680,8 +678,6 @@ def _fleet_scan(folder: Path) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="R3-7: the fleet result store identifies a local file by size and mtime only: "
-                   "rewritten bytes with the mtime put back keep the stored SAFE row")
 def test_fleet_store_rescans_rewritten_file_with_restored_mtime(tmp_path: Path) -> None:
     benign, malicious = _same_size_pair()
     path = tmp_path / "model.pkl"

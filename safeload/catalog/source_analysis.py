@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import enum
+import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -20,6 +21,8 @@ from dataclasses import dataclass
 from safeload._log import LazyLogger
 from safeload.catalog import source_tables as tables
 from safeload.catalog.source_effects import CLASS_ASSIGNMENT, Effects, Outcome
+from safeload.catalog.source_files import FileStat
+from safeload.catalog.source_files import record as _record
 from safeload.catalog.source_imports import import_effects, reviewed_subclass_hook
 from safeload.catalog.source_locate import library_roots
 from safeload.catalog.source_model import PARSE_CACHE, Binding, ClassModel, Leaf, Ref, Resolver, as_model, file_stat
@@ -89,10 +92,10 @@ def _verdict(use: Use, out: Outcome) -> UseVerdict:
 # --- the cache ----------------------------------------------------------------------------------------------
 
 _CACHE_SIZE = 512
-_cache: OrderedDict[tuple[object, ...], tuple[Analysis, frozenset[tuple[str, int, int]]]] = OrderedDict()
+_cache: OrderedDict[tuple[object, ...], tuple[Analysis, frozenset[FileStat]]] = OrderedDict()
 _cache_lock = threading.Lock()
 _stats = {"hits": 0, "misses": 0}
-_import_cache: OrderedDict[tuple[object, ...], tuple[Outcome, frozenset[tuple[str, int, int]]]] = OrderedDict()
+_import_cache: OrderedDict[tuple[object, ...], tuple[Outcome, frozenset[FileStat]]] = OrderedDict()
 
 
 def clear_cache() -> None:
@@ -108,10 +111,10 @@ def cache_info() -> dict[str, int]:
         return {"entries": len(_cache), **_stats}
 
 
-def _still_valid(files: frozenset[tuple[str, int, int]]) -> bool:
-    for path, mtime, size in files:
+def _still_valid(files: frozenset[FileStat]) -> bool:
+    for seen in files:
         try:
-            if file_stat(path) != (path, mtime, size):
+            if file_stat(seen[0]) != seen:
                 return False
         except OSError:
             return False
@@ -129,7 +132,8 @@ def analyse(module: str, qualname: str, uses: Use, *, catalog: Catalog | None = 
     Results are cached per (module, name, uses, state kind, search path, catalogue) and reused while every
     source file consulted keeps its (path, mtime_ns, size).
     """
-    key = (module, qualname, uses.value, build_state.value, tuple(search_path) if search_path is not None else None,
+    # the path searched (sys.path when None, as it is now: an entry inserted since may shadow what was read)
+    key = (module, qualname, uses.value, build_state.value, tuple(sys.path if search_path is None else search_path),
            catalog)
     with _cache_lock:
         hit = _cache.get(key)
@@ -137,6 +141,7 @@ def analyse(module: str, qualname: str, uses: Use, *, catalog: Catalog | None = 
         with _cache_lock:
             _cache.move_to_end(key)
             _stats["hits"] += 1
+        _record(hit[1])
         return hit[0]
     result, files = _Analyser(module, qualname, uses, catalog=catalog, search_path=search_path,
                               build_state=build_state).run()
@@ -146,6 +151,7 @@ def analyse(module: str, qualname: str, uses: Use, *, catalog: Catalog | None = 
         _cache.move_to_end(key)
         while len(_cache) > _CACHE_SIZE:
             _cache.popitem(last=False)
+    _record(files)
     return result
 
 
@@ -161,10 +167,10 @@ class _Analyser:
         self.effects.import_check = self._import_check
         self._imports: dict[str, Outcome] = {}
         self._new_imports: list[str] = []
-        self.search_key = tuple(search_path) if search_path is not None else None
+        self.search_key = tuple(sys.path if search_path is None else search_path)
         self._class_memo: dict[tuple[str, Use], Outcome] = {}
 
-    def run(self) -> tuple[Analysis, frozenset[tuple[str, int, int]]]:
+    def run(self) -> tuple[Analysis, frozenset[FileStat]]:
         name = f"{self.module}.{self.qualname}"
         try:
             imp = _verdict(Use.IMPORT, self._import_check(self.module))

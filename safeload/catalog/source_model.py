@@ -17,6 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from safeload.catalog import source_tables as tables
+from safeload.catalog.source_files import FileStat
 from safeload.catalog.source_locate import ModuleSource, display_path, is_stdlib_path, locate_module
 
 __all__ = ["Binding", "ClassModel", "Leaf", "ModuleInfo", "Ref", "Resolver", "as_model"]
@@ -51,7 +52,7 @@ class ModuleInfo:
     getattr_line: int | None
     self_replace_line: int | None
     global_writes: set[str]
-    stat: tuple[str, int, int]
+    stat: FileStat
     #: ``from __future__ import annotations``: annotations are strings, never evaluated at import
     future_annotations: bool = False
 
@@ -318,13 +319,13 @@ class _ParseCache:
 
     def __init__(self, size: int) -> None:
         self._size = size
-        self._data: OrderedDict[tuple[str, int, int], tuple[ast.Module, dict[str, list[Binding]], list[str]]] = (
+        self._data: OrderedDict[FileStat, tuple[ast.Module, dict[str, list[Binding]], list[str]]] = (
             OrderedDict())
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
 
-    def get(self, key: tuple[str, int, int]) -> tuple[ast.Module, dict[str, list[Binding]], list[str]] | None:
+    def get(self, key: FileStat) -> tuple[ast.Module, dict[str, list[Binding]], list[str]] | None:
         with self._lock:
             found = self._data.get(key)
             if found is not None:
@@ -334,7 +335,7 @@ class _ParseCache:
                 self.misses += 1
             return found
 
-    def put(self, key: tuple[str, int, int], value: tuple[ast.Module, dict[str, list[Binding]], list[str]]) -> None:
+    def put(self, key: FileStat, value: tuple[ast.Module, dict[str, list[Binding]], list[str]]) -> None:
         with self._lock:
             self._data[key] = value
             self._data.move_to_end(key)
@@ -349,9 +350,9 @@ class _ParseCache:
 PARSE_CACHE = _ParseCache(_PARSE_CACHE_SIZE)
 
 
-def file_stat(path: str) -> tuple[str, int, int]:
+def file_stat(path: str) -> FileStat:
     st = os.stat(path)
-    return (os.path.realpath(path), st.st_mtime_ns, st.st_size)
+    return (os.path.realpath(path), st.st_mtime_ns, st.st_size, st.st_ctime_ns, st.st_ino)
 
 
 def parse_module(source: ModuleSource) -> ModuleInfo | str:
@@ -359,7 +360,7 @@ def parse_module(source: ModuleSource) -> ModuleInfo | str:
     if source.kind == "namespace":
         tree = ast.Module(body=[], type_ignores=[])
         return ModuleInfo(source.name, source, source.search_locations[0] if source.search_locations else "",
-                          tree, {}, [], None, None, set(), ("", 0, 0))
+                          tree, {}, [], None, None, set(), ("", 0, 0, 0, 0))
     if source.path is None:
         return f"no source ({source.kind})"
     try:
@@ -405,7 +406,7 @@ class Resolver:
         self.search_path = search_path
         self._modules: dict[str, ModuleInfo | ModuleSource] = {}
         self._classes: dict[int, ClassModel | str] = {}
-        self.files: set[tuple[str, int, int]] = set()
+        self.files: set[FileStat] = set()
         #: per module: the first line of each unconditional top-level ``import a.b.c`` (and its prefixes)
         self._top_imports: dict[str, dict[str, int]] = {}
 

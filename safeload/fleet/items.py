@@ -66,9 +66,16 @@ class Outcome:
 
 
 def local_identity(path: str) -> Identity:
-    """Size and mtime (ns) of a local file, from one ``stat``."""
-    info = os.stat(path)
-    return Identity(size=info.st_size, mtime=str(info.st_mtime_ns))
+    """The identity of a local file, from one ``stat``."""
+    return _file_identity(os.stat(path))
+
+
+def _file_identity(info: os.stat_result) -> Identity:
+    """Size, mtime (ns), and ctime (ns), inode and device: a user can put an mtime back (``os.utime``, ``cp -p``,
+    ``rsync -t``) after rewriting a file with the same size, never its ctime; a file replaced by another (a
+    rename over it) has another inode."""
+    return Identity(size=info.st_size, mtime=str(info.st_mtime_ns),
+                    local=f"{info.st_ctime_ns}:{info.st_ino}:{info.st_dev}")
 
 
 def _remote_item(obj: RemoteObject, listed: bool) -> Item:
@@ -92,7 +99,7 @@ def _local_items(raw: str) -> Iterator[Item | Outcome]:
         yield Outcome(root, Identity(), None, f"cannot read {raw}: {exc.strerror or exc}")
         return
     if stat.S_ISREG(info.st_mode):
-        yield Item(root, Identity(size=info.st_size, mtime=str(info.st_mtime_ns)), path=root)
+        yield Item(root, _file_identity(info), path=root)
         return
     if not stat.S_ISDIR(info.st_mode):
         yield Outcome(root, Identity(), None, f"not a regular file or directory: {raw}")
@@ -115,7 +122,7 @@ def _local_items(raw: str) -> Iterator[Item | Outcome]:
             yield Item(path, UNIT_DIR, path=path, listed=True)  # walk_files yields only unit directories
         elif stat.S_ISREG(target.st_mode):
             # a link to a file is scanned (the loader would follow it), under the identity of its target
-            yield Item(path, Identity(size=target.st_size, mtime=str(target.st_mtime_ns)), path=path, listed=True)
+            yield Item(path, _file_identity(target), path=path, listed=True)
         elif stat.S_ISDIR(target.st_mode):
             logger.warning("link to a directory, not followed: %s", path)
         else:  # FIFOs, sockets, devices: opening one could block

@@ -2,6 +2,8 @@
 
 A row per scanned URL (or local path) holds its latest result, keyed by what makes it current:
 - the object's identity: size, ETag (or generation), mtime, and its sha256 where the store or the scan knew it;
+  a local file's also has its ctime, inode and device (``local``), which a user cannot set back: a row without
+  them (written by schema 1) never matches a local file;
 - the scanner's identity: safeload's version, the fingerprint of its code, catalogue and installed
   distributions (``scanner_code``), and the policy (``safeload.integrity.cache.policy_fingerprint``).
 A re-run skips every URL whose stored row matches both (an interrupted run resumes where it stopped; a changed
@@ -39,7 +41,7 @@ from safeload.policy import Policy
 
 __all__ = ["Identity", "ResultStore", "StoreError", "StoredRow", "scanner_code", "scanner_key"]
 
-_SCHEMA = 1
+_SCHEMA = 2  # 2: the ``local`` column (ctime, inode, device of a local file); a schema 1 file is migrated
 _RETRIES = 8
 _BUSY_MS = 30_000
 
@@ -52,13 +54,17 @@ class Identity:
     etag: str | None = None
     mtime: str | None = None
     sha256: str | None = None
+    local: str | None = None  # a local file's "ctime_ns:inode:device"
 
     def key(self) -> str:
-        return json.dumps([self.size, self.etag, self.mtime, self.sha256])
+        return json.dumps([self.size, self.etag, self.mtime, self.sha256, self.local])
 
     def matches(self, stored: Identity) -> bool:
-        """Same object: every field known on both sides agrees, and the size and a change token are known."""
+        """Same object: every field known on both sides agrees, and the size and a change token are known; a
+        local file's ctime, inode and device must be stored and equal."""
         if self.size is None or stored.size != self.size:
+            return False
+        if (self.local is not None or stored.local is not None) and self.local != stored.local:
             return False
         if self.sha256 and stored.sha256:
             return self.sha256 == stored.sha256
@@ -133,6 +139,13 @@ class ResultStore:
         except sqlite3.DatabaseError as exc:
             self.close()
             raise StoreError(f"{self.path}: not a safeload result database ({exc})") from exc
+        if schema is not None and schema[0] == "1":
+            try:
+                self._retry(self._migrate_1)
+            except sqlite3.DatabaseError as exc:
+                self.close()
+                raise StoreError(f"{self.path}: cannot migrate the result database ({exc})") from exc
+            schema = (str(_SCHEMA),)
         if schema is None or schema[0] != str(_SCHEMA):
             self.close()
             raise StoreError(f"{self.path}: result database schema {schema[0] if schema else '?'}, this "
@@ -148,9 +161,23 @@ class ResultStore:
             "CREATE TABLE IF NOT EXISTS results (url TEXT PRIMARY KEY, size INTEGER, etag TEXT, mtime TEXT, "
             "sha256 TEXT, scanner TEXT NOT NULL, error TEXT, result TEXT, bytes_fetched INTEGER, "
             "requests INTEGER, seconds REAL NOT NULL, worker TEXT NOT NULL, finished REAL NOT NULL, "
-            "run_id TEXT NOT NULL, listed INTEGER NOT NULL DEFAULT 0)")
+            "run_id TEXT NOT NULL, listed INTEGER NOT NULL DEFAULT 0, local TEXT)")
         self._db.execute("CREATE TABLE IF NOT EXISTS runs (run_id TEXT PRIMARY KEY, started REAL NOT NULL, "
                          "finished REAL, planned INTEGER, done INTEGER, interrupted INTEGER, args TEXT)")
+
+    def _migrate_1(self) -> None:
+        """Schema 1 -> 2: add the ``local`` column. Old rows keep it NULL, so no local file ever matches one (they
+        are scanned again); rows of remote objects stay valid."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            columns = {r[1] for r in self._db.execute("PRAGMA table_info(results)").fetchall()}
+            if "local" not in columns:
+                self._db.execute("ALTER TABLE results ADD COLUMN local TEXT")
+            self._db.execute("UPDATE meta SET value = ? WHERE key = 'schema'", (str(_SCHEMA),))
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
 
     def _retry(self, func: Any, *args: Any) -> Any:
         for attempt in range(_RETRIES):
@@ -200,7 +227,7 @@ class ResultStore:
 
         encoded = _encode(result) if result is not None else None
         return (url, identity.size, identity.etag, identity.mtime, identity.sha256, scanner, error, encoded,
-                bytes_fetched, requests, seconds, worker, time.time(), run_id, int(listed))
+                bytes_fetched, requests, seconds, worker, time.time(), run_id, int(listed), identity.local)
 
     def put_rows(self, rows: list[tuple[Any, ...]]) -> None:
         """Store many rows in one committed transaction (all or none of them)."""
@@ -211,7 +238,7 @@ class ResultStore:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 self._db.executemany(
-                    "INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+                    "INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
@@ -254,12 +281,12 @@ def _row(raw: tuple[Any, ...]) -> StoredRow | None:
     from safeload.integrity.cache import _decode
 
     (url, size, etag, mtime, sha256, scanner, error, encoded, fetched, requests, seconds, worker, finished,
-     run_id, listed) = raw
+     run_id, listed, local) = raw
     result = None
     if encoded is not None:
         try:
             result = _decode(encoded, url, url)
         except Exception:  # noqa: BLE001 - a row that does not parse is missing, whatever it holds
             return None
-    return StoredRow(url, Identity(size, etag, mtime, sha256), scanner, error, result, fetched, requests,
+    return StoredRow(url, Identity(size, etag, mtime, sha256, local), scanner, error, result, fetched, requests,
                      float(seconds), worker, float(finished), run_id, bool(listed))

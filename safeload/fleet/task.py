@@ -38,7 +38,7 @@ def worker_name() -> str:
 
 
 def _same(listed: Identity, now: Identity) -> bool:
-    return (listed.size, listed.etag, listed.mtime) == (now.size, now.etag, now.mtime)
+    return (listed.size, listed.etag, listed.mtime, listed.local) == (now.size, now.etag, now.mtime, now.local)
 
 
 def scan_batch(items: Sequence[Item], policy: Policy, storage_options: Mapping[str, Any] | None = None

@@ -14,7 +14,13 @@ Invariants:
   executed. An entry that does not parse is deleted and counts as a miss; any database error is a miss too;
 - the database is private: the directory is created 0700, and a directory or database owned by another user or
   writable by group/others is not used (another local user could otherwise plant "clean" verdicts);
-- ``stat`` data is used only to decide whether a lookup is *worth hashing for* (``hint``), never to serve one.
+- ``stat`` data of the scanned file is used only to decide whether a lookup is *worth hashing for* (``hint``),
+  never to serve one;
+- a result whose verdict rests on the source analysis of installed library code stores the identity (path, size,
+  mtime_ns, ctime_ns, inode, device) of every source file that analysis read and of the directories holding
+  them, and is served only while every one is unchanged (ctime cannot be set back by a user): an edited,
+  reinstalled or shadowed module is a miss. ``code_fingerprint`` alone sees installed libraries only through
+  their ``*.dist-info`` names, which a PYTHONPATH package, an editable install or a same-version reinstall keep.
 """
 
 from __future__ import annotations
@@ -30,11 +36,13 @@ import stat
 import sys
 import threading
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from safeload._log import LazyLogger
 from safeload._version import __version__
+from safeload.catalog.source_files import FileStat
 from safeload.findings import Finding, Location, ScanResult
 from safeload.policy import Policy
 from safeload.severity import Severity
@@ -125,8 +133,71 @@ def _policy_fingerprint(policy: Policy, trusted: tuple[str, ...]) -> str:
     return hashlib.sha256(material.encode()).hexdigest()[:32]
 
 
-def _encode(result: ScanResult) -> str:
+Identity = tuple[str, int, int, int, int, int]  # (path, size, mtime_ns, ctime_ns, inode, device)
+
+
+def _identity(path: str, info: os.stat_result | None) -> Identity:
+    if info is None:  # absent: creating it (a search path entry) may shadow what was analysed
+        return (path, -1, -1, -1, -1, -1)
+    return (path, info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino, info.st_dev)
+
+
+def _stat(path: str) -> os.stat_result | None:
+    try:
+        return os.stat(path)
+    except (OSError, ValueError):
+        return None
+
+
+def source_identities(files: Iterable[FileStat]) -> list[Identity] | None:
+    """The identities to store for the source files a scan's analyses read (as they read them: real path,
+    mtime_ns, size), for their directories (a module or package added beside one may shadow it) and for the
+    ``sys.path`` entries the analyses searched (a package added to an earlier entry shadows a later one); None
+    when a file cannot be read or already differs from what the analysis read (changed during the scan)."""
+    out: dict[str, Identity] = {}
+    for path, mtime, size, ctime, inode in sorted(files):
+        info = _stat(path)
+        if info is None or (info.st_mtime_ns, info.st_size, info.st_ctime_ns, info.st_ino) != (mtime, size, ctime,
+                                                                                                inode):
+            return None
+        out[path] = _identity(path, info)
+        folder = os.path.dirname(path)
+        if folder not in out:
+            out[folder] = _identity(folder, _stat(folder))
+    if out:
+        for entry in sys.path:
+            where = os.path.abspath(entry or os.curdir)
+            if where not in out:
+                out[where] = _identity(where, _stat(where))
+        out[_SEARCH_PATH] = (_search_path(), 0, 0, 0, 0, 0)  # an entry inserted since may shadow a module read
+    return list(out.values())
+
+
+_SEARCH_PATH = "\0sys.path"
+
+
+def _search_path() -> str:
+    return "\0".join([_SEARCH_PATH, *(os.path.abspath(e or os.curdir) for e in sys.path)])
+
+
+def _unchanged(sources: object) -> bool:
+    """Every stored source identity still holds (a malformed list raises ValueError: a bad entry)."""
+    if not isinstance(sources, list):
+        raise ValueError("malformed cached sources")
+    for entry in sources:
+        if not isinstance(entry, list) or len(entry) != 6 or not isinstance(entry[0], str):
+            raise ValueError("malformed cached source")
+        if entry[0].startswith(_SEARCH_PATH):
+            if entry[0] != _search_path():
+                return False
+        elif list(_identity(entry[0], _stat(entry[0]))) != entry:
+            return False
+    return True
+
+
+def _encode(result: ScanResult, sources: Iterable[Identity] = ()) -> str:
     return json.dumps({
+        "sources": list(sources),
         "formats": list(result.formats), "bytes_scanned": result.bytes_scanned, "duration": result.duration,
         "engine": result.engine,
         "findings": [[f.rule_id, int(f.severity), f.message, f.subject, f.location.member, f.location.offset,
@@ -137,8 +208,12 @@ def _encode(result: ScanResult) -> str:
 _SEVERITIES = tuple(Severity)  # by value (0..4)
 
 
-def _decode(text: str, source: str, path: str | None, threshold: Severity = Severity.MEDIUM) -> ScanResult:
+def _decode(text: str, source: str, path: str | None, threshold: Severity = Severity.MEDIUM) -> ScanResult | None:
+    """The stored result, or None when a source file its verdict rests on changed; raises on a malformed entry
+    (one without ``sources`` too: never served without the check)."""
     data = json.loads(text)
+    if not _unchanged(data["sources"]):
+        return None
     findings = []
     for rule_id, severity, message, subject, member, offset, trustable, count, details in data["findings"]:
         if not isinstance(rule_id, str) or not isinstance(message, str) or not isinstance(details, dict):
@@ -215,6 +290,8 @@ class ScanCache:
             if row is None or row[0] != digest:
                 return None
             result = _decode(row[1], source, path, policy.threshold)
+            if result is None:
+                return None  # library source changed since: scan again (its put replaces the row)
             now = time.time()
             if now - float(row[2]) > 3600:  # eviction order only needs hour precision: spare the writes
                 self._retry(lambda: self._db.execute("UPDATE scans SET used = ? WHERE key = ?", (now, key)))
@@ -234,12 +311,17 @@ class ScanCache:
                 del self._rows[next(iter(self._rows))]
             self._rows[key] = text
 
-    def put(self, digest: str, policy: Policy, name: str | None, result: ScanResult) -> None:
+    def put(self, digest: str, policy: Policy, name: str | None, result: ScanResult,
+            sources: Iterable[FileStat] = ()) -> None:
+        """Store ``result``; ``sources``: the library source files the scan's source analyses read."""
         if any(f.rule_id in _TRANSIENT or f.rule_id in _CONTEXTUAL for f in result.findings):
             return  # a scan cut short by its time limit or an internal error may not recur: never replay it
+        identities = source_identities(sources)
+        if identities is None:
+            return  # a source file changed (or vanished) while it was analysed: the verdict may not hold
         key = self.key(digest, policy, name)
         try:
-            text = _encode(result)
+            text = _encode(result, identities)
             self._retry(lambda: self._db.execute("INSERT OR REPLACE INTO scans VALUES (?, ?, ?, ?)",
                                                  (key, digest, text, time.time())))
             self._remember(key, text)

@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from safeload._record import FrozenRecord, Record
+from safeload.catalog.source_files import FileStat, recording_files
 from safeload.config import integrity_config
 from safeload.findings import Finding, ScanResult
 from safeload.integrity.digest import BufferHasher, has_blake3, hash_buffer
@@ -230,8 +231,9 @@ class Plan(Record):
               cache_default: bool = False, want_digest: bool = False) -> Iterator[FileSession]:
         session = FileSession(self, data, name=name, want_digest=want_digest)
         try:
-            session.start(allow_cache=allow_cache, cache_default=cache_default)
-            yield session
+            with recording_files() as session.sources:  # what the scan's source analyses read: stored with it
+                session.start(allow_cache=allow_cache, cache_default=cache_default)
+                yield session
         finally:
             session.close()
 
@@ -281,6 +283,7 @@ class FileSession:
         self._hint_cache: ScanCache | None = None
         self._hint: float | None = None
         self._stat: os.stat_result | None = None
+        self.sources: set[FileStat] = set()  # library source files the scan's source analyses read (Plan.begin)
         self._modules = len(sys.modules)  # a scan that imported a module (first use of a scanner) is mis-timed
 
     def _lock_algorithm(self) -> str:
@@ -480,7 +483,7 @@ class FileSession:
         if digest is None and worth:
             digest = self._cache_digest(hash_buffer(self.data, (algorithm,)))  # slow scan: hash it to skip it later
         if digest is not None:
-            cache.put(digest, plan.policy, self.name, result)
+            cache.put(digest, plan.policy, self.name, result, self.sources)
         if plan.path is not None and self._stat is not None and (
                 self._hint is None or worth_hashing(self.size, self._hint, algorithm) != worth):
             cache.set_hint(os.path.abspath(plan.path), self._stat, seconds)

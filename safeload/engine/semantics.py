@@ -80,6 +80,15 @@ def _state_kind(state: Any) -> str:
     return "other"
 
 
+def _is_partial(inst: Call) -> bool:
+    """Whether BUILD runs ``partial.__setstate__`` on ``inst``: a partial the contract modelled, or an instance of
+    ``functools.partial`` a helper made (``copyreg.__newobj__(functools.partial, f)``, ``_reconstructor``)."""
+    if inst.partial_func is not None:
+        return True
+    contract = inst.owner.cls.contract if inst.owner is not None else None
+    return contract is not None and contract.behaviour is Behaviour.PARTIAL
+
+
 def _describe(value: Any) -> str:
     if isinstance(value, Global):
         return value.full
@@ -562,7 +571,7 @@ class Semantics:
         if kind is not Call:
             return pos
         inst.state = state
-        if inst.partial_func is not None and type(state) is tuple and state:
+        if type(state) is tuple and state and _is_partial(inst):
             self._partial_setstate(inst, state, offset)
         if inst.owner is not None:
             self.facts.record(inst.owner, U.BUILD, "given state by BUILD")

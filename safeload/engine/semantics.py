@@ -13,7 +13,8 @@ Security invariants:
   state, items stored into an object, the loaded object — is kept for the end-of-stream escape walk, so a name
   allowed only to be referenced is never silently passed to something that calls it;
 - ``functools.partial`` is tracked through ``__setstate__``: BUILD replaces its function, and the new function
-  is what calling the partial runs.
+  is what calling the partial runs; its keywords are passed on and ranked as called (the function may keep them
+  as attributes), its instance dict is ranked like BUILD attribute state.
 """
 
 from __future__ import annotations
@@ -283,7 +284,7 @@ class Semantics:
                 result.partial_func = args[0]
                 result.partial_args = args[1:]
                 self._invoke(args[0], "as the function of a functools.partial, run whenever the partial is called")
-                self._partial_keywords(result, kwargs, offset)
+                self._partial_keywords(kwargs, offset)
             return None
         if behaviour in (Behaviour.NEWOBJ, Behaviour.NEWOBJ_EX):
             if not args:
@@ -612,7 +613,7 @@ class Semantics:
             if len(state) > index and type(state[index]) not in _NOT_INVOKED:
                 self._escapes.append((state[index], "passed by a functools.partial to its function (from "
                                       "partial.__setstate__)", True))
-        self._partial_keywords(inst, inst.partial_kwargs, offset)
+        self._partial_keywords(inst.partial_kwargs, offset)
         instance_dict = state[3] if len(state) > 3 else None
         if type(instance_dict) is dict:
             self._state_attributes_may_be_called(inst, instance_dict, offset)
@@ -622,7 +623,7 @@ class Semantics:
                        f"{_describe(instance_dict)}, not a plain dict", severity=Severity.MEDIUM,
                        subject="BUILD on functools.partial", offset=offset)
 
-    def _partial_keywords(self, inst: Call, keywords: Any, offset: int) -> None:
+    def _partial_keywords(self, keywords: Any, offset: int) -> None:
         """Keyword arguments a partial hands its function: the function may keep them as attributes of what it
         builds (``argparse.Namespace(keys=obj)``, then ``dict(ns)`` calls ``ns.keys()``) or call them, so each
         value is ranked as called (CALL_INSTANCE of an object's class) and a dunder keyword holding anything but
@@ -638,10 +639,11 @@ class Semantics:
         for key, value in keywords.items():
             if type(value) in _NOT_INVOKED:
                 continue
-            if type(key) in (Call, Opaque) or (isinstance(key, str) and key.startswith("__") and key.endswith("__")):
+            if type(key) in (Call, Opaque, Global) or (isinstance(key, str) and key.startswith("__")
+                                                      and key.endswith("__")):
                 self._flag("SL110", f"a functools.partial passes {_describe(value)} to its function as keyword "
-                           f"argument {_describe(key)}: an attribute named like a protocol method (or a name "
-                           "computed at load time) is looked up and called by the load or by later code",
+                           f"argument {_describe(key)}: an attribute named like a protocol method (or a name only "
+                           "known at load time) is looked up and called by the load or by later code",
                            subject="functools.partial keywords", offset=offset)
                 continue
             self._invoke(value, f"as keyword argument {short_repr(key, 40)} a functools.partial passes to its "

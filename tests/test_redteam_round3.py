@@ -401,8 +401,6 @@ def test_partial_state_object_is_live(tmp_path: Path, label: str) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="R3-3: functools.partial keywords and __dict__ from __setstate__ are not modelled "
-                   "(engine/semantics.py partial_func/partial_args): objects there are never ranked")
 @pytest.mark.parametrize("container", ["pickle", "torch-zip", "joblib"])
 @pytest.mark.parametrize("label", sorted(_PARTIAL_STATE))
 def test_partial_state_object_is_refused(tmp_path: Path, label: str, container: str) -> None:

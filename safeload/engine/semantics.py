@@ -13,7 +13,8 @@ Security invariants:
   state, items stored into an object, the loaded object — is kept for the end-of-stream escape walk, so a name
   allowed only to be referenced is never silently passed to something that calls it;
 - ``functools.partial`` is tracked through ``__setstate__``: BUILD replaces its function, and the new function
-  is what calling the partial runs.
+  is what calling the partial runs; its keywords are passed on and ranked as called (the function may keep them
+  as attributes), its instance dict is ranked like BUILD attribute state.
 """
 
 from __future__ import annotations
@@ -119,6 +120,15 @@ def _key(key: Any) -> Any:
 def _key_text(key: Any) -> str:
     key = _key(key)
     return key if type(key) is str else _describe(key)
+
+
+def _is_partial(inst: Call) -> bool:
+    """Whether BUILD runs ``partial.__setstate__`` on ``inst``: a partial the contract modelled, or an instance of
+    ``functools.partial`` a helper made (``copyreg.__newobj__(functools.partial, f)``, ``_reconstructor``)."""
+    if inst.partial_func is not None:
+        return True
+    contract = inst.owner.cls.contract if inst.owner is not None else None
+    return contract is not None and contract.behaviour is Behaviour.PARTIAL
 
 
 def _describe(value: Any) -> str:
@@ -252,7 +262,8 @@ class Semantics:
             if func.partial_func is not None:
                 inner_args = (func.partial_args if type(func.partial_args) is tuple else ()) + (
                     args if type(args) is tuple else ())
-                return self._call(func.partial_func, inner_args, offset)
+                return self._call(func.partial_func, inner_args, offset,
+                                  kwargs=self._partial_call_keywords(func.partial_kwargs, kwargs))
             if func.owner is not None:
                 self.facts.record(func.owner, U.CALL_INSTANCE, "an object it built is called by the file")
                 return result
@@ -314,6 +325,7 @@ class Semantics:
                 result.partial_func = args[0]
                 result.partial_args = args[1:]
                 self._invoke(args[0], "as the function of a functools.partial, run whenever the partial is called")
+                self._partial_keywords(kwargs, offset)
             return None
         if behaviour in (Behaviour.NEWOBJ, Behaviour.NEWOBJ_EX):
             if not args:
@@ -619,12 +631,8 @@ class Semantics:
         if kind is not Call:
             return pos
         inst.state = state
-        if inst.partial_func is not None and type(state) is tuple and state:
-            # partial.__setstate__((func, args, kwds, dict)) replaces what calling the partial runs.
-            inst.partial_func = state[0]
-            inst.partial_args = state[1] if len(state) > 1 else ()
-            self._invoke(state[0], "as the function a BUILD puts into a functools.partial through "
-                         "partial.__setstate__")
+        if type(state) is tuple and state and _is_partial(inst):
+            self._partial_setstate(inst, state, offset)
         if inst.owner is not None:
             self.facts.record(inst.owner, U.BUILD, "given state by BUILD")
             self.facts.names[inst.owner.full].build_kinds.add(_state_kind(state))
@@ -722,6 +730,63 @@ class Semantics:
         entry = value.owner.cls.entry
         return (entry is not None and entry.origin in {"reviewed", "generated"}
                 and bool(entry.uses & _MAKES_INSTANCES) and value.owner.full not in MAPPING_CLASSES)
+
+    def _partial_setstate(self, inst: Call, state: tuple[Any, ...], offset: int) -> None:
+        """``partial.__setstate__((func, args, kwds, dict))`` replaces what calling the partial runs: ``func`` is
+        called with ``args`` and ``kwds``, and ``dict`` becomes the partial's instance dict (its attributes)."""
+        inst.partial_func = state[0]
+        inst.partial_args = state[1] if len(state) > 1 else ()
+        inst.partial_kwargs = state[2] if len(state) > 2 else None
+        self._invoke(state[0], "as the function a BUILD puts into a functools.partial through partial.__setstate__")
+        # the arguments reach the function whoever calls the partial: objects there are call arguments
+        for index in (1, 2):
+            if len(state) > index and type(state[index]) not in _NOT_INVOKED:
+                self._escapes.append((state[index], "passed by a functools.partial to its function (from "
+                                      "partial.__setstate__)", True))
+        self._partial_keywords(inst.partial_kwargs, offset)
+        instance_dict = state[3] if len(state) > 3 else None
+        if type(instance_dict) is dict:
+            self._attributes_may_be_called("functools.partial", "instance dict of a functools.partial", instance_dict,
+                                           offset, "BUILD on functools.partial")
+        elif instance_dict is not None:
+            # partial.__setstate__ stores any object as the instance dict; a pickled partial always has a dict
+            self._flag("SL111", f"partial.__setstate__ sets the partial's instance dict to "
+                       f"{_describe(instance_dict)}, not a plain dict", severity=Severity.MEDIUM,
+                       subject="BUILD on functools.partial", offset=offset)
+
+    def _partial_keywords(self, keywords: Any, offset: int) -> None:
+        """Keyword arguments a partial hands its function: the function may keep them as attributes of what it
+        builds (``argparse.Namespace(keys=obj)``, then ``dict(ns)`` calls ``ns.keys()``) or call them, so each
+        value is ranked as called (CALL_INSTANCE of an object's class) and a dunder keyword holding anything but
+        plain data is refused, as for BUILD attribute state."""
+        if keywords is None:
+            return
+        if type(keywords) is not dict:
+            if type(keywords) in (Call, Opaque, Global):
+                self._flag("SL111", f"a functools.partial gets keyword arguments only known at load time "
+                           f"({_describe(keywords)})", severity=Severity.MEDIUM, subject="functools.partial",
+                           offset=offset)
+            return
+        for key, value in keywords.items():
+            if type(value) in _NOT_INVOKED:
+                continue
+            if type(key) in (Call, Opaque, Global) or (isinstance(key, str) and key.startswith("__")
+                                                      and key.endswith("__")):
+                self._flag("SL110", f"a functools.partial passes {_describe(value)} to its function as keyword "
+                           f"argument {_describe(key)}: an attribute named like a protocol method (or a name only "
+                           "known at load time) is looked up and called by the load or by later code",
+                           subject="functools.partial keywords", offset=offset)
+                continue
+            self._invoke(value, f"as keyword argument {short_repr(key, 40)} a functools.partial passes to its "
+                         "function (which may keep it as an attribute and call it)")
+
+    @staticmethod
+    def _partial_call_keywords(bound: Any, given: Any) -> Any:
+        """The keyword arguments calling a partial passes its function: its own, updated by the call's (``given``
+        is already a dict or None)."""
+        if given is None or bound is None:
+            return bound if given is None else given
+        return {**(bound if type(bound) is dict else {"<keywords>": bound}), **given}
 
     def _check_slot_state(self, inst: Call, slots: dict[Any, Any], offset: int) -> None:
         """Slot state is applied with ``setattr``: ``__class__`` there swaps the object's class, so later BUILDs

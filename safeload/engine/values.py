@@ -77,12 +77,12 @@ class Call:
     arguments and ``kwargs`` its keyword arguments as written in the file. ``owner`` is the :class:`Global` whose
     code runs when this object is given state, mutated, hashed or called: the class for ``Class(...)`` and for
     modelled constructors (``copyreg.__newobj__(cls)``, ``_reconstruct(subtype, ...)``), otherwise the function
-    that produced it. ``partial_func``/``partial_args`` describe a ``functools.partial``; ``data`` holds bytes a
-    modelled decoder produced (followed into nested loaders).
+    that produced it. ``partial_func``/``partial_args``/``partial_kwargs`` describe a ``functools.partial``;
+    ``data`` holds bytes a modelled decoder produced (followed into nested loaders).
     """
 
     __slots__ = ("args", "danger", "data", "func", "items", "kwargs", "offset", "owner", "partial_args",
-                 "partial_func", "state")
+                 "partial_func", "partial_kwargs", "state")
 
     def __init__(self, func: Any, args: Any, offset: int, kwargs: Any = None) -> None:
         self.func = func
@@ -95,6 +95,7 @@ class Call:
         self.data: bytes | bytearray | memoryview | None = None
         self.partial_func: Any = None
         self.partial_args: Any = None
+        self.partial_kwargs: Any = None
         self.danger: Severity | None = None            # severity of what produced this object
 
     @property

@@ -25,7 +25,7 @@ from safeload.catalog.entries import lookup, parse_uses, shard_of
 from safeload.catalog.uses import Use
 
 GENERATED = Path(__file__).resolve().parents[1] / "safeload" / "catalog" / "generated"
-ALLOW_SHARDS = sorted(p.stem for p in GENERATED.glob("*.py") if p.stem not in ("__init__", "_inputs") and not p.stem.startswith("deny_"))
+ALLOW_SHARDS = sorted(p.stem for p in GENERATED.glob("*.py") if p.stem not in ("__init__", "_inputs", "closure") and not p.stem.startswith("deny_"))
 DENY_SHARDS = sorted(p.stem for p in GENERATED.glob("deny_*.py"))
 
 

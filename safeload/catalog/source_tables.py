@@ -14,9 +14,11 @@ __all__ = [
     "BENIGN_CALLS",
     "DANGEROUS_CALLS",
     "DENIED_MODULE_PATTERNS",
+    "FACTORY_RESULTS",
     "INERT_DECORATORS",
     "PURE_BUILTINS",
     "PURE_EXCEPTIONS",
+    "REVIEWED_IMPORT_STATEMENTS",
     "REVIEWED_SUBCLASS_HOOKS",
     "SPECIAL_BASES",
     "denied_module_reason",
@@ -129,6 +131,10 @@ BENIGN_CALLS: frozenset[str] = frozenset(
         "attr.s attr.attrs attr.ib attr.attrib attr.define attr.frozen attr.mutable attr.field attr.Factory "
         "attrs.define attrs.frozen attrs.mutable attrs.field attrs.Factory "
         "packaging.version.parse packaging.version.Version "
+        # scikit-learn 1.9's vendored copy of packaging 21.3's version module (same code: a regex match into a
+        # named tuple of ints and strings)
+        "sklearn.externals._packaging.version.parse sklearn.externals._packaging.version.Version "
+        "sklearn.utils.fixes.parse_version "
         # environment probes: read installed distributions' metadata (the environment is trusted)
         "importlib.metadata.version importlib.metadata.distribution importlib.metadata.metadata "
         "importlib.metadata.packages_distributions importlib.metadata.PackageNotFoundError "
@@ -138,12 +144,25 @@ BENIGN_CALLS: frozenset[str] = frozenset(
         "transformers.utils.add_start_docstrings transformers.utils.doc.add_start_docstrings"
     ).split()
 )
+#: Functions a reviewer read that return a new instance of exactly one source class (dotted function -> dotted
+#: class): a module-level object bound to such a call is modelled as an instance of that class (its methods are
+#: then analysed when the module operates on it, e.g. version comparisons).
+FACTORY_RESULTS: dict[str, str] = {
+    # packaging 26 / scikit-learn 1.9's vendored packaging 21.3: parse(v) is Version(v)
+    "packaging.version.parse": "packaging.version.Version",
+    "sklearn.externals._packaging.version.parse": "sklearn.externals._packaging.version.Version",
+    "sklearn.utils.fixes.parse_version": "sklearn.externals._packaging.version.Version",
+}
+
 #: Calls that are acceptable at import time only, where every argument is the library's own (nothing comes
 #: from the file): importing installed modules by name is what an import statement does, and attribute
 #: lookups with computed names read the library's own objects.
 IMPORT_TIME_CALLS: frozenset[str] = frozenset(
     "importlib.import_module builtins.__import__ builtins.getattr builtins.hasattr operator.attrgetter "
-    "operator.itemgetter dataclasses.make_dataclass".split()
+    "operator.itemgetter dataclasses.make_dataclass "
+    # numpy 2.4 lib/_function_base_impl.py vectorize.__init__: stores the function (calls nothing), copies its
+    # __name__/__doc__, validates otypes/signature strings
+    "numpy.vectorize numpy.lib._function_base_impl.vectorize".split()
 )
 
 #: Calls that copy their arguments: ``copy.deepcopy(x)`` runs ``x``'s ``__deepcopy__``/``__reduce_ex__`` and
@@ -176,7 +195,17 @@ INERT_DECORATORS: frozenset[str] = frozenset(
         "typing.final typing.overload typing.override typing_extensions.final typing_extensions.override "
         "typing_extensions.overload typing.no_type_check functools.wraps functools.total_ordering "
         "typing.runtime_checkable typing_extensions.runtime_checkable typing_extensions.deprecated "
-        "warnings.deprecated enum.unique"
+        "warnings.deprecated enum.unique "
+        # contextlib.contextmanager(f) wraps f in a helper returning a context manager; f's body runs only when
+        # that context manager is entered (a call of f analyses f's body as if it ran: conservative)
+        "contextlib.contextmanager "
+        # docstring templating: Substitution(**params)(obj) sets obj.__doc__ = obj.__doc__.format(**params) (the
+        # library's own constant strings) and returns obj; __init__ stores params (feature-engine 1.9.4
+        # _docstrings/substitute.py, imbalanced-learn 0.14.2 utils/_docstring.py, read)
+        "feature_engine._docstrings.substitute.Substitution imblearn.utils._docstring.Substitution "
+        # numpy 2.4 _utils/__init__.py set_module(m)(obj): sets obj.__module__ = m (and, for a class,
+        # obj._module_source = its old __module__), returns obj
+        "numpy._utils.set_module"
     ).split()
 )
 
@@ -210,6 +239,36 @@ REVIEWED_SUBCLASS_HOOKS: dict[str, tuple[frozenset[str], frozenset[str], str]] =
         "hmmlearn 0.3.3 _emissions.py: for each listed method, getattr(cls, name) and inspect.getdoc, then "
         "replaces it with functools.wraps(meth)(lambda *a, **kw: meth(*a, **kw)), a forwarder whose docstring is "
         "edited. No I/O."),
+}
+
+#: Top-level statements of installed modules a reviewer read, keyed by module (dotted) and by the statement's
+#: exact text (``ast.unparse``): the statement is not analysed again at import; every other statement of the
+#: module, and every module it imports, still is. The review states what the statement does with nothing from a
+#: file (import-time code only sees the library's own values) and the version read. A statement edited by a new
+#: release no longer matches and is analysed (and refused) again.
+REVIEWED_IMPORT_STATEMENTS: dict[str, dict[str, str]] = {
+    "feature_engine": {
+        "PACKAGE_ROOT = pathlib.Path(feature_engine.__file__).resolve().parent":
+            "feature-engine 1.9.4 __init__.py: the package's own directory (resolves symlinks of its own path)",
+        "VERSION_PATH = PACKAGE_ROOT / 'VERSION'": "feature-engine 1.9.4: joins a constant file name to it",
+        "with open(VERSION_PATH, 'r') as version_file:\n    __version__ = version_file.read().strip()":
+            "feature-engine 1.9.4: reads its own VERSION file (package data) into __version__; no write",
+    },
+    "imblearn": {
+        "sys.stderr.write('Partial import of imblearn during the build process.\\n')":
+            "imbalanced-learn 0.14.2 __init__.py: runs only when the build injects __IMBLEARN_SETUP__ into "
+            "builtins (an installed package binds it False in the try/except above); writes a constant line to "
+            "stderr, like a warning",
+        # class LazyLoader(types.ModuleType): ... (the whole class, 36 lines)
+        "sha256:235e162b1fa0b8eca8a8fd4f456e31197e7ec1ad00093df1b80a7b7b5f93b943":
+            "imbalanced-learn 0.14.2 __init__.py: defines a types.ModuleType subclass (ModuleType has no "
+            "__init_subclass__; no metaclass); __init__ stores three attributes and calls ModuleType.__init__(name); "
+            "its __getattr__/__dir__ import imblearn.keras only when an attribute of the placeholder is read, which "
+            "a load does not do (a pickle naming imblearn.keras.X is analysed as that module)",
+        "keras = LazyLoader('keras', globals(), 'imblearn.keras')":
+            "imbalanced-learn 0.14.2: the placeholder for imblearn.keras (stores the module's own globals dict; "
+            "imports nothing)",
+    },
 }
 
 #: Methods of builtin containers/strings that only compute on the receiver's data. On a value from the file

@@ -14,14 +14,6 @@ REFUSED: dict[str, str] = {
         'refused: category_encoders.ordinal.OrdinalEncoder SL104; category_encoders.target_encoder.TargetEncoder SL104',
     'category_encoders/woe.joblib':
         'refused: category_encoders.ordinal.OrdinalEncoder SL104; category_encoders.woe.WOEEncoder SL104',
-    'feature-engine/imputer.joblib':
-        'refused: feature_engine.imputation.mean_median.MeanMedianImputer SL104',
-    'feature-engine/onehot.joblib':
-        'refused: feature_engine.encoding.one_hot.OneHotEncoder SL104',
-    'feature-engine/pipeline.joblib':
-        'refused: feature_engine.encoding.one_hot.OneHotEncoder SL104; feature_engine.imputation.mean_median.MeanMedianImputer SL104',
-    'feature-engine/rare-label.joblib':
-        'refused: feature_engine.encoding.rare_label.RareLabelEncoder SL104',
     'hdbscan/hdbscan.joblib':
         'refused: hdbscan.dist_metrics.EuclideanDistance SL104; hdbscan.dist_metrics.newObj SL104; hdbscan.hdbscan_.HDBSCAN SL104; hdbscan.prediction.PredictionData SL104; joblib.memory.Memory SL102',
     'hf-full-models/bert-full-model':

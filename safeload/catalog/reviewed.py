@@ -401,4 +401,10 @@ IMPORT_REVIEWED: frozenset[str] = frozenset(
     # rich 15.0.0 (imported by accelerate.utils.rich): defines classes, records os.getcwd(); cython / Cython 3.3.1
     # (imported by scipy._lib._testutils): the compiler runs only under __main__, an import re-exports
     # Cython.Shadow's pure-Python stand-ins
-    "typing_extensions threadpoolctl packaging smart_open rich cython Cython".split())
+    # cloudpickle 3.1.3 (imported by hyperopt.utils): its top level builds weakref tables, a threading.Lock, opcode
+    # and builtin-type tables, a platform.python_implementation() probe, and aliases pickle.load/loads (calling
+    # those stays denied: the vouch is for the import only)
+    # tqdm 4.70.1 (imported by hyperopt): defines classes, a class-level threading.RLock (TqdmDefaultWriteLock),
+    # sys.platform probes, a guarded colorama import on Windows, reads its own distribution's version; its gui
+    # and notebook front-ends import matplotlib/ipywidgets only inside functions
+    "typing_extensions threadpoolctl packaging smart_open rich cython Cython cloudpickle tqdm".split())

@@ -926,6 +926,8 @@ class Effects:
         import_benign = frame.import_ctx and any(n in tables.BENIGN_CALLS for n in names)
         if self.catalog is not None:
             verdicts = [self.catalog(n, Use.CALL) for n in names]
+            if False in verdicts and not import_benign and self._explicit_dunder_call(ref, names):
+                verdicts = [None]  # 'Base.__init__(self, ...)' of source read here: analysed below like super()
             if False in verdicts and not import_benign:
                 raise Fail(f"calls {names[verdicts.index(False)]}, denied by the catalogue", where)
             if True in verdicts and False not in verdicts:
@@ -966,6 +968,21 @@ class Effects:
         if ref.kind == "namedtuple":
             return _TAINT
         raise Fail(f"calls {dotted}: {ref.reason or 'not analysable'}", where)
+
+    def _explicit_dunder_call(self, ref: Ref, names: list[str]) -> bool:
+        """``Base.__init__(self, ...)``: a dunder method of a class read from source, called by name. The
+        catalogue denies every dotted name ending in a dunder (a pickle naming ``X.__init__`` reaches interpreter
+        internals); here the callee is a ``def`` in that source, so it is analysed instead, provided that the
+        catalogue denies none of the classes it is spelled through."""
+        if self.catalog is None or ref.kind != "function" or not isinstance(ref.node, ast.FunctionDef) \
+                or ref.module is None or "." not in ref.qualname:
+            return False
+        method = ref.qualname.rpartition(".")[2]
+        if not (method.startswith("__") and method.endswith("__")):
+            return False
+        owners = [n.rpartition(".")[0] for n in names if n.rpartition(".")[2] == method]
+        return len(owners) == len(names) and not any(
+            self.catalog(owner, use) is False for owner in owners for use in (Use.REF, Use.CALL))
 
     def _flow_touches(self, frame: _Frame, touches: set[str], args: list[_Val], node: ast.AST, depth: int) -> None:
         """A callee's touches apply to what we passed it: to the file's values (recorded) and to ``self``

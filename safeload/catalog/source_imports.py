@@ -285,7 +285,7 @@ def _body(effects: Effects, frame: _Frame, stmts: list[ast.stmt], *, straight: b
             _body(effects, frame, stmt.body, straight=False)
             _body(effects, frame, stmt.orelse, straight=False)
         elif isinstance(stmt, ast.Try | ast.TryStar):
-            _body(effects, frame, stmt.body, straight=False)
+            _body(effects, frame, _until_missing_import(effects, stmt), straight=False)
             for handler in stmt.handlers:
                 if handler.type is not None:
                     effects._expr(frame, handler.type, 0)
@@ -315,6 +315,33 @@ def _body(effects: Effects, frame: _Frame, stmts: list[ast.stmt], *, straight: b
             effects._stmt(frame, stmt, 0)
 
 
+_IMPORT_ERRORS = frozenset({"ImportError", "ModuleNotFoundError", "Exception", "BaseException"})
+
+
+def _until_missing_import(effects: Effects, stmt: ast.Try | ast.TryStar) -> list[ast.stmt]:
+    """The statements of a ``try`` body that can run: when a handler catches ImportError and a statement of the
+    body directly imports a module absent from the environment, that import raises and the statements after it
+    never run (``try: import pyspark; v = pyspark.f() except ImportError: ...``)."""
+    caught = any(h.type is None or any(
+        isinstance(t, ast.Name) and t.id in _IMPORT_ERRORS
+        for t in (h.type.elts if isinstance(h.type, ast.Tuple) else [h.type])) for h in stmt.handlers)
+    if not caught:
+        return stmt.body
+    for index, inner in enumerate(stmt.body):
+        if isinstance(inner, ast.Import):
+            names = [alias.name for alias in inner.names]
+        elif isinstance(inner, ast.ImportFrom) and inner.level == 0 and inner.module:
+            names = [inner.module]
+        else:
+            continue
+        for name in names:
+            top = name.split(".", 1)[0]
+            found = effects.resolver.module(top)
+            if not isinstance(found, ModuleInfo) and found.kind == "missing":
+                return stmt.body[:index + 1]
+    return stmt.body
+
+
 def _targets_sys_modules(stmt: ast.Assign) -> bool:
     return any(isinstance(t, ast.Subscript) and isinstance(t.value, ast.Attribute) and t.value.attr == "modules"
                for t in stmt.targets)
@@ -332,8 +359,12 @@ def _replaces_itself(stmt: ast.Assign) -> bool:
 
 def _decorators(effects: Effects, frame: _Frame, decorators: list[ast.expr]) -> None:
     for expr in decorators:
-        effects._expr(frame, expr, 0)  # a decorator factory call runs at import: checked like any call
         ref = effects.resolver.expr(frame.mod, expr.func if isinstance(expr, ast.Call) else expr)
+        if ref.dotted in tables.INERT_DECORATORS and isinstance(expr, ast.Call):
+            for arg in (*expr.args, *(k.value for k in expr.keywords)):
+                effects._expr(frame, arg, 0)  # a reviewed decorator factory: its arguments are still evaluated
+            continue
+        effects._expr(frame, expr, 0)  # a decorator factory call runs at import: checked like any call
         if ref.dotted in tables.INERT_DECORATORS or ref.dotted in tables.BENIGN_CALLS:
             continue
         problem = effects.decorator_problem(expr, ref, 0)

@@ -141,6 +141,9 @@ BENIGN_CALLS: frozenset[str] = frozenset(
         "importlib.util.find_spec "
 
         "transformers.utils.logging.get_logger transformers.utils.logging.get_log_levels_dict "
+        # hyperopt 0.3.0 utils.py: logging.getLogger(name), setLevel(INFO), and a StreamHandler(sys.stderr) on that
+        # logger when neither it nor the root logger has handlers; returns the logger
+        "hyperopt.utils._get_logger "
         "transformers.utils.add_start_docstrings transformers.utils.doc.add_start_docstrings"
     ).split()
 )
@@ -162,7 +165,10 @@ IMPORT_TIME_CALLS: frozenset[str] = frozenset(
     "operator.itemgetter dataclasses.make_dataclass "
     # numpy 2.4 lib/_function_base_impl.py vectorize.__init__: stores the function (calls nothing), copies its
     # __name__/__doc__, validates otypes/signature strings
-    "numpy.vectorize numpy.lib._function_base_impl.vectorize".split()
+    "numpy.vectorize numpy.lib._function_base_impl.vectorize "
+    # hyperopt 0.3.0 pyll/base.py: registration of a library function in hyperopt's own symbol table (see
+    # INERT_DECORATORS); at import the functions are hyperopt's and operator's own
+    "hyperopt.pyll.base.scope.define hyperopt.pyll.base.scope.define_pure".split()
 )
 
 #: Calls that copy their arguments: ``copy.deepcopy(x)`` runs ``x``'s ``__deepcopy__``/``__reduce_ex__`` and
@@ -185,7 +191,7 @@ LOGGER_METHODS: frozenset[str] = frozenset(
 )
 #: Logger factories: a module-level name bound to a call of one of these is a logger.
 LOGGER_FACTORIES: frozenset[str] = frozenset(
-    {"logging.getLogger", "transformers.utils.logging.get_logger", "structlog.get_logger"}
+    {"logging.getLogger", "transformers.utils.logging.get_logger", "structlog.get_logger", "hyperopt.utils._get_logger"}
 )
 
 #: Decorators that leave a function's behaviour as written (a method's body is analysed as is).
@@ -205,7 +211,13 @@ INERT_DECORATORS: frozenset[str] = frozenset(
         "feature_engine._docstrings.substitute.Substitution imblearn.utils._docstring.Substitution "
         # numpy 2.4 _utils/__init__.py set_module(m)(obj): sets obj.__module__ = m (and, for a class,
         # obj._module_source = its old __module__), returns obj
-        "numpy._utils.set_module"
+        "numpy._utils.set_module "
+        # hyperopt 0.3.0 pyll/base.py: registration in hyperopt's own symbol table (SymbolTable._define: setattr
+        # of a SymbolTableEntry on the table, _impls[name] = f) that return f unchanged
+        "hyperopt.pyll.base.scope.define hyperopt.pyll.base.scope.define_pure hyperopt.pyll.base.scope.define_info "
+        # hyperopt 0.3.0 pyll_utils.py: functools.wraps wrappers that check the label is a str/bytes (or a Literal
+        # of one) and, for the range one, that low < high, then call f with the same arguments
+        "hyperopt.pyll_utils.validate_label hyperopt.pyll_utils.validate_distribution_range"
     ).split()
 )
 
@@ -246,6 +258,8 @@ REVIEWED_SUBCLASS_HOOKS: dict[str, tuple[frozenset[str], frozenset[str], str]] =
 #: module, and every module it imports, still is. The review states what the statement does with nothing from a
 #: file (import-time code only sees the library's own values) and the version read. A statement edited by a new
 #: release no longer matches and is analysed (and refused) again.
+_HYPEROPT_SCOPE = ("hyperopt 0.3.0 pyll: binds a function of this module as an attribute of hyperopt's "
+                   "own SymbolTable instance (pyll.base.scope; SymbolTable defines no __setattr__ or descriptors)")
 REVIEWED_IMPORT_STATEMENTS: dict[str, dict[str, str]] = {
     "feature_engine": {
         "PACKAGE_ROOT = pathlib.Path(feature_engine.__file__).resolve().parent":
@@ -253,6 +267,23 @@ REVIEWED_IMPORT_STATEMENTS: dict[str, dict[str, str]] = {
         "VERSION_PATH = PACKAGE_ROOT / 'VERSION'": "feature-engine 1.9.4: joins a constant file name to it",
         "with open(VERSION_PATH, 'r') as version_file:\n    __version__ = version_file.read().strip()":
             "feature-engine 1.9.4: reads its own VERSION file (package data) into __version__; no write",
+    },
+    "hyperopt.base": {
+        "pyll_ctrl = pyll.as_apply(Ctrl)":
+            "hyperopt 0.3.0 base.py, class Domain's body: as_apply(Ctrl) of a class is Literal(Ctrl): len(Ctrl) "
+            "raises TypeError (o_len None), Apply.__init__ stores the name 'literal', empty argument lists and "
+            "pure=True, then _obj = Ctrl. A graph node holding the class; nothing is evaluated or registered",
+    },
+    "hyperopt.pyll.base": {
+        "np_versions = list(map(int, np.__version__.split('.')[:2]))":
+            "hyperopt 0.3.0 pyll/base.py: numpy's version string split into two ints",
+        "scope.kwswitch = _kwswitch": _HYPEROPT_SCOPE,
+        **{f"p{i} = Literal(UndefinedValue)": "hyperopt 0.3.0 pyll/base.py: placeholder graph nodes: Literal of the "
+           "plain class UndefinedValue (len() raises TypeError; Apply.__init__ stores fields)" for i in range(5)},
+    },
+    "hyperopt.pyll.stochastic": {
+        "scope.choice = choice": _HYPEROPT_SCOPE,
+        "scope.one_of = one_of": _HYPEROPT_SCOPE,
     },
     "imblearn": {
         "sys.stderr.write('Partial import of imblearn during the build process.\\n')":

@@ -407,4 +407,7 @@ IMPORT_REVIEWED: frozenset[str] = frozenset(
     # tqdm 4.70.1 (imported by hyperopt): defines classes, a class-level threading.RLock (TqdmDefaultWriteLock),
     # sys.platform probes, a guarded colorama import on Windows, reads its own distribution's version; its gui
     # and notebook front-ends import matplotlib/ipywidgets only inside functions
-    "typing_extensions threadpoolctl packaging smart_open rich cython Cython cloudpickle tqdm".split())
+    # sklearn_compat 0.1.6 (imported by imblearn): scikit-learn version shims; its top level compares scikit-learn's
+    # version and binds either local copies or scikit-learn's own functions; platform.machine() only for
+    # scikit-learn < 1.5; no I/O (its sys.modules reads are inside functions)
+    "typing_extensions threadpoolctl packaging smart_open rich cython Cython cloudpickle tqdm sklearn_compat".split())

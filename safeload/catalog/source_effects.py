@@ -1228,10 +1228,8 @@ class Effects:
             spelled = _written(_Frame(ref.module, "", None, None, {}, True, Outcome(True, "")), node.func)
             if callee.dotted in _BUILTIN_VALUE_CALLS or spelled in _BUILTIN_VALUE_CALLS:
                 return "builtin"
-            factory = tables.FACTORY_RESULTS.get(callee.dotted) or tables.FACTORY_RESULTS.get(spelled or "")
-            if factory is not None:  # a reviewed factory: its result is an instance of this class
-                module, _, qualname = factory.rpartition(".")
-                callee = self.resolver.attribute(module, qualname)
+            if callee.dotted in tables.VALUE_FACTORIES or (spelled or "") in tables.VALUE_FACTORIES:
+                return "builtin"  # a reviewed value type: its protocol methods only compute on its fields
             if callee.kind == "class":
                 model = self.resolver.class_model(callee)
                 if isinstance(model, ClassModel) and model.metaclass is None:
@@ -1250,7 +1248,22 @@ class Effects:
             source = self.resolver.from_import(binding.target, binding.attr)
             if source.kind in ("value", "unknown"):
                 return self.value_class(source, depth + 1)
+            if source.kind == "class":
+                return self._plain_class_object(source)
+        if binding.kind == "class" and isinstance(binding.node, ast.ClassDef):
+            return self._plain_class_object(Ref("class", ref.dotted, mod, binding.node, binding.node.name))
         return None
+
+    def _plain_class_object(self, ref: Ref) -> str | None:
+        """A class object read from source with no metaclass in its MRO: operators on the class itself
+        (``C | None``, ``C == D``) are ``type``'s C methods, like a builtin value's."""
+        model = self.resolver.class_model(ref)
+        if not isinstance(model, ClassModel) or any(
+                isinstance(part, ClassModel) and part.metaclass is not None for part in model.mro):
+            return None
+        if any(isinstance(part, Leaf) and part.kind == "external" for part in model.mro):
+            return None
+        return "builtin"
 
     def _rebound_class(self, ref: Ref, depth: int) -> ClassModel | str | None:
         """A name the module binds several times: "builtin" only when every binding is a builtin value (or a
@@ -1268,7 +1281,7 @@ class Effects:
                     continue  # 'x = x + "literal"': builtin when every other binding of x is (checked here)
                 if self.value_class(Ref("value", ref.dotted, mod, b.value, name), depth + 1) != "builtin":
                     return None
-            elif b.kind == "from" and b.attr:
+            elif (b.kind == "from" and b.attr) or b.kind == "class":
                 if self._binding_class(ref, b, depth) != "builtin":
                     return None
             elif b.kind in ("function", "import"):

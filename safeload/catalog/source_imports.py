@@ -360,12 +360,13 @@ def _replaces_itself(stmt: ast.Assign) -> bool:
 def _decorators(effects: Effects, frame: _Frame, decorators: list[ast.expr]) -> None:
     for expr in decorators:
         ref = effects.resolver.expr(frame.mod, expr.func if isinstance(expr, ast.Call) else expr)
-        if ref.dotted in tables.INERT_DECORATORS and isinstance(expr, ast.Call):
+        reviewed = ref.dotted in tables.INERT_DECORATORS or ref.dotted in tables.IMPORT_ONLY_DECORATORS
+        if reviewed and isinstance(expr, ast.Call):
             for arg in (*expr.args, *(k.value for k in expr.keywords)):
                 effects._expr(frame, arg, 0)  # a reviewed decorator factory: its arguments are still evaluated
             continue
         effects._expr(frame, expr, 0)  # a decorator factory call runs at import: checked like any call
-        if ref.dotted in tables.INERT_DECORATORS or ref.dotted in tables.BENIGN_CALLS:
+        if reviewed or ref.dotted in tables.BENIGN_CALLS:
             continue
         problem = effects.decorator_problem(expr, ref, 0)
         if problem is not None:

@@ -14,13 +14,14 @@ __all__ = [
     "BENIGN_CALLS",
     "DANGEROUS_CALLS",
     "DENIED_MODULE_PATTERNS",
-    "FACTORY_RESULTS",
+    "IMPORT_ONLY_DECORATORS",
     "INERT_DECORATORS",
     "PURE_BUILTINS",
     "PURE_EXCEPTIONS",
     "REVIEWED_IMPORT_STATEMENTS",
     "REVIEWED_SUBCLASS_HOOKS",
     "SPECIAL_BASES",
+    "VALUE_FACTORIES",
     "denied_module_reason",
 ]
 
@@ -147,15 +148,18 @@ BENIGN_CALLS: frozenset[str] = frozenset(
         "transformers.utils.add_start_docstrings transformers.utils.doc.add_start_docstrings"
     ).split()
 )
-#: Functions a reviewer read that return a new instance of exactly one source class (dotted function -> dotted
-#: class): a module-level object bound to such a call is modelled as an instance of that class (its methods are
-#: then analysed when the module operates on it, e.g. version comparisons).
-FACTORY_RESULTS: dict[str, str] = {
-    # packaging 26 / scikit-learn 1.9's vendored packaging 21.3: parse(v) is Version(v)
-    "packaging.version.parse": "packaging.version.Version",
-    "sklearn.externals._packaging.version.parse": "sklearn.externals._packaging.version.Version",
-    "sklearn.utils.fixes.parse_version": "sklearn.externals._packaging.version.Version",
-}
+#: Calls a reviewer read that return an immutable value whose protocol methods (comparisons, hash, str, format,
+#: bool) only compute on its own fields: a module-level object bound to such a call is treated like a builtin
+#: value when the module operates on it (version checks such as ``if sklearn_version < parse_version("1.4")``).
+VALUE_FACTORIES: frozenset[str] = frozenset(
+    (
+        # packaging 26 version.py / scikit-learn 1.9's vendored packaging 21.3: parse(v) is Version(v), a regex
+        # match into a named tuple of ints and strings; comparisons compare _key tuples (ints, str, and the
+        # Infinity/NegativeInfinity singletons whose comparison methods return constants)
+        "packaging.version.parse packaging.version.Version sklearn.externals._packaging.version.parse "
+        "sklearn.externals._packaging.version.Version sklearn.utils.fixes.parse_version"
+    ).split()
+)
 
 #: Calls that are acceptable at import time only, where every argument is the library's own (nothing comes
 #: from the file): importing installed modules by name is what an import statement does, and attribute
@@ -209,6 +213,9 @@ INERT_DECORATORS: frozenset[str] = frozenset(
         # library's own constant strings) and returns obj; __init__ stores params (feature-engine 1.9.4
         # _docstrings/substitute.py, imbalanced-learn 0.14.2 utils/_docstring.py, read)
         "feature_engine._docstrings.substitute.Substitution imblearn.utils._docstring.Substitution "
+        # scikit-survival 0.28 docstrings.py: append_*_example(estimator_mod=..., estimator_class=...)(f) appends
+        # a module-level template formatted with those two strings to f.__doc__ and returns f
+        "sksurv.docstrings.append_cumulative_hazard_example sksurv.docstrings.append_survival_function_example "
         # numpy 2.4 _utils/__init__.py set_module(m)(obj): sets obj.__module__ = m (and, for a class,
         # obj._module_source = its old __module__), returns obj
         "numpy._utils.set_module "
@@ -217,7 +224,32 @@ INERT_DECORATORS: frozenset[str] = frozenset(
         "hyperopt.pyll.base.scope.define hyperopt.pyll.base.scope.define_pure hyperopt.pyll.base.scope.define_info "
         # hyperopt 0.3.0 pyll_utils.py: functools.wraps wrappers that check the label is a str/bytes (or a Literal
         # of one) and, for the range one, that low < high, then call f with the same arguments
-        "hyperopt.pyll_utils.validate_label hyperopt.pyll_utils.validate_distribution_range"
+        "hyperopt.pyll_utils.validate_label hyperopt.pyll_utils.validate_distribution_range "
+        # scikit-learn 1.9 base.py _fit_context(prefer_skip_nested_validation=...)(fit): a functools.wraps wrapper
+        # that, when fit is called, validates the estimator's parameters and runs fit inside config_context and
+        # the callback context; sklearn-compat 0.1.6 re-exports it for scikit-learn >= 1.4 (a copy of the same
+        # function for older versions)
+        "sklearn.base._fit_context sklearn_compat._sklearn_compat._fit_context"
+    ).split()
+)
+
+#: Decorators whose application at import (class creation) runs nothing of the decorated function and nothing
+#: else outside the library, but which change what calling the function does: reviewed for import effects only.
+#: A load that calls a function decorated with one of these is still refused (the function analysis does not
+#: consult this table).
+IMPORT_ONLY_DECORATORS: frozenset[str] = frozenset(
+    (
+        # scikit-learn 1.9 utils/_available_if.py: available_if(check)(fn) is _AvailableIfDescriptor(fn, check,
+        # attribute_name=fn.__name__), a non-data descriptor (only __get__: runs check(obj) when the attribute is
+        # read); dict-state BUILD writes the instance __dict__ and never reads it
+        "sklearn.utils._available_if.available_if sklearn.utils.metaestimators.available_if "
+        # scikit-survival 0.28 util.py: property_available_if(check)(fn) is _PropertyAvailableIfDescriptor(check,
+        # fget=fn): the same non-data descriptor as a read-only property (__set_name__ stores the name)
+        "sksurv.util.property_available_if "
+        # scikit-learn 1.9 utils/_param_validation.py validate_params(constraints, prefer_skip_nested_validation)
+        # (func): a functools.wraps wrapper validating the arguments of each call against the constraints (built
+        # from the library's own constraint objects); sklearn-compat 0.1.6 re-exports it for scikit-learn >= 1.4
+        "sklearn.utils._param_validation.validate_params sklearn_compat._sklearn_compat.validate_params"
     ).split()
 )
 
@@ -234,7 +266,7 @@ REVIEWED_SUBCLASS_HOOKS: dict[str, tuple[frozenset[str], frozenset[str], str]] =
     "sklearn.utils._metadata_requests._MetadataRequester": (
         frozenset(f"set_{m}_request" for m in (
             "fit partial_fit predict predict_proba predict_log_proba decision_function score split transform "
-            "inverse_transform").split()),
+            "inverse_transform fit_resample").split()),
         frozenset({"_get_class_level_metadata_request_values"}),
         "scikit-learn 1.9 utils/_metadata_requests.py: for each SIMPLE_METHODS name, reads the method's signature "
         "(inspect.signature) and the __metadata_request__* class attributes of the MRO (vars), and stores a "
@@ -260,6 +292,13 @@ REVIEWED_SUBCLASS_HOOKS: dict[str, tuple[frozenset[str], frozenset[str], str]] =
 #: release no longer matches and is analysed (and refused) again.
 _HYPEROPT_SCOPE = ("hyperopt 0.3.0 pyll: binds a function of this module as an attribute of hyperopt's "
                    "own SymbolTable instance (pyll.base.scope; SymbolTable defines no __setattr__ or descriptors)")
+_IMBLEARN_METHODS = ("imbalanced-learn 0.14.2 base.py: appends method names (str constants) to scikit-learn's "
+                     "metadata-routing list sklearn.utils._metadata_requests.METHODS (a list of str that "
+                     "metadata routing reads when fit/predict... are called, never during a load)")
+_IMBLEARN_CONSTRAINTS = (
+    "imbalanced-learn 0.14.2 ensemble/*.py class bodies: build the class's _parameter_constraints dict: a deepcopy "
+    "of the scikit-learn estimator's constraint dict (chosen by a version comparison), then pop/del/update with "
+    "scikit-learn constraint objects (Interval, StrOptions, Hidden, HasMethods) and str/type constants")
 REVIEWED_IMPORT_STATEMENTS: dict[str, dict[str, str]] = {
     "feature_engine": {
         "PACKAGE_ROOT = pathlib.Path(feature_engine.__file__).resolve().parent":
@@ -267,6 +306,18 @@ REVIEWED_IMPORT_STATEMENTS: dict[str, dict[str, str]] = {
         "VERSION_PATH = PACKAGE_ROOT / 'VERSION'": "feature-engine 1.9.4: joins a constant file name to it",
         "with open(VERSION_PATH, 'r') as version_file:\n    __version__ = version_file.read().strip()":
             "feature-engine 1.9.4: reads its own VERSION file (package data) into __version__; no write",
+    },
+    "sksurv.linear_model.aft": {
+        "IPCRidge.score.__doc__ = SurvivalAnalysisMixin.score.__doc__":
+            "scikit-survival 0.28 linear_model/aft.py: copies a docstring onto the score method of this module's "
+            "own class (a plain def)",
+    },
+    "sksurv": {
+        "patch_pipeline()":
+            "scikit-survival 0.28 __init__.py: adds predict_survival_function, predict_cumulative_hazard_function "
+            "(plain functions) and _predict_risk_score (a read-only non-data descriptor) to sklearn.pipeline."
+            "Pipeline: new, non-dunder, non-data method names that no load reads (a dict-state BUILD of a Pipeline "
+            "bypasses descriptors; its __setstate__ is BaseEstimator's)",
     },
     "hyperopt.base": {
         "pyll_ctrl = pyll.as_apply(Ctrl)":
@@ -284,6 +335,37 @@ REVIEWED_IMPORT_STATEMENTS: dict[str, dict[str, str]] = {
     "hyperopt.pyll.stochastic": {
         "scope.choice = choice": _HYPEROPT_SCOPE,
         "scope.one_of = one_of": _HYPEROPT_SCOPE,
+    },
+    "imblearn.base": {
+        "if 'fit_predict' not in METHODS:\n    METHODS.append('fit_predict')": _IMBLEARN_METHODS,
+        "if 'fit_transform' not in METHODS:\n    METHODS.append('fit_transform')": _IMBLEARN_METHODS,
+        "METHODS.append('fit_resample')": _IMBLEARN_METHODS,
+        "SIMPLE_METHODS.append('fit_resample')":
+            "imbalanced-learn 0.14.2 base.py: adds 'fit_resample' to scikit-learn's SIMPLE_METHODS, so the reviewed "
+            "_MetadataRequester hook also sets set_fit_resample_request (a RequestMethod descriptor, same review: a "
+            "set_*_request name, no dunder, protocol or data method) on classes defining fit_resample",
+    },
+    "imblearn.ensemble._forest": {
+        "sha256:a24e1a237e4b07871da489d01b69e0dd6d3e085c56f3a134c1def7ce48771d3b": _IMBLEARN_CONSTRAINTS,
+        "sha256:31a02fcf205d3d2f5c069a5413b4b7b5a0e83e97c26aab11fca1341ef6f857d2": _IMBLEARN_CONSTRAINTS,
+    },
+    "imblearn.ensemble._easy_ensemble": {
+        "sha256:5b9c493c19318a17c7d5a0a2923c0c855369645223eddc9a510348875126065f": _IMBLEARN_CONSTRAINTS,
+        "sha256:7d0133cf9d61122dd0cbd2f84ed92e1764ca3a0652d5f97a4c1587dc9b523583": _IMBLEARN_CONSTRAINTS,
+        "sha256:be1d42740e844146e8fe11b88613956fc2b6d726354f9598131d47f7375a3c8d": _IMBLEARN_CONSTRAINTS,
+        "sha256:4d29127566ffa16fb0ad1a010286858ae98d13ba15a8f3639995353a80bc9571": _IMBLEARN_CONSTRAINTS,
+    },
+    "imblearn.ensemble._weight_boosting": {
+        "sha256:19f3289409b37f6515a48df717a58aeb19c7eb877a5d84d0f2f52a1a891c7f18": _IMBLEARN_CONSTRAINTS,
+        "sha256:b24bd7a31df0a8fa2c2817b4595c4cee9befa9299dfa462c83afb839bbdd5eb9": _IMBLEARN_CONSTRAINTS,
+        "sha256:4d29127566ffa16fb0ad1a010286858ae98d13ba15a8f3639995353a80bc9571": _IMBLEARN_CONSTRAINTS,
+    },
+    "imblearn.ensemble._bagging": {
+        "sha256:64aabd719eeeee74c1e3705dfd46fa6dffddd2ba6b0f26f510474b8b59fef41d": _IMBLEARN_CONSTRAINTS,
+    },
+    "imblearn._version": {
+        "with open(Path(__file__).parent / 'VERSION.txt') as _fh:\n    __version__ = _fh.read().strip()":
+            "imbalanced-learn 0.14.2 _version.py: reads its own VERSION.txt (package data) into __version__",
     },
     "imblearn": {
         "sys.stderr.write('Partial import of imblearn during the build process.\\n')":

@@ -32,12 +32,6 @@ REFUSED: dict[str, str] = {
         'refused: hmmlearn.base.ConvergenceMonitor SL104; hmmlearn.hmm.GaussianHMM SL104',
     'igraph/graph.pkl':
         'refused: igraph.Graph SL104',
-    'imbalanced-learn/balanced-rf.joblib':
-        'refused: imblearn.ensemble._forest.BalancedRandomForestClassifier SL104; imblearn.pipeline.Pipeline SL104; imblearn.under_sampling._prototype_selection._random_under_sampler.RandomUnderSampler SL104',
-    'imbalanced-learn/smote-pipeline.joblib':
-        'refused: imblearn.over_sampling._smote.base.SMOTE SL104; imblearn.pipeline.Pipeline SL104',
-    'imbalanced-learn/undersampler.joblib':
-        'refused: imblearn.under_sampling._prototype_selection._random_under_sampler.RandomUnderSampler SL104',
     'kmodes/kprototypes.joblib':
         'refused: kmodes.util.dissim.euclidean_dissim SL104',
     'mlxtend/stacking.joblib':

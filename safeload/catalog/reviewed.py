@@ -298,6 +298,19 @@ _group("xgboost.core.Booster xgboost.sklearn.XGBClassifier xgboost.sklearn.XGBRe
        "catboost.core.CatBoost",
        DATA, "boosters: __setstate__ hands the model bytes to the library's own model parser")
 
+# shapely 2.2 (geometry values): Geometry.__reduce__ is (shapely.io.from_wkb, (wkb bytes,)) and STRtree.__reduce__ is
+# (STRtree, (geometries,)). Importing shapely (read): binds GEOS version constants from the compiled shapely.lib,
+# a Windows-only DLL directory lookup, setup_signal_checks() (enables Ctrl-C checks in the GEOS loops with the main
+# thread's id), registers the Geometry subclasses; no I/O.
+_group("shapely.io.from_wkb", PURE,
+       "shapely 2.2 io.py: on_invalid must be a scalar option name ('raise'/'warn'/'ignore'/'fix', a dict lookup), "
+       "the argument becomes an object array, then the compiled ufunc lib.from_wkb runs GEOS's WKB reader on each "
+       "bytes/str element (anything else raises TypeError): bytes in, Geometry values out. No file, import or call")
+_group("shapely.strtree.STRtree", "CALL PASSED HASH CALL_INSTANCE",
+       "shapely 2.2 strtree.py: __init__ copies the geometries into an object array (np.array(geoms, dtype=object); "
+       "the elements' sequence protocol is their PASSED use) and builds the compiled lib.STRtree over it "
+       "(src/strtree.c STRtree_new: 'Oi' arguments, each element must be a Geometry or None, inserted into a GEOS "
+       "STRtree; no Python callbacks); no __call__")
 
 # --- pure decoders (also modelled: the engine follows their output into nested loaders) -----------------------------
 _group("zlib.decompress gzip.decompress bz2.decompress lzma.decompress base64.b64decode base64.b32decode "
@@ -360,7 +373,7 @@ _results_are_data(
     "torch._utils._rebuild_qtensor torch._utils._rebuild_sparse_tensor torch._utils._rebuild_nested_tensor "
     "torch._utils._rebuild_meta_tensor_no_storage torch._utils._rebuild_device_tensor_from_cpu_tensor "
     "torch._utils._rebuild_device_tensor_from_numpy torch.serialization._get_layout "
-    "pytz._p pytz._UTC pytz.tzinfo.unpickler builtins.hash")
+    "pytz._p pytz._UTC pytz.tzinfo.unpickler builtins.hash shapely.io.from_wkb")
 
 REVIEWED: Mapping[str, Entry] = _entries
 

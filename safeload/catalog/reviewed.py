@@ -311,6 +311,30 @@ _group("shapely.strtree.STRtree", "CALL PASSED HASH CALL_INSTANCE",
        "the elements' sequence protocol is their PASSED use) and builds the compiled lib.STRtree over it "
        "(src/strtree.c STRtree_new: 'Oi' arguments, each element must be a Geometry or None, inserted into a GEOS "
        "STRtree; no Python callbacks); no __call__")
+# pint 0.25 quantities: PlainQuantity.__reduce__ is (pint._unpickle_quantity, (PlainQuantity, magnitude, units)).
+# Importing pint (read): binds registry classes, probes installed optional packages (find_spec('dask'), guarded
+# imports of babel/uncertainties/numpy/scipy), reads its distribution version, builds the lazy application
+# registry (LazyRegistry.__init__ stores its parameters only), logging and regex tables; no I/O.
+_group("pint._unpickle_quantity", PURE,
+       "pint 0.25 __init__.py: ignores its first argument; for a UnitsContainer argument, parse_units(name) of each "
+       "unit name on the application registry (first use builds the default UnitRegistry from pint's own "
+       "default_en.txt/constants_en.txt package data, no cache folder; unit strings go through pint's tokenizer "
+       "and its own expression evaluator, never Python eval; unknown names raise), then "
+       "application_registry.Quantity(magnitude, units): the magnitude is stored (lists/tuples through "
+       "np.asarray; a str would be parsed by the same unit parser) with the units container")
+_group("pint.facets.plain.quantity.PlainQuantity", "INVOKE PASSED HASH",
+       "pint 0.25: the class object pickled as _unpickle_quantity's first argument, which ignores it. Called "
+       "(facets/plain/quantity.py __new__): binds the application registry; a str value or str units go through "
+       "pint's unit parser (its tokenizer and evaluator, never Python eval); a Quantity value is copied or "
+       "converted with the registry's unit arithmetic; any other magnitude is stored (lists/tuples through "
+       "np.asarray; the value's own protocol methods are its PASSED uses); no __init__, __del__ or __call__")
+_group("pint.util.UnitsContainer", "NEW ALLOC BUILD HASH PASSED CALL_INSTANCE",
+       "pint 0.25 util.py: a read-only mapping of unit names to exponents (slots _d, _hash, _one, _non_int_type); "
+       "__setstate__ unpacks (udict, one, non_int_type) into the slots; __hash__ hashes frozenset(_d.items()); "
+       "_non_int_type is a class the file gives (a value in state, ranked on its own) and is only called by unit "
+       "arithmetic after the load; no __call__, no __del__")
+_group("pint.util.udict", "NEW ALLOC MUTATE HASH PASSED CALL_INSTANCE",
+       "pint 0.25 util.py: a dict subclass whose __missing__ returns 0 (SETITEMS is dict's C code; unhashable)")
 
 # --- pure decoders (also modelled: the engine follows their output into nested loaders) -----------------------------
 _group("zlib.decompress gzip.decompress bz2.decompress lzma.decompress base64.b64decode base64.b32decode "

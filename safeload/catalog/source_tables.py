@@ -431,6 +431,10 @@ def _exception_names() -> frozenset[str]:
     return frozenset(names)
 
 
+#: Builtin classes whose ``__class_getitem__`` is ``types.GenericAlias`` (C code): ``dict[str, int]`` used as a
+#: base is ``dict`` (``GenericAlias.__mro_entries__`` returns the origin).
+GENERIC_BUILTINS: frozenset[str] = frozenset("dict list tuple set frozenset type".split())
+
 #: Exception classes: constructing one stores its arguments (read from the builtins module; nothing runs).
 PURE_EXCEPTIONS: frozenset[str] = _exception_names()
 BUILTIN_BASES: frozenset[str] = _DATA_BASES | PURE_EXCEPTIONS

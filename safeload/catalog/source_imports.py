@@ -244,8 +244,8 @@ def _own_docstring_value(frame: _Frame, stmt: ast.stmt) -> ast.expr | None:
         return None
     tgt = stmt.targets[0]
     if isinstance(tgt, ast.Attribute) and tgt.attr == "__doc__" and isinstance(tgt.value, ast.Name) \
-            and tgt.value.id in frame.defs:
-        return stmt.value
+            and tgt.value.id in frame.defs and not any(isinstance(n, ast.NamedExpr) for n in ast.walk(stmt.value)):
+        return stmt.value  # (a walrus in the value could rebind the name before the write)
     return None
 
 

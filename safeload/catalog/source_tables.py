@@ -221,15 +221,7 @@ INERT_DECORATORS: frozenset[str] = frozenset(
         "numpy._utils.set_module "
         # hyperopt 0.3.0 pyll/base.py: registration in hyperopt's own symbol table (SymbolTable._define: setattr
         # of a SymbolTableEntry on the table, _impls[name] = f) that return f unchanged
-        "hyperopt.pyll.base.scope.define hyperopt.pyll.base.scope.define_pure hyperopt.pyll.base.scope.define_info "
-        # hyperopt 0.3.0 pyll_utils.py: functools.wraps wrappers that check the label is a str/bytes (or a Literal
-        # of one) and, for the range one, that low < high, then call f with the same arguments
-        "hyperopt.pyll_utils.validate_label hyperopt.pyll_utils.validate_distribution_range "
-        # scikit-learn 1.9 base.py _fit_context(prefer_skip_nested_validation=...)(fit): a functools.wraps wrapper
-        # that, when fit is called, validates the estimator's parameters and runs fit inside config_context and
-        # the callback context; sklearn-compat 0.1.6 re-exports it for scikit-learn >= 1.4 (a copy of the same
-        # function for older versions)
-        "sklearn.base._fit_context sklearn_compat._sklearn_compat._fit_context"
+        "hyperopt.pyll.base.scope.define hyperopt.pyll.base.scope.define_pure hyperopt.pyll.base.scope.define_info"
     ).split()
 )
 
@@ -249,7 +241,15 @@ IMPORT_ONLY_DECORATORS: frozenset[str] = frozenset(
         # scikit-learn 1.9 utils/_param_validation.py validate_params(constraints, prefer_skip_nested_validation)
         # (func): a functools.wraps wrapper validating the arguments of each call against the constraints (built
         # from the library's own constraint objects); sklearn-compat 0.1.6 re-exports it for scikit-learn >= 1.4
-        "sklearn.utils._param_validation.validate_params sklearn_compat._sklearn_compat.validate_params"
+        "sklearn.utils._param_validation.validate_params sklearn_compat._sklearn_compat.validate_params "
+        # scikit-learn 1.9 base.py _fit_context(prefer_skip_nested_validation=...)(fit): a functools.wraps wrapper
+        # that, when fit is called, validates the estimator's parameters and runs fit inside config_context and
+        # the callback context; sklearn-compat 0.1.6 re-exports it for scikit-learn >= 1.4 (a copy of the same
+        # function for older versions)
+        "sklearn.base._fit_context sklearn_compat._sklearn_compat._fit_context "
+        # hyperopt 0.3.0 pyll_utils.py: functools.wraps wrappers that check the label is a str/bytes (or a Literal
+        # of one) and, for the range one, compare low < high, then call f with the same arguments
+        "hyperopt.pyll_utils.validate_label hyperopt.pyll_utils.validate_distribution_range"
     ).split()
 )
 

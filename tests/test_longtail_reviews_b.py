@@ -371,3 +371,17 @@ def test_reviewed_module_level_objects_are_not_names_a_file_may_use(tmp_path: Pa
                          ("pint", "application_registry")):
         pytest.importorskip(module.split(".")[0])
         refused(assemble(C(G(module, name), ("x",))), marker)
+
+
+def test_igraph_graph_abused(tmp_path: Path) -> None:
+    igraph = pytest.importorskip("igraph")
+    marker = tmp_path / "marker"
+    benign = pickle.dumps(igraph.Graph([(0, 1), (1, 2)]), protocol=4)
+    assert safeload.scan(benign).is_safe()
+    assert safeload.pickle_loads(benign).get_edgelist() == [(0, 1), (1, 2)]
+    # the raw-pointer keyword is reachable only through functools.partial, which needs INVOKE
+    partial = C(G("functools", "partial"), (G("igraph", "Graph"),), (G("igraph", "Graph"), (), {"__ptr": 1}, None))
+    refused(assemble(C(partial, ())), marker)
+    # a payload among the attribute values, or in the state
+    refused(assemble(C(G("igraph", "Graph"), (1, [], False, {"a": _payload(marker)}, {}, {}))), marker)
+    refused(assemble(C(G("igraph", "Graph"), (1,), {"x": _payload(marker)})), marker)

@@ -335,6 +335,18 @@ _group("pint.util.UnitsContainer", "NEW ALLOC BUILD HASH PASSED CALL_INSTANCE",
        "arithmetic after the load; no __call__, no __del__")
 _group("pint.util.udict", "NEW ALLOC MUTATE HASH PASSED CALL_INSTANCE",
        "pint 0.25 util.py: a dict subclass whose __missing__ returns 0 (SETITEMS is dict's C code; unhashable)")
+# igraph 1.0.0: Graph.__reduce__ is (Graph, (n, edge list, directed, graph/vertex/edge attribute dicts), __dict__).
+# Importing igraph (read): loads the compiled core igraph._igraph, binds its Python-side methods and layout aliases
+# onto its own Graph class, and Configuration.instance() reads the user's ~/.igraphrc with configparser when it
+# exists (the environment's own configuration, no write); plotting backends are imported lazily.
+_group("igraph.Graph", "CALL BUILD PASSED CALL_INSTANCE",
+       "igraph 1.0.0 __init__.py Graph.__init__ with positional arguments only (a REDUCE call; the raw-pointer "
+       "'__ptr' keyword is not reachable, and INVOKE through functools.partial is not permitted): numpy edge arrays "
+       "become memoryviews, GraphBase.__init__(n, edges, directed) (C: builds the igraph_t from integers), then "
+       "self[key] = value, self.vs[key] = value, self.es[key] = value store attribute values (C attribute tables; "
+       "the values' sequence protocol is their PASSED use). BUILD: no __setstate__, __setattr__ or __getattr__ "
+       "in the MRO (GraphBase defines only __new__ and its C dealloc), so the dict state updates __dict__; no "
+       "__call__; __hash__ is None")
 
 # --- pure decoders (also modelled: the engine follows their output into nested loaders) -----------------------------
 _group("zlib.decompress gzip.decompress bz2.decompress lzma.decompress base64.b64decode base64.b32decode "

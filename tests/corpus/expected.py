@@ -30,8 +30,6 @@ REFUSED: dict[str, str] = {
         'refused: hmmlearn.base.ConvergenceMonitor SL104; hmmlearn.hmm.CategoricalHMM SL104',
     'hmmlearn/gaussian-hmm.pkl':
         'refused: hmmlearn.base.ConvergenceMonitor SL104; hmmlearn.hmm.GaussianHMM SL104',
-    'igraph/graph.pkl':
-        'refused: igraph.Graph SL104',
     'kmodes/kprototypes.joblib':
         'refused: kmodes.util.dissim.euclidean_dissim SL104',
     'mlxtend/stacking.joblib':

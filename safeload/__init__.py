@@ -9,9 +9,8 @@ Invariant: ``import safeload`` imports no ML framework; loaders import theirs wh
 
 from __future__ import annotations
 
-import importlib
-import logging
-from typing import Any
+import sys
+from types import ModuleType
 
 from safeload._version import __version__
 from safeload.exceptions import (
@@ -24,25 +23,52 @@ from safeload.exceptions import (
     UnsafeModelError,
     UnsafePickleError,
 )
-from safeload.findings import Finding, Location, ScanResult, Verdict
-from safeload.integrity.options import Integrity
-from safeload.loaders.pickle import (
-    cloudpickle_load,
-    cloudpickle_loads,
-    dill_load,
-    dill_loads,
-    pickle_load,
-    pickle_loads,
-)
-from safeload.policy import Limits, Policy, clear_trust, get_trust, trust, trusted, untrust
-from safeload.rules import RULES, Rule
-from safeload.scan import scan
-from safeload.severity import Severity
 
-logging.getLogger("safeload").addHandler(logging.NullHandler())
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
-# Loaders and the hook live in modules that import their framework lazily; resolve them on first access.
+    from safeload.findings import Finding, Location, ScanResult, Verdict
+    from safeload.integrity.options import Integrity
+    from safeload.loaders.pickle import (
+        cloudpickle_load,
+        cloudpickle_loads,
+        dill_load,
+        dill_loads,
+        pickle_load,
+        pickle_loads,
+    )
+    from safeload.policy import Limits, Policy, clear_trust, get_trust, trust, trusted, untrust
+    from safeload.rules import RULES, Rule
+    from safeload.scan import scan
+    from safeload.severity import Severity
+
+# Every public name but the exceptions resolves on first access (issue 15: ``import safeload`` stays a few
+# milliseconds; logging, tomllib, re, dataclasses and the scanners load with the first scan). Loaders and the
+# hook import their framework lazily on top of that.
 _LAZY: dict[str, str] = {
+    "Finding": "safeload.findings",
+    "Location": "safeload.findings",
+    "ScanResult": "safeload.findings",
+    "Verdict": "safeload.findings",
+    "Integrity": "safeload.integrity.options",
+    "cloudpickle_load": "safeload.loaders.pickle",
+    "cloudpickle_loads": "safeload.loaders.pickle",
+    "dill_load": "safeload.loaders.pickle",
+    "dill_loads": "safeload.loaders.pickle",
+    "pickle_load": "safeload.loaders.pickle",
+    "pickle_loads": "safeload.loaders.pickle",
+    "Limits": "safeload.policy",
+    "Policy": "safeload.policy",
+    "clear_trust": "safeload.policy",
+    "get_trust": "safeload.policy",
+    "trust": "safeload.policy",
+    "trusted": "safeload.policy",
+    "untrust": "safeload.policy",
+    "RULES": "safeload.rules",
+    "Rule": "safeload.rules",
+    "scan": "safeload.scan",
+    "Severity": "safeload.severity",
     "torch_load": "safeload.loaders.torch",
     "safe_torch_load": "safeload.loaders.torch:torch_load",
     "joblib_load": "safeload.loaders.joblib",
@@ -60,6 +86,26 @@ _LAZY: dict[str, str] = {
     "status": "safeload.hook",
     "scan_many": "safeload.fleet.engine",
 }
+
+
+class _Package(ModuleType):
+    """The package's module type. Importing the submodule ``safeload.scan`` makes the import system set the
+    package attribute ``scan`` to that module; the public ``safeload.scan`` is the function, so it stays one."""
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if name == "scan" and isinstance(value, ModuleType):
+            value = value.scan
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
+if "logging" in sys.modules:  # the library's NullHandler; otherwise safeload._log adds it when logging arrives
+    from safeload._log import install_null_handler
+
+    install_null_handler()
+if "safeload.scan" in sys.modules:  # a reload of the package: the submodule is already loaded
+    scan = sys.modules["safeload.scan"].scan
+
 # The card's names for three loaders (docs/BRIEF: safe_torch_load, safe_joblib_load, safe_keras_load) keep working
 # through _LAZY; __all__ lists one spelling per loader. Configuration plumbing lives in safeload.config.
 __all__ = [
@@ -114,8 +160,10 @@ def __getattr__(name: str) -> Any:
     target = _LAZY.get(name)
     if target is None:
         raise AttributeError(f"module 'safeload' has no attribute {name!r}")
+    from importlib import import_module
+
     module_name, _, attr = target.partition(":")
-    value = getattr(importlib.import_module(module_name), attr or name)
+    value = getattr(import_module(module_name), attr or name)
     globals()[name] = value
     return value
 

@@ -18,8 +18,9 @@ import mmap
 import os
 import struct
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import IO, Any
+
+from safeload._record import Record
 
 __all__ = ["Buffer", "BufferFile", "SourceView", "describe", "engine_input", "is_remote", "require_all", "skipped",
            "unpack_at", "view_of_file", "window"]
@@ -71,14 +72,17 @@ def require_all(data: Any) -> None:
         fetch_all()
 
 
-@dataclass
-class SourceView:
+class SourceView(Record):
     """``data`` holds the bytes from ``start`` to the end of ``file`` (or the given bytes)."""
 
-    data: Any
-    start: int
-    length: int
-    seekable: bool = True
+    _FIELDS = ("data", "start", "length", "seekable")
+    __slots__ = ("data", "length", "seekable", "start")
+
+    def __init__(self, data: Any, start: int, length: int, seekable: bool = True) -> None:
+        self.data = data
+        self.start = start
+        self.length = length
+        self.seekable = seekable
 
 
 def describe(source: object) -> str:

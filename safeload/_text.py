@@ -8,7 +8,6 @@ and bounds the length; the HTML and Markdown helpers escape their media's metach
 
 from __future__ import annotations
 
-import html
 import re
 
 __all__ = ["clean", "clean_html", "clean_markdown", "short_repr"]
@@ -35,6 +34,8 @@ def clean(text: object, limit: int = 200) -> str:
 
 def clean_html(text: object, limit: int = 200) -> str:
     """``clean`` plus HTML escaping (quotes included), for notebook tables and HTML reports."""
+    import html  # html.entities is large; only notebooks and HTML reports need it
+
     return html.escape(clean(text, limit), quote=True)
 
 
@@ -52,6 +53,9 @@ def short_repr(value: object, limit: int = 80) -> str:
 
 
 def _bounded_repr(value: object, depth: int) -> str:
+    kind = type(value)
+    if kind.__name__ == "PlainList" and kind.__module__ == "safeload.engine._native":
+        value = value.tolist()  # type: ignore[attr-defined]  # the native engine's stand-in for this list
     if isinstance(value, tuple | list):
         if depth <= 0:
             return "(...)" if isinstance(value, tuple) else "[...]"

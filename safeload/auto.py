@@ -28,12 +28,13 @@ import os
 import sys
 from typing import Any
 
+from safeload._log import get_logger
 from safeload.config import Config, load_config
 from safeload.exceptions import ConfigError
 
 __all__ = ["StructuredFormatter", "activate"]
 
-logger = logging.getLogger("safeload.hook")
+logger = get_logger("safeload.hook")
 
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
 

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, NoReturn
 
+from safeload._log import get_logger
 from safeload._targets import Target, error_result, relabel
 from safeload._text import clean
 from safeload._version import __version__
@@ -44,7 +45,7 @@ from safeload.severity import Severity
 
 __all__ = ["EXIT_ERROR", "EXIT_FINDINGS", "EXIT_OK", "build_parser", "main"]
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import functools
 import os
-import tomllib
 import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -84,13 +83,29 @@ def find_config_file(start: str | os.PathLike[str] | None = None) -> Path | None
 def _read_table_cached(path: str, mtime_ns: int) -> dict[str, Any] | None:
     try:
         with open(path, "rb") as handle:
-            document = tomllib.load(handle)
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+            data = handle.read()
+    except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc}") from exc
-    if path.endswith("pyproject.toml"):
+    is_pyproject = path.endswith("pyproject.toml")
+    if is_pyproject and not _may_name_safeload(data):
+        return None  # no [tool.safeload] table can be in it: skip importing tomllib (issue 15, fixed costs)
+    import tomllib
+
+    try:
+        document = tomllib.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from exc
+    if is_pyproject:
         table = document.get("tool", {}).get("safeload")
         return dict(table) if isinstance(table, dict) else None
     return document
+
+
+def _may_name_safeload(data: bytes) -> bool:
+    """False only when no TOML document in ``data`` can have a ``safeload`` key: TOML is UTF-8 and keys are
+    case-sensitive, so the key is spelled with the ASCII bytes ``safeload`` unless an escape (a backslash in a
+    quoted key) spells it; a non-ASCII file is parsed whatever it contains (its decoding is tomllib's call)."""
+    return b"safeload" in data or b"\\" in data or not data.isascii()
 
 
 def _read_table(path: Path) -> dict[str, Any] | None:

@@ -15,14 +15,30 @@ original loader raises on bad input, so ``except pickle.UnpicklingError`` around
 
 from __future__ import annotations
 
-import pickle
-from typing import TYPE_CHECKING
+TYPE_CHECKING = False  # ``typing`` itself costs milliseconds: keep it out of ``import safeload``
 
-from safeload._text import clean, clean_markdown
-from safeload.severity import Severity
+# ``_pickle.UnpicklingError`` is ``pickle.UnpicklingError`` (pickle.py re-exports it); importing the C module
+# keeps ``pickle`` (and its ``re``) out of ``import safeload``.
+try:
+    from _pickle import UnpicklingError as _UnpicklingError
+except ImportError:  # pragma: no cover - interpreters without the C accelerator
+    from pickle import UnpicklingError as _UnpicklingError
 
 if TYPE_CHECKING:
     from safeload.findings import ScanResult
+    from safeload.severity import Severity
+
+
+def clean(text: object, limit: int = 200) -> str:
+    from safeload._text import clean as _clean  # imported on first refusal: keeps re and html out of the import
+
+    return _clean(text, limit)
+
+
+def clean_markdown(text: object, limit: int = 200) -> str:
+    from safeload._text import clean_markdown as _clean_markdown
+
+    return _clean_markdown(text, limit)
 
 __all__ = [
     "ConfigError",
@@ -122,7 +138,7 @@ class UnsafeModelError(SafeloadError):
                                                                           else ""))
 
 
-class UnsafePickleError(UnsafeModelError, pickle.UnpicklingError):
+class UnsafePickleError(UnsafeModelError, _UnpicklingError):
     """Refusal from a pickle-based loader; also a ``pickle.UnpicklingError``."""
 
 

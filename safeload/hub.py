@@ -21,13 +21,13 @@ path that links to it; a link that leaves the cache root is refused and reported
 from __future__ import annotations
 
 import dataclasses
-import logging
 import os
 import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from safeload._log import get_logger
 from safeload._targets import Target, error_result, finding_for, relabel
 from safeload.findings import ScanResult
 
@@ -47,7 +47,7 @@ __all__ = [
     "resolve_endpoint",
 ]
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
 _TRUE = {"1", "on", "yes", "true"}

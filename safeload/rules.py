@@ -9,8 +9,7 @@ findings into SL112 happens in one place, ``ScanContext.add``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from safeload._record import FrozenRecord
 from safeload.severity import Severity
 
 __all__ = ["NOT_A_MODEL_FACTS", "RULES", "Rule", "fix_for", "get_rule"]
@@ -18,17 +17,26 @@ __all__ = ["NOT_A_MODEL_FACTS", "RULES", "Rule", "fix_for", "get_rule"]
 _DOCS = "https://github.com/safeload/safeload/blob/main/docs/rules.md"
 
 
-@dataclass(frozen=True, slots=True)
-class Rule:
-    """One detector. ``name`` is a short kebab-case slug; ``summary`` one line; ``rationale`` why it matters."""
+class Rule(FrozenRecord):
+    """One detector. ``name`` is a short kebab-case slug; ``summary`` one line; ``rationale`` why it matters.
 
+    ``trustable``: a finding of this rule about a name goes away when the policy trusts that name."""
+
+    _FIELDS = ("id", "name", "severity", "summary", "rationale", "formats", "trustable")
+    __slots__ = ("formats", "id", "name", "rationale", "severity", "summary", "trustable")
     id: str
     name: str
     severity: Severity
     summary: str
     rationale: str
-    formats: tuple[str, ...] = ()
-    trustable: bool = False  # a finding of this rule about a name goes away when the policy trusts that name
+    formats: tuple[str, ...]
+    trustable: bool
+
+    def __init__(self, id: str, name: str, severity: Severity, summary: str, rationale: str,  # noqa: PLR0917 - the dataclass's signature
+                 formats: tuple[str, ...] = (), trustable: bool = False) -> None:
+        for field, value in (("id", id), ("name", name), ("severity", severity), ("summary", summary),
+                             ("rationale", rationale), ("formats", formats), ("trustable", trustable)):
+            object.__setattr__(self, field, value)
 
     @property
     def unreadable(self) -> bool:

@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import logging
 import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import IO, Any
 
 from safeload._context import LimitExceeded, ScanContext
+from safeload._log import LazyLogger
 from safeload._sniff import Format, sniff
 from safeload._source import describe, engine_input, is_remote, require_all, view_of_file
-from safeload._walk import WalkError, walk_files
 from safeload.config import resolve_policy
 from safeload.containers.keras import CONFIG as KERAS_CONFIG
 from safeload.containers.keras import METADATA as KERAS_METADATA
@@ -33,7 +32,7 @@ from safeload.severity import Severity
 
 __all__ = ["scan", "scan_buffer", "scan_checked", "scan_keras_dir", "scan_other_readings", "scan_path"]
 
-logger = logging.getLogger(__name__)
+logger = LazyLogger(__name__)
 
 Source = str | os.PathLike[str] | bytes | bytearray | memoryview | IO[bytes]
 
@@ -104,11 +103,12 @@ def scan_checked(source: Source, policy: Policy, *, name: str | None = None, int
                                                 want_digest=want_digest, cache_default=cache_default)
     else:
         raise TypeError(f"cannot scan a {type(source).__name__}: pass a path, bytes or a binary file")
-    cached = " (cached)" if info.cached else ""
-    logger.info("scanned %s: %s%s", result.source, result.verdict(policy.threshold).value, cached,
-                extra={"safeload_path": result.source, "safeload_verdict": result.verdict(policy.threshold).value,
-                       "safeload_findings": len(result.findings), "safeload_sha256": info.sha256,
-                       "safeload_cached": info.cached})
+    if logger.isEnabledFor(20):  # logging.INFO; the arguments cost more than a cache hit's lookup
+        cached = " (cached)" if info.cached else ""
+        logger.info("scanned %s: %s%s", result.source, result.verdict(policy.threshold).value, cached,
+                    extra={"safeload_path": result.source, "safeload_verdict": result.verdict(policy.threshold).value,
+                           "safeload_findings": len(result.findings), "safeload_sha256": info.sha256,
+                           "safeload_cached": info.cached})
     if info.failure is not None and raise_on_failure:
         failure = info.failure
         raise IntegrityError(result, policy.threshold, "scan", check=failure.check, reason=failure.reason,
@@ -169,6 +169,8 @@ def scan_path(path: Path, ctx: ScanContext) -> None:
 def scan_tree(root: Path, ctx: ScanContext, scan_one: Callable[[Path, ScanContext], None]) -> None:
     """Every file below ``root`` through ``scan_one``; what cannot be listed is SL007, a link that leaves the
     tree SL008 (never followed), a link inside it is covered by its target. Nothing is silently absent."""
+    from safeload._walk import WalkError, walk_files  # directory walks only (issue 15: fixed costs)
+
     real_root = os.path.realpath(root)
     for entry in walk_files(root):
         if isinstance(entry, WalkError):

@@ -70,6 +70,8 @@ _CALLABLE_INSTANCES_REVIEWED = frozenset({
     "torch.optim.lr_scheduler.CyclicLR",
     "torch.nn.utils.spectral_norm.SpectralNorm", "torch.nn.utils.spectral_norm.SpectralNormLoadStateDictPreHook",
     "torch.nn.utils.spectral_norm.SpectralNormStateDictHook",  # module hooks over tensors and metadata dicts
+    "statsmodels.genmod.families.varfuncs.VarianceFunction",  # __call__(mu) is np.ones of mu's shape
+    "statsmodels.tsa.statespace.initialization.Initialization",  # __call__ fills the model's initial arrays
     *(f"sklearn._loss.loss.{name}" for name in (  # BaseLoss.__call__ averages the loss over arrays
         "AbsoluteError ExponentialLoss HalfBinomialLoss HalfBinomialLossArrayAPI HalfGammaLoss HalfMultinomialLoss "
         "HalfMultinomialLossArrayAPI HalfPoissonLoss HalfPoissonLossArrayAPI HalfSquaredError HalfTweedieLoss "

@@ -1,4 +1,4 @@
-"""Attacks on the long-tail reviews of issue 14 (feature-engine, imbalanced-learn, hyperopt, shapely, pint).
+"""Attacks on the long-tail reviews of issue 14 (feature-engine, imbalanced-learn, hyperopt, shapely, igraph).
 
 What was reviewed, and what each test checks is still refused:
 
@@ -12,7 +12,7 @@ What was reviewed, and what each test checks is still refused:
 - str literal methods and ``x = x + "literal"`` keep a module-level value builtin only when the first binding is;
 - reviewed decorator factories and import-only decorators: their arguments are still evaluated, and a load that
   calls a function decorated with an import-only decorator is still refused;
-- per-use catalogue entries for shapely and pint: another use, a callable argument, a dangerous value in state
+- per-use catalogue entries for shapely and igraph (pint's names stay refused): another use, a callable argument, a dangerous value in state
   are refused by the real engine, and the marker the payload would create stays absent.
 
 Nothing analysed is ever imported (``sys.modules`` unchanged); every payload would touch a marker file.
@@ -339,7 +339,7 @@ def test_strtree_given_state_or_a_payload(tmp_path: Path) -> None:
     refused(assemble(C(G("shapely.strtree", "STRtree"), ([_payload(marker)],))), marker)
 
 
-def test_pint_reviewed_names_abused(tmp_path: Path) -> None:
+def test_pint_names_stay_refused(tmp_path: Path) -> None:
     pytest.importorskip("pint")
     marker = tmp_path / "marker"
     units = C(G("pint.util", "UnitsContainer"), ())

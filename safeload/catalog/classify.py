@@ -20,8 +20,8 @@ from __future__ import annotations
 import _compat_pickle
 import functools
 import importlib
-from dataclasses import dataclass
 
+from safeload._record import FrozenRecord
 from safeload.catalog import legacy
 from safeload.catalog.contracts import Contract, contract_for
 from safeload.catalog.deny import ANY_USE, DENY, DenyEntry
@@ -40,8 +40,10 @@ _OK_DUNDERS = frozenset({"__newobj__", "__newobj_ex__", "__main__", "__builtin__
                          "__bit_generator_ctor", "__generator_ctor", "__RandomState_ctor"})
 
 
-@dataclass(frozen=True, slots=True)
-class Classification:
+_NO_USE = Use(0)
+
+
+class Classification(FrozenRecord):
     """What the catalogue says about one dotted name.
 
     ``kind`` is ``allowed``, ``denied``, ``dynamic`` or ``unknown``. For ``denied``/``dynamic``, ``severity``,
@@ -50,17 +52,31 @@ class Classification:
     allowlist entry and ``contract`` the modelled call behaviour. ``floor`` names can never be trusted.
     """
 
+    _FIELDS = ("kind", "full_name", "severity", "rule_id", "reason", "floor", "nested", "entry", "contract",
+               "deny_uses", "alias_of")
+    __slots__ = ("alias_of", "contract", "deny_uses", "entry", "floor", "full_name", "kind", "nested", "reason",
+                 "rule_id", "severity")
     kind: str
     full_name: str
-    severity: Severity | None = None
-    rule_id: str | None = None
-    reason: str = ""
-    floor: bool = False
-    nested: str | None = None
-    entry: Entry | None = None
-    contract: Contract | None = None
-    deny_uses: Use = Use(0)  # noqa: RUF009 - an immutable flag value
-    alias_of: str | None = None
+    severity: Severity | None
+    rule_id: str | None
+    reason: str
+    floor: bool
+    nested: str | None
+    entry: Entry | None
+    contract: Contract | None
+    deny_uses: Use
+    alias_of: str | None
+
+    def __init__(self, kind: str, full_name: str, severity: Severity | None = None,  # noqa: PLR0917
+                 rule_id: str | None = None, reason: str = "", floor: bool = False, nested: str | None = None,
+                 entry: Entry | None = None, contract: Contract | None = None, deny_uses: Use = _NO_USE,
+                 alias_of: str | None = None) -> None:
+        for name, value in (("kind", kind), ("full_name", full_name), ("severity", severity),
+                            ("rule_id", rule_id), ("reason", reason), ("floor", floor), ("nested", nested),
+                            ("entry", entry), ("contract", contract), ("deny_uses", deny_uses),
+                            ("alias_of", alias_of)):
+            object.__setattr__(self, name, value)
 
     @property
     def permitted(self) -> Use:

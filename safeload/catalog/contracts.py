@@ -20,7 +20,8 @@ Invariant: data only; nothing here imports or calls a modelled name.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+
+from safeload._record import FrozenRecord
 
 __all__ = ["CONTRACTS", "OTHER_VERSIONS", "TRANSFORMS", "Behaviour", "Contract", "contract_for"]
 
@@ -53,10 +54,17 @@ class Behaviour(enum.Enum):
     DECODE = "decode"                    # a pure decoder (zlib, base64, ...): its bytes are followed
 
 
-@dataclass(frozen=True, slots=True)
-class Contract:
+class Contract(FrozenRecord):
+    """How the engine models a call: its behaviour, and a note for reviewers."""
+
+    _FIELDS = ("behaviour", "note")
+    __slots__ = ("behaviour", "note")
     behaviour: Behaviour
-    note: str = ""
+    note: str
+
+    def __init__(self, behaviour: Behaviour, note: str = "") -> None:
+        object.__setattr__(self, "behaviour", behaviour)
+        object.__setattr__(self, "note", note)
 
 
 def _same(names: str, behaviour: Behaviour, note: str = "") -> dict[str, Contract]:

@@ -19,9 +19,8 @@ Invariant: pure decisions over facts; nothing is imported or looked up.
 
 from __future__ import annotations
 
-import logging
-
 from safeload._context import ScanContext
+from safeload._log import LazyLogger
 from safeload._text import short_repr
 from safeload.catalog.uses import Use, describe_uses
 from safeload.engine.facts import FactTable, NameFacts
@@ -32,7 +31,7 @@ __all__ = ["decide_names"]
 _RUNS_CODE = (Use.CALL | Use.NEW | Use.ALLOC | Use.INVOKE | Use.BUILD | Use.MUTATE | Use.HASH | Use.CALL_INSTANCE
               | Use.PASSED)
 _UNTRUSTABLE_RULES = frozenset({"SL110", "SL106"})
-logger = logging.getLogger(__name__)
+logger = LazyLogger(__name__)
 
 
 def _how(facts: NameFacts, uses: Use) -> str:
@@ -137,10 +136,10 @@ def _analyse(facts: NameFacts, used: Use) -> tuple[bool, str] | None:
 def catalogue_view(name: str, use: Use) -> bool | None:
     """The catalogue as the source analysis sees it: True allowed for ``use``, False denied, None unknown."""
     from safeload.catalog.classify import classify_name
-    from safeload.catalog.reviewed import IMPORT_REVIEWED
+    from safeload.catalog.reviewed import IMPORT_REVIEWED, import_not_covered
 
     if use is Use.IMPORT and name.split(".", 1)[0] in IMPORT_REVIEWED:
-        return True
+        return None if import_not_covered(name) else True
     found = classify_name(name)
     if found.kind in {"denied", "dynamic"} or found.deny_uses & use:
         return False

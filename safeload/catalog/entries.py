@@ -46,6 +46,15 @@ class Entry:
     note: str = ""
     origin: str = "reviewed"
     state_uses: tuple[tuple[str, Use], ...] = ()  # BUILD dict-state keys whose value the class uses in a known way
+    #: BUILD dict-state keys that switch the class's __setstate__ to code the review does not cover: BUILD is
+    #: permitted only with a plain dict state holding none of them (the engine flags anything else, SL115)
+    build_refuses: tuple[str, ...] = ()
+    #: BUILD is permitted with a plain dict state only (CPython's load_build writes it into ``__dict__`` directly
+    #: when the class has no ``__setstate__``; slot state would run ``__setattr__``): the engine flags the rest
+    build_dict_only: bool = False
+    #: when set, the only opcodes whose MUTATE the review covers (``SETITEMS``/``SETITEM`` on a dict subclass whose
+    #: ``__getattr__`` would serve ``extend``/``append``/``add`` from its items); others are flagged (SL115)
+    mutate_ops: tuple[str, ...] = ()
 
     def permits(self, uses: Use) -> bool:
         return not (uses & ~(self.uses | Use.IMPORT | Use.REF))

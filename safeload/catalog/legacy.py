@@ -13,19 +13,23 @@ Invariant: string matching only; nothing is imported.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from safeload._record import FrozenRecord
 from safeload.catalog.entries import Entry, parse_uses
 
 __all__ = ["NESTED_TORCH", "PREFIXES", "PrefixRule", "lookup", "nested_kind"]
 
 
-@dataclass(frozen=True, slots=True)
-class PrefixRule:
+class PrefixRule(FrozenRecord):
     """Allow class names under ``prefix`` (which ends with a dot), except those under ``exclude``."""
 
+    _FIELDS = ("prefix", "exclude")
+    __slots__ = ("exclude", "prefix")
     prefix: str
-    exclude: tuple[str, ...] = ()
+    exclude: tuple[str, ...]
+
+    def __init__(self, prefix: str, exclude: tuple[str, ...] = ()) -> None:
+        object.__setattr__(self, "prefix", prefix)
+        object.__setattr__(self, "exclude", exclude)
 
     def matches(self, name: str) -> bool:
         if not name.startswith(self.prefix) or name.startswith(self.exclude):

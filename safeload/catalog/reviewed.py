@@ -34,9 +34,11 @@ _entries: dict[str, Entry] = {}
 
 
 def _group(names: str, uses: str, note: str, invokes: tuple[int | str, ...] = (),
-           state_uses: tuple[tuple[str, str], ...] = ()) -> None:
+           state_uses: tuple[tuple[str, str], ...] = (), *, build_refuses: tuple[str, ...] = (),
+           build_dict_only: bool = False, mutate_ops: tuple[str, ...] = ()) -> None:
     entry = Entry(parse_uses(uses), invokes, note,
-                  state_uses=tuple((key, parse_uses(use)) for key, use in state_uses))
+                  state_uses=tuple((key, parse_uses(use)) for key, use in state_uses), build_refuses=build_refuses,
+                  build_dict_only=build_dict_only or bool(build_refuses), mutate_ops=mutate_ops)
     for name in names.split():
         if name in _entries:
             raise ValueError(f"{name} is reviewed twice")
@@ -139,6 +141,9 @@ _group(" ".join(f"numpy.{n}" for n in (
     "add subtract multiply divide true_divide power maximum minimum mean median sum std var nanmean nanmedian "
     "argmax argmin amax amin max min").split()),
     PURE, "ufuncs and reductions pickled by reference (FunctionTransformer(numpy.log1p)): array math")
+_group("numpy.asarray numpy.array", PURE,
+       "numpy 2 array constructors (C, _multiarray_umath): build an array from the data; an argument's __array__, "
+       "__array_interface__, sequence protocol or like=.__array_function__ are its PASSED uses")
 
 # --- PyTorch -----------------------------------------------------------------------------------------------------
 _STORAGES = ("Storage UntypedStorage TypedStorage ByteStorage CharStorage ShortStorage IntStorage LongStorage "
@@ -311,30 +316,6 @@ _group("shapely.strtree.STRtree", "CALL PASSED HASH CALL_INSTANCE",
        "the elements' sequence protocol is their PASSED use) and builds the compiled lib.STRtree over it "
        "(src/strtree.c STRtree_new: 'Oi' arguments, each element must be a Geometry or None, inserted into a GEOS "
        "STRtree; no Python callbacks); no __call__")
-# pint 0.25 quantities: PlainQuantity.__reduce__ is (pint._unpickle_quantity, (PlainQuantity, magnitude, units)).
-# Importing pint (read): binds registry classes, probes installed optional packages (find_spec('dask'), guarded
-# imports of babel/uncertainties/numpy/scipy), reads its distribution version, builds the lazy application
-# registry (LazyRegistry.__init__ stores its parameters only), logging and regex tables; no I/O.
-_group("pint._unpickle_quantity", PURE,
-       "pint 0.25 __init__.py: ignores its first argument; for a UnitsContainer argument, parse_units(name) of each "
-       "unit name on the application registry (first use builds the default UnitRegistry from pint's own "
-       "default_en.txt/constants_en.txt package data, no cache folder; unit strings go through pint's tokenizer "
-       "and its own expression evaluator, never Python eval; unknown names raise), then "
-       "application_registry.Quantity(magnitude, units): the magnitude is stored (lists/tuples through "
-       "np.asarray; a str would be parsed by the same unit parser) with the units container")
-_group("pint.facets.plain.quantity.PlainQuantity", "INVOKE PASSED HASH",
-       "pint 0.25: the class object pickled as _unpickle_quantity's first argument, which ignores it. Called "
-       "(facets/plain/quantity.py __new__): binds the application registry; a str value or str units go through "
-       "pint's unit parser (its tokenizer and evaluator, never Python eval); a Quantity value is copied or "
-       "converted with the registry's unit arithmetic; any other magnitude is stored (lists/tuples through "
-       "np.asarray; the value's own protocol methods are its PASSED uses); no __init__, __del__ or __call__")
-_group("pint.util.UnitsContainer", "NEW ALLOC BUILD HASH PASSED CALL_INSTANCE",
-       "pint 0.25 util.py: a read-only mapping of unit names to exponents (slots _d, _hash, _one, _non_int_type); "
-       "__setstate__ unpacks (udict, one, non_int_type) into the slots; __hash__ hashes frozenset(_d.items()); "
-       "_non_int_type is a class the file gives (a value in state, ranked on its own) and is only called by unit "
-       "arithmetic after the load; no __call__, no __del__")
-_group("pint.util.udict", "NEW ALLOC MUTATE HASH PASSED CALL_INSTANCE",
-       "pint 0.25 util.py: a dict subclass whose __missing__ returns 0 (SETITEMS is dict's C code; unhashable)")
 # igraph 1.0.0: Graph.__reduce__ is (Graph, (n, edge list, directed, graph/vertex/edge attribute dicts), __dict__).
 # Importing igraph (read): loads the compiled core igraph._igraph, binds its Python-side methods and layout aliases
 # onto its own Graph class, and Configuration.instance() reads the user's ~/.igraphrc with configparser when it
@@ -411,6 +392,114 @@ _results_are_data(
     "torch._utils._rebuild_device_tensor_from_numpy torch.serialization._get_layout "
     "pytz._p pytz._UTC pytz.tzinfo.unpickler builtins.hash shapely.io.from_wkb")
 
+# --- issue 14 families, reviewed per use (read from the installed source; versions in each note) ---------------
+# nltk's own classes are analysed from source once its import is reviewed (IMPORT_REVIEWS below); these are the
+# ones the analysis cannot follow (explicit base-class __init__ calls into collections, class-level values built
+# by nltk.redos.compile, bound methods), reviewed for exactly the uses an ordinary file makes of them.
+_group("nltk.probability.FreqDist", "CALL NEW ALLOC INVOKE MUTATE HASH PASSED CALL_INSTANCE",
+       "nltk 3.10.4 probability.py: a collections.Counter subclass. Counter.__reduce__ pickles (cls, (dict(self),)) "
+       "with no state; FreqDist.__init__(samples) runs Counter.__init__ -> FreqDist.update -> Counter.update, which "
+       "copies a mapping with dict.update or counts an iterable's elements (their own __hash__/__eq__: PASSED uses "
+       "of those values), then sets self._N = None; __setitem__/__delitem__/update/setdefault reset _N and defer to "
+       "dict. Unhashable (a dict); no __call__, __getattr__, __setstate__ or __del__. No BUILD: the file gives none")
+_group("nltk.probability.ConditionalFreqDist", "CALL NEW ALLOC INVOKE MUTATE HASH PASSED CALL_INSTANCE",
+       "nltk 3.10.4 probability.py: a collections.defaultdict subclass whose __reduce__ is (cls, (), None, None, "
+       "items): the file calls it with no argument and SETITEMS its FreqDists (dict.__setitem__, not overridden). "
+       "__init__(cond_samples) sets default_factory to nltk's own FreqDist (never a value from the file) and counts "
+       "(condition, sample) pairs it iterates. No BUILD: slot state would setattr default_factory (called on a "
+       "missing key), so a file giving it state is refused")
+_group("nltk.tokenize.punkt.PunktToken", "INVOKE",
+       "nltk 3.10.4 tokenize/punkt.py: the token class PunktSentenceTokenizer keeps as its _Token attribute and "
+       "calls on text at tokenize time. PunktToken(tok, **params) (a __slots__ class) stores tok, tok.lower() with "
+       "numbers replaced by its class-level redos pattern, tok.endswith('.'), and setattr()s the keyword params the "
+       "tokenizer passes (slot names); no I/O, nothing else called")
+_group("nltk.stem.snowball.EnglishStemmer.stem", "INVOKE",
+       "nltk 3.10.4 stem/snowball.py: SnowballStemmer.__init__ keeps self.stem = self.stemmer.stem, so the file "
+       "holds the bound method of its EnglishStemmer. stem(word) lower-cases the word, checks the stopword set, "
+       "and rewrites suffixes with str methods, its class's suffix tuples and self._r1r2_standard (string slicing): "
+       "nothing but string computation on the word. The instance's own state is ranked on its own (an attribute "
+       "set by BUILD that shadows a method is ranked as called)")
+_group("regex._regex_core.RegexFlag", "CALL INVOKE HASH PASSED",
+       "regex 2026.11.19 _regex_core.py: an enum.IntFlag of the regex flags (nltk pickles RegexpTokenizer._flags as "
+       "one): RegexFlag(value) looks a member up or composes a flag value (enum machinery); __repr__ formats member "
+       "names, __str__ is object.__str__. No other methods")
+
+_group("statsmodels.base.data.ModelData", "NEW ALLOC BUILD HASH PASSED CALL_INSTANCE",
+       "statsmodels 0.15.0 base/data.py: the model's data holder (every fitted model keeps one as .data). No "
+       "__new__, __del__, __call__ or __getattr__. __setstate__(d) is self.__dict__.update(d), except that with "
+       "'restore_model_spec' in d (a model made from a formula) it first re-evaluates d['formula'] with "
+       "FormulaManager.get_matrices in a captured frame (formula terms are Python expressions: code chosen by the "
+       "file), so BUILD is admitted only with a plain dict state without that key",
+       build_refuses=("restore_model_spec",))
+
+_group("scipy.optimize._optimize.OptimizeResult", "NEW ALLOC MUTATE HASH PASSED CALL_INSTANCE",
+       "scipy 1.17.1 optimize/_optimize.py and _lib/_util.py _RichResult: a dict subclass (statsmodels keeps one as "
+       "_mle_retvals) rebuilt by NEWOBJ + SETITEMS; it overrides no __new__/__init__/__setitem__, and its "
+       "__getattr__ returns self[name]. So SETITEMS is dict's C store, but APPENDS/ADDITEMS would look up "
+       "extend/append/add through __getattr__ and call an item the file stored: only SETITEMS/SETITEM are "
+       "admitted. __repr__ formats the items. Unhashable; no __call__ (calling an instance raises)",
+       mutate_ops=("SETITEMS", "SETITEM"))
+_group("statsmodels.genmod.families.varfuncs.VarianceFunction", "NEW ALLOC BUILD HASH PASSED CALL_INSTANCE",
+       "statsmodels 0.15.0 genmod/families/varfuncs.py: the constant variance function a GLM family keeps as "
+       ".variance (statsmodels calls it on the mean). Plain class, no __init__/__setstate__/__getattr__; "
+       "__call__(mu) is np.ones(np.asarray(mu).shape, np.float64), deriv(mu) np.zeros_like: array math only")
+
+# statsmodels' compiled state-space kernels (Cython: the source analysis cannot read the .so; reviewed from the
+# .pyx.in templates shipped next to them, one class per dtype prefix s/d/c/z).
+_SM_SS = "statsmodels.tsa.statespace"
+_group(" ".join(f"{_SM_SS}.{module}.{prefix}{cls}" for module, cls in (
+    ("_representation", "Statespace"), ("_kalman_filter", "KalmanFilter"), ("_kalman_smoother", "KalmanSmoother"),
+    ("_simulation_smoother", "SimulationSmoother"), ("_initialization", "Initialization")) for prefix in "sdcz"),
+    "CALL INVOKE BUILD HASH PASSED",
+    "statsmodels 0.15.0 tsa/statespace/_{representation,kalman_filter,kalman_smoother,simulation_smoother,"
+    "initialization}.pyx.in: cdef classes whose __reduce__ is (cls, init args, state dict). __init__ takes typed "
+    "arguments only (typed memoryviews of the prefix's dtype, ints, floats, and the matching cdef Statespace/"
+    "KalmanFilter/KalmanSmoother instances: Cython checks each type, anything else raises TypeError) and allocates "
+    "work arrays; __setstate__ assigns state[key] to typed cdef attributes (memoryviews and numbers). No object-"
+    "typed attribute holds a callable, no __dealloc__/__getattr__. statsmodels keeps the classes in its "
+    "prefix maps (called by its own code with its own arrays); __call__ (filter/smoother runs) is not admitted")
+_group(f"{_SM_SS}.initialization.Initialization", "NEW ALLOC BUILD HASH PASSED CALL_INSTANCE",
+       "statsmodels 0.15.0 tsa/statespace/initialization.py: a plain class (no __new__/__setstate__/__getattr__/"
+       "__setattr__/__del__; dict state goes into __dict__). statsmodels calls it as model.initialization(...): "
+       "__call__ fills initial state mean and covariance arrays with numpy (eye, zeros, linalg.solve, "
+       "solve_discrete_lyapunov on the model's matrices) and calls its block Initializations (objects in its "
+       "state, ranked on their own); __setitem__ (not admitted) sets block types")
+_group(f"{_SM_SS}.kalman_smoother.SmootherResults", "NEW ALLOC BUILD INVOKE HASH PASSED CALL_INSTANCE",
+       "statsmodels 0.15.0 tsa/statespace/kalman_smoother.py and kalman_filter.py FilterResults, representation.py "
+       "FrozenRepresentation: a results snapshot. The class is kept as the smoother's results_class and called "
+       "by statsmodels with its own KalmanSmoother: __init__ sets the listed attributes to None and copies the "
+       "model's dimensions, matrices (.copy()) and option flags. No __new__/__setstate__/__getattr__/__del__/"
+       "__call__ (calling an instance raises); dict state goes into __dict__")
+_group(f"{_SM_SS}.simulation_smoother.SimulationSmoothResults", "INVOKE",
+       "statsmodels 0.15.0 tsa/statespace/simulation_smoother.py: kept as simulation_smooth_results_class and called "
+       "by statsmodels with its own model and Cython simulation smoother: __init__ (behind deprecate_kwarg, a "
+       "keyword rename) stores them, a numpy Generator from check_random_state(rng), and option flags")
+
+_group("transformers.tokenization_utils_tokenizers.TokenizersBackend "
+       "transformers.models.bert.tokenization_bert.BertTokenizer", "NEW ALLOC BUILD PASSED",
+       "transformers 5.24.0 tokenization_utils_tokenizers.py / tokenization_utils_base.py: a pickled fast tokenizer "
+       "is NEWOBJ + BUILD with the instance __dict__ (the Rust tokenizers.Tokenizer under _tokenizer, special tokens, "
+       "init kwargs: each ranked on its own). No class of the MRO (BertTokenizer, TokenizersBackend, "
+       "PreTrainedTokenizerBase, PushToHubMixin) defines __new__, __setstate__, __getattribute__ or __del__. BUILD "
+       "looks __setstate__ up: PreTrainedTokenizerBase.__getattr__('__setstate__') is neither a special-token name "
+       "(SPECIAL_TOKENS_ATTRIBUTES, *_id, *_ids) nor extra_special_tokens, is in no class's vars, so it raises "
+       "AttributeError; CPython's load_build then writes a dict state into __dict__ directly, running no code. "
+       "Slot state would go through PreTrainedTokenizerBase.__setattr__ (converts ids with the tokenizer): only "
+       "dict state is admitted. Calling the classes (from_pretrained machinery, file I/O) is denied",
+       build_dict_only=True)
+
+_group("scipy.stats._discrete_distns.poisson_gen._entropy", "INVOKE",
+       "scipy 1.17.1 stats/_distn_infrastructure.py: rv_discrete._attach_methods keeps vecentropy = "
+       "numpy.vectorize(self._entropy), so a pickled frozen distribution holds this bound method (poisson_gen "
+       "inherits rv_discrete._entropy). _entropy(*args) returns stats.entropy(self.pk) or sums entr(self._pmf(x)) "
+       "over the support with _expect (numeric); methods it calls on the instance are its class's (an attribute "
+       "set by BUILD that shadows one is ranked as called)")
+
+_group("torch._C.TensorBase", "HASH",
+       "torch 2.13: the compiled base of torch.Tensor. TensorBase defines no __subclasshook__ and its metaclass "
+       "torch._C._TensorMeta only __init__ (source_tables.KNOWN_METACLASSES), so isinstance(x, torch.Tensor) "
+       "(nn.Module.__setattr__, Parameter's metaclass) is type's own check. Referenced, never called or rebuilt")
+
 REVIEWED: Mapping[str, Entry] = _entries
 
 
@@ -434,6 +523,65 @@ RESULTS_ARE_DATA: frozenset[str] = _reviewed_instance_calls() | frozenset((
     "pandas._libs.sparse.BlockIndex pandas._libs.missing.NAType pandas._libs.tslibs.offsets._unpickle "
     "pandas.core.arrays.string_.StringDtype pandas.core.dtypes.dtypes.DatetimeTZDtype "
     "datetime.timezone").split())
+
+#: Package imports reviewed one by one: the package's top-level code and that of every module its import loads,
+#: read in the installed version named in the note, together with the third-party packages it imports eagerly (a
+#: vouch covers what a vouched module imports: red team R2-1). Each note says what the import does; a vouch never
+#: covers the classes and functions, which are still analysed (or catalogued) per use.
+IMPORT_REVIEWS: Mapping[str, str] = {
+    "nltk": (
+        "nltk 3.10.4 (252 modules load on `import nltk`): nltk/__init__.py reads its own VERSION file through "
+        "nltk.pathsec.open_package_resource (contained in the package directory), replaces subprocess.PIPE/Popen "
+        "only when the subprocess module lacks them (never on CPython), star-imports its subpackages, builds "
+        "LazyModule placeholders for app/chat/corpus/draw/toolbox (nothing imported until an attribute is read), "
+        "imports nltk.downloader, whose module-level Downloader() only computes a default directory (os.path.exists "
+        "and os.stat of the nltk_data candidates; no network, no write), and imports tkinter nowhere at top level "
+        "(only inside the GUI functions). nltk.data builds its search path from NLTK_DATA, ~ and sys.prefix "
+        "(strings only); nltk.decorators filters sys.path while importing inspect/keyword/unicodedata and restores "
+        "it; its eval of generated wrappers runs only when @decorator-made decorators are applied, which no nltk "
+        "module does at import; every other module defines classes, functions, regexes compiled by nltk.redos "
+        "(regex with a ReDoS pattern check), nltk.corpus LazyCorpusLoader placeholders (no corpus read until used), "
+        "registries (jsontags, deprecated wrappers). Third-party imports: numpy, scipy, sklearn (reviewed), regex "
+        "and defusedxml (below); nltk.test is never imported."),
+    "regex": (
+        "regex 2026.11.19: regex/__init__ re-exports regex._main, which imports the compiled matcher regex._regex "
+        "(the package's own C extension) and regex._regex_core (flag enum, parser classes, tables), sets "
+        "_regex_core.DEFAULT_VERSION, creates its pattern caches and compiles the empty pattern to learn the "
+        "Pattern/Match types. No I/O."),
+    "defusedxml": (
+        "defusedxml 0.7.1: defines hardened parser classes; defusedxml.ElementTree imports the pure-Python "
+        "xml.etree.ElementTree by popping it (and _elementtree) from sys.modules, importing it afresh and "
+        "restoring both entries (CPython's test.support.import_fresh_module pattern). No I/O."),
+}
+
+#: Modules of an import-reviewed package that the review did not read (they are not loaded by ``import pkg``):
+#: the vouch does not cover them (nor their submodules), so the source analysis judges their top level (and
+#: what it imports) as for any package. ``nltk.book`` prints and reads corpora at import, ``nltk.app``/``draw``
+#: import tkinter, ``nltk.twitter`` its API client. tests/test_fp_families.py checks the lists against the
+#: installed packages: every module ``import pkg`` does not load is listed.
+IMPORT_NOT_COVERED: Mapping[str, frozenset[str]] = {
+    "nltk": frozenset(
+        "nltk.app nltk.book nltk.chat nltk.classify.svm nltk.cli nltk.compat nltk.corpus.europarl_raw "
+        "nltk.corpus.reader.markdown nltk.csvsec nltk.draw nltk.huggingface nltk.inference.nonmonotonic "
+        "nltk.langnames nltk.misc.sort nltk.parse.generate nltk.parse.stanford nltk.sem.chat80 "
+        "nltk.sem.cooper_storage nltk.sem.drt_glue_demo nltk.sem.hole nltk.sentiment nltk.tbl.api nltk.tbl.demo "
+        "nltk.test nltk.tgrep nltk.tokenize.nist nltk.tokenize.stanford nltk.treeprettyprinter "
+        "nltk.treetransforms nltk.twitter".split()),
+    "regex": frozenset(),
+    "defusedxml": frozenset(
+        "defusedxml.cElementTree defusedxml.expatbuilder defusedxml.expatreader defusedxml.lxml defusedxml.minidom "
+        "defusedxml.pulldom defusedxml.sax defusedxml.xmlrpc".split()),
+}
+
+
+def import_not_covered(module: str) -> bool:
+    """True when ``module`` belongs to an import-reviewed package but lies outside what its review read."""
+    skipped = IMPORT_NOT_COVERED.get(module.split(".", 1)[0])
+    if not skipped:
+        return False
+    parts = module.split(".")
+    return any(".".join(parts[:i]) in skipped for i in range(2, len(parts) + 1))
+
 
 # Installed packages whose *import* (the top-level code of the package and its modules) was reviewed as
 # benign: importing them defines classes and functions, registers plugins, reads their own package data, and
@@ -459,4 +607,5 @@ IMPORT_REVIEWED: frozenset[str] = frozenset(
     # sklearn_compat 0.1.6 (imported by imblearn): scikit-learn version shims; its top level compares scikit-learn's
     # version and binds either local copies or scikit-learn's own functions; platform.machine() only for
     # scikit-learn < 1.5; no I/O (its sys.modules reads are inside functions)
-    "typing_extensions threadpoolctl packaging smart_open rich cython Cython cloudpickle tqdm sklearn_compat".split())
+    "typing_extensions threadpoolctl packaging smart_open rich cython Cython cloudpickle tqdm sklearn_compat".split()
+) | frozenset(IMPORT_REVIEWS)

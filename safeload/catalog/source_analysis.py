@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import ast
 import enum
-import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from safeload._log import LazyLogger
 from safeload.catalog import source_tables as tables
 from safeload.catalog.source_effects import CLASS_ASSIGNMENT, Effects, Outcome
 from safeload.catalog.source_imports import import_effects, reviewed_subclass_hook
@@ -28,7 +28,7 @@ from safeload.catalog.uses import Use
 __all__ = ["Analysis", "BuildState", "UseVerdict", "analyse", "cache_info", "clear_cache"]
 
 Catalog = Callable[[str, Use], "bool | None"]
-logger = logging.getLogger(__name__)
+logger = LazyLogger(__name__)
 
 
 class BuildState(enum.Flag):
@@ -287,6 +287,9 @@ class _Analyser:
         for expr, dref in model.decorators:
             if dref.dotted == "dataclasses.dataclass" or dref.dotted in _attrs_decorators():
                 continue
+            through = self.effects.call_through(expr, dref)
+            if through is not None and through.classes:
+                continue  # reviewed: the class keeps its source's behaviour (a warning at most)
             deco_problem = self.effects.decorator_problem(expr, dref, depth)
             if deco_problem is not None:
                 return Outcome(False, f"class decorator {dref.dotted} may replace or alter the class: {deco_problem}",
@@ -492,12 +495,17 @@ class _Analyser:
                 continue
             owner, what = found
             if isinstance(what, Leaf):
+                if what.dotted == "builtins.module":
+                    return Outcome(False, f"module.{name} falls back to a __getattr__ in the instance dict, which "
+                                   f"{why}", model.where())
                 if what.kind in ("builtin", "special"):
                     continue
                 if self.catalog is not None and self.catalog(what.dotted, use) is True:
                     continue
                 return Outcome(False, f"base {what.dotted} may define {name}, which {why}", model.where())
             owner = as_model(owner)
+            if name == "__getattribute__" and self._reviewed_getattribute(model, owner, looked_up):
+                continue
             if name == "__getattr__" and len(owner.body.get(name, [])) == 1 and isinstance(
                     what.node, ast.FunctionDef) and _returns_no_object(what.node):
                 out = self._run(model, owner, what, 0)
@@ -506,6 +514,22 @@ class _Analyser:
                 return Outcome(False, f"{owner.ref.qualname}.__getattr__ ({why}): {out.reason}", out.where)
             return Outcome(False, f"{owner.ref.qualname}.{name} is custom: {why}", owner.where(what.lineno, name))
         return None
+
+    def _reviewed_getattribute(self, model: ClassModel, owner: ClassModel, looked_up: tuple[str, ...]) -> bool:
+        """True when ``owner.__getattribute__`` is reviewed (``tables.REVIEWED_GETATTRIBUTE``) to return what
+        ``object.__getattribute__`` finds, and it finds every name in ``looked_up`` (a source binding in the MRO),
+        while none of the names the hook reads first is defined by a class (no descriptor runs there)."""
+        review = tables.REVIEWED_GETATTRIBUTE.get(owner.dotted)
+        if review is None or len(owner.body.get("__getattribute__", [])) != 1:
+            return False
+        reads, _note = review
+        if any(self.effects.lookup(model, n) is not None for n in reads):
+            return False
+        for name in looked_up:
+            found = self.effects.lookup(model, name)
+            if found is None or not isinstance(found[0], ClassModel):
+                return False  # the hook would fall back to code the review does not cover
+        return True
 
     def _build(self, model: ClassModel, use: Use, depth: int) -> Outcome:
         hooks = self._getattr_hooks(model, use, "BUILD runs getattr(obj, '__setstate__') through it",

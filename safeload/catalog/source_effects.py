@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from safeload.catalog import source_tables as tables
+from safeload.catalog.source_locate import declares_entry_points
 from safeload.catalog.source_model import Binding, ClassModel, Leaf, ModuleInfo, Ref, Resolver, as_model
 from safeload.catalog.uses import Use
 
@@ -52,6 +53,7 @@ _BUILTIN_VALUE_CALLS = frozenset(
     "builtins.range builtins.slice collections.OrderedDict collections.defaultdict collections.deque "
     "collections.Counter types.MappingProxyType types.SimpleNamespace re.compile _collections.defaultdict "
     "_collections.deque _collections.OrderedDict".split())
+_TYPE_CHECKS = frozenset({"__instancecheck__", "__subclasscheck__"})
 _CALL_ARG_CTX = ("warnings.catch_warnings", "contextlib.suppress", "contextlib.nullcontext")
 
 
@@ -187,6 +189,8 @@ class Effects:
         self.import_check: Callable[[str], Outcome] | None = None
         #: per module: the verdict on its own top level and the modules it imports (``source_imports``)
         self.module_memo: dict[str, tuple[Outcome, list[tuple[str, bool]]]] = {}
+        #: per entry-point group: whether an installed distribution declares a plugin in it
+        self._plugins: dict[str, bool] = {}
 
     # --- entry points -----------------------------------------------------------------------------------
     def function(self, fn: ast.FunctionDef | ast.AsyncFunctionDef, mod: ModuleInfo, qualname: str, *,
@@ -225,7 +229,13 @@ class Effects:
                 fn.name in ("__new__", "__init_subclass__", "__class_getitem__")
             frame.locals[first] = _Val("cls" if is_cls else "self")
         try:
-            for expr, dref in _decorator_names(self.resolver, mod, fn):
+            decorators = _decorator_names(self.resolver, mod, fn)
+            for index, (expr, dref) in enumerate(decorators):
+                through = self.call_through(expr, dref)
+                # innermost only: over staticmethod/classmethod, a binding wrapper would pass self on to them
+                if through is not None and index == len(decorators) - 1 and (through.binds or (
+                        len(decorators) == 1 and (not bound or fn.name == "__new__"))):
+                    continue  # the wrapper runs this body with the caller's arguments
                 reason = self.decorator_problem(expr, dref, depth)
                 if reason:
                     raise Fail(f"decorated with {dref.dotted}: {reason}", frame.where(expr))
@@ -244,6 +254,21 @@ class Effects:
         return out
 
     # --- decorators -------------------------------------------------------------------------------------
+    def call_through(self, expr: ast.expr, ref: Ref) -> tables.CallThrough | None:
+        """The review of a call-through decorator (``source_tables.CALL_THROUGH_DECORATORS``) when ``expr``
+        applies it in the reviewed form and no plugin it could dispatch to is installed; else ``None``."""
+        through = tables.CALL_THROUGH_DECORATORS.get(ref.dotted)
+        if through is None or (through.factory and not isinstance(expr, ast.Call)):
+            return None
+        if through.plugins is not None:
+            found = self._plugins.get(through.plugins)
+            if found is None:
+                found = self._plugins[through.plugins] = declares_entry_points(
+                    through.plugins, self.resolver.search_path, through.ignored)
+            if found:
+                return None
+        return through
+
     def decorator_problem(self, expr: ast.expr, ref: Ref, depth: int) -> str | None:
         """``None`` when the decorator returns the decorated object unchanged (or is a reviewed inert one)."""
         if ref.dotted in tables.INERT_DECORATORS or ref.dotted in ("functools.cached_property",
@@ -498,6 +523,12 @@ class Effects:
             self._store(frame, target.value, _TAINT, depth)
             return
         if isinstance(target, ast.Attribute):
+            if target.attr == "__class__":
+                raise Fail(f"assigns {ast.unparse(target)[:60]}: the object becomes an instance of another class",
+                           frame.where(target))
+            if isinstance(target.value, ast.Subscript) and isinstance(target.value.value, ast.Attribute | ast.Name) \
+                    and self.resolver.expr(frame.mod, target.value.value).dotted == "sys.modules":
+                raise Fail(f"sets attribute {target.attr} of a module object in sys.modules", frame.where(target))
             base = self._expr(frame, target.value, depth)
             if base.kind == "self":
                 self.check_setattr(frame, target.attr, via_object=False, node=target, depth=depth)
@@ -875,6 +906,8 @@ class Effects:
                 return _FRESH  # a method of a builtin base, C code on the object's own data
             if what.kind == "special" and what.tag in ("transparent", "typeddict"):
                 return _FRESH
+            if what.dotted in tables.PLAIN_CHECK_METACLASSES and name in _TYPE_CHECKS:
+                return _FRESH  # a compiled metaclass reviewed to keep type.__instancecheck__/__subclasscheck__
             if self.catalog is not None and self.catalog(f"{what.dotted}.{name}", Use.CALL) is True:
                 return _FRESH
             raise Fail(f"calls {name} of base {what.dotted} ({what.reason or what.kind}), not analysable",

@@ -366,8 +366,11 @@ def _decorators(effects: Effects, frame: _Frame, decorators: list[ast.expr]) -> 
                 effects._expr(frame, arg, 0)  # a reviewed decorator factory: its arguments are still evaluated
             continue
         effects._expr(frame, expr, 0)  # a decorator factory call runs at import: checked like any call
-        if reviewed or ref.dotted in tables.BENIGN_CALLS:
+        if reviewed or ref.dotted in tables.BENIGN_CALLS or (
+                ref.dotted in tables.IMPORT_TIME_DECORATORS and not isinstance(expr, ast.Call)):
             continue
+        if effects.call_through(expr, ref) is not None:
+            continue  # reviewed: applying it only builds the wrapper (the factory call was checked above)
         problem = effects.decorator_problem(expr, ref, 0)
         if problem is not None:
             raise Fail(f"decorator {ref.dotted}: {problem}", frame.where(expr))

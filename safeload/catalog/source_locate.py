@@ -25,7 +25,8 @@ from importlib.machinery import (
     SourcelessFileLoader,
 )
 
-__all__ = ["ModuleSource", "display_path", "is_stdlib_path", "library_roots", "locate_module"]
+__all__ = ["ModuleSource", "declares_entry_points", "display_path", "is_stdlib_path", "library_roots",
+           "locate_module"]
 
 #: What a located module is: only ``source``, ``package`` and ``namespace`` can be analysed.
 KINDS = ("source", "package", "namespace", "compiled", "bytecode", "builtin", "unsupported", "missing")
@@ -208,3 +209,45 @@ def display_path(path: str, root: str | None) -> str:
         if real.startswith(base + os.sep):
             return os.path.relpath(real, base)
     return path
+
+
+_ENTRY_POINTS_CACHE: dict[tuple[str, frozenset[str], tuple[str, ...]], tuple[bool, tuple[tuple[str, int], ...]]] = {}
+
+
+def _dir_stamps(path: Sequence[str]) -> tuple[tuple[str, int], ...]:
+    """Each path entry's directory mtime: installing or removing a distribution adds or removes a ``.dist-info``
+    directory there, which changes it."""
+    stamps = []
+    for entry in path:
+        try:
+            stamps.append((entry, os.stat(entry or ".").st_mtime_ns))
+        except OSError:
+            stamps.append((entry, -1))
+    return tuple(stamps)
+
+
+def declares_entry_points(group: str, search_path: Sequence[str] | None = None,
+                          ignored: frozenset[str] = frozenset()) -> bool:
+    """Whether any distribution on the path declares an entry point in ``group`` (plugins a library may load),
+    other than the names in ``ignored``.
+
+    Reads the distributions' metadata files only (``entry_points.txt``); nothing is imported. Fails closed: an
+    unreadable metadata directory counts as declaring one. Cached per (group, ignored, path) while no path
+    directory changes."""
+    from importlib import metadata
+
+    path = tuple(sys.path if search_path is None else search_path)
+    key = (group, ignored, path)
+    stamps = _dir_stamps(path)
+    hit = _ENTRY_POINTS_CACHE.get(key)
+    if hit is not None and hit[1] == stamps:
+        return hit[0]
+    try:
+        found = any(any(ep.name not in ignored for ep in dist.entry_points.select(group=group))
+                    for dist in metadata.distributions(path=list(path)))
+    except Exception:  # noqa: BLE001 - broken metadata: assume a plugin is there
+        found = True
+    if len(_ENTRY_POINTS_CACHE) > 64:
+        _ENTRY_POINTS_CACHE.clear()
+    _ENTRY_POINTS_CACHE[key] = (found, stamps)
+    return found

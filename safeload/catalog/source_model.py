@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from safeload.catalog import source_tables as tables
-from safeload.catalog.source_locate import ModuleSource, display_path, locate_module
+from safeload.catalog.source_locate import ModuleSource, display_path, is_stdlib_path, locate_module
 
 __all__ = ["Binding", "ClassModel", "Leaf", "ModuleInfo", "Ref", "Resolver", "as_model"]
 
@@ -96,7 +96,8 @@ class Leaf:
     def builtin_type(self) -> type | None:
         if self.kind != "builtin":
             return None
-        value = vars(builtins).get(self.dotted.removeprefix("builtins."))
+        name = self.dotted.removeprefix("builtins.")
+        value = vars(builtins).get(name, tables.NAMED_BUILTIN_TYPES.get(name))
         return value if isinstance(value, type) else None
 
 
@@ -248,10 +249,15 @@ def collect_bindings(stmts: Sequence[ast.stmt], module: str, is_package: bool,
 
 def _guards_rebound(tree: ast.Module) -> bool:
     """``TYPE_CHECKING`` bound to anything but typing's constant, or ``__name__`` assigned: then ``if
-    TYPE_CHECKING:`` / ``if __name__ == "__main__":`` bodies may run on import, and skipping them is wrong."""
+    TYPE_CHECKING:`` / ``if __name__ == "__main__":`` bodies may run on import, and skipping them is wrong.
+    One binding is typing's value too: a top-level ``TYPE_CHECKING = False`` (setuptools-scm's generated version
+    files) before every read of the name, and no other binding of it."""
+    false_guard = _constant_false_guard(tree)
     for node in ast.walk(tree):
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store) and node.id in ("TYPE_CHECKING",
                                                                                           "__name__"):
+            if false_guard is not None and node is false_guard:
+                continue
             return True
         if isinstance(node, ast.alias) and (node.asname or node.name) in ("TYPE_CHECKING", "__name__") \
                 and node.name != "TYPE_CHECKING":
@@ -262,6 +268,20 @@ def _guards_rebound(tree: ast.Module) -> bool:
         if isinstance(node, ast.Global) and {"TYPE_CHECKING", "__name__"} & set(node.names):
             return True
     return False
+
+
+def _constant_false_guard(tree: ast.Module) -> ast.Name | None:
+    """The target of a top-level ``TYPE_CHECKING = False`` that precedes every other mention of the name."""
+    for stmt in tree.body:
+        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name) \
+                and stmt.targets[0].id == "TYPE_CHECKING" and isinstance(stmt.value, ast.Constant) \
+                and stmt.value.value is False:
+            target = stmt.targets[0]
+            earlier = any(isinstance(n, ast.Name) and n.id == "TYPE_CHECKING" and n is not target
+                          and (n.lineno, n.col_offset) <= (target.lineno, target.col_offset)
+                          for n in ast.walk(tree))
+            return None if earlier else target
+    return None
 
 
 def _self_replacing(tree: ast.Module, name: str) -> int | None:
@@ -386,6 +406,8 @@ class Resolver:
         self._modules: dict[str, ModuleInfo | ModuleSource] = {}
         self._classes: dict[int, ClassModel | str] = {}
         self.files: set[tuple[str, int, int]] = set()
+        #: per module: the first line of each unconditional top-level ``import a.b.c`` (and its prefixes)
+        self._top_imports: dict[str, dict[str, int]] = {}
 
     # modules
     def module(self, name: str) -> ModuleInfo | ModuleSource:
@@ -447,6 +469,9 @@ class Resolver:
         of the module object once imported (a module that replaces itself in ``sys.modules`` has no static
         outside view)."""
         dotted = f"{mod.name}.{name}"
+        alias = tables.STDLIB_TYPE_ALIASES.get(dotted)
+        if alias is not None and is_stdlib_path(mod.path or ""):
+            return Ref("builtin", f"builtins.{alias}", chain=chain)
         if outside and mod.self_replace_line is not None:
             return Ref("unknown", dotted, reason=f"{mod.name} replaces itself in sys.modules at line "
                        f"{mod.self_replace_line}: its namespace cannot be read statically", chain=chain)
@@ -478,7 +503,7 @@ class Resolver:
                                   f"(line {last.lineno}): which binding holds cannot be decided statically",
                            chain=chain)
             return self.binding(mod, name, last, chain)
-        if mod.getattr_line is not None:
+        if outside and mod.getattr_line is not None:  # LOAD_GLOBAL in the module's own code never consults it
             return Ref("unknown", dotted, reason=f"{mod.name} has a module __getattr__ (line {mod.getattr_line})",
                        chain=chain)
         if mod.is_package and self._is_submodule(mod, name):
@@ -494,6 +519,8 @@ class Resolver:
             return None
         mod = self.module(module)
         if not isinstance(mod, ModuleInfo):
+            if module in tables.STAR_EXPORTS_NO_BUILTINS and name in vars(builtins):
+                return False  # reviewed: this compiled module's star import binds no builtin's name
             return None
         names = mod.bindings.get("__all__")
         if names:
@@ -562,6 +589,10 @@ class Resolver:
             return self.name_in(mod, node.id, chain)
         if isinstance(node, ast.Attribute):
             base = self.expr(mod, node.value, chain)
+            if base.kind == "module":
+                sub = self._imported_submodule(mod, base.dotted, node.attr, node.lineno, chain)
+                if sub is not None:
+                    return sub
             return self.member(base, node.attr)
         if isinstance(node, ast.Subscript):
             base = self.expr(mod, node.value, chain)
@@ -573,6 +604,37 @@ class Resolver:
                 return base  # dict[str, int]: types.GenericAlias, whose __mro_entries__ gives back dict
             return Ref("unknown", base.dotted + "[...]", reason="a subscripted generic alias", chain=chain)
         return Ref("unknown", ast.unparse(node)[:80], reason="not a plain name", chain=chain)
+
+    def _imported_submodule(self, mod: ModuleInfo, package: str, attr: str, line: int,
+                            chain: tuple[str, ...]) -> Ref | None:
+        """``package.attr`` on ``line`` of ``mod``, after (on an earlier line) ``mod``'s own unconditional top-level
+        ``import package.attr[...]``:
+        the import system set the submodule as that attribute of the package (``_find_and_load_unlocked``), so
+        the package's module ``__getattr__`` never runs for it. Only when the package's source binds nothing
+        under that name (no binding, no star import, no ``global`` write, no replacement of itself in
+        ``sys.modules``) that could have replaced the attribute; else ``None`` (the ordinary rules apply)."""
+        dotted = f"{package}.{attr}"
+        imports = self._top_imports.get(mod.name)
+        if imports is None:
+            imports = self._top_imports[mod.name] = {}
+            for stmt in mod.tree.body:
+                if isinstance(stmt, ast.Import):
+                    for alias in stmt.names:
+                        if alias.asname is None:
+                            parts = alias.name.split(".")
+                            for end in range(2, len(parts) + 1):
+                                imports.setdefault(".".join(parts[:end]), stmt.lineno)
+        first = imports.get(dotted)
+        if first is None or first >= line:
+            return None
+        pkg = self.module(package)
+        if not isinstance(pkg, ModuleInfo) or not pkg.is_package or pkg.self_replace_line is not None:
+            return None
+        if attr in pkg.bindings or pkg.star_imports or pkg.bindings.get("*") or attr in pkg.global_writes:
+            return None
+        if not self._is_submodule(pkg, attr):
+            return None
+        return self._module_ref(dotted, chain)
 
     def member(self, base: Ref, attr: str) -> Ref:
         if base.kind == "module":

@@ -9,19 +9,28 @@ from __future__ import annotations
 
 import os
 import re
+import types
+from dataclasses import dataclass
 
 __all__ = [
     "BENIGN_CALLS",
+    "CALL_THROUGH_DECORATORS",
     "DANGEROUS_CALLS",
     "DENIED_MODULE_PATTERNS",
     "IMPORT_ONLY_DECORATORS",
+    "IMPORT_TIME_DECORATORS",
     "INERT_DECORATORS",
+    "LIBRARY_MODULES_NAMED_LIKE_TESTS",
+    "NAMED_BUILTIN_TYPES",
     "PURE_BUILTINS",
     "PURE_EXCEPTIONS",
+    "REVIEWED_GETATTRIBUTE",
     "REVIEWED_IMPORT_STATEMENTS",
     "REVIEWED_SUBCLASS_HOOKS",
     "SPECIAL_BASES",
+    "STDLIB_TYPE_ALIASES",
     "VALUE_FACTORIES",
+    "CallThrough",
     "denied_module_reason",
 ]
 
@@ -51,8 +60,22 @@ DENIED_MODULE_PATTERNS: tuple[tuple[str, str], ...] = (
 _COMPILED = tuple((re.compile(pattern), reason) for pattern, reason in DENIED_MODULE_PATTERNS)
 
 
+#: Library modules whose *names* match a test, benchmark or script pattern above but that the library's own
+#: package imports unconditionally (a load imports them whenever it imports the library): a reviewer read each
+#: one. The name patterns do not apply to them; their top level is analysed like any other module (the
+#: analysis, not this table, decides whether importing them is inert). Keyed by dotted module name.
+LIBRARY_MODULES_NAMED_LIKE_TESTS: dict[str, str] = {
+    "mlxtend.utils.testing": "mlxtend 0.25 utils/__init__.py imports assert_raises from it; the module defines "
+                             "that one function (calls the function it is given, raises AssertionError)",
+    "skopt.benchmarks": "scikit-optimize 0.10 skopt/__init__.py imports it; the module imports numpy and defines "
+                        "test objective functions (branin, hart6, ...)",
+}
+
+
 def denied_module_reason(module: str) -> str | None:
     """The reason ``module`` (dotted) is never library code to import, or ``None``."""
+    if module in LIBRARY_MODULES_NAMED_LIKE_TESTS:
+        return None
     for pattern, reason in _COMPILED:
         if pattern.fullmatch(module):
             return reason
@@ -62,6 +85,14 @@ def denied_module_reason(module: str) -> str | None:
 #: Modules that exist only as entries another module puts in ``sys.modules`` at import (``os`` registers
 #: ``os.path``): the module whose source actually runs.
 MODULE_ALIASES: dict[str, str] = {"os.path": "posixpath" if os.name != "nt" else "ntpath"}
+
+#: Compiled modules whose ``from m import *`` was checked to bind none of the builtins' names (so a builtin
+#: such as ``isinstance`` used after the star import is still the builtin). Checked against the installed
+#: version by tests/test_fp_families.py (no ``__all__``: its public names, none a builtin's).
+STAR_EXPORTS_NO_BUILTINS: dict[str, str] = {
+    "torch._C": "torch 2.13: torch/__init__.py does `from torch._C import *`; torch._C has no __all__ and none of "
+                "its public names is a builtin's",
+}
 
 # --- builtins ----------------------------------------------------------------------------------------------
 #: Builtins whose call runs no code of its own beyond the protocol methods of its arguments (``len(x)`` runs
@@ -110,6 +141,11 @@ BENIGN_CALLS: frozenset[str] = frozenset(
         "functools.wraps functools.partial functools.lru_cache functools.cache functools.total_ordering "
         "functools.singledispatch functools.reduce functools.cached_property functools.update_wrapper "
         "functools.cmp_to_key "
+        # CPython 3.11-3.13 functools.partialmethod(func, *args, **kw): checks callable(func)/hasattr(__get__)
+        # and stores func, args, keywords. The object is not callable: func runs only when a class attribute
+        # partialmethod is looked up on an instance and the result called (a class whose hook is one is not
+        # modelled: source_analysis._run)
+        "functools.partialmethod "
         "itertools.chain itertools.count itertools.product itertools.islice itertools.repeat "
         "itertools.combinations itertools.permutations itertools.zip_longest itertools.starmap "
         "itertools.accumulate itertools.groupby itertools.tee itertools.cycle "
@@ -145,6 +181,10 @@ BENIGN_CALLS: frozenset[str] = frozenset(
         # hyperopt 0.3.0 utils.py: logging.getLogger(name), setLevel(INFO), and a StreamHandler(sys.stderr) on that
         # logger when neither it nor the root logger has handlers; returns the logger
         "hyperopt.utils._get_logger "
+        # optuna 5.0 logging.py: get_logger(name) configures optuna's root logger once under a lock (a
+        # StreamHandler on stderr with a colorlog formatter, level INFO, no propagation) and returns
+        # logging.getLogger(name): logging set-up, like transformers' get_logger
+        "optuna.logging.get_logger "
         "transformers.utils.add_start_docstrings transformers.utils.doc.add_start_docstrings"
     ).split()
 )
@@ -195,7 +235,8 @@ LOGGER_METHODS: frozenset[str] = frozenset(
 )
 #: Logger factories: a module-level name bound to a call of one of these is a logger.
 LOGGER_FACTORIES: frozenset[str] = frozenset(
-    {"logging.getLogger", "transformers.utils.logging.get_logger", "structlog.get_logger", "hyperopt.utils._get_logger"}
+    {"logging.getLogger", "transformers.utils.logging.get_logger", "structlog.get_logger",
+     "optuna.logging.get_logger", "hyperopt.utils._get_logger"}
 )
 
 #: Decorators that leave a function's behaviour as written (a method's body is analysed as is).
@@ -221,7 +262,14 @@ INERT_DECORATORS: frozenset[str] = frozenset(
         "numpy._utils.set_module "
         # hyperopt 0.3.0 pyll/base.py: registration in hyperopt's own symbol table (SymbolTable._define: setattr
         # of a SymbolTableEntry on the table, _impls[name] = f) that return f unchanged
-        "hyperopt.pyll.base.scope.define hyperopt.pyll.base.scope.define_pure hyperopt.pyll.base.scope.define_info"
+        "hyperopt.pyll.base.scope.define hyperopt.pyll.base.scope.define_pure hyperopt.pyll.base.scope.define_info "
+        # nltk 3.10.4 jsontags.py: json_tags["!" + getattr(cls, "json_tag")] = cls; return cls (registers the class
+        # in nltk's own JSON tag table and returns it unchanged)
+        "nltk.jsontags.register_tag "
+        # statsmodels 0.15.0 tools/docstring_helpers.py Appender(addendum)(f): f.__doc__ = dedent(doc + addendum);
+        # return f. compat/pandas.py deprecate_kwarg(old, new) (statsmodels passes no mapping outside its tests):
+        # pandas' wrapper pops the old keyword, warns, and calls f with it under the new name
+        "statsmodels.tools.docstring_helpers.Appender statsmodels.compat.pandas.deprecate_kwarg"
     ).split()
 )
 
@@ -252,6 +300,71 @@ IMPORT_ONLY_DECORATORS: frozenset[str] = frozenset(
         "hyperopt.pyll_utils.validate_label hyperopt.pyll_utils.validate_distribution_range"
     ).split()
 )
+
+#: Decorators whose application at import only builds a wrapper around the function (nothing of it runs then).
+#: Calling the decorated function later is *not* covered: its body is analysed, or refused, where it is called.
+IMPORT_TIME_DECORATORS: frozenset[str] = frozenset(
+    # CPython 3.11-3.13 Lib/contextlib.py: contextmanager(func) returns a functools.wraps(func) helper that builds
+    # a _GeneratorContextManager when called; the generator function runs on __enter__.
+    "contextlib.contextmanager contextlib.asynccontextmanager".split()
+)
+
+
+@dataclass(frozen=True)
+class CallThrough:
+    """A reviewed decorator whose result, called, runs the decorated function with the same arguments.
+
+    ``binds``: the wrapper is a function (it binds ``self`` as a method); a wrapper object without ``__get__``
+    is called with the caller's arguments as they are, so it is taken as the function only on ``__new__`` (called
+    with the class first) or a module-level function, as the only decorator. ``classes``: applied to a class,
+    the class keeps its source's behaviour. ``factory``: only the ``@name(...)`` form is reviewed (``@name``
+    alone would pass the function as the factory's first option); else both forms are. ``plugins``: an
+    entry-point group; when an installed distribution declares an entry point in it, the wrapper may run that
+    plugin's code instead, and the decorator is not call-through;
+    ``ignored``: entry-point names the library itself drops.
+    """
+
+    binds: bool
+    classes: bool
+    factory: bool
+    plugins: str | None
+    review: str
+    ignored: frozenset[str] = frozenset()
+
+
+#: Decorators a reviewer read whose wrapper only calls the decorated function with the arguments it was given
+#: (after a warning): the decorated body is analysed as if undecorated, and applying them at import only builds
+#: the wrapper. Keyed by the dotted name of the definition.
+CALL_THROUGH_DECORATORS: dict[str, CallThrough] = {
+    "sklearn.utils.deprecation.deprecated": CallThrough(
+        binds=True, classes=True, factory=True, plugins=None, review=(
+            "scikit-learn 1.9 utils/deprecation.py: deprecated(extra) stores extra; applied to a function it returns "
+            "a functools.wraps wrapper running warnings.warn(msg, FutureWarning) then fun(*args, **kwargs); applied "
+            "to a class it replaces cls.__new__ with a function that warns, then returns object.__new__(cls) when "
+            "the original __new__ was object's, else new(cls, *args, **kwargs); to a property, a property whose "
+            "getter warns then calls the original getter. Nothing of the arguments runs but the original.")),
+    "optuna._deprecated.deprecated_func": CallThrough(
+        binds=True, classes=False, factory=True, plugins=None, review=(
+            "optuna 5.0 _deprecated.py: deprecated_func(versions, name, text) validates the version strings "
+            "(packaging.version.parse) and returns a decorator that appends a note to func.__doc__ and returns a "
+            "functools.wraps wrapper running warnings.warn(message, FutureWarning) then func(*args, **kwargs)")),
+    "optuna._deprecated.deprecated_class": CallThrough(
+        binds=True, classes=True, factory=True, plugins=None, review=(
+            "optuna 5.0 _deprecated.py: deprecated_class(versions, name, text) validates the versions and returns a "
+            "decorator that replaces cls.__init__ with a functools.wraps wrapper running warnings.warn(message, "
+            "FutureWarning) then the original __init__(self, *args, **kwargs), edits cls.__doc__, returns cls")),
+    "networkx.utils.backends._dispatchable": CallThrough(
+        binds=False, classes=False, factory=False, plugins="networkx.backends", review=(
+            "networkx 3.6 utils/backends.py: _dispatchable(func, **options) returns a _dispatchable object (no "
+            "__get__) holding orig_func; with no distribution declaring a 'networkx.backends' entry point, "
+            "__call__ is _call_if_no_backends_installed: raise ImportError for backend= other than networkx, "
+            "raise NotImplementedError if networkx does not implement it, else return orig_func(*args, **kwargs). "
+            "With a backend installed it dispatches to the backend's code: not call-through then. Under "
+            "_NETWORKX_BUILDING_DOCS_ the module rebinds _dispatchable to a function that builds the object for "
+            "its docstring and returns func itself (with that __doc__): call-through as well. _get_backends drops "
+            "the 'nx_loopback' entry point networkx declares for its own tests."),
+        ignored=frozenset({"nx_loopback"})),
+}
 
 #: ``__init_subclass__`` hooks a reviewer read, keyed by the dotted name of the class defining them:
 #: (attributes the hook may set on the new class, attributes of the new class it reads or calls that a subclass
@@ -384,6 +497,19 @@ REVIEWED_IMPORT_STATEMENTS: dict[str, dict[str, str]] = {
     },
 }
 
+#: ``__getattribute__`` overrides a reviewer read, keyed by the dotted name of the class defining them: (names the
+#: hook reads with ``object.__getattribute__`` before anything else, the review). A reviewed hook returns
+#: ``object.__getattribute__(self, name)`` whenever that succeeds, so for a name some class of the MRO defines
+#: (``__setstate__`` for BUILD) it behaves as the default lookup; the analysis accepts it only then, and only when
+#: no class defines one of the names read first (a class-level descriptor there would run).
+REVIEWED_GETATTRIBUTE: dict[str, tuple[frozenset[str], str]] = {
+    "statsmodels.base.wrapper.ResultsWrapper": (
+        frozenset({"_results"}),
+        "statsmodels 0.15.0 base/wrapper.py: get = object.__getattribute__; reads self._results (AttributeError "
+        "ignored), returns get(attr) when it succeeds, and only otherwise forwards to getattr(self._results, attr) "
+        "and wraps the result with results.model.data.wrap_output"),
+}
+
 #: Methods of builtin containers/strings that only compute on the receiver's data. On a value from the file
 #: they are recorded as touches (the value's class must be plain data for them to be the builtin ones).
 DATA_METHODS: frozenset[str] = frozenset(
@@ -413,12 +539,26 @@ KNOWN_METACLASSES: dict[str, str] = {
     "builtins.type": "type", "abc.ABCMeta": "type", "typing._ProtocolMeta": "type",
     "typing_extensions._ProtocolMeta": "type", "typing._TypedDictMeta": "type", "typing.NamedTupleMeta": "type",
     "enum.EnumMeta": "enum", "enum.EnumType": "enum",
+    # torch 2.13: torch.Tensor's compiled metaclass defines only __init__ (run at class creation) and __doc__
+    # (tests/test_fp_families.py checks the installed torch): lookups, calls and isinstance are type's
+    "torch._C._TensorMeta": "type",
 }
+#: Compiled metaclasses reviewed to define neither ``__instancecheck__`` nor ``__subclasscheck__``: a
+#: ``super().__instancecheck__(x)`` reaching one is ``type``'s own check (``abc.ABCMeta`` is *not* one: its
+#: check runs ``__subclasshook__`` and the registry).
+PLAIN_CHECK_METACLASSES: frozenset[str] = frozenset({"torch._C._TensorMeta"})
 #: Builtin classes usable as bases: their construction and state handling are C code whose effects the class
 #: model knows (``lookup`` reads which methods each defines from the type itself; ``BaseException.__setstate__``
 #: setattrs every key, which the BUILD rule models). Exceptions are added below.
 _DATA_BASES = frozenset(
-    "object dict list tuple set frozenset int float str bytes bytearray complex bool type".split())
+    "object dict list tuple set frozenset int float str bytes bytearray complex bool type module".split())
+#: Builtin types not bound in ``builtins`` (``Leaf("builtins.<name>")``), and the stdlib names that bind them
+#: with a computed value the source cannot show (``types.py``: ``ModuleType = type(sys)``). ``module``:
+#: ``module.__new__``/``__init__(name, doc)`` only fill the new module's dict. Its ``__getattribute__`` falls back
+#: to a ``__getattr__`` found in the instance dict, so BUILD and mutation of a subclass are not modelled
+#: (``source_analysis._getattr_hooks``).
+NAMED_BUILTIN_TYPES: dict[str, type] = {"module": types.ModuleType}
+STDLIB_TYPE_ALIASES: dict[str, str] = {"types.ModuleType": "module"}
 
 
 def _exception_names() -> frozenset[str]:

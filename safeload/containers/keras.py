@@ -12,7 +12,6 @@ Invariant: facts only; ``is_keras_dir`` reads at most ``_PEEK`` bytes of one JSO
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 __all__ = ["CONFIG", "METADATA", "is_keras_dir"]
@@ -41,6 +40,8 @@ def is_keras_dir(path: Path) -> bool:
     if len(raw) > _PEEK:
         return True
     try:
+        import json  # only for a directory with a config.json (issue 15: fixed costs)
+
         value = json.loads(raw)
     except (ValueError, RecursionError):
         return False  # not JSON: Keras fails on it before deserializing anything

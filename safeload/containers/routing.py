@@ -10,14 +10,12 @@ parses the first header of an in-memory view, nothing is extracted or written).
 
 from __future__ import annotations
 
-import bz2
-import lzma
+import sys
 import zlib
 from collections.abc import Callable
 from typing import Any
 
 from safeload._sniff import Format, breaks_before_import, find_zip_end, hdf5_offset, sniff, tar_header_ok
-from safeload.containers.torch import opens_as_tar
 
 __all__ = ["other_readings"]
 
@@ -41,16 +39,39 @@ def other_readings(data: Any, primary: Format) -> list[Format]:
         extra.append(Format.ZIP)
     if primary is not Format.HDF5 and Format.HDF5 not in extra and hdf5_offset(data) >= 0:
         extra.append(Format.HDF5)
-    if primary is not Format.TAR and Format.TAR not in extra and tar_header_ok(data) and opens_as_tar(data):
-        extra.append(Format.TAR)
+    if primary is not Format.TAR and Format.TAR not in extra and tar_header_ok(data):
+        from safeload.containers.torch import opens_as_tar  # tarfile: only for a plausible tar header
+
+        if opens_as_tar(data):
+            extra.append(Format.TAR)
     return extra
 
 
 _NOT_A_READING = frozenset({Format.UNKNOWN, Format.TEXT, Format.EMPTY, Format.SAFETENSORS})
+
+
+def _codec_errors() -> tuple[type[BaseException], ...]:
+    """What a failed first decompression raises; ``lzma.LZMAError`` once ``_lzma`` has imported lzma (only
+    then can it be raised)."""
+    lzma = sys.modules.get("lzma")
+    return (zlib.error, OSError, EOFError, ValueError, *((lzma.LZMAError,) if lzma is not None else ()))
+
+
+def _bz2() -> Any:
+    import bz2  # imported when a safetensors header reads as bz2 (issue 15: fixed costs)
+
+    return bz2.BZ2Decompressor()
+
+
+def _lzma() -> Any:
+    import lzma
+
+    return lzma.LZMADecompressor()
+
+
 _STDLIB_CODECS: dict[Format, Callable[[], Any]] = {Format.GZIP: lambda: zlib.decompressobj(zlib.MAX_WBITS | 16),
                   Format.ZLIB: lambda: zlib.decompressobj(zlib.MAX_WBITS),
-                  Format.BZIP2: bz2.BZ2Decompressor, Format.XZ: lzma.LZMADecompressor,
-                  Format.LZMA: lzma.LZMADecompressor}
+                  Format.BZIP2: _bz2, Format.XZ: _lzma, Format.LZMA: _lzma}
 
 
 def _besides_safetensors(data: Any) -> list[Format]:
@@ -69,6 +90,6 @@ def _besides_safetensors(data: Any) -> list[Format]:
     if factory is not None:
         try:
             factory().decompress(bytes(data[:65536]), 1)
-        except (zlib.error, OSError, EOFError, ValueError, lzma.LZMAError):
+        except _codec_errors():
             return readings
     return [*readings, other]

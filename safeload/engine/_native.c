@@ -44,7 +44,7 @@ static const char *const helper_names[H_COUNT] = {
 };
 static PyObject *H[H_COUNT];
 static int configured = 0;
-static PyObject *s_call, *s_build, *s_flag, *s_frame_end, *s_offset, *s_severity;
+static PyObject *s_call, *s_build, *s_flag, *s_frame_end, *s_offset, *s_severity, *s_summary_ok;
 
 #define SMALL_BYTES 65536
 #define CHECK_EVERY 0xFFFFu
@@ -73,13 +73,28 @@ typedef struct {
 #pragma pack(pop)
 
 typedef struct {
-    Val *items;            /* dict: key, value, key, value, ... */
+    Val *items;            /* dict: key, value, key, value, ...; when `summarised`: the PlainList holding them */
     PyObject *obj;         /* once materialised: the Python object; items are then empty */
     uint32_t len, cap;
     uint32_t mark;
     uint8_t kind;
     uint8_t heap;          /* items were malloc'd (else they live in the arena) */
+    uint8_t summarised;    /* a list handed to BUILD as a PlainList: its items moved there, frozen */
 } Node;
+
+/* A list of plain scalars handed to the semantics in BUILD state instead of the list it stands for (see
+   "PlainList" below and docs/engine.md). It owns the list's items and the buffer's owner, not the Walk. */
+typedef struct {
+    PyObject_HEAD
+    PyObject *data;        /* owner of the scanned buffer; its buffer is taken only while building the list */
+    Val *items;            /* plain scalars only: no container, no name, no object (NULL once built) */
+    uint32_t len;
+    PyObject *list;        /* the exact list, once built (then every holder of the node shares it) */
+} PlainList;
+
+static PyTypeObject PlainListType;
+static PyObject *plainlist_build(PlainList *p);
+#define SUMMARY_MIN 256u   /* shorter lists are built exactly: cheap, and PlainLists stay rare */
 
 typedef struct { uint32_t key; uint32_t used; Val v; } MEnt;
 
@@ -113,6 +128,8 @@ typedef struct {
     int broken;                    /* a materialisation failed half-way: refuse to hand out values */
     int ran, has_root, complete;
     int in_mat;                    /* materialisation is not re-entrant */
+    int summarise;                 /* materialising BUILD state: plain lists become PlainLists */
+    PyObject *m_summary_ok;        /* walker._state_summary_ok, or NULL */
     Val root;
 } Walk;
 
@@ -328,7 +345,22 @@ static int in_buffer(Walk *w, const Val *v) {
     return 1;
 }
 
+static PyObject *scalar_obj(const unsigned char *buf, Py_ssize_t n, const Val *v);
+
 static PyObject *mat_scalar(Walk *w, const Val *v) {
+    if (v->tag == T_USTR || v->tag == T_ASTR || v->tag == T_LSTR || v->tag == T_BYTES) {
+        if (!in_buffer(w, v)) return NULL;
+    }
+    return scalar_obj(w->buf, w->n, v);
+}
+
+/* The Python value of a scalar; strings and bytes read buf[off:off+len], checked against n. */
+static PyObject *scalar_obj(const unsigned char *buf, Py_ssize_t n, const Val *v) {
+    if ((v->tag == T_USTR || v->tag == T_ASTR || v->tag == T_LSTR || v->tag == T_BYTES) &&
+        (buf == NULL || v->u.off > (uint64_t)n || (uint64_t)v->len > (uint64_t)n - v->u.off)) {
+        PyErr_SetString(PyExc_ValueError, "the scanned buffer changed size during the scan");
+        return NULL;
+    }
     switch (v->tag) {
     case T_NONE: Py_RETURN_NONE;
     case T_TRUE: Py_RETURN_TRUE;
@@ -336,21 +368,17 @@ static PyObject *mat_scalar(Walk *w, const Val *v) {
     case T_INT: return PyLong_FromLongLong(v->u.i);
     case T_FLOAT: return PyFloat_FromDouble(v->u.d);
     case T_USTR:
-        if (!in_buffer(w, v)) return NULL;
-        return PyUnicode_DecodeUTF8((const char *)w->buf + v->u.off, (Py_ssize_t)v->len, "surrogatepass");
+        return PyUnicode_DecodeUTF8((const char *)buf + v->u.off, (Py_ssize_t)v->len, "surrogatepass");
     case T_ASTR: {
-        if (!in_buffer(w, v)) return NULL;
         PyObject *o = PyUnicode_New((Py_ssize_t)v->len, 127);
         if (o == NULL) return NULL;
-        memcpy(PyUnicode_DATA(o), w->buf + v->u.off, (size_t)v->len);
+        memcpy(PyUnicode_DATA(o), buf + v->u.off, (size_t)v->len);
         return o;
     }
     case T_LSTR:
-        if (!in_buffer(w, v)) return NULL;
-        return PyUnicode_DecodeLatin1((const char *)w->buf + v->u.off, (Py_ssize_t)v->len, NULL);
+        return PyUnicode_DecodeLatin1((const char *)buf + v->u.off, (Py_ssize_t)v->len, NULL);
     case T_BYTES:
-        if (!in_buffer(w, v)) return NULL;
-        return PyBytes_FromStringAndSize((const char *)w->buf + v->u.off, (Py_ssize_t)v->len);
+        return PyBytes_FromStringAndSize((const char *)buf + v->u.off, (Py_ssize_t)v->len);
     case T_OBJ:
         Py_INCREF(v->u.o);
         return v->u.o;
@@ -375,12 +403,68 @@ static int idvec_push(IdVec *v, size_t id) {
 }
 
 static void node_clear_items(Walk *w, Node *nd) {
+    if (nd->summarised) return;  /* its items are the PlainList's */
     for (uint32_t i = 0; i < nd->len; i++) vdec(&nd->items[i]);
     if (nd->heap) PyMem_RawFree(nd->items);
     nd->items = NULL;
     nd->len = nd->cap = 0;
     nd->heap = 0;
     (void)w;
+}
+
+/* A plain scalar: what a PlainList may hold (the escape walk and every rule ignore these). */
+static inline int plain_scalar(const Val *v) {
+    if (v->tag >= T_NONE && v->tag <= T_ASTR) return 1;
+    if (v->tag != T_OBJ) return 0;
+    PyTypeObject *t = Py_TYPE(v->u.o);
+    return t == &PyLong_Type || t == &PyFloat_Type || t == &PyUnicode_Type || t == &PyBytes_Type ||
+           t == &PyBool_Type || v->u.o == Py_None;
+}
+
+/* Whether node `nd` may be handed to BUILD as a PlainList: a native list, not yet materialised, long enough,
+   every item a plain scalar. */
+static int summarisable(const Node *nd) {
+    if (nd->kind != K_LIST || nd->obj != NULL || nd->summarised || nd->len < SUMMARY_MIN) return 0;
+    for (uint32_t i = 0; i < nd->len; i++)
+        if (!plain_scalar(&nd->items[i])) return 0;
+    return 1;
+}
+
+/* Move node `id`'s items into a new PlainList (the node keeps a reference to it; nothing is materialised). */
+static int summarise_node(Walk *w, size_t id) {
+    Node *nd = &w->nodes[id];
+    PlainList *p = PyObject_New(PlainList, &PlainListType);
+    if (p == NULL) return -1;
+    p->list = NULL;
+    p->len = nd->len;
+    if (nd->heap) {
+        p->items = nd->items;
+    } else {
+        p->items = (Val *)PyMem_RawMalloc((size_t)nd->len * sizeof(Val) + 1);
+        if (p->items == NULL) { p->data = NULL; p->len = 0; Py_DECREF(p); PyErr_NoMemory(); return -1; }
+        memcpy(p->items, nd->items, (size_t)nd->len * sizeof(Val));
+    }
+    Py_INCREF(w->data);
+    p->data = w->data;
+    nd->items = (Val *)(void *)p;  /* the node's reference */
+    nd->len = nd->cap = 0;
+    nd->heap = 0;
+    nd->summarised = 1;
+    return 0;
+}
+
+static inline PlainList *node_summary(Node *nd) { return nd->summarised ? (PlainList *)(void *)nd->items : NULL; }
+
+/* A summarised node's value: its PlainList while materialising BUILD state, else the exact list (built once,
+   and from then on the node's object: every later holder and every mutation shares it). */
+static PyObject *mat_summary(Walk *w, size_t id) {
+    PlainList *p = node_summary(&w->nodes[id]);
+    if (w->summarise) { Py_INCREF(p); return (PyObject *)p; }
+    PyObject *lst = plainlist_build(p);
+    if (lst == NULL) return NULL;
+    Py_INCREF(lst);
+    w->nodes[id].obj = lst;
+    return lst;
 }
 
 static inline int is_mutable(int kind) { return kind == K_LIST || kind == K_DICT || kind == K_SET; }
@@ -444,6 +528,8 @@ static PyObject *mat_node(Walk *w, size_t root) {
             if (it->tag != T_NODE) continue;
             Node *c = &w->nodes[it->u.node];
             if (c->obj != NULL || c->mark == ep) continue;
+            if (w->summarise && summarisable(c) && summarise_node(w, (size_t)it->u.node) < 0) goto fail;
+            if (c->summarised) continue;  /* mat() gives its PlainList or its list: not built here */
             c->mark = ep;
             if (idvec_push(&todo, (size_t)it->u.node) < 0) goto fail;
             nd = &w->nodes[id];
@@ -481,7 +567,7 @@ static PyObject *mat_node(Walk *w, size_t root) {
                 Val *it = &nd->items[i];
                 if (it->tag != T_NODE) continue;
                 Node *c = &w->nodes[it->u.node];
-                if (c->obj != NULL) continue;
+                if (c->obj != NULL || c->summarised) continue;
                 fidx[frames.len - 1] = i + 1;
                 if (idvec_push(&frames, (size_t)it->u.node) < 0) goto broken;
                 if (fcap < frames.cap) {
@@ -556,6 +642,8 @@ static PyObject *mat(Walk *w, const Val *v) {
         }
         Node *nd = &w->nodes[v->u.node];
         if (nd->obj != NULL) { Py_INCREF(nd->obj); return nd->obj; }
+        if (w->summarise && summarisable(nd) && summarise_node(w, (size_t)v->u.node) < 0) return NULL;
+        if (nd->summarised) return mat_summary(w, (size_t)v->u.node);
         return mat_node(w, (size_t)v->u.node);
     }
     return mat_scalar(w, v);
@@ -804,6 +892,12 @@ static int do_appends(Walk *w, size_t tpos, size_t base, int single) {
     size_t count = w->sp - base;
     if (target->tag == T_NODE && w->nodes[target->u.node].kind == K_LIST) {
         size_t id = (size_t)target->u.node;
+        if (w->nodes[id].summarised && w->nodes[id].obj == NULL) {
+            /* a list handed to BUILD is frozen: it becomes the exact list, and the append goes there */
+            PyObject *o = mat(w, target);
+            if (o == NULL) return -1;
+            Py_DECREF(o);
+        }
         if (w->nodes[id].obj == NULL) {
             if (node_extend(w, id, w->stk + base, count) < 0) return -1;
             w->sp = base;
@@ -1214,7 +1308,24 @@ static int run_loop(Walk *w) {
             }
             Py_DECREF(fe);
             if (w->sp <= frame_base(w)) { vdec(&state); w->pos = pos; return raise_peek(); }
+            /* Long lists of plain scalars in the state reach the semantics as PlainLists, unless the object's
+               BUILD hook reads the state (the semantics decide: walker._state_summary_ok). */
+            int summarise = 0;
+            if (state.tag == T_NODE && w->m_summary_ok != NULL) {
+                Val *iv = &w->stk[w->sp - 1];
+                if (iv->tag == T_OBJ) {
+                    PyObject *ok = PyObject_CallOneArg(w->m_summary_ok, iv->u.o);
+                    if (ok == NULL) { vdec(&state); FAIL(); }
+                    summarise = PyObject_IsTrue(ok);
+                    Py_DECREF(ok);
+                    if (summarise < 0) { vdec(&state); FAIL(); }
+                } else {
+                    summarise = 1;  /* not an object: _build keeps no state */
+                }
+            }
+            w->summarise = summarise;
             PyObject *s = mat(w, &state);
+            w->summarise = 0;
             vdec(&state);
             if (s == NULL) FAIL();
             PyObject *inst = mat(w, &w->stk[w->sp - 1]);
@@ -1738,6 +1849,7 @@ static void walk_free_nodes(Walk *w) {
             for (uint32_t j = 0; j < nd->len; j++) vdec(&nd->items[j]);
         }
         if (nd->heap) PyMem_RawFree(nd->items);
+        if (nd->summarised) { PyObject *p = (PyObject *)(void *)nd->items; nd->items = NULL; Py_DECREF(p); }
         Py_CLEAR(nd->obj);
     }
     PyMem_RawFree(w->nodes); w->nodes = NULL; w->nn = w->ncap = 0;
@@ -1756,7 +1868,7 @@ static void walk_dealloc(Walk *w) {
     if (w->has_root) vdec(&w->root);
     walk_free_nodes(w);
     Py_XDECREF(w->walker); Py_XDECREF(w->data); Py_XDECREF(w->res); Py_XDECREF(w->check_time);
-    Py_XDECREF(w->m_call); Py_XDECREF(w->m_build); Py_XDECREF(w->m_flag);
+    Py_XDECREF(w->m_call); Py_XDECREF(w->m_build); Py_XDECREF(w->m_flag); Py_XDECREF(w->m_summary_ok);
     Py_TYPE(w)->tp_free((PyObject *)w);
 }
 
@@ -1780,6 +1892,11 @@ static PyObject *walk_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
     w->m_build = w->m_call ? PyObject_GetAttr(walker, s_build) : NULL;
     w->m_flag = w->m_build ? PyObject_GetAttr(walker, s_flag) : NULL;
     if (w->m_flag == NULL) { Py_DECREF(w); return NULL; }
+    w->m_summary_ok = PyObject_GetAttr(walker, s_summary_ok);
+    if (w->m_summary_ok == NULL) {  /* a machine without semantics for it: states are built exactly */
+        if (!PyErr_ExceptionMatches(PyExc_AttributeError)) { Py_DECREF(w); return NULL; }
+        PyErr_Clear();
+    }
     w->stream_start = w->pos = w->start = w->res_end = pos;
     w->frame_end = -1;
     w->budget = budget < 0 ? 0 : (uint64_t)budget;
@@ -1826,6 +1943,7 @@ static PyObject *walk_run(Walk *w, PyObject *Py_UNUSED(ignored)) {
     release_view(w);
     Py_CLEAR(w->walker); Py_CLEAR(w->res);
     Py_CLEAR(w->m_call); Py_CLEAR(w->m_build); Py_CLEAR(w->m_flag); Py_CLEAR(w->check_time);
+    Py_CLEAR(w->m_summary_ok);
     if (rc < 0) return NULL;
     Py_RETURN_NONE;
 }
@@ -1914,6 +2032,131 @@ static PyTypeObject WalkType = {
     .tp_methods = walk_methods,
     .tp_getset = walk_getset,
     .tp_new = walk_new,
+};
+
+/* ------------------------------------------------------------------------------------------------ */
+/* PlainList: a list of plain scalars standing for the exact list in BUILD state                   */
+
+/* The exact list (built on first use, then kept: the same object every time). */
+static PyObject *plainlist_build(PlainList *p) {
+    if (p->list != NULL) { Py_INCREF(p->list); return p->list; }
+    if (p->items == NULL && p->len) {
+        PyErr_SetString(PyExc_SystemError, "native pickle engine: a PlainList lost its items");
+        return NULL;
+    }
+    Py_buffer view;
+    if (PyObject_GetBuffer(p->data, &view, PyBUF_SIMPLE) < 0) return NULL;
+    PyObject *lst = PyList_New((Py_ssize_t)p->len);
+    if (lst == NULL) { PyBuffer_Release(&view); return NULL; }
+    for (uint32_t i = 0; i < p->len; i++) {
+        PyObject *o = scalar_obj((const unsigned char *)view.buf, view.len, &p->items[i]);
+        if (o == NULL) { Py_DECREF(lst); PyBuffer_Release(&view); return NULL; }
+        PyList_SET_ITEM(lst, (Py_ssize_t)i, o);
+    }
+    PyBuffer_Release(&view);
+    for (uint32_t i = 0; i < p->len; i++) vdec(&p->items[i]);
+    PyMem_RawFree(p->items);
+    p->items = NULL;
+    p->list = lst;
+    Py_INCREF(lst);
+    return lst;
+}
+
+static void plainlist_dealloc(PlainList *p) {
+    if (p->items != NULL) {
+        for (uint32_t i = 0; i < p->len; i++) vdec(&p->items[i]);
+        PyMem_RawFree(p->items);
+    }
+    Py_XDECREF(p->data);
+    Py_XDECREF(p->list);
+    PyObject_Free(p);
+}
+
+static PyObject *plainlist_tolist(PlainList *p, PyObject *Py_UNUSED(ignored)) { return plainlist_build(p); }
+
+static PyObject *plainlist_get_built(PlainList *p, void *c) {
+    (void)c;
+    if (p->list == NULL) Py_RETURN_NONE;
+    Py_INCREF(p->list);
+    return p->list;
+}
+
+static Py_ssize_t plainlist_len(PlainList *p) {
+    return p->list != NULL ? PyList_GET_SIZE(p->list) : (Py_ssize_t)p->len;
+}
+
+static PyObject *plainlist_item(PlainList *p, Py_ssize_t i) {
+    PyObject *lst = plainlist_build(p);
+    if (lst == NULL) return NULL;
+    PyObject *r = PySequence_GetItem(lst, i);
+    Py_DECREF(lst);
+    return r;
+}
+
+static PyObject *plainlist_iter(PlainList *p) {
+    PyObject *lst = plainlist_build(p);
+    if (lst == NULL) return NULL;
+    PyObject *r = PyObject_GetIter(lst);
+    Py_DECREF(lst);
+    return r;
+}
+
+static PyObject *plainlist_repr(PlainList *p) {
+    PyObject *lst = plainlist_build(p);
+    if (lst == NULL) return NULL;
+    PyObject *r = PyObject_Repr(lst);
+    Py_DECREF(lst);
+    return r;
+}
+
+/* Unhashable, with the list's message (a dict key holding one fails as it would holding the list). */
+static Py_hash_t plainlist_hash(PyObject *self) {
+    (void)self;
+    PyErr_SetString(PyExc_TypeError, "unhashable type: 'list'");
+    return -1;
+}
+
+static PyObject *plainlist_richcompare(PyObject *a, PyObject *b, int op) {
+    PyObject *la = Py_TYPE(a) == &PlainListType ? plainlist_build((PlainList *)a) : (Py_INCREF(a), a);
+    if (la == NULL) return NULL;
+    PyObject *lb = Py_TYPE(b) == &PlainListType ? plainlist_build((PlainList *)b) : (Py_INCREF(b), b);
+    if (lb == NULL) { Py_DECREF(la); return NULL; }
+    PyObject *r = PyObject_RichCompare(la, lb, op);
+    Py_DECREF(la);
+    Py_DECREF(lb);
+    return r;
+}
+
+static PySequenceMethods plainlist_as_sequence = {
+    .sq_length = (lenfunc)plainlist_len,
+    .sq_item = (ssizeargfunc)plainlist_item,
+};
+
+static PyMethodDef plainlist_methods[] = {
+    {"tolist", (PyCFunction)plainlist_tolist, METH_NOARGS, "The exact list (built once, then the same object)."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef plainlist_getset[] = {
+    {"built", (getter)plainlist_get_built, NULL, "the exact list if it was built, else None", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyTypeObject PlainListType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "safeload.engine._native.PlainList",
+    .tp_basicsize = sizeof(PlainList),
+    .tp_dealloc = (destructor)plainlist_dealloc,
+    .tp_repr = (reprfunc)plainlist_repr,
+    .tp_as_sequence = &plainlist_as_sequence,
+    .tp_hash = plainlist_hash,
+    .tp_iter = (getiterfunc)plainlist_iter,
+    .tp_richcompare = plainlist_richcompare,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "A list of plain scalars (str, bytes, int, float, bool, None) in BUILD state, standing for the list "
+              "(engine/values.py PlainList).",
+    .tp_methods = plainlist_methods,
+    .tp_getset = plainlist_getset,
 };
 
 /* ------------------------------------------------------------------------------------------------ */
@@ -2027,6 +2270,11 @@ static PyObject *mod_trace_escapes(PyObject *self, PyObject *args) {
                         Py_DECREF(owner);
                     }
                 }
+            } else if (kind == &PlainListType) {
+                /* the list it stands for: once built it may hold anything appended later; until then only
+                   plain scalars, where the walk finds nothing */
+                PyObject *lst = ((PlainList *)value)->list;
+                if (lst != NULL) { Py_INCREF(lst); todo[ntodo++] = lst; }  /* a slot: `value` was just popped */
             } else if (kind == &PyList_Type || kind == &PyTuple_Type || kind == &PySet_Type ||
                        kind == &PyFrozenSet_Type || kind == &PyDict_Type) {
                 int added = ptrset_add(&seen[as_arg ? 1 : 0], (uintptr_t)value);
@@ -2044,7 +2292,7 @@ static PyObject *mod_trace_escapes(PyObject *self, PyObject *args) {
                     }
 #define TRACE_PUSH(item) do { PyObject *it_ = (item); PyTypeObject *k_ = Py_TYPE(it_); \
     if ((PyObject *)k_ == global_t || (PyObject *)k_ == call_t || k_ == &PyList_Type || k_ == &PyTuple_Type || \
-        k_ == &PySet_Type || k_ == &PyFrozenSet_Type || k_ == &PyDict_Type) { \
+        k_ == &PySet_Type || k_ == &PyFrozenSet_Type || k_ == &PyDict_Type || k_ == &PlainListType) { \
         if (ntodo >= cap) { PyErr_SetString(PyExc_RuntimeError, "a container changed size during the escape walk"); ok = 0; } \
         else { Py_INCREF(it_); todo[ntodo++] = it_; } } } while (0)
                     if (!ok) {
@@ -2103,12 +2351,20 @@ PyMODINIT_FUNC PyInit__native(void) {
     s_frame_end = PyUnicode_InternFromString("frame_end");
     s_offset = PyUnicode_InternFromString("offset");
     s_severity = PyUnicode_InternFromString("severity");
-    if (!s_call || !s_build || !s_flag || !s_frame_end || !s_offset || !s_severity) return NULL;
+    s_summary_ok = PyUnicode_InternFromString("_state_summary_ok");
+    if (!s_call || !s_build || !s_flag || !s_frame_end || !s_offset || !s_severity || !s_summary_ok) return NULL;
+    if (PyType_Ready(&PlainListType) < 0) return NULL;
     PyObject *m = PyModule_Create(&moddef);
     if (m == NULL) return NULL;
     Py_INCREF(&WalkType);
     if (PyModule_AddObject(m, "Walk", (PyObject *)&WalkType) < 0) {
         Py_DECREF(&WalkType);
+        Py_DECREF(m);
+        return NULL;
+    }
+    Py_INCREF(&PlainListType);
+    if (PyModule_AddObject(m, "PlainList", (PyObject *)&PlainListType) < 0) {
+        Py_DECREF(&PlainListType);
         Py_DECREF(m);
         return NULL;
     }

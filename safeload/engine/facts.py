@@ -20,7 +20,7 @@ from typing import Any
 
 from safeload.catalog.classify import Classification
 from safeload.catalog.uses import Use
-from safeload.engine.values import Call, Global
+from safeload.engine.values import Call, Global, PlainList
 
 __all__ = ["Escape", "FactTable", "NameFacts", "U", "trace_escapes"]
 
@@ -116,6 +116,10 @@ def trace_escapes(roots: Iterable[Escape], record: Callable[[Global, int, str], 
             elif kind is Call:
                 if as_arg and value.owner is not None:
                     record(value.owner, U.PASSED, how)
+            elif kind is PlainList:  # the list it stands for, once built; until then plain scalars only
+                built = value.built
+                if built is not None:
+                    todo.append((built, how, as_arg))
             elif kind is list or kind is tuple or kind is set or kind is frozenset or kind is dict:
                 seen = seen_arg if as_arg else seen_store
                 if id(value) in seen:

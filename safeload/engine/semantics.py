@@ -18,11 +18,9 @@ Security invariants:
 
 from __future__ import annotations
 
-import base64
 import binascii
-import bz2
 import codecs
-import lzma
+import sys
 import zlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -32,7 +30,7 @@ from safeload._text import short_repr
 from safeload.catalog.classify import classify
 from safeload.catalog.contracts import Behaviour
 from safeload.engine.facts import Escape, FactTable, U
-from safeload.engine.values import BigBytes, Call, Global, Opaque, ParseError
+from safeload.engine.values import BigBytes, Call, Global, Opaque, ParseError, PlainList
 from safeload.severity import Severity
 
 if TYPE_CHECKING:
@@ -88,6 +86,14 @@ def _describe(value: Any) -> str:
     if isinstance(value, Call):
         return f"an object built by {value.func_name or 'a call'}"
     return short_repr(value, 60)
+
+
+def _decoder_errors() -> tuple[type[BaseException], ...]:
+    """What a bounded decoder raises on bad input; ``lzma.LZMAError`` once lzma is loaded (only then can it be
+    raised)."""
+    lzma = sys.modules.get("lzma")
+    return (ValueError, TypeError, zlib.error, OSError, EOFError, LookupError,
+            *((lzma.LZMAError,) if lzma is not None else ()))
 
 
 class Semantics:
@@ -166,6 +172,8 @@ class Semantics:
         elif depth < 4 and kind is dict:
             for item in value.values():
                 self._invoke(item, how, depth + 1)
+        elif kind is PlainList and value.built is not None:  # the list it stands for (else plain scalars only)
+            self._invoke(value.built, how, depth)
 
     # -- calls ----------------------------------------------------------------------------------------
     def _call(self, func: Any, args: Any, offset: int, use: int = U.CALL, kwargs: Any = None) -> Any:
@@ -439,7 +447,7 @@ class Semantics:
             return None
         try:
             out = self._run_decoder(name, raw, args)
-        except (ValueError, TypeError, zlib.error, OSError, EOFError, LookupError, lzma.LZMAError):
+        except _decoder_errors():
             return None
         if out is not None:
             self._decoded_bytes += len(out)
@@ -456,11 +464,17 @@ class Semantics:
         if name == "gzip.decompress":
             return zlib.decompressobj(31).decompress(bytes(raw), _MAX_DECODED)  # bounded, unlike gzip's
         if name == "bz2.decompress":
+            import bz2  # the decoders' modules load with the first payload that needs them (issue 15)
+
             return bz2.BZ2Decompressor().decompress(bytes(raw), _MAX_DECODED)
         if name == "lzma.decompress":
+            import lzma
+
             return lzma.LZMADecompressor().decompress(bytes(raw), _MAX_DECODED)
+        if name.startswith("base64."):
+            import base64
         if name in {"base64.b64decode", "base64.decodebytes", "binascii.a2b_base64"}:
-            return base64.b64decode(bytes(raw))
+            return binascii.a2b_base64(bytes(raw))  # what base64.b64decode runs (no altchars, not strict)
         if name == "base64.b32decode":
             return base64.b32decode(bytes(raw))
         if name == "base64.b16decode":
@@ -495,6 +509,11 @@ class Semantics:
                        severity=Severity.MEDIUM, subject=f"{how} on {target.func_name}", offset=offset)
         if target.owner is not None:
             self.facts.record(target.owner, U.MUTATE, f"{how} stores values into it")
+            entry = target.owner.cls.entry
+            if entry is not None and entry.mutate_ops and how not in entry.mutate_ops:
+                self._flag("SL115", f"allowed to be mutated by {'/'.join(entry.mutate_ops)} only; here {how} "
+                           "looks its method up on the object", severity=Severity.MEDIUM,
+                           subject=target.owner.full, offset=offset, trustable=True)
             if items:
                 if how.startswith("SETITEM"):
                     self._hash_keys(items[::2], f"a key stored by {how}")
@@ -523,6 +542,15 @@ class Semantics:
             elif kind is tuple and depth < 32:
                 self._hash_keys(key, how, depth + 1)
 
+    def _state_summary_ok(self, inst: Any) -> bool:
+        """Whether BUILD state for ``inst`` may hold :data:`~safeload.engine.values.PlainList` stand-ins (the
+        native engine asks before building the state). Every rule here treats one as its list; a format's BUILD
+        hook reads the state as the format does, so it gets exact lists."""
+        if not self.use_build_hooks or type(inst) is not Call or inst.owner is None:
+            return True
+        name = inst.owner.full
+        return name not in BUILD_HOOKS and name not in _LAZY_BUILD_HOOK_MODULES
+
     def _build(self, inst: Any, state: Any, offset: int, pos: int) -> int:
         kind = type(inst)
         if kind is Global:
@@ -548,6 +576,8 @@ class Semantics:
                        f"{inst.func_name or 'a call'}", severity=Severity.MEDIUM,
                        subject=f"BUILD on {inst.func_name or '?'}", offset=offset)
         entry = inst.owner.cls.entry if inst.owner is not None else None
+        if entry is not None and entry.build_dict_only and inst.owner is not None:
+            self._refused_state(inst.owner, entry.build_refuses, state, offset)
         if entry is not None and entry.state_uses and type(state) is dict:
             state = self._declared_state(inst.owner, entry.state_uses, state)
         if type(state) not in _NOT_INVOKED:
@@ -602,6 +632,27 @@ class Semantics:
                     self.facts.record(value.owner, U.CALL_INSTANCE,
                                       f"set as attribute {short_repr(key, 40)} of {owner} by BUILD (an attribute "
                                       "can shadow a method the object's code calls)")
+
+    def _refused_state(self, owner: Global, keys: tuple[str, ...], state: Any, offset: int) -> None:
+        """A reviewed class whose ``__setstate__`` runs other code when its dict state holds one of ``keys``
+        (statsmodels' ModelData re-evaluates a formula): BUILD is admitted only with a dict state without them."""
+        if type(state) is not dict:
+            self._flag("SL115", f"allowed to be given a plain dict state only; here BUILD gives it "
+                       f"{_describe(state)}", severity=Severity.MEDIUM, subject=owner.full, offset=offset,
+                       trustable=True)
+            return
+        if keys and any(type(k) is not str for k in state):
+            # a key the load computes (builtins.str('restore_model_spec')) equals a refused one at load time
+            self._flag("SL115", "allowed to be given a dict state with literal string keys only; here a key is "
+                       "computed at load time", severity=Severity.MEDIUM, subject=owner.full, offset=offset,
+                       trustable=True)
+            return
+        present = sorted(k for k in keys if k in state)
+        if present:
+            self._flag("SL115", f"allowed to be given state without {', '.join(map(repr, keys))}; here the state "
+                       f"holds {', '.join(map(repr, present))}, which makes its __setstate__ run code the review "
+                       "does not cover", severity=Severity.MEDIUM, subject=owner.full, offset=offset,
+                       trustable=True)
 
     def _declared_state(self, owner: Global, state_uses: tuple[tuple[str, Any], ...],
                         state: dict[Any, Any]) -> dict[Any, Any]:

@@ -11,6 +11,12 @@ records stand for everything else:
 - :class:`Opaque`: a value known only to the loading process (persistent ids, out-of-band buffers, EXT codes,
   names computed at load time).
 
+The native engine adds one stand-in: :data:`PlainList`, in BUILD state only, for a long list whose items are
+all plain scalars (str, bytes, int, float, bool, None). It is that list for every rule: ``built`` is the
+list once anything needed it (then shared by every holder, later APPENDs included), ``tolist()`` builds it,
+``repr``, ``len``, iteration, comparison and the "unhashable" error are the list's. Until it is built nothing
+can have been added to it, so a rule that looks for names or objects finds none there (docs/engine.md).
+
 Invariant: no record ever holds a real object from the file's world; they are inert Python values.
 """
 
@@ -19,11 +25,25 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from safeload._record import FrozenRecord
+
 if TYPE_CHECKING:
     from safeload.catalog.classify import Classification
     from safeload.severity import Severity
 
-__all__ = ["BigBytes", "Call", "Global", "Opaque", "ParseError", "StreamResult"]
+__all__ = ["BigBytes", "Call", "Global", "Opaque", "ParseError", "PlainList", "StreamResult"]
+
+
+def _plain_list_type() -> type[Any]:
+    try:
+        from safeload.engine import _native  # type: ignore[attr-defined]
+    except ImportError:  # the pure-Python engine never makes one: a type nothing is an instance of
+        return type("PlainList", (), {"__slots__": ()})
+    plain_list: type[Any] = _native.PlainList
+    return plain_list
+
+
+PlainList = _plain_list_type()
 
 
 class ParseError(Exception):
@@ -102,12 +122,17 @@ class Opaque:
         return f"<{self.what}>"
 
 
-@dataclass(frozen=True, slots=True)
-class BigBytes:
+class BigBytes(FrozenRecord):
     """A large bytes value left in place: ``start``/``length`` index the buffer being walked."""
 
+    _FIELDS = ("start", "length")
+    __slots__ = ("length", "start")
     start: int
     length: int
+
+    def __init__(self, start: int, length: int) -> None:
+        object.__setattr__(self, "start", start)
+        object.__setattr__(self, "length", length)
 
 
 @dataclass(slots=True)

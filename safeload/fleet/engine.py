@@ -34,6 +34,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from safeload._log import get_logger
 from safeload._targets import error_result
 from safeload.findings import ScanResult
 from safeload.fleet.items import Item, Outcome, expand_inputs, refresh
@@ -43,7 +44,7 @@ from safeload.policy import Policy
 
 __all__ = ["Batching", "FleetResult", "scan_many"]
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 RETRIES = 2            # re-submissions of an object after a transient error (each task retries its reads too)
 IN_FLIGHT_PER_WORKER = 4

@@ -10,7 +10,6 @@ Invariants:
 
 from __future__ import annotations
 
-import logging
 import os
 import stat
 from collections.abc import Iterable, Iterator, Mapping
@@ -18,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from safeload._log import get_logger
 from safeload.findings import ScanResult
 from safeload.fleet.store import Identity
 from safeload.sources.remote import RemoteObject
@@ -25,7 +25,7 @@ from safeload.sources.remote import RemoteObject
 __all__ = ["UNIT_DIR", "Item", "Outcome", "expand_inputs", "local_identity", "refresh"]
 
 _SKIP_DIRS = frozenset({".git", ".hg", ".svn"})
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 
 # A SavedModel or Keras directory has no identity cheap enough to trust (its mtime does not change when a file

@@ -26,12 +26,12 @@ from __future__ import annotations
 import contextlib
 import functools
 import importlib
-import logging
 import sys
 import types
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from safeload._log import get_logger
 from safeload.hook.gates import gate
 from safeload.hook.state import (
     CURRENT,
@@ -54,7 +54,7 @@ from safeload.severity import Severity
 
 __all__ = ["install", "patched", "uninstall"]
 
-logger = logging.getLogger("safeload.hook")
+logger = get_logger("safeload.hook")
 
 
 @functools.cache

@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from safeload._log import get_logger
 from safeload.hook.targets import TARGETS, Alias, Target
 from safeload.severity import Severity
 
@@ -34,7 +35,7 @@ __all__ = [
     "targets_of",
 ]
 
-logger = logging.getLogger("safeload.hook")
+logger = get_logger("safeload.hook")
 
 MISSING = object()
 MAX_ERRORS = 100

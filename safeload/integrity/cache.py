@@ -24,7 +24,6 @@ import dataclasses
 import functools
 import hashlib
 import json
-import logging
 import os
 import sqlite3
 import stat
@@ -34,6 +33,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from safeload._log import LazyLogger
 from safeload._version import __version__
 from safeload.findings import Finding, Location, ScanResult
 from safeload.policy import Policy
@@ -41,7 +41,7 @@ from safeload.severity import Severity
 
 __all__ = ["ScanCache", "cache_dir", "code_fingerprint", "open_cache"]
 
-logger = logging.getLogger(__name__)
+logger = LazyLogger(__name__)
 
 MAX_ENTRIES = 200_000
 _SCHEMA = 1
@@ -50,6 +50,10 @@ _TRANSIENT = frozenset({"SL005", "SL014"})
 # on its bytes: a result holding one is never stored.
 _CONTEXTUAL = frozenset({"SL811"})
 _RETRIES = 5
+_MEMO_ROWS = 4096  # result texts kept per connection (at most _MEMO_ROWS * _MEMO_TEXT characters)
+_MEMO_TEXT = 16_384
+_HINT_BATCH = 4096  # hints read in one query for a directory
+_HINT_DIRS = 64  # directories whose hints are kept
 # Hashing speed per core, measured on a CPU without SHA extensions (benchmarks/bench_integrity.py): a lookup
 # (hashing the whole file) must cost clearly less than the scan it skips.
 HASH_BYTES_PER_SECOND = {"sha256": 0.35e9, "blake3": 3.0e9}
@@ -99,8 +103,17 @@ def _private(path: Path) -> bool:
     return info.st_uid == os.getuid() and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
 
 
+_LAST_POLICY: list[tuple[Policy, tuple[str, ...], str]] = []
+
+
 def policy_fingerprint(policy: Policy) -> str:
-    return _policy_fingerprint(policy, policy.all_trusted())
+    trusted = policy.all_trusted()
+    last = _LAST_POLICY[0] if _LAST_POLICY else None
+    if last is not None and last[0] is policy and last[1] == trusted:
+        return last[2]  # the same (immutable) policy object and trust in effect: skip hashing the Policy
+    value = _policy_fingerprint(policy, trusted)
+    _LAST_POLICY[:] = [(policy, trusted, value)]
+    return value
 
 
 @functools.lru_cache(maxsize=64)
@@ -121,13 +134,19 @@ def _encode(result: ScanResult) -> str:
     }, ensure_ascii=True)
 
 
+_SEVERITIES = tuple(Severity)  # by value (0..4)
+
+
 def _decode(text: str, source: str, path: str | None, threshold: Severity = Severity.MEDIUM) -> ScanResult:
     data = json.loads(text)
     findings = []
     for rule_id, severity, message, subject, member, offset, trustable, count, details in data["findings"]:
         if not isinstance(rule_id, str) or not isinstance(message, str) or not isinstance(details, dict):
             raise ValueError("malformed cached finding")
-        findings.append(Finding(rule_id=rule_id, severity=Severity(int(severity)), message=message,
+        level = int(severity)
+        if not 0 <= level < len(_SEVERITIES):
+            raise ValueError("malformed cached severity")
+        findings.append(Finding(rule_id=rule_id, severity=_SEVERITIES[level], message=message,
                                 subject=subject if isinstance(subject, str) else None,
                                 location=Location(path, member if isinstance(member, str) else None,
                                                   offset if isinstance(offset, int) else None),
@@ -147,6 +166,11 @@ class ScanCache:
         self._db = sqlite3.connect(path, timeout=10.0, isolation_level=None, check_same_thread=False)
         self._lock = threading.Lock()
         self._writes = 0
+        # Hints of recently seen directories, read in one query per directory (only ever decide whether to hash).
+        self._hints: dict[str, dict[str, tuple[str, float]]] = {}
+        # Results this process already read or wrote, by key: the key is a digest of the bytes, so an entry
+        # never goes stale; it spares the query and the JSON of a repeated hit (bounded, oldest dropped).
+        self._rows: dict[str, str] = {}
         self._retry(self._setup)
 
     def _setup(self) -> None:
@@ -180,6 +204,11 @@ class ScanCache:
             path: str | None) -> ScanResult | None:
         """The stored result for these bytes (``digest``: sha256 hex, or ``blake3:<hex>``), or None."""
         key = self.key(digest, policy, name)
+        known = self._rows.get(key)
+        if known is not None:
+            with contextlib.suppress(Exception):  # parsed or written by this process: it parses again
+                return _decode(known, source, path, policy.threshold)
+            self._rows.pop(key, None)
         try:
             row = self._retry(lambda: self._db.execute(
                 "SELECT sha256, result, used FROM scans WHERE key = ?", (key,)).fetchone())
@@ -194,15 +223,26 @@ class ScanCache:
             with contextlib.suppress(sqlite3.Error):
                 self._retry(lambda: self._db.execute("DELETE FROM scans WHERE key = ?", (key,)))
             return None
+        self._remember(key, row[1])
         return result
+
+    def _remember(self, key: str, text: str) -> None:
+        if len(text) > _MEMO_TEXT:
+            return  # a result with many findings: read it from the database each time
+        with self._lock:  # threads share the connection and these memos
+            if len(self._rows) >= _MEMO_ROWS:
+                del self._rows[next(iter(self._rows))]
+            self._rows[key] = text
 
     def put(self, digest: str, policy: Policy, name: str | None, result: ScanResult) -> None:
         if any(f.rule_id in _TRANSIENT or f.rule_id in _CONTEXTUAL for f in result.findings):
             return  # a scan cut short by its time limit or an internal error may not recur: never replay it
         key = self.key(digest, policy, name)
         try:
+            text = _encode(result)
             self._retry(lambda: self._db.execute("INSERT OR REPLACE INTO scans VALUES (?, ?, ?, ?)",
-                                                 (key, digest, _encode(result), time.time())))
+                                                 (key, digest, text, time.time())))
+            self._remember(key, text)
             self._writes += 1
             if self._writes % 256 == 1:
                 self._retry(self._prune)
@@ -221,22 +261,52 @@ class ScanCache:
         return f"{info.st_dev}:{info.st_ino}:{info.st_size}:{info.st_mtime_ns}:{info.st_ctime_ns}"
 
     def hint(self, path: str, info: os.stat_result) -> float | None:
-        """The scan time recorded for this unchanged file (same stamp), or None."""
+        """The scan time recorded for this unchanged file (same stamp), or None.
+
+        The hints of a file's directory are read together, once: a directory scan asks for each of its files.
+        A hint another process changes meanwhile is missed until the next run; hints only decide whether a file
+        is worth hashing for a lookup, never what is served, so a stale one costs time, not correctness."""
+        folder = os.path.dirname(path)
+        rows = self._hints.get(folder)
         try:
-            row = self._retry(lambda: self._db.execute(
+            if rows is None:
+                rows = self._hints_of(folder)
+            row = rows.get(path) if rows is not None else self._retry(lambda: self._db.execute(
                 "SELECT stamp, scan_seconds FROM hints WHERE path = ?", (path,)).fetchone())
-        except sqlite3.Error:
+        except (sqlite3.Error, UnicodeError):  # a path that is not UTF-8 (surrogate escapes) has no hint
             return None
         if row is None or row[0] != self.stamp(info):
             return None
         return float(row[1])
 
+    def _hints_of(self, folder: str) -> dict[str, tuple[str, float]] | None:
+        """Every hint directly in ``folder``, in one range query on the primary key; None for a directory with
+        more than ``_HINT_BATCH`` hints below it (looked up one by one)."""
+        low = folder.rstrip("/" + os.sep) + os.sep
+        high = low[:-1] + chr(ord(os.sep) + 1)
+        fetched = self._retry(lambda: self._db.execute(
+            "SELECT path, stamp, scan_seconds FROM hints WHERE path >= ? AND path < ? LIMIT ?",
+            (low, high, _HINT_BATCH + 1)).fetchall())
+        if len(fetched) > _HINT_BATCH:
+            return None
+        rows = {p: (stamp, float(seconds)) for p, stamp, seconds in fetched if os.path.dirname(p) == folder}
+        with self._lock:
+            if len(self._hints) >= _HINT_DIRS:
+                del self._hints[next(iter(self._hints))]
+            self._hints[folder] = rows
+        return rows
+
     def set_hint(self, path: str, info: os.stat_result, scan_seconds: float) -> None:
+        stamp = self.stamp(info)
+        rows = self._hints.get(os.path.dirname(path))
+        if rows is not None:
+            with self._lock:
+                rows[path] = (stamp, scan_seconds)
         try:
             self._retry(lambda: self._db.execute("INSERT OR REPLACE INTO hints VALUES (?, ?, ?)",
-                                                 (path, self.stamp(info), scan_seconds)))
-        except sqlite3.Error as exc:
-            logger.info("scan cache: cannot store a hint: %s", exc)
+                                                 (path, stamp, scan_seconds)))
+        except (sqlite3.Error, UnicodeError) as exc:
+            logger.info("scan cache: cannot store a hint: %s", type(exc).__name__)
 
     def close(self) -> None:
         with contextlib.suppress(sqlite3.Error):

@@ -20,29 +20,22 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from safeload._record import FrozenRecord, Record
 from safeload.config import integrity_config
 from safeload.findings import Finding, ScanResult
 from safeload.integrity.digest import BufferHasher, has_blake3, hash_buffer
-from safeload.integrity.lockfile import LockEntry, Lockfile, read_lock
-from safeload.integrity.manifest import Manifest, directory_manifest
 from safeload.integrity.options import Integrity
-from safeload.integrity.signing import (
-    SignatureFailure,
-    SignatureSpec,
-    SignedManifest,
-    file_identifier,
-    needed_algorithm,
-    signed_manifest,
-    verify_directory,
-)
 from safeload.policy import Policy
 from safeload.severity import Severity
 
+# The lock file, manifest and signing modules load only when a load asks for them (issue 15: fixed costs).
 if TYPE_CHECKING:
     from safeload.integrity.cache import ScanCache
+    from safeload.integrity.lockfile import LockEntry, Lockfile
+    from safeload.integrity.manifest import Manifest
+    from safeload.integrity.signing import SignatureSpec, SignedManifest
 
 __all__ = ["Failure", "IntegrityInfo", "Plan", "configured", "plan_for"]
 
@@ -53,30 +46,54 @@ CACHE_MIN_BYTES = 4 << 20
 IMPORT_ALLOWANCE = 1.0
 
 
-@dataclass(frozen=True)
-class Failure:
-    check: str  # "sha256", "lock", "signature"
+class Failure(FrozenRecord):
+    """A failed check: ``check`` is "sha256", "lock", "signature" or "companion"."""
+
+    _FIELDS = ("check", "reason", "expected", "actual")
+    __slots__ = ("actual", "check", "expected", "reason")
+    check: str
     reason: str
-    expected: str | None = None
-    actual: str | None = None
+    expected: str | None
+    actual: str | None
+
+    def __init__(self, check: str, reason: str, expected: str | None = None, actual: str | None = None) -> None:
+        object.__setattr__(self, "check", check)
+        object.__setattr__(self, "reason", reason)
+        object.__setattr__(self, "expected", expected)
+        object.__setattr__(self, "actual", actual)
 
 
-@dataclass(frozen=True)
-class IntegrityInfo:
+class IntegrityInfo(FrozenRecord):
     """What the integrity layer did for one load or scan (rendered in audit records and reports)."""
 
-    sha256: str | None = None
-    kind: str = "file"
-    blake3: str | None = None
-    digest_checked: bool = False
-    lock_checked: bool = False
-    lock: str | None = None
-    signature_checked: bool = False
-    signature: str | None = None
-    signature_method: str | None = None
-    cached: bool = False
-    accepted: tuple[str, ...] = ()
-    failure: Failure | None = None
+    _FIELDS = ("sha256", "kind", "blake3", "digest_checked", "lock_checked", "lock", "signature_checked",
+                 "signature", "signature_method", "cached", "accepted", "failure")
+    __slots__ = ("accepted", "blake3", "cached", "digest_checked", "failure", "kind", "lock", "lock_checked",
+                 "sha256", "signature", "signature_checked", "signature_method")
+    sha256: str | None
+    kind: str
+    blake3: str | None
+    digest_checked: bool
+    lock_checked: bool
+    lock: str | None
+    signature_checked: bool
+    signature: str | None
+    signature_method: str | None
+    cached: bool
+    accepted: tuple[str, ...]
+    failure: Failure | None
+
+    def __init__(self, sha256: str | None = None, kind: str = "file", blake3: str | None = None,  # noqa: PLR0917
+                 digest_checked: bool = False, lock_checked: bool = False, lock: str | None = None,
+                 signature_checked: bool = False, signature: str | None = None,
+                 signature_method: str | None = None, cached: bool = False, accepted: tuple[str, ...] = (),
+                 failure: Failure | None = None) -> None:
+        for name, value in (("sha256", sha256), ("kind", kind), ("blake3", blake3),
+                            ("digest_checked", digest_checked), ("lock_checked", lock_checked), ("lock", lock),
+                            ("signature_checked", signature_checked), ("signature", signature),
+                            ("signature_method", signature_method), ("cached", cached), ("accepted", accepted),
+                            ("failure", failure)):
+            object.__setattr__(self, name, value)
 
     def to_dict(self) -> dict[str, Any]:
         failure = self.failure
@@ -138,6 +155,8 @@ def signature_requirements(call: Integrity | None, path: str | None, *,
             problems.append(f"{where} requires a signature but none was found for {target} "
                             "(<path>.sig, or model.sig in the model directory or a parent)")
             continue
+        from safeload.integrity.signing import SignatureSpec
+
         candidate = SignatureSpec(signature=sig, public_key=spec.public_key, certificate=spec.certificate,
                                   identity=spec.identity, oidc_issuer=spec.oidc_issuer,
                                   trust_config=spec.trust_config)
@@ -181,17 +200,22 @@ def accept_findings(result: ScanResult, accepted: set[tuple[str, str | None, str
     return dataclasses.replace(result, findings=tuple(out)), count
 
 
-@dataclass
-class Plan:
+class Plan(Record):
     """The resolved requirements of one load; ``begin``/``begin_directory`` run them around a scan."""
 
-    spec: Integrity
-    path: str | None
-    source: str
-    policy: Policy
-    lockfile: Lockfile | None = None
-    signatures: list[SignatureSpec] = field(default_factory=list)
-    failures: list[Failure] = field(default_factory=list)
+    _FIELDS = ("spec", "path", "source", "policy", "lockfile", "signatures", "failures")
+    __slots__ = ("failures", "lockfile", "path", "policy", "signatures", "source", "spec")
+
+    def __init__(self, spec: Integrity, path: str | None, source: str, policy: Policy,  # noqa: PLR0917
+                 lockfile: Lockfile | None = None, signatures: list[SignatureSpec] | None = None,
+                 failures: list[Failure] | None = None) -> None:
+        self.spec = spec
+        self.path = path
+        self.source = source
+        self.policy = policy
+        self.lockfile = lockfile
+        self.signatures: list[SignatureSpec] = [] if signatures is None else signatures
+        self.failures: list[Failure] = [] if failures is None else failures
 
     @property
     def active(self) -> bool:
@@ -228,6 +252,8 @@ def plan_for(integrity: Integrity | None, *, path: str | None, source: str, poli
     plan = Plan(spec=spec, path=path, source=source, policy=policy)
     if spec.lock is not None:
         try:
+            from safeload.integrity.lockfile import read_lock
+
             plan.lockfile = read_lock(spec.lock)
         except ValueError as exc:  # ConfigError: an unreadable lock refuses every load
             plan.fail("lock", str(exc))
@@ -299,6 +325,13 @@ class FileSession:
     def start(self, *, allow_cache: bool, cache_default: bool) -> None:
         plan = self.plan
         for spec in plan.signatures:
+            from safeload.integrity.signing import (
+                SignatureFailure,
+                file_identifier,
+                needed_algorithm,
+                signed_manifest,
+            )
+
             try:
                 signed = signed_manifest(spec)
                 identifier = file_identifier(signed, spec, plan.path)
@@ -477,10 +510,14 @@ class DirectorySession:
         plan = self.plan
         try:
             if plan.spec.expected_sha256 is not None or plan.lockfile is not None or self.want_digest:
+                from safeload.integrity.manifest import directory_manifest
+
                 self._manifest = directory_manifest(self.root)
         except (OSError, ValueError) as exc:
             self._errors.append(Failure("sha256", f"cannot hash {self.root}: {exc}"))
         for spec in plan.signatures:
+            from safeload.integrity.signing import SignatureFailure, verify_directory
+
             try:
                 verify_directory(spec, self.root)
             except SignatureFailure as exc:
@@ -563,6 +600,8 @@ def _signature_files(plan: Plan) -> str | None:
 def _method(plan: Plan) -> str | None:
     methods = []
     for spec in plan.signatures:
+        from safeload.integrity.signing import SignatureFailure
+
         try:
             methods.append(spec.method)
         except SignatureFailure:

@@ -37,11 +37,20 @@ def normalize_sha256(value: str) -> str:
     return text
 
 
+_BLAKE3_FOUND = False
+
+
 def has_blake3() -> bool:
-    """True when the ``blake3`` module (a dependency of model-signing, ``safeload[signing]``) is installed."""
+    """True when the ``blake3`` module (a dependency of model-signing, ``safeload[signing]``) is installed.
+
+    A positive answer is remembered (a scan-cache hit asks several times; ``find_spec`` walks ``sys.path``)."""
+    global _BLAKE3_FOUND  # noqa: PLW0603 - a process-wide memo of a fact that cannot become false
+    if _BLAKE3_FOUND:
+        return True
     import importlib.util
 
-    return importlib.util.find_spec("blake3") is not None
+    _BLAKE3_FOUND = importlib.util.find_spec("blake3") is not None
+    return _BLAKE3_FOUND
 
 
 def _new(algorithm: str, size: int = 0) -> Any:

@@ -18,12 +18,12 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import importlib
-import logging
 import os
 from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any
 
 from safeload._context import ScanContext
+from safeload._log import LazyLogger
 from safeload._text import clean
 from safeload.config import resolve_policy
 from safeload.exceptions import IntegrityError, UnsafeModelError, UnsafePickleError
@@ -55,7 +55,7 @@ __all__ = [
     "verify_only",
 ]
 
-logger = logging.getLogger("safeload.loaders")
+logger = LazyLogger("safeload.loaders")
 
 # The import hook records each real loader here before it patches it, so safe loaders always call the
 # original and never their own wrapper (which would recurse).

@@ -23,7 +23,6 @@ Security invariants:
 from __future__ import annotations
 
 import contextlib
-import logging
 import posixpath
 import re
 import zlib
@@ -31,6 +30,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from safeload._context import LimitExceeded, ScanContext
+from safeload._log import LazyLogger
 from safeload._sniff import Format, breaks_before_import, find_zip_end, sniff
 from safeload._zip import STORED, ZipArchive, ZipEntry, ZipLimit, open_archive
 from safeload.containers.archives import Region, find_ambiguities
@@ -39,7 +39,7 @@ from safeload.severity import Severity
 
 __all__ = ["SCANNED_MEMBER_FORMATS", "scan_torchscript_code", "scan_zip"]
 
-logger = logging.getLogger(__name__)
+logger = LazyLogger(__name__)
 
 SCANNED_MEMBER_FORMATS = frozenset({Format.PICKLE, Format.NUMPY, Format.ZIP, Format.HDF5, Format.GZIP, Format.BZIP2,
                       Format.XZ, Format.LZMA, Format.ZLIB, Format.LZ4, Format.SAVED_MODEL, Format.TAR})

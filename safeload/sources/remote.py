@@ -12,19 +12,19 @@ connection resets, HTTP 429/5xx) are retried a bounded number of times with back
 
 from __future__ import annotations
 
-import logging
 import re
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from safeload._log import get_logger
 from safeload.sources.sparse import SparseSource
 
 __all__ = ["REMOTE_SCHEMES", "ListingError", "RemoteObject", "TransientError", "expand", "filesystem",
            "is_remote_url", "is_transient", "open_object", "stat_object"]
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 # Schemes scanned by ranges through fsspec. ``file://`` is a local path (scanned as one, mapped in place).
 REMOTE_SCHEMES = frozenset({"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss", "adl", "http", "https", "hf",

@@ -14,12 +14,12 @@ Security invariants:
 from __future__ import annotations
 
 import dataclasses
-import logging
 import time
 from collections.abc import Mapping
 from typing import Any
 
 from safeload._context import ScanContext
+from safeload._log import get_logger
 from safeload.findings import ScanResult
 from safeload.policy import Policy
 from safeload.sources.remote import RemoteObject, expand, open_object, stat_object
@@ -27,7 +27,7 @@ from safeload.sources.sparse import SparseSource
 
 __all__ = ["MAX_ATTEMPTS", "RemoteScan", "scan_object", "scan_source", "scan_url"]
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)
 
 MAX_ATTEMPTS = 4
 _GROW = 256 << 10          # first extra fetch after a scan that needs more; x4 on every further attempt

@@ -15,7 +15,7 @@ from typing import Any
 
 import safeload
 from safeload._context import ScanContext
-from safeload.engine.values import BigBytes, Call, Global, Opaque
+from safeload.engine.values import BigBytes, Call, Global, Opaque, PlainList
 from safeload.engine.walker import scan_pickle
 from safeload.policy import Policy
 
@@ -41,6 +41,9 @@ def norm(value: Any, depth: int = 0, budget: list[int] | None = None) -> Any:
     if depth > 40 or budget[0] < 0:
         return "..."
     kind = type(value)
+    if kind is PlainList:  # the native engine's stand-in for a list of plain scalars in BUILD state
+        value = value.tolist()
+        kind = list
     if kind is Global:
         return ("G", value.full, value.offset)
     if kind is Call:

@@ -303,6 +303,31 @@ _group("xgboost.core.Booster xgboost.sklearn.XGBClassifier xgboost.sklearn.XGBRe
        "catboost.core.CatBoost",
        DATA, "boosters: __setstate__ hands the model bytes to the library's own model parser")
 
+# shapely 2.2 (geometry values): Geometry.__reduce__ is (shapely.io.from_wkb, (wkb bytes,)) and STRtree.__reduce__ is
+# (STRtree, (geometries,)). Importing shapely (read): binds GEOS version constants from the compiled shapely.lib,
+# a Windows-only DLL directory lookup, setup_signal_checks() (enables Ctrl-C checks in the GEOS loops with the main
+# thread's id), registers the Geometry subclasses; no I/O.
+_group("shapely.io.from_wkb", PURE,
+       "shapely 2.2 io.py: on_invalid must be a scalar option name ('raise'/'warn'/'ignore'/'fix', a dict lookup), "
+       "the argument becomes an object array, then the compiled ufunc lib.from_wkb runs GEOS's WKB reader on each "
+       "bytes/str element (anything else raises TypeError): bytes in, Geometry values out. No file, import or call")
+_group("shapely.strtree.STRtree", "CALL PASSED HASH CALL_INSTANCE",
+       "shapely 2.2 strtree.py: __init__ copies the geometries into an object array (np.array(geoms, dtype=object); "
+       "the elements' sequence protocol is their PASSED use) and builds the compiled lib.STRtree over it "
+       "(src/strtree.c STRtree_new: 'Oi' arguments, each element must be a Geometry or None, inserted into a GEOS "
+       "STRtree; no Python callbacks); no __call__")
+# igraph 1.0.0: Graph.__reduce__ is (Graph, (n, edge list, directed, graph/vertex/edge attribute dicts), __dict__).
+# Importing igraph (read): loads the compiled core igraph._igraph, binds its Python-side methods and layout aliases
+# onto its own Graph class, and Configuration.instance() reads the user's ~/.igraphrc with configparser when it
+# exists (the environment's own configuration, no write); plotting backends are imported lazily.
+_group("igraph.Graph", "CALL BUILD PASSED CALL_INSTANCE",
+       "igraph 1.0.0 __init__.py Graph.__init__ with positional arguments only (a REDUCE call; the raw-pointer "
+       "'__ptr' keyword is not reachable, and INVOKE through functools.partial is not permitted): numpy edge arrays "
+       "become memoryviews, GraphBase.__init__(n, edges, directed) (C: builds the igraph_t from integers), then "
+       "self[key] = value, self.vs[key] = value, self.es[key] = value store attribute values (C attribute tables; "
+       "the values' sequence protocol is their PASSED use). BUILD: no __setstate__, __setattr__ or __getattr__ "
+       "in the MRO (GraphBase defines only __new__ and its C dealloc), so the dict state updates __dict__; no "
+       "__call__; __hash__ is None")
 
 # --- pure decoders (also modelled: the engine follows their output into nested loaders) -----------------------------
 _group("zlib.decompress gzip.decompress bz2.decompress lzma.decompress base64.b64decode base64.b32decode "
@@ -365,7 +390,7 @@ _results_are_data(
     "torch._utils._rebuild_qtensor torch._utils._rebuild_sparse_tensor torch._utils._rebuild_nested_tensor "
     "torch._utils._rebuild_meta_tensor_no_storage torch._utils._rebuild_device_tensor_from_cpu_tensor "
     "torch._utils._rebuild_device_tensor_from_numpy torch.serialization._get_layout "
-    "pytz._p pytz._UTC pytz.tzinfo.unpickler builtins.hash")
+    "pytz._p pytz._UTC pytz.tzinfo.unpickler builtins.hash shapely.io.from_wkb")
 
 # --- issue 14 families, reviewed per use (read from the installed source; versions in each note) ---------------
 # nltk's own classes are analysed from source once its import is reviewed (IMPORT_REVIEWS below); these are the
@@ -573,4 +598,14 @@ IMPORT_REVIEWED: frozenset[str] = frozenset(
     # rich 15.0.0 (imported by accelerate.utils.rich): defines classes, records os.getcwd(); cython / Cython 3.3.1
     # (imported by scipy._lib._testutils): the compiler runs only under __main__, an import re-exports
     # Cython.Shadow's pure-Python stand-ins
-    "typing_extensions threadpoolctl packaging smart_open rich cython Cython".split()) | frozenset(IMPORT_REVIEWS)
+    # cloudpickle 3.1.3 (imported by hyperopt.utils): its top level builds weakref tables, a threading.Lock, opcode
+    # and builtin-type tables, a platform.python_implementation() probe, and aliases pickle.load/loads (calling
+    # those stays denied: the vouch is for the import only)
+    # tqdm 4.70.1 (imported by hyperopt): defines classes, a class-level threading.RLock (TqdmDefaultWriteLock),
+    # sys.platform probes, a guarded colorama import on Windows, reads its own distribution's version; its gui
+    # and notebook front-ends import matplotlib/ipywidgets only inside functions
+    # sklearn_compat 0.1.6 (imported by imblearn): scikit-learn version shims; its top level compares scikit-learn's
+    # version and binds either local copies or scikit-learn's own functions; platform.machine() only for
+    # scikit-learn < 1.5; no I/O (its sys.modules reads are inside functions)
+    "typing_extensions threadpoolctl packaging smart_open rich cython Cython cloudpickle tqdm sklearn_compat".split()
+) | frozenset(IMPORT_REVIEWS)

@@ -110,9 +110,32 @@ class _Frame:
     nested: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = field(default_factory=dict)
     #: a module or class body run at import (its imports are followed by ``source_imports``' closure walk)
     toplevel: bool = False
+    #: names a plain ``def`` of this module or class body bound last (``f.__doc__ = ...`` edits a docstring)
+    defs: set[str] = field(default_factory=set)
 
     def where(self, node: ast.AST | None) -> str:
         return self.mod.where(getattr(node, "lineno", 0) or 0, self.qualname)
+
+
+def _extends_itself(value: ast.expr, name: str) -> bool:
+    """``value`` is ``name + <str literal>`` (or the literal first): a str extended with a str."""
+    if not isinstance(value, ast.BinOp) or not isinstance(value.op, ast.Add):
+        return False
+    sides = (value.left, value.right)
+    return any(isinstance(n, ast.Name) and n.id == name for n in sides) and any(
+        isinstance(n, ast.Constant) and isinstance(n.value, str) for n in sides)
+
+
+_STR_METHODS = frozenset(n for n in (*dir(str), *dir(bytes)) if not n.startswith("_"))
+
+
+def _str_method_of_literal(func: ast.expr) -> bool:
+    """``func`` is ``<str or bytes literal>.<method>`` (an f-string counts): the result of every public str/bytes
+    method is a builtin value (str, bytes, list, tuple, int, bool)."""
+    if not isinstance(func, ast.Attribute) or func.attr not in _STR_METHODS:
+        return False
+    base = func.value
+    return isinstance(base, ast.JoinedStr) or (isinstance(base, ast.Constant) and isinstance(base.value, str | bytes))
 
 
 def _defaults(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> dict[str, ast.expr]:
@@ -936,6 +959,8 @@ class Effects:
         import_benign = frame.import_ctx and any(n in tables.BENIGN_CALLS for n in names)
         if self.catalog is not None:
             verdicts = [self.catalog(n, Use.CALL) for n in names]
+            if False in verdicts and not import_benign and self._explicit_dunder_call(ref, names):
+                verdicts = [None]  # 'Base.__init__(self, ...)' of source read here: analysed below like super()
             if False in verdicts and not import_benign:
                 raise Fail(f"calls {names[verdicts.index(False)]}, denied by the catalogue", where)
             if True in verdicts and False not in verdicts:
@@ -976,6 +1001,21 @@ class Effects:
         if ref.kind == "namedtuple":
             return _TAINT
         raise Fail(f"calls {dotted}: {ref.reason or 'not analysable'}", where)
+
+    def _explicit_dunder_call(self, ref: Ref, names: list[str]) -> bool:
+        """``Base.__init__(self, ...)``: a dunder method of a class read from source, called by name. The
+        catalogue denies every dotted name ending in a dunder (a pickle naming ``X.__init__`` reaches interpreter
+        internals); here the callee is a ``def`` in that source, so it is analysed instead, provided that the
+        catalogue denies none of the classes it is spelled through."""
+        if self.catalog is None or ref.kind != "function" or not isinstance(ref.node, ast.FunctionDef) \
+                or ref.module is None or "." not in ref.qualname:
+            return False
+        method = ref.qualname.rpartition(".")[2]
+        if not (method.startswith("__") and method.endswith("__")):
+            return False
+        owners = [n.rpartition(".")[0] for n in names if n.rpartition(".")[2] == method]
+        return len(owners) == len(names) and not any(
+            self.catalog(owner, use) is False for owner in owners for use in (Use.REF, Use.CALL))
 
     def _flow_touches(self, frame: _Frame, touches: set[str], args: list[_Val], node: ast.AST, depth: int) -> None:
         """A callee's touches apply to what we passed it: to the file's values (recorded) and to ``self``
@@ -1203,19 +1243,60 @@ class Effects:
         if isinstance(node, ast.Constant | ast.JoinedStr | ast.List | ast.Tuple | ast.Set | ast.Dict
                       | ast.ListComp | ast.SetComp | ast.DictComp):
             return "builtin"
+        name = ref.dotted.rpartition(".")[2]
+        if isinstance(node, ast.BinOp) and ref.dotted == f"{ref.module.name}.{name}" and _extends_itself(node, name):
+            bindings = ref.module.bindings.get(name, [])
+            mine = next((i for i, b in enumerate(bindings) if b.value is node), 0)
+            earlier = bindings[:mine]
+            if not earlier or earlier[-1].conditional:
+                return None
+            return self._binding_class(ref, earlier[-1], depth)  # 'x = x + "literal"' keeps x's class
         if isinstance(node, ast.BinOp):
             sides = [self._expr_class(ref.module, n, depth) for n in (node.left, node.right)]
             return "builtin" if all(k == "builtin" for k in sides) else None
+        if isinstance(node, ast.Call) and _str_method_of_literal(node.func):
+            return "builtin"  # '"""doc""".rstrip()': a str method on a literal returns a str, list, int or bool
         if isinstance(node, ast.Call):
             callee = self.resolver.expr(ref.module, node.func)
             spelled = _written(_Frame(ref.module, "", None, None, {}, True, Outcome(True, "")), node.func)
             if callee.dotted in _BUILTIN_VALUE_CALLS or spelled in _BUILTIN_VALUE_CALLS:
                 return "builtin"
+            if callee.dotted in tables.VALUE_FACTORIES or (spelled or "") in tables.VALUE_FACTORIES:
+                return "builtin"  # a reviewed value type: its protocol methods only compute on its fields
             if callee.kind == "class":
                 model = self.resolver.class_model(callee)
                 if isinstance(model, ClassModel) and model.metaclass is None:
                     return model
         return None
+
+    def _binding_class(self, ref: Ref, binding: Binding, depth: int) -> ClassModel | str | None:
+        """The class of what one binding (an assignment or a ``from`` import) of ``ref``'s name holds."""
+        mod = ref.module
+        if mod is None:
+            return None
+        if binding.kind == "assign" and binding.value is not None:
+            return self.value_class(Ref("value", ref.dotted, mod, binding.value, ref.dotted.rpartition(".")[2]),
+                                    depth + 1)
+        if binding.kind == "from" and binding.attr:
+            source = self.resolver.from_import(binding.target, binding.attr)
+            if source.kind in ("value", "unknown"):
+                return self.value_class(source, depth + 1)
+            if source.kind == "class":
+                return self._plain_class_object(source)
+        if binding.kind == "class" and isinstance(binding.node, ast.ClassDef):
+            return self._plain_class_object(Ref("class", ref.dotted, mod, binding.node, binding.node.name))
+        return None
+
+    def _plain_class_object(self, ref: Ref) -> str | None:
+        """A class object read from source with no metaclass in its MRO: operators on the class itself
+        (``C | None``, ``C == D``) are ``type``'s C methods, like a builtin value's."""
+        model = self.resolver.class_model(ref)
+        if not isinstance(model, ClassModel) or any(
+                isinstance(part, ClassModel) and part.metaclass is not None for part in model.mro):
+            return None
+        if any(isinstance(part, Leaf) and part.kind == "external" for part in model.mro):
+            return None
+        return "builtin"
 
     def _rebound_class(self, ref: Ref, depth: int) -> ClassModel | str | None:
         """A name the module binds several times: "builtin" only when every binding is a builtin value (or a
@@ -1229,7 +1310,12 @@ class Effects:
             return None
         for b in bindings:
             if b.kind == "assign" and b.value is not None:
+                if _extends_itself(b.value, name):
+                    continue  # 'x = x + "literal"': builtin when every other binding of x is (checked here)
                 if self.value_class(Ref("value", ref.dotted, mod, b.value, name), depth + 1) != "builtin":
+                    return None
+            elif (b.kind == "from" and b.attr) or b.kind == "class":
+                if self._binding_class(ref, b, depth) != "builtin":
                     return None
             elif b.kind in ("function", "import"):
                 continue

@@ -13,6 +13,7 @@ are covered only when the reviewed closure table says its whole closure stays in
 from __future__ import annotations
 
 import ast
+import hashlib
 import os
 import sys
 from collections.abc import Callable, Iterable
@@ -298,23 +299,77 @@ def module_top_level(mod: ModuleInfo, effects: Effects) -> Outcome:
     return Outcome(True, "top level inert", mod.where(1))
 
 
-def _body(effects: Effects, frame: _Frame, stmts: list[ast.stmt]) -> None:
+def _reviewed_statement(frame: _Frame, stmt: ast.stmt) -> bool:
+    """Whether ``stmt`` is, word for word (``ast.unparse``, or the SHA-256 of that text), a top-level statement
+    reviewed for this module in ``source_tables.REVIEWED_IMPORT_STATEMENTS``. Any edit to the statement makes it
+    unreviewed again."""
+    reviewed = tables.REVIEWED_IMPORT_STATEMENTS.get(frame.mod.name)
+    if not reviewed or not frame.toplevel:
+        return False
+    try:
+        text = ast.unparse(stmt)
+    except (ValueError, RecursionError):  # an unparseable node is not the reviewed text
+        return False
+    # long statements (a class) are keyed by the SHA-256 of their text
+    return text in reviewed or "sha256:" + hashlib.sha256(text.encode()).hexdigest() in reviewed
+
+
+def _own_docstring_value(frame: _Frame, stmt: ast.stmt) -> ast.expr | None:
+    """The value of ``f.__doc__ = <expr>`` where ``f`` is a function a plain ``def`` of this same body bound
+    (and nothing rebound since), else None: writing a function's ``__doc__`` stores a value on it and runs
+    nothing. The value expression is still analysed by the caller."""
+    if not isinstance(stmt, ast.Assign) or len(stmt.targets) != 1:
+        return None
+    tgt = stmt.targets[0]
+    if isinstance(tgt, ast.Attribute) and tgt.attr == "__doc__" and isinstance(tgt.value, ast.Name) \
+            and tgt.value.id in frame.defs and not any(isinstance(n, ast.NamedExpr) for n in ast.walk(stmt.value)):
+        return stmt.value  # (a walrus in the value could rebind the name before the write)
+    return None
+
+
+def _track_defs(frame: _Frame, stmt: ast.stmt, *, straight: bool) -> None:
+    """Keep ``frame.defs`` to the names whose latest binding in this body is an undecorated ``def`` run
+    unconditionally (``straight``: not inside an ``if``/``try`` branch)."""
+    for node in ast.walk(stmt):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store | ast.Del):
+            frame.defs.discard(node.id)
+        elif isinstance(node, ast.alias):
+            frame.defs.discard((node.asname or node.name).split(".", 1)[0])
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) and node is not stmt:
+            frame.defs.discard(node.name)
+    if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
+        if stmt.decorator_list or not straight:
+            frame.defs.discard(stmt.name)
+        else:
+            frame.defs.add(stmt.name)
+    elif isinstance(stmt, ast.ClassDef):
+        frame.defs.discard(stmt.name)
+
+
+def _body(effects: Effects, frame: _Frame, stmts: list[ast.stmt], *, straight: bool = True) -> None:
     for stmt in stmts:
+        if _reviewed_statement(frame, stmt):
+            continue  # read by a reviewer for this module (its review is in the table): nothing else runs
+        doc = _own_docstring_value(frame, stmt)
+        if doc is not None:
+            effects._expr(frame, doc, 0)
+            continue
+        _track_defs(frame, stmt, straight=straight)
         if isinstance(stmt, ast.If):
             if _is_type_checking(stmt.test) or _is_main_guard(stmt.test):
-                _body(effects, frame, stmt.orelse)  # the guarded body does not run on import
+                _body(effects, frame, stmt.orelse, straight=False)  # the guarded body does not run on import
                 continue
             effects._expr(frame, stmt.test, 0)
-            _body(effects, frame, stmt.body)
-            _body(effects, frame, stmt.orelse)
+            _body(effects, frame, stmt.body, straight=False)
+            _body(effects, frame, stmt.orelse, straight=False)
         elif isinstance(stmt, ast.Try | ast.TryStar):
-            _body(effects, frame, stmt.body)
+            _body(effects, frame, _until_missing_import(effects, stmt), straight=False)
             for handler in stmt.handlers:
                 if handler.type is not None:
                     effects._expr(frame, handler.type, 0)
-                _body(effects, frame, handler.body)
-            _body(effects, frame, stmt.orelse)
-            _body(effects, frame, stmt.finalbody)
+                _body(effects, frame, handler.body, straight=False)
+            _body(effects, frame, stmt.orelse, straight=False)
+            _body(effects, frame, stmt.finalbody, straight=False)
         elif isinstance(stmt, ast.ClassDef):
             _class(effects, frame, stmt)
         elif isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
@@ -338,6 +393,33 @@ def _body(effects: Effects, frame: _Frame, stmts: list[ast.stmt]) -> None:
             effects._stmt(frame, stmt, 0)
 
 
+_IMPORT_ERRORS = frozenset({"ImportError", "ModuleNotFoundError", "Exception", "BaseException"})
+
+
+def _until_missing_import(effects: Effects, stmt: ast.Try | ast.TryStar) -> list[ast.stmt]:
+    """The statements of a ``try`` body that can run: when a handler catches ImportError and a statement of the
+    body directly imports a module absent from the environment, that import raises and the statements after it
+    never run (``try: import pyspark; v = pyspark.f() except ImportError: ...``)."""
+    caught = any(h.type is None or any(
+        isinstance(t, ast.Name) and t.id in _IMPORT_ERRORS
+        for t in (h.type.elts if isinstance(h.type, ast.Tuple) else [h.type])) for h in stmt.handlers)
+    if not caught:
+        return stmt.body
+    for index, inner in enumerate(stmt.body):
+        if isinstance(inner, ast.Import):
+            names = [alias.name for alias in inner.names]
+        elif isinstance(inner, ast.ImportFrom) and inner.level == 0 and inner.module:
+            names = [inner.module]
+        else:
+            continue
+        for name in names:
+            top = name.split(".", 1)[0]
+            found = effects.resolver.module(top)
+            if not isinstance(found, ModuleInfo) and found.kind == "missing":
+                return stmt.body[:index + 1]
+    return stmt.body
+
+
 def _targets_sys_modules(stmt: ast.Assign) -> bool:
     return any(isinstance(t, ast.Subscript) and isinstance(t.value, ast.Attribute) and t.value.attr == "modules"
                for t in stmt.targets)
@@ -355,9 +437,14 @@ def _replaces_itself(stmt: ast.Assign) -> bool:
 
 def _decorators(effects: Effects, frame: _Frame, decorators: list[ast.expr]) -> None:
     for expr in decorators:
-        effects._expr(frame, expr, 0)  # a decorator factory call runs at import: checked like any call
         ref = effects.resolver.expr(frame.mod, expr.func if isinstance(expr, ast.Call) else expr)
-        if ref.dotted in tables.INERT_DECORATORS or ref.dotted in tables.BENIGN_CALLS or (
+        reviewed = ref.dotted in tables.INERT_DECORATORS or ref.dotted in tables.IMPORT_ONLY_DECORATORS
+        if reviewed and isinstance(expr, ast.Call):
+            for arg in (*expr.args, *(k.value for k in expr.keywords)):
+                effects._expr(frame, arg, 0)  # a reviewed decorator factory: its arguments are still evaluated
+            continue
+        effects._expr(frame, expr, 0)  # a decorator factory call runs at import: checked like any call
+        if reviewed or ref.dotted in tables.BENIGN_CALLS or (
                 ref.dotted in tables.IMPORT_TIME_DECORATORS and not isinstance(expr, ast.Call)):
             continue
         if effects.call_through(expr, ref) is not None:

@@ -601,6 +601,8 @@ class Resolver:
                 return base
             if base.kind == "class" and self._plain_generic(base):
                 return base  # typing's _GenericAlias.__mro_entries__ gives back the class itself
+            if base.kind == "builtin" and base.dotted.removeprefix("builtins.") in tables.GENERIC_BUILTINS:
+                return base  # dict[str, int]: types.GenericAlias, whose __mro_entries__ gives back dict
             return Ref("unknown", base.dotted + "[...]", reason="a subscripted generic alias", chain=chain)
         return Ref("unknown", ast.unparse(node)[:80], reason="not a plain name", chain=chain)
 

@@ -17,6 +17,7 @@ __all__ = [
     "CALL_THROUGH_DECORATORS",
     "DANGEROUS_CALLS",
     "DENIED_MODULE_PATTERNS",
+    "IMPORT_ONLY_DECORATORS",
     "IMPORT_TIME_DECORATORS",
     "INERT_DECORATORS",
     "LIBRARY_MODULES_NAMED_LIKE_TESTS",
@@ -24,9 +25,11 @@ __all__ = [
     "PURE_BUILTINS",
     "PURE_EXCEPTIONS",
     "REVIEWED_GETATTRIBUTE",
+    "REVIEWED_IMPORT_STATEMENTS",
     "REVIEWED_SUBCLASS_HOOKS",
     "SPECIAL_BASES",
     "STDLIB_TYPE_ALIASES",
+    "VALUE_FACTORIES",
     "CallThrough",
     "denied_module_reason",
 ]
@@ -165,12 +168,19 @@ BENIGN_CALLS: frozenset[str] = frozenset(
         "attr.s attr.attrs attr.ib attr.attrib attr.define attr.frozen attr.mutable attr.field attr.Factory "
         "attrs.define attrs.frozen attrs.mutable attrs.field attrs.Factory "
         "packaging.version.parse packaging.version.Version "
+        # scikit-learn 1.9's vendored copy of packaging 21.3's version module (same code: a regex match into a
+        # named tuple of ints and strings)
+        "sklearn.externals._packaging.version.parse sklearn.externals._packaging.version.Version "
+        "sklearn.utils.fixes.parse_version "
         # environment probes: read installed distributions' metadata (the environment is trusted)
         "importlib.metadata.version importlib.metadata.distribution importlib.metadata.metadata "
         "importlib.metadata.packages_distributions importlib.metadata.PackageNotFoundError "
         "importlib.util.find_spec "
 
         "transformers.utils.logging.get_logger transformers.utils.logging.get_log_levels_dict "
+        # hyperopt 0.3.0 utils.py: logging.getLogger(name), setLevel(INFO), and a StreamHandler(sys.stderr) on that
+        # logger when neither it nor the root logger has handlers; returns the logger
+        "hyperopt.utils._get_logger "
         # optuna 5.0 logging.py: get_logger(name) configures optuna's root logger once under a lock (a
         # StreamHandler on stderr with a colorlog formatter, level INFO, no propagation) and returns
         # logging.getLogger(name): logging set-up, like transformers' get_logger
@@ -178,12 +188,31 @@ BENIGN_CALLS: frozenset[str] = frozenset(
         "transformers.utils.add_start_docstrings transformers.utils.doc.add_start_docstrings"
     ).split()
 )
+#: Calls a reviewer read that return an immutable value whose protocol methods (comparisons, hash, str, format,
+#: bool) only compute on its own fields: a module-level object bound to such a call is treated like a builtin
+#: value when the module operates on it (version checks such as ``if sklearn_version < parse_version("1.4")``).
+VALUE_FACTORIES: frozenset[str] = frozenset(
+    (
+        # packaging 26 version.py / scikit-learn 1.9's vendored packaging 21.3: parse(v) is Version(v), a regex
+        # match into a named tuple of ints and strings; comparisons compare _key tuples (ints, str, and the
+        # Infinity/NegativeInfinity singletons whose comparison methods return constants)
+        "packaging.version.parse packaging.version.Version sklearn.externals._packaging.version.parse "
+        "sklearn.externals._packaging.version.Version sklearn.utils.fixes.parse_version"
+    ).split()
+)
+
 #: Calls that are acceptable at import time only, where every argument is the library's own (nothing comes
 #: from the file): importing installed modules by name is what an import statement does, and attribute
 #: lookups with computed names read the library's own objects.
 IMPORT_TIME_CALLS: frozenset[str] = frozenset(
     "importlib.import_module builtins.__import__ builtins.getattr builtins.hasattr operator.attrgetter "
-    "operator.itemgetter dataclasses.make_dataclass".split()
+    "operator.itemgetter dataclasses.make_dataclass "
+    # numpy 2.4 lib/_function_base_impl.py vectorize.__init__: stores the function (calls nothing), copies its
+    # __name__/__doc__, validates otypes/signature strings
+    "numpy.vectorize numpy.lib._function_base_impl.vectorize "
+    # hyperopt 0.3.0 pyll/base.py: registration of a library function in hyperopt's own symbol table (see
+    # INERT_DECORATORS); at import the functions are hyperopt's and operator's own
+    "hyperopt.pyll.base.scope.define hyperopt.pyll.base.scope.define_pure".split()
 )
 
 #: Calls that copy their arguments: ``copy.deepcopy(x)`` runs ``x``'s ``__deepcopy__``/``__reduce_ex__`` and
@@ -207,7 +236,7 @@ LOGGER_METHODS: frozenset[str] = frozenset(
 #: Logger factories: a module-level name bound to a call of one of these is a logger.
 LOGGER_FACTORIES: frozenset[str] = frozenset(
     {"logging.getLogger", "transformers.utils.logging.get_logger", "structlog.get_logger",
-     "optuna.logging.get_logger"}
+     "optuna.logging.get_logger", "hyperopt.utils._get_logger"}
 )
 
 #: Decorators that leave a function's behaviour as written (a method's body is analysed as is).
@@ -218,6 +247,22 @@ INERT_DECORATORS: frozenset[str] = frozenset(
         "typing_extensions.overload typing.no_type_check functools.wraps functools.total_ordering "
         "typing.runtime_checkable typing_extensions.runtime_checkable typing_extensions.deprecated "
         "warnings.deprecated enum.unique "
+        # contextlib.contextmanager(f) wraps f in a helper returning a context manager; f's body runs only when
+        # that context manager is entered (a call of f analyses f's body as if it ran: conservative)
+        "contextlib.contextmanager "
+        # docstring templating: Substitution(**params)(obj) sets obj.__doc__ = obj.__doc__.format(**params) (the
+        # library's own constant strings) and returns obj; __init__ stores params (feature-engine 1.9.4
+        # _docstrings/substitute.py, imbalanced-learn 0.14.2 utils/_docstring.py, read)
+        "feature_engine._docstrings.substitute.Substitution imblearn.utils._docstring.Substitution "
+        # scikit-survival 0.28 docstrings.py: append_*_example(estimator_mod=..., estimator_class=...)(f) appends
+        # a module-level template formatted with those two strings to f.__doc__ and returns f
+        "sksurv.docstrings.append_cumulative_hazard_example sksurv.docstrings.append_survival_function_example "
+        # numpy 2.4 _utils/__init__.py set_module(m)(obj): sets obj.__module__ = m (and, for a class,
+        # obj._module_source = its old __module__), returns obj
+        "numpy._utils.set_module "
+        # hyperopt 0.3.0 pyll/base.py: registration in hyperopt's own symbol table (SymbolTable._define: setattr
+        # of a SymbolTableEntry on the table, _impls[name] = f) that return f unchanged
+        "hyperopt.pyll.base.scope.define hyperopt.pyll.base.scope.define_pure hyperopt.pyll.base.scope.define_info "
         # nltk 3.10.4 jsontags.py: json_tags["!" + getattr(cls, "json_tag")] = cls; return cls (registers the class
         # in nltk's own JSON tag table and returns it unchanged)
         "nltk.jsontags.register_tag "
@@ -225,6 +270,34 @@ INERT_DECORATORS: frozenset[str] = frozenset(
         # return f. compat/pandas.py deprecate_kwarg(old, new) (statsmodels passes no mapping outside its tests):
         # pandas' wrapper pops the old keyword, warns, and calls f with it under the new name
         "statsmodels.tools.docstring_helpers.Appender statsmodels.compat.pandas.deprecate_kwarg"
+    ).split()
+)
+
+#: Decorators whose application at import (class creation) runs nothing of the decorated function and nothing
+#: else outside the library, but which change what calling the function does: reviewed for import effects only.
+#: A load that calls a function decorated with one of these is still refused (the function analysis does not
+#: consult this table).
+IMPORT_ONLY_DECORATORS: frozenset[str] = frozenset(
+    (
+        # scikit-learn 1.9 utils/_available_if.py: available_if(check)(fn) is _AvailableIfDescriptor(fn, check,
+        # attribute_name=fn.__name__), a non-data descriptor (only __get__: runs check(obj) when the attribute is
+        # read); dict-state BUILD writes the instance __dict__ and never reads it
+        "sklearn.utils._available_if.available_if sklearn.utils.metaestimators.available_if "
+        # scikit-survival 0.28 util.py: property_available_if(check)(fn) is _PropertyAvailableIfDescriptor(check,
+        # fget=fn): the same non-data descriptor as a read-only property (__set_name__ stores the name)
+        "sksurv.util.property_available_if "
+        # scikit-learn 1.9 utils/_param_validation.py validate_params(constraints, prefer_skip_nested_validation)
+        # (func): a functools.wraps wrapper validating the arguments of each call against the constraints (built
+        # from the library's own constraint objects); sklearn-compat 0.1.6 re-exports it for scikit-learn >= 1.4
+        "sklearn.utils._param_validation.validate_params sklearn_compat._sklearn_compat.validate_params "
+        # scikit-learn 1.9 base.py _fit_context(prefer_skip_nested_validation=...)(fit): a functools.wraps wrapper
+        # that, when fit is called, validates the estimator's parameters and runs fit inside config_context and
+        # the callback context; sklearn-compat 0.1.6 re-exports it for scikit-learn >= 1.4 (a copy of the same
+        # function for older versions)
+        "sklearn.base._fit_context sklearn_compat._sklearn_compat._fit_context "
+        # hyperopt 0.3.0 pyll_utils.py: functools.wraps wrappers that check the label is a str/bytes (or a Literal
+        # of one) and, for the range one, compare low < high, then call f with the same arguments
+        "hyperopt.pyll_utils.validate_label hyperopt.pyll_utils.validate_distribution_range"
     ).split()
 )
 
@@ -306,7 +379,7 @@ REVIEWED_SUBCLASS_HOOKS: dict[str, tuple[frozenset[str], frozenset[str], str]] =
     "sklearn.utils._metadata_requests._MetadataRequester": (
         frozenset(f"set_{m}_request" for m in (
             "fit partial_fit predict predict_proba predict_log_proba decision_function score split transform "
-            "inverse_transform").split()),
+            "inverse_transform fit_resample").split()),
         frozenset({"_get_class_level_metadata_request_values"}),
         "scikit-learn 1.9 utils/_metadata_requests.py: for each SIMPLE_METHODS name, reads the method's signature "
         "(inspect.signature) and the __metadata_request__* class attributes of the MRO (vars), and stores a "
@@ -323,6 +396,105 @@ REVIEWED_SUBCLASS_HOOKS: dict[str, tuple[frozenset[str], frozenset[str], str]] =
         "hmmlearn 0.3.3 _emissions.py: for each listed method, getattr(cls, name) and inspect.getdoc, then "
         "replaces it with functools.wraps(meth)(lambda *a, **kw: meth(*a, **kw)), a forwarder whose docstring is "
         "edited. No I/O."),
+}
+
+#: Top-level statements of installed modules a reviewer read, keyed by module (dotted) and by the statement's
+#: exact text (``ast.unparse``): the statement is not analysed again at import; every other statement of the
+#: module, and every module it imports, still is. The review states what the statement does with nothing from a
+#: file (import-time code only sees the library's own values) and the version read. A statement edited by a new
+#: release no longer matches and is analysed (and refused) again.
+_HYPEROPT_SCOPE = ("hyperopt 0.3.0 pyll: binds a function of this module as an attribute of hyperopt's "
+                   "own SymbolTable instance (pyll.base.scope; SymbolTable defines no __setattr__ or descriptors)")
+_IMBLEARN_METHODS = ("imbalanced-learn 0.14.2 base.py: appends method names (str constants) to scikit-learn's "
+                     "metadata-routing list sklearn.utils._metadata_requests.METHODS (a list of str that "
+                     "metadata routing reads when fit/predict... are called, never during a load)")
+_IMBLEARN_CONSTRAINTS = (
+    "imbalanced-learn 0.14.2 ensemble/*.py class bodies: build the class's _parameter_constraints dict: a deepcopy "
+    "of the scikit-learn estimator's constraint dict (chosen by a version comparison), then pop/del/update with "
+    "scikit-learn constraint objects (Interval, StrOptions, Hidden, HasMethods) and str/type constants")
+REVIEWED_IMPORT_STATEMENTS: dict[str, dict[str, str]] = {
+    "feature_engine": {
+        "PACKAGE_ROOT = pathlib.Path(feature_engine.__file__).resolve().parent":
+            "feature-engine 1.9.4 __init__.py: the package's own directory (resolves symlinks of its own path)",
+        "VERSION_PATH = PACKAGE_ROOT / 'VERSION'": "feature-engine 1.9.4: joins a constant file name to it",
+        "with open(VERSION_PATH, 'r') as version_file:\n    __version__ = version_file.read().strip()":
+            "feature-engine 1.9.4: reads its own VERSION file (package data) into __version__; no write",
+    },
+    "sksurv.linear_model.aft": {
+        "IPCRidge.score.__doc__ = SurvivalAnalysisMixin.score.__doc__":
+            "scikit-survival 0.28 linear_model/aft.py: copies a docstring onto the score method of this module's "
+            "own class (a plain def)",
+    },
+    "sksurv": {
+        "patch_pipeline()":
+            "scikit-survival 0.28 __init__.py: adds predict_survival_function, predict_cumulative_hazard_function "
+            "(plain functions) and _predict_risk_score (a read-only non-data descriptor) to sklearn.pipeline."
+            "Pipeline: new, non-dunder, non-data method names that no load reads (a dict-state BUILD of a Pipeline "
+            "bypasses descriptors; its __setstate__ is BaseEstimator's)",
+    },
+    "hyperopt.base": {
+        "pyll_ctrl = pyll.as_apply(Ctrl)":
+            "hyperopt 0.3.0 base.py, class Domain's body: as_apply(Ctrl) of a class is Literal(Ctrl): len(Ctrl) "
+            "raises TypeError (o_len None), Apply.__init__ stores the name 'literal', empty argument lists and "
+            "pure=True, then _obj = Ctrl. A graph node holding the class; nothing is evaluated or registered",
+    },
+    "hyperopt.pyll.base": {
+        "np_versions = list(map(int, np.__version__.split('.')[:2]))":
+            "hyperopt 0.3.0 pyll/base.py: numpy's version string split into two ints",
+        "scope.kwswitch = _kwswitch": _HYPEROPT_SCOPE,
+        **{f"p{i} = Literal(UndefinedValue)": "hyperopt 0.3.0 pyll/base.py: placeholder graph nodes: Literal of the "
+           "plain class UndefinedValue (len() raises TypeError; Apply.__init__ stores fields)" for i in range(5)},
+    },
+    "hyperopt.pyll.stochastic": {
+        "scope.choice = choice": _HYPEROPT_SCOPE,
+        "scope.one_of = one_of": _HYPEROPT_SCOPE,
+    },
+    "imblearn.base": {
+        "if 'fit_predict' not in METHODS:\n    METHODS.append('fit_predict')": _IMBLEARN_METHODS,
+        "if 'fit_transform' not in METHODS:\n    METHODS.append('fit_transform')": _IMBLEARN_METHODS,
+        "METHODS.append('fit_resample')": _IMBLEARN_METHODS,
+        "SIMPLE_METHODS.append('fit_resample')":
+            "imbalanced-learn 0.14.2 base.py: adds 'fit_resample' to scikit-learn's SIMPLE_METHODS, so the reviewed "
+            "_MetadataRequester hook also sets set_fit_resample_request (a RequestMethod descriptor, same review: a "
+            "set_*_request name, no dunder, protocol or data method) on classes defining fit_resample",
+    },
+    "imblearn.ensemble._forest": {
+        "sha256:a24e1a237e4b07871da489d01b69e0dd6d3e085c56f3a134c1def7ce48771d3b": _IMBLEARN_CONSTRAINTS,
+        "sha256:31a02fcf205d3d2f5c069a5413b4b7b5a0e83e97c26aab11fca1341ef6f857d2": _IMBLEARN_CONSTRAINTS,
+    },
+    "imblearn.ensemble._easy_ensemble": {
+        "sha256:5b9c493c19318a17c7d5a0a2923c0c855369645223eddc9a510348875126065f": _IMBLEARN_CONSTRAINTS,
+        "sha256:7d0133cf9d61122dd0cbd2f84ed92e1764ca3a0652d5f97a4c1587dc9b523583": _IMBLEARN_CONSTRAINTS,
+        "sha256:be1d42740e844146e8fe11b88613956fc2b6d726354f9598131d47f7375a3c8d": _IMBLEARN_CONSTRAINTS,
+        "sha256:4d29127566ffa16fb0ad1a010286858ae98d13ba15a8f3639995353a80bc9571": _IMBLEARN_CONSTRAINTS,
+    },
+    "imblearn.ensemble._weight_boosting": {
+        "sha256:19f3289409b37f6515a48df717a58aeb19c7eb877a5d84d0f2f52a1a891c7f18": _IMBLEARN_CONSTRAINTS,
+        "sha256:b24bd7a31df0a8fa2c2817b4595c4cee9befa9299dfa462c83afb839bbdd5eb9": _IMBLEARN_CONSTRAINTS,
+        "sha256:4d29127566ffa16fb0ad1a010286858ae98d13ba15a8f3639995353a80bc9571": _IMBLEARN_CONSTRAINTS,
+    },
+    "imblearn.ensemble._bagging": {
+        "sha256:64aabd719eeeee74c1e3705dfd46fa6dffddd2ba6b0f26f510474b8b59fef41d": _IMBLEARN_CONSTRAINTS,
+    },
+    "imblearn._version": {
+        "with open(Path(__file__).parent / 'VERSION.txt') as _fh:\n    __version__ = _fh.read().strip()":
+            "imbalanced-learn 0.14.2 _version.py: reads its own VERSION.txt (package data) into __version__",
+    },
+    "imblearn": {
+        "sys.stderr.write('Partial import of imblearn during the build process.\\n')":
+            "imbalanced-learn 0.14.2 __init__.py: runs only when the build injects __IMBLEARN_SETUP__ into "
+            "builtins (an installed package binds it False in the try/except above); writes a constant line to "
+            "stderr, like a warning",
+        # class LazyLoader(types.ModuleType): ... (the whole class, 36 lines)
+        "sha256:235e162b1fa0b8eca8a8fd4f456e31197e7ec1ad00093df1b80a7b7b5f93b943":
+            "imbalanced-learn 0.14.2 __init__.py: defines a types.ModuleType subclass (ModuleType has no "
+            "__init_subclass__; no metaclass); __init__ stores three attributes and calls ModuleType.__init__(name); "
+            "its __getattr__/__dir__ import imblearn.keras only when an attribute of the placeholder is read, which "
+            "a load does not do (a pickle naming imblearn.keras.X is analysed as that module)",
+        "keras = LazyLoader('keras', globals(), 'imblearn.keras')":
+            "imbalanced-learn 0.14.2: the placeholder for imblearn.keras (stores the module's own globals dict; "
+            "imports nothing)",
+    },
 }
 
 #: ``__getattribute__`` overrides a reviewer read, keyed by the dotted name of the class defining them: (names the
@@ -398,6 +570,10 @@ def _exception_names() -> frozenset[str]:
             names.add(name)
     return frozenset(names)
 
+
+#: Builtin classes whose ``__class_getitem__`` is ``types.GenericAlias`` (C code): ``dict[str, int]`` used as a
+#: base is ``dict`` (``GenericAlias.__mro_entries__`` returns the origin).
+GENERIC_BUILTINS: frozenset[str] = frozenset("dict list tuple set frozenset type".split())
 
 #: Exception classes: constructing one stores its arguments (read from the builtins module; nothing runs).
 PURE_EXCEPTIONS: frozenset[str] = _exception_names()

@@ -5,6 +5,7 @@ where it has one). Small data, fixed seeds, nothing downloaded."""
 from __future__ import annotations
 
 import pickle
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -294,8 +295,13 @@ def build_feature_engine(directory: Path) -> dict[str, Artifact]:
         "pipeline.joblib": Pipeline([("impute", MeanMedianImputer(variables=["num"])),
                                      ("ohe", OneHotEncoder(variables=["cat"]))]).fit(frame),
     }
-    return _all(directory, "joblib", {k: (v, calls_equal(lambda m: m.transform(probe).to_dict()))
-                                      for k, v in fitted.items()})
+
+    def transformed(model: Any) -> Any:
+        with warnings.catch_warnings():  # feature-engine 1.9 calls DataFrame.drop(inplace=True): Pandas4Warning
+            warnings.simplefilter("ignore")
+            return model.transform(probe).to_dict()
+
+    return _all(directory, "joblib", {k: (v, calls_equal(transformed)) for k, v in fitted.items()})
 
 
 @group("kmodes", family=LONG_TAIL, library="kmodes", labels=("kmodes.joblib", "kprototypes.joblib"))

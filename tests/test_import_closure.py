@@ -15,6 +15,7 @@ import os
 import pickle
 import sys
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -153,9 +154,21 @@ def test_other_versions_are_not_covered(tmp_path: Path) -> None:
     assert not covered and "computed for pandas-" in why, why
 
 
+@pytest.fixture
+def strict_imports(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """R2-1's closure check is opt-in (``SAFELOAD_STRICT_IMPORTS=1``, read once per process): switch it on
+    here and start from empty analysis caches, which do not key on it."""
+    from safeload.catalog import source_analysis, source_imports
+
+    monkeypatch.setattr(source_imports, "STRICT_IMPORTS", True)
+    source_analysis.clear_cache()
+    yield
+    source_analysis.clear_cache()
+
+
 # --- end to end ---------------------------------------------------------------------------------------------
 
-def test_pandas_plotting_pickle_is_refused_in_process() -> None:
+def test_pandas_plotting_pickle_is_refused_in_process(strict_imports: None) -> None:
     from safeload import scan
     from tests.attacks import C, G, assemble
 
@@ -182,7 +195,7 @@ def _ordinary() -> list[tuple[str, bytes]]:
             ("sklearn", pickle.dumps(model)), ("torch", pickle.dumps(torch.nn.Linear(2, 3)))]
 
 
-def test_ordinary_vouched_pickles_stay_clean() -> None:
+def test_ordinary_vouched_pickles_stay_clean(strict_imports: None) -> None:
     from safeload import scan
 
     for label, data in _ordinary():
@@ -197,7 +210,7 @@ def test_ordinary_vouched_pickles_stay_clean() -> None:
     "def _setup():\n    import helper\n_setup()",
     "import importlib\nimportlib.import_module('helper')",
 ])
-def test_vouch_without_reviewed_closure_follows_imports(env: Env, importer: str) -> None:
+def test_vouch_without_reviewed_closure_follows_imports(env: Env, importer: str, strict_imports: None) -> None:
     """A vouched package absent from the table (here a synthetic one the catalogue callback vouches for) is
     covered for its own top level only: what it imports, also through a function its top level calls or a
     literal dynamic import, is analysed (and the helper that touches the file system is refused)."""

@@ -655,16 +655,31 @@ def test_pandas_plotting_import_is_live(tmp_path: Path) -> None:
     assert (tmp_path / "mplconfig").exists()
 
 
-@pytest.mark.slow
-def test_pandas_plotting_import_is_refused(tmp_path: Path) -> None:
+def _pandas_plotting_load(tmp_path: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     path = tmp_path / "model.pkl"
     path.write_bytes(_pandas_plotting_alloc())
     code = ("import safeload, sys\n"
             f"p = {str(path)!r}\n"
             "try:\n    safeload.pickle_load(open(p, 'rb'))\n    print('LOADED')\n"
             "except safeload.SafeloadError:\n    print('REFUSED')\n")
-    done = subprocess.run([sys.executable, "-c", code], env=_mpl_env(tmp_path), cwd=tmp_path, capture_output=True,
-                          text=True, timeout=300, check=False)
+    return subprocess.run([sys.executable, "-c", code], env=env, cwd=tmp_path, capture_output=True, text=True,
+                          timeout=300, check=False)
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="R2-1 (open by default): the reviewed closure check is opt-in "
+                   "(SAFELOAD_STRICT_IMPORTS=1) until the outside packages ordinary files reach are reviewed")
+def test_pandas_plotting_import_is_refused(tmp_path: Path) -> None:
+    done = _pandas_plotting_load(tmp_path, _mpl_env(tmp_path))
+    assert not (tmp_path / "mplconfig").exists(), "the import ran under safeload"
+    assert "REFUSED" in done.stdout, done.stdout + done.stderr[-2000:]
+
+
+@pytest.mark.slow
+def test_pandas_plotting_import_is_refused_with_strict_imports(tmp_path: Path) -> None:
+    env = _mpl_env(tmp_path)
+    env["SAFELOAD_STRICT_IMPORTS"] = "1"
+    done = _pandas_plotting_load(tmp_path, env)
     assert not (tmp_path / "mplconfig").exists(), "the import ran under safeload"
     assert "REFUSED" in done.stdout, done.stdout + done.stderr[-2000:]
 

@@ -82,7 +82,11 @@ def test_function_called_at_import_that_imports_is_followed(env: Env) -> None:
     assert not inert and "pkg._side" in reason, reason
 
 
-def test_catalogue_vouch_covers_its_package_only(env: Env) -> None:
+def test_catalogue_vouch_covers_its_package_only(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the opt-in closure check (SAFELOAD_STRICT_IMPORTS=1); by default a vouch covers its imports (R2-1)."""
+    from safeload.catalog import source_imports
+
+    monkeypatch.setattr(source_imports, "STRICT_IMPORTS", True)
     files = {"vouched/__init__.py": "", "vouched/m.py": "import helper\nfrom . import own\nclass X:\n    pass\n",
              "vouched/own.py": "open(MARKER, 'w').close()\n", "helper/__init__.py": "import os\nos.getcwd()\n"}
     env.write(files)

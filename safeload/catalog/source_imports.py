@@ -46,6 +46,14 @@ def _under(path: str, roots: tuple[str, ...]) -> bool:
 #: Bound on the modules one import's closure may reach (each is parsed): beyond it, not inert.
 _MAX_CLOSURE = 4000
 
+#: R2-1 (open by default): with ``SAFELOAD_STRICT_IMPORTS=1`` a vouched module's imports are covered only when the
+#: reviewed closure table says they stay inside reviewed territory, and are followed otherwise. Off by default:
+#: in an environment with the corpus libraries installed, following them refused Trainer checkpoints
+#: (accelerate reaches PyYAML), statsmodels, nltk and transformers files until the outside packages they reach
+#: (PyYAML, IPython, jinja2.ext, ...) are reviewed into ``_gen/closure.THIRD_PARTY_REVIEWED``. Read once per
+#: process: the in-memory analysis caches do not key on it.
+STRICT_IMPORTS = os.environ.get("SAFELOAD_STRICT_IMPORTS", "").strip() not in ("", "0")
+
 
 def import_effects(module: str, resolver: Resolver, effects: Effects, roots: tuple[str, ...]) -> Outcome:
     """Whether ``import module`` is inert: the module, its parent packages and, transitively, every module
@@ -112,7 +120,7 @@ def _one_module(name: str, resolver: Resolver, effects: Effects, roots: tuple[st
             # closure table says the whole closure stays inside reviewed territory (one lookup; walking a vouched
             # package's closure here cost tens of seconds per cold scan). Otherwise its imports are followed
             # like any other module's: pandas.plotting._matplotlib reaches matplotlib, which is analysed.
-            covered, _why = closure_covered(name, resolver.search_path)
+            covered = not STRICT_IMPORTS or closure_covered(name, resolver.search_path)[0]
             memo = (ok, []) if covered else (ok, static_imports(mod, resolver, calls=True))
         else:
             deps = static_imports(mod, resolver)

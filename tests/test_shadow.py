@@ -180,7 +180,11 @@ def test_pth_added_directory_counts_as_installed(tmp_path: Path, monkeypatch: py
     shadow.clear_cache()
     path = [str(site_dir), str(editable), str(other)]
     assert shadowing_file("r3_editable_mod", path) is None
-    assert shadowing_file("r3_other_mod", path) == str(other / "r3_other_mod.py")
+    assert shadowing_file("r3_other_mod", path) is None  # the user's own module: nothing installed behind it
+    (site_dir / "r3_other_mod.py").write_text("")
+    shadow.clear_cache()
+    shadowed = [str(other), str(site_dir), str(editable)]
+    assert shadowing_file("r3_other_mod", shadowed) == str(other / "r3_other_mod.py")
     shadow.clear_cache()
 
 

@@ -152,7 +152,12 @@ def _check(module: str, entries: Sequence[str], cwd: str) -> tuple[str | None, _
         if roots is None:
             roots = (*library_roots(entries), *_pth_dirs())
         if not _under(location, roots):
-            return location, tuple(depends)
+            # a shadow only when an installed module of that name exists behind it; a module found only outside
+            # the library roots is the user's own code, decided (and trusted) by the "not library code" rule
+            installed = locate_module(prefix, [e for e in entries if _under(_absolute(e, cwd), roots)])
+            if installed.kind != "missing":
+                return location, tuple(depends)
+            break
     return None, tuple(depends)
 
 

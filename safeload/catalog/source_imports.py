@@ -16,7 +16,7 @@ import ast
 import hashlib
 import os
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 
 from safeload.catalog import source_tables as tables
 from safeload.catalog.closure import closure_covered
@@ -318,8 +318,79 @@ def _reviewed_statement(frame: _Frame, stmt: ast.stmt) -> bool:
         text = ast.unparse(stmt)
     except (ValueError, RecursionError):  # an unparseable node is not the reviewed text
         return False
+    if not _is_reviewed_text(text, reviewed):
+        return False
+    return _bindings_reviewed(frame.mod.tree.body, stmt, reviewed)
+
+
+def _is_reviewed_text(text: str, reviewed: Mapping[str, str]) -> bool:
     # long statements (a class) are keyed by the SHA-256 of their text
     return text in reviewed or "sha256:" + hashlib.sha256(text.encode()).hexdigest() in reviewed
+
+
+def _bindings_reviewed(module_body: list[ast.stmt], stmt: ast.stmt, reviewed: Mapping[str, str]) -> bool:
+    """Whether every statement of this module that binds a name ``stmt`` reads (a ``def``, a ``class``, an
+    assignment...) is itself reviewed word for word. A review of ``keras = LazyLoader(...)`` vouches for what
+    ``LazyLoader`` was when it was read: once the class it calls is edited, the call is analysed again.
+    Names bound by an import statement are the review's premise (the module it names is analysed on its own)."""
+    read = {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+    if not read:
+        return True
+    for binder in _toplevel_statements(module_body):
+        if binder is stmt or isinstance(binder, ast.Import | ast.ImportFrom):
+            continue
+        if not read & _names_bound(binder):
+            continue
+        try:
+            text = ast.unparse(binder)
+        except (ValueError, RecursionError):
+            return False
+        if not _is_reviewed_text(text, reviewed):
+            return False
+    return True
+
+
+def _toplevel_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
+    """The statements that run in the module's own scope (through ``if``/``try``/``with``/loops, not into
+    function or class bodies)."""
+    for stmt in body:
+        yield stmt
+        if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            continue
+        for field_name in ("body", "orelse", "finalbody"):
+            inner = getattr(stmt, field_name, None)
+            if isinstance(inner, list):
+                yield from _toplevel_statements([s for s in inner if isinstance(s, ast.stmt)])
+        for handler in getattr(stmt, "handlers", ()) or ():
+            yield from _toplevel_statements(handler.body)
+        for case in getattr(stmt, "cases", ()) or ():
+            yield from _toplevel_statements(case.body)
+
+
+def _names_bound(stmt: ast.stmt) -> set[str]:
+    """Names ``stmt`` itself binds in its scope (not those of nested statements, which are walked on their own)."""
+    if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+        return {stmt.name}
+    heads: list[ast.AST]
+    if isinstance(stmt, ast.For | ast.AsyncFor):
+        heads = [stmt.target]
+    elif isinstance(stmt, ast.With | ast.AsyncWith):
+        heads = [item.optional_vars for item in stmt.items if item.optional_vars is not None]
+    elif isinstance(stmt, ast.Try | ast.TryStar):
+        return {h.name for h in stmt.handlers if h.name}
+    elif isinstance(stmt, ast.Match):
+        captured = {n.name for case in stmt.cases for n in ast.walk(case.pattern)
+                    if isinstance(n, ast.MatchAs | ast.MatchStar) and n.name}
+        captured |= {n.rest for case in stmt.cases for n in ast.walk(case.pattern)
+                     if isinstance(n, ast.MatchMapping) and n.rest}
+        heads = [stmt.subject, *(case.guard for case in stmt.cases if case.guard is not None)]
+        return captured | {n.id for head in heads for n in ast.walk(head)
+                           if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    elif isinstance(stmt, ast.If | ast.While):
+        heads = [stmt.test]
+    else:
+        heads = [stmt]
+    return {n.id for head in heads for n in ast.walk(head) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
 
 
 def _own_docstring_value(frame: _Frame, stmt: ast.stmt) -> ast.expr | None:

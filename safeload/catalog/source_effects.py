@@ -57,6 +57,13 @@ _TYPE_CHECKS = frozenset({"__instancecheck__", "__subclasscheck__"})
 _CALL_ARG_CTX = ("warnings.catch_warnings", "contextlib.suppress", "contextlib.nullcontext")
 
 
+_SYS_MODULES_ITEM = "sys.modules[...]"
+
+#: attributes every module object has, set by the import system: a module ``__getattr__`` never runs for them
+_MODULE_ATTRIBUTES = frozenset({"__name__", "__doc__", "__package__", "__loader__", "__spec__", "__file__",
+                                "__cached__", "__builtins__", "__dict__", "__class__"})
+
+
 class Fail(Exception):  # noqa: N818 - control flow, not an error for callers
     """The body does something the analysis cannot prove inert."""
 
@@ -437,9 +444,9 @@ class Effects:
                 raise Fail("rebinds module-level names (global)", frame.where(stmt))
         elif isinstance(stmt, ast.Import | ast.ImportFrom):
             if frame.import_ctx and frame.toplevel:
-                self._check_import(frame, stmt)  # the imported modules are followed by the closure walk
+                self._check_import(frame, stmt, depth)  # the imported modules are followed by the closure walk
             else:
-                self._call_time_import(frame, stmt)
+                self._call_time_import(frame, stmt, depth)
         else:
             raise Fail(f"{type(stmt).__name__} statement is not modelled", frame.where(stmt))
 
@@ -460,7 +467,7 @@ class Effects:
             out.append((alias.asname or alias.name, self.resolver.from_import(base, alias.name)))
         return out
 
-    def _call_time_import(self, frame: _Frame, stmt: ast.Import | ast.ImportFrom) -> None:
+    def _call_time_import(self, frame: _Frame, stmt: ast.Import | ast.ImportFrom, depth: int) -> None:
         """An import inside a function runs when the function does: inert only when the import of every module
         it names is (the same rule as a module the pickle names)."""
         from safeload.catalog.source_model import absolute_module
@@ -480,8 +487,11 @@ class Effects:
             result = self.import_check(module)
             if not result.inert:
                 raise Fail(f"imports {module} when it runs: {result.reason}", result.where or frame.where(stmt))
+        if isinstance(stmt, ast.ImportFrom):
+            for alias in stmt.names:
+                self.module_getattr(frame, modules[0], alias.name, stmt, depth)
 
-    def _check_import(self, frame: _Frame, stmt: ast.Import | ast.ImportFrom) -> None:
+    def _check_import(self, frame: _Frame, stmt: ast.Import | ast.ImportFrom, depth: int) -> None:
         from safeload.catalog.source_model import absolute_module
 
         if isinstance(stmt, ast.Import):
@@ -493,6 +503,49 @@ class Effects:
             reason = tables.denied_module_reason(name)
             if reason is not None:
                 raise Fail(f"imports {name} ({reason})", frame.where(stmt))
+        if isinstance(stmt, ast.ImportFrom) and names:
+            for alias in stmt.names:
+                self.module_getattr(frame, names[0], alias.name, stmt, depth)
+
+    def module_getattr(self, frame: _Frame, module: str, name: str, node: ast.AST, depth: int) -> None:
+        """``from module import name`` or ``module.name`` runs the module's ``__getattr__(name)`` (PEP 562) when
+        the lookup in the module's namespace fails: a name the module does not bind unconditionally (by the
+        time ``frame``'s statement runs, when ``frame`` is that module itself), a submodule not yet imported
+        (``_handle_fromlist`` asks ``hasattr(package, name)`` before importing it) and every name a star import
+        reads. Such a hook is analysed as a call (with ``name`` a value it does not choose); else refused."""
+        mod = self.resolver.module(module)
+        if not isinstance(mod, ModuleInfo) or mod.getattr_line is None:
+            return
+        if name != "*" and self._module_binds(mod, name, frame, node):
+            return
+        hooks = mod.bindings.get("__getattr__", [])
+        hook = hooks[-1] if hooks else None
+        where = frame.where(node)
+        if hook is None or len(hooks) != 1 or hook.conditional or hook.kind != "function" \
+                or not isinstance(hook.node, ast.FunctionDef) or hook.node.decorator_list:
+            raise Fail(f"looks {module}.{name} up through the module __getattr__ (line {mod.getattr_line}), "
+                       "which is not a plain def", where)
+        result = self.function(hook.node, mod, "__getattr__", import_ctx=frame.import_ctx, depth=depth + 1)
+        if not result.inert:
+            raise Fail(f"looks {module}.{name} up through the module __getattr__: {result.reason}",
+                       result.where or where)
+        if result.invokes:
+            raise Fail(f"looks {module}.{name} up through a module __getattr__ that calls its argument",
+                       result.where or where)
+
+    @staticmethod
+    def _module_binds(mod: ModuleInfo, name: str, frame: _Frame, node: ast.AST) -> bool:
+        """Whether ``name`` is certainly in ``mod``'s namespace when ``node`` of ``frame`` runs."""
+        if name in _MODULE_ATTRIBUTES or (name == "__path__" and mod.is_package):
+            return True
+        if name in mod.global_writes:
+            return False
+        found = mod.bindings.get(name, [])
+        if any(isinstance(b.node, ast.Delete) or b.kind == "other" for b in found):
+            return False
+        line = getattr(node, "lineno", 0) if frame.mod is mod and frame.toplevel else None
+        return any(not b.conditional and not (b.kind == "from" and b.target == mod.name and b.attr == name)
+                   and (line is None or b.lineno < line) for b in found)
 
     def _with_item(self, frame: _Frame, item: ast.withitem, depth: int) -> None:
         ctx = item.context_expr
@@ -583,6 +636,8 @@ class Effects:
         if isinstance(node, ast.Subscript):
             base = ev(frame, node.value, depth)
             ev(frame, node.slice, depth)
+            if base.kind == "global" and base.ref is not None and base.ref.dotted == "sys.modules":
+                return self._sys_modules_item(frame, node)
             if base.kind == "self":
                 self._self_protocol(frame, "__getitem__", node, depth)
                 return _TAINT
@@ -663,6 +718,14 @@ class Effects:
             return _Val("fresh", "lambda")
         raise Fail(f"{type(node).__name__} expression is not modelled", frame.where(node))
 
+    def _sys_modules_item(self, frame: _Frame, node: ast.Subscript) -> _Val:
+        """``sys.modules[__name__]`` is this module (its attribute reads are checked like ``module.name``); any
+        other entry is a module object the analysis cannot name."""
+        key = node.slice
+        if isinstance(key, ast.Name) and key.id == "__name__" and "__name__" not in frame.locals:
+            return _Val("global", ref=self.resolver.module_ref(frame.mod.name))
+        return _Val("global", ref=Ref("unknown", _SYS_MODULES_ITEM, reason="a module object from sys.modules"))
+
     def _attribute(self, frame: _Frame, base: _Val, node: ast.Attribute, depth: int) -> _Val:
         attr = node.attr
         if base.kind in ("self", "cls"):
@@ -693,6 +756,11 @@ class Effects:
         if base.kind == "global" and base.ref is not None:
             if self._is_value(base):
                 self._value_attribute(frame, base.ref, attr, node, depth)
+            if base.ref.kind == "module":
+                self.module_getattr(frame, base.ref.dotted, attr, node, depth)
+            if base.ref.dotted == _SYS_MODULES_ITEM:
+                raise Fail(f"reads attribute {attr} of a module object taken from sys.modules (its module "
+                           "__getattr__ may run)", frame.where(node))
             return _Val("global", ref=self.resolver.member(base.ref, attr))
         if base.from_file and attr == "__class__":
             frame.out.touches.add("__class__")

@@ -217,12 +217,51 @@ def test_transitive_import_shadow_is_live(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="R3-4 (open part): only the dotted path of a name's own module is bound to "
-                   "the installed library; a module its import pulls in transitively (zoneinfo -> datetime) may "
-                   "still come from the working directory")
 def test_transitive_import_shadow_is_refused(tmp_path: Path) -> None:
     (tmp_path / "datetime.py").write_text(f"open({str(tmp_path / 'MARKER')!r}, 'w').close()\n")
     _model(tmp_path, "zoneinfo", "ZoneInfo")
     result = _scan(tmp_path)["first"]
     assert not (tmp_path / "MARKER").exists(), "the payload ran under safeload"
     assert result["loaded"] is False, result
+
+
+def _pickle_names(folder: Path, names: list[tuple[str, str]]) -> None:
+    body = b"".join(f"c{m}\n{n}\n0".encode() for m, n in names)
+    (folder / "model.pkl").write_bytes(b"\x80\x02" + body + b"N.")
+
+
+@pytest.mark.slow
+def test_user_module_beside_a_model_is_not_a_transitive_shadow(tmp_path: Path) -> None:
+    """A project module named like nothing the load's imports reach (``train.py``) changes nothing; a stdlib
+    module's closure is read (zoneinfo does not import ``wave``)."""
+    (tmp_path / "train.py").write_text(f"open({str(tmp_path / 'MARKER')!r}, 'w').close()\n")
+    (tmp_path / "wave.py").write_text(f"open({str(tmp_path / 'MARKER')!r}, 'w').close()\n")
+    _pickle_names(tmp_path, [("zoneinfo", "ZoneInfo"), ("collections", "OrderedDict")])
+    assert _scan(tmp_path)["first"] == {"loaded": True, "findings": []}
+    assert not (tmp_path / "MARKER").exists()
+
+
+@pytest.mark.slow
+def test_transitive_shadow_of_a_vouched_package_is_refused(tmp_path: Path) -> None:
+    """numpy (vouched, reviewed closure table) reaches the stdlib: a ``ctypes.py`` beside the model is refused."""
+    pytest.importorskip("numpy")
+    (tmp_path / "ctypes.py").write_text(f"open({str(tmp_path / 'MARKER')!r}, 'w').close()\n")
+    _model(tmp_path, "numpy.core.multiarray", "_reconstruct")
+    result = _scan(tmp_path)["first"]
+    assert not (tmp_path / "MARKER").exists(), "the payload ran under safeload"
+    assert result["loaded"] is False, result
+    assert [f[0] for f in result["findings"]] == ["SL117"] and result["findings"][0][3] == str(tmp_path / "ctypes.py")
+
+
+@pytest.mark.slow
+def test_transitive_shadow_by_a_package_directory(tmp_path: Path) -> None:
+    """A regular package directory shadows like a module file; a bare directory (a namespace portion: the installed
+    module wins over it) does not."""
+    (tmp_path / "datetime").mkdir()
+    _model(tmp_path, "zoneinfo", "ZoneInfo")
+    assert _scan(tmp_path)["first"] == {"loaded": True, "findings": []}
+    (tmp_path / "datetime" / "__init__.py").write_text(f"open({str(tmp_path / 'MARKER')!r}, 'w').close()\n")
+    result = _scan(tmp_path)["first"]
+    assert not (tmp_path / "MARKER").exists(), "the payload ran under safeload"
+    assert result["loaded"] is False, result
+    assert result["findings"] == [["SL117", "high", "zoneinfo.ZoneInfo", str(tmp_path / "datetime" / "__init__.py")]]

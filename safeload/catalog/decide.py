@@ -121,15 +121,20 @@ def _decide(name: str, facts: NameFacts, ctx: ScanContext) -> None:
 def _shadowed(name: str, facts: NameFacts, ctx: ScanContext) -> bool:
     """Emit SL117 when importing ``name``'s module would run a file outside the installed library."""
     from safeload.catalog.shadow import import_modules, shadowing_file
+    from safeload.catalog.shadow_reach import closure_shadowing_file
 
     for module in import_modules(facts.module, facts.name):
+        what = f"the load imports {module} from"
         try:
             shadow = shadowing_file(module)
+            if shadow is None:
+                shadow = closure_shadowing_file(module)  # what importing the installed module imports in turn
+                what = f"importing {module} imports a module from"
         except Exception:  # a failed look-up must block, never pass
             logger.exception("locating module %s failed", module)
             shadow = "<the module could not be located>"
         if shadow is not None:
-            ctx.add("SL117", f"the load imports {module} from {shadow}, not from the installed library (a file "
+            ctx.add("SL117", f"{what} {shadow}, not from the installed library (a file "
                     "earlier on sys.path, e.g. in the working directory, shadows it)", severity=Severity.HIGH,
                     subject=name, offset=facts.offset, details={"module": module, "shadowing_file": shadow},
                     trustable=False)

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from safeload.catalog import source_tables as tables
+from safeload.catalog.source_getattr import specialise
 from safeload.catalog.source_locate import declares_entry_points
 from safeload.catalog.source_model import Binding, ClassModel, Leaf, ModuleInfo, Ref, Resolver, as_model
 from safeload.catalog.uses import Use
@@ -196,6 +197,8 @@ class Effects:
         self.import_check: Callable[[str], Outcome] | None = None
         #: per module: the verdict on its own top level and the modules it imports (``source_imports``)
         self.module_memo: dict[str, tuple[Outcome, list[tuple[str, bool]]]] = {}
+        #: module __getattr__ hooks specialised to one name (the original is kept alive: memo keys are ids)
+        self._specialised: dict[tuple[int, str, str | None], tuple[ast.FunctionDef, ast.FunctionDef]] = {}
         #: per entry-point group: whether an installed distribution declares a plugin in it
         self._plugins: dict[str, bool] = {}
 
@@ -489,7 +492,7 @@ class Effects:
                 raise Fail(f"imports {module} when it runs: {result.reason}", result.where or frame.where(stmt))
         if isinstance(stmt, ast.ImportFrom):
             for alias in stmt.names:
-                self.module_getattr(frame, modules[0], alias.name, stmt, depth)
+                self.module_getattr(frame, modules[0], alias.name, stmt, depth, importing=True)
 
     def _check_import(self, frame: _Frame, stmt: ast.Import | ast.ImportFrom, depth: int) -> None:
         from safeload.catalog.source_model import absolute_module
@@ -505,18 +508,22 @@ class Effects:
                 raise Fail(f"imports {name} ({reason})", frame.where(stmt))
         if isinstance(stmt, ast.ImportFrom) and names:
             for alias in stmt.names:
-                self.module_getattr(frame, names[0], alias.name, stmt, depth)
+                self.module_getattr(frame, names[0], alias.name, stmt, depth, importing=True)
 
-    def module_getattr(self, frame: _Frame, module: str, name: str, node: ast.AST, depth: int) -> None:
+    def module_getattr(self, frame: _Frame, module: str, name: str, node: ast.AST, depth: int, *,
+                       importing: bool = False) -> None:
         """``from module import name`` or ``module.name`` runs the module's ``__getattr__(name)`` (PEP 562) when
         the lookup in the module's namespace fails: a name the module does not bind unconditionally (by the
         time ``frame``'s statement runs, when ``frame`` is that module itself), a submodule not yet imported
         (``_handle_fromlist`` asks ``hasattr(package, name)`` before importing it) and every name a star import
-        reads. Such a hook is analysed as a call (with ``name`` a value it does not choose); else refused."""
+        reads. Such a hook is analysed as a call, specialised to ``name`` (``source_getattr``); else refused.
+        ``importing``: the lookup is part of an import statement, which imports the submodule ``module.name``
+        itself (the import walk checks it); a plain attribute read that makes the hook import it is checked
+        here."""
         mod = self.resolver.module(module)
         if not isinstance(mod, ModuleInfo) or mod.getattr_line is None:
             return
-        if name != "*" and self._module_binds(mod, name, frame, node):
+        if name != "*" and self._module_binds(self.resolver, mod, name, frame, node):
             return
         hooks = mod.bindings.get("__getattr__", [])
         hook = hooks[-1] if hooks else None
@@ -525,7 +532,20 @@ class Effects:
                 or not isinstance(hook.node, ast.FunctionDef) or hook.node.decorator_list:
             raise Fail(f"looks {module}.{name} up through the module __getattr__ (line {mod.getattr_line}), "
                        "which is not a plain def", where)
-        result = self.function(hook.node, mod, "__getattr__", import_ctx=frame.import_ctx, depth=depth + 1)
+        submodule = f"{module}.{name}" if name != "*" and mod.is_package and self.resolver.is_module(
+            f"{module}.{name}") else None
+        fn = hook.node
+        if name != "*":
+            key = (id(hook.node), name, submodule)
+            cached = self._specialised.get(key)
+            if cached is None:
+                cached = self._specialised[key] = (hook.node, specialise(
+                    hook.node, mod.tree, name, submodule, lambda e: self.resolver.expr(mod, e).dotted))
+            fn = cached[1]
+        result = self.function(fn, mod, "__getattr__", import_ctx=frame.import_ctx, depth=depth + 1)
+        if result.inert and submodule is not None and not importing:
+            result = self.import_check(submodule) if self.import_check is not None else Outcome(
+                False, f"imports {submodule}")
         if not result.inert:
             raise Fail(f"looks {module}.{name} up through the module __getattr__: {result.reason}",
                        result.where or where)
@@ -534,7 +554,7 @@ class Effects:
                        result.where or where)
 
     @staticmethod
-    def _module_binds(mod: ModuleInfo, name: str, frame: _Frame, node: ast.AST) -> bool:
+    def _module_binds(resolver: Resolver, mod: ModuleInfo, name: str, frame: _Frame, node: ast.AST) -> bool:
         """Whether ``name`` is certainly in ``mod``'s namespace when ``node`` of ``frame`` runs."""
         if name in _MODULE_ATTRIBUTES or (name == "__path__" and mod.is_package):
             return True
@@ -544,8 +564,15 @@ class Effects:
         if any(isinstance(b.node, ast.Delete) or b.kind == "other" for b in found):
             return False
         line = getattr(node, "lineno", 0) if frame.mod is mod and frame.toplevel else None
-        return any(not b.conditional and not (b.kind == "from" and b.target == mod.name and b.attr == name)
-                   and (line is None or b.lineno < line) for b in found)
+        binders = [b for b in found if not (b.kind == "from" and b.target == mod.name and b.attr == name)
+                   and (line is None or b.lineno < line)]
+        # A binding under a condition is taken to hold, as the resolver takes it everywhere else (numpy binds
+        # its whole namespace in the else branch of ``if __NUMPY_SETUP__:``), unless the branch can be read as
+        # one that never runs (``if False:``, ``if 0:``, ``while False:``).
+        if any(not b.conditional or not _in_dead_branch(mod.tree, b.node) for b in binders):
+            return True
+        return any(b.target and (line is None or b.lineno < line) and not _in_dead_branch(mod.tree, b.node)
+                   and resolver.star_exports(b.target, name) is True for b in mod.bindings.get("*", []))
 
     def _with_item(self, frame: _Frame, item: ast.withitem, depth: int) -> None:
         ctx = item.context_expr
@@ -1697,6 +1724,39 @@ _CMP = {
     ast.Gt: ("__gt__", "__lt__"), ast.GtE: ("__ge__", "__le__"), ast.In: ("__contains__", "__iter__", "__eq__"),
     ast.NotIn: ("__contains__", "__iter__", "__eq__"), ast.Is: (), ast.IsNot: (),
 }
+
+
+def _in_dead_branch(tree: ast.Module, node: ast.AST) -> bool:
+    """Whether top-level ``node`` lies in the body of an ``if``/``while`` whose test is a falsy constant (or in
+    the ``else`` of a truthy one), at any nesting depth."""
+    def search(stmts: list[ast.stmt], dead: bool) -> bool | None:
+        for stmt in stmts:
+            if stmt is node:
+                return dead
+            if isinstance(stmt, ast.If | ast.While):
+                const = stmt.test.value if isinstance(stmt.test, ast.Constant) else None
+                known = isinstance(stmt.test, ast.Constant)
+                for body, runs in ((stmt.body, not known or bool(const)), (stmt.orelse, not known or not const)):
+                    found = search(body, dead or not runs)
+                    if found is not None:
+                        return found
+            elif isinstance(stmt, ast.Try | ast.TryStar):
+                for body in (stmt.body, *[h.body for h in stmt.handlers], stmt.orelse, stmt.finalbody):
+                    found = search(body, dead)
+                    if found is not None:
+                        return found
+            elif isinstance(stmt, ast.For | ast.AsyncFor | ast.With | ast.AsyncWith):
+                for body in (stmt.body, getattr(stmt, "orelse", [])):
+                    found = search(body, dead)
+                    if found is not None:
+                        return found
+            elif isinstance(stmt, ast.Match):
+                for case in stmt.cases:
+                    found = search(case.body, dead)
+                    if found is not None:
+                        return found
+        return None
+    return search(tree.body, False) is not False
 
 
 def _op_dunders(op: ast.operator) -> tuple[str, ...]:

@@ -513,6 +513,10 @@ class Resolver:
             return Ref("builtin", f"builtins.{name}", chain=chain)
         return Ref("unknown", dotted, reason=f"{name} is not defined in {mod.name}", chain=chain)
 
+    def star_exports(self, module: str, name: str) -> bool | None:
+        """Whether ``from module import *`` binds ``name`` (``None``: cannot be read statically)."""
+        return self._star_exports(module, name)
+
     def _star_exports(self, module: str, name: str, seen: frozenset[str] = frozenset()) -> bool | None:
         """Whether ``from module import *`` binds ``name``: ``None`` when that cannot be read statically.
         A module without ``__all__`` re-exports what its own star imports bind (followed, cycles unreadable)."""

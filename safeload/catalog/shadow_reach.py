@@ -1,0 +1,213 @@
+"""Which file outside the installed library a module's *import closure* would run (red team R3-4, transitive).
+
+``catalog/shadow.py`` binds the dotted path of a name's own module to installed code. Importing that module also
+imports what its top level imports, transitively: the installed ``zoneinfo`` imports ``datetime``, and a
+``datetime.py`` in the working directory (first on ``sys.path``) is what runs.
+
+Invariant: a module the load will import is reported when a module its import closure reaches (and that is not
+yet in ``sys.modules``) would be found by the path finder in a ``sys.path`` entry outside the library roots (the
+stdlib, site/dist-packages, ``.pth`` directories): the working directory, a script's directory, a ``PYTHONPATH``
+directory. Nothing is imported; files are located with the path finder and read with ``ast``.
+
+How the closure is read, cheapest first:
+1. the *candidates*: the top-level module names those outside entries provide (one ``listdir`` per entry, cached
+   by the entry's mtime) that the path finder would take from there. None (the usual case): nothing to check;
+2. a module of a vouched package whose reviewed closure table covers it (``catalog/closure.py``) reaches only
+   reviewed territory (the stdlib minus denied modules, the vouched packages, ``THIRD_PARTY_REVIEWED``) and the
+   outside packages the table lists for it: a candidate with a name in that territory is reported without
+   reading further (conservative: the table does not record which stdlib modules a closure reaches, and
+   reading a framework's closure takes minutes); with no candidate there nothing is read;
+3. any other installed module is read: the imports of its top level (every branch, class bodies, functions
+   its top level calls: ``source_imports.static_imports``) are followed breadth first, at most ``_BUDGET``
+   modules; beyond that the answer is "cannot tell", reported as a shadow (fails closed).
+A module found outside the library roots is the user's own code (not followed: the other rules decide on it);
+compiled modules cannot be read (their imports are part of their package, as for the closure table). Imports made
+only in functions that run later, and dynamic imports (``importlib.import_module``), are not seen.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from collections import OrderedDict, deque
+from collections.abc import Sequence
+
+from safeload.catalog.shadow import _absolute, _norm, _pth_dirs, _stamp, _stamps_hold, _under
+from safeload.catalog.source_locate import library_roots, locate_module
+from safeload.catalog.source_tables import denied_module_reason
+
+__all__ = ["clear_cache", "closure_shadowing_file"]
+
+_BUDGET = 4000
+_SOURCE_SUFFIXES = (".py", ".pyc", ".pyw")
+_Stamps = tuple[tuple[str, int], ...]
+_lock = threading.Lock()
+_entry_cache: dict[str, tuple[frozenset[str], tuple[str, int]]] = {}
+_cache: OrderedDict[tuple[tuple[str, ...], str, str], tuple[str | None, _Stamps]] = OrderedDict()
+_CACHE_SIZE = 1024
+_candidate_cache: dict[tuple[tuple[str, ...], str], tuple[dict[str, str], list[tuple[str, int]]]] = {}
+
+
+def clear_cache() -> None:
+    with _lock:
+        _entry_cache.clear()
+        _cache.clear()
+        _candidate_cache.clear()
+
+
+def _names_in(directory: str) -> frozenset[str]:
+    """Top-level module names ``directory`` provides: source and sourceless modules, extension modules and
+    regular packages (a bare directory is only a namespace portion: an installed module of the name wins)."""
+    stamp = _stamp(directory)
+    with _lock:
+        hit = _entry_cache.get(directory)
+    if hit is not None and hit[1] == stamp:
+        return hit[0]
+    names: set[str] = set()
+    try:
+        listing = os.listdir(directory) if os.path.isdir(directory) else []
+    except OSError:
+        listing = []
+    for entry in listing[:100_000]:
+        head = entry.split(".", 1)[0]
+        if not head.isidentifier():
+            continue
+        if entry.endswith(_SOURCE_SUFFIXES) or entry.endswith((".so", ".pyd")):
+            names.add(head)
+        elif "." not in entry and os.path.isfile(os.path.join(directory, entry, "__init__.py")):
+            names.add(entry)
+    result = frozenset(names)
+    with _lock:
+        _entry_cache[directory] = (result, stamp)
+    return result
+
+
+def _candidates(entries: tuple[str, ...], cwd: str) -> tuple[dict[str, str], list[tuple[str, int]]]:
+    """{top-level name: the file the path finder would import for it} for names provided by entries outside the
+    library roots and not yet imported, with the directories (and mtimes) the answer depends on (cached per
+    ``sys.path`` snapshot and working directory, revalidated by those mtimes)."""
+    key = (entries, cwd)
+    with _lock:
+        hit = _candidate_cache.get(key)
+    if hit is None or not _stamps_hold(tuple(hit[1])):
+        hit = _find_candidates(entries, cwd)
+        with _lock:
+            _candidate_cache[key] = hit
+            while len(_candidate_cache) > 64:
+                _candidate_cache.pop(next(iter(_candidate_cache)))
+    found, depends = hit
+    return {name: where for name, where in found.items() if name not in sys.modules}, depends
+
+
+def _find_candidates(entries: Sequence[str], cwd: str) -> tuple[dict[str, str], list[tuple[str, int]]]:
+    roots: tuple[str, ...] | None = None
+    found: dict[str, str] = {}
+    depends: list[tuple[str, int]] = []
+    for entry in entries:
+        directory = _absolute(entry, cwd)
+        if roots is None:
+            roots = (*library_roots(entries), *_pth_dirs())
+        if _under(directory, roots):
+            continue
+        depends.append(_stamp(directory))
+        for name in _names_in(directory):
+            if name in found or name in sys.builtin_module_names:
+                continue
+            located = locate_module(name, entries)
+            location = located.origin or located.path
+            if located.kind in ("source", "package", "compiled", "bytecode", "unsupported") and location and \
+                    _under(location, (_norm(directory),)):
+                found[name] = location
+    return found, depends
+
+
+def closure_shadowing_file(module: str, search_path: Sequence[str] | None = None) -> str | None:
+    """The file outside the installed library that importing ``module``'s closure would run, or None."""
+    if module in sys.modules:
+        return None
+    entries = tuple(str(p) for p in (sys.path if search_path is None else search_path))
+    cwd = ""
+    if any(not os.path.isabs(e) for e in entries):
+        try:
+            cwd = os.getcwd()
+        except OSError:
+            cwd = "<no working directory>"
+    candidates, depends = _candidates(entries, cwd)
+    if not candidates or module.split(".", 1)[0] in candidates:
+        return None  # nothing to shadow; or the module itself is found there (shadow.py and the other rules)
+    key = (entries, cwd, module)
+    with _lock:
+        hit = _cache.get(key)
+    if hit is not None and _stamps_hold(hit[1]):
+        return hit[0]
+    result = _walk(module, entries, candidates)
+    with _lock:
+        _cache[key] = (result, tuple(depends))
+        while len(_cache) > _CACHE_SIZE:
+            _cache.popitem(last=False)
+    return result
+
+
+def _territory_hit(module: str, candidates: dict[str, str], entries: Sequence[str]) -> tuple[bool, str | None]:
+    """(covered, the candidate file its closure may reach): ``covered`` is False when the reviewed closure table
+    does not cover ``module`` (read the module instead)."""
+    from safeload.catalog import closure as table_view
+
+    covered, _ = table_view.closure_covered(module, entries)
+    table = table_view._table
+    if not covered or table is None:
+        return False, None
+    from safeload.catalog._gen.closure import THIRD_PARTY_REVIEWED
+
+    reach = set(table.PACKAGES) | set(THIRD_PARTY_REVIEWED)
+    leaves = table.LEAVES.get(module)
+    if leaves is not None:
+        reach |= {name.split(".", 1)[0] for name in (table.OUTSIDE[i] for i in table.REACHES[leaves])}
+    for name, location in sorted(candidates.items()):
+        # the table does not list the stdlib modules a closure reaches, and reading a framework's whole closure
+        # takes minutes: any stdlib name but a denied one (``test``, ``tkinter``: outside the territory) counts
+        if name in reach or (name in sys.stdlib_module_names and denied_module_reason(name) is None):
+            return True, location
+    return True, None
+
+
+def _walk(module: str, entries: Sequence[str], candidates: dict[str, str]) -> str | None:
+    from safeload.catalog.source_imports import static_imports
+    from safeload.catalog.source_model import ModuleInfo, Resolver
+
+    resolver = Resolver(list(entries))
+    roots = (*library_roots(entries), *_pth_dirs())
+    parts = module.split(".")
+    queue = deque(".".join(parts[:i]) for i in range(1, len(parts) + 1))
+    seen: set[str] = set(queue)
+    budget = _BUDGET
+    while queue:
+        name = queue.popleft()
+        if name in sys.modules:
+            continue
+        top = name.split(".", 1)[0]
+        if top in candidates:
+            return candidates[top]
+        budget -= 1
+        if budget < 0:
+            return f"<the import closure of {module} is too large to check for shadowing files>"
+        if top not in sys.stdlib_module_names:
+            covered, hit = _territory_hit(name, candidates, entries)
+            if hit is not None:
+                return hit
+            if covered:
+                continue
+        found = resolver.module(name)
+        if not isinstance(found, ModuleInfo):
+            continue  # missing (the import fails), builtin, compiled or namespace: nothing readable to follow
+        if not _under(found.path, roots):
+            continue  # the user's own code: decided by the other rules
+        for imported, _guarded in static_imports(found, resolver, calls=True):
+            chain = imported.split(".")
+            for end in range(1, len(chain) + 1):
+                prefix = ".".join(chain[:end])
+                if prefix not in seen:
+                    seen.add(prefix)
+                    queue.append(prefix)
+    return None

@@ -60,6 +60,20 @@ _CALL_ARG_CTX = ("warnings.catch_warnings", "contextlib.suppress", "contextlib.n
 
 _SYS_MODULES_ITEM = "sys.modules[...]"
 
+#: Protocol methods builtins and syntax may run implicitly on an object handed to them (formatting, unpacking,
+#: splats, sorting, hashing, indexing, numeric conversion, truth, iteration, comparisons, arithmetic with a
+#: builtin on the left, copying, context management, calling). An object of a source class that escapes into an
+#: operation the analysis does not model one by one has every one of these its class defines analysed.
+_IMPLICIT = ("__format__", "__str__", "__repr__", "__iter__", "__next__", "__reversed__", "__getitem__", "__len__",
+             "__length_hint__", "__contains__", "__bool__", "__hash__", "__eq__", "__ne__", "__lt__", "__le__",
+             "__gt__", "__ge__", "__index__", "__int__", "__float__", "__complex__", "__round__", "__trunc__",
+             "__abs__", "__neg__", "__pos__", "__invert__", "__bytes__", "__fspath__", "keys", "__add__", "__radd__",
+             "__sub__", "__rsub__", "__mul__", "__rmul__", "__truediv__", "__rtruediv__", "__floordiv__",
+             "__rfloordiv__", "__mod__", "__rmod__", "__pow__", "__rpow__", "__and__", "__rand__", "__or__",
+             "__ror__", "__xor__", "__rxor__", "__lshift__", "__rlshift__", "__rshift__", "__rrshift__",
+             "__matmul__", "__rmatmul__", "__divmod__", "__rdivmod__", "__copy__", "__deepcopy__", "__reduce_ex__",
+             "__reduce__", "__getstate__", "__enter__", "__exit__", "__call__", "__mro_entries__", "__instancecheck__")
+
 #: attributes every module object has, set by the import system: a module ``__getattr__`` never runs for them
 _MODULE_ATTRIBUTES = frozenset({"__name__", "__doc__", "__package__", "__loader__", "__spec__", "__file__",
                                 "__cached__", "__builtins__", "__dict__", "__class__"})
@@ -422,7 +436,7 @@ class Effects:
             for inner in stmt.body:
                 self._stmt(frame, inner, depth)
         elif isinstance(stmt, ast.Assert):
-            ev(frame, stmt.test, depth)
+            self.truth(frame, stmt.test, depth)
             if stmt.msg is not None:
                 ev(frame, stmt.msg, depth)
         elif isinstance(stmt, ast.Delete):
@@ -596,6 +610,9 @@ class Effects:
         if isinstance(target, ast.Tuple | ast.List):
             if val.from_file:
                 frame.out.touches.add("__iter__")
+            if self._is_value(val) and val.ref is not None:
+                self._value_protocol(frame, val.ref, ("__iter__", "__next__", "__len__", "__getitem__"), target,
+                                     depth)
             for elt in target.elts:
                 self._store(frame, elt, _TAINT, depth)
             return
@@ -665,6 +682,12 @@ class Effects:
             ev(frame, node.slice, depth)
             if base.kind == "global" and base.ref is not None and base.ref.dotted == "sys.modules":
                 return self._sys_modules_item(frame, node)
+            index = node.slice
+            for part in (index.elts if isinstance(index, ast.Tuple) else [index]):
+                if not isinstance(part, ast.Slice):
+                    self._escape(frame, part, self._quiet_value(frame, part), part, depth)
+            if base.kind == "global" and base.ref is not None and base.ref.kind == "class":
+                self._class_subscript(frame, base.ref, node, depth)
             if base.kind == "self":
                 self._self_protocol(frame, "__getitem__", node, depth)
                 return _TAINT
@@ -679,6 +702,10 @@ class Effects:
                 [node.operand] if isinstance(node, ast.UnaryOp) else
                 list(node.values) if isinstance(node, ast.BoolOp) else [node.left, *node.comparators])
             vals = [ev(frame, p, depth) for p in parts]
+            if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod):
+                # printf-style formatting: the right operand's __getitem__/keys (mappings), __str__, __repr__,
+                # __index__, __float__... and, when it is a tuple, the same of each element (checked as a literal)
+                self._escape(frame, node.right, vals[1], node, depth)
             if any(v.from_file or v.kind == "self" or self._is_value(v) for v in vals):
                 self._touch(frame, vals, _expr_dunders(node), node, depth)
                 return _TAINT
@@ -696,24 +723,29 @@ class Effects:
             if node.format_spec is not None:
                 ev(frame, node.format_spec, depth)
             self._touch(frame, [val], ("__format__", "__str__", "__repr__"), node, depth)
+            self._escape(frame, node.value, val, node, depth, names=("__format__", "__str__", "__repr__"))
             return _FRESH
         if isinstance(node, ast.List | ast.Tuple | ast.Set):
             for elt in node.elts:
                 item = ev(frame, elt, depth)
+                self._escape(frame, elt.value if isinstance(elt, ast.Starred) else elt, item, elt, depth)
                 if isinstance(node, ast.Set) and self._is_value(item) and item.ref is not None:
                     self._value_protocol(frame, item.ref, ("__hash__", "__eq__"), elt, depth)
             return _FRESH
         if isinstance(node, ast.Dict):
-            for k in node.keys:
-                if k is None:
+            for k, v in zip(node.keys, node.values, strict=True):
+                if k is None:  # {**o}: keys() and __getitem__
+                    self._escape(frame, v, ev(frame, v, depth), v, depth)
                     continue
                 key = ev(frame, k, depth)
+                self._escape(frame, k, key, k, depth)
                 if key.from_file:
                     frame.out.touches.add("__hash__")
                 elif self._is_value(key) and key.ref is not None:
                     self._value_protocol(frame, key.ref, ("__hash__", "__eq__"), k, depth)
-            for v in node.values:
-                ev(frame, v, depth)
+            for k, v in zip(node.keys, node.values, strict=True):
+                if k is not None:
+                    self._escape(frame, v, ev(frame, v, depth), v, depth)
             return _FRESH
         if isinstance(node, ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp):
             for gen in node.generators:
@@ -733,17 +765,60 @@ class Effects:
         if isinstance(node, ast.Starred):
             val = ev(frame, node.value, depth)
             self._touch(frame, [val], ("__iter__",), node, depth)
+            self._escape(frame, node.value, val, node, depth)
             return val
         if isinstance(node, ast.Slice):
-            for part in (node.lower, node.upper, node.step):
-                if part is not None:
-                    ev(frame, part, depth)
+            for bound in (node.lower, node.upper, node.step):
+                if bound is not None:
+                    ev(frame, bound, depth)
             return _FRESH
         if isinstance(node, ast.NamedExpr):
             return ev(frame, node.value, depth)
-        if isinstance(node, ast.Lambda):
+        if isinstance(node, ast.Lambda):  # the defaults are evaluated when the lambda is built
+            for default in (*node.args.defaults, *[d for d in node.args.kw_defaults if d is not None]):
+                ev(frame, default, depth)
             return _Val("fresh", "lambda")
         raise Fail(f"{type(node).__name__} expression is not modelled", frame.where(node))
+
+    def _quiet_value(self, frame: _Frame, node: ast.expr) -> _Val:
+        """The value of an already-evaluated name or attribute (no effects recorded twice)."""
+        if isinstance(node, ast.Name):
+            return frame.locals.get(node.id) or _Val("global", ref=self.resolver.name_in(frame.mod, node.id))
+        if isinstance(node, ast.Attribute) and not isinstance(node.value, ast.Call):
+            ref = self._callee_ref(frame, node)
+            return _Val("global", ref=ref) if ref is not None else _TAINT
+        return _TAINT
+
+    def _class_attribute(self, frame: _Frame, ref: Ref, attr: str, node: ast.AST, depth: int) -> None:
+        """``C.attr`` runs the ``__get__`` of a class-level descriptor (``type.__getattribute__`` calls it with
+        ``None`` as the instance) and a metaclass' ``__getattribute__``/``__getattr__``."""
+        model = self.resolver.class_model(ref)
+        if not isinstance(model, ClassModel):
+            return  # not a class read from source: a call or read of it is judged where it happens
+        meta = model.metaclass
+        if isinstance(meta, ClassModel):
+            for hook in ("__getattribute__", "__getattr__"):
+                found = self.lookup(meta, hook)
+                if found is not None and not (isinstance(found[1], Leaf) and found[1].kind == "builtin"):
+                    raise Fail(f"reads {ref.dotted}.{attr}: its metaclass defines {hook}", frame.where(node))
+        found = self.lookup(model, attr)
+        if found is None or isinstance(found[1], Leaf) or found[1].kind in ("function", "class"):
+            return
+        problem = self._descriptor_problem(model, as_model(found[0]), attr, found[1], depth=depth,
+                                           import_ctx=frame.import_ctx, hooks=("__get__",))
+        if problem is not None:
+            raise Fail(f"reads {ref.dotted}.{attr}: {problem[0]}", problem[1] or frame.where(node))
+
+    def _class_subscript(self, frame: _Frame, ref: Ref, node: ast.AST, depth: int) -> None:
+        """``C[...]`` runs ``C.__class_getitem__`` (typing's for Generic) or its metaclass' ``__getitem__``."""
+        model = self.resolver.class_model(ref)
+        if not isinstance(model, ClassModel):
+            raise Fail(f"subscripts {ref.dotted}: {model}", frame.where(node))
+        found = self.lookup(model, "__class_getitem__")
+        if found is not None and not (isinstance(found[1], Leaf) and found[1].kind in ("builtin", "special")):
+            self._model_protocol(frame, model, "__class_getitem__", node, depth)
+        if isinstance(model.metaclass, ClassModel):
+            self._model_protocol(frame, model.metaclass, "__getitem__", node, depth)
 
     def _sys_modules_item(self, frame: _Frame, node: ast.Subscript) -> _Val:
         """``sys.modules[__name__]`` is this module (its attribute reads are checked like ``module.name``); any
@@ -785,6 +860,8 @@ class Effects:
                 self._value_attribute(frame, base.ref, attr, node, depth)
             if base.ref.kind == "module":
                 self.module_getattr(frame, base.ref.dotted, attr, node, depth)
+            if base.ref.kind == "class":
+                self._class_attribute(frame, base.ref, attr, node, depth)
             if base.ref.dotted == _SYS_MODULES_ITEM:
                 raise Fail(f"reads attribute {attr} of a module object taken from sys.modules (its module "
                            "__getattr__ may run)", frame.where(node))
@@ -814,6 +891,9 @@ class Effects:
     def _call(self, frame: _Frame, node: ast.Call, depth: int) -> _Val:
         args = [self._expr(frame, a, depth) for a in node.args]
         kwargs = {kw.arg: self._expr(frame, kw.value, depth) for kw in node.keywords}
+        for expr, val in (*zip(node.args, args, strict=True),
+                          *[(kw.value, kwargs[kw.arg]) for kw in node.keywords]):
+            self._escape(frame, expr.value if isinstance(expr, ast.Starred) else expr, val, expr, depth)
         func = node.func
         if isinstance(func, ast.Name) and func.id in frame.locals:
             val = frame.locals[func.id]
@@ -1554,6 +1634,40 @@ class Effects:
             for name in names:
                 if name.startswith("__") or name in tables.DATA_METHODS:
                     self._self_protocol(frame, name, node, depth)
+
+    def truth(self, frame: _Frame, test: ast.expr, depth: int) -> None:
+        """A truth test of ``test`` (``if``, ``while``, ``assert``, ``not``, ``and``/``or``, conditional
+        expressions): ``__bool__``, else ``__len__``."""
+        self._touch(frame, [self._expr(frame, test, depth)], ("__bool__", "__len__"), test, depth)
+        self._escape(frame, test, _CONST, test, depth, names=("__bool__", "__len__"))
+
+    def _escape(self, frame: _Frame, expr: ast.expr, val: _Val, node: ast.AST, depth: int, *,
+                names: tuple[str, ...] = _IMPLICIT) -> None:
+        """``expr`` (evaluated to ``val``) is handed to an operation that may run its protocol methods ``names``
+        implicitly: a module-level object has them analysed (``_value_protocol``), and so has an instance the
+        expression itself creates (``C(...)``) or a class object (``C``: its metaclass' methods)."""
+        if self._is_value(val) and val.ref is not None:
+            self._value_protocol(frame, val.ref, names, node, depth)
+            return
+        target = expr.func if isinstance(expr, ast.Call) else expr
+        if not isinstance(target, ast.Name | ast.Attribute) or (
+                isinstance(target, ast.Name) and target.id in frame.locals):
+            return
+        ref = self._callee_ref(frame, target)
+        if ref is None or ref.kind != "class":
+            return
+        model = self.resolver.class_model(ref)
+        if not isinstance(model, ClassModel):
+            raise Fail(f"hands {ast.unparse(expr)[:60]} to an operation that runs its protocol methods: "
+                       f"{model}", frame.where(node))
+        if isinstance(expr, ast.Call):
+            for name in names:
+                if name.startswith("__") or name in tables.DATA_METHODS:
+                    self._model_protocol(frame, model, name, node, depth)
+        elif isinstance(model.metaclass, ClassModel):
+            for name in names:
+                if name.startswith("__"):
+                    self._model_protocol(frame, model.metaclass, name, node, depth)
 
     def _self_protocol(self, frame: _Frame, name: str, node: ast.AST, depth: int) -> None:
         model = frame.self_model

@@ -438,7 +438,7 @@ def _body(effects: Effects, frame: _Frame, stmts: list[ast.stmt], *, straight: b
             if _is_type_checking(stmt.test) or _is_main_guard(stmt.test):
                 _body(effects, frame, stmt.orelse, straight=False)  # the guarded body does not run on import
                 continue
-            effects._expr(frame, stmt.test, 0)
+            effects.truth(frame, stmt.test, 0)  # `if o:` runs o's __bool__/__len__
             _body(effects, frame, stmt.body, straight=False)
             _body(effects, frame, stmt.orelse, straight=False)
         elif isinstance(stmt, ast.Try | ast.TryStar):

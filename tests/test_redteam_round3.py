@@ -260,7 +260,27 @@ R3_LIB_BYPASSES: dict[str, tuple[LibCase, str]] = {
                                           f"{_R32}: C.attr runs a class-level descriptor's __get__"),
     "method-lambda-default": (_method_case("r3_mld", "(lambda a=_o(): a)"),
                               f"{_R32}: a lambda's default is evaluated when the lambda is built"),
+    # variants found attacking the fix
+    "method-local-instance-fstring": (_method_case("r3_mlf", "(lambda o: f'{o}')(O())"),
+                                      f"{_R32}: a fresh instance passed on and formatted"),
+    "method-in-list": (_method_case("r3_mil", "_o in [1, 2]"), f"{_R32}: `o in [...]` runs o.__eq__"),
+    "method-max": (_method_case("r3_mmx", "max(_o, _o)"), f"{_R32}: max() runs __lt__"),
+    "method-nested-tuple-format": (_method_case("r3_mnt", "'%s %s' % (1, (_o,))"),
+                                   f"{_R32}: a nested tuple formats o"),
+    "method-str-of-fresh-instance": (_method_case("r3_msi2", "str(O())"), f"{_R32}: str(C()) runs __str__"),
 }
+
+_LOCAL_INSTANCE = {
+    "local-instance-fstring": "        o = O()\n        self.k = f'{o}'\n",
+    "local-instance-unpack": "        o = O()\n        a, b = o\n        self.k = a\n",
+    "local-instance-sorted": "        o = O()\n        self.k = sorted([o, o])\n",
+}
+for _label, _body in _LOCAL_INSTANCE.items():
+    _pkg = "r3_" + _label.replace("-", "_")
+    R3_LIB_BYPASSES["method-" + _label] = (LibCase(
+        {f"{_pkg}/__init__.py": "", f"{_pkg}/m.py": _PROTOCOL_OBJECT + "\nclass X:\n    def __init__(self, value):\n"
+         + _body}, lambda p=_pkg: b"\x80\x02" + _g(f"{p}.m", "X") + b"K\x01\x85R."),
+        f"{_R32}: an instance the method creates, kept in a local")
 
 # Tried on the way and refused today (regression tests): import-time constructs the analysis follows.
 R3_LIB_REFUSED: dict[str, LibCase] = {

@@ -379,6 +379,18 @@ class Effects:
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("dict", "list",
                                                                                                   "set", "tuple"):
             return _FRESH if not node.args else _TAINT
+        if isinstance(node, ast.Call):
+            return self._instance_of(frame, node)
+        return _TAINT
+
+    def _instance_of(self, frame: _Frame, node: ast.Call) -> _Val:
+        """What ``C(...)`` evaluates to: an instance of the source class ``C`` is remembered (its protocol methods
+        run when the code formats, iterates, hashes... it); anything else is an unknown value."""
+        func = node.func
+        if isinstance(func, ast.Name | ast.Attribute) and not (isinstance(func, ast.Name) and func.id in frame.locals):
+            ref = self._callee_ref(frame, func)
+            if ref is not None and ref.kind == "class":
+                return _Val("taint", "instance", ref=ref)
         return _TAINT
 
     # --- statements -----------------------------------------------------------------------------------------
@@ -417,6 +429,8 @@ class Effects:
         elif isinstance(stmt, ast.For):
             it = ev(frame, stmt.iter, depth)
             self._touch(frame, [it], ("__iter__", "__getitem__"), stmt, depth)
+            if isinstance(stmt.iter, ast.List | ast.Tuple | ast.Set):
+                self._escape(frame, stmt.iter, it, stmt, depth)  # the loop hands each element on
             self._store(frame, stmt.target, _TAINT if it.kind != "const" else _CONST, depth)
             for inner in (*stmt.body, *stmt.orelse):
                 self._stmt(frame, inner, depth)
@@ -610,9 +624,10 @@ class Effects:
         if isinstance(target, ast.Tuple | ast.List):
             if val.from_file:
                 frame.out.touches.add("__iter__")
+            unpack = ("__iter__", "__next__", "__len__", "__getitem__")
             if self._is_value(val) and val.ref is not None:
-                self._value_protocol(frame, val.ref, ("__iter__", "__next__", "__len__", "__getitem__"), target,
-                                     depth)
+                self._value_protocol(frame, val.ref, unpack, target, depth)
+            self._instance_protocol(frame, val, unpack, target, depth)
             for elt in target.elts:
                 self._store(frame, elt, _TAINT, depth)
             return
@@ -728,7 +743,6 @@ class Effects:
         if isinstance(node, ast.List | ast.Tuple | ast.Set):
             for elt in node.elts:
                 item = ev(frame, elt, depth)
-                self._escape(frame, elt.value if isinstance(elt, ast.Starred) else elt, item, elt, depth)
                 if isinstance(node, ast.Set) and self._is_value(item) and item.ref is not None:
                     self._value_protocol(frame, item.ref, ("__hash__", "__eq__"), elt, depth)
             return _FRESH
@@ -745,12 +759,14 @@ class Effects:
                     self._value_protocol(frame, key.ref, ("__hash__", "__eq__"), k, depth)
             for k, v in zip(node.keys, node.values, strict=True):
                 if k is not None:
-                    self._escape(frame, v, ev(frame, v, depth), v, depth)
+                    ev(frame, v, depth)
             return _FRESH
         if isinstance(node, ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp):
             for gen in node.generators:
                 it = ev(frame, gen.iter, depth)
                 self._touch(frame, [it], ("__iter__", "__getitem__"), gen.iter, depth)
+                if isinstance(gen.iter, ast.List | ast.Tuple | ast.Set):
+                    self._escape(frame, gen.iter, it, gen.iter, depth)  # each element becomes the target
                 for target in ast.walk(gen.target):
                     if isinstance(target, ast.Name) and target.id not in frame.locals:
                         frame.locals[target.id] = _TAINT if it.from_file or it.kind == "self" else _FRESH
@@ -779,6 +795,12 @@ class Effects:
                 ev(frame, default, depth)
             return _Val("fresh", "lambda")
         raise Fail(f"{type(node).__name__} expression is not modelled", frame.where(node))
+
+    def _element_value(self, frame: _Frame, node: ast.expr) -> _Val:
+        """The value of an element of a literal container, already evaluated with the container."""
+        if isinstance(node, ast.Call):
+            return self._instance_of(frame, node)
+        return self._quiet_value(frame, node)
 
     def _quiet_value(self, frame: _Frame, node: ast.expr) -> _Val:
         """The value of an already-evaluated name or attribute (no effects recorded twice)."""
@@ -1172,7 +1194,7 @@ class Effects:
                 raise Fail(f"instantiates {dotted}: {result.reason}", result.where or where)
             self._flow_invokes(frame, result.invokes, node, args=args, kwargs=kwargs, dotted=dotted)
             self._flow_touches(frame, result.touches, [*args, *kwargs.values()], node, depth)
-            return _TAINT
+            return _Val("taint", "instance", ref=ref)
         if ref.kind == "namedtuple":
             return _TAINT
         raise Fail(f"calls {dotted}: {ref.reason or 'not analysable'}", where)
@@ -1534,7 +1556,11 @@ class Effects:
             if name.startswith("__") or name in tables.DATA_METHODS:
                 self._model_protocol(frame, cls, name, node, depth)
 
-    def _model_protocol(self, frame: _Frame, model: ClassModel, name: str, node: ast.AST, depth: int) -> None:
+    def _model_protocol(self, frame: _Frame, model: ClassModel, name: str, node: ast.AST, depth: int, *,
+                        fresh: bool = False) -> None:
+        """``name`` of ``model`` runs on an object of it: a module-level one (its state is the library's: the
+        method must be inert with nothing to follow) or, ``fresh``, one the code just created (its state may hold
+        the arguments it was given, values from the file: the method's touches are the caller's)."""
         found = self.lookup(model, name)
         if found is None:
             return  # raises TypeError: nothing runs
@@ -1556,6 +1582,9 @@ class Effects:
                                    defining=owner, bound=not static, import_ctx=frame.import_ctx, depth=depth + 1)
             if not result.inert:
                 raise Fail(f"{name} of a module-level {model.dotted} runs: {result.reason}", result.where or where)
+            if fresh and not result.invokes:
+                frame.out.touches |= result.touches
+                continue
             if result.invokes or result.touches:
                 raise Fail(f"{name} of a module-level {model.dotted} computes on values the analysis cannot "
                            "follow", result.where or where)
@@ -1630,6 +1659,7 @@ class Effects:
         for v in vals:
             if self._is_value(v) and v.ref is not None:
                 self._value_protocol(frame, v.ref, names, node, depth)
+            self._instance_protocol(frame, v, names, node, depth)
         if any(v.kind == "self" for v in vals):
             for name in names:
                 if name.startswith("__") or name in tables.DATA_METHODS:
@@ -1641,13 +1671,36 @@ class Effects:
         self._touch(frame, [self._expr(frame, test, depth)], ("__bool__", "__len__"), test, depth)
         self._escape(frame, test, _CONST, test, depth, names=("__bool__", "__len__"))
 
+    def _instance_protocol(self, frame: _Frame, val: _Val, names: tuple[str, ...], node: ast.AST,
+                           depth: int) -> None:
+        """Protocol methods ``names`` run on an instance of a source class the code created itself."""
+        if val.key != "instance" or val.ref is None:
+            return
+        model = self.resolver.class_model(val.ref)
+        if not isinstance(model, ClassModel):
+            raise Fail(f"runs {'/'.join(names)} of an instance of {val.ref.dotted}: {model}", frame.where(node))
+        for name in names:
+            if name.startswith("__") or name in tables.DATA_METHODS:
+                self._model_protocol(frame, model, name, node, depth, fresh=True)
+
     def _escape(self, frame: _Frame, expr: ast.expr, val: _Val, node: ast.AST, depth: int, *,
                 names: tuple[str, ...] = _IMPLICIT) -> None:
         """``expr`` (evaluated to ``val``) is handed to an operation that may run its protocol methods ``names``
         implicitly: a module-level object has them analysed (``_value_protocol``), and so has an instance the
         expression itself creates (``C(...)``) or a class object (``C``: its metaclass' methods)."""
+        if isinstance(expr, ast.List | ast.Tuple | ast.Set | ast.Dict):
+            # a literal container handed over: the operation reaches its elements (formats, sorts, sums them)
+            parts = [*expr.keys, *expr.values] if isinstance(expr, ast.Dict) else list(expr.elts)
+            for part in parts:
+                if part is not None:
+                    inner = part.value if isinstance(part, ast.Starred) else part
+                    self._escape(frame, inner, self._element_value(frame, inner), node, depth, names=names)
+            return
         if self._is_value(val) and val.ref is not None:
             self._value_protocol(frame, val.ref, names, node, depth)
+            return
+        if val.key == "instance":
+            self._instance_protocol(frame, val, names, node, depth)
             return
         target = expr.func if isinstance(expr, ast.Call) else expr
         if not isinstance(target, ast.Name | ast.Attribute) or (
@@ -1663,7 +1716,7 @@ class Effects:
         if isinstance(expr, ast.Call):
             for name in names:
                 if name.startswith("__") or name in tables.DATA_METHODS:
-                    self._model_protocol(frame, model, name, node, depth)
+                    self._model_protocol(frame, model, name, node, depth, fresh=True)
         elif isinstance(model.metaclass, ClassModel):
             for name in names:
                 if name.startswith("__"):

@@ -698,9 +698,19 @@ class Effects:
             if base.kind == "global" and base.ref is not None and base.ref.dotted == "sys.modules":
                 return self._sys_modules_item(frame, node)
             index = node.slice
+            typing_form = base.kind == "global" and base.ref is not None and (
+                base.ref.kind == "special" or base.ref.dotted.startswith(("typing.", "typing_extensions.")))
             for part in (index.elts if isinstance(index, ast.Tuple) else [index]):
-                if not isinstance(part, ast.Slice):
-                    self._escape(frame, part, self._quiet_value(frame, part), part, depth)
+                if isinstance(part, ast.Slice):
+                    continue
+                item = self._quiet_value(frame, part)
+                if typing_form and self._is_value(item) and item.ref is not None and not isinstance(
+                        self.value_class(item.ref), ClassModel):
+                    # typing hashes the arguments of Union[...], List[...]: an instance of a source class has its
+                    # methods analysed; another library's typing alias (numpy's ArrayLike, a computed
+                    # types.UnionType) is not followed (a known limit)
+                    continue
+                self._escape(frame, part, item, part, depth)
             if base.kind == "global" and base.ref is not None and base.ref.kind == "class":
                 self._class_subscript(frame, base.ref, node, depth)
             if base.kind == "self":
@@ -826,6 +836,10 @@ class Effects:
         found = self.lookup(model, attr)
         if found is None or isinstance(found[1], Leaf) or found[1].kind in ("function", "class"):
             return
+        value = found[1].value
+        if isinstance(value, ast.Constant | ast.JoinedStr) or (
+                isinstance(value, ast.Call) and _str_method_of_literal(value.func)):
+            return  # a str, number, bytes or None: not a descriptor
         problem = self._descriptor_problem(model, as_model(found[0]), attr, found[1], depth=depth,
                                            import_ctx=frame.import_ctx, hooks=("__get__",))
         if problem is not None:
@@ -1448,6 +1462,8 @@ class Effects:
             if not earlier or earlier[-1].conditional:
                 return None
             return self._binding_class(ref, earlier[-1], depth)  # 'x = x + "literal"' keeps x's class
+        if isinstance(node, ast.Subscript | ast.BinOp) and self._typing_expr(ref.module, node, depth):
+            return "builtin"  # a typing alias (Union[...], List[...], X | None): typing's own hash/eq/repr
         if isinstance(node, ast.BinOp):
             sides = [self._expr_class(ref.module, n, depth) for n in (node.left, node.right)]
             return "builtin" if all(k == "builtin" for k in sides) else None
@@ -1465,6 +1481,35 @@ class Effects:
                 if isinstance(model, ClassModel) and model.metaclass is None:
                     return model
         return None
+
+    def _typing_expr(self, mod: ModuleInfo, node: ast.expr, depth: int) -> bool:
+        """``node`` builds a typing alias from typing forms, classes without a custom metaclass, ``None``,
+        string forward references and other such aliases: ``Union[A, B]``, ``Optional[X]``, ``A | None``."""
+        if depth > 8:
+            return False
+        if isinstance(node, ast.Constant):
+            return node.value is None or isinstance(node.value, str)
+        if isinstance(node, ast.Tuple | ast.List):
+            return all(self._typing_expr(mod, e, depth + 1) for e in node.elts)
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
+            return self._typing_expr(mod, node.left, depth + 1) and self._typing_expr(mod, node.right, depth + 1)
+        if isinstance(node, ast.Subscript):
+            base = self.resolver.expr(mod, node.value)
+            if not (base.kind == "special" or base.dotted.startswith(("typing.", "typing_extensions."))
+                    or self._typing_expr(mod, node.value, depth + 1)):
+                return False
+            return self._typing_expr(mod, node.slice, depth + 1)
+        if isinstance(node, ast.Name | ast.Attribute):
+            ref = self.resolver.expr(mod, node)
+            if ref.kind == "special" or ref.dotted.startswith(("typing.", "typing_extensions.")) or (
+                    ref.kind == "builtin"):
+                return True
+            if ref.kind == "class":
+                model = self.resolver.class_model(ref)
+                return isinstance(model, ClassModel) and model.metaclass is None
+            if ref.kind == "value" and ref.module is not None and isinstance(ref.node, ast.expr):
+                return self._typing_expr(ref.module, ref.node, depth + 1)
+        return False
 
     def _binding_class(self, ref: Ref, binding: Binding, depth: int) -> ClassModel | str | None:
         """The class of what one binding (an assignment or a ``from`` import) of ``ref``'s name holds."""

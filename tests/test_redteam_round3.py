@@ -274,6 +274,9 @@ _LOCAL_INSTANCE = {
     "local-instance-fstring": "        o = O()\n        self.k = f'{o}'\n",
     "local-instance-unpack": "        o = O()\n        a, b = o\n        self.k = a\n",
     "local-instance-sorted": "        o = O()\n        self.k = sorted([o, o])\n",
+    "local-alias-fstring": "        o = _o\n        self.k = f'{o}'\n",
+    "local-alias-rebound-format": "        o = 1\n        o = _o\n        self.k = '{}'.format(o)\n",
+    "local-alias-branches": "        o = [] if value else _o\n        self.k = str(o)\n",
 }
 for _label, _body in _LOCAL_INSTANCE.items():
     _pkg = "r3_" + _label.replace("-", "_")

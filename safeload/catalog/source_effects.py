@@ -113,6 +113,8 @@ class _Val:
 _CONST = _Val("const")
 _FRESH = _Val("fresh")
 _TAINT = _Val("taint")
+#: a local bound to different module-level objects, one of them of a class whose methods are library code
+_MIXED = _Val("global", "mixed")
 
 
 @dataclass
@@ -354,6 +356,9 @@ class Effects:
             old = frame.locals.get(target.id)
             if old is None or (old.kind in ("const", "fresh") and old.key != "localdef"):
                 frame.locals[target.id] = val
+            elif old.kind == "global" and val.kind == "global" and old != val:
+                # bound to different module-level objects: which one it holds is unknown (never called as one)
+                frame.locals[target.id] = _MIXED if self._risky(old) or self._risky(val) else _Val("global")
             elif old != val:
                 frame.locals[target.id] = _TAINT if (old.from_file or val.from_file) else old
         elif isinstance(target, ast.Tuple | ast.List):
@@ -369,7 +374,7 @@ class Effects:
         if isinstance(node, ast.Name):
             if node.id in frame.locals:
                 return frame.locals[node.id]
-            return _Val("global")
+            return _Val("global", ref=self.resolver.name_in(frame.mod, node.id))
         if isinstance(node, ast.List | ast.Tuple | ast.Set | ast.Dict | ast.ListComp | ast.SetComp | ast.DictComp
                       | ast.JoinedStr | ast.Lambda):
             return _FRESH
@@ -381,7 +386,20 @@ class Effects:
             return _FRESH if not node.args else _TAINT
         if isinstance(node, ast.Call):
             return self._instance_of(frame, node)
+        if isinstance(node, ast.IfExp | ast.BoolOp):
+            options = [self._quiet(frame, n) for n in ((node.body, node.orelse) if isinstance(node, ast.IfExp)
+                                                         else node.values)]
+            if any(self._risky(v) for v in options):
+                # either branch's object may be what the name holds: one of them, or an unknown module-level one
+                return options[0] if all(v == options[0] for v in options) else _MIXED
         return _TAINT
+
+    def _risky(self, val: _Val) -> bool:
+        """An object whose protocol methods are the library's code: an instance the code created, or a
+        module-level object whose class is not a builtin one."""
+        if val.key in ("instance", "mixed"):
+            return True
+        return self._is_value(val) and val.ref is not None and self.value_class(val.ref) != "builtin"
 
     def _instance_of(self, frame: _Frame, node: ast.Call) -> _Val:
         """What ``C(...)`` evaluates to: an instance of the source class ``C`` is remembered (its protocol methods
@@ -1747,6 +1765,9 @@ class Effects:
         if val.key == "instance":
             self._instance_protocol(frame, val, names, node, depth)
             return
+        if val.key == "mixed":
+            raise Fail(f"hands {ast.unparse(expr)[:40]} (bound to different module-level objects) to an operation "
+                       "that runs its protocol methods", frame.where(node))
         target = expr.func if isinstance(expr, ast.Call) else expr
         if not isinstance(target, ast.Name | ast.Attribute) or (
                 isinstance(target, ast.Name) and target.id in frame.locals):

@@ -276,7 +276,8 @@ _LOCAL_INSTANCE = {
     "local-instance-sorted": "        o = O()\n        self.k = sorted([o, o])\n",
     "local-alias-fstring": "        o = _o\n        self.k = f'{o}'\n",
     "local-alias-rebound-format": "        o = 1\n        o = _o\n        self.k = '{}'.format(o)\n",
-    "local-alias-branches": "        o = [] if value else _o\n        self.k = str(o)\n",
+    "local-alias-branches": "        o = _o if value else []\n        self.k = str(o)\n",
+    "local-alias-operator": "        o = _o if value else []\n        self.k = 1 + o\n",
 }
 for _label, _body in _LOCAL_INSTANCE.items():
     _pkg = "r3_" + _label.replace("-", "_")

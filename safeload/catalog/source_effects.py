@@ -749,7 +749,7 @@ class Effects:
                 # printf-style formatting: the right operand's __getitem__/keys (mappings), __str__, __repr__,
                 # __index__, __float__... and, when it is a tuple, the same of each element (checked as a literal)
                 self._escape(frame, node.right, vals[1], node, depth)
-            if any(v.from_file or v.kind == "self" or self._is_value(v) for v in vals):
+            if any(v.from_file or v.kind == "self" or self._is_value(v) or v.key == "mixed" for v in vals):
                 self._touch(frame, vals, _expr_dunders(node), node, depth)
                 return _TAINT
             return _FRESH
@@ -1723,6 +1723,9 @@ class Effects:
             if self._is_value(v) and v.ref is not None:
                 self._value_protocol(frame, v.ref, names, node, depth)
             self._instance_protocol(frame, v, names, node, depth)
+            if v.key == "mixed":
+                raise Fail(f"runs {'/'.join(names)} of a name bound to different module-level objects",
+                           frame.where(node))
         if any(v.kind == "self" for v in vals):
             for name in names:
                 if name.startswith("__") or name in tables.DATA_METHODS:

@@ -841,6 +841,16 @@ R3_GETATTR_BYPASSES: dict[str, LibCase] = {
         "from sys import modules as _mods\nclass X:\n    def __init__(self, v):\n"
         "        self.k = _mods[__name__].helper\n")},
         lambda: b"\x80\x02" + _g("r3g_sa.m", "X") + b"K\x01\x85R."),
+    "method-getattr-builtin": LibCase({"r3g_gb/__init__.py": "", "r3g_gb/m.py": _MODULE_GETATTR + (
+        "class X:\n    def __init__(self, v):\n        from r3g_gb import m\n        self.k = getattr(m, 'helper')\n")},
+        lambda: b"\x80\x02" + _g("r3g_gb.m", "X") + b"K\x01\x85R."),
+    "method-hasattr-builtin": LibCase({"r3g_hb/__init__.py": "", "r3g_hb/m.py": _MODULE_GETATTR + (
+        "class X:\n    def __init__(self, v):\n        from r3g_hb import m\n        self.k = hasattr(m, 'helper')\n")},
+        lambda: b"\x80\x02" + _g("r3g_hb.m", "X") + b"K\x01\x85R."),
+    "method-getattr-sys-modules": LibCase({"r3g_gs/__init__.py": _MODULE_GETATTR, "r3g_gs/m.py": (
+        "import sys\nimport r3g_gs\nclass X:\n    def __init__(self, v):\n"
+        "        self.k = getattr(sys.modules['r3g_gs'], 'helper')\n")},
+        lambda: b"\x80\x02" + _g("r3g_gs.m", "X") + b"K\x01\x85R."),
     "hook-calls-helper": LibCase({"r3g_hh/__init__.py": "def _load(n):\n    open(MARKER, 'w').close()\n"
                                   "    return 1\ndef __getattr__(name):\n    return _load(name)\n",
                                   "r3g_hh/m.py": "from r3g_hh import helper\nclass X:\n    pass\n"},

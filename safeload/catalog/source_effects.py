@@ -1282,6 +1282,16 @@ class Effects:
         where = frame.where(node)
         if "." in name:
             return self._builtin_method(frame, name, node, args, depth)
+        if name in ("getattr", "hasattr") and args and args[0].kind == "global" and args[0].ref is not None \
+                and args[0].ref.kind == "module":
+            # getattr(module, name) runs the module __getattr__ for a name it does not bind (any name, when the
+            # name is computed)
+            key = node.args[1] if len(node.args) > 1 else None
+            looked = key.value if isinstance(key, ast.Constant) and isinstance(key.value, str) else "*"
+            self.module_getattr(frame, args[0].ref.dotted, looked, node, depth)
+        if name in ("getattr", "hasattr") and args and args[0].ref is not None \
+                and args[0].ref.dotted == _SYS_MODULES_ITEM:
+            raise Fail(f"{name} of a module object taken from sys.modules (its module __getattr__ may run)", where)
         if frame.import_ctx and f"builtins.{name}" in tables.IMPORT_TIME_CALLS:
             return _TAINT
         if f"builtins.{name}" in tables.DANGEROUS_CALLS and name != "setattr":

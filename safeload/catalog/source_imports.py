@@ -320,7 +320,8 @@ def _reviewed_statement(frame: _Frame, stmt: ast.stmt) -> bool:
         return False
     if not _is_reviewed_text(text, reviewed):
         return False
-    return _bindings_reviewed(frame.mod.tree.body, stmt, reviewed)
+    pinned = {**reviewed, **tables.REVIEW_PINS.get(frame.mod.name, {})}
+    return _bindings_reviewed(frame.mod.tree.body, stmt, pinned)
 
 
 def _is_reviewed_text(text: str, reviewed: Mapping[str, str]) -> bool:
@@ -330,9 +331,10 @@ def _is_reviewed_text(text: str, reviewed: Mapping[str, str]) -> bool:
 
 def _bindings_reviewed(module_body: list[ast.stmt], stmt: ast.stmt, reviewed: Mapping[str, str]) -> bool:
     """Whether every statement of this module that binds a name ``stmt`` reads (a ``def``, a ``class``, an
-    assignment...) is itself reviewed word for word. A review of ``keras = LazyLoader(...)`` vouches for what
-    ``LazyLoader`` was when it was read: once the class it calls is edited, the call is analysed again.
-    Names bound by an import statement are the review's premise (the module it names is analysed on its own)."""
+    assignment...) is itself reviewed or pinned (``source_tables.REVIEW_PINS``) word for word. A review of
+    ``keras = LazyLoader(...)`` vouches for what ``LazyLoader`` was when it was read: once the class it calls is
+    edited, the call is analysed again. Names bound by an import statement are the review's premise (the module
+    it names is analysed on its own)."""
     read = {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
     if not read:
         return True

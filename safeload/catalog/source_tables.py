@@ -497,6 +497,39 @@ REVIEWED_IMPORT_STATEMENTS: dict[str, dict[str, str]] = {
     },
 }
 
+#: The definitions a module's reviewed statements rest on, by exact text or SHA-256 (``source_imports``): a
+#: reviewed statement is skipped only while every statement of its module that binds a name it reads (the class
+#: it calls, the function it runs, the object whose attribute it sets) is reviewed or pinned here word for word.
+#: Unlike a reviewed statement, a pinned one is still analysed: the pin only says the review saw this text.
+REVIEW_PINS: dict[str, dict[str, str]] = {
+    "sksurv": {
+        "sha256:770cb1b83425fa25e50e1b2eb2a9b2a100def9a7b1d08d2df0376ef140dcf55a":
+            "scikit-survival 0.28 __init__.py: def patch_pipeline(), the body the reviewed patch_pipeline() call runs",
+    },
+    "sksurv.linear_model.aft": {
+        "sha256:957f0468b6e9f1568006e9efe9fdf11a008092ad3a10b90acded6842597b9282":
+            "scikit-survival 0.28 linear_model/aft.py: class IPCRidge, whose score method's __doc__ is set",
+    },
+    "hyperopt.base": {
+        "sha256:8ed883082a76523b26a1b2a7f8de1bca694d99ba0eebbd77fdde4b6990413eae":
+            "hyperopt 0.3.0 base.py: class Ctrl (no metaclass, no __len__), the class as_apply wraps",
+    },
+    "hyperopt.pyll.base": {
+        "scope = SymbolTable()": "hyperopt 0.3.0 pyll/base.py: the SymbolTable the scope.* registrations set on",
+        "sha256:79b13b02e4c72f63fbef36c152238aa0e4fc10df3d841400ab833994b555d707":
+            "hyperopt 0.3.0 pyll/base.py: class Literal(Apply), the p0..p4 placeholders' class",
+        "class UndefinedValue:\n    pass": "hyperopt 0.3.0 pyll/base.py: the placeholders' plain value class",
+        "sha256:836003e182bafa42e795d0360ffcf2f2b6bddbbd262e72f242538307be92e0a6":
+            "hyperopt 0.3.0 pyll/base.py: def _kwswitch, stored as scope.kwswitch",
+    },
+    "hyperopt.pyll.stochastic": {
+        "def choice(args):\n    return scope.one_of(*args)":
+            "hyperopt 0.3.0 pyll/stochastic.py: stored as scope.choice",
+        "sha256:b64f08cc776a0df212906e5803e9d80fa6b81c0f0c039e374307da9a221b7692":
+            "hyperopt 0.3.0 pyll/stochastic.py: def one_of, stored as scope.one_of",
+    },
+}
+
 #: ``__getattribute__`` overrides a reviewer read, keyed by the dotted name of the class defining them: (names the
 #: hook reads with ``object.__getattribute__`` before anything else, the review). A reviewed hook returns
 #: ``object.__getattribute__(self, name)`` whenever that succeeds, so for a name some class of the MRO defines

@@ -188,6 +188,9 @@ def test_an_edited_module_setstate_is_analysed_again(site: Path) -> None:
                                      "params = self.__dict__.get('_parameters')\n        open(MARKER, 'w')")
     assert setattr_edited != methods
     assert not _inert(_fake_torch(site, setattr_edited), Use.BUILD)
+    # the reviewed text, replaced after the class statement in its own module
+    patched = methods + "\n\nModule.__setattr__ = lambda self, name, value: open(MARKER, 'w')"
+    assert not _inert(_fake_torch(site, patched), Use.BUILD)
 
 
 # --- decorators ---------------------------------------------------------------------------------------------

@@ -391,7 +391,7 @@ class _Analyser:
                            f"catalogue does not allow it for {use.name}", model.where())
         owner = as_model(owner)
         review = reviewed_method(model, owner, name, self.effects.lookup)
-        if review is not None:
+        if review is not None and _patched_in_module(owner) is None:  # Module.__setattr__ = ... after the class
             touches = set(tables.REVIEWED_SOURCE_METHODS[f"{owner.dotted}.{name}"].touches)
             return Outcome(True, f"{owner.ref.qualname}.{name} reviewed ({review})", owner.where(what.lineno, name),
                            set(), touches)

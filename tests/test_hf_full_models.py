@@ -244,6 +244,23 @@ def test_the_kernels_stub_holds_only_while_kernels_is_absent(site: Path) -> None
     assert not _inert(a, Use.NEW)
 
 
+def test_installing_kernels_after_a_cached_verdict_invalidates_it(site: Path) -> None:
+    """The absence of 'kernels' is part of the verdict: the analysis cache must not keep serving "inert" once a
+    package of that name appears in a search-path directory."""
+    real = _real("transformers/integrations/hub_kernels.py").read_bytes()
+    _write(site, {"transformers/__init__.py": "", "transformers/integrations/__init__.py": "",
+                  "transformers/integrations/hub_kernels.py": real, "atk/__init__.py": "",
+                  "atk/m.py": KERNEL_DECORATED})
+    search = [str(site), sysconfig.get_paths()["stdlib"]]
+    first = analyse("atk.m", "Plain", Use.NEW, search_path=search, catalog=catalogue_view)
+    assert _inert(first, Use.NEW), first.verdict(Use.NEW)
+    (site / "kernels").mkdir()
+    (site / "kernels" / "__init__.py").write_text("def use_kernel_forward_from_hub(name):\n    return print\n")
+    again = analyse("atk.m", "Plain", Use.NEW, search_path=search, catalog=catalogue_view)
+    assert not _inert(again, Use.NEW)
+    assert not (site.parent / "marker").exists()
+
+
 # --- lazy packages ------------------------------------------------------------------------------------------
 LAZY_BASE = """
 from transformers.integrations import {name}

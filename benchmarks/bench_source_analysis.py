@@ -34,6 +34,7 @@ CASES = [
     ("transformers.trainer_utils", "IntervalStrategy"),
     ("networkx.classes.graph", "Graph"),
     ("statsmodels.regression.linear_model", "RegressionResults"),
+    ("transformers.models.llama.modeling_llama", "LlamaForCausalLM"),  # nn.Module BUILD through the reviews
 ]
 
 

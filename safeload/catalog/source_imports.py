@@ -32,6 +32,7 @@ from safeload.catalog.source_model import (
     _is_main_guard,
     _is_type_checking,
 )
+from safeload.catalog.source_reviews import def_digest
 from safeload.catalog.uses import Use
 
 __all__ = ["called_function_imports", "import_effects", "reviewed_subclass_hook", "static_imports",
@@ -588,6 +589,11 @@ def reviewed_subclass_hook(model: ClassModel, owner: ClassModel) -> bool:
     review = tables.REVIEWED_SUBCLASS_HOOKS.get(owner.dotted)
     if review is None:
         return False
+    digest = tables.SUBCLASS_HOOK_DIGESTS.get(owner.dotted)
+    if digest is not None:
+        hooks = owner.body.get("__init_subclass__", [])
+        if len(hooks) != 1 or def_digest(hooks[0].node) != digest:
+            return False  # not the text that was reviewed
     sets, reads, _note = review
     runs_at_load = set(tables.PROTOCOL_METHODS) | tables.DATA_METHODS
     if any(n.startswith("__") or n in runs_at_load for n in sets if not n.startswith("=")):

@@ -31,6 +31,7 @@ from safeload._text import short_repr
 from safeload.catalog.classify import classify
 from safeload.catalog.contracts import Behaviour
 from safeload.catalog.mappings import (
+    CONTAINER_ATTRIBUTES,
     EMPTY_DICT_DUNDERS,
     ITEMS_ARE_ATTRIBUTES,
     MAPPING_CLASSES,
@@ -823,6 +824,10 @@ class Semantics:
                 self.facts.record(value.owner, U.CALL_INSTANCE,
                                   f"set as attribute {short_repr(key, 40)} of {owner} ({where}: an attribute "
                                   "can shadow a method the object's code calls)")
+                if key in CONTAINER_ATTRIBUTES:
+                    self.facts.record(value.owner, U.PASSED,
+                                      f"set as attribute {key} of {owner}, which its load-time code uses as a "
+                                      "container (`in`, iteration, item access)")
 
     def _refused_state(self, owner: Global, keys: tuple[str, ...], state: Any, offset: int) -> bool:
         """A reviewed class whose ``__setstate__`` runs other code when its dict state holds one of ``keys``

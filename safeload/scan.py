@@ -7,7 +7,6 @@ here imports, unpickles or calls what the file names.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import os
 from collections.abc import Callable, Iterable
@@ -16,6 +15,7 @@ from typing import IO, Any
 
 from safeload._context import LimitExceeded, ScanContext
 from safeload._log import LazyLogger
+from safeload._record import replace
 from safeload._sniff import Format, sniff
 from safeload._source import describe, engine_input, is_remote, require_all, view_of_file
 from safeload.config import resolve_policy
@@ -115,7 +115,7 @@ def scan_checked(source: Source, policy: Policy, *, name: str | None = None, int
                              expected=failure.expected, actual=failure.actual)
     if info.sha256 is None and not (integrity is not None and integrity.checks) and info.failure is None:
         return result
-    return dataclasses.replace(result, integrity=info.to_dict())
+    return replace(result, integrity=info.to_dict())
 
 
 def _url_source(url: str, policy: Policy, *, name: str | None, integrity: Integrity | None) -> str | ScanResult:

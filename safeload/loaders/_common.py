@@ -16,7 +16,6 @@ file data.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import importlib
 import os
 from collections.abc import Callable, Iterable, Iterator
@@ -24,6 +23,7 @@ from typing import IO, Any
 
 from safeload._context import ScanContext
 from safeload._log import LazyLogger
+from safeload._record import replace
 from safeload._text import clean
 from safeload.config import resolve_policy
 from safeload.exceptions import IntegrityError, UnsafeModelError, UnsafePickleError
@@ -172,10 +172,9 @@ def not_a_model_refused(result: ScanResult) -> ScanResult:
     if result.formats or not any(f.rule_id in NOT_A_MODEL_FACTS for f in result.findings):
         return result
     unknown = get_rule("SL003").severity
-    findings = tuple(dataclasses.replace(f, rule_id="SL003", severity=unknown,
-                                         message=f"{f.message}; no loader reads it as a model")
+    findings = tuple(replace(f, rule_id="SL003", severity=unknown, message=f"{f.message}; no loader reads it as a model")
                      if f.rule_id in NOT_A_MODEL_FACTS else f for f in result.findings)
-    return dataclasses.replace(result, findings=findings)
+    return replace(result, findings=findings)
 
 
 def guard_buffer(data: Any, label: str, policy: Policy, loader: str, *,

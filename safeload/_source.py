@@ -18,9 +18,12 @@ import mmap
 import os
 import struct
 from collections.abc import Iterator
-from typing import IO, Any
 
 from safeload._record import Record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import IO, Any
 
 __all__ = ["Buffer", "BufferFile", "SourceView", "describe", "engine_input", "is_remote", "require_all", "skipped",
            "unpack_at", "view_of_file", "window"]

@@ -13,9 +13,12 @@ from __future__ import annotations
 import sys
 import zlib
 from collections.abc import Callable
-from typing import Any
 
 from safeload._sniff import Format, breaks_before_import, find_zip_end, hdf5_offset, sniff, tar_header_ok
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["other_readings"]
 

@@ -21,13 +21,16 @@ import copyreg
 import re
 import struct
 import warnings
-from typing import Any
 
 from safeload._context import LimitExceeded, ScanContext
 from safeload._text import short_repr
 from safeload.engine.facts import U
 from safeload.engine.values import BigBytes, Call, Global, Opaque, ParseError, StreamResult
 from safeload.severity import Severity
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["Machine"]
 

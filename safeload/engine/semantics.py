@@ -24,7 +24,6 @@ import codecs
 import sys
 import zlib
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
 
 from safeload._context import LimitExceeded, ScanContext
 from safeload._text import short_repr
@@ -42,7 +41,9 @@ from safeload.engine.facts import Escape, FactTable, U
 from safeload.engine.values import BigBytes, Call, Global, Opaque, ParseError, PlainList
 from safeload.severity import Severity
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
     from safeload.catalog.contracts import Contract
 
 __all__ = ["BUILD_HOOKS", "BuildHook", "Semantics"]
@@ -60,7 +61,10 @@ _MAKES_INSTANCES = Use.NEW | Use.ALLOC | Use.BUILD  # an entry with one of these
 
 # BUILD hooks: formats that write raw data right after a BUILD (joblib's NumpyArrayWrapper) register a
 # function here that returns the offset where the pickle stream resumes.
-BuildHook = Callable[[Any, Call, Any, int], int]
+if TYPE_CHECKING:
+    BuildHook = Callable[[Any, Call, Any, int], int]
+else:  # no ``typing`` at run time (issue 15: fixed costs)
+    BuildHook = Callable
 BUILD_HOOKS: dict[str, BuildHook] = {}
 _LAZY_BUILD_HOOK_MODULES = {
     "joblib.numpy_pickle.NumpyArrayWrapper": "safeload.scanners.joblib",

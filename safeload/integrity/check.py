@@ -18,7 +18,6 @@ import os
 import sys
 import time
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
 
 from safeload._record import FrozenRecord, Record, replace
 from safeload.catalog.source_files import FileStat, recording_files
@@ -30,7 +29,9 @@ from safeload.policy import Policy
 from safeload.severity import Severity
 
 # The lock file, manifest and signing modules load only when a load asks for them (issue 15: fixed costs).
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
     import threading
 
     from safeload.integrity.cache import ScanCache

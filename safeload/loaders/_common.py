@@ -19,7 +19,6 @@ import contextlib
 import importlib
 import os
 from collections.abc import Callable, Iterable, Iterator
-from typing import IO, Any
 
 from safeload._context import ScanContext
 from safeload._log import LazyLogger
@@ -34,6 +33,10 @@ from safeload.policy import Policy
 from safeload.rules import NOT_A_MODEL_FACTS, get_rule
 from safeload.scan import scan_buffer, scan_path
 from safeload.severity import Severity
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import IO, Any
 
 __all__ = [
     "ORIGINALS",

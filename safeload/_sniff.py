@@ -80,8 +80,13 @@ _DEC = frozenset(b"0123456789")
 _MAX_PROTOCOL = 5
 SAFETENSORS_MAX_HEADER = 100_000_000  # the safetensors crate's MAX_HEADER_SIZE
 _JSON_WS = b" \t\n\r"
-# C0 controls (and DEL) that text never holds; tab, newline, form feed and carriage return are text.
-_CONTROL = re.compile(rb"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+
+
+@functools.cache
+def _control() -> re.Pattern[bytes]:
+    """C0 controls (and DEL) that text never holds; tab, newline, form feed and carriage return are text.
+    Compiled on first use (issue 15: fixed costs)."""
+    return re.compile(rb"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 
 
 class _Stop(Exception):  # noqa: N818 - control flow of the probe
@@ -383,14 +388,14 @@ def looks_like_safetensors(data: bytes | memoryview) -> bool:
 
 
 def _texty(raw: bytes) -> bool:
-    return _CONTROL.search(raw) is None
+    return _control().search(raw) is None
 
 
 def looks_like_text(data: bytes | memoryview) -> bool:
     """The first 64 KiB are UTF-8 text (a BOM allowed) with no control characters but tab, newline, form feed and
     carriage return. Only a routing decision: the text scanner checks the whole file."""
     window = bytes(data[:_PROBE_WINDOW])
-    if not window or _CONTROL.search(window) is not None:
+    if not window or _control().search(window) is not None:
         return False
     try:
         codecs.getincrementaldecoder("utf-8")().decode(window, final=len(window) == len(data))

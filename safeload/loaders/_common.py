@@ -87,6 +87,9 @@ def audit(result: ScanResult, policy: Policy, loader: str, allowed: bool,
           integrity: IntegrityInfo | None = None) -> None:
     """One structured log record per guarded load: INFO when allowed, WARNING when refused."""
     on_trust = [clean(f.subject, 200) for f in result.passed_on_trust(policy.threshold) if f.subject]
+    failed = integrity is not None and integrity.failure is not None
+    if not logger.isEnabledFor(20 if allowed and not on_trust and not failed else 30):  # logging.INFO / WARNING
+        return  # the record would be dropped: skip building it (issue 15: no logging import, no regex compile)
     fields: dict[str, Any] = {
         "safeload_loader": loader,
         "safeload_path": clean(result.source, 500),

@@ -8,7 +8,7 @@ and ``__slots__`` (the same names) and write their own ``__init__``; the bases g
 them, generically over ``_FIELDS`` (``_COMPARE``: the fields ``==`` and ``hash`` use, when not all).
 
 The public result and policy types (``Finding``, ``ScanResult``, ``Policy``, ...) were dataclasses, and users
-pass them to ``dataclasses.replace``/``fields``/``asdict`` (documented use). :func:`dataclass_compatible` keeps
+pass them to ``dataclasses.replace``/``fields``/``asdict`` (documented use). :class:`DataclassRecord` keeps
 that working without importing ``dataclasses`` up front: ``__dataclass_fields__`` and ``__dataclass_params__``
 are computed on first access, from a real ``@dataclass`` built with the same field specifications
 (``_DEFAULTS``, ``_FACTORIES``, ``_COMPARE``), so ``is_dataclass``, ``fields``, ``replace`` and ``asdict`` see
@@ -24,11 +24,12 @@ from __future__ import annotations
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, TypeVar
+    from dataclasses import Field
+    from typing import Any, ClassVar, TypeVar
 
     R = TypeVar("R", bound="Record")
 
-__all__ = ["FrozenRecord", "Record", "dataclass_compatible", "replace"]
+__all__ = ["DataclassRecord", "FrozenRecord", "Record", "replace"]
 
 
 class Record:
@@ -114,7 +115,7 @@ def _dataclass_twin(cls: type) -> type:
 
     annotations: dict[str, Any] = {}
     for klass in reversed(cls.__mro__):
-        annotations.update(klass.__dict__.get("__annotations__", {}))
+        annotations.update(klass.__dict__.get("__annotations__", {}))  # noqa: RUF063 - no inspect import here
     names: tuple[str, ...] = getattr(cls, "_FIELDS", ())
     defaults: dict[str, Any] = getattr(cls, "_DEFAULTS", {})
     factories: dict[str, Any] = getattr(cls, "_FACTORIES", {})
@@ -137,13 +138,19 @@ def _dataclass_twin(cls: type) -> type:
     return twin
 
 
-def dataclass_compatible(cls: type[R]) -> type[R]:
-    """Make ``cls`` (a :class:`Record` with ``_FIELDS`` and optional ``_DEFAULTS``, ``_FACTORIES`` and
-    ``_COMPARE``) answer the ``dataclasses`` functions as the dataclass it replaces did."""
-    type.__setattr__(cls, "__match_args__", cls._FIELDS)
-    type.__setattr__(cls, "__dataclass_fields__", _DataclassAttribute("__dataclass_fields__"))
-    type.__setattr__(cls, "__dataclass_params__", _DataclassAttribute("__dataclass_params__"))
-    return cls
+class DataclassRecord(FrozenRecord):
+    """A frozen record that the ``dataclasses`` functions (``is_dataclass``, ``fields``, ``replace``, ``asdict``)
+    and type checkers take for the frozen dataclass it replaces. Subclasses set ``_FIELDS`` and, optionally,
+    ``_DEFAULTS``, ``_FACTORIES`` (``default_factory``) and ``_COMPARE``."""
+
+    __slots__ = ()
+    __dataclass_fields__: ClassVar[dict[str, Field[Any]]]  # set on each subclass (computed on first access)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        type.__setattr__(cls, "__match_args__", cls._FIELDS)
+        type.__setattr__(cls, "__dataclass_fields__", _DataclassAttribute("__dataclass_fields__"))
+        type.__setattr__(cls, "__dataclass_params__", _DataclassAttribute("__dataclass_params__"))
 
 
 def replace(record: R, /, **changes: Any) -> R:

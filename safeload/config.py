@@ -15,7 +15,7 @@ import os
 import warnings
 from collections.abc import Iterable, Mapping
 
-from safeload._record import FrozenRecord, dataclass_compatible
+from safeload._record import DataclassRecord
 from safeload.exceptions import ConfigError, PolicyError, SafeloadWarning
 from safeload.policy import Limits, Policy
 from safeload.severity import Severity
@@ -39,16 +39,17 @@ _CONFIG_DEFAULTS: dict[str, Any] = {
     "trusted_libraries": ()}
 
 
-@dataclass_compatible
-class Config(FrozenRecord):
+class Config(DataclassRecord):
     """The effective settings and, for each key, its source ("default", "env SAFELOAD_X", a file path, ...).
 
     A hand-written record (issue 15: fixed costs) that ``dataclasses.replace``/``fields`` accept as before."""
 
-    __slots__ = ("threshold", "trusted", "limits", "fail_on", "format", "progress", "hook", "log_level", "lock",
-                 "require_signature", "public_key", "certificate", "sigstore_identity", "sigstore_issuer",
-                 "trust_config", "cache", "sources", "trusted_libraries")
-    _FIELDS = __slots__
+    _FIELDS = ("threshold", "trusted", "limits", "fail_on", "format", "progress", "hook", "log_level", "lock",
+               "require_signature", "public_key", "certificate", "sigstore_identity", "sigstore_issuer",
+               "trust_config", "cache", "sources", "trusted_libraries")
+    __slots__ = ("cache", "certificate", "fail_on", "format", "hook", "limits", "lock", "log_level", "progress",
+                 "public_key", "require_signature", "sigstore_identity", "sigstore_issuer", "sources", "threshold",
+                 "trust_config", "trusted", "trusted_libraries")
     _DEFAULTS = _CONFIG_DEFAULTS
     _FACTORIES = {"limits": Limits, "sources": dict}
 
@@ -74,8 +75,8 @@ class Config(FrozenRecord):
     #: ``"<sha256 hex>  <path>"`` entries, as ``sha256sum`` prints them
     trusted_libraries: tuple[str, ...]
 
-    def __init__(self, threshold: Severity = Severity.MEDIUM, trusted: tuple[str, ...] = (),
-                 limits: Limits | None = None, fail_on: Severity = Severity.MEDIUM, format: str = "text",  # noqa: A002
+    def __init__(self, threshold: Severity = Severity.MEDIUM, trusted: tuple[str, ...] = (),  # noqa: PLR0917
+                 limits: Limits | None = None, fail_on: Severity = Severity.MEDIUM, format: str = "text",
                  progress: bool = True, hook: bool = False, log_level: str | None = None, lock: str | None = None,
                  require_signature: bool = False, public_key: str | None = None, certificate: tuple[str, ...] = (),
                  sigstore_identity: str | None = None, sigstore_issuer: str | None = None,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Mapping
 
-from safeload._record import FrozenRecord, dataclass_compatible
+from safeload._record import DataclassRecord
 from safeload._text import clean, clean_html, clean_markdown
 from safeload.rules import fix_for, get_rule
 from safeload.severity import Severity
@@ -29,14 +29,13 @@ class Verdict(enum.StrEnum):
 
 # The three public types were dataclasses; they are hand-written records now (issue 15: a dataclass costs
 # milliseconds to create, and ``dataclasses`` imports ``inspect``), and still answer ``dataclasses.replace``,
-# ``fields`` and ``asdict`` (``safeload._record.dataclass_compatible``).
-@dataclass_compatible
-class Location(FrozenRecord):
+# ``fields`` and ``asdict`` (``safeload._record.DataclassRecord``).
+class Location(DataclassRecord):
     """Where a finding was seen: the file, the member inside an archive (``a/b.pkl``, nested with ``!``),
     and the byte offset within that member (or the file when there is no member)."""
 
-    __slots__ = ("path", "member", "offset")
-    _FIELDS = __slots__
+    _FIELDS = ("path", "member", "offset")
+    __slots__ = ("member", "offset", "path")
     _DEFAULTS = {"path": None, "member": None, "offset": None}
 
     path: str | None
@@ -69,8 +68,7 @@ class Location(FrozenRecord):
         return ", ".join(parts)
 
 
-@dataclass_compatible
-class Finding(FrozenRecord):
+class Finding(DataclassRecord):
     """One observation. ``subject`` is the global, op or layer involved (raw, unescaped).
 
     ``trustable`` is true when the finding would go away if the user trusted ``subject`` by name
@@ -78,9 +76,10 @@ class Finding(FrozenRecord):
     ``count`` aggregates identical findings (same rule and subject) within one scan.
     """
 
-    __slots__ = ("rule_id", "severity", "message", "subject", "location", "trustable", "count", "details")
-    _FIELDS = __slots__
-    _COMPARE = __slots__[:-1]  # ``details`` is neither compared nor hashed
+    _FIELDS = ("rule_id", "severity", "message", "subject", "location", "trustable", "count", "details")
+    # ``details`` is neither compared nor hashed
+    _COMPARE = ("rule_id", "severity", "message", "subject", "location", "trustable", "count")
+    __slots__ = ("count", "details", "location", "message", "rule_id", "severity", "subject", "trustable")
     _DEFAULTS = {"subject": None, "trustable": False, "count": 1}
     _FACTORIES = {"location": Location, "details": dict}
 
@@ -93,7 +92,7 @@ class Finding(FrozenRecord):
     count: int
     details: Mapping[str, Any]
 
-    def __init__(self, rule_id: str, severity: Severity, message: str, subject: str | None = None,
+    def __init__(self, rule_id: str, severity: Severity, message: str, subject: str | None = None,  # noqa: PLR0917
                  location: Location | None = None, trustable: bool = False, count: int = 1,
                  details: Mapping[str, Any] | None = None) -> None:
         setter = object.__setattr__
@@ -160,8 +159,7 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
-@dataclass_compatible
-class ScanResult(FrozenRecord):
+class ScanResult(DataclassRecord):
     """Everything one scan found. ``source`` names what was scanned (a path, or ``<bytes>``).
 
     ``threshold`` is the level the scan's policy applied (call argument, configuration or default): the verdict
@@ -169,9 +167,18 @@ class ScanResult(FrozenRecord):
     ``torch_load(p, threshold="high")`` would.
     """
 
-    __slots__ = ("source", "findings", "formats", "bytes_scanned", "duration", "threshold", "integrity", "engine",
-                 "__weakref__")
-    _FIELDS = __slots__[:-1]
+    _FIELDS = ("source", "findings", "formats", "bytes_scanned", "duration", "threshold", "integrity", "engine")
+    __slots__ = (
+        "__weakref__",
+        "bytes_scanned",
+        "duration",
+        "engine",
+        "findings",
+        "formats",
+        "integrity",
+        "source",
+        "threshold",
+    )
     _COMPARE = ("source", "findings", "formats", "bytes_scanned", "duration", "threshold", "engine")
     _DEFAULTS = {"findings": (), "formats": (), "bytes_scanned": 0, "duration": 0.0, "threshold": Severity.MEDIUM,
                  "integrity": None, "engine": ""}
@@ -186,7 +193,7 @@ class ScanResult(FrozenRecord):
     integrity: Mapping[str, Any] | None
     engine: str  # the pickle engine that ran: "native", "python" ("" when no pickle was walked)
 
-    def __init__(self, source: str, findings: tuple[Finding, ...] = (), formats: tuple[str, ...] = (),
+    def __init__(self, source: str, findings: tuple[Finding, ...] = (), formats: tuple[str, ...] = (),  # noqa: PLR0917
                  bytes_scanned: int = 0, duration: float = 0.0, threshold: Severity = Severity.MEDIUM,
                  integrity: Mapping[str, Any] | None = None, engine: str = "") -> None:
         setter = object.__setattr__

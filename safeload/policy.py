@@ -16,7 +16,7 @@ import contextvars
 from _thread import allocate_lock
 from collections.abc import Iterable, Iterator
 
-from safeload._record import FrozenRecord, dataclass_compatible
+from safeload._record import DataclassRecord
 from safeload.catalog.deny import DENY
 from safeload.exceptions import PolicyError
 from safeload.severity import Severity
@@ -35,14 +35,14 @@ __all__ = [
 
 
 # Limits and Policy were dataclasses; they are hand-written records now (issue 15: fixed costs) and still answer
-# ``dataclasses.replace``/``fields``/``asdict`` (``safeload._record.dataclass_compatible``).
-@dataclass_compatible
-class Limits(FrozenRecord):
+# ``dataclasses.replace``/``fields``/``asdict`` (``safeload._record.DataclassRecord``).
+class Limits(DataclassRecord):
     """Resource bounds. Hitting one is a blocking finding with its own rule (SL010-SL018)."""
 
-    __slots__ = ("max_opcodes", "max_memo", "max_stack", "max_marks", "max_nesting", "max_seconds", "max_members",
-                 "max_decompressed_bytes", "max_compression_ratio")
-    _FIELDS = __slots__
+    _FIELDS = ("max_opcodes", "max_memo", "max_stack", "max_marks", "max_nesting", "max_seconds", "max_members",
+               "max_decompressed_bytes", "max_compression_ratio")
+    __slots__ = ("max_compression_ratio", "max_decompressed_bytes", "max_marks", "max_members", "max_memo",
+                 "max_nesting", "max_opcodes", "max_seconds", "max_stack")
     _DEFAULTS = {"max_opcodes": 200_000_000, "max_memo": 20_000_000, "max_stack": 20_000_000, "max_marks": 100_000,
                  "max_nesting": 8, "max_seconds": 900.0, "max_members": 100_000,
                  "max_decompressed_bytes": 16 * 1024**3, "max_compression_ratio": 2000.0}
@@ -57,7 +57,7 @@ class Limits(FrozenRecord):
     max_decompressed_bytes: int
     max_compression_ratio: float
 
-    def __init__(self, max_opcodes: int = 200_000_000, max_memo: int = 20_000_000, max_stack: int = 20_000_000,
+    def __init__(self, max_opcodes: int = 200_000_000, max_memo: int = 20_000_000, max_stack: int = 20_000_000,  # noqa: PLR0917
                  max_marks: int = 100_000, max_nesting: int = 8, max_seconds: float = 900.0,
                  max_members: int = 100_000, max_decompressed_bytes: int = 16 * 1024**3,
                  max_compression_ratio: float = 2000.0) -> None:
@@ -141,12 +141,11 @@ def _matches(name: str, pattern: str) -> bool:
     return name == pattern
 
 
-@dataclass_compatible
-class Policy(FrozenRecord):
+class Policy(DataclassRecord):
     """What a scan or a load applies. Build one with :func:`safeload.config.resolve_policy` to honour config."""
 
-    __slots__ = ("threshold", "trusted", "limits", "analyse_source")
-    _FIELDS = __slots__
+    _FIELDS = ("threshold", "trusted", "limits", "analyse_source")
+    __slots__ = ("analyse_source", "limits", "threshold", "trusted")
     _DEFAULTS = {"threshold": Severity.MEDIUM, "trusted": (), "analyse_source": True}
     _FACTORIES = {"limits": Limits}
 

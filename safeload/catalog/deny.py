@@ -8,7 +8,7 @@ Sources: the engine's own severity model applied to the public bypass catalogue 
 
 from __future__ import annotations
 
-from safeload._record import FrozenRecord, dataclass_compatible
+from safeload._record import DataclassRecord
 from safeload.catalog.uses import Use
 from safeload.severity import Severity
 
@@ -17,14 +17,14 @@ __all__ = ["ANY_USE", "DENY", "DenyEntry"]
 ANY_USE = ~Use(0)
 
 
-@dataclass_compatible  # a hand-written record, not a @dataclass: issue 15 (fixed costs), safeload/_record.py
-class DenyEntry(FrozenRecord):
+# A hand-written record, not a @dataclass (issue 15: fixed costs; safeload/_record.py).
+class DenyEntry(DataclassRecord):
     """A denial. ``uses`` are the uses it applies to: every use by default; a narrower set for names that are
     inert in some uses and dangerous in others (``numpy.memmap`` may be allocated as an array subtype, never
     called)."""
 
-    __slots__ = ("severity", "rule_id", "reason", "floor", "nested", "uses")
-    _FIELDS = __slots__
+    _FIELDS = ("severity", "rule_id", "reason", "floor", "nested", "uses")
+    __slots__ = ("floor", "nested", "reason", "rule_id", "severity", "uses")
     _DEFAULTS = {"floor": False, "nested": None, "uses": ANY_USE}
 
     severity: Severity
@@ -34,7 +34,7 @@ class DenyEntry(FrozenRecord):
     nested: str | None  # "pickle", "torch", "numpy", "joblib", "marshal", "dill", "any"
     uses: Use
 
-    def __init__(self, severity: Severity, rule_id: str, reason: str, floor: bool = False,
+    def __init__(self, severity: Severity, rule_id: str, reason: str, floor: bool = False,  # noqa: PLR0917
                  nested: str | None = None, uses: Use = ANY_USE) -> None:
         setter = object.__setattr__
         setter(self, "severity", severity)

@@ -31,19 +31,20 @@ import functools
 import importlib
 from collections.abc import Mapping
 
-from safeload._record import FrozenRecord, dataclass_compatible, replace
+from safeload._record import DataclassRecord, replace
 from safeload.catalog.uses import Use
 
 __all__ = ["Entry", "lookup", "parse_uses", "shard_of"]
 
 
-@dataclass_compatible  # a hand-written record, not a @dataclass: issue 15 (fixed costs), safeload/_record.py
-class Entry(FrozenRecord):
+# A hand-written record, not a @dataclass (issue 15: fixed costs; safeload/_record.py).
+class Entry(DataclassRecord):
     """Permission to use one name in the ways ``uses`` lists; ``note`` is the review that justifies it."""
 
-    __slots__ = ("uses", "invokes", "note", "origin", "state_uses", "build_refuses", "build_dict_only", "mutate_ops",
-                 "build_state")
-    _FIELDS = __slots__
+    _FIELDS = ("uses", "invokes", "note", "origin", "state_uses", "build_refuses", "build_dict_only", "mutate_ops",
+               "build_state")
+    __slots__ = ("build_dict_only", "build_refuses", "build_state", "invokes", "mutate_ops", "note", "origin",
+                 "state_uses", "uses")
     _DEFAULTS = {"invokes": (), "note": "", "origin": "reviewed", "state_uses": (), "build_refuses": (),
                  "build_dict_only": False, "mutate_ops": (), "build_state": None}
 
@@ -66,7 +67,7 @@ class Entry(FrozenRecord):
     #: SL115). Implies ``build_dict_only``.
     build_state: tuple[str, tuple[str, ...]] | None
 
-    def __init__(self, uses: Use, invokes: tuple[int | str, ...] = (), note: str = "", origin: str = "reviewed",
+    def __init__(self, uses: Use, invokes: tuple[int | str, ...] = (), note: str = "", origin: str = "reviewed",  # noqa: PLR0917
                  state_uses: tuple[tuple[str, Use], ...] = (), build_refuses: tuple[str, ...] = (),
                  build_dict_only: bool = False, mutate_ops: tuple[str, ...] = (),
                  build_state: tuple[str, tuple[str, ...]] | None = None) -> None:

@@ -30,6 +30,7 @@ from safeload.severity import Severity
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
+
     from safeload.engine.machine import Machine
 
 try:

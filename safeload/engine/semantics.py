@@ -44,6 +44,7 @@ from safeload.severity import Severity
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
+
     from safeload.catalog.contracts import Contract
 
 __all__ = ["BUILD_HOOKS", "BuildHook", "Semantics"]

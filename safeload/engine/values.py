@@ -139,8 +139,8 @@ class BigBytes(FrozenRecord):
 class StreamResult(Record):
     """One pickle stream: where it started and ended, whether it reached STOP, and what it returned."""
 
-    __slots__ = ("start", "end", "complete", "protocol", "opcodes", "value", "persistent_ids", "globals_seen")
-    _FIELDS = __slots__
+    _FIELDS = ("start", "end", "complete", "protocol", "opcodes", "value", "persistent_ids", "globals_seen")
+    __slots__ = ("complete", "end", "globals_seen", "opcodes", "persistent_ids", "protocol", "start", "value")
     start: int
     end: int
     complete: bool

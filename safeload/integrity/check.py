@@ -31,8 +31,8 @@ from safeload.severity import Severity
 # The lock file, manifest and signing modules load only when a load asks for them (issue 15: fixed costs).
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any
     import threading
+    from typing import Any
 
     from safeload.integrity.cache import ScanCache
     from safeload.integrity.lockfile import LockEntry, Lockfile

@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 
-from safeload._record import FrozenRecord, dataclass_compatible
+from safeload._record import DataclassRecord
 from safeload.exceptions import PolicyError
 from safeload.integrity.digest import normalize_sha256
 
@@ -42,8 +42,7 @@ def _paths(value: Certificates | None) -> tuple[str, ...]:
     return tuple(os.fspath(v) for v in value)
 
 
-@dataclass_compatible
-class Integrity(FrozenRecord):
+class Integrity(DataclassRecord):
     """What a load must prove about its bytes before they reach the real loader (see ``docs/integrity.md``).
 
     ``lock`` names a ``safeload.lock`` the file must be in with a matching digest. ``require_signature`` makes
@@ -54,10 +53,25 @@ class Integrity(FrozenRecord):
     A hand-written record (issue 15: fixed costs) that ``dataclasses.replace``/``fields`` accept as before.
     """
 
-    __slots__ = ("expected_sha256", "signature", "public_key", "certificate", "identity", "oidc_issuer",
-                 "trust_config", "lock", "require_signature", "cache", "sources", "__weakref__")
-    _FIELDS = __slots__[:-1]
-    _COMPARE = __slots__[:-2]  # ``sources`` (where each requirement came from) is not compared
+    _FIELDS = ("expected_sha256", "signature", "public_key", "certificate", "identity", "oidc_issuer", "trust_config",
+               "lock", "require_signature", "cache", "sources")
+    # ``sources`` (where each requirement came from) is not compared
+    _COMPARE = ("expected_sha256", "signature", "public_key", "certificate", "identity", "oidc_issuer",
+                "trust_config", "lock", "require_signature", "cache")
+    __slots__ = (
+        "__weakref__",
+        "cache",
+        "certificate",
+        "expected_sha256",
+        "identity",
+        "lock",
+        "oidc_issuer",
+        "public_key",
+        "require_signature",
+        "signature",
+        "sources",
+        "trust_config",
+    )
     _DEFAULTS = {"expected_sha256": None, "signature": None, "public_key": None, "certificate": (), "identity": None,
                  "oidc_issuer": None, "trust_config": None, "lock": None, "require_signature": False, "cache": None,
                  "sources": ()}
@@ -74,7 +88,7 @@ class Integrity(FrozenRecord):
     cache: bool | None
     sources: tuple[str, ...]
 
-    def __init__(self, expected_sha256: str | None = None, signature: PathArg | None = None,
+    def __init__(self, expected_sha256: str | None = None, signature: PathArg | None = None,  # noqa: PLR0917
                  public_key: PathArg | None = None, certificate: Certificates = (), identity: str | None = None,
                  oidc_issuer: str | None = None, trust_config: PathArg | None = None, lock: PathArg | None = None,
                  require_signature: bool = False, cache: bool | None = None, sources: tuple[str, ...] = ()) -> None:

@@ -178,7 +178,8 @@ def not_a_model_refused(result: ScanResult) -> ScanResult:
     if result.formats or not any(f.rule_id in NOT_A_MODEL_FACTS for f in result.findings):
         return result
     unknown = get_rule("SL003").severity
-    findings = tuple(replace(f, rule_id="SL003", severity=unknown, message=f"{f.message}; no loader reads it as a model")
+    findings = tuple(replace(f, rule_id="SL003", severity=unknown,
+                             message=f"{f.message}; no loader reads it as a model")
                      if f.rule_id in NOT_A_MODEL_FACTS else f for f in result.findings)
     return replace(result, findings=findings)
 

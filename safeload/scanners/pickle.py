@@ -6,7 +6,6 @@ numpy, zip) use these names; they keep their signatures.
 
 from __future__ import annotations
 
-
 from safeload._context import ScanContext
 from safeload._source import engine_input
 from safeload.engine import walker as _walker

@@ -19,10 +19,8 @@ Security invariants:
 
 from __future__ import annotations
 
-import binascii
 import codecs
 import sys
-import zlib
 from collections.abc import Callable
 
 from safeload._context import LimitExceeded, ScanContext
@@ -145,10 +143,10 @@ def _describe(value: Any) -> str:
 
 
 def _decoder_errors() -> tuple[type[BaseException], ...]:
-    """What a bounded decoder raises on bad input; ``lzma.LZMAError`` once lzma is loaded (only then can it be
-    raised)."""
-    lzma = sys.modules.get("lzma")
-    return (ValueError, TypeError, zlib.error, OSError, EOFError, LookupError,
+    """What a bounded decoder raises on bad input; ``zlib.error`` and ``lzma.LZMAError`` once their modules are
+    loaded (only then can they be raised; the decoders import them: issue 15, fixed costs)."""
+    zlib, lzma = sys.modules.get("zlib"), sys.modules.get("lzma")
+    return (ValueError, TypeError, OSError, EOFError, LookupError, *((zlib.error,) if zlib is not None else ()),
             *((lzma.LZMAError,) if lzma is not None else ()))
 
 
@@ -517,6 +515,9 @@ class Semantics:
                      args: tuple[Any, ...]) -> bytes | bytearray | memoryview | None:
         if name in {"io.BytesIO", "_io.BytesIO"}:
             return raw
+        import binascii
+        import zlib
+
         if name == "zlib.decompress":
             return zlib.decompressobj().decompress(bytes(raw), _MAX_DECODED)
         if name == "gzip.decompress":

@@ -309,6 +309,8 @@ class FileSession:
         return "sha256" if self._sha256_needed() or not has_blake3() else "blake3"
 
     def _cache_digest(self, digests: dict[str, str]) -> str | None:
+        if not digests:
+            return None  # nothing was hashed: no key, whichever algorithm (no blake3 lookup on sys.path)
         algorithm = self._cache_algorithm()
         value = digests.get(algorithm)
         if value is None:

@@ -12,7 +12,6 @@ Invariants:
 from __future__ import annotations
 
 import contextlib
-import mmap
 import os
 from collections.abc import Iterable, Iterator
 
@@ -119,6 +118,8 @@ def _mapped(path: str | os.PathLike[str]) -> Iterator[tuple[Any, int]]:
         if size == 0:
             yield b"", 0
             return
+        import mmap
+
         mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
         try:
             yield mapped, len(mapped)

@@ -152,6 +152,19 @@ class DataclassRecord(FrozenRecord):
         type.__setattr__(cls, "__dataclass_fields__", _DataclassAttribute("__dataclass_fields__"))
         type.__setattr__(cls, "__dataclass_params__", _DataclassAttribute("__dataclass_params__"))
 
+    # Pickling goes by the dataclass fields, as a slots dataclass's generated __getstate__ did: a ``@dataclass``
+    # subclass's own fields are kept too.
+    def __getstate__(self) -> tuple[Any, ...]:
+        from dataclasses import fields
+
+        return tuple(getattr(self, f.name) for f in fields(self))
+
+    def __setstate__(self, state: tuple[Any, ...]) -> None:
+        from dataclasses import fields
+
+        for f, value in zip(fields(self), state, strict=True):
+            object.__setattr__(self, f.name, value)
+
 
 def replace(record: R, /, **changes: Any) -> R:
     """``dataclasses.replace`` for a record: a new instance of the same class through its ``__init__`` (which

@@ -157,10 +157,16 @@ class Policy(DataclassRecord):
     def __init__(self, threshold: Severity | str = Severity.MEDIUM, trusted: Iterable[str] | str = (),
                  limits: Limits | None = None, analyse_source: bool = True) -> None:
         setter = object.__setattr__
-        setter(self, "threshold", Severity.parse(threshold))
-        setter(self, "trusted", _validate(trusted))
+        setter(self, "threshold", threshold)
+        setter(self, "trusted", trusted)
         setter(self, "limits", Limits() if limits is None else limits)
         setter(self, "analyse_source", analyse_source)
+        self.__post_init__()
+
+    def __post_init__(self) -> None:
+        """Parse the threshold and validate the trust list (also run by a ``@dataclass`` subclass's __init__)."""
+        object.__setattr__(self, "threshold", Severity.parse(self.threshold))
+        object.__setattr__(self, "trusted", _validate(self.trusted))
 
     def with_trusted(self, extra: Iterable[str]) -> Policy:
         return type(self)(self.threshold, self.trusted + _validate(extra), self.limits, self.analyse_source)

@@ -565,3 +565,35 @@ def test_config_lookup_without_pathlib_finds_what_pathlib_found(tmp_path: Path, 
 
     assert _find_config(start) == by_pathlib(start)
     assert find_config_file(start) == (None if by_pathlib(start) is None else Path(str(by_pathlib(start))))
+
+
+def test_a_dataclass_subclass_of_policy_still_validates_its_trust_list() -> None:
+    """A ``@dataclass`` subclass's generated __init__ skips Policy.__init__; it calls __post_init__, as it did
+    when Policy was a dataclass: a floor name or a pattern covering denied names is still refused. (mypy's
+    dataclass plugin does not see the inherited fields of a hand-written record: hence the ignores.)"""
+    import copy
+    import dataclasses
+
+    from safeload.integrity.options import Integrity
+    from safeload.policy import Policy
+
+    @dataclasses.dataclass(frozen=True)
+    class TeamPolicy(Policy):
+        team: str = "ml"
+
+    with pytest.raises(safeload.PolicyError):
+        TeamPolicy(trusted=("builtins.*",))  # type: ignore[call-arg]
+    with pytest.raises(safeload.PolicyError):
+        TeamPolicy(trusted=("posix.system",))  # type: ignore[call-arg]
+    mine = TeamPolicy(threshold="high", trusted=["collections.OrderedDict"], team="cv")  # type: ignore[call-arg]
+    assert mine.threshold is Severity.HIGH and mine.trusted == ("collections.OrderedDict",)
+    assert copy.deepcopy(mine) == mine and copy.deepcopy(mine).team == "cv"  # its own field survives the state
+    assert not mine.is_trusted("posix.system")
+
+    @dataclasses.dataclass(frozen=True)
+    class PinnedIntegrity(Integrity):
+        note: str = ""
+
+    assert PinnedIntegrity(expected_sha256="sha256:" + "F" * 64).expected_sha256 == "f" * 64  # type: ignore[call-arg]
+    with pytest.raises(safeload.PolicyError):
+        PinnedIntegrity(expected_sha256="not a digest")  # type: ignore[call-arg]

@@ -93,17 +93,26 @@ class Integrity(DataclassRecord):
                  oidc_issuer: str | None = None, trust_config: PathArg | None = None, lock: PathArg | None = None,
                  require_signature: bool = False, cache: bool | None = None, sources: tuple[str, ...] = ()) -> None:
         setter = object.__setattr__
-        setter(self, "expected_sha256", None if expected_sha256 is None else normalize_sha256(expected_sha256))
-        setter(self, "signature", _path(signature))
-        setter(self, "public_key", _path(public_key))
-        setter(self, "certificate", _paths(certificate))
+        setter(self, "expected_sha256", expected_sha256)
+        setter(self, "signature", signature)
+        setter(self, "public_key", public_key)
+        setter(self, "certificate", certificate)
         setter(self, "identity", identity)
         setter(self, "oidc_issuer", oidc_issuer)
-        setter(self, "trust_config", _path(trust_config))
-        setter(self, "lock", _path(lock))
+        setter(self, "trust_config", trust_config)
+        setter(self, "lock", lock)
         setter(self, "require_signature", require_signature)
         setter(self, "cache", cache)
         setter(self, "sources", sources)
+        self.__post_init__()
+
+    def __post_init__(self) -> None:
+        """Normalise the digest and the paths (also run by a ``@dataclass`` subclass's __init__)."""
+        if self.expected_sha256 is not None:
+            object.__setattr__(self, "expected_sha256", normalize_sha256(self.expected_sha256))
+        object.__setattr__(self, "certificate", _paths(self.certificate))
+        for name in ("signature", "public_key", "trust_config", "lock"):
+            object.__setattr__(self, name, _path(getattr(self, name)))
 
     def _replace(self, **changes: object) -> Integrity:
         values: dict[str, object] = {name: getattr(self, name) for name in self._FIELDS}

@@ -597,3 +597,17 @@ def test_a_dataclass_subclass_of_policy_still_validates_its_trust_list() -> None
     assert PinnedIntegrity(expected_sha256="sha256:" + "F" * 64).expected_sha256 == "f" * 64  # type: ignore[call-arg]
     with pytest.raises(safeload.PolicyError):
         PinnedIntegrity(expected_sha256="not a digest")  # type: ignore[call-arg]
+
+
+def test_first_safe_load_of_a_pickle_with_a_global_stays_light(tmp_path: Path) -> None:
+    """A real file names globals: the catalogue, the reviewed table and the SL117 shadow check load with the first
+    one, still without dataclasses, pathlib, threading or typing (57 modules after ``import safeload``)."""
+    code = ("import sys, pickle, collections\nimport safeload\nbefore = set(sys.modules)\n"
+            "value = safeload.pickle_loads(pickle.dumps(collections.OrderedDict(a=[1, 2.5])))\n"
+            "new = sorted(set(sys.modules) - before)\nimport json\n"
+            "print(json.dumps({'value': list(value.items()), 'new': new}))")
+    got = _fresh(code, tmp_path)
+    assert got["value"] == [["a", [1, 2.5]]]
+    assert _loaded(got["new"], NOT_AT_FIRST_LOAD) == []
+    assert isinstance(got["new"], list) and "safeload.catalog.shadow" in got["new"]  # the check did run
+    assert len(got["new"]) <= MAX_FIRST_LOAD_MODULES + 8, got["new"]

@@ -92,10 +92,10 @@ class Entry(DataclassRecord):
 
 def parse_uses(text: str) -> Use:
     """``"CALL NEW BUILD"`` -> ``Use.CALL | Use.NEW | Use.BUILD`` (unknown words raise ``KeyError``)."""
-    uses = Use(0)
+    value = 0
     for word in text.split():
-        uses |= Use[word]
-    return uses
+        value |= Use[word].value  # ints: each ``Flag | Flag`` builds a pseudo-member (issue 15: fixed costs)
+    return Use(value)
 
 
 # Top-level module -> generated shard. Standard-library modules share the "stdlib" shard.
@@ -128,9 +128,15 @@ def _shard(shard: str) -> Mapping[str, Entry]:
     notes: Mapping[str, str] = getattr(module, "NOTES", {})
     raw: Mapping[str, tuple[str, tuple[int | str, ...], str]] = module.ENTRIES
     contracts: Mapping[str, tuple[str, tuple[str, ...]]] = getattr(module, "BUILD_STATE", {})
-    return {name: Entry(_with_passed(parse_uses(uses)), tuple(invokes), notes.get(note, note), "generated",
+    return {name: Entry(_generated_uses(uses), tuple(invokes), notes.get(note, note), "generated",
                         build_dict_only=name in contracts, build_state=contracts.get(name))
             for name, (uses, invokes, note) in raw.items()}
+
+
+@functools.cache
+def _generated_uses(text: str) -> Use:
+    """A shard's uses column (a few dozen distinct strings over thousands of entries): parsed once each."""
+    return _with_passed(parse_uses(text))
 
 
 _MAKES_OBJECTS = Use.CALL | Use.NEW | Use.ALLOC | Use.BUILD

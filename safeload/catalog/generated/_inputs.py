@@ -3,4 +3,4 @@
 sha256 over the hand-written sources the generator read (see ``inputs_digest``).
 """
 
-INPUTS_SHA256 = '3718c8ac75966b0c3cd65cd79f5a4d01633dbbeadd5460f26a8dad2ba1da334b'
+INPUTS_SHA256 = '9d57f74048debf4ef605aef8d64106dfce92dfa1e3decda959c1e681768ba10f'

@@ -7,6 +7,7 @@ the library's NullHandler would have; the config pre-check never skips a file th
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -611,3 +612,24 @@ def test_first_safe_load_of_a_pickle_with_a_global_stays_light(tmp_path: Path) -
     assert _loaded(got["new"], NOT_AT_FIRST_LOAD) == []
     assert isinstance(got["new"], list) and "safeload.catalog.shadow" in got["new"]  # the check did run
     assert len(got["new"]) <= MAX_FIRST_LOAD_MODULES + 8, got["new"]
+
+
+def test_uses_parsed_from_ints_are_the_flags_or_made() -> None:
+    """``parse_uses`` (and the per-shard memo) give exactly the flag ``Use[a] | Use[b] | ...`` gave."""
+    import functools
+    import importlib
+    import operator
+
+    from safeload.catalog.entries import _generated_uses, _with_passed, parse_uses
+
+    texts = {"", "CALL", "CALL NEW BUILD", "IMPORT REF", " ".join(u.name or "" for u in Use)}
+    for shard in ("stdlib", "numpy", "torch", "sklearn"):
+        with contextlib.suppress(ModuleNotFoundError):
+            module = importlib.import_module(f"safeload.catalog.generated.{shard}")
+            texts.update(uses for uses, _invokes, _note in module.ENTRIES.values())
+    for text in texts:
+        expected = functools.reduce(operator.or_, [Use[word] for word in text.split()], Use(0))
+        assert parse_uses(text) == expected and parse_uses(text).value == expected.value, text
+        assert _generated_uses(text) == _with_passed(expected), text
+    with pytest.raises(KeyError):
+        parse_uses("CALL NO_SUCH_USE")

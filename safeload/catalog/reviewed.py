@@ -521,9 +521,10 @@ REVIEWED: Mapping[str, Entry] = _entries
 
 
 def _reviewed_instance_calls() -> frozenset[str]:
-    from pathlib import Path
+    import os  # os.path, not pathlib: this runs at import, on a first load's path (issue 15: fixed costs)
 
-    text = (Path(__file__).with_name("instance_calls_reviewed.txt")).read_text(encoding="utf-8")
+    with open(os.path.join(os.path.dirname(__file__), "instance_calls_reviewed.txt"), encoding="utf-8") as handle:
+        text = handle.read()
     return frozenset(line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#"))
 
 

@@ -84,12 +84,12 @@ def test_import_safeload_module_count_is_bounded(tmp_path: Path) -> None:
 def test_first_safe_load_of_a_pickle_needs_no_optional_module(tmp_path: Path) -> None:
     marker = tmp_path / "ran"
     code = (
-        "import sys, pickle\nimport safeload\n"
+        "import sys, pickle\nat_startup = set(sys.modules)\nimport safeload\n"
         "value = safeload.pickle_loads(pickle.dumps({'a': [1, 2.5, 'x']}))\n"
         f"evil = b'cposix\\nsystem\\n(Vtouch {marker}\\ntR.'\n"
         "try:\n    safeload.pickle_loads(evil)\n    refused = False\n"
         "except safeload.UnsafePickleError:\n    refused = True\n"
-        "mods = sorted(sys.modules)\nimport json\n"
+        "mods = sorted(set(sys.modules) - at_startup)\nimport json\n"  # not what site's .pth files import
         "print(json.dumps({'value': value, 'refused': refused, 'mods': mods}))")
     got = _fresh(code, tmp_path)
     assert got["value"] == {"a": [1, 2.5, "x"]}

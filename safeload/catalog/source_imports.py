@@ -32,6 +32,7 @@ from safeload.catalog.source_model import (
     _is_main_guard,
     _is_type_checking,
 )
+from safeload.catalog.source_reviews import def_digest
 from safeload.catalog.uses import Use
 
 __all__ = ["called_function_imports", "import_effects", "reviewed_subclass_hook", "static_imports",
@@ -320,7 +321,8 @@ def _reviewed_statement(frame: _Frame, stmt: ast.stmt) -> bool:
         return False
     if not _is_reviewed_text(text, reviewed):
         return False
-    return _bindings_reviewed(frame.mod.tree.body, stmt, reviewed)
+    pinned = {**reviewed, **tables.REVIEW_PINS.get(frame.mod.name, {})}
+    return _bindings_reviewed(frame.mod.tree.body, stmt, pinned)
 
 
 def _is_reviewed_text(text: str, reviewed: Mapping[str, str]) -> bool:
@@ -330,9 +332,10 @@ def _is_reviewed_text(text: str, reviewed: Mapping[str, str]) -> bool:
 
 def _bindings_reviewed(module_body: list[ast.stmt], stmt: ast.stmt, reviewed: Mapping[str, str]) -> bool:
     """Whether every statement of this module that binds a name ``stmt`` reads (a ``def``, a ``class``, an
-    assignment...) is itself reviewed word for word. A review of ``keras = LazyLoader(...)`` vouches for what
-    ``LazyLoader`` was when it was read: once the class it calls is edited, the call is analysed again.
-    Names bound by an import statement are the review's premise (the module it names is analysed on its own)."""
+    assignment...) is itself reviewed or pinned (``source_tables.REVIEW_PINS``) word for word. A review of
+    ``keras = LazyLoader(...)`` vouches for what ``LazyLoader`` was when it was read: once the class it calls is
+    edited, the call is analysed again. Names bound by an import statement are the review's premise (the module
+    it names is analysed on its own)."""
     read = {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
     if not read:
         return True
@@ -586,6 +589,11 @@ def reviewed_subclass_hook(model: ClassModel, owner: ClassModel) -> bool:
     review = tables.REVIEWED_SUBCLASS_HOOKS.get(owner.dotted)
     if review is None:
         return False
+    digest = tables.SUBCLASS_HOOK_DIGESTS.get(owner.dotted)
+    if digest is not None:
+        hooks = owner.body.get("__init_subclass__", [])
+        if len(hooks) != 1 or def_digest(hooks[0].node) != digest:
+            return False  # not the text that was reviewed
     sets, reads, _note = review
     runs_at_load = set(tables.PROTOCOL_METHODS) | tables.DATA_METHODS
     if any(n.startswith("__") or n in runs_at_load for n in sets if not n.startswith("=")):

@@ -29,20 +29,19 @@ from __future__ import annotations
 
 import os
 import sys
-import threading
+from _thread import allocate_lock  # threading.Lock itself, without importing threading (issue 15)
 from collections import OrderedDict, deque
 from collections.abc import Sequence
 
 from safeload.catalog.shadow import _absolute, _norm, _pth_dirs, _stamp, _stamps_hold, _under
 from safeload.catalog.source_locate import library_roots, locate_module
-from safeload.catalog.source_tables import denied_module_reason
 
 __all__ = ["clear_cache", "closure_shadowing_file"]
 
 _BUDGET = 4000
 _SOURCE_SUFFIXES = (".py", ".pyc", ".pyw")
 _Stamps = tuple[tuple[str, int], ...]
-_lock = threading.Lock()
+_lock = allocate_lock()
 _entry_cache: dict[str, tuple[frozenset[str], tuple[str, int]]] = {}
 _cache: OrderedDict[tuple[tuple[str, ...], str, str], tuple[str | None, _Stamps]] = OrderedDict()
 _CACHE_SIZE = 1024
@@ -153,6 +152,7 @@ def _territory_hit(module: str, candidates: dict[str, str], entries: Sequence[st
     """(covered, the candidate file its closure may reach): ``covered`` is False when the reviewed closure table
     does not cover ``module`` (read the module instead)."""
     from safeload.catalog import closure as table_view
+    from safeload.catalog.source_tables import denied_module_reason
 
     covered, _ = table_view.closure_covered(module, entries)
     table = table_view._table

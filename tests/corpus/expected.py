@@ -42,12 +42,6 @@ REFUSED: dict[str, str] = {
         'refused: pyod.models.copod.COPOD SL104',
     'pyod/ecod.joblib':
         'refused: pyod.models.ecod.ECOD SL104',
-    'pyod/iforest.joblib':
-        'refused: pyod.models.iforest.IForest SL104',
-    'pyod/knn.joblib':
-        'refused: pyod.models.knn.KNN SL104',
-    'pyod/lof.joblib':
-        'refused: pyod.models.lof.LOF SL104',
     'river/hoeffding-tree.pkl':
         'refused: random.Random SL104; river.proba.gaussian.Gaussian SL104; river.stats.mean.Mean SL104; river.stats.var.Var SL104; river.tree.hoeffding_tree_classifier.HoeffdingTreeClassifier SL104; river.tree.nodes.htc_nodes.LeafNaiveBayesAdaptive SL104; river.tree.splitter.gaussian_splitter.GaussianSplitter SL104',
     'river/kmeans.pkl':

@@ -1,0 +1,271 @@
+"""Attacks on the long-tail reviews of issue 14, round 5 (fp-longtail-d): pyod's numba import.
+
+What was reviewed, and what each test checks is still refused:
+
+- the numba 0.68.1 / llvmlite 0.50.0 import vouch (``reviewed.IMPORT_REVIEWS``): it covers the modules
+  ``import numba`` loads and nothing else (``IMPORT_NOT_COVERED`` is checked against the installed package), and
+  that import writes nothing (checked with an audit hook in a fresh interpreter);
+- the bare ``@njit`` decorator (``source_tables.IMPORT_TIME_DECORATORS``): ``@njit(cache=True)`` (writes the
+  cache directory at decoration), ``@njit()``, a call ``njit(f)`` and a decorator merely named ``njit`` are still
+  analysed, and refused;
+- numba's unpickle helpers (``numba.core.serialize``: what UMAP's pickles hold) stay refused: they hand bytes
+  from the file to ``cloudpickle.loads`` and call a class the file names;
+- a pickle may not call numba's decorators, and pyod estimators' state is still checked.
+
+Nothing analysed is ever imported (``sys.modules`` unchanged); every payload would touch a marker file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import subprocess
+import sys
+import sysconfig
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import safeload
+from safeload.catalog import source_analysis as sa
+from safeload.catalog import source_tables as tables
+from safeload.catalog.decide import catalogue_view
+from safeload.catalog.reviewed import IMPORT_NOT_COVERED, IMPORT_REVIEWS, import_not_covered
+from safeload.catalog.source_analysis import Analysis, analyse
+from safeload.catalog.source_locate import library_roots
+from safeload.catalog.uses import Use
+from tests.attacks import C, G, assemble
+
+
+def _version(dist: str) -> str | None:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(dist)
+    except PackageNotFoundError:
+        return None
+
+
+needs_numba = pytest.mark.skipif(_version("numba") is None, reason="numba not installed")
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Iterator[Path]:
+    library_roots()
+    sa.clear_cache()
+    (tmp_path / "site-packages").mkdir()
+    yield tmp_path / "site-packages"
+    sa.clear_cache()
+
+
+def analysed(site: Path, source: str, qualname: str, uses: Use) -> Analysis:
+    """Analyse ``atk.m.qualname`` written in a fake site-packages in front of the real one."""
+    marker = site.parent / "marker"
+    (site / "atk").mkdir(exist_ok=True)
+    (site / "atk" / "__init__.py").write_text("")
+    (site / "atk" / "m.py").write_text(textwrap.dedent(source).replace("MARKER", repr(str(marker))))
+    paths = sysconfig.get_paths()
+    before = set(sys.modules)
+    result = analyse("atk.m", qualname, uses, search_path=[str(site), paths["stdlib"], paths["purelib"]],
+                     catalog=catalogue_view)
+    assert {m for m in set(sys.modules) - before if not m.startswith("safeload.")} == set()
+    assert not marker.exists()
+    sa.clear_cache()
+    return result
+
+
+# --- the vouch ----------------------------------------------------------------------------------------------------
+@needs_numba
+def test_the_reviewed_versions_are_the_installed_ones() -> None:
+    """The reviews name the versions read; another version must be read again before it is vouched for."""
+    for package in ("numba", "llvmlite"):
+        assert IMPORT_REVIEWS[package].startswith(f"{package} {_version(package)} "), package
+
+
+_LOADED = """
+import json, os, sys
+import numba
+out = {}
+for pkg in ("numba", "llvmlite"):
+    root = os.path.dirname(sys.modules[pkg].__file__)
+    names = set()
+    for d, dirs, files in os.walk(root):
+        dirs[:] = [x for x in dirs if x != "__pycache__"]
+        rel = os.path.relpath(d, os.path.dirname(root)).replace(os.sep, ".")
+        for f in files:
+            if f.endswith((".py", ".so", ".pyd")):
+                stem = f.split(".")[0]
+                names.add(rel if stem == "__init__" else rel + "." + stem)
+    out[pkg] = sorted(names - set(sys.modules))
+print(json.dumps(out))
+"""
+
+
+@needs_numba
+def test_import_not_covered_lists_every_module_import_numba_does_not_load(tmp_path: Path) -> None:
+    """Listing files (never walk_packages, which would import every subpackage): every numba/llvmlite module
+    ``import numba`` leaves unloaded is outside the vouch, and the vouch still covers what it loads."""
+    run = subprocess.run([sys.executable, "-W", "ignore", "-c", _LOADED], capture_output=True, text=True,
+                         check=True, timeout=300, cwd=tmp_path)
+    unread = json.loads(run.stdout.strip().splitlines()[-1])
+    for package in ("numba", "llvmlite"):
+        missing = [m for m in unread[package] if not import_not_covered(m)]
+        assert not missing, f"{package}: modules the review did not read are vouched: {missing}"
+        listed = IMPORT_NOT_COVERED[package]
+        assert all(m in unread[package] or any(u.startswith(m + ".") for u in unread[package]) for m in listed)
+    for loaded in ("numba", "numba.core.config", "numba.core.decorators", "numba.core.serialize",
+                   "llvmlite.binding.ffi"):
+        assert not import_not_covered(loaded)
+        assert catalogue_view(loaded, Use.IMPORT) is True
+    assert catalogue_view("numba.cuda", Use.IMPORT) is None
+    assert catalogue_view("numba.pycc.cc", Use.IMPORT) is None
+    assert catalogue_view("numbax", Use.IMPORT) is not True
+
+
+_AUDIT = """
+import os, sys
+bad = []
+def hook(event, args):
+    if event == "open":
+        mode, flags = args[1], args[2]
+        if (isinstance(mode, str) and any(c in mode for c in "wax+")) or (
+                isinstance(flags, int) and flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT)):
+            bad.append((event, str(args[0])))
+    elif event.split(".")[0] in ("subprocess", "socket", "shutil") or event in (
+            "os.mkdir", "os.rename", "os.remove", "os.rmdir", "os.system", "os.posix_spawn", "os.exec",
+            "os.fork", "os.chmod", "os.symlink", "os.link", "os.truncate"):
+        bad.append((event, repr(args)[:200]))
+sys.addaudithook(hook)
+import numba
+import pyod.models.iforest, pyod.models.knn, pyod.models.lof
+print(repr(bad))
+"""
+
+
+@needs_numba
+def test_importing_numba_and_pyod_writes_nothing(tmp_path: Path) -> None:
+    """What the review claims, measured: no file opened for writing, no directory made, no process, no socket."""
+    pytest.importorskip("pyod")
+    env = {**os.environ, "HOME": str(tmp_path), "XDG_CACHE_HOME": str(tmp_path / "cache"),
+           "NUMBA_CACHE_DIR": str(tmp_path / "numba-cache")}
+    run = subprocess.run([sys.executable, "-W", "ignore", "-c", _AUDIT], capture_output=True, text=True,
+                         check=True, timeout=300, cwd=tmp_path, env=env)
+    assert run.stdout.strip().splitlines()[-1] == "[]", run.stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+# --- the bare @njit decorator ------------------------------------------------------------------------------------
+@needs_numba
+def test_bare_njit_at_import_is_inert(site: Path) -> None:
+    a = analysed(site, """
+        from numba import njit
+        @njit
+        def helper(x):
+            return x + 1
+        class Plain:
+            pass
+    """, "Plain", Use.NEW)
+    assert a.import_effects.inert, a.import_effects.reason
+
+
+@needs_numba
+@pytest.mark.parametrize("source", [
+    # cache=True: the Dispatcher's cache locator creates the cache directory and test-writes a file into it
+    "from numba import njit\n@njit(cache=True)\ndef helper(x):\n    return x\n",
+    # a signature compiles at import
+    "from numba import njit\n@njit('int64(int64)')\ndef helper(x):\n    return x\n",
+    "from numba import njit\n@njit()\ndef helper(x):\n    return x\n",
+    # called, not applied as a decorator: jit's body is analysed (and is not inert)
+    "from numba import njit\ndef helper(x):\n    return x\nfast = njit(helper, cache=True)\n",
+    # numba's other decorators are not reviewed
+    "from numba import jit\n@jit\ndef helper(x):\n    return x\n",
+    "from numba import vectorize\n@vectorize\ndef helper(x):\n    return x\n",
+    # the bare form, but what is decorated is evaluated as usual
+    "from numba import njit\n@njit\n@(lambda f: open(MARKER, 'w') and f)\ndef helper(x):\n    return x\n",
+], ids=["cache", "signature", "empty-call", "called", "jit", "vectorize", "stacked"])
+def test_other_numba_decorations_are_analysed(site: Path, source: str) -> None:
+    a = analysed(site, source + "class Plain:\n    pass\n", "Plain", Use.NEW)
+    assert not a.import_effects.inert
+
+
+def test_a_decorator_merely_named_njit_is_analysed(site: Path) -> None:
+    a = analysed(site, """
+        def njit(f):
+            open(MARKER, 'w')
+            return f
+        @njit
+        def helper(x):
+            return x
+        class Plain:
+            pass
+    """, "Plain", Use.NEW)
+    assert not a.import_effects.inert
+    assert "numba.core.decorators.njit" in tables.IMPORT_TIME_DECORATORS
+
+
+@needs_numba
+def test_a_module_outside_the_numba_review_is_analysed(site: Path) -> None:
+    """numba.cuda is not loaded by ``import numba``: importing it is judged by the analysis, not the vouch."""
+    a = analysed(site, "import numba.cuda\nclass Plain:\n    pass\n", "Plain", Use.NEW)
+    assert not a.import_effects.inert
+    assert "numba.cuda" in a.import_effects.reason
+
+
+# --- the real engine ---------------------------------------------------------------------------------------------
+def _payload(marker: Path) -> C:
+    """Calling this at load would create the marker."""
+    return C(G("builtins", "exec"), (f"open({str(marker)!r}, 'w').close()",))
+
+
+def refused(data: bytes, marker: Path) -> None:
+    result = safeload.scan(data)
+    assert not result.is_safe()
+    with pytest.raises(safeload.UnsafeModelError):
+        safeload.pickle_loads(data)
+    assert not marker.exists()
+
+
+@needs_numba
+def test_a_file_may_not_call_numba_decorators(tmp_path: Path) -> None:
+    marker = tmp_path / "marker"
+    for module, name in (("numba.core.decorators", "njit"), ("numba", "njit"), ("numba", "jit")):
+        refused(assemble(C(G(module, name), (_payload(marker),))), marker)
+        refused(assemble(C(G(module, name), (G("os", "system"),))), marker)
+
+
+@needs_numba
+def test_numba_unpickle_helpers_stay_refused(tmp_path: Path) -> None:
+    """numba.core.serialize: _unpickle__CustomPickled runs cloudpickle.loads on bytes from the file (a pickle
+    inside the pickle, never scanned), and custom_rebuild calls ``cls._rebuild(**states)`` for a class the file
+    names. UMAP's pickles hold both (its numba-compiled distance functions): they stay refused."""
+    marker = tmp_path / "marker"
+    inner = pickle.dumps(pickle.loads(assemble(C(G("builtins", "tuple"), (["x", "y"],)))), protocol=4)
+    evil_inner = assemble((_payload(marker), {}))
+    for blob in (inner, evil_inner):
+        refused(assemble(C(G("numba.core.serialize", "_unpickle__CustomPickled"), (blob,))), marker)
+    custom = C(G("numba.core.serialize", "_CustomPickled"), (G("os", "system"), {"command": "x"}))
+    refused(assemble(C(G("numba.core.serialize", "custom_rebuild"), (custom,))), marker)
+
+
+def test_pyod_estimators_load_and_their_state_is_checked(tmp_path: Path) -> None:
+    pytest.importorskip("pyod")
+    pytest.importorskip("numba")
+    import numpy as np
+    from pyod.models.knn import KNN  # type: ignore[import-untyped]
+
+    model = KNN(n_neighbors=3).fit(np.random.default_rng(0).normal(size=(20, 2)))
+    data = pickle.dumps(model, protocol=4)
+    assert safeload.scan(data).is_safe(), safeload.scan(data).summary()
+    assert np.array_equal(safeload.pickle_loads(data).labels_, model.labels_)
+    marker = tmp_path / "marker"
+    state = C(G("copyreg", "_reconstructor"), (G("pyod.models.knn", "KNN"), G("builtins", "object"), None),
+              {"n_neighbors": _payload(marker)})
+    refused(assemble(state), marker)
+    # calling a jitted function compiles it for the file's argument types: the bare-@njit review is for import
+    # only, so the call is refused (the decorator is unknown to the function analysis)
+    call = assemble(C(G("pyod.utils.stat_models", "_pairwise_distances_no_broadcast_helper"), (1, 2)))
+    refused(call, marker)
+    assert "njit" in safeload.scan(call).summary()

@@ -1,4 +1,4 @@
-"""Attacks on the long-tail reviews of issue 14, round 5 (fp-longtail-d): pyod's numba import.
+"""Attacks on the long-tail reviews of issue 14, round 5 (fp-longtail-d): pyod's numba import, skopt's PyYAML.
 
 What was reviewed, and what each test checks is still refused:
 
@@ -8,6 +8,9 @@ What was reviewed, and what each test checks is still refused:
 - the bare ``@njit`` decorator (``source_tables.IMPORT_TIME_DECORATORS``): ``@njit(cache=True)`` (writes the
   cache directory at decoration), ``@njit()``, a call ``njit(f)`` and a decorator merely named ``njit`` are still
   analysed, and refused;
+- the PyYAML 6.0.4 import vouch: only the import (every module of the package loads on ``import yaml``);
+  ``yaml.load``/``unsafe_load`` called by a pickle stay refused, and a module defining a ``YAMLObject`` subclass
+  with a tag (its metaclass registers a constructor in yaml's loaders) is not an inert import;
 - numba's unpickle helpers (``numba.core.serialize``: what UMAP's pickles hold) stay refused: they hand bytes
   from the file to ``cloudpickle.loads`` and call a class the file names;
 - a pickle may not call numba's decorators, and pyod estimators' state is still checked.
@@ -81,15 +84,15 @@ def analysed(site: Path, source: str, qualname: str, uses: Use) -> Analysis:
 @needs_numba
 def test_the_reviewed_versions_are_the_installed_ones() -> None:
     """The reviews name the versions read; another version must be read again before it is vouched for."""
-    for package in ("numba", "llvmlite"):
-        assert IMPORT_REVIEWS[package].startswith(f"{package} {_version(package)} "), package
+    for package, dist in (("numba", "numba"), ("llvmlite", "llvmlite"), ("yaml", "PyYAML")):
+        assert IMPORT_REVIEWS[package].startswith(f"{dist} {_version(dist)} "), package
 
 
 _LOADED = """
 import json, os, sys
-import numba
+import numba, yaml
 out = {}
-for pkg in ("numba", "llvmlite"):
+for pkg in ("numba", "llvmlite", "yaml"):
     root = os.path.dirname(sys.modules[pkg].__file__)
     names = set()
     for d, dirs, files in os.walk(root):
@@ -111,6 +114,7 @@ def test_import_not_covered_lists_every_module_import_numba_does_not_load(tmp_pa
     run = subprocess.run([sys.executable, "-W", "ignore", "-c", _LOADED], capture_output=True, text=True,
                          check=True, timeout=300, cwd=tmp_path)
     unread = json.loads(run.stdout.strip().splitlines()[-1])
+    assert unread["yaml"] == [] and IMPORT_NOT_COVERED["yaml"] == frozenset()
     for package in ("numba", "llvmlite"):
         missing = [m for m in unread[package] if not import_not_covered(m)]
         assert not missing, f"{package}: modules the review did not read are vouched: {missing}"
@@ -139,16 +143,18 @@ def hook(event, args):
             "os.fork", "os.chmod", "os.symlink", "os.link", "os.truncate"):
         bad.append((event, repr(args)[:200]))
 sys.addaudithook(hook)
-import numba
+import numba, yaml
 import pyod.models.iforest, pyod.models.knn, pyod.models.lof
+import skopt.space.space
 print(repr(bad))
 """
 
 
 @needs_numba
-def test_importing_numba_and_pyod_writes_nothing(tmp_path: Path) -> None:
+def test_importing_numba_pyyaml_pyod_skopt_writes_nothing(tmp_path: Path) -> None:
     """What the review claims, measured: no file opened for writing, no directory made, no process, no socket."""
     pytest.importorskip("pyod")
+    pytest.importorskip("skopt")
     env = {**os.environ, "HOME": str(tmp_path), "XDG_CACHE_HOME": str(tmp_path / "cache"),
            "NUMBA_CACHE_DIR": str(tmp_path / "numba-cache")}
     run = subprocess.run([sys.executable, "-W", "ignore", "-c", _AUDIT], capture_output=True, text=True,
@@ -269,3 +275,40 @@ def test_pyod_estimators_load_and_their_state_is_checked(tmp_path: Path) -> None
     call = assemble(C(G("pyod.utils.stat_models", "_pairwise_distances_no_broadcast_helper"), (1, 2)))
     refused(call, marker)
     assert "njit" in safeload.scan(call).summary()
+
+
+# --- PyYAML ------------------------------------------------------------------------------------------------------
+def test_skopt_imports_are_inert_with_pyyaml_reviewed() -> None:
+    """The vouch's purpose: skopt.space.space imports yaml; the rest of skopt's import is analysed as before."""
+    pytest.importorskip("skopt")
+    sa.clear_cache()
+    a = analyse("skopt.space.space", "Real", Use.NEW | Use.BUILD, catalog=catalogue_view)
+    assert a.import_effects.inert, a.import_effects.reason
+
+
+def test_a_yaml_object_subclass_with_a_tag_is_not_an_inert_import(site: Path) -> None:
+    """YAMLObjectMetaclass registers a tagged subclass's from_yaml in yaml's loaders at class creation: a
+    module doing that changes what yaml.load builds (the vouch covers yaml's own classes, not its users')."""
+    pytest.importorskip("yaml")
+    a = analysed(site, """
+        import yaml
+        class Evil(yaml.YAMLObject):
+            yaml_tag = '!evil'
+            @classmethod
+            def from_yaml(cls, loader, node):
+                open(MARKER, 'w')
+        class Plain:
+            pass
+    """, "Plain", Use.NEW)
+    assert not a.import_effects.inert
+    untagged = analysed(site, "import yaml\nclass Plain:\n    pass\n", "Plain", Use.NEW)
+    assert untagged.import_effects.inert, untagged.import_effects.reason
+
+
+def test_a_file_may_not_call_yaml_loaders(tmp_path: Path) -> None:
+    pytest.importorskip("yaml")
+    marker = tmp_path / "marker"
+    doc = f"!!python/object/apply:builtins.exec [\"open({str(marker)!r}, 'w').close()\"]"
+    for name in ("load", "unsafe_load", "full_load", "safe_load", "load_all"):
+        refused(assemble(C(G("yaml", name), (doc,))), marker)
+    refused(assemble(C(G("yaml", "load"), (doc, G("yaml", "UnsafeLoader")))), marker)

@@ -571,6 +571,16 @@ IMPORT_REVIEWS: Mapping[str, str] = {
         "llvmlite 0.50.0 (imported by numba): llvmlite.binding.ffi loads the package's own libllvmlite.so with ctypes "
         "and declares its C signatures; the other modules define wrapper classes and initialise LLVM's native "
         "target. No file written, no process, no network."),
+    "yaml": (
+        "PyYAML 6.0.4 (18 modules, all loaded by `import yaml`; read for scikit-optimize 0.10.2, whose skopt.space."
+        "space imports it): defines the scanner/parser/composer/constructor/resolver/emitter classes, fills their "
+        "class-level registries (add_constructor/add_representer/add_implicit_resolver on its own classes, with its "
+        "own functions and compiled regexes), YAMLObjectMetaclass registers a subclass only when it has a yaml_tag "
+        "(YAMLObject's is None), and `from .cyaml import *` (under try/except ImportError) imports the compiled "
+        "libyaml binding yaml._yaml (the package's own Cython extension) and subclasses its CParser/CEmitter. No file "
+        "read or written, no process, no network (audit hook: nothing). The vouch is for the import only: yaml.load "
+        "and friends called by a pickle are analysed per use (and refused: constructing python/object tags imports "
+        "and calls by name)."),
 }
 
 #: numba 0.68.1: the modules and packages `import numba` does not load (computed from the installed package; checked
@@ -620,6 +630,7 @@ IMPORT_NOT_COVERED: Mapping[str, frozenset[str]] = {
     # numba 0.68.1 / llvmlite 0.50.0: every module (or package) `import numba` does not load
     "numba": frozenset(NUMBA_NOT_LOADED.split()),
     "llvmlite": frozenset("llvmlite.binding.libllvmlite llvmlite.tests".split()),
+    "yaml": frozenset(),
 }
 
 

@@ -312,3 +312,55 @@ def test_a_file_may_not_call_yaml_loaders(tmp_path: Path) -> None:
     for name in ("load", "unsafe_load", "full_load", "safe_load", "load_all"):
         refused(assemble(C(G("yaml", name), (doc,))), marker)
     refused(assemble(C(G("yaml", "load"), (doc, G("yaml", "UnsafeLoader")))), marker)
+
+
+# --- scikit-survival: the bindings its reviewed statements read --------------------------------------------------
+def _real_def(module_file: str, name: str) -> str:
+    import ast
+
+    path = Path(sysconfig.get_paths()["purelib"], module_file)
+    if not path.exists():
+        pytest.skip(f"{module_file} not installed")
+    node = next(n for n in ast.parse(path.read_text()).body
+                if isinstance(n, ast.FunctionDef | ast.ClassDef) and n.name == name)
+    return ast.unparse(node)
+
+
+def _fake_sksurv(site: Path, init: str) -> Analysis:
+    (site / "sksurv").mkdir(exist_ok=True)
+    (site / "sksurv" / "__init__.py").write_text(init.replace("MARKER", repr(str(site.parent / "marker"))))
+    (site / "sksurv" / "m.py").write_text("class Plain:\n    pass\n")
+    paths = sysconfig.get_paths()
+    before = set(sys.modules)
+    result = analyse("sksurv.m", "Plain", Use.NEW, search_path=[str(site), paths["stdlib"], paths["purelib"]],
+                     catalog=catalogue_view)
+    assert {m for m in set(sys.modules) - before if not m.startswith("safeload.")} == set()
+    assert not (site.parent / "marker").exists()
+    sa.clear_cache()
+    return result
+
+
+def test_patch_pipeline_call_is_skipped_only_while_its_def_is_the_reviewed_one(site: Path) -> None:
+    """Main's binding rule: ``patch_pipeline()`` is skipped only while the def it calls is reviewed word for word
+    (keyed by hash in REVIEWED_IMPORT_STATEMENTS['sksurv']); an edited def makes the call analysed again."""
+    real = _real_def("sksurv/__init__.py", "patch_pipeline")
+    head = "from sklearn.pipeline import Pipeline\n"
+    control = _fake_sksurv(site, head + real + "\npatch_pipeline()\n")
+    assert control.import_effects.inert, control.import_effects.reason
+    evil = real.replace("Pipeline._predict_risk_score = _predict_risk_score",
+                        "Pipeline._predict_risk_score = _predict_risk_score\n    open(MARKER, 'w')")
+    assert evil != real
+    assert not _fake_sksurv(site, head + evil + "\npatch_pipeline()\n").import_effects.inert
+    # rebinding the reviewed name after the def: the call reads another binding
+    rebound = head + real + "\ndef patch_pipeline():\n    open(MARKER, 'w')\npatch_pipeline()\n"
+    assert not _fake_sksurv(site, rebound).import_effects.inert
+
+
+def test_ipcridge_class_is_keyed_by_its_text() -> None:
+    import hashlib
+
+    text = _real_def("sksurv/linear_model/aft.py", "IPCRidge")
+    key = "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+    assert key in tables.REVIEWED_IMPORT_STATEMENTS["sksurv.linear_model.aft"]
+    assert "sha256:" + hashlib.sha256(_real_def("sksurv/__init__.py", "patch_pipeline").encode()).hexdigest() \
+        in tables.REVIEWED_IMPORT_STATEMENTS["sksurv"]

@@ -364,3 +364,43 @@ def test_ipcridge_class_is_keyed_by_its_text() -> None:
     assert key in tables.REVIEWED_IMPORT_STATEMENTS["sksurv.linear_model.aft"]
     assert "sha256:" + hashlib.sha256(_real_def("sksurv/__init__.py", "patch_pipeline").encode()).hexdigest() \
         in tables.REVIEWED_IMPORT_STATEMENTS["sksurv"]
+
+
+# --- scikit-optimize kernels (reviewed.py entries) ---------------------------------------------------------------
+_SKOPT_K = "skopt.learning.gaussian_process.kernels"
+
+
+def _kernel(name: str, state: object) -> C:
+    return C(G("copyreg", "_reconstructor"), (G(_SKOPT_K, name), G("builtins", "object"), None), state)
+
+
+def test_skopt_kernel_round_trip_and_abuse(tmp_path: Path) -> None:
+    pytest.importorskip("skopt")
+    import numpy as np
+    from skopt.learning.gaussian_process.kernels import ConstantKernel, Matern  # type: ignore[import-untyped]
+
+    kernel = ConstantKernel(2.0) * Matern(length_scale=1.5, nu=2.5)
+    data = pickle.dumps(kernel, protocol=4)
+    assert safeload.scan(data).is_safe(), safeload.scan(data).summary()
+    X = np.arange(6.0).reshape(3, 2)
+    assert np.allclose(safeload.pickle_loads(data)(X), kernel(X))
+    marker = tmp_path / "marker"
+    # the file may not call the classes (the entry permits NEW/BUILD only), even with harmless arguments
+    refused(assemble(C(G(_SKOPT_K, "Matern"), (1.0,))), marker)
+    refused(assemble(C(G(_SKOPT_K, "Sum"), (G("os", "system"), G("os", "system")))), marker)
+    # a composite kernel calls k1/k2: a dangerous value there is ranked on its own
+    refused(assemble(_kernel("Sum", {"k1": G("os", "system"), "k2": G("os", "system")})), marker)
+    refused(assemble(_kernel("Product", {"k1": _payload(marker), "k2": 1})), marker)
+    # slot state (setattr: may assign __class__) is not the reviewed dict state
+    refused(assemble(_kernel("Matern", (None, {"__class__": G("subprocess", "Popen")}))), marker)
+    refused(assemble(_kernel("WhiteKernel", (None, {"noise_level": 1.0}))), marker)
+
+
+def test_unreviewed_skopt_kernels_are_not_covered() -> None:
+    """The entry names five classes; HammingKernel (its own __call__) and the others are analysed, never
+    catalogued by prefix."""
+    from safeload.catalog.reviewed import REVIEWED
+
+    for name in ("HammingKernel", "RBF", "Kernel", "DotProduct"):
+        assert f"{_SKOPT_K}.{name}" not in REVIEWED
+    assert not any(n.startswith("skopt.") and n.split(".")[-2] != "kernels" for n in REVIEWED)

@@ -328,6 +328,22 @@ _group("igraph.Graph", "CALL BUILD PASSED CALL_INSTANCE",
        "the values' sequence protocol is their PASSED use). BUILD: no __setstate__, __setattr__ or __getattr__ "
        "in the MRO (GraphBase defines only __new__ and its C dealloc), so the dict state updates __dict__; no "
        "__call__; __hash__ is None")
+# scikit-optimize 0.10.2 (read with scikit-learn 1.9.1): a fitted GaussianProcessRegressor holds skopt's kernel
+# subclasses, each `class K(skopt Kernel, sklearn K)`. skopt's Kernel(sk_Kernel) only overrides __add__/__radd__/
+# __mul__/__rmul__/__pow__ (to build skopt's Sum/Product/Exponentiation) and each class adds gradient_x: neither
+# is called by sklearn's __call__, which the instance call runs. Importing skopt (analysed inert with PyYAML's
+# import review: tests/test_longtail_reviews_d.py).
+_group("skopt.learning.gaussian_process.kernels.ConstantKernel skopt.learning.gaussian_process.kernels.Matern "
+       "skopt.learning.gaussian_process.kernels.Product skopt.learning.gaussian_process.kernels.Sum "
+       "skopt.learning.gaussian_process.kernels.WhiteKernel",
+       "NEW ALLOC BUILD PASSED CALL_INSTANCE",
+       "scikit-optimize 0.10.2 learning/gaussian_process/kernels.py: NEWOBJ and dict-state BUILD as for scikit-learn's "
+       "kernels (no __new__, __setstate__, __getattr__, __setattr__, __del__ or __init_subclass__ in the MRO: the "
+       "state updates __dict__). The instance call is scikit-learn 1.9.1's K.__call__ (numpy/scipy arithmetic on X, "
+       "Y and the hyperparameters in the state; Sum/Product call self.k1/self.k2, whose own uses the engine checks "
+       "as values set by BUILD); skopt's overrides (operators, gradient_x) are not reached from it. Not called by "
+       "the file (CALL/INVOKE not permitted) and given dict state only",
+       build_dict_only=True)
 
 # --- pure decoders (also modelled: the engine follows their output into nested loaders) -----------------------------
 _group("zlib.decompress gzip.decompress bz2.decompress lzma.decompress base64.b64decode base64.b32decode "

@@ -54,10 +54,6 @@ REFUSED: dict[str, str] = {
         'refused: ruptures.costs.costl2.CostL2 SL104; ruptures.detection.binseg.Binseg SL104',
     'ruptures/pelt.pkl':
         'refused: ruptures.costs.costrbf.CostRbf SL104; ruptures.detection.pelt.Pelt SL104',
-    'scikit-optimize/gp-result.pkl':
-        'refused: scipy.optimize._optimize.OptimizeResult SL104; skopt.learning.gaussian_process.gpr.GaussianProcessRegressor SL104; skopt.learning.gaussian_process.kernels.ConstantKernel SL104; skopt.learning.gaussian_process.kernels.Matern SL104; skopt.learning.gaussian_process.kernels.Product SL104; skopt.learning.gaussian_process.kernels.Sum SL104; skopt.learning.gaussian_process.kernels.WhiteKernel SL104; skopt.space.space.Real SL104; skopt.space.space.Space SL104; skopt.space.transformers.Identity SL104; skopt.space.transformers.Normalize SL104; skopt.space.transformers.Pipeline SL104',
-    'scikit-optimize/optimizer.pkl':
-        'refused: skopt.learning.gaussian_process.gpr.GaussianProcessRegressor SL104; skopt.learning.gaussian_process.kernels.ConstantKernel SL104; skopt.learning.gaussian_process.kernels.Matern SL104; skopt.learning.gaussian_process.kernels.Product SL104; skopt.optimizer.optimizer.Optimizer SL104; skopt.space.space.Real SL104; skopt.space.space.Space SL104; skopt.space.transformers.Identity SL104; skopt.space.transformers.Normalize SL104; skopt.space.transformers.Pipeline SL104',
     'scikit-survival/coxph.joblib':
         'refused: sksurv.functions.StepFunction SL104; sksurv.linear_model.coxph.BreslowEstimator SL104; sksurv.linear_model.coxph.CoxPHSurvivalAnalysis SL104',
     'scikit-survival/rsf.joblib':

@@ -254,6 +254,11 @@ def test_numba_unpickle_helpers_stay_refused(tmp_path: Path) -> None:
         refused(assemble(C(G("numba.core.serialize", "_unpickle__CustomPickled"), (blob,))), marker)
     custom = C(G("numba.core.serialize", "_CustomPickled"), (G("os", "system"), {"command": "x"}))
     refused(assemble(C(G("numba.core.serialize", "custom_rebuild"), (custom,))), marker)
+    # the other unpickle helpers: a nested cloudpickle.loads, a file-chosen class's _rebuild, and pickle.loads aliases
+    refused(assemble(C(G("numba.core.serialize", "_numba_unpickle"), (0, evil_inner, b"h"))), marker)
+    refused(assemble(C(G("numba.core.serialize", "_rebuild_reduction"), (G("builtins", "str"), 1))), marker)
+    refused(assemble(C(G("numba.core.serialize", "loads"), (evil_inner,))), marker)
+    refused(assemble(C(G("numba.core.config", "reload_config"), ())), marker)
 
 
 def test_pyod_estimators_load_and_their_state_is_checked(tmp_path: Path) -> None:
@@ -312,6 +317,10 @@ def test_a_file_may_not_call_yaml_loaders(tmp_path: Path) -> None:
     for name in ("load", "unsafe_load", "full_load", "safe_load", "load_all"):
         refused(assemble(C(G("yaml", name), (doc,))), marker)
     refused(assemble(C(G("yaml", "load"), (doc, G("yaml", "UnsafeLoader")))), marker)
+    # registering a constructor writes yaml's class-level tables: every later yaml.load in the process would run it
+    for name in ("add_constructor", "add_multi_constructor", "add_representer"):
+        refused(assemble(C(G("yaml", name), ("!x", G("builtins", "str")))), marker)
+    refused(assemble(C(G("yaml.loader", "Loader.add_constructor"), ("!x", G("builtins", "str")))), marker)
 
 
 # --- scikit-survival: the bindings its reviewed statements read --------------------------------------------------

@@ -370,9 +370,9 @@ def test_ipcridge_class_is_keyed_by_its_text() -> None:
 
     text = _real_def("sksurv/linear_model/aft.py", "IPCRidge")
     key = "sha256:" + hashlib.sha256(text.encode()).hexdigest()
-    assert key in tables.REVIEWED_IMPORT_STATEMENTS["sksurv.linear_model.aft"]
+    assert key in tables.REVIEW_PINS["sksurv.linear_model.aft"]
     assert "sha256:" + hashlib.sha256(_real_def("sksurv/__init__.py", "patch_pipeline").encode()).hexdigest() \
-        in tables.REVIEWED_IMPORT_STATEMENTS["sksurv"]
+        in tables.REVIEW_PINS["sksurv"]
 
 
 # --- scikit-optimize kernels (reviewed.py entries) ---------------------------------------------------------------

@@ -436,10 +436,6 @@ REVIEWED_IMPORT_STATEMENTS: dict[str, dict[str, str]] = {
         "IPCRidge.score.__doc__ = SurvivalAnalysisMixin.score.__doc__":
             "scikit-survival 0.28 linear_model/aft.py: copies a docstring onto the score method of this module's "
             "own class (a plain def)",
-        # class IPCRidge(...): ... (the binding the statement above reads; keyed so an edited class is re-read)
-        "sha256:957f0468b6e9f1568006e9efe9fdf11a008092ad3a10b90acded6842597b9282":
-            "scikit-survival 0.28.0 linear_model/aft.py: class IPCRidge(Ridge, SurvivalAnalysisMixin) whose score is "
-            "a plain def (no decorator), the object whose __doc__ the statement above sets",
     },
     "sksurv": {
         "patch_pipeline()":
@@ -447,10 +443,6 @@ REVIEWED_IMPORT_STATEMENTS: dict[str, dict[str, str]] = {
             "(plain functions) and _predict_risk_score (a read-only non-data descriptor) to sklearn.pipeline."
             "Pipeline: new, non-dunder, non-data method names that no load reads (a dict-state BUILD of a Pipeline "
             "bypasses descriptors; its __setstate__ is BaseEstimator's)",
-        # def patch_pipeline(): ... (the binding the call above reads; keyed so an edited def is analysed again)
-        "sha256:770cb1b83425fa25e50e1b2eb2a9b2a100def9a7b1d08d2df0376ef140dcf55a":
-            "scikit-survival 0.28.0 __init__.py: def patch_pipeline(), the three Pipeline attribute assignments "
-            "reviewed with the call above",
     },
     "hyperopt.base": {
         "pyll_ctrl = pyll.as_apply(Ctrl)":

@@ -329,6 +329,14 @@ _group("igraph.Graph", "CALL BUILD PASSED CALL_INSTANCE",
        "in the MRO (GraphBase defines only __new__ and its C dealloc), so the dict state updates __dict__; no "
        "__call__; __hash__ is None")
 
+# kmodes 0.12.2: KPrototypes stores its numeric dissimilarity function (default util/dissim.py euclidean_dissim) as
+# num_dissim; predict calls it on the centroids (file state) and the user's rows. The source analysis stops at
+# np.isnan (a ufunc the generated catalogue permits for INVOKE only) and the .any() of its result.
+_group("kmodes.util.dissim.euclidean_dissim", PURE,
+       "kmodes 0.12.2 util/dissim.py: `if np.isnan(a).any() or np.isnan(b).any(): raise ValueError(...)`, then "
+       "`return np.sum((a - b) ** 2, axis=1)`: numpy ufuncs and a reduction over its two arguments (their "
+       "arithmetic protocol is their PASSED use); extra keywords ignored. No I/O, import or call of an argument")
+
 # --- pure decoders (also modelled: the engine follows their output into nested loaders) -----------------------------
 _group("zlib.decompress gzip.decompress bz2.decompress lzma.decompress base64.b64decode base64.b32decode "
        "base64.b16decode base64.b85decode base64.a85decode base64.decodebytes binascii.a2b_base64 binascii.unhexlify "

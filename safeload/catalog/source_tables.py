@@ -25,6 +25,7 @@ __all__ = [
     "PURE_BUILTINS",
     "PURE_EXCEPTIONS",
     "REVIEWED_GETATTRIBUTE",
+    "REVIEWED_COMPILED_IMPORTS",
     "REVIEWED_IMPORT_STATEMENTS",
     "REVIEWED_SUBCLASS_HOOKS",
     "SPECIAL_BASES",
@@ -160,6 +161,9 @@ BENIGN_CALLS: frozenset[str] = frozenset(
         "weakref.WeakValueDictionary weakref.WeakKeyDictionary weakref.WeakSet "
         "contextvars.ContextVar types.SimpleNamespace types.MappingProxyType "
         "threading.Lock threading.RLock threading.local threading.Condition threading.Event "
+        # CPython 3.11 threading.py binds Lock = _allocate_lock = _thread.allocate_lock (C: a new unlocked lock,
+        # no arguments read): the resolved name of threading.Lock(), reviewed under both spellings
+        "_thread.allocate_lock threading._thread.allocate_lock "
         "os.path.join os.path.dirname os.path.basename os.path.splitext os.path.split os.path.normpath "
         "os.environ.get os.getenv os.fspath "
         "sys.intern sys.getrecursionlimit "
@@ -413,6 +417,24 @@ _IMBLEARN_CONSTRAINTS = (
     "of the scikit-learn estimator's constraint dict (chosen by a version comparison), then pop/del/update with "
     "scikit-learn constraint objects (Interval, StrOptions, Hidden, HasMethods) and str/type constants")
 REVIEWED_IMPORT_STATEMENTS: dict[str, dict[str, str]] = {
+    "optuna.integration": {
+        # _import_structure = {'botorch': ['BoTorchSampler'], ...} (19 str keys, lists of str)
+        "sha256:58b6e5ab2080df40ae316df0f330b86663552dbdae8ae628ef8f3374bd1c82b5":
+            "optuna 5.0.0 integration/__init__.py: a literal dict of str -> list of str (submodule -> class names)",
+        # __all__ = ['BoTorchSampler', ...] (22 str)
+        "sha256:41f7af1d51ee13d6a9991a61798f9904185ff7bbdf263da0595bf1a56ea14e2e":
+            "optuna 5.0.0 integration/__init__.py: a literal list of str",
+        # if TYPE_CHECKING: <imports> else: class _IntegrationModule(ModuleType): ...; sys.modules[__name__] = ...
+        "sha256:8542db40b889b228f30656ed4f078af71d4d97c21c1e1f3d8eda3d17a53aa9d0":
+            "optuna 5.0.0 integration/__init__.py: TYPE_CHECKING is typing's False, so only the else branch runs: "
+            "defines a types.ModuleType subclass (no metaclass; ModuleType has no __init_subclass__) whose class "
+            "body copies __all__, reads this module's own __file__ from globals(), sets __path__ to "
+            "[os.path.dirname(__file__)] (this package's own directory: the search location the import system "
+            "already uses, so submodules resolve to the same files) and builds two dicts from _import_structure; "
+            "its __getattr__/_get_module import optuna.integration.<sub> only when an attribute is read. Then "
+            "sys.modules[__name__] = _IntegrationModule(__name__) (ModuleType.__init__ fills the new module's dict). "
+            "Names looked up in optuna.integration stay unresolvable (a module replaced in sys.modules: source_model)",
+    },
     "feature_engine": {
         "PACKAGE_ROOT = pathlib.Path(feature_engine.__file__).resolve().parent":
             "feature-engine 1.9.4 __init__.py: the package's own directory (resolves symlinks of its own path)",
@@ -494,6 +516,35 @@ REVIEWED_IMPORT_STATEMENTS: dict[str, dict[str, str]] = {
         "keras = LazyLoader('keras', globals(), 'imblearn.keras')":
             "imbalanced-learn 0.14.2: the placeholder for imblearn.keras (stores the module's own globals dict; "
             "imports nothing)",
+    },
+}
+
+#: Compiled extension modules of third-party packages whose *import* a reviewer read, keyed by module (dotted) and
+#: by the SHA-256 of the extension file (``sha256:<hex>``): importing that exact binary, when another module's
+#: top level imports it, is inert. The review says what the module's init runs (the shipped ``.pyx`` top level,
+#: or the binding code of the upstream release) and what it imports. Nothing else is vouched: a pickle naming the
+#: module or one of its functions is analysed (and refused) as before, and another build (other bytes) is
+#: unreadable again.
+_RUPTURES_CYTHON = ("ruptures 1.1.10 (Cython, its .pyx shipped beside the binary): the module init creates the "
+                    "module, runs the .pyx top level, which is `import numpy as np` (numpy is import-reviewed), "
+                    "`cimport`s (compile time only) and cpdef/cdef function definitions; the Cython memoryview "
+                    "support types are created. No I/O, no other import")
+REVIEWED_COMPILED_IMPORTS: dict[str, dict[str, str]] = {
+    "hmmlearn._hmmc": {
+        # hmmlearn-0.3.3 cp311 manylinux_2_17_x86_64 wheel
+        "sha256:d437e0cb2eae068b07a40b68d376b7adbdfb3b3ac6ae9ff5d950fb6739164df5":
+            "hmmlearn 0.3.3 src/_hmmc.cpp (pybind11; not shipped, read upstream): PYBIND11_MODULE(_hmmc, m) only "
+            "m.def()s forward_scaling, forward_log, backward_scaling, backward_log, compute_scaling_xi_sum, "
+            "compute_log_xi_sum and viterbi (numeric lattice code over float arrays; the binary's strings name "
+            "exactly these). pybind11's init registers its internals capsule; numpy's C API is loaded on the "
+            "first array argument, not at import. No I/O",
+    },
+    "ruptures.detection._detection.ekcpd": {
+        # ruptures-1.1.10 cp311 manylinux_2_17/2_28_x86_64 wheel
+        "sha256:f0af17581fb44204f8ddab4894db34f71c73dc1f519ceef415a1537b2132f8d7": _RUPTURES_CYTHON,
+    },
+    "ruptures.utils._utils.convert_path_matrix": {
+        "sha256:4cf8cabc9af3c3bc803f4608bc361c2e27fc44d7bcbe5799a6f4017ea2dbca90": _RUPTURES_CYTHON,
     },
 }
 

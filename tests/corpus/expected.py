@@ -12,12 +12,6 @@ REFUSED: dict[str, str] = {
         'refused: transformers.activations.NewGELUActivation SL104; transformers.models.gpt2.configuration_gpt2.GPT2Config SL104; transformers.models.gpt2.modeling_gpt2.GPT2Attention SL104; transformers.models.gpt2.modeling_gpt2.GPT2Block SL104; transformers.models.gpt2.modeling_gpt2.GPT2LMHeadModel SL104; transformers.models.gpt2.modeling_gpt2.GPT2MLP SL104; transformers.models.gpt2.modeling_gpt2.GPT2Model SL104; transformers.pytorch_utils.Conv1D SL104',
     'hf-full-models/llama-full-model':
         'refused: transformers.activations.SiLUActivation SL104; transformers.models.llama.configuration_llama.LlamaConfig SL104; transformers.models.llama.modeling_llama.LlamaAttention SL104; transformers.models.llama.modeling_llama.LlamaDecoderLayer SL104; transformers.models.llama.modeling_llama.LlamaForCausalLM SL104; transformers.models.llama.modeling_llama.LlamaMLP SL104; transformers.models.llama.modeling_llama.LlamaModel SL104; transformers.models.llama.modeling_llama.LlamaRMSNorm SL104; transformers.models.llama.modeling_llama.LlamaRotaryEmbedding SL104',
-    'hmmlearn/categorical-hmm.pkl':
-        'refused: hmmlearn.base.ConvergenceMonitor SL104; hmmlearn.hmm.CategoricalHMM SL104',
-    'hmmlearn/gaussian-hmm.pkl':
-        'refused: hmmlearn.base.ConvergenceMonitor SL104; hmmlearn.hmm.GaussianHMM SL104',
-    'kmodes/kprototypes.joblib':
-        'refused: kmodes.util.dissim.euclidean_dissim SL104',
     'optuna/frozen-trial.pkl':
         'refused: optuna.distributions.FloatDistribution SL104; optuna.trial._frozen.FrozenTrial SL104; optuna.trial._state.TrialState SL104',
     'optuna/study.pkl':
@@ -56,10 +50,6 @@ REFUSED: dict[str, str] = {
         'refused: river._river_rust.vectordict.VectorDict SL104; river.compose.pipeline.Pipeline SL104; river.linear_model.log_reg.LogisticRegression SL104; river.optim.initializers.Zeros SL104; river.optim.losses.Log SL104; river.optim.schedulers.Constant SL104; river.optim.sgd.SGD SL104; river.preprocessing.scale.StandardScaler SL104',
     'river/stats.pkl':
         'refused: river.stats.mean.Mean SL104',
-    'ruptures/binseg.pkl':
-        'refused: ruptures.costs.costl2.CostL2 SL104; ruptures.detection.binseg.Binseg SL104',
-    'ruptures/pelt.pkl':
-        'refused: ruptures.costs.costrbf.CostRbf SL104; ruptures.detection.pelt.Pelt SL104',
     'scikit-optimize/gp-result.pkl':
         'refused: scipy.optimize._optimize.OptimizeResult SL104; skopt.learning.gaussian_process.gpr.GaussianProcessRegressor SL104; skopt.learning.gaussian_process.kernels.ConstantKernel SL104; skopt.learning.gaussian_process.kernels.Matern SL104; skopt.learning.gaussian_process.kernels.Product SL104; skopt.learning.gaussian_process.kernels.Sum SL104; skopt.learning.gaussian_process.kernels.WhiteKernel SL104; skopt.space.space.Real SL104; skopt.space.space.Space SL104; skopt.space.transformers.Identity SL104; skopt.space.transformers.Normalize SL104; skopt.space.transformers.Pipeline SL104',
     'scikit-optimize/optimizer.pkl':

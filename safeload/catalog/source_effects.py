@@ -498,7 +498,7 @@ class Effects:
         ctx = item.context_expr
         if isinstance(ctx, ast.Call):
             ref = self._callee_ref(frame, ctx.func)
-            if ref is not None and ref.dotted in _CALL_ARG_CTX:
+            if ref is not None and (ref.dotted in _CALL_ARG_CTX or ref.dotted in tables.REVIEWED_CONTEXT_MANAGERS):
                 for arg in ctx.args:
                     self._expr(frame, arg, depth)
                 return
@@ -769,8 +769,8 @@ class Effects:
     def _invoke_value(self, frame: _Frame, expr: ast.expr, val: _Val, node: ast.Call, depth: int) -> None:
         """``expr`` (evaluated to ``val``) is called by code this body hands it to."""
         where = frame.where(node)
-        if isinstance(expr, ast.Constant) and expr.value is None:
-            return
+        if isinstance(expr, ast.Constant):
+            return  # a literal (None, a number: lru_cache(1000)'s maxsize) is not callable: calling it raises
         if val.kind == "param":
             frame.out.invokes.add(val.key)
             return

@@ -206,8 +206,8 @@ def top_level_imports(body: list[ast.stmt], name: str, package: bool, is_package
                       is_module: Callable[[str], bool], star: Callable[[str], list[str]]) -> list[tuple[str, bool]]:
     """Every module an import statement of a module's top level (``body`` of module ``name``; and class bodies,
     and every branch, loop and ``try`` of it; not function bodies, nor ``if TYPE_CHECKING``/``__main__``
-    bodies) imports, with whether the statement is guarded (inside an ``if`` or ``try``: an absent module there
-    is an optional dependency). ``from pkg import name`` imports ``pkg`` and, when it is a submodule,
+    bodies) imports, with whether the statement is guarded (inside an ``if``, ``try`` or ``with``: an absent module
+    there is an optional dependency). ``from pkg import name`` imports ``pkg`` and, when it is a submodule,
     ``pkg.name``; ``from pkg import *`` the submodules ``star(pkg)`` names. Shared by the scan-time walk and
     the generator of the reviewed closures (``catalog/_gen/closure.py``) so both read imports the same way."""
     from safeload.catalog.source_model import absolute_module
@@ -238,8 +238,11 @@ def top_level_imports(body: list[ast.stmt], name: str, package: bool, is_package
                     walk(handler.body, True)
                 walk(stmt.orelse, True)
                 walk(stmt.finalbody, guarded)
-            elif isinstance(stmt, ast.ClassDef | ast.With | ast.AsyncWith):
+            elif isinstance(stmt, ast.ClassDef):
                 walk(stmt.body, guarded)
+            elif isinstance(stmt, ast.With | ast.AsyncWith):
+                # a context manager may suppress the ImportError (optuna's try_import, contextlib.suppress)
+                walk(stmt.body, True)
             elif isinstance(stmt, ast.For | ast.AsyncFor | ast.While):
                 walk(stmt.body, True)
                 walk(stmt.orelse, True)
@@ -497,12 +500,14 @@ def _body(effects: Effects, frame: _Frame, stmts: list[ast.stmt], *, straight: b
             _body(effects, frame, stmt.body, straight=False)
             _body(effects, frame, stmt.orelse, straight=False)
         elif isinstance(stmt, ast.Try | ast.TryStar):
-            _body(effects, frame, _until_missing_import(effects, stmt), straight=False)
+            reached, stopped = _until_missing_import(effects, stmt)
+            _body(effects, frame, reached, straight=False)
             for handler in stmt.handlers:
                 if handler.type is not None:
                     effects._expr(frame, handler.type, 0)
                 _body(effects, frame, handler.body, straight=False)
-            _body(effects, frame, stmt.orelse, straight=False)
+            if not stopped:  # the else clause runs only when the body completed
+                _body(effects, frame, stmt.orelse, straight=False)
             _body(effects, frame, stmt.finalbody, straight=False)
         elif isinstance(stmt, ast.ClassDef):
             _class(effects, frame, stmt)
@@ -530,15 +535,16 @@ def _body(effects: Effects, frame: _Frame, stmts: list[ast.stmt], *, straight: b
 _IMPORT_ERRORS = frozenset({"ImportError", "ModuleNotFoundError", "Exception", "BaseException"})
 
 
-def _until_missing_import(effects: Effects, stmt: ast.Try | ast.TryStar) -> list[ast.stmt]:
-    """The statements of a ``try`` body that can run: when a handler catches ImportError and a statement of the
-    body directly imports a module absent from the environment, that import raises and the statements after it
-    never run (``try: import pyspark; v = pyspark.f() except ImportError: ...``)."""
+def _until_missing_import(effects: Effects, stmt: ast.Try | ast.TryStar) -> tuple[list[ast.stmt], bool]:
+    """The statements of a ``try`` body that can run, and whether the body stops there: when a handler catches
+    ImportError and a statement of the body directly imports a module absent from the environment, that import
+    raises and neither the statements after it nor the ``else`` clause ever run (``try: import pyspark; v =
+    pyspark.f() except ImportError: ...``; colorlog's ``try: import colorama ... else: colorama.init()``)."""
     caught = any(h.type is None or any(
         isinstance(t, ast.Name) and t.id in _IMPORT_ERRORS
         for t in (h.type.elts if isinstance(h.type, ast.Tuple) else [h.type])) for h in stmt.handlers)
     if not caught:
-        return stmt.body
+        return stmt.body, False
     for index, inner in enumerate(stmt.body):
         if isinstance(inner, ast.Import):
             names = [alias.name for alias in inner.names]
@@ -550,8 +556,8 @@ def _until_missing_import(effects: Effects, stmt: ast.Try | ast.TryStar) -> list
             top = name.split(".", 1)[0]
             found = effects.resolver.module(top)
             if not isinstance(found, ModuleInfo) and found.kind == "missing":
-                return stmt.body[:index + 1]
-    return stmt.body
+                return stmt.body[:index + 1], True
+    return stmt.body, False
 
 
 def _targets_sys_modules(stmt: ast.Assign) -> bool:
@@ -617,7 +623,8 @@ def _class(effects: Effects, frame: _Frame, node: ast.ClassDef) -> None:
     if found is not None:
         owner, what = found
         if isinstance(what, Leaf):
-            if what.kind == "external" and not _catalog_allows(effects, what.dotted):
+            if what.kind == "external" and not _catalog_allows(effects, what.dotted) \
+                    and what.dotted not in tables.BASES_WITHOUT_SUBCLASS_HOOK:
                 raise Fail(f"base {what.dotted} ({what.reason or 'not analysable'}) may run __init_subclass__",
                            frame.where(node))
         elif isinstance(owner, ClassModel) and isinstance(what.node, ast.FunctionDef):

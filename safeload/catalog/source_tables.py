@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 __all__ = [
     "BENIGN_CALLS",
+    "BASES_WITHOUT_SUBCLASS_HOOK",
     "CALL_THROUGH_DECORATORS",
     "DANGEROUS_CALLS",
     "DENIED_MODULE_PATTERNS",
@@ -26,6 +27,7 @@ __all__ = [
     "PURE_EXCEPTIONS",
     "REVIEWED_GETATTRIBUTE",
     "REVIEWED_COMPILED_IMPORTS",
+    "REVIEWED_CONTEXT_MANAGERS",
     "REVIEWED_IMPORT_STATEMENTS",
     "REVIEWED_SUBCLASS_HOOKS",
     "SPECIAL_BASES",
@@ -290,6 +292,18 @@ IMPORT_ONLY_DECORATORS: frozenset[str] = frozenset(
         # scikit-survival 0.28 util.py: property_available_if(check)(fn) is _PropertyAvailableIfDescriptor(check,
         # fget=fn): the same non-data descriptor as a read-only property (__set_name__ stores the name)
         "sksurv.util.property_available_if "
+        # optuna 5.0.0 _convert_positional_args.py: convert_positional_args(previous_positional_arg_names=...,
+        # deprecated_version=..., removed_version=...) checks the version strings (_validate_version: split on '.',
+        # _validate_two_version: packaging.version.parse comparisons) and returns a decorator that asserts the names
+        # are parameters of func (inspect.signature) and returns a functools.wraps wrapper; the wrapper (run only
+        # when the function is called) maps positional arguments to keywords by that list, warns, then calls func
+        "optuna._convert_positional_args.convert_positional_args "
+        # optuna 5.0.0 _experimental.py: experimental_class(version, name=None) checks the version string and
+        # returns a decorator that replaces cls.__init__ (getattr/setattr on the class being defined) with a
+        # functools.wraps wrapper warning ExperimentalWarning then calling the original __init__, and appends a
+        # note to cls.__doc__ (str.format, textwrap.indent); returns cls. The class no longer matches its source
+        # (__init__ replaced), so instance uses of a decorated class stay refused
+        "optuna._experimental.experimental_class "
         # scikit-learn 1.9 utils/_param_validation.py validate_params(constraints, prefer_skip_nested_validation)
         # (func): a functools.wraps wrapper validating the arguments of each call against the constraints (built
         # from the library's own constraint objects); sklearn-compat 0.1.6 re-exports it for scikit-learn >= 1.4
@@ -352,6 +366,12 @@ CALL_THROUGH_DECORATORS: dict[str, CallThrough] = {
             "optuna 5.0 _deprecated.py: deprecated_func(versions, name, text) validates the version strings "
             "(packaging.version.parse) and returns a decorator that appends a note to func.__doc__ and returns a "
             "functools.wraps wrapper running warnings.warn(message, FutureWarning) then func(*args, **kwargs)")),
+    "optuna._experimental.experimental_func": CallThrough(
+        binds=True, classes=False, factory=True, plugins=None, review=(
+            "optuna 5.0.0 _experimental.py: experimental_func(version, name=None) checks the version string "
+            "(_validate_version: isinstance str, split on '.') and returns a decorator that appends a note to "
+            "func.__doc__ (str.format, textwrap.indent) and returns a functools.wraps wrapper running "
+            "warnings.warn(message, ExperimentalWarning) then func(*args, **kwargs)")),
     "optuna._deprecated.deprecated_class": CallThrough(
         binds=True, classes=True, factory=True, plugins=None, review=(
             "optuna 5.0 _deprecated.py: deprecated_class(versions, name, text) validates the versions and returns a "
@@ -416,7 +436,32 @@ _IMBLEARN_CONSTRAINTS = (
     "imbalanced-learn 0.14.2 ensemble/*.py class bodies: build the class's _parameter_constraints dict: a deepcopy "
     "of the scikit-learn estimator's constraint dict (chosen by a version comparison), then pop/del/update with "
     "scikit-learn constraint objects (Interval, StrOptions, Hidden, HasMethods) and str/type constants")
+_COLORLOG_LOOP = ("colorlog 6.12.0 escape_codes.py: for name, code in <its literal str -> int dict>.items(): "
+                  "escape_codes['<prefix>%s' % name] = esc(code) (and esc(1, code), esc(2, code)): str keys and "
+                  "values into its own dict")
 REVIEWED_IMPORT_STATEMENTS: dict[str, dict[str, str]] = {
+    # colorlog 6.12.0 escape_codes.py (imported by optuna.logging through colorlog.formatter): builds its table of
+    # ANSI escape strings; the loops bind module globals (name, code) the analysis cannot type
+    "colorlog.escape_codes": {
+        "sha256:9896b60b66f33fcfc8649692b4526de1e5373ba4735174ccef2b85856956de48":
+            "colorlog 6.12.0: def esc(*codes): '\\x1b[' + ';'.join(str(code) for code in codes) + 'm' (str of ints)",
+        "sha256:bcd862193e66c48027133f2d6ba570a1146e13c7734b84f3cb6c7cf96dbd102b":
+            "colorlog 6.12.0: escape_codes = {'reset': esc(0), 'bold': esc(1), 'thin': esc(2)}",
+        "sha256:75497a4b55a92e60027c2239345a3b24b796166ca85352547c9dac68934cff76":
+            "colorlog 6.12.0: escape_codes_foreground, a literal dict of str -> int",
+        "sha256:21fbce8a73600f142d8e8621fe2b2ca2b333a7f21606a6a06726a96ea925bd39":
+            "colorlog 6.12.0: escape_codes_background, a literal dict of str -> int",
+        "sha256:ef8be634cb56cf0691d5d8f68e8a186a159bb7e4e448147b29b050e857134b7a": _COLORLOG_LOOP,
+        "sha256:cd7a497c0b1951a387a193c649701b2d37df5f0893bfde1e8c95e63a751d41b5": _COLORLOG_LOOP,
+        "sha256:b93f439c6216968540ad2b26da1ec7e24cdd7ca14530e6bf174db9242f2425e6": _COLORLOG_LOOP,
+        "sha256:475ce5e1a0713a5e7a5f59487f94ff7c74f5ee706ae0c4acf63df89698dbb589":
+            "colorlog 6.12.0: for code in range(256): escape_codes['fg_%d' % code] = esc(38, 5, code) (and bg_)",
+    },
+    "optuna._warnings": {
+        "_OPTUNA_MODULE_ROOT: str = str(Path(__file__).resolve().parent) + os.sep":
+            "optuna 5.0.0 _warnings.py: the absolute directory of optuna's own package (pathlib resolve() reads "
+            "symlinks of this module's own path, writes nothing), kept to skip optuna's frames in warnings",
+    },
     "optuna.integration": {
         # _import_structure = {'botorch': ['BoTorchSampler'], ...} (19 str keys, lists of str)
         "sha256:58b6e5ab2080df40ae316df0f330b86663552dbdae8ae628ef8f3374bd1c82b5":
@@ -517,6 +562,28 @@ REVIEWED_IMPORT_STATEMENTS: dict[str, dict[str, str]] = {
             "imbalanced-learn 0.14.2: the placeholder for imblearn.keras (stores the module's own globals dict; "
             "imports nothing)",
     },
+}
+
+#: Compiled classes, unreadable as source, reviewed to define no ``__init_subclass__`` and to have ``type`` as their
+#: metaclass: defining a subclass of one (at import) runs ``type``'s class creation only. Nothing else about them is
+#: modelled: instances of such subclasses stay unanalysable (the base is still external for every instance use).
+BASES_WITHOUT_SUBCLASS_HOOK: dict[str, str] = {
+    "threading.local": "CPython 3.11-3.13 threading.py binds local = _thread._local (the C type; the pure-Python "
+                       "_threading_local fallback only on ImportError): its type dict holds __new__, __getattribute__, "
+                       "__setattr__, __delattr__ and __doc__ only (tests/test_longtail_reviews_c.py checks), metaclass "
+                       "type",
+    "_thread._local": "CPython 3.11-3.13 Modules/_threadmodule.c local_type: no __init_subclass__, metaclass type",
+}
+
+#: Context-manager factories a reviewer read whose ``__enter__``/``__exit__`` run nothing but bookkeeping (like
+#: ``contextlib.suppress``): ``with f(args):`` evaluates the arguments and analyses the body as written. Keyed by
+#: the dotted name of the factory, with the review.
+REVIEWED_CONTEXT_MANAGERS: dict[str, str] = {
+    "optuna._imports.try_import": (
+        "optuna 5.0.0 _imports.py: try_import() returns a new _DeferredImportExceptionContextManager (__init__ sets "
+        "_deferred = None); __enter__ returns it; __exit__ suppresses ImportError/SyntaxError, storing the "
+        "exception and an f-string message (exc_value.name / .filename: attributes of the interpreter's own "
+        "exception) in _deferred, and lets anything else propagate. The body (optional imports) is analysed"),
 }
 
 #: Compiled extension modules of third-party packages whose *import* a reviewer read, keyed by module (dotted) and

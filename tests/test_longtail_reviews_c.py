@@ -226,14 +226,26 @@ def test_unreviewed_path_rebinding_is_refused(site: Path) -> None:
 @pytest.mark.parametrize("extra", [
     "__path__ = ['/elsewhere']\n",                       # a rebinding outside the reviewed statements
     "def f():\n    global __spec__\n    __spec__ = None\n",  # in a function
-    "_Lazy = dict\n",                                      # a later rebinding of a name a reviewed statement reads
-], ids=["path", "spec-in-function", "rebound-reviewed-name"])
+], ids=["path", "spec-in-function"])
 def test_additions_beside_reviewed_statements_are_analysed(site: Path, monkeypatch: pytest.MonkeyPatch,
                                                           extra: str) -> None:
     _lazy_reviewed(monkeypatch, LAZY)
     a = analysed(site, {"atkl/__init__.py": LAZY + extra, "atkl/m.py": "class Plain:\n    pass\n"},
                  "atkl.m", "Plain", Use.NEW)
     assert not a.import_effects.inert
+
+
+def test_rebinding_a_name_a_reviewed_statement_reads(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``sys.modules[__name__] = _Lazy(__name__)`` is reviewed for the reviewed class; once ``_Lazy`` is rebound in
+    between, the call is analysed (and runs the other class's __init__)."""
+    _lazy_reviewed(monkeypatch, LAZY)
+    evil = LAZY.replace("sys.modules[__name__]", "class Evil:\n    def __init__(self, n):\n        open(MARKER, 'w')\n"
+                        "_Lazy = Evil\nsys.modules[__name__]")
+    assert evil != LAZY
+    a = analysed(site, {"atkl/__init__.py": evil, "atkl/m.py": "class Plain:\n    pass\n"},
+                 "atkl.m", "Plain", Use.NEW)
+    assert not a.import_effects.inert
+    assert "open" in a.import_effects.reason or "Evil" in a.import_effects.reason
 
 
 def test_edited_path_in_a_reviewed_class_is_refused(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -338,3 +350,221 @@ def test_kprototypes_round_trip_and_dissim_abuse(tmp_path: Path) -> None:
     kp = C(G("copyreg", "_reconstructor"), (G("kmodes.kprototypes", "KPrototypes"), G("builtins", "object"), None),
            state)
     refused(assemble(kp), marker)
+
+
+# --- a constant __name__ rebinding nothing reads (_collections_abc) ----------------------------------------------
+def test_unread_constant_name_rebinding_is_readable(site: Path) -> None:
+    a = analysed(site, {"atk/__init__.py": "", "atk/m.py": "__name__ = 'atk.elsewhere'\nclass Plain:\n    pass\n"},
+                 "atk.m", "Plain", Use.NEW)
+    assert a.import_effects.inert, a.import_effects.reason
+
+
+def test_userdict_subclass_is_readable(site: Path) -> None:
+    a = analysed(site, {"atk/__init__.py": "", "atk/m.py": "from collections import UserDict\n"
+                                                           "class Plain(UserDict):\n    pass\n"},
+                 "atk.m", "Plain", Use.NEW)
+    assert a.import_effects.inert, a.import_effects.reason
+
+
+@pytest.mark.parametrize("source", [
+    "__name__ = '__main__'\nif __name__ == '__main__':\n    open(MARKER, 'w')\n",
+    "import sys\n__name__ = 'os'\nsys.modules[__name__] = None\n",
+    "__name__ = 'x'\n__name__ = '__main__'\nif True:\n    pass\n",
+    "import os\n__name__ = os.environ.get('X', '__main__')\nif __name__ == '__main__':\n    open(MARKER, 'w')\n",
+    "def f():\n    global __name__\n    __name__ = '__main__'\nf()\nif __name__ == '__main__':\n    open(MARKER, 'w')\n",
+    "__name__: str = '__main__'\nif __name__ == '__main__':\n    open(MARKER, 'w')\n",
+], ids=["main-guard", "sys-modules-key", "twice", "computed", "global", "annotated"])
+def test_name_rebindings_that_matter_stay_unreadable(site: Path, source: str) -> None:
+    a = analysed(site, {"atk/__init__.py": "", "atk/m.py": source + "class Plain:\n    pass\n"},
+                 "atk.m", "Plain", Use.NEW)
+    assert not a.import_effects.inert
+
+
+# --- threading.local as a base -------------------------------------------------------------------------------------
+def test_thread_local_type_is_as_reviewed() -> None:
+    import _thread
+    import threading
+
+    assert threading.local is _thread._local
+    assert type(_thread._local) is type
+    assert "__init_subclass__" not in vars(_thread._local)
+
+
+LOCAL = "import threading\nclass L(threading.local):\n    def __init__(self, x=None):\n        self.x = x\n"
+
+
+def test_defining_a_thread_local_subclass_is_inert(site: Path) -> None:
+    a = analysed(site, {"atk/__init__.py": "", "atk/m.py": LOCAL + "class Plain:\n    pass\n"},
+                 "atk.m", "Plain", Use.NEW)
+    assert a.import_effects.inert, a.import_effects.reason
+
+
+@pytest.mark.parametrize("use", [Use.CALL, Use.NEW, Use.BUILD, Use.ALLOC])
+def test_thread_local_instances_stay_unmodelled(site: Path, use: Use) -> None:
+    """_local stores NEWOBJ's arguments and runs the subclass' __init__ again in every new thread that reads it."""
+    a = analysed(site, {"atk/__init__.py": "", "atk/m.py": LOCAL}, "atk.m", "L", use)
+    found = a.verdict(use)
+    assert found is not None and not found.inert
+
+
+def test_a_hook_of_another_base_is_still_analysed(site: Path) -> None:
+    a = analysed(site, {"atk/__init__.py": "", "atk/m.py": """
+        import threading
+        class Hook:
+            def __init_subclass__(cls, **kw):
+                open(MARKER, 'w')
+        class L(Hook, threading.local):
+            pass
+    """}, "atk.m", "L", Use.REF)
+    assert not a.import_effects.inert
+
+
+# --- try_import, with bodies and try/else --------------------------------------------------------------------------
+def _optuna_imports() -> str:
+    real = Path(sysconfig.get_paths()["purelib"]) / "optuna" / "_imports.py"
+    if not real.exists():
+        pytest.skip("optuna not installed")
+    return real.read_text()
+
+
+def _with_try_import(site: Path, body: str, imports: str | None = None) -> Analysis:
+    return analysed(site, {"optuna/__init__.py": "", "optuna/_imports.py": imports or _optuna_imports(),
+                           "optuna/m.py": "from optuna._imports import try_import\nwith try_import() as _i:\n"
+                                          + textwrap.indent(body, "    ") + "class Plain:\n    pass\n"},
+                    "optuna.m", "Plain", Use.NEW)
+
+
+def test_try_import_of_an_absent_module_is_inert(site: Path) -> None:
+    a = _with_try_import(site, "import safeload_absent_module_xyz\n")
+    assert a.import_effects.inert, a.import_effects.reason
+
+
+def test_try_import_body_is_analysed(site: Path) -> None:
+    assert not _with_try_import(site, "open(MARKER, 'w')\n").import_effects.inert
+
+
+def test_try_import_from_an_edited_module_is_not_reviewed(site: Path) -> None:
+    edited = _optuna_imports().replace("return self\n", "open(MARKER, 'w')\n        return self\n", 1)
+    assert edited != _optuna_imports()
+    assert not _with_try_import(site, "import safeload_absent_module_xyz\n", edited).import_effects.inert
+
+
+def test_a_lookalike_try_import_is_not_reviewed(site: Path) -> None:
+    a = analysed(site, {"atk/__init__.py": "", "atk/m.py": """
+        import contextlib
+        @contextlib.contextmanager
+        def try_import():
+            open(MARKER, 'w')
+            yield
+        with try_import():
+            import safeload_absent_module_xyz
+        class Plain:
+            pass
+    """}, "atk.m", "Plain", Use.NEW)
+    assert not a.import_effects.inert
+
+
+def test_else_of_a_try_stopped_by_a_missing_import_never_runs(site: Path) -> None:
+    a = analysed(site, {"atk/__init__.py": "", "atk/m.py": "try:\n    import safeload_absent_module_xyz\n"
+                                                           "except ImportError:\n    pass\nelse:\n"
+                                                           "    open(MARKER, 'w')\nclass Plain:\n    pass\n"},
+                 "atk.m", "Plain", Use.NEW)
+    assert a.import_effects.inert, a.import_effects.reason
+
+
+@pytest.mark.parametrize("source", [
+    "try:\n    import os\nexcept ImportError:\n    pass\nelse:\n    open(MARKER, 'w')\n",
+    "try:\n    import safeload_absent_module_xyz\nexcept ValueError:\n    pass\nelse:\n    open(MARKER, 'w')\n",
+    "try:\n    pass\nexcept ImportError:\n    pass\nelse:\n    open(MARKER, 'w')\n",
+], ids=["present-module", "handler-not-import-error", "no-import"])
+def test_else_clauses_that_run(site: Path, source: str) -> None:
+    a = analysed(site, {"atk/__init__.py": "", "atk/m.py": source + "class Plain:\n    pass\n"},
+                 "atk.m", "Plain", Use.NEW)
+    assert not a.import_effects.inert
+
+
+# --- literals handed to invoking helpers ---------------------------------------------------------------------------
+def test_lru_cache_with_a_size_is_inert(site: Path) -> None:
+    a = analysed(site, {"atk/__init__.py": "", "atk/m.py": "import functools\n@functools.lru_cache(1000)\n"
+                                                           "def f(a):\n    return a\nclass Plain:\n    pass\n"},
+                 "atk.m", "f", Use.CALL)
+    assert a.import_effects.inert, a.import_effects.reason
+    found = a.verdict(Use.CALL)
+    assert found is not None and found.inert, found
+
+
+@pytest.mark.parametrize("source", [
+    "import functools\n@functools.lru_cache(open)\ndef f(a):\n    return a\n",
+    "X = sorted([1], key=open)\n",
+    "import functools\nX = functools.partial(open, MARKER, 'w')()\n",
+])
+def test_callables_handed_to_invoking_helpers_are_still_called(site: Path, source: str) -> None:
+    a = analysed(site, {"atk/__init__.py": "", "atk/m.py": source + "class Plain:\n    pass\n"},
+                 "atk.m", "Plain", Use.NEW)
+    assert not a.import_effects.inert
+
+
+# --- optuna's decorators ------------------------------------------------------------------------------------------
+def test_experimental_func_body_is_analysed(site: Path) -> None:
+    pytest.importorskip("optuna")
+    a = analysed(site, {"atk/__init__.py": "", "atk/m.py": """
+        from optuna._experimental import experimental_func
+        @experimental_func("1.0.0")
+        def f(x):
+            open(MARKER, 'w')
+    """}, "atk.m", "f", Use.CALL, installed=True)
+    assert a.import_effects.inert, a.import_effects.reason
+    found = a.verdict(Use.CALL)
+    assert found is not None and not found.inert
+
+
+@pytest.mark.parametrize("use", [Use.CALL, Use.NEW, Use.BUILD])
+def test_experimental_class_instances_stay_refused(site: Path, use: Use) -> None:
+    pytest.importorskip("optuna")
+    a = analysed(site, {"atk/__init__.py": "", "atk/m.py": """
+        from optuna._experimental import experimental_class
+        @experimental_class("1.0.0")
+        class K:
+            def __init__(self, x):
+                self.x = x
+    """}, "atk.m", "K", use, installed=True)
+    found = a.verdict(use)
+    assert found is not None and not found.inert
+
+
+def test_convert_positional_args_calls_stay_refused(site: Path) -> None:
+    pytest.importorskip("optuna")
+    a = analysed(site, {"atk/__init__.py": "", "atk/m.py": """
+        from optuna._convert_positional_args import convert_positional_args
+        @convert_positional_args(previous_positional_arg_names=["x"], deprecated_version="1.0.0",
+                                 removed_version="2.0.0")
+        def f(x):
+            return x
+    """}, "atk.m", "f", Use.CALL, installed=True)
+    assert a.import_effects.inert, a.import_effects.reason
+    found = a.verdict(Use.CALL)
+    assert found is not None and not found.inert
+
+
+def test_decorator_factory_arguments_are_still_evaluated(site: Path) -> None:
+    pytest.importorskip("optuna")
+    a = analysed(site, {"atk/__init__.py": "", "atk/m.py": """
+        from optuna._experimental import experimental_class
+        @experimental_class(open(MARKER, 'w'))
+        class K:
+            pass
+    """}, "atk.m", "K", Use.REF, installed=True)
+    assert not a.import_effects.inert
+
+
+# --- the freed optuna file, abused ---------------------------------------------------------------------------------
+def test_frozen_trial_with_payloads(tmp_path: Path) -> None:
+    pytest.importorskip("optuna")
+    marker = tmp_path / "marker"
+    trial = C(G("copyreg", "_reconstructor"), (G("optuna.trial._frozen", "FrozenTrial"), G("builtins", "object"),
+                                               None), {"_params": {"x": _payload(marker)}, "_number": 0})
+    refused(assemble(trial), marker)
+    refused(assemble(C(G("optuna.trial._state", "TrialState"), (_payload(marker),))), marker)
+    dist = C(G("copyreg", "_reconstructor"), (G("optuna.distributions", "FloatDistribution"),
+                                              G("builtins", "object"), None), {"low": G("os", "system")})
+    refused(assemble(dist), marker)

@@ -498,7 +498,7 @@ class Effects:
         ctx = item.context_expr
         if isinstance(ctx, ast.Call):
             ref = self._callee_ref(frame, ctx.func)
-            if ref is not None and (ref.dotted in _CALL_ARG_CTX or ref.dotted in tables.REVIEWED_CONTEXT_MANAGERS):
+            if ref is not None and (ref.dotted in _CALL_ARG_CTX or _reviewed_context_manager(ref)):
                 for arg in ctx.args:
                     self._expr(frame, arg, depth)
                 return
@@ -1699,6 +1699,21 @@ def _lambda_args(lam: ast.Lambda) -> list[str]:
 
 def _module_ref(resolver: Resolver, name: str) -> Ref:
     return resolver.module_ref(name)
+
+
+def _reviewed_context_manager(ref: Ref) -> bool:
+    """``ref`` is a context-manager factory of ``REVIEWED_CONTEXT_MANAGERS`` defined in a module whose text
+    (``ast.unparse`` of the whole module, SHA-256) is the one the reviewer read."""
+    import hashlib
+
+    review = tables.REVIEWED_CONTEXT_MANAGERS.get(ref.dotted)
+    if review is None or ref.module is None:
+        return False
+    try:
+        text = ast.unparse(ref.module.tree)
+    except (ValueError, RecursionError):
+        return False
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest() == review[0]
 
 
 def _dangerous(dotted: str) -> bool:

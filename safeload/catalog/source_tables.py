@@ -577,9 +577,11 @@ BASES_WITHOUT_SUBCLASS_HOOK: dict[str, str] = {
 
 #: Context-manager factories a reviewer read whose ``__enter__``/``__exit__`` run nothing but bookkeeping (like
 #: ``contextlib.suppress``): ``with f(args):`` evaluates the arguments and analyses the body as written. Keyed by
-#: the dotted name of the factory, with the review.
-REVIEWED_CONTEXT_MANAGERS: dict[str, str] = {
+#: the dotted name of the factory: (SHA-256 of ``ast.unparse`` of the whole defining module, the review); an edited
+#: module is not the one read.
+REVIEWED_CONTEXT_MANAGERS: dict[str, tuple[str, str]] = {
     "optuna._imports.try_import": (
+        "sha256:ae00beed198707236cb01cb1ba397ea7418fa524d837713288bcb793109a97ae",
         "optuna 5.0.0 _imports.py: try_import() returns a new _DeferredImportExceptionContextManager (__init__ sets "
         "_deferred = None); __enter__ returns it; __exit__ suppresses ImportError/SyntaxError, storing the "
         "exception and an f-string message (exc_value.name / .filename: attributes of the interpreter's own "

@@ -160,7 +160,7 @@ def test_pinned_binaries_are_the_installed_ones(module: str, dist: str) -> None:
 ])
 def test_functions_of_reviewed_binaries_are_not_names_a_file_may_use(tmp_path: Path, module: str, name: str,
                                                                      args: tuple[object, ...]) -> None:
-    pytest.importorskip(module.split(".")[0])
+    pytest.importorskip(module.split(".", maxsplit=1)[0])
     marker = tmp_path / "marker"
     refused(assemble(C(G(module, name), args)), marker)
     refused(assemble(C(G(module, name), (_payload(marker),))), marker)
@@ -328,7 +328,7 @@ def test_allocate_lock_is_not_a_name_a_file_may_call(tmp_path: Path) -> None:
 def test_kprototypes_round_trip_and_dissim_abuse(tmp_path: Path) -> None:
     np = pytest.importorskip("numpy")
     pytest.importorskip("kmodes")
-    from kmodes.util.dissim import euclidean_dissim
+    from kmodes.util.dissim import euclidean_dissim  # type: ignore[import-untyped]
 
     marker = tmp_path / "marker"
     data = pickle.dumps(euclidean_dissim, protocol=4)

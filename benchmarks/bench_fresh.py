@@ -31,6 +31,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import REPO, table
 
+os.environ.setdefault("SAFELOAD_CACHE", "0")  # measure the scan, not the scan cache (subprocesses inherit it)
+
 
 def fresh(code: str, cwd: Path = REPO) -> dict[str, float]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SAFELOAD_")}

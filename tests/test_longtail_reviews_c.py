@@ -336,7 +336,9 @@ def test_kprototypes_round_trip_and_dissim_abuse(tmp_path: Path) -> None:
     assert safeload.pickle_loads(data) is euclidean_dissim
     a = np.array([[1.0, 2.0]])
     assert (safeload.pickle_loads(data)(a, a) == 0).all()
-    # called at load with a payload argument, or with a dangerous callable
+    # called by the file (not permitted: broadcasting file arrays could allocate N*M), with a payload argument, or
+    # with a dangerous callable
+    refused(assemble(C(G("kmodes.util.dissim", "euclidean_dissim"), ([[1.0]], [[2.0]]))), marker)
     refused(assemble(C(G("kmodes.util.dissim", "euclidean_dissim"), (_payload(marker), [1.0]))), marker)
     refused(assemble(C(G("kmodes.util.dissim", "euclidean_dissim"), (G("os", "system"), "x"))), marker)
     # a KPrototypes whose num_dissim is a dangerous function (called by predict)

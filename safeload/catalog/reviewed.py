@@ -332,10 +332,11 @@ _group("igraph.Graph", "CALL BUILD PASSED CALL_INSTANCE",
 # kmodes 0.12.2: KPrototypes stores its numeric dissimilarity function (default util/dissim.py euclidean_dissim) as
 # num_dissim; predict calls it on the centroids (file state) and the user's rows. The source analysis stops at
 # np.isnan (a ufunc the generated catalogue permits for INVOKE only) and the .any() of its result.
-_group("kmodes.util.dissim.euclidean_dissim", PURE,
+_group("kmodes.util.dissim.euclidean_dissim", "INVOKE PASSED HASH",
        "kmodes 0.12.2 util/dissim.py: `if np.isnan(a).any() or np.isnan(b).any(): raise ValueError(...)`, then "
        "`return np.sum((a - b) ** 2, axis=1)`: numpy ufuncs and a reduction over its two arguments (their "
-       "arithmetic protocol is their PASSED use); extra keywords ignored. No I/O, import or call of an argument")
+       "arithmetic protocol is their PASSED use); extra keywords ignored. No I/O, import or call of an argument. "
+       "Not CALL: a file choosing the arguments could broadcast (N,1) against (1,M) into an N*M allocation")
 
 # --- pure decoders (also modelled: the engine follows their output into nested loaders) -----------------------------
 _group("zlib.decompress gzip.decompress bz2.decompress lzma.decompress base64.b64decode base64.b32decode "

@@ -345,6 +345,15 @@ _group("skopt.learning.gaussian_process.kernels.ConstantKernel skopt.learning.ga
        "the file (CALL/INVOKE not permitted) and given dict state only",
        build_dict_only=True)
 
+# kmodes 0.12.2: KPrototypes stores its numeric dissimilarity function (default util/dissim.py euclidean_dissim) as
+# num_dissim; predict calls it on the centroids (file state) and the user's rows. The source analysis stops at
+# np.isnan (a ufunc the generated catalogue permits for INVOKE only) and the .any() of its result.
+_group("kmodes.util.dissim.euclidean_dissim", "INVOKE PASSED HASH",
+       "kmodes 0.12.2 util/dissim.py: `if np.isnan(a).any() or np.isnan(b).any(): raise ValueError(...)`, then "
+       "`return np.sum((a - b) ** 2, axis=1)`: numpy ufuncs and a reduction over its two arguments (their "
+       "arithmetic protocol is their PASSED use); extra keywords ignored. No I/O, import or call of an argument. "
+       "Not CALL: a file choosing the arguments could broadcast (N,1) against (1,M) into an N*M allocation")
+
 # --- pure decoders (also modelled: the engine follows their output into nested loaders) -----------------------------
 _group("zlib.decompress gzip.decompress bz2.decompress lzma.decompress base64.b64decode base64.b32decode "
        "base64.b16decode base64.b85decode base64.a85decode base64.decodebytes binascii.a2b_base64 binascii.unhexlify "

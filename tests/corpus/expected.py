@@ -6,14 +6,6 @@ the source analysis changes (a strict xfail that passes means a refusal was fixe
 REFUSED: dict[str, str] = {
     'hdbscan/hdbscan.joblib':
         'refused: hdbscan.dist_metrics.EuclideanDistance SL104; hdbscan.dist_metrics.newObj SL104; hdbscan.hdbscan_.HDBSCAN SL104; hdbscan.prediction.PredictionData SL104; joblib.memory.Memory SL102',
-    'hmmlearn/categorical-hmm.pkl':
-        'refused: hmmlearn.base.ConvergenceMonitor SL104; hmmlearn.hmm.CategoricalHMM SL104',
-    'hmmlearn/gaussian-hmm.pkl':
-        'refused: hmmlearn.base.ConvergenceMonitor SL104; hmmlearn.hmm.GaussianHMM SL104',
-    'kmodes/kprototypes.joblib':
-        'refused: kmodes.util.dissim.euclidean_dissim SL104',
-    'optuna/frozen-trial.pkl':
-        'refused: optuna.distributions.FloatDistribution SL104; optuna.trial._frozen.FrozenTrial SL104; optuna.trial._state.TrialState SL104',
     'optuna/study.pkl':
         'refused: optuna.distributions.FloatDistribution SL104; optuna.pruners._median.MedianPruner SL104; optuna.samplers._lazy_random_state.LazyRandomState SL104; optuna.samplers._random.RandomSampler SL104; optuna.samplers._tpe.parzen_estimator._ParzenEstimator SL104; optuna.samplers._tpe.parzen_estimator._ParzenEstimatorParameters SL104; optuna.samplers._tpe.sampler.TPESampler SL104; optuna.samplers._tpe.sampler.default_weights SL104; optuna.search_space.intersection.IntersectionSearchSpace SL104; optuna.storages._in_memory.InMemoryStorage SL104; optuna.storages._in_memory._StudyInfo SL104; optuna.study._study_direction.StudyDirection SL104; optuna.study.study.Study SL104; optuna.trial._frozen.FrozenTrial SL104; optuna.trial._state.TrialState SL104',
     'optuna/tpe-sampler.pkl':
@@ -44,10 +36,6 @@ REFUSED: dict[str, str] = {
         'refused: river._river_rust.vectordict.VectorDict SL104; river.compose.pipeline.Pipeline SL104; river.linear_model.log_reg.LogisticRegression SL104; river.optim.initializers.Zeros SL104; river.optim.losses.Log SL104; river.optim.schedulers.Constant SL104; river.optim.sgd.SGD SL104; river.preprocessing.scale.StandardScaler SL104',
     'river/stats.pkl':
         'refused: river.stats.mean.Mean SL104',
-    'ruptures/binseg.pkl':
-        'refused: ruptures.costs.costl2.CostL2 SL104; ruptures.detection.binseg.Binseg SL104',
-    'ruptures/pelt.pkl':
-        'refused: ruptures.costs.costrbf.CostRbf SL104; ruptures.detection.pelt.Pelt SL104',
     'scikit-survival/coxph.joblib':
         'refused: sksurv.functions.StepFunction SL104; sksurv.linear_model.coxph.BreslowEstimator SL104; sksurv.linear_model.coxph.CoxPHSurvivalAnalysis SL104',
     'scikit-survival/rsf.joblib':

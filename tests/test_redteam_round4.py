@@ -25,7 +25,10 @@ Findings:
   import are taken on trust and a ``global`` assignment inside a function called at import is no binder: an
   edited ``imblearn/__init__.py`` that imports ``LazyLoader`` from another module of its own, or rebinds it through
   ``global``, runs other code in the reviewed ``keras = LazyLoader(...)``; likewise ``p0 = Literal(UndefinedValue)``
-  in hyperopt.pyll.base.
+  in hyperopt.pyll.base; a class-body statement (imblearn's ``_parameter_constraints.update({...})``) after a
+  class-body binding of the name it reads. Fixed here: an import binding a read name must be a premise the review
+  lists (source_tables.REVIEWED_STATEMENT_IMPORTS), ``global`` declarations and the enclosing class body count as
+  binders.
 """
 
 from __future__ import annotations
@@ -218,6 +221,14 @@ R4_STATEMENT_BYPASSES: dict[str, LibCase] = {
         "imblearn/__init__.py": _EVIL_CLASS.format(name="_E") + "def _rebind():\n    global LazyLoader\n"
                                 "    LazyLoader = _E\n_rebind()\n" + _REVIEWED_KERAS,
         "imblearn/m.py": "class X:\n    pass\n"}, lambda: _names_x("imblearn.m")),
+    "imblearn-lazyloader-class-body-global": LibCase({
+        "imblearn/__init__.py": _EVIL_CLASS.format(name="_E") + "class _C:\n    global LazyLoader\n"
+                                "    LazyLoader = _E\n" + _REVIEWED_KERAS,
+        "imblearn/m.py": "class X:\n    pass\n"}, lambda: _names_x("imblearn.m")),
+    "imblearn-lazyloader-star-import": LibCase({
+        "imblearn/__init__.py": "from imblearn._lazy import *\n" + _REVIEWED_KERAS,
+        "imblearn/_lazy.py": _EVIL_CLASS.format(name="LazyLoader"),
+        "imblearn/m.py": "class X:\n    pass\n"}, lambda: _names_x("imblearn.m")),
     "hyperopt-literal-imported": LibCase({
         "hyperopt/__init__.py": "", "hyperopt/pyll/__init__.py": "",
         "hyperopt/pyll/base.py": "from hyperopt._e import Literal, UndefinedValue\np0 = Literal(UndefinedValue)\n"
@@ -247,8 +258,6 @@ def test_reviewed_statement_bypass_is_live(tmp_path: Path, label: str) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="R4-3: a reviewed import-time statement trusts names bound by an import or "
-                   "by a global assignment in a function (source_imports._bindings_reviewed)")
 @pytest.mark.parametrize("label", sorted(R4_STATEMENT_BYPASSES))
 def test_reviewed_statement_bypass_is_refused(tmp_path: Path, label: str) -> None:
     _refused(tmp_path, R4_STATEMENT_BYPASSES[label])
@@ -264,3 +273,35 @@ def test_reviewed_statement_near_miss_is_live(tmp_path: Path, label: str) -> Non
 @pytest.mark.parametrize("label", sorted(R4_STATEMENT_REFUSED))
 def test_reviewed_statement_near_miss_is_refused(tmp_path: Path, label: str) -> None:
     _refused(tmp_path, R4_STATEMENT_REFUSED[label])
+
+
+def _bagging_case() -> LibCase:
+    """imblearn.ensemble._bagging with the reviewed class-body statement ``_parameter_constraints.update({...})``
+    word for word (read from the installed imbalanced-learn), after a class-body binding of
+    ``_parameter_constraints`` to an object whose ``update`` creates the marker (main checked module-level
+    binders only)."""
+    import ast
+    import sysconfig
+
+    real = Path(sysconfig.get_paths()["purelib"]) / "imblearn" / "ensemble" / "_bagging.py"
+    if not real.exists():
+        pytest.skip("imbalanced-learn not installed")
+    tree = ast.parse(real.read_text())
+    cls = next(n for n in ast.walk(tree) if isinstance(n, ast.ClassDef) and n.name == "BalancedBaggingClassifier")
+    update = next(ast.unparse(s) for s in cls.body if ast.unparse(s).startswith("_parameter_constraints.update("))
+    source = ("import numbers\nfrom sklearn.utils._param_validation import HasMethods, Interval, StrOptions\n"
+              "class _Evil:\n    def update(self, *a, **k):\n        open(MARKER, 'w').close()\n"
+              "class BalancedBaggingClassifier:\n    _parameter_constraints = _Evil()\n"
+              + "".join(f"    {line}\n" for line in update.splitlines()) + "class X:\n    pass\n")
+    return LibCase({"imblearn/__init__.py": "", "imblearn/ensemble/__init__.py": "", "imblearn/ensemble/_bagging.py": source},
+                   lambda: _names_x("imblearn.ensemble._bagging"))
+
+
+@pytest.mark.slow
+def test_reviewed_class_body_statement_bypass_is_live(tmp_path: Path) -> None:
+    _live(tmp_path, _bagging_case())
+
+
+@pytest.mark.slow
+def test_reviewed_class_body_statement_bypass_is_refused(tmp_path: Path) -> None:
+    _refused(tmp_path, _bagging_case())

@@ -15,7 +15,8 @@ Findings:
   Module) is read as attributes only when it is a dict or a *literal* list of *literal* pairs
   (engine/semantics.py ``_check_applied_state``). ``dict.update`` takes any mapping (``keys()``) or iterable of
   pairs: ``builtins.list/tuple/zip/reversed``, ``collections.deque/UserList/UserDict/ChainMap``,
-  ``types.MappingProxyType`` of the pairs, or a literal list with one pair built by ``builtins.tuple``, make
+  ``types.MappingProxyType`` of the pairs, a literal list with one pair built by ``builtins.tuple`` or given as a
+  2-item object ndarray (numpy ``_reconstruct``), make
   ``_patch_step_function`` an attribute nobody ranked, and ``Optimizer.__setstate__`` calls it. Fixed here for
   those shapes (SL110: a pair sequence with computed items, a state built by a catalogued mapping/sequence
   container); a state of another class with ``keys()``/``__getitem__`` (a pandas Series...) stays open;
@@ -73,6 +74,27 @@ def _optimizer_items() -> list[tuple[str, object]]:
     return [("defaults", {}), ("param_groups", []), ("state", {}), ("_patch_step_function", _pytest_runner())]
 
 
+def _object_array_pair() -> object:
+    """numpy.array(["_patch_step_function", PytestTester("encodings")], dtype=object) as numpy pickles it
+    (``_reconstruct`` + BUILD whose state ends with the item list): iterated by dict.update, a 2-item pair."""
+    import pickle
+
+    import numpy as np
+
+    from tests.attacks import C, G, Raw, _emit
+
+    fragment = pickle.dumps(np.array(["_patch_step_function", "QQQQ"], dtype=object), protocol=2)[2:-1]
+    placeholder = fragment.index(b"X\x04\x00\x00\x00QQQQ")
+    end = placeholder + len(b"X\x04\x00\x00\x00QQQQ")
+    if fragment[end:end + 1] == b"q":  # its memo PUT (never read back)
+        end += 2
+    runner = bytearray()
+    _emit(C(G("numpy._pytesttester", "PytestTester"), ("encodings",)), runner)
+    raw = Raw(0)
+    raw.fragment = fragment[:placeholder] + bytes(runner) + fragment[end:]
+    return raw
+
+
 def _sgd_with_state(kind: str) -> bytes:
     from tests.attacks import C, G, assemble
 
@@ -88,13 +110,14 @@ def _sgd_with_state(kind: str) -> bytes:
         "chainmap": C(G("collections", "ChainMap"), (dict(items),)),
         "mappingproxy": C(G("types", "MappingProxyType"), (dict(items),)),
         "computed-pair": [*items[:3], C(G("builtins", "tuple"), (items[3],))],
+        "object-array-pair": [*items[:3], _object_array_pair()],
     }
     return assemble(C(G("copyreg", "_reconstructor"), (G("torch.optim.sgd", "SGD"), G("builtins", "object"), None),
                       states[kind]))
 
 
 _UPDATE_STATES = ["list-call", "tuple-call", "zip", "reversed", "deque", "userlist", "userdict", "chainmap",
-                  "mappingproxy", "computed-pair"]
+                  "mappingproxy", "computed-pair", "object-array-pair"]
 
 
 @pytest.mark.slow

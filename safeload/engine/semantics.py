@@ -681,9 +681,9 @@ class Semantics:
             self._attributes_may_be_called(owner, where, _as_dict(list(state)), offset,
                                            f"BUILD on {inst.func_name or '?'}")
         elif type(state) in (list, tuple) and state and all(
-                (type(p) in (list, tuple) and len(p) == 2) or type(p) in (Call, Global, Opaque) for p in state) and any(
-                self._may_be_pair(p) for p in state):
-            # pairs some of which are computed: dict.update takes any 2-item iterable as a pair
+                (type(p) in (list, tuple) and len(p) == 2) or self._may_be_pair(p) for p in state):
+            # pairs some of which are computed: dict.update takes any 2-item iterable as a pair (an item that cannot
+            # be one makes it raise, and the __setstate__ with it)
             self._flag("SL110", f"{where} is a sequence of pairs some of which are computed at load time "
                        f"({', '.join(_describe(p) for p in state if self._may_be_pair(p))[:120]}): a "
                        "__setstate__ doing __dict__.update(state) sets attributes whose names and values cannot be "
@@ -742,9 +742,9 @@ class Semantics:
     @staticmethod
     def _may_be_pair(value: Any) -> bool:
         """Whether a computed item of a pair sequence may be a 2-item iterable at load time: a name or opaque value,
-        a sequence or mapping container (``_UPDATE_SOURCES``), or an object of a class outside the catalogue. An
-        object of another catalogued class (a dtype, an array rebuilt by numpy) is taken for no pair: an object
-        ndarray of two items would be one (open, docs of red team round 4)."""
+        a sequence or mapping container (``_UPDATE_SOURCES``), an object whose BUILD state ends with a list (numpy's
+        object arrays: two items are a pair), or an object of a class outside the catalogue. An object of another
+        catalogued class (a dtype, a numeric array) is taken for no pair."""
         if type(value) in (Global, Opaque):
             return True
         if type(value) is not Call or value.partial_func is not None:
@@ -753,6 +753,8 @@ class Semantics:
             return True
         if value.func_name in NOT_MAPPING_RESULTS:
             return False  # a numeric array over raw bytes: its items are numbers (its rows, at most, numbers)
+        if type(value.state) is tuple and value.state and type(value.state[-1]) in (list, PlainList):
+            return True  # an object array (numpy pickles its items as a list in its state): two items are a pair
         entry = value.owner.cls.entry if value.owner is not None else None
         return not (entry is not None and entry.origin in {"reviewed", "generated"}
                     and bool(entry.uses & _MAKES_INSTANCES))

@@ -9,6 +9,10 @@ Run: ``.venv/bin/python benchmarks/bench_fresh.py [--quick] [--pairs N]``. Cases
   ratio of the best runs.
 - ``first safe load, tiny pickle``: in a fresh process after ``import safeload``, the first
   ``safeload.pickle_loads`` of a 30-byte pickle minus ``pickle.loads`` of it (target <= 3 ms).
+- ``first load, safe vs plain``: side by side in alternating fresh processes, what a program pays for its first
+  load of a tiny pickle: ``import pickle; pickle.loads(data)`` against ``import safeload;
+  safeload.pickle_loads(data)`` (both timed from before their import), CPU and wall, and the difference: the
+  fixed cost safeload adds to the plain load.
 - ``import safeload``: wall and CPU time of ``import safeload`` in a fresh interpreter (target <= 10 ms), and
   how many modules it adds to ``sys.modules``.
 
@@ -22,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import pickle
 import statistics
 import subprocess
 import sys
@@ -30,6 +35,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import REPO, table
+
+os.environ.setdefault("SAFELOAD_CACHE", "0")  # measure the scan, not the scan cache (subprocesses inherit it)
 
 
 def fresh(code: str, cwd: Path = REPO) -> dict[str, float]:
@@ -63,6 +70,24 @@ t = time.perf_counter(); safeload.pickle_loads(data); second = time.perf_counter
 t = time.perf_counter(); pickle.loads(data); plain = time.perf_counter() - t
 print(json.dumps({"first": first, "first_cpu": first_cpu, "second": second, "plain": plain}))
 """
+# The same tiny pickle, written into the code as a literal: neither process imports pickle before the timed part.
+TINY = pickle.dumps({"a": [1, 2.5, "x"]})
+FIRST_PLAIN = """
+import json, time
+c = time.process_time(); t = time.perf_counter()
+import pickle
+value = pickle.loads({data!r})
+wall, cpu = time.perf_counter() - t, time.process_time() - c
+print(json.dumps({{"wall": wall, "cpu": cpu, "ok": value == {{"a": [1, 2.5, "x"]}}}}))
+"""
+FIRST_SAFE = """
+import json, time
+c = time.process_time(); t = time.perf_counter()
+import safeload
+value = safeload.pickle_loads({data!r})
+wall, cpu = time.perf_counter() - t, time.process_time() - c
+print(json.dumps({{"wall": wall, "cpu": cpu, "ok": value == {{"a": [1, 2.5, "x"]}}}}))
+"""
 IMPORT = """
 import json, sys, time
 before = len(sys.modules)
@@ -78,6 +103,26 @@ print(json.dumps({"wall": wall, "cpu": cpu, "first_cpu": time.process_time() - c
 """
 
 
+def first_load_side_by_side(where: str, cwd: Path, pairs: int) -> list[object]:
+    """Alternating fresh processes: the first plain load (with ``import pickle``) and the first safe load (with
+    ``import safeload``); medians of CPU and wall, and the median of the per-pair CPU differences."""
+    plain: list[dict[str, float]] = []
+    safe: list[dict[str, float]] = []
+    for i in range(pairs):
+        for which in (("plain", "safe") if i % 2 == 0 else ("safe", "plain")):
+            got = fresh((FIRST_PLAIN if which == "plain" else FIRST_SAFE).format(data=TINY), cwd)
+            if not got["ok"]:
+                raise RuntimeError(f"the {which} load returned the wrong value")
+            (plain if which == "plain" else safe).append(got)
+    extra = statistics.median(s["cpu"] - p["cpu"] for p, s in zip(plain, safe, strict=True))
+    cpu_plain, cpu_safe = (statistics.median(r["cpu"] for r in runs) for runs in (plain, safe))
+    wall_plain, wall_safe = (statistics.median(r["wall"] for r in runs) for runs in (plain, safe))
+    return [f"first load of a tiny pickle, safe vs plain ({where})", wall_plain, wall_safe,
+            f"CPU {cpu_plain * 1e3:.2f} / {cpu_safe * 1e3:.2f} ms (x{cpu_safe / cpu_plain:.1f}); safeload adds "
+            f"{extra * 1e3:.2f} ms CPU, {(wall_safe - wall_plain) * 1e3:.2f} ms wall",
+            "adds <= 3 ms"]
+
+
 def make_torch_file(folder: Path, size_mb: int) -> Path:
     code = (f"import torch\ng = torch.Generator().manual_seed(0)\n"
             f"rows = max(1, {size_mb} * (1 << 20) // (4 * 100 * 1280))\n"
@@ -91,6 +136,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--pairs", type=int, default=None)
+    parser.add_argument("--fixed-only", action="store_true", help="only the fixed-cost cases (no torch file)")
     opts = parser.parse_args()
     pairs = opts.pairs or (2 if opts.quick else 7)
     # An installed package has its bytecode compiled (pip does it); a source checkout may not (and
@@ -106,7 +152,7 @@ def main() -> None:
         have_torch = True
     except ImportError:
         have_torch = False
-    if have_torch:
+    if have_torch and not opts.fixed_only:
         with tempfile.TemporaryDirectory() as tmp:
             path = make_torch_file(Path(tmp), 20 if opts.quick else 500)
             plain_times, safe_times, ratios = [], [], []
@@ -127,6 +173,7 @@ def main() -> None:
                          "<= 1.02"])
     with tempfile.TemporaryDirectory(prefix="safeload-bench-cwd-") as empty:
         for where, cwd in (("empty cwd", Path(empty)), ("repo cwd, pyproject parsed", REPO)):
+            rows.append(first_load_side_by_side(where, cwd, pairs + 5))
             first = [fresh(FIRST_LOAD, cwd) for _ in range(pairs + 3)]
             fixed = statistics.median(f["first"] - f["plain"] for f in first)
             rows.append([f"first safe load, tiny pickle (fixed cost; {where})",

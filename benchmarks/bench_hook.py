@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import random
 import statistics
 import subprocess
@@ -26,6 +27,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks._common import table  # noqa: E402
+
+os.environ.setdefault("SAFELOAD_CACHE", "0")  # measure the scan, not the scan cache (subprocesses inherit it)
 
 IMPORT_PLAIN = "import time; t = time.perf_counter(); import torch; print(time.perf_counter() - t)"
 IMPORT_HOOKED = ("import safeload; safeload.install(); import time; t = time.perf_counter(); import torch; "

@@ -23,6 +23,8 @@ import sys
 
 from _common import REPO, table
 
+os.environ.setdefault("SAFELOAD_CACHE", "0")  # measure the scan, not the scan cache (subprocesses inherit it)
+
 TIMED = ("import time; t0 = time.perf_counter(); {pre}t1 = time.perf_counter(); import {module}; "
          "t2 = time.perf_counter(); print(t2 - t1, t2 - t0)")
 HOOK = "import safeload.auto; "

@@ -10,6 +10,7 @@ doing the plain load vs the safe load (target <= 1.1x).
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -24,6 +25,8 @@ import numpy as np
 from _common import interleaved, peak_rss_mb, table
 
 import safeload
+
+os.environ.setdefault("SAFELOAD_CACHE", "0")  # measure the scan, not the scan cache (subprocesses inherit it)
 
 
 def make_forest(quick: bool) -> object:

@@ -29,6 +29,8 @@ from _common import interleaved, table
 
 import safeload
 
+os.environ.setdefault("SAFELOAD_CACHE", "0")  # measure the scan, not the scan cache (subprocesses inherit it)
+
 
 def build(width: int) -> keras.Model:
     model = keras.Sequential([keras.Input((width,)), keras.layers.Dense(width, activation="relu"),

@@ -9,6 +9,7 @@ allocations during the scan (``tracemalloc``); the file itself is memory-mapped,
 from __future__ import annotations
 
 import argparse
+import os
 import pickle
 import statistics
 import sys
@@ -25,6 +26,8 @@ import numpy as np
 from _common import table
 
 import safeload
+
+os.environ.setdefault("SAFELOAD_CACHE", "0")  # measure the scan, not the scan cache (subprocesses inherit it)
 
 
 def _dense(path: Path, scale: int) -> None:

@@ -9,6 +9,7 @@ imported (the benchmark asserts it).
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -24,6 +25,8 @@ from safeload.catalog import source_analysis as sa
 from safeload.catalog.source_locate import library_roots, locate_module
 from safeload.catalog.uses import Use
 
+os.environ.setdefault("SAFELOAD_CACHE", "0")  # measure the scan, not the scan cache (subprocesses inherit it)
+
 USES = Use.IMPORT | Use.NEW | Use.BUILD | Use.CALL | Use.HASH
 
 CASES = [
@@ -31,6 +34,7 @@ CASES = [
     ("transformers.trainer_utils", "IntervalStrategy"),
     ("networkx.classes.graph", "Graph"),
     ("statsmodels.regression.linear_model", "RegressionResults"),
+    ("transformers.models.llama.modeling_llama", "LlamaForCausalLM"),  # nn.Module BUILD through the reviews
 ]
 
 

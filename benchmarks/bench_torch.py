@@ -31,6 +31,8 @@ import torch  # noqa: E402
 
 import safeload  # noqa: E402
 
+os.environ.setdefault("SAFELOAD_CACHE", "0")  # measure the scan, not the scan cache (subprocesses inherit it)
+
 
 def make_files(directory: Path, size_mb: int) -> dict[str, Path]:
     """A float32 state_dict of about ``size_mb`` MB (100 tensors), saved as zip and as legacy."""

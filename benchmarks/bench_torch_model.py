@@ -7,6 +7,7 @@ only (so it scans clean without trust), saved in a temp dir, and loaded interlea
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -18,6 +19,8 @@ from _common import interleaved, peak_rss_mb, table
 from _others import fickling_seconds, fmt, picklescan_seconds
 
 import safeload
+
+os.environ.setdefault("SAFELOAD_CACHE", "0")  # measure the scan, not the scan cache (subprocesses inherit it)
 
 
 def build(path: Path, quick: bool) -> None:

@@ -10,12 +10,15 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Iterator, Mapping
-from typing import Any
 
 from safeload.findings import Finding, Location, ScanResult
 from safeload.policy import Limits, Policy
 from safeload.rules import get_rule
 from safeload.severity import Severity
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["LimitExceeded", "ScanContext"]
 

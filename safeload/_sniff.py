@@ -12,7 +12,6 @@ import enum
 import functools
 import importlib.machinery
 import os
-import pickletools
 import re
 import struct
 import sys
@@ -54,10 +53,55 @@ _PROBE_OPCODES = 16
 # The pickle opcode table, by code byte. A stream starts with an empty stack and an empty memo, so its first
 # opcode is one that consumes nothing from the stack and does not touch the memo (pickletools lists GET/PUT
 # with an empty stack effect: GET reads the empty memo, PUT stores the missing stack top; the C unpickler fails
-# on both). Derived from pickletools, never listed by hand; PERSID, EXT and NEXT_BUFFER stay in, although they
-# need a persistent_load, a registered extension or out-of-band buffers: the set errs on the generous side.
-_OPCODES: dict[int, pickletools.OpcodeInfo] = {op.code.encode("latin-1")[0]: op for op in pickletools.opcodes}
-_MEMO_OPS = frozenset(op.name for op in pickletools.opcodes if op.name.endswith(("GET", "PUT")) or
+# on both). PERSID, EXT and NEXT_BUFFER stay in, although they need a persistent_load, a registered extension or
+# out-of-band buffers: the set errs on the generous side.
+# The rows are pickletools' opcode table, copied (importing pickletools unmarshals 86 kB of documentation: issue
+# 15, fixed costs); tests/test_fixed_costs.py compares them with ``pickletools.opcodes`` of the running Python.
+# Each row: code byte, name, argument size (pickletools' ``ArgumentDescriptor.n``: >= 0 a fixed size, else one of
+# the markers below), argument name, whether the opcode takes something from the stack (``stack_before``).
+_UP_TO_NEWLINE, _TAKEN_FROM_ARGUMENT1, _TAKEN_FROM_ARGUMENT4, _TAKEN_FROM_ARGUMENT4U, _TAKEN_FROM_ARGUMENT8U = (
+    -1, -2, -3, -4, -5)
+OPCODE_TABLE: tuple[tuple[int, str, int | None, str | None, bool], ...] = (
+    (73, "INT", -1, "decimalnl_short", False), (74, "BININT", 4, "int4", False), (75, "BININT1", 1, "uint1", False),
+    (77, "BININT2", 2, "uint2", False), (76, "LONG", -1, "decimalnl_long", False),
+    (138, "LONG1", -2, "long1", False), (139, "LONG4", -3, "long4", False), (83, "STRING", -1, "stringnl", False),
+    (84, "BINSTRING", -3, "string4", False), (85, "SHORT_BINSTRING", -2, "string1", False),
+    (66, "BINBYTES", -4, "bytes4", False), (67, "SHORT_BINBYTES", -2, "bytes1", False),
+    (142, "BINBYTES8", -5, "bytes8", False), (150, "BYTEARRAY8", -5, "bytearray8", False),
+    (151, "NEXT_BUFFER", None, None, False), (152, "READONLY_BUFFER", None, None, True),
+    (78, "NONE", None, None, False), (136, "NEWTRUE", None, None, False), (137, "NEWFALSE", None, None, False),
+    (86, "UNICODE", -1, "unicodestringnl", False), (140, "SHORT_BINUNICODE", -2, "unicodestring1", False),
+    (88, "BINUNICODE", -4, "unicodestring4", False), (141, "BINUNICODE8", -5, "unicodestring8", False),
+    (70, "FLOAT", -1, "floatnl", False), (71, "BINFLOAT", 8, "float8", False), (93, "EMPTY_LIST", None, None, False),
+    (97, "APPEND", None, None, True), (101, "APPENDS", None, None, True), (108, "LIST", None, None, True),
+    (41, "EMPTY_TUPLE", None, None, False), (116, "TUPLE", None, None, True), (133, "TUPLE1", None, None, True),
+    (134, "TUPLE2", None, None, True), (135, "TUPLE3", None, None, True), (125, "EMPTY_DICT", None, None, False),
+    (100, "DICT", None, None, True), (115, "SETITEM", None, None, True), (117, "SETITEMS", None, None, True),
+    (143, "EMPTY_SET", None, None, False), (144, "ADDITEMS", None, None, True), (145, "FROZENSET", None, None, True),
+    (48, "POP", None, None, True), (50, "DUP", None, None, True), (40, "MARK", None, None, False),
+    (49, "POP_MARK", None, None, True), (103, "GET", -1, "decimalnl_short", False),
+    (104, "BINGET", 1, "uint1", False), (106, "LONG_BINGET", 4, "uint4", False),
+    (112, "PUT", -1, "decimalnl_short", False), (113, "BINPUT", 1, "uint1", False),
+    (114, "LONG_BINPUT", 4, "uint4", False), (148, "MEMOIZE", None, None, True), (130, "EXT1", 1, "uint1", False),
+    (131, "EXT2", 2, "uint2", False), (132, "EXT4", 4, "int4", False),
+    (99, "GLOBAL", -1, "stringnl_noescape_pair", False), (147, "STACK_GLOBAL", None, None, True),
+    (82, "REDUCE", None, None, True), (98, "BUILD", None, None, True),
+    (105, "INST", -1, "stringnl_noescape_pair", True), (111, "OBJ", None, None, True),
+    (129, "NEWOBJ", None, None, True), (146, "NEWOBJ_EX", None, None, True), (128, "PROTO", 1, "uint1", False),
+    (46, "STOP", None, None, True), (149, "FRAME", 8, "uint8", False),
+    (80, "PERSID", -1, "stringnl_noescape", False), (81, "BINPERSID", None, None, True),
+)
+
+
+class _Op:
+    __slots__ = ("arg_n", "arg_name", "name", "stack_before")
+
+    def __init__(self, name: str, arg_n: int | None, arg_name: str | None, stack_before: bool) -> None:
+        self.name, self.arg_n, self.arg_name, self.stack_before = name, arg_n, arg_name, stack_before
+
+
+_OPCODES: dict[int, _Op] = {code: _Op(name, n, arg, pops) for code, name, n, arg, pops in OPCODE_TABLE}
+_MEMO_OPS = frozenset(op.name for op in _OPCODES.values() if op.name.endswith(("GET", "PUT")) or
                       op.name == "MEMOIZE")
 FIRST_OPCODES = frozenset(code for code, op in _OPCODES.items() if not op.stack_before and op.name not in _MEMO_OPS)
 # Opcodes through which an unpickler calls something, or imports a name it takes from the stack or a registry:
@@ -80,8 +124,13 @@ _DEC = frozenset(b"0123456789")
 _MAX_PROTOCOL = 5
 SAFETENSORS_MAX_HEADER = 100_000_000  # the safetensors crate's MAX_HEADER_SIZE
 _JSON_WS = b" \t\n\r"
-# C0 controls (and DEL) that text never holds; tab, newline, form feed and carriage return are text.
-_CONTROL = re.compile(rb"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+
+
+@functools.cache
+def _control() -> re.Pattern[bytes]:
+    """C0 controls (and DEL) that text never holds; tab, newline, form feed and carriage return are text.
+    Compiled on first use (issue 15: fixed costs)."""
+    return re.compile(rb"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 
 
 class _Stop(Exception):  # noqa: N818 - control flow of the probe
@@ -202,9 +251,8 @@ def _probe(data: bytes | memoryview, window: bytes, limit: int = _PROBE_OPCODES,
             if op is None or (count == 0 and code not in FIRST_OPCODES):
                 raise _Stop(end=False)
             pos += 1
-            arg = op.arg
-            if arg is not None:
-                size = arg.n
+            size = op.arg_n
+            if size is not None:
                 if size >= 0:
                     raw = take(size)
                     pos += size
@@ -212,9 +260,9 @@ def _probe(data: bytes | memoryview, window: bytes, limit: int = _PROBE_OPCODES,
                         raise _Stop(end=False)
                     if op.name == "FRAME" and int.from_bytes(raw, "little") > n - pos:
                         raise _Stop(end=False)
-                elif size == pickletools.UP_TO_NEWLINE:
+                elif size == _UP_TO_NEWLINE:
                     line, pos = line_at(pos)
-                    if arg.name == "stringnl_noescape_pair":
+                    if op.arg_name == "stringnl_noescape_pair":
                         second, pos = line_at(pos)
                         if not _utf8(line) or not _utf8(second):  # empty names: the pure-Python one takes them
                             raise _Stop(end=False)
@@ -223,10 +271,10 @@ def _probe(data: bytes | memoryview, window: bytes, limit: int = _PROBE_OPCODES,
                     elif not _line_ok(op.name, line):
                         raise _Stop(end=False)
                 else:
-                    width = {pickletools.TAKEN_FROM_ARGUMENT1: 1, pickletools.TAKEN_FROM_ARGUMENT4: 4,
-                             pickletools.TAKEN_FROM_ARGUMENT4U: 4, pickletools.TAKEN_FROM_ARGUMENT8U: 8}[size]
+                    width = {_TAKEN_FROM_ARGUMENT1: 1, _TAKEN_FROM_ARGUMENT4: 4,
+                             _TAKEN_FROM_ARGUMENT4U: 4, _TAKEN_FROM_ARGUMENT8U: 8}[size]
                     length = int.from_bytes(take(width), "little",
-                                            signed=size == pickletools.TAKEN_FROM_ARGUMENT4)
+                                            signed=size == _TAKEN_FROM_ARGUMENT4)
                     pos += width
                     if length < 0:
                         raise _Stop(end=False)
@@ -383,14 +431,14 @@ def looks_like_safetensors(data: bytes | memoryview) -> bool:
 
 
 def _texty(raw: bytes) -> bool:
-    return _CONTROL.search(raw) is None
+    return _control().search(raw) is None
 
 
 def looks_like_text(data: bytes | memoryview) -> bool:
     """The first 64 KiB are UTF-8 text (a BOM allowed) with no control characters but tab, newline, form feed and
     carriage return. Only a routing decision: the text scanner checks the whole file."""
     window = bytes(data[:_PROBE_WINDOW])
-    if not window or _CONTROL.search(window) is not None:
+    if not window or _control().search(window) is not None:
         return False
     try:
         codecs.getincrementaldecoder("utf-8")().decode(window, final=len(window) == len(data))

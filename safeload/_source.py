@@ -14,18 +14,24 @@ from __future__ import annotations
 
 import contextlib
 import io
-import mmap
 import os
 import struct
 from collections.abc import Iterator
-from typing import IO, Any
 
 from safeload._record import Record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import mmap
+    from typing import IO, Any
 
 __all__ = ["Buffer", "BufferFile", "SourceView", "describe", "engine_input", "is_remote", "require_all", "skipped",
            "unpack_at", "view_of_file", "window"]
 
-Buffer = bytes | bytearray | memoryview | mmap.mmap
+if TYPE_CHECKING:
+    Buffer = bytes | bytearray | memoryview | mmap.mmap
+else:  # mmap is imported when a file is mapped (issue 15: fixed costs)
+    Buffer = bytes | bytearray | memoryview
 
 
 def is_remote(data: Any) -> bool:
@@ -128,6 +134,8 @@ def view_of_file(handle: IO[bytes]) -> Iterator[SourceView]:
             fd = handle.fileno()
             size = os.fstat(fd).st_size
             if size > 0:
+                import mmap  # a file to map (issue 15: a load of bytes does not import it)
+
                 mapped = mmap.mmap(fd, 0, access=mmap.ACCESS_READ)
     if mapped is not None:
         try:

@@ -8,12 +8,20 @@ and bounds the length; the HTML and Markdown helpers escape their media's metach
 
 from __future__ import annotations
 
+import functools
 import re
 
 __all__ = ["clean", "clean_html", "clean_markdown", "short_repr"]
 
-# C0 and C1 controls, DEL, and the Unicode bidi/formatting characters used in "trojan source" tricks.
-_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+
+# The patterns compile on first use (issue 15: a first safe load compiles no regular expression).
+@functools.cache
+def _unsafe() -> re.Pattern[str]:
+    """C0 and C1 controls, DEL, and the Unicode bidi/formatting characters used in "trojan source" tricks.
+
+    Every one of them is unprintable (``str.isprintable``: categories Cc and Cf), so a printable string has
+    none and :func:`clean` skips the substitution for it."""
+    return re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 
 
 def _escape_char(match: re.Match[str]) -> str:
@@ -26,7 +34,8 @@ def clean(text: object, limit: int = 200) -> str:
     value = text if isinstance(text, str) else str(text)
     if len(value) > limit * 4:
         value = value[: limit * 4]
-    value = _UNSAFE.sub(_escape_char, value)
+    if not value.isprintable():
+        value = _unsafe().sub(_escape_char, value)
     if len(value) > limit:
         value = value[: limit - 1] + "\u2026"
     return value
@@ -39,12 +48,14 @@ def clean_html(text: object, limit: int = 200) -> str:
     return html.escape(clean(text, limit), quote=True)
 
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+!|~])")
+@functools.cache
+def _md_special() -> re.Pattern[str]:
+    return re.compile(r"([\\`*_{}\[\]()<>#+!|~])")
 
 
 def clean_markdown(text: object, limit: int = 200) -> str:
     """``clean`` plus Markdown escaping (pipes, backticks, brackets, HTML angle brackets)."""
-    return _MD_SPECIAL.sub(r"\\\1", clean(text, limit))
+    return _md_special().sub(r"\\\1", clean(text, limit))
 
 
 def short_repr(value: object, limit: int = 80) -> str:

@@ -14,13 +14,16 @@ import functools
 import os
 import warnings
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, fields, replace
-from pathlib import Path
-from typing import Any
 
+from safeload._record import DataclassRecord
 from safeload.exceptions import ConfigError, PolicyError, SafeloadWarning
 from safeload.policy import Limits, Policy
 from safeload.severity import Severity
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pathlib import Path
+    from typing import Any
 
 __all__ = ["Config", "find_config_file", "integrity_config", "load_config", "resolve_policy", "show_config"]
 
@@ -29,31 +32,61 @@ _TRUE = {"1", "y", "yes", "true", "on"}
 _FALSE = {"0", "n", "no", "false", "off"}
 
 
-@dataclass(frozen=True)
-class Config:
-    """The effective settings and, for each key, its source ("default", "env SAFELOAD_X", a file path, ...)."""
+_CONFIG_DEFAULTS: dict[str, Any] = {
+    "threshold": Severity.MEDIUM, "trusted": (), "fail_on": Severity.MEDIUM, "format": "text", "progress": True,
+    "hook": False, "log_level": None, "lock": None, "require_signature": False, "public_key": None,
+    "certificate": (), "sigstore_identity": None, "sigstore_issuer": None, "trust_config": None, "cache": True,
+    "trusted_libraries": ()}
 
-    threshold: Severity = Severity.MEDIUM
-    trusted: tuple[str, ...] = ()
-    limits: Limits = field(default_factory=Limits)
-    fail_on: Severity = Severity.MEDIUM
-    format: str = "text"
-    progress: bool = True
-    hook: bool = False
-    log_level: str | None = None
+
+class Config(DataclassRecord):
+    """The effective settings and, for each key, its source ("default", "env SAFELOAD_X", a file path, ...).
+
+    A hand-written record (issue 15: fixed costs) that ``dataclasses.replace``/``fields`` accept as before."""
+
+    _FIELDS = ("threshold", "trusted", "limits", "fail_on", "format", "progress", "hook", "log_level", "lock",
+               "require_signature", "public_key", "certificate", "sigstore_identity", "sigstore_issuer",
+               "trust_config", "cache", "sources", "trusted_libraries")
+    __slots__ = ("cache", "certificate", "fail_on", "format", "hook", "limits", "lock", "log_level", "progress",
+                 "public_key", "require_signature", "sigstore_identity", "sigstore_issuer", "sources", "threshold",
+                 "trust_config", "trusted", "trusted_libraries")
+    _DEFAULTS = _CONFIG_DEFAULTS
+    _FACTORIES = {"limits": Limits, "sources": dict}
+
+    threshold: Severity
+    trusted: tuple[str, ...]
+    limits: Limits
+    fail_on: Severity
+    format: str
+    progress: bool
+    hook: bool
+    log_level: str | None
     # integrity (docs/integrity.md): requirements every guarded load adds to its own
-    lock: str | None = None
-    require_signature: bool = False
-    public_key: str | None = None
-    certificate: tuple[str, ...] = ()
-    sigstore_identity: str | None = None
-    sigstore_issuer: str | None = None
-    trust_config: str | None = None
-    cache: bool = True
-    sources: Mapping[str, str] = field(default_factory=dict)
+    lock: str | None
+    require_signature: bool
+    public_key: str | None
+    certificate: tuple[str, ...]
+    sigstore_identity: str | None
+    sigstore_issuer: str | None
+    trust_config: str | None
+    cache: bool
+    sources: Mapping[str, str]
     #: native libraries (ONNX Runtime custom ops, execution providers) the hook lets a process register:
     #: ``"<sha256 hex>  <path>"`` entries, as ``sha256sum`` prints them
-    trusted_libraries: tuple[str, ...] = ()
+    trusted_libraries: tuple[str, ...]
+
+    def __init__(self, threshold: Severity = Severity.MEDIUM, trusted: tuple[str, ...] = (),  # noqa: PLR0917
+                 limits: Limits | None = None, fail_on: Severity = Severity.MEDIUM, format: str = "text",
+                 progress: bool = True, hook: bool = False, log_level: str | None = None, lock: str | None = None,
+                 require_signature: bool = False, public_key: str | None = None, certificate: tuple[str, ...] = (),
+                 sigstore_identity: str | None = None, sigstore_issuer: str | None = None,
+                 trust_config: str | None = None, cache: bool = True, sources: Mapping[str, str] | None = None,
+                 trusted_libraries: tuple[str, ...] = ()) -> None:
+        values = locals()
+        for name in self._FIELDS:
+            object.__setattr__(self, name, values[name])
+        object.__setattr__(self, "limits", Limits() if limits is None else limits)
+        object.__setattr__(self, "sources", {} if sources is None else sources)
 
     def policy(self) -> Policy:
         return Policy(threshold=self.threshold, trusted=self.trusted, limits=self.limits)
@@ -70,12 +103,37 @@ def parse_bool(value: str, key: str) -> bool:
 
 def find_config_file(start: str | os.PathLike[str] | None = None) -> Path | None:
     """The nearest ``pyproject.toml`` with a ``[tool.safeload]`` table, walking up from ``start`` (or the CWD)."""
-    here = Path(start) if start is not None else Path.cwd()
-    here = here if here.is_dir() else here.parent
-    for folder in (here, *here.parents):
-        candidate = folder / "pyproject.toml"
-        if candidate.is_file() and _read_table(candidate) is not None:
-            return candidate
+    found = _find_config(start)
+    if found is None:
+        return None
+    from pathlib import Path
+
+    return Path(found)
+
+
+def _find_config(start: str | os.PathLike[str] | None) -> str | None:
+    """:func:`find_config_file` as a string. A normalised absolute ``start`` (the CWD: every load's case) is
+    walked with ``os.path`` (issue 15: ``pathlib`` imports ``urllib.parse`` and ``ipaddress``); any other
+    spelling goes through ``pathlib``, whose parsing (``.`` and ``..`` components, relative parents) decides."""
+    here = os.getcwd() if start is None else os.fspath(start)
+    if isinstance(here, str) and os.path.isabs(here) and os.path.normpath(here) == here and not here.startswith("//"):
+        folder = here if os.path.isdir(here) else os.path.dirname(here)
+        while True:
+            candidate = os.path.join(folder, "pyproject.toml")
+            if os.path.isfile(candidate) and _read_table(candidate) is not None:
+                return candidate
+            parent = os.path.dirname(folder)
+            if parent == folder:
+                return None
+            folder = parent
+    from pathlib import Path
+
+    path = Path(here)
+    path = path if path.is_dir() else path.parent
+    for folder_path in (path, *path.parents):
+        found = folder_path / "pyproject.toml"
+        if found.is_file() and _read_table(str(found)) is not None:
+            return str(found)
     return None
 
 
@@ -108,28 +166,30 @@ def _may_name_safeload(data: bytes) -> bool:
     return b"safeload" in data or b"\\" in data or not data.isascii()
 
 
-def _read_table(path: Path) -> dict[str, Any] | None:
+def _read_table(path: str) -> dict[str, Any] | None:
     try:
-        mtime = path.stat().st_mtime_ns
+        mtime = os.stat(path).st_mtime_ns
     except OSError:
         return None
-    return _read_table_cached(str(path), mtime)
+    return _read_table_cached(path, mtime)
 
 
 def _limits_from(mapping: Mapping[str, Any], where: str, sources: dict[str, str], base: Limits) -> Limits:
     changes: dict[str, Any] = {}
-    for f in fields(Limits):
-        if f.name in mapping:
-            raw = mapping[f.name]
+    for name in Limits.field_names():
+        if name in mapping:
+            raw = mapping[name]
             try:
-                value = float(raw) if f.type in ("float", float) else int(raw)
+                value = float(raw) if isinstance(Limits._DEFAULTS[name], float) else int(raw)
             except (TypeError, ValueError) as exc:
-                raise ConfigError(f"{where}: limits.{f.name}={raw!r} is not a number") from exc
+                raise ConfigError(f"{where}: limits.{name}={raw!r} is not a number") from exc
             if value <= 0:
-                raise ConfigError(f"{where}: limits.{f.name} must be positive")
-            changes[f.name] = value
-            sources[f"limits.{f.name}"] = where
-    return replace(base, **changes)
+                raise ConfigError(f"{where}: limits.{name} must be positive")
+            changes[name] = value
+            sources[f"limits.{name}"] = where
+    if not changes:
+        return base
+    return Limits(**{name: changes.get(name, getattr(base, name)) for name in Limits.field_names()})
 
 
 def load_config(config_file: str | os.PathLike[str] | None = None, *, start: str | None = None,
@@ -140,13 +200,18 @@ def load_config(config_file: str | os.PathLike[str] | None = None, *, start: str
     values: dict[str, Any] = {}
     limits = Limits()
 
-    path = Path(config_file) if config_file is not None else find_config_file(start)
+    if config_file is not None:
+        from pathlib import Path
+
+        path: str | None = str(Path(config_file))
+    else:
+        path = _find_config(start)
     if path is not None:
-        table = _read_table(path) if path.is_file() else None
+        table = _read_table(path) if os.path.isfile(path) else None
         if config_file is not None and table is None:
             raise ConfigError(f"config file {path} not found or has no safeload settings")
         table = table or {}
-        where = str(path)
+        where = path
         known = {"threshold", "trusted", "fail_on", "format", "progress", "hook", "log_level", "limits",
                  "trusted_libraries", *_INTEGRITY_KEYS}
         unknown = set(table) - known
@@ -157,14 +222,14 @@ def load_config(config_file: str | os.PathLike[str] | None = None, *, start: str
                 values[key] = table[key]
                 sources[key] = where
                 if key in _PATH_KEYS:  # relative to the file that names them, as ruff and mypy do
-                    values[key] = _relative_to(table[key], path.parent, key, where)
+                    values[key] = _relative_to(table[key], path, key, where)
         if "limits" in table:
             if not isinstance(table["limits"], dict):
                 raise ConfigError(f"{where}: limits must be a table")
             limits = _limits_from(table["limits"], where, sources, limits)
 
-    env_limits = {f.name: env[f"{ENV_PREFIX}{f.name.upper()}"] for f in fields(Limits)
-                  if f"{ENV_PREFIX}{f.name.upper()}" in env}
+    env_limits = {name: env[f"{ENV_PREFIX}{name.upper()}"] for name in Limits.field_names()
+                  if f"{ENV_PREFIX}{name.upper()}" in env}
     limits = _limits_from(env_limits, "env", sources, limits)
     for key in ("fail_on", "format", "progress", "hook", "log_level", *_INTEGRITY_KEYS):
         name = f"{ENV_PREFIX}{key.upper()}"
@@ -218,7 +283,11 @@ _INTEGRITY_KEYS = ("lock", "require_signature", "public_key", "certificate", "si
 _PATH_KEYS = frozenset({"lock", "public_key", "certificate", "trust_config"})
 
 
-def _relative_to(value: Any, base: Path, key: str, where: str) -> Any:
+def _relative_to(value: Any, config_path: str, key: str, where: str) -> Any:
+    from pathlib import Path
+
+    base = Path(config_path).parent
+
     def one(item: Any) -> str:
         if not isinstance(item, str) or not item:
             raise ConfigError(f"{where}: {key} must be a path")
@@ -267,7 +336,7 @@ def _as_bool(value: Any, key: str) -> bool:
 def _file_config(cwd: str, env: Mapping[str, str]) -> Config:
     """Config file, defaults and ``SAFELOAD_<LIMIT>`` variables; the threshold and trust from the environment
     are applied by the caller, asymmetrically."""
-    limit_vars = {f"{ENV_PREFIX}{f.name.upper()}" for f in fields(Limits)}
+    limit_vars = {f"{ENV_PREFIX}{name.upper()}" for name in Limits.field_names()}
     return load_config(start=cwd, environ={k: v for k, v in env.items() if k in limit_vars})
 
 
@@ -316,7 +385,7 @@ def resolve_policy(threshold: Severity | str | None = None, trusted: Iterable[st
     env_analyse = env.get(f"{ENV_PREFIX}SOURCE_ANALYSIS")
     if env_analyse and not parse_bool(env_analyse, "SAFELOAD_SOURCE_ANALYSIS"):
         analyse = False  # turning the source analysis off is stricter: it always applies
-    return replace(base, threshold=level, trusted=names, analyse_source=analyse)
+    return type(base)(threshold=level, trusted=names, limits=base.limits, analyse_source=analyse)
 
 
 def show_config(config_file: str | os.PathLike[str] | None = None) -> str:
@@ -355,6 +424,6 @@ def show_config(config_file: str | os.PathLike[str] | None = None) -> str:
         ("sigstore_issuer", config.sigstore_issuer or "(unset)"), ("trust_config", config.trust_config or "(unset)"),
         ("cache", str(config.cache).lower()),
     ]
-    rows += [(f"limits.{f.name}", str(getattr(config.limits, f.name))) for f in fields(Limits)]
+    rows += [(f"limits.{name}", str(getattr(config.limits, name))) for name in Limits.field_names()]
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"{k.ljust(width)} = {v}    ({src.get(k, 'default')})" for k, v in rows)

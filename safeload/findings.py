@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
 
+from safeload._record import DataclassRecord
 from safeload._text import clean, clean_html, clean_markdown
 from safeload.rules import fix_for, get_rule
 from safeload.severity import Severity
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["Finding", "Location", "ScanResult", "Verdict"]
 
@@ -24,14 +27,25 @@ class Verdict(enum.StrEnum):
     UNSAFE = "unsafe"
 
 
-@dataclass(frozen=True, slots=True)
-class Location:
+# The three public types were dataclasses; they are hand-written records now (issue 15: a dataclass costs
+# milliseconds to create, and ``dataclasses`` imports ``inspect``), and still answer ``dataclasses.replace``,
+# ``fields`` and ``asdict`` (``safeload._record.DataclassRecord``).
+class Location(DataclassRecord):
     """Where a finding was seen: the file, the member inside an archive (``a/b.pkl``, nested with ``!``),
     and the byte offset within that member (or the file when there is no member)."""
 
-    path: str | None = None
-    member: str | None = None
-    offset: int | None = None
+    _FIELDS = ("path", "member", "offset")
+    __slots__ = ("member", "offset", "path")
+    _DEFAULTS = {"path": None, "member": None, "offset": None}
+
+    path: str | None
+    member: str | None
+    offset: int | None
+
+    def __init__(self, path: str | None = None, member: str | None = None, offset: int | None = None) -> None:
+        object.__setattr__(self, "path", path)
+        object.__setattr__(self, "member", member)
+        object.__setattr__(self, "offset", offset)
 
     def __str__(self) -> str:
         text = self.path or "<bytes>"
@@ -54,8 +68,7 @@ class Location:
         return ", ".join(parts)
 
 
-@dataclass(frozen=True, slots=True)
-class Finding:
+class Finding(DataclassRecord):
     """One observation. ``subject`` is the global, op or layer involved (raw, unescaped).
 
     ``trustable`` is true when the finding would go away if the user trusted ``subject`` by name
@@ -63,14 +76,34 @@ class Finding:
     ``count`` aggregates identical findings (same rule and subject) within one scan.
     """
 
+    _FIELDS = ("rule_id", "severity", "message", "subject", "location", "trustable", "count", "details")
+    # ``details`` is neither compared nor hashed
+    _COMPARE = ("rule_id", "severity", "message", "subject", "location", "trustable", "count")
+    __slots__ = ("count", "details", "location", "message", "rule_id", "severity", "subject", "trustable")
+    _DEFAULTS = {"subject": None, "trustable": False, "count": 1}
+    _FACTORIES = {"location": Location, "details": dict}
+
     rule_id: str
     severity: Severity
     message: str
-    subject: str | None = None
-    location: Location = field(default_factory=Location)
-    trustable: bool = False
-    count: int = 1
-    details: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    subject: str | None
+    location: Location
+    trustable: bool
+    count: int
+    details: Mapping[str, Any]
+
+    def __init__(self, rule_id: str, severity: Severity, message: str, subject: str | None = None,  # noqa: PLR0917
+                 location: Location | None = None, trustable: bool = False, count: int = 1,
+                 details: Mapping[str, Any] | None = None) -> None:
+        setter = object.__setattr__
+        setter(self, "rule_id", rule_id)
+        setter(self, "severity", severity)
+        setter(self, "message", message)
+        setter(self, "subject", subject)
+        setter(self, "location", Location() if location is None else location)
+        setter(self, "trustable", trustable)
+        setter(self, "count", count)
+        setter(self, "details", {} if details is None else details)
 
     @property
     def rule_name(self) -> str:
@@ -126,8 +159,7 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
-@dataclass(frozen=True)
-class ScanResult:
+class ScanResult(DataclassRecord):
     """Everything one scan found. ``source`` names what was scanned (a path, or ``<bytes>``).
 
     ``threshold`` is the level the scan's policy applied (call argument, configuration or default): the verdict
@@ -135,15 +167,44 @@ class ScanResult:
     ``torch_load(p, threshold="high")`` would.
     """
 
+    _FIELDS = ("source", "findings", "formats", "bytes_scanned", "duration", "threshold", "integrity", "engine")
+    __slots__ = (
+        "__weakref__",
+        "bytes_scanned",
+        "duration",
+        "engine",
+        "findings",
+        "formats",
+        "integrity",
+        "source",
+        "threshold",
+    )
+    _COMPARE = ("source", "findings", "formats", "bytes_scanned", "duration", "threshold", "engine")
+    _DEFAULTS = {"findings": (), "formats": (), "bytes_scanned": 0, "duration": 0.0, "threshold": Severity.MEDIUM,
+                 "integrity": None, "engine": ""}
+
     source: str
-    findings: tuple[Finding, ...] = ()
-    formats: tuple[str, ...] = ()
-    bytes_scanned: int = 0
-    duration: float = 0.0
-    threshold: Severity = Severity.MEDIUM
+    findings: tuple[Finding, ...]
+    formats: tuple[str, ...]
+    bytes_scanned: int
+    duration: float
+    threshold: Severity
     # What the integrity layer did (sha256, which checks ran; ``docs/integrity.md``), when it ran.
-    integrity: Mapping[str, Any] | None = field(default=None, compare=False)
-    engine: str = ""  # the pickle engine that ran: "native", "python" ("" when no pickle was walked)
+    integrity: Mapping[str, Any] | None
+    engine: str  # the pickle engine that ran: "native", "python" ("" when no pickle was walked)
+
+    def __init__(self, source: str, findings: tuple[Finding, ...] = (), formats: tuple[str, ...] = (),  # noqa: PLR0917
+                 bytes_scanned: int = 0, duration: float = 0.0, threshold: Severity = Severity.MEDIUM,
+                 integrity: Mapping[str, Any] | None = None, engine: str = "") -> None:
+        setter = object.__setattr__
+        setter(self, "source", source)
+        setter(self, "findings", findings)
+        setter(self, "formats", formats)
+        setter(self, "bytes_scanned", bytes_scanned)
+        setter(self, "duration", duration)
+        setter(self, "threshold", threshold)
+        setter(self, "integrity", integrity)
+        setter(self, "engine", engine)
 
     def _level(self, threshold: Severity | str | None) -> Severity:
         return self.threshold if threshold is None else Severity.parse(threshold)

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import threading
+from _thread import allocate_lock
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field, replace
 
+from safeload._record import DataclassRecord
 from safeload.catalog.deny import DENY
 from safeload.exceptions import PolicyError
 from safeload.severity import Severity
@@ -34,23 +34,47 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class Limits:
+# Limits and Policy were dataclasses; they are hand-written records now (issue 15: fixed costs) and still answer
+# ``dataclasses.replace``/``fields``/``asdict`` (``safeload._record.DataclassRecord``).
+class Limits(DataclassRecord):
     """Resource bounds. Hitting one is a blocking finding with its own rule (SL010-SL018)."""
 
-    max_opcodes: int = 200_000_000
-    max_memo: int = 20_000_000
-    max_stack: int = 20_000_000
-    max_marks: int = 100_000
-    max_nesting: int = 8
-    max_seconds: float = 900.0
-    max_members: int = 100_000
-    max_decompressed_bytes: int = 16 * 1024**3
-    max_compression_ratio: float = 2000.0
+    _FIELDS = ("max_opcodes", "max_memo", "max_stack", "max_marks", "max_nesting", "max_seconds", "max_members",
+               "max_decompressed_bytes", "max_compression_ratio")
+    __slots__ = ("max_compression_ratio", "max_decompressed_bytes", "max_marks", "max_members", "max_memo",
+                 "max_nesting", "max_opcodes", "max_seconds", "max_stack")
+    _DEFAULTS = {"max_opcodes": 200_000_000, "max_memo": 20_000_000, "max_stack": 20_000_000, "max_marks": 100_000,
+                 "max_nesting": 8, "max_seconds": 900.0, "max_members": 100_000,
+                 "max_decompressed_bytes": 16 * 1024**3, "max_compression_ratio": 2000.0}
+
+    max_opcodes: int
+    max_memo: int
+    max_stack: int
+    max_marks: int
+    max_nesting: int
+    max_seconds: float
+    max_members: int
+    max_decompressed_bytes: int
+    max_compression_ratio: float
+
+    def __init__(self, max_opcodes: int = 200_000_000, max_memo: int = 20_000_000, max_stack: int = 20_000_000,  # noqa: PLR0917
+                 max_marks: int = 100_000, max_nesting: int = 8, max_seconds: float = 900.0,
+                 max_members: int = 100_000, max_decompressed_bytes: int = 16 * 1024**3,
+                 max_compression_ratio: float = 2000.0) -> None:
+        setter = object.__setattr__
+        setter(self, "max_opcodes", max_opcodes)
+        setter(self, "max_memo", max_memo)
+        setter(self, "max_stack", max_stack)
+        setter(self, "max_marks", max_marks)
+        setter(self, "max_nesting", max_nesting)
+        setter(self, "max_seconds", max_seconds)
+        setter(self, "max_members", max_members)
+        setter(self, "max_decompressed_bytes", max_decompressed_bytes)
+        setter(self, "max_compression_ratio", max_compression_ratio)
 
     @classmethod
     def field_names(cls) -> tuple[str, ...]:
-        return tuple(cls.__dataclass_fields__)
+        return cls._FIELDS
 
 
 def normalize_name(name: str) -> str:
@@ -117,21 +141,35 @@ def _matches(name: str, pattern: str) -> bool:
     return name == pattern
 
 
-@dataclass(frozen=True, slots=True)
-class Policy:
+class Policy(DataclassRecord):
     """What a scan or a load applies. Build one with :func:`safeload.config.resolve_policy` to honour config."""
 
-    threshold: Severity = Severity.MEDIUM
-    trusted: tuple[str, ...] = ()
-    limits: Limits = field(default_factory=Limits)
-    analyse_source: bool = True  # decide names outside the catalogue from their installed source (never imported)
+    _FIELDS = ("threshold", "trusted", "limits", "analyse_source")
+    __slots__ = ("analyse_source", "limits", "threshold", "trusted")
+    _DEFAULTS = {"threshold": Severity.MEDIUM, "trusted": (), "analyse_source": True}
+    _FACTORIES = {"limits": Limits}
+
+    threshold: Severity
+    trusted: tuple[str, ...]
+    limits: Limits
+    analyse_source: bool  # decide names outside the catalogue from their installed source (never imported)
+
+    def __init__(self, threshold: Severity | str = Severity.MEDIUM, trusted: Iterable[str] | str = (),
+                 limits: Limits | None = None, analyse_source: bool = True) -> None:
+        setter = object.__setattr__
+        setter(self, "threshold", threshold)
+        setter(self, "trusted", trusted)
+        setter(self, "limits", Limits() if limits is None else limits)
+        setter(self, "analyse_source", analyse_source)
+        self.__post_init__()
 
     def __post_init__(self) -> None:
+        """Parse the threshold and validate the trust list (also run by a ``@dataclass`` subclass's __init__)."""
         object.__setattr__(self, "threshold", Severity.parse(self.threshold))
         object.__setattr__(self, "trusted", _validate(self.trusted))
 
     def with_trusted(self, extra: Iterable[str]) -> Policy:
-        return replace(self, trusted=self.trusted + _validate(extra))
+        return type(self)(self.threshold, self.trusted + _validate(extra), self.limits, self.analyse_source)
 
     def all_trusted(self) -> tuple[str, ...]:
         """This policy's names plus the process-wide and scoped trust in effect now."""
@@ -144,7 +182,7 @@ class Policy:
         return any(_matches(name, pattern) for pattern in self.all_trusted())
 
 
-_global_lock = threading.Lock()
+_global_lock = allocate_lock()
 _global_trust: tuple[str, ...] = ()
 _scoped_trust: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar("safeload_trust", default=())
 

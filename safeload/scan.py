@@ -7,15 +7,13 @@ here imports, unpickles or calls what the file names.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import os
 from collections.abc import Callable, Iterable
-from pathlib import Path
-from typing import IO, Any
 
 from safeload._context import LimitExceeded, ScanContext
 from safeload._log import LazyLogger
+from safeload._record import replace
 from safeload._sniff import Format, sniff
 from safeload._source import describe, engine_input, is_remote, require_all, view_of_file
 from safeload.config import resolve_policy
@@ -30,11 +28,16 @@ from safeload.policy import Policy
 from safeload.scanners import get_scanner
 from safeload.severity import Severity
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pathlib import Path
+    from typing import IO, Any, TypeAlias
+
+    Source: TypeAlias = str | os.PathLike[str] | bytes | bytearray | memoryview | IO[bytes]
+
 __all__ = ["scan", "scan_buffer", "scan_checked", "scan_keras_dir", "scan_other_readings", "scan_path"]
 
 logger = LazyLogger(__name__)
-
-Source = str | os.PathLike[str] | bytes | bytearray | memoryview | IO[bytes]
 
 
 def scan(source: Source, *, threshold: Severity | str | None = None, trusted: Iterable[str] | str | None = None,
@@ -79,6 +82,8 @@ def scan_checked(source: Source, policy: Policy, *, name: str | None = None, int
     is_path = isinstance(source, str | os.PathLike)
     plan = plan_for(integrity, path=label if is_path else None, source=label, policy=policy, config_checks=False)
     if is_path and os.path.isdir(label):
+        from pathlib import Path  # directories only (issue 15: pathlib imports urllib.parse and ipaddress)
+
         with plan.begin_directory(label, want_digest=want_digest) as dir_session:
             ctx = ScanContext(policy, label, path=label)
             scan_path(Path(label), ctx)
@@ -115,7 +120,7 @@ def scan_checked(source: Source, policy: Policy, *, name: str | None = None, int
                              expected=failure.expected, actual=failure.actual)
     if info.sha256 is None and not (integrity is not None and integrity.checks) and info.failure is None:
         return result
-    return dataclasses.replace(result, integrity=info.to_dict())
+    return replace(result, integrity=info.to_dict())
 
 
 def _url_source(url: str, policy: Policy, *, name: str | None, integrity: Integrity | None) -> str | ScanResult:

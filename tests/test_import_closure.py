@@ -222,3 +222,45 @@ def test_vouch_without_reviewed_closure_follows_imports(env: Env, importer: str,
 
     verdict = env.run("vouched.m", "X", Use.REF | Use.IMPORT, catalog=catalog).import_effects
     assert not verdict.inert and "helper" in verdict.reason, verdict.reason
+
+
+def test_a_verdict_cached_without_the_check_is_not_served_with_it(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """The scan cache keys on the closure check's mode: a file scanned clean with the check off (where R2-1 is
+    open) is scanned again, and refused, once the check is on."""
+    from safeload.catalog import source_analysis, source_imports
+    from safeload.findings import ScanResult
+    from safeload.integrity.cache import policy_fingerprint
+    from safeload.policy import Policy
+    from safeload.scan import scan_checked
+    from tests.attacks import C, G, assemble
+
+    if "matplotlib" in sys.modules:
+        pytest.skip("matplotlib already imported in this process")
+    monkeypatch.setenv("SAFELOAD_CACHE_DIR", str(tmp_path / "cache"))
+
+    def scan(target: str) -> ScanResult:
+        return scan_checked(target, Policy(), want_digest=True, cache_default=True)
+
+    def cached(result: ScanResult) -> bool:
+        assert result.integrity is not None
+        return bool(result.integrity["cached"])
+
+    path = tmp_path / "boxplot.pkl"
+    path.write_bytes(assemble(C(G("copyreg", "_reconstructor"),
+                                (G("pandas.plotting._matplotlib.boxplot", "BoxPlot"), G("builtins", "object"),
+                                 None))))
+    monkeypatch.setattr(source_imports, "STRICT_IMPORTS", False)
+    source_analysis.clear_cache()
+    loose_key = policy_fingerprint(Policy())
+    first = scan(str(path))
+    assert not first.blocking(), first.findings  # R2-1 open without the check (the strict xfail in round 2)
+    assert cached(scan(str(path))), "the second scan of the unchanged file should be a cache hit"
+    monkeypatch.setattr(source_imports, "STRICT_IMPORTS", True)
+    source_analysis.clear_cache()
+    assert policy_fingerprint(Policy()) != loose_key
+    strict = scan(str(path))
+    source_analysis.clear_cache()
+    assert not cached(strict)
+    assert any("matplotlib" in f.message for f in strict.blocking()), strict.findings
+    assert "matplotlib" not in sys.modules, "the scan imported what it read"

@@ -385,3 +385,33 @@ def test_igraph_graph_abused(tmp_path: Path) -> None:
     # a payload among the attribute values, or in the state
     refused(assemble(C(G("igraph", "Graph"), (1, [], False, {"a": _payload(marker)}, {}, {}))), marker)
     refused(assemble(C(G("igraph", "Graph"), (1,), {"x": _payload(marker)})), marker)
+
+
+def test_a_reviewed_call_of_an_edited_function_is_analysed(site: Path) -> None:
+    """``patch_pipeline()`` is reviewed in ``sksurv``, but the review read the body of its ``def``: with another
+    body (pinned by hash in ``REVIEW_PINS``) the call is analysed and the import is not inert."""
+    evil = analysed(site, {"sksurv/__init__.py": "def patch_pipeline():\n    open(MARKER, 'w').close()\n"
+                                                 "patch_pipeline()\nclass Plain:\n    pass\n"},
+                    "sksurv", "Plain", Use.NEW)
+    assert not evil.import_effects.inert
+    assert "open" in evil.import_effects.reason, evil.import_effects.reason
+
+
+@pytest.mark.parametrize(("module", "name"), [("sksurv", "patch_pipeline"), ("hyperopt.base", "Ctrl"),
+                                              ("hyperopt.pyll.base", "Literal"),
+                                              ("hyperopt.pyll.stochastic", "one_of")])
+def test_review_pins_match_the_installed_definitions(module: str, name: str) -> None:
+    import ast
+    import hashlib
+
+    from safeload.catalog.source_locate import locate_module
+
+    library_roots()
+    found = locate_module(module, sys.path)
+    if found is None or found.origin is None:
+        pytest.skip(f"{module} not installed")
+    tree = ast.parse(Path(found.origin).read_text(encoding="utf-8"))
+    node = next(n for n in tree.body if getattr(n, "name", None) == name)
+    text = ast.unparse(node)
+    pins = tables.REVIEW_PINS[module]
+    assert text in pins or "sha256:" + hashlib.sha256(text.encode()).hexdigest() in pins

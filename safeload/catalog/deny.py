@@ -8,8 +8,7 @@ Sources: the engine's own severity model applied to the public bypass catalogue 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from safeload._record import DataclassRecord
 from safeload.catalog.uses import Use
 from safeload.severity import Severity
 
@@ -18,18 +17,32 @@ __all__ = ["ANY_USE", "DENY", "DenyEntry"]
 ANY_USE = ~Use(0)
 
 
-@dataclass(frozen=True, slots=True)
-class DenyEntry:
+# A hand-written record, not a @dataclass (issue 15: fixed costs; safeload/_record.py).
+class DenyEntry(DataclassRecord):
     """A denial. ``uses`` are the uses it applies to: every use by default; a narrower set for names that are
     inert in some uses and dangerous in others (``numpy.memmap`` may be allocated as an array subtype, never
     called)."""
 
+    _FIELDS = ("severity", "rule_id", "reason", "floor", "nested", "uses")
+    __slots__ = ("floor", "nested", "reason", "rule_id", "severity", "uses")
+    _DEFAULTS = {"floor": False, "nested": None, "uses": ANY_USE}
+
     severity: Severity
     rule_id: str
     reason: str
-    floor: bool = False
-    nested: str | None = None  # "pickle", "torch", "numpy", "joblib", "marshal", "dill", "any"
-    uses: Use = ANY_USE
+    floor: bool
+    nested: str | None  # "pickle", "torch", "numpy", "joblib", "marshal", "dill", "any"
+    uses: Use
+
+    def __init__(self, severity: Severity, rule_id: str, reason: str, floor: bool = False,  # noqa: PLR0917
+                 nested: str | None = None, uses: Use = ANY_USE) -> None:
+        setter = object.__setattr__
+        setter(self, "severity", severity)
+        setter(self, "rule_id", rule_id)
+        setter(self, "reason", reason)
+        setter(self, "floor", floor)
+        setter(self, "nested", nested)
+        setter(self, "uses", uses)
 
 
 def _entries(names: str, severity: Severity, rule_id: str, reason: str, *, floor: bool = False,

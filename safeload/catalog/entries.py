@@ -27,39 +27,60 @@ only modules imported are safeload's own data shards.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import importlib
 from collections.abc import Mapping
-from dataclasses import dataclass
 
+from safeload._record import DataclassRecord, replace
 from safeload.catalog.uses import Use
 
 __all__ = ["Entry", "lookup", "parse_uses", "shard_of"]
 
 
-@dataclass(frozen=True, slots=True)
-class Entry:
+# A hand-written record, not a @dataclass (issue 15: fixed costs; safeload/_record.py).
+class Entry(DataclassRecord):
     """Permission to use one name in the ways ``uses`` lists; ``note`` is the review that justifies it."""
 
+    _FIELDS = ("uses", "invokes", "note", "origin", "state_uses", "build_refuses", "build_dict_only", "mutate_ops",
+               "build_state")
+    __slots__ = ("build_dict_only", "build_refuses", "build_state", "invokes", "mutate_ops", "note", "origin",
+                 "state_uses", "uses")
+    _DEFAULTS = {"invokes": (), "note": "", "origin": "reviewed", "state_uses": (), "build_refuses": (),
+                 "build_dict_only": False, "mutate_ops": (), "build_state": None}
+
     uses: Use
-    invokes: tuple[int | str, ...] = ()
-    note: str = ""
-    origin: str = "reviewed"
-    state_uses: tuple[tuple[str, Use], ...] = ()  # BUILD dict-state keys whose value the class uses in a known way
+    invokes: tuple[int | str, ...]
+    note: str
+    origin: str
+    state_uses: tuple[tuple[str, Use], ...]  # BUILD dict-state keys whose value the class uses in a known way
     #: BUILD dict-state keys that switch the class's __setstate__ to code the review does not cover: BUILD is
     #: permitted only with a plain dict state holding none of them (the engine flags anything else, SL115)
-    build_refuses: tuple[str, ...] = ()
+    build_refuses: tuple[str, ...]
     #: BUILD is permitted with a plain dict state only (CPython's load_build writes it into ``__dict__`` directly
     #: when the class has no ``__setstate__``; slot state would run ``__setattr__``): the engine flags the rest
-    build_dict_only: bool = False
+    build_dict_only: bool
     #: when set, the only opcodes whose MUTATE the review covers (``SETITEMS``/``SETITEM`` on a dict subclass whose
     #: ``__getattr__`` would serve ``extend``/``append``/``add`` from its items); others are flagged (SL115)
-    mutate_ops: tuple[str, ...] = ()
+    mutate_ops: tuple[str, ...]
     #: a named BUILD state contract (``catalog/state_contracts.py``) and the data it compares with: the class's
     #: __setstate__ is reviewed inert only for a plain dict state the contract admits (the engine flags the rest,
     #: SL115). Implies ``build_dict_only``.
-    build_state: tuple[str, tuple[str, ...]] | None = None
+    build_state: tuple[str, tuple[str, ...]] | None
+
+    def __init__(self, uses: Use, invokes: tuple[int | str, ...] = (), note: str = "", origin: str = "reviewed",  # noqa: PLR0917
+                 state_uses: tuple[tuple[str, Use], ...] = (), build_refuses: tuple[str, ...] = (),
+                 build_dict_only: bool = False, mutate_ops: tuple[str, ...] = (),
+                 build_state: tuple[str, tuple[str, ...]] | None = None) -> None:
+        setter = object.__setattr__
+        setter(self, "uses", uses)
+        setter(self, "invokes", invokes)
+        setter(self, "note", note)
+        setter(self, "origin", origin)
+        setter(self, "state_uses", state_uses)
+        setter(self, "build_refuses", build_refuses)
+        setter(self, "build_dict_only", build_dict_only)
+        setter(self, "mutate_ops", mutate_ops)
+        setter(self, "build_state", build_state)
 
     def permits(self, uses: Use) -> bool:
         return not (uses & ~(self.uses | Use.IMPORT | Use.REF))
@@ -71,10 +92,10 @@ class Entry:
 
 def parse_uses(text: str) -> Use:
     """``"CALL NEW BUILD"`` -> ``Use.CALL | Use.NEW | Use.BUILD`` (unknown words raise ``KeyError``)."""
-    uses = Use(0)
+    value = 0
     for word in text.split():
-        uses |= Use[word]
-    return uses
+        value |= Use[word].value  # ints: each ``Flag | Flag`` builds a pseudo-member (issue 15: fixed costs)
+    return Use(value)
 
 
 # Top-level module -> generated shard. Standard-library modules share the "stdlib" shard.
@@ -107,9 +128,15 @@ def _shard(shard: str) -> Mapping[str, Entry]:
     notes: Mapping[str, str] = getattr(module, "NOTES", {})
     raw: Mapping[str, tuple[str, tuple[int | str, ...], str]] = module.ENTRIES
     contracts: Mapping[str, tuple[str, tuple[str, ...]]] = getattr(module, "BUILD_STATE", {})
-    return {name: Entry(_with_passed(parse_uses(uses)), tuple(invokes), notes.get(note, note), "generated",
+    return {name: Entry(_generated_uses(uses), tuple(invokes), notes.get(note, note), "generated",
                         build_dict_only=name in contracts, build_state=contracts.get(name))
             for name, (uses, invokes, note) in raw.items()}
+
+
+@functools.cache
+def _generated_uses(text: str) -> Use:
+    """A shard's uses column (a few dozen distinct strings over thousands of entries): parsed once each."""
+    return _with_passed(parse_uses(text))
 
 
 _MAKES_OBJECTS = Use.CALL | Use.NEW | Use.ALLOC | Use.BUILD
@@ -145,5 +172,5 @@ def lookup(name: str) -> Entry | None:
         return None
     entry = _shard(shard).get(name)
     if entry is not None and name in _results_are_data():
-        entry = dataclasses.replace(entry, uses=entry.uses | Use.CALL_INSTANCE)
+        entry = replace(entry, uses=entry.uses | Use.CALL_INSTANCE)
     return entry

@@ -9,7 +9,14 @@ outside the catalogue is never assumed not to be a dict.
 
 from __future__ import annotations
 
-__all__ = ["EMPTY_DICT_DUNDERS", "ITEMS_ARE_ATTRIBUTES", "MAPPING_CLASSES", "NOT_MAPPING_RESULTS", "TEXT_DUNDERS"]
+__all__ = [
+    "CONTAINER_ATTRIBUTES",
+    "EMPTY_DICT_DUNDERS",
+    "ITEMS_ARE_ATTRIBUTES",
+    "MAPPING_CLASSES",
+    "NOT_MAPPING_RESULTS",
+    "TEXT_DUNDERS",
+]
 
 #: Catalogued classes (reviewed or generated entries permitting NEW, ALLOC or BUILD) that are ``dict`` subclasses,
 #: listed by importing every such class in the development environment and testing ``issubclass(cls, dict)``
@@ -49,3 +56,12 @@ NOT_MAPPING_RESULTS: frozenset[str] = frozenset({"numpy._core.numeric._frombuffe
 #: Dunder-named instance attributes a library keeps as a cache dict, admitted in BUILD state when the value is an
 #: empty dict literal (networkx 3 graphs pickle ``__networkx_cache__ = {}``); no protocol looks the name up.
 EMPTY_DICT_DUNDERS: frozenset[str] = frozenset({"__networkx_cache__"})
+
+#: Instance attributes whose value the owner's own load-time code uses as a container: torch 2.13's
+#: ``Module.__setstate__`` assigns each missing hook dict through ``Module.__setattr__``, which runs ``name in``
+#: on ``_parameters``, ``_modules`` and ``_buffers`` (and ``Module.__getattr__``/``register_parameter`` do the
+#: same, with ``[]``), and ``name not in _non_persistent_buffers_set``. An object BUILD sets under one of these
+#: names has its protocol methods run by the load, so it is ranked as passed to a call (PASSED: ``__contains__``,
+#: ``__iter__``, ``__getitem__``... analysed), not only as an attribute that may be called. Applied to every
+#: class: it only adds a use.
+CONTAINER_ATTRIBUTES: frozenset[str] = frozenset({"_parameters", "_buffers", "_modules", "_non_persistent_buffers_set"})

@@ -488,6 +488,23 @@ _group("transformers.tokenization_utils_tokenizers.TokenizersBackend "
        "dict state is admitted. Calling the classes (from_pretrained machinery, file I/O) is denied",
        build_dict_only=True)
 
+_group("transformers.models.bert.configuration_bert.BertConfig "
+       "transformers.models.gpt2.configuration_gpt2.GPT2Config "
+       "transformers.models.llama.configuration_llama.LlamaConfig", "NEW BUILD CALL_INSTANCE",
+       "transformers 5.24.0 configuration_utils.py and models/{bert,gpt2,llama}/configuration_*.py: the config a "
+       "pickled full model keeps as .config is NEWOBJ (object.__new__: no class of the MRO BertConfig/GPT2Config/"
+       "LlamaConfig, PreTrainedConfig, PushToHubMixin, RotaryEmbeddingConfigMixin, HeterogeneousConfigMixin defines "
+       "__new__, __setstate__, __getattr__, __del__ or __call__) + BUILD with the instance __dict__. BUILD looks "
+       "__setstate__ up through PreTrainedConfig.__getattribute__ (maps the name through attribute_map, read from "
+       "the instance dict first, else the class's library dict: no '__setstate__' key in any of the three) and "
+       "HeterogeneousConfigMixin.__getattribute__ (reads _heterogeneity_spec from the instance dict: absent on the "
+       "fresh object), then object.__getattribute__ raises AttributeError, so load_build writes a dict state into "
+       "__dict__ directly (the @strict/dataclass __setattr__ validators are bypassed). A state holding "
+       "'attribute_map' or '_heterogeneity_spec' would steer those two hooks on a later BUILD or attribute read "
+       "(a '__setstate__' alias to save_pretrained, a file object's __contains__): refused. Slot state would run "
+       "the validating __setattr__: only dict state is admitted. Calling the classes is not permitted",
+       build_refuses=("attribute_map", "_heterogeneity_spec"))
+
 _group("scipy.stats._discrete_distns.poisson_gen._entropy", "INVOKE",
        "scipy 1.17.1 stats/_distn_infrastructure.py: rv_discrete._attach_methods keeps vecentropy = "
        "numpy.vectorize(self._entropy), so a pickled frozen distribution holds this bound method (poisson_gen "
@@ -504,9 +521,10 @@ REVIEWED: Mapping[str, Entry] = _entries
 
 
 def _reviewed_instance_calls() -> frozenset[str]:
-    from pathlib import Path
+    import os  # os.path, not pathlib: this runs at import, on a first load's path (issue 15: fixed costs)
 
-    text = (Path(__file__).with_name("instance_calls_reviewed.txt")).read_text(encoding="utf-8")
+    with open(os.path.join(os.path.dirname(__file__), "instance_calls_reviewed.txt"), encoding="utf-8") as handle:
+        text = handle.read()
     return frozenset(line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#"))
 
 

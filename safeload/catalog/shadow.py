@@ -22,7 +22,7 @@ import _compat_pickle
 import os
 import site
 import sys
-import threading
+from _thread import allocate_lock  # threading.Lock itself, without importing threading (issue 15)
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 
@@ -35,7 +35,7 @@ _Stamps = tuple[tuple[str, int], ...]
 _CACHE_SIZE = 4096
 _cache: OrderedDict[tuple[tuple[str, ...], str, str, bool], tuple[str | None, _Stamps]] = OrderedDict()
 _pth_cache: dict[tuple[str, ...], tuple[frozenset[str], _Stamps]] = {}
-_lock = threading.Lock()
+_lock = allocate_lock()
 
 
 def clear_cache() -> None:

@@ -26,6 +26,7 @@ from safeload.catalog.source_files import record as _record
 from safeload.catalog.source_imports import import_effects, reviewed_subclass_hook
 from safeload.catalog.source_locate import library_roots
 from safeload.catalog.source_model import PARSE_CACHE, Binding, ClassModel, Leaf, Ref, Resolver, as_model, file_stat
+from safeload.catalog.source_reviews import reviewed_method
 from safeload.catalog.uses import Use
 
 __all__ = ["Analysis", "BuildState", "UseVerdict", "analyse", "cache_info", "clear_cache"]
@@ -389,6 +390,11 @@ class _Analyser:
             return Outcome(False, f"base {what.dotted} may define {name} ({what.reason or 'not readable'}) and the "
                            f"catalogue does not allow it for {use.name}", model.where())
         owner = as_model(owner)
+        review = reviewed_method(model, owner, name, self.effects.lookup)
+        if review is not None and _patched_in_module(owner) is None:  # Module.__setattr__ = ... after the class
+            touches = set(tables.REVIEWED_SOURCE_METHODS[f"{owner.dotted}.{name}"].touches)
+            return Outcome(True, f"{owner.ref.qualname}.{name} reviewed ({review})", owner.where(what.lineno, name),
+                           set(), touches)
         out = self._run(model, owner, what, depth)
         prefix = f"{owner.ref.qualname}.{name}"
         if out.inert:

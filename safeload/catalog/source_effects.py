@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from safeload.catalog import source_tables as tables
 from safeload.catalog.source_locate import declares_entry_points
 from safeload.catalog.source_model import Binding, ClassModel, Leaf, ModuleInfo, Ref, Resolver, as_model
+from safeload.catalog.source_reviews import identity_decorator
 from safeload.catalog.uses import Use
 
 __all__ = ["Effects", "Fail", "Outcome"]
@@ -271,6 +272,8 @@ class Effects:
 
     def decorator_problem(self, expr: ast.expr, ref: Ref, depth: int) -> str | None:
         """``None`` when the decorator returns the decorated object unchanged (or is a reviewed inert one)."""
+        if identity_decorator(ref.dotted, self.resolver, isinstance(expr, ast.Call)):
+            return None  # reviewed by hash (source_tables.REVIEWED_DECORATORS)
         if ref.dotted in tables.INERT_DECORATORS or ref.dotted in ("functools.cached_property",
                                                                    "functools.lru_cache", "functools.cache"):
             return None  # (lru_cache hashes the arguments: recorded as a touch by function())

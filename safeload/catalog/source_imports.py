@@ -32,6 +32,7 @@ from safeload.catalog.source_model import (
     _is_main_guard,
     _is_type_checking,
 )
+from safeload.catalog.source_reviews import def_digest
 from safeload.catalog.uses import Use
 
 __all__ = ["called_function_imports", "import_effects", "reviewed_subclass_hook", "static_imports",
@@ -320,7 +321,8 @@ def _reviewed_statement(frame: _Frame, stmt: ast.stmt) -> bool:
         return False
     if not _is_reviewed_text(text, reviewed):
         return False
-    return _bindings_reviewed(frame.mod.tree, stmt, reviewed,
+    pinned = {**reviewed, **tables.REVIEW_PINS.get(frame.mod.name, {})}
+    return _bindings_reviewed(frame.mod.tree, stmt, pinned,
                               tables.REVIEWED_STATEMENT_IMPORTS.get(frame.mod.name, frozenset()))
 
 
@@ -332,12 +334,12 @@ def _is_reviewed_text(text: str, reviewed: Mapping[str, str]) -> bool:
 def _bindings_reviewed(tree: ast.Module, stmt: ast.stmt, reviewed: Mapping[str, str],
                        imports: frozenset[str]) -> bool:
     """Whether every statement of this module that binds a name ``stmt`` reads (a ``def``, a ``class``, an
-    assignment, an import...) is itself reviewed word for word. A review of ``keras = LazyLoader(...)`` vouches for
-    what ``LazyLoader`` was when it was read: once the class it calls is edited, or comes from another module, the
-    call is analysed again. An import binding a read name must be one the review names as its premise
-    (``source_tables.REVIEWED_STATEMENT_IMPORTS``: the module it names is analysed on its own); in a class body
-    the class's own earlier statements bind names too; and a name some function or class body declares ``global``
-    may be rebound by code the review never read (red team R4-3)."""
+    assignment, an import...) is itself reviewed or pinned (``source_tables.REVIEW_PINS``) word for word. A review
+    of ``keras = LazyLoader(...)`` vouches for what ``LazyLoader`` was when it was read: once the class it calls is
+    edited, or comes from another module, the call is analysed again. An import binding a read name must be one
+    the review names as its premise (``source_tables.REVIEWED_STATEMENT_IMPORTS``: the module it names is
+    analysed on its own); in a class body the class's own earlier statements bind names too; and a name some
+    function or class body declares ``global`` may be rebound by code the review never read (red team R4-3)."""
     read = {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
     if not read:
         return True
@@ -635,6 +637,11 @@ def reviewed_subclass_hook(model: ClassModel, owner: ClassModel) -> bool:
     review = tables.REVIEWED_SUBCLASS_HOOKS.get(owner.dotted)
     if review is None:
         return False
+    digest = tables.SUBCLASS_HOOK_DIGESTS.get(owner.dotted)
+    if digest is not None:
+        hooks = owner.body.get("__init_subclass__", [])
+        if len(hooks) != 1 or def_digest(hooks[0].node) != digest:
+            return False  # not the text that was reviewed
     sets, reads, _note = review
     runs_at_load = set(tables.PROTOCOL_METHODS) | tables.DATA_METHODS
     if any(n.startswith("__") or n in runs_at_load for n in sets if not n.startswith("=")):

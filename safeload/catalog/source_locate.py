@@ -15,7 +15,6 @@ import site
 import sys
 import sysconfig
 from collections.abc import Sequence
-from dataclasses import dataclass
 from importlib.machinery import (
     EXTENSION_SUFFIXES,
     ExtensionFileLoader,
@@ -25,6 +24,8 @@ from importlib.machinery import (
     SourcelessFileLoader,
 )
 
+from safeload._record import FrozenRecord
+
 __all__ = ["ModuleSource", "declares_entry_points", "display_path", "is_stdlib_path", "library_roots",
            "locate_module"]
 
@@ -32,17 +33,31 @@ __all__ = ["ModuleSource", "declares_entry_points", "display_path", "is_stdlib_p
 KINDS = ("source", "package", "namespace", "compiled", "bytecode", "builtin", "unsupported", "missing")
 
 
-@dataclass(frozen=True, slots=True)
-class ModuleSource:
-    """Where ``name`` lives. ``path`` is the ``.py`` file (``__init__.py`` for a package), ``None`` otherwise."""
+class ModuleSource(FrozenRecord):
+    """Where ``name`` lives. ``path`` is the ``.py`` file (``__init__.py`` for a package), ``None`` otherwise.
 
+    A hand-written record, not a dataclass (issue 15: ``dataclasses`` imports ``inspect``; this is on the path
+    of a first load that names any global)."""
+
+    _FIELDS = ("name", "kind", "path", "search_locations", "origin", "root")
+    __slots__ = ("kind", "name", "origin", "path", "root", "search_locations")
     name: str
     kind: str
-    path: str | None = None
-    search_locations: tuple[str, ...] = ()
-    origin: str | None = None
+    path: str | None
+    search_locations: tuple[str, ...]
+    origin: str | None
     #: the ``sys.path`` entry the top-level package was found under
-    root: str | None = None
+    root: str | None
+
+    def __init__(self, name: str, kind: str, path: str | None = None,  # noqa: PLR0917 - the dataclass's signature
+                 search_locations: tuple[str, ...] = (), origin: str | None = None, root: str | None = None) -> None:
+        setter = object.__setattr__
+        setter(self, "name", name)
+        setter(self, "kind", kind)
+        setter(self, "path", path)
+        setter(self, "search_locations", search_locations)
+        setter(self, "origin", origin)
+        setter(self, "root", root)
 
     @property
     def analysable(self) -> bool:

@@ -474,6 +474,9 @@ class Resolver:
         if alias is not None and is_stdlib_path(mod.path or ""):
             return Ref("builtin", f"builtins.{alias}", chain=chain)
         if outside and mod.self_replace_line is not None:
+            target = _lazy_export(mod, name)
+            if target is not None and (target, name) not in _pairs(chain):
+                return self.attribute(target, name, (*chain, f"{target}:{name}"))
             return Ref("unknown", dotted, reason=f"{mod.name} replaces itself in sys.modules at line "
                        f"{mod.self_replace_line}: its namespace cannot be read statically", chain=chain)
         if name in mod.global_writes:
@@ -788,6 +791,17 @@ class Resolver:
                 model.attrs_opts = {"slots": modern, "frozen": dref.dotted.endswith("frozen"), "init": True,
                                     **opts}
         return model
+
+
+def _lazy_export(mod: ModuleInfo, name: str) -> str | None:
+    """The submodule a reviewed lazy package (``tables.REVIEWED_LAZY_MODULES``) serves ``name`` from, while its
+    ``__init__.py`` is the reviewed text."""
+    review = tables.REVIEWED_LAZY_MODULES.get(mod.name)
+    if review is None or name not in review[1]:
+        return None
+    from safeload.catalog.source_reviews import file_digest
+
+    return review[1][name] if file_digest(mod) == review[0] else None
 
 
 def as_model(node: ClassModel | Leaf) -> ClassModel:

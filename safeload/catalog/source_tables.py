@@ -24,14 +24,20 @@ __all__ = [
     "NAMED_BUILTIN_TYPES",
     "PURE_BUILTINS",
     "PURE_EXCEPTIONS",
+    "REVIEWED_DECORATORS",
     "REVIEWED_GETATTRIBUTE",
     "REVIEWED_IMPORT_STATEMENTS",
+    "REVIEWED_LAZY_MODULES",
+    "REVIEWED_SOURCE_METHODS",
     "REVIEWED_STATEMENT_IMPORTS",
     "REVIEWED_SUBCLASS_HOOKS",
     "SPECIAL_BASES",
     "STDLIB_TYPE_ALIASES",
+    "SUBCLASS_HOOK_DIGESTS",
     "VALUE_FACTORIES",
     "CallThrough",
+    "ReviewedDecorator",
+    "ReviewedMethod",
     "denied_module_reason",
 ]
 
@@ -542,6 +548,39 @@ REVIEWED_STATEMENT_IMPORTS: dict[str, frozenset[str]] = {
     "imblearn": frozenset({"import importlib", "import sys", "import types"}),
 }
 
+#: The definitions a module's reviewed statements rest on, by exact text or SHA-256 (``source_imports``): a
+#: reviewed statement is skipped only while every statement of its module that binds a name it reads (the class
+#: it calls, the function it runs, the object whose attribute it sets) is reviewed or pinned here word for word.
+#: Unlike a reviewed statement, a pinned one is still analysed: the pin only says the review saw this text.
+REVIEW_PINS: dict[str, dict[str, str]] = {
+    "sksurv": {
+        "sha256:770cb1b83425fa25e50e1b2eb2a9b2a100def9a7b1d08d2df0376ef140dcf55a":
+            "scikit-survival 0.28 __init__.py: def patch_pipeline(), the body the reviewed patch_pipeline() call runs",
+    },
+    "sksurv.linear_model.aft": {
+        "sha256:957f0468b6e9f1568006e9efe9fdf11a008092ad3a10b90acded6842597b9282":
+            "scikit-survival 0.28 linear_model/aft.py: class IPCRidge, whose score method's __doc__ is set",
+    },
+    "hyperopt.base": {
+        "sha256:8ed883082a76523b26a1b2a7f8de1bca694d99ba0eebbd77fdde4b6990413eae":
+            "hyperopt 0.3.0 base.py: class Ctrl (no metaclass, no __len__), the class as_apply wraps",
+    },
+    "hyperopt.pyll.base": {
+        "scope = SymbolTable()": "hyperopt 0.3.0 pyll/base.py: the SymbolTable the scope.* registrations set on",
+        "sha256:79b13b02e4c72f63fbef36c152238aa0e4fc10df3d841400ab833994b555d707":
+            "hyperopt 0.3.0 pyll/base.py: class Literal(Apply), the p0..p4 placeholders' class",
+        "class UndefinedValue:\n    pass": "hyperopt 0.3.0 pyll/base.py: the placeholders' plain value class",
+        "sha256:836003e182bafa42e795d0360ffcf2f2b6bddbbd262e72f242538307be92e0a6":
+            "hyperopt 0.3.0 pyll/base.py: def _kwswitch, stored as scope.kwswitch",
+    },
+    "hyperopt.pyll.stochastic": {
+        "def choice(args):\n    return scope.one_of(*args)":
+            "hyperopt 0.3.0 pyll/stochastic.py: stored as scope.choice",
+        "sha256:b64f08cc776a0df212906e5803e9d80fa6b81c0f0c039e374307da9a221b7692":
+            "hyperopt 0.3.0 pyll/stochastic.py: def one_of, stored as scope.one_of",
+    },
+}
+
 #: ``__getattribute__`` overrides a reviewer read, keyed by the dotted name of the class defining them: (names the
 #: hook reads with ``object.__getattribute__`` before anything else, the review). A reviewed hook returns
 #: ``object.__getattribute__(self, name)`` whenever that succeeds, so for a name some class of the MRO defines
@@ -554,6 +593,138 @@ REVIEWED_GETATTRIBUTE: dict[str, tuple[frozenset[str], str]] = {
         "ignored), returns get(attr) when it succeeds, and only otherwise forwards to getattr(self._results, attr) "
         "and wraps the result with results.model.data.wrap_output"),
 }
+
+#: sha256 of ``ast.unparse`` of a reviewed ``__init_subclass__`` (``REVIEWED_SUBCLASS_HOOKS``): when the owner is
+#: listed here, its review holds only while the installed hook is that text (a new release is analysed again).
+SUBCLASS_HOOK_DIGESTS: dict[str, str] = {
+    "transformers.modeling_layers.GradientCheckpointingLayer":
+        "5b74941eccaae1ddedc42985a4cf0e3c05e30b4fd06a66f9e794b64c5bc594d6",
+    "transformers.modeling_utils.PreTrainedModel": "67f1a03e99cec0d11afe94964b2992f2f657bbee462791e49232fb1b81b11208",
+}
+
+REVIEWED_SUBCLASS_HOOKS |= {
+    "transformers.modeling_layers.GradientCheckpointingLayer": (
+        frozenset({"forward"}),
+        frozenset({"forward"}),
+        "transformers 5.24.0 modeling_layers.py: super().__init_subclass__(**kwargs), then reads cls.forward and "
+        "replaces it with a functools.wraps wrapper defined in the hook (forward_with_checkpointing: with "
+        "gradient checkpointing on in training it calls self._gradient_checkpointing_func, else forward(self, ...)); "
+        "forward runs only when the model is called, never during a load. No I/O."),
+    "transformers.modeling_utils.PreTrainedModel": (
+        frozenset({"config_class"}),
+        frozenset({"config_class"}),
+        "transformers 5.24.0 modeling_utils.py: super().__init_subclass__(**kwargs), then reads the class's own "
+        "'config' annotation (inspect.get_annotations, typing.get_type_hints of the library's annotations) and "
+        "cls.config_class, and sets cls.config_class to one of them (the config class from_pretrained uses). "
+        "No I/O; config_class is read by from_pretrained/post_init, never by a load."),
+}
+
+
+@dataclass(frozen=True)
+class ReviewedDecorator:
+    """A decorator a reviewer read that returns the decorated class or function itself (docstrings edited at
+    most), as long as ``files`` (module, sha256 of the file's bytes) are unchanged and no module of ``absent``
+    (an alternative implementation the library switches to when installed) can be found. ``bare``: ``@name``
+    is reviewed; ``factory``: ``@name(...)`` is."""
+
+    files: tuple[tuple[str, str], ...]
+    absent: tuple[str, ...]
+    bare: bool
+    factory: bool
+    review: str
+
+
+_AUTO_DOCSTRING = ("transformers.utils.auto_docstring",
+                   "5c1d80db3f64c8005611955751e820876115e054a48ce0ee58bedd19d39105cb")
+_HUB_KERNELS = ("transformers.integrations.hub_kernels",
+                "9668b07e742b823a388e5edf6fe6235c5fea2aaf8f6a83029169d6a5c19d9b4b")
+_KERNELS_STUB = (
+    "transformers 5.24.0 integrations/hub_kernels.py: when the 'kernels' package is not installed "
+    "(is_kernels_available() is False), {name}(*args, **kwargs) is the stub of the module's else-branch: it returns "
+    "a local def decorator(cls): return cls, so applying it leaves the class unchanged. With 'kernels' installed "
+    "the kernels package's own decorator would run (not reviewed): the review holds only while it is absent")
+
+#: Keyed by the dotted name of the decorator as it resolves (or, through a lazy module, as the source spells it).
+REVIEWED_DECORATORS: dict[str, ReviewedDecorator] = {
+    "transformers.utils.auto_docstring.auto_docstring": ReviewedDecorator(
+        files=(_AUTO_DOCSTRING,), absent=(), bare=True, factory=True, review=(
+            "transformers 5.24.0 utils/auto_docstring.py: auto_docstring(obj=None, *, custom_intro, custom_args, "
+            "checkpoint) returns auto_docstring_decorator(obj) or the decorator; for a method it calls "
+            "auto_method_docstring (builds a docstring from inspect.signature, the library's argument tables and "
+            "the config class; sets func.__doc__; returns func), for a class auto_class_docstring (reads cls.__mro__ "
+            "names, builds __doc__ for the class and its __init__, may print a hint or raise ValueError for an "
+            "unregistered class; sets cls.__doc__; returns cls). Docstrings only; no I/O but stdout")),
+    "transformers.integrations.hub_kernels.use_kernel_forward_from_hub": ReviewedDecorator(
+        files=(_HUB_KERNELS,), absent=("kernels",), bare=False, factory=True,
+        review=_KERNELS_STUB.format(name="use_kernel_forward_from_hub")),
+    "transformers.integrations.hub_kernels.use_kernelized_func": ReviewedDecorator(
+        files=(_HUB_KERNELS,), absent=("kernels",), bare=False, factory=True,
+        review=_KERNELS_STUB.format(name="use_kernelized_func")),
+}
+
+
+#: Packages that replace themselves in ``sys.modules`` with a lazy module (transformers' ``_LazyModule``): the
+#: attribute ``name`` of the lazy module is ``getattr(import_module(submodule), name)``. Keyed by the package:
+#: (sha256 of its ``__init__.py`` bytes, {name: submodule}, review). Only while the file is that text; any other
+#: name of such a package stays unreadable.
+REVIEWED_LAZY_MODULES: dict[str, tuple[str, dict[str, str], str]] = {
+    "transformers.integrations": (
+        "84fcc8cf8cca484fe6ffb9c9e85c24d9a6121e6dee35588daac5fe9755652c96",
+        {"PeftAdapterMixin": "transformers.integrations.peft",
+         "use_kernel_forward_from_hub": "transformers.integrations.hub_kernels",
+         "use_kernelized_func": "transformers.integrations.hub_kernels"},
+        "transformers 5.24.0 integrations/__init__.py: outside TYPE_CHECKING, sys.modules[__name__] = "
+        "_LazyModule(__name__, __file__, _import_structure, module_spec=__spec__); _import_structure lists "
+        "PeftAdapterMixin under 'peft' and use_kernel_forward_from_hub/use_kernelized_func under 'hub_kernels', "
+        "and _LazyModule.__getattr__ imports that submodule and returns its attribute (the TYPE_CHECKING branch "
+        "imports the same names from the same submodules)"),
+    "transformers.generation": (
+        "06a9b6b388ad584faef09359b42118e5f1fb40c7b41ad8e9d9fac79f8e20553c",
+        {"GenerationMixin": "transformers.generation.utils"},
+        "transformers 5.24.0 generation/__init__.py: the same _LazyModule pattern; _import_structure['utils'] "
+        "(added when torch is available; without torch the name is missing and the import fails) lists "
+        "GenerationMixin, served from transformers.generation.utils"),
+}
+
+
+@dataclass(frozen=True)
+class ReviewedMethod:
+    """A method a reviewer read, keyed by ``module.Class.method`` where it is defined. It holds for a class a load
+    uses only while the method's text hashes to ``digest``, each method of ``same`` (name, digest) is looked up on
+    that class to the same owner with that text, and no other class of its MRO defines a name of ``names`` (the
+    attributes the method reads or sets, which a subclass property or override would turn into other code).
+    ``touches``: what it runs on values from the file (the engine's state rules rank those values)."""
+
+    digest: str
+    same: tuple[tuple[str, str], ...]
+    names: frozenset[str]
+    touches: frozenset[str]
+    review: str
+
+
+_MODULE_HOOK_DICTS = frozenset(
+    "_forward_pre_hooks _forward_pre_hooks_with_kwargs _forward_hooks_with_kwargs _forward_hooks_always_called "
+    "_state_dict_hooks _state_dict_pre_hooks _load_state_dict_pre_hooks _load_state_dict_post_hooks "
+    "_non_persistent_buffers_set _is_full_backward_hook _backward_pre_hooks".split())
+
+REVIEWED_SOURCE_METHODS: dict[str, ReviewedMethod] = {
+    "torch.nn.modules.module.Module.__setstate__": ReviewedMethod(
+        digest="f78694450fccbd0a937ccbf1b5dc5767749475595e5a85c7b59492338ecc2c0a",
+        same=(("__setattr__", "d03fa1312a47089befe7a5589da18d8b0d0e06295f12f641ce7fb5bd1e778958"),
+              ("__getattr__", "e6c13dfcf88fcbcb95c3a3738b72e25276d8a96e564de408dd9d06d0da219a4a")),
+        names=_MODULE_HOOK_DICTS | frozenset(
+            "__dict__ __getattribute__ _parameters _buffers _modules register_parameter register_buffer".split()),
+        touches=frozenset({"update", "keys", "__getitem__", "__iter__", "__contains__", "__setitem__"}),
+        review=(
+            "torch 2.13.0 nn/modules/module.py: self.__dict__.update(state), then for each of the 11 hook "
+            "attributes missing from __dict__ assigns a fresh OrderedDict()/set()/None through Module.__setattr__. "
+            "Given such a fresh value, __setattr__ (reviewed text) checks isinstance against Parameter/Module/Buffer "
+            "(none), looks the name up in the _parameters/_modules/_buffers the state gave (raising TypeError, or "
+            "for None calling register_parameter / the process's own registration hooks and storing None), else "
+            "object.__setattr__. Nothing from the file is called by the method itself; attributes of the state "
+            "that shadow methods are ranked by the engine's state rules")),
+}
+
 
 #: Methods of builtin containers/strings that only compute on the receiver's data. On a value from the file
 #: they are recorded as touches (the value's class must be plain data for them to be the builtin ones).

@@ -12,7 +12,9 @@ Invariant: facts only; ``is_keras_dir`` reads at most ``_PEEK`` bytes of one JSO
 
 from __future__ import annotations
 
-from pathlib import Path
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pathlib import Path
 
 __all__ = ["CONFIG", "METADATA", "is_keras_dir"]
 

@@ -11,11 +11,13 @@ parses the first header of an in-memory view, nothing is extracted or written).
 from __future__ import annotations
 
 import sys
-import zlib
 from collections.abc import Callable
-from typing import Any
 
 from safeload._sniff import Format, breaks_before_import, find_zip_end, hdf5_offset, sniff, tar_header_ok
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["other_readings"]
 
@@ -53,8 +55,9 @@ _NOT_A_READING = frozenset({Format.UNKNOWN, Format.TEXT, Format.EMPTY, Format.SA
 def _codec_errors() -> tuple[type[BaseException], ...]:
     """What a failed first decompression raises; ``lzma.LZMAError`` once ``_lzma`` has imported lzma (only
     then can it be raised)."""
-    lzma = sys.modules.get("lzma")
-    return (zlib.error, OSError, EOFError, ValueError, *((lzma.LZMAError,) if lzma is not None else ()))
+    zlib, lzma = sys.modules.get("zlib"), sys.modules.get("lzma")  # the decompressors import them (issue 15)
+    return (OSError, EOFError, ValueError, *((zlib.error,) if zlib is not None else ()),
+            *((lzma.LZMAError,) if lzma is not None else ()))
 
 
 def _bz2() -> Any:
@@ -69,8 +72,13 @@ def _lzma() -> Any:
     return lzma.LZMADecompressor()
 
 
-_STDLIB_CODECS: dict[Format, Callable[[], Any]] = {Format.GZIP: lambda: zlib.decompressobj(zlib.MAX_WBITS | 16),
-                  Format.ZLIB: lambda: zlib.decompressobj(zlib.MAX_WBITS),
+def _zlib(wbits_extra: int) -> Any:
+    import zlib
+
+    return zlib.decompressobj(zlib.MAX_WBITS | wbits_extra)
+
+
+_STDLIB_CODECS: dict[Format, Callable[[], Any]] = {Format.GZIP: lambda: _zlib(16), Format.ZLIB: lambda: _zlib(0),
                   Format.BZIP2: _bz2, Format.XZ: _lzma, Format.LZMA: _lzma}
 
 

@@ -16,11 +16,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from contextvars import ContextVar
-from typing import Any
 
 from safeload.catalog.classify import Classification
 from safeload.catalog.uses import Use
 from safeload.engine.values import Call, Global, PlainList
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["Escape", "FactTable", "NameFacts", "U", "trace_escapes"]
 
@@ -85,7 +88,10 @@ class FactTable:
 
 
 # An escape root: (value, how it escaped, whether objects found there are call arguments).
-Escape = tuple[Any, str, bool]
+if TYPE_CHECKING:
+    Escape = tuple[Any, str, bool]
+else:  # no ``typing`` at run time (issue 15: fixed costs)
+    Escape = tuple
 
 
 # The native engine runs this same walk compiled (engine/_native.c) for the streams it walks; the Python

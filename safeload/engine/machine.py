@@ -21,13 +21,16 @@ import copyreg
 import re
 import struct
 import warnings
-from typing import Any
 
 from safeload._context import LimitExceeded, ScanContext
 from safeload._text import short_repr
 from safeload.engine.facts import U
 from safeload.engine.values import BigBytes, Call, Global, Opaque, ParseError, StreamResult
 from safeload.severity import Severity
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["Machine"]
 
@@ -646,7 +649,7 @@ class Machine:
         raise ParseError(f"{type(exc).__name__}: {short_repr(str(exc), 120)}", start) from None
 
 
-_STRTOL = re.compile(rb"[ \t\n\v\f\r]*([+-]?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)")
+_strtol: re.Pattern[bytes] | None = None  # compiled on first use (issue 15: fixed costs)
 _LONG_MIN, _LONG_MAX = -(1 << 63), (1 << 63) - 1
 
 
@@ -659,7 +662,10 @@ def c_load_int(raw: bytes) -> int | bool:
     """``_pickle.c`` ``load_int`` on a line (``raw`` without its newline): ``strtol(s, &end, 0)`` must stop at the
     newline or a NUL (so ``010`` is octal 8 and ``0x1f`` hex), else ``PyLong_FromString(s, NULL, 0)`` (``0o17``,
     ``1_000``, trailing spaces); a 2-character line reading 0 or 1 is a bool (``00``/``01``). Raises ValueError."""
-    match = _STRTOL.match(raw)
+    global _strtol  # noqa: PLW0603 - the lazily compiled pattern
+    if _strtol is None:
+        _strtol = re.compile(rb"[ \t\n\v\f\r]*([+-]?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)")
+    match = _strtol.match(raw)
     if match is not None:
         end = match.end()
         if end == len(raw) or raw[end] == 0:

@@ -19,7 +19,6 @@ import codecs
 import copyreg
 import struct
 import warnings
-from typing import TYPE_CHECKING, Any
 
 from safeload._context import LimitExceeded
 from safeload._text import short_repr
@@ -28,7 +27,10 @@ from safeload.engine.machine import _check_keys, c_load_int, c_string
 from safeload.engine.values import BigBytes, Call, Global, Opaque, ParseError, StreamResult
 from safeload.severity import Severity
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from safeload.engine.machine import Machine
 
 try:

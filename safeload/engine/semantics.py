@@ -19,18 +19,16 @@ Security invariants:
 
 from __future__ import annotations
 
-import binascii
 import codecs
 import sys
-import zlib
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
 
 from safeload._context import LimitExceeded, ScanContext
 from safeload._text import short_repr
 from safeload.catalog.classify import classify
 from safeload.catalog.contracts import Behaviour
 from safeload.catalog.mappings import (
+    CONTAINER_ATTRIBUTES,
     EMPTY_DICT_DUNDERS,
     ITEMS_ARE_ATTRIBUTES,
     MAPPING_CLASSES,
@@ -42,7 +40,10 @@ from safeload.engine.facts import Escape, FactTable, U
 from safeload.engine.values import BigBytes, Call, Global, Opaque, ParseError, PlainList
 from safeload.severity import Severity
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from safeload.catalog.contracts import Contract
 
 __all__ = ["BUILD_HOOKS", "BuildHook", "Semantics"]
@@ -67,7 +68,10 @@ _MAKES_INSTANCES = Use.NEW | Use.ALLOC | Use.BUILD  # an entry with one of these
 
 # BUILD hooks: formats that write raw data right after a BUILD (joblib's NumpyArrayWrapper) register a
 # function here that returns the offset where the pickle stream resumes.
-BuildHook = Callable[[Any, Call, Any, int], int]
+if TYPE_CHECKING:
+    BuildHook = Callable[[Any, Call, Any, int], int]
+else:  # no ``typing`` at run time (issue 15: fixed costs)
+    BuildHook = Callable
 BUILD_HOOKS: dict[str, BuildHook] = {}
 _LAZY_BUILD_HOOK_MODULES = {
     "joblib.numpy_pickle.NumpyArrayWrapper": "safeload.scanners.joblib",
@@ -147,10 +151,10 @@ def _describe(value: Any) -> str:
 
 
 def _decoder_errors() -> tuple[type[BaseException], ...]:
-    """What a bounded decoder raises on bad input; ``lzma.LZMAError`` once lzma is loaded (only then can it be
-    raised)."""
-    lzma = sys.modules.get("lzma")
-    return (ValueError, TypeError, zlib.error, OSError, EOFError, LookupError,
+    """What a bounded decoder raises on bad input; ``zlib.error`` and ``lzma.LZMAError`` once their modules are
+    loaded (only then can they be raised; the decoders import them: issue 15, fixed costs)."""
+    zlib, lzma = sys.modules.get("zlib"), sys.modules.get("lzma")
+    return (ValueError, TypeError, OSError, EOFError, LookupError, *((zlib.error,) if zlib is not None else ()),
             *((lzma.LZMAError,) if lzma is not None else ()))
 
 
@@ -519,6 +523,9 @@ class Semantics:
                      args: tuple[Any, ...]) -> bytes | bytearray | memoryview | None:
         if name in {"io.BytesIO", "_io.BytesIO"}:
             return raw
+        import binascii
+        import zlib
+
         if name == "zlib.decompress":
             return zlib.decompressobj().decompress(bytes(raw), _MAX_DECODED)
         if name == "gzip.decompress":
@@ -862,6 +869,10 @@ class Semantics:
                 self.facts.record(value.owner, U.CALL_INSTANCE,
                                   f"set as attribute {short_repr(key, 40)} of {owner} ({where}: an attribute "
                                   "can shadow a method the object's code calls)")
+                if key in CONTAINER_ATTRIBUTES:
+                    self.facts.record(value.owner, U.PASSED,
+                                      f"set as attribute {key} of {owner}, which its load-time code uses as a "
+                                      "container (`in`, iteration, item access)")
 
     def _refused_state(self, owner: Global, keys: tuple[str, ...], state: Any, offset: int) -> bool:
         """A reviewed class whose ``__setstate__`` runs other code when its dict state holds one of ``keys``

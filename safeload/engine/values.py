@@ -22,12 +22,12 @@ Invariant: no record ever holds a real object from the file's world; they are in
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from safeload._record import FrozenRecord, Record
 
-from safeload._record import FrozenRecord
-
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from safeload.catalog.classify import Classification
     from safeload.severity import Severity
 
@@ -136,15 +136,28 @@ class BigBytes(FrozenRecord):
         object.__setattr__(self, "length", length)
 
 
-@dataclass(slots=True)
-class StreamResult:
+class StreamResult(Record):
     """One pickle stream: where it started and ended, whether it reached STOP, and what it returned."""
 
+    _FIELDS = ("start", "end", "complete", "protocol", "opcodes", "value", "persistent_ids", "globals_seen")
+    __slots__ = ("complete", "end", "globals_seen", "opcodes", "persistent_ids", "protocol", "start", "value")
     start: int
     end: int
     complete: bool
-    protocol: int = 0
-    opcodes: int = 0
-    value: Any = None
-    persistent_ids: list[Any] = field(default_factory=list)
-    globals_seen: set[str] = field(default_factory=set)
+    protocol: int
+    opcodes: int
+    value: Any
+    persistent_ids: list[Any]
+    globals_seen: set[str]
+
+    def __init__(self, start: int, end: int, complete: bool, protocol: int = 0, opcodes: int = 0,  # noqa: PLR0917
+                 value: Any = None, persistent_ids: list[Any] | None = None,
+                 globals_seen: set[str] | None = None) -> None:
+        self.start = start
+        self.end = end
+        self.complete = complete
+        self.protocol = protocol
+        self.opcodes = opcodes
+        self.value = value
+        self.persistent_ids = [] if persistent_ids is None else persistent_ids
+        self.globals_seen = set() if globals_seen is None else globals_seen

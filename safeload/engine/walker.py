@@ -11,7 +11,6 @@ Security invariants:
 from __future__ import annotations
 
 import os
-from typing import Any
 
 from safeload._context import ScanContext
 from safeload._sniff import looks_like_pickle
@@ -19,6 +18,10 @@ from safeload.catalog.decide import decide_names
 from safeload.engine.machine import Machine
 from safeload.engine.semantics import Semantics
 from safeload.engine.values import StreamResult
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["TORCH_LEGACY_MAGIC", "PickleWalker", "engine_name", "scan_pickle", "scan_pickle_buffer", "walk_stream"]
 

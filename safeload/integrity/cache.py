@@ -111,25 +111,36 @@ def _private(path: Path) -> bool:
     return info.st_uid == os.getuid() and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
 
 
-_LAST_POLICY: list[tuple[Policy, tuple[str, ...], str]] = []
+_LAST_POLICY: list[tuple[Policy, tuple[str, ...], str, bool]] = []
 
 
 def policy_fingerprint(policy: Policy) -> str:
     trusted = policy.all_trusted()
+    strict = _strict_imports_in_effect()
     last = _LAST_POLICY[0] if _LAST_POLICY else None
-    if last is not None and last[0] is policy and last[1] == trusted:
+    if last is not None and last[0] is policy and last[1] == trusted and last[3] == strict:
         return last[2]  # the same (immutable) policy object and trust in effect: skip hashing the Policy
-    value = _policy_fingerprint(policy, trusted)
-    _LAST_POLICY[:] = [(policy, trusted, value)]
+    value = _policy_fingerprint(policy, trusted, strict)
+    _LAST_POLICY[:] = [(policy, trusted, value, strict)]
     return value
 
 
+def _strict_imports_in_effect() -> bool:
+    """The R2-1 closure check's mode (``SAFELOAD_STRICT_IMPORTS``) as the source analysis applies it: its module
+    reads the variable once, at import; before that import the variable is what it will read. A verdict reached
+    without the check is never served to a process that runs with it."""
+    analysis = sys.modules.get("safeload.catalog.source_imports")
+    if analysis is not None:
+        return bool(getattr(analysis, "STRICT_IMPORTS", True))
+    return os.environ.get("SAFELOAD_STRICT_IMPORTS", "").strip() not in ("", "0")
+
+
 @functools.lru_cache(maxsize=64)
-def _policy_fingerprint(policy: Policy, trusted: tuple[str, ...]) -> str:
+def _policy_fingerprint(policy: Policy, trusted: tuple[str, ...], strict_imports: bool) -> str:
     # Every field of the policy (threshold, limits, source analysis, ... and any added later) by its repr,
-    # trusted names with the process-wide and scoped trust in effect.
+    # trusted names with the process-wide and scoped trust in effect, and the import closure check's mode.
     material = json.dumps({**{f.name: repr(getattr(policy, f.name)) for f in dataclasses.fields(policy)},
-                           "trusted": sorted(set(trusted))}, sort_keys=True)
+                           "trusted": sorted(set(trusted)), "strict_imports": strict_imports}, sort_keys=True)
     return hashlib.sha256(material.encode()).hexdigest()[:32]
 
 

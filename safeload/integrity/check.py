@@ -14,15 +14,12 @@ findings never are), and only by rule, subject and member; the scan cache is key
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import os
 import sys
-import threading
 import time
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
 
-from safeload._record import FrozenRecord, Record
+from safeload._record import FrozenRecord, Record, replace
 from safeload.catalog.source_files import FileStat, recording_files
 from safeload.config import integrity_config
 from safeload.findings import Finding, ScanResult
@@ -32,7 +29,11 @@ from safeload.policy import Policy
 from safeload.severity import Severity
 
 # The lock file, manifest and signing modules load only when a load asks for them (issue 15: fixed costs).
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import threading
+    from typing import Any
+
     from safeload.integrity.cache import ScanCache
     from safeload.integrity.lockfile import LockEntry, Lockfile
     from safeload.integrity.manifest import Manifest
@@ -132,10 +133,10 @@ def configured(call: Integrity | None, *, config_checks: bool = True) -> Integri
         from_config = _config_integrity()
     if call is None:
         return from_config
-    unsigned = dataclasses.replace(from_config, public_key=None, certificate=(), identity=None, oidc_issuer=None,
-                                   trust_config=None, require_signature=False)
+    unsigned = from_config._replace(public_key=None, certificate=(), identity=None, oidc_issuer=None,
+                                    trust_config=None, require_signature=False)
     merged = call.merged(unsigned)
-    return dataclasses.replace(merged, require_signature=call.require_signature or from_config.require_signature)
+    return merged._replace(require_signature=call.require_signature or from_config.require_signature)
 
 
 def signature_requirements(call: Integrity | None, path: str | None, *,
@@ -193,12 +194,12 @@ def accept_findings(result: ScanResult, accepted: set[tuple[str, str | None, str
     out, count = [], 0
     for finding in result.findings:
         if finding.trustable and finding.severity > Severity.INFO and _accepted_key(finding) in accepted:
-            out.append(dataclasses.replace(finding, severity=Severity.INFO,
+            out.append(replace(finding, severity=Severity.INFO,
                                            message=f"accepted for this sha256 by the lock: {finding.message}"))
             count += 1
         else:
             out.append(finding)
-    return dataclasses.replace(result, findings=tuple(out)), count
+    return replace(result, findings=tuple(out)), count
 
 
 class Plan(Record):
@@ -308,6 +309,8 @@ class FileSession:
         return "sha256" if self._sha256_needed() or not has_blake3() else "blake3"
 
     def _cache_digest(self, digests: dict[str, str]) -> str | None:
+        if not digests:
+            return None  # nothing was hashed: no key, whichever algorithm (no blake3 lookup on sys.path)
         algorithm = self._cache_algorithm()
         value = digests.get(algorithm)
         if value is None:
@@ -506,6 +509,8 @@ class DirectorySession:
         if not (spec.expected_sha256 is not None or self.plan.lockfile is not None or self.plan.signatures
                 or self.want_digest):
             return
+        import threading  # directory loads only (issue 15: fixed costs)
+
         self._thread = threading.Thread(target=self._run, name="safeload-manifest", daemon=True)
         self._thread.start()
 

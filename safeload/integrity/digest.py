@@ -12,19 +12,19 @@ Invariants:
 from __future__ import annotations
 
 import contextlib
-import mmap
 import os
-import re
-import threading
 from collections.abc import Iterable, Iterator
-from typing import Any
 
 from safeload.exceptions import PolicyError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["ALGORITHMS", "BufferHasher", "file_digests", "has_blake3", "hash_buffer", "normalize_sha256"]
 
 ALGORITHMS = ("sha256", "blake2b", "blake3")
-_HEX64 = re.compile(r"[0-9a-f]{64}")
+_HEX = frozenset("0123456789abcdef")
 
 
 def normalize_sha256(value: str) -> str:
@@ -32,7 +32,7 @@ def normalize_sha256(value: str) -> str:
     if not isinstance(value, str):
         raise PolicyError(f"expected_sha256 must be a hex string, got {type(value).__name__}")
     text = value.strip().lower().removeprefix("sha256:")
-    if not _HEX64.fullmatch(text):
+    if len(text) != 64 or not _HEX.issuperset(text):  # what re.fullmatch("[0-9a-f]{64}") accepted
         raise PolicyError(f"expected_sha256 must be 64 hex characters (optionally prefixed 'sha256:'), got {value!r}")
     return text
 
@@ -91,6 +91,8 @@ class BufferHasher:
         self._algorithms = tuple(algorithms)
         self._digests: dict[str, str] | None = None
         self._error: BaseException | None = None
+        import threading  # only a load that hashes starts a thread (issue 15: fixed costs)
+
         self._thread = threading.Thread(target=self._run, name="safeload-hash", daemon=True)
         self._thread.start()
 
@@ -116,6 +118,8 @@ def _mapped(path: str | os.PathLike[str]) -> Iterator[tuple[Any, int]]:
         if size == 0:
             yield b"", 0
             return
+        import mmap
+
         mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
         try:
             yield mapped, len(mapped)

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
 
+from safeload._record import DataclassRecord
 from safeload.exceptions import PolicyError
 from safeload.integrity.digest import normalize_sha256
 
@@ -42,34 +42,82 @@ def _paths(value: Certificates | None) -> tuple[str, ...]:
     return tuple(os.fspath(v) for v in value)
 
 
-@dataclass(frozen=True)
-class Integrity:
+class Integrity(DataclassRecord):
     """What a load must prove about its bytes before they reach the real loader (see ``docs/integrity.md``).
 
     ``lock`` names a ``safeload.lock`` the file must be in with a matching digest. ``require_signature`` makes
     a signature mandatory, found next to the model (``<path>.sig``, or ``model.sig`` in the model directory or
     one of its parents) when ``signature`` is not given. ``identity``/``oidc_issuer``/``trust_config`` verify a
     Sigstore signature (offline only with ``trust_config``). ``cache=False`` never consults the scan cache.
+
+    A hand-written record (issue 15: fixed costs) that ``dataclasses.replace``/``fields`` accept as before.
     """
 
-    expected_sha256: str | None = None
-    signature: str | None = None
-    public_key: str | None = None
-    certificate: tuple[str, ...] = ()
-    identity: str | None = None
-    oidc_issuer: str | None = None
-    trust_config: str | None = None
-    lock: str | None = None
-    require_signature: bool = False
-    cache: bool | None = None
-    sources: tuple[str, ...] = field(default=(), compare=False)
+    _FIELDS = ("expected_sha256", "signature", "public_key", "certificate", "identity", "oidc_issuer", "trust_config",
+               "lock", "require_signature", "cache", "sources")
+    # ``sources`` (where each requirement came from) is not compared
+    _COMPARE = ("expected_sha256", "signature", "public_key", "certificate", "identity", "oidc_issuer",
+                "trust_config", "lock", "require_signature", "cache")
+    __slots__ = (
+        "__weakref__",
+        "cache",
+        "certificate",
+        "expected_sha256",
+        "identity",
+        "lock",
+        "oidc_issuer",
+        "public_key",
+        "require_signature",
+        "signature",
+        "sources",
+        "trust_config",
+    )
+    _DEFAULTS = {"expected_sha256": None, "signature": None, "public_key": None, "certificate": (), "identity": None,
+                 "oidc_issuer": None, "trust_config": None, "lock": None, "require_signature": False, "cache": None,
+                 "sources": ()}
+
+    expected_sha256: str | None
+    signature: str | None
+    public_key: str | None
+    certificate: tuple[str, ...]
+    identity: str | None
+    oidc_issuer: str | None
+    trust_config: str | None
+    lock: str | None
+    require_signature: bool
+    cache: bool | None
+    sources: tuple[str, ...]
+
+    def __init__(self, expected_sha256: str | None = None, signature: PathArg | None = None,  # noqa: PLR0917
+                 public_key: PathArg | None = None, certificate: Certificates = (), identity: str | None = None,
+                 oidc_issuer: str | None = None, trust_config: PathArg | None = None, lock: PathArg | None = None,
+                 require_signature: bool = False, cache: bool | None = None, sources: tuple[str, ...] = ()) -> None:
+        setter = object.__setattr__
+        setter(self, "expected_sha256", expected_sha256)
+        setter(self, "signature", signature)
+        setter(self, "public_key", public_key)
+        setter(self, "certificate", certificate)
+        setter(self, "identity", identity)
+        setter(self, "oidc_issuer", oidc_issuer)
+        setter(self, "trust_config", trust_config)
+        setter(self, "lock", lock)
+        setter(self, "require_signature", require_signature)
+        setter(self, "cache", cache)
+        setter(self, "sources", sources)
+        self.__post_init__()
 
     def __post_init__(self) -> None:
+        """Normalise the digest and the paths (also run by a ``@dataclass`` subclass's __init__)."""
         if self.expected_sha256 is not None:
             object.__setattr__(self, "expected_sha256", normalize_sha256(self.expected_sha256))
         object.__setattr__(self, "certificate", _paths(self.certificate))
         for name in ("signature", "public_key", "trust_config", "lock"):
             object.__setattr__(self, name, _path(getattr(self, name)))
+
+    def _replace(self, **changes: object) -> Integrity:
+        values: dict[str, object] = {name: getattr(self, name) for name in self._FIELDS}
+        values.update(changes)
+        return type(self)(**values)  # type: ignore[arg-type]
 
     @property
     def wants_signature(self) -> bool:
@@ -94,7 +142,7 @@ class Integrity:
         cache_values = [v for v in (self.cache, other.cache) if v is not None]
         changes["cache"] = None if not cache_values else all(cache_values)
         changes["sources"] = self.sources + other.sources
-        return replace(self, **changes)  # type: ignore[arg-type]
+        return self._replace(**changes)
 
 
 def integrity_options(expected_sha256: str | None = None, signature: PathArg | None = None,

@@ -16,14 +16,13 @@ file data.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import importlib
 import os
 from collections.abc import Callable, Iterable, Iterator
-from typing import IO, Any
 
 from safeload._context import ScanContext
 from safeload._log import LazyLogger
+from safeload._record import replace
 from safeload._text import clean
 from safeload.config import resolve_policy
 from safeload.exceptions import IntegrityError, UnsafeModelError, UnsafePickleError
@@ -34,6 +33,10 @@ from safeload.policy import Policy
 from safeload.rules import NOT_A_MODEL_FACTS, get_rule
 from safeload.scan import scan_buffer, scan_path
 from safeload.severity import Severity
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import IO, Any
 
 __all__ = [
     "ORIGINALS",
@@ -84,6 +87,9 @@ def audit(result: ScanResult, policy: Policy, loader: str, allowed: bool,
           integrity: IntegrityInfo | None = None) -> None:
     """One structured log record per guarded load: INFO when allowed, WARNING when refused."""
     on_trust = [clean(f.subject, 200) for f in result.passed_on_trust(policy.threshold) if f.subject]
+    failed = integrity is not None and integrity.failure is not None
+    if not logger.isEnabledFor(20 if allowed and not on_trust and not failed else 30):  # logging.INFO / WARNING
+        return  # the record would be dropped: skip building it (issue 15: no logging import, no regex compile)
     fields: dict[str, Any] = {
         "safeload_loader": loader,
         "safeload_path": clean(result.source, 500),
@@ -172,10 +178,10 @@ def not_a_model_refused(result: ScanResult) -> ScanResult:
     if result.formats or not any(f.rule_id in NOT_A_MODEL_FACTS for f in result.findings):
         return result
     unknown = get_rule("SL003").severity
-    findings = tuple(dataclasses.replace(f, rule_id="SL003", severity=unknown,
-                                         message=f"{f.message}; no loader reads it as a model")
+    findings = tuple(replace(f, rule_id="SL003", severity=unknown,
+                             message=f"{f.message}; no loader reads it as a model")
                      if f.rule_id in NOT_A_MODEL_FACTS else f for f in result.findings)
-    return dataclasses.replace(result, findings=findings)
+    return replace(result, findings=findings)
 
 
 def guard_buffer(data: Any, label: str, policy: Policy, loader: str, *,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable, Iterable
-from typing import IO, Any
 
 from safeload._source import view_of_file
 from safeload.loaders._common import (
@@ -23,6 +22,10 @@ from safeload.loaders._common import (
 )
 from safeload.policy import Policy
 from safeload.severity import Severity
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import IO, Any
 
 __all__ = ["cloudpickle_load", "cloudpickle_loads", "dill_load", "dill_loads", "pickle_load", "pickle_loads"]
 

@@ -8,14 +8,20 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from typing import Any
 
 from safeload._context import ScanContext
 from safeload._sniff import Format
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 __all__ = ["SCANNERS", "Scanner", "get_scanner"]
 
-Scanner = Callable[[Any, ScanContext], None]
+if TYPE_CHECKING:
+    Scanner = Callable[[Any, ScanContext], None]
+else:  # no ``typing`` at run time (issue 15: fixed costs)
+    Scanner = Callable
 
 SCANNERS: dict[Format, str] = {
     Format.PICKLE: "safeload.scanners.pickle:scan_pickle_buffer",

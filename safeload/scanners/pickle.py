@@ -6,14 +6,16 @@ numpy, zip) use these names; they keep their signatures.
 
 from __future__ import annotations
 
-from typing import Any
-
 from safeload._context import ScanContext
 from safeload._source import engine_input
 from safeload.engine import walker as _walker
 from safeload.engine.semantics import BUILD_HOOKS, BuildHook
 from safeload.engine.values import BigBytes, Call, Global, Opaque, ParseError, StreamResult
 from safeload.engine.walker import TORCH_LEGACY_MAGIC, PickleWalker, scan_pickle, walk_stream
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["BUILD_HOOKS", "TORCH_LEGACY_MAGIC", "BigBytes", "BuildHook", "Call", "Global", "Opaque", "ParseError",
            "PickleWalker", "StreamResult", "scan_pickle", "scan_pickle_buffer", "walk_stream"]

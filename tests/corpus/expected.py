@@ -6,12 +6,6 @@ the source analysis changes (a strict xfail that passes means a refusal was fixe
 REFUSED: dict[str, str] = {
     'hdbscan/hdbscan.joblib':
         'refused: hdbscan.dist_metrics.EuclideanDistance SL104; hdbscan.dist_metrics.newObj SL104; hdbscan.hdbscan_.HDBSCAN SL104; hdbscan.prediction.PredictionData SL104; joblib.memory.Memory SL102',
-    'hf-full-models/bert-full-model':
-        'refused: transformers.models.bert.configuration_bert.BertConfig SL115; transformers.models.bert.modeling_bert.BertForSequenceClassification SL104',
-    'hf-full-models/gpt2-full-model':
-        'refused: transformers.activations.NewGELUActivation SL104; transformers.models.gpt2.configuration_gpt2.GPT2Config SL104; transformers.models.gpt2.modeling_gpt2.GPT2Attention SL104; transformers.models.gpt2.modeling_gpt2.GPT2Block SL104; transformers.models.gpt2.modeling_gpt2.GPT2LMHeadModel SL104; transformers.models.gpt2.modeling_gpt2.GPT2MLP SL104; transformers.models.gpt2.modeling_gpt2.GPT2Model SL104; transformers.pytorch_utils.Conv1D SL104',
-    'hf-full-models/llama-full-model':
-        'refused: transformers.activations.SiLUActivation SL104; transformers.models.llama.configuration_llama.LlamaConfig SL104; transformers.models.llama.modeling_llama.LlamaAttention SL104; transformers.models.llama.modeling_llama.LlamaDecoderLayer SL104; transformers.models.llama.modeling_llama.LlamaForCausalLM SL104; transformers.models.llama.modeling_llama.LlamaMLP SL104; transformers.models.llama.modeling_llama.LlamaModel SL104; transformers.models.llama.modeling_llama.LlamaRMSNorm SL104; transformers.models.llama.modeling_llama.LlamaRotaryEmbedding SL104',
     'hmmlearn/categorical-hmm.pkl':
         'refused: hmmlearn.base.ConvergenceMonitor SL104; hmmlearn.hmm.CategoricalHMM SL104',
     'hmmlearn/gaussian-hmm.pkl':

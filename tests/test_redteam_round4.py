@@ -6,7 +6,8 @@ in rounds 2 and 3).
 
 - ``test_<case>_is_live`` runs the payload under the real loader and sees the marker;
 - ``test_<case>_is_refused`` runs the safe loader on the same file and asserts a refusal *and* an absent marker.
-  Bypasses safeload lets through on main are ``xfail(strict=True, reason="R4-N: ...")`` so the fix flips them.
+  Every finding below was a bypass on main (commit bf403ae holds them as strict xfails); the fixes on this branch
+  flipped them to plain tests.
 
 Near misses (attacks tried on the way that safeload already refuses) are plain regression tests.
 
@@ -22,14 +23,10 @@ Findings:
   container); a state of another class with ``keys()``/``__getitem__`` (a pandas Series...) stays open;
 - R4-2 the scan cache serves a clean verdict without the SL117 shadow check: a verdict that rests on no source
   analysis stores no ``sys.path`` identities (integrity/cache.py ``source_identities``: ``if out:``), so the same
-  bytes loaded from a working directory holding ``zoneinfo.py`` are served clean and pickle imports that file;
+  bytes loaded from a working directory holding ``zoneinfo.py`` are served clean and pickle imports that file.
   Fixed here: the shadow check reports the directories its answer depends on with the verdict
   (catalog/source_files.py LOOKUP entries), and a verdict whose "no shadow" held only because the module was
   already imported is never stored;
-- R4-4 the SL117 lookup cache (catalog/shadow.py) revalidated "no shadow" by the sys.path entries' mtimes only:
-  ``zoneinfo/__init__.py`` written into an existing empty ``zoneinfo/`` directory after a first scan changes no
-  stamped mtime, and the same process loads the shadow. Fixed here: the package directory each searched location
-  could hold is stamped too;
 - R4-3 a reviewed import-time statement (catalog/source_tables.py REVIEWED_IMPORT_STATEMENTS) is skipped when every
   *statement* binding a name it reads is reviewed too (source_imports._bindings_reviewed), but names bound by an
   import are taken on trust and a ``global`` assignment inside a function called at import is no binder: an
@@ -38,7 +35,11 @@ Findings:
   in hyperopt.pyll.base; a class-body statement (imblearn's ``_parameter_constraints.update({...})``) after a
   class-body binding of the name it reads. Fixed here: an import binding a read name must be a premise the review
   lists (source_tables.REVIEWED_STATEMENT_IMPORTS), ``global`` declarations and the enclosing class body count as
-  binders.
+  binders;
+- R4-4 the SL117 lookup cache (catalog/shadow.py) revalidated "no shadow" by the sys.path entries' mtimes only:
+  ``zoneinfo/__init__.py`` written into an existing empty ``zoneinfo/`` directory after a first scan changes no
+  stamped mtime, and the same process loads the shadow. Fixed here: the package directory each searched location
+  could hold is stamped too.
 """
 
 from __future__ import annotations

@@ -546,6 +546,13 @@ REVIEWED_STATEMENT_IMPORTS: dict[str, frozenset[str]] = {
         "from sklearn.ensemble import BaggingClassifier"}),
     "imblearn._version": frozenset({"from pathlib import Path"}),
     "imblearn": frozenset({"import importlib", "import sys", "import types"}),
+    # the imports read by the reviewed statements of branches fp-longtail-c (optuna) and fp-longtail-d (sksurv's
+    # patch_pipeline reads Pipeline), listed ahead of their merge
+    "optuna._warnings": frozenset({"from pathlib import Path", "import os"}),
+    "optuna.integration": frozenset({
+        "from optuna._imports import _INTEGRATION_IMPORT_ERROR_TEMPLATE", "from types import ModuleType",
+        "from typing import Any", "from typing import TYPE_CHECKING", "import os", "import sys"}),
+    "sksurv": frozenset({"from sklearn.pipeline import Pipeline"}),
 }
 
 #: The definitions a module's reviewed statements rest on, by exact text or SHA-256 (``source_imports``): a

@@ -313,7 +313,13 @@ IMPORT_ONLY_DECORATORS: frozenset[str] = frozenset(
 IMPORT_TIME_DECORATORS: frozenset[str] = frozenset(
     # CPython 3.11-3.13 Lib/contextlib.py: contextmanager(func) returns a functools.wraps(func) helper that builds
     # a _GeneratorContextManager when called; the generator function runs on __enter__.
-    "contextlib.contextmanager contextlib.asynccontextmanager".split()
+    [*"contextlib.contextmanager contextlib.asynccontextmanager".split(),
+     # numba 0.68.1 core/decorators.py, bare `@njit` only (the `@njit(...)` form is a call and stays analysed:
+     # `cache=True` creates and test-writes the cache directory at decoration, signatures compile at import):
+     # njit(f) sets nopython=True and returns jit(f): cache False and no signatures, so _jit's wrapper checks that f
+     # is a plain function (TypeError otherwise), returns f itself under NUMBA_DISABLE_JIT, else builds a
+     # Dispatcher(py_func=f) (stores f, its signature and the typing context; compiles nothing until called)
+     "numba.core.decorators.njit"]
 )
 
 

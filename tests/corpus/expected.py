@@ -36,12 +36,6 @@ REFUSED: dict[str, str] = {
         'refused: pyod.models.copod.COPOD SL104',
     'pyod/ecod.joblib':
         'refused: pyod.models.ecod.ECOD SL104',
-    'pyod/iforest.joblib':
-        'refused: pyod.models.iforest.IForest SL104',
-    'pyod/knn.joblib':
-        'refused: pyod.models.knn.KNN SL104',
-    'pyod/lof.joblib':
-        'refused: pyod.models.lof.LOF SL104',
     'river/hoeffding-tree.pkl':
         'refused: random.Random SL104; river.proba.gaussian.Gaussian SL104; river.stats.mean.Mean SL104; river.stats.var.Var SL104; river.tree.hoeffding_tree_classifier.HoeffdingTreeClassifier SL104; river.tree.nodes.htc_nodes.LeafNaiveBayesAdaptive SL104; river.tree.splitter.gaussian_splitter.GaussianSplitter SL104',
     'river/kmeans.pkl':
@@ -54,10 +48,6 @@ REFUSED: dict[str, str] = {
         'refused: ruptures.costs.costl2.CostL2 SL104; ruptures.detection.binseg.Binseg SL104',
     'ruptures/pelt.pkl':
         'refused: ruptures.costs.costrbf.CostRbf SL104; ruptures.detection.pelt.Pelt SL104',
-    'scikit-optimize/gp-result.pkl':
-        'refused: scipy.optimize._optimize.OptimizeResult SL104; skopt.learning.gaussian_process.gpr.GaussianProcessRegressor SL104; skopt.learning.gaussian_process.kernels.ConstantKernel SL104; skopt.learning.gaussian_process.kernels.Matern SL104; skopt.learning.gaussian_process.kernels.Product SL104; skopt.learning.gaussian_process.kernels.Sum SL104; skopt.learning.gaussian_process.kernels.WhiteKernel SL104; skopt.space.space.Real SL104; skopt.space.space.Space SL104; skopt.space.transformers.Identity SL104; skopt.space.transformers.Normalize SL104; skopt.space.transformers.Pipeline SL104',
-    'scikit-optimize/optimizer.pkl':
-        'refused: skopt.learning.gaussian_process.gpr.GaussianProcessRegressor SL104; skopt.learning.gaussian_process.kernels.ConstantKernel SL104; skopt.learning.gaussian_process.kernels.Matern SL104; skopt.learning.gaussian_process.kernels.Product SL104; skopt.optimizer.optimizer.Optimizer SL104; skopt.space.space.Real SL104; skopt.space.space.Space SL104; skopt.space.transformers.Identity SL104; skopt.space.transformers.Normalize SL104; skopt.space.transformers.Pipeline SL104',
     'scikit-survival/coxph.joblib':
         'refused: sksurv.functions.StepFunction SL104; sksurv.linear_model.coxph.BreslowEstimator SL104; sksurv.linear_model.coxph.CoxPHSurvivalAnalysis SL104',
     'scikit-survival/rsf.joblib':

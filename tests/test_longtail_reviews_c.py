@@ -201,12 +201,15 @@ def _lazy_reviewed(monkeypatch: pytest.MonkeyPatch, source: str) -> None:
 
     tree = ast.parse(textwrap.dedent(source))
     review = {}
+    premises = set()
     for stmt in tree.body:
         if isinstance(stmt, ast.Import | ast.ImportFrom):
+            premises.add(ast.unparse(stmt))  # one name per import here: the review's premise imports
             continue
         text = ast.unparse(stmt)
         review["sha256:" + hashlib.sha256(text.encode()).hexdigest()] = "test review"
     monkeypatch.setitem(tables.REVIEWED_IMPORT_STATEMENTS, "atkl", review)
+    monkeypatch.setitem(tables.REVIEWED_STATEMENT_IMPORTS, "atkl", frozenset(premises))
 
 
 def test_reviewed_lazy_module_statements_are_inert(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:

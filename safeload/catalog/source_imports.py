@@ -379,7 +379,8 @@ def _statement_reviewed(mod: ModuleInfo, stmt: ast.stmt, reviewed: Mapping[str, 
     if not _is_reviewed_text(text, reviewed):
         return False
     pinned = {**reviewed, **tables.REVIEW_PINS.get(mod.name, {})}
-    return _bindings_reviewed(mod.tree.body, stmt, pinned)
+    return _bindings_reviewed(mod.tree, stmt, pinned,
+                              tables.REVIEWED_STATEMENT_IMPORTS.get(mod.name, frozenset()))
 
 
 def _is_reviewed_text(text: str, reviewed: Mapping[str, str]) -> bool:
@@ -387,28 +388,67 @@ def _is_reviewed_text(text: str, reviewed: Mapping[str, str]) -> bool:
     return text in reviewed or "sha256:" + hashlib.sha256(text.encode()).hexdigest() in reviewed
 
 
-def _bindings_reviewed(module_body: list[ast.stmt], stmt: ast.stmt, reviewed: Mapping[str, str]) -> bool:
+def _bindings_reviewed(tree: ast.Module, stmt: ast.stmt, reviewed: Mapping[str, str],
+                       imports: frozenset[str]) -> bool:
     """Whether every statement of this module that binds a name ``stmt`` reads (a ``def``, a ``class``, an
-    assignment...) is itself reviewed or pinned (``source_tables.REVIEW_PINS``) word for word. A review of
-    ``keras = LazyLoader(...)`` vouches for what ``LazyLoader`` was when it was read: once the class it calls is
-    edited, the call is analysed again. Names bound by an import statement are the review's premise (the module
-    it names is analysed on its own)."""
+    assignment, an import...) is itself reviewed or pinned (``source_tables.REVIEW_PINS``) word for word. A review
+    of ``keras = LazyLoader(...)`` vouches for what ``LazyLoader`` was when it was read: once the class it calls is
+    edited, or comes from another module, the call is analysed again. An import binding a read name must be one
+    the review names as its premise (``source_tables.REVIEWED_STATEMENT_IMPORTS``: the module it names is
+    analysed on its own); in a class body the class's own earlier statements bind names too; and a name some
+    function or class body declares ``global`` may be rebound by code the review never read (red team R4-3)."""
     read = {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
     if not read:
         return True
-    inside = {id(node) for node in ast.walk(stmt)}  # a binding within the reviewed text is part of it
-    for binder in _toplevel_statements(module_body):
-        if id(binder) in inside or isinstance(binder, ast.Import | ast.ImportFrom):
+    if read & {name for node in ast.walk(tree) if isinstance(node, ast.Global) for name in node.names}:
+        return False
+    scopes = [tree.body, *(node.body for node in ast.walk(tree) if isinstance(node, ast.ClassDef)
+                           and any(inner is stmt for inner in _toplevel_statements(node.body)))]
+    for binder in (b for body in scopes for b in _unreviewed_statements(body, reviewed)):
+        bound = _names_bound(binder)
+        if binder is stmt or not (read & bound or _STAR in bound):
             continue
-        if not read & _names_bound(binder):
-            continue
-        try:
-            text = ast.unparse(binder)
-        except (ValueError, RecursionError):
+        if not isinstance(binder, ast.Import | ast.ImportFrom):
             return False
-        if not _is_reviewed_text(text, reviewed):
+        if any(form not in imports for name, form in _import_bindings(binder) if name in read or name == _STAR):
             return False
     return True
+
+
+def _unreviewed_statements(body: list[ast.stmt], reviewed: Mapping[str, str]) -> Iterator[ast.stmt]:
+    """:func:`_toplevel_statements` of ``body`` that are not reviewed word for word (nor inside a reviewed
+    ``if``/``try``: its text covers the assignments in its branches)."""
+    for stmt in body:
+        try:
+            text = ast.unparse(stmt)
+        except (ValueError, RecursionError):
+            text = None
+        if text is not None and _is_reviewed_text(text, reviewed):
+            continue
+        yield stmt
+        if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            continue
+        inner = [s for field_name in ("body", "orelse", "finalbody")
+                 for s in (getattr(stmt, field_name, None) or ()) if isinstance(s, ast.stmt)]
+        inner += [s for handler in getattr(stmt, "handlers", ()) or () for s in handler.body]
+        inner += [s for case in getattr(stmt, "cases", ()) or () for s in case.body]
+        yield from _unreviewed_statements(inner, reviewed)
+
+
+def _import_bindings(stmt: ast.Import | ast.ImportFrom) -> Iterator[tuple[str, str]]:
+    """(name bound, the one-name import statement binding it the same way) for each alias of ``stmt``:
+    ``import a.b`` binds ``a`` to package ``a`` exactly as ``import a`` does."""
+    for alias in stmt.names:
+        if isinstance(stmt, ast.Import):
+            if alias.asname is None:
+                top = alias.name.split(".", 1)[0]
+                yield top, f"import {top}"
+            else:
+                yield alias.asname, f"import {alias.name} as {alias.asname}"
+        else:
+            source = "." * stmt.level + (stmt.module or "")
+            bound = _STAR if alias.name == "*" else alias.asname or alias.name
+            yield bound, f"from {source} import {alias.name}" + (f" as {alias.asname}" if alias.asname else "")
 
 
 def _toplevel_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
@@ -428,10 +468,17 @@ def _toplevel_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
             yield from _toplevel_statements(case.body)
 
 
+_STAR = "*"  # what ``from m import *`` binds: any name
+
+
 def _names_bound(stmt: ast.stmt) -> set[str]:
     """Names ``stmt`` itself binds in its scope (not those of nested statements, which are walked on their own)."""
     if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
         return {stmt.name}
+    if isinstance(stmt, ast.Import):
+        return {(alias.asname or alias.name).split(".", 1)[0] for alias in stmt.names}
+    if isinstance(stmt, ast.ImportFrom):
+        return {_STAR if alias.name == "*" else alias.asname or alias.name for alias in stmt.names}
     heads: list[ast.AST]
     if isinstance(stmt, ast.For | ast.AsyncFor):
         heads = [stmt.target]

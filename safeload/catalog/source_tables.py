@@ -32,6 +32,7 @@ __all__ = [
     "REVIEWED_IMPORT_STATEMENTS",
     "REVIEWED_LAZY_MODULES",
     "REVIEWED_SOURCE_METHODS",
+    "REVIEWED_STATEMENT_IMPORTS",
     "REVIEWED_SUBCLASS_HOOKS",
     "REVIEW_PINS",
     "SPECIAL_BASES",
@@ -546,6 +547,9 @@ REVIEWED_IMPORT_STATEMENTS: dict[str, dict[str, str]] = {
         "sha256:5b9c493c19318a17c7d5a0a2923c0c855369645223eddc9a510348875126065f": _IMBLEARN_CONSTRAINTS,
         "sha256:7d0133cf9d61122dd0cbd2f84ed92e1764ca3a0652d5f97a4c1587dc9b523583": _IMBLEARN_CONSTRAINTS,
         "sha256:be1d42740e844146e8fe11b88613956fc2b6d726354f9598131d47f7375a3c8d": _IMBLEARN_CONSTRAINTS,
+        "excluded_params = {'bootstrap', 'bootstrap_features', 'max_features', 'oob_score', 'max_samples'}":
+            "imbalanced-learn 0.14.2 ensemble/_easy_ensemble.py class body: a set of str constants (the parameter "
+            "names the next reviewed loop pops from the constraint dict)",
         "sha256:4d29127566ffa16fb0ad1a010286858ae98d13ba15a8f3639995353a80bc9571": _IMBLEARN_CONSTRAINTS,
     },
     "imblearn.ensemble._weight_boosting": {
@@ -555,6 +559,7 @@ REVIEWED_IMPORT_STATEMENTS: dict[str, dict[str, str]] = {
     },
     "imblearn.ensemble._bagging": {
         "sha256:64aabd719eeeee74c1e3705dfd46fa6dffddd2ba6b0f26f510474b8b59fef41d": _IMBLEARN_CONSTRAINTS,
+        "_parameter_constraints = copy.deepcopy(BaggingClassifier._parameter_constraints)": _IMBLEARN_CONSTRAINTS,
     },
     "imblearn._version": {
         "with open(Path(__file__).parent / 'VERSION.txt') as _fh:\n    __version__ = _fh.read().strip()":
@@ -575,6 +580,53 @@ REVIEWED_IMPORT_STATEMENTS: dict[str, dict[str, str]] = {
             "imbalanced-learn 0.14.2: the placeholder for imblearn.keras (stores the module's own globals dict; "
             "imports nothing)",
     },
+}
+
+#: The imports (one name each, as ``ast.unparse`` writes them; ``import a.b`` counts as ``import a``, the binding it
+#: makes) whose bindings the reviewed statements of a module read: the premise
+#: of those reviews (the name is that module's object; the module it names is analysed on its own). A reviewed
+#: statement reading a name that any other import binds (``from pkg._other import LazyLoader``) is analysed again
+#: (red team R4-3: the callee would be code no reviewer read).
+REVIEWED_STATEMENT_IMPORTS: dict[str, frozenset[str]] = {
+    "feature_engine": frozenset({"import feature_engine", "import pathlib"}),
+    "sksurv.linear_model.aft": frozenset({"from ..base import SurvivalAnalysisMixin"}),
+    "hyperopt.base": frozenset({"from . import pyll"}),
+    "hyperopt.pyll.base": frozenset({"import numpy as np"}),
+    "hyperopt.pyll.stochastic": frozenset({"from .base import scope"}),
+    "imblearn.base": frozenset({"from sklearn.utils._metadata_requests import METHODS",
+                                "from sklearn.utils._metadata_requests import SIMPLE_METHODS"}),
+    "imblearn.ensemble._forest": frozenset({
+        "from copy import deepcopy", "from sklearn.ensemble import RandomForestClassifier",
+        "from imblearn.ensemble._common import _random_forest_classifier_parameter_constraints",
+        "from sklearn.utils._param_validation import Hidden", "from sklearn.utils._param_validation import Interval",
+        "from sklearn.utils._param_validation import StrOptions", "from sklearn.utils.fixes import parse_version",
+        "from sklearn_compat._sklearn_compat import sklearn_version", "import numbers"}),
+    "imblearn.ensemble._easy_ensemble": frozenset({
+        "from imblearn.ensemble._common import _bagging_parameter_constraints",
+        "from sklearn.ensemble import BaggingClassifier", "from sklearn.utils._param_validation import Interval",
+        "from sklearn.utils._param_validation import StrOptions", "from sklearn.utils.fixes import parse_version",
+        "from sklearn_compat._sklearn_compat import sklearn_version", "import copy", "import numbers"}),
+    "imblearn.ensemble._weight_boosting": frozenset({
+        "from imblearn.ensemble._common import _adaboost_classifier_parameter_constraints",
+        "from sklearn.ensemble import AdaBoostClassifier", "from sklearn.utils._param_validation import Hidden",
+        "from sklearn.utils._param_validation import Interval",
+        "from sklearn.utils._param_validation import StrOptions",
+        "from sklearn.utils.fixes import parse_version", "from sklearn_compat._sklearn_compat import sklearn_version",
+        "import copy", "import numbers"}),
+    "imblearn.ensemble._bagging": frozenset({
+        "from sklearn.utils._param_validation import HasMethods",
+        "from sklearn.utils._param_validation import Interval",
+        "from sklearn.utils._param_validation import StrOptions", "import numbers", "import copy",
+        "from sklearn.ensemble import BaggingClassifier"}),
+    "imblearn._version": frozenset({"from pathlib import Path"}),
+    "imblearn": frozenset({"import importlib", "import sys", "import types"}),
+    # the imports read by the reviewed statements of branches fp-longtail-c (optuna) and fp-longtail-d (sksurv's
+    # patch_pipeline reads Pipeline), listed ahead of their merge
+    "optuna._warnings": frozenset({"from pathlib import Path", "import os"}),
+    "optuna.integration": frozenset({
+        "from optuna._imports import _INTEGRATION_IMPORT_ERROR_TEMPLATE", "from types import ModuleType",
+        "from typing import Any", "from typing import TYPE_CHECKING", "import os", "import sys"}),
+    "sksurv": frozenset({"from sklearn.pipeline import Pipeline"}),
 }
 
 #: The definitions a module's reviewed statements rest on, by exact text or SHA-256 (``source_imports``): a

@@ -328,6 +328,31 @@ _group("igraph.Graph", "CALL BUILD PASSED CALL_INSTANCE",
        "the values' sequence protocol is their PASSED use). BUILD: no __setstate__, __setattr__ or __getattr__ "
        "in the MRO (GraphBase defines only __new__ and its C dealloc), so the dict state updates __dict__; no "
        "__call__; __hash__ is None")
+# scikit-optimize 0.10.2 (read with scikit-learn 1.9.1): a fitted GaussianProcessRegressor holds skopt's kernel
+# subclasses, each `class K(skopt Kernel, sklearn K)`. skopt's Kernel(sk_Kernel) only overrides __add__/__radd__/
+# __mul__/__rmul__/__pow__ (to build skopt's Sum/Product/Exponentiation) and each class adds gradient_x: neither
+# is called by sklearn's __call__, which the instance call runs. Importing skopt (analysed inert with PyYAML's
+# import review: tests/test_longtail_reviews_d.py).
+_group("skopt.learning.gaussian_process.kernels.ConstantKernel skopt.learning.gaussian_process.kernels.Matern "
+       "skopt.learning.gaussian_process.kernels.Product skopt.learning.gaussian_process.kernels.Sum "
+       "skopt.learning.gaussian_process.kernels.WhiteKernel",
+       "NEW ALLOC BUILD PASSED CALL_INSTANCE",
+       "scikit-optimize 0.10.2 learning/gaussian_process/kernels.py: NEWOBJ and dict-state BUILD as for scikit-learn's "
+       "kernels (no __new__, __setstate__, __getattr__, __setattr__, __del__ or __init_subclass__ in the MRO: the "
+       "state updates __dict__). The instance call is scikit-learn 1.9.1's K.__call__ (numpy/scipy arithmetic on X, "
+       "Y and the hyperparameters in the state; Sum/Product call self.k1/self.k2, whose own uses the engine checks "
+       "as values set by BUILD); skopt's overrides (operators, gradient_x) are not reached from it. Not called by "
+       "the file (CALL/INVOKE not permitted) and given dict state only",
+       build_dict_only=True)
+
+# kmodes 0.12.2: KPrototypes stores its numeric dissimilarity function (default util/dissim.py euclidean_dissim) as
+# num_dissim; predict calls it on the centroids (file state) and the user's rows. The source analysis stops at
+# np.isnan (a ufunc the generated catalogue permits for INVOKE only) and the .any() of its result.
+_group("kmodes.util.dissim.euclidean_dissim", "INVOKE PASSED HASH",
+       "kmodes 0.12.2 util/dissim.py: `if np.isnan(a).any() or np.isnan(b).any(): raise ValueError(...)`, then "
+       "`return np.sum((a - b) ** 2, axis=1)`: numpy ufuncs and a reduction over its two arguments (their "
+       "arithmetic protocol is their PASSED use); extra keywords ignored. No I/O, import or call of an argument. "
+       "Not CALL: a file choosing the arguments could broadcast (N,1) against (1,M) into an N*M allocation")
 
 # --- pure decoders (also modelled: the engine follows their output into nested loaders) -----------------------------
 _group("zlib.decompress gzip.decompress bz2.decompress lzma.decompress base64.b64decode base64.b32decode "
@@ -570,7 +595,63 @@ IMPORT_REVIEWS: Mapping[str, str] = {
         "defusedxml 0.7.1: defines hardened parser classes; defusedxml.ElementTree imports the pure-Python "
         "xml.etree.ElementTree by popping it (and _elementtree) from sys.modules, importing it afresh and "
         "restoring both entries (CPython's test.support.import_fresh_module pattern). No I/O."),
+    "numba": (
+        "numba 0.68.1 (153 of its modules load on `import numba`; read for pyod 3.6.7, whose pyod.utils.stat_models "
+        "does `from numba import njit`): numba/__init__.py checks the Python, NumPy and llvmlite versions (raises "
+        "ImportError), reads its own versioneer JSON string, imports its own compiled helpers (_helperlib, _dynfunc, "
+        "_devicearray, typeconv, ufunc._internal, runtime._nrt_python: C extensions shipped in the package), "
+        "numba.core.config builds its settings from NUMBA_* environment variables and, when PyYAML is installed, a "
+        "`.numba_config.yaml` in the current directory read with yaml.safe_load (settings only: debug dumps, "
+        "threading layer, cache directory; no code), `check_jit_execution()` asks llvmlite whether JIT memory can be "
+        "executed, `_try_enable_svml()` asks LLVM to load the system's libsvml.so if present (environment), and the "
+        "typing/lowering modules fill numba's own registries with decorated functions. Measured with an audit hook "
+        "(tests/test_longtail_reviews_d.py): no file written, no process, no socket; dlopen of llvmlite's own "
+        "libllvmlite.so; reads /proc/cpuinfo. Compiling (first call of a jitted function) and `cache=True` (writes "
+        "__pycache__ index files at decoration) are not part of the import: `@njit` with arguments stays analysed "
+        "(source_tables.IMPORT_TIME_DECORATORS reviews the bare form only); numba.core.serialize's unpickle helpers "
+        "call cloudpickle.loads and stay denied (SL104: umap)."),
+    "llvmlite": (
+        "llvmlite 0.50.0 (imported by numba): llvmlite.binding.ffi loads the package's own libllvmlite.so with ctypes "
+        "and declares its C signatures; the other modules define wrapper classes and initialise LLVM's native "
+        "target. No file written, no process, no network."),
+    "yaml": (
+        "PyYAML 6.0.4 (18 modules, all loaded by `import yaml`; read for scikit-optimize 0.10.2, whose skopt.space."
+        "space imports it): defines the scanner/parser/composer/constructor/resolver/emitter classes, fills their "
+        "class-level registries (add_constructor/add_representer/add_implicit_resolver on its own classes, with its "
+        "own functions and compiled regexes), YAMLObjectMetaclass registers a subclass only when it has a yaml_tag "
+        "(YAMLObject's is None), and `from .cyaml import *` (under try/except ImportError) imports the compiled "
+        "libyaml binding yaml._yaml (the package's own Cython extension) and subclasses its CParser/CEmitter. No file "
+        "read or written, no process, no network (audit hook: nothing). The vouch is for the import only: yaml.load "
+        "and friends called by a pickle are analysed per use (and refused: constructing python/object tags imports "
+        "and calls by name)."),
 }
+
+#: numba 0.68.1: the modules and packages `import numba` does not load (computed from the installed package; checked
+#: by tests/test_longtail_reviews_d.py). They are outside the numba vouch: the analysis judges their top level.
+NUMBA_NOT_LOADED = (
+    "numba.__main__ numba.cext numba.cloudpickle.cloudpickle_fast numba.core.annotations.pretty_annotate "
+    "numba.core.boxing numba.core.ccallback numba.core.datamodel.testing numba.core.inline_closurecall "
+    "numba.core.optional numba.core.runtime.context numba.core.typing.arraydecl numba.core.typing.bufproto "
+    "numba.core.typing.cffi_utils numba.core.typing.cmathdecl numba.core.typing.collections "
+    "numba.core.typing.ctypes_utils numba.core.typing.dictdecl numba.core.typing.enumdecl "
+    "numba.core.typing.listdecl numba.core.typing.mathdecl numba.core.typing.setdecl numba.core.unsafe.bytes "
+    "numba.core.unsafe.nrt numba.core.unsafe.refcount numba.cpython._binomial numba.cpython.charseq "
+    "numba.cpython.cmathimpl numba.cpython.enumimpl numba.cpython.hashing numba.cpython.heapq "
+    "numba.cpython.iterators numba.cpython.listobj numba.cpython.mathimpl numba.cpython.numbers "
+    "numba.cpython.printimpl numba.cpython.randomimpl numba.cpython.rangeobj numba.cpython.setobj "
+    "numba.cpython.slicing numba.cpython.tupleobj numba.cpython.unicode numba.cpython.unicode_support "
+    "numba.cpython.unsafe.numbers numba.cuda numba.experimental.function_type numba.experimental.jitclass.base "
+    "numba.experimental.structref numba.misc.POST numba.misc.cffiimpl numba.misc.dump_style numba.misc.findlib "
+    "numba.misc.gdb_hook numba.misc.gdb_print_extension numba.misc.help numba.misc.literal numba.misc.memoryutils "
+    "numba.misc.mergesort numba.misc.numba_entry numba.misc.numba_gdbinfo numba.misc.numba_sysinfo "
+    "numba.misc.quicksort numba.misc.timsort numba.mviewbuf numba.np.arraymath numba.np.arrayobj "
+    "numba.np.extensions numba.np.linalg numba.np.math numba.np.npdatetime numba.np.npyfuncs numba.np.npyimpl "
+    "numba.np.polynomial numba.np.random numba.np.types.datetime_registry numba.np.ufunc._num_threads "
+    "numba.np.ufunc.omppool numba.np.ufunc.tbbpool numba.np.ufunc.workqueue numba.np.unsafe numba.pycc "
+    "numba.runtests numba.scripts numba.testing numba.tests numba.typed.dictimpl numba.typed.dictobject "
+    "numba.typed.listobject numba.typed.setobject numba.typed.typeddict numba.typed.typedlist "
+    "numba.typed.typedobjectutils numba.typed.typedset numba.types "
+)
 
 #: Modules of an import-reviewed package that the review did not read (they are not loaded by ``import pkg``):
 #: the vouch does not cover them (nor their submodules), so the source analysis judges their top level (and
@@ -589,6 +670,10 @@ IMPORT_NOT_COVERED: Mapping[str, frozenset[str]] = {
     "defusedxml": frozenset(
         "defusedxml.cElementTree defusedxml.expatbuilder defusedxml.expatreader defusedxml.lxml defusedxml.minidom "
         "defusedxml.pulldom defusedxml.sax defusedxml.xmlrpc".split()),
+    # numba 0.68.1 / llvmlite 0.50.0: every module (or package) `import numba` does not load
+    "numba": frozenset(NUMBA_NOT_LOADED.split()),
+    "llvmlite": frozenset("llvmlite.binding.libllvmlite llvmlite.tests".split()),
+    "yaml": frozenset(),
 }
 
 

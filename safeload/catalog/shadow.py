@@ -26,13 +26,14 @@ from _thread import allocate_lock  # threading.Lock itself, without importing th
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 
+from safeload.catalog import source_files
 from safeload.catalog.source_locate import is_stdlib_path, library_roots, locate_module
 
 __all__ = ["clear_cache", "import_modules", "shadowing_file"]
 
 _Stamps = tuple[tuple[str, int], ...]
 _CACHE_SIZE = 4096
-_cache: OrderedDict[tuple[tuple[str, ...], str, str], tuple[str | None, _Stamps]] = OrderedDict()
+_cache: OrderedDict[tuple[tuple[str, ...], str, str, bool], tuple[str | None, _Stamps]] = OrderedDict()
 _pth_cache: dict[tuple[str, ...], tuple[frozenset[str], _Stamps]] = {}
 _lock = allocate_lock()
 
@@ -122,26 +123,31 @@ def _under(path: str, roots: Iterable[str]) -> bool:
     return any(real == r or real.startswith(r + os.sep) for r in roots)
 
 
-def _check(module: str, entries: Sequence[str], cwd: str) -> tuple[str | None, _Stamps]:
+def _check(module: str, entries: Sequence[str], cwd: str, *, fresh: bool = False) -> tuple[str | None, _Stamps]:
     """(the shadowing file or None, the directories the answer depends on with their mtimes)."""
     searched = [_absolute(e, cwd) for e in entries]
     depends = [_stamp(e) for e in dict.fromkeys(searched)]
     parts = module.split(".")
     stdlib_name = parts[0] in sys.stdlib_module_names
     roots: tuple[str, ...] | None = None
+    locations: list[str] = list(dict.fromkeys(searched))  # where parts[depth - 1] is looked for
     for depth in range(1, len(parts) + 1):
         prefix = ".".join(parts[:depth])
-        if prefix in sys.modules:
+        if prefix in sys.modules and not fresh:
+            locations = []
             continue  # already imported: the loader's import returns that module and runs nothing new
+        # a package directory in a location searched first, absent or without __init__ now, changes the answer
+        # once created or filled: its own mtime, not the location's, changes then (red team R4-4)
+        depends.extend(_stamp(os.path.join(loc, parts[depth - 1])) for loc in locations)
         found = locate_module(prefix, entries)
+        locations = [_absolute(p, cwd) for p in found.search_locations]
+        depends.extend(_stamp(loc) for loc in locations)
         if found.kind in ("builtin", "missing"):
             # a builtin is the interpreter's own; a module the path finder cannot find is not imported by it
             # (the import fails, or the environment's own later finder answers): no shadow, and nothing below
             break
         if found.kind == "namespace":
-            # no code of its own runs; its portions decide where its children are found
-            depends.extend(_stamp(_absolute(p, cwd)) for p in found.search_locations)
-            continue
+            continue  # no code of its own runs; its portions (stamped above) decide where its children are found
         location = found.origin or found.path
         if location is None:
             return f"<{prefix}: {found.kind} module with no file>", tuple(depends)
@@ -163,8 +169,12 @@ def _check(module: str, entries: Sequence[str], cwd: str) -> tuple[str | None, _
 
 def shadowing_file(module: str, search_path: Sequence[str] | None = None) -> str | None:
     """The file outside the installed library that importing ``module`` would run, or None when every module
-    the import runs is installed code (or already imported)."""
-    if module in sys.modules:
+    the import runs is installed code (or already imported). Inside a ``source_files.recording_files`` block (a
+    verdict the scan cache may keep), the directories the answer depends on are reported there; when the answer
+    is None only because the module is already imported in this process, a fresh process's answer is looked up
+    and, if that one is a shadow, the verdict is marked never to be stored (red team R4-2)."""
+    loaded = module in sys.modules
+    if loaded and not source_files.recording():
         return None
     entries = tuple(str(p) for p in (sys.path if search_path is None else search_path))
     cwd = ""
@@ -173,15 +183,25 @@ def shadowing_file(module: str, search_path: Sequence[str] | None = None) -> str
             cwd = os.getcwd()
         except OSError:
             cwd = "<no working directory>"
-    key = (entries, cwd, module)
+    shadow, stamps = _lookup(entries, cwd, module, fresh=loaded)
+    if source_files.recording():
+        source_files.record([source_files.UNCACHEABLE] if loaded and shadow is not None else
+                            [(source_files.LOOKUP + path, mtime, -1, -1, -1) for path, mtime in stamps])
+    return None if loaded else shadow
+
+
+def _lookup(entries: tuple[str, ...], cwd: str, module: str, *, fresh: bool) -> tuple[str | None, _Stamps]:
+    """``_check``'s answer, cached per process; ``fresh``: as a process that has imported none of the module's
+    packages yet would find it."""
+    key = (entries, cwd, module, fresh)
     with _lock:
         hit = _cache.get(key)
     if hit is not None and _stamps_hold(hit[1]):
-        return hit[0]
-    result = _check(module, entries, cwd)
+        return hit
+    result = _check(module, entries, cwd, fresh=fresh)
     with _lock:
         _cache[key] = result
         _cache.move_to_end(key)
         while len(_cache) > _CACHE_SIZE:
             _cache.popitem(last=False)
-    return result[0]
+    return result

@@ -627,7 +627,7 @@ class Effects:
         ctx = item.context_expr
         if isinstance(ctx, ast.Call):
             ref = self._callee_ref(frame, ctx.func)
-            if ref is not None and ref.dotted in _CALL_ARG_CTX:
+            if ref is not None and (ref.dotted in _CALL_ARG_CTX or _reviewed_context_manager(ref)):
                 for arg in ctx.args:
                     self._expr(frame, arg, depth)
                 return
@@ -1001,8 +1001,8 @@ class Effects:
     def _invoke_value(self, frame: _Frame, expr: ast.expr, val: _Val, node: ast.Call, depth: int) -> None:
         """``expr`` (evaluated to ``val``) is called by code this body hands it to."""
         where = frame.where(node)
-        if isinstance(expr, ast.Constant) and expr.value is None:
-            return
+        if isinstance(expr, ast.Constant):
+            return  # a literal (None, a number: lru_cache(1000)'s maxsize) is not callable: calling it raises
         if val.kind == "param":
             frame.out.invokes.add(val.key)
             return
@@ -2076,6 +2076,21 @@ def _lambda_args(lam: ast.Lambda) -> list[str]:
 
 def _module_ref(resolver: Resolver, name: str) -> Ref:
     return resolver.module_ref(name)
+
+
+def _reviewed_context_manager(ref: Ref) -> bool:
+    """``ref`` is a context-manager factory of ``REVIEWED_CONTEXT_MANAGERS`` defined in a module whose text
+    (``ast.unparse`` of the whole module, SHA-256) is the one the reviewer read."""
+    import hashlib
+
+    review = tables.REVIEWED_CONTEXT_MANAGERS.get(ref.dotted)
+    if review is None or ref.module is None:
+        return False
+    try:
+        text = ast.unparse(ref.module.tree)
+    except (ValueError, RecursionError):
+        return False
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest() == review[0]
 
 
 def _dangerous(dotted: str) -> bool:

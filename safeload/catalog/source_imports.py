@@ -16,11 +16,13 @@ import ast
 import hashlib
 import os
 import sys
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 
 from safeload.catalog import source_tables as tables
 from safeload.catalog.closure import closure_covered
 from safeload.catalog.source_effects import Effects, Fail, Outcome, _Frame
+from safeload.catalog.source_files import FileStat
 from safeload.catalog.source_locate import is_stdlib_path
 from safeload.catalog.source_model import (
     Binding,
@@ -31,6 +33,7 @@ from safeload.catalog.source_model import (
     Resolver,
     _is_main_guard,
     _is_type_checking,
+    file_stat,
 )
 from safeload.catalog.source_reviews import def_digest
 from safeload.catalog.uses import Use
@@ -104,6 +107,8 @@ def _one_module(name: str, resolver: Resolver, effects: Effects, roots: tuple[st
             return ok, []  # a guarded optional import of an absent module raises ImportError: nothing runs
         if dep and vouched:
             return ok, []  # a reviewed package's own compiled module (or a submodule of one: torch._C._autograd)
+        if dep and mod.kind == "compiled" and mod.origin and _compiled_import_reviewed(name, mod.origin, resolver):
+            return ok, []  # that exact binary's import was read (REVIEWED_COMPILED_IMPORTS)
         return Outcome(False, f"importing {name}: the module is {mod.kind} (its import runs code that cannot be"
                        " read)" if mod.kind != "missing" else f"module {name} not found in the environment"), []
     location = mod.path or (mod.source.search_locations[0] if mod.source.search_locations else "")
@@ -130,6 +135,41 @@ def _one_module(name: str, resolver: Resolver, effects: Effects, roots: tuple[st
                     if not result.inert else ok, deps)
         effects.module_memo[name] = memo
     return memo
+
+
+#: Largest extension file hashed for ``REVIEWED_COMPILED_IMPORTS`` (bigger ones are not reviewed: refused).
+_MAX_COMPILED_BYTES = 256 * 1024 * 1024
+_compiled_digests: dict[FileStat, str] = {}
+
+
+def _compiled_import_reviewed(name: str, origin: str, resolver: Resolver) -> bool:
+    """Whether the extension file at ``origin`` is, byte for byte (SHA-256), a build of ``name`` whose import a
+    reviewer read. The file is recorded among those the analysis rests on (the scan cache revalidates it)."""
+    reviewed = tables.REVIEWED_COMPILED_IMPORTS.get(name)
+    if not reviewed:
+        return False
+    try:
+        stat = file_stat(origin)
+        digest = _compiled_digests.get(stat)
+        if digest is None:
+            if stat[2] > _MAX_COMPILED_BYTES:
+                return False
+            hasher = hashlib.sha256()
+            with open(origin, "rb") as handle:
+                while chunk := handle.read(1 << 20):
+                    hasher.update(chunk)
+            if file_stat(origin) != stat:  # rewritten while read: not the bytes hashed
+                return False
+            digest = "sha256:" + hasher.hexdigest()
+            if len(_compiled_digests) > 256:
+                _compiled_digests.clear()
+            _compiled_digests[stat] = digest
+    except OSError:
+        return False
+    if digest not in reviewed:
+        return False
+    resolver.files.add(stat)
+    return True
 
 
 def _star_submodules(package: ModuleInfo | object, base: str, resolver: Resolver) -> list[str]:
@@ -167,8 +207,8 @@ def top_level_imports(body: list[ast.stmt], name: str, package: bool, is_package
                       is_module: Callable[[str], bool], star: Callable[[str], list[str]]) -> list[tuple[str, bool]]:
     """Every module an import statement of a module's top level (``body`` of module ``name``; and class bodies,
     and every branch, loop and ``try`` of it; not function bodies, nor ``if TYPE_CHECKING``/``__main__``
-    bodies) imports, with whether the statement is guarded (inside an ``if`` or ``try``: an absent module there
-    is an optional dependency). ``from pkg import name`` imports ``pkg`` and, when it is a submodule,
+    bodies) imports, with whether the statement is guarded (inside an ``if``, ``try`` or ``with``: an absent module
+    there is an optional dependency). ``from pkg import name`` imports ``pkg`` and, when it is a submodule,
     ``pkg.name``; ``from pkg import *`` the submodules ``star(pkg)`` names. Shared by the scan-time walk and
     the generator of the reviewed closures (``catalog/_gen/closure.py``) so both read imports the same way."""
     from safeload.catalog.source_model import absolute_module
@@ -199,8 +239,11 @@ def top_level_imports(body: list[ast.stmt], name: str, package: bool, is_package
                     walk(handler.body, True)
                 walk(stmt.orelse, True)
                 walk(stmt.finalbody, guarded)
-            elif isinstance(stmt, ast.ClassDef | ast.With | ast.AsyncWith):
+            elif isinstance(stmt, ast.ClassDef):
                 walk(stmt.body, guarded)
+            elif isinstance(stmt, ast.With | ast.AsyncWith):
+                # a context manager may suppress the ImportError (optuna's try_import, contextlib.suppress)
+                walk(stmt.body, True)
             elif isinstance(stmt, ast.For | ast.AsyncFor | ast.While):
                 walk(stmt.body, True)
                 walk(stmt.orelse, True)
@@ -278,8 +321,18 @@ def _rebinds_import_state(mod: ModuleInfo) -> ast.AST | None:
     """The first statement anywhere in ``mod`` that rebinds ``__path__``/``__spec__``/``__loader__`` (an
     assignment, augmented assignment, ``del``, ``global`` declaration, import alias, def/class or loop/with
     target), else None. Local names in functions are included: rare in honest code, and failing closed costs
-    nothing."""
-    for node in ast.walk(mod.tree):
+    nothing. A top-level statement reviewed word for word for this module (``REVIEWED_IMPORT_STATEMENTS``, e.g.
+    optuna's lazy ``optuna.integration`` module class, whose ``__path__`` is the package's own directory) is the
+    reviewer's: it is not walked."""
+    reviewed = tables.REVIEWED_IMPORT_STATEMENTS.get(mod.name)
+    skip = {id(stmt) for stmt in _toplevel_statements(mod.tree.body)
+            if reviewed and _statement_reviewed(mod, stmt, reviewed)}
+    queue: deque[ast.AST] = deque([mod.tree])
+    while queue:
+        node = queue.popleft()
+        if id(node) in skip:
+            continue
+        queue.extend(ast.iter_child_nodes(node))
         if isinstance(node, ast.Name) and node.id in _IMPORT_SYSTEM_NAMES and isinstance(node.ctx,
                                                                                       ast.Store | ast.Del):
             return node
@@ -315,14 +368,19 @@ def _reviewed_statement(frame: _Frame, stmt: ast.stmt) -> bool:
     reviewed = tables.REVIEWED_IMPORT_STATEMENTS.get(frame.mod.name)
     if not reviewed or not frame.toplevel:
         return False
+    return _statement_reviewed(frame.mod, stmt, reviewed)
+
+
+def _statement_reviewed(mod: ModuleInfo, stmt: ast.stmt, reviewed: Mapping[str, str]) -> bool:
     try:
         text = ast.unparse(stmt)
     except (ValueError, RecursionError):  # an unparseable node is not the reviewed text
         return False
     if not _is_reviewed_text(text, reviewed):
         return False
-    pinned = {**reviewed, **tables.REVIEW_PINS.get(frame.mod.name, {})}
-    return _bindings_reviewed(frame.mod.tree.body, stmt, pinned)
+    pinned = {**reviewed, **tables.REVIEW_PINS.get(mod.name, {})}
+    return _bindings_reviewed(mod.tree, stmt, pinned,
+                              tables.REVIEWED_STATEMENT_IMPORTS.get(mod.name, frozenset()))
 
 
 def _is_reviewed_text(text: str, reviewed: Mapping[str, str]) -> bool:
@@ -330,27 +388,67 @@ def _is_reviewed_text(text: str, reviewed: Mapping[str, str]) -> bool:
     return text in reviewed or "sha256:" + hashlib.sha256(text.encode()).hexdigest() in reviewed
 
 
-def _bindings_reviewed(module_body: list[ast.stmt], stmt: ast.stmt, reviewed: Mapping[str, str]) -> bool:
+def _bindings_reviewed(tree: ast.Module, stmt: ast.stmt, reviewed: Mapping[str, str],
+                       imports: frozenset[str]) -> bool:
     """Whether every statement of this module that binds a name ``stmt`` reads (a ``def``, a ``class``, an
-    assignment...) is itself reviewed or pinned (``source_tables.REVIEW_PINS``) word for word. A review of
-    ``keras = LazyLoader(...)`` vouches for what ``LazyLoader`` was when it was read: once the class it calls is
-    edited, the call is analysed again. Names bound by an import statement are the review's premise (the module
-    it names is analysed on its own)."""
+    assignment, an import...) is itself reviewed or pinned (``source_tables.REVIEW_PINS``) word for word. A review
+    of ``keras = LazyLoader(...)`` vouches for what ``LazyLoader`` was when it was read: once the class it calls is
+    edited, or comes from another module, the call is analysed again. An import binding a read name must be one
+    the review names as its premise (``source_tables.REVIEWED_STATEMENT_IMPORTS``: the module it names is
+    analysed on its own); in a class body the class's own earlier statements bind names too; and a name some
+    function or class body declares ``global`` may be rebound by code the review never read (red team R4-3)."""
     read = {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
     if not read:
         return True
-    for binder in _toplevel_statements(module_body):
-        if binder is stmt or isinstance(binder, ast.Import | ast.ImportFrom):
+    if read & {name for node in ast.walk(tree) if isinstance(node, ast.Global) for name in node.names}:
+        return False
+    scopes = [tree.body, *(node.body for node in ast.walk(tree) if isinstance(node, ast.ClassDef)
+                           and any(inner is stmt for inner in _toplevel_statements(node.body)))]
+    for binder in (b for body in scopes for b in _unreviewed_statements(body, reviewed)):
+        bound = _names_bound(binder)
+        if binder is stmt or not (read & bound or _STAR in bound):
             continue
-        if not read & _names_bound(binder):
-            continue
-        try:
-            text = ast.unparse(binder)
-        except (ValueError, RecursionError):
+        if not isinstance(binder, ast.Import | ast.ImportFrom):
             return False
-        if not _is_reviewed_text(text, reviewed):
+        if any(form not in imports for name, form in _import_bindings(binder) if name in read or name == _STAR):
             return False
     return True
+
+
+def _unreviewed_statements(body: list[ast.stmt], reviewed: Mapping[str, str]) -> Iterator[ast.stmt]:
+    """:func:`_toplevel_statements` of ``body`` that are not reviewed word for word (nor inside a reviewed
+    ``if``/``try``: its text covers the assignments in its branches)."""
+    for stmt in body:
+        try:
+            text = ast.unparse(stmt)
+        except (ValueError, RecursionError):
+            text = None
+        if text is not None and _is_reviewed_text(text, reviewed):
+            continue
+        yield stmt
+        if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            continue
+        inner = [s for field_name in ("body", "orelse", "finalbody")
+                 for s in (getattr(stmt, field_name, None) or ()) if isinstance(s, ast.stmt)]
+        inner += [s for handler in getattr(stmt, "handlers", ()) or () for s in handler.body]
+        inner += [s for case in getattr(stmt, "cases", ()) or () for s in case.body]
+        yield from _unreviewed_statements(inner, reviewed)
+
+
+def _import_bindings(stmt: ast.Import | ast.ImportFrom) -> Iterator[tuple[str, str]]:
+    """(name bound, the one-name import statement binding it the same way) for each alias of ``stmt``:
+    ``import a.b`` binds ``a`` to package ``a`` exactly as ``import a`` does."""
+    for alias in stmt.names:
+        if isinstance(stmt, ast.Import):
+            if alias.asname is None:
+                top = alias.name.split(".", 1)[0]
+                yield top, f"import {top}"
+            else:
+                yield alias.asname, f"import {alias.name} as {alias.asname}"
+        else:
+            source = "." * stmt.level + (stmt.module or "")
+            bound = _STAR if alias.name == "*" else alias.asname or alias.name
+            yield bound, f"from {source} import {alias.name}" + (f" as {alias.asname}" if alias.asname else "")
 
 
 def _toplevel_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
@@ -370,10 +468,17 @@ def _toplevel_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
             yield from _toplevel_statements(case.body)
 
 
+_STAR = "*"  # what ``from m import *`` binds: any name
+
+
 def _names_bound(stmt: ast.stmt) -> set[str]:
     """Names ``stmt`` itself binds in its scope (not those of nested statements, which are walked on their own)."""
     if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
         return {stmt.name}
+    if isinstance(stmt, ast.Import):
+        return {(alias.asname or alias.name).split(".", 1)[0] for alias in stmt.names}
+    if isinstance(stmt, ast.ImportFrom):
+        return {_STAR if alias.name == "*" else alias.asname or alias.name for alias in stmt.names}
     heads: list[ast.AST]
     if isinstance(stmt, ast.For | ast.AsyncFor):
         heads = [stmt.target]
@@ -445,12 +550,14 @@ def _body(effects: Effects, frame: _Frame, stmts: list[ast.stmt], *, straight: b
             _body(effects, frame, stmt.body, straight=False)
             _body(effects, frame, stmt.orelse, straight=False)
         elif isinstance(stmt, ast.Try | ast.TryStar):
-            _body(effects, frame, _until_missing_import(effects, stmt), straight=False)
+            reached, stopped = _until_missing_import(effects, stmt)
+            _body(effects, frame, reached, straight=False)
             for handler in stmt.handlers:
                 if handler.type is not None:
                     effects._expr(frame, handler.type, 0)
                 _body(effects, frame, handler.body, straight=False)
-            _body(effects, frame, stmt.orelse, straight=False)
+            if not stopped:  # the else clause runs only when the body completed
+                _body(effects, frame, stmt.orelse, straight=False)
             _body(effects, frame, stmt.finalbody, straight=False)
         elif isinstance(stmt, ast.ClassDef):
             _class(effects, frame, stmt)
@@ -478,15 +585,16 @@ def _body(effects: Effects, frame: _Frame, stmts: list[ast.stmt], *, straight: b
 _IMPORT_ERRORS = frozenset({"ImportError", "ModuleNotFoundError", "Exception", "BaseException"})
 
 
-def _until_missing_import(effects: Effects, stmt: ast.Try | ast.TryStar) -> list[ast.stmt]:
-    """The statements of a ``try`` body that can run: when a handler catches ImportError and a statement of the
-    body directly imports a module absent from the environment, that import raises and the statements after it
-    never run (``try: import pyspark; v = pyspark.f() except ImportError: ...``)."""
+def _until_missing_import(effects: Effects, stmt: ast.Try | ast.TryStar) -> tuple[list[ast.stmt], bool]:
+    """The statements of a ``try`` body that can run, and whether the body stops there: when a handler catches
+    ImportError and a statement of the body directly imports a module absent from the environment, that import
+    raises and neither the statements after it nor the ``else`` clause ever run (``try: import pyspark; v =
+    pyspark.f() except ImportError: ...``; colorlog's ``try: import colorama ... else: colorama.init()``)."""
     caught = any(h.type is None or any(
         isinstance(t, ast.Name) and t.id in _IMPORT_ERRORS
         for t in (h.type.elts if isinstance(h.type, ast.Tuple) else [h.type])) for h in stmt.handlers)
     if not caught:
-        return stmt.body
+        return stmt.body, False
     for index, inner in enumerate(stmt.body):
         if isinstance(inner, ast.Import):
             names = [alias.name for alias in inner.names]
@@ -498,8 +606,8 @@ def _until_missing_import(effects: Effects, stmt: ast.Try | ast.TryStar) -> list
             top = name.split(".", 1)[0]
             found = effects.resolver.module(top)
             if not isinstance(found, ModuleInfo) and found.kind == "missing":
-                return stmt.body[:index + 1]
-    return stmt.body
+                return stmt.body[:index + 1], True
+    return stmt.body, False
 
 
 def _targets_sys_modules(stmt: ast.Assign) -> bool:
@@ -565,7 +673,8 @@ def _class(effects: Effects, frame: _Frame, node: ast.ClassDef) -> None:
     if found is not None:
         owner, what = found
         if isinstance(what, Leaf):
-            if what.kind == "external" and not _catalog_allows(effects, what.dotted):
+            if what.kind == "external" and not _catalog_allows(effects, what.dotted) \
+                    and what.dotted not in tables.BASES_WITHOUT_SUBCLASS_HOOK:
                 raise Fail(f"base {what.dotted} ({what.reason or 'not analysable'}) may run __init_subclass__",
                            frame.where(node))
         elif isinstance(owner, ClassModel) and isinstance(what.node, ast.FunctionDef):

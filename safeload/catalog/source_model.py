@@ -254,10 +254,11 @@ def _guards_rebound(tree: ast.Module) -> bool:
     One binding is typing's value too: a top-level ``TYPE_CHECKING = False`` (setuptools-scm's generated version
     files) before every read of the name, and no other binding of it."""
     false_guard = _constant_false_guard(tree)
+    unread_name = _unread_constant_name(tree)
     for node in ast.walk(tree):
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store) and node.id in ("TYPE_CHECKING",
                                                                                           "__name__"):
-            if false_guard is not None and node is false_guard:
+            if node is false_guard or node is unread_name:
                 continue
             return True
         if isinstance(node, ast.alias) and (node.asname or node.name) in ("TYPE_CHECKING", "__name__") \
@@ -283,6 +284,26 @@ def _constant_false_guard(tree: ast.Module) -> ast.Name | None:
                           for n in ast.walk(tree))
             return None if earlier else target
     return None
+
+
+def _unread_constant_name(tree: ast.Module) -> ast.Name | None:
+    """The target of a top-level ``__name__ = "<str>"`` (``_collections_abc``: ``__name__ = "collections.abc"``)
+    when it is the module's only binding of ``__name__`` and nothing in the module reads the name ``__name__``: no
+    ``if __name__ == ...`` guard, ``sys.modules[__name__]`` key or other use can then see the new value."""
+    found: ast.Name | None = None
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and node.id == "__name__":
+            if isinstance(node.ctx, ast.Load) or found is not None:
+                return None
+            found = node
+        elif isinstance(node, ast.Global | ast.Nonlocal) and "__name__" in node.names:
+            return None
+    if found is None:
+        return None
+    top = next((stmt for stmt in tree.body if isinstance(stmt, ast.Assign) and stmt.targets == [found]), None)
+    if top is None or not (isinstance(top.value, ast.Constant) and isinstance(top.value.value, str)):
+        return None
+    return found
 
 
 def _self_replacing(tree: ast.Module, name: str) -> int | None:

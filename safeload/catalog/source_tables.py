@@ -13,6 +13,7 @@ import types
 from dataclasses import dataclass
 
 __all__ = [
+    "BASES_WITHOUT_SUBCLASS_HOOK",
     "BENIGN_CALLS",
     "CALL_THROUGH_DECORATORS",
     "DANGEROUS_CALLS",
@@ -24,12 +25,16 @@ __all__ = [
     "NAMED_BUILTIN_TYPES",
     "PURE_BUILTINS",
     "PURE_EXCEPTIONS",
+    "REVIEWED_COMPILED_IMPORTS",
+    "REVIEWED_CONTEXT_MANAGERS",
     "REVIEWED_DECORATORS",
     "REVIEWED_GETATTRIBUTE",
     "REVIEWED_IMPORT_STATEMENTS",
     "REVIEWED_LAZY_MODULES",
     "REVIEWED_SOURCE_METHODS",
+    "REVIEWED_STATEMENT_IMPORTS",
     "REVIEWED_SUBCLASS_HOOKS",
+    "REVIEW_PINS",
     "SPECIAL_BASES",
     "STDLIB_TYPE_ALIASES",
     "SUBCLASS_HOOK_DIGESTS",
@@ -166,6 +171,9 @@ BENIGN_CALLS: frozenset[str] = frozenset(
         "weakref.WeakValueDictionary weakref.WeakKeyDictionary weakref.WeakSet "
         "contextvars.ContextVar types.SimpleNamespace types.MappingProxyType "
         "threading.Lock threading.RLock threading.local threading.Condition threading.Event "
+        # CPython 3.11 threading.py binds Lock = _allocate_lock = _thread.allocate_lock (C: a new unlocked lock,
+        # no arguments read): the resolved name of threading.Lock(), reviewed under both spellings
+        "_thread.allocate_lock threading._thread.allocate_lock "
         "os.path.join os.path.dirname os.path.basename os.path.splitext os.path.split os.path.normpath "
         "os.environ.get os.getenv os.fspath "
         "sys.intern sys.getrecursionlimit "
@@ -292,6 +300,18 @@ IMPORT_ONLY_DECORATORS: frozenset[str] = frozenset(
         # scikit-survival 0.28 util.py: property_available_if(check)(fn) is _PropertyAvailableIfDescriptor(check,
         # fget=fn): the same non-data descriptor as a read-only property (__set_name__ stores the name)
         "sksurv.util.property_available_if "
+        # optuna 5.0.0 _convert_positional_args.py: convert_positional_args(previous_positional_arg_names=...,
+        # deprecated_version=..., removed_version=...) checks the version strings (_validate_version: split on '.',
+        # _validate_two_version: packaging.version.parse comparisons) and returns a decorator that asserts the names
+        # are parameters of func (inspect.signature) and returns a functools.wraps wrapper; the wrapper (run only
+        # when the function is called) maps positional arguments to keywords by that list, warns, then calls func
+        "optuna._convert_positional_args.convert_positional_args "
+        # optuna 5.0.0 _experimental.py: experimental_class(version, name=None) checks the version string and
+        # returns a decorator that replaces cls.__init__ (getattr/setattr on the class being defined) with a
+        # functools.wraps wrapper warning ExperimentalWarning then calling the original __init__, and appends a
+        # note to cls.__doc__ (str.format, textwrap.indent); returns cls. The class no longer matches its source
+        # (__init__ replaced), so instance uses of a decorated class stay refused
+        "optuna._experimental.experimental_class "
         # scikit-learn 1.9 utils/_param_validation.py validate_params(constraints, prefer_skip_nested_validation)
         # (func): a functools.wraps wrapper validating the arguments of each call against the constraints (built
         # from the library's own constraint objects); sklearn-compat 0.1.6 re-exports it for scikit-learn >= 1.4
@@ -312,7 +332,13 @@ IMPORT_ONLY_DECORATORS: frozenset[str] = frozenset(
 IMPORT_TIME_DECORATORS: frozenset[str] = frozenset(
     # CPython 3.11-3.13 Lib/contextlib.py: contextmanager(func) returns a functools.wraps(func) helper that builds
     # a _GeneratorContextManager when called; the generator function runs on __enter__.
-    "contextlib.contextmanager contextlib.asynccontextmanager".split()
+    [*"contextlib.contextmanager contextlib.asynccontextmanager".split(),
+     # numba 0.68.1 core/decorators.py, bare `@njit` only (the `@njit(...)` form is a call and stays analysed:
+     # `cache=True` creates and test-writes the cache directory at decoration, signatures compile at import):
+     # njit(f) sets nopython=True and returns jit(f): cache False and no signatures, so _jit's wrapper checks that f
+     # is a plain function (TypeError otherwise), returns f itself under NUMBA_DISABLE_JIT, else builds a
+     # Dispatcher(py_func=f) (stores f, its signature and the typing context; compiles nothing until called)
+     "numba.core.decorators.njit"]
 )
 
 
@@ -354,6 +380,12 @@ CALL_THROUGH_DECORATORS: dict[str, CallThrough] = {
             "optuna 5.0 _deprecated.py: deprecated_func(versions, name, text) validates the version strings "
             "(packaging.version.parse) and returns a decorator that appends a note to func.__doc__ and returns a "
             "functools.wraps wrapper running warnings.warn(message, FutureWarning) then func(*args, **kwargs)")),
+    "optuna._experimental.experimental_func": CallThrough(
+        binds=True, classes=False, factory=True, plugins=None, review=(
+            "optuna 5.0.0 _experimental.py: experimental_func(version, name=None) checks the version string "
+            "(_validate_version: isinstance str, split on '.') and returns a decorator that appends a note to "
+            "func.__doc__ (str.format, textwrap.indent) and returns a functools.wraps wrapper running "
+            "warnings.warn(message, ExperimentalWarning) then func(*args, **kwargs)")),
     "optuna._deprecated.deprecated_class": CallThrough(
         binds=True, classes=True, factory=True, plugins=None, review=(
             "optuna 5.0 _deprecated.py: deprecated_class(versions, name, text) validates the versions and returns a "
@@ -418,7 +450,50 @@ _IMBLEARN_CONSTRAINTS = (
     "imbalanced-learn 0.14.2 ensemble/*.py class bodies: build the class's _parameter_constraints dict: a deepcopy "
     "of the scikit-learn estimator's constraint dict (chosen by a version comparison), then pop/del/update with "
     "scikit-learn constraint objects (Interval, StrOptions, Hidden, HasMethods) and str/type constants")
+_COLORLOG_LOOP = ("colorlog 6.12.0 escape_codes.py: for name, code in <its literal str -> int dict>.items(): "
+                  "escape_codes['<prefix>%s' % name] = esc(code) (and esc(1, code), esc(2, code)): str keys and "
+                  "values into its own dict")
 REVIEWED_IMPORT_STATEMENTS: dict[str, dict[str, str]] = {
+    # colorlog 6.12.0 escape_codes.py (imported by optuna.logging through colorlog.formatter): builds its table of
+    # ANSI escape strings; the loops bind module globals (name, code) the analysis cannot type
+    "colorlog.escape_codes": {
+        "sha256:9896b60b66f33fcfc8649692b4526de1e5373ba4735174ccef2b85856956de48":
+            "colorlog 6.12.0: def esc(*codes): '\\x1b[' + ';'.join(str(code) for code in codes) + 'm' (str of ints)",
+        "sha256:bcd862193e66c48027133f2d6ba570a1146e13c7734b84f3cb6c7cf96dbd102b":
+            "colorlog 6.12.0: escape_codes = {'reset': esc(0), 'bold': esc(1), 'thin': esc(2)}",
+        "sha256:75497a4b55a92e60027c2239345a3b24b796166ca85352547c9dac68934cff76":
+            "colorlog 6.12.0: escape_codes_foreground, a literal dict of str -> int",
+        "sha256:21fbce8a73600f142d8e8621fe2b2ca2b333a7f21606a6a06726a96ea925bd39":
+            "colorlog 6.12.0: escape_codes_background, a literal dict of str -> int",
+        "sha256:ef8be634cb56cf0691d5d8f68e8a186a159bb7e4e448147b29b050e857134b7a": _COLORLOG_LOOP,
+        "sha256:cd7a497c0b1951a387a193c649701b2d37df5f0893bfde1e8c95e63a751d41b5": _COLORLOG_LOOP,
+        "sha256:b93f439c6216968540ad2b26da1ec7e24cdd7ca14530e6bf174db9242f2425e6": _COLORLOG_LOOP,
+        "sha256:475ce5e1a0713a5e7a5f59487f94ff7c74f5ee706ae0c4acf63df89698dbb589":
+            "colorlog 6.12.0: for code in range(256): escape_codes['fg_%d' % code] = esc(38, 5, code) (and bg_)",
+    },
+    "optuna._warnings": {
+        "_OPTUNA_MODULE_ROOT: str = str(Path(__file__).resolve().parent) + os.sep":
+            "optuna 5.0.0 _warnings.py: the absolute directory of optuna's own package (pathlib resolve() reads "
+            "symlinks of this module's own path, writes nothing), kept to skip optuna's frames in warnings",
+    },
+    "optuna.integration": {
+        # _import_structure = {'botorch': ['BoTorchSampler'], ...} (19 str keys, lists of str)
+        "sha256:58b6e5ab2080df40ae316df0f330b86663552dbdae8ae628ef8f3374bd1c82b5":
+            "optuna 5.0.0 integration/__init__.py: a literal dict of str -> list of str (submodule -> class names)",
+        # __all__ = ['BoTorchSampler', ...] (22 str)
+        "sha256:41f7af1d51ee13d6a9991a61798f9904185ff7bbdf263da0595bf1a56ea14e2e":
+            "optuna 5.0.0 integration/__init__.py: a literal list of str",
+        # if TYPE_CHECKING: <imports> else: class _IntegrationModule(ModuleType): ...; sys.modules[__name__] = ...
+        "sha256:8542db40b889b228f30656ed4f078af71d4d97c21c1e1f3d8eda3d17a53aa9d0":
+            "optuna 5.0.0 integration/__init__.py: TYPE_CHECKING is typing's False, so only the else branch runs: "
+            "defines a types.ModuleType subclass (no metaclass; ModuleType has no __init_subclass__) whose class "
+            "body copies __all__, reads this module's own __file__ from globals(), sets __path__ to "
+            "[os.path.dirname(__file__)] (this package's own directory: the search location the import system "
+            "already uses, so submodules resolve to the same files) and builds two dicts from _import_structure; "
+            "its __getattr__/_get_module import optuna.integration.<sub> only when an attribute is read. Then "
+            "sys.modules[__name__] = _IntegrationModule(__name__) (ModuleType.__init__ fills the new module's dict). "
+            "Names looked up in optuna.integration stay unresolvable (a module replaced in sys.modules: source_model)",
+    },
     "feature_engine": {
         "PACKAGE_ROOT = pathlib.Path(feature_engine.__file__).resolve().parent":
             "feature-engine 1.9.4 __init__.py: the package's own directory (resolves symlinks of its own path)",
@@ -472,6 +547,9 @@ REVIEWED_IMPORT_STATEMENTS: dict[str, dict[str, str]] = {
         "sha256:5b9c493c19318a17c7d5a0a2923c0c855369645223eddc9a510348875126065f": _IMBLEARN_CONSTRAINTS,
         "sha256:7d0133cf9d61122dd0cbd2f84ed92e1764ca3a0652d5f97a4c1587dc9b523583": _IMBLEARN_CONSTRAINTS,
         "sha256:be1d42740e844146e8fe11b88613956fc2b6d726354f9598131d47f7375a3c8d": _IMBLEARN_CONSTRAINTS,
+        "excluded_params = {'bootstrap', 'bootstrap_features', 'max_features', 'oob_score', 'max_samples'}":
+            "imbalanced-learn 0.14.2 ensemble/_easy_ensemble.py class body: a set of str constants (the parameter "
+            "names the next reviewed loop pops from the constraint dict)",
         "sha256:4d29127566ffa16fb0ad1a010286858ae98d13ba15a8f3639995353a80bc9571": _IMBLEARN_CONSTRAINTS,
     },
     "imblearn.ensemble._weight_boosting": {
@@ -481,6 +559,7 @@ REVIEWED_IMPORT_STATEMENTS: dict[str, dict[str, str]] = {
     },
     "imblearn.ensemble._bagging": {
         "sha256:64aabd719eeeee74c1e3705dfd46fa6dffddd2ba6b0f26f510474b8b59fef41d": _IMBLEARN_CONSTRAINTS,
+        "_parameter_constraints = copy.deepcopy(BaggingClassifier._parameter_constraints)": _IMBLEARN_CONSTRAINTS,
     },
     "imblearn._version": {
         "with open(Path(__file__).parent / 'VERSION.txt') as _fh:\n    __version__ = _fh.read().strip()":
@@ -501,6 +580,53 @@ REVIEWED_IMPORT_STATEMENTS: dict[str, dict[str, str]] = {
             "imbalanced-learn 0.14.2: the placeholder for imblearn.keras (stores the module's own globals dict; "
             "imports nothing)",
     },
+}
+
+#: The imports (one name each, as ``ast.unparse`` writes them; ``import a.b`` counts as ``import a``, the binding it
+#: makes) whose bindings the reviewed statements of a module read: the premise
+#: of those reviews (the name is that module's object; the module it names is analysed on its own). A reviewed
+#: statement reading a name that any other import binds (``from pkg._other import LazyLoader``) is analysed again
+#: (red team R4-3: the callee would be code no reviewer read).
+REVIEWED_STATEMENT_IMPORTS: dict[str, frozenset[str]] = {
+    "feature_engine": frozenset({"import feature_engine", "import pathlib"}),
+    "sksurv.linear_model.aft": frozenset({"from ..base import SurvivalAnalysisMixin"}),
+    "hyperopt.base": frozenset({"from . import pyll"}),
+    "hyperopt.pyll.base": frozenset({"import numpy as np"}),
+    "hyperopt.pyll.stochastic": frozenset({"from .base import scope"}),
+    "imblearn.base": frozenset({"from sklearn.utils._metadata_requests import METHODS",
+                                "from sklearn.utils._metadata_requests import SIMPLE_METHODS"}),
+    "imblearn.ensemble._forest": frozenset({
+        "from copy import deepcopy", "from sklearn.ensemble import RandomForestClassifier",
+        "from imblearn.ensemble._common import _random_forest_classifier_parameter_constraints",
+        "from sklearn.utils._param_validation import Hidden", "from sklearn.utils._param_validation import Interval",
+        "from sklearn.utils._param_validation import StrOptions", "from sklearn.utils.fixes import parse_version",
+        "from sklearn_compat._sklearn_compat import sklearn_version", "import numbers"}),
+    "imblearn.ensemble._easy_ensemble": frozenset({
+        "from imblearn.ensemble._common import _bagging_parameter_constraints",
+        "from sklearn.ensemble import BaggingClassifier", "from sklearn.utils._param_validation import Interval",
+        "from sklearn.utils._param_validation import StrOptions", "from sklearn.utils.fixes import parse_version",
+        "from sklearn_compat._sklearn_compat import sklearn_version", "import copy", "import numbers"}),
+    "imblearn.ensemble._weight_boosting": frozenset({
+        "from imblearn.ensemble._common import _adaboost_classifier_parameter_constraints",
+        "from sklearn.ensemble import AdaBoostClassifier", "from sklearn.utils._param_validation import Hidden",
+        "from sklearn.utils._param_validation import Interval",
+        "from sklearn.utils._param_validation import StrOptions",
+        "from sklearn.utils.fixes import parse_version", "from sklearn_compat._sklearn_compat import sklearn_version",
+        "import copy", "import numbers"}),
+    "imblearn.ensemble._bagging": frozenset({
+        "from sklearn.utils._param_validation import HasMethods",
+        "from sklearn.utils._param_validation import Interval",
+        "from sklearn.utils._param_validation import StrOptions", "import numbers", "import copy",
+        "from sklearn.ensemble import BaggingClassifier"}),
+    "imblearn._version": frozenset({"from pathlib import Path"}),
+    "imblearn": frozenset({"import importlib", "import sys", "import types"}),
+    # the imports read by the reviewed statements of branches fp-longtail-c (optuna) and fp-longtail-d (sksurv's
+    # patch_pipeline reads Pipeline), listed ahead of their merge
+    "optuna._warnings": frozenset({"from pathlib import Path", "import os"}),
+    "optuna.integration": frozenset({
+        "from optuna._imports import _INTEGRATION_IMPORT_ERROR_TEMPLATE", "from types import ModuleType",
+        "from typing import Any", "from typing import TYPE_CHECKING", "import os", "import sys"}),
+    "sksurv": frozenset({"from sklearn.pipeline import Pipeline"}),
 }
 
 #: The definitions a module's reviewed statements rest on, by exact text or SHA-256 (``source_imports``): a
@@ -533,6 +659,59 @@ REVIEW_PINS: dict[str, dict[str, str]] = {
             "hyperopt 0.3.0 pyll/stochastic.py: stored as scope.choice",
         "sha256:b64f08cc776a0df212906e5803e9d80fa6b81c0f0c039e374307da9a221b7692":
             "hyperopt 0.3.0 pyll/stochastic.py: def one_of, stored as scope.one_of",
+    },
+}
+
+#: Compiled classes, unreadable as source, reviewed to define no ``__init_subclass__`` and to have ``type`` as their
+#: metaclass: defining a subclass of one (at import) runs ``type``'s class creation only. Nothing else about them is
+#: modelled: instances of such subclasses stay unanalysable (the base is still external for every instance use).
+BASES_WITHOUT_SUBCLASS_HOOK: dict[str, str] = {
+    "threading.local": "CPython 3.11-3.13 threading.py binds local = _thread._local (the C type; the pure-Python "
+                       "_threading_local fallback only on ImportError): its type dict holds __new__, __getattribute__, "
+                       "__setattr__, __delattr__ and __doc__ only (tests/test_longtail_reviews_c.py checks), metaclass "
+                       "type",
+    "_thread._local": "CPython 3.11-3.13 Modules/_threadmodule.c local_type: no __init_subclass__, metaclass type",
+}
+
+#: Context-manager factories a reviewer read whose ``__enter__``/``__exit__`` run nothing but bookkeeping (like
+#: ``contextlib.suppress``): ``with f(args):`` evaluates the arguments and analyses the body as written. Keyed by
+#: the dotted name of the factory: (SHA-256 of ``ast.unparse`` of the whole defining module, the review); an edited
+#: module is not the one read.
+REVIEWED_CONTEXT_MANAGERS: dict[str, tuple[str, str]] = {
+    "optuna._imports.try_import": (
+        "sha256:ae00beed198707236cb01cb1ba397ea7418fa524d837713288bcb793109a97ae",
+        "optuna 5.0.0 _imports.py: try_import() returns a new _DeferredImportExceptionContextManager (__init__ sets "
+        "_deferred = None); __enter__ returns it; __exit__ suppresses ImportError/SyntaxError, storing the "
+        "exception and an f-string message (exc_value.name / .filename: attributes of the interpreter's own "
+        "exception) in _deferred, and lets anything else propagate. The body (optional imports) is analysed"),
+}
+
+#: Compiled extension modules of third-party packages whose *import* a reviewer read, keyed by module (dotted) and
+#: by the SHA-256 of the extension file (``sha256:<hex>``): importing that exact binary, when another module's
+#: top level imports it, is inert. The review says what the module's init runs (the shipped ``.pyx`` top level,
+#: or the binding code of the upstream release) and what it imports. Nothing else is vouched: a pickle naming the
+#: module or one of its functions is analysed (and refused) as before, and another build (other bytes) is
+#: unreadable again.
+_RUPTURES_CYTHON = ("ruptures 1.1.10 (Cython, its .pyx shipped beside the binary): the module init creates the "
+                    "module, runs the .pyx top level, which is `import numpy as np` (numpy is import-reviewed), "
+                    "`cimport`s (compile time only) and cpdef/cdef function definitions; the Cython memoryview "
+                    "support types are created. No I/O, no other import")
+REVIEWED_COMPILED_IMPORTS: dict[str, dict[str, str]] = {
+    "hmmlearn._hmmc": {
+        # hmmlearn-0.3.3 cp311 manylinux_2_17_x86_64 wheel
+        "sha256:d437e0cb2eae068b07a40b68d376b7adbdfb3b3ac6ae9ff5d950fb6739164df5":
+            "hmmlearn 0.3.3 src/_hmmc.cpp (pybind11; not shipped, read upstream): PYBIND11_MODULE(_hmmc, m) only "
+            "m.def()s forward_scaling, forward_log, backward_scaling, backward_log, compute_scaling_xi_sum, "
+            "compute_log_xi_sum and viterbi (numeric lattice code over float arrays; the binary's strings name "
+            "exactly these). pybind11's init registers its internals capsule; numpy's C API is loaded on the "
+            "first array argument, not at import. No I/O",
+    },
+    "ruptures.detection._detection.ekcpd": {
+        # ruptures-1.1.10 cp311 manylinux_2_17/2_28_x86_64 wheel
+        "sha256:f0af17581fb44204f8ddab4894db34f71c73dc1f519ceef415a1537b2132f8d7": _RUPTURES_CYTHON,
+    },
+    "ruptures.utils._utils.convert_path_matrix": {
+        "sha256:4cf8cabc9af3c3bc803f4608bc361c2e27fc44d7bcbe5799a6f4017ea2dbca90": _RUPTURES_CYTHON,
     },
 }
 

@@ -57,6 +57,13 @@ _CODE_TYPE_NAMES = frozenset({"CodeType", "FunctionType", "LambdaType", "MethodT
 _OBJECT = "builtins.object"
 _NOT_INVOKED = (str, bytes, int, float, bool, type(None), BigBytes)
 _DICT_BUILDERS = frozenset({"builtins.dict", "collections.OrderedDict"})  # build a dict of exactly their items
+# Catalogued callables whose result dict.update accepts as a mapping (keys()) or as an iterable of pairs: given as
+# BUILD state to a __setstate__ doing self.__dict__.update(state) (torch's Optimizer and Module), their items become
+# attributes the engine cannot read (red team R4-1)
+_UPDATE_SOURCES = frozenset({
+    "builtins.list", "builtins.tuple", "builtins.zip", "builtins.reversed", "builtins.enumerate", "builtins.iter",
+    "builtins.map", "builtins.filter", "builtins.sorted", "collections.deque", "collections.UserList",
+    "collections.UserDict", "collections.ChainMap", "types.MappingProxyType"})
 _MAKES_INSTANCES = Use.NEW | Use.ALLOC | Use.BUILD  # an entry with one of these is a class
 
 # BUILD hooks: formats that write raw data right after a BUILD (joblib's NumpyArrayWrapper) register a
@@ -680,6 +687,18 @@ class Semantics:
             # a reviewed __setstate__ doing self.__dict__.update(state) (torch's Module and Optimizer) applies pairs
             self._attributes_may_be_called(owner, where, _as_dict(list(state)), offset,
                                            f"BUILD on {inst.func_name or '?'}")
+        elif type(state) in (list, tuple) and state and all(
+                (type(p) in (list, tuple) and len(p) == 2) or self._may_be_pair(p) for p in state):
+            # pairs some of which are computed: dict.update takes any 2-item iterable as a pair (an item that cannot
+            # be one makes it raise, and the __setstate__ with it)
+            self._flag("SL110", f"{where} is a sequence of pairs some of which are computed at load time "
+                       f"({', '.join(_describe(p) for p in state if self._may_be_pair(p))[:120]}): a "
+                       "__setstate__ doing __dict__.update(state) sets attributes whose names and values cannot be "
+                       "read", subject=f"BUILD on {inst.func_name or '?'}", offset=offset)
+        elif type(state) is Call and state.func_name in _UPDATE_SOURCES:
+            self._flag("SL110", f"{where} is built by {state.func_name}, computed at load time: a __setstate__ doing "
+                       "__dict__.update(state) takes it as a mapping or a sequence of pairs and sets attributes whose "
+                       "names and values cannot be read", subject=f"BUILD on {inst.func_name or '?'}", offset=offset)
         first, second = state if type(state) is tuple and len(state) == 2 else (state, None)
         for value, slot in ((first, False), (second, True)):
             if value is None:
@@ -726,6 +745,26 @@ class Semantics:
                 return None
             pairs.extend(zip(items[::2], items[1::2], strict=True))
         return _as_dict(pairs)
+
+    @staticmethod
+    def _may_be_pair(value: Any) -> bool:
+        """Whether a computed item of a pair sequence may be a 2-item iterable at load time: a name or opaque value,
+        a sequence or mapping container (``_UPDATE_SOURCES``), an object whose BUILD state ends with a list (numpy's
+        object arrays: two items are a pair), or an object of a class outside the catalogue. An object of another
+        catalogued class (a dtype, a numeric array) is taken for no pair."""
+        if type(value) in (Global, Opaque):
+            return True
+        if type(value) is not Call or value.partial_func is not None:
+            return False
+        if value.func_name in _UPDATE_SOURCES:
+            return True
+        if value.func_name in NOT_MAPPING_RESULTS:
+            return False  # a numeric array over raw bytes: its items are numbers (its rows, at most, numbers)
+        if type(value.state) is tuple and value.state and type(value.state[-1]) in (list, PlainList):
+            return True  # an object array (numpy pickles its items as a list in its state): two items are a pair
+        entry = value.owner.cls.entry if value.owner is not None else None
+        return not (entry is not None and entry.origin in {"reviewed", "generated"}
+                    and bool(entry.uses & _MAKES_INSTANCES))
 
     def _not_a_dict(self, value: Any) -> bool:
         """True when ``value`` cannot be a dict at load time: decoded bytes, or an object of a catalogued class

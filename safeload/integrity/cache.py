@@ -42,7 +42,7 @@ from typing import Any
 
 from safeload._log import LazyLogger
 from safeload._version import __version__
-from safeload.catalog.source_files import FileStat
+from safeload.catalog.source_files import LOOKUP, UNCACHEABLE, FileStat
 from safeload.findings import Finding, Location, ScanResult
 from safeload.policy import Policy
 from safeload.severity import Severity
@@ -167,6 +167,15 @@ def source_identities(files: Iterable[FileStat]) -> list[Identity] | None:
     when a file cannot be read or already differs from what the analysis read (changed during the scan)."""
     out: dict[str, Identity] = {}
     for path, mtime, size, ctime, inode in sorted(files):
+        if path == UNCACHEABLE[0]:
+            return None
+        if path.startswith(LOOKUP):  # a directory a module lookup (SL117) depends on, present or absent
+            where = path[len(LOOKUP):]
+            info = _stat(where)
+            if (info.st_mtime_ns if info is not None else -1) != mtime:
+                return None
+            out[where] = _identity(where, info)
+            continue
         info = _stat(path)
         if info is None or (info.st_mtime_ns, info.st_size, info.st_ctime_ns, info.st_ino) != (mtime, size, ctime,
                                                                                                 inode):

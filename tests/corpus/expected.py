@@ -6,14 +6,6 @@ the source analysis changes (a strict xfail that passes means a refusal was fixe
 REFUSED: dict[str, str] = {
     'hdbscan/hdbscan.joblib':
         'refused: hdbscan.dist_metrics.EuclideanDistance SL104; hdbscan.dist_metrics.newObj SL104; hdbscan.hdbscan_.HDBSCAN SL104; hdbscan.prediction.PredictionData SL104; joblib.memory.Memory SL102',
-    'hmmlearn/categorical-hmm.pkl':
-        'refused: hmmlearn.base.ConvergenceMonitor SL104; hmmlearn.hmm.CategoricalHMM SL104',
-    'hmmlearn/gaussian-hmm.pkl':
-        'refused: hmmlearn.base.ConvergenceMonitor SL104; hmmlearn.hmm.GaussianHMM SL104',
-    'kmodes/kprototypes.joblib':
-        'refused: kmodes.util.dissim.euclidean_dissim SL104',
-    'optuna/frozen-trial.pkl':
-        'refused: optuna.distributions.FloatDistribution SL104; optuna.trial._frozen.FrozenTrial SL104; optuna.trial._state.TrialState SL104',
     'optuna/study.pkl':
         'refused: optuna.distributions.FloatDistribution SL104; optuna.pruners._median.MedianPruner SL104; optuna.samplers._lazy_random_state.LazyRandomState SL104; optuna.samplers._random.RandomSampler SL104; optuna.samplers._tpe.parzen_estimator._ParzenEstimator SL104; optuna.samplers._tpe.parzen_estimator._ParzenEstimatorParameters SL104; optuna.samplers._tpe.sampler.TPESampler SL104; optuna.samplers._tpe.sampler.default_weights SL104; optuna.search_space.intersection.IntersectionSearchSpace SL104; optuna.storages._in_memory.InMemoryStorage SL104; optuna.storages._in_memory._StudyInfo SL104; optuna.study._study_direction.StudyDirection SL104; optuna.study.study.Study SL104; optuna.trial._frozen.FrozenTrial SL104; optuna.trial._state.TrialState SL104',
     'optuna/tpe-sampler.pkl':
@@ -36,12 +28,6 @@ REFUSED: dict[str, str] = {
         'refused: pyod.models.copod.COPOD SL104',
     'pyod/ecod.joblib':
         'refused: pyod.models.ecod.ECOD SL104',
-    'pyod/iforest.joblib':
-        'refused: pyod.models.iforest.IForest SL104',
-    'pyod/knn.joblib':
-        'refused: pyod.models.knn.KNN SL104',
-    'pyod/lof.joblib':
-        'refused: pyod.models.lof.LOF SL104',
     'river/hoeffding-tree.pkl':
         'refused: random.Random SL104; river.proba.gaussian.Gaussian SL104; river.stats.mean.Mean SL104; river.stats.var.Var SL104; river.tree.hoeffding_tree_classifier.HoeffdingTreeClassifier SL104; river.tree.nodes.htc_nodes.LeafNaiveBayesAdaptive SL104; river.tree.splitter.gaussian_splitter.GaussianSplitter SL104',
     'river/kmeans.pkl':
@@ -50,14 +36,6 @@ REFUSED: dict[str, str] = {
         'refused: river._river_rust.vectordict.VectorDict SL104; river.compose.pipeline.Pipeline SL104; river.linear_model.log_reg.LogisticRegression SL104; river.optim.initializers.Zeros SL104; river.optim.losses.Log SL104; river.optim.schedulers.Constant SL104; river.optim.sgd.SGD SL104; river.preprocessing.scale.StandardScaler SL104',
     'river/stats.pkl':
         'refused: river.stats.mean.Mean SL104',
-    'ruptures/binseg.pkl':
-        'refused: ruptures.costs.costl2.CostL2 SL104; ruptures.detection.binseg.Binseg SL104',
-    'ruptures/pelt.pkl':
-        'refused: ruptures.costs.costrbf.CostRbf SL104; ruptures.detection.pelt.Pelt SL104',
-    'scikit-optimize/gp-result.pkl':
-        'refused: scipy.optimize._optimize.OptimizeResult SL104; skopt.learning.gaussian_process.gpr.GaussianProcessRegressor SL104; skopt.learning.gaussian_process.kernels.ConstantKernel SL104; skopt.learning.gaussian_process.kernels.Matern SL104; skopt.learning.gaussian_process.kernels.Product SL104; skopt.learning.gaussian_process.kernels.Sum SL104; skopt.learning.gaussian_process.kernels.WhiteKernel SL104; skopt.space.space.Real SL104; skopt.space.space.Space SL104; skopt.space.transformers.Identity SL104; skopt.space.transformers.Normalize SL104; skopt.space.transformers.Pipeline SL104',
-    'scikit-optimize/optimizer.pkl':
-        'refused: skopt.learning.gaussian_process.gpr.GaussianProcessRegressor SL104; skopt.learning.gaussian_process.kernels.ConstantKernel SL104; skopt.learning.gaussian_process.kernels.Matern SL104; skopt.learning.gaussian_process.kernels.Product SL104; skopt.optimizer.optimizer.Optimizer SL104; skopt.space.space.Real SL104; skopt.space.space.Space SL104; skopt.space.transformers.Identity SL104; skopt.space.transformers.Normalize SL104; skopt.space.transformers.Pipeline SL104',
     'scikit-survival/coxph.joblib':
         'refused: sksurv.functions.StepFunction SL104; sksurv.linear_model.coxph.BreslowEstimator SL104; sksurv.linear_model.coxph.CoxPHSurvivalAnalysis SL104',
     'scikit-survival/rsf.joblib':

@@ -54,7 +54,13 @@ _BUILTIN_VALUE_CALLS = frozenset(
     "builtins.bytearray builtins.int builtins.float builtins.complex builtins.bool builtins.object builtins.sorted "
     "builtins.range builtins.slice collections.OrderedDict collections.defaultdict collections.deque "
     "collections.Counter types.MappingProxyType types.SimpleNamespace re.compile _collections.defaultdict "
-    "_collections.deque _collections.OrderedDict".split())
+    "_collections.deque _collections.OrderedDict".split()
+    # math's functions return a float, int or bool (CPython mathmodule.c); what they run on an argument
+    # (__float__, __index__) is the argument's protocol, checked where it is passed
+    + [f"math.{name}" for name in (
+        "sqrt log log2 log10 log1p exp expm1 pow floor ceil fabs trunc copysign fmod fsum prod hypot dist cos sin "
+        "tan acos asin atan atan2 cosh sinh tanh acosh asinh atanh erf erfc gamma lgamma degrees radians factorial "
+        "comb perm gcd lcm isqrt isclose isfinite isinf isnan ldexp").split()])
 _TYPE_CHECKS = frozenset({"__instancecheck__", "__subclasscheck__"})
 _CALL_ARG_CTX = ("warnings.catch_warnings", "contextlib.suppress", "contextlib.nullcontext")
 
@@ -1498,6 +1504,8 @@ class Effects:
         if isinstance(node, ast.BinOp):
             sides = [self._expr_class(ref.module, n, depth) for n in (node.left, node.right)]
             return "builtin" if all(k == "builtin" for k in sides) else None
+        if isinstance(node, ast.UnaryOp):  # -0.25, not x, ~n: a builtin operand gives a builtin value
+            return "builtin" if self._expr_class(ref.module, node.operand, depth) == "builtin" else None
         if isinstance(node, ast.Call) and _str_method_of_literal(node.func):
             return "builtin"  # '"""doc""".rstrip()': a str method on a literal returns a str, list, int or bool
         if isinstance(node, ast.Call):
@@ -1601,6 +1609,8 @@ class Effects:
     def _expr_class(self, mod: ModuleInfo, node: ast.expr, depth: int) -> ClassModel | str | None:
         if isinstance(node, ast.Constant | ast.JoinedStr | ast.List | ast.Tuple | ast.Set | ast.Dict):
             return "builtin"
+        if isinstance(node, ast.UnaryOp):
+            return "builtin" if self._expr_class(mod, node.operand, depth) == "builtin" else None
         if isinstance(node, ast.Name | ast.Attribute):
             ref = self.resolver.expr(mod, node)
             if ref.kind in ("value", "unknown"):
@@ -1651,6 +1661,8 @@ class Effects:
         owner = as_model(owner)
         for binding in owner.body.get(name, [what]):
             fn = binding.node
+            if _stdlib_generic_alias_hook(owner, name, binding):
+                continue
             if binding.kind != "function" or not isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef):
                 raise Fail(f"{model.dotted}.{name} is bound to a value, not a def", where)
             static = any(isinstance(d, ast.Name) and d.id == "staticmethod" for d in fn.decorator_list)
@@ -2209,3 +2221,26 @@ def _identity_problem(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> str | None:
 
 
 _ = builtins  # the builtins module is only read (dir/vars of C types)
+
+
+def _stdlib_generic_alias_hook(owner: ClassModel, name: str, binding: Binding) -> bool:
+    """CPython's own ``__class_getitem__ = classmethod(GenericAlias)`` (``_collections_abc``, ``queue``,
+    ``os.PathLike``...): ``C[X]`` builds a ``types.GenericAlias`` of the class and the subscript, nothing else.
+    Only in a stdlib module, where ``GenericAlias`` is ``types.GenericAlias`` (imported, or
+    ``type(list[int])`` in ``_collections_abc``)."""
+    from safeload.catalog.source_locate import is_stdlib_path
+
+    if name != "__class_getitem__" or binding.kind != "assign" or binding.value is None:
+        return False
+    value = binding.value
+    if not (isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id == "classmethod"
+            and not value.keywords and len(value.args) == 1 and isinstance(value.args[0], ast.Name)):
+        return False
+    alias = value.args[0].id
+    # _collections_abc's Callable: _CallableGenericAlias.__new__ (CPython 3.11-3.13) checks the subscript's shape
+    # (isinstance, len, _is_param_expr: reads type(obj).__module__/__name__), flattens it into a tuple and calls
+    # GenericAlias.__new__: type construction only
+    if alias != "GenericAlias" and not (alias == "_CallableGenericAlias" and owner.module.name == "_collections_abc"):
+        return False
+    path = owner.module.path
+    return bool(path) and is_stdlib_path(path)

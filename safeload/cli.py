@@ -264,7 +264,8 @@ def _walk(root: Path) -> Iterator[Target]:
     from safeload._walk import WalkError, walk_files
 
     def saved_model(folder: str, filenames: list[str]) -> bool:
-        return "saved_model.pb" in filenames or "saved_model.pbtxt" in filenames or is_keras_dir(Path(folder))
+        return ("saved_model.pb" in filenames or "saved_model.pbtxt" in filenames
+            or ("config.json" in filenames and is_keras_dir(Path(folder))))
 
     for entry in walk_files(root, unit_dir=saved_model, skip_names=_SKIP_DIRS):
         if isinstance(entry, WalkError):

@@ -80,3 +80,12 @@ def test_links_leaving_the_tree_are_reported_not_followed(tmp_path: Path) -> Non
 def test_natural_order() -> None:
     names = ["m10", "m2", "m1", "a", "m1b"]
     assert sorted(names, key=natural_key) == ["a", "m1", "m1b", "m2", "m10"]
+
+
+def test_a_keras_dir_probe_beyond_name_limits_does_not_crash(tmp_path: Path) -> None:
+    """``config.json`` under a directory name longer than NAME_MAX cannot even be stat'ed (ENAMETOOLONG, which
+    ``Path.is_file`` re-raises): the probe answers instead of crashing the walk (an unreadable config counts)."""
+    from safeload.containers.keras import is_keras_dir
+
+    assert is_keras_dir(tmp_path / ("d" * 300)) is True
+    assert is_keras_dir(tmp_path) is False

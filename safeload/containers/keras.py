@@ -32,8 +32,11 @@ def is_keras_dir(path: Path) -> bool:
     A ``config.json`` of another kind (a Hugging Face model's) does not make its directory a Keras model.
     """
     config = path / CONFIG
-    if not config.is_file() or (path / "saved_model.pb").is_file() or (path / "saved_model.pbtxt").is_file():
-        return False
+    try:
+        if not config.is_file() or (path / "saved_model.pb").is_file() or (path / "saved_model.pbtxt").is_file():
+            return False
+    except OSError:  # a config that cannot even be stat'ed (a path beyond PATH_MAX...) counts, like an unreadable one
+        return True
     try:
         with open(config, "rb") as handle:
             raw = handle.read(_PEEK + 1)

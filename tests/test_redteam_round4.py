@@ -413,3 +413,26 @@ def test_reviewed_statements_have_their_import_premises_listed() -> None:
     if not checked:
         pytest.skip("none of the reviewed modules is installed")
     assert not missing, missing
+
+
+def test_transitive_shadow_hidden_by_this_process_imports_is_not_cached(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """R4-2 for the transitive SL117 check: ``datetime`` is already imported here, so a ``datetime.py`` on a
+    non-library path entry cannot run in this process and the zoneinfo pickle scans clean; a fresh process would
+    import that file through ``zoneinfo``, so the verdict must never be stored for it."""
+    from safeload.policy import Policy
+    from safeload.scan import scan_checked
+
+    assert "datetime" in sys.modules
+    planted = tmp_path / "planted"
+    planted.mkdir()
+    (planted / "datetime.py").write_text("open('MARKER', 'w').close()\n")
+    model = tmp_path / "model.pkl"
+    model.write_bytes(_ZONEINFO)
+    monkeypatch.setenv("SAFELOAD_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.syspath_prepend(str(planted))
+    first = scan_checked(str(model), Policy(), want_digest=True, cache_default=True)
+    second = scan_checked(str(model), Policy(), want_digest=True, cache_default=True)
+    assert first.integrity is not None and second.integrity is not None
+    assert not second.integrity["cached"], "a verdict this process's imports decided was served from the cache"
+    assert not (tmp_path / "MARKER").exists() and not Path("MARKER").exists()

@@ -33,6 +33,7 @@ from _thread import allocate_lock  # threading.Lock itself, without importing th
 from collections import OrderedDict, deque
 from collections.abc import Sequence
 
+from safeload.catalog import source_files
 from safeload.catalog.shadow import _absolute, _norm, _pth_dirs, _stamp, _stamps_hold, _under
 from safeload.catalog.source_locate import library_roots, locate_module
 
@@ -84,8 +85,8 @@ def _names_in(directory: str) -> frozenset[str]:
 
 def _candidates(entries: tuple[str, ...], cwd: str) -> tuple[dict[str, str], list[tuple[str, int]]]:
     """{top-level name: the file the path finder would import for it} for names provided by entries outside the
-    library roots and not yet imported, with the directories (and mtimes) the answer depends on (cached per
-    ``sys.path`` snapshot and working directory, revalidated by those mtimes)."""
+    library roots (imported or not: the caller filters), with the directories (and mtimes) the answer depends on
+    (cached per ``sys.path`` snapshot and working directory, revalidated by those mtimes)."""
     key = (entries, cwd)
     with _lock:
         hit = _candidate_cache.get(key)
@@ -95,8 +96,7 @@ def _candidates(entries: tuple[str, ...], cwd: str) -> tuple[dict[str, str], lis
             _candidate_cache[key] = hit
             while len(_candidate_cache) > 64:
                 _candidate_cache.pop(next(iter(_candidate_cache)))
-    found, depends = hit
-    return {name: where for name, where in found.items() if name not in sys.modules}, depends
+    return hit
 
 
 def _find_candidates(entries: Sequence[str], cwd: str) -> tuple[dict[str, str], list[tuple[str, int]]]:
@@ -122,8 +122,11 @@ def _find_candidates(entries: Sequence[str], cwd: str) -> tuple[dict[str, str], 
 
 
 def closure_shadowing_file(module: str, search_path: Sequence[str] | None = None) -> str | None:
-    """The file outside the installed library that importing ``module``'s closure would run, or None."""
-    if module in sys.modules:
+    """The file outside the installed library that importing ``module``'s closure would run, or None. Inside a
+    ``source_files.recording_files`` block the directories the answer rests on are reported, and a verdict this
+    process's earlier imports decided is marked never to be stored."""
+    loaded = module in sys.modules
+    if loaded and not source_files.recording():
         return None
     entries = tuple(str(p) for p in (sys.path if search_path is None else search_path))
     cwd = ""
@@ -132,8 +135,14 @@ def closure_shadowing_file(module: str, search_path: Sequence[str] | None = None
             cwd = os.getcwd()
         except OSError:
             cwd = "<no working directory>"
-    candidates, depends = _candidates(entries, cwd)
-    if not candidates or module.split(".", 1)[0] in candidates:
+    provided, depends = _candidates(entries, cwd)
+    candidates = {name: where for name, where in provided.items() if name not in sys.modules}
+    if source_files.recording():
+        # A verdict the scan cache keeps is served in other processes: it holds while these directories are
+        # unchanged, and only if this process's imports hid nothing a fresh process would find (red team R4-2)
+        source_files.record([source_files.UNCACHEABLE] if _hidden_by_imports(provided) else
+                            [(source_files.LOOKUP + path, mtime, -1, -1, -1) for path, mtime in depends])
+    if loaded or not candidates or module.split(".", 1)[0] in candidates:
         return None  # nothing to shadow; or the module itself is found there (shadow.py and the other rules)
     key = (entries, cwd, module)
     with _lock:
@@ -146,6 +155,20 @@ def closure_shadowing_file(module: str, search_path: Sequence[str] | None = None
         while len(_cache) > _CACHE_SIZE:
             _cache.popitem(last=False)
     return result
+
+
+def _hidden_by_imports(provided: dict[str, str]) -> bool:
+    """Whether a file these entries provide is shadowed here only because this process already imported another
+    module of that name (a fresh process would import the file). The loaded module's ``__file__`` is read from
+    its ``__dict__``: no module ``__getattr__`` runs."""
+    for name, where in provided.items():
+        loaded = sys.modules.get(name)
+        if loaded is None:
+            continue
+        origin = loaded.__dict__.get("__file__")
+        if not isinstance(origin, str) or _norm(origin) != _norm(where):
+            return True
+    return False
 
 
 def _territory_hit(module: str, candidates: dict[str, str], entries: Sequence[str]) -> tuple[bool, str | None]:

@@ -396,14 +396,37 @@ def _bindings_reviewed(tree: ast.Module, stmt: ast.stmt, reviewed: Mapping[str, 
     edited, or comes from another module, the call is analysed again. An import binding a read name must be one
     the review names as its premise (``source_tables.REVIEWED_STATEMENT_IMPORTS``: the module it names is
     analysed on its own); in a class body the class's own earlier statements bind names too; and a name some
-    function or class body declares ``global`` may be rebound by code the review never read (red team R4-3)."""
-    read = {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+    function or class body declares ``global`` may be rebound by code the review never read (red team R4-3).
+    The names a reviewed or pinned binder itself reads count as read too, transitively (red team R5-1): the body
+    of the pinned ``def patch_pipeline`` runs when the reviewed ``patch_pipeline()`` does, and reads
+    ``Pipeline``; the pinned ``class Literal`` calls ``Apply.__init__``; the object the pinned
+    ``scope = SymbolTable()`` binds runs ``SymbolTable``'s methods when the reviewed ``scope.x = f`` sets on it."""
+    scopes = [tree.body, *(node.body for node in ast.walk(tree) if isinstance(node, ast.ClassDef)
+                           and any(inner is stmt for inner in _toplevel_statements(node.body)))]
+    vouched = [b for body in scopes for b in _reviewed_statements(body, reviewed) if b is not stmt]
+    read, attrs = _reads(stmt, frozenset({_ALL_METHODS}))
+    seen: dict[int, object] = {}
+    grew = True
+    while grew:
+        grew = False
+        for binder in vouched:
+            if not read & _names_bound(binder):
+                continue
+            key = (len(attrs), len(read)) if isinstance(binder, ast.ClassDef) else 0
+            if seen.get(id(binder)) == key:
+                continue
+            seen[id(binder)] = key
+            names, more = _reads(binder, frozenset(attrs))
+            if not (names <= read and more <= attrs):
+                read |= names
+                attrs |= more
+                grew = True
+    if _STAR in read:
+        return False  # a binder that cannot be read again: its reads are unknown
     if not read:
         return True
     if read & {name for node in ast.walk(tree) if isinstance(node, ast.Global) for name in node.names}:
         return False
-    scopes = [tree.body, *(node.body for node in ast.walk(tree) if isinstance(node, ast.ClassDef)
-                           and any(inner is stmt for inner in _toplevel_statements(node.body)))]
     for binder in (b for body in scopes for b in _unreviewed_statements(body, reviewed)):
         bound = _names_bound(binder)
         if binder is stmt or not (read & bound or _STAR in bound):
@@ -413,6 +436,127 @@ def _bindings_reviewed(tree: ast.Module, stmt: ast.stmt, reviewed: Mapping[str, 
         if any(form not in imports for name, form in _import_bindings(binder) if name in read or name == _STAR):
             return False
     return True
+
+
+_ALL_METHODS = "<any method>"  # an attribute name the code computes: every method of a class may be read
+
+
+def _reads(stmt: ast.stmt, attrs: frozenset[str]) -> tuple[set[str], set[str]]:
+    """(names ``stmt`` may read from its module's or class body's namespace, attribute names it reads) when it runs
+    or when the functions and classes it defines run later: the names loaded at its own level, the names function
+    bodies resolve globally (``symtable``), every name a class body references (a class body reads its module's
+    binding of a name it assigns only later). Of a class, only the methods that may run when code uses the class
+    count: dunders (implicit protocol), decorated ones (descriptors), and those named by ``attrs`` (the attribute
+    names the code using it reads; ``getattr`` with a computed name reads any). Over-approximates; a statement
+    that cannot be read again reads everything (``{_STAR}``)."""
+    import copy
+
+    node: ast.stmt = stmt
+    if isinstance(stmt, ast.ClassDef) and _ALL_METHODS not in attrs:
+        node = copy.copy(stmt)
+        node.body = [s for s in stmt.body if not isinstance(s, ast.FunctionDef | ast.AsyncFunctionDef)
+                     or s.decorator_list or s.name in attrs or (s.name.startswith("__") and s.name.endswith("__"))
+                     ] or [ast.Pass()]
+    out = _free_reads(node, frozenset())
+    names: set[str] = set()
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Attribute):
+            names.add(sub.attr)
+        elif isinstance(sub, ast.Call) and isinstance(sub.func, ast.Name) and sub.func.id in _NAMED_ATTRIBUTE_CALLS:
+            arg = sub.args[1] if len(sub.args) > 1 else None
+            names.add(arg.value if isinstance(arg, ast.Constant) and isinstance(arg.value, str) else _ALL_METHODS)
+    return out, names
+
+
+def _free_reads(node: ast.AST, local: frozenset[str]) -> set[str]:
+    """Names loaded in ``node`` that resolve in the module (or class body) scope: outside functions every loaded
+    name; inside a function (or lambda) those not local to it or to an enclosing function (parameters, names it
+    assigns, imports, defines, unless declared ``global``). Comprehension variables count as reads (an
+    over-approximation)."""
+    out: set[str] = set()
+    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+        args = node.args
+        outer: list[ast.AST] = [*args.defaults, *(d for d in args.kw_defaults if d is not None)]
+        if not isinstance(node, ast.Lambda):
+            outer += [*node.decorator_list, *([node.returns] if node.returns else [])]
+            outer += [a.annotation for a in (*args.posonlyargs, *args.args, *args.kwonlyargs,
+                                             *(x for x in (args.vararg, args.kwarg) if x)) if a.annotation]
+        for part in outer:
+            out |= _free_reads(part, local)
+        params = {a.arg for a in (*args.posonlyargs, *args.args, *args.kwonlyargs,
+                                  *(x for x in (args.vararg, args.kwarg) if x))}
+        body: list[ast.AST] = [node.body] if isinstance(node, ast.Lambda) else list(node.body)
+        declared = {n for b in body for sub in _same_scope(b) if isinstance(sub, ast.Global) for n in sub.names}
+        assigned = params | {n for b in body for n in _scope_bindings(b)}
+        inner = local | frozenset(assigned - declared)
+        for b in body:
+            out |= _free_reads(b, inner)
+        return out
+    if isinstance(node, ast.ClassDef):
+        for part in (*node.decorator_list, *node.bases, *(k.value for k in node.keywords)):
+            out |= _free_reads(part, local)
+        for b in node.body:  # a class body reads its enclosing function's locals, and the module's names
+            out |= _free_reads(b, local)
+        return out
+    if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id not in local:
+        out.add(node.id)
+    for child in ast.iter_child_nodes(node):
+        out |= _free_reads(child, local)
+    return out
+
+
+def _same_scope(node: ast.AST) -> Iterator[ast.AST]:
+    """``node`` and its descendants in the same scope (not into nested functions, lambdas or classes)."""
+    yield node
+    for child in ast.iter_child_nodes(node):
+        if not isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | ast.ClassDef):
+            yield from _same_scope(child)
+        elif not isinstance(child, ast.Lambda):
+            yield child  # its name binds here (its decorators and defaults are walked by _free_reads)
+
+
+def _scope_bindings(node: ast.AST) -> set[str]:
+    """Names a function body statement binds in the function's own scope."""
+    out: set[str] = set()
+    nodes = list(_same_scope(node))
+    # a comprehension's variables are its own (a load of the same name elsewhere in the function is global)
+    own = {id(n) for sub in nodes if isinstance(sub, ast.comprehension) for n in ast.walk(sub.target)}
+    for sub in nodes:
+        if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Store | ast.Del) and id(sub) not in own:
+            out.add(sub.id)
+        elif isinstance(sub, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            out.add(sub.name)
+        elif isinstance(sub, ast.alias):
+            out.add((sub.asname or sub.name).split(".", 1)[0])
+        elif isinstance(sub, ast.ExceptHandler | ast.MatchAs | ast.MatchStar) and sub.name:
+            out.add(sub.name)
+        elif isinstance(sub, ast.MatchMapping) and sub.rest:
+            out.add(sub.rest)
+    return out
+
+
+#: Builtins reading an attribute named by their second argument.
+_NAMED_ATTRIBUTE_CALLS = frozenset({"getattr", "setattr", "hasattr", "delattr"})
+
+
+def _reviewed_statements(body: list[ast.stmt], reviewed: Mapping[str, str]) -> Iterator[ast.stmt]:
+    """The statements of ``body`` (through ``if``/``try``/``with``/loops, as :func:`_unreviewed_statements` walks
+    it) whose text is reviewed or pinned word for word."""
+    for stmt in body:
+        try:
+            text = ast.unparse(stmt)
+        except (ValueError, RecursionError):
+            text = None
+        if text is not None and _is_reviewed_text(text, reviewed):
+            yield stmt
+            continue
+        if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            continue
+        inner = [s for field_name in ("body", "orelse", "finalbody")
+                 for s in (getattr(stmt, field_name, None) or ()) if isinstance(s, ast.stmt)]
+        inner += [s for handler in getattr(stmt, "handlers", ()) or () for s in handler.body]
+        inner += [s for case in getattr(stmt, "cases", ()) or () for s in case.body]
+        yield from _reviewed_statements(inner, reviewed)
 
 
 def _unreviewed_statements(body: list[ast.stmt], reviewed: Mapping[str, str]) -> Iterator[ast.stmt]:

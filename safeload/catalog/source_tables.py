@@ -589,9 +589,15 @@ REVIEWED_IMPORT_STATEMENTS: dict[str, dict[str, str]] = {
 #: (red team R4-3: the callee would be code no reviewer read).
 REVIEWED_STATEMENT_IMPORTS: dict[str, frozenset[str]] = {
     "feature_engine": frozenset({"import feature_engine", "import pathlib"}),
-    "sksurv.linear_model.aft": frozenset({"from ..base import SurvivalAnalysisMixin"}),
-    "hyperopt.base": frozenset({"from . import pyll"}),
-    "hyperopt.pyll.base": frozenset({"import numpy as np"}),
+    "sksurv.linear_model.aft": frozenset({"from ..base import SurvivalAnalysisMixin",
+                                          # read by IPCRidge.fit/score (the class the statement reads; R5-1)
+                                          "from sklearn.linear_model import Ridge",
+                                          "from .._dataframe import ensure_eager_dataframe"}),
+    "hyperopt.base": frozenset({"from . import pyll",
+                                # read by Ctrl.__init__ and Trials (pinned below; R5-1)
+                                "import logging", "import sys", "import numpy as np",
+                                "from .exceptions import AllTrialsFailed"}),
+    "hyperopt.pyll.base": frozenset({"import numpy as np", "from io import StringIO"}),
     "hyperopt.pyll.stochastic": frozenset({"from .base import scope"}),
     "imblearn.base": frozenset({"from sklearn.utils._metadata_requests import METHODS",
                                 "from sklearn.utils._metadata_requests import SIMPLE_METHODS"}),
@@ -626,7 +632,9 @@ REVIEWED_STATEMENT_IMPORTS: dict[str, frozenset[str]] = {
     "optuna.integration": frozenset({
         "from optuna._imports import _INTEGRATION_IMPORT_ERROR_TEMPLATE", "from types import ModuleType",
         "from typing import Any", "from typing import TYPE_CHECKING", "import os", "import sys"}),
-    "sksurv": frozenset({"from sklearn.pipeline import Pipeline"}),
+    "sksurv": frozenset({"from sklearn.pipeline import Pipeline", "from sklearn.pipeline import _final_estimator_has",
+                         "from sklearn.utils.metaestimators import available_if",
+                         "from .util import property_available_if"}),
 }
 
 #: The definitions a module's reviewed statements rest on, by exact text or SHA-256 (``source_imports``): a
@@ -637,6 +645,16 @@ REVIEW_PINS: dict[str, dict[str, str]] = {
     "sksurv": {
         "sha256:770cb1b83425fa25e50e1b2eb2a9b2a100def9a7b1d08d2df0376ef140dcf55a":
             "scikit-survival 0.28 __init__.py: def patch_pipeline(), the body the reviewed patch_pipeline() call runs",
+        # red team R5-1: what the pinned def's body reads is pinned too (it runs when the reviewed call does)
+        "sha256:2a32ebad993861016da79486d61146e2a4928362aff1e47b0dfacfb2467e031e":
+            "scikit-survival 0.28 __init__.py: @available_if(...) def predict_cumulative_hazard_function, set on "
+            "Pipeline by patch_pipeline()",
+        "sha256:404f91d85d7f6f402a817af2f2055d9f31e9bdb82e623b5e97ab4d314c3ffc53":
+            "scikit-survival 0.28 __init__.py: @available_if(...) def predict_survival_function, set on Pipeline by "
+            "patch_pipeline()",
+        "sha256:338a0a61b71fe8f357d111e50596544f66c2ab339058bb43e9945f085c87ffb1":
+            "scikit-survival 0.28 __init__.py: @property_available_if(...) def _predict_risk_score, set on Pipeline "
+            "by patch_pipeline()",
     },
     "sksurv.linear_model.aft": {
         "sha256:957f0468b6e9f1568006e9efe9fdf11a008092ad3a10b90acded6842597b9282":
@@ -645,12 +663,41 @@ REVIEW_PINS: dict[str, dict[str, str]] = {
     "hyperopt.base": {
         "sha256:8ed883082a76523b26a1b2a7f8de1bca694d99ba0eebbd77fdde4b6990413eae":
             "hyperopt 0.3.0 base.py: class Ctrl (no metaclass, no __len__), the class as_apply wraps",
+        # red team R5-1: the definitions Ctrl's __init__ reads (Trials) and, transitively, Trials' dunders and the
+        # methods they call read. None of them runs in as_apply(Ctrl); pinned so the review holds only for the text
+        # it was made with (an edited Trials could be built if anything instantiated Ctrl)
+        "sha256:ab146704b14bf9ab00357532ec85b8848b4a42f7d94b0d7c4d8f503a18ba4adf":
+            "hyperopt 0.3.0 base.py: class Trials",
+        "logger = logging.getLogger(__name__)": "hyperopt 0.3.0 base.py: the module logger (read by Trials)",
+        "STATUS_OK = 'ok'": "hyperopt 0.3.0 base.py: a str constant (read by Trials)",
+        "JOB_VALID_STATES = {JOB_STATE_NEW, JOB_STATE_RUNNING, JOB_STATE_DONE}":
+            "hyperopt 0.3.0 base.py: a set of int constants (read by Trials)",
+        "JOB_STATE_NEW = 0": "hyperopt 0.3.0 base.py: an int constant",
+        "JOB_STATE_RUNNING = 1": "hyperopt 0.3.0 base.py: an int constant",
+        "JOB_STATE_DONE = 2": "hyperopt 0.3.0 base.py: an int constant",
+        "sha256:fdd5b6320d9ca5832279409c06f76e6df780697377e702cc959ead788189b5f6":
+            "hyperopt 0.3.0 base.py: def miscs_to_idxs_vals (read by Trials)",
     },
     "hyperopt.pyll.base": {
         "scope = SymbolTable()": "hyperopt 0.3.0 pyll/base.py: the SymbolTable the scope.* registrations set on",
         "sha256:79b13b02e4c72f63fbef36c152238aa0e4fc10df3d841400ab833994b555d707":
             "hyperopt 0.3.0 pyll/base.py: class Literal(Apply), the p0..p4 placeholders' class",
         "class UndefinedValue:\n    pass": "hyperopt 0.3.0 pyll/base.py: the placeholders' plain value class",
+        # red team R5-1: Literal.__init__ calls Apply.__init__ (stores fields, isinstance checks); scope.x = f sets
+        # on a SymbolTable (defines only __init__ among dunders: no __setattr__, no descriptors); what their dunders
+        # and the methods those call read is pinned too
+        "sha256:b4b05a4f7b656135ddb263bfe5eca80388bb496986d07d4c195bacfc7717453c":
+            "hyperopt 0.3.0 pyll/base.py: class Apply, Literal's base",
+        "sha256:ab2a896f109def88b4677bf5482def4f7ac98faa105104e31270377a82f23c80":
+            "hyperopt 0.3.0 pyll/base.py: class SymbolTable, the class of scope",
+        "sha256:6beeb615070b87b5e8132db57bf5b1db1f8065e66ccd5e8c7df6de4a9c871591":
+            "hyperopt 0.3.0 pyll/base.py: class MissingArgument (read by Apply)",
+        "sha256:a9812df6ab572b0ccbdb5260bd2d1c2fbae49aa0f2296492a4120927f51726e9":
+            "hyperopt 0.3.0 pyll/base.py: class PyllImportError(ImportError) (read by SymbolTable)",
+        "sha256:cbe19f0a04532587b558c900f9b6c3aec29c8a3edd717b17817eb634ec2ea3f8":
+            "hyperopt 0.3.0 pyll/base.py: class SymbolTableEntry (read by SymbolTable)",
+        "sha256:880e5f0a8ecb1af4529b8bf751684ff19b90008e354467950d3c7b79417d87f5":
+            "hyperopt 0.3.0 pyll/base.py: def as_apply (read by Apply's operators)",
         "sha256:836003e182bafa42e795d0360ffcf2f2b6bddbbd262e72f242538307be92e0a6":
             "hyperopt 0.3.0 pyll/base.py: def _kwswitch, stored as scope.kwswitch",
     },

@@ -38,7 +38,8 @@ _BUILTIN_TOUCH = {
     "enumerate": "__iter__", "zip": "__iter__", "sum": "__iter__/__add__", "min": "__iter__/__lt__",
     "max": "__iter__/__lt__", "any": "__iter__/__bool__", "all": "__iter__/__bool__", "reversed": "__reversed__",
     "getattr": "__getattribute__/__getattr__", "hasattr": "__getattribute__/__getattr__",
-    "isinstance": "__class__", "callable": "__call__ lookup", "dir": "__dir__", "divmod": "__divmod__/__rdivmod__",
+    "isinstance": "__class__/__getattribute__/__getattr__", "callable": "__call__ lookup", "dir": "__dir__",
+    "divmod": "__divmod__/__rdivmod__",
     "pow": "__pow__/__rpow__", "bin": "__index__", "oct": "__index__", "hex": "__index__", "chr": "__index__",
 }
 _ENUM_DEFINES = frozenset(
@@ -79,7 +80,10 @@ _IMPLICIT = ("__format__", "__str__", "__repr__", "__iter__", "__next__", "__rev
              "__rfloordiv__", "__mod__", "__rmod__", "__pow__", "__rpow__", "__and__", "__rand__", "__or__",
              "__ror__", "__xor__", "__rxor__", "__lshift__", "__rlshift__", "__rshift__", "__rrshift__",
              "__matmul__", "__rmatmul__", "__divmod__", "__rdivmod__", "__copy__", "__deepcopy__", "__reduce_ex__",
-             "__reduce__", "__getstate__", "__enter__", "__exit__", "__call__", "__mro_entries__", "__instancecheck__")
+             "__reduce__", "__getstate__", "__enter__", "__exit__", "__call__", "__mro_entries__", "__instancecheck__",
+             # the operation may read attributes of the instance (isinstance reads __class__, typing and
+             # numpy look __typing_subst__/__array_interface__ up): red team R5-2
+             "__getattribute__", "__getattr__")
 
 #: attributes every module object has, set by the import system: a module ``__getattr__`` never runs for them
 _MODULE_ATTRIBUTES = frozenset({"__name__", "__doc__", "__package__", "__loader__", "__spec__", "__file__",
@@ -929,6 +933,8 @@ class Effects:
                 raise Fail(f"reads attribute {attr} of a module object taken from sys.modules (its module "
                            "__getattr__ may run)", frame.where(node))
             return _Val("global", ref=self.resolver.member(base.ref, attr))
+        if base.key == "instance":  # C().attr (red team R5-2)
+            self._instance_attribute(frame, base, attr, node, depth)
         if base.from_file and attr == "__class__":
             frame.out.touches.add("__class__")
             return _Val("classdata")
@@ -1315,6 +1321,8 @@ class Effects:
                 frame.out.touches.add("__getattribute__/__getattr__")
             if args and self._is_value(args[0]) and args[0].ref is not None:
                 self._value_attribute(frame, args[0].ref, attr.value, node, depth)
+            if args and args[0].key == "instance":  # getattr(C(), 'x') (red team R5-2)
+                self._instance_attribute(frame, args[0], attr.value, node, depth)
             if args and args[0].kind == "self" and frame.self_model is not None:
                 found = self.lookup(frame.self_model, attr.value)
                 if found is not None and isinstance(found[1], Binding) and found[1].kind == "function" \
@@ -1686,26 +1694,41 @@ class Effects:
         where = frame.where(node)
         if not isinstance(cls, ClassModel):
             raise Fail(f"reads {attr} of the module-level object {ref.dotted}, whose class is not known", where)
+        self._object_attribute(frame, cls, f"a module-level {cls.dotted}", attr, node, depth, fresh=False)
+
+    def _instance_attribute(self, frame: _Frame, val: _Val, attr: str, node: ast.AST, depth: int) -> None:
+        """Reading ``attr`` of an instance the code itself created (``C().attr``, ``getattr(C(), 'attr')``): the
+        class's ``__getattribute__``/``__getattr__``, property getter or descriptor ``__get__`` run."""
+        if val.ref is None:
+            return
+        model = self.resolver.class_model(val.ref)
+        if not isinstance(model, ClassModel):
+            raise Fail(f"reads {attr} of an instance of {val.ref.dotted}: {model}", frame.where(node))
+        self._object_attribute(frame, model, f"an instance of {model.dotted}", attr, node, depth, fresh=True)
+
+    def _object_attribute(self, frame: _Frame, cls: ClassModel, what: str, attr: str, node: ast.AST,  # noqa: PLR0917
+                          depth: int, fresh: bool) -> None:
+        where = frame.where(node)
         for hook in ("__getattribute__", "__getattr__"):
             found = self.lookup(cls, hook)
             if found is not None and not (isinstance(found[1], Leaf) and found[1].kind == "builtin"):
-                raise Fail(f"reads {attr} of a module-level {cls.dotted}, whose class defines {hook}", where)
+                raise Fail(f"reads {attr} of {what}, whose class defines {hook}", where)
         found = self.lookup(cls, attr)
         if found is None:
             return
-        owner, what = found
-        if isinstance(what, Leaf):
-            if what.kind == "builtin":
+        owner, binding = found
+        if isinstance(binding, Leaf):
+            if binding.kind == "builtin":
                 return
-            raise Fail(f"reads {attr} of a module-level {cls.dotted} (base {what.dotted} not analysable)", where)
-        if what.kind == "function":
-            if _property_kind(what.node) in ("property", "setter"):
-                self._model_protocol(frame, cls, attr, node, depth)
+            raise Fail(f"reads {attr} of {what} (base {binding.dotted} not analysable)", where)
+        if binding.kind == "function":
+            if _property_kind(binding.node) in ("property", "setter"):
+                self._model_protocol(frame, cls, attr, node, depth, fresh=fresh)
             return
-        problem = self._descriptor_problem(cls, as_model(owner), attr, what, depth=depth,
+        problem = self._descriptor_problem(cls, as_model(owner), attr, binding, depth=depth,
                                            import_ctx=frame.import_ctx, hooks=("__get__",))
         if problem is not None:
-            raise Fail(f"reads {attr} of a module-level {cls.dotted}: {problem[0]}", problem[1] or where)
+            raise Fail(f"reads {attr} of {what}: {problem[0]}", problem[1] or where)
 
     # --- class-level facts ----------------------------------------------------------------------------------
     def lookup(self, model: ClassModel, name: str, after: ClassModel | None = None

@@ -1,0 +1,206 @@
+"""Red team round 5: safeload attacked with its source in hand (what round 5 added: reviewed statements bound to
+their bindings, the stdlib generic-alias and builtin-value rules, the shadow checks, the native engine).
+
+Every case builds its file at test time (and, for the source analysis, the installed "library" it names: a package
+in a ``site-packages`` directory under ``tmp_path`` on ``PYTHONPATH`` of a subprocess, as in rounds 2-4) and carries a
+harmless payload: it creates a marker file under ``tmp_path``.
+
+- ``test_<case>_is_live`` runs the payload under the real loader (``pickle.load``) and sees the marker;
+- ``test_<case>_is_refused`` runs ``safeload.scan`` and ``safeload.pickle_load`` on the same file and asserts a
+  refusal *and* an absent marker. Each finding below let the payload run under safeload on main (fd7a1fc); the
+  fixes on this branch flipped them to plain tests.
+
+Findings:
+- R5-1 a reviewed import-time statement (``source_tables.REVIEWED_IMPORT_STATEMENTS``) is skipped when every
+  statement binding a name *it* reads is reviewed or pinned (``source_imports._bindings_reviewed``, the R4-3 rule),
+  but the names the pinned or reviewed *binders* read were never checked: the body of the pinned
+  ``def patch_pipeline`` runs when the reviewed ``patch_pipeline()`` does and sets attributes on whatever
+  ``Pipeline`` is bound to (a class whose metaclass ``__setattr__`` does harm); the pinned ``class Literal``'s
+  ``__init__`` calls ``Apply.__init__`` (an edited, unpinned ``Apply``); the pinned ``scope = SymbolTable()`` binds an
+  object whose class (unpinned) may define ``__setattr__``, which the reviewed ``scope.kwswitch = _kwswitch`` runs.
+  Fixed: the names a reviewed or pinned binder reads count as read, transitively (of a class: what its dunders,
+  decorated members and the methods named by attribute reads of the code using it read); the definitions the
+  installed hyperopt and scikit-survival reviews rest on are pinned by hash (``REVIEW_PINS``) and their imports
+  listed as premises. Residual (documented since R4-3): a premise *module* edited itself (``from .base import
+  scope`` in ``hyperopt.pyll.stochastic`` with an edited ``SymbolTable`` in ``base``) is analysed for its own import
+  effects only;
+- R5-2 reading an attribute of an instance the code itself creates (``C().x``, ``getattr``/``hasattr(C(), 'x')``)
+  and handing one to an operation that reads its attributes (``isinstance(C(), T)`` looks ``__class__`` up;
+  ``typing.List[C()]``; ``collections.abc.Callable[C(), T]``, whose stdlib ``_CallableGenericAlias`` the round-5
+  generic-alias rule admits, runs ``isinstance`` on it) never analysed the class's ``__getattribute__``,
+  ``__getattr__`` or property getter (source_effects ``_attribute``: an instance is a tainted value whose reads are
+  only recorded as touches, which import-time analysis does not act on). Fixed: an instance's attribute read
+  analyses them like a module-level object's (``_object_attribute``), ``isinstance`` touches ``__getattribute__``/
+  ``__getattr__`` and the generic escape (``_IMPLICIT``) includes both.
+"""
+
+from __future__ import annotations
+
+import ast
+import sysconfig
+from pathlib import Path
+
+import pytest
+
+from tests.test_redteam_round2 import LibCase, _g
+from tests.test_redteam_round3 import _live, _refused
+
+PURELIB = Path(sysconfig.get_paths()["purelib"])
+
+
+def _names_x(module: str) -> bytes:
+    """A pickle of the class ``module.X``: loading it imports ``module`` (and its packages)."""
+    return b"\x80\x02" + _g(module, "X") + b"."
+
+
+def _installed_definition(rel: str, name: str) -> str:
+    """``ast.unparse`` of the top-level def or class ``name`` of the installed file ``rel`` (the reviewed text)."""
+    path = PURELIB / rel
+    if not path.exists():
+        pytest.skip(f"{rel} not installed")
+    tree = ast.parse(path.read_text())
+    return next(ast.unparse(n) for n in tree.body if isinstance(n, ast.FunctionDef | ast.ClassDef) and n.name == name)
+
+
+# --- R5-1: what a pinned or reviewed binder reads ---------------------------------------------------------------
+_EVIL_META = "class _Meta(type):\n    def __setattr__(cls, name, value):\n        open(MARKER, 'w').close()\n"
+_EVIL_INIT = "class {name}:\n    def __init__(self, *a, **k):\n        open(MARKER, 'w').close()\n"
+
+
+def _sksurv_case() -> LibCase:
+    """scikit-survival's ``__init__``: the reviewed ``patch_pipeline()`` and the pinned ``def patch_pipeline`` word
+    for word; ``Pipeline`` is this module's own class whose metaclass ``__setattr__`` runs on
+    ``Pipeline.predict_survival_function = ...``."""
+    pinned = _installed_definition("sksurv/__init__.py", "patch_pipeline")
+    source = (_EVIL_META + "class Pipeline(metaclass=_Meta):\n    pass\n"
+              "predict_survival_function = predict_cumulative_hazard_function = _predict_risk_score = None\n"
+              + pinned + "\npatch_pipeline()\n")
+    return LibCase({"sksurv/__init__.py": source, "sksurv/m.py": "class X:\n    pass\n"},
+                   lambda: _names_x("sksurv.m"))
+
+
+def _literal_case() -> LibCase:
+    """hyperopt.pyll.base: the reviewed ``p0 = Literal(UndefinedValue)`` and the pinned ``class Literal(Apply)`` and
+    ``class UndefinedValue`` word for word; ``Apply`` (whose ``__init__`` Literal's calls) is another class."""
+    literal = _installed_definition("hyperopt/pyll/base.py", "Literal")
+    source = (_EVIL_INIT.format(name="Apply") + literal + "\nclass UndefinedValue:\n    pass\n"
+              "p0 = Literal(UndefinedValue)\nclass X:\n    pass\n")
+    return LibCase({"hyperopt/__init__.py": "", "hyperopt/pyll/__init__.py": "", "hyperopt/pyll/base.py": source},
+                   lambda: _names_x("hyperopt.pyll.base"))
+
+
+def _symbol_table_case() -> LibCase:
+    """hyperopt.pyll.base: the pinned ``scope = SymbolTable()`` and ``def _kwswitch`` and the reviewed
+    ``scope.kwswitch = _kwswitch`` word for word; ``SymbolTable`` defines ``__setattr__``."""
+    kwswitch = _installed_definition("hyperopt/pyll/base.py", "_kwswitch")
+    source = ("class SymbolTable:\n    def __setattr__(self, name, value):\n        open(MARKER, 'w').close()\n"
+              "scope = SymbolTable()\n" + kwswitch + "\nscope.kwswitch = _kwswitch\nclass X:\n    pass\n")
+    return LibCase({"hyperopt/__init__.py": "", "hyperopt/pyll/__init__.py": "", "hyperopt/pyll/base.py": source},
+                   lambda: _names_x("hyperopt.pyll.base"))
+
+
+R5_1_CASES = {"sksurv-pinned-def-reads-pipeline": _sksurv_case, "hyperopt-literal-calls-apply": _literal_case,
+              "hyperopt-scope-setattr": _symbol_table_case}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("label", sorted(R5_1_CASES))
+def test_reviewed_binder_reads_are_live(tmp_path: Path, label: str) -> None:
+    _live(tmp_path, R5_1_CASES[label]())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("label", sorted(R5_1_CASES))
+def test_reviewed_binder_reads_are_refused(tmp_path: Path, label: str) -> None:
+    _refused(tmp_path, R5_1_CASES[label]())
+
+
+def test_installed_reviewed_statements_still_hold() -> None:
+    """Benign side of R5-1: every reviewed statement of an installed reviewed module still passes the binding rule
+    with the pins and premises in ``source_tables`` (otherwise the review is dead and its files are refused again)."""
+    from safeload.catalog import source_tables as tables
+    from safeload.catalog.source_imports import _bindings_reviewed, _is_reviewed_text
+
+    checked = 0
+    failing = []
+    for module, reviewed in tables.REVIEWED_IMPORT_STATEMENTS.items():
+        base = PURELIB.joinpath(*module.split("."))
+        path = base / "__init__.py" if base.is_dir() else base.with_suffix(".py")
+        if not path.exists():
+            continue
+        tree = ast.parse(path.read_text())
+        pinned = {**reviewed, **tables.REVIEW_PINS.get(module, {})}
+        premises = tables.REVIEWED_STATEMENT_IMPORTS.get(module, frozenset())
+        for stmt in ast.walk(tree):
+            if isinstance(stmt, ast.stmt) and _is_reviewed_text(ast.unparse(stmt), reviewed):
+                checked += 1
+                if not _bindings_reviewed(tree, stmt, pinned, premises):
+                    failing.append((module, ast.unparse(stmt)[:80]))
+    if not checked:
+        pytest.skip("none of the reviewed modules is installed")
+    assert not failing, failing
+
+
+def test_binder_reads_follow_functions_and_classes() -> None:
+    """The names a binder reads: a function's globals (not its parameters, locals or comprehension variables), a
+    ``global`` name it assigns, what a class's dunders and decorated members read, and a plain method's reads only
+    once code reads an attribute of that name."""
+    from safeload.catalog.source_imports import _reads
+
+    source = ("@deco(a)\nclass Literal(Apply, metaclass=M):\n    x = foo\n"
+              "    def __init__(self, obj=dflt):\n        global G\n        G = 1\n        o = len(obj)\n"
+              "        Apply.__init__(self)\n        def inner():\n            return o + gg + G\n"
+              "        return [z for z in obj if q]\n    lam = lambda: w\n"
+              "    def plain(self):\n        return hidden\n")
+    cls = ast.parse(source).body[0]
+    assert isinstance(cls, ast.stmt)
+    names, attrs = _reads(cls, frozenset())
+    assert names >= {"deco", "a", "Apply", "M", "foo", "dflt", "G", "len", "gg", "q", "w"}
+    assert not names & {"self", "obj", "o", "inner", "hidden"}
+    assert "__init__" in attrs
+    assert "hidden" in _reads(cls, frozenset({"plain"}))[0]
+    fn = ast.parse("def f(obj):\n    a = [z for z in obj]\n    return z\n").body[0]
+    assert isinstance(fn, ast.stmt)
+    assert _reads(fn, frozenset())[0] == {"z"}
+
+
+# --- R5-2: attribute reads of an instance the code creates ----------------------------------------------------
+_GETATTRIBUTE = ("class E:\n    def __getattribute__(self, name):\n        open(MARKER, 'w').close()\n"
+                 "        return object.__getattribute__(self, name)\n")
+_GETATTR = "class E:\n    def __getattr__(self, name):\n        open(MARKER, 'w').close()\n"
+_PROPERTY = "class E:\n    @property\n    def x(self):\n        open(MARKER, 'w').close()\n"
+
+R5_2_TOP_LEVELS = {
+    "isinstance": _GETATTRIBUTE + "isinstance(E(), int)\n",
+    "hasattr": _GETATTRIBUTE + "hasattr(E(), 'x')\n",
+    "typing-list": "import typing\n" + _GETATTRIBUTE + "T = typing.List[E()]\n",
+    "abc-callable": ("from collections.abc import Callable\n" + _GETATTRIBUTE
+                     + "try:\n    T = Callable[E(), int]\nexcept TypeError:\n    pass\n"),
+    "attribute-getattribute": _GETATTRIBUTE + "try:\n    E().x\nexcept AttributeError:\n    pass\n",
+    "attribute-getattr": _GETATTR + "v = E().x\n",
+    "attribute-property": _PROPERTY + "v = E().x\n",
+}
+
+
+def _top_level_case(label: str) -> LibCase:
+    return LibCase({"r5pkg/__init__.py": "", "r5pkg/m.py": R5_2_TOP_LEVELS[label] + "class X:\n    pass\n"},
+                   lambda: _names_x("r5pkg.m"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("label", sorted(R5_2_TOP_LEVELS))
+def test_instance_attribute_read_is_live(tmp_path: Path, label: str) -> None:
+    _live(tmp_path, _top_level_case(label))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("label", sorted(R5_2_TOP_LEVELS))
+def test_instance_attribute_read_is_refused(tmp_path: Path, label: str) -> None:
+    _refused(tmp_path, _top_level_case(label))
+
+
+def test_instance_del_at_import_is_refused(tmp_path: Path) -> None:
+    """Near miss: a fresh instance dropped at import runs its ``__del__``; already refused."""
+    _refused(tmp_path, LibCase({"r5pkg/__init__.py": "", "r5pkg/m.py": "class E:\n    def __del__(self):\n"
+                                "        open(MARKER, 'w').close()\nE()\nclass X:\n    pass\n"},
+                               lambda: _names_x("r5pkg.m")))

@@ -43,7 +43,7 @@ _BUDGET = 4000
 _SOURCE_SUFFIXES = (".py", ".pyc", ".pyw")
 _Stamps = tuple[tuple[str, int], ...]
 _lock = allocate_lock()
-_entry_cache: dict[str, tuple[frozenset[str], tuple[str, int]]] = {}
+_entry_cache: dict[str, tuple[frozenset[str], tuple[str, int], _Stamps]] = {}
 _cache: OrderedDict[tuple[tuple[str, ...], str, str], tuple[str | None, _Stamps]] = OrderedDict()
 _CACHE_SIZE = 1024
 _candidate_cache: dict[tuple[tuple[str, ...], str], tuple[dict[str, str], list[tuple[str, int]]]] = {}
@@ -56,15 +56,20 @@ def clear_cache() -> None:
         _candidate_cache.clear()
 
 
-def _names_in(directory: str) -> frozenset[str]:
-    """Top-level module names ``directory`` provides: source and sourceless modules, extension modules and
-    regular packages (a bare directory is only a namespace portion: an installed module of the name wins)."""
+def _names_in(directory: str) -> tuple[frozenset[str], _Stamps]:
+    """(top-level module names ``directory`` provides: source and sourceless modules, extension modules and
+    regular packages; the stamps of its subdirectories). A package is a directory holding ``__init__`` with any
+    suffix the path finder imports (``__init__.pyc`` or an extension module too: red team R5-3); a bare directory
+    is only a namespace portion (an installed module of the name wins) until an ``__init__`` is written into it,
+    which changes the subdirectory's mtime, not ``directory``'s: the subdirectories are stamped too (R4-4 for
+    the transitive check)."""
     stamp = _stamp(directory)
     with _lock:
         hit = _entry_cache.get(directory)
-    if hit is not None and hit[1] == stamp:
-        return hit[0]
+    if hit is not None and hit[1] == stamp and _stamps_hold(hit[2]):
+        return hit[0], hit[2]
     names: set[str] = set()
+    subdirs: list[tuple[str, int]] = []
     try:
         listing = os.listdir(directory) if os.path.isdir(directory) else []
     except OSError:
@@ -75,12 +80,25 @@ def _names_in(directory: str) -> frozenset[str]:
             continue
         if entry.endswith(_SOURCE_SUFFIXES) or entry.endswith((".so", ".pyd")):
             names.add(head)
-        elif "." not in entry and os.path.isfile(os.path.join(directory, entry, "__init__.py")):
-            names.add(entry)
+        elif "." not in entry:
+            sub = os.path.join(directory, entry)
+            if not os.path.isdir(sub):
+                continue
+            subdirs.append(_stamp(sub))
+            if any(os.path.isfile(os.path.join(sub, "__init__" + suffix)) for suffix in _init_suffixes()):
+                names.add(entry)
     result = frozenset(names)
+    stamps = tuple(subdirs)
     with _lock:
-        _entry_cache[directory] = (result, stamp)
-    return result
+        _entry_cache[directory] = (result, stamp, stamps)
+    return result, stamps
+
+
+def _init_suffixes() -> tuple[str, ...]:
+    """The suffixes of a package's ``__init__`` the path finder imports (extension modules, source, bytecode)."""
+    import _imp
+
+    return (*_imp.extension_suffixes(), *_SOURCE_SUFFIXES)
 
 
 def _candidates(entries: tuple[str, ...], cwd: str) -> tuple[dict[str, str], list[tuple[str, int]]]:
@@ -110,7 +128,9 @@ def _find_candidates(entries: Sequence[str], cwd: str) -> tuple[dict[str, str], 
         if _under(directory, roots):
             continue
         depends.append(_stamp(directory))
-        for name in _names_in(directory):
+        names, subdirs = _names_in(directory)
+        depends.extend(subdirs)
+        for name in names:
             if name in found or name in sys.builtin_module_names:
                 continue
             located = locate_module(name, entries)

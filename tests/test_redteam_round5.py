@@ -31,12 +31,27 @@ Findings:
   ``__getattr__`` or property getter (source_effects ``_attribute``: an instance is a tainted value whose reads are
   only recorded as touches, which import-time analysis does not act on). Fixed: an instance's attribute read
   analyses them like a module-level object's (``_object_attribute``), ``isinstance`` touches ``__getattribute__``/
-  ``__getattr__`` and the generic escape (``_IMPLICIT``) includes both.
+  ``__getattr__`` and the generic escape (``_IMPLICIT``) includes both;
+- R5-3 the transitive SL117 check (catalog/shadow_reach.py ``_names_in``) took a directory of the working directory
+  for a package only when it holds ``__init__.py``: ``datetime/__init__.pyc`` (a sourceless package the path finder
+  imports) beside a ``zoneinfo.ZoneInfo`` pickle passed, and ``zoneinfo``'s C module imported it. And the names it
+  listed were cached (in process and in the scan cache) by the working directory's mtime only: an ``__init__.py``
+  written into an existing ``datetime/`` directory after a first scan (a ``git pull``) changes that directory's
+  mtime, not the working directory's (R4-4, which fixed catalog/shadow.py, for the transitive check). Fixed: any
+  ``__init__`` suffix the path finder imports, and every subdirectory is stamped;
+- R5-4 (not fixed) safeload's own lazy imports of stdlib modules (``mmap`` to read the file, ``contextvars``,
+  ``sqlite3`` and through it ``datetime`` for the scan cache) resolve through ``sys.path`` with the working
+  directory first: a ``mmap.py`` beside a model runs during ``safeload.pickle_load`` of any pickle (``[1, 2, 3]``),
+  where ``pickle.load`` alone never imports it. Strict xfails below.
 """
 
 from __future__ import annotations
 
 import ast
+import os
+import py_compile
+import subprocess
+import sys
 import sysconfig
 from pathlib import Path
 
@@ -44,6 +59,7 @@ import pytest
 
 from tests.test_redteam_round2 import LibCase, _g
 from tests.test_redteam_round3 import _live, _refused
+from tests.test_redteam_round4 import _SHADOW, _ZONEINFO, _cached_load
 
 PURELIB = Path(sysconfig.get_paths()["purelib"])
 
@@ -204,3 +220,127 @@ def test_instance_del_at_import_is_refused(tmp_path: Path) -> None:
     _refused(tmp_path, LibCase({"r5pkg/__init__.py": "", "r5pkg/m.py": "class E:\n    def __del__(self):\n"
                                 "        open(MARKER, 'w').close()\nE()\nclass X:\n    pass\n"},
                                lambda: _names_x("r5pkg.m")))
+
+
+# --- R5-3: the transitive shadow check misses a sourceless package and a directory filled later --------------------
+# zoneinfo's C module imports datetime (not imported by safeload itself): a datetime package in the working directory
+# (first on sys.path under ``python -c``) is what that import runs.
+ROOT = Path(__file__).resolve().parent.parent
+_SAFE_HERE = ("import safeload\ntry:\n    safeload.pickle_load(open('model.pkl', 'rb'))\n    print('LOADED')\n"
+              "except safeload.SafeloadError:\n    print('REFUSED')\nexcept Exception as exc:\n    print('ERROR', repr(exc))\n")
+_REAL_HERE = "import pickle\ntry:\n    pickle.load(open('model.pkl', 'rb'))\nexcept Exception:\n    pass\n"
+
+
+def _run_here(folder: Path, code: str, **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SAFELOAD_", "PYTEST_"))}
+    clean.update(PYTHONPATH=str(ROOT), **env)
+    return subprocess.run([sys.executable, "-c", code], env=clean, cwd=folder, capture_output=True, text=True,
+                          timeout=300, check=False)
+
+
+def _sourceless_package(folder: Path) -> None:
+    (folder / "model.pkl").write_bytes(_ZONEINFO)
+    (folder / "datetime").mkdir()
+    source = folder / "shadow_src.py"
+    source.write_text(_SHADOW)
+    py_compile.compile(str(source), cfile=str(folder / "datetime" / "__init__.pyc"), doraise=True)
+    source.unlink()
+
+
+@pytest.mark.slow
+def test_sourceless_package_shadow_is_live(tmp_path: Path) -> None:
+    _sourceless_package(tmp_path)
+    _run_here(tmp_path, _REAL_HERE)
+    assert (tmp_path / "MARKER").exists()
+
+
+@pytest.mark.slow
+def test_sourceless_package_shadow_is_refused(tmp_path: Path) -> None:
+    _sourceless_package(tmp_path)
+    done = _run_here(tmp_path, _SAFE_HERE, SAFELOAD_CACHE="0")
+    assert not (tmp_path / "MARKER").exists(), "the payload ran under safeload"
+    assert "REFUSED" in done.stdout, done.stdout + done.stderr[-2000:]
+
+
+_FILLED_LATER = """
+import os, safeload
+os.makedirs("datetime")
+first = [f.rule_id for f in safeload.scan("model.pkl").findings if f.severity >= safeload.Severity.MEDIUM]
+with open(os.path.join("datetime", "__init__.py"), "w") as fh:
+    fh.write({shadow!r})
+try:
+    safeload.pickle_load(open("model.pkl", "rb"))
+    print("LOADED", first)
+except safeload.SafeloadError:
+    print("REFUSED", first)
+except Exception as exc:
+    print("ERROR", repr(exc))
+"""
+
+
+@pytest.mark.slow
+def test_package_directory_filled_after_scan_is_refused_transitively(tmp_path: Path) -> None:
+    (tmp_path / "model.pkl").write_bytes(_ZONEINFO)
+    done = _run_here(tmp_path, _FILLED_LATER.format(shadow=_SHADOW), SAFELOAD_CACHE="0")
+    assert not (tmp_path / "MARKER").exists(), "the payload ran under safeload"
+    assert "REFUSED []" in done.stdout, done.stdout + done.stderr[-2000:]
+
+
+# --- R5-4: safeload's own lazy stdlib imports run files of the working directory ----------------------------------
+# ``import safeload`` imports little; a load then imports mmap (reading the file), contextvars, and, for the scan
+# cache (on by default; consulted when a digest is computed, e.g. expected_sha256, or for a large file), sqlite3,
+# which imports datetime. Under ``python -c`` (or IPython, ``python -m``, a script in that directory) the working
+# directory is sys.path[0]: a ``mmap.py`` there runs during ``safeload.pickle_load`` of any file, even ``[1, 2, 3]``,
+# which ``pickle.load`` alone would never make run. Not fixed (see the report): safeload would have to check what it
+# imports lazily for shadows before importing it (catalog/shadow.py on each lazily imported stdlib module and its
+# closure), or import those modules with the non-library entries of sys.path masked.
+_PLAIN = b"\x80\x02]q\x00(K\x01K\x02K\x03e."
+_R5_4 = "R5-4: safeload imports mmap/contextvars/sqlite3->datetime lazily with the working directory on sys.path"
+
+
+def _lazy_import_folder(tmp_path: Path, module: str) -> Path:
+    (tmp_path / "model.pkl").write_bytes(_PLAIN)
+    (tmp_path / f"{module}.py").write_text(_SHADOW)
+    return tmp_path
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("module", ["mmap", "contextvars", "datetime"])
+def test_lazy_import_shadow_is_not_run_by_the_plain_loader(tmp_path: Path, module: str) -> None:
+    folder = _lazy_import_folder(tmp_path, module)
+    done = _run_here(folder, "import pickle\nprint(pickle.load(open('model.pkl', 'rb')))\n")
+    assert "[1, 2, 3]" in done.stdout, done.stderr[-2000:]
+    assert not (folder / "MARKER").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason=_R5_4)
+@pytest.mark.parametrize("module", ["mmap", "contextvars", "datetime"])
+def test_lazy_import_shadow_is_not_run_by_safeload(tmp_path: Path, module: str) -> None:
+    folder = _lazy_import_folder(tmp_path, module)
+    digest = __import__("hashlib").sha256(_PLAIN).hexdigest()
+    _run_here(folder, f"import safeload\ntry:\n    safeload.pickle_load(open('model.pkl', 'rb'), "
+                      f"expected_sha256={digest!r})\nexcept Exception:\n    pass\n",
+              SAFELOAD_CACHE_DIR=str(tmp_path / "cache"))
+    assert not (folder / "MARKER").exists(), "safeload's own import ran the working directory's file"
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason=_R5_4 + " (the scan cache's sqlite3 imports the datetime package the R5-3 "
+                   "fix would otherwise catch)")
+def test_cached_verdict_does_not_hide_a_filled_package_directory(tmp_path: Path) -> None:
+    """Across processes (the scan cache on, as by default): loaded clean while ``datetime/`` held no
+    ``__init__``; after one is written into it, the cached verdict must not be served."""
+    cache = tmp_path / "cache"
+    cache.mkdir(mode=0o700)
+    folder = tmp_path / "repo"
+    folder.mkdir()
+    (folder / "model.pkl").write_bytes(_ZONEINFO)
+    (folder / "datetime").mkdir()
+    (folder / "datetime" / "README").write_text("notes\n")
+    first = _cached_load(folder, cache, safe=True)
+    assert "LOADED" in first.stdout, first.stdout + first.stderr[-2000:]
+    (folder / "datetime" / "__init__.py").write_text(_SHADOW)
+    done = _cached_load(folder, cache, safe=True)
+    assert not (folder / "MARKER").exists(), "the payload ran under safeload"
+    assert "REFUSED" in done.stdout, done.stdout + done.stderr[-2000:]

@@ -42,7 +42,10 @@ Findings:
 - R5-4 (not fixed) safeload's own lazy imports of stdlib modules (``mmap`` to read the file, ``contextvars``,
   ``sqlite3`` and through it ``datetime`` for the scan cache) resolve through ``sys.path`` with the working
   directory first: a ``mmap.py`` beside a model runs during ``safeload.pickle_load`` of any pickle (``[1, 2, 3]``),
-  where ``pickle.load`` alone never imports it. Strict xfails below.
+  where ``pickle.load`` alone never imports it. Strict xfails below;
+- R5-5 a metaclass ``mro()`` override runs when ``type.__new__`` creates a class at import, but the class-creation
+  check (source_imports ``_metaclass``) analysed only ``__prepare__``/``__new__``/``__init__``. Fixed: ``mro`` is
+  analysed there, and a metaclass defining it makes the class model unreadable (its MRO is computed).
 """
 
 from __future__ import annotations
@@ -180,13 +183,13 @@ def test_binder_reads_follow_functions_and_classes() -> None:
     assert _reads(fn, frozenset())[0] == {"z"}
 
 
-# --- R5-2: attribute reads of an instance the code creates ----------------------------------------------------
+# --- R5-2 (and R5-5): attribute reads of an instance the code creates, a metaclass mro() -------------------------
 _GETATTRIBUTE = ("class E:\n    def __getattribute__(self, name):\n        open(MARKER, 'w').close()\n"
                  "        return object.__getattribute__(self, name)\n")
 _GETATTR = "class E:\n    def __getattr__(self, name):\n        open(MARKER, 'w').close()\n"
 _PROPERTY = "class E:\n    @property\n    def x(self):\n        open(MARKER, 'w').close()\n"
 
-R5_2_TOP_LEVELS = {
+TOP_LEVELS = {
     "isinstance": _GETATTRIBUTE + "isinstance(E(), int)\n",
     "hasattr": _GETATTRIBUTE + "hasattr(E(), 'x')\n",
     "typing-list": "import typing\n" + _GETATTRIBUTE + "T = typing.List[E()]\n",
@@ -195,23 +198,26 @@ R5_2_TOP_LEVELS = {
     "attribute-getattribute": _GETATTRIBUTE + "try:\n    E().x\nexcept AttributeError:\n    pass\n",
     "attribute-getattr": _GETATTR + "v = E().x\n",
     "attribute-property": _PROPERTY + "v = E().x\n",
+    # R5-5: the metaclass's mro() runs at class creation
+    "metaclass-mro": ("class M(type):\n    def mro(cls):\n        open(MARKER, 'w').close()\n"
+                      "        return type.mro(cls)\nclass C(metaclass=M):\n    pass\n"),
 }
 
 
 def _top_level_case(label: str) -> LibCase:
-    return LibCase({"r5pkg/__init__.py": "", "r5pkg/m.py": R5_2_TOP_LEVELS[label] + "class X:\n    pass\n"},
+    return LibCase({"r5pkg/__init__.py": "", "r5pkg/m.py": TOP_LEVELS[label] + "class X:\n    pass\n"},
                    lambda: _names_x("r5pkg.m"))
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("label", sorted(R5_2_TOP_LEVELS))
-def test_instance_attribute_read_is_live(tmp_path: Path, label: str) -> None:
+@pytest.mark.parametrize("label", sorted(TOP_LEVELS))
+def test_import_time_hook_is_live(tmp_path: Path, label: str) -> None:
     _live(tmp_path, _top_level_case(label))
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("label", sorted(R5_2_TOP_LEVELS))
-def test_instance_attribute_read_is_refused(tmp_path: Path, label: str) -> None:
+@pytest.mark.parametrize("label", sorted(TOP_LEVELS))
+def test_import_time_hook_is_refused(tmp_path: Path, label: str) -> None:
     _refused(tmp_path, _top_level_case(label))
 
 

@@ -737,7 +737,7 @@ def _altered(model: ClassModel) -> Outcome | None:
         for part in meta.mro:
             if not isinstance(part, ClassModel):
                 continue
-            for hook in ("__new__", "__init__", "__prepare__"):
+            for hook in ("__new__", "__init__", "__prepare__", "mro"):  # mro(): the MRO is computed (R5-5)
                 binding = part.own(hook)
                 if binding is not None:
                     return Outcome(False, f"metaclass {part.dotted}.{hook} builds the class: its attributes may differ "

@@ -886,7 +886,8 @@ def _metaclass(effects: Effects, frame: _Frame, model: ClassModel) -> None:
             if not _catalog_allows(effects, part.dotted):
                 raise Fail(f"metaclass base {part.dotted} runs at class creation", frame.where(model.node))
             continue
-        for hook in ("__prepare__", "__new__", "__init__", "__call__"):
+        # type.__new__ calls the metaclass's mro() to compute the new class's MRO (red team R5-5)
+        for hook in ("__prepare__", "__new__", "__init__", "__call__", "mro"):
             binding = part.own(hook)
             if binding is None or hook == "__call__":
                 continue

@@ -57,9 +57,10 @@ _BUILTIN_VALUE_CALLS = frozenset(
     "collections.Counter types.MappingProxyType types.SimpleNamespace re.compile _collections.defaultdict "
     "_collections.deque _collections.OrderedDict".split()
     # math's functions return a float, int or bool (CPython mathmodule.c); what they run on an argument
-    # (__float__, __index__) is the argument's protocol, checked where it is passed
+    # (__float__, __index__) is the argument's protocol, checked where it is passed. Not floor, ceil and trunc:
+    # they return whatever the argument's __floor__/__ceil__/__trunc__ returns (red team R5-6)
     + [f"math.{name}" for name in (
-        "sqrt log log2 log10 log1p exp expm1 pow floor ceil fabs trunc copysign fmod fsum prod hypot dist cos sin "
+        "sqrt log log2 log10 log1p exp expm1 pow fabs copysign fmod fsum prod hypot dist cos sin "
         "tan acos asin atan atan2 cosh sinh tanh acosh asinh atanh erf erfc gamma lgamma degrees radians factorial "
         "comb perm gcd lcm isqrt isclose isfinite isinf isnan ldexp").split()])
 _TYPE_CHECKS = frozenset({"__instancecheck__", "__subclasscheck__"})
@@ -76,6 +77,7 @@ _IMPLICIT = ("__format__", "__str__", "__repr__", "__iter__", "__next__", "__rev
              "__length_hint__", "__contains__", "__bool__", "__hash__", "__eq__", "__ne__", "__lt__", "__le__",
              "__gt__", "__ge__", "__index__", "__int__", "__float__", "__complex__", "__round__", "__trunc__",
              "__abs__", "__neg__", "__pos__", "__invert__", "__bytes__", "__fspath__", "keys", "__add__", "__radd__",
+             "__floor__", "__ceil__",  # math.floor/math.ceil (red team R5-6)
              "__sub__", "__rsub__", "__mul__", "__rmul__", "__truediv__", "__rtruediv__", "__floordiv__",
              "__rfloordiv__", "__mod__", "__rmod__", "__pow__", "__rpow__", "__and__", "__rand__", "__or__",
              "__ror__", "__xor__", "__rxor__", "__lshift__", "__rlshift__", "__rshift__", "__rrshift__",

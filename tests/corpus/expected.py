@@ -6,22 +6,6 @@ the source analysis changes (a strict xfail that passes means a refusal was fixe
 REFUSED: dict[str, str] = {
     'hdbscan/hdbscan.joblib':
         'refused: hdbscan.dist_metrics.EuclideanDistance SL104; hdbscan.dist_metrics.newObj SL104; hdbscan.hdbscan_.HDBSCAN SL104; hdbscan.prediction.PredictionData SL104; joblib.memory.Memory SL102',
-    'hf-full-models-more/bart-full-model':
-        'refused: transformers.models.bart.configuration_bart.BartConfig SL104',
-    'hf-full-models-more/distilbert-full-model':
-        'refused: transformers.models.distilbert.configuration_distilbert.DistilBertConfig SL104',
-    'hf-full-models-more/mistral-full-model':
-        'refused: transformers.models.mistral.configuration_mistral.MistralConfig SL104',
-    'hf-full-models-more/qwen2-full-model':
-        'refused: transformers.models.qwen2.configuration_qwen2.Qwen2Config SL104',
-    'hf-full-models-more/roberta-full-model':
-        'refused: transformers.models.roberta.configuration_roberta.RobertaConfig SL104',
-    'hf-full-models-more/t5-full-model':
-        'refused: transformers.models.t5.configuration_t5.T5Config SL104',
-    'hf-full-models-more/vit-full-model':
-        'refused: transformers.models.vit.configuration_vit.ViTConfig SL104',
-    'hf-full-models-more/whisper-full-model':
-        'refused: transformers.models.whisper.configuration_whisper.WhisperConfig SL104',
     'optuna/study.pkl':
         'refused: optuna.distributions.FloatDistribution SL104; optuna.pruners._median.MedianPruner SL104; optuna.samplers._lazy_random_state.LazyRandomState SL104; optuna.samplers._random.RandomSampler SL104; optuna.samplers._tpe.parzen_estimator._ParzenEstimator SL104; optuna.samplers._tpe.parzen_estimator._ParzenEstimatorParameters SL104; optuna.samplers._tpe.sampler.TPESampler SL104; optuna.samplers._tpe.sampler.default_weights SL104; optuna.search_space.intersection.IntersectionSearchSpace SL104; optuna.storages._in_memory.InMemoryStorage SL104; optuna.storages._in_memory._StudyInfo SL104; optuna.study._study_direction.StudyDirection SL104; optuna.study.study.Study SL104; optuna.trial._frozen.FrozenTrial SL104; optuna.trial._state.TrialState SL104',
     'optuna/tpe-sampler.pkl':

@@ -139,8 +139,8 @@ def _more_models() -> dict[str, Any]:
     """Tiny random-weight models of eight more families (each builds in well under a second once imported)."""
     import transformers as t
 
-    small = {"hidden_size": 16, "intermediate_size": 32, "num_hidden_layers": 1, "num_attention_heads": 2}
-    seq2seq = {"d_model": 16, "encoder_layers": 1, "decoder_layers": 1, "encoder_attention_heads": 2,
+    small: dict[str, Any] = {"hidden_size": 16, "intermediate_size": 32, "num_hidden_layers": 1, "num_attention_heads": 2}
+    seq2seq: dict[str, Any] = {"d_model": 16, "encoder_layers": 1, "decoder_layers": 1, "encoder_attention_heads": 2,
                "decoder_attention_heads": 2, "encoder_ffn_dim": 32, "decoder_ffn_dim": 32}
     return {
         "distilbert-full-model": t.DistilBertForSequenceClassification(t.DistilBertConfig(
@@ -156,7 +156,7 @@ def _more_models() -> dict[str, Any]:
         "bart-full-model": t.BartForConditionalGeneration(t.BartConfig(
             vocab_size=32, max_position_embeddings=32, **seq2seq)),
         "vit-full-model": t.ViTForImageClassification(t.ViTConfig(
-            image_size=8, patch_size=4, num_channels=3, num_labels=2, **small)),
+            image_size=8, patch_size=4, num_channels=3, **{**small, "num_labels": 2})),
         "whisper-full-model": t.WhisperForConditionalGeneration(t.WhisperConfig(
             vocab_size=64, num_mel_bins=8, max_source_positions=16, max_target_positions=16,
             decoder_start_token_id=1, pad_token_id=0, bos_token_id=1, eos_token_id=2, **seq2seq)),

@@ -13,7 +13,7 @@ still refused:
 - transformers' lazy ``integrations``/``generation`` packages (``REVIEWED_LAZY_MODULES``): a name is served from
   the submodule named in the table only while ``__init__.py`` is the reviewed text, and that class is analysed;
 - two ``__init_subclass__`` hooks (``SUBCLASS_HOOK_DIGESTS``): an edited hook is analysed again;
-- ``BertConfig``/``GPT2Config``/``LlamaConfig`` (``catalog/reviewed.py``): dict state without ``attribute_map``
+- the config classes of ``HF_CONFIGS`` (``catalog/reviewed.py``): dict state without ``attribute_map``
   or ``_heterogeneity_spec`` only (an ``attribute_map`` alias of ``__setstate__`` makes a second BUILD call
   ``save_pretrained`` with the file's path: shown live here), never called.
 

@@ -13,7 +13,7 @@ still refused:
 - transformers' lazy ``integrations``/``generation`` packages (``REVIEWED_LAZY_MODULES``): a name is served from
   the submodule named in the table only while ``__init__.py`` is the reviewed text, and that class is analysed;
 - two ``__init_subclass__`` hooks (``SUBCLASS_HOOK_DIGESTS``): an edited hook is analysed again;
-- ``BertConfig``/``GPT2Config``/``LlamaConfig`` (``catalog/reviewed.py``): dict state without ``attribute_map``
+- the config classes of ``HF_CONFIGS`` (``catalog/reviewed.py``): dict state without ``attribute_map``
   or ``_heterogeneity_spec`` only (an ``attribute_map`` alias of ``__setstate__`` makes a second BUILD call
   ``save_pretrained`` with the file's path: shown live here), never called.
 
@@ -36,6 +36,7 @@ import safeload
 from safeload.catalog import source_analysis as sa
 from safeload.catalog import source_tables as tables
 from safeload.catalog.decide import catalogue_view
+from safeload.catalog.reviewed import HF_CONFIG_MACHINERY, HF_CONFIGS, REVIEWED
 from safeload.catalog.source_analysis import Analysis, BuildState, analyse
 from safeload.catalog.source_locate import library_roots
 from safeload.catalog.source_reviews import def_digest
@@ -385,49 +386,171 @@ def test_a_benign_transformers_module_loads() -> None:
     assert all((a == b).all() for a, b in zip(loaded.state_dict().values(), layer.state_dict().values(), strict=True))
 
 
-CONFIG = "transformers.models.gpt2.configuration_gpt2"
+# --- the configs: per-class entries produced by introspection (catalog/reviewed.py HF_CONFIGS) -----------------
+CONFIGS = [f"transformers.models.{name}" for name, _ in HF_CONFIGS]
+#: what a small config of each reviewed class is built with (the classes' defaults are large but cheap)
+CONFIG_ARGS: dict[str, dict[str, object]] = {"GPT2Config": {"n_embd": 16, "n_layer": 1, "n_head": 2}}
+#: names whose definition in a config class would take BUILD (or the object's later life) outside the review
+NOT_DEFINED = ("__new__", "__setstate__", "__getattr__", "__del__", "__call__", "__reduce__", "__reduce_ex__",
+               "__getstate__", "__set_name__", "__class_getitem__", "__instancecheck__")
+MIXINS = ("transformers.configuration_utils.PreTrainedConfig", "transformers.utils.hub.PushToHubMixin",
+          "transformers.modeling_rope_utils.RotaryEmbeddingConfigMixin",
+          "transformers.integrations.heterogeneity.configuration_utils.HeterogeneousConfigMixin", "builtins.object")
 
 
-def test_a_config_attribute_map_alias_of_setstate_is_refused(tmp_path: Path) -> None:
+def _config_class(dotted: str) -> type:
+    import importlib
+
+    module, _, name = dotted.rpartition(".")
+    cls = getattr(importlib.import_module(module), name)
+    assert isinstance(cls, type)
+    return cls
+
+
+def introspect_config(cls: type) -> tuple[str, str]:
+    """The ``HF_CONFIGS`` row of an installed config class, after checking every fact the review note states."""
+    import hashlib
+    import inspect
+
+    transformers = pytest.importorskip("transformers")
+    assert transformers.__version__ == "5.24.0"
+    assert type(cls) is type
+    assert [f"{k.__module__}.{k.__qualname__}" for k in cls.__mro__[1:]] == list(MIXINS)
+    for klass in cls.__mro__[:-1]:
+        assert not set(NOT_DEFINED) & set(vars(klass)), klass
+    # PreTrainedConfig.__init_subclass__ (dataclass + wrap_init_to_accept_kwargs) runs when a class statement
+    # subclasses it, i.e. at transformers' import, never during a load; no model class defines its own
+    assert {k.__name__ for k in cls.__mro__ if "__init_subclass__" in vars(k)} == {"PreTrainedConfig", "object"}
+    getattribute = {k.__name__ for k in cls.__mro__ if "__getattribute__" in vars(k)}
+    assert getattribute == {"PreTrainedConfig", "HeterogeneousConfigMixin", "object"}
+    assert set(vars(cls)) & {n for n in dir(object) if n.startswith("__")} <= {
+        "__init__", "__eq__", "__hash__", "__setattr__", "__doc__", "__module__", "__dict__", "__weakref__",
+        "__annotations__", "__firstlineno__", "__static_attributes__", "__post_init__", "__annotate__"}
+    for klass in cls.__mro__[:-1]:
+        amap = vars(klass).get("attribute_map", {})
+        assert isinstance(amap, dict) and not any(key.startswith("__") for key in amap), klass
+    source = inspect.getsourcefile(cls)
+    assert source is not None
+    for module, digest in HF_CONFIG_MACHINERY:
+        path = inspect.getsourcefile(sys.modules[module])
+        assert path is not None and hashlib.sha256(Path(path).read_bytes()).hexdigest() == digest, module
+    name = f"{cls.__module__}.{cls.__qualname__}".removeprefix("transformers.models.")
+    return name, hashlib.sha256(Path(source).read_bytes()).hexdigest()
+
+
+def test_the_config_table_is_what_introspection_finds() -> None:
+    pytest.importorskip("transformers")
+    assert [introspect_config(_config_class(dotted)) for dotted in CONFIGS] == list(HF_CONFIGS)
+    for dotted in CONFIGS:
+        assert REVIEWED[dotted] is REVIEWED[CONFIGS[0]]
+
+
+def _small_config(dotted: str) -> object:
+    cls = _config_class(dotted)
+    return cls(**CONFIG_ARGS.get(cls.__name__, {}))
+
+
+def _config_global(dotted: str) -> object:
+    module, _, name = dotted.rpartition(".")
+    return G(module, name)
+
+
+@pytest.mark.parametrize("dotted", CONFIGS)
+def test_a_config_attribute_map_alias_of_setstate_is_refused(tmp_path: Path, dotted: str) -> None:
     """PreTrainedConfig.__getattribute__ maps names through attribute_map, read from the instance dict first: a
     first BUILD that stores {'__setstate__': 'save_pretrained'} there makes a second BUILD call
     save_pretrained(<state>), which writes config.json to a directory the file names."""
-    transformers = pytest.importorskip("transformers")
+    pytest.importorskip("transformers")
     marker = tmp_path / "marker"
-    config = transformers.GPT2Config(vocab_size=32, n_positions=16, n_embd=16, n_layer=1, n_head=2)
-    first = {**vars(config), "attribute_map": {"__setstate__": "save_pretrained"}}
-    data = assemble(C(NEWOBJ, (G(CONFIG, "GPT2Config"),), first))[:-1] + pickle.dumps(str(marker), 2)[2:-1] + b"b."
+    first = {**vars(_small_config(dotted)), "attribute_map": {"__setstate__": "save_pretrained"}}
+    data = assemble(C(NEWOBJ, (_config_global(dotted),), first))[:-1] + pickle.dumps(str(marker), 2)[2:-1] + b"b."
     result = _refused(data, marker)
-    assert f"{CONFIG}.GPT2Config" in _names(result)
+    assert dotted in _names(result)
     pickle.loads(data)  # live under the real loader
     assert (marker / "config.json").exists()
 
 
+@pytest.mark.parametrize("dotted", CONFIGS)
 @pytest.mark.parametrize("state", [
-    {"_heterogeneity_spec": None, "n_embd": 16},
-    ({"n_embd": 16}, {"n_layer": 1}),  # slot state runs the validating __setattr__
+    {"_heterogeneity_spec": None, "vocab_size": 16},
+    ({"vocab_size": 16}, {"use_cache": True}),  # slot state runs the validating __setattr__
     {C(G("builtins", "str"), ("attribute_map",)): {"__setstate__": "save_pretrained"}},  # computed key
 ])
-def test_config_state_outside_the_review_is_refused(tmp_path: Path, state: object) -> None:
+def test_config_state_outside_the_review_is_refused(tmp_path: Path, state: object, dotted: str) -> None:
     pytest.importorskip("transformers")
     marker = tmp_path / "marker"
-    data = assemble(C(NEWOBJ, (G(CONFIG, "GPT2Config"),), state))
-    assert f"{CONFIG}.GPT2Config" in _names(_refused(data, marker))
+    data = assemble(C(NEWOBJ, (_config_global(dotted),), state))
+    assert dotted in _names(_refused(data, marker))
 
 
-def test_calling_a_config_class_is_refused(tmp_path: Path) -> None:
+@pytest.mark.parametrize("dotted", CONFIGS)
+def test_calling_a_config_class_is_refused(tmp_path: Path, dotted: str) -> None:
     pytest.importorskip("transformers")
     marker = tmp_path / "marker"
-    data = assemble(C(G(CONFIG, "GPT2Config"), ()))
-    assert f"{CONFIG}.GPT2Config" in _names(_refused(data, marker))
+    data = assemble(C(_config_global(dotted), ()))
+    assert dotted in _names(_refused(data, marker))
 
 
-def test_a_benign_config_loads() -> None:
-    transformers = pytest.importorskip("transformers")
-    config = transformers.GPT2Config(vocab_size=32, n_positions=16, n_embd=16, n_layer=1, n_head=2)
+@pytest.mark.parametrize("dotted", CONFIGS)
+def test_a_benign_config_loads(dotted: str) -> None:
+    pytest.importorskip("transformers")
+    config = _small_config(dotted)
     data = pickle.dumps(config, protocol=2)
     assert safeload.scan(data).is_safe()
-    assert safeload.pickle_loads(data).to_dict() == config.to_dict()
+    assert safeload.pickle_loads(data).to_dict() == config.to_dict()  # type: ignore[attr-defined]
+
+
+USER_CONFIG = """
+from huggingface_hub.dataclasses import strict
+from transformers.configuration_utils import PreTrainedConfig
+
+@strict
+class EvilConfig(PreTrainedConfig):
+    model_type = "evil"
+{body}
+"""
+
+
+@pytest.mark.parametrize("body", [
+    # looks like the reviewed classes: annotated fields with literal defaults only
+    "    vocab_size: int = 32\n    hidden_size: int = 16\n",
+    # a computed default: the class body calls something when the module is imported
+    "    vocab_size: int = open(MARKER, 'w').close() or 32\n",
+    # a class-level attribute_map redirecting __setstate__ (BUILD would call save_pretrained(state))
+    "    attribute_map = {'__setstate__': 'save_pretrained'}\n    vocab_size: int = 32\n",
+    # its own hooks
+    "    def __setstate__(self, state):\n        open(MARKER, 'w')\n",
+    "    def __post_init__(self, **kwargs):\n        open(MARKER, 'w')\n",
+])
+def test_a_config_subclass_in_a_user_module_is_not_admitted(site: Path, body: str) -> None:
+    """Only the listed transformers classes are reviewed: a PreTrainedConfig subclass anywhere else goes through
+    the source analysis, which does not prove the @strict/dataclass machinery inert (no prefix or base rule)."""
+    _real("transformers/configuration_utils.py")
+    a = _analysed(site, {"atk/__init__.py": "", "atk/m.py": USER_CONFIG.format(body=body)}, "atk.m",
+                  "EvilConfig", Use.NEW | Use.BUILD, installed=True)
+    assert not _inert(a, Use.NEW) or not _inert(a, Use.BUILD)
+
+
+def test_a_user_config_pickle_is_refused_and_its_payload_does_not_run(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """End to end: a module on sys.path defining a config whose class body has a computed default that writes the
+    marker; the pickle of its instance is refused and the module is never imported by the scan."""
+    pytest.importorskip("transformers")
+    site = tmp_path / "site-packages"
+    marker = tmp_path / "marker"
+    (site / "hf_cfg_atk").mkdir(parents=True)
+    (site / "hf_cfg_atk" / "__init__.py").write_text("")
+    body = f"    vocab_size: int = open({str(marker)!r}, 'w').close() or 32\n"
+    (site / "hf_cfg_atk" / "m.py").write_text(USER_CONFIG.format(body=body))
+    monkeypatch.syspath_prepend(str(site))
+    data = assemble(C(NEWOBJ, (G("hf_cfg_atk.m", "EvilConfig"),), {"vocab_size": 32}))
+    before = set(sys.modules)
+    assert "hf_cfg_atk.m.EvilConfig" in _names(_refused(data, marker))
+    assert "hf_cfg_atk.m" not in set(sys.modules) - before
+    pickle.loads(data)  # live under the real loader: importing the module runs the class body
+    assert marker.exists()
+    sys.modules.pop("hf_cfg_atk.m", None)
+    sys.modules.pop("hf_cfg_atk", None)
 
 
 def test_the_hook_dict_names_are_the_ones_module_setstate_fills() -> None:

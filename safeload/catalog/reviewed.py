@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from safeload.catalog.entries import Entry, parse_uses
 from safeload.catalog.uses import Use
 
-__all__ = ["REVIEWED"]
+__all__ = ["HF_CONFIGS", "HF_CONFIG_MACHINERY", "REVIEWED"]
 
 # CALL_INSTANCE in these: the instances (for a function, its results) are not callable, so code that calls one
 # (an attribute set by BUILD shadowing a method) fails instead of running anything. tests/test_catalog_reviewed.py
@@ -513,21 +513,47 @@ _group("transformers.tokenization_utils_tokenizers.TokenizersBackend "
        "dict state is admitted. Calling the classes (from_pretrained machinery, file I/O) is denied",
        build_dict_only=True)
 
-_group("transformers.models.bert.configuration_bert.BertConfig "
-       "transformers.models.gpt2.configuration_gpt2.GPT2Config "
-       "transformers.models.llama.configuration_llama.LlamaConfig", "NEW BUILD CALL_INSTANCE",
-       "transformers 5.24.0 configuration_utils.py and models/{bert,gpt2,llama}/configuration_*.py: the config a "
-       "pickled full model keeps as .config is NEWOBJ (object.__new__: no class of the MRO BertConfig/GPT2Config/"
-       "LlamaConfig, PreTrainedConfig, PushToHubMixin, RotaryEmbeddingConfigMixin, HeterogeneousConfigMixin defines "
-       "__new__, __setstate__, __getattr__, __del__ or __call__) + BUILD with the instance __dict__. BUILD looks "
+#: Hugging Face configs a pickled full model keeps as ``.config`` (transformers 5.24.0): (class under
+#: ``transformers.models``, sha256 of its ``configuration_*.py``). Produced by introspecting the installed classes,
+#: not typed from memory: ``tests/test_hf_full_models.py::test_the_config_table_is_what_introspection_finds``
+#: recomputes every fact the note below states (MRO, the dunders each class defines, ``attribute_map`` keys, the
+#: file digests, and those of the shared machinery in ``HF_CONFIG_MACHINERY``) and fails on any other release or a
+#: local edit.
+HF_CONFIG_MACHINERY: tuple[tuple[str, str], ...] = (
+    ("transformers.configuration_utils", "3b358ad7c828be489376bc79ec05dc1ec81af0154bb50aaec30a39fe83de1e81"),
+    ("transformers.integrations.heterogeneity.configuration_utils",
+     "219b6bdda0fa44b28ad3ef4c77d271367996bc84b03365e467974a82fce4c5dd"),
+    ("transformers.modeling_rope_utils", "2563c5391dd01aeebed93f253c07a62cc0941f8137e3cd0c6e95646694d0b0f9"),
+)
+HF_CONFIGS: tuple[tuple[str, str], ...] = (
+    ("bert.configuration_bert.BertConfig", "7571591482cb348896e46789f272325cab38a0225b12c1c65a5d4dbbdcdf913b"),
+    ("gpt2.configuration_gpt2.GPT2Config", "f3523d6f14043b56dc235bef3445b3d1beec5b1336460a5599223f85fa1ac995"),
+    ("llama.configuration_llama.LlamaConfig", "049f7a130f0701d15fc1c130db44535ef24fd4660fe9373c40904e963077e5b1"),
+    ("distilbert.configuration_distilbert.DistilBertConfig",
+     "5a5af5321e1315512f9da58c5d682fb79b059e14adc586c9fa79a3049272807b"),
+    ("roberta.configuration_roberta.RobertaConfig", "c1023a65f7322c2bc6f4473b4387fefea0352415170edd11d902db1ccf8fc512"),
+    ("t5.configuration_t5.T5Config", "eb02286f74ce1b9498b42c3f6de55cb3d33b85973853330db4c7421f05f4ea4a"),
+    ("mistral.configuration_mistral.MistralConfig", "fee84e78b9025aa792d31cdc01d20a6ad7d2d7a5de2cd22a26e8c51f67e7554f"),
+    ("qwen2.configuration_qwen2.Qwen2Config", "ed455fd63d9f6eb17026537421347be6471fc6b84387aecb9e9a03162c004d11"),
+    ("bart.configuration_bart.BartConfig", "b3d618cb87e310f6b674686e19babfe6cd7c4e871265d0de4ead7a9b2928e7e3"),
+    ("vit.configuration_vit.ViTConfig", "0ec851794e2692154466915ecd7344ab77f42b8c1ca7832078bfe9e5af5e506c"),
+    ("whisper.configuration_whisper.WhisperConfig", "0b801baaa0bfe0cd527fc4f4712fdc5e517883e20b801eeb8aad2556c4c29b48"),
+)
+_group(" ".join(f"transformers.models.{name}" for name, _ in HF_CONFIGS), "NEW BUILD CALL_INSTANCE",
+       "transformers 5.24.0 configuration_utils.py and the models' configuration_*.py (digests in HF_CONFIGS): the "
+       "config a pickled full model keeps as .config is NEWOBJ (object.__new__: the MRO of each is the class, "
+       "PreTrainedConfig, PushToHubMixin, RotaryEmbeddingConfigMixin, HeterogeneousConfigMixin, object, metaclass "
+       "type; none defines __new__, __setstate__, __getattr__, __del__, __call__, __reduce__/__reduce_ex__ or "
+       "__getstate__; the model classes define only the dataclass __init__/__eq__/__hash__, the @strict "
+       "__setattr__ and sometimes __post_init__) + BUILD with the instance __dict__. BUILD looks __dict__ and "
        "__setstate__ up through PreTrainedConfig.__getattribute__ (maps the name through attribute_map, read from "
-       "the instance dict first, else the class's library dict: no '__setstate__' key in any of the three) and "
+       "the instance dict first, else the class's library dict: no dunder key in any class's map) and "
        "HeterogeneousConfigMixin.__getattribute__ (reads _heterogeneity_spec from the instance dict: absent on the "
        "fresh object), then object.__getattribute__ raises AttributeError, so load_build writes a dict state into "
-       "__dict__ directly (the @strict/dataclass __setattr__ validators are bypassed). A state holding "
-       "'attribute_map' or '_heterogeneity_spec' would steer those two hooks on a later BUILD or attribute read "
-       "(a '__setstate__' alias to save_pretrained, a file object's __contains__): refused. Slot state would run "
-       "the validating __setattr__: only dict state is admitted. Calling the classes is not permitted",
+       "__dict__ directly (the @strict/dataclass __setattr__ validators and __post_init__ are bypassed). A state "
+       "holding 'attribute_map' or '_heterogeneity_spec' would steer those two hooks on a later BUILD or attribute "
+       "read (a '__setstate__' alias to save_pretrained, a file object's __contains__): refused. Slot state would "
+       "run the validating __setattr__: only dict state is admitted. Calling the classes is not permitted",
        build_refuses=("attribute_map", "_heterogeneity_spec"))
 
 _group("scipy.stats._discrete_distns.poisson_gen._entropy", "INVOKE",

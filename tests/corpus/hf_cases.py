@@ -131,6 +131,52 @@ def build_full_models(directory: Path) -> dict[str, Artifact]:
     return out
 
 
+MORE = ("distilbert-full-model", "roberta-full-model", "t5-full-model", "mistral-full-model", "qwen2-full-model",
+        "bart-full-model", "vit-full-model", "whisper-full-model")
+
+
+def _more_models() -> dict[str, Any]:
+    """Tiny random-weight models of eight more families (each builds in well under a second once imported)."""
+    import transformers as t
+
+    small: dict[str, Any] = {"hidden_size": 16, "intermediate_size": 32, "num_hidden_layers": 1, "num_attention_heads": 2}
+    seq2seq: dict[str, Any] = {"d_model": 16, "encoder_layers": 1, "decoder_layers": 1, "encoder_attention_heads": 2,
+               "decoder_attention_heads": 2, "encoder_ffn_dim": 32, "decoder_ffn_dim": 32}
+    return {
+        "distilbert-full-model": t.DistilBertForSequenceClassification(t.DistilBertConfig(
+            vocab_size=32, dim=16, n_layers=1, n_heads=2, hidden_dim=32, max_position_embeddings=32)),
+        "roberta-full-model": t.RobertaForSequenceClassification(t.RobertaConfig(
+            vocab_size=32, max_position_embeddings=40, **small)),
+        "t5-full-model": t.T5ForConditionalGeneration(t.T5Config(
+            vocab_size=32, d_model=16, d_kv=8, d_ff=32, num_layers=1, num_heads=2)),
+        "mistral-full-model": t.MistralForCausalLM(t.MistralConfig(
+            vocab_size=32, num_key_value_heads=1, max_position_embeddings=32, **small)),
+        "qwen2-full-model": t.Qwen2ForCausalLM(t.Qwen2Config(
+            vocab_size=32, num_key_value_heads=1, max_position_embeddings=32, **small)),
+        "bart-full-model": t.BartForConditionalGeneration(t.BartConfig(
+            vocab_size=32, max_position_embeddings=32, **seq2seq)),
+        "vit-full-model": t.ViTForImageClassification(t.ViTConfig(
+            image_size=8, patch_size=4, num_channels=3, **{**small, "num_labels": 2})),
+        "whisper-full-model": t.WhisperForConditionalGeneration(t.WhisperConfig(
+            vocab_size=64, num_mel_bins=8, max_source_positions=16, max_target_positions=16,
+            decoder_start_token_id=1, pad_token_id=0, bos_token_id=1, eos_token_id=2, **seq2seq)),
+    }
+
+
+@group("hf-full-models-more", family=HF, library="transformers", labels=MORE, requires=("transformers", "torch"))
+def build_more_full_models(directory: Path) -> dict[str, Artifact]:
+    import torch
+
+    torch.manual_seed(0)
+    out = {}
+    for label, model in _more_models().items():
+        model.eval()
+        path = directory / f"{label}.pt"
+        torch.save(model, path)
+        out[label] = Artifact(path, "torch", check=state_dicts_equal)
+    return out
+
+
 TOKENIZERS = ("raw-tokenizer.pkl", "raw-tokenizer-model.pkl", "fast-tokenizer.pkl", "wrapped-fast-tokenizer.pkl",
               "batch-encoding.pkl", "batch-encoding.pt", "encoding.pkl")
 

@@ -259,17 +259,86 @@ def _spelled_key(draw: st.DrawFn) -> str:
     return '"' + "".join(parts) + '"'
 
 
-@settings(max_examples=200, deadline=None)
-@given(key=_spelled_key(), layout=st.sampled_from(["table", "dotted", "inline", "super"]))
-def test_the_pre_check_never_skips_a_document_with_the_table(key: str, layout: str) -> None:
+def _spelled_tool(draw: st.DrawFn) -> str:
+    return draw(st.sampled_from(["tool", '"tool"', "'tool'", '"\\u0074ool"', '"t\\u006Fol"']))
+
+
+_WS = st.sampled_from(["", " ", "\t", "  ", " \t "])
+
+
+@settings(max_examples=300, deadline=None)
+@given(key=_spelled_key(), tool=st.composite(_spelled_tool)(), ws=st.tuples(_WS, _WS, _WS, _WS),
+       layout=st.sampled_from(["table", "array", "sub", "dotted", "inline", "super", "super-array", "super-dotted"]),
+       noise=st.sampled_from(["", '[project]\nname = "safeload"\n', '[project.scripts]\nsafeload = "x:y"\n',
+                              "# [tool]\n", '[tool.ruff]\nline-length = 99\n']))
+def test_the_pre_check_never_skips_a_document_with_the_table(key: str, tool: str, ws: tuple[str, str, str, str],
+                                                             layout: str, noise: str) -> None:
     import tomllib
 
-    text = {"table": f'[tool.{key}]\nthreshold = "high"\n',
-            "dotted": f'tool.{key}.threshold = "high"\n',
-            "inline": f'tool = {{ {key} = {{ threshold = "high" }} }}\n',
-            "super": f'[tool]\n{key} = {{ threshold = "high" }}\n'}[layout]
-    assert tomllib.loads(text)["tool"]["safeload"] == {"threshold": "high"}
+    a, b, c, d = ws
+    dotted = f"{a}{tool}{b}.{c}{key}{d}"
+    text = {"table": f'[{dotted}]\nthreshold = "high"\n',
+            "array": f'[[{dotted}]]\nthreshold = "high"\n',
+            "sub": f'[{dotted}.limits]\nmax_opcodes = 5\n',
+            "dotted": f'{dotted}.threshold = "high"\n',
+            "inline": f'{a}{tool}{b}={c}{{ {key}{d}= {{ threshold = "high" }} }}\n',
+            "super": f'[{a}{tool}{b}]\n{key}{d}= {{ threshold = "high" }}\n',
+            "super-array": f'[[{a}{tool}{b}]]\n{key}{d}.threshold = "high"\n',
+            "super-dotted": f'[{a}{tool}{b}]\n{c}{key}{d}.threshold = "high"\n'}[layout]
+    noisy = text + noise if layout in ("dotted", "inline") else noise + text  # root keys precede the headers
+    try:
+        document = tomllib.loads(noisy)
+        text = noisy
+    except tomllib.TOMLDecodeError:  # the noise redefines ``tool`` (``[tool.ruff]`` after ``[[tool]]``...)
+        document = tomllib.loads(text)
+    tool_value = document["tool"]
+    assert "safeload" in (tool_value[0] if isinstance(tool_value, list) else tool_value)
     assert _may_name_safeload(text.encode("utf-8"))
+
+
+@settings(max_examples=400, deadline=None)
+@given(parts=st.lists(st.sampled_from([
+    "[tool]\n", "[tool.x]\n", "[ tool ]\n", "[[tool]]\n", "[project]\n", "[project.scripts]\n", "['tool']\n",
+    'name = "safeload"\n', 'safeload = "a:b"\n', "safeload.a = 1\n", "'safeload' = 2\n", "tool.y = 3\n",
+    "tool.safeload.z = 4\n", "tool = { safeload = 5 }\n", "tool = { x = 6 }\n", "x = { tool = { safeload = 7 } }\n",
+    "[tool . safeload]\n", "[tool.'safeload'.k]\n", 'q = """\n[tool]\n"""\n', "# tool.safeload\n",
+    "[a.tool]\n", "[x]\n", 'k = "a\\"b\\\\"\n', '"t\\u006Fol" = { safeload = 8 }\n',
+    '[tool."safe\\u006Coad"]\n', '["tool"]\n', "tool . 'safeload' = 9\n", '"\\u0073afeload" = 10\n']),
+    max_size=6))
+def test_the_pre_check_agrees_with_tomllib_on_mixed_documents(parts: list[str]) -> None:
+    """Whenever tomllib reads a ``tool.safeload`` key out of a document, the pre-check did not skip it."""
+    import tomllib
+
+    text = "".join(parts)
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        return
+    tool_value = document.get("tool", {})
+    tables = tool_value if isinstance(tool_value, list) else [tool_value]
+    if any(isinstance(table, dict) and "safeload" in table for table in tables):
+        assert _may_name_safeload(text.encode("utf-8")), text
+
+
+def test_a_pyproject_that_names_the_package_but_has_no_table_is_not_parsed(tmp_path: Path) -> None:
+    """Issue 15: a project's own ``pyproject.toml`` (this repository's) names ``safeload`` as its package, its
+    scripts and its extras, never as a ``tool`` table: no ``tomllib`` at the first load from that directory."""
+    data = (ROOT / "pyproject.toml").read_bytes()
+    assert b"safeload" in data and b"[tool." in data
+    assert "safeload" not in __import__("tomllib").loads(data.decode()).get("tool", {})
+    assert not _may_name_safeload(data)
+    (tmp_path / "pyproject.toml").write_bytes(data)
+    code = ("import sys, json\nfrom safeload.config import load_config\nconfig = load_config(environ={})\n"
+            "print(json.dumps({'tomllib': 'tomllib' in sys.modules, 'threshold': config.threshold.label}))")
+    got = _fresh(code, tmp_path)
+    assert (got["tomllib"], got["threshold"]) == (False, "medium")
+    for table in ('[tool]\nsafeload = { threshold = "low" }\n', '[tool . "safeload"]\nthreshold = "low"\n',
+                  'tool.safeload.threshold = "low"\n'):
+        # a root-level dotted key must precede the first table header
+        text = table + data.decode() if table.startswith("tool.") else data.decode() + "\n" + table
+        (tmp_path / "pyproject.toml").write_text(text)
+        got = _fresh(code, tmp_path)
+        assert (got["tomllib"], got["threshold"]) == (True, "low"), table
 
 
 # -- perf-first: the first safe load's module set, and the records that replaced the public dataclasses --------

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import functools
 import os
-import warnings
 from collections.abc import Iterable, Mapping
 
 from safeload._record import DataclassRecord
@@ -416,6 +415,8 @@ def resolve_policy(threshold: Severity | str | None = None, trusted: Iterable[st
         if env_level < level:
             level = env_level  # stricter from outside always wins
         elif env_level > level and explicit is None:
+            import warnings  # only when warning: a load without SAFELOAD_* needs no ``warnings`` (issue 15)
+
             warnings.warn(f"SAFELOAD_THRESHOLD={env_level.label} relaxes the threshold from {level.label}",
                           SafeloadWarning, stacklevel=3)
             level = env_level
@@ -426,6 +427,8 @@ def resolve_policy(threshold: Severity | str | None = None, trusted: Iterable[st
     env_trust = env.get(f"{ENV_PREFIX}TRUSTED")
     if env_trust:
         extra = tuple(_as_list(env_trust, "SAFELOAD_TRUSTED"))
+        import warnings
+
         warnings.warn(f"SAFELOAD_TRUSTED adds trusted names: {', '.join(extra)}", SafeloadWarning, stacklevel=3)
         names += extra
     analyse = base.analyse_source
@@ -440,6 +443,8 @@ def show_config(config_file: str | os.PathLike[str] | None = None) -> str:
 
     Raises ``ConfigError`` (the CLI's exit code 2) for any invalid setting, environment variables included.
     """
+    import warnings
+
     config = load_config(config_file)
     src = dict(config.sources)
     try:

@@ -43,9 +43,14 @@ NOT_AT_FIRST_LOAD = ("logging", "tomllib", "json", "html", "sqlite3", "bz2", "lz
                      # dis, tokenize; pathlib: urllib.parse, ipaddress; pickletools: 86 kB of bytecode)
                      "dataclasses", "inspect", "ast", "dis", "tokenize", "typing", "pathlib", "urllib", "ipaddress",
                      "pickletools", "threading", "copy", "mmap", "zlib", "binascii", "hashlib", "importlib.util")
+# perf-fixed: a pickle naming no global reaches neither (the lazy public names, safeload's own module lookups and
+# the rare warnings no longer go through them); one naming a global still does (the catalogue's source lookups).
+NOT_AT_PLAIN_LOAD = (*NOT_AT_FIRST_LOAD, "importlib", "warnings")
 # Modules a first safe load of a small pickle adds to ``sys.modules`` after ``import safeload`` (cwd without a
-# pyproject.toml): 51 with the native engine (46 of them safeload's own), 142 before perf-first.
-MAX_FIRST_LOAD_MODULES = 56
+# pyproject.toml): 46 with the native engine (42 of them safeload's own), 51 before perf-fixed, 142 before
+# perf-first.
+MAX_FIRST_LOAD_MODULES = 48
+MAX_GLOBAL_LOAD_MODULES = 60  # the same with a pickle naming collections.OrderedDict: 59 (64 allowed before)
 MAX_IMPORT_MODULES = 20  # 17 today: the package, _version, exceptions and _pickle's stdlib dependencies
 
 
@@ -95,7 +100,7 @@ def test_first_safe_load_of_a_pickle_needs_no_optional_module(tmp_path: Path) ->
     assert got["value"] == {"a": [1, 2.5, "x"]}
     assert got["refused"] is True
     assert not marker.exists()
-    assert _loaded(got["mods"], NOT_AT_FIRST_LOAD) == []
+    assert _loaded(got["mods"], NOT_AT_PLAIN_LOAD) == []
     assert got["stderr"] == ""  # the refusal's audit record went nowhere: logging was never configured
 
 
@@ -351,7 +356,7 @@ _FIRST_LOAD = ("import sys, pickle\nimport safeload\nbefore = set(sys.modules)\n
 def test_first_safe_load_module_set_is_bounded(tmp_path: Path) -> None:
     got = _fresh(_FIRST_LOAD, tmp_path)
     assert got["value"] == {"a": [1, 2.5, "x"]}
-    assert _loaded(got["new"], NOT_AT_FIRST_LOAD) == []
+    assert _loaded(got["new"], NOT_AT_PLAIN_LOAD) == []
     assert isinstance(got["new"], list)
     assert len(got["new"]) <= MAX_FIRST_LOAD_MODULES, got["new"]
 
@@ -680,7 +685,7 @@ def test_first_safe_load_of_a_pickle_with_a_global_stays_light(tmp_path: Path) -
     assert got["value"] == [["a", [1, 2.5]]]
     assert _loaded(got["new"], NOT_AT_FIRST_LOAD) == []
     assert isinstance(got["new"], list) and "safeload.catalog.shadow" in got["new"]  # the check did run
-    assert len(got["new"]) <= MAX_FIRST_LOAD_MODULES + 8, got["new"]
+    assert len(got["new"]) <= MAX_GLOBAL_LOAD_MODULES, got["new"]
 
 
 def test_uses_parsed_from_ints_are_the_flags_or_made() -> None:

@@ -16,8 +16,8 @@ file data.
 from __future__ import annotations
 
 import contextlib
-import importlib
 import os
+import sys
 from collections.abc import Callable, Iterable, Iterator
 
 from safeload._context import ScanContext
@@ -70,7 +70,11 @@ def real_loader(module: str, attr: str) -> Any:
     original = ORIGINALS.get((module, attr))
     if original is not None:
         return original
-    target: Any = importlib.import_module(module)
+    target: Any = sys.modules.get(module)  # what import_module returns for an imported module (issue 15)
+    if target is None:
+        import importlib
+
+        target = importlib.import_module(module)
     for part in attr.split("."):
         target = getattr(target, part)
     while getattr(target, "_safeload_wrapper", False):

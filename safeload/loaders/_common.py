@@ -70,11 +70,8 @@ def real_loader(module: str, attr: str) -> Any:
     original = ORIGINALS.get((module, attr))
     if original is not None:
         return original
-    target: Any = sys.modules.get(module)  # what import_module returns for an imported module (issue 15)
-    if target is None:
-        import importlib
-
-        target = importlib.import_module(module)
+    __import__(module)  # what importlib.import_module does, without importing importlib (issue 15)
+    target: Any = sys.modules[module]
     for part in attr.split("."):
         target = getattr(target, part)
     while getattr(target, "_safeload_wrapper", False):

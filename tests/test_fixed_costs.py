@@ -707,3 +707,18 @@ def test_uses_parsed_from_ints_are_the_flags_or_made() -> None:
         assert _generated_uses(text) == _with_passed(expected), text
     with pytest.raises(KeyError):
         parse_uses("CALL NO_SUCH_USE")
+
+
+def test_a_first_load_in_a_process_without_pickle_imports_neither_importlib_nor_warnings(tmp_path: Path) -> None:
+    """``real_loader`` imports the real loader's module itself (``pickle`` here, first imported by the load) with
+    ``__import__``: the same module object ``importlib.import_module`` returned, without ``importlib``."""
+    code = ("import sys\nat_startup = set(sys.modules)\nimport safeload\n"
+            "value = safeload.pickle_loads(b'\\x80\\x04\\x95\\x09\\x00\\x00\\x00\\x00\\x00\\x00\\x00]\\x94(K\\x01K\\x02e.')\n"
+            "mods = sorted(set(sys.modules) - at_startup)\nimport importlib, json, pickle\n"
+            "same = safeload.loaders._common.real_loader('pickle', 'loads') is importlib.import_module('pickle').loads\n"
+            "print(json.dumps({'value': value, 'mods': mods, 'same': same}))")
+    got = _fresh(code, tmp_path)
+    assert got["value"] == [1, 2]
+    assert "pickle" in got["mods"]  # the load imported it
+    assert _loaded(got["mods"], ("importlib", "warnings")) == []
+    assert got["same"] is True

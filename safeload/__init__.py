@@ -160,10 +160,9 @@ def __getattr__(name: str) -> Any:
     target = _LAZY.get(name)
     if target is None:
         raise AttributeError(f"module 'safeload' has no attribute {name!r}")
-    from importlib import import_module
-
     module_name, _, attr = target.partition(":")
-    value = getattr(import_module(module_name), attr or name)
+    __import__(module_name)  # not importlib: it imports ``warnings`` too (issue 15, fixed costs)
+    value = getattr(sys.modules[module_name], attr or name)
     globals()[name] = value
     return value
 

@@ -10,7 +10,6 @@ import _compat_pickle
 import codecs
 import enum
 import functools
-import importlib.machinery
 import os
 import re
 import struct
@@ -296,6 +295,8 @@ def _top_level_modules() -> frozenset[str]:
     imported, no finder is asked). A superset is the safe side: more streams then count as pickles."""
     names = set(sys.stdlib_module_names) | set(sys.builtin_module_names) | set(_compat_pickle.IMPORT_MAPPING)
     names.update(module for module, _name in _compat_pickle.NAME_MAPPING)
+    import importlib.machinery  # here, not at import: it imports ``importlib`` and ``warnings`` (issue 15)
+
     suffixes = tuple(importlib.machinery.all_suffixes())
     for entry in sys.path:
         try:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import functools
 import os
-import warnings
 from collections.abc import Iterable, Mapping
 
 from safeload._record import DataclassRecord
@@ -160,10 +159,57 @@ def _read_table_cached(path: str, mtime_ns: int) -> dict[str, Any] | None:
 
 
 def _may_name_safeload(data: bytes) -> bool:
-    """False only when no TOML document in ``data`` can have a ``safeload`` key: TOML is UTF-8 and keys are
-    case-sensitive, so the key is spelled with the ASCII bytes ``safeload`` unless an escape (a backslash in a
-    quoted key) spells it; a non-ASCII file is parsed whatever it contains (its decoding is tomllib's call)."""
-    return b"safeload" in data or b"\\" in data or not data.isascii()
+    """False only when no TOML document in ``data`` can have a ``tool.safeload`` key (issue 15: a project's
+    ``pyproject.toml`` names its own package, so ``safeload`` alone is no sign of the table).
+
+    TOML is UTF-8 and keys are case-sensitive, so a key is spelled with its ASCII bytes unless an escape in a
+    quoted key spells it, and only ``\\uXXXX``/``\\UXXXXXXXX`` escapes spell a letter (the others are control
+    characters, ``"`` and ``\\``); a non-ASCII file or one with ``\\u``/``\\U`` is parsed whatever it contains
+    (its decoding is tomllib's call). Otherwise ``tool`` can hold ``safeload`` only as (whitespace is
+    spaces and tabs, each key bare, ``"quoted"`` or ``'quoted'``):
+
+    - adjacent parts of one dotted key: ``tool.safeload`` in a header (``[tool.safeload]``, ``[[tool.safeload]]``,
+      ``[tool.safeload.x]``) or in a key/value line (``tool.safeload.x = 1``);
+    - a key inside the table ``tool`` itself: after a header whose key is exactly ``tool`` (``[tool]``,
+      ``[[tool]]``), or in an inline table assigned to it (``tool = { safeload = ... }``).
+
+    The check errs on parsing: any ``tool`` followed by ``.`` and then ``safeload`` (even ``[tool.safeload`` with
+    no ``]``, so a malformed table is still reported), and any ``[tool]``-shaped header or ``tool =`` anywhere in a
+    file that contains ``safeload`` anywhere.
+    """
+    if b"\\u" in data or b"\\U" in data or not data.isascii():
+        return True
+    if b"safeload" not in data:
+        return False
+    n = len(data)
+    at = data.find(b"tool")
+    while at >= 0:
+        j = at + 4
+        if j < n and data[j] in b"\"'":
+            j += 1
+        while j < n and data[j] in b" \t":
+            j += 1
+        follow = data[j:j + 1]
+        if follow == b".":
+            j += 1
+            while j < n and data[j] in b" \t":
+                j += 1
+            if j < n and data[j] in b"\"'":
+                j += 1
+            if data.startswith(b"safeload", j):
+                return True
+        elif follow == b"=":
+            return True  # ``tool = {...}``, ``"tool" = ...``: and the file holds ``safeload`` somewhere
+        elif follow == b"]":
+            k = at - 1
+            if k >= 0 and data[k] in b"\"'":
+                k -= 1
+            while k >= 0 and data[k] in b" \t":
+                k -= 1
+            if k >= 0 and data[k] == ord("["):
+                return True  # ``[tool]``/``[[tool]]``: and the file holds ``safeload`` somewhere
+        at = data.find(b"tool", at + 1)
+    return False
 
 
 def _read_table(path: str) -> dict[str, Any] | None:
@@ -369,6 +415,8 @@ def resolve_policy(threshold: Severity | str | None = None, trusted: Iterable[st
         if env_level < level:
             level = env_level  # stricter from outside always wins
         elif env_level > level and explicit is None:
+            import warnings  # only when warning: a load without SAFELOAD_* needs no ``warnings`` (issue 15)
+
             warnings.warn(f"SAFELOAD_THRESHOLD={env_level.label} relaxes the threshold from {level.label}",
                           SafeloadWarning, stacklevel=3)
             level = env_level
@@ -379,6 +427,8 @@ def resolve_policy(threshold: Severity | str | None = None, trusted: Iterable[st
     env_trust = env.get(f"{ENV_PREFIX}TRUSTED")
     if env_trust:
         extra = tuple(_as_list(env_trust, "SAFELOAD_TRUSTED"))
+        import warnings
+
         warnings.warn(f"SAFELOAD_TRUSTED adds trusted names: {', '.join(extra)}", SafeloadWarning, stacklevel=3)
         names += extra
     analyse = base.analyse_source
@@ -393,6 +443,8 @@ def show_config(config_file: str | os.PathLike[str] | None = None) -> str:
 
     Raises ``ConfigError`` (the CLI's exit code 2) for any invalid setting, environment variables included.
     """
+    import warnings
+
     config = load_config(config_file)
     src = dict(config.sources)
     try:

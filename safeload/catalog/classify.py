@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import _compat_pickle
 import functools
-import importlib
+import sys
 
 from safeload._record import FrozenRecord
 from safeload.catalog import legacy
@@ -113,7 +113,9 @@ def _deny_shard(shard: str) -> tuple[dict[str, str], dict[str, DenyEntry]]:
     from safeload.catalog.entries import parse_uses
 
     try:
-        module = importlib.import_module(f"safeload.catalog.generated.deny_{shard}")  # safeload's own data
+        module_name = f"safeload.catalog.generated.deny_{shard}"
+        __import__(module_name)  # not importlib (issue 15: it imports ``warnings``)
+        module = sys.modules[module_name]  # safeload's own data
     except ImportError:
         return {}, {}
     aliases: dict[str, str] = getattr(module, "ALIASES", {})

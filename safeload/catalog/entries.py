@@ -28,7 +28,7 @@ only modules imported are safeload's own data shards.
 from __future__ import annotations
 
 import functools
-import importlib
+import sys
 from collections.abc import Mapping
 
 from safeload._record import DataclassRecord, replace
@@ -122,7 +122,9 @@ def shard_of(name: str) -> str | None:
 @functools.cache
 def _shard(shard: str) -> Mapping[str, Entry]:
     try:
-        module = importlib.import_module(f"safeload.catalog.generated.{shard}")  # safeload's own data module
+        module_name = f"safeload.catalog.generated.{shard}"
+        __import__(module_name)  # not importlib (issue 15: it imports ``warnings``)
+        module = sys.modules[module_name]  # safeload's own data module
     except ModuleNotFoundError:
         return {}
     notes: Mapping[str, str] = getattr(module, "NOTES", {})

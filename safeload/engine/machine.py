@@ -20,7 +20,6 @@ import codecs
 import copyreg
 import re
 import struct
-import warnings
 
 from safeload._context import LimitExceeded, ScanContext
 from safeload._text import short_repr
@@ -612,6 +611,8 @@ class Machine:
                     except ValueError:
                         raise ParseError("bad escape in STRING", start) from None
                     except DeprecationWarning:  # invalid escape under -W error: decode as the loader would
+                        import warnings  # here: a first load without this path needs no ``warnings``
+
                         with warnings.catch_warnings():
                             warnings.simplefilter("ignore", DeprecationWarning)
                             raw = codecs.escape_decode(text[1:-1])[0]

@@ -18,7 +18,6 @@ from __future__ import annotations
 import codecs
 import copyreg
 import struct
-import warnings
 
 from safeload._context import LimitExceeded
 from safeload._text import short_repr
@@ -305,6 +304,8 @@ def text_string(line: bytes, start: int) -> str:
     except ValueError:
         raise ParseError("bad escape in STRING", start) from None
     except DeprecationWarning:  # invalid escape under -W error: decode as the loader would
+        import warnings  # here: a first load without this path needs no ``warnings`` (issue 15)
+
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
             raw = codecs.escape_decode(text[1:-1])[0]

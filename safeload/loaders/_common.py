@@ -16,8 +16,8 @@ file data.
 from __future__ import annotations
 
 import contextlib
-import importlib
 import os
+import sys
 from collections.abc import Callable, Iterable, Iterator
 
 from safeload._context import ScanContext
@@ -70,7 +70,8 @@ def real_loader(module: str, attr: str) -> Any:
     original = ORIGINALS.get((module, attr))
     if original is not None:
         return original
-    target: Any = importlib.import_module(module)
+    __import__(module)  # what importlib.import_module does, without importing importlib (issue 15)
+    target: Any = sys.modules[module]
     for part in attr.split("."):
         target = getattr(target, part)
     while getattr(target, "_safeload_wrapper", False):

@@ -6,7 +6,7 @@ import, unpickle or call anything named in the data, and must never let a malfor
 
 from __future__ import annotations
 
-import importlib
+import sys
 from collections.abc import Callable
 
 from safeload._context import ScanContext
@@ -48,6 +48,7 @@ def get_scanner(fmt: Format) -> Scanner | None:
     if target is None:
         return None
     module_name, _, func = target.partition(":")
-    module = importlib.import_module(module_name)  # safeload's own scanner module
+    __import__(module_name)  # not importlib (issue 15: it imports ``warnings``)
+    module = sys.modules[module_name]  # safeload's own scanner module
     scanner: Scanner = getattr(module, func)
     return scanner

@@ -160,3 +160,19 @@ def test_vocab_storing_an_unreviewed_noun_chunker_is_refused(tmp_path: Path) -> 
     with pytest.raises(TypeError):  # ...os.makedirs returns None, which Doc.noun_chunks cannot iterate
         list(Doc(vocab, words=["Safeload", "scans"]).noun_chunks)
     assert marker.exists()  # ...but the stored callable ran on first use
+
+
+@pytest.mark.parametrize("loads", ["srsly.pickle_loads", "srsly.cloudpickle.loads"])
+def test_srsly_unpickler_called_by_the_file_is_refused(tmp_path: Path, loads: str) -> None:
+    """The unpickler the reconstructors use, called directly by a file: ``srsly.pickle_loads`` is refused at its
+    own name, ``srsly.cloudpickle.loads`` resolves to ``pickle.loads`` (a nested unpickler, denied)."""
+    import srsly
+
+    fn = srsly.pickle_loads if loads == "srsly.pickle_loads" else srsly.cloudpickle.loads
+    marker = tmp_path / "marker"
+    data = pickle.dumps(_Reduce(fn, (_nested_payload(marker),)), protocol=5)
+    result = _refused(data, tmp_path)
+    assert _blocking_subjects(result) & {"srsly._pickle_api.pickle_loads", "_pickle.loads"}, result.summary()
+    assert not marker.exists()
+    pickle.loads(data)
+    assert marker.exists()  # live under the real loader

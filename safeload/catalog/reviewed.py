@@ -624,6 +624,18 @@ IMPORT_REVIEWS: Mapping[str, str] = {
         "read or written, no process, no network (audit hook: nothing). The vouch is for the import only: yaml.load "
         "and friends called by a pickle are analysed per use (and refused: constructing python/object tags imports "
         "and calls by name)."),
+    "narwhals": (
+        "narwhals 2.29.0 (58 of its modules load on `import narwhals.stable.v2`; read for river 0.26.1, whose "
+        "river.utils.dataframe imports it, so every river import does): the top levels define classes and protocols, "
+        "TypeVars, Enum/auto members, typing aliases, cast()ed guards, metaclasses (dtypes.DTypeClass: __repr__ and "
+        "a __new__ that only defaults __slots__; _DatetimeMeta/_DurationMeta), decorators applied at import that "
+        "return the function (unstable) or set a docstring (inherit_doc: inspect.getdoc of narwhals' own classes) or "
+        "wrap it (deprecate_native_namespace, functools.cache/lru_cache); constants (dt.datetime(1970, 1, 1)); "
+        "narwhals/__init__ defines a module __getattr__ (only __version__, read from the installed metadata). "
+        "Backends (pandas, polars, pyarrow, dask, duckdb, ibis, pyspark) are never imported at import: "
+        "narwhals.dependencies reads sys.modules at call time; plugin entry points are discovered and loaded only "
+        "by _find_plugin at call time (not a load: a pickle calling it stays refused). Third-party imports: none "
+        "(stdlib only). Audit hook (tests/test_longtail_reviews_e.py): no file written, no process, no socket."),
 }
 
 #: numba 0.68.1: the modules and packages `import numba` does not load (computed from the installed package; checked
@@ -674,6 +686,12 @@ IMPORT_NOT_COVERED: Mapping[str, frozenset[str]] = {
     "numba": frozenset(NUMBA_NOT_LOADED.split()),
     "llvmlite": frozenset("llvmlite.binding.libllvmlite llvmlite.tests".split()),
     "yaml": frozenset(),
+    # narwhals 2.29.0: the backend packages and modules `import narwhals.stable.v2` does not load
+    "narwhals": frozenset(
+        "narwhals._arrow narwhals._dask narwhals._duckdb narwhals._duration narwhals._ibis narwhals._interchange "
+        "narwhals._namespace narwhals._pandas_like narwhals._polars narwhals._spark_like narwhals._sql "
+        "narwhals.compliant narwhals.group_by narwhals.sql narwhals.stable.v1._namespace "
+        "narwhals.stable.v2._namespace narwhals.testing narwhals.this narwhals.utils".split()),
 }
 
 

@@ -345,9 +345,9 @@ class _Analyser:
             owner = as_model(owner)
             return Outcome(False, f"metaclass {meta.dotted} defines {hook}, which runs when the class is "
                            f"{'called' if hook == '__call__' else 'looked up'}", owner.where(what.lineno, hook))
-        for part in meta.mro:
-            if isinstance(part, Leaf) and part.kind == "external" and not (
-                    self.catalog is not None and self.catalog(part.dotted, use) is True):
+        for part in meta.mro:  # a stdlib metaclass whose own names are known was looked the hooks up in above
+            if isinstance(part, Leaf) and part.kind == "external" and part.dotted not in tables.METACLASS_OWN_NAMES \
+                    and not (self.catalog is not None and self.catalog(part.dotted, use) is True):
                 return Outcome(False, f"metaclass base {part.dotted} is not readable", model.where())
         return None
 

@@ -32,6 +32,7 @@ from safeload.catalog.source_model import (
     Ref,
     Resolver,
     _is_main_guard,
+    _is_not_type_checking,
     _is_type_checking,
     file_stat,
 )
@@ -109,6 +110,14 @@ def _one_module(name: str, resolver: Resolver, effects: Effects, roots: tuple[st
             return ok, []  # a reviewed package's own compiled module (or a submodule of one: torch._C._autograd)
         if dep and mod.kind == "compiled" and mod.origin and _compiled_import_reviewed(name, mod.origin, resolver):
             return ok, []  # that exact binary's import was read (REVIEWED_COMPILED_IMPORTS)
+        parent, _, child = name.rpartition(".")
+        if dep and mod.kind == "missing" and child in tables.COMPILED_REGISTERED_SUBMODULES.get(parent, ()):
+            # `import river._river_rust.stats`: importing the parent first runs its reviewed init, which stores
+            # that submodule in sys.modules, where the import system then finds it (no file is searched)
+            top = resolver.module(parent)
+            if not isinstance(top, ModuleInfo) and top.kind == "compiled" and top.origin \
+                    and _compiled_import_reviewed(parent, top.origin, resolver):
+                return ok, [(parent, False)]
         return Outcome(False, f"importing {name}: the module is {mod.kind} (its import runs code that cannot be"
                        " read)" if mod.kind != "missing" else f"module {name} not found in the environment"), []
     location = mod.path or (mod.source.search_locations[0] if mod.source.search_locations else "")
@@ -232,7 +241,8 @@ def top_level_imports(body: list[ast.stmt], name: str, package: bool, is_package
             elif isinstance(stmt, ast.If):
                 if not (_is_type_checking(stmt.test) or _is_main_guard(stmt.test)):
                     walk(stmt.body, True)
-                walk(stmt.orelse, True)
+                if not _is_not_type_checking(stmt.test):
+                    walk(stmt.orelse, True)
             elif isinstance(stmt, ast.Try | ast.TryStar):
                 walk(stmt.body, True)
                 for handler in stmt.handlers:
@@ -545,6 +555,9 @@ def _body(effects: Effects, frame: _Frame, stmts: list[ast.stmt], *, straight: b
         if isinstance(stmt, ast.If):
             if _is_type_checking(stmt.test) or _is_main_guard(stmt.test):
                 _body(effects, frame, stmt.orelse, straight=False)  # the guarded body does not run on import
+                continue
+            if _is_not_type_checking(stmt.test):
+                _body(effects, frame, stmt.body, straight=False)  # its else is the type checkers' branch
                 continue
             effects.truth(frame, stmt.test, 0)  # `if o:` runs o's __bool__/__len__
             _body(effects, frame, stmt.body, straight=False)

@@ -636,6 +636,20 @@ IMPORT_REVIEWS: Mapping[str, str] = {
         "narwhals.dependencies reads sys.modules at call time; plugin entry points are discovered and loaded only "
         "by _find_plugin at call time (not a load: a pickle calling it stays refused). Third-party imports: none "
         "(stdlib only). Audit hook (tests/test_longtail_reviews_e.py): no file written, no process, no socket."),
+    "sqlalchemy": (
+        "SQLAlchemy 2.1.9 (80 modules load on `import sqlalchemy`; read for river 0.26.1, whose river.stream.iter_sql "
+        "imports it unconditionally, so most river imports do): the top levels define the SQL expression, type, "
+        "engine, pool and event classes, TypeVars, enum members, operator tables (cast(), attrgetter), compiled "
+        "regexes, immutabledict constants, singleton instances of its own types (NullType(), Integer(), "
+        "_FunctionGenerator()...), fill its own registries (register_function, coercions' role-to-impl table, "
+        "event registrars), setattr()s its own enum members on CompoundSelect, and set the 'sqlalchemy' logger to "
+        "WARNING when its level is NOTSET (logging configuration). `__go(locals())` in sqlalchemy/__init__ and "
+        "sqlalchemy.sql imports the modules sqlalchemy registered for util.preloaded (its own names; those listed "
+        "loaded above). sqlalchemy.dialects builds PluginLoader registries: dialect entry points are loaded only "
+        "when create_engine asks for one (not a load). Its own Cython modules (engine._processors_cy, _result_cy, "
+        "_row_cy, _util_cy, sql._cache_key_cy, sql._util_cy) are compiled from the .py files beside them. "
+        "Third-party imports: typing_extensions (reviewed). Audit hook (tests/test_longtail_reviews_e.py): no file "
+        "written, no process, no socket. No database driver, ORM or dialect module is imported."),
 }
 
 #: numba 0.68.1: the modules and packages `import numba` does not load (computed from the installed package; checked
@@ -686,6 +700,13 @@ IMPORT_NOT_COVERED: Mapping[str, frozenset[str]] = {
     "numba": frozenset(NUMBA_NOT_LOADED.split()),
     "llvmlite": frozenset("llvmlite.binding.libllvmlite llvmlite.tests".split()),
     "yaml": frozenset(),
+    # SQLAlchemy 2.1.9: every module or package `import sqlalchemy` does not load (dialects, ORM, ext, testing...)
+    "sqlalchemy": frozenset(
+        "sqlalchemy.connectors sqlalchemy.dialects._typing sqlalchemy.dialects.mssql sqlalchemy.dialects.mysql "
+        "sqlalchemy.dialects.oracle sqlalchemy.dialects.postgresql sqlalchemy.dialects.sqlite "
+        "sqlalchemy.engine.strategies sqlalchemy.events sqlalchemy.ext sqlalchemy.future sqlalchemy.orm "
+        "sqlalchemy.sql._orm_types sqlalchemy.testing sqlalchemy.util._has_cython sqlalchemy.util.cython "
+        "sqlalchemy.util.tool_support".split()),
     # narwhals 2.29.0: the backend packages and modules `import narwhals.stable.v2` does not load
     "narwhals": frozenset(
         "narwhals._arrow narwhals._dask narwhals._duckdb narwhals._duration narwhals._ibis narwhals._interchange "

@@ -26,7 +26,7 @@ from safeload.catalog.source_files import record as _record
 from safeload.catalog.source_imports import import_effects, reviewed_subclass_hook
 from safeload.catalog.source_locate import library_roots
 from safeload.catalog.source_model import PARSE_CACHE, Binding, ClassModel, Leaf, Ref, Resolver, as_model, file_stat
-from safeload.catalog.source_reviews import reviewed_method
+from safeload.catalog.source_reviews import def_digest, reviewed_method
 from safeload.catalog.uses import Use
 
 __all__ = ["Analysis", "BuildState", "UseVerdict", "analyse", "cache_info", "clear_cache"]
@@ -739,6 +739,10 @@ def _altered(model: ClassModel) -> Outcome | None:
                 continue
             for hook in ("__new__", "__init__", "__prepare__"):
                 binding = part.own(hook)
+                reviewed = tables.REVIEWED_METACLASS_HOOKS.get(f"{part.dotted}.{hook}")
+                if binding is not None and reviewed is not None and binding.kind == "function" \
+                        and def_digest(binding.node) == reviewed[0]:
+                    continue  # its text was read: it builds the class as written (see the review)
                 if binding is not None:
                     return Outcome(False, f"metaclass {part.dotted}.{hook} builds the class: its attributes may differ "
                                    "from its source", part.where(binding.lineno, hook))

@@ -86,7 +86,10 @@ def import_effects(module: str, resolver: Resolver, effects: Effects, roots: tup
             outcome, deps = _one_module(name, resolver, effects, roots, dep=bool(via), optional=optional)
             if not outcome.inert:
                 return Outcome(False, outcome.reason + (f" (imported by {via})" if via else ""), outcome.where)
-            queue.extend((dep, opt, name) for dep, opt in deps)
+            # a module reached through a guarded import (`try: from .iter_vaex import ... except ImportError`)
+            # passes an ImportError of its own unguarded imports up to that guard: for it too a missing module
+            # means the import raises there and nothing after it runs
+            queue.extend((dep, opt or optional, name) for dep, opt in deps)
     return Outcome(True, "every module the import runs (the dotted path and, transitively, the modules their "
                    "top levels import) only defines, imports and calls reviewed or analysed-inert code")
 
@@ -701,6 +704,13 @@ def _class(effects: Effects, frame: _Frame, node: ast.ClassDef) -> None:
         if isinstance(stmt, ast.Assign | ast.AnnAssign) and isinstance(stmt.value, ast.Call):
             _set_name(effects, frame, stmt.value)
         _body(effects, inner, [stmt])
+        # a name the class body bound is the class namespace's in the statements after it (`variants =
+        # variant_configs.keys()`), not the module's: it shadows a module-level name of the same spelling
+        if isinstance(stmt, ast.Assign | ast.AnnAssign) and stmt.value is not None:
+            targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+            for tgt in targets:
+                if isinstance(tgt, ast.Name):
+                    inner.locals[tgt.id] = effects._quiet(inner, stmt.value)
 
 
 def reviewed_subclass_hook(model: ClassModel, owner: ClassModel) -> bool:

@@ -745,6 +745,18 @@ REVIEWED_COMPILED_IMPORTS: dict[str, dict[str, str]] = {
     },
 }
 
+#: Metaclass hooks that build a class (``__new__``/``__init__``/``__prepare__``) a reviewer read, keyed by
+#: ``module.Metaclass.hook``: (SHA-256 of ``ast.unparse`` of the def, review). A class built by a reviewed hook is
+#: what its source says (the review says what the hook adds); another text is refused again. Only the hook's own
+#: text is vouched: the metaclass' other methods and the class' own are analysed as usual.
+REVIEWED_METACLASS_HOOKS: dict[str, tuple[str, str]] = {
+    "narwhals.dtypes.DTypeClass.__new__": (
+        "ea9860d518768e05062e7de0fa9e5bda7776d9def91e9d45e5e6d981b4679bf6",
+        "narwhals 2.29.0 dtypes.py: namespace.setdefault('__slots__', ()) then type.__new__ (super().__new__ with "
+        "the same arguments). An empty __slots__ adds no descriptor: the class is its source, and its instances "
+        "have no __dict__ unless a base gives one (dict state then fails to load: nothing runs)"),
+}
+
 #: Submodules a reviewed compiled module's init creates and stores in ``sys.modules`` under ``<module>.<name>``
 #: (no file of their own: ``import <module>.<name>`` finds them there once the parent is imported). Vouched only
 #: while the parent's binary is one of its ``REVIEWED_COMPILED_IMPORTS`` entries.

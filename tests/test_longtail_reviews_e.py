@@ -350,8 +350,9 @@ def test_importing_river_narwhals_sqlalchemy_writes_nothing(tmp_path: Path) -> N
 
 @needs_river
 def test_river_stats_loads_and_its_state_is_checked(tmp_path: Path) -> None:
-    import safeload
     from river import stats  # type: ignore[import-untyped]
+
+    import safeload
 
     mean = stats.Mean()
     for x in (1.0, 2.0, 4.0):

@@ -369,3 +369,48 @@ def test_river_stats_loads_and_its_state_is_checked(tmp_path: Path) -> None:
     # nor are SQLAlchemy's or narwhals' functions a pickle could call
     refused(assemble(C(G("sqlalchemy", "create_engine"), ("sqlite:///" + str(marker),))), marker)
     refused(assemble(C(G("narwhals.plugins", "_find_plugin"), ("x",))), marker)
+
+
+@needs_river
+def test_river_logistic_regression_weights_load_and_vectordict_is_checked(tmp_path: Path) -> None:
+    """The reviewed VectorDict entry: called with its data; default_factory is invoked (the engine ranks what the
+    file puts there), and the compiled module's other names stay unvouched."""
+    import safeload
+    from river import linear_model
+
+    model = linear_model.LogisticRegression()
+    model.learn_one({"x0": 1.0, "x1": 2.0}, True)
+    data = pickle.dumps(model, protocol=4)
+    assert safeload.scan(data).is_safe()
+    assert safeload.pickle_loads(data).predict_proba_one({"x0": 1.0, "x1": 2.0}) == pytest.approx(
+        model.predict_proba_one({"x0": 1.0, "x1": 2.0}))
+    marker = tmp_path / "marker"
+    vd = G("river._river_rust.vectordict", "VectorDict")
+    refused(assemble(C(vd, ({"x": 1.0}, G("os", "system"), None, True))), marker)
+    refused(assemble(C(vd, ({"x": 1.0}, payload(marker), None, True))), marker)
+    refused(assemble(C(vd, (payload(marker), None, None, True))), marker)
+    refused(assemble(C(G("river._river_rust.vectordict", "euclidean_distance_dict"), (payload(marker), {}))),
+            marker)
+    # live under plain pickle: the factory the file chooses runs on the first missing key read after the load
+    factory = C(G("functools", "partial"), (G("builtins", "exec"), f"open({str(marker)!r}, 'w').close()"))
+    evil = assemble(C(vd, ({}, factory, None, True)))
+    refused(evil, marker)
+    loaded = pickle.loads(evil)  # the real loader: the factory is stored...
+    assert not marker.exists()
+    with pytest.raises(TypeError):  # ...and called on a missing key (exec returns None: not a number)
+        _ = loaded["missing"] + 1
+    assert marker.exists()
+
+
+def test_reviewed_numpy_functions_are_numpys() -> None:
+    import numpy as np
+
+    assert np.any is np._core.fromnumeric.any and np.all is np._core.fromnumeric.all
+    assert np.linspace is np._core.function_base.linspace
+    assert np.where is np._core.multiarray.where and np.concatenate is np._core.multiarray.concatenate
+    assert np.isfinite is np._core.umath.isfinite and isinstance(np.isfinite, np.ufunc)
+    for name in ("numpy.any", "numpy.linspace", "numpy.where", "numpy.concatenate", "numpy.isfinite"):
+        assert catalogue_view(name, Use.INVOKE) is True
+    # still only their own names: numpy's I/O stays out
+    for name in ("numpy.load", "numpy.save", "numpy.fromfile", "numpy.lib.npyio.load"):
+        assert catalogue_view(name, Use.CALL) is not True

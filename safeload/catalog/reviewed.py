@@ -100,6 +100,17 @@ _group("zoneinfo.ZoneInfo", VALUE,
        "ZoneInfo(key) reads the named IANA zone from the tz database (keys are validated: no absolute or '..' "
        "paths); a read of system time-zone data, nothing else")
 
+# --- river ---------------------------------------------------------------------------------------------------------
+# river 0.26.1's compiled VectorDict (river._river_rust, its import reviewed by SHA-256 in
+# source_tables.REVIEWED_COMPILED_IMPORTS): what LogisticRegression/LinearRegression pickles hold as weights.
+_group("river._river_rust.vectordict.VectorDict", "CALL PASSED CALL_INSTANCE",
+       "river 0.26.1 rust_src/vectordict.rs (PyO3, read upstream): VectorDict(data=None, default_factory=None, "
+       "mask=None, copy=False), which its __reduce__ gives back, keeps a dict (data copied with dict.copy() or "
+       "referenced; another type raises ValueError), stores default_factory (called only when an unmasked missing key "
+       "is read: invoked), and with a mask calls set(mask) when copying (iterates the mask). No __setstate__ (the "
+       "pickle calls it with its data), no __call__ (calling an instance raises), no I/O",
+       invokes=(1, "default_factory"))
+
 # --- numpy -------------------------------------------------------------------------------------------------------
 for _core in ("numpy.core", "numpy._core"):
     _group(f"{_core}.multiarray.scalar", PURE, "a numpy scalar from its dtype and raw bytes")
@@ -107,6 +118,19 @@ for _core in ("numpy.core", "numpy._core"):
     _group(f"{_core}.numeric._frombuffer", PURE, "an array over a bytes buffer")
     _group(f"{_core}.records.recarray {_core}.records.record", DATA, "record arrays")
     _group(f"{_core}.numerictypes.float64", VALUE, "a scalar type")
+# numpy 2.4 functions long-tail library code calls (optuna's TPE sampler, river's losses), not reached by the
+# generated catalogue's harvest: PURE, like the generated numpy.sum/numpy.exp (CALL and INVOKE). Each is numeric
+# array code: fromnumeric.any/all (_wrapreduction_any_all: logical_or/and.reduce), function_base.linspace
+# (asanyarray of start/stop, arange, multiply, add: a new array), multiarray.where/concatenate (C: elementwise
+# selection or nonzero; joins arrays along an axis). Their array_function_dispatch wrappers look up
+# __array_function__ on the arguments' types (a file's object's own methods are the engine's to rank, as for
+# numpy.sum). No I/O, no imports.
+_group("numpy.any numpy._core.fromnumeric.any numpy.all numpy._core.fromnumeric.all numpy.linspace "
+       "numpy._core.function_base.linspace numpy.where numpy._core.multiarray.where numpy.concatenate "
+       "numpy._core.multiarray.concatenate", PURE,
+       "numpy 2.4.6 array computations (any/all reductions, linspace, where, concatenate): pure numeric code")
+_group("numpy.isfinite numpy._core.isfinite numpy._core.umath.isfinite", PURE,
+       "numpy 2.4.6 ufunc: elementwise finiteness test (C loops), like the generated numpy ufunc entries")
 _group("numpy.ndarray numpy.dtype numpy.matrix numpy.matrixlib.defmatrix.matrix numpy.recarray numpy.record "
        "numpy.ma.core.MaskedArray numpy.ma.MaskedArray numpy.ma.core.MaskedConstant numpy.rec.recarray",
        DATA, "arrays: __array_finalize__/__setstate__ copy attributes and buffers")

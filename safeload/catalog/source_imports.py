@@ -111,10 +111,15 @@ def _one_module(name: str, resolver: Resolver, effects: Effects, roots: tuple[st
             return ok, []  # a guarded optional import of an absent module raises ImportError: nothing runs
         if dep and vouched:
             return ok, []  # a reviewed package's own compiled module (or a submodule of one: torch._C._autograd)
-        if dep and mod.kind == "compiled" and mod.origin and _compiled_import_reviewed(name, mod.origin, resolver):
-            return ok, []  # that exact binary's import was read (REVIEWED_COMPILED_IMPORTS)
+        # that exact binary's import was read (REVIEWED_COMPILED_IMPORTS). A module whose init registers
+        # submodules is also imported on the way to a name of one of them that the file gives (the name itself
+        # is judged per use: the catalogue must decide)
+        registers = name in tables.COMPILED_REGISTERED_SUBMODULES
+        if (dep or registers) and mod.kind == "compiled" and mod.origin \
+                and _compiled_import_reviewed(name, mod.origin, resolver):
+            return ok, []
         parent, _, child = name.rpartition(".")
-        if dep and mod.kind == "missing" and child in tables.COMPILED_REGISTERED_SUBMODULES.get(parent, ()):
+        if mod.kind == "missing" and child in tables.COMPILED_REGISTERED_SUBMODULES.get(parent, ()):
             # `import river._river_rust.stats`: importing the parent first runs its reviewed init, which stores
             # that submodule in sys.modules, where the import system then finds it (no file is searched)
             top = resolver.module(parent)

@@ -375,8 +375,9 @@ def test_river_stats_loads_and_its_state_is_checked(tmp_path: Path) -> None:
 def test_river_logistic_regression_weights_load_and_vectordict_is_checked(tmp_path: Path) -> None:
     """The reviewed VectorDict entry: called with its data; default_factory is invoked (the engine ranks what the
     file puts there), and the compiled module's other names stay unvouched."""
-    import safeload
     from river import linear_model
+
+    import safeload
 
     model = linear_model.LogisticRegression()
     model.learn_one({"x0": 1.0, "x1": 2.0}, True)

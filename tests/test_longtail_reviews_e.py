@@ -115,6 +115,13 @@ def test_other_values_in_a_generic_subscript_are_followed(site: Path, value: str
     assert not a.import_effects.inert
 
 
+def test_typing_attribute_reads_of_an_instance_argument_are_followed(site: Path) -> None:
+    """typing reads ``__parameters__`` of each argument (``_collect_parameters``): a property of that name runs."""
+    evil = ("class Evil:\n    @property\n    def __parameters__(self):\n        open(MARKER, 'w')\n"
+            "        return ()\nE = Evil()\nclass Plain(Base[E]):\n    pass\n")
+    assert not _module(site, GENERIC + evil).import_effects.inert
+
+
 @pytest.mark.parametrize("hook", ["__hash__", "__eq__", "__repr__", "__getattr__"])
 def test_a_class_argument_whose_metaclass_hooks_write_is_refused(site: Path, hook: str) -> None:
     """``Base[C]`` and ``TypeVar('T', bound=C)``: typing hashes, compares, reads attributes of and (in its error

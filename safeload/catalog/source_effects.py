@@ -73,10 +73,15 @@ _BUILTIN_VALUE_CALLS = frozenset(
 _TYPE_LEAF = Leaf("builtins.type", "builtin")
 #: What CPython 3.11-3.13 typing runs on the arguments of ``Generic.__class_getitem__`` (``_generic_subscript``) and
 #: of ``TypeVar(name, *constraints, bound=...)`` (``typing._type_check`` of each): attribute reads
-#: (``__typing_subst__``, ``__parameters__``, ``__origin__``), ``==`` against typing's special forms (``arg in
-#: (Any, ...)``), the alias cache's ``__hash__``/``__eq__``, and ``repr`` in the TypeError raised for a bad
-#: argument. ``isinstance(arg, X)`` and ``callable(arg)`` run X's metaclass' check and nothing of the argument's.
-_GENERIC_ARG_NAMES = ("__hash__", "__eq__", "__ne__", "__repr__", "__getattribute__", "__getattr__")
+#: (``__typing_subst__``, ``__parameters__``, ``__origin__``...: a property or method of that name is analysed;
+#: the hooks run by any read), iteration of a TypeVarTuple's argument and of ``__parameters__``, ``==`` against
+#: typing's special forms (``arg in (Any, ...)``), the alias cache's ``__hash__``/``__eq__``, and ``repr`` in the
+#: TypeError raised for a bad argument. ``isinstance(arg, X)`` and ``callable(arg)`` run X's metaclass' check and
+#: nothing of the argument's. Known limit: a class argument's own class attribute of those names being a custom
+#: descriptor (its ``__get__`` runs on the read) is not followed.
+_GENERIC_ARG_NAMES = ("__hash__", "__eq__", "__ne__", "__repr__", "__getattribute__", "__getattr__", "__iter__",
+                      "__bool__", "__parameters__", "__typing_subst__", "__typing_prepare_subst__",
+                      "__typing_is_unpacked_typevartuple__", "__origin__", "__args__", "__unpacked__")
 #: The typing constructors whose arguments only see ``_GENERIC_ARG_NAMES`` (spelled as the source imports them)
 _TYPEVAR_CALLS = frozenset({"typing.TypeVar", "typing.ParamSpec", "typing.TypeVarTuple"})
 _TYPE_CHECKS = frozenset({"__instancecheck__", "__subclasscheck__"})

@@ -731,6 +731,8 @@ class Resolver:
         if isinstance(meta, ClassModel) and any(isinstance(p, ClassModel) and p.own("__getitem__") is not None
                                                 for p in meta.mro):
             return False  # type(C).__getitem__ runs instead of __class_getitem__
+        if isinstance(meta, Ref) and meta.dotted not in tables.KNOWN_METACLASSES:
+            return False  # an unreadable metaclass may define __getitem__
         for part in model.mro:
             if isinstance(part, ClassModel):
                 hook = part.own("__class_getitem__")

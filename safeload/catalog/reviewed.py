@@ -100,6 +100,17 @@ _group("zoneinfo.ZoneInfo", VALUE,
        "ZoneInfo(key) reads the named IANA zone from the tz database (keys are validated: no absolute or '..' "
        "paths); a read of system time-zone data, nothing else")
 
+# --- river ---------------------------------------------------------------------------------------------------------
+# river 0.26.1's compiled VectorDict (river._river_rust, its import reviewed by SHA-256 in
+# source_tables.REVIEWED_COMPILED_IMPORTS): what LogisticRegression/LinearRegression pickles hold as weights.
+_group("river._river_rust.vectordict.VectorDict", "CALL PASSED CALL_INSTANCE",
+       "river 0.26.1 rust_src/vectordict.rs (PyO3, read upstream): VectorDict(data=None, default_factory=None, "
+       "mask=None, copy=False), which its __reduce__ gives back, keeps a dict (data copied with dict.copy() or "
+       "referenced; another type raises ValueError), stores default_factory (called only when an unmasked missing key "
+       "is read: invoked), and with a mask calls set(mask) when copying (iterates the mask). No __setstate__ (the "
+       "pickle calls it with its data), no __call__ (calling an instance raises), no I/O",
+       invokes=(1, "default_factory"))
+
 # --- numpy -------------------------------------------------------------------------------------------------------
 for _core in ("numpy.core", "numpy._core"):
     _group(f"{_core}.multiarray.scalar", PURE, "a numpy scalar from its dtype and raw bytes")
@@ -107,6 +118,19 @@ for _core in ("numpy.core", "numpy._core"):
     _group(f"{_core}.numeric._frombuffer", PURE, "an array over a bytes buffer")
     _group(f"{_core}.records.recarray {_core}.records.record", DATA, "record arrays")
     _group(f"{_core}.numerictypes.float64", VALUE, "a scalar type")
+# numpy 2.4 functions long-tail library code calls (optuna's TPE sampler, river's losses), not reached by the
+# generated catalogue's harvest: PURE, like the generated numpy.sum/numpy.exp (CALL and INVOKE). Each is numeric
+# array code: fromnumeric.any/all (_wrapreduction_any_all: logical_or/and.reduce), function_base.linspace
+# (asanyarray of start/stop, arange, multiply, add: a new array), multiarray.where/concatenate (C: elementwise
+# selection or nonzero; joins arrays along an axis). Their array_function_dispatch wrappers look up
+# __array_function__ on the arguments' types (a file's object's own methods are the engine's to rank, as for
+# numpy.sum). No I/O, no imports.
+_group("numpy.any numpy._core.fromnumeric.any numpy.all numpy._core.fromnumeric.all numpy.linspace "
+       "numpy._core.function_base.linspace numpy.where numpy._core.multiarray.where numpy.concatenate "
+       "numpy._core.multiarray.concatenate", PURE,
+       "numpy 2.4.6 array computations (any/all reductions, linspace, where, concatenate): pure numeric code")
+_group("numpy.isfinite numpy._core.isfinite numpy._core.umath.isfinite", PURE,
+       "numpy 2.4.6 ufunc: elementwise finiteness test (C loops), like the generated numpy ufunc entries")
 _group("numpy.ndarray numpy.dtype numpy.matrix numpy.matrixlib.defmatrix.matrix numpy.recarray numpy.record "
        "numpy.ma.core.MaskedArray numpy.ma.MaskedArray numpy.ma.core.MaskedConstant numpy.rec.recarray",
        DATA, "arrays: __array_finalize__/__setstate__ copy attributes and buffers")
@@ -650,6 +674,32 @@ IMPORT_REVIEWS: Mapping[str, str] = {
         "read or written, no process, no network (audit hook: nothing). The vouch is for the import only: yaml.load "
         "and friends called by a pickle are analysed per use (and refused: constructing python/object tags imports "
         "and calls by name)."),
+    "narwhals": (
+        "narwhals 2.29.0 (58 of its modules load on `import narwhals.stable.v2`; read for river 0.26.1, whose "
+        "river.utils.dataframe imports it, so every river import does): the top levels define classes and protocols, "
+        "TypeVars, Enum/auto members, typing aliases, cast()ed guards, metaclasses (dtypes.DTypeClass: __repr__ and "
+        "a __new__ that only defaults __slots__; _DatetimeMeta/_DurationMeta), decorators applied at import that "
+        "return the function (unstable) or set a docstring (inherit_doc: inspect.getdoc of narwhals' own classes) or "
+        "wrap it (deprecate_native_namespace, functools.cache/lru_cache); constants (dt.datetime(1970, 1, 1)); "
+        "narwhals/__init__ defines a module __getattr__ (only __version__, read from the installed metadata). "
+        "Backends (pandas, polars, pyarrow, dask, duckdb, ibis, pyspark) are never imported at import: "
+        "narwhals.dependencies reads sys.modules at call time; plugin entry points are discovered and loaded only "
+        "by _find_plugin at call time (not a load: a pickle calling it stays refused). Third-party imports: none "
+        "(stdlib only). Audit hook (tests/test_longtail_reviews_e.py): no file written, no process, no socket."),
+    "sqlalchemy": (
+        "SQLAlchemy 2.1.9 (80 modules load on `import sqlalchemy`; read for river 0.26.1, whose river.stream.iter_sql "
+        "imports it unconditionally, so most river imports do): the top levels define the SQL expression, type, "
+        "engine, pool and event classes, TypeVars, enum members, operator tables (cast(), attrgetter), compiled "
+        "regexes, immutabledict constants, singleton instances of its own types (NullType(), Integer(), "
+        "_FunctionGenerator()...), fill its own registries (register_function, coercions' role-to-impl table, "
+        "event registrars), setattr()s its own enum members on CompoundSelect, and set the 'sqlalchemy' logger to "
+        "WARNING when its level is NOTSET (logging configuration). `__go(locals())` in sqlalchemy/__init__ and "
+        "sqlalchemy.sql imports the modules sqlalchemy registered for util.preloaded (its own names; those listed "
+        "loaded above). sqlalchemy.dialects builds PluginLoader registries: dialect entry points are loaded only "
+        "when create_engine asks for one (not a load). Its own Cython modules (engine._processors_cy, _result_cy, "
+        "_row_cy, _util_cy, sql._cache_key_cy, sql._util_cy) are compiled from the .py files beside them. "
+        "Third-party imports: typing_extensions (reviewed). Audit hook (tests/test_longtail_reviews_e.py): no file "
+        "written, no process, no socket. No database driver, ORM or dialect module is imported."),
 }
 
 #: numba 0.68.1: the modules and packages `import numba` does not load (computed from the installed package; checked
@@ -700,6 +750,19 @@ IMPORT_NOT_COVERED: Mapping[str, frozenset[str]] = {
     "numba": frozenset(NUMBA_NOT_LOADED.split()),
     "llvmlite": frozenset("llvmlite.binding.libllvmlite llvmlite.tests".split()),
     "yaml": frozenset(),
+    # SQLAlchemy 2.1.9: every module or package `import sqlalchemy` does not load (dialects, ORM, ext, testing...)
+    "sqlalchemy": frozenset(
+        "sqlalchemy.connectors sqlalchemy.dialects._typing sqlalchemy.dialects.mssql sqlalchemy.dialects.mysql "
+        "sqlalchemy.dialects.oracle sqlalchemy.dialects.postgresql sqlalchemy.dialects.sqlite "
+        "sqlalchemy.engine.strategies sqlalchemy.events sqlalchemy.ext sqlalchemy.future sqlalchemy.orm "
+        "sqlalchemy.sql._orm_types sqlalchemy.testing sqlalchemy.util._has_cython sqlalchemy.util.cython "
+        "sqlalchemy.util.tool_support".split()),
+    # narwhals 2.29.0: the backend packages and modules `import narwhals.stable.v2` does not load
+    "narwhals": frozenset(
+        "narwhals._arrow narwhals._dask narwhals._duckdb narwhals._duration narwhals._ibis narwhals._interchange "
+        "narwhals._namespace narwhals._pandas_like narwhals._polars narwhals._spark_like narwhals._sql "
+        "narwhals.compliant narwhals.group_by narwhals.sql narwhals.stable.v1._namespace "
+        "narwhals.stable.v2._namespace narwhals.testing narwhals.this narwhals.utils".split()),
 }
 
 

@@ -26,7 +26,7 @@ from safeload.catalog.source_files import record as _record
 from safeload.catalog.source_imports import import_effects, reviewed_subclass_hook
 from safeload.catalog.source_locate import library_roots
 from safeload.catalog.source_model import PARSE_CACHE, Binding, ClassModel, Leaf, Ref, Resolver, as_model, file_stat
-from safeload.catalog.source_reviews import reviewed_method
+from safeload.catalog.source_reviews import def_digest, reviewed_method
 from safeload.catalog.uses import Use
 
 __all__ = ["Analysis", "BuildState", "UseVerdict", "analyse", "cache_info", "clear_cache"]
@@ -345,9 +345,9 @@ class _Analyser:
             owner = as_model(owner)
             return Outcome(False, f"metaclass {meta.dotted} defines {hook}, which runs when the class is "
                            f"{'called' if hook == '__call__' else 'looked up'}", owner.where(what.lineno, hook))
-        for part in meta.mro:
-            if isinstance(part, Leaf) and part.kind == "external" and not (
-                    self.catalog is not None and self.catalog(part.dotted, use) is True):
+        for part in meta.mro:  # a stdlib metaclass whose own names are known was looked the hooks up in above
+            if isinstance(part, Leaf) and part.kind == "external" and part.dotted not in tables.METACLASS_OWN_NAMES \
+                    and not (self.catalog is not None and self.catalog(part.dotted, use) is True):
                 return Outcome(False, f"metaclass base {part.dotted} is not readable", model.where())
         return None
 
@@ -739,6 +739,10 @@ def _altered(model: ClassModel) -> Outcome | None:
                 continue
             for hook in ("__new__", "__init__", "__prepare__", "mro"):  # mro(): the MRO is computed (R5-5)
                 binding = part.own(hook)
+                reviewed = tables.REVIEWED_METACLASS_HOOKS.get(f"{part.dotted}.{hook}")
+                if binding is not None and reviewed is not None and binding.kind == "function" \
+                        and def_digest(binding.node) == reviewed[0]:
+                    continue  # its text was read: it builds the class as written (see the review)
                 if binding is not None:
                     return Outcome(False, f"metaclass {part.dotted}.{hook} builds the class: its attributes may differ "
                                    "from its source", part.where(binding.lineno, hook))

@@ -21,7 +21,16 @@ from dataclasses import dataclass, field
 from safeload.catalog import source_tables as tables
 from safeload.catalog.source_getattr import specialise
 from safeload.catalog.source_locate import declares_entry_points
-from safeload.catalog.source_model import Binding, ClassModel, Leaf, ModuleInfo, Ref, Resolver, as_model
+from safeload.catalog.source_model import (
+    Binding,
+    ClassModel,
+    Leaf,
+    ModuleInfo,
+    Ref,
+    Resolver,
+    as_model,
+    stdlib_generic_alias_hook,
+)
 from safeload.catalog.source_reviews import identity_decorator
 from safeload.catalog.uses import Use
 
@@ -63,6 +72,20 @@ _BUILTIN_VALUE_CALLS = frozenset(
         "sqrt log log2 log10 log1p exp expm1 pow fabs copysign fmod fsum prod hypot dist cos sin "
         "tan acos asin atan atan2 cosh sinh tanh acosh asinh atanh erf erfc gamma lgamma degrees radians factorial "
         "comb perm gcd lcm isqrt isclose isfinite isinf isnan ldexp").split()])
+_TYPE_LEAF = Leaf("builtins.type", "builtin")
+#: What CPython 3.11-3.13 typing runs on the arguments of ``Generic.__class_getitem__`` (``_generic_subscript``) and
+#: of ``TypeVar(name, *constraints, bound=...)`` (``typing._type_check`` of each): attribute reads
+#: (``__typing_subst__``, ``__parameters__``, ``__origin__``...: a property or method of that name is analysed;
+#: the hooks run by any read), iteration of a TypeVarTuple's argument and of ``__parameters__``, ``==`` against
+#: typing's special forms (``arg in (Any, ...)``), the alias cache's ``__hash__``/``__eq__``, and ``repr`` in the
+#: TypeError raised for a bad argument. ``isinstance(arg, X)`` and ``callable(arg)`` run X's metaclass' check and
+#: nothing of the argument's. Known limit: a class argument's own class attribute of those names being a custom
+#: descriptor (its ``__get__`` runs on the read) is not followed.
+_GENERIC_ARG_NAMES = ("__hash__", "__eq__", "__ne__", "__repr__", "__getattribute__", "__getattr__", "__iter__",
+                      "__bool__", "__parameters__", "__typing_subst__", "__typing_prepare_subst__",
+                      "__typing_is_unpacked_typevartuple__", "__origin__", "__args__", "__unpacked__")
+#: The typing constructors whose arguments only see ``_GENERIC_ARG_NAMES`` (spelled as the source imports them)
+_TYPEVAR_CALLS = frozenset({"typing.TypeVar", "typing.ParamSpec", "typing.TypeVarTuple"})
 _TYPE_CHECKS = frozenset({"__instancecheck__", "__subclasscheck__"})
 _CALL_ARG_CTX = ("warnings.catch_warnings", "contextlib.suppress", "contextlib.nullcontext")
 
@@ -733,6 +756,8 @@ class Effects:
             index = node.slice
             typing_form = base.kind == "global" and base.ref is not None and (
                 base.ref.kind == "special" or base.ref.dotted.startswith(("typing.", "typing_extensions.")))
+            generic = base.kind == "global" and base.ref is not None and base.ref.kind == "class" \
+                and self._generic_subscript(base.ref)
             for part in (index.elts if isinstance(index, ast.Tuple) else [index]):
                 if isinstance(part, ast.Slice):
                     continue
@@ -743,7 +768,7 @@ class Effects:
                     # methods analysed; another library's typing alias (numpy's ArrayLike, a computed
                     # types.UnionType) is not followed (a known limit)
                     continue
-                self._escape(frame, part, item, part, depth)
+                self._escape(frame, part, item, part, depth, names=_GENERIC_ARG_NAMES if generic else _IMPLICIT)
             if base.kind == "global" and base.ref is not None and base.ref.kind == "class":
                 self._class_subscript(frame, base.ref, node, depth)
             if base.kind == "self":
@@ -878,6 +903,28 @@ class Effects:
         if problem is not None:
             raise Fail(f"reads {ref.dotted}.{attr}: {problem[0]}", problem[1] or frame.where(node))
 
+    def _generic_subscript(self, ref: Ref) -> bool:
+        """``C[...]`` of a source class whose subscript is typing's ``Generic.__class_getitem__``: no class of its
+        MRO read from source defines ``__class_getitem__``, ``typing.Generic`` is a base, and no metaclass read
+        from source (or unreadable) defines ``__getitem__``. CPython 3.11-3.13 typing then converts the arguments
+        (``None`` and strings only), checks their number, reads attributes of each (``__typing_subst__``,
+        ``__parameters__``: ``getattr``, which runs a metaclass' ``__getattribute__``/``__getattr__``, checked by
+        ``_GENERIC_ARG_NAMES``' callers as any attribute read), and caches the alias keyed by the arguments
+        (``__hash__``, ``__eq__`` on a collision)."""
+        model = self.resolver.class_model(ref)
+        if not isinstance(model, ClassModel) or self.lookup(model, "__class_getitem__") is not None:
+            return False
+        if not any(isinstance(p, Leaf) and p.dotted in ("typing.Generic", "typing_extensions.Generic")
+                   for p in model.mro):
+            return False
+        meta = model.metaclass
+        if meta is None:
+            return True
+        if isinstance(meta, ClassModel):
+            found = self.lookup(meta, "__getitem__")
+            return found is None or (isinstance(found[1], Leaf) and found[1].kind == "builtin")
+        return meta.dotted in tables.METACLASS_OWN_NAMES
+
     def _class_subscript(self, frame: _Frame, ref: Ref, node: ast.AST, depth: int) -> None:
         """``C[...]`` runs ``C.__class_getitem__`` (typing's for Generic) or its metaclass' ``__getitem__``."""
         model = self.resolver.class_model(ref)
@@ -962,9 +1009,11 @@ class Effects:
     def _call(self, frame: _Frame, node: ast.Call, depth: int) -> _Val:
         args = [self._expr(frame, a, depth) for a in node.args]
         kwargs = {kw.arg: self._expr(frame, kw.value, depth) for kw in node.keywords}
+        spelled = _written(frame, node.func) if isinstance(node.func, ast.Name | ast.Attribute) else None
+        names = _GENERIC_ARG_NAMES if spelled in _TYPEVAR_CALLS else _IMPLICIT
         for expr, val in (*zip(node.args, args, strict=True),
                           *[(kw.value, kwargs[kw.arg]) for kw in node.keywords]):
-            self._escape(frame, expr.value if isinstance(expr, ast.Starred) else expr, val, expr, depth)
+            self._escape(frame, expr.value if isinstance(expr, ast.Starred) else expr, val, expr, depth, names=names)
         func = node.func
         if isinstance(func, ast.Name) and func.id in frame.locals:
             val = frame.locals[func.id]
@@ -1537,14 +1586,19 @@ class Effects:
         if depth > 8:
             return False
         if isinstance(node, ast.Constant):
-            return node.value is None or isinstance(node.value, str)
+            return node.value is None or node.value is Ellipsis or isinstance(node.value, str)
         if isinstance(node, ast.Tuple | ast.List):
             return all(self._typing_expr(mod, e, depth + 1) for e in node.elts)
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
             return self._typing_expr(mod, node.left, depth + 1) and self._typing_expr(mod, node.right, depth + 1)
         if isinstance(node, ast.Subscript):
             base = self.resolver.expr(mod, node.value)
-            if not (base.kind == "special" or base.dotted.startswith(("typing.", "typing_extensions."))
+            spelled = _written(_Frame(mod, "", None, None, {}, True, Outcome(True, "")), node.value)
+            # np.ndarray[...] and a stdlib ABC's C[...] build a types.GenericAlias (C methods); a source class whose
+            # only __class_getitem__ is typing.Generic's builds typing's alias
+            alias = base.dotted in tables.GENERIC_ALIAS_CLASSES or spelled in tables.GENERIC_ALIAS_CLASSES or (
+                base.kind == "class" and self.resolver.plain_generic(base))
+            if not (base.kind == "special" or base.dotted.startswith(("typing.", "typing_extensions.")) or alias
                     or self._typing_expr(mod, node.value, depth + 1)):
                 return False
             return self._typing_expr(mod, node.slice, depth + 1)
@@ -1557,7 +1611,9 @@ class Effects:
                 model = self.resolver.class_model(ref)
                 return isinstance(model, ClassModel) and model.metaclass is None
             if ref.kind == "value" and ref.module is not None and isinstance(ref.node, ast.expr):
-                return self._typing_expr(ref.module, ref.node, depth + 1)
+                # a TypeVar (VALUE_FACTORIES) or another alias
+                return self._typing_expr(ref.module, ref.node, depth + 1) or (
+                    self.value_class(ref, depth + 1) == "builtin")
         return False
 
     def _binding_class(self, ref: Ref, binding: Binding, depth: int) -> ClassModel | str | None:
@@ -1671,7 +1727,7 @@ class Effects:
         owner = as_model(owner)
         for binding in owner.body.get(name, [what]):
             fn = binding.node
-            if _stdlib_generic_alias_hook(owner, name, binding):
+            if stdlib_generic_alias_hook(owner, name, binding):
                 continue
             if binding.kind != "function" or not isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef):
                 raise Fail(f"{model.dotted}.{name} is bound to a value, not a def", where)
@@ -1758,6 +1814,11 @@ class Effects:
                     return node, node
                 if node.tag == "namedtuple" and name in _NAMEDTUPLE_DEFINES:
                     return node, node
+            elif node.dotted in tables.METACLASS_OWN_NAMES:
+                if name in tables.METACLASS_OWN_NAMES[node.dotted]:
+                    return node, node
+                if name in vars(type):  # the metaclass derives from type only: type's own C method
+                    return _TYPE_LEAF, _TYPE_LEAF
             else:
                 return node, node
         return None
@@ -2246,26 +2307,3 @@ def _identity_problem(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> str | None:
 
 
 _ = builtins  # the builtins module is only read (dir/vars of C types)
-
-
-def _stdlib_generic_alias_hook(owner: ClassModel, name: str, binding: Binding) -> bool:
-    """CPython's own ``__class_getitem__ = classmethod(GenericAlias)`` (``_collections_abc``, ``queue``,
-    ``os.PathLike``...): ``C[X]`` builds a ``types.GenericAlias`` of the class and the subscript, nothing else.
-    Only in a stdlib module, where ``GenericAlias`` is ``types.GenericAlias`` (imported, or
-    ``type(list[int])`` in ``_collections_abc``)."""
-    from safeload.catalog.source_locate import is_stdlib_path
-
-    if name != "__class_getitem__" or binding.kind != "assign" or binding.value is None:
-        return False
-    value = binding.value
-    if not (isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id == "classmethod"
-            and not value.keywords and len(value.args) == 1 and isinstance(value.args[0], ast.Name)):
-        return False
-    alias = value.args[0].id
-    # _collections_abc's Callable: _CallableGenericAlias.__new__ (CPython 3.11-3.13) checks the subscript's shape
-    # (isinstance, len, _is_param_expr: reads type(obj).__module__/__name__), flattens it into a tuple and calls
-    # GenericAlias.__new__: type construction only
-    if alias != "GenericAlias" and not (alias == "_CallableGenericAlias" and owner.module.name == "_collections_abc"):
-        return False
-    path = owner.module.path
-    return bool(path) and is_stdlib_path(path)

@@ -32,6 +32,7 @@ from safeload.catalog.source_model import (
     Ref,
     Resolver,
     _is_main_guard,
+    _is_not_type_checking,
     _is_type_checking,
     file_stat,
 )
@@ -85,7 +86,10 @@ def import_effects(module: str, resolver: Resolver, effects: Effects, roots: tup
             outcome, deps = _one_module(name, resolver, effects, roots, dep=bool(via), optional=optional)
             if not outcome.inert:
                 return Outcome(False, outcome.reason + (f" (imported by {via})" if via else ""), outcome.where)
-            queue.extend((dep, opt, name) for dep, opt in deps)
+            # a module reached through a guarded import (`try: from .iter_vaex import ... except ImportError`)
+            # passes an ImportError of its own unguarded imports up to that guard: for it too a missing module
+            # means the import raises there and nothing after it runs
+            queue.extend((dep, opt or optional, name) for dep, opt in deps)
     return Outcome(True, "every module the import runs (the dotted path and, transitively, the modules their "
                    "top levels import) only defines, imports and calls reviewed or analysed-inert code")
 
@@ -107,8 +111,21 @@ def _one_module(name: str, resolver: Resolver, effects: Effects, roots: tuple[st
             return ok, []  # a guarded optional import of an absent module raises ImportError: nothing runs
         if dep and vouched:
             return ok, []  # a reviewed package's own compiled module (or a submodule of one: torch._C._autograd)
-        if dep and mod.kind == "compiled" and mod.origin and _compiled_import_reviewed(name, mod.origin, resolver):
-            return ok, []  # that exact binary's import was read (REVIEWED_COMPILED_IMPORTS)
+        # that exact binary's import was read (REVIEWED_COMPILED_IMPORTS). A module whose init registers
+        # submodules is also imported on the way to a name of one of them that the file gives (the name itself
+        # is judged per use: the catalogue must decide)
+        registers = name in tables.COMPILED_REGISTERED_SUBMODULES
+        if (dep or registers) and mod.kind == "compiled" and mod.origin \
+                and _compiled_import_reviewed(name, mod.origin, resolver):
+            return ok, []
+        parent, _, child = name.rpartition(".")
+        if mod.kind == "missing" and child in tables.COMPILED_REGISTERED_SUBMODULES.get(parent, ()):
+            # `import river._river_rust.stats`: importing the parent first runs its reviewed init, which stores
+            # that submodule in sys.modules, where the import system then finds it (no file is searched)
+            top = resolver.module(parent)
+            if not isinstance(top, ModuleInfo) and top.kind == "compiled" and top.origin \
+                    and _compiled_import_reviewed(parent, top.origin, resolver):
+                return ok, [(parent, False)]
         return Outcome(False, f"importing {name}: the module is {mod.kind} (its import runs code that cannot be"
                        " read)" if mod.kind != "missing" else f"module {name} not found in the environment"), []
     location = mod.path or (mod.source.search_locations[0] if mod.source.search_locations else "")
@@ -232,7 +249,8 @@ def top_level_imports(body: list[ast.stmt], name: str, package: bool, is_package
             elif isinstance(stmt, ast.If):
                 if not (_is_type_checking(stmt.test) or _is_main_guard(stmt.test)):
                     walk(stmt.body, True)
-                walk(stmt.orelse, True)
+                if not _is_not_type_checking(stmt.test):
+                    walk(stmt.orelse, True)
             elif isinstance(stmt, ast.Try | ast.TryStar):
                 walk(stmt.body, True)
                 for handler in stmt.handlers:
@@ -690,6 +708,9 @@ def _body(effects: Effects, frame: _Frame, stmts: list[ast.stmt], *, straight: b
             if _is_type_checking(stmt.test) or _is_main_guard(stmt.test):
                 _body(effects, frame, stmt.orelse, straight=False)  # the guarded body does not run on import
                 continue
+            if _is_not_type_checking(stmt.test):
+                _body(effects, frame, stmt.body, straight=False)  # its else is the type checkers' branch
+                continue
             effects.truth(frame, stmt.test, 0)  # `if o:` runs o's __bool__/__len__
             _body(effects, frame, stmt.body, straight=False)
             _body(effects, frame, stmt.orelse, straight=False)
@@ -832,6 +853,13 @@ def _class(effects: Effects, frame: _Frame, node: ast.ClassDef) -> None:
         if isinstance(stmt, ast.Assign | ast.AnnAssign) and isinstance(stmt.value, ast.Call):
             _set_name(effects, frame, stmt.value)
         _body(effects, inner, [stmt])
+        # a name the class body bound is the class namespace's in the statements after it (`variants =
+        # variant_configs.keys()`), not the module's: it shadows a module-level name of the same spelling
+        if isinstance(stmt, ast.Assign | ast.AnnAssign) and stmt.value is not None:
+            targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+            for tgt in targets:
+                if isinstance(tgt, ast.Name):
+                    inner.locals[tgt.id] = effects._quiet(inner, stmt.value)
 
 
 def reviewed_subclass_hook(model: ClassModel, owner: ClassModel) -> bool:

@@ -20,7 +20,7 @@ from safeload.catalog import source_tables as tables
 from safeload.catalog.source_files import FileStat
 from safeload.catalog.source_locate import ModuleSource, display_path, is_stdlib_path, locate_module
 
-__all__ = ["Binding", "ClassModel", "Leaf", "ModuleInfo", "Ref", "Resolver", "as_model"]
+__all__ = ["Binding", "ClassModel", "Leaf", "ModuleInfo", "Ref", "Resolver", "as_model", "stdlib_generic_alias_hook"]
 
 MAX_SOURCE_BYTES = 8 * 1024 * 1024
 _PARSE_CACHE_SIZE = 1024
@@ -143,6 +143,12 @@ def _is_type_checking(test: ast.expr) -> bool:
     return isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
 
 
+def _is_not_type_checking(test: ast.expr) -> bool:
+    """``if not TYPE_CHECKING:``: the body runs on import and the ``else`` does not (narwhals' module
+    ``__getattr__``); the same reading of typing's constant as ``if TYPE_CHECKING:`` (``_rebinds_guards``)."""
+    return isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not) and _is_type_checking(test.operand)
+
+
 def _is_main_guard(test: ast.expr) -> bool:
     return (isinstance(test, ast.Compare) and isinstance(test.left, ast.Name) and test.left.id == "__name__"
             and len(test.comparators) == 1 and isinstance(test.comparators[0], ast.Constant)
@@ -216,6 +222,8 @@ def collect_bindings(stmts: Sequence[ast.stmt], module: str, is_package: bool,
         elif isinstance(stmt, ast.If):
             if _is_type_checking(stmt.test) or _is_main_guard(stmt.test):
                 collect_bindings(stmt.orelse, module, is_package, out, stars, conditional=conditional)
+            elif _is_not_type_checking(stmt.test):
+                collect_bindings(stmt.body, module, is_package, out, stars, conditional=conditional)
             else:
                 collect_bindings(stmt.body, module, is_package, out, stars, conditional=True)
                 collect_bindings(stmt.orelse, module, is_package, out, stars, conditional=True)
@@ -627,7 +635,7 @@ class Resolver:
             base = self.expr(mod, node.value, chain)
             if base.kind == "special":
                 return base
-            if base.kind == "class" and self._plain_generic(base):
+            if base.kind == "class" and self.plain_generic(base):
                 return base  # typing's _GenericAlias.__mro_entries__ gives back the class itself
             if base.kind == "builtin" and base.dotted.removeprefix("builtins.") in tables.GENERIC_BUILTINS:
                 return base  # dict[str, int]: types.GenericAlias, whose __mro_entries__ gives back dict
@@ -712,16 +720,28 @@ class Resolver:
             ref = self.member(ref, part)
         return ref
 
-    def _plain_generic(self, ref: Ref) -> bool:
+    def plain_generic(self, ref: Ref) -> bool:
         """``C[int]`` is ``C`` as a base when nothing in C's MRO read from source defines ``__class_getitem__``
         (typing.Generic's does; a custom one would run at import and could return anything)."""
         model = self.class_model(ref)
         if not isinstance(model, ClassModel):
             return False
         generic = False
+        meta = model.metaclass
+        if isinstance(meta, ClassModel) and any(isinstance(p, ClassModel) and p.own("__getitem__") is not None
+                                                for p in meta.mro):
+            return False  # type(C).__getitem__ runs instead of __class_getitem__
+        if isinstance(meta, Ref) and meta.dotted not in tables.KNOWN_METACLASSES:
+            return False  # an unreadable metaclass may define __getitem__
         for part in model.mro:
             if isinstance(part, ClassModel):
-                if part.own("__class_getitem__") is not None or part.own("__mro_entries__") is not None:
+                hook = part.own("__class_getitem__")
+                if hook is not None and not generic and part.own("__mro_entries__") is None \
+                        and stdlib_generic_alias_hook(part, "__class_getitem__", hook) \
+                        and isinstance(hook.value, ast.Call) and isinstance(hook.value.args[0], ast.Name) \
+                        and hook.value.args[0].id == "GenericAlias":
+                    return True  # collections.UserList[T]: a types.GenericAlias, whose __mro_entries__ is (C,)
+                if hook is not None or part.own("__mro_entries__") is not None:
                     return False
             elif part.kind == "special" and part.tag == "transparent":
                 generic = True
@@ -901,3 +921,24 @@ def _c3(bases: Iterable[ClassModel | Leaf], name: str) -> list[ClassModel | Leaf
             if seq and _key(seq[0]) == _key(chosen):
                 del seq[0]
     return f"MRO of {name} too long"
+
+
+def stdlib_generic_alias_hook(owner: ClassModel, name: str, binding: Binding) -> bool:
+    """CPython's own ``__class_getitem__ = classmethod(GenericAlias)`` (``_collections_abc``, ``queue``,
+    ``os.PathLike``...): ``C[X]`` builds a ``types.GenericAlias`` of the class and the subscript, nothing else.
+    Only in a stdlib module, where ``GenericAlias`` is ``types.GenericAlias`` (imported, or
+    ``type(list[int])`` in ``_collections_abc``)."""
+    if name != "__class_getitem__" or binding.kind != "assign" or binding.value is None:
+        return False
+    value = binding.value
+    if not (isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id == "classmethod"
+            and not value.keywords and len(value.args) == 1 and isinstance(value.args[0], ast.Name)):
+        return False
+    alias = value.args[0].id
+    # _collections_abc's Callable: _CallableGenericAlias.__new__ (CPython 3.11-3.13) checks the subscript's shape
+    # (isinstance, len, _is_param_expr: reads type(obj).__module__/__name__), flattens it into a tuple and calls
+    # GenericAlias.__new__: type construction only
+    if alias != "GenericAlias" and not (alias == "_CallableGenericAlias" and owner.module.name == "_collections_abc"):
+        return False
+    path = owner.module.path
+    return bool(path) and is_stdlib_path(path)

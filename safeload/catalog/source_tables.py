@@ -211,9 +211,26 @@ VALUE_FACTORIES: frozenset[str] = frozenset(
         # match into a named tuple of ints and strings; comparisons compare _key tuples (ints, str, and the
         # Infinity/NegativeInfinity singletons whose comparison methods return constants)
         "packaging.version.parse packaging.version.Version sklearn.externals._packaging.version.parse "
-        "sklearn.externals._packaging.version.Version sklearn.utils.fixes.parse_version"
+        "sklearn.externals._packaging.version.Version sklearn.utils.fixes.parse_version "
+        # CPython 3.11 typing.py (3.12-3.13: the same methods in C, Objects/typevarobject.c): TypeVar, ParamSpec and
+        # TypeVarTuple objects hold a name, bound/constraints and variance flags. Their methods: __repr__ (a
+        # prefix and the name), __or__/__ror__ (typing.Union of the two operands: the other operand's own
+        # protocol is checked where the module writes it), __copy__/__deepcopy__ (return self), __reduce__ (the
+        # name), TypeVarTuple.__iter__ (yields Unpack[self]), __typing_subst__ (type checks of subscript
+        # arguments); hash and equality are object identity. river 0.26 subscripts its own Generic classes with
+        # them (Statistic[_OutT]), which hands the TypeVar to typing.Generic.__class_getitem__
+        "typing.TypeVar typing.ParamSpec typing.TypeVarTuple"
     ).split()
 )
+
+#: Compiled classes whose ``__class_getitem__`` returns ``types.GenericAlias(cls, args)`` and does nothing else:
+#: numpy 2.4 ``_core/src/multiarray/methods.c`` (``array_class_getitem``: checks the argument count, then
+#: ``Py_GenericAlias``) and ``descriptor.c`` (``arraydescr_class_getitem``, the same for ``dtype``). A module-level
+#: ``np.ndarray[...]`` (numpy.typing's ``NDArray``) is a GenericAlias, whose methods are C: hash/eq/repr of its
+#: origin and arguments, ``|`` (a Union), ``__getitem__`` (substitutes the TypeVars through their
+#: ``__typing_subst__``) and attribute reads forwarded to the origin class.
+GENERIC_ALIAS_CLASSES: frozenset[str] = frozenset(
+    "numpy.ndarray numpy.dtype numpy._core.multiarray.ndarray numpy._core.multiarray.dtype".split())
 
 #: Calls that are acceptable at import time only, where every argument is the library's own (nothing comes
 #: from the file): importing installed modules by name is what an import statement does, and attribute
@@ -760,6 +777,38 @@ REVIEWED_COMPILED_IMPORTS: dict[str, dict[str, str]] = {
     "ruptures.utils._utils.convert_path_matrix": {
         "sha256:4cf8cabc9af3c3bc803f4608bc361c2e27fc44d7bcbe5799a6f4017ea2dbca90": _RUPTURES_CYTHON,
     },
+    "river._river_rust": {
+        # river-0.26.1 cp311 manylinux x86_64 wheel
+        "sha256:51b6794b99a61ac77a6cf457fbfb9c81948170f466dfd7194029a13fd47cae53":
+            "river 0.26.1 rust_src/pyo3_bindings.rs (PyO3; not shipped, read upstream, and the binary's strings): "
+            "the #[pymodule] init builds the submodules stats, drift, tree, vectordict and feature_hashing "
+            "(PyModule::new, __name__ set to river._river_rust.<name>), adds river's own #[pyclass] types "
+            "(RsQuantile, RsEWMean, RsEWVar, RsIQR, RsKurtosis, RsPeakToPeak, RsSkew, RsRolling*, "
+            "AdaptiveWindowing, VectorDict) and #[pyfunction]s to them, stores each in sys.modules under its "
+            "dotted name (so `from river._river_rust.stats import X` resolves) and as an attribute of the parent. "
+            "Besides sys it imports only collections.abc (PyO3's mapping type checks). No I/O, no process, no "
+            "network (tests/test_longtail_reviews_e.py measures the import with an audit hook). The classes are "
+            "not vouched: a pickle naming one is judged per use (reviewed.py)",
+    },
+}
+
+#: Metaclass hooks that build a class (``__new__``/``__init__``/``__prepare__``) a reviewer read, keyed by
+#: ``module.Metaclass.hook``: (SHA-256 of ``ast.unparse`` of the def, review). A class built by a reviewed hook is
+#: what its source says (the review says what the hook adds); another text is refused again. Only the hook's own
+#: text is vouched: the metaclass' other methods and the class' own are analysed as usual.
+REVIEWED_METACLASS_HOOKS: dict[str, tuple[str, str]] = {
+    "narwhals.dtypes.DTypeClass.__new__": (
+        "ea9860d518768e05062e7de0fa9e5bda7776d9def91e9d45e5e6d981b4679bf6",
+        "narwhals 2.29.0 dtypes.py: namespace.setdefault('__slots__', ()) then type.__new__ (super().__new__ with "
+        "the same arguments). An empty __slots__ adds no descriptor: the class is its source, and its instances "
+        "have no __dict__ unless a base gives one (dict state then fails to load: nothing runs)"),
+}
+
+#: Submodules a reviewed compiled module's init creates and stores in ``sys.modules`` under ``<module>.<name>``
+#: (no file of their own: ``import <module>.<name>`` finds them there once the parent is imported). Vouched only
+#: while the parent's binary is one of its ``REVIEWED_COMPILED_IMPORTS`` entries.
+COMPILED_REGISTERED_SUBMODULES: dict[str, frozenset[str]] = {
+    "river._river_rust": frozenset({"stats", "drift", "tree", "vectordict", "feature_hashing"}),
 }
 
 #: ``__getattribute__`` overrides a reviewer read, keyed by the dotted name of the class defining them: (names the
@@ -939,6 +988,16 @@ KNOWN_METACLASSES: dict[str, str] = {
     # torch 2.13: torch.Tensor's compiled metaclass defines only __init__ (run at class creation) and __doc__
     # (tests/test_fp_families.py checks the installed torch): lookups, calls and isinstance are type's
     "torch._C._TensorMeta": "type",
+}
+#: Stdlib metaclasses the model cannot read (``abc`` binds ``ABCMeta`` from ``_abc`` or ``_py_abc`` under
+#: try/except) and the names each defines itself: CPython 3.11-3.13 ``abc.ABCMeta`` (both bindings) defines
+#: ``__new__``, ``register``, ``__instancecheck__``, ``__subclasscheck__`` and three private cache helpers, and
+#: derives from ``type`` only. Any other name looked up on a class deriving from it is ``type``'s (C) or not
+#: defined; its own names stay not analysable (``__instancecheck__`` runs ``__subclasshook__`` and the registry).
+#: tests/test_longtail_reviews_e.py checks the set against the running interpreter.
+METACLASS_OWN_NAMES: dict[str, frozenset[str]] = {
+    "abc.ABCMeta": frozenset({"__new__", "register", "__instancecheck__", "__subclasscheck__", "_dump_registry",
+                              "_abc_registry_clear", "_abc_caches_clear", "_abc_invalidation_counter"}),
 }
 #: Compiled metaclasses reviewed to define neither ``__instancecheck__`` nor ``__subclasscheck__``: a
 #: ``super().__instancecheck__(x)`` reaching one is ``type``'s own check (``abc.ABCMeta`` is *not* one: its

@@ -32,10 +32,6 @@ REFUSED: dict[str, str] = {
         'refused: random.Random SL104; river.proba.gaussian.Gaussian SL104; river.stats.mean.Mean SL104; river.stats.var.Var SL104; river.tree.hoeffding_tree_classifier.HoeffdingTreeClassifier SL104; river.tree.nodes.htc_nodes.LeafNaiveBayesAdaptive SL104; river.tree.splitter.gaussian_splitter.GaussianSplitter SL104',
     'river/kmeans.pkl':
         'refused: random.Random SL104; random.Random.gauss SL104; river.cluster.k_means.KMeans SL104',
-    'river/logreg-pipeline.pkl':
-        'refused: river._river_rust.vectordict.VectorDict SL104; river.compose.pipeline.Pipeline SL104; river.linear_model.log_reg.LogisticRegression SL104; river.optim.initializers.Zeros SL104; river.optim.losses.Log SL104; river.optim.schedulers.Constant SL104; river.optim.sgd.SGD SL104; river.preprocessing.scale.StandardScaler SL104',
-    'river/stats.pkl':
-        'refused: river.stats.mean.Mean SL104',
     'scikit-survival/coxph.joblib':
         'refused: sksurv.functions.StepFunction SL104; sksurv.linear_model.coxph.BreslowEstimator SL104; sksurv.linear_model.coxph.CoxPHSurvivalAnalysis SL104',
     'scikit-survival/rsf.joblib':

@@ -80,6 +80,17 @@ LIBRARY_MODULES_NAMED_LIKE_TESTS: dict[str, str] = {
                              "that one function (calls the function it is given, raises AssertionError)",
     "skopt.benchmarks": "scikit-optimize 0.10 skopt/__init__.py imports it; the module imports numpy and defines "
                         "test objective functions (branin, hart6, ...)",
+    # xarray 2026.9.0: xarray/__init__.py does `from xarray import ..., testing, ...` (public API, in __all__)
+    "xarray.testing": (
+        "xarray 2026.9.0 testing/__init__.py (sha256 "
+        "1b716dac9f16030f5ab5e9054bdf6f891d3eb0ea5e43c51d77f289a05133610a) only re-exports assertion helpers from "
+        "xarray.testing.assertions; xarray/__init__.py imports it unconditionally (public API). "
+        "xarray.testing.strategies (hypothesis) is not imported by it and stays denied by name"),
+    "xarray.testing.assertions": (
+        "xarray 2026.9.0 testing/assertions.py (sha256 "
+        "1513b7078d97772a7168efc0b2e22d6ab77b9b86a1bbfd296ba074f0d52c6d08): imports numpy, pandas and xarray.core "
+        "modules, defines assert_* comparison functions and the ensure_warnings decorator (a functools.wraps "
+        "wrapper applied at import); no test suite, no fixtures, no I/O"),
 }
 
 

@@ -9,6 +9,12 @@ What was reviewed, and what each test checks is still refused:
   refused, and the review holds for the exact files read (their sha256 is checked against the installed ones).
   ``xarray.testing.strategies`` (hypothesis strategies, not imported by ``import xarray``) and every other
   test-named module of xarray stay denied by name.
+- the narwhals 2.29.0 import vouch (``reviewed.IMPORT_REVIEWS``, what scikit-survival imports): it covers the
+  modules ``import narwhals, narwhals.stable.v1, narwhals.stable.v2`` loads and nothing else
+  (``IMPORT_NOT_COVERED`` is checked against the installed package), and that import writes nothing and imports
+  no third-party package (an audit hook in a fresh interpreter). ``narwhals.this`` (prints at import) and
+  ``narwhals.testing`` stay refused, and narwhals' functions called by a pickle are still analysed per use (a
+  decorator factory applied to a file's callable is refused).
 
 Every attack payload touches a marker file: it runs under ``pickle.load`` (the ``*_is_live`` twin) and safeload
 refuses it with the marker absent.
@@ -16,8 +22,12 @@ refuses it with the marker absent.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+import logging
+import os
+import pickle
 import subprocess
 import sys
 from pathlib import Path
@@ -25,6 +35,10 @@ from pathlib import Path
 import pytest
 
 from safeload.catalog import source_tables as tables
+from safeload.catalog.decide import catalogue_view
+from safeload.catalog.reviewed import IMPORT_NOT_COVERED, IMPORT_REVIEWS, import_not_covered
+from safeload.catalog.uses import Use
+from tests.test_fp_families import _Reduce, _refused_at
 from tests.test_redteam_round2 import LibCase, _g, _live, _refused
 
 
@@ -38,6 +52,7 @@ def _version(dist: str) -> str | None:
 
 
 needs_xarray = pytest.mark.skipif(_version("xarray") is None, reason="xarray not installed")
+needs_narwhals = pytest.mark.skipif(_version("narwhals") is None, reason="narwhals not installed")
 
 
 def _imported(module: str, name: str) -> bytes:
@@ -128,3 +143,119 @@ def test_the_reviewed_files_are_the_installed_ones(tmp_path: Path) -> None:
         note = tables.LIBRARY_MODULES_NAMED_LIKE_TESTS[module]
         assert note.startswith(f"xarray {_version('xarray')} "), module
         assert digest in note, (module, digest)
+
+
+# --- the narwhals import vouch ------------------------------------------------------------------------------------
+@needs_narwhals
+def test_the_narwhals_review_is_the_installed_version() -> None:
+    assert IMPORT_REVIEWS["narwhals"].startswith(f"narwhals {_version('narwhals')} ")
+
+
+_NARWHALS_LOADED = """
+import json, os, sys
+import narwhals, narwhals.stable.v1, narwhals.stable.v2
+root = os.path.dirname(sys.modules["narwhals"].__file__)
+names = set()
+for d, dirs, files in os.walk(root):
+    dirs[:] = [x for x in dirs if x != "__pycache__"]
+    rel = os.path.relpath(d, os.path.dirname(root)).replace(os.sep, ".")
+    for f in files:
+        if f.endswith((".py", ".so", ".pyd")):
+            stem = f.split(".")[0]
+            names.add(rel if stem == "__init__" else rel + "." + stem)
+print(json.dumps(sorted(names - set(sys.modules))))
+"""
+
+
+@needs_narwhals
+def test_import_not_covered_lists_every_module_the_narwhals_review_did_not_read(tmp_path: Path) -> None:
+    """Listing files (never walk_packages, which imports): every narwhals module the reviewed imports leave unloaded
+    is outside the vouch, and the vouch still covers what they load."""
+    run = subprocess.run([sys.executable, "-W", "ignore", "-c", _NARWHALS_LOADED], capture_output=True, text=True,
+                         check=True, timeout=300, cwd=tmp_path)
+    unread = json.loads(run.stdout.strip().splitlines()[-1])
+    missing = [m for m in unread if not import_not_covered(m)]
+    assert not missing, f"modules the review did not read are vouched: {missing}"
+    listed = IMPORT_NOT_COVERED["narwhals"]
+    assert all(m in unread or any(u.startswith(m + ".") for u in unread) for m in listed)
+    for loaded in ("narwhals", "narwhals.dtypes", "narwhals._utils", "narwhals.stable.v1", "narwhals.stable.v2",
+                   "narwhals.stable.v1._dtypes", "narwhals._compliant.expr"):
+        assert not import_not_covered(loaded)
+        assert catalogue_view(loaded, Use.IMPORT) is True
+    for unvouched in ("narwhals.this", "narwhals.testing", "narwhals._pandas_like.dataframe", "narwhals.utils"):
+        assert catalogue_view(unvouched, Use.IMPORT) is not True
+    assert catalogue_view("narwhalsx", Use.IMPORT) is not True
+
+
+_NARWHALS_AUDIT = """
+import os, sys
+bad = []
+def hook(event, args):
+    if event == "open":
+        mode, flags = args[1], args[2]
+        if (isinstance(mode, str) and any(c in mode for c in "wax+")) or (
+                isinstance(flags, int) and flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT)):
+            bad.append((event, str(args[0])))
+    elif event.split(".")[0] in ("subprocess", "socket", "shutil", "ctypes") or event in (
+            "os.mkdir", "os.rename", "os.remove", "os.rmdir", "os.system", "os.posix_spawn", "os.exec",
+            "os.fork", "os.chmod", "os.symlink", "os.link", "os.truncate", "os.putenv", "os.unsetenv"):
+        bad.append((event, repr(args)[:200]))
+before = set(sys.modules)
+sys.addaudithook(hook)
+import narwhals, narwhals.stable.v1, narwhals.stable.v2
+third = sorted({m.split(".")[0] for m in set(sys.modules) - before} - set(sys.stdlib_module_names) - {"narwhals"})
+print(repr((bad, third)))
+"""
+
+
+@needs_narwhals
+def test_importing_narwhals_writes_nothing_and_imports_no_other_package(tmp_path: Path) -> None:
+    env = {**os.environ, "HOME": str(tmp_path), "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    run = subprocess.run([sys.executable, "-W", "ignore", "-c", _NARWHALS_AUDIT], capture_output=True, text=True,
+                         check=True, timeout=300, cwd=tmp_path, env=env)
+    assert run.stdout.strip().splitlines()[-1] == "([], [])", run.stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+@needs_narwhals
+def test_narwhals_this_prints_at_import_and_stays_refused(tmp_path: Path) -> None:
+    """narwhals.this prints the Zen of narwhals when imported: outside the vouch, its import effect refuses it."""
+    _refused_at(b"\x80\x02" + _g("narwhals.this", "ZEN") + b".", tmp_path, "narwhals.this.ZEN", "SL104")
+
+
+@needs_narwhals
+def test_narwhals_testing_stays_denied(tmp_path: Path) -> None:
+    _refused_at(b"\x80\x02" + _g("narwhals.testing", "assert_series_equal") + b".", tmp_path,
+                "narwhals.testing.assert_series_equal", "SL104")
+
+
+def _touch(marker: Path) -> functools.partial[None]:
+    return functools.partial(Path.touch, marker)
+
+
+class _CalledReduce(_Reduce):
+    """A ``_Reduce`` whose result the pickle calls (the pickler only checks that REDUCE's callable is callable)."""
+
+    def __call__(self, *args: object) -> object:
+        raise NotImplementedError
+
+
+@needs_narwhals
+def test_a_narwhals_decorator_called_by_a_pickle_is_analysed(tmp_path: Path) -> None:
+    """The vouch is for the import: a pickle that applies deprecate_native_namespace to a callable of its own and
+    calls the wrapper runs that callable (here logging.basicConfig, which accepts the ``backend=None`` keyword the
+    wrapper adds far enough to open its log file); safeload refuses it at narwhals' decorator with the marker
+    absent, and pickle.loads in a child interpreter creates the marker."""
+    from narwhals._utils import deprecate_native_namespace
+
+    marker = tmp_path / "marker"
+    decorator = _CalledReduce(deprecate_native_namespace, ())
+    wrapper = _CalledReduce(decorator, (functools.partial(logging.basicConfig, filename=str(marker)),))
+    data = pickle.dumps(_Reduce(wrapper, ()), protocol=2)
+    _refused_at(data, tmp_path, "narwhals._utils.deprecate_native_namespace")
+    assert not marker.exists()
+    (tmp_path / "attack.pkl").write_bytes(data)
+    subprocess.run([sys.executable, "-c", "import pickle, sys\ntry:\n    pickle.loads(open(sys.argv[1], 'rb').read())"
+                    "\nexcept ValueError:\n    pass\n", str(tmp_path / "attack.pkl")], check=True, timeout=300,
+                   cwd=tmp_path)
+    assert marker.exists()  # live under the real loader

@@ -464,6 +464,12 @@ _IMBLEARN_CONSTRAINTS = (
 _COLORLOG_LOOP = ("colorlog 6.12.0 escape_codes.py: for name, code in <its literal str -> int dict>.items(): "
                   "escape_codes['<prefix>%s' % name] = esc(code) (and esc(1, code), esc(2, code)): str keys and "
                   "values into its own dict")
+_SKSURV_BOOSTING_CONSTRAINTS = (
+    "scikit-survival 0.28.0 ensemble/boosting.py class bodies: build the class's _parameter_constraints dict display "
+    "from str constants, scikit-learn's constraint objects (StrOptions of frozenset(LOSS_FUNCTIONS.keys()): the "
+    "str keys of survival_loss's dict literal of its own loss classes; Interval(numbers.Real/Integral, float/int "
+    "bounds, closed=<str>)) and, for GradientBoostingSurvivalAnalysis, a ** display of scikit-learn's "
+    "BaseGradientBoosting._parameter_constraints dict")
 REVIEWED_IMPORT_STATEMENTS: dict[str, dict[str, str]] = {
     # colorlog 6.12.0 escape_codes.py (imported by optuna.logging through colorlog.formatter): builds its table of
     # ANSI escape strings; the loops bind module globals (name, code) the analysis cannot type
@@ -511,6 +517,26 @@ REVIEWED_IMPORT_STATEMENTS: dict[str, dict[str, str]] = {
         "VERSION_PATH = PACKAGE_ROOT / 'VERSION'": "feature-engine 1.9.4: joins a constant file name to it",
         "with open(VERSION_PATH, 'r') as version_file:\n    __version__ = version_file.read().strip()":
             "feature-engine 1.9.4: reads its own VERSION file (package data) into __version__; no write",
+    },
+    "sksurv.ensemble.forest": {
+        "BaseForest.__sklearn_tags__ = _sklearn_tags_patch":
+            "scikit-survival 0.28.0 ensemble/forest.py: replaces scikit-learn 1.9 BaseForest.__sklearn_tags__ with "
+            "this module's _sklearn_tags_patch (pinned below), a plain def equal to scikit-learn's own "
+            "(super(BaseForest, self).__sklearn_tags__(), then get_tags of `type(self.estimator)(criterion="
+            "self.criterion)`) except that a survival forest builds `type(self.estimator)()`; the same class from "
+            "the same state is called either way. Tags are computed by fit/predict/validate_data, never by a load: "
+            "pickle looks up __reduce_ex__/__setstate__/__new__, and BaseEstimator.__setstate__ reads no tags",
+        "_parameter_constraints.pop('splitter')":
+            "scikit-survival 0.28.0 ensemble/forest.py, class bodies of RandomSurvivalForest and ExtraSurvivalTrees: "
+            "removes the 'splitter' key (a str constant) from the class's own _parameter_constraints, the dict "
+            "display the statement before it builds (pinned below) from scikit-learn's and SurvivalTree's "
+            "constraint dicts",
+    },
+    "sksurv.ensemble.boosting": {
+        # ComponentwiseGradientBoostingSurvivalAnalysis._parameter_constraints
+        "sha256:0b87230aef41376f85fdbb3b999241f666e14c3ddaa29c4b10f462f1d6891c91": _SKSURV_BOOSTING_CONSTRAINTS,
+        # GradientBoostingSurvivalAnalysis._parameter_constraints
+        "sha256:68698b6b64145a864e319833735e434b4dd0414b1c2a9c9b9aaeef341bc837c3": _SKSURV_BOOSTING_CONSTRAINTS,
     },
     "sksurv.linear_model.aft": {
         "IPCRidge.score.__doc__ = SurvivalAnalysisMixin.score.__doc__":
@@ -638,6 +664,11 @@ REVIEWED_STATEMENT_IMPORTS: dict[str, frozenset[str]] = {
         "from optuna._imports import _INTEGRATION_IMPORT_ERROR_TEMPLATE", "from types import ModuleType",
         "from typing import Any", "from typing import TYPE_CHECKING", "import os", "import sys"}),
     "sksurv": frozenset({"from sklearn.pipeline import Pipeline"}),
+    "sksurv.ensemble.forest": frozenset({"from sklearn.ensemble._forest import BaseForest"}),
+    "sksurv.ensemble.boosting": frozenset({
+        "import numbers", "from sklearn.utils._param_validation import Interval",
+        "from sklearn.utils._param_validation import StrOptions", "from .survival_loss import LOSS_FUNCTIONS",
+        "from sklearn.ensemble._gb import BaseGradientBoosting"}),
 }
 
 #: The definitions a module's reviewed statements rest on, by exact text or SHA-256 (``source_imports``): a
@@ -648,6 +679,14 @@ REVIEW_PINS: dict[str, dict[str, str]] = {
     "sksurv": {
         "sha256:770cb1b83425fa25e50e1b2eb2a9b2a100def9a7b1d08d2df0376ef140dcf55a":
             "scikit-survival 0.28 __init__.py: def patch_pipeline(), the body the reviewed patch_pipeline() call runs",
+    },
+    "sksurv.ensemble.forest": {
+        "sha256:8b0820d88ed0caaf50a518ff24664b29bf06ad0cb4399bee6bd4dc3c49b07ec1":
+            "scikit-survival 0.28.0 ensemble/forest.py: def _sklearn_tags_patch(self), the function the reviewed "
+            "assignment installs on BaseForest",
+        "_parameter_constraints = {**BaseForest._parameter_constraints, **SurvivalTree._parameter_constraints}":
+            "scikit-survival 0.28.0 ensemble/forest.py class bodies: a new dict (a display of two constraint dicts), "
+            "the object the reviewed pop('splitter') mutates",
     },
     "sksurv.linear_model.aft": {
         "sha256:957f0468b6e9f1568006e9efe9fdf11a008092ad3a10b90acded6842597b9282":
@@ -723,6 +762,35 @@ REVIEWED_COMPILED_IMPORTS: dict[str, dict[str, str]] = {
     },
     "ruptures.utils._utils.convert_path_matrix": {
         "sha256:4cf8cabc9af3c3bc803f4608bc361c2e27fc44d7bcbe5799a6f4017ea2dbca90": _RUPTURES_CYTHON,
+    },
+    "sksurv.linear_model._coxnet": {
+        # scikit-survival-0.28.0 cp311 manylinux x86_64 wheel (RECORD hash matches)
+        "sha256:f417cd7269b2f8fa4577049c6aa173aeac8792b963b0c955d9c4f9fabe955a1f":
+            "scikit-survival 0.28.0 sksurv/linear_model/_coxnet.pyx (Cython + C++/Eigen; not shipped, read "
+            "upstream): the top level is `cimport numpy` (its init imports numpy and numpy's C API through "
+            "numpy._core._multiarray_umath: numpy is import-reviewed), `cdef extern` declarations of the Eigen "
+            "wrapper header (compile time only) and one def, call_fit_coxnet (hands typed float64/uint8 arrays to "
+            "the C++ coordinate-descent fit). The binary's module strings name only builtins, numpy and this "
+            "module; Cython's shared ABI module is fetched. No I/O, no other import",
+    },
+    "sksurv.ensemble._coxph_loss": {
+        "sha256:0e55273827a68d828bd061d272a825101eb9a7b4078615c9022f976e17f854ea":
+            "scikit-survival 0.28.0 sksurv/ensemble/_coxph_loss.pyx (Cython; not shipped, read upstream): the top "
+            "level is `cimport cython`/`from libc cimport math` (compile time), `import numpy as np`, `cimport "
+            "numpy` (numpy's C API) and two defs over typed memoryviews, coxph_negative_gradient and coxph_loss "
+            "(numeric loops); Cython's memoryview support types are created. The binary's module strings name "
+            "only builtins, numpy and this module. No I/O, no other import",
+    },
+    "sksurv.tree._criterion": {
+        "sha256:9bdc9230ef374e6970dc97a571cda70cfdef16576126c2f0a245638d816105f7":
+            "scikit-survival 0.28.0 sksurv/tree/_criterion.pyx (Cython; not shipped, read upstream): the top level "
+            "is `import numpy as np`, `cimport numpy` + `cnp.import_array()` (numpy's C API), the `from "
+            "sklearn.tree._criterion cimport Criterion` type import (imports scikit-learn's own compiled "
+            "sklearn.tree._criterion, import-reviewed with scikit-learn, and checks its Criterion type's size), "
+            "cdef classes RisksetCounter and LogrankCriterion(Criterion) (malloc'd count buffers, numeric updates) "
+            "and the cpdef get_unique_times; Cython's memoryview support types (Enum, array, memoryview) are "
+            "created. The binary's module strings name only builtins, numpy, sklearn.tree._criterion and this "
+            "module. No I/O, no other import",
     },
 }
 

@@ -15,6 +15,16 @@ What was reviewed, and what each test checks is still refused:
   no third-party package (an audit hook in a fresh interpreter). ``narwhals.this`` (prints at import) and
   ``narwhals.testing`` stay refused, and narwhals' functions called by a pickle are still analysed per use (a
   decorator factory applied to a file's callable is refused).
+- scikit-survival 0.28.0 (frees ``rsf.joblib``): the compiled ``_coxnet``, ``_criterion`` and ``_coxph_loss``
+  (``source_tables.REVIEWED_COMPILED_IMPORTS``, by binary hash: their functions stay names a file may not call);
+  ``ensemble/forest.py``'s ``BaseForest.__sklearn_tags__ = _sklearn_tags_patch`` and the class-body
+  ``_parameter_constraints.pop('splitter')`` (``REVIEWED_IMPORT_STATEMENTS`` with their premise and pins): the same
+  statements resting on another binding (a local class with a ``__setattr__``, a dict subclass whose ``pop`` runs
+  code) are analysed and refused, and live under ``pickle.load``;
+- the source analysis reads ``OTHER_TABLE.keys()/values()/items()/copy()`` at import when ``OTHER_TABLE`` is a
+  builtin display bound once in another module (``boosting.py``'s ``frozenset(LOSS_FUNCTIONS.keys())``): the same
+  call on an instance of a dict subclass, on a name rebound there, a mutating or element-comparing method on it
+  (``pop``, ``get``, ``index``) stays refused.
 
 Every attack payload touches a marker file: it runs under ``pickle.load`` (the ``*_is_live`` twin) and safeload
 refuses it with the marker absent.
@@ -30,6 +40,7 @@ import os
 import pickle
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 
 import pytest
@@ -38,8 +49,9 @@ from safeload.catalog import source_tables as tables
 from safeload.catalog.decide import catalogue_view
 from safeload.catalog.reviewed import IMPORT_NOT_COVERED, IMPORT_REVIEWS, import_not_covered
 from safeload.catalog.uses import Use
+from tests.attacks import C, G, assemble
 from tests.test_fp_families import _Reduce, _refused_at
-from tests.test_redteam_round2 import LibCase, _g, _live, _refused
+from tests.test_redteam_round2 import _SAFE, LibCase, _g, _install, _live, _refused, _run
 
 
 def _version(dist: str) -> str | None:
@@ -98,6 +110,115 @@ ATTACKS: dict[str, LibCase] = {
         "xarray/testing/__init__.py": "",
         "xarray/testing/strategies.py": "open(MARKER, 'w').close()\n",
     }, lambda: _imported("xarray", "X")),
+    # sksurv.ensemble.forest's reviewed statements on other bindings than the ones read
+    "sksurv-tags-patch-on-a-local-class": LibCase({
+        "sksurv/__init__.py": "", "sksurv/ensemble/__init__.py": "",
+        "sksurv/ensemble/forest.py": """
+        class _Meta(type):
+            def __setattr__(cls, name, value):
+                open(MARKER, "w").close()
+                type.__setattr__(cls, name, value)
+
+        class BaseForest(metaclass=_Meta):
+            pass
+
+        def _sklearn_tags_patch(self):
+            return None
+
+        BaseForest.__sklearn_tags__ = _sklearn_tags_patch
+
+        class RandomSurvivalForest:
+            pass
+        """}, lambda: _imported("sksurv.ensemble.forest", "RandomSurvivalForest")),
+    "sksurv-constraints-pop-on-a-dict-subclass": LibCase({
+        "sksurv/__init__.py": "", "sksurv/ensemble/__init__.py": "",
+        "sksurv/ensemble/forest.py": """
+        class _Constraints(dict):
+            def pop(self, key):
+                open(MARKER, "w").close()
+
+        class RandomSurvivalForest:
+            _parameter_constraints = _Constraints()
+            _parameter_constraints.pop('splitter')
+        """}, lambda: _imported("sksurv.ensemble.forest", "RandomSurvivalForest")),
+    # boosting.py's constraint display reading another module's table that is not a builtin display
+    "other-module-table-is-a-dict-subclass": LibCase({
+        "sksurv/__init__.py": "", "sksurv/ensemble/__init__.py": "",
+        "sksurv/ensemble/survival_loss.py": """
+        class _Losses(dict):
+            def keys(self):
+                open(MARKER, "w").close()
+                return ["coxph"]
+
+        LOSS_FUNCTIONS = _Losses()
+        """,
+        "sksurv/ensemble/boosting.py": """
+        import numbers
+        from sklearn.utils._param_validation import Interval, StrOptions
+        from sklearn.ensemble._gb import BaseGradientBoosting
+        from .survival_loss import LOSS_FUNCTIONS
+
+        class GradientBoostingSurvivalAnalysis:
+            _parameter_constraints = {
+                **BaseGradientBoosting._parameter_constraints,
+                "loss": [StrOptions(frozenset(LOSS_FUNCTIONS.keys()))],
+                "dropout_rate": [Interval(numbers.Real, 0.0, 1.0, closed="left")],
+            }
+        """}, lambda: _imported("sksurv.ensemble.boosting", "GradientBoostingSurvivalAnalysis")),
+    "other-module-table-rebound": LibCase({
+        "atk_tb/__init__.py": "",
+        "atk_tb/tables.py": """
+        class _Evil(dict):
+            def keys(self):
+                open(MARKER, "w").close()
+                return []
+
+        TABLE = {"a": 1}
+        if True:
+            TABLE = _Evil()
+        """,
+        "atk_tb/m.py": "from .tables import TABLE\nNAMES = frozenset(TABLE.keys())\n\nclass X:\n    pass\n",
+    }, lambda: _imported("atk_tb.m", "X")),
+    "other-module-table-get-compares-keys": LibCase({
+        "atk_tg/__init__.py": "",
+        "atk_tg/tables.py": """
+        class _Key:
+            def __hash__(self):
+                return 1
+            def __eq__(self, other):
+                open(MARKER, "w").close()
+                return False
+
+        TABLE = {_Key(): 1}
+        """,
+        "atk_tg/m.py": "from .tables import TABLE\nVALUE = TABLE.get(1)\n\nclass X:\n    pass\n",
+    }, lambda: _imported("atk_tg.m", "X")),
+    "other-module-table-index-compares": LibCase({
+        "atk_ti/__init__.py": "",
+        "atk_ti/tables.py": """
+        class _Item:
+            def __eq__(self, other):
+                open(MARKER, "w").close()
+                return True
+
+        TABLE = [_Item()]
+        """,
+        "atk_ti/m.py": "from .tables import TABLE\nWHERE = TABLE.index(1)\n\nclass X:\n    pass\n",
+    }, lambda: _imported("atk_ti.m", "X")),
+}
+
+#: What each refusal must say (the attack is refused by the analysis of the statement, not by something else).
+REASONS: dict[str, str] = {
+    "xarray-testing-effect-at-import": "importing xarray.testing.assertions runs more than definitions",
+    "xarray-testing-init-effect": "importing xarray.testing runs more than definitions",
+    "xarray-testing-decorator-runs": "importing xarray.testing.assertions runs more than definitions",
+    "xarray-testing-strategies-denied": "xarray.testing.strategies is never imported by a load",
+    "sksurv-tags-patch-on-a-local-class": "importing sksurv.ensemble.forest runs more than definitions",
+    "sksurv-constraints-pop-on-a-dict-subclass": "importing sksurv.ensemble.forest runs more than definitions",
+    "other-module-table-is-a-dict-subclass": "importing sksurv.ensemble.boosting runs more than definitions",
+    "other-module-table-rebound": "importing atk_tb.m runs more than definitions",
+    "other-module-table-get-compares-keys": "importing atk_tg.m runs more than definitions",
+    "other-module-table-index-compares": "importing atk_ti.m runs more than definitions",
 }
 
 
@@ -111,6 +232,15 @@ def test_attack_is_live(tmp_path: Path, label: str) -> None:
 @pytest.mark.parametrize("label", sorted(ATTACKS))
 def test_attack_is_refused(tmp_path: Path, label: str) -> None:
     _refused(tmp_path, ATTACKS[label])
+    assert REASONS[label] in _reasons(tmp_path, ATTACKS[label])
+
+
+def _reasons(tmp_path: Path, case: LibCase) -> str:
+    """The blocking findings' messages for ``case`` (installed afresh under ``tmp_path / 'again'``)."""
+    site, payload, _ = _install(tmp_path / "again", case)
+    code = _SAFE.replace('"blocking": [f.rule_id', '"blocking": [f.rule_id + " " + f.message')
+    done = _run(site, code.format(p=str(payload)))
+    return " | ".join(json.loads(done.stdout.strip().splitlines()[-1])["blocking"])
 
 
 def test_only_the_two_reviewed_modules_lose_the_name_rule() -> None:
@@ -259,3 +389,76 @@ def test_a_narwhals_decorator_called_by_a_pickle_is_analysed(tmp_path: Path) -> 
                     "\nexcept ValueError:\n    pass\n", str(tmp_path / "attack.pkl")], check=True, timeout=300,
                    cwd=tmp_path)
     assert marker.exists()  # live under the real loader
+
+
+# --- scikit-survival ----------------------------------------------------------------------------------------------
+needs_sksurv = pytest.mark.skipif(_version("scikit-survival") is None, reason="scikit-survival not installed")
+_SKSURV_BINARIES = ("sksurv.linear_model._coxnet", "sksurv.tree._criterion", "sksurv.ensemble._coxph_loss")
+
+
+@needs_sksurv
+@pytest.mark.parametrize("module", _SKSURV_BINARIES)
+def test_pinned_sksurv_binaries_are_the_installed_ones(module: str) -> None:
+    """The reviews were read for these bytes: the test environment installs exactly them (else re-review)."""
+    from safeload.catalog.source_locate import locate_module
+
+    found = locate_module(module, None)
+    assert found.kind == "compiled" and found.origin
+    digest = "sha256:" + hashlib.sha256(Path(found.origin).read_bytes()).hexdigest()
+    assert digest in tables.REVIEWED_COMPILED_IMPORTS[module]
+    assert tables.REVIEWED_COMPILED_IMPORTS[module][digest].startswith(f"scikit-survival {_version('scikit-survival')} ")
+
+
+def _exec_payload(marker: Path) -> C:
+    return C(G("builtins", "exec"), (f"open({str(marker)!r}, 'w').close()",))
+
+
+@needs_sksurv
+@pytest.mark.parametrize(("module", "name", "args"), [
+    ("sksurv.linear_model._coxnet", "call_fit_coxnet", ([[1.0]], [1.0], [1], [1.0], [0.1], True, 0.1, 0.5, 1, 1e-7,
+                                                         False)),
+    ("sksurv.tree._criterion", "get_unique_times", ([1.0], [True])),
+    ("sksurv.tree._criterion", "LogrankCriterion", (1, 1, [1.0], [1])),
+    ("sksurv.ensemble._coxph_loss", "coxph_loss", ([1], [1.0], [0.0])),
+])
+def test_functions_of_reviewed_sksurv_binaries_are_not_names_a_file_may_use(tmp_path: Path, module: str, name: str,
+                                                                            args: tuple[object, ...]) -> None:
+    marker = tmp_path / "marker"
+    for data in (assemble(C(G(module, name), args)), assemble(C(G(module, name), (_exec_payload(marker),)))):
+        _refused_at(data, tmp_path, f"{module}.{name}")
+        assert not marker.exists()
+
+
+def test_another_modules_builtin_table_keys_read_at_import_is_inert(tmp_path: Path) -> None:
+    """The accepted form, and a mutating method on the same table (another module's state) still refused."""
+    from safeload.catalog import source_analysis as sa
+    from safeload.catalog.source_analysis import analyse
+
+    site = tmp_path / "site-packages"
+    (site / "atk_ok").mkdir(parents=True)
+    (site / "atk_ok" / "__init__.py").write_text("")
+    (site / "atk_ok" / "tables.py").write_text("class A:\n    pass\n\nTABLE = {'a': A, 'b': A}\n")
+    paths = sysconfig.get_paths()
+    search = [str(site), paths["stdlib"]]
+    results = {}
+    for label, line in (("keys", "NAMES = frozenset(TABLE.keys())"), ("items", "PAIRS = list(TABLE.items())"),
+                        ("pop", "TABLE.pop('a')"), ("update", "TABLE.update(c=1)")):
+        (site / "atk_ok" / f"m_{label}.py").write_text(f"from .tables import TABLE\n{line}\n\nclass X:\n    pass\n")
+        sa.clear_cache()
+        before = set(sys.modules)
+        results[label] = analyse(f"atk_ok.m_{label}", "X", Use.NEW, search_path=search,
+                                 catalog=catalogue_view).import_effects
+        assert {m for m in set(sys.modules) - before if not m.startswith("safeload.")} == set()
+    sa.clear_cache()
+    assert results["keys"].inert and results["items"].inert, (results["keys"].reason, results["items"].reason)
+    assert not results["pop"].inert and not results["update"].inert
+
+
+@needs_sksurv
+def test_a_random_survival_forest_with_a_payload_in_its_state_is_refused(tmp_path: Path) -> None:
+    marker = tmp_path / "marker"
+    state = {"n_estimators": 2, "estimator": _exec_payload(marker)}
+    forest = C(G("copyreg", "_reconstructor"), (G("sksurv.ensemble.forest", "RandomSurvivalForest"),
+                                                 G("builtins", "object"), None), state)
+    _refused_at(assemble(forest), tmp_path, "builtins.exec")
+    assert not marker.exists()

@@ -464,12 +464,6 @@ _IMBLEARN_CONSTRAINTS = (
 _COLORLOG_LOOP = ("colorlog 6.12.0 escape_codes.py: for name, code in <its literal str -> int dict>.items(): "
                   "escape_codes['<prefix>%s' % name] = esc(code) (and esc(1, code), esc(2, code)): str keys and "
                   "values into its own dict")
-_SKSURV_BOOSTING_CONSTRAINTS = (
-    "scikit-survival 0.28.0 ensemble/boosting.py class bodies: build the class's _parameter_constraints dict display "
-    "from str constants, scikit-learn's constraint objects (StrOptions of frozenset(LOSS_FUNCTIONS.keys()): the "
-    "str keys of survival_loss's dict literal of its own loss classes; Interval(numbers.Real/Integral, float/int "
-    "bounds, closed=<str>)) and, for GradientBoostingSurvivalAnalysis, a ** display of scikit-learn's "
-    "BaseGradientBoosting._parameter_constraints dict")
 REVIEWED_IMPORT_STATEMENTS: dict[str, dict[str, str]] = {
     # colorlog 6.12.0 escape_codes.py (imported by optuna.logging through colorlog.formatter): builds its table of
     # ANSI escape strings; the loops bind module globals (name, code) the analysis cannot type
@@ -531,12 +525,6 @@ REVIEWED_IMPORT_STATEMENTS: dict[str, dict[str, str]] = {
             "removes the 'splitter' key (a str constant) from the class's own _parameter_constraints, the dict "
             "display the statement before it builds (pinned below) from scikit-learn's and SurvivalTree's "
             "constraint dicts",
-    },
-    "sksurv.ensemble.boosting": {
-        # ComponentwiseGradientBoostingSurvivalAnalysis._parameter_constraints
-        "sha256:0b87230aef41376f85fdbb3b999241f666e14c3ddaa29c4b10f462f1d6891c91": _SKSURV_BOOSTING_CONSTRAINTS,
-        # GradientBoostingSurvivalAnalysis._parameter_constraints
-        "sha256:68698b6b64145a864e319833735e434b4dd0414b1c2a9c9b9aaeef341bc837c3": _SKSURV_BOOSTING_CONSTRAINTS,
     },
     "sksurv.linear_model.aft": {
         "IPCRidge.score.__doc__ = SurvivalAnalysisMixin.score.__doc__":
@@ -665,10 +653,6 @@ REVIEWED_STATEMENT_IMPORTS: dict[str, frozenset[str]] = {
         "from typing import Any", "from typing import TYPE_CHECKING", "import os", "import sys"}),
     "sksurv": frozenset({"from sklearn.pipeline import Pipeline"}),
     "sksurv.ensemble.forest": frozenset({"from sklearn.ensemble._forest import BaseForest"}),
-    "sksurv.ensemble.boosting": frozenset({
-        "import numbers", "from sklearn.utils._param_validation import Interval",
-        "from sklearn.utils._param_validation import StrOptions", "from .survival_loss import LOSS_FUNCTIONS",
-        "from sklearn.ensemble._gb import BaseGradientBoosting"}),
 }
 
 #: The definitions a module's reviewed statements rest on, by exact text or SHA-256 (``source_imports``): a

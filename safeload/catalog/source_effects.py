@@ -115,6 +115,11 @@ _MODULE_ATTRIBUTES = frozenset({"__name__", "__doc__", "__package__", "__loader_
                                 "__cached__", "__builtins__", "__dict__", "__class__"})
 
 
+#: Methods of a builtin dict/list/tuple/str that neither mutate the receiver nor run code of its elements (no
+#: hashing, no comparison): called at import on another module's module-level builtin table (``frozenset(
+#: OTHER.LOSSES.keys())``), they only read it.
+_VIEW_METHODS = frozenset({"keys", "values", "items", "copy"})
+
 class Fail(Exception):  # noqa: N818 - control flow, not an error for callers
     """The body does something the analysis cannot prove inert."""
 
@@ -1138,9 +1143,11 @@ class Effects:
         if recv.kind == "global" and recv.ref is not None:
             if frame.import_ctx and name in tables.DATA_METHODS and isinstance(node.func, ast.Attribute) \
                     and isinstance(node.func.value, ast.Name) and node.func.value.id in frame.mod.bindings \
-                    and self._is_value(recv) and recv.ref.module is frame.mod \
+                    and self._is_value(recv) and (recv.ref.module is frame.mod or name in _VIEW_METHODS) \
                     and self.value_class(recv.ref) == "builtin":
-                # building this module's own (builtin) tables at import; callables handed over are analysed
+                # building this module's own (builtin) tables at import, or reading another module's builtin
+                # table's keys/values/items/copy (C code that runs nothing of the elements); callables handed
+                # over are analysed
                 self._invoked_args(frame, [f"<data>.{name}"], node, args=args, kwargs=kwargs, depth=depth)
                 return _FRESH
             return self.call_ref(frame, self.resolver.member(recv.ref, name), node, args=args, kwargs=kwargs,

@@ -80,6 +80,17 @@ LIBRARY_MODULES_NAMED_LIKE_TESTS: dict[str, str] = {
                              "that one function (calls the function it is given, raises AssertionError)",
     "skopt.benchmarks": "scikit-optimize 0.10 skopt/__init__.py imports it; the module imports numpy and defines "
                         "test objective functions (branin, hart6, ...)",
+    # xarray 2026.9.0: xarray/__init__.py does `from xarray import ..., testing, ...` (public API, in __all__)
+    "xarray.testing": (
+        "xarray 2026.9.0 testing/__init__.py (sha256 "
+        "1b716dac9f16030f5ab5e9054bdf6f891d3eb0ea5e43c51d77f289a05133610a) only re-exports assertion helpers from "
+        "xarray.testing.assertions; xarray/__init__.py imports it unconditionally (public API). "
+        "xarray.testing.strategies (hypothesis) is not imported by it and stays denied by name"),
+    "xarray.testing.assertions": (
+        "xarray 2026.9.0 testing/assertions.py (sha256 "
+        "1513b7078d97772a7168efc0b2e22d6ab77b9b86a1bbfd296ba074f0d52c6d08): imports numpy, pandas and xarray.core "
+        "modules, defines assert_* comparison functions and the ensure_warnings decorator (a functools.wraps "
+        "wrapper applied at import); no test suite, no fixtures, no I/O"),
 }
 
 
@@ -518,6 +529,20 @@ REVIEWED_IMPORT_STATEMENTS: dict[str, dict[str, str]] = {
         "with open(VERSION_PATH, 'r') as version_file:\n    __version__ = version_file.read().strip()":
             "feature-engine 1.9.4: reads its own VERSION file (package data) into __version__; no write",
     },
+    "sksurv.ensemble.forest": {
+        "BaseForest.__sklearn_tags__ = _sklearn_tags_patch":
+            "scikit-survival 0.28.0 ensemble/forest.py: replaces scikit-learn 1.9 BaseForest.__sklearn_tags__ with "
+            "this module's _sklearn_tags_patch (pinned below), a plain def equal to scikit-learn's own "
+            "(super(BaseForest, self).__sklearn_tags__(), then get_tags of `type(self.estimator)(criterion="
+            "self.criterion)`) except that a survival forest builds `type(self.estimator)()`; the same class from "
+            "the same state is called either way. Tags are computed by fit/predict/validate_data, never by a load: "
+            "pickle looks up __reduce_ex__/__setstate__/__new__, and BaseEstimator.__setstate__ reads no tags",
+        "_parameter_constraints.pop('splitter')":
+            "scikit-survival 0.28.0 ensemble/forest.py, class bodies of RandomSurvivalForest and ExtraSurvivalTrees: "
+            "removes the 'splitter' key (a str constant) from the class's own _parameter_constraints, the dict "
+            "display the statement before it builds (pinned below) from scikit-learn's and SurvivalTree's "
+            "constraint dicts",
+    },
     "sksurv.linear_model.aft": {
         "IPCRidge.score.__doc__ = SurvivalAnalysisMixin.score.__doc__":
             "scikit-survival 0.28 linear_model/aft.py: copies a docstring onto the score method of this module's "
@@ -652,6 +677,7 @@ REVIEWED_STATEMENT_IMPORTS: dict[str, frozenset[str]] = {
     "sksurv": frozenset({"from sklearn.pipeline import Pipeline", "from sklearn.pipeline import _final_estimator_has",
                          "from sklearn.utils.metaestimators import available_if",
                          "from .util import property_available_if"}),
+    "sksurv.ensemble.forest": frozenset({"from sklearn.ensemble._forest import BaseForest"}),
 }
 
 #: The definitions a module's reviewed statements rest on, by exact text or SHA-256 (``source_imports``): a
@@ -672,6 +698,14 @@ REVIEW_PINS: dict[str, dict[str, str]] = {
         "sha256:338a0a61b71fe8f357d111e50596544f66c2ab339058bb43e9945f085c87ffb1":
             "scikit-survival 0.28 __init__.py: @property_available_if(...) def _predict_risk_score, set on Pipeline "
             "by patch_pipeline()",
+    },
+    "sksurv.ensemble.forest": {
+        "sha256:8b0820d88ed0caaf50a518ff24664b29bf06ad0cb4399bee6bd4dc3c49b07ec1":
+            "scikit-survival 0.28.0 ensemble/forest.py: def _sklearn_tags_patch(self), the function the reviewed "
+            "assignment installs on BaseForest",
+        "_parameter_constraints = {**BaseForest._parameter_constraints, **SurvivalTree._parameter_constraints}":
+            "scikit-survival 0.28.0 ensemble/forest.py class bodies: a new dict (a display of two constraint dicts), "
+            "the object the reviewed pop('splitter') mutates",
     },
     "sksurv.linear_model.aft": {
         "sha256:957f0468b6e9f1568006e9efe9fdf11a008092ad3a10b90acded6842597b9282":
@@ -776,6 +810,35 @@ REVIEWED_COMPILED_IMPORTS: dict[str, dict[str, str]] = {
     },
     "ruptures.utils._utils.convert_path_matrix": {
         "sha256:4cf8cabc9af3c3bc803f4608bc361c2e27fc44d7bcbe5799a6f4017ea2dbca90": _RUPTURES_CYTHON,
+    },
+    "sksurv.linear_model._coxnet": {
+        # scikit-survival-0.28.0 cp311 manylinux x86_64 wheel (RECORD hash matches)
+        "sha256:f417cd7269b2f8fa4577049c6aa173aeac8792b963b0c955d9c4f9fabe955a1f":
+            "scikit-survival 0.28.0 sksurv/linear_model/_coxnet.pyx (Cython + C++/Eigen; not shipped, read "
+            "upstream): the top level is `cimport numpy` (its init imports numpy and numpy's C API through "
+            "numpy._core._multiarray_umath: numpy is import-reviewed), `cdef extern` declarations of the Eigen "
+            "wrapper header (compile time only) and one def, call_fit_coxnet (hands typed float64/uint8 arrays to "
+            "the C++ coordinate-descent fit). The binary's module strings name only builtins, numpy and this "
+            "module; Cython's shared ABI module is fetched. No I/O, no other import",
+    },
+    "sksurv.ensemble._coxph_loss": {
+        "sha256:0e55273827a68d828bd061d272a825101eb9a7b4078615c9022f976e17f854ea":
+            "scikit-survival 0.28.0 sksurv/ensemble/_coxph_loss.pyx (Cython; not shipped, read upstream): the top "
+            "level is `cimport cython`/`from libc cimport math` (compile time), `import numpy as np`, `cimport "
+            "numpy` (numpy's C API) and two defs over typed memoryviews, coxph_negative_gradient and coxph_loss "
+            "(numeric loops); Cython's memoryview support types are created. The binary's module strings name "
+            "only builtins, numpy and this module. No I/O, no other import",
+    },
+    "sksurv.tree._criterion": {
+        "sha256:9bdc9230ef374e6970dc97a571cda70cfdef16576126c2f0a245638d816105f7":
+            "scikit-survival 0.28.0 sksurv/tree/_criterion.pyx (Cython; not shipped, read upstream): the top level "
+            "is `import numpy as np`, `cimport numpy` + `cnp.import_array()` (numpy's C API), the `from "
+            "sklearn.tree._criterion cimport Criterion` type import (imports scikit-learn's own compiled "
+            "sklearn.tree._criterion, import-reviewed with scikit-learn, and checks its Criterion type's size), "
+            "cdef classes RisksetCounter and LogrankCriterion(Criterion) (malloc'd count buffers, numeric updates) "
+            "and the cpdef get_unique_times; Cython's memoryview support types (Enum, array, memoryview) are "
+            "created. The binary's module strings name only builtins, numpy, sklearn.tree._criterion and this "
+            "module. No I/O, no other import",
     },
     "river._river_rust": {
         # river-0.26.1 cp311 manylinux x86_64 wheel

@@ -1152,6 +1152,11 @@ class Effects:
                 return _FRESH
             return self.call_ref(frame, self.resolver.member(recv.ref, name), node, args=args, kwargs=kwargs,
                                  depth=depth, receiver=recv.ref)
+        if recv.key == "instance" and recv.ref is not None:
+            # an instance the code created of a source class: its method is that class's code (a dict subclass'
+            # own `pop` is not dict.pop), so it is analysed like the class's, never taken as a data method
+            return self.call_ref(frame, self.resolver.member(recv.ref, name), node, args=args, kwargs=kwargs,
+                                 depth=depth, receiver=recv.ref)
         if recv.kind == "logger":
             if name in tables.LOGGER_METHODS:
                 return _CONST

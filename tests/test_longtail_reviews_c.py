@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import pickle
-import sys
 import sysconfig
 import textwrap
 from collections.abc import Iterator
@@ -30,11 +29,12 @@ import pytest
 import safeload
 from safeload.catalog import source_analysis as sa
 from safeload.catalog import source_tables as tables
-from safeload.catalog.decide import catalogue_view
-from safeload.catalog.source_analysis import Analysis, analyse
+from safeload.catalog.source_analysis import Analysis
 from safeload.catalog.source_locate import library_roots
 from safeload.catalog.uses import Use
 from tests.attacks import C, G, assemble
+from tests.longtail_helpers import analysed, refused
+from tests.longtail_helpers import payload as _payload
 
 EXT = next(s for s in (".cpython-311-x86_64-linux-gnu.so", ".abi3.so", ".so", ".pyd")
            if s in __import__("importlib.machinery").machinery.EXTENSION_SUFFIXES)
@@ -47,44 +47,6 @@ def site(tmp_path: Path) -> Iterator[Path]:
     (tmp_path / "site-packages").mkdir()
     yield tmp_path / "site-packages"
     sa.clear_cache()
-
-
-def _write(site: Path, files: dict[str, str | bytes]) -> None:
-    marker = site.parent / "marker"
-    for rel, text in files.items():
-        path = site / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(text, bytes):
-            path.write_bytes(text)
-        else:
-            path.write_text(textwrap.dedent(text).replace("MARKER", repr(str(marker))))
-
-
-def analysed(site: Path, files: dict[str, str | bytes], module: str, qualname: str, uses: Use, *,
-             installed: bool = False) -> Analysis:
-    """Analyse ``module.qualname`` in a fake site-packages holding ``files`` (and, if asked, the real one)."""
-    _write(site, files)
-    paths = sysconfig.get_paths()
-    search = [str(site), paths["stdlib"], *([paths["purelib"]] if installed else [])]
-    before = set(sys.modules)
-    result = analyse(module, qualname, uses, search_path=search, catalog=catalogue_view)
-    assert {m for m in set(sys.modules) - before if not m.startswith("safeload.")} == set()
-    assert not (site.parent / "marker").exists()
-    sa.clear_cache()
-    return result
-
-
-def _payload(marker: Path) -> C:
-    """Calling this at load would create the marker."""
-    return C(G("builtins", "exec"), (f"open({str(marker)!r}, 'w').close()",))
-
-
-def refused(data: bytes, marker: Path) -> None:
-    result = safeload.scan(data)
-    assert not result.is_safe()
-    with pytest.raises(safeload.UnsafeModelError):
-        safeload.pickle_loads(data)
-    assert not marker.exists()
 
 
 # --- compiled modules reviewed by hash ---------------------------------------------------------------------------

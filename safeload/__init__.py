@@ -10,10 +10,15 @@ Invariant: ``import safeload`` imports no ML framework; loaders import theirs wh
 from __future__ import annotations
 
 import sys
-from types import ModuleType
 
-from safeload._version import __version__
-from safeload.exceptions import (
+from safeload import _stdlib_imports
+
+_stdlib_imports.install()  # first: every later import of a standard module by safeload comes from the library
+
+from types import ModuleType  # noqa: E402
+
+from safeload._version import __version__  # noqa: E402
+from safeload.exceptions import (  # noqa: E402
     ConfigError,
     IntegrityError,
     PolicyError,

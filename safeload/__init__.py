@@ -7,11 +7,9 @@ statically and hand them to the real loader only when no finding reaches the thr
 Invariant: ``import safeload`` imports no ML framework; loaders import theirs when first called.
 """
 
-from __future__ import annotations
-
 import sys
 
-from safeload import _stdlib_imports
+from safeload import _stdlib_imports  # no ``from __future__`` above: it would import ``__future__`` unguarded
 
 _stdlib_imports.install()  # first: every later import of a standard module by safeload comes from the library
 
@@ -161,7 +159,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> "Any":
     target = _LAZY.get(name)
     if target is None:
         raise AttributeError(f"module 'safeload' has no attribute {name!r}")
@@ -176,14 +174,14 @@ def __dir__() -> list[str]:
     return sorted(__all__)
 
 
-def load_ipython_extension(ipython: Any) -> None:
+def load_ipython_extension(ipython: "Any") -> None:
     """``%load_ext safeload``: install the import hook in this kernel."""
     from safeload import notebook
 
     notebook.load_ipython_extension(ipython)
 
 
-def unload_ipython_extension(ipython: Any) -> None:
+def unload_ipython_extension(ipython: "Any") -> None:
     from safeload import notebook
 
     notebook.unload_ipython_extension(ipython)

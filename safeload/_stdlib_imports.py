@@ -12,9 +12,10 @@ through to the rest of ``sys.path``. Imports by other code, names outside the st
 (found in their parent package's ``__path__``) are left to the normal finders. The finder stays on
 ``sys.meta_path`` (just before ``PathFinder``) once ``import safeload`` has run; it costs other code a frame walk
 only when a standard-library module is imported for the first time.
-"""
 
-from __future__ import annotations
+This module and the package's ``__init__`` import nothing before the finder is installed (not even
+``from __future__ import annotations``, which imports the ``__future__`` module): annotations here are strings.
+"""
 
 import os
 import sys
@@ -24,7 +25,7 @@ if TYPE_CHECKING:  # typing and types are not imported at start-up; ``import saf
     from types import FrameType, ModuleType
     from typing import Any
 
-_PATH_FINDER: Any = sys.modules["_frozen_importlib_external"].PathFinder
+_PATH_FINDER: "Any" = sys.modules["_frozen_importlib_external"].PathFinder
 _PACKAGE = __name__.partition(".")[0]
 _PACKAGE_PREFIX = _PACKAGE + "."
 
@@ -48,7 +49,7 @@ def _library_directories() -> list[str]:
     return found
 
 
-def _under_safeload(frame: FrameType | None) -> bool:
+def _under_safeload(frame: "FrameType | None") -> bool:
     while frame is not None:
         name = frame.f_globals.get("__name__")
         if isinstance(name, str) and (name == _PACKAGE or name.startswith(_PACKAGE_PREFIX)):
@@ -64,7 +65,7 @@ class StdlibOnlyFinder:
     directories: list[str] = []
 
     @classmethod
-    def find_spec(cls, fullname: str, path: object = None, target: ModuleType | None = None) -> Any:
+    def find_spec(cls, fullname: str, path: object = None, target: "ModuleType | None" = None) -> "Any":
         if path is not None or fullname not in sys.stdlib_module_names:
             return None
         if not _under_safeload(sys._getframe(1)):

@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 _STARTUP = subprocess.run([sys.executable, "-c", "import sys; print(' '.join(sorted(sys.modules)))"],
                           capture_output=True, text=True, check=True, cwd="/").stdout.split()
 _SHADOWED = sorted(name for name in sys.stdlib_module_names
-                   if name not in _STARTUP and not name.startswith("_") and name not in {"__future__"})
+                   if name not in _STARTUP)
 
 _FLOWS = """
 import safeload

@@ -75,8 +75,8 @@ def test_import_safeload_pulls_in_no_heavy_module(tmp_path: Path) -> None:
                  "new = sorted(set(sys.modules) - before)\nimport json\nprint(json.dumps({'new': new}))", tmp_path)
     assert _loaded(got["new"], NOT_AT_IMPORT) == []
     assert isinstance(got["new"], list)
-    assert [m for m in got["new"] if m.startswith("safeload")] == ["safeload", "safeload._version",
-                                                                   "safeload.exceptions"]
+    assert [m for m in got["new"] if m.startswith("safeload")] == ["safeload", "safeload._stdlib_imports",
+                                                                   "safeload._version", "safeload.exceptions"]
 
 
 def test_import_safeload_module_count_is_bounded(tmp_path: Path) -> None:

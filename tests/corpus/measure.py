@@ -140,13 +140,15 @@ def _build(groups: list[Any], out: Path) -> tuple[list[dict[str, Any]], dict[str
     return rows, failed
 
 
-def _scan(rows: list[dict[str, Any]], out: Path) -> list[dict[str, Any]]:
+def _scan(rows: list[dict[str, Any]], out: Path, *, strict_imports: bool = False) -> list[dict[str, Any]]:
     results: list[dict[str, Any]] = []
     by_group: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
         by_group[row["group"]].append(row)
     env = {k: v for k, v in os.environ.items() if not k.startswith("SAFELOAD_")}
     env["PYTHONPATH"] = str(ROOT)
+    if strict_imports:
+        env["SAFELOAD_STRICT_IMPORTS"] = "1"
     for name, group_rows in by_group.items():
         manifest = out / f"{name}.manifest.json"
         result = out / f"{name}.result.json"
@@ -250,6 +252,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="write every result as JSON")
     parser.add_argument("--markdown", type=Path, help="write the tables as Markdown")
     parser.add_argument("--write-expected", action="store_true", help="rewrite tests/corpus/expected.py")
+    parser.add_argument("--strict-imports", action="store_true",
+                        help="scan with the R2-1 closure check on (SAFELOAD_STRICT_IMPORTS=1)")
     parser.add_argument("--worker", nargs=2, type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
@@ -265,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
         out = args.out or Path(tmp)
         out.mkdir(parents=True, exist_ok=True)
         rows, failed = _build(groups, out)
-        results = _scan(rows, out)
+        results = _scan(rows, out, strict_imports=args.strict_imports)
     text = tables(results, failed)
     print(text)
     if args.json:
@@ -273,8 +277,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.markdown:
         args.markdown.write_text(text)
     if args.write_expected:
-        if args.groups:
-            parser.error("--write-expected needs the whole corpus (no --groups)")
+        if args.groups or args.strict_imports:
+            parser.error("--write-expected needs the whole corpus at the default settings (no --groups, "
+                         "no --strict-imports)")
         EXPECTED.write_text(expected_source(results))
     return 0
 

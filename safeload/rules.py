@@ -347,6 +347,16 @@ _ALL: tuple[Rule, ...] = (
         "Never trusted away: trust names the installed module, not this file.",
         _P,
     ),
+    Rule(
+        "SL118",
+        "catalogue-version-drift",
+        _L,
+        "A name was admitted by a catalogue shard generated for other versions than the installed ones.",
+        "Generated entries say what a load does with each name in the package versions they were generated and "
+        "reviewed against (CHECKED_AGAINST); another release may have changed a reconstructor or __setstate__. "
+        "Reported so the verdict's basis is visible; regenerate the catalogue for these versions (docs/catalogue.md).",
+        _P,
+    ),
     # --- pytorch -----------------------------------------------------------------------------------------
     Rule(
         "SL201",
@@ -705,6 +715,8 @@ _FIXES: dict[str, str] = {
     **dict.fromkeys(("SL104", "SL105", "SL115"), _TRUST),
     **dict.fromkeys(("SL002", "SL005", "SL010", "SL011", "SL012", "SL013", "SL014", "SL015", "SL016", "SL017",
                      "SL018", "SL303"), _UNREADABLE),
+    "SL118": ("Regenerate the catalogue for the installed versions (python -m safeload.catalog._generate, then "
+              "review the diff: docs/catalogue.md), or install the versions it was checked against."),
     "SL003": "safeload cannot scan this content: load it only with a loader for its real format, if you trust it.",
     "SL004": "Run `git lfs pull` (or download the real file): this is only a pointer to the model.",
     "SL009": "Download or save the model again: the file is empty.",

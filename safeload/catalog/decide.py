@@ -56,8 +56,9 @@ def _how(facts: NameFacts, uses: Use) -> str:
 
 def decide_names(table: FactTable, ctx: ScanContext) -> None:
     """Emit the findings for every name in ``table``."""
+    drift: dict[str, bool] = {}  # shard -> already checked for this stream
     for name, facts in table.names.items():
-        _decide(name, facts, ctx)
+        _decide(name, facts, ctx, drift)
 
 
 def _call_shown(name: str, facts: NameFacts) -> dict[str, str]:
@@ -71,7 +72,7 @@ def _call_shown(name: str, facts: NameFacts) -> dict[str, str]:
     return {"call": f"{name}({shown})"}
 
 
-def _decide(name: str, facts: NameFacts, ctx: ScanContext) -> None:
+def _decide(name: str, facts: NameFacts, ctx: ScanContext, drift_checked: dict[str, bool]) -> None:
     """Findings about one name. Messages do not repeat the name (it is the finding's subject)."""
     cls = facts.cls
     uses = facts.use_flags
@@ -91,6 +92,8 @@ def _decide(name: str, facts: NameFacts, ctx: ScanContext) -> None:
     if _shadowed(name, facts, ctx):
         return
     if cls.kind == "allowed":
+        if cls.entry is not None and cls.entry.origin == "generated":
+            _version_drift(name, facts, ctx, drift_checked)
         refused = uses & ~cls.permitted
         if refused:
             permitted = describe_uses(cls.permitted) if cls.permitted & ~(Use.IMPORT | Use.REF) else "referenced"
@@ -116,6 +119,25 @@ def _decide(name: str, facts: NameFacts, ctx: ScanContext) -> None:
     else:
         _emit(ctx, "SL105", f"not on the allowlist: imported (its module's top-level code runs) and referenced{why}",
               None, name, facts.offset, call, trustable=True)
+
+
+def _version_drift(name: str, facts: NameFacts, ctx: ScanContext, checked: dict[str, bool]) -> None:
+    """SL118 (LOW) when the generated shard that admits ``name`` was checked against other versions than the
+    installed ones: its entries say what a load did with the name in those versions (one finding per shard and
+    top-level package in a stream)."""
+    from safeload.catalog.entries import checked_against, shard_of
+    from safeload.catalog.versions import shard_drift
+
+    shard = shard_of(name)
+    key = f"{shard}:{name.split('.', 1)[0]}"
+    if shard is None or key in checked:
+        return
+    checked[key] = True
+    drift = shard_drift(checked_against(shard), name.split(".", 1)[0])
+    if drift:
+        ctx.add("SL118", f"admitted by the generated catalogue shard {shard!r}, checked against other versions "
+                f"({'; '.join(drift)}): its entries describe those releases", subject=f"catalogue:{shard}",
+                offset=facts.offset, details={"shard": shard, "drift": list(drift), "first_name": name})
 
 
 def _shadowed(name: str, facts: NameFacts, ctx: ScanContext) -> bool:

@@ -34,7 +34,7 @@ from collections.abc import Mapping
 from safeload._record import DataclassRecord, replace
 from safeload.catalog.uses import Use
 
-__all__ = ["Entry", "lookup", "parse_uses", "shard_of"]
+__all__ = ["Entry", "checked_against", "lookup", "parse_uses", "shard_of"]
 
 
 # A hand-written record, not a @dataclass (issue 15: fixed costs; safeload/_record.py).
@@ -133,6 +133,15 @@ def _shard(shard: str) -> Mapping[str, Entry]:
     return {name: Entry(_generated_uses(uses), tuple(invokes), notes.get(note, note), "generated",
                         build_dict_only=name in contracts, build_state=contracts.get(name))
             for name, (uses, invokes, note) in raw.items()}
+
+
+def checked_against(shard: str) -> dict[str, str]:
+    """The distribution versions a generated shard's entries were generated and reviewed against (empty when
+    the shard is absent)."""
+    _shard(shard)  # imports the data module once
+    module = sys.modules.get(f"safeload.catalog.generated.{shard}")
+    versions = getattr(module, "CHECKED_AGAINST", None)
+    return dict(versions) if isinstance(versions, dict) else {}
 
 
 @functools.cache

@@ -91,7 +91,11 @@ def _decide(name: str, facts: NameFacts, ctx: ScanContext, drift_checked: dict[s
         return
     if _shadowed(name, facts, ctx):
         return
-    if cls.kind == "allowed":
+    kind = cls.kind
+    if kind == "allowed" and cls.entry is not None and cls.entry.source_files and not reviewed_files_hold(
+            cls.entry.source_files):
+        kind = "unknown"  # the review read other text: decided like a name outside the catalogue
+    if kind == "allowed":
         if cls.entry is not None and cls.entry.origin == "generated":
             _version_drift(name, facts, ctx, drift_checked)
         refused = uses & ~cls.permitted
@@ -102,7 +106,7 @@ def _decide(name: str, facts: NameFacts, ctx: ScanContext, drift_checked: dict[s
         return
     used = uses & _RUNS_CODE
     why = ""
-    if ctx.policy.analyse_source and cls.kind == "unknown" and not cls.deny_uses:
+    if ctx.policy.analyse_source and kind == "unknown" and not cls.deny_uses:
         analysed = _analyse(facts, used)
         if analysed is None:
             why = "; its source could not be analysed"
@@ -195,10 +199,20 @@ def catalogue_view(name: str, use: Use) -> bool | None:
     if found.kind in {"denied", "dynamic"} or found.deny_uses & use:
         return False
     if found.kind == "allowed" and use & found.permitted:
+        if found.entry is not None and found.entry.source_files and not reviewed_files_hold(found.entry.source_files):
+            return None  # a hash-bound review of other text: analysed like any name outside the catalogue
         if use & Use.BUILD and _build_is_conditional(name):
             return None  # the condition binds the reviewed class's state; a subclass is not covered by it
         return True
     return None
+
+
+def reviewed_files_hold(files: tuple[tuple[str, str], ...]) -> bool:
+    """Every (module, sha256) a hash-bound catalogue entry was reviewed against is installed with that text
+    (``source_reviews.module_digest``: located without importing, recorded for the scan cache)."""
+    from safeload.catalog.source_reviews import module_digest
+
+    return all(module_digest(module) == digest for module, digest in files)
 
 
 def _build_is_conditional(name: str) -> bool:

@@ -42,11 +42,12 @@ class Entry(DataclassRecord):
     """Permission to use one name in the ways ``uses`` lists; ``note`` is the review that justifies it."""
 
     _FIELDS = ("uses", "invokes", "note", "origin", "state_uses", "build_refuses", "build_dict_only", "mutate_ops",
-               "build_state")
+               "build_state", "source_files")
     __slots__ = ("build_dict_only", "build_refuses", "build_state", "invokes", "mutate_ops", "note", "origin",
-                 "state_uses", "uses")
+                 "source_files", "state_uses", "uses")
     _DEFAULTS = {"invokes": (), "note": "", "origin": "reviewed", "state_uses": (), "build_refuses": (),
-                 "build_dict_only": False, "mutate_ops": (), "build_state": None}
+                 "build_dict_only": False, "mutate_ops": (), "build_state": None,
+                 "source_files": ()}
 
     uses: Use
     invokes: tuple[int | str, ...]
@@ -66,11 +67,16 @@ class Entry(DataclassRecord):
     #: __setstate__ is reviewed inert only for a plain dict state the contract admits (the engine flags the rest,
     #: SL115). Implies ``build_dict_only``.
     build_state: tuple[str, tuple[str, ...]] | None
+    #: (module, sha256 of its file) pairs the review read: the entry holds only while every one of those modules
+    #: is installed with exactly that text (checked at scan time, ``decide._reviewed_files_hold``); otherwise the
+    #: name is decided like one outside the catalogue
+    source_files: tuple[tuple[str, str], ...]
 
     def __init__(self, uses: Use, invokes: tuple[int | str, ...] = (), note: str = "", origin: str = "reviewed",  # noqa: PLR0917
                  state_uses: tuple[tuple[str, Use], ...] = (), build_refuses: tuple[str, ...] = (),
                  build_dict_only: bool = False, mutate_ops: tuple[str, ...] = (),
-                 build_state: tuple[str, tuple[str, ...]] | None = None) -> None:
+                 build_state: tuple[str, tuple[str, ...]] | None = None,
+                 source_files: tuple[tuple[str, str], ...] = ()) -> None:
         setter = object.__setattr__
         setter(self, "uses", uses)
         setter(self, "invokes", invokes)
@@ -81,6 +87,7 @@ class Entry(DataclassRecord):
         setter(self, "build_dict_only", build_dict_only)
         setter(self, "mutate_ops", mutate_ops)
         setter(self, "build_state", build_state)
+        setter(self, "source_files", source_files)
 
     def permits(self, uses: Use) -> bool:
         return not (uses & ~(self.uses | Use.IMPORT | Use.REF))

@@ -35,10 +35,12 @@ _entries: dict[str, Entry] = {}
 
 def _group(names: str, uses: str, note: str, invokes: tuple[int | str, ...] = (),
            state_uses: tuple[tuple[str, str], ...] = (), *, build_refuses: tuple[str, ...] = (),
-           build_dict_only: bool = False, mutate_ops: tuple[str, ...] = ()) -> None:
+           build_dict_only: bool = False, mutate_ops: tuple[str, ...] = (),
+           source_files: tuple[tuple[str, str], ...] = ()) -> None:
     entry = Entry(parse_uses(uses), invokes, note,
                   state_uses=tuple((key, parse_uses(use)) for key, use in state_uses), build_refuses=build_refuses,
-                  build_dict_only=build_dict_only or bool(build_refuses), mutate_ops=mutate_ops)
+                  build_dict_only=build_dict_only or bool(build_refuses), mutate_ops=mutate_ops,
+                  source_files=source_files)
     for name in names.split():
         if name in _entries:
             raise ValueError(f"{name} is reviewed twice")
@@ -563,22 +565,25 @@ HF_CONFIGS: tuple[tuple[str, str], ...] = (
     ("vit.configuration_vit.ViTConfig", "0ec851794e2692154466915ecd7344ab77f42b8c1ca7832078bfe9e5af5e506c"),
     ("whisper.configuration_whisper.WhisperConfig", "0b801baaa0bfe0cd527fc4f4712fdc5e517883e20b801eeb8aad2556c4c29b48"),
 )
-_group(" ".join(f"transformers.models.{name}" for name, _ in HF_CONFIGS), "NEW BUILD CALL_INSTANCE",
-       "transformers 5.24.0 configuration_utils.py and the models' configuration_*.py (digests in HF_CONFIGS): the "
-       "config a pickled full model keeps as .config is NEWOBJ (object.__new__: the MRO of each is the class, "
-       "PreTrainedConfig, PushToHubMixin, RotaryEmbeddingConfigMixin, HeterogeneousConfigMixin, object, metaclass "
-       "type; none defines __new__, __setstate__, __getattr__, __del__, __call__, __reduce__/__reduce_ex__ or "
-       "__getstate__; the model classes define only the dataclass __init__/__eq__/__hash__, the @strict "
-       "__setattr__ and sometimes __post_init__) + BUILD with the instance __dict__. BUILD looks __dict__ and "
-       "__setstate__ up through PreTrainedConfig.__getattribute__ (maps the name through attribute_map, read from "
-       "the instance dict first, else the class's library dict: no dunder key in any class's map) and "
-       "HeterogeneousConfigMixin.__getattribute__ (reads _heterogeneity_spec from the instance dict: absent on the "
-       "fresh object), then object.__getattribute__ raises AttributeError, so load_build writes a dict state into "
-       "__dict__ directly (the @strict/dataclass __setattr__ validators and __post_init__ are bypassed). A state "
-       "holding 'attribute_map' or '_heterogeneity_spec' would steer those two hooks on a later BUILD or attribute "
-       "read (a '__setstate__' alias to save_pretrained, a file object's __contains__): refused. Slot state would "
-       "run the validating __setattr__: only dict state is admitted. Calling the classes is not permitted",
-       build_refuses=("attribute_map", "_heterogeneity_spec"))
+_HF_CONFIG_NOTE = (
+    "transformers 5.24.0 configuration_utils.py and the models' configuration_*.py (digests in HF_CONFIGS): the "
+    "config a pickled full model keeps as .config is NEWOBJ (object.__new__: the MRO of each is the class, "
+    "PreTrainedConfig, PushToHubMixin, RotaryEmbeddingConfigMixin, HeterogeneousConfigMixin, object, metaclass "
+    "type; none defines __new__, __setstate__, __getattr__, __del__, __call__, __reduce__/__reduce_ex__ or "
+    "__getstate__; the model classes define only the dataclass __init__/__eq__/__hash__, the @strict "
+    "__setattr__ and sometimes __post_init__) + BUILD with the instance __dict__. BUILD looks __dict__ and "
+    "__setstate__ up through PreTrainedConfig.__getattribute__ (maps the name through attribute_map, read from "
+    "the instance dict first, else the class's library dict: no dunder key in any class's map) and "
+    "HeterogeneousConfigMixin.__getattribute__ (reads _heterogeneity_spec from the instance dict: absent on the "
+    "fresh object), then object.__getattribute__ raises AttributeError, so load_build writes a dict state into "
+    "__dict__ directly (the @strict/dataclass __setattr__ validators and __post_init__ are bypassed). A state "
+    "holding 'attribute_map' or '_heterogeneity_spec' would steer those two hooks on a later BUILD or attribute "
+    "read (a '__setstate__' alias to save_pretrained, a file object's __contains__): refused. Slot state would "
+    "run the validating __setattr__: only dict state is admitted. Calling the classes is not permitted")
+for _config, _digest in HF_CONFIGS:  # each entry holds only while its file and the machinery hash as read
+    _group(f"transformers.models.{_config}", "NEW BUILD CALL_INSTANCE", _HF_CONFIG_NOTE,
+           build_refuses=("attribute_map", "_heterogeneity_spec"),
+           source_files=((f"transformers.models.{_config.rsplit('.', 1)[0]}", _digest), *HF_CONFIG_MACHINERY))
 
 _group("scipy.stats._discrete_distns.poisson_gen._entropy", "INVOKE",
        "scipy 1.17.1 stats/_distn_infrastructure.py: rv_discrete._attach_methods keeps vecentropy = "

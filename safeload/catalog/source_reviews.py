@@ -18,12 +18,13 @@ import sys
 import threading
 from collections.abc import Callable
 
+from safeload.catalog import source_files
 from safeload.catalog import source_tables as tables
 from safeload.catalog.source_files import FileStat
 from safeload.catalog.source_locate import locate_module
 from safeload.catalog.source_model import MAX_SOURCE_BYTES, ClassModel, Leaf, ModuleInfo, Resolver, file_stat
 
-__all__ = ["def_digest", "file_digest", "identity_decorator", "reviewed_method"]
+__all__ = ["def_digest", "file_digest", "identity_decorator", "module_digest", "reviewed_method"]
 
 _FILE_DIGESTS: dict[FileStat, str] = {}
 _LOCK = threading.Lock()
@@ -52,6 +53,36 @@ def file_digest(mod: ModuleInfo) -> str | None:
         if len(_FILE_DIGESTS) > 256:
             _FILE_DIGESTS.clear()
         _FILE_DIGESTS[mod.stat] = digest
+    return digest
+
+
+def module_digest(module: str) -> str | None:
+    """SHA-256 of the file the import system would load for ``module`` (located with the path finder, never
+    imported), or None when it is not a readable source file. The file is recorded for the scan cache."""
+    found = locate_module(module)
+    if found.path is None or not found.path.endswith(".py"):
+        return None
+    try:
+        stat = file_stat(found.path)
+    except OSError:
+        return None
+    source_files.record([stat])
+    with _LOCK:
+        hit = _FILE_DIGESTS.get(stat)
+    if hit is not None:
+        return hit
+    try:
+        with open(found.path, "rb") as handle:
+            data = handle.read(MAX_SOURCE_BYTES + 1)
+    except OSError:
+        return None
+    if len(data) > MAX_SOURCE_BYTES or file_stat(found.path) != stat:
+        return None  # too large, or changed while read
+    digest = hashlib.sha256(data).hexdigest()
+    with _LOCK:
+        if len(_FILE_DIGESTS) > 256:
+            _FILE_DIGESTS.clear()
+        _FILE_DIGESTS[stat] = digest
     return digest
 
 

@@ -726,7 +726,11 @@ REVIEW_PINS: dict[str, dict[str, str]] = {
         # methods they call read. None of them runs in as_apply(Ctrl); pinned so the review holds only for the text
         # it was made with (an edited Trials could be built if anything instantiated Ctrl)
         "sha256:ab146704b14bf9ab00357532ec85b8848b4a42f7d94b0d7c4d8f503a18ba4adf":
-            "hyperopt 0.3.0 base.py: class Trials",
+            "hyperopt 0.3.0 base.py: class Trials (no metaclass, no __new__/__setstate__/__getattr__/__del__). Its "
+            "dunders: __init__ sets _ids, _dynamic_trials, _exp_key, attachments and calls refresh() (list "
+            "comprehensions over its own lists, JOB_VALID_STATES membership, a set update); __iter__/__len__ "
+            "iterate or measure _trials (print to stderr and re-raise on AttributeError); __getitem__ raises. "
+            "Read by Ctrl.__init__'s isinstance/attribute checks; never instantiated by as_apply(Ctrl)",
         "logger = logging.getLogger(__name__)": "hyperopt 0.3.0 base.py: the module logger (read by Trials)",
         "STATUS_OK = 'ok'": "hyperopt 0.3.0 base.py: a str constant (read by Trials)",
         "JOB_VALID_STATES = {JOB_STATE_NEW, JOB_STATE_RUNNING, JOB_STATE_DONE}":

@@ -493,6 +493,7 @@ def _reference_dataclasses() -> dict[str, type]:
         build_dict_only: bool = False
         mutate_ops: tuple[str, ...] = ()
         build_state: tuple[str, tuple[str, ...]] | None = None
+        source_files: tuple[tuple[str, str], ...] = ()
 
     return {"safeload.findings.Location": LocationRef, "safeload.findings.Finding": FindingRef,
             "safeload.findings.ScanResult": ScanResultRef, "safeload.policy.Limits": LimitsRef,

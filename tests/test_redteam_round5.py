@@ -52,8 +52,11 @@ Findings:
   ``__trunc__`` returns, and the generic escape (``_IMPLICIT``) lacked ``__floor__``/``__ceil__``:
   ``math.floor(C())`` ran an unanalysed ``__floor__`` at import. Fixed (both). Not fixed, a wider gap: the
   *result* of a call or operator at import (``str(f())`` where the module's ``f`` returns ``R()``,
-  ``str(-C())``, ``str(math.floor(C()))``) is an untracked value whose protocol uses are only recorded as touches,
-  which import-time analysis does not act on: ``R.__str__`` runs unanalysed (strict xfails below).
+  ``str(-C())``, ``str(math.floor(C()))``) was an untracked value whose protocol uses were only recorded as
+  touches, which import-time analysis does not act on: ``R.__str__`` ran unanalysed. Fixed: a call's result is
+  summarised from the callee's ``return`` statements (data, an instance of a source class, an argument handed
+  back, or untracked), an operator on a source instance and reviewed code handed one return an untracked value,
+  and running a protocol or data method of an untracked value makes the body not inert.
 """
 
 from __future__ import annotations
@@ -365,7 +368,7 @@ def test_cached_verdict_does_not_hide_a_filled_package_directory(tmp_path: Path)
     assert cached.stdout.strip() in {"LOADED", "REFUSED"}, cached.stdout + cached.stderr[-2000:]
 
 
-# --- R5-6 (open): results of calls and operators at import are not tracked ---------------------------------------
+# --- R5-6: results of calls and operators are tracked (source_effects ``Outcome.returns``) ---------------------
 _R_STR = "class R:\n    def __str__(self):\n        open(MARKER, 'w').close()\n        return ''\n"
 UNTRACKED_RESULTS = {
     "function-result": _R_STR + "def f():\n    return R()\nv = str(f())\n",
@@ -387,8 +390,6 @@ def test_untracked_result_is_live(tmp_path: Path, label: str) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="R5-6: the result of a call or operator at import is an untracked value; "
-                   "protocol uses of it are recorded as touches, which import-time analysis does not act on")
 @pytest.mark.parametrize("label", sorted(UNTRACKED_RESULTS))
 def test_untracked_result_is_refused(tmp_path: Path, label: str) -> None:
     _refused(tmp_path, _untracked_case(label))

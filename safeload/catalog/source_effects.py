@@ -59,6 +59,11 @@ _DATA_TYPES = frozenset("object dict list tuple set frozenset str bytes bytearra
 _DATA_DUNDERS = frozenset("__new__ __init__ __setitem__ __getitem__ __contains__ __len__ __eq__ __ne__ __hash__ "
                           "__repr__ __str__ __iter__".split())
 #: Calls whose result is an instance of a builtin type (its protocol methods are C code on its own data).
+#: builtins whose result is of a builtin type whatever they are given (C code checks or builds it); the others
+#: (``max``, ``next``, ``abs``, ``round``, ``getattr``...) may hand back an argument or what its method returned
+_BUILTIN_TYPED_RESULTS = frozenset(
+    "str repr ascii format int float complex bool len hash bytes bin oct hex chr ord isinstance issubclass "
+    "callable id hasattr dir sorted".split())
 _BUILTIN_VALUE_CALLS = frozenset(
     "builtins.dict builtins.list builtins.set builtins.frozenset builtins.tuple builtins.str builtins.bytes "
     "builtins.bytearray builtins.int builtins.float builtins.complex builtins.bool builtins.object builtins.sorted "
@@ -136,6 +141,10 @@ class Outcome:
     where: str | None = None
     invokes: set[int | str] = field(default_factory=set)
     touches: set[str] = field(default_factory=set)
+    #: what a call returns: ``None`` for data (constants, builtin values), an instance of a source class the
+    #: body created (its protocol methods are analysed where used), ``_UNTRACKED`` (anything else: a value the
+    #: analysis cannot name the class of), or ``_PASSED`` (one of the arguments, handed back)
+    returns: _Val | None = None
 
 
 @dataclass
@@ -156,6 +165,11 @@ _FRESH = _Val("fresh")
 _TAINT = _Val("taint")
 #: a local bound to different module-level objects, one of them of a class whose methods are library code
 _MIXED = _Val("global", "mixed")
+#: a value some code returned whose class the analysis does not know (a call's or an operator's result, an element
+#: an instance's ``__iter__`` yields): running its protocol or data methods runs code nobody read (red team R5-6)
+_UNTRACKED = _Val("taint", "result")
+#: a function's summary result: it returns one of its arguments
+_PASSED = _Val("taint", "passed")
 
 
 @dataclass
@@ -177,6 +191,8 @@ class _Frame:
     toplevel: bool = False
     #: names a plain ``def`` of this module or class body bound last (``f.__doc__ = ...`` edits a docstring)
     defs: set[str] = field(default_factory=set)
+    #: the values of the body's ``return`` statements
+    returns: list[_Val] = field(default_factory=list)
 
     def where(self, node: ast.AST | None) -> str:
         return self.mod.where(getattr(node, "lineno", 0) or 0, self.qualname)
@@ -318,6 +334,7 @@ class Effects:
             return Outcome(False, "body too deeply nested to analyse", frame.where(fn))
         out.reason = "only assigns, computes and calls analysed-inert code"
         out.where = frame.where(fn)
+        out.returns = _summarise_returns(fn, frame.returns)
         return out
 
     # --- decorators -------------------------------------------------------------------------------------
@@ -476,7 +493,7 @@ class Effects:
             self._store(frame, stmt.target, _TAINT if val.from_file or cur.from_file else _FRESH, depth)
         elif isinstance(stmt, ast.Return):
             if stmt.value is not None:
-                ev(frame, stmt.value, depth)
+                frame.returns.append(ev(frame, stmt.value, depth))
         elif isinstance(stmt, ast.Raise):
             if stmt.exc is not None:
                 ev(frame, stmt.exc, depth)
@@ -492,7 +509,8 @@ class Effects:
             self._touch(frame, [it], ("__iter__", "__getitem__"), stmt, depth)
             if isinstance(stmt.iter, ast.List | ast.Tuple | ast.Set):
                 self._escape(frame, stmt.iter, it, stmt, depth)  # the loop hands each element on
-            self._store(frame, stmt.target, _TAINT if it.kind != "const" else _CONST, depth)
+            self._store(frame, stmt.target, _UNTRACKED if _untracked_source(it) else
+                        _TAINT if it.kind != "const" else _CONST, depth)
             for inner in (*stmt.body, *stmt.orelse):
                 self._stmt(frame, inner, depth)
         elif isinstance(stmt, ast.Try | ast.TryStar):
@@ -796,7 +814,9 @@ class Effects:
                 self._escape(frame, node.right, vals[1], node, depth)
             if any(v.from_file or v.kind == "self" or self._is_value(v) or v.key == "mixed" for v in vals):
                 self._touch(frame, vals, _expr_dunders(node), node, depth)
-                return _TAINT
+                # an instance's operator method returns what its code returns (not a comparison: bool() of it)
+                return _UNTRACKED if not isinstance(node, ast.Compare) and any(
+                    v.key == "instance" for v in vals) else _TAINT
             return _FRESH
         if isinstance(node, ast.IfExp):
             self._touch(frame, [ev(frame, node.test, depth)], ("__bool__", "__len__"), node, depth)
@@ -1161,6 +1181,9 @@ class Effects:
             if name in tables.LOGGER_METHODS:
                 return _CONST
             raise Fail(f"calls logger method {name}", frame.where(node))
+        if recv.key == "result":
+            raise Fail(f"calls {name}() of a value returned by code whose result the analysis does not track",
+                       frame.where(node))
         if recv.from_file:
             if name in tables.DATA_METHODS:
                 frame.out.touches.add(name)
@@ -1232,7 +1255,7 @@ class Effects:
         result = self.function(fn, owner.module, f"{owner.ref.qualname}.{fn.name}", self_model=frame.self_model,
                                defining=owner, bound=not static, import_ctx=frame.import_ctx, depth=depth + 1)
         self._merge(frame, result, node)
-        return _TAINT
+        return _result_value(result.returns, [])
 
     def _run_property(self, frame: _Frame, owner: ClassModel, name: str, depth: int, node: ast.AST) -> None:
         """Reading a property runs its getter; every def bound to the name (getter, setter, deleter) is
@@ -1272,7 +1295,7 @@ class Effects:
                 raise Fail(f"calls {names[verdicts.index(False)]}, denied by the catalogue", where)
             if True in verdicts and False not in verdicts:
                 self._invoked_args(frame, names, node, args=args, kwargs=kwargs, depth=depth)
-                return _TAINT
+                return _library_result(args, kwargs)
         for name in names:
             if _dangerous(name) and name not in tables.BENIGN_CALLS and not (
                     frame.import_ctx and name in tables.IMPORT_TIME_CALLS):
@@ -1283,13 +1306,12 @@ class Effects:
                             depth)
                 if any(a.kind == "self" for a in [*args, *kwargs.values()]):
                     raise Fail(f"{name} of the object itself (runs its __reduce_ex__ machinery)", where)
-                return _TAINT
+                return _library_result(args, kwargs)
         if any(n in tables.BENIGN_CALLS for n in names):
             self._invoked_args(frame, names, node, args=args, kwargs=kwargs, depth=depth)
-            return _TAINT
+            return _library_result(args, kwargs)
         if frame.import_ctx and any(n in tables.IMPORT_TIME_CALLS for n in names):
-            return _TAINT
-        _ = receiver
+            return _library_result(args, kwargs)
         if ref.kind == "function" and isinstance(ref.node, ast.FunctionDef | ast.AsyncFunctionDef) and ref.module:
             result = self.function(ref.node, ref.module, ref.qualname, import_ctx=frame.import_ctx,
                                    depth=depth + 1)
@@ -1297,7 +1319,8 @@ class Effects:
                 raise Fail(f"calls {dotted}: {result.reason}", result.where or where)
             self._flow_invokes(frame, result.invokes, node, args=args, kwargs=kwargs, dotted=dotted)
             self._flow_touches(frame, result.touches, [*args, *kwargs.values()], node, depth)
-            return _TAINT
+            handed = [*args, *kwargs.values()] + ([_UNTRACKED] if receiver is not None else [])  # self, too
+            return _result_value(result.returns, handed)
         if ref.kind == "class":
             result = self.class_use(ref, Use.CALL, depth + 1)
             if not result.inert:
@@ -1421,7 +1444,9 @@ class Effects:
             touch = _BUILTIN_TOUCH.get(name)
             if touch:
                 self._touch(frame, args, tuple(touch.split("/")), node, depth)
-            return _FRESH if name in ("dict", "list", "set", "tuple", "frozenset") else _TAINT
+            if name in ("dict", "list", "set", "tuple", "frozenset"):
+                return _FRESH
+            return _TAINT if name in _BUILTIN_TYPED_RESULTS else _library_result(args, {})
         raise Fail(f"calls builtins.{name}", where)
 
     def _builtin_method(self, frame: _Frame, name: str, node: ast.Call, args: list[_Val], depth: int) -> _Val:
@@ -1840,6 +1865,9 @@ class Effects:
         ``self`` (the object's own class may define them)."""
         if not names:
             return
+        if any(v.key == "result" for v in vals):
+            raise Fail(f"runs {'/'.join(names)} of a value returned by code whose result the analysis does not "
+                       "track (its class is unknown)", frame.where(node))
         if any(v.from_file for v in vals):
             frame.out.touches.add("/".join(names))
         for v in vals:
@@ -2319,3 +2347,51 @@ def _identity_problem(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> str | None:
 
 
 _ = builtins  # the builtins module is only read (dir/vars of C types)
+
+
+def _untracked_source(val: _Val) -> bool:
+    """``val`` is an instance of a source class or an untracked result: what it hands back (an operator's or an
+    iterator's result) is of a class the analysis does not know."""
+    return val.key in ("instance", "result")
+
+
+def _library_result(args: list[_Val], kwargs: dict[str | None, _Val]) -> _Val:
+    """The result of reviewed library code called with ``args``: a value from the data, unless an argument is
+    an instance of a source class or an untracked value (the callee may return it, or what its ``__floor__``,
+    ``__iter__``... returned: red team R5-6)."""
+    return _UNTRACKED if any(_untracked_source(v) for v in (*args, *kwargs.values())) else _TAINT
+
+
+def _summarise_returns(fn: ast.FunctionDef | ast.AsyncFunctionDef, returned: list[_Val]) -> _Val | None:
+    """What a call of ``fn`` returns, from the values of its ``return`` statements (see ``Outcome.returns``).
+    A generator's call returns a generator object (its ``return`` values end the iteration)."""
+    if _is_generator(fn):
+        return None
+    instances = {v.ref.dotted: v for v in returned if v.key == "instance" and v.ref is not None}
+    if any(v.key == "result" or v.kind in ("self", "cls") for v in returned) or len(instances) > 1:
+        return _UNTRACKED
+    if instances:
+        return next(iter(instances.values()))
+    if any(v.kind == "param" or v.key == "passed" for v in returned):
+        return _PASSED
+    return None
+
+
+def _is_generator(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    todo: list[ast.AST] = list(fn.body)
+    while todo:
+        node = todo.pop()
+        if isinstance(node, ast.Yield | ast.YieldFrom):
+            return True
+        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | ast.ClassDef):
+            todo.extend(ast.iter_child_nodes(node))
+    return False
+
+
+def _result_value(returns: _Val | None, args: list[_Val]) -> _Val:
+    """The value a call evaluates to at its call site, from the callee's summary and the arguments passed."""
+    if returns is None:
+        return _TAINT
+    if returns is _PASSED or returns.key == "passed":
+        return _library_result(args, {})
+    return returns

@@ -36,11 +36,12 @@ _entries: dict[str, Entry] = {}
 def _group(names: str, uses: str, note: str, invokes: tuple[int | str, ...] = (),
            state_uses: tuple[tuple[str, str], ...] = (), *, build_refuses: tuple[str, ...] = (),
            build_dict_only: bool = False, mutate_ops: tuple[str, ...] = (),
-           source_files: tuple[tuple[str, str], ...] = ()) -> None:
+           source_files: tuple[tuple[str, str], ...] = (),
+           build_state: tuple[str, tuple[str, ...]] | None = None) -> None:
     entry = Entry(parse_uses(uses), invokes, note,
                   state_uses=tuple((key, parse_uses(use)) for key, use in state_uses), build_refuses=build_refuses,
                   build_dict_only=build_dict_only or bool(build_refuses), mutate_ops=mutate_ops,
-                  source_files=source_files)
+                  source_files=source_files, build_state=build_state)
     for name in names.split():
         if name in _entries:
             raise ValueError(f"{name} is reviewed twice")
@@ -596,6 +597,34 @@ _group("torch._C.TensorBase", "HASH",
        "torch 2.13: the compiled base of torch.Tensor. TensorBase defines no __subclasshook__ and its metaclass "
        "torch._C._TensorMeta only __init__ (source_tables.KNOWN_METACLASSES), so isinstance(x, torch.Tensor) "
        "(nn.Module.__setattr__, Parameter's metaclass) is type's own check. Referenced, never called or rebuilt")
+
+#: TorchBind classes whose C++ ``__setstate__`` a pickled ``torch.ScriptObject`` may select (torch 2.13.0+cpu: the
+#: registered classes with a ``__setstate__`` are listed by ``torch._C._jit_get_custom_class_schemas()``; these are
+#: the quantization ones ``torch.ao`` builds). Not admitted: ``mkldnn.ConvOpContext`` (no corpus need) and
+#: ``aten.OpaqueObject`` (a string state for torch.compile's opaque Python objects).
+TORCHBIND_SETSTATE_REVIEWED = (
+    "__torch__.torch.classes.quantized.LinearPackedParamsBase",
+    "__torch__.torch.classes.quantized.Conv2dPackedParamsBase",
+    "__torch__.torch.classes.quantized.Conv3dPackedParamsBase",
+    "__torch__.torch.classes.quantized.EmbeddingPackedParamsBase",
+    "__torch__.torch.classes.rnn.CellParamsBase",
+    "__torch__.torch.classes.sparse.LinearPackedParamsBase",
+)
+_group("torch.ScriptObject", "NEW BUILD CALL_INSTANCE",
+       "torch 2.13.0: how torch.save pickles a TorchBind object (a quantized model's packed weights): "
+       "copyreg.__newobj__(torch.ScriptObject) -- pybind11's __new__, which allocates an empty holder -- then BUILD "
+       "with (payload, qualified class name). ScriptObject.__setstate__ (C++) looks the name up among the "
+       "registered TorchBind classes (an unknown one raises), creates an object of that class and calls its C++ "
+       "__setstate__ with the payload cast to the schema's types (tuples of tensors, ints, floats, strings: a "
+       "value of another type raises 'Unable to cast'). The name selects native code, so BUILD is admitted only "
+       "with a 2-tuple whose name is a literal among TORCHBIND_SETSTATE_REVIEWED, whose __setstate__ unpack and "
+       "re-pack weights (aten/src/ATen/native/quantized: register_linear_params, register_conv_params, "
+       "register_embedding_params, the RNN CellParamsBase; ao_sparse: LinearPackedParamsBase): tensor compute, "
+       "no I/O. Verified on torch 2.13.0+cpu: an unregistered name and a class without __setstate__ raise; the "
+       "payload's values are checked like any state (callables, objects). ScriptObject defines no __call__ "
+       "(calling an instance raises TypeError): the engine's instance-called use, set by the module attribute "
+       "that holds it (LinearPackedParams._packed_params), runs nothing",
+       build_state=("torchbind_state", TORCHBIND_SETSTATE_REVIEWED))
 
 REVIEWED: Mapping[str, Entry] = _entries
 

@@ -80,12 +80,32 @@ def _scipy_argparser(state: dict[Any, Any], data: tuple[str, ...]) -> str | None
             "_construct_argparser uses: __setstate__ would exec text chosen by the file")
 
 
+def _torchbind_state(state: Any, data: tuple[str, ...]) -> str | None:
+    """``torch.ScriptObject.__setstate__`` takes ``(payload, qualified class name)`` and runs the C++
+    ``__setstate__`` of the TorchBind class the name selects. Admitted: a 2-tuple whose name is a plain string
+    among the reviewed classes (``data``); the payload is checked by the engine like any state."""
+    if type(state) is not tuple or len(state) != 2:
+        return "the state is not the (payload, class name) pair torch.save writes"
+    name = state[1]
+    if type(name) is not str:
+        return "the TorchBind class name is not a plain string (computed at load time)"
+    if name not in data:
+        return (f"TorchBind class {_short(name)} is not a reviewed one: its C++ __setstate__ is native code "
+                "nobody read")
+    return None
+
+
+def _short(text: str) -> str:
+    return repr(text if len(text) <= 120 else text[:117] + "...")
+
+
 _CONTRACTS: dict[str, Callable[[dict[Any, Any], tuple[str, ...]], str | None]] = {
     "scipy_argparser": _scipy_argparser,
+    "torchbind_state": _torchbind_state,
 }
 
 
-def refusal(contract: str, data: tuple[str, ...], state: dict[Any, Any]) -> str | None:
+def refusal(contract: str, data: tuple[str, ...], state: Any) -> str | None:
     """Why ``state`` breaks ``contract`` (``None`` when it is admitted). An unknown contract refuses."""
     check = _CONTRACTS.get(contract)
     if check is None:

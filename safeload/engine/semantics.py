@@ -659,6 +659,9 @@ class Semantics:
         if (entry is not None and entry.build_dict_only and inst.owner is not None
                 and self._refused_state(inst.owner, entry.build_refuses, state, offset) and entry.build_state):
             self._state_contract(inst.owner, entry.build_state, state, offset)
+        elif entry is not None and entry.build_state is not None and not entry.build_dict_only \
+                and inst.owner is not None:
+            self._state_contract(inst.owner, entry.build_state, state, offset)  # a contract on any state
         if entry is not None and entry.state_uses and type(state) is dict:
             state = self._declared_state(inst.owner, entry.state_uses, state)
         if type(state) not in _NOT_INVOKED:
@@ -899,7 +902,7 @@ class Semantics:
             return False
         return True
 
-    def _state_contract(self, owner: Global, contract: tuple[str, tuple[str, ...]], state: dict[Any, Any],
+    def _state_contract(self, owner: Global, contract: tuple[str, tuple[str, ...]], state: Any,
                         offset: int) -> None:
         """A class whose ``__setstate__`` is reviewed inert only for states a named contract admits
         (``catalog/state_contracts.py``: scipy's distributions exec their ``_parse_arg_template``)."""

@@ -50,8 +50,6 @@ REFUSED: dict[str, str] = {
         'refused: sympy.core.add.Add SL101; sympy.core.mul.Mul SL101; sympy.core.numbers.Half SL104; sympy.core.numbers.Integer SL104; sympy.core.numbers.NegativeOne SL104; sympy.core.numbers.Rational SL101; sympy.core.power.Pow SL101; sympy.core.symbol.Symbol SL104; sympy.functions.elementary.exponential.exp SL101; sympy.functions.elementary.trigonometric.sin SL101',
     'sympy/matrix.pkl':
         'refused: sympy.core.numbers.One SL104; sympy.core.symbol.Symbol SL104; sympy.matrices.dense.MutableDenseMatrix SL101; sympy.polys.domains.expressionrawdomain.ExpressionRawDomain SL104; sympy.polys.matrices.domainmatrix.DomainMatrix SL104',
-    'torch-models/dynamic-quantized-model':
-        'refused: torch.ScriptObject SL115',
     'tslearn/scaler.pkl':
         'refused: tslearn.preprocessing.preprocessing.TimeSeriesScalerMeanVariance SL104',
     'tslearn/ts-kmeans.pkl':

@@ -1,0 +1,193 @@
+"""Red team round 6: safeload attacked with its source in hand (what round 6 added: safeload's own standard-library
+imports from the library directories only, R5-4's safeload/_stdlib_imports.py; the hash-bound catalogue entries;
+the catalogue's newest names).
+
+Every case builds its files at test time and carries a harmless payload: it creates a marker file. The files
+beside the model (the working directory of a ``python -c``/``python -m``/script run, first on ``sys.path``) are
+part of what an attacker ships with a model, as in R4-2, R5-3 and R5-4: safeload must not run one that the plain
+loader does not run.
+
+- ``test_<case>_plain_loader_does_not_run_it`` shows the real loader alone never imports the shadow;
+- ``test_<case>_safeload_does_not_run_it`` runs safeload on the same folder and asserts the marker is absent.
+
+Findings (each let the payload run under safeload on main, 7770ac4):
+- R6-1 ``sysconfig`` imports its data module by a computed name, ``_sysconfigdata_<abi>_<platform>_<multiarch>``,
+  which is a file of the library directory but not in ``sys.stdlib_module_names``: the R5-4 finder left it to the
+  path finder, which looks in the working directory first. safeload's SL117 shadow check (catalog/source_locate.py
+  ``sysconfig.get_paths()``) imports sysconfig for any pickle naming a module (``collections.OrderedDict``, every
+  torch checkpoint), so a ``_sysconfigdata__linux_x86_64-linux-gnu.py`` beside the model ran in
+  ``safeload.pickle_load``/``torch_load``/``scan``, where ``pickle.load``/``torch.load`` never import sysconfig.
+  Fixed: the finder resolves ``_sysconfigdata_*`` like a standard module;
+- R6-2 safeload's decompression (scanners/compressed.py ``_errors``) imported the optional ``zstandard`` and
+  ``lz4`` packages for *every* compressed stream, through ``sys.path`` with the working directory first: a
+  ``zstandard.py`` beside a zlib-compressed joblib file ran in ``safeload.joblib_load`` (``joblib.load`` never
+  imports zstandard) and in ``safeload.scan`` of a ``.pkl.gz``. Fixed: safeload's first imports of the optional
+  packages it decompresses or hashes with (``lz4``, ``zstandard``, ``blake3``) are resolved without the working
+  directory and the script's directory (safeload/_stdlib_imports.py), and ``_errors`` imports only the package of
+  the stream being read;
+- R6-3 the finder's "library directories" were the directory of ``os`` plus every absolute ``sys.path`` entry under
+  ``sys.base_prefix``/``sys.base_exec_prefix`` outside site-packages, in ``sys.path`` order. With a system
+  interpreter (``sys.base_prefix == '/usr'``) a script run from ``/usr/src/app`` (the Docker convention) puts
+  ``/usr/src/app`` on ``sys.path`` before ``lib-dynload``: it became a library directory, and its ``mmap.py``
+  shadowed the extension module ``mmap`` that safeload imports to read a file (R5-4 again). Fixed: only the
+  library directory, entries under it (``lib-dynload``), the zipped library and ``DLLs`` beside it count.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import pickle
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _run(folder: Path, code: str, *, script: bool = False, **env: str) -> subprocess.CompletedProcess[str]:
+    """``python -c code`` in ``folder`` (the working directory is ``sys.path[0]``), or, with ``script``, the code
+    as ``folder/run.py`` (the script's directory is ``sys.path[0]``) run from ``folder``'s parent."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SAFELOAD_", "PYTEST_"))}
+    clean.update(PYTHONPATH=str(ROOT), SAFELOAD_CACHE="0", **env)
+    if script:
+        (folder / "run.py").write_text(code)
+        argv = [sys.executable, str(folder / "run.py")]
+    else:
+        argv = [sys.executable, "-c", code]
+    return subprocess.run(argv, env=clean, cwd=folder.parent if script else folder, capture_output=True, text=True,
+                          timeout=300, check=False)
+
+
+def _shadow(folder: Path, module: str, then: str = "") -> None:
+    """``folder/<module>.py`` writes ``MARKER`` (in ``folder``) and then runs ``then``."""
+    (folder / f"{module}.py").write_text(f"open({str(folder / 'MARKER')!r}, 'a').close()\n{then}")
+
+
+# --- R6-1: sysconfig's data module -----------------------------------------------------------------------------
+_SYSCONFIGDATA = sysconfig._get_sysconfigdata_name()  # type: ignore[attr-defined]
+
+
+def _sysconfigdata_folder(tmp_path: Path) -> Path:
+    import importlib.util
+
+    spec = importlib.util.find_spec(_SYSCONFIGDATA)
+    assert spec is not None and spec.origin is not None
+    folder = tmp_path / "repo"
+    folder.mkdir()
+    # the shadow works as the real one does (so nothing fails after it ran)
+    _shadow(folder, _SYSCONFIGDATA, f"exec(open({spec.origin!r}).read())\n")
+    import collections
+
+    (folder / "model.pkl").write_bytes(pickle.dumps(collections.OrderedDict(a=1), protocol=2))
+    return folder
+
+
+@pytest.mark.slow
+def test_sysconfigdata_plain_loader_does_not_run_it(tmp_path: Path) -> None:
+    folder = _sysconfigdata_folder(tmp_path)
+    done = _run(folder, "import pickle\nprint(pickle.load(open('model.pkl', 'rb')))\n")
+    assert "OrderedDict" in done.stdout, done.stderr[-2000:]
+    assert not (folder / "MARKER").exists()
+
+
+@pytest.mark.xfail(strict=True, reason="R6-1: sysconfig's _sysconfigdata_* is found in the working directory")
+@pytest.mark.slow
+@pytest.mark.parametrize("flow", ["pickle_load", "scan"])
+def test_sysconfigdata_safeload_does_not_run_it(tmp_path: Path, flow: str) -> None:
+    folder = _sysconfigdata_folder(tmp_path)
+    call = ("safeload.pickle_load(open('model.pkl', 'rb'))" if flow == "pickle_load"
+            else "safeload.scan('model.pkl').findings")
+    done = _run(folder, f"import safeload\nprint({call})\n")
+    assert not (folder / "MARKER").exists(), "safeload ran the working directory's " + _SYSCONFIGDATA
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+# --- R6-2: the optional decompressors -----------------------------------------------------------------------------
+def _compressed_folder(tmp_path: Path, module: str) -> Path:
+    import joblib
+    import numpy as np
+
+    folder = tmp_path / "repo"
+    folder.mkdir()
+    _shadow(folder, module)
+    joblib.dump({"a": np.ones(3)}, folder / "model.joblib", compress=3)
+    (folder / "model.pkl.gz").write_bytes(gzip.compress(pickle.dumps([1, 2, 3], protocol=2)))
+    return folder
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("module", ["zstandard"])
+def test_decompressor_plain_loader_does_not_run_it(tmp_path: Path, module: str) -> None:
+    folder = _compressed_folder(tmp_path, module)
+    done = _run(folder, "import joblib\nprint(joblib.load('model.joblib'))\n")
+    assert "array" in done.stdout, done.stderr[-2000:]
+    assert not (folder / "MARKER").exists()
+
+
+@pytest.mark.xfail(strict=True, reason="R6-2: safeload imports zstandard/lz4 from the working directory")
+@pytest.mark.slow
+@pytest.mark.parametrize(("module", "flow"), [("zstandard", "joblib_load"), ("zstandard", "scan-gz"),
+                                              ("lz4", "scan-gz")])
+def test_decompressor_safeload_does_not_run_it(tmp_path: Path, module: str, flow: str) -> None:
+    """(Not ``lz4`` in a joblib load: joblib imports it itself, from the working directory, in a plain load.)"""
+    folder = _compressed_folder(tmp_path, module)
+    call = ("safeload.joblib_load('model.joblib')" if flow == "joblib_load"
+            else "safeload.scan('model.pkl.gz').findings")
+    done = _run(folder, f"import safeload\nprint({call})\n")
+    assert not (folder / "MARKER").exists(), f"safeload ran the working directory's {module}.py"
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+# --- R6-3: a script directory under the interpreter's prefix ---------------------------------------------------
+# Simulated: the script sets ``sys.base_prefix`` to its folder's parent before ``import safeload`` -- what
+# ``sys.base_prefix`` is for a system interpreter (``/usr``) running ``/usr/src/app/run.py``.
+_UNDER_PREFIX = """
+import os, sys
+sys.base_prefix = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+import safeload
+print(safeload.pickle_load(open(os.path.join(os.path.dirname(os.path.abspath(__file__)), 'model.pkl'), 'rb')))
+"""
+
+
+def _prefix_folder(tmp_path: Path) -> Path:
+    folder = tmp_path / "src" / "app"
+    folder.mkdir(parents=True)
+    _shadow(folder, "mmap")
+    (folder / "model.pkl").write_bytes(pickle.dumps([1, 2, 3], protocol=2))
+    return folder
+
+
+@pytest.mark.slow
+def test_script_under_prefix_plain_loader_does_not_run_it(tmp_path: Path) -> None:
+    folder = _prefix_folder(tmp_path)
+    done = _run(folder, _UNDER_PREFIX.replace("import safeload\n", "import pickle as safeload\n")
+                .replace("pickle_load", "load"), script=True)
+    assert "[1, 2, 3]" in done.stdout, done.stderr[-2000:]
+    assert not (folder / "MARKER").exists()
+
+
+@pytest.mark.xfail(strict=True, reason="R6-3: a script directory under the prefix is a library directory")
+@pytest.mark.slow
+def test_script_under_prefix_safeload_does_not_run_it(tmp_path: Path) -> None:
+    folder = _prefix_folder(tmp_path)
+    done = _run(folder, _UNDER_PREFIX, script=True)
+    assert not (folder / "MARKER").exists(), "safeload imported the script directory's mmap.py"
+    assert "[1, 2, 3]" in done.stdout, done.stderr[-2000:]
+
+
+@pytest.mark.xfail(strict=True, reason="R6-3: a script directory under the prefix is a library directory")
+def test_library_directories_exclude_a_script_directory_under_the_prefix(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from safeload._stdlib_imports import _library_directories
+
+    app = tmp_path / "src" / "app"
+    app.mkdir(parents=True)
+    monkeypatch.setattr(sys, "base_prefix", str(tmp_path))
+    monkeypatch.setattr(sys, "path", [str(app), *sys.path])
+    directories = _library_directories()
+    assert str(app) not in directories
+    assert os.path.dirname(os.__file__) == directories[0]

@@ -30,7 +30,15 @@ Findings (each let the payload run under safeload on main, 7770ac4):
   interpreter (``sys.base_prefix == '/usr'``) a script run from ``/usr/src/app`` (the Docker convention) puts
   ``/usr/src/app`` on ``sys.path`` before ``lib-dynload``: it became a library directory, and its ``mmap.py``
   shadowed the extension module ``mmap`` that safeload imports to read a file (R5-4 again). Fixed: only the
-  library directory, entries under it (``lib-dynload``), the zipped library and ``DLLs`` beside it count.
+  library directory, entries under it (``lib-dynload``), the zipped library and ``DLLs`` beside it count;
+- R6-4 a hash-bound catalogue entry (``Entry.source_files``: the Hugging Face configs) and the whole source analysis
+  read the ``.py``, but the import runs ``__pycache__/<module>.<tag>.pyc`` whenever that file says it is current
+  (an unchecked-hash .pyc always; a timestamp .pyc that records the .py's mtime and size; a checked-hash .pyc
+  recording the .py's hash): ``BertConfig`` given a marker-writing ``__setstate__`` in the .pyc only, beside the
+  reviewed ``configuration_bert.py``, was admitted by the review and ``safeload.pickle_load`` ran it. Fixed
+  (catalog/source_model.py ``cached_bytecode``): a module whose bytecode the import would use is analysable (and
+  its digest matches) only when that code equals what its source compiles to; the .pyc (or the directory one would
+  appear in) is recorded for the caches.
 """
 
 from __future__ import annotations
@@ -191,3 +199,126 @@ def test_library_directories_exclude_a_script_directory_under_the_prefix(tmp_pat
     directories = _library_directories()
     assert str(app) not in directories
     assert os.path.dirname(os.__file__) == directories[0]
+
+
+# --- R6-4: a hash-bound entry checks the .py; the import runs its __pycache__ .pyc ---------------------------------
+# The review of BertConfig is bound to configuration_bert.py's SHA-256 (Entry.source_files). Python runs
+# ``__pycache__/configuration_bert.cpython-3XY.pyc`` instead of the .py whenever the .pyc says it is current: an
+# unchecked-hash .pyc always is, a timestamp .pyc is when it records the .py's mtime and size. An edited class
+# compiled there hashes as the reviewed .py.
+_BERT_PICKLE = (b"\x80\x02ctransformers.models.bert.configuration_bert\nBertConfig\nq\x00)\x81q\x01}q\x02"
+                b"X\x0b\x00\x00\x00hidden_sizeq\x03K\x08sb.")
+_BERT_PATCH = ("\n\ndef _setstate(self, state):\n    open('MARKER', 'w').close()\n    self.__dict__.update(state)"
+               "\n\n\nBertConfig.__setstate__ = _setstate\n")
+
+
+def _pyc_site(tmp_path: Path, mode: str) -> Path:
+    """Copies of the reviewed transformers files under ``tmp_path/site-packages``, the .py as reviewed; the BERT
+    config module's .pyc compiled from the edited text (``mode``: ``unchecked-hash`` or ``timestamp``), or from the
+    text as read (``genuine``, a timestamp .pyc as pip writes)."""
+    import importlib.util
+    import py_compile
+    import shutil
+
+    transformers = pytest.importorskip("transformers")
+    site = tmp_path / "site-packages"
+    installed = Path(transformers.__file__).parent
+    bert = "transformers.models.bert.configuration_bert"
+    # the installed package, file by file as symlinks (its .py text is what the review read), the BERT config
+    # module a real copy
+    shutil.copytree(installed, site / "transformers", symlinks=True, copy_function=os.symlink,
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    relative = Path(*bert.split(".")).with_suffix(".py")
+    (site / relative).unlink()
+    (site / relative).write_text((installed.parent / relative).read_text())
+    source = site.joinpath(*bert.split(".")).with_suffix(".py")
+    edited = tmp_path / "edited.py"
+    edited.write_text(source.read_text() + (_BERT_PATCH if mode != "genuine" else ""))
+    cache = Path(importlib.util.cache_from_source(str(source)))
+    cache.parent.mkdir(exist_ok=True)
+    if mode == "unchecked-hash":
+        py_compile.compile(str(edited), cfile=str(cache), dfile=str(source), doraise=True,
+                           invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+    else:
+        from importlib._bootstrap_external import _code_to_timestamp_pyc  # type: ignore[attr-defined]
+
+        stat = source.stat()
+        code = compile(edited.read_text(), str(source), "exec", dont_inherit=True)
+        cache.write_bytes(_code_to_timestamp_pyc(code, int(stat.st_mtime), stat.st_size))
+    return site
+
+
+_LOAD_BERT = """
+import sys
+if sys.argv[1] == "plain":
+    import pickle
+    pickle.load(open("config.pkl", "rb"))
+    print("LOADED")
+else:
+    import safeload
+    try:
+        safeload.pickle_load(open("config.pkl", "rb"))
+        print("LOADED")
+    except safeload.SafeloadError as exc:
+        print("REFUSED", exc)
+"""
+
+
+def _run_bert(tmp_path: Path, site: Path, how: str) -> subprocess.CompletedProcess[str]:
+    (tmp_path / "config.pkl").write_bytes(_BERT_PICKLE)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SAFELOAD_", "PYTEST_"))}
+    env.update(PYTHONPATH=os.pathsep.join([str(site), str(ROOT)]), SAFELOAD_CACHE="0")
+    return subprocess.run([sys.executable, "-c", _LOAD_BERT, how], env=env, cwd=tmp_path, capture_output=True,
+                          text=True, timeout=300, check=False)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["unchecked-hash", "timestamp"])
+def test_edited_pyc_is_live(tmp_path: Path, mode: str) -> None:
+    site = _pyc_site(tmp_path, mode)
+    done = _run_bert(tmp_path, site, "plain")
+    assert "LOADED" in done.stdout, done.stderr[-3000:]
+    assert (tmp_path / "MARKER").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["unchecked-hash", "timestamp"])
+def test_edited_pyc_is_refused(tmp_path: Path, mode: str) -> None:
+    site = _pyc_site(tmp_path, mode)
+    done = _run_bert(tmp_path, site, "safe")
+    assert not (tmp_path / "MARKER").exists(), "the edited .pyc ran under safeload"
+    assert "REFUSED" in done.stdout, done.stdout + done.stderr[-3000:]
+
+
+@pytest.mark.slow
+def test_genuine_pyc_keeps_the_review(tmp_path: Path) -> None:
+    """Control: a .pyc compiled from the reviewed text (what every installer writes) keeps the entry."""
+    site = _pyc_site(tmp_path, "genuine")
+    done = _run_bert(tmp_path, site, "safe")
+    assert "LOADED" in done.stdout, done.stdout + done.stderr[-3000:]
+    assert not (tmp_path / "MARKER").exists()
+
+
+def test_cached_bytecode_check(tmp_path: Path) -> None:
+    """The check itself: no .pyc, a stale one (recompiled by the import), a current one of other code."""
+    import importlib.util
+    import py_compile
+
+    from safeload.catalog.source_model import cached_bytecode, file_stat
+
+    source = tmp_path / "mod.py"
+    source.write_text("X = 1\n")
+    assert cached_bytecode(str(source), file_stat(str(source)))[0] is None
+    py_compile.compile(str(source), doraise=True)
+    assert cached_bytecode(str(source), file_stat(str(source)))[0] is None
+    other = tmp_path / "other.py"
+    other.write_text("X = 2\n")
+    cache = importlib.util.cache_from_source(str(source))
+    py_compile.compile(str(other), cfile=cache, doraise=True,
+                       invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+    reason, files = cached_bytecode(str(source), file_stat(str(source)))
+    assert reason is not None and "cached bytecode" in reason
+    assert files == (file_stat(cache),)
+    py_compile.compile(str(other), cfile=cache, doraise=True,
+                       invalidation_mode=py_compile.PycInvalidationMode.CHECKED_HASH)
+    assert cached_bytecode(str(source), file_stat(str(source)))[0] is None  # its hash is other.py's: recompiled

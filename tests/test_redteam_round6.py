@@ -38,7 +38,12 @@ Findings (each let the payload run under safeload on main, 7770ac4):
   reviewed ``configuration_bert.py``, was admitted by the review and ``safeload.pickle_load`` ran it. Fixed
   (catalog/source_model.py ``cached_bytecode``): a module whose bytecode the import would use is analysable (and
   its digest matches) only when that code equals what its source compiles to; the .pyc (or the directory one would
-  appear in) is recorded for the caches.
+  appear in) is recorded for the caches;
+- R6-5 (open) the binding covers configuration_bert.py and the machinery files, but importing it first runs the
+  package ``__init__``s on the way (``transformers/models/bert/__init__.py``...), which ``IMPORT_REVIEWED`` trusts by
+  package name: an ``__init__`` edited to set ``BertConfig.__setstate__`` passes (strict xfail). Binding those
+  three ``__init__`` files would not close it (they import transformers' utils, which could patch it as well): the
+  residual of trusting an import by package, as R5-1's premise modules.
 """
 
 from __future__ import annotations
@@ -322,3 +327,35 @@ def test_cached_bytecode_check(tmp_path: Path) -> None:
     py_compile.compile(str(other), cfile=cache, doraise=True,
                        invalidation_mode=py_compile.PycInvalidationMode.CHECKED_HASH)
     assert cached_bytecode(str(source), file_stat(str(source)))[0] is None  # its hash is other.py's: recompiled
+
+
+# --- R6-5 (open): the package __init__ on the way to a hash-bound module is not bound ------------------------------
+_INIT_PATCH = ("\n\nfrom .configuration_bert import BertConfig as _B\n\n\ndef _setstate(self, state):\n"
+               "    open('MARKER', 'w').close()\n    self.__dict__.update(state)\n\n\n_B.__setstate__ = _setstate\n")
+
+
+def _init_site(tmp_path: Path) -> Path:
+    """The installed transformers as symlinks, ``models/bert/__init__.py`` a copy with a patch of ``BertConfig``
+    appended; configuration_bert.py and the machinery untouched (they hash as reviewed)."""
+    site = _pyc_site(tmp_path, "genuine")
+    init = site / "transformers" / "models" / "bert" / "__init__.py"
+    text = init.read_text()
+    init.unlink()
+    init.write_text(text + _INIT_PATCH)
+    return site
+
+
+@pytest.mark.slow
+def test_package_init_patch_is_live(tmp_path: Path) -> None:
+    done = _run_bert(tmp_path, _init_site(tmp_path), "plain")
+    assert "LOADED" in done.stdout, done.stderr[-3000:]
+    assert (tmp_path / "MARKER").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="R6-5: transformers is import-reviewed by package; the package __init__s "
+                   "on the way to a hash-bound module are neither hashed nor analysed")
+def test_package_init_patch_is_refused(tmp_path: Path) -> None:
+    done = _run_bert(tmp_path, _init_site(tmp_path), "safe")
+    assert not (tmp_path / "MARKER").exists(), "the edited package __init__ ran under safeload"
+    assert "REFUSED" in done.stdout, done.stdout + done.stderr[-3000:]

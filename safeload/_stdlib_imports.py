@@ -13,16 +13,16 @@ is not in ``sys.stdlib_module_names``, counts as standard (red team R6-1: safelo
 (``lib-dynload``) and the zipped library / ``DLLs`` beside it -- not any directory under ``sys.base_prefix``: a
 script in ``/usr/src/app`` run by a ``/usr`` interpreter puts its own directory on ``sys.path`` (red team R6-3).
 
-The optional packages safeload itself imports to read or hash a file (``_OPTIONAL``: ``zstandard``, ``lz4``,
-``blake3``, ``h5py``), which a plain load of the same file may never import, are resolved under safeload on
-``sys.path`` without the working directory and the script's directory (red team R6-2: a ``zstandard.py`` beside a
-compressed joblib file ran).
+The optional packages safeload itself imports to read or hash a file and what they import (``_OPTIONAL``:
+``zstandard``, ``lz4``, ``blake3``, ``h5py`` and its ``numpy``), which a plain load of the same file may never
+import, are resolved under safeload on ``sys.path`` without the working directory and the script's directory (red
+team R6-2: a ``zstandard.py`` beside a compressed joblib file ran).
 
 A stdlib (or optional) name missing from those directories raises ``ModuleNotFoundError`` under safeload instead
-of falling through to the rest of ``sys.path``. Imports by other code, names outside the standard library and submodules
-(found in their parent package's ``__path__``) are left to the normal finders. The finder stays on
-``sys.meta_path`` (just before ``PathFinder``) once ``import safeload`` has run; it costs other code a frame walk
-only when a standard-library module is imported for the first time.
+of falling through to the rest of ``sys.path``. Imports by other code, other names and submodules (found in their
+parent package's ``__path__``) are left to the normal finders. The finder stays on ``sys.meta_path`` (just before
+``PathFinder``) once ``import safeload`` has run; it costs other code a frame walk only when one of those modules
+is imported for the first time.
 
 This module and the package's ``__init__`` import nothing before the finder is installed (not even
 ``from __future__ import annotations``, which imports the ``__future__`` module): annotations here are strings.
@@ -38,8 +38,9 @@ if TYPE_CHECKING:  # typing and types are not imported at start-up; ``import saf
 
 _PATH_FINDER: "Any" = sys.modules["_frozen_importlib_external"].PathFinder
 _PACKAGE = __name__.partition(".")[0]
-#: optional packages safeload imports itself to decompress, hash or read a file (red team R6-2)
-_OPTIONAL = frozenset({"zstandard", "lz4", "blake3", "h5py"})
+#: optional packages safeload imports itself to decompress, hash or read a file, and the third-party packages they
+#: import (h5py imports numpy) (red team R6-2)
+_OPTIONAL = frozenset({"zstandard", "lz4", "blake3", "h5py", "numpy"})
 
 
 def _script_directory() -> "str | None":

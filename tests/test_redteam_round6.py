@@ -22,9 +22,10 @@ Findings (each let the payload run under safeload on main, 7770ac4):
   ``lz4`` packages for *every* compressed stream, through ``sys.path`` with the working directory first: a
   ``zstandard.py`` beside a zlib-compressed joblib file ran in ``safeload.joblib_load`` (``joblib.load`` never
   imports zstandard) and in ``safeload.scan`` of a ``.pkl.gz``. Fixed: safeload's first imports of the optional
-  packages it decompresses or hashes with (``lz4``, ``zstandard``, ``blake3``) are resolved without the working
-  directory and the script's directory (safeload/_stdlib_imports.py), and ``_errors`` imports only the package of
-  the stream being read;
+  packages it decompresses, reads or hashes with (``lz4``, ``zstandard``, ``blake3``, ``h5py``, and ``numpy``,
+  which h5py imports: a ``numpy.py`` beside a Keras ``.h5`` ran in ``safeload.scan``) are resolved without the
+  working directory and the script's directory (safeload/_stdlib_imports.py), and ``_errors`` imports only the
+  package of the stream being read;
 - R6-3 the finder's "library directories" were the directory of ``os`` plus every absolute ``sys.path`` entry under
   ``sys.base_prefix``/``sys.base_exec_prefix`` outside site-packages, in ``sys.path`` order. With a system
   interpreter (``sys.base_prefix == '/usr'``) a script run from ``/usr/src/app`` (the Docker convention) puts
@@ -128,7 +129,7 @@ def _compressed_folder(tmp_path: Path, module: str) -> Path:
     _shadow(folder, module)
     joblib.dump({"a": np.ones(3)}, folder / "model.joblib", compress=3)
     (folder / "model.pkl.gz").write_bytes(gzip.compress(pickle.dumps([1, 2, 3], protocol=2)))
-    if module == "h5py":
+    if module in {"h5py", "numpy"}:
         h5py = pytest.importorskip("h5py")
         with h5py.File(folder / "model.h5", "w") as handle:
             handle.attrs["keras_version"] = "2.15.0"
@@ -146,7 +147,8 @@ def test_decompressor_plain_loader_does_not_run_it(tmp_path: Path, module: str) 
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("module", "flow"), [("zstandard", "joblib_load"), ("zstandard", "scan-gz"),
-                                              ("lz4", "scan-gz"), ("h5py", "scan-h5")])
+                                              ("lz4", "scan-gz"), ("h5py", "scan-h5"),
+                                              ("numpy", "scan-h5")])
 def test_decompressor_safeload_does_not_run_it(tmp_path: Path, module: str, flow: str) -> None:
     """(Not ``lz4`` in a joblib load: joblib imports it itself, from the working directory, in a plain load.)"""
     folder = _compressed_folder(tmp_path, module)

@@ -13,6 +13,7 @@ import builtins
 import contextlib
 import os
 import threading
+import types
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -504,9 +505,23 @@ def _bytecode_agrees(path: str, cache: str, stat: FileStat) -> bool:
         return False
     try:
         code = marshal.loads(pyc[16:])  # noqa: S302 - the bytecode the import itself would load; never run
-        return bool(code == compile(data, path, "exec", dont_inherit=True))
+        return _same_code(code, compile(data, path, "exec", dont_inherit=True))
     except (SyntaxError, ValueError, TypeError, EOFError, RecursionError, MemoryError):
         return False
+
+
+def _same_code(loaded: object, compiled: types.CodeType, depth: int = 0) -> bool:
+    """``code ==`` (instructions, constants, names, locals, line and exception tables) plus what it leaves out and
+    the interpreter still trusts (stack size, cell and free variables, local count), for nested code too."""
+    if type(loaded) is not types.CodeType or loaded != compiled or depth > 200:
+        return False
+    if (loaded.co_stacksize, loaded.co_nlocals, loaded.co_varnames, loaded.co_cellvars, loaded.co_freevars,
+            loaded.co_qualname) != (compiled.co_stacksize, compiled.co_nlocals, compiled.co_varnames,
+                                    compiled.co_cellvars, compiled.co_freevars, compiled.co_qualname):
+        return False
+    nested = [c for c in compiled.co_consts if type(c) is types.CodeType]
+    return all(_same_code(a, b, depth + 1) for a, b in zip(
+        [c for c in loaded.co_consts if type(c) is types.CodeType], nested, strict=False))
 
 
 # --- resolution --------------------------------------------------------------------------------------------

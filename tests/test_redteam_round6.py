@@ -45,6 +45,12 @@ Findings (each let the payload run under safeload on main, 7770ac4):
   package name: an ``__init__`` edited to set ``BertConfig.__setstate__`` passes (strict xfail). Binding those
   three ``__init__`` files would not close it (they import transformers' utils, which could patch it as well): the
   residual of trusting an import by package, as R5-1's premise modules.
+
+Near misses (already refused; regression tests where cheap): an extension module beside a hash-bound ``.py``
+(the path finder's order: ``locate_module`` finds it, the digest is None); a Hugging Face config given
+``__setstate__`` by a first BUILD and then a second BUILD (SL110); INST/OBJ with empty arguments (``cls.__new__``
+at load) modelled as calls (stricter); ``lz4`` only in the working directory during ``safeload.joblib_load`` of an
+lz4 joblib file (the installed one is used; ``joblib.load`` alone runs the working directory's).
 """
 
 from __future__ import annotations
@@ -361,3 +367,44 @@ def test_package_init_patch_is_refused(tmp_path: Path) -> None:
     done = _run_bert(tmp_path, _init_site(tmp_path), "safe")
     assert not (tmp_path / "MARKER").exists(), "the edited package __init__ ran under safeload"
     assert "REFUSED" in done.stdout, done.stdout + done.stderr[-3000:]
+
+
+def test_extension_module_beside_a_bound_source_has_no_digest(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from importlib.machinery import EXTENSION_SUFFIXES
+
+    from safeload.catalog.source_reviews import module_digest
+
+    package = tmp_path / "r6pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "mod.py").write_text("X = 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert module_digest("r6pkg.mod") is not None
+    (package / f"mod{EXTENSION_SUFFIXES[0]}").write_bytes(b"")
+    import importlib
+
+    importlib.invalidate_caches()
+    assert module_digest("r6pkg.mod") is None  # the import would load the extension: not the text reviewed
+
+
+def test_instance_setstate_by_a_first_build_is_refused(tmp_path: Path) -> None:
+    """A config given ``__setstate__`` by BUILD, then BUILD again: the second calls it (live: TypeError from
+    BertConfig's positional check after the call)."""
+    pytest.importorskip("transformers")
+    import safeload
+
+    def g(module: str, name: str) -> bytes:
+        return b"c" + module.encode() + b"\n" + name.encode() + b"\n"
+
+    def u(text: str) -> bytes:
+        return b"X" + len(text).to_bytes(4, "little") + text.encode()
+
+    mod = "transformers.models.bert.configuration_bert"
+    data = (b"\x80\x02" + g(mod, "BertConfig") + b")\x81}" + u("__setstate__") + g("builtins", "print") + b"sb"
+            + b"}" + u("a") + u("x") + b"sb.")
+    path = tmp_path / "config.pkl"
+    path.write_bytes(data)
+    result = safeload.scan(path)
+    assert not result.is_safe()
+    assert any(f.rule_id == "SL110" for f in result.findings), result.summary()

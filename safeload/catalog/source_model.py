@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import ast
 import builtins
+import contextlib
 import os
 import threading
+import types
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -55,6 +57,8 @@ class ModuleInfo:
     stat: FileStat
     #: ``from __future__ import annotations``: annotations are strings, never evaluated at import
     future_annotations: bool = False
+    #: what the cached-bytecode check rests on (the ``.pyc`` the import would run, or the directory it would be in)
+    bytecode: tuple[FileStat, ...] = ()
 
     @property
     def is_package(self) -> bool:
@@ -419,8 +423,105 @@ def parse_module(source: ModuleSource) -> ModuleInfo | str:
         getattr_line = binding.lineno
     future = any(isinstance(n, ast.ImportFrom) and n.module == "__future__" and any(
         a.name == "annotations" for a in n.names) for n in tree.body)
+    reason, bytecode = cached_bytecode(source.path, stat)
+    if reason is not None:
+        return reason
     return ModuleInfo(source.name, source, source.path, tree, bindings, stars, getattr_line,
-                      _self_replacing(tree, source.name), _global_writes(tree), stat, future)
+                      _self_replacing(tree, source.name), _global_writes(tree), stat, future, bytecode)
+
+
+# --- cached bytecode (red team R6-4) ---------------------------------------------------------------------------
+# The import system runs ``__pycache__/<name>.<tag>.pyc`` instead of compiling the .py whenever that file says it is
+# current: a timestamp .pyc recording the source's mtime and size, a checked-hash .pyc recording its hash, an
+# unchecked-hash .pyc always. What is read here (and hashed for a hash-bound review) is the .py: a module is
+# analysable only while the bytecode the import would run is what its source compiles to.
+_BYTECODE: OrderedDict[tuple[FileStat, FileStat], bool] = OrderedDict()
+_BYTECODE_LOCK = threading.Lock()
+
+
+def cached_bytecode(path: str, stat: FileStat) -> tuple[str | None, tuple[FileStat, ...]]:
+    """``(reason, files)``: ``reason`` is None when importing the source at ``path`` (of identity ``stat``) runs
+    code compiled from it -- no cached bytecode, or bytecode the import would not use, or bytecode equal to the
+    source's compiled code; ``files`` is what that answer rests on (the .pyc, or the directory one would appear
+    in), for the caches. Only ``.py`` sources have cached bytecode."""
+    import importlib.util
+
+    if not path.endswith(".py"):
+        return None, ()
+    try:
+        cache = importlib.util.cache_from_source(path)
+    except (NotImplementedError, ValueError):
+        return None, ()  # no cache tag: the import never uses cached bytecode
+    try:
+        pyc = file_stat(cache)
+    except OSError:
+        for folder in (os.path.dirname(cache), os.path.dirname(path)):
+            with contextlib.suppress(OSError):
+                return None, (file_stat(folder),)  # a .pyc written there later changes its mtime
+        return "cannot stat the directory its cached bytecode would be in", ()
+    key = (stat, pyc)
+    with _BYTECODE_LOCK:
+        agrees = _BYTECODE.get(key)
+    if agrees is None:
+        agrees = _bytecode_agrees(path, cache, stat)
+        with _BYTECODE_LOCK:
+            _BYTECODE[key] = agrees
+            while len(_BYTECODE) > 4096:
+                _BYTECODE.popitem(last=False)
+    if not agrees:
+        return (f"its cached bytecode {cache} is not compiled from this source (the import runs "
+                "that, not the text read here)"), (pyc,)
+    return None, (pyc,)
+
+
+def _bytecode_agrees(path: str, cache: str, stat: FileStat) -> bool:
+    """Whether the import would run code compiled from the source: as ``SourceLoader.get_code`` decides whether it
+    uses ``cache`` (magic number, flags, then the timestamp and size or the source hash), then the code objects."""
+    import _imp
+    import importlib.util
+    import marshal
+
+    try:
+        with open(cache, "rb") as handle:
+            pyc = handle.read(4 * MAX_SOURCE_BYTES + 16)
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_SOURCE_BYTES + 1)
+    except OSError:
+        return False
+    if len(pyc) < 16 or pyc[:4] != importlib.util.MAGIC_NUMBER:
+        return True  # the import recompiles the source
+    flags = int.from_bytes(pyc[4:8], "little")
+    if flags & ~0b11:
+        return True  # invalid flags: recompiled
+    if flags & 0b1:
+        checked = _imp.check_hash_based_pycs != "never" and (
+            bool(flags & 0b10) or _imp.check_hash_based_pycs == "always")
+        if checked and _imp.source_hash(importlib.util._RAW_MAGIC_NUMBER, data) != pyc[8:16]:  # type: ignore[attr-defined]
+            return True  # a stale checked .pyc: recompiled
+    elif (int.from_bytes(pyc[8:12], "little") != (stat[1] // 1_000_000_000) & 0xFFFFFFFF
+          or int.from_bytes(pyc[12:16], "little") != stat[2] & 0xFFFFFFFF):
+        return True  # a stale timestamp .pyc: recompiled
+    if len(data) > MAX_SOURCE_BYTES:
+        return False
+    try:
+        code = marshal.loads(pyc[16:])  # noqa: S302 - the bytecode the import itself would load; never run
+        return _same_code(code, compile(data, path, "exec", dont_inherit=True))
+    except (SyntaxError, ValueError, TypeError, EOFError, RecursionError, MemoryError):
+        return False
+
+
+def _same_code(loaded: object, compiled: types.CodeType, depth: int = 0) -> bool:
+    """``code ==`` (instructions, constants, names, locals, line and exception tables) plus what it leaves out and
+    the interpreter still trusts (stack size, cell and free variables, local count), for nested code too."""
+    if type(loaded) is not types.CodeType or loaded != compiled or depth > 200:
+        return False
+    if (loaded.co_stacksize, loaded.co_nlocals, loaded.co_varnames, loaded.co_cellvars, loaded.co_freevars,
+            loaded.co_qualname) != (compiled.co_stacksize, compiled.co_nlocals, compiled.co_varnames,
+                                    compiled.co_cellvars, compiled.co_freevars, compiled.co_qualname):
+        return False
+    nested = [c for c in compiled.co_consts if type(c) is types.CodeType]
+    return all(_same_code(a, b, depth + 1) for a, b in zip(
+        [c for c in loaded.co_consts if type(c) is types.CodeType], nested, strict=False))
 
 
 # --- resolution --------------------------------------------------------------------------------------------
@@ -448,6 +549,7 @@ class Resolver:
             found = parsed if isinstance(parsed, ModuleInfo) else source
             if isinstance(found, ModuleInfo) and found.stat[0]:
                 self.files.add(found.stat)
+                self.files.update(found.bytecode)
             self._modules[name] = found
         return found
 

@@ -22,7 +22,15 @@ from safeload.catalog import source_files
 from safeload.catalog import source_tables as tables
 from safeload.catalog.source_files import FileStat
 from safeload.catalog.source_locate import locate_module
-from safeload.catalog.source_model import MAX_SOURCE_BYTES, ClassModel, Leaf, ModuleInfo, Resolver, file_stat
+from safeload.catalog.source_model import (
+    MAX_SOURCE_BYTES,
+    ClassModel,
+    Leaf,
+    ModuleInfo,
+    Resolver,
+    cached_bytecode,
+    file_stat,
+)
 
 __all__ = ["def_digest", "file_digest", "identity_decorator", "module_digest", "reviewed_method"]
 
@@ -70,7 +78,9 @@ def module_digest(module: str) -> str | None:
     with _LOCK:
         hit = _FILE_DIGESTS.get(stat)
     if hit is not None:
-        return hit
+        reason, bytecode = cached_bytecode(found.path, stat)  # cached per (.py, .pyc) identity
+        source_files.record(bytecode)
+        return hit if reason is None else None
     try:
         with open(found.path, "rb") as handle:
             data = handle.read(MAX_SOURCE_BYTES + 1)
@@ -78,6 +88,10 @@ def module_digest(module: str) -> str | None:
         return None
     if len(data) > MAX_SOURCE_BYTES or file_stat(found.path) != stat:
         return None  # too large, or changed while read
+    reason, bytecode = cached_bytecode(found.path, stat)
+    source_files.record(bytecode)
+    if reason is not None:
+        return None  # the import runs other code than this text (red team R6-4)
     digest = hashlib.sha256(data).hexdigest()
     with _LOCK:
         if len(_FILE_DIGESTS) > 256:

@@ -49,7 +49,10 @@ def has_blake3() -> bool:
         return True
     import importlib.util
 
-    _BLAKE3_FOUND = importlib.util.find_spec("blake3") is not None
+    try:
+        _BLAKE3_FOUND = importlib.util.find_spec("blake3") is not None
+    except ImportError:  # found only in the working directory (safeload/_stdlib_imports.py, red team R6-2)
+        return False
     return _BLAKE3_FOUND
 
 

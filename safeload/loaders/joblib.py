@@ -87,6 +87,15 @@ def _load_compat(filename: str, handle: IO[bytes]) -> Any:
             inner.close()
 
 
+def _installed(name: str) -> bool:
+    """Whether ``name`` can be imported from an installed location (safeload/_stdlib_imports.py raises for an
+    optional package found only in the working directory)."""
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ImportError:
+        return False
+
+
 def _joblib_compression(head: bytes) -> str | None:
     """The compressor joblib's own detection picks for a file starting with ``head``, when safeload can
     decompress it the same way (None: not compressed, joblib's old ZF container, or an unknown compressor)."""
@@ -95,7 +104,7 @@ def _joblib_compression(head: bytes) -> str | None:
     compressors = real_loader("joblib.compressor", "_COMPRESSORS")
     for name, wrapper in compressors.items():  # joblib returns the first prefix that matches, in this order
         if head.startswith(getattr(wrapper, "prefix", b"\0" * 64)):
-            if name == "lz4" and importlib.util.find_spec("lz4") is None:
+            if name == "lz4" and not _installed("lz4"):
                 return None
             return name if name in _METHODS else None
     return None

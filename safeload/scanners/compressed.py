@@ -115,16 +115,17 @@ class _Stream:
         return bytes(self._obj.unused_data or b"")
 
 
-def _errors() -> tuple[type[BaseException], ...]:
+def _errors(method: str) -> tuple[type[BaseException], ...]:
+    """The exceptions a corrupt ``method`` stream raises. The optional ``lz4``/``zstandard`` packages are imported
+    only for their own streams (red team R6-2: a gzip read imported both)."""
     errors: list[type[BaseException]] = [zlib.error, OSError, EOFError, lzma.LZMAError, ValueError]
-    with contextlib.suppress(ImportError):
-        import lz4.frame  # noqa: F401 - lz4 raises RuntimeError on corrupt frames
+    if method == "lz4":
+        errors.append(RuntimeError)  # lz4 raises RuntimeError on corrupt frames
+    if method == "zstd":
+        with contextlib.suppress(ImportError):
+            import zstandard
 
-        errors.append(RuntimeError)
-    with contextlib.suppress(ImportError):
-        import zstandard
-
-        errors.append(zstandard.ZstdError)
+            errors.append(zstandard.ZstdError)
     return tuple(errors)
 
 
@@ -256,7 +257,7 @@ def decompress(data: Any, method: str, limits: Any, *,
         start = _ZF_HEADER
         if bytes(view[start:start + 1]) == b" ":  # joblib <= 0.8.4 wrote one more space
             start += 1
-    errors = _errors()
+    errors = _errors(method)
     total = 0
     complete = False
     error: str | None = None
@@ -372,7 +373,7 @@ def spool(reader: IO[bytes], method: str, compressed_size: int | None, limits: A
     ratio cap applies when ``compressed_size`` is known. A read error ends the output with ``error`` set
     (what was read before it is kept for the scan).
     """
-    errors: tuple[type[BaseException], ...] = (*_errors(), EOFError)
+    errors: tuple[type[BaseException], ...] = (*_errors(method), EOFError)
     complete = False
     error: str | None = None
     limited = False

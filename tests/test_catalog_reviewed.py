@@ -72,6 +72,7 @@ _CALLABLE_INSTANCES_REVIEWED = frozenset({
     "torch.nn.utils.spectral_norm.SpectralNormStateDictHook",  # module hooks over tensors and metadata dicts
     "statsmodels.genmod.families.varfuncs.VarianceFunction",  # __call__(mu) is np.ones of mu's shape
     "statsmodels.tsa.statespace.initialization.Initialization",  # __call__ fills the model's initial arrays
+    "sksurv.functions.StepFunction",  # __call__ is numpy on its argument and the state's arrays (hash-bound entry)
     *(f"sklearn._loss.loss.{name}" for name in (  # BaseLoss.__call__ averages the loss over arrays
         "AbsoluteError ExponentialLoss HalfBinomialLoss HalfBinomialLossArrayAPI HalfGammaLoss HalfMultinomialLoss "
         "HalfMultinomialLossArrayAPI HalfPoissonLoss HalfPoissonLossArrayAPI HalfSquaredError HalfTweedieLoss "

@@ -99,6 +99,37 @@ _group("pytz._p pytz._UTC pytz.tzinfo.unpickler", PURE,
        "UnknownTimeZoneError; open_resource refuses '..' and separators), reading that zone's tz file from pytz's "
        "package data (or PYTZ_TZDATADIR), then picks the matching (utcoffset, dst, tzname) entry; importing pytz "
        "defines classes and lazy zone lists (filled on first use). A read of time-zone data, like zoneinfo.ZoneInfo")
+# CPython 3.11-3.13 Modules/_randommodule.c: the compiled base of random.Random (whose Python layer, random.py, the
+# source analysis reads: __init__ -> seed -> super().seed, __setstate__ -> setstate -> super().setstate, gauss ->
+# self.random()). The type defines tp_new (PyType_GenericNew, 3.11; random_new: generic alloc + random_init, 3.12+),
+# tp_init (random_init), the methods below and nothing else: no tp_call, tp_hash, tp_getattro/tp_setattro
+# (generic), tp_dealloc (frees the object), __reduce__ or __setstate__ (random.Random defines those in Python).
+_group("_random.Random", DATA,
+       "CPython 3.11.7 _randommodule.c: a Mersenne Twister state (625 C words). Construction seeds it: random_init "
+       "refuses keywords and more than one argument, then random_seed: None seeds from os.urandom (falls back to "
+       "the time and pid), an int (int.__abs__, never the subclass's) is taken bit by bit, any other value is "
+       "hashed (its __hash__: the argument's PASSED use). No callable is stored, nothing opened, imported or run")
+_group("_random.Random.seed _random.Random.setstate _random.Random.getstate _random.Random.random "
+       "_random.Random.getrandbits", "CALL INVOKE PASSED HASH",
+       "CPython 3.11.7 _randommodule.c methods of the Mersenne Twister state: seed(n) as at construction; setstate "
+       "takes a tuple of 625 ints (PyLong_AsUnsignedLong of the 624 words: exact ints only, else TypeError; "
+       "PyLong_AsLong of the position, an int's __index__) and copies them into the C state; getstate builds that "
+       "tuple; random() returns a float from two 32-bit outputs; getrandbits(k) an int of k bits. Only the object's "
+       "C state is read or written; a non-Random receiver raises TypeError")
+# random.Random (pickled as (Random, (), (3, 625 ints, gauss_next)) by its __reduce__): river keeps one per model
+# as _rng. The analysis reads the BUILD path (__setstate__ -> setstate) as inert but stops in seed() at
+# _sha512(a).digest() (a method of a C hash object): reviewed, bound to the hash of CPython 3.11.7's random.py.
+_group("random.Random", "CALL NEW ALLOC BUILD HASH PASSED CALL_INSTANCE",
+       "CPython 3.11.7 random.py (base _random.Random, reviewed above; metaclass type). Random(x=None): __init__ runs "
+       "self.seed(x): version 2 seeds from a str/bytes/bytearray through sha512 of its bytes (a str argument's "
+       "encode()), refuses any other type than None/int/float (TypeError), then _random.Random.seed (C); "
+       "gauss_next = None. BUILD: __setstate__(state) -> setstate: state[0] must be 3 or 2 (else ValueError with the "
+       "version %s-formatted), the tuple is unpacked into version, the 625-int internal state (version 2: each "
+       "% 2**32) and gauss_next (stored as given), and _random.Random.setstate copies the ints into the C state; "
+       "nothing of the state is called. No __getattr__/__getattribute__/__setattr__/__del__/__call__ (calling an "
+       "instance raises), __hash__/__eq__ are object's. __init_subclass__ only runs when a subclass is defined. The "
+       "generator methods (random, gauss, choice, ...) are not part of the load",
+       source_files=(("random", "b931a2d452db89ab9e1f79d59b66ce194dbd6748049cfe44699726da52b9c956"),))
 _group("zoneinfo.ZoneInfo", VALUE,
        "ZoneInfo(key) reads the named IANA zone from the tz database (keys are validated: no absolute or '..' "
        "paths); a read of system time-zone data, nothing else")
@@ -592,6 +623,24 @@ _group("scipy.stats._discrete_distns.poisson_gen._entropy", "INVOKE",
        "inherits rv_discrete._entropy). _entropy(*args) returns stats.entropy(self.pk) or sums entr(self._pmf(x)) "
        "over the support with _expect (numeric); methods it calls on the instance are its class's (an attribute "
        "set by BUILD that shadows one is ranked as called)")
+
+# scikit-survival 0.28.0: a fitted CoxPHSurvivalAnalysis keeps a BreslowEstimator (analysed from source) whose
+# cum_baseline_hazard_ and baseline_survival_ are StepFunctions. The source analysis stops at StepFunction.__call__,
+# which computes with numpy on numpy results (np.isfinite(x).all(), array indexing): reviewed here, bound to the
+# hash of sksurv/functions.py (any other text sends the name back to the analysis).
+_group("sksurv.functions.StepFunction", "NEW ALLOC BUILD HASH PASSED CALL_INSTANCE",
+       "scikit-survival 0.28.0 sksurv/functions.py (imports numpy and sklearn.utils.validation only): a plain class "
+       "(base object, metaclass type; no __new__, __init_subclass__, __setstate__, __getattr__, __getattribute__, "
+       "__setattr__, descriptors other than the read-only `domain` property, __del__ or __reduce__), so NEWOBJ is "
+       "object.__new__ and a dict state updates __dict__ without running code (slot state is not admitted). "
+       "__eq__ without __hash__ makes instances unhashable (hashing raises TypeError). __call__(x) is numpy on its "
+       "argument and the state's x/y/a/b/_domain: atleast_1d, isfinite(...).all(), min/max comparisons with the "
+       "domain (an f-string with :f in the ValueError message), clip, searchsorted, fancy indexing, a * y[i] + b; "
+       "__repr__ formats x/y/a/b with !r. Nothing is imported, opened or called beyond numpy on those values (state "
+       "values of other classes are ranked on their own). Calling the class (__init__: check_consistent_length, "
+       "float() of the domain) is not admitted: pickles NEWOBJ it",
+       build_dict_only=True,
+       source_files=(("sksurv.functions", "7b48d5aa712dc87a08eea8e7d7c8070f6a114c2a0e380de2ea9f74b4380c58ab"),))
 
 _group("torch._C.TensorBase", "HASH",
        "torch 2.13: the compiled base of torch.Tensor. TensorBase defines no __subclasshook__ and its metaclass "

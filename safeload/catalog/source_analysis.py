@@ -125,17 +125,21 @@ def _still_valid(files: frozenset[FileStat]) -> bool:
 # --- entry point --------------------------------------------------------------------------------------------
 
 def analyse(module: str, qualname: str, uses: Use, *, catalog: Catalog | None = None,
-            search_path: Sequence[str] | None = None, build_state: BuildState = BuildState.ANY) -> Analysis:
+            search_path: Sequence[str] | None = None, build_state: BuildState = BuildState.ANY,
+            bound: bool = False) -> Analysis:
     """Analyse ``module.qualname`` for each use in ``uses``, reading installed source only.
 
     ``catalog(name, use)`` is the reviewed catalogue: ``True`` allowed for that use, ``False`` denied,
     ``None`` unknown; it vouches for callees and for bases the source analysis cannot read.
-    Results are cached per (module, name, uses, state kind, search path, catalogue) and reused while every
+    ``bound``: ``qualname`` is ``Class.method`` and the load only ever holds it as a method bound to an instance
+    of ``Class`` it built (``getattr(obj, "method")``): calling it runs the method with ``self`` of that class
+    (otherwise ``self`` is the first argument, any value).
+    Results are cached per (module, name, uses, state kind, bound, search path, catalogue) and reused while every
     source file consulted keeps its (path, mtime_ns, size).
     """
     # the path searched (sys.path when None, as it is now: an entry inserted since may shadow what was read)
-    key = (module, qualname, uses.value, build_state.value, tuple(sys.path if search_path is None else search_path),
-           catalog)
+    key = (module, qualname, uses.value, build_state.value, bound,
+           tuple(sys.path if search_path is None else search_path), catalog)
     with _cache_lock:
         hit = _cache.get(key)
     if hit is not None and _still_valid(hit[1]):
@@ -145,7 +149,7 @@ def analyse(module: str, qualname: str, uses: Use, *, catalog: Catalog | None = 
         _record(hit[1])
         return hit[0]
     result, files = _Analyser(module, qualname, uses, catalog=catalog, search_path=search_path,
-                              build_state=build_state).run()
+                              build_state=build_state, bound=bound).run()
     with _cache_lock:
         _stats["misses"] += 1
         _cache[key] = (result, files)
@@ -158,8 +162,9 @@ def analyse(module: str, qualname: str, uses: Use, *, catalog: Catalog | None = 
 
 class _Analyser:
     def __init__(self, module: str, qualname: str, uses: Use, *, catalog: Catalog | None,
-                 search_path: Sequence[str] | None, build_state: BuildState) -> None:
+                 search_path: Sequence[str] | None, build_state: BuildState, bound: bool = False) -> None:
         self.module, self.qualname, self.uses = module, qualname, uses
+        self.bound = bound
         self.catalog = catalog
         self.build_state = build_state
         self.resolver = Resolver(search_path)
@@ -247,9 +252,45 @@ class _Analyser:
             return Outcome(True, "only referenced: nothing of it runs", ref.where)
         if ref.kind == "namedtuple":
             return self._namedtuple(ref, use)
+        if ref.kind == "function" and self.bound and use in (Use.CALL, Use.INVOKE) and "." in ref.qualname:
+            return self._bound_method(ref, use)
         if ref.kind == "function":
             return self._function(ref, use)
         return self._class_use_ref(ref, use, 0)
+
+    def _bound_method(self, ref: Ref, use: Use) -> Outcome:
+        """``Class.method`` held only as a method bound to an instance of ``Class`` the load built: the call runs
+        the method found in the class's MRO with ``self`` that instance (its ``self.x`` calls are the class's
+        methods; an attribute the file set that shadows one is the engine's to rank, as for BUILD)."""
+        owner_name, _, method = ref.qualname.rpartition(".")
+        owner_ref = self.resolver.qualname(self.module, owner_name)
+        if owner_ref.kind != "class":
+            return Outcome(False, f"{self.module}.{owner_name} is not a class read from source", ref.where)
+        model = self.resolver.class_model(owner_ref)
+        if not isinstance(model, ClassModel):
+            return Outcome(False, f"{owner_ref.dotted}: {model}", ref.where)
+        for problem, where in model.problems:
+            return Outcome(False, problem, where)
+        if model.decorators:  # the class may not be what its source says
+            return Outcome(False, f"{model.dotted} is decorated", model.where())
+        altered = _altered(model)
+        if altered is not None:
+            return altered
+        hooks = self._getattr_hooks(model, use, "runs when the method is looked up", (method,))
+        if hooks is not None:
+            return hooks
+        found = self.effects.lookup(model, method)
+        if found is None or isinstance(found[1], Leaf):
+            return Outcome(False, f"{method} is not a method of {model.dotted} read from source", ref.where)
+        owner = as_model(found[0])
+        binding = found[1]
+        if any(b.kind != "function" or not isinstance(b.node, ast.FunctionDef | ast.AsyncFunctionDef)
+               or b.node.decorator_list for b in owner.body.get(method, [binding])):
+            return Outcome(False, f"{owner.dotted}.{method} is not an undecorated def", owner.where(binding.lineno))
+        out = self._run(model, owner, binding, 0)
+        prefix = f"bound method {model.ref.qualname}.{method} ({owner.ref.qualname}'s)"
+        return Outcome(out.inert, f"{prefix}{' ' if out.inert else ': '}{out.reason}",
+                       out.where or owner.where(binding.lineno, method), out.invokes, out.touches)
 
     def _function(self, ref: Ref, use: Use) -> Outcome:
         if not isinstance(ref.node, ast.FunctionDef | ast.AsyncFunctionDef) or ref.module is None:

@@ -414,7 +414,11 @@ class Effects:
     def _bind(self, frame: _Frame, target: ast.expr, val: _Val) -> None:
         if isinstance(target, ast.Name):
             old = frame.locals.get(target.id)
-            if old is None or (old.kind in ("const", "fresh") and old.key != "localdef"):
+            if old is not None and old != val and "method" in (old.kind, val.kind):
+                # a bound method of the object in one binding, anything else in another: which one a call of
+                # the name reaches is unknown (called, it is refused as a value computed at run time)
+                frame.locals[target.id] = _TAINT
+            elif old is None or (old.kind in ("const", "fresh") and old.key != "localdef"):
                 frame.locals[target.id] = val
             elif old.kind == "global" and val.kind == "global" and old != val:
                 # bound to different module-level objects: which one it holds is unknown (never called as one)
@@ -440,6 +444,8 @@ class Effects:
             return _FRESH
         if isinstance(node, ast.Attribute):
             base = self._quiet(frame, node.value)
+            if base.kind == "self" and self._own_method(frame, node.attr):
+                return _Val("method", node.attr)  # `random = self.random`: a bound method of the object
             return _TAINT if base.kind in ("self", "cls", "param", "taint", "global") else _FRESH
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("dict", "list",
                                                                                                   "set", "tuple"):
@@ -453,6 +459,24 @@ class Effects:
                 # either branch's object may be what the name holds: one of them, or an unknown module-level one
                 return options[0] if all(v == options[0] for v in options) else _MIXED
         return _TAINT
+
+    def _own_method(self, frame: _Frame, attr: str) -> bool:
+        """``self.<attr>`` is a method of the object's class (a call through a local bound to it is then the
+        same call as ``self.<attr>()``, analysed in the MRO): every binding of the name in the class defining it
+        is an undecorated (or static/class/abstract) ``def``, or a compiled base's method the catalogue allows
+        for CALL. A property, a class-level value, a decorated def or an unknown name is instance data."""
+        model = frame.self_model
+        if model is None:
+            return False
+        found = self.lookup(model, attr)
+        if found is None:
+            return False
+        owner, what = found
+        if isinstance(what, Leaf):
+            return what.kind != "builtin" and self.catalog is not None \
+                and self.catalog(f"{what.dotted}.{attr}", Use.CALL) is True
+        bindings = as_model(owner).body.get(attr, [what])
+        return all(b.kind == "function" and _property_kind(b.node) == "plain" for b in bindings)
 
     def _risky(self, val: _Val) -> bool:
         """An object whose protocol methods are the library's code: an instance the code created, or a
@@ -1056,6 +1080,9 @@ class Effects:
             nested = frame.nested.get(func.id)
             if nested is not None and val.key == "localdef":
                 return self._call_nested(frame, nested, node, args=args, kwargs=kwargs, depth=depth)
+            if val.kind == "method" and frame.self_model is not None and isinstance(val.key, str):
+                # a local bound only to self.<method> (pre-pass): the call is self.<method>(...)
+                return self._call_found(frame, self.lookup(frame.self_model, val.key), val.key, node, depth=depth)
             raise Fail(f"calls {func.id}, a value computed at run time", frame.where(node))
         if isinstance(func, ast.Name):
             ref = self.resolver.name_in(frame.mod, func.id)

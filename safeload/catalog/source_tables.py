@@ -178,6 +178,9 @@ BENIGN_CALLS: frozenset[str] = frozenset(
         "inspect.isgeneratorfunction inspect.isabstract inspect.signature inspect.Parameter inspect.getmro "
         "math.sqrt math.log math.exp math.ceil math.floor math.isfinite math.isnan math.isinf math.prod "
         "math.log2 math.log10 math.pow math.fabs "
+        # CPython 3.11 mathmodule.c: cos/sin of a float (the argument's __float__/__index__), like sqrt/log above
+        # (random.Random.gauss computes with them)
+        "math.cos math.sin "
         "struct.Struct struct.calcsize struct.pack struct.unpack "
         "weakref.WeakValueDictionary weakref.WeakKeyDictionary weakref.WeakSet "
         "contextvars.ContextVar types.SimpleNamespace types.MappingProxyType "

@@ -48,7 +48,7 @@ class NameFacts:
     """Everything one stream does with one name: its classification, its uses, how each first happened, the
     module/attribute split it was imported with, and the kinds of BUILD state its instances received."""
 
-    __slots__ = ("build_kinds", "call_args", "cls", "how", "module", "name", "offset", "uses")
+    __slots__ = ("bound", "build_kinds", "call_args", "cls", "how", "module", "name", "offset", "unbound", "uses")
 
     def __init__(self, cls: Classification, offset: int, module: str, name: str) -> None:
         self.cls = cls
@@ -59,6 +59,11 @@ class NameFacts:
         self.how: dict[int, str] = {}
         self.build_kinds: set[str] = set()
         self.call_args: Any = None  # the arguments of the first call the file makes of it (for messages)
+        # ``Class.method`` reached as a method bound to an instance of Class the load built (getattr(obj, name)),
+        # and reached any other way (a global, getattr on the class): only bound and never unbound means every
+        # call of it runs with ``self`` such an instance
+        self.bound = False
+        self.unbound = False
 
     @property
     def use_flags(self) -> Use:

@@ -181,16 +181,21 @@ class Semantics:
                      details=details or None)
 
     # -- names ----------------------------------------------------------------------------------------
-    def _push_global(self, module: str, name: str, offset: int) -> Global:
+    def _push_global(self, module: str, name: str, offset: int, *, bound: bool = False) -> Global:
         g = Global(module, name, classify(module, name), offset)
-        self.facts.record(g, U.IMPORT)
+        facts = self.facts.record(g, U.IMPORT)
+        if bound:
+            facts.bound = True
+        else:
+            facts.unbound = True
         if not g.cls.permitted.value & U.INVOKE:
             self._sensitive = True
         return g
 
-    def _derived(self, module: str, name: str, offset: int, how: str) -> Global:
-        """A name the load reaches through a modelled call (``getattr(numpy, "log1p")`` is ``numpy.log1p``)."""
-        g = self._push_global(module, name, offset)
+    def _derived(self, module: str, name: str, offset: int, how: str, *, bound: bool = False) -> Global:
+        """A name the load reaches through a modelled call (``getattr(numpy, "log1p")`` is ``numpy.log1p``);
+        ``bound``: a method bound to an instance the load built (``Owner.attr``)."""
+        g = self._push_global(module, name, offset, bound=bound)
         self.facts.names[g.full].how.setdefault(U.IMPORT, how)
         return g
 
@@ -462,7 +467,7 @@ class Semantics:
                 owner = obj.owner
                 self.facts.record(owner, U.PASSED, f"its method {attr!r} is bound by getattr")
                 return self._derived(owner.module, f"{owner.name}.{attr}", offset,
-                                     f"a method bound by getattr(<{owner.full} object>, {attr!r})")
+                                     f"a method bound by getattr(<{owner.full} object>, {attr!r})", bound=True)
             self._flag("SL111", f"getattr({attr!r}) on an object built at load time", severity=Severity.MEDIUM,
                        subject=f"builtins.getattr(<object>, {attr!r})", offset=offset)
             result.danger = Severity.MEDIUM

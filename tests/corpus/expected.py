@@ -28,12 +28,6 @@ REFUSED: dict[str, str] = {
         'refused: pyod.models.copod.COPOD SL104',
     'pyod/ecod.joblib':
         'refused: pyod.models.ecod.ECOD SL104',
-    'river/hoeffding-tree.pkl':
-        'refused: random.Random SL104; river.proba.gaussian.Gaussian SL104; river.stats.mean.Mean SL104; river.stats.var.Var SL104; river.tree.hoeffding_tree_classifier.HoeffdingTreeClassifier SL104; river.tree.nodes.htc_nodes.LeafNaiveBayesAdaptive SL104; river.tree.splitter.gaussian_splitter.GaussianSplitter SL104',
-    'river/kmeans.pkl':
-        'refused: random.Random SL104; random.Random.gauss SL104; river.cluster.k_means.KMeans SL104',
-    'scikit-survival/coxph.joblib':
-        'refused: sksurv.functions.StepFunction SL104; sksurv.linear_model.coxph.BreslowEstimator SL104; sksurv.linear_model.coxph.CoxPHSurvivalAnalysis SL104',
     'spacy/blank-pipeline':
         'refused: confection._config.Config SL104; re._compile.finditer SL104; re._compile.match SL104; re._compile.search SL104; spacy.lang.en.English SL104; spacy.lang.en.syntax_iterators.noun_chunks SL104; spacy.language.FactoryMeta SL104; spacy.lookups.Lookups SL104; spacy.morphology.unpickle_morphology SL104; spacy.pipeline.pipe.Pipe SL104; spacy.pipeline.sentencizer.Sentencizer SL104; spacy.pipeline.senter.senter_score SL104; spacy.strings.StringStore SL104; spacy.tokenizer.Tokenizer SL104; spacy.util.SimpleFrozenList SL104; spacy.util.raise_error SL104; spacy.vectors.unpickle_vectors SL104; spacy.vocab.unpickle_vocab SL104',
     'spacy/doc':

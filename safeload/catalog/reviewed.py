@@ -412,6 +412,22 @@ _group("kmodes.util.dissim.euclidean_dissim", "INVOKE PASSED HASH",
        "arithmetic protocol is their PASSED use); extra keywords ignored. No I/O, import or call of an argument. "
        "Not CALL: a file choosing the arguments could broadcast (N,1) against (1,M) into an N*M allocation")
 
+# optuna 5.0.0 TPESampler (round 8, fp-longtail-j): the sampler's state holds the class it builds its Parzen
+# estimators with (`_parzen_estimator_cls`), so a load of a study or a sampler holds the class where code may call it.
+_group("optuna.samplers._tpe.parzen_estimator._ParzenEstimator", "INVOKE",
+       "optuna 5.0.0 samplers/_tpe/parzen_estimator.py (and probability_distributions.py, whose _Batched* "
+       "NamedTuples and _MixtureOfProductDistribution it builds): _ParzenEstimator(observations, search_space, "
+       "parameters, predetermined_weights=None) checks parameters.prior_weight, stacks the observations with "
+       "np.array, calls parameters.weights(n) unless weights are given (the _ParzenEstimatorParameters field: in a "
+       "file, a callable the engine ranks INVOKE itself, e.g. TPESampler's default_weights, analysed inert), checks "
+       "the weights with numpy, and builds batched truncated-normal/categorical kernels from each distribution's "
+       "low/high/step/log/choices attributes (numpy arithmetic, np.log, np.clip, argsort). No __del__, no I/O, no "
+       "import, no other call of an argument. Only INVOKE (the class held in TPESampler's state): no file calls it",
+       source_files=(("optuna.samplers._tpe.parzen_estimator",
+                      "e528d4b8da02925fc9373f6154944d99dd9d4cd43a52d97cdea396a26b67489b"),
+                     ("optuna.samplers._tpe.probability_distributions",
+                      "b9e0da11ae9e452ab0a34a602028be1634848b877dfd9c0b9545193441f57c89")))
+
 # --- pure decoders (also modelled: the engine follows their output into nested loaders) -----------------------------
 _group("zlib.decompress gzip.decompress bz2.decompress lzma.decompress base64.b64decode base64.b32decode "
        "base64.b16decode base64.b85decode base64.a85decode base64.decodebytes binascii.a2b_base64 binascii.unhexlify "

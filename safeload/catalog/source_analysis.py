@@ -425,6 +425,14 @@ class _Analyser:
                 return Outcome(True, f"{name} is {what.dotted}'s (C code on the object's own data)", model.where())
             if what.kind == "special":
                 return Outcome(True, f"{name} is {what.dotted}'s, modelled", model.where())
+            compiled = tables.COMPILED_BASE_DICTS.get(what.dotted)
+            if compiled is not None and name == "__new__" and name in compiled[1] and use & (Use.CALL | Use.INVOKE
+                                                                                            | Use.NEW):
+                # _thread._local.__new__ keeps the arguments for the __init__ it runs in other threads
+                init = self._init(model, use, depth)
+                return Outcome(init.inert, f"{name} is {what.dotted}'s (reviewed C code), which runs the __init__ "
+                               f"found past it with the same arguments: {init.reason}", init.where or model.where(),
+                               init.invokes, init.touches)
             if self.catalog is not None and self.catalog(what.dotted, use) is True:
                 return Outcome(True, f"{name} may come from base {what.dotted}, allowed by the catalogue for "
                                f"{use.name}", model.where())

@@ -1878,6 +1878,10 @@ class Effects:
                     return node, node
                 if node.tag == "namedtuple" and name in _NAMEDTUPLE_DEFINES:
                     return node, node
+            elif node.dotted in tables.COMPILED_BASE_DICTS:
+                if name in tables.COMPILED_BASE_DICTS[node.dotted][0]:
+                    return node, node
+                continue  # not in the compiled type's own dict: looked up in its bases (object), next in the MRO
             elif node.dotted in tables.METACLASS_OWN_NAMES:
                 if name in tables.METACLASS_OWN_NAMES[node.dotted]:
                     return node, node

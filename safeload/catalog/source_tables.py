@@ -16,6 +16,7 @@ __all__ = [
     "BASES_WITHOUT_SUBCLASS_HOOK",
     "BENIGN_CALLS",
     "CALL_THROUGH_DECORATORS",
+    "COMPILED_BASE_DICTS",
     "DANGEROUS_CALLS",
     "DENIED_MODULE_PATTERNS",
     "IMPORT_ONLY_DECORATORS",
@@ -784,6 +785,23 @@ BASES_WITHOUT_SUBCLASS_HOOK: dict[str, str] = {
                        "__setattr__, __delattr__ and __doc__ only (tests/test_longtail_reviews_c.py checks), metaclass "
                        "type",
     "_thread._local": "CPython 3.11-3.13 Modules/_threadmodule.c local_type: no __init_subclass__, metaclass type",
+}
+
+#: Compiled classes whose type dictionary a reviewer read (round 8, fp-longtail-j): (the names the C type's own
+#: ``__dict__`` holds, the hooks among them reviewed, the review). Its real MRO is (itself, object), as the model
+#: linearises an unreadable base, so a lookup of a name the type does not define goes on past it (to ``object``,
+#: or a base after it); a name it defines is found there (unmodelled unless reviewed). Only ``__new__`` of
+#: ``_thread._local`` is reviewed: it runs the ``__init__`` found past it (analysed) for the same arguments.
+#: tests/test_longtail_reviews_j.py checks the names against the interpreter.
+COMPILED_BASE_DICTS: dict[str, tuple[frozenset[str], frozenset[str], str]] = {
+    name: (frozenset({"__delattr__", "__doc__", "__getattribute__", "__module__", "__new__", "__setattr__"}),
+           frozenset({"__new__"}),
+           "CPython 3.11-3.13 Modules/_threadmodule.c local_new: when the class's __init__ is object's, any "
+           "argument raises TypeError; otherwise it stores the arguments (for the __init__ it runs on the first "
+           "access from another thread), allocates the object and its per-thread dict (a dummy weakref in the "
+           "current thread's dict); no Python code but PyObject_IsTrue on the args tuple/kwargs dict. No "
+           "__del__ (tp_dealloc clears the dicts), no __call__, no __init__ (object's)")
+    for name in ("threading.local", "_thread._local")
 }
 
 #: Context-manager factories a reviewer read whose ``__enter__``/``__exit__`` run nothing but bookkeeping (like

@@ -6,10 +6,6 @@ the source analysis changes (a strict xfail that passes means a refusal was fixe
 REFUSED: dict[str, str] = {
     'hdbscan/hdbscan.joblib':
         'refused: hdbscan.dist_metrics.EuclideanDistance SL104; hdbscan.dist_metrics.newObj SL104; hdbscan.hdbscan_.HDBSCAN SL104; hdbscan.prediction.PredictionData SL104; joblib.memory.Memory SL102',
-    'optuna/study.pkl':
-        'refused: optuna.distributions.FloatDistribution SL104; optuna.pruners._median.MedianPruner SL104; optuna.samplers._lazy_random_state.LazyRandomState SL104; optuna.samplers._random.RandomSampler SL104; optuna.samplers._tpe.parzen_estimator._ParzenEstimator SL104; optuna.samplers._tpe.parzen_estimator._ParzenEstimatorParameters SL104; optuna.samplers._tpe.sampler.TPESampler SL104; optuna.samplers._tpe.sampler.default_weights SL104; optuna.search_space.intersection.IntersectionSearchSpace SL104; optuna.storages._in_memory.InMemoryStorage SL104; optuna.storages._in_memory._StudyInfo SL104; optuna.study._study_direction.StudyDirection SL104; optuna.study.study.Study SL104; optuna.trial._frozen.FrozenTrial SL104; optuna.trial._state.TrialState SL104',
-    'optuna/tpe-sampler.pkl':
-        'refused: optuna.distributions.FloatDistribution SL104; optuna.samplers._lazy_random_state.LazyRandomState SL104; optuna.samplers._random.RandomSampler SL104; optuna.samplers._tpe.parzen_estimator._ParzenEstimator SL104; optuna.samplers._tpe.parzen_estimator._ParzenEstimatorParameters SL104; optuna.samplers._tpe.sampler.TPESampler SL104; optuna.samplers._tpe.sampler.default_weights SL104; optuna.search_space.intersection.IntersectionSearchSpace SL104',
     'pint/quantity-array.pkl':
         'refused: pint._unpickle_quantity SL104; pint.facets.plain.quantity.PlainQuantity SL104; pint.util.UnitsContainer SL104; pint.util.udict SL104',
     'pint/quantity.pkl':

@@ -379,3 +379,19 @@ def test_a_spacy_language_outside_the_review_is_analysed() -> None:
     """spacy.lang.de is not loaded by `import spacy, spacy.lang.en`: the vouch does not cover it."""
     assert import_not_covered("spacy.lang.de.syntax_iterators")
     assert catalogue_view("spacy.lang.de.syntax_iterators", Use.IMPORT) is None
+
+
+def test_the_nested_result_is_ranked_as_passed_to_its_loader(tmp_path: Path) -> None:
+    """unpickle_doc unpacks the nested result and dict.update()s the hooks from it: objects there are passed
+    values. A transformers config is admitted for NEW/BUILD but not to be passed (its __getattribute__ hooks): fine
+    as a pickle's own result, refused in the nested stream."""
+    pytest.importorskip("transformers")
+    config = C(G("copyreg", "__newobj__"), (G("transformers.models.bert.configuration_bert", "BertConfig"),))
+    inner = assemble(({"k": config}, {}, {}, {}))
+    assert safeload.scan(inner).is_safe()
+    outer = assemble(C(G("spacy.tokens.doc", "unpickle_doc"), (None, inner, b"")))
+    result = safeload.scan(outer)
+    assert not result.is_safe()
+    assert any(f.rule_id == "SL115" and "passed" in f.message and "BertConfig" in (f.subject or "")
+               for f in result.blocking()), result.summary()
+    refused(outer, tmp_path / "marker")

@@ -1,4 +1,8 @@
-"""spaCy (issue 14): why its five corpus files stay refused, and the attacks any future review must keep refused.
+"""spaCy (issue 14): why its five corpus files were refused (round 6), and the attacks any review must keep refused.
+
+Round 7 (branch spacy): spaCy's import is vouched (``IMPORT_REVIEWS["spacy"]`` names the probes below) and its
+reconstructors are reviewed with the nested streams scanned (``tests/test_spacy_reviews.py``); the attacks below are
+now refused at the payload itself.
 
 Two findings of round 6 (docs/false-positives.md, *spaCy, round 6*):
 
@@ -29,7 +33,7 @@ from typing import Any
 import pytest
 
 import safeload
-from safeload.catalog.reviewed import IMPORT_REVIEWED
+from safeload.catalog.reviewed import IMPORT_REVIEWED, IMPORT_REVIEWS
 
 pytestmark = pytest.mark.skipif(importlib.util.find_spec("spacy") is None, reason="spaCy not installed")
 
@@ -98,8 +102,11 @@ def test_import_spacy_starts_a_process_and_binds_a_socket() -> None:
     assert uname and all("h5py" in line and "thinc/compat.py" in line for line in uname), out
     bind = [line for line in out if line.startswith("socket.bind")]
     assert bind and all("urllib3/util/connection.py" in line for line in bind), out
-    # the lead's round-5 decision: h5py is not vouched; neither spaCy nor urllib3 has been reviewed
-    assert not {"h5py", "urllib3", "requests", "spacy", "thinc"} & IMPORT_REVIEWED
+    # round 7 (issue 14, branch spacy): spaCy's import is vouched with these two probes named in its review (a
+    # reversal of the round-6 decision, for the lead); h5py, urllib3, requests and thinc are not vouched themselves
+    assert not {"h5py", "urllib3", "requests", "thinc"} & IMPORT_REVIEWED
+    assert "spacy" in IMPORT_REVIEWED
+    assert "`uname -p`" in IMPORT_REVIEWS["spacy"] and "::1 port" in IMPORT_REVIEWS["spacy"]
 
 
 # --- nested unpicklers and stored callables ------------------------------------------------------------------------
@@ -113,7 +120,8 @@ def test_doc_with_a_pickle_in_its_hooks_is_refused(tmp_path: Path) -> None:
                                                doc.to_bytes(exclude=["vocab", "user_data", "user_hooks"]))),
                         protocol=5)
     result = _refused(data, tmp_path)
-    assert "spacy.tokens.doc.unpickle_doc" in _blocking_subjects(result), result.summary()
+    # round 7: unpickle_doc is reviewed and its hooks argument scanned as a nested pickle: the payload is found there
+    assert "os.makedirs" in _blocking_subjects(result), result.summary()
     assert not marker.exists()
     with pytest.raises(TypeError):  # the payload's result (None) is not the 4-tuple spaCy unpacks
         pickle.loads(data)
@@ -134,7 +142,7 @@ def test_vocab_with_a_pickle_in_its_lexeme_getters_is_refused(tmp_path: Path) ->
     marker = tmp_path / "marker"
     data = pickle.dumps(_Reduce(unpickle_vocab, _vocab_args(nlp, _nested_payload(marker), None)), protocol=5)
     result = _refused(data, tmp_path)
-    assert "spacy.vocab.unpickle_vocab" in _blocking_subjects(result), result.summary()
+    assert "os.makedirs" in _blocking_subjects(result), result.summary()  # round 7: found by the nested scan
     assert not marker.exists()
     pickle.loads(data)
     assert marker.exists()  # live under the real loader: the payload runs inside unpickle_vocab
@@ -153,7 +161,7 @@ def test_vocab_storing_an_unreviewed_noun_chunker_is_refused(tmp_path: Path) -> 
     lex = srsly.pickle_dumps(nlp.vocab.lex_attr_getters)
     data = pickle.dumps(_Reduce(unpickle_vocab, _vocab_args(nlp, lex, chunker)), protocol=5)
     result = _refused(data, tmp_path)
-    assert "spacy.vocab.unpickle_vocab" in _blocking_subjects(result), result.summary()
+    assert "os.makedirs" in _blocking_subjects(result), result.summary()  # round 7: the stored callable is checked
     assert not marker.exists()
     vocab = pickle.loads(data)
     assert not marker.exists()  # nothing ran at load under the real loader either...

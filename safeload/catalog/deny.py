@@ -108,6 +108,14 @@ DENY |= _entries(
     "dill.source dill._objects",
     _C, CODE, "rebuilds functions, classes or code objects (dill / cloudpickle)")
 
+# srsly 2.5.6 (spaCy's serialisation library) vendors cloudpickle as srsly.cloudpickle (the same gadgets under
+# another name: _make_function, _make_skeleton_class, subimport, and pickle.loads re-exported), and
+# srsly.pickle_loads is cloudpickle.loads. spaCy's own pickles never name them (their nested pickles are plain).
+DENY |= _entries("srsly.cloudpickle", _C, CODE,
+                 "srsly's vendored cloudpickle: rebuilds functions, classes or code objects, imports by name")
+DENY |= _entries("srsly.pickle_loads srsly._pickle_api.pickle_loads", _H, NESTED,
+                 "a nested unpickler (srsly.pickle_loads is cloudpickle.loads)", nested="pickle")
+
 # --- import primitives: what they return is whatever they are asked for -------------------------------------
 DENY |= _entries(
     "importlib pkgutil operator.getitem _operator.getitem "

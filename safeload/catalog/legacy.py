@@ -16,7 +16,7 @@ from __future__ import annotations
 from safeload._record import FrozenRecord
 from safeload.catalog.entries import Entry, parse_uses
 
-__all__ = ["NESTED_TORCH", "PREFIXES", "PrefixRule", "lookup", "nested_kind"]
+__all__ = ["ARGUMENT_FROM", "NESTED_ARGUMENT", "NESTED_TORCH", "PREFIXES", "PrefixRule", "lookup", "nested_kind"]
 
 
 class PrefixRule(FrozenRecord):
@@ -49,6 +49,27 @@ _NESTED_ENTRY = Entry(parse_uses("CALL PASSED HASH"), (),
                       "torch.load of embedded bytes; the bytes are scanned as a torch file")
 
 
+# Reviewed reconstructors (catalog/reviewed.py) that hand one of their arguments to a nested unpickler: the bytes at
+# that position are scanned as a pickle of their own, with the same engine and context; anything else there (a
+# value only known at load time, a missing argument) is SL103. spaCy 3.8.18 (vocab.pyx, tokens/doc.pyx):
+# unpickle_vocab(sstore, vectors, morphology, _unused, lex_attr_getters, lookups, get_noun_chunks) runs
+# srsly.pickle_loads(lex_attr_getters); unpickle_doc(vocab, hooks_and_data, bytes_data) runs
+# srsly.pickle_loads(hooks_and_data) (srsly.pickle_loads is cloudpickle.loads, i.e. pickle.loads).
+NESTED_ARGUMENT: dict[str, int] = {"spacy.vocab.unpickle_vocab": 4, "spacy.tokens.doc.unpickle_doc": 1}
+
+# Reviewed reconstructors that run methods of some arguments: each such argument must be an object built by one of
+# the named reconstructors in the same file (or None), else SL115. spaCy 3.8.18 vocab.pyx: unpickle_vocab assigns
+# vectors through Vocab's vectors setter (hasattr/iterates vectors.strings, then sets vectors.strings) before any
+# typed assignment, and lookups through the lookups setter (lookups.has_table("lexeme_norm"), get_table); strings
+# and morphology are typed (TypeError otherwise) and are held to what pickle_vocab writes too.
+ARGUMENT_FROM: dict[str, dict[int, frozenset[str]]] = {
+    "spacy.vocab.unpickle_vocab": {0: frozenset({"spacy.strings.StringStore"}),
+                                   1: frozenset({"spacy.vectors.unpickle_vectors"}),
+                                   2: frozenset({"spacy.morphology.unpickle_morphology"}),
+                                   5: frozenset({"spacy.lookups.Lookups"})},
+}
+
+
 def lookup(name: str) -> Entry | None:
     if name in NESTED_TORCH:
         return _NESTED_ENTRY
@@ -58,4 +79,6 @@ def lookup(name: str) -> Entry | None:
 
 
 def nested_kind(name: str) -> str | None:
-    return "any" if name in NESTED_TORCH else None
+    if name in NESTED_TORCH:
+        return "any"
+    return "pickle" if name in NESTED_ARGUMENT else None

@@ -492,6 +492,77 @@ _results_are_data(
     "pytz._p pytz._UTC pytz.tzinfo.unpickler builtins.hash shapely.io.from_wkb")
 
 # --- issue 14 families, reviewed per use (read from the installed source; versions in each note) ---------------
+# spaCy 3.8.18: its pickles rebuild Doc/Vocab through compiled reconstructors (Cython; the .pyx sources are shipped
+# beside the .so in site-packages and were read there). spaCy's Python classes (spacy.lookups.Lookups, the lexical
+# attribute functions) are analysed from source once its import is reviewed (IMPORT_REVIEWS below).
+_group("spacy.tokens.doc.unpickle_doc", "CALL PASSED HASH CALL_INSTANCE",
+       "spaCy 3.8.18 tokens/doc.pyx (read in the shipped .pyx): unpickle_doc(vocab, hooks_and_data, bytes_data) runs "
+       "srsly.pickle_loads(hooks_and_data) (cloudpickle.loads = pickle.loads: the engine scans those bytes as a "
+       "nested pickle, legacy.NESTED_ARGUMENT, and they must unpack to (user_data, doc_hooks, span_hooks, "
+       "token_hooks)), then Doc(vocab, user_data=user_data) (vocab is a typed `Vocab` parameter: TypeError for "
+       "anything else) and Doc.from_bytes(bytes_data, exclude=['user_data']): srsly.msgpack_loads (msgpack with "
+       "srsly's numpy decoder: np.frombuffer with a dtype from the data, which refuses object dtypes), adds the "
+       "strings to the vocab, builds lexemes with vocab.get (runs the vocab's lex_attr_getters on the token texts), "
+       "fills the token array and spans (Doc.from_dict). The hooks dicts are stored in doc.user_hooks and called "
+       "later by Doc/Span/Token properties (user code): the nested scan treats them as escaped (INVOKE). No I/O.")
+_group("spacy.vocab.unpickle_vocab", "CALL PASSED HASH CALL_INSTANCE",
+       "spaCy 3.8.18 vocab.pyx (read in the shipped .pyx): unpickle_vocab(sstore, vectors, morphology, "
+       "_unused_object, lex_attr_getters, lookups, get_noun_chunks) makes Vocab() and assigns the arguments to its "
+       "typed attributes (strings: StringStore, morphology: Morphology, vectors/lookups/get_noun_chunks: objects), "
+       "and lex_attr_getters = srsly.pickle_loads(lex_attr_getters): a nested pickle (cloudpickle.loads = "
+       "pickle.loads) the engine scans with the same rules (legacy.NESTED_ARGUMENT position 4); a function "
+       "pickled by value there (cloudpickle's _make_function, code objects) is refused by that scan. The getters are "
+       "called at load by Vocab.get when a Doc's lexemes are built (escaped: INVOKE in the nested scan); "
+       "get_noun_chunks is only stored and called by Doc.noun_chunks (user code): invoked.", invokes=(6,))
+_group("spacy.vectors.unpickle_vectors", "CALL PASSED HASH CALL_INSTANCE",
+       "spaCy 3.8.18 vectors.pyx (read in the shipped .pyx): Vectors().from_bytes(bytes_data): util.from_bytes "
+       "decodes msgpack (srsly; numpy arrays by np.frombuffer, no object dtype) and calls its own setters: "
+       "StringStore.from_bytes (a JSON list of strings), key2row.update (a dict of ints), the weights "
+       "(xp.asarray of the decoded array, then to_ops with thinc's current ops), _set_cfg (srsly.json_loads: mode "
+       "must be a Mode value, else ValueError; ints and strings into typed fields). No I/O, no call of a value from "
+       "the file.")
+_group("spacy.morphology.unpickle_morphology", "CALL PASSED HASH CALL_INSTANCE",
+       "spaCy 3.8.18 morphology.pyx (read in the shipped .pyx): unpickle_morphology(strings, tags) makes "
+       "Morphology(strings) (a typed StringStore parameter: TypeError otherwise) and calls morphology.add(tag) for "
+       "each tag: a str is parsed as UD FEATS (string splitting), a dict is normalised (sorted key/value strings), "
+       "anything else only warns; the strings are interned in the StringStore and the analysis stored in a PreshMap. "
+       "No I/O, no call of a value from the file.")
+_group("spacy.strings.StringStore", "CALL PASSED HASH CALL_INSTANCE",
+       "spaCy 3.8.18 strings.pyx (read in the shipped .pyx): __reduce__ is (StringStore, (list(self),)); "
+       "__init__(strings=None, freeze=False) allocates a cymem Pool and a PreshMap and calls add(s) for each item: "
+       "a str or bytes is hashed (murmurhash) and interned, anything else raises TypeError (E017). Not callable; "
+       "no I/O.")
+_group("spacy.lang.lex_attrs.is_punct spacy.lang.lex_attrs.is_ascii spacy.lang.lex_attrs.like_num "
+       "spacy.lang.lex_attrs.is_bracket spacy.lang.lex_attrs.is_quote spacy.lang.lex_attrs.is_left_punct "
+       "spacy.lang.lex_attrs.is_right_punct spacy.lang.lex_attrs.is_currency spacy.lang.lex_attrs.like_email "
+       "spacy.lang.lex_attrs.like_url spacy.lang.lex_attrs.word_shape spacy.lang.lex_attrs.lower "
+       "spacy.lang.lex_attrs.prefix spacy.lang.lex_attrs.suffix spacy.lang.lex_attrs.is_alpha "
+       "spacy.lang.lex_attrs.is_digit spacy.lang.lex_attrs.is_lower spacy.lang.lex_attrs.is_space "
+       "spacy.lang.lex_attrs.is_title spacy.lang.lex_attrs.is_upper spacy.lang.lex_attrs.is_stop "
+       "spacy.lang.lex_attrs.get_lang spacy.lang.en.lex_attrs.like_num spacy.util._get_attr_unless_lookup",
+       "INVOKE PASSED HASH",
+       "spaCy 3.8.18 lang/lex_attrs.py, lang/en/lex_attrs.py, util.py: the lexical attribute getters a Vocab keeps in "
+       "lex_attr_getters (pickled by srsly.pickle_dumps inside the vocab's state). Vocab.get calls each with a "
+       "token's text (a str) when it builds a lexeme: str methods (lower, isalpha, isdigit, istitle, ...), "
+       "slicing, membership in the module's own constant sets, unicodedata.category of each character "
+       "(is_punct, is_currency), the module's compiled email regex's match (like_email), a TLD-set and "
+       "character-class test (like_url), a shape string (word_shape); is_stop(string, stops) and "
+       "get_lang(text, lang) take their second argument from the functools.partial that holds them (a set, a "
+       "str: membership test, returned); _get_attr_unless_lookup(default_func, lookups, string) returns a "
+       "table entry or calls default_func (the partial's first argument: one of these getters, itself checked "
+       "where the file names it). No I/O.",
+       source_files=(("spacy.lang.lex_attrs", "a20128d553a876047ae4159cec52d658c04c10dca3ba4f5320c43541e791ac5b"),
+                     ("spacy.lang.en.lex_attrs", "85b0e2715c280ce716c1a0d77efed5f10ee8d7e749589f616d3c81e1b8c61fd7"),
+                     ("spacy.util", "91f5f0aed96ed1a122f9549195fd4a958b1f7ebe7469e62a3dc458548bd871ae")))
+_group("spacy.lang.en.syntax_iterators.noun_chunks", "INVOKE PASSED HASH",
+       "spaCy 3.8.18 lang/en/syntax_iterators.py: a generator over a Doc or Span (reads doc.has_annotation, "
+       "vocab.strings.add of its own label strings, token pos/dep/head/left_edge; raises ValueError E029 without a "
+       "dependency parse). A pickled Vocab holds it as get_noun_chunks (unpickle_vocab only stores it); it runs "
+       "only when user code reads Doc.noun_chunks, on that Doc. Never called at load.",
+       source_files=(("spacy.lang.en.syntax_iterators",
+                      "fec16be447d2a0d727000f457293f569614ce9e06ac96372bca1dda3feb4bd3f"),))
+
+
 # nltk's own classes are analysed from source once its import is reviewed (IMPORT_REVIEWS below); these are the
 # ones the analysis cannot follow (explicit base-class __init__ calls into collections, class-level values built
 # by nltk.redos.compile, bound methods), reviewed for exactly the uses an ordinary file makes of them.
@@ -721,6 +792,35 @@ RESULTS_ARE_DATA: frozenset[str] = _reviewed_instance_calls() | frozenset((
 #: vouch covers what a vouched module imports: red team R2-1). Each note says what the import does; a vouch never
 #: covers the classes and functions, which are still analysed (or catalogued) per use.
 IMPORT_REVIEWS: Mapping[str, str] = {
+    "spacy": (
+        "spaCy 3.8.18 (153 of its modules load on `import spacy`; read for issue 14, pickled Doc/Vocab objects): "
+        "spacy/__init__ calls errors.setup_default_warnings() (warnings.filterwarnings with spaCy's own messages, "
+        "read through the ErrorsWithCodes metaclass, whose __getattribute__ only prefixes the code: "
+        "\"[W036] ...\"), imports thinc.api, its pipeline/language/vocab/tokens/cli packages and rebuilds its "
+        "pydantic config schemas (model_rebuild with its own Language/Vocab/Example classes); spacy.util creates "
+        "the 'spacy' logger with a StreamHandler to stderr (logging configuration) and catalogue registries "
+        "(entry points are read only when a registry is queried, never at import); spacy.language reads its own "
+        "package file default_config.cfg and parses it with confection (no interpolation of code); spacy.cli "
+        "builds typer apps and registers commands (none runs); spacy.registrations only defines "
+        "populate_registry (called lazily); the compiled modules (.pyx shipped beside the .so: attrs, symbols, "
+        "strings, vocab, morphology, lexeme, tokenizer, tokens/*, vectors, pipeline/*, matcher/*...) define "
+        "classes and constant tables. Third-party imports (eager, covered by this vouch with the default "
+        "non-strict closure, not reviewed one by one: under SAFELOAD_STRICT_IMPORTS they need their own reviews): "
+        "thinc 8.3.14, srsly 2.5.6, confection, catalogue, wasabi, weasel, cymem, preshed, murmurhash, blis, "
+        "pydantic/pydantic_core, typer/click/shellingham, rich, jinja2/markupsafe, requests/urllib3/idna/certifi/"
+        "charset_normalizer, httpx, h5py (thinc.compat), dill, pygments, opt_einsum, zstandard, torch (reviewed), "
+        "numpy (reviewed), packaging, tqdm, cython, typing_extensions. Measured with an audit hook "
+        "(tests/test_spacy_reviews.py), every effect is a fixed environment probe: h5py's import calls "
+        "platform.uname(), which runs `uname -p` once; dill.session calls tempfile.gettempdir(), which creates and "
+        "deletes a probe file in the temp directory; urllib3.util.connection._has_ipv6 binds a socket to ::1 port "
+        "0 and closes it (no connection, no traffic); torch dlopens its own libraries. No other file written, no "
+        "other process, no connection. Also read: spacy.lang.en (what spacy.blank('en') and English pickles "
+        "import; 7 modules): word lists, regex strings, tokenizer-exception dicts, LEX_ATTRS/SYNTAX_ITERATORS "
+        "tables of its own functions, class EnglishDefaults and class English(Language), whose creation runs "
+        "Language.__init_subclass__ (DEFAULT_CONFIG.merge of the class' own Defaults.config: dict copies), and "
+        "@English.factory('lemmatizer', ...) (registers make_lemmatizer in spaCy's factory registry and "
+        "records its meta; nothing runs). The other spacy.lang.<code> packages are not covered (the analysis "
+        "judges them)."),
     "nltk": (
         "nltk 3.10.4 (252 modules load on `import nltk`): nltk/__init__.py reads its own VERSION file through "
         "nltk.pathsec.open_package_resource (contained in the package directory), replaces subprocess.PIPE/Popen "
@@ -834,6 +934,22 @@ NUMBA_NOT_LOADED = (
 #: import tkinter, ``nltk.twitter`` its API client. tests/test_fp_families.py checks the lists against the
 #: installed packages: every module ``import pkg`` does not load is listed.
 IMPORT_NOT_COVERED: Mapping[str, frozenset[str]] = {
+    # spaCy 3.8.18: every module or package `import spacy, spacy.lang.en` does not load (other languages, tests...)
+    "spacy": frozenset(
+        "spacy.__main__ spacy.cli.project.remote_storage spacy.lang.af spacy.lang.am spacy.lang.ar "
+        "spacy.lang.az spacy.lang.bg spacy.lang.bn spacy.lang.bo spacy.lang.ca spacy.lang.cs spacy.lang.da "
+        "spacy.lang.de spacy.lang.dsb spacy.lang.el spacy.lang.en.examples spacy.lang.es spacy.lang.et spacy.lang.eu "
+        "spacy.lang.fa spacy.lang.fi spacy.lang.fo spacy.lang.fr spacy.lang.ga spacy.lang.gd spacy.lang.grc "
+        "spacy.lang.gu spacy.lang.he spacy.lang.hi spacy.lang.hr spacy.lang.hsb spacy.lang.ht spacy.lang.hu "
+        "spacy.lang.hy spacy.lang.id spacy.lang.is spacy.lang.it spacy.lang.ja spacy.lang.kmr spacy.lang.kn "
+        "spacy.lang.ko spacy.lang.ky spacy.lang.la spacy.lang.lb spacy.lang.lg spacy.lang.lij spacy.lang.lt "
+        "spacy.lang.lv spacy.lang.mk spacy.lang.ml spacy.lang.mr spacy.lang.ms spacy.lang.nb spacy.lang.ne "
+        "spacy.lang.nl spacy.lang.nn spacy.lang.pl spacy.lang.pt spacy.lang.ro spacy.lang.ru spacy.lang.sa "
+        "spacy.lang.si spacy.lang.sk spacy.lang.sl spacy.lang.sq spacy.lang.sr spacy.lang.sv spacy.lang.ta "
+        "spacy.lang.te spacy.lang.th spacy.lang.ti spacy.lang.tl spacy.lang.tn spacy.lang.tr spacy.lang.tt "
+        "spacy.lang.uk spacy.lang.ur spacy.lang.vi spacy.lang.xx.examples spacy.lang.yo spacy.lang.zh "
+        "spacy.pipeline._parser_internals._state spacy.pipeline.factories spacy.pipeline.legacy "
+        "spacy.pipeline.multitask spacy.tests spacy.tokens.graph".split()),
     "nltk": frozenset(
         "nltk.app nltk.book nltk.chat nltk.classify.svm nltk.cli nltk.compat nltk.corpus.europarl_raw "
         "nltk.corpus.reader.markdown nltk.csvsec nltk.draw nltk.huggingface nltk.inference.nonmonotonic "

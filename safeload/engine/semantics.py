@@ -27,6 +27,7 @@ from safeload._context import LimitExceeded, ScanContext
 from safeload._text import short_repr
 from safeload.catalog.classify import classify
 from safeload.catalog.contracts import Behaviour
+from safeload.catalog.legacy import ARGUMENT_FROM, NESTED_ARGUMENT
 from safeload.catalog.mappings import (
     CONTAINER_ATTRIBUTES,
     EMPTY_DICT_DUNDERS,
@@ -269,6 +270,9 @@ class Semantics:
                     return special
             if cls.nested is not None:
                 self._follow_nested(func.full, arg_tuple, offset)
+            sources = ARGUMENT_FROM.get(func.full) or ARGUMENT_FROM.get(cls.full_name)
+            if sources is not None:
+                self._check_argument_sources(func.full, sources, arg_tuple, offset)
             if cls.entry is not None and cls.entry.invokes and not modelled:  # a contract models its own call
                 self._invoke_positions(func, cls.entry.invokes, arg_tuple, kwargs)
             if cls.severity is not None and cls.severity >= Severity.HIGH and cls.kind != "allowed":
@@ -299,6 +303,20 @@ class Semantics:
             result.danger = level
             return result
         raise ParseError(f"{type(func).__name__} object is not callable", offset)
+
+    def _check_argument_sources(self, name: str, sources: dict[int, frozenset[str]], args: tuple[Any, ...],
+                                offset: int) -> None:
+        """A reviewed reconstructor runs methods of these arguments: each must be None or an object one of the
+        named reconstructors built in this file (``legacy.ARGUMENT_FROM``)."""
+        for position, allowed in sources.items():
+            value = args[position] if position < len(args) else None
+            if value is None:
+                continue
+            owner = value.owner if type(value) is Call else None
+            if owner is None or owner.full not in allowed:
+                self._flag("SL115", f"argument {position} must be built by {' or '.join(sorted(allowed))}; here it "
+                           f"is {_describe(value)}", severity=Severity.MEDIUM, subject=name, offset=offset,
+                           trustable=True)
 
     def _argument_tuple(self, args: Any, offset: int) -> tuple[Any, ...]:
         """The C unpickler requires a tuple of arguments; pickle.py (joblib's unpickler) calls ``func(*args)``
@@ -497,7 +515,8 @@ class Semantics:
             scan_buffer(payload, self.ctx)
 
     def _follow_nested(self, name: str, args: tuple[Any, ...], offset: int) -> None:
-        for value in args[:2]:
+        position = NESTED_ARGUMENT.get(name)
+        for value in (args[:2] if position is None else args[position:position + 1]):
             payload = self._payload(value)
             if payload is not None and len(payload) > 0:
                 self._scan_nested(payload, name, offset)
@@ -949,7 +968,11 @@ class Semantics:
             if type(call.kwargs) is dict:
                 roots.extend((value, f"passed to {callee} ({key}=)", True) for key, value in call.kwargs.items())
         roots.extend(self._escapes)
-        roots.append((root, "in the loaded object", False))
+        # An embedded payload's result is handed to the code that loaded it (spaCy's unpickle_doc unpacks it and
+        # dict.update()s the hooks from it): its objects are passed values, their protocol methods may run.
+        nested = self.ctx.depth > 0
+        roots.append((root, "returned to the loader of this embedded payload" if nested else "in the loaded object",
+                      nested))
         trace_escapes(roots, self.facts.record, self.ctx.check_time)
 
     @staticmethod

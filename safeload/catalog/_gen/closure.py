@@ -120,6 +120,8 @@ THIRD_PARTY_REVIEWED: dict[str, str] = {
               "stay refused (source_tables deny table)",
     "_pytest": "_pytest, shipped in the pytest 9.2.0 distribution: the modules pytest/__init__ imports define "
                "classes, fixtures machinery and hook specifications; no hook is called at import",
+    "py": "py.py, the shim shipped in the pytest 9.2.0 distribution (its RECORD; _pytest.compat imports it): "
+          "imports _pytest._py.error and _pytest._py.path and stores them in sys.modules as py.error and py.path",
     "pluggy": "pluggy 1.7.0 (pytest): plugin-manager and hook-spec classes, pure Python",
     "iniconfig": "iniconfig 2.3.1 (pytest): ini-file parser classes; reads a file only when called",
     "polars": "polars 2.1.0 (statsmodels.tools.data's guarded `import polars`): polars/__init__ sets "

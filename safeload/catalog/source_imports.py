@@ -52,13 +52,11 @@ def _under(path: str, roots: tuple[str, ...]) -> bool:
 #: Bound on the modules one import's closure may reach (each is parsed): beyond it, not inert.
 _MAX_CLOSURE = 4000
 
-#: R2-1 (open by default): with ``SAFELOAD_STRICT_IMPORTS=1`` a vouched module's imports are covered only when the
-#: reviewed closure table says they stay inside reviewed territory, and are followed otherwise. Off by default:
-#: in an environment with the corpus libraries installed, following them refused Trainer checkpoints
-#: (accelerate reaches PyYAML), statsmodels, nltk and transformers files until the outside packages they reach
-#: (PyYAML, IPython, jinja2.ext, ...) are reviewed into ``_gen/closure.THIRD_PARTY_REVIEWED``. Read once per
-#: process: the in-memory analysis caches do not key on it.
-STRICT_IMPORTS = os.environ.get("SAFELOAD_STRICT_IMPORTS", "").strip() not in ("", "0")
+#: R2-1: a vouched module's imports are covered only when the reviewed closure table says they stay inside
+#: reviewed territory, and are followed otherwise. On by default; ``SAFELOAD_STRICT_IMPORTS=0`` switches it off (a
+#: vouch then covers what its modules import: R2-1 open). Read once per process: the in-memory analysis caches do
+#: not key on it (the scan cache does, ``integrity/cache.py``).
+STRICT_IMPORTS = os.environ.get("SAFELOAD_STRICT_IMPORTS", "").strip() != "0"
 
 
 def import_effects(module: str, resolver: Resolver, effects: Effects, roots: tuple[str, ...]) -> Outcome:

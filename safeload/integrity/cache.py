@@ -132,13 +132,13 @@ def policy_fingerprint(policy: Policy) -> str:
 
 
 def _strict_imports_in_effect() -> bool:
-    """The R2-1 closure check's mode (``SAFELOAD_STRICT_IMPORTS``) as the source analysis applies it: its module
-    reads the variable once, at import; before that import the variable is what it will read. A verdict reached
-    without the check is never served to a process that runs with it."""
+    """The R2-1 closure check's mode (on unless ``SAFELOAD_STRICT_IMPORTS=0``) as the source analysis applies it:
+    its module reads the variable once, at import; before that import the variable is what it will read. A
+    verdict reached without the check is never served to a process that runs with it."""
     analysis = sys.modules.get("safeload.catalog.source_imports")
     if analysis is not None:
         return bool(getattr(analysis, "STRICT_IMPORTS", True))
-    return os.environ.get("SAFELOAD_STRICT_IMPORTS", "").strip() not in ("", "0")
+    return os.environ.get("SAFELOAD_STRICT_IMPORTS", "").strip() != "0"
 
 
 @functools.lru_cache(maxsize=64)

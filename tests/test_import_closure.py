@@ -156,8 +156,9 @@ def test_other_versions_are_not_covered(tmp_path: Path) -> None:
 
 @pytest.fixture
 def strict_imports(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """R2-1's closure check is opt-in (``SAFELOAD_STRICT_IMPORTS=1``, read once per process): switch it on
-    here and start from empty analysis caches, which do not key on it."""
+    """R2-1's closure check is on by default (``SAFELOAD_STRICT_IMPORTS=0`` switches it off, read once per
+    process): make sure it is on here, whatever the run's environment, and start from empty analysis caches,
+    which do not key on it."""
     from safeload.catalog import source_analysis, source_imports
 
     monkeypatch.setattr(source_imports, "STRICT_IMPORTS", True)
@@ -226,8 +227,8 @@ def test_vouch_without_reviewed_closure_follows_imports(env: Env, importer: str,
 
 def test_a_verdict_cached_without_the_check_is_not_served_with_it(tmp_path: Path,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    """The scan cache keys on the closure check's mode: a file scanned clean with the check off (where R2-1 is
-    open) is scanned again, and refused, once the check is on."""
+    """The scan cache keys on the closure check's mode: a file scanned clean with the check switched off
+    (``SAFELOAD_STRICT_IMPORTS=0``, where R2-1 is open) is scanned again, and refused, with the check on."""
     from safeload.catalog import source_analysis, source_imports
     from safeload.findings import ScanResult
     from safeload.integrity.cache import policy_fingerprint
@@ -254,7 +255,7 @@ def test_a_verdict_cached_without_the_check_is_not_served_with_it(tmp_path: Path
     source_analysis.clear_cache()
     loose_key = policy_fingerprint(Policy())
     first = scan(str(path))
-    assert not first.blocking(), first.findings  # R2-1 open without the check (the strict xfail in round 2)
+    assert not first.blocking(), first.findings  # R2-1 open with the check switched off
     assert cached(scan(str(path))), "the second scan of the unchanged file should be a cache hit"
     monkeypatch.setattr(source_imports, "STRICT_IMPORTS", True)
     source_analysis.clear_cache()

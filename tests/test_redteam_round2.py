@@ -667,10 +667,11 @@ def _pandas_plotting_load(tmp_path: Path, env: dict[str, str]) -> subprocess.Com
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="R2-1 (open by default): the reviewed closure check is opt-in "
-                   "(SAFELOAD_STRICT_IMPORTS=1) until the outside packages ordinary files reach are reviewed")
 def test_pandas_plotting_import_is_refused(tmp_path: Path) -> None:
-    done = _pandas_plotting_load(tmp_path, _mpl_env(tmp_path))
+    """R2-1 closed by default: the reviewed closure check is on unless SAFELOAD_STRICT_IMPORTS=0."""
+    env = _mpl_env(tmp_path)
+    env.pop("SAFELOAD_STRICT_IMPORTS", None)
+    done = _pandas_plotting_load(tmp_path, env)
     assert not (tmp_path / "mplconfig").exists(), "the import ran under safeload"
     assert "REFUSED" in done.stdout, done.stdout + done.stderr[-2000:]
 

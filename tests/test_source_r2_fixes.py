@@ -83,7 +83,8 @@ def test_function_called_at_import_that_imports_is_followed(env: Env) -> None:
 
 
 def test_catalogue_vouch_covers_its_package_only(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
-    """With the opt-in closure check (SAFELOAD_STRICT_IMPORTS=1); by default a vouch covers its imports (R2-1)."""
+    """With the closure check on (the default; SAFELOAD_STRICT_IMPORTS=0 switches it off, and a vouch then
+    covers its imports: R2-1 open)."""
     from safeload.catalog import source_imports
 
     monkeypatch.setattr(source_imports, "STRICT_IMPORTS", True)

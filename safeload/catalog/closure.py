@@ -21,6 +21,7 @@ import os
 from collections.abc import Sequence
 from types import ModuleType
 
+from safeload.catalog.closure_conditions import condition_holds
 from safeload.catalog.source_locate import locate_module
 from safeload.catalog.source_tables import denied_module_reason
 
@@ -77,8 +78,15 @@ def _stale(top: str, path: tuple[str, ...] | None) -> str | None:
 
 @functools.cache
 def _present(name: str, path: tuple[str, ...] | None) -> bool:
-    """Whether importing ``name`` (an outside top-level package or denied module, or a ``<...>`` marker for
-    source the generator could not read) would run code."""
+    """Whether importing ``name`` (an outside top-level package or denied module, a ``<...>`` marker for
+    source the generator could not read, or ``?<module>:<package>``: a package reached only through ``module``'s
+    reviewed conditional import, counted while one of its conditions holds) would run code."""
     if name.startswith("<"):
         return True
+    if name.startswith("?"):  # reached only through a reviewed conditional import: counts while it may run
+        module, _, outside = name[1:].partition(":")
+        conditions = getattr(_table, "CONDITIONS", {}).get(module, ("<unknown condition>",))
+        if not any(c.startswith("<") or condition_holds(c, path) for c in conditions):
+            return False
+        return _present(outside, path)
     return locate_module(name, path).kind != "missing"

@@ -31,6 +31,7 @@ from safeload.catalog.source_model import (
     ModuleInfo,
     Ref,
     Resolver,
+    _guards_rebound,
     _is_main_guard,
     _is_not_type_checking,
     _is_type_checking,
@@ -39,8 +40,8 @@ from safeload.catalog.source_model import (
 from safeload.catalog.source_reviews import def_digest
 from safeload.catalog.uses import Use
 
-__all__ = ["called_function_imports", "import_effects", "reviewed_subclass_hook", "static_imports",
-           "top_level_imports"]
+__all__ = ["called_function_imports", "import_effects", "package_children", "reviewed_subclass_hook", "star_all",
+           "static_imports", "top_level_imports"]
 
 
 def _under(path: str, roots: tuple[str, ...]) -> bool:
@@ -51,13 +52,11 @@ def _under(path: str, roots: tuple[str, ...]) -> bool:
 #: Bound on the modules one import's closure may reach (each is parsed): beyond it, not inert.
 _MAX_CLOSURE = 4000
 
-#: R2-1 (open by default): with ``SAFELOAD_STRICT_IMPORTS=1`` a vouched module's imports are covered only when the
-#: reviewed closure table says they stay inside reviewed territory, and are followed otherwise. Off by default:
-#: in an environment with the corpus libraries installed, following them refused Trainer checkpoints
-#: (accelerate reaches PyYAML), statsmodels, nltk and transformers files until the outside packages they reach
-#: (PyYAML, IPython, jinja2.ext, ...) are reviewed into ``_gen/closure.THIRD_PARTY_REVIEWED``. Read once per
-#: process: the in-memory analysis caches do not key on it.
-STRICT_IMPORTS = os.environ.get("SAFELOAD_STRICT_IMPORTS", "").strip() not in ("", "0")
+#: R2-1: a vouched module's imports are covered only when the reviewed closure table says they stay inside
+#: reviewed territory, and are followed otherwise. On by default; ``SAFELOAD_STRICT_IMPORTS=0`` switches it off (a
+#: vouch then covers what its modules import: R2-1 open). Read once per process: the in-memory analysis caches do
+#: not key on it (the scan cache does, ``integrity/cache.py``).
+STRICT_IMPORTS = os.environ.get("SAFELOAD_STRICT_IMPORTS", "").strip() != "0"
 
 
 def import_effects(module: str, resolver: Resolver, effects: Effects, roots: tuple[str, ...]) -> Outcome:
@@ -189,19 +188,76 @@ def _compiled_import_reviewed(name: str, origin: str, resolver: Resolver) -> boo
     return True
 
 
+def star_all(tree: ast.Module) -> tuple[str, list[str]]:
+    """How ``from pkg import *`` reads ``pkg``'s ``__all__`` (``tree``: its ``__init__``), shared by the scan-time
+    walk and the closure generator: ``("absent", [])`` when the module never mentions ``__all__`` (a star import
+    then imports no submodule: it copies the public names the package already bound); ``("literal", names)`` for
+    one assignment of a literal list/tuple of strings and no other mention that may change it; ``("extended",
+    names)`` when that literal is then grown (``__all__ += [...]``, ``__all__.extend(...)``/``.append``, any
+    method of it, a subscript store): which names it ends with is not read, so every submodule may be named;
+    ``("computed", [])`` otherwise (``__all__`` built from code, assigned twice, ``globals()["__all__"]``)."""
+    literal: list[str] | None = None
+    stores = 0
+    grown = False
+    other = False
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if any(isinstance(t, ast.Name) and t.id == "__all__" for t in targets):
+                stores += 1
+                value = node.value
+                if len(targets) == 1 and isinstance(value, ast.List | ast.Tuple) and all(
+                        isinstance(e, ast.Constant) and isinstance(e.value, str) for e in value.elts):
+                    literal = [str(e.value) for e in value.elts if isinstance(e, ast.Constant)]
+                else:
+                    other = True
+        elif isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name) and node.target.id == "__all__":
+            grown = True
+        elif isinstance(node, ast.Attribute | ast.Subscript) and isinstance(node.value, ast.Name) \
+                and node.value.id == "__all__":
+            grown = True  # __all__.extend(...), __all__.append(...), __all__[:] = ...
+        elif (isinstance(node, ast.Name) and node.id == "__all__" and isinstance(node.ctx, ast.Del)) or (
+                isinstance(node, ast.Global | ast.Nonlocal) and "__all__" in node.names) or (
+                isinstance(node, ast.Constant) and node.value == "__all__"):
+            other = True  # del, a function's global, globals()["__all__"], setattr(module, "__all__", ...)
+    if stores == 0 and not grown and not other:
+        return "absent", []
+    if other or stores != 1 or literal is None:
+        return "computed", []
+    return ("extended" if grown else "literal"), literal
+
+
+def package_children(search_locations: Iterable[str]) -> list[tuple[str, str]]:
+    """(name, "module" | "package") of the direct submodules in a package's directories."""
+    out: dict[str, str] = {}
+    for location in search_locations:
+        try:
+            entries = sorted(os.scandir(location), key=lambda e: e.name)
+        except OSError:
+            continue
+        for entry in entries:
+            stem = entry.name.split(".", 1)[0]
+            if not stem.isidentifier():
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                if stem != "__pycache__":
+                    out.setdefault(stem, "package")
+            elif entry.name.endswith((".py", ".so", ".pyd", ".pyc")) and stem != "__init__":
+                out.setdefault(stem, "module")
+    return sorted(out.items())
+
+
 def _star_submodules(package: ModuleInfo | object, base: str, resolver: Resolver) -> list[str]:
-    """``from pkg import *`` imports every submodule named in ``pkg.__all__``; an ``__all__`` that is not a
-    literal list of strings gives an unresolvable name (not inert)."""
+    """``from pkg import *`` imports every submodule named in ``pkg.__all__`` (``star_all``): none without an
+    ``__all__``, every submodule when a literal ``__all__`` is grown afterwards; an ``__all__`` computed otherwise
+    gives an unresolvable name (not inert)."""
     if not isinstance(package, ModuleInfo) or base.split(".", 1)[0] in sys.stdlib_module_names:
         return []  # the stdlib is trusted like the interpreter (its submodules are stdlib too)
-    bound = package.bindings.get("__all__")
-    if not bound:
-        return []
-    value = bound[-1].value
-    if len(bound) != 1 or not isinstance(value, ast.List | ast.Tuple) or not all(
-            isinstance(e, ast.Constant) and isinstance(e.value, str) for e in value.elts):
+    kind, names = star_all(package.tree)
+    if kind == "computed":
         return [f"<{base}.__all__ is computed>"]
-    names = [e.value for e in value.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)]
+    if kind == "extended":
+        names = [child for child, _kind in package_children(package.source.search_locations)]
     return [f"{base}.{n}" for n in names if resolver.is_module(f"{base}.{n}")]
 
 
@@ -282,9 +338,13 @@ def called_function_imports(tree: ast.Module) -> list[ast.stmt]:
     """Imports that run at import besides the top level's import statements: those in the bodies of the
     module's functions that its top level calls or decorates with (by name, transitively; nested statements
     included, an over-approximation), and literal dynamic imports (``importlib.import_module("x")``) made by
-    the top level or those functions, as ``import x`` statements. Dynamic imports of computed names are not
+    the top level or those functions, as ``import x`` statements. Calls in ``if TYPE_CHECKING:`` and
+    ``if __name__ == "__main__":`` bodies are not made on import. Dynamic imports of computed names are not
     seen."""
     defs: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = {}
+    # calls under ``if TYPE_CHECKING:`` / ``if __name__ == "__main__":`` do not run on import (unless the module
+    # rebinds those names: then the guards may be true)
+    guards_rebound = _guards_rebound(tree)
     for stmt in ast.walk(tree):
         if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
             defs.setdefault(stmt.name, stmt)
@@ -310,6 +370,11 @@ def called_function_imports(tree: ast.Module) -> list[ast.stmt]:
                 names.update(d.id for d in node.decorator_list if isinstance(d, ast.Name))
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
                 todo.extend([*node.decorator_list, node.args, *([node.returns] if node.returns else [])])
+            elif isinstance(node, ast.If) and not guards_rebound and (
+                    _is_type_checking(node.test) or _is_main_guard(node.test)):
+                todo.extend([node.test, *node.orelse])  # the body never runs on import
+            elif isinstance(node, ast.If) and not guards_rebound and _is_not_type_checking(node.test):
+                todo.extend([node.test, *node.body])  # the else never runs
             elif isinstance(node, ast.Lambda):
                 todo.append(node.args)
             else:

@@ -111,36 +111,44 @@ def _private(path: Path) -> bool:
     return info.st_uid == os.getuid() and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
 
 
-_LAST_POLICY: list[tuple[Policy, tuple[str, ...], str, bool]] = []
+_LAST_POLICY: list[tuple[Policy, tuple[str, ...], str, bool | tuple[str, ...]]] = []
 
 
 def policy_fingerprint(policy: Policy) -> str:
     trusted = policy.all_trusted()
     strict = _strict_imports_in_effect()
+    if strict:  # which reviewed conditional imports may run here (``catalog/closure_conditions.py``)
+        from safeload.catalog.closure_conditions import conditions_in_effect
+
+        strict_key: bool | tuple[str, ...] = ("strict", *conditions_in_effect())
+    else:
+        strict_key = False
     last = _LAST_POLICY[0] if _LAST_POLICY else None
-    if last is not None and last[0] is policy and last[1] == trusted and last[3] == strict:
+    if last is not None and last[0] is policy and last[1] == trusted and last[3] == strict_key:
         return last[2]  # the same (immutable) policy object and trust in effect: skip hashing the Policy
-    value = _policy_fingerprint(policy, trusted, strict)
-    _LAST_POLICY[:] = [(policy, trusted, value, strict)]
+    value = _policy_fingerprint(policy, trusted, strict_key)
+    _LAST_POLICY[:] = [(policy, trusted, value, strict_key)]
     return value
 
 
 def _strict_imports_in_effect() -> bool:
-    """The R2-1 closure check's mode (``SAFELOAD_STRICT_IMPORTS``) as the source analysis applies it: its module
-    reads the variable once, at import; before that import the variable is what it will read. A verdict reached
-    without the check is never served to a process that runs with it."""
+    """The R2-1 closure check's mode (on unless ``SAFELOAD_STRICT_IMPORTS=0``) as the source analysis applies it:
+    its module reads the variable once, at import; before that import the variable is what it will read. A
+    verdict reached without the check is never served to a process that runs with it."""
     analysis = sys.modules.get("safeload.catalog.source_imports")
     if analysis is not None:
         return bool(getattr(analysis, "STRICT_IMPORTS", True))
-    return os.environ.get("SAFELOAD_STRICT_IMPORTS", "").strip() not in ("", "0")
+    return os.environ.get("SAFELOAD_STRICT_IMPORTS", "").strip() != "0"
 
 
 @functools.lru_cache(maxsize=64)
-def _policy_fingerprint(policy: Policy, trusted: tuple[str, ...], strict_imports: bool) -> str:
+def _policy_fingerprint(policy: Policy, trusted: tuple[str, ...], strict_imports: bool | tuple[str, ...]) -> str:
     # Every field of the policy (threshold, limits, source analysis, ... and any added later) by its repr,
     # trusted names with the process-wide and scoped trust in effect, and the import closure check's mode.
     material = json.dumps({**{f.name: repr(getattr(policy, f.name)) for f in dataclasses.fields(policy)},
-                           "trusted": sorted(set(trusted)), "strict_imports": strict_imports}, sort_keys=True)
+                           "trusted": sorted(set(trusted)),
+                           "strict_imports": list(strict_imports) if isinstance(strict_imports, tuple)
+                           else strict_imports}, sort_keys=True)
     return hashlib.sha256(material.encode()).hexdigest()[:32]
 
 

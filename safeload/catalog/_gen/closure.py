@@ -26,16 +26,19 @@ Invariant: nothing is imported. Modules are enumerated from the package director
 from __future__ import annotations
 
 import ast
-import os
+import hashlib
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from safeload.catalog import source_tables as tables
-from safeload.catalog.source_imports import called_function_imports, top_level_imports
+from safeload.catalog.source_imports import called_function_imports, package_children, star_all, top_level_imports
 from safeload.catalog.source_locate import ModuleSource, locate_module
 
-__all__ = ["THIRD_PARTY_REVIEWED", "Closure", "compute", "render"]
+_T = TypeVar("_T", list[str], set[str])
+
+__all__ = ["CONDITIONAL_IMPORTS", "THIRD_PARTY_REVIEWED", "Closure", "compute", "render"]
 
 # Third-party packages that vouched packages import at module level, reviewed as benign to import (their top
 # level defines classes and functions, builds constants and registers with their own registries; no files,
@@ -77,6 +80,80 @@ THIRD_PARTY_REVIEWED: dict[str, str] = {
     "certifi": "certifi (httpx2): returns the CA bundle path when called",
     "pytz": "pytz (pandas.io._util, through import_optional_dependency): time zone classes; zone files are "
             "read when a zone is asked for",
+    # Read in the installed versions below (top-level code of each package __init__ and what it imports at module
+    # level) and imported under an audit hook in a fresh process with HOME/XDG/TMPDIR/cwd on an empty directory:
+    # no file opened for writing, no directory made, no process, no environment change (exceptions noted).
+    "pygments": "Pygments 2.21.0 (rich, IPython): lexer/formatter/style classes; plugins are looked up through "
+                "entry points only when a lexer is asked for by name, not at import",
+    "attr": "attrs 26.1.0 (as attr; jsonschema/referencing users): the attrs class decorators and validators; "
+            "defines classes and functions",
+    "boto3": "boto3 1.43.117 (smart_open.s3, transformers' SageMaker helpers): defines the Session factory and a "
+             "NullHandler on its logger; no client or credential lookup until a session/client is made "
+             "(its import of urllib3, through botocore, makes urllib3's IPv6 probe, see urllib3)",
+    "botocore": "botocore 1.43.117 (boto3, smart_open): defines sessions, the service-model loader and regexes; "
+                "the data files are read when a client is created, not at import",
+    "s3transfer": "s3transfer 0.19.3 (boto3): transfer manager classes; adds a NullHandler to its logger",
+    "jmespath": "jmespath 1.1.0 (botocore): JMESPath parser and functions, pure Python",
+    "urllib3": "urllib3 2.8.0 (requests, botocore): HTTP connection-pool classes; at import "
+               "urllib3.util.connection._has_ipv6('::1') creates an AF_INET6 socket, binds it to the loopback "
+               "address on an ephemeral port (no listen, no connect, no traffic) and closes it, to learn whether "
+               "IPv6 is usable; no other socket, file or process",
+    "six": "six 1.17 (python-dateutil, others): Python 2/3 compatibility shims; installs its own meta-path "
+           "importer for the six.moves lazy aliases, which import a stdlib module only when an alias is used",
+    "colorlog": "colorlog 6.12.0 (optuna): a coloured logging Formatter class; configures no handler at import",
+    "OpenSSL": "pyOpenSSL 26.4.0 (urllib3.contrib, botocore optional TLS): cffi bindings over cryptography's OpenSSL; "
+               "defines classes and constants, makes no connection",
+    "cryptography": "cryptography 50.0.2 (pyOpenSSL, smart_open/paramiko users): the Rust/OpenSSL bindings; import "
+                    "loads the extension and defines classes (the OpenSSL configuration is the library's own "
+                    "default); no file written, no network",
+    "patsy": "patsy 1.0.3 (statsmodels formulas): formula parser and design-matrix builder, pure Python; its "
+             "__init__ re-exports its submodules and adds warnings filters only when PATSY_FORCE_NO_WARNINGS is set "
+             "(a test switch of its own)",
+    "formulaic": "formulaic 1.2.2 (statsmodels formulas): formula parser and materializer classes; registers its "
+                 "materializers in its own registry (interface_meta) and adds one warnings filter (numpy's "
+                 "matrix-subclass PendingDeprecationWarning)",
+    "interface_meta": "interface_meta 2.0.1 (formulaic): the InterfaceMeta metaclass and decorators, pure Python",
+    "pytest": "pytest 9.2.0 (sklearn.utils._testing, imblearn, reached through a guarded `import pytest`): "
+              "importing it only defines the pytest namespace from _pytest; plugins are loaded from entry points "
+              "in Config._preparse (pytest.main / config parsing) and the assertion-rewrite import hook is "
+              "installed by install_importhook (at config time), never at import. Files naming pytest itself "
+              "stay refused (source_tables deny table)",
+    "_pytest": "_pytest, shipped in the pytest 9.2.0 distribution: the modules pytest/__init__ imports define "
+               "classes, fixtures machinery and hook specifications; no hook is called at import",
+    "py": "py.py, the shim shipped in the pytest 9.2.0 distribution (its RECORD; _pytest.compat imports it): "
+          "imports _pytest._py.error and _pytest._py.path and stores them in sys.modules as py.error and py.path",
+    "pluggy": "pluggy 1.7.0 (pytest): plugin-manager and hook-spec classes, pure Python",
+    "iniconfig": "iniconfig 2.3.1 (pytest): ini-file parser classes; reads a file only when called",
+    "polars": "polars 2.1.0 (statsmodels.tools.data's guarded `import polars`): polars/__init__ sets "
+              "os.environ['_RJEM_MALLOC_CONF'] (decay times of polars' own jemalloc, which links it with the "
+              "_rjem_ prefix so no other allocator reads the variable; an existing value is kept, appended) - a "
+              "reviewed benign environment setting; polars/_plr.py picks the runtime package (POLARS_FORCE_PKG / "
+              "POLARS_PREFER_PKG), polars/_cpu_check.py runs CPUID through a small ctypes-mapped code page to "
+              "check CPU features, then the Rust extension's init registers polars' startup dependencies and one "
+              "atexit closure of its own (native code, not readable here); no file written, no process, no socket "
+              "(audit hook)",
+    "_polars_runtime_32": "the polars-runtime-32 2.1.0 distribution: the compiled polars runtime polars/_plr "
+                          "imports, and its BUILD_FEATURE_FLAGS constant",
+}
+
+#: Imports a module makes only under a runtime condition the scanned file cannot bring about, pinned to the
+#: SHA-256 of the module's file as read: while the installed file hashes differently, those imports are ordinary
+#: (unconditional) edges. Module -> (sha256 of the file, the modules imported only under the condition, the
+#: conditions (any one true makes the imports happen; each a module that must be importable where the scan
+#: runs, or ``sys.platform:<name>``), the reviewer's note). The closure table marks an outside package reached
+#: only through such an import ``?<module>:<package>``; at scan time (``catalog/closure.py``,
+#: ``catalog/closure_conditions.py``) it counts only while one of the module's conditions holds.
+CONDITIONAL_IMPORTS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...], str]] = {
+    "tqdm.autonotebook": (
+        "da9360182243b1eb0d372627992bdef013502e2192828f7b4ac3e83170ab3514",
+        ("tqdm.notebook",),
+        ("ipykernel", "sys.platform:emscripten"),
+        "tqdm 4.70.1 tqdm/autonotebook.py: `from .notebook import ...` (which imports ipywidgets and IPython) "
+        "runs only when 'ipykernel.zmqshell' is in sys.modules (a Jupyter kernel: ipykernel must be installed) "
+        "or 'IPython.utils._process_emscripten' is (IPython/utils/process.py imports that module only when "
+        "sys.platform == 'emscripten'); otherwise the try raises ImportError('console') first and only "
+        "`from .std import tqdm, trange` runs",
+    ),
 }
 
 
@@ -97,6 +174,8 @@ class Closure:
     direct: dict[str, set[str]] = field(default_factory=dict)
     #: module -> the modules of reviewed territory it imports directly (for the generator's review)
     edges: dict[str, list[str]] = field(default_factory=dict)
+    #: the modules whose CONDITIONAL_IMPORTS pin matched the installed file
+    conditional: set[str] = field(default_factory=set)
 
 
 class _Reader:
@@ -119,25 +198,16 @@ class _Reader:
         return self.locate(name).kind != "missing"
 
     def star(self, base: str) -> list[str]:
-        """Submodules ``from base import *`` imports: those ``__all__`` names (a computed ``__all__``: every
-        direct submodule, an over-approximation that can only mark more modules as leaving)."""
+        """Submodules ``from base import *`` imports (``source_imports.star_all``): none without ``__all__``,
+        those a literal ``__all__`` names, every direct submodule when it is grown or computed (an
+        over-approximation that can only mark more modules as leaving)."""
         found = self.locate(base)
         if not found.is_package:
             return []
         tree = _parse(found.path) if found.path else None
-        names: list[str] | None = None
-        for stmt in tree.body if tree is not None else ():
-            if isinstance(stmt, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "__all__"
-                                                    for t in stmt.targets):
-                value = stmt.value
-                if isinstance(value, ast.List | ast.Tuple) and all(
-                        isinstance(e, ast.Constant) and isinstance(e.value, str) for e in value.elts):
-                    names = [str(e.value) for e in value.elts if isinstance(e, ast.Constant)]
-                else:
-                    names = None
-                    break
-        if names is None:
-            names = [child for child, _kind in _children(found)]
+        kind, names = star_all(tree) if tree is not None else ("computed", [])
+        if kind in ("extended", "computed"):
+            names = [child for child, _kind in package_children(found.search_locations)]
         return [f"{base}.{n}" for n in names if self.is_module(f"{base}.{n}")]
 
     def imports_of(self, name: str, found: ModuleSource) -> list[str] | None:
@@ -162,32 +232,59 @@ def _parse(path: str) -> ast.Module | None:
         return None
 
 
-def _children(found: ModuleSource) -> list[tuple[str, str]]:
-    """(name, "module" | "package") of the direct submodules in a package's directories."""
-    out: dict[str, str] = {}
-    for location in found.search_locations:
-        try:
-            entries = sorted(os.scandir(location), key=lambda e: e.name)
-        except OSError:
-            continue
-        for entry in entries:
-            stem = entry.name.split(".", 1)[0]
-            if not stem.isidentifier():
-                continue
-            if entry.is_dir(follow_symlinks=False):
-                if stem != "__pycache__":
-                    out.setdefault(stem, "package")
-            elif entry.name.endswith((".py", ".so", ".pyd", ".pyc")) and stem != "__init__":
-                out.setdefault(stem, "module")
-    return sorted(out.items())
-
-
 def _outside(name: str, territory: frozenset[str]) -> str | None:
     """What importing ``name`` (as a dependency) brings in from outside reviewed territory, else None."""
     top = name.split(".", 1)[0]
     if top in sys.stdlib_module_names or top in sys.builtin_module_names:
         return name if tables.denied_module_reason(name) is not None else None
     return None if top in territory else top
+
+
+def _conditional(name: str, path: str) -> frozenset[str]:
+    """The modules ``name`` imports only under its reviewed condition, while its file hashes as reviewed."""
+    entry = CONDITIONAL_IMPORTS.get(name)
+    if entry is None:
+        return frozenset()
+    try:
+        with open(path, "rb") as handle:
+            digest = hashlib.sha256(handle.read()).hexdigest()
+    except OSError:
+        return frozenset()
+    return frozenset(entry[1]) if digest == entry[0] else frozenset()
+
+
+def _merge(first: dict[str, _T], second: dict[str, _T]) -> dict[str, _T]:
+    out: dict[str, Any] = {k: list(v) if isinstance(v, list) else set(v) for k, v in first.items()}
+    for key, value in second.items():
+        if isinstance(value, list):
+            out.setdefault(key, []).extend(value)
+        else:
+            out.setdefault(key, set()).update(value)
+    return out
+
+
+def _reach(edges: dict[str, list[str]], direct: dict[str, set[str]]) -> dict[str, set[str]]:
+    """Module -> the outside names its closure reaches: every importer, transitively, of a module importing one."""
+    reverse: dict[str, set[str]] = {}
+    for src, dsts in edges.items():
+        for dst in dsts:
+            reverse.setdefault(dst, set()).add(src)
+    origins: dict[str, list[str]] = {}
+    for origin, outs in direct.items():
+        for out in outs:
+            origins.setdefault(out, []).append(origin)
+    reached: dict[str, set[str]] = {}
+    for out, starts in origins.items():
+        todo = list(starts)
+        marked = set(starts)
+        while todo:
+            node = todo.pop()
+            reached.setdefault(node, set()).add(out)
+            for parent in reverse.get(node, ()):
+                if parent not in marked:
+                    marked.add(parent)
+                    todo.append(parent)
+    return reached
 
 
 def compute(packages: Iterable[str], extra: Iterable[str] = (), search_path: Sequence[str] | None = None) -> Closure:
@@ -208,7 +305,7 @@ def compute(packages: Iterable[str], extra: Iterable[str] = (), search_path: Seq
         stack = [found]
         while stack:
             package = stack.pop()
-            for child, kind in _children(package):
+            for child, kind in package_children(package.search_locations):
                 full = f"{package.name}.{child}"
                 queue.append(full)
                 if kind == "package":
@@ -216,6 +313,10 @@ def compute(packages: Iterable[str], extra: Iterable[str] = (), search_path: Seq
                     if sub.is_package:
                         stack.append(sub)
     seen: set[str] = set()
+    # conditional import edges (CONDITIONAL_IMPORTS, while the pin matches): module -> {dep}; outside packages
+    # a module imports directly only under its condition
+    cond_edges: dict[str, list[str]] = {}
+    cond_out: dict[str, set[str]] = {}
     while queue:
         name = queue.pop()
         if name in seen:
@@ -231,36 +332,35 @@ def compute(packages: Iterable[str], extra: Iterable[str] = (), search_path: Seq
             direct_out[name] = {"<unreadable source>"}
             edges[name] = []
             continue
+        conditional = _conditional(name, found.path)
+        if conditional:
+            result.conditional.add(name)
         edges[name] = []
         for dep in imports:
             outside = _outside(dep, territory)
             if outside is not None:
-                direct_out.setdefault(name, set()).add(outside)
+                (cond_out if dep in conditional else direct_out).setdefault(name, set()).add(outside)
             elif dep.split(".", 1)[0] in territory:
-                edges[name].append(dep)
+                (cond_edges.setdefault(name, []) if dep in conditional else edges[name]).append(dep)
                 queue.append(dep)
     result.modules = len(edges)
     result.direct = direct_out
     result.edges = edges
-    reverse: dict[str, set[str]] = {}
-    for src, dsts in edges.items():
-        for dst in dsts:
-            reverse.setdefault(dst, set()).add(src)
-    origins: dict[str, list[str]] = {}
-    for origin, outs in direct_out.items():
-        for out in outs:
-            origins.setdefault(out, []).append(origin)
-    reached: dict[str, set[str]] = {}
-    for out, starts in origins.items():  # every importer, transitively, of a module importing ``out``
-        todo = list(starts)
-        marked = set(starts)
-        while todo:
-            node = todo.pop()
-            reached.setdefault(node, set()).add(out)
-            for parent in reverse.get(node, ()):
-                if parent not in marked:
-                    marked.add(parent)
-                    todo.append(parent)
+    reached = _reach(edges, direct_out)
+    everything = _reach(_merge(edges, cond_edges), _merge(direct_out, cond_out))
+    explained: dict[str, set[str]] = {}
+    for module in sorted(set(cond_edges) | set(cond_out)):  # one condition at a time
+        with_one = _reach(_merge(edges, {module: cond_edges.get(module, [])}),
+                          _merge(direct_out, {module: cond_out.get(module, set())}))
+        for node, outs in with_one.items():
+            extra = outs - reached.get(node, set())
+            if extra:
+                reached.setdefault(node, set()).update(f"?{module}:{o}" for o in extra)
+                explained.setdefault(node, set()).update(extra)
+    for node, outs in everything.items():  # reached only through two conditions at once: unconditional
+        rest = outs - {o for o in reached.get(node, set()) if not o.startswith("?")} - explained.get(node, set())
+        if rest:
+            reached.setdefault(node, set()).update(rest)
     # test and script modules are never covered at scan time (``catalog/closure.py``): no entries for them
     result.leaves = {name: tuple(sorted(outs)) for name, outs in sorted(reached.items())
                      if name.split(".", 1)[0] in vouched and tables.denied_module_reason(name) is None}
@@ -283,7 +383,11 @@ def render(closure: Closure) -> str:
              "# top-level package -> the distribution metadata directories beside it the table was computed from\n",
              "DIST_INFO: dict[str, tuple[str, ...]] = {\n"]
     lines += [f"    {top!r}: {names!r},\n" for top, names in sorted(closure.dist_info.items())]
-    lines.append("}\n\n# what leaving modules reach: an outside top-level package or a denied module\n")
+    lines.append("}\n\n# module -> the conditions under which its reviewed conditional imports run (any one true;\n"
+                 "# _gen/closure.CONDITIONAL_IMPORTS): OUTSIDE names '?<module>:<package>' count while one holds\n")
+    conditions = {m: CONDITIONAL_IMPORTS[m][2] for m in sorted(closure.conditional)}
+    lines.append(f"CONDITIONS: dict[str, tuple[str, ...]] = {conditions!r}\n\n")
+    lines.append("# what leaving modules reach: an outside top-level package or a denied module\n")
     lines.append(f"OUTSIDE: tuple[str, ...] = {tuple(names)!r}\n\n")
     groups = sorted({tuple(index[o] for o in outs) for outs in closure.leaves.values()})
     group = {g: i for i, g in enumerate(groups)}

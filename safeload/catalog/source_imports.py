@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 
 from safeload.catalog import source_tables as tables
 from safeload.catalog.closure import closure_covered
-from safeload.catalog.source_effects import Effects, Fail, Outcome, _Frame
+from safeload.catalog.source_effects import Effects, Fail, Outcome, _Frame, option_only_factory
 from safeload.catalog.source_files import FileStat
 from safeload.catalog.source_locate import is_stdlib_path
 from safeload.catalog.source_model import (
@@ -798,6 +798,8 @@ def _decorators(effects: Effects, frame: _Frame, decorators: list[ast.expr]) -> 
             for arg in (*expr.args, *(k.value for k in expr.keywords)):
                 effects._expr(frame, arg, 0)  # a reviewed decorator factory: its arguments are still evaluated
             continue
+        if isinstance(expr, ast.Call) and option_only_factory(ref.dotted, expr):
+            continue  # reviewed: with constant options only, the factory builds the bare decorator's wrapper
         effects._expr(frame, expr, 0)  # a decorator factory call runs at import: checked like any call
         if reviewed or ref.dotted in tables.BENIGN_CALLS or (
                 ref.dotted in tables.IMPORT_TIME_DECORATORS and not isinstance(expr, ast.Call)):

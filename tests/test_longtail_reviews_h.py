@@ -23,6 +23,7 @@ would touch a marker file, and every engine test asserts it did not.
 from __future__ import annotations
 
 import sys
+import textwrap
 from collections.abc import Iterator
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -179,6 +180,92 @@ def test_a_file_may_not_call_njit_with_options(tmp_path: Path) -> None:
     refused(assemble(C(G("numba.core.decorators", "njit"), (payload(marker),))), marker)
     refused(assemble(C(G("numba", "njit"), (G("os", "system"),))), marker)
     refused(assemble(C(C(G("numba", "njit"), ()), (payload(marker),))), marker)
+
+
+# --- the build-guard flag -------------------------------------------------------------------------------------------
+_GUARD = """
+    import sys
+    try:
+        __ATKH_SETUP__
+    except NameError:
+        __ATKH_SETUP__ = False
+    if __ATKH_SETUP__:
+        sys.stderr.write("partial import")
+        open(MARKER, "w").close()
+    else:
+        X = 1
+        del __ATKH_SETUP__
+    class Plain:
+        pass
+"""
+
+
+def _guarded(site: Path, source: str) -> sa.Analysis:
+    return analysed(site, {"atkh/__init__.py": source, "atkh/m.py": "class Plain:\n    pass\n"}, "atkh.m",
+                    "Plain", Use.NEW)
+
+
+def test_a_build_guard_branch_is_not_analysed(site: Path) -> None:
+    """pmdarima 2.1.1 __init__.py: the build-time branch (a write to stderr) never runs on import."""
+    a = _guarded(site, _GUARD)
+    assert a.import_effects.inert, a.import_effects.reason
+    negated = _GUARD.replace("if __ATKH_SETUP__:", "if not __ATKH_SETUP__:").replace(
+        'sys.stderr.write("partial import")\n        open(MARKER, "w").close()', "X = 1").replace(
+        "X = 1\n        del __ATKH_SETUP__", 'open(MARKER, "w").close()')
+    assert "if not __ATKH_SETUP__:" in negated and negated.count("open(MARKER") == 1
+    assert _guarded(site, negated).import_effects.inert
+
+
+@pytest.mark.parametrize("edit", [
+    # the flag bound before the guard: the try body succeeds, the flag is whatever that binding says
+    ("import sys\n", "import sys\n__ATKH_SETUP__ = True\n"),
+    ("import sys\n", "import sys\nfrom atkh.other import *\n"),
+    ("import sys\n", "import sys\nfrom atkh.other import flag as __ATKH_SETUP__\n"),
+    # a statement between the guard and the if
+    ("if __ATKH_SETUP__:", "__ATKH_SETUP__ = True\nif __ATKH_SETUP__:"),
+    ("if __ATKH_SETUP__:", "Y = 2\nif __ATKH_SETUP__:"),
+    # another handler, another value
+    ("except NameError:", "except Exception:"),
+    ("__ATKH_SETUP__ = False\nif", "__ATKH_SETUP__ = True\nif"),
+    ("__ATKH_SETUP__ = False\nif", "__ATKH_SETUP__ = 0\nif"),
+    ("__ATKH_SETUP__ = False\nif", "__ATKH_SETUP__ = False\nelse:\n    pass\nif"),
+    # NameError rebound, the flag written by a function (global), the flag a builtin name
+    ("import sys\n", "import sys\nNameError = KeyError\n"),
+    ("class Plain:", "def f():\n    global __ATKH_SETUP__\n    __ATKH_SETUP__ = True\nclass Plain:"),
+    ("__ATKH_SETUP__", "__build_class__"),
+    ("__ATKH_SETUP__", "__name__"),
+], ids=["bound-before", "star-before", "alias-before", "rebound-between", "statement-between", "other-handler",
+        "true", "zero", "else-clause", "nameerror-rebound", "global", "builtin-name", "preset-name"])
+def test_other_guard_shapes_analyse_both_branches(site: Path, edit: tuple[str, str]) -> None:
+    source = textwrap.dedent(_GUARD)
+    old, new = edit
+    assert old in source
+    source = source.replace(old, new)
+    files = {"atkh/__init__.py": source, "atkh/m.py": "class Plain:\n    pass\n", "atkh/other.py": "flag = True\n"}
+    a = analysed(site, files, "atkh.m", "Plain", Use.NEW)
+    assert not a.import_effects.inert
+
+
+def test_a_guard_the_interpreter_builtins_bind_is_analysed(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """While a setup script has ``builtins.__ATKH_SETUP__ = True``, the build branch runs on import."""
+    import builtins
+
+    monkeypatch.setattr(builtins, "__ATKH_SETUP__", True, raising=False)
+    assert not _guarded(site, _GUARD).import_effects.inert
+
+
+_LIVE_GUARD = _GUARD.replace("if __ATKH_SETUP__:", "__ATKH_SETUP__ = True\n    if __ATKH_SETUP__:")
+
+
+def test_a_guard_rebound_before_its_if_is_live_and_refused(tmp_path: Path) -> None:
+    """The flag set to True between the guard and the ``if``: importing the package runs the build branch (the
+    marker) under pickle.load; safeload refuses the file naming its class and the marker stays absent."""
+    from tests.test_redteam_round2 import LibCase, _live, _refused
+
+    case = LibCase({"atkh/__init__.py": _LIVE_GUARD},
+                   lambda: b"\x80\x02catkh\nPlain\n)\x81}U\x01aK\x01sb.")
+    _live(tmp_path / "live", case)
+    _refused(tmp_path / "safe", case)
 
 
 def test_nothing_was_imported() -> None:

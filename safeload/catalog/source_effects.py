@@ -147,6 +147,23 @@ class Outcome:
     returns: _Val | None = None
 
 
+def option_only_factory(dotted: str, call: ast.Call) -> bool:
+    """``@f(option=<constant>, ...)`` of a reviewed factory (``tables.IMPORT_TIME_DECORATOR_FACTORIES``) with no
+    positional argument and only reviewed keywords, each a plain constant (false where the review asks for it)."""
+    allowed = tables.IMPORT_TIME_DECORATOR_FACTORIES.get(dotted)
+    if allowed is None or call.args:
+        return False
+    for keyword in call.keywords:
+        if keyword.arg is None or keyword.arg not in allowed:
+            return False
+        value = keyword.value
+        if not isinstance(value, ast.Constant) or not isinstance(value.value, bool | int | str | None):
+            return False
+        if allowed[keyword.arg] and value.value:
+            return False
+    return True
+
+
 @dataclass
 class _Val:
     """The abstract value of an expression inside an analysed body."""
@@ -1090,7 +1107,27 @@ class Effects:
         if isinstance(func, ast.Attribute):
             recv = self._expr(frame, func.value, depth)
             return self._method_call(frame, recv, func.attr, node, args=args, kwargs=kwargs, depth=depth)
+        if isinstance(func, ast.Call) and self._applies_reviewed_factory(frame, func, node):
+            return _Val("method", "dispatcher")  # an object built around the function; calling it is refused
         raise Fail(f"calls a computed callee ({ast.unparse(func)[:60]})", frame.where(node))
+
+    def _applies_reviewed_factory(self, frame: _Frame, factory: ast.Call, node: ast.Call) -> bool:
+        """``njit(nogil=True)(f)`` at import: the reviewed decorator factory with constant options only
+        (``option_only_factory``) applied to one function of installed source (a def of this body or a
+        module-level one), exactly what ``@njit(nogil=True)`` on ``def f`` does."""
+        if not frame.import_ctx or len(node.args) != 1 or node.keywords or not isinstance(node.args[0], ast.Name):
+            return False
+        callee = factory.func
+        if not isinstance(callee, ast.Name | ast.Attribute) or (
+                isinstance(callee, ast.Name) and callee.id in frame.locals):
+            return False
+        if not option_only_factory(self.resolver.expr(frame.mod, callee).dotted, factory):
+            return False
+        name = node.args[0].id
+        local = frame.locals.get(name)
+        if local is not None:
+            return local.key == "localdef" and name in frame.nested
+        return self.resolver.name_in(frame.mod, name).kind == "function"
 
     def _invoked_args(self, frame: _Frame, names: list[str], node: ast.Call, *, args: list[_Val],
                       kwargs: dict[str | None, _Val], depth: int) -> None:

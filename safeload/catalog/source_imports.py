@@ -13,6 +13,7 @@ are covered only when the reviewed closure table says its whole closure stays in
 from __future__ import annotations
 
 import ast
+import builtins
 import hashlib
 import os
 import sys
@@ -21,7 +22,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 
 from safeload.catalog import source_tables as tables
 from safeload.catalog.closure import closure_covered
-from safeload.catalog.source_effects import Effects, Fail, Outcome, _Frame
+from safeload.catalog.source_effects import Effects, Fail, Outcome, _Frame, option_only_factory
 from safeload.catalog.source_files import FileStat
 from safeload.catalog.source_locate import is_stdlib_path
 from safeload.catalog.source_model import (
@@ -776,6 +777,10 @@ def _body(effects: Effects, frame: _Frame, stmts: list[ast.stmt], *, straight: b
             if _is_not_type_checking(stmt.test):
                 _body(effects, frame, stmt.body, straight=False)  # its else is the type checkers' branch
                 continue
+            runs = _build_guard_branch(frame.mod, stmt)
+            if runs is not None:
+                _body(effects, frame, runs, straight=False)  # the build-time branch does not run on import
+                continue
             effects.truth(frame, stmt.test, 0)  # `if o:` runs o's __bool__/__len__
             _body(effects, frame, stmt.body, straight=False)
             _body(effects, frame, stmt.orelse, straight=False)
@@ -810,6 +815,57 @@ def _body(effects: Effects, frame: _Frame, stmts: list[ast.stmt], *, straight: b
             continue
         else:
             effects._stmt(frame, stmt, 0)
+
+
+#: Names the import system binds in a module's namespace before its code runs.
+_PRESET_NAMES = frozenset("__name__ __doc__ __package__ __loader__ __spec__ __file__ __cached__ __builtins__ "
+                          "__path__ __annotations__".split())
+
+
+def _build_guard_branch(mod: ModuleInfo, stmt: ast.If) -> list[ast.stmt] | None:
+    """The branch of ``if FLAG:`` (or ``if not FLAG:``) that runs on import when ``FLAG`` is a build-guard flag
+    (pmdarima 2.1.1, older scikit-learn/numpy/scipy): the statement directly before, at module top level, is
+    ``try: FLAG`` with the single handler ``except NameError: FLAG = False`` (no ``else``/``finally``), and
+    nothing else in the module mentions ``FLAG`` before it (no binding, star import, ``global``, import alias).
+    The module namespace does not hold ``FLAG`` then, so reading it falls back to the builtins: the setup script
+    injects ``builtins.FLAG = True`` during a build; in this interpreter ``builtins`` must not bind it (then
+    the read raises NameError and ``FLAG`` is ``False``). None when the shape differs (both branches analysed)."""
+    test = stmt.test
+    negated = isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not)
+    flag = test.operand if isinstance(test, ast.UnaryOp) and negated else test
+    if not isinstance(flag, ast.Name):
+        return None
+    name = flag.id
+    body = mod.tree.body
+    index = next((i for i, top in enumerate(body) if top is stmt), 0)
+    if index == 0:
+        return None
+    guard = body[index - 1]
+    if not (isinstance(guard, ast.Try) and not guard.orelse and not guard.finalbody and len(guard.body) == 1
+            and isinstance(guard.body[0], ast.Expr) and isinstance(guard.body[0].value, ast.Name)
+            and guard.body[0].value.id == name and len(guard.handlers) == 1):
+        return None
+    handler = guard.handlers[0]
+    if not (isinstance(handler.type, ast.Name) and handler.type.id == "NameError" and handler.name is None
+            and len(handler.body) == 1 and isinstance(handler.body[0], ast.Assign)
+            and len(handler.body[0].targets) == 1 and isinstance(handler.body[0].targets[0], ast.Name)
+            and handler.body[0].targets[0].id == name and isinstance(handler.body[0].value, ast.Constant)
+            and handler.body[0].value.value is False):
+        return None
+    if name in _PRESET_NAMES or name in vars(builtins) or "NameError" in mod.bindings or name in mod.global_writes:
+        return None
+    allowed = {id(guard.body[0].value), id(handler.body[0].targets[0]), id(flag)}
+    start = (guard.lineno, guard.col_offset)
+    for node in ast.walk(mod.tree):
+        if isinstance(node, ast.Global | ast.Nonlocal) and name in node.names:
+            return None
+        if isinstance(node, ast.alias) and (node.asname or node.name).split(".", 1)[0] in (name, "*") \
+                and (node.lineno, node.col_offset) < start:
+            return None
+        if isinstance(node, ast.Name) and node.id == name and id(node) not in allowed \
+                and (node.lineno, node.col_offset) < (stmt.lineno, stmt.col_offset):
+            return None
+    return stmt.body if negated else stmt.orelse
 
 
 _IMPORT_ERRORS = frozenset({"ImportError", "ModuleNotFoundError", "Exception", "BaseException"})
@@ -863,6 +919,8 @@ def _decorators(effects: Effects, frame: _Frame, decorators: list[ast.expr]) -> 
             for arg in (*expr.args, *(k.value for k in expr.keywords)):
                 effects._expr(frame, arg, 0)  # a reviewed decorator factory: its arguments are still evaluated
             continue
+        if isinstance(expr, ast.Call) and option_only_factory(ref.dotted, expr):
+            continue  # reviewed: with constant options only, the factory builds the bare decorator's wrapper
         effects._expr(frame, expr, 0)  # a decorator factory call runs at import: checked like any call
         if reviewed or ref.dotted in tables.BENIGN_CALLS or (
                 ref.dotted in tables.IMPORT_TIME_DECORATORS and not isinstance(expr, ast.Call)):

@@ -21,6 +21,7 @@ __all__ = [
     "DENIED_MODULE_PATTERNS",
     "IMPORT_ONLY_DECORATORS",
     "IMPORT_TIME_DECORATORS",
+    "IMPORT_TIME_DECORATOR_FACTORIES",
     "INERT_DECORATORS",
     "LIBRARY_MODULES_NAMED_LIKE_TESTS",
     "NAMED_BUILTIN_TYPES",
@@ -372,6 +373,29 @@ IMPORT_TIME_DECORATORS: frozenset[str] = frozenset(
      # Dispatcher(py_func=f) (stores f, its signature and the typing context; compiles nothing until called)
      "numba.core.decorators.njit"]
 )
+
+#: Decorator factories whose ``@f(option=<constant>, ...)`` form, with no positional argument and only the listed
+#: keywords, builds the same wrapper as the bare decorator in ``IMPORT_TIME_DECORATORS`` (nothing of the function
+#: runs when it is applied). Per keyword: True when only a false constant is allowed (``cache=False``). A keyword not
+#: listed, a ``**`` splat, a positional argument (a signature: compiled at import) or a value that is not a plain
+#: constant (a name, a call, a set display) sends the call back to the analysis.
+IMPORT_TIME_DECORATOR_FACTORIES: dict[str, dict[str, bool]] = {
+    # numba 0.68.1 core/decorators.py (read for tslearn 0.10.0, whose barycenters, metrics and clustering modules
+    # apply @njit(), @njit(nogil=True), @njit(fastmath=True), @njit(parallel=True, fastmath=True) at import):
+    # njit(**kws) warns when nopython/forceobj are given (forceobj is deleted), sets nopython=True and returns
+    # jit(**kws); jit with signature_or_function=None: locals defaults to an empty mapping (dict copy),
+    # argtypes/restype raise DeprecationError (not allowed here), options['boundscheck'] = boundscheck, _target
+    # popped (not allowed here: another target's dispatcher), pipeline_class None (not allowed here), sigs None;
+    # it returns _jit(None, ..., cache=False, targetoptions=options), whose wrapper(func) is the bare form's: checks
+    # func is a plain, not yet jitted function (TypeError otherwise), returns func under NUMBA_DISABLE_JIT, else
+    # builds Dispatcher(py_func=func, locals={}, targetoptions=options), which stores the options for compile
+    # time (Dispatcher.__init__: pysignature, functools.update_wrapper, _FunctionCompiler stores them, the typing
+    # context registers the dispatcher type); cache=True would call disp.enable_caching() (creates and
+    # test-writes the cache directory), so only a false constant is admitted; sigs is None, so nothing compiles
+    "numba.core.decorators.njit": {
+        "nogil": False, "fastmath": False, "parallel": False, "boundscheck": False, "error_model": False,
+        "inline": False, "nopython": False, "cache": True},
+}
 
 
 @dataclass(frozen=True)

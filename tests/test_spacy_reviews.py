@@ -24,6 +24,7 @@ import pathlib
 import pickle
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -179,6 +180,32 @@ def test_importing_spacy_does_only_the_reviewed_environment_probes(tmp_path: Pat
 
 
 # --- spaCy's own pickles load -------------------------------------------------------------------------------------
+@pytest.fixture
+def loose_imports(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """R2-1's closure check switched off (``SAFELOAD_STRICT_IMPORTS=0``). With it on (the default), importing
+    ``spacy.lookups`` reaches thinc, srsly, preshed, pydantic, requests... which are not reviewed one by one, so
+    ``spacy.lookups.Lookups`` (decided from source) is refused: see the test below."""
+    from safeload.catalog import source_analysis, source_imports
+
+    monkeypatch.setattr(source_imports, "STRICT_IMPORTS", False)
+    monkeypatch.setenv("SAFELOAD_CACHE", "0")
+    source_analysis.clear_cache()
+    yield
+    source_analysis.clear_cache()
+
+
+def test_with_the_closure_check_spacy_pickles_are_refused_for_lookups_imports(nlp: Any) -> None:
+    """The default: the import closure of spacy.lookups leaves reviewed territory (spaCy's third-party imports)."""
+    from safeload.catalog import source_analysis
+
+    source_analysis.clear_cache()
+    result = safeload.scan(pickle.dumps(nlp("Safeload scans the model."), protocol=5))
+    blocking = {f.subject for f in result.blocking()}
+    assert blocking == {"spacy.lookups.Lookups"}, result.findings
+    assert any("imported" in f.message for f in result.blocking()), result.findings
+
+
+@pytest.mark.usefixtures("loose_imports")
 def test_spacy_docs_and_vocab_load_and_equal_the_plain_load(nlp: Any) -> None:
     from spacy.tokens import Span
 
@@ -270,6 +297,7 @@ def test_unpickle_vocab_refuses_bytes_only_known_at_load_time(nlp: Any, tmp_path
     refused(assemble(C(G("spacy.vocab", "unpickle_vocab"), (None, None, None, None))), marker)
 
 
+@pytest.mark.usefixtures("loose_imports")
 def test_unpickle_vocab_checks_the_callables_it_stores(nlp: Any, tmp_path: Path) -> None:
     """get_noun_chunks is stored and called later: only a reviewed iterator may be there."""
     marker = tmp_path / "marker"
@@ -309,6 +337,7 @@ def test_unpickle_vocab_arguments_must_be_what_pickle_vocab_writes(tmp_path: Pat
 
 
 # --- attacks on unpickle_doc --------------------------------------------------------------------------------------
+@pytest.mark.usefixtures("loose_imports")
 def test_unpickle_doc_scans_its_nested_hooks(nlp: Any, tmp_path: Path) -> None:
     """user_data and the Doc/Span/Token hooks come from a nested pickle: a payload or a hostile hook there is
     refused; so are hooks pickled by value."""

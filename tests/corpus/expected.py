@@ -6,10 +6,6 @@ the source analysis changes (a strict xfail that passes means a refusal was fixe
 REFUSED: dict[str, str] = {
     'hdbscan/hdbscan.joblib':
         'refused: hdbscan.dist_metrics.EuclideanDistance SL104; hdbscan.dist_metrics.newObj SL104; hdbscan.hdbscan_.HDBSCAN SL104; hdbscan.prediction.PredictionData SL104; joblib.memory.Memory SL102',
-    'optuna/study.pkl':
-        'refused: optuna.samplers._tpe.parzen_estimator._ParzenEstimator SL104; optuna.study.study.Study SL104',
-    'optuna/tpe-sampler.pkl':
-        'refused: optuna.samplers._tpe.parzen_estimator._ParzenEstimator SL104',
     'pint/quantity-array.pkl':
         'refused: pint._unpickle_quantity SL104; pint.facets.plain.quantity.PlainQuantity SL104; pint.util.UnitsContainer SL104; pint.util.udict SL104',
     'pint/quantity.pkl':
@@ -28,30 +24,22 @@ REFUSED: dict[str, str] = {
         'refused: pyod.models.copod.COPOD SL104',
     'pyod/ecod.joblib':
         'refused: pyod.models.ecod.ECOD SL104',
-    'river/hoeffding-tree.pkl':
-        'refused: random.Random SL104',
-    'river/kmeans.pkl':
-        'refused: random.Random SL104; random.Random.gauss SL104',
-    'scikit-survival/coxph.joblib':
-        'refused: sksurv.functions.StepFunction SL104',
     'spacy/blank-pipeline':
-        'refused: confection._config.Config SL104; re._compile.finditer SL104; re._compile.match SL104; re._compile.search SL104; spacy.lang.en.English SL104; spacy.lang.en.syntax_iterators.noun_chunks SL104; spacy.language.FactoryMeta SL104; spacy.lookups.Lookups SL104; spacy.morphology.unpickle_morphology SL104; spacy.pipeline.pipe.Pipe SL104; spacy.pipeline.sentencizer.Sentencizer SL104; spacy.pipeline.senter.senter_score SL104; spacy.strings.StringStore SL104; spacy.tokenizer.Tokenizer SL104; spacy.util.SimpleFrozenList SL104; spacy.util.raise_error SL104; spacy.vectors.unpickle_vectors SL104; spacy.vocab.unpickle_vocab SL104',
+        'refused: confection._config.Config SL104; re._compile.finditer SL104; re._compile.match SL104; re._compile.search SL104; spacy.lang.en.English SL104; spacy.language.FactoryMeta SL104; spacy.lookups.Lookups SL104; spacy.pipeline.pipe.Pipe SL104; spacy.pipeline.sentencizer.Sentencizer SL104; spacy.pipeline.senter.senter_score SL104; spacy.tokenizer.Tokenizer SL104; spacy.util.SimpleFrozenList SL104; spacy.util.raise_error SL104',
     'spacy/doc':
-        'refused: spacy.lang.en.syntax_iterators.noun_chunks SL104; spacy.lookups.Lookups SL104; spacy.morphology.unpickle_morphology SL104; spacy.strings.StringStore SL104; spacy.tokens.doc.unpickle_doc SL104; spacy.vectors.unpickle_vectors SL104; spacy.vocab.unpickle_vocab SL104',
+        'refused: spacy.lookups.Lookups SL104',
     'spacy/doc-with-ents':
-        'refused: spacy.lang.en.syntax_iterators.noun_chunks SL104; spacy.lookups.Lookups SL104; spacy.morphology.unpickle_morphology SL104; spacy.strings.StringStore SL104; spacy.tokens.doc.unpickle_doc SL104; spacy.vectors.unpickle_vectors SL104; spacy.vocab.unpickle_vocab SL104',
+        'refused: spacy.lookups.Lookups SL104',
     'spacy/span-as-doc':
-        'refused: spacy.lang.en.syntax_iterators.noun_chunks SL104; spacy.lookups.Lookups SL104; spacy.morphology.unpickle_morphology SL104; spacy.strings.StringStore SL104; spacy.tokens.doc.unpickle_doc SL104; spacy.vectors.unpickle_vectors SL104; spacy.vocab.unpickle_vocab SL104',
+        'refused: spacy.lookups.Lookups SL104',
     'spacy/vocab':
-        'refused: spacy.lang.en.syntax_iterators.noun_chunks SL104; spacy.lookups.Lookups SL104; spacy.morphology.unpickle_morphology SL104; spacy.strings.StringStore SL104; spacy.vectors.unpickle_vectors SL104; spacy.vocab.unpickle_vocab SL104',
+        'refused: spacy.lookups.Lookups SL104',
     'sympy/equation.pkl':
         'refused: sympy.core.add.Add SL101; sympy.core.numbers.Integer SL104; sympy.core.relational.Equality SL101; sympy.core.symbol.Symbol SL104',
     'sympy/expression.pkl':
         'refused: sympy.core.add.Add SL101; sympy.core.mul.Mul SL101; sympy.core.numbers.Half SL104; sympy.core.numbers.Integer SL104; sympy.core.numbers.NegativeOne SL104; sympy.core.numbers.Rational SL101; sympy.core.power.Pow SL101; sympy.core.symbol.Symbol SL104; sympy.functions.elementary.exponential.exp SL101; sympy.functions.elementary.trigonometric.sin SL101',
     'sympy/matrix.pkl':
         'refused: sympy.core.numbers.One SL104; sympy.core.symbol.Symbol SL104; sympy.matrices.dense.MutableDenseMatrix SL101; sympy.polys.domains.expressionrawdomain.ExpressionRawDomain SL104; sympy.polys.matrices.domainmatrix.DomainMatrix SL104',
-    'torch-models/dynamic-quantized-model':
-        'refused: torch.ScriptObject SL115',
     'tslearn/scaler.pkl':
         'refused: tslearn.preprocessing.preprocessing.TimeSeriesScalerMeanVariance SL104',
     'tslearn/ts-kmeans.pkl':

@@ -29,7 +29,22 @@ Findings (each let the payload run under safeload on main, b7950d2):
   payload may hold plain data (None, bool, int, float, str, bytes, lists and tuples of them), tensors as torch
   rebuilds them (``_rebuild_tensor_v2``, ``_rebuild_qtensor``, ``_rebuild_tensor``, ``_rebuild_parameter``) and
   nested ``torch.ScriptObject``s (rnn.CellParamsBase); anything else (an object, a list subclass, a tensor subclass
-  through ``_rebuild_from_type_v2``) is refused (SL115). Real dynamic-quantized Linear and LSTM models still load.
+  through ``_rebuild_from_type_v2``) is refused (SL115). Real dynamic-quantized Linear and LSTM models still load;
+- R7-4 (open; environment, analysis precision) code an installed module runs at import, when the file only names
+  one of its classes: the result tracking of 23bd45e follows a call's result through names, but not through
+  containers or attributes. An instance of a source class with a marker-writing ``__eq__``/``__add__`` reached as
+  ``[make()][0] == 1`` (list item), ``{"k": E()}["k"] + 1`` (dict item), ``1 in [E()]`` (``list.__contains__``
+  calls the items' ``__eq__``), ``[E() for _ in range(1)][0] + 1`` (comprehension result) or ``H().e == 1`` (an
+  attribute its ``__init__`` set) is taken as data, so the module body is inert and the import runs the payload.
+  Fix direction: a container display, a comprehension or a subscript/attribute of anything holding an untracked
+  value or a source instance is itself untracked (``source_effects._UNTRACKED``), and ``in`` on one is a
+  protocol use.
+
+Near misses (refused): ``__init__`` swapping ``self.__class__``, ``setattr(self, "run", f)``,
+``vars(self)["run"] = f``, ``self.__dict__.update(run=f)``, ``Thing.run = Evil.run`` after the class,
+``__new__`` returning ``object.__new__(Evil)``, a local bound to ``self.helper`` that ``__init__`` shadows; at
+import: a try/finally return, a lambda, tuple unpacking, a walrus, ``getattr(E(), "__add__")``, ``*args`` handed
+back, a method's result.
 """
 
 from __future__ import annotations
@@ -129,3 +144,50 @@ def test_torchbind_payload_protocol_method_is_live(tmp_path: Path) -> None:
 
 def test_torchbind_payload_protocol_method_is_refused(tmp_path: Path) -> None:
     _refused(tmp_path, INDEX_CASE)
+
+
+# --- R7-4: import-time code whose operator results escape the result tracking ---------------------------------------
+_RESULTS_HEAD = """
+    class E:
+        def __eq__(self, other):
+            open(MARKER, "w").close()
+            return False
+
+        __hash__ = object.__hash__
+
+        def __add__(self, other):
+            open(MARKER, "w").close()
+            return 1
+
+    def make():
+        return E()
+
+    class H:
+        def __init__(self):
+            self.e = E()
+"""
+_RESULTS = {
+    "list-item": "[make()][0] == 1",
+    "dict-item": "{'k': E()}['k'] + 1",
+    "in-a-list": "1 in [E()]",
+    "comprehension": "[E() for _ in range(1)][0] + 1",
+    "instance-attribute": "H().e == 1",
+}
+
+
+def _results_case(label: str) -> LibCase:
+    body = _RESULTS_HEAD + "\n    " + _RESULTS[label] + "\n\n    class X:\n        pass\n"
+    return LibCase({"rt7res/__init__.py": "", "rt7res/mod.py": body}, lambda: b"\x80\x02crt7res.mod\nX\n.")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("label", sorted(_RESULTS))
+def test_import_time_result_case_is_live(tmp_path: Path, label: str) -> None:
+    _live(tmp_path, _results_case(label))
+
+
+@pytest.mark.xfail(strict=True, reason="R7-4: results held in containers/attributes escape the source analysis's "
+                   "result tracking")
+@pytest.mark.parametrize("label", sorted(_RESULTS))
+def test_import_time_result_case_is_refused(tmp_path: Path, label: str) -> None:
+    _refused(tmp_path, _results_case(label))

@@ -20,7 +20,12 @@ Findings (each let the payload run under safeload on main, b7950d2):
   ``getattr(NewOther(), "run")`` is ranked ``NewOther.run`` while ``Evil.run`` runs. Fix direction: a class with a
   source ``__new__`` whose result is not ``super().__new__(cls)``/``object.__new__(cls)`` (the ``Outcome.returns``
   of 23bd45e can say so) does not make its instances owned by it (the engine's ``_new_instance`` with owner None,
-  or ``_bound_method`` refusing such classes);
+  or ``_bound_method`` refusing such classes). Not only bound methods: the same ``NewState()`` (REDUCE or NEWOBJ)
+  given a BUILD runs ``EvilState.__setstate__`` (the analysis reports "default reconstruction: no __setstate__"),
+  and calling it runs ``EvilState.__call__`` ("no __call__"): every instance use the engine ranks by the class the
+  file named is wrong once that class's source ``__new__`` returns something else. Not fixed here: the rule needs
+  __new__'s return statements read (``super().__new__(cls)``/``object.__new__(cls)`` or a local bound to one) and
+  a corpus run to see which reviewed-by-source classes it would stop;
 - R7-3 (fixed) ``torch.ScriptObject``'s contract checked the TorchBind class name and left the payload to the
   engine "like any state"; but ``ScriptObject.__setstate__`` casts the payload to the schema's types in C++, which
   calls Python protocol methods of what it finds: an instance of an installed class with ``__index__`` in the
@@ -80,6 +85,17 @@ _MOD = """
 
         def run(self):
             return 1
+
+    class EvilState:
+        def __setstate__(self, state):
+            open(MARKER, "w").close()
+
+        def __call__(self, *args):
+            open(MARKER, "w").close()
+
+    class NewState:
+        def __new__(cls):
+            return EvilState()
 """
 
 
@@ -91,6 +107,11 @@ _FILES = {"rt7pkg/__init__.py": "", "rt7pkg/mod.py": _MOD}
 BOUND = {
     "R7-1-init-shadows-the-method": LibCase(_FILES, lambda: _bound_call("InitShadow")),
     "R7-2-new-returns-another-class": LibCase(_FILES, lambda: _bound_call("NewOther")),
+    # not only bound methods: every instance use is ranked by the class the file named
+    "R7-2-build-runs-the-other-class-setstate": LibCase(_FILES, lambda: b"\x80\x02crt7pkg.mod\nNewState\n)R}b."),
+    "R7-2-newobj-build-runs-the-other-class-setstate": LibCase(
+        _FILES, lambda: b"\x80\x02crt7pkg.mod\nNewState\n)\x81}b."),
+    "R7-2-instance-call-runs-the-other-class-call": LibCase(_FILES, lambda: b"\x80\x02crt7pkg.mod\nNewState\n)R)R."),
 }
 
 
@@ -100,7 +121,7 @@ def test_bound_method_case_is_live(tmp_path: Path, label: str) -> None:
     _live(tmp_path, BOUND[label])
 
 
-@pytest.mark.xfail(strict=True, reason="R7-1/R7-2: getattr on an instance is ranked as its class's method; an "
+@pytest.mark.xfail(strict=True, reason="R7-1/R7-2: an instance is ranked by the class the file named; an "
                    "instance attribute or a __new__ returning another class is not seen")
 @pytest.mark.parametrize("label", sorted(BOUND))
 def test_bound_method_case_is_refused(tmp_path: Path, label: str) -> None:

@@ -92,7 +92,43 @@ def _torchbind_state(state: Any, data: tuple[str, ...]) -> str | None:
     if name not in data:
         return (f"TorchBind class {_short(name)} is not a reviewed one: its C++ __setstate__ is native code "
                 "nobody read")
+    odd = _torchbind_payload(state[0], 0)
+    if odd is not None:
+        return (f"the payload holds {odd}: torch casts it to the schema's types in C++, which calls the object's "
+                "__index__/__int__/__float__/__bool__/__iter__/__len__ (code of the file's choosing)")
     return None
+
+
+#: what a TorchBind payload written by torch.save holds besides plain data: tensors as torch rebuilds them, and
+#: nested ScriptObjects (rnn.CellParamsBase holds a list of LinearPackedParamsBase)
+_TORCHBIND_PAYLOAD_CALLS = frozenset({
+    "torch._utils._rebuild_tensor_v2", "torch._utils._rebuild_qtensor", "torch._utils._rebuild_tensor",
+    "torch._utils._rebuild_parameter",
+    "torch.ScriptObject",
+})
+
+
+def _torchbind_payload(value: Any, depth: int) -> str | None:
+    """Something in a TorchBind payload other than plain data, tensors torch rebuilds and nested ScriptObjects
+    (a description of it), else None. An object of another class reaches the C++ cast, which runs its number and
+    sequence protocol methods; a list or tuple subclass built at load time is such an object."""
+    from safeload.engine.values import Call, PlainList
+
+    if depth > 32:
+        return "values nested too deep to read"
+    if value is None or type(value) in (bool, int, float, str, bytes):
+        return None
+    if type(value) in (tuple, list, PlainList):
+        for item in value:
+            odd = _torchbind_payload(item, depth + 1)
+            if odd is not None:
+                return odd
+        return None
+    if type(value) is Call and value.partial_func is None and value.owner is not None \
+            and value.owner.full in _TORCHBIND_PAYLOAD_CALLS and value.func is value.owner:
+        return None
+    owner = getattr(value, "owner", None)
+    return f"an object built at load time by {getattr(owner, 'full', None) or 'a call'}"
 
 
 def _short(text: str) -> str:

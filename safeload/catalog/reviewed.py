@@ -757,7 +757,8 @@ _group("torch.ScriptObject", "NEW BUILD CALL_INSTANCE",
        "re-pack weights (aten/src/ATen/native/quantized: register_linear_params, register_conv_params, "
        "register_embedding_params, the RNN CellParamsBase; ao_sparse: LinearPackedParamsBase): tensor compute, "
        "no I/O. Verified on torch 2.13.0+cpu: an unregistered name and a class without __setstate__ raise; the "
-       "payload's values are checked like any state (callables, objects). ScriptObject defines no __call__ "
+       "payload may hold only plain data, tensors torch rebuilds and nested ScriptObjects (the C++ cast runs "
+       "__index__/__iter__... of anything else: red team R7-3). ScriptObject defines no __call__ "
        "(calling an instance raises TypeError): the engine's instance-called use, set by the module attribute "
        "that holds it (LinearPackedParams._packed_params), runs nothing",
        build_state=("torchbind_state", TORCHBIND_SETSTATE_REVIEWED))

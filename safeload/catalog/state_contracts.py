@@ -83,7 +83,8 @@ def _scipy_argparser(state: dict[Any, Any], data: tuple[str, ...]) -> str | None
 def _torchbind_state(state: Any, data: tuple[str, ...]) -> str | None:
     """``torch.ScriptObject.__setstate__`` takes ``(payload, qualified class name)`` and runs the C++
     ``__setstate__`` of the TorchBind class the name selects. Admitted: a 2-tuple whose name is a plain string
-    among the reviewed classes (``data``); the payload is checked by the engine like any state."""
+    among the reviewed classes (``data``), whose payload holds only plain data, tensors torch rebuilds and nested
+    ScriptObjects (``_torchbind_payload``: red team R7-3)."""
     if type(state) is not tuple or len(state) != 2:
         return "the state is not the (payload, class name) pair torch.save writes"
     name = state[1]

@@ -680,12 +680,13 @@ class Semantics:
                        f"{inst.func_name or 'a call'}", severity=Severity.MEDIUM,
                        subject=f"BUILD on {inst.func_name or '?'}", offset=offset)
         entry = inst.owner.cls.entry if inst.owner is not None else None
-        if (entry is not None and entry.build_dict_only and inst.owner is not None
-                and self._refused_state(inst.owner, entry.build_refuses, state, offset) and entry.build_state):
-            self._state_contract(inst.owner, entry.build_state, state, offset)
-        elif entry is not None and entry.build_state is not None and not entry.build_dict_only \
-                and inst.owner is not None:
-            self._state_contract(inst.owner, entry.build_state, state, offset)  # a contract on any state
+        if entry is not None and inst.owner is not None:
+            # a dict-only entry checks the state's shape first; a contract then reads the state (of any type when
+            # the entry is not dict-only: torch.ScriptObject's (payload, class name))
+            shape_ok = not entry.build_dict_only or self._refused_state(inst.owner, entry.build_refuses, state,
+                                                                        offset)
+            if shape_ok and entry.build_state is not None:
+                self._state_contract(inst.owner, entry.build_state, state, offset)
         if entry is not None and entry.state_uses and type(state) is dict:
             state = self._declared_state(inst.owner, entry.state_uses, state)
         if type(state) not in _NOT_INVOKED:

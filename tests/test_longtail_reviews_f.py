@@ -36,7 +36,6 @@ import functools
 import hashlib
 import json
 import logging
-import os
 import pickle
 import subprocess
 import sys
@@ -47,9 +46,10 @@ import pytest
 
 from safeload.catalog import source_tables as tables
 from safeload.catalog.decide import catalogue_view
-from safeload.catalog.reviewed import IMPORT_NOT_COVERED, IMPORT_REVIEWS, import_not_covered
+from safeload.catalog.reviewed import IMPORT_REVIEWS, import_not_covered
 from safeload.catalog.uses import Use
 from tests.attacks import C, G, assemble
+from tests.longtail_helpers import assert_vouch_is_what_the_import_loads, measure_import
 from tests.test_fp_families import _Reduce, _refused_at
 from tests.test_redteam_round2 import _SAFE, LibCase, _g, _install, _live, _refused, _run
 
@@ -281,33 +281,15 @@ def test_the_narwhals_review_is_the_installed_version() -> None:
     assert IMPORT_REVIEWS["narwhals"].startswith(f"narwhals {_version('narwhals')} ")
 
 
-_NARWHALS_LOADED = """
-import json, os, sys
-import narwhals, narwhals.stable.v1, narwhals.stable.v2
-root = os.path.dirname(sys.modules["narwhals"].__file__)
-names = set()
-for d, dirs, files in os.walk(root):
-    dirs[:] = [x for x in dirs if x != "__pycache__"]
-    rel = os.path.relpath(d, os.path.dirname(root)).replace(os.sep, ".")
-    for f in files:
-        if f.endswith((".py", ".so", ".pyd")):
-            stem = f.split(".")[0]
-            names.add(rel if stem == "__init__" else rel + "." + stem)
-print(json.dumps(sorted(names - set(sys.modules))))
-"""
+_NARWHALS_IMPORTS = "import narwhals, narwhals.stable.v1, narwhals.stable.v2"
 
 
 @needs_narwhals
 def test_import_not_covered_lists_every_module_the_narwhals_review_did_not_read(tmp_path: Path) -> None:
-    """Listing files (never walk_packages, which imports): every narwhals module the reviewed imports leave unloaded
-    is outside the vouch, and the vouch still covers what they load."""
-    run = subprocess.run([sys.executable, "-W", "ignore", "-c", _NARWHALS_LOADED], capture_output=True, text=True,
-                         check=True, timeout=300, cwd=tmp_path)
-    unread = json.loads(run.stdout.strip().splitlines()[-1])
-    missing = [m for m in unread if not import_not_covered(m)]
-    assert not missing, f"modules the review did not read are vouched: {missing}"
-    listed = IMPORT_NOT_COVERED["narwhals"]
-    assert all(m in unread or any(u.startswith(m + ".") for u in unread) for m in listed)
+    """Every narwhals module the reviewed imports leave unloaded is outside the vouch, and the vouch still covers
+    what they load."""
+    unread = measure_import(tmp_path, _NARWHALS_IMPORTS, ("narwhals",)).unloaded["narwhals"]
+    assert_vouch_is_what_the_import_loads("narwhals", unread)
     for loaded in ("narwhals", "narwhals.dtypes", "narwhals._utils", "narwhals.stable.v1", "narwhals.stable.v2",
                    "narwhals.stable.v1._dtypes", "narwhals._compliant.expr"):
         assert not import_not_covered(loaded)
@@ -317,34 +299,12 @@ def test_import_not_covered_lists_every_module_the_narwhals_review_did_not_read(
     assert catalogue_view("narwhalsx", Use.IMPORT) is not True
 
 
-_NARWHALS_AUDIT = """
-import os, sys
-bad = []
-def hook(event, args):
-    if event == "open":
-        mode, flags = args[1], args[2]
-        if (isinstance(mode, str) and any(c in mode for c in "wax+")) or (
-                isinstance(flags, int) and flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT)):
-            bad.append((event, str(args[0])))
-    elif event.split(".")[0] in ("subprocess", "socket", "shutil", "ctypes") or event in (
-            "os.mkdir", "os.rename", "os.remove", "os.rmdir", "os.system", "os.posix_spawn", "os.exec",
-            "os.fork", "os.chmod", "os.symlink", "os.link", "os.truncate", "os.putenv", "os.unsetenv"):
-        bad.append((event, repr(args)[:200]))
-before = set(sys.modules)
-sys.addaudithook(hook)
-import narwhals, narwhals.stable.v1, narwhals.stable.v2
-third = sorted({m.split(".")[0] for m in set(sys.modules) - before} - set(sys.stdlib_module_names) - {"narwhals"})
-print(repr((bad, third)))
-"""
-
-
 @needs_narwhals
 def test_importing_narwhals_writes_nothing_and_imports_no_other_package(tmp_path: Path) -> None:
-    env = {**os.environ, "HOME": str(tmp_path), "XDG_CACHE_HOME": str(tmp_path / "cache")}
-    run = subprocess.run([sys.executable, "-W", "ignore", "-c", _NARWHALS_AUDIT], capture_output=True, text=True,
-                         check=True, timeout=300, cwd=tmp_path, env=env)
-    assert run.stdout.strip().splitlines()[-1] == "([], [])", run.stdout
-    assert sorted(p.name for p in tmp_path.iterdir()) == []
+    run = measure_import(tmp_path, _NARWHALS_IMPORTS)
+    assert run.effects == []
+    assert [m for m in run.third_party if m != "narwhals"] == []
+    assert run.left_behind == []
 
 
 @needs_narwhals

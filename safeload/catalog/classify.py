@@ -24,7 +24,7 @@ import sys
 from safeload._record import FrozenRecord
 from safeload.catalog import legacy
 from safeload.catalog.contracts import Contract, contract_for
-from safeload.catalog.deny import ANY_USE, DENY, DenyEntry
+from safeload.catalog.deny import ANY_USE, DENY, DENY_NARROWED, DenyEntry
 from safeload.catalog.entries import Entry, lookup, shard_of
 from safeload.catalog.uses import Use
 from safeload.severity import Severity
@@ -159,7 +159,11 @@ def _deny_lookup(key: str) -> DenyEntry | None:
 def _deny_for(full: str, module_parts: int) -> tuple[DenyEntry, str] | None:
     """The strongest denial of ``full``: a denial of every use of the name itself, of a module containing it or
     of an object it is reached through, else a per-use denial of exactly this name (a class denied for BUILD
-    says nothing about its methods), else an attribute path walking into a denied name."""
+    says nothing about its methods), else an attribute path walking into a denied name. A reviewed narrowing of
+    exactly ``full`` (``DENY_NARROWED``) replaces the denial of the module it is in."""
+    narrowed = DENY_NARROWED.get(full)
+    if narrowed is not None:
+        return narrowed, full
     parts = full.split(".")
     best: tuple[DenyEntry, str] | None = None
     # The name itself, its modules, and attributes reached through a denied name.

@@ -85,6 +85,8 @@ CONTRACTS: dict[str, Contract] = {
     **_same("sklearn.neighbors._kd_tree.newObj sklearn.neighbors._ball_tree.newObj "
             "sklearn.metrics._dist_metrics.newObj", Behaviour.NEWOBJ,
             "scikit-learn's Cython helper: def newObj(obj): return obj.__new__(obj)"),
+    **_same("hdbscan.dist_metrics.newObj", Behaviour.NEWOBJ,
+            "hdbscan 0.8.44's Cython helper (dist_metrics.pyx): def newObj(obj): return obj.__new__(obj)"),
     **_same("copyreg.__newobj_ex__", Behaviour.NEWOBJ_EX, "cls.__new__(cls, *args, **kwargs)"),
     **_same("copyreg._reconstructor", Behaviour.RECONSTRUCTOR,
             "object.__new__(cls) if base is object, else base.__new__(cls, state) and base.__init__(obj, state)"),

@@ -12,7 +12,7 @@ from safeload._record import DataclassRecord
 from safeload.catalog.uses import Use
 from safeload.severity import Severity
 
-__all__ = ["ANY_USE", "DENY", "DenyEntry"]
+__all__ = ["ANY_USE", "DENY", "DENY_NARROWED", "DenyEntry"]
 
 ANY_USE = ~Use(0)
 
@@ -173,3 +173,17 @@ DENY |= _entries(
     "joblib.externals.loky "
     "tensorflow.io tensorflow.keras.utils.get_file",
     _H, EFFECT, "reads or writes files, opens connections or starts threads")
+
+#: Names inside a module denied whole, whose denial a review narrows to the uses that do reach the effect. The
+#: entry replaces the module's denial for exactly this dotted name; an alias of it, an attribute path through it and
+#: every other name of the module keep the module's denial. What the remaining uses may do is the reviewed entry's.
+DENY_NARROWED: dict[str, DenyEntry] = {
+    # joblib 1.6.0 memory.py: Memory(location) configures a FileSystemStoreBackend, which creates the cache
+    # directory (CALL), and cache()/eval() write there when called later. Allocating one with __new__ and giving it
+    # its __dict__ (how joblib.dump and pickle store it: NEWOBJ + BUILD, no __setstate__/__reduce__ in Memory or
+    # Logger) runs none of its code; it has no __call__ (calling an instance raises TypeError). The reviewed entry
+    # (reviewed.py) admits that state only without a store backend (state_contracts "joblib_memory_state").
+    "joblib.memory.Memory": DenyEntry(_H, EFFECT, "a joblib Memory called: configures a store backend that creates "
+                                      "and writes cache directories",
+                                      uses=ANY_USE & ~(Use.IMPORT | Use.NEW | Use.BUILD | Use.CALL_INSTANCE)),
+}

@@ -763,6 +763,30 @@ _group("torch.ScriptObject", "NEW BUILD CALL_INSTANCE",
        "that holds it (LinearPackedParams._packed_params), runs nothing",
        build_state=("torchbind_state", TORCHBIND_SETSTATE_REVIEWED))
 
+# joblib 1.6.0 memory.py, the Memory an estimator keeps as its `memory` parameter (hdbscan 0.8.44's default is
+# Memory(None, verbose=0)). deny.py denies the module whole; DENY_NARROWED lets exactly these uses through.
+_group("joblib.memory.Memory", "NEW BUILD CALL_INSTANCE",
+       "joblib 1.6.0: Memory and its base Logger define no __new__, __setstate__, __reduce__, __getattr__, "
+       "__setattr__ or __del__: copyreg.__newobj__ allocates it and BUILD updates its __dict__ (what joblib.dump "
+       "writes: Memory.__getstate__ is the __dict__ with timestamp None). The state is admitted only without a store "
+       "backend or location (the joblib_memory_state contract: Memory(None), whose cache(f) returns "
+       "NotMemorizedFunc(f) and touches no disk) and with only the attributes __getstate__ writes, as plain data. "
+       "No __call__: calling an instance raises TypeError",
+       build_state=("joblib_memory_state", ()))
+# hdbscan 0.8.44 dist_metrics.pyx (Cython; the .pyx is shipped beside the binary, whose import is reviewed in
+# source_tables.REVIEWED_COMPILED_IMPORTS): DistanceMetric.__reduce__ is (newObj, (cls,), (p, vec, mat)); newObj(obj)
+# is obj.__new__(obj) (modelled by the newobj contract: a NEW use of the class the file names); __cinit__ allocates
+# 1-element arrays; __setstate__ stores p (a C double), vec and mat (typed np.ndarray attributes: anything else
+# raises TypeError) and takes their data pointers. PyFuncDistance (stores and later calls a function from the state)
+# is not admitted.
+_group("hdbscan.dist_metrics.newObj", "INVOKE", "modelled by the newobj contract when called: obj.__new__(obj)")
+_group(" ".join(f"hdbscan.dist_metrics.{kind}Distance" for kind in (
+    "Arccos BrayCurtis Canberra Chebyshev Dice Euclidean Hamming Haversine Jaccard Kulsinski Mahalanobis Manhattan "
+    "Matching Minkowski RogersTanimoto RussellRao SEuclidean SokalMichener SokalSneath WMinkowski").split())
+    + " hdbscan.dist_metrics.DistanceMetric",
+    DATA, "hdbscan 0.8.44 distance metrics (Cython): __cinit__ allocates parameter arrays, __init__ stores numeric "
+    "parameters, __setstate__ restores p and two typed ndarrays; no __call__")
+
 REVIEWED: Mapping[str, Entry] = _entries
 
 

@@ -164,6 +164,31 @@ def option_only_factory(dotted: str, call: ast.Call) -> bool:
     return True
 
 
+def reviewed_constant_call(dotted: str, call: ast.Call) -> bool:
+    """A call of ``dotted`` whose every argument is a constant its review admits
+    (``tables.IMPORT_TIME_CONSTANT_CALLS``): no splat, no parameter the review did not list."""
+    reviewed = tables.IMPORT_TIME_CONSTANT_CALLS.get(dotted)
+    if reviewed is None:
+        return False
+    positional, allowed = reviewed
+    if len(call.args) > len(positional):
+        return False
+    given: list[tuple[str | None, ast.expr]] = [(positional[i], arg) for i, arg in enumerate(call.args)]
+    given += [(keyword.arg, keyword.value) for keyword in call.keywords]
+    names = [name for name, _ in given]
+    if len(set(names)) != len(names):
+        return False
+    for name, value in given:
+        kind = allowed.get(name) if name is not None else None
+        if kind is None or not isinstance(value, ast.Constant):
+            return False
+        if kind == "none" and value.value is not None:
+            return False
+        if kind == "int" and type(value.value) is not int:
+            return False
+    return True
+
+
 @dataclass
 class _Val:
     """The abstract value of an expression inside an analysed body."""
@@ -1351,6 +1376,8 @@ class Effects:
         # os.environ.get) is judged by that review, not by the catalogue's denial, which is about a pickle
         # choosing the arguments. Anywhere else denied beats allowed.
         import_benign = frame.import_ctx and any(n in tables.BENIGN_CALLS for n in names)
+        if frame.import_ctx and names and all(reviewed_constant_call(n, node) for n in names):
+            return _library_result(args, kwargs)  # the arguments are the reviewed constants: no value from anywhere
         if self.catalog is not None:
             verdicts = [self.catalog(n, Use.CALL) for n in names]
             if False in verdicts and not import_benign and self._explicit_dunder_call(ref, names):

@@ -398,6 +398,22 @@ IMPORT_TIME_DECORATOR_FACTORIES: dict[str, dict[str, bool]] = {
 }
 
 
+#: Calls admitted at import with the arguments their review read: the positional parameters in order, and per
+#: parameter the constant it may be given (``"none"``: only None; ``"int"``: an int constant). A parameter not listed,
+#: a ``*``/``**`` splat or any other value sends the call back to the catalogue (which may deny it).
+_JOBLIB_MEMORY_NONE = (("location", "backend", "mmap_mode", "compress", "verbose"),
+                       {"location": "none", "verbose": "int"})
+IMPORT_TIME_CONSTANT_CALLS: dict[str, tuple[tuple[str, ...], dict[str, str]]] = {
+    # joblib 1.6.0 memory.py (hdbscan 0.8.44's default argument `memory=Memory(None, verbose=0)`, in hdbscan_.py at
+    # module level and in HDBSCAN.__init__'s signature): Logger.__init__ sets depth and _name; Memory.__init__ stores
+    # verbose, mmap_mode, time.time(), backend ('local'), compress (False), backend_options ({}) and location, then
+    # _store_backend_factory('local', None, ...) returns None: no store backend, no directory, no warning. A str or
+    # Path location would create the cache directory: only None is admitted.
+    "joblib.memory.Memory": _JOBLIB_MEMORY_NONE,
+    "joblib.Memory": _JOBLIB_MEMORY_NONE,
+}
+
+
 @dataclass(frozen=True)
 class CallThrough:
     """A reviewed decorator whose result, called, runs the decorated function with the same arguments.
@@ -851,7 +867,38 @@ _RUPTURES_CYTHON = ("ruptures 1.1.10 (Cython, its .pyx shipped beside the binary
                     "module, runs the .pyx top level, which is `import numpy as np` (numpy is import-reviewed), "
                     "`cimport`s (compile time only) and cpdef/cdef function definitions; the Cython memoryview "
                     "support types are created. No I/O, no other import")
+_HDBSCAN_CYTHON = ("hdbscan 0.8.44 (Cython; the .pyx and the generated .c are shipped beside the binary): the module "
+                   "init runs the .pyx top level: `import numpy as np` and np.import_array(), `cimport`s (compile "
+                   "time only), module constants (np.double, np.intp, np.inf), def/cpdef/cdef functions and cdef "
+                   "classes; %s. No I/O, no process, no other import")
 REVIEWED_COMPILED_IMPORTS: dict[str, dict[str, str]] = {
+    # hdbscan-0.8.44 cp311 manylinux_2_17/2_28_x86_64 wheel
+    "hdbscan.dist_metrics": {
+        "sha256:83dbe9630dac3f5cdd63b7f7a1d4023eb56ddbad739dd371ebf333789e3aa4fc": _HDBSCAN_CYTHON % (
+            "also METRIC_MAPPING, a literal dict of str -> its own metric classes"),
+    },
+    "hdbscan._hdbscan_linkage": {
+        "sha256:a9ba8cfe6cd9160613da22b216d60011281b2b0564e88467c4a49c60f429b13e": _HDBSCAN_CYTHON % (
+            "and `cimport hdbscan.dist_metrics` (its reviewed import)"),
+    },
+    "hdbscan._hdbscan_tree": {
+        "sha256:8af6d03839e2de1c38da0ff9cf33f1204ca8017858cf64dab0c1eaede41cbebe": _HDBSCAN_CYTHON % (
+            "INFTY = np.inf"),
+    },
+    "hdbscan._hdbscan_reachability": {
+        "sha256:21ba788fcaf7d17628aeed49edd235f14a6fdab8254d08702a7e2c2f4fed92f2": _HDBSCAN_CYTHON % (
+            "also imports scipy.spatial.distance (pdist, squareform), scipy.sparse.lil_matrix, "
+            "sklearn.neighbors (KDTree, BallTree) and gc: import-reviewed packages and the stdlib"),
+    },
+    "hdbscan._hdbscan_boruvka": {
+        "sha256:d7b5ca471ce756e574168a415c6e23b90f97b9143e87fe93d7b51f7f36b582b7": _HDBSCAN_CYTHON % (
+            "also imports sklearn.neighbors (KDTree, BallTree), hdbscan.dist_metrics (reviewed here) and joblib's "
+            "Parallel and delayed (import-reviewed: names bound, nothing called)"),
+    },
+    "hdbscan._prediction_utils": {
+        "sha256:2e128a17943a85ff23c9d44558fae9baf624c8f01d131eab861ffe48a03aef0a": _HDBSCAN_CYTHON % (
+            "and `cimport hdbscan.dist_metrics`"),
+    },
     "hmmlearn._hmmc": {
         # hmmlearn-0.3.3 cp311 manylinux_2_17_x86_64 wheel
         "sha256:d437e0cb2eae068b07a40b68d376b7adbdfb3b3ac6ae9ff5d950fb6739164df5":

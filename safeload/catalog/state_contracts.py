@@ -132,6 +132,41 @@ def _torchbind_payload(value: Any, depth: int) -> str | None:
     return f"an object built at load time by {getattr(owner, 'full', None) or 'a call'}"
 
 
+#: joblib 1.6.0 ``Memory.__getstate__``: its ``__dict__`` (``Logger.__init__``: depth, _name; ``Memory.__init__``: the
+#: rest), with ``timestamp`` set to None
+_JOBLIB_MEMORY_KEYS = frozenset({"depth", "_name", "_verbose", "mmap_mode", "timestamp", "backend", "compress",
+                                 "backend_options", "location", "store_backend"})
+_SCALARS = (type(None), bool, int, float, str)
+
+
+def _joblib_memory_state(state: Any, data: tuple[str, ...]) -> str | None:
+    """``joblib.memory.Memory`` has no ``__setstate__``: BUILD updates its ``__dict__``. Admitted: a plain dict with
+    only the keys ``Memory.__getstate__`` writes (another key would shadow a method such as ``cache`` that code
+    holding the Memory calls), no store backend and no location (``Memory(None)``: ``cache(f)`` then returns
+    ``NotMemorizedFunc(f)`` and nothing touches the disk), and plain values elsewhere."""
+    del data
+    if type(state) is not dict:
+        return "the state is not the plain dict joblib's Memory.__getstate__ returns"
+    odd = sorted(str(key) for key in state if key not in _JOBLIB_MEMORY_KEYS)
+    if odd:
+        return (f"the state sets {_short(', '.join(odd))}, not an attribute Memory.__getstate__ writes (it would "
+                "shadow a method code holding the Memory calls)")
+    for key in ("store_backend", "location"):
+        if state.get(key) is not None:
+            return f"{key!r} is not None: a Memory with a cache location reads and writes files when used"
+    for key, value in state.items():
+        if key == "backend_options" and type(value) is dict:
+            if all(type(k) is str and type(v) in _SCALARS for k, v in value.items()):
+                continue
+        elif key == "compress" and type(value) is tuple:
+            if all(type(v) in _SCALARS for v in value):
+                continue
+        elif type(value) in _SCALARS:
+            continue
+        return f"{key!r} is not plain data"
+    return None
+
+
 def _short(text: str) -> str:
     return repr(text if len(text) <= 120 else text[:117] + "...")
 
@@ -139,6 +174,7 @@ def _short(text: str) -> str:
 _CONTRACTS: dict[str, Callable[[dict[Any, Any], tuple[str, ...]], str | None]] = {
     "scipy_argparser": _scipy_argparser,
     "torchbind_state": _torchbind_state,
+    "joblib_memory_state": _joblib_memory_state,
 }
 
 

@@ -23,8 +23,7 @@ import struct
 
 from safeload._context import LimitExceeded, ScanContext
 from safeload._text import short_repr
-from safeload.engine.facts import U
-from safeload.engine.values import BigBytes, Call, Global, Opaque, ParseError, StreamResult
+from safeload.engine.values import BigBytes, Call, Global, Opaque, ParseError, StreamResult, U
 from safeload.severity import Severity
 
 TYPE_CHECKING = False

@@ -86,16 +86,15 @@ class StreamWalker(Machine):
         ctx.engines.add(self.engine)
 
     def _semantic(self) -> PickleWalker:
-        """This walker as a :class:`PickleWalker` (switched once: the semantics start with empty facts)."""
-        from safeload.engine.pickle_walker import PickleWalker
-
-        if isinstance(self, PickleWalker):
-            return self
+        """This walker as a :class:`PickleWalker` (switched once: the semantics start with empty facts). The
+        native loop notices the switch and calls the semantics directly from then on (``walk_bound``)."""
         walker: Any = self
-        walker.__class__ = PickleWalker
-        walker._init_semantics()
-        switched: PickleWalker = walker
-        return switched
+        if type(self) is StreamWalker:
+            from safeload.engine.pickle_walker import PickleWalker
+
+            walker.__class__ = PickleWalker
+            walker._init_semantics()
+        return walker  # type: ignore[no-any-return]
 
     def __getattr__(self, name: str) -> Any:
         # Anything only the semantics have (their facts, a helper a container scanner reaches for) switches.

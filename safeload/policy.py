@@ -17,7 +17,6 @@ from _thread import allocate_lock
 from collections.abc import Iterable, Iterator
 
 from safeload._record import DataclassRecord
-from safeload.catalog.deny import DENY
 from safeload.exceptions import PolicyError
 from safeload.severity import Severity
 
@@ -86,6 +85,8 @@ def normalize_name(name: str) -> str:
 
 
 def _floor_entry_for(name: str) -> str | None:
+    from safeload.catalog.deny import DENY  # here: a load with nothing to trust never needs the denylist (issue 15)
+
     parts = name.split(".")
     for i in range(1, len(parts) + 1):
         key = ".".join(parts[:i])
@@ -131,6 +132,8 @@ def _validate(entries: Iterable[str]) -> tuple[str, ...]:
 
 def _denied_under(prefix: str) -> list[str]:
     """Denied names (and denied modules) that a ``prefix.*`` trust pattern would cover, sorted."""
+    from safeload.catalog.deny import DENY
+
     dotted = prefix + "."
     return sorted(key for key in DENY if key == prefix or key.startswith(dotted))
 
@@ -177,9 +180,12 @@ class Policy(DataclassRecord):
 
     def is_trusted(self, name: str) -> bool:
         """True if ``name`` is trusted here and not on the hard floor."""
+        patterns = self.all_trusted()
+        if not patterns:  # nothing is trusted: no need for the floor (nor the denylist behind it)
+            return False
         if _floor_entry_for(name) is not None:
             return False
-        return any(_matches(name, pattern) for pattern in self.all_trusted())
+        return any(_matches(name, pattern) for pattern in patterns)
 
 
 _global_lock = allocate_lock()

@@ -17,9 +17,6 @@ from safeload._record import replace
 from safeload._sniff import Format, sniff
 from safeload._source import describe, engine_input, is_remote, require_all, view_of_file
 from safeload.config import resolve_policy
-from safeload.containers.keras import CONFIG as KERAS_CONFIG
-from safeload.containers.keras import METADATA as KERAS_METADATA
-from safeload.containers.keras import is_keras_dir
 from safeload.containers.routing import other_readings
 from safeload.exceptions import IntegrityError
 from safeload.findings import ScanResult
@@ -161,6 +158,8 @@ def scan_path(path: Path, ctx: ScanContext) -> None:
 
                 savedmodel.scan_saved_model_dir(path, ctx)
                 return
+            from safeload.containers.keras import is_keras_dir  # directories only (issue 15: fixed costs)
+
             if is_keras_dir(path):
                 scan_keras_dir(path, ctx)  # as keras_load reads it: one verdict for both
                 return
@@ -200,6 +199,8 @@ def scan_tree(root: Path, ctx: ScanContext, scan_one: Callable[[Path, ScanContex
 def scan_keras_dir(root: Path, ctx: ScanContext) -> None:
     """Keras' directory format: ``config.json`` is a Keras config, ``metadata.json`` is never read by Keras, every
     other file is scanned by content; links leaving the directory are reported (SL008), nothing unread is absent."""
+    from safeload.containers.keras import CONFIG as KERAS_CONFIG
+    from safeload.containers.keras import METADATA as KERAS_METADATA
     from safeload.scanners.keras import scan_keras_config
 
     def scan_one(child: Path, ctx: ScanContext) -> None:

@@ -130,8 +130,34 @@ typedef struct {
     int in_mat;                    /* materialisation is not re-entrant */
     int summarise;                 /* materialising BUILD state: plain lists become PlainLists */
     PyObject *m_summary_ok;        /* walker._state_summary_ok, or NULL */
+    PyObject *bound_type;          /* the walker's class when the four methods above were fetched */
     Val root;
 } Walk;
+
+/* The walker's semantic methods, fetched again when its class changed: a StreamWalker becomes a PickleWalker
+   at its first semantic step (engine/walker.py), and from then on the semantics are called directly. */
+static int walk_bind(Walk *w) {
+    PyObject *c = PyObject_GetAttr(w->walker, s_call);
+    PyObject *b = c ? PyObject_GetAttr(w->walker, s_build) : NULL;
+    PyObject *f = b ? PyObject_GetAttr(w->walker, s_flag) : NULL;
+    if (f == NULL) { Py_XDECREF(c); Py_XDECREF(b); return -1; }
+    PyObject *s = PyObject_GetAttr(w->walker, s_summary_ok);
+    if (s == NULL) {  /* a machine without semantics for it: states are built exactly */
+        if (!PyErr_ExceptionMatches(PyExc_AttributeError)) { Py_DECREF(c); Py_DECREF(b); Py_DECREF(f); return -1; }
+        PyErr_Clear();
+    }
+    PyObject *t = (PyObject *)Py_TYPE(w->walker);
+    Py_INCREF(t);
+    Py_XSETREF(w->m_call, c); Py_XSETREF(w->m_build, b); Py_XSETREF(w->m_flag, f); Py_XSETREF(w->m_summary_ok, s);
+    Py_XSETREF(w->bound_type, t);
+    return 0;
+}
+
+/* 0, or -1 with an exception: before every call of a semantic method */
+static inline int walk_bound(Walk *w) {
+    if (w->walker == NULL || (PyObject *)Py_TYPE(w->walker) == w->bound_type) return 0;
+    return walk_bind(w);
+}
 
 static PyTypeObject WalkType;
 
@@ -790,6 +816,7 @@ static PyObject *helper(int which, const char *fmt, ...) {
 
 /* walker._flag(rule, message, offset=offset[, severity=CRITICAL]) */
 static int flag(Walk *w, const char *rule, int critical, int64_t offset, const char *fmt, ...) {
+    if (walk_bound(w) < 0) return -1;
     va_list ap;
     va_start(ap, fmt);
     PyObject *msg = PyUnicode_FromFormatV(fmt, ap);
@@ -1284,6 +1311,7 @@ static int run_loop(Walk *w) {
         case 0x88: v.tag = T_TRUE; PUSH(v); break;
         case 0x89: v.tag = T_FALSE; PUSH(v); break;
         case 0x52: { /* REDUCE */
+            if (walk_bound(w) < 0) FAIL();
             Val args;
             POP_TO(args);
             if (w->sp <= frame_base(w)) { vdec(&args); w->pos = pos; return raise_peek(); }
@@ -1300,6 +1328,7 @@ static int run_loop(Walk *w) {
             break;
         }
         case 0x62: { /* BUILD */
+            if (walk_bound(w) < 0) FAIL();
             Val state;
             POP_TO(state);
             PyObject *fe = PyLong_FromLongLong(w->frame_end);  /* BUILD hooks check raw data follows the frame */
@@ -1346,6 +1375,7 @@ static int run_loop(Walk *w) {
             break;
         }
         case 0x81: case 0x92: { /* NEWOBJ, NEWOBJ_EX */
+            if (walk_bound(w) < 0) FAIL();
             Val kwargs, args, cls;
             kwargs.tag = T_EMPTY;
             if (op == 0x92) POP_TO(kwargs);
@@ -1681,6 +1711,7 @@ static int run_loop(Walk *w) {
             break;
         }
         case 0x6F: { /* OBJ */
+            if (walk_bound(w) < 0) FAIL();
             size_t base = 0;
             if (pop_mark(w, start, &base) < 0) FAIL();
             if (w->sp == base) { w->pos = pos; return raise_parse(start, "OBJ without a class"); }
@@ -1869,6 +1900,7 @@ static void walk_dealloc(Walk *w) {
     walk_free_nodes(w);
     Py_XDECREF(w->walker); Py_XDECREF(w->data); Py_XDECREF(w->res); Py_XDECREF(w->check_time);
     Py_XDECREF(w->m_call); Py_XDECREF(w->m_build); Py_XDECREF(w->m_flag); Py_XDECREF(w->m_summary_ok);
+    Py_XDECREF(w->bound_type);
     Py_TYPE(w)->tp_free((PyObject *)w);
 }
 
@@ -1888,15 +1920,7 @@ static PyObject *walk_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
     Py_INCREF(data); w->data = data;
     Py_INCREF(res); w->res = res;
     Py_INCREF(check_time); w->check_time = check_time;
-    w->m_call = PyObject_GetAttr(walker, s_call);
-    w->m_build = w->m_call ? PyObject_GetAttr(walker, s_build) : NULL;
-    w->m_flag = w->m_build ? PyObject_GetAttr(walker, s_flag) : NULL;
-    if (w->m_flag == NULL) { Py_DECREF(w); return NULL; }
-    w->m_summary_ok = PyObject_GetAttr(walker, s_summary_ok);
-    if (w->m_summary_ok == NULL) {  /* a machine without semantics for it: states are built exactly */
-        if (!PyErr_ExceptionMatches(PyExc_AttributeError)) { Py_DECREF(w); return NULL; }
-        PyErr_Clear();
-    }
+    if (walk_bind(w) < 0) { Py_DECREF(w); return NULL; }
     w->stream_start = w->pos = w->start = w->res_end = pos;
     w->frame_end = -1;
     w->budget = budget < 0 ? 0 : (uint64_t)budget;
@@ -1943,7 +1967,7 @@ static PyObject *walk_run(Walk *w, PyObject *Py_UNUSED(ignored)) {
     release_view(w);
     Py_CLEAR(w->walker); Py_CLEAR(w->res);
     Py_CLEAR(w->m_call); Py_CLEAR(w->m_build); Py_CLEAR(w->m_flag); Py_CLEAR(w->check_time);
-    Py_CLEAR(w->m_summary_ok);
+    Py_CLEAR(w->m_summary_ok); Py_CLEAR(w->bound_type);
     if (rc < 0) return NULL;
     Py_RETURN_NONE;
 }

@@ -19,7 +19,7 @@ from contextvars import ContextVar
 
 from safeload.catalog.classify import Classification
 from safeload.catalog.uses import Use
-from safeload.engine.values import Call, Global, PlainList
+from safeload.engine.values import Call, Global, PlainList, U
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -28,20 +28,14 @@ if TYPE_CHECKING:
 __all__ = ["Escape", "FactTable", "NameFacts", "U", "trace_escapes"]
 
 
-class U:
-    """``Use`` flags as plain ints: the walker's hot paths cannot afford ``enum.Flag`` arithmetic."""
+def _check_use_ints() -> None:
+    """``U`` (``engine/values.py``) spells ``Use``'s values as ints; a difference would misrecord every use."""
+    for use in Use:
+        if getattr(U, str(use.name)) != use.value:
+            raise RuntimeError(f"safeload.engine.values.U.{use.name} is not Use.{use.name}'s value {use.value}")
 
-    IMPORT = Use.IMPORT.value
-    REF = Use.REF.value
-    CALL = Use.CALL.value
-    NEW = Use.NEW.value
-    ALLOC = Use.ALLOC.value
-    INVOKE = Use.INVOKE.value
-    BUILD = Use.BUILD.value
-    MUTATE = Use.MUTATE.value
-    HASH = Use.HASH.value
-    CALL_INSTANCE = Use.CALL_INSTANCE.value
-    PASSED = Use.PASSED.value
+
+_check_use_ints()
 
 
 class NameFacts:

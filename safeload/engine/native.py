@@ -21,9 +21,8 @@ import struct
 
 from safeload._context import LimitExceeded
 from safeload._text import short_repr
-from safeload.engine.facts import U
 from safeload.engine.machine import _check_keys, c_load_int, c_string
-from safeload.engine.values import BigBytes, Call, Global, Opaque, ParseError, StreamResult
+from safeload.engine.values import BigBytes, Call, Global, Opaque, ParseError, StreamResult, U
 from safeload.severity import Severity
 
 TYPE_CHECKING = False

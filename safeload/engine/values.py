@@ -31,7 +31,28 @@ if TYPE_CHECKING:
     from safeload.catalog.classify import Classification
     from safeload.severity import Severity
 
-__all__ = ["BigBytes", "Call", "Global", "Opaque", "ParseError", "PlainList", "StreamResult"]
+__all__ = ["BigBytes", "Call", "Global", "Opaque", "ParseError", "PlainList", "StreamResult", "U"]
+
+
+class U:
+    """``catalog.uses.Use`` flags as plain ints: the walker's hot paths cannot afford ``enum.Flag`` arithmetic.
+
+    Spelled out here so that the opcode loop needs neither ``enum`` nor the catalogue (issue 15: a pickle that
+    names no global never sets up the catalogue); ``engine/facts.py`` checks every value against ``Use`` when the
+    semantics load, and refuses to run if one differs.
+    """
+
+    IMPORT = 1
+    REF = 2
+    CALL = 4
+    NEW = 8
+    ALLOC = 16
+    INVOKE = 32
+    BUILD = 64
+    MUTATE = 128
+    HASH = 256
+    CALL_INSTANCE = 512
+    PASSED = 1024
 
 
 def _plain_list_type() -> type[Any]:

@@ -12,18 +12,20 @@ from __future__ import annotations
 
 import os
 
-from safeload._context import ScanContext
 from safeload._sniff import looks_like_pickle
-from safeload.catalog.decide import decide_names
 from safeload.engine.machine import Machine
-from safeload.engine.semantics import Semantics
-from safeload.engine.values import StreamResult
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-__all__ = ["TORCH_LEGACY_MAGIC", "PickleWalker", "engine_name", "scan_pickle", "scan_pickle_buffer", "walk_stream"]
+    from safeload._context import ScanContext
+    from safeload.engine.pickle_walker import PickleWalker
+    from safeload.engine.values import StreamResult
+    from safeload.severity import Severity
+
+__all__ = ["TORCH_LEGACY_MAGIC", "PickleWalker", "StreamWalker", "engine_name", "scan_pickle", "scan_pickle_buffer",
+           "walk_stream"]
 
 TORCH_LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
 ENGINES = ("native", "python")
@@ -47,8 +49,26 @@ def engine_name() -> str:
     return "native"
 
 
-class PickleWalker(Semantics, Machine):
-    """Walks pickle streams in ``data`` and reports into ``ctx``. One walker per buffer."""
+def __getattr__(name: str) -> Any:
+    if name == "PickleWalker":  # defined with the semantics, which load with the first name a stream uses
+        from safeload.engine import pickle_walker
+
+        return pickle_walker.PickleWalker
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+class StreamWalker(Machine):
+    """Walks pickle streams in ``data`` and reports into ``ctx``; becomes a :class:`PickleWalker` (the same
+    object, its class switched) at the first semantic step, so a stream of plain data needs neither the
+    semantics nor the catalogue (issue 15: the first load's fixed cost).
+
+    Until then nothing the semantics record has happened: the opcode loop calls the semantic methods for every
+    name, call, BUILD, mutation of an object and hashed object (``engine/machine.py``, ``engine/native.py``),
+    and each of those below switches first, then runs the semantics' own method. What it does without them is
+    what :class:`PickleWalker` does with empty facts: structural findings (``_flag``) go to the context as the
+    semantics send them, and a stream's end has no name to decide and no escape that could be traced (the
+    walk only records names and objects).
+    """
 
     def __init__(self, data: bytes | bytearray | Any, ctx: ScanContext) -> None:
         if isinstance(data, memoryview):
@@ -64,35 +84,65 @@ class PickleWalker(Semantics, Machine):
             self._native_walk = native.walk
             self._result_type = native.NativeResult
         ctx.engines.add(self.engine)
-        self._init_semantics()
+
+    def _semantic(self) -> PickleWalker:
+        """This walker as a :class:`PickleWalker` (switched once: the semantics start with empty facts). The
+        native loop notices the switch and calls the semantics directly from then on (``walk_bound``)."""
+        walker: Any = self
+        if type(self) is StreamWalker:
+            from safeload.engine.pickle_walker import PickleWalker
+
+            walker.__class__ = PickleWalker
+            walker._init_semantics()
+        return walker  # type: ignore[no-any-return]
+
+    def __getattr__(self, name: str) -> Any:
+        # Anything only the semantics have (their facts, a helper a container scanner reaches for) switches.
+        if name.startswith("__") or type(self) is not StreamWalker:  # switched already: really missing
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        return getattr(self._semantic(), name)
+
+    def _flag(self, rule_id: str, message: str, *, severity: Severity | None = None, subject: str | None = None,
+              offset: int | None = None, trustable: bool = False, **details: Any) -> None:
+        # ``Semantics._flag``: the same call into the context
+        self.ctx.add(rule_id, message, severity=severity, subject=subject, offset=offset, trustable=trustable,
+                     details=details or None)
+
+    def _push_global(self, *args: Any, **kwargs: Any) -> Any:
+        walker = self._semantic()
+        return walker._push_global(*args, **kwargs)
+
+    def _call(self, *args: Any, **kwargs: Any) -> Any:
+        walker = self._semantic()
+        return walker._call(*args, **kwargs)
+
+    def _build(self, *args: Any, **kwargs: Any) -> Any:
+        walker = self._semantic()
+        return walker._build(*args, **kwargs)
+
+    def _mutate(self, *args: Any, **kwargs: Any) -> Any:
+        walker = self._semantic()
+        return walker._mutate(*args, **kwargs)
+
+    def _hash_keys(self, *args: Any, **kwargs: Any) -> Any:
+        walker = self._semantic()
+        return walker._hash_keys(*args, **kwargs)
+
+    def _state_summary_ok(self, *args: Any, **kwargs: Any) -> Any:
+        walker = self._semantic()
+        return walker._state_summary_ok(*args, **kwargs)
 
     def _finish_stream(self, res: StreamResult) -> None:
-        """Trace what escaped, decide every name the stream used, and start the next stream afresh."""
-        try:
-            # A native result that is plain data is not built for this: the walk could find nothing in it.
-            escape_root = getattr(res, "escape_root", None)
-            if escape_root is None:
-                self._trace_escapes(res.value)
-            else:
-                from safeload.engine import native
-                from safeload.engine.facts import TRACE_IMPL
-
-                token = TRACE_IMPL.set(native.trace_escapes)
-                try:
-                    self._trace_escapes(escape_root())
-                finally:
-                    TRACE_IMPL.reset(token)
-            decide_names(self.facts, self.ctx)
-        finally:
-            self.facts.clear()
-            self._calls = []
-            self._escapes = []
-            self._sensitive = False
+        """No semantic step ran in this stream: no name to decide, nothing an escape walk could find. The root is
+        still read as :class:`PickleWalker` reads it (a native result that is not plain data is built)."""
+        escape_root = getattr(res, "escape_root", None)
+        if escape_root is not None:
+            escape_root()
 
 
 def walk_stream(data: Any, pos: int, ctx: ScanContext) -> StreamResult:
     """Walk exactly one stream at ``pos`` (for container scanners that know their layout)."""
-    return PickleWalker(data, ctx).walk(pos)
+    return StreamWalker(data, ctx).walk(pos)
 
 
 def scan_pickle(data: Any, ctx: ScanContext, *, start: int = 0) -> list[StreamResult]:
@@ -102,7 +152,7 @@ def scan_pickle(data: Any, ctx: ScanContext, *, start: int = 0) -> list[StreamRe
     A first stream whose value is torch's legacy magic number hands over to the torch legacy scanner.
     """
     ctx.note_format("pickle")
-    walker = PickleWalker(data, ctx)
+    walker: StreamWalker = StreamWalker(data, ctx)
     n = len(walker.data)
     results: list[StreamResult] = []
     pos = start

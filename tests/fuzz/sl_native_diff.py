@@ -33,6 +33,25 @@ def engine(name: str) -> Iterator[None]:
             os.environ["SAFELOAD_ENGINE"] = old
 
 
+@contextlib.contextmanager
+def eager_semantics() -> Iterator[None]:
+    """Walkers set up the semantics (and the catalogue) before the first opcode, as before issue 15's lazy switch
+    (``StreamWalker._semantic``): the reference the lazy walker is compared with."""
+    from safeload.engine import walker as walker_module
+
+    original = walker_module.StreamWalker.__init__
+
+    def eager_init(self: Any, data: Any, ctx: Any) -> None:
+        original(self, data, ctx)
+        self._semantic()
+
+    walker_module.StreamWalker.__init__ = eager_init  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        walker_module.StreamWalker.__init__ = original  # type: ignore[method-assign]
+
+
 def norm(value: Any, depth: int = 0, budget: list[int] | None = None) -> Any:
     """A comparable, bounded structure of a symbolic value (records by their identifying fields)."""
     if budget is None:
@@ -80,14 +99,18 @@ def streams_of(data: bytes) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]
 
 
 def differences(data: bytes, *, streams: bool = True) -> list[str]:
-    """What differs between the two engines on ``data`` (empty when they agree)."""
+    """What differs between the two engines on ``data`` (empty when they agree), and between the native engine
+    with the semantics set up at the first semantic step (the default) and before the first opcode."""
     out: list[str] = []
     runs: dict[str, Any] = {}
-    for name in ("python", "native"):
-        with engine(name):
+    for name in ("python", "native", "eager"):
+        with engine("native" if name == "eager" else name), \
+                eager_semantics() if name == "eager" else contextlib.nullcontext():
             scanned = safeload.scan(data)
             walked = streams_of(data) if streams else None
         runs[name] = (findings_of(scanned), scanned.engine, walked)
+    if runs["eager"] != runs["native"]:
+        out.append(f"lazy semantics differ from eager ones: {str(runs['native'])[:600]} vs {str(runs['eager'])[:600]}")
     py, nat = runs["python"], runs["native"]
     if nat[1] not in ("native", ""):
         out.append(f"native run reported engine {nat[1]!r}")
@@ -117,7 +140,7 @@ _recorded_bytes = [0]
 
 
 def install_recorder() -> None:
-    """Keep a copy of every buffer a :class:`PickleWalker` is built on (deduplicated, size-capped), so that
+    """Keep a copy of every buffer a :class:`StreamWalker` (or :class:`PickleWalker`) is built on (deduplicated, size-capped), so that
     ``test_native_differential.py::test_suite_corpus`` can replay them through both engines at the end of the
     run. ``SAFELOAD_RECORD_CORPUS=DIR`` also writes them to DIR (replay later with ``SAFELOAD_NATIVE_CORPUS``)."""
     import hashlib
@@ -125,7 +148,7 @@ def install_recorder() -> None:
     from safeload.engine import walker as walker_module
 
     folder = os.environ.get("SAFELOAD_RECORD_CORPUS")
-    original = walker_module.PickleWalker.__init__
+    original = walker_module.StreamWalker.__init__
     if getattr(original, "_records", False):
         return
 
@@ -149,4 +172,4 @@ def install_recorder() -> None:
                 handle.write(raw)
 
     recording_init._records = True  # type: ignore[attr-defined]
-    walker_module.PickleWalker.__init__ = recording_init  # type: ignore[method-assign]
+    walker_module.StreamWalker.__init__ = recording_init  # type: ignore[method-assign]

@@ -46,6 +46,13 @@ Findings (each let the payload run under safeload on main, 2371bb2):
   the loader (``+++`` -> ``\\xfb\\xef\\xbe``) and nothing to the scanner, so a SHORT_BINBYTES hides the payload from
   one reading only. Fixed: the base64 decoders run with their options (plain values only), ``wbits`` is honoured,
   another lzma format or any keyword argument is not read (SL103).
+- R8-5 (fixed) ``random.Random``'s review (lt-i) said "nothing of the state is called", but ``setstate`` compares
+  ``state[0] == 3`` (the version object's ``__eq__``), %s-formats a wrong version (its ``__str__``) and the C
+  ``_random.Random.setstate`` converts the position with ``PyLong_AsLong`` (an object's ``__index__``): an instance
+  of an installed class whose ``__eq__``/``__index__`` writes a file, placed there by the file, ran under
+  ``safeload.pickle_load`` (the object's class is inert to construct: SL116 LOW). Fixed: the reviewed entry carries
+  the BUILD state contract ``random_state`` (state_contracts.py): a 3-tuple of an int version, a tuple of ints and
+  None or a float, as ``getstate`` writes it; anything else is SL115 (a callable ``gauss_next`` too).
 
 Near misses (refused): ``unpickle_doc`` named by STACK_GLOBAL attribute paths (``spacy`` +
 ``tokens.doc.unpickle_doc``, ``spacy.tokens`` + ``doc.unpickle_doc``): the nested position is found for the name
@@ -260,3 +267,65 @@ def test_benign_bytes_in_latin1_still_load() -> None:
 
     value = {"blob": bytes(range(256)), "nested": pickle.dumps([1, 2], protocol=2)}
     assert safeload.pickle_load(io.BytesIO(pickle.dumps(value, protocol=2))) == value
+
+
+# --- R8-5: random.Random's setstate runs protocol methods of the state's objects ------------------------------------
+_PROTOCOL_OBJECT = """
+    class E:
+        def __eq__(self, other):
+            open(MARKER, "w").close()
+            return False
+
+        __hash__ = object.__hash__
+
+        def __index__(self):
+            open(MARKER, "w").close()
+            return 1
+"""
+
+
+def _int(value: int) -> bytes:
+    return b"J" + struct.pack("<i", value)
+
+
+def _random_state(version: bytes, words: bytes, gauss_next: bytes) -> bytes:
+    return b"\x80\x02crandom\nRandom\n)R(" + version + b"(" + words + b"t" + gauss_next + b"tb."
+
+
+_OBJECT = b"crt8eq.mod\nE\n)R"
+RANDOM = {
+    "version-eq": LibCase({"rt8eq/__init__.py": "", "rt8eq/mod.py": _PROTOCOL_OBJECT},
+                          lambda: _random_state(_OBJECT, _int(0) * 624 + _int(624), b"N")),
+    "position-index": LibCase({"rt8eq/__init__.py": "", "rt8eq/mod.py": _PROTOCOL_OBJECT},
+                              lambda: _random_state(_int(3), _int(0) * 624 + _OBJECT, b"N")),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("label", sorted(RANDOM))
+def test_random_state_protocol_method_is_live(tmp_path: Path, label: str) -> None:
+    _live(tmp_path, RANDOM[label])
+
+
+@pytest.mark.parametrize("label", sorted(RANDOM))
+def test_random_state_protocol_method_is_refused(tmp_path: Path, label: str) -> None:
+    _refused(tmp_path, RANDOM[label])
+
+
+def test_random_state_contract_admits_what_getstate_writes() -> None:
+    import io
+    import pickle
+    import random
+
+    import safeload
+
+    stepped = random.Random(5)  # noqa: S311 - pickled, not used for security
+    stepped.gauss(0, 1)  # gauss_next is a float
+    for rng in (random.Random(1), stepped):  # noqa: S311
+        for protocol in (2, 5):
+            loaded = safeload.pickle_load(io.BytesIO(pickle.dumps(rng, protocol=protocol)))
+            assert loaded.getstate() == rng.getstate()
+    for bad in (_random_state(_int(3), _int(0) * 624 + _int(624), b"cbuiltins\nprint\n"),
+                _random_state(_int(3), _int(0) * 624 + b"G@\x00\x00\x00\x00\x00\x00\x00", b"N"),
+                b"\x80\x02crandom\nRandom\n)RK\x03N\x86b."):
+        assert "SL115" in _blocking(bad), bad

@@ -132,6 +132,27 @@ def _torchbind_payload(value: Any, depth: int) -> str | None:
     return f"an object built at load time by {getattr(owner, 'full', None) or 'a call'}"
 
 
+def _random_state(state: Any, data: tuple[str, ...]) -> str | None:
+    """CPython 3.11 ``random.Random.__setstate__`` -> ``setstate(state)``: ``version = state[0]``, then
+    ``version == 3`` (the object's ``__eq__``), a version other than 2 or 3 is %s-formatted into the ValueError
+    (its ``__str__``), and ``_random.Random.setstate`` converts the 624 words with ``PyLong_AsUnsignedLong`` and the
+    position with ``PyLong_AsLong`` (an object's ``__index__``). Admitted: what ``getstate`` returns, a 3-tuple of
+    an int version, a tuple of ints and None or a float; an object anywhere in it runs its protocol methods (red
+    team R8-5)."""
+    del data
+    if type(state) is not tuple or len(state) != 3:
+        return "the state is not the (version, internal state, gauss_next) triple Random.getstate returns"
+    version, internal, gauss_next = state
+    if type(version) is not int:
+        return "the version is not a plain int (setstate compares it: the object's __eq__ runs)"
+    if type(internal) is not tuple or any(type(word) is not int for word in internal):
+        return ("the internal state is not a tuple of plain ints (the C setstate converts each: an object's "
+                "__index__ runs)")
+    if gauss_next is not None and type(gauss_next) is not float:
+        return "gauss_next is neither None nor a float"
+    return None
+
+
 def _short(text: str) -> str:
     return repr(text if len(text) <= 120 else text[:117] + "...")
 
@@ -139,6 +160,7 @@ def _short(text: str) -> str:
 _CONTRACTS: dict[str, Callable[[dict[Any, Any], tuple[str, ...]], str | None]] = {
     "scipy_argparser": _scipy_argparser,
     "torchbind_state": _torchbind_state,
+    "random_state": _random_state,
 }
 
 

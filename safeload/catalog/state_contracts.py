@@ -145,11 +145,26 @@ def _random_state(state: Any, data: tuple[str, ...]) -> str | None:
     version, internal, gauss_next = state
     if type(version) is not int:
         return "the version is not a plain int (setstate compares it: the object's __eq__ runs)"
-    if type(internal) is not tuple or any(type(word) is not int for word in internal):
+    words = _tuple_of(internal)
+    if words is None or any(type(word) is not int for word in words):
         return ("the internal state is not a tuple of plain ints (the C setstate converts each: an object's "
                 "__index__ runs)")
     if gauss_next is not None and type(gauss_next) is not float:
         return "gauss_next is neither None nor a float"
+    return None
+
+
+def _tuple_of(value: Any) -> tuple[Any, ...] | list[Any] | None:
+    """The items of a tuple as the load makes it: a literal, or ``builtins.tuple(<literal list or tuple>)``."""
+    from safeload.engine.values import Call, PlainList
+
+    if type(value) is tuple:
+        return value
+    if type(value) is Call and value.partial_func is None and value.owner is not None \
+            and value.owner.full == "builtins.tuple" and value.func is value.owner and value.items is None \
+            and value.state is None and type(value.args) is tuple and len(value.args) == 1 \
+            and type(value.args[0]) in (tuple, list, PlainList):
+        return list(value.args[0])
     return None
 
 

@@ -126,10 +126,14 @@ _group("random.Random", "CALL NEW ALLOC BUILD HASH PASSED CALL_INSTANCE",
        "gauss_next = None. BUILD: __setstate__(state) -> setstate: state[0] must be 3 or 2 (else ValueError with the "
        "version %s-formatted), the tuple is unpacked into version, the 625-int internal state (version 2: each "
        "% 2**32) and gauss_next (stored as given), and _random.Random.setstate copies the ints into the C state; "
-       "nothing of the state is called. No __getattr__/__getattribute__/__setattr__/__del__/__call__ (calling an "
+       "no callable of the state is called. No __getattr__/__getattribute__/__setattr__/__del__/__call__ (calling an "
        "instance raises), __hash__/__eq__ are object's. __init_subclass__ only runs when a subclass is defined. The "
-       "generator methods (random, gauss, choice, ...) are not part of the load",
-       source_files=(("random", "b931a2d452db89ab9e1f79d59b66ce194dbd6748049cfe44699726da52b9c956"),))
+       "generator methods (random, gauss, choice, ...) are not part of the load. The state is compared (version == "
+       "3: its __eq__), %s-formatted and converted in C (PyLong_AsLong of the position: its __index__): admitted "
+       "only as getstate writes it, (int, tuple of ints, None or float), state_contracts 'random_state' (red team "
+       "R8-5)",
+       source_files=(("random", "b931a2d452db89ab9e1f79d59b66ce194dbd6748049cfe44699726da52b9c956"),),
+       build_state=("random_state", ()))
 _group("zoneinfo.ZoneInfo", VALUE,
        "ZoneInfo(key) reads the named IANA zone from the tz database (keys are validated: no absolute or '..' "
        "paths); a read of system time-zone data, nothing else")

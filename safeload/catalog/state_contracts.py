@@ -164,6 +164,39 @@ def _joblib_memory_state(state: Any, data: tuple[str, ...]) -> str | None:
         elif type(value) in _SCALARS:
             continue
         return f"{key!r} is not plain data"
+def _random_state(state: Any, data: tuple[str, ...]) -> str | None:
+    """CPython 3.11 ``random.Random.__setstate__`` -> ``setstate(state)``: ``version = state[0]``, then
+    ``version == 3`` (the object's ``__eq__``), a version other than 2 or 3 is %s-formatted into the ValueError
+    (its ``__str__``), and ``_random.Random.setstate`` converts the 624 words with ``PyLong_AsUnsignedLong`` and the
+    position with ``PyLong_AsLong`` (an object's ``__index__``). Admitted: what ``getstate`` returns, a 3-tuple of
+    an int version, a tuple of ints and None or a float; an object anywhere in it runs its protocol methods (red
+    team R8-5)."""
+    del data
+    if type(state) is not tuple or len(state) != 3:
+        return "the state is not the (version, internal state, gauss_next) triple Random.getstate returns"
+    version, internal, gauss_next = state
+    if type(version) is not int:
+        return "the version is not a plain int (setstate compares it: the object's __eq__ runs)"
+    words = _tuple_of(internal)
+    if words is None or any(type(word) is not int for word in words):
+        return ("the internal state is not a tuple of plain ints (the C setstate converts each: an object's "
+                "__index__ runs)")
+    if gauss_next is not None and type(gauss_next) is not float:
+        return "gauss_next is neither None nor a float"
+    return None
+
+
+def _tuple_of(value: Any) -> tuple[Any, ...] | list[Any] | None:
+    """The items of a tuple as the load makes it: a literal, or ``builtins.tuple(<literal list or tuple>)``."""
+    from safeload.engine.values import Call, PlainList
+
+    if type(value) is tuple:
+        return value
+    if type(value) is Call and value.partial_func is None and value.owner is not None \
+            and value.owner.full == "builtins.tuple" and value.func is value.owner and value.items is None \
+            and value.state is None and type(value.args) is tuple and len(value.args) == 1 \
+            and type(value.args[0]) in (tuple, list, PlainList):
+        return list(value.args[0])
     return None
 
 
@@ -175,6 +208,7 @@ _CONTRACTS: dict[str, Callable[[dict[Any, Any], tuple[str, ...]], str | None]] =
     "scipy_argparser": _scipy_argparser,
     "torchbind_state": _torchbind_state,
     "joblib_memory_state": _joblib_memory_state,
+    "random_state": _random_state,
 }
 
 

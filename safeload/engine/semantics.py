@@ -151,6 +151,30 @@ def _describe(value: Any) -> str:
     return short_repr(value, 60)
 
 
+def _text_encoded(args: tuple[Any, ...]) -> bytes | None:
+    """The bytes ``_codecs.encode(text, encoding="utf-8", errors="strict")`` returns, for the text codecs a
+    pickler uses (latin-1: protocols 0-2 write bytes so; utf-8, the default; ascii), looked up the way
+    ``codecs.lookup`` normalises the name; None for any other codec or error handler (the bytes are not read:
+    red team R8-2, a latin-1 reading of ``_codecs.encode(text, "utf-8")`` showed the scanner other bytes)."""
+    import encodings
+    from encodings.aliases import aliases
+
+    if not args or len(args) > 3 or type(args[0]) is not str:
+        return None
+    encoding = args[1] if len(args) > 1 else "utf-8"
+    errors = args[2] if len(args) > 2 else "strict"
+    if type(encoding) is not str or errors != "strict":
+        return None
+    norm = encodings.normalize_encoding(encoding.lower().replace(" ", "_").replace("-", "_"))
+    codec = aliases.get(norm) or aliases.get(norm.replace(".", "_")) or norm
+    if codec not in ("latin_1", "utf_8", "ascii"):
+        return None
+    try:
+        return args[0].encode(codec)
+    except UnicodeEncodeError:
+        return None  # the loader raises here: nothing is loaded
+
+
 def _decoder_errors() -> tuple[type[BaseException], ...]:
     """What a bounded decoder raises on bad input; ``zlib.error`` and ``lzma.LZMAError`` once their modules are
     loaded (only then can they be raised; the decoders import them: issue 15, fixed costs)."""
@@ -435,7 +459,8 @@ class Semantics:
             self._new_instance(result, None)
             return None
         if behaviour is Behaviour.DECODE:
-            result.data = self._decode(name, args)
+            # keyword arguments (a functools.partial's) change what the decoder returns: not read (R8-4)
+            result.data = None if kwargs else self._decode(name, args)
             return None
         if behaviour in (Behaviour.IMPORT_MODULE, Behaviour.RESOLVE_NAME):
             if not args or not isinstance(args[0], str):
@@ -503,9 +528,9 @@ class Semantics:
             return memoryview(self.data)[value.start:value.start + value.length]
         if isinstance(value, Call) and value.data is not None:
             return value.data
-        if (isinstance(value, Call) and value.func_name in {"_codecs.encode", "codecs.encode"}
-                and isinstance(value.args, tuple) and value.args and isinstance(value.args[0], str)):
-            return value.args[0].encode("latin-1", "replace")  # how protocols 0-2 pickle bytes
+        if isinstance(value, Call) and value.func_name in {"_codecs.encode", "codecs.encode"} and not value.kwargs \
+                and isinstance(value.args, tuple):
+            return _text_encoded(value.args)  # how protocols 0-2 pickle bytes: _codecs.encode(text, "latin1")
         return None
 
     def _scan_nested(self, payload: bytes | bytearray | memoryview, label: str, offset: int) -> None:
@@ -550,8 +575,9 @@ class Semantics:
         import binascii
         import zlib
 
-        if name == "zlib.decompress":
-            return zlib.decompressobj().decompress(bytes(raw), _MAX_DECODED)
+        if name == "zlib.decompress":  # zlib.decompress(data, wbits, bufsize): wbits picks the framing (R8-4)
+            wbits = args[1] if len(args) > 1 else zlib.MAX_WBITS
+            return zlib.decompressobj(wbits).decompress(bytes(raw), _MAX_DECODED) if type(wbits) is int else None
         if name == "gzip.decompress":
             return zlib.decompressobj(31).decompress(bytes(raw), _MAX_DECODED)  # bounded, unlike gzip's
         if name == "bz2.decompress":
@@ -561,19 +587,34 @@ class Semantics:
         if name == "lzma.decompress":
             import lzma
 
+            if len(args) > 1 and args[1] != lzma.FORMAT_AUTO:  # another format (and its filters): not read (R8-4)
+                return None
             return lzma.LZMADecompressor().decompress(bytes(raw), _MAX_DECODED)
         if name.startswith("base64."):
             import base64
-        if name in {"base64.b64decode", "base64.decodebytes", "binascii.a2b_base64"}:
-            return binascii.a2b_base64(bytes(raw))  # what base64.b64decode runs (no altchars, not strict)
-        if name == "base64.b32decode":
-            return base64.b32decode(bytes(raw))
-        if name == "base64.b16decode":
-            return base64.b16decode(bytes(raw))
-        if name == "base64.b85decode":
-            return base64.b85decode(bytes(raw))
-        if name == "base64.a85decode":
-            return base64.a85decode(bytes(raw))
+
+            # their options (altchars, casefold, map01, foldspaces, adobe, ignorechars, validate) change the
+            # bytes: run the pure stdlib decoder with them, plain values only (R8-4)
+            options: list[Any] = []
+            for option in args[1:4]:
+                if option is None or type(option) is str or type(option) is bool:
+                    options.append(option)
+                    continue
+                given = self._payload(option)  # bytes, as written (protocols 0-2: _codecs.encode)
+                if given is None:
+                    return None
+                options.append(bytes(given))
+            if len(args) > 4:
+                return None
+            decoder = {"base64.b64decode": base64.b64decode, "base64.decodebytes": base64.decodebytes,
+                       "base64.b32decode": base64.b32decode, "base64.b16decode": base64.b16decode,
+                       "base64.b85decode": base64.b85decode, "base64.a85decode": base64.a85decode}.get(name)
+            if decoder is None:
+                return None
+            plain: bytes = decoder(bytes(raw), *options)
+            return plain
+        if name == "binascii.a2b_base64":
+            return binascii.a2b_base64(bytes(raw))
         if name in {"binascii.unhexlify", "binascii.a2b_hex", "builtins.bytes.fromhex"}:
             return binascii.unhexlify(bytes(raw).strip())
         if name in {"codecs.decode", "_codecs.decode"} and len(args) > 1 and isinstance(args[1], str):
@@ -587,6 +628,14 @@ class Semantics:
     # -- state and mutation ------------------------------------------------------------------------------
     def _mutate(self, target: Any, how: str, offset: int, items: list[Any] | None = None) -> None:
         kind = type(target)
+        if kind is bytes or kind is BigBytes:
+            # BYTEARRAY8 makes a mutable bytearray (read here as bytes): SETITEM(S) rewrites it in place, so a
+            # nested loader handed it later reads other bytes than the ones scanned (red team R8-3). No pickler
+            # writes into bytes.
+            self._flag("SL114", f"{how} writes into a bytes or bytearray value: a nested payload read from it "
+                       "would not be the bytes scanned", severity=Severity.MEDIUM, subject=f"{how} on bytes",
+                       offset=offset)
+            return
         if kind is Global:
             self._flag("SL109", f"{how} on {target.full}: the file modifies an imported object",
                        subject=target.full, offset=offset)

@@ -122,15 +122,11 @@ def test_bound_method_case_is_live(tmp_path: Path, label: str) -> None:
     _live(tmp_path, BOUND[label])
 
 
-@pytest.mark.xfail(strict=True, reason="R7-1: an instance attribute __init__ sets shadows the method the engine "
-                   "ranks")
 @pytest.mark.parametrize("label", [label for label in sorted(BOUND) if label.startswith("R7-1")])
 def test_shadowed_method_case_is_refused(tmp_path: Path, label: str) -> None:
     _refused(tmp_path, BOUND[label])
 
 
-@pytest.mark.xfail(strict=True, reason="R7-2: a source __new__ returning another class's object: instance uses "
-                   "are ranked by the class the file named")
 @pytest.mark.parametrize("label", [label for label in sorted(BOUND) if label.startswith("R7-2")])
 def test_foreign_new_case_is_refused(tmp_path: Path, label: str) -> None:
     _refused(tmp_path, BOUND[label])

@@ -479,6 +479,10 @@ _CROSS = """
             d = t.__dict__
             d[_NAME] = _touch
 
+    class LinksItself:
+        def __init__(self, t):
+            t.owner = self
+
     class SetsItFromACall:
         def __init__(self, t):
             t.run = _get()
@@ -518,3 +522,8 @@ def test_cross_object_shadow_is_refused(tmp_path: Path, holder: str) -> None:
 @pytest.mark.parametrize("holder", _CROSS_OPEN)
 def test_cross_object_shadow_through_a_result_is_refused(tmp_path: Path, holder: str) -> None:
     _refused(tmp_path, LibCase(_CROSS_FILES, lambda: _cross(holder)))
+
+
+def test_cross_object_link_to_a_non_callable_loads(tmp_path: Path) -> None:
+    """``t.owner = self`` where the holder's class has no ``__call__``: the link cannot stand in for a method."""
+    _loads(tmp_path, LibCase(_CROSS_FILES, lambda: _cross("LinksItself")))

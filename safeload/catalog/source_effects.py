@@ -750,6 +750,20 @@ class Effects:
             return
         raise Fail(f"uses {ast.unparse(ctx)[:60]} as a context manager", frame.where(ctx))
 
+    def _not_callable(self, frame: _Frame, val: _Val) -> bool:
+        """``self`` or an instance of a source class the code created, whose class (no base it cannot read)
+        defines no ``__call__``: set as an attribute, it cannot stand in for a method (calling it raises)."""
+        model: ClassModel | str | None = None
+        if val.kind == "self":
+            model = frame.self_model
+        elif val.key == "instance" and val.ref is not None and val.ref.kind == "class":
+            model = self.resolver.class_model(val.ref)
+        if not isinstance(model, ClassModel):
+            return False
+        if any(isinstance(p, Leaf) and p.kind != "builtin" for p in model.mro):
+            return False
+        return self.lookup(model, "__call__") is None
+
     def _store(self, frame: _Frame, target: ast.expr, val: _Val, depth: int) -> None:
         if isinstance(target, ast.Name):
             return
@@ -780,7 +794,7 @@ class Effects:
             if base.kind == "cls" and frame.import_ctx:
                 return  # __init_subclass__ / metaclass hooks set attributes of the class being created
             if base.from_file:
-                if not _plain_value(val):
+                if not _plain_value(val) and not self._not_callable(frame, val):
                     # a later lookup of that name on the object finds this, not its class's method (R7-1)
                     raise Fail(f"sets attribute {target.attr} of {ast.unparse(target.value)[:60]}, an object from "
                                f"the file, to a {val.kind} value the library chose (it shadows any method of that "

@@ -136,6 +136,29 @@ _SHADOW = """
         def __init__(self):
             setattr(self, _NAME, _touch)
 
+    class AliasedObjectSetattr:
+        def run(self):
+            return 1
+
+        def __init__(self):
+            osa = object.__setattr__
+            osa(self, _NAME, _touch)
+
+    class AliasedSetattr:
+        def run(self):
+            return 1
+
+        def __init__(self):
+            s = setattr
+            s(self, _NAME, _touch)
+
+    class OwnSetattrComputed:
+        def run(self):
+            return 1
+
+        def __init__(self):
+            self.__setattr__(_NAME, _touch)
+
     class HelperFunction:
         def run(self):
             return 1
@@ -196,6 +219,9 @@ _SHADOW_CASES = {
     "annotated-target": "AnnotatedTarget",
     "object-setattr": "ObjectSetattr",
     "computed-setattr": "ComputedSetattr",
+    "aliased-object-setattr": "AliasedObjectSetattr",
+    "aliased-setattr": "AliasedSetattr",
+    "own-setattr-computed": "OwnSetattrComputed",
     "helper-function": "HelperFunction",
     "helper-class": "HelperClass",
     "new-sets-it": "NewSets",

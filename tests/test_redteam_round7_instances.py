@@ -553,3 +553,31 @@ def test_cross_object_shadow_through_a_result_is_refused(tmp_path: Path, holder:
 def test_cross_object_link_to_a_non_callable_loads(tmp_path: Path) -> None:
     """``t.owner = self`` where the holder's class has no ``__call__``: the link cannot stand in for a method."""
     _loads(tmp_path, LibCase(_CROSS_FILES, lambda: _cross("LinksItself")))
+
+
+# --- copyreg._reconstructor(cls, base, state) runs base.__new__(cls, state) -----------------------------------
+_RECON = """
+    class EvilState:
+        def __setstate__(self, state):
+            open(MARKER, "w").close()
+
+    class NewBase:
+        def __new__(cls, *args):
+            return EvilState()
+
+    class Plain:
+        pass
+"""
+_RECON_CASE = LibCase({"rt7rc/__init__.py": "", "rt7rc/mod.py": _RECON}, lambda: assemble(C(
+    G("copyreg", "_reconstructor"), (G("rt7rc.mod", "Plain"), G("rt7rc.mod", "NewBase"), None), {"k": 1})))
+
+
+@pytest.mark.slow
+def test_reconstructor_base_new_is_live(tmp_path: Path) -> None:
+    _live(tmp_path, _RECON_CASE)
+
+
+@pytest.mark.xfail(strict=True, reason="open: the object _reconstructor returns is base.__new__(cls, state), ranked "
+                   "as a cls (the engine records base for CALL only); a legit base is never a heap type")
+def test_reconstructor_base_new_is_refused(tmp_path: Path) -> None:
+    _refused(tmp_path, _RECON_CASE)

@@ -6,7 +6,8 @@ creates a marker file. ``..._is_live`` shows the payload runs under the plain lo
 safeload on the same file and asserts the marker is absent.
 
 Findings (each let the payload run under safeload on main, b7950d2):
-- R7-1 (open) ``getattr(obj, "run")`` on an object built by ``Thing()`` is ranked as ``Thing.run`` (analysed with
+- R7-1 (fixed: ``catalog/source_instance.shadowing``; variants in test_redteam_round7_instances.py)
+  ``getattr(obj, "run")`` on an object built by ``Thing()`` is ranked as ``Thing.run`` (analysed with
   ``self`` a Thing when every use is bound, as the plain function otherwise), but an instance attribute shadows
   the method: ``Thing.__init__`` doing ``self.run = _touch`` is inert to the source analysis (it assigns a
   function), and the bound ``Thing.run`` is inert, so ``getattr(Thing(), "run")()`` runs ``_touch``. Not specific
@@ -15,7 +16,8 @@ Findings (each let the payload run under safeload on main, b7950d2):
   code of the class (``__init__``, ``__setstate__``, ``__new__``, methods the load calls) can set an instance
   attribute of that name (``self.<m> =``, ``setattr``, ``__dict__``, ``vars``), or to refuse ``Owner.attr`` for
   classes whose load-time code assigns attributes computed from callables;
-- R7-2 (open) a class whose ``__new__`` returns an object of another class (``return Evil()``): ``NewOther()`` is
+- R7-2 (fixed: ``catalog/source_instance.foreign_new``, the scipy guard and networkx dispatcher shapes modelled) a
+  class whose ``__new__`` returns an object of another class (``return Evil()``): ``NewOther()`` is
   inert to the source analysis (it constructs an inert class), the engine records the result as a NewOther, and
   ``getattr(NewOther(), "run")`` is ranked ``NewOther.run`` while ``Evil.run`` runs. Not only bound methods: the same ``NewState()`` (REDUCE or NEWOBJ)
   given a BUILD runs ``EvilState.__setstate__`` (the analysis reports "default reconstruction: no __setstate__"),
@@ -122,15 +124,11 @@ def test_bound_method_case_is_live(tmp_path: Path, label: str) -> None:
     _live(tmp_path, BOUND[label])
 
 
-@pytest.mark.xfail(strict=True, reason="R7-1: an instance attribute __init__ sets shadows the method the engine "
-                   "ranks")
 @pytest.mark.parametrize("label", [label for label in sorted(BOUND) if label.startswith("R7-1")])
 def test_shadowed_method_case_is_refused(tmp_path: Path, label: str) -> None:
     _refused(tmp_path, BOUND[label])
 
 
-@pytest.mark.xfail(strict=True, reason="R7-2: a source __new__ returning another class's object: instance uses "
-                   "are ranked by the class the file named")
 @pytest.mark.parametrize("label", [label for label in sorted(BOUND) if label.startswith("R7-2")])
 def test_foreign_new_case_is_refused(tmp_path: Path, label: str) -> None:
     _refused(tmp_path, BOUND[label])

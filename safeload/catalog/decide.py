@@ -176,7 +176,7 @@ def _analyse(facts: NameFacts, used: Use) -> tuple[bool, str] | None:
     state = BuildState.DICT if kinds == {"dict"} else BuildState.SLOTS if kinds == {"slots"} else BuildState.ANY
     try:
         result = analyse(facts.module, facts.name, used or Use.REF, catalog=catalogue_view, build_state=state,
-                         bound=facts.bound and not facts.unbound)
+                         bound=facts.bound and not facts.unbound, instance=facts.bound)
     except Exception:  # an analysis failure must block, never pass
         logger.exception("source analysis failed for %s.%s", facts.module, facts.name)
         return None

@@ -24,6 +24,7 @@ from safeload.catalog.source_effects import CLASS_ASSIGNMENT, Effects, Outcome
 from safeload.catalog.source_files import FileStat
 from safeload.catalog.source_files import record as _record
 from safeload.catalog.source_imports import import_effects, reviewed_subclass_hook
+from safeload.catalog.source_instance import foreign_new, shadowing
 from safeload.catalog.source_locate import library_roots
 from safeload.catalog.source_model import PARSE_CACHE, Binding, ClassModel, Leaf, Ref, Resolver, as_model, file_stat
 from safeload.catalog.source_reviews import def_digest, reviewed_method
@@ -126,19 +127,21 @@ def _still_valid(files: frozenset[FileStat]) -> bool:
 
 def analyse(module: str, qualname: str, uses: Use, *, catalog: Catalog | None = None,
             search_path: Sequence[str] | None = None, build_state: BuildState = BuildState.ANY,
-            bound: bool = False) -> Analysis:
+            bound: bool = False, instance: bool = False) -> Analysis:
     """Analyse ``module.qualname`` for each use in ``uses``, reading installed source only.
 
     ``catalog(name, use)`` is the reviewed catalogue: ``True`` allowed for that use, ``False`` denied,
     ``None`` unknown; it vouches for callees and for bases the source analysis cannot read.
     ``bound``: ``qualname`` is ``Class.method`` and the load only ever holds it as a method bound to an instance
     of ``Class`` it built (``getattr(obj, "method")``): calling it runs the method with ``self`` of that class
-    (otherwise ``self`` is the first argument, any value).
+    (otherwise ``self`` is the first argument, any value). ``instance``: the load reaches ``Class.method`` through
+    an instance at least once (``bound`` or not): what the lookup finds there must be the class's method (no
+    ``__new__`` returning another class's object, no instance attribute of that name; red team R7-1/R7-2).
     Results are cached per (module, name, uses, state kind, bound, search path, catalogue) and reused while every
     source file consulted keeps its (path, mtime_ns, size).
     """
     # the path searched (sys.path when None, as it is now: an entry inserted since may shadow what was read)
-    key = (module, qualname, uses.value, build_state.value, bound,
+    key = (module, qualname, uses.value, build_state.value, bound, instance,
            tuple(sys.path if search_path is None else search_path), catalog)
     with _cache_lock:
         hit = _cache.get(key)
@@ -149,7 +152,7 @@ def analyse(module: str, qualname: str, uses: Use, *, catalog: Catalog | None = 
         _record(hit[1])
         return hit[0]
     result, files = _Analyser(module, qualname, uses, catalog=catalog, search_path=search_path,
-                              build_state=build_state, bound=bound).run()
+                              build_state=build_state, bound=bound, instance=instance).run()
     with _cache_lock:
         _stats["misses"] += 1
         _cache[key] = (result, files)
@@ -162,9 +165,11 @@ def analyse(module: str, qualname: str, uses: Use, *, catalog: Catalog | None = 
 
 class _Analyser:
     def __init__(self, module: str, qualname: str, uses: Use, *, catalog: Catalog | None,
-                 search_path: Sequence[str] | None, build_state: BuildState, bound: bool = False) -> None:
+                 search_path: Sequence[str] | None, build_state: BuildState, bound: bool = False,
+                 instance: bool = False) -> None:
         self.module, self.qualname, self.uses = module, qualname, uses
         self.bound = bound
+        self.instance = instance or bound
         self.catalog = catalog
         self.build_state = build_state
         self.resolver = Resolver(search_path)
@@ -255,8 +260,25 @@ class _Analyser:
         if ref.kind == "function" and self.bound and use in (Use.CALL, Use.INVOKE) and "." in ref.qualname:
             return self._bound_method(ref, use)
         if ref.kind == "function":
+            if self.instance and use in (Use.CALL, Use.INVOKE) and "." in ref.qualname:
+                owner_ref = self.resolver.qualname(self.module, ref.qualname.rpartition(".")[0])
+                if owner_ref.kind == "class":
+                    model = self.resolver.class_model(owner_ref)
+                    if not isinstance(model, ClassModel):
+                        return Outcome(False, f"{owner_ref.dotted}: {model}", ref.where)
+                    found = self._instance_problem(model, ref.qualname.rpartition(".")[2])
+                    if found is not None:
+                        return found
             return self._function(ref, use)
         return self._class_use_ref(ref, use, 0)
+
+    def _instance_problem(self, model: ClassModel, method: str | None) -> Outcome | None:
+        """An instance of ``model`` the load built may not be one (a source ``__new__`` returning another
+        class's object, R7-2), or (``method``) may hold an instance attribute shadowing that method (R7-1)."""
+        found = foreign_new(model, self.resolver, self.effects.call_through)
+        if found is None and method is not None:
+            found = shadowing(model, method, self.resolver)
+        return found
 
     def _bound_method(self, ref: Ref, use: Use) -> Outcome:
         """``Class.method`` held only as a method bound to an instance of ``Class`` the load built: the call runs
@@ -276,6 +298,9 @@ class _Analyser:
         altered = _altered(model)
         if altered is not None:
             return altered
+        instance = self._instance_problem(model, method)
+        if instance is not None:
+            return instance
         hooks = self._getattr_hooks(model, use, "runs when the method is looked up", (method,))
         if hooks is not None:
             return hooks
@@ -352,6 +377,10 @@ class _Analyser:
         meta = self._meta(model, use)
         if meta is not None:
             return meta
+        if use in _INSTANCE_USES:
+            foreign = self._instance_problem(model, None)
+            if foreign is not None:
+                return foreign
         handler = {
             Use.ALLOC: self._alloc, Use.NEW: self._new, Use.CALL: self._call, Use.INVOKE: self._call,
             Use.BUILD: self._build, Use.MUTATE: self._mutate, Use.HASH: self._hash,
@@ -687,6 +716,8 @@ class _Analyser:
                          model.where())
 
 
+#: uses of an object the load built, ranked by the class the file named (R7-2)
+_INSTANCE_USES = (Use.BUILD, Use.MUTATE, Use.HASH, Use.CALL_INSTANCE, Use.PASSED)
 _ANY_NAME = "\0any method name"  # a name no class defines: the lookup of a method the class lacks
 
 

@@ -212,6 +212,16 @@ _MIXED = _Val("global", "mixed")
 _UNTRACKED = _Val("taint", "result")
 #: a function's summary result: it returns one of its arguments
 _PASSED = _Val("taint", "passed")
+#: ``x.__dict__`` of a value from the file: writing into it sets attributes of that object (red team R7-1)
+_FILE_DICT = _Val("taint", "filedict")
+
+
+def _plain_value(val: _Val) -> bool:
+    """A value that cannot be a callable of the library or of the object itself: a constant, a fresh container,
+    or a value from the file (which the engine ranks)."""
+    if val.kind in ("const", "fresh"):
+        return val.key not in ("localdef", "lambda")
+    return val.kind == "param" or (val.kind == "taint" and val.key not in ("instance", "result"))
 
 
 @dataclass
@@ -488,6 +498,8 @@ class Effects:
             base = self._quiet(frame, node.value)
             if base.kind == "self" and self._own_method(frame, node.attr):
                 return _Val("method", node.attr)  # `random = self.random`: a bound method of the object
+            if base.from_file and node.attr == "__dict__":
+                return _FILE_DICT
             return _TAINT if base.kind in ("self", "cls", "param", "taint", "global") else _FRESH
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("dict", "list",
                                                                                                   "set", "tuple"):
@@ -763,6 +775,20 @@ class Effects:
             return
         raise Fail(f"uses {ast.unparse(ctx)[:60]} as a context manager", frame.where(ctx))
 
+    def _not_callable(self, frame: _Frame, val: _Val) -> bool:
+        """``self`` or an instance of a source class the code created, whose class (no base it cannot read)
+        defines no ``__call__``: set as an attribute, it cannot stand in for a method (calling it raises)."""
+        model: ClassModel | str | None = None
+        if val.kind == "self":
+            model = frame.self_model
+        elif val.key == "instance" and val.ref is not None and val.ref.kind == "class":
+            model = self.resolver.class_model(val.ref)
+        if not isinstance(model, ClassModel):
+            return False
+        if any(isinstance(p, Leaf) and p.kind != "builtin" for p in model.mro):
+            return False
+        return self.lookup(model, "__call__") is None
+
     def _store(self, frame: _Frame, target: ast.expr, val: _Val, depth: int) -> None:
         if isinstance(target, ast.Name):
             return
@@ -793,6 +819,11 @@ class Effects:
             if base.kind == "cls" and frame.import_ctx:
                 return  # __init_subclass__ / metaclass hooks set attributes of the class being created
             if base.from_file:
+                if not _plain_value(val) and not self._not_callable(frame, val):
+                    # a later lookup of that name on the object finds this, not its class's method (R7-1)
+                    raise Fail(f"sets attribute {target.attr} of {ast.unparse(target.value)[:60]}, an object from "
+                               f"the file, to a {val.kind} value the library chose (it shadows any method of that "
+                               "name the load looks up on it)", frame.where(target))
                 frame.out.touches.add("__setattr__")
                 return
             if base.kind == "fresh" or (base.kind == "classdata" and frame.import_ctx):
@@ -808,6 +839,9 @@ class Effects:
             if base.kind == "self":
                 self._self_protocol(frame, "__setitem__", target, depth)
                 return
+            if base.key == _FILE_DICT.key:
+                raise Fail(f"assigns into {ast.unparse(target.value)[:60]}, the attribute dict of an object from the "
+                           "file (it may shadow a method the load looks up on it)", frame.where(target))
             if base.from_file:
                 frame.out.touches.add("__setitem__")
                 return
@@ -1082,7 +1116,7 @@ class Effects:
             if attr.startswith("__") and attr.endswith("__") and attr not in ("__dict__", "__name__"):
                 raise Fail(f"reads dunder attribute {attr} of a value from the file", frame.where(node))
             frame.out.touches.add("__getattribute__/__getattr__")
-            return _TAINT
+            return _FILE_DICT if attr == "__dict__" else _TAINT
         if base.kind == "logger":
             return _Val("logger", attr)
         return _TAINT if base.kind != "const" else _CONST
@@ -1274,6 +1308,9 @@ class Effects:
             raise Fail(f"calls {name}() of a value returned by code whose result the analysis does not track",
                        frame.where(node))
         if recv.from_file:
+            if recv.key == _FILE_DICT.key and name in tables.MUTATING_METHODS:
+                raise Fail(f"calls {name}() of the attribute dict of an object from the file (it may shadow a method "
+                           "the load looks up on it)", frame.where(node))
             if name in tables.DATA_METHODS:
                 frame.out.touches.add(name)
                 return _TAINT

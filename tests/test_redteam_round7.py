@@ -215,8 +215,6 @@ def test_import_time_result_case_is_live(tmp_path: Path, label: str) -> None:
     _live(tmp_path, _results_case(label))
 
 
-@pytest.mark.xfail(strict=True, reason="R7-4: results held in containers/attributes escape the source analysis's "
-                   "result tracking")
 @pytest.mark.parametrize("label", sorted(_RESULTS))
 def test_import_time_result_case_is_refused(tmp_path: Path, label: str) -> None:
     _refused(tmp_path, _results_case(label))

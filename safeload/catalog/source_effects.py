@@ -325,13 +325,30 @@ class Effects:
     def _hold_receiver(self, frame: _Frame, node: ast.Call, args: list[_Val], depth: int) -> None:
         """``x.append(v)``, ``x.update(k=v)``, ``x.setdefault(k, v)``: the container ``x`` names now holds what
         it was given when that is an instance, an untracked value or a container holding one."""
-        held = _holding(args)
+        held = _holding(self._as_held(args))
         func = node.func
         if held is None or not isinstance(func, ast.Attribute) or not isinstance(func.value, ast.Name):
             return
         if func.attr in ("add", "setdefault", "update", "union", "intersection", "difference"):
             self._touch(frame, [held], ("__hash__", "__eq__"), node, depth)  # keys are hashed and compared
         self._hold_local(frame, func.value, held)
+
+    def _as_held(self, vals: Iterable[_Val]) -> list[_Val]:
+        """``vals`` put into a container: a module-level instance of a source class is one (``x = E(); [x]``),
+        and so is a module-level value a source function returned (``x = make(); [x]``): untracked."""
+        out: list[_Val] = []
+        for val in vals:
+            held = val
+            if self._is_value(val) and val.ref is not None:
+                cls = self.value_class(val.ref)
+                node, mod = val.ref.node, val.ref.module
+                if isinstance(cls, ClassModel):
+                    held = _Val("taint", "instance", ref=cls.ref)
+                elif cls is None and isinstance(node, ast.Call) and mod is not None \
+                        and self.resolver.expr(mod, node.func).kind == "function":
+                    held = _UNTRACKED
+            out.append(held)
+        return out
 
     def _global(self, ref: Ref) -> _Val:
         held = self._held.get(ref.dotted)
@@ -985,7 +1002,7 @@ class Effects:
                 if isinstance(node, ast.Set) and _untracked_source(item):
                     # {e}, {*x}: building the set hashes (and compares) the items (red team R7-4)
                     self._touch(frame, [item], ("__hash__", "__eq__"), elt, depth)
-            return _holding(elts) or _FRESH
+            return _holding(self._as_held(elts)) or _FRESH
         if isinstance(node, ast.Dict):
             entries: list[_Val] = []
             for k, v in zip(node.keys, node.values, strict=True):
@@ -1006,7 +1023,7 @@ class Effects:
             for k, v in zip(node.keys, node.values, strict=True):
                 if k is not None:
                     entries.append(ev(frame, v, depth))
-            return _holding(entries) or _FRESH
+            return _holding(self._as_held(entries)) or _FRESH
         if isinstance(node, ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp):
             for gen in node.generators:
                 it = ev(frame, gen.iter, depth)
@@ -1027,12 +1044,12 @@ class Effects:
                 made_key = ev(frame, node.key, depth)
                 if _untracked_source(made_key):
                     self._touch(frame, [made_key], ("__hash__", "__eq__"), node.key, depth)
-                made = _holding([made_key, ev(frame, node.value, depth)])
+                made = _holding(self._as_held([made_key, ev(frame, node.value, depth)]))
             else:
                 elt_val = ev(frame, node.elt, depth)
                 if isinstance(node, ast.SetComp) and _untracked_source(elt_val):
                     self._touch(frame, [elt_val], ("__hash__", "__eq__"), node.elt, depth)
-                made = _holding([elt_val])
+                made = _holding(self._as_held([elt_val]))
             return made or _FRESH
         if isinstance(node, ast.Starred):
             val = ev(frame, node.value, depth)
@@ -1111,6 +1128,24 @@ class Effects:
             return None
         cls = self.value_class(Ref("value", f"{owner.dotted}.{attr}", owner.module, binding.value, attr))
         return _Val("taint", "instance", ref=cls.ref) if isinstance(cls, ClassModel) else None
+
+    def _stores_built_state(self, ref: Ref) -> bool:
+        """Some method of the class ``ref`` (in its MRO read from source) assigns ``self.<name>`` a value built by
+        a call (``self.e = E()``, ``self.items = [make()]``); unknown classes count as such."""
+        model = self.resolver.class_model(ref)
+        if not isinstance(model, ClassModel):
+            return True
+        for part in model.mro:
+            if not isinstance(part, ClassModel):
+                continue
+            for node in ast.walk(part.node):
+                if isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign) and node.value is not None:
+                    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                    if any(isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self"
+                           for tgt in targets for t in ast.walk(tgt)) \
+                            and any(isinstance(n, ast.Call) for n in ast.walk(node.value)):
+                        return True
+        return False
 
     def _generic_subscript(self, ref: Ref) -> bool:
         """``C[...]`` of a source class whose subscript is typing's ``Generic.__class_getitem__``: no class of its
@@ -1407,7 +1442,7 @@ class Effects:
             # an instance the code created of a source class: its method is that class's code (a dict subclass'
             # own `pop` is not dict.pop), so it is analysed like the class's, never taken as a data method
             return self.call_ref(frame, self.resolver.member(recv.ref, name), node, args=args, kwargs=kwargs,
-                                 depth=depth, receiver=recv.ref)
+                                 depth=depth, receiver=recv.ref, instance=True)
         if recv.kind == "logger":
             if name in tables.LOGGER_METHODS:
                 return _CONST
@@ -1504,7 +1539,8 @@ class Effects:
         frame.out.touches |= result.touches
 
     def call_ref(self, frame: _Frame, ref: Ref, node: ast.Call, *, args: list[_Val],
-                 kwargs: dict[str | None, _Val], depth: int, receiver: Ref | None = None) -> _Val:
+                 kwargs: dict[str | None, _Val], depth: int, receiver: Ref | None = None,
+                 instance: bool = False) -> _Val:
         """A call of a module-level name. The catalogue and the reviewed tables are consulted under the name as
         written in the source (``np.asarray`` is ``numpy.asarray``) and under the definition it resolves to;
         denied beats allowed."""
@@ -1550,6 +1586,14 @@ class Effects:
                                    depth=depth + 1)
             if not result.inert:
                 raise Fail(f"calls {dotted}: {result.reason}", result.where or where)
+            if instance and frame.import_ctx and receiver is not None and set(
+                    part for touch in result.touches for part in touch.split("/")) - _CONTAINER_OWN \
+                    and self._stores_built_state(receiver):
+                # C().m() at import: m's code operates on the instance's state (taken as data), which C's own
+                # code filled with objects it built (self.e = E()): their methods run (red team R7-4)
+                raise Fail(f"calls {dotted} on an instance whose class stores objects its code builds, and the "
+                           f"method runs protocol methods ({'/'.join(sorted(result.touches))[:60]}) of values the "
+                           "analysis does not track", where)
             self._flow_invokes(frame, result.invokes, node, args=args, kwargs=kwargs, dotted=dotted)
             self._flow_touches(frame, result.touches, [*args, *kwargs.values()], node, depth)
             handed = [*args, *kwargs.values()] + ([_UNTRACKED] if receiver is not None else [])  # self, too
@@ -1628,6 +1672,14 @@ class Effects:
                 and args[0].ref.dotted == _SYS_MODULES_ITEM:
             raise Fail(f"{name} of a module object taken from sys.modules (its module __getattr__ may run)", where)
         if frame.import_ctx and f"builtins.{name}" in tables.IMPORT_TIME_CALLS:
+            if name == "getattr" and args and _untracked_source(args[0]):
+                # getattr(H(), "e"): what the instance (or an untracked value) holds there (red team R7-4)
+                attr = node.args[1] if len(node.args) > 1 else None
+                if args[0].key == "instance" and isinstance(attr, ast.Constant) and isinstance(attr.value, str):
+                    self._instance_attribute(frame, args[0], attr.value, node, depth)
+                else:
+                    self._touch(frame, [args[0]], ("__getattribute__", "__getattr__"), node, depth)
+                return _UNTRACKED
             return _TAINT
         if f"builtins.{name}" in tables.DANGEROUS_CALLS and name != "setattr":
             raise Fail(f"calls builtins.{name}", where)
@@ -1643,6 +1695,11 @@ class Effects:
                 self._value_attribute(frame, args[0].ref, attr.value, node, depth)
             if args and args[0].key == "instance":  # getattr(C(), 'x') (red team R5-2)
                 self._instance_attribute(frame, args[0], attr.value, node, depth)
+                if name == "getattr":
+                    return _UNTRACKED  # what the instance holds there (red team R7-4)
+            if args and args[0].key in ("result", "holds") and name == "getattr":
+                self._touch(frame, [args[0]], ("__getattribute__", "__getattr__"), node, depth)
+                return _UNTRACKED
             if args and args[0].kind == "self" and frame.self_model is not None:
                 found = self.lookup(frame.self_model, attr.value)
                 if found is not None and isinstance(found[1], Binding) and found[1].kind == "function" \

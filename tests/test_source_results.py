@@ -138,6 +138,13 @@ HELD = {
     "untracked-result-attribute": _TWO + "v = two(1).x",
     "untracked-result-item": _TWO + "v = two(1)[0]",
     "untracked-in-a-container": _TWO + "v = [two(1)] == [1]",
+    "getattr-of-an-instance": "v = getattr(H(), 'e') + 1",
+    "module-level-instance-in-a-list": "x = E()\ny = [x]\nv = y[0] + 1",
+    "module-level-result-in-a-list": "x = make()\ny = [x]\nv = y[0] + 1",
+    "method-reads-instance-state": "class H2:\n    def __init__(self):\n        self.e = E()\n"
+                                   "    def m(self):\n        return self.e + 1\nH2().m()",
+    "dict-splat": "x = {**{'k': E()}}\nv = x['k'] + 1",
+    "enumerate-unpacked": "def f():\n    for i, e in enumerate([E()]):\n        e + 1\nf()",
 }
 
 HELD_DATA = {
@@ -151,6 +158,8 @@ HELD_DATA = {
     "a-library-dict": "import collections\nD = collections.OrderedDict()\nD['a'] = 1\nv = list(D.items())",
     "plain-data-list": "x = [1, 'a', (2, 3)]\nv = x[0] + 1\nv = x == [1]\nv = 1 in x\nv = {k: 1 for k in x[:1]}",
     "returned-container-of-inert-instances": "class Q:\n    pass\ndef f():\n    return [Q()]\nv = f()[0] == 1",
+    "method-on-an-instance-holding-data": "class Q:\n    def __init__(self):\n        self.n = 1\n"
+                                          "    def m(self):\n        return self.n + 1\nQ().m()",
 }
 
 

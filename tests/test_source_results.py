@@ -144,6 +144,10 @@ HELD = {
     "method-reads-instance-state": "class H2:\n    def __init__(self):\n        self.e = E()\n"
                                    "    def m(self):\n        return self.e + 1\nH2().m()",
     "dict-splat": "x = {**{'k': E()}}\nv = x['k'] + 1",
+    "one-of-several-instances": "class F:\n    def __add__(self, o):\n        return 1\n"
+                                "LIBS = (F(), E())\nv = [lib + 1 for lib in LIBS]",
+    "instance-attribute-set-by-init-of-one-of-several": "class F:\n    e = 1\nLIBS = (F(), H())\n"
+                                                        "v = [lib.e + 1 for lib in LIBS]",
     "enumerate-unpacked": "def f():\n    for i, e in enumerate([E()]):\n        e + 1\nf()",
 }
 
@@ -158,6 +162,11 @@ HELD_DATA = {
     "a-library-dict": "import collections\nD = collections.OrderedDict()\nD['a'] = 1\nv = list(D.items())",
     "plain-data-list": "x = [1, 'a', (2, 3)]\nv = x[0] + 1\nv = x == [1]\nv = 1 in x\nv = {k: 1 for k in x[:1]}",
     "returned-container-of-inert-instances": "class Q:\n    pass\ndef f():\n    return [Q()]\nv = f()[0] == 1",
+    # scikit-survival 0.25 sksurv/_dataframe/_input.py: a tuple of module-level instances, a class-level attribute
+    # of each read in a comprehension at import
+    "class-level-data-of-instances-in-a-tuple": "class P:\n    names = ('pandas.DataFrame',)\nclass Q:\n"
+                                                "    names = ('polars.DataFrame',)\nLIBS = (P(), Q())\n"
+                                                "S = ' or '.join([n for lib in LIBS for n in lib.names])",
     "method-on-an-instance-holding-data": "class Q:\n    def __init__(self):\n        self.n = 1\n"
                                           "    def m(self):\n        return self.n + 1\nQ().m()",
 }

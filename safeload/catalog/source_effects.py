@@ -844,7 +844,7 @@ class Effects:
             if self._is_value(val) and val.ref is not None:
                 self._value_protocol(frame, val.ref, unpack, target, depth)
             self._instance_protocol(frame, val, unpack, target, depth)
-            if val.key == "result":
+            if val.key in ("result", "oneof"):
                 self._touch(frame, [val], unpack, target, depth)
             part = _element(val) or _TAINT  # a, b = [e, 1]: either may be e (red team R7-4)
             for elt in target.elts:
@@ -941,7 +941,7 @@ class Effects:
             if base.kind == "self":
                 self._self_protocol(frame, "__getitem__", node, depth)
                 return _TAINT
-            if base.key in ("instance", "result"):
+            if base.key in ("instance", "result", "oneof"):
                 # C()[k], f()[k]: the class's own __getitem__ runs, and hands back what its code returns
                 self._touch(frame, [base], ("__getitem__",), node, depth)
                 return _UNTRACKED
@@ -970,7 +970,7 @@ class Effects:
                     return held  # [e] + [1], [e] * 2, x or [e]: a container holding them
                 # an instance's operator method returns what its code returns (not a comparison: bool() of it)
                 return _UNTRACKED if not isinstance(node, ast.Compare) and any(
-                    v.key in ("instance", "result") for v in vals) else _TAINT
+                    v.key in ("instance", "result", "oneof") for v in vals) else _TAINT
             return _FRESH
         if isinstance(node, ast.IfExp):
             self._touch(frame, [ev(frame, node.test, depth)], ("__bool__", "__len__"), node, depth)
@@ -1129,6 +1129,38 @@ class Effects:
         cls = self.value_class(Ref("value", f"{owner.dotted}.{attr}", owner.module, binding.value, attr))
         return _Val("taint", "instance", ref=cls.ref) if isinstance(cls, ClassModel) else None
 
+    def _instance_attr_value(self, val: _Val, attr: str) -> _Val:
+        """What ``obj.attr`` holds for ``obj`` an instance of a source class (red team R7-4): the class-level
+        value when no code of the class sets the attribute on instances (``self.attr = ...``, ``setattr``,
+        ``__dict__``, ``vars``): data for a builtin value (a tuple of strings), the instance or container a
+        class-level binding holds; anything else (what ``__init__`` stored) is untracked."""
+        model = self.resolver.class_model(val.ref) if val.ref is not None else None
+        if not isinstance(model, ClassModel):
+            return _UNTRACKED
+        for part in model.mro:
+            if not isinstance(part, ClassModel):
+                continue
+            for node in ast.walk(part.node):
+                if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store | ast.Del) \
+                        and node.attr == attr:
+                    return _UNTRACKED
+                if (isinstance(node, ast.Name) and node.id in ("setattr", "vars")) or (
+                        isinstance(node, ast.Attribute) and node.attr == "__dict__"):
+                    return _UNTRACKED
+        held = self._class_level(val.ref, attr) if val.ref is not None else None
+        if held is not None:
+            return held
+        found = self.lookup(model, attr)
+        if found is None or not isinstance(found[1], Binding):
+            return _UNTRACKED
+        owner, binding = as_model(found[0]), found[1]
+        if binding.kind == "function":
+            return _TAINT  # a bound method: calling it is analysed where it is called
+        if binding.kind == "assign" and binding.value is not None and self.value_class(
+                Ref("value", f"{owner.dotted}.{attr}", owner.module, binding.value, attr)) == "builtin":
+            return _TAINT
+        return _UNTRACKED
+
     def _stores_built_state(self, ref: Ref) -> bool:
         """Some method of the class ``ref`` (in its MRO read from source) assigns ``self.<name>`` a value built by
         a call (``self.e = E()``, ``self.items = [make()]``); unknown classes count as such."""
@@ -1218,8 +1250,9 @@ class Effects:
         if base.kind == "global" and base.ref is not None:
             if self._is_value(base):
                 self._value_attribute(frame, base.ref, attr, node, depth)
-                if isinstance(self.value_class(base.ref), ClassModel):
-                    return _UNTRACKED  # an attribute of a module-level instance of a source class (red team R7-4)
+                cls = self.value_class(base.ref)
+                if isinstance(cls, ClassModel):  # an attribute of a module-level instance (red team R7-4)
+                    return self._instance_attr_value(_Val("taint", "instance", ref=cls.ref), attr)
             if base.ref.kind == "module":
                 self.module_getattr(frame, base.ref.dotted, attr, node, depth)
             if base.ref.kind == "class":
@@ -1233,8 +1266,16 @@ class Effects:
             return _Val("global", ref=self.resolver.member(base.ref, attr))
         if base.key == "instance":  # C().attr (red team R5-2)
             self._instance_attribute(frame, base, attr, node, depth)
-            # what __init__ or a property stored there is of a class the analysis does not follow (red team R7-4)
-            return _UNTRACKED
+            return self._instance_attr_value(base, attr)
+        if base.key == "oneof":
+            parts = []
+            for item in base.items:
+                if item.key != "instance":
+                    raise Fail(f"reads attribute {attr} of a value returned by code whose result the analysis does "
+                               "not track (its class is unknown)", frame.where(node))
+                self._instance_attribute(frame, item, attr, node, depth)
+                parts.append(self._instance_attr_value(item, attr))
+            return _TAINT if all(p == _TAINT for p in parts) else _UNTRACKED
         if base.key == "result":
             raise Fail(f"reads attribute {attr} of a value returned by code whose result the analysis does not "
                        "track (its class is unknown)", frame.where(node))
@@ -1447,7 +1488,7 @@ class Effects:
             if name in tables.LOGGER_METHODS:
                 return _CONST
             raise Fail(f"calls logger method {name}", frame.where(node))
-        if recv.key == "result":
+        if recv.key in ("result", "oneof"):
             raise Fail(f"calls {name}() of a value returned by code whose result the analysis does not track",
                        frame.where(node))
         if recv.from_file:
@@ -1677,6 +1718,7 @@ class Effects:
                 attr = node.args[1] if len(node.args) > 1 else None
                 if args[0].key == "instance" and isinstance(attr, ast.Constant) and isinstance(attr.value, str):
                     self._instance_attribute(frame, args[0], attr.value, node, depth)
+                    return self._instance_attr_value(args[0], attr.value)
                 else:
                     self._touch(frame, [args[0]], ("__getattribute__", "__getattr__"), node, depth)
                 return _UNTRACKED
@@ -2169,6 +2211,8 @@ class Effects:
         if not names:
             return
         for v in vals:
+            if v.key == "oneof":  # one of several instances (an item of a container holding them)
+                self._touch(frame, list(v.items), names, node, depth)
             if v.key == "holds" and not set(names) <= _CONTAINER_OWN:
                 # a container holding instances compared, hashed, formatted, added...: its items' methods run
                 self._touch(frame, list(v.items), _IMPLICIT, node, depth)
@@ -2226,7 +2270,7 @@ class Effects:
         if val.key == "instance":
             self._instance_protocol(frame, val, names, node, depth)
             return
-        if val.key == "holds":  # a container holding instances handed over: the operation may reach its items
+        if val.key in ("holds", "oneof"):  # a container holding instances handed over: it may reach its items
             for item in val.items:
                 if item.key == "result":
                     raise Fail(f"hands {ast.unparse(expr)[:40]} (holding a value returned by code whose result "
@@ -2667,7 +2711,7 @@ _ = builtins  # the builtins module is only read (dir/vars of C types)
 def _untracked_source(val: _Val) -> bool:
     """``val`` is an instance of a source class, an untracked result or a container holding one: what it hands
     back (an operator's or an iterator's result, an item) is of a class the analysis does not know."""
-    return val.key in ("instance", "result", "holds")
+    return val.key in ("instance", "result", "holds", "oneof")
 
 
 def _holding(vals: Iterable[_Val]) -> _Val | None:
@@ -2677,7 +2721,7 @@ def _holding(vals: Iterable[_Val]) -> _Val | None:
     what is read out of it is one of them (red team R7-4); ``None`` when it holds only data."""
     items: list[_Val] = []
     for val in vals:
-        for item in (val.items if val.key == "holds" else (val,)):
+        for item in (val.items if val.key in ("holds", "oneof") else (val,)):
             if item.key in ("instance", "result") and item not in items:
                 items.append(item)
     return _Val("taint", "holds", items=tuple(items)) if items else None
@@ -2687,8 +2731,9 @@ def _element(val: _Val) -> _Val | None:
     """What is read out of ``val`` (an item, an iteration's element, an unpacked part): the one instance a
     holding container holds, else an untracked value; ``None`` when ``val`` holds none (the caller's default)."""
     if val.key == "holds":
-        return val.items[0] if len(val.items) == 1 else _UNTRACKED
-    if val.key in ("instance", "result"):
+        # several: one of them (``for lib in (A(), B()): lib.name`` reads each one's attribute)
+        return val.items[0] if len(val.items) == 1 else _Val("taint", "oneof", items=val.items)
+    if val.key in ("instance", "result", "oneof"):
         return _UNTRACKED
     return None
 
@@ -2706,7 +2751,7 @@ def _summarise_returns(fn: ast.FunctionDef | ast.AsyncFunctionDef, returned: lis
     if _is_generator(fn):
         return None
     instances = {v.ref.dotted: v for v in returned if v.key == "instance" and v.ref is not None}
-    if any(v.key == "result" or v.kind in ("self", "cls") for v in returned) or len(instances) > 1:
+    if any(v.key in ("result", "oneof") or v.kind in ("self", "cls") for v in returned) or len(instances) > 1:
         return _UNTRACKED
     if any(v.key == "holds" for v in returned):
         return _holding(returned)  # a container holding instances (red team R7-4)

@@ -148,6 +148,11 @@ HELD = {
                                 "LIBS = (F(), E())\nv = [lib + 1 for lib in LIBS]",
     "instance-attribute-set-by-init-of-one-of-several": "class F:\n    e = 1\nLIBS = (F(), H())\n"
                                                         "v = [lib.e + 1 for lib in LIBS]",
+    "nested-setitem": "x = {'a': {}}\nx['a']['k'] = make()\nv = x['a']['k'] + 1",
+    "slice-assignment": "x = [[]]\nx[0][0:0] = [make()]\nv = x[0][0] + 1",
+    "namespace-attribute": "import types\nns = types.SimpleNamespace()\nns.e = make()\nv = ns.e + 1",
+    "in-a-function-nested-setitem": "def f():\n    d = {'a': {}}\n    d['a']['k'] = make()\n"
+                                    "    return d['a']['k'] + 1\nf()",
     "enumerate-unpacked": "def f():\n    for i, e in enumerate([E()]):\n        e + 1\nf()",
 }
 

@@ -317,6 +317,23 @@ class Effects:
             self._held[dotted] = new
             self._memo.clear()
 
+    def _hold_root(self, frame: _Frame, target: ast.Subscript | ast.Attribute, val: _Val) -> None:
+        """``x['a']['k'] = e``, ``x[0][0:0] = [e]``, ``ns.e = e``: the container (or namespace) the chain starts
+        from, a local or a module-level data value, now holds ``e`` (red team R7-4)."""
+        root: ast.expr = target.value
+        while isinstance(root, ast.Subscript | ast.Attribute):
+            root = root.value
+        if not isinstance(root, ast.Name):
+            return
+        local = frame.locals.get(root.id)
+        if local is not None and local.kind in ("self", "cls", "param"):
+            return  # the object's own state, an argument: judged where it is stored (check_setattr, touches)
+        if local is None and self.resolver.name_in(frame.mod, root.id).kind not in ("value", "unknown"):
+            return  # a class, function or module: stores into them are judged where they happen
+        held = _holding(self._as_held([val]))
+        if held is not None:
+            self._hold_local(frame, root, held)
+
     def class_body_value(self, frame: _Frame, name: str, value: ast.expr) -> _Val:
         """What a class body's name holds after ``name = value`` ran (the statements after it read it)."""
         held = self._held.get(f"{frame.mod.name}.{frame.qualname}.{name}")
@@ -853,6 +870,8 @@ class Effects:
         if isinstance(target, ast.Starred):
             self._store(frame, target.value, _holding([val]) or _TAINT, depth)
             return
+        if isinstance(target, ast.Subscript | ast.Attribute) and _untracked_source(val):
+            self._hold_root(frame, target, val)
         if isinstance(target, ast.Attribute):
             if target.attr == "__class__":
                 raise Fail(f"assigns {ast.unparse(target)[:60]}: the object becomes an instance of another class",

@@ -15,7 +15,7 @@ from __future__ import annotations
 import ast
 import builtins
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from safeload.catalog import source_tables as tables
@@ -196,6 +196,8 @@ class _Val:
     kind: str  # const | fresh | self | cls | super | param | taint | global | logger | method
     key: int | str = ""
     ref: Ref | None = None
+    #: ``_holding`` containers: the instances and untracked values they may hold (red team R7-4)
+    items: tuple[_Val, ...] = ()
 
     @property
     def from_file(self) -> bool:
@@ -221,7 +223,19 @@ def _plain_value(val: _Val) -> bool:
     or a value from the file (which the engine ranks)."""
     if val.kind in ("const", "fresh"):
         return val.key not in ("localdef", "lambda")
-    return val.kind == "param" or (val.kind == "taint" and val.key not in ("instance", "result"))
+    return val.kind == "param" or (val.kind == "taint" and val.key not in ("instance", "result", "holds", "oneof"))
+
+
+#: protocol methods of a builtin container that run nothing of its items (the others -- comparisons, hashing,
+#: formatting, arithmetic, conversions -- reach the items' own methods: ``[e] == [1]`` runs ``e.__eq__``)
+_CONTAINER_OWN = frozenset({"__bool__", "__len__", "__iter__", "__getitem__", "__length_hint__", "__setitem__",
+                            "__delitem__", "__next__", "__reversed__", "__class__", "__copy__"})
+#: builtin data methods that compare, hash or order a container's items (``list.index`` runs ``__eq__``)
+_ITEM_METHODS = frozenset({"index", "count", "remove", "sort", "add", "discard", "union", "intersection",
+                           "difference", "issubset", "issuperset", "setdefault", "update", "get", "pop",
+                           "join", "format"})
+#: builtin data methods whose result is one of a container's items (the others return a container or data)
+_ITEM_RESULTS = frozenset({"get", "pop", "popitem", "setdefault"})
 
 
 @dataclass
@@ -326,6 +340,104 @@ class Effects:
         self._specialised: dict[tuple[int, str, str | None], tuple[ast.FunctionDef, ast.FunctionDef]] = {}
         #: per entry-point group: whether an installed distribution declares a plugin in it
         self._plugins: dict[str, bool] = {}
+        #: module-level builtin containers (by dotted name) the code at import filled with instances of source
+        #: classes or untracked values (``REG = [make()]``, ``REG.append(E())``): what is read out of them is
+        #: one of those (red team R7-4)
+        self._held: dict[str, _Val] = {}
+
+    def _hold(self, dotted: str, vals: Iterable[_Val]) -> None:
+        """The module-level container ``dotted`` now also holds ``vals``. Bodies analysed before may have read
+        it: the memo of analysed bodies is dropped when what it holds changes."""
+        old = self._held.get(dotted)
+        new = _holding([*(old.items if old is not None else ()), *vals])
+        if new is not None and new != old:
+            self._held[dotted] = new
+            self._memo.clear()
+
+    def _hold_root(self, frame: _Frame, target: ast.Subscript | ast.Attribute, val: _Val) -> None:
+        """``x['a']['k'] = e``, ``x[0][0:0] = [e]``, ``ns.e = e``: the container (or namespace) the chain starts
+        from, a local or a module-level data value, now holds ``e`` (red team R7-4)."""
+        root: ast.expr = target.value
+        while isinstance(root, ast.Subscript | ast.Attribute):
+            root = root.value
+        if not isinstance(root, ast.Name):
+            return
+        local = frame.locals.get(root.id)
+        if local is not None and local.kind in ("self", "cls", "param"):
+            return  # the object's own state, an argument: judged where it is stored (check_setattr, touches)
+        if local is None and self.resolver.name_in(frame.mod, root.id).kind not in ("value", "unknown"):
+            return  # a class, function or module: stores into them are judged where they happen
+        held = _holding(self._as_held([val]))
+        if held is not None:
+            self._hold_local(frame, root, held)
+
+    def class_body_value(self, frame: _Frame, name: str, value: ast.expr) -> _Val:
+        """What a class body's name holds after ``name = value`` ran (the statements after it read it)."""
+        held = self._held.get(f"{frame.mod.name}.{frame.qualname}.{name}")
+        return held if held is not None else self._quiet(frame, value)
+
+    def _hold_receiver(self, frame: _Frame, node: ast.Call, args: list[_Val], depth: int) -> None:
+        """``x.append(v)``, ``x.update(k=v)``, ``x.setdefault(k, v)``: the container ``x`` names now holds what
+        it was given when that is an instance, an untracked value or a container holding one."""
+        held = _holding(self._as_held(args))
+        func = node.func
+        if held is None or not isinstance(func, ast.Attribute) or not isinstance(func.value, ast.Name):
+            return
+        if func.attr in ("add", "setdefault", "update", "union", "intersection", "difference"):
+            self._touch(frame, [held], ("__hash__", "__eq__"), node, depth)  # keys are hashed and compared
+        self._hold_local(frame, func.value, held)
+
+    def _as_held(self, vals: Iterable[_Val]) -> list[_Val]:
+        """``vals`` put into a container: a module-level instance of a source class is one (``x = E(); [x]``),
+        and so is a module-level value a source function returned (``x = make(); [x]``): untracked."""
+        out: list[_Val] = []
+        for val in vals:
+            held = val
+            if self._is_value(val) and val.ref is not None:
+                cls = self.value_class(val.ref)
+                node, mod = val.ref.node, val.ref.module
+                if isinstance(cls, ClassModel):
+                    held = _Val("taint", "instance", ref=cls.ref)
+                elif cls is None and isinstance(node, ast.Call) and mod is not None \
+                        and self.resolver.expr(mod, node.func).kind == "function":
+                    held = _UNTRACKED
+            out.append(held)
+        return out
+
+    def _global(self, ref: Ref) -> _Val:
+        held = self._held.get(ref.dotted)
+        if held is not None:
+            return held
+        if ref.kind == "logger":
+            return _Val("logger", ref=ref)
+        return _Val("global", ref=ref)
+
+    def _hold_local(self, frame: _Frame, target: ast.expr, val: _Val) -> None:
+        """``target`` (a name, or a container it names: ``x[k] = v``, ``x.append(v)``) now holds ``val``, an
+        instance of a source class, an untracked value or a container holding one."""
+        if not _untracked_source(val):
+            return
+        if isinstance(target, ast.Name):
+            name = target.id
+            if frame.toplevel and frame.qualname != "<module>":
+                # a class body's container: the class attribute (``Owner.name`` reads it: ``_class_level``; an
+                # instance is judged by its binding there, like a module-level one)
+                if val.key == "holds":
+                    self._hold(f"{frame.mod.name}.{frame.qualname}.{name}", [val])
+                if name not in frame.locals:
+                    return
+            if name not in frame.locals:
+                # a module-level container: functions called later read it through the module (a module-level
+                # instance or result is judged by its binding: ``value_class``)
+                if val.key == "holds":
+                    self._hold(self.resolver.name_in(frame.mod, name).dotted, [val])
+                return
+            old = frame.locals.get(name)
+            if old is None or old == val or not _untracked_source(old):
+                frame.locals[name] = val
+            else:
+                frame.locals[name] = _holding([old, val]) or _UNTRACKED if "holds" in (old.key, val.key) \
+                    else _UNTRACKED
 
     # --- entry points -----------------------------------------------------------------------------------
     def function(self, fn: ast.FunctionDef | ast.AsyncFunctionDef, mod: ModuleInfo, qualname: str, *,
@@ -491,8 +603,11 @@ class Effects:
             if node.id in frame.locals:
                 return frame.locals[node.id]
             return _Val("global", ref=self.resolver.name_in(frame.mod, node.id))
-        if isinstance(node, ast.List | ast.Tuple | ast.Set | ast.Dict | ast.ListComp | ast.SetComp | ast.DictComp
-                      | ast.JoinedStr | ast.Lambda):
+        if isinstance(node, ast.List | ast.Tuple | ast.Set):
+            return _holding(self._quiet(frame, e) for e in node.elts) or _FRESH
+        if isinstance(node, ast.Dict):
+            return _holding(self._quiet(frame, e) for e in (*node.keys, *node.values) if e is not None) or _FRESH
+        if isinstance(node, ast.ListComp | ast.SetComp | ast.DictComp | ast.JoinedStr | ast.Lambda):
             return _FRESH
         if isinstance(node, ast.Attribute):
             base = self._quiet(frame, node.value)
@@ -587,8 +702,7 @@ class Effects:
             self._touch(frame, [it], ("__iter__", "__getitem__"), stmt, depth)
             if isinstance(stmt.iter, ast.List | ast.Tuple | ast.Set):
                 self._escape(frame, stmt.iter, it, stmt, depth)  # the loop hands each element on
-            self._store(frame, stmt.target, _UNTRACKED if _untracked_source(it) else
-                        _TAINT if it.kind != "const" else _CONST, depth)
+            self._store(frame, stmt.target, _element(it) or (_TAINT if it.kind != "const" else _CONST), depth)
             for inner in (*stmt.body, *stmt.orelse):
                 self._stmt(frame, inner, depth)
         elif isinstance(stmt, ast.Try | ast.TryStar):
@@ -791,6 +905,7 @@ class Effects:
 
     def _store(self, frame: _Frame, target: ast.expr, val: _Val, depth: int) -> None:
         if isinstance(target, ast.Name):
+            self._hold_local(frame, target, val)
             return
         if isinstance(target, ast.Tuple | ast.List):
             if val.from_file:
@@ -799,12 +914,17 @@ class Effects:
             if self._is_value(val) and val.ref is not None:
                 self._value_protocol(frame, val.ref, unpack, target, depth)
             self._instance_protocol(frame, val, unpack, target, depth)
+            if val.key in ("result", "oneof"):
+                self._touch(frame, [val], unpack, target, depth)
+            part = _element(val) or _TAINT  # a, b = [e, 1]: either may be e (red team R7-4)
             for elt in target.elts:
-                self._store(frame, elt, _TAINT, depth)
+                self._store(frame, elt, part, depth)
             return
         if isinstance(target, ast.Starred):
-            self._store(frame, target.value, _TAINT, depth)
+            self._store(frame, target.value, _holding([val]) or _TAINT, depth)
             return
+        if isinstance(target, ast.Subscript | ast.Attribute) and _untracked_source(val):
+            self._hold_root(frame, target, val)
         if isinstance(target, ast.Attribute):
             if target.attr == "__class__":
                 raise Fail(f"assigns {ast.unparse(target)[:60]}: the object becomes an instance of another class",
@@ -835,7 +955,9 @@ class Effects:
                        "its own", frame.where(target))
         if isinstance(target, ast.Subscript):
             base = self._expr(frame, target.value, depth)
-            self._expr(frame, target.slice, depth)
+            key = self._expr(frame, target.slice, depth)
+            if _untracked_source(key) and base.kind != "self":
+                self._touch(frame, [key], ("__hash__", "__eq__"), target, depth)  # d[e] = v hashes e
             if base.kind == "self":
                 self._self_protocol(frame, "__setitem__", target, depth)
                 return
@@ -845,10 +967,15 @@ class Effects:
             if base.from_file:
                 frame.out.touches.add("__setitem__")
                 return
-            if base.kind == "fresh" or (base.kind == "classdata" and frame.import_ctx):
+            if base.kind == "fresh" or (base.kind == "classdata" and frame.import_ctx) or base.key == "holds":
+                if isinstance(target.value, ast.Name) and base.kind != "classdata":
+                    self._hold_local(frame, target.value, _holding([val, key]) or _CONST)  # d[k] = e holds e
                 return
             if frame.import_ctx and self._is_value(base) and base.ref is not None and base.ref.module is frame.mod:
                 self._value_protocol(frame, base.ref, ("__setitem__",), target, depth)
+                held = _holding([val, key])
+                if held is not None:
+                    self._hold(base.ref.dotted, [held])
                 return  # registration into this module's own table at import
             raise Fail(f"assigns into {ast.unparse(target.value)[:60]}, an object that is not its own",
                        frame.where(target))
@@ -862,10 +989,7 @@ class Effects:
         if isinstance(node, ast.Name):
             if node.id in frame.locals:
                 return frame.locals[node.id]
-            ref = self.resolver.name_in(frame.mod, node.id)
-            if ref.kind == "logger":
-                return _Val("logger", ref=ref)
-            return _Val("global", ref=ref)
+            return self._global(self.resolver.name_in(frame.mod, node.id))
         if isinstance(node, ast.Attribute):
             base = ev(frame, node.value, depth)
             return self._attribute(frame, base, node, depth)
@@ -897,6 +1021,12 @@ class Effects:
             if base.kind == "self":
                 self._self_protocol(frame, "__getitem__", node, depth)
                 return _TAINT
+            if base.key in ("instance", "result", "oneof"):
+                # C()[k], f()[k]: the class's own __getitem__ runs, and hands back what its code returns
+                self._touch(frame, [base], ("__getitem__",), node, depth)
+                return _UNTRACKED
+            if base.key == "holds":  # an item of a container holding instances (red team R7-4), or a slice of it
+                return base if isinstance(index, ast.Slice) else _element(base) or _UNTRACKED
             if base.from_file:
                 frame.out.touches.add("__getitem__")
             if self._is_value(base) and base.ref is not None:
@@ -914,13 +1044,22 @@ class Effects:
                 self._escape(frame, node.right, vals[1], node, depth)
             if any(v.from_file or v.kind == "self" or self._is_value(v) or v.key == "mixed" for v in vals):
                 self._touch(frame, vals, _expr_dunders(node), node, depth)
+                held = _holding(vals) if isinstance(node, ast.BinOp | ast.BoolOp) and any(
+                    v.key == "holds" for v in vals) else None
+                if held is not None:
+                    return held  # [e] + [1], [e] * 2, x or [e]: a container holding them
                 # an instance's operator method returns what its code returns (not a comparison: bool() of it)
                 return _UNTRACKED if not isinstance(node, ast.Compare) and any(
-                    v.key == "instance" for v in vals) else _TAINT
+                    v.key in ("instance", "result", "oneof") for v in vals) else _TAINT
             return _FRESH
         if isinstance(node, ast.IfExp):
             self._touch(frame, [ev(frame, node.test, depth)], ("__bool__", "__len__"), node, depth)
             a, b = ev(frame, node.body, depth), ev(frame, node.orelse, depth)
+            if a != b and (_untracked_source(a) or _untracked_source(b)):
+                tracked = [v for v in (a, b) if _untracked_source(v)]
+                if len(tracked) == 1:
+                    return tracked[0]
+                return (_holding(tracked) or _UNTRACKED) if all(v.key == "holds" for v in tracked) else _UNTRACKED
             return a if a == b else (_TAINT if a.from_file or b.from_file or a.kind != b.kind else a)
         if isinstance(node, ast.JoinedStr):
             for value in node.values:
@@ -934,43 +1073,64 @@ class Effects:
             self._escape(frame, node.value, val, node, depth, names=("__format__", "__str__", "__repr__"))
             return _FRESH
         if isinstance(node, ast.List | ast.Tuple | ast.Set):
+            elts: list[_Val] = []
             for elt in node.elts:
                 item = ev(frame, elt, depth)
+                elts.append(item)
                 if isinstance(node, ast.Set) and self._is_value(item) and item.ref is not None:
                     self._value_protocol(frame, item.ref, ("__hash__", "__eq__"), elt, depth)
-            return _FRESH
+                if isinstance(node, ast.Set) and _untracked_source(item):
+                    # {e}, {*x}: building the set hashes (and compares) the items (red team R7-4)
+                    self._touch(frame, [item], ("__hash__", "__eq__"), elt, depth)
+            return _holding(self._as_held(elts)) or _FRESH
         if isinstance(node, ast.Dict):
+            entries: list[_Val] = []
             for k, v in zip(node.keys, node.values, strict=True):
                 if k is None:  # {**o}: keys() and __getitem__
-                    self._escape(frame, v, ev(frame, v, depth), v, depth)
+                    splat = ev(frame, v, depth)
+                    self._escape(frame, v, splat, v, depth)
+                    entries.append(splat)
                     continue
                 key = ev(frame, k, depth)
                 self._escape(frame, k, key, k, depth)
+                if _untracked_source(key):  # {e: 1} hashes e (red team R7-4)
+                    self._touch(frame, [key], ("__hash__", "__eq__"), k, depth)
                 if key.from_file:
                     frame.out.touches.add("__hash__")
                 elif self._is_value(key) and key.ref is not None:
                     self._value_protocol(frame, key.ref, ("__hash__", "__eq__"), k, depth)
+                entries.append(key)
             for k, v in zip(node.keys, node.values, strict=True):
                 if k is not None:
-                    ev(frame, v, depth)
-            return _FRESH
+                    entries.append(ev(frame, v, depth))
+            return _holding(self._as_held(entries)) or _FRESH
         if isinstance(node, ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp):
             for gen in node.generators:
                 it = ev(frame, gen.iter, depth)
                 self._touch(frame, [it], ("__iter__", "__getitem__"), gen.iter, depth)
                 if isinstance(gen.iter, ast.List | ast.Tuple | ast.Set):
                     self._escape(frame, gen.iter, it, gen.iter, depth)  # each element becomes the target
+                element = _element(it) if not isinstance(gen.iter, ast.List | ast.Tuple | ast.Set) else \
+                    _element(_holding([self._element_value(frame, e) for e in gen.iter.elts]) or _CONST)
                 for target in ast.walk(gen.target):
-                    if isinstance(target, ast.Name) and target.id not in frame.locals:
-                        frame.locals[target.id] = _TAINT if it.from_file or it.kind == "self" else _FRESH
+                    if isinstance(target, ast.Name) and (target.id not in frame.locals or element is not None):
+                        frame.locals[target.id] = element or (
+                            _TAINT if it.from_file or it.kind == "self" else _FRESH)
                 for cond in gen.ifs:
-                    ev(frame, cond, depth)
+                    cond_val = ev(frame, cond, depth)
+                    if _untracked_source(cond_val):  # [x for x in xs if e]: e.__bool__ runs
+                        self._touch(frame, [cond_val], ("__bool__", "__len__"), cond, depth)
             if isinstance(node, ast.DictComp):
-                ev(frame, node.key, depth)
-                ev(frame, node.value, depth)
+                made_key = ev(frame, node.key, depth)
+                if _untracked_source(made_key):
+                    self._touch(frame, [made_key], ("__hash__", "__eq__"), node.key, depth)
+                made = _holding(self._as_held([made_key, ev(frame, node.value, depth)]))
             else:
-                ev(frame, node.elt, depth)
-            return _FRESH
+                elt_val = ev(frame, node.elt, depth)
+                if isinstance(node, ast.SetComp) and _untracked_source(elt_val):
+                    self._touch(frame, [elt_val], ("__hash__", "__eq__"), node.elt, depth)
+                made = _holding(self._as_held([elt_val]))
+            return made or _FRESH
         if isinstance(node, ast.Starred):
             val = ev(frame, node.value, depth)
             self._touch(frame, [val], ("__iter__",), node, depth)
@@ -982,7 +1142,9 @@ class Effects:
                     ev(frame, bound, depth)
             return _FRESH
         if isinstance(node, ast.NamedExpr):
-            return ev(frame, node.value, depth)
+            val = ev(frame, node.value, depth)
+            self._hold_local(frame, node.target, val)
+            return val
         if isinstance(node, ast.Lambda):  # the defaults are evaluated when the lambda is built
             for default in (*node.args.defaults, *[d for d in node.args.kw_defaults if d is not None]):
                 ev(frame, default, depth)
@@ -1027,6 +1189,75 @@ class Effects:
                                            import_ctx=frame.import_ctx, hooks=("__get__",))
         if problem is not None:
             raise Fail(f"reads {ref.dotted}.{attr}: {problem[0]}", problem[1] or frame.where(node))
+
+    def _class_level(self, ref: Ref, attr: str) -> _Val | None:
+        """``C.attr`` where the class body bound ``attr`` to an instance of a source class or a container
+        holding one (red team R7-4); ``None`` otherwise (the reader's usual model)."""
+        model = self.resolver.class_model(ref)
+        if not isinstance(model, ClassModel):
+            return None
+        found = self.lookup(model, attr)
+        if found is None or not isinstance(found[1], Binding):
+            return None
+        owner = as_model(found[0])
+        held = self._held.get(f"{owner.module.name}.{owner.ref.qualname}.{attr}")
+        if held is not None:
+            return held
+        binding = found[1]
+        if binding.kind != "assign" or binding.value is None:
+            return None
+        cls = self.value_class(Ref("value", f"{owner.dotted}.{attr}", owner.module, binding.value, attr))
+        return _Val("taint", "instance", ref=cls.ref) if isinstance(cls, ClassModel) else None
+
+    def _instance_attr_value(self, val: _Val, attr: str) -> _Val:
+        """What ``obj.attr`` holds for ``obj`` an instance of a source class (red team R7-4): the class-level
+        value when no code of the class sets the attribute on instances (``self.attr = ...``, ``setattr``,
+        ``__dict__``, ``vars``): data for a builtin value (a tuple of strings), the instance or container a
+        class-level binding holds; anything else (what ``__init__`` stored) is untracked."""
+        model = self.resolver.class_model(val.ref) if val.ref is not None else None
+        if not isinstance(model, ClassModel):
+            return _UNTRACKED
+        for part in model.mro:
+            if not isinstance(part, ClassModel):
+                continue
+            for node in ast.walk(part.node):
+                if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store | ast.Del) \
+                        and node.attr == attr:
+                    return _UNTRACKED
+                if (isinstance(node, ast.Name) and node.id in ("setattr", "vars")) or (
+                        isinstance(node, ast.Attribute) and node.attr == "__dict__"):
+                    return _UNTRACKED
+        held = self._class_level(val.ref, attr) if val.ref is not None else None
+        if held is not None:
+            return held
+        found = self.lookup(model, attr)
+        if found is None or not isinstance(found[1], Binding):
+            return _UNTRACKED
+        owner, binding = as_model(found[0]), found[1]
+        if binding.kind == "function":
+            return _TAINT  # a bound method: calling it is analysed where it is called
+        if binding.kind == "assign" and binding.value is not None and self.value_class(
+                Ref("value", f"{owner.dotted}.{attr}", owner.module, binding.value, attr)) == "builtin":
+            return _TAINT
+        return _UNTRACKED
+
+    def _stores_built_state(self, ref: Ref) -> bool:
+        """Some method of the class ``ref`` (in its MRO read from source) assigns ``self.<name>`` a value built by
+        a call (``self.e = E()``, ``self.items = [make()]``); unknown classes count as such."""
+        model = self.resolver.class_model(ref)
+        if not isinstance(model, ClassModel):
+            return True
+        for part in model.mro:
+            if not isinstance(part, ClassModel):
+                continue
+            for node in ast.walk(part.node):
+                if isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign) and node.value is not None:
+                    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                    if any(isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self"
+                           for tgt in targets for t in ast.walk(tgt)) \
+                            and any(isinstance(n, ast.Call) for n in ast.walk(node.value)):
+                        return True
+        return False
 
     def _generic_subscript(self, ref: Ref) -> bool:
         """``C[...]`` of a source class whose subscript is typing's ``Generic.__class_getitem__``: no class of its
@@ -1099,16 +1330,37 @@ class Effects:
         if base.kind == "global" and base.ref is not None:
             if self._is_value(base):
                 self._value_attribute(frame, base.ref, attr, node, depth)
+                cls = self.value_class(base.ref)
+                if isinstance(cls, ClassModel):  # an attribute of a module-level instance (red team R7-4)
+                    return self._instance_attr_value(_Val("taint", "instance", ref=cls.ref), attr)
             if base.ref.kind == "module":
                 self.module_getattr(frame, base.ref.dotted, attr, node, depth)
             if base.ref.kind == "class":
                 self._class_attribute(frame, base.ref, attr, node, depth)
+                held = self._class_level(base.ref, attr)
+                if held is not None:
+                    return held
             if base.ref.dotted == _SYS_MODULES_ITEM:
                 raise Fail(f"reads attribute {attr} of a module object taken from sys.modules (its module "
                            "__getattr__ may run)", frame.where(node))
             return _Val("global", ref=self.resolver.member(base.ref, attr))
         if base.key == "instance":  # C().attr (red team R5-2)
             self._instance_attribute(frame, base, attr, node, depth)
+            return self._instance_attr_value(base, attr)
+        if base.key == "oneof":
+            parts = []
+            for item in base.items:
+                if item.key != "instance":
+                    raise Fail(f"reads attribute {attr} of a value returned by code whose result the analysis does "
+                               "not track (its class is unknown)", frame.where(node))
+                self._instance_attribute(frame, item, attr, node, depth)
+                parts.append(self._instance_attr_value(item, attr))
+            return _TAINT if all(p == _TAINT for p in parts) else _UNTRACKED
+        if base.key == "result":
+            raise Fail(f"reads attribute {attr} of a value returned by code whose result the analysis does not "
+                       "track (its class is unknown)", frame.where(node))
+        if base.key == "holds":
+            return _UNTRACKED
         if base.from_file and attr == "__class__":
             frame.out.touches.add("__class__")
             return _Val("classdata")
@@ -1283,6 +1535,17 @@ class Effects:
                 return _CONST
             found = self.lookup(model, name)
             return self._call_found(frame, found, name, node, depth=depth)
+        if recv.key == "holds":
+            # a builtin container holding instances of source classes or untracked values (red team R7-4)
+            if name not in tables.DATA_METHODS:
+                raise Fail(f"calls {name}() of a container holding values the analysis does not track",
+                           frame.where(node))
+            if name in _ITEM_METHODS:  # list.index, list.sort, dict.get... compare or hash the items
+                self._touch(frame, list(recv.items), ("__eq__", "__ne__", "__hash__", "__lt__", "__gt__",
+                                                      "__le__", "__ge__", "__str__", "__format__"), node, depth)
+            self._invoked_args(frame, [f"<data>.{name}"], node, args=args, kwargs=kwargs, depth=depth)
+            self._hold_receiver(frame, node, [*args, *kwargs.values()], depth)
+            return (_element(recv) or _UNTRACKED) if name in _ITEM_RESULTS else recv
         if recv.kind == "global" and recv.ref is not None:
             if frame.import_ctx and name in tables.DATA_METHODS and isinstance(node.func, ast.Attribute) \
                     and isinstance(node.func.value, ast.Name) and node.func.value.id in frame.mod.bindings \
@@ -1292,6 +1555,7 @@ class Effects:
                 # table's keys/values/items/copy (C code that runs nothing of the elements); callables handed
                 # over are analysed
                 self._invoked_args(frame, [f"<data>.{name}"], node, args=args, kwargs=kwargs, depth=depth)
+                self._hold_receiver(frame, node, [*args, *kwargs.values()], depth)
                 return _FRESH
             return self.call_ref(frame, self.resolver.member(recv.ref, name), node, args=args, kwargs=kwargs,
                                  depth=depth, receiver=recv.ref)
@@ -1299,12 +1563,12 @@ class Effects:
             # an instance the code created of a source class: its method is that class's code (a dict subclass'
             # own `pop` is not dict.pop), so it is analysed like the class's, never taken as a data method
             return self.call_ref(frame, self.resolver.member(recv.ref, name), node, args=args, kwargs=kwargs,
-                                 depth=depth, receiver=recv.ref)
+                                 depth=depth, receiver=recv.ref, instance=True)
         if recv.kind == "logger":
             if name in tables.LOGGER_METHODS:
                 return _CONST
             raise Fail(f"calls logger method {name}", frame.where(node))
-        if recv.key == "result":
+        if recv.key in ("result", "oneof"):
             raise Fail(f"calls {name}() of a value returned by code whose result the analysis does not track",
                        frame.where(node))
         if recv.from_file:
@@ -1323,6 +1587,7 @@ class Effects:
         if recv.kind in ("fresh", "const"):
             if name in tables.DATA_METHODS and recv.key not in ("localdef", "lambda"):
                 self._invoked_args(frame, [f"<data>.{name}"], node, args=args, kwargs=kwargs, depth=depth)
+                self._hold_receiver(frame, node, [*args, *kwargs.values()], depth)
                 return _FRESH
             raise Fail(f"calls method {name}() of a local value", frame.where(node))
         if recv.kind == "method":
@@ -1398,14 +1663,16 @@ class Effects:
         frame.out.touches |= result.touches
 
     def call_ref(self, frame: _Frame, ref: Ref, node: ast.Call, *, args: list[_Val],
-                 kwargs: dict[str | None, _Val], depth: int, receiver: Ref | None = None) -> _Val:
+                 kwargs: dict[str | None, _Val], depth: int, receiver: Ref | None = None,
+                 instance: bool = False) -> _Val:
         """A call of a module-level name. The catalogue and the reviewed tables are consulted under the name as
         written in the source (``np.asarray`` is ``numpy.asarray``) and under the definition it resolves to;
         denied beats allowed."""
         dotted = ref.dotted
         where = frame.where(node)
         if ref.kind == "builtin":
-            return self._builtin_call(frame, dotted.removeprefix("builtins."), node, args, depth)
+            return self._builtin_call(frame, dotted.removeprefix("builtins."), node, args, depth,
+                                      kwvals=list(kwargs.values()))
         written = _written(frame, node.func)
         names = list(dict.fromkeys(n for n in (written, dotted) if n))
         # At import time every argument is the library's own (nothing comes from the file; the environment is
@@ -1445,6 +1712,14 @@ class Effects:
                                    depth=depth + 1)
             if not result.inert:
                 raise Fail(f"calls {dotted}: {result.reason}", result.where or where)
+            if instance and frame.import_ctx and receiver is not None and set(
+                    part for touch in result.touches for part in touch.split("/")) - _CONTAINER_OWN \
+                    and self._stores_built_state(receiver):
+                # C().m() at import: m's code operates on the instance's state (taken as data), which C's own
+                # code filled with objects it built (self.e = E()): their methods run (red team R7-4)
+                raise Fail(f"calls {dotted} on an instance whose class stores objects its code builds, and the "
+                           f"method runs protocol methods ({'/'.join(sorted(result.touches))[:60]}) of values the "
+                           "analysis does not track", where)
             self._flow_invokes(frame, result.invokes, node, args=args, kwargs=kwargs, dotted=dotted)
             self._flow_touches(frame, result.touches, [*args, *kwargs.values()], node, depth)
             handed = [*args, *kwargs.values()] + ([_UNTRACKED] if receiver is not None else [])  # self, too
@@ -1507,7 +1782,8 @@ class Effects:
             elif val.kind != "const":
                 raise Fail(f"passes a value to {dotted}, which calls its argument {key}", frame.where(node))
 
-    def _builtin_call(self, frame: _Frame, name: str, node: ast.Call, args: list[_Val], depth: int) -> _Val:
+    def _builtin_call(self, frame: _Frame, name: str, node: ast.Call, args: list[_Val], depth: int, *,
+                      kwvals: list[_Val] | None = None) -> _Val:
         where = frame.where(node)
         if "." in name:
             return self._builtin_method(frame, name, node, args, depth)
@@ -1522,6 +1798,15 @@ class Effects:
                 and args[0].ref.dotted == _SYS_MODULES_ITEM:
             raise Fail(f"{name} of a module object taken from sys.modules (its module __getattr__ may run)", where)
         if frame.import_ctx and f"builtins.{name}" in tables.IMPORT_TIME_CALLS:
+            if name == "getattr" and args and _untracked_source(args[0]):
+                # getattr(H(), "e"): what the instance (or an untracked value) holds there (red team R7-4)
+                attr = node.args[1] if len(node.args) > 1 else None
+                if args[0].key == "instance" and isinstance(attr, ast.Constant) and isinstance(attr.value, str):
+                    self._instance_attribute(frame, args[0], attr.value, node, depth)
+                    return self._instance_attr_value(args[0], attr.value)
+                else:
+                    self._touch(frame, [args[0]], ("__getattribute__", "__getattr__"), node, depth)
+                return _UNTRACKED
             return _TAINT
         if f"builtins.{name}" in tables.DANGEROUS_CALLS and name != "setattr":
             raise Fail(f"calls builtins.{name}", where)
@@ -1537,6 +1822,11 @@ class Effects:
                 self._value_attribute(frame, args[0].ref, attr.value, node, depth)
             if args and args[0].key == "instance":  # getattr(C(), 'x') (red team R5-2)
                 self._instance_attribute(frame, args[0], attr.value, node, depth)
+                if name == "getattr":
+                    return _UNTRACKED  # what the instance holds there (red team R7-4)
+            if args and args[0].key in ("result", "holds") and name == "getattr":
+                self._touch(frame, [args[0]], ("__getattribute__", "__getattr__"), node, depth)
+                return _UNTRACKED
             if args and args[0].kind == "self" and frame.self_model is not None:
                 found = self.lookup(frame.self_model, attr.value)
                 if found is not None and isinstance(found[1], Binding) and found[1].kind == "function" \
@@ -1572,8 +1862,16 @@ class Effects:
             touch = _BUILTIN_TOUCH.get(name)
             if touch:
                 self._touch(frame, args, tuple(touch.split("/")), node, depth)
-            if name in ("dict", "list", "set", "tuple", "frozenset"):
-                return _FRESH
+            if name in ("dict", "list", "set", "tuple", "frozenset", "sorted", "reversed", "enumerate", "zip",
+                        "filter", "iter"):
+                # a container (or iterator) of the arguments' items: it holds what they held (red team R7-4)
+                held = _holding([*args, *(kwvals or [])])
+                if held is not None and name in ("dict", "set", "frozenset"):
+                    self._touch(frame, [held], ("__hash__", "__eq__"), node, depth)
+                if held is not None:
+                    return held
+                if name in ("dict", "list", "set", "tuple", "frozenset"):
+                    return _FRESH
             return _TAINT if name in _BUILTIN_TYPED_RESULTS else _library_result(args, {})
         raise Fail(f"calls builtins.{name}", where)
 
@@ -1997,6 +2295,12 @@ class Effects:
         ``self`` (the object's own class may define them)."""
         if not names:
             return
+        for v in vals:
+            if v.key == "oneof":  # one of several instances (an item of a container holding them)
+                self._touch(frame, list(v.items), names, node, depth)
+            if v.key == "holds" and not set(names) <= _CONTAINER_OWN:
+                # a container holding instances compared, hashed, formatted, added...: its items' methods run
+                self._touch(frame, list(v.items), _IMPLICIT, node, depth)
         if any(v.key == "result" for v in vals):
             raise Fail(f"runs {'/'.join(names)} of a value returned by code whose result the analysis does not "
                        "track (its class is unknown)", frame.where(node))
@@ -2050,6 +2354,14 @@ class Effects:
             return
         if val.key == "instance":
             self._instance_protocol(frame, val, names, node, depth)
+            return
+        if val.key in ("holds", "oneof"):  # a container holding instances handed over: it may reach its items
+            for item in val.items:
+                if item.key == "result":
+                    raise Fail(f"hands {ast.unparse(expr)[:40]} (holding a value returned by code whose result "
+                               "the analysis does not track) to an operation that may run its protocol methods",
+                               frame.where(node))
+                self._instance_protocol(frame, item, names, node, depth)
             return
         if val.key == "mixed":
             raise Fail(f"hands {ast.unparse(expr)[:40]} (bound to different module-level objects) to an operation "
@@ -2482,9 +2794,33 @@ _ = builtins  # the builtins module is only read (dir/vars of C types)
 
 
 def _untracked_source(val: _Val) -> bool:
-    """``val`` is an instance of a source class or an untracked result: what it hands back (an operator's or an
-    iterator's result) is of a class the analysis does not know."""
-    return val.key in ("instance", "result")
+    """``val`` is an instance of a source class, an untracked result or a container holding one: what it hands
+    back (an operator's or an iterator's result, an item) is of a class the analysis does not know."""
+    return val.key in ("instance", "result", "holds", "oneof")
+
+
+def _holding(vals: Iterable[_Val]) -> _Val | None:
+    """A builtin container built from ``vals`` (a display, a comprehension, ``list(x)``, ``d[k] = v``): when one
+    of them is an instance of a source class or an untracked value (or a container holding one), the container
+    remembers them (its items' protocol methods run when it is compared, hashed, formatted, searched...), and
+    what is read out of it is one of them (red team R7-4); ``None`` when it holds only data."""
+    items: list[_Val] = []
+    for val in vals:
+        for item in (val.items if val.key in ("holds", "oneof") else (val,)):
+            if item.key in ("instance", "result") and item not in items:
+                items.append(item)
+    return _Val("taint", "holds", items=tuple(items)) if items else None
+
+
+def _element(val: _Val) -> _Val | None:
+    """What is read out of ``val`` (an item, an iteration's element, an unpacked part): the one instance a
+    holding container holds, else an untracked value; ``None`` when ``val`` holds none (the caller's default)."""
+    if val.key == "holds":
+        # several: one of them (``for lib in (A(), B()): lib.name`` reads each one's attribute)
+        return val.items[0] if len(val.items) == 1 else _Val("taint", "oneof", items=val.items)
+    if val.key in ("instance", "result", "oneof"):
+        return _UNTRACKED
+    return None
 
 
 def _library_result(args: list[_Val], kwargs: dict[str | None, _Val]) -> _Val:
@@ -2500,8 +2836,10 @@ def _summarise_returns(fn: ast.FunctionDef | ast.AsyncFunctionDef, returned: lis
     if _is_generator(fn):
         return None
     instances = {v.ref.dotted: v for v in returned if v.key == "instance" and v.ref is not None}
-    if any(v.key == "result" or v.kind in ("self", "cls") for v in returned) or len(instances) > 1:
+    if any(v.key in ("result", "oneof") or v.kind in ("self", "cls") for v in returned) or len(instances) > 1:
         return _UNTRACKED
+    if any(v.key == "holds" for v in returned):
+        return _holding(returned)  # a container holding instances (red team R7-4)
     if instances:
         return next(iter(instances.values()))
     if any(v.kind == "param" or v.key == "passed" for v in returned):

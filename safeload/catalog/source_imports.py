@@ -982,7 +982,7 @@ def _class(effects: Effects, frame: _Frame, node: ast.ClassDef) -> None:
             targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
             for tgt in targets:
                 if isinstance(tgt, ast.Name):
-                    inner.locals[tgt.id] = effects._quiet(inner, stmt.value)
+                    inner.locals[tgt.id] = effects.class_body_value(inner, tgt.id, stmt.value)
 
 
 def reviewed_subclass_hook(model: ClassModel, owner: ClassModel) -> bool:

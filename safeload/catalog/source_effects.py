@@ -177,6 +177,11 @@ class _Val:
         return self.kind in ("param", "taint")
 
 
+#: What a typing alias or ``types.UnionType``/``GenericAlias`` runs on the classes it holds (hashing, comparing,
+#: combining, printing them)
+_ALIAS_DUNDERS = ("__hash__", "__eq__", "__ne__", "__or__", "__ror__", "__repr__", "__getattribute__",
+                  "__getattr__", "__instancecheck__", "__subclasscheck__", "__mro_entries__", "__getitem__")
+
 _CONST = _Val("const")
 _FRESH = _Val("fresh")
 _TAINT = _Val("taint")
@@ -676,8 +681,11 @@ class Effects:
         hooks = mod.bindings.get("__getattr__", [])
         hook = hooks[-1] if hooks else None
         where = frame.where(node)
-        if hook is None or len(hooks) != 1 or hook.conditional or hook.kind != "function" \
-                or not isinstance(hook.node, ast.FunctionDef) or hook.node.decorator_list:
+        # one plain def, possibly under a condition (numpy 2.4 defines its hook in the else branch of
+        # ``if __NUMPY_SETUP__:``): either it is bound and runs as analysed, or there is no hook and the lookup
+        # raises AttributeError; two defs, or one in a branch read as dead, are not decided
+        if hook is None or len(hooks) != 1 or hook.kind != "function" or not isinstance(hook.node, ast.FunctionDef) \
+                or hook.node.decorator_list or (hook.conditional and _in_dead_branch(mod.tree, hook.node)):
             raise Fail(f"looks {module}.{name} up through the module __getattr__ (line {mod.getattr_line}), "
                        "which is not a plain def", where)
         submodule = f"{module}.{name}" if name != "*" and mod.is_package and self.resolver.is_module(
@@ -849,6 +857,9 @@ class Effects:
                 [node.operand] if isinstance(node, ast.UnaryOp) else
                 list(node.values) if isinstance(node, ast.BoolOp) else [node.left, *node.comparators])
             vals = [ev(frame, p, depth) for p in parts]
+            for val in vals:
+                if val.kind == "global" and val.ref is not None and val.ref.kind == "class":
+                    self._class_operand(frame, val.ref, _expr_dunders(node), node)
             if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod):
                 # printf-style formatting: the right operand's __getitem__/keys (mappings), __str__, __repr__,
                 # __index__, __float__... and, when it is a tuple, the same of each element (checked as a literal)
@@ -1457,6 +1468,11 @@ class Effects:
         if name in ("getattr", "hasattr") and args and args[0].ref is not None \
                 and args[0].ref.dotted == _SYS_MODULES_ITEM:
             raise Fail(f"{name} of a module object taken from sys.modules (its module __getattr__ may run)", where)
+        if name == "getattr" and len(node.args) == 2 and not node.keywords and self._plain_compiled_class(
+                frame, node.args[0], args[0]):
+            # getattr(np.ndarray, name): type.__getattribute__ (C) on a static immutable type, whose dict no code
+            # can change: a C attribute, library data (its __doc__ a str)
+            return _Val("classdata")
         if frame.import_ctx and f"builtins.{name}" in tables.IMPORT_TIME_CALLS:
             return _TAINT
         if f"builtins.{name}" in tables.DANGEROUS_CALLS and name != "setattr":
@@ -1512,6 +1528,14 @@ class Effects:
                 return _FRESH
             return _TAINT if name in _BUILTIN_TYPED_RESULTS else _library_result(args, {})
         raise Fail(f"calls builtins.{name}", where)
+
+    def _plain_compiled_class(self, frame: _Frame, expr: ast.expr, val: _Val) -> bool:
+        """``expr`` names a reviewed compiled class (``source_tables.PLAIN_COMPILED_CLASSES``), not a name the
+        source binds."""
+        if val.kind != "global" or val.ref is None or val.ref.kind not in ("unknown", "external"):
+            return False
+        spelled = _written(frame, expr) if isinstance(expr, ast.Name | ast.Attribute) else None
+        return val.ref.dotted in tables.PLAIN_COMPILED_CLASSES or spelled in tables.PLAIN_COMPILED_CLASSES
 
     def _builtin_method(self, frame: _Frame, name: str, node: ast.Call, args: list[_Val], depth: int) -> _Val:
         """``object.__setattr__(self, ...)``, ``dict.fromkeys(...)``: methods of builtin types called through the
@@ -1708,9 +1732,14 @@ class Effects:
             if ref.kind == "special" or ref.dotted.startswith(("typing.", "typing_extensions.")) or (
                     ref.kind == "builtin"):
                 return True
+            if ref.kind in ("unknown", "external"):
+                # a reviewed compiled class (np.integer): never a name the source binds to a class or value
+                spelled = _written(_Frame(mod, "", None, None, {}, True, Outcome(True, "")), node)
+                return ref.dotted in tables.PLAIN_COMPILED_CLASSES or spelled in tables.PLAIN_COMPILED_CLASSES
             if ref.kind == "class":
+                # the alias's own methods (hash, ==, |) reach the class object's: its metaclass's must be type's
                 model = self.resolver.class_model(ref)
-                return isinstance(model, ClassModel) and model.metaclass is None
+                return isinstance(model, ClassModel) and self.metaclass_problem(model, _ALIAS_DUNDERS) is None
             if ref.kind == "value" and ref.module is not None and isinstance(ref.node, ast.expr):
                 # a TypeVar (VALUE_FACTORIES) or another alias
                 return self._typing_expr(ref.module, ref.node, depth + 1) or (
@@ -1795,6 +1824,33 @@ class Effects:
             return True
         return ref.kind == "unknown" and ref.dotted.startswith(ref.module.name + ".") \
             and ref.dotted[len(ref.module.name) + 1:] in ref.module.bindings
+
+    def _class_operand(self, frame: _Frame, ref: Ref, names: tuple[str, ...], node: ast.AST) -> None:
+        """An operator on a class object (``C | None``, ``C == D``, ``not C``) runs its metaclass's method:
+        ``type``'s (C) unless a metaclass read from source, or one the model does not know, defines it."""
+        model = self.resolver.class_model(ref)
+        problem = (f"whose metaclass cannot be read ({model})" if not isinstance(model, ClassModel)
+                   else self.metaclass_problem(model, names))
+        if problem is not None:
+            raise Fail(f"runs {'/'.join(names)} of the class {ref.dotted}, {problem}", frame.where(node))
+
+    def metaclass_problem(self, model: ClassModel, names: tuple[str, ...]) -> str | None:
+        """Why ``names`` looked up on the class object ``model`` (its metaclass's methods) may run code other
+        than ``type``'s; None when they are ``type``'s own (or not defined)."""
+        meta = model.metaclass
+        if meta is None:
+            return None
+        if not isinstance(meta, ClassModel):
+            if tables.KNOWN_METACLASSES.get(meta.dotted) == "type" and not (
+                    set(names) & tables.METACLASS_OWN_NAMES.get(meta.dotted, frozenset())):
+                return None
+            return f"whose metaclass {meta.dotted} is not known to leave {'/'.join(names)} to type"
+        for name in names:
+            found = self.lookup(meta, name)
+            if found is None or (isinstance(found[1], Leaf) and found[1].kind == "builtin"):
+                continue  # type's own method (or none: the operator raises TypeError)
+            return f"whose metaclass {meta.dotted} defines {name} (in {found[0].dotted})"
+        return None
 
     def _value_protocol(self, frame: _Frame, ref: Ref, names: tuple[str, ...], node: ast.AST, depth: int) -> None:
         """Protocol methods ``names`` run on the module-level object ``ref``: inert only when its class is a

@@ -300,9 +300,11 @@ class Effects:
     # --- entry points -----------------------------------------------------------------------------------
     def function(self, fn: ast.FunctionDef | ast.AsyncFunctionDef, mod: ModuleInfo, qualname: str, *,
                  self_model: ClassModel | None = None, defining: ClassModel | None = None,
-                 bound: bool = False, import_ctx: bool = False, depth: int = 0) -> Outcome:
-        """Effects of calling ``fn``; ``bound``: its first parameter is ``self``/``cls`` (not from the file)."""
-        key = (id(fn), self_model.dotted if self_model else "", import_ctx)
+                 bound: bool = False, import_ctx: bool = False, depth: int = 0,
+                 cls_params: tuple[int, ...] = ()) -> Outcome:
+        """Effects of calling ``fn``; ``bound``: its first parameter is ``self``/``cls`` (not from the file);
+        ``cls_params``: positional parameters given the class being created (``self_model``) at import."""
+        key = (id(fn), (self_model.dotted if self_model else "") + "".join(f"/{i}" for i in cls_params), import_ctx)
         if key in self._memo:
             return self._memo[key]
         if key in self._active:  # recursion adds no effect of its own
@@ -316,7 +318,7 @@ class Effects:
         self._active.add(key)
         try:
             result = self._run(fn, mod, qualname, self_model=self_model, defining=defining, bound=bound,
-                               import_ctx=import_ctx, depth=depth)
+                               import_ctx=import_ctx, depth=depth, cls_params=cls_params)
         finally:
             self._active.discard(key)
         self._memo[key] = result
@@ -324,10 +326,14 @@ class Effects:
 
     def _run(self, fn: ast.FunctionDef | ast.AsyncFunctionDef, mod: ModuleInfo, qualname: str, *,
              self_model: ClassModel | None, defining: ClassModel | None, bound: bool, import_ctx: bool,
-             depth: int) -> Outcome:
+             depth: int, cls_params: tuple[int, ...] = ()) -> Outcome:
         out = Outcome(True, "")
         frame = _Frame(mod, qualname, self_model, defining, {}, import_ctx, out, _defaults(fn))
         frame.locals.update(_params(fn, bound))
+        positional = [*fn.args.posonlyargs, *fn.args.args]
+        for index in cls_params:
+            if index < len(positional) and import_ctx and self_model is not None:
+                frame.locals[positional[index].arg] = _Val("cls")
         first = _first_param(fn)
         if bound and first:
             is_cls = any(isinstance(d, ast.Name) and d.id == "classmethod" for d in fn.decorator_list) or \
@@ -774,6 +780,7 @@ class Effects:
                 self.check_setattr(frame, target.attr, via_object=False, node=target, depth=depth)
                 return
             if base.kind == "cls" and frame.import_ctx:
+                self.class_setattr(frame, target)
                 return  # __init_subclass__ / metaclass hooks set attributes of the class being created
             if base.from_file:
                 frame.out.touches.add("__setattr__")
@@ -1388,8 +1395,13 @@ class Effects:
         if frame.import_ctx and any(n in tables.IMPORT_TIME_CALLS for n in names):
             return _library_result(args, kwargs)
         if ref.kind == "function" and isinstance(ref.node, ast.FunctionDef | ast.AsyncFunctionDef) and ref.module:
+            # a hook at class creation handing the class being built to a helper (xarray's inject_numpy_same(cls)):
+            # the helper runs with that parameter bound to the class (its setattrs are the hook's)
+            cls_params = tuple(i for i, a in enumerate(args) if a.kind == "cls") if frame.import_ctx and not any(
+                isinstance(a, ast.Starred) for a in node.args) else ()
             result = self.function(ref.node, ref.module, ref.qualname, import_ctx=frame.import_ctx,
-                                   depth=depth + 1)
+                                   depth=depth + 1, self_model=frame.self_model if cls_params else None,
+                                   cls_params=cls_params)
             if not result.inert:
                 raise Fail(f"calls {dotted}: {result.reason}", result.where or where)
             self._flow_invokes(frame, result.invokes, node, args=args, kwargs=kwargs, dotted=dotted)
@@ -1495,6 +1507,9 @@ class Effects:
                         and _property_kind(found[1].node) in ("property", "setter"):
                     self._run_property(frame, as_model(found[0]), attr.value, depth, node)
             return _TAINT
+        if name == "setattr" and args and args[0].kind == "cls" and frame.import_ctx:
+            self.class_setattr(frame, node)  # a hook setting attributes of the class being created
+            return _CONST
         if name == "setattr":
             if not args or args[0].kind != "self":
                 raise Fail("setattr on an object that is not its own", where)
@@ -1824,6 +1839,15 @@ class Effects:
             return True
         return ref.kind == "unknown" and ref.dotted.startswith(ref.module.name + ".") \
             and ref.dotted[len(ref.module.name) + 1:] in ref.module.bindings
+
+    def class_setattr(self, frame: _Frame, node: ast.AST) -> None:
+        """A hook sets an attribute of the class being created (``frame.self_model``): ``type(cls).__setattr__``
+        runs, ``type``'s own unless the metaclass defines it. (What the class then holds differs from its source:
+        ``source_analysis._altered`` refuses instance uses of classes whose bases' hooks set or pass ``cls``.)"""
+        model = frame.self_model
+        problem = "the class is not known" if model is None else self.metaclass_problem(model, ("__setattr__",))
+        if problem is not None:
+            raise Fail(f"sets an attribute of the class being created, {problem}", frame.where(node))
 
     def _class_operand(self, frame: _Frame, ref: Ref, names: tuple[str, ...], node: ast.AST) -> None:
         """An operator on a class object (``C | None``, ``C == D``, ``not C``) runs its metaclass's method:

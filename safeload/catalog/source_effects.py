@@ -542,6 +542,9 @@ class Effects:
             cur = ev(frame, stmt.target, depth) if not isinstance(stmt.target, ast.Name) \
                 or stmt.target.id not in frame.locals else self._kind_of(frame, stmt.target)
             self._touch(frame, [val, cur], _op_dunders(stmt.op), stmt, depth)
+            for operand in (val, cur):
+                if operand.kind == "global" and operand.ref is not None and operand.ref.kind == "class":
+                    self._class_operand(frame, operand.ref, _op_dunders(stmt.op), stmt)
             self._store(frame, stmt.target, _TAINT if val.from_file or cur.from_file else _FRESH, depth)
         elif isinstance(stmt, ast.Return):
             if stmt.value is not None:

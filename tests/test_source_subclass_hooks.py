@@ -104,3 +104,48 @@ def test_subclass_hook_payload_is_live(tmp_path: Path, label: str) -> None:
 @pytest.mark.parametrize("label", sorted(E2E))
 def test_subclass_hook_payload_is_refused(tmp_path: Path, label: str) -> None:
     _refused(tmp_path, E2E[label])
+
+
+# --- found attacking the hook rule: a classmethod run at import that stores on cls ------------------------------
+
+_SETUP = ("def evil(self, state):\n    open(MARKER, 'w').close()\nclass K:\n    @classmethod\n    def setup(cls):\n"
+          "        cls.__setstate__ = evil\n")
+
+
+def test_classmethod_storing_on_cls_at_import_alters_the_class(env: Env) -> None:
+    """Before: the import was inert (cls.x = v in an import-time frame) and BUILD of K read K's source (no
+    __setstate__), while the class held evil as __setstate__: the payload ran under safeload."""
+    env.write({"pkg/__init__.py": "", "pkg/m.py": _SETUP + "K.setup()\n"})
+    result = env.run("pkg.m", "K", Use.BUILD | Use.IMPORT)
+    build = result.verdict(Use.BUILD)
+    assert build is not None and not build.inert and "modified" in build.reason, build
+
+
+def test_classmethod_that_only_returns_keeps_the_class(env: Env) -> None:
+    env.write({"pkg/__init__.py": "", "pkg/m.py": "class K:\n    @classmethod\n    def make(cls):\n"
+                                                  "        return 1\nv = K.make()\n"})
+    result = env.run("pkg.m", "K", Use.BUILD | Use.IMPORT)
+    build = result.verdict(Use.BUILD)
+    assert build is not None and build.inert, build
+
+
+@pytest.mark.xfail(strict=True, reason="open: a classmethod storing on cls called from another module's top level")
+def test_classmethod_storing_on_cls_called_from_another_module(env: Env) -> None:
+    env.write({"pkg/__init__.py": "from pkg.m import K\nK.setup()\n", "pkg/m.py": _SETUP})
+    result = env.run("pkg.m", "K", Use.BUILD | Use.IMPORT)
+    build = result.verdict(Use.BUILD)
+    assert build is not None and not build.inert, build
+
+
+SETUP_CASE = LibCase({"clsm/__init__.py": "", "clsm/mod.py": _SETUP + "K.setup()\n"},
+                     lambda: b"\x80\x02cclsm.mod\nK\n)\x81}b.")
+
+
+@pytest.mark.slow
+def test_classmethod_setstate_payload_is_live(tmp_path: Path) -> None:
+    _live(tmp_path, SETUP_CASE)
+
+
+@pytest.mark.slow
+def test_classmethod_setstate_payload_is_refused(tmp_path: Path) -> None:
+    _refused(tmp_path, SETUP_CASE)

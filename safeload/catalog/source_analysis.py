@@ -782,7 +782,26 @@ def _patched_in_module(model: ClassModel) -> int | None:
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("setattr", "delattr") \
                 and node.args and ast.unparse(node.args[0]) == qual:
             return node.lineno
+        # Class.setup(): a classmethod run at import that stores on cls (``cls.__setstate__ = f``) changes the
+        # class like a top-level assignment does (found attacking the round-8 hook rule)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+                and ast.unparse(node.func.value) == qual and _class_setting_classmethod(model, node.func.attr):
+            return node.lineno
     return None
+
+
+def _class_setting_classmethod(model: ClassModel, name: str) -> bool:
+    for part in model.mro:
+        if not isinstance(part, ClassModel):
+            continue
+        binding = part.own(name)
+        if binding is None:
+            continue
+        fn = binding.node
+        return not isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef) or (
+            any(isinstance(d, ast.Name) and d.id == "classmethod" for d in fn.decorator_list)
+            and _sets_on_first_param(fn) is not None)
+    return False
 
 
 def _top_level_nodes(body: list[ast.stmt]) -> list[ast.AST]:

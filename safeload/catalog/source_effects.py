@@ -204,6 +204,11 @@ class _Val:
         return self.kind in ("param", "taint")
 
 
+#: What a typing alias or ``types.UnionType``/``GenericAlias`` runs on the classes it holds (hashing, comparing,
+#: combining, printing them)
+_ALIAS_DUNDERS = ("__hash__", "__eq__", "__ne__", "__or__", "__ror__", "__repr__", "__getattribute__",
+                  "__getattr__", "__instancecheck__", "__subclasscheck__", "__mro_entries__", "__getitem__")
+
 _CONST = _Val("const")
 _FRESH = _Val("fresh")
 _TAINT = _Val("taint")
@@ -442,9 +447,11 @@ class Effects:
     # --- entry points -----------------------------------------------------------------------------------
     def function(self, fn: ast.FunctionDef | ast.AsyncFunctionDef, mod: ModuleInfo, qualname: str, *,
                  self_model: ClassModel | None = None, defining: ClassModel | None = None,
-                 bound: bool = False, import_ctx: bool = False, depth: int = 0) -> Outcome:
-        """Effects of calling ``fn``; ``bound``: its first parameter is ``self``/``cls`` (not from the file)."""
-        key = (id(fn), self_model.dotted if self_model else "", import_ctx)
+                 bound: bool = False, import_ctx: bool = False, depth: int = 0,
+                 cls_params: tuple[int, ...] = ()) -> Outcome:
+        """Effects of calling ``fn``; ``bound``: its first parameter is ``self``/``cls`` (not from the file);
+        ``cls_params``: positional parameters given the class being created (``self_model``) at import."""
+        key = (id(fn), (self_model.dotted if self_model else "") + "".join(f"/{i}" for i in cls_params), import_ctx)
         if key in self._memo:
             return self._memo[key]
         if key in self._active:  # recursion adds no effect of its own
@@ -458,7 +465,7 @@ class Effects:
         self._active.add(key)
         try:
             result = self._run(fn, mod, qualname, self_model=self_model, defining=defining, bound=bound,
-                               import_ctx=import_ctx, depth=depth)
+                               import_ctx=import_ctx, depth=depth, cls_params=cls_params)
         finally:
             self._active.discard(key)
         self._memo[key] = result
@@ -466,10 +473,14 @@ class Effects:
 
     def _run(self, fn: ast.FunctionDef | ast.AsyncFunctionDef, mod: ModuleInfo, qualname: str, *,
              self_model: ClassModel | None, defining: ClassModel | None, bound: bool, import_ctx: bool,
-             depth: int) -> Outcome:
+             depth: int, cls_params: tuple[int, ...] = ()) -> Outcome:
         out = Outcome(True, "")
         frame = _Frame(mod, qualname, self_model, defining, {}, import_ctx, out, _defaults(fn))
         frame.locals.update(_params(fn, bound))
+        positional = [*fn.args.posonlyargs, *fn.args.args]
+        for index in cls_params:
+            if index < len(positional) and import_ctx and self_model is not None:
+                frame.locals[positional[index].arg] = _Val("cls")
         first = _first_param(fn)
         if bound and first:
             is_cls = any(isinstance(d, ast.Name) and d.id == "classmethod" for d in fn.decorator_list) or \
@@ -683,6 +694,9 @@ class Effects:
             cur = ev(frame, stmt.target, depth) if not isinstance(stmt.target, ast.Name) \
                 or stmt.target.id not in frame.locals else self._kind_of(frame, stmt.target)
             self._touch(frame, [val, cur], _op_dunders(stmt.op), stmt, depth)
+            for operand in (val, cur):
+                if operand.kind == "global" and operand.ref is not None and operand.ref.kind == "class":
+                    self._class_operand(frame, operand.ref, _op_dunders(stmt.op), stmt)
             self._store(frame, stmt.target, _TAINT if val.from_file or cur.from_file else _FRESH, depth)
         elif isinstance(stmt, ast.Return):
             if stmt.value is not None:
@@ -827,8 +841,11 @@ class Effects:
         hooks = mod.bindings.get("__getattr__", [])
         hook = hooks[-1] if hooks else None
         where = frame.where(node)
-        if hook is None or len(hooks) != 1 or hook.conditional or hook.kind != "function" \
-                or not isinstance(hook.node, ast.FunctionDef) or hook.node.decorator_list:
+        # one plain def, possibly under a condition (numpy 2.4 defines its hook in the else branch of
+        # ``if __NUMPY_SETUP__:``): either it is bound and runs as analysed, or there is no hook and the lookup
+        # raises AttributeError; two defs, or one in a branch read as dead, are not decided
+        if hook is None or len(hooks) != 1 or hook.kind != "function" or not isinstance(hook.node, ast.FunctionDef) \
+                or hook.node.decorator_list or (hook.conditional and _in_dead_branch(mod.tree, hook.node)):
             raise Fail(f"looks {module}.{name} up through the module __getattr__ (line {mod.getattr_line}), "
                        "which is not a plain def", where)
         submodule = f"{module}.{name}" if name != "*" and mod.is_package and self.resolver.is_module(
@@ -937,6 +954,7 @@ class Effects:
                 self.check_setattr(frame, target.attr, via_object=False, node=target, depth=depth)
                 return
             if base.kind == "cls" and frame.import_ctx:
+                self.class_setattr(frame, target)
                 return  # __init_subclass__ / metaclass hooks set attributes of the class being created
             if base.from_file:
                 if not _plain_value(val) and not self._not_callable(frame, val):
@@ -1038,6 +1056,9 @@ class Effects:
                 [node.operand] if isinstance(node, ast.UnaryOp) else
                 list(node.values) if isinstance(node, ast.BoolOp) else [node.left, *node.comparators])
             vals = [ev(frame, p, depth) for p in parts]
+            for val in vals:
+                if val.kind == "global" and val.ref is not None and val.ref.kind == "class":
+                    self._class_operand(frame, val.ref, _expr_dunders(node), node)
             if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod):
                 # printf-style formatting: the right operand's __getitem__/keys (mappings), __str__, __repr__,
                 # __index__, __float__... and, when it is a tuple, the same of each element (checked as a literal)
@@ -1708,8 +1729,13 @@ class Effects:
         if frame.import_ctx and any(n in tables.IMPORT_TIME_CALLS for n in names):
             return _library_result(args, kwargs)
         if ref.kind == "function" and isinstance(ref.node, ast.FunctionDef | ast.AsyncFunctionDef) and ref.module:
+            # a hook at class creation handing the class being built to a helper (xarray's inject_numpy_same(cls)):
+            # the helper runs with that parameter bound to the class (its setattrs are the hook's)
+            cls_params = tuple(i for i, a in enumerate(args) if a.kind == "cls") if frame.import_ctx and not any(
+                isinstance(a, ast.Starred) for a in node.args) else ()
             result = self.function(ref.node, ref.module, ref.qualname, import_ctx=frame.import_ctx,
-                                   depth=depth + 1)
+                                   depth=depth + 1, self_model=frame.self_model if cls_params else None,
+                                   cls_params=cls_params)
             if not result.inert:
                 raise Fail(f"calls {dotted}: {result.reason}", result.where or where)
             if instance and frame.import_ctx and receiver is not None and set(
@@ -1797,6 +1823,11 @@ class Effects:
         if name in ("getattr", "hasattr") and args and args[0].ref is not None \
                 and args[0].ref.dotted == _SYS_MODULES_ITEM:
             raise Fail(f"{name} of a module object taken from sys.modules (its module __getattr__ may run)", where)
+        if name == "getattr" and len(node.args) == 2 and not node.keywords and self._plain_compiled_class(
+                frame, node.args[0], args[0]):
+            # getattr(np.ndarray, name): type.__getattribute__ (C) on a static immutable type, whose dict no code
+            # can change: a C attribute, library data (its __doc__ a str)
+            return _Val("classdata")
         if frame.import_ctx and f"builtins.{name}" in tables.IMPORT_TIME_CALLS:
             if name == "getattr" and args and _untracked_source(args[0]):
                 # getattr(H(), "e"): what the instance (or an untracked value) holds there (red team R7-4)
@@ -1833,6 +1864,9 @@ class Effects:
                         and _property_kind(found[1].node) in ("property", "setter"):
                     self._run_property(frame, as_model(found[0]), attr.value, depth, node)
             return _TAINT
+        if name == "setattr" and args and args[0].kind == "cls" and frame.import_ctx:
+            self.class_setattr(frame, node)  # a hook setting attributes of the class being created
+            return _CONST
         if name == "setattr":
             if not args or args[0].kind != "self":
                 raise Fail("setattr on an object that is not its own", where)
@@ -1874,6 +1908,14 @@ class Effects:
                     return _FRESH
             return _TAINT if name in _BUILTIN_TYPED_RESULTS else _library_result(args, {})
         raise Fail(f"calls builtins.{name}", where)
+
+    def _plain_compiled_class(self, frame: _Frame, expr: ast.expr, val: _Val) -> bool:
+        """``expr`` names a reviewed compiled class (``source_tables.PLAIN_COMPILED_CLASSES``), not a name the
+        source binds."""
+        if val.kind != "global" or val.ref is None or val.ref.kind not in ("unknown", "external"):
+            return False
+        spelled = _written(frame, expr) if isinstance(expr, ast.Name | ast.Attribute) else None
+        return val.ref.dotted in tables.PLAIN_COMPILED_CLASSES or spelled in tables.PLAIN_COMPILED_CLASSES
 
     def _builtin_method(self, frame: _Frame, name: str, node: ast.Call, args: list[_Val], depth: int) -> _Val:
         """``object.__setattr__(self, ...)``, ``dict.fromkeys(...)``: methods of builtin types called through the
@@ -2070,9 +2112,14 @@ class Effects:
             if ref.kind == "special" or ref.dotted.startswith(("typing.", "typing_extensions.")) or (
                     ref.kind == "builtin"):
                 return True
+            if ref.kind in ("unknown", "external"):
+                # a reviewed compiled class (np.integer): never a name the source binds to a class or value
+                spelled = _written(_Frame(mod, "", None, None, {}, True, Outcome(True, "")), node)
+                return ref.dotted in tables.PLAIN_COMPILED_CLASSES or spelled in tables.PLAIN_COMPILED_CLASSES
             if ref.kind == "class":
+                # the alias's own methods (hash, ==, |) reach the class object's: its metaclass's must be type's
                 model = self.resolver.class_model(ref)
-                return isinstance(model, ClassModel) and model.metaclass is None
+                return isinstance(model, ClassModel) and self.metaclass_problem(model, _ALIAS_DUNDERS) is None
             if ref.kind == "value" and ref.module is not None and isinstance(ref.node, ast.expr):
                 # a TypeVar (VALUE_FACTORIES) or another alias
                 return self._typing_expr(ref.module, ref.node, depth + 1) or (
@@ -2157,6 +2204,42 @@ class Effects:
             return True
         return ref.kind == "unknown" and ref.dotted.startswith(ref.module.name + ".") \
             and ref.dotted[len(ref.module.name) + 1:] in ref.module.bindings
+
+    def class_setattr(self, frame: _Frame, node: ast.AST) -> None:
+        """A hook sets an attribute of the class being created (``frame.self_model``): ``type(cls).__setattr__``
+        runs, ``type``'s own unless the metaclass defines it. (What the class then holds differs from its source:
+        ``source_analysis._altered`` refuses instance uses of classes whose bases' hooks set or pass ``cls``.)"""
+        model = frame.self_model
+        problem = "the class is not known" if model is None else self.metaclass_problem(model, ("__setattr__",))
+        if problem is not None:
+            raise Fail(f"sets an attribute of the class being created, {problem}", frame.where(node))
+
+    def _class_operand(self, frame: _Frame, ref: Ref, names: tuple[str, ...], node: ast.AST) -> None:
+        """An operator on a class object (``C | None``, ``C == D``, ``not C``) runs its metaclass's method:
+        ``type``'s (C) unless a metaclass read from source, or one the model does not know, defines it."""
+        model = self.resolver.class_model(ref)
+        problem = (f"whose metaclass cannot be read ({model})" if not isinstance(model, ClassModel)
+                   else self.metaclass_problem(model, names))
+        if problem is not None:
+            raise Fail(f"runs {'/'.join(names)} of the class {ref.dotted}, {problem}", frame.where(node))
+
+    def metaclass_problem(self, model: ClassModel, names: tuple[str, ...]) -> str | None:
+        """Why ``names`` looked up on the class object ``model`` (its metaclass's methods) may run code other
+        than ``type``'s; None when they are ``type``'s own (or not defined)."""
+        meta = model.metaclass
+        if meta is None:
+            return None
+        if not isinstance(meta, ClassModel):
+            if tables.KNOWN_METACLASSES.get(meta.dotted) == "type" and not (
+                    set(names) & tables.METACLASS_OWN_NAMES.get(meta.dotted, frozenset())):
+                return None
+            return f"whose metaclass {meta.dotted} is not known to leave {'/'.join(names)} to type"
+        for name in names:
+            found = self.lookup(meta, name)
+            if found is None or (isinstance(found[1], Leaf) and found[1].kind == "builtin"):
+                continue  # type's own method (or none: the operator raises TypeError)
+            return f"whose metaclass {meta.dotted} defines {name} (in {found[0].dotted})"
+        return None
 
     def _value_protocol(self, frame: _Frame, ref: Ref, names: tuple[str, ...], node: ast.AST, depth: int) -> None:
         """Protocol methods ``names`` run on the module-level object ``ref``: inert only when its class is a

@@ -22,7 +22,16 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 
 from safeload.catalog import source_tables as tables
 from safeload.catalog.closure import closure_covered
-from safeload.catalog.source_effects import Effects, Fail, Outcome, _Frame, option_only_factory
+from safeload.catalog.source_effects import (
+    Effects,
+    Fail,
+    Outcome,
+    _first_param,
+    _Frame,
+    _identity_problem,
+    _returned_def,
+    option_only_factory,
+)
 from safeload.catalog.source_files import FileStat
 from safeload.catalog.source_locate import is_stdlib_path
 from safeload.catalog.source_model import (
@@ -806,7 +815,7 @@ def _body(effects: Effects, frame: _Frame, stmts: list[ast.stmt], *, straight: b
                         effects._expr(frame, arg.annotation, 0)
                 if stmt.returns is not None:
                     effects._expr(frame, stmt.returns, 0)
-            _decorators(effects, frame, stmt.decorator_list)
+            _decorators(effects, frame, stmt.decorator_list, function=True)
         elif isinstance(stmt, ast.Assign) and _targets_sys_modules(stmt):
             if not _replaces_itself(stmt):
                 raise Fail("assigns into sys.modules", frame.where(stmt))
@@ -911,9 +920,116 @@ def _replaces_itself(stmt: ast.Assign) -> bool:
             and isinstance(tgt.slice, ast.Name) and tgt.slice.id == "__name__")
 
 
-def _decorators(effects: Effects, frame: _Frame, decorators: list[ast.expr]) -> None:
-    for expr in decorators:
+def _applied(effects: Effects, frame: _Frame, expr: ast.expr) -> tuple[ast.expr, Ref]:
+    """The decorator ``expr`` applies, as (bare-or-factory expression, resolved callee): ``partial(deco, k=<const>)``
+    (keywords only, constants only) applies ``deco`` with its first parameter the decorated object, like ``@deco``."""
+    ref = effects.resolver.expr(frame.mod, expr.func if isinstance(expr, ast.Call) else expr)
+    if isinstance(expr, ast.Call) and ref.dotted == "functools.partial" and len(expr.args) == 1 \
+            and isinstance(expr.args[0], ast.Name | ast.Attribute) \
+            and all(k.arg is not None and isinstance(k.value, ast.Constant) for k in expr.keywords):
+        target = effects.resolver.expr(frame.mod, expr.args[0])
+        if target.kind == "function" and isinstance(target.node, ast.FunctionDef):
+            first = _first_param(target.node)
+            if first is not None and all(k.arg != first for k in expr.keywords):
+                return expr.args[0], target
+    return expr, ref
+
+
+def wrapper_problem(effects: Effects, expr: ast.expr, ref: Ref) -> str | None:
+    """``None`` when applying the decorator ``ref`` (``expr``: bare, or a factory call whose result it is) to a
+    plain function only builds a wrapper around it: the decorator body (the factory's returned local def, for a
+    factory) holds nothing but a docstring, local defs and ``return <one of them>``; each local def is undecorated
+    or decorated only with ``functools.wraps(<the parameter>)`` (which reads the function's attributes and copies
+    its ``__dict__``: C code on a plain function), its defaults are constants or names and its annotations are not
+    evaluated (none, string constants, or ``from __future__ import annotations``). Nothing of the argument runs at
+    decoration; calling the result later runs the wrapper's body, which this does not cover (the function analysis
+    refuses calls of functions so decorated)."""
+    mod = ref.module
+    if ref.kind != "function" or not isinstance(ref.node, ast.FunctionDef) or mod is None:
+        return "not a def read from source"
+    fn: ast.FunctionDef = ref.node
+    if fn.decorator_list:
+        return "the decorator is itself decorated"
+    if isinstance(expr, ast.Call):
+        inner = _returned_def(fn)
+        if inner is None:
+            return "a decorator factory whose returned decorator is not a local def"
+        fn = inner
+        if fn.decorator_list:
+            return "the returned decorator is itself decorated"
+    first = _first_param(fn)
+    if first is None:
+        return "takes no argument"
+    defs: set[str] = set()
+    returned = False
+    for stmt in fn.body:
+        if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant):
+            continue
+        if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
+            problem = _wrapper_def_problem(effects, mod, stmt, first)
+            if problem is not None:
+                return f"wrapper {stmt.name}: {problem}"
+            defs.add(stmt.name)
+            continue
+        if isinstance(stmt, ast.Return) and isinstance(stmt.value, ast.Name) and stmt.value.id in defs:
+            returned = True
+            continue
+        return f"runs {type(stmt).__name__} at decoration (line {stmt.lineno})"
+    return None if returned else "does not return a local wrapper"
+
+
+def _source_identity(expr: ast.expr, ref: Ref) -> bool:
+    """The decorator is an undecorated source def (or factory) returning its argument itself, unaltered: what it
+    hands on is still the plain function (table-reviewed decorators may return other objects: lru_cache)."""
+    if ref.kind != "function" or not isinstance(ref.node, ast.FunctionDef) or ref.node.decorator_list:
+        return False
+    fn: ast.FunctionDef | None = ref.node
+    if isinstance(expr, ast.Call):
+        fn = _returned_def(ref.node)
+    return fn is not None and not fn.decorator_list and _identity_problem(fn) is None
+
+
+def _wrapper_def_problem(effects: Effects, mod: ModuleInfo, fn: ast.FunctionDef | ast.AsyncFunctionDef,
+                         first: str) -> str | None:
+    args = fn.args
+    for default in (*args.defaults, *[d for d in args.kw_defaults if d is not None]):
+        if not isinstance(default, ast.Constant | ast.Name):
+            return "a default value is computed"
+    if not mod.future_annotations:
+        annotations = [a.annotation for a in (*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg,
+                                              args.kwarg) if a is not None and a.annotation is not None]
+        if any(not isinstance(a, ast.Constant) for a in [*annotations, *([fn.returns] if fn.returns else [])]):
+            return "its annotations are evaluated"
+    for deco in fn.decorator_list:
+        if not (isinstance(deco, ast.Call) and len(deco.args) == 1 and not deco.keywords
+                and isinstance(deco.args[0], ast.Name) and deco.args[0].id == first
+                and effects.resolver.expr(mod, deco.func).dotted == "functools.wraps"):
+            return f"decorated with {ast.unparse(deco)[:40]}"
+    return None
+
+
+def _decorators(effects: Effects, frame: _Frame, decorators: list[ast.expr], *, function: bool = False) -> None:
+    # applied bottom-up: whether each decorator receives a plain function (``function``: the def itself; a
+    # decorator below that returns its argument unchanged, or only wraps it, hands on a plain function too)
+    plain_below: list[bool] = []
+    plain = function
+    for expr in reversed(decorators):
+        plain_below.append(plain)
+        applied, ref = _applied(effects, frame, expr)
+        plain = plain and (_source_identity(applied, ref) or wrapper_problem(effects, applied, ref) is None)
+    plain_below.reverse()
+    for index, expr in enumerate(decorators):
         ref = effects.resolver.expr(frame.mod, expr.func if isinstance(expr, ast.Call) else expr)
+        applied, target = _applied(effects, frame, expr)
+        if applied is not expr:  # partial(deco, k=<const>): building the partial runs nothing
+            problem = effects.decorator_problem(applied, target, 0)
+            if problem is not None and not (plain_below[index] and wrapper_problem(effects, applied, target) is None):
+                raise Fail(f"decorator {target.dotted} (through functools.partial): {problem}", frame.where(expr))
+            if problem is None and isinstance(target.node, ast.FunctionDef) and target.module is not None:
+                result = effects.function(target.node, target.module, target.qualname, import_ctx=True)
+                if not result.inert:
+                    raise Fail(f"decorator {target.dotted} runs: {result.reason}", result.where)
+            continue
         reviewed = ref.dotted in tables.INERT_DECORATORS or ref.dotted in tables.IMPORT_ONLY_DECORATORS
         if reviewed and isinstance(expr, ast.Call):
             for arg in (*expr.args, *(k.value for k in expr.keywords)):
@@ -928,13 +1044,13 @@ def _decorators(effects: Effects, frame: _Frame, decorators: list[ast.expr]) -> 
         if effects.call_through(expr, ref) is not None:
             continue  # reviewed: applying it only builds the wrapper (the factory call was checked above)
         problem = effects.decorator_problem(expr, ref, 0)
+        if problem is not None and plain_below[index] and wrapper_problem(effects, expr, ref) is None:
+            continue  # it only wraps the plain function it is given (the factory call was checked above)
         if problem is not None:
             raise Fail(f"decorator {ref.dotted}: {problem}", frame.where(expr))
         if ref.kind == "function" and isinstance(ref.node, ast.FunctionDef) and ref.module is not None:
             fn = ref.node
             if isinstance(expr, ast.Call):
-                from safeload.catalog.source_effects import _returned_def
-
                 inner = _returned_def(fn)
                 if inner is not None:
                     fn = inner

@@ -248,6 +248,19 @@ VALUE_FACTORIES: frozenset[str] = frozenset(
 GENERIC_ALIAS_CLASSES: frozenset[str] = frozenset(
     "numpy.ndarray numpy.dtype numpy._core.multiarray.ndarray numpy._core.multiarray.dtype".split())
 
+#: Compiled classes read as plain classes (spelled as the source imports them, and as the resolver names them):
+#: each is a static, immutable extension type (``Py_TPFLAGS_IMMUTABLETYPE``, not a heap type: no code can set an
+#: attribute on it) whose metaclass is ``type`` itself, or a compiled metaclass that defines no operator or
+#: comparison method. ``A | B`` between such classes, builtins and source classes without a metaclass is
+#: ``type.__or__`` (C): it builds a ``types.UnionType``. Read from numpy 2.4.6 (``type(c)``, ``__flags__``,
+#: the dunders of ``vars(type(np.dtype))``: ``__doc__``/``__init__``/``__new__``);
+#: tests/test_source_class_operators.py checks the installed numpy.
+PLAIN_COMPILED_CLASSES: frozenset[str] = frozenset(
+    f"{prefix}.{name}" for prefix in ("numpy", "numpy._core", "numpy._core.multiarray",
+                                      "numpy._core.numerictypes")
+    for name in ("ndarray dtype generic number integer signedinteger unsignedinteger inexact floating "
+                 "complexfloating bool_ datetime64 timedelta64").split())
+
 #: Calls that are acceptable at import time only, where every argument is the library's own (nothing comes
 #: from the file): importing installed modules by name is what an import statement does, and attribute
 #: lookups with computed names read the library's own objects.

@@ -13,7 +13,7 @@ every record/dictionary batch for absent compression and buffers inside their bo
 anything truncated or out of bounds, refuses.
 
 Invariant: pure reading of ``bytes`` with explicit bounds; a visit budget bounds the walk (flatbuffer offsets may
-share or loop); nothing is imported, decoded as code or executed.
+be shared, so a walk may meet a table many times); nothing is imported, decoded as code or executed.
 """
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ __all__ = ["ALLOWED_TYPES", "IpcRefusedError", "check_stream"]
 
 _MAX_BYTES = 1 << 31        # far above any pickled frame; a bytes state larger than this is refused
 _MAX_DEPTH = 64             # nesting of List/Struct children
-_MAX_VISITS = 1 << 16       # fields, metadata pairs and buffers visited in total
+_MAX_VISITS = 1 << 12       # fields, metadata pairs and buffers visited: this many, plus per header byte
+_VISITS_PER_BYTE = 2        # a field costs about 10 visits and takes at least 40 header bytes
 _MAX_MESSAGES = 1 << 16
 _CONTINUATION = 0xFFFFFFFF
 
@@ -223,6 +224,7 @@ def check_stream(data: bytes | memoryview, schema_keys: frozenset[str], field_ke
         messages += 1
         if messages > _MAX_MESSAGES:
             raise IpcRefusedError("the stream has more messages than this reader reads")
+        budget[0] += _VISITS_PER_BYTE * size  # linear in the header bytes read: shared offsets cannot multiply it
         r = _Reader(data[pos:pos + size], budget)
         pos += size
         message = r.root()

@@ -238,6 +238,8 @@ def check_stream(data: bytes | memoryview, schema_keys: frozenset[str], field_ke
         if messages == 1:
             if kind != _SCHEMA:
                 raise IpcRefusedError("the stream does not start with a schema")
+            if body_length:  # a reader that does not skip it would read the next message from inside it
+                raise IpcRefusedError("the schema message has a body (polars writes none)")
             for key in r.metadata_keys(header, 2):
                 if key not in schema_keys:
                     raise IpcRefusedError(f"the schema carries the metadata key {_short(key)}, which polars does not "

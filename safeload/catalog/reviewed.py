@@ -790,6 +790,44 @@ _group(" ".join(f"hdbscan.dist_metrics.{kind}Distance" for kind in (
     + " hdbscan.dist_metrics.DistanceMetric",
     DATA, "hdbscan 0.8.44 distance metrics (Cython): __cinit__ allocates parameter arrays, __init__ stores numeric "
     "parameters, __setstate__ restores p and two typed ndarrays; no __call__")
+#: polars 2.1.0: the modules the DataFrame/Series review read. polars/__init__ (its import: THIRD_PARTY_REVIEWED
+#: in catalog/_gen/closure.py), polars/_plr.py (picks the compiled runtime and refuses one whose version is not
+#: 2.1.0, so the pin also binds the Rust reader reviewed), the classes' own modules.
+POLARS_REVIEWED_FILES = (
+    ("polars", "c7272f5353f1d8d80184be4607f3f5975efce0ddd8a4c1d91354b2aac12b12a1"),
+    ("polars._plr", "4a5fae6d1499e6bad08ea1513fe48f804183a0035b820992f6bece9d51b252ea"),
+    ("polars._cpu_check", "54cdaf87454a4c8aa95cb0778339b6332aab51509d2a12dde0ec52c5ff84a4cb"),
+    ("polars.dataframe.frame", "7d7fbc5bebc1eacb5ca92a8145ad68be4bd84b0c6340e02c014b4b9c2574f9ee"),
+    ("polars.series.series", "8fff4b04a1afe96e31cb19bf7fe6854ac2660d2dec157ee8fdc7ad17675bcdb4"),
+)
+#: The metadata keys polars 2.1.0 writes into a pickled frame's Arrow schema: the column flags (JSON list of u32)
+#: on the schema, the categorical/enum descriptions on a field. Any other key (above all ARROW:extension:*) refuses.
+POLARS_IPC_KEYS = ("schema:_PL_FLAGS", "field:_PL_CATEGORICAL2", "field:_PL_ENUM_VALUES2")
+_group("polars.dataframe.frame.DataFrame polars.series.series.Series", "NEW ALLOC BUILD",
+       "polars 2.1.0 (polars-runtime-32 2.1.0): pickle writes copyreg.__newobj__/NEWOBJ of the class with no "
+       "arguments (protocols 0-1: copyreg._reconstructor(cls, object, None)), i.e. object.__new__: neither class "
+       "defines __new__; Series' metaclass _Meta defines only a class "
+       "__getattr__ for removed attributes; no __init_subclass__, __del__, __call__, __getattribute__ or "
+       "__setattr__; __hash__ is None) then BUILD with bytes. DataFrame.__setstate__(state) runs "
+       "self.deserialize(BytesIO(state)) -> PyDataFrame.deserialize_binary (Rust, polars-python "
+       "dataframe/serde.rs): DataFrame::deserialize_from_reader (polars-core serde/df.rs) reads an Arrow IPC "
+       "stream (read_stream_metadata + StreamReader), builds columns from the schema and sets the column "
+       "statistics flags parsed as JSON Vec<u32> from the schema metadata _PL_FLAGS. Series.__setstate__ builds "
+       "an empty Series() (no file input) and calls PySeries.__setstate__ (polars-python series/general.rs), which "
+       "extracts bytes (PyBackedBytes: bytes/bytearray only, no protocol call) and reads the same stream as a "
+       "one-column frame (Series::deserialize_from_reader). What can run besides the reader: an Arrow extension "
+       "type (field metadata ARROW:extension:name) whose name is registered in the process makes polars call "
+       "that Python class's ext_from_params (verified on 2.1.0 with a marker: it runs at pickle.load), and "
+       "POLARS_EXTENSION_TYPE is the Object dtype's extension (Python objects behind pointers). Categorical/enum "
+       "fields carry _PL_CATEGORICAL2/_PL_ENUM_VALUES2 (category names, registered in polars' own category "
+       "registry: data). So BUILD is admitted only under the polars_ipc contract: a literal bytes state that "
+       "catalog/arrow_ipc.py reads whole as an IPC stream of the Arrow types polars writes, with only the "
+       "metadata keys POLARS_IPC_KEYS (no extension type), no compression, buffers inside their bodies. "
+       "Importing polars: reviewed in THIRD_PARTY_REVIEWED (sets os.environ['_RJEM_MALLOC_CONF'] for its own "
+       "jemalloc, CPU feature check, Rust runtime init; no file, process or socket). Calling the classes (their "
+       "__init__ converts arbitrary Python data, calling its methods) is not admitted. LazyFrame is not "
+       "admitted: its state is a serialized plan that may hold cloudpickled Python UDFs",
+       build_state=("polars_ipc", POLARS_IPC_KEYS), source_files=POLARS_REVIEWED_FILES)
 
 REVIEWED: Mapping[str, Entry] = _entries
 

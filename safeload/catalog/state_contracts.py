@@ -197,6 +197,23 @@ def _tuple_of(value: Any) -> tuple[Any, ...] | list[Any] | None:
             and value.state is None and type(value.args) is tuple and len(value.args) == 1 \
             and type(value.args[0]) in (tuple, list, PlainList):
         return list(value.args[0])
+def _polars_ipc(state: Any, data: tuple[str, ...]) -> str | None:
+    """polars 2.1.0 ``DataFrame.__setstate__``/``Series.__setstate__`` hand a bytes state to the compiled Arrow IPC
+    stream reader. Admitted: a plain ``bytes`` object that ``catalog/arrow_ipc.py`` reads as a whole as such a
+    stream with only the Arrow types polars writes and only the metadata keys in ``data`` (``schema:<key>``,
+    ``field:<key>``): no Arrow extension type (a registered extension's Python ``ext_from_params`` would run; Object
+    columns travel as one), no compression, nothing truncated or out of bounds."""
+    from safeload.catalog.arrow_ipc import IpcRefusedError, check_stream
+
+    if type(state) not in (bytes, memoryview):  # the engine passes a large literal as a view of the file
+        return ("the state is not a literal bytes object (polars pickles a frame as the bytes of an Arrow IPC "
+                "stream; anything else is an object built at load time)")
+    schema_keys = frozenset(item[7:] for item in data if item.startswith("schema:"))
+    field_keys = frozenset(item[6:] for item in data if item.startswith("field:"))
+    try:
+        check_stream(state, schema_keys, field_keys)
+    except IpcRefusedError as why:
+        return f"the state is not an Arrow IPC stream polars writes: {why}"
     return None
 
 
@@ -209,6 +226,7 @@ _CONTRACTS: dict[str, Callable[[dict[Any, Any], tuple[str, ...]], str | None]] =
     "torchbind_state": _torchbind_state,
     "joblib_memory_state": _joblib_memory_state,
     "random_state": _random_state,
+    "polars_ipc": _polars_ipc,
 }
 
 

@@ -20,6 +20,7 @@ Security invariants:
 from __future__ import annotations
 
 import codecs
+import contextlib
 import sys
 from collections.abc import Callable
 
@@ -982,10 +983,33 @@ class Semantics:
         (``catalog/state_contracts.py``: scipy's distributions exec their ``_parse_arg_template``)."""
         from safeload.catalog.state_contracts import refusal
 
-        reason = refusal(contract[0], contract[1], state)
+        view = self._state_bytes(state)
+        try:
+            reason = refusal(contract[0], contract[1], view)
+        finally:
+            if type(view) is memoryview:
+                with contextlib.suppress(BufferError):  # a view of the file's buffer is not kept
+                    view.release()
         if reason is not None:
             self._flag("SL115", f"allowed to be given a BUILD state the {contract[0]!r} contract admits; here "
                        f"{reason}", severity=Severity.MEDIUM, subject=owner.full, offset=offset, trustable=True)
+
+    def _state_bytes(self, state: Any) -> Any:
+        """A bytes state as the load sees it, for a state contract: a large bytes literal (left in place as
+        :class:`BigBytes`) as a read-only view of the file's bytes, and ``_codecs.encode(text, 'latin1')`` -- how
+        protocols 0-2 pickle bytes -- as the bytes that call returns (only that exact form: a string of code points
+        below 256, the latin-1 codec named as pickle names it, no keywords). Any other state is returned as is."""
+        if type(state) is BigBytes:
+            return memoryview(self.data)[state.start:state.start + state.length].toreadonly()
+        if (type(state) is Call and state.func is state.owner and state.owner is not None
+                and state.owner.full in {"_codecs.encode", "codecs.encode"} and not state.kwargs
+                and type(state.args) is tuple and len(state.args) == 2 and type(state.args[0]) is str
+                and state.args[1] in {"latin1", "latin-1"} and type(state.args[1]) is str):
+            try:
+                return state.args[0].encode("latin-1")
+            except UnicodeEncodeError:
+                return state
+        return state
 
     def _declared_state(self, owner: Global, state_uses: tuple[tuple[str, Any], ...],
                         state: dict[Any, Any]) -> dict[Any, Any]:

@@ -12,12 +12,8 @@ REFUSED: dict[str, str] = {
         'refused: pmdarima.arima.arima.ARIMA SL104; statsmodels.tsa.statespace.sarimax.SARIMAXResultsWrapper SL104',
     'pmdarima/pipeline.joblib':
         'refused: pmdarima.arima.arima.ARIMA SL104; pmdarima.pipeline.Pipeline SL104; pmdarima.preprocessing.endog.boxcox.BoxCoxEndogTransformer SL104; statsmodels.tsa.statespace.sarimax.SARIMAXResultsWrapper SL104',
-    'polars/dataframe.pkl':
-        'refused: polars.dataframe.frame.DataFrame SL104',
     'polars/lazyframe.pkl':
         'refused: polars.lazyframe.frame.LazyFrame SL104',
-    'polars/series.pkl':
-        'refused: polars.series.series.Series SL104',
     'pyod/copod.joblib':
         'refused: pyod.models.copod.COPOD SL104',
     'pyod/ecod.joblib':

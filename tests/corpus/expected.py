@@ -25,15 +25,7 @@ REFUSED: dict[str, str] = {
     'pyod/ecod.joblib':
         'refused: pyod.models.ecod.ECOD SL104',
     'spacy/blank-pipeline':
-        'refused: confection._config.Config SL104; re._compile.finditer SL104; re._compile.match SL104; re._compile.search SL104; spacy.lang.en.English SL104; spacy.language.FactoryMeta SL104; spacy.lookups.Lookups SL104; spacy.pipeline.pipe.Pipe SL104; spacy.pipeline.sentencizer.Sentencizer SL104; spacy.pipeline.senter.senter_score SL104; spacy.tokenizer.Tokenizer SL104; spacy.util.SimpleFrozenList SL104; spacy.util.raise_error SL104',
-    'spacy/doc':
-        'refused: spacy.lookups.Lookups SL104',
-    'spacy/doc-with-ents':
-        'refused: spacy.lookups.Lookups SL104',
-    'spacy/span-as-doc':
-        'refused: spacy.lookups.Lookups SL104',
-    'spacy/vocab':
-        'refused: spacy.lookups.Lookups SL104',
+        'refused: confection._config.Config SL104; re._compile.finditer SL104; re._compile.match SL104; re._compile.search SL104; spacy.lang.en.English SL104; spacy.pipeline.pipe.Pipe SL104; spacy.pipeline.sentencizer.Sentencizer SL104; spacy.pipeline.senter.senter_score SL104; spacy.tokenizer.Tokenizer SL104',
     'sympy/equation.pkl':
         'refused: sympy.core.add.Add SL101; sympy.core.numbers.Integer SL104; sympy.core.relational.Equality SL101; sympy.core.symbol.Symbol SL104',
     'sympy/expression.pkl':

@@ -1394,6 +1394,12 @@ class Effects:
             return _Val("taint", "instance", ref=ref)
         if ref.kind == "namedtuple":
             return _TAINT
+        if ref.kind == "unknown" and ref.alternatives:
+            # one of two classes, which one decided by a module-level ``if``: each must be inert to call, and
+            # the instance is of a class the analysis does not know (its protocol methods are refused)
+            for alternative in ref.alternatives:
+                self.call_ref(frame, alternative, node, args=args, kwargs=kwargs, depth=depth, receiver=receiver)
+            return _UNTRACKED
         raise Fail(f"calls {dotted}: {ref.reason or 'not analysable'}", where)
 
     def _explicit_dunder_call(self, ref: Ref, names: list[str]) -> bool:

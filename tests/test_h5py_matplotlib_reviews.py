@@ -422,6 +422,54 @@ def test_a_file_naming_a_conditionally_bound_class_is_refused(tmp_path: Path) ->
     _refused(tmp_path / "safe", case)
 
 
+# --- `from pkg import sub` inside pkg, before pkg's __getattr__ (torch/__init__: linalg, read by tslearn) ---------
+_SELF_FROM = """
+    from atkg import sub as sub
+    def __getattr__(name):
+        open(MARKER, "w").close()
+        return 1
+"""
+
+_READER = """
+    import atkg
+
+    class Linalg:
+        def __init__(self):
+            self.inv = atkg.sub.inv
+
+    DEFAULT = Linalg()
+
+    class Plain:
+        pass
+"""
+
+
+def _self_from(site: Path, init: str, files: dict[str, str] | None = None) -> sa.Analysis:
+    written = {"atkg/__init__.py": textwrap.dedent(init), "atkg/sub.py": "def inv(x):\n    return x\n",
+               "atkg/user.py": textwrap.dedent(_READER), **(files or {})}
+    return analysed(site, written, "atkg.user", "Plain", Use.NEW)
+
+
+def test_a_submodule_bound_before_the_module_getattr_is_read_without_it(site: Path) -> None:
+    """The import system binds ``atkg.sub`` at line 1 (no hook exists yet); later reads never reach the hook."""
+    a = _self_from(site, _SELF_FROM)
+    assert a.import_effects.inert, a.import_effects.reason
+
+
+@pytest.mark.parametrize("init", [
+    # the hook is defined first: hasattr(atkg, 'sub') at the from-import runs it
+    "def __getattr__(name):\n    open(MARKER, 'w').close()\n    return 1\nfrom atkg import sub as sub\n",
+    # the binding deleted, or rebound by a function
+    _SELF_FROM + "del sub\n",
+    _SELF_FROM + "def _g():\n    global sub\n    sub = 1\n",
+    # the from-import in a branch that never runs
+    _SELF_FROM.replace("from atkg import sub as sub", "if False:\n    from atkg import sub as sub"),
+], ids=["hook-first", "deleted", "global", "dead-branch"])
+def test_other_self_imports_reach_the_module_getattr(site: Path, init: str) -> None:
+    assert not _self_from(site, init).import_effects.inert
+
+
 def test_nothing_was_imported() -> None:
     assert "atkc" not in sys.modules
+    assert "atkg" not in sys.modules
     assert "atk_backend" not in sys.modules

@@ -674,6 +674,9 @@ class Effects:
         if name != "*" and self._module_binds(self.resolver, mod, name, frame, node):
             return
         hooks = mod.bindings.get("__getattr__", [])
+        if frame.mod is mod and frame.toplevel and hooks and all(
+                h.lineno > getattr(node, "lineno", 0) for h in hooks):
+            return  # the module's own top level, before any statement binding its __getattr__ has run
         hook = hooks[-1] if hooks else None
         where = frame.where(node)
         if hook is None or len(hooks) != 1 or hook.conditional or hook.kind != "function" \
@@ -712,7 +715,14 @@ class Effects:
         if any(isinstance(b.node, ast.Delete) or b.kind == "other" for b in found):
             return False
         line = getattr(node, "lineno", 0) if frame.mod is mod and frame.toplevel else None
-        binders = [b for b in found if not (b.kind == "from" and b.target == mod.name and b.attr == name)
+        # ``from pkg import name`` inside pkg asks hasattr(pkg, name) first, which runs a __getattr__ already
+        # defined: it binds only when it is ``from pkg import sub`` of a submodule made before any __getattr__
+        # binding (torch/__init__: ``from torch import linalg as linalg``, line 2313, its __getattr__ at 2940):
+        # hasattr finds no hook then, and the import system imports the submodule and binds it
+        hook_lines = [b.lineno for b in mod.bindings.get("__getattr__", [])]
+        binders = [b for b in found if (not (b.kind == "from" and b.target == mod.name and b.attr == name) or (
+                       mod.is_package and all(b.lineno < h for h in hook_lines)
+                       and resolver.is_module(f"{mod.name}.{name}")))
                    and (line is None or b.lineno < line)]
         # A binding under a condition is taken to hold, as the resolver takes it everywhere else (numpy binds
         # its whole namespace in the else branch of ``if __NUMPY_SETUP__:``), unless the branch can be read as

@@ -469,7 +469,75 @@ def test_other_self_imports_reach_the_module_getattr(site: Path, init: str) -> N
     assert not _self_from(site, init).import_effects.inert
 
 
+# --- a module __getattr__ specialised to a name its dict table lacks (torch/__init__: _deprecated_attrs) --------------
+_DICT_HOOK = """
+    import importlib
+    import os
+    _deprecated = {"old_name": os.getcwd}
+    if TYPE_CHECKING:
+        pass
+    else:
+        _lazy = {"lazy_sub"}
+
+        def __getattr__(name):
+            replacement = _deprecated.get(name)
+            if replacement is not None:
+                return replacement()
+            if name in _lazy:
+                return importlib.import_module("." + name, __name__)
+            if name == "vital":
+                open(MARKER, "w").close()
+            raise AttributeError(name)
+"""
+
+_DICT_READER = """
+    import atkd
+
+    class Reader:
+        def __init__(self):
+            self.f = atkd.{name}
+
+    DEFAULT = Reader()
+
+    class Plain:
+        pass
+"""
+
+
+def _dict_hook(site: Path, hook: str, name: str = "helper") -> sa.Analysis:
+    files = {"atkd/__init__.py": "from typing import TYPE_CHECKING\n" + textwrap.dedent(hook),
+             "atkd/user.py": textwrap.dedent(_DICT_READER).replace("{name}", name)}
+    return analysed(site, files, "atkd.user", "Plain", Use.NEW)
+
+
+def test_a_hook_whose_tables_lack_the_name_only_raises(site: Path) -> None:
+    """``_deprecated.get(name)`` of a dict display without that key is None; ``name in _lazy`` (bound in the else
+    of ``if TYPE_CHECKING:``) is False: the hook raises AttributeError, as torch's does for ``torch.rand``."""
+    a = _dict_hook(site, _DICT_HOOK)
+    assert a.import_effects.inert, a.import_effects.reason
+
+
+@pytest.mark.parametrize(("edit", "name"), [
+    (("", ""), "old_name"),  # a key it has: the replacement is called
+    (("", ""), "vital"),  # the branch that writes
+    (("_lazy = {\"lazy_sub\"}", "_lazy = {\"lazy_sub\"}\n    _deprecated[\"helper\"] = os.getcwd"), "helper"),
+    (("_lazy = {\"lazy_sub\"}", "_lazy = {\"lazy_sub\"}\n    _deprecated.update(helper=os.getcwd)"), "helper"),
+    (("_lazy = {\"lazy_sub\"}", "_lazy = {\"lazy_sub\"}\n    _alias = _deprecated"), "helper"),
+    (("_lazy = {\"lazy_sub\"}", "_lazy = {\"lazy_sub\"}\n    _n = len(_deprecated)"), "helper"),
+    (("replacement = _deprecated.get(name)", "replacement = _deprecated.get(name)\n        replacement = 1"),
+     "helper"),
+], ids=["present-key", "writing-branch", "subscript-store", "update", "alias", "passed", "local-rebound"])
+def test_other_tables_and_names_keep_the_hook_analysed(site: Path, edit: tuple[str, str], name: str) -> None:
+    hook = textwrap.dedent(_DICT_HOOK)
+    old, new = edit
+    assert old in hook
+    hook = hook.replace(old, new, 1) if old else hook
+    verdict = _dict_hook(site, hook, name).import_effects
+    assert not verdict.inert and "__getattr__" in verdict.reason, verdict.reason
+
+
 def test_nothing_was_imported() -> None:
     assert "atkc" not in sys.modules
     assert "atkg" not in sys.modules
+    assert "atkd" not in sys.modules
     assert "atk_backend" not in sys.modules

@@ -38,6 +38,7 @@ from pathlib import Path
 
 import pytest
 
+import safeload
 from safeload.catalog import source_analysis as sa
 from safeload.catalog._gen.closure import THIRD_PARTY_REVIEWED
 from safeload.catalog.decide import catalogue_view
@@ -302,6 +303,34 @@ def test_state_and_call_attacks_on_the_freed_classes_are_refused(tmp_path: Path,
     ]
     for attack in attacks:
         refused(assemble(attack), marker)
+
+
+# --- statsmodels' SARIMAXResultsWrapper, reviewed for CALL_INSTANCE (pmdarima's ARIMA.arima_res_) ----------------
+_WRAPPER = G("statsmodels.tsa.statespace.sarimax", "SARIMAXResultsWrapper")
+
+
+def _wrapper(state: object) -> bytes:
+    return assemble(C(G("copyreg", "_reconstructor"), (_WRAPPER, G("builtins", "object"), None), state))
+
+
+@pytest.mark.skipif(installed_version("statsmodels") is None, reason="statsmodels not installed")
+def test_the_results_wrapper_admits_only_states_that_keep_its_class_tables(tmp_path: Path) -> None:
+    """A state shadowing ``_wrap_attrs``/``_wrap_methods`` would hand the forwarding ``how`` objects the file chose
+    (truth test, ``==``): refused, like a swapped ``__setstate__``, a callable as ``_results``, slot state."""
+    from safeload.catalog.entries import lookup
+
+    entry = lookup("statsmodels.tsa.statespace.sarimax.SARIMAXResultsWrapper")
+    assert entry is not None and set(entry.build_refuses) == {"_wrap_attrs", "_wrap_methods"}
+    assert entry.note.startswith("statsmodels 0.15.0 ")
+    marker = tmp_path / "marker"
+    clean = safeload.scan(_wrapper({"_results": None, "__doc__": "SARIMAX results"}))
+    assert clean.is_safe(), clean.findings
+    for state in ({"_results": None, "_wrap_attrs": {"params": payload(marker)}},
+                  {"_results": None, "_wrap_methods": {}},
+                  {"_results": None, "__setstate__": G("builtins", "exec")},
+                  {"_results": payload(marker)},
+                  (None, {"_results": None})):
+        refused(_wrapper(state), marker)
 
 
 # --- a class bound in both branches of one `if` ------------------------------------------------------------------

@@ -493,7 +493,10 @@ def test_a_submodule_bound_before_the_module_getattr_is_read_without_it(site: Pa
     _SELF_FROM + "def _g():\n    global sub\n    sub = 1\n",
     # the from-import in a branch that never runs
     _SELF_FROM.replace("from atkg import sub as sub", "if False:\n    from atkg import sub as sub"),
-], ids=["hook-first", "deleted", "global", "dead-branch"])
+    # in a loop: the second pass runs the from-import with the hook defined
+    "for _i in range(2):\n    from atkg import sub as sub\n    def __getattr__(name):\n"
+    "        open(MARKER, 'w').close()\n        return 1\n",
+], ids=["hook-first", "deleted", "global", "dead-branch", "loop"])
 def test_other_self_imports_reach_the_module_getattr(site: Path, init: str) -> None:
     assert not _self_from(site, init).import_effects.inert
 

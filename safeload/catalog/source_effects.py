@@ -675,7 +675,7 @@ class Effects:
             return
         hooks = mod.bindings.get("__getattr__", [])
         if frame.mod is mod and frame.toplevel and hooks and all(
-                h.lineno > getattr(node, "lineno", 0) for h in hooks):
+                not h.conditional and h.lineno > getattr(node, "lineno", 0) for h in hooks):
             return  # the module's own top level, before any statement binding its __getattr__ has run
         hook = hooks[-1] if hooks else None
         where = frame.where(node)
@@ -719,9 +719,10 @@ class Effects:
         # defined: it binds only when it is ``from pkg import sub`` of a submodule made before any __getattr__
         # binding (torch/__init__: ``from torch import linalg as linalg``, line 2313, its __getattr__ at 2940):
         # hasattr finds no hook then, and the import system imports the submodule and binds it
-        hook_lines = [b.lineno for b in mod.bindings.get("__getattr__", [])]
+        hooks = mod.bindings.get("__getattr__", [])
         binders = [b for b in found if (not (b.kind == "from" and b.target == mod.name and b.attr == name) or (
-                       mod.is_package and all(b.lineno < h for h in hook_lines)
+                       mod.is_package and not b.conditional and all(not h.conditional and b.lineno < h.lineno
+                                                                     for h in hooks)
                        and resolver.is_module(f"{mod.name}.{name}")))
                    and (line is None or b.lineno < line)]
         # A binding under a condition is taken to hold, as the resolver takes it everywhere else (numpy binds

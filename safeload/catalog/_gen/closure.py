@@ -211,6 +211,20 @@ THIRD_PARTY_REVIEWED: dict[str, str] = {
     "cymem": "cymem 2.0.16 (spacy, thinc, preshed): the Pool memory allocator (Cython extension)",
     "preshed": "preshed 3.0.15 (spacy, thinc): pre-hashed hash tables and Bloom filter (Cython extensions)",
     "murmurhash": "murmurhash 1.0.16 (spacy, thinc): MurmurHash3 (Cython extension)",
+    # Read for the matplotlib 3.11.2 import review (catalog/reviewed.IMPORT_REVIEWS, lead's decision of round 8):
+    # what `import matplotlib.pyplot` imports from them, under an audit hook in a fresh process with an empty HOME
+    # (tests/test_h5py_matplotlib_reviews.py): no file written, no process, no socket of their own.
+    "pyparsing": "pyparsing 3.3.3 (matplotlib._fontconfig_pattern, mathtext): parser-combinator classes, pure "
+                 "Python; its top level builds its own grammar constants (pyparsing.common) and unicode ranges",
+    "cycler": "cycler 0.12.1 (matplotlib.rcsetup): the Cycler class, one pure-Python module",
+    "kiwisolver": "kiwisolver 1.5.1 (matplotlib._layoutgrid): the Cassowary constraint solver; kiwisolver/__init__ "
+                  "re-exports its compiled _cext classes and defines its exception classes",
+    "fontTools": "fontTools 4.68.0 (matplotlib.backends.backend_agg/_afm users through fontTools.agl): "
+                 "fontTools/__init__ creates its logger (no handler configured: configLogger runs only when "
+                 "called), agl/misc.textTools build glyph-name tables",
+    "mpl_toolkits": "mpl_toolkits.mplot3d, shipped in the matplotlib 3.11.2 distribution (matplotlib.projections "
+                    "imports it): Axes3D and the 3-D artist classes; registers the '3d' projection in "
+                    "matplotlib's own projection registry",
 }
 
 #: Standard-library modules a deny pattern of ``source_tables`` matches (never library code when a file names them)

@@ -217,21 +217,21 @@ import sys
 from safeload import scan
 from tests.attacks import C, G, assemble
 data = assemble(C(G("copyreg", "_reconstructor"),
-                  (G("pandas.plotting._matplotlib.boxplot", "BoxPlot"), G("builtins", "object"), None)))
+                  (G("joblib._dask", "Batch"), G("builtins", "object"), None)))
 result = scan(data)
-assert "matplotlib" not in sys.modules, "the scan imported what it read"
+assert "distributed" not in sys.modules, "the scan imported what it read"
 print([f.message for f in result.blocking()])
 """
 
 
-def test_pickle_reaching_matplotlib_is_refused_by_default(tmp_path: Path) -> None:
-    """End to end in a fresh process with no SAFELOAD_STRICT_IMPORTS: a pickle naming a vouched pandas module
-    whose imports reach matplotlib (whose import writes its configuration directory) is refused, and neither
-    matplotlib is imported nor anything written under HOME."""
+def test_pickle_reaching_an_unreviewed_package_is_refused_by_default(tmp_path: Path) -> None:
+    """End to end in a fresh process with no SAFELOAD_STRICT_IMPORTS: a pickle naming a vouched joblib module
+    whose imports reach distributed (whose import calls weakref.finalize; round 8: matplotlib, the earlier example,
+    is import-reviewed) is refused, and neither distributed is imported nor anything written under HOME."""
     import importlib.util
 
-    if importlib.util.find_spec("matplotlib") is None:  # located, not imported (other tests check it is not)
-        pytest.skip("matplotlib is not installed")
+    if importlib.util.find_spec("distributed") is None:  # located, not imported (other tests check it is not)
+        pytest.skip("distributed is not installed")
     environ = {k: v for k, v in os.environ.items() if k != "SAFELOAD_STRICT_IMPORTS"}
     environ.update(HOME=str(tmp_path), XDG_CONFIG_HOME=str(tmp_path / "config"),
                    XDG_CACHE_HOME=str(tmp_path / "cache"), MPLCONFIGDIR=str(tmp_path / "mpl"),
@@ -239,5 +239,5 @@ def test_pickle_reaching_matplotlib_is_refused_by_default(tmp_path: Path) -> Non
     run = subprocess.run([sys.executable, "-c", _PICKLE_SCAN], capture_output=True, text=True, timeout=600,
                          env=environ, cwd=tmp_path, check=False)
     assert run.returncode == 0, run.stderr[-3000:]
-    assert "matplotlib" in run.stdout.strip().splitlines()[-1], run.stdout
+    assert "distributed" in run.stdout.strip().splitlines()[-1], run.stdout
     assert not (tmp_path / "mpl").exists() and not (tmp_path / "config").exists()

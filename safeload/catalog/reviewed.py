@@ -606,6 +606,29 @@ _group("statsmodels.base.data.ModelData", "NEW ALLOC BUILD HASH PASSED CALL_INST
        "file), so BUILD is admitted only with a plain dict state without that key",
        build_refuses=("restore_model_spec",))
 
+_group("statsmodels.tsa.statespace.sarimax.SARIMAXResultsWrapper", "NEW ALLOC BUILD HASH PASSED CALL_INSTANCE",
+       "statsmodels 0.15.0 tsa/statespace/sarimax.py, mlemodel.py (MLEResultsWrapper) and base/wrapper.py "
+       "(ResultsWrapper); pmdarima 2.1.1 keeps one as ARIMA.arima_res_. No __new__, __del__, __call__ or "
+       "__getattr__; __setstate__(d) is self.__dict__.update(d). CALL_INSTANCE (code holding it calls its methods "
+       "by name): a name the class defines is found first (ResultsWrapper.__getattribute__ returns "
+       "object.__getattribute__(self, name) when that succeeds): its own methods save/load/remove_data/__dir__ and "
+       "the forwarding wrappers populate_wrapper set for cov_params/conf_int/predict/forecast/impulse_responses "
+       "(call that method of SARIMAXResults on self._results, then results.model.data.wrap_output(obj, how) with "
+       "`how` from _wrap_methods); any other name is forwarded: getattr(self._results, name), then "
+       "results.model.data.wrap_output(obj, how) with `how` from _wrap_attrs. Both tables are class constants "
+       "(strings 'columns', 'cov', 'rows', 'dates', 'ynames'), so BUILD is admitted only with a plain dict state "
+       "that does not shadow them (a state `_wrap_attrs` would hand wrap_output, and its truth test and == "
+       "comparisons, objects chosen by the file). Everything else the forwarding reaches is the state's own "
+       "objects: _results, its model and the model's data are attributes set by BUILD, each ranked as called by "
+       "the engine (CALL_INSTANCE of its class: ModelData/PandasData are reviewed for it), so a method looked up "
+       "on them is their class's own",
+       build_refuses=("_wrap_attrs", "_wrap_methods"),
+       source_files=(("statsmodels.base.wrapper", "060b8d3904bb5aa34de99cd03f48f24b13a234c366f96416f01bea90f22f22a9"),
+                     ("statsmodels.tsa.statespace.mlemodel",
+                      "be4a8d89eabcc507bce1d17380cefb5130547ce2df6db250ac8550dd34b065ca"),
+                     ("statsmodels.tsa.statespace.sarimax",
+                      "ee8be16f023fa47fcd6ce21ae8957286d94b764e3f20898d4fa5a25a3ce8f5d4")))
+
 _group("scipy.optimize._optimize.OptimizeResult", "NEW ALLOC MUTATE HASH PASSED CALL_INSTANCE",
        "scipy 1.17.1 optimize/_optimize.py and _lib/_util.py _RichResult: a dict subclass (statsmodels keeps one as "
        "_mle_retvals) rebuilt by NEWOBJ + SETITEMS; it overrides no __new__/__init__/__setitem__, and its "
@@ -966,6 +989,79 @@ IMPORT_REVIEWS: Mapping[str, str] = {
         "_row_cy, _util_cy, sql._cache_key_cy, sql._util_cy) are compiled from the .py files beside them. "
         "Third-party imports: typing_extensions (reviewed). Audit hook (tests/test_longtail_reviews_e.py): no file "
         "written, no process, no socket. No database driver, ORM or dialect module is imported."),
+    # Lead's decision (round 8, reversing round 5): the two imports below run fixed commands and write fixed
+    # per-user cache locations, nothing chosen by the scanned file; accepted as environment set-up, like urllib3's
+    # loopback probe (_gen/closure.THIRD_PARTY_REVIEWED). Measured with an audit hook in a fresh process with an
+    # empty HOME (tests/test_h5py_matplotlib_reviews.py).
+    "h5py": (
+        "h5py 3.14.0 (40 modules load on `import h5py`; read for tslearn 0.10.0, whose tslearn.bases.bases does "
+        "`try: import h5py`, and spaCy through thinc.compat): h5py/__init__ imports its compiled modules (_errors, "
+        "_conv, h5, h5a...h5z, h5pl, _objects, _proxy, _selector, utils, defs, _npystrings: Cython extensions of "
+        "the package, linked to the bundled libhdf5), compares the HDF5 runtime and build versions (a warning), "
+        "calls _errors.silence_errors() (HDF5's error-stack printing off), _conv.register_converters() (registers "
+        "h5py's own numpy<->HDF5 type converters with HDF5) and atexit.register(_conv.unregister_converters) (one "
+        "exit hook of its own), h5z._register_lzf() (registers its bundled LZF filter with HDF5); _hl/* define "
+        "the File/Group/Dataset/... classes and the file-driver registry. The one effect outside the process: "
+        "a compiled module indexes platform.uname() (its processor field: platform.processor()), which runs "
+        "`uname -p` once in a subprocess (a fixed command, no argument from anywhere). No file opened for writing, "
+        "no directory made, "
+        "no socket (audit hook). Third-party imports: numpy (reviewed). The files h5py opens are opened by File() "
+        "calls, never at import; h5py.tests, h5py.ipy_completer and h5py._hl.dims are not loaded and not covered."),
+    "matplotlib": (
+        "matplotlib 3.11.2 (96 of its modules load on `import matplotlib.pyplot`, with matplotlib.backends."
+        "backend_agg that pyplot's automatic backend selection picks on a headless machine; read for pyod 3.6.7 "
+        "(pyod.models.copod/ecod import matplotlib.pyplot) and pmdarima 2.1.1): matplotlib/__init__ checks its "
+        "dependencies' versions, reads its rc files: the package's own mpl-data/matplotlibrc, then the first of "
+        "./matplotlibrc (the current directory), $MATPLOTLIBRC, $MPLCONFIGDIR or ~/.config/matplotlib/matplotlibrc "
+        "(key: value lines checked by rcsetup's fixed validators; strings, numbers, colours; no code, no import: "
+        "a `backend` line only records the name, measured: a `backend: module://x` in the current directory does "
+        "not import x at `import matplotlib.pyplot`; `axes.formatter.use_locale: True` makes the import call "
+        "locale.setlocale(LC_ALL, '') from the environment's locale), takes MPLBACKEND into rcParams (a name, not "
+        "imported at import), and creates its configuration directory ($MPLCONFIGDIR or ~/.config/matplotlib; "
+        "when not writable, a tempfile.mkdtemp('matplotlib-') directory removed by an atexit hook). "
+        "matplotlib.font_manager builds fontManager: it reads the cached font list "
+        "~/.cache/matplotlib/fontlist-v3.11.0.json (json with an object_hook that accepts only FontManager and "
+        "FontEntry records) and, when absent or stale, creates ~/.cache/matplotlib, runs `fc-list --help` and "
+        "`fc-list --format=%{file}\\n` (fixed commands) to list the system fonts and writes the json under a "
+        "`.matplotlib-lock` file, then registers os.register_at_fork(cache_clear); matplotlib.pyplot defines the "
+        "state-machine functions and, when rcParams['backend_fallback'] and an interactive backend is named, asks "
+        "cbook._get_running_interactive_framework() (sys.modules look-ups; on Linux a connection attempt to the "
+        "$DISPLAY/$WAYLAND_DISPLAY server) and resets the backend to automatic; no backend module is imported by "
+        "the import itself. Every other module defines classes (artists, transforms, scales, projections "
+        "registering their own classes, colormaps built from its own _cm data), docstring interpolation "
+        "(_docstring), rcsetup validators and cbook helpers; the compiled modules (_c_internal_utils, _path, "
+        "_image, ft2font, _backend_agg) are the package's own extensions. Third-party imports: numpy and packaging "
+        "(reviewed), PIL, dateutil, six (THIRD_PARTY_REVIEWED), pyparsing, cycler, kiwisolver, fontTools and "
+        "mpl_toolkits.mplot3d (THIRD_PARTY_REVIEWED, read with this review). The directories and the fc-list "
+        "processes are fixed per-user locations and commands, nothing taken from a scanned file: accepted as "
+        "environment set-up (lead, round 8). Not covered: the other backends (imported by name when a figure is "
+        "made or matplotlib.use/switch_backend is called), animation, sphinxext, testing, tests, pylab..."),
+    "pmdarima": (
+        "pmdarima 2.1.1 (61 of its modules load on `import pmdarima, pmdarima.pipeline`; read for pickled ARIMA "
+        "models and pipelines): pmdarima/__init__ reads its own distribution's version (importlib.metadata), reads "
+        "the __PMDARIMA_SETUP__ build flag (unset outside its setup.py), imports its subpackages, warns on Python < "
+        "3.6 or a 32-bit build and deletes its private names (_sys, _os...); __check_build imports its compiled "
+        "_check_build (defines check_build) and raises a build-error ImportError when that fails; the compiled "
+        "arima._arima, utils._array and preprocessing.exog._fourier (the package's own Cython extensions, .pyx "
+        "not shipped; imported in a scratch process: they import numpy and define the C_* functions only); "
+        "arima.arima/utils.array inspect.signature(sklearn's check_array) to pick a keyword name; arima.auto "
+        "formats its docstrings; arima._context builds its context singleton; datasets._base imports tarfile and "
+        "urllib3 (urllib3's import makes the ::1 loopback probe, THIRD_PARTY_REVIEWED) and builds "
+        "`http = urllib3.PoolManager()` (an empty pool manager: no connection until a dataset loader is called); "
+        "utils.visualization calls get_compatible_pyplot(backend=os.environ.get('PMD_MPL_BACKEND'), "
+        "debug=PMDARIMA_MPL_DEBUG=='true'): matplotlib.get_backend(), which with no backend configured resolves "
+        "one as pyplot.switch_backend does (on a headless machine matplotlib.backends.backend_agg; with a display, "
+        "the first of the macosx/qtagg/gtk4agg/gtk3agg/tkagg/wxagg backends whose toolkit imports: the GUI toolkit "
+        "installed in the environment, no window is opened), then, only when PMD_MPL_BACKEND is set, "
+        "matplotlib.use(<that value>) (switch_backend imports the backend it names: an environment setting, like "
+        "MPLBACKEND), a line to stderr when PMDARIMA_MPL_DEBUG=true, and `from matplotlib import pyplot` (the "
+        "matplotlib review above). A `backend` line in a ./matplotlibrc is not imported by this call (measured: "
+        "get_backend returns the configured name). compat/* pick pandas/statsmodels/sklearn version shims. "
+        "Third-party imports: numpy, scipy, pandas, sklearn, statsmodels, joblib, packaging, matplotlib "
+        "(reviewed), urllib3 (THIRD_PARTY_REVIEWED). Audit hook in a fresh process with an empty HOME "
+        "(tests/test_h5py_matplotlib_reviews.py): nothing beyond matplotlib's cache/config directories and fc-list "
+        "runs, urllib3's loopback probe and the putenv calls of the reviewed packages it imports; no connection. "
+        "Not covered: the tests packages, _build_utils (setup helpers: subprocess, distutils) and compat.pytest."),
 }
 
 #: numba 0.68.1: the modules and packages `import numba` does not load (computed from the installed package; checked
@@ -1039,6 +1135,31 @@ IMPORT_NOT_COVERED: Mapping[str, frozenset[str]] = {
         "sqlalchemy.engine.strategies sqlalchemy.events sqlalchemy.ext sqlalchemy.future sqlalchemy.orm "
         "sqlalchemy.sql._orm_types sqlalchemy.testing sqlalchemy.util._has_cython sqlalchemy.util.cython "
         "sqlalchemy.util.tool_support".split()),
+    # h5py 3.14.0: the modules `import h5py` does not load
+    "h5py": frozenset("h5py._hl.dims h5py.ipy_completer h5py.tests".split()),
+    # matplotlib 3.11.2: the modules and packages `import matplotlib.pyplot` (with the Agg backend) does not load
+    "matplotlib": frozenset(
+        "matplotlib._animation_data matplotlib._internal_utils matplotlib._qhull matplotlib._tri "
+        "matplotlib._type1font matplotlib.animation matplotlib.backends._backend_gtk "
+        "matplotlib.backends._backend_pdf_ps matplotlib.backends._backend_tk matplotlib.backends._tkagg "
+        "matplotlib.backends.backend_cairo matplotlib.backends.backend_gtk3 matplotlib.backends.backend_gtk3agg "
+        "matplotlib.backends.backend_gtk3cairo matplotlib.backends.backend_gtk4 matplotlib.backends.backend_gtk4agg "
+        "matplotlib.backends.backend_gtk4cairo matplotlib.backends.backend_macosx matplotlib.backends.backend_mixed "
+        "matplotlib.backends.backend_nbagg matplotlib.backends.backend_pdf matplotlib.backends.backend_pgf "
+        "matplotlib.backends.backend_ps matplotlib.backends.backend_qt matplotlib.backends.backend_qt5 "
+        "matplotlib.backends.backend_qt5agg matplotlib.backends.backend_qt5cairo matplotlib.backends.backend_qtagg "
+        "matplotlib.backends.backend_qtcairo matplotlib.backends.backend_svg matplotlib.backends.backend_template "
+        "matplotlib.backends.backend_tkagg matplotlib.backends.backend_tkcairo matplotlib.backends.backend_webagg "
+        "matplotlib.backends.backend_webagg_core matplotlib.backends.backend_wx matplotlib.backends.backend_wxagg "
+        "matplotlib.backends.backend_wxcairo matplotlib.backends.qt_compat matplotlib.backends.qt_editor "
+        "matplotlib.patheffects matplotlib.pylab matplotlib.sankey "
+        "matplotlib.sphinxext matplotlib.style.core matplotlib.testing matplotlib.tests matplotlib.typing".split()),
+    # pmdarima 2.1.1: the modules and packages `import pmdarima, pmdarima.pipeline` does not load
+    "pmdarima": frozenset(
+        "pmdarima.__check_build.tests pmdarima._build_utils pmdarima.arima.tests pmdarima.compat.pytest "
+        "pmdarima.compat.tests pmdarima.datasets.tests pmdarima.model_selection.tests "
+        "pmdarima.preprocessing.endog.tests pmdarima.preprocessing.exog.tests pmdarima.tests "
+        "pmdarima.utils.tests".split()),
     # narwhals 2.29.0: the backend packages and modules `import narwhals.stable.v2` does not load
     "narwhals": frozenset(
         "narwhals._arrow narwhals._dask narwhals._duckdb narwhals._duration narwhals._ibis narwhals._interchange "

@@ -179,7 +179,7 @@ class _Analyser:
         self._imports: dict[str, Outcome] = {}
         self._new_imports: list[str] = []
         self.search_key = tuple(sys.path if search_path is None else search_path)
-        self._class_memo: dict[tuple[str, Use], Outcome] = {}
+        self._class_memo: dict[tuple[str, Use, int], Outcome] = {}
 
     def run(self) -> tuple[Analysis, frozenset[FileStat]]:
         name = f"{self.module}.{self.qualname}"
@@ -341,7 +341,8 @@ class _Analyser:
             return self._namedtuple(ref, use)
         if ref.kind != "class":
             return Outcome(False, f"{ref.dotted}: {ref.reason or ref.kind}")
-        key = (ref.dotted, use)
+        # keyed by the definition too: a name bound in both branches of an ``if`` has two (Ref.alternatives)
+        key = (ref.dotted, use, getattr(ref.node, "lineno", 0))
         if key in self._class_memo:
             return self._class_memo[key]
         self._class_memo[key] = Outcome(True, "recursive use")

@@ -839,6 +839,9 @@ class Effects:
         if name != "*" and self._module_binds(self.resolver, mod, name, frame, node):
             return
         hooks = mod.bindings.get("__getattr__", [])
+        if frame.mod is mod and frame.toplevel and hooks and all(
+                not h.conditional and h.lineno > getattr(node, "lineno", 0) for h in hooks):
+            return  # the module's own top level, before any statement binding its __getattr__ has run
         hook = hooks[-1] if hooks else None
         where = frame.where(node)
         # one plain def, possibly under a condition (numpy 2.4 defines its hook in the else branch of
@@ -880,7 +883,15 @@ class Effects:
         if any(isinstance(b.node, ast.Delete) or b.kind == "other" for b in found):
             return False
         line = getattr(node, "lineno", 0) if frame.mod is mod and frame.toplevel else None
-        binders = [b for b in found if not (b.kind == "from" and b.target == mod.name and b.attr == name)
+        # ``from pkg import name`` inside pkg asks hasattr(pkg, name) first, which runs a __getattr__ already
+        # defined: it binds only when it is ``from pkg import sub`` of a submodule made before any __getattr__
+        # binding (torch/__init__: ``from torch import linalg as linalg``, line 2313, its __getattr__ at 2940):
+        # hasattr finds no hook then, and the import system imports the submodule and binds it
+        hooks = mod.bindings.get("__getattr__", [])
+        binders = [b for b in found if (not (b.kind == "from" and b.target == mod.name and b.attr == name) or (
+                       mod.is_package and not b.conditional and all(not h.conditional and b.lineno < h.lineno
+                                                                     for h in hooks)
+                       and resolver.is_module(f"{mod.name}.{name}")))
                    and (line is None or b.lineno < line)]
         # A binding under a condition is taken to hold, as the resolver takes it everywhere else (numpy binds
         # its whole namespace in the else branch of ``if __NUMPY_SETUP__:``), unless the branch can be read as
@@ -1759,6 +1770,12 @@ class Effects:
             return _Val("taint", "instance", ref=ref)
         if ref.kind == "namedtuple":
             return _TAINT
+        if ref.kind == "unknown" and ref.alternatives:
+            # one of two classes, which one decided by a module-level ``if``: each must be inert to call, and
+            # the instance is of a class the analysis does not know (its protocol methods are refused)
+            for alternative in ref.alternatives:
+                self.call_ref(frame, alternative, node, args=args, kwargs=kwargs, depth=depth, receiver=receiver)
+            return _UNTRACKED
         raise Fail(f"calls {dotted}: {ref.reason or 'not analysable'}", where)
 
     def _explicit_dunder_call(self, ref: Ref, names: list[str]) -> bool:

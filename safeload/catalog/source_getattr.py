@@ -21,6 +21,8 @@ import ast
 import copy
 from collections.abc import Callable
 
+from safeload.catalog.source_model import _is_type_checking
+
 __all__ = ["specialise"]
 
 _IMPORT_MODULE = "importlib.import_module"
@@ -38,7 +40,8 @@ def specialise(fn: ast.FunctionDef, module_tree: ast.Module, name: str, submodul
             or any(isinstance(n, ast.Global | ast.Nonlocal) for n in ast.walk(fn)):
         return fn
     tables = _literal_tables(module_tree)
-    folded = _Folder(param, name, tables, submodule, callee).visit(copy.deepcopy(fn))
+    dicts = {t for t in tables if _dict_table(module_tree, t)}
+    folded = _Folder(param, name, tables, submodule, callee, dicts).visit(copy.deepcopy(fn))
     if not isinstance(folded, ast.FunctionDef):  # pragma: no cover - visit_FunctionDef is the generic one
         return fn
     ast.fix_missing_locations(folded)
@@ -55,7 +58,7 @@ def _literal_tables(tree: ast.Module) -> dict[str, frozenset[str]]:
             for n in node.names:
                 counts[n] = counts.get(n, 0) + 2
     found: dict[str, frozenset[str]] = {}
-    for stmt in tree.body:
+    for stmt in _unconditional(tree):
         if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
             target, value = stmt.targets[0].id, stmt.value
         elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and stmt.value is not None:
@@ -68,6 +71,45 @@ def _literal_tables(tree: ast.Module) -> dict[str, frozenset[str]]:
     return found
 
 
+_READ_ONLY = frozenset({"get", "keys", "items", "values", "copy", "__contains__"})
+
+
+def _unconditional(tree: ast.Module) -> list[ast.stmt]:
+    """The module's top-level statements, with the ``else`` of ``if TYPE_CHECKING:`` (which always runs on import:
+    torch/__init__ defines ``_lazy_modules`` and its ``__getattr__`` there) in the place of that ``if``."""
+    out: list[ast.stmt] = []
+    for stmt in tree.body:
+        if isinstance(stmt, ast.If) and _is_type_checking(stmt.test):
+            out.extend(stmt.orelse)
+        else:
+            out.append(stmt)
+    return out
+
+
+def _dict_table(tree: ast.Module, target: str) -> bool:
+    """Whether the literal table ``target`` (``_literal_tables``) is a dict display whose keys nothing changes:
+    every other mention in the module reads it (``.get``/``.keys``/... , ``x[k]``, ``k in x``); passed to a call,
+    aliased, subscript-assigned or given any other method, it may gain keys."""
+    display = next((stmt.value for stmt in _unconditional(tree) if isinstance(stmt, ast.Assign)
+                    and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name)
+                    and stmt.targets[0].id == target), None)
+    if not isinstance(display, ast.Dict):
+        return False
+    reads: set[int] = set()
+    for node in ast.walk(tree):
+        read = (isinstance(node, ast.Attribute) and node.attr in _READ_ONLY) or (
+            isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load))
+        if read and isinstance(node, ast.Attribute | ast.Subscript) and isinstance(node.value, ast.Name) \
+                and node.value.id == target:
+            reads.add(id(node.value))
+        elif isinstance(node, ast.Compare):
+            for op, right in zip(node.ops, node.comparators, strict=True):
+                if isinstance(op, ast.In | ast.NotIn) and isinstance(right, ast.Name) and right.id == target:
+                    reads.add(id(right))
+    return all(id(node) in reads for node in ast.walk(tree)
+               if isinstance(node, ast.Name) and node.id == target and isinstance(node.ctx, ast.Load))
+
+
 def _strings(node: ast.expr) -> frozenset[str] | None:
     if isinstance(node, ast.List | ast.Tuple | ast.Set) and all(
             isinstance(e, ast.Constant) and isinstance(e.value, str) for e in node.elts):
@@ -78,10 +120,12 @@ def _strings(node: ast.expr) -> frozenset[str] | None:
 
 
 class _Folder(ast.NodeTransformer):
-    def __init__(self, param: str, name: str, tables: dict[str, frozenset[str]], submodule: str | None,
-                 callee: Callable[[ast.expr], str]) -> None:
+    def __init__(self, param: str, name: str, tables: dict[str, frozenset[str]], submodule: str | None,  # noqa: PLR0917
+                 callee: Callable[[ast.expr], str], dicts: set[str]) -> None:
         self.param, self.name, self.tables = param, name, tables
-        self.submodule, self.callee = submodule, callee
+        self.submodule, self.callee, self.dicts = submodule, callee, dicts
+        #: locals bound once, in the hook's top-level body, to a folded ``None`` (``x = table.get(name)``)
+        self.none_locals: set[str] = set()
 
     def _is_param(self, node: ast.expr) -> bool:
         return isinstance(node, ast.Name) and node.id == self.param
@@ -91,9 +135,32 @@ class _Folder(ast.NodeTransformer):
             return self.tables.get(node.id)
         return _strings(node)
 
+    def _missing_get(self, node: ast.expr) -> bool:
+        """``table.get(param)`` of a dict-literal table that has no such key: ``None``, and no code runs (a
+        plain dict with string keys)."""
+        return isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get" \
+            and isinstance(node.func.value, ast.Name) and node.func.value.id in self.dicts \
+            and len(node.args) == 1 and not node.keywords and self._is_param(node.args[0]) \
+            and self.name not in self.tables[node.func.value.id]
+
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> ast.AST:
+        stores: dict[str, int] = {}
+        for n in ast.walk(node):
+            if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load):
+                stores[n.id] = stores.get(n.id, 0) + 1
+        for stmt in node.body:
+            if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name) \
+                    and stores.get(stmt.targets[0].id) == 1 and self._missing_get(stmt.value):
+                self.none_locals.add(stmt.targets[0].id)
+        return self.generic_visit(node)
+
     def _decide(self, test: ast.expr) -> bool | None:
         if isinstance(test, ast.Constant):
             return bool(test.value)
+        if isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.left, ast.Name) \
+                and test.left.id in self.none_locals and isinstance(test.ops[0], ast.Is | ast.IsNot) \
+                and isinstance(test.comparators[0], ast.Constant) and test.comparators[0].value is None:
+            return isinstance(test.ops[0], ast.Is)
         if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
             inner = self._decide(test.operand)
             return None if inner is None else not inner
@@ -134,6 +201,8 @@ class _Folder(ast.NodeTransformer):
         return self.generic_visit(node)
 
     def visit_Call(self, node: ast.Call) -> ast.AST:
+        if self._missing_get(node):
+            return ast.copy_location(ast.Constant(value=None), node)
         if self.submodule is not None and len(node.args) == 1 and not node.keywords \
                 and self._text(node.args[0]) == self.submodule and self.callee(node.func) == _IMPORT_MODULE:
             return ast.copy_location(ast.Constant(value=None), node)

@@ -80,6 +80,9 @@ class Ref:
     qualname: str = ""
     reason: str = ""
     chain: tuple[str, ...] = ()
+    #: an ``unknown`` name bound to one of these classes, which one decided at import (``if c: class X ...
+    #: else: class X ...``): a call is inert only when calling each of them is (``source_effects.call_ref``)
+    alternatives: tuple[Ref, ...] = ()
 
     @property
     def where(self) -> str | None:
@@ -171,6 +174,19 @@ def absolute_module(current: str, is_package: bool, level: int, module: str | No
     if not base and not module:
         return None
     return ".".join([*base, *([module] if module else [])])
+
+
+def _if_else_classes(mod: ModuleInfo, found: list[Binding]) -> list[Binding]:
+    """The two bindings of ``found`` when they are exactly ``if <test>: class X ...`` and ``else: class X ...``
+    directly in the two branches of one top-level ``if`` of ``mod`` (the module's own code binds the name nowhere
+    else): after the import exactly one of them holds, which one the test decides. Otherwise no bindings."""
+    if len(found) != 2 or any(b.kind != "class" for b in found):
+        return []
+    first, second = found[0].node, found[1].node
+    for stmt in mod.tree.body:
+        if isinstance(stmt, ast.If) and any(s is first for s in stmt.body) and any(s is second for s in stmt.orelse):
+            return list(found)
+    return []
 
 
 def collect_bindings(stmts: Sequence[ast.stmt], module: str, is_package: bool,
@@ -633,10 +649,12 @@ class Resolver:
         if found:
             last = found[-1]
             if (last.conditional and len(found) > 1) or last.kind == "other":
+                branches = _if_else_classes(mod, found)
                 return Ref("unknown", dotted, module=mod, node=last.node, qualname=name,
                            reason=f"{name} is bound more than once or conditionally in {mod.name} "
                                   f"(line {last.lineno}): which binding holds cannot be decided statically",
-                           chain=chain)
+                           chain=chain,
+                           alternatives=tuple(self.binding(mod, name, b, chain) for b in branches))
             return self.binding(mod, name, last, chain)
         if outside and mod.getattr_line is not None:  # LOAD_GLOBAL in the module's own code never consults it
             return Ref("unknown", dotted, reason=f"{mod.name} has a module __getattr__ (line {mod.getattr_line})",

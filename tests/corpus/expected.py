@@ -8,34 +8,16 @@ REFUSED: dict[str, str] = {
         'refused: pint._unpickle_quantity SL104; pint.facets.plain.quantity.PlainQuantity SL104; pint.util.UnitsContainer SL104; pint.util.udict SL104',
     'pint/quantity.pkl':
         'refused: pint._unpickle_quantity SL104; pint.facets.plain.quantity.PlainQuantity SL104; pint.util.UnitsContainer SL104; pint.util.udict SL104',
-    'pmdarima/arima.pkl':
-        'refused: pmdarima.arima.arima.ARIMA SL104; statsmodels.tsa.statespace.sarimax.SARIMAXResultsWrapper SL104',
-    'pmdarima/pipeline.joblib':
-        'refused: pmdarima.arima.arima.ARIMA SL104; pmdarima.pipeline.Pipeline SL104; pmdarima.preprocessing.endog.boxcox.BoxCoxEndogTransformer SL104; statsmodels.tsa.statespace.sarimax.SARIMAXResultsWrapper SL104',
     'polars/lazyframe.pkl':
         'refused: polars.lazyframe.frame.LazyFrame SL104',
-    'pyod/copod.joblib':
-        'refused: pyod.models.copod.COPOD SL104',
-    'pyod/ecod.joblib':
-        'refused: pyod.models.ecod.ECOD SL104',
     'spacy/blank-pipeline':
-        'refused: confection._config.Config SL104; re._compile.finditer SL104; re._compile.match SL104; re._compile.search SL104; spacy.lang.en.English SL104; spacy.language.FactoryMeta SL104; spacy.lookups.Lookups SL104; spacy.pipeline.pipe.Pipe SL104; spacy.pipeline.sentencizer.Sentencizer SL104; spacy.pipeline.senter.senter_score SL104; spacy.tokenizer.Tokenizer SL104; spacy.util.SimpleFrozenList SL104; spacy.util.raise_error SL104',
-    'spacy/doc':
-        'refused: spacy.lookups.Lookups SL104',
-    'spacy/doc-with-ents':
-        'refused: spacy.lookups.Lookups SL104',
-    'spacy/span-as-doc':
-        'refused: spacy.lookups.Lookups SL104',
-    'spacy/vocab':
-        'refused: spacy.lookups.Lookups SL104',
+        'refused: confection._config.Config SL104; re._compile.finditer SL104; re._compile.match SL104; re._compile.search SL104; spacy.lang.en.English SL104; spacy.pipeline.pipe.Pipe SL104; spacy.pipeline.sentencizer.Sentencizer SL104; spacy.pipeline.senter.senter_score SL104; spacy.tokenizer.Tokenizer SL104',
     'sympy/equation.pkl':
         'refused: sympy.core.add.Add SL101; sympy.core.numbers.Integer SL104; sympy.core.relational.Equality SL101; sympy.core.symbol.Symbol SL104',
     'sympy/expression.pkl':
         'refused: sympy.core.add.Add SL101; sympy.core.mul.Mul SL101; sympy.core.numbers.Half SL104; sympy.core.numbers.Integer SL104; sympy.core.numbers.NegativeOne SL104; sympy.core.numbers.Rational SL101; sympy.core.power.Pow SL101; sympy.core.symbol.Symbol SL104; sympy.functions.elementary.exponential.exp SL101; sympy.functions.elementary.trigonometric.sin SL101',
     'sympy/matrix.pkl':
         'refused: sympy.core.numbers.One SL104; sympy.core.symbol.Symbol SL104; sympy.matrices.dense.MutableDenseMatrix SL101; sympy.polys.domains.expressionrawdomain.ExpressionRawDomain SL104; sympy.polys.matrices.domainmatrix.DomainMatrix SL104',
-    'tslearn/scaler.pkl':
-        'refused: tslearn.preprocessing.preprocessing.TimeSeriesScalerMeanVariance SL104',
     'tslearn/ts-kmeans.pkl':
         'refused: tslearn.clustering.kmeans.TimeSeriesKMeans SL104',
     'umap-learn/umap.pkl':

@@ -38,7 +38,7 @@ from safeload.catalog.source_locate import ModuleSource, locate_module
 
 _T = TypeVar("_T", list[str], set[str])
 
-__all__ = ["CONDITIONAL_IMPORTS", "THIRD_PARTY_REVIEWED", "Closure", "compute", "render"]
+__all__ = ["CONDITIONAL_IMPORTS", "STDLIB_IMPORTS_REVIEWED", "THIRD_PARTY_REVIEWED", "Closure", "compute", "render"]
 
 # Third-party packages that vouched packages import at module level, reviewed as benign to import (their top
 # level defines classes and functions, builds constants and registers with their own registries; no files,
@@ -134,6 +134,108 @@ THIRD_PARTY_REVIEWED: dict[str, str] = {
               "(audit hook)",
     "_polars_runtime_32": "the polars-runtime-32 2.1.0 distribution: the compiled polars runtime polars/_plr "
                           "imports, and its BUILD_FEATURE_FLAGS constant",
+    # spaCy 3.8.18's import closure (round 8, branch spacy2). Each read in the installed version (the top level of
+    # every module `import spacy, spacy.lang.en` loads from it, listed with ast) and measured: `import spacy,
+    # spacy.lang.en` under an audit hook in a fresh process (HOME/XDG_CACHE_HOME/TMPDIR/cwd on empty directories),
+    # each event attributed to the innermost site-packages frame. The only effects seen: `uname -p` (h5py, through
+    # thinc.compat), the ::1 bind (urllib3, through requests), dill's temp-directory probe and numpy's
+    # OPENBLAS_MAIN_FREE putenv/unsetenv pair (both through torch/numpy, vouched); nothing from the packages below,
+    # no environment change left, nothing written under HOME, TMPDIR or the working directory.
+    "thinc": "thinc 8.3.14 (spacy): model/layer/optimizer classes registered in its own catalogue registries; "
+             "thinc.compat probes optional back ends with guarded imports (cupy, torch with "
+             "torch.cuda.device_count() and the mps/amp availability checks, tensorflow, mxnet, h5py, os_signpost: "
+             "the h5py import runs `uname -p`, see h5py's review); thinc.backends._custom_kernels reads its own "
+             "_custom_kernels.cu (read only; compiled only with a CUDA cupy); three module-level NumpyOps(); the "
+             "compiled backends (numpy_ops, cblas, linalg, search, sparselinear, premap_ids) import blis, cymem, "
+             "preshed, murmurhash. No file written, no process or socket of its own",
+    "srsly": "srsly 2.5.6 (spacy, thinc): serialisation helpers over vendored ujson, msgpack (C), ruamel_yaml and "
+             "cloudpickle; at import msgpack registers its numpy encoder/decoder in srsly's own catalogue "
+             "registries (entry points are read only when a registry is queried), ruamel_yaml registers its "
+             "constructors/representers on its own classes and adds two warnings filters ('once' for its own "
+             "warning classes), reads RUAMELDEBUG (its debug printer opens /var/tmp/srsly.ruamel_yaml.log only when "
+             "called with the variable set), vendored cloudpickle calls platform.python_implementation() (no "
+             "process: sys.implementation). Its loaders (pickle_loads, cloudpickle) are denied names "
+             "(catalog/deny.py), not covered by this review",
+    "catalogue": "catalogue 2.0.10 (spacy, thinc, srsly): function registries; at import it calls "
+                 "importlib.metadata.entry_points(), reading the installed distributions' entry_points.txt files "
+                 "(read only; no entry point is loaded until a registry is asked for a name); the vendored "
+                 "_importlib_metadata (imports zipp) is used only on Python < 3.8",
+    "confection": "confection 1.3.4 (spacy, thinc): the Config class and its parser (configparser), registries "
+                  "and pydantic-based validation; import defines classes and compiles regexes",
+    "wasabi": "wasabi 1.1.3 (spacy, thinc, weasel): console printing helpers; the module-level Printer() reads "
+              "WASABI_* / ANSI_COLORS_DISABLED environment variables and sys.stdout's encoding, and imports "
+              "colorama when installed (colorama is then outside reviewed territory: not covered); prints nothing "
+              "at import",
+    "weasel": "weasel 1.0.1 (spacy.cli): the project CLI; import builds typer apps and registers its commands "
+              "(default arguments call Path.cwd(): reads the working directory), adds a StreamHandler to its own "
+              "'weasel' logger; weasel.cli.remote_storage imports the stdlib site module (see "
+              "STDLIB_IMPORTS_REVIEWED) and weasel.cli.assets imports httpx. No command runs at import",
+    "typer": "typer 0.29.2 (spacy.cli, weasel): CLI classes over its vendored click (typer._click); reads "
+             "TYPER_USE_RICH and the other TYPER_* variables; sys.platform checks, cached stream accessors",
+    "click": "click 8.5.1 (typer, spacy.cli): CLI classes; sys.platform checks, lazily cached stream accessors "
+             "(no stream opened at import), parameter-type singletons",
+    "shellingham": "shellingham 1.5.4 (typer): shell detection; reads /proc or runs ps only when detect_shell() "
+                   "is called, not at import",
+    "annotated_doc": "annotated-doc 0.0.7 (typer): the Doc annotation class, pure Python",
+    "pydantic": "pydantic 2.14.4 (confection, thinc, spacy, weasel): model/validator classes; at import it checks "
+                "pydantic_core's version (_ensure_pydantic_core_version: string comparison), builds its config "
+                "defaults and core schemas, installs module __getattr__ migration shims (pydantic.v1 names). "
+                "The first model class built (spacy.schemas builds several at import) calls "
+                "pydantic.plugin._loader.get_plugins(), which imports every installed `pydantic` entry-point "
+                "plugin (none installed where this was read; PYDANTIC_DISABLE_PLUGINS switches it off): a plugin "
+                "is installed code this review did not read and the closure table cannot see (limit noted in "
+                "docs/false-positives.md). No file, process or network of its own",
+    "pydantic_core": "pydantic_core 2.50.5 (pydantic): the Rust validator extension and the core_schema "
+                     "TypedDicts; defines classes",
+    "annotated_types": "annotated-types 0.8.0 (pydantic): constraint marker dataclasses, pure Python",
+    "typing_inspection": "typing-inspection 0.4.5 (pydantic): typing introspection; typing_objects builds its "
+                         "identity/isinstance check functions with exec() of fixed template text (its own code "
+                         "generation, no input from outside)",
+    "requests": "requests 2.34.2 (spacy.cli.download/validate): HTTP client classes; at import it checks "
+                "urllib3's and charset_normalizer's versions, adds warnings filters (ignore urllib3's "
+                "DependencyWarning, default FileModeWarning), a NullHandler on its logger, and aliases "
+                "urllib3/idna/charset_normalizer under requests.packages in sys.modules; no connection until a "
+                "request is made (the import of urllib3 makes urllib3's IPv6 probe, see urllib3)",
+    "charset_normalizer": "charset-normalizer 3.5.3 (requests): encoding detection tables and compiled helpers "
+                          "(cd, md); NullHandler on its logger, a StreamHandler object created but not attached",
+    "httpx": "httpx 0.28.1 (weasel.cli.assets): HTTP client classes; sets __module__ on its public names, builds "
+             "default timeout/limits objects and its decoder table (zstandard, brotli when installed); no "
+             "connection until a request is made",
+    "zstandard": "zstandard 0.25.0 (httpx decoders): Zstandard C extension; reads "
+                 "PYTHON_ZSTANDARD_IMPORT_POLICY to choose its back end; defines classes",
+    "zipp": "zipp 4.1.2 (catalogue's vendored importlib_metadata, used on Python < 3.8 only): zipfile.Path "
+            "classes, pure Python; reads an archive only when called",
+    "blis": "blis 1.3.4 (thinc's compiled ops): BLAS kernels (C extension); blis/__init__ calls blis.cy.init(), "
+            "which sets up the library's own global context (CPU feature detection in native code); no file, "
+            "process or environment change measured",
+    "cymem": "cymem 2.0.16 (spacy, thinc, preshed): the Pool memory allocator (Cython extension)",
+    "preshed": "preshed 3.0.15 (spacy, thinc): pre-hashed hash tables and Bloom filter (Cython extensions)",
+    "murmurhash": "murmurhash 1.0.16 (spacy, thinc): MurmurHash3 (Cython extension)",
+    # Read for the matplotlib 3.11.2 import review (catalog/reviewed.IMPORT_REVIEWS, lead's decision of round 8):
+    # what `import matplotlib.pyplot` imports from them, under an audit hook in a fresh process with an empty HOME
+    # (tests/test_h5py_matplotlib_reviews.py): no file written, no process, no socket of their own.
+    "pyparsing": "pyparsing 3.3.3 (matplotlib._fontconfig_pattern, mathtext): parser-combinator classes, pure "
+                 "Python; its top level builds its own grammar constants (pyparsing.common) and unicode ranges",
+    "cycler": "cycler 0.12.1 (matplotlib.rcsetup): the Cycler class, one pure-Python module",
+    "kiwisolver": "kiwisolver 1.5.1 (matplotlib._layoutgrid): the Cassowary constraint solver; kiwisolver/__init__ "
+                  "re-exports its compiled _cext classes and defines its exception classes",
+    "fontTools": "fontTools 4.68.0 (matplotlib.backends.backend_agg/_afm users through fontTools.agl): "
+                 "fontTools/__init__ creates its logger (no handler configured: configLogger runs only when "
+                 "called), agl/misc.textTools build glyph-name tables",
+    "mpl_toolkits": "mpl_toolkits.mplot3d, shipped in the matplotlib 3.11.2 distribution (matplotlib.projections "
+                    "imports it): Axes3D and the 3-D artist classes; registers the '3d' projection in "
+                    "matplotlib's own projection registry",
+}
+
+#: Standard-library modules a deny pattern of ``source_tables`` matches (never library code when a file names them)
+#: whose *import* by a module of the closure was reviewed as running nothing: the closure walk treats them as
+#: reviewed territory. A file naming one of them, or one of their functions, is decided as before (denied).
+STDLIB_IMPORTS_REVIEWED: dict[str, str] = {
+    "site": "CPython 3.11 site.py (sha256 6803396ba0719e4d1d6ce9351f09f0bca11ab8e9c4efe0f935f598da8e8b903e): the "
+            "interpreter imports it at start-up (unless -S), so a later `import site` is a sys.modules lookup; "
+            "imported for the first time (under -S), its top level defines functions and runs main() only "
+            "`if not sys.flags.no_site`, which -S sets. Imported by weasel.cli.remote_storage (reads "
+            "site.getsitepackages() when a remote-storage command hashes the environment, not at import)",
 }
 
 #: Imports a module makes only under a runtime condition the scanned file cannot bring about, pinned to the
@@ -236,6 +338,8 @@ def _outside(name: str, territory: frozenset[str]) -> str | None:
     """What importing ``name`` (as a dependency) brings in from outside reviewed territory, else None."""
     top = name.split(".", 1)[0]
     if top in sys.stdlib_module_names or top in sys.builtin_module_names:
+        if name in STDLIB_IMPORTS_REVIEWED:
+            return None
         return name if tables.denied_module_reason(name) is not None else None
     return None if top in territory else top
 

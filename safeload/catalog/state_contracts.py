@@ -164,6 +164,9 @@ def _joblib_memory_state(state: Any, data: tuple[str, ...]) -> str | None:
         elif type(value) in _SCALARS:
             continue
         return f"{key!r} is not plain data"
+    return None
+
+
 def _random_state(state: Any, data: tuple[str, ...]) -> str | None:
     """CPython 3.11 ``random.Random.__setstate__`` -> ``setstate(state)``: ``version = state[0]``, then
     ``version == 3`` (the object's ``__eq__``), a version other than 2 or 3 is %s-formatted into the ValueError
@@ -197,6 +200,9 @@ def _tuple_of(value: Any) -> tuple[Any, ...] | list[Any] | None:
             and value.state is None and type(value.args) is tuple and len(value.args) == 1 \
             and type(value.args[0]) in (tuple, list, PlainList):
         return list(value.args[0])
+    return None
+
+
 def _polars_ipc(state: Any, data: tuple[str, ...]) -> str | None:
     """polars 2.1.0 ``DataFrame.__setstate__``/``Series.__setstate__`` hand a bytes state to the compiled Arrow IPC
     stream reader. Admitted: a plain ``bytes`` object that ``catalog/arrow_ipc.py`` reads as a whole as such a

@@ -291,7 +291,7 @@ def test_cli_bucket_scan_interrupt_and_resume_then_export_sarif(s3: S3Server, tm
     # moto answers fast: a slow HTTP mirror of the same files makes the first run long enough to interrupt
     for key, body in objects.items():
         (www / key.split("/")[1]).write_bytes(body)
-    with range_server(www, delay=0.08) as server:
+    with range_server(www, delay=0.25) as server:
         urls = [server.url(key.split("/")[1]) for key in objects]
         proc = _cli(["scan", *urls, "--workers", "2", "--results", str(db), "-q"], env)
         deadline = time.monotonic() + 90

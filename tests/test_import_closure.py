@@ -267,3 +267,52 @@ def test_a_verdict_cached_without_the_check_is_not_served_with_it(tmp_path: Path
     assert not cached(strict)
     assert any("distributed" in f.message for f in strict.blocking()), strict.findings
     assert "distributed" not in sys.modules, "the scan imported what it read"
+
+
+def _namespace_site(root: Path, init: str | None, *, sub: bool = False, pkg_file: bool = False) -> str:
+    package = root / "nsp"
+    package.mkdir(parents=True)
+    if init is not None:
+        (package / "__init__.py").write_text(init)
+    if sub:
+        (package / "zstd.py").write_text("raise SystemExit('imported')\n")
+    if pkg_file:
+        (root / "nsp.pkg").write_text(str(root / "elsewhere") + "\n")
+    return str(root)
+
+
+@pytest.mark.parametrize(("init", "sub", "pkg_file", "runs"), [
+    (None, False, False, False),  # PEP 420 namespace, no zstd portion: nothing to import
+    ("__path__ = __import__('pkgutil').extend_path(__path__, __name__)  # type: ignore\n", False, False, False),
+    ("from pkgutil import extend_path\n__path__ = extend_path(__path__, __name__)\n", False, False, False),
+    ("__path__ = __import__('pkgutil').extend_path(__path__, __name__)\n", True, False, True),  # zstd is there
+    ("__path__ = __import__('pkgutil').extend_path(__path__, __name__)\n", False, True, True),  # a .pkg adds dirs
+    ("__path__ = __import__('pkgutil').extend_path(__path__, __name__)\nprint('x')\n", False, False, True),
+    ("import os; os.system('true')\n", False, False, True),  # any other __init__ runs code
+    (None, True, False, True),
+])
+def test_namespace_package_decides_by_its_submodule(tmp_path: Path, init: str | None, sub: bool, pkg_file: bool,
+                                                     runs: bool) -> None:
+    """A closure that reaches ``<top>.<sub>`` of an outside namespace package (smart_open's ``from backports
+    import zstd``; setuptools puts a ``backports`` holding only ``tarfile`` on sys.path) counts only when the
+    import could run code: a ``<top>`` whose ``__init__`` is more than the pkgutil line, a ``<top>.pkg`` file,
+    or ``sub`` installed in any portion. Nothing is imported to decide."""
+    from safeload.catalog.source_locate import namespace_import_runs_code
+
+    site = _namespace_site(tmp_path / "site", init, sub=sub, pkg_file=pkg_file)
+    assert namespace_import_runs_code("nsp.zstd", [site]) is runs
+    assert namespace_import_runs_code("nsp", [site]) is (init is not None and ("print" in init or "os." in init))
+    assert namespace_import_runs_code("nsp.zstd", [str(tmp_path / "empty")]) is False
+    assert "nsp" not in sys.modules and "nsp.zstd" not in sys.modules
+
+
+def test_a_second_portion_holding_the_submodule_counts(tmp_path: Path) -> None:
+    """pkgutil's extend_path and PEP 420 both search every ``<top>`` directory on the path, not the first."""
+    from safeload.catalog.source_locate import namespace_import_runs_code
+
+    shim = "__path__ = __import__('pkgutil').extend_path(__path__, __name__)\n"
+    first = _namespace_site(tmp_path / "a", shim)
+    second = _namespace_site(tmp_path / "b", None, sub=True)
+    assert namespace_import_runs_code("nsp.zstd", [first]) is False
+    assert namespace_import_runs_code("nsp.zstd", [first, second]) is True
+    assert namespace_import_runs_code("nsp.zstd", [second, first]) is True

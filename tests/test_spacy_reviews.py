@@ -237,21 +237,31 @@ def test_the_closure_reviews_name_the_installed_versions() -> None:
 
 
 @pytest.mark.slow
-def test_spacy_import_closure_stays_in_reviewed_territory_except_h5py() -> None:
+@pytest.mark.parametrize("with_setuptools_vendor", [False, True])
+def test_spacy_import_closure_stays_in_reviewed_territory_except_h5py(with_setuptools_vendor: bool) -> None:
     """The generator's walk (catalog/_gen/closure.compute, reading source, importing nothing) over spaCy with
     the reviewed territory: the modules a spaCy pickle imports reach no installed package outside it but h5py
-    (through thinc.compat's guarded import), which is reviewed separately (branch h5mpl)."""
-    from safeload.catalog._gen.closure import THIRD_PARTY_REVIEWED, compute
-    from safeload.catalog.reviewed import IMPORT_REVIEWED
-    from safeload.catalog.source_locate import locate_module
+    (through thinc.compat's guarded import), which is reviewed separately (branch h5mpl). Also in a process that
+    imported setuptools, which appends its ``_vendor`` directory (a pkgutil-style ``backports`` namespace holding
+    only ``tarfile``) to sys.path: smart_open's ``from backports import zstd`` still reaches nothing installed."""
+    import sysconfig
 
+    from safeload.catalog._gen.closure import THIRD_PARTY_REVIEWED, compute
+    from safeload.catalog.closure import _present
+    from safeload.catalog.reviewed import IMPORT_REVIEWED
+
+    search = [p for p in sys.path if not p.endswith(os.path.join("setuptools", "_vendor"))]
+    if with_setuptools_vendor:
+        vendor = os.path.join(sysconfig.get_paths()["purelib"], "setuptools", "_vendor")
+        assert os.path.isdir(os.path.join(vendor, "backports")), vendor
+        search.append(vendor)
     territory = set(THIRD_PARTY_REVIEWED) | set(IMPORT_REVIEWED)
     closure = compute(["spacy"], territory)
     allowed = set() if "h5py" in territory else {"h5py"}
+    assert any("backports.zstd" in closure.leaves.get(m, ()) for m in closure.leaves), "the premise changed"
     for module in ("spacy", "spacy.lookups", "spacy.vocab", "spacy.tokens.doc", "spacy.lang.en",
                    "spacy.lang.en.syntax_iterators", "spacy.lang.lex_attrs", "spacy.util", "spacy.language"):
-        present = {o for o in closure.leaves.get(module, ()) if locate_module(o.lstrip("?").split(":")[-1], None).kind
-                   != "missing"}
+        present = {o for o in closure.leaves.get(module, ()) if _present(o, tuple(search))}
         assert present <= allowed, (module, present)
 
 

@@ -18,11 +18,12 @@ from __future__ import annotations
 import functools
 import importlib
 import os
+import sys
 from collections.abc import Sequence
 from types import ModuleType
 
 from safeload.catalog.closure_conditions import condition_holds
-from safeload.catalog.source_locate import locate_module
+from safeload.catalog.source_locate import locate_module, namespace_import_runs_code
 from safeload.catalog.source_tables import denied_module_reason
 
 
@@ -48,7 +49,8 @@ def closure_covered(module: str, search_path: Sequence[str] | None = None) -> tu
         return False, f"{top} has no reviewed import closure"
     if denied_module_reason(module) is not None:
         return False, "a test or script module: its imports are followed"  # the table has no entries for them
-    path = tuple(search_path) if search_path is not None else None
+    # keyed by the path itself: a process can grow sys.path (importing setuptools appends its _vendor directory)
+    path = tuple(sys.path if search_path is None else search_path)
     stale = _stale(top, path)
     if stale is not None:
         return False, stale
@@ -78,9 +80,11 @@ def _stale(top: str, path: tuple[str, ...] | None) -> str | None:
 
 @functools.cache
 def _present(name: str, path: tuple[str, ...] | None) -> bool:
-    """Whether importing ``name`` (an outside top-level package or denied module, a ``<...>`` marker for
-    source the generator could not read, or ``?<module>:<package>``: a package reached only through ``module``'s
-    reviewed conditional import, counted while one of its conditions holds) would run code."""
+    """Whether importing ``name`` would run code: an outside top-level package or ``<package>.<submodule>`` of
+    one (a namespace ``<package>`` runs nothing of its own: ``source_locate.namespace_import_runs_code``), a
+    denied stdlib module, a ``<...>`` marker for source the generator could not read, or ``?<module>:<package>``:
+    a package reached only through ``module``'s reviewed conditional import, counted while one of its conditions
+    holds."""
     if name.startswith("<"):
         return True
     if name.startswith("?"):  # reached only through a reviewed conditional import: counts while it may run
@@ -89,4 +93,6 @@ def _present(name: str, path: tuple[str, ...] | None) -> bool:
         if not any(c.startswith("<") or condition_holds(c, path) for c in conditions):
             return False
         return _present(outside, path)
-    return locate_module(name, path).kind != "missing"
+    if name.split(".", 1)[0] in sys.stdlib_module_names:  # a denied stdlib module: present is enough
+        return locate_module(name, path).kind != "missing"
+    return namespace_import_runs_code(name, path)

@@ -27,7 +27,7 @@ from importlib.machinery import (
 from safeload._record import FrozenRecord
 
 __all__ = ["ModuleSource", "declares_entry_points", "display_path", "is_stdlib_path", "library_roots",
-           "locate_module"]
+           "locate_module", "namespace_import_runs_code"]
 
 #: What a located module is: only ``source``, ``package`` and ``namespace`` can be analysed.
 KINDS = ("source", "package", "namespace", "compiled", "bytecode", "builtin", "unsupported", "missing")
@@ -161,6 +161,60 @@ def locate_module(name: str, search_path: Sequence[str] | None = None) -> Module
             return ModuleSource(name, "missing", root=root)
         current = _spec_to_source(child, spec, root)
     return current
+
+
+#: The one ``__init__.py`` a pkgutil-style namespace package may hold (``backports``, ``jaraco``...), as ast dumps:
+#: ``pkgutil.extend_path`` lists the ``<top>`` directories and reads ``<top>.pkg`` files on ``sys.path``; it
+#: imports and runs nothing else.
+_SHIM_SOURCES = ("__path__ = __import__('pkgutil').extend_path(__path__, __name__)",
+                 "from pkgutil import extend_path\n__path__ = extend_path(__path__, __name__)")
+
+
+@functools.cache
+def _shim_dumps() -> frozenset[str]:
+    import ast
+
+    return frozenset(ast.dump(ast.parse(text)) for text in _SHIM_SOURCES)
+
+
+def _is_namespace_shim(path: str) -> bool:
+    import ast
+
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(4096 + 1)
+        return len(data) <= 4096 and ast.dump(ast.parse(data)) in _shim_dumps()
+    except (OSError, SyntaxError, ValueError):
+        return False
+
+
+def namespace_import_runs_code(name: str, search_path: Sequence[str] | None = None) -> bool:
+    """Whether importing ``name`` (a top-level package, or ``<top>.<sub>``) would run any code, for a ``top``
+    that may be a namespace package: False only when ``top`` is missing, or is a PEP 420 namespace or a
+    pkgutil-style one whose ``__init__.py`` is exactly the extend_path line, and (for ``<top>.<sub>``) no
+    ``<top>`` directory on the path holds ``sub`` and no ``<top>.pkg`` file could add one. Anything else
+    (a module ``top``, another ``__init__``, an unreadable one) counts as running code."""
+    entries = [str(p) for p in (sys.path if search_path is None else search_path)]
+    top, _, sub = name.partition(".")
+    found = locate_module(top, entries)
+    if found.kind == "missing":
+        return False
+    if found.kind == "package":
+        if found.path is None or not _is_namespace_shim(found.path):
+            return True
+    elif found.kind != "namespace":
+        return True
+    if not sub:
+        return False
+    portions: list[str] = []
+    for entry in entries:
+        base = os.path.join(entry or os.curdir, top)
+        if os.path.exists(base + ".pkg"):
+            return True
+        if os.path.isdir(base):
+            portions.append(base)
+    child = sub.split(".", 1)[0]
+    return _find_child(f"{top}.{child}", portions or list(found.search_locations)) is not None
 
 
 def _norm(path: str) -> str:

@@ -283,8 +283,9 @@ class Closure:
 class _Reader:
     """Locates and parses modules under one search path (``None``: ``sys.path``), each once."""
 
-    def __init__(self, search_path: Sequence[str] | None) -> None:
+    def __init__(self, search_path: Sequence[str] | None, territory: frozenset[str] = frozenset()) -> None:
         self.search_path = search_path
+        self.territory = territory
         self._located: dict[str, ModuleSource] = {}
 
     def locate(self, name: str) -> ModuleSource:
@@ -294,9 +295,20 @@ class _Reader:
         return found
 
     def is_package(self, name: str) -> bool:
+        if self._outside_top(name):  # may be a package where the scan runs: see is_module
+            return True
         return self.locate(name).is_package
 
+    def _outside_top(self, name: str) -> bool:
+        return "." not in name and name not in self.territory and name not in sys.stdlib_module_names
+
     def is_module(self, name: str) -> bool:
+        """Whether ``name`` is a module, and for ``<outside package>.<name>`` (``from backports import zstd``)
+        always: whether it is one is decided where the scan runs (catalog/closure._present), because a namespace
+        package holds nothing itself and the submodule may be installed there and not here."""
+        top, _, rest = name.partition(".")
+        if rest and "." not in rest and self._outside_top(top):
+            return True
         return self.locate(name).kind != "missing"
 
     def star(self, base: str) -> list[str]:
@@ -341,7 +353,11 @@ def _outside(name: str, territory: frozenset[str]) -> str | None:
         if name in STDLIB_IMPORTS_REVIEWED:
             return None
         return name if tables.denied_module_reason(name) is not None else None
-    return None if top in territory else top
+    if top in territory:
+        return None
+    # the submodule too: a namespace package (``backports``) runs nothing itself, and whether ``backports.zstd``
+    # is installed decides (catalog/closure._present)
+    return ".".join(name.split(".", 2)[:2])
 
 
 def _conditional(name: str, path: str) -> frozenset[str]:
@@ -393,9 +409,9 @@ def _reach(edges: dict[str, list[str]], direct: dict[str, set[str]]) -> dict[str
 
 def compute(packages: Iterable[str], extra: Iterable[str] = (), search_path: Sequence[str] | None = None) -> Closure:
     """The closure table for ``packages`` (vouched) with ``extra`` (reviewed third-party) as more territory."""
-    reader = _Reader(search_path)
     vouched = tuple(sorted(set(packages)))
     territory = frozenset(vouched) | frozenset(extra)
+    reader = _Reader(search_path, territory)
     result = Closure(vouched, territory)
     # module -> the modules it imports directly; out -> direct outside names
     edges: dict[str, list[str]] = {}

@@ -316,3 +316,27 @@ def test_a_second_portion_holding_the_submodule_counts(tmp_path: Path) -> None:
     assert namespace_import_runs_code("nsp.zstd", [first]) is False
     assert namespace_import_runs_code("nsp.zstd", [first, second]) is True
     assert namespace_import_runs_code("nsp.zstd", [second, first]) is True
+
+
+def test_a_portion_inside_a_zip_archive_counts(tmp_path: Path) -> None:
+    """A zip archive on the path can hold a portion: pkgutil.extend_path asks each entry's finder (zipimport for
+    an archive), so a regular ``nsp`` package in the archive becomes a portion of the first ``nsp``, and
+    ``nsp.zstd`` is imported from it (checked against the real import system in a subprocess)."""
+    import zipfile
+
+    from safeload.catalog.source_locate import namespace_import_runs_code
+
+    shim = "__path__ = __import__('pkgutil').extend_path(__path__, __name__)\n"
+    first = _namespace_site(tmp_path / "a", shim)
+    archive = tmp_path / "portion.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.writestr("nsp/__init__.py", "")
+        zipped.writestr("nsp/zstd.py", "print('IMPORTED')\n")
+    assert namespace_import_runs_code("nsp.zstd", [first]) is False
+    assert namespace_import_runs_code("nsp.zstd", [first, str(archive)]) is True
+    assert "nsp" not in sys.modules
+    import subprocess
+
+    real = subprocess.run([sys.executable, "-S", "-c", f"import sys; sys.path[:0] = [{first!r}, {str(archive)!r}]\n"
+                           "import nsp.zstd"], capture_output=True, text=True, timeout=60, check=True)
+    assert real.stdout.strip() == "IMPORTED"

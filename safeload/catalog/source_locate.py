@@ -207,14 +207,13 @@ def namespace_import_runs_code(name: str, search_path: Sequence[str] | None = No
     if not sub:
         return False
     portions: list[str] = []
-    for entry in entries:
-        base = os.path.join(entry or os.curdir, top)
-        if os.path.exists(base + ".pkg"):
+    for entry in entries:  # as pkgutil.extend_path does: each entry's own finder (a zip archive's too)
+        if os.path.exists(os.path.join(entry or os.curdir, top + ".pkg")):
             return True
-        if os.path.isdir(base):
-            portions.append(base)
+        spec = _find_child(top, [entry])
+        portions.extend(_plain_locations(spec.submodule_search_locations) if spec is not None else ())
     child = sub.split(".", 1)[0]
-    return _find_child(f"{top}.{child}", portions or list(found.search_locations)) is not None
+    return _find_child(f"{top}.{child}", [*dict.fromkeys([*portions, *found.search_locations])]) is not None
 
 
 def _norm(path: str) -> str:

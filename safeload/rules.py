@@ -357,6 +357,18 @@ _ALL: tuple[Rule, ...] = (
         "Reported so the verdict's basis is visible; regenerate the catalogue for these versions (docs/catalogue.md).",
         _P,
     ),
+    Rule(
+        "SL119",
+        "pickle-import-time-plugin",
+        _H,
+        "A name whose module's import loads and calls an installed entry-point plugin no review read.",
+        "Some reviewed packages call plugins at import: import torch loads and calls every torch.backends entry "
+        "point, import networkx every networkx.backend_info one (catalog/plugins.py). The review of their import "
+        "holds only while no installed distribution declares one; a declared plugin runs when the load imports "
+        "the package. Trust the plugin's module.attr (the finding's subject) once you have reviewed it.",
+        _P,
+        trustable=True,
+    ),
     # --- pytorch -----------------------------------------------------------------------------------------
     Rule(
         "SL201",
@@ -715,6 +727,8 @@ _FIXES: dict[str, str] = {
     **dict.fromkeys(("SL104", "SL105", "SL115"), _TRUST),
     **dict.fromkeys(("SL002", "SL005", "SL010", "SL011", "SL012", "SL013", "SL014", "SL015", "SL016", "SL017",
                      "SL018", "SL303"), _UNREADABLE),
+    "SL119": ("If you installed that plugin on purpose and reviewed it, trust its module.attr (trusted=[...]); "
+              "otherwise uninstall the distribution that declares it."),
     "SL118": ("Regenerate the catalogue for the installed versions (python -m safeload.catalog._generate, then "
               "review the diff: docs/catalogue.md), or install the versions it was checked against."),
     "SL003": "safeload cannot scan this content: load it only with a loader for its real format, if you trust it.",

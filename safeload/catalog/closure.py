@@ -38,7 +38,7 @@ def _load() -> ModuleType | None:
 
 _table = _load()
 
-__all__ = ["closure_covered"]
+__all__ = ["closure_covered", "groups_reached"]
 
 
 def closure_covered(module: str, search_path: Sequence[str] | None = None) -> tuple[bool, str]:
@@ -64,6 +64,19 @@ def closure_covered(module: str, search_path: Sequence[str] | None = None) -> tu
     return False, f"its imports reach {shown}, outside reviewed territory"
 
 
+def groups_reached(module: str) -> tuple[str, ...]:
+    """The entry-point groups (``catalog/plugins.IMPORT_TIME_PLUGINS``) the table says ``module``'s import closure
+    loads: its ``!<group>`` names (also those reached only under a reviewed condition, conservatively)."""
+    if _table is None:
+        return ()
+    outside = _table.LEAVES.get(module)
+    if outside is None:
+        return ()
+    names = (_table.OUTSIDE[i].rpartition(":")[2] if _table.OUTSIDE[i].startswith("?") else _table.OUTSIDE[i]
+             for i in _table.REACHES[outside])
+    return tuple(name[1:] for name in names if name.startswith("!"))
+
+
 @functools.cache
 def _stale(top: str, path: tuple[str, ...] | None) -> str | None:
     """Why the table does not describe the installed ``top`` (another version, or not installed), else None."""
@@ -87,6 +100,10 @@ def _present(name: str, path: tuple[str, ...] | None) -> bool:
     holds."""
     if name.startswith("<"):
         return True
+    if name.startswith("!"):  # an entry-point group the closure's import loads and calls (catalog/plugins.py)
+        from safeload.catalog.plugins import declared
+
+        return bool(declared(name[1:], path))
     if name.startswith("?"):  # reached only through a reviewed conditional import: counts while it may run
         module, _, outside = name[1:].partition(":")
         conditions = getattr(_table, "CONDITIONS", {}).get(module, ("<unknown condition>",))

@@ -9,7 +9,10 @@ Rules, in order (denied beats allowed):
 3. an allowed name used in a way its entry does not permit: SL115 (MEDIUM) naming the use and how it happened;
 4. a name whose import would run a file outside the installed library (a ``zoneinfo.py`` in the working directory
    shadowing the stdlib's, ``catalog/shadow.py``): SL117 (HIGH, never trusted), whatever the catalogue says;
-5. a name outside the catalogue: its installed source is analysed (``catalog/source_analysis.py``, never
+5. a name whose module's import loads and calls installed entry points (``import torch`` calls every
+   ``torch.backends`` plugin, ``catalog/plugins.py``): SL119 (HIGH, trustable by the plugin's ``module.attr``) per
+   plugin, whatever the catalogue says; the name is still decided by the next rules;
+6. a name outside the catalogue: its installed source is analysed (``catalog/source_analysis.py``, never
    imported) for exactly the uses the file makes of it; when every use and the import are proven inert, SL116
    (LOW, "analysed"); otherwise SL104 when the load runs its code (calls, instantiates, gives state, ...), SL105
    when it is only imported or referenced — both MEDIUM, naming the analysis's reason and line.
@@ -17,7 +20,8 @@ Trust (``trusted=[...]``) is applied by ``ScanContext.add`` (one place for every
 untrustable rules (dynamic names, code objects) are never trusted.
 
 Invariant: decisions over facts; nothing is imported. The only look-ups are the source analysis (rule 5) and
-where the loader's import of a name's module would be found (rule 4), both reading the file system only.
+where the loader's import of a name's module would be found (rule 4) and which entry points installed
+distributions declare (rule 5), all reading the file system only.
 """
 
 from __future__ import annotations
@@ -91,6 +95,7 @@ def _decide(name: str, facts: NameFacts, ctx: ScanContext, drift_checked: dict[s
         return
     if _shadowed(name, facts, ctx):
         return
+    _plugins(name, facts, ctx)
     kind = cls.kind
     if kind == "allowed" and cls.entry is not None and cls.entry.source_files and not reviewed_files_hold(
             cls.entry.source_files):
@@ -166,6 +171,35 @@ def _shadowed(name: str, facts: NameFacts, ctx: ScanContext) -> bool:
                     trustable=False)
             return True
     return False
+
+
+def _plugins(name: str, facts: NameFacts, ctx: ScanContext) -> None:
+    """SL119 for each installed entry point that importing ``name``'s module loads and calls (``import torch``
+    calls every ``torch.backends`` plugin: ``catalog/plugins.py``), trustable by the plugin's ``module.attr``.
+    The name is still decided by the other rules (trusting a plugin vouches for it, not for the name)."""
+    from safeload.catalog.plugins import plugins_reached
+    from safeload.catalog.shadow import import_modules
+
+    seen: set[tuple[str, str]] = set()
+    for module in import_modules(facts.module, facts.name):
+        try:
+            reached = plugins_reached(module)
+        except Exception:  # a failed look-up must block, never pass
+            logger.exception("reading the entry points %s reaches failed", module)
+            ctx.add("SL119", f"importing {module}: the installed plugins its import loads could not be read",
+                    severity=Severity.HIGH, subject=name, offset=facts.offset, trustable=False)
+            return
+        for plugin in reached:
+            if (plugin.group, plugin.value) in seen:
+                continue
+            seen.add((plugin.group, plugin.value))
+            ctx.add("SL119", f"the load imports {module}, whose import reaches {plugin.owner}, which loads and calls "
+                    f"the installed {plugin.group} entry point {plugin.name} = {plugin.value} (distribution "
+                    f"{plugin.distribution}): code the file makes run that no review read", severity=Severity.HIGH,
+                    subject=plugin.target, offset=facts.offset,
+                    details={"module": module, "group": plugin.group, "entry_point": plugin.name,
+                             "value": plugin.value, "distribution": plugin.distribution, "name": name},
+                    trustable=True)
 
 
 def _analyse(facts: NameFacts, used: Use) -> tuple[bool, str] | None:

@@ -147,7 +147,10 @@ def _one_module(name: str, resolver: Resolver, effects: Effects, roots: tuple[st
         return ok, []  # the stdlib's top levels are trusted; its side-effect modules are in the deny table
     memo = effects.module_memo.get(name)
     if memo is None:
-        if vouched:
+        plugins = _plugins_loaded(name, resolver) if vouched else ""
+        if plugins:
+            memo = (Outcome(False, plugins), [])
+        elif vouched:
             # The vouch covers this module's own top level. What it imports is covered only when the reviewed
             # closure table says the whole closure stays inside reviewed territory (one lookup; walking a vouched
             # package's closure here cost tens of seconds per cold scan). Otherwise its imports are followed
@@ -161,6 +164,22 @@ def _one_module(name: str, resolver: Resolver, effects: Effects, roots: tuple[st
                     if not result.inert else ok, deps)
         effects.module_memo[name] = memo
     return memo
+
+
+def _plugins_loaded(name: str, resolver: Resolver) -> str:
+    """Why importing vouched ``name`` is not inert because its own top level loads and calls installed entry
+    points (``catalog/plugins.py``, red team R8-1), else ""."""
+    from safeload.catalog.plugins import IMPORT_TIME_PLUGINS, declared
+
+    if name not in IMPORT_TIME_PLUGINS:
+        return ""
+    groups, _why = IMPORT_TIME_PLUGINS[name]
+    found = [p for group in groups for p in declared(group, resolver.search_path)]
+    if not found:
+        return ""
+    shown = ", ".join(f"{p.name} = {p.value} ({p.distribution})" for p in found[:3])
+    return (f"importing {name} loads and calls the installed {found[0].group} entry points ({shown}): code no "
+            "review read")
 
 
 #: Largest extension file hashed for ``REVIEWED_COMPILED_IMPORTS`` (bigger ones are not reviewed: refused).

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from safeload.catalog import source_tables as tables
+from safeload.catalog.plugins import IMPORT_TIME_PLUGINS
 from safeload.catalog.source_imports import called_function_imports, package_children, star_all, top_level_imports
 from safeload.catalog.source_locate import ModuleSource, locate_module
 
@@ -456,6 +457,8 @@ def compute(packages: Iterable[str], extra: Iterable[str] = (), search_path: Seq
         if conditional:
             result.conditional.add(name)
         edges[name] = []
+        if name in IMPORT_TIME_PLUGINS:  # its import loads and calls these groups' entry points
+            direct_out.setdefault(name, set()).update(f"!{group}" for group in IMPORT_TIME_PLUGINS[name][0])
         for dep in imports:
             outside = _outside(dep, territory)
             if outside is not None:

@@ -3,4 +3,4 @@
 sha256 over the hand-written sources the generator read (see ``inputs_digest``).
 """
 
-INPUTS_SHA256 = '27e7e1d80783c24b27d560ec6e59c5dae83281bfbfa3bd77e65c1677b1dae94f'
+INPUTS_SHA256 = 'bd46c6e585c5eb4c292a35af2453ec2f8612f89a09a9982150538b24b95879b0'

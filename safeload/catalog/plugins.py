@@ -1,0 +1,166 @@
+"""Plugins a reviewed package's import loads and calls through entry points (red team R8-1).
+
+``import torch`` runs ``_import_device_backends()``, which loads and calls every ``torch.backends`` entry point an
+installed distribution declares; ``import networkx`` ends with ``_set_configs_from_environment()``, which loads and
+calls every ``networkx.backend_info`` one. The vouch for those imports (``catalog/reviewed.py``) holds only while no
+installed distribution declares such an entry point: a declared one is code a file makes run by naming any module
+whose import reaches the package.
+
+Invariant: importing a module reaches a package of ``IMPORT_TIME_PLUGINS`` when the package is one of the module's
+dotted prefixes (the import system imports parent packages first) or when the reviewed closure table lists
+``!<group>`` for one of them (``_gen/closure.py`` records it for the modules whose closure imports the package).
+Declared entry points are read from the ``entry_points.txt`` of every ``*.dist-info``/``*.egg-info`` directory on
+the path (nothing is imported); an unreadable or oversized file counts as declaring one. The answer depends on the
+installed distributions only, never on what this process already imported, so the scan cache (keyed on the
+installed distributions, ``integrity/cache.py``) stays valid. Answers are cached per path while no path
+directory's mtime changes.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+
+from safeload._record import FrozenRecord
+
+__all__ = ["IMPORT_TIME_PLUGINS", "Plugin", "declared", "plugins_reached"]
+
+#: owner package -> (the entry-point groups its import loads and calls, where). Reviewed by reading the installed
+#: source (digests pinned in ``REVIEWED_FILES``, checked by tests/test_import_time_plugins.py).
+IMPORT_TIME_PLUGINS: dict[str, tuple[tuple[str, ...], str]] = {
+    "torch": (("torch.backends",),
+              "torch/__init__.py calls _import_device_backends() at import: every torch.backends entry point is "
+              "loaded and called (unless TORCH_DEVICE_BACKEND_AUTOLOAD=0)"),
+    "networkx": (("networkx.backend_info",),
+                 "networkx/__init__.py calls utils.backends._set_configs_from_environment() at import: "
+                 "_get_backends('networkx.backend_info', load_and_call=True) loads and calls each (the "
+                 "networkx.backends group is only listed at import, loaded when a call is dispatched)"),
+}
+
+#: The files those reviews read: (module, sha256 of its source), for torch 2.13.0 and networkx 3.6.1.
+REVIEWED_FILES: tuple[tuple[str, str], ...] = (
+    ("torch", "cf40c075c95864036e835795756d69b8cccfafa76f3bcde5eba9d06065ccd3d1"),
+    ("networkx", "39537c0bec78e0b81e25629c6fbeeff96c1f315ec462a89e69f92841d9409791"),
+    ("networkx.utils.backends", "2035cd26305639f72a3e6dc09f2e7e91fc14f616531f7dd1d7a82bdef67ac271"),
+)
+
+_MAX_ENTRY_POINTS_BYTES = 1 << 20
+_GROUP_OWNER = {group: owner for owner, (groups, _why) in IMPORT_TIME_PLUGINS.items() for group in groups}
+_cache: dict[tuple[str, ...], tuple[tuple[tuple[str, int], ...], dict[str, tuple[Plugin, ...]]]] = {}
+
+
+class Plugin(FrozenRecord):
+    """One declared entry point: ``value`` (``module:attr``) is what the owner's import loads and calls."""
+
+    _FIELDS = ("owner", "group", "name", "value", "distribution")
+    __slots__ = ("distribution", "group", "name", "owner", "value")
+    owner: str
+    group: str
+    name: str
+    value: str
+    distribution: str
+
+    def __init__(self, owner: str, group: str, name: str, value: str, distribution: str) -> None:
+        setter = object.__setattr__
+        setter(self, "owner", owner)
+        setter(self, "group", group)
+        setter(self, "name", name)
+        setter(self, "value", value)
+        setter(self, "distribution", distribution)
+
+    @property
+    def target(self) -> str:
+        """``module.attr`` of the loaded object (the name trust matches), ``<unreadable ...>`` markers as is."""
+        value = self.value.split("[", 1)[0].strip()
+        module, _, attr = value.partition(":")
+        return f"{module.strip()}.{attr.strip()}" if attr.strip() else module.strip()
+
+
+def _parse(text: str, groups: frozenset[str], distribution: str) -> list[Plugin]:
+    """The entries of ``groups`` in an ``entry_points.txt`` (INI sections of ``name = value`` lines)."""
+    found: list[Plugin] = []
+    section = ""
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith(("#", ";")):
+            continue
+        if line.startswith("["):
+            section = line.strip("[]").strip()
+            continue
+        if section in groups:
+            name, sep, value = line.partition("=")
+            if sep:
+                found.append(Plugin(_GROUP_OWNER[section], section, name.strip(), value.strip(), distribution))
+    return found
+
+
+def _stamps(entries: Sequence[str]) -> tuple[tuple[str, int], ...]:
+    stamps = []
+    for entry in entries:
+        try:
+            stamps.append((entry, os.stat(entry or os.curdir).st_mtime_ns))
+        except OSError:
+            stamps.append((entry, -1))
+    return tuple(stamps)
+
+
+def _read_all(entries: Sequence[str]) -> dict[str, tuple[Plugin, ...]]:
+    groups = frozenset(_GROUP_OWNER)
+    out: dict[str, list[Plugin]] = {group: [] for group in groups}
+    for entry in entries:
+        try:
+            names = sorted(os.listdir(entry or os.curdir))
+        except OSError:
+            continue  # not a directory (a zip archive's distributions are not read: see docs/source-analysis.md)
+        for name in names:
+            if not name.endswith((".dist-info", ".egg-info")):
+                continue
+            path = os.path.join(entry or os.curdir, name, "entry_points.txt")
+            try:
+                with open(path, "rb") as handle:
+                    data = handle.read(_MAX_ENTRY_POINTS_BYTES + 1)
+            except FileNotFoundError:
+                continue
+            except OSError:
+                data = None
+            distribution = name.rsplit(".", 1)[0]
+            if data is None or len(data) > _MAX_ENTRY_POINTS_BYTES:
+                for group in groups:  # fails closed: it may declare any group
+                    out[group].append(Plugin(_GROUP_OWNER[group], group, "<unreadable entry_points.txt>",
+                                             "<unreadable entry_points.txt>", distribution))
+                continue
+            for plugin in _parse(data.decode("utf-8", "replace"), groups, distribution):
+                out[plugin.group].append(plugin)
+    return {group: tuple(found) for group, found in out.items()}
+
+
+def declared(group: str, search_path: Sequence[str] | None = None) -> tuple[Plugin, ...]:
+    """The installed entry points of ``group`` (one of ``IMPORT_TIME_PLUGINS``'s groups)."""
+    entries = tuple(str(p) for p in (sys.path if search_path is None else search_path))
+    stamps = _stamps(entries)
+    hit = _cache.get(entries)
+    if hit is None or hit[0] != stamps:
+        if len(_cache) > 32:
+            _cache.clear()
+        hit = _cache[entries] = (stamps, _read_all(entries))
+    return hit[1].get(group, ())
+
+
+def plugins_reached(module: str, search_path: Sequence[str] | None = None) -> tuple[Plugin, ...]:
+    """The declared entry points importing ``module`` loads and calls: through a dotted prefix that is an owner,
+    or through the reviewed closure table's ``!<group>`` names for the module or a prefix."""
+    parts = module.split(".")
+    prefixes = [".".join(parts[:depth]) for depth in range(1, len(parts) + 1)]
+    groups: set[str] = set()
+    for prefix in prefixes:
+        if prefix in IMPORT_TIME_PLUGINS:
+            groups.update(IMPORT_TIME_PLUGINS[prefix][0])
+    from safeload.catalog.closure import groups_reached
+
+    for prefix in prefixes:
+        groups.update(groups_reached(prefix))
+    found: list[Plugin] = []
+    for group in sorted(groups):
+        found.extend(declared(group, search_path))
+    return tuple(found)

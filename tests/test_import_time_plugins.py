@@ -210,3 +210,25 @@ def test_plugin_reader_state_is_bounded() -> None:
     for index in range(40):
         declared("torch.backends", [f"/nonexistent/{index}"])
     assert len(plugins._cache) <= 33
+
+
+@pytest.mark.slow
+def test_catalogued_packages_outside_the_closure_table_reach_no_owner() -> None:
+    """SL119 sees a catalogue name's reach through its dotted prefixes and the closure table. The catalogue's
+    other third-party packages (not in the table) are checked here with the generator's walk: no catalogued
+    module of theirs imports torch or networkx (polars.ml.torch does, and no entry names it)."""
+    from safeload.catalog import entries
+    from safeload.catalog._gen.closure import THIRD_PARTY_REVIEWED, compute
+    from safeload.catalog.generated import closure as table
+    from safeload.catalog.reviewed import IMPORT_REVIEWED
+
+    reviewed = entries._reviewed()
+    tops = (set(entries._SHARD_OF_PACKAGE) | {n.split(".", 1)[0] for n in reviewed}) - set(table.PACKAGES)
+    third_party = sorted(t for t in tops if t not in sys.stdlib_module_names and t not in {"builtins", "_codecs",
+                                                                                          "_io", "_random"})
+    assert "polars" in third_party and "torch" not in third_party
+    closure = compute(third_party, set(THIRD_PARTY_REVIEWED) | set(IMPORT_REVIEWED))
+    reaching = {m for m, outs in closure.leaves.items() if any(o.lstrip("?").split(":")[-1].startswith("!")
+                                                                for o in outs)}
+    assert reaching == {"polars.ml.torch"}, reaching
+    assert not any(name.startswith("polars.ml") for name in reviewed)

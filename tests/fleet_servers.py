@@ -71,12 +71,13 @@ def moto_server() -> Iterator[S3Server]:
 
 @dataclass
 class RangeServer:
-    """Serves ``root``; ``delay`` seconds per request; ``fail`` maps a file name to how many requests fail (503),
-    ``fail_get`` to how many ranged reads fail."""
+    """Serves ``root``; ``delay`` seconds per request (``slow``: per file name, instead of ``delay``); ``fail``
+    maps a file name to how many requests fail (503), ``fail_get`` to how many ranged reads fail."""
 
     root: Path
     port: int = 0
     delay: float = 0.0
+    slow: dict[str, float] = field(default_factory=dict)
     fail: dict[str, int] = field(default_factory=dict)
     fail_get: dict[str, int] = field(default_factory=dict)  # only ranged reads fail (HEAD answers)
     requests: list[tuple[str, str, str | None]] = field(default_factory=list)
@@ -118,8 +119,9 @@ def _handler(state: RangeServer) -> type[http.server.BaseHTTPRequestHandler]:
                 elif spec and state.fail_get.get(name, 0) > 0:
                     failing = state.fail_get[name]
                     state.fail_get[name] = failing - 1
-            if state.delay:
-                time.sleep(state.delay)
+            pause = state.slow.get(name, state.delay)
+            if pause:
+                time.sleep(pause)
             path = state.root / name
             if failing or not name or "/" in name or not path.is_file():
                 self.send_response(503 if failing else 404)

@@ -370,16 +370,56 @@ def called_function_imports(tree: ast.Module) -> list[ast.stmt]:
     the top level or those functions, as ``import x`` statements. Calls in ``if TYPE_CHECKING:`` and
     ``if __name__ == "__main__":`` bodies are not made on import. Dynamic imports of computed names are not
     seen."""
+    functions, calls = _import_time_code(tree)
+    body: list[ast.stmt] = []
+    for fn in functions:
+        body.extend(node for node in ast.walk(fn) if isinstance(node, ast.Import | ast.ImportFrom))
+    dynamic: list[ast.stmt] = []
+    for node in calls:
+        func = node.func
+        callee = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else None
+        if callee in _DYNAMIC_IMPORTERS and node.args and isinstance(node.args[0], ast.Constant) \
+                and isinstance(node.args[0].value, str) and node.args[0].value:
+            dynamic.append(ast.Import(names=[ast.alias(name=node.args[0].value.lstrip("."))]))
+    return body + dynamic
+
+
+#: Calls that look entry points up (``importlib.metadata.entry_points``, its ``.select``, pkg_resources'
+#: ``iter_entry_points``/``load_entry_point``): what a package's import may load without an import statement.
+_ENTRY_POINT_LOOKUPS = frozenset({"entry_points", "iter_entry_points", "load_entry_point"})
+
+
+def import_time_entry_point_lookups(tree: ast.Module) -> list[tuple[int, str | None]]:
+    """(line, group or None when not a literal) of every entry-point lookup the module's import makes: in its top
+    level and in the functions that calls (as ``called_function_imports`` reads them; calls into other modules are
+    not followed). ``x.select(group=...)`` counts as a lookup too."""
+    functions, calls = _import_time_code(tree)
+    nodes = [*calls, *(n for fn in functions for n in ast.walk(fn) if isinstance(n, ast.Call))]
+    found: list[tuple[int, str | None]] = []
+    for node in dict.fromkeys(nodes):
+        func = node.func
+        callee = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else None
+        keywords = {k.arg: k.value for k in node.keywords if k.arg}
+        if callee not in _ENTRY_POINT_LOOKUPS and not (callee == "select" and "group" in keywords):
+            continue
+        group = keywords.get("group", node.args[0] if node.args and callee == "iter_entry_points" else None)
+        literal = group.value if isinstance(group, ast.Constant) and isinstance(group.value, str) else None
+        found.append((node.lineno, literal))
+    return sorted(set(found), key=lambda item: (item[0], item[1] or ""))
+
+
+def _import_time_code(tree: ast.Module) -> tuple[list[ast.FunctionDef | ast.AsyncFunctionDef], list[ast.Call]]:
+    """(the module's functions its import runs: called or used as decorators by the top level, transitively by
+    name; the calls the top level itself makes). Calls under ``if TYPE_CHECKING:`` / ``if __name__ ==
+    "__main__":`` are not made on import (unless the module rebinds those names: then the guards may be true)."""
     defs: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = {}
-    # calls under ``if TYPE_CHECKING:`` / ``if __name__ == "__main__":`` do not run on import (unless the module
-    # rebinds those names: then the guards may be true)
     guards_rebound = _guards_rebound(tree)
     for stmt in ast.walk(tree):
         if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
             defs.setdefault(stmt.name, stmt)
-    dynamic: list[ast.stmt] = []
+    top_calls: list[ast.Call] = []
 
-    def called(nodes: Iterable[ast.AST]) -> set[str]:
+    def called(nodes: Iterable[ast.AST], calls: list[ast.Call] | None) -> set[str]:
         """Local functions called or used as decorators when ``nodes`` run (not in the bodies of the functions
         and lambdas they define: those run later; their decorators, defaults and annotations run now)."""
         names: set[str] = set()
@@ -387,14 +427,10 @@ def called_function_imports(tree: ast.Module) -> list[ast.stmt]:
         while todo:
             node = todo.pop()
             if isinstance(node, ast.Call):
-                func = node.func
-                callee = func.id if isinstance(func, ast.Name) else func.attr if isinstance(
-                    func, ast.Attribute) else None
-                if isinstance(func, ast.Name):
-                    names.add(func.id)
-                if callee in _DYNAMIC_IMPORTERS and node.args and isinstance(node.args[0], ast.Constant) \
-                        and isinstance(node.args[0].value, str) and node.args[0].value:
-                    dynamic.append(ast.Import(names=[ast.alias(name=node.args[0].value.lstrip("."))]))
+                if calls is not None:
+                    calls.append(node)
+                if isinstance(node.func, ast.Name):
+                    names.add(node.func.id)
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
                 names.update(d.id for d in node.decorator_list if isinstance(d, ast.Name))
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
@@ -410,18 +446,26 @@ def called_function_imports(tree: ast.Module) -> list[ast.stmt]:
                 todo.extend(ast.iter_child_nodes(node))
         return names & defs.keys()
 
-    todo = sorted(called(tree.body))
+    todo = sorted(called(tree.body, top_calls))
     done: set[str] = set()
-    body: list[ast.stmt] = []
+    functions: list[ast.FunctionDef | ast.AsyncFunctionDef] = []
     while todo:
         name = todo.pop()
         if name in done:
             continue
         done.add(name)
         fn = defs[name]
-        body.extend(node for node in ast.walk(fn) if isinstance(node, ast.Import | ast.ImportFrom))
-        todo.extend(sorted(called(fn.body) - done))  # its nested defs' bodies are not followed: they run later
-    return body + dynamic
+        functions.append(fn)
+        fn_calls: list[ast.Call] = []
+        todo.extend(sorted(called(fn.body, fn_calls) - done))  # its nested defs' bodies are not followed
+        top_calls.extend(c for c in fn_calls if _is_dynamic_import(c))
+    return functions, top_calls
+
+
+def _is_dynamic_import(node: ast.Call) -> bool:
+    func = node.func
+    callee = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else None
+    return callee in _DYNAMIC_IMPORTERS
 
 
 #: Module attributes the import system reads to find and run submodules: rebinding one makes ``import pkg.m``

@@ -34,7 +34,13 @@ from typing import Any, TypeVar
 
 from safeload.catalog import source_tables as tables
 from safeload.catalog.plugins import IMPORT_TIME_PLUGINS
-from safeload.catalog.source_imports import called_function_imports, package_children, star_all, top_level_imports
+from safeload.catalog.source_imports import (
+    called_function_imports,
+    import_time_entry_point_lookups,
+    package_children,
+    star_all,
+    top_level_imports,
+)
 from safeload.catalog.source_locate import ModuleSource, locate_module
 
 _T = TypeVar("_T", list[str], set[str])
@@ -279,6 +285,8 @@ class Closure:
     edges: dict[str, list[str]] = field(default_factory=dict)
     #: the modules whose CONDITIONAL_IMPORTS pin matched the installed file
     conditional: set[str] = field(default_factory=set)
+    #: module -> (line, group) of the entry-point lookups its import makes (for the review of catalog/plugins.py)
+    entry_point_lookups: dict[str, list[tuple[int, str | None]]] = field(default_factory=dict)
 
 
 class _Reader:
@@ -288,6 +296,7 @@ class _Reader:
         self.search_path = search_path
         self.territory = territory
         self._located: dict[str, ModuleSource] = {}
+        self.entry_point_lookups: dict[str, list[tuple[int, str | None]]] = {}
 
     def locate(self, name: str) -> ModuleSource:
         found = self._located.get(name)
@@ -330,6 +339,9 @@ class _Reader:
         tree = _parse(found.path) if found.path else None
         if tree is None:
             return None
+        lookups = import_time_entry_point_lookups(tree)
+        if lookups:
+            self.entry_point_lookups[name] = lookups
         body = [*tree.body, *called_function_imports(tree)]
         found_imports = top_level_imports(body, name, found.is_package, self.is_package, self.is_module, self.star)
         out: list[str] = []
@@ -467,6 +479,7 @@ def compute(packages: Iterable[str], extra: Iterable[str] = (), search_path: Seq
                 (cond_edges.setdefault(name, []) if dep in conditional else edges[name]).append(dep)
                 queue.append(dep)
     result.modules = len(edges)
+    result.entry_point_lookups = dict(sorted(reader.entry_point_lookups.items()))
     result.direct = direct_out
     result.edges = edges
     reached = _reach(edges, direct_out)

@@ -104,3 +104,17 @@ def marker(tmp_path: Path) -> Iterator[Marker]:
     m = Marker(tmp_path / "PWNED_MARKER")
     yield m
     assert not m.path.exists(), "a malicious payload ran: the marker file exists"
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Iterator[Path]:
+    """An empty synthetic site-packages for source-analysis tests, with the analysis caches cleared around it
+    (safeload's own first use of sysconfig happens before, so it is not counted as analysed code)."""
+    from safeload.catalog import source_analysis
+    from safeload.catalog.source_locate import library_roots
+
+    library_roots()
+    source_analysis.clear_cache()
+    (tmp_path / "site-packages").mkdir()
+    yield tmp_path / "site-packages"
+    source_analysis.clear_cache()

@@ -18,7 +18,6 @@ import sys
 import sysconfig
 import textwrap
 import types
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +27,6 @@ import safeload
 from safeload.catalog import source_analysis as sa
 from safeload.catalog.decide import catalogue_view
 from safeload.catalog.reviewed import IMPORT_REVIEWED, IMPORT_REVIEWS, REVIEWED
-from safeload.catalog.source_locate import library_roots
 from safeload.catalog.uses import Use
 
 
@@ -81,13 +79,6 @@ def test_an_import_review_covers_that_top_level_package_only() -> None:
 
 
 # --- nltk ---------------------------------------------------------------------------------------------------------
-@pytest.fixture
-def site(tmp_path: Path) -> Iterator[Path]:
-    library_roots()
-    sa.clear_cache()
-    (tmp_path / "site-packages").mkdir()
-    yield tmp_path / "site-packages"
-    sa.clear_cache()
 
 
 def _analyse(site: Path, source: str, qualname: str, uses: Use) -> sa.Analysis:

@@ -33,7 +33,6 @@ import os
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -43,22 +42,12 @@ from safeload.catalog import source_analysis as sa
 from safeload.catalog._gen.closure import THIRD_PARTY_REVIEWED
 from safeload.catalog.decide import catalogue_view
 from safeload.catalog.reviewed import IMPORT_NOT_COVERED, IMPORT_REVIEWED, IMPORT_REVIEWS, import_not_covered
-from safeload.catalog.source_locate import library_roots
 from safeload.catalog.uses import Use
 from tests.attacks import C, G, Raw, assemble
 from tests.longtail_helpers import analysed, installed_version, payload, refused
 
 needs = {dist: pytest.mark.skipif(installed_version(dist) is None, reason=f"{dist} not installed")
          for dist in ("h5py", "matplotlib", "pmdarima", "tslearn", "pyod")}
-
-
-@pytest.fixture
-def site(tmp_path: Path) -> Iterator[Path]:
-    library_roots()
-    sa.clear_cache()
-    (tmp_path / "site-packages").mkdir()
-    yield tmp_path / "site-packages"
-    sa.clear_cache()
 
 
 def _env(home: Path) -> dict[str, str]:

@@ -27,7 +27,6 @@ import pickle
 import sys
 import sysconfig
 import textwrap
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -38,22 +37,12 @@ from safeload.catalog import source_tables as tables
 from safeload.catalog.decide import catalogue_view
 from safeload.catalog.reviewed import HF_CONFIG_MACHINERY, HF_CONFIGS, REVIEWED
 from safeload.catalog.source_analysis import Analysis, BuildState, analyse
-from safeload.catalog.source_locate import library_roots
 from safeload.catalog.source_reviews import def_digest
 from safeload.catalog.uses import Use
 from tests.attacks import C, G, assemble
 
 PURELIB = Path(sysconfig.get_paths()["purelib"])
 NEWOBJ = G("copyreg", "__newobj__")
-
-
-@pytest.fixture
-def site(tmp_path: Path) -> Iterator[Path]:
-    library_roots()
-    sa.clear_cache()
-    (tmp_path / "site-packages").mkdir()
-    yield tmp_path / "site-packages"
-    sa.clear_cache()
 
 
 def _write(site: Path, files: dict[str, str | bytes]) -> None:

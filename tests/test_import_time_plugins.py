@@ -232,3 +232,41 @@ def test_catalogued_packages_outside_the_closure_table_reach_no_owner() -> None:
                                                                 for o in outs)}
     assert reaching == {"polars.ml.torch"}, reaching
     assert not any(name.startswith("polars.ml") for name in reviewed)
+
+
+def test_every_entry_point_lookup_at_import_is_reviewed() -> None:
+    """The closure generator lists the modules of reviewed territory whose import looks entry points up; each has
+    a review in ENTRY_POINT_LOOKUPS_REVIEWED (a new lookup after an upgrade fails here until read)."""
+    from safeload.catalog.generated import closure as table
+    from safeload.catalog.plugins import ENTRY_POINT_LOOKUPS_REVIEWED
+
+    assert set(table.ENTRY_POINT_LOOKUPS) == set(ENTRY_POINT_LOOKUPS_REVIEWED)
+    for owner in IMPORT_TIME_PLUGINS:
+        assert any(m == owner or m.startswith(owner + ".") for m in ENTRY_POINT_LOOKUPS_REVIEWED), owner
+
+
+def test_the_detector_finds_lookups_in_code_the_import_runs() -> None:
+    from safeload.catalog.source_imports import import_time_entry_point_lookups
+
+    source = textwrap.dedent("""
+        from importlib.metadata import entry_points
+        import pkg_resources
+
+        def helper(group):
+            return entry_points(group=group)
+
+        def later():
+            return entry_points(group="never.at.import")
+
+        def setup():
+            helper("x")
+            for ep in pkg_resources.iter_entry_points("legacy.group"):
+                ep.load()
+
+        setup()
+        eps = entry_points().select(group="direct.group")
+        if __name__ == "__main__":
+            entry_points(group="main.only")
+    """)
+    found = import_time_entry_point_lookups(ast.parse(source))
+    assert [group for _line, group in found] == [None, "legacy.group", None, "direct.group"]

@@ -24,7 +24,6 @@ import pickle
 import sys
 import sysconfig
 import textwrap
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -46,15 +45,6 @@ FE_REVIEWED = (
     "with open(VERSION_PATH, 'r') as version_file:\n"
     "    __version__ = version_file.read().strip()\n"
 )
-
-
-@pytest.fixture
-def site(tmp_path: Path) -> Iterator[Path]:
-    library_roots()
-    sa.clear_cache()
-    (tmp_path / "site-packages").mkdir()
-    yield tmp_path / "site-packages"
-    sa.clear_cache()
 
 
 def _write(site: Path, files: dict[str, str]) -> None:

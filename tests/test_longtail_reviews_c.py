@@ -21,16 +21,13 @@ import hashlib
 import pickle
 import sysconfig
 import textwrap
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 import safeload
-from safeload.catalog import source_analysis as sa
 from safeload.catalog import source_tables as tables
 from safeload.catalog.source_analysis import Analysis
-from safeload.catalog.source_locate import library_roots
 from safeload.catalog.uses import Use
 from tests.attacks import C, G, assemble
 from tests.longtail_helpers import analysed, refused
@@ -38,15 +35,6 @@ from tests.longtail_helpers import payload as _payload
 
 EXT = next(s for s in (".cpython-311-x86_64-linux-gnu.so", ".abi3.so", ".so", ".pyd")
            if s in __import__("importlib.machinery").machinery.EXTENSION_SUFFIXES)
-
-
-@pytest.fixture
-def site(tmp_path: Path) -> Iterator[Path]:
-    library_roots()
-    sa.clear_cache()
-    (tmp_path / "site-packages").mkdir()
-    yield tmp_path / "site-packages"
-    sa.clear_cache()
 
 
 # --- compiled modules reviewed by hash ---------------------------------------------------------------------------

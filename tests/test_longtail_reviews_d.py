@@ -24,7 +24,6 @@ import pickle
 import sys
 import sysconfig
 import textwrap
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -35,7 +34,6 @@ from safeload.catalog import source_tables as tables
 from safeload.catalog.decide import catalogue_view
 from safeload.catalog.reviewed import IMPORT_NOT_COVERED, IMPORT_REVIEWS, import_not_covered
 from safeload.catalog.source_analysis import Analysis, analyse
-from safeload.catalog.source_locate import library_roots
 from safeload.catalog.uses import Use
 from tests.attacks import C, G, assemble
 from tests.longtail_helpers import assert_vouch_is_what_the_import_loads, measure_import
@@ -51,15 +49,6 @@ def _version(dist: str) -> str | None:
 
 
 needs_numba = pytest.mark.skipif(_version("numba") is None, reason="numba not installed")
-
-
-@pytest.fixture
-def site(tmp_path: Path) -> Iterator[Path]:
-    library_roots()
-    sa.clear_cache()
-    (tmp_path / "site-packages").mkdir()
-    yield tmp_path / "site-packages"
-    sa.clear_cache()
 
 
 def analysed(site: Path, source: str, qualname: str, uses: Use) -> Analysis:

@@ -29,7 +29,6 @@ import hashlib
 import pickle
 import sys
 import types
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -38,7 +37,6 @@ from safeload.catalog import source_analysis as sa
 from safeload.catalog import source_tables as tables
 from safeload.catalog.decide import catalogue_view
 from safeload.catalog.reviewed import IMPORT_REVIEWS
-from safeload.catalog.source_locate import library_roots
 from safeload.catalog.uses import Use
 from tests.attacks import C, G, assemble
 from tests.longtail_helpers import (
@@ -51,15 +49,6 @@ from tests.longtail_helpers import (
 )
 
 needs_river = pytest.mark.skipif(installed_version("river") is None, reason="river not installed")
-
-
-@pytest.fixture
-def site(tmp_path: Path) -> Iterator[Path]:
-    library_roots()
-    sa.clear_cache()
-    (tmp_path / "site-packages").mkdir()
-    yield tmp_path / "site-packages"
-    sa.clear_cache()
 
 
 def _module(site: Path, source: str, qualname: str = "Plain", uses: Use = Use.NEW, *,

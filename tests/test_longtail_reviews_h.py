@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import sys
 import textwrap
-from collections.abc import Iterator
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -32,7 +31,6 @@ import pytest
 
 from safeload.catalog import source_analysis as sa
 from safeload.catalog import source_tables as tables
-from safeload.catalog.source_locate import library_roots
 from safeload.catalog.uses import Use
 from tests.attacks import C, G, assemble
 from tests.longtail_helpers import analysed, payload, refused
@@ -46,15 +44,6 @@ def _version(dist: str) -> str | None:
 
 
 needs_numba = pytest.mark.skipif(_version("numba") is None, reason="numba not installed")
-
-
-@pytest.fixture
-def site(tmp_path: Path) -> Iterator[Path]:
-    library_roots()
-    sa.clear_cache()
-    (tmp_path / "site-packages").mkdir()
-    yield tmp_path / "site-packages"
-    sa.clear_cache()
 
 
 def _module(site: Path, source: str, qualname: str = "Plain", uses: Use = Use.NEW) -> sa.Analysis:

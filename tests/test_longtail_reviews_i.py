@@ -29,7 +29,6 @@ import random
 import subprocess
 import sys
 import sysconfig
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -38,7 +37,6 @@ import safeload
 from safeload.catalog import source_analysis as sa
 from safeload.catalog.decide import catalogue_view, reviewed_files_hold
 from safeload.catalog.entries import lookup
-from safeload.catalog.source_locate import library_roots
 from safeload.catalog.source_reviews import module_digest
 from safeload.catalog.uses import Use
 from tests.attacks import C, G, Raw, assemble
@@ -271,15 +269,6 @@ def test_bound_method_attack_is_live(tmp_path: Path, method: str) -> None:
 @pytest.mark.parametrize("method", sorted(BOUND_ATTACKS))
 def test_bound_method_attack_is_refused(tmp_path: Path, method: str) -> None:
     _refused(tmp_path, BOUND_ATTACKS[method])
-
-
-@pytest.fixture
-def site(tmp_path: Path) -> Iterator[Path]:
-    library_roots()
-    sa.clear_cache()
-    (tmp_path / "site-packages").mkdir()
-    yield tmp_path / "site-packages"
-    sa.clear_cache()
 
 
 def _bound_verdict(site: Path, method: str, *, bound: bool) -> sa.UseVerdict:

@@ -52,6 +52,12 @@ class Env:
         assert not self.marker.exists(), "analysed code ran"
         return result
 
+    def import_verdict(self, source: str, **kw: object) -> tuple[bool, str]:
+        """(inert, reason) of importing ``pkg.m`` holding ``source`` and a plain class ``X`` that a file names."""
+        self.write({"pkg/__init__.py": "", "pkg/m.py": source + "\nclass X:\n    pass\n"})
+        verdict = self.run("pkg.m", "X", Use.REF | Use.IMPORT, **kw).import_effects
+        return verdict.inert, verdict.reason
+
 
 @pytest.fixture
 def env(tmp_path: Path) -> Iterator[Env]:

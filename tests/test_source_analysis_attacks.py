@@ -8,7 +8,6 @@ import os
 import sys
 import sysconfig
 import textwrap
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,17 +15,7 @@ import pytest
 from safeload.catalog import source_analysis as sa
 from safeload.catalog.source_analysis import Analysis, BuildState, analyse
 from safeload.catalog.source_effects import CLASS_ASSIGNMENT
-from safeload.catalog.source_locate import library_roots
 from safeload.catalog.uses import Use
-
-
-@pytest.fixture
-def site(tmp_path: Path) -> Iterator[Path]:
-    library_roots()
-    sa.clear_cache()
-    (tmp_path / "site-packages").mkdir()
-    yield tmp_path / "site-packages"
-    sa.clear_cache()
 
 
 def run(site: Path, source: str, qualname: str, uses: Use, **kw: object) -> Analysis:

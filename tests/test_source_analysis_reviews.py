@@ -14,26 +14,13 @@ from __future__ import annotations
 import sys
 import sysconfig
 import textwrap
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from safeload.catalog import source_analysis as sa
 from safeload.catalog import source_tables as tables
 from safeload.catalog.decide import catalogue_view
 from safeload.catalog.source_analysis import Analysis, analyse
-from safeload.catalog.source_locate import library_roots
 from safeload.catalog.uses import Use
-
-
-@pytest.fixture
-def site(tmp_path: Path) -> Iterator[Path]:
-    library_roots()
-    sa.clear_cache()
-    (tmp_path / "site-packages").mkdir()
-    yield tmp_path / "site-packages"
-    sa.clear_cache()
 
 
 def run(site: Path, source: str, qualname: str, uses: Use, *, installed: bool = False) -> Analysis:

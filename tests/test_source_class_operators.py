@@ -58,22 +58,16 @@ INERT = {
 }
 
 
-def _verdict(env: Env, source: str, **kw: object) -> tuple[bool, str]:
-    env.write({"pkg/__init__.py": "", "pkg/m.py": source + "class X:\n    pass\n"})
-    verdict = env.run("pkg.m", "X", Use.REF | Use.IMPORT, **kw).import_effects
-    return verdict.inert, verdict.reason
-
-
 @pytest.mark.parametrize("label", sorted(NOT_INERT))
 def test_operator_on_a_class_whose_metaclass_defines_it_is_not_inert(env: Env, label: str) -> None:
-    inert, reason = _verdict(env, NOT_INERT[label])
+    inert, reason = env.import_verdict(NOT_INERT[label])
     assert not inert, reason
     assert "pkg.m" in reason, reason
 
 
 @pytest.mark.parametrize("label", sorted(INERT))
 def test_operator_on_plain_classes_is_inert(env: Env, label: str) -> None:
-    inert, reason = _verdict(env, INERT[label])
+    inert, reason = env.import_verdict(INERT[label])
     assert inert, reason
 
 
@@ -160,7 +154,7 @@ def test_getattr_of_a_source_class_dunder_of_the_result_is_not_inert(env: Env) -
     source = ("class M(type):\n    def __getattr__(cls, n):\n        open(MARKER, 'w').close()\n        return 1\n"
               "class C(metaclass=M):\n    pass\ndef wrap(name):\n    def func(self):\n        return name\n"
               "    func.__doc__ = getattr(C, name).__doc__\n    return func\nw = wrap('item')\n")
-    inert, reason = _verdict(env, source)
+    inert, reason = env.import_verdict(source)
     assert not inert, reason
 
 
@@ -187,5 +181,5 @@ OPEN = {
 @pytest.mark.xfail(strict=True, reason="open: class objects through results and containers are not tracked")
 @pytest.mark.parametrize("label", sorted(OPEN))
 def test_open_metaclass_operator_through_a_result(env: Env, label: str) -> None:
-    inert, reason = _verdict(env, OPEN[label])
+    inert, reason = env.import_verdict(OPEN[label])
     assert not inert, reason

@@ -81,21 +81,15 @@ NOT_INERT = {
 }
 
 
-def _verdict(env: Env, source: str) -> tuple[bool, str]:
-    env.write({"pkg/__init__.py": "", "pkg/m.py": source + "\nclass X:\n    pass\n"})
-    verdict = env.run("pkg.m", "X", Use.REF | Use.IMPORT).import_effects
-    return verdict.inert, verdict.reason
-
-
 @pytest.mark.parametrize("label", sorted(INERT))
 def test_wrapping_decorator_application_is_inert(env: Env, label: str) -> None:
-    inert, reason = _verdict(env, INERT[label])
+    inert, reason = env.import_verdict(INERT[label])
     assert inert, reason
 
 
 @pytest.mark.parametrize("label", sorted(NOT_INERT))
 def test_decorator_doing_more_than_wrapping_is_not_inert(env: Env, label: str) -> None:
-    inert, reason = _verdict(env, NOT_INERT[label])
+    inert, reason = env.import_verdict(NOT_INERT[label])
     assert not inert, reason
     assert "pkg.m" in reason, reason
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import pytest
 
-from safeload.catalog.uses import Use
 from tests.test_source_analysis import Env, env
 
 __all__ = ["env"]
@@ -47,27 +46,21 @@ TRACKED = {
 }
 
 
-def _import_verdict(env: Env, source: str) -> tuple[bool, str]:
-    env.write({"pkg/__init__.py": "", "pkg/m.py": source + "class X:\n    pass\n"})
-    verdict = env.run("pkg.m", "X", Use.REF | Use.IMPORT).import_effects
-    return verdict.inert, verdict.reason
-
-
 @pytest.mark.parametrize("label", sorted(UNTRACKED))
 def test_protocol_use_of_an_untracked_result_is_not_inert(env: Env, label: str) -> None:
-    inert, reason = _import_verdict(env, UNTRACKED[label])
+    inert, reason = env.import_verdict(UNTRACKED[label])
     assert not inert, reason
     assert "pkg.m" in reason, reason
 
 
 @pytest.mark.parametrize("label", sorted(TRACKED))
 def test_results_the_analysis_can_name_stay_inert(env: Env, label: str) -> None:
-    inert, reason = _import_verdict(env, TRACKED[label])
+    inert, reason = env.import_verdict(TRACKED[label])
     assert inert, reason
 
 
 def test_the_reason_names_the_untracked_result(env: Env) -> None:
-    inert, reason = _import_verdict(env, UNTRACKED["two-classes-returned"])
+    inert, reason = env.import_verdict(UNTRACKED["two-classes-returned"])
     assert not inert and "does not track" in reason, reason
 
 
@@ -179,7 +172,7 @@ HELD_DATA = {
 
 @pytest.mark.parametrize("label", sorted(HELD))
 def test_protocol_use_of_a_held_value_is_not_inert(env: Env, label: str) -> None:
-    inert, reason = _import_verdict(env, _E + HELD[label] + "\n")
+    inert, reason = env.import_verdict(_E + HELD[label] + "\n")
     assert not inert, reason
     assert "pkg.m" in reason, reason
     assert not env.marker.exists()
@@ -187,5 +180,5 @@ def test_protocol_use_of_a_held_value_is_not_inert(env: Env, label: str) -> None
 
 @pytest.mark.parametrize("label", sorted(HELD_DATA))
 def test_containers_of_data_classes_and_inert_instances_stay_inert(env: Env, label: str) -> None:
-    inert, reason = _import_verdict(env, HELD_DATA[label] + "\n")
+    inert, reason = env.import_verdict(HELD_DATA[label] + "\n")
     assert inert, reason

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 
 from safeload._record import FrozenRecord
 
-__all__ = ["IMPORT_TIME_PLUGINS", "Plugin", "declared", "plugins_reached"]
+__all__ = ["ENTRY_POINT_LOOKUPS_REVIEWED", "IMPORT_TIME_PLUGINS", "Plugin", "declared", "plugins_reached"]
 
 #: owner package -> (the entry-point groups its import loads and calls, where). Reviewed by reading the installed
 #: source (digests pinned in ``REVIEWED_FILES``, checked by tests/test_import_time_plugins.py).
@@ -44,6 +44,21 @@ REVIEWED_FILES: tuple[tuple[str, str], ...] = (
     ("networkx", "39537c0bec78e0b81e25629c6fbeeff96c1f315ec462a89e69f92841d9409791"),
     ("networkx.utils.backends", "2035cd26305639f72a3e6dc09f2e7e91fc14f616531f7dd1d7a82bdef67ac271"),
 )
+
+#: Every module of reviewed territory whose import looks entry points up, as the closure generator finds them
+#: (``source_imports.import_time_entry_point_lookups``: the top level and the functions it calls; generated into
+#: ``generated/closure.ENTRY_POINT_LOOKUPS``), with what a reader of the code found it does. A new one fails
+#: tests/test_import_time_plugins.py until reviewed here. The generator does not follow calls into other
+#: modules: networkx/__init__.py's call of ``utils.backends._set_configs_from_environment`` was found by reading.
+ENTRY_POINT_LOOKUPS_REVIEWED: dict[str, str] = {
+    "torch": "owner: _import_device_backends() loads and calls every torch.backends entry point (IMPORT_TIME_PLUGINS)",
+    "networkx.utils.backends": "module level: _get_backends('networkx.backends') lists the backends without loading "
+                               "them (load_and_call=False); the networkx.backend_info group is loaded and called by "
+                               "networkx/__init__.py through _set_configs_from_environment() (IMPORT_TIME_PLUGINS)",
+    "catalogue": "module level: AVAILABLE_ENTRY_POINTS = importlib_metadata.entry_points() lists every entry point "
+                 "and loads none; a registry created with entry_points=True loads a group's entry when a name is "
+                 "looked up in it (spaCy resolving a config), which no reviewed pickle name does",
+}
 
 _MAX_ENTRY_POINTS_BYTES = 1 << 20
 _GROUP_OWNER = {group: owner for owner, (groups, _why) in IMPORT_TIME_PLUGINS.items() for group in groups}

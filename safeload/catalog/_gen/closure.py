@@ -523,7 +523,12 @@ def render(closure: Closure) -> str:
                  "# _gen/closure.CONDITIONAL_IMPORTS): OUTSIDE names '?<module>:<package>' count while one holds\n")
     conditions = {m: CONDITIONAL_IMPORTS[m][2] for m in sorted(closure.conditional)}
     lines.append(f"CONDITIONS: dict[str, tuple[str, ...]] = {conditions!r}\n\n")
-    lines.append("# what leaving modules reach: an outside top-level package or a denied module\n")
+    lines.append("# modules of reviewed territory whose import looks entry points up (line, literal group or None):\n"
+                 "# each reviewed in catalog/plugins.ENTRY_POINT_LOOKUPS_REVIEWED (tests/test_import_time_plugins)\n")
+    lookups = {m: tuple(sites) for m, sites in sorted(closure.entry_point_lookups.items())}
+    lines.append(f"ENTRY_POINT_LOOKUPS: dict[str, tuple[tuple[int, str | None], ...]] = {lookups!r}\n\n")
+    lines.append("# what leaving modules reach: an outside top-level package, a denied module, <...> unreadable\n"
+                 "# source, or !<group>: entry points the import loads and calls (catalog/plugins.py)\n")
     lines.append(f"OUTSIDE: tuple[str, ...] = {tuple(names)!r}\n\n")
     groups = sorted({tuple(index[o] for o in outs) for outs in closure.leaves.values()})
     group = {g: i for i, g in enumerate(groups)}

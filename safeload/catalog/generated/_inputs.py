@@ -3,4 +3,4 @@
 sha256 over the hand-written sources the generator read (see ``inputs_digest``).
 """
 
-INPUTS_SHA256 = 'bd46c6e585c5eb4c292a35af2453ec2f8612f89a09a9982150538b24b95879b0'
+INPUTS_SHA256 = '6456ea7e48488b4b230afdaa83a4f11873380588ec39cc610dea5f7e6b80a36c'

@@ -270,3 +270,46 @@ def test_the_detector_finds_lookups_in_code_the_import_runs() -> None:
     """)
     found = import_time_entry_point_lookups(ast.parse(source))
     assert [group for _line, group in found] == [None, "legacy.group", None, "direct.group"]
+
+
+def test_the_small_reach_table_agrees_with_the_closure_table() -> None:
+    """generated/plugin_reach.py is derived from the closure table's ``!<group>`` names (both written by the
+    generator in one run): re-deriving it here gives the same text."""
+    from safeload.catalog._gen.closure import Closure, render_plugin_reach
+    from safeload.catalog.generated import closure as table
+
+    closure = Closure(tuple(sorted(table.PACKAGES)), frozenset())
+    closure.leaves = {m: tuple(table.OUTSIDE[i] for i in table.REACHES[idx]) for m, idx in table.LEAVES.items()}
+    written = (Path(plugins.__file__).parent / "generated" / "plugin_reach.py").read_text()
+    assert render_plugin_reach(closure) == written
+
+
+@pytest.mark.parametrize(("label", "build"), [
+    ("stdlib", "import collections; data = pickle.dumps(collections.OrderedDict(a=1))"),
+    ("numpy", "import numpy; data = pickle.dumps(numpy.arange(3))"),
+    ("sklearn", "from sklearn.linear_model import LinearRegression; data = pickle.dumps(LinearRegression())"),
+])
+def test_a_first_load_that_reaches_no_owner_reads_no_metadata(label: str, build: str) -> None:
+    """The check costs a first load nothing unless it names a module the small table lists: neither the full
+    closure table is loaded nor any entry_points.txt read (issue 15's fixed cost)."""
+    code = (f"import pickle, sys\n{build}\nimport safeload\nimport safeload.catalog.plugins as p\n"
+            "safeload.pickle_loads(data)\n"
+            "print('safeload.catalog.generated.closure' in sys.modules, bool(p._cache))\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SAFELOAD_", "PYTEST_"))}
+    env["SAFELOAD_CACHE"] = "0"
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300,
+                          check=True)
+    assert done.stdout.split() == ["False", "False"], (label, done.stdout, done.stderr[-2000:])
+
+
+def test_a_torch_name_reads_the_metadata_once(tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    code = ("import safeload, sys\nimport safeload.catalog.plugins as p\n"
+            "safeload.pickle_loads(b'\\x80\\x02ctorch\\nfloat32\\n.')\n"
+            "print(len(p._cache), 'safeload.catalog.generated.closure' in sys.modules)\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SAFELOAD_", "PYTEST_"))}
+    env["SAFELOAD_CACHE"] = "0"
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300,
+                          check=True, cwd=tmp_path)
+    # read once; no plugin declared here, so the full closure table was not needed for this check
+    assert done.stdout.split() == ["1", "False"], done.stdout + done.stderr[-2000:]

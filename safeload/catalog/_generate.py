@@ -123,7 +123,7 @@ def generate() -> dict[str, str]:
         del deny.deny[alias]  # an alias of a hand-denied object is ranked as that object, not re-derived
     _log(f"aliases: {len(aliases)} in {time.monotonic() - started:.0f}s")
     files = _emit(allow, deny, aliases, facts, walk.failed, shard_of, Catalogue)
-    files["closure.py"] = closure_table()
+    files.update(closure_tables())
     _log(f"import closures in {time.monotonic() - started:.0f}s")
     return files
 
@@ -135,10 +135,11 @@ def _dist_info_name(dist: str) -> str:
     return Path(str(path)).name if path is not None else f"{dist}-{found.version}.dist-info"
 
 
-def closure_table(only: list[str] | None = None) -> str:
+def closure_tables(only: list[str] | None = None) -> dict[str, str]:
     """``generated/closure.py``: the reviewed import closure of the vouched packages (``only``: a subset, for
-    development; such a table is logged, never written)."""
-    from safeload.catalog._gen.closure import THIRD_PARTY_REVIEWED, compute, render
+    development; such a table is logged, never written), and ``generated/plugin_reach.py`` (which modules'
+    closures load entry-point plugins, small enough for every first load)."""
+    from safeload.catalog._gen.closure import THIRD_PARTY_REVIEWED, compute, render, render_plugin_reach
     from safeload.catalog.reviewed import IMPORT_REVIEWED
 
     started = time.monotonic()
@@ -155,7 +156,7 @@ def closure_table(only: list[str] | None = None) -> str:
     _log(f"closures: {closure.modules} modules read, {len(closure.leaves)} leave reviewed territory in "
          f"{time.monotonic() - started:.0f}s; reached from outside: "
          + ", ".join(f"{n} ({c})" for n, c in sorted(reached.items(), key=lambda kv: -kv[1])))
-    return render(closure)
+    return {"closure.py": render(closure), "plugin_reach.py": render_plugin_reach(closure)}
 
 
 def _shard_versions(shard: str, tops: set[str], versions: dict[str, dict[str, str]]) -> dict[str, str]:
@@ -346,7 +347,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m safeload.catalog._generate", description=__doc__)
     parser.add_argument("--check", action="store_true", help="fail if the committed shards are not current")
     parser.add_argument("--closure", action="store_true",
-                        help="regenerate only the import closure table (generated/closure.py and _inputs.py)")
+                        help="regenerate only the import closure tables (closure.py, plugin_reach.py, _inputs.py)")
     parser.add_argument("--only", action="append", metavar="PACKAGE",
                         help="with --closure: compute these vouched packages only and log the result (no write)")
     args = parser.parse_args(argv)
@@ -363,9 +364,10 @@ def main(argv: list[str] | None = None) -> int:
             _log("the installed versions differ from the ones the catalogue was generated for: regenerate")
             return 2
     if args.closure:
-        text = closure_table(args.only)
+        tables = closure_tables(args.only)
         if not args.only:
-            (_OUT / "closure.py").write_text(text, encoding="utf-8")
+            for name, text in tables.items():
+                (_OUT / name).write_text(text, encoding="utf-8")
             (_OUT / "_inputs.py").write_text(_inputs_module(), encoding="utf-8")
         return 0
     files = generate()

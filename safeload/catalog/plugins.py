@@ -162,11 +162,32 @@ def declared(group: str, search_path: Sequence[str] | None = None) -> tuple[Plug
     return hit[1].get(group, ())
 
 
+def _may_reach(prefixes: list[str]) -> bool:
+    """Whether the generated ``plugin_reach`` table says a closure through these prefixes may reach an owner (a
+    small module: the full closure table is read only when a plugin is declared)."""
+    try:
+        __import__("safeload.catalog.generated.plugin_reach")
+        reach = sys.modules["safeload.catalog.generated.plugin_reach"]
+    except ImportError:  # pragma: no cover - before the first generation: every module may
+        return True
+    whole: frozenset[str] = reach.PACKAGES
+    few: frozenset[str] = reach.MODULES
+    return prefixes[0] in whole or any(prefix in few for prefix in prefixes)
+
+
 def plugins_reached(module: str, search_path: Sequence[str] | None = None) -> tuple[Plugin, ...]:
     """The declared entry points importing ``module`` loads and calls: through a dotted prefix that is an owner,
-    or through the reviewed closure table's ``!<group>`` names for the module or a prefix."""
+    or through the reviewed closure table's ``!<group>`` names for the module or a prefix. The standard library
+    imports no third-party package, and a module the generated ``plugin_reach`` table does not list reaches no
+    owner; for the rest the installed entry points are read first and the closure table only when one is
+    declared (a first load pays neither unless it names such a module)."""
     parts = module.split(".")
     prefixes = [".".join(parts[:depth]) for depth in range(1, len(parts) + 1)]
+    if parts[0] in sys.stdlib_module_names or not _may_reach(prefixes):
+        return ()
+    every = [p for group in sorted(_GROUP_OWNER) for p in declared(group, search_path)]
+    if not every:
+        return ()
     groups: set[str] = set()
     for prefix in prefixes:
         if prefix in IMPORT_TIME_PLUGINS:
@@ -175,7 +196,4 @@ def plugins_reached(module: str, search_path: Sequence[str] | None = None) -> tu
 
     for prefix in prefixes:
         groups.update(groups_reached(prefix))
-    found: list[Plugin] = []
-    for group in sorted(groups):
-        found.extend(declared(group, search_path))
-    return tuple(found)
+    return tuple(p for p in every if p.group in groups)

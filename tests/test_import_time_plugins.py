@@ -313,3 +313,24 @@ def test_a_torch_name_reads_the_metadata_once(tmp_path: Path) -> None:
                           check=True, cwd=tmp_path)
     # read once; no plugin declared here, so the full closure table was not needed for this check
     assert done.stdout.split() == ["1", "False"], done.stdout + done.stderr[-2000:]
+
+
+def test_eggs_and_zip_archives_on_the_path_are_read_like_importlib_metadata(tmp_path: Path) -> None:
+    """importlib.metadata also finds distributions in an egg directory (EGG-INFO) and inside zip archives on the
+    path: so does the reader (checked against importlib.metadata itself)."""
+    import zipfile
+    from importlib.metadata import distributions
+
+    egg = tmp_path / "plug.egg"
+    _site(egg, {"EGG-INFO/PKG-INFO": "Metadata-Version: 1.1\nName: plug\nVersion: 1.0\n",
+                "EGG-INFO/entry_points.txt": "[torch.backends]\negg = plug:init\n"})
+    archive = tmp_path / "lib.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.writestr("zplug-1.0.dist-info/METADATA", "Metadata-Version: 2.1\nName: zplug\nVersion: 1.0\n")
+        zipped.writestr("zplug-1.0.dist-info/entry_points.txt", "[torch.backends]\nzip = zplug:init\n")
+    path = [str(egg), str(archive)]
+    real = sorted(ep.name for d in distributions(path=path) for ep in d.entry_points.select(group="torch.backends"))
+    assert real == ["egg", "zip"]
+    assert sorted(p.name for p in declared("torch.backends", path)) == real
+    (tmp_path / "broken.zip").write_bytes(b"PK\x03\x04" + b"\x00" * 64)  # not a readable archive: nothing in it
+    assert declared("networkx.backend_info", [str(tmp_path / "broken.zip")]) == ()

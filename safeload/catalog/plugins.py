@@ -9,8 +9,9 @@ whose import reaches the package.
 Invariant: importing a module reaches a package of ``IMPORT_TIME_PLUGINS`` when the package is one of the module's
 dotted prefixes (the import system imports parent packages first) or when the reviewed closure table lists
 ``!<group>`` for one of them (``_gen/closure.py`` records it for the modules whose closure imports the package).
-Declared entry points are read from the ``entry_points.txt`` of every ``*.dist-info``/``*.egg-info`` directory on
-the path (nothing is imported); an unreadable or oversized file counts as declaring one. The answer depends on the
+Declared entry points are read from the ``entry_points.txt`` of every distribution importlib.metadata would find
+on the path (``*.dist-info``/``*.egg-info`` in directories and zip archives, eggs' ``EGG-INFO``; nothing is
+imported); an unreadable or oversized file counts as declaring one. The answer depends on the
 installed distributions only, never on what this process already imported, so the scan cache (keyed on the
 installed distributions, ``integrity/cache.py``) stays valid. Answers are cached per path while no path
 directory's mtime changes.
@@ -120,26 +121,66 @@ def _stamps(entries: Sequence[str]) -> tuple[tuple[str, int], ...]:
     return tuple(stamps)
 
 
+def _metadata_texts(entry: str) -> list[tuple[str, bytes | None]]:
+    """(distribution, entry_points.txt bytes or None when unreadable) of every distribution importlib.metadata
+    finds on one path entry: ``*.dist-info``/``*.egg-info`` directories in a directory or a zip archive, and an
+    egg's ``EGG-INFO``."""
+    found: list[tuple[str, bytes | None]] = []
+    base = entry or os.curdir
+    if os.path.isfile(base):
+        return _zip_texts(base)
+    try:
+        names = sorted(os.listdir(base))
+    except OSError:
+        return found  # absent, or not a directory the import system can read either
+    is_egg = base.rstrip(os.sep).endswith(".egg")
+    for name in names:
+        if not name.endswith((".dist-info", ".egg-info")) and not (is_egg and name == "EGG-INFO"):
+            continue
+        path = os.path.join(base, name, "entry_points.txt")
+        try:
+            with open(path, "rb") as handle:
+                data: bytes | None = handle.read(_MAX_ENTRY_POINTS_BYTES + 1)
+        except FileNotFoundError:
+            continue
+        except OSError:
+            data = None
+        found.append((name.rsplit(".", 1)[0] if name != "EGG-INFO" else os.path.basename(base.rstrip(os.sep)), data))
+    return found
+
+
+def _zip_texts(archive: str) -> list[tuple[str, bytes | None]]:
+    """The same for a zip archive on the path (an egg or a zipped library): members are read, never imported;
+    an archive that cannot be read as a zip holds nothing the import system could use either."""
+    import zipfile
+
+    found: list[tuple[str, bytes | None]] = []
+    try:
+        with zipfile.ZipFile(archive) as zipped:
+            for info in zipped.infolist():
+                parts = info.filename.split("/")
+                if len(parts) != 2 or parts[1] != "entry_points.txt":
+                    continue
+                if not (parts[0].endswith((".dist-info", ".egg-info"))
+                        or (parts[0] == "EGG-INFO" and archive.endswith(".egg"))):
+                    continue
+                name = parts[0].rsplit(".", 1)[0] if parts[0] != "EGG-INFO" else os.path.basename(archive)
+                if info.file_size > _MAX_ENTRY_POINTS_BYTES:
+                    found.append((name, None))
+                    continue
+                found.append((name, zipped.read(info)))
+    except zipfile.BadZipFile:
+        return []
+    except (OSError, RuntimeError, ValueError, NotImplementedError):  # encrypted, damaged, unsupported: may declare
+        return [(os.path.basename(archive), None)]
+    return found
+
+
 def _read_all(entries: Sequence[str]) -> dict[str, tuple[Plugin, ...]]:
     groups = frozenset(_GROUP_OWNER)
     out: dict[str, list[Plugin]] = {group: [] for group in groups}
     for entry in entries:
-        try:
-            names = sorted(os.listdir(entry or os.curdir))
-        except OSError:
-            continue  # not a directory (a zip archive's distributions are not read: see docs/source-analysis.md)
-        for name in names:
-            if not name.endswith((".dist-info", ".egg-info")):
-                continue
-            path = os.path.join(entry or os.curdir, name, "entry_points.txt")
-            try:
-                with open(path, "rb") as handle:
-                    data = handle.read(_MAX_ENTRY_POINTS_BYTES + 1)
-            except FileNotFoundError:
-                continue
-            except OSError:
-                data = None
-            distribution = name.rsplit(".", 1)[0]
+        for distribution, data in _metadata_texts(entry):
             if data is None or len(data) > _MAX_ENTRY_POINTS_BYTES:
                 for group in groups:  # fails closed: it may declare any group
                     out[group].append(Plugin(_GROUP_OWNER[group], group, "<unreadable entry_points.txt>",

@@ -94,14 +94,17 @@ class Plugin(FrozenRecord):
 
 
 def _parse(text: str, groups: frozenset[str], distribution: str) -> list[Plugin]:
-    """The entries of ``groups`` in an ``entry_points.txt`` (INI sections of ``name = value`` lines)."""
+    """The entries of ``groups`` in an ``entry_points.txt``, read as importlib.metadata reads it (``Sectioned``):
+    stripped lines, ``#`` comments only (a ``;`` line is an entry there), a section only when the line both starts
+    with ``[`` and ends with ``]`` (any other line is an entry of the current section). Section names are compared
+    stripped, which can only find more (red team R9-2)."""
     found: list[Plugin] = []
     section = ""
     for raw in text.splitlines():
         line = raw.strip()
-        if not line or line.startswith(("#", ";")):
+        if not line or line.startswith("#"):
             continue
-        if line.startswith("["):
+        if line.startswith("[") and line.endswith("]"):
             section = line.strip("[]").strip()
             continue
         if section in groups:
@@ -133,9 +136,10 @@ def _metadata_texts(entry: str) -> list[tuple[str, bytes | None]]:
         names = sorted(os.listdir(base))
     except OSError:
         return found  # absent, or not a directory the import system can read either
-    is_egg = base.rstrip(os.sep).endswith(".egg")
-    for name in names:
-        if not name.endswith((".dist-info", ".egg-info")) and not (is_egg and name == "EGG-INFO"):
+    is_egg = os.path.basename(base.rstrip(os.sep)).lower().endswith(".egg")
+    for name in names:  # importlib.metadata's Lookup compares lower-cased names (red team R9-3)
+        low = name.lower()
+        if not low.endswith((".dist-info", ".egg-info")) and not (is_egg and low == "egg-info"):
             continue
         path = os.path.join(base, name, "entry_points.txt")
         try:
@@ -145,7 +149,7 @@ def _metadata_texts(entry: str) -> list[tuple[str, bytes | None]]:
             continue
         except OSError:
             data = None
-        found.append((name.rsplit(".", 1)[0] if name != "EGG-INFO" else os.path.basename(base.rstrip(os.sep)), data))
+        found.append((name.rsplit(".", 1)[0] if low != "egg-info" else os.path.basename(base.rstrip(os.sep)), data))
     return found
 
 
@@ -161,10 +165,11 @@ def _zip_texts(archive: str) -> list[tuple[str, bytes | None]]:
                 parts = info.filename.split("/")
                 if len(parts) != 2 or parts[1] != "entry_points.txt":
                     continue
-                if not (parts[0].endswith((".dist-info", ".egg-info"))
-                        or (parts[0] == "EGG-INFO" and archive.endswith(".egg"))):
+                low = parts[0].lower()  # as importlib.metadata's Lookup: lower-cased names
+                if not (low.endswith((".dist-info", ".egg-info"))
+                        or (low == "egg-info" and os.path.basename(archive).lower().endswith(".egg"))):
                     continue
-                name = parts[0].rsplit(".", 1)[0] if parts[0] != "EGG-INFO" else os.path.basename(archive)
+                name = parts[0].rsplit(".", 1)[0] if low != "egg-info" else os.path.basename(archive)
                 if info.file_size > _MAX_ENTRY_POINTS_BYTES:
                     found.append((name, None))
                     continue

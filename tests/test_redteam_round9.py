@@ -1,6 +1,11 @@
 """Red team round 9: the session-3 changes attacked with the source in hand (namespace-package presence in the
 reviewed import closure, and entry-point plugins loaded at import, SL119).
 
+- R9-1 (fixed) a pkgutil-style namespace ``__init__.py`` that is exactly the ``extend_path`` line counted as
+  running nothing (``source_locate._is_namespace_shim`` read the text only), but the import runs the
+  ``__pycache__`` bytecode beside it when that is an unchecked-hash ``.pyc`` or a timestamp one stamped with the
+  source's mtime and size (round 6's R6-4, here for the closure's presence check): a ``backports`` so built in
+  site-packages left spaCy's closure "covered" and a pickle allocating ``spacy.lookups.Lookups`` loaded and ran it.
 - R9-2 (fixed) ``entry_points.txt`` read differently from importlib.metadata (``Sectioned``): safeload skipped
   ``;`` lines as comments and took any line starting with ``[`` for a section header; importlib.metadata skips
   only ``#`` lines and takes a section only when the line also ends with ``]``, so ``;rt = mod:init`` and
@@ -15,12 +20,15 @@ Each case has a live twin (the plugin runs under plain ``pickle.load`` of ``torc
 from __future__ import annotations
 
 import importlib.metadata
+import importlib.util
+import json
+import os
 import zipfile
 from pathlib import Path
 
 import pytest
 
-from tests.test_redteam_round2 import LibCase, _live, _refused
+from tests.test_redteam_round2 import _REAL, _SAFE, LibCase, _alloc_of, _live, _refused, _run
 
 _PLUGIN_MODULE = """
     open(MARKER, "w").close()
@@ -89,3 +97,65 @@ def test_the_reader_finds_what_importlib_metadata_finds_in_eggs(tmp_path: Path) 
         expected = _importlib_view(entry)
         assert expected, entry  # the layouts are real: importlib.metadata finds the entry point
         assert {(p.name, p.value) for p in declared("torch.backends", [entry])} >= expected, entry
+
+
+# --- R9-1: a namespace shim whose cached bytecode is other code ------------------------------------------------------
+_SHIM = "__path__ = __import__('pkgutil').extend_path(__path__, __name__)\n"
+
+
+def _shim_with_bytecode(tmp_path: Path, kind: str) -> tuple[Path, Path, Path]:
+    """(site-packages, pickle, marker): ``backports/__init__.py`` is the extend_path line, its ``__pycache__``
+    ``.pyc`` is that line plus the payload, as an unchecked-hash or a source-stamped timestamp ``.pyc``."""
+    from importlib import _bootstrap_external  # type: ignore[attr-defined]
+
+    site = tmp_path / "lib" / "python3.11" / "site-packages"
+    init = site / "backports" / "__init__.py"
+    init.parent.mkdir(parents=True)
+    init.write_text(_SHIM)
+    marker = tmp_path / "MARKER"
+    code = compile(_SHIM + f"open({str(marker)!r}, 'w').close()\n", str(init), "exec")
+    if kind == "unchecked-hash":
+        data = _bootstrap_external._code_to_hash_pyc(code, importlib.util.source_hash(init.read_bytes()), False)
+    else:
+        stat = init.stat()
+        data = _bootstrap_external._code_to_timestamp_pyc(code, int(stat.st_mtime), stat.st_size)
+    cache = Path(importlib.util.cache_from_source(str(init)))
+    cache.parent.mkdir()
+    cache.write_bytes(data)
+    payload = tmp_path / "payload.pkl"
+    payload.write_bytes(_alloc_of("spacy.lookups", "Lookups"))  # spaCy's closure reaches urllib3's backports.zstd
+    return site, payload, marker
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["unchecked-hash", "timestamp"])
+def test_namespace_shim_bytecode_is_live(tmp_path: Path, kind: str) -> None:
+    pytest.importorskip("spacy")
+    site, payload, marker = _shim_with_bytecode(tmp_path, kind)
+    done = _run(site, _REAL.format(p=str(payload)))
+    assert marker.exists(), f"payload did not run under pickle.load: {done.stderr[-2000:]}"
+
+
+@pytest.mark.parametrize("kind", ["unchecked-hash", "timestamp"])  # fixed: source_locate._is_namespace_shim
+def test_namespace_shim_bytecode_is_refused(tmp_path: Path, kind: str) -> None:
+    pytest.importorskip("spacy")
+    site, payload, marker = _shim_with_bytecode(tmp_path, kind)
+    done = _run(site, _SAFE.format(p=str(payload)))
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert not marker.exists(), "the payload ran under safeload"
+    assert result["loaded"] is False and result["blocking"], result
+
+
+def test_a_shim_with_its_own_bytecode_still_runs_nothing(tmp_path: Path) -> None:
+    """The fix keeps the ordinary case: the shim's ``.pyc`` written by the import itself is its compiled code."""
+    import py_compile
+
+    from safeload.catalog.source_locate import namespace_import_runs_code
+
+    init = tmp_path / "site" / "nsp" / "__init__.py"
+    init.parent.mkdir(parents=True)
+    init.write_text(_SHIM)
+    py_compile.compile(str(init), doraise=True)
+    assert os.path.exists(importlib.util.cache_from_source(str(init)))
+    assert namespace_import_runs_code("nsp.zstd", [str(init.parent.parent)]) is False

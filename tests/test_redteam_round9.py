@@ -6,6 +6,12 @@ reviewed import closure, and entry-point plugins loaded at import, SL119).
   ``__pycache__`` bytecode beside it when that is an unchecked-hash ``.pyc`` or a timestamp one stamped with the
   source's mtime and size (round 6's R6-4, here for the closure's presence check): a ``backports`` so built in
   site-packages left spaCy's closure "covered" and a pickle allocating ``spacy.lookups.Lookups`` loaded and ran it.
+- R9-4 (fixed) answers cached for the whole process: ``closure._present``/``_stale`` (functools.cache keyed on the
+  path only) and the source analysis' in-memory cache (revalidated on the files it read, never on the path's
+  directories) kept saying "covered" after a package outside reviewed territory was installed in the same process
+  (a notebook's ``%pip install``): a scan, then ``backports`` installed, then ``pickle_load`` of the same spaCy
+  allocation loaded and ran it. Now keyed on the path directories' mtimes, and those directories are files the
+  analysis rests on.
 - R9-2 (fixed) ``entry_points.txt`` read differently from importlib.metadata (``Sectioned``): safeload skipped
   ``;`` lines as comments and took any line starting with ``[`` for a section header; importlib.metadata skips
   only ``#`` lines and takes a section only when the line also ends with ``]``, so ``;rt = mod:init`` and
@@ -159,3 +165,53 @@ def test_a_shim_with_its_own_bytecode_still_runs_nothing(tmp_path: Path) -> None
     py_compile.compile(str(init), doraise=True)
     assert os.path.exists(importlib.util.cache_from_source(str(init)))
     assert namespace_import_runs_code("nsp.zstd", [str(init.parent.parent)]) is False
+
+
+# --- R9-4: a package installed after the first scan in the same process ----------------------------------------------
+_INSTALL_AFTER_SCAN = """
+import json, os, pickle, sys, safeload
+site, payload, marker = {site!r}, {payload!r}, {marker!r}
+first = [f.rule_id for f in safeload.scan(payload).findings if f.severity >= safeload.Severity.MEDIUM]
+os.makedirs(os.path.join(site, "backports"))
+with open(os.path.join(site, "backports", "__init__.py"), "w") as handle:
+    handle.write("open(%r, 'w').close()\\n" % marker)
+os.makedirs(os.path.join(site, "backports-1.0.dist-info"))
+with open(os.path.join(site, "backports-1.0.dist-info", "METADATA"), "w") as handle:
+    handle.write("Metadata-Version: 2.1\\nName: backports\\nVersion: 1.0\\n")
+loaded = True
+try:
+    if {safe!r}:
+        safeload.pickle_load(open(payload, "rb"))
+    else:
+        pickle.load(open(payload, "rb"))
+except safeload.SafeloadError:
+    loaded = False
+print(json.dumps({{"first": first, "loaded": loaded}}))
+"""
+
+
+def _install_after_scan(tmp_path: Path, *, safe: bool) -> tuple[dict[str, object], Path]:
+    site = tmp_path / "lib" / "python3.11" / "site-packages"
+    site.mkdir(parents=True)
+    payload = tmp_path / "payload.pkl"
+    payload.write_bytes(_alloc_of("spacy.lookups", "Lookups"))
+    marker = tmp_path / "MARKER"
+    done = _run(site, _INSTALL_AFTER_SCAN.format(site=str(site), payload=str(payload), marker=str(marker), safe=safe))
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1]), marker
+
+
+@pytest.mark.slow
+def test_package_installed_after_a_scan_is_live(tmp_path: Path) -> None:
+    pytest.importorskip("spacy")
+    result, marker = _install_after_scan(tmp_path, safe=False)
+    assert result["first"] == [], result  # the file alone is fine while backports is absent
+    assert marker.exists(), "payload did not run under pickle.load"
+
+
+def test_package_installed_after_a_scan_is_refused(tmp_path: Path) -> None:
+    pytest.importorskip("spacy")
+    result, marker = _install_after_scan(tmp_path, safe=True)
+    assert result["first"] == [], result
+    assert not marker.exists(), "the payload ran under safeload"
+    assert result["loaded"] is False, result

@@ -12,6 +12,12 @@ reviewed import closure, and entry-point plugins loaded at import, SL119).
   (a notebook's ``%pip install``): a scan, then ``backports`` installed, then ``pickle_load`` of the same spaCy
   allocation loaded and ran it. Now keyed on the path directories' mtimes, and those directories are files the
   analysis rests on.
+- R9-5 (fixed) the declared entry points were cached per process on the path directories' mtimes only, and a
+  scan verdict resting on "no plugin declared" recorded nothing for the scan cache: an ``entry_points.txt``
+  rewritten in place (an egg-info regenerated in a project directory, which leaves every path directory as it
+  was) gained a ``torch.backends`` entry that importlib.metadata reads at ``import torch`` while safeload kept
+  its first answer. Now every distribution directory and ``entry_points.txt`` read is stamped, and recorded for
+  the scan cache.
 - R9-2 (fixed) ``entry_points.txt`` read differently from importlib.metadata (``Sectioned``): safeload skipped
   ``;`` lines as comments and took any line starting with ``[`` for a section header; importlib.metadata skips
   only ``#`` lines and takes a section only when the line also ends with ``]``, so ``;rt = mod:init`` and
@@ -214,4 +220,52 @@ def test_package_installed_after_a_scan_is_refused(tmp_path: Path) -> None:
     result, marker = _install_after_scan(tmp_path, safe=True)
     assert result["first"] == [], result
     assert not marker.exists(), "the payload ran under safeload"
+    assert result["loaded"] is False, result
+
+
+# --- R9-5: an entry_points.txt rewritten in place after a first scan -----------------------------------------------
+_REWRITTEN = """
+import json, os, pickle, sys, safeload
+site, payload = {site!r}, {payload!r}
+first = [f.rule_id for f in safeload.scan(payload).findings if f.severity >= safeload.Severity.MEDIUM]
+text = os.path.join(site, "rt9plug-1.0.dist-info", "entry_points.txt")
+with open(text, "a") as handle:
+    handle.write("\\n[torch.backends]\\nrt9 = rt9plug:init\\n")
+loaded = True
+try:
+    if {safe!r}:
+        safeload.pickle_load(open(payload, "rb"))
+    else:
+        pickle.load(open(payload, "rb"))
+except safeload.SafeloadError:
+    loaded = False
+print(json.dumps({{"first": first, "loaded": loaded}}))
+"""
+
+
+def _rewritten(tmp_path: Path, *, safe: bool) -> tuple[dict[str, object], Path]:
+    from tests.test_redteam_round2 import _install
+
+    case = _dist("rt9plug-1.0.dist-info", "[console_scripts]\nrt9 = rt9plug:init\n")
+    site, payload, marker = _install(tmp_path, case)
+    (site / "rt9plug" / "__init__.py").write_text(
+        f"def init():\n    open({str(marker)!r}, 'w').close()\n")  # runs only when the entry point is called
+    done = _run(site, _REWRITTEN.format(site=str(site), payload=str(payload), safe=safe))
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1]), marker
+
+
+@pytest.mark.slow
+def test_entry_points_rewritten_in_place_is_live(tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    result, marker = _rewritten(tmp_path, safe=False)
+    assert result["first"] == [], result
+    assert marker.exists(), "the plugin did not run under pickle.load"
+
+
+def test_entry_points_rewritten_in_place_is_refused(tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    result, marker = _rewritten(tmp_path, safe=True)
+    assert result["first"] == [], result
+    assert not marker.exists(), "the plugin ran under safeload"
     assert result["loaded"] is False, result

@@ -49,15 +49,17 @@ def closure_covered(module: str, search_path: Sequence[str] | None = None) -> tu
         return False, f"{top} has no reviewed import closure"
     if denied_module_reason(module) is not None:
         return False, "a test or script module: its imports are followed"  # the table has no entries for them
-    # keyed by the path itself: a process can grow sys.path (importing setuptools appends its _vendor directory)
+    # keyed by the path itself: a process can grow sys.path (importing setuptools appends its _vendor directory),
+    # and by its directories' mtimes: a package installed later in the same process is seen (red team R9-4)
     path = tuple(sys.path if search_path is None else search_path)
-    stale = _stale(top, path)
+    stamps = _stamps(path)
+    stale = _stale(top, path, stamps)
     if stale is not None:
         return False, stale
     outside = _table.LEAVES.get(module)
     if outside is None:
         return True, f"its imports stay inside reviewed territory ({', '.join(_table.DIST_INFO.get(top, ()))})"
-    present = [name for name in (_table.OUTSIDE[i] for i in _table.REACHES[outside]) if _present(name, path)]
+    present = [name for name in (_table.OUTSIDE[i] for i in _table.REACHES[outside]) if _present(name, path, stamps)]
     if not present:
         return True, "the packages outside reviewed territory its imports reach are not installed"
     shown = ", ".join(present[:4]) + (", ..." if len(present) > 4 else "")
@@ -77,8 +79,20 @@ def groups_reached(module: str) -> tuple[str, ...]:
     return tuple(name[1:] for name in names if name.startswith("!"))
 
 
-@functools.cache
-def _stale(top: str, path: tuple[str, ...] | None) -> str | None:
+def _stamps(path: tuple[str, ...]) -> tuple[int, ...]:
+    """The mtimes of the path's directories: installing a distribution adds entries to one (its package and its
+    ``.dist-info``), so the cached answers below are recomputed after an install in the same process."""
+    stamps = []
+    for entry in path:
+        try:
+            stamps.append(os.stat(entry or os.curdir).st_mtime_ns)
+        except OSError:
+            stamps.append(-1)
+    return tuple(stamps)
+
+
+@functools.lru_cache(maxsize=4096)
+def _stale(top: str, path: tuple[str, ...] | None, stamps: tuple[int, ...] = ()) -> str | None:
     """Why the table does not describe the installed ``top`` (another version, or not installed), else None."""
     found = locate_module(top, path)
     where = found.search_locations[0] if found.search_locations else found.path
@@ -91,13 +105,13 @@ def _stale(top: str, path: tuple[str, ...] | None) -> str | None:
     return None
 
 
-@functools.cache
-def _present(name: str, path: tuple[str, ...] | None) -> bool:
+@functools.lru_cache(maxsize=16384)
+def _present(name: str, path: tuple[str, ...] | None, stamps: tuple[int, ...] = ()) -> bool:
     """Whether importing ``name`` would run code: an outside top-level package or ``<package>.<submodule>`` of
     one (a namespace ``<package>`` runs nothing of its own: ``source_locate.namespace_import_runs_code``), a
     denied stdlib module, a ``<...>`` marker for source the generator could not read, or ``?<module>:<package>``:
     a package reached only through ``module``'s reviewed conditional import, counted while one of its conditions
-    holds."""
+    holds. ``stamps`` (``_stamps(path)``) only keys the cache."""
     if name.startswith("<"):
         return True
     if name.startswith("!"):  # an entry-point group the closure's import loads and calls (catalog/plugins.py)
@@ -109,7 +123,7 @@ def _present(name: str, path: tuple[str, ...] | None) -> bool:
         conditions = getattr(_table, "CONDITIONS", {}).get(module, ("<unknown condition>",))
         if not any(c.startswith("<") or condition_holds(c, path) for c in conditions):
             return False
-        return _present(outside, path)
+        return _present(outside, path, stamps)
     if name.split(".", 1)[0] in sys.stdlib_module_names:  # a denied stdlib module: present is enough
         return locate_module(name, path).kind != "missing"
     return namespace_import_runs_code(name, path)

@@ -14,7 +14,7 @@ on the path (``*.dist-info``/``*.egg-info`` in directories and zip archives, egg
 imported); an unreadable or oversized file counts as declaring one. The answer depends on the
 installed distributions only, never on what this process already imported, so the scan cache (keyed on the
 installed distributions, ``integrity/cache.py``) stays valid. Answers are cached per path while no path
-directory's mtime changes.
+directory, distribution directory or ``entry_points.txt`` read changes (mtime, size).
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ ENTRY_POINT_LOOKUPS_REVIEWED: dict[str, str] = {
 
 _MAX_ENTRY_POINTS_BYTES = 1 << 20
 _GROUP_OWNER = {group: owner for owner, (groups, _why) in IMPORT_TIME_PLUGINS.items() for group in groups}
-_cache: dict[tuple[str, ...], tuple[tuple[tuple[str, int], ...], dict[str, tuple[Plugin, ...]]]] = {}
+_cache: dict[tuple[str, ...], tuple[tuple[tuple[str, int, int], ...], dict[str, tuple[Plugin, ...]]]] = {}
 
 
 class Plugin(FrozenRecord):
@@ -94,14 +94,17 @@ class Plugin(FrozenRecord):
 
 
 def _parse(text: str, groups: frozenset[str], distribution: str) -> list[Plugin]:
-    """The entries of ``groups`` in an ``entry_points.txt`` (INI sections of ``name = value`` lines)."""
+    """The entries of ``groups`` in an ``entry_points.txt``, read as importlib.metadata reads it (``Sectioned``):
+    stripped lines, ``#`` comments only (a ``;`` line is an entry there), a section only when the line both starts
+    with ``[`` and ends with ``]`` (any other line is an entry of the current section). Section names are compared
+    stripped, which can only find more (red team R9-2)."""
     found: list[Plugin] = []
     section = ""
     for raw in text.splitlines():
         line = raw.strip()
-        if not line or line.startswith(("#", ";")):
+        if not line or line.startswith("#"):
             continue
-        if line.startswith("["):
+        if line.startswith("[") and line.endswith("]"):
             section = line.strip("[]").strip()
             continue
         if section in groups:
@@ -111,17 +114,18 @@ def _parse(text: str, groups: frozenset[str], distribution: str) -> list[Plugin]
     return found
 
 
-def _stamps(entries: Sequence[str]) -> tuple[tuple[str, int], ...]:
+def _stamps(entries: Sequence[str]) -> tuple[tuple[str, int, int], ...]:
     stamps = []
     for entry in entries:
         try:
-            stamps.append((entry, os.stat(entry or os.curdir).st_mtime_ns))
+            info = os.stat(entry or os.curdir)
+            stamps.append((entry, info.st_mtime_ns, info.st_size))
         except OSError:
-            stamps.append((entry, -1))
+            stamps.append((entry, -1, -1))
     return tuple(stamps)
 
 
-def _metadata_texts(entry: str) -> list[tuple[str, bytes | None]]:
+def _metadata_texts(entry: str, depends: list[str] | None = None) -> list[tuple[str, bytes | None]]:
     """(distribution, entry_points.txt bytes or None when unreadable) of every distribution importlib.metadata
     finds on one path entry: ``*.dist-info``/``*.egg-info`` directories in a directory or a zip archive, and an
     egg's ``EGG-INFO``."""
@@ -133,11 +137,14 @@ def _metadata_texts(entry: str) -> list[tuple[str, bytes | None]]:
         names = sorted(os.listdir(base))
     except OSError:
         return found  # absent, or not a directory the import system can read either
-    is_egg = base.rstrip(os.sep).endswith(".egg")
-    for name in names:
-        if not name.endswith((".dist-info", ".egg-info")) and not (is_egg and name == "EGG-INFO"):
+    is_egg = os.path.basename(base.rstrip(os.sep)).lower().endswith(".egg")
+    for name in names:  # importlib.metadata's Lookup compares lower-cased names (red team R9-3)
+        low = name.lower()
+        if not low.endswith((".dist-info", ".egg-info")) and not (is_egg and low == "egg-info"):
             continue
         path = os.path.join(base, name, "entry_points.txt")
+        if depends is not None:  # rewritten in place (an egg-info regenerated in a project directory): read again
+            depends.extend((os.path.join(base, name), path))
         try:
             with open(path, "rb") as handle:
                 data: bytes | None = handle.read(_MAX_ENTRY_POINTS_BYTES + 1)
@@ -145,7 +152,7 @@ def _metadata_texts(entry: str) -> list[tuple[str, bytes | None]]:
             continue
         except OSError:
             data = None
-        found.append((name.rsplit(".", 1)[0] if name != "EGG-INFO" else os.path.basename(base.rstrip(os.sep)), data))
+        found.append((name.rsplit(".", 1)[0] if low != "egg-info" else os.path.basename(base.rstrip(os.sep)), data))
     return found
 
 
@@ -161,10 +168,11 @@ def _zip_texts(archive: str) -> list[tuple[str, bytes | None]]:
                 parts = info.filename.split("/")
                 if len(parts) != 2 or parts[1] != "entry_points.txt":
                     continue
-                if not (parts[0].endswith((".dist-info", ".egg-info"))
-                        or (parts[0] == "EGG-INFO" and archive.endswith(".egg"))):
+                low = parts[0].lower()  # as importlib.metadata's Lookup: lower-cased names
+                if not (low.endswith((".dist-info", ".egg-info"))
+                        or (low == "egg-info" and os.path.basename(archive).lower().endswith(".egg"))):
                     continue
-                name = parts[0].rsplit(".", 1)[0] if parts[0] != "EGG-INFO" else os.path.basename(archive)
+                name = parts[0].rsplit(".", 1)[0] if low != "egg-info" else os.path.basename(archive)
                 if info.file_size > _MAX_ENTRY_POINTS_BYTES:
                     found.append((name, None))
                     continue
@@ -176,11 +184,11 @@ def _zip_texts(archive: str) -> list[tuple[str, bytes | None]]:
     return found
 
 
-def _read_all(entries: Sequence[str]) -> dict[str, tuple[Plugin, ...]]:
+def _read_all(entries: Sequence[str], depends: list[str] | None = None) -> dict[str, tuple[Plugin, ...]]:
     groups = frozenset(_GROUP_OWNER)
     out: dict[str, list[Plugin]] = {group: [] for group in groups}
     for entry in entries:
-        for distribution, data in _metadata_texts(entry):
+        for distribution, data in _metadata_texts(entry, depends):
             if data is None or len(data) > _MAX_ENTRY_POINTS_BYTES:
                 for group in groups:  # fails closed: it may declare any group
                     out[group].append(Plugin(_GROUP_OWNER[group], group, "<unreadable entry_points.txt>",
@@ -194,12 +202,19 @@ def _read_all(entries: Sequence[str]) -> dict[str, tuple[Plugin, ...]]:
 def declared(group: str, search_path: Sequence[str] | None = None) -> tuple[Plugin, ...]:
     """The installed entry points of ``group`` (one of ``IMPORT_TIME_PLUGINS``'s groups)."""
     entries = tuple(str(p) for p in (sys.path if search_path is None else search_path))
-    stamps = _stamps(entries)
     hit = _cache.get(entries)
-    if hit is None or hit[0] != stamps:
+    if hit is None or _stamps([stamp[0] for stamp in hit[0]]) != hit[0]:
         if len(_cache) > 32:
             _cache.clear()
-        hit = _cache[entries] = (stamps, _read_all(entries))
+        before = _stamps(entries)
+        depends: list[str] = []
+        found = _read_all(entries, depends)
+        # the path directories, and every distribution directory and entry_points.txt read (red team R9-5)
+        hit = _cache[entries] = ((*before, *_stamps(depends)), found)
+    from safeload.catalog.source_files import LOOKUP, record
+
+    # a verdict kept beyond this process (the scan cache) rests on them too: served only while they are unchanged
+    record((LOOKUP + os.path.abspath(path or os.curdir), mtime, -1, -1, -1) for path, mtime, _size in hit[0])
     return hit[1].get(group, ())
 
 

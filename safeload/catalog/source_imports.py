@@ -18,7 +18,7 @@ import hashlib
 import os
 import sys
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
 from safeload.catalog import source_tables as tables
 from safeload.catalog.closure import closure_covered
@@ -156,6 +156,8 @@ def _one_module(name: str, resolver: Resolver, effects: Effects, roots: tuple[st
             # package's closure here cost tens of seconds per cold scan). Otherwise its imports are followed
             # like any other module's: pandas.plotting._matplotlib reaches matplotlib, which is analysed.
             covered = not STRICT_IMPORTS or closure_covered(name, resolver.search_path)[0]
+            if STRICT_IMPORTS:  # the answer rests on what the path's directories hold (red team R9-4)
+                resolver.files.update(_path_directories(resolver.search_path))
             memo = (ok, []) if covered else (ok, static_imports(mod, resolver, calls=True))
         else:
             deps = static_imports(mod, resolver)
@@ -164,6 +166,18 @@ def _one_module(name: str, resolver: Resolver, effects: Effects, roots: tuple[st
                     if not result.inert else ok, deps)
         effects.module_memo[name] = memo
     return memo
+
+
+def _path_directories(search_path: Sequence[str] | None) -> list[FileStat]:
+    """The search path's directories (and archives): installing a package adds an entry to one, which changes
+    its identity, so an analysis cached on them is redone (``closure_covered`` asks which packages are there)."""
+    out: list[FileStat] = []
+    for entry in sys.path if search_path is None else search_path:
+        try:
+            out.append(file_stat(str(entry) or os.curdir))
+        except (OSError, ValueError):
+            continue
+    return out
 
 
 def _plugins_loaded(name: str, resolver: Resolver) -> str:

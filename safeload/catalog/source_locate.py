@@ -178,12 +178,19 @@ def _shim_dumps() -> frozenset[str]:
 
 
 def _is_namespace_shim(path: str) -> bool:
+    """Whether importing the ``__init__.py`` at ``path`` runs only the extend_path line: its text is that line and
+    the import would run code compiled from it (a ``__pycache__`` ``.pyc`` it would use instead, unchecked-hash
+    or stamped with the source's mtime and size, must be that code: red team R9-1)."""
     import ast
+
+    from safeload.catalog.source_model import cached_bytecode, file_stat
 
     try:
         with open(path, "rb") as handle:
             data = handle.read(4096 + 1)
-        return len(data) <= 4096 and ast.dump(ast.parse(data)) in _shim_dumps()
+        if len(data) > 4096 or ast.dump(ast.parse(data)) not in _shim_dumps():
+            return False
+        return cached_bytecode(path, file_stat(path))[0] is None
     except (OSError, SyntaxError, ValueError):
         return False
 

@@ -59,7 +59,10 @@ def _median(values: list[float]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--pairs", type=int, default=5)
+    parser.add_argument("--quick", action="store_true", help="one pair (the smoke test)")
     args = parser.parse_args()
+    if args.quick:
+        args.pairs = 1
     reads = [_run(_READ) for _ in range(args.pairs + 1)][1:]  # the first run compiles bytecode
     print(table(("entry_points.txt files", "declared here", "first read ms", "numpy module check ms",
                  "cached read ms"),

@@ -26,6 +26,8 @@ distributions declare (rule 5), all reading the file system only.
 
 from __future__ import annotations
 
+from typing import Any
+
 from safeload._context import ScanContext
 from safeload._log import LazyLogger
 from safeload._text import short_repr
@@ -61,8 +63,9 @@ def _how(facts: NameFacts, uses: Use) -> str:
 def decide_names(table: FactTable, ctx: ScanContext) -> None:
     """Emit the findings for every name in ``table``."""
     drift: dict[str, bool] = {}  # shard -> already checked for this stream
+    plugins: dict[str, tuple[Any, ...]] = {}  # entry-point group -> the plugins declared, read once per stream
     for name, facts in table.names.items():
-        _decide(name, facts, ctx, drift)
+        _decide(name, facts, ctx, drift, plugins)
 
 
 def _call_shown(name: str, facts: NameFacts) -> dict[str, str]:
@@ -76,7 +79,8 @@ def _call_shown(name: str, facts: NameFacts) -> dict[str, str]:
     return {"call": f"{name}({shown})"}
 
 
-def _decide(name: str, facts: NameFacts, ctx: ScanContext, drift_checked: dict[str, bool]) -> None:
+def _decide(name: str, facts: NameFacts, ctx: ScanContext, drift_checked: dict[str, bool],
+            plugins_memo: dict[str, tuple[Any, ...]] | None = None) -> None:
     """Findings about one name. Messages do not repeat the name (it is the finding's subject)."""
     cls = facts.cls
     uses = facts.use_flags
@@ -95,7 +99,7 @@ def _decide(name: str, facts: NameFacts, ctx: ScanContext, drift_checked: dict[s
         return
     if _shadowed(name, facts, ctx):
         return
-    _plugins(name, facts, ctx)
+    _plugins(name, facts, ctx, plugins_memo)
     kind = cls.kind
     if kind == "allowed" and cls.entry is not None and cls.entry.source_files and not reviewed_files_hold(
             cls.entry.source_files):
@@ -173,7 +177,7 @@ def _shadowed(name: str, facts: NameFacts, ctx: ScanContext) -> bool:
     return False
 
 
-def _plugins(name: str, facts: NameFacts, ctx: ScanContext) -> None:
+def _plugins(name: str, facts: NameFacts, ctx: ScanContext, memo: dict[str, tuple[Any, ...]] | None) -> None:
     """SL119 for each installed entry point that importing ``name``'s module loads and calls (``import torch``
     calls every ``torch.backends`` plugin: ``catalog/plugins.py``), trustable by the plugin's ``module.attr``.
     The name is still decided by the other rules (trusting a plugin vouches for it, not for the name)."""
@@ -183,7 +187,7 @@ def _plugins(name: str, facts: NameFacts, ctx: ScanContext) -> None:
     seen: set[tuple[str, str]] = set()
     for module in import_modules(facts.module, facts.name):
         try:
-            reached = plugins_reached(module)
+            reached = plugins_reached(module, memo=memo)
         except Exception:  # a failed look-up must block, never pass
             logger.exception("reading the entry points %s reaches failed", module)
             ctx.add("SL119", f"importing {module}: the installed plugins its import loads could not be read",

@@ -231,7 +231,8 @@ def _may_reach(prefixes: list[str]) -> bool:
     return prefixes[0] in whole or any(prefix in few for prefix in prefixes)
 
 
-def plugins_reached(module: str, search_path: Sequence[str] | None = None) -> tuple[Plugin, ...]:
+def plugins_reached(module: str, search_path: Sequence[str] | None = None,
+                    memo: dict[str, tuple[Plugin, ...]] | None = None) -> tuple[Plugin, ...]:
     """The declared entry points importing ``module`` loads and calls: through a dotted prefix that is an owner,
     or through the reviewed closure table's ``!<group>`` names for the module or a prefix. The standard library
     imports no third-party package, and a module the generated ``plugin_reach`` table does not list reaches no
@@ -241,7 +242,12 @@ def plugins_reached(module: str, search_path: Sequence[str] | None = None) -> tu
     prefixes = [".".join(parts[:depth]) for depth in range(1, len(parts) + 1)]
     if parts[0] in sys.stdlib_module_names or not _may_reach(prefixes):
         return ()
-    every = [p for group in sorted(_GROUP_OWNER) for p in declared(group, search_path)]
+    if memo is None:
+        memo = {}
+    for group in sorted(_GROUP_OWNER):
+        if group not in memo:  # ``memo``: one decision's reads (re-checking every file per name costs ~1.5 ms)
+            memo[group] = declared(group, search_path)
+    every = [p for group in sorted(_GROUP_OWNER) for p in memo[group]]
     if not every:
         return ()
     groups: set[str] = set()

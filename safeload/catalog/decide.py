@@ -26,11 +26,10 @@ distributions declare (rule 5), all reading the file system only.
 
 from __future__ import annotations
 
-from typing import Any
-
 from safeload._context import ScanContext
 from safeload._log import LazyLogger
 from safeload._text import short_repr
+from safeload.catalog.plugins import Plugin
 from safeload.catalog.uses import Use, describe_uses
 from safeload.engine.facts import FactTable, NameFacts
 from safeload.severity import Severity
@@ -63,7 +62,7 @@ def _how(facts: NameFacts, uses: Use) -> str:
 def decide_names(table: FactTable, ctx: ScanContext) -> None:
     """Emit the findings for every name in ``table``."""
     drift: dict[str, bool] = {}  # shard -> already checked for this stream
-    plugins: dict[str, tuple[Any, ...]] = {}  # entry-point group -> the plugins declared, read once per stream
+    plugins: dict[str, tuple[Plugin, ...]] = {}  # entry-point group -> the plugins declared, read once per stream
     for name, facts in table.names.items():
         _decide(name, facts, ctx, drift, plugins)
 
@@ -80,7 +79,7 @@ def _call_shown(name: str, facts: NameFacts) -> dict[str, str]:
 
 
 def _decide(name: str, facts: NameFacts, ctx: ScanContext, drift_checked: dict[str, bool],
-            plugins_memo: dict[str, tuple[Any, ...]] | None = None) -> None:
+            plugins_memo: dict[str, tuple[Plugin, ...]] | None = None) -> None:
     """Findings about one name. Messages do not repeat the name (it is the finding's subject)."""
     cls = facts.cls
     uses = facts.use_flags
@@ -177,7 +176,7 @@ def _shadowed(name: str, facts: NameFacts, ctx: ScanContext) -> bool:
     return False
 
 
-def _plugins(name: str, facts: NameFacts, ctx: ScanContext, memo: dict[str, tuple[Any, ...]] | None) -> None:
+def _plugins(name: str, facts: NameFacts, ctx: ScanContext, memo: dict[str, tuple[Plugin, ...]] | None) -> None:
     """SL119 for each installed entry point that importing ``name``'s module loads and calls (``import torch``
     calls every ``torch.backends`` plugin: ``catalog/plugins.py``), trustable by the plugin's ``module.attr``.
     The name is still decided by the other rules (trusting a plugin vouches for it, not for the name)."""

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
 from safeload.catalog import source_tables as tables
 from safeload.catalog.closure import closure_covered
+from safeload.catalog.plugins import IMPORT_TIME_PLUGINS, declared
 from safeload.catalog.source_effects import (
     Effects,
     Fail,
@@ -183,8 +184,6 @@ def _path_directories(search_path: Sequence[str] | None) -> list[FileStat]:
 def _plugins_loaded(name: str, resolver: Resolver) -> str:
     """Why importing vouched ``name`` is not inert because its own top level loads and calls installed entry
     points (``catalog/plugins.py``, red team R8-1), else ""."""
-    from safeload.catalog.plugins import IMPORT_TIME_PLUGINS, declared
-
     if name not in IMPORT_TIME_PLUGINS:
         return ""
     groups, _why = IMPORT_TIME_PLUGINS[name]

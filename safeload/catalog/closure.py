@@ -59,7 +59,8 @@ def closure_covered(module: str, search_path: Sequence[str] | None = None) -> tu
     outside = _table.LEAVES.get(module)
     if outside is None:
         return True, f"its imports stay inside reviewed territory ({', '.join(_table.DIST_INFO.get(top, ()))})"
-    present = [name for name in (_table.OUTSIDE[i] for i in _table.REACHES[outside]) if _present(name, path, stamps)]
+    present = [name for name in (_table.OUTSIDE[i] for i in _table.REACHES[outside]) if _plugins_declared(name, path)
+               or _present(name, path, stamps)]
     if not present:
         return True, "the packages outside reviewed territory its imports reach are not installed"
     shown = ", ".join(present[:4]) + (", ..." if len(present) > 4 else "")
@@ -105,6 +106,17 @@ def _stale(top: str, path: tuple[str, ...] | None, stamps: tuple[int, ...] = ())
     return None
 
 
+def _plugins_declared(name: str, path: tuple[str, ...]) -> bool:
+    """``!<group>``: read through ``plugins.declared`` on every call, never from ``_present``'s cache, whose key (the
+    path directories' mtimes) misses an ``entry_points.txt`` rewritten in place (``declared`` stamps each file)."""
+    group = name.rpartition(":")[2] if name.startswith("?") else name  # under a condition too (conservative)
+    if not group.startswith("!"):
+        return False
+    from safeload.catalog.plugins import declared
+
+    return bool(declared(group[1:], path))
+
+
 @functools.lru_cache(maxsize=16384)
 def _present(name: str, path: tuple[str, ...] | None, stamps: tuple[int, ...] = ()) -> bool:
     """Whether importing ``name`` would run code: an outside top-level package or ``<package>.<submodule>`` of
@@ -114,10 +126,8 @@ def _present(name: str, path: tuple[str, ...] | None, stamps: tuple[int, ...] = 
     holds. ``stamps`` (``_stamps(path)``) only keys the cache."""
     if name.startswith("<"):
         return True
-    if name.startswith("!"):  # an entry-point group the closure's import loads and calls (catalog/plugins.py)
-        from safeload.catalog.plugins import declared
-
-        return bool(declared(name[1:], path))
+    if name.startswith("!"):  # entry-point groups are read uncached by closure_covered (_plugins_declared)
+        return False
     if name.startswith("?"):  # reached only through a reviewed conditional import: counts while it may run
         module, _, outside = name[1:].partition(":")
         conditions = getattr(_table, "CONDITIONS", {}).get(module, ("<unknown condition>",))

@@ -7,13 +7,11 @@ problems through ``add`` and never by returning "clean".
 
 from __future__ import annotations
 
-import contextlib
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 
 from safeload.findings import Finding, Location, ScanResult
 from safeload.policy import Limits, Policy
-from safeload.rules import get_rule
 from safeload.severity import Severity
 
 TYPE_CHECKING = False
@@ -21,6 +19,25 @@ if TYPE_CHECKING:
     from typing import Any
 
 __all__ = ["LimitExceeded", "ScanContext"]
+
+
+class _Inside:
+    """The ``with`` block of :meth:`ScanContext.inside` (a class: no ``contextlib`` on the first load's path)."""
+
+    __slots__ = ("_ctx", "_member", "_nested")
+
+    def __init__(self, ctx: ScanContext, member: str, nested: bool) -> None:
+        self._ctx, self._member, self._nested = ctx, member, nested
+
+    def __enter__(self) -> None:
+        ctx = self._ctx
+        ctx._members.append(self._member)
+        ctx.depth += 1 if self._nested else 0
+
+    def __exit__(self, *exc_info: object) -> None:
+        ctx = self._ctx
+        ctx._members.pop()
+        ctx.depth -= 1 if self._nested else 0
 
 
 class LimitExceeded(Exception):  # noqa: N818 - internal control flow, never escapes the scan
@@ -53,18 +70,12 @@ class ScanContext:
     def member(self) -> str | None:
         return "!".join(self._members) if self._members else None
 
-    @contextlib.contextmanager
-    def inside(self, member: str, *, nested: bool = False) -> Iterator[None]:
-        """Scan ``member`` (an archive member or an embedded payload). ``nested`` counts toward max_nesting."""
+    def inside(self, member: str, *, nested: bool = False) -> _Inside:
+        """Scan ``member`` (an archive member or an embedded payload) in the ``with`` block. ``nested`` counts
+        toward max_nesting."""
         if nested and self.depth + 1 > self.limits.max_nesting:
             raise LimitExceeded("SL013", f"embedded payloads nested more than {self.limits.max_nesting} deep")
-        self._members.append(member)
-        self.depth += 1 if nested else 0
-        try:
-            yield
-        finally:
-            self._members.pop()
-            self.depth -= 1 if nested else 0
+        return _Inside(self, member, nested)
 
     def check_time(self) -> None:
         if time.monotonic() > self.deadline:
@@ -86,9 +97,14 @@ class ScanContext:
         untrustable (``trustable=False`` for the hard floor), about a subject the policy trusts, is recorded as
         SL112 with the rule and severity it would have had.
         """
-        rule = get_rule(rule_id)
-        level = severity if severity is not None else rule.severity
-        trustable = trustable and rule.trustable
+        if severity is None or trustable:
+            from safeload.rules import get_rule  # the rule table loads when a finding needs it (issue 15)
+
+            rule = get_rule(rule_id)
+            level = severity if severity is not None else rule.severity
+            trustable = trustable and rule.trustable
+        else:
+            level = severity  # stated by the caller (SL100 on every pickle): no rule table needed
         if trustable and subject and level > Severity.INFO and self.policy.is_trusted(subject):
             would = {"would_be": rule_id, "would_be_severity": level.label}
             self.add("SL112", f"{subject} trusted by policy (would be {rule_id} {level.name}: {message})",

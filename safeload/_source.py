@@ -12,11 +12,9 @@ tell the source what the pickle engine stepped over unread.
 
 from __future__ import annotations
 
-import contextlib
 import io
 import os
 import struct
-from collections.abc import Iterator
 
 from safeload._record import Record
 
@@ -100,8 +98,7 @@ def describe(source: object) -> str:
     return "<bytes>" if isinstance(source, bytes | bytearray | memoryview) else f"<{type(source).__name__}>"
 
 
-@contextlib.contextmanager
-def view_of_file(handle: IO[bytes]) -> Iterator[SourceView]:
+class view_of_file:  # noqa: N801 - called like the function it was: ``with view_of_file(handle) as view``
     """Map (or read) ``handle`` from its current position to the end; restore the position afterwards.
 
     Seekable regular files are memory-mapped (no copy); BytesIO is viewed in place; anything else is read.
@@ -110,49 +107,78 @@ def view_of_file(handle: IO[bytes]) -> Iterator[SourceView]:
     Only a plain file object (``io.FileIO`` or a buffered reader over one) is mapped through its descriptor:
     a wrapper's ``fileno()`` may name another stream than the one it reads (``gzip.GzipFile`` reports the
     compressed file), so wrappers are read through ``read()``, exactly as the loader will read them.
-    """
-    try:
-        start = handle.tell()
-        seekable = handle.seekable()
-    except (OSError, AttributeError, ValueError):
-        start, seekable = 0, False
-    if isinstance(handle, io.BytesIO):
-        buffer = handle.getbuffer()
-        window = buffer[start:]
-        try:
-            yield SourceView(window, start, len(buffer) - start)
-        finally:
-            # Release both views even when a refusal is propagating (its traceback keeps this frame alive):
-            # a BytesIO with a live export cannot be closed or resized by the caller afterwards.
-            for view in (window, buffer):
-                with contextlib.suppress(BufferError):
-                    view.release()
-        return
-    mapped: mmap.mmap | None = None
-    if seekable and _plain_file(handle):
-        with contextlib.suppress(OSError, ValueError, AttributeError, io.UnsupportedOperation):
-            fd = handle.fileno()
-            size = os.fstat(fd).st_size
-            if size > 0:
-                import mmap  # a file to map (issue 15: a load of bytes does not import it)
 
-                mapped = mmap.mmap(fd, 0, access=mmap.ACCESS_READ)
-    if mapped is not None:
+    A class rather than a ``contextlib.contextmanager`` generator: the first safe load does not import
+    ``contextlib`` (issue 15: fixed costs).
+    """
+
+    __slots__ = ("_handle", "_mapped", "_restore", "_start", "_views")
+
+    def __init__(self, handle: IO[bytes]) -> None:
+        self._handle = handle
+        self._start = 0
+        self._views: tuple[memoryview, ...] = ()
+        self._mapped: mmap.mmap | None = None
+        self._restore = False
+
+    def __enter__(self) -> SourceView:
+        handle = self._handle
         try:
-            data: Any = mapped if start == 0 else mapped[start:]
-            yield SourceView(data, start, len(mapped) - start)
-        finally:
-            handle.seek(start)
-            mapped.close()
-        return
-    content = handle.read()
-    if not isinstance(content, bytes | bytearray):
-        raise TypeError(f"expected a binary file, read() returned {type(content).__name__}")
-    try:
-        yield SourceView(bytes(content), start, len(content), seekable)
-    finally:
-        if seekable:
-            handle.seek(start)
+            start = handle.tell()
+            seekable = handle.seekable()
+        except (OSError, AttributeError, ValueError):
+            start, seekable = 0, False
+        self._start = start
+        if isinstance(handle, io.BytesIO):
+            buffer = handle.getbuffer()
+            window = buffer[start:]
+            self._views = (window, buffer)
+            return SourceView(window, start, len(buffer) - start)
+        if seekable and _plain_file(handle):
+            try:
+                fd = handle.fileno()
+                if os.fstat(fd).st_size > 0:
+                    import mmap  # a file to map (issue 15: a load of bytes does not import it)
+
+                    self._mapped = mmap.mmap(fd, 0, access=mmap.ACCESS_READ)
+            except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+                self._mapped = None
+        mapped = self._mapped
+        if mapped is not None:
+            self._restore = True
+            try:
+                data: Any = mapped if start == 0 else mapped[start:]
+                return SourceView(data, start, len(mapped) - start)
+            except BaseException:
+                self.__exit__(None, None, None)
+                raise
+        content = handle.read()
+        if not isinstance(content, bytes | bytearray):
+            raise TypeError(f"expected a binary file, read() returned {type(content).__name__}")
+        self._restore = seekable
+        try:
+            return SourceView(bytes(content), start, len(content), seekable)
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+
+    def __exit__(self, *exc_info: object) -> None:
+        # Release both views even when a refusal is propagating (its traceback keeps this object alive):
+        # a BytesIO with a live export cannot be closed or resized by the caller afterwards.
+        views, self._views = self._views, ()
+        for view in views:
+            try:  # noqa: SIM105 - no contextlib on the first load's path (issue 15)
+                view.release()
+            except BufferError:
+                pass
+        if self._restore:
+            self._restore = False
+            try:
+                self._handle.seek(self._start)
+            finally:
+                mapped, self._mapped = self._mapped, None
+                if mapped is not None:
+                    mapped.close()
 
 
 def _plain_file(handle: Any) -> bool:

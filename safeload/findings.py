@@ -12,7 +12,6 @@ from collections.abc import Iterable, Mapping
 
 from safeload._record import DataclassRecord
 from safeload._text import clean, clean_html, clean_markdown
-from safeload.rules import fix_for, get_rule
 from safeload.severity import Severity
 
 TYPE_CHECKING = False
@@ -107,6 +106,8 @@ class Finding(DataclassRecord):
 
     @property
     def rule_name(self) -> str:
+        from safeload.rules import get_rule
+
         return get_rule(self.rule_id).name
 
     @property
@@ -118,6 +119,8 @@ class Finding(DataclassRecord):
 
     @property
     def fix(self) -> str:
+        from safeload.rules import fix_for
+
         return fix_for(self.rule_id)
 
     def to_dict(self) -> dict[str, Any]:
@@ -142,6 +145,8 @@ class Finding(DataclassRecord):
 
     def explain(self) -> list[str]:
         """Escaped lines for a refusal: the subject, what it does, where, and the rule's documentation."""
+        from safeload.rules import get_rule
+
         subject = clean(self.shown_subject or "", 200) or "(no subject)"
         times = f" (x{self.count})" if self.count > 1 else ""
         return [f"{self.severity.name} {self.rule_id} {self.rule_name}: {subject}{times}",
@@ -284,6 +289,8 @@ class ScanResult(DataclassRecord):
 
     # Jupyter renders these; every cell is escaped.
     def _repr_html_(self, threshold: Severity | str | None = None) -> str:
+        from safeload.rules import get_rule
+
         verdict = self.verdict(threshold)
         colour = "#b00020" if verdict is Verdict.UNSAFE else "#1b7f3b"
         rows = "".join(

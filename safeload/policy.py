@@ -5,20 +5,23 @@ Invariants:
   (``posix.*``), raises ``PolicyError``; a ``package.*`` pattern that would cover any denied name
   (``builtins.*`` covers ``builtins.open``) is refused too: denied names are trusted one by one, exactly;
 - scoped trust (``with trusted([...])``) lives in a ``ContextVar``, so threads and async tasks never see each
-  other's scopes, and leaving the scope restores exactly the previous value;
+  other's scopes, and leaving the scope restores exactly the previous value (the variable is created by the first
+  ``trusted()``: until then no context has scoped trust, and ``contextvars`` is not imported);
 - trusting everything (``"*"``) is refused, as skops refuses ``trusted=True`` (CVE-2024-37065).
 """
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
 from _thread import allocate_lock
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 
 from safeload._record import DataclassRecord
 from safeload.exceptions import PolicyError
 from safeload.severity import Severity
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from contextvars import ContextVar, Token
 
 __all__ = [
     "Limits",
@@ -190,7 +193,17 @@ class Policy(DataclassRecord):
 
 _global_lock = allocate_lock()
 _global_trust: tuple[str, ...] = ()
-_scoped_trust: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar("safeload_trust", default=())
+_scoped_trust: ContextVar[tuple[str, ...]] | None = None  # created by the first ``trusted()``
+
+
+def _scoped_trust_var() -> ContextVar[tuple[str, ...]]:
+    global _scoped_trust  # noqa: PLW0603 - created once, on first use (issue 15: fixed costs)
+    with _global_lock:
+        if _scoped_trust is None:
+            from contextvars import ContextVar
+
+            _scoped_trust = ContextVar("safeload_trust", default=())
+        return _scoped_trust
 
 
 def trust(names: Iterable[str] | str) -> None:
@@ -218,14 +231,24 @@ def clear_trust() -> None:
 
 def get_trust() -> tuple[str, ...]:
     """Process-wide trust plus the trust of every enclosing ``trusted()`` scope in this context."""
-    return _global_trust + _scoped_trust.get()
+    scoped = _scoped_trust
+    return _global_trust if scoped is None else _global_trust + scoped.get()
 
 
-@contextlib.contextmanager
-def trusted(names: Iterable[str] | str) -> Iterator[None]:
+class trusted:  # noqa: N801 - used like the function it was: ``with safeload.trusted([...]):``
     """Trust ``names`` inside the ``with`` block only (this thread / task only)."""
-    token = _scoped_trust.set(_scoped_trust.get() + _validate(names))
-    try:
-        yield
-    finally:
-        _scoped_trust.reset(token)
+
+    __slots__ = ("_names", "_token")
+
+    def __init__(self, names: Iterable[str] | str) -> None:
+        self._names = _validate(names)
+        self._token: Token[tuple[str, ...]] | None = None
+
+    def __enter__(self) -> None:
+        var = _scoped_trust_var()
+        self._token = var.set(var.get() + self._names)
+
+    def __exit__(self, *exc_info: object) -> None:
+        token, self._token = self._token, None
+        if token is not None:
+            _scoped_trust_var().reset(token)

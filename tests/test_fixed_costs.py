@@ -47,6 +47,11 @@ NOT_AT_FIRST_LOAD = ("logging", "tomllib", "json", "html", "sqlite3", "bz2", "lz
 # perf-fixed: a pickle naming no global reaches neither (the lazy public names, safeload's own module lookups and
 # the rare warnings no longer go through them); one naming a global still does (the catalogue's source lookups).
 NOT_AT_PLAIN_LOAD = (*NOT_AT_FIRST_LOAD, "importlib", "warnings")
+# session 4: a clean load with no digest, lock or signature required and too small for the scan cache opens no
+# integrity session; the rule table loads with the first finding that needs it; context managers are classes and
+# the scoped-trust ContextVar is created by the first ``trusted()``.
+NOT_AT_CLEAN_PLAIN_LOAD = ("contextlib", "contextvars", "safeload.rules", "safeload.integrity.check",
+                           "safeload.integrity.digest", "safeload.catalog")
 # fixedcost: a stream that names no global and calls nothing needs neither the semantics nor the catalogue
 # (StreamWalker switches to PickleWalker at its first semantic step), nor the denylist (nothing is trusted), nor the
 # Keras directory helpers; with the native engine, not the Python opcode loop either (engine/pyloop.py).
@@ -55,9 +60,9 @@ NOT_BEFORE_A_GLOBAL = ("safeload.engine.semantics", "safeload.engine.pickle_walk
                        "safeload.catalog.entries", "safeload.catalog.legacy", "safeload.catalog.mappings",
                        "safeload.catalog.deny", "safeload.catalog.uses", "safeload.containers.keras")
 # Modules a first safe load of a small pickle adds to ``sys.modules`` after ``import safeload`` (cwd without a
-# pyproject.toml): 35 with the native engine (31 of them safeload's own); 46 before fixedcost, 51 before
-# perf-fixed, 142 before perf-first.
-MAX_FIRST_LOAD_MODULES = 37
+# pyproject.toml): 27 with the native engine (26 of them safeload's own); 35 before session 4, 46 before
+# fixedcost, 51 before perf-fixed, 142 before perf-first.
+MAX_FIRST_LOAD_MODULES = 28
 MAX_GLOBAL_LOAD_MODULES = 60  # the same with a pickle naming collections.OrderedDict: 59 (64 allowed before)
 MAX_IMPORT_MODULES = 20  # 17 today: the package, _version, exceptions and _pickle's stdlib dependencies
 
@@ -364,7 +369,7 @@ _FIRST_LOAD = ("import sys, pickle\nimport safeload\nbefore = set(sys.modules)\n
 def test_first_safe_load_module_set_is_bounded(tmp_path: Path) -> None:
     got = _fresh(_FIRST_LOAD, tmp_path)
     assert got["value"] == {"a": [1, 2.5, "x"]}
-    assert _loaded(got["new"], (*NOT_AT_PLAIN_LOAD, *NOT_BEFORE_A_GLOBAL)) == []
+    assert _loaded(got["new"], (*NOT_AT_PLAIN_LOAD, *NOT_BEFORE_A_GLOBAL, *NOT_AT_CLEAN_PLAIN_LOAD)) == []
     from safeload.engine import native
 
     assert native.AVAILABLE is ("safeload.engine.pyloop" not in got["new"])
@@ -809,3 +814,43 @@ def test_first_safe_load_cpu_budget(tmp_path: Path) -> None:
             "print(json.dumps({'cpu': time.process_time() - c}))")
     runs = sorted(float(str(_fresh(code, tmp_path)["cpu"])) for _ in range(3))
     assert runs[1] < 0.040, runs
+
+
+# -- session 4: the integrity session is skipped when it would do nothing ----------------------------------------
+def test_audit_fields_without_a_session_are_those_of_an_idle_session() -> None:
+    """A load that skips the integrity session logs the integrity fields an idle session would have logged."""
+    from safeload.integrity.check import plan_for
+    from safeload.loaders._common import _integrity_fields
+    from safeload.policy import Policy
+
+    plan = plan_for(None, path=None, source="<bytes>", policy=Policy())
+    data = pickle.dumps([1, 2])
+    with plan.begin(data, allow_cache=True) as session:
+        from safeload.findings import ScanResult
+
+        _, info = session.finish(ScanResult(source="<bytes>"))
+    assert _integrity_fields(None) == _integrity_fields(info)
+
+
+def test_session_needed_exactly_when_a_check_or_the_cache_applies() -> None:
+    from safeload.integrity.options import CACHE_MIN_BYTES, Integrity, session_needed
+
+    idle = Integrity()
+    assert not session_needed(idle, CACHE_MIN_BYTES - 1, allow_cache=True)
+    assert session_needed(idle, CACHE_MIN_BYTES, allow_cache=True)
+    assert not session_needed(idle, CACHE_MIN_BYTES, allow_cache=False)
+    assert not session_needed(Integrity(cache=False), CACHE_MIN_BYTES * 2, allow_cache=True)
+    for required in (Integrity(expected_sha256="0" * 64), Integrity(lock="safeload.lock"),
+                     Integrity(require_signature=True), Integrity(signature="m.sig")):
+        assert session_needed(required, 1, allow_cache=False), required
+
+
+def test_a_configured_lock_still_applies_to_a_small_clean_load(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """The skipped session must not skip a requirement that comes from the configuration alone."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SAFELOAD_LOCK", str(tmp_path / "missing.lock"))
+    with pytest.raises(safeload.IntegrityError):
+        safeload.pickle_loads(pickle.dumps([1, 2]))
+    monkeypatch.delenv("SAFELOAD_LOCK")
+    assert safeload.pickle_loads(pickle.dumps([1, 2])) == [1, 2]

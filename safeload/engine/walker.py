@@ -14,6 +14,7 @@ import os
 
 from safeload._sniff import looks_like_pickle
 from safeload.engine.machine import Machine
+from safeload.severity import Severity
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -173,7 +174,7 @@ def scan_pickle(data: Any, ctx: ScanContext, *, start: int = 0) -> list[StreamRe
     if results:
         first = results[0]
         ctx.add("SL100", f"{len(results)} pickle stream(s), protocol {first.protocol}, "
-                f"{walker.total_opcodes} opcodes", offset=start,
+                f"{walker.total_opcodes} opcodes", offset=start, severity=Severity.INFO,
                 details={"streams": len(results), "protocol": first.protocol, "opcodes": walker.total_opcodes})
     return results
 

@@ -21,10 +21,9 @@ from collections.abc import Iterator
 
 from safeload._record import FrozenRecord, Record, replace
 from safeload.catalog.source_files import FileStat, recording_files
-from safeload.config import integrity_config
 from safeload.findings import Finding, ScanResult
 from safeload.integrity.digest import BufferHasher, has_blake3, hash_buffer
-from safeload.integrity.options import Integrity
+from safeload.integrity.options import CACHE_MIN_BYTES, Integrity, config_integrity, configured
 from safeload.policy import Policy
 from safeload.severity import Severity
 
@@ -41,9 +40,6 @@ if TYPE_CHECKING:
 
 __all__ = ["Failure", "IntegrityInfo", "Plan", "configured", "plan_for"]
 
-# Loads of smaller files never touch the cache unless a digest is computed anyway: their scan is cheaper
-# than opening the database.
-CACHE_MIN_BYTES = 4 << 20
 # What the first scan of a kind in a process may spend importing safeload's scanners (measured: well under 1 s).
 IMPORT_ALLOWANCE = 1.0
 
@@ -110,35 +106,6 @@ class IntegrityInfo(FrozenRecord):
         }
 
 
-def _config_integrity() -> Integrity:
-    config = integrity_config()
-    return Integrity(lock=config.lock, require_signature=config.require_signature,
-                     public_key=config.public_key if config.require_signature else None,
-                     certificate=config.certificate if config.require_signature else (),
-                     identity=config.sigstore_identity if config.require_signature else None,
-                     oidc_issuer=config.sigstore_issuer if config.require_signature else None,
-                     trust_config=config.trust_config if config.require_signature else None,
-                     cache=None if config.cache else False, sources=("config",))
-
-
-def configured(call: Integrity | None, *, config_checks: bool = True) -> Integrity:
-    """The call's requirements plus those of ``[tool.safeload]`` / ``SAFELOAD_*`` (signatures: see
-    :func:`signature_requirements`, where a configured signature requirement is kept apart from the call's).
-    ``config_checks=False`` (``safeload.scan``, the CLI) takes only the cache switch from the configuration."""
-    if not config_checks:
-        if call is not None and call.cache is not None:
-            return call  # the caller (the CLI) already resolved the cache switch from the configuration
-        from_config = Integrity(cache=_config_integrity().cache, sources=("config",))
-    else:
-        from_config = _config_integrity()
-    if call is None:
-        return from_config
-    unsigned = from_config._replace(public_key=None, certificate=(), identity=None, oidc_issuer=None,
-                                    trust_config=None, require_signature=False)
-    merged = call.merged(unsigned)
-    return merged._replace(require_signature=call.require_signature or from_config.require_signature)
-
-
 def signature_requirements(call: Integrity | None, path: str | None, *,
                            config_checks: bool = True) -> tuple[list[SignatureSpec], list[str]]:
     """Each signature that must verify: the call's own (with its key material) and, separately, the one the
@@ -147,7 +114,7 @@ def signature_requirements(call: Integrity | None, path: str | None, *,
     specs: list[SignatureSpec] = []
     problems: list[str] = []
     sources = [(call, "the call")] if call is not None and call.wants_signature else []
-    config = _config_integrity()
+    config = config_integrity()
     if config_checks and config.require_signature:
         sources.append((config, "the configuration (require_signature)"))
     for spec, where in sources:
@@ -250,8 +217,11 @@ class Plan(Record):
 
 
 def plan_for(integrity: Integrity | None, *, path: str | None, source: str, policy: Policy,
-             config_checks: bool = True) -> Plan:
-    spec = configured(integrity, config_checks=config_checks)
+             config_checks: bool = True, spec: Integrity | None = None) -> Plan:
+    """The plan of one load; ``spec``: ``configured(integrity, config_checks=config_checks)`` when the caller
+    has it already."""
+    if spec is None:
+        spec = configured(integrity, config_checks=config_checks)
     plan = Plan(spec=spec, path=path, source=source, policy=policy)
     if spec.lock is not None:
         try:

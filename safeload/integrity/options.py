@@ -21,10 +21,15 @@ import os
 from collections.abc import Iterable
 
 from safeload._record import DataclassRecord
+from safeload.config import integrity_config
 from safeload.exceptions import PolicyError
-from safeload.integrity.digest import normalize_sha256
 
-__all__ = ["Certificates", "Integrity", "PathArg", "integrity_options"]
+__all__ = ["CACHE_MIN_BYTES", "Certificates", "Integrity", "PathArg", "config_integrity", "configured",
+           "integrity_options", "session_needed"]
+
+# Loads of smaller files never touch the cache unless a digest is computed anyway: their scan is cheaper
+# than opening the database.
+CACHE_MIN_BYTES = 4 << 20
 
 PathArg = str | os.PathLike[str]
 Certificates = PathArg | Iterable[PathArg]
@@ -109,6 +114,8 @@ class Integrity(DataclassRecord):
     def __post_init__(self) -> None:
         """Normalise the digest and the paths (also run by a ``@dataclass`` subclass's __init__)."""
         if self.expected_sha256 is not None:
+            from safeload.integrity.digest import normalize_sha256
+
             object.__setattr__(self, "expected_sha256", normalize_sha256(self.expected_sha256))
         object.__setattr__(self, "certificate", _paths(self.certificate))
         for name in ("signature", "public_key", "trust_config", "lock"):
@@ -154,3 +161,41 @@ def integrity_options(expected_sha256: str | None = None, signature: PathArg | N
     call = Integrity(expected_sha256=expected_sha256, signature=_path(signature), public_key=_path(public_key),
                      certificate=_paths(certificate), sources=("call",))
     return call if integrity is None else call.merged(integrity)
+
+
+def config_integrity() -> Integrity:
+    config = integrity_config()
+    return Integrity(lock=config.lock, require_signature=config.require_signature,
+                     public_key=config.public_key if config.require_signature else None,
+                     certificate=config.certificate if config.require_signature else (),
+                     identity=config.sigstore_identity if config.require_signature else None,
+                     oidc_issuer=config.sigstore_issuer if config.require_signature else None,
+                     trust_config=config.trust_config if config.require_signature else None,
+                     cache=None if config.cache else False, sources=("config",))
+
+
+def configured(call: Integrity | None, *, config_checks: bool = True) -> Integrity:
+    """The call's requirements plus those of ``[tool.safeload]`` / ``SAFELOAD_*`` (signatures: see
+    :func:`signature_requirements`, where a configured signature requirement is kept apart from the call's).
+    ``config_checks=False`` (``safeload.scan``, the CLI) takes only the cache switch from the configuration."""
+    if not config_checks:
+        if call is not None and call.cache is not None:
+            return call  # the caller (the CLI) already resolved the cache switch from the configuration
+        from_config = Integrity(cache=config_integrity().cache, sources=("config",))
+    else:
+        from_config = config_integrity()
+    if call is None:
+        return from_config
+    unsigned = from_config._replace(public_key=None, certificate=(), identity=None, oidc_issuer=None,
+                                    trust_config=None, require_signature=False)
+    merged = call.merged(unsigned)
+    return merged._replace(require_signature=call.require_signature or from_config.require_signature)
+
+
+def session_needed(spec: Integrity, size: int, *, allow_cache: bool) -> bool:
+    """Whether a load with the configured requirements ``spec`` (:func:`configured`) of a ``size``-byte buffer
+    needs an integrity session at all: a digest, lock or signature check, or a scan-cache lookup (only for
+    buffers of at least ``CACHE_MIN_BYTES`` unless a digest is computed anyway). When it does not, the session
+    would hash nothing, look nothing up and store nothing (``check.FileSession``), so the loader skips it and its
+    modules (issue 15: fixed costs)."""
+    return spec.checks or (allow_cache and spec.cache is not False and size >= CACHE_MIN_BYTES)

@@ -15,10 +15,9 @@ file data.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 
 from safeload._context import ScanContext
 from safeload._log import LazyLogger
@@ -27,16 +26,16 @@ from safeload._text import clean
 from safeload.config import resolve_policy
 from safeload.exceptions import IntegrityError, UnsafeModelError, UnsafePickleError
 from safeload.findings import ScanResult
-from safeload.integrity.check import IntegrityInfo, plan_for
-from safeload.integrity.options import Certificates, Integrity, PathArg, integrity_options
+from safeload.integrity.options import Certificates, Integrity, PathArg, configured, integrity_options, session_needed
 from safeload.policy import Policy
-from safeload.rules import NOT_A_MODEL_FACTS, get_rule
 from safeload.scan import scan_buffer, scan_path
 from safeload.severity import Severity
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import IO, Any
+    from typing import Any
+
+    from safeload.integrity.check import IntegrityInfo
 
 __all__ = [
     "ORIGINALS",
@@ -52,7 +51,6 @@ __all__ = [
     "guard_scan",
     "integrity_options",
     "integrity_required",
-    "open_binary",
     "policy_for",
     "real_loader",
     "verify_only",
@@ -123,8 +121,8 @@ def audit(result: ScanResult, policy: Policy, loader: str, allowed: bool,
 
 
 def _integrity_fields(info: IntegrityInfo | None) -> dict[str, Any]:
-    if info is None:
-        return {"digest": False, "lock": False, "signature": False}
+    if info is None:  # nothing was required, hashed or looked up (the same fields as such a session records)
+        return {"digest": False, "lock": False, "signature": False, "cached": False, "accepted": [], "failure": None}
     return {"digest": info.digest_checked, "lock": info.lock_checked, "signature": info.signature_checked,
             "cached": info.cached, "accepted": list(info.accepted),
             "failure": info.failure.check if info.failure is not None else None}
@@ -160,7 +158,14 @@ def guard_scan(data: Any, label: str, policy: Policy, loader: str, scan: Callabl
     The digest is computed over ``data`` itself, in a thread, while ``scan`` runs; with ``allow_cache`` (only
     for scans that are exactly :func:`scan_buffer`) an earlier result for the same digest may stand in for it.
     """
-    plan = plan_for(integrity, path=path, source=label, policy=policy)
+    spec = configured(integrity)
+    if not session_needed(spec, len(data), allow_cache=allow_cache):
+        ctx = ScanContext(policy, label, path=path)
+        scan(ctx)
+        return decide_result(ctx.result(), policy, loader, error)
+    from safeload.integrity.check import plan_for
+
+    plan = plan_for(integrity, path=path, source=label, policy=policy, spec=spec)
     with plan.begin(data, name=name, allow_cache=allow_cache) as session:
         if session.cached is not None:
             result = session.cached
@@ -176,7 +181,11 @@ def not_a_model_refused(result: ScanResult) -> ScanResult:
     """A load of something that is no model at all (text, another model's raw data) is refused as unknown
     content (SL003), as before those facts existed: SL810/SL811 say "skipped" in reports, never "loadable".
     Applied in every loader's decision (after the scan cache, which keeps the scan's own facts)."""
-    if result.formats or not any(f.rule_id in NOT_A_MODEL_FACTS for f in result.findings):
+    if result.formats or not result.findings:
+        return result
+    from safeload.rules import NOT_A_MODEL_FACTS, get_rule
+
+    if not any(f.rule_id in NOT_A_MODEL_FACTS for f in result.findings):
         return result
     unknown = get_rule("SL003").severity
     findings = tuple(replace(f, rule_id="SL003", severity=unknown,
@@ -198,6 +207,8 @@ def guard_directory(label: str, policy: Policy, loader: str, scan: Callable[[Sca
                     error: type[UnsafeModelError] = UnsafePickleError,
                     integrity: Integrity | None = None) -> ScanResult:
     """Scan a model directory with ``scan`` while its manifest digest and signature are checked in a thread."""
+    from safeload.integrity.check import plan_for
+
     plan = plan_for(integrity, path=label, source=label, policy=policy)
     with plan.begin_directory(label) as session:
         ctx = ScanContext(policy, label, path=label)
@@ -228,8 +239,6 @@ def guard_path(path: str | os.PathLike[str], policy: Policy, loader: str, *,
 
 def integrity_required(integrity: Integrity | None) -> bool:
     """True when the call or the configuration asks for a digest, lock or signature check."""
-    from safeload.integrity.check import configured
-
     return configured(integrity).checks
 
 
@@ -241,17 +250,3 @@ def verify_only(path: str, policy: Policy, loader: str, *, integrity: Integrity 
     with open(path, "rb") as handle, view_of_file(handle) as view:
         return guard_scan(view.data, path, policy, loader, lambda ctx: ctx.note_format(fmt), error=error,
                           name=os.path.basename(path), path=path, integrity=integrity)
-
-
-@contextlib.contextmanager
-def open_binary(source: Any) -> Iterator[tuple[IO[bytes], str, bool]]:
-    """Yield ``(handle, label, opened_here)``: a path is opened once here; a file object is used as is."""
-    if isinstance(source, str | os.PathLike):
-        label = os.fspath(source)
-        with open(label, "rb") as handle:
-            yield handle, label, True
-        return
-    if not hasattr(source, "read"):
-        raise TypeError(f"expected a path or a binary file object, got {type(source).__name__}")
-    name = getattr(source, "name", None)
-    yield source, name if isinstance(name, str) else f"<{type(source).__name__}>", False

@@ -14,8 +14,9 @@ Security invariants:
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import IO, Any
 
 from safeload._source import view_of_file
@@ -26,7 +27,6 @@ from safeload.loaders._common import (
     guard_buffer,
     integrity_options,
     integrity_required,
-    open_binary,
     policy_for,
     real_loader,
     verify_only,
@@ -39,6 +39,20 @@ __all__ = ["safe_torch_load", "torch_load"]
 Threshold = Severity | str | None
 Trusted = Iterable[str] | str | None
 FileLike = str | os.PathLike[str] | IO[bytes]
+
+
+@contextlib.contextmanager
+def open_binary(source: Any) -> Iterator[tuple[IO[bytes], str, bool]]:
+    """Yield ``(handle, label, opened_here)``: a path is opened once here; a file object is used as is."""
+    if isinstance(source, str | os.PathLike):
+        label = os.fspath(source)
+        with open(label, "rb") as handle:
+            yield handle, label, True
+        return
+    if not hasattr(source, "read"):
+        raise TypeError(f"expected a path or a binary file object, got {type(source).__name__}")
+    name = getattr(source, "name", None)
+    yield source, name if isinstance(name, str) else f"<{type(source).__name__}>", False
 
 
 def _mmap_default() -> bool:

@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from types import ModuleType
 
 from safeload.catalog.closure_conditions import condition_holds
+from safeload.catalog.source_files import PathStamps, path_stamps
 from safeload.catalog.source_locate import locate_module, namespace_import_runs_code
 from safeload.catalog.source_tables import denied_module_reason
 
@@ -52,7 +53,7 @@ def closure_covered(module: str, search_path: Sequence[str] | None = None) -> tu
     # keyed by the path itself: a process can grow sys.path (importing setuptools appends its _vendor directory),
     # and by its directories' mtimes: a package installed later in the same process is seen (red team R9-4)
     path = tuple(sys.path if search_path is None else search_path)
-    stamps = _stamps(path)
+    stamps = path_stamps(path)
     stale = _stale(top, path, stamps)
     if stale is not None:
         return False, stale
@@ -80,20 +81,8 @@ def groups_reached(module: str) -> tuple[str, ...]:
     return tuple(name[1:] for name in names if name.startswith("!"))
 
 
-def _stamps(path: tuple[str, ...]) -> tuple[int, ...]:
-    """The mtimes of the path's directories: installing a distribution adds entries to one (its package and its
-    ``.dist-info``), so the cached answers below are recomputed after an install in the same process."""
-    stamps = []
-    for entry in path:
-        try:
-            stamps.append(os.stat(entry or os.curdir).st_mtime_ns)
-        except OSError:
-            stamps.append(-1)
-    return tuple(stamps)
-
-
 @functools.lru_cache(maxsize=4096)
-def _stale(top: str, path: tuple[str, ...] | None, stamps: tuple[int, ...] = ()) -> str | None:
+def _stale(top: str, path: tuple[str, ...] | None, stamps: PathStamps = ()) -> str | None:
     """Why the table does not describe the installed ``top`` (another version, or not installed), else None."""
     found = locate_module(top, path)
     where = found.search_locations[0] if found.search_locations else found.path
@@ -118,12 +107,12 @@ def _plugins_declared(name: str, path: tuple[str, ...]) -> bool:
 
 
 @functools.lru_cache(maxsize=16384)
-def _present(name: str, path: tuple[str, ...] | None, stamps: tuple[int, ...] = ()) -> bool:
+def _present(name: str, path: tuple[str, ...] | None, stamps: PathStamps = ()) -> bool:
     """Whether importing ``name`` would run code: an outside top-level package or ``<package>.<submodule>`` of
     one (a namespace ``<package>`` runs nothing of its own: ``source_locate.namespace_import_runs_code``), a
     denied stdlib module, a ``<...>`` marker for source the generator could not read, or ``?<module>:<package>``:
     a package reached only through ``module``'s reviewed conditional import, counted while one of its conditions
-    holds. ``stamps`` (``_stamps(path)``) only keys the cache."""
+    holds. ``stamps`` (``source_files.path_stamps(path)``) only keys the cache."""
     if name.startswith("<"):
         return True
     if name.startswith("!"):  # entry-point groups are read uncached by closure_covered (_plugins_declared)

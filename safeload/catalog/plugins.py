@@ -24,6 +24,7 @@ import sys
 from collections.abc import Sequence
 
 from safeload._record import FrozenRecord
+from safeload.catalog.source_files import path_stamps
 
 __all__ = ["ENTRY_POINT_LOOKUPS_REVIEWED", "IMPORT_TIME_PLUGINS", "Plugin", "declared", "plugins_reached"]
 
@@ -114,17 +115,6 @@ def _parse(text: str, groups: frozenset[str], distribution: str) -> list[Plugin]
     return found
 
 
-def _stamps(entries: Sequence[str]) -> tuple[tuple[str, int, int], ...]:
-    stamps = []
-    for entry in entries:
-        try:
-            info = os.stat(entry or os.curdir)
-            stamps.append((entry, info.st_mtime_ns, info.st_size))
-        except OSError:
-            stamps.append((entry, -1, -1))
-    return tuple(stamps)
-
-
 def _metadata_texts(entry: str, depends: list[str] | None = None) -> list[tuple[str, bytes | None]]:
     """(distribution, entry_points.txt bytes or None when unreadable) of every distribution importlib.metadata
     finds on one path entry: ``*.dist-info``/``*.egg-info`` directories in a directory or a zip archive, and an
@@ -203,14 +193,14 @@ def declared(group: str, search_path: Sequence[str] | None = None) -> tuple[Plug
     """The installed entry points of ``group`` (one of ``IMPORT_TIME_PLUGINS``'s groups)."""
     entries = tuple(str(p) for p in (sys.path if search_path is None else search_path))
     hit = _cache.get(entries)
-    if hit is None or _stamps([stamp[0] for stamp in hit[0]]) != hit[0]:
+    if hit is None or path_stamps([stamp[0] for stamp in hit[0]]) != hit[0]:
         if len(_cache) > 32:
             _cache.clear()
-        before = _stamps(entries)
+        before = path_stamps(entries)
         depends: list[str] = []
         found = _read_all(entries, depends)
         # the path directories, and every distribution directory and entry_points.txt read (red team R9-5)
-        hit = _cache[entries] = ((*before, *_stamps(depends)), found)
+        hit = _cache[entries] = ((*before, *path_stamps(depends)), found)
     from safeload.catalog.source_files import LOOKUP, record
 
     # a verdict kept beyond this process (the scan cache) rests on them too: served only while they are unchanged

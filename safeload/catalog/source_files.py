@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-from collections.abc import Iterable, Iterator
+import os
+from collections.abc import Iterable, Iterator, Sequence
 
-__all__ = ["LOOKUP", "UNCACHEABLE", "FileStat", "record", "recording", "recording_files"]
+__all__ = ["LOOKUP", "UNCACHEABLE", "FileStat", "PathStamps", "path_stamps", "record", "recording", "recording_files"]
 
 # (real path, mtime_ns, size, ctime_ns, inode), as ``source_model.file_stat`` returns it: a same-size rewrite with
 # its mtime put back (os.utime) still changes the ctime; a file renamed over it has another inode
@@ -25,6 +26,8 @@ FileStat = tuple[str, int, int, int, int]
 LOOKUP = "\0lookup:"
 #: An entry that makes the verdict never stored.
 UNCACHEABLE: FileStat = ("\0uncacheable", -1, -1, -1, -1)
+#: (entry, mtime_ns, size) per ``sys.path`` entry: what the path-keyed caches of the catalogue are stamped with
+PathStamps = tuple[tuple[str, int, int], ...]
 
 _recorder: contextvars.ContextVar[set[FileStat] | None] = contextvars.ContextVar("safeload_source_files",
                                                                                   default=None)
@@ -55,3 +58,18 @@ def record(files: Iterable[FileStat]) -> None:
 def recording() -> bool:
     """Whether a ``recording_files`` block is active (a verdict may outlive this process)."""
     return _recorder.get() is not None
+
+
+def path_stamps(entries: Sequence[str]) -> PathStamps:
+    """``(entry, mtime_ns, size)`` of each path entry, ``(entry, -1, -1)`` when it cannot be read. Installing or
+    removing a distribution adds or removes a directory in one (its package and ``.dist-info``), rewriting a zip
+    archive changes its mtime or size: answers cached under these stamps are recomputed after an install in the
+    same process. The one stamp every path-keyed cache of the catalogue uses."""
+    stamps = []
+    for entry in entries:
+        try:
+            info = os.stat(entry or os.curdir)
+            stamps.append((entry, info.st_mtime_ns, info.st_size))
+        except OSError:
+            stamps.append((entry, -1, -1))
+    return tuple(stamps)

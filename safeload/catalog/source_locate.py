@@ -25,6 +25,7 @@ from importlib.machinery import (
 )
 
 from safeload._record import FrozenRecord
+from safeload.catalog.source_files import PathStamps, path_stamps
 
 __all__ = ["ModuleSource", "declares_entry_points", "display_path", "is_stdlib_path", "library_roots",
            "locate_module", "namespace_import_runs_code"]
@@ -286,19 +287,7 @@ def display_path(path: str, root: str | None) -> str:
     return path
 
 
-_ENTRY_POINTS_CACHE: dict[tuple[str, frozenset[str], tuple[str, ...]], tuple[bool, tuple[tuple[str, int], ...]]] = {}
-
-
-def _dir_stamps(path: Sequence[str]) -> tuple[tuple[str, int], ...]:
-    """Each path entry's directory mtime: installing or removing a distribution adds or removes a ``.dist-info``
-    directory there, which changes it."""
-    stamps = []
-    for entry in path:
-        try:
-            stamps.append((entry, os.stat(entry or ".").st_mtime_ns))
-        except OSError:
-            stamps.append((entry, -1))
-    return tuple(stamps)
+_ENTRY_POINTS_CACHE: dict[tuple[str, frozenset[str], tuple[str, ...]], tuple[bool, PathStamps]] = {}
 
 
 def declares_entry_points(group: str, search_path: Sequence[str] | None = None,
@@ -313,7 +302,7 @@ def declares_entry_points(group: str, search_path: Sequence[str] | None = None,
 
     path = tuple(sys.path if search_path is None else search_path)
     key = (group, ignored, path)
-    stamps = _dir_stamps(path)
+    stamps = path_stamps(path)
     hit = _ENTRY_POINTS_CACHE.get(key)
     if hit is not None and hit[1] == stamps:
         return hit[0]

@@ -245,6 +245,8 @@ class trusted:  # noqa: N801 - used like the function it was: ``with safeload.tr
         self._token: Token[tuple[str, ...]] | None = None
 
     def __enter__(self) -> None:
+        if self._token is not None:  # a second enter would lose the first token: the trust would outlive its block
+            raise RuntimeError("this trusted() block is already active; make a new one for a nested block")
         var = _scoped_trust_var()
         self._token = var.set(var.get() + self._names)
 

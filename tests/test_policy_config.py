@@ -82,6 +82,27 @@ def test_passing_only_on_trust_is_reported() -> None:
     assert result.to_dict()["passed_on_trust"] == [name]
 
 
+def test_a_trusted_block_cannot_be_entered_twice_and_never_outlives_itself() -> None:
+    """``trusted()`` is a class (issue 15): re-entering the same object would lose the first token and leave the
+    trust set after both blocks; it is refused, and the trust ends with the block, also on an exception."""
+    data = pickle.dumps(Thing())
+    scope = safeload.trusted([THING])
+    with scope:
+        with pytest.raises(RuntimeError, match="already active"):
+            scope.__enter__()
+        assert safeload.scan(data).is_safe()
+    assert not safeload.scan(data).is_safe()
+    assert safeload.get_trust() == ()
+    with pytest.raises(ZeroDivisionError), safeload.trusted([THING]):
+        raise ZeroDivisionError
+    assert not safeload.scan(data).is_safe()
+    with scope:  # a finished block can be entered again
+        assert safeload.scan(data).is_safe()
+    assert safeload.get_trust() == ()
+    with pytest.raises(safeload.PolicyError):
+        safeload.trusted(["posix.system"])  # the hard floor is refused when the block is made
+
+
 def test_trust_scopes_are_isolated_per_thread() -> None:
     data = pickle.dumps(Thing())
     seen: dict[str, bool] = {}

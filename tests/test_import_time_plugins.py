@@ -335,3 +335,30 @@ def test_eggs_and_zip_archives_on_the_path_are_read_like_importlib_metadata(tmp_
     assert sorted(p.name for p in declared("torch.backends", path)) == real
     (tmp_path / "broken.zip").write_bytes(b"PK\x03\x04" + b"\x00" * 64)  # not a readable archive: nothing in it
     assert declared("networkx.backend_info", [str(tmp_path / "broken.zip")]) == ()
+
+
+_SHADOW_TWIN = """
+import json, pickle
+try:
+    pickle.loads({data!r})
+except Exception:  # noqa: BLE001 - the shadow breaks torch's import after it ran
+    pass
+print(json.dumps({{}}))
+"""
+
+
+def test_a_shadowing_file_is_still_found_while_a_plugin_is_declared(tmp_path: Path) -> None:
+    """The shadow check (SL117) reads a vouched package's static closure from the reviewed table even when one of
+    its owners declares a plugin (reading torch's whole closure instead took minutes); a module in the working
+    directory that torch's import names is still found, with the plugin trusted so SL119 does not stand in."""
+    pytest.importorskip("torch")
+    site, plugin_marker = _plugin_site(tmp_path)
+    shadow_marker = tmp_path / "SHADOW"
+    (tmp_path / "typing_extensions.py").write_text(f"open({str(shadow_marker)!r}, 'w').close()\n")
+    data = b"\x80\x02ctorch\nfloat32\n."
+    result = _run(site, _LOAD.format(data=data, trusted=["rt8p.*"]), tmp_path)
+    assert not shadow_marker.exists(), "the shadowing module ran under safeload"
+    assert result["loaded"] is False
+    assert any(rule == "SL117" for rule, _subject in result["findings"]), result  # type: ignore[union-attr]
+    _run(site, _SHADOW_TWIN.format(data=data), tmp_path)  # live twin: plain pickle imports torch, which imports it
+    assert shadow_marker.exists()

@@ -42,9 +42,12 @@ _table = _load()
 __all__ = ["closure_covered", "groups_reached"]
 
 
-def closure_covered(module: str, search_path: Sequence[str] | None = None) -> tuple[bool, str]:
+def closure_covered(module: str, search_path: Sequence[str] | None = None, *,
+                    plugins: bool = True) -> tuple[bool, str]:
     """(covered, why) for importing ``module`` of a vouched package: covered when its whole import closure
-    stays inside reviewed territory in this environment."""
+    stays inside reviewed territory in this environment. ``plugins=False``: the static closure only, whatever
+    entry points the owners it imports would load (the shadow check's question: which modules its imports name;
+    declared plugins are SL119's)."""
     top = module.split(".", 1)[0]
     if _table is None or top not in _table.PACKAGES:
         return False, f"{top} has no reviewed import closure"
@@ -60,8 +63,8 @@ def closure_covered(module: str, search_path: Sequence[str] | None = None) -> tu
     outside = _table.LEAVES.get(module)
     if outside is None:
         return True, f"its imports stay inside reviewed territory ({', '.join(_table.DIST_INFO.get(top, ()))})"
-    present = [name for name in (_table.OUTSIDE[i] for i in _table.REACHES[outside]) if _plugins_declared(name, path)
-               or _present(name, path, stamps)]
+    present = [name for name in (_table.OUTSIDE[i] for i in _table.REACHES[outside])
+               if (plugins and _plugins_declared(name, path)) or _present(name, path, stamps)]
     if not present:
         return True, "the packages outside reviewed territory its imports reach are not installed"
     shown = ", ".join(present[:4]) + (", ..." if len(present) > 4 else "")

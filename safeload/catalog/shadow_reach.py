@@ -197,7 +197,9 @@ def _territory_hit(module: str, candidates: dict[str, str], entries: Sequence[st
     from safeload.catalog import closure as table_view
     from safeload.catalog.source_tables import denied_module_reason
 
-    covered, _ = table_view.closure_covered(module, entries)
+    # the static closure: a declared plugin (SL119's finding) does not make the table's imports unknown, and
+    # reading torch's whole closure instead took minutes of CPU whenever a torch plugin was installed
+    covered, _ = table_view.closure_covered(module, entries, plugins=False)
     table = table_view._table
     if not covered or table is None:
         return False, None

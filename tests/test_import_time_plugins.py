@@ -358,6 +358,7 @@ def test_a_shadowing_file_is_still_found_while_a_plugin_is_declared(tmp_path: Pa
     data = b"\x80\x02ctorch\nfloat32\n."
     result = _run(site, _LOAD.format(data=data, trusted=["rt8p.*"]), tmp_path)
     assert not shadow_marker.exists(), "the shadowing module ran under safeload"
+    assert not plugin_marker.exists(), "torch was imported under safeload"
     assert result["loaded"] is False
     assert any(rule == "SL117" for rule, _subject in result["findings"]), result  # type: ignore[union-attr]
     _run(site, _SHADOW_TWIN.format(data=data), tmp_path)  # live twin: plain pickle imports torch, which imports it

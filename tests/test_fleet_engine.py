@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -398,7 +398,7 @@ def test_cli_first_sigint_stops_a_run_at_any_point_and_leaves_it_resumable(tmp_p
         def first_get() -> bool:
             return any(m == "GET" for m, _, _ in list(server.requests))
 
-        points = {
+        points: dict[str, tuple[dict[str, float], Callable[[Path], bool]]] = {
             # a run row exists: listing, or the LocalCluster starting at the first submission
             "early": ({}, lambda db: _rows(db, "SELECT COUNT(*) FROM runs") == (1,)),
             # a worker is reading m000.pkl (each request to it takes 1.5 s): the first task is running

@@ -24,10 +24,13 @@ Invariants:
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import dataclasses
 import logging
 import os
+import signal
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
@@ -193,14 +196,23 @@ class _Backend:
                 future.cancel()
 
     def close(self) -> None:
-        for owned in reversed(self._owned):
+        """Close everything this backend started. A KeyboardInterrupt while one part closes (a Ctrl-C that lands
+        after the last result, or a second one) still closes the rest, then is raised: a LocalCluster left open
+        would hold the exit for its own shutdown timeouts (~10 s) after the run was interrupted."""
+        interrupt: KeyboardInterrupt | None = None
+        owned_now, self._owned = self._owned, []
+        for owned in reversed(owned_now):
             try:
                 if isinstance(owned, concurrent.futures.Executor):
                     owned.shutdown(wait=True, cancel_futures=True)
                 else:
                     owned.close()
+            except KeyboardInterrupt as exc:
+                interrupt = interrupt or exc
             except Exception:
                 logger.debug("closing %r failed", owned, exc_info=True)
+        if interrupt is not None:
+            raise interrupt
 
 
 def _local_cluster_client(workers: int, owned: list[Any]) -> Any:
@@ -284,14 +296,48 @@ def scan_many(urls: Iterable[str] | str, client: Any = None, *, policy: Policy |
             yield item
         interrupted = False
     finally:
-        if backend is not None:
-            backend.close()
-        if store is not None:
-            try:
-                store.end_run(run, done, interrupted)
-            finally:
-                if own_store:
-                    store.close()
+        try:
+            if backend is not None:
+                with _interrupt_deferred():
+                    backend.close()
+        except KeyboardInterrupt:
+            interrupted = True
+            raise
+        finally:
+            if store is not None:
+                try:
+                    store.end_run(run, done, interrupted)
+                finally:
+                    if own_store:
+                        store.close()
+
+
+@contextlib.contextmanager
+def _interrupt_deferred() -> Iterator[None]:
+    """A Ctrl-C during the block is raised when it ends; a second one is raised at once.
+
+    For closing the backend: a LocalCluster whose close is cut short holds the exit for its own shutdown timeouts
+    (~10 s, at interpreter exit), where finishing the close takes ~2 s. Only in the main thread and only while
+    SIGINT raises KeyboardInterrupt: an ignored SIGINT or another handler is left as it is.
+    """
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
+        yield
+        return
+    received: list[int] = []
+
+    def defer(signum: int, frame: Any) -> None:
+        if received:
+            raise KeyboardInterrupt
+        received.append(signum)
+
+    signal.signal(signal.SIGINT, defer)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    if received:
+        raise KeyboardInterrupt
 
 
 def _default_client() -> Any:

@@ -189,6 +189,45 @@ def _if_else_classes(mod: ModuleInfo, found: list[Binding]) -> list[Binding]:
     return []
 
 
+def _if_else_stars(mod: ModuleInfo, star: Binding) -> bool:
+    """``star`` (a conditional ``from m import *``) is one of two star imports of the same module, each a direct
+    statement of one branch of the same top-level ``if``/``else`` of ``mod`` (torch/__init__.py, lines 428 and
+    445): whichever branch runs binds the same names, so after the ``if`` the star import has run (an exception
+    before it fails the whole import). Not for ``elif`` chains, ``try``, loops or nested blocks."""
+    for stmt in mod.tree.body:
+        if not isinstance(stmt, ast.If) or not stmt.orelse:
+            continue
+        branches = (stmt.body, stmt.orelse)
+        mine = [b for b in branches if any(s is star.node for s in b)]
+        if not mine:
+            continue
+        other = branches[1] if mine[0] is branches[0] else branches[0]
+        return any(isinstance(s, ast.ImportFrom) and s.level == 0 and s.module == star.target
+                   and [a.name for a in s.names] == ["*"] for s in other)
+    return False
+
+
+def _compiled_star_exports(source: ModuleSource, name: str) -> bool | None:
+    """Whether ``from <compiled source> import *`` binds ``name``, from the generated table
+    (``generated/star_exports.py``, introspected by ``catalog/_gen/star_exports.py``): ``None`` when the table
+    does not describe the installed module (not listed, other versions, not installed where it was read) or lists
+    ``name`` as rebound afterwards by code the static reader does not follow."""
+    try:
+        from safeload.catalog.generated import star_exports as table
+    except ImportError:  # pragma: no cover - before the first generation
+        return None
+    exported = table.EXPORTS.get(source.name)
+    if exported is None or not source.root or source.kind == "missing":
+        return None
+    top = source.name.split(".", 1)[0]
+    wanted = table.DIST_INFO.get(top, ())
+    if not wanted or not all(os.path.isdir(os.path.join(source.root, d)) for d in wanted):
+        return None
+    if name in table.REBOUND.get(source.name, frozenset()):
+        return None
+    return name in exported
+
+
 def collect_bindings(stmts: Sequence[ast.stmt], module: str, is_package: bool,
                      out: dict[str, list[Binding]], stars: list[str], *, conditional: bool = False) -> None:
     """Record the names ``stmts`` bind at their own level (module or class body) in order."""
@@ -642,7 +681,7 @@ class Resolver:
                 local = self.binding(mod, name, found[-1], chain)
                 if local.node is via_star.node:
                     return local  # the star import rebinds the name to the same definition
-            if found or via_star is None or star.conditional:
+            if found or via_star is None or (star.conditional and not _if_else_stars(mod, star)):
                 return Ref("unknown", dotted, reason=f"{name} may be rebound by 'from {star.target} import *' "
                            f"(line {star.lineno})", chain=chain)
             return via_star
@@ -676,6 +715,9 @@ class Resolver:
             return None
         mod = self.module(module)
         if not isinstance(mod, ModuleInfo):
+            generated = _compiled_star_exports(mod, name)
+            if generated is not None or mod.kind == "missing":
+                return generated
             if module in tables.STAR_EXPORTS_NO_BUILTINS and name in vars(builtins):
                 return False  # reviewed: this compiled module's star import binds no builtin's name
             return None

@@ -309,3 +309,36 @@ def test_a_module_rebinding_torch_finfo_is_refused(site: Path, tmp_path: Path) -
                    lambda: b"\x80\x02catkf.m\nHolder\n)\x81X\x01\x00\x00\x00xb.")
     _live(tmp_path / "live", case)
     _refused(tmp_path / "safe", case)
+
+
+# --- found while attacking the change: a star import before a conditional binding ----------------------------------
+_BEFORE = """
+    import os
+    from atks.evil import *
+    if os.environ.get("ATKS_FLAG"):
+        def helper(x):
+            return [x]
+"""
+
+
+def test_a_star_import_before_a_conditional_binding_is_not_overridden_by_it(site: Path, tmp_path: Path) -> None:
+    """``from m import *`` then ``if c: def helper`` : when ``c`` is false the name is the star import's. The resolver
+    used to read the conditional ``def`` alone (one binding, taken to hold) and called the file's BUILD inert while
+    the live load ran atks.evil's helper. Now unknown; the same star import inside the binding's own block (both
+    run, the later binding wins) is still read."""
+    from tests.test_redteam_round2 import LibCase, _live, _refused
+
+    a = _star(site, textwrap.dedent(_BEFORE))
+    assert not (a.import_effects.inert and all(u.inert for u in a.uses))
+    same_block = textwrap.dedent(_BEFORE).replace("from atks.evil import *\nif os.environ.get(\"ATKS_FLAG\"):\n",
+                                                  "if os.environ.get(\"ATKS_FLAG\"):\n    from atks.evil import *\n")
+    assert same_block != textwrap.dedent(_BEFORE)
+    read = _star(site, same_block)
+    build = read.verdict(Use.BUILD)
+    assert read.import_effects.inert and build is not None and build.inert, read.import_effects.reason
+    user = textwrap.dedent(_USER).replace("DEFAULT = api.helper(1)\n", "")
+    case = LibCase({"atks/__init__.py": "", "atks/impl.py": _IMPL, "atks/evil.py": _EVIL,
+                    "atks/api.py": textwrap.dedent(_BEFORE), "atks/user.py": user},
+                   lambda: b"\x80\x02catks.user\nHolder\n)\x81}b.")
+    _live(tmp_path / "live", case)
+    _refused(tmp_path / "safe", case)

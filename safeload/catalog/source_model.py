@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import builtins
 import contextlib
+import importlib
 import os
 import threading
 import types
@@ -23,6 +24,16 @@ from safeload.catalog.source_files import FileStat
 from safeload.catalog.source_locate import ModuleSource, display_path, is_stdlib_path, locate_module
 
 __all__ = ["Binding", "ClassModel", "Leaf", "ModuleInfo", "Ref", "Resolver", "as_model", "stdlib_generic_alias_hook"]
+
+def _load_star_table() -> types.ModuleType | None:
+    """``generated/star_exports.py``, loaded with the model (an analysis imports no module while it runs)."""
+    try:
+        return importlib.import_module("safeload.catalog.generated.star_exports")
+    except ImportError:  # pragma: no cover - before the first generation
+        return None
+
+
+_STAR_TABLE = _load_star_table()
 
 MAX_SOURCE_BYTES = 8 * 1024 * 1024
 _PARSE_CACHE_SIZE = 1024
@@ -207,14 +218,23 @@ def _if_else_stars(mod: ModuleInfo, star: Binding) -> bool:
     return False
 
 
+def _same_block(mod: ModuleInfo, first: ast.AST, second: ast.AST) -> bool:
+    """``first`` and ``second`` are statements of one statement list of ``mod`` (whenever ``second`` runs, so did
+    ``first`` when it comes before it)."""
+    for node in ast.walk(mod.tree):
+        for _field, value in ast.iter_fields(node):
+            if isinstance(value, list) and any(s is second for s in value):
+                return any(s is first for s in value)
+    return False
+
+
 def _compiled_star_exports(source: ModuleSource, name: str) -> bool | None:
     """Whether ``from <compiled source> import *`` binds ``name``, from the generated table
     (``generated/star_exports.py``, introspected by ``catalog/_gen/star_exports.py``): ``None`` when the table
     does not describe the installed module (not listed, other versions, not installed where it was read) or lists
     ``name`` as rebound afterwards by code the static reader does not follow."""
-    try:
-        from safeload.catalog.generated import star_exports as table
-    except ImportError:  # pragma: no cover - before the first generation
+    table = _STAR_TABLE
+    if table is None:  # pragma: no cover - before the first generation
         return None
     exported = table.EXPORTS.get(source.name)
     if exported is None or not source.root or source.kind == "missing":
@@ -687,6 +707,16 @@ class Resolver:
             return via_star
         if found:
             last = found[-1]
+            if last.conditional:
+                # a star import before a conditional binding, outside its block: when the binding's branch does
+                # not run, the name is whatever the star import bound (red team: the resolver used to read the
+                # conditional ``def`` alone)
+                for star in mod.bindings.get("*", []):
+                    if star.lineno < last.lineno and not _same_block(mod, star.node, last.node) and (
+                            self._star_exports(star.target, name) is not False):
+                        return Ref("unknown", dotted, reason=f"{name} may be bound by 'from {star.target} import *' "
+                                   f"(line {star.lineno}) when its conditional binding (line {last.lineno}) does not "
+                                   "run", chain=chain)
             if (last.conditional and len(found) > 1) or last.kind == "other":
                 branches = _if_else_classes(mod, found)
                 return Ref("unknown", dotted, module=mod, node=last.node, qualname=name,

@@ -342,3 +342,63 @@ def test_a_star_import_before_a_conditional_binding_is_not_overridden_by_it(site
                    lambda: b"\x80\x02catks.user\nHolder\n)\x81}b.")
     _live(tmp_path / "live", case)
     _refused(tmp_path / "safe", case)
+
+
+# --- a function in one branch of an `if`, None in the other (tslearn 0.10.0 metrics/utils.py) ------------------------
+_FN_OR_NONE = """
+    import functools
+    import os
+    if os.environ.get("ATKN_FLAG") is None:
+        def _accumulate(s1, s2, acc_fun):
+            return [s1, s2]
+    else:
+        _accumulate = None
+"""
+
+_FN_USER = """
+    import functools
+    from atkn.utils import _accumulate
+
+    ACCUMULATE = functools.partial(_accumulate, acc_fun=len)
+
+    class Plain:
+        pass
+"""
+
+
+def _fn_or_none(site: Path, utils: str = _FN_OR_NONE) -> sa.Analysis:
+    files = {"atkn/__init__.py": "", "atkn/utils.py": textwrap.dedent(utils), "atkn/user.py": _FN_USER}
+    return analysed(site, files, "atkn.user", "Plain", Use.NEW)
+
+
+def test_a_function_or_none_alternative_handed_to_partial_is_inert_when_the_function_is(site: Path) -> None:
+    a = _fn_or_none(site)
+    assert a.import_effects.inert, a.import_effects.reason
+
+
+@pytest.mark.parametrize("edit", [
+    ("            return [s1, s2]", '            open(MARKER, "w").close()'),
+    ("        _accumulate = None", "        _accumulate = os.system"),
+    ("        _accumulate = None", "        _accumulate = 0"),
+    ("        _accumulate = None", "        _accumulate = None\n    _accumulate = os.system"),
+    ("    else:\n        _accumulate = None", "    elif os.environ.get('B'):\n        _accumulate = None\n"
+     "    else:\n        _accumulate = os.system"),
+    ("    else:\n        _accumulate = None", "    else:\n        _accumulate, x = None, os.system"),
+], ids=["function-effect", "other-callable", "other-constant", "rebound", "elif", "tuple-target"])
+def test_other_function_alternatives_stay_refused(site: Path, edit: tuple[str, str]) -> None:
+    source = textwrap.dedent(_FN_OR_NONE)
+    old, new = textwrap.dedent(edit[0]), textwrap.dedent(edit[1])
+    assert old in source, old
+    assert not _fn_or_none(site, source.replace(old, new)).import_effects.inert
+
+
+def test_a_file_calling_the_function_alternative_is_refused(tmp_path: Path) -> None:
+    """Live twin: the branch that runs defines a function with the marker, which the file calls through the partial;
+    safeload refuses (the alternatives are read only where a call is analysed, never for a name a file names)."""
+    from tests.test_redteam_round2 import LibCase, _live, _refused
+
+    utils = textwrap.dedent(_FN_OR_NONE).replace("return [s1, s2]", 'open(MARKER, "w").close()')
+    case = LibCase({"atkn/__init__.py": "", "atkn/utils.py": utils, "atkn/user.py": _FN_USER},
+                   lambda: b"\x80\x02catkn.utils\n_accumulate\nK\x01K\x02K\x03\x87R.")
+    _live(tmp_path / "live", case)
+    _refused(tmp_path / "safe", case)

@@ -187,11 +187,22 @@ def absolute_module(current: str, is_package: bool, level: int, module: str | No
     return ".".join([*base, *([module] if module else [])])
 
 
+def _none_assignment(binding: Binding) -> bool:
+    """``X = None``: a single-name assignment of the constant ``None``."""
+    node = binding.node
+    return (binding.kind == "assign" and isinstance(node, ast.Assign) and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Name) and isinstance(binding.value, ast.Constant)
+            and binding.value.value is None)
+
+
 def _if_else_classes(mod: ModuleInfo, found: list[Binding]) -> list[Binding]:
     """The two bindings of ``found`` when they are exactly ``if <test>: class X ...`` and ``else: class X ...``
     directly in the two branches of one top-level ``if`` of ``mod`` (the module's own code binds the name nowhere
-    else): after the import exactly one of them holds, which one the test decides. Otherwise no bindings."""
-    if len(found) != 2 or any(b.kind != "class" for b in found):
+    else): after the import exactly one of them holds, which one the test decides. Otherwise no bindings.
+    Also a ``def X`` in one branch and ``X = None`` in the other (tslearn 0.10.0 metrics/utils.py, under ``if torch
+    is not None:``): calling ``None`` raises TypeError, so a call is inert when calling the function is."""
+    kinds = sorted("none" if _none_assignment(b) else b.kind for b in found)
+    if len(found) != 2 or kinds not in (["class", "class"], ["function", "none"]):
         return []
     first, second = found[0].node, found[1].node
     for stmt in mod.tree.body:

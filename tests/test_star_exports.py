@@ -402,3 +402,82 @@ def test_a_file_calling_the_function_alternative_is_refused(tmp_path: Path) -> N
                    lambda: b"\x80\x02catkn.utils\n_accumulate\nK\x01K\x02K\x03\x87R.")
     _live(tmp_path / "live", case)
     _refused(tmp_path / "safe", case)
+
+
+# --- `try: import X` / `except ImportError: X = None` (tslearn 0.10.0 metrics/utils.py: torch) -----------------------
+_OPTIONAL = """
+    try:
+        import atko_dep
+    except ImportError:
+        atko_dep = None
+
+    def accumulate(x):
+        return atko_dep.helper(x)
+"""
+
+_OPTIONAL_USER = """
+    from atko import utils
+
+    class Holder:
+        def __setstate__(self, state):
+            self.value = utils.accumulate(state)
+
+    DEFAULT = utils.accumulate(1)
+"""
+
+
+def _optional(site: Path, utils: str = _OPTIONAL, dep: str = _IMPL) -> sa.Analysis:
+    files = {"atko/__init__.py": "", "atko/utils.py": textwrap.dedent(utils), "atko/user.py": _OPTIONAL_USER,
+             "atko_dep.py": dep}
+    return analysed(site, files, "atko.user", "Holder", Use.BUILD)
+
+
+def test_an_optional_module_or_none_is_read_as_the_module_for_attribute_lookups(site: Path) -> None:
+    a = _optional(site)
+    assert a.import_effects.inert, a.import_effects.reason
+    build = a.verdict(Use.BUILD)
+    assert build is not None and build.inert, build
+
+
+@pytest.mark.parametrize("edit", [
+    # the module's function has an effect: still analysed
+    None,
+    # a dunder attribute exists on None too (None.__class__ is NoneType): not read through the module
+    ("        return atko_dep.helper(x)", "        return atko_dep.__class__(x)"),
+    # the name itself called, or handed to code that calls it
+    ("        return atko_dep.helper(x)", "        return atko_dep(x)"),
+    ("        return atko_dep.helper(x)", "        import functools\n        return functools.partial(atko_dep, x)"),
+    # the handler binds something else
+    ("        atko_dep = None", "        import os as atko_dep"),
+    ("        atko_dep = None", "        atko_dep = 0"),
+    # bound again later, or in an else/finally clause
+    ("    def accumulate(x):", "    atko_dep = None\n    def accumulate(x):"),
+    ("        atko_dep = None\n", "        atko_dep = None\n    else:\n        import os as atko_dep\n"),
+    # the import is not a direct statement of the try
+    ("        import atko_dep\n", "        if 1:\n            import atko_dep\n"),
+], ids=["dep-effect", "dunder", "called", "partial", "handler-other-module", "handler-other-constant", "rebound", "else",
+        "nested"])
+def test_other_optional_import_shapes_stay_refused(site: Path, edit: tuple[str, str] | None) -> None:
+    source = textwrap.dedent(_OPTIONAL)
+    dep = _IMPL
+    if edit is None:
+        dep = _EVIL
+    else:
+        old, new = textwrap.dedent(edit[0]), textwrap.dedent(edit[1])
+        assert old in source, old
+        source = source.replace(old, new)
+    a = _optional(site, source, dep)
+    assert not (a.import_effects.inert and all(u.inert for u in a.uses)), a.import_effects.reason
+
+
+def test_a_file_reaching_the_optional_module_s_function_is_refused(tmp_path: Path) -> None:
+    """Live twin: the optional module is installed and its helper writes the marker when the file's BUILD calls it
+    through the name; safeload refuses."""
+    from tests.test_redteam_round2 import LibCase, _live, _refused
+
+    user = textwrap.dedent(_OPTIONAL_USER).replace("DEFAULT = utils.accumulate(1)\n", "")
+    case = LibCase({"atko/__init__.py": "", "atko/utils.py": textwrap.dedent(_OPTIONAL), "atko/user.py": user,
+                    "atko_dep.py": _EVIL},
+                   lambda: b"\x80\x02catko.user\nHolder\n)\x81}b.")
+    _live(tmp_path / "live", case)
+    _refused(tmp_path / "safe", case)

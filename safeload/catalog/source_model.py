@@ -239,6 +239,16 @@ def _same_block(mod: ModuleInfo, first: ast.AST, second: ast.AST) -> bool:
     return False
 
 
+def _module_or_none(ref: Ref) -> Ref | None:
+    """The module alternative of an ``unknown`` name that is a module or ``None`` (``_try_import_or_none``)."""
+    if ref.kind != "unknown" or len(ref.alternatives) != 2:
+        return None
+    modules = [a for a in ref.alternatives if a.kind == "module"]
+    nones = [a for a in ref.alternatives if a.kind == "value" and isinstance(a.node, ast.Constant)
+             and a.node.value is None]
+    return modules[0] if len(modules) == 1 and len(nones) == 1 else None
+
+
 def _compiled_star_exports(source: ModuleSource, name: str) -> bool | None:
     """Whether ``from <compiled source> import *`` binds ``name``, from the generated table
     (``generated/star_exports.py``, introspected by ``catalog/_gen/star_exports.py``): ``None`` when the table
@@ -257,6 +267,22 @@ def _compiled_star_exports(source: ModuleSource, name: str) -> bool | None:
     if name in table.REBOUND.get(source.name, frozenset()):
         return None
     return name in exported
+
+
+def _try_import_or_none(mod: ModuleInfo, found: list[Binding]) -> list[Binding]:
+    """The two bindings of ``found`` when they are exactly ``try: import X`` and ``X = None`` in a handler of that
+    ``try``, both direct statements of one top-level ``try`` of ``mod`` (tslearn 0.10.0 metrics/utils.py: ``try:
+    import torch`` / ``except ImportError: torch = None``): after it the name is the module or ``None``, whatever the
+    handler catches (an exception it does not catch fails the whole import). Otherwise no bindings."""
+    if len(found) != 2 or found[0].kind != "import" or not isinstance(found[0].node, ast.Import) \
+            or not _none_assignment(found[1]):
+        return []
+    first, second = found[0].node, found[1].node
+    for stmt in mod.tree.body:
+        if isinstance(stmt, ast.Try) and any(s is first for s in stmt.body) and any(
+                s is second for handler in stmt.handlers for s in handler.body):
+            return list(found)
+    return []
 
 
 def collect_bindings(stmts: Sequence[ast.stmt], module: str, is_package: bool,
@@ -729,7 +755,7 @@ class Resolver:
                                    f"(line {star.lineno}) when its conditional binding (line {last.lineno}) does not "
                                    "run", chain=chain)
             if (last.conditional and len(found) > 1) or last.kind == "other":
-                branches = _if_else_classes(mod, found)
+                branches = _if_else_classes(mod, found) or _try_import_or_none(mod, found)
                 return Ref("unknown", dotted, module=mod, node=last.node, qualname=name,
                            reason=f"{name} is bound more than once or conditionally in {mod.name} "
                                   f"(line {last.lineno}): which binding holds cannot be decided statically",
@@ -877,6 +903,11 @@ class Resolver:
         return self._module_ref(dotted, chain)
 
     def member(self, base: Ref, attr: str) -> Ref:
+        module_or_none = _module_or_none(base)
+        if module_or_none is not None and not hasattr(None, attr):
+            # ``try: import X`` / ``except ...: X = None``: ``X.attr`` is the module's attribute, or raises
+            # AttributeError on None (None has no attribute of that name: nothing else runs)
+            return self.member(module_or_none, attr)
         if base.kind == "module":
             return self.attribute(base.dotted, attr, base.chain)
         if base.kind == "class" and base.module is not None and isinstance(base.node, ast.ClassDef):

@@ -125,6 +125,7 @@ def generate() -> dict[str, str]:
     files = _emit(allow, deny, aliases, facts, walk.failed, shard_of, Catalogue)
     files.update(closure_tables())
     _log(f"import closures in {time.monotonic() - started:.0f}s")
+    files.update(star_export_tables())
     return files
 
 
@@ -157,6 +158,17 @@ def closure_tables(only: list[str] | None = None) -> dict[str, str]:
          f"{time.monotonic() - started:.0f}s; reached from outside: "
          + ", ".join(f"{n} ({c})" for n, c in sorted(reached.items(), key=lambda kv: -kv[1])))
     return {"closure.py": render(closure), "plugin_reach.py": render_plugin_reach(closure)}
+
+
+def star_export_tables() -> dict[str, str]:
+    """``generated/star_exports.py``: what ``from <compiled module> import *`` binds, read by importing the
+    reviewed compiled modules of ``catalog/_gen/star_exports.COMPILED_STAR_IMPORTS``."""
+    from safeload.catalog._gen.star_exports import compute, render
+
+    facts = compute()
+    _log("star exports: " + ", ".join(f"{name} ({len(names)} names, {len(facts.rebound[name])} rebound)"
+                                      for name, names in sorted(facts.exports.items())))
+    return {"star_exports.py": render(facts)}
 
 
 def _shard_versions(shard: str, tops: set[str], versions: dict[str, dict[str, str]]) -> dict[str, str]:
@@ -348,6 +360,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="fail if the committed shards are not current")
     parser.add_argument("--closure", action="store_true",
                         help="regenerate only the import closure tables (closure.py, plugin_reach.py, _inputs.py)")
+    parser.add_argument("--star-exports", action="store_true",
+                        help="regenerate only the compiled star-import table (star_exports.py, _inputs.py)")
     parser.add_argument("--only", action="append", metavar="PACKAGE",
                         help="with --closure: compute these vouched packages only and log the result (no write)")
     args = parser.parse_args(argv)
@@ -369,6 +383,11 @@ def main(argv: list[str] | None = None) -> int:
             for name, text in tables.items():
                 (_OUT / name).write_text(text, encoding="utf-8")
             (_OUT / "_inputs.py").write_text(_inputs_module(), encoding="utf-8")
+        return 0
+    if args.star_exports:
+        for name, text in star_export_tables().items():
+            (_OUT / name).write_text(text, encoding="utf-8")
+        (_OUT / "_inputs.py").write_text(_inputs_module(), encoding="utf-8")
         return 0
     files = generate()
     if args.check:

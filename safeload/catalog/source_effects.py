@@ -1774,6 +1774,9 @@ class Effects:
             # one of two classes, which one decided by a module-level ``if``: each must be inert to call, and
             # the instance is of a class the analysis does not know (its protocol methods are refused)
             for alternative in ref.alternatives:
+                if alternative.kind == "value" and isinstance(alternative.node, ast.Constant) \
+                        and alternative.node.value is None:
+                    continue  # ``X = None`` in the other branch: calling None raises TypeError, nothing runs
                 self.call_ref(frame, alternative, node, args=args, kwargs=kwargs, depth=depth, receiver=receiver)
             return _UNTRACKED
         raise Fail(f"calls {dotted}: {ref.reason or 'not analysable'}", where)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import builtins
 import contextlib
+import importlib
 import os
 import threading
 import types
@@ -23,6 +24,16 @@ from safeload.catalog.source_files import FileStat
 from safeload.catalog.source_locate import ModuleSource, display_path, is_stdlib_path, locate_module
 
 __all__ = ["Binding", "ClassModel", "Leaf", "ModuleInfo", "Ref", "Resolver", "as_model", "stdlib_generic_alias_hook"]
+
+def _load_star_table() -> types.ModuleType | None:
+    """``generated/star_exports.py``, loaded with the model (an analysis imports no module while it runs)."""
+    try:
+        return importlib.import_module("safeload.catalog.generated.star_exports")
+    except ImportError:  # pragma: no cover - before the first generation
+        return None
+
+
+_STAR_TABLE = _load_star_table()
 
 MAX_SOURCE_BYTES = 8 * 1024 * 1024
 _PARSE_CACHE_SIZE = 1024
@@ -176,15 +187,100 @@ def absolute_module(current: str, is_package: bool, level: int, module: str | No
     return ".".join([*base, *([module] if module else [])])
 
 
+def _none_assignment(binding: Binding) -> bool:
+    """``X = None``: a single-name assignment of the constant ``None``."""
+    node = binding.node
+    return (binding.kind == "assign" and isinstance(node, ast.Assign) and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Name) and isinstance(binding.value, ast.Constant)
+            and binding.value.value is None)
+
+
 def _if_else_classes(mod: ModuleInfo, found: list[Binding]) -> list[Binding]:
     """The two bindings of ``found`` when they are exactly ``if <test>: class X ...`` and ``else: class X ...``
     directly in the two branches of one top-level ``if`` of ``mod`` (the module's own code binds the name nowhere
-    else): after the import exactly one of them holds, which one the test decides. Otherwise no bindings."""
-    if len(found) != 2 or any(b.kind != "class" for b in found):
+    else): after the import exactly one of them holds, which one the test decides. Otherwise no bindings.
+    Also a ``def X`` in one branch and ``X = None`` in the other (tslearn 0.10.0 metrics/utils.py, under ``if torch
+    is not None:``): calling ``None`` raises TypeError, so a call is inert when calling the function is."""
+    kinds = sorted("none" if _none_assignment(b) else b.kind for b in found)
+    if len(found) != 2 or kinds not in (["class", "class"], ["function", "none"]):
         return []
     first, second = found[0].node, found[1].node
     for stmt in mod.tree.body:
         if isinstance(stmt, ast.If) and any(s is first for s in stmt.body) and any(s is second for s in stmt.orelse):
+            return list(found)
+    return []
+
+
+def _if_else_stars(mod: ModuleInfo, star: Binding) -> bool:
+    """``star`` (a conditional ``from m import *``) is one of two star imports of the same module, each a direct
+    statement of one branch of the same top-level ``if``/``else`` of ``mod`` (torch/__init__.py, lines 428 and
+    445): whichever branch runs binds the same names, so after the ``if`` the star import has run (an exception
+    before it fails the whole import). Not for ``elif`` chains, ``try``, loops or nested blocks."""
+    for stmt in mod.tree.body:
+        if not isinstance(stmt, ast.If) or not stmt.orelse:
+            continue
+        branches = (stmt.body, stmt.orelse)
+        mine = [b for b in branches if any(s is star.node for s in b)]
+        if not mine:
+            continue
+        other = branches[1] if mine[0] is branches[0] else branches[0]
+        return any(isinstance(s, ast.ImportFrom) and s.level == 0 and s.module == star.target
+                   and [a.name for a in s.names] == ["*"] for s in other)
+    return False
+
+
+def _same_block(mod: ModuleInfo, first: ast.AST, second: ast.AST) -> bool:
+    """``first`` and ``second`` are statements of one statement list of ``mod`` (whenever ``second`` runs, so did
+    ``first`` when it comes before it)."""
+    for node in ast.walk(mod.tree):
+        for _field, value in ast.iter_fields(node):
+            if isinstance(value, list) and any(s is second for s in value):
+                return any(s is first for s in value)
+    return False
+
+
+def _module_or_none(ref: Ref) -> Ref | None:
+    """The module alternative of an ``unknown`` name that is a module or ``None`` (``_try_import_or_none``)."""
+    if ref.kind != "unknown" or len(ref.alternatives) != 2:
+        return None
+    modules = [a for a in ref.alternatives if a.kind == "module"]
+    nones = [a for a in ref.alternatives if a.kind == "value" and isinstance(a.node, ast.Constant)
+             and a.node.value is None]
+    return modules[0] if len(modules) == 1 and len(nones) == 1 else None
+
+
+def _compiled_star_exports(source: ModuleSource, name: str) -> bool | None:
+    """Whether ``from <compiled source> import *`` binds ``name``, from the generated table
+    (``generated/star_exports.py``, introspected by ``catalog/_gen/star_exports.py``): ``None`` when the table
+    does not describe the installed module (not listed, other versions, not installed where it was read) or lists
+    ``name`` as rebound afterwards by code the static reader does not follow."""
+    table = _STAR_TABLE
+    if table is None:  # pragma: no cover - before the first generation
+        return None
+    exported = table.EXPORTS.get(source.name)
+    if exported is None or not source.root or source.kind == "missing":
+        return None
+    top = source.name.split(".", 1)[0]
+    wanted = table.DIST_INFO.get(top, ())
+    if not wanted or not all(os.path.isdir(os.path.join(source.root, d)) for d in wanted):
+        return None
+    if name in table.REBOUND.get(source.name, frozenset()):
+        return None
+    return name in exported
+
+
+def _try_import_or_none(mod: ModuleInfo, found: list[Binding]) -> list[Binding]:
+    """The two bindings of ``found`` when they are exactly ``try: import X`` and ``X = None`` in a handler of that
+    ``try``, both direct statements of one top-level ``try`` of ``mod`` (tslearn 0.10.0 metrics/utils.py: ``try:
+    import torch`` / ``except ImportError: torch = None``): after it the name is the module or ``None``, whatever the
+    handler catches (an exception it does not catch fails the whole import). Otherwise no bindings."""
+    if len(found) != 2 or found[0].kind != "import" or not isinstance(found[0].node, ast.Import) \
+            or not _none_assignment(found[1]):
+        return []
+    first, second = found[0].node, found[1].node
+    for stmt in mod.tree.body:
+        if isinstance(stmt, ast.Try) and any(s is first for s in stmt.body) and any(
+                s is second for handler in stmt.handlers for s in handler.body):
             return list(found)
     return []
 
@@ -642,14 +738,24 @@ class Resolver:
                 local = self.binding(mod, name, found[-1], chain)
                 if local.node is via_star.node:
                     return local  # the star import rebinds the name to the same definition
-            if found or via_star is None or star.conditional:
+            if found or via_star is None or (star.conditional and not _if_else_stars(mod, star)):
                 return Ref("unknown", dotted, reason=f"{name} may be rebound by 'from {star.target} import *' "
                            f"(line {star.lineno})", chain=chain)
             return via_star
         if found:
             last = found[-1]
+            if last.conditional:
+                # a star import before a conditional binding, outside its block: when the binding's branch does
+                # not run, the name is whatever the star import bound (red team: the resolver used to read the
+                # conditional ``def`` alone)
+                for star in mod.bindings.get("*", []):
+                    if star.lineno < last.lineno and not _same_block(mod, star.node, last.node) and (
+                            self._star_exports(star.target, name) is not False):
+                        return Ref("unknown", dotted, reason=f"{name} may be bound by 'from {star.target} import *' "
+                                   f"(line {star.lineno}) when its conditional binding (line {last.lineno}) does not "
+                                   "run", chain=chain)
             if (last.conditional and len(found) > 1) or last.kind == "other":
-                branches = _if_else_classes(mod, found)
+                branches = _if_else_classes(mod, found) or _try_import_or_none(mod, found)
                 return Ref("unknown", dotted, module=mod, node=last.node, qualname=name,
                            reason=f"{name} is bound more than once or conditionally in {mod.name} "
                                   f"(line {last.lineno}): which binding holds cannot be decided statically",
@@ -676,6 +782,9 @@ class Resolver:
             return None
         mod = self.module(module)
         if not isinstance(mod, ModuleInfo):
+            generated = _compiled_star_exports(mod, name)
+            if generated is not None or mod.kind == "missing":
+                return generated
             if module in tables.STAR_EXPORTS_NO_BUILTINS and name in vars(builtins):
                 return False  # reviewed: this compiled module's star import binds no builtin's name
             return None
@@ -794,6 +903,11 @@ class Resolver:
         return self._module_ref(dotted, chain)
 
     def member(self, base: Ref, attr: str) -> Ref:
+        module_or_none = _module_or_none(base)
+        if module_or_none is not None and not hasattr(None, attr):
+            # ``try: import X`` / ``except ...: X = None``: ``X.attr`` is the module's attribute, or raises
+            # AttributeError on None (None has no attribute of that name: nothing else runs)
+            return self.member(module_or_none, attr)
         if base.kind == "module":
             return self.attribute(base.dotted, attr, base.chain)
         if base.kind == "class" and base.module is not None and isinstance(base.node, ast.ClassDef):

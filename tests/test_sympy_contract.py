@@ -177,6 +177,13 @@ def attacks(tmp_path: Path) -> dict[str, tuple[bytes, Path]]:
     add("add-then-sin-str", lambda c: newobj(ADD, x, newobj(SIN, u(c))))
     # BUILD state on an admitted Symbol holding a payload object (Symbol.__setstate__ setattrs it)
     add("symbol-build-state", lambda c: newobj(SYM, u("x")) + b"}(" + u("_mhash") + newobj(SIN, u(c)) + b"ub")
+    # methods of an admitted object, reached through getattr: Basic.subs sympifies non-strictly, .func is the class
+    add("symbol-subs", lambda c: reduce(reduce("builtins.getattr", x, u("subs")), u("x"), u(c)))
+    add("sin-func", lambda c: reduce(reduce("builtins.getattr", newobj(SIN, x), u("func")), u(c)))
+    # an admitted name read back out of the Symbol and parsed by another name
+    add("sympify-symbol-name", lambda c: reduce("sympy.core.sympify.sympify",
+                                                reduce("builtins.getattr", newobj(SYM, u(c)), u("name"))))
+    add("sin-str-of-symbol", lambda c: newobj(SIN, reduce("builtins.str", newobj(SYM, u(c)))))
     return out
 
 
@@ -209,6 +216,10 @@ def test_each_attack_is_refused_for_its_own_reason(tmp_path: Path) -> None:
     assert f"{SIN} {contract}" in reasons["add-then-sin-str"]
     assert f"{ADD} {contract}" in reasons["add-then-sin-str"]  # an argument made by a refused instantiation
     assert f"{SYM} SL115" in reasons["symbol-build-state"]  # BUILD is not admitted
+    assert f"{SYM}.subs SL104" in reasons["symbol-subs"]  # a bound method: analysed, not admitted
+    assert f"{SIN}.func SL104" in reasons["sin-func"]
+    assert "sympy.core.sympify.sympify SL101" in reasons["sympify-symbol-name"]
+    assert f"{SIN} SL115" in reasons["sin-str-of-symbol"]
 
 
 def test_a_symbol_name_is_never_parsed(tmp_path: Path) -> None:

@@ -314,21 +314,39 @@ def test_the_entries_are_conditional() -> None:
 
 def test_the_contract_function() -> None:
     """``argument_refusal`` on its own: unknown contracts refuse; objects count only through ``admitted``."""
-    from safeload.catalog.state_contracts import SYMPY_MAX_BITS, argument_refusal
+    from safeload.catalog.state_contracts import SYMPY_MAX_BITS, SYMPY_MAX_WORK, argument_refusal
 
-    def none(_value: object) -> int | None:
+    def none(_value: object) -> tuple[int, int] | None:
         return None
+
+    def made(bits: int, size: int = 1) -> Callable[[object], tuple[int, int]]:
+        return lambda _value: (bits, size)
 
     assert argument_refusal("nonesuch", (), (), None, none)[0] == "unknown argument contract 'nonesuch'"
     basic = ("args:basic", "arity:2", "pow")
     assert argument_refusal("sympy_new", basic, (object(), object()), None, none)[0] is not None
-    assert argument_refusal("sympy_new", basic, (1, 2), None, lambda _v: 0) == (None, 1)  # bare symbols: 0 + 0 + 1
-    assert argument_refusal("sympy_new", basic, (1, 2), None, lambda _v: 3) == (None, (3 << 3) + 3 + 1)
-    assert argument_refusal("sympy_new", basic, (1, 2), None, lambda _v: 18)[0] is not None
-    assert argument_refusal("sympy_new", ("args:int", "arity:1"), (1 << SYMPY_MAX_BITS,), None, none)[0] is not None
-    assert argument_refusal("sympy_new", ("args:int", "arity:1"), (5,), None, none) == (None, 4)
-    assert argument_refusal("sympy_new", ("args:int", "arity:1"), (5,), {}, none) == (None, 4)
-    assert argument_refusal("sympy_new", ("args:int", "arity:1"), (5,), {"a": True}, none)[0] is not None
+    assert argument_refusal("sympy_new", basic, (1, 2), None, made(0)) == (None, (1, 3))  # bare symbols: 0 + 0 + 1
+    assert argument_refusal("sympy_new", basic, (1, 2), None, made(3)) == (None, ((3 << 3) + 3 + 1, 3))
+    assert argument_refusal("sympy_new", basic, (1, 2), None, made(18))[0] is not None
+    one = ("args:int", "arity:1")
+    assert argument_refusal("sympy_new", one, (1 << SYMPY_MAX_BITS,), None, none)[0] is not None
+    assert argument_refusal("sympy_new", one, (5,), None, none) == (None, (4, 1))
+    assert argument_refusal("sympy_new", one, (5,), {}, none) == (None, (4, 1))
+    assert argument_refusal("sympy_new", one, (5,), {"a": True}, none)[0] is not None
+    assert argument_refusal("sympy_new", one, (5,), None, none, spent=SYMPY_MAX_WORK)[0] is not None  # the stream's budget
     assert argument_refusal("sympy_new", ("args:name", "arity:1", "kw:real"), ("x",), {"real": True}, none) == (
-        None, 0)
-    assert argument_refusal("sympy_new", ("arity:0", "bits:3"), (), None, none) == (None, 3)
+        None, (0, 1))
+    assert argument_refusal("sympy_new", ("arity:0", "bits:3"), (), None, none) == (None, (3, 1))
+    assert argument_refusal("sympy_new", ("args:basic", "arity:*"), (1,) * 3, None, made(0, 1 << 21))[0] is not None
+
+
+def test_evaluation_work_is_bounded() -> None:
+    """A chain of nested sums is flattened again at every level (quadratic), a memo-shared sum copied at every
+    use: the stream's total tree size is bounded."""
+    chain = newobj(SYM, u("x0"))
+    for i in range(1, 3000):
+        chain = newobj(ADD, chain, newobj(SYM, u(f"x{i}")))
+    assert f"{ADD} SL115" in refused(stream(chain))
+    shared = newobj(ADD, *(newobj(SYM, u(f"x{i}")) for i in range(2000))) + memo()
+    assert refused(stream(shared)) == []
+    assert f"{ADD} SL115" in refused(stream(newobj(ADD, shared, *(get(0) for _ in range(2500)))))

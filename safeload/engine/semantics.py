@@ -199,8 +199,10 @@ class Semantics:
         self._escapes: list[Escape] = []
         self._sensitive = False
         self._decoded_bytes = 0
-        # id -> (object, bound): objects made by instantiations an argument contract admitted (entry.arguments)
-        self._contract_made: dict[int, tuple[Call, int]] = {}
+        # id -> (object, record): objects made by instantiations an argument contract admitted (entry.arguments),
+        # and per contract the sum of their costs
+        self._contract_made: dict[int, tuple[Call, tuple[int, int]]] = {}
+        self._contract_spent: dict[str, int] = {}
 
     # -- findings --------------------------------------------------------------------------------------
     def _flag(self, rule_id: str, message: str, *, severity: Severity | None = None, subject: str | None = None,
@@ -344,18 +346,19 @@ class Semantics:
 
         if use != U.NEW:
             reason: str | None = "it is called (REDUCE), not instantiated by NEWOBJ/NEWOBJ_EX as its pickles are"
-            bound = 0
+            record = (0, 0)
         else:
             made = self._contract_made
 
-            def admitted(value: Any) -> int | None:
+            def admitted(value: Any) -> tuple[int, int] | None:
                 found = made.get(id(value)) if type(value) is Call else None
                 return found[1] if found is not None and found[0] is value else None
 
-            reason, bound = argument_refusal(contract[0], contract[1], args if type(args) is tuple else (args,),
-                                             kwargs, admitted)
+            reason, record = argument_refusal(contract[0], contract[1], args if type(args) is tuple else (args,),
+                                              kwargs, admitted, spent=self._contract_spent.get(contract[0], 0))
         if reason is None:
-            self._contract_made[id(result)] = (result, bound)
+            self._contract_made[id(result)] = (result, record)
+            self._contract_spent[contract[0]] = self._contract_spent.get(contract[0], 0) + record[1]
             return
         self._flag("SL115", f"allowed to be instantiated with the arguments the {contract[0]!r} contract admits; "
                    f"here {reason}", severity=Severity.HIGH, subject=g.full, offset=offset, trustable=True)

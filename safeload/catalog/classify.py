@@ -156,12 +156,13 @@ def _deny_lookup(key: str) -> DenyEntry | None:
     return generated
 
 
-def _deny_for(full: str, module_parts: int) -> tuple[DenyEntry, str] | None:
+def _deny_for(full: str, module_parts: int, *, narrow: bool = True) -> tuple[DenyEntry, str] | None:
     """The strongest denial of ``full``: a denial of every use of the name itself, of a module containing it or
     of an object it is reached through, else a per-use denial of exactly this name (a class denied for BUILD
     says nothing about its methods), else an attribute path walking into a denied name. A reviewed narrowing of
-    exactly ``full`` (``DENY_NARROWED``) replaces the denial of the module it is in."""
-    narrowed = DENY_NARROWED.get(full)
+    exactly ``full`` (``DENY_NARROWED``) replaces the denial of the module it is in, or its own generated denial;
+    not for a name that is an alias of ``full`` (``narrow`` False): the review read exactly ``full``."""
+    narrowed = DENY_NARROWED.get(full) if narrow else None
     if narrowed is not None:
         return narrowed, full
     parts = full.split(".")
@@ -205,7 +206,7 @@ def classify(module: str, name: str) -> Classification:
     for full in candidates:
         module_parts = len(full.split(".")) - (len(name.split(".")) if name else 0)
         target = alias_of(full)
-        found = _deny_for(target, 0) if target is not None else None
+        found = _deny_for(target, 0, narrow=False) if target is not None else None
         if found is None:
             found = _deny_for(full, module_parts)
         if found is None:

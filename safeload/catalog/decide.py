@@ -241,6 +241,8 @@ def catalogue_view(name: str, use: Use) -> bool | None:
             return None  # a hash-bound review of other text: analysed like any name outside the catalogue
         if use & Use.BUILD and _build_is_conditional(name):
             return None  # the condition binds the reviewed class's state; a subclass is not covered by it
+        if use & (Use.CALL | Use.NEW) and _arguments_are_conditional(name):
+            return None  # admitted for some arguments only (entry.arguments): code calling it passes others
         return True
     return None
 
@@ -260,6 +262,15 @@ def _build_is_conditional(name: str) -> bool:
 
     entry = lookup(name)
     return entry is not None and (entry.build_dict_only or bool(entry.build_refuses) or entry.build_state is not None)
+
+
+def _arguments_are_conditional(name: str) -> bool:
+    """Whether the entry admits instantiation only with the arguments a contract admits (``entry.arguments``):
+    the engine checks a file's arguments; code the source analysis reads passes arguments it does not check."""
+    from safeload.catalog.entries import lookup
+
+    entry = lookup(name)
+    return entry is not None and entry.arguments is not None
 
 
 def _emit(ctx: ScanContext, rule_id: str, message: str, severity: Severity | None, subject: str, offset: int,  # noqa: PLR0917

@@ -174,9 +174,10 @@ DENY |= _entries(
     "tensorflow.io tensorflow.keras.utils.get_file",
     _H, EFFECT, "reads or writes files, opens connections or starts threads")
 
-#: Names inside a module denied whole, whose denial a review narrows to the uses that do reach the effect. The
-#: entry replaces the module's denial for exactly this dotted name; an alias of it, an attribute path through it and
-#: every other name of the module keep the module's denial. What the remaining uses may do is the reviewed entry's.
+#: Names inside a module denied whole, or denied themselves for some uses by the generated effect scan, whose
+#: denial a review narrows to the uses that do reach the effect. The entry replaces the module's (or the generated)
+#: denial for exactly this dotted name; an alias of it, an attribute path through it and every other name of the
+#: module keep theirs. What the remaining uses may do is the reviewed entry's.
 DENY_NARROWED: dict[str, DenyEntry] = {
     # joblib 1.6.0 memory.py: Memory(location) configures a FileSystemStoreBackend, which creates the cache
     # directory (CALL), and cache()/eval() write there when called later. Allocating one with __new__ and giving it
@@ -186,4 +187,19 @@ DENY_NARROWED: dict[str, DenyEntry] = {
     "joblib.memory.Memory": DenyEntry(_H, EFFECT, "a joblib Memory called: configures a store backend that creates "
                                       "and writes cache directories",
                                       uses=ANY_USE & ~(Use.IMPORT | Use.NEW | Use.BUILD | Use.CALL_INSTANCE)),
+    # sympy 1.14.0: the generated scan denies calling/instantiating/invoking these (SL101: Application.__new__ and
+    # Rational.__new__ sympify non-strictly, and a str argument reaches parse_expr's eval). Instantiation by
+    # NEWOBJ/NEWOBJ_EX, how sympy pickles them, is admitted by their reviewed entries (reviewed.py) only under the
+    # sympy_new argument contract, which refuses every argument that could reach the parser; calling them (REDUCE,
+    # a partial, code calling them) stays denied.
+    **{name: DenyEntry(_C, EXEC, f"{reason}: sympify parses a str argument as Python code (parse_expr evals)",
+                       uses=Use.CALL | Use.INVOKE)
+       for name, reason in (
+           ("sympy.core.add.Add", "reaches builtins.exec via ?.staticmethod (7 calls)"),
+           ("sympy.core.mul.Mul", "reaches builtins.exec via ?.staticmethod (7 calls)"),
+           ("sympy.core.power.Pow", "reaches builtins.exec via ?.staticmethod (7 calls)"),
+           ("sympy.core.relational.Equality", "reaches builtins.exec via ?.staticmethod (6 calls)"),
+           ("sympy.core.numbers.Rational", "reaches builtins.exec via ?.staticmethod (6 calls)"),
+           ("sympy.functions.elementary.trigonometric.sin", "reaches builtins.exec via ?.staticmethod (9 calls)"),
+           ("sympy.functions.elementary.exponential.exp", "reaches builtins.exec via ?.staticmethod (9 calls)"))},
 }

@@ -42,12 +42,12 @@ class Entry(DataclassRecord):
     """Permission to use one name in the ways ``uses`` lists; ``note`` is the review that justifies it."""
 
     _FIELDS = ("uses", "invokes", "note", "origin", "state_uses", "build_refuses", "build_dict_only", "mutate_ops",
-               "build_state", "source_files")
-    __slots__ = ("build_dict_only", "build_refuses", "build_state", "invokes", "mutate_ops", "note", "origin",
-                 "source_files", "state_uses", "uses")
+               "build_state", "source_files", "arguments")
+    __slots__ = ("arguments", "build_dict_only", "build_refuses", "build_state", "invokes", "mutate_ops", "note",
+                 "origin", "source_files", "state_uses", "uses")
     _DEFAULTS = {"invokes": (), "note": "", "origin": "reviewed", "state_uses": (), "build_refuses": (),
                  "build_dict_only": False, "mutate_ops": (), "build_state": None,
-                 "source_files": ()}
+                 "source_files": (), "arguments": None}
 
     uses: Use
     invokes: tuple[int | str, ...]
@@ -71,12 +71,18 @@ class Entry(DataclassRecord):
     #: is installed with exactly that text (checked at scan time, ``decide._reviewed_files_hold``); otherwise the
     #: name is decided like one outside the catalogue
     source_files: tuple[tuple[str, str], ...]
+    #: a named argument contract (``catalog/state_contracts.py``, ``argument_refusal``) and the data it compares
+    #: with: the class's ``__new__`` is reviewed inert only for the arguments the contract admits, given by NEWOBJ
+    #: or NEWOBJ_EX (the engine flags any other instantiation and every argument the contract refuses, SL115);
+    #: an object made so is an argument the same contract admits to another such class
+    arguments: tuple[str, tuple[str, ...]] | None
 
     def __init__(self, uses: Use, invokes: tuple[int | str, ...] = (), note: str = "", origin: str = "reviewed",  # noqa: PLR0917
                  state_uses: tuple[tuple[str, Use], ...] = (), build_refuses: tuple[str, ...] = (),
                  build_dict_only: bool = False, mutate_ops: tuple[str, ...] = (),
                  build_state: tuple[str, tuple[str, ...]] | None = None,
-                 source_files: tuple[tuple[str, str], ...] = ()) -> None:
+                 source_files: tuple[tuple[str, str], ...] = (),
+                 arguments: tuple[str, tuple[str, ...]] | None = None) -> None:
         setter = object.__setattr__
         setter(self, "uses", uses)
         setter(self, "invokes", invokes)
@@ -88,6 +94,7 @@ class Entry(DataclassRecord):
         setter(self, "mutate_ops", mutate_ops)
         setter(self, "build_state", build_state)
         setter(self, "source_files", source_files)
+        setter(self, "arguments", arguments)
 
     def permits(self, uses: Use) -> bool:
         return not (uses & ~(self.uses | Use.IMPORT | Use.REF))

@@ -37,11 +37,12 @@ def _group(names: str, uses: str, note: str, invokes: tuple[int | str, ...] = ()
            state_uses: tuple[tuple[str, str], ...] = (), *, build_refuses: tuple[str, ...] = (),
            build_dict_only: bool = False, mutate_ops: tuple[str, ...] = (),
            source_files: tuple[tuple[str, str], ...] = (),
-           build_state: tuple[str, tuple[str, ...]] | None = None) -> None:
+           build_state: tuple[str, tuple[str, ...]] | None = None,
+           arguments: tuple[str, tuple[str, ...]] | None = None) -> None:
     entry = Entry(parse_uses(uses), invokes, note,
                   state_uses=tuple((key, parse_uses(use)) for key, use in state_uses), build_refuses=build_refuses,
                   build_dict_only=build_dict_only or bool(build_refuses), mutate_ops=mutate_ops,
-                  source_files=source_files, build_state=build_state)
+                  source_files=source_files, build_state=build_state, arguments=arguments)
     for name in names.split():
         if name in _entries:
             raise ValueError(f"{name} is reviewed twice")
@@ -851,6 +852,79 @@ _group("polars.dataframe.frame.DataFrame polars.series.series.Series", "NEW ALLO
        "__init__ converts arbitrary Python data, calling its methods) is not admitted. LazyFrame is not "
        "admitted: its state is a serialized plan that may hold cloudpickled Python UDFs",
        build_state=("polars_ipc", POLARS_IPC_KEYS), source_files=POLARS_REVIEWED_FILES)
+
+#: sympy 1.14.0: the modules the expression review read (the classes' own, sympify, the Basic/Expr protocol, the
+#: decorators and singleton metaclass their methods go through). The entries hold only with exactly this text.
+SYMPY_REVIEWED_FILES = (
+    ("sympy.core.basic", "23366fb3b88870cbd5f3f6ad85d3819c8bc1609837f2486e3b67c026d77bb931"),
+    ("sympy.core.expr", "1d1ff1ce1eb6ef714199d7cd6e8806ce45a8a9a23f93f09e20e9e99b2cf00ab4"),
+    ("sympy.core.symbol", "d31c20c53ed97e13e3abcee0970d8242ae4cb4810ef833ab0285eeedb1f0585a"),
+    ("sympy.core.numbers", "584912d4927da2ffa7e215efc70ac7d4d3e290d9720428cb379bfe8ce671becc"),
+    ("sympy.core.add", "4dd770b22719151e3212d5539199a4cc5b67f677409617da77bbc98840abea8e"),
+    ("sympy.core.mul", "ae30a2c8eab1320513591f2c01c9a29517d02eea7dc2ff088fbb3b2487d49153"),
+    ("sympy.core.power", "14949845fd12de9935246915cb791d5964043619a95667be3dff524b645ce921"),
+    ("sympy.core.operations", "ff08e1317f8c0fa73250d28273d2bf431cb1a5e1b85907a1772a68d05a7be863"),
+    ("sympy.core.function", "cb4bc47576940fcb613f75dab1956492882a5ce181d1cb362677c711ae033634"),
+    ("sympy.core.relational", "86d6c64f4bafce8603d3b43afe1753d220c3b27b343432366a69745bc9ad0203"),
+    ("sympy.core.sympify", "d6f5a1787e3af47a88087ac00cc63f9384f878342518e44d8c487b45ee166e61"),
+    ("sympy.core.singleton", "d947a36bc189fb4f9cbc1ce5a8fc0bf6107d78eb63ac915757a9a40d93b5069e"),
+    ("sympy.core.decorators", "34ede87bbc883b8abee95bf2daf4e92004bc18623e2478c438419e02ff7bbe86"),
+    ("sympy.functions.elementary.trigonometric", "6f6984d92a4d8f42d933701c8a95b416b8edbab022f68ce28cadcf86ac9f09b3"),
+    ("sympy.functions.elementary.exponential", "1a80e55013dc9a946361e85164ea281746c84922bfa31a49964a9a13f28d4de4"),
+)
+#: sympy 1.14.0 core/assumptions.py ``_assume_defined``: the keywords Symbol.__getnewargs_ex__ can write
+#: (``_assumptions_orig``, bools after ``Symbol._sanitize``)
+SYMPY_ASSUMPTIONS = tuple(
+    "algebraic antihermitian commutative complex composite even extended_negative extended_nonnegative "
+    "extended_nonpositive extended_nonzero extended_positive extended_real finite hermitian imaginary infinite "
+    "integer irrational negative noninteger nonnegative nonpositive nonzero odd polar positive prime rational real "
+    "transcendental zero".split())
+_SYMPY_USES = "NEW PASSED HASH"
+_SYMPY_NOTE = (
+    "sympy 1.14.0, issue 14 (pickled expressions). How they are pickled: Basic.__reduce_ex__ refuses protocols < 2 "
+    "and returns object.__reduce_ex__(protocol), i.e. copyreg's reduce_newobj: NEWOBJ (NEWOBJ_EX when "
+    "__getnewargs_ex__ gives keywords) of the class with Basic.__getnewargs__ = self.args, Integer/Rational's "
+    "(p,)/(p, q), Symbol.__getnewargs_ex__ ((name,), _assumptions_orig); __getstate__ is None (no BUILD; Basic's and "
+    "Symbol's __setstate__ setattr every key, so BUILD stays refused). The danger: Application.__new__ (every "
+    "Function: sin, exp) runs non-strict sympify on each argument and Rational.__new__ on a non-int p; "
+    "sympify(str) reaches parse_expr, which evals Python (the only parse_expr call in sympy/core, "
+    "core/sympify.py:507); a tuple goes through Tuple(*a), whose items are sympified non-strictly. Non-str values do "
+    "not get there: an object with __sympy__ True is returned as is; Add/Mul (AssocOp.__new__), Pow.__new__ and "
+    "Equality.__new__ use strict _sympify; Symbol.__new__ only stores the name (isinstance(name, str), Expr.__new__, "
+    "obj.name = name; the lru cache hashes it) and Symbol._sanitize bool()s the assumption values, "
+    "_canonical_assumptions builds a StdFactKB of them; Integer.__new__ int()s its argument, Rational.__new__ takes "
+    "ints as they are; the singletons' __new__ takes no argument (AtomicExpr.__new__); the Basic/Expr operators "
+    "sympify strictly (__sympifyit, sympify_return), so objects passed on or hashed run no parser. Evaluation "
+    "(AssocOp.flatten, Pow, sin.eval, exp.eval, is_eq for Equality) computes with the numbers in the arguments; "
+    "constructor postprocessors are keyed on matrix/quantum/vector argument classes, none of which these make. "
+    "So NEWOBJ/NEWOBJ_EX is admitted only under the sympy_new argument contract (catalog/state_contracts.py): "
+    "positional arguments are objects made by instantiations the same contract admitted in this stream (Add, Mul, "
+    "Pow, sin, exp, Equality), plain ints (Integer, Rational), one plain str name (Symbol, with bool assumption "
+    "keywords) or none (the singletons); with a bound on the bits of the numbers the evaluation can compute (Pow "
+    "of numbers raises them at load: Integer(9)**Integer(10**9) would hang it). Any str, bytes, container, call "
+    "result of another name, memo value of other provenance, REDUCE of the class or instantiation by a helper "
+    "(copyreg.__newobj__) is refused. The import of sympy is vouched (IMPORT_REVIEWED: Basic.__init_subclass__ "
+    "prepares each class's assumptions at class creation, i.e. at import; NEWOBJ makes no class). Instances are not "
+    "callable by the file (Symbol.__call__ builds Function(name)(*args), which sympifies non-strictly)")
+_group("sympy.core.add.Add sympy.core.mul.Mul sympy.functions.elementary.trigonometric.sin "
+       "sympy.functions.elementary.exponential.exp", _SYMPY_USES, _SYMPY_NOTE,
+       arguments=("sympy_new", ("args:basic", "arity:*")),
+       source_files=SYMPY_REVIEWED_FILES)
+_group("sympy.core.power.Pow", _SYMPY_USES, _SYMPY_NOTE, arguments=("sympy_new", ("args:basic", "arity:2", "pow")),
+       source_files=SYMPY_REVIEWED_FILES)
+_group("sympy.core.relational.Equality", _SYMPY_USES, _SYMPY_NOTE, arguments=("sympy_new", ("args:basic", "arity:2")),
+       source_files=SYMPY_REVIEWED_FILES)
+_group("sympy.core.numbers.Integer", _SYMPY_USES, _SYMPY_NOTE, arguments=("sympy_new", ("args:int", "arity:1")),
+       source_files=SYMPY_REVIEWED_FILES)
+_group("sympy.core.numbers.Rational", _SYMPY_USES, _SYMPY_NOTE, arguments=("sympy_new", ("args:int", "arity:1-2")),
+       source_files=SYMPY_REVIEWED_FILES)
+_group("sympy.core.numbers.Zero sympy.core.numbers.One sympy.core.numbers.NegativeOne", _SYMPY_USES, _SYMPY_NOTE,
+       arguments=("sympy_new", ("arity:0", "bits:2")), source_files=SYMPY_REVIEWED_FILES)
+_group("sympy.core.numbers.Half", _SYMPY_USES, _SYMPY_NOTE, arguments=("sympy_new", ("arity:0", "bits:3")),
+       source_files=SYMPY_REVIEWED_FILES)
+_group("sympy.core.symbol.Symbol", _SYMPY_USES, _SYMPY_NOTE,
+       arguments=("sympy_new", ("args:name", "arity:1", *(f"kw:{name}" for name in SYMPY_ASSUMPTIONS))),
+       source_files=SYMPY_REVIEWED_FILES)
 
 REVIEWED: Mapping[str, Entry] = _entries
 

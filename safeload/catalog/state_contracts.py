@@ -1,8 +1,13 @@
-"""BUILD state contracts: the states a ``__setstate__`` reviewed under a condition is admitted with.
+"""BUILD state and argument contracts: the states a ``__setstate__``, and the arguments a ``__new__``, reviewed
+under a condition is admitted with.
 
-Policy data, checked at scan time by the engine (``engine/semantics.py``) for an entry whose ``build_state`` names
-a contract. A contract gets the pickled dict state (literal string keys: the engine refuses computed keys first)
-and the data recorded at catalogue-generation time, and returns why the state is refused, or ``None``.
+Policy data, checked at scan time by the engine (``engine/semantics.py``). For an entry whose ``build_state`` names
+a contract, the contract gets the pickled dict state (literal string keys: the engine refuses computed keys first)
+and the data recorded at catalogue-generation time, and returns why the state is refused, or ``None``. For an
+entry whose ``arguments`` names a contract (``argument_refusal``), the contract gets the positional and keyword
+arguments a NEWOBJ/NEWOBJ_EX gives the class and a way to ask which of them are objects made by instantiations the
+same contract admitted in this stream (their provenance, not their class: an object of the right class made any
+other way is refused).
 
 Invariant: the check reads the state's decoded values only; it never imports, compiles or runs anything (the
 state's text is compared with a rendering of the recorded template, never parsed as code).
@@ -15,7 +20,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["refusal"]
+__all__ = ["argument_refusal", "refusal"]
 
 _IDENTIFIER = re.compile(r"[_a-zA-Z][_a-zA-Z0-9]*\Z")
 _MAX_SHAPES = 64
@@ -242,3 +247,121 @@ def refusal(contract: str, data: tuple[str, ...], state: Any) -> str | None:
     if check is None:
         return f"unknown BUILD state contract {contract!r}"
     return check(state, data)
+
+
+# -- argument contracts -------------------------------------------------------------------------------------------
+
+#: what an argument contract records for an object it admitted, handed back when the object is an argument
+Record = tuple[int, int]
+
+#: the most bits a number the evaluation of an admitted sympy expression may compute is allowed to need (a bound
+#: over every node, from the literal ints up: ``_sympy_new``)
+SYMPY_MAX_BITS = 1 << 16
+#: the most argument slots (the expression trees' sizes, shared subtrees counted at every use) the evaluations of
+#: one stream may go through: AssocOp.flatten copies the arguments of nested Add/Mul, so a chain of n nested sums
+#: costs n**2/2 and a sum reused m times by memo references m times its size
+SYMPY_MAX_WORK = 1 << 22
+
+
+def _sympy_new(args: tuple[Any, ...], kwargs: Any, data: tuple[str, ...],
+               admitted: Callable[[Any], Record | None], spent: int) -> tuple[str | None, Record]:
+    """sympy 1.14 ``Basic`` subclasses as ``Basic.__reduce_ex__`` pickles them (protocol >= 2: ``object``'s reduce
+    with ``__getnewargs__``/``__getnewargs_ex__``, i.e. NEWOBJ/NEWOBJ_EX of the class with ``self.args``, or the
+    class's own fields for numbers and symbols). Evaluating ``cls.__new__`` is what the review read; it reaches
+    sympify's string parser (``parse_expr``: ``eval``) only through a str (or a container holding one, or an object
+    whose conversion yields one) among the arguments, so the contract admits, per ``data``:
+
+    - ``args:basic``: every positional argument is an object an admitted instantiation made in this stream;
+    - ``args:int``: every positional argument is a plain int (``Integer(p)``, ``Rational(p, q)``);
+    - ``args:name``: exactly one positional argument, a plain str (``Symbol(name)``: stored as the name, never
+      parsed);
+    - ``arity:N`` / ``arity:N-M`` / ``arity:*``: how many positional arguments;
+    - ``kw:<name>``: a keyword NEWOBJ_EX may give, with a bool value (Symbol's assumptions); no other keyword;
+    - ``bits:N``: the bound of a class made from no argument (``One``, ``Half``);
+    - ``pow``: the ``Pow(b, e)`` rule below.
+
+    Besides the parser, evaluation computes with the numbers in the arguments, and ``Pow`` of numbers raises them
+    (``Integer(9) ** Integer(10**9)`` is computed at load): every admitted object carries a bound on the bits of any
+    number its evaluation can hold (sums and products add bits: the sum of its arguments' bounds; a power
+    multiplies the base's by up to ``2**bound(e)``), and a node whose bound exceeds ``SYMPY_MAX_BITS`` is refused.
+    It also carries its tree's size (shared subtrees counted at every use), and the sizes of a stream's admitted
+    objects may not add up to more than ``SYMPY_MAX_WORK`` (``spent`` is the sum so far).
+    Returns (why it is refused or None, the (bits, size) recorded for the object made)."""
+    arity = next((item[6:] for item in data if item.startswith("arity:")), "*")
+    low, _, high = arity.partition("-")
+    if low != "*" and not (int(low) <= len(args) <= int(high or low)):
+        return f"{len(args)} positional argument(s); sympy pickles this class with {arity}", (0, 0)
+    allowed_kw = frozenset(item[3:] for item in data if item.startswith("kw:"))
+    if kwargs is not None:
+        if type(kwargs) is not dict:
+            return "keyword arguments only known at load time", (0, 0)
+        for key, value in kwargs.items():
+            if type(key) is not str or key not in allowed_kw:
+                return f"the keyword {_short(str(key)) if type(key) is str else 'computed at load time'} is not one " \
+                       "sympy pickles for this class", (0, 0)
+            if type(value) is not bool:
+                return f"the keyword {key!r} is {_describe_arg(value)}, not a bool", (0, 0)
+    bits, size = 0, 1
+    if "args:name" in data:
+        if len(args) != 1 or type(args[0]) is not str:
+            return "the name is not a plain str", (0, 0)
+    elif "args:int" in data:
+        for position, value in enumerate(args):
+            if type(value) is not int:
+                return f"argument {position} is {_describe_arg(value)}, not a plain int", (0, 0)
+            bits += value.bit_length() + 1
+    elif "args:basic" in data:
+        records = []
+        for position, value in enumerate(args):
+            record = admitted(value)
+            if record is None:
+                return (f"argument {position} is {_describe_arg(value)}, not an object made by a sympy class this "
+                        "contract admits (a str, container or object of other provenance may reach sympify's "
+                        "parser)"), (0, 0)
+            records.append(record)
+        size += sum(record[1] for record in records)
+        if "pow" in data:
+            base, exp = records[0][0], records[1][0]  # arity:2
+            if base == 0:
+                bits = exp + 1
+            elif exp > SYMPY_MAX_BITS.bit_length():
+                bits = SYMPY_MAX_BITS + 1
+            else:
+                bits = (base << exp) + exp + 1
+        else:
+            bits = sum(record[0] for record in records) + len(records).bit_length()
+    elif args:
+        return "arguments given to a class sympy pickles without any", (0, 0)
+    bits += next((int(item[5:]) for item in data if item.startswith("bits:")), 0)
+    if bits > SYMPY_MAX_BITS:
+        return (f"evaluating it may compute numbers of more than {SYMPY_MAX_BITS} bits (powers of numbers are "
+                "computed at load)"), (0, 0)
+    if spent + size > SYMPY_MAX_WORK:
+        return (f"the expressions of this stream exceed {SYMPY_MAX_WORK} argument slots (shared subtrees counted at "
+                "every use): evaluating them would copy that many arguments"), (0, 0)
+    return None, (bits, size)
+
+
+def _describe_arg(value: Any) -> str:
+    kind = type(value).__name__
+    if kind in {"Call", "Global", "Opaque"}:
+        return f"an object of other provenance ({value!r})"
+    return f"a {kind}"
+
+
+_ARGUMENT_CONTRACTS: dict[str, Callable[[tuple[Any, ...], Any, tuple[str, ...], Callable[[Any], Record | None], int],
+                                        tuple[str | None, Record]]] = {
+    "sympy_new": _sympy_new,
+}
+
+
+def argument_refusal(contract: str, data: tuple[str, ...], args: tuple[Any, ...], kwargs: Any,
+                     admitted: Callable[[Any], Record | None], *, spent: int = 0) -> tuple[str | None, Record]:
+    """Why ``args``/``kwargs`` break ``contract`` (``None`` when admitted), and what the contract records for the
+    object made: ``admitted(value)`` hands that record back for an object an admitted instantiation made in this
+    stream (``None`` for any other value). The record's second item is the object's cost; ``spent`` is the sum of
+    the costs of the stream's admitted objects under this contract so far. An unknown contract refuses."""
+    check = _ARGUMENT_CONTRACTS.get(contract)
+    if check is None:
+        return f"unknown argument contract {contract!r}", (0, 0)
+    return check(args, kwargs, data, admitted, spent)

@@ -199,6 +199,10 @@ class Semantics:
         self._escapes: list[Escape] = []
         self._sensitive = False
         self._decoded_bytes = 0
+        # id -> (object, record): objects made by instantiations an argument contract admitted (entry.arguments),
+        # and per contract the sum of their costs
+        self._contract_made: dict[int, tuple[Call, tuple[int, int]]] = {}
+        self._contract_spent: dict[str, int] = {}
 
     # -- findings --------------------------------------------------------------------------------------
     def _flag(self, rule_id: str, message: str, *, severity: Severity | None = None, subject: str | None = None,
@@ -286,6 +290,9 @@ class Semantics:
                 facts.call_args = args
             cls = func.cls
             self._new_instance(result, func)
+            if cls.entry is not None and cls.entry.arguments is not None:
+                self._argument_contract(func, cls.entry.arguments, args, kwargs, use=use, offset=offset,
+                                        result=result)
             arg_tuple = args if type(args) is tuple else ()
             contract = cls.contract
             modelled = contract is not None and (use == U.CALL or contract.behaviour is Behaviour.PARTIAL)
@@ -328,6 +335,33 @@ class Semantics:
             result.danger = level
             return result
         raise ParseError(f"{type(func).__name__} object is not callable", offset)
+
+    def _argument_contract(self, g: Global, contract: tuple[str, tuple[str, ...]], args: Any, kwargs: Any, *,
+                           use: int, offset: int, result: Call) -> None:
+        """A class whose ``__new__`` is reviewed inert only for the arguments a named contract admits
+        (``catalog/state_contracts.argument_refusal``: sympy's classes parse a str argument as Python code), given
+        by NEWOBJ/NEWOBJ_EX. An admitted instantiation's object is remembered (with the contract's bound) as an
+        argument the contract admits; a refused one is flagged and its object is not."""
+        from safeload.catalog.state_contracts import argument_refusal
+
+        if use != U.NEW:
+            reason: str | None = "it is called (REDUCE), not instantiated by NEWOBJ/NEWOBJ_EX as its pickles are"
+            record = (0, 0)
+        else:
+            made = self._contract_made
+
+            def admitted(value: Any) -> tuple[int, int] | None:
+                found = made.get(id(value)) if type(value) is Call else None
+                return found[1] if found is not None and found[0] is value else None
+
+            reason, record = argument_refusal(contract[0], contract[1], args if type(args) is tuple else (args,),
+                                              kwargs, admitted, spent=self._contract_spent.get(contract[0], 0))
+        if reason is None:
+            self._contract_made[id(result)] = (result, record)
+            self._contract_spent[contract[0]] = self._contract_spent.get(contract[0], 0) + record[1]
+            return
+        self._flag("SL115", f"allowed to be instantiated with the arguments the {contract[0]!r} contract admits; "
+                   f"here {reason}", severity=Severity.HIGH, subject=g.full, offset=offset, trustable=True)
 
     def _check_argument_sources(self, name: str, sources: dict[int, frozenset[str]], args: tuple[Any, ...],
                                 offset: int) -> None:
@@ -484,6 +518,11 @@ class Semantics:
         """A modelled helper creates an instance of ``cls_value`` (NEW or ALLOC); ``result`` is that instance."""
         if type(cls_value) is Global:
             self.facts.record(cls_value, use, how)
+            entry = cls_value.cls.entry
+            if entry is not None and entry.arguments is not None:
+                self._flag("SL115", f"allowed to be instantiated by NEWOBJ/NEWOBJ_EX only, with the arguments the "
+                           f"{entry.arguments[0]!r} contract admits; here it is {how}", severity=Severity.HIGH,
+                           subject=cls_value.full, offset=offset, trustable=True)
             if result is not None:
                 self._new_instance(result, cls_value)
             return

@@ -12,12 +12,8 @@ REFUSED: dict[str, str] = {
         'refused: polars.lazyframe.frame.LazyFrame SL104',
     'spacy/blank-pipeline':
         'refused: confection._config.Config SL104; re._compile.finditer SL104; re._compile.match SL104; re._compile.search SL104; spacy.lang.en.English SL104; spacy.pipeline.pipe.Pipe SL104; spacy.pipeline.sentencizer.Sentencizer SL104; spacy.pipeline.senter.senter_score SL104; spacy.tokenizer.Tokenizer SL104',
-    'sympy/equation.pkl':
-        'refused: sympy.core.add.Add SL101; sympy.core.numbers.Integer SL104; sympy.core.relational.Equality SL101; sympy.core.symbol.Symbol SL104',
-    'sympy/expression.pkl':
-        'refused: sympy.core.add.Add SL101; sympy.core.mul.Mul SL101; sympy.core.numbers.Half SL104; sympy.core.numbers.Integer SL104; sympy.core.numbers.NegativeOne SL104; sympy.core.numbers.Rational SL101; sympy.core.power.Pow SL101; sympy.core.symbol.Symbol SL104; sympy.functions.elementary.exponential.exp SL101; sympy.functions.elementary.trigonometric.sin SL101',
     'sympy/matrix.pkl':
-        'refused: sympy.core.numbers.One SL104; sympy.core.symbol.Symbol SL104; sympy.matrices.dense.MutableDenseMatrix SL101; sympy.polys.domains.expressionrawdomain.ExpressionRawDomain SL104; sympy.polys.matrices.domainmatrix.DomainMatrix SL104',
+        'refused: sympy.matrices.dense.MutableDenseMatrix SL101; sympy.polys.domains.expressionrawdomain.ExpressionRawDomain SL104; sympy.polys.matrices.domainmatrix.DomainMatrix SL104',
     'tslearn/ts-kmeans.pkl':
         'refused: tslearn.clustering.kmeans.TimeSeriesKMeans SL104',
     'umap-learn/umap.pkl':

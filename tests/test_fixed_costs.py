@@ -510,6 +510,7 @@ def _reference_dataclasses() -> dict[str, type]:
         mutate_ops: tuple[str, ...] = ()
         build_state: tuple[str, tuple[str, ...]] | None = None
         source_files: tuple[tuple[str, str], ...] = ()
+        arguments: tuple[str, tuple[str, ...]] | None = None  # session 4 (sympy argument contract)
 
     return {"safeload.findings.Location": LocationRef, "safeload.findings.Finding": FindingRef,
             "safeload.findings.ScanResult": ScanResultRef, "safeload.policy.Limits": LimitsRef,

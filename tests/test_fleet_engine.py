@@ -286,15 +286,16 @@ def _cli(args: list[str], env: dict[str, str], **kw: Any) -> subprocess.Popen[st
                             preexec_fn=_sigint_default)  # noqa: PLW1509 - one signal call between fork and exec
 
 
-def _interrupt(proc: subprocess.Popen[str], timeout: float = 30) -> tuple[str, float]:
-    """One SIGINT to the running CLI; its stderr and the seconds it took to exit."""
+def _interrupt(proc: subprocess.Popen[str], timeout: float = 30,
+               signum: signal.Signals = signal.SIGINT) -> tuple[str, float]:
+    """One SIGINT (or ``signum``) to the running CLI; its stderr and the seconds it took to exit."""
     assert proc.poll() is None, proc.communicate()
     status = Path(f"/proc/{proc.pid}/status")
-    if status.exists():  # Linux: the CLI must not have inherited an ignored SIGINT (see _cli)
+    if status.exists():  # Linux: the CLI must not have inherited an ignored signal (see _cli)
         ignored = int(status.read_text().split("SigIgn:", 1)[1].split()[0], 16)
-        assert not ignored & (1 << (signal.SIGINT - 1)), "the CLI was started with SIGINT ignored"
+        assert not ignored & (1 << (signum - 1)), f"the CLI was started with {signum.name} ignored"
     sent = time.monotonic()
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signum)
     _, err = proc.communicate(timeout=timeout)
     return err, time.monotonic() - sent
 
@@ -433,6 +434,56 @@ def test_cli_first_sigint_stops_a_run_at_any_point_and_leaves_it_resumable(tmp_p
             assert sorted(resumed) == sorted(urls), point
             assert list(resumed.values()).count("unchanged") == kept, point
             assert _rows(db, "SELECT COUNT(*), COUNT(error) FROM results") == (count, 0), point
+
+
+def test_cli_sigterm_mid_run_stops_like_sigint_and_leaves_the_run_resumable(tmp_path: Path) -> None:
+    """SIGTERM (a service manager, `timeout`, a CI cancellation) stops a fleet run as Ctrl-C does: exit 2,
+    "interrupted", the run marked interrupted with its committed results kept, and the same command resumes."""
+    count = 48
+    names = [f"m{i:03d}.pkl" for i in range(count)]
+    www = tmp_path / "www"
+    www.mkdir()
+    for name in names:
+        (www / name).write_bytes(GOOD)
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("SAFELOAD_")}, "PYTHONPATH": str(ROOT),
+           "SAFELOAD_CACHE_DIR": str(tmp_path / "cache")}
+    db = tmp_path / "term.db"
+    with range_server(www) as server:
+        urls = [server.url(n) for n in names]
+        server.slow = {n: 0.2 for n in names[16:]}
+        proc = _cli(["scan", *urls, "--workers", "2", "--results", str(db), "-q"], env)
+        deadline = time.monotonic() + 60
+        while not (_rows(db, "SELECT COUNT(*) FROM results") or (0,))[0] and proc.poll() is None \
+                and time.monotonic() < deadline:
+            time.sleep(0.02)
+        err, took = _interrupt(proc, signum=signal.SIGTERM)
+        assert proc.returncode == 2, err
+        assert "interrupted" in err and "resume" in err, err
+        assert took < 20, took
+        assert _rows(db, "SELECT COUNT(*), COUNT(finished), SUM(interrupted) FROM runs") == (1, 1, 1)
+        kept, errors = _rows(db, "SELECT COUNT(*), COUNT(error) FROM results")
+        assert errors == 0 and 1 <= kept < count, kept
+        server.slow = {}
+        resumed = {f.url: f.status for f in scan_many(urls, results=db)}
+        assert list(resumed.values()).count("unchanged") == kept
+        assert _rows(db, "SELECT COUNT(*), COUNT(error) FROM results") == (count, 0)
+
+
+def test_terminate_as_interrupt_only_replaces_the_default_action() -> None:
+    from safeload.fleet.engine import terminate_as_interrupt
+
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    with terminate_as_interrupt(), pytest.raises(KeyboardInterrupt):
+        signal.raise_signal(signal.SIGTERM)
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    seen: list[int] = []
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: seen.append(signum))
+    try:
+        with terminate_as_interrupt():
+            signal.raise_signal(signal.SIGTERM)  # the installed handler runs, nothing is raised
+        assert seen == [signal.SIGTERM]
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 _CLOSING = """

@@ -115,7 +115,7 @@ def scan_command(args: argparse.Namespace, config: Any, policy: Any, fail_on: An
                  extra_outputs: Sequence[tuple[str, str]]) -> int:
     """Run a fleet scan from ``safeload scan``'s arguments; returns the exit code."""
     from safeload.cli import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, UsageError, _explain, _write
-    from safeload.fleet.engine import connect, scan_many
+    from safeload.fleet.engine import connect, scan_many, terminate_as_interrupt
     from safeload.fleet.store import StoreError
     from safeload.report import ReportInput, fails, render, status
 
@@ -141,11 +141,12 @@ def scan_command(args: argparse.Namespace, config: Any, policy: Any, fail_on: An
     found_all: list[FleetResult] = []
     interrupted = False
     try:
-        for found in scan_many(args.paths, client, policy=policy, results=args.results, workers=args.workers,
-                               jobs=args.jobs if args.jobs > 1 else None, rescan=args.rescan):
-            found_all.append(found)
-            progress.update(found, found.status != "error" and fails(found.result, fail_on)
-                            and not _skipped_as_not_a_model(found))
+        with terminate_as_interrupt():  # SIGTERM (a service manager, `timeout`, a CI cancellation) as Ctrl-C
+            for found in scan_many(args.paths, client, policy=policy, results=args.results, workers=args.workers,
+                                   jobs=args.jobs if args.jobs > 1 else None, rescan=args.rescan):
+                found_all.append(found)
+                progress.update(found, found.status != "error" and fails(found.result, fail_on)
+                                and not _skipped_as_not_a_model(found))
     except KeyboardInterrupt:
         interrupted = True
     except (ImportError, StoreError) as exc:

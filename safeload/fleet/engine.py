@@ -312,16 +312,42 @@ def scan_many(urls: Iterable[str] | str, client: Any = None, *, policy: Policy |
                         store.close()
 
 
+def _raise_interrupt(signum: int, frame: Any) -> None:
+    """SIGTERM while a fleet scan runs: stop as after Ctrl-C (what a service manager, ``timeout`` or a CI
+    cancellation sends): committed results are kept, the run is marked interrupted and the same command resumes."""
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def terminate_as_interrupt() -> Iterator[None]:
+    """Inside the block SIGTERM raises KeyboardInterrupt, in the main thread, when it had its default action
+    (an ignored SIGTERM or a handler someone installed is left as it is); restored afterwards."""
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL):
+        yield
+        return
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 @contextlib.contextmanager
 def _interrupt_deferred() -> Iterator[None]:
-    """A Ctrl-C during the block is raised when it ends; a second one is raised at once.
+    """A Ctrl-C (or a SIGTERM that ``terminate_as_interrupt`` turns into one) during the block is raised when it
+    ends; a second one is raised at once.
 
     For closing the backend: a LocalCluster whose close is cut short holds the exit for its own shutdown timeouts
-    (~10 s, at interpreter exit), where finishing the close takes ~2 s. Only in the main thread and only while
-    SIGINT raises KeyboardInterrupt: an ignored SIGINT or another handler is left as it is.
+    (~10 s, at interpreter exit), where finishing the close takes ~2 s. Only in the main thread and only for a
+    signal whose handler raises KeyboardInterrupt: an ignored signal or another handler is left as it is.
     """
-    if (threading.current_thread() is not threading.main_thread()
-            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    raising = {signal.SIGINT: signal.default_int_handler, signal.SIGTERM: _raise_interrupt}
+    deferred = [signum for signum, handler in raising.items() if signal.getsignal(signum) is handler]
+    if not deferred:
         yield
         return
     received: list[int] = []
@@ -331,11 +357,13 @@ def _interrupt_deferred() -> Iterator[None]:
             raise KeyboardInterrupt
         received.append(signum)
 
-    signal.signal(signal.SIGINT, defer)
+    for signum in deferred:
+        signal.signal(signum, defer)
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+        for signum in deferred:
+            signal.signal(signum, raising[signum])
     if received:
         raise KeyboardInterrupt
 

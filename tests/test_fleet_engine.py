@@ -379,13 +379,8 @@ def _rows(db: Path, sql: str) -> Any:
         return None
 
 
-@pytest.mark.slow
-def test_cli_first_sigint_stops_a_run_at_any_point_and_leaves_it_resumable(tmp_path: Path) -> None:
-    """One SIGINT, sent early (the run registered, the cluster starting), while the first task reads its first
-    object, or mid-run (results committed, tasks in flight): every time the CLI stops promptly with exit 2 and
-    "interrupted", marks the run interrupted, keeps only real results (no error row), and a re-run completes
-    it, reusing each kept result."""
-    count = 48  # three tasks of 16
+def _good_files(tmp_path: Path, count: int) -> tuple[list[str], Path, dict[str, str]]:
+    """``count`` clean pickles in ``tmp_path/www`` for a range server, and the CLI's environment."""
     names = [f"m{i:03d}.pkl" for i in range(count)]
     www = tmp_path / "www"
     www.mkdir()
@@ -393,6 +388,17 @@ def test_cli_first_sigint_stops_a_run_at_any_point_and_leaves_it_resumable(tmp_p
         (www / name).write_bytes(GOOD)
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("SAFELOAD_")}, "PYTHONPATH": str(ROOT),
            "SAFELOAD_CACHE_DIR": str(tmp_path / "cache")}
+    return names, www, env
+
+
+@pytest.mark.slow
+def test_cli_first_sigint_stops_a_run_at_any_point_and_leaves_it_resumable(tmp_path: Path) -> None:
+    """One SIGINT, sent early (the run registered, the cluster starting), while the first task reads its first
+    object, or mid-run (results committed, tasks in flight): every time the CLI stops promptly with exit 2 and
+    "interrupted", marks the run interrupted, keeps only real results (no error row), and a re-run completes
+    it, reusing each kept result."""
+    count = 48  # three tasks of 16
+    names, www, env = _good_files(tmp_path, count)
     with range_server(www) as server:
         urls = [server.url(n) for n in names]
 
@@ -440,13 +446,7 @@ def test_cli_sigterm_mid_run_stops_like_sigint_and_leaves_the_run_resumable(tmp_
     """SIGTERM (a service manager, `timeout`, a CI cancellation) stops a fleet run as Ctrl-C does: exit 2,
     "interrupted", the run marked interrupted with its committed results kept, and the same command resumes."""
     count = 48
-    names = [f"m{i:03d}.pkl" for i in range(count)]
-    www = tmp_path / "www"
-    www.mkdir()
-    for name in names:
-        (www / name).write_bytes(GOOD)
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("SAFELOAD_")}, "PYTHONPATH": str(ROOT),
-           "SAFELOAD_CACHE_DIR": str(tmp_path / "cache")}
+    names, www, env = _good_files(tmp_path, count)
     db = tmp_path / "term.db"
     with range_server(www) as server:
         urls = [server.url(n) for n in names]

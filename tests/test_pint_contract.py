@@ -224,6 +224,11 @@ def test_a_container_changed_after_admission_is_refused(admitted: None, tmp_path
     assert CONTRACT in found
     # the change alone (no second quantity): still refused, the admitted quantity holds the changed container
     assert f"{UDICT} SL115" in refused(stream(tup(first, get(1) + u(BOMB) + lit(1) + b"s" + b"0")))
+    # a change by a call the catalogue admits elsewhere (operator.setitem): the udict is passed, which it is not
+    # allowed to be
+    found = refused(stream(tup(first, reduce("_operator.setitem", get(1), u(BOMB), lit(1)), quantity(lit(2.0),
+                                                                                                     get(0)))))
+    assert f"{UDICT} SL115" in found
     # a change before the quantity reads it is just how the container is filled: checked then
     late = stream(tup(units(udict((u("meter"), lit(1))), at=0) + b"0", quantity(lit(1.0), get(0))))
     assert refused(late) == []

@@ -1,13 +1,14 @@
-"""BUILD state and argument contracts: the states a ``__setstate__``, and the arguments a ``__new__``, reviewed
-under a condition is admitted with.
+"""BUILD state and argument contracts: the states a ``__setstate__``, and the arguments a ``__new__`` or a
+function called by REDUCE, reviewed under a condition is admitted with.
 
 Policy data, checked at scan time by the engine (``engine/semantics.py``). For an entry whose ``build_state`` names
 a contract, the contract gets the pickled dict state (literal string keys: the engine refuses computed keys first)
 and the data recorded at catalogue-generation time, and returns why the state is refused, or ``None``. For an
 entry whose ``arguments`` names a contract (``argument_refusal``), the contract gets the positional and keyword
-arguments a NEWOBJ/NEWOBJ_EX gives the class and a way to ask which of them are objects made by instantiations the
-same contract admitted in this stream (their provenance, not their class: an object of the right class made any
-other way is refused).
+arguments a NEWOBJ/NEWOBJ_EX gives the class (or, for a contract whose ``argument_use`` is ``"call"``, a REDUCE
+gives the function) and a way to ask which of them are objects made by instantiations the same contract admitted
+in this stream (their provenance, not their class: an object of the right class made any other way is refused);
+it may hand back the objects made earlier whose state it read, which the engine then holds to that state.
 
 Invariant: the check reads the state's decoded values only; it never imports, compiles or runs anything (the
 state's text is compared with a rendering of the recorded template, never parsed as code).

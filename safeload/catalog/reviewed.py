@@ -926,6 +926,63 @@ _group("sympy.core.symbol.Symbol", _SYMPY_USES, _SYMPY_NOTE,
        arguments=("sympy_new", ("args:name", "arity:1", *(f"kw:{name}" for name in SYMPY_ASSUMPTIONS))),
        source_files=SYMPY_REVIEWED_FILES)
 
+#: pint 0.25.3: the modules the quantity review read. The entries below hold only with exactly this text.
+PINT_REVIEWED_FILES = (
+    ("pint", "896c8431ffbf7a0c79459fe533c7db2788d0ec0d40f345d61216794d5f1c10d5"),
+    ("pint.util", "9aba63c3d8efe84ffb4aa7a1a2692f336b5a26197d5488527e686678478ca707"),
+    ("pint.registry", "95f06888fb9f3352f1fef70a4857f10443a6f8a344dd4f5c6372d4cfdb2f583a"),
+    ("pint.facets.plain.quantity", "1dcdafe666d4e7f22d99457b4b808123e9f2cefe3110b7859d0c4d495185161f"),
+    ("pint.facets.plain.registry", "295c166ec02b0066c5e660e3d1f608621c91ddbb5e89fedc6696305f04ed1f2a"),
+    ("pint.facets.nonmultiplicative.registry", "904019b6a50d6712370a7ee77d8b1f929af21678fcb2ece66d6fb56735b4b13d"),
+    ("pint.pint_eval", "f8b1e567daf589c2c2d446cd7db97567afd150dbad423488e5b04bf95d96e0ed"),
+    ("pint.compat", "dc52ad1ca739176523bfe30fe5c38ac714f3d43c8511ee084e30859bd2f9cf21"),
+)
+_PINT_NOTE = (
+    "pint 0.25.3, issue 14 (pickled quantities). How they are pickled: PlainQuantity.__reduce__ returns "
+    "(pint._unpickle_quantity, (PlainQuantity, self.magnitude, self._units)); the UnitsContainer (__slots__ _d, "
+    "_hash, _one, _non_int_type; no __reduce__, __getstate__ returns (self._d, self._one, self._non_int_type)) goes "
+    "by NEWOBJ with no arguments (object.__new__: __init__ does not run) and BUILD of that tuple "
+    "(UnitsContainer.__setstate__ assigns the three slots and _hash = None); its udict (a dict subclass adding only "
+    "__missing__ and copy) by NEWOBJ with no arguments and SETITEM(S) of unit name -> exponent. "
+    "_unpickle_quantity(cls, *args) ignores cls and calls _unpickle(application_registry.Quantity, *args), which "
+    "for every UnitsContainer among args runs application_registry.parse_units(name) for each key -- "
+    "_parse_units_as_container: ParserHelper.from_string(name), i.e. string_preprocessor, tokenize and "
+    "pint_eval's build_eval_tree().evaluate, which computes + - * / ** on the numbers in the text (red team round "
+    "3: '9**9**9**9' hangs the load), then get_name (a registry look-up by prefix/suffix, defining a prefixed unit "
+    "in the registry) -- and returns Quantity(magnitude, units): PlainQuantity.__new__ with units a "
+    "UnitsContainer stores them as they are and the magnitude through compat._to_magnitude (a str is stored, and "
+    "parsed by later operations; a list/tuple goes through np.asarray; dict, bool and None raise); is_upcast_type "
+    "compares the magnitude's type with its table (an import_module only for xarray/pandas/dask types). The first "
+    "use of application_registry (a LazyRegistry until then) turns it into UnitRegistry() (its __class__ "
+    "assignment) and loads pint's own default_en.txt and constants_en.txt (installed data; no cache folder). So "
+    "_unpickle_quantity is admitted only under the pint_quantity argument contract (catalog/state_contracts.py): "
+    "exactly (PlainQuantity, magnitude, units), the magnitude a plain int or float or an ndarray numpy's "
+    "_reconstruct made in the same stream with a numeric dtype and raw bytes (no object array), the units a "
+    "UnitsContainer made in the stream with no arguments whose BUILD state is (udict, 1, builtins.float) and whose "
+    "udict (no arguments, no BUILD) holds at most 32 ASCII identifier names (a single NAME token for the evaluator: "
+    "nothing is computed) with int or float exponents of at most 1024 in absolute value; the objects the check "
+    "read may not be changed later in the stream (BUILD, SETITEM(S)). PlainQuantity is only referenced (never "
+    "called: Quantity(str) parses the text); UnitsContainer and udict may only be made with no arguments, given "
+    "state and filled as above.")
+#: pint 0.25.3 entries, NOT admitted yet (not in REVIEWED): the uses and the contract are reviewed, the import of
+#: pint is not. ``import pint`` runs no LazyRegistry method (measured: pint._DEFAULT_REGISTRY stays a LazyRegistry
+#: holding only 'params'; the source analysis over-approximates ``ApplicationRegistry(_DEFAULT_REGISTRY)`` as
+#: running the stored object's protocol methods), but pint.compat imports dask.base whenever dask is installed
+#: (find_spec), and dask 2026.8's dask/sizeof.py loads and calls every installed ``dask.sizeof`` entry point at
+#: import (_register_entry_point_plugins): code a file would make run that no review read, which
+#: catalog/plugins.py cannot see through pint (its reach comes from the generated closure of vouched packages). A
+#: catalogue entry is decided without any import check, so these join REVIEWED only with a review of pint's import
+#: (64 modules; babel and uncertainties are imported when installed) and the dask.sizeof plugins reached.
+PINT_PENDING: dict[str, Entry] = {
+    "pint._unpickle_quantity": Entry(parse_uses("CALL"), (), _PINT_NOTE, source_files=PINT_REVIEWED_FILES,
+                                     arguments=("pint_quantity", ("pint.facets.plain.quantity.PlainQuantity",))),
+    "pint.facets.plain.quantity.PlainQuantity": Entry(parse_uses("REF"), (), _PINT_NOTE,
+                                                      source_files=PINT_REVIEWED_FILES),
+    "pint.util.UnitsContainer": Entry(parse_uses("NEW BUILD"), (), _PINT_NOTE, source_files=PINT_REVIEWED_FILES),
+    "pint.util.udict": Entry(parse_uses("NEW MUTATE"), (), _PINT_NOTE, mutate_ops=("SETITEM", "SETITEMS"),
+                             source_files=PINT_REVIEWED_FILES),
+}
+
 REVIEWED: Mapping[str, Entry] = _entries
 
 

@@ -1,13 +1,14 @@
-"""BUILD state and argument contracts: the states a ``__setstate__``, and the arguments a ``__new__``, reviewed
-under a condition is admitted with.
+"""BUILD state and argument contracts: the states a ``__setstate__``, and the arguments a ``__new__`` or a
+function called by REDUCE, reviewed under a condition is admitted with.
 
 Policy data, checked at scan time by the engine (``engine/semantics.py``). For an entry whose ``build_state`` names
 a contract, the contract gets the pickled dict state (literal string keys: the engine refuses computed keys first)
 and the data recorded at catalogue-generation time, and returns why the state is refused, or ``None``. For an
 entry whose ``arguments`` names a contract (``argument_refusal``), the contract gets the positional and keyword
-arguments a NEWOBJ/NEWOBJ_EX gives the class and a way to ask which of them are objects made by instantiations the
-same contract admitted in this stream (their provenance, not their class: an object of the right class made any
-other way is refused).
+arguments a NEWOBJ/NEWOBJ_EX gives the class (or, for a contract whose ``argument_use`` is ``"call"``, a REDUCE
+gives the function) and a way to ask which of them are objects made by instantiations the same contract admitted
+in this stream (their provenance, not their class: an object of the right class made any other way is refused);
+it may hand back the objects made earlier whose state it read, which the engine then holds to that state.
 
 Invariant: the check reads the state's decoded values only; it never imports, compiles or runs anything (the
 state's text is compared with a rendering of the recorded template, never parsed as code).
@@ -20,7 +21,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["argument_refusal", "refusal"]
+__all__ = ["argument_declared", "argument_refusal", "argument_use", "refusal"]
 
 _IDENTIFIER = re.compile(r"[_a-zA-Z][_a-zA-Z0-9]*\Z")
 _MAX_SHAPES = 64
@@ -349,19 +350,217 @@ def _describe_arg(value: Any) -> str:
     return f"a {kind}"
 
 
-_ARGUMENT_CONTRACTS: dict[str, Callable[[tuple[Any, ...], Any, tuple[str, ...], Callable[[Any], Record | None], int],
-                                        tuple[str | None, Record]]] = {
-    "sympy_new": _sympy_new,
+#: the most unit names one pint UnitsContainer may hold, the longest name, and the largest exponent (in absolute
+#: value) admitted by ``_pint_quantity``
+PINT_MAX_UNITS = 32
+PINT_MAX_NAME = 64
+PINT_MAX_EXPONENT = 1024
+#: the most unit names the quantities of one stream may hand to ``parse_units`` (each parse is a tokenize of one
+#: identifier and a registry look-up; counted at every use, memo-reused containers included)
+PINT_MAX_WORK = 1 << 16
+_PINT_UNIT_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+#: numpy dtypes (``numpy.dtype(code, False, True)`` as ndarray.__reduce__ pickles them) a magnitude may have:
+#: booleans, integers, floats and complexes; never object ('O'), str, bytes, void (structured) or datetime
+_PINT_DTYPE = re.compile(r"(?:b1|[iu][1248]|f[248]|c(?:8|16))\Z")
+_NUMPY_RECONSTRUCT = frozenset({"numpy._core.multiarray._reconstruct", "numpy.core.multiarray._reconstruct"})
+_NUMPY_FROMBUFFER = frozenset({"numpy._core.numeric._frombuffer", "numpy.core.numeric._frombuffer"})
+
+
+def _made_by(value: Any, name: str) -> bool:
+    """``value`` is the object ``name()`` makes with no arguments (NEWOBJ or a call of the class itself), nothing
+    stored into it by a partial or a helper."""
+    from safeload.engine.values import Call, Global
+
+    return (type(value) is Call and type(value.func) is Global and value.func.full == name and value.owner is value.func
+            and type(value.args) is tuple and not value.args and value.kwargs is None and value.partial_func is None)
+
+
+def _pint_magnitude(value: Any, read: list[Any]) -> str | None:
+    """Why ``value`` is not a magnitude ``_pint_quantity`` admits: a plain int or float, or an ndarray numpy's
+    ``_reconstruct`` made in this stream with a numeric dtype and its raw bytes (no object array)."""
+    from safeload.engine.values import Call, Global
+
+    if type(value) in (int, float):
+        return None
+    if type(value) is Call and type(value.func) is Global and value.func.full in _NUMPY_FROMBUFFER:
+        # protocol 5: ndarray.__reduce_ex__ -> _frombuffer(PickleBuffer(self), self.dtype, self.shape, order)
+        args = value.args
+        if value.state is not None or value.items is not None or value.kwargs is not None \
+                or type(args) is not tuple or len(args) != 4 or not _raw_bytes(args[0]) \
+                or type(args[2]) is not tuple or any(type(n) is not int for n in args[2]) or args[3] not in ("C", "F"):
+            return "the magnitude is not an array as numpy's _frombuffer rebuilds it from raw bytes"
+        odd = _numeric_dtype(args[1])
+        if odd is not None:
+            return odd
+        read.extend((value, args[1]))
+        return None
+    if type(value) is not Call or type(value.func) is not Global or value.func.full not in _NUMPY_RECONSTRUCT:
+        return f"the magnitude is {_describe_arg(value)}, not a plain int or float or an array numpy rebuilds"
+    if value.owner is None or value.owner.full != "numpy.ndarray" or value.items is not None \
+            or type(value.args) is not tuple or len(value.args) != 3:
+        return "the magnitude is not a plain numpy.ndarray as ndarray.__reduce__ pickles it"
+    state = value.state
+    if type(state) is not tuple or len(state) != 5:
+        return "the magnitude array has not been given the (version, shape, dtype, fortran, data) state numpy writes"
+    version, shape, dtype, fortran, data = state
+    if type(version) is not int or type(shape) is not tuple or any(type(n) is not int for n in shape) \
+            or type(fortran) is not bool or not _raw_bytes(data):
+        return ("the magnitude array's state is not numpy's (int version, tuple of int shape, dtype, bool, raw "
+                "bytes): an object array holds a list of objects instead")
+    odd = _numeric_dtype(dtype)
+    if odd is not None:
+        return odd
+    read.extend((value, dtype))
+    if type(data) is Call:
+        read.append(data)
+    return None
+
+
+def _raw_bytes(value: Any) -> bool:
+    """A bytes literal (left in place when large), or protocol 2's ``_codecs.encode(<str literal>, 'latin1')``."""
+    from safeload.engine.values import BigBytes, Call, Global
+
+    if type(value) in (bytes, BigBytes):
+        return True
+    return (type(value) is Call and type(value.func) is Global and value.func.full == "_codecs.encode"
+            and type(value.args) is tuple and len(value.args) == 2 and type(value.args[0]) is str
+            and value.args[1] == "latin1" and value.kwargs is None and value.state is None and value.items is None)
+
+
+def _numeric_dtype(dtype: Any) -> str | None:
+    """Why ``dtype`` is not a numeric ``numpy.dtype(code, False, True)`` as ndarray.__reduce__ pickles one."""
+    from safeload.engine.values import Call, Global
+
+    if type(dtype) is not Call or type(dtype.func) is not Global or dtype.func.full != "numpy.dtype" \
+            or dtype.owner is not dtype.func or type(dtype.args) is not tuple or len(dtype.args) != 3 \
+            or type(dtype.args[0]) is not str or not _PINT_DTYPE.match(dtype.args[0]) or dtype.items is not None \
+            or dtype.kwargs is not None:
+        return "the magnitude array's dtype is not a numeric numpy.dtype (object, str, void and datetime are refused)"
+    dstate = dtype.state
+    if dstate is not None and (type(dstate) is not tuple or len(dstate) != 8 or dstate[2:5] != (None, None, None)
+                               or any(type(item) is not int for item in (dstate[0], *dstate[5:]))
+                               or dstate[1] not in ("<", ">", "|", "=")):
+        return "the magnitude array's dtype state is not a plain numeric dtype's (no fields, no subarray)"
+    return None
+
+
+def _pint_units(value: Any, read: list[Any]) -> tuple[str | None, int]:
+    """Why ``value`` is not a units argument ``_pint_quantity`` admits (and how many unit names it holds): a
+    ``pint.util.UnitsContainer`` made in this stream with no arguments, given by BUILD the state
+    ``UnitsContainer.__getstate__`` writes, ``(udict, 1, builtins.float)``, whose ``pint.util.udict`` (made with no
+    arguments, no BUILD) was filled by SETITEM(S) with identifier unit names and bounded int/float exponents."""
+    from safeload.engine.values import Global
+
+    if not _made_by(value, "pint.util.UnitsContainer") or value.items is not None:
+        return (f"the units are {_describe_arg(value)}, not a pint.util.UnitsContainer made in this stream with no "
+                "arguments (a str there is parsed by pint's evaluator)"), 0
+    state = value.state
+    if type(state) is not tuple or len(state) != 3:
+        return "the UnitsContainer has not been given the (udict, one, non_int_type) state pint writes", 0
+    names, one, non_int_type = state
+    if type(one) is not int or one != 1 or type(non_int_type) is not Global or non_int_type.full != "builtins.float":
+        return "the UnitsContainer's state is not (udict, 1, builtins.float), what pint writes for float magnitudes", 0
+    if not _made_by(names, "pint.util.udict") or names.state is not None:
+        return (f"the UnitsContainer's mapping is {_describe_arg(names)}, not a pint.util.udict made in this stream "
+                "and filled by SETITEM(S)"), 0
+    count = 0
+    for batch in names.items or ():
+        if type(batch) is not list or len(batch) % 2:
+            return "the udict was filled by something other than SETITEM(S)", 0
+        for key, exponent in zip(batch[::2], batch[1::2], strict=True):
+            count += 1
+            if type(key) is not str:
+                return f"a unit name is {_describe_arg(key)}, not a plain str", 0
+            if len(key) > PINT_MAX_NAME or not _PINT_UNIT_NAME.match(key):
+                return (f"the unit name {_short(key)} is not an ASCII identifier of at most {PINT_MAX_NAME} "
+                        "characters: _unpickle hands every name to application_registry.parse_units, whose "
+                        "evaluator computes arithmetic (** on Python ints)"), 0
+            if type(exponent) is int:
+                big = abs(exponent) > PINT_MAX_EXPONENT
+            elif type(exponent) is float:
+                big = not abs(exponent) <= PINT_MAX_EXPONENT  # NaN and infinities too
+            else:
+                return f"the exponent of {key!r} is {_describe_arg(exponent)}, not a plain int or float", 0
+            if big:
+                return (f"the exponent of {key!r} exceeds {PINT_MAX_EXPONENT} in absolute value (conversions raise "
+                        "unit factors to it)"), 0
+    if count > PINT_MAX_UNITS:
+        return f"the UnitsContainer holds more than {PINT_MAX_UNITS} unit names", 0
+    read.extend((value, names))
+    return None, count
+
+
+def _pint_quantity(args: tuple[Any, ...], kwargs: Any, data: tuple[str, ...],  # noqa: PLR0917
+                   admitted: Callable[[Any], Record | None], spent: int,
+                   read: list[Any]) -> tuple[str | None, Record]:
+    """pint 0.25 ``_unpickle_quantity(cls, *args)`` as ``PlainQuantity.__reduce__`` pickles a quantity:
+    ``(PlainQuantity, self.magnitude, self._units)``. It ignores ``cls``, hands every key of a UnitsContainer among
+    ``args`` to ``application_registry.parse_units`` (``ParserHelper.from_string``: pint's tokenizer and evaluator)
+    and returns ``application_registry.Quantity(*args)``, which stores the magnitude (a str magnitude is stored,
+    then parsed by later operations) and the container as they are. Admitted (``data`` names the class): exactly
+    the class, a magnitude ``_pint_magnitude`` admits and units ``_pint_units`` admits; an identifier is one NAME
+    token for the evaluator, looked up in the registry (the first look-up loads pint's own definition files)."""
+    from safeload.engine.values import Global
+
+    del admitted
+    if kwargs is not None:
+        return "keyword arguments given to a function pickles call positionally", (0, 0)
+    if len(args) != 3:
+        return f"{len(args)} argument(s); PlainQuantity.__reduce__ writes (class, magnitude, units)", (0, 0)
+    cls, magnitude, units = args
+    if type(cls) is not Global or cls.full not in data:
+        return f"the class argument is {_describe_arg(cls)}, not {' or '.join(data)}", (0, 0)
+    found: list[Any] = []
+    odd = _pint_magnitude(magnitude, found)
+    if odd is not None:
+        return odd, (0, 0)
+    odd, count = _pint_units(units, found)
+    if odd is not None:
+        return odd, (0, 0)
+    if spent + count > PINT_MAX_WORK:
+        return f"the quantities of this stream name more than {PINT_MAX_WORK} units to parse", (0, 0)
+    read.extend(found)
+    return None, (0, count)
+
+
+#: contract name -> (the check, the opcode use it admits: NEW for a class's ``__new__`` given by NEWOBJ/NEWOBJ_EX,
+#: CALL for a function called by REDUCE)
+_ARGUMENT_CONTRACTS: dict[str, tuple[Callable[[tuple[Any, ...], Any, tuple[str, ...], Callable[[Any], Record | None],
+                                              int, list[Any]], tuple[str | None, Record]], str]] = {
+    "sympy_new": (lambda args, kwargs, data, admitted, spent, read: _sympy_new(args, kwargs, data, admitted, spent),
+                  "new"),
+    "pint_quantity": (_pint_quantity, "call"),
 }
 
 
+def argument_use(contract: str) -> str | None:
+    """``"new"`` (NEWOBJ/NEWOBJ_EX of the class) or ``"call"`` (REDUCE of the function): how the load must use a
+    name whose entry names ``contract``; None for an unknown contract."""
+    found = _ARGUMENT_CONTRACTS.get(contract)
+    return found[1] if found is not None else None
+
+
+#: argument positions an admitted call's contract reads whole and holds to what it read: their uses are the
+#: contract's, not escapes (``_unpickle_quantity`` ignores its class argument; the units are checked to the last
+#: name and frozen). The magnitude stays an escape: the quantity hands it to numpy and pint code later.
+_DECLARED_POSITIONS: dict[str, frozenset[int]] = {"pint_quantity": frozenset({0, 2})}
+
+
+def argument_declared(contract: str) -> frozenset[int]:
+    """The argument positions whose use ``contract`` records itself (see ``_DECLARED_POSITIONS``)."""
+    return _DECLARED_POSITIONS.get(contract, frozenset())
+
+
 def argument_refusal(contract: str, data: tuple[str, ...], args: tuple[Any, ...], kwargs: Any,
-                     admitted: Callable[[Any], Record | None], *, spent: int = 0) -> tuple[str | None, Record]:
+                     admitted: Callable[[Any], Record | None], *, spent: int = 0,
+                     read: list[Any] | None = None) -> tuple[str | None, Record]:
     """Why ``args``/``kwargs`` break ``contract`` (``None`` when admitted), and what the contract records for the
-    object made: ``admitted(value)`` hands that record back for an object an admitted instantiation made in this
-    stream (``None`` for any other value). The record's second item is the object's cost; ``spent`` is the sum of
-    the costs of the stream's admitted objects under this contract so far. An unknown contract refuses."""
-    check = _ARGUMENT_CONTRACTS.get(contract)
-    if check is None:
+    object made: ``admitted(value)`` hands that record back for an object an admitted instantiation or call under
+    the same contract made in this stream (``None`` for any other value). The record's second item is the object's
+    cost; ``spent`` is the sum of the costs of the stream's admitted objects under this contract so far. When the
+    arguments are admitted, ``read`` receives the objects made earlier in the stream whose current state the check
+    read (the engine refuses any later change to them). An unknown contract refuses."""
+    found = _ARGUMENT_CONTRACTS.get(contract)
+    if found is None:
         return f"unknown argument contract {contract!r}", (0, 0)
-    return check(args, kwargs, data, admitted, spent)
+    return found[0](args, kwargs, data, admitted, spent, read if read is not None else [])

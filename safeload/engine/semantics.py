@@ -201,8 +201,12 @@ class Semantics:
         self._decoded_bytes = 0
         # id -> (object, record): objects made by instantiations an argument contract admitted (entry.arguments),
         # and per contract the sum of their costs
-        self._contract_made: dict[int, tuple[Call, tuple[int, int]]] = {}
+        self._contract_made: dict[int, tuple[Call, tuple[int, int], str]] = {}
         self._contract_spent: dict[str, int] = {}
+        # id -> (object, contract): objects made earlier whose state an admitted argument contract read (a pint
+        # UnitsContainer, its udict, an ndarray and its dtype); any later BUILD or SETITEM(S)/APPEND(S) on one of
+        # them would change what was admitted
+        self._contract_read: dict[int, tuple[Any, str]] = {}
 
     # -- findings --------------------------------------------------------------------------------------
     def _flag(self, rule_id: str, message: str, *, severity: Severity | None = None, subject: str | None = None,
@@ -338,30 +342,51 @@ class Semantics:
 
     def _argument_contract(self, g: Global, contract: tuple[str, tuple[str, ...]], args: Any, kwargs: Any, *,
                            use: int, offset: int, result: Call) -> None:
-        """A class whose ``__new__`` is reviewed inert only for the arguments a named contract admits
-        (``catalog/state_contracts.argument_refusal``: sympy's classes parse a str argument as Python code), given
-        by NEWOBJ/NEWOBJ_EX. An admitted instantiation's object is remembered (with the contract's bound) as an
-        argument the contract admits; a refused one is flagged and its object is not."""
-        from safeload.catalog.state_contracts import argument_refusal
+        """A class whose ``__new__`` (given by NEWOBJ/NEWOBJ_EX), or a function whose call (REDUCE), is reviewed
+        inert only for the arguments a named contract admits (``catalog/state_contracts.argument_refusal``: sympy's
+        classes parse a str argument as Python code, pint's ``_unpickle_quantity`` parses unit names). An admitted
+        object is remembered (with the contract's bound) as an argument the same contract admits, and the objects
+        the check read are held to the state it read (``_contract_changed``); a refused one is flagged and its
+        object is not remembered."""
+        from safeload.catalog.state_contracts import argument_refusal, argument_use
 
-        if use != U.NEW:
-            reason: str | None = "it is called (REDUCE), not instantiated by NEWOBJ/NEWOBJ_EX as its pickles are"
-            record = (0, 0)
+        expected = argument_use(contract[0])
+        read: list[Any] = []
+        record = (0, 0)
+        reason: str | None
+        if expected == "new" and use != U.NEW:
+            reason = "it is called (REDUCE), not instantiated by NEWOBJ/NEWOBJ_EX as its pickles are"
+        elif expected == "call" and use != U.CALL:
+            reason = "it is instantiated (NEWOBJ), not called by REDUCE as its pickles are"
         else:
             made = self._contract_made
+            name = contract[0]
 
             def admitted(value: Any) -> tuple[int, int] | None:
                 found = made.get(id(value)) if type(value) is Call else None
-                return found[1] if found is not None and found[0] is value else None
+                return found[1] if found is not None and found[0] is value and found[2] == name else None
 
-            reason, record = argument_refusal(contract[0], contract[1], args if type(args) is tuple else (args,),
-                                              kwargs, admitted, spent=self._contract_spent.get(contract[0], 0))
+            reason, record = argument_refusal(name, contract[1], args if type(args) is tuple else (args,),
+                                              kwargs, admitted, spent=self._contract_spent.get(name, 0), read=read)
         if reason is None:
-            self._contract_made[id(result)] = (result, record)
+            self._contract_made[id(result)] = (result, record, contract[0])
             self._contract_spent[contract[0]] = self._contract_spent.get(contract[0], 0) + record[1]
+            for value in read:
+                self._contract_read[id(value)] = (value, contract[0])
             return
-        self._flag("SL115", f"allowed to be instantiated with the arguments the {contract[0]!r} contract admits; "
+        how = "instantiated" if expected != "call" else "called"
+        self._flag("SL115", f"allowed to be {how} with the arguments the {contract[0]!r} contract admits; "
                    f"here {reason}", severity=Severity.HIGH, subject=g.full, offset=offset, trustable=True)
+
+    def _contract_changed(self, target: Any, how: str, offset: int) -> None:
+        """``target`` is given state or items after an argument contract admitted a call that read it: the object
+        the admitted call holds is no longer the one checked (a udict gaining a unit name to parse later)."""
+        found = self._contract_read.get(id(target))
+        if found is None or found[0] is not target:
+            return
+        owner = target.owner.full if type(target) is Call and target.owner is not None else "an object"
+        self._flag("SL115", f"{how} changes {owner} after the {found[1]!r} argument contract admitted a call that "
+                   "read it", severity=Severity.HIGH, subject=owner, offset=offset, trustable=True)
 
     def _check_argument_sources(self, name: str, sources: dict[int, frozenset[str]], args: tuple[Any, ...],
                                 offset: int) -> None:
@@ -668,6 +693,8 @@ class Semantics:
     # -- state and mutation ------------------------------------------------------------------------------
     def _mutate(self, target: Any, how: str, offset: int, items: list[Any] | None = None) -> None:
         kind = type(target)
+        if self._contract_read:
+            self._contract_changed(target, how, offset)
         if kind is bytes or kind is BigBytes:
             # BYTEARRAY8 makes a mutable bytearray (read here as bytes): SETITEM(S) rewrites it in place, so a
             # nested loader handed it later reads other bytes than the ones scanned (red team R8-3). No pickler
@@ -751,6 +778,8 @@ class Semantics:
 
     def _build(self, inst: Any, state: Any, offset: int, pos: int) -> int:
         kind = type(inst)
+        if self._contract_read:
+            self._contract_changed(inst, "BUILD", offset)
         if kind is Global:
             self._flag("SL109", f"BUILD sets state on the imported object {inst.full}",
                        subject=inst.full, offset=offset)
@@ -1090,7 +1119,12 @@ class Semantics:
 
     @staticmethod
     def _declared_positions(func: Any) -> frozenset[int]:
-        """Argument positions whose use a contract records itself (the class a helper instantiates)."""
+        """Argument positions whose use a contract records itself (the class a helper instantiates, the arguments
+        an argument contract reads whole and holds to what it read)."""
+        if type(func) is Global and func.cls.entry is not None and func.cls.entry.arguments is not None:
+            from safeload.catalog.state_contracts import argument_declared
+
+            return argument_declared(func.cls.entry.arguments[0])
         if type(func) is not Global or func.cls.contract is None:
             return frozenset()
         behaviour = func.cls.contract.behaviour

@@ -67,7 +67,6 @@ def passed_attacks(tmp_path: Path) -> dict[str, tuple[bytes, Path]]:
     return out
 
 
-@pytest.mark.xfail(strict=True, reason="R10-1: sympy objects admitted for PASSED reach a comparison with a tuple")
 def test_r10_1_sympy_object_passed_to_a_comparison(tmp_path: Path) -> None:
     cases = passed_attacks(tmp_path)
     assert plain_load(cases, tmp_path) == dict.fromkeys(cases, True), "an attack does not run under the plain loader"

@@ -73,3 +73,34 @@ def test_r10_1_sympy_object_passed_to_a_comparison(tmp_path: Path) -> None:
     for label, (data, marker) in cases.items():
         assert refused(data), label
         assert not marker.exists(), label
+
+
+# --- R10-2: Equality's evaluation is superlinear in its operands' size ---------------------------------------------
+# Equality.__new__ evaluates is_eq(lhs, rhs) at load: for symbolic operands it reaches dif.as_numer_denom(), which
+# for a sum of n terms with distinct denominators builds n products of n-1 factors (and more: measured 1 s at
+# n=250, 3.5 s at 500, 25 s at 1000, ~n**2.8). Eq(1/x0 + ... + 1/x4999, 0) is a 109 KB pickle of ~15000 argument
+# slots, far inside the contract's work bound (2**22): admitted, its load runs for the better part of an hour.
+def reciprocal_sum_equation(n: int) -> bytes:
+    import pickle
+
+    import sympy
+
+    terms = [sympy.Pow(sympy.Symbol(f"x{i}"), sympy.S.NegativeOne) for i in range(n)]
+    return pickle.dumps(sympy.Equality(sympy.Add(*terms), sympy.S.Zero, evaluate=False), protocol=4)
+
+
+@pytest.mark.xfail(strict=True, reason="R10-2: the sympy work bound counts tree slots; Equality's evaluation "
+                   "(is_eq -> as_numer_denom) is ~cubic in them")
+def test_r10_2_equality_evaluation_is_bounded(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    data = reciprocal_sum_equation(2000)
+    path = tmp_path / "equation.pkl"
+    path.write_bytes(data)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SAFELOAD_")}
+    with pytest.raises(subprocess.TimeoutExpired):  # the live twin: the plain load does not finish in 20 s
+        subprocess.run([sys.executable, "-c", f"import pickle; pickle.load(open({str(path)!r}, 'rb'))"], env=env,
+                       timeout=20, check=False, capture_output=True)
+    assert refused(data)

@@ -104,3 +104,29 @@ def test_r10_2_equality_evaluation_is_bounded(tmp_path: Path) -> None:
         subprocess.run([sys.executable, "-c", f"import pickle; pickle.load(open({str(path)!r}, 'rb'))"], env=env,
                        timeout=20, check=False, capture_output=True)
     assert refused(data)
+
+
+# --- R10-3: a shadow of a module a declared (trusted) plugin imports ------------------------------------------------
+# SL117 reads torch's static closure with plugins=False (commit f3ceb18): the plugin's own imports are not walked.
+# The user trusts the installed plugin (its init imports an installed, benign helper); a file of the helper's name in
+# the working directory runs when torch's import loads the plugin.
+@pytest.mark.xfail(strict=True, reason="R10-3: SL117 walks torch's static closure only (plugins=False); a trusted "
+                   "plugin's imports are not walked for shadowing files")
+def test_r10_3_shadow_of_a_trusted_plugins_import(tmp_path: Path) -> None:
+    from tests.test_import_time_plugins import _LOAD, _PLUGIN, _SHADOW_TWIN, _run, _site
+
+    pytest.importorskip("torch")
+    plugin_marker = tmp_path / "MARKER"
+    files = {rel: text.replace("MARKER", repr(str(plugin_marker))) for rel, text in _PLUGIN.items()}
+    files["rt8p/__init__.py"] = "import rt10helper\n\n\ndef init():\n    rt10helper.hello()\n"
+    files["rt10helper.py"] = "def hello():\n    pass\n"
+    site = _site(tmp_path / "site", files)
+    shadow_marker = tmp_path / "SHADOW"
+    (tmp_path / "rt10helper.py").write_text(f"open({str(shadow_marker)!r}, 'w').close()\n\n\ndef hello():\n"
+                                            "    pass\n")
+    data = b"\x80\x02ctorch\nfloat32\n."
+    result = _run(site, _LOAD.format(data=data, trusted=["rt8p.*"]), tmp_path)
+    assert not shadow_marker.exists(), "the shadowing module ran under safeload"
+    assert result["loaded"] is False, result
+    _run(site, _SHADOW_TWIN.format(data=data), tmp_path)  # live twin: torch loads the plugin, which imports it
+    assert shadow_marker.exists()

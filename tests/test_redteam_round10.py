@@ -107,11 +107,12 @@ def test_r10_2_equality_evaluation_is_bounded(tmp_path: Path) -> None:
 
 
 # --- R10-3: a shadow of a module a declared (trusted) plugin imports ------------------------------------------------
-# SL117 reads torch's static closure with plugins=False (commit f3ceb18): the plugin's own imports are not walked.
+# SL117 reads torch's static closure (plugins=False since f3ceb18; with plugins=True the walk reads torch's modules
+# and still never follows an entry point): the plugin's own imports are never walked.
 # The user trusts the installed plugin (its init imports an installed, benign helper); a file of the helper's name in
 # the working directory runs when torch's import loads the plugin.
-@pytest.mark.xfail(strict=True, reason="R10-3: SL117 walks torch's static closure only (plugins=False); a trusted "
-                   "plugin's imports are not walked for shadowing files")
+@pytest.mark.xfail(strict=True, reason="R10-3: the SL117 walk never follows entry points: a trusted "
+                   "plugin's imports are not checked for shadowing files (also before plugins=False)")
 def test_r10_3_shadow_of_a_trusted_plugins_import(tmp_path: Path) -> None:
     from tests.test_import_time_plugins import _LOAD, _PLUGIN, _SHADOW_TWIN, _run, _site
 

@@ -111,8 +111,6 @@ def test_r10_2_equality_evaluation_is_bounded(tmp_path: Path) -> None:
 # and still never follows an entry point): the plugin's own imports are never walked.
 # The user trusts the installed plugin (its init imports an installed, benign helper); a file of the helper's name in
 # the working directory runs when torch's import loads the plugin.
-@pytest.mark.xfail(strict=True, reason="R10-3: the SL117 walk never follows entry points: a trusted "
-                   "plugin's imports are not checked for shadowing files (also before plugins=False)")
 def test_r10_3_shadow_of_a_trusted_plugins_import(tmp_path: Path) -> None:
     from tests.test_import_time_plugins import _LOAD, _PLUGIN, _SHADOW_TWIN, _run, _site
 

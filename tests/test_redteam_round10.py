@@ -129,3 +129,38 @@ def test_r10_3_shadow_of_a_trusted_plugins_import(tmp_path: Path) -> None:
     assert result["loaded"] is False, result
     _run(site, _SHADOW_TWIN.format(data=data), tmp_path)  # live twin: torch loads the plugin, which imports it
     assert shadow_marker.exists()
+
+
+# --- R10-4: a star import and a later binding in one try body, an exception between them ---------------------------
+# The star-before-conditional fix (0816db2) reads the later binding when both are statements of one block ("whenever
+# the binding runs, so did the star import"). In a try body an exception between them (caught by the handler) skips
+# the binding: the name is what the star import bound.
+_TRY_BLOCK = """
+    try:
+        from atks.evil import *
+        import atks_not_installed_r10
+        def helper(x):
+            return [x]
+    except ImportError:
+        pass
+"""
+
+
+def test_r10_4_star_then_binding_in_one_try_body(tmp_path: Path) -> None:
+    import textwrap
+
+    from tests.test_redteam_round2 import LibCase, _live, _refused
+    from tests.test_star_exports import _EVIL, _IMPL
+
+    user = """
+    from atks import api
+
+    class Holder:
+        def __setstate__(self, state):
+            self.value = api.helper(state)
+"""
+    case = LibCase({"atks/__init__.py": "", "atks/impl.py": _IMPL, "atks/evil.py": _EVIL,
+                    "atks/api.py": textwrap.dedent(_TRY_BLOCK), "atks/user.py": textwrap.dedent(user)},
+                   lambda: b"\x80\x02catks.user\nHolder\n)\x81K\x01b.")
+    _live(tmp_path / "live", case)
+    _refused(tmp_path / "safe", case)

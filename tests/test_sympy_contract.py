@@ -303,7 +303,7 @@ def test_the_entries_are_conditional() -> None:
     for name in ADMITTED:
         entry = REVIEWED[name]
         assert entry.arguments is not None and entry.arguments[0] == "sympy_new", name
-        assert entry.uses == Use.NEW | Use.PASSED | Use.HASH, name
+        assert entry.uses == Use.NEW | Use.HASH, name  # not PASSED: red team R10-1 (test_redteam_round10.py)
         assert entry.source_files, name
         found = classify_name(name)
         assert found.kind == "allowed", name

@@ -218,6 +218,7 @@ def _territory_hit(module: str, candidates: dict[str, str], entries: Sequence[st
 
 
 def _walk(module: str, entries: Sequence[str], candidates: dict[str, str]) -> str | None:
+    from safeload.catalog.plugins import Plugin, plugins_reached
     from safeload.catalog.source_imports import static_imports
     from safeload.catalog.source_model import ModuleInfo, Resolver
 
@@ -226,18 +227,34 @@ def _walk(module: str, entries: Sequence[str], candidates: dict[str, str]) -> st
     parts = module.split(".")
     queue = deque(".".join(parts[:i]) for i in range(1, len(parts) + 1))
     seen: set[str] = set(queue)
+    # the modules of the entry points the closure's owners load at import (red team R10-3): the plugin itself is
+    # SL119's (trusted or refused, wherever it is installed), but what it imports is walked like the rest
+    plugin_modules: set[str] = set()
+    memo: dict[str, tuple[Plugin, ...]] = {}
     budget = _BUDGET
     while queue:
         name = queue.popleft()
         if name in sys.modules:
             continue
         top = name.split(".", 1)[0]
-        if top in candidates:
+        plugin = name in plugin_modules
+        if top in candidates and not plugin:
             return candidates[top]
         budget -= 1
         if budget < 0:
             return f"<the import closure of {module} is too large to check for shadowing files>"
-        if top not in sys.stdlib_module_names:
+        if top not in sys.stdlib_module_names and not plugin:
+            for reached in plugins_reached(name, entries, memo):
+                target = reached.value.split("[", 1)[0].partition(":")[0].strip()
+                if not target or target.startswith("<"):
+                    continue
+                chain = target.split(".")
+                for end in range(1, len(chain) + 1):
+                    prefix = ".".join(chain[:end])
+                    plugin_modules.add(prefix)
+                    if prefix not in seen:
+                        seen.add(prefix)
+                        queue.append(prefix)
             covered, hit = _territory_hit(name, candidates, entries)
             if hit is not None:
                 return hit
@@ -246,7 +263,7 @@ def _walk(module: str, entries: Sequence[str], candidates: dict[str, str]) -> st
         found = resolver.module(name)
         if not isinstance(found, ModuleInfo):
             continue  # missing (the import fails), builtin, compiled or namespace: nothing readable to follow
-        if not _under(found.path, roots):
+        if not plugin and not _under(found.path, roots):
             continue  # the user's own code: decided by the other rules
         for imported, _guarded in static_imports(found, resolver, calls=True):
             chain = imported.split(".")

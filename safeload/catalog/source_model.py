@@ -230,13 +230,24 @@ def _if_else_stars(mod: ModuleInfo, star: Binding) -> bool:
 
 
 def _same_block(mod: ModuleInfo, first: ast.AST, second: ast.AST) -> bool:
-    """``first`` and ``second`` are statements of one statement list of ``mod`` (whenever ``second`` runs, so did
-    ``first`` when it comes before it)."""
-    for node in ast.walk(mod.tree):
-        for _field, value in ast.iter_fields(node):
-            if isinstance(value, list) and any(s is second for s in value):
-                return any(s is first for s in value)
-    return False
+    """``first`` and ``second`` are statements of one statement list of ``mod`` reached from the module body through
+    ``if`` branches only (whenever ``second`` runs, so did ``first`` when it comes before it; and when ``first`` ran,
+    ``second`` runs unless the import fails). Not inside a ``try`` (or ``with``, whose context manager may swallow an
+    exception) or a loop: an exception caught there, or a ``break``/``continue``, between the two skips ``second``
+    while ``first``'s bindings stay (red team R10-4)."""
+
+    def find(stmts: list[ast.stmt]) -> bool | None:
+        if any(s is second for s in stmts):
+            return any(s is first for s in stmts)
+        for stmt in stmts:
+            if isinstance(stmt, ast.If):
+                for branch in (stmt.body, stmt.orelse):
+                    found = find(branch)
+                    if found is not None:
+                        return found
+        return None
+
+    return find(mod.tree.body) is True
 
 
 def _module_or_none(ref: Ref) -> Ref | None:

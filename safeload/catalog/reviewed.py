@@ -913,13 +913,17 @@ _SYMPY_NOTE = (
     "(copyreg.__newobj__) is refused. The import of sympy is vouched (IMPORT_REVIEWED: Basic.__init_subclass__ "
     "prepares each class's assumptions at class creation, i.e. at import; NEWOBJ makes no class). Instances are not "
     "callable by the file (Symbol.__call__ builds Function(name)(*args), which sympifies non-strictly)")
-_group("sympy.core.add.Add sympy.core.mul.Mul sympy.functions.elementary.trigonometric.sin "
-       "sympy.functions.elementary.exponential.exp", _SYMPY_USES, _SYMPY_NOTE,
+_group("sympy.core.add.Add sympy.core.mul.Mul", _SYMPY_USES, _SYMPY_NOTE,
        arguments=("sympy_new", ("args:basic", "arity:*")),
+       source_files=SYMPY_REVIEWED_FILES)
+# red team R10-2: evaluating exp/sin of a sum works per term (~0.1 ms a slot), Equality's is_eq about size**2.8
+_group("sympy.functions.elementary.trigonometric.sin sympy.functions.elementary.exponential.exp", _SYMPY_USES,
+       _SYMPY_NOTE, arguments=("sympy_new", ("args:basic", "arity:1", "cost:100")),
        source_files=SYMPY_REVIEWED_FILES)
 _group("sympy.core.power.Pow", _SYMPY_USES, _SYMPY_NOTE, arguments=("sympy_new", ("args:basic", "arity:2", "pow")),
        source_files=SYMPY_REVIEWED_FILES)
-_group("sympy.core.relational.Equality", _SYMPY_USES, _SYMPY_NOTE, arguments=("sympy_new", ("args:basic", "arity:2")),
+_group("sympy.core.relational.Equality", _SYMPY_USES, _SYMPY_NOTE,
+       arguments=("sympy_new", ("args:basic", "arity:2", "cost:square")),
        source_files=SYMPY_REVIEWED_FILES)
 _group("sympy.core.numbers.Integer", _SYMPY_USES, _SYMPY_NOTE, arguments=("sympy_new", ("args:int", "arity:1")),
        source_files=SYMPY_REVIEWED_FILES)

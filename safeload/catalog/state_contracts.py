@@ -260,8 +260,12 @@ Record = tuple[int, int]
 SYMPY_MAX_BITS = 1 << 16
 #: the most argument slots (the expression trees' sizes, shared subtrees counted at every use) the evaluations of
 #: one stream may go through: AssocOp.flatten copies the arguments of nested Add/Mul, so a chain of n nested sums
-#: costs n**2/2 and a sum reused m times by memo references m times its size
-SYMPY_MAX_WORK = 1 << 22
+#: costs n**2/2 and a sum reused m times by memo references m times its size (about 1 us a slot measured)
+SYMPY_MAX_WORK = 1 << 16
+#: what one node may cost against that budget, per class (``cost:`` in the entry's data; red team R10-2, measured
+#: on sympy 1.14): ``Equality`` evaluates ``is_eq``, whose ``as_numer_denom`` grows about as size**2.8 (25 s for a
+#: sum of 1000 reciprocals): charged size**2, so an operand of at most 256 slots (~25 ms); ``exp``/``sin`` run
+#: ``logcombine``/argument peeling per term (~0.1 ms a slot): charged 100 a slot
 
 
 def _sympy_new(args: tuple[Any, ...], kwargs: Any, data: tuple[str, ...],
@@ -279,14 +283,18 @@ def _sympy_new(args: tuple[Any, ...], kwargs: Any, data: tuple[str, ...],
     - ``arity:N`` / ``arity:N-M`` / ``arity:*``: how many positional arguments;
     - ``kw:<name>``: a keyword NEWOBJ_EX may give, with a bool value (Symbol's assumptions); no other keyword;
     - ``bits:N``: the bound of a class made from no argument (``One``, ``Half``);
-    - ``pow``: the ``Pow(b, e)`` rule below.
+    - ``pow``: the ``Pow(b, e)`` rule below;
+    - ``cost:square`` / ``cost:N``: what evaluating the node costs against the stream's budget, for classes whose
+      evaluation is superlinear in or heavy per argument slot (``SYMPY_MAX_WORK``'s note).
 
     Besides the parser, evaluation computes with the numbers in the arguments, and ``Pow`` of numbers raises them
     (``Integer(9) ** Integer(10**9)`` is computed at load): every admitted object carries a bound on the bits of any
     number its evaluation can hold (sums and products add bits: the sum of its arguments' bounds; a power
     multiplies the base's by up to ``2**bound(e)``), and a node whose bound exceeds ``SYMPY_MAX_BITS`` is refused.
     It also carries its tree's size (shared subtrees counted at every use), and the sizes of a stream's admitted
-    objects may not add up to more than ``SYMPY_MAX_WORK`` (``spent`` is the sum so far).
+    objects may not add up to more than ``SYMPY_MAX_WORK`` (``spent`` is the sum so far); a node's own charge (its
+    size, squared or multiplied by its ``cost:``) may not exceed what is left. A stream's total work is then bounded
+    (measured: seconds at worst, against the most of an hour R10-2's admitted equation took).
     Returns (why it is refused or None, the (bits, size) recorded for the object made)."""
     arity = next((item[6:] for item in data if item.startswith("arity:")), "*")
     low, _, high = arity.partition("-")
@@ -334,12 +342,15 @@ def _sympy_new(args: tuple[Any, ...], kwargs: Any, data: tuple[str, ...],
     elif args:
         return "arguments given to a class sympy pickles without any", (0, 0)
     bits += next((int(item[5:]) for item in data if item.startswith("bits:")), 0)
+    cost = next((item[5:] for item in data if item.startswith("cost:")), "1")
+    charge = size * size if cost == "square" else size * int(cost)
     if bits > SYMPY_MAX_BITS:
         return (f"evaluating it may compute numbers of more than {SYMPY_MAX_BITS} bits (powers of numbers are "
                 "computed at load)"), (0, 0)
-    if spent + size > SYMPY_MAX_WORK:
+    if spent + max(size, charge) > SYMPY_MAX_WORK:
         return (f"the expressions of this stream exceed {SYMPY_MAX_WORK} argument slots (shared subtrees counted at "
-                "every use): evaluating them would copy that many arguments"), (0, 0)
+                "every use; Equality charged its size squared, exp and sin 100 a slot): evaluating them would take "
+                "that much work"), (0, 0)
     return None, (bits, size)
 
 

@@ -1,0 +1,57 @@
+"""Red team round 11 (rt11): attacks on round 10's fixes (the sympy argument contract's work budget and escape
+exemption, the plugin walk of the shadow check).
+
+Every attack is live: the plain loader (``pickle.loads`` in a fresh interpreter) shows the effect (a marker file, or
+a load that does not finish within the timeout); scanned through safeload it is refused.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.test_sympy_contract import refused
+
+pytest.importorskip("sympy")
+
+
+def _plain_load_times_out(data: bytes, tmp_path: Path, timeout: float) -> bool:
+    path = tmp_path / "hang.pkl"
+    path.write_bytes(data)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SAFELOAD_")}
+    try:
+        subprocess.run([sys.executable, "-c", f"import pickle; pickle.load(open({str(path)!r}, 'rb'))"], env=env,
+                       timeout=timeout, check=False, capture_output=True)
+    except subprocess.TimeoutExpired:
+        return True
+    return False
+
+
+# --- R11-1: Pow of an Integer to a non-integer Rational factors the base at load ------------------------------------
+# Pow(Integer(p), Half) evaluates Integer._eval_power: integer_nthroot, perfect_power(p) and
+# Integer(p).factors(limit=2**15) (trial division, Pollard rho/p-1) -- measured 1.6 s for an 8000-bit p, 34 ms at
+# 2000 bits, 0.6 ms at 64 bits. The contract's bound admits it: bits(p) = 8001, Half's 3, so the Pow's bound is
+# 8001 << 3 = 64012 <= 2**16; the node costs 3 argument slots of the 2**16 budget. Twenty such nodes (distinct
+# bases: no cache) in one list: 20 KB, ~30 s of load. Small bases do it by count: 16000 Pows of 256-bit bases (4 slots each with the shared Half: 64000 of the 65536), 14 s.
+def pow_root_list(count: int, bits: int, seed: int = 11) -> bytes:
+    import sympy
+
+    rng = random.Random(seed)  # noqa: S311 (distinct bases, not secrets)
+    nodes = [sympy.Pow(sympy.Integer(rng.getrandbits(bits) | (1 << (bits - 1)) | 1), sympy.S.Half, evaluate=False)
+             for _ in range(count)]
+    return pickle.dumps(nodes, protocol=4)
+
+
+@pytest.mark.slow  # the live twins run 10 s each
+@pytest.mark.xfail(strict=True, reason="R11-1 open: Pow's evaluation factors a number base under a root")
+@pytest.mark.parametrize(("count", "bits"), [(20, 8000), (16000, 256)], ids=["few-huge", "many-small"])
+def test_r11_1_root_of_a_large_integer_is_bounded(tmp_path: Path, count: int, bits: int) -> None:
+    data = pow_root_list(count, bits)
+    assert _plain_load_times_out(data, tmp_path, 10), "the plain load finished within 10 s"
+    assert refused(data)

@@ -49,9 +49,20 @@ def pow_root_list(count: int, bits: int, seed: int = 11) -> bytes:
 
 
 @pytest.mark.slow  # the live twins run 10 s each
-@pytest.mark.xfail(strict=True, reason="R11-1 open: Pow's evaluation factors a number base under a root")
 @pytest.mark.parametrize(("count", "bits"), [(20, 8000), (16000, 256)], ids=["few-huge", "many-small"])
 def test_r11_1_root_of_a_large_integer_is_bounded(tmp_path: Path, count: int, bits: int) -> None:
     data = pow_root_list(count, bits)
     assert _plain_load_times_out(data, tmp_path, 10), "the plain load finished within 10 s"
     assert refused(data)
+
+
+def test_r11_1_ordinary_roots_and_integer_powers_stay_admitted() -> None:
+    """The root charge falls on the numbers under a non-integer exponent only: sqrt(2)*x, a root of a symbol or of
+    a 100-bit integer, and integer powers stay admitted."""
+    import sympy
+
+    x = sympy.Symbol("x")
+    admitted = [sympy.sqrt(2) * x, sympy.Pow(x, sympy.S.Half), sympy.Pow(x + 1, sympy.Rational(1, 3)),
+                sympy.Pow(sympy.Integer(10**30), sympy.S.Half, evaluate=False), x**2 + 2 * x,
+                sympy.Pow(sympy.Integer(2**200 + 1), sympy.Integer(7), evaluate=False)]
+    assert not refused(pickle.dumps(admitted, protocol=4))

@@ -66,3 +66,25 @@ def test_r11_1_ordinary_roots_and_integer_powers_stay_admitted() -> None:
                 sympy.Pow(sympy.Integer(10**30), sympy.S.Half, evaluate=False), x**2 + 2 * x,
                 sympy.Pow(sympy.Integer(2**200 + 1), sympy.Integer(7), evaluate=False)]
     assert not refused(pickle.dumps(admitted, protocol=4))
+
+
+# --- R11-2: a shadow of the trusted plugin's own module ----------------------------------------------------------
+# The closure walk (shadow_reach._walk) queues a declared plugin's modules but never reports a candidate for them
+# ("the plugin itself is SL119's"); SL119 trusts the plugin by its entry point name. A file named like the plugin's
+# module in the working directory is what torch's import then runs.
+@pytest.mark.xfail(strict=True, reason="R11-2 open: a plugin module is never checked for a shadow")
+def test_r11_2_shadow_of_the_trusted_plugin_module(tmp_path: Path) -> None:
+    from tests.test_import_time_plugins import _LOAD, _PLUGIN, _SHADOW_TWIN, _run, _site
+
+    pytest.importorskip("torch")
+    plugin_marker = tmp_path / "MARKER"
+    files = {rel: text.replace("MARKER", repr(str(plugin_marker))) for rel, text in _PLUGIN.items()}
+    site = _site(tmp_path / "site", files)
+    shadow_marker = tmp_path / "SHADOW"
+    (tmp_path / "rt8p.py").write_text(f"open({str(shadow_marker)!r}, 'w').close()\n\n\ndef init():\n    pass\n")
+    data = b"\x80\x02ctorch\nfloat32\n."
+    result = _run(site, _LOAD.format(data=data, trusted=["rt8p.*"]), tmp_path)
+    assert not shadow_marker.exists(), "the shadowing module ran under safeload"
+    assert result["loaded"] is False, result
+    _run(site, _SHADOW_TWIN.format(data=data), tmp_path)  # live twin: torch loads the plugin from the shadow
+    assert shadow_marker.exists()

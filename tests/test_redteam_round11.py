@@ -72,7 +72,6 @@ def test_r11_1_ordinary_roots_and_integer_powers_stay_admitted() -> None:
 # The closure walk (shadow_reach._walk) queues a declared plugin's modules but never reports a candidate for them
 # ("the plugin itself is SL119's"); SL119 trusts the plugin by its entry point name. A file named like the plugin's
 # module in the working directory is what torch's import then runs.
-@pytest.mark.xfail(strict=True, reason="R11-2 open: a plugin module is never checked for a shadow")
 def test_r11_2_shadow_of_the_trusted_plugin_module(tmp_path: Path) -> None:
     from tests.test_import_time_plugins import _LOAD, _PLUGIN, _SHADOW_TWIN, _run, _site
 

@@ -87,3 +87,26 @@ def test_r11_2_shadow_of_the_trusted_plugin_module(tmp_path: Path) -> None:
     assert result["loaded"] is False, result
     _run(site, _SHADOW_TWIN.format(data=data), tmp_path)  # live twin: torch loads the plugin from the shadow
     assert shadow_marker.exists()
+
+
+# --- R11-3: the shadow brings its own distribution metadata --------------------------------------------------------
+# R11-2's fix takes a plugin module found next to the metadata of a distribution declaring the plugin as installed.
+# The working directory can hold that metadata too (a copy of the installed dist-info): importlib.metadata finds it
+# there, the trusted entry point's name is the same, and the file beside it runs.
+@pytest.mark.xfail(strict=True, reason="R11-3 open: the shadow brings its own dist-info")
+def test_r11_3_shadow_with_its_own_dist_info(tmp_path: Path) -> None:
+    from tests.test_import_time_plugins import _LOAD, _PLUGIN, _SHADOW_TWIN, _run, _site
+
+    pytest.importorskip("torch")
+    plugin_marker = tmp_path / "MARKER"
+    files = {rel: text.replace("MARKER", repr(str(plugin_marker))) for rel, text in _PLUGIN.items()}
+    site = _site(tmp_path / "site", files)
+    _site(tmp_path, {rel: text for rel, text in files.items() if rel.startswith("rt8p-1.0.dist-info/")})
+    shadow_marker = tmp_path / "SHADOW"
+    (tmp_path / "rt8p.py").write_text(f"open({str(shadow_marker)!r}, 'w').close()\n\n\ndef init():\n    pass\n")
+    data = b"\x80\x02ctorch\nfloat32\n."
+    result = _run(site, _LOAD.format(data=data, trusted=["rt8p.*"]), tmp_path)
+    assert not shadow_marker.exists(), "the shadowing module ran under safeload"
+    assert result["loaded"] is False, result
+    _run(site, _SHADOW_TWIN.format(data=data), tmp_path)  # live twin
+    assert shadow_marker.exists()

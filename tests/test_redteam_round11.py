@@ -93,7 +93,6 @@ def test_r11_2_shadow_of_the_trusted_plugin_module(tmp_path: Path) -> None:
 # R11-2's fix takes a plugin module found next to the metadata of a distribution declaring the plugin as installed.
 # The working directory can hold that metadata too (a copy of the installed dist-info): importlib.metadata finds it
 # there, the trusted entry point's name is the same, and the file beside it runs.
-@pytest.mark.xfail(strict=True, reason="R11-3 open: the shadow brings its own dist-info")
 def test_r11_3_shadow_with_its_own_dist_info(tmp_path: Path) -> None:
     from tests.test_import_time_plugins import _LOAD, _PLUGIN, _SHADOW_TWIN, _run, _site
 

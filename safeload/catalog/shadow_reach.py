@@ -239,7 +239,8 @@ def _walk(module: str, entries: Sequence[str], candidates: dict[str, str]) -> st
             continue
         top = name.split(".", 1)[0]
         plugin = name in plugin_modules
-        if top in candidates and (not plugin or not _installed_with(candidates[top], top, plugin_dists[top])):
+        if top in candidates and (not plugin or not _installed_with(candidates[top], top, plugin_dists[top],
+                                                                    entries)):
             # a plugin's own module is found where its distribution is installed, or it is a shadow of it (red
             # team R11-2: a file of the plugin's name in the working directory runs instead of the trusted plugin)
             return candidates[top]
@@ -279,10 +280,16 @@ def _walk(module: str, entries: Sequence[str], candidates: dict[str, str]) -> st
     return None
 
 
-def _installed_with(location: str, top: str, distributions: set[str]) -> bool:
+def _installed_with(location: str, top: str, distributions: set[str], entries: Sequence[str]) -> bool:
     """``location`` (the file the path finder takes for the top-level module ``top``) is in the path entry that
     holds the metadata of one of ``distributions`` (the ones declaring the plugin): it is the plugin as installed,
-    not a file of its name found first elsewhere."""
+    not a file of its name found first elsewhere. Never in the working directory or the script's directory (the
+    first path entry): a file dropped there can bring a copy of the metadata along (red team R11-3)."""
+    try:
+        cwd = os.getcwd()
+    except OSError:
+        return False
+    dropped = {_norm(cwd), *(_norm(_absolute(entry, cwd)) for entry in entries[:1])}
     path = _norm(location)
     while True:
         parent = os.path.dirname(path)
@@ -291,5 +298,7 @@ def _installed_with(location: str, top: str, distributions: set[str]) -> bool:
         if os.path.basename(path).split(".", 1)[0] == top:
             break
         path = parent
+    if parent in dropped:
+        return False
     return any(os.path.isdir(os.path.join(parent, dist + suffix)) for dist in distributions
                for suffix in (".dist-info", ".egg-info"))

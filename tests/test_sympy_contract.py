@@ -326,7 +326,8 @@ def test_the_contract_function() -> None:
     basic = ("args:basic", "arity:2", "pow")
     assert argument_refusal("sympy_new", basic, (object(), object()), None, none)[0] is not None
     assert argument_refusal("sympy_new", basic, (1, 2), None, made(0)) == (None, (1, 3))  # bare symbols: 0 + 0 + 1
-    assert argument_refusal("sympy_new", basic, (1, 2), None, made(3)) == (None, ((3 << 3) + 3 + 1, 3))
+    # an exponent not made by an integer class: the root of the base's numbers is charged (red team R11-1)
+    assert argument_refusal("sympy_new", basic, (1, 2), None, made(3)) == (None, ((3 << 3) + 3 + 1, 3 + 8 * 3))
     assert argument_refusal("sympy_new", basic, (1, 2), None, made(18))[0] is not None
     one = ("args:int", "arity:1")
     assert argument_refusal("sympy_new", one, (1 << SYMPY_MAX_BITS,), None, none)[0] is not None

@@ -230,6 +230,7 @@ def _walk(module: str, entries: Sequence[str], candidates: dict[str, str]) -> st
     # the modules of the entry points the closure's owners load at import (red team R10-3): the plugin itself is
     # SL119's (trusted or refused, wherever it is installed), but what it imports is walked like the rest
     plugin_modules: set[str] = set()
+    plugin_dists: dict[str, set[str]] = {}
     memo: dict[str, tuple[Plugin, ...]] = {}
     budget = _BUDGET
     while queue:
@@ -238,7 +239,10 @@ def _walk(module: str, entries: Sequence[str], candidates: dict[str, str]) -> st
             continue
         top = name.split(".", 1)[0]
         plugin = name in plugin_modules
-        if top in candidates and not plugin:
+        if top in candidates and (not plugin or not _installed_with(candidates[top], top, plugin_dists[top],
+                                                                    entries)):
+            # a plugin's own module is found where its distribution is installed, or it is a shadow of it (red
+            # team R11-2: a file of the plugin's name in the working directory runs instead of the trusted plugin)
             return candidates[top]
         budget -= 1
         if budget < 0:
@@ -249,6 +253,7 @@ def _walk(module: str, entries: Sequence[str], candidates: dict[str, str]) -> st
                 if not target or target.startswith("<"):
                     continue
                 chain = target.split(".")
+                plugin_dists.setdefault(chain[0], set()).add(reached.distribution)
                 for end in range(1, len(chain) + 1):
                     prefix = ".".join(chain[:end])
                     plugin_modules.add(prefix)
@@ -273,3 +278,27 @@ def _walk(module: str, entries: Sequence[str], candidates: dict[str, str]) -> st
                     seen.add(prefix)
                     queue.append(prefix)
     return None
+
+
+def _installed_with(location: str, top: str, distributions: set[str], entries: Sequence[str]) -> bool:
+    """``location`` (the file the path finder takes for the top-level module ``top``) is in the path entry that
+    holds the metadata of one of ``distributions`` (the ones declaring the plugin): it is the plugin as installed,
+    not a file of its name found first elsewhere. Never in the working directory or the script's directory (the
+    first path entry): a file dropped there can bring a copy of the metadata along (red team R11-3)."""
+    try:
+        cwd = os.getcwd()
+    except OSError:
+        return False
+    dropped = {_norm(cwd), *(_norm(_absolute(entry, cwd)) for entry in entries[:1])}
+    path = _norm(location)
+    while True:
+        parent = os.path.dirname(path)
+        if parent == path:
+            return False
+        if os.path.basename(path).split(".", 1)[0] == top:
+            break
+        path = parent
+    if parent in dropped:
+        return False
+    return any(os.path.isdir(os.path.join(parent, dist + suffix)) for dist in distributions
+               for suffix in (".dist-info", ".egg-info"))

@@ -316,29 +316,36 @@ def test_the_contract_function() -> None:
     """``argument_refusal`` on its own: unknown contracts refuse; objects count only through ``admitted``."""
     from safeload.catalog.state_contracts import SYMPY_MAX_BITS, SYMPY_MAX_WORK, argument_refusal
 
-    def none(_value: object) -> tuple[int, int] | None:
+    def none(_value: object) -> tuple[int, int, int] | None:
         return None
 
-    def made(bits: int, size: int = 1) -> Callable[[object], tuple[int, int]]:
-        return lambda _value: (bits, size)
+    def made(bits: int, size: int = 1) -> Callable[[object], tuple[int, int, int]]:
+        return lambda _value: (bits, size, size)
 
     assert argument_refusal("nonesuch", (), (), None, none)[0] == "unknown argument contract 'nonesuch'"
     basic = ("args:basic", "arity:2", "pow")
     assert argument_refusal("sympy_new", basic, (object(), object()), None, none)[0] is not None
-    assert argument_refusal("sympy_new", basic, (1, 2), None, made(0)) == (None, (1, 3))  # bare symbols: 0 + 0 + 1
+    assert argument_refusal("sympy_new", basic, (1, 2), None, made(0)) == (None, (1, 3, 3))  # bare symbols: 0 + 0 + 1
     # an exponent not made by an integer class: the root of the base's numbers is charged (red team R11-1)
-    assert argument_refusal("sympy_new", basic, (1, 2), None, made(3)) == (None, ((3 << 3) + 3 + 1, 3 + 8 * 3))
+    assert argument_refusal("sympy_new", basic, (1, 2), None, made(3)) == (None, ((3 << 3) + 3 + 1, 3 + 8 * 3, 3 + 8 * 3))
     assert argument_refusal("sympy_new", basic, (1, 2), None, made(18))[0] is not None
     one = ("args:int", "arity:1")
     assert argument_refusal("sympy_new", one, (1 << SYMPY_MAX_BITS,), None, none)[0] is not None
-    assert argument_refusal("sympy_new", one, (5,), None, none) == (None, (4, 1))
-    assert argument_refusal("sympy_new", one, (5,), {}, none) == (None, (4, 1))
+    assert argument_refusal("sympy_new", one, (5,), None, none) == (None, (4, 1, 1))
+    assert argument_refusal("sympy_new", one, (5,), {}, none) == (None, (4, 1, 1))
     assert argument_refusal("sympy_new", one, (5,), {"a": True}, none)[0] is not None
     assert argument_refusal("sympy_new", one, (5,), None, none, spent=SYMPY_MAX_WORK)[0] is not None  # the stream's budget
     assert argument_refusal("sympy_new", ("args:name", "arity:1", "kw:real"), ("x",), {"real": True}, none) == (
-        None, (0, 1))
-    assert argument_refusal("sympy_new", ("arity:0", "bits:3"), (), None, none) == (None, (3, 1))
+        None, (0, 1, 1))
+    assert argument_refusal("sympy_new", ("arity:0", "bits:3"), (), None, none) == (None, (3, 1, 1))
     assert argument_refusal("sympy_new", ("args:basic", "arity:*"), (1,) * 3, None, made(0, 1 << 21))[0] is not None
+    # a node's whole charge is what the stream's budget consumes: Equality its size squared, exp/sin 100 a slot
+    eq = ("args:basic", "arity:2", "cost:square")
+    assert argument_refusal("sympy_new", eq, (1, 2), None, made(0, 100)) == (None, (2, 201, 201 * 201))
+    assert argument_refusal("sympy_new", eq, (1, 2), None, made(0, 200))[0] is not None  # 401**2 > 2**16
+    fn = ("args:basic", "arity:1", "cost:100")
+    assert argument_refusal("sympy_new", fn, (1,), None, made(0, 9)) == (None, (1, 10, 1000))
+    assert argument_refusal("sympy_new", fn, (1,), None, made(0, 9), spent=SYMPY_MAX_WORK - 999)[0] is not None
 
 
 def test_evaluation_work_is_bounded() -> None:

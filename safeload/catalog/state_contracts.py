@@ -252,8 +252,10 @@ def refusal(contract: str, data: tuple[str, ...], state: Any) -> str | None:
 
 # -- argument contracts -------------------------------------------------------------------------------------------
 
-#: what an argument contract records for an object it admitted, handed back when the object is an argument
-Record = tuple[int, int]
+#: what an argument contract records for an object it admitted, handed back when the object is an argument: the
+#: contract's own measures (sympy: the bits bound and the tree size) and what admitting it cost against the
+#: stream's work budget (``spent`` sums the third item)
+Record = tuple[int, int, int]
 
 #: the most bits a number the evaluation of an admitted sympy expression may compute is allowed to need (a bound
 #: over every node, from the literal ints up: ``_sympy_new``)
@@ -299,25 +301,25 @@ def _sympy_new(args: tuple[Any, ...], kwargs: Any, data: tuple[str, ...],
     arity = next((item[6:] for item in data if item.startswith("arity:")), "*")
     low, _, high = arity.partition("-")
     if low != "*" and not (int(low) <= len(args) <= int(high or low)):
-        return f"{len(args)} positional argument(s); sympy pickles this class with {arity}", (0, 0)
+        return f"{len(args)} positional argument(s); sympy pickles this class with {arity}", (0, 0, 0)
     allowed_kw = frozenset(item[3:] for item in data if item.startswith("kw:"))
     if kwargs is not None:
         if type(kwargs) is not dict:
-            return "keyword arguments only known at load time", (0, 0)
+            return "keyword arguments only known at load time", (0, 0, 0)
         for key, value in kwargs.items():
             if type(key) is not str or key not in allowed_kw:
                 return f"the keyword {_short(str(key)) if type(key) is str else 'computed at load time'} is not one " \
-                       "sympy pickles for this class", (0, 0)
+                       "sympy pickles for this class", (0, 0, 0)
             if type(value) is not bool:
-                return f"the keyword {key!r} is {_describe_arg(value)}, not a bool", (0, 0)
+                return f"the keyword {key!r} is {_describe_arg(value)}, not a bool", (0, 0, 0)
     bits, size, extra = 0, 1, 0
     if "args:name" in data:
         if len(args) != 1 or type(args[0]) is not str:
-            return "the name is not a plain str", (0, 0)
+            return "the name is not a plain str", (0, 0, 0)
     elif "args:int" in data:
         for position, value in enumerate(args):
             if type(value) is not int:
-                return f"argument {position} is {_describe_arg(value)}, not a plain int", (0, 0)
+                return f"argument {position} is {_describe_arg(value)}, not a plain int", (0, 0, 0)
             bits += value.bit_length() + 1
     elif "args:basic" in data:
         records = []
@@ -326,7 +328,7 @@ def _sympy_new(args: tuple[Any, ...], kwargs: Any, data: tuple[str, ...],
             if record is None:
                 return (f"argument {position} is {_describe_arg(value)}, not an object made by a sympy class this "
                         "contract admits (a str, container or object of other provenance may reach sympify's "
-                        "parser)"), (0, 0)
+                        "parser)"), (0, 0, 0)
             records.append(record)
         size += sum(record[1] for record in records)
         if "pow" in data:
@@ -345,7 +347,7 @@ def _sympy_new(args: tuple[Any, ...], kwargs: Any, data: tuple[str, ...],
         else:
             bits = sum(record[0] for record in records) + len(records).bit_length()
     elif args:
-        return "arguments given to a class sympy pickles without any", (0, 0)
+        return "arguments given to a class sympy pickles without any", (0, 0, 0)
     bits += next((int(item[5:]) for item in data if item.startswith("bits:")), 0)
     cost = next((item[5:] for item in data if item.startswith("cost:")), "1")
     # the root's work is the node's own: it counts in its size (consumed from the budget, and again in every
@@ -354,12 +356,13 @@ def _sympy_new(args: tuple[Any, ...], kwargs: Any, data: tuple[str, ...],
     charge = size * size if cost == "square" else size * int(cost)
     if bits > SYMPY_MAX_BITS:
         return (f"evaluating it may compute numbers of more than {SYMPY_MAX_BITS} bits (powers of numbers are "
-                "computed at load)"), (0, 0)
-    if spent + max(size, charge) > SYMPY_MAX_WORK:
+                "computed at load)"), (0, 0, 0)
+    charge = max(size, charge)  # consumed from the stream's budget (red team R11: the whole charge, not the size)
+    if spent + charge > SYMPY_MAX_WORK:
         return (f"the expressions of this stream exceed {SYMPY_MAX_WORK} argument slots (shared subtrees counted at "
                 "every use; Equality charged its size squared, exp and sin 100 a slot): evaluating them would take "
-                "that much work"), (0, 0)
-    return None, (bits, size)
+                "that much work"), (0, 0, 0)
+    return None, (bits, size, charge)
 
 
 #: the classes whose instances are integers: a Pow with such an exponent raises its base (bounded by the bits rule)
@@ -537,23 +540,23 @@ def _pint_quantity(args: tuple[Any, ...], kwargs: Any, data: tuple[str, ...],  #
 
     del admitted
     if kwargs is not None:
-        return "keyword arguments given to a function pickles call positionally", (0, 0)
+        return "keyword arguments given to a function pickles call positionally", (0, 0, 0)
     if len(args) != 3:
-        return f"{len(args)} argument(s); PlainQuantity.__reduce__ writes (class, magnitude, units)", (0, 0)
+        return f"{len(args)} argument(s); PlainQuantity.__reduce__ writes (class, magnitude, units)", (0, 0, 0)
     cls, magnitude, units = args
     if type(cls) is not Global or cls.full not in data:
-        return f"the class argument is {_describe_arg(cls)}, not {' or '.join(data)}", (0, 0)
+        return f"the class argument is {_describe_arg(cls)}, not {' or '.join(data)}", (0, 0, 0)
     found: list[Any] = []
     odd = _pint_magnitude(magnitude, found)
     if odd is not None:
-        return odd, (0, 0)
+        return odd, (0, 0, 0)
     odd, count = _pint_units(units, found)
     if odd is not None:
-        return odd, (0, 0)
+        return odd, (0, 0, 0)
     if spent + count > PINT_MAX_WORK:
-        return f"the quantities of this stream name more than {PINT_MAX_WORK} units to parse", (0, 0)
+        return f"the quantities of this stream name more than {PINT_MAX_WORK} units to parse", (0, 0, 0)
     read.extend(found)
-    return None, (0, count)
+    return None, (0, count, count)
 
 
 #: contract name -> (the check, the opcode use it admits: NEW for a class's ``__new__`` given by NEWOBJ/NEWOBJ_EX,
@@ -595,5 +598,5 @@ def argument_refusal(contract: str, data: tuple[str, ...], args: tuple[Any, ...]
     read (the engine refuses any later change to them). An unknown contract refuses."""
     found = _ARGUMENT_CONTRACTS.get(contract)
     if found is None:
-        return f"unknown argument contract {contract!r}", (0, 0)
+        return f"unknown argument contract {contract!r}", (0, 0, 0)
     return found[0](args, kwargs, data, admitted, spent, read if read is not None else [])

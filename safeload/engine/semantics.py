@@ -201,7 +201,7 @@ class Semantics:
         self._decoded_bytes = 0
         # id -> (object, record): objects made by instantiations an argument contract admitted (entry.arguments),
         # and per contract the sum of their costs
-        self._contract_made: dict[int, tuple[Call, tuple[int, int], str]] = {}
+        self._contract_made: dict[int, tuple[Call, tuple[int, int, int], str]] = {}
         self._contract_spent: dict[str, int] = {}
         # id -> (object, contract): objects made earlier whose state an admitted argument contract read (a pint
         # UnitsContainer, its udict, an ndarray and its dtype); any later BUILD or SETITEM(S)/APPEND(S) on one of
@@ -352,7 +352,7 @@ class Semantics:
 
         expected = argument_use(contract[0])
         read: list[Any] = []
-        record = (0, 0)
+        record = (0, 0, 0)
         reason: str | None
         if expected == "new" and use != U.NEW:
             reason = "it is called (REDUCE), not instantiated by NEWOBJ/NEWOBJ_EX as its pickles are"
@@ -362,7 +362,7 @@ class Semantics:
             made = self._contract_made
             name = contract[0]
 
-            def admitted(value: Any) -> tuple[int, int] | None:
+            def admitted(value: Any) -> tuple[int, int, int] | None:
                 found = made.get(id(value)) if type(value) is Call else None
                 return found[1] if found is not None and found[0] is value and found[2] == name else None
 
@@ -370,7 +370,7 @@ class Semantics:
                                               kwargs, admitted, spent=self._contract_spent.get(name, 0), read=read)
         if reason is None:
             self._contract_made[id(result)] = (result, record, contract[0])
-            self._contract_spent[contract[0]] = self._contract_spent.get(contract[0], 0) + record[1]
+            self._contract_spent[contract[0]] = self._contract_spent.get(contract[0], 0) + record[2]
             for value in read:
                 self._contract_read[id(value)] = (value, contract[0])
             return

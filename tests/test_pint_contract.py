@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import os
 import pickle
-import struct
 import subprocess
 import sys
 import textwrap
@@ -41,54 +40,13 @@ from safeload.catalog.state_contracts import (
     argument_use,
 )
 from safeload.engine import native
+from tests.pickle_terms import get, glob, lit, memo, newobj, reduce, stream, tup, u
 
 pint = pytest.importorskip("pint")
 np = pytest.importorskip("numpy")
 
 sys.path.insert(0, str(Path(__file__).parent / "fuzz"))
 import sl_native_diff  # noqa: E402
-
-
-# --- a small opcode assembler (protocol 4), as in tests/test_sympy_contract.py ------------------------------------
-def u(text: str) -> bytes:
-    raw = text.encode()
-    return (b"\x8c" + bytes([len(raw)]) if len(raw) < 256 else b"X" + struct.pack("<I", len(raw))) + raw
-
-
-def lit(value: object) -> bytes:
-    """A plain int/float/bool/None/str literal."""
-    if isinstance(value, str):
-        return u(value)
-    return pickle.dumps(value, protocol=2)[2:-1]
-
-
-def glob(dotted: str) -> bytes:
-    module, _, name = dotted.rpartition(".")
-    return u(module) + u(name) + b"\x93"
-
-
-def tup(*items: bytes) -> bytes:
-    return b"(" + b"".join(items) + b"t"
-
-
-def newobj(cls: str, *args: bytes) -> bytes:
-    return glob(cls) + tup(*args) + b"\x81"
-
-
-def reduce(func: str | bytes, *args: bytes) -> bytes:
-    return (glob(func) if isinstance(func, str) else func) + tup(*args) + b"R"
-
-
-def memo() -> bytes:
-    return b"\x94"
-
-
-def get(index: int) -> bytes:
-    return b"h" + bytes([index])
-
-
-def stream(body: bytes) -> bytes:
-    return b"\x80\x04" + body + b"."
 
 UNPICKLE = "pint._unpickle_quantity"
 QUANTITY = "pint.facets.plain.quantity.PlainQuantity"

@@ -11,20 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_sympy_contract import (
-    INT,
-    SYM,
-    code,
-    glob,
-    lit,
-    newobj,
-    plain_load,
-    reduce,
-    refused,
-    stream,
-    tup,
-    u,
-)
+from tests.pickle_terms import glob, lit, newobj, reduce, stream, tup, u
+from tests.test_sympy_contract import INT, SYM, code, plain_load, refused
 
 pytest.importorskip("sympy")
 

@@ -72,15 +72,28 @@ def test_r11_1_ordinary_roots_and_integer_powers_stay_admitted() -> None:
 # The closure walk (shadow_reach._walk) queues a declared plugin's modules but never reports a candidate for them
 # ("the plugin itself is SL119's"); SL119 trusts the plugin by its entry point name. A file named like the plugin's
 # module in the working directory is what torch's import then runs.
+def _trusted_plugin_site(tmp_path: Path) -> tuple[str, dict[str, str]]:
+    """round 8's ``rt8p`` torch plugin installed in a site directory (its marker in ``tmp_path``): (site, files)."""
+    from tests.test_import_time_plugins import _PLUGIN, _site
+
+    marker = tmp_path / "MARKER"
+    files = {rel: text.replace("MARKER", repr(str(marker))) for rel, text in _PLUGIN.items()}
+    return _site(tmp_path / "site", files), files
+
+
+def _plugin_shadow(tmp_path: Path) -> Path:
+    """An ``rt8p.py`` in the working directory that touches a marker when imported; the marker's path."""
+    marker = tmp_path / "SHADOW"
+    (tmp_path / "rt8p.py").write_text(f"open({str(marker)!r}, 'w').close()\n\n\ndef init():\n    pass\n")
+    return marker
+
+
 def test_r11_2_shadow_of_the_trusted_plugin_module(tmp_path: Path) -> None:
-    from tests.test_import_time_plugins import _LOAD, _PLUGIN, _SHADOW_TWIN, _run, _site
+    from tests.test_import_time_plugins import _LOAD, _SHADOW_TWIN, _run
 
     pytest.importorskip("torch")
-    plugin_marker = tmp_path / "MARKER"
-    files = {rel: text.replace("MARKER", repr(str(plugin_marker))) for rel, text in _PLUGIN.items()}
-    site = _site(tmp_path / "site", files)
-    shadow_marker = tmp_path / "SHADOW"
-    (tmp_path / "rt8p.py").write_text(f"open({str(shadow_marker)!r}, 'w').close()\n\n\ndef init():\n    pass\n")
+    site, _files = _trusted_plugin_site(tmp_path)
+    shadow_marker = _plugin_shadow(tmp_path)
     data = b"\x80\x02ctorch\nfloat32\n."
     result = _run(site, _LOAD.format(data=data, trusted=["rt8p.*"]), tmp_path)
     assert not shadow_marker.exists(), "the shadowing module ran under safeload"
@@ -94,15 +107,12 @@ def test_r11_2_shadow_of_the_trusted_plugin_module(tmp_path: Path) -> None:
 # The working directory can hold that metadata too (a copy of the installed dist-info): importlib.metadata finds it
 # there, the trusted entry point's name is the same, and the file beside it runs.
 def test_r11_3_shadow_with_its_own_dist_info(tmp_path: Path) -> None:
-    from tests.test_import_time_plugins import _LOAD, _PLUGIN, _SHADOW_TWIN, _run, _site
+    from tests.test_import_time_plugins import _LOAD, _SHADOW_TWIN, _run, _site
 
     pytest.importorskip("torch")
-    plugin_marker = tmp_path / "MARKER"
-    files = {rel: text.replace("MARKER", repr(str(plugin_marker))) for rel, text in _PLUGIN.items()}
-    site = _site(tmp_path / "site", files)
+    site, files = _trusted_plugin_site(tmp_path)
     _site(tmp_path, {rel: text for rel, text in files.items() if rel.startswith("rt8p-1.0.dist-info/")})
-    shadow_marker = tmp_path / "SHADOW"
-    (tmp_path / "rt8p.py").write_text(f"open({str(shadow_marker)!r}, 'w').close()\n\n\ndef init():\n    pass\n")
+    shadow_marker = _plugin_shadow(tmp_path)
     data = b"\x80\x02ctorch\nfloat32\n."
     result = _run(site, _LOAD.format(data=data, trusted=["rt8p.*"]), tmp_path)
     assert not shadow_marker.exists(), "the shadowing module ran under safeload"

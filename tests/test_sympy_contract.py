@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import os
 import pickle
-import struct
 import subprocess
 import sys
 import textwrap
@@ -32,6 +31,7 @@ from safeload.catalog.decide import catalogue_view
 from safeload.catalog.reviewed import REVIEWED, SYMPY_ASSUMPTIONS
 from safeload.catalog.uses import Use
 from safeload.engine import native
+from tests.pickle_terms import get, glob, lit, memo, newobj, newobj_ex, reduce, stream, tup, u
 
 sympy = pytest.importorskip("sympy")
 
@@ -42,52 +42,6 @@ ADMITTED = ("sympy.core.add.Add sympy.core.mul.Mul sympy.core.power.Pow sympy.co
             "sympy.core.numbers.Integer sympy.core.numbers.Rational sympy.core.numbers.Zero sympy.core.numbers.One "
             "sympy.core.numbers.NegativeOne sympy.core.numbers.Half sympy.core.symbol.Symbol "
             "sympy.functions.elementary.trigonometric.sin sympy.functions.elementary.exponential.exp").split()
-
-
-# --- a small opcode assembler (protocol 4: NEWOBJ, NEWOBJ_EX, memo) -----------------------------------------------
-def u(text: str) -> bytes:
-    raw = text.encode()
-    return (b"\x8c" + bytes([len(raw)]) if len(raw) < 256 else b"X" + struct.pack("<I", len(raw))) + raw
-
-
-def lit(value: object) -> bytes:
-    """A plain int/bool/None/str literal."""
-    if isinstance(value, str):
-        return u(value)
-    return pickle.dumps(value, protocol=2)[2:-1]
-
-
-def glob(dotted: str) -> bytes:
-    module, _, name = dotted.rpartition(".")
-    return u(module) + u(name) + b"\x93"
-
-
-def tup(*items: bytes) -> bytes:
-    return b"(" + b"".join(items) + b"t"
-
-
-def newobj(cls: str | bytes, *args: bytes) -> bytes:
-    return (glob(cls) if isinstance(cls, str) else cls) + tup(*args) + b"\x81"
-
-
-def newobj_ex(cls: str, args: tuple[bytes, ...], kwargs: dict[str, bytes]) -> bytes:
-    return glob(cls) + tup(*args) + b"}(" + b"".join(u(k) + v for k, v in kwargs.items()) + b"u\x92"
-
-
-def reduce(func: str | bytes, *args: bytes) -> bytes:
-    return (glob(func) if isinstance(func, str) else func) + tup(*args) + b"R"
-
-
-def memo() -> bytes:
-    return b"\x94"
-
-
-def get(index: int) -> bytes:
-    return b"h" + bytes([index])
-
-
-def stream(body: bytes) -> bytes:
-    return b"\x80\x04" + body + b"."
 
 
 SYM = "sympy.core.symbol.Symbol"

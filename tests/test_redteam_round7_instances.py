@@ -577,7 +577,46 @@ def test_reconstructor_base_new_is_live(tmp_path: Path) -> None:
     _live(tmp_path, _RECON_CASE)
 
 
-@pytest.mark.xfail(strict=True, reason="open: the object _reconstructor returns is base.__new__(cls, state), ranked "
-                   "as a cls (the engine records base for CALL only); a legit base is never a heap type")
 def test_reconstructor_base_new_is_refused(tmp_path: Path) -> None:
     _refused(tmp_path, _RECON_CASE)
+
+
+_BUILTIN_BASES = """
+    class Bag(dict):
+        pass
+
+    class Items(list):
+        pass
+
+    class Count(int):
+        pass
+"""
+
+
+@pytest.mark.parametrize("protocol", [0, 1])
+def test_reconstructor_with_a_builtin_base_loads(tmp_path: Path, protocol: int) -> None:
+    """What pickle writes for a heap class below a builtin at protocols 0-1: ``_reconstructor(cls, dict, {...})``
+    names the builtin as the base (the first non-heap base): that still loads."""
+    site, payload, marker = _install(tmp_path, LibCase({"rt7bb/__init__.py": "", "rt7bb/mod.py": _BUILTIN_BASES},
+                                                       lambda: b""))
+    made = _run(site, "import pickle; from rt7bb.mod import Bag, Items, Count; b = Bag(a=1); b.note = 'x'; "
+                f"open({str(payload)!r}, 'wb').write(pickle.dumps([b, Items([1, 2]), Count(7)], protocol={protocol}))")
+    assert made.returncode == 0, made.stderr[-3000:]
+    data = payload.read_bytes()
+    assert b"copy_reg\n_reconstructor" in data and b"__builtin__\ndict" in data  # the shape this test is about
+    done = _run(site, f"import safeload; v = safeload.pickle_load(open({str(payload)!r}, 'rb')); "
+                "print(type(v[0]).__name__, v[0], v[0].note, v[1], v[2])")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.split() == ["Bag", "{'a':", "1}", "x", "[1,", "2]", "7"]
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("base", [("collections", "OrderedDict"), ("builtins", "len"), ("builtins", "dict.fromkeys")])
+def test_reconstructor_with_another_base_is_flagged(base: tuple[str, str]) -> None:
+    """Any base but object or a builtin type is ranked MEDIUM (SL111): its ``__new__`` chooses the object."""
+    import safeload
+
+    data = assemble(C(G("copyreg", "_reconstructor"), (G("collections", "Counter"), G(*base), None), {"k": 1}))
+    result = safeload.scan(data)
+    assert [f for f in result.findings if f.rule_id == "SL111" and f.subject == ".".join(base)], result.findings
+    assert not result.is_safe()

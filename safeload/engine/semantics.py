@@ -57,6 +57,14 @@ _BUILTIN_TYPES = frozenset(f"builtins.{n}" for n in
 _CODE_TYPE_NAMES = frozenset({"CodeType", "FunctionType", "LambdaType", "MethodType", "CellType", "ModuleType",
                               "BuiltinFunctionType", "BuiltinMethodType", "FrameType", "GeneratorType"})
 _OBJECT = "builtins.object"
+
+
+def _builtin_type(full: str) -> bool:
+    """``builtins.<name>`` naming a type (a non-heap base copyreg may name), never a function or an attribute."""
+    import builtins
+
+    head, _, name = full.partition(".")
+    return head == "builtins" and "." not in name and isinstance(getattr(builtins, name, None), type)
 _NOT_INVOKED = (str, bytes, int, float, bool, type(None), BigBytes)
 _DICT_BUILDERS = frozenset({"builtins.dict", "collections.OrderedDict"})  # build a dict of exactly their items
 # Catalogued callables whose result dict.update accepts as a mapping (keys()) or as an iterable of pairs: given as
@@ -453,6 +461,13 @@ class Semantics:
         if behaviour is Behaviour.RECONSTRUCTOR:
             if len(args) >= 2 and type(args[1]) is Global and args[1].full != _OBJECT:
                 self.facts.record(args[1], U.CALL, f"its __new__ and __init__ are called by {name} (as the base)")
+                if not _builtin_type(args[1].full):
+                    # base.__new__(cls, state) decides what object comes back, so the instance of cls the rest
+                    # of the scan judges may be something else. copyreg names the first non-heap base: object
+                    # or a builtin type in every file pickle writes.
+                    self._flag("SL111", f"{name} uses {args[1].full} as the base: its __new__ decides which object "
+                               "the load builds (pickle names object or a builtin type there)",
+                               severity=Severity.MEDIUM, subject=args[1].full, offset=offset)
             elif len(args) >= 2 and type(args[1]) is not Global:
                 self._flag("SL111", f"{name} calls a base class only known at load time ({_describe(args[1])})",
                            severity=Severity.MEDIUM, subject=name, offset=offset)

@@ -2,7 +2,7 @@
 
 Run: ``.venv/bin/python benchmarks/bench_fresh.py [--quick] [--pairs N]``. Cases:
 
-- ``torch zip, fresh process``: a ~500 MB float32 state_dict (``--quick``: 20 MB). Each pair runs one process
+- ``torch zip, fresh process``: a ~500 MB float32 state_dict (``--quick``: 4 MB). Each pair runs one process
   with ``torch.load(path, weights_only=True)`` and one with ``import safeload; safeload.torch_load(...)``
   (``import torch`` is outside the timed part of both; ``import safeload`` is inside the safe one: a service
   pays it), alternating which goes first. Reported: median of the per-pair ratios (target <= 1.02) and the
@@ -155,7 +155,7 @@ def main() -> None:
         have_torch = False
     if have_torch and not opts.fixed_only:
         with tempfile.TemporaryDirectory() as tmp:
-            path = make_torch_file(Path(tmp), 20 if opts.quick else 500)
+            path = make_torch_file(Path(tmp), 4 if opts.quick else 500)
             plain_times, safe_times, ratios = [], [], []
             for i in range(pairs):
                 order = ("plain", "safe") if i % 2 == 0 else ("safe", "plain")
@@ -174,8 +174,9 @@ def main() -> None:
                          "<= 1.02"])
     with tempfile.TemporaryDirectory(prefix="safeload-bench-cwd-") as empty:
         for where, cwd in (("empty cwd", Path(empty)), ("repo cwd", REPO)):
-            rows.append(first_load_side_by_side(where, cwd, pairs + 5))
-            first = [fresh(FIRST_LOAD, cwd) for _ in range(pairs + 3)]
+            # --quick (a smoke run) starts ``pairs`` interpreters per case, not 5 or 3 more for steadier medians
+            rows.append(first_load_side_by_side(where, cwd, pairs if opts.quick else pairs + 5))
+            first = [fresh(FIRST_LOAD, cwd) for _ in range(pairs if opts.quick else pairs + 3)]
             fixed = statistics.median(f["first"] - f["plain"] for f in first)
             rows.append([f"first safe load, tiny pickle (fixed cost; {where})",
                          statistics.median(f["plain"] for f in first), statistics.median(f["first"] for f in first),
@@ -183,7 +184,7 @@ def main() -> None:
                          f"{statistics.median(f['first_cpu'] for f in first) * 1e3:.2f} ms CPU "
                          f"(second load {statistics.median(f['second'] for f in first) * 1e3:.2f} ms)",
                          "<= 3 ms"])
-            imports = [fresh(IMPORT, cwd) for _ in range(pairs + 5)]
+            imports = [fresh(IMPORT, cwd) for _ in range(pairs if opts.quick else pairs + 5)]
             rows.append([f"import safeload ({where})", "-", statistics.median(i["wall"] for i in imports),
                          f"wall {statistics.median(i['wall'] for i in imports) * 1e3:.1f} ms, "
                          f"CPU {statistics.median(i['cpu'] for i in imports) * 1e3:.1f} ms, "

@@ -74,13 +74,14 @@ def per_call_us(func: Callable[[], object], calls: int) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small file, few runs: a smoke test")
-    parser.add_argument("--size-mb", type=int, default=None, help="state_dict size (default 500, quick 8)")
+    parser.add_argument("--size-mb", type=int, default=None, help="state_dict size (default 500, quick 2)")
     parser.add_argument("--runs", type=int, default=None, help="load runs per variant (default 11, quick 3)")
-    parser.add_argument("--imports", type=int, default=None, help="fresh interpreters per variant (default 7)")
+    parser.add_argument("--imports", type=int, default=None,
+                        help="fresh interpreters per variant (default 7, quick 1)")
     opts = parser.parse_args()
-    size = opts.size_mb or (8 if opts.quick else 500)
+    size = opts.size_mb or (2 if opts.quick else 500)
     runs = opts.runs or (3 if opts.quick else 11)
-    imports = opts.imports or (3 if opts.quick else 7)
+    imports = opts.imports or (1 if opts.quick else 7)
 
     times = import_times(imports)
     print(table(["import torch (fresh interpreter)", "median s"],
@@ -118,7 +119,7 @@ def main() -> int:
                             "safe": lambda: run(safeload.torch_load)}, runs)
         tiny = Path(tmp) / "tiny.pt"
         torch.save({"w": torch.ones(4)}, tiny)
-        blocks = 4 if opts.quick else 30
+        blocks = 2 if opts.quick else 30  # the smoke run still alternates which variant goes first
         samples: dict[str, list[float]] = {"hooked": [], "safe": []}
         variants = [("hooked", hooked), ("safe", safeload.torch_load)]
         for block in range(blocks):  # alternate which goes first; keep the best block of each

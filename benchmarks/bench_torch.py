@@ -141,12 +141,13 @@ def bench_memory(files: dict[str, Path], runs: int) -> dict[tuple[str, bool], tu
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="small files (~20 MB), 3 runs: a smoke test")
-    parser.add_argument("--size-mb", type=int, default=None, help="state_dict size (default 500, quick 20)")
+    parser.add_argument("--quick", action="store_true",
+                        help="small files (~4 MB), 3 runs, one peak-memory child per case: a smoke test")
+    parser.add_argument("--size-mb", type=int, default=None, help="state_dict size (default 500, quick 4)")
     parser.add_argument("--runs", type=int, default=None, help="runs per measurement (default 7, quick 3)")
     parser.add_argument("--no-memory", action="store_true", help="skip the subprocess peak-memory runs")
     args = parser.parse_args()
-    size = args.size_mb or (20 if args.quick else 500)
+    size = args.size_mb or (4 if args.quick else 500)
     runs = max(3, args.runs or (3 if args.quick else 7))
     with tempfile.TemporaryDirectory(prefix="safeload-bench-") as tmp:
         files = make_files(Path(tmp), size)
@@ -157,7 +158,8 @@ def main() -> None:
               + f"; load average {load} on {os.cpu_count()} CPUs")
         loads = bench_loads(files, runs)
         scans = bench_scans(files, runs)
-        memory = None if args.no_memory else bench_memory(files, runs)
+        # each peak-memory run is a fresh interpreter importing torch: the smoke run starts one per case
+        memory = None if args.no_memory else bench_memory(files, 1 if args.quick else runs)
 
     target = {"zip": 1.03, "legacy": 1.05}
     print()

@@ -15,7 +15,7 @@ import pytest
 import safeload
 
 # Every pickle buffer the suite walks is kept (size-capped) and replayed through both engines at the end of
-# the run by tests/test_native_differential.py::test_suite_corpus (moved last below).
+# the run by tests/test_native_differential.py::test_suite_corpus (moved to the end below).
 sys.path.insert(0, str(Path(__file__).parent / "fuzz"))
 import sl_native_diff
 
@@ -23,12 +23,14 @@ sl_native_diff.install_recorder()
 
 
 #: The catalogue's regeneration check takes ~9 minutes of one core: it runs in a child process started before the
-#: first test (on the second core, beside the rest of the suite) and its test, moved near the end, waits for it.
+#: first test (on the second core, beside the rest of the suite) and its test, moved to the very end, waits for it.
 GENERATOR_CHECK = "test_catalog_generated.py::test_generator_check_passes_on_installed_versions"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for suffix in (GENERATOR_CHECK, "test_native_differential.py::test_suite_corpus"):
+    # The corpus replay goes after every other test (it needs their recorded buffers) and before the generator
+    # check's wait (which walks no pickle): while the replay runs, the check goes on in its own process.
+    for suffix in ("test_native_differential.py::test_suite_corpus", GENERATOR_CHECK):
         for item in [item for item in items if item.nodeid.endswith(suffix)]:
             items.remove(item)
             items.append(item)

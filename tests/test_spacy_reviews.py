@@ -33,7 +33,7 @@ import pytest
 import safeload
 from safeload.catalog.decide import catalogue_view, reviewed_files_hold
 from safeload.catalog.legacy import NESTED_ARGUMENT
-from safeload.catalog.reviewed import IMPORT_NOT_COVERED, IMPORT_REVIEWS, REVIEWED, import_not_covered
+from safeload.catalog.reviewed import IMPORT_NOT_COVERED, IMPORT_REVIEWED, IMPORT_REVIEWS, REVIEWED, import_not_covered
 from safeload.catalog.uses import Use
 from tests.attacks import C, G, assemble
 
@@ -236,9 +236,21 @@ def test_the_closure_reviews_name_the_installed_versions() -> None:
         assert note.startswith(f"{dist} {version(dist)} "), (top, note[:60])
 
 
+@pytest.fixture(scope="module")
+def spacy_closure() -> Any:
+    """The generator's closure walk over spaCy with the reviewed territory, computed once for the module: it reads
+    source along ``sys.path`` and imports nothing, so it does not depend on the ``search`` list each test below
+    checks its leaves against (about a minute of CPU: the two parameters shared one walk's result)."""
+    from safeload.catalog._gen.closure import THIRD_PARTY_REVIEWED, compute
+
+    territory = set(THIRD_PARTY_REVIEWED) | set(IMPORT_REVIEWED)
+    return territory, compute(["spacy"], territory)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("with_setuptools_vendor", [False, True])
-def test_spacy_import_closure_stays_in_reviewed_territory_except_h5py(with_setuptools_vendor: bool) -> None:
+def test_spacy_import_closure_stays_in_reviewed_territory_except_h5py(with_setuptools_vendor: bool,
+                                                                      spacy_closure: Any) -> None:
     """The generator's walk (catalog/_gen/closure.compute, reading source, importing nothing) over spaCy with
     the reviewed territory: the modules a spaCy pickle imports reach no installed package outside it but h5py
     (through thinc.compat's guarded import), which is reviewed separately (branch h5mpl). Also in a process that
@@ -246,17 +258,14 @@ def test_spacy_import_closure_stays_in_reviewed_territory_except_h5py(with_setup
     only ``tarfile``) to sys.path: smart_open's ``from backports import zstd`` still reaches nothing installed."""
     import sysconfig
 
-    from safeload.catalog._gen.closure import THIRD_PARTY_REVIEWED, compute
     from safeload.catalog.closure import _present
-    from safeload.catalog.reviewed import IMPORT_REVIEWED
 
     search = [p for p in sys.path if not p.endswith(os.path.join("setuptools", "_vendor"))]
     if with_setuptools_vendor:
         vendor = os.path.join(sysconfig.get_paths()["purelib"], "setuptools", "_vendor")
         assert os.path.isdir(os.path.join(vendor, "backports")), vendor
         search.append(vendor)
-    territory = set(THIRD_PARTY_REVIEWED) | set(IMPORT_REVIEWED)
-    closure = compute(["spacy"], territory)
+    territory, closure = spacy_closure
     allowed = set() if "h5py" in territory else {"h5py"}
     assert any("backports.zstd" in closure.leaves.get(m, ()) for m in closure.leaves), "the premise changed"
     for module in ("spacy", "spacy.lookups", "spacy.vocab", "spacy.tokens.doc", "spacy.lang.en",

@@ -98,6 +98,19 @@ def streams_of(data: bytes) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]
     return streams, findings_of(ctx.result())
 
 
+def digest(data: bytes | bytearray) -> bytes:
+    """The key :data:`RECORDED` and :data:`COMPARED` use for a buffer."""
+    import hashlib
+
+    return hashlib.blake2b(data, digest_size=16).digest()
+
+
+#: Digests of the buffers ``test_native_differential.assert_same`` compared in full during this session (no
+#: fixture but the autouse ones): ``test_suite_corpus`` skips them, replaying one would run the same comparison
+#: on the same bytes again.
+COMPARED: set[bytes] = set()
+
+
 def differences(data: bytes, *, streams: bool = True) -> list[str]:
     """What differs between the two engines on ``data`` (empty when they agree), and between the native engine
     with the semantics set up at the first semantic step (the default) and before the first opcode."""
@@ -143,8 +156,6 @@ def install_recorder() -> None:
     """Keep a copy of every buffer a :class:`StreamWalker` (or :class:`PickleWalker`) is built on (deduplicated, size-capped), so that
     ``test_native_differential.py::test_suite_corpus`` can replay them through both engines at the end of the
     run. ``SAFELOAD_RECORD_CORPUS=DIR`` also writes them to DIR (replay later with ``SAFELOAD_NATIVE_CORPUS``)."""
-    import hashlib
-
     from safeload.engine import walker as walker_module
 
     folder = os.environ.get("SAFELOAD_RECORD_CORPUS")
@@ -161,7 +172,7 @@ def install_recorder() -> None:
             raw = bytes(self.data)
         except (TypeError, ValueError):  # a closed mmap: nothing to record
             return
-        key = hashlib.blake2b(raw, digest_size=16).digest()
+        key = digest(raw)
         if key in RECORDED:
             return
         RECORDED[key] = raw

@@ -412,6 +412,8 @@ SYMPY_MATRIX_MAX_CELLS = 1 << 20
 #: outer dict and compares every row and column key with the shape; a memo-reused dict is gone through at every
 #: use, so the work is counted per use, not per byte of the file)
 SYMPY_MATRIX_MAX_WORK = 1 << 22
+_SYMPY_MATRIX_OVER = (f"the matrices of this stream go through more than {SYMPY_MATRIX_MAX_WORK} row and entry "
+                      "keys (a memo-reused dict counted at every use, a refused matrix's as far as it was checked)")
 _SYMPY_DOMAIN = "sympy_domain"
 _SYMPY_MATRIX_REP = "sympy_matrix_rep"
 
@@ -431,24 +433,42 @@ def _no_arguments(args: tuple[Any, ...], kwargs: Any, data: tuple[str, ...],  # 
     return None, (0, 0, 0)
 
 
-def _sympy_rows(rows: Any, m: int, n: int, admitted: Admitted, found: list[Any]) -> tuple[str | None, int]:
-    """Why ``rows`` is not an SDM dict-of-dicts the contract admits (and how many keys ``SDM.__init__`` goes
-    through): a plain dict of plain int row keys in ``range(m)`` to plain dicts of plain int column keys in
-    ``range(n)`` to objects the ``sympy_new`` contract admitted. The row dicts go to ``found``."""
+def _sympy_rows(rows: Any, m: int, n: int, admitted: Admitted, budget: int,  # noqa: PLR0917
+                found: list[Any]) -> tuple[str | None, int]:
+    """Why ``rows`` is not an SDM dict-of-dicts the contract admits, and the keys ``SDM.__init__`` goes through
+    (as far as the check went): a plain dict of plain int row keys in ``range(m)`` to plain dicts of plain int
+    column keys in ``range(n)`` to objects the ``sympy_new`` contract admitted. The check stops as soon as the
+    keys exceed ``budget`` (what is left of the stream's). The row dicts go to ``found``."""
     if type(rows) is not dict:
         return (f"the rows are {_describe_arg(rows)}, not a plain dict of dicts (DomainMatrix takes a list as a "
-                "dense matrix and converts other objects)"), 0
+                "dense matrix and converts other objects)"), 1
     work = len(rows)
+    if work > budget:
+        return _SYMPY_MATRIX_OVER, budget
+    checked: set[int] = set()  # a row dict shared by several rows: read once, charged at every use
     for row, entries in rows.items():
         if type(row) is not int or not 0 <= row < m:
-            return (f"a row key is {_describe_arg(row) if type(row) is not int else row}, not a plain int in "
-                    f"range({m}) (SDM.__init__ compares it with the shape: an object's __le__/__lt__ would run)"), 0
+            return (f"a row key is {_key_text(row)}, not a plain int in "
+                    f"range({m}) (SDM.__init__ compares it with the shape: an object's __le__/__lt__ would run)"), work
+        if type(entries) is dict:
+            work += len(entries)
+            if work > budget:
+                return _SYMPY_MATRIX_OVER, budget
+            if id(entries) in checked:
+                continue
         odd = _sympy_row(entries, n, admitted)
         if odd is not None:
-            return f"row {row}: {odd}", 0
-        work += len(entries)
+            return f"row {row}: {odd}", work
+        checked.add(id(entries))
         found.append(entries)
     return None, work
+
+
+def _key_text(value: Any) -> str:
+    """A key or size for a message: a small int as itself (a large one would exceed int-to-str limits)."""
+    if type(value) is int:
+        return str(value) if value.bit_length() <= 64 else f"an int of {value.bit_length()} bits"
+    return _describe_arg(value)
 
 
 def _sympy_row(entries: Any, n: int, admitted: Admitted) -> str | None:
@@ -457,7 +477,7 @@ def _sympy_row(entries: Any, n: int, admitted: Admitted) -> str | None:
         return f"the row is {_describe_arg(entries)}, not a plain dict (SDM.__init__ iterates it)"
     for column, value in entries.items():
         if type(column) is not int or not 0 <= column < n:
-            return (f"a column key is {_describe_arg(column) if type(column) is not int else column}, not a plain "
+            return (f"a column key is {_key_text(column)}, not a plain "
                     f"int in range({n})")
         if admitted(value, "sympy_new") is None:
             return (f"an entry is {_describe_arg(value)}, not an object made by a sympy class the sympy_new contract "
@@ -480,8 +500,10 @@ def _sympy_matrix_rep(args: tuple[Any, ...], kwargs: Any, data: tuple[str, ...],
     the row dicts (the SDM keeps them: the engine checks them again when the stream ends, ``argument_recheck``)
     and the domain."""
     del data
+    if spent >= SYMPY_MATRIX_MAX_WORK:
+        return _SYMPY_MATRIX_OVER, (0, 0, 0)
     if kwargs:
-        return "keyword arguments (fmt= converts the representation) given to DomainMatrix", (0, 0, 0)
+        return "keyword arguments (fmt= converts the representation) given to DomainMatrix", (0, 0, 1)
     if len(args) != 3:
         return f"{len(args)} argument(s); DomainMatrix.__reduce__ writes (rows, shape, domain)", (0, 0, 0)
     rows, shape, domain = args
@@ -490,30 +512,29 @@ def _sympy_matrix_rep(args: tuple[Any, ...], kwargs: Any, data: tuple[str, ...],
     m, n = shape
     if not (0 <= m <= SYMPY_MATRIX_MAX_CELLS and 0 <= n <= SYMPY_MATRIX_MAX_CELLS
             and m * n <= SYMPY_MATRIX_MAX_CELLS):
-        return (f"the shape {m} x {n} is negative or spans more than {SYMPY_MATRIX_MAX_CELLS} cells (later "
-                "operations densify the matrix)"), (0, 0, 0)
+        return (f"the shape {_key_text(m)} x {_key_text(n)} is negative or spans more than {SYMPY_MATRIX_MAX_CELLS} "
+                "cells (later operations densify the matrix)"), (0, 0, 0)
     if admitted(domain, _SYMPY_DOMAIN) is None or domain.state is not None or domain.items is not None:
         return (f"the domain is {_describe_arg(domain)}, not the ExpressionRawDomain() an admitted NEWOBJ made in "
                 "this stream (another domain converts the entries)"), (0, 0, 0)
     found: list[Any] = []
-    odd, work = _sympy_rows(rows, m, n, admitted, found)
-    if odd is not None:
-        return odd, (0, 0, 0)
-    work += 1
-    if spent + work > SYMPY_MATRIX_MAX_WORK:
-        return (f"the matrices of this stream go through more than {SYMPY_MATRIX_MAX_WORK} row and entry keys "
-                "(a memo-reused dict counted at every use)"), (0, 0, 0)
+    odd, work = _sympy_rows(rows, m, n, admitted, SYMPY_MATRIX_MAX_WORK - spent - 1, found)
+    if odd is not None:  # what the check went through is charged all the same: a refused call is no free walk
+        return odd, (0, 0, work + 1)
     read.extend((*found, domain))
-    return None, (0, work, work)
+    return None, (0, work + 1, work + 1)
 
 
-def _sympy_matrix_rep_recheck(args: tuple[Any, ...], read: list[Any], admitted: Admitted) -> str | None:
+def _sympy_matrix_rep_recheck(args: tuple[Any, ...], read: list[Any], admitted: Admitted,
+                              seen: set[tuple[int, int]]) -> str | None:
     """The row dicts an admitted ``DomainMatrix`` keeps, as the stream left them: SETITEM(S) on a memo reference
     to one after the REDUCE (the engine does not watch plain dicts) changes the matrix the load returns. Each must
-    still hold only plain int column keys in range and objects ``sympy_new`` admitted."""
+    still hold only plain int column keys in range and objects ``sympy_new`` admitted (``seen``: the (dict, width)
+    pairs the stream's rechecks read already)."""
     n = args[1][1]
     for entries in read:
-        if type(entries) is dict:
+        if type(entries) is dict and (id(entries), n) not in seen:
+            seen.add((id(entries), n))
             odd = _sympy_row(entries, n, admitted)
             if odd is not None:
                 return f"a row dict was changed after the call: {odd}"
@@ -739,7 +760,8 @@ _ARGUMENT_CONTRACTS: dict[str, tuple[Callable[[tuple[Any, ...], Any, tuple[str, 
 
 #: contracts whose admitted calls keep mutable arguments the engine does not watch (plain dicts): checked again,
 #: on what ``read`` received, when the stream ends
-_ARGUMENT_RECHECKS: dict[str, Callable[[tuple[Any, ...], list[Any], Admitted], str | None]] = {
+_ARGUMENT_RECHECKS: dict[str, Callable[[tuple[Any, ...], list[Any], Admitted, set[tuple[int, int]]],
+                                        str | None]] = {
     _SYMPY_MATRIX_REP: _sympy_matrix_rep_recheck,
 }
 
@@ -767,11 +789,13 @@ def argument_rechecked(contract: str) -> bool:
     return contract in _ARGUMENT_RECHECKS
 
 
-def argument_recheck(contract: str, args: tuple[Any, ...], read: list[Any], admitted: Admitted) -> str | None:
+def argument_recheck(contract: str, args: tuple[Any, ...], read: list[Any], admitted: Admitted,
+                     seen: set[tuple[int, int]] | None = None) -> str | None:
     """Why an admitted call under ``contract`` is refused after all, by the state the stream left what it
-    ``read`` in (``None`` when it still holds; also for a contract without a recheck)."""
+    ``read`` in (``None`` when it still holds; also for a contract without a recheck). ``seen`` is shared by the
+    rechecks of one stream: what one of them read is not read again."""
     check = _ARGUMENT_RECHECKS.get(contract)
-    return check(args, read, admitted) if check is not None else None
+    return check(args, read, admitted, set() if seen is None else seen) if check is not None else None
 
 
 def argument_refusal(contract: str, data: tuple[str, ...], args: tuple[Any, ...], kwargs: Any,

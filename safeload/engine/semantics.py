@@ -367,9 +367,12 @@ class Semantics:
             reason, record = argument_refusal(name, contract[1], args if type(args) is tuple else (args,),
                                               kwargs, self._admitted_under(name),
                                               spent=self._contract_spent.get(name, 0), read=read)
+        if record[2]:
+            # what the check (or, admitted, the load) went through: a refused call's check is charged too, so
+            # a stream of refused calls cannot make the scan walk the same large dicts again and again
+            self._contract_spent[contract[0]] = self._contract_spent.get(contract[0], 0) + record[2]
         if reason is None:
             self._contract_made[id(result)] = (result, record, contract[0])
-            self._contract_spent[contract[0]] = self._contract_spent.get(contract[0], 0) + record[2]
             for value in read:
                 self._contract_read[id(value)] = (value, contract[0])
             if argument_rechecked(contract[0]):
@@ -399,8 +402,9 @@ class Semantics:
         from safeload.catalog.state_contracts import argument_recheck
 
         pending, self._contract_recheck = self._contract_recheck, []
+        seen: set[tuple[int, int]] = set()
         for g, contract, args, read, offset in pending:
-            reason = argument_recheck(contract, args, read, self._admitted_under(contract))
+            reason = argument_recheck(contract, args, read, self._admitted_under(contract), seen)
             if reason is not None:
                 self._flag("SL115", f"called with the arguments the {contract!r} contract admits; when the stream "
                            f"ends {reason}", severity=Severity.HIGH, subject=g.full, offset=offset, trustable=True)

@@ -399,6 +399,8 @@ class Semantics:
     def _recheck_contracts(self) -> None:
         """When the stream ends: the admitted calls that keep plain dicts (which SETITEM(S) through a memo
         reference can change after the call without the walk noticing) are checked again on what they kept."""
+        if not self._contract_recheck:
+            return  # (state_contracts, and typing with it, stay unimported: issue 15's fixed costs)
         from safeload.catalog.state_contracts import argument_recheck
 
         pending, self._contract_recheck = self._contract_recheck, []

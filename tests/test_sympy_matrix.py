@@ -437,3 +437,18 @@ def test_a_huge_int_in_a_refused_call_is_a_finding_not_a_scanner_error() -> None
     result = safeload.scan(stream(reduce("os.system", lit(1 << 20000))))
     assert [f.rule_id for f in result.blocking()] == ["SL101"]
     assert f"{DM} SL115" in refused(stream(matrix(dct(), (1 << 20000, 1))))
+
+
+def test_the_entries_are_bound_to_the_files_read() -> None:
+    """The matrix entries hold only while the 13 modules the review read are installed with that text."""
+    from safeload.catalog.decide import reviewed_files_hold
+    from safeload.catalog.reviewed import SYMPY_MATRIX_REVIEWED_FILES
+
+    modules = {module for module, _digest in SYMPY_MATRIX_REVIEWED_FILES}
+    assert {"sympy.matrices.dense", "sympy.matrices.repmatrix", "sympy.polys.matrices.domainmatrix",
+            "sympy.polys.matrices.sdm", "sympy.polys.domains.expressionrawdomain"} <= modules
+    for name in (MAT, DM, EXRAW):
+        assert REVIEWED[name].source_files == SYMPY_MATRIX_REVIEWED_FILES
+    assert reviewed_files_hold(SYMPY_MATRIX_REVIEWED_FILES)
+    edited = (("sympy.polys.matrices.sdm", "0" * 64), *SYMPY_MATRIX_REVIEWED_FILES[1:])
+    assert not reviewed_files_hold(edited)

@@ -84,4 +84,7 @@ def _bounded_repr(value: object, depth: int) -> str:
         return "{" + inner + (", ..." if len(value) > 6 else "") + "}"
     if isinstance(value, str | bytes | bytearray):
         return repr(value[:60]) + ("..." if len(value) > 60 else "")
+    if kind is int and value.bit_length() > 256:  # type: ignore[attr-defined]
+        # a file's int can exceed CPython's int-to-str limit (4300 digits): repr() would raise
+        return f"<int of {value.bit_length()} bits>"  # type: ignore[attr-defined]
     return repr(value)

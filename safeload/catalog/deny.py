@@ -202,4 +202,10 @@ DENY_NARROWED: dict[str, DenyEntry] = {
            ("sympy.core.numbers.Rational", "reaches builtins.exec via ?.staticmethod (6 calls)"),
            ("sympy.functions.elementary.trigonometric.sin", "reaches builtins.exec via ?.staticmethod (9 calls)"),
            ("sympy.functions.elementary.exponential.exp", "reaches builtins.exec via ?.staticmethod (9 calls)"))},
+    # sympy 1.14.0: Matrix(...) converts its arguments (_handle_creation_inputs: sympify, a callable per cell); NEWOBJ
+    # with no argument (how object.__reduce_ex__ pickles a Matrix) makes an empty matrix and is admitted by the
+    # reviewed entry (reviewed.py) only under the sympy_matrix contract (no argument); calling it stays denied.
+    "sympy.matrices.dense.MutableDenseMatrix": DenyEntry(
+        _C, EXEC, "reaches builtins.exec via ?.staticmethod (13 calls): Matrix(...) sympifies its arguments (a str "
+        "reaches parse_expr's eval)", uses=Use.CALL | Use.INVOKE),
 }

@@ -937,6 +937,63 @@ _group("sympy.core.symbol.Symbol", _SYMPY_USES, _SYMPY_NOTE,
        arguments=("sympy_new", ("args:name", "arity:1", *(f"kw:{name}" for name in SYMPY_ASSUMPTIONS))),
        source_files=SYMPY_REVIEWED_FILES)
 
+#: sympy 1.14.0: the modules the matrix review read (the classes' own and their bases', the decorator on the
+#: domain classes). The entries hold only with exactly this text. A matrix's entries are admitted by the
+#: expression entries, which hold only with theirs (SYMPY_REVIEWED_FILES).
+SYMPY_MATRIX_REVIEWED_FILES = (
+    ("sympy.matrices.dense", "1d33cd30a6e2d8cd16d271c898db4789bf49339542f2c8bdf6574bfc5ca52b04"),
+    ("sympy.matrices.repmatrix", "776be77bda8d9f572eedd41b09d91fb4c3da740f3b7af18c6a813b2e4c5a6171"),
+    ("sympy.matrices.matrixbase", "b27a6ff990458be091b5f33063d96e9124cfa442d55e6245d7a1a7f313d5df22"),
+    ("sympy.printing.defaults", "622b4b7c845f147f25b4d775f18e98b4182ae47dad7b4c052a51ee20ee1cbe8f"),
+    ("sympy.polys.matrices.domainmatrix", "32f8d647343894acd7dab0a5f2646da6221749eeb8d7fc7a38cad3afc8ac70f0"),
+    ("sympy.polys.matrices.sdm", "6dbd9f20ee362a3c89b84b8c064883167fea2c95630f882c460599e863a64c7c"),
+    ("sympy.polys.domains.expressionrawdomain", "7176ab0f68d78bdec518d8aa3620ea4255f483beb8116d8cd4f11baef7889a76"),
+    ("sympy.polys.domains.field", "7d1d25eb0648bf4d94309e6b8a810ff75d23194562571dfc11dc2d26e257e6f8"),
+    ("sympy.polys.domains.ring", "a7ae94d97e7c69c4872c7c4e4d4e9a259d1499d72ed6a8862140ed57c889083d"),
+    ("sympy.polys.domains.characteristiczero", "bc76115173eb7c9cc317cc2b77529216a1bc5b3c1f2133ff7b0780f921cf5580"),
+    ("sympy.polys.domains.simpledomain", "fcaf99cfc3a97f9d39af77874ab6cf0259c68864a363f3b80b06b839378e4a86"),
+    ("sympy.polys.domains.domain", "6a3f473a9f7c1b69b6e704734838f8956ce844b1b25c3b2e7afcd271d1e357aa"),
+    ("sympy.utilities.decorator", "35a6413420dd3211b8ff77ac10e2d909b55072396dbe2de5acc2110aa7b07d1e"),
+)
+_SYMPY_MATRIX_NOTE = (
+    "sympy 1.14.0, issue 14 (pickled matrices). How a Matrix pickles: MutableDenseMatrix (sympy.Matrix) defines no "
+    "__reduce__/__getstate__/__getnewargs__ (its MRO: DenseMatrix, MutableRepMatrix, RepMatrix, MatrixBase, "
+    "Printable, object), so object.__reduce_ex__ writes NEWOBJ with () and BUILD with its __dict__ {rows, cols, "
+    "_rep} (set by MutableRepMatrix._fromrep, repmatrix.py:586-590). NEWOBJ runs MutableRepMatrix.__new__ -> "
+    "cls._new() -> _handle_creation_inputs() with no argument: rows = cols = 0, flat_list = [] (matrixbase.py:4012), "
+    "then an empty DomainMatrix (repmatrix.py:184-221); any argument is converted (sympify, a callable called per "
+    "cell, __array__), so exactly none is admitted (contract sympy_matrix). BUILD: no __setstate__, __getattr__ or "
+    "__setattr__ in the MRO, so load_build writes the dict into __dict__ (contract sympy_matrix_state: exactly "
+    "rows, cols, _rep; _rep the DomainMatrix an admitted REDUCE made; rows/cols its shape). _rep pickles by "
+    "DomainMatrix.__reduce__ (domainmatrix.py:180): (DomainMatrix, (dict(rep), rep.shape, rep.domain)) for the "
+    "sparse SDM every explicit matrix of expressions has (a dense DDM would write a list of lists: not admitted). "
+    "REDUCE calls DomainMatrix.__new__ (no __init__): a dict goes to SDM(rows, shape, domain) (sdm.py:78-86: "
+    "dict.__init__ copies the outer dict, m, n = shape, 0 <= r < m for each row key, 0 <= c < n for each column "
+    "key of each row dict; the entries are stored, never read), rep.fmt is 'sparse' so no DFM conversion, and "
+    "from_rep stores rep, shape, domain. Nothing computes with the entries at load (no sympify, no domain "
+    "conversion, no determinant or simplification); they are read later by the matrix's operations through the "
+    "domain: ExpressionRawDomain (EXRAW) uses them as they are (from_sympy/to_sympy return them; new() would "
+    "sympify, which is why entries must be objects the sympy_new contract admitted, never a str or container). "
+    "The domain pickles as NEWOBJ of ExpressionRawDomain with () and no state (empty __dict__); its __new__ is "
+    "object.__new__ (the MRO Field, Ring, CharacteristicZero, SimpleDomain, Domain defines none; Domain.__init__ "
+    "is not run by NEWOBJ); @public only appends the name to the module's __all__ (decorator.py) and returns the "
+    "class. So: DomainMatrix is admitted only when called (REDUCE) under the sympy_matrix_rep contract "
+    "(catalog/state_contracts.py): a plain dict of int row keys in range to plain dicts of int column keys in "
+    "range to objects the sympy_new contract admitted in this stream, a plain (int, int) shape of at most 2^20 "
+    "cells, and the ExpressionRawDomain() an admitted NEWOBJ made; the row dicts are checked again when the stream "
+    "ends (SETITEM through a memo reference after the call would change the matrix); a stream's SDM key walks are "
+    "bounded (2^22). None of the three is PASSED or HASH: their objects are not handed to other calls, and code "
+    "calling the classes (the source analysis) is not admitted. A DomainMatrix may be called as an instance "
+    "(CALL_INSTANCE: the engine counts an object set as an attribute by BUILD, here _rep, as one the load may "
+    "call): DomainMatrix defines no __call__ (MRO DomainMatrix, object), so calling one raises TypeError")
+_group("sympy.polys.domains.expressionrawdomain.ExpressionRawDomain", "NEW", _SYMPY_MATRIX_NOTE,
+       arguments=("sympy_domain", ()), source_files=SYMPY_MATRIX_REVIEWED_FILES)
+_group("sympy.polys.matrices.domainmatrix.DomainMatrix", "CALL CALL_INSTANCE", _SYMPY_MATRIX_NOTE,
+       arguments=("sympy_matrix_rep", ()), source_files=SYMPY_MATRIX_REVIEWED_FILES)
+_group("sympy.matrices.dense.MutableDenseMatrix", "NEW BUILD", _SYMPY_MATRIX_NOTE,
+       arguments=("sympy_matrix", ()), build_state=("sympy_matrix_state", ()), build_dict_only=True,
+       source_files=SYMPY_MATRIX_REVIEWED_FILES)
+
 #: pint 0.25.3: the modules the quantity review read. The entries below hold only with exactly this text.
 PINT_REVIEWED_FILES = (
     ("pint", "896c8431ffbf7a0c79459fe533c7db2788d0ec0d40f345d61216794d5f1c10d5"),

@@ -19,9 +19,10 @@ from __future__ import annotations
 import keyword
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
-__all__ = ["argument_declared", "argument_refusal", "argument_use", "refusal"]
+__all__ = ["Admitted", "argument_declared", "argument_recheck", "argument_rechecked", "argument_refusal",
+           "argument_use", "refusal"]
 
 _IDENTIFIER = re.compile(r"[_a-zA-Z][_a-zA-Z0-9]*\Z")
 _MAX_SHAPES = 64
@@ -242,12 +243,19 @@ _CONTRACTS: dict[str, Callable[[dict[Any, Any], tuple[str, ...]], str | None]] =
 }
 
 
-def refusal(contract: str, data: tuple[str, ...], state: Any) -> str | None:
-    """Why ``state`` breaks ``contract`` (``None`` when it is admitted). An unknown contract refuses."""
+def refusal(contract: str, data: tuple[str, ...], state: Any, admitted: Admitted | None = None) -> str | None:
+    """Why ``state`` breaks ``contract`` (``None`` when it is admitted). An unknown contract refuses, and so does
+    a contract that asks for the provenance of the state's objects when ``admitted`` (the engine's query over
+    the objects argument contracts admitted in this stream) is not given."""
     check = _CONTRACTS.get(contract)
-    if check is None:
+    if check is not None:
+        return check(state, data)
+    with_provenance = _PROVENANCE_CONTRACTS.get(contract)
+    if with_provenance is None:
         return f"unknown BUILD state contract {contract!r}"
-    return check(state, data)
+    if admitted is None:
+        return f"the {contract!r} state contract reads where the state's objects came from; nobody said"
+    return with_provenance(state, data, admitted)
 
 
 # -- argument contracts -------------------------------------------------------------------------------------------
@@ -256,6 +264,14 @@ def refusal(contract: str, data: tuple[str, ...], state: Any) -> str | None:
 #: contract's own measures (sympy: the bits bound and the tree size) and what admitting it cost against the
 #: stream's work budget (``spent`` sums the third item)
 Record = tuple[int, int, int]
+
+class Admitted(Protocol):
+    """The engine's provenance query: the record an argument contract kept for ``value`` when an admitted
+    instantiation or call under ``contract`` (by default the asking contract itself) made it in this stream, by
+    identity; ``None`` for any other value."""
+
+    def __call__(self, value: Any, contract: str | None = None, /) -> Record | None: ...
+
 
 #: the most bits a number the evaluation of an admitted sympy expression may compute is allowed to need (a bound
 #: over every node, from the literal ints up: ``_sympy_new``)
@@ -271,7 +287,7 @@ SYMPY_MAX_WORK = 1 << 16
 
 
 def _sympy_new(args: tuple[Any, ...], kwargs: Any, data: tuple[str, ...],
-               admitted: Callable[[Any], Record | None], spent: int) -> tuple[str | None, Record]:
+               admitted: Admitted, spent: int) -> tuple[str | None, Record]:
     """sympy 1.14 ``Basic`` subclasses as ``Basic.__reduce_ex__`` pickles them (protocol >= 2: ``object``'s reduce
     with ``__getnewargs__``/``__getnewargs_ex__``, i.e. NEWOBJ/NEWOBJ_EX of the class with ``self.args``, or the
     class's own fields for numbers and symbols). Evaluating ``cls.__new__`` is what the review read; it reaches
@@ -384,6 +400,177 @@ def _describe_arg(value: Any) -> str:
     if kind in {"Call", "Global", "Opaque"}:
         return f"an object of other provenance ({value!r})"
     return f"a {kind}"
+
+
+# -- sympy matrices ------------------------------------------------------------------------------------------------
+
+#: the most cells (rows times columns) a pickled sympy matrix may span, and the most rows or columns: the load
+#: itself only walks the stored entries (the representation is sparse), but what loading hands back is a matrix of
+#: that shape, which later code densifies (``tolist``, printing, arithmetic)
+SYMPY_MATRIX_MAX_CELLS = 1 << 20
+#: the most row and entry keys the ``SDM`` constructors of one stream may go through (``SDM.__init__`` copies the
+#: outer dict and compares every row and column key with the shape; a memo-reused dict is gone through at every
+#: use, so the work is counted per use, not per byte of the file)
+SYMPY_MATRIX_MAX_WORK = 1 << 22
+_SYMPY_MATRIX_OVER = (f"the matrices of this stream go through more than {SYMPY_MATRIX_MAX_WORK} row and entry "
+                      "keys (a memo-reused dict counted at every use, a refused matrix's as far as it was checked)")
+_SYMPY_DOMAIN = "sympy_domain"
+_SYMPY_MATRIX_REP = "sympy_matrix_rep"
+
+
+def _no_arguments(args: tuple[Any, ...], kwargs: Any, data: tuple[str, ...],  # noqa: PLR0917
+                  admitted: Admitted, spent: int, read: list[Any]) -> tuple[str | None, Record]:
+    """A class pickled by ``object.__reduce_ex__`` with no ``__getnewargs__``: NEWOBJ with an empty tuple.
+    ``ExpressionRawDomain.__new__`` is ``object.__new__`` (it ignores arguments, runs nothing);
+    ``MutableDenseMatrix.__new__`` is ``MutableRepMatrix.__new__`` -> ``cls._new(*args)``, which with no argument
+    makes an empty 0 x 0 matrix (``_handle_creation_inputs``: ``len(args) == 0``) and with any argument converts
+    it (sympify, a callable called per cell, an object's ``__array__``): exactly no argument is admitted."""
+    del data, admitted, spent, read
+    if args:
+        return f"{len(args)} positional argument(s); sympy pickles this class with none", (0, 0, 0)
+    if kwargs:
+        return "keyword arguments given to a class sympy pickles without any", (0, 0, 0)
+    return None, (0, 0, 0)
+
+
+def _sympy_rows(rows: Any, m: int, n: int, admitted: Admitted, budget: int,  # noqa: PLR0917
+                found: list[Any]) -> tuple[str | None, int]:
+    """Why ``rows`` is not an SDM dict-of-dicts the contract admits, and the keys ``SDM.__init__`` goes through
+    (as far as the check went): a plain dict of plain int row keys in ``range(m)`` to plain dicts of plain int
+    column keys in ``range(n)`` to objects the ``sympy_new`` contract admitted. The check stops as soon as the
+    keys exceed ``budget`` (what is left of the stream's). The row dicts go to ``found``."""
+    if type(rows) is not dict:
+        return (f"the rows are {_describe_arg(rows)}, not a plain dict of dicts (DomainMatrix takes a list as a "
+                "dense matrix and converts other objects)"), 1
+    work = len(rows)
+    if work > budget:
+        return _SYMPY_MATRIX_OVER, budget
+    checked: set[int] = set()  # a row dict shared by several rows: read once, charged at every use
+    for row, entries in rows.items():
+        if type(row) is not int or not 0 <= row < m:
+            return (f"a row key is {_key_text(row)}, not a plain int in "
+                    f"range({m}) (SDM.__init__ compares it with the shape: an object's __le__/__lt__ would run)"), work
+        if type(entries) is dict:
+            work += len(entries)
+            if work > budget:
+                return _SYMPY_MATRIX_OVER, budget
+            if id(entries) in checked:
+                continue
+        odd = _sympy_row(entries, n, admitted)
+        if odd is not None:
+            return f"row {row}: {odd}", work
+        checked.add(id(entries))
+        found.append(entries)
+    return None, work
+
+
+def _key_text(value: Any) -> str:
+    """A key or size for a message: a small int as itself (a large one would exceed int-to-str limits)."""
+    if type(value) is int:
+        return str(value) if value.bit_length() <= 64 else f"an int of {value.bit_length()} bits"
+    return _describe_arg(value)
+
+
+def _sympy_row(entries: Any, n: int, admitted: Admitted) -> str | None:
+    """Why ``entries`` is not one row the contract admits (see ``_sympy_rows``)."""
+    if type(entries) is not dict:
+        return f"the row is {_describe_arg(entries)}, not a plain dict (SDM.__init__ iterates it)"
+    for column, value in entries.items():
+        if type(column) is not int or not 0 <= column < n:
+            return (f"a column key is {_key_text(column)}, not a plain "
+                    f"int in range({n})")
+        if admitted(value, "sympy_new") is None:
+            return (f"an entry is {_describe_arg(value)}, not an object made by a sympy class the sympy_new contract "
+                    "admits (later matrix operations convert entries: a str there reaches sympify's parser)")
+    return None
+
+
+def _sympy_matrix_rep(args: tuple[Any, ...], kwargs: Any, data: tuple[str, ...],  # noqa: PLR0917
+                      admitted: Admitted, spent: int, read: list[Any]) -> tuple[str | None, Record]:
+    """sympy 1.14 ``DomainMatrix.__reduce__``: ``(DomainMatrix, (dict(rep), rep.shape, rep.domain))`` for the
+    sparse ``SDM`` representation every explicit matrix of expressions has. The REDUCE calls
+    ``DomainMatrix.__new__(rows, shape, domain)``: a dict ``rows`` becomes ``SDM(rows, shape, domain)``
+    (``dict.__init__`` copies the outer dict; ``m, n = shape``; every row key is compared ``0 <= r < m`` and every
+    column key ``0 <= c < n``; the entries are stored, never read), ``rep.fmt`` is ``'sparse'`` so no flint
+    conversion, and ``from_rep`` stores rep, shape and domain. A list ``rows`` (dense, ``DDM``) and the ``fmt``
+    keyword are not admitted. Admitted: exactly three positional arguments, the rows ``_sympy_rows`` admits, a
+    plain ``(int, int)`` shape within ``SYMPY_MATRIX_MAX_CELLS``, and as the domain the object an admitted NEWOBJ
+    of ``ExpressionRawDomain`` made in this stream (EXRAW: its elements are the expressions as they are; another
+    domain converts them). The stream's ``SDM`` work is bounded by ``SYMPY_MATRIX_MAX_WORK``. ``read`` receives
+    the row dicts (the SDM keeps them: the engine checks them again when the stream ends, ``argument_recheck``)
+    and the domain."""
+    del data
+    if spent >= SYMPY_MATRIX_MAX_WORK:
+        return _SYMPY_MATRIX_OVER, (0, 0, 0)
+    if kwargs:
+        return "keyword arguments (fmt= converts the representation) given to DomainMatrix", (0, 0, 1)
+    if len(args) != 3:
+        return f"{len(args)} argument(s); DomainMatrix.__reduce__ writes (rows, shape, domain)", (0, 0, 0)
+    rows, shape, domain = args
+    if type(shape) is not tuple or len(shape) != 2 or any(type(side) is not int for side in shape):
+        return f"the shape is {_describe_arg(shape)}, not a plain (int, int) tuple", (0, 0, 0)
+    m, n = shape
+    if not (0 <= m <= SYMPY_MATRIX_MAX_CELLS and 0 <= n <= SYMPY_MATRIX_MAX_CELLS
+            and m * n <= SYMPY_MATRIX_MAX_CELLS):
+        return (f"the shape {_key_text(m)} x {_key_text(n)} is negative or spans more than {SYMPY_MATRIX_MAX_CELLS} "
+                "cells (later operations densify the matrix)"), (0, 0, 0)
+    if admitted(domain, _SYMPY_DOMAIN) is None or domain.state is not None or domain.items is not None:
+        return (f"the domain is {_describe_arg(domain)}, not the ExpressionRawDomain() an admitted NEWOBJ made in "
+                "this stream (another domain converts the entries)"), (0, 0, 0)
+    found: list[Any] = []
+    odd, work = _sympy_rows(rows, m, n, admitted, SYMPY_MATRIX_MAX_WORK - spent - 1, found)
+    if odd is not None:  # what the check went through is charged all the same: a refused call is no free walk
+        return odd, (0, 0, work + 1)
+    read.extend((*found, domain))
+    return None, (0, work + 1, work + 1)
+
+
+def _sympy_matrix_rep_recheck(args: tuple[Any, ...], read: list[Any], admitted: Admitted,
+                              seen: set[tuple[int, int]]) -> str | None:
+    """The row dicts an admitted ``DomainMatrix`` keeps, as the stream left them: SETITEM(S) on a memo reference
+    to one after the REDUCE (the engine does not watch plain dicts) changes the matrix the load returns. Each must
+    still hold only plain int column keys in range and objects ``sympy_new`` admitted (``seen``: the (dict, width)
+    pairs the stream's rechecks read already)."""
+    n = args[1][1]
+    for entries in read:
+        if type(entries) is dict and (id(entries), n) not in seen:
+            seen.add((id(entries), n))
+            odd = _sympy_row(entries, n, admitted)
+            if odd is not None:
+                return f"a row dict was changed after the call: {odd}"
+    return None
+
+
+#: the BUILD state ``MutableDenseMatrix`` is pickled with (``object.__reduce_ex__``: its ``__dict__``, written by
+#: ``MutableRepMatrix._fromrep``)
+_SYMPY_MATRIX_KEYS = frozenset({"rows", "cols", "_rep"})
+
+
+def _sympy_matrix_state(state: Any, data: tuple[str, ...], admitted: Admitted) -> str | None:
+    """sympy 1.14 ``MutableDenseMatrix`` has no ``__setstate__`` and no ``__getattr__`` in its MRO: BUILD writes
+    the dict state into its ``__dict__``. Admitted: exactly the keys ``_fromrep`` sets, ``_rep`` the object an
+    admitted ``DomainMatrix`` REDUCE made in this stream and ``rows``/``cols`` plain ints equal to its shape (any
+    other key would shadow a method code holding the matrix calls)."""
+    del data
+    if type(state) is not dict:
+        return "the state is not the plain dict of rows, cols and _rep sympy writes"
+    odd = sorted(str(key) for key in state if key not in _SYMPY_MATRIX_KEYS)
+    if odd or len(state) != len(_SYMPY_MATRIX_KEYS):
+        return (f"the state's keys are {_short(', '.join(sorted(map(str, state))))}, not exactly rows, cols and "
+                "_rep (another key shadows a method)")
+    rep = state["_rep"]
+    if admitted(rep, _SYMPY_MATRIX_REP) is None:
+        return (f"'_rep' is {_describe_arg(rep)}, not the DomainMatrix an admitted REDUCE made in this stream "
+                "(its arguments checked by the sympy_matrix_rep contract)")
+    if (type(state["rows"]), type(state["cols"])) != (int, int) or (state["rows"], state["cols"]) != rep.args[1]:
+        return "'rows' and 'cols' are not plain ints equal to the DomainMatrix's shape"
+    return None
+
+
+#: BUILD state contracts that read the provenance of the state's objects (``refusal``'s ``admitted``)
+_PROVENANCE_CONTRACTS: dict[str, Callable[[Any, tuple[str, ...], Admitted], str | None]] = {
+    "sympy_matrix_state": _sympy_matrix_state,
+}
 
 
 #: the most unit names one pint UnitsContainer may hold, the longest name, and the largest exponent (in absolute
@@ -527,7 +714,7 @@ def _pint_units(value: Any, read: list[Any]) -> tuple[str | None, int]:
 
 
 def _pint_quantity(args: tuple[Any, ...], kwargs: Any, data: tuple[str, ...],  # noqa: PLR0917
-                   admitted: Callable[[Any], Record | None], spent: int,
+                   admitted: Admitted, spent: int,
                    read: list[Any]) -> tuple[str | None, Record]:
     """pint 0.25 ``_unpickle_quantity(cls, *args)`` as ``PlainQuantity.__reduce__`` pickles a quantity:
     ``(PlainQuantity, self.magnitude, self._units)``. It ignores ``cls``, hands every key of a UnitsContainer among
@@ -561,11 +748,21 @@ def _pint_quantity(args: tuple[Any, ...], kwargs: Any, data: tuple[str, ...],  #
 
 #: contract name -> (the check, the opcode use it admits: NEW for a class's ``__new__`` given by NEWOBJ/NEWOBJ_EX,
 #: CALL for a function called by REDUCE)
-_ARGUMENT_CONTRACTS: dict[str, tuple[Callable[[tuple[Any, ...], Any, tuple[str, ...], Callable[[Any], Record | None],
+_ARGUMENT_CONTRACTS: dict[str, tuple[Callable[[tuple[Any, ...], Any, tuple[str, ...], Admitted,
                                               int, list[Any]], tuple[str | None, Record]], str]] = {
     "sympy_new": (lambda args, kwargs, data, admitted, spent, read: _sympy_new(args, kwargs, data, admitted, spent),
                   "new"),
     "pint_quantity": (_pint_quantity, "call"),
+    _SYMPY_DOMAIN: (_no_arguments, "new"),
+    "sympy_matrix": (_no_arguments, "new"),
+    _SYMPY_MATRIX_REP: (_sympy_matrix_rep, "call"),
+}
+
+#: contracts whose admitted calls keep mutable arguments the engine does not watch (plain dicts): checked again,
+#: on what ``read`` received, when the stream ends
+_ARGUMENT_RECHECKS: dict[str, Callable[[tuple[Any, ...], list[Any], Admitted, set[tuple[int, int]]],
+                                        str | None]] = {
+    _SYMPY_MATRIX_REP: _sympy_matrix_rep_recheck,
 }
 
 
@@ -587,8 +784,22 @@ def argument_declared(contract: str) -> frozenset[int]:
     return _DECLARED_POSITIONS.get(contract, frozenset())
 
 
+def argument_rechecked(contract: str) -> bool:
+    """Whether ``contract``'s admitted calls are checked again when the stream ends (``argument_recheck``)."""
+    return contract in _ARGUMENT_RECHECKS
+
+
+def argument_recheck(contract: str, args: tuple[Any, ...], read: list[Any], admitted: Admitted,
+                     seen: set[tuple[int, int]] | None = None) -> str | None:
+    """Why an admitted call under ``contract`` is refused after all, by the state the stream left what it
+    ``read`` in (``None`` when it still holds; also for a contract without a recheck). ``seen`` is shared by the
+    rechecks of one stream: what one of them read is not read again."""
+    check = _ARGUMENT_RECHECKS.get(contract)
+    return check(args, read, admitted, set() if seen is None else seen) if check is not None else None
+
+
 def argument_refusal(contract: str, data: tuple[str, ...], args: tuple[Any, ...], kwargs: Any,
-                     admitted: Callable[[Any], Record | None], *, spent: int = 0,
+                     admitted: Admitted, *, spent: int = 0,
                      read: list[Any] | None = None) -> tuple[str | None, Record]:
     """Why ``args``/``kwargs`` break ``contract`` (``None`` when admitted), and what the contract records for the
     object made: ``admitted(value)`` hands that record back for an object an admitted instantiation or call under

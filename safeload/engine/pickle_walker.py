@@ -31,6 +31,7 @@ class PickleWalker(Semantics, StreamWalker):
     def _finish_stream(self, res: StreamResult) -> None:
         """Trace what escaped, decide every name the stream used, and start the next stream afresh."""
         try:
+            self._recheck_contracts()
             # A native result that is plain data is not built for this: the walk could find nothing in it.
             escape_root = getattr(res, "escape_root", None)
             if escape_root is None:

@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from safeload.catalog.contracts import Contract
+    from safeload.catalog.state_contracts import Admitted
 
 __all__ = ["BUILD_HOOKS", "BuildHook", "Semantics"]
 
@@ -215,6 +216,9 @@ class Semantics:
         # UnitsContainer, its udict, an ndarray and its dtype); any later BUILD or SETITEM(S)/APPEND(S) on one of
         # them would change what was admitted
         self._contract_read: dict[int, tuple[Any, str]] = {}
+        # admitted calls whose contract keeps plain dicts the walk does not watch (sympy's DomainMatrix keeps its
+        # row dicts): (name, contract, arguments, what it read, offset), checked again when the stream ends
+        self._contract_recheck: list[tuple[Global, str, tuple[Any, ...], list[Any], int]] = []
 
     # -- findings --------------------------------------------------------------------------------------
     def _flag(self, rule_id: str, message: str, *, severity: Severity | None = None, subject: str | None = None,
@@ -356,7 +360,7 @@ class Semantics:
         object is remembered (with the contract's bound) as an argument the same contract admits, and the objects
         the check read are held to the state it read (``_contract_changed``); a refused one is flagged and its
         object is not remembered."""
-        from safeload.catalog.state_contracts import argument_refusal, argument_use
+        from safeload.catalog.state_contracts import argument_rechecked, argument_refusal, argument_use
 
         expected = argument_use(contract[0])
         read: list[Any] = []
@@ -367,24 +371,53 @@ class Semantics:
         elif expected == "call" and use != U.CALL:
             reason = "it is instantiated (NEWOBJ), not called by REDUCE as its pickles are"
         else:
-            made = self._contract_made
             name = contract[0]
-
-            def admitted(value: Any) -> tuple[int, int, int] | None:
-                found = made.get(id(value)) if type(value) is Call else None
-                return found[1] if found is not None and found[0] is value and found[2] == name else None
-
             reason, record = argument_refusal(name, contract[1], args if type(args) is tuple else (args,),
-                                              kwargs, admitted, spent=self._contract_spent.get(name, 0), read=read)
+                                              kwargs, self._admitted_under(name),
+                                              spent=self._contract_spent.get(name, 0), read=read)
+        if record[2]:
+            # what the check (or, admitted, the load) went through: a refused call's check is charged too, so
+            # a stream of refused calls cannot make the scan walk the same large dicts again and again
+            self._contract_spent[contract[0]] = self._contract_spent.get(contract[0], 0) + record[2]
         if reason is None:
             self._contract_made[id(result)] = (result, record, contract[0])
-            self._contract_spent[contract[0]] = self._contract_spent.get(contract[0], 0) + record[2]
             for value in read:
                 self._contract_read[id(value)] = (value, contract[0])
+            if argument_rechecked(contract[0]):
+                self._contract_recheck.append((g, contract[0], args if type(args) is tuple else (args,), read,
+                                               offset))
             return
         how = "instantiated" if expected != "call" else "called"
         self._flag("SL115", f"allowed to be {how} with the arguments the {contract[0]!r} contract admits; "
                    f"here {reason}", severity=Severity.HIGH, subject=g.full, offset=offset, trustable=True)
+
+    def _admitted_under(self, asking: str) -> Admitted:
+        """The provenance query argument contracts get (``state_contracts.Admitted``): the record kept for an
+        object an admitted instantiation or call under ``contract`` (by default ``asking``) made in this stream,
+        by identity; None for anything else."""
+        made = self._contract_made
+
+        def admitted(value: Any, contract: str | None = None, /) -> tuple[int, int, int] | None:
+            found = made.get(id(value)) if type(value) is Call else None
+            wanted = asking if contract is None else contract
+            return found[1] if found is not None and found[0] is value and found[2] == wanted else None
+
+        return admitted
+
+    def _recheck_contracts(self) -> None:
+        """When the stream ends: the admitted calls that keep plain dicts (which SETITEM(S) through a memo
+        reference can change after the call without the walk noticing) are checked again on what they kept."""
+        if not self._contract_recheck:
+            return  # (state_contracts, and typing with it, stay unimported: issue 15's fixed costs)
+        from safeload.catalog.state_contracts import argument_recheck
+
+        pending, self._contract_recheck = self._contract_recheck, []
+        seen: set[tuple[int, int]] = set()
+        for g, contract, args, read, offset in pending:
+            reason = argument_recheck(contract, args, read, self._admitted_under(contract), seen)
+            if reason is not None:
+                self._flag("SL115", f"called with the arguments the {contract!r} contract admits; when the stream "
+                           f"ends {reason}", severity=Severity.HIGH, subject=g.full, offset=offset, trustable=True)
 
     def _contract_changed(self, target: Any, how: str, offset: int) -> None:
         """``target`` is given state or items after an argument contract admitted a call that read it: the object
@@ -1068,7 +1101,7 @@ class Semantics:
 
         view = self._state_bytes(state)
         try:
-            reason = refusal(contract[0], contract[1], view)
+            reason = refusal(contract[0], contract[1], view, self._admitted_under(contract[0]))
         finally:
             if type(view) is memoryview:
                 with contextlib.suppress(BufferError):  # a view of the file's buffer is not kept

@@ -264,6 +264,8 @@ class _Frame:
     defs: set[str] = field(default_factory=set)
     #: the values of the body's ``return`` statements
     returns: list[_Val] = field(default_factory=list)
+    #: ids of the calls whose result a module's top level only binds to module-level names (``X = call(...)``)
+    stored_calls: set[int] = field(default_factory=set)
 
     def where(self, node: ast.AST | None) -> str:
         return self.mod.where(getattr(node, "lineno", 0) or 0, self.qualname)
@@ -1479,10 +1481,10 @@ class Effects:
         spec: tuple[int | str, ...] = ()
         for name in names:
             spec = tables.INVOKING_CALLS.get(name, spec)
-        if "functools.partial" in names and frame.import_ctx and frame.toplevel and frame.qualname == "<module>":
-            # a module's top level building a partial only stores the function (partial_new: a callable() check);
-            # the partial is a value computed at import, which no analysed code may call (a call of it, also at
-            # import, is refused as calling a computed value), so the function runs nowhere the analysis accepts
+        if "functools.partial" in names and id(node) in frame.stored_calls:
+            # `X = functools.partial(f, ...)` at a module's top level only stores the function (partial_new: a
+            # callable() check); X is a value computed at import, which no analysed code may call (a call of it,
+            # also at import, is refused as calling a computed value), so f runs nowhere the analysis accepts
             spec = ()
         if names == ["builtins.iter"] and len(node.args) == 2:
             spec = (0,)

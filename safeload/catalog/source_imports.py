@@ -915,6 +915,9 @@ def _body(effects: Effects, frame: _Frame, stmts: list[ast.stmt], *, straight: b
         elif isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant):
             continue
         else:
+            if frame.qualname == "<module>" and isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Call) \
+                    and all(isinstance(t, ast.Name) for t in stmt.targets):
+                frame.stored_calls.add(id(stmt.value))  # its result is only bound (functools.partial: stored)
             effects._stmt(frame, stmt, 0)
 
 

@@ -440,3 +440,54 @@ def test_the_resolver_reads_function_meta_from_the_installed_torch() -> None:
     assert not isinstance(model, str)
     meta = model.metaclass
     assert meta is not None and getattr(meta, "dotted", None) == "torch.autograd.function.FunctionMeta"
+
+
+# --- more attacks on the change --------------------------------------------------------------------------------------
+_REEXPORT = """
+from numpy.testing import assert_allclose as compare
+"""
+
+
+@needs_numpy
+def test_a_numpy_testing_function_re_exported_by_another_module_is_refused(site: Path) -> None:
+    """The defining module decides too: ``lib.compare`` is numpy.testing's assert_allclose."""
+    a = analysed(site, {"atkr/__init__.py": "", "atkr/m.py": _REEXPORT}, "atkr.m", "compare",
+                 Use.IMPORT | Use.CALL, installed=True)
+    assert a.import_effects.inert, a.import_effects.reason
+    call = a.verdict(Use.CALL)
+    assert call is not None and not call.inert and "import only" in call.reason, call
+
+
+_SHADOWED_FUNCTOOLS = """
+from atkp.impl import helper
+
+class functools:
+    @staticmethod
+    def partial(f, *args, **kwargs):
+        return f(*args, **kwargs)
+
+ACCUMULATE = functools.partial(helper, acc_fun=len)
+
+class Plain:
+    pass
+"""
+
+
+def test_a_module_s_own_partial_is_not_functools_partial(site: Path) -> None:
+    """A class of the module named ``functools`` whose ``partial`` calls its argument: not the reviewed callee."""
+    a = _partial(site, _SHADOWED_FUNCTOOLS)
+    assert not a.import_effects.inert
+
+
+def test_a_pickle_calling_the_stored_partial_by_name_is_refused(site: Path, tmp_path: Path) -> None:
+    """The file names the module-level partial itself and calls it (REDUCE): a value computed at import, refused;
+    live under pickle.load (the partial calls helper, which writes the marker)."""
+    from tests.test_redteam_round2 import LibCase, _live, _refused
+
+    a = analysed(site, {"atkp/__init__.py": "", "atkp/impl.py": _EVIL_FN.replace("MARKER", "'x'"),
+                        "atkp/user.py": textwrap.dedent(_STORED)}, "atkp.user", "ACCUMULATE", Use.CALL)
+    assert a.import_effects.inert and not all(u.inert for u in a.uses), a.uses
+    case = LibCase({"atkp/__init__.py": "", "atkp/impl.py": _EVIL_FN, "atkp/user.py": textwrap.dedent(_STORED)},
+                   lambda: b"\x80\x02catkp.user\nACCUMULATE\nK\x01\x85R.")
+    _live(tmp_path / "live", case)
+    _refused(tmp_path / "safe", case)

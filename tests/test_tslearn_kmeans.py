@@ -289,7 +289,7 @@ def test_the_function_meta_review_facts() -> None:
     import torch.autograd.function as fn
 
     review = tables.REVIEWED_CLASS_CREATION_HOOKS["torch.autograd.function.FunctionMeta.__init__"]
-    assert review[2].startswith(f"torch {installed_version('torch')} ")
+    assert review[3].startswith(f"torch {installed_version('torch')} ")
     source = Path(inspect.getfile(fn)).read_bytes()
     assert hashlib.sha256(source).hexdigest() == review[1]
     tree = ast.parse(source)
@@ -302,6 +302,10 @@ def test_the_function_meta_review_facts() -> None:
     for cls in fn.BackwardCFunction.__mro__[:-1]:
         assert "__init_subclass__" not in vars(cls) and "__set_name__" not in vars(cls), cls
     assert type(fn.AUTOGRAD_FUNCTION_COUNTER).__name__ == "count"
+    for compiled in review[2]:  # the compiled bases of the reviewed MRO: metaclass type, no hook of their own
+        module, _, name = compiled.rpartition(".")
+        cls = getattr(__import__(module, fromlist=[name]), name)
+        assert type(cls) is type and "__init_subclass__" not in vars(cls), compiled
 
     class Probe(fn.Function):
         pass
@@ -489,5 +493,55 @@ def test_a_pickle_calling_the_stored_partial_by_name_is_refused(site: Path, tmp_
     assert a.import_effects.inert and not all(u.inert for u in a.uses), a.uses
     case = LibCase({"atkp/__init__.py": "", "atkp/impl.py": _EVIL_FN, "atkp/user.py": textwrap.dedent(_STORED)},
                    lambda: b"\x80\x02catkp.user\nACCUMULATE\nK\x01\x85R.")
+    _live(tmp_path / "live", case)
+    _refused(tmp_path / "safe", case)
+
+
+_VOUCHED_DERIVED_META = """
+from torch.autograd.function import FunctionMeta
+
+class EvilMeta(FunctionMeta):
+    def __setattr__(cls, name, value):
+        open(MARKER, "w").close()
+        type.__setattr__(cls, name, value)
+
+class Base(metaclass=EvilMeta):
+    pass
+"""
+
+_KEYWORD_USER = """
+from catboost.evil import Base
+from torch.autograd.function import FunctionMeta
+
+class X(Base, metaclass=FunctionMeta):
+    pass
+
+class Plain:
+    pass
+"""
+
+
+@needs_torch
+def test_a_base_bringing_a_derived_metaclass_defeats_the_keyword(site: Path) -> None:
+    """``class X(Base, metaclass=FunctionMeta)`` where Base (of a package whose import is vouched by name, so its
+    own class creation is not analysed) has a FunctionMeta subclass as metaclass: Python creates X with that subclass
+    (the most derived), whose ``__setattr__`` FunctionMeta.__init__'s store runs; the model reads the keyword. The
+    review does not apply when a base brings another metaclass: refused."""
+    marker = repr(str(site.parent / "marker"))
+    a = analysed(site, {"catboost/__init__.py": "", "catboost/evil.py": _VOUCHED_DERIVED_META.replace("MARKER", marker),
+                        "atkg/__init__.py": "", "atkg/user.py": _KEYWORD_USER}, "atkg.user", "Plain", Use.IMPORT,
+                 installed=True)
+    assert not a.import_effects.inert
+
+
+@needs_torch
+@pytest.mark.slow
+def test_a_pickle_importing_a_class_whose_base_brings_a_derived_metaclass_is_refused(tmp_path: Path) -> None:
+    """Live twin of the previous test: pickle.load imports atkg.user for ``Plain``, X's creation writes the marker;
+    safeload refuses."""
+    from tests.test_redteam_round2 import LibCase, _live, _refused
+
+    case = LibCase({"catboost/__init__.py": "", "catboost/evil.py": _VOUCHED_DERIVED_META, "atkg/__init__.py": "",
+                    "atkg/user.py": _KEYWORD_USER}, lambda: b"\x80\x02catkg.user\nPlain\n)\x81.")
     _live(tmp_path / "live", case)
     _refused(tmp_path / "safe", case)

@@ -1253,7 +1253,7 @@ def _metaclass(effects: Effects, frame: _Frame, model: ClassModel) -> None:
             binding = part.own(hook)
             if binding is None or hook == "__call__":
                 continue
-            if part is meta and _reviewed_creation_hook(part, hook, binding):
+            if part is meta and _reviewed_creation_hook(model, part, hook, binding):
                 continue  # its text and its module's were read: what it does at class creation is reviewed
             if not isinstance(binding.node, ast.FunctionDef):
                 raise Fail(f"metaclass {part.dotted}.{hook} is not a plain def", part.where(binding.lineno))
@@ -1263,13 +1263,22 @@ def _metaclass(effects: Effects, frame: _Frame, model: ClassModel) -> None:
                 raise Fail(f"metaclass {part.dotted}.{hook} runs at class creation: {result.reason}", result.where)
 
 
-def _reviewed_creation_hook(meta: ClassModel, hook: str, binding: Binding) -> bool:
-    """Whether ``meta.hook`` is a class-creation hook a reviewer read (``tables.REVIEWED_CLASS_CREATION_HOOKS``):
-    a plain def with the reviewed text, in a module file with the reviewed bytes. The caller applies it only
-    when the class's metaclass is ``meta`` itself."""
+def _reviewed_creation_hook(model: ClassModel, meta: ClassModel, hook: str, binding: Binding) -> bool:
+    """Whether ``meta.hook``, run to create ``model``, is a class-creation hook a reviewer read
+    (``tables.REVIEWED_CLASS_CREATION_HOOKS``): a plain def with the reviewed text, in a module file with the
+    reviewed bytes, and no base of ``model`` brings another metaclass (Python would use the most derived one,
+    while the model reads the ``metaclass=`` keyword or the first base's). The caller applies it only when the
+    class's metaclass is ``meta`` itself."""
     review = tables.REVIEWED_CLASS_CREATION_HOOKS.get(f"{meta.dotted}.{hook}")
     if review is None or binding.kind != "function" or not isinstance(binding.node, ast.FunctionDef):
         return False
+    for part in model.mro[1:]:
+        if isinstance(part, ClassModel):
+            other = part.metaclass
+            if other is not None and (not isinstance(other, ClassModel) or other.dotted != meta.dotted):
+                return False
+        elif part.dotted != "builtins.object" and part.dotted not in review[2]:
+            return False
     if len(meta.body.get(hook, [])) != 1 or def_digest(binding.node) != review[0]:
         return False
     return meta.module.path is not None and file_digest(meta.module) == review[1]

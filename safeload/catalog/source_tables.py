@@ -1060,15 +1060,19 @@ REVIEWED_METACLASS_HOOKS: dict[str, tuple[str, str]] = {
 
 #: Metaclass hooks that run when a class is *created* (at import), reviewed as class-creation effects only:
 #: ``module.Metaclass.hook`` -> (SHA-256 of ``ast.unparse`` of the def, SHA-256 of the defining module's file, the
-#: review). The hook is not analysed again at class creation while both texts are the ones read (the module digest
-#: binds what the hook uses besides its own text: the classes it subclasses, module-level objects) and the class's
-#: metaclass is exactly that metaclass (a subclass metaclass could define ``__setattr__``, which the hook's attribute
-#: stores would run). Unlike ``REVIEWED_METACLASS_HOOKS`` this does not say the class is what its source says: a
-#: class built so stays "altered" for every instance use.
-REVIEWED_CLASS_CREATION_HOOKS: dict[str, tuple[str, str, str]] = {
+#: compiled classes reviewed to have metaclass ``type``, the review). The hook is not analysed again at class
+#: creation while both texts are the ones read (the module digest binds what the hook uses besides its own text: the
+#: classes it subclasses, module-level objects), the class's metaclass is exactly that metaclass (a subclass
+#: metaclass could define ``__setattr__``, which the hook's attribute stores would run) and no base may bring another
+#: metaclass (Python uses the most derived one of the keyword's and every base's; the model reads the keyword, else
+#: the first base's): every source class of the MRO has that metaclass or none, every compiled one is ``object`` or
+#: listed. Unlike ``REVIEWED_METACLASS_HOOKS`` this does not say the class is what its source says: a class built
+#: so stays "altered" for every instance use.
+REVIEWED_CLASS_CREATION_HOOKS: dict[str, tuple[str, str, frozenset[str], str]] = {
     "torch.autograd.function.FunctionMeta.__init__": (
         "b172fbaa6311cea0cfd31ca23803d3e2973ebd1476b245a408a1f10d75abd208",
         "61382c0690a55dad64ade136f6f42f91372426be6b37b5f9776d14e49cc9e694",
+        frozenset({"torch._C._FunctionBase"}),
         "torch 2.13.0+cpu autograd/function.py: `type(name + 'Backward', (BackwardCFunction,), {'_forward_cls': "
         "cls})` creates a subclass of BackwardCFunction (MRO: BackwardCFunction, torch._C._FunctionBase, "
         "FunctionCtx, _HookMixin, object; metaclass type; no class of it defines __init_subclass__, object's runs; "

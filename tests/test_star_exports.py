@@ -355,11 +355,16 @@ _FN_OR_NONE = """
         _accumulate = None
 """
 
+# built inside a function the top level calls, where the analysis counts a function handed to functools.partial as
+# called (a module's top level only storing the partial does not call it: tests/test_tslearn_kmeans.py)
 _FN_USER = """
     import functools
     from atkn.utils import _accumulate
 
-    ACCUMULATE = functools.partial(_accumulate, acc_fun=len)
+    def _build():
+        return functools.partial(_accumulate, acc_fun=len)
+
+    ACCUMULATE = _build()
 
     class Plain:
         pass

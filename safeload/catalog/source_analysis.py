@@ -242,6 +242,10 @@ class _Analyser:
 
     # --- dispatch ---------------------------------------------------------------------------------------
     def _use(self, ref: Ref, use: Use) -> Outcome:
+        for module in (self.module, ref.module.name if ref.module is not None else None):
+            why = tables.import_only(module)
+            if why is not None:  # e.g. numpy.testing: its import is reviewed, its names are never used by a load
+                return Outcome(False, f"{ref.dotted}: {module} is admitted for import only ({why})", ref.where)
         if ref.kind in ("external", "builtin", "special"):
             return Outcome(False, f"{ref.dotted} is not readable source ({ref.reason or ref.kind}): the catalogue "
                            "must decide")

@@ -264,6 +264,8 @@ class _Frame:
     defs: set[str] = field(default_factory=set)
     #: the values of the body's ``return`` statements
     returns: list[_Val] = field(default_factory=list)
+    #: ids of the calls whose result a module's top level only binds to module-level names (``X = call(...)``)
+    stored_calls: set[int] = field(default_factory=set)
 
     def where(self, node: ast.AST | None) -> str:
         return self.mod.where(getattr(node, "lineno", 0) or 0, self.qualname)
@@ -1479,6 +1481,11 @@ class Effects:
         spec: tuple[int | str, ...] = ()
         for name in names:
             spec = tables.INVOKING_CALLS.get(name, spec)
+        if "functools.partial" in names and id(node) in frame.stored_calls:
+            # `X = functools.partial(f, ...)` at a module's top level only stores the function (partial_new: a
+            # callable() check); X is a value computed at import, which no analysed code may call (a call of it,
+            # also at import, is refused as calling a computed value), so f runs nowhere the analysis accepts
+            spec = ()
         if names == ["builtins.iter"] and len(node.args) == 2:
             spec = (0,)
         for key in spec:
@@ -1707,6 +1714,9 @@ class Effects:
                                       kwvals=list(kwargs.values()))
         written = _written(frame, node.func)
         names = list(dict.fromkeys(n for n in (written, dotted) if n))
+        for module in (ref.module.name if ref.module is not None else None, dotted.rpartition(".")[0]):
+            if tables.import_only(module) is not None:  # numpy.testing: imported, never called (lead's decision)
+                raise Fail(f"calls {dotted}: {module} is admitted for import only", where)
         # At import time every argument is the library's own (nothing comes from the file; the environment is
         # trusted): a reviewed benign call (an environment probe such as importlib.metadata.version or
         # os.environ.get) is judged by that review, not by the catalogue's denial, which is about a pickle

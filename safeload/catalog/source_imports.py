@@ -48,7 +48,7 @@ from safeload.catalog.source_model import (
     _is_type_checking,
     file_stat,
 )
-from safeload.catalog.source_reviews import def_digest
+from safeload.catalog.source_reviews import def_digest, file_digest
 from safeload.catalog.uses import Use
 
 __all__ = ["called_function_imports", "import_effects", "package_children", "reviewed_subclass_hook", "star_all",
@@ -114,6 +114,10 @@ def _one_module(name: str, resolver: Resolver, effects: Effects, roots: tuple[st
     if reason is not None and not (dep and vouched):  # a reviewed package may import its own test helpers
         return Outcome(False, f"{name} is never imported by a load: {reason}"), []
     mod = resolver.module(name)
+    if isinstance(mod, ModuleInfo):
+        changed = _named_like_tests_changed(name, mod)
+        if changed is not None:
+            return Outcome(False, changed, mod.where(1)), []
     if not isinstance(mod, ModuleInfo):
         if dep and (mod.kind in ("builtin", "frozen") or (mod.origin and is_stdlib_path(mod.origin))):
             return ok, []  # the interpreter's own and the stdlib's compiled modules are trusted like its source
@@ -167,6 +171,18 @@ def _one_module(name: str, resolver: Resolver, effects: Effects, roots: tuple[st
                     if not result.inert else ok, deps)
         effects.module_memo[name] = memo
     return memo
+
+
+def _named_like_tests_changed(name: str, mod: ModuleInfo) -> str | None:
+    """Why ``name``, a library module named like a test whose review is bound to its text
+    (``tables.NAMED_LIKE_TESTS_DIGESTS``), is not the text read (then the name rule applies again), else None."""
+    digest = tables.NAMED_LIKE_TESTS_DIGESTS.get(name)
+    if digest is None or name not in tables.LIBRARY_MODULES_NAMED_LIKE_TESTS:
+        return None
+    if mod.path is None or file_digest(mod) != digest:
+        return (f"{name} is never imported by a load: a test package or test module (its review as library code "
+                "holds for another text of the file)")
+    return None
 
 
 def _path_directories(search_path: Sequence[str] | None) -> list[FileStat]:
@@ -899,6 +915,9 @@ def _body(effects: Effects, frame: _Frame, stmts: list[ast.stmt], *, straight: b
         elif isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant):
             continue
         else:
+            if frame.qualname == "<module>" and isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Call) \
+                    and all(isinstance(t, ast.Name) for t in stmt.targets):
+                frame.stored_calls.add(id(stmt.value))  # its result is only bound (functools.partial: stored)
             effects._stmt(frame, stmt, 0)
 
 
@@ -1234,12 +1253,35 @@ def _metaclass(effects: Effects, frame: _Frame, model: ClassModel) -> None:
             binding = part.own(hook)
             if binding is None or hook == "__call__":
                 continue
+            if part is meta and _reviewed_creation_hook(model, part, hook, binding):
+                continue  # its text and its module's were read: what it does at class creation is reviewed
             if not isinstance(binding.node, ast.FunctionDef):
                 raise Fail(f"metaclass {part.dotted}.{hook} is not a plain def", part.where(binding.lineno))
             result = effects.function(binding.node, part.module, f"{part.ref.qualname}.{hook}", self_model=meta,
                                       defining=part, bound=True, import_ctx=True)
             if not result.inert:
                 raise Fail(f"metaclass {part.dotted}.{hook} runs at class creation: {result.reason}", result.where)
+
+
+def _reviewed_creation_hook(model: ClassModel, meta: ClassModel, hook: str, binding: Binding) -> bool:
+    """Whether ``meta.hook``, run to create ``model``, is a class-creation hook a reviewer read
+    (``tables.REVIEWED_CLASS_CREATION_HOOKS``): a plain def with the reviewed text, in a module file with the
+    reviewed bytes, and no base of ``model`` brings another metaclass (Python would use the most derived one,
+    while the model reads the ``metaclass=`` keyword or the first base's). The caller applies it only when the
+    class's metaclass is ``meta`` itself."""
+    review = tables.REVIEWED_CLASS_CREATION_HOOKS.get(f"{meta.dotted}.{hook}")
+    if review is None or binding.kind != "function" or not isinstance(binding.node, ast.FunctionDef):
+        return False
+    for part in model.mro[1:]:
+        if isinstance(part, ClassModel):
+            other = part.metaclass
+            if other is not None and (not isinstance(other, ClassModel) or other.dotted != meta.dotted):
+                return False
+        elif part.dotted != "builtins.object" and part.dotted not in review[2]:
+            return False
+    if len(meta.body.get(hook, [])) != 1 or def_digest(binding.node) != review[0]:
+        return False
+    return meta.module.path is not None and file_digest(meta.module) == review[1]
 
 
 def _set_name(effects: Effects, frame: _Frame, call: ast.Call) -> None:

@@ -20,13 +20,16 @@ __all__ = [
     "DANGEROUS_CALLS",
     "DENIED_MODULE_PATTERNS",
     "IMPORT_ONLY_DECORATORS",
+    "IMPORT_ONLY_MODULES",
     "IMPORT_TIME_DECORATORS",
     "IMPORT_TIME_DECORATOR_FACTORIES",
     "INERT_DECORATORS",
     "LIBRARY_MODULES_NAMED_LIKE_TESTS",
     "NAMED_BUILTIN_TYPES",
+    "NAMED_LIKE_TESTS_DIGESTS",
     "PURE_BUILTINS",
     "PURE_EXCEPTIONS",
+    "REVIEWED_CLASS_CREATION_HOOKS",
     "REVIEWED_COMPILED_IMPORTS",
     "REVIEWED_CONTEXT_MANAGERS",
     "REVIEWED_DECORATORS",
@@ -45,6 +48,7 @@ __all__ = [
     "ReviewedDecorator",
     "ReviewedMethod",
     "denied_module_reason",
+    "import_only",
 ]
 
 # --- modules whose import is not a library import -------------------------------------------------------
@@ -82,6 +86,39 @@ LIBRARY_MODULES_NAMED_LIKE_TESTS: dict[str, str] = {
                              "that one function (calls the function it is given, raises AssertionError)",
     "skopt.benchmarks": "scikit-optimize 0.10 skopt/__init__.py imports it; the module imports numpy and defines "
                         "test objective functions (branin, hart6, ...)",
+    # numpy 2.4.6 (lead's decision, issue 14 round 10: numpy.testing is numpy's public testing API, not a test suite;
+    # scipy 1.17.1 imports it on every import of scipy._lib._util through array_api_compat's clone of numpy, and
+    # tslearn 0.10.0's NumPyBackend reads numpy.testing.assert_allclose). Admitted for IMPORT only: the files must
+    # hash as read (NAMED_LIKE_TESTS_DIGESTS, checked at scan time) and no name defined in them may be used by a
+    # load (IMPORT_ONLY_MODULES). numpy.testing.tests, numpy.testing.print_coercion_tables and numpy/tests stay
+    # denied by name.
+    "numpy.testing": (
+        "numpy 2.4.6 testing/__init__.py: `from unittest import TestCase`, imports its own _private, overrides, "
+        "_private.extbuild and star-imports _private.utils, computes __all__ from lists, builds "
+        "numpy._pytesttester.PytestTester(__name__) (stores the module name; the test runner runs only when called) "
+        "and deletes the class name"),
+    "numpy.testing._private": "numpy 2.4.6 testing/_private/__init__.py: empty",
+    "numpy.testing._private.utils": (
+        "numpy 2.4.6 testing/_private/utils.py top level: imports stdlib modules (concurrent.futures, contextlib, gc, "
+        "importlib.metadata, operator, os, pathlib, platform, pprint, re, shutil, sys, sysconfig, threading, "
+        "warnings, functools, io, tempfile, unittest) and numpy (numpy.linalg._umath_linalg, numpy._core); defines "
+        "the assert_* functions and helper classes (KnownFailureException, IgnoreException, "
+        "clear_and_catch_warnings(warnings.catch_warnings), suppress_warnings, unittest.TestCase subclass _Dummy); "
+        "reads the platform and environment only: pathlib.Path(np.__file__).parent, "
+        "importlib.metadata.distribution('numpy') and its direct_url.json (json.loads of numpy's own metadata into "
+        "SimpleNamespaces) and locate_file('numpy'), platform.machine() (os.uname, no process), "
+        "sys.implementation, numpy's _blas_supports_fpe(None) (a query), numpy.linalg._umath_linalg._ilp64, "
+        "sysconfig.get_config_var('HOST_GNU_TYPE'/'Py_GIL_DISABLED'), np.dtype(np.intp).itemsize, "
+        "os.confstr('CS_GNU_LIBC_VERSION'); defines memusage/jiffies per sys.platform (their /proc reads run only "
+        "when called); builds `_d = _Dummy('nop')` (TestCase.__init__ looks the method up, sets its fields) and a "
+        "lambda. No file written, no process, no socket, no thread started at import"),
+    "numpy.testing._private.extbuild": (
+        "numpy 2.4.6 testing/_private/extbuild.py top level: imports os, pathlib, subprocess, sys, sysconfig, "
+        "textwrap, sets __all__ and defines the extension-building functions (they compile and import C code: "
+        "only when called, never by a load: IMPORT_ONLY_MODULES)"),
+    "numpy.testing.overrides": (
+        "numpy 2.4.6 testing/overrides.py top level: imports numpy._core.umath, numpy.ufunc and "
+        "numpy._core.overrides.ARRAY_FUNCTIONS, defines four query functions"),
     # xarray 2026.9.0: xarray/__init__.py does `from xarray import ..., testing, ...` (public API, in __all__)
     "xarray.testing": (
         "xarray 2026.9.0 testing/__init__.py (sha256 "
@@ -94,6 +131,34 @@ LIBRARY_MODULES_NAMED_LIKE_TESTS: dict[str, str] = {
         "modules, defines assert_* comparison functions and the ensure_warnings decorator (a functools.wraps "
         "wrapper applied at import); no test suite, no fixtures, no I/O"),
 }
+
+
+#: The files of ``LIBRARY_MODULES_NAMED_LIKE_TESTS`` entries whose review is bound to the text read: module ->
+#: SHA-256 of the file's bytes. While the installed file hashes otherwise, the name rule applies to it again
+#: (``source_imports``: refused as a test module). Checked against the installed files by the tests.
+NAMED_LIKE_TESTS_DIGESTS: dict[str, str] = {
+    "numpy.testing": "12a7be3b1fb7252aa4e904679cf3c52c25bd224aaff4eb890e19e6dae18cdf37",
+    "numpy.testing._private": "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+    "numpy.testing._private.utils": "0514e16f2db0215fed604fb3015bae396ce9ff20476c27ec395d1e7bd0786491",
+    "numpy.testing._private.extbuild": "2e0d6ca80f7843be0a8b9bbeb31d0f123eeeaebdd83f8ef4f810a2caf2701314",
+    "numpy.testing.overrides": "07c63c3e5a6f2bbd48712ba8b9b5d68f82f935598b5529fb58c8352fbc593bc9",
+}
+
+#: Modules admitted for import only (module -> why): no class or function defined in them, and no name looked up
+#: in them, is used by a load. The source analysis refuses every use of such a name other than importing its
+#: module (also when it is reached through a re-export: the name's defining module decides too), and code a load
+#: runs may not call one.
+IMPORT_ONLY_MODULES: dict[str, str] = {
+    module: "numpy.testing is numpy's testing API, admitted for import only (lead's decision, issue 14): its "
+            "functions assert, time, run code strings, build and import C extensions, make temporary files"
+    for module in ("numpy.testing", "numpy.testing._private", "numpy.testing._private.utils",
+                   "numpy.testing._private.extbuild", "numpy.testing.overrides")
+}
+
+
+def import_only(module: str | None) -> str | None:
+    """Why names of ``module`` (dotted) are never used by a load, or ``None`` (``IMPORT_ONLY_MODULES``)."""
+    return IMPORT_ONLY_MODULES.get(module) if module is not None else None
 
 
 def denied_module_reason(module: str) -> str | None:
@@ -991,6 +1056,30 @@ REVIEWED_METACLASS_HOOKS: dict[str, tuple[str, str]] = {
         "narwhals 2.29.0 dtypes.py: namespace.setdefault('__slots__', ()) then type.__new__ (super().__new__ with "
         "the same arguments). An empty __slots__ adds no descriptor: the class is its source, and its instances "
         "have no __dict__ unless a base gives one (dict state then fails to load: nothing runs)"),
+}
+
+#: Metaclass hooks that run when a class is *created* (at import), reviewed as class-creation effects only:
+#: ``module.Metaclass.hook`` -> (SHA-256 of ``ast.unparse`` of the def, SHA-256 of the defining module's file, the
+#: compiled classes reviewed to have metaclass ``type``, the review). The hook is not analysed again at class
+#: creation while both texts are the ones read (the module digest binds what the hook uses besides its own text: the
+#: classes it subclasses, module-level objects), the class's metaclass is exactly that metaclass (a subclass
+#: metaclass could define ``__setattr__``, which the hook's attribute stores would run) and no base may bring another
+#: metaclass (Python uses the most derived one of the keyword's and every base's; the model reads the keyword, else
+#: the first base's): every source class of the MRO has that metaclass or none, every compiled one is ``object`` or
+#: listed. Unlike ``REVIEWED_METACLASS_HOOKS`` this does not say the class is what its source says: a class built
+#: so stays "altered" for every instance use.
+REVIEWED_CLASS_CREATION_HOOKS: dict[str, tuple[str, str, frozenset[str], str]] = {
+    "torch.autograd.function.FunctionMeta.__init__": (
+        "b172fbaa6311cea0cfd31ca23803d3e2973ebd1476b245a408a1f10d75abd208",
+        "61382c0690a55dad64ade136f6f42f91372426be6b37b5f9776d14e49cc9e694",
+        frozenset({"torch._C._FunctionBase"}),
+        "torch 2.13.0+cpu autograd/function.py: `type(name + 'Backward', (BackwardCFunction,), {'_forward_cls': "
+        "cls})` creates a subclass of BackwardCFunction (MRO: BackwardCFunction, torch._C._FunctionBase, "
+        "FunctionCtx, _HookMixin, object; metaclass type; no class of it defines __init_subclass__, object's runs; "
+        "the one namespace value is the new class, whose metaclass defines no __set_name__), numbers it with "
+        "next() of the module-level itertools.count() AUTOGRAD_FUNCTION_COUNTER, stores it as cls._backward_cls "
+        "(type.__setattr__) and calls type.__init__. Nothing of the class being created is called or read "
+        "(tslearn 0.10.0's _SoftDTWLossPyTorch(torch.autograd.Function) at import)"),
 }
 
 #: Submodules a reviewed compiled module's init creates and stores in ``sys.modules`` under ``<module>.<name>``

@@ -269,6 +269,10 @@ SYMPY_MAX_WORK = 1 << 16
 #: sum of 1000 reciprocals): charged size**2, so an operand of at most 256 slots (~25 ms); ``exp``/``sin`` run
 #: ``logcombine``/argument peeling per term (~0.1 ms a slot): charged 100 a slot
 
+#: ``n * B**2`` (n numbers folded into a sum or product of B bits) per slot of that budget (R12-1: ~1e-13 s per
+#: unit measured, so 10**7 units is ~1 us, what a slot stands for)
+SYMPY_NUMERIC_SLOT = 10_000_000
+
 
 def _sympy_new(args: tuple[Any, ...], kwargs: Any, data: tuple[str, ...],
                admitted: Callable[[Any], Record | None], spent: int) -> tuple[str | None, Record]:
@@ -312,7 +316,7 @@ def _sympy_new(args: tuple[Any, ...], kwargs: Any, data: tuple[str, ...],
                        "sympy pickles for this class", (0, 0, 0)
             if type(value) is not bool:
                 return f"the keyword {key!r} is {_describe_arg(value)}, not a bool", (0, 0, 0)
-    bits, size, extra = 0, 1, 0
+    bits, size, extra, numeric = 0, 1, 0, 0
     if "args:name" in data:
         if len(args) != 1 or type(args[0]) is not str:
             return "the name is not a plain str", (0, 0, 0)
@@ -346,6 +350,11 @@ def _sympy_new(args: tuple[Any, ...], kwargs: Any, data: tuple[str, ...],
                 extra = base * base // 64 + base ** 3 // 200_000 + 8 * base
         else:
             bits = sum(record[0] for record in records) + len(records).bit_length()
+            # red team R12-1: AssocOp.flatten folds the numbers among (and within) the arguments one at a time
+            # (Rational.__add__: a gcd per term); n numbers whose sum grows to B bits cost about n * B**2 * 1e-13
+            # s (sympy 1.14, pure-Python ground types: 3 s for 3200 terms 1/p with distinct 16-bit primes p, B
+            # ~65000), a node's own work: charged at 1 us a slot, not counted in its size
+            numeric = len(records) * bits * bits // SYMPY_NUMERIC_SLOT
     elif args:
         return "arguments given to a class sympy pickles without any", (0, 0, 0)
     bits += next((int(item[5:]) for item in data if item.startswith("bits:")), 0)
@@ -357,7 +366,7 @@ def _sympy_new(args: tuple[Any, ...], kwargs: Any, data: tuple[str, ...],
     if bits > SYMPY_MAX_BITS:
         return (f"evaluating it may compute numbers of more than {SYMPY_MAX_BITS} bits (powers of numbers are "
                 "computed at load)"), (0, 0, 0)
-    charge = max(size, charge)  # consumed from the stream's budget (red team R11: the whole charge, not the size)
+    charge = max(size, charge) + numeric  # consumed from the stream's budget (red team R11: the whole charge)
     if spent + charge > SYMPY_MAX_WORK:
         return (f"the expressions of this stream exceed {SYMPY_MAX_WORK} argument slots (shared subtrees counted at "
                 "every use; Equality charged its size squared, exp and sin 100 a slot): evaluating them would take "

@@ -131,3 +131,86 @@ def test_r12_3_key_material_alone_requires_a_signature(tmp_path: Path, given: st
     assert info.value.check == "signature"
     assert "requires a signature but none was found" in info.value.reason
     assert safeload.Integrity(public_key=str(key)).checks
+
+
+# --- R12-4: an allowed value type computes without bound from a few bytes of text --------------------------------
+# fractions.Fraction was admitted for any call (VALUE: "rebuilt from its fields"). Fraction.__new__ parses a str
+# with its regex and, for an exponent, computes numerator * 10**exp: Fraction("1e300000000") (a 41-byte pickle)
+# builds a 10**300000000 (a 125 MB int, minutes of CPU); a Decimal argument does the same in as_integer_ratio.
+# Fixed: the fraction_value argument contract (REDUCE with plain ints of at most 2**16 bits, or "p"/"p/q" text).
+def _fraction_attacks() -> dict[str, bytes]:
+    from tests.pickle_terms import lit, newobj, reduce, stream
+
+    return {
+        "str-exponent": stream(reduce("fractions.Fraction", lit("1e300000000"))),
+        "negative-exponent": stream(reduce("fractions.Fraction", lit("1e-300000000"))),
+        "decimal": stream(reduce("fractions.Fraction", reduce("decimal.Decimal", lit("1e300000000")))),
+        "newobj": stream(newobj("fractions.Fraction", lit("1e300000000"))),
+    }
+
+
+@pytest.mark.slow  # the live twins run 10 s each
+@pytest.mark.parametrize("label", ["str-exponent", "negative-exponent", "decimal", "newobj"])
+def test_r12_4_fraction_from_text_is_bounded(tmp_path: Path, label: str) -> None:
+    data = _fraction_attacks()[label]
+    assert _plain_load_times_out(data, tmp_path, 10), "the plain load finished within 10 s"
+    assert "fractions.Fraction SL115" in refused(data)
+
+
+def test_r12_4_fraction_attacks_are_refused_and_pickled_fractions_load() -> None:
+    import fractions
+
+    import safeload
+
+    for label, data in _fraction_attacks().items():
+        assert "fractions.Fraction SL115" in refused(data), label
+        with pytest.raises(safeload.UnsafeModelError):
+            safeload.pickle_loads(data)
+    honest = [fractions.Fraction(3, 7), fractions.Fraction(-5), {fractions.Fraction(1, 2): 1},
+              fractions.Fraction(10**300, 7)]
+    for protocol in (2, 4, 5):
+        assert safeload.pickle_loads(pickle.dumps(honest, protocol=protocol)) == honest
+    from tests.pickle_terms import lit, reduce, stream
+
+    assert safeload.pickle_loads(stream(reduce("fractions.Fraction", lit("-3/7")))) == fractions.Fraction(-3, 7)
+
+
+# --- R12-5: allowed allocators sized by one int of the file -------------------------------------------------------
+# numpy.ones / numpy.full (allowed CALL), builtins.bytearray(n), builtins.list(builtins.range(n)) allocate what a
+# single int of the file says: a 32-byte pickle asks numpy for 74.5 GiB (numpy.ones((100000, 100000))), and a size
+# just under the machine's memory is filled (touched) at load. The live twin runs the plain loader with its address
+# space capped at 1 GiB: each one fails with MemoryError (it tried to allocate far more); the scan reports nothing.
+def _allocation_attacks() -> dict[str, bytes]:
+    from tests.pickle_terms import lit, reduce, stream, tup
+
+    return {
+        "numpy-ones": stream(reduce("numpy.ones", tup(lit(100000), lit(100000)))),
+        "numpy-full": stream(reduce("numpy.full", tup(lit(100000), lit(100000)), lit(1.0))),
+        "bytearray": stream(reduce("builtins.bytearray", lit(1 << 36))),
+        "list-range": stream(reduce("builtins.list", reduce("builtins.range", lit(1 << 34)))),
+    }
+
+
+def _plain_load_runs_out_of_memory(data: bytes, tmp_path: Path) -> bool:
+    import os
+    import subprocess
+    import sys
+
+    path = tmp_path / "alloc.pkl"
+    path.write_bytes(data)
+    script = ("import resource, pickle\nimport numpy\n"
+              "resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))\n"
+              f"try:\n    pickle.load(open({str(path)!r}, 'rb'))\nexcept MemoryError:\n    print('MEMORY')\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SAFELOAD_")}
+    done = subprocess.run([sys.executable, "-c", script], env=env, timeout=60, check=False, capture_output=True,
+                          text=True)
+    return "MEMORY" in done.stdout
+
+
+@pytest.mark.xfail(strict=True, reason="R12-5 open: sizes given to allowed allocators are not bounded")
+@pytest.mark.parametrize("label", ["numpy-ones", "numpy-full", "bytearray", "list-range"])
+def test_r12_5_allocation_sized_by_the_file(tmp_path: Path, label: str) -> None:
+    pytest.importorskip("numpy")
+    data = _allocation_attacks()[label]
+    assert _plain_load_runs_out_of_memory(data, tmp_path), "the plain load did not try a large allocation"
+    assert refused(data)

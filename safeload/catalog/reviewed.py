@@ -70,8 +70,14 @@ _group("collections.defaultdict", DATA,
        "a dict whose default_factory is called on a missing key, at load (str.format_map) or later",
        invokes=(0, "default_factory"))
 _group("datetime.datetime datetime.date datetime.time datetime.timedelta datetime.timezone decimal.Decimal "
-       "fractions.Fraction uuid.UUID ipaddress.IPv4Address ipaddress.IPv6Address",
+       "uuid.UUID ipaddress.IPv4Address ipaddress.IPv6Address",
        VALUE, "value types rebuilt from their fields")
+_group("fractions.Fraction", VALUE,
+       "a value type rebuilt from its fields: Fraction.__reduce__ is (Fraction, (numerator, denominator)) (str(self) "
+       "before Python 3.12); Fraction.__new__ of a str with an exponent computes 10**exp, of a Decimal or an object "
+       "its as_integer_ratio, without bound (red team R12-4): admitted only under the fraction_value argument "
+       "contract (catalog/state_contracts.py), called by REDUCE with plain ints or 'p'/'p/q' text",
+       arguments=("fraction_value", ()))
 _group("copyreg._reconstructor copyreg.__newobj__ copyreg.__newobj_ex__ dill._dill._create_array",
        "INVOKE", "modelled by their contracts when the file calls them (catalog/contracts.py); invoked by other "
        "code they only do what their arguments (which are ranked themselves) make them do")

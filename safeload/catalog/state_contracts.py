@@ -568,6 +568,36 @@ def _pint_quantity(args: tuple[Any, ...], kwargs: Any, data: tuple[str, ...],  #
     return None, (0, count, count)
 
 
+#: the most bits a numerator or denominator given to ``fractions.Fraction`` may have (``_fraction_value``)
+FRACTION_MAX_BITS = 1 << 16
+#: a Fraction as older Pythons pickled it (``str(self)``: "p" or "p/q"); int() bounds the digits (4300)
+_FRACTION_TEXT = re.compile(r"[-+]?[0-9]{1,4300}(?:/[0-9]{1,4300})?\Z")
+
+
+def _fraction_value(args: tuple[Any, ...], kwargs: Any, data: tuple[str, ...],  # noqa: PLR0917
+                    admitted: Callable[[Any], Record | None], spent: int, read: list[Any]) -> tuple[str | None, Record]:
+    """``fractions.Fraction`` as ``Fraction.__reduce__`` pickles it: REDUCE of the class with the numerator and
+    denominator (plain ints; Python < 3.12 also ``(str(self),)``, "p" or "p/q"). Red team R12-4: anything else is
+    computed without bound at load: a str with an exponent (``Fraction("1e300000000")`` builds ``10**300000000``,
+    minutes of CPU from a 41-byte file), a Decimal (``as_integer_ratio`` does the same), an object's
+    ``as_integer_ratio``/``numerator``. Admitted: one or two plain ints of at most ``FRACTION_MAX_BITS`` bits (one
+    gcd of them), or one str "p" / "p/q" of ASCII digits; no keywords."""
+    if kwargs:
+        return "keyword arguments (Fraction pickles none)", (0, 0, 0)
+    if not 1 <= len(args) <= 2:
+        return f"{len(args)} arguments (Fraction pickles one or two)", (0, 0, 0)
+    if len(args) == 1 and type(args[0]) is str:
+        return (None, (0, 0, 0)) if _FRACTION_TEXT.match(args[0]) else \
+            (f"the text {_short(args[0])!r} is not 'p' or 'p/q' (an exponent or a decimal part is computed at "
+             "load without bound)", (0, 0, 0))
+    for position, value in enumerate(args):
+        if type(value) is not int:
+            return f"argument {position} is {_describe_arg(value)}, not a plain int or 'p/q' text", (0, 0, 0)
+        if value.bit_length() > FRACTION_MAX_BITS:
+            return f"argument {position} has more than {FRACTION_MAX_BITS} bits", (0, 0, 0)
+    return None, (0, 0, 0)
+
+
 #: contract name -> (the check, the opcode use it admits: NEW for a class's ``__new__`` given by NEWOBJ/NEWOBJ_EX,
 #: CALL for a function called by REDUCE)
 _ARGUMENT_CONTRACTS: dict[str, tuple[Callable[[tuple[Any, ...], Any, tuple[str, ...], Callable[[Any], Record | None],
@@ -575,6 +605,7 @@ _ARGUMENT_CONTRACTS: dict[str, tuple[Callable[[tuple[Any, ...], Any, tuple[str, 
     "sympy_new": (lambda args, kwargs, data, admitted, spent, read: _sympy_new(args, kwargs, data, admitted, spent),
                   "new"),
     "pint_quantity": (_pint_quantity, "call"),
+    "fraction_value": (_fraction_value, "call"),
 }
 
 

@@ -214,3 +214,38 @@ def test_r12_5_allocation_sized_by_the_file(tmp_path: Path, label: str) -> None:
     data = _allocation_attacks()[label]
     assert _plain_load_runs_out_of_memory(data, tmp_path), "the plain load did not try a large allocation"
     assert refused(data)
+
+
+# --- R12-6: the codec a protocol 0-2 pickle names runs at load -----------------------------------------------------
+# _codecs.encode (how protocols 0-2 pickle bytes: _codecs.encode(text, "latin1")) was admitted for any codec; the
+# engine only declined to read bytes it cannot compute (R8-2). The call itself runs the codec the file names:
+# punycode (and idna, which punycode-encodes each label before checking its length) encode in quadratic pure
+# Python: 20000 CJK characters (a 60 KB pickle) take ~60 s. Fixed: the text_encode argument contract (a str with
+# latin-1, utf-8 or ascii); reviewed.py's _results_are_data/_instances_are_callable rebuilt their Entry from five
+# fields and would have dropped the contract (now ``replace``).
+def _codec_attack(codec: str) -> bytes:
+    from tests.pickle_terms import lit, reduce, stream
+
+    text = "".join(chr(0x4E00 + (i * 7919) % 20000) for i in range(20000))
+    return stream(reduce("_codecs.encode", lit(text), lit(codec)))
+
+
+@pytest.mark.slow  # the live twins run 10 s each
+@pytest.mark.parametrize("codec", ["punycode", "idna"])
+def test_r12_6_slow_codec_named_by_the_file(tmp_path: Path, codec: str) -> None:
+    data = _codec_attack(codec)
+    assert _plain_load_times_out(data, tmp_path, 10), "the plain load finished within 10 s"
+    assert "_codecs.encode SL115" in refused(data)
+
+
+def test_r12_6_codecs_picklers_write_stay_admitted() -> None:
+    import safeload
+    from tests.pickle_terms import lit, reduce, stream
+
+    for codec in ("punycode", "idna", "rot13", "utf-16"):
+        assert "_codecs.encode SL115" in refused(stream(reduce("_codecs.encode", lit("abc"), lit(codec)))), codec
+    for codec in ("latin1", "Latin-1", "iso8859_1", "utf-8", "UTF8", "ascii"):
+        assert not refused(stream(reduce("_codecs.encode", lit("abc"), lit(codec)))), codec
+    value = [b"\x00\xff abc", bytearray(b"xy"), {"k": b"v" * 100}]
+    for protocol in (0, 1, 2):
+        assert safeload.pickle_loads(pickle.dumps(value, protocol=protocol)) == value

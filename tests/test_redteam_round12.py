@@ -249,3 +249,35 @@ def test_r12_6_codecs_picklers_write_stay_admitted() -> None:
     value = [b"\x00\xff abc", bytearray(b"xy"), {"k": b"v" * 100}]
     for protocol in (0, 1, 2):
         assert safeload.pickle_loads(pickle.dumps(value, protocol=protocol)) == value
+
+
+# The same codecs through the builtins the catalogue admits as data: bytes(text, "punycode") and
+# bytearray(text, "punycode") encode (18 KB, 5 s; 60 KB, ~60 s), str(data, "idna") decodes and re-encodes each label
+# (5 s for a 6000-character label). Fixed in the engine (``Semantics._check_codec``): these builtins are admitted
+# with latin-1, utf-8 or ascii and strict errors only.
+def _builtin_codec_attack(name: str, codec: str, text: str) -> bytes:
+    from tests.pickle_terms import lit, reduce, stream
+
+    return stream(reduce(name, lit(text), lit(codec)))
+
+
+@pytest.mark.slow  # the live twins run 10 s each
+@pytest.mark.parametrize("name", ["builtins.bytes", "builtins.bytearray"])
+def test_r12_6_builtin_encoding_with_a_slow_codec(tmp_path: Path, name: str) -> None:
+    text = "".join(chr(0x4E00 + (i * 7919) % 20000) for i in range(20000))
+    data = _builtin_codec_attack(name, "punycode", text)
+    assert _plain_load_times_out(data, tmp_path, 10), "the plain load finished within 10 s"
+    assert f"{name} SL115" in refused(data)
+
+
+def test_r12_6_builtin_codecs_are_the_picklers() -> None:
+    from tests.pickle_terms import lit, newobj, reduce, stream
+
+    for name in ("builtins.bytes", "builtins.bytearray"):
+        assert f"{name} SL115" in refused(_builtin_codec_attack(name, "punycode", "abc"))
+        assert f"{name} SL115" in refused(_builtin_codec_attack(name, "idna", "abc"))
+        assert not refused(_builtin_codec_attack(name, "latin-1", "abc"))
+    idna = reduce("_codecs.encode", lit("xn--abc"), lit("latin1"))
+    assert "builtins.str SL115" in refused(stream(reduce("builtins.str", idna, lit("idna"))))
+    assert "builtins.str SL115" in refused(stream(newobj("builtins.str", idna, lit("idna"))))
+    assert not refused(stream(reduce("builtins.str", lit(5))))

@@ -598,6 +598,18 @@ def _fraction_value(args: tuple[Any, ...], kwargs: Any, data: tuple[str, ...],  
     return None, (0, 0, 0)
 
 
+def pickler_codec(encoding: object) -> bool:
+    """``encoding`` names one of the text codecs picklers write (latin-1, utf-8, ascii), by any of their names, as
+    ``codecs.lookup`` normalises it (without looking anything up)."""
+    import encodings
+    from encodings.aliases import aliases
+
+    if type(encoding) is not str:
+        return False
+    norm = encodings.normalize_encoding(encoding.lower().replace(" ", "_").replace("-", "_"))
+    return (aliases.get(norm) or aliases.get(norm.replace(".", "_")) or norm) in ("latin_1", "utf_8", "ascii")
+
+
 def _text_encode(args: tuple[Any, ...], kwargs: Any, data: tuple[str, ...],  # noqa: PLR0917
                  admitted: Callable[[Any], Record | None], spent: int, read: list[Any]) -> tuple[str | None, Record]:
     """``_codecs.encode(text, encoding="utf-8", errors="strict")`` as picklers write it (protocols 0-2 pickle
@@ -605,9 +617,6 @@ def _text_encode(args: tuple[Any, ...], kwargs: Any, data: tuple[str, ...],  # n
     ascii, by any of their names), strict errors, no keywords. Red team R12-6: the call runs whatever codec the file
     names, and some are slow in the text's length (``punycode`` and ``idna`` encode in quadratic pure Python: 60 KB
     of text, 59 s of load)."""
-    import encodings
-    from encodings.aliases import aliases
-
     if kwargs:
         return "keyword arguments (picklers write none)", (0, 0, 0)
     if not 1 <= len(args) <= 3 or type(args[0]) is not str:
@@ -615,9 +624,7 @@ def _text_encode(args: tuple[Any, ...], kwargs: Any, data: tuple[str, ...],  # n
     encoding = args[1] if len(args) > 1 else "utf-8"
     if type(encoding) is not str or (len(args) > 2 and args[2] != "strict"):
         return "a codec or error handler computed at load", (0, 0, 0)
-    norm = encodings.normalize_encoding(encoding.lower().replace(" ", "_").replace("-", "_"))
-    codec = aliases.get(norm) or aliases.get(norm.replace(".", "_")) or norm
-    if codec not in ("latin_1", "utf_8", "ascii"):
+    if not pickler_codec(encoding):
         return f"the codec {_short(encoding)!r} is not one a pickler writes (latin-1, utf-8, ascii)", (0, 0, 0)
     return None, (0, 0, 0)
 

@@ -57,6 +57,8 @@ _BUILTIN_TYPES = frozenset(f"builtins.{n}" for n in
 _CODE_TYPE_NAMES = frozenset({"CodeType", "FunctionType", "LambdaType", "MethodType", "CellType", "ModuleType",
                               "BuiltinFunctionType", "BuiltinMethodType", "FrameType", "GeneratorType"})
 _OBJECT = "builtins.object"
+#: builtins that run a codec the file names (``_check_codec``)
+_TEXT_CONVERTERS = frozenset({"builtins.bytes", "builtins.bytearray", "builtins.str"})
 _NOT_INVOKED = (str, bytes, int, float, bool, type(None), BigBytes)
 _DICT_BUILDERS = frozenset({"builtins.dict", "collections.OrderedDict"})  # build a dict of exactly their items
 # Catalogued callables whose result dict.update accepts as a mapping (keys()) or as an iterable of pairs: given as
@@ -298,6 +300,8 @@ class Semantics:
                 self._argument_contract(func, cls.entry.arguments, args, kwargs, use=use, offset=offset,
                                         result=result)
             arg_tuple = args if type(args) is tuple else ()
+            if func.full in _TEXT_CONVERTERS:
+                self._check_codec(func.full, arg_tuple, kwargs, offset)
             contract = cls.contract
             modelled = contract is not None and (use == U.CALL or contract.behaviour is Behaviour.PARTIAL)
             if contract is not None and modelled:
@@ -339,6 +343,24 @@ class Semantics:
             result.danger = level
             return result
         raise ParseError(f"{type(func).__name__} object is not callable", offset)
+
+    def _check_codec(self, name: str, args: tuple[Any, ...], kwargs: Any, offset: int) -> None:
+        """``bytes(text, encoding)``, ``bytearray(text, encoding)``, ``str(data, encoding)`` run the codec the file
+        names (red team R12-6: punycode and idna are quadratic pure Python, 18 KB of text ~5 s): only the codecs
+        picklers write (``state_contracts.pickler_codec``) are admitted (the catalogue cannot say it: an argument
+        contract on these builtins would make every ``str(x)`` in analysed source conditional)."""
+        from safeload.catalog.state_contracts import pickler_codec
+
+        given = dict(kwargs) if type(kwargs) is dict else {}
+        encoding = args[1] if len(args) > 1 else given.get("encoding")
+        errors = args[2] if len(args) > 2 else given.get("errors")
+        if (encoding is None and errors is None) or (pickler_codec(encoding if encoding is not None else "utf-8")
+                                                     and errors in (None, "strict")):
+            return
+        self._flag("SL115", f"{name} with the codec {short_repr(encoding)} (errors {short_repr(errors)}): only "
+                   "latin-1, utf-8 and ascii with strict errors, as picklers write them, are admitted (a codec "
+                   "runs at load; punycode and idna take quadratic time)", severity=Severity.HIGH, subject=name,
+                   offset=offset, trustable=True)
 
     def _argument_contract(self, g: Global, contract: tuple[str, tuple[str, ...]], args: Any, kwargs: Any, *,
                            use: int, offset: int, result: Call) -> None:

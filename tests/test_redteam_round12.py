@@ -281,3 +281,23 @@ def test_r12_6_builtin_codecs_are_the_picklers() -> None:
     assert "builtins.str SL115" in refused(stream(reduce("builtins.str", idna, lit("idna"))))
     assert "builtins.str SL115" in refused(stream(newobj("builtins.str", idna, lit("idna"))))
     assert not refused(stream(reduce("builtins.str", lit(5))))
+
+
+# And codecs.decode / _codecs.decode (admitted as decoders whose output the engine reads): the engine's own model
+# ran the named codec too (``_run_decoder``: codecs.decode(raw, name)), so an idna label of 6000 characters took the
+# scan 10 s and the load 5 s, and was admitted. Fixed: admitted with the pickler text codecs and hex, base64, zlib,
+# bz2 only (``Semantics._decoder_codec_admitted``), never run otherwise.
+def test_r12_6_decode_with_a_slow_codec_is_refused_without_running_it() -> None:
+    import time
+
+    from tests.pickle_terms import lit, reduce, stream
+
+    text = "".join(chr(0x4E00 + (i * 7919) % 20000) for i in range(3000))
+    label = "xn--" + text.encode("punycode").decode("ascii")
+    for name in ("_codecs.decode", "codecs.decode"):
+        data = stream(reduce(name, reduce("_codecs.encode", lit(label), lit("latin1")), lit("idna")))
+        started = time.perf_counter()
+        assert f"{name} SL115" in refused(data)
+        assert time.perf_counter() - started < 1.0  # the scan no longer runs the codec (it took ~1.3 s here)
+    hexed = stream(reduce("codecs.decode", reduce("_codecs.encode", lit("6869"), lit("latin1")), lit("hex")))
+    assert not refused(hexed)

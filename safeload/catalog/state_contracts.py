@@ -610,6 +610,23 @@ def pickler_codec(encoding: object) -> bool:
     return (aliases.get(norm) or aliases.get(norm.replace(".", "_")) or norm) in ("latin_1", "utf_8", "ascii")
 
 
+#: the codecs ``codecs.decode``/``_codecs.decode`` are admitted with (``decoder_codec``): the pickler text codecs
+#: and the bytes-to-bytes ones the engine decodes itself (``Semantics._run_decoder``)
+_DECODER_CODECS = frozenset({"latin_1", "utf_8", "ascii", "hex_codec", "base64_codec", "zlib_codec", "bz2_codec"})
+
+
+def decoder_codec(encoding: object) -> bool:
+    """``encoding`` names a codec ``codecs.decode`` is admitted with (red team R12-6: idna decodes and re-encodes
+    each label in quadratic pure Python, in the loader and, before, in the scanner's own model of the call)."""
+    import encodings
+    from encodings.aliases import aliases
+
+    if type(encoding) is not str:
+        return False
+    norm = encodings.normalize_encoding(encoding.lower().replace(" ", "_").replace("-", "_"))
+    return (aliases.get(norm) or aliases.get(norm.replace(".", "_")) or norm) in _DECODER_CODECS
+
+
 def _text_encode(args: tuple[Any, ...], kwargs: Any, data: tuple[str, ...],  # noqa: PLR0917
                  admitted: Callable[[Any], Record | None], spent: int, read: list[Any]) -> tuple[str | None, Record]:
     """``_codecs.encode(text, encoding="utf-8", errors="strict")`` as picklers write it (protocols 0-2 pickle

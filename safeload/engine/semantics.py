@@ -59,6 +59,8 @@ _CODE_TYPE_NAMES = frozenset({"CodeType", "FunctionType", "LambdaType", "MethodT
 _OBJECT = "builtins.object"
 #: builtins that run a codec the file names (``_check_codec``)
 _TEXT_CONVERTERS = frozenset({"builtins.bytes", "builtins.bytearray", "builtins.str"})
+#: decoders that run a codec the file names (``_decoder_codec_admitted``)
+_CODEC_DECODERS = frozenset({"codecs.decode", "_codecs.decode"})
 _NOT_INVOKED = (str, bytes, int, float, bool, type(None), BigBytes)
 _DICT_BUILDERS = frozenset({"builtins.dict", "collections.OrderedDict"})  # build a dict of exactly their items
 # Catalogued callables whose result dict.update accepts as a mapping (keys()) or as an iterable of pairs: given as
@@ -344,6 +346,21 @@ class Semantics:
             return result
         raise ParseError(f"{type(func).__name__} object is not callable", offset)
 
+    def _decoder_codec_admitted(self, name: str, args: tuple[Any, ...], kwargs: Any, offset: int) -> bool:
+        """``codecs.decode(data, encoding, errors)`` runs the codec the file names, in the loader and in
+        ``_run_decoder``: only ``state_contracts.decoder_codec``'s, with the standard error handlers (R12-6)."""
+        from safeload.catalog.state_contracts import decoder_codec
+
+        given = dict(kwargs) if type(kwargs) is dict else {}
+        encoding = args[1] if len(args) > 1 else given.get("encoding", "utf-8")
+        errors = args[2] if len(args) > 2 else given.get("errors", "strict")
+        if decoder_codec(encoding) and errors in ("strict", "ignore", "replace"):
+            return True
+        self._flag("SL115", f"{name} with the codec {short_repr(encoding)} (errors {short_repr(errors)}): only "
+                   "the pickler text codecs and hex, base64, zlib and bz2 are admitted (a codec runs at load; idna "
+                   "takes quadratic time)", severity=Severity.HIGH, subject=name, offset=offset, trustable=True)
+        return False
+
     def _check_codec(self, name: str, args: tuple[Any, ...], kwargs: Any, offset: int) -> None:
         """``bytes(text, encoding)``, ``bytearray(text, encoding)``, ``str(data, encoding)`` run the codec the file
         names (red team R12-6: punycode and idna are quadratic pure Python, 18 KB of text ~5 s): only the codecs
@@ -541,6 +558,9 @@ class Semantics:
             self._new_instance(result, None)
             return None
         if behaviour is Behaviour.DECODE:
+            if name in _CODEC_DECODERS and not self._decoder_codec_admitted(name, args, kwargs, offset):
+                result.data = None
+                return None
             # keyword arguments (a functools.partial's) change what the decoder returns: not read (R8-4)
             result.data = None if kwargs else self._decode(name, args)
             return None

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from safeload._record import replace
 from safeload.catalog.entries import Entry, parse_uses
 from safeload.catalog.uses import Use
 
@@ -70,14 +71,24 @@ _group("collections.defaultdict", DATA,
        "a dict whose default_factory is called on a missing key, at load (str.format_map) or later",
        invokes=(0, "default_factory"))
 _group("datetime.datetime datetime.date datetime.time datetime.timedelta datetime.timezone decimal.Decimal "
-       "fractions.Fraction uuid.UUID ipaddress.IPv4Address ipaddress.IPv6Address",
+       "uuid.UUID ipaddress.IPv4Address ipaddress.IPv6Address",
        VALUE, "value types rebuilt from their fields")
+_group("fractions.Fraction", VALUE,
+       "a value type rebuilt from its fields: Fraction.__reduce__ is (Fraction, (numerator, denominator)) (str(self) "
+       "before Python 3.12); Fraction.__new__ of a str with an exponent computes 10**exp, of a Decimal or an object "
+       "its as_integer_ratio, without bound (red team R12-4): admitted only under the fraction_value argument "
+       "contract (catalog/state_contracts.py), called by REDUCE with plain ints or 'p'/'p/q' text",
+       arguments=("fraction_value", ()))
 _group("copyreg._reconstructor copyreg.__newobj__ copyreg.__newobj_ex__ dill._dill._create_array",
        "INVOKE", "modelled by their contracts when the file calls them (catalog/contracts.py); invoked by other "
        "code they only do what their arguments (which are ranked themselves) make them do")
 _group("functools.partial", DATA + " CALL_INSTANCE",
        "modelled by its contract: the partial's function (also after __setstate__) is invoked", invokes=(0,))
-_group("_codecs.encode codecs.encode", PURE, "str -> bytes (how protocols 0-2 pickle bytes)")
+_group("_codecs.encode codecs.encode", PURE,
+       "str -> bytes (how protocols 0-2 pickle bytes: _codecs.encode(text, 'latin1')); the codec is whatever the "
+       "file names, and punycode/idna encode in quadratic pure Python (red team R12-6): admitted only under the "
+       "text_encode argument contract (catalog/state_contracts.py): a str and latin-1, utf-8 or ascii",
+       arguments=("text_encode", ()))
 _group("array.array", DATA, "typed array of numbers")
 _group("array._array_reconstructor", PURE, "rebuilds an array from its typecode and machine bytes")
 _group("argparse.Namespace types.SimpleNamespace", DATA, "attribute bags")
@@ -444,8 +455,8 @@ def _results_are_data(names: str) -> None:
     """Functions whose result is new data, never one of their arguments: calling the result fails."""
     for name in names.split():
         entry = _entries[name]
-        _entries[name] = Entry(entry.uses | Use.CALL_INSTANCE, entry.invokes, entry.note, entry.origin,
-                               entry.state_uses)
+        # every other field kept (red team R12-6: a rebuilt Entry dropped an argument contract)
+        _entries[name] = replace(entry, uses=entry.uses | Use.CALL_INSTANCE)
 
 _LOSSES = ("AbsoluteError ExponentialLoss HalfBinomialLoss HalfBinomialLossArrayAPI HalfGammaLoss HalfMultinomialLoss "
            "HalfMultinomialLossArrayAPI HalfPoissonLoss HalfPoissonLossArrayAPI HalfSquaredError HalfTweedieLoss "
@@ -468,8 +479,7 @@ def _instances_are_callable(names: str) -> None:
     runs code the file chooses, so they are not permitted CALL_INSTANCE."""
     for name in names.split():
         entry = _entries[name]
-        _entries[name] = Entry(entry.uses & ~Use.CALL_INSTANCE, entry.invokes, entry.note, entry.origin,
-                               entry.state_uses)
+        _entries[name] = replace(entry, uses=entry.uses & ~Use.CALL_INSTANCE)
 
 
 # numpy.object_(x) returns x itself; no_grad() wraps the function it is called on. (scikit-learn's scorers keep

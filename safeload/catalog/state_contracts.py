@@ -285,6 +285,10 @@ SYMPY_MAX_WORK = 1 << 16
 #: sum of 1000 reciprocals): charged size**2, so an operand of at most 256 slots (~25 ms); ``exp``/``sin`` run
 #: ``logcombine``/argument peeling per term (~0.1 ms a slot): charged 100 a slot
 
+#: ``n * B**2`` (n numbers folded into a sum or product of B bits) per slot of that budget (R12-1: ~1e-13 s per
+#: unit measured, so 10**7 units is ~1 us, what a slot stands for)
+SYMPY_NUMERIC_SLOT = 10_000_000
+
 
 def _sympy_new(args: tuple[Any, ...], kwargs: Any, data: tuple[str, ...],
                admitted: Admitted, spent: int) -> tuple[str | None, Record]:
@@ -328,7 +332,7 @@ def _sympy_new(args: tuple[Any, ...], kwargs: Any, data: tuple[str, ...],
                        "sympy pickles for this class", (0, 0, 0)
             if type(value) is not bool:
                 return f"the keyword {key!r} is {_describe_arg(value)}, not a bool", (0, 0, 0)
-    bits, size, extra = 0, 1, 0
+    bits, size, extra, numeric = 0, 1, 0, 0
     if "args:name" in data:
         if len(args) != 1 or type(args[0]) is not str:
             return "the name is not a plain str", (0, 0, 0)
@@ -362,6 +366,11 @@ def _sympy_new(args: tuple[Any, ...], kwargs: Any, data: tuple[str, ...],
                 extra = base * base // 64 + base ** 3 // 200_000 + 8 * base
         else:
             bits = sum(record[0] for record in records) + len(records).bit_length()
+            # red team R12-1: AssocOp.flatten folds the numbers among (and within) the arguments one at a time
+            # (Rational.__add__: a gcd per term); n numbers whose sum grows to B bits cost about n * B**2 * 1e-13
+            # s (sympy 1.14, pure-Python ground types: 3 s for 3200 terms 1/p with distinct 16-bit primes p, B
+            # ~65000), a node's own work: charged at 1 us a slot, not counted in its size
+            numeric = len(records) * bits * bits // SYMPY_NUMERIC_SLOT
     elif args:
         return "arguments given to a class sympy pickles without any", (0, 0, 0)
     bits += next((int(item[5:]) for item in data if item.startswith("bits:")), 0)
@@ -373,7 +382,7 @@ def _sympy_new(args: tuple[Any, ...], kwargs: Any, data: tuple[str, ...],
     if bits > SYMPY_MAX_BITS:
         return (f"evaluating it may compute numbers of more than {SYMPY_MAX_BITS} bits (powers of numbers are "
                 "computed at load)"), (0, 0, 0)
-    charge = max(size, charge)  # consumed from the stream's budget (red team R11: the whole charge, not the size)
+    charge = max(size, charge) + numeric  # consumed from the stream's budget (red team R11: the whole charge)
     if spent + charge > SYMPY_MAX_WORK:
         return (f"the expressions of this stream exceed {SYMPY_MAX_WORK} argument slots (shared subtrees counted at "
                 "every use; Equality charged its size squared, exp and sin 100 a slot): evaluating them would take "
@@ -746,6 +755,84 @@ def _pint_quantity(args: tuple[Any, ...], kwargs: Any, data: tuple[str, ...],  #
     return None, (0, count, count)
 
 
+#: the most bits a numerator or denominator given to ``fractions.Fraction`` may have (``_fraction_value``)
+FRACTION_MAX_BITS = 1 << 16
+#: a Fraction as older Pythons pickled it (``str(self)``: "p" or "p/q"); int() bounds the digits (4300)
+_FRACTION_TEXT = re.compile(r"[-+]?[0-9]{1,4300}(?:/[0-9]{1,4300})?\Z")
+
+
+def _fraction_value(args: tuple[Any, ...], kwargs: Any, data: tuple[str, ...],  # noqa: PLR0917
+                    admitted: Callable[[Any], Record | None], spent: int, read: list[Any]) -> tuple[str | None, Record]:
+    """``fractions.Fraction`` as ``Fraction.__reduce__`` pickles it: REDUCE of the class with the numerator and
+    denominator (plain ints; Python < 3.12 also ``(str(self),)``, "p" or "p/q"). Red team R12-4: anything else is
+    computed without bound at load: a str with an exponent (``Fraction("1e300000000")`` builds ``10**300000000``,
+    minutes of CPU from a 41-byte file), a Decimal (``as_integer_ratio`` does the same), an object's
+    ``as_integer_ratio``/``numerator``. Admitted: one or two plain ints of at most ``FRACTION_MAX_BITS`` bits (one
+    gcd of them), or one str "p" / "p/q" of ASCII digits; no keywords."""
+    if kwargs:
+        return "keyword arguments (Fraction pickles none)", (0, 0, 0)
+    if not 1 <= len(args) <= 2:
+        return f"{len(args)} arguments (Fraction pickles one or two)", (0, 0, 0)
+    if len(args) == 1 and type(args[0]) is str:
+        return (None, (0, 0, 0)) if _FRACTION_TEXT.match(args[0]) else \
+            (f"the text {_short(args[0])!r} is not 'p' or 'p/q' (an exponent or a decimal part is computed at "
+             "load without bound)", (0, 0, 0))
+    for position, value in enumerate(args):
+        if type(value) is not int:
+            return f"argument {position} is {_describe_arg(value)}, not a plain int or 'p/q' text", (0, 0, 0)
+        if value.bit_length() > FRACTION_MAX_BITS:
+            return f"argument {position} has more than {FRACTION_MAX_BITS} bits", (0, 0, 0)
+    return None, (0, 0, 0)
+
+
+def pickler_codec(encoding: object) -> bool:
+    """``encoding`` names one of the text codecs picklers write (latin-1, utf-8, ascii), by any of their names, as
+    ``codecs.lookup`` normalises it (without looking anything up)."""
+    import encodings
+    from encodings.aliases import aliases
+
+    if type(encoding) is not str:
+        return False
+    norm = encodings.normalize_encoding(encoding.lower().replace(" ", "_").replace("-", "_"))
+    return (aliases.get(norm) or aliases.get(norm.replace(".", "_")) or norm) in ("latin_1", "utf_8", "ascii")
+
+
+#: the codecs ``codecs.decode``/``_codecs.decode`` are admitted with (``decoder_codec``): the pickler text codecs
+#: and the bytes-to-bytes ones the engine decodes itself (``Semantics._run_decoder``)
+_DECODER_CODECS = frozenset({"latin_1", "utf_8", "ascii", "hex_codec", "base64_codec", "zlib_codec", "bz2_codec"})
+
+
+def decoder_codec(encoding: object) -> bool:
+    """``encoding`` names a codec ``codecs.decode`` is admitted with (red team R12-6: idna decodes and re-encodes
+    each label in quadratic pure Python, in the loader and, before, in the scanner's own model of the call)."""
+    import encodings
+    from encodings.aliases import aliases
+
+    if type(encoding) is not str:
+        return False
+    norm = encodings.normalize_encoding(encoding.lower().replace(" ", "_").replace("-", "_"))
+    return (aliases.get(norm) or aliases.get(norm.replace(".", "_")) or norm) in _DECODER_CODECS
+
+
+def _text_encode(args: tuple[Any, ...], kwargs: Any, data: tuple[str, ...],  # noqa: PLR0917
+                 admitted: Callable[[Any], Record | None], spent: int, read: list[Any]) -> tuple[str | None, Record]:
+    """``_codecs.encode(text, encoding="utf-8", errors="strict")`` as picklers write it (protocols 0-2 pickle
+    bytes as ``_codecs.encode(text, "latin1")``): a str and one of the codecs a pickler uses (latin-1, utf-8,
+    ascii, by any of their names), strict errors, no keywords. Red team R12-6: the call runs whatever codec the file
+    names, and some are slow in the text's length (``punycode`` and ``idna`` encode in quadratic pure Python: 60 KB
+    of text, 59 s of load)."""
+    if kwargs:
+        return "keyword arguments (picklers write none)", (0, 0, 0)
+    if not 1 <= len(args) <= 3 or type(args[0]) is not str:
+        return "not a str and a codec name", (0, 0, 0)
+    encoding = args[1] if len(args) > 1 else "utf-8"
+    if type(encoding) is not str or (len(args) > 2 and args[2] != "strict"):
+        return "a codec or error handler computed at load", (0, 0, 0)
+    if not pickler_codec(encoding):
+        return f"the codec {_short(encoding)!r} is not one a pickler writes (latin-1, utf-8, ascii)", (0, 0, 0)
+    return None, (0, 0, 0)
+
+
 #: contract name -> (the check, the opcode use it admits: NEW for a class's ``__new__`` given by NEWOBJ/NEWOBJ_EX,
 #: CALL for a function called by REDUCE)
 _ARGUMENT_CONTRACTS: dict[str, tuple[Callable[[tuple[Any, ...], Any, tuple[str, ...], Admitted,
@@ -756,6 +843,8 @@ _ARGUMENT_CONTRACTS: dict[str, tuple[Callable[[tuple[Any, ...], Any, tuple[str, 
     _SYMPY_DOMAIN: (_no_arguments, "new"),
     "sympy_matrix": (_no_arguments, "new"),
     _SYMPY_MATRIX_REP: (_sympy_matrix_rep, "call"),
+    "fraction_value": (_fraction_value, "call"),
+    "text_encode": (_text_encode, "call"),
 }
 
 #: contracts whose admitted calls keep mutable arguments the engine does not watch (plain dicts): checked again,

@@ -58,6 +58,10 @@ _BUILTIN_TYPES = frozenset(f"builtins.{n}" for n in
 _CODE_TYPE_NAMES = frozenset({"CodeType", "FunctionType", "LambdaType", "MethodType", "CellType", "ModuleType",
                               "BuiltinFunctionType", "BuiltinMethodType", "FrameType", "GeneratorType"})
 _OBJECT = "builtins.object"
+#: builtins that run a codec the file names (``_check_codec``)
+_TEXT_CONVERTERS = frozenset({"builtins.bytes", "builtins.bytearray", "builtins.str"})
+#: decoders that run a codec the file names (``_decoder_codec_admitted``)
+_CODEC_DECODERS = frozenset({"codecs.decode", "_codecs.decode"})
 
 
 def _builtin_type(full: str) -> bool:
@@ -310,6 +314,8 @@ class Semantics:
                 self._argument_contract(func, cls.entry.arguments, args, kwargs, use=use, offset=offset,
                                         result=result)
             arg_tuple = args if type(args) is tuple else ()
+            if func.full in _TEXT_CONVERTERS:
+                self._check_codec(func.full, arg_tuple, kwargs, offset)
             contract = cls.contract
             modelled = contract is not None and (use == U.CALL or contract.behaviour is Behaviour.PARTIAL)
             if contract is not None and modelled:
@@ -351,6 +357,39 @@ class Semantics:
             result.danger = level
             return result
         raise ParseError(f"{type(func).__name__} object is not callable", offset)
+
+    def _decoder_codec_admitted(self, name: str, args: tuple[Any, ...], kwargs: Any, offset: int) -> bool:
+        """``codecs.decode(data, encoding, errors)`` runs the codec the file names, in the loader and in
+        ``_run_decoder``: only ``state_contracts.decoder_codec``'s, with the standard error handlers (R12-6)."""
+        from safeload.catalog.state_contracts import decoder_codec
+
+        given = dict(kwargs) if type(kwargs) is dict else {}
+        encoding = args[1] if len(args) > 1 else given.get("encoding", "utf-8")
+        errors = args[2] if len(args) > 2 else given.get("errors", "strict")
+        if decoder_codec(encoding) and errors in ("strict", "ignore", "replace"):
+            return True
+        self._flag("SL115", f"{name} with the codec {short_repr(encoding)} (errors {short_repr(errors)}): only "
+                   "the pickler text codecs and hex, base64, zlib and bz2 are admitted (a codec runs at load; idna "
+                   "takes quadratic time)", severity=Severity.HIGH, subject=name, offset=offset, trustable=True)
+        return False
+
+    def _check_codec(self, name: str, args: tuple[Any, ...], kwargs: Any, offset: int) -> None:
+        """``bytes(text, encoding)``, ``bytearray(text, encoding)``, ``str(data, encoding)`` run the codec the file
+        names (red team R12-6: punycode and idna are quadratic pure Python, 18 KB of text ~5 s): only the codecs
+        picklers write (``state_contracts.pickler_codec``) are admitted (the catalogue cannot say it: an argument
+        contract on these builtins would make every ``str(x)`` in analysed source conditional)."""
+        from safeload.catalog.state_contracts import pickler_codec
+
+        given = dict(kwargs) if type(kwargs) is dict else {}
+        encoding = args[1] if len(args) > 1 else given.get("encoding")
+        errors = args[2] if len(args) > 2 else given.get("errors")
+        if (encoding is None and errors is None) or (pickler_codec(encoding if encoding is not None else "utf-8")
+                                                     and errors in (None, "strict")):
+            return
+        self._flag("SL115", f"{name} with the codec {short_repr(encoding)} (errors {short_repr(errors)}): only "
+                   "latin-1, utf-8 and ascii with strict errors, as picklers write them, are admitted (a codec "
+                   "runs at load; punycode and idna take quadratic time)", severity=Severity.HIGH, subject=name,
+                   offset=offset, trustable=True)
 
     def _argument_contract(self, g: Global, contract: tuple[str, tuple[str, ...]], args: Any, kwargs: Any, *,
                            use: int, offset: int, result: Call) -> None:
@@ -567,6 +606,9 @@ class Semantics:
             self._new_instance(result, None)
             return None
         if behaviour is Behaviour.DECODE:
+            if name in _CODEC_DECODERS and not self._decoder_codec_admitted(name, args, kwargs, offset):
+                result.data = None
+                return None
             # keyword arguments (a functools.partial's) change what the decoder returns: not read (R8-4)
             result.data = None if kwargs else self._decode(name, args)
             return None

@@ -128,7 +128,11 @@ class Integrity(DataclassRecord):
 
     @property
     def wants_signature(self) -> bool:
-        return self.signature is not None or self.require_signature
+        """A signature check is requested: a signature, ``require_signature``, or key material to verify one with
+        (red team R12-3: ``public_key=``/``certificate=``/``identity=`` alone used to check nothing and load; now
+        the signature is looked for beside the model as with ``require_signature``, and its absence refuses)."""
+        return (self.signature is not None or self.require_signature or self.public_key is not None
+                or bool(self.certificate) or self.identity is not None)
 
     @property
     def checks(self) -> bool:

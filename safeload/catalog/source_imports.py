@@ -51,8 +51,8 @@ from safeload.catalog.source_model import (
 from safeload.catalog.source_reviews import def_digest
 from safeload.catalog.uses import Use
 
-__all__ = ["called_function_imports", "import_effects", "package_children", "reviewed_subclass_hook", "star_all",
-           "static_imports", "top_level_imports"]
+__all__ = ["REVIEWED_DYNAMIC_IMPORTS", "called_function_imports", "dynamic_import_statements", "import_effects",
+           "package_children", "reviewed_subclass_hook", "star_all", "static_imports", "top_level_imports"]
 
 
 def _under(path: str, roots: tuple[str, ...]) -> bool:
@@ -313,7 +313,8 @@ def static_imports(mod: ModuleInfo, resolver: Resolver, *, calls: bool = False) 
         return (isinstance(package, ModuleInfo) and package.is_package) or (
             not isinstance(package, ModuleInfo) and package.kind == "namespace")
 
-    body = [*mod.tree.body, *called_function_imports(mod.tree)] if calls else mod.tree.body
+    body = [*mod.tree.body, *called_function_imports(mod.tree), *dynamic_import_statements(mod.name)] if calls \
+        else [*mod.tree.body, *dynamic_import_statements(mod.name)]
     return top_level_imports(body, mod.name, mod.is_package, is_package, resolver.is_module,
                              lambda base: _star_submodules(resolver.module(base), base, resolver))
 
@@ -369,6 +370,30 @@ def top_level_imports(body: list[ast.stmt], name: str, package: bool, is_package
 
     walk(body, False)
     return out
+
+
+#: Modules whose import imports others by a *computed* name (invisible to ``called_function_imports``), as a
+#: reader of the installed source found them: module -> (the modules imported, the note). Read by the scan-time
+#: walks and the closure generator as if the module imported them with ``import`` statements (listing more only
+#: checks more). tests/test_pint_import_review.py pins the files read.
+REVIEWED_DYNAMIC_IMPORTS: dict[str, tuple[tuple[str, ...], str]] = {
+    # each tlz.<sub> import (dask: `from tlz.curried import map`, `from tlz.functoolz import Compose`) runs
+    # import_module('cytoolz.<sub>') first: a cytoolz directory without __init__ (a namespace portion) in the working
+    # directory would run its <sub>.py; so every toolz submodule name is listed
+    "tlz._build_tlz": (tuple(f"cytoolz{sub}" for sub in (
+        "", "._signatures", ".compatibility", ".curried", ".curried.exceptions", ".curried.operator", ".dicttoolz",
+        ".functoolz", ".itertoolz", ".recipes", ".sandbox", ".sandbox.core", ".sandbox.parallel", ".utils")),
+        "toolz 1.2.0 tlz/_build_tlz.py: TlzLoader.exec_module(sys.modules['tlz']) at import runs "
+        "import_module(''.join(['cytoolz', dot, submodules])) and then the toolz one, and does the same for every "
+        "tlz.<sub> imported later (through TlzLoader on sys.meta_path): cytoolz and cytoolz.<sub> are imported "
+        "whenever the import system finds them"),
+}
+
+
+def dynamic_import_statements(name: str) -> list[ast.stmt]:
+    """``REVIEWED_DYNAMIC_IMPORTS[name]`` as ``import`` statements (none for other modules)."""
+    listed = REVIEWED_DYNAMIC_IMPORTS.get(name)
+    return [ast.Import(names=[ast.alias(name=module)]) for module in listed[0]] if listed else []
 
 
 #: Calls that import the module their first argument names (a string literal): ``importlib.import_module``,

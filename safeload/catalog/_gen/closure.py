@@ -297,9 +297,13 @@ THIRD_PARTY_MODULES: dict[str, frozenset[str]] = {
         "importlib_metadata._context importlib_metadata._functools importlib_metadata._itertools "
         "importlib_metadata._meta importlib_metadata._text importlib_metadata.compat "
         "importlib_metadata.compat.py311".split()),
+    # with the platform modules platformdirs/__init__ imports instead of unix on Android (an environment check:
+    # ANDROID_DATA/ANDROID_ROOT set, no SHELL/PREFIX), Windows, macOS and iOS: each read (classes, regexes, and on
+    # Windows only, windows._pick_get_win_folder() choosing ctypes or winreg), none imported on Linux
     "platformdirs": frozenset(
         "platformdirs platformdirs._paths platformdirs._runtime platformdirs._xdg platformdirs.api platformdirs.unix "
-        "platformdirs.version".split()),
+        "platformdirs.version platformdirs._android platformdirs.android platformdirs.ios platformdirs.macos "
+        "platformdirs.windows".split()),
     "flexcache": frozenset({"flexcache", "flexcache.flexcache"}),
     "flexparser": frozenset({"flexparser", "flexparser.flexparser"}),
 }

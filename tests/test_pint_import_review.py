@@ -171,7 +171,7 @@ def test_the_closure_table_records_the_plugin_group_and_the_computed_import() ->
     table = closure_view._table
     assert table is not None
     leaves = {table.OUTSIDE[i] for i in table.REACHES[table.LEAVES["pint"]]}
-    assert {"cytoolz", "cytoolz.curried", "babel", "uncertainties", "!dask.sizeof"} <= leaves, leaves
+    assert {"cytoolz", "cytoolz.*", "babel", "uncertainties", "!dask.sizeof"} <= leaves, leaves
     assert not any(name.startswith(("dask", "toolz", "tlz")) for name in leaves), leaves
     assert closure_view.closure_covered("pint.facets.plain.quantity", plugins=False)[0]
 
@@ -307,12 +307,15 @@ def test_shadow_of_the_trusted_plugin_module(tmp_path: Path, with_metadata: bool
 # --- the computed import of tlz --------------------------------------------------------------------------------------
 @pytest.mark.parametrize("layout", ["package", "namespace"])
 def test_a_cytoolz_in_the_working_directory_is_refused(tmp_path: Path, layout: str) -> None:
-    """tlz imports ``'cytoolz' + ...`` by a computed name at ``import pint`` (and ``cytoolz.curried`` for dask's
-    ``from tlz.curried import map``): a package, or a directory without ``__init__`` holding ``curried.py``, in the
-    working directory runs. Found attacking this change: the static walk could not see the computed name."""
+    """tlz imports ``'cytoolz' + ...`` by a computed name at ``import pint``, and ``cytoolz.<name>`` for every
+    ``tlz.<name>`` it is asked for: dask's ``from tlz import curry`` on a tlz built from a ``cytoolz`` directory
+    without ``__init__`` (a namespace portion, which has no names) imports ``cytoolz.curry``. A package, or such a
+    directory holding ``curry.py``, in the working directory runs. Found attacking this change: the static walk
+    could not see the computed names (``REVIEWED_DYNAMIC_IMPORTS``: ``cytoolz`` and ``cytoolz.*``)."""
     marker = tmp_path / "SHADOW"
     payload = f"open({str(marker)!r}, 'w').close()\n"
-    files = {"cytoolz/__init__.py": payload} if layout == "package" else {"cytoolz/curried.py": payload}
+    files = {"cytoolz/__init__.py": payload} if layout == "package" else {"cytoolz/curry.py": payload,
+                                                                         "cytoolz/merge.py": payload}
     _write(tmp_path, files)
     data = quantity_pickle()
     result = _run(str(tmp_path / "nosite"), _LOAD.format(data=data, trusted=[]), tmp_path)
@@ -320,6 +323,14 @@ def test_a_cytoolz_in_the_working_directory_is_refused(tmp_path: Path, layout: s
     assert result["loaded"] is False, result
     _run(str(tmp_path / "nosite"), _TWIN.format(data=data), tmp_path)  # live twin
     assert marker.exists()
+
+
+def test_any_cytoolz_portion_uncovers_pint(tmp_path: Path) -> None:
+    """``cytoolz.*`` counts whenever a cytoolz directory is on the path, with or without ``__init__``."""
+    (tmp_path / "cytoolz").mkdir()
+    (tmp_path / "cytoolz" / "anything.py").write_text("")
+    assert closure_view.closure_covered("pint", [str(tmp_path), *sys.path], plugins=False)[0] is False
+    assert closure_view.closure_covered("pint", sys.path, plugins=False)[0] is True
 
 
 # --- the entries are bound to pint's closure ---------------------------------------------------------------------------

@@ -373,27 +373,32 @@ def top_level_imports(body: list[ast.stmt], name: str, package: bool, is_package
 
 
 #: Modules whose import imports others by a *computed* name (invisible to ``called_function_imports``), as a
-#: reader of the installed source found them: module -> (the modules imported, the note). Read by the scan-time
-#: walks and the closure generator as if the module imported them with ``import`` statements (listing more only
-#: checks more). tests/test_pint_import_review.py pins the files read.
+#: reader of the installed source found them: module -> (the modules imported, the note). ``<pkg>.*`` stands for
+#: any submodule of ``pkg`` (a name chosen at run time): the closure generator records it as a leaf that counts
+#: whenever any ``pkg`` is on the path, a namespace directory included (``catalog/closure._present``). Read by the
+#: scan-time walks (``<pkg>.*`` aside) and the closure generator as guarded ``import`` statements (the importer
+#: catches ImportError; listing more only checks more). tests/test_pint_import_review.py pins the files read.
 REVIEWED_DYNAMIC_IMPORTS: dict[str, tuple[tuple[str, ...], str]] = {
-    # each tlz.<sub> import (dask: `from tlz.curried import map`, `from tlz.functoolz import Compose`) runs
-    # import_module('cytoolz.<sub>') first: a cytoolz directory without __init__ (a namespace portion) in the working
-    # directory would run its <sub>.py; so every toolz submodule name is listed
-    "tlz._build_tlz": (tuple(f"cytoolz{sub}" for sub in (
-        "", "._signatures", ".compatibility", ".curried", ".curried.exceptions", ".curried.operator", ".dicttoolz",
-        ".functoolz", ".itertoolz", ".recipes", ".sandbox", ".sandbox.core", ".sandbox.parallel", ".utils")),
-        "toolz 1.2.0 tlz/_build_tlz.py: TlzLoader.exec_module(sys.modules['tlz']) at import runs "
-        "import_module(''.join(['cytoolz', dot, submodules])) and then the toolz one, and does the same for every "
-        "tlz.<sub> imported later (through TlzLoader on sys.meta_path): cytoolz and cytoolz.<sub> are imported "
-        "whenever the import system finds them"),
+    "tlz._build_tlz": (("cytoolz", "cytoolz.*"),
+                       "toolz 1.2.0 tlz/_build_tlz.py: TlzLoader.exec_module(sys.modules['tlz']) at import runs "
+                       "import_module(''.join(['cytoolz', dot, submodules])) before the toolz one, and TlzLoader (on "
+                       "sys.meta_path) does the same for every tlz.<name> imported later: dask's `from tlz.curried "
+                       "import map`, and `from tlz import curry` when tlz lacks curry (tlz built from a cytoolz "
+                       "namespace directory has no names), import cytoolz.curried, cytoolz.curry: any cytoolz.<name>"),
 }
 
 
-def dynamic_import_statements(name: str) -> list[ast.stmt]:
-    """``REVIEWED_DYNAMIC_IMPORTS[name]`` as ``import`` statements (none for other modules)."""
+def dynamic_import_statements(name: str, *, wildcards: bool = False) -> list[ast.stmt]:
+    """``REVIEWED_DYNAMIC_IMPORTS[name]`` as guarded ``import`` statements (none for other modules; ``<pkg>.*``
+    only with ``wildcards``)."""
     listed = REVIEWED_DYNAMIC_IMPORTS.get(name)
-    return [ast.Import(names=[ast.alias(name=module)]) for module in listed[0]] if listed else []
+    if not listed:
+        return []
+    names = [ast.alias(name=module) for module in listed[0] if wildcards or not module.endswith(".*")]
+    return [ast.Try(body=[ast.Import(names=[alias])],
+                    handlers=[ast.ExceptHandler(type=ast.Name(id="ImportError", ctx=ast.Load()), name=None,
+                                                body=[ast.Pass()])],
+                    orelse=[], finalbody=[]) for alias in names]
 
 
 #: Calls that import the module their first argument names (a string literal): ``importlib.import_module``,

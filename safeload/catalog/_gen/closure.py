@@ -416,7 +416,7 @@ class _Reader:
         lookups = import_time_entry_point_lookups(tree)
         if lookups:
             self.entry_point_lookups[name] = lookups
-        body = [*tree.body, *called_function_imports(tree), *dynamic_import_statements(name)]
+        body = [*tree.body, *called_function_imports(tree), *dynamic_import_statements(name, wildcards=True)]
         found_imports = top_level_imports(body, name, found.is_package, self.is_package, self.is_module, self.star)
         out: list[str] = []
         for dotted, _guarded in found_imports:

@@ -72,7 +72,10 @@ def test_the_review_premises_hold_for_the_installed_versions() -> None:
     assert "utils.backends._set_configs_from_environment" in top_level_calls(networkx_init)
     assert "_get_backends('networkx.backend_info', load_and_call=True)" in ast.unparse(ast.parse(
         Path(backends).read_text()))
-    assert set(IMPORT_TIME_PLUGINS) == {"torch", "networkx"}
+    sizeof = locate_module("dask.sizeof").path
+    assert sizeof and "_register_entry_point_plugins" in top_level_calls(sizeof)
+    assert 'importlib_metadata.entry_points(group="dask.sizeof")' in Path(sizeof).read_text()
+    assert set(IMPORT_TIME_PLUGINS) == {"torch", "networkx", "dask.sizeof"}
 
 
 def test_no_such_plugin_is_installed_here() -> None:

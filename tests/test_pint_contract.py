@@ -1,6 +1,6 @@
 """Attacks on the pint 0.25 argument contract (issue 14: pickled pint quantities).
 
-Reviewed (``catalog/reviewed.py``, ``PINT_PENDING``, ``PINT_REVIEWED_FILES``): ``pint._unpickle_quantity`` may be
+Reviewed (``catalog/reviewed.py``, ``PINT_ENTRIES``, ``PINT_REVIEWED_FILES``): ``pint._unpickle_quantity`` may be
 called by REDUCE -- how ``PlainQuantity.__reduce__`` pickles a quantity -- only with the arguments the
 ``pint_quantity`` contract admits (``catalog/state_contracts.py``): the class ``PlainQuantity``, a plain int/float
 or an ndarray numpy rebuilds with a numeric dtype in the same stream, and a ``UnitsContainer`` made in the stream
@@ -9,9 +9,8 @@ exponents; nothing the check read may change later in the stream. ``_unpickle`` 
 ``application_registry.parse_units`` and ``PlainQuantity.__new__`` parses a str units argument: both go through
 pint's evaluator, which computes ``**`` on Python ints (``'9**9**9**9'`` hangs the load).
 
-The entries are not admitted by the catalogue yet (the import of pint is not reviewed: it imports dask, whose
-``dask.sizeof`` loads and calls installed entry points); the fixture ``admitted`` puts them in place for a test, as
-they would be admitted. Live twins run in a subprocess under the plain unpickler: a hang is asserted as a timeout,
+The entries are admitted with the import review of pint (``IMPORT_REVIEWS["pint"]``; dask's ``dask.sizeof`` plugins
+are SL119's: tests/test_pint_import_review.py); the fixture ``admitted`` checks they are in place. Live twins run in a subprocess under the plain unpickler: a hang is asserted as a timeout,
 a bomb is measured on a bounded stand-in. Both engines (Python and native) must report the same findings.
 """
 
@@ -23,14 +22,13 @@ import pickle
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 import safeload
 from safeload.catalog import classify, reviewed
-from safeload.catalog.reviewed import PINT_PENDING, REVIEWED
+from safeload.catalog.reviewed import CLOSURE_BOUND, PINT_ENTRIES, REVIEWED
 from safeload.catalog.source_reviews import module_digest
 from safeload.catalog.state_contracts import (
     PINT_MAX_EXPONENT,
@@ -57,17 +55,10 @@ CONTRACT = f"{UNPICKLE} SL115"
 
 
 @pytest.fixture
-def admitted() -> Iterator[None]:
-    """The pending pint entries in the catalogue for one test (removed after it)."""
-    assert not set(PINT_PENDING) & set(reviewed._entries)
-    reviewed._entries.update(PINT_PENDING)
+def admitted() -> None:
+    """The pint entries are in the catalogue (admitted since the import review)."""
+    assert all(reviewed._entries.get(name) is entry for name, entry in PINT_ENTRIES.items())
     classify.classify.cache_clear()
-    try:
-        yield
-    finally:
-        for name in PINT_PENDING:
-            del reviewed._entries[name]
-        classify.classify.cache_clear()
 
 
 # --- building streams ------------------------------------------------------------------------------------------------
@@ -273,24 +264,23 @@ def test_the_classes_are_never_called(admitted: None) -> None:
 
 
 # --- the entries, the contract, the import -------------------------------------------------------------------------
-def test_the_entries_are_pending_and_pinned() -> None:
-    """Not admitted by the catalogue (the import of pint is not reviewed), and bound to the text read."""
-    assert not set(PINT_PENDING) & set(REVIEWED)
-    files = {entry.source_files for entry in PINT_PENDING.values()}
+def test_the_entries_are_admitted_and_pinned() -> None:
+    """Admitted by the catalogue, bound to the text read and to pint's import closure (CLOSURE_BOUND)."""
+    assert set(PINT_ENTRIES) <= set(REVIEWED) and "pint" in CLOSURE_BOUND
+    files = {entry.source_files for entry in PINT_ENTRIES.values()}
     assert len(files) == 1
     for module, digest in files.pop():
         assert module_digest(module) == digest, module
-    assert PINT_PENDING[UNPICKLE].arguments == ("pint_quantity", (QUANTITY,))
+    assert PINT_ENTRIES[UNPICKLE].arguments == ("pint_quantity", (QUANTITY,))
     assert argument_use("pint_quantity") == "call" and argument_use("sympy_new") == "new"
     assert argument_declared("pint_quantity") == frozenset({0, 2})
     assert argument_refusal("nope", (), (), None, lambda _v: None)[0] == "unknown argument contract 'nope'"
-    # without the fixture the corpus file stays refused
     ureg = pint.get_application_registry()
-    assert refused(pickle.dumps(ureg.Quantity(3.5, "m / s"), protocol=4))
+    assert refused(pickle.dumps(ureg.Quantity(3.5, "m / s"), protocol=4)) == []
 
 
 def test_the_import_claims() -> None:
-    """What the pending note says about ``import pint``: no LazyRegistry method runs (the registry stays lazy),
+    """What the review note says about ``import pint``: no LazyRegistry method runs (the registry stays lazy),
     and with dask installed, dask.sizeof (whose import loads and calls dask.sizeof entry points) is imported."""
     script = textwrap.dedent("""
         import json, sys

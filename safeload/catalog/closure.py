@@ -115,7 +115,8 @@ def _present(name: str, path: tuple[str, ...] | None, stamps: PathStamps = ()) -
     one (a namespace ``<package>`` runs nothing of its own: ``source_locate.namespace_import_runs_code``), a
     denied stdlib module, a ``<...>`` marker for source the generator could not read, or ``?<module>:<package>``:
     a package reached only through ``module``'s reviewed conditional import, counted while one of its conditions
-    holds. ``stamps`` (``source_files.path_stamps(path)``) only keys the cache."""
+    holds; ``<package>.*`` (any submodule, a computed import) whenever ``package`` is found at all. ``stamps``
+    (``source_files.path_stamps(path)``) only keys the cache."""
     if name.startswith("<"):
         return True
     if name.startswith("!"):  # entry-point groups are read uncached by closure_covered (_plugins_declared)
@@ -126,6 +127,9 @@ def _present(name: str, path: tuple[str, ...] | None, stamps: PathStamps = ()) -
         if not any(c.startswith("<") or condition_holds(c, path) for c in conditions):
             return False
         return _present(outside, path, stamps)
+    if name.endswith(".*"):  # any submodule, imported by a computed name (source_imports.REVIEWED_DYNAMIC_IMPORTS):
+        # whichever name it asks for may be found in any portion of the package, a namespace directory included
+        return locate_module(name[:-2], path).kind != "missing"
     if name.split(".", 1)[0] in sys.stdlib_module_names:  # a denied stdlib module: present is enough
         return locate_module(name, path).kind != "missing"
     return namespace_import_runs_code(name, path)

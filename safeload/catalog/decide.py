@@ -100,9 +100,9 @@ def _decide(name: str, facts: NameFacts, ctx: ScanContext, drift_checked: dict[s
         return
     _plugins(name, facts, ctx, plugins_memo)
     kind = cls.kind
-    if kind == "allowed" and cls.entry is not None and cls.entry.source_files and not reviewed_files_hold(
-            cls.entry.source_files):
-        kind = "unknown"  # the review read other text: decided like a name outside the catalogue
+    if kind == "allowed" and cls.entry is not None and cls.entry.source_files and not review_holds(
+            cls.entry.source_files, facts.module):
+        kind = "unknown"  # the review read other text or another closure: decided like a name outside the catalogue
     if kind == "allowed":
         if cls.entry is not None and cls.entry.origin == "generated":
             _version_drift(name, facts, ctx, drift_checked)
@@ -237,7 +237,8 @@ def catalogue_view(name: str, use: Use) -> bool | None:
     if found.kind in {"denied", "dynamic"} or found.deny_uses & use:
         return False
     if found.kind == "allowed" and use & found.permitted:
-        if found.entry is not None and found.entry.source_files and not reviewed_files_hold(found.entry.source_files):
+        if found.entry is not None and found.entry.source_files and not review_holds(found.entry.source_files,
+                                                                                     name.rpartition(".")[0]):
             return None  # a hash-bound review of other text: analysed like any name outside the catalogue
         if use & Use.BUILD and _build_is_conditional(name):
             return None  # the condition binds the reviewed class's state; a subclass is not covered by it
@@ -245,6 +246,27 @@ def catalogue_view(name: str, use: Use) -> bool | None:
             return None  # admitted for some arguments only (entry.arguments): code calling it passes others
         return True
     return None
+
+
+def review_holds(files: tuple[tuple[str, str], ...], module: str) -> bool:
+    """A hash-bound entry's review holds for a name of ``module``: its files are installed as read and, for a
+    package of ``reviewed.CLOSURE_BOUND``, the import closure of ``module`` stays inside reviewed territory here
+    (``closure.closure_covered``; declared entry points are SL119's, not counted)."""
+    if not reviewed_files_hold(files):
+        return False
+    from safeload.catalog.reviewed import CLOSURE_BOUND
+
+    if module.split(".", 1)[0] not in CLOSURE_BOUND:
+        return True
+    from safeload.catalog.closure import closure_covered
+
+    return all(closure_covered(prefix, plugins=False)[0] for prefix in _prefixes(module))
+
+
+def _prefixes(module: str) -> list[str]:
+    """The modules importing ``module`` imports first: its dotted prefixes and itself."""
+    parts = module.split(".")
+    return [".".join(parts[:depth]) for depth in range(1, len(parts) + 1)]
 
 
 def reviewed_files_hold(files: tuple[tuple[str, str], ...]) -> bool:

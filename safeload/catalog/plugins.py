@@ -38,13 +38,20 @@ IMPORT_TIME_PLUGINS: dict[str, tuple[tuple[str, ...], str]] = {
                  "networkx/__init__.py calls utils.backends._set_configs_from_environment() at import: "
                  "_get_backends('networkx.backend_info', load_and_call=True) loads and calls each (the "
                  "networkx.backends group is only listed at import, loaded when a call is dispatched)"),
+    # the owner is a submodule: `import dask` imports it (dask.base -> dask.delayed/tokenize -> dask.sizeof), and so
+    # does `import pint` whenever dask is installed (pint.compat: `from dask.base import ...`)
+    "dask.sizeof": (("dask.sizeof",),
+                    "dask/sizeof.py ends with _register_entry_point_plugins(): every dask.sizeof entry point is "
+                    "loaded (importlib_metadata.entry_points(group='dask.sizeof'); EntryPoint.load imports its "
+                    "module) and called with dask's sizeof dispatcher; no switch turns it off"),
 }
 
-#: The files those reviews read: (module, sha256 of its source), for torch 2.13.0 and networkx 3.6.1.
+#: The files those reviews read: (module, sha256 of its source), for torch 2.13.0, networkx 3.6.1 and dask 2026.8.0.
 REVIEWED_FILES: tuple[tuple[str, str], ...] = (
     ("torch", "cf40c075c95864036e835795756d69b8cccfafa76f3bcde5eba9d06065ccd3d1"),
     ("networkx", "39537c0bec78e0b81e25629c6fbeeff96c1f315ec462a89e69f92841d9409791"),
     ("networkx.utils.backends", "2035cd26305639f72a3e6dc09f2e7e91fc14f616531f7dd1d7a82bdef67ac271"),
+    ("dask.sizeof", "762135f558ffa0401a839dda6e5386721b5309633e3a90fa4c1774b7bac8d240"),
 )
 
 #: Every module of reviewed territory whose import looks entry points up, as the closure generator finds them
@@ -57,6 +64,8 @@ ENTRY_POINT_LOOKUPS_REVIEWED: dict[str, str] = {
     "networkx.utils.backends": "module level: _get_backends('networkx.backends') lists the backends without loading "
                                "them (load_and_call=False); the networkx.backend_info group is loaded and called by "
                                "networkx/__init__.py through _set_configs_from_environment() (IMPORT_TIME_PLUGINS)",
+    "dask.sizeof": "owner: _register_entry_point_plugins() loads and calls every dask.sizeof entry point "
+                   "(IMPORT_TIME_PLUGINS)",
     "catalogue": "module level: AVAILABLE_ENTRY_POINTS = importlib_metadata.entry_points() lists every entry point "
                  "and loads none; a registry created with entry_points=True loads a group's entry when a name is "
                  "looked up in it (spaCy resolving a config), which no reviewed pickle name does",
@@ -218,7 +227,8 @@ def _may_reach(prefixes: list[str]) -> bool:
         return True
     whole: frozenset[str] = reach.PACKAGES
     few: frozenset[str] = reach.MODULES
-    return prefixes[0] in whole or any(prefix in few for prefix in prefixes)
+    # every prefix: an owner may be a submodule (``dask.sizeof``), listed whole as its own package
+    return any(prefix in whole or prefix in few for prefix in prefixes)
 
 
 def plugins_reached(module: str, search_path: Sequence[str] | None = None,

@@ -1042,16 +1042,15 @@ _PINT_NOTE = (
     "read may not be changed later in the stream (BUILD, SETITEM(S)). PlainQuantity is only referenced (never "
     "called: Quantity(str) parses the text); UnitsContainer and udict may only be made with no arguments, given "
     "state and filled as above.")
-#: pint 0.25.3 entries, NOT admitted yet (not in REVIEWED): the uses and the contract are reviewed, the import of
-#: pint is not. ``import pint`` runs no LazyRegistry method (measured: pint._DEFAULT_REGISTRY stays a LazyRegistry
-#: holding only 'params'; the source analysis over-approximates ``ApplicationRegistry(_DEFAULT_REGISTRY)`` as
-#: running the stored object's protocol methods), but pint.compat imports dask.base whenever dask is installed
-#: (find_spec), and dask 2026.8's dask/sizeof.py loads and calls every installed ``dask.sizeof`` entry point at
-#: import (_register_entry_point_plugins): code a file would make run that no review read, which
-#: catalog/plugins.py cannot see through pint (its reach comes from the generated closure of vouched packages). A
-#: catalogue entry is decided without any import check, so these join REVIEWED only with a review of pint's import
-#: (64 modules; babel and uncertainties are imported when installed) and the dask.sizeof plugins reached.
-PINT_PENDING: dict[str, Entry] = {
+#: pint 0.25.3 entries (issue 14), admitted with the import review of pint (IMPORT_REVIEWS["pint"]: 64 modules, and
+#: the 26 dask modules pint.compat's ``from dask.base import ...`` loads when dask is installed, dask.sizeof's
+#: entry-point plugins being SL119's like torch's: catalog/plugins.py). They hold only while the installed files hash
+#: as read (``source_files``) and, being ``CLOSURE_BOUND``, while pint's import closure stays inside reviewed
+#: territory where the scan runs (babel, uncertainties, cytoolz, cityhash/xxhash/mmh3 absent). ``import pint`` runs
+#: no LazyRegistry method (measured: pint._DEFAULT_REGISTRY stays a LazyRegistry holding only 'params'; the source
+#: analysis over-approximates ``ApplicationRegistry(_DEFAULT_REGISTRY)`` as running the stored object's protocol
+#: methods, hence its SL104 before this review).
+PINT_ENTRIES: dict[str, Entry] = {
     "pint._unpickle_quantity": Entry(parse_uses("CALL"), (), _PINT_NOTE, source_files=PINT_REVIEWED_FILES,
                                      arguments=("pint_quantity", ("pint.facets.plain.quantity.PlainQuantity",))),
     "pint.facets.plain.quantity.PlainQuantity": Entry(parse_uses("REF"), (), _PINT_NOTE,
@@ -1060,6 +1059,14 @@ PINT_PENDING: dict[str, Entry] = {
     "pint.util.udict": Entry(parse_uses("NEW MUTATE"), (), _PINT_NOTE, mutate_ops=("SETITEM", "SETITEMS"),
                              source_files=PINT_REVIEWED_FILES),
 }
+_entries.update(PINT_ENTRIES)
+
+#: Top-level packages whose hash-bound entries (``source_files``) also hold only while the import closure of the
+#: name's module stays inside reviewed territory where the scan runs (``catalog/closure.closure_covered``, declared
+#: entry points aside: those are SL119's): the review read that closure, and an optional dependency installed later
+#: (pint imports babel and uncertainties when present) is code it did not read. Otherwise the name is decided like
+#: one outside the catalogue.
+CLOSURE_BOUND: frozenset[str] = frozenset({"pint"})
 
 REVIEWED: Mapping[str, Entry] = _entries
 
@@ -1271,6 +1278,31 @@ IMPORT_REVIEWS: Mapping[str, str] = {
         "(tests/test_h5py_matplotlib_reviews.py): nothing beyond matplotlib's cache/config directories and fc-list "
         "runs, urllib3's loopback probe and the putenv calls of the reviewed packages it imports; no connection. "
         "Not covered: the tests packages, _build_utils (setup helpers: subprocess, distutils) and compat.pytest."),
+    "pint": (
+        "pint 0.25.3 (64 of its modules load on `import pint`; read for issue 14, pickled quantities): pint/__init__ "
+        "reads its own distribution's version (importlib.metadata), builds _DEFAULT_REGISTRY = LazyRegistry() (stores "
+        "its arguments; the UnitRegistry and its definition files are made on first use, i.e. when a quantity is "
+        "loaded: pint's own default_en.txt/constants_en.txt through importlib.resources, no cache folder unless "
+        "one is asked for) and application_registry = ApplicationRegistry(_DEFAULT_REGISTRY) (stores it; no method "
+        "of the LazyRegistry runs, measured). pint.compat tries babel and uncertainties (imported when installed: "
+        "outside territory, the closure records them), imports numpy and scipy (vouched), asks "
+        "find_spec('dask') and, when found, imports dask.base (the 26 dask modules of "
+        "_gen/closure.THIRD_PARTY_REVIEWED['dask'], whose dask.sizeof loads and calls every installed dask.sizeof "
+        "entry point: catalog/plugins.py, SL119 per declared plugin), and defines a lazy dask.array proxy "
+        "(import_module('dask.array') only when an attribute is read); _test_array_function_protocol() calls "
+        "numpy once. pint.facets.numpy.numpy_func fills pint's own implementation tables (HANDLED_FUNCTIONS, "
+        "HANDLED_UFUNCS) with closures over numpy function names; pint.delegates build flexparser parser classes "
+        "(flexcache/flexparser: THIRD_PARTY_REVIEWED); pint.facets.plain.registry imports platformdirs "
+        "(user_cache_path is computed only for cache_folder=':auto:'); pint.delegates.formatter registers its "
+        "formatter instances in its own REGISTERED_FORMATTERS dict; pint.util adds a NullHandler to the 'pint' "
+        "logger; the other modules define classes (RegistryMeta is a metaclass whose __call__ runs when a registry "
+        "is made, never at import), functions, regexes and constants. Third-party imports: numpy, scipy, typing_"
+        "extensions, packaging (vouched), dask, toolz, tlz, importlib_metadata, zipp, tblib, psutil, yaml, jinja2, "
+        "markupsafe, cloudpickle, platformdirs, flexcache, flexparser (THIRD_PARTY_REVIEWED or vouched). Audit hook "
+        "in a fresh process with an empty HOME and working directory (tests/test_pint_import_review.py): "
+        "`import pint` and loading both corpus quantities write nothing, start no process, open no socket and "
+        "leave the environment unchanged (numpy's OPENBLAS_MAIN_FREE putenv/unsetenv pair only). Not covered: "
+        "pint.definitions, pint.matplotlib, pint.pint_convert, pint.testing, pint.testsuite."),
 }
 
 #: numba 0.68.1: the modules and packages `import numba` does not load (computed from the installed package; checked
@@ -1369,6 +1401,8 @@ IMPORT_NOT_COVERED: Mapping[str, frozenset[str]] = {
         "pmdarima.compat.tests pmdarima.datasets.tests pmdarima.model_selection.tests "
         "pmdarima.preprocessing.endog.tests pmdarima.preprocessing.exog.tests pmdarima.tests "
         "pmdarima.utils.tests".split()),
+    # pint 0.25.3: the modules and packages `import pint` does not load
+    "pint": frozenset("pint.definitions pint.matplotlib pint.pint_convert pint.testing pint.testsuite".split()),
     # narwhals 2.29.0: the backend packages and modules `import narwhals.stable.v2` does not load
     "narwhals": frozenset(
         "narwhals._arrow narwhals._dask narwhals._duckdb narwhals._duration narwhals._ibis narwhals._interchange "

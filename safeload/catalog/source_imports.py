@@ -51,8 +51,8 @@ from safeload.catalog.source_model import (
 from safeload.catalog.source_reviews import def_digest, file_digest
 from safeload.catalog.uses import Use
 
-__all__ = ["called_function_imports", "import_effects", "package_children", "reviewed_subclass_hook", "star_all",
-           "static_imports", "top_level_imports"]
+__all__ = ["REVIEWED_DYNAMIC_IMPORTS", "called_function_imports", "dynamic_import_statements", "import_effects",
+           "package_children", "reviewed_subclass_hook", "star_all", "static_imports", "top_level_imports"]
 
 
 def _under(path: str, roots: tuple[str, ...]) -> bool:
@@ -329,7 +329,8 @@ def static_imports(mod: ModuleInfo, resolver: Resolver, *, calls: bool = False) 
         return (isinstance(package, ModuleInfo) and package.is_package) or (
             not isinstance(package, ModuleInfo) and package.kind == "namespace")
 
-    body = [*mod.tree.body, *called_function_imports(mod.tree)] if calls else mod.tree.body
+    body = [*mod.tree.body, *called_function_imports(mod.tree), *dynamic_import_statements(mod.name)] if calls \
+        else [*mod.tree.body, *dynamic_import_statements(mod.name)]
     return top_level_imports(body, mod.name, mod.is_package, is_package, resolver.is_module,
                              lambda base: _star_submodules(resolver.module(base), base, resolver))
 
@@ -385,6 +386,35 @@ def top_level_imports(body: list[ast.stmt], name: str, package: bool, is_package
 
     walk(body, False)
     return out
+
+
+#: Modules whose import imports others by a *computed* name (invisible to ``called_function_imports``), as a
+#: reader of the installed source found them: module -> (the modules imported, the note). ``<pkg>.*`` stands for
+#: any submodule of ``pkg`` (a name chosen at run time): the closure generator records it as a leaf that counts
+#: whenever any ``pkg`` is on the path, a namespace directory included (``catalog/closure._present``). Read by the
+#: scan-time walks (``<pkg>.*`` aside) and the closure generator as guarded ``import`` statements (the importer
+#: catches ImportError; listing more only checks more). tests/test_pint_import_review.py pins the files read.
+REVIEWED_DYNAMIC_IMPORTS: dict[str, tuple[tuple[str, ...], str]] = {
+    "tlz._build_tlz": (("cytoolz", "cytoolz.*"),
+                       "toolz 1.2.0 tlz/_build_tlz.py: TlzLoader.exec_module(sys.modules['tlz']) at import runs "
+                       "import_module(''.join(['cytoolz', dot, submodules])) before the toolz one, and TlzLoader (on "
+                       "sys.meta_path) does the same for every tlz.<name> imported later: dask's `from tlz.curried "
+                       "import map`, and `from tlz import curry` when tlz lacks curry (tlz built from a cytoolz "
+                       "namespace directory has no names), import cytoolz.curried, cytoolz.curry: any cytoolz.<name>"),
+}
+
+
+def dynamic_import_statements(name: str, *, wildcards: bool = False) -> list[ast.stmt]:
+    """``REVIEWED_DYNAMIC_IMPORTS[name]`` as guarded ``import`` statements (none for other modules; ``<pkg>.*``
+    only with ``wildcards``)."""
+    listed = REVIEWED_DYNAMIC_IMPORTS.get(name)
+    if not listed:
+        return []
+    names = [ast.alias(name=module) for module in listed[0] if wildcards or not module.endswith(".*")]
+    return [ast.Try(body=[ast.Import(names=[alias])],
+                    handlers=[ast.ExceptHandler(type=ast.Name(id="ImportError", ctx=ast.Load()), name=None,
+                                                body=[ast.Pass()])],
+                    orelse=[], finalbody=[]) for alias in names]
 
 
 #: Calls that import the module their first argument names (a string literal): ``importlib.import_module``,

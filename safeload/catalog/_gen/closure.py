@@ -36,6 +36,7 @@ from safeload.catalog import source_tables as tables
 from safeload.catalog.plugins import IMPORT_TIME_PLUGINS
 from safeload.catalog.source_imports import (
     called_function_imports,
+    dynamic_import_statements,
     import_time_entry_point_lookups,
     package_children,
     star_all,
@@ -45,7 +46,8 @@ from safeload.catalog.source_locate import ModuleSource, locate_module
 
 _T = TypeVar("_T", list[str], set[str])
 
-__all__ = ["CONDITIONAL_IMPORTS", "STDLIB_IMPORTS_REVIEWED", "THIRD_PARTY_REVIEWED", "Closure", "compute", "render"]
+__all__ = ["CONDITIONAL_IMPORTS", "STDLIB_IMPORTS_REVIEWED", "THIRD_PARTY_MODULES", "THIRD_PARTY_REVIEWED", "Closure",
+           "compute", "render"]
 
 # Third-party packages that vouched packages import at module level, reviewed as benign to import (their top
 # level defines classes and functions, builds constants and registers with their own registries; no files,
@@ -232,6 +234,78 @@ THIRD_PARTY_REVIEWED: dict[str, str] = {
     "mpl_toolkits": "mpl_toolkits.mplot3d, shipped in the matplotlib 3.11.2 distribution (matplotlib.projections "
                     "imports it): Axes3D and the 3-D artist classes; registers the '3d' projection in "
                     "matplotlib's own projection registry",
+    # Read for the pint 0.25.3 import review (catalog/reviewed.IMPORT_REVIEWS["pint"], issue 14): what `import pint`
+    # loads from them when dask is installed (pint.compat: `from dask.base import ...`), each module's top level and
+    # the functions it calls; only those modules are territory (THIRD_PARTY_MODULES). Measured under an audit hook in
+    # a fresh process (HOME, cwd on empty directories; tests/test_pint_import_review.py): no file written, no
+    # directory made, no process, no socket, no environment change of their own.
+    "dask": "dask 2026.8.0 (pint.compat, when dask is installed; 26 modules): dask.config reads YAML configuration "
+            "(yaml.safe_load: data only) from /etc/dask (or $DASK_ROOT_CONFIG), <sys.prefix>/etc/dask, "
+            "~/.config/dask and $DASK_CONFIG, and DASK_* environment variables (ast.literal_eval of each value, "
+            "DASK_INTERNAL_INHERIT_CONFIG as base64 JSON), then its own dask.yaml defaults: environment "
+            "settings, no code, never the working directory; dask.system counts CPUs (os.sched_getaffinity, "
+            "psutil, cgroup files read); dask.multiprocessing registers a copyreg reducer for method_descriptor "
+            "(getattr(cls, name): used when pickling, never when loading) and calls tblib.pickling_support.install() "
+            "(copyreg reducers for tracebacks and every exception class: pickling only); dask.hashing imports "
+            "cityhash, xxhash and mmh3 when installed (outside territory: recorded as leaving); dask.widgets "
+            "builds a template path (jinja2 loads templates when called); dask.sizeof loads and calls every "
+            "installed dask.sizeof entry point (catalog/plugins.IMPORT_TIME_PLUGINS: SL119 per declared plugin, "
+            "its modules walked by the shadow check); the other modules define classes, functions and dispatch "
+            "tables (normalize_token/sizeof register_lazy: imported when an object of that library is met)",
+    "toolz": "toolz 1.2.0 (dask; 13 modules): pure-Python functional helpers; toolz/__init__ calls "
+             "functoolz._sigs.create_signature_registry(), which import_module()s 'toolz' and 'toolz.functoolz' "
+             "(its own modules) and records signatures of builtins/functools/itertools/operator functions in a dict",
+    "tlz": "tlz (the toolz 1.2.0 distribution; dask): tlz/_build_tlz.py appends its TlzLoader to sys.meta_path "
+           "(it finds only tlz.* names) and builds tlz from cytoolz when installed, else toolz: "
+           "import_module('cytoolz' + ...) is a computed import (source_imports.REVIEWED_DYNAMIC_IMPORTS lists "
+           "cytoolz, outside territory)",
+    "tblib": "tblib 3.2.2 (dask.multiprocessing): traceback serialisation; importing defines classes and a regex; "
+             "pickling_support.install() is called by dask (see dask); unpickle_traceback/unpickle_exception are "
+             "names a file could give and are decided per name like any other",
+    "importlib_metadata": "importlib-metadata 9.1.0 (dask._compatibility on Python < 3.12; 11 modules): the "
+                          "metadata API; the @install class decorator appends its MetadataPathFinder to "
+                          "sys.meta_path (a NullFinder: find_spec returns None, it only finds distributions) "
+                          "and deletes find_distributions from the stdlib PathFinder (the backport's finder "
+                          "reads the same sys.path entries); imports zipp (THIRD_PARTY_REVIEWED)",
+    "platformdirs": "platformdirs 4.14.8 (pint.facets.plain.registry; 7 modules): per-platform directory classes; "
+                    "the import picks the Unix class (sys.platform, an Android check reading sys.path and "
+                    "environment variables); a directory is computed (never made) when a property is read",
+    "flexcache": "flexcache 0.3 (pint): cache header dataclasses; reads its own distribution's version and "
+                 "platform.system()/python_implementation()/python_version() (no process on Linux: uname() "
+                 "through os.uname)",
+    "flexparser": "flexparser 0.4 (pint): parser classes; reads its own distribution's version, picks a hashlib "
+                  "algorithm by hashing a constant string, defines its logger",
+}
+
+#: THIRD_PARTY_REVIEWED packages whose review read some of their modules only (those a reviewed import loads):
+#: their other modules are outside reviewed territory (the table records them as leaving, ``<top>.<sub>``).
+THIRD_PARTY_MODULES: dict[str, frozenset[str]] = {
+    "dask": frozenset(
+        "dask dask._compatibility dask._expr dask._task_spec dask._version dask.base dask.callbacks dask.config "
+        "dask.context dask.core dask.datasets dask.delayed dask.hashing dask.highlevelgraph dask.local "
+        "dask.multiprocessing dask.optimization dask.order dask.sizeof dask.system dask.threaded dask.tokenize "
+        "dask.typing dask.utils dask.widgets dask.widgets.widgets".split()),
+    "toolz": frozenset(
+        "toolz toolz._signatures toolz.curried toolz.curried.exceptions toolz.curried.operator toolz.dicttoolz "
+        "toolz.functoolz toolz.itertoolz toolz.recipes toolz.sandbox toolz.sandbox.core toolz.sandbox.parallel "
+        "toolz.utils".split()),
+    "tlz": frozenset("tlz tlz._build_tlz tlz._signatures tlz.dicttoolz tlz.functoolz tlz.itertoolz tlz.recipes "
+                     "tlz.utils".split()),
+    "tblib": frozenset({"tblib", "tblib.pickling_support"}),
+    "importlib_metadata": frozenset(
+        "importlib_metadata importlib_metadata._adapters importlib_metadata._collections importlib_metadata._compat "
+        "importlib_metadata._context importlib_metadata._functools importlib_metadata._itertools "
+        "importlib_metadata._meta importlib_metadata._text importlib_metadata.compat "
+        "importlib_metadata.compat.py311".split()),
+    # with the platform modules platformdirs/__init__ imports instead of unix on Android (an environment check:
+    # ANDROID_DATA/ANDROID_ROOT set, no SHELL/PREFIX), Windows, macOS and iOS: each read (classes, regexes, and on
+    # Windows only, windows._pick_get_win_folder() choosing ctypes or winreg), none imported on Linux
+    "platformdirs": frozenset(
+        "platformdirs platformdirs._paths platformdirs._runtime platformdirs._xdg platformdirs.api platformdirs.unix "
+        "platformdirs.version platformdirs._android platformdirs.android platformdirs.ios platformdirs.macos "
+        "platformdirs.windows".split()),
+    "flexcache": frozenset({"flexcache", "flexcache.flexcache"}),
+    "flexparser": frozenset({"flexparser", "flexparser.flexparser"}),
 }
 
 #: Standard-library modules a deny pattern of ``source_tables`` matches (never library code when a file names them)
@@ -342,7 +416,7 @@ class _Reader:
         lookups = import_time_entry_point_lookups(tree)
         if lookups:
             self.entry_point_lookups[name] = lookups
-        body = [*tree.body, *called_function_imports(tree)]
+        body = [*tree.body, *called_function_imports(tree), *dynamic_import_statements(name, wildcards=True)]
         found_imports = top_level_imports(body, name, found.is_package, self.is_package, self.is_module, self.star)
         out: list[str] = []
         for dotted, _guarded in found_imports:
@@ -367,7 +441,8 @@ def _outside(name: str, territory: frozenset[str]) -> str | None:
             return None
         return name if tables.denied_module_reason(name) is not None else None
     if top in territory:
-        return None
+        reviewed = THIRD_PARTY_MODULES.get(top)
+        return None if reviewed is None or name in reviewed else name  # a module the review did not read
     # the submodule too: a namespace package (``backports``) runs nothing itself, and whether ``backports.zstd``
     # is installed decides (catalog/closure._present)
     return ".".join(name.split(".", 2)[:2])

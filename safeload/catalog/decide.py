@@ -60,11 +60,14 @@ def _how(facts: NameFacts, uses: Use) -> str:
 
 
 def decide_names(table: FactTable, ctx: ScanContext) -> None:
-    """Emit the findings for every name in ``table``."""
+    """Emit the findings for every name in ``table`` (the installed files they rest on read once: one view)."""
+    from safeload.catalog.source_files import one_view
+
     drift: dict[str, bool] = {}  # shard -> already checked for this stream
     plugins: dict[str, tuple[Plugin, ...]] = {}  # entry-point group -> the plugins declared, read once per stream
-    for name, facts in table.names.items():
-        _decide(name, facts, ctx, drift, plugins)
+    with one_view():
+        for name, facts in table.names.items():
+            _decide(name, facts, ctx, drift, plugins)
 
 
 def _call_shown(name: str, facts: NameFacts) -> dict[str, str]:

@@ -24,7 +24,7 @@ import sys
 from collections.abc import Sequence
 
 from safeload._record import FrozenRecord
-from safeload.catalog.source_files import path_stamps
+from safeload.catalog.source_files import LOOKUP, FileStat, checked_in_view, path_stamps, record, recording
 
 __all__ = ["ENTRY_POINT_LOOKUPS_REVIEWED", "IMPORT_TIME_PLUGINS", "Plugin", "declared", "plugins_reached"]
 
@@ -74,6 +74,8 @@ ENTRY_POINT_LOOKUPS_REVIEWED: dict[str, str] = {
 _MAX_ENTRY_POINTS_BYTES = 1 << 20
 _GROUP_OWNER = {group: owner for owner, (groups, _why) in IMPORT_TIME_PLUGINS.items() for group in groups}
 _cache: dict[tuple[str, ...], tuple[tuple[tuple[str, int, int], ...], dict[str, tuple[Plugin, ...]]]] = {}
+#: stamps -> (working directory, the LOOKUP records they give the scan cache)
+_looked: dict[tuple[tuple[str, int, int], ...], tuple[str, tuple[FileStat, ...]]] = {}
 
 
 class Plugin(FrozenRecord):
@@ -202,7 +204,8 @@ def declared(group: str, search_path: Sequence[str] | None = None) -> tuple[Plug
     """The installed entry points of ``group`` (one of ``IMPORT_TIME_PLUGINS``'s groups)."""
     entries = tuple(str(p) for p in (sys.path if search_path is None else search_path))
     hit = _cache.get(entries)
-    if hit is None or path_stamps([stamp[0] for stamp in hit[0]]) != hit[0]:
+    if hit is None or not (checked_in_view(("plugins.declared", entries))
+                           or path_stamps([stamp[0] for stamp in hit[0]]) == hit[0]):
         if len(_cache) > 32:
             _cache.clear()
         before = path_stamps(entries)
@@ -210,10 +213,17 @@ def declared(group: str, search_path: Sequence[str] | None = None) -> tuple[Plug
         found = _read_all(entries, depends)
         # the path directories, and every distribution directory and entry_points.txt read (red team R9-5)
         hit = _cache[entries] = ((*before, *path_stamps(depends)), found)
-    from safeload.catalog.source_files import LOOKUP, record
-
-    # a verdict kept beyond this process (the scan cache) rests on them too: served only while they are unchanged
-    record((LOOKUP + os.path.abspath(path or os.curdir), mtime, -1, -1, -1) for path, mtime, _size in hit[0])
+    if recording():
+        # a verdict kept beyond this process (the scan cache) rests on them too: served only while they are
+        # unchanged (~1,000 entries: built once per stamps and working directory)
+        cwd = os.getcwd()
+        looked = _looked.get(hit[0])
+        if looked is None or looked[0] != cwd:
+            if len(_looked) > 32:
+                _looked.clear()
+            looked = _looked[hit[0]] = (cwd, tuple((LOOKUP + os.path.abspath(path or os.curdir), mtime, -1, -1, -1)
+                                                   for path, mtime, _size in hit[0]))
+        record(looked[1])
     return hit[1].get(group, ())
 
 

@@ -58,7 +58,7 @@ def import_modules(module: str, name: str) -> tuple[str, ...]:
 
 def _stamp(path: str) -> tuple[str, int]:
     try:
-        return path, os.stat(path).st_mtime_ns
+        return path, source_files.stat(path).st_mtime_ns
     except OSError:
         return path, -1
 
@@ -72,7 +72,7 @@ def _absolute(entry: str, cwd: str) -> str:
 
 
 def _norm(path: str) -> str:
-    return os.path.realpath(path).rstrip(os.sep)
+    return source_files.realpath(path).rstrip(os.sep)
 
 
 def _site_dirs() -> tuple[str, ...]:

@@ -6,6 +6,11 @@ beyond this process (the scan cache, ``integrity/cache.py``) can be revalidated 
 SL117 shadow check (``catalog/shadow.py``) reports the directories its answer depends on the same way, as
 ``LOOKUP``-prefixed entries (present or absent, with their mtime), or ``UNCACHEABLE`` when the answer this process
 gave holds only because the module was already imported (red team R4-2).
+
+``one_view()`` scopes the decisions of one stream: inside it, each path is stat'ed and resolved once (a decision
+re-reads the same files ~11 times: the caches revalidate on every lookup). The files one stream's names are
+decided on are then those of one moment, as they would be if the reads were instant; a read that must see the disk
+again (the second stat of "rewritten while read") passes ``fresh=True``. Outside a view every call reads the disk.
 Light on purpose: the scan cache imports it without loading the source analysis.
 """
 
@@ -16,7 +21,8 @@ import contextvars
 import os
 from collections.abc import Iterable, Iterator, Sequence
 
-__all__ = ["LOOKUP", "UNCACHEABLE", "FileStat", "PathStamps", "path_stamps", "record", "recording", "recording_files"]
+__all__ = ["LOOKUP", "UNCACHEABLE", "FileStat", "PathStamps", "checked_in_view", "one_view", "path_stamps",
+           "realpath", "record", "recording", "recording_files", "stat"]
 
 # (real path, mtime_ns, size, ctime_ns, inode), as ``source_model.file_stat`` returns it: a same-size rewrite with
 # its mtime put back (os.utime) still changes the ctime; a file renamed over it has another inode
@@ -31,6 +37,73 @@ PathStamps = tuple[tuple[str, int, int], ...]
 
 _recorder: contextvars.ContextVar[set[FileStat] | None] = contextvars.ContextVar("safeload_source_files",
                                                                                   default=None)
+
+
+class _View:
+    """The reads of one ``one_view`` block: a path's stat result (or the OSError it raised), its real path."""
+
+    __slots__ = ("checked", "real", "stats")
+
+    def __init__(self) -> None:
+        self.stats: dict[str, os.stat_result | OSError] = {}
+        self.real: dict[str, str] = {}
+        self.checked: set[object] = set()
+
+
+_view: contextvars.ContextVar[_View | None] = contextvars.ContextVar("safeload_fs_view", default=None)
+
+
+@contextlib.contextmanager
+def one_view() -> Iterator[None]:
+    """Read each path once in this block (a nested block shares the outer one's reads)."""
+    if _view.get() is not None:
+        yield
+        return
+    token = _view.set(_View())
+    try:
+        yield
+    finally:
+        _view.reset(token)
+
+
+def stat(path: str, *, fresh: bool = False) -> os.stat_result:
+    """``os.stat(path)``, read once per ``one_view`` block unless ``fresh``."""
+    view = None if fresh else _view.get()
+    if view is None:
+        return os.stat(path)
+    hit = view.stats.get(path)
+    if hit is None:
+        try:
+            hit = os.stat(path)
+        except OSError as exc:
+            hit = exc
+        view.stats[path] = hit
+    if isinstance(hit, OSError):
+        raise OSError(hit.errno, hit.strerror, hit.filename)
+    return hit
+
+
+def checked_in_view(key: object) -> bool:
+    """Whether the cache ``key`` names was revalidated earlier in this ``one_view`` block (then its stamps,
+    read once per block, cannot have changed); marks it. Always False outside a block."""
+    view = _view.get()
+    if view is None:
+        return False
+    if key in view.checked:
+        return True
+    view.checked.add(key)
+    return False
+
+
+def realpath(path: str) -> str:
+    """``os.path.realpath(path)``, resolved once per ``one_view`` block."""
+    view = _view.get()
+    if view is None:
+        return os.path.realpath(path)
+    hit = view.real.get(path)
+    if hit is None:
+        hit = view.real[path] = os.path.realpath(path)
+    return hit
 
 
 @contextlib.contextmanager
@@ -68,7 +141,7 @@ def path_stamps(entries: Sequence[str]) -> PathStamps:
     stamps = []
     for entry in entries:
         try:
-            info = os.stat(entry or os.curdir)
+            info = stat(entry or os.curdir)
             stamps.append((entry, info.st_mtime_ns, info.st_size))
         except OSError:
             stamps.append((entry, -1, -1))

@@ -232,7 +232,7 @@ def _compiled_import_reviewed(name: str, origin: str, resolver: Resolver) -> boo
             with open(origin, "rb") as handle:
                 while chunk := handle.read(1 << 20):
                     hasher.update(chunk)
-            if file_stat(origin) != stat:  # rewritten while read: not the bytes hashed
+            if file_stat(origin, fresh=True) != stat:  # rewritten while read: not the bytes hashed
                 return False
             digest = "sha256:" + hasher.hexdigest()
             if len(_compiled_digests) > 256:

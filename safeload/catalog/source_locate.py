@@ -25,6 +25,7 @@ from importlib.machinery import (
 )
 
 from safeload._record import FrozenRecord
+from safeload.catalog import source_files
 from safeload.catalog.source_files import PathStamps, path_stamps
 
 __all__ = ["ModuleSource", "declares_entry_points", "display_path", "is_stdlib_path", "library_roots",
@@ -108,10 +109,10 @@ def _spec_to_source(name: str, spec: object, root: str | None) -> ModuleSource:
 def _root_of(origin: str | None, entries: Sequence[str]) -> str | None:
     if origin is None:
         return None
-    real = os.path.realpath(origin)
+    real = source_files.realpath(origin)
     best: str | None = None
     for entry in entries:
-        base = os.path.realpath(entry or os.curdir)
+        base = source_files.realpath(entry or os.curdir)
         if (real == base or real.startswith(base.rstrip(os.sep) + os.sep)) and (best is None or len(base) > len(
                 best)):
             best = base
@@ -225,7 +226,7 @@ def namespace_import_runs_code(name: str, search_path: Sequence[str] | None = No
 
 
 def _norm(path: str) -> str:
-    return os.path.realpath(path).rstrip(os.sep)
+    return source_files.realpath(path).rstrip(os.sep)
 
 
 @functools.cache

@@ -19,6 +19,7 @@ from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from safeload.catalog import source_files
 from safeload.catalog import source_tables as tables
 from safeload.catalog.source_files import FileStat
 from safeload.catalog.source_locate import ModuleSource, display_path, is_stdlib_path, locate_module
@@ -506,9 +507,11 @@ class _ParseCache:
 PARSE_CACHE = _ParseCache(_PARSE_CACHE_SIZE)
 
 
-def file_stat(path: str) -> FileStat:
-    st = os.stat(path)
-    return (os.path.realpath(path), st.st_mtime_ns, st.st_size, st.st_ctime_ns, st.st_ino)
+def file_stat(path: str, *, fresh: bool = False) -> FileStat:
+    """The identity of the file at ``path`` (read once per ``source_files.one_view`` block unless ``fresh``)."""
+    st = source_files.stat(path, fresh=fresh)
+    return (os.path.realpath(path) if fresh else source_files.realpath(path), st.st_mtime_ns, st.st_size,
+            st.st_ctime_ns, st.st_ino)
 
 
 def parse_module(source: ModuleSource) -> ModuleInfo | str:

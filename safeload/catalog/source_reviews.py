@@ -54,7 +54,7 @@ def file_digest(mod: ModuleInfo) -> str | None:
             data = handle.read(MAX_SOURCE_BYTES + 1)
     except OSError:
         return None
-    if len(data) > MAX_SOURCE_BYTES or file_stat(mod.path) != mod.stat:
+    if len(data) > MAX_SOURCE_BYTES or file_stat(mod.path, fresh=True) != mod.stat:
         return None  # too large, or changed since it was parsed: the review cannot be matched
     digest = hashlib.sha256(data).hexdigest()
     with _LOCK:
@@ -86,7 +86,7 @@ def module_digest(module: str) -> str | None:
             data = handle.read(MAX_SOURCE_BYTES + 1)
     except OSError:
         return None
-    if len(data) > MAX_SOURCE_BYTES or file_stat(found.path) != stat:
+    if len(data) > MAX_SOURCE_BYTES or file_stat(found.path, fresh=True) != stat:
         return None  # too large, or changed while read
     reason, bytecode = cached_bytecode(found.path, stat)
     source_files.record(bytecode)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shlex
-import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,47 +21,12 @@ import sl_native_diff
 sl_native_diff.install_recorder()
 
 
-#: The catalogue's regeneration check takes ~9 minutes of one core: it runs in a child process started before the
-#: first test (on the second core, beside the rest of the suite) and its test, moved to the very end, waits for it.
-GENERATOR_CHECK = "test_catalog_generated.py::test_generator_check_passes_on_installed_versions"
-
-
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    # The corpus replay goes after every other test (it needs their recorded buffers) and before the generator
-    # check's wait (which walks no pickle): while the replay runs, the check goes on in its own process.
-    for suffix in ("test_native_differential.py::test_suite_corpus", GENERATOR_CHECK):
-        for item in [item for item in items if item.nodeid.endswith(suffix)]:
-            items.remove(item)
-            items.append(item)
-
-
-@dataclass
-class BackgroundRun:
-    """A child process started at session start; its output goes to a file (a pipe could fill and block it)."""
-
-    process: subprocess.Popen[bytes]
-    output: Path
-
-    def wait(self, timeout: float) -> tuple[int, str]:
-        code = self.process.wait(timeout=timeout)
-        return code, self.output.read_text(encoding="utf-8", errors="replace")
-
-
-@pytest.fixture(scope="session", autouse=True)
-def generator_check_run(request: pytest.FixtureRequest,
-                        tmp_path_factory: pytest.TempPathFactory) -> Iterator[BackgroundRun | None]:
-    if not any(item.nodeid.endswith(GENERATOR_CHECK) for item in request.session.items):
-        yield None
-        return
-    output = tmp_path_factory.mktemp("generator-check") / "output.txt"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SAFELOAD_")}
-    with output.open("wb") as sink:
-        process = subprocess.Popen([sys.executable, "-m", "safeload.catalog._generate", "--check"], env=env,
-                                   stdout=sink, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    yield BackgroundRun(process, output)
-    if process.poll() is None:
-        process.kill()
-        process.wait()
+    # The corpus replay goes after every other test: it needs their recorded buffers. (The catalogue's
+    # regeneration check, ~10 minutes of one core, is CI's own step after the suite: .ci/run.)
+    for item in [item for item in items if item.nodeid.endswith("test_native_differential.py::test_suite_corpus")]:
+        items.remove(item)
+        items.append(item)
 
 
 @pytest.fixture(autouse=True)

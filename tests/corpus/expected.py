@@ -18,8 +18,4 @@ REFUSED: dict[str, str] = {
         'refused: tslearn.clustering.kmeans.TimeSeriesKMeans SL104',
     'umap-learn/umap.pkl':
         'refused: numba.core.serialize._unpickle__CustomPickled SL104; numba.core.serialize.custom_rebuild SL104; umap.umap_.UMAP SL104',
-    'xarray/dataarray.pkl':
-        'refused: xarray.core.dataarray.DataArray SL104; xarray.core.indexes.PandasIndex SL104; xarray.core.indexing.PandasIndexingAdapter SL104; xarray.core.variable.IndexVariable SL104; xarray.core.variable.Variable SL104',
-    'xarray/dataset.pkl':
-        'refused: xarray.core.dataset.Dataset SL104; xarray.core.indexes.PandasIndex SL104; xarray.core.indexing.PandasIndexingAdapter SL104; xarray.core.variable.IndexVariable SL104; xarray.core.variable.Variable SL104',
 }

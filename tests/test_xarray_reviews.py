@@ -353,3 +353,28 @@ def test_called_function_imports_skip_type_checking_and_handed_back_defs_only() 
                 import rebound
         typed()
     """) == {"rebound"}
+
+
+def test_registering_an_accessor_from_a_file_is_refused(tmp_path: Path) -> None:
+    """``register_dataarray_accessor(name)`` returns a decorator that sets a class attribute on DataArray: calling
+    that from a file would replace a method (``to_dict``) for the whole process."""
+    data = (b"\x80\x02cxarray.core.extensions\nregister_dataarray_accessor\n" + pickle.dumps(("to_dict",), protocol=2)[2:-1]
+            + b"Rcbuiltins\ndict\n\x85R.")
+    _refused(data, tmp_path, "xarray.core.extensions.register_dataarray_accessor")
+    assert "to_dict" in vars(xr.DataArray) and callable(vars(xr.DataArray)["to_dict"])
+    assert type(vars(xr.DataArray)["to_dict"]).__name__ == "function"
+
+
+@pytest.mark.parametrize(("module", "name", "args"), [
+    ("xarray.backends.api", "open_dataset", ("/etc/hostname",)),
+    ("xarray.backends.plugins", "list_engines", ()),
+    ("xarray.namedarray.parallelcompat", "list_chunkmanagers", ()),
+    ("xarray.util.print_versions", "show_versions", ()),
+    ("xarray.backends.file_manager", "CachingFileManager", ("x",)),
+    ("xarray.backends.locks", "SerializableLock", ()),
+])
+def test_xarray_functions_that_read_entry_points_files_or_locks_stay_refused(tmp_path: Path, module: str, name: str,
+                                                                             args: tuple[Any, ...]) -> None:
+    """The import vouch covers the import only: entry points (backends, chunk managers) load when these run."""
+    data = b"\x80\x02c" + f"{module}\n{name}\n".encode() + pickle.dumps(args, protocol=2)[2:-1] + b"R."
+    _refused(data, tmp_path, f"{module}.{name}")

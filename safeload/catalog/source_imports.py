@@ -1245,8 +1245,8 @@ def reviewed_subclass_hook(model: ClassModel, owner: ClassModel) -> bool:
     if pinned is not None and file_digest(owner.module) != pinned:
         return False  # the helpers and tables the hook calls are not the text that was reviewed
     sets, reads, _note = review
-    if owner.dotted in tables.SLOTTED_SUBCLASS_HOOKS and fully_slotted(model):
-        sets = frozenset()  # the hook sets its names only on classes whose instances have a __dict__
+    if owner.dotted in tables.SLOTTED_SUBCLASS_HOOKS and not fully_slotted(model):
+        return False  # the hook sets names (a __setattr__) on classes whose instances have a __dict__
     runs_at_load = set(tables.PROTOCOL_METHODS) | tables.DATA_METHODS
     if any(n.startswith("__") or n in runs_at_load for n in sets if not n.startswith("=")):
         return False

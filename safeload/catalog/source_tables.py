@@ -1035,9 +1035,9 @@ SUBCLASS_HOOK_FILES: dict[str, str] = {
         "9007a24b0c5d17f14c49a8dc7b4eb60f159f05dbf5e2597afd85bda78883c26d",
 }
 
-#: Reviewed subclass hooks that set their names only on a class whose instances have a ``__dict__``: for a class
-#: whose whole MRO binds literal ``__slots__`` (``source_imports.fully_slotted``) the hook sets nothing; any
-#: other class is judged with the names the REVIEWED_SUBCLASS_HOOKS entry lists (a dunder there refuses).
+#: Reviewed subclass hooks that set names only on a class whose instances have a ``__dict__``: the review holds
+#: only for a class whose whole MRO binds literal ``__slots__`` (``source_imports.fully_slotted``), where the hook
+#: sets nothing; any other class is analysed as if the hook were not reviewed.
 SLOTTED_SUBCLASS_HOOKS: dict[str, str] = {
     "xarray.core.common.AttrAccessMixin": (
         "xarray 2026.9.0 core/common.py: `if not hasattr(object.__new__(cls), '__dict__'): pass`; elif the class's "
@@ -1047,11 +1047,11 @@ SLOTTED_SUBCLASS_HOOKS: dict[str, str] = {
 
 REVIEWED_SUBCLASS_HOOKS |= {
     "xarray.core.common.AttrAccessMixin": (
-        frozenset({"__setattr__"}),
-        frozenset({"_setattr_dict"}),
+        frozenset(),
+        frozenset(),
         "xarray 2026.9.0 core/common.py (see SLOTTED_SUBCLASS_HOOKS): sets __setattr__ = _setattr_dict only on a "
-        "subclass whose instances have a __dict__ (outside xarray; inside xarray it raises). Bound to the hook's "
-        "text and the module's bytes"),
+        "subclass whose instances have a __dict__ (outside xarray; inside xarray it raises), so the review holds "
+        "for fully slotted classes only and sets nothing there. Bound to the hook's text and the module's bytes"),
     "xarray.computation.ops.IncludeNumpySameMethods": (
         frozenset({"item", "searchsorted"}),
         frozenset(),

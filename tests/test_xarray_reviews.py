@@ -378,3 +378,24 @@ def test_xarray_functions_that_read_entry_points_files_or_locks_stay_refused(tmp
     """The import vouch covers the import only: entry points (backends, chunk managers) load when these run."""
     data = b"\x80\x02c" + f"{module}\n{name}\n".encode() + pickle.dumps(args, protocol=2)[2:-1] + b"R."
     _refused(data, tmp_path, f"{module}.{name}")
+
+
+def test_a_handed_back_def_counts_when_the_module_runs_what_the_factory_returns() -> None:
+    """Decorator factories (``@make()``), ``make()()``, a result stored and called or passed on: the nested
+    def runs at import, so its imports count."""
+    def harvested(source: str) -> set[str]:
+        return {a.name for stmt in called_function_imports(ast.parse(source))
+                if isinstance(stmt, ast.Import) for a in stmt.names}
+
+    factory = """
+        def make():
+            def f(*args):
+                import nested_import
+                return args[0] if args else None
+            return f
+    """
+    for use in ("make()()", "@make()\ndef g():\n    pass", "x = make()\nx()", "x = make()\n@x\ndef g():\n    pass",
+                "h = [make()]", "print(make())", "x = make()\nprint(x)", "@make\ndef g():\n    pass\ng()"):
+        assert harvested(textwrap.dedent(factory) + use) == {"nested_import"}, use
+    for use in ("x = make()", "@make\ndef g():\n    pass", "x = make()\nx.__doc__ = 'd'", "make()"):
+        assert harvested(textwrap.dedent(factory) + use) == set(), use

@@ -385,9 +385,10 @@ def called_function_imports(tree: ast.Module) -> list[ast.stmt]:
     seen."""
     functions, calls = _import_time_code(tree)
     rebound = _guards_rebound(tree)
+    applied = _results_may_run(tree, functions)
     body: list[ast.stmt] = []
     for fn in functions:
-        body.extend(_imports_in(fn, rebound))
+        body.extend(_imports_in(fn, rebound, handed_back_run=fn.name in applied))
     dynamic: list[ast.stmt] = []
     for node in calls:
         func = node.func
@@ -398,14 +399,67 @@ def called_function_imports(tree: ast.Module) -> list[ast.stmt]:
     return body + dynamic
 
 
-def _imports_in(fn: ast.FunctionDef | ast.AsyncFunctionDef, guards_rebound: bool) -> list[ast.Import | ast.ImportFrom]:
+def _results_may_run(tree: ast.Module, functions: list[ast.FunctionDef | ast.AsyncFunctionDef]) -> set[str]:
+    """Names of module functions whose *result* the module's import-time code may call: ``f(...)(...)``,
+    ``@f(...)`` (the result is applied as a decorator), a result handed on anywhere but to a plain name (``g(f())``,
+    ``[f()]``, ``x.y = f()``), or bound to a name (``x = f(...)``, or ``@f`` binding the decorated name) that
+    import-time code then uses other than by reading an attribute of it. Import-time code: the top level (not
+    the bodies of the functions it defines) and the whole bodies of ``functions``. An over-approximation."""
+    nodes: list[ast.AST] = []
+    todo: list[ast.AST] = list(tree.body)
+    while todo:
+        node = todo.pop()
+        nodes.append(node)
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            todo.extend([*node.decorator_list, node.args, *([node.returns] if node.returns else [])])
+        elif isinstance(node, ast.Lambda):
+            todo.append(node.args)
+        else:
+            todo.extend(ast.iter_child_nodes(node))
+    for fn in functions:
+        nodes.extend(ast.walk(fn))
+    parents = {id(child): node for node in nodes for child in ast.iter_child_nodes(node)}
+    out: set[str] = set()
+    bound: dict[str, set[str]] = {}
+    for node in nodes:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            for deco in node.decorator_list:
+                if isinstance(deco, ast.Name):
+                    bound.setdefault(node.name, set()).add(deco.id)
+                elif isinstance(deco, ast.Call) and isinstance(deco.func, ast.Name):
+                    out.add(deco.func.id)
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
+            continue
+        parent = parents.get(id(node))
+        if isinstance(parent, ast.Expr) or (isinstance(parent, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+                                            and node in parent.decorator_list):
+            continue  # result dropped, or applied as a decorator (counted above)
+        targets = (parent.targets if isinstance(parent, ast.Assign) else [parent.target]
+                   if isinstance(parent, ast.AnnAssign) else None)
+        if targets is not None and all(isinstance(t, ast.Name) for t in targets):
+            for target in targets:
+                if isinstance(target, ast.Name):
+                    bound.setdefault(target.id, set()).add(node.func.id)
+            continue
+        out.add(node.func.id)
+    for node in nodes:
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in bound:
+            parent = parents.get(id(node))
+            if not (isinstance(parent, ast.Attribute) and parent.value is node):
+                out.update(bound[node.id])
+    return out
+
+
+def _imports_in(fn: ast.FunctionDef | ast.AsyncFunctionDef, guards_rebound: bool, *,
+                handed_back_run: bool = True) -> list[ast.Import | ast.ImportFrom]:
     """Every import statement a call of ``fn`` may run: its body's, except those in an ``if TYPE_CHECKING:`` body
     or the ``else`` of ``if not TYPE_CHECKING:`` (typing's constant is false at run time; unless the module
     rebinds ``TYPE_CHECKING``, when either branch may run), and those of the functions it defines, unless such a
     function is only built and handed back (``f.__name__ = name; return f``, xarray's method factories): its
     body runs when someone calls it later, not when ``fn`` runs. A nested function used any other way (called,
     passed to a call, stored) counts as run (an over-approximation); deleting an attribute of it
-    (``del f.__wrapped__``) does not."""
+    (``del f.__wrapped__``) does not. With ``handed_back_run`` (the module's import-time code may call what ``fn``
+    returns: ``_results_may_run``) every nested function counts."""
     found: list[ast.Import | ast.ImportFrom] = []
 
     def only_returned(outer: ast.AST, name: str) -> bool:
@@ -430,7 +484,7 @@ def _imports_in(fn: ast.FunctionDef | ast.AsyncFunctionDef, guards_rebound: bool
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node is not outer:
             for part in [*node.decorator_list, node.args, *([node.returns] if node.returns else [])]:
                 walk(part, outer)
-            if not only_returned(outer, node.name):
+            if handed_back_run or outer is not fn or not only_returned(outer, node.name):
                 for stmt in node.body:
                     walk(stmt, node)
             return

@@ -399,3 +399,24 @@ def test_a_handed_back_def_counts_when_the_module_runs_what_the_factory_returns(
         assert harvested(textwrap.dedent(factory) + use) == {"nested_import"}, use
     for use in ("x = make()", "@make\ndef g():\n    pass", "x = make()\nx.__doc__ = 'd'", "make()"):
         assert harvested(textwrap.dedent(factory) + use) == set(), use
+
+
+def test_a_repeated_slot_key_is_read_with_the_value_the_load_keeps(tmp_path: Path) -> None:
+    """SETITEMS with ``_close`` twice: None first, then the payload (the dict keeps the last)."""
+    marker = tmp_path / "dup-ran"
+
+    def piece(value: Any) -> bytes:
+        return pickle.dumps(value, protocol=2)[2:-1]
+
+    pairs = [("_variable", Variable(("x",), np.arange(2.0))), ("_coords", {}), ("_name", None), ("_indexes", {}),
+             ("_close", None)]
+    body = b"".join(piece(k) + piece(v) for k, v in pairs)
+    head = b"\x80\x02cxarray.core.dataarray\nDataArray\n)\x81N}("
+    plain = head + body + b"u\x86b."
+    assert safeload.scan(plain).is_safe()
+    evil = head + body + piece("_close") + piece(_touch(marker)) + b"u\x86b."
+    pickle.loads(evil).close()
+    assert marker.exists()  # live twin
+    marker.unlink()
+    _refused(evil, tmp_path, "xarray.core.dataarray.DataArray")
+    assert not marker.exists()

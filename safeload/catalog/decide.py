@@ -235,7 +235,9 @@ def catalogue_view(name: str, use: Use) -> bool | None:
     from safeload.catalog.reviewed import IMPORT_REVIEWED, import_not_covered
 
     if use is Use.IMPORT and name.split(".", 1)[0] in IMPORT_REVIEWED:
-        return None if import_not_covered(name) else True
+        if import_not_covered(name) or not _import_review_holds(name):
+            return None
+        return True
     found = classify_name(name)
     if found.kind in {"denied", "dynamic"} or found.deny_uses & use:
         return False
@@ -270,6 +272,19 @@ def _prefixes(module: str) -> list[str]:
     """The modules importing ``module`` imports first: its dotted prefixes and itself."""
     parts = module.split(".")
     return [".".join(parts[:depth]) for depth in range(1, len(parts) + 1)]
+
+
+def _import_review_holds(module: str) -> bool:
+    """A package import review bound to the files it read (``import_review_files``) covers ``module`` only when the
+    review read it and the file installed for it has that text."""
+    from safeload.catalog.import_review_files import IMPORT_REVIEW_FILES
+    from safeload.catalog.source_reviews import module_digest
+
+    files = IMPORT_REVIEW_FILES.get(module.split(".", 1)[0])
+    if files is None:
+        return True
+    digest = files.get(module)
+    return digest is not None and module_digest(module) == digest
 
 
 def reviewed_files_hold(files: tuple[tuple[str, str], ...]) -> bool:

@@ -21,7 +21,7 @@ from safeload._record import replace
 from safeload.catalog.entries import Entry, parse_uses
 from safeload.catalog.uses import Use
 
-__all__ = ["HF_CONFIGS", "HF_CONFIG_MACHINERY", "REVIEWED"]
+__all__ = ["HF_CONFIGS", "HF_CONFIG_MACHINERY", "REVIEWED", "XARRAY_REVIEWED_FILES", "XARRAY_SLOTS"]
 
 # CALL_INSTANCE in these: the instances (for a function, its results) are not callable, so code that calls one
 # (an attribute set by BUILD shadowing a method) fails instead of running anything. tests/test_catalog_reviewed.py
@@ -863,6 +863,51 @@ _group("polars.dataframe.frame.DataFrame polars.series.series.Series", "NEW ALLO
        "admitted: its state is a serialized plan that may hold cloudpickled Python UDFs",
        build_state=("polars_ipc", POLARS_IPC_KEYS), source_files=POLARS_REVIEWED_FILES)
 
+#: xarray 2026.9.0: the modules defining the classes of the MRO of DataArray, Dataset, Variable and IndexVariable
+#: (sha256 of each file). The entries below hold only while every one hashes as read.
+XARRAY_REVIEWED_FILES = (
+    ("xarray.computation.arithmetic", "5aadc161b6082b10758f9f627879ad235d930b363eab7fc8620e7cb2a76337ff"),
+    ("xarray.computation.ops", "9007a24b0c5d17f14c49a8dc7b4eb60f159f05dbf5e2597afd85bda78883c26d"),
+    ("xarray.core._aggregations", "480414dd235fb141d154f1a1f836a6f87574d3ec588054191f41fe4da81c3db8"),
+    ("xarray.core._typed_ops", "77d04de324babd11f1cb94b9a17cdd8a05fdf5e52cf738051bc8768365b4d7d3"),
+    ("xarray.core.common", "e4893c3e7ea6f15edef1f21d3e757cbceb616c92b5d25f70014d60afa530a2f8"),
+    ("xarray.core.dataarray", "2d628b5531a89373c39e04659b10b4c5c31d5e620b60c3554677eb230379bd02"),
+    ("xarray.core.dataset", "63cdf55d55a3e79a6cb4fb96b6ffb814123280e02e4b40c4628d9140222d08dc"),
+    ("xarray.core.variable", "788cac36d57306ae40309df19e3f72c25ca2a4c12f186adc59cd525bcabcb5c6"),
+    ("xarray.namedarray._aggregations", "bb2f254ccff613da90b18eab9ca8821709be58137d1db216ce51a4287db9ec29"),
+    ("xarray.namedarray.core", "c4a383edfd5a2eb08aec4f34df79d47e59eb1b483ed3851843ceae0875011dcf"),
+)
+#: class -> the slots a pickled object's state may set (``slot_state`` contract; ``none:<slot>`` only to None).
+#: Not admitted: ``_cache`` (DataArray/Dataset keep their accessor objects there: ``da.plot``, ``da.str`` return
+#: what it holds, so a file's object would be called by ordinary use) and ``__weakref__`` (read-only).
+XARRAY_SLOTS: dict[str, tuple[str, ...]] = {
+    "xarray.core.dataarray.DataArray": ("_close", "_coords", "_indexes", "_name", "_variable", "none:_close"),
+    "xarray.core.dataset.Dataset": ("_attrs", "_close", "_coord_names", "_dims", "_encoding", "_indexes",
+                                    "_variables", "none:_close"),
+    "xarray.core.variable.Variable": ("_attrs", "_data", "_dims", "_encoding"),
+    "xarray.core.variable.IndexVariable": ("_attrs", "_data", "_dims", "_encoding"),
+}
+_XARRAY_NOTE = (
+    "xarray 2026.9.0 (files in XARRAY_REVIEWED_FILES; the facts below are recomputed by introspection in "
+    "tests/test_xarray_reviews.py): pickle writes copyreg.__reduce_ex__'s default for a class with __slots__: "
+    "NEWOBJ of the class with no arguments, then BUILD with (None, {slot: value}). No class of the MRO defines "
+    "__new__, __setstate__, __getattribute__, __del__, __call__ or __set_name__ users; metaclass type (Dataset: "
+    "abc.ABCMeta through collections.abc.Mapping, whose __new__/__call__ do not run for NEWOBJ), so NEWOBJ is "
+    "object.__new__. The whole MRO is slotted (no __dict__). BUILD looks __setstate__ up: DataArray and Dataset "
+    "inherit AttrAccessMixin.__getattr__, which for '__setstate__' and '__dict__' skips its attribute sources and "
+    "raises AttributeError at once (Variable has no __getattr__), so load_build setattr()s each slot: "
+    "AttrAccessMixin.__setattr__ (DataArray, Dataset) is object.__setattr__ with a reworded AttributeError; every "
+    "admitted name is a member descriptor of the class (no property of the same name anywhere in the MRO), so the "
+    "value is stored and nothing runs. The slot names are restricted by the slot_state contract (a property "
+    "such as Variable.data has a setter that converts the value; _cache holds accessor objects that ordinary use "
+    "calls; _close must be None: close() calls it). The values are ranked on their own by the engine (attributes "
+    "as possibly called). The class-creation hooks (AttrAccessMixin, IncludeNumpySameMethods, NamedArray) are "
+    "reviewed in source_tables. No __call__: calling an instance raises TypeError. Calling the classes, hashing "
+    "or passing instances to code that runs their protocol methods (array computations) is not admitted")
+for _name, _slots in XARRAY_SLOTS.items():
+    _group(_name, "NEW BUILD CALL_INSTANCE", _XARRAY_NOTE, build_state=("slot_state", _slots),
+           source_files=XARRAY_REVIEWED_FILES)
+
 #: sympy 1.14.0: the modules the expression review read (the classes' own, sympify, the Basic/Expr protocol, the
 #: decorators and singleton metaclass their methods go through). The entries hold only with exactly this text.
 SYMPY_REVIEWED_FILES = (
@@ -1303,6 +1348,26 @@ IMPORT_REVIEWS: Mapping[str, str] = {
         "`import pint` and loading both corpus quantities write nothing, start no process, open no socket and "
         "leave the environment unchanged (numpy's OPENBLAS_MAIN_FREE putenv/unsetenv pair only). Not covered: "
         "pint.definitions, pint.matplotlib, pint.pint_convert, pint.testing, pint.testsuite."),
+    "xarray": (
+        "xarray 2026.9.0 (105 of its modules load on `import xarray`; read for pickled DataArray/Dataset objects): "
+        "the top levels define classes (slotted mixins whose __init_subclass__ hooks are reviewed in source_tables: "
+        "AttrAccessMixin checks __slots__, IncludeNumpySameMethods sets item/searchsorted wrappers, NamedArray "
+        "checks _new), functions, typing aliases and TypeVars, option defaults (core.options.OPTIONS, a dict), "
+        "method factories called at import that only build closures (nputils._create_method, ops wrappers, "
+        "cftimeindex._field_accessor properties, the plot decorators _plot1d/_plot2d and deprecation decorators "
+        "that wrap with functools.wraps and read inspect.signature), ufunc wrapper instances (xarray.ufuncs: "
+        "getattr(np, name) of numpy's own ufuncs), the backends' registry of its own entrypoint classes "
+        "(BACKEND_ENTRYPOINTS: a dict of names to classes), a module-level FILE_CACHE (LRUCache, empty) and "
+        "SerializableLock/threading locks, accessors registered on its own classes, and reads the installed "
+        "numpy and xarray versions (importlib.metadata). Entry points (xarray.backends, xarray.chunkmanagers) are "
+        "read only when list_engines()/list_chunkmanagers() are called (open_dataset, chunk(), compute()), never "
+        "at import or by a load of the admitted classes. Optional libraries (dask, scipy, netCDF4, h5netcdf, zarr, "
+        "cftime, bottleneck, numbagg, matplotlib, pint, sparse, cupy) are imported inside functions or under "
+        "try/except ImportError; `import xarray` imports none of them (measured with dask, scipy, h5py and "
+        "matplotlib installed). Third-party imports: numpy, pandas, packaging (reviewed). Audit hook in a fresh "
+        "process (tests/test_xarray_reviews.py): two METADATA files read, no file written, no process, no socket. "
+        "xarray.testing (public API, imported by xarray/__init__) defines assertion helpers; xarray.tests and "
+        "xarray.testing.strategies (hypothesis) are not loaded and not covered."),
 }
 
 #: numba 0.68.1: the modules and packages `import numba` does not load (computed from the installed package; checked
@@ -1403,6 +1468,13 @@ IMPORT_NOT_COVERED: Mapping[str, frozenset[str]] = {
         "pmdarima.utils.tests".split()),
     # pint 0.25.3: the modules and packages `import pint` does not load
     "pint": frozenset("pint.definitions pint.matplotlib pint.pint_convert pint.testing pint.testsuite".split()),
+    # xarray 2026.9.0: the modules and packages `import xarray` does not load
+    "xarray": frozenset(
+        "xarray.computation.fit xarray.computation.nanops xarray.computation.rolling xarray.computation.rolling_exp "
+        "xarray.computation.weighted xarray.convert xarray.core.dask_array_expr xarray.core.missing "
+        "xarray.core.resample xarray.namedarray._array_api xarray.namedarray.dtypes xarray.static "
+        "xarray.testing.strategies xarray.tests xarray.typing xarray.util.generate_aggregations "
+        "xarray.util.generate_ops".split()),
     # narwhals 2.29.0: the backend packages and modules `import narwhals.stable.v2` does not load
     "narwhals": frozenset(
         "narwhals._arrow narwhals._dask narwhals._duckdb narwhals._duration narwhals._ibis narwhals._interchange "

@@ -430,9 +430,11 @@ def called_function_imports(tree: ast.Module) -> list[ast.stmt]:
     ``if __name__ == "__main__":`` bodies are not made on import. Dynamic imports of computed names are not
     seen."""
     functions, calls = _import_time_code(tree)
+    rebound = _guards_rebound(tree)
+    applied = _results_may_run(tree, functions)
     body: list[ast.stmt] = []
     for fn in functions:
-        body.extend(node for node in ast.walk(fn) if isinstance(node, ast.Import | ast.ImportFrom))
+        body.extend(_imports_in(fn, rebound, handed_back_run=fn.name in applied))
     dynamic: list[ast.stmt] = []
     for node in calls:
         func = node.func
@@ -441,6 +443,109 @@ def called_function_imports(tree: ast.Module) -> list[ast.stmt]:
                 and isinstance(node.args[0].value, str) and node.args[0].value:
             dynamic.append(ast.Import(names=[ast.alias(name=node.args[0].value.lstrip("."))]))
     return body + dynamic
+
+
+def _results_may_run(tree: ast.Module, functions: list[ast.FunctionDef | ast.AsyncFunctionDef]) -> set[str]:
+    """Names of module functions whose *result* the module's import-time code may call: ``f(...)(...)``,
+    ``@f(...)`` (the result is applied as a decorator), a result handed on anywhere but to a plain name (``g(f())``,
+    ``[f()]``, ``x.y = f()``), or bound to a name (``x = f(...)``, or ``@f`` binding the decorated name) that
+    import-time code then uses other than by reading an attribute of it. Import-time code: the top level (not
+    the bodies of the functions it defines) and the whole bodies of ``functions``. An over-approximation."""
+    nodes: list[ast.AST] = []
+    todo: list[ast.AST] = list(tree.body)
+    while todo:
+        node = todo.pop()
+        nodes.append(node)
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            todo.extend([*node.decorator_list, node.args, *([node.returns] if node.returns else [])])
+        elif isinstance(node, ast.Lambda):
+            todo.append(node.args)
+        else:
+            todo.extend(ast.iter_child_nodes(node))
+    for fn in functions:
+        nodes.extend(ast.walk(fn))
+    parents = {id(child): node for node in nodes for child in ast.iter_child_nodes(node)}
+    out: set[str] = set()
+    bound: dict[str, set[str]] = {}
+    for node in nodes:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            for deco in node.decorator_list:
+                if isinstance(deco, ast.Name):
+                    bound.setdefault(node.name, set()).add(deco.id)
+                elif isinstance(deco, ast.Call) and isinstance(deco.func, ast.Name):
+                    out.add(deco.func.id)
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
+            continue
+        parent = parents.get(id(node))
+        if isinstance(parent, ast.Expr) or (isinstance(parent, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+                                            and node in parent.decorator_list):
+            continue  # result dropped, or applied as a decorator (counted above)
+        targets = (parent.targets if isinstance(parent, ast.Assign) else [parent.target]
+                   if isinstance(parent, ast.AnnAssign) else None)
+        if targets is not None and all(isinstance(t, ast.Name) for t in targets):
+            for target in targets:
+                if isinstance(target, ast.Name):
+                    bound.setdefault(target.id, set()).add(node.func.id)
+            continue
+        out.add(node.func.id)
+    for node in nodes:
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in bound:
+            parent = parents.get(id(node))
+            if not (isinstance(parent, ast.Attribute) and parent.value is node):
+                out.update(bound[node.id])
+    return out
+
+
+def _imports_in(fn: ast.FunctionDef | ast.AsyncFunctionDef, guards_rebound: bool, *,
+                handed_back_run: bool = True) -> list[ast.Import | ast.ImportFrom]:
+    """Every import statement a call of ``fn`` may run: its body's, except those in an ``if TYPE_CHECKING:`` body
+    or the ``else`` of ``if not TYPE_CHECKING:`` (typing's constant is false at run time; unless the module
+    rebinds ``TYPE_CHECKING``, when either branch may run), and those of the functions it defines, unless such a
+    function is only built and handed back (``f.__name__ = name; return f``, xarray's method factories): its
+    body runs when someone calls it later, not when ``fn`` runs. A nested function used any other way (called,
+    passed to a call, stored) counts as run (an over-approximation); deleting an attribute of it
+    (``del f.__wrapped__``) does not. With ``handed_back_run`` (the module's import-time code may call what ``fn``
+    returns: ``_results_may_run``) every nested function counts."""
+    found: list[ast.Import | ast.ImportFrom] = []
+
+    def only_returned(outer: ast.AST, name: str) -> bool:
+        harmless: set[int] = set()
+        for node in ast.walk(outer):
+            if isinstance(node, ast.Return) and isinstance(node.value, ast.Name):
+                harmless.add(id(node.value))
+            elif isinstance(node, ast.Assign) and all(
+                    isinstance(t, ast.Attribute) and t.attr in {"__name__", "__doc__", "__qualname__"}
+                    and isinstance(t.value, ast.Name) for t in node.targets):
+                harmless.update(id(t.value) for t in node.targets if isinstance(t, ast.Attribute))
+            elif isinstance(node, ast.Delete):  # del f.__wrapped__
+                harmless.update(id(t.value) for t in node.targets
+                                if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name))
+        return all(id(node) in harmless for node in ast.walk(outer)
+                   if isinstance(node, ast.Name) and node.id == name)
+
+    def walk(node: ast.AST, outer: ast.AST) -> None:
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            found.append(node)
+            return
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node is not outer:
+            for part in [*node.decorator_list, node.args, *([node.returns] if node.returns else [])]:
+                walk(part, outer)
+            if handed_back_run or outer is not fn or not only_returned(outer, node.name):
+                for stmt in node.body:
+                    walk(stmt, node)
+            return
+        if isinstance(node, ast.If) and not guards_rebound and _is_type_checking(node.test):
+            children: list[ast.AST] = [node.test, *node.orelse]
+        elif isinstance(node, ast.If) and not guards_rebound and _is_not_type_checking(node.test):
+            children = [node.test, *node.body]
+        else:
+            children = list(ast.iter_child_nodes(node))
+        for child in children:
+            walk(child, outer)
+
+    for stmt in fn.body:
+        walk(stmt, fn)
+    return found
 
 
 #: Calls that look entry points up (``importlib.metadata.entry_points``, its ``.select``, pkg_resources'
@@ -1239,7 +1344,12 @@ def reviewed_subclass_hook(model: ClassModel, owner: ClassModel) -> bool:
         hooks = owner.body.get("__init_subclass__", [])
         if len(hooks) != 1 or def_digest(hooks[0].node) != digest:
             return False  # not the text that was reviewed
+    pinned = tables.SUBCLASS_HOOK_FILES.get(owner.dotted)
+    if pinned is not None and file_digest(owner.module) != pinned:
+        return False  # the helpers and tables the hook calls are not the text that was reviewed
     sets, reads, _note = review
+    if owner.dotted in tables.SLOTTED_SUBCLASS_HOOKS and not fully_slotted(model):
+        return False  # the hook sets names (a __setattr__) on classes whose instances have a __dict__
     runs_at_load = set(tables.PROTOCOL_METHODS) | tables.DATA_METHODS
     if any(n.startswith("__") or n in runs_at_load for n in sets if not n.startswith("=")):
         return False
@@ -1255,6 +1365,26 @@ def reviewed_subclass_hook(model: ClassModel, owner: ClassModel) -> bool:
                 if not part.dotted.startswith(package):
                     return False
                 break
+    return True
+
+
+def fully_slotted(model: ClassModel) -> bool:
+    """True when instances of ``model`` certainly have no ``__dict__``: every class of its MRO is read from source
+    and binds ``__slots__`` exactly once, unconditionally, to a literal str or tuple/list of str without
+    ``__dict__``, and every other base is ``object`` or ``typing.Generic`` (whose ``__slots__`` is ``()``)."""
+    for part in model.mro:
+        if not isinstance(part, ClassModel):
+            if part.dotted in {"builtins.object", "typing.Generic"}:
+                continue
+            return False
+        bindings = part.body.get("__slots__", [])
+        if len(bindings) != 1 or bindings[0].conditional or not isinstance(bindings[0].node, ast.Assign):
+            return False
+        value = bindings[0].node.value
+        items = value.elts if isinstance(value, ast.Tuple | ast.List) else [value]
+        if not all(isinstance(i, ast.Constant) and isinstance(i.value, str) and i.value != "__dict__"
+                   for i in items):
+            return False
     return True
 
 

@@ -40,9 +40,11 @@ __all__ = [
     "REVIEWED_STATEMENT_IMPORTS",
     "REVIEWED_SUBCLASS_HOOKS",
     "REVIEW_PINS",
+    "SLOTTED_SUBCLASS_HOOKS",
     "SPECIAL_BASES",
     "STDLIB_TYPE_ALIASES",
     "SUBCLASS_HOOK_DIGESTS",
+    "SUBCLASS_HOOK_FILES",
     "VALUE_FACTORIES",
     "CallThrough",
     "ReviewedDecorator",
@@ -1108,9 +1110,45 @@ SUBCLASS_HOOK_DIGESTS: dict[str, str] = {
     "transformers.modeling_layers.GradientCheckpointingLayer":
         "5b74941eccaae1ddedc42985a4cf0e3c05e30b4fd06a66f9e794b64c5bc594d6",
     "transformers.modeling_utils.PreTrainedModel": "67f1a03e99cec0d11afe94964b2992f2f657bbee462791e49232fb1b81b11208",
+    "xarray.core.common.AttrAccessMixin": "f3718565a6aaaae26c9457399cf97c37f3c216f69648722c087c596b15b333e2",
+    "xarray.computation.ops.IncludeNumpySameMethods":
+        "5af9491d12e6721f47b6edd209976e7821c2982916b29617385fec59d5c03f92",
+}
+
+#: Reviewed subclass hooks whose review also rests on module-level helpers and tables of the defining module
+#: (xarray's inject_numpy_same and NUMPY_SAME_METHODS): the hook holds only while that module file's bytes hash
+#: as read (sha256).
+SUBCLASS_HOOK_FILES: dict[str, str] = {
+    "xarray.core.common.AttrAccessMixin": "e4893c3e7ea6f15edef1f21d3e757cbceb616c92b5d25f70014d60afa530a2f8",
+    "xarray.computation.ops.IncludeNumpySameMethods":
+        "9007a24b0c5d17f14c49a8dc7b4eb60f159f05dbf5e2597afd85bda78883c26d",
+}
+
+#: Reviewed subclass hooks that set names only on a class whose instances have a ``__dict__``: the review holds
+#: only for a class whose whole MRO binds literal ``__slots__`` (``source_imports.fully_slotted``), where the hook
+#: sets nothing; any other class is analysed as if the hook were not reviewed.
+SLOTTED_SUBCLASS_HOOKS: dict[str, str] = {
+    "xarray.core.common.AttrAccessMixin": (
+        "xarray 2026.9.0 core/common.py: `if not hasattr(object.__new__(cls), '__dict__'): pass`; elif the class's "
+        "module starts with 'xarray.': raise AttributeError; else `cls.__setattr__ = cls._setattr_dict` and a "
+        "FutureWarning; then super().__init_subclass__(**kwargs). A fully slotted class is left as its source says"),
 }
 
 REVIEWED_SUBCLASS_HOOKS |= {
+    "xarray.core.common.AttrAccessMixin": (
+        frozenset(),
+        frozenset(),
+        "xarray 2026.9.0 core/common.py (see SLOTTED_SUBCLASS_HOOKS): sets __setattr__ = _setattr_dict only on a "
+        "subclass whose instances have a __dict__ (outside xarray; inside xarray it raises), so the review holds "
+        "for fully slotted classes only and sets nothing there. Bound to the hook's text and the module's bytes"),
+    "xarray.computation.ops.IncludeNumpySameMethods": (
+        frozenset({"item", "searchsorted"}),
+        frozenset(),
+        "xarray 2026.9.0 computation/ops.py: super().__init_subclass__(**kwargs), then inject_numpy_same(cls): for "
+        "name in NUMPY_SAME_METHODS (the literal ['item', 'searchsorted']) setattr(cls, name, "
+        "_values_method_wrapper(name)), a def that calls _call_possibly_missing_method(self.data, name, args, "
+        "kwargs) when the method is called (never during a load). Reads nothing of the class. Bound to the hook's "
+        "text and the module's bytes"),
     "transformers.modeling_layers.GradientCheckpointingLayer": (
         frozenset({"forward"}),
         frozenset({"forward"}),

@@ -230,6 +230,32 @@ def _polars_ipc(state: Any, data: tuple[str, ...]) -> str | None:
     return None
 
 
+def _slot_state(state: Any, data: tuple[str, ...]) -> str | None:
+    """A class with ``__slots__`` and no ``__setstate__`` (xarray's DataArray, Dataset, Variable): CPython's
+    ``load_build`` ``setattr``s every key of the second item of a ``(None, slots)`` state. Admitted: exactly that
+    shape, no ``__dict__`` part, literal string keys among the slot names in ``data`` (each a member descriptor of
+    the class, so the assignment stores the value and runs nothing; any other name could reach a property setter
+    or ``__class__``), and the keys listed after ``"none:"`` in ``data`` only with the value None (xarray's
+    ``_close``: a callable ``close()`` runs)."""
+    if type(state) is not tuple or len(state) != 2:
+        return "the state is not the (None, slots) pair pickle writes for a class with __slots__"
+    head, slots = state
+    if head is not None and not (type(head) is dict and not head):
+        return "the state has a __dict__ part (the class has none: its keys would be set past the slots)"
+    if type(slots) is not dict:
+        return "the slot part is not a literal dict"
+    allowed = frozenset(item for item in data if not item.startswith("none:"))
+    must_be_none = frozenset(item[5:] for item in data if item.startswith("none:"))
+    for key, value in slots.items():
+        if type(key) is not str:
+            return "a slot name is computed at load time"
+        if key not in allowed:
+            return f"the state sets {_short(key)}, which is not one of the slots the review admits"
+        if key in must_be_none and value is not None:
+            return f"{key!r} is not None (a callable there runs when the object is closed)"
+    return None
+
+
 def _short(text: str) -> str:
     return repr(text if len(text) <= 120 else text[:117] + "...")
 
@@ -240,6 +266,7 @@ _CONTRACTS: dict[str, Callable[[dict[Any, Any], tuple[str, ...]], str | None]] =
     "joblib_memory_state": _joblib_memory_state,
     "random_state": _random_state,
     "polars_ipc": _polars_ipc,
+    "slot_state": _slot_state,
 }
 
 

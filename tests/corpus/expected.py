@@ -10,8 +10,4 @@ REFUSED: dict[str, str] = {
         'refused: confection._config.Config SL104; re._compile.finditer SL104; re._compile.match SL104; re._compile.search SL104; spacy.lang.en.English SL104; spacy.pipeline.pipe.Pipe SL104; spacy.pipeline.sentencizer.Sentencizer SL104; spacy.pipeline.senter.senter_score SL104; spacy.tokenizer.Tokenizer SL104',
     'umap-learn/umap.pkl':
         'refused: numba.core.serialize._unpickle__CustomPickled SL104; numba.core.serialize.custom_rebuild SL104; umap.umap_.UMAP SL104',
-    'xarray/dataarray.pkl':
-        'refused: xarray.core.dataarray.DataArray SL104; xarray.core.indexes.PandasIndex SL104; xarray.core.indexing.PandasIndexingAdapter SL104; xarray.core.variable.IndexVariable SL104; xarray.core.variable.Variable SL104',
-    'xarray/dataset.pkl':
-        'refused: xarray.core.dataset.Dataset SL104; xarray.core.indexes.PandasIndex SL104; xarray.core.indexing.PandasIndexingAdapter SL104; xarray.core.variable.IndexVariable SL104; xarray.core.variable.Variable SL104',
 }

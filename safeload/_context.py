@@ -8,7 +8,7 @@ problems through ``add`` and never by returning "clean".
 from __future__ import annotations
 
 import time
-from _collections_abc import Mapping
+from collections.abc import Mapping
 
 from safeload.findings import Finding, Location, ScanResult
 from safeload.policy import Limits, Policy

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 import os
-from _collections_abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 from safeload._record import DataclassRecord
 from safeload.exceptions import ConfigError, PolicyError, SafeloadWarning

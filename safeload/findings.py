@@ -8,7 +8,7 @@ the scanned file is stored raw here and escaped only when rendered.
 from __future__ import annotations
 
 import enum
-from _collections_abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 from safeload._record import DataclassRecord
 from safeload._text import clean, clean_html, clean_markdown

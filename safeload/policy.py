@@ -12,8 +12,8 @@ Invariants:
 
 from __future__ import annotations
 
-from _collections_abc import Iterable
 from _thread import allocate_lock
+from collections.abc import Iterable
 
 from safeload._record import DataclassRecord
 from safeload.exceptions import PolicyError

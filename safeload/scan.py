@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import os
-from _collections_abc import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 from safeload._context import LimitExceeded, ScanContext
 from safeload._log import LazyLogger

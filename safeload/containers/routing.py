@@ -11,7 +11,7 @@ parses the first header of an in-memory view, nothing is extracted or written).
 from __future__ import annotations
 
 import sys
-from _collections_abc import Callable
+from collections.abc import Callable
 
 from safeload._sniff import Format, breaks_before_import, find_zip_end, hdf5_offset, sniff, tar_header_ok
 

@@ -18,7 +18,7 @@ signature file, a file object where a path is needed) fails the load instead of 
 from __future__ import annotations
 
 import os
-from _collections_abc import Iterable
+from collections.abc import Iterable
 
 from safeload._record import DataclassRecord
 from safeload.config import integrity_config

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 import sys
-from _collections_abc import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 from safeload._context import ScanContext
 from safeload._log import LazyLogger

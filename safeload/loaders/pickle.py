@@ -8,7 +8,7 @@ leaves it just after the first stream. Non-seekable streams are read once and lo
 from __future__ import annotations
 
 import io
-from _collections_abc import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 from safeload._source import view_of_file
 from safeload.loaders._common import (

@@ -7,7 +7,7 @@ import, unpickle or call anything named in the data, and must never let a malfor
 from __future__ import annotations
 
 import sys
-from _collections_abc import Callable
+from collections.abc import Callable
 
 from safeload._context import ScanContext
 from safeload._sniff import Format

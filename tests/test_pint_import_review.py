@@ -38,6 +38,7 @@ from safeload.catalog.reviewed import CLOSURE_BOUND, IMPORT_NOT_COVERED, IMPORT_
 from safeload.catalog.source_imports import REVIEWED_DYNAMIC_IMPORTS
 from safeload.catalog.source_reviews import module_digest
 from tests.longtail_helpers import installed_version
+from tests.test_import_time_plugins import _LOAD
 
 pint = pytest.importorskip("pint")
 pytest.importorskip("dask")
@@ -180,19 +181,6 @@ def test_the_closure_table_records_the_plugin_group_and_the_computed_import() ->
 _DIST = {"rtds-1.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: rtds\nVersion: 1.0\n",
          "rtds-1.0.dist-info/entry_points.txt": "[dask.sizeof]\nrtds = rtds:register\n"}
 
-_LOAD = """
-import json, safeload
-data = {data!r}
-try:
-    safeload.pickle_loads(data, trusted={trusted!r})
-    loaded = True
-except safeload.SafeloadError as exc:
-    loaded = False
-    findings = [(f.rule_id, f.subject) for f in getattr(exc, "findings", [])]
-else:
-    findings = []
-print(json.dumps({{"loaded": loaded, "findings": findings}}))
-"""
 
 _TWIN = """
 import json, pickle

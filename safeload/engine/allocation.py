@@ -201,9 +201,10 @@ def _sparse_rows(per_row: int, axis: int) -> Callable[[tuple[Any, ...], dict[Any
     column): a shape-only call allocates per row, not per element."""
     def estimate(args: tuple[Any, ...], kwargs: dict[Any, Any]) -> int | None:
         shape = args[0] if args else None
-        if type(shape) is not tuple or len(shape) != 2 or any(type(d) is not int for d in shape):
+        if type(shape) is not tuple or len(shape) != 2:
             return None
-        return max(shape[axis], 0) * per_row
+        size = _int(shape[axis])
+        return None if size is None or type(shape[1 - axis]) is not int else max(size, 0) * per_row
     return estimate
 
 

@@ -56,6 +56,10 @@ def _attacks() -> dict[str, tuple[str, bytes]]:
         "array-range": ("array.array", stream(reduce("array.array", lit("b"), rng))),
         "torch.Tensor": ("torch.Tensor", stream(reduce("torch.Tensor", lit(100000), lit(100000)))),
         "torch.UntypedStorage": ("torch.UntypedStorage", stream(reduce("torch.UntypedStorage", lit(1 << 36)))),
+        "ones-int-text": ("numpy.ones", stream(reduce("numpy.ones", tup(reduce("builtins.int", lit("100000")),
+                                                                         reduce("builtins.int", lit("100000")))))),
+        "list-range-int-text": ("builtins.list", stream(reduce("builtins.list", reduce(
+            "builtins.range", reduce("builtins.int", lit(str(1 << 34))))))),
         "lil_matrix": ("scipy.sparse._lil.lil_matrix",
                        stream(reduce("scipy.sparse._lil.lil_matrix", tup(lit(1 << 30), lit(3))))),
     }
@@ -103,6 +107,27 @@ def test_real_files_still_load(monkeypatch: pytest.MonkeyPatch, engine: str) -> 
         loaded = safeload.pickle_loads(pickle.dumps(value, protocol=protocol))
         assert np.array_equal(loaded["array"], array)
         assert loaded["bytes"] == value["bytes"] and loaded["list"] == value["list"] and loaded["set"] == value["set"]
+
+
+class _NumpyDims:
+    """Reduces to ``numpy.ones`` with numpy integer scalars as the dimensions (``scalar(dtype("i8"), raw)``)."""
+
+    def __reduce__(self) -> tuple[object, ...]:
+        import numpy as np
+
+        return (np.ones, ((np.int64(100000), np.int64(100000)),))
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_numpy_scalar_dimensions_are_read(monkeypatch: pytest.MonkeyPatch, engine: str) -> None:
+    """A dimension pickled as a numpy scalar is read from its raw bytes (the larger byte order: errs high)."""
+    pytest.importorskip("numpy")
+    monkeypatch.setenv("SAFELOAD_ENGINE", engine)
+    data = pickle.dumps(_NumpyDims(), protocol=4)
+    result = safeload.scan(data)
+    assert any(f.rule_id == "SL018" and f.subject == "numpy.ones" for f in result.findings)
+    with pytest.raises(safeload.UnsafeModelError):
+        safeload.pickle_loads(data)
 
 
 def test_the_bound_grows_with_the_stream() -> None:

@@ -41,20 +41,47 @@ def allocation_bound(stream_size: int) -> int:
     return FIXED_CAP + STREAM_FACTOR * max(stream_size, 0)
 
 
+_INT_MAKERS = frozenset({"builtins.int", *(f"numpy.{kind}" for kind in (
+    "int8 int16 int32 int64 uint8 uint16 uint32 uint64 intp uintp int_ uint longlong ulonglong".split()))})
+_NUMPY_SCALAR = frozenset({"numpy._core.multiarray.scalar", "numpy.core.multiarray.scalar"})
+
+
 def _int(value: Any) -> int | None:
-    return value if type(value) is int else None
+    """An int the load will compute from literals: a plain int, ``int("100000")`` (or a numpy integer type called
+    on a literal), a numpy scalar pickled as ``scalar(dtype, raw)`` (its raw bytes read in the byte order that gives
+    the larger number: the estimate errs high)."""
+    kind = type(value)
+    if kind is int or kind is bool:
+        return int(value)
+    name = getattr(getattr(value, "func", None), "full", None)
+    args = getattr(value, "args", None)
+    if name is None or type(args) is not tuple or not args:
+        return None
+    if name in _INT_MAKERS and len(args) <= 2 and type(args[0]) in (int, float, str, bytes) \
+            and (len(args) == 1 or type(args[1]) is int):
+        if type(args[0]) in (str, bytes) and len(args[0]) > 5000:
+            return None
+        try:
+            return int(*args)
+        except (TypeError, ValueError, OverflowError):
+            return None
+    if name in _NUMPY_SCALAR and len(args) == 2 and type(args[1]) is bytes and 0 < len(args[1]) <= 16:
+        return max(int.from_bytes(args[1], "little", signed=True), int.from_bytes(args[1], "big", signed=True))
+    return None
 
 
 def _shape(value: Any) -> int | None:
     """Element count of a numpy shape: an int or a tuple/list of ints (None when any part is unknown)."""
-    if type(value) is int:
-        return max(value, 0)
+    single = _int(value)
+    if single is not None:
+        return max(single, 0)
     if type(value) in (tuple, list):
         count = 1
         for dim in value:
-            if type(dim) is not int:
+            size = _int(dim)
+            if size is None:
                 return None
-            count *= max(dim, 0)
+            count *= max(size, 0)
         return count
     return None
 
@@ -108,8 +135,9 @@ def _range_length(value: Any) -> int | None:
     func = getattr(value, "func", None)
     if getattr(func, "full", None) != "builtins.range" or type(value.args) is not tuple:
         return None
-    parts = value.args
-    if not 1 <= len(parts) <= 3 or any(type(p) is not int for p in parts):
+    given = [_int(p) for p in value.args]
+    parts = [p for p in given if p is not None]
+    if not 1 <= len(parts) == len(given) <= 3:
         return None
     try:
         return len(range(*parts))
@@ -161,8 +189,9 @@ def _sized(per_item: int) -> Callable[[tuple[Any, ...], dict[Any, Any]], int | N
     def estimate(args: tuple[Any, ...], kwargs: dict[Any, Any]) -> int | None:
         if not args:
             return None
-        if type(args[0]) is int and per_item == 1:
-            return max(args[0], 0)
+        size = _int(args[0]) if per_item == 1 else None
+        if size is not None:
+            return max(size, 0)
         length = _range_length(args[0])
         return None if length is None else length * per_item
     return estimate
@@ -181,7 +210,7 @@ def _product(per_item: int) -> Callable[[tuple[Any, ...], dict[Any, Any]], int |
     def estimate(args: tuple[Any, ...], kwargs: dict[Any, Any]) -> int | None:
         if len(args) == 1 and type(args[0]) in (tuple, list):
             count = _shape(args[0])
-        elif args and all(type(a) is int for a in args):
+        elif args and all(_int(a) is not None for a in args):
             count = _shape(args)
         else:
             count = None
@@ -204,7 +233,7 @@ def _sparse_rows(per_row: int, axis: int) -> Callable[[tuple[Any, ...], dict[Any
         if type(shape) is not tuple or len(shape) != 2:
             return None
         size = _int(shape[axis])
-        return None if size is None or type(shape[1 - axis]) is not int else max(size, 0) * per_row
+        return None if size is None or _int(shape[1 - axis]) is None else max(size, 0) * per_row
     return estimate
 
 

@@ -130,6 +130,19 @@ def test_numpy_scalar_dimensions_are_read(monkeypatch: pytest.MonkeyPatch, engin
         safeload.pickle_loads(data)
 
 
+@pytest.mark.parametrize("engine", ENGINES)
+def test_many_calls_under_the_bound_add_up(monkeypatch: pytest.MonkeyPatch, engine: str) -> None:
+    """Four 512 MiB numpy.ones calls in one list: each under the bound, 2 GiB together."""
+    monkeypatch.setenv("SAFELOAD_ENGINE", engine)
+    one = reduce("numpy.ones", tup(lit(1 << 13), lit(1 << 13)))
+    assert not any(f.rule_id == "SL018" for f in safeload.scan(stream(one)).findings)
+    data = stream(b"(" + one * 4 + b"l")
+    result = safeload.scan(data)
+    assert [f.subject for f in result.findings if f.rule_id == "SL018"] == ["numpy.ones"]
+    with pytest.raises(safeload.UnsafeModelError):
+        safeload.pickle_loads(data)
+
+
 def test_the_bound_grows_with_the_stream() -> None:
     """A big stream may ask for proportionally more; the estimate reads literals only (None otherwise)."""
     assert allocation_bound(0) == FIXED_CAP

@@ -207,7 +207,6 @@ def _plain_load_runs_out_of_memory(data: bytes, tmp_path: Path) -> bool:
     return "MEMORY" in done.stdout
 
 
-@pytest.mark.xfail(strict=True, reason="R12-5 open: sizes given to allowed allocators are not bounded")
 @pytest.mark.parametrize("label", ["numpy-ones", "numpy-full", "bytearray", "list-range"])
 def test_r12_5_allocation_sized_by_the_file(tmp_path: Path, label: str) -> None:
     pytest.importorskip("numpy")

@@ -212,6 +212,7 @@ class Semantics:
         self._escapes: list[Escape] = []
         self._sensitive = False
         self._decoded_bytes = 0
+        self._allocated = 0  # bytes the sized allocators of this stream were asked for (``_check_allocation``)
         # id -> (object, record): objects made by instantiations an argument contract admitted (entry.arguments),
         # and per contract the sum of their costs
         self._contract_made: dict[int, tuple[Call, tuple[int, int, int], str]] = {}
@@ -314,6 +315,7 @@ class Semantics:
                 self._argument_contract(func, cls.entry.arguments, args, kwargs, use=use, offset=offset,
                                         result=result)
             arg_tuple = args if type(args) is tuple else ()
+            self._check_allocation(func.full, arg_tuple, kwargs, offset)
             if func.full in _TEXT_CONVERTERS:
                 self._check_codec(func.full, arg_tuple, kwargs, offset)
             contract = cls.contract
@@ -357,6 +359,27 @@ class Semantics:
             result.danger = level
             return result
         raise ParseError(f"{type(func).__name__} object is not callable", offset)
+
+    def _check_allocation(self, name: str, args: tuple[Any, ...], kwargs: Any, offset: int) -> None:
+        """An allowed constructor told by the file how much to allocate (``numpy.ones((100000, 100000))``,
+        ``bytearray(1 << 36)``, ``list(range(1 << 34))``: red team R12-5) is refused (SL018) above
+        ``allocation.allocation_bound`` of this stream, one call or the sum of all (many calls each under the
+        bound allocate as much as one above it); sizes only known at load are left to the other rules."""
+        from safeload.engine.allocation import allocation_bound, requested_bytes
+
+        wanted = requested_bytes(name, args, kwargs)
+        if wanted is None:
+            return
+        bound = allocation_bound(len(self.data))
+        before, self._allocated = self._allocated, self._allocated + wanted
+        if wanted > bound:
+            self._flag("SL018", f"{name} is asked to allocate about {wanted} bytes, more than the {bound} bytes a "
+                       f"stream of {len(self.data)} bytes may ask for (a fixed 1 GiB plus 16 times its size)",
+                       subject=name, offset=offset)
+        elif before <= bound < self._allocated:
+            self._flag("SL018", f"{name} brings what this stream's allocator calls ask for to about "
+                       f"{self._allocated} bytes, more than the {bound} bytes a stream of {len(self.data)} bytes "
+                       "may ask for (a fixed 1 GiB plus 16 times its size)", subject=name, offset=offset)
 
     def _decoder_codec_admitted(self, name: str, args: tuple[Any, ...], kwargs: Any, offset: int) -> bool:
         """``codecs.decode(data, encoding, errors)`` runs the codec the file names, in the loader and in

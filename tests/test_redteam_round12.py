@@ -92,7 +92,9 @@ def _key_terms() -> dict[str, object]:
 def test_r12_2_colliding_object_keys(tmp_path: Path, kind: str) -> None:
     data = colliding_dict(30000, _key_terms()[kind])
     assert _plain_load_times_out(data, tmp_path, 10), "the plain load finished within 10 s"
-    assert refused(data)
+    # the refusal is asked of a smaller flood (2000 keys on one hash: any bound per hash refuses it) so that the
+    # open case costs the suite the live twin only, not minutes of k**2 scanning
+    assert refused(colliding_dict(2000, _key_terms()[kind]))
 
 
 @pytest.mark.slow  # the live twin runs 10 s and the scan as long as the load
@@ -103,7 +105,7 @@ def test_r12_2_colliding_int_keys(tmp_path: Path) -> None:
 
     data = colliding_dict(60000, lit)
     assert _plain_load_times_out(data, tmp_path, 10), "the plain load finished within 10 s"
-    assert refused(data)
+    assert refused(colliding_dict(2000, lit))  # as above: the scan of 60000 keys costs what the load costs
 
 
 # --- R12-3: key material without a signature checked nothing ------------------------------------------------------

@@ -153,3 +153,29 @@ def test_the_bound_grows_with_the_stream() -> None:
     assert requested_bytes("builtins.bytearray", (b"abc",), None) is None  # bytes given: the file carries them
     assert requested_bytes("numpy.ones", ((10, object()),), None) is None  # a size only known at load
     assert requested_bytes("numpy.save", ((10**12,),), None) is None       # not an allocator
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_the_fixed_part_is_a_limit(monkeypatch: pytest.MonkeyPatch, engine: str) -> None:
+    """``limits.max_allocation_bytes`` (policy, config file or ``SAFELOAD_MAX_ALLOCATION_BYTES``) sets the fixed part:
+    a service with little memory lowers it, one that rebuilds big arrays from small files raises it."""
+    np = pytest.importorskip("numpy")
+    monkeypatch.setenv("SAFELOAD_ENGINE", engine)
+    eight_mib = stream(reduce("numpy.ones", tup(lit(1024), lit(1024))))
+    assert not any(f.rule_id == "SL018" for f in safeload.scan(eight_mib).findings)
+    small = safeload.Policy(limits=safeload.Limits(max_allocation_bytes=1 << 20))
+    result = safeload.scan(eight_mib, policy=small)
+    assert [f.subject for f in result.findings if f.rule_id == "SL018"] == ["numpy.ones"]
+    assert "limits.max_allocation_bytes (1048576)" in next(f.message for f in result.findings if f.rule_id == "SL018")
+    with pytest.raises(safeload.UnsafeModelError):
+        safeload.pickle_loads(eight_mib, policy=small)
+    monkeypatch.setenv("SAFELOAD_MAX_ALLOCATION_BYTES", str(1 << 20))
+    with pytest.raises(safeload.UnsafeModelError):
+        safeload.pickle_loads(eight_mib)
+    # raised: two 1.5 GiB requests (3 GiB together) pass a 4 GiB limit and are refused by the default one
+    big = stream(b"(" + reduce("numpy.ones", tup(lit(3 << 14), lit(1 << 12))) * 2 + b"l")
+    monkeypatch.delenv("SAFELOAD_MAX_ALLOCATION_BYTES")
+    assert any(f.rule_id == "SL018" for f in safeload.scan(big).findings)
+    roomy = safeload.Policy(limits=safeload.Limits(max_allocation_bytes=4 << 30))
+    assert not any(f.rule_id == "SL018" for f in safeload.scan(big, policy=roomy).findings)
+    assert np.array_equal(safeload.pickle_loads(eight_mib), np.ones((1024, 1024)))

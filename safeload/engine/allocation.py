@@ -10,10 +10,11 @@ Security invariants:
 - nothing is imported or called: the estimate is arithmetic on the literal arguments only;
 - estimates err high for the element size (8 bytes a numpy element unless a literal dtype says more; a Python
   container element costs ``_PY_ITEM``) and never negative;
-- ``allocation_bound`` is the refusal threshold: a fixed cap (``FIXED_CAP``, 1 GiB) plus ``STREAM_FACTOR`` times the
-  stream's own size. Real files give these constructors sizes that describe data they carry (an array rebuilt with
-  its shape and then filled from the stream's bytes, a bytearray of the bytes in the file); a buffer a file asks for
-  without carrying its content never needs more than that, while the attacks ask for tens of GiB with a few bytes.
+- ``allocation_bound`` is the refusal threshold: a fixed cap (``Limits.max_allocation_bytes``, by default
+  ``FIXED_CAP``, 1 GiB) plus ``STREAM_FACTOR`` times the stream's own size. Real files give these constructors
+  sizes that describe data they carry (an array rebuilt with its shape and then filled from the stream's bytes, a
+  bytearray of the bytes in the file); a buffer a file asks for without carrying its content never needs more than
+  that, while the attacks ask for tens of GiB with a few bytes.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
 
 __all__ = ["FIXED_CAP", "STREAM_FACTOR", "allocation_bound", "requested_bytes"]
 
-FIXED_CAP = 1 << 30          # bytes any file may ask an allocator for, whatever its size
+FIXED_CAP = 1 << 30          # default ``Limits.max_allocation_bytes``: what any file may ask for, whatever its size
 STREAM_FACTOR = 16           # ... plus this many times the stream's size
 _NUMPY_ITEM = 8              # a float64 element: numpy's default dtype
 _PY_ITEM = 36                # a list slot (8) and a small int object (28), rounded down
@@ -36,9 +37,9 @@ _DTYPE_TEXT = re.compile(r"[<>=|]?([A-Za-z_]*?)(\d+)")
 _BIT_NAMES = ("int", "uint", "float", "complex", "bool", "str", "bytes", "void", "datetime", "timedelta")
 
 
-def allocation_bound(stream_size: int) -> int:
-    """The most bytes one constructor call may ask for in a stream of ``stream_size`` bytes."""
-    return FIXED_CAP + STREAM_FACTOR * max(stream_size, 0)
+def allocation_bound(stream_size: int, fixed_cap: int = FIXED_CAP) -> int:
+    """The most bytes the allocator calls of a stream of ``stream_size`` bytes may ask for (each and together)."""
+    return fixed_cap + STREAM_FACTOR * max(stream_size, 0)
 
 
 _INT_MAKERS = frozenset({"builtins.int", *(f"numpy.{kind}" for kind in (

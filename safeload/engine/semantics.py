@@ -370,16 +370,17 @@ class Semantics:
         wanted = requested_bytes(name, args, kwargs)
         if wanted is None:
             return
-        bound = allocation_bound(len(self.data))
+        fixed_cap = self.ctx.limits.max_allocation_bytes
+        bound = allocation_bound(len(self.data), fixed_cap)
+        why = f"limits.max_allocation_bytes ({fixed_cap}) plus 16 times its size"
         before, self._allocated = self._allocated, self._allocated + wanted
         if wanted > bound:
             self._flag("SL018", f"{name} is asked to allocate about {wanted} bytes, more than the {bound} bytes a "
-                       f"stream of {len(self.data)} bytes may ask for (a fixed 1 GiB plus 16 times its size)",
-                       subject=name, offset=offset)
+                       f"stream of {len(self.data)} bytes may ask for ({why})", subject=name, offset=offset)
         elif before <= bound < self._allocated:
             self._flag("SL018", f"{name} brings what this stream's allocator calls ask for to about "
                        f"{self._allocated} bytes, more than the {bound} bytes a stream of {len(self.data)} bytes "
-                       "may ask for (a fixed 1 GiB plus 16 times its size)", subject=name, offset=offset)
+                       f"may ask for ({why})", subject=name, offset=offset)
 
     def _decoder_codec_admitted(self, name: str, args: tuple[Any, ...], kwargs: Any, offset: int) -> bool:
         """``codecs.decode(data, encoding, errors)`` runs the codec the file names, in the loader and in

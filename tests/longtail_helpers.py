@@ -27,7 +27,7 @@ from safeload.catalog.source_analysis import Analysis, analyse
 from safeload.catalog.uses import Use
 from tests.attacks import C, G
 
-__all__ = ["ImportRun", "analysed", "assert_vouch_is_what_the_import_loads", "installed_version", "measure_import",
+__all__ = ["AUDIT_HOOK", "NUMPY_ENV_EVENTS", "ImportRun", "analysed", "assert_vouch_is_what_the_import_loads", "installed_version", "measure_import",
            "payload", "refused", "write_files"]
 
 
@@ -116,6 +116,33 @@ for pkg in PACKAGES:
 print(json.dumps({"effects": effects, "loaded": loaded, "unloaded": unloaded}))
 """
 
+
+#: An audit hook for a child interpreter's script (prepend it): ``events`` collects ``[event, detail]`` for files
+#: opened for writing (not the null device), directories made or removed, the working directory changed, processes
+#: (``"argv joined"`` for ``subprocess.Popen``), sockets (all but creation) and environment writes. The tests of one
+#: import's effects print ``json.dumps(events)`` at the end.
+AUDIT_HOOK = """
+import json, os, sys
+events = []
+def hook(event, args):
+    if event == "open":
+        path, mode, flags = args
+        writes = (isinstance(mode, str) and any(c in mode for c in "wax+")) or (
+            isinstance(flags, int) and flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT))
+        if writes and str(path) != os.devnull:
+            events.append(["write", str(path)])
+    elif event in ("os.mkdir", "os.remove", "os.rename", "os.replace", "shutil.rmtree", "os.chdir"):
+        events.append([event, str(args[0])])
+    elif event in ("subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork"):
+        events.append(["process", " ".join(map(str, args[1])) if event == "subprocess.Popen" else repr(args)])
+    elif event.startswith("socket.") and event != "socket.__new__":
+        events.append([event, repr(args[1:])])
+    elif event in ("os.putenv", "os.unsetenv"):
+        events.append([event, repr(args[0])])
+sys.addaudithook(hook)
+"""
+#: numpy's reviewed environment writes as ``AUDIT_HOOK`` records them (see ``_NUMPY_ENV_WRITES``).
+NUMPY_ENV_EVENTS = [["os.putenv", "b'OPENBLAS_MAIN_FREE'"], ["os.unsetenv", "b'OPENBLAS_MAIN_FREE'"]]
 
 #: numpy 2.4 ``_core/__init__.py`` sets ``OPENBLAS_MAIN_FREE=1`` around its multiarray import (OpenBLAS then leaves
 #: the main thread's CPU affinity alone) and unsets it again: numpy is import-reviewed, this is part of that review.

@@ -58,8 +58,9 @@ def code(marker: Path) -> str:
 
 
 # --- running the plain loader --------------------------------------------------------------------------------------
-def plain_load(cases: dict[str, tuple[bytes, Path]], tmp_path: Path) -> dict[str, bool]:
-    """Load every case with ``pickle.loads`` in one fresh interpreter; which markers were created."""
+def plain_load(cases: dict[str, tuple[bytes, Path]], tmp_path: Path, *, simplify: bool = False) -> dict[str, bool]:
+    """Load every case with ``pickle.loads`` in one fresh interpreter (then ``.simplify()`` what it loaded when
+    ``simplify``: what a user does next with a matrix); which markers were created."""
     files = {}
     for label, (data, marker) in cases.items():
         path = tmp_path / f"{label}.pkl"
@@ -68,15 +69,20 @@ def plain_load(cases: dict[str, tuple[bytes, Path]], tmp_path: Path) -> dict[str
     script = textwrap.dedent("""
         import json, pickle, sys, warnings
         warnings.simplefilter("ignore")
+        simplify = sys.argv[2] == "1"
         for label, (path, marker) in json.loads(sys.argv[1]).items():
             try:
-                pickle.loads(open(path, "rb").read())
+                loaded = pickle.loads(open(path, "rb").read())
+                if simplify:
+                    for item in (loaded if isinstance(loaded, tuple) else (loaded,)):
+                        if hasattr(item, "simplify"):
+                            item.simplify()
             except BaseException:
                 pass
     """)
     env = {k: v for k, v in os.environ.items() if not k.startswith("SAFELOAD_")}
-    subprocess.run([sys.executable, "-c", script, json.dumps(files)], env=env, timeout=300, check=False,
-                   capture_output=True)
+    subprocess.run([sys.executable, "-c", script, json.dumps(files), "1" if simplify else "0"], env=env, timeout=300,
+                   check=False, capture_output=True)
     ran = {}
     for label, (_data, marker) in cases.items():
         ran[label] = marker.exists()

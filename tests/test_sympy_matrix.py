@@ -17,12 +17,10 @@ creating the marker.
 
 from __future__ import annotations
 
-import json
 import os
 import pickle
 import subprocess
 import sys
-import textwrap
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -34,7 +32,7 @@ from safeload.catalog.classify import classify_name
 from safeload.catalog.reviewed import REVIEWED
 from safeload.catalog.uses import Use
 from tests.pickle_terms import get, glob, lit, memo, newobj, newobj_ex, reduce, stream, tup, u
-from tests.test_sympy_contract import ADD, SYM, code, refused
+from tests.test_sympy_contract import ADD, SYM, code, plain_load, refused
 
 sympy = pytest.importorskip("sympy")
 
@@ -76,40 +74,6 @@ def one_entry(value: bytes) -> bytes:
     return matrix(dct(lit(0), dct(lit(0), value)))
 
 
-# --- running the plain loader ----------------------------------------------------------------------------------------
-def plain_load(cases: dict[str, tuple[bytes, Path]], tmp_path: Path, *, simplify: bool) -> dict[str, bool]:
-    """Load every case with ``pickle.loads`` in one fresh interpreter (then ``.simplify()`` the result when it is a
-    matrix and ``simplify``); which markers were created."""
-    files = {}
-    for label, (data, marker) in cases.items():
-        path = tmp_path / f"{label}.pkl"
-        path.write_bytes(data)
-        files[label] = (str(path), str(marker))
-    script = textwrap.dedent("""
-        import json, pickle, sys, warnings
-        warnings.simplefilter("ignore")
-        simplify = sys.argv[2] == "1"
-        for label, (path, marker) in json.loads(sys.argv[1]).items():
-            try:
-                loaded = pickle.loads(open(path, "rb").read())
-                if simplify:
-                    for item in (loaded if isinstance(loaded, tuple) else (loaded,)):
-                        if hasattr(item, "simplify"):
-                            item.simplify()
-            except BaseException:
-                pass
-    """)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SAFELOAD_")}
-    subprocess.run([sys.executable, "-c", script, json.dumps(files), "1" if simplify else "0"], env=env, timeout=300,
-                   check=False, capture_output=True)
-    ran = {}
-    for label, (_data, marker) in cases.items():
-        ran[label] = marker.exists()
-        if marker.exists():
-            marker.unlink()
-    return ran
-
-
 def safe_load_refuses(data: bytes) -> bool:
     """The safe loader raises on ``data`` (and so never hands back an object to simplify)."""
     try:
@@ -117,6 +81,17 @@ def safe_load_refuses(data: bytes) -> bool:
     except safeload.UnsafeModelError:
         return True
     return False
+
+
+def all_refused(cases: dict[str, tuple[bytes, Path]]) -> dict[str, list[str]]:
+    """Each case is refused by the scan (both engines) and by the safe loader, its marker never made; the reasons."""
+    reasons = {}
+    for label, (data, marker) in cases.items():
+        reasons[label] = refused(data)
+        assert reasons[label], label
+        assert safe_load_refuses(data), label
+        assert not marker.exists(), label
+    return reasons
 
 
 def cases_of(tmp_path: Path, builders: dict[str, Callable[[str], bytes]]) -> dict[str, tuple[bytes, Path]]:
@@ -173,12 +148,7 @@ def at_load_attacks() -> dict[str, Callable[[str], bytes]]:
 def test_attacks_at_load_are_live_and_refused(tmp_path: Path) -> None:
     cases = cases_of(tmp_path, at_load_attacks())
     assert plain_load(cases, tmp_path, simplify=False) == dict.fromkeys(cases, True), "an attack is not live"
-    reasons = {}
-    for label, (data, marker) in cases.items():
-        reasons[label] = refused(data)
-        assert reasons[label], label
-        assert safe_load_refuses(data), label
-        assert not marker.exists(), label
+    reasons = all_refused(cases)
     assert f"{MAT} SL115" in reasons["newobj-with-rows"]  # the sympy_matrix contract: no argument
     assert f"{MAT} SL115" in reasons["newobj-ex-with-rows"]
     assert f"{MAT} SL101" in reasons["reduce-matrix"]  # calling it stays denied (DENY_NARROWED keeps CALL)
@@ -220,12 +190,7 @@ def test_attacks_after_load_are_live_and_refused(tmp_path: Path) -> None:
     cases = cases_of(tmp_path, after_load_attacks())
     assert plain_load(cases, tmp_path, simplify=False) == dict.fromkeys(cases, False), "runs at load: misfiled"
     assert plain_load(cases, tmp_path, simplify=True) == dict.fromkeys(cases, True), "an attack is not live"
-    reasons = {}
-    for label, (data, marker) in cases.items():
-        reasons[label] = refused(data)
-        assert reasons[label], label
-        assert safe_load_refuses(data), label
-        assert not marker.exists(), label
+    reasons = all_refused(cases)
     by_call = {"row-operator-setitem": "operator.setitem", "row-dict-update": "builtins.dict.update",
                "row-dict-setitem": "builtins.dict.__setitem__", "row-dict-setdefault": "builtins.dict.setdefault"}
     for label in cases:

@@ -7,6 +7,9 @@ Invariants:
 - scoped trust (``with trusted([...])``) lives in a ``ContextVar``, so threads and async tasks never see each
   other's scopes, and leaving the scope restores exactly the previous value (the variable is created by the first
   ``trusted()``: until then no context has scoped trust, and ``contextvars`` is not imported);
+- scoped trust ends with its block everywhere: a task or a ``copy_context()`` made inside the block copies the
+  variable, so each entry is an ``_OpenScope`` that ``__exit__`` closes, and closed scopes trust nothing (an
+  ``asyncio`` task started inside the block and still running after it loses the trust with the block);
 - trusting everything (``"*"``) is refused, as skops refuses ``trusted=True`` (CVE-2024-37065).
 """
 
@@ -197,10 +200,20 @@ class Policy(DataclassRecord):
 
 _global_lock = allocate_lock()
 _global_trust: tuple[str, ...] = ()
-_scoped_trust: ContextVar[tuple[str, ...]] | None = None  # created by the first ``trusted()``
+_scoped_trust: ContextVar[tuple[_OpenScope, ...]] | None = None  # created by the first ``trusted()``
 
 
-def _scoped_trust_var() -> ContextVar[tuple[str, ...]]:
+class _OpenScope:
+    """One entry of a ``trusted()`` block: its names, trusted while ``is_open`` (until the block exits)."""
+
+    __slots__ = ("is_open", "names")
+
+    def __init__(self, names: tuple[str, ...]) -> None:
+        self.names = names
+        self.is_open = True
+
+
+def _scoped_trust_var() -> ContextVar[tuple[_OpenScope, ...]]:
     global _scoped_trust  # noqa: PLW0603 - created once, on first use (issue 15: fixed costs)
     with _global_lock:
         if _scoped_trust is None:
@@ -236,25 +249,32 @@ def clear_trust() -> None:
 def get_trust() -> tuple[str, ...]:
     """Process-wide trust plus the trust of every enclosing ``trusted()`` scope in this context."""
     scoped = _scoped_trust
-    return _global_trust if scoped is None else _global_trust + scoped.get()
+    if scoped is None:
+        return _global_trust
+    return _global_trust + tuple(name for scope in scoped.get() if scope.is_open for name in scope.names)
 
 
 class trusted:  # noqa: N801 - used like the function it was: ``with safeload.trusted([...]):``
     """Trust ``names`` inside the ``with`` block only (this thread / task only)."""
 
-    __slots__ = ("_names", "_token")
+    __slots__ = ("_names", "_scope", "_token")
 
     def __init__(self, names: Iterable[str] | str) -> None:
         self._names = _validate(names)
-        self._token: Token[tuple[str, ...]] | None = None
+        self._token: Token[tuple[_OpenScope, ...]] | None = None
+        self._scope: _OpenScope | None = None
 
     def __enter__(self) -> None:
         if self._token is not None:  # a second enter would lose the first token: the trust would outlive its block
             raise RuntimeError("this trusted() block is already active; make a new one for a nested block")
         var = _scoped_trust_var()
-        self._token = var.set(var.get() + self._names)
+        self._scope = _OpenScope(self._names)  # a new one per entry: re-entering never reopens a copied scope
+        self._token = var.set((*var.get(), self._scope))
 
     def __exit__(self, *exc_info: object) -> None:
         token, self._token = self._token, None
+        scope, self._scope = self._scope, None
+        if scope is not None:
+            scope.is_open = False  # contexts copied inside the block (tasks, copy_context) keep it, closed
         if token is not None:
             _scoped_trust_var().reset(token)

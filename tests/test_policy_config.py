@@ -257,3 +257,40 @@ def test_config_show_invalid_environment_is_a_config_error(monkeypatch: pytest.M
     with pytest.raises(ConfigError):
         show_config()
     assert main(["config", "show"]) == 2
+
+
+def test_trust_ends_with_its_block_in_tasks_and_copied_contexts_started_inside_it() -> None:
+    """An asyncio task (or a ``copy_context()``) made inside ``with trusted()`` copies the context: the scope is
+    closed when the block exits, so work that runs after the block is refused, while work done inside it is
+    trusted. Re-entering the same ``trusted`` object opens a new scope and never reopens the copied one."""
+    import asyncio
+    import contextvars
+
+    data = pickle.dumps(Thing())
+    verdicts: dict[str, bool] = {}
+
+    async def load(label: str, gate: asyncio.Event | None = None) -> None:
+        if gate is not None:
+            await gate.wait()
+        try:
+            safeload.pickle_loads(data)
+            verdicts[label] = True
+        except safeload.UnsafeModelError:
+            verdicts[label] = False
+
+    async def main() -> None:
+        gate = asyncio.Event()
+        scope = safeload.trusted([THING])
+        with scope:
+            inside = asyncio.create_task(load("awaited inside"))
+            await inside
+            late = asyncio.create_task(load("after the block", gate))
+            copied = contextvars.copy_context()
+        with scope:  # the same object again: a new scope; the late task's copy stays closed
+            gate.set()
+            await late
+        assert copied.run(safeload.get_trust) == ()
+
+    asyncio.run(main())
+    assert verdicts == {"awaited inside": True, "after the block": False}
+    assert safeload.get_trust() == ()

@@ -516,12 +516,84 @@ _CROSS = """
     class SetsItFromAContainer:
         def __init__(self, t):
             t.run = [_touch][0]
+
+    _MAP = {"r": _touch}
+
+    def _listed():
+        return [_touch]
+
+    class SetsItFromAModuleMap:
+        def __init__(self, t):
+            t.run = _MAP["r"]
+
+    class SetsItFromALocalList:
+        def __init__(self, t):
+            x = [_touch]
+            t.run = x[0]
+
+    class SetsItFromALoop:
+        def __init__(self, t):
+            for f in (_touch,):
+                t.run = f
+
+    class SetsItFromAComprehension:
+        def __init__(self, t):
+            t.run = [f for f in (_touch,)][0]
+
+    class SetsItFromAReturnedList:
+        def __init__(self, t):
+            t.run = _listed()[0]
+
+    class SetsItFromUnpacking:
+        def __init__(self, t):
+            a, b = _touch, 1
+            t.run = a
+
+    class SetsItFromAConditional:
+        def __init__(self, t):
+            t.run = _touch if t is not None else None
+
+    class SetsItFromAnOr:
+        def __init__(self, t):
+            t.run = None or _touch
+
+    class SetsItFromItsOwnAttribute:
+        def __init__(self, t):
+            self.f = _touch
+            t.run = self.f
+
+    class SetsItFromAFilledDict:
+        def __init__(self, t):
+            d = {}
+            d["k"] = _touch
+            t.run = d["k"]
+
+    class SetsItFromAnAppendedList:
+        def __init__(self, t):
+            x = []
+            x.append(_touch)
+            t.run = x[0]
+
+    class SetsItFromAConcatenation:
+        def __init__(self, t):
+            t.run = ([_touch] + [])[0]
+
+    class SetsDataFromContainers:
+        def __init__(self, t):
+            d = {}
+            d["k"] = 1
+            x = []
+            x.append("a")
+            t.data, t.name, t.both = d["k"], x[0], [1, "a"][0]
 """
 _CROSS_FILES = {"rt7x/__init__.py": "", "rt7x/mod.py": _CROSS}
 _CROSS_CASES = ["SetsIt", "SetsItToItself", "WritesItsDict", "UpdatesItsDict", "AliasesItsDict"]
-#: open: the value is a call's result or a container item, which the source analysis takes as data from the file
-#: (the result tracking of R7-4 does not follow it)
-_CROSS_OPEN = ["SetsItFromACall", "SetsItFromAContainer"]
+#: the value is a call's result or a container item: once taken as data from the file (the result tracking of R7-4
+#: did not follow it), now ``source_effects._LIB_VALUE``: what the library put there, never a plain value
+_CROSS_THROUGH = ["SetsItFromACall", "SetsItFromAContainer", "SetsItFromAModuleMap", "SetsItFromALocalList",
+                  "SetsItFromALoop", "SetsItFromAComprehension", "SetsItFromAReturnedList", "SetsItFromUnpacking",
+                  "SetsItFromAConditional", "SetsItFromAnOr", "SetsItFromItsOwnAttribute", "SetsItFromAFilledDict",
+                  "SetsItFromAnAppendedList", "SetsItFromAConcatenation"]
 
 
 def _cross(holder: str) -> bytes:
@@ -533,7 +605,7 @@ def _cross(holder: str) -> bytes:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("holder", _CROSS_CASES + _CROSS_OPEN)
+@pytest.mark.parametrize("holder", _CROSS_CASES + _CROSS_THROUGH)
 def test_cross_object_shadow_is_live(tmp_path: Path, holder: str) -> None:
     _live(tmp_path, LibCase(_CROSS_FILES, lambda: _cross(holder)))
 
@@ -543,11 +615,14 @@ def test_cross_object_shadow_is_refused(tmp_path: Path, holder: str) -> None:
     _refused(tmp_path, LibCase(_CROSS_FILES, lambda: _cross(holder)))
 
 
-@pytest.mark.xfail(strict=True, reason="a library callable reached through a call's result or a container item is "
-                   "taken as data from the file (R7-4's result tracking)")
-@pytest.mark.parametrize("holder", _CROSS_OPEN)
+@pytest.mark.parametrize("holder", _CROSS_THROUGH)
 def test_cross_object_shadow_through_a_result_is_refused(tmp_path: Path, holder: str) -> None:
     _refused(tmp_path, LibCase(_CROSS_FILES, lambda: _cross(holder)))
+
+
+def test_cross_object_data_read_out_of_containers_loads(tmp_path: Path) -> None:
+    """Data the library keeps in containers (ints, strings) set on the file's object is no method: it loads."""
+    _loads(tmp_path, LibCase(_CROSS_FILES, lambda: _cross("SetsDataFromContainers")))
 
 
 def test_cross_object_link_to_a_non_callable_loads(tmp_path: Path) -> None:

@@ -221,6 +221,13 @@ _UNTRACKED = _Val("taint", "result")
 _PASSED = _Val("taint", "passed")
 #: ``x.__dict__`` of a value from the file: writing into it sets attributes of that object (red team R7-1)
 _FILE_DICT = _Val("taint", "filedict")
+#: a module-level object, ``self``, a method or a local def the library chose, reached through a container or a
+#: call's result (``[f][0]``, ``{"k": f}["k"]``, ``MAP[k]``, ``get()`` returning ``f``): elsewhere read as the
+#: untracked data it was read as before, but never a plain value: set as an attribute of an object from the file
+#: it shadows a method as the object itself would (red team R7, cross-object shadow through a result)
+_LIB_VALUE = _Val("taint", "libvalue")
+#: a fresh builtin container holding such a value (what is read out of it is ``_LIB_VALUE``)
+_LIB_ITEMS = _Val("fresh", "libitems")
 
 
 def _plain_value(val: _Val) -> bool:
@@ -228,7 +235,21 @@ def _plain_value(val: _Val) -> bool:
     or a value from the file (which the engine ranks)."""
     if val.kind in ("const", "fresh"):
         return val.key not in ("localdef", "lambda")
-    return val.kind == "param" or (val.kind == "taint" and val.key not in ("instance", "result", "holds", "oneof"))
+    return val.kind == "param" or (val.kind == "taint" and val.key not in ("instance", "result", "holds", "oneof",
+                                                                          "libvalue"))
+
+
+def _chosen_by_library(val: _Val) -> bool:
+    """``val`` is (or holds) an object the library chose rather than data: a module-level object, ``self``, a
+    method, a local def or lambda, or a value read out of a container or call result holding one."""
+    if val.key in ("libvalue", "libitems"):
+        return True
+    return not _plain_value(val) and not _untracked_source(val)
+
+
+def _fresh_holding(vals: Iterable[_Val]) -> _Val:
+    """A fresh builtin container built from ``vals`` (when ``_holding`` tracks none of them)."""
+    return _LIB_ITEMS if any(_chosen_by_library(v) for v in vals) else _FRESH
 
 
 #: protocol methods of a builtin container that run nothing of its items (the others -- comparisons, hashing,
@@ -239,6 +260,9 @@ _CONTAINER_OWN = frozenset({"__bool__", "__len__", "__iter__", "__getitem__", "_
 _ITEM_METHODS = frozenset({"index", "count", "remove", "sort", "add", "discard", "union", "intersection",
                            "difference", "issubset", "issuperset", "setdefault", "update", "get", "pop",
                            "join", "format"})
+#: builtin data methods that store what they are given in the container
+_STORING_METHODS = frozenset({"append", "insert", "extend", "update", "setdefault", "add", "__setitem__",
+                              "appendleft", "extendleft", "fromkeys"})
 #: builtin data methods whose result is one of a container's items (the others return a container or data)
 _ITEM_RESULTS = frozenset({"get", "pop", "popitem", "setdefault"})
 
@@ -266,6 +290,9 @@ class _Frame:
     returns: list[_Val] = field(default_factory=list)
     #: ids of the calls whose result a module's top level only binds to module-level names (``X = call(...)``)
     stored_calls: set[int] = field(default_factory=set)
+    #: attributes this body sets on ``self`` to an object the library chose (``self.f = func``): reading them back
+    #: gives that object, not state from the file
+    self_chosen: set[str] = field(default_factory=set)
 
     def where(self, node: ast.AST | None) -> str:
         return self.mod.where(getattr(node, "lineno", 0) or 0, self.qualname)
@@ -386,9 +413,14 @@ class Effects:
     def _hold_receiver(self, frame: _Frame, node: ast.Call, args: list[_Val], depth: int) -> None:
         """``x.append(v)``, ``x.update(k=v)``, ``x.setdefault(k, v)``: the container ``x`` names now holds what
         it was given when that is an instance, an untracked value or a container holding one."""
-        held = _holding(self._as_held(args))
+        given = self._as_held(args)
+        held = _holding(given)
         func = node.func
-        if held is None or not isinstance(func, ast.Attribute) or not isinstance(func.value, ast.Name):
+        if not isinstance(func, ast.Attribute) or not isinstance(func.value, ast.Name):
+            return
+        if held is None:
+            if func.attr in _STORING_METHODS and any(_chosen_by_library(v) for v in given):
+                self._hold_local(frame, func.value, _LIB_ITEMS)  # x.append(f): x[0] is what the library chose
             return
         if func.attr in ("add", "setdefault", "update", "union", "intersection", "difference"):
             self._touch(frame, [held], ("__hash__", "__eq__"), node, depth)  # keys are hashed and compared
@@ -421,8 +453,13 @@ class Effects:
 
     def _hold_local(self, frame: _Frame, target: ast.expr, val: _Val) -> None:
         """``target`` (a name, or a container it names: ``x[k] = v``, ``x.append(v)``) now holds ``val``, an
-        instance of a source class, an untracked value or a container holding one."""
+        instance of a source class, an untracked value or a container holding one (or, for a local fresh
+        container, an object the library chose: what is read out of it is then ``_LIB_VALUE``)."""
         if not _untracked_source(val):
+            if _chosen_by_library(val) and isinstance(target, ast.Name):
+                current = frame.locals.get(target.id)
+                if current is not None and current.kind == "fresh" and current.key not in ("localdef", "lambda"):
+                    frame.locals[target.id] = _LIB_ITEMS
             return
         if isinstance(target, ast.Name):
             name = target.id
@@ -556,6 +593,9 @@ class Effects:
                 val = self._quiet(frame, node.value)
                 for tgt in node.targets:
                     self._bind(frame, tgt, val)
+                    if isinstance(tgt, ast.Attribute) and isinstance(tgt.value, ast.Name) and \
+                            frame.locals.get(tgt.value.id, _CONST).kind == "self" and _chosen_by_library(val):
+                        frame.self_chosen.add(tgt.attr)
             elif isinstance(node, ast.AnnAssign | ast.AugAssign) and node.value is not None:
                 val = self._quiet(frame, node.value)
                 if isinstance(node, ast.AugAssign):
@@ -563,8 +603,8 @@ class Effects:
                 self._bind(frame, node.target, val)
             elif isinstance(node, ast.For | ast.AsyncFor):
                 val = self._quiet(frame, node.iter)
-                self._bind(frame, node.target, _TAINT if val.from_file or val.kind in ("self", "global")
-                           else _FRESH)
+                self._bind(frame, node.target, _LIB_VALUE if val.kind == "global" or val.key in (
+                    "libitems", "libvalue") else _TAINT if val.from_file or val.kind == "self" else _FRESH)
             elif isinstance(node, ast.With | ast.AsyncWith):
                 for item in node.items:
                     if item.optional_vars is not None:
@@ -604,7 +644,8 @@ class Effects:
                 frame.locals[target.id] = _TAINT if (old.from_file or val.from_file) else old
         elif isinstance(target, ast.Tuple | ast.List):
             for elt in target.elts:
-                self._bind(frame, elt, _TAINT if val.kind != "const" else _CONST)
+                self._bind(frame, elt, _LIB_VALUE if _chosen_by_library(val) else _TAINT if val.kind != "const"
+                           else _CONST)
         elif isinstance(target, ast.Starred):
             self._bind(frame, target.value, _TAINT)
 
@@ -617,9 +658,11 @@ class Effects:
                 return frame.locals[node.id]
             return _Val("global", ref=self.resolver.name_in(frame.mod, node.id))
         if isinstance(node, ast.List | ast.Tuple | ast.Set):
-            return _holding(self._quiet(frame, e) for e in node.elts) or _FRESH
+            elts = [self._quiet(frame, e) for e in node.elts]
+            return _holding(elts) or _fresh_holding(elts)
         if isinstance(node, ast.Dict):
-            return _holding(self._quiet(frame, e) for e in (*node.keys, *node.values) if e is not None) or _FRESH
+            entries = [self._quiet(frame, e) for e in (*node.keys, *node.values) if e is not None]
+            return _holding(entries) or _fresh_holding(entries)
         if isinstance(node, ast.ListComp | ast.SetComp | ast.DictComp | ast.JoinedStr | ast.Lambda):
             return _FRESH
         if isinstance(node, ast.Attribute):
@@ -628,6 +671,8 @@ class Effects:
                 return _Val("method", node.attr)  # `random = self.random`: a bound method of the object
             if base.from_file and node.attr == "__dict__":
                 return _FILE_DICT
+            if base.kind == "self" and node.attr in frame.self_chosen:
+                return _LIB_VALUE
             return _TAINT if base.kind in ("self", "cls", "param", "taint", "global") else _FRESH
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("dict", "list",
                                                                                                   "set", "tuple"):
@@ -972,9 +1017,11 @@ class Effects:
             if base.from_file:
                 if not _plain_value(val) and not self._not_callable(frame, val):
                     # a later lookup of that name on the object finds this, not its class's method (R7-1)
+                    what = "a value the library chose (read out of a container or a call's result)" \
+                        if val.key == "libvalue" else f"a {val.kind} value the library chose"
                     raise Fail(f"sets attribute {target.attr} of {ast.unparse(target.value)[:60]}, an object from "
-                               f"the file, to a {val.kind} value the library chose (it shadows any method of that "
-                               "name the load looks up on it)", frame.where(target))
+                               f"the file, to {what} (it shadows any method of that name the load looks up on it)",
+                               frame.where(target))
                 frame.out.touches.add("__setattr__")
                 return
             if base.kind == "fresh" or (base.kind == "classdata" and frame.import_ctx):
@@ -1000,7 +1047,8 @@ class Effects:
                 return
             if base.kind == "fresh" or (base.kind == "classdata" and frame.import_ctx) or base.key == "holds":
                 if isinstance(target.value, ast.Name) and base.kind != "classdata":
-                    self._hold_local(frame, target.value, _holding([val, key]) or _CONST)  # d[k] = e holds e
+                    self._hold_local(frame, target.value, _holding([val, key]) or (  # d[k] = e holds e
+                        _LIB_ITEMS if _chosen_by_library(val) else _CONST))
                 return
             if frame.import_ctx and self._is_value(base) and base.ref is not None and base.ref.module is frame.mod:
                 self._value_protocol(frame, base.ref, ("__setitem__",), target, depth)
@@ -1062,6 +1110,8 @@ class Effects:
                 frame.out.touches.add("__getitem__")
             if self._is_value(base) and base.ref is not None:
                 self._value_protocol(frame, base.ref, ("__getitem__",), node, depth)
+            if base.kind in ("global", "self", "cls") or base.key in ("libitems", "libvalue"):
+                return _LIB_VALUE  # MAP[k], [f][0], F()[k]: what the library put there
             return _TAINT if base.kind not in ("const",) else _CONST
         if isinstance(node, ast.BinOp | ast.UnaryOp | ast.BoolOp | ast.Compare):
             parts: list[ast.expr] = (
@@ -1083,9 +1133,14 @@ class Effects:
                 if held is not None:
                     return held  # [e] + [1], [e] * 2, x or [e]: a container holding them
                 # an instance's operator method returns what its code returns (not a comparison: bool() of it)
-                return _UNTRACKED if not isinstance(node, ast.Compare) and any(
-                    v.key in ("instance", "result", "oneof") for v in vals) else _TAINT
-            return _FRESH
+                if not isinstance(node, ast.Compare) and any(v.key in ("instance", "result", "oneof") for v in vals):
+                    return _UNTRACKED
+            if isinstance(node, ast.BoolOp) and any(_chosen_by_library(v) for v in vals):
+                return _LIB_VALUE  # x or f: one of the operands itself
+            if isinstance(node, ast.BinOp) and any(_chosen_by_library(v) for v in vals):
+                return _LIB_ITEMS  # [f] + [], [f] * 2: a new container holding what they held
+            return _TAINT if any(v.from_file or v.kind == "self" or self._is_value(v) or v.key == "mixed"
+                                 for v in vals) else _FRESH
         if isinstance(node, ast.IfExp):
             self._touch(frame, [ev(frame, node.test, depth)], ("__bool__", "__len__"), node, depth)
             a, b = ev(frame, node.body, depth), ev(frame, node.orelse, depth)
@@ -1094,6 +1149,8 @@ class Effects:
                 if len(tracked) == 1:
                     return tracked[0]
                 return (_holding(tracked) or _UNTRACKED) if all(v.key == "holds" for v in tracked) else _UNTRACKED
+            if a != b and (_chosen_by_library(a) or _chosen_by_library(b)):
+                return _LIB_VALUE  # f if c else None: either may be what the library chose
             return a if a == b else (_TAINT if a.from_file or b.from_file or a.kind != b.kind else a)
         if isinstance(node, ast.JoinedStr):
             for value in node.values:
@@ -1116,7 +1173,8 @@ class Effects:
                 if isinstance(node, ast.Set) and _untracked_source(item):
                     # {e}, {*x}: building the set hashes (and compares) the items (red team R7-4)
                     self._touch(frame, [item], ("__hash__", "__eq__"), elt, depth)
-            return _holding(self._as_held(elts)) or _FRESH
+            held_elts = self._as_held(elts)
+            return _holding(held_elts) or _fresh_holding(held_elts)
         if isinstance(node, ast.Dict):
             entries: list[_Val] = []
             for k, v in zip(node.keys, node.values, strict=True):
@@ -1137,15 +1195,19 @@ class Effects:
             for k, v in zip(node.keys, node.values, strict=True):
                 if k is not None:
                     entries.append(ev(frame, v, depth))
-            return _holding(self._as_held(entries)) or _FRESH
+            held_entries = self._as_held(entries)
+            return _holding(held_entries) or _fresh_holding(held_entries)
         if isinstance(node, ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp):
             for gen in node.generators:
                 it = ev(frame, gen.iter, depth)
                 self._touch(frame, [it], ("__iter__", "__getitem__"), gen.iter, depth)
                 if isinstance(gen.iter, ast.List | ast.Tuple | ast.Set):
                     self._escape(frame, gen.iter, it, gen.iter, depth)  # each element becomes the target
-                element = _element(it) if not isinstance(gen.iter, ast.List | ast.Tuple | ast.Set) else \
-                    _element(_holding([self._element_value(frame, e) for e in gen.iter.elts]) or _CONST)
+                if isinstance(gen.iter, ast.List | ast.Tuple | ast.Set):
+                    elements = [self._element_value(frame, e) for e in gen.iter.elts]
+                    element = _element(_holding(elements) or _fresh_holding(elements))
+                else:
+                    element = _element(_LIB_ITEMS if it.kind == "global" else it)
                 for target in ast.walk(gen.target):
                     if isinstance(target, ast.Name) and (target.id not in frame.locals or element is not None):
                         frame.locals[target.id] = element or (
@@ -1158,12 +1220,13 @@ class Effects:
                 made_key = ev(frame, node.key, depth)
                 if _untracked_source(made_key):
                     self._touch(frame, [made_key], ("__hash__", "__eq__"), node.key, depth)
-                made = _holding(self._as_held([made_key, ev(frame, node.value, depth)]))
+                made_entries = self._as_held([made_key, ev(frame, node.value, depth)])
+                made = _holding(made_entries) or _fresh_holding(made_entries)
             else:
                 elt_val = ev(frame, node.elt, depth)
                 if isinstance(node, ast.SetComp) and _untracked_source(elt_val):
                     self._touch(frame, [elt_val], ("__hash__", "__eq__"), node.elt, depth)
-                made = _holding(self._as_held([elt_val]))
+                made = _holding(self._as_held([elt_val])) or _fresh_holding([elt_val])
             return made or _FRESH
         if isinstance(node, ast.Starred):
             val = ev(frame, node.value, depth)
@@ -1355,7 +1418,10 @@ class Effects:
                     self._run_property(frame, as_model(found[0]), attr, depth, node)
                     return _TAINT
                 return _Val("method", attr)
-            # instance state comes from the file (BUILD); class-level data is the library's own
+            # instance state comes from the file (BUILD), unless this body set it to what the library chose;
+            # class-level data is the library's own
+            if base.kind == "self" and attr in frame.self_chosen:
+                return _LIB_VALUE
             return _TAINT if base.kind == "self" else _Val("classdata")
         if base.kind == "classdata":
             return _Val("classdata")
@@ -2933,6 +2999,8 @@ def _element(val: _Val) -> _Val | None:
         return val.items[0] if len(val.items) == 1 else _Val("taint", "oneof", items=val.items)
     if val.key in ("instance", "result", "oneof"):
         return _UNTRACKED
+    if val.key in ("libitems", "libvalue"):
+        return _LIB_VALUE
     return None
 
 
@@ -2957,6 +3025,8 @@ def _summarise_returns(fn: ast.FunctionDef | ast.AsyncFunctionDef, returned: lis
         return next(iter(instances.values()))
     if any(v.kind == "param" or v.key == "passed" for v in returned):
         return _PASSED
+    if any(_chosen_by_library(v) for v in returned):
+        return _LIB_VALUE  # ``return f``, ``return [f]``: the caller holds what the library chose
     return None
 
 

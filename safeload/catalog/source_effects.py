@@ -247,9 +247,30 @@ def _chosen_by_library(val: _Val) -> bool:
     return not _plain_value(val) and not _untracked_source(val)
 
 
+def _chosen_items(vals: Iterable[_Val]) -> tuple[_Val, ...]:
+    """The objects the library chose among ``vals`` (those a ``_LIB_VALUE``/``_LIB_ITEMS`` carries, flattened):
+    module-level objects, ``self``, methods, local defs. ``[C][0] | int`` runs C's metaclass operator."""
+    out: list[_Val] = []
+    for val in vals:
+        for item in (val.items if val.key in ("libvalue", "libitems") else (val,) if _chosen_by_library(val) else ()):
+            if item not in out:
+                out.append(item)
+    return tuple(out)
+
+
+def _lib_value(vals: Iterable[_Val]) -> _Val:
+    """``_LIB_VALUE`` carrying the objects it may be."""
+    items = _chosen_items(vals)
+    return _Val("taint", "libvalue", items=items) if items else _LIB_VALUE
+
+
 def _fresh_holding(vals: Iterable[_Val]) -> _Val:
     """A fresh builtin container built from ``vals`` (when ``_holding`` tracks none of them)."""
-    return _LIB_ITEMS if any(_chosen_by_library(v) for v in vals) else _FRESH
+    vals = list(vals)
+    if not any(_chosen_by_library(v) for v in vals):
+        return _FRESH
+    items = _chosen_items(vals)
+    return _Val("fresh", "libitems", items=items) if items else _LIB_ITEMS
 
 
 #: protocol methods of a builtin container that run nothing of its items (the others -- comparisons, hashing,
@@ -292,7 +313,7 @@ class _Frame:
     stored_calls: set[int] = field(default_factory=set)
     #: attributes this body sets on ``self`` to an object the library chose (``self.f = func``): reading them back
     #: gives that object, not state from the file
-    self_chosen: set[str] = field(default_factory=set)
+    self_chosen: dict[str, _Val] = field(default_factory=dict)
 
     def where(self, node: ast.AST | None) -> str:
         return self.mod.where(getattr(node, "lineno", 0) or 0, self.qualname)
@@ -420,7 +441,7 @@ class Effects:
             return
         if held is None:
             if func.attr in _STORING_METHODS and any(_chosen_by_library(v) for v in given):
-                self._hold_local(frame, func.value, _LIB_ITEMS)  # x.append(f): x[0] is what the library chose
+                self._hold_local(frame, func.value, _fresh_holding(given))  # x.append(f): x[0] is f
             return
         if func.attr in ("add", "setdefault", "update", "union", "intersection", "difference"):
             self._touch(frame, [held], ("__hash__", "__eq__"), node, depth)  # keys are hashed and compared
@@ -459,7 +480,7 @@ class Effects:
             if _chosen_by_library(val) and isinstance(target, ast.Name):
                 current = frame.locals.get(target.id)
                 if current is not None and current.kind == "fresh" and current.key not in ("localdef", "lambda"):
-                    frame.locals[target.id] = _LIB_ITEMS
+                    frame.locals[target.id] = _fresh_holding([current, val])
             return
         if isinstance(target, ast.Name):
             name = target.id
@@ -595,7 +616,7 @@ class Effects:
                     self._bind(frame, tgt, val)
                     if isinstance(tgt, ast.Attribute) and isinstance(tgt.value, ast.Name) and \
                             frame.locals.get(tgt.value.id, _CONST).kind == "self" and _chosen_by_library(val):
-                        frame.self_chosen.add(tgt.attr)
+                        frame.self_chosen[tgt.attr] = _lib_value([frame.self_chosen.get(tgt.attr, _CONST), val])
             elif isinstance(node, ast.AnnAssign | ast.AugAssign) and node.value is not None:
                 val = self._quiet(frame, node.value)
                 if isinstance(node, ast.AugAssign):
@@ -603,8 +624,9 @@ class Effects:
                 self._bind(frame, node.target, val)
             elif isinstance(node, ast.For | ast.AsyncFor):
                 val = self._quiet(frame, node.iter)
-                self._bind(frame, node.target, _LIB_VALUE if val.kind == "global" or val.key in (
-                    "libitems", "libvalue") else _TAINT if val.from_file or val.kind == "self" else _FRESH)
+                self._bind(frame, node.target, _LIB_VALUE if val.kind == "global" else _lib_value([val])
+                           if val.key in ("libitems", "libvalue") else _TAINT if val.from_file or val.kind == "self"
+                           else _FRESH)
             elif isinstance(node, ast.With | ast.AsyncWith):
                 for item in node.items:
                     if item.optional_vars is not None:
@@ -644,8 +666,8 @@ class Effects:
                 frame.locals[target.id] = _TAINT if (old.from_file or val.from_file) else old
         elif isinstance(target, ast.Tuple | ast.List):
             for elt in target.elts:
-                self._bind(frame, elt, _LIB_VALUE if _chosen_by_library(val) else _TAINT if val.kind != "const"
-                           else _CONST)
+                self._bind(frame, elt, _lib_value([val]) if _chosen_by_library(val) else _TAINT
+                           if val.kind != "const" else _CONST)
         elif isinstance(target, ast.Starred):
             self._bind(frame, target.value, _TAINT)
 
@@ -672,7 +694,7 @@ class Effects:
             if base.from_file and node.attr == "__dict__":
                 return _FILE_DICT
             if base.kind == "self" and node.attr in frame.self_chosen:
-                return _LIB_VALUE
+                return frame.self_chosen[node.attr]
             return _TAINT if base.kind in ("self", "cls", "param", "taint", "global") else _FRESH
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("dict", "list",
                                                                                                   "set", "tuple"):
@@ -1048,7 +1070,7 @@ class Effects:
             if base.kind == "fresh" or (base.kind == "classdata" and frame.import_ctx) or base.key == "holds":
                 if isinstance(target.value, ast.Name) and base.kind != "classdata":
                     self._hold_local(frame, target.value, _holding([val, key]) or (  # d[k] = e holds e
-                        _LIB_ITEMS if _chosen_by_library(val) else _CONST))
+                        _fresh_holding([val]) if _chosen_by_library(val) else _CONST))
                 return
             if frame.import_ctx and self._is_value(base) and base.ref is not None and base.ref.module is frame.mod:
                 self._value_protocol(frame, base.ref, ("__setitem__",), target, depth)
@@ -1095,8 +1117,9 @@ class Effects:
                     # types.UnionType) is not followed (a known limit)
                     continue
                 self._escape(frame, part, item, part, depth, names=_GENERIC_ARG_NAMES if generic else _IMPLICIT)
-            if base.kind == "global" and base.ref is not None and base.ref.kind == "class":
-                self._class_subscript(frame, base.ref, node, depth)
+            for one in (base.items if base.key == "libvalue" else (base,)):  # f()[int] where f returns a class
+                if one.kind == "global" and one.ref is not None and one.ref.kind == "class":
+                    self._class_subscript(frame, one.ref, node, depth)
             if base.kind == "self":
                 self._self_protocol(frame, "__getitem__", node, depth)
                 return _TAINT
@@ -1111,7 +1134,7 @@ class Effects:
             if self._is_value(base) and base.ref is not None:
                 self._value_protocol(frame, base.ref, ("__getitem__",), node, depth)
             if base.kind in ("global", "self", "cls") or base.key in ("libitems", "libvalue"):
-                return _LIB_VALUE  # MAP[k], [f][0], F()[k]: what the library put there
+                return _lib_value([base]) if base.key in ("libitems", "libvalue") else _LIB_VALUE  # [f][0], MAP[k]
             return _TAINT if base.kind not in ("const",) else _CONST
         if isinstance(node, ast.BinOp | ast.UnaryOp | ast.BoolOp | ast.Compare):
             parts: list[ast.expr] = (
@@ -1120,8 +1143,9 @@ class Effects:
                 list(node.values) if isinstance(node, ast.BoolOp) else [node.left, *node.comparators])
             vals = [ev(frame, p, depth) for p in parts]
             for val in vals:
-                if val.kind == "global" and val.ref is not None and val.ref.kind == "class":
-                    self._class_operand(frame, val.ref, _expr_dunders(node), node)
+                for one in (val.items if val.key == "libvalue" else (val,)):  # f() | int where f returns a class
+                    if one.kind == "global" and one.ref is not None and one.ref.kind == "class":
+                        self._class_operand(frame, one.ref, _expr_dunders(node), node)
             if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mod):
                 # printf-style formatting: the right operand's __getitem__/keys (mappings), __str__, __repr__,
                 # __index__, __float__... and, when it is a tuple, the same of each element (checked as a literal)
@@ -1136,9 +1160,9 @@ class Effects:
                 if not isinstance(node, ast.Compare) and any(v.key in ("instance", "result", "oneof") for v in vals):
                     return _UNTRACKED
             if isinstance(node, ast.BoolOp) and any(_chosen_by_library(v) for v in vals):
-                return _LIB_VALUE  # x or f: one of the operands itself
+                return _lib_value(vals)  # x or f: one of the operands itself
             if isinstance(node, ast.BinOp) and any(_chosen_by_library(v) for v in vals):
-                return _LIB_ITEMS  # [f] + [], [f] * 2: a new container holding what they held
+                return _fresh_holding(vals)  # [f] + [], [f] * 2: a new container holding what they held
             return _TAINT if any(v.from_file or v.kind == "self" or self._is_value(v) or v.key == "mixed"
                                  for v in vals) else _FRESH
         if isinstance(node, ast.IfExp):
@@ -1150,7 +1174,7 @@ class Effects:
                     return tracked[0]
                 return (_holding(tracked) or _UNTRACKED) if all(v.key == "holds" for v in tracked) else _UNTRACKED
             if a != b and (_chosen_by_library(a) or _chosen_by_library(b)):
-                return _LIB_VALUE  # f if c else None: either may be what the library chose
+                return _lib_value([a, b])  # f if c else None: either may be what the library chose
             return a if a == b else (_TAINT if a.from_file or b.from_file or a.kind != b.kind else a)
         if isinstance(node, ast.JoinedStr):
             for value in node.values:
@@ -1207,7 +1231,7 @@ class Effects:
                     elements = [self._element_value(frame, e) for e in gen.iter.elts]
                     element = _element(_holding(elements) or _fresh_holding(elements))
                 else:
-                    element = _element(_LIB_ITEMS if it.kind == "global" else it)
+                    element = _element(_LIB_ITEMS if it.kind == "global" else it)  # a module table's items: unknown
                 for target in ast.walk(gen.target):
                     if isinstance(target, ast.Name) and (target.id not in frame.locals or element is not None):
                         frame.locals[target.id] = element or (
@@ -1421,7 +1445,7 @@ class Effects:
             # instance state comes from the file (BUILD), unless this body set it to what the library chose;
             # class-level data is the library's own
             if base.kind == "self" and attr in frame.self_chosen:
-                return _LIB_VALUE
+                return frame.self_chosen[attr]
             return _TAINT if base.kind == "self" else _Val("classdata")
         if base.kind == "classdata":
             return _Val("classdata")
@@ -3000,7 +3024,7 @@ def _element(val: _Val) -> _Val | None:
     if val.key in ("instance", "result", "oneof"):
         return _UNTRACKED
     if val.key in ("libitems", "libvalue"):
-        return _LIB_VALUE
+        return _lib_value([val])
     return None
 
 
@@ -3026,7 +3050,7 @@ def _summarise_returns(fn: ast.FunctionDef | ast.AsyncFunctionDef, returned: lis
     if any(v.kind == "param" or v.key == "passed" for v in returned):
         return _PASSED
     if any(_chosen_by_library(v) for v in returned):
-        return _LIB_VALUE  # ``return f``, ``return [f]``: the caller holds what the library chose
+        return _lib_value(returned)  # ``return f``, ``return [f]``: the caller holds what the library chose
     return None
 
 

@@ -375,6 +375,14 @@ def _square(n_name: str, m_at: int | None, dtype_at: int) -> Callable[[tuple[Any
     return estimate
 
 
+def _masked(shape_at: int, dtype_at: int) -> Callable[[tuple[Any, ...], dict[Any, Any]], int | None]:
+    """``numpy.ma.core._mareconstruct``: an ndarray of the shape and a boolean mask of it."""
+    def estimate(args: tuple[Any, ...], kwargs: dict[Any, Any]) -> int | None:
+        count = _shape(_arg(args, kwargs, shape_at, "baseshape"))
+        return None if count is None else count * (_itemsize(_arg(args, kwargs, dtype_at, "basetype")) + 1)
+    return estimate
+
+
 def _repmat(args: tuple[Any, ...], kwargs: dict[Any, Any]) -> int | None:
     """``numpy.matlib.repmat(a, m, n)``: m * n copies of ``a`` (at least one element)."""
     m, n = _int(_arg(args, kwargs, 1, "m")), _int(_arg(args, kwargs, 2, "n"))
@@ -508,6 +516,8 @@ _ESTIMATES: dict[str, Callable[[tuple[Any, ...], dict[Any, Any]], int | None]] =
     **_names((*_TWODIM, "numpy.matlib"), ("identity",), _square("n", None, 1)),
     "numpy.matlib.eye": _square("n", 1, 3),
     **_names(("numpy.matlib", "numpy.lib._shape_base_impl"), ("repmat",), _repmat),
+    "numpy.ma.core._mareconstruct": _masked(2, 3),  # (subtype, baseclass, baseshape, basetype): data and mask
+    **_names(("numpy", "numpy._core.numerictypes"), ("void",), _storage(1)),  # numpy.void(n): n zero bytes
     **_names(("numpy", "numpy._core.numeric", "numpy.core.numeric"), ("indices",), _indices),
     **_names(("numpy", "numpy._core.function_base", "numpy.core.function_base"), ("linspace",), _linspace),
     **_names(("numpy", "numpy._core.multiarray", "numpy.core.multiarray"), ("arange",), _arange),

@@ -291,6 +291,81 @@ def test_r13_4_legacy_files_still_load(tmp_path: Path) -> None:
         assert any(name.endswith("data.pkl") for name in archive.namelist())
 
 
+# --- R13-5: a regular expression matched at load -------------------------------------------------------------------
+# re.match, re.fullmatch, re.search, re.sub, ... were admitted for CALL by the generated effect scan ("pure
+# computation on its arguments"): re.match("(a+)+$", "a" * 40 + "b") backtracks for hours (a 70-byte pickle).
+# Fixed: denied when called or invoked (deny.py, SL115 HIGH); a pickled pattern (re._compile) still loads.
+def _regex_attacks() -> dict[str, bytes]:
+    text = lit("a" * 40 + "b")
+    return {
+        "match": stream(reduce("re.match", lit("(a+)+$"), text)),
+        "fullmatch": stream(reduce("re.fullmatch", lit("(a|aa)+"), lit("a" * 60 + "b"))),
+        "search": stream(reduce("re.search", lit("(a+)+$"), text)),
+        "map-match": stream(reduce("builtins.list", reduce("builtins.map", glob("re.match"),
+                                                           b"](" + lit("(a+)+$") + b"e", b"](" + text + b"e"))),
+    }
+
+
+@pytest.mark.slow  # the live twins run 10 s each
+@pytest.mark.parametrize("label", sorted(_regex_attacks()))
+def test_r13_5_backtracking_regex(tmp_path: Path, label: str) -> None:
+    data = _regex_attacks()[label]
+    assert _live(data, tmp_path) == "TIMEOUT", "the plain load finished within 10 s"
+    assert any(item.endswith(" SL115") for item in refused(data))
+
+
+def test_r13_5_regex_refused_and_patterns_load() -> None:
+    import re
+
+    for label, data in _regex_attacks().items():
+        assert any(item.endswith(" SL115") for item in refused(data)), label
+    pattern = re.compile("ab+c", re.IGNORECASE)
+    assert safeload.pickle_loads(pickle.dumps(pattern, protocol=4)) == pattern
+
+
+# --- R13-6: numpy's digit strings sized by an int ------------------------------------------------------------------
+# numpy.binary_repr(num, width) and numpy.base_repr(number, base, padding) pad with zeros to the width the file
+# gives: binary_repr(1, 2**31) is a 2 GiB str. Fixed: estimated like the other allocators (SL018).
+def test_r13_6_padded_digit_strings(tmp_path: Path) -> None:
+    for data in (stream(reduce("numpy.binary_repr", lit(1), lit(1 << 31))),
+                 stream(reduce("numpy.base_repr", lit(1), lit(2), lit(1 << 34)))):
+        assert _live(data, tmp_path) == "MEMORY", "the plain load did not run out of memory"
+        assert _sl018(data)
+    assert safeload.pickle_loads(stream(reduce("numpy.binary_repr", lit(5), lit(8)))) == "00000101"
+
+
+# --- R13-7: admitted iterables other than range -------------------------------------------------------------------
+# list(ipaddress.ip_network("::/0")) iterates 2**128 addresses; list(numpy.ndindex(100000, 100000)) makes 10**10
+# tuples; collections.deque(ip_network("::/0"), 0) keeps nothing and never ends. The networks and ndindex are
+# admitted (values), and the consumers only read range(n). Fixed: ``allocation._iterated`` counts them.
+def _iterable_attacks() -> dict[str, bytes]:
+    network = reduce("ipaddress.ip_network", lit("::/0"))
+    return {
+        "list-network": stream(reduce("builtins.list", network)),
+        "deque-network": stream(reduce("collections.deque", network, lit(0))),
+        "list-ndindex": stream(reduce("builtins.list", reduce("numpy.ndindex", lit(_N), lit(_N)))),
+    }
+
+
+@pytest.mark.slow  # the live twins run 10 s each
+@pytest.mark.parametrize("label", sorted(_iterable_attacks()))
+def test_r13_7_iterating_admitted_values(tmp_path: Path, label: str) -> None:
+    data = _iterable_attacks()[label]
+    assert _live(data, tmp_path, imports="numpy, ipaddress") in ("TIMEOUT", "MEMORY"), "the plain load finished"
+    assert _sl018(data)
+
+
+def test_r13_7_small_networks_load() -> None:
+    import ipaddress
+
+    for label, data in _iterable_attacks().items():
+        assert _sl018(data), label
+    small = stream(reduce("builtins.list", reduce("ipaddress.ip_network", lit("10.0.0.0/30"))))
+    assert safeload.pickle_loads(small) == list(ipaddress.ip_network("10.0.0.0/30"))
+    network = ipaddress.ip_network("::/0")
+    assert safeload.pickle_loads(pickle.dumps(network, protocol=4)) == network
+
+
 # --- already refused (regression) ---------------------------------------------------------------------------------
 def _already_refused() -> dict[str, bytes]:
     rng = _range(1 << 34)

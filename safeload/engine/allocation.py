@@ -331,6 +331,12 @@ def _iterated(value: Any, depth: int = 0) -> tuple[int, int] | None:
     if length is not None:
         return length, 0
     name, args = _call_parts(value)
+    if name in _NDINDEX:  # numpy.ndindex(d0, d1, ...) or ndindex(shape): a tuple per index
+        count = _shape(args[0] if len(args) == 1 else args)
+        return None if count is None else (count, _TUPLE_ITEM)
+    if name in _NETWORKS:  # ipaddress.ip_network("::/0"): an address object per address (R13-7)
+        count = _network_size(args)
+        return None if count is None else (count, _TUPLE_ITEM)
     if name not in _LAZY or depth > 16:
         return None
     first = 1 if name in ("builtins.map", "builtins.filter") else 0
@@ -346,6 +352,23 @@ def _iterated(value: Any, depth: int = 0) -> tuple[int, int] | None:
     if name == "builtins.map" and not _plain_function(args[0]):
         extra = _HUGE
     return items, extra
+
+
+_NDINDEX = frozenset({"numpy.ndindex", "numpy.lib._index_tricks_impl.ndindex", "numpy.lib.index_tricks.ndindex"})
+_NETWORKS = frozenset({"ipaddress.ip_network", "ipaddress.IPv4Network", "ipaddress.IPv6Network"})
+
+
+def _network_size(args: tuple[Any, ...]) -> int | None:
+    """The addresses of ``ipaddress.ip_network(text)`` for a literal network text, read with this process's own
+    ipaddress module on the literal (no file-named code runs); None for anything else."""
+    import ipaddress
+
+    if not args or type(args[0]) is not str or len(args[0]) > 100:
+        return None
+    try:
+        return ipaddress.ip_network(args[0], strict=False).num_addresses
+    except ValueError:
+        return None
 
 
 def _plain_function(value: Any) -> bool:
@@ -380,6 +403,15 @@ def _masked(shape_at: int, dtype_at: int) -> Callable[[tuple[Any, ...], dict[Any
     def estimate(args: tuple[Any, ...], kwargs: dict[Any, Any]) -> int | None:
         count = _shape(_arg(args, kwargs, shape_at, "baseshape"))
         return None if count is None else count * (_itemsize(_arg(args, kwargs, dtype_at, "basetype")) + 1)
+    return estimate
+
+
+def _text_width(index: int, name: str) -> Callable[[tuple[Any, ...], dict[Any, Any]], int | None]:
+    """``numpy.binary_repr(num, width)``, ``numpy.base_repr(number, base, padding)``: a str of that many digits
+    (R13-6)."""
+    def estimate(args: tuple[Any, ...], kwargs: dict[Any, Any]) -> int | None:
+        width = _int(_arg(args, kwargs, index, name))
+        return None if width is None else max(width, 0)
     return estimate
 
 
@@ -517,6 +549,8 @@ _ESTIMATES: dict[str, Callable[[tuple[Any, ...], dict[Any, Any]], int | None]] =
     "numpy.matlib.eye": _square("n", 1, 3),
     **_names(("numpy.matlib", "numpy.lib._shape_base_impl"), ("repmat",), _repmat),
     "numpy.ma.core._mareconstruct": _masked(2, 3),  # (subtype, baseclass, baseshape, basetype): data and mask
+    **_names(("numpy", "numpy._core.numeric", "numpy.core.numeric"), ("binary_repr",), _text_width(1, "width")),
+    **_names(("numpy", "numpy._core.numeric", "numpy.core.numeric"), ("base_repr",), _text_width(2, "padding")),
     **_names(("numpy", "numpy._core.numerictypes"), ("void",), _storage(1)),  # numpy.void(n): n zero bytes
     **_names(("numpy", "numpy._core.numeric", "numpy.core.numeric"), ("indices",), _indices),
     **_names(("numpy", "numpy._core.function_base", "numpy.core.function_base"), ("linspace",), _linspace),

@@ -294,7 +294,8 @@ def test_r13_4_legacy_files_still_load(tmp_path: Path) -> None:
 # --- R13-5: a regular expression matched at load -------------------------------------------------------------------
 # re.match, re.fullmatch, re.search, re.sub, ... were admitted for CALL by the generated effect scan ("pure
 # computation on its arguments"): re.match("(a+)+$", "a" * 40 + "b") backtracks for hours (a 70-byte pickle).
-# Fixed: denied when called or invoked (deny.py, SL115 HIGH); a pickled pattern (re._compile) still loads.
+# Fixed: a reviewed entry (reviewed.py) admits them as values only, never called or invoked (SL115); a pickled
+# pattern (re._compile) still loads.
 def _regex_attacks() -> dict[str, bytes]:
     text = lit("a" * 40 + "b")
     return {
@@ -311,14 +312,14 @@ def _regex_attacks() -> dict[str, bytes]:
 def test_r13_5_backtracking_regex(tmp_path: Path, label: str) -> None:
     data = _regex_attacks()[label]
     assert _live(data, tmp_path) == "TIMEOUT", "the plain load finished within 10 s"
-    assert any(item.endswith(" SL115") for item in refused(data))
+    assert any(item.startswith("re.") and item.endswith(" SL115") for item in refused(data))
 
 
 def test_r13_5_regex_refused_and_patterns_load() -> None:
     import re
 
     for label, data in _regex_attacks().items():
-        assert any(item.endswith(" SL115") for item in refused(data)), label
+        assert any(item.startswith("re.") and item.endswith(" SL115") for item in refused(data)), label
     pattern = re.compile("ab+c", re.IGNORECASE)
     assert safeload.pickle_loads(pickle.dumps(pattern, protocol=4)) == pattern
 
@@ -364,6 +365,46 @@ def test_r13_7_small_networks_load() -> None:
     assert safeload.pickle_loads(small) == list(ipaddress.ip_network("10.0.0.0/30"))
     network = ipaddress.ip_network("::/0")
     assert safeload.pickle_loads(pickle.dumps(network, protocol=4)) == network
+
+
+# --- R13-8: calls that change the process, admitted as "pure computation" --------------------------------------------
+# copyreg.add_extension(module, name, code) was admitted for CALL: a file loaded once registers an EXT code for any
+# global (here pathlib.Path.touch), and every later unpickling in the process resolves that code -- a 30-byte
+# EXT2 pickle then runs it. copyreg.remove_extension/clear_extension_cache/pickle/constructor and enum.global_enum
+# change process-wide state too; uuid.getnode/uuid1 run `ip link` when _uuid has no generate_time_safe. Fixed:
+# reviewed entries admit them as values only (SL115 when called).
+def test_r13_8_registering_an_extension_code(tmp_path: Path) -> None:
+    marker = tmp_path / "marker"
+    code = 0x7FF3
+    first = stream(reduce("copyreg.add_extension", lit("pathlib"), lit("Path.touch"), lit(code)))
+    later = stream(b"\x83" + code.to_bytes(2, "little") + tup(reduce("pathlib.Path", lit(str(marker)))) + b"R")
+    script = ("import pickle, sys\n"
+              f"pickle.loads({first!r})\n"
+              f"pickle.loads({later!r})\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SAFELOAD_")}
+    subprocess.run([sys.executable, "-c", script], env=env, timeout=_LIVE_TIMEOUT, check=True)
+    assert marker.exists(), "the live twin: the registered code did not resolve in the later load"
+    marker.unlink()
+    assert "copyreg.add_extension SL115" in refused(first)
+    with pytest.raises(safeload.UnsafeModelError):
+        safeload.pickle_loads(first)
+    import copyreg
+
+    assert (code not in copyreg._inverted_registry), "the refused load registered the code"  # type: ignore[attr-defined]
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("name", ["copyreg.remove_extension", "copyreg.clear_extension_cache", "copyreg.pickle",
+                                  "copyreg.constructor", "enum.global_enum", "uuid.getnode", "uuid.uuid1"])
+def test_r13_8_process_changing_calls_refused(name: str) -> None:
+    assert f"{name} SL115" in refused(stream(reduce(name)))
+
+
+def test_r13_8_values_of_these_modules_still_load() -> None:
+    import uuid
+
+    value = [uuid.uuid1(), uuid.uuid4(), 3 + 4j]
+    assert safeload.pickle_loads(pickle.dumps(value, protocol=2)) == value
 
 
 # --- already refused (regression) ---------------------------------------------------------------------------------

@@ -143,13 +143,6 @@ DENY |= _entries("numpy.memmap numpy.core.memmap.memmap numpy._core.memmap.memma
                  "opens, creates or truncates a file when called", uses=Use.CALL | Use.NEW | Use.INVOKE)
 # getattr is modelled when the file calls it (the attribute it reaches is ranked); anywhere else it is a
 # primitive that reaches any attribute for whoever calls it.
-# red team R13-5: CPython's re engine backtracks: re.match("(a+)+$", "a" * 40 + "b") runs for hours (a 60-byte
-# pickle), re.sub's template can multiply its text. The generated effect scan admits these as pure computation; a
-# load never needs to match text (a pickled pattern is re._compile(pattern, flags), which only compiles). Denied
-# when called or invoked with arguments the file chooses; naming or passing them stays admitted.
-DENY |= _entries("re.match re.fullmatch re.search re.sub re.subn re.split re.findall re.finditer", _H, "SL115",
-                 "matches a pattern against text at load: the file chooses both, and backtracking takes exponential "
-                 "time", uses=Use.CALL | Use.NEW | Use.INVOKE)
 DENY |= _entries("builtins.getattr", _H, EFFECT, "reaches attributes chosen by whoever calls it",
                  uses=ANY_USE & ~(Use.CALL | Use.IMPORT | Use.REF))
 DENY |= _entries("marshal.loads marshal.load", _C, CODE, "unmarshals code objects", floor=True, nested="marshal")

@@ -184,6 +184,7 @@ def test_r13_1_ordinary_values_stay_admitted() -> None:
         stream(reduce("builtins.list", reduce("builtins.map", glob("builtins.abs"), _range(100)))),
         stream(reduce("numpy.ones", reduce("builtins.int", reduce("builtins.float", lit("1e3"))))),
         stream(reduce("numpy.identity", lit(10), lit("f8"))),
+        stream(reduce("builtins.list", reduce("builtins.map", glob("builtins.int"), _range(10)))),
     ]
     for data in small:
         assert not _sl018(data)
@@ -446,3 +447,28 @@ def _already_refused() -> dict[str, bytes]:
 @pytest.mark.parametrize("label", sorted(_already_refused()))
 def test_r13_already_refused(label: str) -> None:
     assert refused(_already_refused()[label])
+
+
+def _pint_quantity_body() -> bytes:
+    """A pint quantity as pickle writes it (protocol 4, FRAME removed so opcodes can follow), without STOP: memo 12
+    is the udict, 11 the UnitsContainer, 20 the quantity."""
+    pint = pytest.importorskip("pint")
+    data = pickle.dumps(pint.get_application_registry().Quantity(3.0, "meter / second"), protocol=4)
+    assert data[2:3] == b"\x95"
+    return data[:2] + data[11:-1]
+
+
+def test_r13_pint_memo_reuse_already_refused() -> None:
+    """Memo reuse around the pint_quantity contract: a unit added to the udict after the quantity was admitted, a
+    BUILD giving the quantity a str ``_units`` (parse_units' evaluator on first use) or ``_magnitude``, a BUILD on the
+    container; the honest stream loads."""
+    body = _pint_quantity_body()
+    assert not refused(body + b".")
+    probes = {
+        "setitem-after": body + b"h\x0c" + u("meter ** 2") + lit(1) + b"s0h\x14.",
+        "build-units": body + b"h\x14}" + u("_units") + u("meter * 9 ** 9 ** 9") + b"sb.",
+        "build-magnitude": body + b"h\x14}" + u("_magnitude") + u("1+1") + b"sb.",
+        "build-container": body + b"h\x0b}b0h\x14.",
+    }
+    for label, data in probes.items():
+        assert refused(data), label

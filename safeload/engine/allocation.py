@@ -376,7 +376,7 @@ def _plain_function(value: Any) -> bool:
     an allocator or a lazy iterable maker (``builtins.abs``, ``builtins.str``); a partial or any made value is
     not."""
     full = getattr(value, "full", None)
-    return type(full) is str and full not in _ESTIMATES and full not in _LAZY and full not in _CONSUMERS
+    return type(full) is str and (full in _INT_MAKERS or (full not in _ESTIMATES and full not in _LAZY))
 
 
 def _numpy_shape(shape_at: int, dtype_at: int) -> Callable[[tuple[Any, ...], dict[Any, Any]], int | None]:

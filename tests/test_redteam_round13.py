@@ -472,3 +472,20 @@ def test_r13_pint_memo_reuse_already_refused() -> None:
     }
     for label, data in probes.items():
         assert refused(data), label
+
+
+def test_r13_npy_header_shape_already_refused(tmp_path: Path) -> None:
+    """A .npy header naming a (100000, 100000) float64 shape over 32 bytes of data: numpy.load allocates the whole
+    array before reading (MemoryError under the cap); safeload's header check refuses it (SL018)."""
+    buffer = io.BytesIO()
+    np.save(buffer, np.zeros(4))
+    data = buffer.getvalue()
+    end = data.index(b"\n") + 1
+    header = data[10:end]
+    wide = header.replace(b"(4,)", b"(100000, 100000)").rstrip(b" \n")
+    path = tmp_path / "big.npy"
+    path.write_bytes(data[:10] + wide + b" " * (len(header) - len(wide) - 1) + b"\n" + data[end:])
+    assert _live(b"", tmp_path, loader=f"numpy.load({str(path)!r})") == "MEMORY"
+    assert any(f.rule_id == "SL018" for f in safeload.scan(path.read_bytes()).findings)
+    with pytest.raises(safeload.UnsafeModelError):
+        safeload.numpy_load(path)

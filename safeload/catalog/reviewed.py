@@ -97,6 +97,20 @@ _group("pathlib.Path pathlib.PosixPath pathlib.WindowsPath pathlib.PurePath path
        "pathlib.PureWindowsPath", VALUE,
        "path values: construction joins strings and touches no file (file methods are denied by name)")
 _group("re._compile re.compile sre_compile.compile", PURE, "compile a regular expression")
+# Red team round 13: names the generated effect scan admitted as "pure computation on its arguments" that a load
+# must not call. R13-5: CPython's re engine backtracks (re.match("(a+)+$", "a" * 40 + "b") runs for hours, a 70-byte
+# pickle) and re.sub's template multiplies its text: the file chooses pattern and text; a pickled pattern is
+# re._compile(pattern, flags), which only compiles. R13-8: copyreg.add_extension/remove_extension/
+# clear_extension_cache/pickle/constructor change the process's pickling registries (an EXT code the file registers
+# resolves to any global in every later unpickling in the process); enum.global_enum writes an enum's members into
+# its module's namespace; uuid.getnode/uuid1 run `ip link`/`ifconfig` (uuid._get_command_stdout, through the
+# _GETTERS list the effect scan does not follow) when the _uuid extension has no generate_time_safe. Named or
+# passed (as values), never called or invoked.
+_group("re.match re.fullmatch re.search re.sub re.subn re.split re.findall re.finditer "
+       "copyreg.add_extension copyreg.remove_extension copyreg.clear_extension_cache copyreg.pickle "
+       "copyreg.constructor enum.global_enum uuid.getnode uuid.uuid1", "PASSED HASH",
+       "not called by a load (red team R13-5, R13-8): backtracking regex matching, process-wide registries, "
+       "environment-dependent commands")
 _group("re.Pattern typing.Any typing.Union typing.Optional typing.List typing.Dict typing.Tuple numbers.Number "
        "math.inf math.nan", "INVOKE HASH", "typing objects and constants: calling one builds a type or fails")
 _group("enum.Enum enum.IntEnum enum.Flag enum.IntFlag", "CALL INVOKE HASH PASSED",

@@ -365,9 +365,15 @@ class Semantics:
         ``bytearray(1 << 36)``, ``list(range(1 << 34))``: red team R12-5) is refused (SL018) above
         ``allocation.allocation_bound`` of this stream, one call or the sum of all (many calls each under the
         bound allocate as much as one above it); sizes only known at load are left to the other rules."""
-        from safeload.engine.allocation import allocation_bound, requested_bytes
+        from safeload.engine.allocation import requested_bytes
 
-        wanted = requested_bytes(name, args, kwargs)
+        self._charge_allocation(name, requested_bytes(name, args, kwargs), offset)
+
+    def _charge_allocation(self, name: str, wanted: int | None, offset: int) -> None:
+        """Add ``wanted`` bytes (None: no estimate) to what this stream's allocations ask for; SL018 above the
+        bound (see ``_check_allocation``)."""
+        from safeload.engine.allocation import allocation_bound
+
         if wanted is None:
             return
         fixed_cap = self.ctx.limits.max_allocation_bytes
@@ -375,7 +381,9 @@ class Semantics:
         why = f"limits.max_allocation_bytes ({fixed_cap}) plus 16 times its size"
         before, self._allocated = self._allocated, self._allocated + wanted
         if wanted > bound:
-            self._flag("SL018", f"{name} is asked to allocate about {wanted} bytes, more than the {bound} bytes a "
+            asked = f"about {wanted} bytes" if wanted < 1 << 62 else "a size too large to compute at load (a " \
+                "number of more than 4300 digits, or items of no known size)"
+            self._flag("SL018", f"{name} is asked to allocate {asked}, more than the {bound} bytes a "
                        f"stream of {len(self.data)} bytes may ask for ({why})", subject=name, offset=offset)
         elif before <= bound < self._allocated:
             self._flag("SL018", f"{name} brings what this stream's allocator calls ask for to about "
@@ -901,6 +909,11 @@ class Semantics:
         if kind is not Call:
             return pos
         inst.state = state
+        if inst.owner is not None:
+            from safeload.engine.allocation import state_bytes
+
+            # ndarray.__setstate__ allocates the shape its state names before reading an object array's list
+            self._charge_allocation(inst.owner.full, state_bytes(state), offset)
         if type(state) is tuple and state and _is_partial(inst):
             self._partial_setstate(inst, state, offset)
         if inst.owner is not None:

@@ -58,6 +58,31 @@ def _storage_sizes(persistent_ids: list[Any]) -> dict[str, int | None]:
     return sizes
 
 
+def _declared_storages(persistent_ids: list[Any]) -> dict[str, int]:
+    """key -> bytes the legacy loader allocates for each storage the main pickle names: ``persistent_load`` makes
+    ``torch.UntypedStorage(numel * element_size)`` from the persistent id ``('storage', type, key, location,
+    numel, view_metadata)`` *before* it reads the storage's record (red team R13-4); a numel it cannot read counts
+    as unbounded."""
+    declared: dict[str, int] = {}
+    for pid in persistent_ids:
+        if isinstance(pid, tuple) and len(pid) >= 5 and pid[0] in ("storage", b"storage"):
+            key = pid[2].decode("ascii", "replace") if isinstance(pid[2], bytes) else pid[2]
+            numel, size = pid[4], storage_element_size(pid[1]) or 16
+            if isinstance(key, str | int):
+                declared.setdefault(str(key), numel * size if type(numel) is int and numel >= 0 else 1 << 63)
+    return declared
+
+
+def _check_declared(declared: dict[str, int], ctx: ScanContext, data_size: int, offset: int) -> None:
+    from safeload.engine.allocation import allocation_bound
+
+    total, bound = sum(declared.values()), allocation_bound(data_size, ctx.limits.max_allocation_bytes)
+    if total > bound:
+        ctx.add("SL018", f"the legacy torch file's storages declare {total} bytes, more than the {bound} bytes a file "
+                f"of {data_size} bytes may ask for: torch allocates them before it reads their records",
+                subject="torch-legacy-storage", offset=offset)
+
+
 def _skip_storage(data: Any, pos: int, element_size: int, ctx: ScanContext, what: str) -> int | None:
     """Step over one raw storage record (int64 element count, then the elements); None if it does not fit."""
     n = len(data)
@@ -113,6 +138,8 @@ def continue_legacy(walker: Any, first: Any, ctx: ScanContext) -> None:
         ctx.add("SL002", "the legacy storage-keys pickle is not a list: the storages cannot be located",
                 offset=keys.start)
         return
+    declared = _declared_storages(main.persistent_ids)
+    _check_declared(declared, ctx, len(walker.data), main.start)
     pos = keys.end
     for key in keys.value:
         size = sizes.get(str(key)) if isinstance(key, str | int) else None
@@ -123,6 +150,9 @@ def continue_legacy(walker: Any, first: Any, ctx: ScanContext) -> None:
         after = _skip_storage(walker.data, pos, size, ctx, "legacy torch file")
         if after is None:
             return
+        if after - pos - 8 != declared.get(str(key)):
+            ctx.add("SL018", f"legacy torch storage {key!r} declares {declared.get(str(key))} bytes in the pickle and "
+                    f"holds {after - pos - 8}: torch allocates the declared size, then fails", offset=pos)
         pos = after
     ctx.add("SL207", f"legacy torch format, {len(keys.value)} storage(s)", subject="torch-legacy",
             details={"storages": len(keys.value)})

@@ -446,6 +446,7 @@ def _reference_dataclasses() -> dict[str, type]:
         max_members: int = 100_000
         max_decompressed_bytes: int = 16 * 1024**3
         max_compression_ratio: float = 2000.0
+        max_key_collisions: int = 128
 
     @dataclasses.dataclass(frozen=True, slots=True)
     class PolicyRef:

@@ -8,9 +8,11 @@ Each flood here is harmless data: its only effect at load is the k**2/2 comparis
 
 from __future__ import annotations
 
+import decimal
 import fractions
 import pickle
 import random
+import struct
 import time
 import uuid
 
@@ -136,7 +138,7 @@ def test_the_flood_of_the_red_team_is_refused_fast(engine: str) -> None:
 
 @pytest.mark.parametrize("case", ["int", "str", "tuple", "big-int", "float", "frozenset"])
 def test_many_distinct_keys_scan_clean_and_fast(engine: str, case: str) -> None:
-    rng = random.Random(7)
+    rng = random.Random(7)  # noqa: S311 (test data, not secrets)
     count = 200_000
     value: object = {
         "int": {i: i for i in range(count)},
@@ -205,6 +207,46 @@ def test_objects_are_counted_by_the_hash_the_load_computes(engine: str, kind: st
     assert "SL020" not in blocking(ordinary)
 
 
+def numpy_complex(value: complex) -> bytes:
+    """``numpy._core.multiarray.scalar(numpy.dtype('c16') with its BUILD state, raw)``, as numpy pickles one."""
+    dtype = reduce("numpy.dtype", lit("c16"), lit(False), lit(True)) + tup(
+        lit(3), lit("<"), b"N", b"N", b"N", lit(-1), lit(-1), lit(0)) + b"b"
+    raw = struct.pack("<dd", value.real, value.imag)
+    return reduce("numpy._core.multiarray.scalar", dtype, b"C" + bytes([len(raw)]) + raw)
+
+
+NUMERIC_TERMS = {
+    # complex(h - 1000003*j, j) all hash to h: unbounded collisions from small numbers
+    "complex": lambda j: reduce("builtins.complex", lit(float(12345 - 1000003 * j)), lit(float(j))),
+    "numpy-complex": lambda j: numpy_complex(complex(12345 - 1000003 * j, j)),
+    "decimal": lambda j: reduce("decimal.Decimal", lit(str(5 + j * M))),
+    "tuple-of-fraction": lambda j: tup(reduce("fractions.Fraction", lit(5 + j * M)), lit("a")),
+    "nested-tuple-of-integer": lambda j: tup(tup(newobj("sympy.core.numbers.Integer", lit(5 + j * M))), b"N"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(NUMERIC_TERMS))
+def test_other_numeric_keys_are_counted_by_their_load_hash(engine: str, kind: str) -> None:
+    pytest.importorskip("sympy")
+    pytest.importorskip("numpy")
+    term = NUMERIC_TERMS[kind]
+    assert "SL020" in blocking(stream(b"}(" + b"".join(term(j) + b"N" for j in range(1, 300)) + b"u"))
+    assert "SL020" not in blocking(stream(b"}(" + b"".join(term(j) + b"N" for j in range(1, 100)) + b"u"))
+
+
+def test_sympy_expressions_are_bounded_per_class(engine: str) -> None:
+    """Add(x, Integer(5 + i*M)) hash alike at load (Basic.__hash__ of the evaluated arguments), and their hash is not
+    derived here: more than 2048 of one expression class as keys in a stream is refused, 300 are not."""
+    pytest.importorskip("sympy")
+
+    def term(j: int) -> bytes:
+        return newobj("sympy.core.add.Add", newobj("sympy.core.symbol.Symbol", lit("x")),
+                      newobj("sympy.core.numbers.Integer", lit(5 + j * M)))
+
+    assert "SL020" in blocking(stream(b"}(" + b"".join(term(j) + b"N" for j in range(2100)) + b"u"), seconds=30)
+    assert "SL020" not in blocking(stream(b"}(" + b"".join(term(j) + b"N" for j in range(300)) + b"u"))
+
+
 def _call(owner: str, *args: object, state: object = None, kwargs: dict[str, object] | None = None) -> Call:
     from safeload.catalog.classify import classify_name
 
@@ -217,7 +259,7 @@ def _call(owner: str, *args: object, state: object = None, kwargs: dict[str, obj
 def test_derived_hashes_are_the_real_ones() -> None:
     """The hash counted for an object is the one its class computes at load (checked on the real objects)."""
     sympy = pytest.importorskip("sympy")
-    rng = random.Random(3)
+    rng = random.Random(3)  # noqa: S311 (test data, not secrets)
     for _ in range(300):
         p, q = rng.randrange(-2**70, 2**70), rng.choice([1, 2, 7, rng.randrange(1, 2**65), -5])
         found = call_hash(_call("fractions.Fraction", p, q))
@@ -233,13 +275,24 @@ def test_derived_hashes_are_the_real_ones() -> None:
         assert found is not None and found[1] == hash(sympy.Integer(p))
         found = call_hash(_call("sympy.core.numbers.Rational", p, q))
         assert found is not None and found[1] == hash(sympy.Rational(p, q))
+        found = call_hash(_call("builtins.complex", p / 3, float(q)))
+        assert found is not None and found[1] == hash(complex(p / 3, q))
+        text = f"{p}.{rng.randrange(10**6):06d}E{rng.randrange(-400, 400)}"
+        found = call_hash(_call("decimal.Decimal", text))
+        assert found is not None and found[1] == hash(decimal.Decimal(text))
     found = call_hash(_call("sympy.core.numbers.Rational", 3, 6))
     assert found is not None and found[1] == hash(sympy.S.Half)
     assert call_hash(_call("fractions.Fraction", 1.5)) is None  # not derived: counted against its class
+    numpy = pytest.importorskip("numpy")
+    for code, value in [("f8", 0.1), ("f4", 1.5), ("c16", 3 - 4j), ("c8", 0.5 + 2j), ("i8", -7), ("u8", 2**64 - 5)]:
+        scalar = numpy.dtype(code).type(value)
+        dtype = _call("numpy.dtype", code, False, True, state=(3, "<", None, None, None, -1, -1, 0))
+        found = call_hash(_call("numpy._core.multiarray.scalar", dtype, scalar.tobytes()))
+        assert found is not None and found[1] == hash(scalar), code
 
 
 def test_tuple_hash_is_cpythons() -> None:
-    rng = random.Random(5)
+    rng = random.Random(5)  # noqa: S311 (test data, not secrets)
     for _ in range(2000):
         value = tuple(rng.choice([rng.randrange(-2**63, 2**63), rng.random(), "x", None, -1, (1, 2), b"y"])
                       for _ in range(rng.randrange(0, 6)))
@@ -263,3 +316,17 @@ def test_str_keys_are_not_counted(engine: str) -> None:
     assert not blocking(data)
     mixed = stream(b"}(" + b"".join(lit(str(i)) + b"N" for i in range(5000)) + pairs(colliding(100)) + b"u")
     assert not blocking(mixed)
+
+
+def test_ints_too_large_to_read_are_bounded(engine: str) -> None:
+    """An int of more than 32768 bits is an opaque value to the machine (its hash is not computed): such keys count
+    against one bound (16 x max_key_collisions per stream), here with the setting lowered to 8 (128 keys)."""
+    policy = Policy(limits=Limits(max_key_collisions=8))
+    huge = [5 + (1 << 33000) + i * M for i in range(140)]
+
+    def key(value: int) -> bytes:
+        raw = value.to_bytes((value.bit_length() + 8) // 8, "little", signed=True)
+        return b"\x8b" + struct.pack("<i", len(raw)) + raw  # LONG4
+
+    assert "SL020" in blocking(stream(b"}(" + b"".join(key(v) + b"N" for v in huge) + b"u"), policy=policy)
+    assert "SL020" not in blocking(stream(b"}(" + b"".join(key(v) + b"N" for v in huge[:100]) + b"u"), policy=policy)

@@ -17,11 +17,15 @@ does not choose (hashed by identity). A tuple holding a str is counted under the
 str items hash alike in both processes, so tuples that differ only in colliding numbers are caught; tuples that
 differ in their str items collide at load only if the file knew the loader's seed (``PYTHONHASHSEED`` fixed).
 
-Objects whose ``__hash__``/``__eq__`` is Python code and hash the numbers the file gives are counted under the hash
-the load computes, derived from their arguments (:func:`call_hash`): ``fractions.Fraction`` (the rational's hash),
-``uuid.UUID`` (``hash(self.int)``), sympy's ``Integer`` (``hash(p)``) and ``Rational``. Where that cannot be derived
-(arguments computed at load), every such object counts against its class: more than ``16 * max_key_collisions``
-of one class per stream is refused the same way.
+Objects of classes whose hash is the numbers the file gives are counted under the hash the load computes, derived
+from their arguments (:func:`call_hash`): ``fractions.Fraction`` and ``decimal.Decimal`` (the rational's hash),
+``uuid.UUID`` (``hash(self.int)``), ``complex``, numpy scalars (``numpy.core.multiarray.scalar(dtype, raw)``: the
+Python number they equal), sympy's ``Integer`` (``hash(p)``) and ``Rational``; tuples holding them by CPython's
+tuple hash of their derived hashes. Where that cannot be derived (arguments computed at load; sympy expressions,
+which hash their evaluated arguments), every such object counts against its class: more than
+``16 * max_key_collisions`` of one class per stream is refused the same way, and so are ints too large for the
+machine to read (more than 32768 bits: an opaque value to it; colliding ones compare digit by digit). Residual: a frozenset holding such
+objects is counted by the scanner's hash of it (objects by identity).
 
 Security invariants:
 - nothing is called but ``hash()`` of inert values (ints, floats, and tuples or frozensets of them and of engine
@@ -35,9 +39,10 @@ Security invariants:
 from __future__ import annotations
 
 import math
+import struct
 
 from safeload._context import LimitExceeded
-from safeload.engine.values import Call
+from safeload.engine.values import Call, Opaque
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -52,8 +57,19 @@ _XXPRIME_1 = 11400714785074694791
 _XXPRIME_2 = 14029467366897019727
 _XXPRIME_5 = 2870177450012600261
 _OPAQUE_FACTOR = 16              # objects of one numeric-hash class whose hash cannot be derived: 16 x the bound
-_NUMERIC_CLASSES = frozenset({"fractions.Fraction", "uuid.UUID", "sympy.core.numbers.Integer",
-                              "sympy.core.numbers.Rational"})
+# Classes whose hash is computed from numbers the file gives: an object of one whose hash cannot be derived counts
+# against its class. sympy's expressions hash (type name, *args) in Python (Basic.__hash__): Add(x, Integer(5 + i*M))
+# collide for every i, and their arguments are evaluated at load, so their hash is never derived here. Symbol is
+# not listed: it hashes its name (a str, seeded per process).
+_FILE_HASHED_CLASSES = frozenset({
+    "fractions.Fraction", "uuid.UUID", "decimal.Decimal", "builtins.complex", "numpy.core.multiarray.scalar",
+    "numpy._core.multiarray.scalar", "sympy.core.numbers.Integer", "sympy.core.numbers.Rational",
+    "sympy.core.add.Add", "sympy.core.mul.Mul", "sympy.core.power.Pow", "sympy.core.relational.Equality",
+    "sympy.functions.elementary.trigonometric.sin", "sympy.functions.elementary.exponential.exp"})
+# numpy scalar type codes (numpy.dtype's first argument) -> struct format of one value
+_NUMPY_FORMATS = {"f2": "e", "f4": "f", "f8": "d", "c8": "ff", "c16": "dd", "i1": "b", "i2": "h", "i4": "i",
+                  "i8": "q", "u1": "B", "u2": "H", "u4": "I", "u8": "Q", "b1": "?"}
+_DECIMAL_TEXT: Any = None  # compiled on first use
 
 
 def _to_signed(acc: int) -> int:
@@ -132,6 +148,68 @@ def _uuid_int(key: Call, args: tuple[Any, ...]) -> int | None:
     return None
 
 
+def _decimal(args: tuple[Any, ...]) -> tuple[tuple[Any, ...], int] | None:
+    """(the value as (coefficient, exponent) without trailing zeros, its hash) of ``decimal.Decimal(*args)`` for an
+    int or a plain decimal string (how Decimals pickle: ``Decimal(str(self))``); None for anything else (NaN,
+    infinities, tuples, contexts)."""
+    global _DECIMAL_TEXT  # noqa: PLW0603 - the lazily compiled pattern
+    if len(args) != 1:
+        return None
+    value = args[0]
+    if type(value) is int:
+        return ("decimal", value, 0), hash(value)
+    if type(value) is not str or len(value) > 4096:
+        return None
+    if _DECIMAL_TEXT is None:
+        import re
+
+        _DECIMAL_TEXT = re.compile(r"\s*([+-]?)([0-9]*)(?:\.([0-9]*))?(?:[eE]([+-]?[0-9]{1,18}))?\s*")
+    match = _DECIMAL_TEXT.fullmatch(value)
+    if match is None or not (match.group(2) or match.group(3)):
+        return None
+    sign, whole, fraction, exponent = match.groups()
+    text = (whole + (fraction or "")).lstrip("0")
+    stripped = text.rstrip("0")
+    shift = int(exponent or "0") - len(fraction or "") + len(text) - len(stripped)
+    digits = int(stripped or "0")
+    digits = -digits if sign == "-" else digits
+    if not digits:
+        return ("decimal", 0, 0), 0
+    # the hash needs the value modulo M only: 10**shift is reduced, never built
+    if shift >= 0:
+        return ("decimal", digits, shift), _rational_hash(digits * pow(10, shift, MODULUS), 1)
+    return ("decimal", digits, shift), _rational_hash(digits, pow(10, -shift, MODULUS))
+
+
+def _numpy_scalar(args: tuple[Any, ...]) -> Any:
+    """The Python value ``numpy.core.multiarray.scalar(dtype, raw)`` stands for (numpy scalars hash as it does),
+    for a dtype made by ``numpy.dtype(code, ...)`` of a plain numeric code; None otherwise."""
+    if len(args) != 2 or type(args[0]) is not Call or args[0].func_name != "numpy.dtype":
+        return None
+    dtype, raw = args
+    code = dtype.args[0] if type(dtype.args) is tuple and dtype.args else None
+    fmt = _NUMPY_FORMATS.get(code) if type(code) is str else None
+    if fmt is None or type(raw) is not bytes:
+        return None
+    order = dtype.state[1] if type(dtype.state) is tuple and len(dtype.state) > 1 else "="
+    if order not in ("<", ">", "|", "="):
+        return None
+    try:
+        values = struct.unpack(("<" if order in ("|", "=") else order) + fmt, raw)
+    except struct.error:
+        return None
+    return complex(*values) if len(values) == 2 else values[0]
+
+
+def _complex(args: tuple[Any, ...]) -> complex | None:
+    if not 1 <= len(args) <= 2 or not all(type(a) in (int, float) for a in args):
+        return None
+    try:
+        return complex(*args)
+    except OverflowError:  # the load raises too
+        return None
+
+
 def call_hash(key: Call) -> tuple[Any, int] | None:
     """(what the key equals, for counting distinct keys; the hash the load computes) for an object of a class whose
     hash is the numbers the file gives, when its arguments are plain; None when it cannot be derived."""
@@ -151,6 +229,14 @@ def call_hash(key: Call) -> tuple[Any, int] | None:
     if owner == "uuid.UUID":
         number = _uuid_int(key, args)
         return None if number is None else (("uuid", number), hash(number))
+    if owner == "decimal.Decimal" and key.kwargs is None and key.state is None:
+        return _decimal(args)
+    if owner == "builtins.complex" and key.kwargs is None:
+        value = _complex(args)
+        return None if value is None else (value, hash(value))
+    if owner in ("numpy.core.multiarray.scalar", "numpy._core.multiarray.scalar") and key.kwargs is None:
+        value = _numpy_scalar(args)
+        return None if value is None else (value, hash(value))
     if owner in ("sympy.core.numbers.Integer", "sympy.core.numbers.Rational") and key.kwargs is None:
         pair = _normalised(args[0], args[1] if len(args) == 2 else 1) if 1 <= len(args) <= 2 else None
         if pair is None:
@@ -184,8 +270,8 @@ class CollisionCounter:
             elif kind is float:
                 value = hash(key)
             elif kind is tuple or kind is frozenset:
-                if kind is tuple and Call in map(type, key):
-                    found = self._container_hash(key)
+                if kind is tuple and (Call in map(type, key) or tuple in map(type, key)):
+                    found = _tuple_load_hash(key, 0)
                 else:
                     try:
                         found = hash(key)
@@ -197,31 +283,22 @@ class CollisionCounter:
             elif kind is Call:
                 derived = call_hash(key)
                 if derived is None:
-                    if key.owner is not None and key.owner.full in _NUMERIC_CLASSES:
+                    if key.owner is not None and key.owner.full in _FILE_HASHED_CLASSES:
                         self._count_opaque(key.owner.full, how)
                     continue
-                key, value = derived
+                ident, value = derived
+                entry = buckets.setdefault(value, ident)
+                if entry is not ident:
+                    self._count(entry, ident, value, how)
+                continue
+            elif kind is Opaque and key.what == "huge int":  # an int of more than 32768 bits: value left unread
+                self._count_opaque("int of more than 32768 bits", how)
+                continue
             else:
                 continue
             entry = buckets.setdefault(value, key)  # the first key on this hash: one C call
             if entry is not key:
                 self._count(entry, key, value, how)
-
-    def _container_hash(self, key: Any) -> int | None:
-        """The load's hash of a tuple (items that are numeric-hash objects by their derived hash) or frozenset."""
-        try:
-            if type(key) is frozenset or Call not in map(type, key):
-                return hash(key)
-            lanes = []
-            for item in key:
-                derived = call_hash(item) if type(item) is Call else None
-                lanes.append(derived[1] if derived is not None else self._item_hash(item))
-            return tuple_hash(lanes)
-        except TypeError:  # unhashable: the machine's insertion raises as the load does
-            return None
-
-    def _item_hash(self, item: Any) -> int:
-        return self._container_hash(item) if type(item) is tuple else hash(item)  # type: ignore[return-value]
 
     def _count(self, entry: Any, ident: Any, value: int, how: str) -> None:
         """``ident`` hashes to ``value``, whose bucket holds ``entry`` (a first key, or a _Bucket)."""
@@ -245,6 +322,28 @@ class CollisionCounter:
             raise LimitExceeded("SL020", f"more than {self.bound * _OPAQUE_FACTOR} {owner} objects whose hash is "
                                 f"computed at load are hashed ({how}): their hashes may collide, and each comparison "
                                 "is Python code (a hash-collision flood)")
+
+
+def _tuple_load_hash(key: tuple[Any, ...], depth: int) -> int | None:
+    """The load's hash of a tuple holding objects of numeric-hash classes (by their derived hash) or tuples of them,
+    at any depth up to 64 (deeper items hash as the scanner's values: objects by identity); None if unhashable."""
+    lanes = []
+    try:
+        for item in key:
+            kind = type(item)
+            if kind is Call:
+                derived = call_hash(item)
+                lanes.append(derived[1] if derived is not None else hash(item))
+            elif kind is tuple and depth < 64:
+                inner = _tuple_load_hash(item, depth + 1)
+                if inner is None:
+                    return None
+                lanes.append(inner)
+            else:
+                lanes.append(hash(item))
+    except TypeError:  # unhashable: the machine's insertion raises as the load does
+        return None
+    return tuple_hash(lanes)
 
 
 class _Bucket(list):  # type: ignore[type-arg]

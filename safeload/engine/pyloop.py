@@ -11,8 +11,16 @@ import struct
 
 from safeload._context import LimitExceeded
 from safeload._text import short_repr
-from safeload.engine.machine import (_CHECK_EVERY, _SMALL_BYTES, _check_keys, _readline, c_load_int, c_string,
-                                     key_may_collide, may_collide)
+from safeload.engine.machine import (
+    _CHECK_EVERY,
+    _SMALL_BYTES,
+    _check_keys,
+    _readline,
+    c_load_int,
+    c_string,
+    key_may_collide,
+    may_collide,
+)
 from safeload.engine.values import BigBytes, Call, Global, Opaque, ParseError, U
 from safeload.severity import Severity
 

@@ -212,6 +212,7 @@ class Semantics:
     facts: FactTable
     frame_end: int
     use_build_hooks: bool = True
+    _count_keys: Callable[[Any, str], None]  # Machine._count_keys (engine/collisions.py)
 
     def _init_semantics(self) -> None:
         self.facts = FactTable()
@@ -872,7 +873,7 @@ class Semantics:
         if type(source) is dict:
             keys: list[Any] = list(source)
         elif type(source) in (list, tuple, set, frozenset):
-            keys = list(source)
+            keys = list(source or ())
             if _HASHING_CALLS[name] == "pairs":
                 keys = [pair[0] for pair in keys if type(pair) in (list, tuple) and len(pair) == 2]
         else:
@@ -885,7 +886,7 @@ class Semantics:
         keys = [pair[0] for pair in pairs]
         if may_collide(keys, set(map(type, keys))):
             self._count_keys(keys, how)
-        return self._pairs_dict(pairs, f"keys of a dict {value.func_name or 'a call'} builds")
+        return _as_dict(pairs)
 
     def _item_attributes(self, owner: str, how: str, items: list[Any], offset: int) -> None:
         """Items of a dict subclass whose ``__getattr__`` serves them as attributes: a key named like a protocol

@@ -24,8 +24,8 @@ Python number they equal), sympy's ``Integer`` (``hash(p)``) and ``Rational``; t
 tuple hash of their derived hashes. Where that cannot be derived (arguments computed at load; sympy expressions,
 which hash their evaluated arguments), every such object counts against its class: more than
 ``16 * max_key_collisions`` of one class per stream is refused the same way, and so are ints too large for the
-machine to read (more than 32768 bits: an opaque value to it; colliding ones compare digit by digit). Residual: a frozenset holding such
-objects is counted by the scanner's hash of it (objects by identity).
+machine to read (more than 32768 bits: an opaque value to it; colliding ones compare digit by digit). Residual:
+a frozenset holding such objects is counted by the scanner's hash of it (objects by identity).
 
 Security invariants:
 - nothing is called but ``hash()`` of inert values (ints, floats, and tuples or frozensets of them and of engine

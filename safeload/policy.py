@@ -42,17 +42,16 @@ __all__ = [
 # Limits and Policy were dataclasses; they are hand-written records now (issue 15: fixed costs) and still answer
 # ``dataclasses.replace``/``fields``/``asdict`` (``safeload._record.DataclassRecord``).
 class Limits(DataclassRecord):
-    """Resource bounds. Hitting one is a blocking finding with its own rule (SL010-SL018)."""
+    """Resource bounds. Hitting one is a blocking finding with its own rule (SL010-SL018, SL020)."""
 
     _FIELDS = ("max_opcodes", "max_memo", "max_stack", "max_marks", "max_nesting", "max_seconds", "max_members",
-               "max_decompressed_bytes", "max_compression_ratio", "max_allocation_bytes")
-    __slots__ = ("max_allocation_bytes", "max_compression_ratio", "max_decompressed_bytes", "max_marks",
-                 "max_members", "max_memo",
-                 "max_nesting", "max_opcodes", "max_seconds", "max_stack")
+               "max_decompressed_bytes", "max_compression_ratio", "max_allocation_bytes", "max_key_collisions")
+    __slots__ = ("max_allocation_bytes", "max_compression_ratio", "max_decompressed_bytes", "max_key_collisions",
+                 "max_marks", "max_members", "max_memo", "max_nesting", "max_opcodes", "max_seconds", "max_stack")
     _DEFAULTS = {"max_opcodes": 200_000_000, "max_memo": 20_000_000, "max_stack": 20_000_000, "max_marks": 100_000,
                  "max_nesting": 8, "max_seconds": 900.0, "max_members": 100_000,
                  "max_decompressed_bytes": 16 * 1024**3, "max_compression_ratio": 2000.0,
-                 "max_allocation_bytes": 1 << 30}
+                 "max_allocation_bytes": 1 << 30, "max_key_collisions": 128}
 
     max_opcodes: int
     max_memo: int
@@ -64,11 +63,13 @@ class Limits(DataclassRecord):
     max_decompressed_bytes: int
     max_compression_ratio: float
     max_allocation_bytes: int
+    max_key_collisions: int  # distinct keys sharing one load-time hash in a pickle stream (engine/collisions.py)
 
     def __init__(self, max_opcodes: int = 200_000_000, max_memo: int = 20_000_000, max_stack: int = 20_000_000,  # noqa: PLR0917
                  max_marks: int = 100_000, max_nesting: int = 8, max_seconds: float = 900.0,
                  max_members: int = 100_000, max_decompressed_bytes: int = 16 * 1024**3,
-                 max_compression_ratio: float = 2000.0, max_allocation_bytes: int = 1 << 30) -> None:
+                 max_compression_ratio: float = 2000.0, max_allocation_bytes: int = 1 << 30,
+                 max_key_collisions: int = 128) -> None:
         setter = object.__setattr__
         setter(self, "max_opcodes", max_opcodes)
         setter(self, "max_memo", max_memo)
@@ -80,6 +81,7 @@ class Limits(DataclassRecord):
         setter(self, "max_decompressed_bytes", max_decompressed_bytes)
         setter(self, "max_compression_ratio", max_compression_ratio)
         setter(self, "max_allocation_bytes", max_allocation_bytes)
+        setter(self, "max_key_collisions", max_key_collisions)
 
     @classmethod
     def field_names(cls) -> tuple[str, ...]:

@@ -194,6 +194,16 @@ _ALL: tuple[Rule, ...] = (
         "A pinned digest, lock entry or signature covers the file it names only: with one, such a load is "
         "refused, since the companion could change under an unchanged pin.",
     ),
+    Rule(
+        "SL020",
+        "limit-hash-collisions",
+        _H,
+        "More distinct dict keys or set items than the configured limit share one hash at load.",
+        "A hash-collision flood: ints 5, 5 + (2**61 - 1), ... (or Fractions, UUIDs, sympy numbers, tuples made of "
+        "them) all hash alike, and a dict or set of k of them costs k**2/2 comparisons to build -- minutes for a "
+        "1 MB file. Real data never has more than a few distinct keys on one hash "
+        "(limits.max_key_collisions, 128 by default).",
+    ),
     # --- pickle -----------------------------------------------------------------------------------------
     Rule("SL100", "pickle-info", _I, "Pickle stream facts: protocol, opcodes, globals.", "Informational.", _P),
     Rule(
@@ -729,7 +739,7 @@ _FIXES: dict[str, str] = {
                     _DO_NOT_LOAD),
     **dict.fromkeys(("SL104", "SL105", "SL115"), _TRUST),
     **dict.fromkeys(("SL002", "SL005", "SL010", "SL011", "SL012", "SL013", "SL014", "SL015", "SL016", "SL017",
-                     "SL018", "SL303"), _UNREADABLE),
+                     "SL018", "SL020", "SL303"), _UNREADABLE),
     "SL119": ("If you installed that plugin on purpose and reviewed it, trust its module.attr (trusted=[...]); "
               "otherwise uninstall the distribution that declares it."),
     "SL118": ("Regenerate the catalogue for the installed versions (python -m safeload.catalog._generate, then "

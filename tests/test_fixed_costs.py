@@ -447,6 +447,7 @@ def _reference_dataclasses() -> dict[str, type]:
         max_decompressed_bytes: int = 16 * 1024**3
         max_compression_ratio: float = 2000.0
         max_allocation_bytes: int = 1 << 30  # added since (R12-5's bound as a setting)
+        max_key_collisions: int = 128
 
     @dataclasses.dataclass(frozen=True, slots=True)
     class PolicyRef:

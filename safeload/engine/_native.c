@@ -851,8 +851,14 @@ static int push_result(Walk *w, PyObject *r) {
 /* ------------------------------------------------------------------------------------------------ */
 /* the loop                                                                                         */
 
+/* A key the native dict/set paths take as is: plain scalars a file cannot make share a hash at load (str, bytes,
+   None, bools, ints below 2**61 - 1 in absolute value: their hash is themselves). Floats and larger ints go to the
+   Python helpers, which count them by hash first (engine/collisions.py, red team R12-2) -- as the Python loop's
+   may_collide() test does, so both engines count the same keys at the same opcode. */
+#define HASH_MODULUS ((int64_t)(((uint64_t)1 << 61) - 1))
 static inline int simple_key(const Val *v) {
-    return v->tag >= T_NONE && v->tag <= T_ASTR;
+    if (v->tag == T_INT) return v->u.i > -HASH_MODULUS && v->u.i < HASH_MODULUS;
+    return v->tag >= T_NONE && v->tag <= T_ASTR && v->tag != T_FLOAT;
 }
 
 /* Readline as engine/machine.py's _readline: the line before the next b"\n"; at the end of the data, the

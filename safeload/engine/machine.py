@@ -33,6 +33,28 @@ __all__ = ["Machine"]
 _SMALL_BYTES = 1 << 16          # bytes up to this size are materialised; larger ones stay references
 _CHECK_EVERY = 0xFFFF
 _MAX_KEY_NODES = 10_000
+_HASH_MODULUS = (1 << 61) - 1  # ints below it in absolute value hash to themselves (engine/collisions.py)
+_UNIQUE_HASH_TYPES = frozenset({str, bytes, bool, type(None), int})
+
+
+def may_collide(keys: list[Any] | tuple[Any, ...], key_types: set[type[Any]]) -> bool:
+    """Whether ``keys`` (of types ``key_types``) must be counted by ``Machine._count_keys``: the fast test the
+    opcode loops run on every batch of keys. str, bytes, bool, None and ints below ``2**61 - 1`` in absolute value
+    never are (a file cannot make them share a hash, ``engine/collisions.py``)."""
+    if not key_types <= _UNIQUE_HASH_TYPES:
+        return True
+    if int not in key_types:
+        return False
+    ints = keys if len(key_types) == 1 else [k for k in keys if type(k) is int]
+    return min(ints) <= -_HASH_MODULUS or max(ints) >= _HASH_MODULUS
+
+
+def key_may_collide(key: Any) -> bool:
+    """``may_collide`` for one key."""
+    kind = type(key)
+    if kind is int:
+        return not -_HASH_MODULUS < key < _HASH_MODULUS
+    return kind not in _UNIQUE_HASH_TYPES
 
 
 def _check_keys(keys: list[Any] | tuple[Any, ...]) -> None:
@@ -101,10 +123,23 @@ class Machine:
     # The native opcode loop (engine/native.py) when it runs: it replaces ``_walk``, nothing else.
     _native_walk: Any = None
     _result_type: type[StreamResult] = StreamResult
+    _collisions: Any = None  # engine/collisions.py's CollisionCounter of the stream, made at its first key
+
+    def _count_keys(self, keys: Any, how: str) -> None:
+        """Count ``keys`` (dict keys or set items the load hashes) by the hash the load computes, before anything
+        inserts them into a container of the engine's own: more than ``limits.max_key_collisions`` distinct ones
+        on one hash in a stream raise ``LimitExceeded`` (SL020, ``engine/collisions.py``)."""
+        counter = self._collisions
+        if counter is None:
+            from safeload.engine.collisions import CollisionCounter  # only streams with such keys need it
+
+            counter = self._collisions = CollisionCounter(self.ctx.limits.max_key_collisions)
+        counter.add(keys, how)
 
     def walk(self, pos: int) -> StreamResult:
         """Walk one stream starting at ``pos``. Findings go to the context; errors become findings."""
         res = self._result_type(start=pos, end=pos, complete=False)
+        self._collisions = None
         try:
             if self._native_walk is None:
                 self._walk(pos, res)

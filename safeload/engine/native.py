@@ -21,7 +21,7 @@ import struct
 
 from safeload._context import LimitExceeded
 from safeload._text import short_repr
-from safeload.engine.machine import _check_keys, c_load_int, c_string
+from safeload.engine.machine import _check_keys, c_load_int, c_string, key_may_collide, may_collide
 from safeload.engine.values import BigBytes, Call, Global, Opaque, ParseError, StreamResult, U
 from safeload.severity import Severity
 
@@ -134,6 +134,8 @@ def setitems(m: Machine, target: Any, items: list[Any], start: int) -> None:
             _check_keys(keys)
         if Call in key_types or tuple in key_types:
             m._hash_keys(keys, "a dict key")
+        if may_collide(keys, key_types):
+            m._count_keys(keys, "dict keys")
         try:
             target.update(zip(keys, items[1::2], strict=False))
         except TypeError as exc:
@@ -149,6 +151,8 @@ def setitem(m: Machine, target: Any, key: Any, value: Any, start: int) -> None:
             _check_keys((key,))
         if key_type is Call or key_type is tuple:
             m._hash_keys((key,), "a dict key")
+        if key_may_collide(key):
+            m._count_keys((key,), "dict keys")
         try:
             target[key] = value
         except TypeError as exc:
@@ -178,6 +182,8 @@ def additems(m: Machine, target: Any, items: list[Any], start: int) -> None:
             _check_keys(items)
         if Call in item_types or tuple in item_types:
             m._hash_keys(items, "a set item")
+        if may_collide(items, item_types):
+            m._count_keys(items, "set items")
         try:
             target.update(items)
         except TypeError as exc:
@@ -193,6 +199,8 @@ def make_dict(m: Machine, items: list[Any], start: int) -> dict[Any, Any]:
         _check_keys(keys)
     if Call in key_types or tuple in key_types:
         m._hash_keys(keys, "a dict key")
+    if may_collide(keys, key_types):
+        m._count_keys(keys, "dict keys")
     try:
         return {items[i]: items[i + 1] for i in range(0, len(items) - 1, 2)}
     except TypeError as exc:
@@ -205,6 +213,8 @@ def make_frozenset(m: Machine, items: list[Any], start: int) -> frozenset[Any]:
         _check_keys(items)
     if Call in item_types or tuple in item_types:
         m._hash_keys(items, "a set item")
+    if may_collide(items, item_types):
+        m._count_keys(items, "frozenset items")
     try:
         return frozenset(items)
     except TypeError as exc:

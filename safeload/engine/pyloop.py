@@ -11,7 +11,16 @@ import struct
 
 from safeload._context import LimitExceeded
 from safeload._text import short_repr
-from safeload.engine.machine import _CHECK_EVERY, _SMALL_BYTES, _check_keys, _readline, c_load_int, c_string
+from safeload.engine.machine import (
+    _CHECK_EVERY,
+    _SMALL_BYTES,
+    _check_keys,
+    _readline,
+    c_load_int,
+    c_string,
+    key_may_collide,
+    may_collide,
+)
 from safeload.engine.values import BigBytes, Call, Global, Opaque, ParseError, U
 from safeload.severity import Severity
 
@@ -121,6 +130,8 @@ def walk(self: Machine, pos: int, res: StreamResult) -> None:
                         _check_keys(keys)
                     if Call in key_types or tuple in key_types:
                         self._hash_keys(keys, "a dict key")
+                    if may_collide(keys, key_types):
+                        self._count_keys(keys, "dict keys")
                     try:
                         target.update(zip(keys, items[1::2], strict=False))
                     except TypeError as exc:
@@ -267,6 +278,8 @@ def walk(self: Machine, pos: int, res: StreamResult) -> None:
                         _check_keys((key,))
                     if key_type is Call or key_type is tuple:
                         self._hash_keys((key,), "a dict key")
+                    if key_may_collide(key):
+                        self._count_keys((key,), "dict keys")
                     try:
                         target[key] = value
                     except TypeError as exc:
@@ -299,6 +312,8 @@ def walk(self: Machine, pos: int, res: StreamResult) -> None:
                     _check_keys(keys)
                 if Call in key_types or tuple in key_types:
                     self._hash_keys(keys, "a dict key")
+                if may_collide(keys, key_types):
+                    self._count_keys(keys, "dict keys")
                 try:
                     append({items[i]: items[i + 1] for i in range(0, len(items) - 1, 2)})
                 except TypeError as exc:
@@ -318,6 +333,8 @@ def walk(self: Machine, pos: int, res: StreamResult) -> None:
                         _check_keys(items)
                     if Call in item_types or tuple in item_types:
                         self._hash_keys(items, "a set item")
+                    if may_collide(items, item_types):
+                        self._count_keys(items, "set items")
                     try:
                         target.update(items)
                     except TypeError as exc:
@@ -335,6 +352,8 @@ def walk(self: Machine, pos: int, res: StreamResult) -> None:
                     _check_keys(items)
                 if Call in item_types or tuple in item_types:
                     self._hash_keys(items, "a set item")
+                if may_collide(items, item_types):
+                    self._count_keys(items, "frozenset items")
                 try:
                     append(frozenset(items))
                 except TypeError as exc:

@@ -39,6 +39,7 @@ from safeload.catalog.mappings import (
 )
 from safeload.catalog.uses import Use
 from safeload.engine.facts import Escape, FactTable, U
+from safeload.engine.machine import may_collide
 from safeload.engine.values import BigBytes, Call, Global, Opaque, ParseError, PlainList
 from safeload.severity import Severity
 
@@ -80,6 +81,12 @@ _UPDATE_SOURCES = frozenset({
     "builtins.map", "builtins.filter", "builtins.sorted", "collections.deque", "collections.UserList",
     "collections.UserDict", "collections.ChainMap", "types.MappingProxyType"})
 _MAKES_INSTANCES = Use.NEW | Use.ALLOC | Use.BUILD  # an entry with one of these is a class
+# Callables that hash the items of their first argument (``items``) or the first item of each of its pairs
+# (``pairs``; ``defaultdict``: of its second argument): their keys are counted by the hash the load computes before
+# the call is modelled (red team R12-2, engine/collisions.py).
+_HASHING_CALLS = {"builtins.set": "items", "builtins.frozenset": "items", "collections.Counter": "items",
+                  "builtins.dict.fromkeys": "items", "collections.OrderedDict.fromkeys": "items",
+                  "builtins.dict": "pairs", "collections.OrderedDict": "pairs", "collections.defaultdict": "pairs"}
 
 # BUILD hooks: formats that write raw data right after a BUILD (joblib's NumpyArrayWrapper) register a
 # function here that returns the offset where the pickle stream resumes.
@@ -205,6 +212,7 @@ class Semantics:
     facts: FactTable
     frame_end: int
     use_build_hooks: bool = True
+    _count_keys: Callable[[Any, str], None]  # Machine._count_keys (engine/collisions.py)
 
     def _init_semantics(self) -> None:
         self.facts = FactTable()
@@ -306,6 +314,8 @@ class Semantics:
         self._calls.append(result)
         kind = type(func)
         if kind is Global:
+            if func.full in _HASHING_CALLS:
+                self._count_call_keys(func.full, args)
             facts = self.facts.record(func, use, "called by the file" if use == U.CALL else "instantiated (NEWOBJ)")
             if facts.call_args is None:
                 facts.call_args = args
@@ -831,6 +841,10 @@ class Semantics:
             return
         if kind is not Call:
             return
+        if items and (how.startswith("SETITEM") or how == "ADDITEMS"):
+            keys = items[::2] if how.startswith("SETITEM") else items
+            if may_collide(keys, set(map(type, keys))):
+                self._count_keys(keys, f"keys stored by {how}")
         if (target.func_name or "").startswith(_TENSOR_BUILDERS):
             # Writing into a tensor or storage while unpickling: no checkpoint does it, and it is how
             # CVE-2026-24747 corrupted the heap under weights_only (THREATS D2).
@@ -859,6 +873,29 @@ class Semantics:
             target.items.append(items)
             self._escapes.append((items, f"stored into an object built by {target.func_name or 'a call'}",
                                   False))
+
+    def _count_call_keys(self, name: str, args: tuple[Any, ...]) -> None:
+        """``name`` (one of ``_HASHING_CALLS``) hashes the items of its argument, or the first of each pair in it:
+        count them as dict keys or set items are counted (``Machine._count_keys``)."""
+        position = 1 if name == "collections.defaultdict" else 0
+        source = args[position] if len(args) > position else None
+        if type(source) is dict:
+            keys: list[Any] = list(source)
+        elif type(source) in (list, tuple, set, frozenset):
+            keys = list(source or ())
+            if _HASHING_CALLS[name] == "pairs":
+                keys = [pair[0] for pair in keys if type(pair) in (list, tuple) and len(pair) == 2]
+        else:
+            return
+        if may_collide(keys, set(map(type, keys))):
+            self._count_keys(keys, f"keys {name} hashes")
+
+    def _pairs_dict(self, pairs: list[Any], how: str) -> dict[Any, Any]:
+        """``_as_dict(pairs)`` once the keys are counted: the engine's dict hashes them as the load does."""
+        keys = [pair[0] for pair in pairs]
+        if may_collide(keys, set(map(type, keys))):
+            self._count_keys(keys, how)
+        return _as_dict(pairs)
 
     def _item_attributes(self, owner: str, how: str, items: list[Any], offset: int) -> None:
         """Items of a dict subclass whose ``__getattr__`` serves them as attributes: a key named like a protocol
@@ -958,7 +995,7 @@ class Semantics:
         where = f"BUILD state of {owner}"
         if type(state) in (list, tuple) and state and all(type(p) in (list, tuple) and len(p) == 2 for p in state):
             # a reviewed __setstate__ doing self.__dict__.update(state) (torch's Module and Optimizer) applies pairs
-            self._attributes_may_be_called(owner, where, _as_dict(list(state)), offset,
+            self._attributes_may_be_called(owner, where, self._pairs_dict(list(state), where), offset,
                                            f"BUILD on {inst.func_name or '?'}")
         elif type(state) in (list, tuple) and state and all(
                 (type(p) in (list, tuple) and len(p) == 2) or self._may_be_pair(p) for p in state):
@@ -1017,7 +1054,7 @@ class Semantics:
             if type(items) is not list or len(items) % 2:
                 return None
             pairs.extend(zip(items[::2], items[1::2], strict=True))
-        return _as_dict(pairs)
+        return self._pairs_dict(pairs, f"keys of a dict {value.func_name or 'a call'} builds")
 
     @staticmethod
     def _may_be_pair(value: Any) -> bool:

@@ -183,8 +183,8 @@ _ALL: tuple[Rule, ...] = (
         "A length field is larger than the data that follows it, or a call asks for far more memory than the file "
         "holds.",
         "Absurd lengths make loaders allocate huge buffers; such a file is corrupt or hostile. A pickle calling an "
-        "allowed constructor (numpy.ones, bytearray, list(range(n))) with a size above 1 GiB plus 16 times its "
-        "own size is refused: a few bytes must not make the load allocate tens of GiB.",
+        "allowed constructor (numpy.ones, bytearray, list(range(n))) with a size above `limits.max_allocation_bytes` "
+        "(1 GiB) plus 16 times its own size is refused: a few bytes must not make the load allocate tens of GiB.",
     ),
     Rule(
         "SL019",

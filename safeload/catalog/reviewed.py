@@ -577,6 +577,41 @@ _group("spacy.lang.en.syntax_iterators.noun_chunks", "INVOKE PASSED HASH",
        source_files=(("spacy.lang.en.syntax_iterators",
                       "fec16be447d2a0d727000f457293f569614ce9e06ac96372bca1dda3feb4bd3f"),))
 
+#: spaCy 3.8.18's English tokenizer patterns (spacy.lang.en defaults through spacy.lang.tokenizer_exceptions and
+#: punctuation, as spacy.blank("en") compiles them): slot -> the bound method, the flags and the sha256 of the pattern
+#: text (UTF-8). Read by introspection of the installed spaCy (``spacy.blank("en").tokenizer.<slot>.__self__``: its
+#: pattern and flags) and recomputed by tests/test_spacy_pipeline.py, which fails when they differ; token_match is
+#: None for English (None is the only value admitted there).
+SPACY_EN_TOKENIZER_PATTERNS: tuple[str, ...] = (
+    "prefix_search search 32 7aea2cc4f6485aee9e58e1e3fc210071f264803a679d7a972135b8c59ba7bdd5",
+    "suffix_search search 32 dd56f4c42b61ebcd5a0a3225517eb380c9454f6cb3d240e7d8c470b47c9c19e0",
+    "infix_finditer finditer 32 b63cbb601f9759784870f088ca561d38b31b859289b9de15ac5ba278b02aae1d",
+    "url_match match 32 7adb1342672774f94ffb32ef3bc6eb2f7a5a803ab8c51920bba19c34fd9cec14",
+)
+_group("spacy.tokenizer.Tokenizer", "CALL PASSED CALL_INSTANCE",
+       "spaCy 3.8.18 tokenizer.pyx (read in the shipped .pyx): __reduce__ is (Tokenizer, (vocab, rules, prefix_search, "
+       "suffix_search, infix_finditer, token_match, url_match)), no state. __init__ allocates a cymem Pool and "
+       "PreshMaps, stores the five callables through their property setters (each reloads the special cases: empty "
+       "until rules are loaded), makes a PhraseMatcher over the vocab and loads every special case: "
+       "_validate_special_case (intify_attrs; the ORTH texts must join to the string, only ORTH/NORM allowed, else "
+       "ValueError), vocab.make_fused_token (lexemes through the vocab's reviewed getters), then find_prefix/"
+       "find_infix/find_suffix (the stored callables called with the string) and _tokenize_affixes (token_match, "
+       "url_match) for the PhraseMatcher. __call__(text) runs the same callables on slices of the text. No I/O, "
+       "nothing imported or evaluated. The callables run at load on the file's strings: admitted only under the "
+       "spacy_tokenizer argument contract (catalog/state_contracts.py): the vocab an unpickle_vocab call made, a "
+       "bounded plain ORTH/NORM rules table, and each callable None or the reviewed method of a pattern compiled "
+       "from spaCy's own English pattern text (SPACY_EN_TOKENIZER_PATTERNS: a file's own regex could backtrack "
+       "exponentially on its own strings at load). Instances are callable (nlp(text) calls the tokenizer): what "
+       "they call is exactly what the contract admitted.",
+       arguments=("spacy_tokenizer", SPACY_EN_TOKENIZER_PATTERNS))
+_group("re.Pattern.search re.Pattern.match re.Pattern.finditer", "",
+       "CPython 3.11 Modules/_sre/sre.c: the matching methods of a compiled pattern (string, pos, endpos): they read "
+       "the string's buffer and return a Match, None or an iterator of Matches; nothing else is called. A method "
+       "bound by getattr to re._compile(<literal>, <int>) is ranked under these names (legacy.RESULT_CLASS). No use "
+       "is admitted here (the name may only be imported): matching runs in time the pattern decides (catastrophic "
+       "backtracking), so the only admission is the spacy_tokenizer contract's, which checks the pattern text "
+       "against a reviewed digest and records the use itself")
+
 
 # nltk's own classes are analysed from source once its import is reviewed (IMPORT_REVIEWS below); these are the
 # ones the analysis cannot follow (explicit base-class __init__ calls into collections, class-level values built

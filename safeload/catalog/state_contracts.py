@@ -860,6 +860,122 @@ def _text_encode(args: tuple[Any, ...], kwargs: Any, data: tuple[str, ...],  # n
     return None, (0, 0, 0)
 
 
+#: spaCy 3.8.18 attrs.pxd: the token attribute ids a tokenizer special case may set (``_validate_special_case``
+#: raises for any other): ORTH (the text, must join to the case's string) and NORM
+SPACY_ORTH, SPACY_NORM = 65, 67
+#: bounds on a special case (spaCy's English exceptions: 1,347 cases, strings of at most 12 characters, at most 3
+#: tokens): ``Tokenizer.__init__`` runs the tokenizer's regular expressions on every case's string at load
+#: (``add_special_case`` -> ``find_prefix``/``find_infix``/``find_suffix``, ``_tokenize_affixes``)
+SPACY_RULE_MAX_CHARS = 64
+SPACY_RULE_MAX_TOKENS = 16
+SPACY_MAX_RULES = 16384
+_SPACY_TOKENIZER_SLOTS = ("prefix_search", "suffix_search", "infix_finditer", "token_match", "url_match")
+_SPACY_VOCAB = "spacy.vocab.unpickle_vocab"
+_RE_COMPILE = frozenset({"re._compile", "re.compile"})
+
+
+def _spacy_rules(rules: Any) -> str | None:
+    """Why ``rules`` is not a special-case table as ``Tokenizer.__reduce__`` pickles ``self.rules``: a plain dict of
+    str -> list of plain dicts {ORTH or NORM: str} (ORTH present), within the bounds above (at most the work of
+    tokenizing ~1 MB of text with spaCy's own patterns)."""
+    if type(rules) is not dict:
+        return f"the rules are {_describe_arg(rules)}, not a plain dict"
+    if len(rules) > SPACY_MAX_RULES:
+        return f"more than {SPACY_MAX_RULES} special cases (each is matched against the patterns at load)"
+    for chunk, tokens in rules.items():
+        if type(chunk) is not str or len(chunk) > SPACY_RULE_MAX_CHARS:
+            return f"a special case's string is not a str of at most {SPACY_RULE_MAX_CHARS} characters"
+        if type(tokens) is not list or not 1 <= len(tokens) <= SPACY_RULE_MAX_TOKENS:
+            return f"the special case {_short(chunk)!r} is not a list of 1 to {SPACY_RULE_MAX_TOKENS} token dicts"
+        for spec in tokens:
+            if type(spec) is not dict or SPACY_ORTH not in spec \
+                    or any(key not in (SPACY_ORTH, SPACY_NORM) or type(key) is not int or type(value) is not str
+                           for key, value in spec.items()):
+                return (f"a token of the special case {_short(chunk)!r} is not a plain dict of ORTH ({SPACY_ORTH}) "
+                        f"and NORM ({SPACY_NORM}) ids to str")
+    return None
+
+
+def _spacy_regex_method(value: Any, slot: str, reviewed: dict[str, tuple[str, int, str]]) -> str | None:
+    """Why ``value`` is not what the tokenizer may keep as ``slot``: ``None``, or the one reviewed method bound by
+    getattr to ``re._compile(<str literal>, <int literal>)`` whose pattern text (sha256) and flags are the reviewed
+    ones for that slot (the engine ranks such a method as ``re.Pattern.<method>`` with its receiver kept)."""
+    import hashlib
+
+    from safeload.engine.values import Call, Global
+
+    if value is None:
+        return None
+    expected = reviewed.get(slot)
+    if expected is None:
+        return f"{slot} is {_describe_arg(value)}; only None is reviewed there"
+    method, flags, digest = expected
+    receiver = value.receiver if type(value) is Global else None
+    if type(value) is not Global or value.full != f"re.Pattern.{method}" or type(receiver) is not Call \
+            or type(receiver.func) is not Global or receiver.func.full not in _RE_COMPILE:
+        return f"{slot} is {_describe_arg(value)}, not the {method} method of a pattern re._compile made"
+    args = receiver.args
+    if type(args) is not tuple or len(args) != 2 or type(args[0]) is not str or type(args[1]) is not int \
+            or receiver.kwargs is not None or receiver.state is not None or receiver.items is not None:
+        return f"the pattern of {slot} is not compiled from a str literal and int flags"
+    if args[1] != flags or hashlib.sha256(args[0].encode("utf-8", "surrogatepass")).hexdigest() != digest:
+        return (f"the pattern of {slot} (flags {args[1]}) is not the reviewed one (the load runs it on every special "
+                "case's string, and a backtracking pattern can take exponential time)")
+    return None
+
+
+def _spacy_tokenizer(args: tuple[Any, ...], kwargs: Any, data: tuple[str, ...],  # noqa: PLR0917
+                     admitted: Admitted, spent: int, read: list[Any]) -> tuple[str | None, Record]:
+    """spaCy 3.8.18 ``Tokenizer(vocab, rules, prefix_search, suffix_search, infix_finditer, token_match, url_match)``
+    as ``Tokenizer.__reduce__`` pickles it (tokenizer.pyx). ``__init__`` stores the five callables (each setter
+    reloads the special cases), then ``_load_special_cases(rules)``: for every case ``_validate_special_case``
+    (ORTH texts must join to the string; only ORTH/NORM), ``vocab.make_fused_token`` (lexemes: the vocab's reviewed
+    getters) and the prefix/infix/suffix searches on the string, so the callables run at load on the file's strings
+    and on every ``nlp(text)`` later. Admitted: exactly seven positional arguments; the vocab an
+    ``unpickle_vocab`` REDUCE made in this stream; a rules table ``_spacy_rules`` admits; each callable ``None`` or
+    the reviewed method of a pattern compiled from the reviewed text (``data``: ``"slot method flags sha256"``,
+    spaCy's own English defaults). The rules dicts are read (and checked again when the stream ends)."""
+    from safeload.engine.values import Call, Global
+
+    del admitted, spent
+    if kwargs is not None:
+        return "keyword arguments (Tokenizer.__reduce__ writes seven positional ones)", (0, 0, 0)
+    if len(args) != 7:
+        return f"{len(args)} argument(s); Tokenizer.__reduce__ writes seven", (0, 0, 0)
+    vocab = args[0]
+    if type(vocab) is not Call or type(vocab.func) is not Global or vocab.func.full != _SPACY_VOCAB \
+            or vocab.partial_func is not None:
+        return f"the vocab is {_describe_arg(vocab)}, not the object an {_SPACY_VOCAB} call made", (0, 0, 0)
+    odd = _spacy_rules(args[1])
+    if odd is not None:
+        return odd, (0, 0, 0)
+    reviewed: dict[str, tuple[str, int, str]] = {}
+    for line in data:
+        slot, method, flags, digest = line.split()
+        reviewed[slot] = (method, int(flags), digest)
+    for slot, value in zip(_SPACY_TOKENIZER_SLOTS, args[2:], strict=True):
+        odd = _spacy_regex_method(value, slot, reviewed)
+        if odd is not None:
+            return odd, (0, 0, 0)
+    read.append(args[1])
+    return None, (0, 0, 0)
+
+
+def _spacy_tokenizer_recheck(args: tuple[Any, ...], read: list[Any], admitted: Admitted,
+                             seen: set[tuple[int, int]]) -> str | None:
+    """The rules table an admitted Tokenizer kept, as the stream left it (SETITEM(S)/APPEND(S) through a memo
+    reference after the call is not watched by the walk): it must still be one ``_spacy_rules`` admits."""
+    del admitted
+    for rules in read:
+        if (id(rules), -1) in seen:
+            continue
+        seen.add((id(rules), -1))
+        odd = _spacy_rules(rules)
+        if odd is not None:
+            return f"the rules were changed after the call: {odd}"
+    return None
+
+
 #: contract name -> (the check, the opcode use it admits: NEW for a class's ``__new__`` given by NEWOBJ/NEWOBJ_EX,
 #: CALL for a function called by REDUCE)
 _ARGUMENT_CONTRACTS: dict[str, tuple[Callable[[tuple[Any, ...], Any, tuple[str, ...], Admitted,
@@ -872,6 +988,7 @@ _ARGUMENT_CONTRACTS: dict[str, tuple[Callable[[tuple[Any, ...], Any, tuple[str, 
     _SYMPY_MATRIX_REP: (_sympy_matrix_rep, "call"),
     "fraction_value": (_fraction_value, "call"),
     "text_encode": (_text_encode, "call"),
+    "spacy_tokenizer": (_spacy_tokenizer, "call"),
 }
 
 #: contracts whose admitted calls keep mutable arguments the engine does not watch (plain dicts): checked again,
@@ -879,6 +996,7 @@ _ARGUMENT_CONTRACTS: dict[str, tuple[Callable[[tuple[Any, ...], Any, tuple[str, 
 _ARGUMENT_RECHECKS: dict[str, Callable[[tuple[Any, ...], list[Any], Admitted, set[tuple[int, int]]],
                                         str | None]] = {
     _SYMPY_MATRIX_REP: _sympy_matrix_rep_recheck,
+    "spacy_tokenizer": _spacy_tokenizer_recheck,
 }
 
 

@@ -28,7 +28,7 @@ from safeload._context import LimitExceeded, ScanContext
 from safeload._text import short_repr
 from safeload.catalog.classify import classify
 from safeload.catalog.contracts import Behaviour
-from safeload.catalog.legacy import ARGUMENT_FROM, NESTED_ARGUMENT
+from safeload.catalog.legacy import ARGUMENT_FROM, NESTED_ARGUMENT, RESULT_CLASS
 from safeload.catalog.mappings import (
     CONTAINER_ATTRIBUTES,
     EMPTY_DICT_DUNDERS,
@@ -187,6 +187,15 @@ def _text_encoded(args: tuple[Any, ...]) -> bytes | None:
         return args[0].encode(codec)
     except UnicodeEncodeError:
         return None  # the loader raises here: nothing is loaded
+
+
+def _literal_arguments(call: Call) -> bool:
+    """``call`` was made with a str or bytes literal and at most an int literal (``re._compile(pattern, flags)``),
+    no keywords, and nothing stored into the result since (no BUILD state, no items, not a partial)."""
+    args = call.args
+    return (type(args) is tuple and 1 <= len(args) <= 2 and type(args[0]) in (str, bytes)
+            and (len(args) == 1 or type(args[1]) is int) and call.kwargs is None and call.state is None
+            and call.items is None and call.partial_func is None)
 
 
 def _decoder_errors() -> tuple[type[BaseException], ...]:
@@ -682,6 +691,17 @@ class Semantics:
                 # os.system; getattr(builtins.str, "lower") is builtins.str.lower, a method on plain data).
                 return self._derived(obj.module, f"{obj.name}.{attr}" if obj.name else attr, offset,
                                      f"reached by getattr({obj.full}, {attr!r})")
+            if type(obj) is Call and obj.owner is not None and obj.owner.full in RESULT_CLASS \
+                    and _literal_arguments(obj):
+                # A method of an object whose class the call fixes (re._compile(<literal>, <int>) is a re.Pattern):
+                # ranked as that class's method (re.Pattern.search), the object kept as its receiver for the
+                # argument contracts that admit it (the pattern it matches with)
+                self.facts.record(obj.owner, U.PASSED, f"its method {attr!r} is bound by getattr")
+                module, _, cls_name = RESULT_CLASS[obj.owner.full].rpartition(".")
+                bound = self._derived(module, f"{cls_name}.{attr}", offset,
+                                      f"a method bound by getattr(<{obj.owner.full} object>, {attr!r})", bound=True)
+                bound.receiver = obj
+                return bound
             if type(obj) is Call and obj.owner is not None and obj.owner.name:
                 # A bound method of an object the load built (torch keeps lazy modules' hooks this way): ranked
                 # as the method of its class, ``Owner.attr``, whatever runs it later; the object is passed to it.

@@ -611,6 +611,49 @@ _group("re.Pattern.search re.Pattern.match re.Pattern.finditer", "",
        "is admitted here (the name may only be imported): matching runs in time the pattern decides (catastrophic "
        "backtracking), so the only admission is the spacy_tokenizer contract's, which checks the pattern text "
        "against a reviewed digest and records the use itself")
+_group("spacy.pipeline.pipe.Pipe", "ALLOC BUILD",
+       "spaCy 3.8.18 pipeline/pipe.pyx/.pxd: `cdef class Pipe` with one cdef field (`public str name`), no "
+       "__cinit__/__dealloc__. Cython's generated auto-pickle: __reduce_cython__ is (__pyx_unpickle_Pipe, (type(self), "
+       "0x82a3537 checksum, None), (self.name, self.__dict__)); __pyx_unpickle_Pipe(type, checksum, state) checks the "
+       "checksum (PickleError otherwise) and returns Pipe.__new__(type) (tp_new: a subtype of Pipe, else TypeError), "
+       "and __setstate_cython__ (BUILD, or a state argument) sets name = state[0] (str or None, else TypeError) and "
+       "updates the instance dict from state[1]. ALLOC and BUILD here are that rule's; the class allocated is judged "
+       "by its own entry (its state under its own contract)")
+_group("spacy.pipeline.sentencizer.Sentencizer", "ALLOC BUILD PASSED CALL_INSTANCE",
+       "spaCy 3.8.18 pipeline/sentencizer.pyx: a Python class over the cdef Pipe (instance dict), no __new__, "
+       "__setstate__ (Pipe's generated one), __getattr__ or __del__. Rebuilt by __pyx_unpickle_Pipe and given "
+       "(name, {punct_chars, overwrite, scorer}); admitted only under the spacy_pipe_state contract (exactly those "
+       "keys: a set of str, a bool, and scorer exactly spaCy's senter_score). __call__(doc) (nlp(text) calls each "
+       "component) runs predict: `token.text in self.punct_chars` and sentence-start flags written into the Doc's "
+       "C array (set_annotations reads self.overwrite); errors go to the error handler the Language holds (reviewed "
+       "there). score() calls self.scorer. No I/O at load or in __call__ (to_disk/from_disk are user calls)",
+       build_state=("spacy_pipe_state", ("spacy.pipeline.senter.senter_score",)))
+_group("spacy.pipeline.senter.senter_score", "INVOKE",
+       "spaCy 3.8.18 pipeline/senter.pyx (compiled, read in the shipped .pyx): senter_score(examples, **kwargs) copies "
+       "kwargs, sets has_annotation to a local function reading doc.has_annotation('SENT_START') and returns "
+       "Scorer.score_spans(examples, 'sents', **kwargs): iterates the examples and compares span boundaries "
+       "(spacy/scorer.py: PRFScore arithmetic on the examples' aligned spans). A Sentencizer keeps it as scorer and "
+       "calls it from score(examples) (user code); never called at load. No I/O")
+_group("confection._config.Config", "NEW BUILD MUTATE PASSED CALL_INSTANCE",
+       "confection 1.3.4 _config.py: `class Config(dict)` with no __new__, __setitem__, __getattr__, __setstate__, "
+       "__del__, __hash__, __eq__ or __call__ (calling an instance raises TypeError). Pickled as NEWOBJ (dict.__new__, "
+       "no __init__), SETITEMS of its sections (dict.__setitem__) and BUILD of its instance dict, admitted only under "
+       "the confection_config_state contract (is_interpolated a bool, section_order a list of str: the attributes "
+       "__init__ sets). Its values are the file's and are ranked by the engine like any stored value; spaCy resolves "
+       "registry references in a config (@scorers, @tokenizers...) only in nlp.from_config/registry.resolve, never "
+       "when a pickled Language is loaded or called",
+       mutate_ops=("SETITEM", "SETITEMS"), build_state=("confection_config_state", ()))
+_group("spacy.lang.en.English", "NEW BUILD PASSED CALL_INSTANCE",
+       "spaCy 3.8.18 language.py, lang/en/__init__.py: English(Language) defines only lang and Defaults; Language "
+       "has no __new__, __setstate__, __reduce__, __getattr__, __setattr__ or __del__, so a pickle is NEWOBJ "
+       "(object.__new__, no __init__) and BUILD writes the state into the instance dict. Language.__init_subclass__ "
+       "ran when spacy.lang.en was imported (the import review): it sets English.default_config from spaCy's own "
+       "DEFAULT_CONFIG merged with English.Defaults.config (no file input; the load never reads it). The state is "
+       "what nlp(text) calls (tokenizer, every component, default_error_handler) and any key shadows a method: "
+       "admitted only under the spacy_language_state contract (exactly Language.__init__'s 13 keys, each value made "
+       "in this stream by the reviewed name: catalog/state_contracts.py). Instances are callable (__call__ "
+       "tokenizes and runs the components the contract admitted)",
+       build_state=("spacy_language_state", ()))
 
 
 # nltk's own classes are analysed from source once its import is reviewed (IMPORT_REVIEWS below); these are the

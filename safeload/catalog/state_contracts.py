@@ -603,9 +603,166 @@ def _sympy_matrix_state(state: Any, data: tuple[str, ...], admitted: Admitted) -
     return None
 
 
+# -- spaCy 3.8.18 pipelines (issue 14: spacy.blank("en") with a sentencizer, pickled) ---------------------------------
+
+#: ``Sentencizer.__init__``'s attributes (pipeline/sentencizer.pyx), the instance dict Cython's generated
+#: ``Pipe.__reduce_cython__`` pickles beside the cdef ``name``
+_SPACY_SENTENCIZER_KEYS = frozenset({"punct_chars", "overwrite", "scorer"})
+#: the most punctuation strings a sentencizer may hold (spaCy's default: 128)
+SPACY_MAX_PUNCT = 4096
+
+
+def _plain_str_set(value: Any, bound: int) -> bool:
+    return type(value) in (set, frozenset) and len(value) <= bound and all(type(item) is str for item in value)
+
+
+def _spacy_pipe_state(state: Any, data: tuple[str, ...]) -> str | None:
+    """The state ``Pipe.__setstate_cython__`` (Cython's generated ``__pyx_unpickle_Pipe__set_state``) applies:
+    ``self.name = state[0]`` (the cdef ``str name``) and, when a second item is given, ``self.__dict__.update(
+    state[1])``: any key there shadows a method (``pipe``, ``score``, ``get_error_handler``: ``nlp.pipe(texts)``
+    calls ``proc.pipe``) and ``scorer`` is called by ``score()``. Admitted: ``(str, dict)`` whose keys are exactly
+    the sentencizer's (``punct_chars`` a set of str, ``overwrite`` a bool, ``scorer`` exactly the function
+    ``data`` names: spaCy's ``senter_score``)."""
+    from safeload.engine.values import Global
+
+    if type(state) is not tuple or len(state) != 2 or type(state[0]) is not str or type(state[1]) is not dict:
+        return f"the state is {_describe_arg(state)}, not the (name, attributes) pair Pipe.__reduce_cython__ writes"
+    attributes = state[1]
+    if set(attributes) != _SPACY_SENTENCIZER_KEYS:
+        odd = sorted(map(str, set(attributes) ^ _SPACY_SENTENCIZER_KEYS))
+        return f"the attributes are not exactly the sentencizer's ({', '.join(odd)[:120]} differ)"
+    if not _plain_str_set(attributes["punct_chars"], SPACY_MAX_PUNCT):
+        return f"punct_chars is not a set of at most {SPACY_MAX_PUNCT} str"
+    if type(attributes["overwrite"]) is not bool:
+        return "overwrite is not a bool"
+    scorer = attributes["scorer"]
+    if type(scorer) is not Global or scorer.full not in data:
+        return f"scorer is {_describe_arg(scorer)}, not {' or '.join(data)}"
+    return None
+
+
+_CONFECTION_CONFIG_KEYS = frozenset({"is_interpolated", "section_order"})
+
+
+def _confection_config_state(state: Any, data: tuple[str, ...]) -> str | None:
+    """confection 1.3.4 ``Config(dict)``: no ``__setstate__``, so BUILD writes the instance dict, which
+    ``Config.__init__`` fills with ``is_interpolated`` (a bool) and ``section_order`` (a list of section names).
+    Admitted: those keys only, with those types (no other attribute can shadow a method: ``interpolate``, ``copy``,
+    ``merge`` are called by spaCy on ``nlp.config``)."""
+    del data
+    if type(state) is not dict or not set(state) <= _CONFECTION_CONFIG_KEYS:
+        return "the state is not a dict of is_interpolated and section_order only"
+    if "is_interpolated" in state and type(state["is_interpolated"]) is not bool:
+        return "is_interpolated is not a bool"
+    order = state.get("section_order", [])
+    if type(order) is not list or any(type(name) is not str for name in order):
+        return "section_order is not a list of str"
+    return None
+
+
+_CONTRACTS.update({"spacy_pipe_state": _spacy_pipe_state, "confection_config_state": _confection_config_state})
+
+
+#: ``Language.__init__``'s attributes (spaCy 3.8.18 language.py, lines 156-226): what ``Language`` (no
+#: ``__setstate__``, no ``__reduce__``) pickles as its BUILD state
+_SPACY_LANGUAGE_KEYS = frozenset({"_config", "_meta", "_path", "_optimizer", "_pipe_meta", "_pipe_configs", "vocab",
+                                  "_components", "_disabled", "max_length", "tokenizer", "batch_size",
+                                  "default_error_handler"})
+_CONFECTION_CONFIG = "confection._config.Config"
+_SPACY_FACTORY_META = "spacy.language.FactoryMeta"
+_SPACY_PYX_PIPE = "spacy.pipeline.pipe.__pyx_unpickle_Pipe"
+#: the pipe classes a component may be (each reviewed with its own BUILD contract) and the error handlers
+#: (spacy/util.py raise_error/ignore_error: raise the exception, or do nothing)
+_SPACY_PIPES = frozenset({"spacy.pipeline.sentencizer.Sentencizer"})
+_SPACY_ERROR_HANDLERS = frozenset({"spacy.util.raise_error", "spacy.util.ignore_error"})
+_PATH_CLASSES = frozenset({"pathlib.Path", "pathlib.PosixPath", "pathlib.WindowsPath"})
+_PLAIN = (type(None), bool, int, float, str)
+
+
+def _made_object(value: Any, owner: str, func: str | None = None) -> bool:
+    """``value`` is an object the load made whose class is ``owner`` (by NEWOBJ or a call of it, or, with
+    ``func``, by that helper), not a partial."""
+    from safeload.engine.values import Call, Global
+
+    return (type(value) is Call and value.owner is not None and value.owner.full == owner
+            and value.partial_func is None and type(value.func) is Global
+            and value.func.full == (func if func is not None else owner))
+
+
+def _plain_data(value: Any, depth: int = 0) -> bool:
+    """Literal data only (str, numbers, bool, None, and lists/tuples/dicts of them), nested at most 32 deep."""
+    if type(value) in _PLAIN:
+        return True
+    if depth >= 32:
+        return False
+    if type(value) in (list, tuple):
+        return all(_plain_data(item, depth + 1) for item in value)
+    if type(value) is dict:
+        return all(type(key) is str and _plain_data(item, depth + 1) for key, item in value.items())
+    return False
+
+
+def _spacy_language_state(state: Any, data: tuple[str, ...], admitted: Admitted) -> str | None:
+    """spaCy 3.8.18 ``Language`` (``English``): no ``__setstate__``, so BUILD writes the state into the instance
+    dict, where any key shadows a method (``{"pipe": f}`` makes ``nlp.pipe(texts)`` call ``f``) and the values are
+    what ``nlp(text)`` calls: ``tokenizer``, every ``_components`` pipe, ``default_error_handler`` on a pipe error.
+    Admitted: exactly ``Language.__init__``'s keys, each holding what spaCy pickles there and made in this stream
+    by the reviewed name: ``vocab`` by ``unpickle_vocab``, ``tokenizer`` by a Tokenizer call the spacy_tokenizer
+    contract admitted, ``_config`` and each ``_pipe_configs`` value by NEWOBJ of confection's ``Config``, each
+    ``_pipe_meta`` value by NEWOBJ of ``FactoryMeta``, each component a ``(str, pipe)`` pair whose pipe is a
+    reviewed pipe class allocated by ``__pyx_unpickle_Pipe``, ``default_error_handler`` ``raise_error`` or
+    ``ignore_error``; ``_meta`` literal data, ``_path`` None or a path, ``_optimizer`` None, ``_disabled`` a set of
+    str, ``max_length`` and ``batch_size`` ints. (A later APPEND/SETITEM through a memo reference to one of these
+    containers is ranked by the engine's escape walk like any value the loaded object holds.)"""
+    from safeload.engine.values import Call, Global
+
+    del data
+    if type(state) is not dict:
+        return f"the state is {_describe_arg(state)}, not a dict"
+    if set(state) != _SPACY_LANGUAGE_KEYS:
+        odd = sorted(map(str, set(state) ^ _SPACY_LANGUAGE_KEYS))
+        return f"the attributes are not exactly Language.__init__'s ({', '.join(odd)[:120]} differ)"
+    vocab = state["vocab"]
+    if type(vocab) is not Call or type(vocab.func) is not Global or vocab.func.full != _SPACY_VOCAB \
+            or vocab.partial_func is not None:
+        return f"vocab is {_describe_arg(vocab)}, not the object an {_SPACY_VOCAB} call made"
+    if type(state["tokenizer"]) is not Call or admitted(state["tokenizer"], "spacy_tokenizer") is None:
+        return "tokenizer is not a Tokenizer the spacy_tokenizer contract admitted in this stream"
+    if not _made_object(state["_config"], _CONFECTION_CONFIG):
+        return f"_config is {_describe_arg(state['_config'])}, not a confection Config made by NEWOBJ"
+    for key, owner in (("_pipe_configs", _CONFECTION_CONFIG), ("_pipe_meta", _SPACY_FACTORY_META)):
+        table = state[key]
+        if type(table) is not dict or any(type(name) is not str or not _made_object(value, owner)
+                                          for name, value in table.items()):
+            return f"{key} is not a dict of names to {owner} objects made by NEWOBJ"
+    components = state["_components"]
+    if type(components) is not list or any(
+            type(pair) is not tuple or len(pair) != 2 or type(pair[0]) is not str
+            or not any(_made_object(pair[1], pipe, _SPACY_PYX_PIPE) for pipe in _SPACY_PIPES)
+            for pair in components):
+        return (f"_components is not a list of (name, pipe) pairs whose pipe is one of {', '.join(_SPACY_PIPES)} "
+                f"rebuilt by {_SPACY_PYX_PIPE}")
+    handler = state["default_error_handler"]
+    if type(handler) is not Global or handler.full not in _SPACY_ERROR_HANDLERS:
+        return f"default_error_handler is {_describe_arg(handler)}, not spacy.util.raise_error or ignore_error"
+    if not _plain_data(state["_meta"]) or type(state["_meta"]) is not dict:
+        return "_meta is not a dict of literal data"
+    path = state["_path"]
+    if path is not None and not any(_made_object(path, name) for name in _PATH_CLASSES):
+        return "_path is neither None nor a pathlib path"
+    if state["_optimizer"] is not None:
+        return "_optimizer is not None (an optimizer object is not reviewed)"
+    if not _plain_str_set(state["_disabled"], 1 << 16):
+        return "_disabled is not a set of str"
+    if type(state["max_length"]) is not int or type(state["batch_size"]) is not int:
+        return "max_length or batch_size is not an int"
+    return None
+
+
 #: BUILD state contracts that read the provenance of the state's objects (``refusal``'s ``admitted``)
 _PROVENANCE_CONTRACTS: dict[str, Callable[[Any, tuple[str, ...], Admitted], str | None]] = {
     "sympy_matrix_state": _sympy_matrix_state,
+    "spacy_language_state": _spacy_language_state,
 }
 
 

@@ -615,6 +615,10 @@ class Semantics:
                 instantiate(args[0], U.ALLOC | U.BUILD, f"rebuilt by {name}")
             if len(args) > 2:
                 self._escapes.append((args[2], f"in the state given by {name}", False))
+                if args[2] is not None and args and type(args[0]) is Global:
+                    # the generated __pyx_unpickle_X__set_state applies a state argument as BUILD would: a class
+                    # whose BUILD is admitted under a condition is held to it here too
+                    self._conditioned_state(args[0], args[2], offset)
             return None
         if behaviour is Behaviour.UFUNC:
             if (len(args) == 2 and isinstance(args[0], str) and isinstance(args[1], str)
@@ -931,13 +935,8 @@ class Semantics:
                        f"{inst.func_name or 'a call'}", severity=Severity.MEDIUM,
                        subject=f"BUILD on {inst.func_name or '?'}", offset=offset)
         entry = inst.owner.cls.entry if inst.owner is not None else None
-        if entry is not None and inst.owner is not None:
-            # a dict-only entry checks the state's shape first; a contract then reads the state (of any type when
-            # the entry is not dict-only: torch.ScriptObject's (payload, class name))
-            shape_ok = not entry.build_dict_only or self._refused_state(inst.owner, entry.build_refuses, state,
-                                                                        offset)
-            if shape_ok and entry.build_state is not None:
-                self._state_contract(inst.owner, entry.build_state, state, offset)
+        if inst.owner is not None:
+            self._conditioned_state(inst.owner, state, offset)
         if entry is not None and entry.state_uses and type(state) is dict:
             state = self._declared_state(inst.owner, entry.state_uses, state)
         if type(state) not in _NOT_INVOKED:
@@ -952,6 +951,17 @@ class Semantics:
                 if hook is not None:
                     return hook(self, inst, state, pos)
         return pos
+
+    def _conditioned_state(self, owner: Global, state: Any, offset: int) -> None:
+        """The condition ``owner``'s entry puts on the state it is given: a dict-only entry checks the state's shape
+        first; a contract then reads the state (of any type when the entry is not dict-only: torch.ScriptObject's
+        (payload, class name), a Cython pipe's (name, attributes))."""
+        entry = owner.cls.entry
+        if entry is None:
+            return
+        shape_ok = not entry.build_dict_only or self._refused_state(owner, entry.build_refuses, state, offset)
+        if shape_ok and entry.build_state is not None:
+            self._state_contract(owner, entry.build_state, state, offset)
 
     def _check_applied_state(self, inst: Call, state: Any, offset: int) -> None:
         """Read the state as CPython's ``load_build`` applies it to a class without ``__setstate__``: ``state`` (or

@@ -278,3 +278,148 @@ def test_rules_changed_after_the_call_are_refused(nlp: Any, tmp_path: Path) -> N
     result = _refused(changed, tmp_path)
     assert "spacy.tokenizer.Tokenizer" in _subjects(result)
     assert any("when the stream ends" in f.message for f in result.blocking()), result.summary()
+
+
+# --- the whole blank pipeline: English, its Sentencizer, its Configs ------------------------------------------------
+def _fresh() -> Any:
+    import spacy
+
+    pipeline = spacy.blank("en")
+    pipeline.add_pipe("sentencizer")
+    return pipeline
+
+
+def _makedirs(marker: Path) -> Any:
+    """Called with any one or two extra arguments, creates ``marker`` (the third positional is exist_ok)."""
+    return functools.partial(os.makedirs, str(marker), 0o777)
+
+
+def test_the_blank_pipeline_scans_clean_and_loads_like_pickle(nlp: Any, tmp_path: Path) -> None:
+    data = pickle.dumps(nlp, protocol=5)
+    result = _scan(data, tmp_path)
+    assert result.is_safe(), result.summary()
+    assert {f.rule_id for f in result.findings} <= {"SL116", "SL100", "SL001"}, result.summary()
+    safe, real = safeload.pickle_loads(data), pickle.loads(data)
+    assert safe.to_bytes() == real.to_bytes()
+    text = "Safeload scans the model. Then it loads it."
+    assert [s.text for s in safe(text).sents] == [s.text for s in real(text).sents]
+
+
+def test_an_attribute_shadowing_a_language_method_is_refused(tmp_path: Path) -> None:
+    """Any key of the Language state lands in the instance dict: ``pipe`` there is what ``nlp.pipe`` calls."""
+    marker = tmp_path / "marker"
+    evil = _fresh()
+    evil.__dict__["pipe"] = _makedirs(marker)
+    data = pickle.dumps(evil, protocol=5)
+    result = _refused(data, tmp_path)
+    assert "spacy.lang.en.English" in _subjects(result)
+    assert not marker.exists()
+    loaded = pickle.loads(data)
+    assert not marker.exists()  # nothing at load under the real loader...
+    loaded.pipe(["text"])
+    assert marker.exists()  # ...the shadowing attribute runs on first use
+
+
+def test_a_component_that_is_not_a_reviewed_pipe_is_refused(tmp_path: Path) -> None:
+    marker = tmp_path / "marker"
+    evil = _fresh()
+    evil._components.append(("evil", _makedirs(marker)))
+    data = pickle.dumps(evil, protocol=5)
+    result = _refused(data, tmp_path)
+    assert "spacy.lang.en.English" in _subjects(result)
+    assert not marker.exists()
+    with pytest.raises(ValueError, match="E005"):  # the component returned None, not a Doc: after the payload
+        pickle.loads(data)("text")  # nlp(text) calls every component with the Doc (exist_ok=doc)
+    assert marker.exists()  # live under the real loader, on first use
+
+
+def test_a_tokenizer_that_is_not_the_admitted_one_is_refused(tmp_path: Path) -> None:
+    marker = tmp_path / "marker"
+    evil = _fresh()
+    evil.tokenizer = _makedirs(marker)
+    data = pickle.dumps(evil, protocol=5)
+    result = _refused(data, tmp_path)
+    assert "spacy.lang.en.English" in _subjects(result)
+    assert not marker.exists()
+    with pytest.raises(Exception):
+        pickle.loads(data)("text")
+    assert marker.exists()  # live under the real loader
+
+
+def test_another_error_handler_is_refused(tmp_path: Path) -> None:
+    marker = tmp_path / "marker"
+    evil = _fresh()
+    evil.default_error_handler = _makedirs(marker)
+    result = _refused(pickle.dumps(evil, protocol=5), tmp_path)
+    assert "spacy.lang.en.English" in _subjects(result)
+    assert not marker.exists()
+
+
+def test_a_sentencizer_scorer_that_is_not_senter_score_is_refused(tmp_path: Path) -> None:
+    marker = tmp_path / "marker"
+    evil = _fresh()
+    evil.get_pipe("sentencizer").scorer = _makedirs(marker)
+    data = pickle.dumps(evil, protocol=5)
+    result = _refused(data, tmp_path)
+    assert "spacy.pipeline.sentencizer.Sentencizer" in _subjects(result)
+    assert not marker.exists()
+    pickle.loads(data).get_pipe("sentencizer").scorer([])  # what Pipe.score(examples) calls, with keywords
+    assert marker.exists()  # live under the real loader, on first use
+
+
+def test_a_sentencizer_attribute_shadowing_a_method_is_refused(tmp_path: Path) -> None:
+    marker = tmp_path / "marker"
+    evil = _fresh()
+    evil.get_pipe("sentencizer").__dict__["predict"] = _makedirs(marker)
+    data = pickle.dumps(evil, protocol=5)
+    result = _refused(data, tmp_path)
+    assert "spacy.pipeline.sentencizer.Sentencizer" in _subjects(result)
+    assert not marker.exists()
+    with pytest.raises(TypeError):  # set_annotations gets None from the shadowing predict: after the payload
+        pickle.loads(data)("text")  # Sentencizer.__call__ -> self.predict([doc])
+    assert marker.exists()  # live under the real loader, on first use
+
+
+def test_a_pipe_state_given_as_the_reconstructor_argument_is_checked_too(tmp_path: Path) -> None:
+    """``__pyx_unpickle_Pipe(cls, checksum, state)`` applies a state argument itself (no BUILD opcode): the
+    Sentencizer's contract holds there too."""
+    from spacy.pipeline.pipe import __pyx_unpickle_Pipe  # type: ignore[attr-defined]
+    from spacy.pipeline.sentencizer import Sentencizer
+
+    marker = tmp_path / "marker"
+    state = ("sentencizer", {"punct_chars": {"."}, "overwrite": False, "scorer": _makedirs(marker)})
+    data = pickle.dumps(_Reduce(__pyx_unpickle_Pipe, (Sentencizer, 0x82A3537, state)), protocol=5)
+    result = _refused(data, tmp_path)
+    assert "spacy.pipeline.sentencizer.Sentencizer" in _subjects(result)
+    assert not marker.exists()
+    pickle.loads(data).scorer([])  # what Pipe.score(examples) calls
+    assert marker.exists()  # live under the real loader, on first use
+    good = ("sentencizer", {"punct_chars": {"."}, "overwrite": False,
+                            "scorer": _fresh().get_pipe("sentencizer").scorer})
+    clean = _scan(pickle.dumps(_Reduce(__pyx_unpickle_Pipe, (Sentencizer, 0x82A3537, good)), protocol=5), tmp_path)
+    assert "spacy.pipeline.sentencizer.Sentencizer" not in _subjects(clean), clean.summary()
+
+
+def test_a_config_attribute_shadowing_a_dict_method_is_refused(tmp_path: Path) -> None:
+    """``nlp.config`` calls ``self._config.setdefault(...)``: an instance attribute of the Config shadows it."""
+    marker = tmp_path / "marker"
+    evil = _fresh()
+    evil._config.setdefault = _makedirs(marker)
+    result = _refused(pickle.dumps(evil, protocol=5), tmp_path)
+    assert "confection._config.Config" in _subjects(result)
+    assert not marker.exists()
+
+
+def test_the_language_made_by_a_call_is_refused(tmp_path: Path) -> None:
+    """English() runs Language.__init__ (resolving the config through the registries): only NEWOBJ + BUILD."""
+    from spacy.lang.en import English
+
+    result = _refused(pickle.dumps(_Reduce(English, ()), protocol=5), tmp_path)
+    assert "spacy.lang.en.English" in _subjects(result)
+
+
+def test_another_language_is_not_covered(tmp_path: Path) -> None:
+    import spacy
+
+    result = _refused(pickle.dumps(spacy.blank("de"), protocol=5), tmp_path)
+    assert any(s.startswith("spacy.lang.de") for s in _subjects(result)), result.summary()

@@ -423,3 +423,38 @@ def test_another_language_is_not_covered(tmp_path: Path) -> None:
 
     result = _refused(pickle.dumps(spacy.blank("de"), protocol=5), tmp_path)
     assert any(s.startswith("spacy.lang.de") for s in _subjects(result)), result.summary()
+
+
+def test_a_bare_pipe_admits_no_state(tmp_path: Path) -> None:
+    """``Pipe`` itself is only the base the Cython rule allocates through: a Pipe instance given any state is
+    refused (a bare cdef Pipe has no instance dict, so nothing the file could shadow there is reviewed either)."""
+    from spacy.pipeline.pipe import Pipe, __pyx_unpickle_Pipe  # type: ignore[attr-defined]
+
+    marker = tmp_path / "marker"
+    state = ("pipe", {"pipe": _makedirs(marker)})
+    data = pickle.dumps(_Reduce(__pyx_unpickle_Pipe, (Pipe, 0x82A3537, state)), protocol=5)
+    result = _refused(data, tmp_path)
+    assert "spacy.pipeline.pipe.Pipe" in _subjects(result)
+    assert not marker.exists()
+
+
+def test_an_unbound_pattern_method_in_a_slot_is_refused(nlp: Any, tmp_path: Path) -> None:
+    """``re.Pattern.search`` named as a global (no receiver: the pattern is not the file's literal) is refused."""
+    data = _tokenizer(nlp, prefix_search=re.Pattern.search)
+    result = _refused(data, tmp_path)
+    assert "spacy.tokenizer.Tokenizer" in _subjects(result)
+
+
+def test_the_pipeline_entries_are_bound_to_the_files_and_release_read() -> None:
+    """Compiled modules cannot be hashed as source: their entries hold only while spacy/about.py (the release) hashes
+    as read; the Python ones are bound to their own files as well."""
+    from safeload.catalog.decide import review_holds
+
+    names = ("spacy.tokenizer.Tokenizer", "spacy.pipeline.pipe.Pipe", "spacy.pipeline.sentencizer.Sentencizer",
+             "spacy.pipeline.senter.senter_score", "spacy.lang.en.English")
+    for name in names:
+        files = REVIEWED[name].source_files
+        assert ("spacy.about" in dict(files)), name
+        assert review_holds(files, name.rpartition(".")[0]), name
+    assert dict(REVIEWED["spacy.lang.en.English"].source_files).keys() >= {"spacy.language", "spacy.lang.en"}
+    assert review_holds(REVIEWED["confection._config.Config"].source_files, "confection._config")

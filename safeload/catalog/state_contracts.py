@@ -625,6 +625,8 @@ def _spacy_pipe_state(state: Any, data: tuple[str, ...]) -> str | None:
     ``data`` names: spaCy's ``senter_score``)."""
     from safeload.engine.values import Global
 
+    if not data:
+        return "no state is reviewed for an instance of this class (a bare Pipe)"
     if type(state) is not tuple or len(state) != 2 or type(state[0]) is not str or type(state[1]) is not dict:
         return f"the state is {_describe_arg(state)}, not the (name, attributes) pair Pipe.__reduce_cython__ writes"
     attributes = state[1]

@@ -294,8 +294,11 @@ def _makedirs(marker: Path) -> Any:
     return functools.partial(os.makedirs, str(marker), 0o777)
 
 
-def test_the_blank_pipeline_scans_clean_and_loads_like_pickle(nlp: Any, tmp_path: Path) -> None:
-    data = pickle.dumps(nlp, protocol=5)
+@pytest.mark.parametrize("protocol", range(6))
+def test_the_blank_pipeline_scans_clean_and_loads_like_pickle(nlp: Any, tmp_path: Path, protocol: int) -> None:
+    """Every protocol: 4+ write sets as literals and NEWOBJ, 2-3 ``builtins.set([...])``, 0-1 also
+    ``copyreg._reconstructor`` for English and the Configs."""
+    data = pickle.dumps(nlp, protocol=protocol)
     result = _scan(data, tmp_path)
     assert result.is_safe(), result.summary()
     assert {f.rule_id for f in result.findings} <= {"SL116", "SL100", "SL001"}, result.summary()

@@ -612,8 +612,22 @@ _SPACY_SENTENCIZER_KEYS = frozenset({"punct_chars", "overwrite", "scorer"})
 SPACY_MAX_PUNCT = 4096
 
 
+_SET_CLASSES = frozenset({"builtins.set", "builtins.frozenset"})
+
+
 def _plain_str_set(value: Any, bound: int) -> bool:
-    return type(value) in (set, frozenset) and len(value) <= bound and all(type(item) is str for item in value)
+    """A set of at most ``bound`` str: a set literal (protocol 4+: EMPTY_SET/ADDITEMS, FROZENSET) or, as protocols
+    0-3 write it, ``builtins.set([...])``/``builtins.frozenset([...])`` of a list of str, nothing stored since."""
+    from safeload.engine.values import Call, Global
+
+    if type(value) is Call and type(value.func) is Global and value.func.full in _SET_CLASSES \
+            and value.owner is value.func and value.kwargs is None and value.state is None and value.items is None \
+            and value.partial_func is None and type(value.args) is tuple and len(value.args) <= 1:
+        value = value.args[0] if value.args else ()
+        if type(value) not in (list, tuple):
+            return False
+    return type(value) in (set, frozenset, list, tuple) and len(value) <= bound \
+        and all(type(item) is str for item in value)
 
 
 def _spacy_pipe_state(state: Any, data: tuple[str, ...]) -> str | None:
@@ -682,13 +696,13 @@ _PLAIN = (type(None), bool, int, float, str)
 
 
 def _made_object(value: Any, owner: str, func: str | None = None) -> bool:
-    """``value`` is an object the load made whose class is ``owner`` (by NEWOBJ or a call of it, or, with
-    ``func``, by that helper), not a partial."""
+    """``value`` is an object the load made whose class is ``owner`` (by NEWOBJ, as protocols 0-1 write it by
+    ``copyreg._reconstructor(owner, base, state)``, or, with ``func``, by that helper), not a partial."""
     from safeload.engine.values import Call, Global
 
+    helpers = {func} if func is not None else {owner, "copyreg._reconstructor"}
     return (type(value) is Call and value.owner is not None and value.owner.full == owner
-            and value.partial_func is None and type(value.func) is Global
-            and value.func.full == (func if func is not None else owner))
+            and value.partial_func is None and type(value.func) is Global and value.func.full in helpers)
 
 
 def _plain_data(value: Any, depth: int = 0) -> bool:

@@ -648,14 +648,14 @@ _group("spacy.pipeline.senter.senter_score", "INVOKE",
        "calls it from score(examples) (user code); never called at load. No I/O", source_files=(_SPACY_RELEASE,))
 _group("confection._config.Config", "NEW ALLOC BUILD MUTATE PASSED CALL_INSTANCE",
        "confection 1.3.4 _config.py: `class Config(dict)` with no __new__, __setitem__, __getattr__, __setstate__, "
-       "__del__, __hash__, __eq__ or __call__ (calling an instance raises TypeError). Pickled as NEWOBJ (dict.__new__, "
-       "no __init__; protocols 0-1: copyreg._reconstructor(Config, dict, items), i.e. dict.__new__ and dict.__init__ "
-       "with the items), SETITEMS of its sections (dict.__setitem__) and BUILD of its instance dict, admitted only under "
-       "the confection_config_state contract (is_interpolated a bool, section_order a list of str: the attributes "
-       "__init__ sets). Its values are the file's and are ranked by the engine like any stored value; spaCy resolves "
-       "registry references in a config (@scorers, @tokenizers...) only in nlp.from_config/registry.resolve, never "
-       "when a pickled Language is loaded or called. Importing confection._config: confection is reviewed territory "
-       "(catalog/_gen/closure.THIRD_PARTY_REVIEWED, round 8) and spaCy's import loads it anyway",
+       "__del__, __hash__, __eq__ or __call__ (calling an instance raises TypeError). Pickled as NEWOBJ (dict.__new__,"
+       " no __init__; protocols 0-1: copyreg._reconstructor(Config, dict, items), i.e. dict.__new__ and dict.__init__ "
+       "with the items), SETITEMS of its sections (dict.__setitem__) and BUILD of its instance dict, admitted only "
+       "under the confection_config_state contract (is_interpolated a bool, section_order a list of str: the "
+       "attributes __init__ sets). Its values are the file's and are ranked by the engine like any stored value; spaCy"
+       " resolves registry references in a config (@scorers, @tokenizers...) only in nlp.from_config/registry.resolve,"
+       " never when a pickled Language is loaded or called. Importing confection._config: confection is reviewed "
+       "territory (catalog/_gen/closure.THIRD_PARTY_REVIEWED, round 8) and spaCy's import loads it anyway",
        mutate_ops=("SETITEM", "SETITEMS"), build_state=("confection_config_state", ()), source_files=_CONFECTION_FILES)
 _group("spacy.lang.en.English", "NEW ALLOC BUILD PASSED CALL_INSTANCE",
        "spaCy 3.8.18 language.py, lang/en/__init__.py: English(Language) defines only lang and Defaults; Language "

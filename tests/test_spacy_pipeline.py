@@ -461,3 +461,25 @@ def test_the_pipeline_entries_are_bound_to_the_files_and_release_read() -> None:
         assert review_holds(files, name.rpartition(".")[0]), name
     assert dict(REVIEWED["spacy.lang.en.English"].source_files).keys() >= {"spacy.language", "spacy.lang.en"}
     assert review_holds(REVIEWED["confection._config.Config"].source_files, "confection._config")
+
+
+def test_a_pattern_method_called_by_the_file_is_refused_without_running_it(tmp_path: Path) -> None:
+    """The file itself calls ``re.compile(p).search(text)`` by REDUCE: the load would match a backtracking pattern
+    (exponential); the method admits no call, so it is refused, and the safe loader never runs it."""
+    data = pickle.dumps(_Reduce(re.compile("(a|aa)+$").search, ("a" * 60 + "!",)), protocol=5)
+    start = time.monotonic()
+    result = _refused(data, tmp_path)
+    assert time.monotonic() - start < 30
+    assert "re.Pattern.search" in _subjects(result)
+
+
+def test_spacy_callables_called_by_the_file_instead_of_stored_are_refused(nlp: Any, tmp_path: Path) -> None:
+    """``senter_score`` is admitted as stored (INVOKE by ``score()``), the Sentencizer as rebuilt (ALLOC/BUILD):
+    neither may be called by the file."""
+    from spacy.pipeline.sentencizer import Sentencizer
+    from spacy.pipeline.senter import senter_score
+
+    del nlp
+    for fn in (senter_score, Sentencizer):
+        result = _refused(pickle.dumps(_Reduce(fn, ([],)), protocol=5), tmp_path)
+        assert f"{fn.__module__}.{fn.__qualname__}" in _subjects(result), result.summary()

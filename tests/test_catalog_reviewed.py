@@ -73,6 +73,9 @@ _CALLABLE_INSTANCES_REVIEWED = frozenset({
     "statsmodels.genmod.families.varfuncs.VarianceFunction",  # __call__(mu) is np.ones of mu's shape
     "statsmodels.tsa.statespace.initialization.Initialization",  # __call__ fills the model's initial arrays
     "sksurv.functions.StepFunction",  # __call__ is numpy on its argument and the state's arrays (hash-bound entry)
+    # spaCy 3.8.18: nlp(text) calls the Language, its tokenizer and each component; what they call is what the
+    # spacy_tokenizer / spacy_pipe_state / spacy_language_state contracts admitted (tests/test_spacy_pipeline.py)
+    "spacy.tokenizer.Tokenizer", "spacy.pipeline.sentencizer.Sentencizer", "spacy.lang.en.English",
     *(f"sklearn._loss.loss.{name}" for name in (  # BaseLoss.__call__ averages the loss over arrays
         "AbsoluteError ExponentialLoss HalfBinomialLoss HalfBinomialLossArrayAPI HalfGammaLoss HalfMultinomialLoss "
         "HalfMultinomialLossArrayAPI HalfPoissonLoss HalfPoissonLossArrayAPI HalfSquaredError HalfTweedieLoss "

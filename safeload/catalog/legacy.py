@@ -69,6 +69,14 @@ ARGUMENT_FROM: dict[str, dict[int, frozenset[str]]] = {
                                    5: frozenset({"spacy.lookups.Lookups"})},
 }
 
+# Functions whose result, for the literal arguments the engine checks, is always an instance of one class: a method
+# bound to that result by getattr is ranked as the class's method (``re.Pattern.search``), with the result kept as
+# its receiver, instead of as ``<function>.<attr>``. CPython 3.11 Lib/re/__init__.py: ``_compile(pattern, flags)``
+# and ``compile(pattern, flags=0)`` return a ``re.Pattern`` for a str or bytes pattern (``copyreg`` pickles a
+# pattern as ``re._compile, (pattern.pattern, pattern.flags)``); any other first argument is returned as is (a
+# Pattern) or raises TypeError, so only a str or bytes literal first argument (and an int literal second) counts.
+RESULT_CLASS: dict[str, str] = {"re._compile": "re.Pattern", "re.compile": "re.Pattern"}
+
 
 def lookup(name: str) -> Entry | None:
     if name in NESTED_TORCH:

@@ -591,6 +591,99 @@ _group("spacy.lang.en.syntax_iterators.noun_chunks", "INVOKE PASSED HASH",
        source_files=(("spacy.lang.en.syntax_iterators",
                       "fec16be447d2a0d727000f457293f569614ce9e06ac96372bca1dda3feb4bd3f"),))
 
+#: The spaCy release the compiled entries below were read in: Cython modules cannot be hashed as source
+#: (``source_reviews.module_digest`` reads .py files), so each is bound to spacy/about.py, which names the release
+#: (``__version__ = "3.8.18"``): another spaCy release (or an edited about.py) turns these entries back into unknown
+#: names. The Python ones are bound to their own files too.
+_SPACY_RELEASE = ("spacy.about", "c797f5b7a4e9bd9bacbb597e26298a3a2002fef564ed272d358c947a5fb87320")
+_SPACY_LANGUAGE_FILES = (("spacy.language", "8114dbe8e89ba1b3c278480b22c3792a57822292fe746575b2373eb60e1b095b"),
+                         ("spacy.lang.en", "d6c9a7944a72280c6d5f1c32db3d518c5515b54c548b7c9fa3ed757039eb75b0"),
+                         _SPACY_RELEASE)
+_CONFECTION_FILES = (("confection._config", "4e45ff0914a0aa76783bc444ea0597244ea8a67eea8a29f75bf31ce2c6fe3164"),)
+
+#: spaCy 3.8.18's English tokenizer patterns (spacy.lang.en defaults through spacy.lang.tokenizer_exceptions and
+#: punctuation, as spacy.blank("en") compiles them): slot -> the bound method, the flags and the sha256 of the pattern
+#: text (UTF-8). Read by introspection of the installed spaCy (``spacy.blank("en").tokenizer.<slot>.__self__``: its
+#: pattern and flags) and recomputed by tests/test_spacy_pipeline.py, which fails when they differ; token_match is
+#: None for English (None is the only value admitted there).
+SPACY_EN_TOKENIZER_PATTERNS: tuple[str, ...] = (
+    "prefix_search search 32 7aea2cc4f6485aee9e58e1e3fc210071f264803a679d7a972135b8c59ba7bdd5",
+    "suffix_search search 32 dd56f4c42b61ebcd5a0a3225517eb380c9454f6cb3d240e7d8c470b47c9c19e0",
+    "infix_finditer finditer 32 b63cbb601f9759784870f088ca561d38b31b859289b9de15ac5ba278b02aae1d",
+    "url_match match 32 7adb1342672774f94ffb32ef3bc6eb2f7a5a803ab8c51920bba19c34fd9cec14",
+)
+_group("spacy.tokenizer.Tokenizer", "CALL PASSED CALL_INSTANCE",
+       "spaCy 3.8.18 tokenizer.pyx (read in the shipped .pyx): __reduce__ is (Tokenizer, (vocab, rules, prefix_search, "
+       "suffix_search, infix_finditer, token_match, url_match)), no state. __init__ allocates a cymem Pool and "
+       "PreshMaps, stores the five callables through their property setters (each reloads the special cases: empty "
+       "until rules are loaded), makes a PhraseMatcher over the vocab and loads every special case: "
+       "_validate_special_case (intify_attrs; the ORTH texts must join to the string, only ORTH/NORM allowed, else "
+       "ValueError), vocab.make_fused_token (lexemes through the vocab's reviewed getters), then find_prefix/"
+       "find_infix/find_suffix (the stored callables called with the string) and _tokenize_affixes (token_match, "
+       "url_match) for the PhraseMatcher. __call__(text) runs the same callables on slices of the text. No I/O, "
+       "nothing imported or evaluated. The callables run at load on the file's strings: admitted only under the "
+       "spacy_tokenizer argument contract (catalog/state_contracts.py): the vocab an unpickle_vocab call made, a "
+       "bounded plain ORTH/NORM rules table, and each callable None or the reviewed method of a pattern compiled "
+       "from spaCy's own English pattern text (SPACY_EN_TOKENIZER_PATTERNS: a file's own regex could backtrack "
+       "exponentially on its own strings at load). Instances are callable (nlp(text) calls the tokenizer): what "
+       "they call is exactly what the contract admitted.",
+       arguments=("spacy_tokenizer", SPACY_EN_TOKENIZER_PATTERNS), source_files=(_SPACY_RELEASE,))
+_group("re.Pattern.search re.Pattern.match re.Pattern.finditer", "",
+       "CPython 3.11 Modules/_sre/sre.c: the matching methods of a compiled pattern (string, pos, endpos): they read "
+       "the string's buffer and return a Match, None or an iterator of Matches; nothing else is called. A method "
+       "bound by getattr to re._compile(<literal>, <int>) is ranked under these names (legacy.RESULT_CLASS). No use "
+       "is admitted here (the name may only be imported): matching runs in time the pattern decides (catastrophic "
+       "backtracking), so the only admission is the spacy_tokenizer contract's, which checks the pattern text "
+       "against a reviewed digest and records the use itself")
+_group("spacy.pipeline.pipe.Pipe", "ALLOC BUILD",
+       "spaCy 3.8.18 pipeline/pipe.pyx/.pxd: `cdef class Pipe` with one cdef field (`public str name`), no "
+       "__cinit__/__dealloc__. Cython's generated auto-pickle: __reduce_cython__ is (__pyx_unpickle_Pipe, (type(self), "
+       "0x82a3537 checksum, None), (self.name, self.__dict__)); __pyx_unpickle_Pipe(type, checksum, state) checks the "
+       "checksum (PickleError otherwise) and returns Pipe.__new__(type) (tp_new: a subtype of Pipe, else TypeError), "
+       "and __setstate_cython__ (BUILD, or a state argument) sets name = state[0] (str or None, else TypeError) and "
+       "updates the instance dict from state[1]. ALLOC and BUILD here are that rule's; the class allocated is judged "
+       "by its own entry (its state under its own contract). A bare Pipe has no state to admit (spacy_pipe_state "
+       "with no scorer refuses every state given to a Pipe instance)",
+       build_state=("spacy_pipe_state", ()), source_files=(_SPACY_RELEASE,))
+_group("spacy.pipeline.sentencizer.Sentencizer", "ALLOC BUILD PASSED CALL_INSTANCE",
+       "spaCy 3.8.18 pipeline/sentencizer.pyx: a Python class over the cdef Pipe (instance dict), no __new__, "
+       "__setstate__ (Pipe's generated one), __getattr__ or __del__. Rebuilt by __pyx_unpickle_Pipe and given "
+       "(name, {punct_chars, overwrite, scorer}); admitted only under the spacy_pipe_state contract (exactly those "
+       "keys: a set of str, a bool, and scorer exactly spaCy's senter_score). __call__(doc) (nlp(text) calls each "
+       "component) runs predict: `token.text in self.punct_chars` and sentence-start flags written into the Doc's "
+       "C array (set_annotations reads self.overwrite); errors go to the error handler the Language holds (reviewed "
+       "there). score() calls self.scorer. No I/O at load or in __call__ (to_disk/from_disk are user calls)",
+       build_state=("spacy_pipe_state", ("spacy.pipeline.senter.senter_score",)), source_files=(_SPACY_RELEASE,))
+_group("spacy.pipeline.senter.senter_score", "INVOKE",
+       "spaCy 3.8.18 pipeline/senter.pyx (compiled, read in the shipped .pyx): senter_score(examples, **kwargs) copies "
+       "kwargs, sets has_annotation to a local function reading doc.has_annotation('SENT_START') and returns "
+       "Scorer.score_spans(examples, 'sents', **kwargs): iterates the examples and compares span boundaries "
+       "(spacy/scorer.py: PRFScore arithmetic on the examples' aligned spans). A Sentencizer keeps it as scorer and "
+       "calls it from score(examples) (user code); never called at load. No I/O", source_files=(_SPACY_RELEASE,))
+_group("confection._config.Config", "NEW ALLOC BUILD MUTATE PASSED CALL_INSTANCE",
+       "confection 1.3.4 _config.py: `class Config(dict)` with no __new__, __setitem__, __getattr__, __setstate__, "
+       "__del__, __hash__, __eq__ or __call__ (calling an instance raises TypeError). Pickled as NEWOBJ (dict.__new__,"
+       " no __init__; protocols 0-1: copyreg._reconstructor(Config, dict, items), i.e. dict.__new__ and dict.__init__ "
+       "with the items), SETITEMS of its sections (dict.__setitem__) and BUILD of its instance dict, admitted only "
+       "under the confection_config_state contract (is_interpolated a bool, section_order a list of str: the "
+       "attributes __init__ sets). Its values are the file's and are ranked by the engine like any stored value; spaCy"
+       " resolves registry references in a config (@scorers, @tokenizers...) only in nlp.from_config/registry.resolve,"
+       " never when a pickled Language is loaded or called. Importing confection._config: confection is reviewed "
+       "territory (catalog/_gen/closure.THIRD_PARTY_REVIEWED, round 8) and spaCy's import loads it anyway",
+       mutate_ops=("SETITEM", "SETITEMS"), build_state=("confection_config_state", ()), source_files=_CONFECTION_FILES)
+_group("spacy.lang.en.English", "NEW ALLOC BUILD PASSED CALL_INSTANCE",
+       "spaCy 3.8.18 language.py, lang/en/__init__.py: English(Language) defines only lang and Defaults; Language "
+       "has no __new__, __setstate__, __reduce__, __getattr__, __setattr__ or __del__, so a pickle is NEWOBJ "
+       "(object.__new__, no __init__; protocols 0-1: copyreg._reconstructor(English, object, None), the same "
+       "object.__new__) and BUILD writes the state into the instance dict. Language.__init_subclass__ "
+       "ran when spacy.lang.en was imported (the import review): it sets English.default_config from spaCy's own "
+       "DEFAULT_CONFIG merged with English.Defaults.config (no file input; the load never reads it). The state is "
+       "what nlp(text) calls (tokenizer, every component, default_error_handler) and any key shadows a method: "
+       "admitted only under the spacy_language_state contract (exactly Language.__init__'s 13 keys, each value made "
+       "in this stream by the reviewed name: catalog/state_contracts.py). Instances are callable (__call__ "
+       "tokenizes and runs the components the contract admitted)",
+       build_state=("spacy_language_state", ()), source_files=_SPACY_LANGUAGE_FILES)
+
 
 # nltk's own classes are analysed from source once its import is reviewed (IMPORT_REVIEWS below); these are the
 # ones the analysis cannot follow (explicit base-class __init__ calls into collections, class-level values built

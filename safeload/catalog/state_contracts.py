@@ -603,9 +603,182 @@ def _sympy_matrix_state(state: Any, data: tuple[str, ...], admitted: Admitted) -
     return None
 
 
+# -- spaCy 3.8.18 pipelines (issue 14: spacy.blank("en") with a sentencizer, pickled) ---------------------------------
+
+#: ``Sentencizer.__init__``'s attributes (pipeline/sentencizer.pyx), the instance dict Cython's generated
+#: ``Pipe.__reduce_cython__`` pickles beside the cdef ``name``
+_SPACY_SENTENCIZER_KEYS = frozenset({"punct_chars", "overwrite", "scorer"})
+#: the most punctuation strings a sentencizer may hold (spaCy's default: 128)
+SPACY_MAX_PUNCT = 4096
+
+
+_SET_CLASSES = frozenset({"builtins.set", "builtins.frozenset"})
+
+
+def _plain_str_set(value: Any, bound: int) -> bool:
+    """A set of at most ``bound`` str: a set literal (protocol 4+: EMPTY_SET/ADDITEMS, FROZENSET) or, as protocols
+    0-3 write it, ``builtins.set([...])``/``builtins.frozenset([...])`` of a list of str, nothing stored since."""
+    from safeload.engine.values import Call, Global
+
+    if type(value) is Call and type(value.func) is Global and value.func.full in _SET_CLASSES \
+            and value.owner is value.func and value.kwargs is None and value.state is None and value.items is None \
+            and value.partial_func is None and type(value.args) is tuple and len(value.args) <= 1:
+        value = value.args[0] if value.args else ()
+        if type(value) not in (list, tuple):
+            return False
+    return type(value) in (set, frozenset, list, tuple) and len(value) <= bound \
+        and all(type(item) is str for item in value)
+
+
+def _spacy_pipe_state(state: Any, data: tuple[str, ...]) -> str | None:
+    """The state ``Pipe.__setstate_cython__`` (Cython's generated ``__pyx_unpickle_Pipe__set_state``) applies:
+    ``self.name = state[0]`` (the cdef ``str name``) and, when a second item is given, ``self.__dict__.update(
+    state[1])``: any key there shadows a method (``pipe``, ``score``, ``get_error_handler``: ``nlp.pipe(texts)``
+    calls ``proc.pipe``) and ``scorer`` is called by ``score()``. Admitted: ``(str, dict)`` whose keys are exactly
+    the sentencizer's (``punct_chars`` a set of str, ``overwrite`` a bool, ``scorer`` exactly the function
+    ``data`` names: spaCy's ``senter_score``)."""
+    from safeload.engine.values import Global
+
+    if not data:
+        return "no state is reviewed for an instance of this class (a bare Pipe)"
+    if type(state) is not tuple or len(state) != 2 or type(state[0]) is not str or type(state[1]) is not dict:
+        return f"the state is {_describe_arg(state)}, not the (name, attributes) pair Pipe.__reduce_cython__ writes"
+    attributes = state[1]
+    if set(attributes) != _SPACY_SENTENCIZER_KEYS:
+        odd = sorted(map(str, set(attributes) ^ _SPACY_SENTENCIZER_KEYS))
+        return f"the attributes are not exactly the sentencizer's ({', '.join(odd)[:120]} differ)"
+    if not _plain_str_set(attributes["punct_chars"], SPACY_MAX_PUNCT):
+        return f"punct_chars is not a set of at most {SPACY_MAX_PUNCT} str"
+    if type(attributes["overwrite"]) is not bool:
+        return "overwrite is not a bool"
+    scorer = attributes["scorer"]
+    if type(scorer) is not Global or scorer.full not in data:
+        return f"scorer is {_describe_arg(scorer)}, not {' or '.join(data)}"
+    return None
+
+
+_CONFECTION_CONFIG_KEYS = frozenset({"is_interpolated", "section_order"})
+
+
+def _confection_config_state(state: Any, data: tuple[str, ...]) -> str | None:
+    """confection 1.3.4 ``Config(dict)``: no ``__setstate__``, so BUILD writes the instance dict, which
+    ``Config.__init__`` fills with ``is_interpolated`` (a bool) and ``section_order`` (a list of section names).
+    Admitted: those keys only, with those types (no other attribute can shadow a method: ``interpolate``, ``copy``,
+    ``merge`` are called by spaCy on ``nlp.config``)."""
+    del data
+    if type(state) is not dict or not set(state) <= _CONFECTION_CONFIG_KEYS:
+        return "the state is not a dict of is_interpolated and section_order only"
+    if "is_interpolated" in state and type(state["is_interpolated"]) is not bool:
+        return "is_interpolated is not a bool"
+    order = state.get("section_order", [])
+    if type(order) is not list or any(type(name) is not str for name in order):
+        return "section_order is not a list of str"
+    return None
+
+
+_CONTRACTS.update({"spacy_pipe_state": _spacy_pipe_state, "confection_config_state": _confection_config_state})
+
+
+#: ``Language.__init__``'s attributes (spaCy 3.8.18 language.py, lines 156-226): what ``Language`` (no
+#: ``__setstate__``, no ``__reduce__``) pickles as its BUILD state
+_SPACY_LANGUAGE_KEYS = frozenset({"_config", "_meta", "_path", "_optimizer", "_pipe_meta", "_pipe_configs", "vocab",
+                                  "_components", "_disabled", "max_length", "tokenizer", "batch_size",
+                                  "default_error_handler"})
+_CONFECTION_CONFIG = "confection._config.Config"
+_SPACY_FACTORY_META = "spacy.language.FactoryMeta"
+_SPACY_PYX_PIPE = "spacy.pipeline.pipe.__pyx_unpickle_Pipe"
+#: the pipe classes a component may be (each reviewed with its own BUILD contract) and the error handlers
+#: (spacy/util.py raise_error/ignore_error: raise the exception, or do nothing)
+_SPACY_PIPES = frozenset({"spacy.pipeline.sentencizer.Sentencizer"})
+_SPACY_ERROR_HANDLERS = frozenset({"spacy.util.raise_error", "spacy.util.ignore_error"})
+_PATH_CLASSES = frozenset({"pathlib.Path", "pathlib.PosixPath", "pathlib.WindowsPath"})
+_PLAIN = (type(None), bool, int, float, str)
+
+
+def _made_object(value: Any, owner: str, func: str | None = None) -> bool:
+    """``value`` is an object the load made whose class is ``owner`` (by NEWOBJ, as protocols 0-1 write it by
+    ``copyreg._reconstructor(owner, base, state)``, or, with ``func``, by that helper), not a partial."""
+    from safeload.engine.values import Call, Global
+
+    helpers = {func} if func is not None else {owner, "copyreg._reconstructor"}
+    return (type(value) is Call and value.owner is not None and value.owner.full == owner
+            and value.partial_func is None and type(value.func) is Global and value.func.full in helpers)
+
+
+def _plain_data(value: Any, depth: int = 0) -> bool:
+    """Literal data only (str, numbers, bool, None, and lists/tuples/dicts of them), nested at most 32 deep."""
+    if type(value) in _PLAIN:
+        return True
+    if depth >= 32:
+        return False
+    if type(value) in (list, tuple):
+        return all(_plain_data(item, depth + 1) for item in value)
+    if type(value) is dict:
+        return all(type(key) is str and _plain_data(item, depth + 1) for key, item in value.items())
+    return False
+
+
+def _spacy_language_state(state: Any, data: tuple[str, ...], admitted: Admitted) -> str | None:
+    """spaCy 3.8.18 ``Language`` (``English``): no ``__setstate__``, so BUILD writes the state into the instance
+    dict, where any key shadows a method (``{"pipe": f}`` makes ``nlp.pipe(texts)`` call ``f``) and the values are
+    what ``nlp(text)`` calls: ``tokenizer``, every ``_components`` pipe, ``default_error_handler`` on a pipe error.
+    Admitted: exactly ``Language.__init__``'s keys, each holding what spaCy pickles there and made in this stream
+    by the reviewed name: ``vocab`` by ``unpickle_vocab``, ``tokenizer`` by a Tokenizer call the spacy_tokenizer
+    contract admitted, ``_config`` and each ``_pipe_configs`` value by NEWOBJ of confection's ``Config``, each
+    ``_pipe_meta`` value by NEWOBJ of ``FactoryMeta``, each component a ``(str, pipe)`` pair whose pipe is a
+    reviewed pipe class allocated by ``__pyx_unpickle_Pipe``, ``default_error_handler`` ``raise_error`` or
+    ``ignore_error``; ``_meta`` literal data, ``_path`` None or a path, ``_optimizer`` None, ``_disabled`` a set of
+    str, ``max_length`` and ``batch_size`` ints. (A later APPEND/SETITEM through a memo reference to one of these
+    containers is ranked by the engine's escape walk like any value the loaded object holds.)"""
+    from safeload.engine.values import Call, Global
+
+    del data
+    if type(state) is not dict:
+        return f"the state is {_describe_arg(state)}, not a dict"
+    if set(state) != _SPACY_LANGUAGE_KEYS:
+        odd = sorted(map(str, set(state) ^ _SPACY_LANGUAGE_KEYS))
+        return f"the attributes are not exactly Language.__init__'s ({', '.join(odd)[:120]} differ)"
+    vocab = state["vocab"]
+    if type(vocab) is not Call or type(vocab.func) is not Global or vocab.func.full != _SPACY_VOCAB \
+            or vocab.partial_func is not None:
+        return f"vocab is {_describe_arg(vocab)}, not the object an {_SPACY_VOCAB} call made"
+    if type(state["tokenizer"]) is not Call or admitted(state["tokenizer"], "spacy_tokenizer") is None:
+        return "tokenizer is not a Tokenizer the spacy_tokenizer contract admitted in this stream"
+    if not _made_object(state["_config"], _CONFECTION_CONFIG):
+        return f"_config is {_describe_arg(state['_config'])}, not a confection Config made by NEWOBJ"
+    for key, owner in (("_pipe_configs", _CONFECTION_CONFIG), ("_pipe_meta", _SPACY_FACTORY_META)):
+        table = state[key]
+        if type(table) is not dict or any(type(name) is not str or not _made_object(value, owner)
+                                          for name, value in table.items()):
+            return f"{key} is not a dict of names to {owner} objects made by NEWOBJ"
+    components = state["_components"]
+    if type(components) is not list or any(
+            type(pair) is not tuple or len(pair) != 2 or type(pair[0]) is not str
+            or not any(_made_object(pair[1], pipe, _SPACY_PYX_PIPE) for pipe in _SPACY_PIPES)
+            for pair in components):
+        return (f"_components is not a list of (name, pipe) pairs whose pipe is one of {', '.join(_SPACY_PIPES)} "
+                f"rebuilt by {_SPACY_PYX_PIPE}")
+    handler = state["default_error_handler"]
+    if type(handler) is not Global or handler.full not in _SPACY_ERROR_HANDLERS:
+        return f"default_error_handler is {_describe_arg(handler)}, not spacy.util.raise_error or ignore_error"
+    if not _plain_data(state["_meta"]) or type(state["_meta"]) is not dict:
+        return "_meta is not a dict of literal data"
+    path = state["_path"]
+    if path is not None and not any(_made_object(path, name) for name in _PATH_CLASSES):
+        return "_path is neither None nor a pathlib path"
+    if state["_optimizer"] is not None:
+        return "_optimizer is not None (an optimizer object is not reviewed)"
+    if not _plain_str_set(state["_disabled"], 1 << 16):
+        return "_disabled is not a set of str"
+    if type(state["max_length"]) is not int or type(state["batch_size"]) is not int:
+        return "max_length or batch_size is not an int"
+    return None
+
+
 #: BUILD state contracts that read the provenance of the state's objects (``refusal``'s ``admitted``)
 _PROVENANCE_CONTRACTS: dict[str, Callable[[Any, tuple[str, ...], Admitted], str | None]] = {
     "sympy_matrix_state": _sympy_matrix_state,
+    "spacy_language_state": _spacy_language_state,
 }
 
 
@@ -860,6 +1033,122 @@ def _text_encode(args: tuple[Any, ...], kwargs: Any, data: tuple[str, ...],  # n
     return None, (0, 0, 0)
 
 
+#: spaCy 3.8.18 attrs.pxd: the token attribute ids a tokenizer special case may set (``_validate_special_case``
+#: raises for any other): ORTH (the text, must join to the case's string) and NORM
+SPACY_ORTH, SPACY_NORM = 65, 67
+#: bounds on a special case (spaCy's English exceptions: 1,347 cases, strings of at most 12 characters, at most 3
+#: tokens): ``Tokenizer.__init__`` runs the tokenizer's regular expressions on every case's string at load
+#: (``add_special_case`` -> ``find_prefix``/``find_infix``/``find_suffix``, ``_tokenize_affixes``)
+SPACY_RULE_MAX_CHARS = 64
+SPACY_RULE_MAX_TOKENS = 16
+SPACY_MAX_RULES = 16384
+_SPACY_TOKENIZER_SLOTS = ("prefix_search", "suffix_search", "infix_finditer", "token_match", "url_match")
+_SPACY_VOCAB = "spacy.vocab.unpickle_vocab"
+_RE_COMPILE = frozenset({"re._compile", "re.compile"})
+
+
+def _spacy_rules(rules: Any) -> str | None:
+    """Why ``rules`` is not a special-case table as ``Tokenizer.__reduce__`` pickles ``self.rules``: a plain dict of
+    str -> list of plain dicts {ORTH or NORM: str} (ORTH present), within the bounds above (at most the work of
+    tokenizing ~1 MB of text with spaCy's own patterns)."""
+    if type(rules) is not dict:
+        return f"the rules are {_describe_arg(rules)}, not a plain dict"
+    if len(rules) > SPACY_MAX_RULES:
+        return f"more than {SPACY_MAX_RULES} special cases (each is matched against the patterns at load)"
+    for chunk, tokens in rules.items():
+        if type(chunk) is not str or len(chunk) > SPACY_RULE_MAX_CHARS:
+            return f"a special case's string is not a str of at most {SPACY_RULE_MAX_CHARS} characters"
+        if type(tokens) is not list or not 1 <= len(tokens) <= SPACY_RULE_MAX_TOKENS:
+            return f"the special case {_short(chunk)!r} is not a list of 1 to {SPACY_RULE_MAX_TOKENS} token dicts"
+        for spec in tokens:
+            if type(spec) is not dict or SPACY_ORTH not in spec \
+                    or any(key not in (SPACY_ORTH, SPACY_NORM) or type(key) is not int or type(value) is not str
+                           for key, value in spec.items()):
+                return (f"a token of the special case {_short(chunk)!r} is not a plain dict of ORTH ({SPACY_ORTH}) "
+                        f"and NORM ({SPACY_NORM}) ids to str")
+    return None
+
+
+def _spacy_regex_method(value: Any, slot: str, reviewed: dict[str, tuple[str, int, str]]) -> str | None:
+    """Why ``value`` is not what the tokenizer may keep as ``slot``: ``None``, or the one reviewed method bound by
+    getattr to ``re._compile(<str literal>, <int literal>)`` whose pattern text (sha256) and flags are the reviewed
+    ones for that slot (the engine ranks such a method as ``re.Pattern.<method>`` with its receiver kept)."""
+    import hashlib
+
+    from safeload.engine.values import Call, Global
+
+    if value is None:
+        return None
+    expected = reviewed.get(slot)
+    if expected is None:
+        return f"{slot} is {_describe_arg(value)}; only None is reviewed there"
+    method, flags, digest = expected
+    receiver = value.receiver if type(value) is Global else None
+    if type(value) is not Global or value.full != f"re.Pattern.{method}" or type(receiver) is not Call \
+            or type(receiver.func) is not Global or receiver.func.full not in _RE_COMPILE:
+        return f"{slot} is {_describe_arg(value)}, not the {method} method of a pattern re._compile made"
+    args = receiver.args
+    if type(args) is not tuple or len(args) != 2 or type(args[0]) is not str or type(args[1]) is not int \
+            or receiver.kwargs is not None or receiver.state is not None or receiver.items is not None:
+        return f"the pattern of {slot} is not compiled from a str literal and int flags"
+    if args[1] != flags or hashlib.sha256(args[0].encode("utf-8", "surrogatepass")).hexdigest() != digest:
+        return (f"the pattern of {slot} (flags {args[1]}) is not the reviewed one (the load runs it on every special "
+                "case's string, and a backtracking pattern can take exponential time)")
+    return None
+
+
+def _spacy_tokenizer(args: tuple[Any, ...], kwargs: Any, data: tuple[str, ...],  # noqa: PLR0917
+                     admitted: Admitted, spent: int, read: list[Any]) -> tuple[str | None, Record]:
+    """spaCy 3.8.18 ``Tokenizer(vocab, rules, prefix_search, suffix_search, infix_finditer, token_match, url_match)``
+    as ``Tokenizer.__reduce__`` pickles it (tokenizer.pyx). ``__init__`` stores the five callables (each setter
+    reloads the special cases), then ``_load_special_cases(rules)``: for every case ``_validate_special_case``
+    (ORTH texts must join to the string; only ORTH/NORM), ``vocab.make_fused_token`` (lexemes: the vocab's reviewed
+    getters) and the prefix/infix/suffix searches on the string, so the callables run at load on the file's strings
+    and on every ``nlp(text)`` later. Admitted: exactly seven positional arguments; the vocab an
+    ``unpickle_vocab`` REDUCE made in this stream; a rules table ``_spacy_rules`` admits; each callable ``None`` or
+    the reviewed method of a pattern compiled from the reviewed text (``data``: ``"slot method flags sha256"``,
+    spaCy's own English defaults). The rules dicts are read (and checked again when the stream ends)."""
+    from safeload.engine.values import Call, Global
+
+    del admitted, spent
+    if kwargs is not None:
+        return "keyword arguments (Tokenizer.__reduce__ writes seven positional ones)", (0, 0, 0)
+    if len(args) != 7:
+        return f"{len(args)} argument(s); Tokenizer.__reduce__ writes seven", (0, 0, 0)
+    vocab = args[0]
+    if type(vocab) is not Call or type(vocab.func) is not Global or vocab.func.full != _SPACY_VOCAB \
+            or vocab.partial_func is not None:
+        return f"the vocab is {_describe_arg(vocab)}, not the object an {_SPACY_VOCAB} call made", (0, 0, 0)
+    odd = _spacy_rules(args[1])
+    if odd is not None:
+        return odd, (0, 0, 0)
+    reviewed: dict[str, tuple[str, int, str]] = {}
+    for line in data:
+        slot, method, flags, digest = line.split()
+        reviewed[slot] = (method, int(flags), digest)
+    for slot, value in zip(_SPACY_TOKENIZER_SLOTS, args[2:], strict=True):
+        odd = _spacy_regex_method(value, slot, reviewed)
+        if odd is not None:
+            return odd, (0, 0, 0)
+    read.append(args[1])
+    return None, (0, 0, 0)
+
+
+def _spacy_tokenizer_recheck(args: tuple[Any, ...], read: list[Any], admitted: Admitted,
+                             seen: set[tuple[int, int]]) -> str | None:
+    """The rules table an admitted Tokenizer kept, as the stream left it (SETITEM(S)/APPEND(S) through a memo
+    reference after the call is not watched by the walk): it must still be one ``_spacy_rules`` admits."""
+    del admitted
+    for rules in read:
+        if (id(rules), -1) in seen:
+            continue
+        seen.add((id(rules), -1))
+        odd = _spacy_rules(rules)
+        if odd is not None:
+            return f"the rules were changed after the call: {odd}"
+    return None
+
+
 #: contract name -> (the check, the opcode use it admits: NEW for a class's ``__new__`` given by NEWOBJ/NEWOBJ_EX,
 #: CALL for a function called by REDUCE)
 _ARGUMENT_CONTRACTS: dict[str, tuple[Callable[[tuple[Any, ...], Any, tuple[str, ...], Admitted,
@@ -872,6 +1161,7 @@ _ARGUMENT_CONTRACTS: dict[str, tuple[Callable[[tuple[Any, ...], Any, tuple[str, 
     _SYMPY_MATRIX_REP: (_sympy_matrix_rep, "call"),
     "fraction_value": (_fraction_value, "call"),
     "text_encode": (_text_encode, "call"),
+    "spacy_tokenizer": (_spacy_tokenizer, "call"),
 }
 
 #: contracts whose admitted calls keep mutable arguments the engine does not watch (plain dicts): checked again,
@@ -879,6 +1169,7 @@ _ARGUMENT_CONTRACTS: dict[str, tuple[Callable[[tuple[Any, ...], Any, tuple[str, 
 _ARGUMENT_RECHECKS: dict[str, Callable[[tuple[Any, ...], list[Any], Admitted, set[tuple[int, int]]],
                                         str | None]] = {
     _SYMPY_MATRIX_REP: _sympy_matrix_rep_recheck,
+    "spacy_tokenizer": _spacy_tokenizer_recheck,
 }
 
 

@@ -28,7 +28,7 @@ from safeload._context import LimitExceeded, ScanContext
 from safeload._text import short_repr
 from safeload.catalog.classify import classify
 from safeload.catalog.contracts import Behaviour
-from safeload.catalog.legacy import ARGUMENT_FROM, NESTED_ARGUMENT
+from safeload.catalog.legacy import ARGUMENT_FROM, NESTED_ARGUMENT, RESULT_CLASS
 from safeload.catalog.mappings import (
     CONTAINER_ATTRIBUTES,
     EMPTY_DICT_DUNDERS,
@@ -194,6 +194,15 @@ def _text_encoded(args: tuple[Any, ...]) -> bytes | None:
         return args[0].encode(codec)
     except UnicodeEncodeError:
         return None  # the loader raises here: nothing is loaded
+
+
+def _literal_arguments(call: Call) -> bool:
+    """``call`` was made with a str or bytes literal and at most an int literal (``re._compile(pattern, flags)``),
+    no keywords, and nothing stored into the result since (no BUILD state, no items, not a partial)."""
+    args = call.args
+    return (type(args) is tuple and 1 <= len(args) <= 2 and type(args[0]) in (str, bytes)
+            and (len(args) == 1 or type(args[1]) is int) and call.kwargs is None and call.state is None
+            and call.items is None and call.partial_func is None)
 
 
 def _decoder_errors() -> tuple[type[BaseException], ...]:
@@ -625,6 +634,10 @@ class Semantics:
                 instantiate(args[0], U.ALLOC | U.BUILD, f"rebuilt by {name}")
             if len(args) > 2:
                 self._escapes.append((args[2], f"in the state given by {name}", False))
+                if args[2] is not None and args and type(args[0]) is Global:
+                    # the generated __pyx_unpickle_X__set_state applies a state argument as BUILD would: a class
+                    # whose BUILD is admitted under a condition is held to it here too
+                    self._conditioned_state(args[0], args[2], offset)
             return None
         if behaviour is Behaviour.UFUNC:
             if (len(args) == 2 and isinstance(args[0], str) and isinstance(args[1], str)
@@ -701,6 +714,17 @@ class Semantics:
                 # os.system; getattr(builtins.str, "lower") is builtins.str.lower, a method on plain data).
                 return self._derived(obj.module, f"{obj.name}.{attr}" if obj.name else attr, offset,
                                      f"reached by getattr({obj.full}, {attr!r})")
+            if type(obj) is Call and obj.owner is not None and obj.owner.full in RESULT_CLASS \
+                    and _literal_arguments(obj):
+                # A method of an object whose class the call fixes (re._compile(<literal>, <int>) is a re.Pattern):
+                # ranked as that class's method (re.Pattern.search), the object kept as its receiver for the
+                # argument contracts that admit it (the pattern it matches with)
+                self.facts.record(obj.owner, U.PASSED, f"its method {attr!r} is bound by getattr")
+                module, _, cls_name = RESULT_CLASS[obj.owner.full].rpartition(".")
+                bound = self._derived(module, f"{cls_name}.{attr}", offset,
+                                      f"a method bound by getattr(<{obj.owner.full} object>, {attr!r})", bound=True)
+                bound.receiver = obj
+                return bound
             if type(obj) is Call and obj.owner is not None and obj.owner.name:
                 # A bound method of an object the load built (torch keeps lazy modules' hooks this way): ranked
                 # as the method of its class, ``Owner.attr``, whatever runs it later; the object is passed to it.
@@ -962,13 +986,8 @@ class Semantics:
                        f"{inst.func_name or 'a call'}", severity=Severity.MEDIUM,
                        subject=f"BUILD on {inst.func_name or '?'}", offset=offset)
         entry = inst.owner.cls.entry if inst.owner is not None else None
-        if entry is not None and inst.owner is not None:
-            # a dict-only entry checks the state's shape first; a contract then reads the state (of any type when
-            # the entry is not dict-only: torch.ScriptObject's (payload, class name))
-            shape_ok = not entry.build_dict_only or self._refused_state(inst.owner, entry.build_refuses, state,
-                                                                        offset)
-            if shape_ok and entry.build_state is not None:
-                self._state_contract(inst.owner, entry.build_state, state, offset)
+        if inst.owner is not None:
+            self._conditioned_state(inst.owner, state, offset)
         if entry is not None and entry.state_uses and type(state) is dict:
             state = self._declared_state(inst.owner, entry.state_uses, state)
         if type(state) not in _NOT_INVOKED:
@@ -983,6 +1002,17 @@ class Semantics:
                 if hook is not None:
                     return hook(self, inst, state, pos)
         return pos
+
+    def _conditioned_state(self, owner: Global, state: Any, offset: int) -> None:
+        """The condition ``owner``'s entry puts on the state it is given: a dict-only entry checks the state's shape
+        first; a contract then reads the state (of any type when the entry is not dict-only: torch.ScriptObject's
+        (payload, class name), a Cython pipe's (name, attributes))."""
+        entry = owner.cls.entry
+        if entry is None:
+            return
+        shape_ok = not entry.build_dict_only or self._refused_state(owner, entry.build_refuses, state, offset)
+        if shape_ok and entry.build_state is not None:
+            self._state_contract(owner, entry.build_state, state, offset)
 
     def _check_applied_state(self, inst: Call, state: Any, offset: int) -> None:
         """Read the state as CPython's ``load_build`` applies it to a class without ``__setstate__``: ``state`` (or

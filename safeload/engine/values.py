@@ -76,9 +76,11 @@ class ParseError(Exception):
 
 
 class Global:
-    """A name the stream imports. ``full`` is the dotted name; ``cls`` its classification."""
+    """A name the stream imports. ``full`` is the dotted name; ``cls`` its classification. ``receiver``: for a
+    method bound by ``getattr`` to an object the load built whose class is known (``legacy.RESULT_CLASS``: a
+    ``re.Pattern`` compiled from a literal), that object; argument contracts read it (the pattern compiled)."""
 
-    __slots__ = ("cls", "full", "module", "name", "offset")
+    __slots__ = ("cls", "full", "module", "name", "offset", "receiver")
 
     def __init__(self, module: str, name: str, cls: Classification, offset: int) -> None:
         self.module = module
@@ -86,6 +88,7 @@ class Global:
         self.cls = cls
         self.full = cls.full_name
         self.offset = offset
+        self.receiver: Call | None = None
 
     def __repr__(self) -> str:
         return f"<global {self.full}>"

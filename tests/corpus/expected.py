@@ -6,8 +6,6 @@ the source analysis changes (a strict xfail that passes means a refusal was fixe
 REFUSED: dict[str, str] = {
     'polars/lazyframe.pkl':
         'refused: polars.lazyframe.frame.LazyFrame SL104',
-    'spacy/blank-pipeline':
-        'refused: confection._config.Config SL104; re._compile.finditer SL104; re._compile.match SL104; re._compile.search SL104; spacy.lang.en.English SL104; spacy.pipeline.pipe.Pipe SL104; spacy.pipeline.sentencizer.Sentencizer SL104; spacy.pipeline.senter.senter_score SL104; spacy.tokenizer.Tokenizer SL104',
     'umap-learn/umap.pkl':
         'refused: numba.core.serialize._unpickle__CustomPickled SL104; numba.core.serialize.custom_rebuild SL104; umap.umap_.UMAP SL104',
 }

@@ -29,6 +29,25 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         items.append(item)
 
 
+@pytest.fixture(autouse=True, scope="module")
+def restore_interpreter_state() -> Iterator[None]:
+    """Each test module starts from the interpreter state the previous one found: ``sys.path`` restored, and the
+    process-lifetime fleet fingerprint recomputed. Under pytest-xdist a worker runs the files in another order
+    than a serial run, so a module that leaves a temporary site directory on the path (or a fingerprint computed
+    while one was there) must not change the scanner key a later module compares with a fresh process's."""
+    def forget_fingerprint() -> None:
+        store = sys.modules.get("safeload.fleet.store")  # never imported here: tests may check what is loaded
+        if store is not None:
+            store.scanner_code.cache_clear()
+
+    path = list(sys.path)
+    forget_fingerprint()
+    yield
+    if sys.path != path:
+        sys.path[:] = path
+    forget_fingerprint()
+
+
 @pytest.fixture(autouse=True)
 def clean_environ(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """Strip SAFELOAD_* and HF_* variables so a developer's shell cannot change test outcomes; the scan cache

@@ -20,13 +20,28 @@ import sl_native_diff
 
 sl_native_diff.install_recorder()
 
+_REPLAY = "test_native_differential.py::test_suite_corpus"
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     # The corpus replay goes after every other test: it needs their recorded buffers. (The catalogue's
     # regeneration check, ~10 minutes of one core, is CI's own step after the suite: .ci/run.)
-    for item in [item for item in items if item.nodeid.endswith("test_native_differential.py::test_suite_corpus")]:
+    replay = [item for item in items if item.nodeid.endswith(_REPLAY)]
+    for item in replay:
         items.remove(item)
-        items.append(item)
+    if sl_native_diff.SUITE_CORPUS and os.environ.get("PYTEST_XDIST_WORKER"):
+        # A pytest-xdist worker sees only its share of the suite's buffers: each worker saves them to
+        # SAFELOAD_SUITE_CORPUS at its end (pytest_sessionfinish below) and .ci/run replays the folder in its own
+        # pytest invocation after all workers have finished, so the replay still sees every buffer.
+        config.hook.pytest_deselected(items=replay)
+    else:
+        items.extend(replay)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """With ``SAFELOAD_SUITE_CORPUS=DIR`` every process (each xdist worker) saves its recorded buffers to DIR."""
+    if sl_native_diff.SUITE_CORPUS:
+        sl_native_diff.save_uncompared(sl_native_diff.SUITE_CORPUS)
 
 
 @pytest.fixture(autouse=True, scope="module")

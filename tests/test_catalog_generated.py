@@ -312,9 +312,9 @@ def test_shards_import_fast() -> None:
         path = GENERATED / f"{name}.py"
         source = path.read_text(encoding="utf-8")
         code = compile(source, str(path), "exec")  # what importing a cached .pyc skips
-        started = time.perf_counter()
+        started = time.process_time()  # CPU seconds: another process on the same cores cannot inflate them
         exec(code, {"__name__": f"bench_{name}"})
-        worst = max(worst, time.perf_counter() - started)
+        worst = max(worst, time.process_time() - started)
     assert worst < 0.25, worst
 
 

@@ -99,22 +99,27 @@ def test_hypothesis_mutations(index: int, seed: int) -> None:
 
 
 def test_suite_corpus() -> None:
-    """Every pickle buffer the rest of the suite walked (recorded by tests/conftest.py), plus a saved corpus
-    directory when ``SAFELOAD_NATIVE_CORPUS`` names one. Moved to the end of the run by conftest.
+    """Every pickle buffer the rest of the suite walked (recorded by tests/conftest.py), plus the saved buffers
+    in ``SAFELOAD_NATIVE_CORPUS`` (a saved corpus) and ``SAFELOAD_SUITE_CORPUS`` (those of every xdist worker of
+    the run before: ``.ci/run`` runs this test in its own invocation after the suite). Moved to the end of the
+    run by conftest.
 
     A recorded buffer this file's tests already compared in full (``assert_same``: the seeds, mutations and
     hypothesis streams, about 4400 buffers) is not compared again: the comparison would be the same function of
     the same bytes in the same state (those tests use no fixture but the autouse ones, ``conftest.clean_environ``)
     and the test that made it asserted it found no difference. Nested streams inside them, which a comparison
     reaches only through the outer findings, and every buffer of the other tests are still replayed."""
-    buffers = [data for key, data in sl_native_diff.RECORDED.items() if key not in sl_native_diff.COMPARED]
-    folder = os.environ.get("SAFELOAD_NATIVE_CORPUS")
-    if folder:
-        buffers += [p.read_bytes() for p in sorted(Path(folder).glob("*.pkl"))]
-    if not buffers and not sl_native_diff.RECORDED:
+    buffers = {key: data for key, data in sl_native_diff.RECORDED.items() if key not in sl_native_diff.COMPARED}
+    for folder in sl_native_diff.SAVED_CORPORA:
+        for path in sorted(Path(folder).glob("*.pkl")):
+            data = path.read_bytes()
+            buffers.setdefault(sl_native_diff.digest(data), data)
+    if sl_native_diff.SUITE_CORPUS:  # the run before saved its buffers there: an empty folder is a broken hand-over
+        assert buffers, f"no buffer in SAFELOAD_SUITE_CORPUS={sl_native_diff.SUITE_CORPUS}"
+    elif not buffers and not sl_native_diff.RECORDED:
         pytest.skip("no other test ran in this session: nothing was recorded")
     failures = []
-    for data in buffers:
+    for data in buffers.values():
         diffs = sl_native_diff.differences(data)
         if diffs:
             failures.append((data[:200], diffs))

@@ -326,10 +326,10 @@ def test_mutated_states_never_crash_or_hang() -> None:
             data[rng.randrange(len(data))] = rng.choice([0, 0xFF, 0x7F, 0x80, rng.randrange(256)])
         if rng.random() < 0.1:
             data = data[:rng.randrange(len(data))]
-        start = time.perf_counter()
+        start = time.process_time()  # CPU seconds: another process on the same cores cannot inflate them
         with contextlib.suppress(IpcRefusedError):
             check_stream(bytes(data), SCHEMA_KEYS, FIELD_KEYS)
-        worst = max(worst, time.perf_counter() - start)
+        worst = max(worst, time.process_time() - start)
     assert worst < 0.5
 
 
@@ -389,7 +389,7 @@ def test_shared_offsets_are_refused_quickly() -> None:
     check_stream(b"\xff\xff\xff\xff" + struct.pack("<i", len(small)) + small, SCHEMA_KEYS, FIELD_KEYS)  # 15 fields
     meta = _flatbuffer_schema_sharing_children(40)
     stream = b"\xff\xff\xff\xff" + struct.pack("<i", len(meta)) + meta
-    start = time.perf_counter()
+    start = time.process_time()
     with pytest.raises(IpcRefusedError):
         check_stream(stream, SCHEMA_KEYS, FIELD_KEYS)
-    assert time.perf_counter() - start < 0.5
+    assert time.process_time() - start < 0.5

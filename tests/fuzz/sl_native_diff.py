@@ -148,6 +148,12 @@ def differences(data: bytes, *, streams: bool = True) -> list[str]:
 
 # -- recording every pickle buffer the test suite walks (tests/conftest.py installs this) -----------------
 RECORDED: dict[bytes, bytes] = {}
+#: Folders of saved buffers ``test_suite_corpus`` replays too: ``SAFELOAD_NATIVE_CORPUS`` (a saved corpus) and
+#: ``SAFELOAD_SUITE_CORPUS`` (where each process of this run saves its buffers at its end, see
+#: :func:`save_uncompared`). Read when conftest imports this module: ``conftest.clean_environ`` strips every
+#: SAFELOAD_* variable before each test runs.
+SUITE_CORPUS = os.environ.get("SAFELOAD_SUITE_CORPUS", "")
+SAVED_CORPORA = [folder for folder in (os.environ.get("SAFELOAD_NATIVE_CORPUS", ""), SUITE_CORPUS) if folder]
 _RECORD_LIMITS = {"each": 4 << 20, "total": 96 << 20}
 _recorded_bytes = [0]
 
@@ -184,3 +190,22 @@ def install_recorder() -> None:
 
     recording_init._records = True  # type: ignore[attr-defined]
     walker_module.StreamWalker.__init__ = recording_init  # type: ignore[method-assign]
+
+
+def save_uncompared(folder: str) -> int:
+    """Write the recorded buffers that no ``assert_same`` compared in this process to ``folder`` (one file per
+    buffer, named by its digest, so processes that recorded the same bytes write the same file): how a test run
+    split over pytest-xdist workers hands every buffer to the one replay after it (``.ci/run``). Returns how many
+    were written."""
+    os.makedirs(folder, exist_ok=True)
+    written = 0
+    for key, raw in RECORDED.items():
+        if key in COMPARED:
+            continue
+        final = os.path.join(folder, key.hex() + ".pkl")
+        partial = f"{final}.{os.getpid()}.part"  # never a half-written .pkl for a concurrent reader
+        with open(partial, "wb") as handle:
+            handle.write(raw)
+        os.replace(partial, final)
+        written += 1
+    return written

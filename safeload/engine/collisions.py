@@ -65,7 +65,7 @@ _FILE_HASHED_CLASSES = frozenset({
     "fractions.Fraction", "uuid.UUID", "decimal.Decimal", "builtins.complex", "numpy.core.multiarray.scalar",
     "numpy._core.multiarray.scalar", "sympy.core.numbers.Integer", "sympy.core.numbers.Rational",
     "sympy.core.add.Add", "sympy.core.mul.Mul", "sympy.core.power.Pow", "sympy.core.relational.Equality",
-    "sympy.functions.elementary.trigonometric.sin", "sympy.functions.elementary.exponential.exp"})
+    "sympy.functions.elementary.trigonometric.sin", "sympy.functions.elementary.exponential.exp", "builtins.int"})
 # numpy scalar type codes (numpy.dtype's first argument) -> struct format of one value
 _NUMPY_FORMATS = {"f2": "e", "f4": "f", "f8": "d", "c8": "ff", "c16": "dd", "i1": "b", "i2": "h", "i4": "i",
                   "i8": "q", "u1": "B", "u2": "H", "u4": "I", "u8": "Q", "b1": "?"}
@@ -201,6 +201,23 @@ def _numpy_scalar(args: tuple[Any, ...]) -> Any:
     return complex(*values) if len(values) == 2 else values[0]
 
 
+def _int(args: tuple[Any, ...]) -> int | None:
+    """The int ``int(*args)`` makes at load (red team R14-1: ``int("5" + ...)`` keys collide as the int literals do)
+    for an int, a finite float, or a str/bytes of at most 4096 characters with an int base; None otherwise (the load
+    raises, or the value is computed at load)."""
+    if not 1 <= len(args) <= 2:
+        return None
+    value, base = args[0], args[1] if len(args) == 2 else None
+    try:
+        if base is None and type(value) in (int, float):
+            return int(value)
+        if type(value) in (str, bytes) and len(value) <= 4096 and type(base if base is not None else 10) is int:
+            return int(value, 10 if base is None else base)
+    except (ValueError, OverflowError):
+        return None
+    return None
+
+
 def _complex(args: tuple[Any, ...]) -> complex | None:
     if not 1 <= len(args) <= 2 or not all(type(a) in (int, float) for a in args):
         return None
@@ -231,6 +248,9 @@ def call_hash(key: Call) -> tuple[Any, int] | None:
         return None if number is None else (("uuid", number), hash(number))
     if owner == "decimal.Decimal" and key.kwargs is None and key.state is None:
         return _decimal(args)
+    if owner == "builtins.int" and key.kwargs is None and key.state is None:
+        number = _int(args)
+        return None if number is None else (number, hash(number))
     if owner == "builtins.complex" and key.kwargs is None:
         value = _complex(args)
         return None if value is None else (value, hash(value))

@@ -238,7 +238,18 @@ _HOLDERS = {
     "OnAContainedObject": "[t]", "OnEachArgument": "t",
 }
 #: holders whose shadow safeload does not see (strict xfail: the attack loads and the marker appears)
-_BYPASSES: dict[str, str] = {}
+_R14_2 = ("R14-2: source_effects tracks a library-chosen callable through [f][0], d[k], x.append(f), calls' results "
+          "and loops, not through {}: the attribute set on the file's object is read as data and the file's "
+          "getattr(t, 'run')() runs the library's function")
+_BYPASSES: dict[str, str] = {
+    "FromDictGet": _R14_2.format("dict.get"),
+    "FromDictValues": _R14_2.format("dict.values()"),
+    "FromSetdefault": _R14_2.format("dict.setdefault's result"),
+    "FromAPop": _R14_2.format("list.pop()"),
+    "FromIterNext": _R14_2.format("next(iter(...))"),
+    "FromAGenerator": _R14_2.format("next() of a generator expression"),
+    "FromANestedAppend": _R14_2.format("a nested container filled in place (x[0].append(f))"),
+}
 
 
 def _payload(holder: str) -> bytes:

@@ -308,3 +308,87 @@ def test_a_library_chosen_callable_set_on_the_files_object_is_live(tmp_path: Pat
     out = _child(f"import pickle\npickle.load(open({str(payload)!r}, 'rb'))\nprint('LOADED')\n", site=site)
     assert out == "LOADED"
     assert marker.exists()
+
+
+# --- R14-3: the English state changed after the spacy_language_state contract admitted it --------------------------
+# The contract checks the BUILD state of English once, at BUILD: ``_components`` a list of (name, Sentencizer) pairs,
+# ``_meta`` literal data. Both are lists/dicts the stream memoised: an APPEND or SETITEM through a memo reference after
+# the BUILD puts anything the engine's escape walk admits (any reviewed function, a str) into the loaded Language,
+# which nlp(text) then calls as a component. No admitted function is known to do harm there (senter_score and
+# raise_error only raise on a Doc), so there is no payload; the contract's guarantee ("each value made in this stream
+# by the reviewed name") is what is broken. Not fixed: build-state contracts have no end-of-stream recheck (the
+# argument contracts' ``argument_recheck`` is the model for one).
+def _blank_pipeline_with(kind: str) -> bytes:
+    import pickletools
+    import struct
+
+    import spacy
+
+    nlp = spacy.blank("en")
+    nlp.add_pipe("sentencizer")
+    data = pickle_dumps(nlp)
+    ops = list(pickletools.genops(data))
+
+    def memo_after(key: str, opcode: str) -> int:
+        for i, (op, arg, _) in enumerate(ops):
+            if op.name not in ("BINUNICODE", "SHORT_BINUNICODE") or arg != key:
+                continue
+            at = i + 2 if ops[i + 1][0].name in ("BINPUT", "LONG_BINPUT") else i + 1  # the key's own memo entry
+            if ops[at][0].name == opcode and ops[at + 1][0].name in ("BINPUT", "LONG_BINPUT"):
+                return int(ops[at + 1][1])
+        raise AssertionError(key)
+
+    def get(index: int) -> bytes:
+        return b"j" + struct.pack("<I", index)
+
+    senter = b"cspacy.pipeline.senter\nsenter_score\n"
+    if kind == "component":  # _components.append(("evil", senter_score))
+        extra = get(memo_after("_components", "EMPTY_LIST")) + b"(X\x04\x00\x00\x00evil" + senter + b"ta"
+    else:  # _meta["k"] = senter_score
+        extra = get(memo_after("_meta", "EMPTY_DICT")) + b"X\x01\x00\x00\x00k" + senter + b"s"
+    return data[:-1] + extra + b"0."
+
+
+def pickle_dumps(obj: object) -> bytes:
+    import pickle
+
+    return pickle.dumps(obj, protocol=2)
+
+
+_R14_3 = ("R14-3: spacy_language_state checks English's state once, at BUILD; an APPEND/SETITEM through a memo "
+          "reference afterwards puts a non-pipe into _components (or a function into _meta) and the file scans SAFE")
+
+
+@pytest.mark.parametrize("kind", [
+    pytest.param("component", marks=pytest.mark.xfail(strict=True, reason=_R14_3)),
+    pytest.param("meta", marks=pytest.mark.xfail(strict=True, reason=_R14_3)),
+])
+def test_the_english_state_changed_after_its_build_is_refused(kind: str) -> None:
+    pytest.importorskip("spacy")
+    data = _blank_pipeline_with(kind)
+    assert not safeload.scan(data).is_safe()
+    with pytest.raises(safeload.UnsafeModelError):
+        safeload.pickle_loads(data)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["component", "meta"])
+def test_the_english_state_changed_after_its_build_is_live(tmp_path: Path, kind: str) -> None:
+    """Under the plain loader the Language holds the function the contract never admitted there, and for a component
+    ``nlp(text)`` calls it (senter_score(doc) raises: it wants Examples)."""
+    pytest.importorskip("spacy")
+    path = tmp_path / "nlp.pkl"
+    path.write_bytes(_blank_pipeline_with(kind))
+    code = (f"import pickle\nnlp = pickle.load(open({str(path)!r}, 'rb'))\n"
+            "held = nlp._components[-1][1] if {kind!r} == 'component' else nlp._meta['k']\n"
+            "print(held.__name__)\n".replace("{kind!r}", repr(kind)))
+    assert _child(code) == "senter_score"
+
+
+def test_the_blank_pipeline_itself_still_scans_clean() -> None:
+    pytest.importorskip("spacy")
+    import spacy
+
+    nlp = spacy.blank("en")
+    nlp.add_pipe("sentencizer")
+    assert safeload.scan(pickle_dumps(nlp)).is_safe()

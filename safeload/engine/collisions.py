@@ -20,7 +20,9 @@ differ in their str items collide at load only if the file knew the loader's see
 Objects of classes whose hash is the numbers the file gives are counted under the hash the load computes, derived
 from their arguments (:func:`call_hash`): ``fractions.Fraction`` and ``decimal.Decimal`` (the rational's hash),
 ``uuid.UUID`` (``hash(self.int)``), ``complex``, numpy scalars (``numpy.core.multiarray.scalar(dtype, raw)``: the
-Python number they equal), sympy's ``Integer`` (``hash(p)``) and ``Rational``; tuples holding them by CPython's
+Python number they equal),
+``int(*args)`` of an int, a float or a str/bytes with an int base (the int it makes: red team R14-1),
+sympy's ``Integer`` (``hash(p)``) and ``Rational``; tuples holding them by CPython's
 tuple hash of their derived hashes. Where that cannot be derived (arguments computed at load; sympy expressions,
 which hash their evaluated arguments), every such object counts against its class: more than
 ``16 * max_key_collisions`` of one class per stream is refused the same way, and so are ints too large for the
